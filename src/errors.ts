@@ -1,0 +1,111 @@
+// One error hierarchy for every layer. The base command's catch is the only place that prints
+// errors and turns them into exit codes; tests assert `code`, never the message.
+
+export abstract class TuskError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: number;
+  constructor(message: string, readonly hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Exit codes, documented in docs/errors.md. */
+export const EXIT = {
+  generic: 1,
+  usage: 2,
+  notFound: 4,
+  corrupt: 5,
+  locked: 6,
+  conflict: 3,
+  interrupted: 130,
+} as const;
+
+/** Bad arguments, bad names, bad paths: the user can fix the command line. */
+export class InvalidArgumentError extends TuskError {
+  readonly code: string = 'E_INVALID';
+  readonly exitCode: number = EXIT.usage;
+}
+
+/** A repo, branch, commit, file or store that does not exist. */
+export class NotFoundError extends TuskError {
+  readonly code = 'E_NOT_FOUND';
+  readonly exitCode = EXIT.notFound;
+  constructor(
+    readonly kind: 'repo' | 'branch' | 'commit' | 'file' | 'store' | 'pipeline' | 'job' | 'datum' | 'local file',
+    readonly id: string,
+    message?: string,
+    hint?: string,
+  ) {
+    super(message ?? `${kind} ${id} not found`, hint ?? defaultNotFoundHint(kind));
+  }
+}
+
+function defaultNotFoundHint(kind: string): string | undefined {
+  switch (kind) {
+    case 'repo':
+      return 'run `tusk list repo` to see what exists';
+    case 'branch':
+      return 'run `tusk list branch REPO` to see what exists';
+    case 'commit':
+      return 'run `tusk list commit REPO` to see what exists';
+    case 'file':
+      return 'run `tusk list file REPO@REF:/DIR` to see what exists';
+    case 'store':
+      return 'run `tusk init` to create a store, or set TUSK_STORE to an existing one';
+    default:
+      return undefined;
+  }
+}
+
+/** Something already exists, or the operation conflicts with current state. */
+export class ConflictError extends TuskError {
+  readonly code: string = 'E_CONFLICT';
+  readonly exitCode: number = EXIT.conflict;
+}
+
+export class AlreadyExistsError extends ConflictError {
+  override readonly code = 'E_EXISTS';
+}
+
+/** Stored bytes or metadata do not match their ids. Never return wrong bytes. */
+export class CorruptError extends TuskError {
+  readonly code = 'E_CORRUPT';
+  readonly exitCode = EXIT.corrupt;
+}
+
+/** The store is busy (held by another process beyond our patience) or read-only. */
+export class LockedError extends TuskError {
+  readonly code = 'E_LOCKED';
+  readonly exitCode = EXIT.locked;
+}
+
+/** The store was written by a newer tusk, or uses a format this build cannot read. */
+export class FormatVersionError extends TuskError {
+  readonly code = 'E_FORMAT';
+  readonly exitCode = EXIT.generic;
+}
+
+/** An operating-system error we could not turn into something more specific. */
+export class IoError extends TuskError {
+  readonly code = 'E_IO';
+  readonly exitCode = EXIT.generic;
+}
+
+/** Translate a Node fs error on a user-supplied local path into a TuskError. */
+export function localFileError(err: unknown, path: string): TuskError {
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ENOENT':
+      return new NotFoundError('local file', path, `${path} doesn't exist`, 'check the path given with -f');
+    case 'EACCES':
+    case 'EPERM':
+      return new InvalidArgumentError(`cannot read ${path}: permission denied`, 'check the file permissions', { cause: err });
+    case 'EISDIR':
+      return new InvalidArgumentError(`${path} is a directory`, 'pass -r to put a directory', { cause: err });
+    case 'ENOSPC':
+      return new IoError(`no space left on device while writing ${path}`, 'free some disk space and retry', { cause: err });
+    default:
+      return new IoError(`${path}: ${e?.message ?? String(err)}`, undefined, { cause: err });
+  }
+}

@@ -1,0 +1,178 @@
+// The metadata database: schema, numbered migrations, and the connection settings every process
+// must agree on. The only file with CREATE TABLE.
+import Database from 'better-sqlite3';
+import { FormatVersionError, LockedError } from '../errors.js';
+
+export type Db = Database.Database;
+
+/** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
+export const FORMAT_VERSION = 1;
+
+const MIGRATIONS: readonly string[] = [
+  // 1: the whole v1 schema
+  `
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  -- Pack files: append-only, found by name under packs/. 'size' is the committed length: bytes
+  -- past it belong to a writer that has not committed (or crashed) and are ignored / reclaimed.
+  CREATE TABLE packs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    sealed INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    created INTEGER NOT NULL
+  );
+
+  -- chunk id -> location. codec 0 = raw, 1 = zstd.
+  CREATE TABLE chunks (
+    id BLOB PRIMARY KEY,
+    pack INTEGER NOT NULL REFERENCES packs(id),
+    offset INTEGER NOT NULL,
+    stored_len INTEGER NOT NULL,
+    raw_len INTEGER NOT NULL,
+    codec INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX chunks_by_pack ON chunks(pack);
+
+  -- file content id -> its chunk list (concatenated 32-byte chunk ids). NULL chunk list means
+  -- the content is one chunk whose id equals the content id (most small files).
+  CREATE TABLE contents (
+    id BLOB PRIMARY KEY,
+    size INTEGER NOT NULL,
+    chunks BLOB
+  ) WITHOUT ROWID;
+
+  -- Merkle tree nodes (directory pages), id = BLAKE3 of data.
+  CREATE TABLE nodes (id BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+
+  CREATE TABLE repos (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL DEFAULT 'user',
+    description TEXT NOT NULL DEFAULT '',
+    created INTEGER NOT NULL
+  );
+
+  -- Commits are keyed by (repo, id): one id names a commit set across repos, as in Pachyderm.
+  CREATE TABLE commits (
+    repo TEXT NOT NULL REFERENCES repos(name),
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    branch TEXT,
+    parent TEXT,
+    origin TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    started INTEGER NOT NULL,
+    finishing INTEGER,
+    finished INTEGER,
+    root BLOB,
+    size INTEGER NOT NULL DEFAULT 0,
+    files INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    PRIMARY KEY (repo, id)
+  );
+  CREATE INDEX commits_by_id ON commits(id);
+  CREATE INDEX commits_by_parent ON commits(repo, parent);
+  CREATE INDEX commits_by_seq ON commits(repo, seq);
+
+  CREATE TABLE branches (
+    repo TEXT NOT NULL REFERENCES repos(name),
+    name TEXT NOT NULL,
+    head TEXT,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (repo, name)
+  );
+
+  -- Declared branch provenance: (repo, branch) depends on (from_repo, from_branch).
+  CREATE TABLE branch_provenance (
+    repo TEXT NOT NULL,
+    branch TEXT NOT NULL,
+    from_repo TEXT NOT NULL,
+    from_branch TEXT NOT NULL,
+    PRIMARY KEY (repo, branch, from_repo, from_branch)
+  );
+  CREATE INDEX branch_subvenance ON branch_provenance(from_repo, from_branch);
+
+  -- Recorded commit provenance: the exact upstream commits a commit was made from.
+  CREATE TABLE commit_provenance (
+    repo TEXT NOT NULL,
+    commit_id TEXT NOT NULL,
+    from_repo TEXT NOT NULL,
+    from_commit TEXT NOT NULL,
+    from_branch TEXT,
+    PRIMARY KEY (repo, commit_id, from_repo, from_commit)
+  );
+  CREATE INDEX commit_subvenance ON commit_provenance(from_repo, from_commit);
+
+  -- (local path, device, inode, size, mtime) -> content id: a re-put reads only changed files.
+  CREATE TABLE file_cache (
+    path TEXT PRIMARY KEY,
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content BLOB NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Live write sessions. gc never sweeps while one is alive: a writer may have decided to reuse
+  -- a chunk that is unreferenced right now.
+  CREATE TABLE writers (
+    id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    lease_until INTEGER NOT NULL
+  );
+  `,
+];
+
+export interface OpenDbOptions {
+  readonly: boolean;
+  create: boolean;
+}
+
+/** Open meta.db with the settings every process must share (WAL, busy timeout, FKs), migrating forward. */
+export function openDb(file: string, opts: OpenDbOptions): Db {
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: opts.readonly, fileMustExist: !opts.create, timeout: 30_000 });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_READONLY')
+      throw new LockedError(`cannot open store metadata ${file}: ${e.message}`, 'check that the store exists and is readable', { cause: err });
+    throw err;
+  }
+  if (!opts.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 30000');
+  db.pragma('cache_size = -65536');
+  migrate(db, opts.readonly);
+  return db;
+}
+
+function currentVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function migrate(db: Db, readonly: boolean): void {
+  const version = currentVersion(db);
+  if (version > FORMAT_VERSION)
+    throw new FormatVersionError(
+      `this store uses format version ${version}, but this tusk understands only up to ${FORMAT_VERSION}`,
+      'upgrade tusk (npm install -g tusk@latest) to open this store',
+    );
+  if (version === FORMAT_VERSION) return;
+  if (readonly) throw new FormatVersionError(`store format ${version} needs a migration, which a read-only open cannot do`, 'open the store writable once to migrate it');
+  const run = db.transaction(() => {
+    // re-check inside the write lock: another process may have migrated meanwhile
+    for (let v = currentVersion(db); v < FORMAT_VERSION; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  });
+  run.immediate();
+}

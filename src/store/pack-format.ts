@@ -1,0 +1,45 @@
+// The on-disk layout of a pack file (docs/format.md). Packs are self-describing so that fsck can
+// check them and the chunk index can be rebuilt from packs alone.
+
+export const PACK_MAGIC = Buffer.from('TUSKPK01', 'latin1');
+export const PACK_HEADER_BYTES = PACK_MAGIC.length;
+
+/** 'TKCH' in front of every record: a cheap check that an offset really starts a record. */
+export const RECORD_MAGIC = 0x544b4348;
+/** magic u32 | codec u8 | 3 reserved | raw_len u32 | stored_len u32 | chunk id [32] */
+export const RECORD_HEADER_BYTES = 48;
+
+export const enum Codec {
+  Raw = 0,
+  Zstd = 1,
+}
+
+/** Packs are sealed (no more appends) once they pass this size; gc rewrites whole packs. */
+export const PACK_TARGET_BYTES = 64 * 1024 * 1024;
+
+export function encodeRecordHeader(id: Uint8Array, codec: Codec, rawLen: number, storedLen: number): Buffer {
+  const h = Buffer.alloc(RECORD_HEADER_BYTES);
+  h.writeUInt32BE(RECORD_MAGIC, 0);
+  h.writeUInt8(codec, 4);
+  h.writeUInt32BE(rawLen, 8);
+  h.writeUInt32BE(storedLen, 12);
+  h.set(id, 16);
+  return h;
+}
+
+export interface RecordHeader {
+  codec: Codec;
+  rawLen: number;
+  storedLen: number;
+  id: Buffer;
+}
+
+export function decodeRecordHeader(buf: Buffer): RecordHeader | null {
+  if (buf.length < RECORD_HEADER_BYTES || buf.readUInt32BE(0) !== RECORD_MAGIC) return null;
+  return {
+    codec: buf.readUInt8(4) as Codec,
+    rawLen: buf.readUInt32BE(8),
+    storedLen: buf.readUInt32BE(12),
+    id: Buffer.from(buf.subarray(16, 48)),
+  };
+}

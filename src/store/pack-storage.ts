@@ -1,0 +1,188 @@
+// Where pack bytes live. Local directory today; the interface is what an object-store backend
+// would implement (append-only objects, ranged reads), so nothing above it sees file paths.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CorruptError, IoError, TuskError } from '../errors.js';
+
+/** Append-only handle on one pack. Latches its first error: a writer that failed is never reused. */
+export interface PackAppender {
+  readonly name: string;
+  /** current end offset (committed size plus what this handle appended) */
+  readonly length: number;
+  append(parts: readonly Uint8Array[]): number;
+  /** make everything appended durable before the metadata transaction that references it */
+  sync(): void;
+  close(): void;
+}
+
+export interface PackStorage {
+  /** Open a pack for appending at `committedSize`, discarding any uncommitted tail left by a crashed writer. */
+  openAppender(name: string, committedSize: number, header?: Uint8Array): PackAppender;
+  read(name: string, offset: number, length: number): Buffer;
+  size(name: string): number | null;
+  remove(name: string): void;
+  list(): string[];
+  close(): void;
+}
+
+/** Packs as files under `<store>/packs/<first two chars>/<name>.pack`. */
+export class LocalPackStorage implements PackStorage {
+  private readonly fds = new Map<string, number>();
+  private readonly dirsSynced = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  private fileOf(name: string): string {
+    return path.join(this.root, name.slice(0, 2), `${name}.pack`);
+  }
+
+  openAppender(name: string, committedSize: number, header?: Uint8Array): PackAppender {
+    const file = this.fileOf(name);
+    const dir = path.dirname(file);
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+      // Bytes past the committed size belong to nobody: a crashed or failed writer left them.
+      fs.ftruncateSync(fd, committedSize);
+      let length = committedSize;
+      if (length === 0 && header) {
+        fs.writeSync(fd, header, 0, header.length, 0);
+        length = header.length;
+      }
+      const isNew = committedSize === 0;
+      return new LocalAppender(name, fd, length, () => {
+        // a new pack's directory entry must be durable too, or a crash could lose the whole file
+        if (isNew && !this.dirsSynced.has(dir)) {
+          syncDir(dir);
+          syncDir(this.root);
+          this.dirsSynced.add(dir);
+        }
+      });
+    } catch (err) {
+      throw asIoError(err, `cannot write pack ${name}`);
+    }
+  }
+
+  read(name: string, offset: number, length: number): Buffer {
+    let fd = this.fds.get(name);
+    if (fd === undefined) {
+      try {
+        fd = fs.openSync(this.fileOf(name), 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptError(`pack ${name} is missing`, 'run `tusk fsck` to see what is affected');
+        throw asIoError(err, `cannot open pack ${name}`);
+      }
+      this.fds.set(name, fd);
+    }
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, offset + done);
+      if (n === 0) throw new CorruptError(`pack ${name} is truncated (wanted ${length} bytes at offset ${offset})`, 'run `tusk fsck` to see what is affected');
+      done += n;
+    }
+    return buf;
+  }
+
+  size(name: string): number | null {
+    try {
+      return fs.statSync(this.fileOf(name)).size;
+    } catch {
+      return null;
+    }
+  }
+
+  remove(name: string): void {
+    const fd = this.fds.get(name);
+    if (fd !== undefined) {
+      fs.closeSync(fd);
+      this.fds.delete(name);
+    }
+    fs.rmSync(this.fileOf(name), { force: true });
+  }
+
+  list(): string[] {
+    const out: string[] = [];
+    if (!fs.existsSync(this.root)) return out;
+    for (const sub of fs.readdirSync(this.root)) {
+      const dir = path.join(this.root, sub);
+      if (!fs.statSync(dir).isDirectory()) continue;
+      for (const f of fs.readdirSync(dir)) if (f.endsWith('.pack')) out.push(f.slice(0, -5));
+    }
+    return out.sort();
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) fs.closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+class LocalAppender implements PackAppender {
+  private failed: unknown = null;
+  constructor(
+    readonly name: string,
+    private fd: number,
+    public length: number,
+    private readonly onFirstSync: () => void,
+  ) {}
+
+  append(parts: readonly Uint8Array[]): number {
+    if (this.failed) throw asIoError(this.failed, `pack ${this.name} is unusable after an earlier write error`);
+    const at = this.length;
+    try {
+      // one writev per record: header and payload land together
+      let total = 0;
+      for (const p of parts) total += p.length;
+      let written = fs.writevSync(this.fd, parts as Uint8Array[], at);
+      if (written !== total) {
+        // short write (rare): finish it piece by piece
+        const joined = Buffer.concat(parts as Uint8Array[]);
+        while (written < total) written += fs.writeSync(this.fd, joined, written, total - written, at + written);
+      }
+      this.length += total;
+      return at;
+    } catch (err) {
+      this.failed = err;
+      throw asIoError(err, `cannot write pack ${this.name}`);
+    }
+  }
+
+  sync(): void {
+    if (this.failed) throw asIoError(this.failed, `pack ${this.name} is unusable after an earlier write error`);
+    try {
+      fs.fsyncSync(this.fd);
+      this.onFirstSync();
+    } catch (err) {
+      this.failed = err;
+      throw asIoError(err, `cannot sync pack ${this.name}`);
+    }
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // some filesystems refuse fsync on directories; the file fsync is what matters most
+  }
+}
+
+function asIoError(err: unknown, what: string): TuskError {
+  if (err instanceof TuskError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOSPC') return new IoError(`${what}: no space left on device`, 'free disk space, then retry; nothing was committed', { cause: err });
+  if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS')
+    return new IoError(`${what}: the store is read-only (${e.code})`, 'use a writable store or check its permissions', { cause: err });
+  return new IoError(`${what}: ${e.message}`, undefined, { cause: err });
+}

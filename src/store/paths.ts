@@ -1,0 +1,103 @@
+// Repo file paths: cleaning (Go path.Clean, always absolute) and Pachyderm's write-time rules.
+import { InvalidArgumentError } from '../errors.js';
+
+/** Longest single path element, in bytes (paths are printable ASCII, so bytes = chars). */
+export const MAX_NAME_BYTES = 255;
+/** Longest whole cleaned path, in bytes. */
+export const MAX_PATH_BYTES = 4096;
+
+// Pachyderm's reserved set: a stored name containing one could never be addressed by a glob.
+const GLOB_CHAR_RE = /[*?[\]{}!()@+^]/;
+const PRINTABLE_ASCII_RE = /^[\x20-\x7e]*$/;
+// Control, format (bidi overrides…), line/paragraph separators and lone surrogates.
+const UNSAFE_DISPLAY_RE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const SHORT_ESCAPES: Record<string, string> = { '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Escape characters that would garble a terminal (JSON-style), leaving everything else as is. */
+export function escapeControlChars(s: string): string {
+  return s.replace(
+    UNSAFE_DISPLAY_RE,
+    (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Go `path.Clean("/" + p)`: absolute, no empty, `.` or `..` elements, no trailing slash; root is `/`. */
+export function cleanPath(p: string): string {
+  const out: string[] = [];
+  for (const el of p.split('/')) {
+    if (el === '' || el === '.') continue;
+    if (el === '..') out.pop();
+    else out.push(el);
+  }
+  return '/' + out.join('/');
+}
+
+/** Check a path a user wants to write to and return it cleaned; throws InvalidArgumentError. */
+export function validateWritePath(p: string): string {
+  const shown = escapeControlChars(p);
+  if (!PRINTABLE_ASCII_RE.test(p)) {
+    throw new InvalidArgumentError(
+      `path (${shown}) invalid: only printable ASCII characters allowed`,
+      'rename the file using only printable ASCII characters (space through ~)',
+    );
+  }
+  const glob = GLOB_CHAR_RE.exec(p);
+  if (glob) {
+    throw new InvalidArgumentError(
+      `path (${shown}) invalid: globbing character (${glob[0]}) not allowed in path`,
+      `rename the file without "${glob[0]}": the characters * ? [ ] { } ! ( ) @ + ^ are reserved for glob patterns`,
+    );
+  }
+  // Checked on the raw input: cleaning would silently turn `/a/../b` into `/b`.
+  if (p.split('/').some((el) => el === '.' || el === '..')) {
+    throw new InvalidArgumentError(
+      `path (${shown}) invalid: relative file paths are not allowed`,
+      'give the path from the repo root without "." or ".." elements, e.g. /dir/file.txt',
+    );
+  }
+  const clean = cleanPath(p);
+  if (clean === '/') {
+    throw new InvalidArgumentError(
+      `path (${shown}) invalid: a file path is required`,
+      'name a file after the colon, e.g. repo@master:/file.txt',
+    );
+  }
+  if (clean.length > MAX_PATH_BYTES) {
+    throw new InvalidArgumentError(
+      `path (${clean.slice(0, 40)}…) invalid: path is ${clean.length} bytes, longer than ${MAX_PATH_BYTES} bytes`,
+      `shorten the path to at most ${MAX_PATH_BYTES} bytes`,
+    );
+  }
+  const long = splitPath(clean).find((el) => el.length > MAX_NAME_BYTES);
+  if (long !== undefined) {
+    throw new InvalidArgumentError(
+      `path (${shown}) invalid: name "${long.slice(0, 20)}…" is longer than ${MAX_NAME_BYTES} bytes`,
+      `shorten each file or directory name to at most ${MAX_NAME_BYTES} bytes`,
+    );
+  }
+  return clean;
+}
+
+/** Elements of a path after cleaning; the root has none. */
+export function splitPath(p: string): string[] {
+  const clean = cleanPath(p);
+  return clean === '/' ? [] : clean.slice(1).split('/');
+}
+
+/** `dir` + `/` + `name`, cleaned. Trusts `name`: a `..` in it is resolved, not rejected. */
+export function joinPath(dir: string, name: string): string {
+  return cleanPath(`${dir}/${name}`);
+}
+
+/** The directory holding `p` (Go `path.Dir`); the parent of `/` is `/`. */
+export function parentPath(p: string): string {
+  const clean = cleanPath(p);
+  const i = clean.lastIndexOf('/');
+  return i <= 0 ? '/' : clean.slice(0, i);
+}
+
+/** The last element of `p` (Go `path.Base`); the base name of `/` is `/`. */
+export function baseName(p: string): string {
+  const clean = cleanPath(p);
+  return clean === '/' ? '/' : clean.slice(clean.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { hashBytes, type NodeId } from '../../src/store/hash.js';
+import {
+  applyEdits,
+  buildTree,
+  decodePage,
+  diffEntries,
+  encodePage,
+  iterateEntries,
+  lookupEntry,
+  PageReader,
+  type Edit,
+  type Entry,
+  type PageStore,
+} from '../../src/store/tree.js';
+
+class MemPages implements PageStore {
+  readonly pages = new Map<string, Buffer>();
+  writes = 0;
+  bytesWritten = 0;
+  getPage(id: NodeId) {
+    return this.pages.get(id.toString('hex'));
+  }
+  putPage(id: NodeId, data: Buffer) {
+    const k = id.toString('hex');
+    if (!this.pages.has(k)) {
+      this.writes++;
+      this.bytesWritten += data.length;
+    }
+    this.pages.set(k, data);
+  }
+}
+
+function file(name: string, content = name): Entry {
+  return { name, kind: 'file', id: hashBytes(Buffer.from(content)), size: content.length, files: 1 };
+}
+
+function names(n: number, prefix = 'f'): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(7, '0')}`);
+}
+
+// deterministic PRNG so failures reproduce
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('tree pages', () => {
+  it('round-trips the canonical encoding', () => {
+    const page = { level: 0 as const, entries: [file('a'), { ...file('b'), datum: 'd1' }, { name: 'dir', kind: 'dir' as const, id: hashBytes(Buffer.from('x')), size: 2 ** 40, files: 7 }] };
+    const data = encodePage(page);
+    expect(decodePage(data)).toEqual(page);
+    expect(encodePage(decodePage(data))).toEqual(data);
+  });
+
+  it('has a shape that depends only on the set of names (history independence)', () => {
+    const store = new MemPages();
+    const reader = new PageReader(store);
+    const all = names(5000).map((n) => file(n));
+    const direct = buildTree(store, all)!;
+    // build the same set by inserting in random batches onto a different starting set
+    const rand = rng(7);
+    let root = buildTree(store, all.filter(() => rand() < 0.3))!;
+    const shuffled = [...all].sort(() => rand() - 0.5);
+    for (let i = 0; i < shuffled.length; i += 700) {
+      const batch = shuffled.slice(i, i + 700).sort((a, b) => (a.name < b.name ? -1 : 1));
+      root = applyEdits(reader, store, root, batch.map((e) => ({ name: e.name, entry: e })))!;
+    }
+    expect(root.id.toString('hex')).toBe(direct.id.toString('hex'));
+    expect(root.entries).toBe(5000);
+    // and deleting back down gives the same root as building the remainder
+    const keep = all.filter((_, i) => i % 3 === 0);
+    const dels: Edit[] = all.filter((_, i) => i % 3 !== 0).map((e) => ({ name: e.name, entry: null }));
+    const shrunk = applyEdits(reader, store, root, dels)!;
+    expect(shrunk.id.equals(buildTree(store, keep)!.id)).toBe(true);
+  });
+
+  it('matches a rebuild after random edit batches', () => {
+    const store = new MemPages();
+    const reader = new PageReader(store);
+    const rand = rng(42);
+    const model = new Map<string, Entry>();
+    let root = null as ReturnType<typeof buildTree>;
+    for (let round = 0; round < 40; round++) {
+      const edits = new Map<string, Edit>();
+      const n = 1 + Math.floor(rand() * 200);
+      for (let i = 0; i < n; i++) {
+        const name = `k${Math.floor(rand() * 3000)}`;
+        const entry = rand() < 0.3 ? null : file(name, `${name}-${round}`);
+        edits.set(name, { name, entry });
+      }
+      const sorted = [...edits.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+      root = applyEdits(reader, store, root, sorted);
+      for (const e of sorted) e.entry ? model.set(e.name, e.entry) : model.delete(e.name);
+      const expected = buildTree(store, [...model.values()].sort((a, b) => (a.name < b.name ? -1 : 1)));
+      expect(root?.id.toString('hex')).toBe(expected?.id.toString('hex'));
+    }
+    const listed = [...iterateEntries(reader, root!.id)].map((e) => e.name);
+    expect(listed).toEqual([...model.keys()].sort());
+  });
+
+  it('rewrites only O(log n) small pages for one change in a big directory', () => {
+    const store = new MemPages();
+    const reader = new PageReader(store);
+    const all = names(200_000).map((n) => file(n));
+    const root = buildTree(store, all)!;
+    const before = { writes: store.writes, bytes: store.bytesWritten };
+    const changed = applyEdits(reader, store, root, [{ name: all[123_456]!.name, entry: file(all[123_456]!.name, 'new') }])!;
+    const pages = store.writes - before.writes;
+    const bytes = store.bytesWritten - before.bytes;
+    expect(pages).toBeGreaterThan(0);
+    expect(pages).toBeLessThanOrEqual(6);
+    expect(bytes).toBeLessThan(64 * 1024);
+    expect(lookupEntry(reader, changed.id, all[123_456]!.name)!.size).toBe(3);
+    expect(lookupEntry(reader, changed.id, 'nope')).toBeUndefined();
+  });
+
+  it('iterates from a position and diffs by skipping equal subtrees', () => {
+    const store = new MemPages();
+    const reader = new PageReader(store);
+    const all = names(20_000).map((n) => file(n));
+    const a = buildTree(store, all)!;
+    const b = applyEdits(reader, store, a, [
+      { name: all[10]!.name, entry: null },
+      { name: 'f0005000x', entry: file('f0005000x') },
+      { name: all[19_999]!.name, entry: file(all[19_999]!.name, 'changed') },
+    ])!;
+    const changes = [...diffEntries(reader, a.id, b.id)];
+    expect(changes.map((c) => [c.op, c.op === 'changed' ? c.after.name : c.entry.name])).toEqual([
+      ['removed', all[10]!.name],
+      ['added', 'f0005000x'],
+      ['changed', all[19_999]!.name],
+    ]);
+    const page = [...iterateEntries(reader, a.id, all[9_997]!.name)].slice(0, 2).map((e) => e.name);
+    expect(page).toEqual([all[9_998]!.name, all[9_999]!.name]);
+    expect([...iterateEntries(reader, a.id, 'f9')]).toEqual([]);
+  });
+});
