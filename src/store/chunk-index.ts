@@ -1,0 +1,191 @@
+// Chunk id → location, file content → chunk list, tree pages, pack leases and writer sessions.
+// The only module with SQL about stored bytes; a PostgreSQL backend would reimplement this file.
+import { hostname } from 'node:os';
+import type { Db } from './meta-db.js';
+import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import type { Codec } from './pack-format.js';
+
+/** Where a chunk lives. */
+export interface ChunkLocation {
+  pack: number;
+  packName: string;
+  offset: number; // offset of the record header
+  storedLen: number;
+  rawLen: number;
+  codec: Codec;
+}
+
+export interface NewChunk {
+  id: ChunkId;
+  pack: number;
+  offset: number;
+  storedLen: number;
+  rawLen: number;
+  codec: Codec;
+}
+
+export interface ContentRecord {
+  id: ContentId;
+  size: number;
+  /** chunk ids in order; one chunk whose id equals the content id is stored without a list */
+  chunks: ChunkId[];
+}
+
+export interface PackRow {
+  id: number;
+  name: string;
+  size: number;
+  sealed: boolean;
+}
+
+/** Live writer sessions older than this without a heartbeat are presumed dead (pid checks catch most crashes sooner). */
+export const WRITER_LEASE_MS = 10 * 60_000;
+
+const HOST = hostname();
+
+/** Whether a writer/lease owner recorded as `pid@host` is still running. */
+export function isOwnerAlive(pid: number, host: string, leaseUntil: number, now = Date.now()): boolean {
+  if (host === HOST) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      // EPERM: the process exists but belongs to another user
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+  return leaseUntil > now;
+}
+
+/** Prepared statements over the byte-level tables. Construct once per open store. */
+export class ChunkIndex {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      hasChunk: db.prepare('SELECT 1 FROM chunks WHERE id = ?').pluck(),
+      getChunk: db.prepare(
+        'SELECT c.pack, p.name AS packName, c.offset, c.stored_len AS storedLen, c.raw_len AS rawLen, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?',
+      ),
+      putChunk: db.prepare('INSERT OR IGNORE INTO chunks (id, pack, offset, stored_len, raw_len, codec) VALUES (?, ?, ?, ?, ?, ?)'),
+      hasContent: db.prepare('SELECT 1 FROM contents WHERE id = ?').pluck(),
+      getContent: db.prepare('SELECT size, chunks FROM contents WHERE id = ?'),
+      putContent: db.prepare('INSERT OR IGNORE INTO contents (id, size, chunks) VALUES (?, ?, ?)'),
+      getNode: db.prepare('SELECT data FROM nodes WHERE id = ?').pluck(),
+      putNode: db.prepare('INSERT OR IGNORE INTO nodes (id, data) VALUES (?, ?)'),
+      claimablePack: db.prepare(
+        'SELECT id, name, size, sealed, lease_owner AS owner, lease_until AS leaseUntil FROM packs WHERE sealed = 0 AND size < ? ORDER BY size DESC LIMIT 8',
+      ),
+      leasePack: db.prepare('UPDATE packs SET lease_owner = ?, lease_until = ? WHERE id = ?'),
+      newPack: db.prepare('INSERT INTO packs (name, size, sealed, lease_owner, lease_until, created) VALUES (?, 0, 0, ?, ?, ?)'),
+      commitPack: db.prepare('UPDATE packs SET size = ?, sealed = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?'),
+      releasePack: db.prepare('UPDATE packs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?'),
+      writerGet: db.prepare('SELECT pid, host, lease_until AS leaseUntil FROM writers WHERE id = ?'),
+      addWriter: db.prepare('INSERT INTO writers (id, pid, host, started, lease_until) VALUES (?, ?, ?, ?, ?)'),
+      removeWriter: db.prepare('DELETE FROM writers WHERE id = ?'),
+      writers: db.prepare('SELECT id, pid, host, lease_until AS leaseUntil FROM writers'),
+    };
+  }
+
+  hasChunk(id: ChunkId): boolean {
+    return this.q.hasChunk.get(id) !== undefined;
+  }
+
+  getChunk(id: ChunkId): ChunkLocation | undefined {
+    return this.q.getChunk.get(id) as ChunkLocation | undefined;
+  }
+
+  putChunks(chunks: Iterable<NewChunk>): void {
+    for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);
+  }
+
+  hasContent(id: ContentId): boolean {
+    return this.q.hasContent.get(id) !== undefined;
+  }
+
+  getContent(id: ContentId): ContentRecord | undefined {
+    const row = this.q.getContent.get(id) as { size: number; chunks: Buffer | null } | undefined;
+    if (!row) return undefined;
+    return { id, size: row.size, chunks: row.chunks ? splitIds(row.chunks) : [id as unknown as ChunkId] };
+  }
+
+  putContents(contents: Iterable<ContentRecord>): void {
+    for (const c of contents) {
+      const single = c.chunks.length === 1 && c.chunks[0]!.equals(c.id);
+      this.q.putContent.run(c.id, c.size, single ? null : c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
+    }
+  }
+
+  getNode(id: NodeId): Buffer | undefined {
+    return this.q.getNode.get(id) as Buffer | undefined;
+  }
+
+  putNode(id: NodeId, data: Buffer): void {
+    this.q.putNode.run(id, data);
+  }
+
+  /**
+   * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
+   * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
+   */
+  claimPack(owner: string, target: number, opts: { fresh?: boolean } = {}): PackRow {
+    const now = Date.now();
+    return this.db.transaction((): PackRow => {
+      const rows = opts.fresh ? [] : this.q.claimablePack.all(target) as { id: number; name: string; size: number; sealed: number; owner: string | null; leaseUntil: number | null }[];
+      for (const r of rows) {
+        if (r.owner !== null && this.isWriterAlive(r.owner, now)) continue;
+        this.q.leasePack.run(owner, now + WRITER_LEASE_MS, r.id);
+        return { id: r.id, name: r.name, size: r.size, sealed: false };
+      }
+      const name = `${now.toString(16).padStart(12, '0')}${randomHex(10)}`;
+      const info = this.q.newPack.run(name, owner, now + WRITER_LEASE_MS, now);
+      return { id: Number(info.lastInsertRowid), name, size: 0, sealed: false };
+    }).immediate();
+  }
+
+  /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
+  commitPack(id: number, size: number, sealed: boolean): void {
+    this.q.commitPack.run(size, sealed ? 1 : 0, id);
+  }
+
+  releasePack(id: number, owner: string): void {
+    this.q.releasePack.run(id, owner);
+  }
+
+  /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
+  addWriter(id: string): void {
+    const now = Date.now();
+    this.q.addWriter.run(id, process.pid, HOST, now, now + WRITER_LEASE_MS);
+  }
+
+  removeWriter(id: string): void {
+    this.q.removeWriter.run(id);
+  }
+
+  isWriterAlive(id: string, now = Date.now()): boolean {
+    const w = this.q.writerGet.get(id) as { pid: number; host: string; leaseUntil: number } | undefined;
+    return w !== undefined && isOwnerAlive(w.pid, w.host, w.leaseUntil, now);
+  }
+
+  /** Writer sessions still running; dead ones are removed as a side effect. */
+  liveWriters(): string[] {
+    const live: string[] = [];
+    for (const w of this.q.writers.all() as { id: string; pid: number; host: string; leaseUntil: number }[]) {
+      if (isOwnerAlive(w.pid, w.host, w.leaseUntil)) live.push(w.id);
+      else this.q.removeWriter.run(w.id);
+    }
+    return live;
+  }
+}
+
+export function splitIds(buf: Buffer): ChunkId[] {
+  const out: ChunkId[] = [];
+  for (let i = 0; i + ID_BYTES <= buf.length; i += ID_BYTES) out.push(buf.subarray(i, i + ID_BYTES) as ChunkId);
+  return out;
+}
+
+function randomHex(bytes: number): string {
+  let s = '';
+  for (let i = 0; i < bytes; i++) s += Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  return s;
+}

@@ -1,0 +1,141 @@
+// File contents in and out: bytes → chunks → packs on the way in; chunk index → packs → verified
+// bytes on the way out. Neither direction ever holds more than one chunk plus one read block.
+import { decompress } from 'zstd-napi';
+import { CorruptError } from '../errors.js';
+import type { ChunkIndex, ContentRecord } from './chunk-index.js';
+import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
+import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
+import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
+import type { PackStorage } from './pack-storage.js';
+import type { PackWriter } from './pack-writer.js';
+
+/** Turns one file's bytes into a content record, writing chunks the store does not have yet. */
+export class ContentWriter {
+  private readonly chunker: Chunker;
+  private readonly chunks: ChunkId[] = [];
+  private first: Buffer | null = null;
+  private hasher: Hasher | null = null;
+  size = 0;
+
+  /** `prefix` is existing content this file continues (append): its chunks are reused, its bytes re-hashed. */
+  constructor(
+    private readonly sink: PackWriter,
+    params: ChunkParams = CHUNK_PROFILE_V1,
+    prefix?: { record: ContentRecord; bytes: Iterable<Buffer> },
+  ) {
+    this.chunker = new Chunker(params);
+    if (prefix && prefix.record.size > 0) {
+      this.hasher = createHasher();
+      for (const b of prefix.bytes) this.hasher.update(b);
+      this.chunks.push(...prefix.record.chunks);
+      this.size = prefix.record.size;
+    }
+  }
+
+  /** Feed bytes. The buffer must not be reused by the caller afterwards (chunks may view it). */
+  push(block: Buffer): void {
+    if (block.length === 0) return;
+    this.size += block.length;
+    this.chunker.push(block, this.onChunk);
+  }
+
+  private readonly onChunk = (chunk: Buffer): void => {
+    // The whole-file hash is only needed once there are two chunks: a one-chunk file's id is its chunk id.
+    if (this.hasher) this.hasher.update(chunk);
+    else if (this.chunks.length === 0) this.first = chunk;
+    else {
+      this.hasher = createHasher();
+      this.hasher.update(this.first!);
+      this.hasher.update(chunk);
+      this.first = null;
+    }
+    const id = hashBytes(chunk) as ChunkId;
+    this.sink.add(id, chunk);
+    this.chunks.push(id);
+  };
+
+  finish(): ContentRecord {
+    this.chunker.finish(this.onChunk);
+    if (this.chunks.length === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
+    if (!this.hasher) {
+      const id = this.chunks[0]! as unknown as ContentId;
+      return { id, size: this.size, chunks: [this.chunks[0]!] };
+    }
+    return { id: this.hasher.digest() as ContentId, size: this.size, chunks: this.chunks };
+  }
+}
+
+/** What a read error should name: the user sees repo, commit and path, not chunk ids. */
+export interface ReadContext {
+  describe(): string;
+}
+
+/** Read and verify one chunk. Wrong bytes are never returned: any mismatch is a CorruptError. */
+export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext): Buffer {
+  const loc = index.getChunk(id);
+  const fail = (why: string) =>
+    new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
+  if (!loc) throw fail(`chunk ${id.toString('hex').slice(0, 16)} is missing from the index`);
+  let rec: Buffer;
+  try {
+    rec = packs.read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen);
+  } catch (err) {
+    if (err instanceof CorruptError) throw fail(err.message);
+    throw err;
+  }
+  const h = decodeRecordHeader(rec);
+  if (!h || !h.id.equals(id) || h.storedLen !== loc.storedLen || h.rawLen !== loc.rawLen) throw fail(`pack ${loc.packName} has a damaged record at offset ${loc.offset}`);
+  let data = rec.subarray(RECORD_HEADER_BYTES);
+  if (loc.codec === Codec.Zstd) {
+    try {
+      data = decompress(data);
+    } catch {
+      throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decompress`);
+    }
+  } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);
+  if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+  return data;
+}
+
+/** A file's bytes, verified chunk by chunk and as a whole; `offset` skips whole chunks unread. */
+export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset = 0): Generator<Buffer> {
+  if (id.equals(EMPTY_CONTENT_ID)) return;
+  const rec = index.getContent(id);
+  if (!rec) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
+  // Chunk ids protect each piece; the whole-file hash also proves the chunk list is the right one.
+  const whole = rec.chunks.length > 1 && offset === 0 ? createHasher() : null;
+  let pos = 0;
+  for (const cid of rec.chunks) {
+    if (offset > 0) {
+      const loc = index.getChunk(cid);
+      if (loc && pos + loc.rawLen <= offset) {
+        pos += loc.rawLen;
+        continue;
+      }
+    }
+    const data = readChunk(index, packs, cid, ctx);
+    whole?.update(data);
+    const skip = Math.max(0, offset - pos);
+    pos += data.length;
+    if (skip < data.length) yield skip > 0 ? data.subarray(skip) : data;
+  }
+  if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
+  if (whole && !whole.digest().equals(id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
+}
+
+/** The record of several contents joined end to end: chunk lists concatenated, id hashed over `bytes`. */
+export function concatContents(parts: readonly (ContentRecord | undefined)[], bytes: Iterable<Buffer>): ContentRecord {
+  const chunks: ChunkId[] = [];
+  let size = 0;
+  for (const p of parts) {
+    if (!p) continue;
+    chunks.push(...p.chunks);
+    size += p.size;
+  }
+  if (size === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
+  const h = createHasher();
+  for (const b of bytes) h.update(b);
+  const id = h.digest() as ContentId;
+  // a single-chunk result keeps the invariant "one chunk ⇒ content id = chunk id"
+  return { id, size, chunks: chunks.length === 1 && chunks[0]!.equals(id) ? [chunks[0]!] : chunks };
+}

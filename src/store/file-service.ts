@@ -1,0 +1,592 @@
+// Files: put (local files, directories, streams, tars), get, list, glob, inspect, diff, copy,
+// delete. Writes follow one protocol: chunks to packs, fsync, then one transaction that records
+// chunks, contents, the new tree, the commit and the branch move.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
+import { ConflictError, InvalidArgumentError, NotFoundError, TuskError, localFileError } from '../errors.js';
+import type { CommitRef, FileRef } from './address.js';
+import type { ContentRecord } from './chunk-index.js';
+import type { CommitRow } from './commit-graph.js';
+import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
+import { concatContents, ContentWriter, readContent, type ReadContext } from './content-io.js';
+import { FileCache, type LocalStat } from './file-cache.js';
+import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit, type PathEntry } from './file-tree.js';
+import { hasGlobChars } from './glob.js';
+import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
+import { PackWriter } from './pack-writer.js';
+import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
+import type { StoreCore } from './store-core.js';
+import { diffEntries, iterateEntries, type Entry } from './tree.js';
+import type { CommitInfo, DiffEntry, FileInfo, OnProgress, PutResult, PutSource } from './types.js';
+
+const READ_BLOCK = 4 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// The write protocol
+
+interface WriteTarget {
+  repo: string;
+  branch: string | null;
+  /** the open commit written into, or null when the command makes its own commit */
+  open: CommitRow | null;
+  head: CommitRow | null;
+}
+
+/** Where a write goes: an open commit (given by id, or the open head of a branch), or a new commit on a branch. */
+function locateTarget(s: StoreCore, target: CommitRef): WriteTarget {
+  requireRepo(s, target.repo);
+  if (target.ancestry) throw new InvalidArgumentError(`cannot write to ${target.repo}@…${target.ancestry.op}${target.ancestry.n}: ancestry refers to finished commits`, 'write to a branch or an open commit');
+  if (target.commit) {
+    const c = resolveCommit(s, target);
+    if (c.finished !== null) throw new ConflictError(`commit ${commitLabel(c)} has already finished`, `write to a branch instead, e.g. ${c.repo}@${c.branch ?? DEFAULT_BRANCH}`);
+    return { repo: c.repo, branch: c.branch, open: c, head: c };
+  }
+  const branch = target.branch ?? DEFAULT_BRANCH;
+  if (s.graph.branchProvenance(target.repo, branch).length > 0) throw outputBranch(target.repo, branch);
+  const b = s.graph.getBranch(target.repo, branch);
+  const head = b ? s.graph.getCommit(target.repo, b.head)! : null;
+  return { repo: target.repo, branch, open: head && head.finished === null ? head : null, head };
+}
+
+/**
+ * Apply path edits to the target in one transaction. The base tree is read inside the
+ * transaction, so concurrent writers to one branch each land on top of the other.
+ */
+function commitEdits(
+  s: StoreCore,
+  target: CommitRef,
+  build: (base: NodeId | null, t: WriteTarget) => PathEdit[],
+  opts: { description?: string; beforeCommit?: () => void } = {},
+): { commit: CommitRow; finished: boolean } {
+  return s.graph.transaction(() => {
+    const t = locateTarget(s, target);
+    const base = t.open ? t.open.root : (t.head?.root ?? null);
+    const edits = build(base, t);
+    const ref = applyPathEdits(s.reader, s.pages, base, edits);
+    const root = ref ? ref.id : emptyRoot(s);
+    opts.beforeCommit?.();
+    if (t.open) {
+      s.graph.setCommitRoot(t.repo, t.open.id, root, ref?.size ?? 0, ref?.files ?? 0);
+      return { commit: s.graph.getCommit(t.repo, t.open.id)!, finished: false };
+    }
+    const c = insertCommit(s, { repo: t.repo, branch: t.branch, parent: t.head, origin: 'USER', description: opts.description, finished: true });
+    s.graph.setCommitRoot(t.repo, c.id, root, ref?.size ?? 0, ref?.files ?? 0);
+    s.graph.setBranch(t.repo, t.branch!, c.id, Date.now());
+    propagate(s, t.repo, t.branch!, c.id);
+    return { commit: s.graph.getCommit(t.repo, c.id)!, finished: true };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// put file
+
+interface LocalFile {
+  localPath: string;
+  repoPath: string;
+  stat: fs.BigIntStats;
+}
+
+/** Expand local sources into files, validating every repo path before a single byte is written. */
+function scanLocal(src: Extract<PutSource, { kind: 'local' }>, out: LocalFile[], onWarning?: (msg: string) => void): void {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.statSync(src.localPath, { bigint: true });
+  } catch (err) {
+    throw localFileError(err, src.localPath);
+  }
+  if (st.isDirectory()) {
+    if (!src.recursive) throw new InvalidArgumentError(`${src.localPath} is a directory`, 'pass -r to put a directory and everything in it');
+    walkLocal(src.localPath, src.repoPath, out, onWarning);
+    return;
+  }
+  if (!st.isFile()) throw new InvalidArgumentError(`${src.localPath} is not a regular file`, 'put regular files, or read it through stdin: tusk put file repo@branch:/path < FILE');
+  out.push({ localPath: src.localPath, repoPath: validateWritePath(src.repoPath), stat: st });
+}
+
+function walkLocal(dir: string, repoDir: string, out: LocalFile[], onWarning?: (msg: string) => void): void {
+  let names: fs.Dirent[];
+  try {
+    names = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw localFileError(err, dir);
+  }
+  names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const d of names) {
+    const local = path.join(dir, d.name);
+    const repoPath = repoDir === '/' ? `/${d.name}` : `${repoDir}/${d.name}`;
+    if (d.isSymbolicLink()) {
+      // Links are not followed: following could read outside the tree or loop. Documented in docs/commands.md.
+      onWarning?.(`skipping symbolic link ${local}`);
+      continue;
+    }
+    if (d.isDirectory()) walkLocal(local, repoPath, out, onWarning);
+    else if (d.isFile()) {
+      let st: fs.BigIntStats;
+      try {
+        st = fs.statSync(local, { bigint: true });
+      } catch (err) {
+        throw localFileError(err, local);
+      }
+      out.push({ localPath: local, repoPath: validateWritePath(repoPath), stat: st });
+    } else onWarning?.(`skipping ${local}: not a regular file`);
+  }
+}
+
+function statKey(st: fs.BigIntStats): LocalStat {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs };
+}
+
+/** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */
+function ingestLocal(file: LocalFile, w: ContentWriter, onBytes: (n: number) => void): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file.localPath, 'r');
+  } catch (err) {
+    throw localFileError(err, file.localPath);
+  }
+  try {
+    const before = fs.fstatSync(fd, { bigint: true });
+    let remaining = Number(before.size);
+    for (;;) {
+      const want = remaining > 0 ? Math.min(READ_BLOCK, remaining) : 65536;
+      const buf = Buffer.allocUnsafe(want);
+      const n = fs.readSync(fd, buf, 0, want, null);
+      if (n === 0) break;
+      w.push(n === want ? buf : buf.subarray(0, n));
+      onBytes(n);
+      remaining -= n;
+    }
+    const after = fs.fstatSync(fd, { bigint: true });
+    if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || BigInt(w.size) !== after.size)
+      throw new ConflictError(`${file.localPath} changed while it was being read`, 'retry when the file is no longer being written');
+  } catch (err) {
+    if (err instanceof TuskError) throw err;
+    throw localFileError(err, file.localPath);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function ingestStream(stream: AsyncIterable<Buffer | string>, w: ContentWriter, onBytes: (n: number) => void): Promise<void> {
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    w.push(buf);
+    onBytes(buf.length);
+  }
+}
+
+export interface PutOptions {
+  append?: boolean;
+  description?: string;
+  onProgress?: OnProgress;
+  onWarning?: (msg: string) => void;
+}
+
+function fileEntry(rec: { id: Buffer; size: number }, datum?: string): Entry {
+  return { name: '', kind: 'file', id: rec.id, size: rec.size, files: 1, ...(datum ? { datum } : {}) };
+}
+
+/** Put files into a branch (one new commit) or an open commit. */
+export async function putFiles(s: StoreCore, target: CommitRef, sources: readonly PutSource[], opts: PutOptions = {}): Promise<PutResult> {
+  // Everything that can be checked before writing is checked first: a bad path or a missing
+  // file must leave the store untouched.
+  const t0 = locateTarget(s, target);
+  const locals: LocalFile[] = [];
+  for (const src of sources) {
+    if (src.kind === 'local') scanLocal(src, locals, opts.onWarning);
+    else if (src.kind === 'stream') validateWritePath(src.repoPath);
+    else cleanPath(src.repoPath);
+  }
+  const totalBytes = locals.reduce((n, f) => n + Number(f.stat.size), 0);
+  const session = randomBytes(16).toString('hex');
+  s.index.addWriter(session);
+  const writer = new PackWriter(s.index, s.packs, session);
+  const cache = new FileCache(s.db);
+  const edits: PathEdit[] = [];
+  const contents: ContentRecord[] = [];
+  const cacheUpdates: { file: LocalFile; id: ContentId }[] = [];
+  const pending = new Map<string, ContentRecord>();
+  let bytes = 0;
+  let cachedFiles = 0;
+  let failed = true;
+  const progress = (n: number) => {
+    bytes += n;
+    opts.onProgress?.({ phase: 'write', done: bytes, total: totalBytes, unit: 'bytes' });
+  };
+  const baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
+  // For -a: the content a path already has, from this command or from the base commit.
+  const existing = (repoPath: string): ContentRecord | undefined => {
+    const p = pending.get(repoPath);
+    if (p) return p;
+    if (!baseRoot) return undefined;
+    const e = lookupPath(s.reader, baseRoot, repoPath);
+    if (!e) return undefined;
+    if (e.kind !== 'file') throw new ConflictError(`file / directory path collision (${repoPath})`, 'a path cannot be both a file and a directory');
+    return s.index.getContent(e.id as ContentId) ?? { id: e.id as ContentId, size: 0, chunks: [] };
+  };
+  const newWriter = (repoPath: string): ContentWriter => {
+    const prev = opts.append ? existing(repoPath) : undefined;
+    if (!prev || prev.size === 0) return new ContentWriter(writer);
+    const ctx = { describe: () => `${t0.repo}:${repoPath}` };
+    return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(s.index, s.packs, prev.id, ctx) });
+  };
+  const addFile = (repoPath: string, rec: ContentRecord) => {
+    contents.push(rec);
+    pending.set(repoPath, rec);
+    edits.push({ path: repoPath, entry: fileEntry(rec) });
+  };
+  try {
+    for (const f of locals) {
+      if (!opts.append) {
+        const hit = cache.lookup(path.resolve(f.localPath), statKey(f.stat));
+        if (hit && (hit.equals(EMPTY_CONTENT_ID) || s.index.hasContent(hit))) {
+          const rec = s.index.getContent(hit) ?? { id: hit, size: 0, chunks: [] };
+          pending.set(f.repoPath, rec);
+          edits.push({ path: f.repoPath, entry: fileEntry(rec) });
+          cachedFiles++;
+          progress(rec.size);
+          continue;
+        }
+      }
+      const w = newWriter(f.repoPath);
+      ingestLocal(f, w, progress);
+      const rec = w.finish();
+      addFile(f.repoPath, rec);
+      if (!opts.append) cacheUpdates.push({ file: f, id: rec.id });
+    }
+    for (const src of sources) {
+      if (src.kind === 'stream') {
+        const repoPath = validateWritePath(src.repoPath);
+        const w = newWriter(repoPath);
+        await ingestStream(src.stream as AsyncIterable<Buffer>, w, progress);
+        addFile(repoPath, w.finish());
+      } else if (src.kind === 'tar') {
+        await ingestTar(src.stream, cleanPath(src.repoPath), newWriter, addFile, progress);
+      }
+    }
+    // fsync the packs before the transaction: a branch must never point at bytes not on disk
+    writer.sync();
+    const readAtNs = BigInt(Date.now()) * 1_000_000n;
+    const { commit, finished } = commitEdits(s, target, () => edits, {
+      description: opts.description,
+      beforeCommit: () => {
+        writer.record();
+        s.index.putContents(contents);
+        for (const u of cacheUpdates) cache.record(path.resolve(u.file.localPath), statKey(u.file.stat), u.id, readAtNs);
+        s.index.removeWriter(session);
+      },
+    });
+    failed = false;
+    return {
+      repo: commit.repo,
+      branch: commit.branch,
+      commit: commit.id,
+      finished,
+      files: edits.length,
+      bytes,
+      storedBytes: writer.storedBytes,
+      newChunks: writer.newChunks,
+      cachedFiles,
+    };
+  } finally {
+    writer.close(failed);
+    if (failed) {
+      try {
+        s.index.removeWriter(session);
+      } catch {
+        // the session row is cleaned up by the next liveness check
+      }
+    }
+  }
+}
+
+async function ingestTar(
+  input: NodeJS.ReadableStream,
+  prefix: string,
+  newWriter: (repoPath: string) => ContentWriter,
+  addFile: (repoPath: string, rec: ContentRecord) => void,
+  progress: (n: number) => void,
+): Promise<void> {
+  const source = Readable.from(input as AsyncIterable<Buffer>);
+  // gzip is recognised by its magic bytes, so `--untar` takes .tar and .tar.gz alike
+  const first: Buffer | null = await new Promise((resolve, reject) => {
+    source.once('readable', () => resolve(source.read(2) as Buffer | null));
+    source.once('error', reject);
+    source.once('end', () => resolve(null));
+  });
+  if (first) source.unshift(first);
+  const stream = first && first[0] === 0x1f && first[1] === 0x8b ? source.pipe(createGunzip()) : source;
+  const extract = tarStream.extract();
+  stream.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const h = entry.header;
+      if (h.type === 'file' || h.type === 'contiguous-file') {
+        const repoPath = validateWritePath(joinPath(prefix, h.name.split('/').filter((p) => p !== '' && p !== '.').join('/')));
+        const w = newWriter(repoPath);
+        await ingestStream(entry as AsyncIterable<Buffer>, w, progress);
+        addFile(repoPath, w.finish());
+      } else entry.resume();
+    }
+  } catch (err) {
+    if (err instanceof TuskError) throw err;
+    throw new InvalidArgumentError(`cannot read tar stream: ${(err as Error).message}`, 'check that the file given with --untar is a tar (or tar.gz) archive');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+function toFileInfo(c: CommitRow, pe: PathEntry): FileInfo {
+  return {
+    path: pe.path,
+    type: pe.entry.kind,
+    sizeBytes: pe.entry.size,
+    files: pe.entry.files,
+    hash: pe.entry.id.toString('hex'),
+    repo: c.repo,
+    commit: c.id,
+    datum: pe.entry.datum ?? null,
+  };
+}
+
+function fileNotFound(c: CommitRow, p: string): NotFoundError {
+  return new NotFoundError('file', p, `file ${escapeControlChars(p)} not found in repo ${c.repo} at commit ${c.id}`);
+}
+
+function rootOf(s: StoreCore, c: CommitRow): NodeId {
+  return c.root ?? emptyRoot(s);
+}
+
+/** Entries a (possibly glob) path names: the glob's matches, or the one entry at a literal path. */
+function matchPath(s: StoreCore, c: CommitRow, p: string): PathEntry[] {
+  const root = c.root;
+  if (!root) return [];
+  if (hasGlobChars(p)) return [...globTree(s.reader, root, p)];
+  const clean = cleanPath(p);
+  const e = lookupPath(s.reader, root, clean);
+  return e ? [{ path: clean, entry: e }] : [];
+}
+
+/** Children of a directory, the file itself, or the matches of a glob. */
+export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
+  const c = resolveCommit(s, ref);
+  const p = ref.path ?? '/';
+  if (hasGlobChars(p)) return matchPath(s, c, p).map((pe) => toFileInfo(c, pe));
+  const clean = cleanPath(p);
+  const root = rootOf(s, c);
+  const e = lookupPath(s.reader, root, clean);
+  if (!e) {
+    if (clean === '/') return [];
+    throw fileNotFound(c, clean);
+  }
+  if (e.kind === 'file') return [toFileInfo(c, { path: clean, entry: e })];
+  const out: FileInfo[] = [];
+  for (const child of iterateEntries(s.reader, e.id as NodeId)) out.push(toFileInfo(c, { path: joinPath(clean, child.name), entry: child }));
+  return out;
+}
+
+export function globFiles(s: StoreCore, ref: FileRef): FileInfo[] {
+  const c = resolveCommit(s, ref);
+  return matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c, pe));
+}
+
+export function inspectFile(s: StoreCore, ref: FileRef): FileInfo {
+  const c = resolveCommit(s, ref);
+  const p = ref.path ?? '/';
+  const matches = matchPath(s, c, p);
+  if (matches.length === 0) {
+    if (cleanPath(p) === '/') return toFileInfo(c, { path: '/', entry: { name: '', kind: 'dir', id: rootOf(s, c), size: 0, files: 0 } });
+    throw fileNotFound(c, p);
+  }
+  if (matches.length > 1) throw new InvalidArgumentError(`${escapeControlChars(p)} matched ${matches.length} files`, 'inspect one file at a time, or use `tusk glob file`');
+  return toFileInfo(c, matches[0]!);
+}
+
+function readCtx(c: CommitRow, p: string): ReadContext {
+  return { describe: () => `file ${p} in ${commitLabel(c)}` };
+}
+
+export interface GetOptions {
+  output?: string;
+  recursive?: boolean;
+  offset?: number;
+  stdout?: NodeJS.WritableStream;
+  onProgress?: OnProgress;
+}
+
+/** Write a file to stdout or a local path, or a tree to a local directory (-r). Content is verified as it is read. */
+export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ files: number; bytes: number }> {
+  const c = resolveCommit(s, ref);
+  const p = ref.path ?? '/';
+  const where = `${c.repo}@${c.branch ?? ''}=${c.id}`;
+  if (opts.recursive && !opts.output) throw new InvalidArgumentError('an output path needs to be specified when using the --recursive flag', 'add -o DIR');
+  const matches = matchPath(s, c, p);
+  if (matches.length === 0) throw fileNotFound(c, p);
+  if (!opts.recursive) {
+    if (matches.length > 1) throw new InvalidArgumentError(`couldn't download ${escapeControlChars(p)} from ${where}: matched multiple files. Try again with the -r flag`, 'add -r -o DIR');
+    if (matches[0]!.entry.kind !== 'file')
+      throw new InvalidArgumentError(`couldn't download ${escapeControlChars(p)} from ${where}: cannot get directory or non-regular file. Try again with the -r flag`, 'add -r -o DIR');
+  }
+  const root = rootOf(s, c);
+  // plan every (repo path → local path) first, so the total is known for progress
+  const plan: { repoPath: string; local: string | null; entry: Entry }[] = [];
+  for (const m of matches) {
+    if (m.entry.kind === 'file') {
+      const local = opts.output ? (opts.recursive && matches.length > 1 ? path.join(opts.output, m.path) : opts.output) : null;
+      plan.push({ repoPath: m.path, local, entry: m.entry });
+    } else {
+      for (const f of walkFiles(s.reader, root, m.path)) {
+        const rel = m.path === '/' ? f.path : f.path.slice(m.path.length);
+        const base = matches.length > 1 ? path.join(opts.output!, m.path) : opts.output!;
+        plan.push({ repoPath: f.path, local: path.join(base, rel), entry: f.entry });
+      }
+    }
+  }
+  const total = plan.reduce((n, f) => n + f.entry.size, 0);
+  let bytes = 0;
+  const madeDirs = new Set<string>();
+  for (const f of plan) {
+    const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0);
+    if (f.local === null) {
+      const out = opts.stdout ?? process.stdout;
+      for (const b of chunks) {
+        bytes += b.length;
+        if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+        opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
+      }
+      continue;
+    }
+    const dir = path.dirname(f.local);
+    if (!madeDirs.has(dir)) {
+      try {
+        fs.mkdirSync(dir, { recursive: true });
+      } catch (err) {
+        throw localFileError(err, dir);
+      }
+      madeDirs.add(dir);
+    }
+    // write to a temp name and rename: a failed or corrupt read never leaves a half file behind
+    const tmp = `${f.local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
+    let fd: number;
+    try {
+      fd = fs.openSync(tmp, 'w');
+    } catch (err) {
+      throw localFileError(err, f.local);
+    }
+    try {
+      for (const b of chunks) {
+        let off = 0;
+        while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+        bytes += b.length;
+        opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
+      }
+      fs.closeSync(fd);
+      fs.renameSync(tmp, f.local);
+    } catch (err) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+      fs.rmSync(tmp, { force: true });
+      if (err instanceof TuskError) throw err;
+      throw localFileError(err, f.local);
+    }
+  }
+  return { files: plan.length, bytes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff, copy, delete
+
+/** Files that differ between two commits under a path: '-' old versions, '+' new versions. */
+export function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef, opts: { shallow?: boolean } = {}): DiffEntry[] {
+  const nc = resolveCommit(s, newRef);
+  const oc = oldRef ? resolveCommit(s, oldRef) : nc.parent ? s.graph.getCommit(nc.repo, nc.parent)! : null;
+  const np = cleanPath(newRef.path ?? '/');
+  const op = cleanPath(oldRef?.path ?? np);
+  const ne = nc.root ? lookupPath(s.reader, nc.root, np) : undefined;
+  const oe = oc?.root ? lookupPath(s.reader, oc.root, op) : undefined;
+  const out: DiffEntry[] = [];
+  const add = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => out.push({ op: sign, ...toFileInfo(c, pe) });
+  const expand = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => {
+    if (pe.entry.kind === 'file' || opts.shallow) add(sign, c, pe);
+    else for (const f of walkTree(s.reader, pe.entry.id as NodeId, pe.path)) if (f.entry.kind === 'file') add(sign, c, f);
+  };
+  const walk = (oldDir: Entry | undefined, newDir: Entry | undefined, oPath: string, nPath: string) => {
+    if (!oldDir || oldDir.kind === 'file' || !newDir || newDir.kind === 'file') {
+      if (oldDir && newDir && oldDir.id.equals(newDir.id)) return;
+      if (oldDir) expand('-', oc!, { path: oPath, entry: oldDir });
+      if (newDir) expand('+', nc, { path: nPath, entry: newDir });
+      return;
+    }
+    for (const ch of diffEntries(s.reader, oldDir.id as NodeId, newDir.id as NodeId)) {
+      if (ch.op === 'added') expand('+', nc, { path: joinPath(nPath, ch.entry.name), entry: ch.entry });
+      else if (ch.op === 'removed') expand('-', oc!, { path: joinPath(oPath, ch.entry.name), entry: ch.entry });
+      else if (ch.before.kind === 'dir' && ch.after.kind === 'dir' && !opts.shallow) walk(ch.before, ch.after, joinPath(oPath, ch.before.name), joinPath(nPath, ch.after.name));
+      else {
+        add('-', oc!, { path: joinPath(oPath, ch.before.name), entry: ch.before });
+        add('+', nc, { path: joinPath(nPath, ch.after.name), entry: ch.after });
+      }
+    }
+  };
+  walk(oe, ne, op, np);
+  return out;
+}
+
+/** Copy a file or directory into a branch or open commit by reference: no bytes move. */
+export function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: { append?: boolean } = {}): CommitInfo {
+  const sc = resolveCommit(s, src);
+  const sp = cleanPath(src.path ?? '/');
+  const se = sc.root ? lookupPath(s.reader, sc.root, sp) : undefined;
+  if (!se) throw fileNotFound(sc, sp);
+  const dp = validateWritePath(dst.path ?? sp);
+  if (opts.append && se.kind !== 'file') throw new InvalidArgumentError('--append copies only files', 'copy the directory without -a');
+  const { commit } = commitEdits(s, dst, (base) => {
+    if (!opts.append) return [{ path: dp, entry: { ...se, name: '' } }];
+    const prev = base ? lookupPath(s.reader, base, dp) : undefined;
+    if (!prev) return [{ path: dp, entry: { ...se, name: '' } }];
+    if (prev.kind !== 'file') throw new ConflictError(`file / directory path collision (${dp})`, 'a path cannot be both a file and a directory');
+    // appended content: old chunks then source chunks; the new whole-file id needs both read once
+    const rec = concatContents(
+      [s.index.getContent(prev.id as ContentId), s.index.getContent(se.id as ContentId)],
+      (function* () {
+        yield* readContent(s.index, s.packs, prev.id as ContentId, readCtx(sc, dp));
+        yield* readContent(s.index, s.packs, se.id as ContentId, readCtx(sc, sp));
+      })(),
+    );
+    s.index.putContents([rec]);
+    return [{ path: dp, entry: fileEntry(rec) }];
+  });
+  return toCommitInfo(s, commit);
+}
+
+/** Delete files (a glob may name several); directories need `recursive`. */
+export function deleteFiles(s: StoreCore, ref: FileRef, opts: { recursive?: boolean } = {}): CommitInfo {
+  const p = ref.path;
+  if (p === undefined || cleanPath(p) === '/') {
+    if (!opts.recursive) throw new InvalidArgumentError('a file path is required', 'name the file, e.g. repo@master:/file.txt, or pass -r with :/ to empty the commit');
+  }
+  const { commit } = commitEdits(s, ref, (base, t) => {
+    const c = { repo: t.repo, branch: t.branch, id: t.open?.id ?? t.head?.id ?? '' } as CommitRow;
+    const matches: PathEntry[] = [];
+    if (base) {
+      if (p !== undefined && hasGlobChars(p)) matches.push(...globTree(s.reader, base, p));
+      else {
+        const clean = cleanPath(p ?? '/');
+        const e = lookupPath(s.reader, base, clean);
+        if (e) matches.push({ path: clean, entry: e });
+      }
+    }
+    if (matches.length === 0) throw fileNotFound(c, p ?? '/');
+    for (const m of matches) if (m.entry.kind === 'dir' && !opts.recursive) throw new InvalidArgumentError(`${m.path} is a directory`, 'pass -r to delete a directory and everything in it');
+    if (matches.some((m) => m.path === '/')) return [...iterateEntries(s.reader, base!)].map((e) => ({ path: `/${e.name}`, entry: null }));
+    return matches.map((m) => ({ path: m.path, entry: null }));
+  });
+  return toCommitInfo(s, commit);
+}

@@ -1,0 +1,146 @@
+// Whole-path operations over nested directory trees: lookup, batched edits, walks and globs.
+// tree.ts handles one directory's pages; this module strings directories into a file system.
+import { ConflictError } from '../errors.js';
+import type { NodeId } from './hash.js';
+import { compileGlob } from './glob.js';
+import { applyEdits, iterateEntries, lookupEntry, refOf, type Edit, type Entry, type PageReader, type PageRef, type PageStore } from './tree.js';
+
+/** Replace (entry) or remove (null) one path. A directory entry replaces a whole subtree. */
+export interface PathEdit {
+  path: string; // cleaned, absolute, not '/'
+  entry: Entry | null;
+}
+
+/** A file or directory found at a path. */
+export interface PathEntry {
+  path: string;
+  entry: Entry;
+}
+
+/** The root directory of a commit as an Entry (so `/` can be listed and inspected like any dir). */
+export function rootEntry(reader: PageReader, root: NodeId): Entry {
+  const ref = refOf(reader, root);
+  return { name: '', kind: 'dir', id: root, size: ref.size, files: ref.files };
+}
+
+/** Entry at `path` (cleaned), or undefined. `/` is the root itself. */
+export function lookupPath(reader: PageReader, root: NodeId, path: string): Entry | undefined {
+  if (path === '/') return rootEntry(reader, root);
+  let dir: Entry | undefined = { name: '', kind: 'dir', id: root, size: 0, files: 0 };
+  for (const name of path.slice(1).split('/')) {
+    if (!dir || dir.kind !== 'dir') return undefined;
+    dir = lookupEntry(reader, dir.id as NodeId, name);
+  }
+  return dir;
+}
+
+/** Directory entry for a subtree root. */
+export function dirEntry(name: string, ref: PageRef): Entry {
+  return { name, kind: 'dir', id: ref.id, size: ref.size, files: ref.files };
+}
+
+/**
+ * Apply path edits to a root (null = empty), returning the new root ref (null = empty tree).
+ * Later edits of the same path win. A file where a directory is (or the reverse) is a collision,
+ * as in Pachyderm; deleting a path that does not exist is a no-op here (callers check first).
+ */
+export function applyPathEdits(reader: PageReader, store: PageStore, root: NodeId | null, edits: readonly PathEdit[]): PageRef | null {
+  const last = new Map<string, Entry | null>();
+  for (const e of edits) last.set(e.path, e.entry);
+  const rel = [...last].map(([path, entry]) => ({ parts: path.slice(1).split('/'), path, entry }));
+  return applyDir(reader, store, root ? refOf(reader, root) : null, rel);
+}
+
+interface RelEdit {
+  parts: string[];
+  path: string;
+  entry: Entry | null;
+}
+
+function applyDir(reader: PageReader, store: PageStore, dir: PageRef | null, edits: RelEdit[]): PageRef | null {
+  const groups = new Map<string, { direct?: RelEdit; deeper: RelEdit[] }>();
+  for (const e of edits) {
+    const name = e.parts[0]!;
+    let g = groups.get(name);
+    if (!g) groups.set(name, (g = { deeper: [] }));
+    if (e.parts.length === 1) g.direct = e;
+    else g.deeper.push({ ...e, parts: e.parts.slice(1) });
+  }
+  const out: Edit[] = [];
+  for (const [name, g] of groups) {
+    const existing = dir && dir.entries > 0 ? lookupEntry(reader, dir.id, name) : undefined;
+    if (g.deeper.length === 0) {
+      const d = g.direct!;
+      if (d.entry === null) {
+        if (existing) out.push({ name, entry: null });
+      } else {
+        if (existing && existing.kind !== d.entry.kind) throw collision(d.path);
+        out.push({ name, entry: { ...d.entry, name } });
+      }
+      continue;
+    }
+    const base = g.direct ? g.direct.entry : existing;
+    if (base && base.kind === 'file') {
+      if (g.deeper.every((e) => e.entry === null)) {
+        if (g.direct) out.push({ name, entry: { ...base, name } });
+        continue;
+      }
+      throw collision(g.deeper.find((e) => e.entry !== null)!.path);
+    }
+    const sub = applyDir(reader, store, base ? refOf(reader, base.id as NodeId) : null, g.deeper);
+    if (sub && sub.entries > 0) out.push({ name, entry: dirEntry(name, sub) });
+    else if (existing || g.direct) out.push({ name, entry: null });
+  }
+  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return applyEdits(reader, store, dir, out);
+}
+
+function collision(path: string): ConflictError {
+  return new ConflictError(`file / directory path collision (${path})`, 'a path cannot be both a file and a directory; delete one of them first');
+}
+
+/** Every entry below a directory, depth first in name order; directories before their contents. */
+export function* walkTree(reader: PageReader, dirId: NodeId, prefix: string, opts: { maxDepth?: number } = {}): Generator<PathEntry> {
+  const maxDepth = opts.maxDepth ?? Infinity;
+  if (maxDepth <= 0) return;
+  for (const e of iterateEntries(reader, dirId)) {
+    const path = prefix === '/' ? `/${e.name}` : `${prefix}/${e.name}`;
+    yield { path, entry: e };
+    if (e.kind === 'dir') yield* walkTree(reader, e.id as NodeId, path, { maxDepth: maxDepth - 1 });
+  }
+}
+
+/** Every file (not directory) at or below `path`. */
+export function* walkFiles(reader: PageReader, root: NodeId, path: string): Generator<PathEntry> {
+  const top = lookupPath(reader, root, path);
+  if (!top) return;
+  if (top.kind === 'file') {
+    yield { path, entry: top };
+    return;
+  }
+  for (const pe of walkTree(reader, top.id as NodeId, path)) if (pe.entry.kind === 'file') yield pe;
+}
+
+/** Entries whose path matches a glob, in path order. The walk starts at the literal prefix and stops at the glob's depth. */
+export function* globTree(reader: PageReader, root: NodeId, pattern: string): Generator<PathEntry> {
+  const g = compileGlob(pattern);
+  if (g.pattern === '/') {
+    yield { path: '/', entry: rootEntry(reader, root) };
+    return;
+  }
+  if (g.isLiteral) {
+    const e = lookupPath(reader, root, g.literalPrefix);
+    if (e) yield { path: g.literalPrefix, entry: e };
+    return;
+  }
+  const start = lookupPath(reader, root, g.literalPrefix);
+  if (!start) return;
+  if (start.kind === 'file') {
+    if (g.match(g.literalPrefix)) yield { path: g.literalPrefix, entry: start };
+    return;
+  }
+  if (g.literalPrefix !== '/' && g.match(g.literalPrefix)) yield { path: g.literalPrefix, entry: start };
+  // Without `**` a match cannot be deeper than the pattern has segments: do not walk further.
+  const depth = g.pattern.includes('**') ? Infinity : g.pattern.split('/').length - (g.literalPrefix === '/' ? 1 : g.literalPrefix.split('/').length);
+  for (const pe of walkTree(reader, start.id as NodeId, g.literalPrefix, { maxDepth: depth })) if (g.match(pe.path)) yield pe;
+}

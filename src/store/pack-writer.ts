@@ -1,0 +1,120 @@
+// Appends new chunks to leased packs, compressing those that pay for it. Knows nothing of trees
+// or commits: the caller fsyncs (sync) and then records the chunk rows in its own transaction.
+import { compress } from 'zstd-napi';
+import type { ChunkIndex, NewChunk, PackRow } from './chunk-index.js';
+import type { ChunkId } from './hash.js';
+import { Codec, encodeRecordHeader, PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './pack-format.js';
+import type { PackAppender, PackStorage } from './pack-storage.js';
+
+/** Compression settings, part of the store profile (they change bytes on disk, never ids). */
+export interface CompressionPolicy {
+  enabled: boolean;
+  /** bytes sampled from the chunk to decide cheaply whether it compresses */
+  probeBytes: number;
+  /** sample must shrink below this ratio at level 1 before the whole chunk is compressed */
+  probeRatio: number;
+  level: number;
+  /** keep the compressed form only when it is at most this fraction of the raw size */
+  keepRatio: number;
+}
+
+export const DEFAULT_COMPRESSION: CompressionPolicy = { enabled: true, probeBytes: 8192, probeRatio: 0.9, level: 3, keepRatio: 0.95 };
+
+interface OpenPack {
+  row: PackRow;
+  appender: PackAppender;
+}
+
+/** One write session's view of the packs: dedups within the session and against the index. */
+export class PackWriter {
+  private current: OpenPack | null = null;
+  private readonly touched: OpenPack[] = [];
+  private readonly pending: NewChunk[] = [];
+  private readonly pendingIds = new Set<string>();
+  newChunks = 0;
+  storedBytes = 0;
+
+  constructor(
+    private readonly index: ChunkIndex,
+    private readonly storage: PackStorage,
+    private readonly owner: string,
+    private readonly policy: CompressionPolicy = DEFAULT_COMPRESSION,
+    private readonly targetBytes = PACK_TARGET_BYTES,
+  ) {}
+
+  /** Whether the chunk is already stored (or written earlier in this session). */
+  has(id: ChunkId): boolean {
+    return this.pendingIds.has(id.toString('latin1')) || this.index.hasChunk(id);
+  }
+
+  /** Store a chunk unless it exists. Returns true when new bytes were written. */
+  add(id: ChunkId, raw: Uint8Array): boolean {
+    if (this.has(id)) return false;
+    const { codec, payload } = this.encode(raw);
+    const pack = this.packFor(RECORD_HEADER_BYTES + payload.length);
+    const offset = pack.appender.append([encodeRecordHeader(id, codec, raw.length, payload.length), payload]);
+    const key = Buffer.from(id).toString('latin1');
+    this.pendingIds.add(key);
+    this.pending.push({ id: Buffer.from(id) as ChunkId, pack: pack.row.id, offset, storedLen: payload.length, rawLen: raw.length, codec });
+    this.newChunks++;
+    this.storedBytes += RECORD_HEADER_BYTES + payload.length;
+    return true;
+  }
+
+  private encode(raw: Uint8Array): { codec: Codec; payload: Uint8Array } {
+    const p = this.policy;
+    if (!p.enabled || raw.length < 64) return { codec: Codec.Raw, payload: raw };
+    // Probe a sample from the middle at level 1: random data is rejected for ~2% of a full compress.
+    if (raw.length > p.probeBytes * 2) {
+      const mid = (raw.length >> 1) - (p.probeBytes >> 1);
+      const sample = raw.subarray(mid, mid + p.probeBytes);
+      if (compress(sample, { compressionLevel: 1 }).length > sample.length * p.probeRatio) return { codec: Codec.Raw, payload: raw };
+    }
+    const z = compress(raw, { compressionLevel: p.level });
+    if (z.length > raw.length * p.keepRatio) return { codec: Codec.Raw, payload: raw };
+    return { codec: Codec.Zstd, payload: z };
+  }
+
+  private packFor(bytes: number): OpenPack {
+    if (this.current && this.current.appender.length + bytes > this.targetBytes && this.current.appender.length > PACK_MAGIC.length) {
+      this.current = null; // full: it is sealed when the session commits
+    }
+    if (!this.current) {
+      const row = this.index.claimPack(this.owner, this.targetBytes);
+      const appender = this.storage.openAppender(row.name, row.size, PACK_MAGIC);
+      this.current = { row, appender };
+      this.touched.push(this.current);
+    }
+    return this.current;
+  }
+
+  /** fsync every pack this session appended to. Must happen before the metadata transaction. */
+  sync(): void {
+    for (const p of this.touched) p.appender.sync();
+  }
+
+  /** Record chunk rows and pack sizes. Call inside the commit transaction, after sync(). */
+  record(): void {
+    this.index.putChunks(this.pending);
+    for (const p of this.touched) {
+      const sealed = p !== this.current || p.appender.length >= this.targetBytes;
+      this.index.commitPack(p.row.id, p.appender.length, sealed);
+    }
+  }
+
+  /** Close file handles; on failure also release pack leases so the next writer reuses them. */
+  close(failed: boolean): void {
+    for (const p of this.touched) {
+      p.appender.close();
+      if (failed) {
+        try {
+          this.index.releasePack(p.row.id, this.owner);
+        } catch {
+          // the lease expires on its own once this process is gone
+        }
+      }
+    }
+    this.touched.length = 0;
+    this.current = null;
+  }
+}

@@ -1,0 +1,179 @@
+// Repos and branches, with Pachyderm's rules for provenance and deletion.
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { validateName, type CommitRef } from './address.js';
+import type { BranchRow } from './commit-graph.js';
+import { DEFAULT_BRANCH, insertCommit, iso, recordBranchProvenance, requireRepo, resolveCommit } from './commit-service.js';
+import type { StoreCore } from './store-core.js';
+import type { BranchInfo, BranchRef, RepoInfo } from './types.js';
+
+function toRepoInfo(s: StoreCore, name: string): RepoInfo {
+  const r = s.graph.getRepo(name)!;
+  const master = s.graph.getBranch(name, DEFAULT_BRANCH);
+  const head = master ? s.graph.getCommit(name, master.head) : undefined;
+  return {
+    name: r.name,
+    type: r.type,
+    description: r.description,
+    created: iso(r.created),
+    sizeBytes: head?.size ?? 0,
+    branches: s.graph.listBranches(name).map((b) => b.name),
+  };
+}
+
+export function createRepo(s: StoreCore, name: string, opts: { description?: string; type?: string } = {}): RepoInfo {
+  validateName('repo', name);
+  s.graph.transaction(() => {
+    if (s.graph.getRepo(name)) throw new AlreadyExistsError(`repo ${name} already exists`, 'pick another name, or `tusk update repo` to change its description');
+    s.graph.insertRepo({ name, type: opts.type ?? 'user', description: opts.description ?? '', created: Date.now() });
+  });
+  return toRepoInfo(s, name);
+}
+
+/** Create the repo or change its description. */
+export function updateRepo(s: StoreCore, name: string, opts: { description: string }): RepoInfo {
+  validateName('repo', name);
+  s.graph.transaction(() => {
+    if (s.graph.getRepo(name)) s.graph.setRepoDescription(name, opts.description);
+    else s.graph.insertRepo({ name, type: 'user', description: opts.description, created: Date.now() });
+  });
+  return toRepoInfo(s, name);
+}
+
+export function listRepos(s: StoreCore, opts: { all?: boolean; type?: string } = {}): RepoInfo[] {
+  return s.graph
+    .listRepos()
+    .filter((r) => (opts.type ? r.type === opts.type : opts.all || r.type === 'user' || r.type === 'output'))
+    .map((r) => toRepoInfo(s, r.name));
+}
+
+export function inspectRepo(s: StoreCore, name: string): RepoInfo {
+  requireRepo(s, name);
+  return toRepoInfo(s, name);
+}
+
+/** Delete a repo and its history. Refused when other repos' branches depend on it, unless forced. */
+export function deleteRepo(s: StoreCore, name: string, opts: { force?: boolean } = {}): { repo: string } {
+  s.graph.transaction(() => {
+    requireRepo(s, name);
+    const repo = s.graph.getRepo(name)!;
+    if (repo.type === 'output' && !opts.force)
+      throw new ConflictError('cannot delete a repo associated with a pipeline - delete the pipeline instead', `run \`tusk delete pipeline ${name}\``);
+    const deps = s.graph.repoSubvenance(name);
+    if (deps.length > 0 && !opts.force)
+      throw new ConflictError(
+        `cannot delete repo ${name}: branches [${deps.map((d) => `${d.repo}@${d.branch}`).join(', ')}] have it as provenance`,
+        'delete those branches first, or pass --force',
+      );
+    s.graph.deleteRepo(name);
+  });
+  return { repo: name };
+}
+
+function toBranchInfo(s: StoreCore, b: BranchRow): BranchInfo {
+  return {
+    repo: b.repo,
+    name: b.name,
+    head: b.head,
+    created: iso(b.created),
+    provenance: s.graph.branchProvenance(b.repo, b.name).map((p) => `${p.repo}@${p.branch}`),
+    subvenance: subvenanceOf(s, b.repo, b.name).map((p) => `${p.repo}@${p.branch}`),
+  };
+}
+
+/** Every branch that depends on repo@branch, transitively. */
+function subvenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
+  const out: BranchRef[] = [];
+  const seen = new Set<string>();
+  const queue = s.graph.directSubvenance(repo, branch);
+  while (queue.length > 0) {
+    const d = queue.shift()!;
+    const key = `${d.repo}@${d.branch}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+    queue.push(...s.graph.directSubvenance(d.repo, d.branch));
+  }
+  return out;
+}
+
+/** Every branch repo@branch depends on, transitively. */
+function provenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
+  const out: BranchRef[] = [];
+  const seen = new Set<string>();
+  const queue = s.graph.branchProvenance(repo, branch);
+  while (queue.length > 0) {
+    const d = queue.shift()!;
+    const key = `${d.repo}@${d.branch}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+    queue.push(...s.graph.branchProvenance(d.repo, d.branch));
+  }
+  return out;
+}
+
+/**
+ * Create or update a branch. A new branch without --head gets an empty finished commit (a branch
+ * always has a head); --head moves the pointer without copying data; new provenance makes a new
+ * AUTO commit tied to the upstream heads.
+ */
+export function createBranch(s: StoreCore, repo: string, branch: string, opts: { head?: CommitRef; provenance?: BranchRef[] } = {}): BranchInfo {
+  validateName('branch', branch);
+  const row = s.graph.transaction(() => {
+    requireRepo(s, repo);
+    const existing = s.graph.getBranch(repo, branch);
+    const prov = opts.provenance ?? [];
+    for (const p of prov) {
+      requireRepo(s, p.repo);
+      if (!s.graph.getBranch(p.repo, p.branch)) throw new NotFoundError('branch', `${p.repo}@${p.branch}`, `branch "${p.branch}" not found in repo ${p.repo}`);
+      if (p.repo === repo) throw new InvalidArgumentError(`repo ${repo} cannot be in the provenance of its own branch`, 'provenance must come from other repos');
+      if (provenanceOf(s, p.repo, p.branch).some((q) => q.repo === repo && q.branch === branch))
+        throw new InvalidArgumentError(`provenance loop, branch ${repo}@${branch} cannot be provenant on itself`, 'remove the provenance that closes the loop');
+    }
+    let head = existing ? s.graph.getCommit(repo, existing.head)! : null;
+    if (opts.head) {
+      const target = resolveCommit(s, { ...opts.head, repo: opts.head.repo || repo });
+      if (target.repo !== repo) throw new InvalidArgumentError(`head commit ${target.repo}@${target.id} is in another repo`, `pick a commit of ${repo}`);
+      head = target;
+    }
+    const now = Date.now();
+    if (prov.length > 0) s.graph.setBranchProvenance(repo, branch, prov);
+    if (!head || prov.length > 0) {
+      const c = insertCommit(s, { repo, branch, parent: head, origin: 'AUTO', finished: true });
+      recordBranchProvenance(s, c);
+      head = c;
+    }
+    s.graph.setBranch(repo, branch, head.id, existing?.created ?? now);
+    return s.graph.getBranch(repo, branch)!;
+  });
+  return toBranchInfo(s, row);
+}
+
+export function listBranches(s: StoreCore, repo: string): BranchInfo[] {
+  requireRepo(s, repo);
+  return s.graph.listBranches(repo).map((b) => toBranchInfo(s, b));
+}
+
+export function inspectBranch(s: StoreCore, repo: string, branch: string): BranchInfo {
+  requireRepo(s, repo);
+  const b = s.graph.getBranch(repo, branch);
+  if (!b) throw new NotFoundError('branch', `${repo}@${branch}`, `branch ${repo}@${branch} not found`);
+  return toBranchInfo(s, b);
+}
+
+/** Delete a branch (its commits stay). Refused while other branches depend on it, unless forced. */
+export function deleteBranch(s: StoreCore, repo: string, branch: string, opts: { force?: boolean } = {}): { repo: string; branch: string } {
+  s.graph.transaction(() => {
+    requireRepo(s, repo);
+    if (!s.graph.getBranch(repo, branch)) throw new NotFoundError('branch', `${repo}@${branch}`, `branch ${repo}@${branch} not found`);
+    const subv = s.graph.directSubvenance(repo, branch);
+    if (subv.length > 0 && !opts.force)
+      throw new ConflictError(
+        `branch ${repo}@${branch} has [${subv.map((d) => `${d.repo}@${d.branch}`).join(', ')}] as subvenance, deleting it would break those branches`,
+        'delete those branches first, or pass --force',
+      );
+    for (const d of subv) s.graph.setBranchProvenance(d.repo, d.branch, s.graph.branchProvenance(d.repo, d.branch).filter((p) => !(p.repo === repo && p.branch === branch)));
+    s.graph.deleteBranch(repo, branch);
+  });
+  return { repo, branch };
+}

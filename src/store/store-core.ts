@@ -1,0 +1,78 @@
+// Opening a store: finding `.tusk/`, the metadata db, pack storage and the shared readers that
+// every service uses. The services (repo-, commit-, file-service, maintenance) take a StoreCore.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { IoError, NotFoundError } from '../errors.js';
+import { ChunkIndex } from './chunk-index.js';
+import { CommitGraph } from './commit-graph.js';
+import type { NodeId } from './hash.js';
+import { openDb, type Db } from './meta-db.js';
+import { LocalPackStorage, type PackStorage } from './pack-storage.js';
+import { PageReader, type PageStore } from './tree.js';
+
+export const STORE_DIR = '.tusk';
+export const DB_FILE = 'meta.db';
+export const PACKS_DIR = 'packs';
+
+export interface StoreCore {
+  /** the `.tusk` directory */
+  readonly path: string;
+  readonly db: Db;
+  readonly graph: CommitGraph;
+  readonly index: ChunkIndex;
+  readonly packs: PackStorage;
+  readonly pages: PageStore;
+  readonly reader: PageReader;
+  readonly readonly: boolean;
+}
+
+/** Make `DIR/.tusk` (idempotent). */
+export function initStore(dir: string): { path: string; created: boolean } {
+  const root = path.resolve(dir, STORE_DIR);
+  const created = !fs.existsSync(path.join(root, DB_FILE));
+  try {
+    fs.mkdirSync(path.join(root, PACKS_DIR), { recursive: true });
+    fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
+  } catch (err) {
+    throw new IoError(`cannot create a store in ${path.resolve(dir)}: ${(err as Error).message}`, 'choose a writable directory', { cause: err });
+  }
+  const db = openDb(path.join(root, DB_FILE), { readonly: false, create: true });
+  db.close();
+  return { path: root, created };
+}
+
+/** The store named by TUSK_STORE, or the nearest `.tusk/` above `cwd`. */
+export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
+  const named = env.TUSK_STORE;
+  if (named) {
+    const p = path.resolve(cwd, named);
+    // TUSK_STORE may name the project directory or the .tusk directory itself
+    for (const candidate of [p, path.join(p, STORE_DIR)]) if (fs.existsSync(path.join(candidate, DB_FILE))) return candidate;
+    throw new NotFoundError('store', p, `no tusk store at ${p} (from TUSK_STORE)`, `run \`tusk init ${named}\` or point TUSK_STORE at an existing store`);
+  }
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, STORE_DIR);
+    if (fs.existsSync(path.join(candidate, DB_FILE))) return candidate;
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new NotFoundError('store', cwd, `no tusk store found in ${path.resolve(cwd)} or any parent directory`, 'run `tusk init` to create one here, or set TUSK_STORE');
+}
+
+/** Open the store's metadata and packs. */
+export function openCore(storePath: string, opts: { readonly?: boolean } = {}): StoreCore {
+  const readonly = opts.readonly ?? false;
+  const db = openDb(path.join(storePath, DB_FILE), { readonly, create: false });
+  const graph = new CommitGraph(db);
+  const index = new ChunkIndex(db);
+  const pages: PageStore = {
+    getPage: (id: NodeId) => index.getNode(id),
+    // Pages are only written inside the transaction that commits the tree using them.
+    putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
+  };
+  return { path: storePath, db, graph, index, packs: new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly };
+}
+
+export function closeCore(core: StoreCore): void {
+  core.packs.close();
+  if (core.db.open) core.db.close();
+}

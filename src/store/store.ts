@@ -1,0 +1,114 @@
+// The store façade: one object per open store, the only entry point commands use. Each method
+// delegates to the service that owns the rule; this file holds no logic of its own.
+import type { CommitRef, FileRef } from './address.js';
+import * as commits from './commit-service.js';
+import * as files from './file-service.js';
+import * as maintenance from './maintenance.js';
+import * as repos from './repo-service.js';
+import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
+import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
+
+export { initStore, findStore };
+
+/** Open the store named by TUSK_STORE or found above `cwd`. */
+export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean } = {}): Store {
+  return new Store(openCore(opts.path ?? findStore(opts.cwd), { readonly: opts.readonly }));
+}
+
+export class Store {
+  constructor(readonly core: StoreCore) {}
+
+  get path(): string {
+    return this.core.path;
+  }
+
+  close(): void {
+    closeCore(this.core);
+  }
+
+  createRepo(name: string, opts?: { description?: string }) {
+    return repos.createRepo(this.core, name, opts);
+  }
+  updateRepo(name: string, opts: { description: string }) {
+    return repos.updateRepo(this.core, name, opts);
+  }
+  listRepos(opts?: { all?: boolean; type?: string }) {
+    return repos.listRepos(this.core, opts);
+  }
+  inspectRepo(name: string) {
+    return repos.inspectRepo(this.core, name);
+  }
+  deleteRepo(name: string, opts?: { force?: boolean }) {
+    return repos.deleteRepo(this.core, name, opts);
+  }
+
+  createBranch(repo: string, branch: string, opts?: { head?: CommitRef; provenance?: BranchRef[] }) {
+    return repos.createBranch(this.core, repo, branch, opts);
+  }
+  listBranches(repo: string) {
+    return repos.listBranches(this.core, repo);
+  }
+  inspectBranch(repo: string, branch: string) {
+    return repos.inspectBranch(this.core, repo, branch);
+  }
+  deleteBranch(repo: string, branch: string, opts?: { force?: boolean }) {
+    return repos.deleteBranch(this.core, repo, branch, opts);
+  }
+
+  startCommit(repo: string, branch: string, opts?: { parent?: CommitRef; description?: string }) {
+    return commits.startCommit(this.core, repo, branch, opts);
+  }
+  finishCommit(ref: CommitRef, opts?: { description?: string; force?: boolean }) {
+    return commits.finishCommit(this.core, ref, opts);
+  }
+  inspectCommit(ref: CommitRef) {
+    return commits.toCommitInfo(this.core, commits.resolveCommit(this.core, ref));
+  }
+  listCommits(opts: { repo?: string; branch?: string; commitSet?: string; number?: number; all?: boolean; origin?: CommitOrigin; from?: string }) {
+    return commits.listCommits(this.core, opts);
+  }
+  listCommitSets(opts?: { number?: number }) {
+    return commits.listCommitSets(this.core, opts);
+  }
+  waitCommit(ref: CommitRef, opts?: { timeoutMs?: number }) {
+    return commits.waitCommit(this.core, ref, opts);
+  }
+  deleteCommit(ref: CommitRef) {
+    return commits.deleteCommit(this.core, ref);
+  }
+  squashCommit(ref: CommitRef) {
+    return commits.squashCommit(this.core, ref);
+  }
+
+  putFiles(target: CommitRef, sources: PutSource[], opts?: files.PutOptions) {
+    return files.putFiles(this.core, target, sources, opts);
+  }
+  getFile(ref: FileRef, opts: files.GetOptions) {
+    return files.getFile(this.core, ref, opts);
+  }
+  listFiles(ref: FileRef) {
+    return files.listFiles(this.core, ref);
+  }
+  globFiles(ref: FileRef) {
+    return files.globFiles(this.core, ref);
+  }
+  inspectFile(ref: FileRef) {
+    return files.inspectFile(this.core, ref);
+  }
+  diffFiles(newRef: FileRef, oldRef?: FileRef, opts?: { shallow?: boolean }) {
+    return files.diffFiles(this.core, newRef, oldRef, opts);
+  }
+  copyFile(src: FileRef, dst: FileRef, opts?: { append?: boolean }) {
+    return files.copyFile(this.core, src, dst, opts);
+  }
+  deleteFiles(ref: FileRef, opts?: { recursive?: boolean }) {
+    return files.deleteFiles(this.core, ref, opts);
+  }
+
+  fsck(opts?: { verifyData?: boolean; onProgress?: OnProgress }) {
+    return maintenance.fsck(this.core, opts);
+  }
+  gc() {
+    return maintenance.gc(this.core);
+  }
+}

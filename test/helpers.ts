@@ -1,0 +1,57 @@
+// Shared test helpers: real temp dirs, real stores, seeded data.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { initStore, openStore, type Store } from '../src/store/store.js';
+
+export function tempDir(prefix = 'tusk-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A fresh store in a temp dir; remove with `cleanup`. */
+export function tempStore(): { dir: string; store: Store; cleanup: () => void } {
+  const dir = tempDir();
+  initStore(dir);
+  const store = openStore({ path: path.join(dir, '.tusk') });
+  return {
+    dir,
+    store,
+    cleanup: () => {
+      store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Deterministic pseudo-random bytes (xorshift), incompressible. */
+export function seededBytes(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+export function streamOf(data: Buffer | string): NodeJS.ReadableStream {
+  return Readable.from([Buffer.from(data)]);
+}
+
+/** Collect what getFile writes to "stdout". */
+export async function readBack(store: Store, ref: Parameters<Store['getFile']>[0]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const sink = new (await import('node:stream')).Writable({
+    write(chunk, _enc, cb) {
+      parts.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  await store.getFile(ref, { stdout: sink });
+  return Buffer.concat(parts);
+}
