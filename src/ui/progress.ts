@@ -39,8 +39,10 @@ export type ProgressStream = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boole
 
 export type ProgressOptions = {
   label: string;
-  /** Total bytes, when known: adds `/ total` and a percentage. */
+  /** Total bytes (or items), when known: adds `/ total` and a percentage. */
   total?: number;
+  /** What `update` counts: bytes (default) or items such as files or chunks. */
+  unit?: 'bytes' | 'items';
   stream?: ProgressStream;
   /** Default: stream is a TTY, CI is not `true`, TUSK_NO_PROGRESS is unset. */
   enabled?: boolean;
@@ -77,7 +79,10 @@ export function createProgress(opts: ProgressOptions): Progress {
       const t = now();
       if (t - lastDraw < REDRAW_MS) return;
       lastDraw = t;
-      let line = progressLine(opts.label, doneBytes, opts.total, files, t - started);
+      let line =
+        opts.unit === 'items'
+          ? itemsLine(opts.label, doneBytes, opts.total, t - started)
+          : progressLine(opts.label, doneBytes, opts.total, files, t - started);
       // A line wider than the terminal wraps, and `\r` would then redraw only its last row.
       const columns = stream.columns;
       if (columns && displayWidth(line) >= columns) line = [...line].slice(0, columns - 1).join('');
@@ -109,5 +114,18 @@ export function progressLine(
     parts.push(formatBytes(doneBytes));
   }
   if (elapsedMs > 0) parts.push(`${formatBytes((doneBytes * 1000) / elapsedMs)}/s`);
+  return parts.join('  ');
+}
+
+/** The text of a progress line counting items rather than bytes (`fsck  1280 / 1403  91%  5120/s`). */
+export function itemsLine(label: string, done: number, total: number | undefined, elapsedMs: number): string {
+  const parts = [label];
+  if (total !== undefined && total > 0) {
+    parts.push(`${done} / ${total}`);
+    parts.push(`${Math.min(100, Math.floor((done / total) * 100))}%`);
+  } else {
+    parts.push(String(done));
+  }
+  if (elapsedMs > 0) parts.push(`${Math.round((done * 1000) / elapsedMs)}/s`);
   return parts.join('  ');
 }

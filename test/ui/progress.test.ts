@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createProgress, progressBar, progressLine, type ProgressStream } from '../../src/ui/progress.js';
+import { createProgress, itemsLine, progressBar, progressLine, type ProgressStream } from '../../src/ui/progress.js';
 import { stripAnsi } from '../../src/ui/table.js';
 
 const GREEN = '\x1b[32m▇\x1b[39m';
@@ -133,5 +133,12 @@ describe('progressLine', () => {
     expect(progressLine('get', 58645, undefined, undefined, 0)).toBe('get  57.27KiB');
     expect(progressLine('get', 0, 0, undefined, 1000)).toBe('get  0B  0B/s');
     expect(progressLine('put', 2048, 1024, 3, 2000)).toBe('put  3 files  2KiB / 1KiB  100%  1KiB/s');
+  });
+});
+
+describe('itemsLine', () => {
+  it('counts items, with a percentage and rate when the total is known', () => {
+    expect(itemsLine('reading', 256, 1024, 2000)).toBe('reading  256 / 1024  25%  128/s');
+    expect(itemsLine('scanning', 7, undefined, 0)).toBe('scanning  7');
   });
 });

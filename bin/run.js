@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// tusk's entry point. Like oclif's `execute`, except that exit codes are set rather than forced:
+// process.exit() can cut off output still queued for a pipe, so the process ends on its own.
+import { Config, Errors, flush, handle, run } from '@oclif/core';
+
+const argv = process.argv.slice(2);
+
+try {
+  await run(argv, import.meta.url);
+  await flush();
+} catch (err) {
+  await fail(err);
+}
+
+async function fail(err) {
+  if (err instanceof Errors.ExitError) {
+    // The command already printed its error (src/cli/base.ts); only the exit code is left.
+    await flush();
+    process.exitCode = err.oclif.exit ?? 1;
+    return;
+  }
+  const notFound = err instanceof Errors.CLIError ? /^command (.+) not found$/.exec(err.message) : null;
+  if (notFound) return commandNotFound(notFound[1]);
+  await handle(err);
+}
+
+// With a space as topic separator, oclif reads `tusk list repo extra` as the command
+// `list:repo:extra`. Run the longest known prefix with the rest as its arguments instead, so
+// the command itself reports the unexpected argument (exit 2).
+async function commandNotFound(id) {
+  const words = id.split(':');
+  const config = await Config.load(import.meta.url);
+  for (let n = words.length - 1; n > 0; n--) {
+    const prefix = words.slice(0, n).join(':');
+    if (!config.findCommand(prefix)) continue;
+    try {
+      await config.runCommand(prefix, [...words.slice(n), ...argv.slice(words.length)]);
+      await flush();
+    } catch (err) {
+      await fail(err);
+    }
+    return;
+  }
+  const message = `command ${words.join(' ')} not found`;
+  const hint = 'run `tusk --help` to see the commands';
+  if (argv.includes('--json')) {
+    process.stdout.write(JSON.stringify({ error: { code: 'E_INVALID', message, hint } }, null, 2) + '\n');
+  } else {
+    process.stderr.write(`Error: ${message}\nHint: ${hint}\n`);
+  }
+  process.exitCode = 2;
+}

@@ -1,0 +1,301 @@
+// The base of every tusk command: output flags, the lazily opened store, `--json`/`--raw`
+// rendering, signals, and the one place where errors are printed and turned into exit codes.
+
+import { Command, Errors, Flags, type Interfaces, toConfiguredId } from '@oclif/core';
+import { stringify as toYaml } from 'yaml';
+import { EXIT, InvalidArgumentError, TuskError } from '../errors.js';
+import { openStore, type Store } from '../store/store.js';
+import type { OnProgress, ProgressEvent } from '../store/types.js';
+import { formatTime, type TimeLike } from '../ui/format.js';
+import { msg } from '../ui/messages.js';
+import { createProgress, type Progress } from '../ui/progress.js';
+
+/** Flags shared by list and inspect commands (pachctl's `--raw`, `-o`, `--full-timestamps`). */
+export const outputFlags = {
+  raw: Flags.boolean({
+    description: 'Print the underlying record instead of a table (same as --json).',
+    helpGroup: 'OUTPUT',
+  }),
+  output: Flags.string({
+    char: 'o',
+    description: 'Format of the --raw record.',
+    options: ['json', 'yaml'],
+    helpGroup: 'OUTPUT',
+  }),
+  'full-timestamps': Flags.boolean({
+    description: 'Print absolute RFC 3339 times instead of "5 minutes ago".',
+    helpGroup: 'OUTPUT',
+  }),
+};
+
+/** What `--json` prints when a command fails; documented in docs/errors.md. */
+export type ErrorPayload = {
+  error: { code: string; message: string; hint: string | null; details?: unknown };
+};
+
+/** An error reduced to what the user sees and the exit code it maps to. */
+type Described = { code: string; message: string; hint: string | null; exitCode: number; details?: unknown };
+
+// Codes for failures that are not TuskErrors; the rest come from src/errors.ts.
+const E_INTERRUPTED = 'E_INTERRUPTED';
+const E_INTERNAL = 'E_INTERNAL';
+const E_IO = 'E_IO';
+const E_INVALID = 'E_INVALID';
+const EXIT_BROKEN_PIPE = 141; // 128 + SIGPIPE, as shells report it
+
+const PHASE_LABEL: Record<ProgressEvent['phase'], string> = { scan: 'scanning', write: 'writing', read: 'reading' };
+
+type FlagOutput = { [name: string]: any };
+type ArgOutput = { [name: string]: any };
+
+/**
+ * A tusk command: `run()` parses, makes one store call and renders; the value it returns is the
+ * `--json` payload. Commands never print errors themselves: they throw, and `catch` below prints.
+ */
+export abstract class TuskCommand<T> extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    debug: Flags.boolean({ description: 'Print stack traces of unexpected errors.', hidden: true, helpGroup: 'GLOBAL' }),
+  };
+
+  /** 'read' for commands that never write; the store may then open without taking a write lock. */
+  static storeAccess: 'read' | 'write' = 'write';
+
+  private openedStore: Store | undefined;
+  private outputFormat: 'json' | 'yaml' = 'json';
+  private fullTimestamps = false;
+  private signalHandlers: [NodeJS.Signals, () => void][] = [];
+
+  abstract override run(): Promise<T>;
+
+  /** The store found from the working directory (or TUSK_STORE), opened on first use. */
+  protected store(): Store {
+    if (!this.openedStore) {
+      const access = (this.ctor as unknown as typeof TuskCommand).storeAccess;
+      this.openedStore = openStore({ readonly: access === 'read' });
+    }
+    return this.openedStore;
+  }
+
+  /** Print human output, unless the result is being printed as JSON/YAML instead. */
+  protected render(fn: () => string | undefined | void): void {
+    if (this.jsonEnabled()) return;
+    const text = fn();
+    if (text === undefined || text === '') return;
+    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** A time cell honouring `--full-timestamps`. */
+  protected time(t: TimeLike | null | undefined): string {
+    return formatTime(t, { full: this.fullTimestamps });
+  }
+
+  /** A progress line on stderr (terminals only) fed by the store's progress events. */
+  protected progress(): { onProgress: OnProgress; done(): void } {
+    let current: Progress | undefined;
+    let key = '';
+    return {
+      onProgress: (e: ProgressEvent) => {
+        // A new phase (or a newly known total) starts a fresh line with its own rate.
+        const k = `${e.phase}/${e.unit}/${e.total ?? ''}`;
+        if (k !== key || !current) {
+          current?.done();
+          key = k;
+          const unit = e.unit === 'bytes' ? 'bytes' : 'items';
+          current = createProgress({ label: PHASE_LABEL[e.phase], total: e.total, unit });
+        }
+        current.update(e.done);
+      },
+      done: () => current?.done(),
+    };
+  }
+
+  /** Whether stdout is a terminal (colours in tables are kept only then). */
+  protected get isTty(): boolean {
+    return process.stdout.isTTY === true;
+  }
+
+  /** `--raw` is an alias of `--json` on commands that have output flags. */
+  override jsonEnabled(): boolean {
+    if (super.jsonEnabled()) return true;
+    if (!this.ctor.flags || !('raw' in this.ctor.flags)) return false;
+    const end = this.argv.indexOf('--');
+    return (end < 0 ? this.argv : this.argv.slice(0, end)).includes('--raw');
+  }
+
+  protected override logJson(json: unknown): void {
+    process.stdout.write(this.outputFormat === 'yaml' ? toYaml(json) : JSON.stringify(json, null, 2) + '\n');
+  }
+
+  /** oclif's parse, with its errors turned into usage errors and the output flags checked. */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    let parsed: Interfaces.ParserOutput<F, B, A>;
+    try {
+      parsed = await super.parse(options, argv);
+    } catch (err) {
+      throw this.usageError(err);
+    }
+    const flags = parsed.flags as FlagOutput;
+    if (this.ctor.flags && 'raw' in this.ctor.flags) {
+      if (flags.output !== undefined && !flags.raw && !flags.json) {
+        throw new InvalidArgumentError(msg.outputWithoutRaw, msg.outputWithoutRawHint);
+      }
+      if (flags.output === 'yaml') this.outputFormat = 'yaml';
+      this.fullTimestamps = flags['full-timestamps'] === true;
+    }
+    return parsed;
+  }
+
+  protected override async init(): Promise<void> {
+    await super.init();
+    for (const [signal, code] of [
+      ['SIGINT', EXIT.interrupted],
+      ['SIGTERM', 143],
+    ] as const) {
+      const handler = () => this.interrupted(code);
+      process.once(signal, handler);
+      this.signalHandlers.push([signal, handler]);
+    }
+    process.stdout.on('error', this.onStdoutError);
+  }
+
+  // The reader went away (`tusk get file … | head`): stop quietly, with the exit status a
+  // process killed by SIGPIPE has, instead of writing into a closed pipe forever.
+  private readonly onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') return;
+    try {
+      this.closeStore();
+    } catch {
+      // the process is ending either way
+    }
+    process.exit(EXIT_BROKEN_PIPE);
+  };
+
+  /** The only place errors are printed and mapped to exit codes. */
+  protected override async catch(err: Interfaces.CommandError): Promise<never> {
+    if (err instanceof Errors.ExitError) throw err;
+    const d = describe(err);
+    this.printError(d);
+    if (this.isDebug()) process.stderr.write(stackOf(err) + '\n');
+    this.exit(d.exitCode);
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    for (const [signal, handler] of this.signalHandlers) process.removeListener(signal, handler);
+    process.stdout.removeListener('error', this.onStdoutError);
+    this.signalHandlers = [];
+    this.closeStore();
+    await super.finally(err);
+  }
+
+  private closeStore(): void {
+    const store = this.openedStore;
+    this.openedStore = undefined;
+    store?.close();
+  }
+
+  // Leave through process.exit: an interrupted store call may still hold promises that would
+  // otherwise keep running. Metadata writes are single transactions, so nothing is half-done.
+  private interrupted(code: number): void {
+    try {
+      this.closeStore();
+    } catch {
+      // the process is ending either way
+    }
+    this.printError({ code: E_INTERRUPTED, message: msg.interrupted, hint: null, exitCode: code });
+    process.exit(code);
+  }
+
+  private printError(d: Described): void {
+    if (this.jsonEnabled()) {
+      const payload: ErrorPayload = { error: { code: d.code, message: d.message, hint: d.hint } };
+      if (d.details !== undefined) payload.error.details = d.details;
+      this.logJson(payload);
+      return;
+    }
+    process.stderr.write(`Error: ${d.message}\n` + (d.hint ? `Hint: ${d.hint}\n` : ''));
+  }
+
+  private isDebug(): boolean {
+    const end = this.argv.indexOf('--');
+    const argv = end < 0 ? this.argv : this.argv.slice(0, end);
+    return argv.includes('--debug') || Boolean(process.env.DEBUG);
+  }
+
+  private commandName(): string {
+    return toConfiguredId(this.id ?? '', this.config);
+  }
+
+  // oclif's parse errors are multi-line and name internals; give one line and a usage hint.
+  private usageError(err: unknown): Error {
+    if (err instanceof TuskError) return err;
+    const name = this.commandName();
+    const hint = msg.usageHint(name);
+    const e = err as { constructor?: { name?: string }; args?: unknown[]; flags?: string[]; message?: string };
+    switch (e?.constructor?.name) {
+      case 'RequiredArgsError': {
+        const missing = (e.args ?? []) as { name: string; description?: string }[];
+        return new InvalidArgumentError(msg.missingArgs(missing), hint, { cause: err });
+      }
+      case 'UnexpectedArgsError': {
+        const max = Object.keys(this.ctor.args ?? {}).length;
+        return new InvalidArgumentError(msg.tooManyArgs(name, max, (e.args ?? []).map(String)), hint, { cause: err });
+      }
+      case 'NonExistentFlagsError':
+        return new InvalidArgumentError(msg.unknownFlag(e.flags ?? []), hint, { cause: err });
+      default:
+        return new InvalidArgumentError(lowerFirst(oneLine(e?.message ?? String(err))), hint, { cause: err });
+    }
+  }
+}
+
+/** Map any thrown value to code, message, hint and exit code. */
+function describe(err: unknown): Described {
+  if (err instanceof TuskError) {
+    const details = (err as { details?: unknown }).details;
+    return { code: err.code, message: oneLine(err.message), hint: err.hint ?? null, exitCode: err.exitCode, details };
+  }
+  if (err instanceof Errors.CLIError) {
+    return { code: E_INVALID, message: oneLine(err.message), hint: null, exitCode: EXIT.usage };
+  }
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') {
+    return { code: E_IO, message: oneLine(e.message), hint: null, exitCode: EXIT.generic };
+  }
+  return {
+    code: E_INTERNAL,
+    message: oneLine(e?.message || String(err)),
+    hint: msg.internalHint,
+    exitCode: EXIT.generic,
+  };
+}
+
+function oneLine(s: string): string {
+  // oclif colours parts of some messages; a message is one plain line.
+  const plain = s.replace(/\x1b\[[0-9;]*m/g, '');
+  return plain
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('See more help with'))
+    .join('; ');
+}
+
+// `Flag --file expects a value` → `flag --file expects a value`, as every tusk message reads.
+function lowerFirst(s: string): string {
+  return /^[A-Z][a-z]/.test(s) ? s.charAt(0).toLowerCase() + s.slice(1) : s;
+}
+
+function stackOf(err: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    const e = cur as Error;
+    parts.push((depth > 0 ? 'Caused by: ' : '') + (e.stack ?? String(e)));
+    cur = e.cause;
+  }
+  return parts.join('\n');
+}

@@ -1,0 +1,26 @@
+import { Args, Flags } from '@oclif/core';
+import { TuskCommand } from '../../cli/base.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { validateName } from '../../store/address.js';
+import { msg } from '../../ui/messages.js';
+
+export type DeleteRepoResult = { deleted: string[] };
+
+export default class DeleteRepo extends TuskCommand<DeleteRepoResult> {
+  static override summary = 'Delete a repo, its branches and commits.';
+  static override examples = ['<%= config.bin %> delete repo images', '<%= config.bin %> delete repo --all'];
+  static override args = { repo: Args.string({ description: 'repo name' }) };
+  static override flags = {
+    force: Flags.boolean({ char: 'f', description: 'Delete even if other branches have provenance on it.' }),
+    all: Flags.boolean({ description: 'Delete every repo.' }),
+  };
+
+  async run(): Promise<DeleteRepoResult> {
+    const { args, flags } = await this.parse(DeleteRepo);
+    if (args.repo === undefined && !flags.all) throw new InvalidArgumentError(msg.deleteRepoTarget, msg.deleteRepoTargetHint);
+    if (args.repo !== undefined && flags.all) throw new InvalidArgumentError(msg.deleteRepoBoth, msg.deleteRepoBothHint);
+    const store = this.store();
+    const names = args.repo !== undefined ? [validateName('repo', args.repo)] : store.listRepos().map((r) => r.name);
+    return { deleted: names.map((name) => store.deleteRepo(name, { force: flags.force }).repo) };
+  }
+}

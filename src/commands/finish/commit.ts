@@ -1,0 +1,24 @@
+import { Args, Flags } from '@oclif/core';
+import { TuskCommand } from '../../cli/base.js';
+import { parseCommitRef } from '../../store/address.js';
+import type { CommitInfo } from '../../store/types.js';
+
+export type FinishCommitResult = CommitInfo;
+
+export default class FinishCommit extends TuskCommand<FinishCommitResult> {
+  static override summary = 'Close an open commit, making it immutable.';
+  static override examples = [
+    '<%= config.bin %> finish commit images@master',
+    '<%= config.bin %> finish commit images@master -m "nightly import, 312 files"',
+  ];
+  static override args = { commit: Args.string({ required: true, description: 'repo@branch or repo@commit' }) };
+  static override flags = {
+    message: Flags.string({ char: 'm', aliases: ['description'], description: 'Replace the commit description.' }),
+    force: Flags.boolean({ char: 'f', description: 'Finish even if the commit has provenance.' }),
+  };
+
+  async run(): Promise<FinishCommitResult> {
+    const { args, flags } = await this.parse(FinishCommit);
+    return this.store().finishCommit(parseCommitRef(args.commit), { description: flags.message, force: flags.force });
+  }
+}

@@ -1,0 +1,39 @@
+import { Flags } from '@oclif/core';
+import { TuskCommand } from '../cli/base.js';
+import { CorruptError } from '../errors.js';
+import type { FsckReport } from '../store/types.js';
+import { done, msg } from '../ui/messages.js';
+
+export type FsckResult = FsckReport;
+
+export default class Fsck extends TuskCommand<FsckResult> {
+  static override summary = "Check the store's integrity.";
+  static override description =
+    'Checks that every branch, commit, tree and file points at data that exists. --verify-data also reads ' +
+    'every chunk and checks it against its hash. Prints one line per problem; exits 5 if there are any.';
+  static override examples = ['<%= config.bin %> fsck', '<%= config.bin %> fsck --verify-data'];
+  static override flags = {
+    'verify-data': Flags.boolean({ description: 'Read every chunk back and verify its hash (slow).' }),
+  };
+  static override storeAccess = 'read' as const;
+
+  async run(): Promise<FsckResult> {
+    const { flags } = await this.parse(Fsck);
+    const progress = this.progress();
+    let report: FsckReport;
+    try {
+      report = this.store().fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
+    } finally {
+      progress.done();
+    }
+    if (report.problems.length > 0) {
+      this.render(() => report.problems.map((p) => `${p.subject}: ${p.problem}\n`).join(''));
+      // Under --json the report travels as the error's details.
+      throw Object.assign(new CorruptError(msg.fsckProblems(report.problems.length), msg.fsckProblemsHint), {
+        details: report,
+      });
+    }
+    this.render(() => done.fsckOk(report.checked));
+    return report;
+  }
+}

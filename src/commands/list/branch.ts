@@ -1,0 +1,22 @@
+import { Args } from '@oclif/core';
+import { outputFlags, TuskCommand } from '../../cli/base.js';
+import { validateName } from '../../store/address.js';
+import type { BranchInfo } from '../../store/types.js';
+import { branchTable } from '../../ui/views.js';
+
+export type ListBranchResult = BranchInfo[];
+
+export default class ListBranch extends TuskCommand<ListBranchResult> {
+  static override summary = 'List the branches of a repo.';
+  static override examples = ['<%= config.bin %> list branch images'];
+  static override args = { repo: Args.string({ required: true, description: 'repo name' }) };
+  static override flags = { ...outputFlags };
+  static override storeAccess = 'read' as const;
+
+  async run(): Promise<ListBranchResult> {
+    const { args } = await this.parse(ListBranch);
+    const branches = this.store().listBranches(validateName('repo', args.repo));
+    this.render(() => branchTable(branches));
+    return branches;
+  }
+}

@@ -1,0 +1,84 @@
+// User-facing text of the CLI layer, kept apart from command logic. Messages that mirror
+// pachctl's are worded exactly as pachctl words them; tests assert error codes, not this text.
+
+import { formatBytes } from './format.js';
+
+/** Error messages (one line each) and the hints printed under them. */
+export const msg = {
+  outputWithoutRaw: 'cannot set --output (-o) without --raw',
+  outputWithoutRawHint: 'add --raw to print the record, e.g. --raw -o yaml',
+
+  stdinNeedsPath: 'must specify filename when reading data from stdin',
+  stdinNeedsPathHint: 'give the path in the repo, e.g. tusk put file images@master:/a.txt',
+  recursiveStdin: 'cannot set -r and read from stdin (must also set -f or -i)',
+  recursiveStdinHint: 'name the directory to put with -f, e.g. tusk put file -r images@master -f ./photos',
+  stdinTwice: 'stdin can only be read once',
+  stdinTwiceHint: 'pass -f - at most once',
+  isDirectory: (path: string) => `${path} is a directory`,
+  isDirectoryHint: 'pass -r to put a directory and everything under it',
+  untarDirectory: (path: string) => `${path} is a directory, not a tar archive`,
+  untarDirectoryHint: 'pass a .tar, .tar.gz or .tgz file with --untar',
+  localMissing: (path: string) => `${path} doesn't exist`,
+  localMissingHint: 'check the path given with -f',
+
+  recursiveNeedsOutput: 'an output path needs to be specified when using the --recursive flag',
+  recursiveNeedsOutputHint: 'add -o DIR to download the files into DIR',
+  jsonNeedsOutput: 'cannot write file contents to stdout with --json',
+  jsonNeedsOutputHint: 'add -o PATH to write the contents to a file',
+  pathRequired: (what: string) => `a ${what} is required`,
+  pathRequiredHint: (example: string) => `give it after a colon, e.g. ${example}`,
+
+  bothAllAndOrigin: 'cannot specify both --all and --origin',
+  bothAllAndOriginHint: '--all already includes every origin',
+  unknownOrigin: (origin: string, known: readonly string[]) =>
+    `unknown commit origin type '${origin}', must be one of: ${known.join(', ')}`,
+  listCommitByRef: (arg: string) => `invalid format "${arg}": list commit takes a repo, repo@branch or a commit id`,
+  listCommitByRefHint: 'use `tusk inspect commit REPO@COMMIT` for one commit',
+  inspectCommitSet: (id: string) => `cannot inspect commit ${id} without a repo`,
+  inspectCommitSetHint: (id: string) =>
+    `Use "tusk list commit ${id}" to see commits with a given ID across different repos`,
+
+  deleteRepoTarget: 'either a repo name or --all needs to be provided',
+  deleteRepoTargetHint: 'e.g. tusk delete repo images',
+  deleteRepoBoth: 'cannot use --all together with a repo name',
+  deleteRepoBothHint: 'drop the repo name to delete every repo, or drop --all',
+
+  fsckProblems: (n: number) => `fsck found ${n} ${n === 1 ? 'problem' : 'problems'}`,
+  fsckProblemsHint: 'restore the damaged data from a copy of the store, or delete the commits that hold it',
+
+  missingArgs: (args: { name: string; description?: string }[]) =>
+    `missing required argument${args.length === 1 ? '' : 's'} ` +
+    args.map((a) => `${a.name.toUpperCase()}${a.description ? ` (${a.description})` : ''}`).join(', '),
+  tooManyArgs: (command: string, max: number, extra: string[]) =>
+    `unexpected argument${extra.length === 1 ? '' : 's'} ${extra.map((a) => `"${a}"`).join(', ')}: ` +
+    `tusk ${command} takes ${max === 0 ? 'no arguments' : `at most ${max} argument${max === 1 ? '' : 's'}`}`,
+  unknownFlag: (flags: string[]) => `unknown flag${flags.length === 1 ? '' : 's'} ${flags.join(', ')}`,
+  usageHint: (command: string) => `run \`tusk ${command} --help\` for usage`,
+  commandNotFound: (id: string) => `command ${id} not found`,
+  commandNotFoundHint: 'run `tusk --help` to see the commands',
+
+  interrupted: 'interrupted',
+  internalHint: 'rerun with --debug to see where it failed',
+} as const;
+
+/** One-line summaries printed after successful writes and maintenance. */
+export const done = {
+  init: (path: string, created: boolean) =>
+    created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`,
+  put: (r: { files: number; bytes: number; storedBytes: number; newChunks: number }, target: string) =>
+    `${r.files} ${r.files === 1 ? 'file' : 'files'}, ${formatBytes(r.bytes)} → ${target}` +
+    ` (${formatBytes(r.storedBytes)} new in ${r.newChunks} ${r.newChunks === 1 ? 'chunk' : 'chunks'})`,
+  fsckOk: (c: { repos: number; commits: number; chunks: number; chunksVerified: number }) =>
+    `No errors found: ${c.repos} repos, ${c.commits} commits, ${c.chunks} chunks checked` +
+    (c.chunksVerified > 0 ? `, ${c.chunksVerified} chunks read and verified` : ''),
+  gc: (r: {
+    bytesReclaimed: number;
+    chunksRemoved: number;
+    packsRemoved: number;
+    packsRewritten: number;
+    storeBytesAfter: number;
+  }) =>
+    `Reclaimed ${formatBytes(r.bytesReclaimed)}: removed ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
+    ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewrote ${r.packsRewritten}` +
+    ` ${r.packsRewritten === 1 ? 'pack' : 'packs'}; the store now holds ${formatBytes(r.storeBytesAfter)}`,
+} as const;
