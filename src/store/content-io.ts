@@ -84,7 +84,7 @@ export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ct
     throw err;
   }
   const h = decodeRecordHeader(rec);
-  if (!h || !h.id.equals(id) || h.storedLen !== loc.storedLen || h.rawLen !== loc.rawLen) throw fail(`pack ${loc.packName} has a damaged record at offset ${loc.offset}`);
+  if (!h || !h.id.equals(id) || h.codec !== loc.codec || h.storedLen !== loc.storedLen || h.rawLen !== loc.rawLen) throw fail(`pack ${loc.packName} has a damaged record at offset ${loc.offset}`);
   let data = rec.subarray(RECORD_HEADER_BYTES);
   if (loc.codec === Codec.Zstd) {
     try {

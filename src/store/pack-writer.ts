@@ -18,6 +18,8 @@ export interface CompressionPolicy {
   keepRatio: number;
 }
 
+const WRITE_BATCH = 1 << 20;
+
 export const DEFAULT_COMPRESSION: CompressionPolicy = { enabled: true, probeBytes: 8192, probeRatio: 0.9, level: 3, keepRatio: 0.95 };
 
 interface OpenPack {
@@ -52,7 +54,7 @@ export class PackWriter {
     if (this.has(id)) return false;
     const { codec, payload } = this.encode(raw);
     const pack = this.packFor(RECORD_HEADER_BYTES + payload.length);
-    const offset = pack.appender.append([encodeRecordHeader(id, codec, raw.length, payload.length), payload]);
+    const offset = this.buffer(pack, encodeRecordHeader(id, codec, raw.length, payload.length), payload);
     const key = Buffer.from(id).toString('latin1');
     this.pendingIds.add(key);
     this.pending.push({ id: Buffer.from(id) as ChunkId, pack: pack.row.id, offset, storedLen: payload.length, rawLen: raw.length, codec });
@@ -61,22 +63,47 @@ export class PackWriter {
     return true;
   }
 
+  // Records are gathered into one write of up to WRITE_BATCH bytes: 100,000 small files must not
+  // cost 100,000 write syscalls. Payloads are copied, since callers reuse their read buffers.
+  private batch: Buffer[] = [];
+  private batchLen = 0;
+
+  private buffer(pack: OpenPack, header: Buffer, payload: Uint8Array): number {
+    const at = pack.appender.length + this.batchLen;
+    this.batch.push(header, Buffer.from(payload));
+    this.batchLen += header.length + payload.length;
+    if (this.batchLen >= WRITE_BATCH) this.flush();
+    return at;
+  }
+
+  private flush(): void {
+    if (this.batchLen === 0 || !this.current) return;
+    this.current.appender.append(this.batch);
+    this.batch = [];
+    this.batchLen = 0;
+  }
+
   private encode(raw: Uint8Array): { codec: Codec; payload: Uint8Array } {
     const p = this.policy;
     if (!p.enabled || raw.length < 64) return { codec: Codec.Raw, payload: raw };
     // Probe a sample from the middle at level 1: random data is rejected for ~2% of a full compress.
+    let z: Buffer;
     if (raw.length > p.probeBytes * 2) {
       const mid = (raw.length >> 1) - (p.probeBytes >> 1);
       const sample = raw.subarray(mid, mid + p.probeBytes);
       if (compress(sample, { compressionLevel: 1 }).length > sample.length * p.probeRatio) return { codec: Codec.Raw, payload: raw };
+      z = compress(raw, { compressionLevel: p.level });
+    } else {
+      // a small chunk is its own probe: level 1 costs less than a sample plus a second pass
+      z = compress(raw, { compressionLevel: 1 });
     }
-    const z = compress(raw, { compressionLevel: p.level });
     if (z.length > raw.length * p.keepRatio) return { codec: Codec.Raw, payload: raw };
     return { codec: Codec.Zstd, payload: z };
   }
 
   private packFor(bytes: number): OpenPack {
-    if (this.current && this.current.appender.length + bytes > this.targetBytes && this.current.appender.length > PACK_MAGIC.length) {
+    if (this.current && this.current.appender.length + this.batchLen + bytes > this.targetBytes && this.current.appender.length + this.batchLen > PACK_MAGIC.length) {
+      this.flush();
       this.current = null; // full: it is sealed when the session commits
     }
     if (!this.current) {
@@ -90,6 +117,7 @@ export class PackWriter {
 
   /** fsync every pack this session appended to. Must happen before the metadata transaction. */
   sync(): void {
+    this.flush();
     for (const p of this.touched) p.appender.sync();
   }
 
