@@ -102,17 +102,11 @@ export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentI
   if (id.equals(EMPTY_CONTENT_ID)) return;
   const rec = index.getContent(id);
   if (!rec) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
-  // Chunk ids protect each piece; the whole-file hash also proves the chunk list is the right one.
-  const whole = rec.chunks.length > 1 && offset === 0 ? createHasher() : null;
+  // Chunk ids protect each piece; the whole-file hash also proves the chunk list is the right one,
+  // so it is computed even when an offset skips the start.
+  const whole = rec.chunks.length > 1 ? createHasher() : null;
   let pos = 0;
   for (const cid of rec.chunks) {
-    if (offset > 0) {
-      const loc = index.getChunk(cid);
-      if (loc && pos + loc.rawLen <= offset) {
-        pos += loc.rawLen;
-        continue;
-      }
-    }
     const data = readChunk(index, packs, cid, ctx);
     whole?.update(data);
     const skip = Math.max(0, offset - pos);

@@ -13,7 +13,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { concatContents, ContentWriter, readContent, type ReadContext } from './content-io.js';
-import { FileCache, type LocalStat } from './file-cache.js';
+import { FileCache, localStat } from './file-cache.js';
 import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit, type PathEntry } from './file-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
@@ -88,14 +88,14 @@ function commitEdits(
 interface LocalFile {
   localPath: string;
   repoPath: string;
-  stat: fs.BigIntStats;
+  stat: fs.Stats;
 }
 
 /** Expand local sources into files, validating every repo path before a single byte is written. */
 function scanLocal(src: Extract<PutSource, { kind: 'local' }>, out: LocalFile[], onWarning?: (msg: string) => void): void {
-  let st: fs.BigIntStats;
+  let st: fs.Stats;
   try {
-    st = fs.statSync(src.localPath, { bigint: true });
+    st = fs.statSync(src.localPath);
   } catch (err) {
     throw localFileError(err, src.localPath);
   }
@@ -126,19 +126,15 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], onWarning?: (
     }
     if (d.isDirectory()) walkLocal(local, repoPath, out, onWarning);
     else if (d.isFile()) {
-      let st: fs.BigIntStats;
+      let st: fs.Stats;
       try {
-        st = fs.statSync(local, { bigint: true });
+        st = fs.statSync(local);
       } catch (err) {
         throw localFileError(err, local);
       }
       out.push({ localPath: local, repoPath: validateWritePath(repoPath), stat: st });
     } else onWarning?.(`skipping ${local}: not a regular file`);
   }
-}
-
-function statKey(st: fs.BigIntStats): LocalStat {
-  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs };
 }
 
 /** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */
@@ -150,8 +146,8 @@ function ingestLocal(file: LocalFile, w: ContentWriter, onBytes: (n: number) => 
     throw localFileError(err, file.localPath);
   }
   try {
-    const before = fs.fstatSync(fd, { bigint: true });
-    let remaining = Number(before.size);
+    const before = fs.fstatSync(fd);
+    let remaining = before.size;
     let grew = false;
     while (remaining > 0) {
       // a fresh buffer per block: chunks are views into it until the writer has stored them
@@ -164,8 +160,8 @@ function ingestLocal(file: LocalFile, w: ContentWriter, onBytes: (n: number) => 
       remaining -= n;
     }
     if (remaining === 0) grew = fs.readSync(fd, EOF_PROBE, 0, 1, null) > 0;
-    const after = fs.fstatSync(fd, { bigint: true });
-    if (grew || remaining !== 0 || after.size !== before.size || after.mtimeNs !== before.mtimeNs)
+    const after = fs.fstatSync(fd);
+    if (grew || remaining !== 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs)
       throw new ConflictError(`${file.localPath} changed while it was being read`, 'retry when the file is no longer being written');
   } catch (err) {
     if (err instanceof TuskError) throw err;
@@ -175,11 +171,24 @@ function ingestLocal(file: LocalFile, w: ContentWriter, onBytes: (n: number) => 
   }
 }
 
+/** Pipes and tar entries arrive in 16–64 KiB pieces; the chunker wants blocks well above its max chunk size. */
 async function ingestStream(stream: AsyncIterable<Buffer | string>, w: ContentWriter, onBytes: (n: number) => void): Promise<void> {
+  let parts: Buffer[] = [];
+  let held = 0;
   for await (const chunk of stream) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    w.push(buf);
-    onBytes(buf.length);
+    parts.push(buf);
+    held += buf.length;
+    if (held >= READ_BLOCK) {
+      w.push(Buffer.concat(parts, held));
+      onBytes(held);
+      parts = [];
+      held = 0;
+    }
+  }
+  if (held > 0) {
+    w.push(Buffer.concat(parts, held));
+    onBytes(held);
   }
 }
 
@@ -205,17 +214,19 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     else if (src.kind === 'stream') validateWritePath(src.repoPath);
     else cleanPath(src.repoPath);
   }
-  const totalBytes = locals.reduce((n, f) => n + Number(f.stat.size), 0);
+  const totalBytes = locals.reduce((n, f) => n + f.stat.size, 0);
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
   const cache = new FileCache(s.db);
+  for (const src of sources) if (src.kind === 'local' && src.recursive) cache.preload(path.resolve(src.localPath));
   const edits: PathEdit[] = [];
   const contents: ContentRecord[] = [];
   const cacheUpdates: { file: LocalFile; id: ContentId }[] = [];
   const pending = new Map<string, ContentRecord>();
   let bytes = 0;
   let cachedFiles = 0;
+  let unchanged = 0;
   let failed = true;
   const progress = (n: number) => {
     bytes += n;
@@ -246,14 +257,24 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   try {
     for (const f of locals) {
       if (!opts.append) {
-        const hit = cache.lookup(path.resolve(f.localPath), statKey(f.stat));
-        if (hit && (hit.equals(EMPTY_CONTENT_ID) || s.index.hasContent(hit))) {
-          const rec = s.index.getContent(hit) ?? { id: hit, size: 0, chunks: [] };
-          pending.set(f.repoPath, rec);
-          edits.push({ path: f.repoPath, entry: fileEntry(rec) });
-          cachedFiles++;
-          progress(rec.size);
-          continue;
+        const hit = cache.lookup(path.resolve(f.localPath), localStat(f.stat));
+        if (hit) {
+          // Unchanged since it was last put, and already at this path in the base commit: no edit at all.
+          const before = baseRoot ? lookupPath(s.reader, baseRoot, f.repoPath) : undefined;
+          if (before && before.kind === 'file' && before.id.equals(hit)) {
+            cachedFiles++;
+            unchanged++;
+            progress(before.size);
+            continue;
+          }
+          const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : s.index.getContent(hit);
+          if (rec) {
+            pending.set(f.repoPath, rec);
+            edits.push({ path: f.repoPath, entry: fileEntry(rec) });
+            cachedFiles++;
+            progress(rec.size);
+            continue;
+          }
         }
       }
       const w = newWriter(f.repoPath);
@@ -274,13 +295,13 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     }
     // fsync the packs before the transaction: a branch must never point at bytes not on disk
     writer.sync();
-    const readAtNs = BigInt(Date.now()) * 1_000_000n;
+    const readAt = Date.now();
     const { commit, finished } = commitEdits(s, target, () => edits, {
       description: opts.description,
       beforeCommit: () => {
         writer.record();
         s.index.putContents(contents);
-        for (const u of cacheUpdates) cache.record(path.resolve(u.file.localPath), statKey(u.file.stat), u.id, readAtNs);
+        for (const u of cacheUpdates) cache.record(path.resolve(u.file.localPath), localStat(u.file.stat), u.id, readAt);
         s.index.removeWriter(session);
       },
     });
@@ -290,7 +311,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
       branch: commit.branch,
       commit: commit.id,
       finished,
-      files: edits.length,
+      files: edits.length + unchanged,
       bytes,
       storedBytes: writer.storedBytes,
       newChunks: writer.newChunks,

@@ -105,13 +105,15 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX commit_subvenance ON commit_provenance(from_repo, from_commit);
 
-  -- (local path, device, inode, size, mtime) -> content id: a re-put reads only changed files.
+  -- (local path, device, inode, size, mtime, ctime) -> content id: a re-put reads only changed
+  -- files. Times are stat's millisecond doubles, stored as REAL so they round-trip exactly.
   CREATE TABLE file_cache (
     path TEXT PRIMARY KEY,
     dev INTEGER NOT NULL,
     ino INTEGER NOT NULL,
     size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    ctime REAL NOT NULL,
     content BLOB NOT NULL
   ) WITHOUT ROWID;
 
@@ -143,14 +145,21 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
       throw new LockedError(`cannot open store metadata ${file}: ${e.message}`, 'check that the store exists and is readable', { cause: err });
     throw err;
   }
-  if (!opts.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+  try {
+    db.pragma('busy_timeout = 30000');
+    // refuse a newer store before writing anything to it (switching to WAL is a write)
+    checkVersion(db);
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    db.pragma('cache_size = -65536');
+    migrate(db, opts.readonly);
+  } catch (err) {
+    db.close(); // a refused or failed open must not leak the connection
+    throw err;
   }
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 30000');
-  db.pragma('cache_size = -65536');
-  migrate(db, opts.readonly);
   return db;
 }
 
@@ -158,13 +167,17 @@ function currentVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-function migrate(db: Db, readonly: boolean): void {
+function checkVersion(db: Db): void {
   const version = currentVersion(db);
   if (version > FORMAT_VERSION)
     throw new FormatVersionError(
       `this store uses format version ${version}, but this tusk understands only up to ${FORMAT_VERSION}`,
       'upgrade tusk (npm install -g tusk@latest) to open this store',
     );
+}
+
+function migrate(db: Db, readonly: boolean): void {
+  const version = currentVersion(db);
   if (version === FORMAT_VERSION) return;
   if (readonly) throw new FormatVersionError(`store format ${version} needs a migration, which a read-only open cannot do`, 'open the store writable once to migrate it');
   const run = db.transaction(() => {

@@ -42,6 +42,12 @@ export class LocalPackStorage implements PackStorage {
     try {
       fs.mkdirSync(dir, { recursive: true });
       const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+      const onDisk = fs.fstatSync(fd).size;
+      if (onDisk < committedSize) {
+        fs.closeSync(fd);
+        // never pad a lost or cut pack with zeros: that would turn "missing" into "wrong bytes"
+        throw new CorruptError(`pack ${name} is shorter (${onDisk} bytes) than its committed ${committedSize} bytes`, 'run `tusk fsck` to see what is affected');
+      }
       // Bytes past the committed size belong to nobody: a crashed or failed writer left them.
       fs.ftruncateSync(fd, committedSize);
       let length = committedSize;

@@ -1,6 +1,7 @@
 // Appends new chunks to leased packs, compressing those that pay for it. Knows nothing of trees
 // or commits: the caller fsyncs (sync) and then records the chunk rows in its own transaction.
 import { compress } from 'zstd-napi';
+import { CorruptError } from '../errors.js';
 import type { ChunkIndex, NewChunk, PackRow } from './chunk-index.js';
 import type { ChunkId } from './hash.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './pack-format.js';
@@ -106,9 +107,17 @@ export class PackWriter {
       this.flush();
       this.current = null; // full: it is sealed when the session commits
     }
-    if (!this.current) {
+    while (!this.current) {
       const row = this.index.claimPack(this.owner, this.targetBytes);
-      const appender = this.storage.openAppender(row.name, row.size, PACK_MAGIC);
+      let appender: PackAppender;
+      try {
+        appender = this.storage.openAppender(row.name, row.size, PACK_MAGIC);
+      } catch (err) {
+        if (!(err instanceof CorruptError)) throw err;
+        // a damaged pack is never appended to again; fsck reports it, new data goes elsewhere
+        this.index.commitPack(row.id, row.size, true);
+        continue;
+      }
       this.current = { row, appender };
       this.touched.push(this.current);
     }

@@ -1,0 +1,246 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FormatVersionError, type TuskError } from '../../src/errors.js';
+import { isOwnerAlive, WRITER_LEASE_MS } from '../../src/store/chunk-index.js';
+import { hashBytes, type ChunkId } from '../../src/store/hash.js';
+import { FORMAT_VERSION, openDb } from '../../src/store/meta-db.js';
+import { PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
+import { PackWriter } from '../../src/store/pack-writer.js';
+import { openStore } from '../../src/store/store.js';
+import type { StoreCore } from '../../src/store/store-core.js';
+import { seededBytes, tempDir, tempStore } from '../helpers.js';
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function dir(): string {
+  const d = tempDir();
+  cleanups.push(() => fs.rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+function store(): StoreCore {
+  const env = tempStore();
+  cleanups.push(env.cleanup);
+  return env.store.core;
+}
+
+function thrown(fn: () => unknown): TuskError {
+  try {
+    fn();
+  } catch (err) {
+    return err as TuskError;
+  }
+  throw new Error('expected an error');
+}
+
+/** The pid of a process that has run and exited (and been reaped). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '0']);
+  expect(r.status).toBe(0);
+  expect(r.pid).toBeGreaterThan(0);
+  return r.pid!;
+}
+
+const HOUR = 3_600_000;
+
+/** This process's open file descriptors on `file` (Linux /proc; empty elsewhere). */
+function openHandles(file: string): string[] {
+  if (!fs.existsSync('/proc/self/fd')) return [];
+  const out: string[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(file)) out.push(fd);
+    } catch {
+      // the fd used to read the directory itself is gone by now
+    }
+  }
+  return out;
+}
+
+describe('meta.db', () => {
+  it('a fresh store is at FORMAT_VERSION, in WAL mode, with the v1 tables', () => {
+    const core = store();
+    expect(FORMAT_VERSION).toBe(1);
+    expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
+    const tables = core.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+    expect(tables).toEqual([
+      'branch_provenance',
+      'branches',
+      'chunks',
+      'commit_provenance',
+      'commits',
+      'contents',
+      'file_cache',
+      'nodes',
+      'packs',
+      'repos',
+      'settings',
+      'writers',
+    ]);
+  });
+
+  it('creates at FORMAT_VERSION; reopening (writable or read-only) keeps version and data', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    db.prepare("INSERT INTO settings (key, value) VALUES ('k', 'v')").run();
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare('SELECT value FROM settings WHERE key = ?').pluck().get('k')).toBe('v');
+    again.close();
+    const ro = openDb(file, { readonly: true, create: false });
+    expect(ro.prepare('SELECT value FROM settings WHERE key = ?').pluck().get('k')).toBe('v');
+    ro.close();
+  });
+
+  it('refuses a store written by a newer tusk (E_FORMAT, "upgrade tusk"), writable or read-only', () => {
+    const d = dir();
+    const file = path.join(d, 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.pragma(`user_version = ${FORMAT_VERSION + 1}`);
+    db.close();
+    for (const readonly of [false, true]) {
+      const err = thrown(() => openDb(file, { readonly, create: false }));
+      expect(err).toBeInstanceOf(FormatVersionError);
+      expect(err.code).toBe('E_FORMAT');
+      expect(err.message).toBe(`this store uses format version ${FORMAT_VERSION + 1}, but this tusk understands only up to ${FORMAT_VERSION}`);
+      expect(`${err.message}\n${err.hint}`).toContain('upgrade tusk');
+    }
+    // the refused opens left no connection (file handle) behind
+    expect(openHandles(file)).toEqual([]);
+    // the refused opens changed nothing: user_version sits at offset 60 of the SQLite header
+    const header = fs.readFileSync(file).subarray(60, 64); // SQLite header: user_version at offset 60
+    expect(header.readUInt32BE(0)).toBe(FORMAT_VERSION + 1);
+  });
+
+  it('refuses a newer store through openStore too', () => {
+    const env = tempStore();
+    const storePath = env.store.path;
+    cleanups.push(env.cleanup);
+    env.store.core.db.pragma(`user_version = ${FORMAT_VERSION + 1}`);
+    expect(thrown(() => openStore({ path: storePath })).code).toBe('E_FORMAT');
+  });
+
+  it('a read-only open of a store that needs a migration is refused', () => {
+    const file = path.join(dir(), 'meta.db');
+    // an empty SQLite file: user_version 0
+    const db = openDb(file, { readonly: false, create: true });
+    db.pragma('user_version = 0');
+    db.close();
+    const err = thrown(() => openDb(file, { readonly: true, create: false }));
+    expect(err.code).toBe('E_FORMAT');
+    expect(err.message).toMatch(/needs a migration/);
+  });
+
+  it('a missing db file is E_LOCKED (cannot open), not created, when create is false', () => {
+    const file = path.join(dir(), 'nope.db');
+    expect(thrown(() => openDb(file, { readonly: false, create: false })).code).toBe('E_LOCKED');
+    expect(fs.existsSync(file)).toBe(false);
+  });
+});
+
+describe('pack leases', () => {
+  it('gives two live owners different packs, and a released pack to the next owner', () => {
+    const core = store();
+    core.index.addWriter('alive-a');
+    core.index.addWriter('alive-b');
+    const a = core.index.claimPack('alive-a', PACK_TARGET_BYTES);
+    const b = core.index.claimPack('alive-b', PACK_TARGET_BYTES);
+    expect(a).toMatchObject({ size: 0, sealed: false });
+    expect(b.id).not.toBe(a.id);
+    expect(b.name).not.toBe(a.name);
+    expect(a.name).toMatch(/^[0-9a-f]{32}$/);
+    expect(core.db.prepare('SELECT lease_owner FROM packs ORDER BY id').pluck().all()).toEqual(['alive-a', 'alive-b']);
+
+    // a committed (released, unsealed) pack is reused; the fuller one first
+    core.index.commitPack(a.id, 1000, false);
+    core.index.commitPack(b.id, 5000, false);
+    core.index.addWriter('alive-c');
+    expect(core.index.claimPack('alive-c', PACK_TARGET_BYTES)).toEqual({ id: b.id, name: b.name, size: 5000, sealed: false });
+    // sealed packs and packs at the target size are never handed out
+    core.index.commitPack(a.id, 1000, true);
+    core.index.addWriter('alive-d');
+    const d = core.index.claimPack('alive-d', PACK_TARGET_BYTES);
+    expect([a.id, b.id]).not.toContain(d.id);
+    // fresh: always a new pack
+    core.index.commitPack(d.id, 10, false);
+    expect([a.id, b.id, d.id]).not.toContain(core.index.claimPack('alive-d', PACK_TARGET_BYTES, { fresh: true }).id);
+  });
+
+  it('takes over a lease held by a dead process, even before the lease expires', () => {
+    const core = store();
+    const pid = deadPid();
+    const now = Date.now();
+    core.db.prepare('INSERT INTO writers (id, pid, host, started, lease_until) VALUES (?, ?, ?, ?, ?)').run('crashed', pid, hostname(), now, now + HOUR);
+    expect(isOwnerAlive(pid, hostname(), now + HOUR)).toBe(false);
+    expect(core.index.isWriterAlive('crashed')).toBe(false);
+    const held = core.index.claimPack('crashed', PACK_TARGET_BYTES);
+
+    core.index.addWriter('alive');
+    const taken = core.index.claimPack('alive', PACK_TARGET_BYTES);
+    expect(taken).toEqual({ id: held.id, name: held.name, size: 0, sealed: false });
+    const row = core.db.prepare('SELECT lease_owner AS owner, lease_until AS until FROM packs WHERE id = ?').get(held.id) as { owner: string; until: number };
+    expect(row.owner).toBe('alive');
+    expect(row.until).toBeGreaterThanOrEqual(now + WRITER_LEASE_MS);
+    // dead sessions are dropped by the liveness sweep; live ones stay
+    expect(core.index.liveWriters()).toEqual(['alive']);
+    expect(core.db.prepare('SELECT id FROM writers').pluck().all()).toEqual(['alive']);
+  });
+
+  it('a lease whose owner never registered, or whose remote host let it expire, is taken over', () => {
+    const core = store();
+    const ghost = core.index.claimPack('never-registered', PACK_TARGET_BYTES);
+    core.index.addWriter('alive');
+    expect(core.index.claimPack('alive', PACK_TARGET_BYTES).id).toBe(ghost.id);
+
+    const now = Date.now();
+    expect(isOwnerAlive(1, 'some-other-host', now + 1000, now)).toBe(true);
+    expect(isOwnerAlive(1, 'some-other-host', now - 1, now)).toBe(false);
+    expect(isOwnerAlive(process.pid, hostname(), 0, now)).toBe(true);
+  });
+
+  it('the writer that takes over a dead writer’s pack truncates the bytes it left behind', () => {
+    const core = store();
+    const first = seededBytes(40_000, 1);
+    const lost = seededBytes(60_000, 2);
+
+    const w1 = new PackWriter(core.index, core.packs, 's1');
+    core.index.addWriter('s1');
+    w1.add(hashBytes(first) as ChunkId, first);
+    w1.sync();
+    core.graph.transaction(() => w1.record());
+    w1.close(false);
+    const loc = core.index.getChunk(hashBytes(first) as ChunkId)!;
+    const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + first.length;
+
+    // s2 appends and fsyncs, then its process dies: lease kept, writer row left behind
+    core.index.addWriter('s2');
+    const w2 = new PackWriter(core.index, core.packs, 's2');
+    w2.add(hashBytes(lost) as ChunkId, lost);
+    w2.sync();
+    w2.close(false);
+    core.db.prepare('UPDATE writers SET pid = ? WHERE id = ?').run(deadPid(), 's2');
+    expect(core.db.prepare('SELECT lease_owner FROM packs WHERE id = ?').pluck().get(loc.pack)).toBe('s2');
+    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
+
+    core.index.addWriter('s3');
+    const w3 = new PackWriter(core.index, core.packs, 's3');
+    const next = seededBytes(30_000, 3);
+    w3.add(hashBytes(next) as ChunkId, next);
+    w3.sync();
+    core.graph.transaction(() => w3.record());
+    w3.close(false);
+    expect(core.index.getChunk(hashBytes(next) as ChunkId)).toMatchObject({ pack: loc.pack, offset: committed });
+    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
+    expect(core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
+  });
+});

@@ -1,0 +1,342 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CorruptError, IoError, type TuskError } from '../../src/errors.js';
+import type { ContentRecord } from '../../src/store/chunk-index.js';
+import { ContentWriter, readChunk, readContent } from '../../src/store/content-io.js';
+import { hashBytes, type ChunkId, type ContentId } from '../../src/store/hash.js';
+import { Codec, PACK_MAGIC, RECORD_HEADER_BYTES, decodeRecordHeader, encodeRecordHeader } from '../../src/store/pack-format.js';
+import { LocalPackStorage } from '../../src/store/pack-storage.js';
+import { PackWriter } from '../../src/store/pack-writer.js';
+import type { StoreCore } from '../../src/store/store-core.js';
+import { seededBytes, tempDir, tempStore } from '../helpers.js';
+
+const MiB = 1024 * 1024;
+const ctx = { describe: () => 'r@master:/f' };
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function packDir(): string {
+  const dir = tempDir();
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function store(): StoreCore {
+  const env = tempStore();
+  cleanups.push(env.cleanup);
+  return env.store.core;
+}
+
+/** The error `fn` throws, which must be a TuskError with `code`. */
+function thrown(fn: () => unknown, code: string, what = 'expected an error'): TuskError {
+  try {
+    fn();
+  } catch (err) {
+    expect((err as TuskError).code, what).toBe(code);
+    return err as TuskError;
+  }
+  throw new Error(what);
+}
+
+/** Byte equality without vitest's element-by-element deep compare (slow on MiB buffers). */
+function expectBytes(actual: Buffer, expected: Buffer): void {
+  expect(actual.length).toBe(expected.length);
+  expect(actual.equals(expected), 'bytes differ').toBe(true);
+}
+
+let sessions = 0;
+function session(core: StoreCore): { owner: string; writer: PackWriter } {
+  const owner = `test-${process.pid}-${++sessions}`;
+  core.index.addWriter(owner);
+  return { owner, writer: new PackWriter(core.index, core.packs, owner) };
+}
+
+/** Write one file's bytes the way putFiles does: chunks, fsync, then one metadata transaction. */
+function writeContent(core: StoreCore, data: Buffer, blocks = [data.length]): { rec: ContentRecord; newChunks: number } {
+  const { owner, writer } = session(core);
+  const w = new ContentWriter(writer);
+  for (let pos = 0, i = 0; pos < data.length; pos += blocks[i++ % blocks.length]!) w.push(Buffer.from(data.subarray(pos, pos + blocks[i % blocks.length]!)));
+  const rec = w.finish();
+  writer.sync();
+  core.graph.transaction(() => {
+    writer.record();
+    core.index.putContents([rec]);
+    core.index.removeWriter(owner);
+  });
+  writer.close(false);
+  return { rec, newChunks: writer.newChunks };
+}
+
+function readAll(core: StoreCore, id: ContentId, offset = 0): Buffer {
+  return Buffer.concat([...readContent(core.index, core.packs, id, ctx, offset)]);
+}
+
+function packFile(core: StoreCore, name: string): string {
+  return path.join(core.path, 'packs', name.slice(0, 2), `${name}.pack`);
+}
+
+function flipByte(file: string, at: number): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, at);
+    b[0] ^= 0x40;
+    fs.writeSync(fd, b, 0, 1, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+describe('LocalPackStorage', () => {
+  it('appends records and reads them back by offset', () => {
+    const root = packDir();
+    const packs = new LocalPackStorage(root);
+    const a = packs.openAppender('ab12cd', 0, PACK_MAGIC);
+    expect(a.length).toBe(PACK_MAGIC.length);
+    const one = seededBytes(1000, 1);
+    const two = seededBytes(70_000, 2);
+    expect(a.append([encodeRecordHeader(hashBytes(one), Codec.Raw, one.length, one.length), one])).toBe(PACK_MAGIC.length);
+    const second = PACK_MAGIC.length + RECORD_HEADER_BYTES + one.length;
+    expect(a.append([two])).toBe(second);
+    expect(a.length).toBe(second + two.length);
+    a.sync();
+    a.close();
+
+    expect(fs.existsSync(path.join(root, 'ab', 'ab12cd.pack'))).toBe(true);
+    expect(packs.size('ab12cd')).toBe(second + two.length);
+    expect(packs.list()).toEqual(['ab12cd']);
+    expect(packs.read('ab12cd', 0, PACK_MAGIC.length)).toEqual(PACK_MAGIC);
+    const header = decodeRecordHeader(packs.read('ab12cd', PACK_MAGIC.length, RECORD_HEADER_BYTES))!;
+    expect(header).toEqual({ codec: Codec.Raw, rawLen: 1000, storedLen: 1000, id: hashBytes(one) });
+    expectBytes(packs.read('ab12cd', PACK_MAGIC.length + RECORD_HEADER_BYTES, one.length), one);
+    expectBytes(packs.read('ab12cd', second, two.length), two);
+
+    packs.remove('ab12cd');
+    expect(packs.size('ab12cd')).toBeNull();
+    expect(packs.list()).toEqual([]);
+    packs.close();
+  });
+
+  it('reopening at the committed size truncates a crashed writer’s tail', () => {
+    const packs = new LocalPackStorage(packDir());
+    const a = packs.openAppender('deadbeef', 0, PACK_MAGIC);
+    a.append([seededBytes(5000, 1)]);
+    a.sync();
+    const committed = a.length; // the metadata transaction recorded this size
+    a.append([seededBytes(100_000, 2)]); // ...then the writer crashed before committing this
+    a.close();
+    expect(packs.size('deadbeef')).toBe(committed + 100_000);
+
+    const b = packs.openAppender('deadbeef', committed, PACK_MAGIC);
+    expect(b.length).toBe(committed);
+    expect(packs.size('deadbeef')).toBe(committed);
+    const next = seededBytes(300, 3);
+    expect(b.append([next])).toBe(committed);
+    b.close();
+    expect(packs.size('deadbeef')).toBe(committed + 300);
+    expectBytes(packs.read('deadbeef', committed, 300), next);
+    // the header is not rewritten when reopening a non-empty pack
+    expect(packs.read('deadbeef', 0, PACK_MAGIC.length)).toEqual(PACK_MAGIC);
+    expectBytes(packs.read('deadbeef', PACK_MAGIC.length, 5000), seededBytes(5000, 1));
+    packs.close();
+  });
+
+  it('reports reads past the end and missing packs as corruption naming the pack', () => {
+    const packs = new LocalPackStorage(packDir());
+    const a = packs.openAppender('cafe01', 0, PACK_MAGIC);
+    a.append([seededBytes(100, 1)]);
+    a.close();
+    expect(thrown(() => packs.read('cafe01', 50, 100), 'E_CORRUPT').message).toMatch(/pack cafe01 is truncated/);
+    expect(thrown(() => packs.read('cafe01', 10_000, 1), 'E_CORRUPT')).toBeInstanceOf(CorruptError);
+    expect(thrown(() => packs.read('0000nothere', 0, 8), 'E_CORRUPT').message).toMatch(/pack 0000nothere is missing/);
+    packs.close();
+  });
+
+  it('latches the first write error: a failed appender is never reused', () => {
+    const packs = new LocalPackStorage(packDir());
+    const a = packs.openAppender('feed00', 0, PACK_MAGIC);
+    a.close(); // the fd is gone: the next write fails
+    expect(thrown(() => a.append([Buffer.from('x')]), 'E_IO')).toBeInstanceOf(IoError);
+    expect(thrown(() => a.append([Buffer.from('y')]), 'E_IO').message).toMatch(/unusable after an earlier write error/);
+    expect(thrown(() => a.sync(), 'E_IO').message).toMatch(/unusable after an earlier write error/);
+    packs.close();
+  });
+});
+
+describe('PackWriter', () => {
+  it('dedups within a session and, after record(), against the index', () => {
+    const core = store();
+    const a = seededBytes(40_000, 1);
+    const b = seededBytes(50_000, 2);
+    const ida = hashBytes(a) as ChunkId;
+    const idb = hashBytes(b) as ChunkId;
+    const s1 = session(core);
+    expect(s1.writer.add(ida, a)).toBe(true);
+    expect(s1.writer.add(ida, a)).toBe(false);
+    expect(s1.writer.has(ida)).toBe(true);
+    expect(s1.writer.add(idb, b)).toBe(true);
+    expect(s1.writer.newChunks).toBe(2);
+    expect(s1.writer.storedBytes).toBe(2 * RECORD_HEADER_BYTES + a.length + b.length);
+    // not yet committed: the index does not know the chunks
+    expect(core.index.hasChunk(ida)).toBe(false);
+    s1.writer.sync();
+    core.graph.transaction(() => s1.writer.record());
+    s1.writer.close(false);
+
+    const loc = core.index.getChunk(ida)!;
+    expect(loc).toMatchObject({ offset: PACK_MAGIC.length, storedLen: a.length, rawLen: a.length, codec: Codec.Raw });
+    expect(core.index.getChunk(idb)).toMatchObject({ pack: loc.pack, offset: PACK_MAGIC.length + RECORD_HEADER_BYTES + a.length });
+    expect(core.db.prepare('SELECT size, sealed, lease_owner FROM packs WHERE id = ?').get(loc.pack)).toEqual({
+      size: PACK_MAGIC.length + 2 * RECORD_HEADER_BYTES + a.length + b.length,
+      sealed: 0,
+      lease_owner: null,
+    });
+
+    const s2 = session(core);
+    expect(s2.writer.add(ida, a)).toBe(false);
+    expect(s2.writer.add(idb, b)).toBe(false);
+    expect(s2.writer.newChunks).toBe(0);
+    expect(s2.writer.storedBytes).toBe(0);
+    s2.writer.close(false);
+    expectBytes(readChunk(core.index, core.packs, ida, ctx), a);
+    expectBytes(readChunk(core.index, core.packs, idb, ctx), b);
+  });
+
+  it('the next writer reuses an unsealed pack and truncates a failed session’s tail', () => {
+    const core = store();
+    const a = seededBytes(40_000, 1);
+    const first = writeContent(core, a).rec;
+    const loc = core.index.getChunk(first.chunks[0]!)!;
+    const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + a.length;
+
+    // a session that fsyncs and then fails before its metadata transaction: its bytes are on
+    // disk but were never recorded
+    const failed = session(core);
+    const lost = seededBytes(60_000, 2);
+    expect(failed.writer.add(hashBytes(lost) as ChunkId, lost)).toBe(true);
+    failed.writer.sync();
+    failed.writer.close(true); // releases the lease
+    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
+
+    const next = seededBytes(30_000, 3);
+    const rec = writeContent(core, next).rec;
+    const nloc = core.index.getChunk(rec.chunks[0]!)!;
+    expect(nloc.packName).toBe(loc.packName);
+    expect(nloc.offset).toBe(committed);
+    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
+    expect(core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
+    expectBytes(readAll(core, rec.id), next);
+  });
+
+  it('stores a compressible chunk as zstd, smaller, and a random chunk raw', () => {
+    const core = store();
+    const text = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(2000)); // 88000 bytes: one chunk
+    const rnd = seededBytes(100_000, 9);
+    const t = writeContent(core, text).rec;
+    const r = writeContent(core, rnd).rec;
+    expect(t.chunks).toHaveLength(1);
+    expect(r.chunks).toHaveLength(1);
+    const tl = core.index.getChunk(t.chunks[0]!)!;
+    const rl = core.index.getChunk(r.chunks[0]!)!;
+    expect(tl.codec).toBe(Codec.Zstd);
+    expect(tl.rawLen).toBe(text.length);
+    expect(tl.storedLen).toBeLessThan(text.length / 20);
+    expect(rl.codec).toBe(Codec.Raw);
+    expect(rl.storedLen).toBe(rnd.length);
+    expect(decodeRecordHeader(core.packs.read(tl.packName, tl.offset, RECORD_HEADER_BYTES))).toMatchObject({ codec: Codec.Zstd, rawLen: text.length, storedLen: tl.storedLen });
+    expectBytes(readAll(core, t.id), text);
+    expectBytes(readAll(core, r.id), rnd);
+  });
+});
+
+describe('content records and verified reads', () => {
+  it('gives a multi-chunk file the BLAKE3 id of its bytes, whatever the block sizes', () => {
+    const core = store();
+    const data = seededBytes(MiB, 42);
+    const { rec, newChunks } = writeContent(core, data);
+    // GOLDEN: blake3 of seededBytes(1 MiB, 42); chunk boundaries pinned in chunker.test.ts
+    expect(rec.id.toString('hex')).toBe(GOLDEN_1MIB_SEED42);
+    expect(rec.id).toEqual(hashBytes(data));
+    expect(rec.size).toBe(MiB);
+    expect(rec.chunks.map((c) => core.index.getChunk(c)!.rawLen)).toEqual([160505, 173876, 303536, 206162, 133208, 71289]);
+    expect(newChunks).toBe(6);
+    expect(core.index.getContent(rec.id)).toEqual(rec);
+    expectBytes(readAll(core, rec.id), data);
+    // an offset read skips whole chunks unread
+    expectBytes(readAll(core, rec.id, 400_000), data.subarray(400_000));
+
+    const again = writeContent(core, data, [4096, 100_000, 7]);
+    expect(again.rec).toEqual(rec);
+    expect(again.newChunks).toBe(0);
+  });
+
+  it('gives a one-chunk file its chunk id and stores no chunk list', () => {
+    const core = store();
+    const data = Buffer.from('hello\n');
+    const { rec } = writeContent(core, data);
+    expect(rec.id.toString('hex')).toBe(hashBytes(data).toString('hex'));
+    expect(rec.chunks).toEqual([rec.id]);
+    expect(core.db.prepare('SELECT size, chunks FROM contents WHERE id = ?').get(rec.id)).toEqual({ size: 6, chunks: null });
+    expect(readAll(core, rec.id).toString()).toBe('hello\n');
+  });
+
+  it('detects a flipped byte in a chunk payload, raw or compressed, and never returns the bytes', () => {
+    const core = store();
+    const rnd = seededBytes(100_000, 5);
+    const text = Buffer.from('all work and no play makes jack a dull boy\n'.repeat(2000));
+    for (const data of [rnd, text]) {
+      const { rec } = writeContent(core, data);
+      const id = rec.chunks[0]!;
+      const loc = core.index.getChunk(id)!;
+      flipByte(packFile(core, loc.packName), loc.offset + RECORD_HEADER_BYTES + Math.floor(loc.storedLen / 2));
+      const err = thrown(() => readChunk(core.index, core.packs, id, ctx), 'E_CORRUPT');
+      expect(err.message).toMatch(/^r@master:\/f cannot be read: /);
+      expect(err.message).toContain(loc.packName);
+      thrown(() => readAll(core, rec.id), 'E_CORRUPT');
+    }
+  });
+
+  it('detects a flipped byte anywhere in a record header that carries meaning', () => {
+    const core = store();
+    // magic, codec, raw_len, stored_len and the chunk id; bytes 5..7 are reserved
+    const positions = [0, 3, 4, 8, 11, 12, 15, 16, 31, 47];
+    for (const at of positions) {
+      const data = seededBytes(50_000, 1000 + at);
+      const { rec } = writeContent(core, data);
+      const loc = core.index.getChunk(rec.chunks[0]!)!;
+      flipByte(packFile(core, loc.packName), loc.offset + at);
+      const err = thrown(() => readChunk(core.index, core.packs, rec.chunks[0]!, ctx), 'E_CORRUPT', `no error for a flipped header byte ${at}`);
+      expect(err.message, `header byte ${at}`).toContain(loc.packName);
+    }
+  });
+
+  it('reports a chunk missing from the index, and a missing pack, as corruption', () => {
+    const core = store();
+    const { rec } = writeContent(core, seededBytes(50_000, 1));
+    expect(thrown(() => readChunk(core.index, core.packs, hashBytes(Buffer.from('nope')) as ChunkId, ctx), 'E_CORRUPT').message).toMatch(/missing from the index/);
+    const loc = core.index.getChunk(rec.chunks[0]!)!;
+    core.packs.remove(loc.packName);
+    expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(new RegExp(`pack ${loc.packName} is missing`));
+  });
+
+  it('verifies the whole-file id: a reordered chunk list is corruption', () => {
+    const core = store();
+    const data = seededBytes(MiB, 42);
+    const { rec } = writeContent(core, data);
+    expect(rec.chunks.length).toBeGreaterThan(2);
+    const swapped = [rec.chunks[1]!, rec.chunks[0]!, ...rec.chunks.slice(2)];
+    core.db.prepare('UPDATE contents SET chunks = ? WHERE id = ?').run(Buffer.concat(swapped), rec.id);
+    expect(core.index.getContent(rec.id)!.chunks).toEqual(swapped);
+    expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(/content does not match its id/);
+
+    // a chunk list that no longer adds up to the recorded size is caught too
+    core.db.prepare('UPDATE contents SET chunks = ? WHERE id = ?').run(Buffer.concat(rec.chunks.slice(1)), rec.id);
+    expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(/does not match the recorded 1048576/);
+  });
+});
+
+const GOLDEN_1MIB_SEED42 = '141be68392b5fb419333fa0a58f713b46af79e35d583b7ee970ddfc0e70e44e2';
