@@ -1,6 +1,7 @@
 // Chunk id → location, file content → chunk list, tree pages, pack leases and writer sessions.
 // The only module with SQL about stored bytes; a PostgreSQL backend would reimplement this file.
 import { hostname } from 'node:os';
+import type Database from 'better-sqlite3';
 import type { Db } from './meta-db.js';
 import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import type { Codec } from './pack-format.js';
@@ -68,6 +69,7 @@ export class ChunkIndex {
         'SELECT c.pack, p.name AS packName, c.offset, c.stored_len AS storedLen, c.raw_len AS rawLen, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?',
       ),
       putChunk: db.prepare('INSERT OR IGNORE INTO chunks (id, pack, offset, stored_len, raw_len, codec) VALUES (?, ?, ?, ?, ?, ?)'),
+      chunkSize: db.prepare('SELECT raw_len FROM chunks WHERE id = ?').pluck(),
       hasContent: db.prepare('SELECT 1 FROM contents WHERE id = ?').pluck(),
       getContent: db.prepare('SELECT size, chunks FROM contents WHERE id = ?'),
       putContent: db.prepare('INSERT OR IGNORE INTO contents (id, size, chunks) VALUES (?, ?, ?)'),
@@ -91,6 +93,27 @@ export class ChunkIndex {
     return this.q.hasChunk.get(id) !== undefined;
   }
 
+  /** Which of these chunk ids are already stored, as latin1 keys. One query per 500 ids. */
+  existingChunks(ids: readonly ChunkId[]): Set<string> {
+    const out = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      const stmt = this.inStmt(slice.length);
+      for (const id of stmt.all(...slice) as Buffer[]) out.add(id.toString('latin1'));
+    }
+    return out;
+  }
+
+  private readonly inStmts = new Map<number, Database.Statement>();
+  private inStmt(n: number): Database.Statement {
+    let st = this.inStmts.get(n);
+    if (!st) {
+      st = this.db.prepare(`SELECT id FROM chunks WHERE id IN (${new Array(n).fill('?').join(',')})`).pluck();
+      this.inStmts.set(n, st);
+    }
+    return st;
+  }
+
   getChunk(id: ChunkId): ChunkLocation | undefined {
     return this.q.getChunk.get(id) as ChunkLocation | undefined;
   }
@@ -99,20 +122,23 @@ export class ChunkIndex {
     for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);
   }
 
+  // A one-chunk file (most small files) has no contents row: its content id is its chunk id, so
+  // the chunk row is the record. Saves a row and an index insert per small file.
   hasContent(id: ContentId): boolean {
-    return this.q.hasContent.get(id) !== undefined;
+    return this.q.hasContent.get(id) !== undefined || this.q.hasChunk.get(id) !== undefined;
   }
 
   getContent(id: ContentId): ContentRecord | undefined {
     const row = this.q.getContent.get(id) as { size: number; chunks: Buffer | null } | undefined;
-    if (!row) return undefined;
-    return { id, size: row.size, chunks: row.chunks ? splitIds(row.chunks) : [id as unknown as ChunkId] };
+    if (row) return { id, size: row.size, chunks: row.chunks ? splitIds(row.chunks) : [id as unknown as ChunkId] };
+    const loc = this.q.chunkSize.get(id) as number | undefined;
+    return loc === undefined ? undefined : { id, size: loc, chunks: [id as unknown as ChunkId] };
   }
 
   putContents(contents: Iterable<ContentRecord>): void {
     for (const c of contents) {
-      const single = c.chunks.length === 1 && c.chunks[0]!.equals(c.id);
-      this.q.putContent.run(c.id, c.size, single ? null : c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
+      if (c.chunks.length === 1 && c.chunks[0]!.equals(c.id)) continue;
+      this.q.putContent.run(c.id, c.size, c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
     }
   }
 

@@ -137,8 +137,30 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], onWarning?: (
   }
 }
 
+/**
+ * Read buffers for small files, carved from one reusable slab. Chunks stay views into the slab
+ * until the pack writer drains its queue, so the slab is only rewound right after a drain.
+ * Saves an allocation (and most of the garbage collection) per file on trees of small files.
+ */
+class ReadArena {
+  static readonly MAX_FILE = 1 << 20;
+  private readonly slab = Buffer.allocUnsafe(8 << 20);
+  private pos = 0;
+  constructor(private readonly writer: PackWriter) {}
+
+  take(n: number): Buffer {
+    if (this.pos + n > this.slab.length) {
+      this.writer.drain();
+      this.pos = 0;
+    }
+    const b = this.slab.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+}
+
 /** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */
-function ingestLocal(file: LocalFile, w: ContentWriter, onBytes: (n: number) => void): void {
+function ingestLocal(file: LocalFile, w: ContentWriter, arena: ReadArena, onBytes: (n: number) => void): void {
   let fd: number;
   try {
     fd = fs.openSync(file.localPath, 'r');
@@ -146,13 +168,15 @@ function ingestLocal(file: LocalFile, w: ContentWriter, onBytes: (n: number) => 
     throw localFileError(err, file.localPath);
   }
   try {
-    const before = fs.fstatSync(fd);
+    // the scan's stat is the "before": one fstat after reading proves the file held still
+    const before = file.stat;
     let remaining = before.size;
     let grew = false;
     while (remaining > 0) {
-      // a fresh buffer per block: chunks are views into it until the writer has stored them
+      // small files come from the arena; big ones get a fresh buffer per block, since chunks are
+      // views into it until the writer has stored them
       const want = Math.min(READ_BLOCK, remaining);
-      const buf = Buffer.allocUnsafe(want);
+      const buf = before.size <= ReadArena.MAX_FILE ? arena.take(want) : Buffer.allocUnsafe(want);
       const n = fs.readSync(fd, buf, 0, want, null);
       if (n === 0) break;
       w.push(n === want ? buf : buf.subarray(0, n));
@@ -161,7 +185,7 @@ function ingestLocal(file: LocalFile, w: ContentWriter, onBytes: (n: number) => 
     }
     if (remaining === 0) grew = fs.readSync(fd, EOF_PROBE, 0, 1, null) > 0;
     const after = fs.fstatSync(fd);
-    if (grew || remaining !== 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs)
+    if (grew || remaining !== 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino)
       throw new ConflictError(`${file.localPath} changed while it was being read`, 'retry when the file is no longer being written');
   } catch (err) {
     if (err instanceof TuskError) throw err;
@@ -218,6 +242,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
+  const arena = new ReadArena(writer);
   const cache = new FileCache(s.db);
   for (const src of sources) if (src.kind === 'local' && src.recursive) cache.preload(path.resolve(src.localPath));
   const edits: PathEdit[] = [];
@@ -278,7 +303,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
         }
       }
       const w = newWriter(f.repoPath);
-      ingestLocal(f, w, progress);
+      ingestLocal(f, w, arena, progress);
       const rec = w.finish();
       addFile(f.repoPath, rec);
       if (!opts.append) cacheUpdates.push({ file: f, id: rec.id });

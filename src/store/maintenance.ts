@@ -76,10 +76,11 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
     let problem: string | null = null;
     if (!id.equals(EMPTY_CONTENT_ID)) {
       checked.contents++;
-      const row = db.prepare('SELECT size, chunks FROM contents WHERE id = ?').get(id) as { size: number; chunks: Buffer | null } | undefined;
-      if (!row) problem = 'its content record is missing';
+      const rec = s.index.getContent(id as ContentId);
+      if (!rec) problem = 'its content record is missing';
       else {
-        const chunks = row.chunks ? splitIds(row.chunks) : [id as ChunkId];
+        const chunks = rec.chunks;
+        const row = rec;
         let total = 0;
         for (const cid of chunks) {
           const loc = s.index.getChunk(cid);

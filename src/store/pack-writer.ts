@@ -35,6 +35,7 @@ export class PackWriter {
   private readonly pending: NewChunk[] = [];
   private readonly pendingIds = new Set<string>();
   newChunks = 0;
+  private rawStreak = 0;
   storedBytes = 0;
 
   constructor(
@@ -45,43 +46,58 @@ export class PackWriter {
     private readonly targetBytes = PACK_TARGET_BYTES,
   ) {}
 
-  /** Whether the chunk is already stored (or written earlier in this session). */
+  /** Whether the chunk is already stored (or queued earlier in this session). */
   has(id: ChunkId): boolean {
     return this.pendingIds.has(id.toString('latin1')) || this.index.hasChunk(id);
   }
 
-  /** Store a chunk unless it exists. Returns true when new bytes were written. */
-  add(id: ChunkId, raw: Uint8Array): boolean {
-    if (this.has(id)) return false;
-    const { codec, payload } = this.encode(raw);
-    const pack = this.packFor(RECORD_HEADER_BYTES + payload.length);
-    const offset = this.buffer(pack, encodeRecordHeader(id, codec, raw.length, payload.length), payload);
-    const key = Buffer.from(id).toString('latin1');
+  // New chunks are queued and handled in batches of ~1 MiB: one `IN (…)` query checks the whole
+  // batch against the index, and the survivors go out in one write. 100,000 small files then cost
+  // a few hundred queries and writes, not 100,000 of each, and duplicates are never compressed.
+  private queue: { id: ChunkId; raw: Uint8Array }[] = [];
+  private queuedBytes = 0;
+
+  /**
+   * Store a chunk unless it exists. `raw` must stay unchanged until the next drain() (callers
+   * hand over fresh buffers, or drain before reusing one).
+   */
+  add(id: ChunkId, raw: Uint8Array): void {
+    const key = id.toString('latin1');
+    if (this.pendingIds.has(key)) return;
     this.pendingIds.add(key);
-    this.pending.push({ id: Buffer.from(id) as ChunkId, pack: pack.row.id, offset, storedLen: payload.length, rawLen: raw.length, codec });
-    this.newChunks++;
-    this.storedBytes += RECORD_HEADER_BYTES + payload.length;
-    return true;
+    this.queue.push({ id: Buffer.from(id) as ChunkId, raw });
+    this.queuedBytes += raw.length;
+    if (this.queuedBytes >= WRITE_BATCH) this.drain();
   }
 
-  // Records are gathered into one write of up to WRITE_BATCH bytes: 100,000 small files must not
-  // cost 100,000 write syscalls. Payloads are copied, since callers reuse their read buffers.
-  private batch: Buffer[] = [];
-  private batchLen = 0;
-
-  private buffer(pack: OpenPack, header: Buffer, payload: Uint8Array): number {
-    const at = pack.appender.length + this.batchLen;
-    this.batch.push(header, Buffer.from(payload));
-    this.batchLen += header.length + payload.length;
-    if (this.batchLen >= WRITE_BATCH) this.flush();
-    return at;
-  }
-
-  private flush(): void {
-    if (this.batchLen === 0 || !this.current) return;
-    this.current.appender.append(this.batch);
-    this.batch = [];
-    this.batchLen = 0;
+  /** Write every queued chunk the store does not have yet. */
+  drain(): void {
+    if (this.queue.length === 0) return;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    const known = this.index.existingChunks(queue.map((q) => q.id));
+    let parts: Uint8Array[] = [];
+    let partsLen = 0;
+    for (const { id, raw } of queue) {
+      if (known.has(id.toString('latin1'))) continue;
+      const { codec, payload } = this.encode(raw);
+      const len = RECORD_HEADER_BYTES + payload.length;
+      if (this.current && this.current.appender.length + partsLen + len > this.targetBytes && this.current.appender.length + partsLen > PACK_MAGIC.length) {
+        this.current.appender.append(parts);
+        parts = [];
+        partsLen = 0;
+        this.current = null; // full: it is sealed when the session commits
+      }
+      const pack = this.packFor();
+      const offset = pack.appender.length + partsLen;
+      parts.push(encodeRecordHeader(id, codec, raw.length, payload.length), payload);
+      partsLen += len;
+      this.pending.push({ id, pack: pack.row.id, offset, storedLen: payload.length, rawLen: raw.length, codec });
+      this.newChunks++;
+      this.storedBytes += len;
+    }
+    if (partsLen > 0) this.current!.appender.append(parts);
   }
 
   private encode(raw: Uint8Array): { codec: Codec; payload: Uint8Array } {
@@ -95,18 +111,21 @@ export class PackWriter {
       if (compress(sample, { compressionLevel: 1 }).length > sample.length * p.probeRatio) return { codec: Codec.Raw, payload: raw };
       z = compress(raw, { compressionLevel: p.level });
     } else {
+      // After a long run of incompressible small chunks (a tree of images or random data), try
+      // only one in 8: a compressible one ends the run. Costs nothing in ids, only a little space.
+      if (this.rawStreak >= 32 && this.rawStreak++ % 8 !== 0) return { codec: Codec.Raw, payload: raw };
       // a small chunk is its own probe: level 1 costs less than a sample plus a second pass
       z = compress(raw, { compressionLevel: 1 });
     }
-    if (z.length > raw.length * p.keepRatio) return { codec: Codec.Raw, payload: raw };
+    if (z.length > raw.length * p.keepRatio) {
+      if (raw.length <= p.probeBytes * 2 && this.rawStreak < 32) this.rawStreak++;
+      return { codec: Codec.Raw, payload: raw };
+    }
+    this.rawStreak = 0;
     return { codec: Codec.Zstd, payload: z };
   }
 
-  private packFor(bytes: number): OpenPack {
-    if (this.current && this.current.appender.length + this.batchLen + bytes > this.targetBytes && this.current.appender.length + this.batchLen > PACK_MAGIC.length) {
-      this.flush();
-      this.current = null; // full: it is sealed when the session commits
-    }
+  private packFor(): OpenPack {
     while (!this.current) {
       const row = this.index.claimPack(this.owner, this.targetBytes);
       let appender: PackAppender;
@@ -126,7 +145,7 @@ export class PackWriter {
 
   /** fsync every pack this session appended to. Must happen before the metadata transaction. */
   sync(): void {
-    this.flush();
+    this.drain();
     for (const p of this.touched) p.appender.sync();
   }
 
