@@ -13,7 +13,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { concatContents, ContentWriter, readContent, type ReadContext } from './content-io.js';
-import { FileCache, localStat } from './file-cache.js';
+import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit, type PathEntry } from './file-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
@@ -88,7 +88,8 @@ function commitEdits(
 interface LocalFile {
   localPath: string;
   repoPath: string;
-  stat: fs.Stats;
+  /** compact: 100,000 fs.Stats objects (with their Date fields) cost ~40 MB */
+  stat: LocalStat;
 }
 
 /** Expand local sources into files, validating every repo path before a single byte is written. */
@@ -105,7 +106,7 @@ function scanLocal(src: Extract<PutSource, { kind: 'local' }>, out: LocalFile[],
     return;
   }
   if (!st.isFile()) throw new InvalidArgumentError(`${src.localPath} is not a regular file`, 'put regular files, or read it through stdin: tusk put file repo@branch:/path < FILE');
-  out.push({ localPath: src.localPath, repoPath: validateWritePath(src.repoPath), stat: st });
+  out.push({ localPath: src.localPath, repoPath: validateWritePath(src.repoPath), stat: localStat(st) });
 }
 
 function walkLocal(dir: string, repoDir: string, out: LocalFile[], onWarning?: (msg: string) => void): void {
@@ -132,7 +133,7 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], onWarning?: (
       } catch (err) {
         throw localFileError(err, local);
       }
-      out.push({ localPath: local, repoPath: validateWritePath(repoPath), stat: st });
+      out.push({ localPath: local, repoPath: validateWritePath(repoPath), stat: localStat(st) });
     } else onWarning?.(`skipping ${local}: not a regular file`);
   }
 }
@@ -185,7 +186,7 @@ function ingestLocal(file: LocalFile, w: ContentWriter, arena: ReadArena, onByte
     }
     if (remaining === 0) grew = fs.readSync(fd, EOF_PROBE, 0, 1, null) > 0;
     const after = fs.fstatSync(fd);
-    if (grew || remaining !== 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino)
+    if (grew || remaining !== 0 || after.size !== before.size || after.mtimeMs !== before.mtime || after.ino !== before.ino)
       throw new ConflictError(`${file.localPath} changed while it was being read`, 'retry when the file is no longer being written');
   } catch (err) {
     if (err instanceof TuskError) throw err;
@@ -282,7 +283,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   try {
     for (const f of locals) {
       if (!opts.append) {
-        const hit = cache.lookup(path.resolve(f.localPath), localStat(f.stat));
+        const hit = cache.lookup(path.resolve(f.localPath), f.stat);
         if (hit) {
           // Unchanged since it was last put, and already at this path in the base commit: no edit at all.
           const before = baseRoot ? lookupPath(s.reader, baseRoot, f.repoPath) : undefined;
@@ -326,7 +327,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
       beforeCommit: () => {
         writer.record();
         s.index.putContents(contents);
-        for (const u of cacheUpdates) cache.record(path.resolve(u.file.localPath), localStat(u.file.stat), u.id, readAt);
+        for (const u of cacheUpdates) cache.record(path.resolve(u.file.localPath), u.file.stat, u.id, readAt);
         s.index.removeWriter(session);
       },
     });
