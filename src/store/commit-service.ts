@@ -4,6 +4,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js
 import type { CommitRef } from './address.js';
 import { validateName } from './address.js';
 import type { CommitRow } from './commit-graph.js';
+import type { PipelineRow } from './job-records.js';
 import { newCommitId, type NodeId } from './hash.js';
 import type { StoreCore } from './store-core.js';
 import { refOf, writeEmptyPage } from './tree.js';
@@ -163,15 +164,36 @@ export function propagate(s: StoreCore, repo: string, branch: string, setId: str
     const key = `${d.repo}@${d.branch}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    if (!s.graph.getCommit(d.repo, setId)) {
-      const head = s.graph.getBranch(d.repo, d.branch);
-      const parent = head ? s.graph.getCommit(d.repo, head.head)! : null;
-      const c = insertCommit(s, { repo: d.repo, branch: d.branch, parent, origin: 'AUTO', id: setId, finished: true });
-      recordBranchProvenance(s, c);
-      s.graph.setBranch(d.repo, d.branch, c.id, Date.now());
+    if (s.graph.getCommit(d.repo, setId)) continue;
+    const head = s.graph.getBranch(d.repo, d.branch);
+    const parent = head ? s.graph.getCommit(d.repo, head.head)! : null;
+    const pipeline = s.jobs.pipelineOwning(d.repo, d.branch);
+    if (pipeline) {
+      // a pipeline's output: an open commit and a job; what lies further downstream follows
+      // when the job finishes this commit
+      if (pipeline.stopped) continue;
+      createJobCommit(s, pipeline, d.branch, setId);
+      continue;
     }
+    const c = insertCommit(s, { repo: d.repo, branch: d.branch, parent, origin: 'AUTO', id: setId, finished: true });
+    recordBranchProvenance(s, c);
+    s.graph.setBranch(d.repo, d.branch, c.id, Date.now());
     queue.push(...s.graph.directSubvenance(d.repo, d.branch));
   }
+}
+
+/**
+ * Open an AUTO output commit with id `setId` on a pipeline's output branch, tied to the current
+ * heads of its inputs, and the job that will fill it. Call inside a transaction.
+ */
+export function createJobCommit(s: StoreCore, pipeline: PipelineRow, branch: string, setId: string): CommitRow {
+  const head = s.graph.getBranch(pipeline.name, branch);
+  const parent = head ? s.graph.getCommit(pipeline.name, head.head)! : null;
+  const c = insertCommit(s, { repo: pipeline.name, branch, parent, origin: 'AUTO', id: setId });
+  recordBranchProvenance(s, c);
+  s.graph.setBranch(pipeline.name, branch, c.id, Date.now());
+  s.jobs.insertJob(pipeline.name, c.id, pipeline.version, pipeline.salt);
+  return c;
 }
 
 /** Tie a commit to the current heads of its branch's provenance branches. */

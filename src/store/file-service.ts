@@ -102,14 +102,21 @@ function scanLocal(src: Extract<PutSource, { kind: 'local' }>, out: LocalFile[],
   }
   if (st.isDirectory()) {
     if (!src.recursive) throw new InvalidArgumentError(`${src.localPath} is a directory`, 'pass -r to put a directory and everything in it');
-    walkLocal(src.localPath, src.repoPath, out, onWarning);
+    walkLocal(src.localPath, src.repoPath, out, { onWarning });
     return;
   }
   if (!st.isFile()) throw new InvalidArgumentError(`${src.localPath} is not a regular file`, 'put regular files, or read it through stdin: tusk put file repo@branch:/path < FILE');
   out.push({ localPath: src.localPath, repoPath: validateWritePath(src.repoPath), stat: localStat(st) });
 }
 
-function walkLocal(dir: string, repoDir: string, out: LocalFile[], onWarning?: (msg: string) => void): void {
+interface WalkOptions {
+  onWarning?: (msg: string) => void;
+  /** dereference symbolic links (pipeline outputs, as Pachyderm does), never looping */
+  followLinks?: boolean;
+  seenDirs?: Set<string>;
+}
+
+function walkLocal(dir: string, repoDir: string, out: LocalFile[], opts: WalkOptions = {}): void {
   let names: fs.Dirent[];
   try {
     names = fs.readdirSync(dir, { withFileTypes: true });
@@ -120,13 +127,35 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], onWarning?: (
   for (const d of names) {
     const local = path.join(dir, d.name);
     const repoPath = repoDir === '/' ? `/${d.name}` : `${repoDir}/${d.name}`;
+    let isDir = d.isDirectory();
+    let isFile = d.isFile();
     if (d.isSymbolicLink()) {
-      // Links are not followed: following could read outside the tree or loop. Documented in docs/commands.md.
-      onWarning?.(`skipping symbolic link ${local}`);
-      continue;
+      if (!opts.followLinks) {
+        // Links are not followed in puts: following could read outside the tree or loop.
+        opts.onWarning?.(`skipping symbolic link ${local}`);
+        continue;
+      }
+      try {
+        const t = fs.statSync(local);
+        isDir = t.isDirectory();
+        isFile = t.isFile();
+      } catch {
+        opts.onWarning?.(`skipping dangling symbolic link ${local}`);
+        continue;
+      }
     }
-    if (d.isDirectory()) walkLocal(local, repoPath, out, onWarning);
-    else if (d.isFile()) {
+    if (isDir) {
+      if (opts.followLinks) {
+        const real = fs.realpathSync(local);
+        const seen = (opts.seenDirs ??= new Set());
+        if (seen.has(real)) {
+          opts.onWarning?.(`skipping ${local}: symbolic link loop`);
+          continue;
+        }
+        seen.add(real);
+      }
+      walkLocal(local, repoPath, out, opts);
+    } else if (isFile) {
       let st: fs.Stats;
       try {
         st = fs.statSync(local);
@@ -134,7 +163,7 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], onWarning?: (
         throw localFileError(err, local);
       }
       out.push({ localPath: local, repoPath: validateWritePath(repoPath), stat: localStat(st) });
-    } else onWarning?.(`skipping ${local}: not a regular file`);
+    } else opts.onWarning?.(`skipping ${local}: not a regular file`);
   }
 }
 
@@ -350,6 +379,58 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
         s.index.removeWriter(session);
       } catch {
         // the session row is cleaned up by the next liveness check
+      }
+    }
+  }
+}
+
+/**
+ * Store a local directory as a standalone tree, not a commit (a datum's output). Every file
+ * entry is stamped with `datum`; links are followed. `beforeCommit` runs inside the transaction
+ * that records the tree, so the caller can record what refers to it atomically.
+ */
+export function writeLocalTree(
+  s: StoreCore,
+  dir: string,
+  opts: { datum: string; beforeCommit: (root: NodeId | null, stats: { files: number; bytes: number }) => void },
+): { root: NodeId | null; files: number; bytes: number } {
+  const locals: LocalFile[] = [];
+  walkLocal(dir, '/', locals, { followLinks: true });
+  const session = randomBytes(16).toString('hex');
+  s.index.addWriter(session);
+  const writer = new PackWriter(s.index, s.packs, session);
+  const arena = new ReadArena(writer);
+  let failed = true;
+  try {
+    const edits: PathEdit[] = [];
+    const contents: ContentRecord[] = [];
+    let bytes = 0;
+    for (const f of locals) {
+      const w = new ContentWriter(writer);
+      ingestLocal(f, w, arena, (n) => (bytes += n));
+      const rec = w.finish();
+      contents.push(rec);
+      edits.push({ path: f.repoPath, entry: fileEntry(rec, opts.datum) });
+    }
+    writer.sync();
+    const root = s.graph.transaction(() => {
+      writer.record();
+      s.index.putContents(contents);
+      const ref = applyPathEdits(s.reader, s.pages, null, edits);
+      const r = ref ? ref.id : null;
+      opts.beforeCommit(r, { files: locals.length, bytes });
+      s.index.removeWriter(session);
+      return r;
+    });
+    failed = false;
+    return { root, files: locals.length, bytes };
+  } finally {
+    writer.close(failed);
+    if (failed) {
+      try {
+        s.index.removeWriter(session);
+      } catch {
+        // cleaned up by the next liveness check
       }
     }
   }

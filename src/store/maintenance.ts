@@ -214,6 +214,8 @@ export function gc(s: StoreCore): GcReport {
       }
     };
     for (const root of s.graph.allRoots()) markDir(root);
+    // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
+    for (const root of s.jobs.allDatumOutputs()) markDir(root);
     // sweep (collect first: a table cannot be modified while it is being iterated)
     const sweep = (table: string, keep: Set<string>) => {
       const dead = (db.prepare(`SELECT id FROM ${table}`).pluck().all() as Buffer[]).filter((id) => !keep.has(hex(id)));

@@ -6,7 +6,7 @@ import { FormatVersionError, LockedError } from '../errors.js';
 export type Db = Database.Database;
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -126,6 +126,69 @@ const MIGRATIONS: readonly string[] = [
     started INTEGER NOT NULL,
     lease_until INTEGER NOT NULL
   );
+  `,
+  // 2: pipelines, jobs and datums
+  `
+  CREATE TABLE pipelines (
+    name TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    spec TEXT NOT NULL,        -- normalized spec (JSON)
+    raw TEXT NOT NULL,         -- the spec as written (JSON), for list pipeline --spec
+    salt TEXT NOT NULL,
+    output_branch TEXT NOT NULL,
+    stopped INTEGER NOT NULL DEFAULT 0,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+  );
+
+  -- One job per (pipeline, commit set); id = output commit id.
+  CREATE TABLE jobs (
+    pipeline TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    salt TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    created INTEGER NOT NULL,
+    started INTEGER,
+    finished INTEGER,
+    processed INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    recovered INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    download_bytes INTEGER NOT NULL DEFAULT 0,
+    upload_bytes INTEGER NOT NULL DEFAULT 0,
+    runner TEXT,
+    lease_until INTEGER,
+    PRIMARY KEY (pipeline, id)
+  );
+  CREATE INDEX jobs_by_state ON jobs(state, created);
+
+  -- Datums of a job. inputs: JSON list of the files the datum sees; output: root page id of what
+  -- the datum wrote (NULL when nothing / not yet).
+  CREATE TABLE datums (
+    pipeline TEXT NOT NULL,
+    job TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    output BLOB,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started INTEGER,
+    finished INTEGER,
+    error TEXT,
+    claimed_by TEXT,
+    lease_until INTEGER,
+    download_bytes INTEGER NOT NULL DEFAULT 0,
+    upload_bytes INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (pipeline, job, id)
+  );
+  CREATE INDEX datums_by_state ON datums(pipeline, job, state, seq);
+  -- successful results by identity: what lets a later job skip a datum
+  CREATE INDEX datums_by_hash ON datums(pipeline, id, hash, state);
   `,
 ];
 

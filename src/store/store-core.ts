@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { IoError, NotFoundError } from '../errors.js';
 import { ChunkIndex } from './chunk-index.js';
 import { CommitGraph } from './commit-graph.js';
+import { JobRecords } from './job-records.js';
 import type { NodeId } from './hash.js';
 import { openDb, type Db } from './meta-db.js';
 import { LocalPackStorage, type PackStorage } from './pack-storage.js';
@@ -20,6 +21,7 @@ export interface StoreCore {
   readonly db: Db;
   readonly graph: CommitGraph;
   readonly index: ChunkIndex;
+  readonly jobs: JobRecords;
   readonly packs: PackStorage;
   readonly pages: PageStore;
   readonly reader: PageReader;
@@ -69,7 +71,7 @@ export function openCore(storePath: string, opts: { readonly?: boolean } = {}): 
     // Pages are only written inside the transaction that commits the tree using them.
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
-  return { path: storePath, db, graph, index, packs: new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly };
+  return { path: storePath, db, graph, index, jobs: new JobRecords(db), packs: new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly };
 }
 
 export function closeCore(core: StoreCore): void {

@@ -64,9 +64,9 @@ function openHandles(file: string): string[] {
 }
 
 describe('meta.db', () => {
-  it('a fresh store is at FORMAT_VERSION, in WAL mode, with the v1 tables', () => {
+  it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(1);
+    expect(FORMAT_VERSION).toBe(2);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -78,9 +78,12 @@ describe('meta.db', () => {
       'commit_provenance',
       'commits',
       'contents',
+      'datums',
       'file_cache',
+      'jobs',
       'nodes',
       'packs',
+      'pipelines',
       'repos',
       'settings',
       'writers',

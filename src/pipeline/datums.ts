@@ -1,0 +1,153 @@
+// Datums: the units of work a pipeline's input produces from its input commits (PACHYDERM.md §4).
+// A pure function of the input spec and the input trees; ids depend on names and paths only,
+// hashes also on content and the pipeline's salt.
+import { compileGlob, expandTemplate } from '../store/glob.js';
+import { globTree } from '../store/file-tree.js';
+import { hashBytes, type NodeId } from '../store/hash.js';
+import type { PageReader } from '../store/tree.js';
+import type { InputSpec, PfsInput } from './spec-types.js';
+
+/** One file or directory a datum sees, under `/pfs/<name><path>`. */
+export interface DatumFile {
+  name: string;
+  repo: string;
+  branch: string;
+  commit: string;
+  path: string;
+  type: 'file' | 'dir';
+  /** content id (files) or tree id (directories), hex */
+  hash: string;
+  size: number;
+  joinKey?: string;
+  groupKey?: string;
+  emptyFiles?: boolean;
+}
+
+export interface PlannedDatum {
+  id: string;
+  files: DatumFile[];
+}
+
+/** The commit a pfs input reads in this job. */
+export interface ResolvedPfs {
+  commit: string;
+  root: NodeId | null;
+}
+
+export type ResolvePfs = (input: PfsInput) => ResolvedPfs;
+
+/** All datums of an input, in enumeration order (PACHYDERM.md §4.1, §4.3). */
+export function planDatums(reader: PageReader, input: InputSpec, resolve: ResolvePfs): PlannedDatum[] {
+  return combine(reader, input, resolve).map((files) => ({ id: datumId(files), files }));
+}
+
+function combine(reader: PageReader, input: InputSpec, resolve: ResolvePfs): DatumFile[][] {
+  switch (input.kind) {
+    case 'pfs':
+      return pfsDatums(reader, input, resolve);
+    case 'cron':
+      return pfsDatums(reader, { kind: 'pfs', name: input.name, repo: input.repo, branch: 'master', glob: '/*' }, resolve);
+    case 'union':
+      return input.inputs.flatMap((i) => combine(reader, i, resolve));
+    case 'cross':
+      return cross(input.inputs.map((i) => combine(reader, i, resolve)));
+    case 'join':
+      return join(reader, input.inputs, resolve);
+    case 'group':
+      return group(reader, input.inputs, resolve);
+  }
+}
+
+function pfsDatums(reader: PageReader, input: PfsInput, resolve: ResolvePfs): DatumFile[][] {
+  const { commit, root } = resolve(input);
+  if (!root) return [];
+  const g = compileGlob(input.glob);
+  const out: DatumFile[][] = [];
+  for (const m of globTree(reader, root, input.glob)) {
+    const captures = g.match(m.path) ?? [];
+    const f: DatumFile = {
+      name: input.name,
+      repo: input.repo,
+      branch: input.branch,
+      commit,
+      path: m.path,
+      type: m.entry.kind,
+      hash: m.entry.id.toString('hex'),
+      size: m.entry.size,
+    };
+    if (input.join_on) f.joinKey = expandTemplate(input.join_on, captures);
+    if (input.group_by) f.groupKey = expandTemplate(input.group_by, captures);
+    if (input.empty_files) f.emptyFiles = true;
+    out.push([f]);
+  }
+  return out;
+}
+
+/** Cartesian product; any empty side makes the whole cross empty. */
+function cross(sides: DatumFile[][][]): DatumFile[][] {
+  let acc: DatumFile[][] = [[]];
+  for (const side of sides) {
+    const next: DatumFile[][] = [];
+    for (const a of acc) for (const b of side) next.push([...a, ...b]);
+    acc = next;
+  }
+  return sides.length === 0 ? [] : acc;
+}
+
+function keyedSides(reader: PageReader, inputs: InputSpec[], resolve: ResolvePfs, key: 'joinKey' | 'groupKey'): { outer: boolean; byKey: Map<string, DatumFile[][]> }[] {
+  return inputs.map((i) => {
+    const byKey = new Map<string, DatumFile[][]>();
+    for (const d of combine(reader, i, resolve)) {
+      const k = d[0]?.[key];
+      if (k === undefined) continue;
+      let list = byKey.get(k);
+      if (!list) byKey.set(k, (list = []));
+      list.push(d);
+    }
+    return { outer: i.kind === 'pfs' && i.outer_join === true, byKey };
+  });
+}
+
+/**
+ * Inner join on `join_on` keys: for a key every input has, the cross product of their matches.
+ * A key some input lacks yields a datum of the outer inputs that have it (nothing if none is outer).
+ */
+function join(reader: PageReader, inputs: InputSpec[], resolve: ResolvePfs): DatumFile[][] {
+  const sides = keyedSides(reader, inputs, resolve, 'joinKey');
+  const keys = [...new Set(sides.flatMap((s) => [...s.byKey.keys()]))].sort();
+  const out: DatumFile[][] = [];
+  for (const k of keys) {
+    const having = sides.filter((s) => s.byKey.has(k));
+    const chosen = having.length === sides.length ? having : having.filter((s) => s.outer);
+    if (chosen.length > 0) out.push(...cross(chosen.map((s) => s.byKey.get(k)!)));
+  }
+  return out;
+}
+
+/** One datum per `group_by` key, holding every file of every input with that key. */
+function group(reader: PageReader, inputs: InputSpec[], resolve: ResolvePfs): DatumFile[][] {
+  const sides = keyedSides(reader, inputs, resolve, 'groupKey');
+  const keys = [...new Set(sides.flatMap((s) => [...s.byKey.keys()]))].sort();
+  return keys.map((k) => sides.flatMap((s) => (s.byKey.get(k) ?? []).flat()));
+}
+
+function lengthPrefixed(parts: string[]): Buffer {
+  const bufs: Buffer[] = [];
+  for (const p of parts) {
+    const b = Buffer.from(p);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64BE(BigInt(b.length));
+    bufs.push(b, len);
+  }
+  return Buffer.concat(bufs);
+}
+
+/** Datum id: which files (input name, repo, branch, path), never their content. */
+export function datumId(files: readonly DatumFile[]): string {
+  return hashBytes(lengthPrefixed(files.flatMap((f) => [f.name, f.repo, f.branch, f.path]))).toString('hex');
+}
+
+/** Datum hash: the id, the content of every file, and the pipeline's salt. Equal hash ⇒ equal result. */
+export function datumHash(id: string, files: readonly DatumFile[], salt: string): string {
+  return hashBytes(lengthPrefixed([id, ...files.map((f) => `${f.type}:${f.hash}${f.emptyFiles ? ':empty' : ''}`), salt])).toString('hex');
+}

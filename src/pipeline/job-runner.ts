@@ -1,0 +1,338 @@
+// Running jobs: plan datums (skipping those with a successful result for the same hash), claim
+// and run them with bounded parallelism, then merge their outputs into the job's output commit.
+// Organised by a job's life: plan → claim → run → collect → finish.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ConflictError, TuskError } from '../errors.js';
+import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
+import { writeLocalTree } from '../store/file-service.js';
+import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
+import type { NodeId } from '../store/hash.js';
+import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type PipelineRow } from '../store/job-records.js';
+import type { StoreCore } from '../store/store-core.js';
+import { datumHash, planDatums, type DatumFile } from './datums.js';
+import { materializeDatum } from './materialize.js';
+import type { PfsInput, PipelineSpec } from './spec-types.js';
+import { ChildProcessTransform, datumLogger, type Transform } from './transform.js';
+
+/** A datum whose runner vanished is taken over after this long without a lease renewal. */
+const DATUM_LEASE_MS = 60_000;
+
+export function logDir(s: StoreCore, pipeline: string, job: string): string {
+  return path.join(s.path, 'logs', pipeline, job);
+}
+
+/** Transforms other than child processes (the ML trainers) register here. */
+export type TransformFactory = (spec: PipelineSpec) => Transform | undefined;
+const factories: TransformFactory[] = [];
+export function registerTransform(f: TransformFactory): void {
+  factories.push(f);
+}
+function transformFor(spec: PipelineSpec): Transform {
+  for (const f of factories) {
+    const t = f(spec);
+    if (t) return t;
+  }
+  return new ChildProcessTransform(spec.transform);
+}
+
+export function specOf(p: PipelineRow): PipelineSpec {
+  return JSON.parse(p.spec) as PipelineSpec;
+}
+
+/** End a job: record its state, give its output commit the merged tree (and the error), and trigger what lies downstream. */
+function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: string | null, root: NodeId | null): void {
+  const now = Date.now();
+  s.jobs.setJobState(job.pipeline, job.id, state, reason, now);
+  s.jobs.leaseJob(job.pipeline, job.id, null, null);
+  const c = s.graph.getCommit(job.pipeline, job.id);
+  if (!c) return;
+  const r = root ?? c.root ?? emptyRoot(s);
+  const totals = rootTotals(s, r);
+  s.graph.setCommitRoot(c.repo, c.id, r, totals.size, totals.files);
+  s.graph.finishCommit(c.repo, c.id, now, c.description);
+  if (reason) s.db.prepare('UPDATE commits SET error = ? WHERE repo = ? AND id = ?').run(reason, c.repo, c.id);
+  if (c.branch && s.graph.getBranch(c.repo, c.branch)?.head === c.id) propagate(s, c.repo, c.branch, c.id);
+}
+
+/** Stop a job: running datums are killed by their runner at its next check. */
+export function killJob(s: StoreCore, pipeline: string, id: string, reason: string): JobRow {
+  return s.graph.transaction(() => {
+    const job = s.jobs.getJob(pipeline, id);
+    if (!job) throw new ConflictError(`job ${pipeline}@${id} not found`);
+    if (TERMINAL_JOB_STATES.includes(job.state)) throw new ConflictError(`job ${pipeline}@${id} has already finished`, 'only running jobs can be stopped');
+    finishJob(s, job, 'JOB_KILLED', reason, null);
+    return s.jobs.getJob(pipeline, id)!;
+  });
+}
+
+type Readiness = { kind: 'ready' } | { kind: 'waiting' } | { kind: 'unrunnable'; reason: string };
+
+/** A job can start when every input commit is finished; an errored input makes it unrunnable. */
+function readiness(s: StoreCore, job: JobRow): Readiness {
+  const failed: string[] = [];
+  for (const p of s.graph.commitProvenance(job.pipeline, job.id)) {
+    const c = s.graph.getCommit(p.from_repo, p.from_commit);
+    if (!c) return { kind: 'unrunnable', reason: `input commit ${p.from_repo}@${p.from_commit} no longer exists` };
+    if (c.finished === null) return { kind: 'waiting' };
+    if (c.error) failed.push(p.from_repo);
+  }
+  if (failed.length > 0) return { kind: 'unrunnable', reason: `unrunnable because the following upstream pipelines failed: ${failed.join(', ')}` };
+  return { kind: 'ready' };
+}
+
+/** Plan the job's datums in one transaction: skipped ones carry their earlier output, the rest wait to be claimed. */
+function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string): void {
+  s.graph.transaction(() => {
+    const fresh = s.jobs.getJob(job.pipeline, job.id)!;
+    if (fresh.state !== 'JOB_CREATED') return;
+    const prov = s.graph.commitProvenance(job.pipeline, job.id);
+    const resolve = (i: PfsInput) => {
+      const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
+      const commitId = i.commit ?? p?.from_commit;
+      const c = commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
+      return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
+    };
+    const planned = planDatums(s.reader, spec.input, resolve);
+    const now = Date.now();
+    let seq = 0;
+    const seen = new Set<string>();
+    for (const d of planned) {
+      if (seen.has(d.id)) continue; // overlapping globs (e.g. /**) can name a datum twice
+      seen.add(d.id);
+      const hash = datumHash(d.id, d.files, job.salt);
+      const prior = spec.reprocess_spec === 'every_job' ? undefined : s.jobs.datumResult(job.pipeline, d.id, hash);
+      s.jobs.insertDatum({
+        pipeline: job.pipeline,
+        job: job.id,
+        id: d.id,
+        seq: seq++,
+        hash,
+        state: prior ? 'skipped' : 'pending',
+        inputs: JSON.stringify(d.files),
+        output: prior ? prior.output : null,
+        started: prior ? now : null,
+        finished: prior ? now : null,
+      });
+    }
+    s.jobs.startJob(job.pipeline, job.id, seq, runner, now + DATUM_LEASE_MS);
+  });
+}
+
+interface RunOptions {
+  runner: string;
+  parallelism?: number;
+  onEvent?: (e: { job: JobRow; datum?: DatumRow; message: string }) => void;
+}
+
+/** Run one datum: up to datum_tries attempts, then err_cmd; store its output tree on success. */
+async function runDatum(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, transform: Transform, signal: AbortSignal): Promise<void> {
+  const files = JSON.parse(d.inputs) as DatumFile[];
+  const logger = datumLogger(path.join(logDir(s, job.pipeline, job.id), `${d.id}.log`));
+  let state: DatumRow['state'] = 'failed';
+  let error: string | null = null;
+  let downloaded = 0;
+  try {
+    for (let attempt = 1; attempt <= spec.datum_tries && state !== 'success'; attempt++) {
+      if (signal.aborted) break;
+      const scratch = path.join(s.path, 'tmp', 'datums', `${d.id.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+      const pfsDir = path.join(scratch, 'pfs');
+      const tmpDir = path.join(scratch, 'tmp');
+      try {
+        fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
+        fs.mkdirSync(tmpDir, { recursive: true });
+        downloaded += materializeDatum(s, files, pfsDir);
+        const env: Record<string, string> = {
+          PACH_JOB_ID: job.id,
+          PACH_DATUM_ID: d.id,
+          PACH_OUTPUT_COMMIT_ID: job.id,
+          PPS_PIPELINE_NAME: job.pipeline,
+          TUSK_JOB_ID: job.id,
+          TUSK_DATUM_ID: d.id,
+          TUSK_PIPELINE: job.pipeline,
+          TUSK_PFS: pfsDir,
+        };
+        for (const f of files) {
+          env[f.name] = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
+          env[`${f.name}_COMMIT`] = f.commit;
+          if (f.joinKey !== undefined) env[`PACH_DATUM_${f.name}_JOIN_ON`] = f.joinKey;
+          if (f.groupKey !== undefined) env[`PACH_DATUM_${f.name}_GROUP_BY`] = f.groupKey;
+        }
+        const ctx = {
+          pipeline: job.pipeline,
+          jobId: job.id,
+          datumId: d.id,
+          pfsDir,
+          tmpDir,
+          workingDir: spec.transform.working_dir ? path.resolve(spec.base_dir, spec.transform.working_dir) : spec.base_dir,
+          env,
+          timeoutMs: spec.datum_timeout_ms,
+          signal,
+          log: logger.log,
+        };
+        const r = await transform.run(ctx, 'main');
+        if (r.ok) {
+          // the output tree and the datum's success are recorded in one transaction, so gc never
+          // sees the tree unreferenced
+          writeLocalTree(s, path.join(pfsDir, 'out'), {
+            datum: d.id,
+            beforeCommit: (root, stats) => {
+              s.jobs.finishDatum({ pipeline: job.pipeline, job: job.id, id: d.id, state: 'success', output: root, finished: Date.now(), error: null, download_bytes: downloaded, upload_bytes: stats.bytes });
+            },
+          });
+          state = 'success';
+          error = null;
+        } else {
+          error = r.reason ?? 'failed';
+          logger.log('system', `attempt ${attempt} of ${spec.datum_tries} failed: ${error}`);
+          if (r.timedOut || signal.aborted) {
+            if (signal.aborted) break;
+          }
+        }
+        if (state !== 'success' && attempt === spec.datum_tries && spec.transform.err_cmd && !signal.aborted) {
+          const er = await transform.run(ctx, 'error');
+          if (er.ok) state = 'recovered';
+        }
+      } catch (err) {
+        error = err instanceof TuskError ? err.message : (err as Error).message;
+        logger.log('system', `attempt ${attempt} failed: ${error}`);
+      } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    logger.close();
+  }
+  if (state !== 'success') s.jobs.finishDatum({ pipeline: job.pipeline, job: job.id, id: d.id, state, output: null, finished: Date.now(), error, download_bytes: downloaded, upload_bytes: 0 });
+}
+
+/**
+ * Merge the job's datum outputs into its output commit: start from the last successful job's
+ * output, remove outputs of datums that changed or disappeared, add the new ones. Cost follows
+ * what changed, not the number of datums. Two datums writing one path fail the job.
+ */
+function collect(s: StoreCore, job: JobRow): { root: NodeId | null; error: string | null } {
+  const base = s.jobs.lastSuccessfulJob(job.pipeline, job.id);
+  const baseCommit = base ? s.graph.getCommit(job.pipeline, base.id) : undefined;
+  const baseRoot = (baseCommit?.root as NodeId | null) ?? null;
+  const before = new Map<string, NodeId | null>();
+  if (base) for (const d of s.jobs.datumsOf(job.pipeline, base.id)) if (d.state === 'success' || d.state === 'skipped') before.set(d.id, d.output);
+  const after = new Map<string, NodeId | null>();
+  for (const d of s.jobs.datumsOf(job.pipeline, job.id)) after.set(d.id, d.state === 'success' || d.state === 'skipped' ? d.output : null);
+  const edits: PathEdit[] = [];
+  const removed = new Set<string>();
+  const sameTree = (a: NodeId | null | undefined, b: NodeId | null | undefined) => (a ? (b ? a.equals(b) : false) : !b);
+  for (const [id, out] of before) {
+    if (after.has(id) && sameTree(after.get(id), out)) continue;
+    if (out) for (const pe of walkTree(s.reader, out, '/')) if (pe.entry.kind === 'file') removed.add(pe.path);
+  }
+  for (const p of removed) edits.push({ path: p, entry: null });
+  const added = new Map<string, string>();
+  for (const [id, out] of after) {
+    if (!out || (before.has(id) && sameTree(before.get(id), out))) continue;
+    for (const pe of walkTree(s.reader, out, '/')) {
+      if (pe.entry.kind !== 'file') continue;
+      const other = added.get(pe.path) ?? (!removed.has(pe.path) && baseRoot ? lookupPath(s.reader, baseRoot, pe.path)?.datum : undefined);
+      if (other && other !== id) return { root: baseRoot, error: `duplicate path output by different datums (${pe.path} from ${other} and ${pe.path} from ${id})` };
+      added.set(pe.path, id);
+      edits.push({ path: pe.path, entry: { ...pe.entry, datum: id } });
+    }
+  }
+  try {
+    const ref = applyPathEdits(s.reader, s.pages, baseRoot, edits);
+    return { root: ref ? ref.id : null, error: null };
+  } catch (err) {
+    if (err instanceof TuskError) return { root: baseRoot, error: err.message };
+    throw err;
+  }
+}
+
+/** Run one job to a terminal state (or until its inputs are not ready). Returns false when it must wait. */
+export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promise<boolean> {
+  const pipeline = s.jobs.getPipeline(job.pipeline);
+  if (!pipeline) return true;
+  const spec = specOf(pipeline);
+  if (job.state === 'JOB_CREATED') {
+    const r = readiness(s, job);
+    if (r.kind === 'waiting') return false;
+    if (r.kind === 'unrunnable') {
+      s.graph.transaction(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, null));
+      return true;
+    }
+    planJob(s, job, spec, opts.runner);
+    opts.onEvent?.({ job, message: 'planned' });
+  }
+  const transform = transformFor(spec);
+  const parallelism = Math.max(1, opts.parallelism ?? spec.parallelism ?? os.availableParallelism());
+  const abort = new AbortController();
+  const deadline = spec.job_timeout_ms ? (s.jobs.getJob(job.pipeline, job.id)?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
+  // a job stopped elsewhere (stop job, pipeline update) aborts its running datums
+  const watch = setInterval(() => {
+    const j = s.jobs.getJob(job.pipeline, job.id);
+    if (!j || TERMINAL_JOB_STATES.includes(j.state)) abort.abort();
+    if (Date.now() > deadline) abort.abort();
+    s.jobs.renewDatumLeases(opts.runner, Date.now() + DATUM_LEASE_MS);
+  }, 250);
+  try {
+    const worker = async () => {
+      for (;;) {
+        if (abort.signal.aborted) return;
+        const d = s.jobs.claimDatum(job.pipeline, job.id, opts.runner, DATUM_LEASE_MS);
+        if (!d) return;
+        await runDatum(s, job, spec, d, transform, abort.signal);
+        opts.onEvent?.({ job, datum: d, message: 'datum done' });
+      }
+    };
+    await Promise.all(Array.from({ length: parallelism }, worker));
+  } finally {
+    clearInterval(watch);
+  }
+  if (Date.now() > deadline) {
+    try {
+      killJob(s, job.pipeline, job.id, `job timed out after ${spec.job_timeout_ms} ms`);
+    } catch {
+      // already finished
+    }
+    return true;
+  }
+  // finish once every datum is done (another runner may still hold some)
+  s.graph.transaction(() => {
+    const j = s.jobs.getJob(job.pipeline, job.id)!;
+    if (TERMINAL_JOB_STATES.includes(j.state)) return;
+    const states = s.jobs.datumStates(job.pipeline, job.id);
+    if (states.pending + states.running > 0) return;
+    const rows = s.jobs.datumsOf(job.pipeline, job.id);
+    const sum = (k: 'download_bytes' | 'upload_bytes') => rows.reduce((n, r) => n + (r.state === 'skipped' ? 0 : r[k]), 0);
+    s.jobs.setCounts({ pipeline: j.pipeline, id: j.id, processed: states.success, skipped: states.skipped, failed: states.failed, recovered: states.recovered, download_bytes: sum('download_bytes'), upload_bytes: sum('upload_bytes') });
+    const firstFailed = rows.find((r) => r.state === 'failed');
+    const { root, error } = collect(s, j);
+    if (firstFailed) finishJob(s, j, 'JOB_FAILURE', `datum ${firstFailed.id} failed`, root);
+    else if (error) finishJob(s, j, 'JOB_FAILURE', error, root);
+    else finishJob(s, j, 'JOB_SUCCESS', null, root);
+  });
+  return true;
+}
+
+/**
+ * Run every open job until none is left that can make progress. Jobs of one pipeline run in
+ * order (each builds on the previous one's output); different pipelines interleave by age.
+ */
+export async function runPendingJobs(s: StoreCore, opts: RunOptions): Promise<number> {
+  let ran = 0;
+  for (;;) {
+    let progressed = false;
+    const busy = new Set<string>();
+    for (const job of s.jobs.openJobs()) {
+      if (busy.has(job.pipeline)) continue;
+      busy.add(job.pipeline);
+      if (await runJob(s, job, opts)) {
+        progressed = true;
+        ran++;
+        break; // the job list changed: downstream jobs may now be ready
+      }
+    }
+    if (!progressed) return ran;
+  }
+}

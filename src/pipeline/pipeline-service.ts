@@ -1,0 +1,393 @@
+// Pipelines as users see them: create/update (validating the whole DAG first), list, inspect,
+// stop/start, delete; jobs, datums and logs. Each change is one transaction.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { validateName } from '../store/address.js';
+import { createJobCommit, insertCommit, iso, requireRepo } from '../store/commit-service.js';
+import { newCommitId } from '../store/hash.js';
+import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type PipelineRow } from '../store/job-records.js';
+import type { StoreCore } from '../store/store-core.js';
+import { datumHash, planDatums, type DatumFile } from './datums.js';
+import { killJob, logDir, specOf } from './job-runner.js';
+import { describeInput, inputRepos, normalizeSpec, parseSpecText } from './spec.js';
+import type { PfsInput, PipelineSpec } from './spec-types.js';
+
+export interface PipelineInfo {
+  name: string;
+  version: number;
+  description: string;
+  input: string;
+  created: string;
+  updated: string;
+  state: 'running' | 'paused';
+  lastJobState: string | null;
+  outputBranch: string;
+  spec: PipelineSpec;
+  raw: Record<string, unknown>;
+  salt: string;
+}
+
+export interface JobInfo {
+  pipeline: string;
+  id: string;
+  version: number;
+  state: string;
+  reason: string | null;
+  created: string;
+  started: string | null;
+  finished: string | null;
+  processed: number;
+  skipped: number;
+  failed: number;
+  recovered: number;
+  total: number;
+  downloadBytes: number;
+  uploadBytes: number;
+  outputCommit: string;
+  inputs: { repo: string; branch: string | null; commit: string }[];
+}
+
+export interface DatumInfo {
+  id: string;
+  job: string;
+  pipeline: string;
+  state: 'pending' | 'running' | 'success' | 'skipped' | 'failed' | 'recovered';
+  files: DatumFile[];
+  hash: string;
+  attempts: number;
+  started: string | null;
+  finished: string | null;
+  error: string | null;
+  downloadBytes: number;
+  uploadBytes: number;
+}
+
+export interface LogLine {
+  ts: string;
+  pipeline: string;
+  job: string;
+  datum: string;
+  stream: 'stdout' | 'stderr' | 'system';
+  message: string;
+}
+
+function toPipelineInfo(s: StoreCore, p: PipelineRow): PipelineInfo {
+  const spec = specOf(p);
+  const last = s.jobs.jobsOf(p.name)[0];
+  return {
+    name: p.name,
+    version: p.version,
+    description: spec.description,
+    input: describeInput(spec.input),
+    created: iso(p.created),
+    updated: iso(p.updated),
+    state: p.stopped ? 'paused' : 'running',
+    lastJobState: last ? jobStateWord(last.state) : null,
+    outputBranch: p.output_branch,
+    spec,
+    raw: JSON.parse(p.raw) as Record<string, unknown>,
+    salt: p.salt,
+  };
+}
+
+/** `JOB_SUCCESS` → `success`, as pachctl prints states. */
+export function jobStateWord(state: string): string {
+  return state.replace(/^JOB_/, '').toLowerCase();
+}
+
+export function toJobInfo(s: StoreCore, j: JobRow): JobInfo {
+  return {
+    pipeline: j.pipeline,
+    id: j.id,
+    version: j.version,
+    state: j.state,
+    reason: j.reason,
+    created: iso(j.created),
+    started: iso(j.started),
+    finished: iso(j.finished),
+    processed: j.processed,
+    skipped: j.skipped,
+    failed: j.failed,
+    recovered: j.recovered,
+    total: j.total,
+    downloadBytes: j.download_bytes,
+    uploadBytes: j.upload_bytes,
+    outputCommit: j.id,
+    inputs: s.graph.commitProvenance(j.pipeline, j.id).map((p) => ({ repo: p.from_repo, branch: p.from_branch, commit: p.from_commit })),
+  };
+}
+
+function toDatumInfo(d: DatumRow): DatumInfo {
+  return {
+    id: d.id,
+    job: d.job,
+    pipeline: d.pipeline,
+    state: d.state,
+    files: JSON.parse(d.inputs) as DatumFile[],
+    hash: d.hash,
+    attempts: d.attempts,
+    started: iso(d.started),
+    finished: iso(d.finished),
+    error: d.error,
+    downloadBytes: d.download_bytes,
+    uploadBytes: d.upload_bytes,
+  };
+}
+
+function requirePipeline(s: StoreCore, name: string): PipelineRow {
+  const p = s.jobs.getPipeline(name);
+  if (!p) throw new NotFoundError('pipeline', name, `pipeline "${name}" not found`, 'run `tusk list pipeline` to see what exists');
+  return p;
+}
+
+/** Every repo a pipeline's output depends on, transitively through other pipelines. */
+function upstreamRepos(s: StoreCore, spec: PipelineSpec, seen = new Set<string>()): Set<string> {
+  for (const i of inputRepos(spec.input)) {
+    if (seen.has(i.repo)) continue;
+    seen.add(i.repo);
+    const p = s.jobs.getPipeline(i.repo);
+    if (p) upstreamRepos(s, specOf(p), seen);
+  }
+  return seen;
+}
+
+/** Check a spec against the store before anything is created: repos, branches, cycles. */
+function checkDag(s: StoreCore, spec: PipelineSpec, updating: boolean): void {
+  for (const i of inputRepos(spec.input)) {
+    if (i.kind === 'cron') continue;
+    if (!s.graph.getRepo(i.repo)) throw new NotFoundError('repo', i.repo, `input repo ${i.repo} of pipeline ${spec.name} not found`, `create it first: tusk create repo ${i.repo}`);
+    // master appears on first use, as in Pachyderm; any other branch must exist already
+    if (i.branch !== 'master' && !s.graph.getBranch(i.repo, i.branch))
+      throw new NotFoundError('branch', `${i.repo}@${i.branch}`, `branch "${i.branch}" not found in repo ${i.repo} (input of pipeline ${spec.name})`, `create it: tusk create branch ${i.repo}@${i.branch}`);
+  }
+  if (upstreamRepos(s, spec).has(spec.name)) throw new InvalidArgumentError(`pipeline ${spec.name} would consume its own output: the pipeline graph would have a cycle`, 'remove the input that leads back to this pipeline');
+  if (!updating && s.graph.getRepo(spec.name))
+    throw new ConflictError(`pipeline "${spec.name}" cannot be created because a repo with the same name already exists`, 'pick another pipeline name, or delete the repo');
+}
+
+/** Output branch provenance: every input branch (cron inputs read their own repo's master). */
+function provenanceOf(spec: PipelineSpec): { repo: string; branch: string }[] {
+  const seen = new Map<string, { repo: string; branch: string }>();
+  for (const i of inputRepos(spec.input)) seen.set(`${i.repo}@${i.branch}`, { repo: i.repo, branch: i.branch });
+  return [...seen.values()];
+}
+
+function ensureInputBranches(s: StoreCore, spec: PipelineSpec): void {
+  for (const i of inputRepos(spec.input)) {
+    if (i.kind === 'cron' && !s.graph.getRepo(i.repo)) s.graph.insertRepo({ name: i.repo, type: 'user', description: `Cron tick repo for pipeline ${spec.name}.`, created: Date.now() });
+    if (!s.graph.getBranch(i.repo, i.branch)) {
+      // a branch always has a head: an empty finished commit
+      const c = insertCommit(s, { repo: i.repo, branch: i.branch, parent: null, origin: 'AUTO', finished: true });
+      s.graph.setBranch(i.repo, i.branch, c.id, Date.now());
+    }
+  }
+}
+
+export interface CreateOptions {
+  baseDir: string;
+  update?: boolean;
+  reprocess?: boolean;
+}
+
+/** Create (or update) every pipeline in a spec file, in order. Validates all of them first. */
+export function createPipelines(s: StoreCore, text: string, opts: CreateOptions): { pipelines: PipelineInfo[]; warnings: string[] } {
+  const raws = parseSpecText(text, { baseDir: opts.baseDir });
+  if (raws.length === 0) throw new InvalidArgumentError('no pipeline spec found in the input', 'give a JSON or YAML pipeline spec');
+  const normalized = raws.map((r) => normalizeSpec(r.value, { baseDir: opts.baseDir }));
+  const warnings = normalized.flatMap((n) => n.warnings);
+  const names = new Set<string>();
+  for (const n of normalized) {
+    if (names.has(n.spec.name)) throw new InvalidArgumentError(`pipeline "${n.spec.name}" is defined twice in the spec file`, 'give each pipeline its own name');
+    names.add(n.spec.name);
+  }
+  const done = s.graph.transaction(() => {
+    const out: PipelineInfo[] = [];
+    for (const { spec, raw } of normalized) {
+      validateName('pipeline', spec.name);
+      const existing = s.jobs.getPipeline(spec.name);
+      if (opts.update && !existing) throw new NotFoundError('pipeline', spec.name, `pipeline "${spec.name}" not found`, 'create it with `tusk create pipeline`');
+      if (!opts.update && existing) throw new AlreadyExistsError(`pipeline "${spec.name}" already exists`, 'use `tusk update pipeline` to change it');
+      checkDag(s, spec, !!opts.update);
+      ensureInputBranches(s, spec);
+      const now = Date.now();
+      const rawJson = JSON.stringify(raw);
+      let row: PipelineRow;
+      if (existing) {
+        // old-version jobs still running are stopped: their results would not match the new spec
+        for (const j of s.jobs.jobsOf(spec.name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, spec.name, j.id, 'pipeline updated');
+        row = { ...existing, version: existing.version + 1, spec: JSON.stringify(spec), raw: rawJson, salt: opts.reprocess ? randomBytes(16).toString('hex') : existing.salt, output_branch: spec.output_branch, updated: now };
+        s.jobs.updatePipeline(row);
+      } else {
+        row = {
+          name: spec.name,
+          version: 1,
+          spec: JSON.stringify(spec),
+          raw: rawJson,
+          salt: typeof raw.salt === 'string' && raw.salt ? (raw.salt as string) : randomBytes(16).toString('hex'),
+          output_branch: spec.output_branch,
+          stopped: 0,
+          created: now,
+          updated: now,
+        };
+        s.graph.insertRepo({ name: spec.name, type: 'output', description: `Output repo for pipeline ${spec.name}.`, created: now });
+        s.jobs.insertPipeline(row);
+      }
+      s.graph.setBranchProvenance(spec.name, spec.output_branch, provenanceOf(spec));
+      // a first job (or, after an update, a new one) over the current heads of the inputs
+      if (!row.stopped) createJobCommit(s, row, spec.output_branch, newCommitId());
+      out.push(toPipelineInfo(s, s.jobs.getPipeline(spec.name)!));
+    }
+    return out;
+  });
+  return { pipelines: done, warnings };
+}
+
+export function listPipelines(s: StoreCore): PipelineInfo[] {
+  return s.jobs.listPipelines().map((p) => toPipelineInfo(s, p));
+}
+
+export function inspectPipeline(s: StoreCore, name: string): PipelineInfo {
+  return toPipelineInfo(s, requirePipeline(s, name));
+}
+
+/** Delete a pipeline, its jobs and (unless keepRepo) its output repo. Refused while others consume it, unless forced. */
+export function deletePipeline(s: StoreCore, name: string, opts: { force?: boolean; keepRepo?: boolean } = {}): { pipeline: string } {
+  s.graph.transaction(() => {
+    const p = requirePipeline(s, name);
+    const consumers = s.jobs.listPipelines().filter((q) => q.name !== name && inputRepos(specOf(q).input).some((i) => i.repo === name));
+    if (consumers.length > 0 && !opts.force)
+      throw new ConflictError(`cannot delete pipeline ${name}: pipelines [${consumers.map((c) => c.name).join(', ')}] read its output`, 'delete those first, or pass --force');
+    for (const j of s.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, name, j.id, 'pipeline deleted');
+    s.jobs.deletePipeline(name);
+    if (opts.keepRepo) s.graph.setBranchProvenance(name, p.output_branch, []);
+    else if (s.graph.getRepo(name)) s.graph.deleteRepo(name);
+  });
+  return { pipeline: name };
+}
+
+/** Pause: running jobs are killed and new input commits create no jobs. */
+export function stopPipeline(s: StoreCore, name: string): PipelineInfo {
+  s.graph.transaction(() => {
+    requirePipeline(s, name);
+    for (const j of s.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, name, j.id, 'pipeline stopped');
+    s.jobs.setStopped(name, true);
+  });
+  return inspectPipeline(s, name);
+}
+
+/** Resume: one new job catches up on everything committed while stopped. */
+export function startPipeline(s: StoreCore, name: string): PipelineInfo {
+  s.graph.transaction(() => {
+    const p = requirePipeline(s, name);
+    if (!p.stopped) return;
+    s.jobs.setStopped(name, false);
+    createJobCommit(s, { ...p, stopped: 0 }, p.output_branch, newCommitId());
+  });
+  return inspectPipeline(s, name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// jobs and datums
+
+export function requireJob(s: StoreCore, pipeline: string, id: string): JobRow {
+  requirePipeline(s, pipeline);
+  const j = s.jobs.getJob(pipeline, id);
+  if (!j) throw new NotFoundError('job', `${pipeline}@${id}`, `job ${pipeline}@${id} not found`, `run \`tusk list job -p ${pipeline}\``);
+  return j;
+}
+
+export function listJobs(s: StoreCore, opts: { pipeline?: string; id?: string; number?: number } = {}): JobInfo[] {
+  let rows: JobRow[];
+  if (opts.pipeline) {
+    requirePipeline(s, opts.pipeline);
+    rows = s.jobs.jobsOf(opts.pipeline);
+  } else if (opts.id) rows = s.jobs.jobsById(opts.id);
+  else rows = s.jobs.allJobs();
+  if (opts.number && opts.number > 0) rows = rows.slice(0, opts.number);
+  return rows.map((j) => toJobInfo(s, j));
+}
+
+export function inspectJob(s: StoreCore, pipeline: string, id: string): JobInfo {
+  return toJobInfo(s, requireJob(s, pipeline, id));
+}
+
+export function stopJob(s: StoreCore, pipeline: string, id: string): JobInfo {
+  requireJob(s, pipeline, id);
+  return toJobInfo(s, killJob(s, pipeline, id, 'job stopped'));
+}
+
+/** Wait until the job (or every job of a commit set) is terminal. Polls: other processes run them. */
+export async function waitJobs(s: StoreCore, select: () => JobRow[], opts: { timeoutMs?: number } = {}): Promise<JobInfo[]> {
+  const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+    const jobs = select();
+    if (jobs.every((j) => TERMINAL_JOB_STATES.includes(j.state))) return jobs.map((j) => toJobInfo(s, j));
+    if (Date.now() > deadline) throw new ConflictError(`jobs did not finish within ${opts.timeoutMs} ms`, 'check `tusk list job`');
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+export function listDatums(s: StoreCore, pipeline: string, job: string): DatumInfo[] {
+  requireJob(s, pipeline, job);
+  return s.jobs.datumsOf(pipeline, job).map(toDatumInfo);
+}
+
+export function inspectDatum(s: StoreCore, pipeline: string, job: string, id: string): DatumInfo {
+  requireJob(s, pipeline, job);
+  const d = s.jobs.getDatum(pipeline, job, id) ?? s.jobs.datumsOf(pipeline, job).find((x) => x.id.startsWith(id));
+  if (!d) throw new NotFoundError('datum', id, `datum ${id} not found in job ${pipeline}@${job}`);
+  return toDatumInfo(d);
+}
+
+/** The datums a spec would produce on the current input heads (`list datum -f`); nothing is created. */
+export function previewDatums(s: StoreCore, text: string, baseDir: string): DatumInfo[] {
+  const [raw] = parseSpecText(text, { baseDir });
+  if (!raw) throw new InvalidArgumentError('no pipeline spec found in the input');
+  const { spec } = normalizeSpec(raw.value, { baseDir });
+  const resolve = (i: PfsInput) => {
+    requireRepo(s, i.repo);
+    const b = s.graph.getBranch(i.repo, i.branch);
+    const c = i.commit ? s.graph.getCommit(i.repo, i.commit) : b ? s.graph.getCommit(i.repo, b.head) : undefined;
+    return { commit: c?.id ?? '', root: c?.root ?? null };
+  };
+  return planDatums(s.reader, spec.input, resolve).map((d) => ({
+    id: d.id,
+    job: '',
+    pipeline: spec.name,
+    state: 'pending',
+    files: d.files,
+    hash: datumHash(d.id, d.files, ''),
+    attempts: 0,
+    started: null,
+    finished: null,
+    error: null,
+    downloadBytes: 0,
+    uploadBytes: 0,
+  }));
+}
+
+/** Stored user and system log lines, filtered; oldest first. */
+export function readLogs(s: StoreCore, opts: { pipeline?: string; job?: string; datum?: string; includeSystem?: boolean }): LogLine[] {
+  const pipelines = opts.pipeline ? [requirePipeline(s, opts.pipeline).name] : s.jobs.listPipelines().map((p) => p.name);
+  const out: LogLine[] = [];
+  for (const p of pipelines) {
+    const jobs = opts.job ? [opts.job] : s.jobs.jobsOf(p).map((j) => j.id).reverse();
+    for (const j of jobs) {
+      const dir = logDir(s, p, j);
+      if (!fs.existsSync(dir)) continue;
+      for (const f of fs.readdirSync(dir).sort()) {
+        const datum = f.replace(/\.log$/, '');
+        if (opts.datum && !datum.startsWith(opts.datum)) continue;
+        for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+          if (!line) continue;
+          const l = JSON.parse(line) as { ts: string; stream: LogLine['stream']; message: string };
+          if (l.stream === 'system' && !opts.includeSystem) continue;
+          out.push({ ts: l.ts, pipeline: p, job: j, datum, stream: l.stream, message: l.message });
+        }
+      }
+    }
+  }
+  return out.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+}

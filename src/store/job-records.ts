@@ -1,0 +1,229 @@
+// Pipelines, jobs and datums as rows. The only module with SQL about them; the pipeline layer
+// (src/pipeline) holds the rules and calls this through the store core.
+import type { Db } from './meta-db.js';
+import type { NodeId } from './hash.js';
+import { hostname as hostHere } from 'node:os';
+
+export type JobState = 'JOB_CREATED' | 'JOB_STARTING' | 'JOB_RUNNING' | 'JOB_FINISHING' | 'JOB_SUCCESS' | 'JOB_FAILURE' | 'JOB_KILLED' | 'JOB_UNRUNNABLE';
+export const TERMINAL_JOB_STATES: readonly JobState[] = ['JOB_SUCCESS', 'JOB_FAILURE', 'JOB_KILLED', 'JOB_UNRUNNABLE'];
+
+export type DatumState = 'pending' | 'running' | 'success' | 'skipped' | 'failed' | 'recovered';
+
+export interface PipelineRow {
+  name: string;
+  version: number;
+  spec: string;
+  raw: string;
+  salt: string;
+  output_branch: string;
+  stopped: number;
+  created: number;
+  updated: number;
+}
+
+export interface JobRow {
+  pipeline: string;
+  id: string;
+  version: number;
+  salt: string;
+  state: JobState;
+  reason: string | null;
+  created: number;
+  started: number | null;
+  finished: number | null;
+  processed: number;
+  skipped: number;
+  failed: number;
+  recovered: number;
+  total: number;
+  download_bytes: number;
+  upload_bytes: number;
+  runner: string | null;
+  lease_until: number | null;
+}
+
+export interface DatumRow {
+  pipeline: string;
+  job: string;
+  id: string;
+  seq: number;
+  hash: string;
+  state: DatumState;
+  inputs: string;
+  output: NodeId | null;
+  attempts: number;
+  started: number | null;
+  finished: number | null;
+  error: string | null;
+  claimed_by: string | null;
+  lease_until: number | null;
+  download_bytes: number;
+  upload_bytes: number;
+}
+
+export class JobRecords {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      pipeline: db.prepare('SELECT * FROM pipelines WHERE name = ?'),
+      pipelines: db.prepare('SELECT * FROM pipelines ORDER BY created DESC, name'),
+      byOutput: db.prepare('SELECT * FROM pipelines WHERE name = ? AND output_branch = ?'),
+      insertPipeline: db.prepare(
+        'INSERT INTO pipelines (name, version, spec, raw, salt, output_branch, stopped, created, updated) VALUES (@name, @version, @spec, @raw, @salt, @output_branch, @stopped, @created, @updated)',
+      ),
+      updatePipeline: db.prepare('UPDATE pipelines SET version = @version, spec = @spec, raw = @raw, salt = @salt, output_branch = @output_branch, updated = @updated WHERE name = @name'),
+      setStopped: db.prepare('UPDATE pipelines SET stopped = ?, updated = ? WHERE name = ?'),
+      deletePipeline: db.prepare('DELETE FROM pipelines WHERE name = ?'),
+      job: db.prepare('SELECT * FROM jobs WHERE pipeline = ? AND id = ?'),
+      jobsOf: db.prepare('SELECT * FROM jobs WHERE pipeline = ? ORDER BY created DESC, rowid DESC'),
+      jobsById: db.prepare('SELECT * FROM jobs WHERE id = ? ORDER BY pipeline'),
+      allJobs: db.prepare('SELECT * FROM jobs ORDER BY created DESC, rowid DESC'),
+      openJobs: db.prepare("SELECT * FROM jobs WHERE state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING') ORDER BY created, rowid"),
+      insertJob: db.prepare('INSERT INTO jobs (pipeline, id, version, salt, state, created) VALUES (?, ?, ?, ?, ?, ?)'),
+      setJobState: db.prepare('UPDATE jobs SET state = ?, reason = ?, finished = ? WHERE pipeline = ? AND id = ?'),
+      startJob: db.prepare("UPDATE jobs SET state = 'JOB_RUNNING', started = COALESCE(started, ?), total = ?, runner = ?, lease_until = ? WHERE pipeline = ? AND id = ?"),
+      leaseJob: db.prepare('UPDATE jobs SET runner = ?, lease_until = ? WHERE pipeline = ? AND id = ?'),
+      setCounts: db.prepare(
+        'UPDATE jobs SET processed = @processed, skipped = @skipped, failed = @failed, recovered = @recovered, download_bytes = @download_bytes, upload_bytes = @upload_bytes WHERE pipeline = @pipeline AND id = @id',
+      ),
+      deleteJobs: db.prepare('DELETE FROM jobs WHERE pipeline = ?'),
+      deleteJob: db.prepare('DELETE FROM jobs WHERE pipeline = ? AND id = ?'),
+      lastSuccess: db.prepare("SELECT * FROM jobs WHERE pipeline = ? AND state = 'JOB_SUCCESS' AND rowid <> (SELECT rowid FROM jobs WHERE pipeline = ? AND id = ?) ORDER BY finished DESC, rowid DESC LIMIT 1"),
+      insertDatum: db.prepare(
+        'INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, started, finished) VALUES (@pipeline, @job, @id, @seq, @hash, @state, @inputs, @output, @started, @finished)',
+      ),
+      datum: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? AND id = ?'),
+      datums: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
+      datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1"),
+      claimDatum: db.prepare(
+        "UPDATE datums SET state = 'running', claimed_by = ?, lease_until = ?, started = ?, attempts = attempts + 1 WHERE rowid = (SELECT rowid FROM datums WHERE pipeline = ? AND job = ? AND (state = 'pending' OR (state = 'running' AND lease_until < ?)) ORDER BY seq LIMIT 1) RETURNING *",
+      ),
+      finishDatum: db.prepare(
+        'UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @download_bytes, upload_bytes = @upload_bytes WHERE pipeline = @pipeline AND job = @job AND id = @id',
+      ),
+      renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE claimed_by = ? AND state = 'running'"),
+      countStates: db.prepare('SELECT state, COUNT(*) AS n FROM datums WHERE pipeline = ? AND job = ? GROUP BY state'),
+      deleteDatums: db.prepare('DELETE FROM datums WHERE pipeline = ?'),
+      deleteJobDatums: db.prepare('DELETE FROM datums WHERE pipeline = ? AND job = ?'),
+      outputs: db.prepare('SELECT DISTINCT output FROM datums WHERE output IS NOT NULL').pluck(),
+    };
+  }
+
+  /** Become the store's background runner unless a live one exists. */
+  claimRunner(id: string, alive: (owner: { pid: number; host: string; until: number }) => boolean): boolean {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT value FROM settings WHERE key = 'runner'").pluck().get() as string | undefined;
+      if (row) {
+        const owner = JSON.parse(row) as { id: string; pid: number; host: string; until: number };
+        if (owner.id !== id && alive(owner)) return false;
+      }
+      this.db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('runner', ?)").run(JSON.stringify({ id, pid: process.pid, host: hostHere(), until: Date.now() + 60_000 }));
+      return true;
+    }).immediate();
+  }
+
+  releaseRunner(id: string): void {
+    const row = this.db.prepare("SELECT value FROM settings WHERE key = 'runner'").pluck().get() as string | undefined;
+    if (row && (JSON.parse(row) as { id: string }).id === id) this.db.prepare("DELETE FROM settings WHERE key = 'runner'").run();
+  }
+
+  getPipeline(name: string): PipelineRow | undefined {
+    return this.q.pipeline.get(name) as PipelineRow | undefined;
+  }
+  listPipelines(): PipelineRow[] {
+    return this.q.pipelines.all() as PipelineRow[];
+  }
+  /** The pipeline whose output branch is repo@branch, if any. */
+  pipelineOwning(repo: string, branch: string): PipelineRow | undefined {
+    return this.q.byOutput.get(repo, branch) as PipelineRow | undefined;
+  }
+  insertPipeline(p: PipelineRow): void {
+    this.q.insertPipeline.run(p);
+  }
+  updatePipeline(p: Omit<PipelineRow, 'stopped' | 'created'>): void {
+    this.q.updatePipeline.run(p);
+  }
+  setStopped(name: string, stopped: boolean): void {
+    this.q.setStopped.run(stopped ? 1 : 0, Date.now(), name);
+  }
+  deletePipeline(name: string): void {
+    this.q.deleteDatums.run(name);
+    this.q.deleteJobs.run(name);
+    this.q.deletePipeline.run(name);
+  }
+
+  getJob(pipeline: string, id: string): JobRow | undefined {
+    return this.q.job.get(pipeline, id) as JobRow | undefined;
+  }
+  jobsOf(pipeline: string): JobRow[] {
+    return this.q.jobsOf.all(pipeline) as JobRow[];
+  }
+  jobsById(id: string): JobRow[] {
+    return this.q.jobsById.all(id) as JobRow[];
+  }
+  allJobs(): JobRow[] {
+    return this.q.allJobs.all() as JobRow[];
+  }
+  /** Jobs not yet terminal, oldest first. */
+  openJobs(): JobRow[] {
+    return this.q.openJobs.all() as JobRow[];
+  }
+  insertJob(pipeline: string, id: string, version: number, salt: string): void {
+    this.q.insertJob.run(pipeline, id, version, salt, 'JOB_CREATED', Date.now());
+  }
+  setJobState(pipeline: string, id: string, state: JobState, reason: string | null, finished: number | null): void {
+    this.q.setJobState.run(state, reason, finished, pipeline, id);
+  }
+  startJob(pipeline: string, id: string, total: number, runner: string, leaseUntil: number): void {
+    this.q.startJob.run(Date.now(), total, runner, leaseUntil, pipeline, id);
+  }
+  leaseJob(pipeline: string, id: string, runner: string | null, leaseUntil: number | null): void {
+    this.q.leaseJob.run(runner, leaseUntil, pipeline, id);
+  }
+  setCounts(c: Pick<JobRow, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'download_bytes' | 'upload_bytes'>): void {
+    this.q.setCounts.run(c);
+  }
+  deleteJob(pipeline: string, id: string): void {
+    this.q.deleteJobDatums.run(pipeline, id);
+    this.q.deleteJob.run(pipeline, id);
+  }
+  /** The newest successful job of a pipeline other than `exceptJob`: the base a new job builds on. */
+  lastSuccessfulJob(pipeline: string, exceptJob: string): JobRow | undefined {
+    return this.q.lastSuccess.get(pipeline, pipeline, exceptJob) as JobRow | undefined;
+  }
+
+  insertDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>): void {
+    this.q.insertDatum.run(d);
+  }
+  getDatum(pipeline: string, job: string, id: string): DatumRow | undefined {
+    return this.q.datum.get(pipeline, job, id) as DatumRow | undefined;
+  }
+  datumsOf(pipeline: string, job: string): DatumRow[] {
+    return this.q.datums.all(pipeline, job) as DatumRow[];
+  }
+  /** A successful earlier result for this datum identity, if any. */
+  datumResult(pipeline: string, id: string, hash: string): DatumRow | undefined {
+    return this.q.datumResult.get(pipeline, id, hash) as DatumRow | undefined;
+  }
+  /** Atomically take the next pending datum (or one whose runner's lease expired). */
+  claimDatum(pipeline: string, job: string, runner: string, leaseMs: number): DatumRow | undefined {
+    const now = Date.now();
+    return this.q.claimDatum.get(runner, now + leaseMs, now, pipeline, job, now) as DatumRow | undefined;
+  }
+  finishDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>): void {
+    this.q.finishDatum.run(d);
+  }
+  renewDatumLeases(runner: string, leaseUntil: number): void {
+    this.q.renewDatums.run(leaseUntil, runner);
+  }
+  datumStates(pipeline: string, job: string): Record<DatumState, number> {
+    const out: Record<DatumState, number> = { pending: 0, running: 0, success: 0, skipped: 0, failed: 0, recovered: 0 };
+    for (const r of this.q.countStates.all(pipeline, job) as { state: DatumState; n: number }[]) out[r.state] = r.n;
+    return out;
+  }
+  /** Every datum output root: gc keeps these trees alive (later jobs reuse them). */
+  allDatumOutputs(): NodeId[] {
+    return this.q.outputs.all() as NodeId[];
+  }
+}
