@@ -2,7 +2,7 @@
 // rendering, signals, and the one place where errors are printed and turned into exit codes.
 
 import { Command, Errors, Flags, type Interfaces, toConfiguredId } from '@oclif/core';
-import { stringify as toYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { EXIT, InvalidArgumentError, TuskError } from '../errors.js';
 import { openStore, type Store } from '../store/store.js';
 import type { OnProgress, ProgressEvent } from '../store/types.js';
@@ -298,4 +298,10 @@ function stackOf(err: unknown): string {
     cur = e.cause;
   }
   return parts.join('\n');
+}
+
+// yaml costs ~30 ms to load; only -o yaml needs it
+function toYaml(value: unknown): string {
+  const { stringify } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return stringify(value);
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { createRequire } from 'node:module';
 import { InvalidArgumentError } from '../errors.js';
 import { isCommitId, validateName } from '../store/address.js';
 import { compileGlob, validateTemplate, type CompiledGlob } from '../store/glob.js';
@@ -128,6 +128,8 @@ function splitJsonValues(text: string, source?: string): { start: number; end: n
 
 function decodeYaml(text: string, source?: string): { value: unknown; offset: number }[] {
   const out: { value: unknown; offset: number }[] = [];
+  // loaded on use: ~30 ms that commands without specs should not pay
+  const { parseAllDocuments } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return out; // empty stream
   for (const doc of docs) {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
+import { createRequire } from 'node:module';
 import { ConflictError, InvalidArgumentError, NotFoundError, TuskError, localFileError } from '../errors.js';
 import type { CommitRef, FileRef } from './address.js';
 import type { ContentRecord } from './chunk-index.js';
@@ -452,6 +452,7 @@ async function ingestTar(
   });
   if (first) source.unshift(first);
   const stream = first && first[0] === 0x1f && first[1] === 0x8b ? source.pipe(createGunzip()) : source;
+  const tarStream = createRequire(import.meta.url)('tar-stream') as typeof import('tar-stream');
   const extract = tarStream.extract();
   stream.pipe(extract);
   try {

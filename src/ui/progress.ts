@@ -1,7 +1,6 @@
 // Progress display: the 8-cell PROGRESS column of job/commit-set tables, and a one-line
 // terminal reporter for long puts and gets.
 
-import { Chalk } from 'chalk';
 import { formatBytes } from './format.js';
 import { displayWidth } from './table.js';
 
@@ -11,7 +10,8 @@ export type ProgressCounts = { done: number; running?: number; failed: number; t
 const BAR_WIDTH = 8;
 const CELL = '▇';
 // The caller decides about colour (tty, --no-color); chalk's own detection would second-guess it.
-const colors = new Chalk({ level: 1 });
+// Plain SGR codes: three colours do not justify loading a colour library on every start-up.
+const SGR = { green: 32, yellow: 33, red: 31 } as const;
 
 /**
  * pachctl's `pretty.ProgressBar(8, done, running, failed)`: cell i is green while
@@ -22,7 +22,7 @@ export function progressBar(counts: ProgressCounts, color: boolean): string {
   const { done, running = 0, failed } = counts;
   // pachctl normalises by done+running+failed; a larger total leaves the pending share blank.
   const total = Math.max(counts.total, done + running + failed);
-  const paint = (c: 'green' | 'yellow' | 'red') => (color ? colors[c](CELL) : CELL);
+  const paint = (c: 'green' | 'yellow' | 'red') => (color ? `\x1b[${SGR[c]}m${CELL}\x1b[39m` : CELL);
   let bar = '';
   for (let i = 0; i < BAR_WIDTH; i++) {
     if (i === BAR_WIDTH - 1 && failed > 0) bar += paint('red');
