@@ -15,13 +15,14 @@ import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { materializeDatum } from './materialize.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
-import { ChildProcessTransform, datumLogger, type Transform } from './transform.js';
+import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
 const DATUM_LEASE_MS = 60_000;
 
-export function logDir(s: StoreCore, pipeline: string, job: string): string {
-  return path.join(s.path, 'logs', pipeline, job);
+/** The JSON-lines log file of a job. */
+export function logFile(s: StoreCore, pipeline: string, job: string): string {
+  return path.join(s.path, 'logs', pipeline, `${job}.log`);
 }
 
 /** Transforms other than child processes (the ML trainers) register here. */
@@ -128,9 +129,9 @@ interface RunOptions {
 }
 
 /** Run one datum: up to datum_tries attempts, then err_cmd; store its output tree on success. */
-async function runDatum(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, transform: Transform, signal: AbortSignal): Promise<void> {
+async function runDatum(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, transform: Transform, signal: AbortSignal, log: DatumContext['log']): Promise<void> {
   const files = JSON.parse(d.inputs) as DatumFile[];
-  const logger = datumLogger(path.join(logDir(s, job.pipeline, job.id), `${d.id}.log`));
+  const logger = { log };
   let state: DatumRow['state'] = 'failed';
   let error: string | null = null;
   let downloaded = 0;
@@ -203,7 +204,7 @@ async function runDatum(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumR
       }
     }
   } finally {
-    logger.close();
+    // the job's log stays open for its other datums
   }
   if (state !== 'success') s.jobs.finishDatum({ pipeline: job.pipeline, job: job.id, id: d.id, state, output: null, finished: Date.now(), error, download_bytes: downloaded, upload_bytes: 0 });
 }
@@ -264,9 +265,13 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     planJob(s, job, spec, opts.runner);
     opts.onEvent?.({ job, message: 'planned' });
   }
+  // progress = planned, ran a datum, or ended the job; a job whose remaining datums another
+  // runner holds is "must wait", or runPendingJobs would spin on it without yielding
+  let progressed = job.state === 'JOB_CREATED';
   const transform = transformFor(spec);
   const parallelism = Math.max(1, opts.parallelism ?? spec.parallelism ?? os.availableParallelism());
   const abort = new AbortController();
+  const logs = jobLogger(logFile(s, job.pipeline, job.id));
   const deadline = spec.job_timeout_ms ? (s.jobs.getJob(job.pipeline, job.id)?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
   // a job stopped elsewhere (stop job, pipeline update) aborts its running datums
   const watch = setInterval(() => {
@@ -281,13 +286,15 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
         if (abort.signal.aborted) return;
         const d = s.jobs.claimDatum(job.pipeline, job.id, opts.runner, DATUM_LEASE_MS);
         if (!d) return;
-        await runDatum(s, job, spec, d, transform, abort.signal);
+        progressed = true;
+        await runDatum(s, job, spec, d, transform, abort.signal, logs.forDatum(d.id));
         opts.onEvent?.({ job, datum: d, message: 'datum done' });
       }
     };
     await Promise.all(Array.from({ length: parallelism }, worker));
   } finally {
     clearInterval(watch);
+    logs.close();
   }
   if (Date.now() > deadline) {
     try {
@@ -312,7 +319,8 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     else if (error) finishJob(s, j, 'JOB_FAILURE', error, root);
     else finishJob(s, j, 'JOB_SUCCESS', null, root);
   });
-  return true;
+  const after = s.jobs.getJob(job.pipeline, job.id);
+  return progressed || !after || TERMINAL_JOB_STATES.includes(after.state);
 }
 
 /**

@@ -10,7 +10,7 @@ import { newCommitId } from '../store/hash.js';
 import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type PipelineRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
-import { killJob, logDir, specOf } from './job-runner.js';
+import { killJob, logFile, specOf } from './job-runner.js';
 import { describeInput, inputRepos, normalizeSpec, parseSpecText } from './spec.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 
@@ -23,6 +23,8 @@ export interface PipelineInfo {
   updated: string;
   state: 'running' | 'paused';
   lastJobState: string | null;
+  /** id of the newest job (= its commit set), if any */
+  lastJob: string | null;
   outputBranch: string;
   spec: PipelineSpec;
   raw: Record<string, unknown>;
@@ -85,6 +87,7 @@ function toPipelineInfo(s: StoreCore, p: PipelineRow): PipelineInfo {
     updated: iso(p.updated),
     state: p.stopped ? 'paused' : 'running',
     lastJobState: last ? jobStateWord(last.state) : null,
+    lastJob: last ? last.id : null,
     outputBranch: p.output_branch,
     spec,
     raw: JSON.parse(p.raw) as Record<string, unknown>,
@@ -98,6 +101,11 @@ export function jobStateWord(state: string): string {
 }
 
 export function toJobInfo(s: StoreCore, j: JobRow): JobInfo {
+  // a running job's counters are written when it ends: count its datums meanwhile
+  if (j.state === 'JOB_RUNNING') {
+    const n = s.jobs.datumStates(j.pipeline, j.id);
+    j = { ...j, processed: n.success, skipped: n.skipped, failed: n.failed, recovered: n.recovered };
+  }
   return {
     pipeline: j.pipeline,
     id: j.id,
@@ -303,6 +311,7 @@ export function listJobs(s: StoreCore, opts: { pipeline?: string; id?: string; n
   if (opts.pipeline) {
     requirePipeline(s, opts.pipeline);
     rows = s.jobs.jobsOf(opts.pipeline);
+    if (opts.id) rows = rows.filter((j) => j.id === opts.id);
   } else if (opts.id) rows = s.jobs.jobsById(opts.id);
   else rows = s.jobs.allJobs();
   if (opts.number && opts.number > 0) rows = rows.slice(0, opts.number);
@@ -375,17 +384,14 @@ export function readLogs(s: StoreCore, opts: { pipeline?: string; job?: string; 
   for (const p of pipelines) {
     const jobs = opts.job ? [opts.job] : s.jobs.jobsOf(p).map((j) => j.id).reverse();
     for (const j of jobs) {
-      const dir = logDir(s, p, j);
-      if (!fs.existsSync(dir)) continue;
-      for (const f of fs.readdirSync(dir).sort()) {
-        const datum = f.replace(/\.log$/, '');
-        if (opts.datum && !datum.startsWith(opts.datum)) continue;
-        for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
-          if (!line) continue;
-          const l = JSON.parse(line) as { ts: string; stream: LogLine['stream']; message: string };
-          if (l.stream === 'system' && !opts.includeSystem) continue;
-          out.push({ ts: l.ts, pipeline: p, job: j, datum, stream: l.stream, message: l.message });
-        }
+      const file = logFile(s, p, j);
+      if (!fs.existsSync(file)) continue;
+      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+        if (!line) continue;
+        const l = JSON.parse(line) as { ts: string; datum: string; stream: LogLine['stream']; message: string };
+        if (opts.datum && !l.datum.startsWith(opts.datum)) continue;
+        if (l.stream === 'system' && !opts.includeSystem) continue;
+        out.push({ ts: l.ts, pipeline: p, job: j, datum: l.datum, stream: l.stream, message: l.message });
       }
     }
   }

@@ -2,7 +2,9 @@
 // is one kind, the in-process TensorFlow.js trainers (src/ml) plug in as another.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TransformSpec } from './spec-types.js';
 
 /** Everything a transform needs for one attempt at one datum. */
@@ -35,20 +37,32 @@ export interface Transform {
   run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult>;
 }
 
-/** How user code sees `/pfs`: a private mount namespace where possible, else rewritten paths. */
-export type PfsMode = 'namespace' | 'rewrite';
+/**
+ * How user code sees `/pfs`: through the compiled helper (one exec per datum), through a shell
+ * script doing the same with `unshare` (no compiler at install time; ~25 execs per datum), or,
+ * where user namespaces are unavailable, by rewriting `/pfs` in cmd, stdin and env.
+ */
+export type PfsMode = 'helper' | 'namespace' | 'rewrite';
+
+const HELPER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'native', 'tusk-ns');
 
 let probed: PfsMode | undefined;
 
-/**
- * Whether unprivileged user + mount namespaces work here (`unshare -Urm`). Probed once per process.
- * TUSK_PFS_MODE=rewrite forces the fallback.
- */
+/** Probed once per process; TUSK_PFS_MODE=helper|namespace|rewrite forces one. */
 export function pfsMode(): PfsMode {
   if (probed) return probed;
-  if (process.env.TUSK_PFS_MODE === 'rewrite' || process.platform !== 'linux') return (probed = 'rewrite');
-  const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', 'mount -t tmpfs tmpfs /mnt 2>/dev/null || mount -t tmpfs tmpfs /tmp'], { stdio: 'ignore', timeout: 5000 });
-  return (probed = r.status === 0 ? 'namespace' : 'rewrite');
+  const forced = process.env.TUSK_PFS_MODE;
+  if (forced === 'rewrite' || forced === 'namespace' || forced === 'helper') return (probed = forced);
+  if (process.platform !== 'linux') return (probed = 'rewrite');
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-ns-probe-'));
+  try {
+    fs.mkdirSync(path.join(scratch, 'pfs'));
+    if (fs.existsSync(HELPER) && spawnSync(HELPER, [path.join(scratch, 'pfs'), '/', scratch, '--', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return (probed = 'helper');
+    const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', 'mount -t tmpfs tmpfs /mnt 2>/dev/null || mount -t tmpfs tmpfs /tmp'], { stdio: 'ignore', timeout: 5000 });
+    return (probed = r.status === 0 ? 'namespace' : 'rewrite');
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 // Runs inside the new namespace: a tmpfs root with every host top-level directory bound in, the
@@ -85,7 +99,10 @@ export class ChildProcessTransform implements Transform {
     let env: Record<string, string> = { ...process.env as Record<string, string>, ...ctx.env, ...this.spec.env, TMPDIR: ctx.tmpDir, TUSK_PFS_MODE_USED: this.mode };
     let argv0: string;
     let args: string[];
-    if (this.mode === 'namespace') {
+    if (this.mode === 'helper') {
+      argv0 = HELPER;
+      args = [ctx.pfsDir, ctx.workingDir, ctx.tmpDir, '--', ...cmd];
+    } else if (this.mode === 'namespace') {
       argv0 = 'unshare';
       args = ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', NAMESPACE_SCRIPT, 'tusk-ns', ...cmd];
       env = { ...env, TUSK_NS_PFS: ctx.pfsDir, TUSK_NS_CWD: ctx.workingDir, TUSK_NS_TMP: ctx.tmpDir };
@@ -103,7 +120,7 @@ export class ChildProcessTransform implements Transform {
       let settled = false;
       let timedOut = false;
       const started = Date.now();
-      const child = spawn(argv0, args, { cwd: this.mode === 'namespace' ? ctx.tmpDir : ctx.workingDir, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      const child = spawn(argv0, args, { cwd: this.mode === 'rewrite' ? ctx.workingDir : ctx.tmpDir, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const killTree = () => {
         try {
           if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -169,12 +186,15 @@ export class ChildProcessTransform implements Transform {
   }
 }
 
-/** Append-only JSON-lines log for one datum: `{ts, stream, message}` per line. */
-export function datumLogger(file: string): { log: DatumContext['log']; close(): void } {
+/**
+ * A job's log: one append-only JSON-lines file, `{ts, datum, stream, message}` per line. One
+ * file per job rather than per datum: 10,000 datums must not cost 10,000 file creations.
+ */
+export function jobLogger(file: string): { forDatum(datum: string): DatumContext['log']; close(): void } {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a');
   return {
-    log: (stream, message) => fs.writeSync(fd, JSON.stringify({ ts: new Date().toISOString(), stream, message }) + '\n'),
+    forDatum: (datum) => (stream, message) => fs.writeSync(fd, JSON.stringify({ ts: new Date().toISOString(), datum, stream, message }) + '\n'),
     close: () => fs.closeSync(fd),
   };
 }

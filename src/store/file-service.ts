@@ -12,6 +12,7 @@ import type { CommitRef, FileRef } from './address.js';
 import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
+import { crashPoint } from './crash-points.js';
 import { concatContents, ContentWriter, readContent, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit, type PathEntry } from './file-tree.js';
@@ -63,7 +64,8 @@ function commitEdits(
   build: (base: NodeId | null, t: WriteTarget) => PathEdit[],
   opts: { description?: string; beforeCommit?: () => void } = {},
 ): { commit: CommitRow; finished: boolean } {
-  return s.graph.transaction(() => {
+  crashPoint('before-commit-txn');
+  const done = s.graph.transaction(() => {
     const t = locateTarget(s, target);
     const base = t.open ? t.open.root : (t.head?.root ?? null);
     const edits = build(base, t);
@@ -72,14 +74,18 @@ function commitEdits(
     opts.beforeCommit?.();
     if (t.open) {
       s.graph.setCommitRoot(t.repo, t.open.id, root, ref?.size ?? 0, ref?.files ?? 0);
+      crashPoint('in-commit-txn');
       return { commit: s.graph.getCommit(t.repo, t.open.id)!, finished: false };
     }
     const c = insertCommit(s, { repo: t.repo, branch: t.branch, parent: t.head, origin: 'USER', description: opts.description, finished: true });
     s.graph.setCommitRoot(t.repo, c.id, root, ref?.size ?? 0, ref?.files ?? 0);
     s.graph.setBranch(t.repo, t.branch!, c.id, Date.now());
     propagate(s, t.repo, t.branch!, c.id);
+    crashPoint('in-commit-txn');
     return { commit: s.graph.getCommit(t.repo, c.id)!, finished: true };
   });
+  crashPoint('after-commit-txn');
+  return done;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,6 +402,11 @@ export function writeLocalTree(
 ): { root: NodeId | null; files: number; bytes: number } {
   const locals: LocalFile[] = [];
   walkLocal(dir, '/', locals, { followLinks: true });
+  if (locals.length === 0) {
+    // nothing written: no write session, no packs
+    s.graph.transaction(() => opts.beforeCommit(null, { files: 0, bytes: 0 }));
+    return { root: null, files: 0, bytes: 0 };
+  }
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
