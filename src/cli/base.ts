@@ -5,10 +5,15 @@ import { Command, Errors, Flags, type Interfaces, toConfiguredId } from '@oclif/
 import { createRequire } from 'node:module';
 import { EXIT, InvalidArgumentError, TuskError } from '../errors.js';
 import { openStore, type Store } from '../store/store.js';
+import { registerMlTransforms } from '../ml/register.js';
 import type { OnProgress, ProgressEvent } from '../store/types.js';
 import { formatTime, type TimeLike } from '../ui/format.js';
 import { msg } from '../ui/messages.js';
 import { createProgress, type Progress } from '../ui/progress.js';
+
+// Any command may run jobs (writes trigger them): ML transforms must be known to the runner.
+// Registering costs ~1 ms; TensorFlow.js loads only when an ML datum runs.
+registerMlTransforms();
 
 /** Flags shared by list and inspect commands (pachctl's `--raw`, `-o`, `--full-timestamps`). */
 export const outputFlags = {

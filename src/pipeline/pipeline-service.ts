@@ -6,7 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { validateName } from '../store/address.js';
 import { createJobCommit, insertCommit, iso, requireRepo } from '../store/commit-service.js';
-import { newCommitId } from '../store/hash.js';
+import { newCommitId, type ContentId } from '../store/hash.js';
+import { readContent } from '../store/content-io.js';
+import { lookupPath } from '../store/file-tree.js';
+import { cleanPath } from '../store/paths.js';
 import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type PipelineRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
@@ -197,6 +200,28 @@ export interface CreateOptions {
   baseDir: string;
   update?: boolean;
   reprocess?: boolean;
+  /**
+   * Extra checks of a normalized spec before anything is created (the ML chain type check lives
+   * in src/ml; the command passes it in so this layer does not depend on it). `readHead` gives
+   * the first bytes of a file at an input branch's head.
+   */
+  check?: (spec: PipelineSpec, readHead: (input: { repo: string; branch: string }, path: string) => string | undefined) => void;
+}
+
+/** First 64 KiB of a file at the head of repo@branch, as text; undefined when absent. */
+function readHead(s: StoreCore, input: { repo: string; branch: string }, p: string): string | undefined {
+  const b = s.graph.getBranch(input.repo, input.branch);
+  const c = b ? s.graph.getCommit(input.repo, b.head) : undefined;
+  const e = c?.root ? lookupPath(s.reader, c.root, cleanPath(p)) : undefined;
+  if (!e || e.kind !== 'file') return undefined;
+  const parts: Buffer[] = [];
+  let n = 0;
+  for (const chunk of readContent(s.index, s.packs, e.id as ContentId, { describe: () => `file ${p} in ${input.repo}@${input.branch}` })) {
+    parts.push(chunk);
+    n += chunk.length;
+    if (n >= 65536) break;
+  }
+  return Buffer.concat(parts).subarray(0, 65536).toString('utf8');
 }
 
 /** Create (or update) every pipeline in a spec file, in order. Validates all of them first. */
@@ -205,6 +230,7 @@ export function createPipelines(s: StoreCore, text: string, opts: CreateOptions)
   if (raws.length === 0) throw new InvalidArgumentError('no pipeline spec found in the input', 'give a JSON or YAML pipeline spec');
   const normalized = raws.map((r) => normalizeSpec(r.value, { baseDir: opts.baseDir }));
   const warnings = normalized.flatMap((n) => n.warnings);
+  if (opts.check) for (const n of normalized) opts.check(n.spec, (input, p) => readHead(s, input, p));
   const names = new Set<string>();
   for (const n of normalized) {
     if (names.has(n.spec.name)) throw new InvalidArgumentError(`pipeline "${n.spec.name}" is defined twice in the spec file`, 'give each pipeline its own name');

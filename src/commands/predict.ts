@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { Args, Flags } from '@oclif/core';
+import { TuskCommand } from '../cli/base.js';
+import { predictFile, type PredictResult } from '../ml/predict-service.js';
+import { parseFileRef } from '../store/address.js';
+
+export type PredictCommandResult = PredictResult;
+
+export default class Predict extends TuskCommand<PredictCommandResult> {
+  static override summary = 'Predict with a model stored in a repo.';
+  static override description =
+    'Loads the fitted chain a train pipeline wrote (REPO@REF, its /model directory, or the directory given ' +
+    'after a colon) and predicts every row of a local file: a CSV file for tabular models, an image or a ' +
+    'directory of images for image models, a CIFAR-10 batch for models trained on one. The output is CSV: ' +
+    'the input columns, then "prediction" (and "proba_<class>" columns for classifiers, "score" and ' +
+    '"anomaly" for anomaly detectors). With --json and no -o, the predictions are printed as JSON.';
+  static override examples = [
+    '<%= config.bin %> predict price-model@master -f new-houses.csv',
+    '<%= config.bin %> predict price-model@master -f new-houses.csv -o priced.csv',
+    '<%= config.bin %> predict price-model@master^ -f new-houses.csv --json',
+    '<%= config.bin %> predict digits@b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a:/model -f ./images',
+  ];
+  static override args = { model: Args.string({ required: true, description: 'MODEL_REPO@REF[:/path]' }) };
+  static override flags = {
+    file: Flags.string({ char: 'f', required: true, description: 'Local data to predict: a CSV file, an image or image directory, or a CIFAR-10 batch.' }),
+    output: Flags.string({ char: 'o', description: 'Write the predictions CSV here (default: stdout).' }),
+    delimiter: Flags.string({ description: 'CSV field delimiter.', default: ',' }),
+  };
+  static override storeAccess = 'read' as const;
+
+  async run(): Promise<PredictCommandResult> {
+    const { args, flags } = await this.parse(Predict);
+    const ref = parseFileRef(args.model);
+    const output = flags.output === undefined ? undefined : resolve(flags.output);
+    const result = await predictFile(this.store(), ref, resolve(flags.file), {
+      output,
+      delimiter: flags.delimiter,
+      json: this.jsonEnabled(),
+      write: (csv) => process.stdout.write(csv),
+    });
+    this.render(() => (output ? `${result.rows} predictions → ${flags.output} (model ${result.model.repo}@${result.model.commit})` : undefined));
+    return result;
+  }
+}

@@ -1,0 +1,36 @@
+import { Flags } from '@oclif/core';
+import { TuskCommand } from '../../cli/base.js';
+import { readSpecSource } from '../../cli/spec-source.js';
+import { createPipelines, inspectPipeline, type PipelineInfo } from '../../pipeline/pipeline-service.js';
+import { afterWrite } from '../../pipeline/runner.js';
+
+export type UpdatePipelineResult = { pipelines: PipelineInfo[]; warnings: string[] };
+
+export default class UpdatePipeline extends TuskCommand<UpdatePipelineResult> {
+  static override summary = 'Replace the spec of existing pipelines.';
+  static override description =
+    'Each pipeline gets version+1; running jobs of the old version are killed ("pipeline updated") and a new ' +
+    'job runs over the current inputs. The salt is kept, so datums whose inputs did not change are skipped; ' +
+    '--reprocess draws a new salt and processes everything again. A stopped pipeline stays stopped.';
+  static override examples = [
+    '<%= config.bin %> update pipeline -f edges.json',
+    '<%= config.bin %> update pipeline -f edges.json --reprocess --wait',
+  ];
+  static override flags = {
+    file: Flags.string({ char: 'f', description: 'The spec file, or - for stdin.', default: '-' }),
+    reprocess: Flags.boolean({ description: 'Process every datum again, even unchanged ones.' }),
+    wait: Flags.boolean({ description: 'Run the new jobs here and return when they have ended.' }),
+  };
+
+  async run(): Promise<UpdatePipelineResult> {
+    const { flags } = await this.parse(UpdatePipeline);
+    const spec = await readSpecSource(flags.file);
+    const core = this.store().core;
+    const check = /\bml\b/.test(spec.text) ? (await import('../../ml/create-check.js')).checkMlPipeline : undefined;
+    const result = createPipelines(core, spec.text, { baseDir: spec.baseDir, update: true, reprocess: flags.reprocess, check });
+    if (!this.jsonEnabled()) for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const p of result.pipelines) await afterWrite(core, { wait: flags.wait, commitSet: p.lastJob ?? undefined });
+    // after --wait, show the jobs' outcome rather than the state at creation
+    return flags.wait ? { ...result, pipelines: result.pipelines.map((p) => inspectPipeline(core, p.name)) } : result;
+  }
+}

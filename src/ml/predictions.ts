@@ -1,0 +1,106 @@
+// Predictions as rows: the columns a prediction adds (prediction, proba_<class>, or score and
+// anomaly), and turning JSON instances into a table the chain can take.
+import { MlError } from './errors.js';
+import type { ChainJson } from './chain.js';
+import type { Prediction } from './stages/types.js';
+import { describeType, tensorSize, type Column, type Label, type Table } from './table.js';
+
+export type Cell = string | number | null;
+
+/** Column names a prediction adds. */
+export function predictionHeader(p: Prediction): string[] {
+  if (p.kind === 'regression') return ['prediction'];
+  if (p.kind === 'anomaly') return ['score', 'anomaly'];
+  return ['prediction', ...(p.proba ? p.classes.map((c) => `proba_${String(c)}`) : [])];
+}
+
+/** The cells a prediction adds to row i. */
+export function predictionCells(p: Prediction, i: number): Cell[] {
+  if (p.kind === 'regression') return [p.values[i]!];
+  if (p.kind === 'anomaly') return [p.score[i]!, p.flag[i]!];
+  const k = p.classes.length;
+  return [p.classes[p.index[i]!]!, ...(p.proba ? Array.from({ length: k }, (_, c) => p.proba![i * k + c]!) : [])];
+}
+
+/** One JSON value per row: the prediction, with class probabilities or anomaly scores beside it. */
+export function predictionObjects(p: Prediction): Record<string, unknown>[] {
+  const n = p.kind === 'regression' ? p.values.length : p.kind === 'anomaly' ? p.score.length : p.index.length;
+  return Array.from({ length: n }, (_, i) => {
+    if (p.kind === 'regression') return { prediction: p.values[i]! };
+    if (p.kind === 'anomaly') return { prediction: p.flag[i] === 1, score: p.score[i]!, threshold: p.threshold };
+    const out: Record<string, unknown> = { prediction: p.classes[p.index[i]!] as Label };
+    if (p.proba) {
+      const k = p.classes.length;
+      out.probabilities = Object.fromEntries(p.classes.map((c, j) => [String(c), p.proba![i * k + j]!]));
+    }
+    return out;
+  });
+}
+
+/**
+ * A table from JSON instances (objects keyed by feature name) typed by the model's features:
+ * numbers, strings, images as base64 PNG/JPEG, tensors as (nested) number arrays. Any mismatch
+ * is an MlError naming the instance and feature (HTTP 400 when serving).
+ */
+export function tableFromInstances(instances: unknown, features: ChainJson['features']): Table {
+  if (!Array.isArray(instances)) throw new MlError('"instances" must be a list of objects');
+  const rows = instances.length;
+  const columns: Column[] = features.map((f) => {
+    const get = (i: number): unknown => {
+      const inst = instances[i];
+      if (inst === null || typeof inst !== 'object' || Array.isArray(inst)) throw new MlError(`instance ${i} is not an object`);
+      if (!(f.name in inst)) throw new MlError(`instance ${i} lacks feature "${f.name}" (${describeType(f)})`);
+      return (inst as Record<string, unknown>)[f.name];
+    };
+    switch (f.type) {
+      case 'number':
+        return {
+          name: f.name,
+          type: 'number',
+          values: Float64Array.from({ length: rows }, (_, i) => {
+            const v = get(i);
+            if (v === null) return NaN;
+            if (typeof v !== 'number' || !Number.isFinite(v)) throw new MlError(`instance ${i}: feature "${f.name}" must be a number, got ${JSON.stringify(v)}`);
+            return v;
+          }),
+        };
+      case 'string':
+        return {
+          name: f.name,
+          type: 'string',
+          values: Array.from({ length: rows }, (_, i) => {
+            const v = get(i);
+            if (v === null) return null;
+            // a numeric id sent as a number is the same category as its text
+            if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+            if (typeof v !== 'string') throw new MlError(`instance ${i}: feature "${f.name}" must be a string, got ${JSON.stringify(v)}`);
+            return v;
+          }),
+        };
+      case 'image':
+        return {
+          name: f.name,
+          type: 'image',
+          shape: f.shape,
+          values: Array.from({ length: rows }, (_, i) => {
+            const v = get(i);
+            if (typeof v !== 'string') throw new MlError(`instance ${i}: feature "${f.name}" must be a base64-encoded PNG or JPEG`);
+            return new Uint8Array(Buffer.from(v, 'base64'));
+          }),
+        };
+      case 'tensor': {
+        const shape = f.shape ?? [];
+        const w = tensorSize(shape);
+        const values = new Float32Array(rows * w);
+        for (let i = 0; i < rows; i++) {
+          const v = get(i);
+          const flat = Array.isArray(v) ? (v as unknown[]).flat(3) : undefined;
+          if (!flat || flat.length !== w || !flat.every((x) => typeof x === 'number')) throw new MlError(`instance ${i}: feature "${f.name}" must be ${shape.join('x')} numbers`);
+          values.set(flat as number[], i * w);
+        }
+        return { name: f.name, type: 'tensor', shape, values };
+      }
+    }
+  });
+  return { rows, columns };
+}

@@ -1,0 +1,23 @@
+// Registering the ML transform with the job runner, kept apart from the rest of src/ml so that
+// processes which may run jobs (every command that writes, the background runner) pay nothing
+// for it at startup: the ML modules load when an ML datum first runs.
+import { registerTransform } from '../pipeline/job-runner.js';
+import type { DatumContext } from '../pipeline/transform.js';
+
+let registered = false;
+
+/** Make pipelines with `transform.ml` run in-process. Idempotent; call once before running jobs. */
+export function registerMlTransforms(): void {
+  if (registered) return;
+  registered = true;
+  registerTransform((spec) =>
+    spec.transform.ml
+      ? {
+          async run(ctx: DatumContext, which: 'main' | 'error') {
+            const { MlTransform } = await import('./transform.js');
+            return new MlTransform(spec).run(ctx, which);
+          },
+        }
+      : undefined,
+  );
+}

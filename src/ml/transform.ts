@@ -1,0 +1,68 @@
+// The pipeline transform for `transform.ml`: maps one datum (its /pfs directory, env vars with
+// input commit ids) onto an ML task. Failures become the datum's error, one line naming the
+// field, stage and column.
+import type { InputSpec, PipelineSpec } from '../pipeline/spec-types.js';
+import type { DatumContext, Transform, TransformResult } from '../pipeline/transform.js';
+import { TuskError } from '../errors.js';
+import { runMl, type CardInput } from './run.js';
+import { validateMlSpec } from './spec.js';
+
+/** Input name → repo and branch, from the pipeline's input tree. */
+function pfsInputs(input: InputSpec, out = new Map<string, { repo: string; branch: string }>()): Map<string, { repo: string; branch: string }> {
+  if (input.kind === 'pfs' || input.kind === 'cron') out.set(input.name, { repo: input.repo, branch: input.kind === 'pfs' ? input.branch : 'master' });
+  else for (const i of input.inputs) pfsInputs(i, out);
+  return out;
+}
+
+export class MlTransform implements Transform {
+  constructor(private readonly spec: PipelineSpec) {}
+
+  async run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult> {
+    if (which === 'error') return { ok: false, exitCode: null, signal: null, timedOut: false, reason: 'ml transforms have no error handler' };
+    const started = Date.now();
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    ctx.signal.addEventListener('abort', onAbort);
+    let timedOut = false;
+    const timer = ctx.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          abort.abort();
+        }, ctx.timeoutMs)
+      : undefined;
+    try {
+      const ml = validateMlSpec(this.spec.transform.ml);
+      const names = pfsInputs(this.spec.input);
+      const inputs: CardInput[] = Object.keys(ctx.env)
+        .filter((k) => k.endsWith('_COMMIT') && !k.startsWith('PACH_') && ctx.env[k.slice(0, -'_COMMIT'.length)] !== undefined)
+        .sort()
+        .map((k) => {
+          const name = k.slice(0, -'_COMMIT'.length);
+          const src = names.get(name);
+          return { name, ...(src ? { repo: src.repo, branch: src.branch } : {}), commit: ctx.env[k]! };
+        });
+      ctx.log('system', `ml ${ml.task}: ${ml.chain.map((s) => s.name).join(' → ') || ml.model}`);
+      const r = await runMl(ml, {
+        pfsDir: ctx.pfsDir,
+        outDir: `${ctx.pfsDir}/out`,
+        log: (m) => ctx.log('stdout', m),
+        signal: abort.signal,
+        pipeline: ctx.pipeline,
+        job: ctx.jobId,
+        datum: ctx.datumId,
+        inputs,
+        rawSpec: this.spec.transform.ml,
+      });
+      ctx.log('system', `ml ${ml.task} finished after ${((Date.now() - started) / 1000).toFixed(2)}s: ${r.outputs.join(', ')}`);
+      return { ok: true, exitCode: 0, signal: null, timedOut: false };
+    } catch (err) {
+      const reason = timedOut ? `timed out after ${ctx.timeoutMs} ms` : ctx.signal.aborted ? 'job stopped' : err instanceof TuskError ? err.message : `ml ${(err as Error).message}`;
+      ctx.log('stderr', reason);
+      if (!(err instanceof TuskError) && process.env.DEBUG) ctx.log('stderr', (err as Error).stack ?? '');
+      return { ok: false, exitCode: 1, signal: null, timedOut, reason };
+    } finally {
+      if (timer) clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

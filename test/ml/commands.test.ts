@@ -1,0 +1,170 @@
+// Using models: `tusk predict`, `tusk list metrics` and `tusk serve model`, as services on a real
+// store and as the built CLI (spawned, --json, exit codes) against a store trained in-process.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listModelMetrics } from '../../src/ml/metrics-service.js';
+import { predictFile } from '../../src/ml/predict-service.js';
+import { serveModel, type ModelServer } from '../../src/ml/serve.js';
+import { runForeground } from '../../src/pipeline/runner.js';
+import { parseFileRef } from '../../src/store/address.js';
+import { BIN, runTusk } from '../cli/cli-helpers.js';
+import { housesCsv, lastJob, mlStore, pipeline, PRICE_ML, priceSpec, put } from './ml-helpers.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A store with price-model trained twice (two versions) and a local CSV of new houses. */
+async function trained() {
+  const env = mlStore();
+  cleanups.push(env.cleanup);
+  const { store, dir } = env;
+  await put(store, 'houses', { '/train.csv': housesCsv(150, 1) });
+  await pipeline(store, dir, priceSpec());
+  const v1 = store.inspectCommit(parseFileRef('price-model@master')).id;
+  await put(store, 'houses', { '/train.csv': housesCsv(300, 2) });
+  await runForeground(store.core);
+  const v2 = store.inspectCommit(parseFileRef('price-model@master')).id;
+  const csv = path.join(dir, 'new.csv');
+  fs.writeFileSync(csv, housesCsv(4, 9, 100, false));
+  return { ...env, v1, v2, csv };
+}
+
+describe('predict service', () => {
+  it('writes input columns plus predictions, for any version of the model', async () => {
+    const { store, dir, v1, csv } = await trained();
+    const out = path.join(dir, 'out.csv');
+    const r = await predictFile(store, parseFileRef('price-model@master'), csv, { output: out });
+    expect(r.rows).toBe(4);
+    expect(r.model).toMatchObject({ repo: 'price-model', path: '/model' });
+    const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('id,sqft,rooms,city,prediction');
+    expect(lines).toHaveLength(5);
+    const old = await predictFile(store, parseFileRef('price-model@master^'), csv, { json: true });
+    expect(old.model.commit).toBe(v1);
+    expect(old.predictions).toHaveLength(4);
+    expect(typeof old.predictions![0]!.prediction).toBe('number');
+  });
+
+  it('names the missing feature and refuses repos without a model', async () => {
+    const { store, dir } = await trained();
+    const bad = path.join(dir, 'bad.csv');
+    fs.writeFileSync(bad, 'id,sqft,city\nx,100,paris\n');
+    await expect(predictFile(store, parseFileRef('price-model@master'), bad, {})).rejects.toMatchObject({ code: 'E_INVALID', message: expect.stringContaining('the model expects feature "rooms"') });
+    await expect(predictFile(store, parseFileRef('houses@master'), bad, {})).rejects.toMatchObject({ code: 'E_INVALID', message: expect.stringMatching(/^no fitted model in houses@/) });
+  });
+});
+
+describe('list metrics service', () => {
+  it('lists every model version newest first and skips failed jobs', async () => {
+    const { store, dir, v1, v2 } = await trained();
+    await put(store, 'houses', { '/train.csv': 'sqft,price\n1,2\n' });
+    await runForeground(store.core);
+    expect(lastJob(store, 'price-model').state).toBe('JOB_FAILURE');
+    const rows = await listModelMetrics(store, 'price-model');
+    expect(rows.map((r) => r.commit)).toEqual([v2, v1]);
+    expect(rows[0]).toMatchObject({ set: 'test', rows: { train: 240, test: 60 } });
+    expect(Object.keys(rows[0]!.scalars)).toEqual(['mse', 'r2']);
+    expect(rows[0]!.provenance[0]).toMatch(/^houses@/);
+    expect(dir).toBeTruthy();
+  });
+});
+
+async function call(url: string, init?: RequestInit): Promise<{ status: number; body: any; version: string | null }> {
+  const r = await fetch(url, init);
+  return { status: r.status, body: await r.json(), version: r.headers.get('x-model-version') };
+}
+const post = (body: unknown) => ({ method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+describe('serve model', () => {
+  it('predicts, reports its version, rejects bad requests with 400 and reloads when the branch moves', async () => {
+    const { store, dir, v2 } = await trained();
+    const server: ModelServer = await serveModel(store, { repo: 'price-model', branch: 'master', port: 0, pollMs: 60_000 });
+    cleanups.push(() => server.close());
+    const health = await call(`${server.url}/health`);
+    expect(health).toMatchObject({ status: 200, version: v2, body: { status: 'ok', model: { repo: 'price-model', branch: 'master', commit: v2 } } });
+
+    const ok = await call(`${server.url}/predict`, post({ instances: [{ sqft: 1000, rooms: 2, city: 'paris' }, { sqft: 2000, rooms: 4, city: 'nantes' }] }));
+    expect(ok.status).toBe(200);
+    expect(ok.body.model.commit).toBe(v2);
+    expect(ok.body.predictions).toHaveLength(2);
+    expect(Math.abs(ok.body.predictions[0].prediction - (50 + 120 + 30 + 120))).toBeLessThan(10);
+
+    for (const [bad, msg] of [
+      ['{not json', /not valid JSON/],
+      [{ rows: [] }, /instances/],
+      [{ instances: [{ sqft: 1000, city: 'paris' }] }, /instance 0 lacks feature "rooms"/],
+      [{ instances: [{ sqft: 'big', rooms: 2, city: 'paris' }] }, /feature "sqft" must be a number/],
+      [{ instances: [7] }, /instance 0 is not an object/],
+    ] as const) {
+      const r = await call(`${server.url}/predict`, post(bad));
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(r.body.error).toMatch(msg);
+      expect(r.body.model.commit).toBe(v2);
+    }
+    expect((await call(`${server.url}/nowhere`)).status).toBe(404);
+    expect((await call(`${server.url}/predict`)).status).toBe(405);
+
+    // a new training job moves the branch: the server swaps models
+    await put(store, 'houses', { '/train.csv': housesCsv(100, 5) });
+    await runForeground(store.core);
+    const v3 = store.inspectCommit(parseFileRef('price-model@master')).id;
+    expect(v3).not.toBe(v2);
+    await server.refresh();
+    const after = await call(`${server.url}/predict`, post([{ sqft: 1000, rooms: 2, city: 'lyon' }]));
+    expect(after).toMatchObject({ status: 200, version: v3, body: { model: { commit: v3 } } });
+    expect(dir).toBeTruthy();
+  });
+});
+
+describe('CLI', () => {
+  it('tusk predict and tusk list metrics', async () => {
+    const { store, dir, v1, v2, csv } = await trained();
+    const env = { TUSK_STORE: store.path };
+    const csvOut = await runTusk(['predict', 'price-model@master', '-f', csv], { env });
+    expect(csvOut.code, csvOut.describe()).toBe(0);
+    expect(csvOut.stdout.split('\n')[0]).toBe('id,sqft,rooms,city,prediction');
+    const json = await runTusk(['predict', 'price-model@master', '-f', csv, '--json'], { env });
+    expect(json.code, json.describe()).toBe(0);
+    expect(json.json()).toMatchObject({ model: { repo: 'price-model', commit: v2 }, rows: 4, output: null });
+    const missing = await runTusk(['predict', 'price-model@master', '-f', path.join(dir, 'nope.csv'), '--json'], { env });
+    expect(missing.code).toBe(2);
+    expect(missing.json().error.code).toBe('E_INVALID');
+    const noRepo = await runTusk(['predict', 'nope@master', '-f', csv, '--json'], { env });
+    expect(noRepo.code).toBe(4);
+
+    const metrics = await runTusk(['list', 'metrics', 'price-model', '--json'], { env });
+    expect(metrics.code, metrics.describe()).toBe(0);
+    expect(metrics.json().map((r: { commit: string }) => r.commit)).toEqual([v2, v1]);
+    const table = await runTusk(['list', 'metrics', 'price-model'], { env });
+    expect(table.stdout.split('\n')[0]).toMatch(/^COMMIT\s+FINISHED\s+SET\s+ROWS\s+MSE\s+R2$/);
+    expect(table.stdout).toContain(v1);
+    expect(PRICE_ML.metrics).toEqual(['mse', 'r2']);
+  });
+
+  it('tusk serve model answers until interrupted', async () => {
+    const { store, v2 } = await trained();
+    const child = spawn(process.execPath, [BIN, 'serve', 'model', 'price-model@master', '--port', '0', '--json'], { env: { ...process.env, TUSK_STORE: store.path }, stdio: ['ignore', 'pipe', 'pipe'] });
+    cleanups.push(() => child.kill('SIGKILL'));
+    const started = await new Promise<{ url: string; model: { commit: string } }>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        const end = out.indexOf('\n}');
+        if (end >= 0) resolve(JSON.parse(out.slice(0, end + 2)));
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
+    });
+    expect(started.model.commit).toBe(v2);
+    const r = await call(`${started.url}/predict`, post({ instances: [{ sqft: 1500, rooms: 3, city: 'lyon' }] }));
+    expect(r).toMatchObject({ status: 200, version: v2 });
+    expect((await call(`${started.url}/predict`, post('[{"sqft": null'))).status).toBe(400);
+    expect((await call(`${started.url}/health`)).status).toBe(200);
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+  });
+});
