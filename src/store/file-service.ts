@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
-import { ConflictError, InvalidArgumentError, NotFoundError, TuskError, localFileError } from '../errors.js';
+import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError, TuskError, localFileError } from '../errors.js';
 import type { CommitRef, FileRef } from './address.js';
 import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
@@ -269,8 +269,14 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   // file must leave the store untouched.
   const t0 = locateTarget(s, target);
   const locals: LocalFile[] = [];
+  // warnings (skipped links and special files) also travel in the result, so `--json` shows them
+  const warnings: string[] = [];
+  const warn = (msg: string) => {
+    warnings.push(msg);
+    opts.onWarning?.(msg);
+  };
   for (const src of sources) {
-    if (src.kind === 'local') scanLocal(src, locals, opts.onWarning);
+    if (src.kind === 'local') scanLocal(src, locals, warn);
     else if (src.kind === 'stream') validateWritePath(src.repoPath);
     else cleanPath(src.repoPath);
   }
@@ -377,6 +383,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
       storedBytes: writer.storedBytes,
       newChunks: writer.newChunks,
       cachedFiles,
+      ...(warnings.length > 0 ? { warnings } : {}),
     };
   } finally {
     writer.close(failed);
@@ -470,7 +477,10 @@ async function ingestTar(
     for await (const entry of extract) {
       const h = entry.header;
       if (h.type === 'file' || h.type === 'contiguous-file') {
-        const repoPath = validateWritePath(joinPath(prefix, h.name.split('/').filter((p) => p !== '' && p !== '.').join('/')));
+        const parts = h.name.split('/').filter((p) => p !== '' && p !== '.');
+        // never resolve `..` in an archive: it would write outside the target directory
+        if (parts.includes('..')) validateWritePath(`/${h.name}`);
+        const repoPath = validateWritePath(joinPath(prefix, parts.join('/')));
         const w = newWriter(repoPath);
         await ingestStream(entry as AsyncIterable<Buffer>, w, progress);
         addFile(repoPath, w.finish());
@@ -516,9 +526,26 @@ function matchPath(s: StoreCore, c: CommitRow, p: string): PathEntry[] {
   return e ? [{ path: clean, entry: e }] : [];
 }
 
+/**
+ * A damaged or missing tree page found while resolving `p` names the commit and path, as damaged
+ * file contents do: "file /a in r@master=… cannot be read: tree page … does not match its id".
+ */
+function inCommit<T>(c: CommitRow, p: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof CorruptError && !err.message.includes(c.id)) throw new CorruptError(`${readCtx(c, p).describe()} cannot be read: ${err.message}`, err.hint, { cause: err });
+    throw err;
+  }
+}
+
 /** Children of a directory, the file itself, or the matches of a glob. */
 export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
   const c = resolveCommit(s, ref);
+  return inCommit(c, ref.path ?? '/', () => listFilesIn(s, c, ref));
+}
+
+function listFilesIn(s: StoreCore, c: CommitRow, ref: FileRef): FileInfo[] {
   const p = ref.path ?? '/';
   if (hasGlobChars(p)) return matchPath(s, c, p).map((pe) => toFileInfo(c, pe));
   const clean = cleanPath(p);
@@ -536,13 +563,13 @@ export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
 
 export function globFiles(s: StoreCore, ref: FileRef): FileInfo[] {
   const c = resolveCommit(s, ref);
-  return matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c, pe));
+  return inCommit(c, ref.path ?? '/', () => matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c, pe)));
 }
 
 export function inspectFile(s: StoreCore, ref: FileRef): FileInfo {
   const c = resolveCommit(s, ref);
   const p = ref.path ?? '/';
-  const matches = matchPath(s, c, p);
+  const matches = inCommit(c, p, () => matchPath(s, c, p));
   if (matches.length === 0) {
     if (cleanPath(p) === '/') return toFileInfo(c, { path: '/', entry: { name: '', kind: 'dir', id: rootOf(s, c), size: 0, files: 0 } });
     throw fileNotFound(c, p);
@@ -569,7 +596,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   const p = ref.path ?? '/';
   const where = `${c.repo}@${c.branch ?? ''}=${c.id}`;
   if (opts.recursive && !opts.output) throw new InvalidArgumentError('an output path needs to be specified when using the --recursive flag', 'add -o DIR');
-  const matches = matchPath(s, c, p);
+  const matches = inCommit(c, p, () => matchPath(s, c, p));
   if (matches.length === 0) throw fileNotFound(c, p);
   if (!opts.recursive) {
     if (matches.length > 1) throw new InvalidArgumentError(`couldn't download ${escapeControlChars(p)} from ${where}: matched multiple files. Try again with the -r flag`, 'add -r -o DIR');
@@ -579,7 +606,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   const root = rootOf(s, c);
   // plan every (repo path → local path) first, so the total is known for progress
   const plan: { repoPath: string; local: string | null; entry: Entry }[] = [];
-  for (const m of matches) {
+  for (const m of matches) inCommit(c, m.path, () => {
     if (m.entry.kind === 'file') {
       const local = opts.output ? (opts.recursive && matches.length > 1 ? path.join(opts.output, m.path) : opts.output) : null;
       plan.push({ repoPath: m.path, local, entry: m.entry });
@@ -590,7 +617,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
         plan.push({ repoPath: f.path, local: path.join(base, rel), entry: f.entry });
       }
     }
-  }
+  });
   const total = plan.reduce((n, f) => n + f.entry.size, 0);
   let bytes = 0;
   const madeDirs = new Set<string>();

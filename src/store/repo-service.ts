@@ -69,6 +69,31 @@ export function deleteRepo(s: StoreCore, name: string, opts: { force?: boolean }
   return { repo: name };
 }
 
+/**
+ * Delete several repos in one transaction. Provenance between repos of the set does not count;
+ * dependents outside it refuse the whole deletion unless forced. Pipeline output repos are
+ * refused (delete the pipelines first) unless forced.
+ */
+export function deleteRepos(s: StoreCore, names: readonly string[], opts: { force?: boolean } = {}): { deleted: string[] } {
+  s.graph.transaction(() => {
+    const set = new Set(names);
+    for (const name of names) {
+      requireRepo(s, name);
+      const repo = s.graph.getRepo(name)!;
+      if (repo.type === 'output' && !opts.force)
+        throw new ConflictError('cannot delete a repo associated with a pipeline - delete the pipeline instead', `run \`tusk delete pipeline ${name}\``);
+      const outside = s.graph.repoSubvenance(name).filter((d) => !set.has(d.repo));
+      if (outside.length > 0 && !opts.force)
+        throw new ConflictError(
+          `cannot delete repo ${name}: branches [${outside.map((d) => `${d.repo}@${d.branch}`).join(', ')}] have it as provenance`,
+          'delete those branches first, or pass --force',
+        );
+    }
+    for (const name of names) s.graph.deleteRepo(name);
+  });
+  return { deleted: [...names] };
+}
+
 function toBranchInfo(s: StoreCore, b: BranchRow): BranchInfo {
   return {
     repo: b.repo,

@@ -20,7 +20,8 @@ export default class DeleteRepo extends TuskCommand<DeleteRepoResult> {
     if (args.repo === undefined && !flags.all) throw new InvalidArgumentError(msg.deleteRepoTarget, msg.deleteRepoTargetHint);
     if (args.repo !== undefined && flags.all) throw new InvalidArgumentError(msg.deleteRepoBoth, msg.deleteRepoBothHint);
     const store = this.store();
-    const names = args.repo !== undefined ? [validateName('repo', args.repo)] : store.listRepos().map((r) => r.name);
-    return { deleted: names.map((name) => store.deleteRepo(name, { force: flags.force }).repo) };
+    if (args.repo !== undefined) return { deleted: [store.deleteRepo(validateName('repo', args.repo), { force: flags.force }).repo] };
+    // all or nothing: provenance between the deleted repos themselves does not block
+    return store.deleteRepos(store.listRepos({ type: 'user' }).map((r) => r.name), { force: flags.force });
   }
 }

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// A tour of tusk: makes a store in a temp dir, versions a small dataset in two commits, and shows
+// the main read commands, each echoed as it runs. Every step spawns the real CLI (bin/run.js), so
+// the demo is also a smoke test: it exits non-zero as soon as a step fails.
+//
+//   npm run demo                 (after `npm install`, which builds dist/)
+//   node scripts/demo.js --cleanup   remove the temp dir at the end instead of keeping it
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.join(root, 'bin', 'run.js');
+const cleanup = process.argv.includes('--cleanup');
+
+if (!fs.existsSync(path.join(root, 'dist', 'commands'))) {
+  console.error('tusk is not built: run `npm run build` (or `npm install`) first.');
+  process.exit(1);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-demo-'));
+const env = { ...process.env };
+delete env.TUSK_STORE; // the store is found from the working directory: the temp dir
+let stepNo = 0;
+
+function heading(text) {
+  stepNo += 1;
+  process.stdout.write(`\n== ${stepNo}. ${text}\n`);
+}
+
+function quote(arg) {
+  return /^[\w@:/.=^~+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Echo `tusk ARGS`, run it in the demo dir, print its output; stop the demo if it fails. */
+function tusk(...args) {
+  process.stdout.write(`$ tusk ${args.map(quote).join(' ')}\n`);
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  if (r.stdout) process.stdout.write(r.stdout.endsWith('\n') ? r.stdout : `${r.stdout}\n`);
+  if (r.status !== 0) {
+    if (r.stderr) process.stderr.write(r.stderr);
+    const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`;
+    throw new Error(`step ${stepNo} failed: tusk ${args.join(' ')} (${why})`);
+  }
+  return r.stdout;
+}
+
+function write(rel, text) {
+  const p = path.join(dir, rel);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+/** A month of made-up daily sales, one CSV row a day. */
+function salesCsv(month, days, seed) {
+  const rows = ['date,store,units,revenue'];
+  let x = seed;
+  for (let d = 1; d <= days; d++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const units = 20 + (x % 80);
+    rows.push(`2024-${month}-${String(d).padStart(2, '0')},${['north', 'south', 'east'][d % 3]},${units},${(units * 4.5).toFixed(2)}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+try {
+  process.stdout.write(`tusk demo: the store and the example data are in ${dir}\n`);
+
+  heading('Create a store in the demo directory');
+  tusk('init');
+
+  heading('Generate a small dataset: a few CSVs and text files');
+  write('data/sales/2024-01.csv', salesCsv('01', 31, 7));
+  write('data/sales/2024-02.csv', salesCsv('02', 29, 11));
+  write('data/products.csv', 'sku,name,price\nA-100,widget,4.50\nA-200,gadget,12.00\nB-300,gizmo,7.25\n');
+  write('data/README.txt', 'Daily sales per store, one CSV per month.\n');
+  write('data/notes.txt', 'TODO: February numbers are preliminary.\n');
+  for (const f of ['sales/2024-01.csv', 'sales/2024-02.csv', 'products.csv', 'README.txt', 'notes.txt']) {
+    process.stdout.write(`  data/${f} (${fs.statSync(path.join(dir, 'data', f)).size} bytes)\n`);
+  }
+
+  heading('Create a repo');
+  tusk('create', 'repo', 'sales', '-d', 'Daily sales, versioned');
+
+  heading('First commit: put the whole directory');
+  tusk('put', 'file', '-r', 'sales@master', '-f', 'data', '-m', 'initial import');
+  tusk('list', 'repo');
+
+  heading('Second commit: edit one file, add one, delete one');
+  write('march/2024-02.csv', salesCsv('02', 29, 12)); // revised February numbers
+  write('march/2024-03.csv', salesCsv('03', 31, 13));
+  tusk('start', 'commit', 'sales@master', '-m', 'final February, add March');
+  tusk('put', 'file', 'sales@master:/data/sales/2024-02.csv', '-f', 'march/2024-02.csv');
+  tusk('put', 'file', 'sales@master:/data/sales/2024-03.csv', '-f', 'march/2024-03.csv');
+  tusk('delete', 'file', 'sales@master:/data/notes.txt');
+  tusk('finish', 'commit', 'sales@master');
+
+  heading('The history of master');
+  tusk('list', 'commit', 'sales@master');
+
+  heading('The files in the newest commit');
+  tusk('list', 'file', 'sales@master:/data/**');
+
+  heading('What the second commit changed');
+  tusk('diff', 'file', 'sales@master');
+
+  heading('Read one file back');
+  tusk('get', 'file', 'sales@master:/data/products.csv');
+
+  heading('The details of a commit');
+  tusk('inspect', 'commit', 'sales@master');
+
+  heading('A branch at the first commit (master^): the old files are still there');
+  tusk('create', 'branch', 'sales@v1', '--head', 'master^');
+  tusk('list', 'branch', 'sales');
+  tusk('list', 'file', 'sales@v1:/data');
+
+  heading("Check the store's integrity");
+  tusk('fsck');
+
+  process.stdout.write(`\nDone. The store is in ${dir}/.tusk\n`);
+  if (!cleanup) process.stdout.write(`Try: cd ${dir} && node ${bin} list commit sales\n`);
+} catch (err) {
+  process.stderr.write(`\ndemo failed: ${err.message}\n`);
+  process.exitCode = 1;
+} finally {
+  if (cleanup) fs.rmSync(dir, { recursive: true, force: true });
+}
