@@ -138,6 +138,8 @@ async function runDatum(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumR
   try {
     for (let attempt = 1; attempt <= spec.datum_tries && state !== 'success'; attempt++) {
       if (signal.aborted) break;
+      // claiming counted the first try; `attempts` counts every try, as datum_tries does
+      if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
       const scratch = path.join(s.path, 'tmp', 'datums', `${d.id.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
       const pfsDir = path.join(scratch, 'pfs');
       const tmpDir = path.join(scratch, 'tmp');

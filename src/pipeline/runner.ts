@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { isOwnerAlive } from '../store/chunk-index.js';
+import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import { runPendingJobs } from './job-runner.js';
 
@@ -22,14 +23,49 @@ export async function runForeground(s: StoreCore, opts: { parallelism?: number }
   return runPendingJobs(s, { runner, parallelism: opts.parallelism });
 }
 
+/** Whether a background runner (`tusk run --daemon`) holds the store's runner lease. */
+export function isRunnerAlive(s: StoreCore): boolean {
+  const o = s.jobs.runnerOwner();
+  return o !== undefined && isOwnerAlive(o.pid, o.host, o.until);
+}
+
+/**
+ * Wait until `isDone()` holds. Whenever no background runner is alive, runnable jobs are run here,
+ * so a wait never depends on a runner that is not there. `runHere: false` (default under
+ * TUSK_RUNNER=none) only polls. Returns false when `timeoutMs` passed first; the timeout is
+ * checked between runs, not inside one.
+ */
+export async function runUntil(s: StoreCore, isDone: () => boolean, opts: { timeoutMs?: number; runHere?: boolean } = {}): Promise<boolean> {
+  const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+  const runHere = opts.runHere ?? process.env.TUSK_RUNNER !== 'none';
+  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+    if (isDone()) return true;
+    if (runHere && !isRunnerAlive(s) && (await runForeground(s)) > 0) {
+      delay = 10;
+      continue;
+    }
+    if (isDone()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** Whether every job of the commit set has ended (true when the set has no jobs). */
+export function isCommitSetDone(s: StoreCore, id: string): boolean {
+  return s.jobs.jobsById(id).every((j) => TERMINAL_JOB_STATES.includes(j.state));
+}
+
 /**
  * After a write: run jobs in the foreground when asked (TUSK_RUNNER=foreground or `wait`),
- * otherwise make sure a background runner is alive.
+ * otherwise make sure a background runner is alive. With `wait` and the `commitSet` the write
+ * created, returns only when every job of that set (downstream ones included) has ended.
  */
-export async function afterWrite(s: StoreCore, opts: { wait?: boolean } = {}): Promise<void> {
+export async function afterWrite(s: StoreCore, opts: { wait?: boolean; commitSet?: string } = {}): Promise<void> {
   if (!hasOpenJobs(s)) return;
   if (opts.wait || process.env.TUSK_RUNNER === 'foreground') {
-    await runForeground(s);
+    const set = opts.commitSet;
+    if (set === undefined) await runForeground(s);
+    else await runUntil(s, () => isCommitSetDone(s, set), { runHere: true });
     return;
   }
   if (process.env.TUSK_RUNNER === 'none') return;

@@ -102,6 +102,7 @@ export class JobRecords {
       finishDatum: db.prepare(
         'UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @download_bytes, upload_bytes = @upload_bytes WHERE pipeline = @pipeline AND job = @job AND id = @id',
       ),
+      addAttempt: db.prepare('UPDATE datums SET attempts = attempts + 1 WHERE pipeline = ? AND job = ? AND id = ?'),
       renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE claimed_by = ? AND state = 'running'"),
       countStates: db.prepare('SELECT state, COUNT(*) AS n FROM datums WHERE pipeline = ? AND job = ? GROUP BY state'),
       deleteDatums: db.prepare('DELETE FROM datums WHERE pipeline = ?'),
@@ -121,6 +122,12 @@ export class JobRecords {
       this.db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('runner', ?)").run(JSON.stringify({ id, pid: process.pid, host: hostHere(), until: Date.now() + 60_000 }));
       return true;
     }).immediate();
+  }
+
+  /** The background runner holding the lease, if any (alive or not). */
+  runnerOwner(): { id: string; pid: number; host: string; until: number } | undefined {
+    const row = this.db.prepare("SELECT value FROM settings WHERE key = 'runner'").pluck().get() as string | undefined;
+    return row ? (JSON.parse(row) as { id: string; pid: number; host: string; until: number }) : undefined;
   }
 
   releaseRunner(id: string): void {
@@ -213,6 +220,10 @@ export class JobRecords {
   }
   finishDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>): void {
     this.q.finishDatum.run(d);
+  }
+  /** Count one more try of a claimed datum (a retry within the same claim). */
+  addAttempt(pipeline: string, job: string, id: string): void {
+    this.q.addAttempt.run(pipeline, job, id);
   }
   renewDatumLeases(runner: string, leaseUntil: number): void {
     this.q.renewDatums.run(leaseUntil, runner);

@@ -82,3 +82,29 @@ export const done = {
     ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewrote ${r.packsRewritten}` +
     ` ${r.packsRewritten === 1 ? 'pack' : 'packs'}; the store now holds ${formatBytes(r.storeBytesAfter)}`,
 } as const;
+
+/** Error messages and hints of the pipeline, job, datum and logs commands. */
+export const pipelineMsg = {
+  jobFormat: (arg: string) => `invalid format "${arg}": expected pipeline@job-id`,
+  jobFormatHint: 'e.g. edges@b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a; `tusk list job` shows the ids',
+  jobNoPipeline: (arg: string) => `invalid format "${arg}": pipeline must be specified`,
+  jobNoPipelineHint: 'put the pipeline name before the @, e.g. edges@<job-id>',
+  jobIdAlone: (id: string) => `Use "list job ${id}" to see jobs with a given ID across different pipelines`,
+  jobIdAloneHint: (id: string) => `then address one of them as PIPELINE@${id}`,
+  jobOrId: (arg: string) => `invalid format "${arg}": expected a job id or pipeline@job-id`,
+  jobOrIdHint: 'e.g. b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a or edges@b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a',
+  noJobsInSet: (id: string) => `no jobs found for commitset ${id}`,
+  noJobsInSetHint: 'run `tusk list job` to see the job ids',
+  jobsTimeout: (what: string, seconds: number) => `${what} did not finish within ${seconds} seconds`,
+  jobsTimeoutHint: 'check `tusk list job`, or wait longer with a larger --timeout',
+  commitTimeout: (what: string, seconds: number) => `commit ${what} did not finish within ${seconds} seconds`,
+  commitTimeoutHint: 'finish it with `tusk finish commit`, or wait longer',
+  datumJobAndSpec: "can't specify both a job and a pipeline spec",
+  datumJobAndSpecHint: 'give PIPELINE@JOB to list the datums of a job, or -f SPEC to preview a spec',
+  datumNeither: 'must specify either a job or a pipeline spec',
+  datumNeitherHint: 'e.g. tusk list datum edges@<job-id>, or tusk list datum -f edges.json',
+  logsBoth: 'only one of pipeline or job should be specified',
+  logsBothHint: 'a job address already names its pipeline: drop -p',
+  specUnreadable: (file: string) => `cannot read pipeline spec ${file}`,
+  specUnreadableHint: 'give a JSON or YAML file with -f, or - for stdin',
+} as const;

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { parseCommitish } from '../../cli/refs.js';
+import { afterWrite } from '../../pipeline/runner.js';
 import { parseBranchRef } from '../../store/address.js';
 import type { BranchInfo } from '../../store/types.js';
 
@@ -30,9 +31,12 @@ export default class CreateBranch extends TuskCommand<CreateBranchResult> {
   async run(): Promise<CreateBranchResult> {
     const { args, flags } = await this.parse(CreateBranch);
     const { repo, branch } = parseBranchRef(args.branch);
-    return this.store().createBranch(repo, branch, {
+    const info = this.store().createBranch(repo, branch, {
       head: flags.head === undefined ? undefined : parseCommitish(repo, flags.head),
       provenance: flags.provenance?.map((p) => parseBranchRef(p)),
     });
+    // moving a head that pipelines read starts their jobs
+    await afterWrite(this.store().core);
+    return info;
   }
 }

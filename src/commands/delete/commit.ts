@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { parseCommitOrSet } from '../../cli/refs.js';
+import { afterWrite } from '../../pipeline/runner.js';
 import type { CommitInfo } from '../../store/types.js';
 
 export type DeleteCommitResult = { deleted: CommitInfo[] };
@@ -18,6 +19,8 @@ export default class DeleteCommit extends TuskCommand<DeleteCommitResult> {
 
   async run(): Promise<DeleteCommitResult> {
     const { args } = await this.parse(DeleteCommit);
-    return this.store().deleteCommit(parseCommitOrSet(args.commit));
+    const result = this.store().deleteCommit(parseCommitOrSet(args.commit));
+    await afterWrite(this.store().core);
+    return result;
   }
 }

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
+import { afterWrite } from '../../pipeline/runner.js';
 import { parseCommitRef } from '../../store/address.js';
 import type { CommitInfo } from '../../store/types.js';
 
@@ -15,10 +16,13 @@ export default class FinishCommit extends TuskCommand<FinishCommitResult> {
   static override flags = {
     message: Flags.string({ char: 'm', aliases: ['description'], description: 'Replace the commit description.' }),
     force: Flags.boolean({ char: 'f', description: 'Finish even if the commit has provenance.' }),
+    wait: Flags.boolean({ description: 'Return only when the jobs this write started downstream have ended (runs them here).' }),
   };
 
   async run(): Promise<FinishCommitResult> {
     const { args, flags } = await this.parse(FinishCommit);
-    return this.store().finishCommit(parseCommitRef(args.commit), { description: flags.message, force: flags.force });
+    const commit = this.store().finishCommit(parseCommitRef(args.commit), { description: flags.message, force: flags.force });
+    await afterWrite(this.store().core, { wait: flags.wait, commitSet: commit.id });
+    return commit;
   }
 }

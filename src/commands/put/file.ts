@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { localDeps, planPutSources, readSourceList } from '../../cli/put-targets.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { afterWrite } from '../../pipeline/runner.js';
 import { formatCommitRef, parseFileRef } from '../../store/address.js';
 import type { PutResult } from '../../store/types.js';
 import { done, msg } from '../../ui/messages.js';
@@ -37,6 +38,7 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     untar: Flags.boolean({ description: 'Unpack each source as a tar archive (.tar, .tar.gz, .tgz).' }),
     'full-path': Flags.boolean({ description: "Keep each source's whole path, not just its basename." }),
     message: Flags.string({ char: 'm', aliases: ['description'], description: 'Description of the commit made.' }),
+    wait: Flags.boolean({ description: 'Return only when the jobs this write started downstream have ended (runs them here).' }),
   };
 
   async run(): Promise<PutFileResult> {
@@ -70,6 +72,8 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     } finally {
       progress.done();
     }
+    // a finished commit triggers the pipelines reading this branch
+    await afterWrite(this.store().core, { wait: flags.wait, commitSet: result.commit });
     const into = formatCommitRef({ repo: result.repo, branch: result.branch ?? undefined, commit: result.commit });
     this.render(() => done.put(result, into));
     return result;

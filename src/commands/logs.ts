@@ -1,0 +1,49 @@
+import { Flags } from '@oclif/core';
+import { TuskCommand } from '../cli/base.js';
+import { parseJobRef } from '../cli/job-refs.js';
+import { InvalidArgumentError } from '../errors.js';
+import { readLogs, type LogLine } from '../pipeline/pipeline-service.js';
+import { pipelineMsg } from '../ui/messages.js';
+import { logJsonLines, logMessages } from '../ui/pipeline-views.js';
+
+export type LogsResult = LogLine[];
+
+export default class Logs extends TuskCommand<LogsResult> {
+  static override summary = 'Print the logs of user code (and, with --system, of the runner).';
+  static override description =
+    'By default prints the message of each stdout/stderr line the user code wrote, oldest first. --system adds ' +
+    "the runner's lines (`beginning to run user code`, retries, timeouts); --raw prints one JSON object per line.";
+  static override examples = [
+    '<%= config.bin %> logs -p edges',
+    '<%= config.bin %> logs -j edges@b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a --datum 5c0f2a',
+    '<%= config.bin %> logs -p edges --system --raw',
+  ];
+  static override flags = {
+    pipeline: Flags.string({ char: 'p', description: 'Only the logs of this pipeline.' }),
+    job: Flags.string({ char: 'j', description: 'Only the logs of this job (pipeline@job-id).' }),
+    datum: Flags.string({ description: 'Only the logs of this datum (id or prefix).' }),
+    system: Flags.boolean({ description: "Include the runner's own lines." }),
+    raw: Flags.boolean({ description: 'One JSON object per line (pipeline_name, job_id, datum_id, user, ts, message).' }),
+  };
+  static override storeAccess = 'read' as const;
+
+  // --raw here means JSON lines, not the --json document other commands print for it
+  override jsonEnabled(): boolean {
+    const end = this.argv.indexOf('--');
+    return (end < 0 ? this.argv : this.argv.slice(0, end)).includes('--json');
+  }
+
+  async run(): Promise<LogsResult> {
+    const { flags } = await this.parse(Logs);
+    if (flags.pipeline !== undefined && flags.job !== undefined) throw new InvalidArgumentError(pipelineMsg.logsBoth, pipelineMsg.logsBothHint);
+    const job = flags.job === undefined ? undefined : parseJobRef(flags.job);
+    const lines = readLogs(this.store().core, {
+      pipeline: job?.pipeline ?? flags.pipeline,
+      job: job?.id,
+      datum: flags.datum,
+      includeSystem: flags.system,
+    });
+    this.render(() => (flags.raw ? logJsonLines(lines) : logMessages(lines)));
+    return lines;
+  }
+}

@@ -1,0 +1,260 @@
+// How pipelines, jobs, datums and logs are drawn: pachctl's tables (2.0–2.4 layouts) and the
+// `Key: value` blocks of `inspect pipeline|job|datum` (PACHYDERM.md 5.2–5.5).
+
+import type { DatumInfo, JobInfo, LogLine, PipelineInfo } from '../pipeline/pipeline-service.js';
+import type { InputSpec, TransformSpec } from '../pipeline/spec-types.js';
+import { formatBytes, humanDuration } from './format.js';
+import { renderKeyValues, renderTable } from './table.js';
+import type { TimeFormatter } from './views.js';
+
+// pachctl cuts a failed job's reason to this many characters in the STATE column.
+const JOB_REASON_LEN = 25;
+
+/** `JOB_SUCCESS` → `success`. */
+function stateWord(state: string): string {
+  return state.replace(/^JOB_/, '').toLowerCase();
+}
+
+function isTerminal(state: string): boolean {
+  return state === 'JOB_SUCCESS' || state === 'JOB_FAILURE' || state === 'JOB_KILLED' || state === 'JOB_UNRUNNABLE';
+}
+
+function millis(t: string | null): number | undefined {
+  if (t === null) return undefined;
+  const n = Date.parse(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Time between two instants in words, `-` unless both are known. */
+function between(from: string | null, to: string | null): string {
+  const a = millis(from);
+  const b = millis(to);
+  return a === undefined || b === undefined ? '-' : humanDuration(b - a);
+}
+
+/** A duration as Go's time.Duration prints it (`30s`, `1m30s`, `1h0m0s`, `500ms`). */
+export function goDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  const sec = `${Number.isInteger(s) ? s : s.toFixed(3).replace(/0+$/, '')}s`;
+  if (h > 0) return `${h}h${m}m${sec}`;
+  if (m > 0) return `${m}m${sec}`;
+  return sec;
+}
+
+// ─── pipelines ───────────────────────────────────────────────────────────────────────────────
+
+export function pipelineTable(pipelines: PipelineInfo[], time: TimeFormatter): string {
+  return renderTable(
+    ['NAME', 'VERSION', 'INPUT', 'CREATED', 'STATE / LAST JOB', 'DESCRIPTION'],
+    pipelines.map((p) => [p.name, p.version, p.input, time(p.created), `${p.state} / ${p.lastJobState ?? '-'}`, p.description]),
+  );
+}
+
+/** The input tree as Pachyderm prints it in `inspect pipeline|job`; `commits` fills in each pfs leaf's commit. */
+export function inputJson(input: InputSpec, commits: { repo: string; branch: string | null; commit: string }[] = []): unknown {
+  switch (input.kind) {
+    case 'pfs': {
+      const commit = input.commit ?? commits.find((c) => c.repo === input.repo && (c.branch ?? 'master') === input.branch)?.commit;
+      return {
+        pfs: dropEmpty({
+          name: input.name,
+          repo: input.repo,
+          branch: input.branch,
+          commit,
+          glob: input.glob,
+          join_on: input.join_on,
+          outer_join: input.outer_join,
+          group_by: input.group_by,
+          lazy: input.lazy,
+          empty_files: input.empty_files,
+        }),
+      };
+    }
+    case 'cron': {
+      const commit = commits.find((c) => c.repo === input.repo)?.commit;
+      return { cron: dropEmpty({ name: input.name, repo: input.repo, commit, spec: input.spec, overwrite: input.overwrite, start: input.start }) };
+    }
+    default:
+      return { [input.kind]: input.inputs.map((i) => inputJson(i, commits)) };
+  }
+}
+
+export function transformJson(t: TransformSpec): unknown {
+  return dropEmpty({
+    image: t.image,
+    cmd: t.cmd,
+    stdin: t.stdin,
+    err_cmd: t.err_cmd,
+    err_stdin: t.err_stdin,
+    env: Object.keys(t.env).length > 0 ? t.env : undefined,
+    accept_return_code: t.accept_return_code.length > 0 ? t.accept_return_code : undefined,
+    working_dir: t.working_dir,
+  });
+}
+
+export function pipelineDetails(p: PipelineInfo, time: TimeFormatter): string {
+  const s = p.spec;
+  return renderKeyValues([
+    ['Name', p.name],
+    ['Description', s.description || undefined],
+    ['Created', time(p.created)],
+    ['State', p.state],
+    ['Workers Available', `${p.state === 'paused' ? 0 : s.parallelism}/${s.parallelism}`],
+    ['Stopped', String(p.state === 'paused')],
+    ['Parallelism Spec', `constant:${s.parallelism}`],
+    ['Datum Timeout', s.datum_timeout_ms === undefined ? undefined : goDuration(s.datum_timeout_ms)],
+    ['Job Timeout', s.job_timeout_ms === undefined ? undefined : goDuration(s.job_timeout_ms)],
+    ['Input', pretty(inputJson(s.input))],
+    ['Output Branch', p.outputBranch],
+    ['Transform', pretty(transformJson(s.transform))],
+    ['Egress', s.egress],
+    ['Ignored Fields', s.ignored.length > 0 ? s.ignored.join(', ') : undefined],
+  ]);
+}
+
+// ─── jobs ────────────────────────────────────────────────────────────────────────────────────
+
+/** PROGRESS: `processed + skipped / total`, with `+ recovered` when some datums were recovered. */
+export function jobProgress(j: JobInfo): string {
+  return j.recovered > 0 ? `${j.processed} + ${j.skipped} + ${j.recovered} / ${j.total}` : `${j.processed} + ${j.skipped} / ${j.total}`;
+}
+
+/** STATE: `success`, `failure: <reason cut to 25 characters>...`, `killed: <reason>`, … */
+export function jobStateCell(j: JobInfo): string {
+  const word = stateWord(j.state);
+  if (j.state === 'JOB_SUCCESS' && j.total === j.skipped) return 'success: there were no datums to process';
+  if (!j.reason) return word;
+  if (j.state === 'JOB_FAILURE') return `${word}: ${j.reason.length > JOB_REASON_LEN ? j.reason.slice(0, JOB_REASON_LEN) + '...' : j.reason}`;
+  if (j.state === 'JOB_KILLED' || j.state === 'JOB_UNRUNNABLE') return `${word}: ${j.reason}`;
+  return word;
+}
+
+export function jobTable(jobs: JobInfo[], time: TimeFormatter): string {
+  return renderTable(
+    ['PIPELINE', 'ID', 'STARTED', 'DURATION', 'RESTART', 'PROGRESS', 'DL', 'UL', 'STATE'],
+    jobs.map((j) => [
+      j.pipeline,
+      j.id,
+      time(j.started),
+      isTerminal(j.state) ? between(j.started, j.finished) : '-',
+      0,
+      jobProgress(j),
+      formatBytes(j.downloadBytes),
+      formatBytes(j.uploadBytes),
+      jobStateCell(j),
+    ]),
+  );
+}
+
+/** `inspect job`; `pipeline` (the current version) supplies timeouts, input and transform. */
+export function jobDetails(j: JobInfo, pipeline: PipelineInfo | undefined, time: TimeFormatter): string {
+  const s = pipeline?.spec;
+  return renderKeyValues([
+    ['ID', j.id],
+    ['Pipeline', j.pipeline],
+    ['Started', time(j.started)],
+    ['Duration', isTerminal(j.state) ? between(j.started, j.finished) : '-'],
+    ['State', stateWord(j.state)],
+    ['Reason', j.reason ?? ''],
+    ['Processed', String(j.processed)],
+    ['Failed', String(j.failed)],
+    ['Skipped', String(j.skipped)],
+    ['Recovered', String(j.recovered)],
+    ['Total', String(j.total)],
+    ['Data Downloaded', formatBytes(j.downloadBytes)],
+    ['Data Uploaded', formatBytes(j.uploadBytes)],
+    ['Datum Timeout', s?.datum_timeout_ms === undefined ? undefined : goDuration(s.datum_timeout_ms)],
+    ['Job Timeout', s?.job_timeout_ms === undefined ? undefined : goDuration(s.job_timeout_ms)],
+    ['Restarts', '0'],
+    ['ParallelismSpec', s ? `constant:${s.parallelism}` : undefined],
+    ['Input', s ? pretty(inputJson(s.input, j.inputs)) : undefined],
+    ['Input Commits', s ? undefined : j.inputs.map((c) => `${c.repo}@${c.commit}`).join(' ') || undefined],
+    ['Transform', s ? pretty(transformJson(s.transform)) : undefined],
+    ['Output Commit', j.outputCommit],
+  ]);
+}
+
+// ─── datums ──────────────────────────────────────────────────────────────────────────────────
+
+/** STATUS: the datum's state; `-` while it waits to run (and for a preview). */
+function datumStatus(d: DatumInfo): string {
+  return d.state === 'pending' ? '-' : d.state;
+}
+
+function datumFiles(d: DatumInfo): string {
+  return d.files.map((f) => `${f.repo}@${f.commit}:${f.path}`).join(', ');
+}
+
+/** `list datum`: `ID FILES STATUS TIME`; a preview (`-f`) prints `-` for ID and STATUS. */
+export function datumTable(datums: DatumInfo[], opts: { preview?: boolean } = {}): string {
+  return renderTable(
+    ['ID', 'FILES', 'STATUS', 'TIME'],
+    datums.map((d) => [
+      opts.preview ? '-' : d.id,
+      datumFiles(d),
+      opts.preview ? '-' : datumStatus(d),
+      d.state === 'skipped' ? '-' : between(d.started, d.finished),
+    ]),
+  );
+}
+
+export function datumDetails(d: DatumInfo): string {
+  const head = renderKeyValues([
+    ['ID', d.id],
+    ['Job ID', d.job],
+    ['State', d.state === 'pending' ? 'STARTING' : d.state.toUpperCase()],
+    ['Attempts', String(d.attempts)],
+    ['Error', d.error ?? undefined],
+    ['Data Downloaded', formatBytes(d.downloadBytes)],
+    ['Data Uploaded', formatBytes(d.uploadBytes)],
+    ['Total Time', d.state === 'skipped' ? '-' : between(d.started, d.finished)],
+  ]);
+  const files = renderTable(
+    ['REPO', 'COMMIT', 'PATH'],
+    d.files.map((f) => [f.repo, f.commit, f.path]),
+  )
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => `  ${l}`)
+    .join('\n');
+  return `${head}PFS State:\n${files}\n`;
+}
+
+// ─── logs ────────────────────────────────────────────────────────────────────────────────────
+
+/** Default `logs` output: the message of each line, one per line. */
+export function logMessages(lines: LogLine[]): string {
+  return lines.map((l) => `${l.message}\n`).join('');
+}
+
+/** `logs --raw`: one JSON object per line, with Pachyderm's LogMessage field names. */
+export function logJsonLines(lines: LogLine[]): string {
+  return lines
+    .map(
+      (l) =>
+        JSON.stringify({
+          pipeline_name: l.pipeline,
+          job_id: l.job,
+          datum_id: l.datum,
+          user: l.stream !== 'system',
+          stream: l.stream,
+          ts: l.ts,
+          message: l.message,
+        }) + '\n',
+    )
+    .join('');
+}
+
+function pretty(v: unknown): string {
+  return JSON.stringify(v, null, 2) + '\n';
+}
+
+function dropEmpty(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined && v !== false && v !== '') out[k] = v;
+  return out;
+}
