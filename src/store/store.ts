@@ -41,6 +41,9 @@ export class Store {
   deleteRepo(name: string, opts?: { force?: boolean }) {
     return repos.deleteRepo(this.core, name, opts);
   }
+  deleteRepos(names: readonly string[], opts?: { force?: boolean }) {
+    return repos.deleteRepos(this.core, names, opts);
+  }
 
   createBranch(repo: string, branch: string, opts?: { head?: CommitRef; provenance?: BranchRef[] }) {
     return repos.createBranch(this.core, repo, branch, opts);
