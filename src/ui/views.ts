@@ -71,6 +71,9 @@ export function commitDetails(c: CommitInfo, time: TimeFormatter): string {
     ['Started', time(c.started)],
     ['Finished', c.finished ? time(c.finished) : undefined],
     ['Size', formatBytes(c.sizeBytes)],
+    ['Origin', c.origin],
+    // the exact upstream commits this one was made from (pipeline outputs, provenance branches)
+    ['Provenance', c.provenance.length ? c.provenance.map((p) => `${p.repo}@${p.branch ? `${p.branch}=` : ''}${p.commit}`).join(', ') : undefined],
     ['Error', c.error || undefined],
   ]);
 }
