@@ -308,8 +308,9 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   }
   // finish once every datum is done (another runner may still hold some)
   s.graph.transaction(() => {
-    const j = s.jobs.getJob(job.pipeline, job.id)!;
-    if (TERMINAL_JOB_STATES.includes(j.state)) return;
+    const j = s.jobs.getJob(job.pipeline, job.id);
+    // gone (its pipeline was deleted meanwhile) or ended by someone else: nothing to finish
+    if (!j || TERMINAL_JOB_STATES.includes(j.state)) return;
     const states = s.jobs.datumStates(job.pipeline, job.id);
     if (states.pending + states.running > 0) return;
     const rows = s.jobs.datumsOf(job.pipeline, job.id);

@@ -1,0 +1,43 @@
+// The few git calls tusk makes: where the hooks live, staging the lock, reading a lock at a ref.
+// Always through the `git` binary, so core.hooksPath, worktrees and GIT_INDEX_FILE (set while a
+// hook runs) mean what they mean to git.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { InvalidArgumentError, IoError } from '../errors.js';
+
+function git(cwd: string, args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string; status?: number };
+    if (e.code === 'ENOENT') throw new IoError('git is not installed (or not on PATH)', 'install git; tusk hooks are git hooks', { cause: err });
+    const stderr = (e.stderr ?? '').trim().split('\n')[0] ?? '';
+    if (/not a git repository/i.test(stderr)) throw new InvalidArgumentError(`${cwd} is not inside a git repository`, 'run `git init` first, or run tusk from inside the git work tree');
+    throw new IoError(`git ${args.join(' ')} failed: ${stderr || e.message}`, undefined, { cause: err });
+  }
+}
+
+/** The directory git runs hooks from (honours core.hooksPath). */
+export function hooksDir(cwd: string): string {
+  return path.resolve(cwd, git(cwd, ['rev-parse', '--git-path', 'hooks']).trim());
+}
+
+export function gitTopLevel(cwd: string): string {
+  return git(cwd, ['rev-parse', '--show-toplevel']).trim();
+}
+
+/** Stage a file (the lock, from pre-commit: the commit being made then includes it). */
+export function gitAdd(cwd: string, file: string): void {
+  git(cwd, ['add', '--', file]);
+}
+
+/** A file's text at a revision, or undefined when the revision or the file does not exist. */
+export function gitShow(cwd: string, rev: string, file: string): string | undefined {
+  const top = gitTopLevel(cwd);
+  const rel = path.relative(top, path.resolve(cwd, file)).split(path.sep).join('/');
+  try {
+    return execFileSync('git', ['show', `${rev}:${rel}`], { cwd: top, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,137 @@
+// What each git hook does once the fast path (hook-fast.ts) could not prove there is nothing to do.
+//   pre-commit     sync tracked data and pipelines, write tusk.lock and stage it
+//   post-checkout  the lock now pins other data: say so, or (checkout: auto) check it out
+//   post-merge     the same as post-checkout
+//   pre-push       warn when the lock names outputs that had not finished
+import { ConflictError } from '../errors.js';
+import { TERMINAL_JOB_STATES } from '../store/job-records.js';
+import { openStore } from '../store/store.js';
+import { findProject, projectPath, projectStorePath, type Project } from './config.js';
+import { gitAdd } from './git.js';
+import { findGitDir, isNoop, RACY_MS, readState, writeState } from './hook-state.js';
+import { hashFileBytes } from './local-scan.js';
+import { branchKey, readLock } from './lock.js';
+import { updateLock, type LockUpdateResult } from './sync.js';
+import { checkoutDir, type CheckoutResult } from './worktree.js';
+
+export interface HookRunResult {
+  hook: string;
+  /** nothing had changed: the hook did nothing */
+  noop: boolean;
+  ms: number;
+  /** pre-commit: what was synced and locked */
+  update?: LockUpdateResult;
+  /** post-checkout with checkout: auto */
+  checkouts: CheckoutResult[];
+  /** lines for the user (stderr) */
+  notices: string[];
+}
+
+/** Run one hook for the project at or above `cwd`. */
+export async function runHook(hook: string, opts: { cwd?: string } = {}): Promise<HookRunResult> {
+  const started = Date.now();
+  const project = findProject(opts.cwd ?? process.cwd());
+  const gitDir = findGitDir(project.root);
+  const result: HookRunResult = { hook, noop: false, ms: 0, checkouts: [], notices: [] };
+  if (gitDir && isNoop(hook, gitDir)) {
+    result.noop = true;
+  } else if (hook === 'pre-commit') {
+    result.update = await preCommit(project, gitDir);
+  } else if (hook === 'post-checkout' || hook === 'post-merge') {
+    postCheckout(project, gitDir, result);
+  } else if (hook === 'pre-push') {
+    prePush(project, result);
+  } else {
+    result.notices.push(`tusk has nothing to do in a ${hook} hook`);
+  }
+  result.ms = Date.now() - started;
+  return result;
+}
+
+async function preCommit(project: Project, gitDir: string | undefined): Promise<LockUpdateResult> {
+  const store = openStore({ path: projectStorePath(project) });
+  try {
+    const { watch, ...update } = await updateLock(store, project, { wait: project.config.wait });
+    const failed = update.outputs.filter((o) => o.state === 'failure');
+    if (failed.length > 0 && project.config.wait) {
+      const what = failed.map((f) => `${f.pipeline} (${f.error ?? 'failed'})`).join(', ');
+      throw new ConflictError(`commit stopped: pipeline ${what} failed`, `see \`tusk logs -p ${failed[0]!.pipeline}\`; fix it and commit again, or commit with --no-verify`);
+    }
+    gitAdd(project.root, project.lockPath);
+    if (gitDir) {
+      const writtenAt = Date.now();
+      writeState(gitDir, {
+        writtenAt,
+        configPath: project.configPath,
+        config: hashFileBytes(project.configPath),
+        lockPath: project.lockPath,
+        lock: hashFileBytes(project.lockPath),
+        complete: update.complete,
+        racy: watch.some((w) => w.newest > writtenAt - RACY_MS),
+        watch: watch.map((w) => ({ path: w.path, digest: w.digest })),
+        tracked: Object.fromEntries(update.tracked.filter((t) => t.commit).map((t) => [t.path, t.commit!])),
+      });
+    }
+    return update;
+  } finally {
+    store.close();
+  }
+}
+
+function postCheckout(project: Project, gitDir: string | undefined, result: HookRunResult): void {
+  const lock = readLock(project.lockPath);
+  if (!lock) return;
+  const before = gitDir ? readState(gitDir)?.tracked : undefined;
+  const moved = project.config.track.filter((t) => {
+    const li = lock.inputs[branchKey(t.repo, t.branch)];
+    return li !== undefined && before?.[t.path] !== li.commit;
+  });
+  if (moved.length === 0) return;
+  if (project.config.checkout !== 'auto') {
+    for (const t of moved) result.notices.push(`tusk.lock pins ${t.repo}@${t.branch}=${lock.inputs[branchKey(t.repo, t.branch)]!.commit} for ${t.path}: run \`tusk checkout\` to update it`);
+    return;
+  }
+  const store = openStore({ path: projectStorePath(project) });
+  try {
+    for (const t of moved) {
+      const li = lock.inputs[branchKey(t.repo, t.branch)]!;
+      const c = store.core.graph.getRepo(t.repo) ? store.core.graph.getCommit(t.repo, li.commit) : undefined;
+      if (!c) {
+        result.notices.push(`${t.path}: ${t.repo}@${li.commit} is not in the store; restore the store, then run \`tusk checkout\``);
+        continue;
+      }
+      try {
+        result.checkouts.push(checkoutDir(store.core, c, '/', projectPath(project, t.path)));
+      } catch (err) {
+        // a checkout that would lose unsaved data is refused; the git checkout itself stands
+        if (!(err instanceof ConflictError)) throw err;
+        result.notices.push(`${t.path} not checked out: ${err.message}`);
+      }
+    }
+  } finally {
+    store.close();
+  }
+}
+
+function prePush(project: Project, result: HookRunResult): void {
+  const lock = readLock(project.lockPath);
+  if (!lock) return;
+  const running = Object.entries(lock.pipelines).filter(([, p]) => p.output.state === 'running');
+  const failed = Object.entries(lock.pipelines).filter(([, p]) => p.output.state === 'failure');
+  if (running.length === 0 && failed.length === 0) return;
+  const store = openStore({ path: projectStorePath(project), readonly: true });
+  try {
+    for (const [name, p] of running) {
+      const job = store.core.jobs.getJob(name, p.output.commit);
+      const ended = job && TERMINAL_JOB_STATES.includes(job.state);
+      result.notices.push(
+        ended
+          ? `${name}@${p.output.commit} finished after tusk.lock was written: run \`tusk lock\` and commit tusk.lock, or \`tusk verify\` in CI cannot check it`
+          : `${name}@${p.output.commit} is still running: tusk.lock does not pin its output yet`,
+      );
+    }
+    for (const [name, p] of failed) result.notices.push(`tusk.lock records that ${name} failed: ${p.output.error ?? 'failed'}`);
+  } finally {
+    store.close();
+  }
+}

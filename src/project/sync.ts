@@ -1,0 +1,294 @@
+// Bringing the store in line with a project and writing tusk.lock: what the pre-commit hook and
+// `tusk lock` do. Tracked directories go into their branches (one commit per directory that
+// changed), pipelines whose spec or code changed are created or updated (and reprocessed, so the
+// locked outputs never mix results of two code versions), the pipelines run (here when `wait`,
+// else in the background) and the lock records every id.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { createPipelines } from '../pipeline/pipeline-service.js';
+import { afterWrite, runUntil } from '../pipeline/runner.js';
+import { specOf } from '../pipeline/job-runner.js';
+import { normalizeSpec, parseSpecText, specHash } from '../pipeline/spec.js';
+import type { CommitRow } from '../store/commit-graph.js';
+import { walkTree } from '../store/file-tree.js';
+import type { NodeId } from '../store/hash.js';
+import { TERMINAL_JOB_STATES } from '../store/job-records.js';
+import type { Store } from '../store/store.js';
+import type { StoreCore } from '../store/store-core.js';
+import type { PutSource } from '../store/types.js';
+import { projectPath, type PipelineEntry, type Project, type TrackEntry } from './config.js';
+import { branchKey, emptyLock, readLock, writeLock, type LockedOutput, type LockFile } from './lock.js';
+import { digestPath, digestScan, scanDir, type PathDigest } from './local-scan.js';
+import { compareDir, type Comparison } from './worktree.js';
+
+/** What happened to one tracked directory. */
+export interface TrackResult {
+  path: string;
+  repo: string;
+  branch: string;
+  /** the commit the lock pins (null: nothing committed yet and no local directory) */
+  commit: string | null;
+  /** committed: a new commit was made; missing: the directory is not here, the pinned commit is kept */
+  action: 'unchanged' | 'committed' | 'missing';
+  added: number;
+  modified: number;
+  deleted: number;
+}
+
+export interface PipelineAction {
+  name: string;
+  spec: string;
+  /** reprocessed: spec or code changed, every datum runs again */
+  action: 'created' | 'updated' | 'reprocessed' | 'unchanged';
+}
+
+export interface LockOutputSummary {
+  pipeline: string;
+  commit: string;
+  state: LockedOutput['state'];
+  error?: string;
+}
+
+export interface LockUpdateResult {
+  lock: string;
+  /** the lock file's bytes changed */
+  changed: boolean;
+  tracked: TrackResult[];
+  pipelines: PipelineAction[];
+  outputs: LockOutputSummary[];
+  /** every locked output had finished */
+  complete: boolean;
+  ms: number;
+}
+
+/** A watched path and its digest before it was read: what the hook state records. */
+export interface Watched extends PathDigest {
+  path: string;
+}
+
+/** Sync tracked directories and pipelines into the store, run the pipelines and write the lock. */
+export async function updateLock(store: Store, project: Project, opts: { wait?: boolean } = {}): Promise<LockUpdateResult & { watch: Watched[] }> {
+  const started = Date.now();
+  const s = store.core;
+  const prev = readPreviousLock(project.lockPath);
+  const watch: Watched[] = [];
+  const tracked: TrackResult[] = [];
+  for (const t of project.config.track) tracked.push(await syncTrack(store, project, t, prev, watch));
+  const owned: OwnedPipeline[] = [];
+  const pipelines: PipelineAction[] = [];
+  for (const entry of project.config.pipelines) pipelines.push(...ensurePipelines(s, project, entry, prev, watch, owned));
+  const names = new Set(owned.map((o) => o.name));
+  const ours = () => s.jobs.openJobs().filter((j) => names.has(j.pipeline));
+  if (opts.wait) await runUntil(s, () => ours().length === 0);
+  else await afterWrite(s);
+  const lock = buildLock(s, project, tracked, owned);
+  const changed = writeLock(project.lockPath, lock);
+  const outputs = Object.entries(lock.pipelines).map(([pipeline, p]) => ({ pipeline, commit: p.output.commit, state: p.output.state, ...(p.output.error ? { error: p.output.error } : {}) }));
+  return {
+    lock: project.lockPath,
+    changed,
+    tracked,
+    pipelines,
+    outputs,
+    complete: outputs.every((o) => o.state !== 'running'),
+    ms: Date.now() - started,
+    watch,
+  };
+}
+
+// A lock that does not parse (merge conflict markers, a bad edit) is what `tusk lock` is run to
+// repair: start from the store and the work tree instead of refusing.
+function readPreviousLock(file: string): LockFile | undefined {
+  try {
+    return readLock(file);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return undefined;
+    throw err;
+  }
+}
+
+function headOf(s: StoreCore, repo: string, branch: string): CommitRow | undefined {
+  const b = s.graph.getRepo(repo) ? s.graph.getBranch(repo, branch) : undefined;
+  return b ? s.graph.getCommit(repo, b.head) : undefined;
+}
+
+/** Put a tracked directory into its branch when it differs from the pinned commit and the head. */
+async function syncTrack(store: Store, project: Project, t: TrackEntry, prev: LockFile | undefined, watch: Watched[]): Promise<TrackResult> {
+  const s = store.core;
+  const dir = projectPath(project, t.path);
+  const head = headOf(s, t.repo, t.branch);
+  const locked = prev?.inputs[branchKey(t.repo, t.branch)];
+  const pinned = locked && s.graph.getRepo(t.repo) ? s.graph.getCommit(t.repo, locked.commit) : undefined;
+  const base: TrackResult = { path: t.path, repo: t.repo, branch: t.branch, commit: null, action: 'unchanged', added: 0, modified: 0, deleted: 0 };
+  if (!fs.existsSync(dir)) {
+    // not checked out in this work tree (a fresh clone): keep what the lock pins, never delete
+    watch.push({ path: dir, ...digestPath(dir) });
+    return { ...base, commit: pinned?.id ?? head?.id ?? null, action: 'missing' };
+  }
+  let first: Comparison | undefined;
+  const remember = (c: Comparison) => {
+    if (!first) {
+      first = c;
+      watch.push({ path: dir, ...digestScan(c.files, c.exists) });
+    }
+    return c;
+  };
+  if (pinned && pinned.finished !== null && pinned.id !== head?.id) {
+    if (remember(compareDir(s, dir, pinned, '/')).changes.length === 0) return { ...base, commit: pinned.id };
+  }
+  let changes: Comparison['changes'];
+  if (head) {
+    if (head.finished === null) throw new ConflictError(`branch ${t.repo}@${t.branch} has an open commit (${head.id})`, `finish it first: tusk finish commit ${t.repo}@${t.branch}`);
+    const cmp = remember(compareDir(s, dir, head, '/'));
+    if (cmp.changes.length === 0) return { ...base, commit: head.id };
+    changes = cmp.changes;
+  } else {
+    if (!s.graph.getRepo(t.repo)) store.createRepo(t.repo, { description: `Tracked from ${t.path} (tusk.yaml).` });
+    // a first commit: everything local is new (an empty directory still gets a commit to pin)
+    const scan = scanDir(dir);
+    watch.push({ path: dir, ...digestScan(scan.files, scan.exists) });
+    changes = scan.files.map((f) => ({ path: f.rel, change: 'added' as const }));
+  }
+  const puts: PutSource[] = changes.filter((c) => c.change !== 'deleted').map((c) => ({ kind: 'local', localPath: path.join(dir, c.path), repoPath: `/${c.path}`, recursive: false }));
+  const dels = changes.filter((c) => c.change === 'deleted');
+  const description = `tusk: ${t.path}`;
+  let commit: string;
+  if (dels.length === 0 && puts.length > 0) {
+    commit = (await store.putFiles({ repo: t.repo, branch: t.branch }, puts, { description })).commit;
+  } else {
+    const open = store.startCommit(t.repo, t.branch, { description });
+    if (puts.length > 0) await store.putFiles({ repo: t.repo, commit: open.id }, puts);
+    for (const d of dels) store.deleteFiles({ repo: t.repo, commit: open.id, path: `/${d.path}` });
+    commit = store.finishCommit({ repo: t.repo, commit: open.id }).id;
+  }
+  const count = (k: string) => changes.filter((c) => c.change === k).length;
+  return { ...base, commit, action: 'committed', added: count('added'), modified: count('modified'), deleted: count('deleted') };
+}
+
+interface OwnedPipeline {
+  name: string;
+  spec: string;
+  specHash: string;
+  codeHash?: string;
+}
+
+/** sha256 over the declared code files (path and content of each, in path order). */
+export function hashCode(project: Project, code: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const rel of [...code].sort()) {
+    const abs = projectPath(project, rel);
+    const st = fs.statSync(abs, { throwIfNoEntry: false });
+    if (!st) {
+      h.update(`${rel}\0missing\n`);
+      continue;
+    }
+    const files: string[] = [];
+    if (st.isDirectory()) {
+      const walk = (d: string, prefix: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          if (e.isDirectory()) walk(path.join(d, e.name), `${prefix}${e.name}/`);
+          else if (e.isFile()) files.push(`${prefix}${e.name}`);
+        }
+      };
+      walk(abs, `${rel}/`);
+      files.sort();
+    } else files.push(rel);
+    for (const f of files) h.update(`${f}\0${createHash('sha256').update(fs.readFileSync(projectPath(project, f))).digest('hex')}\n`);
+  }
+  return h.digest('hex');
+}
+
+/** The specs of one spec file, as the project's working tree has them. */
+export function readSpecFile(project: Project, entry: PipelineEntry): { raw: Record<string, unknown>; baseDir: string; name: string; specHash: string }[] {
+  const file = projectPath(project, entry.spec);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('local file', entry.spec, `pipeline spec ${entry.spec} (listed in tusk.yaml) not found`, 'fix the path under pipelines: in tusk.yaml');
+    throw err;
+  }
+  const baseDir = path.dirname(file);
+  return parseSpecText(text, { baseDir, source: entry.spec }).map((r) => {
+    const { spec } = normalizeSpec(r.value, { baseDir });
+    return { raw: r.value as Record<string, unknown>, baseDir, name: spec.name, specHash: specHash(spec) };
+  });
+}
+
+/** Create or update the pipelines of one spec file; appends them to `owned`. */
+function ensurePipelines(s: StoreCore, project: Project, entry: PipelineEntry, prev: LockFile | undefined, watch: Watched[], owned: OwnedPipeline[]): PipelineAction[] {
+  const file = projectPath(project, entry.spec);
+  watch.push({ path: file, ...digestPath(file) });
+  for (const c of entry.code) watch.push({ path: projectPath(project, c), ...digestPath(projectPath(project, c)) });
+  const codeHash = entry.code.length > 0 ? hashCode(project, entry.code) : undefined;
+  const out: PipelineAction[] = [];
+  for (const { raw, baseDir, name, specHash: hash } of readSpecFile(project, entry)) {
+    const text = JSON.stringify(raw);
+    const existing = s.jobs.getPipeline(name);
+    let action: PipelineAction['action'] = 'unchanged';
+    if (!existing) {
+      createPipelines(s, text, { baseDir });
+      action = 'created';
+    } else {
+      const locked = prev?.pipelines[name];
+      const codeChanged = codeHash !== undefined && locked !== undefined && locked.codeHash !== codeHash;
+      const specChanged = specHash(specOf(existing)) !== hash;
+      if (specChanged || codeChanged) {
+        // a new salt: no datum result of the old code is reused, so the output is what this code makes
+        createPipelines(s, text, { baseDir, update: true, reprocess: true });
+        action = 'reprocessed';
+      } else {
+        const { spec } = normalizeSpec(raw, { baseDir });
+        if (existing.spec !== JSON.stringify(spec)) {
+          createPipelines(s, text, { baseDir, update: true });
+          action = 'updated';
+        }
+      }
+    }
+    owned.push({ name, spec: entry.spec, specHash: hash, codeHash });
+    out.push({ name, spec: entry.spec, action });
+  }
+  return out;
+}
+
+/** The lock as the store stands now. */
+function buildLock(s: StoreCore, project: Project, tracked: TrackResult[], owned: OwnedPipeline[]): LockFile {
+  const lock = emptyLock();
+  for (const t of tracked) {
+    if (!t.commit) continue;
+    const c = s.graph.getCommit(t.repo, t.commit)!;
+    lock.inputs[branchKey(t.repo, t.branch)] = { path: t.path, repo: t.repo, branch: t.branch, commit: c.id, tree: (c.root as NodeId).toString('hex'), files: c.files, bytes: c.size };
+  }
+  for (const o of owned) {
+    const p = s.jobs.getPipeline(o.name)!;
+    const head = headOf(s, o.name, p.output_branch)!;
+    const job = s.jobs.getJob(o.name, head.id);
+    const state: LockedOutput['state'] = job
+      ? job.state === 'JOB_SUCCESS'
+        ? 'success'
+        : TERMINAL_JOB_STATES.includes(job.state)
+          ? 'failure'
+          : 'running'
+      : head.finished !== null
+        ? 'success'
+        : 'running';
+    const output: LockedOutput = { branch: p.output_branch, commit: head.id, state };
+    if (state === 'success' && head.root) {
+      output.tree = (head.root as NodeId).toString('hex');
+      output.fileCount = head.files;
+      output.bytes = head.size;
+      if (head.files <= project.config.lockFiles) {
+        const files: Record<string, string> = {};
+        for (const pe of walkTree(s.reader, head.root as NodeId, '/')) if (pe.entry.kind === 'file') files[pe.path] = pe.entry.id.toString('hex');
+        output.files = files;
+      }
+    }
+    if (state === 'failure') output.error = job?.reason ?? head.error ?? 'failed';
+    const inputs: Record<string, string> = {};
+    for (const pr of s.graph.commitProvenance(o.name, head.id)) inputs[branchKey(pr.from_repo, pr.from_branch ?? 'master')] = pr.from_commit;
+    lock.pipelines[o.name] = { spec: o.spec, specHash: o.specHash, ...(o.codeHash ? { codeHash: o.codeHash } : {}), salt: p.salt, version: p.version, inputs, output };
+  }
+  return lock;
+}

@@ -1,0 +1,573 @@
+// `tusk verify`: prove that tusk.lock is reproducible. Each locked pipeline is re-run from its
+// locked input commits, with the spec (and code) of the working tree, as a temporary pipeline in
+// the same store (its own output repo and a fresh salt, so no earlier result is reused and no real
+// branch moves), and its output files are compared with the locked content ids. Pipelines are
+// checked independently: a downstream pipeline reads its upstream's *locked* output commit.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { NotFoundError, TuskError } from '../errors.js';
+import { datumHash, planDatums, type DatumFile } from '../pipeline/datums.js';
+import { specOf } from '../pipeline/job-runner.js';
+import { createPipelines, deletePipeline, readLogs } from '../pipeline/pipeline-service.js';
+import { runUntil } from '../pipeline/runner.js';
+import { normalizeSpec, specHash } from '../pipeline/spec.js';
+import type { InputSpec, PfsInput, PipelineSpec } from '../pipeline/spec-types.js';
+import type { CommitRow } from '../store/commit-graph.js';
+import { readContent } from '../store/content-io.js';
+import { lookupPath, walkTree } from '../store/file-tree.js';
+import { EMPTY_CONTENT_ID, fromHex, newCommitId, type ContentId, type NodeId } from '../store/hash.js';
+import { TERMINAL_JOB_STATES, type DatumRow } from '../store/job-records.js';
+import type { StoreCore } from '../store/store-core.js';
+import type { Project } from './config.js';
+import { parseLock, readLock, type LockedPipeline, type LockFile } from './lock.js';
+import { gitShow } from './git.js';
+import { hashCode, readSpecFile } from './sync.js';
+
+/** Files up to this size get their first differing bytes in the report. */
+export const SMALL_FILE = 64 * 1024;
+const WINDOW = 24;
+
+/** A verification that found differences: exit 1, the report in `details`. */
+export class VerifyFailedError extends TuskError {
+  readonly code = 'E_VERIFY';
+  readonly exitCode = 1;
+  constructor(
+    message: string,
+    readonly details: VerifyReport,
+  ) {
+    super(message, 'the report above names each pipeline, datum and file that differs; rerun the pipelines and `tusk lock`, or fix the code');
+  }
+}
+
+export interface FileDifference {
+  path: string;
+  /** content: both have the file with different bytes; missing: locked, not produced; extra: produced, not locked */
+  kind: 'content' | 'missing' | 'extra';
+  datum: string | null;
+  /** the datum's inputs, `name:/path` */
+  datumInputs: string[];
+  expected: string | null;
+  actual: string | null;
+  expectedSize?: number;
+  actualSize?: number;
+  /** for small files whose both versions are in the store */
+  firstDifference?: { offset: number; expected: string; actual: string };
+}
+
+export interface FailedDatum {
+  datum: string;
+  inputs: string[];
+  error: string | null;
+  /** the last lines the datum's code wrote */
+  log: string[];
+}
+
+export interface PipelineVerification {
+  pipeline: string;
+  status: 'ok' | 'failed' | 'skipped';
+  problems: string[];
+  /** datums of the re-run job: run again, and taken from the real job unchanged (--changed) */
+  datums: number;
+  reran: number;
+  reused: number;
+  expectedTree: string | null;
+  actualTree: string | null;
+  files: FileDifference[];
+  failedDatums: FailedDatum[];
+}
+
+export interface InputVerification {
+  input: string;
+  commit: string;
+  ok: boolean;
+  problem?: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  lock: string;
+  /** the base lock of --changed (a file or git revision), null for a full verify */
+  base: string | null;
+  inputs: InputVerification[];
+  pipelines: PipelineVerification[];
+  ms: number;
+}
+
+export interface VerifyOptions {
+  /** lock file (default: the project's) */
+  lock?: string;
+  /** only re-run datums whose inputs changed since the base lock */
+  changed?: boolean;
+  /** base lock: a file, or a git revision whose lock file is read (default HEAD~1) */
+  base?: string;
+  /** verify only these pipelines */
+  pipelines?: string[];
+  cwd?: string;
+}
+
+/** Re-run the locked pipelines and compare; never throws for a mismatch (see VerifyFailedError). */
+export async function verifyLock(s: StoreCore, project: Project | undefined, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const started = Date.now();
+  const cwd = opts.cwd ?? process.cwd();
+  const lockPath = opts.lock !== undefined ? path.resolve(cwd, opts.lock) : project?.lockPath;
+  if (!lockPath) throw new NotFoundError('local file', 'tusk.lock', 'no lock file: there is no tusk.yaml here and no --lock was given', 'run in the project, or pass --lock FILE');
+  const lock = readLock(lockPath);
+  if (!lock) throw new NotFoundError('local file', lockPath, `${lockPath} doesn't exist`, 'create it with `tusk lock` (or a commit, once `tusk hooks install` has run)');
+  let base: LockFile | undefined;
+  let baseName: string | null = null;
+  if (opts.changed) {
+    baseName = opts.base ?? 'HEAD~1';
+    base = loadBase(baseName, lockPath, cwd);
+  }
+
+  const inputs: InputVerification[] = Object.entries(lock.inputs)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, li]) => {
+      const c = s.graph.getRepo(li.repo) ? s.graph.getCommit(li.repo, li.commit) : undefined;
+      const problem = !c
+        ? `input ${key}=${li.commit} is not in the store`
+        : c.finished === null
+          ? `input ${key}=${li.commit} is not finished`
+          : (c.root as NodeId).toString('hex') !== li.tree
+            ? `input ${key}=${li.commit} has tree ${short(c.root!.toString('hex'))} in the store, the lock says ${short(li.tree)}`
+            : undefined;
+      return problem ? { input: key, commit: li.commit, ok: false, problem } : { input: key, commit: li.commit, ok: true };
+    });
+  const badInputs = new Map(inputs.filter((i) => !i.ok).map((i) => [i.input, i]));
+
+  removeLeftovers(s);
+  const specs = project ? projectSpecs(project) : new Map<string, ProjectSpec>();
+  const names = Object.keys(lock.pipelines).sort();
+  for (const n of opts.pipelines ?? []) if (!lock.pipelines[n]) throw new NotFoundError('pipeline', n, `pipeline ${n} is not in ${path.basename(lockPath)}`, `locked pipelines: ${names.join(', ') || 'none'}`);
+  const pipelines: PipelineVerification[] = [];
+  for (const name of names) {
+    if (opts.pipelines && opts.pipelines.length > 0 && !opts.pipelines.includes(name)) continue;
+    pipelines.push(await verifyPipeline(s, project, name, lock.pipelines[name]!, specs.get(name), badInputs, base, !!opts.changed));
+  }
+  const ok = inputs.every((i) => i.ok) && pipelines.every((p) => p.status !== 'failed');
+  return { ok, lock: lockPath, base: baseName, inputs, pipelines, ms: Date.now() - started };
+}
+
+/** The base lock of --changed: a lock file, or the lock file at a git revision. Missing means "verify everything". */
+function loadBase(base: string, lockPath: string, cwd: string): LockFile | undefined {
+  const asFile = path.resolve(cwd, base);
+  if (fs.existsSync(asFile) && fs.statSync(asFile).isFile()) return readLock(asFile);
+  const text = gitShow(path.dirname(lockPath), base, lockPath);
+  return text === undefined ? undefined : parseLock(text, `${base}:${path.basename(lockPath)}`);
+}
+
+interface ProjectSpec {
+  raw: Record<string, unknown>;
+  baseDir: string;
+  specHash: string;
+  file: string;
+  code: string[];
+}
+
+function projectSpecs(project: Project): Map<string, ProjectSpec> {
+  const out = new Map<string, ProjectSpec>();
+  for (const entry of project.config.pipelines) {
+    for (const sp of readSpecFile(project, entry)) out.set(sp.name, { raw: sp.raw, baseDir: sp.baseDir, specHash: sp.specHash, file: entry.spec, code: entry.code });
+  }
+  return out;
+}
+
+function short(id: string): string {
+  return id.slice(0, 12);
+}
+
+function splitKey(key: string): { repo: string; branch: string } {
+  const at = key.indexOf('@');
+  return at < 0 ? { repo: key, branch: 'master' } : { repo: key.slice(0, at), branch: key.slice(at + 1) };
+}
+
+async function verifyPipeline(
+  s: StoreCore,
+  project: Project | undefined,
+  name: string,
+  lp: LockedPipeline,
+  projectSpec: ProjectSpec | undefined,
+  badInputs: Map<string, InputVerification>,
+  base: LockFile | undefined,
+  changedOnly: boolean,
+): Promise<PipelineVerification> {
+  const rep: PipelineVerification = { pipeline: name, status: 'ok', problems: [], datums: 0, reran: 0, reused: 0, expectedTree: lp.output.tree ?? null, actualTree: null, files: [], failedDatums: [] };
+  const fail = (p: string) => {
+    rep.problems.push(p);
+    rep.status = 'failed';
+  };
+  // the locked inputs must be in the store, finished, and (for tracked inputs) hold the locked trees
+  for (const [key, commit] of Object.entries(lp.inputs)) {
+    const { repo } = splitKey(key);
+    const c = s.graph.getRepo(repo) ? s.graph.getCommit(repo, commit) : undefined;
+    if (!c) fail(`input ${key}=${commit} is not in the store`);
+    else if (c.finished === null) fail(`input ${key}=${commit} is not finished`);
+    const bad = badInputs.get(key);
+    if (bad && bad.commit === commit && c) fail(bad.problem!);
+  }
+  if (rep.status === 'failed') return rep;
+
+  // what the output should be: the lock's file list, or the locked commit's tree in the store
+  const outCommit = s.graph.getRepo(name) ? s.graph.getCommit(name, lp.output.commit) : undefined;
+  let expectedTree = lp.output.tree;
+  let expected: Map<string, string> | undefined = lp.output.files ? new Map(Object.entries(lp.output.files)) : undefined;
+  if (lp.output.state === 'failure') return (fail(`the lock records a failed output: ${lp.output.error ?? 'failed'}`), rep);
+  if (lp.output.state === 'running') {
+    const job = s.jobs.getJob(name, lp.output.commit);
+    if (!outCommit || outCommit.finished === null || (job && job.state !== 'JOB_SUCCESS'))
+      return (fail(`output ${name}@${lp.output.commit} had not finished when the lock was written, and has not succeeded in the store since`), rep);
+    expectedTree = (outCommit.root as NodeId).toString('hex');
+  }
+  rep.expectedTree = expectedTree ?? null;
+  if (outCommit?.finished && outCommit.root && lp.output.tree && (outCommit.root as NodeId).toString('hex') !== lp.output.tree)
+    fail(`output commit ${name}@${lp.output.commit} has tree ${short(outCommit.root.toString('hex'))} in the store, the lock says ${short(lp.output.tree)}`);
+  if (!expected && outCommit?.finished && outCommit.root) expected = treeFiles(s, outCommit.root as NodeId);
+
+  // the spec as the work tree has it (what CI checks), else the one stored with the pipeline
+  let raw: Record<string, unknown>;
+  let baseDir: string;
+  let hash: string;
+  if (projectSpec) {
+    ({ raw, baseDir, specHash: hash } = projectSpec);
+    if (projectSpec.code.length > 0 && lp.codeHash !== undefined && project) {
+      const code = hashCode(project, projectSpec.code);
+      if (code !== lp.codeHash) fail(`code of ${name} (${projectSpec.code.join(', ')}) changed since the lock: hash ${short(code)}, locked ${short(lp.codeHash)}`);
+    }
+  } else {
+    const row = s.jobs.getPipeline(name);
+    if (!row) return (fail(`no spec for pipeline ${name}: not in tusk.yaml's spec files, not in the store`), rep);
+    const spec = specOf(row);
+    raw = JSON.parse(row.raw) as Record<string, unknown>;
+    baseDir = spec.base_dir;
+    hash = specHash(spec);
+  }
+  if (hash !== lp.specHash) fail(`spec of ${name}${projectSpec ? ` (${projectSpec.file})` : ''} changed since the lock: spec hash ${short(hash)}, locked ${short(lp.specHash)}`);
+  const { spec } = normalizeSpec(raw, { baseDir });
+  if (hasCron(spec.input)) {
+    if (rep.problems.length === 0) rep.status = 'skipped';
+    rep.problems.push('cron inputs are not reproducible: not re-run');
+    return rep;
+  }
+
+  // --changed: take the real job's results for datums whose inputs are the same as in the base lock
+  let priors: Map<string, NodeId | null> | undefined;
+  if (changedOnly) {
+    const plan = planChanged(s, name, spec, lp, base?.pipelines[name]);
+    if (plan.priors && plan.changed === 0) {
+      rep.datums = plan.total;
+      rep.reused = plan.total;
+      // nothing to re-run: the lock must still agree with the output commit it names
+      if (outCommit?.finished && outCommit.root && lp.output.files) compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
+      if (rep.files.length > 0) fail(`${rep.files.length} output file(s) in the lock differ from output commit ${name}@${lp.output.commit}`);
+      return rep;
+    }
+    priors = plan.priors;
+  }
+
+  const run = await rerun(s, name, raw, baseDir, lp.inputs, priors);
+  rep.datums = run.datums;
+  rep.reran = run.reran;
+  rep.reused = run.reused;
+  rep.actualTree = run.tree;
+  rep.failedDatums = run.failed;
+  for (const p of run.problems) fail(p);
+  if (run.failed.length > 0) fail(`${run.failed.length} datum(s) failed when re-run`);
+  if (run.state !== 'JOB_SUCCESS') return (fail(`re-run job ended ${run.state.replace(/^JOB_/, '').toLowerCase()}${run.reason ? `: ${run.reason}` : ''}`), rep);
+
+  if (expected) {
+    compareFiles(s, rep, expected, run.files, outCommit, run.datumInputs);
+    if (rep.files.length > 0) fail(`${rep.files.length} output file(s) differ from the lock`);
+    else if (expectedTree && run.tree !== expectedTree) fail(`output tree ${short(run.tree ?? 'empty')} differs from the locked ${short(expectedTree)} (same file contents: which datum wrote a file differs)`);
+  } else if (expectedTree) {
+    if (run.tree !== expectedTree) fail(`output tree ${short(run.tree ?? 'empty')} differs from the locked ${short(expectedTree)} (the lock lists no files and the store lacks ${name}@${lp.output.commit}: no per-file detail)`);
+  } else fail('the lock records neither output files nor an output tree');
+  return rep;
+}
+
+function hasCron(input: InputSpec): boolean {
+  return input.kind === 'cron' || (input.kind !== 'pfs' && input.inputs.some(hasCron));
+}
+
+interface OutFile {
+  id: string;
+  size: number;
+  datum: string | null;
+}
+
+function treeFiles(s: StoreCore, root: NodeId): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pe of walkTree(s.reader, root, '/')) if (pe.entry.kind === 'file') out.set(pe.path, pe.entry.id.toString('hex'));
+  return out;
+}
+
+function filesWithDatums(s: StoreCore, root: NodeId | null): Map<string, OutFile> {
+  const out = new Map<string, OutFile>();
+  if (root) for (const pe of walkTree(s.reader, root, '/')) if (pe.entry.kind === 'file') out.set(pe.path, { id: pe.entry.id.toString('hex'), size: pe.entry.size, datum: pe.entry.datum ?? null });
+  return out;
+}
+
+/** Record every path whose content id differs between `expected` (locked) and `actual`. */
+function compareFiles(
+  s: StoreCore,
+  rep: PipelineVerification,
+  expected: Map<string, string>,
+  actual: Map<string, OutFile>,
+  lockedCommit: CommitRow | undefined,
+  datumInputs: Map<string, string[]>,
+): void {
+  const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort();
+  for (const p of paths) {
+    const e = expected.get(p);
+    const a = actual.get(p);
+    if (e !== undefined && a !== undefined && e === a.id) continue;
+    const lockedEntry = lockedCommit?.root ? lookupPath(s.reader, lockedCommit.root as NodeId, p) : undefined;
+    const datum = a?.datum ?? lockedEntry?.datum ?? null;
+    const d: FileDifference = {
+      path: p,
+      kind: e === undefined ? 'extra' : a === undefined ? 'missing' : 'content',
+      datum,
+      datumInputs: datum ? (datumInputs.get(datum) ?? inputsOfRealDatum(s, lockedCommit, datum)) : [],
+      expected: e ?? null,
+      actual: a?.id ?? null,
+    };
+    const eSize = e !== undefined ? contentSize(s, e) : undefined;
+    if (eSize !== undefined) d.expectedSize = eSize;
+    if (a) d.actualSize = a.size;
+    if (e !== undefined && a && eSize !== undefined && eSize <= SMALL_FILE && a.size <= SMALL_FILE) {
+      const fd = firstDifference(readAll(s, e), readAll(s, a.id));
+      if (fd) d.firstDifference = fd;
+    }
+    rep.files.push(d);
+  }
+}
+
+function inputsOfRealDatum(s: StoreCore, lockedCommit: CommitRow | undefined, datum: string): string[] {
+  if (!lockedCommit) return [];
+  const row = s.jobs.getDatum(lockedCommit.repo, lockedCommit.id, datum);
+  return row ? describeFiles(JSON.parse(row.inputs) as DatumFile[]) : [];
+}
+
+function describeFiles(files: readonly DatumFile[]): string[] {
+  return files.map((f) => `${f.name}:${f.path}`);
+}
+
+const EMPTY_HEX = EMPTY_CONTENT_ID.toString('hex');
+
+/** Size of a content in the store; undefined when the store does not have it (a made-up id). */
+function contentSize(s: StoreCore, hex: string): number | undefined {
+  if (hex === EMPTY_HEX) return 0;
+  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  return s.index.getContent(fromHex(hex) as ContentId)?.size;
+}
+
+function readAll(s: StoreCore, hex: string): Buffer {
+  if (hex === EMPTY_HEX) return Buffer.alloc(0);
+  return Buffer.concat([...readContent(s.index, s.packs, fromHex(hex) as ContentId, { describe: () => `content ${short(hex)}` })]);
+}
+
+/** Where two byte strings first differ, with a few bytes of each from there, escaped. */
+export function firstDifference(a: Buffer, b: Buffer): { offset: number; expected: string; actual: string } | undefined {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  if (i === a.length && i === b.length) return undefined;
+  return { offset: i, expected: escapeBytes(a.subarray(i, i + WINDOW)), actual: escapeBytes(b.subarray(i, i + WINDOW)) };
+}
+
+function escapeBytes(b: Buffer): string {
+  let out = '';
+  for (const c of b) {
+    if (c === 0x0a) out += '\\n';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x5c) out += '\\\\';
+    else if (c === 0x22) out += '\\"';
+    else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
+    else out += `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** A copy of `input` reading the given commits (`repo@branch` → commit). */
+function pinInput(input: InputSpec, pins: Record<string, string>): InputSpec {
+  if (input.kind === 'pfs') {
+    const c = pins[`${input.repo}@${input.branch}`];
+    return c ? { ...input, commit: c } : input;
+  }
+  if (input.kind === 'cron') return input;
+  return { ...input, inputs: input.inputs.map((i) => pinInput(i, pins)) };
+}
+
+function planPinned(s: StoreCore, input: InputSpec, pins: Record<string, string>): Map<string, DatumFile[]> | undefined {
+  let missing = false;
+  const resolve = (i: PfsInput) => {
+    const c = i.commit && s.graph.getRepo(i.repo) ? s.graph.getCommit(i.repo, i.commit) : undefined;
+    if (!c) missing = true;
+    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
+  };
+  const out = new Map<string, DatumFile[]>();
+  for (const d of planDatums(s.reader, pinInput(input, pins), resolve)) out.set(d.id, d.files);
+  return missing ? undefined : out;
+}
+
+/**
+ * For --changed: which datums of the locked job have the same inputs as in the base lock. Their
+ * results come from the real job's records; the rest run again. No base, another spec or code,
+ * or missing records: everything runs again (priors undefined).
+ */
+function planChanged(s: StoreCore, name: string, spec: PipelineSpec, lp: LockedPipeline, bp: LockedPipeline | undefined): { priors?: Map<string, NodeId | null>; changed: number; total: number } {
+  const full = { changed: -1, total: 0 };
+  if (!bp || bp.specHash !== lp.specHash || bp.codeHash !== lp.codeHash) return full;
+  const head = planPinned(s, spec.input, lp.inputs);
+  const before = planPinned(s, spec.input, bp.inputs);
+  if (!head || !before) return full;
+  const rows = new Map<string, DatumRow>();
+  for (const r of s.jobs.datumsOf(name, lp.output.commit)) rows.set(r.id, r);
+  const priors = new Map<string, NodeId | null>();
+  let changed = 0;
+  for (const [id, files] of head) {
+    const old = before.get(id);
+    const same = old !== undefined && datumHash(id, old, '') === datumHash(id, files, '');
+    const row = rows.get(id);
+    if (same && row && (row.state === 'success' || row.state === 'skipped')) priors.set(id, row.output);
+    else changed++;
+  }
+  return { priors, changed, total: head.size };
+}
+
+interface RerunResult {
+  state: string;
+  reason: string | null;
+  tree: string | null;
+  files: Map<string, OutFile>;
+  datums: number;
+  reran: number;
+  reused: number;
+  failed: FailedDatum[];
+  datumInputs: Map<string, string[]>;
+  problems: string[];
+}
+
+/** Run the spec as a temporary pipeline on the pinned inputs; always removes it again. */
+async function rerun(s: StoreCore, realName: string, raw: Record<string, unknown>, baseDir: string, pins: Record<string, string>, priors?: Map<string, NodeId | null>): Promise<RerunResult> {
+  const temp = `tusk-verify-${randomBytes(6).toString('hex')}`;
+  const salt = randomBytes(16).toString('hex');
+  const r = structuredClone(raw) as Record<string, any>;
+  r.pipeline = { ...(isObj(r.pipeline) ? r.pipeline : {}), name: temp };
+  r.salt = salt;
+  delete r.update;
+  delete r.reprocess;
+  // the code sees the real pipeline's name, as it did when the locked output was made
+  const transform = isObj(r.transform) ? r.transform : {};
+  transform.env = { ...(isObj(transform.env) ? transform.env : {}), PPS_PIPELINE_NAME: realName, TUSK_PIPELINE: realName };
+  r.transform = transform;
+  const unpinned: string[] = [];
+  pinRaw(r.input, pins, unpinned);
+  const result: RerunResult = { state: 'JOB_FAILURE', reason: null, tree: null, files: new Map(), datums: 0, reran: 0, reused: 0, failed: [], datumInputs: new Map(), problems: [] };
+  if (unpinned.length > 0) {
+    result.problems.push(`the lock has no commit for input ${unpinned.join(', ')}`);
+    return result;
+  }
+  try {
+    const jobId = s.graph.transaction(() => {
+      createPipelines(s, JSON.stringify(r), { baseDir });
+      const job = s.jobs.jobsOf(temp)[0]!;
+      if (priors && priors.size > 0) insertPriors(s, temp, salt, r, baseDir, priors);
+      return job.id;
+    });
+    const done = () => {
+      const j = s.jobs.getJob(temp, jobId);
+      return !j || TERMINAL_JOB_STATES.includes(j.state);
+    };
+    // Running here runs every open job of the store, a concurrent verify's scratch job included;
+    // when that verify deletes its pipeline mid-run, the job runner fails on it. Our job is then
+    // still fine: keep waiting for it (a failure that persists is ours, and is thrown).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await runUntil(s, done);
+        break;
+      } catch (err) {
+        if (attempt >= 5 || !s.jobs.getJob(temp, jobId)) throw err;
+        if (done()) break;
+      }
+    }
+    const job = s.jobs.getJob(temp, jobId);
+    if (!job) throw new Error(`the scratch pipeline ${temp} was deleted while it ran`);
+    const out = s.graph.getCommit(temp, jobId);
+    result.state = job.state;
+    result.reason = job.reason;
+    const rows = s.jobs.datumsOf(temp, jobId);
+    result.datums = rows.length;
+    result.reused = rows.filter((d) => d.state === 'skipped').length;
+    result.reran = rows.length - result.reused;
+    for (const d of rows) result.datumInputs.set(d.id, describeFiles(JSON.parse(d.inputs) as DatumFile[]));
+    for (const d of rows.filter((x) => x.state === 'failed')) {
+      const log = readLogs(s, { pipeline: temp, job: jobId, datum: d.id }).slice(-8).map((l) => `${l.stream}: ${l.message}`);
+      result.failed.push({ datum: d.id, inputs: result.datumInputs.get(d.id) ?? [], error: d.error, log });
+    }
+    if (out?.root) {
+      result.tree = (out.root as NodeId).toString('hex');
+      result.files = filesWithDatums(s, out.root as NodeId);
+    }
+  } finally {
+    try {
+      deletePipeline(s, temp, { force: true });
+    } catch {
+      // a later verify removes leftovers too
+    }
+    fs.rmSync(path.join(s.path, 'logs', temp), { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** Pin every pfs input of a raw spec to the locked commit of its repo@branch. */
+function pinRaw(input: unknown, pins: Record<string, string>, unpinned: string[]): void {
+  if (!isObj(input)) return;
+  if (isObj(input.pfs)) {
+    const p = input.pfs;
+    const key = `${String(p.repo)}@${typeof p.branch === 'string' ? p.branch : 'master'}`;
+    if (pins[key]) p.commit = pins[key];
+    else unpinned.push(key);
+  }
+  for (const k of ['cross', 'union', 'join', 'group']) if (Array.isArray(input[k])) for (const i of input[k] as unknown[]) pinRaw(i, pins, unpinned);
+}
+
+/**
+ * Give the temporary pipeline earlier results for unchanged datums: rows of a job that never ran
+ * (JOB_KILLED, so no later job builds on its output) carrying the real job's datum outputs. The
+ * temporary job then skips those datums, as any incremental job skips unchanged ones.
+ */
+function insertPriors(s: StoreCore, temp: string, salt: string, raw: Record<string, unknown>, baseDir: string, priors: Map<string, NodeId | null>): void {
+  const { spec } = normalizeSpec(raw, { baseDir });
+  const planned = planPinned(s, spec.input, {});
+  if (!planned) return;
+  const fake = newCommitId();
+  const now = Date.now();
+  const version = s.jobs.getPipeline(temp)!.version;
+  s.jobs.insertJob(temp, fake, version, salt);
+  s.jobs.setJobState(temp, fake, 'JOB_KILLED', 'tusk verify --changed: results of unchanged datums', now);
+  let seq = 0;
+  for (const [id, files] of planned) {
+    if (!priors.has(id)) continue;
+    s.jobs.insertDatum({ pipeline: temp, job: fake, id, seq: seq++, hash: datumHash(id, files, salt), state: 'success', inputs: JSON.stringify(files), output: priors.get(id) ?? null, started: now, finished: now });
+  }
+}
+
+function isObj(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Remove temporary pipelines an interrupted verify left behind (their names start with tusk-verify-). */
+export function removeLeftovers(s: StoreCore): string[] {
+  const gone: string[] = [];
+  for (const p of s.jobs.listPipelines()) {
+    if (!p.name.startsWith('tusk-verify-') || Date.now() - p.created < 24 * 3600_000) continue;
+    try {
+      deletePipeline(s, p.name, { force: true });
+      gone.push(p.name);
+    } catch {
+      // in use by another verify
+    }
+  }
+  return gone;
+}
