@@ -58,7 +58,15 @@ describe('npm run demo', () => {
     expect(out).toMatch(/^\+\s+\/data\/sales\/2024-03\.csv\s+file/m);
     // the branch at master^ still has the deleted file
     expect(out).toMatch(/^\/data\/notes\.txt\s+file\s+40B$/m);
-    expect(out).toMatch(/^No errors found: 1 repos, 2 commits/m);
+    // the pipeline: three months first, then April alone (three skipped)
+    expect(out).toMatch(/^monthly\s+[0-9a-f]{32}\s.*\s3 \+ 0 \/ 3\s.*success$/m);
+    expect(out).toMatch(/^monthly\s+[0-9a-f]{32}\s.*\s1 \+ 3 \/ 4\s.*success$/m);
+    expect(out).toMatch(/^\/2024-04\.txt\s+file/m);
+    expect(out).toMatch(/^Provenance:\s+sales@master=[0-9a-f]{32}$/m);
+    // the model: metrics of two versions side by side
+    expect(out).toContain('"r2"');
+    expect(out).toMatch(/^COMMIT\s+FINISHED\s+SET\s+ROWS\s+MSE\s+R2$/m);
+    expect(out).toMatch(/^No errors found: 4 repos, \d+ commits/m);
     // the demo is meant to stay short (the bound is loose: CI machines are slow)
     expect(Date.now() - started).toBeLessThan(30_000);
   });
