@@ -59,28 +59,40 @@ int main(int argc, char **argv) {
   if (!mkdtemp(root)) die("mkdtemp");
   if (mount("tusk-root", root, "tmpfs", 0, "mode=0755") != 0) die("mount tmpfs");
 
-  DIR *d = opendir("/");
-  if (!d) die("opendir /");
-  struct dirent *e;
-  char src[4096], dst[4096], link[4096];
-  while ((e = readdir(d)) != NULL) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, "pfs") == 0) continue;
-    snprintf(src, sizeof src, "/%s", e->d_name);
-    snprintf(dst, sizeof dst, "%s/%s", root, e->d_name);
-    struct stat st;
-    if (lstat(src, &st) != 0) continue;
-    if (S_ISLNK(st.st_mode)) {
-      ssize_t n = readlink(src, link, sizeof link - 1);
-      if (n < 0) continue;
-      link[n] = 0;
-      if (symlink(link, dst) != 0) die("symlink");
-    } else if (S_ISDIR(st.st_mode)) {
-      if (mkdir(dst, 0755) != 0) die("mkdir");
-      /* a directory that cannot be bound (rare special mounts) is left empty rather than failing */
-      mount(src, dst, NULL, MS_BIND | MS_REC, NULL);
-    }
+  /* The top-level directory holding the new root is bound first, while the root's tmpfs has no
+   * submounts yet: bound later, its recursive bind would copy every mount made so far (/proc,
+   * /sys, /dev and all theirs) a second time, which costs more than everything else together. */
+  char real_root[4096], first[256] = "";
+  if (realpath(root, real_root)) {
+    const char *slash = strchr(real_root + 1, '/');
+    size_t len = slash ? (size_t)(slash - real_root - 1) : strlen(real_root + 1);
+    if (len < sizeof first) { memcpy(first, real_root + 1, len); first[len] = 0; }
   }
-  closedir(d);
+  char src[4096], dst[4096], link[4096];
+  for (int pass = 0; pass < 2; pass++) {
+    DIR *d = opendir("/");
+    if (!d) die("opendir /");
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, "pfs") == 0) continue;
+      if ((pass == 0) != (strcmp(e->d_name, first) == 0)) continue;
+      snprintf(src, sizeof src, "/%s", e->d_name);
+      snprintf(dst, sizeof dst, "%s/%s", root, e->d_name);
+      struct stat st;
+      if (lstat(src, &st) != 0) continue;
+      if (S_ISLNK(st.st_mode)) {
+        ssize_t n = readlink(src, link, sizeof link - 1);
+        if (n < 0) continue;
+        link[n] = 0;
+        if (symlink(link, dst) != 0) die("symlink");
+      } else if (S_ISDIR(st.st_mode)) {
+        if (mkdir(dst, 0755) != 0) die("mkdir");
+        /* a directory that cannot be bound (rare special mounts) is left empty rather than failing */
+        mount(src, dst, NULL, MS_BIND | MS_REC, NULL);
+      }
+    }
+    closedir(d);
+  }
   snprintf(dst, sizeof dst, "%s/pfs", root);
   if (mkdir(dst, 0755) != 0) die("mkdir /pfs");
   if (mount(pfs_real, dst, NULL, MS_BIND | MS_REC, NULL) != 0) die("bind /pfs");
