@@ -1,0 +1,73 @@
+// Scenario 11 — questions (the pipelines issue): what does a job cost per datum next to a plain
+// loop spawning the same command; does parallelism 2 use both cores; does a rerun after one
+// changed input cost one datum (plus a small cost per skipped datum); how does materializing
+// 1 GiB of inputs compare with `cp -r`?
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MiB, T, freshStore, measure, status, tusk, writeRandomFile } from '../lib.js';
+
+function specFile(dir, name, body) {
+  const f = path.join(dir, `${name}.json`);
+  fs.writeFileSync(f, JSON.stringify({ pipeline: { name }, ...body }));
+  return f;
+}
+
+export default {
+  id: 11,
+  title: 'Pipelines: datums, parallelism, reruns, materialization',
+  question: 'does a job cost what its datums cost, and a rerun what changed?',
+  async run(ctx, rep) {
+    const quick = ctx.quick;
+    const n = quick ? 1_000 : 10_000;
+    const dir = ctx.dir('pipelines');
+    const store = await freshStore(path.join(dir, 'store'), ['in', 'big']);
+    const env = { TUSK_STORE: store, TUSK_RUNNER: 'foreground' };
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(src);
+    for (let i = 0; i < n; i++) fs.writeFileSync(path.join(src, `f${String(i).padStart(5, '0')}`), `row ${i}\n`);
+    await measure([T(tusk('put', 'file', '-r', 'in@master:/', '-f', src))], { env });
+
+    rep.section(`${n} datums, a trivial command`);
+    const loop = await measure([`i=0; while [ $i -lt ${n} ]; do /bin/true; i=$((i+1)); done`]);
+    rep.row({ label: `plain loop: ${n} × /bin/true`, ms: loop.ms, base: true });
+    const one = specFile(dir, 'p1', { input: { pfs: { repo: 'in', glob: '/*' } }, parallelism_spec: { constant: 1 }, transform: { cmd: ['/bin/true'] } });
+    const j1 = await measure([T(tusk('create', 'pipeline', '-f', one, '--wait'))], { env });
+    const ratio = j1.ms / loop.ms;
+    rep.row({ label: 'tusk job, parallelism 1', ms: j1.ms, rssKiB: j1.rssKiB, status: status(ratio <= 1.3, '≤ 1.3×') });
+    rep.check('job / plain loop', { actual: `${ratio.toFixed(2)}×`, target: '≤ 1.3×', pass: ratio <= 1.3 });
+    const two = specFile(dir, 'p2', { input: { pfs: { repo: 'in', glob: '/*' } }, parallelism_spec: { constant: 2 }, transform: { cmd: ['/bin/true'] } });
+    const j2 = await measure([T(tusk('create', 'pipeline', '-f', two, '--wait'))], { env });
+    const speedup = j1.ms / j2.ms;
+    rep.row({ label: 'tusk job, parallelism 2', ms: j2.ms, rssKiB: j2.rssKiB, status: status(speedup >= 1.7, '≥ 1.7× faster') });
+    rep.check('parallelism 2 speed-up', { actual: `${speedup.toFixed(2)}×`, target: '≥ 1.7×', pass: speedup >= 1.7 });
+
+    rep.section('rerun after one changed input');
+    const startup = await measure([T(tusk('list', 'repo'))], { env });
+    rep.row({ label: 'tusk start-up (list repo)', ms: startup.ms, base: true });
+    const changed = path.join(dir, 'changed');
+    fs.writeFileSync(changed, 'changed\n');
+    const rerun = await measure([T(tusk('put', 'file', 'in@master:/f00001', '-f', changed, '--wait'))], { env });
+    // both pipelines rerun: one datum each, the rest skipped
+    const perDatum = j1.ms / n;
+    const budget = startup.ms + 2 * perDatum + 2000;
+    const perSkipped = ((rerun.ms - startup.ms - 2 * perDatum) * 1000) / (2 * (n - 1));
+    rep.row({ label: 'put 1 file + both jobs (1 processed, rest skipped each)', ms: rerun.ms, status: status(rerun.ms <= budget, '≤ 1 datum + 2 s') });
+    rep.check('rerun / (start-up + one datum + 2 s)', { actual: `${rerun.ms.toFixed(0)} ms vs ${budget.toFixed(0)} ms`, target: '≤ 1', pass: rerun.ms <= budget });
+    rep.check('cost per skipped datum', { actual: `${Math.max(0, perSkipped).toFixed(0)} µs`, target: '≤ 50 µs', pass: perSkipped <= 50 });
+
+    rep.section('materializing inputs: 1,000 files');
+    const files = quick ? 100 : 1_000;
+    const each = quick ? 1 * MiB : 1 * MiB;
+    const bigSrc = path.join(dir, 'bigsrc');
+    fs.mkdirSync(bigSrc);
+    for (let i = 0; i < files; i++) await writeRandomFile(path.join(bigSrc, `b${String(i).padStart(4, '0')}`), each, i + 1);
+    await measure([T(tusk('put', 'file', '-r', 'big@master:/', '-f', bigSrc))], { env });
+    const cpDst = path.join(dir, 'cpdst');
+    const cp = await measure([T(['cp', '-r', bigSrc, cpDst])]);
+    rep.row({ label: `cp -r (${files} × 1 MiB)`, ms: cp.ms, base: true });
+    const mat = specFile(dir, 'mat', { input: { pfs: { repo: 'big', glob: '/' } }, parallelism_spec: { constant: 1 }, transform: { cmd: ['/bin/true'] } });
+    const m = await measure([T(tusk('create', 'pipeline', '-f', mat, '--wait'))], { env });
+    rep.row({ label: 'job over one datum holding all files (first: read from packs)', ms: m.ms, rssKiB: m.rssKiB, status: 'info' });
+    rep.check('materialize / cp -r', { actual: `${(m.ms / cp.ms).toFixed(2)}×`, target: 'report', pass: true });
+  },
+};
