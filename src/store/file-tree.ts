@@ -142,5 +142,37 @@ export function* globTree(reader: PageReader, root: NodeId, pattern: string): Ge
   if (g.literalPrefix !== '/' && g.match(g.literalPrefix)) yield { path: g.literalPrefix, entry: start };
   // Without `**` a match cannot be deeper than the pattern has segments: do not walk further.
   const depth = g.pattern.includes('**') ? Infinity : g.pattern.split('/').length - (g.literalPrefix === '/' ? 1 : g.literalPrefix.split('/').length);
-  for (const pe of walkTree(reader, start.id as NodeId, g.literalPrefix, { maxDepth: depth })) if (g.match(pe.path)) yield pe;
+  const head = nameHead(g.pattern, g.literalPrefix);
+  if (head === '') {
+    for (const pe of walkTree(reader, start.id as NodeId, g.literalPrefix, { maxDepth: depth })) if (g.match(pe.path)) yield pe;
+    return;
+  }
+  // The first globbed name starts with a literal (`/dir/e00123??`): seek to it in the sorted
+  // directory instead of reading every entry, so a page of a huge directory costs a page.
+  const join = (name: string) => (g.literalPrefix === '/' ? `/${name}` : `${g.literalPrefix}/${name}`);
+  const exact = lookupEntry(reader, start.id as NodeId, head);
+  const firsts = exact ? [exact] : [];
+  const visit = function* (e: Entry): Generator<PathEntry> {
+    const p = join(e.name);
+    if (g.match(p)) yield { path: p, entry: e };
+    if (e.kind === 'dir' && depth > 1) for (const pe of walkTree(reader, e.id as NodeId, p, { maxDepth: depth - 1 })) if (g.match(pe.path)) yield pe;
+  };
+  for (const e of firsts) yield* visit(e);
+  for (const e of iterateEntries(reader, start.id as NodeId, head)) {
+    if (!e.name.startsWith(head)) break;
+    yield* visit(e);
+  }
+}
+
+/** The literal characters a pattern's first globbed name starts with ('' when unknown). */
+function nameHead(pattern: string, literalPrefix: string): string {
+  const rest = literalPrefix === '/' ? pattern.slice(1) : pattern.slice(literalPrefix.length + 1);
+  const seg = rest.split('/')[0] ?? '';
+  let head = '';
+  for (const c of seg) {
+    // escapes and extglob prefixes (`@(`, `+(`, …) make the literal run ambiguous: no seek then
+    if ('*?[]{}!()@+^\\'.includes(c)) break;
+    head += c;
+  }
+  return head;
 }

@@ -209,4 +209,22 @@ describe('store: repos, commits, files', () => {
     expect(store.fsck({ verifyData: true }).ok).toBe(true);
     expect((await readBack(store, parseFileRef('r@master:/keep'))).equals(keep)).toBe(true);
   });
+
+  it('a glob whose name starts with a literal seeks into a large directory and still finds every match', async () => {
+    env = tempStore();
+    const { store, dir } = env;
+    store.createRepo('r');
+    const src = path.join(dir, 'wide');
+    fs.mkdirSync(src);
+    for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(src, `e${String(i).padStart(5, '0')}`), `${i}`);
+    fs.mkdirSync(path.join(src, 'e01234x'));
+    fs.writeFileSync(path.join(src, 'e01234x', 'inner'), 'x');
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'local', localPath: src, repoPath: '/wide', recursive: true }]);
+    const names = (p: string) => store.globFiles(parseFileRef(`r@master:${p}`)).map((f) => f.path);
+    expect(names('/wide/e0123?')).toEqual(Array.from({ length: 10 }, (_, i) => `/wide/e0123${i}`));
+    expect(names('/wide/e01234*')).toEqual(['/wide/e01234', '/wide/e01234x']);
+    expect(names('/wide/e01234*/*')).toEqual(['/wide/e01234x/inner']);
+    expect(names('/wide/e02999')).toEqual(['/wide/e02999']);
+    expect(names('/wide/zz*')).toEqual([]);
+  });
 });
