@@ -2,9 +2,9 @@
 // The only module with SQL about stored bytes; a PostgreSQL backend would reimplement this file.
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
-import type { Db } from './meta-db.js';
+import { guardSqlite, type Db } from './meta-db.js';
 import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
-import type { Codec } from './pack-format.js';
+import { RECORD_HEADER_BYTES, type Codec } from './pack-format.js';
 
 /** Where a chunk lives. */
 export interface ChunkLocation {
@@ -80,6 +80,7 @@ export class ChunkIndex {
       ),
       leasePack: db.prepare('UPDATE packs SET lease_owner = ?, lease_until = ? WHERE id = ?'),
       newPack: db.prepare('INSERT INTO packs (name, size, sealed, lease_owner, lease_until, created) VALUES (?, 0, 0, ?, ?, ?)'),
+      packEnd: db.prepare(`SELECT COALESCE(MAX(offset + stored_len + ${RECORD_HEADER_BYTES}), 0) FROM chunks WHERE pack = ?`).pluck(),
       commitPack: db.prepare('UPDATE packs SET size = ?, sealed = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?'),
       releasePack: db.prepare('UPDATE packs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?'),
       writerGet: db.prepare('SELECT pid, host, lease_until AS leaseUntil FROM writers WHERE id = ?'),
@@ -156,7 +157,7 @@ export class ChunkIndex {
    */
   claimPack(owner: string, target: number, opts: { fresh?: boolean } = {}): PackRow {
     const now = Date.now();
-    return this.db.transaction((): PackRow => {
+    return guardSqlite(() => this.db.transaction((): PackRow => {
       const rows = opts.fresh ? [] : this.q.claimablePack.all(target) as { id: number; name: string; size: number; sealed: number; owner: string | null; leaseUntil: number | null }[];
       for (const r of rows) {
         if (r.owner !== null && this.isWriterAlive(r.owner, now)) continue;
@@ -166,7 +167,12 @@ export class ChunkIndex {
       const name = `${now.toString(16).padStart(12, '0')}${randomHex(10)}`;
       const info = this.q.newPack.run(name, owner, now + WRITER_LEASE_MS, now);
       return { id: Number(info.lastInsertRowid), name, size: 0, sealed: false };
-    }).immediate();
+    }).immediate());
+  }
+
+  /** Where the last chunk recorded in a pack ends: never beyond its committed size in a sound store. */
+  packEnd(id: number): number {
+    return this.q.packEnd.get(id) as number;
   }
 
   /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
@@ -181,7 +187,7 @@ export class ChunkIndex {
   /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
   addWriter(id: string): void {
     const now = Date.now();
-    this.q.addWriter.run(id, process.pid, HOST, now, now + WRITER_LEASE_MS);
+    guardSqlite(() => this.q.addWriter.run(id, process.pid, HOST, now, now + WRITER_LEASE_MS), 'cannot start a write');
   }
 
   removeWriter(id: string): void {

@@ -1,6 +1,6 @@
 // Repos, branches, commits and provenance rows. The only module with SQL about the commit graph;
 // rules (who may write where, what a ref means) live in the services that call it.
-import type { Db } from './meta-db.js';
+import { guardSqlite, type Db } from './meta-db.js';
 import type { NodeId } from './hash.js';
 import type { CommitOrigin } from './types.js';
 
@@ -97,8 +97,9 @@ export class CommitGraph {
     };
   }
 
+  /** One BEGIN IMMEDIATE transaction; disk full, read-only and busy stores fail as TuskErrors. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return guardSqlite(() => this.db.transaction(fn).immediate());
   }
 
   getRepo(name: string): RepoRow | undefined {

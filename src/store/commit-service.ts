@@ -4,6 +4,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js
 import type { CommitRef } from './address.js';
 import { validateName } from './address.js';
 import type { CommitRow } from './commit-graph.js';
+import { crashPoint } from './crash-points.js';
 import type { PipelineRow } from './job-records.js';
 import { newCommitId, type NodeId } from './hash.js';
 import type { StoreCore } from './store-core.js';
@@ -145,8 +146,10 @@ export function finishCommit(s: StoreCore, ref: CommitRef, opts: { description?:
       throw new ConflictError("cannot finish a pipeline output or meta commit, use 'stop job' instead", 'pass --force to finish it anyway');
     s.graph.finishCommit(c.repo, c.id, Date.now(), opts.description ?? c.description);
     if (c.branch && s.graph.getBranch(c.repo, c.branch)?.head === c.id) propagate(s, c.repo, c.branch, c.id);
+    crashPoint('in-finish-txn');
     return s.graph.getCommit(c.repo, c.id)!;
   });
+  crashPoint('after-finish-txn');
   return toCommitInfo(s, row);
 }
 

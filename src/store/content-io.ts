@@ -2,7 +2,7 @@
 // bytes on the way out. Neither direction ever holds more than one chunk plus one read block.
 import { decompress } from 'zstd-napi';
 import { CorruptError } from '../errors.js';
-import type { ChunkIndex, ContentRecord } from './chunk-index.js';
+import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
@@ -73,9 +73,22 @@ export interface ReadContext {
 /** Read and verify one chunk. Wrong bytes are never returned: any mismatch is a CorruptError. */
 export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext): Buffer {
   const loc = index.getChunk(id);
+  if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+  try {
+    return readChunkAt(packs, id, loc, ctx);
+  } catch (err) {
+    // gc may have moved the chunk into a rewritten pack, and deleted the old one, between the
+    // lookup above and the read: look again, and read from the new place if there is one
+    if (!(err instanceof CorruptError)) throw err;
+    const now = index.getChunk(id);
+    if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
+    return readChunkAt(packs, id, now, ctx);
+  }
+}
+
+function readChunkAt(packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext): Buffer {
   const fail = (why: string) =>
     new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
-  if (!loc) throw fail(`chunk ${id.toString('hex').slice(0, 16)} is missing from the index`);
   let rec: Buffer;
   try {
     rec = packs.read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen);
@@ -104,7 +117,8 @@ export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentI
   if (!rec) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
   // Chunk ids protect each piece; the whole-file hash also proves the chunk list is the right one,
   // so it is computed even when an offset skips the start.
-  const whole = rec.chunks.length > 1 ? createHasher() : null;
+  // (a one-chunk record whose chunk is not the content itself can only come from a damaged row)
+  const whole = rec.chunks.length > 1 || (rec.chunks.length === 1 && !rec.chunks[0]!.equals(id)) ? createHasher() : null;
   let pos = 0;
   for (const cid of rec.chunks) {
     const data = readChunk(index, packs, cid, ctx);

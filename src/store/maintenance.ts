@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockedError, TuskError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
+import { crashPoint } from './crash-points.js';
 import { readChunk } from './content-io.js';
-import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { DB_FILE, PACKS_DIR, type StoreCore } from './store-core.js';
@@ -26,14 +27,16 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
 
   // packs: committed size must be on disk
   const packs = db.prepare('SELECT id, name, size FROM packs').all() as { id: number; name: string; size: number }[];
-  const packById = new Map<number, { name: string; size: number }>();
+  const packById = new Map<number, { name: string; size: number; onDisk: number | null }>();
   for (const p of packs) {
     checked.packs++;
-    packById.set(p.id, p);
     const onDisk = s.packs.size(p.name);
+    packById.set(p.id, { ...p, onDisk });
     if (onDisk === null) {
       if (p.size > 0) report(`pack ${p.name}`, 'is missing from disk');
     } else if (onDisk < p.size) report(`pack ${p.name}`, `is truncated: ${onDisk} bytes on disk, ${p.size} committed`);
+    else if (opts.verifyData && p.size >= PACK_MAGIC.length && !s.packs.read(p.name, 0, PACK_MAGIC.length).equals(PACK_MAGIC))
+      report(`pack ${p.name}`, 'has a damaged header (not a tusk pack?)');
   }
 
   // chunk index: every location inside its pack's committed bytes; optionally verify bytes
@@ -47,22 +50,54 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
     } else if (c.offset + RECORD_HEADER_BYTES + c.storedLen > p.size) {
       report(`chunk ${hex(c.id).slice(0, 16)}`, `lies past the committed end of pack ${p.name}`);
       badChunks.add(hex(c.id));
+    } else if (p.onDisk === null) {
+      // what a lost or cut pack takes with it shows without reading a byte
+      report(`chunk ${hex(c.id).slice(0, 16)}`, `is in pack ${p.name}, which is missing`);
+      badChunks.add(hex(c.id));
+    } else if (c.offset + RECORD_HEADER_BYTES + c.storedLen > p.onDisk) {
+      report(`chunk ${hex(c.id).slice(0, 16)}`, `lies past the end of pack ${p.name} on disk (truncated)`);
+      badChunks.add(hex(c.id));
     }
   }
+  const badContents = new Map<string, string>(); // content id → what hashing its bytes found
   if (opts.verifyData) {
     const ids = db.prepare('SELECT id FROM chunks').pluck().all() as Buffer[];
-    for (const id of ids) {
-      if (badChunks.has(hex(id))) continue;
+    const verified = new Set<string>();
+    const verify = (id: Buffer): Buffer | null => {
+      const key = hex(id);
+      if (badChunks.has(key) || !s.index.getChunk(id as ChunkId)) return null; // reported, or reported per file
+      let data: Buffer | null = null;
       try {
-        readChunk(s.index, s.packs, id as ChunkId, { describe: () => `chunk ${hex(id).slice(0, 16)}` });
+        data = readChunk(s.index, s.packs, id as ChunkId, { describe: () => `chunk ${key.slice(0, 16)}` });
       } catch (err) {
         if (!(err instanceof TuskError)) throw err;
-        badChunks.add(hex(id));
-        report(`chunk ${hex(id).slice(0, 16)}`, err.message.replace(/^chunk \w+ cannot be read: /, 'damaged: '));
+        badChunks.add(key);
+        report(`chunk ${key.slice(0, 16)}`, err.message.replace(/^chunk \w+ cannot be read: /, 'damaged: '));
       }
-      checked.chunksVerified++;
-      if (checked.chunksVerified % 256 === 0) opts.onProgress?.({ phase: 'read', done: checked.chunksVerified, total: ids.length, unit: 'files' });
+      if (!verified.has(key)) {
+        verified.add(key);
+        checked.chunksVerified++;
+        if (checked.chunksVerified % 256 === 0) opts.onProgress?.({ phase: 'read', done: checked.chunksVerified, total: ids.length, unit: 'files' });
+      }
+      return data;
+    };
+    // Contents with a chunk list first: their chunks, read once here, must also hash to the
+    // content id together, or the list itself is wrong (reordered, swapped, another file's).
+    for (const row of db.prepare('SELECT id, chunks FROM contents').all() as { id: Buffer; chunks: Buffer | null }[]) {
+      if (!row.chunks || row.chunks.length === 0) continue;
+      const h = createHasher();
+      let complete = true;
+      for (const cid of splitIds(row.chunks)) {
+        const data = verify(cid);
+        if (!data) {
+          complete = false;
+          break;
+        }
+        h.update(data);
+      }
+      if (complete && !h.digest().equals(row.id)) badContents.set(hex(row.id), 'its chunks do not hash to its id: the chunk list is wrong');
     }
+    for (const id of ids) if (!verified.has(hex(id))) verify(id);
   }
 
   // trees and contents, reported per commit and path; each node is checked once, and a subtree
@@ -95,6 +130,7 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
           total += loc.rawLen;
         }
         if (!problem && total !== row.size) problem = `its chunks hold ${total} bytes, ${row.size} recorded`;
+        if (!problem) problem = badContents.get(key) ?? null;
       }
     }
     contentState.set(key, problem);
@@ -179,19 +215,68 @@ function storeBytes(s: StoreCore): number {
 /** Packs whose live bytes fall below this share of their size are rewritten. */
 const REPACK_BELOW = 0.5;
 
+/** How long gc waits for running writes to finish before it gives up with E_LOCKED. */
+export const GC_WAIT_MS = 10_000;
+const GC_POLL_MS = 25;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /**
  * Delete tree pages, contents and chunks no commit references; rewrite packs that became mostly
- * garbage; cut tails left by crashed writers. Refuses to run while a writer is active: a writer
- * may have decided to reuse a chunk that is unreferenced at this moment.
+ * garbage; cut tails left by crashed writers. Never sweeps while a writer is active (a writer may
+ * have decided to reuse a chunk that is unreferenced at this moment): it waits, polling, for a
+ * moment with no write session — up to `waitMs` (GC_WAIT_MS by default) — and then gives up with
+ * E_LOCKED. Waiting is friendlier than failing at once: a `tusk gc` typed while a put finishes
+ * just runs a moment later. The check and the sweep are one transaction, and a writer registers
+ * (which needs that lock) before it looks up any chunk, so no writer can slip in between.
  */
-export function gc(s: StoreCore): GcReport {
+export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
   const before = storeBytes(s);
   const db = s.db;
   const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before };
+  const waitMs = opts.waitMs ?? GC_WAIT_MS;
+  const deadline = Date.now() + waitMs;
 
-  const repackList = s.graph.transaction(() => {
-    const live = s.index.liveWriters();
-    if (live.length > 0) throw new LockedError(`cannot collect garbage while ${live.length} write${live.length === 1 ? ' is' : 's are'} in progress`, 'retry when the running puts have finished');
+  let repackList: { id: number; name: string }[] | null;
+  for (;;) {
+    repackList = sweep(s, rep);
+    if (repackList) break;
+    if (Date.now() >= deadline) {
+      const live = s.index.liveWriters().length;
+      throw new LockedError(
+        `cannot collect garbage while ${live} write${live === 1 ? ' is' : 's are'} in progress${waitMs > 0 ? ` (waited ${Math.round(waitMs / 1000)} s)` : ''}`,
+        'retry when the running puts have finished',
+      );
+    }
+    sleepSync(GC_POLL_MS);
+  }
+  // packs on disk that no row knows (their rows went with the sweep). List the files before
+  // reading the rows: a writer creates a pack's row (committed) before its file, so a file seen
+  // here whose row is not read just after is truly nobody's — the other order could delete a
+  // pack a writer has just created.
+  const onDisk = s.packs.list();
+  const known = new Set(db.prepare('SELECT name FROM packs').pluck().all() as string[]);
+  for (const name of onDisk) if (!known.has(name)) {
+    s.packs.remove(name);
+    rep.packsRemoved++;
+  }
+  for (const p of repackList) if (repack(s, p)) rep.packsRewritten++;
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const freelist = db.pragma('freelist_count', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  if (freelist > pages / 4) db.exec('VACUUM');
+  rep.storeBytesAfter = storeBytes(s);
+  rep.bytesReclaimed = Math.max(0, before - rep.storeBytesAfter);
+  return rep;
+}
+
+/** Mark and sweep in one transaction; null (nothing done) while a write session is alive. Returns the packs to rewrite. */
+function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | null {
+  const db = s.db;
+  return s.graph.transaction(() => {
+    if (s.index.liveWriters().length > 0) return null;
     // mark
     const nodes = new Set<string>();
     const contents = new Set<string>();
@@ -249,22 +334,12 @@ export function gc(s: StoreCore): GcReport {
     }
     for (const name of toRemove) s.packs.remove(name);
     rep.packsRemoved = toRemove.length;
+    // A pack about to be rewritten is sealed now, in the sweep's transaction: a writer starting
+    // while it is copied must not append to it (its new chunks would point at a pack gc deletes).
+    const seal = db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?');
+    for (const p of toRepack) seal.run(p.id);
     return toRepack;
   });
-  // packs on disk that no row knows (a crash between creating the file and committing)
-  const known = new Set((db.prepare('SELECT name FROM packs').pluck().all() as string[]));
-  for (const name of s.packs.list()) if (!known.has(name)) {
-    s.packs.remove(name);
-    rep.packsRemoved++;
-  }
-  for (const p of repackList) if (repack(s, p)) rep.packsRewritten++;
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  const freelist = db.pragma('freelist_count', { simple: true }) as number;
-  const pages = db.pragma('page_count', { simple: true }) as number;
-  if (freelist > pages / 4) db.exec('VACUUM');
-  rep.storeBytesAfter = storeBytes(s);
-  rep.bytesReclaimed = Math.max(0, before - rep.storeBytesAfter);
-  return rep;
 }
 
 /** Copy a pack's live chunks into a fresh pack, then drop the old one. */
@@ -289,6 +364,7 @@ function repack(s: StoreCore, old: { id: number; name: string }): boolean {
       moved.push({ id: c.id, offset: at });
     }
     appender.sync();
+    crashPoint('in-gc-repack');
     s.graph.transaction(() => {
       const upd = s.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
       for (const m of moved) upd.run(row.id, m.offset, m.id, old.id);

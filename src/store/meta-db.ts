@@ -1,7 +1,10 @@
 // The metadata database: schema, numbered migrations, and the connection settings every process
 // must agree on. The only file with CREATE TABLE.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { FormatVersionError, LockedError } from '../errors.js';
+import { CorruptError, FormatVersionError, IoError, LockedError, TuskError } from '../errors.js';
 
 export type Db = Database.Database;
 
@@ -199,13 +202,26 @@ export interface OpenDbOptions {
 
 /** Open meta.db with the settings every process must share (WAL, busy timeout, FKs), migrating forward. */
 export function openDb(file: string, opts: OpenDbOptions): Db {
+  try {
+    return openAt(file, file, opts);
+  } catch (err) {
+    // A WAL database needs its -shm file even to be read. On a store whose directory this user
+    // cannot write (a read-only mount, chmod a-w, another user's store) SQLite can neither
+    // create it nor, without URI filenames (better-sqlite3 builds without them, so no
+    // `immutable=1`), be told the file cannot change. Reads then go to a private snapshot.
+    if (opts.readonly && isReadonlyWalFailure(err)) return openSnapshot(file);
+    throw sqliteFailure(err, opts.readonly ? `cannot read store metadata ${file}` : `cannot open store metadata ${file} for writing`) ?? err;
+  }
+}
+
+function openAt(file: string, shown: string, opts: OpenDbOptions): Db {
   let db: Db;
   try {
     db = new Database(file, { readonly: opts.readonly, fileMustExist: !opts.create, timeout: 30_000 });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_READONLY')
-      throw new LockedError(`cannot open store metadata ${file}: ${e.message}`, 'check that the store exists and is readable', { cause: err });
+      throw new LockedError(`cannot open store metadata ${shown}: ${e.message}`, 'check that the store exists and is readable', { cause: err });
     throw err;
   }
   try {
@@ -224,6 +240,80 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
     throw err;
   }
   return db;
+}
+
+function isReadonlyWalFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  const cause = (err as { cause?: { code?: unknown } })?.cause?.code;
+  return [code, cause].some((c) => typeof c === 'string' && (c.startsWith('SQLITE_READONLY') || c === 'SQLITE_CANTOPEN' || c === 'SQLITE_IOERR_LOCK'));
+}
+
+/**
+ * Read-only fallback: copy meta.db (and its -wal, which holds the newest commits) to a private
+ * temp dir, fold the WAL in, switch the copy to a rollback journal (which needs no -shm) and
+ * open that read-only. The copy is unlinked at once (the open handle keeps it), so nothing is
+ * left behind. Costs one copy of the metadata (packs are read in place); the reader sees the
+ * store as it was when the command started, which a store nobody can write to is anyway.
+ */
+function openSnapshot(file: string): Db {
+  let dir: string;
+  try {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-ro-'));
+  } catch (err) {
+    throw new LockedError(`cannot read store metadata ${file}: its directory is read-only and no temp dir is writable`, 'make the store directory writable, or set TMPDIR', { cause: err });
+  }
+  try {
+    const copy = path.join(dir, 'meta.db');
+    try {
+      for (const [from, to] of [[file, copy], [`${file}-wal`, `${copy}-wal`]] as const) {
+        if (from !== file && !fs.existsSync(from)) continue;
+        fs.copyFileSync(from, to);
+        fs.chmodSync(to, 0o600); // the copy keeps the source's read-only mode otherwise
+      }
+    } catch (err) {
+      throw new LockedError(`cannot read store metadata ${file}: ${(err as Error).message}`, 'check that the store is readable', { cause: err });
+    }
+    const rw = new Database(copy, { fileMustExist: true });
+    try {
+      checkVersion(rw); // a newer store is refused, not converted
+      rw.pragma('journal_mode = DELETE');
+    } finally {
+      rw.close();
+    }
+    return openAt(copy, file, { readonly: true, create: false });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * SQLite failures caused by the environment, not by a bug, as the TuskError a user can act on:
+ * disk full and I/O errors are E_IO, a read-only or busy store E_LOCKED, a damaged database
+ * E_CORRUPT. Anything else (constraint violations, misuse) is returned as null: a bug.
+ */
+export function sqliteFailure(err: unknown, what = 'cannot update the store metadata'): TuskError | null {
+  if (err instanceof TuskError) return err;
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return null;
+  const opts = { cause: err };
+  if (code === 'SQLITE_FULL') return new IoError(`${what}: no space left on device`, 'free disk space, then retry; nothing was committed', opts);
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM')
+    return new LockedError(`${what}: the store is read-only (${code})`, 'use a writable store or check its permissions', opts);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+    return new LockedError(`${what}: the store stayed busy for 30 s (${code})`, 'retry when the other tusk commands have finished', opts);
+  if (code.startsWith('SQLITE_IOERR')) return new IoError(`${what}: I/O error (${code}): ${(err as Error).message}`, undefined, opts);
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
+    return new CorruptError(`${what}: the metadata database is damaged (${code})`, 'restore .tusk/meta.db from a backup', opts);
+  return null;
+}
+
+/** Run `fn`, turning environmental SQLite failures into TuskErrors (see sqliteFailure). */
+export function guardSqlite<T>(fn: () => T, what?: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw sqliteFailure(err, what) ?? err;
+  }
 }
 
 function currentVersion(db: Db): number {

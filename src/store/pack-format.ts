@@ -36,6 +36,8 @@ export interface RecordHeader {
 
 export function decodeRecordHeader(buf: Buffer): RecordHeader | null {
   if (buf.length < RECORD_HEADER_BYTES || buf.readUInt32BE(0) !== RECORD_MAGIC) return null;
+  // the reserved bytes are written as zero: anything else is damage (a flip there would otherwise go unseen)
+  if (buf[5] !== 0 || buf[6] !== 0 || buf[7] !== 0) return null;
   return {
     codec: buf.readUInt8(4) as Codec,
     rawLen: buf.readUInt32BE(8),

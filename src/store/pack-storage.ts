@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CorruptError, IoError, TuskError } from '../errors.js';
+import { crashArmed, crashPoint } from './crash-points.js';
 
 /** Append-only handle on one pack. Latches its first error: a writer that failed is never reused. */
 export interface PackAppender {
@@ -140,6 +141,8 @@ class LocalAppender implements PackAppender {
       // one writev per record: header and payload land together
       let total = 0;
       for (const p of parts) total += p.length;
+      if (crashArmed('mid-pack-write')) fs.writeSync(this.fd, Buffer.concat(parts as Uint8Array[]), 0, total >> 1, at); // test-only: a torn append
+      crashPoint('mid-pack-write');
       let written = fs.writevSync(this.fd, parts as Uint8Array[], at);
       if (written !== total) {
         // short write (rare): finish it piece by piece

@@ -3,6 +3,7 @@
 import { compress } from 'zstd-napi';
 import { CorruptError } from '../errors.js';
 import type { ChunkIndex, NewChunk, PackRow } from './chunk-index.js';
+import { crashPoint } from './crash-points.js';
 import type { ChunkId } from './hash.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackAppender, PackStorage } from './pack-storage.js';
@@ -128,6 +129,12 @@ export class PackWriter {
   private packFor(): OpenPack {
     while (!this.current) {
       const row = this.index.claimPack(this.owner, this.targetBytes);
+      // Opening truncates a pack to its committed size. If recorded chunks lie beyond it (a damaged
+      // `packs` row), that would destroy them: seal the pack instead and leave it to fsck.
+      if (this.index.packEnd(row.id) > row.size) {
+        this.index.commitPack(row.id, row.size, true);
+        continue;
+      }
       let appender: PackAppender;
       try {
         appender = this.storage.openAppender(row.name, row.size, PACK_MAGIC);
@@ -147,6 +154,7 @@ export class PackWriter {
   sync(): void {
     this.drain();
     for (const p of this.touched) p.appender.sync();
+    crashPoint('after-pack-sync');
   }
 
   /** Record chunk rows and pack sizes. Call inside the commit transaction, after sync(). */

@@ -111,7 +111,7 @@ export class Store {
   fsck(opts?: { verifyData?: boolean; onProgress?: OnProgress }) {
     return maintenance.fsck(this.core, opts);
   }
-  gc() {
-    return maintenance.gc(this.core);
+  gc(opts?: { waitMs?: number }) {
+    return maintenance.gc(this.core, opts);
   }
 }

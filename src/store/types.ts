@@ -108,6 +108,8 @@ export interface PutResult {
   newChunks: number;
   /** files whose content was taken from the local file cache without reading them */
   cachedFiles: number;
+  /** what was skipped and why (symbolic links, special files); absent when nothing was */
+  warnings?: string[];
 }
 
 export interface ProgressEvent {
