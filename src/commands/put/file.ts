@@ -68,6 +68,8 @@ export default class PutFile extends TuskCommand<PutFileResult> {
         append: flags.append,
         onProgress: progress.onProgress,
         description: flags.message,
+        // skipped symbolic links and special files: said on stderr, never silently
+        onWarning: this.jsonEnabled() ? undefined : (w: string) => process.stderr.write(`warning: ${w}\n`),
       });
     } finally {
       progress.done();
