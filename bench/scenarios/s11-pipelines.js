@@ -25,17 +25,21 @@ export default {
     const src = path.join(dir, 'src');
     fs.mkdirSync(src);
     for (let i = 0; i < n; i++) fs.writeFileSync(path.join(src, `f${String(i).padStart(5, '0')}`), `row ${i}\n`);
+    // `put -r repo@master:/ -f src` keeps the directory's name: the datums are /src/*
     await measure([T(tusk('put', 'file', '-r', 'in@master:/', '-f', src))], { env });
 
     rep.section(`${n} datums, a trivial command`);
     const loop = await measure([`i=0; while [ $i -lt ${n} ]; do /bin/true; i=$((i+1)); done`]);
     rep.row({ label: `plain loop: ${n} × /bin/true`, ms: loop.ms, base: true });
-    const one = specFile(dir, 'p1', { input: { pfs: { repo: 'in', glob: '/*' } }, parallelism_spec: { constant: 1 }, transform: { cmd: ['/bin/true'] } });
+    const one = specFile(dir, 'p1', { input: { pfs: { repo: 'in', glob: '/src/*' } }, parallelism_spec: { constant: 1 }, transform: { cmd: ['/bin/true'] } });
     const j1 = await measure([T(tusk('create', 'pipeline', '-f', one, '--wait'))], { env });
+    const jobs = JSON.parse((await measure([T(tusk('list', 'job', '-p', 'p1', '--json'))], { env, capture: true })).stdout || '[]');
+    const processed = Array.isArray(jobs) && jobs[0] ? jobs[0].processed : -1;
+    if (processed !== n) throw new Error(`the p1 job processed ${processed} datums, expected ${n}`);
     const ratio = j1.ms / loop.ms;
     rep.row({ label: 'tusk job, parallelism 1', ms: j1.ms, rssKiB: j1.rssKiB, status: status(ratio <= 1.3, '≤ 1.3×') });
     rep.check('job / plain loop', { actual: `${ratio.toFixed(2)}×`, target: '≤ 1.3×', pass: ratio <= 1.3 });
-    const two = specFile(dir, 'p2', { input: { pfs: { repo: 'in', glob: '/*' } }, parallelism_spec: { constant: 2 }, transform: { cmd: ['/bin/true'] } });
+    const two = specFile(dir, 'p2', { input: { pfs: { repo: 'in', glob: '/src/*' } }, parallelism_spec: { constant: 2 }, transform: { cmd: ['/bin/true'] } });
     const j2 = await measure([T(tusk('create', 'pipeline', '-f', two, '--wait'))], { env });
     const speedup = j1.ms / j2.ms;
     rep.row({ label: 'tusk job, parallelism 2', ms: j2.ms, rssKiB: j2.rssKiB, status: status(speedup >= 1.7, '≥ 1.7× faster') });
@@ -46,7 +50,7 @@ export default {
     rep.row({ label: 'tusk start-up (list repo)', ms: startup.ms, base: true });
     const changed = path.join(dir, 'changed');
     fs.writeFileSync(changed, 'changed\n');
-    const rerun = await measure([T(tusk('put', 'file', 'in@master:/f00001', '-f', changed, '--wait'))], { env });
+    const rerun = await measure([T(tusk('put', 'file', 'in@master:/src/f00001', '-f', changed, '--wait'))], { env });
     // both pipelines rerun: one datum each, the rest skipped
     const perDatum = j1.ms / n;
     const budget = startup.ms + 2 * perDatum + 2000;
