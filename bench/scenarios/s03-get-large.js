@@ -1,0 +1,51 @@
+// Scenario 3 — question: does getting the large file back (`get file -o`, every chunk verified)
+// cost about what `cp` of it costs? Target (issue): ≤ 1.5× cp; the bytes must be identical.
+import * as path from 'node:path';
+import { T, fmtBytes, hashFile, interleave, measure, status, trash, tusk } from '../lib.js';
+import { bigWork, bigWorkDir } from './big-file.js';
+
+const BUDGET = 1.5;
+
+export default {
+  id: 3,
+  title: 'Get the large file back',
+  question: 'does `get file -o` of the large file (verified on read) cost about what `cp` of it costs?',
+  async run(ctx, rep) {
+    const fx = await bigWork(ctx);
+    rep.title = `Get the ${fmtBytes(fx.head.size)} file back (get file -o)`;
+    const out = ctx.dir('big/out');
+    const cpOut = path.join(out, 'cp.bin');
+    const getOut = path.join(out, 'get.bin');
+
+    const { base, get } = await interleave(ctx.runs, {
+      base: { step: () => measure([T(['cp', fx.file, cpOut])]), setup: () => trash(cpOut) },
+      get: { step: () => measure([T(tusk('get', 'file', 'r@master:/big.bin', '-o', getOut))], { env: { TUSK_STORE: fx.store } }), setup: () => trash(getOut) },
+    });
+    trash(cpOut);
+    rep.row({ label: 'cp', ms: base.ms, times: base.times, rssKiB: base.rssKiB, base: true });
+    const same = hashFile(getOut) === fx.head.sha;
+    trash(getOut);
+    const ratio = get.ms / base.ms;
+    const pass = ratio <= BUDGET;
+    rep.row({ label: 'tusk get file -o', ms: get.ms, times: get.times, rssKiB: get.rssKiB, status: status(pass, `≤ ${BUDGET}×`) });
+
+    const { env } = bigWorkDir(ctx);
+    if (fx.peers.has('restic')) {
+      const target = ctx.dir('big/out/restic');
+      const r = await measure([T(['restic', 'restore', 'latest', '--repo', path.join(ctx.root, 'big', 'restic'), '--target', target, '--quiet'])], { env });
+      rep.row({ label: 'restic restore', ms: r.ms, rssKiB: r.rssKiB, status: 'peer' });
+      trash(target);
+    } else rep.note('restic not installed: its row is skipped');
+    if (fx.peers.has('borg')) {
+      const repo = path.join(ctx.root, 'big', 'borg');
+      const last = fx.head.sha === ctx.shared.bigSource.sha ? 'v1' : 'v2';
+      const target = ctx.dir('big/out/borg');
+      const r = await measure([T(['borg', 'extract', `${repo}::${last}`])], { cwd: target, env });
+      rep.row({ label: 'borg extract', ms: r.ms, rssKiB: r.rssKiB, status: 'peer' });
+      trash(target);
+    } else rep.note('borg not installed: its row is skipped');
+
+    rep.check('get file -o / cp', { actual: `${ratio.toFixed(2)}× (${(get.ms / 1000).toFixed(2)} s vs ${(base.ms / 1000).toFixed(2)} s)`, target: `≤ ${BUDGET}×`, pass });
+    rep.check('content got back', { actual: same ? 'identical (SHA-1)' : 'DIFFERENT bytes', target: 'identical', pass: same });
+  },
+};
