@@ -105,36 +105,30 @@ function toBranchInfo(s: StoreCore, b: BranchRow): BranchInfo {
   };
 }
 
-/** Every branch that depends on repo@branch, transitively. */
-function subvenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
+/** Branches reachable from repo@branch by `step`, transitively, each once, in breadth-first order. */
+function closure(start: BranchRef, step: (repo: string, branch: string) => BranchRef[]): BranchRef[] {
   const out: BranchRef[] = [];
   const seen = new Set<string>();
-  const queue = s.graph.directSubvenance(repo, branch);
+  const queue = step(start.repo, start.branch);
   while (queue.length > 0) {
     const d = queue.shift()!;
     const key = `${d.repo}@${d.branch}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(d);
-    queue.push(...s.graph.directSubvenance(d.repo, d.branch));
+    queue.push(...step(d.repo, d.branch));
   }
   return out;
 }
 
+/** Every branch that depends on repo@branch, transitively. */
+function subvenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
+  return closure({ repo, branch }, (r, b) => s.graph.directSubvenance(r, b));
+}
+
 /** Every branch repo@branch depends on, transitively. */
 function provenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
-  const out: BranchRef[] = [];
-  const seen = new Set<string>();
-  const queue = s.graph.branchProvenance(repo, branch);
-  while (queue.length > 0) {
-    const d = queue.shift()!;
-    const key = `${d.repo}@${d.branch}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(d);
-    queue.push(...s.graph.branchProvenance(d.repo, d.branch));
-  }
-  return out;
+  return closure({ repo, branch }, (r, b) => s.graph.branchProvenance(r, b));
 }
 
 /**
