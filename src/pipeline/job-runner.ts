@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConflictError, TuskError } from '../errors.js';
 import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
-import { writeLocalTree } from '../store/file-service.js';
+import { getFile, writeLocalTree } from '../store/file-service.js';
 import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
 import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type PipelineRow } from '../store/job-records.js';
@@ -307,6 +307,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     return true;
   }
   // finish once every datum is done (another runner may still hold some)
+  let succeededHere = false;
   s.graph.transaction(() => {
     const j = s.jobs.getJob(job.pipeline, job.id);
     // gone (its pipeline was deleted meanwhile) or ended by someone else: nothing to finish
@@ -320,10 +321,33 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     const { root, error } = collect(s, j);
     if (firstFailed) finishJob(s, j, 'JOB_FAILURE', `datum ${firstFailed.id} failed`, root);
     else if (error) finishJob(s, j, 'JOB_FAILURE', error, root);
-    else finishJob(s, j, 'JOB_SUCCESS', null, root);
+    else {
+      finishJob(s, j, 'JOB_SUCCESS', null, root);
+      succeededHere = true;
+    }
   });
-  const after = s.jobs.getJob(job.pipeline, job.id);
+  let after = s.jobs.getJob(job.pipeline, job.id);
+  // egress once, by the runner that ended the job
+  if (succeededHere && after && spec.egress) {
+    await egress(s, after, spec.egress);
+    after = s.jobs.getJob(job.pipeline, job.id);
+  }
   return progressed || !after || TERMINAL_JOB_STATES.includes(after.state);
+}
+
+/**
+ * Copy a successful job's output commit to the spec's egress directory (a local path). A failed
+ * copy fails the job with the reason; the output commit itself stays as it is.
+ */
+async function egress(s: StoreCore, job: JobRow, dir: string): Promise<void> {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const c = s.graph.getCommit(job.pipeline, job.id);
+    if (c && c.files > 0) await getFile(s, { repo: job.pipeline, commit: job.id, path: '/' }, { output: dir, recursive: true });
+  } catch (err) {
+    const reason = `egress to ${dir} failed: ${(err as Error).message}`;
+    s.graph.transaction(() => s.jobs.setJobState(job.pipeline, job.id, 'JOB_FAILURE', reason, Date.now()));
+  }
 }
 
 /**

@@ -33,3 +33,18 @@ describe('smoke', () => {
     expect(store.fsck().ok).toBe(true);
   });
 });
+
+describe('egress', () => {
+  it('copies a successful output commit to a local directory', async () => {
+    env = tempStore();
+    const { store, dir } = env;
+    store.createRepo('in');
+    await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf('abc\n'), repoPath: '/x/a.txt' }]);
+    const out = `${dir}/egress-out`;
+    const spec = { pipeline: { name: 'eg' }, input: { pfs: { repo: 'in', glob: '/' } }, transform: { cmd: ['sh', '-c', 'cp -r /pfs/in/x /pfs/out/'] }, egress: { URL: `file://${out}` } };
+    createPipelines(store.core, JSON.stringify(spec), { baseDir: dir });
+    await runForeground(store.core);
+    expect(store.core.jobs.jobsOf('eg')[0]!.state).toBe('JOB_SUCCESS');
+    expect((await import('node:fs')).readFileSync(`${out}/x/a.txt`, 'utf8')).toBe('abc\n');
+  });
+});
