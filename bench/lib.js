@@ -773,6 +773,26 @@ export function status(pass, what) {
   return `${pass === true ? 'PASS' : pass === false ? 'FAIL' : 'SKIP'} ${what}`;
 }
 
+/** Which tusk is measured: the checkout's commit, uncommitted changes under src/, and when dist/ was built. */
+export function buildInfo() {
+  const git = (args) => {
+    const r = spawnSync('git', args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    return r.status === 0 ? String(r.stdout).trim() : null;
+  };
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  const changed = git(['status', '--porcelain', '--', 'src']);
+  let built = 0;
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else built = Math.max(built, fs.statSync(p).mtimeMs);
+    }
+  };
+  walk(path.join(REPO_ROOT, 'dist'));
+  return { commit, srcChanges: changed === null ? null : changed.split('\n').filter(Boolean).length, distBuilt: new Date(built).toISOString() };
+}
+
 export function machine() {
   const cpus = os.cpus();
   return {

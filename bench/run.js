@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GiB, GNU_TIME, MiB, Report, REPO_ROOT, TUSK_BIN, emptyTrash, fmtMs, have, log, machine, peerVersion, setRoundCap, setTrashDir, snapshotBuild } from './lib.js';
+import { GiB, GNU_TIME, MiB, Report, REPO_ROOT, TUSK_BIN, buildInfo, emptyTrash, fmtMs, have, log, machine, peerVersion, setRoundCap, setTrashDir, snapshotBuild } from './lib.js';
 
 const SCENARIOS = [
   './scenarios/s01-put-large.js',
@@ -153,8 +153,9 @@ for (const tool of ['tar', 'zstd', 'git', 'git-lfs', 'restic', 'borg']) {
 }
 console.log(`peers: ${peerLines.join('; ')}`);
 if (!GNU_TIME) console.log('note: GNU time not found; peak RSS is sampled from /proc (install the `time` package for exact numbers)');
+const build = buildInfo();
 snapshotBuild(path.join(root, 'tusk'));
-console.log(`tusk: the build in ${path.relative(process.cwd(), path.join(REPO_ROOT, 'dist')) || 'dist'}/, copied to ${path.dirname(path.dirname(TUSK_BIN))} at start\n`);
+console.log(`tusk: commit ${build.commit ?? '?'}${build.srcChanges ? ` + ${build.srcChanges} changed file(s) under src/` : ''}, dist/ built ${build.distBuilt}; copied to ${path.dirname(path.dirname(TUSK_BIN))} at start\n`);
 
 // Shared data (scenarios/big-file.js) is deleted once no scenario left to run uses it, so the
 // 10 GiB of scenario 8 never sits beside the large file's stores and peer repositories.
@@ -209,7 +210,7 @@ const load1 = os.loadavg();
 console.log(`\n${checks.length - failed.length - skipped.length} passed, ${failed.length} failed, ${skipped.length} skipped; total ${fmtMs(Date.now() - t0)}; load average at end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
 
 if (opts.json) {
-  const out = { date: started.toISOString(), mode: opts.quick ? 'quick' : 'full', runs: opts.runs, machine: m, loadAverage: { start: load0, end: load1 }, peers: ctx.peers, totalMs: Date.now() - t0, scenarios: reports.map((r) => ({ ...r.toJSON(), elapsedMs: r.elapsedMs })), failed: failed.length };
+  const out = { date: started.toISOString(), mode: opts.quick ? 'quick' : 'full', runs: opts.runs, machine: m, build, loadAverage: { start: load0, end: load1 }, peers: ctx.peers, totalMs: Date.now() - t0, scenarios: reports.map((r) => ({ ...r.toJSON(), elapsedMs: r.elapsedMs })), failed: failed.length };
   fs.writeFileSync(opts.json, JSON.stringify(out, null, 2) + '\n');
   console.log(`results written to ${opts.json}`);
 }

@@ -46,9 +46,8 @@ export function initPeer(ctx, tool) {
 }
 
 /** Store one version of work/big.bin with a peer; timed. Returns the measure result plus repo growth. */
-export async function peerBackup(ctx, tool, version) {
+export async function peerBackup(ctx, tool, version, repo = tool === 'git-lfs' ? path.join(bigWorkDir(ctx).work, '.git') : path.join(ctx.root, 'big', tool)) {
   const { work, env } = bigWorkDir(ctx);
-  const repo = tool === 'git-lfs' ? path.join(work, '.git') : path.join(ctx.root, 'big', tool);
   const before = dirBytes(repo);
   let r;
   if (tool === 'restic') r = await measure([T(['restic', 'backup', '--repo', repo, '--quiet', 'big.bin'])], { cwd: work, env });
