@@ -77,8 +77,11 @@ export const GNU_TIME = (() => {
 // after each scenario.
 let trashDir = null;
 let trashSeq = 0;
-export function setTrashDir(dir) {
-  trashDir = dir;
+/** Where the run keeps its scratch files (rss outputs) and its trash: a directory under the run's temp dir. */
+let scratchDir = os.tmpdir();
+export function setScratchDir(dir) {
+  scratchDir = dir;
+  trashDir = path.join(dir, 'trash');
 }
 
 /** Move a file or directory out of the way (instant); it is deleted after the scenario. */
@@ -124,6 +127,18 @@ export function syncDisk() {
 }
 
 let rssSeq = 0;
+const running = new Set();
+
+/** Stop every measured command still running (on Ctrl-C): each is its own process group. */
+export function killChildren() {
+  for (const c of running) {
+    try {
+      process.kill(-c.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
 
 /**
  * Run a shell script made of raw shell text and T(argv) pieces; time it from spawn to exit.
@@ -142,7 +157,7 @@ export async function measure(pieces, opts = {}) {
   const text = pieces
     .map((p) => {
       if (typeof p === 'string') return p;
-      const f = path.join(os.tmpdir(), `tusk-bench-${process.pid}-${++rssSeq}.rss`);
+      const f = path.join(scratchDir, `rss-${++rssSeq}`);
       rssFiles.push(f);
       if (GNU_TIME) return `${q(GNU_TIME)} -f %M -o ${q(f)} ${sh(p.argv)}`;
       return `${sh([NODE, path.join(BENCH_DIR, 'rss-wrap.js'), f, '--', ...p.argv])}`;
@@ -151,7 +166,9 @@ export async function measure(pieces, opts = {}) {
   if (sync) syncDisk();
   const start = process.hrtime.bigint();
   const [cmd, ...args] = direct ? pieces[0].argv : lone ? [GNU_TIME, '-f', '%M', '-o', rssFiles[0], ...pieces[0].argv] : ['sh', '-c', text];
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
+  // its own process group, so an interrupted bench can stop the whole pipeline (killChildren)
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'], detached: true });
+  running.add(child);
   let hwm = null;
   const sampler = direct ? setInterval(() => (hwm = Math.max(hwm ?? 0, readHwm(child.pid) ?? 0)), 10) : null;
   const out = [];
@@ -165,6 +182,7 @@ export async function measure(pieces, opts = {}) {
     child.on('close', (c, sig) => resolve(c ?? 128 + (os.constants.signals[sig] ?? 0)));
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  running.delete(child);
   if (sampler) clearInterval(sampler);
   let rssKiB = direct ? hwm : null;
   for (const f of rssFiles) {

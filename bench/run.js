@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GiB, GNU_TIME, MiB, Report, REPO_ROOT, TUSK_BIN, buildInfo, emptyTrash, fmtMs, have, log, machine, peerVersion, setRoundCap, setTrashDir, snapshotBuild } from './lib.js';
+import { GiB, GNU_TIME, MiB, Report, REPO_ROOT, TUSK_BIN, buildInfo, emptyTrash, fmtMs, have, killChildren, log, machine, peerVersion, setRoundCap, setScratchDir, snapshotBuild } from './lib.js';
 
 const SCENARIOS = [
   './scenarios/s01-put-large.js',
@@ -109,7 +109,7 @@ if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'store', 'store.js'))) {
 }
 
 const root = fs.mkdtempSync(path.join(process.env.BENCH_DIR || os.tmpdir(), 'tusk-bench-'));
-setTrashDir(path.join(root, 'trash'));
+setScratchDir(root);
 const ctx = {
   quick: opts.quick,
   runs: opts.runs,
@@ -134,6 +134,7 @@ function cleanup() {
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
+    killChildren();
     cleanup();
     process.exit(sig === 'SIGINT' ? 130 : 143);
   });
