@@ -54,7 +54,7 @@ function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: string | 
   const totals = rootTotals(s, r);
   s.graph.setCommitRoot(c.repo, c.id, r, totals.size, totals.files);
   s.graph.finishCommit(c.repo, c.id, now, c.description);
-  if (reason) s.db.prepare('UPDATE commits SET error = ? WHERE repo = ? AND id = ?').run(reason, c.repo, c.id);
+  if (reason) s.graph.setCommitError(c.repo, c.id, reason);
   if (c.branch && s.graph.getBranch(c.repo, c.branch)?.head === c.id) propagate(s, c.repo, c.branch, c.id);
 }
 

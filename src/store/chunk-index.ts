@@ -1,5 +1,6 @@
 // Chunk id → location, file content → chunk list, tree pages, pack leases and writer sessions.
 // The only module with SQL about stored bytes; a PostgreSQL backend would reimplement this file.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { guardSqlite, type Db } from './meta-db.js';
@@ -164,7 +165,7 @@ export class ChunkIndex {
         this.q.leasePack.run(owner, now + WRITER_LEASE_MS, r.id);
         return { id: r.id, name: r.name, size: r.size, sealed: false };
       }
-      const name = `${now.toString(16).padStart(12, '0')}${randomHex(10)}`;
+      const name = `${now.toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
       const info = this.q.newPack.run(name, owner, now + WRITER_LEASE_MS, now);
       return { id: Number(info.lastInsertRowid), name, size: 0, sealed: false };
     }).immediate());
@@ -214,10 +215,4 @@ export function splitIds(buf: Buffer): ChunkId[] {
   const out: ChunkId[] = [];
   for (let i = 0; i + ID_BYTES <= buf.length; i += ID_BYTES) out.push(buf.subarray(i, i + ID_BYTES) as ChunkId);
   return out;
-}
-
-function randomHex(bytes: number): string {
-  let s = '';
-  for (let i = 0; i < bytes; i++) s += Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
-  return s;
 }

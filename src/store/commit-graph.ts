@@ -74,6 +74,7 @@ export class CommitGraph {
       ),
       setRoot: db.prepare('UPDATE commits SET root = ?, size = ?, files = ? WHERE repo = ? AND id = ?'),
       finish: db.prepare('UPDATE commits SET finishing = COALESCE(finishing, ?), finished = ?, description = ? WHERE repo = ? AND id = ?'),
+      setError: db.prepare('UPDATE commits SET error = ? WHERE repo = ? AND id = ?'),
       setParent: db.prepare('UPDATE commits SET parent = ? WHERE repo = ? AND id = ?'),
       deleteCommit: db.prepare('DELETE FROM commits WHERE repo = ? AND id = ?'),
       deleteCommits: db.prepare('DELETE FROM commits WHERE repo = ?'),
@@ -185,6 +186,10 @@ export class CommitGraph {
   }
   finishCommit(repo: string, id: string, at: number, description: string): void {
     this.q.finish.run(at, at, description, repo, id);
+  }
+  /** Mark a commit as failed (pipeline outputs of failed or killed jobs). */
+  setCommitError(repo: string, id: string, error: string): void {
+    this.q.setError.run(error, repo, id);
   }
   setParent(repo: string, id: string, parent: string | null): void {
     this.q.setParent.run(parent, repo, id);
