@@ -4,7 +4,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ConflictError, TuskError } from '../errors.js';
 import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
 import { getFile, writeLocalTree } from '../store/file-service.js';
@@ -15,10 +14,13 @@ import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { materializeDatum } from './materialize.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
+import { ScratchSlot } from './scratch.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
 const DATUM_LEASE_MS = 60_000;
+/** Datums claimed per write: small enough that another runner on the same job still gets a share. */
+const CLAIM_BATCH = 16;
 
 /** The JSON-lines log file of a job. */
 export function logFile(s: StoreCore, pipeline: string, job: string): string {
@@ -128,87 +130,123 @@ interface RunOptions {
   onEvent?: (e: { job: JobRow; datum?: DatumRow; message: string }) => void;
 }
 
+type DatumResultRow = Parameters<StoreCore['jobs']['finishDatum']>[0];
+
+/**
+ * Datum results waiting to be written: one transaction per batch rather than per datum (a
+ * write transaction costs more than running a small command). A crash loses at most the batch:
+ * those datums are still `running` under this runner's lease and are retaken when it expires.
+ */
+class ResultBatch {
+  private rows: DatumResultRow[] = [];
+  private since = Date.now();
+  constructor(private readonly s: StoreCore) {}
+
+  add(row: DatumResultRow): void {
+    this.rows.push(row);
+    if (this.rows.length >= 256 || Date.now() - this.since >= 100) this.flush();
+  }
+  /** Write the pending rows in the caller's transaction. */
+  writeInto(): void {
+    for (const r of this.rows) this.s.jobs.finishDatum(r);
+    this.rows = [];
+    this.since = Date.now();
+  }
+  flush(): void {
+    if (this.rows.length > 0) this.s.graph.transaction(() => this.writeInto());
+  }
+}
+
+/** Directories (relative to pfs/) a datum's inputs live in: its worker's scratch keeps them. */
+function inputDirs(files: readonly DatumFile[]): string[] {
+  return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
+}
+
 /** Run one datum: up to datum_tries attempts, then err_cmd; store its output tree on success. */
-async function runDatum(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, transform: Transform, signal: AbortSignal, log: DatumContext['log']): Promise<void> {
+async function runDatum(
+  s: StoreCore,
+  job: JobRow,
+  spec: PipelineSpec,
+  d: DatumRow,
+  transform: Transform,
+  slot: ScratchSlot,
+  results: ResultBatch,
+  signal: AbortSignal,
+  log: DatumContext['log'],
+): Promise<void> {
   const files = JSON.parse(d.inputs) as DatumFile[];
-  const logger = { log };
   let state: DatumRow['state'] = 'failed';
   let error: string | null = null;
   let downloaded = 0;
-  try {
-    for (let attempt = 1; attempt <= spec.datum_tries && state !== 'success'; attempt++) {
-      if (signal.aborted) break;
-      // claiming counted the first try; `attempts` counts every try, as datum_tries does
-      if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
-      const scratch = path.join(s.path, 'tmp', 'datums', `${d.id.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
-      const pfsDir = path.join(scratch, 'pfs');
-      const tmpDir = path.join(scratch, 'tmp');
-      try {
-        fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
-        fs.mkdirSync(tmpDir, { recursive: true });
-        downloaded += materializeDatum(s, files, pfsDir);
-        const env: Record<string, string> = {
-          PACH_JOB_ID: job.id,
-          PACH_DATUM_ID: d.id,
-          PACH_OUTPUT_COMMIT_ID: job.id,
-          PPS_PIPELINE_NAME: job.pipeline,
-          TUSK_JOB_ID: job.id,
-          TUSK_DATUM_ID: d.id,
-          TUSK_PIPELINE: job.pipeline,
-          TUSK_PFS: pfsDir,
-        };
-        for (const f of files) {
-          env[f.name] = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
-          env[`${f.name}_COMMIT`] = f.commit;
-          if (f.joinKey !== undefined) env[`PACH_DATUM_${f.name}_JOIN_ON`] = f.joinKey;
-          if (f.groupKey !== undefined) env[`PACH_DATUM_${f.name}_GROUP_BY`] = f.groupKey;
-        }
-        const ctx = {
-          pipeline: job.pipeline,
-          jobId: job.id,
-          datumId: d.id,
-          pfsDir,
-          tmpDir,
-          workingDir: spec.transform.working_dir ? path.resolve(spec.base_dir, spec.transform.working_dir) : spec.base_dir,
-          env,
-          timeoutMs: spec.datum_timeout_ms,
-          signal,
-          log: logger.log,
-        };
-        const r = await transform.run(ctx, 'main');
-        if (r.ok) {
+  const finish = (output: NodeId | null, uploaded: number): DatumResultRow => ({ pipeline: job.pipeline, job: job.id, id: d.id, state, output, finished: Date.now(), error, download_bytes: downloaded, upload_bytes: uploaded });
+  for (let attempt = 1; attempt <= spec.datum_tries && state !== 'success'; attempt++) {
+    if (signal.aborted) break;
+    // claiming counted the first try; `attempts` counts every try, as datum_tries does
+    if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
+    const { pfsDir, tmpDir } = slot;
+    try {
+      slot.prepare(inputDirs(files));
+      downloaded += materializeDatum(s, files, pfsDir);
+      const env: Record<string, string> = {
+        PACH_JOB_ID: job.id,
+        PACH_DATUM_ID: d.id,
+        PACH_OUTPUT_COMMIT_ID: job.id,
+        PPS_PIPELINE_NAME: job.pipeline,
+        TUSK_JOB_ID: job.id,
+        TUSK_DATUM_ID: d.id,
+        TUSK_PIPELINE: job.pipeline,
+        TUSK_PFS: pfsDir,
+      };
+      for (const f of files) {
+        env[f.name] = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
+        env[`${f.name}_COMMIT`] = f.commit;
+        if (f.joinKey !== undefined) env[`PACH_DATUM_${f.name}_JOIN_ON`] = f.joinKey;
+        if (f.groupKey !== undefined) env[`PACH_DATUM_${f.name}_GROUP_BY`] = f.groupKey;
+      }
+      const ctx: DatumContext = {
+        pipeline: job.pipeline,
+        jobId: job.id,
+        datumId: d.id,
+        pfsDir,
+        tmpDir,
+        workingDir: spec.transform.working_dir ? path.resolve(spec.base_dir, spec.transform.working_dir) : spec.base_dir,
+        env,
+        timeoutMs: spec.datum_timeout_ms,
+        signal,
+        log,
+      };
+      const r = await transform.run(ctx, 'main');
+      if (r.ok) {
+        state = 'success';
+        error = null;
+        const out = path.join(pfsDir, 'out');
+        if (fs.readdirSync(out).length === 0) results.add(finish(null, 0));
+        else
           // the output tree and the datum's success are recorded in one transaction, so gc never
           // sees the tree unreferenced
-          writeLocalTree(s, path.join(pfsDir, 'out'), {
+          writeLocalTree(s, out, {
             datum: d.id,
             beforeCommit: (root, stats) => {
-              s.jobs.finishDatum({ pipeline: job.pipeline, job: job.id, id: d.id, state: 'success', output: root, finished: Date.now(), error: null, download_bytes: downloaded, upload_bytes: stats.bytes });
+              results.writeInto();
+              s.jobs.finishDatum(finish(root, stats.bytes));
             },
           });
-          state = 'success';
-          error = null;
-        } else {
-          error = r.reason ?? 'failed';
-          logger.log('system', `attempt ${attempt} of ${spec.datum_tries} failed: ${error}`);
-          if (r.timedOut || signal.aborted) {
-            if (signal.aborted) break;
-          }
-        }
-        if (state !== 'success' && attempt === spec.datum_tries && spec.transform.err_cmd && !signal.aborted) {
-          const er = await transform.run(ctx, 'error');
-          if (er.ok) state = 'recovered';
-        }
-      } catch (err) {
-        error = err instanceof TuskError ? err.message : (err as Error).message;
-        logger.log('system', `attempt ${attempt} failed: ${error}`);
-      } finally {
-        fs.rmSync(scratch, { recursive: true, force: true });
+      } else {
+        error = r.reason ?? 'failed';
+        log('system', `attempt ${attempt} of ${spec.datum_tries} failed: ${error}`);
+        if (signal.aborted) break;
       }
+      if (state !== 'success' && attempt === spec.datum_tries && spec.transform.err_cmd && !signal.aborted) {
+        const er = await transform.run(ctx, 'error');
+        if (er.ok) state = 'recovered';
+      }
+    } catch (err) {
+      state = 'failed';
+      error = err instanceof TuskError ? err.message : (err as Error).message;
+      log('system', `attempt ${attempt} failed: ${error}`);
     }
-  } finally {
-    // the job's log stays open for its other datums
   }
-  if (state !== 'success') s.jobs.finishDatum({ pipeline: job.pipeline, job: job.id, id: d.id, state, output: null, finished: Date.now(), error, download_bytes: downloaded, upload_bytes: 0 });
+  if (state !== 'success') results.add(finish(null, 0));
 }
 
 /**
@@ -275,28 +313,44 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   const abort = new AbortController();
   const logs = jobLogger(logFile(s, job.pipeline, job.id));
   const deadline = spec.job_timeout_ms ? (s.jobs.getJob(job.pipeline, job.id)?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
+  const results = new ResultBatch(s);
   // a job stopped elsewhere (stop job, pipeline update) aborts its running datums
   const watch = setInterval(() => {
+    // results of quick datums must not wait behind a slow one to become visible
+    results.flush();
     const j = s.jobs.getJob(job.pipeline, job.id);
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) abort.abort();
     if (Date.now() > deadline) abort.abort();
     s.jobs.renewDatumLeases(opts.runner, Date.now() + DATUM_LEASE_MS);
   }, 250);
+  const slots: ScratchSlot[] = [];
+  // claimed in batches (one write each) and handed out in order to the workers
+  const queue: DatumRow[] = [];
+  const claim = (): DatumRow | undefined => {
+    if (queue.length === 0) queue.push(...s.jobs.claimDatums(job.pipeline, job.id, opts.runner, DATUM_LEASE_MS, CLAIM_BATCH));
+    return queue.shift();
+  };
   try {
+    const scratchRoot = path.join(s.path, 'tmp', 'datums');
     const worker = async () => {
+      const slot = new ScratchSlot(scratchRoot);
+      slots.push(slot);
       for (;;) {
         if (abort.signal.aborted) return;
-        const d = s.jobs.claimDatum(job.pipeline, job.id, opts.runner, DATUM_LEASE_MS);
+        const d = claim();
         if (!d) return;
         progressed = true;
-        await runDatum(s, job, spec, d, transform, abort.signal, logs.forDatum(d.id));
+        await runDatum(s, job, spec, d, transform, slot, results, abort.signal, logs.forDatum(d.id));
         opts.onEvent?.({ job, datum: d, message: 'datum done' });
       }
     };
     await Promise.all(Array.from({ length: parallelism }, worker));
   } finally {
     clearInterval(watch);
+    results.flush();
     logs.close();
+    transform.close?.();
+    for (const slot of slots) slot.dispose();
   }
   if (Date.now() > deadline) {
     try {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ExecServer } from './exec-server.js';
 import type { TransformSpec } from './spec-types.js';
 
 /** Everything a transform needs for one attempt at one datum. */
@@ -35,12 +36,15 @@ export interface TransformResult {
 
 export interface Transform {
   run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult>;
+  /** Called once when the job's datum loop ends: release what run() kept between datums. */
+  close?(): void;
 }
 
 /**
- * How user code sees `/pfs`: through the compiled helper (one exec per datum), through a shell
- * script doing the same with `unshare` (no compiler at install time; ~25 execs per datum), or,
- * where user namespaces are unavailable, by rewriting `/pfs` in cmd, stdin and env.
+ * How user code sees `/pfs`: through the compiled helper (a per-job server that forks each datum
+ * into its own mount namespace), through a shell script doing the same with `unshare` (no
+ * compiler at install time; ~25 execs per datum), or, where user namespaces are unavailable, by
+ * rewriting `/pfs` in cmd, stdin and env.
  */
 export type PfsMode = 'helper' | 'namespace' | 'rewrite';
 
@@ -88,38 +92,171 @@ function rewritePfs(s: string, pfsDir: string): string {
   return s.replace(/(^|[^\w.-])\/pfs(?=\/|$|[^\w.-])/g, (_m, pre: string) => `${pre}${pfsDir}`);
 }
 
-/** A transform that spawns `cmd` with `stdin` piped in, as Pachyderm's worker does. */
+/** What one attempt runs, after `/pfs` handling: argv, env (on top of the base env) and stdin text. */
+interface Launch {
+  argv: string[];
+  env: Record<string, string>;
+  stdin: string | undefined;
+}
+
+/** Splits a process's output into lines for the datum's log. */
+function lineSplitter(log: DatumContext['log'], stream: 'stdout' | 'stderr'): { push(data: Buffer): void; flush(): string } {
+  let buf = '';
+  let last = '';
+  return {
+    push(data) {
+      buf += data.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        last = buf.slice(0, i);
+        log(stream, last);
+        buf = buf.slice(i + 1);
+      }
+      if (buf.length > 65536) {
+        log(stream, buf);
+        buf = '';
+      }
+    },
+    flush() {
+      if (buf) log(stream, (last = buf));
+      buf = '';
+      return last;
+    },
+  };
+}
+
+/** A transform that runs `cmd` with `stdin` piped in, as Pachyderm's worker does. */
 export class ChildProcessTransform implements Transform {
-  constructor(private readonly spec: TransformSpec, private readonly mode: PfsMode = pfsMode()) {}
+  /** the process env plus the spec's: the same for every datum, so built (and sent) once */
+  private readonly baseEnv: Record<string, string>;
+  private server: Promise<{ server: ExecServer; dir: string } | undefined> | undefined;
+
+  constructor(private readonly spec: TransformSpec, private readonly mode: PfsMode = pfsMode()) {
+    this.baseEnv = { ...(process.env as Record<string, string>), ...spec.env, TUSK_PFS_MODE_USED: mode };
+  }
 
   async run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult> {
-    let cmd = which === 'main' ? this.spec.cmd : (this.spec.err_cmd ?? []);
-    let stdinLines = which === 'main' ? this.spec.stdin : this.spec.err_stdin;
+    const cmd = which === 'main' ? this.spec.cmd : (this.spec.err_cmd ?? []);
+    const stdinLines = which === 'main' ? this.spec.stdin : this.spec.err_stdin;
     if (cmd.length === 0) return { ok: false, exitCode: null, signal: null, timedOut: false, reason: 'invalid pipeline transform, no command specified' };
-    let env: Record<string, string> = { ...process.env as Record<string, string>, ...ctx.env, ...this.spec.env, TMPDIR: ctx.tmpDir, TUSK_PFS_MODE_USED: this.mode };
-    let argv0: string;
-    let args: string[];
-    if (this.mode === 'helper') {
-      argv0 = HELPER;
-      args = [ctx.pfsDir, ctx.workingDir, ctx.tmpDir, '--', ...cmd];
-    } else if (this.mode === 'namespace') {
-      argv0 = 'unshare';
-      args = ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', NAMESPACE_SCRIPT, 'tusk-ns', ...cmd];
-      env = { ...env, TUSK_NS_PFS: ctx.pfsDir, TUSK_NS_CWD: ctx.workingDir, TUSK_NS_TMP: ctx.tmpDir };
-    } else {
+    const launch: Launch = {
+      argv: [...cmd],
+      // the datum's variables, except where the spec sets the same name (the spec wins, as before)
+      env: { ...ctx.env, ...this.spec.env, TMPDIR: ctx.tmpDir },
+      stdin: stdinLines && stdinLines.length > 0 ? stdinLines.join('\n') + '\n' : undefined,
+    };
+    if (this.mode === 'rewrite') {
       // No namespaces: point `/pfs` at the scratch dir in the command, stdin and env vars. Paths
       // hard-coded inside scripts cannot be rewritten; the log says so once per datum.
-      cmd = cmd.map((a) => rewritePfs(a, ctx.pfsDir));
-      stdinLines = stdinLines?.map((l) => rewritePfs(l, ctx.pfsDir));
-      for (const [k, v] of Object.entries(ctx.env)) env[k] = rewritePfs(v, ctx.pfsDir);
+      launch.argv = launch.argv.map((a) => rewritePfs(a, ctx.pfsDir));
+      if (launch.stdin) launch.stdin = rewritePfs(launch.stdin, ctx.pfsDir);
+      for (const k of Object.keys(ctx.env)) launch.env[k] = rewritePfs(launch.env[k]!, ctx.pfsDir);
       ctx.log('system', `namespaces unavailable: /pfs rewritten to ${ctx.pfsDir} in cmd, stdin and env`);
-      argv0 = cmd[0]!;
-      args = cmd.slice(1);
+    }
+    ctx.log('system', 'beginning to run user code');
+    const started = Date.now();
+    const server = this.mode === 'namespace' ? undefined : await this.startServer();
+    const r = server ? await this.runOnServer(server.server, ctx, launch) : await this.runSpawned(ctx, launch);
+    const secs = ((Date.now() - started) / 1000).toFixed(2);
+    ctx.log('system', r.ok ? `finished running user code after ${secs}s` : `errored running user code after ${secs}s: ${r.reason}`);
+    return r;
+  }
+
+  close(): void {
+    void this.server?.then((s) => {
+      if (!s) return;
+      s.server.close();
+      // the server's root directory is a mount point only inside its namespace: empty here
+      fs.rmSync(s.dir, { recursive: true, force: true });
+    });
+  }
+
+  /** One server per transform (per job), started on first use; undefined: spawn from node. */
+  private startServer(): Promise<{ server: ExecServer; dir: string } | undefined> {
+    if (!this.server) {
+      this.server = (async () => {
+        if (!fs.existsSync(HELPER)) return undefined;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-exec-'));
+        const server = await ExecServer.start(HELPER, this.mode === 'helper' ? dir : undefined);
+        if (!server) fs.rmSync(dir, { recursive: true, force: true });
+        else server.setBaseEnv(this.baseEnv);
+        return server ? { server, dir } : undefined;
+      })();
+    }
+    return this.server;
+  }
+
+  private async runOnServer(server: ExecServer, ctx: DatumContext, launch: Launch): Promise<TransformResult> {
+    let stdinFile: string | undefined;
+    if (launch.stdin !== undefined) {
+      stdinFile = path.join(path.dirname(ctx.pfsDir), 'stdin');
+      fs.writeFileSync(stdinFile, launch.stdin);
+    }
+    const out = lineSplitter(ctx.log, 'stdout');
+    const err = lineSplitter(ctx.log, 'stderr');
+    let pid = 0;
+    let timedOut = false;
+    const killTree = () => {
+      try {
+        if (pid) process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = ctx.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          ctx.log('system', `datum timed out after ${ctx.timeoutMs} ms; killing it`);
+          killTree();
+        }, ctx.timeoutMs)
+      : undefined;
+    ctx.signal.addEventListener('abort', killTree);
+    try {
+      const r = await server.run(
+        { pfsDir: ctx.pfsDir, workDir: ctx.workingDir, stdinFile, env: launch.env, argv: launch.argv },
+        {
+          started: (p) => {
+            pid = p;
+            if (timedOut || ctx.signal.aborted) killTree();
+          },
+          output: (stream, data) => (stream === 'stdout' ? out : err).push(data),
+        },
+      );
+      out.flush();
+      const lastErr = err.flush();
+      if (r.code === 127 && lastErr.startsWith('tusk-ns: cannot start ')) return { ok: false, exitCode: 127, signal: null, timedOut, reason: lastErr.slice('tusk-ns: '.length) };
+      return this.result(r.code, r.signal, timedOut, ctx);
+    } finally {
+      if (timer) clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', killTree);
+    }
+  }
+
+  private result(code: number | null, signal: string | null, timedOut: boolean, ctx: DatumContext): TransformResult {
+    const accepted = code === 0 || (code !== null && this.spec.accept_return_code.includes(code));
+    if (accepted && !timedOut) return { ok: true, exitCode: code, signal: null, timedOut };
+    return {
+      ok: false,
+      exitCode: code,
+      signal,
+      timedOut,
+      reason: timedOut ? `timed out after ${ctx.timeoutMs} ms` : ctx.signal.aborted ? 'job stopped' : signal ? `killed by ${signal}` : `exit status ${code}`,
+    };
+  }
+
+  /** Without the server: one node spawn per attempt (the shell-namespace and no-helper paths). */
+  private runSpawned(ctx: DatumContext, launch: Launch): Promise<TransformResult> {
+    let argv0 = launch.argv[0]!;
+    let args = launch.argv.slice(1);
+    let env = { ...this.baseEnv, ...launch.env };
+    if (this.mode === 'namespace') {
+      argv0 = 'unshare';
+      args = ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', NAMESPACE_SCRIPT, 'tusk-ns', ...launch.argv];
+      env = { ...env, TUSK_NS_PFS: ctx.pfsDir, TUSK_NS_CWD: ctx.workingDir, TUSK_NS_TMP: ctx.tmpDir };
     }
     return new Promise<TransformResult>((resolve) => {
       let settled = false;
       let timedOut = false;
-      const started = Date.now();
       const child = spawn(argv0, args, { cwd: this.mode === 'rewrite' ? ctx.workingDir : ctx.tmpDir, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const killTree = () => {
         try {
@@ -135,66 +272,56 @@ export class ChildProcessTransform implements Transform {
             killTree();
           }, ctx.timeoutMs)
         : undefined;
-      const onAbort = () => killTree();
-      ctx.signal.addEventListener('abort', onAbort);
-      const lines = (stream: 'stdout' | 'stderr') => {
-        let buf = '';
-        return (data: Buffer) => {
-          buf += data.toString();
-          let i: number;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            ctx.log(stream, buf.slice(0, i));
-            buf = buf.slice(i + 1);
-          }
-          if (buf.length > 65536) {
-            ctx.log(stream, buf);
-            buf = '';
-          }
-        };
-      };
-      child.stdout.on('data', lines('stdout'));
-      child.stderr.on('data', lines('stderr'));
+      ctx.signal.addEventListener('abort', killTree);
+      const out = lineSplitter(ctx.log, 'stdout');
+      const err = lineSplitter(ctx.log, 'stderr');
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => err.push(d));
       // user code that never reads stdin must not fail on EPIPE (Pachyderm ignores it too)
       child.stdin.on('error', () => undefined);
-      child.stdin.end(stdinLines && stdinLines.length > 0 ? stdinLines.join('\n') + '\n' : undefined);
+      child.stdin.end(launch.stdin);
       const done = (r: TransformResult) => {
         if (settled) return;
         settled = true;
         if (timer) clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', onAbort);
-        const secs = ((Date.now() - started) / 1000).toFixed(2);
-        ctx.log('system', r.ok ? `finished running user code after ${secs}s` : `errored running user code after ${secs}s: ${r.reason}`);
+        ctx.signal.removeEventListener('abort', killTree);
+        out.flush();
+        err.flush();
         resolve(r);
       };
-      child.on('error', (err) =>
-        done({ ok: false, exitCode: null, signal: null, timedOut, reason: `cannot start ${cmd[0]}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : err.message}` }),
+      child.on('error', (e) =>
+        done({ ok: false, exitCode: null, signal: null, timedOut, reason: `cannot start ${launch.argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}` }),
       );
-      child.on('close', (code, signal) => {
-        const accepted = code === 0 || (code !== null && this.spec.accept_return_code.includes(code));
-        if (accepted && !timedOut) done({ ok: true, exitCode: code, signal: null, timedOut });
-        else
-          done({
-            ok: false,
-            exitCode: code,
-            signal,
-            timedOut,
-            reason: timedOut ? `timed out after ${ctx.timeoutMs} ms` : ctx.signal.aborted ? 'job stopped' : signal ? `killed by ${signal}` : `exit status ${code}`,
-          });
-      });
-      ctx.log('system', 'beginning to run user code');
+      child.on('close', (code, signal) => done(this.result(code, signal, timedOut, ctx)));
     });
   }
 }
 
 /**
  * A job's log: one append-only JSON-lines file, `{ts, datum, stream, message}` per line. One
- * file per job rather than per datum: 10,000 datums must not cost 10,000 file creations.
+ * file per job rather than per datum: 10,000 datums must not cost 10,000 file creations. Lines
+ * are written in batches (at 64 KiB or every 200 ms) so that a datum's three system lines do not
+ * cost three writes; `logs -f` sees them at most 200 ms late.
  */
 export function jobLogger(file: string): { forDatum(datum: string): DatumContext['log']; close(): void } {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a');
+  let pending = '';
+  const flush = () => {
+    if (pending) fs.writeSync(fd, pending);
+    pending = '';
+  };
+  const timer = setInterval(flush, 200);
+  timer.unref();
   return {
-    forDatum: (datum) => (stream, message) => fs.writeSync(fd, JSON.stringify({ ts: new Date().toISOString(), datum, stream, message }) + '\n'),
-    close: () => fs.closeSync(fd),
+    forDatum: (datum) => (stream, message) => {
+      pending += JSON.stringify({ ts: new Date().toISOString(), datum, stream, message }) + '\n';
+      if (pending.length >= 65536) flush();
+    },
+    close: () => {
+      clearInterval(timer);
+      flush();
+      fs.closeSync(fd);
+    },
   };
 }

@@ -96,8 +96,16 @@ export class JobRecords {
       datum: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? AND id = ?'),
       datums: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
       datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1"),
-      claimDatum: db.prepare(
-        "UPDATE datums SET state = 'running', claimed_by = ?, lease_until = ?, started = ?, attempts = attempts + 1 WHERE rowid = (SELECT rowid FROM datums WHERE pipeline = ? AND job = ? AND (state = 'pending' OR (state = 'running' AND lease_until < ?)) ORDER BY seq LIMIT 1) RETURNING *",
+      // expired claims first (few), then pending ones in plan order: both walk datums_by_state,
+      // so a claim costs the same for the first datum of a job as for the 10,000th
+      claimDatums: db.prepare(
+        `UPDATE datums SET state = 'running', claimed_by = @runner, lease_until = @lease, started = @now, attempts = attempts + 1
+         WHERE rowid IN (
+           SELECT rowid FROM datums WHERE pipeline = @pipeline AND job = @job AND state = 'running' AND lease_until < @now
+           UNION ALL
+           SELECT rowid FROM (SELECT rowid FROM datums WHERE pipeline = @pipeline AND job = @job AND state = 'pending' ORDER BY seq LIMIT @limit)
+           LIMIT @limit)
+         RETURNING *`,
       ),
       finishDatum: db.prepare(
         'UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @download_bytes, upload_bytes = @upload_bytes WHERE pipeline = @pipeline AND job = @job AND id = @id',
@@ -214,9 +222,11 @@ export class JobRecords {
     return this.q.datumResult.get(pipeline, id, hash) as DatumRow | undefined;
   }
   /** Atomically take the next pending datum (or one whose runner's lease expired). */
-  claimDatum(pipeline: string, job: string, runner: string, leaseMs: number): DatumRow | undefined {
+  /** Claim up to `limit` datums in one statement: one write transaction per batch, not per datum. */
+  claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): DatumRow[] {
     const now = Date.now();
-    return this.q.claimDatum.get(runner, now + leaseMs, now, pipeline, job, now) as DatumRow | undefined;
+    const rows = this.q.claimDatums.all({ runner, lease: now + leaseMs, now, pipeline, job, limit }) as DatumRow[];
+    return rows.sort((a, b) => a.seq - b.seq);
   }
   finishDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>): void {
     this.q.finishDatum.run(d);
