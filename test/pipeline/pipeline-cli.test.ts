@@ -556,6 +556,35 @@ describe.concurrent('how user code sees /pfs', () => {
   });
 });
 
+describe.concurrent('a worker reuses its scratch tree', () => {
+  const s = useStore();
+
+  step('each datum sees only its own inputs, an empty /pfs/out and an empty TMPDIR', async () => {
+    expectOk(await s().tusk(['create', 'repo', 'in']));
+    for (const d of ['a', 'b', 'c']) expectOk(await s().tusk(['put', 'file', `in@master:/${d}/file-${d}.txt`], { input: `${d}\n` }));
+    // every datum litters TMPDIR, /pfs/out and its input dir; the next one must not see any of it
+    spec(s(), 'clean.json', {
+      pipeline: { name: 'clean' },
+      input: { pfs: { repo: 'in', glob: '/*' } },
+      parallelism_spec: { constant: 1 },
+      transform: sh(
+        'set -e',
+        'test -z "$(ls -A "$TMPDIR")"',
+        'test -z "$(ls -A /pfs/out)"',
+        'test "$(ls /pfs/in)" = "$(basename "$in")"',
+        'test "$(ls "$in" | wc -l)" = 1',
+        'mkdir -p "$TMPDIR/junk" /pfs/out/sub "$in/extra" && touch "$TMPDIR/junk/x" "$in/extra/y"',
+        'cp "$in"/file-* /pfs/out/sub/',
+      ),
+    });
+    expectOk(await s().tusk(['create', 'pipeline', '-f', 'clean.json']));
+    const job = await newest(s(), 'clean');
+    expect(job).toMatchObject({ state: 'JOB_SUCCESS', processed: 3, failed: 0 });
+    const files = (await s().json<FileInfo[]>(['list', 'file', 'clean@master:/sub/'])).map((f) => f.path).sort();
+    expect(files).toEqual(['/sub/file-a.txt', '/sub/file-b.txt', '/sub/file-c.txt']);
+  });
+});
+
 describe.concurrent('as an unprivileged user', () => {
   let dir = '';
   afterAll(() => {

@@ -1,0 +1,174 @@
+// The datum executor's parts on their own: the compiled `tusk-ns --serve` process driven through
+// ExecServer (plain and namespace modes), and the reused scratch tree. The end-to-end behaviour
+// (jobs, retries, timeouts, /pfs in scripts) is in pipeline-cli.test.ts.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ExecServer, type ExecResult } from '../../src/pipeline/exec-server.js';
+import { ScratchSlot } from '../../src/pipeline/scratch.js';
+import { tempDir } from '../helpers.js';
+
+const HELPER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'native', 'tusk-ns');
+const haveHelper = fs.existsSync(HELPER);
+const namespaces =
+  haveHelper && process.platform === 'linux' && spawnSync('unshare', ['--user', '--map-root-user', '--mount', '--fork', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+
+interface Ran extends ExecResult {
+  stdout: string;
+  stderr: string;
+  pid: number;
+}
+
+function run(server: ExecServer, argv: string[], opts: { env?: Record<string, string>; pfsDir?: string; workDir?: string; stdinFile?: string } = {}): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  let pid = 0;
+  return server
+    .run(
+      { pfsDir: opts.pfsDir ?? '/nonexistent', workDir: opts.workDir ?? '/', stdinFile: opts.stdinFile, env: opts.env ?? {}, argv },
+      {
+        started: (p) => (pid = p),
+        output: (stream, data) => (stream === 'stdout' ? (stdout += data.toString()) : (stderr += data.toString())),
+      },
+    )
+    .then((r) => ({ ...r, stdout, stderr, pid }));
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveHelper)('tusk-ns --serve-plain', () => {
+  it('reports exit codes, signals, output in order, empty arguments and a missing command', async () => {
+    const server = (await ExecServer.start(HELPER, undefined))!;
+    expect(server).toBeDefined();
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin', BASE: 'base', OVERRIDE: 'base' });
+    try {
+      const r = await run(server, ['sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; printf "[%s]" "$1" "$BASE" "$OVERRIDE"; exit 7', 'sh', ''], { env: { OVERRIDE: 'datum' } });
+      expect(r).toMatchObject({ code: 7, signal: null });
+      expect(r.stdout).toBe('out1\nout2\nout3\n[][base][datum]');
+      expect(r.stderr).toBe('err1\nerr2\nerr3\n');
+      expect(r.pid).toBeGreaterThan(0);
+
+      const missing = await run(server, ['no-such-command-here']);
+      expect(missing.code).toBe(127);
+      expect(missing.stderr).toContain('tusk-ns: cannot start no-such-command-here: command not found');
+
+      const big = await run(server, ['sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x']);
+      expect(big.stdout.length).toBe(300_000);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('kills a running command by its process group and runs several at once', async () => {
+    const server = (await ExecServer.start(HELPER, undefined))!;
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    try {
+      let pid = 0;
+      const slow = server.run({ pfsDir: '', workDir: '/', env: {}, argv: ['sh', '-c', 'sleep 30 & wait'] }, { started: (p) => (pid = p), output: () => undefined });
+      const quick = await Promise.all([1, 2, 3, 4].map((i) => run(server, ['sh', '-c', `echo ${i}`])));
+      expect(quick.map((q) => q.stdout)).toEqual(['1\n', '2\n', '3\n', '4\n']);
+      expect(pid).toBeGreaterThan(0);
+      process.kill(-pid, 'SIGKILL');
+      expect(await slow).toEqual({ code: null, signal: 'SIGKILL' });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('feeds a file to stdin and starts in the working directory', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'line one\nline two\n');
+    const server = (await ExecServer.start(HELPER, undefined))!;
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    try {
+      const r = await run(server, ['sh', '-c', 'pwd; wc -l'], { workDir: dir, stdinFile: path.join(dir, 'in.txt') });
+      expect(r.stdout.split('\n').map((l) => l.trim())).toEqual([fs.realpathSync(dir), '2', '']);
+      const none = await run(server, ['sh', '-c', 'wc -c']);
+      expect(none.stdout.trim()).toBe('0');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('kills what is still running when its caller goes away', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const marker = path.join(dir, 'survived');
+    const server = (await ExecServer.start(HELPER, undefined))!;
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const r = run(server, ['sh', '-c', `sleep 1; touch ${marker}`]);
+    await new Promise((res) => setTimeout(res, 200));
+    server.close();
+    await r;
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
+describe.skipIf(!namespaces)('tusk-ns --serve (namespaces)', () => {
+  it('gives each command its own /pfs, also when several run at once', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const pfs = [1, 2, 3].map((i) => {
+      const p = path.join(dir, `d${i}`, 'pfs');
+      fs.mkdirSync(path.join(p, 'in'), { recursive: true });
+      fs.mkdirSync(path.join(p, 'out'));
+      fs.writeFileSync(path.join(p, 'in', 'x'), `datum ${i}\n`);
+      return p;
+    });
+    const root = path.join(dir, 'root');
+    fs.mkdirSync(root);
+    const server = (await ExecServer.start(HELPER, root))!;
+    expect(server).toBeDefined();
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    try {
+      const rs = await Promise.all(pfs.map((p) => run(server, ['sh', '-c', 'sleep 0.2; cat /pfs/in/x; cp /pfs/in/x /pfs/out/y; id -u'], { pfsDir: p })));
+      expect(rs.map((r) => r.stdout.split('\n')[0])).toEqual(['datum 1', 'datum 2', 'datum 3']);
+      // files written to /pfs/out land in the datum's scratch and belong to the caller
+      for (const [i, p] of pfs.entries()) expect(fs.readFileSync(path.join(p, 'out', 'y'), 'utf8')).toBe(`datum ${i + 1}\n`);
+      expect(rs.every((r) => r.stdout.split('\n')[1] === String(process.getuid?.() ?? ''))).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('a worker scratch tree reused between datums', () => {
+  it('empties everything but the directories the next datum needs', () => {
+    const parent = tempDir();
+    dirs.push(parent);
+    const slot = new ScratchSlot(parent);
+    slot.prepare(['in/src']);
+    fs.mkdirSync(path.join(slot.pfsDir, 'in', 'src'), { recursive: true });
+    fs.writeFileSync(path.join(slot.pfsDir, 'in', 'src', 'a'), 'a');
+    fs.mkdirSync(path.join(slot.pfsDir, 'out', 'deep', 'er'), { recursive: true });
+    fs.writeFileSync(path.join(slot.pfsDir, 'out', 'deep', 'er', 'f'), 'f');
+    fs.writeFileSync(path.join(slot.tmpDir, 't'), 't');
+    const srcIno = fs.statSync(path.join(slot.pfsDir, 'in', 'src')).ino;
+
+    slot.prepare(['in/src']);
+    expect(fs.readdirSync(path.join(slot.pfsDir, 'in', 'src'))).toEqual([]);
+    // kept, not re-created
+    expect(fs.statSync(path.join(slot.pfsDir, 'in', 'src')).ino).toBe(srcIno);
+    expect(fs.readdirSync(path.join(slot.pfsDir, 'out'))).toEqual([]);
+    expect(fs.readdirSync(slot.tmpDir)).toEqual([]);
+
+    slot.prepare(['other']);
+    expect(fs.readdirSync(slot.pfsDir).sort()).toEqual(['out']);
+
+    // user code that removed its own out/ and tmp/ gets them back
+    fs.rmSync(path.join(slot.pfsDir, 'out'), { recursive: true });
+    fs.rmSync(slot.tmpDir, { recursive: true });
+    slot.prepare([]);
+    expect(fs.existsSync(path.join(slot.pfsDir, 'out'))).toBe(true);
+    expect(fs.existsSync(slot.tmpDir)).toBe(true);
+    slot.dispose();
+    expect(fs.readdirSync(parent)).toEqual([]);
+  });
+});
