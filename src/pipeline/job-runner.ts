@@ -99,6 +99,11 @@ function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string):
       return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
     };
     const planned = planDatums(s.reader, spec.input, resolve);
+    // the previous job's rows hold every result still in use (skipped rows carry theirs
+    // forward): one read of them replaces a lookup per datum; a miss still asks the index
+    const recent = new Map<string, { hash: string; output: DatumRow['output'] }>();
+    const prev = spec.reprocess_spec === 'every_job' ? undefined : s.jobs.previousJob(job.pipeline, job.id);
+    if (prev) for (const r of s.jobs.datumResults(job.pipeline, prev)) if (r.state === 'success' || r.state === 'skipped') recent.set(r.id, { hash: r.hash, output: r.output });
     const now = Date.now();
     let seq = 0;
     const seen = new Set<string>();
@@ -106,7 +111,8 @@ function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string):
       if (seen.has(d.id)) continue; // overlapping globs (e.g. /**) can name a datum twice
       seen.add(d.id);
       const hash = datumHash(d.id, d.files, job.salt);
-      const prior = spec.reprocess_spec === 'every_job' ? undefined : s.jobs.datumResult(job.pipeline, d.id, hash);
+      const hit = recent.get(d.id);
+      const prior = spec.reprocess_spec === 'every_job' ? undefined : hit && hit.hash === hash ? hit : s.jobs.datumResult(job.pipeline, d.id, hash);
       s.jobs.insertDatum({
         pipeline: job.pipeline,
         job: job.id,
@@ -259,9 +265,9 @@ function collect(s: StoreCore, job: JobRow): { root: NodeId | null; error: strin
   const baseCommit = base ? s.graph.getCommit(job.pipeline, base.id) : undefined;
   const baseRoot = (baseCommit?.root as NodeId | null) ?? null;
   const before = new Map<string, NodeId | null>();
-  if (base) for (const d of s.jobs.datumsOf(job.pipeline, base.id)) if (d.state === 'success' || d.state === 'skipped') before.set(d.id, d.output);
+  if (base) for (const d of s.jobs.datumResults(job.pipeline, base.id)) if (d.state === 'success' || d.state === 'skipped') before.set(d.id, d.output);
   const after = new Map<string, NodeId | null>();
-  for (const d of s.jobs.datumsOf(job.pipeline, job.id)) after.set(d.id, d.state === 'success' || d.state === 'skipped' ? d.output : null);
+  for (const d of s.jobs.datumResults(job.pipeline, job.id)) after.set(d.id, d.state === 'success' || d.state === 'skipped' ? d.output : null);
   const edits: PathEdit[] = [];
   const removed = new Set<string>();
   const sameTree = (a: NodeId | null | undefined, b: NodeId | null | undefined) => (a ? (b ? a.equals(b) : false) : !b);
@@ -368,12 +374,10 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) return;
     const states = s.jobs.datumStates(job.pipeline, job.id);
     if (states.pending + states.running > 0) return;
-    const rows = s.jobs.datumsOf(job.pipeline, job.id);
-    const sum = (k: 'download_bytes' | 'upload_bytes') => rows.reduce((n, r) => n + (r.state === 'skipped' ? 0 : r[k]), 0);
-    s.jobs.setCounts({ pipeline: j.pipeline, id: j.id, processed: states.success, skipped: states.skipped, failed: states.failed, recovered: states.recovered, download_bytes: sum('download_bytes'), upload_bytes: sum('upload_bytes') });
-    const firstFailed = rows.find((r) => r.state === 'failed');
+    s.jobs.setCounts({ pipeline: j.pipeline, id: j.id, processed: states.success, skipped: states.skipped, failed: states.failed, recovered: states.recovered, ...s.jobs.datumBytes(j.pipeline, j.id) });
+    const firstFailed = s.jobs.firstFailedDatum(j.pipeline, j.id);
     const { root, error } = collect(s, j);
-    if (firstFailed) finishJob(s, j, 'JOB_FAILURE', `datum ${firstFailed.id} failed`, root);
+    if (firstFailed) finishJob(s, j, 'JOB_FAILURE', `datum ${firstFailed} failed`, root);
     else if (error) finishJob(s, j, 'JOB_FAILURE', error, root);
     else {
       finishJob(s, j, 'JOB_SUCCESS', null, root);

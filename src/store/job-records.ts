@@ -95,6 +95,10 @@ export class JobRecords {
       ),
       datum: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? AND id = ?'),
       datums: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
+      previousJob: db.prepare('SELECT id FROM jobs WHERE pipeline = ? AND started IS NOT NULL AND rowid < (SELECT rowid FROM jobs WHERE pipeline = ? AND id = ?) ORDER BY rowid DESC LIMIT 1').pluck(),
+      results: db.prepare('SELECT id, hash, state, output FROM datums WHERE pipeline = ? AND job = ?'),
+      sums: db.prepare("SELECT COALESCE(SUM(download_bytes), 0) AS download_bytes, COALESCE(SUM(upload_bytes), 0) AS upload_bytes FROM datums WHERE pipeline = ? AND job = ? AND state <> 'skipped'"),
+      firstFailed: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'failed' ORDER BY seq LIMIT 1").pluck(),
       datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1"),
       // expired claims first (few), then pending ones in plan order: both walk datums_by_state,
       // so a claim costs the same for the first datum of a job as for the 10,000th
@@ -217,11 +221,25 @@ export class JobRecords {
   datumsOf(pipeline: string, job: string): DatumRow[] {
     return this.q.datums.all(pipeline, job) as DatumRow[];
   }
+  /** The job of this pipeline started most recently before `job`: its rows carry every reusable result forward. */
+  previousJob(pipeline: string, job: string): string | undefined {
+    return this.q.previousJob.get(pipeline, pipeline, job) as string | undefined;
+  }
+  /** A job's datums without their inputs: what planning and merging need, at a fraction of the read. */
+  datumResults(pipeline: string, job: string): Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[] {
+    return this.q.results.all(pipeline, job) as Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[];
+  }
+  /** Bytes moved by the datums a job ran itself (skipped ones moved nothing). */
+  datumBytes(pipeline: string, job: string): { download_bytes: number; upload_bytes: number } {
+    return this.q.sums.get(pipeline, job) as { download_bytes: number; upload_bytes: number };
+  }
+  firstFailedDatum(pipeline: string, job: string): string | undefined {
+    return this.q.firstFailed.get(pipeline, job) as string | undefined;
+  }
   /** A successful earlier result for this datum identity, if any. */
   datumResult(pipeline: string, id: string, hash: string): DatumRow | undefined {
     return this.q.datumResult.get(pipeline, id, hash) as DatumRow | undefined;
   }
-  /** Atomically take the next pending datum (or one whose runner's lease expired). */
   /** Claim up to `limit` datums in one statement: one write transaction per batch, not per datum. */
   claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): DatumRow[] {
     const now = Date.now();
