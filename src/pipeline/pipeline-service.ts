@@ -12,6 +12,7 @@ import { lookupPath } from '../store/file-tree.js';
 import { cleanPath } from '../store/paths.js';
 import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type PipelineRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
+import { cronInputs } from './cron-ticker.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { killJob, logFile, specOf } from './job-runner.js';
 import { describeInput, inputRepos, normalizeSpec, parseSpecText } from './spec.js';
@@ -253,6 +254,8 @@ export function createPipelines(s: StoreCore, text: string, opts: CreateOptions)
         for (const j of s.jobs.jobsOf(spec.name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, spec.name, j.id, 'pipeline updated');
         row = { ...existing, version: existing.version + 1, spec: JSON.stringify(spec), raw: rawJson, salt: opts.reprocess ? randomBytes(16).toString('hex') : existing.salt, output_branch: spec.output_branch, updated: now };
         s.jobs.updatePipeline(row);
+        // cron inputs keep their schedule across an update (by name); removed ones are forgotten
+        s.jobs.keepCronTicks(spec.name, cronInputs(spec.input).map((i) => i.name));
       } else {
         row = {
           name: spec.name,

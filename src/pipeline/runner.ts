@@ -1,14 +1,17 @@
 // Who runs jobs. Commands never wait for a job unless asked: after a write that created jobs they
 // make sure a background runner exists (a detached `tusk run --daemon`, one per store, found by
 // its lease). `--wait`, `tusk run` and TUSK_RUNNER=foreground run them in the calling process
-// instead, which is what CI and tests want.
+// instead, which is what CI and tests want. The background runner also keeps the time for cron
+// inputs: it stays alive while any running pipeline has one.
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { isOwnerAlive } from '../store/chunk-index.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
+import { hasCronPipelines, runCronTimer } from './cron-ticker.js';
 import { runPendingJobs } from './job-runner.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'run.js');
@@ -58,17 +61,25 @@ export function isCommitSetDone(s: StoreCore, id: string): boolean {
 /**
  * After a write: run jobs in the foreground when asked (TUSK_RUNNER=foreground or `wait`),
  * otherwise make sure a background runner is alive. With `wait` and the `commitSet` the write
- * created, returns only when every job of that set (downstream ones included) has ended.
+ * created, returns only when every job of that set (downstream ones included) has ended. Cron
+ * pipelines need a background runner even when no job is open (it fires their ticks), except
+ * under TUSK_RUNNER=foreground or none, where nothing runs in the background.
  */
 export async function afterWrite(s: StoreCore, opts: { wait?: boolean; commitSet?: string } = {}): Promise<void> {
-  if (!hasOpenJobs(s)) return;
-  if (opts.wait || process.env.TUSK_RUNNER === 'foreground') {
+  const mode = process.env.TUSK_RUNNER;
+  const open = hasOpenJobs(s);
+  const here = open && (opts.wait || mode === 'foreground');
+  if (here) {
     const set = opts.commitSet;
     if (set === undefined) await runForeground(s);
     else await runUntil(s, () => isCommitSetDone(s, set), { runHere: true });
-    return;
   }
-  if (process.env.TUSK_RUNNER === 'none') return;
+  if (mode === 'foreground' || mode === 'none') return;
+  if ((open && !here) || hasCronPipelines(s)) startBackgroundRunner(s);
+}
+
+/** Spawn `tusk run --daemon` unless a live runner holds the store's lease. */
+function startBackgroundRunner(s: StoreCore): void {
   const probe = `probe-${process.pid}`;
   // a live runner will pick the new jobs up on its next poll
   if (!s.jobs.claimRunner(probe, (o) => isOwnerAlive(o.pid, o.host, o.until))) return;
@@ -77,20 +88,30 @@ export async function afterWrite(s: StoreCore, opts: { wait?: boolean; commitSet
   child.unref();
 }
 
-/** The background runner's loop: run jobs until there has been nothing to do for `idleMs`. */
+/**
+ * The background runner's loop: run jobs until there has been nothing to do for `idleMs` and no
+ * running pipeline has a cron input. Cron ticks are fired by a timer beside the job loop, so a
+ * long job does not hold them back (their jobs queue up behind it, as in Pachyderm).
+ */
 export async function runDaemon(s: StoreCore, opts: { idleMs?: number } = {}): Promise<void> {
   const id = `daemon-${process.pid}-${randomBytes(4).toString('hex')}`;
   if (!s.jobs.claimRunner(id, (o) => isOwnerAlive(o.pid, o.host, o.until))) return;
   const idleMs = opts.idleMs ?? 3000;
+  const timer = new AbortController();
+  const ticking = runCronTimer(s, timer.signal);
   let idleSince = Date.now();
   try {
-    while (Date.now() - idleSince < idleMs) {
+    // a store deleted under the runner (a removed project, a test's temp dir) has nothing left to run
+    while (fs.existsSync(s.path)) {
       s.jobs.claimRunner(id, () => false); // renew the lease
       const ran = await runPendingJobs(s, { runner: id });
       if (ran > 0) idleSince = Date.now();
+      else if (Date.now() - idleSince >= idleMs && !hasCronPipelines(s)) break;
       else await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
+    timer.abort();
+    await ticking;
     s.jobs.releaseRunner(id);
   }
 }

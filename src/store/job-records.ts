@@ -120,6 +120,11 @@ export class JobRecords {
       deleteDatums: db.prepare('DELETE FROM datums WHERE pipeline = ?'),
       deleteJobDatums: db.prepare('DELETE FROM datums WHERE pipeline = ? AND job = ?'),
       outputs: db.prepare('SELECT DISTINCT output FROM datums WHERE output IS NOT NULL').pluck(),
+      cronTick: db.prepare('SELECT last_tick FROM cron_ticks WHERE pipeline = ? AND input = ?').pluck(),
+      setCronTick: db.prepare('INSERT OR REPLACE INTO cron_ticks (pipeline, input, last_tick) VALUES (?, ?, ?)'),
+      cronInputs: db.prepare('SELECT input FROM cron_ticks WHERE pipeline = ?').pluck(),
+      deleteCronTick: db.prepare('DELETE FROM cron_ticks WHERE pipeline = ? AND input = ?'),
+      deleteCronTicks: db.prepare('DELETE FROM cron_ticks WHERE pipeline = ?'),
     };
   }
 
@@ -167,6 +172,7 @@ export class JobRecords {
     this.q.setStopped.run(stopped ? 1 : 0, Date.now(), name);
   }
   deletePipeline(name: string): void {
+    this.q.deleteCronTicks.run(name);
     this.q.deleteDatums.run(name);
     this.q.deleteJobs.run(name);
     this.q.deletePipeline.run(name);
@@ -261,6 +267,18 @@ export class JobRecords {
     for (const r of this.q.countStates.all(pipeline, job) as { state: DatumState; n: number }[]) out[r.state] = r.n;
     return out;
   }
+  /** When a cron input last ticked (ms), if it ever did. Read it in the transaction that writes the next tick. */
+  lastCronTick(pipeline: string, input: string): number | undefined {
+    return this.q.cronTick.get(pipeline, input) as number | undefined;
+  }
+  setLastCronTick(pipeline: string, input: string, tick: number): void {
+    this.q.setCronTick.run(pipeline, input, tick);
+  }
+  /** Forget the ticks of cron inputs a pipeline no longer has (after an update renamed or removed them). */
+  keepCronTicks(pipeline: string, inputs: readonly string[]): void {
+    for (const i of this.q.cronInputs.all(pipeline) as string[]) if (!inputs.includes(i)) this.q.deleteCronTick.run(pipeline, i);
+  }
+
   /** Every datum output root: gc keeps these trees alive (later jobs reuse them). */
   allDatumOutputs(): NodeId[] {
     return this.q.outputs.all() as NodeId[];

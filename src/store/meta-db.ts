@@ -9,7 +9,7 @@ import { CorruptError, FormatVersionError, IoError, LockedError, TuskError } fro
 export type Db = Database.Database;
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -192,6 +192,18 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX datums_by_state ON datums(pipeline, job, state, seq);
   -- successful results by identity: what lets a later job skip a datum
   CREATE INDEX datums_by_hash ON datums(pipeline, id, hash, state);
+  `,
+  // 3: cron inputs' last ticks
+  `
+  -- The newest tick written for each cron input (ms since the epoch: the schedule time the tick
+  -- file is named after). Read and moved in the transaction that writes the tick, so two runners
+  -- never write the same one. No row yet: the input's start time, else the pipeline's creation.
+  CREATE TABLE cron_ticks (
+    pipeline TEXT NOT NULL,
+    input TEXT NOT NULL,
+    last_tick INTEGER NOT NULL,
+    PRIMARY KEY (pipeline, input)
+  );
   `,
 ];
 

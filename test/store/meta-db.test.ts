@@ -66,7 +66,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(2);
+    expect(FORMAT_VERSION).toBe(3);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -78,6 +78,7 @@ describe('meta.db', () => {
       'commit_provenance',
       'commits',
       'contents',
+      'cron_ticks',
       'datums',
       'file_cache',
       'jobs',
@@ -131,6 +132,21 @@ describe('meta.db', () => {
     cleanups.push(env.cleanup);
     env.store.core.db.pragma(`user_version = ${FORMAT_VERSION + 1}`);
     expect(thrown(() => openStore({ path: storePath })).code).toBe('E_FORMAT');
+  });
+
+  it('migrates a format-2 store (before cron ticks) forward, keeping its data', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    // what tusk at format 2 left: everything but migration 3
+    db.exec('DROP TABLE cron_ticks');
+    db.pragma('user_version = 2');
+    db.prepare("INSERT INTO settings (key, value) VALUES ('k', 'v')").run();
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(3);
+    expect(again.prepare('SELECT value FROM settings WHERE key = ?').pluck().get('k')).toBe('v');
+    again.prepare("INSERT INTO cron_ticks (pipeline, input, last_tick) VALUES ('p', 'tick', 1)").run();
+    again.close();
   });
 
   it('a read-only open of a store that needs a migration is refused', () => {
