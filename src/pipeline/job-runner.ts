@@ -168,6 +168,17 @@ function inputDirs(files: readonly DatumFile[]): string[] {
   return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
 }
 
+/** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
+function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot): { downloaded: number } | undefined {
+  try {
+    const files = JSON.parse(d.inputs) as DatumFile[];
+    slot.prepare(inputDirs(files));
+    return { downloaded: materializeDatum(s, files, slot.pfsDir) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Run one datum: up to datum_tries attempts, then err_cmd; store its output tree on success. */
 async function runDatum(
   s: StoreCore,
@@ -179,6 +190,8 @@ async function runDatum(
   results: ResultBatch,
   signal: AbortSignal,
   log: DatumContext['log'],
+  /** the slot already holds this datum's inputs (laid out while the previous datum ran) */
+  ready?: { downloaded: number },
 ): Promise<void> {
   const files = JSON.parse(d.inputs) as DatumFile[];
   let state: DatumRow['state'] = 'failed';
@@ -191,8 +204,11 @@ async function runDatum(
     if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
     const { pfsDir, tmpDir } = slot;
     try {
-      slot.prepare(inputDirs(files));
-      downloaded += materializeDatum(s, files, pfsDir);
+      if (attempt === 1 && ready) downloaded += ready.downloaded;
+      else {
+        slot.prepare(inputDirs(files));
+        downloaded += materializeDatum(s, files, pfsDir);
+      }
       const env: Record<string, string> = {
         PACH_JOB_ID: job.id,
         PACH_DATUM_ID: d.id,
@@ -338,16 +354,26 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   };
   try {
     const scratchRoot = path.join(s.path, 'tmp', 'datums');
+    // Each worker has two scratch trees: while one datum's command runs in one, the next datum's
+    // inputs are laid out in the other, so the command's wait hides the runner's own work.
     const worker = async () => {
-      const slot = new ScratchSlot(scratchRoot);
-      slots.push(slot);
-      for (;;) {
-        if (abort.signal.aborted) return;
-        const d = claim();
-        if (!d) return;
+      let slot = new ScratchSlot(scratchRoot);
+      let spare = new ScratchSlot(scratchRoot);
+      slots.push(slot, spare);
+      let d = abort.signal.aborted ? undefined : claim();
+      let ready = d ? prefetch(s, d, slot) : undefined;
+      while (d && !abort.signal.aborted) {
         progressed = true;
-        await runDatum(s, job, spec, d, transform, slot, results, abort.signal, logs.forDatum(d.id));
+        const running = runDatum(s, job, spec, d, transform, slot, results, abort.signal, logs.forDatum(d.id), ready);
+        // after the current datum's command has been sent off
+        await new Promise((r) => setImmediate(r));
+        const next = abort.signal.aborted ? undefined : claim();
+        const nextReady = next ? prefetch(s, next, spare) : undefined;
+        await running;
         opts.onEvent?.({ job, datum: d, message: 'datum done' });
+        [slot, spare] = [spare, slot];
+        d = next;
+        ready = nextReady;
       }
     };
     await Promise.all(Array.from({ length: parallelism }, worker));
