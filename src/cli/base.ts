@@ -168,6 +168,22 @@ export abstract class TuskCommand<T> extends Command {
     process.stdout.on('error', this.onStdoutError);
   }
 
+  /**
+   * For a command that runs until stopped (`logs -f`): SIGINT and SIGTERM then abort the returned
+   * signal, and the command ends normally, with status 0, instead of being reported as
+   * interrupted. A second Ctrl-C finds no handler and kills the process as usual.
+   */
+  protected untilInterrupted(): AbortSignal {
+    const stop = new AbortController();
+    for (const [signal, handler] of this.signalHandlers) process.removeListener(signal, handler);
+    this.signalHandlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+      const handler = () => stop.abort();
+      process.once(signal, handler);
+      return [signal, handler];
+    });
+    return stop.signal;
+  }
+
   // The reader went away (`tusk get file … | head`): stop quietly, with the exit status a
   // process killed by SIGPIPE has, instead of writing into a closed pipe forever.
   private readonly onStdoutError = (err: NodeJS.ErrnoException): void => {

@@ -2,26 +2,36 @@ import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
 import { parseJobRef } from '../cli/job-refs.js';
 import { InvalidArgumentError } from '../errors.js';
-import { readLogs, type LogLine } from '../pipeline/pipeline-service.js';
+import { followLogs, parseInputTerms, printLogs, readLogs, type LogFilter, type LogLine } from '../pipeline/logs.js';
 import { pipelineMsg } from '../ui/messages.js';
 import { logJsonLines, logMessages } from '../ui/pipeline-views.js';
 
+/** The lines, under --json (which cannot be combined with --follow). */
 export type LogsResult = LogLine[];
 
 export default class Logs extends TuskCommand<LogsResult> {
   static override summary = 'Print the logs of user code (and, with --system, of the runner).';
   static override description =
     'By default prints the message of each stdout/stderr line the user code wrote, oldest first. --system adds ' +
-    "the runner's lines (`beginning to run user code`, retries, timeouts); --raw prints one JSON object per line.";
+    "the runner's lines (`beginning to run user code`, retries, timeouts); --raw prints one JSON object per line. " +
+    '--inputs keeps the lines of datums whose input files match every given path or content hash. ' +
+    '-f keeps printing lines as they are written, including those of jobs that start meanwhile: with -j it ' +
+    'exits once the job has ended and its log is drained, otherwise it runs until interrupted (Ctrl-C, status 0).';
   static override examples = [
     '<%= config.bin %> logs -p edges',
     '<%= config.bin %> logs -j edges@b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a --datum 5c0f2a',
-    '<%= config.bin %> logs -p edges --system --raw',
+    '<%= config.bin %> logs -p edges --inputs /liberty.png',
+    '<%= config.bin %> logs -j edges@b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a -f',
+    '<%= config.bin %> logs -p edges --system --raw -f',
   ];
   static override flags = {
     pipeline: Flags.string({ char: 'p', description: 'Only the logs of this pipeline.' }),
     job: Flags.string({ char: 'j', description: 'Only the logs of this job (pipeline@job-id).' }),
     datum: Flags.string({ description: 'Only the logs of this datum (id or prefix).' }),
+    inputs: Flags.string({
+      description: 'Only the logs of datums whose input files match all of these comma-separated paths (/dir/file) or hex content hashes.',
+    }),
+    follow: Flags.boolean({ char: 'f', description: 'Keep printing new lines as they are written (with -j: until the job has ended).' }),
     system: Flags.boolean({ description: "Include the runner's own lines." }),
     raw: Flags.boolean({ description: 'One JSON object per line (pipeline_name, job_id, datum_id, user, ts, message).' }),
   };
@@ -36,14 +46,21 @@ export default class Logs extends TuskCommand<LogsResult> {
   async run(): Promise<LogsResult> {
     const { flags } = await this.parse(Logs);
     if (flags.pipeline !== undefined && flags.job !== undefined) throw new InvalidArgumentError(pipelineMsg.logsBoth, pipelineMsg.logsBothHint);
+    if (flags.follow && this.jsonEnabled()) throw new InvalidArgumentError(pipelineMsg.logsFollowJson, pipelineMsg.logsFollowJsonHint);
     const job = flags.job === undefined ? undefined : parseJobRef(flags.job);
-    const lines = readLogs(this.store().core, {
+    const filter: LogFilter = {
       pipeline: job?.pipeline ?? flags.pipeline,
       job: job?.id,
       datum: flags.datum,
       includeSystem: flags.system,
-    });
-    this.render(() => (flags.raw ? logJsonLines(lines) : logMessages(lines)));
-    return lines;
+      inputs: flags.inputs === undefined ? undefined : parseInputTerms(flags.inputs),
+    };
+    const core = this.store().core;
+    if (this.jsonEnabled()) return readLogs(core, filter);
+    const print = (lines: LogLine[]) => this.render(() => (flags.raw ? logJsonLines(lines) : logMessages(lines)));
+    if (flags.follow) await followLogs(core, filter, { signal: this.untilInterrupted(), onLines: print });
+    else await printLogs(core, filter, print);
+    // printed as it was read: there is no document to return
+    return [];
   }
 }

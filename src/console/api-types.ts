@@ -1,6 +1,7 @@
 // The console's HTTP API payloads: what the server sends and the web UI (web/src) reads. Records
 // the store and pipeline service already define (RepoInfo, CommitInfo, JobInfo…) are sent as is.
-import type { DatumInfo, JobInfo, LogLine, PipelineInfo } from '../pipeline/pipeline-service.js';
+import type { LogLine } from '../pipeline/logs.js';
+import type { DatumInfo, JobInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
 import type { BranchInfo, CommitInfo, CommitProvenance, CommitSetInfo, FileInfo, RepoInfo } from '../store/types.js';
 
 export type { BranchInfo, CommitInfo, CommitProvenance, CommitSetInfo, DatumInfo, FileInfo, JobInfo, LogLine, PipelineInfo, RepoInfo };

@@ -1,9 +1,9 @@
 // Live updates as server-sent events. SQLite cannot notify, and jobs run in other processes (the
 // runner), so each stream polls the pipeline service and sends only what changed: job states and
-// counters, and log lines not sent yet.
+// counters, and the log lines appended since the last poll.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { inspectJob, listJobs, readLogs, type JobInfo, type LogLine } from '../pipeline/pipeline-service.js';
-import { TERMINAL_JOB_STATES, type JobState } from '../store/job-records.js';
+import { LogTail } from '../pipeline/logs.js';
+import { inspectJob, listJobs, type JobInfo } from '../pipeline/pipeline-service.js';
 import type { Store } from '../store/store.js';
 import type { ConsoleEvent } from './api-types.js';
 import { BASE_HEADERS } from './http.js';
@@ -23,7 +23,7 @@ function fingerprint(jobs: JobInfo[]): string {
 
 /**
  * Stream events for one scope until the client disconnects: `jobs` (the watched jobs, whenever
- * any of them changed) and, for a job, `logs` (new lines, per datum in the order written).
+ * any of them changed) and, for a job, `logs` (new lines, in the order written).
  * The caller has checked that the scope exists.
  */
 export function streamEvents(store: Store, scope: EventScope, req: IncomingMessage, res: ServerResponse, opts: { pollMs: number }): void {
@@ -35,32 +35,24 @@ export function streamEvents(store: Store, scope: EventScope, req: IncomingMessa
   });
   const send = (e: ConsoleEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
   let lastJobs = '';
-  // lines already sent, per datum: a datum's log only grows, but datums interleave in time
-  const sentPerDatum = new Map<string, number>();
-  let logsDone = false;
+  // a job's log is read on from where the last poll stopped; the first poll sends what is stored
+  const tail = scope.job && scope.pipeline ? new LogTail(store.core, { pipeline: scope.pipeline, job: scope.job, includeSystem: true }, { endedSince: 0 }) : undefined;
 
   const poll = () => {
     try {
       const jobs = scope.job && scope.pipeline ? [inspectJob(store.core, scope.pipeline, scope.job)] : listJobs(store.core, { pipeline: scope.pipeline, number: WATCHED_JOBS });
       const fp = fingerprint(jobs);
-      const changed = fp !== lastJobs;
-      if (changed) {
+      if (fp !== lastJobs) {
         lastJobs = fp;
         send({ type: 'jobs', jobs });
       }
-      if (scope.job && scope.pipeline && (changed || !logsDone)) {
-        const lines = readLogs(store.core, { pipeline: scope.pipeline, job: scope.job, includeSystem: true });
-        const fresh: LogLine[] = [];
-        const seen = new Map<string, number>();
-        for (const l of lines) {
-          const n = (seen.get(l.datum) ?? 0) + 1;
-          seen.set(l.datum, n);
-          if (n > (sentPerDatum.get(l.datum) ?? 0)) fresh.push(l);
+      // once the job has ended and its log is drained, the tail reads nothing more
+      if (tail && !tail.isDrained(scope.pipeline!, scope.job!)) {
+        for (let more = true; more; ) {
+          const r = tail.poll();
+          if (r.lines.length > 0) send({ type: 'logs', lines: r.lines });
+          more = r.more;
         }
-        for (const [d, n] of seen) sentPerDatum.set(d, n);
-        if (fresh.length > 0) send({ type: 'logs', lines: fresh });
-        // once the job has ended its logs are complete: stop re-reading them
-        logsDone = jobs.every((j) => TERMINAL_JOB_STATES.includes(j.state as JobState));
       }
     } catch (err) {
       send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
@@ -73,6 +65,7 @@ export function streamEvents(store: Store, scope: EventScope, req: IncomingMessa
   const stop = () => {
     clearInterval(timer);
     clearInterval(keepalive);
+    tail?.close();
   };
   req.on('close', stop);
   res.on('close', stop);

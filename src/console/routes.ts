@@ -2,6 +2,7 @@
 // store façade or the pipeline service. No handler writes, and none touches SQL or the disk.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { streamLogs, type LogLine } from '../pipeline/logs.js';
 import * as pipelines from '../pipeline/pipeline-service.js';
 import { isCommitId, validateName } from '../store/address.js';
 import type { Store } from '../store/store.js';
@@ -199,10 +200,17 @@ const routes: Route[] = [
     const [pipeline, job] = [pipelineName(params.pipeline!), jobId(params.job!)];
     // checks the job exists before its log directory is named
     pipelines.inspectJob(store.core, pipeline, job);
-    const lines = pipelines.readLogs(store.core, { pipeline, job, datum: query.str('datum'), includeSystem: !query.bool('user') });
+    // streamed: only the newest lines are kept, however long the log is
+    let kept: LogLine[] = [];
+    let total = 0;
     const perDatum: Record<string, number> = {};
-    for (const l of lines) perDatum[l.datum] = (perDatum[l.datum] ?? 0) + 1;
-    return { lines: lines.slice(-MAX_LOG_LINES), truncated: lines.length > MAX_LOG_LINES, perDatum };
+    for (const l of streamLogs(store.core, { pipeline, job, datum: query.str('datum'), includeSystem: !query.bool('user') })) {
+      perDatum[l.datum] = (perDatum[l.datum] ?? 0) + 1;
+      total++;
+      kept.push(l);
+      if (kept.length >= 2 * MAX_LOG_LINES) kept = kept.slice(-MAX_LOG_LINES);
+    }
+    return { lines: kept.slice(-MAX_LOG_LINES), truncated: total > MAX_LOG_LINES, perDatum };
   }),
 
   route('/api/events', ({ store, query, req, res, pollMs }) => {

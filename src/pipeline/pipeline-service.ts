@@ -1,7 +1,5 @@
 // Pipelines as users see them: create/update (validating the whole DAG first), list, inspect,
-// stop/start, delete; jobs, datums and logs. Each change is one transaction.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// stop/start, delete; jobs and datums (logs: logs.ts). Each change is one transaction.
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { validateName } from '../store/address.js';
@@ -14,7 +12,7 @@ import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type PipelineRow } fro
 import type { StoreCore } from '../store/store-core.js';
 import { cronInputs } from './cron-ticker.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
-import { killJob, logFile, specOf } from './job-runner.js';
+import { killJob, specOf } from './job-runner.js';
 import { describeInput, inputRepos, normalizeSpec, parseSpecText } from './spec.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 
@@ -68,15 +66,6 @@ export interface DatumInfo {
   error: string | null;
   downloadBytes: number;
   uploadBytes: number;
-}
-
-export interface LogLine {
-  ts: string;
-  pipeline: string;
-  job: string;
-  datum: string;
-  stream: 'stdout' | 'stderr' | 'system';
-  message: string;
 }
 
 function toPipelineInfo(s: StoreCore, p: PipelineRow): PipelineInfo {
@@ -148,7 +137,8 @@ function toDatumInfo(d: DatumRow): DatumInfo {
   };
 }
 
-function requirePipeline(s: StoreCore, name: string): PipelineRow {
+/** The pipeline's row; NotFoundError naming it when there is none. */
+export function requirePipeline(s: StoreCore, name: string): PipelineRow {
   const p = s.jobs.getPipeline(name);
   if (!p) throw new NotFoundError('pipeline', name, `pipeline "${name}" not found`, 'run `tusk list pipeline` to see what exists');
   return p;
@@ -404,25 +394,4 @@ export function previewDatums(s: StoreCore, text: string, baseDir: string): Datu
     downloadBytes: 0,
     uploadBytes: 0,
   }));
-}
-
-/** Stored user and system log lines, filtered; oldest first. */
-export function readLogs(s: StoreCore, opts: { pipeline?: string; job?: string; datum?: string; includeSystem?: boolean }): LogLine[] {
-  const pipelines = opts.pipeline ? [requirePipeline(s, opts.pipeline).name] : s.jobs.listPipelines().map((p) => p.name);
-  const out: LogLine[] = [];
-  for (const p of pipelines) {
-    const jobs = opts.job ? [opts.job] : s.jobs.jobsOf(p).map((j) => j.id).reverse();
-    for (const j of jobs) {
-      const file = logFile(s, p, j);
-      if (!fs.existsSync(file)) continue;
-      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-        if (!line) continue;
-        const l = JSON.parse(line) as { ts: string; datum: string; stream: LogLine['stream']; message: string };
-        if (opts.datum && !l.datum.startsWith(opts.datum)) continue;
-        if (l.stream === 'system' && !opts.includeSystem) continue;
-        out.push({ ts: l.ts, pipeline: p, job: j, datum: l.datum, stream: l.stream, message: l.message });
-      }
-    }
-  }
-  return out.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
 }

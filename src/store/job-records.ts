@@ -80,6 +80,10 @@ export class JobRecords {
       jobsById: db.prepare('SELECT * FROM jobs WHERE id = ? ORDER BY pipeline'),
       allJobs: db.prepare('SELECT * FROM jobs ORDER BY created DESC, rowid DESC'),
       openJobs: db.prepare("SELECT * FROM jobs WHERE state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING') ORDER BY created, rowid"),
+      // log followers poll this every ~200 ms: a scan of small columns, never the whole rows
+      liveJobs: db.prepare(
+        "SELECT pipeline, id, state, created, started, finished FROM jobs WHERE state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING') OR finished >= ? ORDER BY created, rowid",
+      ),
       insertJob: db.prepare('INSERT INTO jobs (pipeline, id, version, salt, state, created) VALUES (?, ?, ?, ?, ?, ?)'),
       setJobState: db.prepare('UPDATE jobs SET state = ?, reason = ?, finished = ? WHERE pipeline = ? AND id = ?'),
       startJob: db.prepare("UPDATE jobs SET state = 'JOB_RUNNING', started = COALESCE(started, ?), total = ?, runner = ?, lease_until = ? WHERE pipeline = ? AND id = ?"),
@@ -97,6 +101,7 @@ export class JobRecords {
       datums: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
       previousJob: db.prepare('SELECT id FROM jobs WHERE pipeline = ? AND started IS NOT NULL AND rowid < (SELECT rowid FROM jobs WHERE pipeline = ? AND id = ?) ORDER BY rowid DESC LIMIT 1').pluck(),
       results: db.prepare('SELECT id, hash, state, output FROM datums WHERE pipeline = ? AND job = ?'),
+      inputs: db.prepare('SELECT id, inputs FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
       sums: db.prepare("SELECT COALESCE(SUM(download_bytes), 0) AS download_bytes, COALESCE(SUM(upload_bytes), 0) AS upload_bytes FROM datums WHERE pipeline = ? AND job = ? AND state <> 'skipped'"),
       firstFailed: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'failed' ORDER BY seq LIMIT 1").pluck(),
       datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1"),
@@ -194,6 +199,10 @@ export class JobRecords {
   openJobs(): JobRow[] {
     return this.q.openJobs.all() as JobRow[];
   }
+  /** Jobs not yet terminal, and those that ended at or after `endedSince` (ms): what a log follower watches. */
+  liveJobs(endedSince: number): Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>[] {
+    return this.q.liveJobs.all(endedSince) as Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>[];
+  }
   insertJob(pipeline: string, id: string, version: number, salt: string): void {
     this.q.insertJob.run(pipeline, id, version, salt, 'JOB_CREATED', Date.now());
   }
@@ -230,6 +239,10 @@ export class JobRecords {
   /** The job of this pipeline started most recently before `job`: its rows carry every reusable result forward. */
   previousJob(pipeline: string, job: string): string | undefined {
     return this.q.previousJob.get(pipeline, pipeline, job) as string | undefined;
+  }
+  /** A job's datums with only their input files (JSON), one row at a time, in plan order. */
+  datumInputs(pipeline: string, job: string): IterableIterator<Pick<DatumRow, 'id' | 'inputs'>> {
+    return this.q.inputs.iterate(pipeline, job) as IterableIterator<Pick<DatumRow, 'id' | 'inputs'>>;
   }
   /** A job's datums without their inputs: what planning and merging need, at a fraction of the read. */
   datumResults(pipeline: string, job: string): Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[] {

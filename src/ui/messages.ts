@@ -105,6 +105,8 @@ export const pipelineMsg = {
   datumNeitherHint: 'e.g. tusk list datum edges@<job-id>, or tusk list datum -f edges.json',
   logsBoth: 'only one of pipeline or job should be specified',
   logsBothHint: 'a job address already names its pipeline: drop -p',
+  logsFollowJson: 'cannot follow logs with --json: a JSON document is only complete once the command ends',
+  logsFollowJsonHint: 'use --raw with -f for one JSON object per line, printed as each line is written',
   specUnreadable: (file: string) => `cannot read pipeline spec ${file}`,
   specUnreadableHint: 'give a JSON or YAML file with -f, or - for stdin',
 } as const;

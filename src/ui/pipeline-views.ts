@@ -1,7 +1,8 @@
 // How pipelines, jobs, datums and logs are drawn: pachctl's tables (2.0–2.4 layouts) and the
 // `Key: value` blocks of `inspect pipeline|job|datum` (PACHYDERM.md 5.2–5.5).
 
-import type { DatumInfo, JobInfo, LogLine, PipelineInfo } from '../pipeline/pipeline-service.js';
+import type { LogLine } from '../pipeline/logs.js';
+import type { DatumInfo, JobInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
 import type { InputSpec, TransformSpec } from '../pipeline/spec-types.js';
 import { formatBytes, humanDuration } from './format.js';
 import { renderKeyValues, renderTable } from './table.js';
@@ -227,12 +228,12 @@ export function datumDetails(d: DatumInfo): string {
 // ─── logs ────────────────────────────────────────────────────────────────────────────────────
 
 /** Default `logs` output: the message of each line, one per line. */
-export function logMessages(lines: LogLine[]): string {
+export function logMessages(lines: readonly LogLine[]): string {
   return lines.map((l) => `${l.message}\n`).join('');
 }
 
 /** `logs --raw`: one JSON object per line, with Pachyderm's LogMessage field names. */
-export function logJsonLines(lines: LogLine[]): string {
+export function logJsonLines(lines: readonly LogLine[]): string {
   return lines
     .map(
       (l) =>

@@ -43,8 +43,8 @@ export interface TuskResult {
 // The variables a developer's shell might set that would change what the CLI does.
 const SCRUBBED = ['TUSK_STORE', 'DEBUG', 'FORCE_COLOR', 'NODE_OPTIONS', 'TUSK_DEBUG'];
 
-/** Spawn `node bin/run.js ARGS` with CI=true and collect its output. */
-export function runTusk(args: readonly string[], opts: RunOptions = {}): Promise<TuskResult> {
+/** The environment a spawned tusk gets: this one, scrubbed, with CI=true and `opts.env` applied. */
+function tuskEnv(opts: RunOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of SCRUBBED) delete env[k];
   Object.assign(env, { CI: 'true', NO_COLOR: '1', TERM: 'dumb' });
@@ -52,6 +52,12 @@ export function runTusk(args: readonly string[], opts: RunOptions = {}): Promise
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
+  return env;
+}
+
+/** Spawn `node bin/run.js ARGS` with CI=true and collect its output. */
+export function runTusk(args: readonly string[], opts: RunOptions = {}): Promise<TuskResult> {
+  const env = tuskEnv(opts);
   let command = process.execPath;
   let argv = [BIN, ...args];
   if (opts.asUser !== undefined) {
@@ -103,6 +109,66 @@ export function runTusk(args: readonly string[], opts: RunOptions = {}): Promise
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
+}
+
+/** A tusk command that keeps running (`logs -f`): its output so far, signals, and its end. */
+export interface RunningTusk {
+  /** stdout so far */
+  stdout(): string;
+  /** send a signal (the process is this test's own child) */
+  kill(signal: NodeJS.Signals): void;
+  /** settles when the process has exited */
+  done: Promise<{ code: number; stdout: string; stderr: string; describe(): string }>;
+  /** resolves once stdout satisfies `test`; rejects after `timeoutMs` or if the process exits first */
+  waitFor(test: (stdout: string) => boolean, timeoutMs?: number): Promise<string>;
+}
+
+/** Start `node bin/run.js ARGS` without waiting for it (killed after `timeoutMs`, default 60 s). */
+export function startTusk(args: readonly string[], opts: Omit<RunOptions, 'asUser' | 'input'> = {}): RunningTusk {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: tuskEnv(opts), stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const watchers = new Set<() => void>();
+  child.stdout.on('data', (b: Buffer) => {
+    out.push(b);
+    for (const w of watchers) w();
+  });
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  const stdout = () => Buffer.concat(out).toString('utf8');
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const describe = () => `tusk ${args.map(quote).join(' ')}\n--- stdout:\n${stdout().slice(-4000)}\n--- stderr:\n${Buffer.concat(err).toString('utf8').slice(-4000)}`;
+  let exited = false;
+  const done = new Promise<{ code: number; stdout: string; stderr: string; describe(): string }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      exited = true;
+      for (const w of watchers) w();
+      const status = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+      resolve({ code: status, stdout: stdout(), stderr: Buffer.concat(err).toString('utf8'), describe: () => `→ exit ${status}: ${describe()}` });
+    });
+  });
+  return {
+    stdout,
+    kill: (signal) => void child.kill(signal),
+    done,
+    waitFor: (test, timeoutMs = 30_000) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const text = stdout();
+          if (test(text)) finish(() => resolve(text));
+          else if (exited) finish(() => reject(new Error(`exited before the expected output: ${describe()}`)));
+        };
+        const t = setTimeout(() => finish(() => reject(new Error(`expected output not seen within ${timeoutMs} ms: ${describe()}`))), timeoutMs);
+        const finish = (then: () => void) => {
+          clearTimeout(t);
+          watchers.delete(check);
+          then();
+        };
+        watchers.add(check);
+        check();
+      }),
+  };
 }
 
 function quote(a: string): string {

@@ -280,6 +280,36 @@ describe('pipelines', () => {
     ac.abort();
     await reading;
   });
+
+  it("streams a job's log lines, each once", async () => {
+    const ac = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${srv.port}/api/events?pipeline=upper&job=${fx.rawHead}`, { signal: ac.signal });
+    const lines: { message: string; stream: string }[] = [];
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      let buf = '';
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buf += dec.decode(chunk, { stream: true });
+          for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
+            const block = buf.slice(0, i).split('\n');
+            const data = block.find((l) => l.startsWith('data: '));
+            if (data && block.includes('event: logs')) lines.push(...(JSON.parse(data.slice(6)) as { lines: { message: string; stream: string }[] }).lines);
+          }
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    const user = () => lines.filter((l) => l.stream !== 'system').map((l) => l.message);
+    for (let t = 0; t < 200 && user().length < 2; t++) await new Promise((r) => setTimeout(r, 25));
+    // many more polls (50 ms apart): none may send a line again
+    await new Promise((r) => setTimeout(r, 1500));
+    ac.abort();
+    await reading;
+    expect(user().sort()).toEqual(['upper-casing d.txt', 'upper-casing e.txt']);
+    expect(lines.filter((l) => l.stream === 'system').length).toBeGreaterThan(0);
+  });
 });
 
 describe('errors and safety', () => {

@@ -1,0 +1,448 @@
+// Job logs: reading them in time order, and following them while runners append. A job's log is
+// a JSON-lines file, `<store>/logs/<pipeline>/<job>.log`, that its runners append to in batches
+// (whole lines per write, at most ~200 ms late). Nothing here holds a whole file: files are read
+// forward in small chunks, so memory depends on line length and on how many jobs overlap in
+// time, never on how much a job logged.
+import * as fs from 'node:fs';
+import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
+import { InvalidArgumentError } from '../errors.js';
+import { TERMINAL_JOB_STATES, type JobRow, type JobState } from '../store/job-records.js';
+import { cleanPath } from '../store/paths.js';
+import type { StoreCore } from '../store/store-core.js';
+import type { DatumFile } from './datums.js';
+import { logFile } from './job-runner.js';
+import { requireJob, requirePipeline } from './pipeline-service.js';
+
+/** One stored log line, with the job it belongs to. */
+export interface LogLine {
+  ts: string;
+  pipeline: string;
+  job: string;
+  datum: string;
+  stream: 'stdout' | 'stderr' | 'system';
+  message: string;
+}
+
+/** One `--inputs` term: an input file's path, or the hex content hash of an input file. */
+export type InputTerm = { path: string } | { hash: string };
+
+/** Which lines to read. `job` needs `pipeline`; neither means every pipeline. */
+export interface LogFilter {
+  pipeline?: string;
+  job?: string;
+  /** a datum id or a prefix of one */
+  datum?: string;
+  /** include the runner's own lines (`beginning to run user code`, retries, timeouts) */
+  includeSystem?: boolean;
+  /** only datums whose input files match every term, as pachctl's `--inputs` */
+  inputs?: readonly InputTerm[];
+}
+
+/** Bytes read from one log file at a time. */
+const READ_CHUNK = 64 * 1024;
+/** What one poll reads of one file at most; a follower that is behind polls again at once. */
+const POLL_BUDGET = 4 * READ_CHUNK;
+/** How often a follower looks for appended lines and new jobs. */
+export const FOLLOW_POLL_MS = 200;
+/**
+ * A job's log is complete once the job has ended and the file has not grown for this long. The
+ * runner that ends a job flushes its own lines first, but another runner sharing the job, or one
+ * whose datums a stop is killing, can flush its last batch (≤ 200 ms late) after the state changed.
+ */
+const DRAIN_QUIET_MS = 1000;
+
+const CONTENT_HASH_RE = /^[0-9a-f]{64}$/i;
+
+/**
+ * Parse `--inputs`: comma-separated absolute paths (`/dir/file.txt`, matched against the datums'
+ * input files) and 64-character hex content hashes (as `inspect file --json` and `list datum
+ * --json` give them). Anything else is a usage error; a well-formed value that matches nothing
+ * simply selects no lines, as in pachctl.
+ */
+export function parseInputTerms(value: string): InputTerm[] {
+  const terms: InputTerm[] = [];
+  for (const raw of value.split(',')) {
+    const v = raw.trim();
+    if (v.startsWith('/')) terms.push({ path: cleanPath(v) });
+    else if (CONTENT_HASH_RE.test(v)) terms.push({ hash: v.toLowerCase() });
+    else
+      throw new InvalidArgumentError(
+        `invalid --inputs value "${v}": expected an absolute path (/dir/file.txt) or a 64-character hex content hash`,
+        'give input file paths as `tusk list datum PIPELINE@JOB` prints them, comma-separated; hashes as `tusk inspect file --json` prints them',
+      );
+  }
+  return terms;
+}
+
+/** Check the filter's pipeline and job exist (they are named by the user); NotFoundError otherwise. */
+function checkScope(s: StoreCore, filter: LogFilter): void {
+  if (filter.job !== undefined) requireJob(s, filter.pipeline ?? '', filter.job);
+  else if (filter.pipeline !== undefined) requirePipeline(s, filter.pipeline);
+}
+
+/** Stored lines of the filter's scope, oldest first, read as the caller consumes them. */
+export function* streamLogs(s: StoreCore, filter: LogFilter): Generator<LogLine> {
+  checkScope(s, filter);
+  const lines = new LineFilter(s, filter);
+  yield* mergeByTime(scopeJobs(s, filter).map((j) => new Source(j, new LogFile(logFile(s, j.pipeline, j.id)), lines)));
+}
+
+/** Stored lines of the filter's scope, oldest first, as one array (the `--json` document, the console). */
+export function readLogs(s: StoreCore, filter: LogFilter): LogLine[] {
+  return [...streamLogs(s, filter)];
+}
+
+/** Lines handed to a printer at a time; between batches the event loop runs, so Ctrl-C is heard. */
+const BATCH_LINES = 256;
+
+/** Hand stored lines to `onLines` in batches, oldest first, without holding more than a batch. */
+export async function printLogs(s: StoreCore, filter: LogFilter, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
+  await printMerged(streamLogs(s, filter), onLines, signal);
+}
+
+async function printMerged(lines: Iterable<LogLine>, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
+  const batch: LogLine[] = [];
+  for (const l of lines) {
+    batch.push(l);
+    if (batch.length < BATCH_LINES) continue;
+    onLines(batch.splice(0));
+    await yieldToEvents();
+    if (signal?.aborted) return;
+  }
+  if (batch.length > 0) onLines(batch);
+}
+
+export interface FollowOptions {
+  /** stops following (the command aborts it on SIGINT/SIGTERM) */
+  signal: AbortSignal;
+  /** receives lines in batches, oldest first within a batch */
+  onLines(lines: LogLine[]): void;
+  pollMs?: number;
+}
+
+/**
+ * Print what is stored, then the lines appended from then on, including those of jobs that start
+ * meanwhile. Following one job returns once it has ended and its log is drained; otherwise it
+ * returns when `signal` aborts.
+ */
+export async function followLogs(s: StoreCore, filter: LogFilter, opts: FollowOptions): Promise<void> {
+  checkScope(s, filter);
+  const startedAt = Date.now();
+  const lines = new LineFilter(s, filter);
+  const sources = scopeJobs(s, filter).map((j) => new Source(j, new LogFile(logFile(s, j.pipeline, j.id)), lines));
+  // what is stored comes in time order, however much there is
+  await printMerged(mergeByTime(sources), opts.onLines, opts.signal);
+  // from here on, only jobs that are running or ended lately can still grow
+  const tail = new LogTail(s, filter, { lines, endedSince: startedAt - DRAIN_QUIET_MS });
+  for (const src of sources) tail.adopt(src.job, src.file, startedAt);
+  try {
+    while (!opts.signal.aborted) {
+      const { lines: fresh, more } = tail.poll();
+      if (fresh.length > 0) opts.onLines(fresh);
+      if (filter.job !== undefined && tail.isDrained(filter.pipeline!, filter.job)) return;
+      try {
+        // behind (a file grew by more than one poll reads): go on at once, but let signals in
+        await sleep(more ? 0 : (opts.pollMs ?? FOLLOW_POLL_MS), undefined, { signal: opts.signal });
+      } catch {
+        return; // aborted
+      }
+    }
+  } finally {
+    tail.close();
+  }
+}
+
+// ─── the jobs of a scope ─────────────────────────────────────────────────────────────────────
+
+type JobRef = Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>;
+
+/** Every job of the scope, oldest first within a pipeline. */
+function scopeJobs(s: StoreCore, filter: LogFilter): JobRef[] {
+  if (filter.job !== undefined) {
+    const j = s.jobs.getJob(filter.pipeline!, filter.job);
+    return j ? [j] : [];
+  }
+  const pipelines = filter.pipeline !== undefined ? [filter.pipeline] : s.jobs.listPipelines().map((p) => p.name);
+  return pipelines.flatMap((p) => s.jobs.jobsOf(p).reverse());
+}
+
+function isTerminal(state: string): boolean {
+  return TERMINAL_JOB_STATES.includes(state as JobState);
+}
+
+// ─── reading one file ────────────────────────────────────────────────────────────────────────
+
+/** A log file read forward from where the last read stopped, one complete line at a time. */
+class LogFile {
+  private fd: number | undefined;
+  /** the next byte to read */
+  private pos = 0;
+  /** bytes of a last line whose newline has not been written yet */
+  private partial: Buffer = Buffer.alloc(0);
+
+  constructor(readonly path: string) {}
+
+  /** Complete lines written since the last read, reading at most `limit` bytes; `more` when bytes remain. */
+  read(limit: number): { lines: string[]; grew: boolean; more: boolean } {
+    if (this.fd === undefined) {
+      try {
+        this.fd = fs.openSync(this.path, 'r');
+      } catch (err) {
+        // no file yet: the job has not run a datum (or has no runner yet)
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], grew: false, more: false };
+        throw err;
+      }
+    }
+    const size = fs.fstatSync(this.fd).size;
+    const n = Math.min(limit, size - this.pos);
+    if (n <= 0) return { lines: [], grew: false, more: false };
+    const buf = Buffer.allocUnsafe(n);
+    const got = fs.readSync(this.fd, buf, 0, n, this.pos);
+    this.pos += got;
+    const data = this.partial.length > 0 ? Buffer.concat([this.partial, buf.subarray(0, got)]) : buf.subarray(0, got);
+    const lines: string[] = [];
+    let start = 0;
+    // split on the newline byte, not on decoded text: a read may end inside a UTF-8 sequence
+    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
+      if (nl > start) lines.push(data.toString('utf8', start, nl));
+      start = nl + 1;
+    }
+    // copied, so the chunk it came from can be freed
+    this.partial = Buffer.from(data.subarray(start));
+    return { lines, grew: got > 0, more: this.pos < size };
+  }
+
+  /** Give the descriptor back; a later read opens the file again and goes on where this one stopped. */
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+// ─── filtering ───────────────────────────────────────────────────────────────────────────────
+
+type StoredLine = { ts: string; datum: string; stream: LogLine['stream']; message: string };
+
+/** Turns stored lines of a job into LogLines, keeping those the filter selects. */
+class LineFilter {
+  /** per job, the datums whose inputs match `--inputs` */
+  private readonly matching = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly s: StoreCore,
+    private readonly filter: LogFilter,
+  ) {}
+
+  select(job: JobRef, text: string): LogLine | undefined {
+    let l: StoredLine;
+    try {
+      l = JSON.parse(text) as StoredLine;
+    } catch {
+      // a runner killed mid-write leaves a torn line; the next runner's lines still follow it
+      return undefined;
+    }
+    const f = this.filter;
+    if (l.stream === 'system' && !f.includeSystem) return undefined;
+    if (f.datum !== undefined && !l.datum.startsWith(f.datum)) return undefined;
+    if (f.inputs !== undefined && !this.datumsMatching(job).has(l.datum)) return undefined;
+    return { ts: l.ts, pipeline: job.pipeline, job: job.id, datum: l.datum, stream: l.stream, message: l.message };
+  }
+
+  /** Forget a job's datum set once its log is done with. */
+  forget(job: JobRef): void {
+    this.matching.delete(`${job.pipeline}@${job.id}`);
+  }
+
+  // Asked only once a job has log lines, and a job's datums are planned before its first line.
+  private datumsMatching(job: JobRef): Set<string> {
+    const key = `${job.pipeline}@${job.id}`;
+    let set = this.matching.get(key);
+    if (set) return set;
+    set = new Set();
+    const terms = this.filter.inputs ?? [];
+    for (const d of this.s.jobs.datumInputs(job.pipeline, job.id)) {
+      const files = JSON.parse(d.inputs) as DatumFile[];
+      if (terms.every((t) => files.some((f) => ('path' in t ? f.path === t.path : f.hash === t.hash)))) set.add(d.id);
+    }
+    this.matching.set(key, set);
+    return set;
+  }
+}
+
+// ─── stored lines in time order ──────────────────────────────────────────────────────────────
+
+/** The selected lines of one job's file, buffered a chunk at a time. */
+class Source {
+  private pending: LogLine[] = [];
+  private at = 0;
+  /** no line of this job can be older than this: it logs only after it started */
+  readonly since: string;
+
+  constructor(
+    readonly job: JobRef,
+    readonly file: LogFile,
+    private readonly lines: LineFilter,
+  ) {
+    this.since = new Date(job.started ?? job.created).toISOString();
+  }
+
+  /** The oldest unread line, reading on when the buffer is used up; undefined at the end of the file. */
+  head(): LogLine | undefined {
+    while (this.at >= this.pending.length) {
+      const r = this.file.read(READ_CHUNK);
+      this.pending = [];
+      this.at = 0;
+      for (const text of r.lines) {
+        const l = this.lines.select(this.job, text);
+        if (l) this.pending.push(l);
+      }
+      if (this.pending.length === 0 && !r.more) return undefined;
+    }
+    return this.pending[this.at];
+  }
+
+  take(): void {
+    this.at++;
+  }
+}
+
+/**
+ * Merge jobs' lines by time. Each file is in time order already; a file is opened only once the
+ * merge reaches the time its job started, so the files open at once are those of jobs that ran
+ * at the same time, not every job of the pipeline.
+ */
+function* mergeByTime(sources: Source[]): Generator<LogLine> {
+  const byStart = [...sources].sort((a, b) => (a.since < b.since ? -1 : a.since > b.since ? 1 : 0));
+  const active: Source[] = [];
+  let next = 0;
+  for (;;) {
+    let best: Source | undefined;
+    let bestLine: LogLine | undefined;
+    for (;;) {
+      best = undefined;
+      bestLine = undefined;
+      for (const src of active) {
+        const l = src.head();
+        // ties keep the order of the sources (oldest job first)
+        if (l && (!bestLine || l.ts < bestLine.ts)) [best, bestLine] = [src, l];
+      }
+      const waiting = byStart[next];
+      if (!waiting || (bestLine && waiting.since > bestLine.ts)) break;
+      next++;
+      if (waiting.head()) active.push(waiting);
+      else waiting.file.close();
+    }
+    if (!best || !bestLine) return;
+    yield bestLine;
+    best.take();
+    if (!best.head()) {
+      best.file.close();
+      active.splice(active.indexOf(best), 1);
+    }
+  }
+}
+
+// ─── following ───────────────────────────────────────────────────────────────────────────────
+
+interface Tracked {
+  job: JobRef;
+  file: LogFile;
+  /** when the file last grew (ms) */
+  grewAt: number;
+}
+
+/**
+ * The live end of a scope's logs: each poll returns the complete lines appended since the last
+ * one, from every job that is running or ended lately (new jobs are picked up as they appear).
+ * The console's live view uses it too.
+ */
+export class LogTail {
+  private readonly tracked = new Map<string, Tracked>();
+  /**
+   * Jobs whose logs are complete. Never pruned: a job's `finished` can move (a failed egress ends
+   * a successful job again), and reading such a log a second time would print it twice.
+   */
+  private readonly done = new Set<string>();
+  private readonly lines: LineFilter;
+  /**
+   * Jobs that ended at or after this (ms) are still read: their last lines may be on the way.
+   * The first poll uses the `endedSince` option (0: also jobs that ended long ago).
+   */
+  private since: number;
+
+  constructor(
+    private readonly s: StoreCore,
+    private readonly filter: LogFilter,
+    opts: { lines?: LineFilter; endedSince?: number } = {},
+  ) {
+    this.lines = opts.lines ?? new LineFilter(s, filter);
+    this.since = opts.endedSince ?? Date.now() - DRAIN_QUIET_MS;
+  }
+
+  /** Go on reading a job's file from where `file` stopped (after the stored lines were printed). */
+  adopt(job: JobRef, file: LogFile, now: number): void {
+    const key = `${job.pipeline}@${job.id}`;
+    // ended before the follow began: its log was complete when it was read
+    if (isTerminal(job.state) && job.finished !== null && now - job.finished >= DRAIN_QUIET_MS) this.done.add(key);
+    else this.tracked.set(key, { job, file, grewAt: now });
+  }
+
+  /** Whether a job's log is complete and read to its end. */
+  isDrained(pipeline: string, job: string): boolean {
+    return this.done.has(`${pipeline}@${job}`);
+  }
+
+  /** Lines appended since the last poll, oldest first; `more` when a file has more than one poll reads. */
+  poll(): { lines: LogLine[]; more: boolean } {
+    const now = Date.now();
+    const live = this.liveJobs();
+    this.since = now - DRAIN_QUIET_MS;
+    const liveKeys = new Set<string>();
+    for (const j of live) {
+      const key = `${j.pipeline}@${j.id}`;
+      liveKeys.add(key);
+      const t = this.tracked.get(key);
+      if (t) t.job = j;
+      else if (!this.done.has(key)) this.tracked.set(key, { job: j, file: new LogFile(logFile(this.s, j.pipeline, j.id)), grewAt: now });
+    }
+    const out: LogLine[] = [];
+    let more = false;
+    for (const [key, t] of this.tracked) {
+      const r = t.file.read(POLL_BUDGET);
+      for (const text of r.lines) {
+        const l = this.lines.select(t.job, text);
+        if (l) out.push(l);
+      }
+      if (r.grew) t.grewAt = now;
+      more ||= r.more;
+      // no longer returned by the query: it ended before `since`, or was deleted with its pipeline
+      const ended = !liveKeys.has(key) || isTerminal(t.job.state);
+      const endedAt = liveKeys.has(key) ? (t.job.finished ?? now) : 0;
+      if (ended && !r.more && now - Math.max(endedAt, t.grewAt) >= DRAIN_QUIET_MS) {
+        t.file.close();
+        this.lines.forget(t.job);
+        this.tracked.delete(key);
+        this.done.add(key);
+      }
+    }
+    // lines of different jobs are in time order within each file only
+    out.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    return { lines: out, more };
+  }
+
+  /** Stop reading: give back every open descriptor. */
+  close(): void {
+    for (const t of this.tracked.values()) t.file.close();
+  }
+
+  private liveJobs(): JobRef[] {
+    const f = this.filter;
+    if (f.job !== undefined) {
+      const j = this.s.jobs.getJob(f.pipeline!, f.job);
+      // an ended job counts as live while its last lines may still come
+      return j && (!isTerminal(j.state) || (j.finished ?? 0) >= this.since) ? [j] : [];
+    }
+    const rows = this.s.jobs.liveJobs(this.since);
+    return f.pipeline === undefined ? rows : rows.filter((j) => j.pipeline === f.pipeline);
+  }
+}
