@@ -192,7 +192,7 @@ export default {
     rep.check('training through tusk / plain tfjs script', { actual: `${ratio.toFixed(2)}× (${(r.tusk.ms / 1000).toFixed(2)} s vs ${(r.plain.ms / 1000).toFixed(2)} s)`, target: '≤ 1.1×', pass: ratio <= 1.1 });
     rep.note(
       `same work: final epoch loss tusk ${fmt4(mine.loss)} vs plain ${fmt4(plain.loss)}; accuracy on the training rows tusk ${fmt4(mine.accuracy)} vs plain ${fmt4(plain.accuracy)}; ` +
-        `backend tusk ${mine.backend} (model card), plain ${plain.backend}; training alone: tusk ${mine.trainMs} ms (job log, building the network included) vs plain ${Math.round(plain.trainMs)} ms (model.fit)`,
+        `backend tusk ${mine.backend} (model card), plain ${plain.backend}; training alone: tusk ${mine.trainMs} ms (job log: loading tfjs and building the network included) vs plain ${Math.round(plain.trainMs)} ms (model.fit)`,
     );
 
     // The in-process baseline: the plain script's model (same architecture; one epoch is enough
