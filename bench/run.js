@@ -29,6 +29,7 @@ const SCENARIOS = [
   './scenarios/s09-dedup.js',
   './scenarios/s10-compressible.js',
   './scenarios/s11-pipelines.js',
+  './scenarios/s12-ml.js',
 ];
 
 const SIZES = {

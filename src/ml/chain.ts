@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MlError } from './errors.js';
-import { activateBackend, resolveBackend, type BackendName } from './tf.js';
+import { activateBackend, requestedBackend, resolveBackend, type BackendName } from './tf.js';
 import { defOf, estimatorOf, type MlSpec, type MlStage } from './spec.js';
 import type { EstimatorDef, FitContext, FittedEstimator, Prediction, Target, Task, TransformerDef } from './stages/types.js';
 import { describeType, schemaOf, type ColumnSchema, type Label, type Table } from './table.js';
@@ -134,7 +134,7 @@ export function findChainDir(p: string): string {
   throw new MlError(`no fitted model (${CHAIN_FILE}) at ${p} or ${path.join(p, 'model')}`, 'point at the output of a train pipeline, e.g. /pfs/<model repo> or MODEL_REPO@master:/model');
 }
 
-/** Load a fitted chain from a directory written by saveChain; networks load on `backend` (default: automatic). */
+/** Load a fitted chain from a directory written by saveChain; networks load on `backend` (default: TUSK_TF_BACKEND, else automatic). */
 export async function loadChain(dir: string, backend?: BackendName): Promise<FittedChain> {
   let json: ChainJson;
   try {
@@ -149,7 +149,8 @@ export async function loadChain(dir: string, backend?: BackendName): Promise<Fit
   const est = json.stages[last]!;
   const def = defOf(stages[last]!) as EstimatorDef;
   // networks (the stages with files) need TensorFlow.js on a chosen backend
-  if (est.files?.length) await activateBackend(await resolveBackend(backend));
+  // commands (`tusk predict`, `tusk serve model`) have no spec field: the environment variable decides
+  if (est.files?.length) await activateBackend(await resolveBackend(backend ?? requestedBackend(undefined)));
   const estimator = await def.load(est.state, (f) => fs.readFileSync(path.join(dir, `stage-${last}`, f)), est.params as Record<string, unknown>);
   const { stages: _s, ...rest } = json;
   return { json: rest, stages, transformerStates: json.stages.slice(0, last).map((s) => s.state), estimator, backends: {} };

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { MlError } from './errors.js';
+import { registerKernels } from './kernels.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 export type BackendName = 'node' | 'wasm' | 'cpu';
@@ -23,6 +24,7 @@ export function loadTf(): Promise<Tf> {
     const tf = (await import('@tensorflow/tfjs')) as Tf;
     // PROD silences tfjs's console banners ("install our node backend") that would corrupt CLI output
     tf.env().set('PROD', true);
+    registerKernels(tf);
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
     return tf;

@@ -3,7 +3,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cifarBatch, stripesTree } from './images.js';
 import { fixture, lastJob, mlStore, pipeline, put, read, readJson } from './ml-helpers.js';
+import { predictChain } from '../../src/ml/chain.js';
+import { loadModel } from '../../src/ml/model-source.js';
 import { mulberry32 } from '../../src/ml/rng.js';
+import type { Column } from '../../src/ml/table.js';
+import { loadTf } from '../../src/ml/tf.js';
+import { parseFileRef } from '../../src/store/address.js';
 
 let env: ReturnType<typeof mlStore> | undefined;
 afterEach(() => {
@@ -53,6 +58,34 @@ describe('networks', () => {
       expect(card.backend).toMatchObject({ requested: 'cpu', resolved: 'cpu', used: 'cpu' });
     } finally {
       delete process.env.TUSK_TF_BACKEND;
+    }
+  });
+
+  it('a loaded network predicts any number of rows as one model.predict call would, on the backend TUSK_TF_BACKEND names', async () => {
+    await train('iris', { '/iris.csv': fixture('iris.csv') }, {
+      data: { path: '/pfs/iris/iris.csv', label: 'species' },
+      chain: [{ MLPClassifier: { hidden: [8], epochs: 5, batch_size: 16 } }],
+      backend: 'wasm',
+    });
+    // 700 rows: two whole prediction batches of 256 and a part one
+    const rand = mulberry32(5);
+    const names = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+    const columns: Column[] = names.map((name) => ({ name, type: 'number', values: Float64Array.from({ length: 700 }, () => 1 + rand() * 6) }));
+    process.env.TUSK_TF_BACKEND = 'cpu';
+    const model = await loadModel(env!.store, parseFileRef('model@master')).finally(() => delete process.env.TUSK_TF_BACKEND);
+    try {
+      const tf = await loadTf();
+      expect(tf.getBackend()).toBe('cpu');
+      const pred = await predictChain(model.chain, { rows: 700, columns });
+      const mj = JSON.parse((await read(env!.store, 'model@master:/model/stage-0/model.json')).toString());
+      const w = await read(env!.store, 'model@master:/model/stage-0/weights.bin');
+      const direct = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: mj.modelTopology, weightSpecs: mj.weightsManifest[0].weights, weightData: new Uint8Array(w).buffer }));
+      const x = Float32Array.from({ length: 700 * 4 }, (_, i) => columns[i % 4]!.values[Math.floor(i / 4)] as number);
+      const out = direct.predict(tf.tensor2d(x, [700, 4]), { batchSize: 256 }) as import('@tensorflow/tfjs').Tensor;
+      expect(pred.kind === 'classification' && Array.from(pred.proba!)).toEqual(Array.from(await out.data()));
+      direct.dispose();
+    } finally {
+      model.close();
     }
   });
 
