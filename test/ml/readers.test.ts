@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readCifar, readCifarSchema } from '../../src/ml/readers/cifar.js';
-import { csvRecords, formatCsv, readCsv, readCsvSchema } from '../../src/ml/readers/csv.js';
+import { csvBatches, csvField, CsvParser, csvRecords, readCsv, readCsvSchema } from '../../src/ml/readers/csv.js';
+import { parseDecimal } from '../../src/ml/readers/decimal.js';
+import { mulberry32 } from '../../src/ml/rng.js';
 import { listImages, readImageSchema } from '../../src/ml/readers/images.js';
 import { tempDir } from '../helpers.js';
 import { cifarBatch, stripesPng } from './images.js';
@@ -58,7 +60,123 @@ describe('CSV', () => {
     const schema = await readCsvSchema(path.join(dir, '1.csv'));
     expect((await readCsv([path.join(dir, '1.csv'), path.join(dir, '2.csv')], schema)).rows).toBe(2);
     await expect(readCsv([path.join(dir, '3.csv')], schema)).rejects.toThrow('3.csv: header (a, c) differs');
-    expect(formatCsv(['a', 'b,c'], [[1, 'x"y'], [null, 2.5]])).toBe('a,"b,c"\n1,"x""y"\n,2.5\n');
+    expect(['a', 'b,c', 'x"y', 'l1\nl2', 'cr\r'].map(csvField)).toEqual(['a', '"b,c"', '"x""y"', '"l1\nl2"', '"cr\r"']);
+  });
+});
+
+/** The reference: RFC 4180 character by character, as the CSV reader parsed before it had a fast path. */
+function referenceRecords(text: string, delimiter = ','): string[][] {
+  const out: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  let afterQuote = false;
+  let any = false;
+  for (const ch of text) {
+    if (quoted) {
+      if (ch === '"') {
+        quoted = false;
+        afterQuote = true;
+      } else field += ch;
+      continue;
+    }
+    if (ch === '"') {
+      if (afterQuote) field += '"';
+      quoted = true;
+      afterQuote = false;
+      any = true;
+      continue;
+    }
+    afterQuote = false;
+    if (ch === delimiter) {
+      record.push(field);
+      field = '';
+      any = true;
+    } else if (ch === '\n') {
+      record.push(field);
+      if (any || record.length > 1) out.push(record);
+      record = [];
+      field = '';
+      any = false;
+    } else if (ch !== '\r') {
+      field += ch;
+      any = true;
+    }
+  }
+  if (any || field !== '' || record.length > 0) out.push([...record, field]);
+  return out;
+}
+
+/** Seeded CSV-ish text: mostly plain lines, some quotes, CRLF, stray CRs, blank lines, a missing last newline. */
+function messyCsv(seed: number, lines: number): string {
+  const r = mulberry32(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const cells = ['1.5', '-0.25', '', 'NA', 'x', 'a b', '"q"', '"a,b"', '"say ""hi"""', '"two\nlines"', 'in"side', '7', 'é', '\r'];
+  let text = '';
+  for (let i = 0; i < lines; i++) {
+    const n = 1 + Math.floor(r() * 4);
+    text += r() < 0.05 ? '' : Array.from({ length: n }, () => (r() < 0.8 ? pick(cells.slice(0, 7)) : pick(cells))).join(',');
+    text += r() < 0.2 ? '\r\n' : '\n';
+  }
+  return r() < 0.5 ? text.slice(0, -1) : text;
+}
+
+describe('CSV fast path', () => {
+  it('gives the records of the character-by-character parser, wherever the chunks end', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const text = messyCsv(seed, 60);
+      const r = mulberry32(seed + 1000);
+      for (const delimiter of [',', ';', '::']) {
+        const input = delimiter === ',' ? text : text.replaceAll(',', delimiter);
+        const parser = new CsvParser(delimiter);
+        const got: string[][] = [];
+        for (let at = 0; at < input.length; ) {
+          const next = Math.min(input.length, at + 1 + Math.floor(r() * 40));
+          got.push(...parser.push(input.slice(at, next)));
+          at = next;
+        }
+        got.push(...parser.end());
+        // a multi-character delimiter never matches, as before: every line is one field
+        expect(got, `seed ${seed}, delimiter ${delimiter}`).toEqual(referenceRecords(input, delimiter));
+      }
+    }
+  });
+
+  it('reads plain decimals exactly as Number() does, and leaves the rest to it', () => {
+    const r = mulberry32(5);
+    const samples = ['0', '-0', '007', '1.', '.5', '-.5', '1.50', '123456789012345', '0.000000000000001', '9007199254740993', '1234567890123456', '-', '.', '', '+1', '1e3', ' 1', '1 ', '0x10', '1.2.3', '--1'];
+    for (let i = 0; i < 20000; i++) {
+      const digits = Math.floor(r() * 18);
+      const s = (r() < 0.3 ? '-' : '') + Array.from({ length: digits }, () => Math.floor(r() * 10)).join('');
+      const cut = Math.floor(r() * (digits + 1));
+      samples.push(r() < 0.7 ? `${s.slice(0, cut + (s.startsWith('-') ? 1 : 0))}.${s.slice(cut + (s.startsWith('-') ? 1 : 0))}` : s);
+    }
+    for (const s of samples) {
+      const v = parseDecimal(`xx${s}yy`, 2, 2 + s.length);
+      if (!Number.isNaN(v)) expect(Object.is(v, Number(s)), s).toBe(true);
+      else expect(/^-?\d*\.?\d*$/.test(s) && /\d/.test(s) && s.replace(/[-.]/g, '').length <= 15, `${s} should be read in place`).toBe(false);
+    }
+  });
+
+  it('streams typed batches, counting records across them for errors', async () => {
+    const lines = Array.from({ length: 10 }, (_, i) => `r${i},${i === 3 ? '' : i / 4},"c, ${i}"`);
+    const dir = write({ 'a.csv': `id,x,c\n${lines.join('\n')}\n`, 'b.csv': `id,x,c\n${lines.slice(0, 2).join('\n')}\nlate,oops,z\n` });
+    const schema = await readCsvSchema(path.join(dir, 'a.csv'));
+    const sizes: number[] = [];
+    for await (const t of csvBatches([path.join(dir, 'a.csv')], schema, { batchRows: 4 })) sizes.push(t.rows);
+    expect(sizes).toEqual([4, 4, 2]);
+    const whole = await readCsv([path.join(dir, 'a.csv')], schema);
+    expect(Array.from(whole.columns[1]!.values as Float64Array)).toEqual([0, 0.25, 0.5, NaN, 1, 1.25, 1.5, 1.75, 2, 2.25]);
+    expect(whole.columns[2]!.values[9]).toBe('c, 9');
+    const empty = write({ 'e.csv': 'id,x,c\n' });
+    const none = [];
+    for await (const t of csvBatches([path.join(empty, 'e.csv')], schema, { batchRows: 4 })) none.push(t.rows);
+    expect(none).toEqual([0]);
+    await expect(readCsv([path.join(dir, 'a.csv'), path.join(dir, 'b.csv')], schema)).rejects.toThrow('b.csv record 4: column "x" holds "oops", which is not a number');
+    const short = write({ 's.csv': 'id,x,c\nr0,1,z\nr1,oops\nr2,1,z,extra\n' });
+    await expect(readCsv([path.join(short, 's.csv')], schema)).rejects.toThrow('s.csv record 3: 2 fields, the header has 3');
+    const long = write({ 'l.csv': 'id,x,c\nr0,1,z\nr2,1,z,extra\n' });
+    await expect(readCsv([path.join(long, 'l.csv')], schema)).rejects.toThrow('l.csv record 3: 4 fields, the header has 3');
   });
 });
 

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MlError } from '../errors.js';
 import type { Column, ColumnSchema, Schema, Table } from '../table.js';
+import { parseDecimal } from './decimal.js';
 
 /** Cells read as missing values (NaN in number columns, null in string columns). */
 export const MISSING = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '?']);
@@ -11,27 +12,119 @@ export const MISSING = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '
 /** Rows read to infer column types when the spec does not declare them. */
 export const SAMPLE_ROWS = 1000;
 
+/** Bytes read from a file at a time. */
+const CHUNK_BYTES = 64 * 1024;
+
 export interface CsvOptions {
   delimiter?: string;
   /** declared column types; the rest are inferred */
   columns?: Record<string, 'number' | 'string'>;
 }
 
-/** An RFC 4180 record parser fed chunk by chunk: quotes, doubled quotes, CRLF, newlines inside quotes; blank lines are skipped. */
+/** What a CsvParser hands each record to, in order. */
+export interface RecordSink {
+  /** A record on one line without quotes or carriage returns: text[start, end), its fields still joined by the delimiter. */
+  line(text: string, start: number, end: number): void;
+  /** A record the state machine cut into fields (one with quotes, a stray carriage return, or a delimiter split() cannot cut on). */
+  fields(fields: string[]): void;
+}
+
+/**
+ * An RFC 4180 record parser fed chunk by chunk: quotes, doubled quotes, CRLF, newlines inside
+ * quotes; blank lines are skipped. A line without quotes or stray carriage returns (nearly every
+ * line of a numeric CSV) is found with indexOf and handed over whole, for the receiver to cut
+ * without copying; any other record goes through the character-by-character state machine,
+ * which alone decides what quotes mean. Both give the same fields, so neither where a chunk ends
+ * nor which path a line takes changes the records.
+ */
 export class CsvParser {
+  // the state machine's record in progress
   private field = '';
   private record: string[] = [];
   private quoted = false;
   private afterQuote = false;
   private any = false;
+  /** a record the state machine started and has not ended (it ends at an unquoted newline) */
+  private inRecord = false;
+  /** a line the fast path started that the chunk cut before its newline */
+  private carry = '';
+  /** lines are cut on one character; other delimiters (and ones that mean something else) take the state machine */
+  readonly fast: boolean;
 
-  constructor(private readonly delimiter = ',') {}
+  constructor(readonly delimiter = ',') {
+    this.fast = delimiter.length === 1 && delimiter !== '"' && delimiter !== '\n' && delimiter !== '\r';
+  }
 
-  /** The records completed by this chunk. */
+  /** The records completed by this chunk, as arrays of fields. */
   push(chunk: string): string[][] {
     const out: string[][] = [];
-    for (let i = 0; i < chunk.length; i++) {
-      const ch = chunk[i]!;
+    this.feed(chunk, this.collect(out));
+    return out;
+  }
+
+  /** The last record when the text does not end with a newline. */
+  end(): string[][] {
+    const out: string[][] = [];
+    this.finish(this.collect(out));
+    return out;
+  }
+
+  /** Hand the records completed by this chunk to `sink`. */
+  feed(chunk: string, sink: RecordSink): void {
+    const text = this.carry === '' ? chunk : this.carry + chunk;
+    this.carry = '';
+    const n = text.length;
+    // the next quote and carriage return at or after i (n: none), looked up again only once passed
+    let quote = -1;
+    let cr = -1;
+    let i = 0;
+    while (i < n) {
+      if (this.inRecord || !this.fast) {
+        i = this.scan(text, i, sink);
+        continue;
+      }
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) {
+        this.carry = text.slice(i);
+        break;
+      }
+      if (quote < i) quote = indexOrEnd(text, '"', i);
+      if (cr < i) cr = indexOrEnd(text, '\r', i);
+      const end = cr === nl - 1 ? nl - 1 : nl;
+      if (quote < nl || cr < end) {
+        this.inRecord = true;
+        continue;
+      }
+      if (end > i) sink.line(text, i, end);
+      i = nl + 1;
+    }
+  }
+
+  /** The input ended: hand over the last record, if the text does not end with a newline. */
+  finish(sink: RecordSink): void {
+    if (this.carry !== '') {
+      const text = this.carry;
+      this.carry = '';
+      this.scan(text, 0, sink);
+    }
+    this.inRecord = false;
+    if (!this.any && this.field === '' && this.record.length === 0) return;
+    this.record.push(this.field);
+    const last = this.record;
+    this.record = [];
+    this.field = '';
+    this.any = false;
+    sink.fields(last);
+  }
+
+  private collect(out: string[][]): RecordSink {
+    return { line: (text, start, end) => out.push(text.slice(start, end).split(this.delimiter)), fields: (f) => out.push(f) };
+  }
+
+  /** The state machine, from text[i] to the end of one record (the index after its newline) or of the text. */
+  private scan(text: string, i: number, sink: RecordSink): number {
+    for (; i < text.length; i++) {
+      const ch = text[i]!;
       if (this.quoted) {
         if (ch === '"') {
           this.quoted = false;
@@ -54,40 +147,46 @@ export class CsvParser {
         this.any = true;
       } else if (ch === '\n') {
         this.record.push(this.field);
-        if (this.any || this.record.length > 1) out.push(this.record);
+        const rec = this.record;
         this.record = [];
         this.field = '';
+        this.inRecord = false;
+        if (this.any || rec.length > 1) sink.fields(rec);
         this.any = false;
+        return i + 1;
       } else if (ch !== '\r') {
         this.field += ch;
         this.any = true;
       }
     }
-    return out;
-  }
-
-  /** The last record when the text does not end with a newline. */
-  end(): string[][] {
-    if (!this.any && this.field === '' && this.record.length === 0) return [];
-    this.record.push(this.field);
-    const last = this.record;
-    this.record = [];
-    this.field = '';
-    this.any = false;
-    return [last];
+    return i;
   }
 }
 
-/** Records of a file, streamed: nothing but the current chunk is held in memory. */
-export async function* csvRecords(file: string, delimiter = ','): AsyncGenerator<string[]> {
-  const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+function indexOrEnd(text: string, ch: string, from: number): number {
+  const k = text.indexOf(ch, from);
+  return k < 0 ? text.length : k;
+}
+
+/** A file's text, chunk by chunk; a for-await loop that ends early closes the file. */
+function textChunks(file: string): AsyncIterable<string> {
+  return fs.createReadStream(file, { encoding: 'utf8', highWaterMark: CHUNK_BYTES }) as AsyncIterable<string>;
+}
+
+/** Records of a file, streamed, one chunk's worth at a time: nothing but the current chunk is held in memory. */
+export async function* csvRecordChunks(file: string, delimiter = ','): AsyncGenerator<string[][]> {
   const parser = new CsvParser(delimiter);
-  try {
-    for await (const chunk of stream as AsyncIterable<string>) yield* parser.push(chunk);
-    yield* parser.end();
-  } finally {
-    stream.destroy();
+  for await (const chunk of textChunks(file)) {
+    const records = parser.push(chunk);
+    if (records.length > 0) yield records;
   }
+  const last = parser.end();
+  if (last.length > 0) yield last;
+}
+
+/** Records of a file, streamed, one at a time. */
+export async function* csvRecords(file: string, delimiter = ','): AsyncGenerator<string[]> {
+  for await (const records of csvRecordChunks(file, delimiter)) yield* records;
 }
 
 function isNumberCell(s: string): boolean {
@@ -149,44 +248,196 @@ export function schemaFromCsvText(text: string, opts: CsvOptions = {}): Schema {
   return inferSchema(records[0]!.map((h) => h.trim()), records.slice(1, SAMPLE_ROWS + 1), opts.columns);
 }
 
-/** Read every row of the files into typed columns. A cell that does not fit its column's type is an error naming the file, line and column. */
-export async function readCsv(files: string[], schema: Schema, opts: CsvOptions = {}): Promise<Table> {
-  const cols = schema.columns;
-  const nums: number[][] = cols.map(() => []);
-  const strs: (string | null)[][] = cols.map(() => []);
-  let rows = 0;
+/**
+ * Typed rows from a parser's records, queued as tables of `batchRows` rows. A plain line is cut
+ * straight from the chunk's text: number cells are read in place (parseDecimal), and only string
+ * cells and unusual numbers become strings. Records with quotes arrive as fields.
+ */
+class TypedRecords implements RecordSink {
+  /** tables of batchRows rows, ready to be taken */
+  readonly ready: Table[] = [];
+  private nums: Float64Array[] = [];
+  private strs: (string | null)[][] = [];
+  private readonly isNumber: boolean[];
+  private readonly names: string;
+  rows = 0;
+  private file = '';
+  private record = 0;
+  private header: string[] | undefined;
+
+  constructor(
+    private readonly cols: ColumnSchema[],
+    private readonly batchRows: number,
+    private readonly delimiter: string,
+  ) {
+    this.isNumber = cols.map((c) => c.type === 'number');
+    this.names = cols.map((c) => c.name).join('\u0000');
+    this.reset();
+  }
+
+  /** A new file: its first record is a header, which must be the first file's. */
+  startFile(file: string): void {
+    this.file = file;
+    this.record = 0;
+    this.header = undefined;
+  }
+
+  line(text: string, start: number, end: number): void {
+    if (!this.header) return this.fields(text.slice(start, end).split(this.delimiter));
+    this.record++;
+    const r = this.rows;
+    const last = this.cols.length - 1;
+    let pos = start;
+    for (let j = 0; j <= last; j++) {
+      const stop = j < last ? text.indexOf(this.delimiter, pos) : end;
+      if (stop < 0 || stop > end || (j === last && hasDelimiter(text, this.delimiter, pos, end))) throw this.countError(countFields(text, this.delimiter, start, end));
+      if (this.isNumber[j]) {
+        const v = parseDecimal(text, pos, stop);
+        // NaN: not a plain decimal; the cell as the record path reads it
+        this.nums[j]![r] = v === v ? v : this.numberCell(j, text.slice(pos, stop).trim(), () => countFields(text, this.delimiter, start, end));
+      } else this.strs[j]![r] = stringCell(text.slice(pos, stop).trim());
+      pos = stop + 1;
+    }
+    this.endRow();
+  }
+
+  fields(rec: string[]): void {
+    this.record++;
+    if (!this.header) {
+      this.header = rec.map((h) => h.trim());
+      if (this.header.join('\u0000') !== this.names)
+        throw new MlError(`${path.basename(this.file)}: header (${this.header.join(', ')}) differs from the first file's (${this.cols.map((c) => c.name).join(', ')})`, 'every CSV file of one data path needs the same columns');
+      return;
+    }
+    if (rec.length !== this.cols.length) throw this.countError(rec.length);
+    const r = this.rows;
+    for (let j = 0; j < this.cols.length; j++) {
+      const cell = rec[j]!.trim();
+      if (this.isNumber[j]) this.nums[j]![r] = this.numberCell(j, cell, () => rec.length);
+      else this.strs[j]![r] = stringCell(cell);
+    }
+    this.endRow();
+  }
+
+  /** The rows added since the last full table. */
+  take(): Table {
+    const n = this.rows;
+    const columns: Column[] = this.cols.map((c, j) =>
+      this.isNumber[j] ? { name: c.name, type: 'number', values: n === this.batchRows ? this.nums[j]! : this.nums[j]!.slice(0, n) } : { name: c.name, type: 'string', values: this.strs[j]!.slice(0, n) },
+    );
+    this.reset();
+    return { rows: n, columns };
+  }
+
+  /** A trimmed number cell that is not a plain decimal: a missing value, another spelling Number() reads, or an error. */
+  private numberCell(j: number, cell: string, fields: () => number): number {
+    // '' is the one missing-value spelling Number() reads as a number (0)
+    if (cell === '') return NaN;
+    const v = Number(cell);
+    if (Number.isFinite(v)) return v;
+    if (MISSING.has(cell)) return NaN;
+    // a record with the wrong number of fields is reported as that, whatever its cells hold
+    const n = fields();
+    if (n !== this.cols.length) throw this.countError(n);
+    throw new MlError(
+      `${path.basename(this.file)} record ${this.record}: column "${this.cols[j]!.name}" holds "${cell}", which is not a number`,
+      `its type was inferred from the first ${SAMPLE_ROWS} rows; declare it in transform.ml.data.columns (e.g. ${this.cols[j]!.name}: string)`,
+    );
+  }
+
+  private countError(fields: number): MlError {
+    return new MlError(`${path.basename(this.file)} record ${this.record}: ${fields} fields, the header has ${this.cols.length}`);
+  }
+
+  private endRow(): void {
+    if (++this.rows === this.batchRows) this.ready.push(this.take());
+  }
+
+  private reset(): void {
+    this.rows = 0;
+    this.nums = this.cols.map((c) => new Float64Array(c.type === 'number' ? this.batchRows : 0));
+    this.strs = this.cols.map((c) => (c.type === 'number' ? [] : new Array<string | null>(this.batchRows)));
+  }
+}
+
+function stringCell(cell: string): string | null {
+  return MISSING.has(cell) ? null : cell;
+}
+
+function hasDelimiter(text: string, delimiter: string, start: number, end: number): boolean {
+  const k = text.indexOf(delimiter, start);
+  return k >= 0 && k < end;
+}
+
+function countFields(text: string, delimiter: string, start: number, end: number): number {
+  let n = 1;
+  for (let k = text.indexOf(delimiter, start); k >= 0 && k < end; k = text.indexOf(delimiter, k + 1)) n++;
+  return n;
+}
+
+/**
+ * The rows of the files as tables of at most `batchRows` rows, typed by `schema`, read as the
+ * consumer pulls: only the chunk being parsed and the tables it completed are held. A cell that
+ * does not fit its column's type is an error naming the file, record and column. Always yields at
+ * least one table (empty when the files have no rows), so that a consumer sees the columns.
+ */
+export async function* csvBatches(files: string[], schema: Schema, opts: CsvOptions & { batchRows: number }): AsyncGenerator<Table> {
+  const delimiter = opts.delimiter ?? ',';
+  const records = new TypedRecords(schema.columns, opts.batchRows, delimiter);
+  let yielded = false;
   for (const file of files) {
-    let line = 0;
-    let header: string[] | undefined;
-    for await (const rec of csvRecords(file, opts.delimiter ?? ',')) {
-      line++;
-      if (!header) {
-        header = rec.map((h) => h.trim());
-        if (header.join('\u0000') !== cols.map((c) => c.name).join('\u0000'))
-          throw new MlError(`${path.basename(file)}: header (${header.join(', ')}) differs from the first file's (${cols.map((c) => c.name).join(', ')})`, 'every CSV file of one data path needs the same columns');
-        continue;
+    records.startFile(file);
+    const parser = new CsvParser(delimiter);
+    for await (const chunk of textChunks(file)) {
+      parser.feed(chunk, records);
+      for (const t of records.ready.splice(0)) {
+        yielded = true;
+        yield t;
       }
-      if (rec.length !== cols.length) throw new MlError(`${path.basename(file)} record ${line}: ${rec.length} fields, the header has ${cols.length}`);
-      for (let j = 0; j < cols.length; j++) {
-        const cell = rec[j]!.trim();
-        if (cols[j]!.type === 'number') {
-          if (MISSING.has(cell)) nums[j]!.push(NaN);
-          else {
-            const v = Number(cell);
-            if (!Number.isFinite(v))
-              throw new MlError(
-                `${path.basename(file)} record ${line}: column "${cols[j]!.name}" holds "${cell}", which is not a number`,
-                `its type was inferred from the first ${SAMPLE_ROWS} rows; declare it in transform.ml.data.columns (e.g. ${cols[j]!.name}: string)`,
-              );
-            nums[j]!.push(v);
-          }
-        } else strs[j]!.push(MISSING.has(cell) ? null : cell);
-      }
-      rows++;
+    }
+    parser.finish(records);
+    for (const t of records.ready.splice(0)) {
+      yielded = true;
+      yield t;
     }
   }
-  const columns: Column[] = cols.map((c, j) => (c.type === 'number' ? { name: c.name, type: 'number', values: Float64Array.from(nums[j]!) } : { name: c.name, type: 'string', values: strs[j]! }));
+  if (records.rows > 0 || !yielded) yield records.take();
+}
+
+/** Rows per table when a whole file is read into one (a bound on what one batch allocates). */
+const READ_BATCH_ROWS = 65_536;
+
+/** Read every row of the files into typed columns (see csvBatches for errors). */
+export async function readCsv(files: string[], schema: Schema, opts: CsvOptions = {}): Promise<Table> {
+  const batches: Table[] = [];
+  for await (const t of csvBatches(files, schema, { ...opts, batchRows: READ_BATCH_ROWS })) batches.push(t);
+  return concatTables(batches);
+}
+
+/** One table of the rows of tables with the same number and string columns. */
+function concatTables(tables: Table[]): Table {
+  if (tables.length === 1) return tables[0]!;
+  const rows = tables.reduce((a, t) => a + t.rows, 0);
+  const columns = tables[0]!.columns.map((c, j): Column => {
+    if (c.type === 'number') {
+      const values = new Float64Array(rows);
+      let at = 0;
+      for (const t of tables) {
+        values.set(t.columns[j]!.values as Float64Array, at);
+        at += t.rows;
+      }
+      return { name: c.name, type: 'number', values };
+    }
+    return { name: c.name, type: 'string', values: tables.flatMap((t) => t.columns[j]!.values as (string | null)[]) };
+  });
   return { rows, columns };
+}
+
+const NEEDS_QUOTES = /[",\n\r]/;
+
+/** A field of comma-separated output: quoted (quotes doubled) when it holds a comma, a quote or a newline. */
+export function csvField(s: string): string {
+  return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 function quote(s: string, delimiter: string): string {
