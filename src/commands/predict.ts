@@ -28,17 +28,21 @@ export default class Predict extends TuskCommand<PredictCommandResult> {
   };
   static override storeAccess = 'read' as const;
 
+  /** The result whose --json document predictFile already wrote (streamed), not to be printed again. */
+  private written: PredictCommandResult | undefined;
+
   async run(): Promise<PredictCommandResult> {
     const { args, flags } = await this.parse(Predict);
     const ref = parseFileRef(args.model);
     const output = flags.output === undefined ? undefined : resolve(flags.output);
-    const result = await predictFile(this.store(), ref, resolve(flags.file), {
-      output,
-      delimiter: flags.delimiter,
-      json: this.jsonEnabled(),
-      write: (csv) => process.stdout.write(csv),
-    });
+    const json = this.jsonEnabled();
+    const result = await predictFile(this.store(), ref, resolve(flags.file), { output, delimiter: flags.delimiter, json, stdout: process.stdout });
+    if (json && !output) this.written = result;
     this.render(() => (output ? `${result.rows} predictions → ${flags.output} (model ${result.model.repo}@${result.model.commit})` : undefined));
     return result;
+  }
+
+  protected override logJson(json: unknown): void {
+    if (json !== this.written) super.logJson(json);
   }
 }

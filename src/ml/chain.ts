@@ -69,14 +69,14 @@ export async function fitChain(spec: MlSpec, features: Table, target: Target | u
   };
 }
 
-/** The features after the transformers. */
+/** The features after the transformers (a batch keeps its offset, for the estimator's messages). */
 export function transformFeatures(chain: FittedChain, t: Table): Table {
   let out = t;
   for (let i = 0; i < chain.stages.length - 1; i++) {
     const st = chain.stages[i]!;
     out = (defOf(st) as TransformerDef).apply(out, st.params, chain.transformerStates[i]);
   }
-  return out;
+  return t.offset ? { ...out, offset: t.offset } : out;
 }
 
 /** Predict from a table holding (at least) the chain's features; other columns are ignored. */
@@ -86,7 +86,7 @@ export async function predictChain(chain: FittedChain, t: Table): Promise<Predic
     if (!c) throw new MlError(`the model expects feature "${f.name}" (${describeType(f)}), which the data lacks`, undefined, { column: f.name });
     return c;
   });
-  return chain.estimator.predict(transformFeatures(chain, { rows: t.rows, columns }));
+  return chain.estimator.predict(transformFeatures(chain, { rows: t.rows, columns, offset: t.offset }));
 }
 
 /** Check that a table (or schema) has the columns the chain was trained on, with the same types. */

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { MlError } from './errors.js';
 import { readCifar, readCifarSchema, cifarFiles } from './readers/cifar.js';
-import { csvFiles, readCsv, readCsvSchema } from './readers/csv.js';
+import { csvBatches, csvFiles, readCsv, readCsvSchema } from './readers/csv.js';
 import { listImages, readImages, readImageSchema } from './readers/images.js';
 import type { MlDataSpec } from './spec.js';
 import { sortLabels, type Label, type Schema, type Table } from './table.js';
@@ -38,6 +38,15 @@ export async function readTable(data: MlDataSpec, p: string, schema: Schema, top
     case 'cifar10':
       return readCifar(p, data.image_column, data.label ?? 'label');
   }
+}
+
+/**
+ * The rows as tables of at most `batchRows` rows, read as they are pulled: CSV streams (at least
+ * one table, empty for a file without rows); image trees and CIFAR-10 batches come whole, as one.
+ */
+export async function* readBatches(data: MlDataSpec, p: string, schema: Schema, batchRows: number, top?: string): AsyncGenerator<Table> {
+  if (data.format === 'csv') yield* csvBatches(csvFiles(p), schema, { delimiter: data.delimiter, batchRows });
+  else yield await readTable(data, p, schema, top);
 }
 
 /** The units a predict task writes one output file for: each CSV file, each top-level entry of an image tree, each CIFAR batch. */

@@ -1,30 +1,46 @@
 // `tusk predict`: a model from a repo, applied to a local file (CSV, an image or image tree, a
-// CIFAR-10 batch, as the model was trained on), rows out as CSV or JSON.
+// CIFAR-10 batch, as the model was trained on), rows out as CSV or JSON. A CSV file is streamed:
+// read, predicted and written a batch at a time.
 import * as fs from 'node:fs';
 import type { FileRef } from '../store/address.js';
 import type { Store } from '../store/store.js';
-import { checkChainInput, predictChain, type FittedChain } from './chain.js';
-import { readSchema, readTable } from './data.js';
+import { checkBatchRows, PREDICT_STREAM_ROWS, writePredictionsCsv, writePredictionsJson } from './batch-predict.js';
+import { checkChainInput, type FittedChain } from './chain.js';
+import { readBatches, readSchema } from './data.js';
 import { MlError } from './errors.js';
-import { formatCsv } from './readers/csv.js';
-import { predictionObjects } from './predictions.js';
-import { predictionRows } from './run.js';
 import type { MlDataSpec } from './spec.js';
-import type { Prediction } from './stages/types.js';
-import type { Table } from './table.js';
+import type { Schema } from './table.js';
+import { fileSink, spoolSink, streamSink } from './text-sink.js';
 import { loadModel, type ModelVersion } from './model-source.js';
 
+/** What `tusk predict --json` prints. */
 export interface PredictResult {
   model: ModelVersion;
   rows: number;
   /** the local file written (-o), or null when printed */
   output: string | null;
-  /** the predictions, one object per row (under --json without -o) */
+  /**
+   * the predictions, one object per row (under --json without -o). predictFile streams them into
+   * the document it writes itself; the object it returns never holds them.
+   */
   predictions?: Record<string, unknown>[];
 }
 
-/** Read local data the way the model's training data was read, typed by the model's features. */
-export async function readForModel(chain: FittedChain, file: string, opts: { delimiter?: string } = {}): Promise<Table> {
+export interface PredictOptions {
+  /** write the predictions CSV to this local file: complete, or (on any error) not at all */
+  output?: string;
+  /** the input's CSV delimiter (the output is comma-separated) */
+  delimiter?: string;
+  /** without `output`: write the whole --json document (predictions included) to `stdout` instead of CSV */
+  json?: boolean;
+  /** where the CSV, or the --json document, goes without `output` (then required) */
+  stdout?: NodeJS.WritableStream;
+  /** rows per batch, a multiple of 256 (tests use small batches) */
+  batchRows?: number;
+}
+
+/** How to read local data the way the model's training data was read, typed by the model's features; checked against them before any row is read. */
+export async function dataForModel(chain: FittedChain, file: string, opts: { delimiter?: string } = {}): Promise<{ data: MlDataSpec; schema: Schema }> {
   if (!fs.existsSync(file)) throw new MlError(`${file} doesn't exist`, 'check the path given with -f');
   const format = chain.json.data_format as MlDataSpec['format'];
   const columns: Record<string, 'number' | 'string'> = {};
@@ -34,26 +50,59 @@ export async function readForModel(chain: FittedChain, file: string, opts: { del
   for (const f of chain.json.features) if ((f.type === 'number' || f.type === 'string') && raw.columns.some((c) => c.name === f.name)) columns[f.name] = f.type;
   const schema = { columns: raw.columns.map((c) => (columns[c.name] ? { ...c, type: columns[c.name]! } : c)) };
   checkChainInput(chain, schema.columns, file);
-  return readTable(format === 'csv' ? { ...data, columns } : data, file, schema);
+  return { data: format === 'csv' ? { ...data, columns } : data, schema };
 }
 
-/** Predict every row of a local file with the model at `ref`; write CSV to `output` or return it. */
-export async function predictFile(store: Store, ref: FileRef, file: string, opts: { output?: string; delimiter?: string; json?: boolean; write?: (csv: string) => void } = {}): Promise<PredictResult> {
+/**
+ * Predict every row of a local file with the model at `ref`, a batch at a time: CSV to `output`
+ * (through a temporary file renamed at the end) or to `stdout`; under `json` without `output`,
+ * the whole --json document to `stdout`. Its `rows` comes before `predictions` and is known only
+ * at the end, so the predictions are spooled to a temporary file and copied out after it: memory
+ * stays flat and the bytes are those of JSON.stringify(result, null, 2).
+ */
+export async function predictFile(store: Store, ref: FileRef, file: string, opts: PredictOptions = {}): Promise<PredictResult> {
+  const batchRows = checkBatchRows(opts.batchRows ?? PREDICT_STREAM_ROWS);
   const model = await loadModel(store, ref);
   try {
-    const table = await readForModel(model.chain, file, opts);
-    const pred: Prediction = await predictChain(model.chain, table);
-    const result: PredictResult = { model: model.version, rows: table.rows, output: opts.output ?? null };
-    if (opts.json && !opts.output) {
-      result.predictions = predictionObjects(pred);
+    const { data, schema } = await dataForModel(model.chain, file, opts);
+    const batches = () => readBatches(data, file, schema, batchRows);
+    const format = model.chain.json.data_format;
+    const result: PredictResult = { model: model.version, rows: 0, output: opts.output ?? null };
+    if (opts.output) {
+      const sink = fileSink(opts.output);
+      try {
+        result.rows = await writePredictionsCsv(model.chain, batches(), format, sink);
+        sink.commit();
+      } finally {
+        sink.abort();
+      }
       return result;
     }
-    const { header, rows } = predictionRows(table, pred, model.chain.json.data_format);
-    const csv = formatCsv(header, rows);
-    if (opts.output) fs.writeFileSync(opts.output, csv);
-    else opts.write?.(csv);
+    const stdout = opts.stdout;
+    if (!stdout) throw new Error('predictFile: give `output` or `stdout`');
+    if (!opts.json) {
+      result.rows = await writePredictionsCsv(model.chain, batches(), format, streamSink(stdout));
+      return result;
+    }
+    const spool = spoolSink();
+    try {
+      result.rows = await writePredictionsJson(model.chain, batches(), 1, spool);
+      await writeJsonDocument(result, spool, stdout);
+    } finally {
+      spool.remove();
+    }
     return result;
   } finally {
     model.close();
   }
+}
+
+/** JSON.stringify({...result, predictions}, null, 2) + '\n', with the predictions' elements taken from the spool. */
+async function writeJsonDocument(result: PredictResult, spool: ReturnType<typeof spoolSink>, stdout: NodeJS.WritableStream): Promise<void> {
+  const out = streamSink(stdout);
+  const head = JSON.stringify(result, null, 2);
+  // the head ends with "\n}": open "predictions" in its place
+  await out.write(`${head.slice(0, -2)},\n  "predictions": [`);
+  if (result.rows > 0) await spool.copyTo(stdout);
+  await out.write(`${result.rows > 0 ? '\n  ' : ''}]\n}\n`);
 }

@@ -1,11 +1,11 @@
 // Predictions as rows: the columns a prediction adds (prediction, proba_<class>, or score and
-// anomaly), and turning JSON instances into a table the chain can take.
+// anomaly) as CSV lines or JSON objects, and turning JSON instances into a table the chain can take.
 import { MlError } from './errors.js';
 import type { ChainJson } from './chain.js';
 import type { Prediction } from './stages/types.js';
-import { describeType, tensorSize, type Column, type Label, type Table } from './table.js';
-
-export type Cell = string | number | null;
+import type { TextBuffer } from './text-buffer.js';
+import { csvField } from './readers/csv.js';
+import { describeType, tensorSize, type Column, type Label, type NumberColumn, type StringColumn, type Table } from './table.js';
 
 /** Column names a prediction adds. */
 export function predictionHeader(p: Prediction): string[] {
@@ -14,12 +14,75 @@ export function predictionHeader(p: Prediction): string[] {
   return ['prediction', ...(p.proba ? p.classes.map((c) => `proba_${String(c)}`) : [])];
 }
 
-/** The cells a prediction adds to row i. */
-export function predictionCells(p: Prediction, i: number): Cell[] {
-  if (p.kind === 'regression') return [p.values[i]!];
-  if (p.kind === 'anomaly') return [p.score[i]!, p.flag[i]!];
-  const k = p.classes.length;
-  return [p.classes[p.index[i]!]!, ...(p.proba ? Array.from({ length: k }, (_, c) => p.proba![i * k + c]!) : [])];
+/** The columns of a predictions file that a batch keeps: its number and string columns (`path`, `label` of images). */
+function keptColumns(t: Table): (NumberColumn | StringColumn)[] {
+  return t.columns.filter((c): c is NumberColumn | StringColumn => c.type === 'number' || c.type === 'string');
+}
+
+/** The header line of a predictions file: the record index (CIFAR-10), the input's number and string columns, then the prediction's. */
+export function predictionCsvHeader(t: Table, p: Prediction, format: string): string {
+  const names = [...(format === 'cifar10' ? ['index'] : []), ...keptColumns(t).map((c) => c.name), ...predictionHeader(p)];
+  return names.map(csvField).join(',') + '\n';
+}
+
+/**
+ * The lines of a predictions file for one batch, each ending in a newline, in the header's
+ * order. Numbers print as String(n) does (the shortest text that reads back as the same
+ * double; never quoted, as that text holds no comma); missing values as empty fields.
+ */
+export function writePredictionCsvLines(out: TextBuffer, t: Table, p: Prediction, format: string): void {
+  const kept = keptColumns(t);
+  const first = t.offset ?? 0;
+  const index = format === 'cifar10';
+  const cells = predictionWriter(out, p);
+  // per column, the fraction digits of the last number: cells of a column tend to share them
+  const places = new Int8Array(kept.length).fill(-1);
+  for (let i = 0; i < t.rows; i++) {
+    if (index) {
+      out.number(first + i);
+      out.byte(COMMA);
+    }
+    for (let j = 0; j < kept.length; j++) {
+      const c = kept[j]!;
+      if (c.type === 'number') {
+        // read from decimal text, so nearly always short decimals: number() prints those fast
+        const v = c.values[i]!;
+        if (v === v) places[j] = out.number(v, places[j]);
+      } else {
+        const s = c.values[i]!;
+        if (s !== null) out.text(csvField(s));
+      }
+      out.byte(COMMA);
+    }
+    cells(i);
+    out.byte(NEWLINE);
+  }
+}
+
+const COMMA = 44;
+const NEWLINE = 10;
+
+/** Writes the prediction's fields of row i. */
+function predictionWriter(out: TextBuffer, p: Prediction): (i: number) => void {
+  // predictions are computed (often in float32), so rarely short decimals: String() prints them
+  if (p.kind === 'regression') return (i) => out.text(String(p.values[i]!));
+  if (p.kind === 'anomaly')
+    return (i) => {
+      out.text(String(p.score[i]!));
+      out.byte(COMMA);
+      out.byte(p.flag[i] ? 49 : 48);
+    };
+  const classes = p.classes.map((c) => csvField(String(c)));
+  const proba = p.proba;
+  const k = classes.length;
+  return (i) => {
+    out.text(classes[p.index[i]!]!);
+    if (proba)
+      for (let c = i * k; c < i * k + k; c++) {
+        out.byte(COMMA);
+        out.text(String(proba[c]!));
+      }
+  };
 }
 
 /** One JSON value per row: the prediction, with class probabilities or anomaly scores beside it. */

@@ -1,20 +1,21 @@
 // The three ML tasks on local paths: train (pre-flight check, read, split, fit, evaluate, save),
 // evaluate (a saved chain on labelled data → metrics) and predict (a saved chain on new data →
-// one predictions file per input file). The pipeline transform maps a datum onto these.
+// one predictions file per input file, CSV read and written a batch at a time). The pipeline
+// transform maps a datum onto these.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkChainInput, fitChain, findChainDir, loadChain, predictChain, saveChain, CHAIN_FILE, type FittedChain } from './chain.js';
-import { localPath, predictUnits, readSchema, readTable, targetOf } from './data.js';
+import { localPath, predictUnits, readBatches, readSchema, readTable, targetOf } from './data.js';
 import { MlError } from './errors.js';
 import { classificationMetrics, regressionMetrics, type MetricValues } from './metrics.js';
-import { formatCsv } from './readers/csv.js';
-import { predictionCells, predictionHeader, type Cell } from './predictions.js';
 import { checkChainSchema, defaultMetrics, estimatorOf, featureSchema, type MlSpec } from './spec.js';
 import { splitTable } from './split.js';
+import { PREDICT_STREAM_ROWS, writePredictionsCsv } from './batch-predict.js';
+import { fileSink } from './text-sink.js';
 import type { Prediction, Target, Task } from './stages/types.js';
 import { requestedBackend, resolveBackend, tfVersion, type BackendName } from './tf.js';
-import { cellValue, takeRows, type ColumnSchema, type Label, type Schema, type Table } from './table.js';
+import { takeRows, type ColumnSchema, type Label, type Schema, type Table } from './table.js';
 
 /** An input of the datum, for the model card: where the data came from, exactly. */
 export interface CardInput {
@@ -283,14 +284,6 @@ export async function runEvaluate(spec: MlSpec, ctx: MlRunContext): Promise<MlRu
   }
 }
 
-/** Rows of a predictions file: the input's columns (or image path / record index) then the prediction's. */
-export function predictionRows(table: Table, pred: Prediction, format: string): { header: string[]; rows: Cell[][] } {
-  const keep = table.columns.filter((c) => c.type === 'number' || c.type === 'string');
-  const header = [...(format === 'cifar10' ? ['index'] : []), ...keep.map((c) => c.name), ...predictionHeader(pred)];
-  const rows = Array.from({ length: table.rows }, (_, i) => [...(format === 'cifar10' ? [i] : []), ...keep.map((c) => cellValue(c, i)), ...predictionCells(pred, i)]);
-  return { header, rows };
-}
-
 /** Predict: one output file per input file (CSV), per top-level entry (image trees) or per batch (CIFAR-10). */
 export async function runPredict(spec: MlSpec, ctx: MlRunContext): Promise<MlRunResult> {
   const { chain } = await loadSpecModel(spec, ctx);
@@ -307,18 +300,30 @@ export async function runPredict(spec: MlSpec, ctx: MlRunContext): Promise<MlRun
     const outputs: string[] = [];
     for (const [i, u] of units.entries()) {
       checkAbort(ctx.signal);
-      const table = await readTable(spec.data, u.path, schemas[i]!, u.top);
-      const pred = await predictChain(chain, table);
-      const { header, rows } = predictionRows(table, pred, spec.data.format);
       const file = path.join(ctx.outDir, u.out);
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, formatCsv(header, rows));
+      const sink = fileSink(file);
+      try {
+        // streamed a batch at a time (CSV), stopping between batches when the job is stopped
+        const rows = await writePredictionsCsv(chain, untilAborted(readBatches(spec.data, u.path, schemas[i]!, PREDICT_STREAM_ROWS, u.top), ctx.signal), spec.data.format, sink);
+        sink.commit();
+        ctx.log(`predicted ${rows} rows → ${u.out}`);
+      } finally {
+        sink.abort();
+      }
       outputs.push(u.out);
-      ctx.log(`predicted ${table.rows} rows → ${u.out}`);
     }
     return { outputs, backend: 'n/a' };
   } finally {
     chain.estimator.dispose?.();
+  }
+}
+
+/** The items of `source`, checking before each that the job was not stopped. */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  for await (const item of source) {
+    checkAbort(signal);
+    yield item;
   }
 }
 

@@ -24,6 +24,8 @@ export type Column = NumberColumn | StringColumn | ImageColumn | TensorColumn;
 export interface Table {
   rows: number;
   columns: Column[];
+  /** rows of the same data before this table's first (a batch of a stream): error messages count from there */
+  offset?: number;
 }
 
 /** A class label or a regression target as read from the data. */

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listModelMetrics } from '../../src/ml/metrics-service.js';
 import { predictFile } from '../../src/ml/predict-service.js';
@@ -43,10 +44,19 @@ describe('predict service', () => {
     const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
     expect(lines[0]).toBe('id,sqft,rooms,city,prediction');
     expect(lines).toHaveLength(5);
-    const old = await predictFile(store, parseFileRef('price-model@master^'), csv, { json: true });
+    const printed: Buffer[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        printed.push(Buffer.from(chunk));
+        cb();
+      },
+    });
+    const old = await predictFile(store, parseFileRef('price-model@master^'), csv, { json: true, stdout });
     expect(old.model.commit).toBe(v1);
-    expect(old.predictions).toHaveLength(4);
-    expect(typeof old.predictions![0]!.prediction).toBe('number');
+    const doc = JSON.parse(Buffer.concat(printed).toString('utf8'));
+    expect(doc).toMatchObject({ model: { commit: v1 }, rows: 4, output: null });
+    expect(doc.predictions).toHaveLength(4);
+    expect(typeof doc.predictions[0].prediction).toBe('number');
   });
 
   it('names the missing feature and refuses repos without a model', async () => {
@@ -130,6 +140,13 @@ describe('CLI', () => {
     const json = await runTusk(['predict', 'price-model@master', '-f', csv, '--json'], { env });
     expect(json.code, json.describe()).toBe(0);
     expect(json.json()).toMatchObject({ model: { repo: 'price-model', commit: v2 }, rows: 4, output: null });
+    // streamed, but laid out as every --json document is, and printed once
+    expect(json.stdout).toBe(JSON.stringify(json.json(), null, 2) + '\n');
+    expect(json.json().predictions).toHaveLength(4);
+    const out = path.join(dir, 'priced.csv');
+    const toFile = await runTusk(['predict', 'price-model@master', '-f', csv, '-o', out, '--json'], { env });
+    expect(toFile.json()).toEqual({ model: expect.objectContaining({ commit: v2 }), rows: 4, output: out });
+    expect(fs.readFileSync(out, 'utf8')).toBe(csvOut.stdout);
     const missing = await runTusk(['predict', 'price-model@master', '-f', path.join(dir, 'nope.csv'), '--json'], { env });
     expect(missing.code).toBe(2);
     expect(missing.json().error.code).toBe('E_INVALID');

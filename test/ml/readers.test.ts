@@ -6,6 +6,7 @@ import { readCifar, readCifarSchema } from '../../src/ml/readers/cifar.js';
 import { csvBatches, csvField, CsvParser, csvRecords, readCsv, readCsvSchema } from '../../src/ml/readers/csv.js';
 import { parseDecimal } from '../../src/ml/readers/decimal.js';
 import { mulberry32 } from '../../src/ml/rng.js';
+import { TextBuffer } from '../../src/ml/text-buffer.js';
 import { listImages, readImageSchema } from '../../src/ml/readers/images.js';
 import { tempDir } from '../helpers.js';
 import { cifarBatch, stripesPng } from './images.js';
@@ -156,6 +157,25 @@ describe('CSV fast path', () => {
       if (!Number.isNaN(v)) expect(Object.is(v, Number(s)), s).toBe(true);
       else expect(/^-?\d*\.?\d*$/.test(s) && /\d/.test(s) && s.replace(/[-.]/g, '').length <= 15, `${s} should be read in place`).toBe(false);
     }
+  });
+
+  it('prints numbers exactly as String() does', () => {
+    const r = mulberry32(9);
+    const values = [0, -0, 1, -1, 0.1, 0.2 + 0.1, 1e-6, 9.99e-7, 1e-7, 123456789012345, 1e15, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), 2 ** 53, 1e21, 1.5e300, 5e-324, Math.PI, -2.5, 0.000125, 100, 1200.5];
+    for (let i = 0; i < 20000; i++) {
+      const places = Math.floor(r() * 12);
+      values.push(Math.round((r() - 0.5) * 10 ** Math.floor(r() * 9) * 10 ** places) / 10 ** places);
+      values.push(Math.fround(r()), (r() - 0.5) * 10 ** (Math.floor(r() * 40) - 20));
+    }
+    const out = new TextBuffer(16);
+    for (const v of values) {
+      out.clear();
+      out.number(v);
+      expect(Buffer.from(out.bytes()).toString('latin1'), String(v)).toBe(String(v));
+    }
+    out.clear();
+    out.text('a,é→😀');
+    expect(Buffer.from(out.bytes()).toString('utf8')).toBe('a,é→😀');
   });
 
   it('streams typed batches, counting records across them for errors', async () => {

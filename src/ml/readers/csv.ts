@@ -439,14 +439,3 @@ const NEEDS_QUOTES = /[",\n\r]/;
 export function csvField(s: string): string {
   return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
-
-function quote(s: string, delimiter: string): string {
-  return s.includes(delimiter) || s.includes('"') || s.includes('\n') || s.includes('\r') ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** CSV text of a header and rows; numbers printed as JavaScript prints them (shortest exact form). */
-export function formatCsv(header: string[], rows: (string | number | null)[][], delimiter = ','): string {
-  const out = [header.map((h) => quote(h, delimiter)).join(delimiter)];
-  for (const r of rows) out.push(r.map((v) => (v === null ? '' : quote(String(v), delimiter))).join(delimiter));
-  return out.join('\n') + '\n';
-}

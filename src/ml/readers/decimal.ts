@@ -1,8 +1,11 @@
-// Plain decimals (`-12.5`, `0.0731`, `42`) to doubles, the way Number() reads them, only faster,
-// for the cells of numeric CSV files: the simple cases exactly, the rest left to Number().
+// Plain decimals (`-12.5`, `0.0731`, `42`) to doubles and back, the way Number() and String() do
+// it, only faster, for the cells of numeric CSV files. Each function handles the simple cases
+// exactly and leaves the rest to Number()/String(): an answer is always theirs.
 //
 // Why exact: an integer m below 2^53 and 10^d for d ≤ 22 are both doubles, and IEEE division
-// rounds m / 10^d correctly, which is what reading the decimal "m·10^-d" must give.
+// rounds m / 10^d correctly, which is what reading the decimal "m·10^-d" must give. With at most
+// 15 significant digits, no two such decimals read as the same double (doubles carry 15.9), so
+// the one that reads back, without trailing zeros, is the shortest: the one String() prints.
 
 /** 10^d for d = 0…15, each exact. */
 const POW10 = Array.from({ length: 16 }, (_, d) => 10 ** d);
@@ -34,4 +37,38 @@ export function parseDecimal(text: string, start: number, end: number): number {
   if (digits === 0 || digits > MAX_DIGITS) return NaN;
   const v = frac > 0 ? m / POW10[frac]! : m;
   return neg ? -v : v;
+}
+
+/**
+ * How String(a) writes a positive a, when it is a decimal of at most 15 significant digits
+ * printed without an exponent (10^-6 ≤ a < 10^15): the fewest fraction digits d for which
+ * round(a·10^d) / 10^d = a. String(a) is then the digits of round(a·10^d) with a point d from the
+ * right. -1 for any other a (String() must print it). `hint`, the answer for a similar number
+ * (the cell above), is tried first: one division instead of one per digit.
+ */
+export function decimalPlaces(a: number, hint = -1): number {
+  if (!(a >= 1e-6 && a < 1e15)) return -1;
+  if (hint >= 0 && a * POW10[hint]! < 1e15) {
+    let m = Math.round(a * POW10[hint]!);
+    if (m / POW10[hint]! === a) {
+      // a decimal with `hint` places: without its trailing zeros, the fewest
+      let d = hint;
+      for (let q = Math.floor(m * 0.1); d > 0 && q * 10 === m; q = Math.floor(m * 0.1)) {
+        m = q;
+        d--;
+      }
+      return d;
+    }
+  }
+  for (let d = 0; d <= MAX_DIGITS; d++) {
+    const p = POW10[d]!;
+    if (a * p >= 1e15) break;
+    if (Math.round(a * p) / p === a) return d;
+  }
+  return -1;
+}
+
+/** 10^d, exact, for d = 0…15. */
+export function pow10(d: number): number {
+  return POW10[d]!;
 }

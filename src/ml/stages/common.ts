@@ -32,7 +32,7 @@ export function featureMatrix(t: Table, stage: string): { x: Float64Array; n: nu
   for (let i = 0; i < m.x.length; i++)
     if (!Number.isFinite(m.x[i]!)) {
       const col = m.names[i % m.d]!;
-      throw new MlError(`${stage}: column "${col}" has a missing or infinite value (row ${Math.floor(i / m.d) + 1})`, 'add a SimpleImputer stage before it', { column: col, stage });
+      throw new MlError(`${stage}: column "${col}" has a missing or infinite value (row ${(t.offset ?? 0) + Math.floor(i / m.d) + 1})`, 'add a SimpleImputer stage before it', { column: col, stage });
     }
   return m;
 }

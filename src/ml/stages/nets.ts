@@ -120,7 +120,7 @@ async function loadModel(read: (file: string) => Uint8Array): Promise<{ tf: Tf; 
 }
 
 /** Rows per model call when predicting (also what model.predict's batchSize was: same batches, same numbers). */
-const PREDICT_BATCH = 256;
+export const PREDICT_BATCH = 256;
 
 /**
  * Predict n rows, a batch at a time, each batch a tensor made from a view of `x`. Not
