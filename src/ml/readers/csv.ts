@@ -249,7 +249,8 @@ export function schemaFromCsvText(text: string, opts: CsvOptions = {}): Schema {
 }
 
 /**
- * Typed rows from a parser's records, queued as tables of `batchRows` rows. A plain line is cut
+ * Typed rows from a parser's records, queued as tables of `batchRows` rows, or (batchRows
+ * null) gathered into one table whose columns grow as rows come. A plain line is cut
  * straight from the chunk's text: number cells are read in place (parseDecimal), and only string
  * cells and unusual numbers become strings. Records with quotes arrive as fields.
  */
@@ -261,13 +262,15 @@ class TypedRecords implements RecordSink {
   private readonly isNumber: boolean[];
   private readonly names: string;
   rows = 0;
+  /** rows the number columns have room for */
+  private capacity = 0;
   private file = '';
   private record = 0;
   private header: string[] | undefined;
 
   constructor(
     private readonly cols: ColumnSchema[],
-    private readonly batchRows: number,
+    private readonly batchRows: number | null,
     private readonly delimiter: string,
   ) {
     this.isNumber = cols.map((c) => c.type === 'number');
@@ -323,7 +326,7 @@ class TypedRecords implements RecordSink {
   take(): Table {
     const n = this.rows;
     const columns: Column[] = this.cols.map((c, j) =>
-      this.isNumber[j] ? { name: c.name, type: 'number', values: n === this.batchRows ? this.nums[j]! : this.nums[j]!.slice(0, n) } : { name: c.name, type: 'string', values: this.strs[j]!.slice(0, n) },
+      this.isNumber[j] ? { name: c.name, type: 'number', values: n === this.capacity ? this.nums[j]! : this.nums[j]!.slice(0, n) } : { name: c.name, type: 'string', values: this.strs[j]!.slice(0, n) },
     );
     this.reset();
     return { rows: n, columns };
@@ -350,13 +353,26 @@ class TypedRecords implements RecordSink {
   }
 
   private endRow(): void {
-    if (++this.rows === this.batchRows) this.ready.push(this.take());
+    if (++this.rows < this.capacity) return;
+    if (this.batchRows !== null) {
+      this.ready.push(this.take());
+      return;
+    }
+    // one growing table: double the number columns (string columns are arrays that grow)
+    this.capacity *= 2;
+    this.nums = this.nums.map((v, j) => {
+      if (!this.isNumber[j]) return v;
+      const bigger = new Float64Array(this.capacity);
+      bigger.set(v);
+      return bigger;
+    });
   }
 
   private reset(): void {
     this.rows = 0;
-    this.nums = this.cols.map((c) => new Float64Array(c.type === 'number' ? this.batchRows : 0));
-    this.strs = this.cols.map((c) => (c.type === 'number' ? [] : new Array<string | null>(this.batchRows)));
+    this.capacity = this.batchRows ?? GROW_FROM_ROWS;
+    this.nums = this.cols.map((c) => new Float64Array(c.type === 'number' ? this.capacity : 0));
+    this.strs = this.cols.map(() => []);
   }
 }
 
@@ -375,6 +391,20 @@ function countFields(text: string, delimiter: string, start: number, end: number
   return n;
 }
 
+/** Feed every record of the files to `records`, handing on the tables it completes as they are. */
+async function* readRecords(files: string[], records: TypedRecords, delimiter: string): AsyncGenerator<Table> {
+  for (const file of files) {
+    records.startFile(file);
+    const parser = new CsvParser(delimiter);
+    for await (const chunk of textChunks(file)) {
+      parser.feed(chunk, records);
+      yield* records.ready.splice(0);
+    }
+    parser.finish(records);
+    yield* records.ready.splice(0);
+  }
+}
+
 /**
  * The rows of the files as tables of at most `batchRows` rows, typed by `schema`, read as the
  * consumer pulls: only the chunk being parsed and the tables it completed are held. A cell that
@@ -382,55 +412,27 @@ function countFields(text: string, delimiter: string, start: number, end: number
  * least one table (empty when the files have no rows), so that a consumer sees the columns.
  */
 export async function* csvBatches(files: string[], schema: Schema, opts: CsvOptions & { batchRows: number }): AsyncGenerator<Table> {
-  const delimiter = opts.delimiter ?? ',';
-  const records = new TypedRecords(schema.columns, opts.batchRows, delimiter);
+  const records = new TypedRecords(schema.columns, opts.batchRows, opts.delimiter ?? ',');
   let yielded = false;
-  for (const file of files) {
-    records.startFile(file);
-    const parser = new CsvParser(delimiter);
-    for await (const chunk of textChunks(file)) {
-      parser.feed(chunk, records);
-      for (const t of records.ready.splice(0)) {
-        yielded = true;
-        yield t;
-      }
-    }
-    parser.finish(records);
-    for (const t of records.ready.splice(0)) {
-      yielded = true;
-      yield t;
-    }
+  for await (const t of readRecords(files, records, opts.delimiter ?? ',')) {
+    yielded = true;
+    yield t;
   }
   if (records.rows > 0 || !yielded) yield records.take();
 }
 
-/** Rows per table when a whole file is read into one (a bound on what one batch allocates). */
-const READ_BATCH_ROWS = 65_536;
+/** Rows a table read whole has room for at first (its number columns double as needed). */
+const GROW_FROM_ROWS = 4096;
 
-/** Read every row of the files into typed columns (see csvBatches for errors). */
+/**
+ * Read every row of the files into one table (see csvBatches for errors). Its number columns
+ * grow by doubling, as arrays would, and are cut to length at the end.
+ */
 export async function readCsv(files: string[], schema: Schema, opts: CsvOptions = {}): Promise<Table> {
-  const batches: Table[] = [];
-  for await (const t of csvBatches(files, schema, { ...opts, batchRows: READ_BATCH_ROWS })) batches.push(t);
-  return concatTables(batches);
-}
-
-/** One table of the rows of tables with the same number and string columns. */
-function concatTables(tables: Table[]): Table {
-  if (tables.length === 1) return tables[0]!;
-  const rows = tables.reduce((a, t) => a + t.rows, 0);
-  const columns = tables[0]!.columns.map((c, j): Column => {
-    if (c.type === 'number') {
-      const values = new Float64Array(rows);
-      let at = 0;
-      for (const t of tables) {
-        values.set(t.columns[j]!.values as Float64Array, at);
-        at += t.rows;
-      }
-      return { name: c.name, type: 'number', values };
-    }
-    return { name: c.name, type: 'string', values: tables.flatMap((t) => t.columns[j]!.values as (string | null)[]) };
-  });
-  return { rows, columns };
+  const records = new TypedRecords(schema.columns, null, opts.delimiter ?? ',');
+  // a growing table completes no batch before the end: this loop only drives the reading
+  for await (const _ of readRecords(files, records, opts.delimiter ?? ',')) continue;
+  return records.take();
 }
 
 const NEEDS_QUOTES = /[",\n\r]/;
