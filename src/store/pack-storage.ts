@@ -20,6 +20,8 @@ export interface PackStorage {
   /** Open a pack for appending at `committedSize`, discarding any uncommitted tail left by a crashed writer. */
   openAppender(name: string, committedSize: number, header?: Uint8Array): PackAppender;
   read(name: string, offset: number, length: number): Buffer;
+  /** read(), into the caller's buffer (a big read reuses one buffer instead of allocating each time) */
+  readInto(name: string, offset: number, dest: Uint8Array): void;
   size(name: string): number | null;
   remove(name: string): void;
   list(): string[];
@@ -71,6 +73,12 @@ export class LocalPackStorage implements PackStorage {
   }
 
   read(name: string, offset: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    this.readInto(name, offset, buf);
+    return buf;
+  }
+
+  readInto(name: string, offset: number, dest: Uint8Array): void {
     let fd = this.fds.get(name);
     if (fd === undefined) {
       try {
@@ -81,14 +89,13 @@ export class LocalPackStorage implements PackStorage {
       }
       this.fds.set(name, fd);
     }
-    const buf = Buffer.allocUnsafe(length);
+    const length = dest.length;
     let done = 0;
     while (done < length) {
-      const n = fs.readSync(fd, buf, done, length - done, offset + done);
+      const n = fs.readSync(fd, dest, done, length - done, offset + done);
       if (n === 0) throw new CorruptError(`pack ${name} is truncated (wanted ${length} bytes at offset ${offset})`, 'run `tusk fsck` to see what is affected');
       done += n;
     }
-    return buf;
   }
 
   size(name: string): number | null {

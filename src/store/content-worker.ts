@@ -1,0 +1,122 @@
+// The content worker thread (started by worker-link.ts): the CPU half of big puts and gets, so
+// that the main thread only reads, writes and talks to SQLite while this one
+//  - put: finds chunk boundaries (GearScanner, the same cuts as chunker.ts) and hashes every chunk
+//    (its id) and the whole stream (the content id);
+//  - get: hashes every chunk read back against its id, and the whole file against its content id.
+// Every reply bumps the shared signal, which is what a blocked main thread waits on.
+import { workerData, type MessagePort } from 'node:worker_threads';
+import type { ChunkParams } from './chunker.js';
+import { WasmChunker } from './gear-wasm.js';
+import { createHasher, hashBytes, ID_BYTES, type Hasher } from './hash.js';
+import type { WorkerReply, WorkerRequest } from './worker-link.js';
+
+const { port, signal } = workerData as { port: MessagePort; signal: Int32Array };
+
+interface ChunkJob {
+  kind: 'chunk';
+  chunker: WasmChunker;
+  whole: Hasher;
+  /** stream offset of the end of the last chunk */
+  cut: number;
+  count: number;
+}
+
+interface VerifyJob {
+  kind: 'verify';
+  whole: Hasher;
+}
+
+const jobs = new Map<number, ChunkJob | VerifyJob>();
+
+function reply(msg: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+  Atomics.add(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
+
+/** Cut `block` (or, at the end, what is left) and hash the chunks; ends are stream offsets. */
+function cutChunks(job: ChunkJob, block: Uint8Array | null): { ends: Float64Array; ids: Uint8Array } {
+  const ends: number[] = [];
+  const ids: Buffer[] = [];
+  const emit = (chunk: Buffer) => {
+    ids.push(hashBytes(chunk));
+    job.cut += chunk.length;
+    ends.push(job.cut);
+  };
+  if (block) job.chunker.push(block, emit);
+  else job.chunker.finish(emit);
+  job.count += ends.length;
+  return { ends: Float64Array.from(ends), ids: Buffer.concat(ids, ids.length * ID_BYTES) };
+}
+
+function handle(msg: WorkerRequest): void {
+  switch (msg.kind) {
+    case 'chunk-start':
+      jobs.set(msg.job, { kind: 'chunk', chunker: new WasmChunker(msg.params as ChunkParams), whole: createHasher(), cut: 0, count: 0 });
+      return;
+    case 'chunk-block': {
+      const job = jobOf(msg.job, 'chunk');
+      const block = new Uint8Array(msg.buf, 0, msg.len);
+      // the content id is BLAKE3 of the whole stream: hashing blocks in order gives the same digest as hashing chunks
+      job.whole.update(block);
+      const { ends, ids } = cutChunks(job, block);
+      reply({ kind: 'chunks', job: msg.job, buf: msg.buf, ends, ids }, [msg.buf]);
+      return;
+    }
+    case 'chunk-end': {
+      const job = jobOf(msg.job, 'chunk');
+      const { ends, ids } = cutChunks(job, null);
+      jobs.delete(msg.job);
+      // one chunk: the content id is the chunk id, and the caller uses that
+      reply({ kind: 'chunks', job: msg.job, buf: null, ends, ids, content: job.count > 1 ? job.whole.digest() : null });
+      return;
+    }
+    case 'verify-start':
+      jobs.set(msg.job, { kind: 'verify', whole: createHasher() });
+      return;
+    case 'verify': {
+      const job = jobOf(msg.job, 'verify');
+      const views: Uint8Array[] = [];
+      let bad = -1;
+      for (let i = 0; i < msg.pieces.length / 3; i++) {
+        const view = new Uint8Array(msg.bufs[msg.pieces[3 * i]!]!, msg.pieces[3 * i + 1], msg.pieces[3 * i + 2]);
+        const expected = msg.ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES);
+        if (!hashBytes(view).equals(expected)) {
+          bad = i;
+          break;
+        }
+        views.push(view);
+      }
+      // The whole-file hash only takes a batch whose chunks all matched: the caller replaces a bad
+      // chunk (or fails) and sends the batch again, so nothing is hashed twice into it.
+      if (bad < 0) for (const v of views) job.whole.update(v);
+      reply({ kind: 'verified', job: msg.job, seq: msg.seq, bufs: msg.bufs, bad }, msg.bufs);
+      return;
+    }
+    case 'verify-end': {
+      const job = jobOf(msg.job, 'verify');
+      jobs.delete(msg.job);
+      reply({ kind: 'digest', job: msg.job, digest: job.whole.digest() });
+      return;
+    }
+    case 'cancel':
+      jobs.delete(msg.job);
+      return;
+  }
+}
+
+function jobOf<K extends 'chunk' | 'verify'>(id: number, kind: K): Extract<ChunkJob | VerifyJob, { kind: K }> {
+  const job = jobs.get(id);
+  if (!job || job.kind !== kind) throw new Error(`no ${kind} job ${id}`);
+  return job as Extract<ChunkJob | VerifyJob, { kind: K }>;
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  try {
+    handle(msg);
+  } catch (err) {
+    jobs.delete(msg.job);
+    reply({ kind: 'error', job: msg.job, message: (err as Error).message });
+  }
+});
+reply({ kind: 'ready', job: 0 });
