@@ -24,7 +24,7 @@ import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './pa
 import type { StoreCore } from './store-core.js';
 import { diffEntries, iterateEntries, type Entry } from './tree.js';
 import type { CommitInfo, DiffEntry, FileInfo, OnProgress, PutResult, PutSource } from './types.js';
-import { contentWorker } from './worker-link.js';
+import { contentWorker, startContentWorker } from './worker-link.js';
 
 const READ_BLOCK = 4 * 1024 * 1024;
 /** get -r: files up to this size are written asynchronously, WRITE_CONCURRENCY at a time */
@@ -278,6 +278,8 @@ async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeH
       }
       early.push(buf);
       earlyBytes += buf.length;
+      // likely big: let the worker boot while the rest of the first blocks arrive
+      if (earlyBytes >= READ_BLOCK) startContentWorker();
       if (earlyBytes >= PARALLEL_MIN_BYTES) {
         w = open(earlyBytes);
         for (const b of early.splice(0)) put(b);
@@ -327,6 +329,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     else cleanPath(src.repoPath);
   }
   const totalBytes = locals.reduce((n, f) => n + f.stat.size, 0);
+  if (locals.some((f) => f.stat.size >= PARALLEL_MIN_BYTES)) startContentWorker();
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
@@ -661,6 +664,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
     }
   });
   const total = plan.reduce((n, f) => n + f.entry.size, 0);
+  if (plan.some((f) => f.entry.size >= PARALLEL_MIN_BYTES)) startContentWorker();
   let bytes = 0;
   const madeDirs = new Set<string>();
   const inflight = new Set<Promise<void>>();

@@ -112,25 +112,27 @@ function workerScript(): string | null {
   return fs.existsSync(file) ? file : null;
 }
 
+/** undefined: not started; a link that may still be starting; null: cannot run here */
 let shared: WorkerLink | null | undefined;
+let starting = false;
 
 /**
- * The process's content worker, started on the first call; null when it cannot run (then callers
- * work on the main thread, as they do for small files). TUSK_WORKER=0 turns it off.
+ * Start the content worker without waiting for it, when a big file is coming: the thread boots
+ * (~30 ms) while this one reads metadata and opens files. contentWorker() then finds it ready.
  */
-export function contentWorker(): WorkerLink | null {
-  if (shared !== undefined) return shared;
+export function startContentWorker(): void {
+  if (shared !== undefined) return;
   shared = null;
-  if (process.env.TUSK_WORKER === '0') return null;
+  if (process.env.TUSK_WORKER === '0') return;
   const script = workerScript();
-  if (!script) return null;
+  if (!script) return;
   const signal = new Int32Array(new SharedArrayBuffer(4));
   const { port1, port2 } = new MessageChannel();
   let worker: Worker;
   try {
     worker = new Worker(script, { workerData: { port: port2, signal }, transferList: [port2] });
   } catch {
-    return null;
+    return;
   }
   // The worker must never keep the process alive, nor crash it with an unhandled 'error' event:
   // a worker lost mid-job shows up as an error reply or a receive() timeout.
@@ -138,15 +140,28 @@ export function contentWorker(): WorkerLink | null {
   worker.on('error', () => {
     shared = null;
   });
-  const link = new WorkerLink(worker, port1, signal);
+  shared = new WorkerLink(worker, port1, signal);
+  starting = true;
+}
+
+/**
+ * The process's content worker, started on the first call if startContentWorker() was not
+ * called; null when it cannot run (callers then work on the main thread, as they do for small
+ * files). TUSK_WORKER=0 turns it off.
+ */
+export function contentWorker(): WorkerLink | null {
+  startContentWorker();
+  if (!shared || !starting) return shared ?? null;
+  starting = false;
+  const link = shared;
   try {
     const r = link.receive(0, START_TIMEOUT_MS);
     if (r.kind !== 'ready') throw new Error(`unexpected ${r.kind}`);
   } catch {
     link.terminate();
+    shared = null;
     return null;
   }
   link.close(0);
-  shared = link;
   return link;
 }
