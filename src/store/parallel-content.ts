@@ -29,6 +29,8 @@ const BLOCK = 4 << 20;
 const WRITER_BLOCKS = 6;
 /** Batches a reader keeps in the worker while the caller writes the one before. */
 const READER_DEPTH = 4;
+/** Chunk locations looked up per query while reading. */
+const LOOKUP_BATCH = 256;
 /** Spare blocks kept for the next file: a fresh 4 MiB buffer costs a thousand page faults on first touch. */
 const SPARE_BLOCKS = 8;
 
@@ -247,8 +249,16 @@ export function* readContentParallel(
     const n = rec.chunks.length;
     let next = 0;
     let seq = 0;
-    // a location looked up for the next batch while closing this one
-    let ahead: { loc: ChunkLocation | undefined } | null = null;
+    // locations of chunks [looked - LOOKUP_BATCH, looked), fetched a window at a time
+    let looked = 0;
+    let window = new Map<string, ChunkLocation>();
+    const locate = (i: number): ChunkLocation | undefined => {
+      if (i >= looked) {
+        window = index.getChunks(rec.chunks.slice(i, i + LOOKUP_BATCH));
+        looked = i + LOOKUP_BATCH;
+      }
+      return window.get(rec.chunks[i]!.toString('latin1'));
+    };
     const early = new Map<number, Extract<WorkerReply, { kind: 'verified' }>>();
 
     const post = (b: Batch) => link.post({ kind: 'verify', job, seq: b.seq, bufs: b.bufs, pieces: b.pieces, ids: b.ids }, b.bufs);
@@ -259,14 +269,10 @@ export function* readContentParallel(
       const locs: ChunkLocation[] = [];
       let bytes = 0;
       while (next < n) {
-        const loc = ahead ? ahead.loc : index.getChunk(rec.chunks[next]!);
-        ahead = null;
+        const loc = locate(next);
         const len = loc ? RECORD_HEADER_BYTES + loc.storedLen : 0;
         const prev = locs[locs.length - 1];
-        if (prev && (!loc || loc.pack !== prev.pack || loc.offset !== prev.offset + RECORD_HEADER_BYTES + prev.storedLen || bytes + len > BLOCK)) {
-          ahead = { loc };
-          break;
-        }
+        if (prev && (!loc || loc.pack !== prev.pack || loc.offset !== prev.offset + RECORD_HEADER_BYTES + prev.storedLen || bytes + len > BLOCK)) break;
         next++;
         if (!loc) break; // readOne reports the missing chunk below
         locs.push(loc);
