@@ -88,7 +88,9 @@ export class PackWriter {
         this.current.appender.append(parts);
         parts = [];
         partsLen = 0;
-        this.current = null; // full: it is sealed when the session commits
+        // full: it is sealed when the session commits, and nothing more is written to it
+        this.current.appender.flushAhead();
+        this.current = null;
       }
       const pack = this.packFor();
       const offset = pack.appender.length + partsLen;

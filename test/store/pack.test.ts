@@ -121,6 +121,21 @@ describe('LocalPackStorage', () => {
     packs.close();
   });
 
+  it('flushAhead is only a head start: appends and sync still work after it', () => {
+    const packs = new LocalPackStorage(packDir());
+    const a = packs.openAppender('f1a5', 0, PACK_MAGIC);
+    const one = seededBytes(200_000, 1);
+    const two = seededBytes(3000, 2);
+    a.append([one]);
+    a.flushAhead();
+    a.append([two]);
+    a.sync();
+    a.close();
+    a.flushAhead(); // after close: nothing to do, no error
+    expectBytes(packs.read('f1a5', PACK_MAGIC.length, one.length + two.length), Buffer.concat([one, two]));
+    packs.close();
+  });
+
   it('reopening at the committed size truncates a crashed writer’s tail', () => {
     const packs = new LocalPackStorage(packDir());
     const a = packs.openAppender('deadbeef', 0, PACK_MAGIC);
