@@ -92,6 +92,17 @@ describe('ParallelContentWriter', () => {
     }
   });
 
+  it('compresses exactly the chunks the single-threaded writer compresses (the worker runs the probe)', () => {
+    const codecs = (core: StoreCore) => core.db.prepare('SELECT hex(id) AS id, codec, stored_len AS stored FROM chunks ORDER BY id').all();
+    const mixed = Buffer.concat(inputs(3 * MiB, 4).map(([, data]) => data));
+    const one = store().core;
+    const two = store().core;
+    writeWith(one, (w) => new ContentWriter(w), pushCopies(mixed, 4 * MiB));
+    writeWith(two, (w) => new ParallelContentWriter(w, link()), fillBuffers(mixed, 4 * MiB));
+    expect(codecs(two)).toEqual(codecs(one));
+    expect(codecs(one).some((c) => (c as { codec: number }).codec === 1)).toBe(true);
+  });
+
   it('pins the content id of a big seeded file (format drift shows here)', () => {
     const core = store().core;
     const data = seededBytes(PARALLEL_MIN_BYTES + 5 * MiB + 3, 42);
