@@ -1,11 +1,10 @@
 // The content worker thread (started by worker-link.ts): the CPU half of big puts and gets, so
 // that the main thread only reads, writes and talks to SQLite while this one
 //  - put: finds chunk boundaries (GearScanner, the same cuts as chunker.ts) and hashes every chunk
-//    (its id) and the whole stream (the content id);
+//    (its id); the main thread hashes the whole stream, which balances the two threads best;
 //  - get: hashes every chunk read back against its id, and the whole file against its content id.
 // Every reply bumps the shared signal, which is what a blocked main thread waits on.
 import { workerData, type MessagePort } from 'node:worker_threads';
-import type { ChunkParams } from './chunker.js';
 import { WasmChunker } from './gear-wasm.js';
 import { createHasher, hashBytes, ID_BYTES, type Hasher } from './hash.js';
 import type { WorkerReply, WorkerRequest } from './worker-link.js';
@@ -15,10 +14,8 @@ const { port, signal } = workerData as { port: MessagePort; signal: Int32Array }
 interface ChunkJob {
   kind: 'chunk';
   chunker: WasmChunker;
-  whole: Hasher;
   /** stream offset of the end of the last chunk */
   cut: number;
-  count: number;
 }
 
 interface VerifyJob {
@@ -45,52 +42,33 @@ function cutChunks(job: ChunkJob, block: Uint8Array | null): { ends: Float64Arra
   };
   if (block) job.chunker.push(block, emit);
   else job.chunker.finish(emit);
-  job.count += ends.length;
   return { ends: Float64Array.from(ends), ids: Buffer.concat(ids, ids.length * ID_BYTES) };
 }
 
 function handle(msg: WorkerRequest): void {
   switch (msg.kind) {
     case 'chunk-start':
-      jobs.set(msg.job, { kind: 'chunk', chunker: new WasmChunker(msg.params as ChunkParams), whole: createHasher(), cut: 0, count: 0 });
+      jobs.set(msg.job, { kind: 'chunk', chunker: new WasmChunker(msg.params), cut: 0 });
       return;
     case 'chunk-block': {
       const job = jobOf(msg.job, 'chunk');
-      const block = new Uint8Array(msg.buf, 0, msg.len);
-      // the content id is BLAKE3 of the whole stream: hashing blocks in order gives the same digest as hashing chunks
-      job.whole.update(block);
-      const { ends, ids } = cutChunks(job, block);
-      reply({ kind: 'chunks', job: msg.job, buf: msg.buf, ends, ids }, [msg.buf]);
+      const { ends, ids } = cutChunks(job, new Uint8Array(msg.buf, 0, msg.len));
+      reply({ kind: 'chunks', job: msg.job, buf: msg.buf, ends, ids, last: false }, [msg.buf]);
       return;
     }
     case 'chunk-end': {
       const job = jobOf(msg.job, 'chunk');
       const { ends, ids } = cutChunks(job, null);
       jobs.delete(msg.job);
-      // one chunk: the content id is the chunk id, and the caller uses that
-      reply({ kind: 'chunks', job: msg.job, buf: null, ends, ids, content: job.count > 1 ? job.whole.digest() : null });
+      reply({ kind: 'chunks', job: msg.job, buf: null, ends, ids, last: true });
       return;
     }
     case 'verify-start':
       jobs.set(msg.job, { kind: 'verify', whole: createHasher() });
       return;
     case 'verify': {
-      const job = jobOf(msg.job, 'verify');
-      const views: Uint8Array[] = [];
-      let bad = -1;
-      for (let i = 0; i < msg.pieces.length / 3; i++) {
-        const view = new Uint8Array(msg.bufs[msg.pieces[3 * i]!]!, msg.pieces[3 * i + 1], msg.pieces[3 * i + 2]);
-        const expected = msg.ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES);
-        if (!hashBytes(view).equals(expected)) {
-          bad = i;
-          break;
-        }
-        views.push(view);
-      }
-      // The whole-file hash only takes a batch whose chunks all matched: the caller replaces a bad
-      // chunk (or fails) and sends the batch again, so nothing is hashed twice into it.
-      if (bad < 0) for (const v of views) job.whole.update(v);
-      reply({ kind: 'verified', job: msg.job, seq: msg.seq, bufs: msg.bufs, bad }, msg.bufs);
+      const bad = verifyPieces(jobOf(msg.job, 'verify'), msg.bufs, msg.pieces, msg.ids);
+      reply({ kind: 'verified', job: msg.job, seq: msg.seq, bufs: msg.bufs, pieces: msg.pieces, bad }, msg.bufs);
       return;
     }
     case 'verify-end': {
@@ -103,6 +81,22 @@ function handle(msg: WorkerRequest): void {
       jobs.delete(msg.job);
       return;
   }
+}
+
+/**
+ * Hash each piece against its id. The whole-file hash only takes a batch whose chunks all
+ * matched: the caller replaces a bad chunk (or fails) and sends the batch again, so nothing is
+ * hashed twice into it. Returns the index of the first bad piece, or -1.
+ */
+function verifyPieces(job: VerifyJob, bufs: ArrayBuffer[], pieces: Int32Array, ids: Uint8Array): number {
+  const views: Uint8Array[] = [];
+  for (let i = 0; i < pieces.length / 3; i++) {
+    const view = new Uint8Array(bufs[pieces[3 * i]!]!, pieces[3 * i + 1], pieces[3 * i + 2]);
+    if (!hashBytes(view).equals(ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES))) return i;
+    views.push(view);
+  }
+  for (const v of views) job.whole.update(v);
+  return -1;
 }
 
 function jobOf<K extends 'chunk' | 'verify'>(id: number, kind: K): Extract<ChunkJob | VerifyJob, { kind: K }> {

@@ -24,10 +24,10 @@ export type WorkerRequest =
 /** Worker → main thread. */
 export type WorkerReply =
   | { kind: 'ready'; job: 0 }
-  /** chunks cut so far: `ends` are stream offsets where chunks end, `ids` 32 bytes per chunk */
-  | { kind: 'chunks'; job: number; buf: ArrayBuffer | null; ends: Float64Array; ids: Uint8Array; content?: Uint8Array | null }
+  /** chunks cut so far: `ends` are stream offsets where chunks end, `ids` 32 bytes per chunk; `last` after chunk-end */
+  | { kind: 'chunks'; job: number; buf: ArrayBuffer | null; ends: Float64Array; ids: Uint8Array; last: boolean }
   /** `bad`: index of the first piece whose bytes do not match its id, or -1 */
-  | { kind: 'verified'; job: number; seq: number; bufs: ArrayBuffer[]; bad: number }
+  | { kind: 'verified'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; bad: number }
   | { kind: 'digest'; job: number; digest: Uint8Array }
   | { kind: 'error'; job: number; message: string };
 

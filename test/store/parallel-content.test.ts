@@ -190,6 +190,33 @@ describe('reading big files on two threads', () => {
     expect(err?.message).toContain('does not match its id');
   });
 
+  it('fails with E_CORRUPT naming the damage when a record header or a whole pack of a big file is bad', async () => {
+    const s = store();
+    const hash = await putBig(s, '/big', big);
+    const id = Buffer.from(hash, 'hex') as ContentId;
+    const rows = s.core.db.prepare('SELECT p.name, c.offset FROM chunks c JOIN packs p ON p.id = c.pack ORDER BY p.name, c.offset').all() as { name: string; offset: number }[];
+    const readErr = () => {
+      try {
+        for (const _ of readContent(s.core.index, s.core.packs, id, ctx)) void _;
+      } catch (e) {
+        return e as TuskError;
+      }
+      return undefined;
+    };
+    const fileOf = (name: string) => path.join(s.core.path, 'packs', name.slice(0, 2), `${name}.pack`);
+    const fd = fs.openSync(fileOf(rows[40]!.name), 'r+');
+    fs.writeSync(fd, Buffer.from([0x00]), 0, 1, rows[40]!.offset + 20); // inside the id in the header
+    fs.closeSync(fd);
+    let err = readErr();
+    expect(err?.code).toBe('E_CORRUPT');
+    expect(err?.message).toContain(`pack ${rows[40]!.name} has a damaged record at offset ${rows[40]!.offset}`);
+    fs.rmSync(fileOf(rows[0]!.name));
+    s.core.packs.close(); // drop the open descriptor, as a new process would not have one
+    err = readErr();
+    expect(err?.code).toBe('E_CORRUPT');
+    expect(err?.message).toContain(`pack ${rows[0]!.name} is missing`);
+  });
+
   it('fails with E_CORRUPT when a big file’s chunk list is not its content', async () => {
     const s = store();
     const hash = await putBig(s, '/big', big);
