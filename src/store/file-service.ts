@@ -670,14 +670,17 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   const inflight = new Set<Promise<void>>();
   let writeError: TuskError | undefined;
   for (const f of plan) {
-    // a file written here with writeSync is done with each buffer before asking for the next
-    const transient = f.local !== null && !(opts.recursive && f.entry.size <= SMALL_WRITE);
+    const out = opts.stdout ?? process.stdout;
+    // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
+    // the next is asked for: a file written here with writeSync, or our own stdout, whose write
+    // callback comes once the bytes are out. Another stream may hold on to what it is given.
+    const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
     const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient });
     if (f.local === null) {
-      const out = opts.stdout ?? process.stdout;
       for (const b of chunks) {
         bytes += b.length;
-        if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+        if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
+        else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
         opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
       }
       continue;
