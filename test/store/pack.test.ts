@@ -269,6 +269,31 @@ describe('PackWriter', () => {
     expectBytes(readAll(core, t.id), text);
     expectBytes(readAll(core, r.id), rnd);
   });
+
+  it('after 32 big chunks in a row stay raw, probes one in 8 until one compresses', () => {
+    const core = store();
+    const { owner, writer } = session(core);
+    const text = (i: number) => Buffer.from(`line ${i} of a compressible stretch\n`.repeat(2000)); // ~70 KB
+    const ids: ChunkId[] = [];
+    const add = (b: Buffer) => {
+      const id = hashBytes(b) as ChunkId;
+      ids.push(id);
+      writer.add(id, b);
+    };
+    // 32 probed and raw; the 33rd is the first one-in-8 probe, and stays raw too
+    for (let i = 0; i < 33; i++) add(seededBytes(64 * 1024, 100 + i));
+    // so the next 7 are not probed (raw although compressible), the 8th is, and ends the run
+    for (let i = 0; i < 10; i++) add(text(i));
+    writer.sync();
+    core.graph.transaction(() => {
+      writer.record();
+      core.index.removeWriter(owner);
+    });
+    writer.close(false);
+    const codecs = ids.map((id) => core.index.getChunk(id)!.codec);
+    expect(codecs.slice(0, 33).every((c) => c === Codec.Raw)).toBe(true);
+    expect(codecs.slice(33)).toEqual([...new Array(7).fill(Codec.Raw), Codec.Zstd, Codec.Zstd, Codec.Zstd]);
+  });
 });
 
 describe('content records and verified reads', () => {
