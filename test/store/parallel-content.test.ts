@@ -157,10 +157,13 @@ describe('reading big files on two threads', () => {
     await s.getFile({ repo: 'r', branch: 'master', path: '/local' }, { output: out });
     expect(fs.readFileSync(out).equals(big)).toBe(true);
 
-    // an offset skips bytes, still verified as a whole
-    const at = 5 * MiB + 17;
-    const tail = Buffer.concat([...readContent(s.core.index, s.core.packs, single.id as ContentId, ctx, at)]);
-    expect(tail.equals(big.subarray(at))).toBe(true);
+    // an offset skips bytes, still verified as a whole; into a file, the worker writes some runs
+    for (const at of [5 * MiB + 17, 1, 4 * MiB, big.length - 10]) {
+      const tail = Buffer.concat([...readContent(s.core.index, s.core.packs, single.id as ContentId, ctx, at)]);
+      expect(tail.equals(big.subarray(at)), `readContent from ${at}`).toBe(true);
+      await s.getFile({ repo: 'r', branch: 'master', path: '/local' }, { output: out, offset: at });
+      expect(fs.readFileSync(out).equals(big.subarray(at)), `get -o from ${at}`).toBe(true);
+    }
   });
 
   it('reads compressible chunks (zstd) back too', async () => {
