@@ -1,6 +1,5 @@
 // File contents in and out: bytes → chunks → packs on the way in; chunk index → packs → verified
 // bytes on the way out. Neither direction ever holds more than one chunk plus one read block.
-import * as fs from 'node:fs';
 import { decompress } from 'zstd-napi';
 import { CorruptError } from '../errors.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
@@ -9,7 +8,7 @@ import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
-import { PARALLEL_MIN_BYTES, readContentParallel, writeContentParallel } from './parallel-content.js';
+import { PARALLEL_MIN_BYTES, readContentParallel } from './parallel-content.js';
 import { contentWorker } from './worker-link.js';
 
 /** Where ingest code sends one file's bytes: ContentWriter, or ParallelContentWriter for big files. */
@@ -165,22 +164,6 @@ export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentI
   }
   if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
   if (whole && !whole.digest().equals(id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
-}
-
-/**
- * A file's bytes from `offset` on, verified as readContent verifies them, written to `fd` from
- * file offset 0. Big files share the writing with the content worker. `onBytes` reports progress.
- */
-export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, fd: number, offset: number, onBytes: (n: number) => void): void {
-  const rec = id.equals(EMPTY_CONTENT_ID) ? undefined : index.getContent(id);
-  const link = rec && rec.size >= PARALLEL_MIN_BYTES && rec.chunks.length > 1 ? contentWorker() : null;
-  if (link) return writeContentParallel(index, packs, rec!, ctx, offset, link, (cid) => readChunk(index, packs, cid, ctx), fd, onBytes);
-  let at = 0;
-  for (const b of readContent(index, packs, id, ctx, offset, { transient: true })) {
-    for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, at + off);
-    at += b.length;
-    onBytes(b.length);
-  }
 }
 
 /** The record of several contents joined end to end: chunk lists concatenated, id hashed over `bytes`. */

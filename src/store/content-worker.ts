@@ -4,7 +4,6 @@
 //    (its id); the main thread hashes the whole stream, which balances the two threads best;
 //  - get: hashes every chunk read back against its id, and the whole file against its content id.
 // Every reply bumps the shared signal, which is what a blocked main thread waits on.
-import * as fs from 'node:fs';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { WasmChunker } from './gear-wasm.js';
 import { createHasher, hashBytes, ID_BYTES, type Hasher } from './hash.js';
@@ -69,7 +68,6 @@ function handle(msg: WorkerRequest): void {
       return;
     case 'verify': {
       const bad = verifyPieces(jobOf(msg.job, 'verify'), msg.bufs, msg.pieces, msg.ids);
-      if (bad < 0 && msg.write) writePieces(msg.bufs, msg.pieces, msg.write);
       reply({ kind: 'verified', job: msg.job, seq: msg.seq, bufs: msg.bufs, pieces: msg.pieces, bad }, msg.bufs);
       return;
     }
@@ -101,20 +99,6 @@ function verifyPieces(job: VerifyJob, bufs: ArrayBuffer[], pieces: Int32Array, i
   return -1;
 }
 
-/** Write verified pieces to a file at `position`, less `skip` leading bytes (get -o shares its writes). */
-function writePieces(bufs: ArrayBuffer[], pieces: Int32Array, to: { fd: number; position: number; skip: number }): void {
-  let skip = to.skip;
-  let at = to.position;
-  for (let i = 0; i < pieces.length / 3; i++) {
-    const len = pieces[3 * i + 2]!;
-    const from = Math.min(skip, len);
-    skip -= from;
-    const view = new Uint8Array(bufs[pieces[3 * i]!]!, pieces[3 * i + 1]! + from, len - from);
-    for (let off = 0; off < view.length; ) off += fs.writeSync(to.fd, view, off, view.length - off, at + off);
-    at += view.length;
-  }
-}
-
 function jobOf<K extends 'chunk' | 'verify'>(id: number, kind: K): Extract<ChunkJob | VerifyJob, { kind: K }> {
   const job = jobs.get(id);
   if (!job || job.kind !== kind) throw new Error(`no ${kind} job ${id}`);
@@ -126,7 +110,7 @@ port.on('message', (msg: WorkerRequest) => {
     handle(msg);
   } catch (err) {
     jobs.delete(msg.job);
-    reply({ kind: 'error', job: msg.job, message: (err as Error).message, code: (err as NodeJS.ErrnoException).code });
+    reply({ kind: 'error', job: msg.job, message: (err as Error).message });
   }
 });
 reply({ kind: 'ready', job: 0 });

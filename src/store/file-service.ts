@@ -13,7 +13,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { concatContents, ContentWriter, readContent, writeContent, type ContentSink, type ReadContext } from './content-io.js';
+import { concatContents, ContentWriter, readContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit, type PathEntry } from './file-tree.js';
 import { hasGlobChars } from './glob.js';
@@ -670,15 +670,14 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   const inflight = new Set<Promise<void>>();
   let writeError: TuskError | undefined;
   for (const f of plan) {
-    const id = f.entry.id as ContentId;
-    const ctx = readCtx(c, f.repoPath);
+    const out = opts.stdout ?? process.stdout;
+    // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
+    // the next is asked for: a file written here with writeSync, or our own stdout, whose write
+    // callback comes once the bytes are out. Another stream may hold on to what it is given.
+    const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
+    const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient });
     if (f.local === null) {
-      const out = opts.stdout ?? process.stdout;
-      // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with
-      // before the next is asked for: our own stdout calls back once the bytes are out. Another
-      // stream may hold on to what it is given.
-      const transient = out === process.stdout;
-      for (const b of readContent(s.index, s.packs, id, ctx, opts.offset ?? 0, { transient })) {
+      for (const b of chunks) {
         bytes += b.length;
         if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
         else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
@@ -699,7 +698,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       // Small files of a tree: read (and verify) here, create and write on the thread pool, many
       // at once. File creation waits on the filesystem journal; one at a time, 100,000 files take
       // several times longer than the disk needs.
-      const data = Buffer.concat([...readContent(s.index, s.packs, id, ctx, opts.offset ?? 0)]);
+      const data = Buffer.concat([...chunks]);
       bytes += data.length;
       const target = f.local;
       const w = fs.promises.writeFile(target, data).catch((err: unknown) => {
@@ -723,10 +722,12 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       throw localFileError(err, f.local);
     }
     try {
-      writeContent(s.index, s.packs, id, ctx, fd, opts.offset ?? 0, (n) => {
-        bytes += n;
+      for (const b of chunks) {
+        let off = 0;
+        while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+        bytes += b.length;
         opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-      });
+      }
       fs.closeSync(fd);
       if (tmp !== f.local) fs.renameSync(tmp, f.local);
     } catch (err) {

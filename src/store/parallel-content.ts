@@ -7,7 +7,6 @@
 //
 // Blocks of BLOCK bytes travel to the worker and back as transferred ArrayBuffers (no copies) and
 // are reused across files, so memory stays at a few blocks whatever the file size.
-import * as fs from 'node:fs';
 import { CorruptError } from '../errors.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
@@ -31,8 +30,6 @@ const BLOCK = 4 << 20;
 const WRITER_BLOCKS = 6;
 /** Batches a reader keeps in the worker while the caller writes the one before. */
 const READER_DEPTH = 4;
-/** When writing a file, the worker writes one run in this many (it has the lighter share of the rest). */
-const WORKER_WRITE_SHARE = 3;
 /** Chunk locations looked up per query while reading. */
 const LOOKUP_BATCH = 256;
 /** Spare blocks kept for the next file: a fresh 4 MiB buffer costs a thousand page faults on first touch. */
@@ -223,42 +220,26 @@ interface Batch {
   /** index of its first chunk in the content's chunk list */
   first: number;
   count: number;
-  /** content offset of its first byte */
-  start: number;
   /** where its chunks lie, back to back in one pack; fewer than `count` when one is missing from the index */
   locs: ChunkLocation[];
   bytes: number;
   ids: Buffer;
   /** its buffer comes from the spare blocks and goes back to them */
   pooled: boolean;
-  /** the worker writes it to the output once verified */
-  byWorker: boolean;
-}
-
-/** A verified run of chunks: [buffer index, offset, length] per chunk, in content order. */
-interface VerifiedRun {
-  bufs: ArrayBuffer[];
-  pieces: Int32Array;
-  /** content offset of its first byte */
-  start: number;
-  /** already written to the output by the worker */
-  written: boolean;
 }
 
 /**
- * The verified runs of a big content, in order. This thread reads runs of records lying back to
- * back in one pack (as a big file's do) with one pread each and takes them apart
- * (record-run.ts); the worker checks every chunk against its id and the whole file against the
- * content id, which is checked after the last run. Anything wrong with a chunk is handed to
- * `readOne` (readChunk: it looks the chunk up again, as after a gc move, and throws the error that
- * names the file). Reading in the worker too was tried: it left this thread waiting, and was
- * slower whenever the machine was busy.
+ * readContent for big contents: this thread reads runs of records lying back to back in one pack
+ * (as a big file's do) with one pread each and takes them apart (record-run.ts); the worker checks
+ * every chunk against its id and the whole file against the content id. Only verified bytes are
+ * yielded. Anything wrong with a chunk is handed to `readOne` (readChunk: it looks the chunk up
+ * again, as after a gc move, and throws the error that names the file). Reading in the worker
+ * too was tried: it left this thread waiting, and was slower whenever the machine was busy.
  *
- * `transient`: a run's buffers are reused once the next run is asked for. `output`: a file
- * descriptor the content (from `offset`) is being written to at its offsets; the worker writes
- * one run in WORKER_WRITE_SHARE itself, which balances the two threads.
+ * `transient`: yielded buffers are reused once the caller asks for the next one (for callers
+ * that write each buffer out synchronously).
  */
-function* verifiedRuns(
+export function* readContentParallel(
   index: ChunkIndex,
   packs: PackStorage,
   rec: ContentRecord,
@@ -266,16 +247,14 @@ function* verifiedRuns(
   offset: number,
   link: WorkerLink,
   readOne: (id: ChunkId) => Buffer,
-  opts: { transient: boolean; output?: number },
-): Generator<VerifiedRun> {
+  transient: boolean,
+): Generator<Buffer> {
   const job = link.open();
   let done = false;
   try {
     link.post({ kind: 'verify-start', job });
     const n = rec.chunks.length;
     let next = 0;
-    let planned = 0;
-    let nextStart = 0;
     let seq = 0;
     // locations of chunks [looked - LOOKUP_BATCH, looked), fetched a window at a time
     let looked = 0;
@@ -293,7 +272,6 @@ function* verifiedRuns(
       const first = next;
       const locs: ChunkLocation[] = [];
       let bytes = 0;
-      let raw = 0;
       while (next < n) {
         const loc = locate(next);
         const len = loc ? RECORD_HEADER_BYTES + loc.storedLen : 0;
@@ -303,15 +281,10 @@ function* verifiedRuns(
         if (!loc) break; // readOne reports the missing chunk
         locs.push(loc);
         bytes += len;
-        raw += loc.rawLen;
       }
       const count = next - first;
       const ids = Buffer.concat(rec.chunks.slice(first, next), count * ID_BYTES);
-      const complete = locs.length === count;
-      const start = nextStart;
-      nextStart += raw;
-      const byWorker = opts.output !== undefined && complete && planned++ % WORKER_WRITE_SHARE === WORKER_WRITE_SHARE - 1 && start + raw > offset;
-      return { seq: -1, first, count, start, locs, bytes, ids, pooled: opts.transient && complete, byWorker };
+      return { seq: -1, first, count, locs, bytes, ids, pooled: transient && locs.length === count };
     };
 
     const layoutOf = (b: Batch): RunLayout => {
@@ -319,12 +292,6 @@ function* verifiedRuns(
       const base = b.locs[0]!.offset;
       b.locs.forEach((loc, j) => records.set([loc.offset - base, loc.storedLen, loc.rawLen, loc.codec], 4 * j));
       return { records, ids: b.ids };
-    };
-
-    const post = (b: Batch, bufs: ArrayBuffer[], pieces: Int32Array) => {
-      b.seq = seq++;
-      const write = b.byWorker ? { fd: opts.output!, position: Math.max(0, b.start - offset), skip: Math.max(0, offset - b.start) } : undefined;
-      link.post({ kind: 'verify', job, seq: b.seq, bufs, pieces, ids: b.ids, write }, bufs);
     };
 
     /** Read and take apart a run; every record that does not check out goes to readOne. */
@@ -354,7 +321,8 @@ function* verifiedRuns(
         if (readable) takeApartRun(bufs, layoutOf(b), pieces, readAside);
         else for (let j = 0; j < b.count; j++) readAside(j);
       }
-      post(b, bufs, pieces);
+      b.seq = seq++;
+      link.post({ kind: 'verify', job, seq: b.seq, bufs, pieces, ids: b.ids }, bufs);
     };
 
     const early = new Map<number, Extract<WorkerReply, { kind: 'verified' }>>();
@@ -380,7 +348,7 @@ function* verifiedRuns(
       }
     };
     refill();
-    let size = 0;
+    let pos = 0;
     while (queue.length > 0) {
       const b = queue.shift()!;
       let r = receive(b.seq);
@@ -389,83 +357,29 @@ function* verifiedRuns(
         const own = new ArrayBuffer(data.length);
         new Uint8Array(own).set(data);
         r.pieces.set([r.bufs.push(own) - 1, 0, data.length], 3 * r.bad);
-        post(b, r.bufs, r.pieces);
+        b.seq = seq++;
+        link.post({ kind: 'verify', job, seq: b.seq, bufs: r.bufs, pieces: r.pieces, ids: b.ids }, r.bufs);
         r = receive(b.seq);
       }
       // keep the worker busy on the next runs while the caller writes this one
       refill();
-      for (let j = 0; j < b.count; j++) size += r.pieces[3 * j + 2]!;
-      yield { bufs: r.bufs, pieces: r.pieces, start: b.start, written: b.byWorker };
-      if (b.pooled) giveBlock(r.bufs[0]!);
+      const { bufs, pieces } = r;
+      for (let j = 0; j < b.count; j++) {
+        const len = pieces[3 * j + 2]!;
+        const skip = Math.max(0, offset - pos);
+        pos += len;
+        if (skip < len) yield Buffer.from(bufs[pieces[3 * j]!]!, pieces[3 * j + 1]! + skip, len - skip);
+      }
+      if (b.pooled) giveBlock(bufs[0]!);
     }
     link.post({ kind: 'verify-end', job });
     const d = link.receive(job);
     if (d.kind !== 'digest') throw new Error(`content worker: unexpected ${d.kind} reply`);
     done = true;
-    if (size !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${size} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
+    if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
     if (!bufferOf(d.digest).equals(rec.id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
   } finally {
     if (!done) link.post({ kind: 'cancel', job });
     link.close(job);
   }
-}
-
-/** The pieces of a run from content offset `offset` on, as views. */
-function* piecesOf(run: VerifiedRun, offset: number): Generator<Buffer> {
-  let pos = run.start;
-  for (let j = 0; j < run.pieces.length / 3; j++) {
-    const len = run.pieces[3 * j + 2]!;
-    const skip = Math.max(0, offset - pos);
-    pos += len;
-    if (skip < len) yield Buffer.from(run.bufs[run.pieces[3 * j]!]!, run.pieces[3 * j + 1]! + skip, len - skip);
-  }
-}
-
-/**
- * readContent for big contents (see verifiedRuns): only verified bytes are yielded.
- * `transient`: yielded buffers are reused once the caller asks for the next one (for callers
- * that write each buffer out synchronously).
- */
-export function* readContentParallel(
-  index: ChunkIndex,
-  packs: PackStorage,
-  rec: ContentRecord,
-  ctx: ReadContext,
-  offset: number,
-  link: WorkerLink,
-  readOne: (id: ChunkId) => Buffer,
-  transient: boolean,
-): Generator<Buffer> {
-  for (const run of verifiedRuns(index, packs, rec, ctx, offset, link, readOne, { transient })) yield* piecesOf(run, offset);
-}
-
-/**
- * writeContent for big contents: the bytes from `offset` on, verified, written to `fd` at file
- * offset 0 on; the worker writes a share of the runs itself. Calls `onBytes` as runs land.
- */
-export function writeContentParallel(
-  index: ChunkIndex,
-  packs: PackStorage,
-  rec: ContentRecord,
-  ctx: ReadContext,
-  offset: number,
-  link: WorkerLink,
-  readOne: (id: ChunkId) => Buffer,
-  fd: number,
-  onBytes: (n: number) => void,
-): void {
-  for (const run of verifiedRuns(index, packs, rec, ctx, offset, link, readOne, { transient: true, output: fd })) {
-    let n = 0;
-    let at = Math.max(0, run.start - offset);
-    for (const b of piecesOf(run, offset)) {
-      if (!run.written) writeFully(fd, b, at);
-      at += b.length;
-      n += b.length;
-    }
-    onBytes(n);
-  }
-}
-
-function writeFully(fd: number, b: Uint8Array, position: number): void {
-  for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, position + off);
 }

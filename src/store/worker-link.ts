@@ -16,11 +16,8 @@ export type WorkerRequest =
   | { kind: 'chunk-block'; job: number; buf: ArrayBuffer; len: number }
   | { kind: 'chunk-end'; job: number }
   | { kind: 'verify-start'; job: number }
-  /**
-   * pieces: [buffer index, offset, length] per chunk; ids: the chunks' ids, 32 bytes each.
-   * `write`: once verified, write the pieces (less `skip` leading bytes) to `fd` at `position`.
-   */
-  | { kind: 'verify'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; ids: Uint8Array; write?: { fd: number; position: number; skip: number } }
+  /** pieces: [buffer index, offset, length] per chunk; ids: the chunks' ids, 32 bytes each */
+  | { kind: 'verify'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; ids: Uint8Array }
   | { kind: 'verify-end'; job: number }
   | { kind: 'cancel'; job: number };
 
@@ -32,8 +29,7 @@ export type WorkerReply =
   /** `bad`: index of the first piece whose bytes do not match its id, or -1 */
   | { kind: 'verified'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; bad: number }
   | { kind: 'digest'; job: number; digest: Uint8Array }
-  /** `code`: the errno code of a failed write, so the caller reports it as it reports its own */
-  | { kind: 'error'; job: number; message: string; code?: string };
+  | { kind: 'error'; job: number; message: string };
 
 /** How long a blocked caller waits for a reply before declaring the worker lost. */
 const REPLY_TIMEOUT_MS = 120_000;
@@ -105,9 +101,8 @@ export class WorkerLink {
 }
 
 function checked(r: WorkerReply): WorkerReply {
-  if (r.kind !== 'error') return r;
-  if (r.code) throw Object.assign(new Error(r.message), { code: r.code });
-  throw new IoError(`the content worker thread failed: ${r.message}`, 'retry; set TUSK_WORKER=0 to work on one thread');
+  if (r.kind === 'error') throw new IoError(`the content worker thread failed: ${r.message}`, 'retry; set TUSK_WORKER=0 to work on one thread');
+  return r;
 }
 
 /** The built worker script. From the TypeScript sources (the tests), the built copy in dist/ runs. */

@@ -157,7 +157,7 @@ describe('reading big files on two threads', () => {
     await s.getFile({ repo: 'r', branch: 'master', path: '/local' }, { output: out });
     expect(fs.readFileSync(out).equals(big)).toBe(true);
 
-    // an offset skips bytes, still verified as a whole; into a file, the worker writes some runs
+    // an offset skips bytes, still verified as a whole
     for (const at of [5 * MiB + 17, 1, 4 * MiB, big.length - 10]) {
       const tail = Buffer.concat([...readContent(s.core.index, s.core.packs, single.id as ContentId, ctx, at)]);
       expect(tail.equals(big.subarray(at)), `readContent from ${at}`).toBe(true);
