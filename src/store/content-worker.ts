@@ -5,6 +5,7 @@
 //  - get: hashes every chunk read back against its id, and the whole file against its content id.
 // Every reply bumps the shared signal, which is what a blocked main thread waits on.
 import { workerData, type MessagePort } from 'node:worker_threads';
+import type { ChunkParams } from './chunker.js';
 import { WasmChunker } from './gear-wasm.js';
 import { createHasher, hashBytes, ID_BYTES, type Hasher } from './hash.js';
 import type { WorkerReply, WorkerRequest } from './worker-link.js';
@@ -24,6 +25,25 @@ interface VerifyJob {
 }
 
 const jobs = new Map<number, ChunkJob | VerifyJob>();
+/** A chunker whose job ended, kept for the next one: each holds ~5 MiB of wasm memory. */
+let idle: WasmChunker | null = null;
+
+function chunkerFor(params: ChunkParams): WasmChunker {
+  const c = idle;
+  idle = null;
+  const p = c?.params;
+  if (c && p!.minSize === params.minSize && p!.avgSize === params.avgSize && p!.maxSize === params.maxSize && p!.normalization === params.normalization) return c;
+  return new WasmChunker(params);
+}
+
+function endJob(id: number): void {
+  const job = jobs.get(id);
+  jobs.delete(id);
+  if (job?.kind === 'chunk') {
+    job.chunker.reset();
+    idle = job.chunker;
+  }
+}
 
 function reply(msg: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -48,7 +68,7 @@ function cutChunks(job: ChunkJob, block: Uint8Array | null): { ends: Float64Arra
 function handle(msg: WorkerRequest): void {
   switch (msg.kind) {
     case 'chunk-start':
-      jobs.set(msg.job, { kind: 'chunk', chunker: new WasmChunker(msg.params), cut: 0 });
+      jobs.set(msg.job, { kind: 'chunk', chunker: chunkerFor(msg.params), cut: 0 });
       return;
     case 'chunk-block': {
       const job = jobOf(msg.job, 'chunk');
@@ -59,7 +79,7 @@ function handle(msg: WorkerRequest): void {
     case 'chunk-end': {
       const job = jobOf(msg.job, 'chunk');
       const { ends, ids } = cutChunks(job, null);
-      jobs.delete(msg.job);
+      endJob(msg.job);
       reply({ kind: 'chunks', job: msg.job, buf: null, ends, ids, last: true });
       return;
     }
@@ -78,7 +98,7 @@ function handle(msg: WorkerRequest): void {
       return;
     }
     case 'cancel':
-      jobs.delete(msg.job);
+      endJob(msg.job);
       return;
   }
 }
@@ -109,7 +129,7 @@ port.on('message', (msg: WorkerRequest) => {
   try {
     handle(msg);
   } catch (err) {
-    jobs.delete(msg.job);
+    endJob(msg.job);
     reply({ kind: 'error', job: msg.job, message: (err as Error).message });
   }
 });

@@ -208,4 +208,13 @@ export class WasmChunker {
     if (this.carry > 0) emit(Buffer.from(this.scanner.bytes.buffer, DATA_BASE, this.carry));
     this.carry = 0;
   }
+
+  /** Drop what is held, to start a new stream with the same memory. */
+  reset(): void {
+    this.carry = 0;
+  }
+
+  get params(): ChunkParams {
+    return this.scanner.params;
+  }
 }

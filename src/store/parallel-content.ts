@@ -1,9 +1,9 @@
 // Big files on both cores. ParallelContentWriter (put) and readContentParallel (get) share the
 // work with the content worker (content-worker.ts): on put it cuts and hashes chunks while this
 // thread reads the file, hashes it whole and writes packs; on get it checks every chunk and the
-// whole file while this thread reads runs of records and writes the file. What they produce is exactly
-// what ContentWriter and readContent produce: the same cuts (GearScanner is findCut compiled to
-// wasm), the same chunk and content ids, the same errors.
+// whole file while this thread reads runs of records and writes the file. What they produce is
+// exactly what ContentWriter and readContent produce: the same cuts (GearScanner is findCut
+// compiled to wasm), the same chunk and content ids, the same errors.
 //
 // Blocks of BLOCK bytes travel to the worker and back as transferred ArrayBuffers (no copies) and
 // are reused across files, so memory stays at a few blocks whatever the file size.
@@ -119,9 +119,14 @@ export class ParallelContentWriter implements ContentSink {
   }
 
   finish(): ContentRecord {
-    if (this.fill && this.filled > 0) this.send();
-    this.link.post({ kind: 'chunk-end', job: this.job });
-    while (!this.ended) this.collect(true);
+    try {
+      if (this.fill && this.filled > 0) this.send();
+      this.link.post({ kind: 'chunk-end', job: this.job });
+      while (!this.ended) this.collect(true);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
     this.close();
     if (this.chunks.length === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
     if (this.chunks.length === 1) return { id: this.chunks[0]! as unknown as ContentId, size: this.size, chunks: [this.chunks[0]!] };
