@@ -4,9 +4,10 @@
 // becoming async. Blocks travel as transferred ArrayBuffers, never copied: the native BLAKE3
 // binding cannot read SharedArrayBuffer memory.
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { IoError } from '../errors.js';
 import type { ChunkParams } from './chunker.js';
 
@@ -46,6 +47,7 @@ export class WorkerLink {
     private readonly port: MessagePort,
     /** bumped by the worker after every reply, so a blocked main thread wakes */
     private readonly signal: Int32Array,
+    private readonly receiveMessageOnPort: (port: MessagePort) => { message: unknown } | undefined,
   ) {
     this.mailboxes.set(0, []); // job 0: the start-up handshake
   }
@@ -71,7 +73,7 @@ export class WorkerLink {
     for (;;) {
       const box = this.mailboxes.get(job);
       if (box && box.length > 0) return checked(box.shift()!);
-      const m = receiveMessageOnPort(this.port);
+      const m = this.receiveMessageOnPort(this.port);
       if (!m) return undefined;
       this.dispatch(m.message as WorkerReply);
     }
@@ -126,11 +128,13 @@ export function startContentWorker(): void {
   if (process.env.TUSK_WORKER === '0') return;
   const script = workerScript();
   if (!script) return;
+  // loaded here, not at import: every command imports the store, few ever start the worker
+  const threads = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const signal = new Int32Array(new SharedArrayBuffer(4));
-  const { port1, port2 } = new MessageChannel();
+  const { port1, port2 } = new threads.MessageChannel();
   let worker: Worker;
   try {
-    worker = new Worker(script, { workerData: { port: port2, signal }, transferList: [port2] });
+    worker = new threads.Worker(script, { workerData: { port: port2, signal }, transferList: [port2] });
   } catch {
     return;
   }
@@ -140,7 +144,7 @@ export function startContentWorker(): void {
   worker.on('error', () => {
     shared = null;
   });
-  shared = new WorkerLink(worker, port1, signal);
+  shared = new WorkerLink(worker, port1, signal, threads.receiveMessageOnPort);
   starting = true;
 }
 
