@@ -286,8 +286,13 @@ async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeH
       }
     }
     if (!w) {
+      // a small stream (most are): one buffer of exactly its size, never a READ_BLOCK each, which
+      // 100,000 streamed files would keep alive until the pack writer drains
       w = open(earlyBytes);
-      for (const b of early.splice(0)) put(b);
+      if (earlyBytes > 0) {
+        w.push(early.length === 1 ? early[0]! : Buffer.concat(early, earlyBytes));
+        onBytes(earlyBytes);
+      }
     }
     if (block && filled > 0) {
       w.push((block as Buffer).subarray(0, filled));
