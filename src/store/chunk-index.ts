@@ -120,6 +120,25 @@ export class ChunkIndex {
     return this.q.getChunk.get(id) as ChunkLocation | undefined;
   }
 
+  /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */
+  getChunks(ids: readonly ChunkId[]): Map<string, ChunkLocation> {
+    const out = new Map<string, ChunkLocation>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      let st = this.locStmts.get(slice.length);
+      if (!st) {
+        st = this.db.prepare(
+          `SELECT c.id, c.pack, p.name AS packName, c.offset, c.stored_len AS storedLen, c.raw_len AS rawLen, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id IN (${new Array(slice.length).fill('?').join(',')})`,
+        );
+        this.locStmts.set(slice.length, st);
+      }
+      for (const { id, ...loc } of st.all(...slice) as (ChunkLocation & { id: Buffer })[]) out.set(id.toString('latin1'), loc);
+    }
+    return out;
+  }
+
+  private readonly locStmts = new Map<number, Database.Statement>();
+
   putChunks(chunks: Iterable<NewChunk>): void {
     for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);
   }

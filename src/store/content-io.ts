@@ -8,9 +8,25 @@ import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
+import { PARALLEL_MIN_BYTES, readContentParallel } from './parallel-content.js';
+import { contentWorker } from './worker-link.js';
+
+/** Where ingest code sends one file's bytes: ContentWriter, or ParallelContentWriter for big files. */
+export interface ContentSink {
+  /** A buffer for the next at most `size` bytes: fill it (or a prefix of it), then push() it. */
+  buffer(size: number): Buffer;
+  /**
+   * Feed bytes. The buffer must not be used by the caller afterwards: chunks may view it, and a
+   * buffer from buffer() may be transferred to the worker (it then reads as empty here).
+   */
+  push(block: Buffer): void;
+  finish(): ContentRecord;
+  /** Give up on this file after an error, releasing what the writer holds. */
+  abort(): void;
+}
 
 /** Turns one file's bytes into a content record, writing chunks the store does not have yet. */
-export class ContentWriter {
+export class ContentWriter implements ContentSink {
   private readonly chunker: Chunker;
   private readonly chunks: ChunkId[] = [];
   private first: Buffer | null = null;
@@ -32,7 +48,13 @@ export class ContentWriter {
     }
   }
 
-  /** Feed bytes. The buffer must not be reused by the caller afterwards (chunks may view it). */
+  buffer(size: number): Buffer {
+    // a fresh buffer each time: chunks stay views into it until the pack writer drains
+    return Buffer.allocUnsafe(size);
+  }
+
+  abort(): void {}
+
   push(block: Buffer): void {
     if (block.length === 0) return;
     this.size += block.length;
@@ -110,11 +132,24 @@ function readChunkAt(packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: R
   return data;
 }
 
-/** A file's bytes, verified chunk by chunk and as a whole; `offset` skips whole chunks unread. */
-export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset = 0): Generator<Buffer> {
+export interface ReadOptions {
+  /** Each yielded buffer may be overwritten once the next one is asked for (the caller writes it out at once). */
+  transient?: boolean;
+}
+
+/**
+ * A file's bytes, verified chunk by chunk and as a whole; `offset` skips bytes (they are still
+ * read: the whole-file hash needs them). Big files are verified on the content worker.
+ */
+export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
   const rec = index.getContent(id);
   if (!rec) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
+  const link = rec.size >= PARALLEL_MIN_BYTES && rec.chunks.length > 1 ? contentWorker() : null;
+  if (link) {
+    yield* readContentParallel(index, packs, rec, ctx, offset, link, (cid) => readChunk(index, packs, cid, ctx), opts.transient ?? false);
+    return;
+  }
   // Chunk ids protect each piece; the whole-file hash also proves the chunk list is the right one,
   // so it is computed even when an offset skips the start.
   // (a one-chunk record whose chunk is not the content itself can only come from a damaged row)

@@ -13,16 +13,18 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { concatContents, ContentWriter, readContent, type ReadContext } from './content-io.js';
+import { concatContents, ContentWriter, readContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit, type PathEntry } from './file-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
+import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js';
 import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
 import { diffEntries, iterateEntries, type Entry } from './tree.js';
 import type { CommitInfo, DiffEntry, FileInfo, OnProgress, PutResult, PutSource } from './types.js';
+import { contentWorker, startContentWorker } from './worker-link.js';
 
 const READ_BLOCK = 4 * 1024 * 1024;
 /** get -r: files up to this size are written asynchronously, WRITE_CONCURRENCY at a time */
@@ -198,12 +200,19 @@ class ReadArena {
   }
 }
 
+/** The writer for one new file: big files are cut and hashed on the content worker, the rest here. */
+function contentSink(writer: PackWriter, sizeHint: number): ContentSink {
+  const link = sizeHint >= PARALLEL_MIN_BYTES ? contentWorker() : null;
+  return link ? new ParallelContentWriter(writer, link) : new ContentWriter(writer);
+}
+
 /** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */
-function ingestLocal(file: LocalFile, w: ContentWriter, arena: ReadArena, onBytes: (n: number) => void): void {
+function ingestLocal(file: LocalFile, w: ContentSink, arena: ReadArena, onBytes: (n: number) => void): void {
   let fd: number;
   try {
     fd = fs.openSync(file.localPath, 'r');
   } catch (err) {
+    w.abort();
     throw localFileError(err, file.localPath);
   }
   try {
@@ -212,13 +221,13 @@ function ingestLocal(file: LocalFile, w: ContentWriter, arena: ReadArena, onByte
     let remaining = before.size;
     let grew = false;
     while (remaining > 0) {
-      // small files come from the arena; big ones get a fresh buffer per block, since chunks are
-      // views into it until the writer has stored them
+      // small files come from the arena; big ones from the writer (a fresh buffer, or a block
+      // that goes to the content worker), since chunks are views into it until they are stored
       const want = Math.min(READ_BLOCK, remaining);
-      const buf = before.size <= ReadArena.MAX_FILE ? arena.take(want) : Buffer.allocUnsafe(want);
-      const n = fs.readSync(fd, buf, 0, want, null);
+      const buf = before.size <= ReadArena.MAX_FILE ? arena.take(want) : w.buffer(want);
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
-      w.push(n === want ? buf : buf.subarray(0, n));
+      w.push(n === buf.length ? buf : buf.subarray(0, n));
       onBytes(n);
       remaining -= n;
     }
@@ -227,6 +236,7 @@ function ingestLocal(file: LocalFile, w: ContentWriter, arena: ReadArena, onByte
     if (grew || remaining !== 0 || after.size !== before.size || after.mtimeMs !== before.mtime || after.ino !== before.ino)
       throw new ConflictError(`${file.localPath} changed while it was being read`, 'retry when the file is no longer being written');
   } catch (err) {
+    w.abort();
     if (err instanceof TuskError) throw err;
     throw localFileError(err, file.localPath);
   } finally {
@@ -234,24 +244,64 @@ function ingestLocal(file: LocalFile, w: ContentWriter, arena: ReadArena, onByte
   }
 }
 
-/** Pipes and tar entries arrive in 16–64 KiB pieces; the chunker wants blocks well above its max chunk size. */
-async function ingestStream(stream: AsyncIterable<Buffer | string>, w: ContentWriter, onBytes: (n: number) => void): Promise<void> {
-  let parts: Buffer[] = [];
-  let held = 0;
-  for await (const chunk of stream) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    parts.push(buf);
-    held += buf.length;
-    if (held >= READ_BLOCK) {
-      w.push(Buffer.concat(parts, held));
-      onBytes(held);
-      parts = [];
-      held = 0;
+/**
+ * Store a stream (a pipe, a tar entry). Its size is unknown until it ends, so the first
+ * PARALLEL_MIN_BYTES are held back to choose the writer (`open` gets the size seen so far).
+ * Pieces arrive in 16–64 KiB; they are copied into blocks of READ_BLOCK for the chunker.
+ */
+async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeHint: number) => ContentSink, onBytes: (n: number) => void): Promise<ContentRecord> {
+  const early: Buffer[] = [];
+  let earlyBytes = 0;
+  let w: ContentSink | null = null;
+  let block: Buffer | null = null;
+  let filled = 0;
+  const put = (piece: Buffer) => {
+    for (let off = 0; off < piece.length; ) {
+      block ??= w!.buffer(READ_BLOCK);
+      const n = piece.copy(block, filled, off);
+      filled += n;
+      off += n;
+      if (filled === block.length) {
+        w!.push(block);
+        onBytes(filled);
+        block = null;
+        filled = 0;
+      }
     }
-  }
-  if (held > 0) {
-    w.push(Buffer.concat(parts, held));
-    onBytes(held);
+  };
+  try {
+    for await (const chunk of stream) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (w) {
+        put(buf);
+        continue;
+      }
+      early.push(buf);
+      earlyBytes += buf.length;
+      // likely big: let the worker boot while the rest of the first blocks arrive
+      if (earlyBytes >= READ_BLOCK) startContentWorker();
+      if (earlyBytes >= PARALLEL_MIN_BYTES) {
+        w = open(earlyBytes);
+        for (const b of early.splice(0)) put(b);
+      }
+    }
+    if (!w) {
+      // a small stream (most are): one buffer of exactly its size, never a READ_BLOCK each, which
+      // 100,000 streamed files would keep alive until the pack writer drains
+      w = open(earlyBytes);
+      if (earlyBytes > 0) {
+        w.push(early.length === 1 ? early[0]! : Buffer.concat(early, earlyBytes));
+        onBytes(earlyBytes);
+      }
+    }
+    if (block && filled > 0) {
+      w.push((block as Buffer).subarray(0, filled));
+      onBytes(filled);
+    }
+    return w.finish();
+  } catch (err) {
+    w?.abort();
+    throw err;
   }
 }
 
@@ -284,6 +334,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     else cleanPath(src.repoPath);
   }
   const totalBytes = locals.reduce((n, f) => n + f.stat.size, 0);
+  if (locals.some((f) => f.stat.size >= PARALLEL_MIN_BYTES)) startContentWorker();
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
@@ -313,9 +364,9 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     if (e.kind !== 'file') throw new ConflictError(`file / directory path collision (${repoPath})`, 'a path cannot be both a file and a directory');
     return s.index.getContent(e.id as ContentId) ?? { id: e.id as ContentId, size: 0, chunks: [] };
   };
-  const newWriter = (repoPath: string): ContentWriter => {
+  const newWriter = (repoPath: string, sizeHint: number): ContentSink => {
     const prev = opts.append ? existing(repoPath) : undefined;
-    if (!prev || prev.size === 0) return new ContentWriter(writer);
+    if (!prev || prev.size === 0) return contentSink(writer, sizeHint);
     const ctx = { describe: () => `${t0.repo}:${repoPath}` };
     return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(s.index, s.packs, prev.id, ctx) });
   };
@@ -347,7 +398,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
           }
         }
       }
-      const w = newWriter(f.repoPath);
+      const w = newWriter(f.repoPath, f.stat.size);
       ingestLocal(f, w, arena, progress);
       const rec = w.finish();
       addFile(f.repoPath, rec);
@@ -356,9 +407,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     for (const src of sources) {
       if (src.kind === 'stream') {
         const repoPath = validateWritePath(src.repoPath);
-        const w = newWriter(repoPath);
-        await ingestStream(src.stream as AsyncIterable<Buffer>, w, progress);
-        addFile(repoPath, w.finish());
+        addFile(repoPath, await ingestStream(src.stream as AsyncIterable<Buffer>, (hint) => newWriter(repoPath, hint), progress));
       } else if (src.kind === 'tar') {
         await ingestTar(src.stream, cleanPath(src.repoPath), newWriter, addFile, progress);
       }
@@ -427,7 +476,7 @@ export function writeLocalTree(
     const contents: ContentRecord[] = [];
     let bytes = 0;
     for (const f of locals) {
-      const w = new ContentWriter(writer);
+      const w = contentSink(writer, f.stat.size);
       ingestLocal(f, w, arena, (n) => (bytes += n));
       const rec = w.finish();
       contents.push(rec);
@@ -460,7 +509,7 @@ export function writeLocalTree(
 async function ingestTar(
   input: NodeJS.ReadableStream,
   prefix: string,
-  newWriter: (repoPath: string) => ContentWriter,
+  newWriter: (repoPath: string, sizeHint: number) => ContentSink,
   addFile: (repoPath: string, rec: ContentRecord) => void,
   progress: (n: number) => void,
 ): Promise<void> {
@@ -484,9 +533,7 @@ async function ingestTar(
         // never resolve `..` in an archive: it would write outside the target directory
         if (parts.includes('..')) validateWritePath(`/${h.name}`);
         const repoPath = validateWritePath(joinPath(prefix, parts.join('/')));
-        const w = newWriter(repoPath);
-        await ingestStream(entry as AsyncIterable<Buffer>, w, progress);
-        addFile(repoPath, w.finish());
+        addFile(repoPath, await ingestStream(entry as AsyncIterable<Buffer>, (hint) => newWriter(repoPath, hint), progress));
       } else entry.resume();
     }
   } catch (err) {
@@ -622,17 +669,23 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
     }
   });
   const total = plan.reduce((n, f) => n + f.entry.size, 0);
+  if (plan.some((f) => f.entry.size >= PARALLEL_MIN_BYTES)) startContentWorker();
   let bytes = 0;
   const madeDirs = new Set<string>();
   const inflight = new Set<Promise<void>>();
   let writeError: TuskError | undefined;
   for (const f of plan) {
-    const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0);
+    const out = opts.stdout ?? process.stdout;
+    // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
+    // the next is asked for: a file written here with writeSync, or our own stdout, whose write
+    // callback comes once the bytes are out. Another stream may hold on to what it is given.
+    const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
+    const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient });
     if (f.local === null) {
-      const out = opts.stdout ?? process.stdout;
       for (const b of chunks) {
         bytes += b.length;
-        if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+        if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
+        else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
         opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
       }
       continue;

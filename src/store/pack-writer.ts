@@ -36,7 +36,10 @@ export class PackWriter {
   private readonly pending: NewChunk[] = [];
   private readonly pendingIds = new Set<string>();
   newChunks = 0;
+  /** small chunks in a row that did not compress */
   private rawStreak = 0;
+  /** probed (big) chunks in a row that did not compress */
+  private probeStreak = 0;
   storedBytes = 0;
 
   constructor(
@@ -88,7 +91,9 @@ export class PackWriter {
         this.current.appender.append(parts);
         parts = [];
         partsLen = 0;
-        this.current = null; // full: it is sealed when the session commits
+        // full: it is sealed when the session commits, and nothing more is written to it
+        this.current.appender.flushAhead();
+        this.current = null;
       }
       const pack = this.packFor();
       const offset = pack.appender.length + partsLen;
@@ -103,24 +108,33 @@ export class PackWriter {
 
   private encode(raw: Uint8Array): { codec: Codec; payload: Uint8Array } {
     const p = this.policy;
-    if (!p.enabled || raw.length < 64) return { codec: Codec.Raw, payload: raw };
-    // Probe a sample from the middle at level 1: random data is rejected for ~2% of a full compress.
-    let z: Buffer;
+    const stored = { codec: Codec.Raw, payload: raw };
+    if (!p.enabled || raw.length < 64) return stored;
     if (raw.length > p.probeBytes * 2) {
+      // After 32 probed chunks in a row that did not compress (a big random or already compressed
+      // file), probe only one in 8 until one compresses: probing every chunk was ~5% of putting
+      // such a file. At worst 7 chunks of a compressible stretch stay raw; ids never change.
+      if (this.probeStreak >= 32 && this.probeStreak++ % 8 !== 0) return stored;
+      // Probe a sample from the middle at level 1: random data is rejected for ~2% of a full compress.
       const mid = (raw.length >> 1) - (p.probeBytes >> 1);
       const sample = raw.subarray(mid, mid + p.probeBytes);
-      if (compress(sample, { compressionLevel: 1 }).length > sample.length * p.probeRatio) return { codec: Codec.Raw, payload: raw };
-      z = compress(raw, { compressionLevel: p.level });
-    } else {
-      // After a long run of incompressible small chunks (a tree of images or random data), try
-      // only one in 8: a compressible one ends the run. Costs nothing in ids, only a little space.
-      if (this.rawStreak >= 32 && this.rawStreak++ % 8 !== 0) return { codec: Codec.Raw, payload: raw };
-      // a small chunk is its own probe: level 1 costs less than a sample plus a second pass
-      z = compress(raw, { compressionLevel: 1 });
+      const promising = compress(sample, { compressionLevel: 1 }).length <= sample.length * p.probeRatio;
+      const z = promising ? compress(raw, { compressionLevel: p.level }) : null;
+      if (!z || z.length > raw.length * p.keepRatio) {
+        if (this.probeStreak < 32) this.probeStreak++;
+        return stored;
+      }
+      this.probeStreak = 0;
+      return { codec: Codec.Zstd, payload: z };
     }
+    // After a long run of incompressible small chunks (a tree of images or random data), try
+    // only one in 8: a compressible one ends the run. Costs nothing in ids, only a little space.
+    if (this.rawStreak >= 32 && this.rawStreak++ % 8 !== 0) return stored;
+    // a small chunk is its own probe: level 1 costs less than a sample plus a second pass
+    const z = compress(raw, { compressionLevel: 1 });
     if (z.length > raw.length * p.keepRatio) {
-      if (raw.length <= p.probeBytes * 2 && this.rawStreak < 32) this.rawStreak++;
-      return { codec: Codec.Raw, payload: raw };
+      if (this.rawStreak < 32) this.rawStreak++;
+      return stored;
     }
     this.rawStreak = 0;
     return { codec: Codec.Zstd, payload: z };

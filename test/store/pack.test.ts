@@ -121,6 +121,21 @@ describe('LocalPackStorage', () => {
     packs.close();
   });
 
+  it('flushAhead is only a head start: appends and sync still work after it', () => {
+    const packs = new LocalPackStorage(packDir());
+    const a = packs.openAppender('f1a5', 0, PACK_MAGIC);
+    const one = seededBytes(200_000, 1);
+    const two = seededBytes(3000, 2);
+    a.append([one]);
+    a.flushAhead();
+    a.append([two]);
+    a.sync();
+    a.close();
+    a.flushAhead(); // after close: nothing to do, no error
+    expectBytes(packs.read('f1a5', PACK_MAGIC.length, one.length + two.length), Buffer.concat([one, two]));
+    packs.close();
+  });
+
   it('reopening at the committed size truncates a crashed writer’s tail', () => {
     const packs = new LocalPackStorage(packDir());
     const a = packs.openAppender('deadbeef', 0, PACK_MAGIC);
@@ -253,6 +268,31 @@ describe('PackWriter', () => {
     expect(decodeRecordHeader(core.packs.read(tl.packName, tl.offset, RECORD_HEADER_BYTES))).toMatchObject({ codec: Codec.Zstd, rawLen: text.length, storedLen: tl.storedLen });
     expectBytes(readAll(core, t.id), text);
     expectBytes(readAll(core, r.id), rnd);
+  });
+
+  it('after 32 big chunks in a row stay raw, probes one in 8 until one compresses', () => {
+    const core = store();
+    const { owner, writer } = session(core);
+    const text = (i: number) => Buffer.from(`line ${i} of a compressible stretch\n`.repeat(2000)); // ~70 KB
+    const ids: ChunkId[] = [];
+    const add = (b: Buffer) => {
+      const id = hashBytes(b) as ChunkId;
+      ids.push(id);
+      writer.add(id, b);
+    };
+    // 32 probed and raw; the 33rd is the first one-in-8 probe, and stays raw too
+    for (let i = 0; i < 33; i++) add(seededBytes(64 * 1024, 100 + i));
+    // so the next 7 are not probed (raw although compressible), the 8th is, and ends the run
+    for (let i = 0; i < 10; i++) add(text(i));
+    writer.sync();
+    core.graph.transaction(() => {
+      writer.record();
+      core.index.removeWriter(owner);
+    });
+    writer.close(false);
+    const codecs = ids.map((id) => core.index.getChunk(id)!.codec);
+    expect(codecs.slice(0, 33).every((c) => c === Codec.Raw)).toBe(true);
+    expect(codecs.slice(33)).toEqual([...new Array(7).fill(Codec.Raw), Codec.Zstd, Codec.Zstd, Codec.Zstd]);
   });
 });
 

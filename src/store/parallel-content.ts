@@ -1,0 +1,390 @@
+// Big files on both cores. ParallelContentWriter (put) and readContentParallel (get) share the
+// work with the content worker (content-worker.ts): on put it cuts and hashes chunks while this
+// thread reads the file, hashes it whole and writes packs; on get it checks every chunk and the
+// whole file while this thread reads runs of records and writes the file. What they produce is
+// exactly what ContentWriter and readContent produce: the same cuts (GearScanner is findCut
+// compiled to wasm), the same chunk and content ids, the same errors.
+//
+// Blocks of BLOCK bytes travel to the worker and back as transferred ArrayBuffers (no copies) and
+// are reused across files, so memory stays at a few blocks whatever the file size.
+import { CorruptError } from '../errors.js';
+import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
+import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
+import type { ContentSink, ReadContext } from './content-io.js';
+import { createHasher, EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type Hasher } from './hash.js';
+import { RECORD_HEADER_BYTES } from './pack-format.js';
+import type { PackStorage } from './pack-storage.js';
+import type { PackWriter } from './pack-writer.js';
+import { takeApartRun, type RunLayout } from './record-run.js';
+import type { WorkerLink, WorkerReply } from './worker-link.js';
+
+/**
+ * Files at least this big use the worker. Below it, the worker's start-up (once per process,
+ * ~30 ms) and the messages cost about what a second core saves.
+ */
+export const PARALLEL_MIN_BYTES = 16 << 20;
+
+/** The unit read, sent to the worker and written back: big enough that one message per block is noise. */
+const BLOCK = 4 << 20;
+/** Blocks one writer holds at most (being filled, in the worker, or holding the bytes after the last cut). */
+const WRITER_BLOCKS = 6;
+/** Batches a reader keeps in the worker while the caller writes the one before. */
+const READER_DEPTH = 4;
+/** Chunk locations looked up per query while reading. */
+const LOOKUP_BATCH = 256;
+/** Spare blocks kept for the next file: a fresh 4 MiB buffer costs a thousand page faults on first touch. */
+const SPARE_BLOCKS = 8;
+
+const spare: ArrayBuffer[] = [];
+
+function takeBlock(): ArrayBuffer {
+  return spare.pop() ?? new ArrayBuffer(BLOCK);
+}
+
+function giveBlock(buf: ArrayBuffer): void {
+  if (buf.byteLength === BLOCK && spare.length < SPARE_BLOCKS) spare.push(buf);
+}
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+// ---------------------------------------------------------------------------------------------
+// put
+
+interface HeldBlock {
+  /** stream offset of the block's first byte */
+  start: number;
+  len: number;
+  /** null while the worker has it */
+  buf: ArrayBuffer | null;
+}
+
+/**
+ * ContentWriter's twin for big files: the worker cuts and hashes chunks, this thread hashes the
+ * whole stream (the content id) and stores the chunks. Hashing the whole stream here rather than
+ * in the worker measured the same for new data and ~100 ms per GiB faster for data already
+ * stored (then this thread has little else to do).
+ */
+export class ParallelContentWriter implements ContentSink {
+  size = 0;
+  private readonly job: number;
+  /** blocks sent and not yet released, in stream order */
+  private readonly held: HeldBlock[] = [];
+  private fill: ArrayBuffer | null = null;
+  private filled = 0;
+  private owned = 0;
+  private inFlight = 0;
+  private sent = 0;
+  /** stream offset of the end of the last chunk handed to the pack writer */
+  private cut = 0;
+  private readonly chunks: ChunkId[] = [];
+  private readonly whole: Hasher = createHasher();
+  private ended = false;
+  private closed = false;
+
+  constructor(
+    private readonly packs: PackWriter,
+    private readonly link: WorkerLink,
+    params: ChunkParams = CHUNK_PROFILE_V1,
+  ) {
+    this.job = link.open();
+    link.post({ kind: 'chunk-start', job: this.job, params });
+  }
+
+  buffer(size: number): Buffer {
+    if (this.fill && this.filled === BLOCK) this.send();
+    if (!this.fill) {
+      this.fill = this.take();
+      this.filled = 0;
+    }
+    return Buffer.from(this.fill, this.filled, Math.min(size, BLOCK - this.filled));
+  }
+
+  push(block: Buffer): void {
+    if (block.length === 0) return;
+    this.size += block.length;
+    if (this.fill && block.buffer === this.fill && block.byteOffset === this.filled) {
+      this.filled += block.length; // read in place into buffer(): nothing to copy
+    } else {
+      for (let off = 0; off < block.length; ) {
+        const dest = this.buffer(block.length - off);
+        block.copy(dest, 0, off, off + dest.length);
+        this.filled += dest.length;
+        off += dest.length;
+      }
+    }
+    if (this.filled === BLOCK) this.send();
+    this.collect(false);
+  }
+
+  finish(): ContentRecord {
+    try {
+      if (this.fill && this.filled > 0) this.send();
+      this.link.post({ kind: 'chunk-end', job: this.job });
+      while (!this.ended) this.collect(true);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    this.close();
+    if (this.chunks.length === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
+    if (this.chunks.length === 1) return { id: this.chunks[0]! as unknown as ContentId, size: this.size, chunks: [this.chunks[0]!] };
+    return { id: this.whole.digest() as ContentId, size: this.size, chunks: this.chunks };
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    this.link.post({ kind: 'cancel', job: this.job });
+    this.close();
+  }
+
+  private close(): void {
+    this.closed = true;
+    this.link.close(this.job);
+    for (const h of this.held) if (h.buf) giveBlock(h.buf);
+    this.held.length = 0;
+    if (this.fill) giveBlock(this.fill);
+    this.fill = null;
+  }
+
+  /** A block to fill; waits for the worker when this writer already holds its share. */
+  private take(): ArrayBuffer {
+    // with nothing in flight, waiting would never end: the held blocks are all needed for the
+    // bytes after the last cut (only possible with many short blocks), so take one more
+    while (this.owned >= WRITER_BLOCKS && this.inFlight > 0) this.collect(true);
+    this.owned++;
+    return takeBlock();
+  }
+
+  private send(): void {
+    const buf = this.fill!;
+    const len = this.filled;
+    this.fill = null;
+    this.filled = 0;
+    this.held.push({ start: this.sent, len, buf: null });
+    this.sent += len;
+    this.inFlight++;
+    // BLAKE3 of the blocks in order is BLAKE3 of the stream: the content id (a one-chunk file uses its chunk id)
+    this.whole.update(new Uint8Array(buf, 0, len));
+    this.link.post({ kind: 'chunk-block', job: this.job, buf, len }, [buf]);
+  }
+
+  /** Handle the replies that have arrived; with `wait`, block until at least one has. */
+  private collect(wait: boolean): void {
+    let r = wait ? this.link.receive(this.job) : this.link.tryReceive(this.job);
+    for (; r; r = this.link.tryReceive(this.job)) this.onChunks(r);
+  }
+
+  private onChunks(r: WorkerReply): void {
+    if (r.kind !== 'chunks') throw new Error(`content worker: unexpected ${r.kind} reply`);
+    if (r.buf) {
+      // replies come in the order blocks were sent
+      this.held.find((h) => h.buf === null)!.buf = r.buf;
+      this.inFlight--;
+    }
+    const ids = bufferOf(r.ids);
+    for (let i = 0; i < r.ends.length; i++) {
+      const end = r.ends[i]!;
+      const id = ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES) as ChunkId;
+      this.packs.add(id, this.bytes(this.cut, end));
+      this.chunks.push(id);
+      this.cut = end;
+    }
+    // the queued chunks are views into held blocks: store them now, so the blocks can be reused
+    if (r.ends.length > 0) this.packs.drain();
+    while (this.held.length > 0 && this.held[0]!.buf && this.held[0]!.start + this.held[0]!.len <= this.cut) {
+      giveBlock(this.held.shift()!.buf!);
+      this.owned--;
+    }
+    if (r.last) this.ended = true;
+  }
+
+  /** Stream bytes [from, to): a view when one block holds them, else a copy (a chunk across two blocks). */
+  private bytes(from: number, to: number): Buffer {
+    let i = this.held.findIndex((h) => h.start + h.len > from);
+    const first = this.held[i]!;
+    if (to <= first.start + first.len) return Buffer.from(first.buf!, from - first.start, to - from);
+    const out = Buffer.allocUnsafe(to - from);
+    for (let o = 0; o < out.length; i++) {
+      const h = this.held[i]!;
+      const s = Math.max(from, h.start) - h.start;
+      const e = Math.min(to, h.start + h.len) - h.start;
+      out.set(new Uint8Array(h.buf!, s, e - s), o);
+      o += e - s;
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// get
+
+interface Batch {
+  seq: number;
+  /** index of its first chunk in the content's chunk list */
+  first: number;
+  count: number;
+  /** where its chunks lie, back to back in one pack; fewer than `count` when one is missing from the index */
+  locs: ChunkLocation[];
+  bytes: number;
+  ids: Buffer;
+  /** its buffer comes from the spare blocks and goes back to them */
+  pooled: boolean;
+}
+
+/**
+ * readContent for big contents: this thread reads runs of records lying back to back in one pack
+ * (as a big file's do) with one pread each and takes them apart (record-run.ts); the worker checks
+ * every chunk against its id and the whole file against the content id. Only verified bytes are
+ * yielded. Anything wrong with a chunk is handed to `readOne` (readChunk: it looks the chunk up
+ * again, as after a gc move, and throws the error that names the file). Reading in the worker
+ * too was tried: it left this thread waiting, and was slower whenever the machine was busy.
+ *
+ * `transient`: yielded buffers are reused once the caller asks for the next one (for callers
+ * that write each buffer out synchronously).
+ */
+export function* readContentParallel(
+  index: ChunkIndex,
+  packs: PackStorage,
+  rec: ContentRecord,
+  ctx: ReadContext,
+  offset: number,
+  link: WorkerLink,
+  readOne: (id: ChunkId) => Buffer,
+  transient: boolean,
+): Generator<Buffer> {
+  const job = link.open();
+  let done = false;
+  try {
+    link.post({ kind: 'verify-start', job });
+    const n = rec.chunks.length;
+    let next = 0;
+    let seq = 0;
+    // locations of chunks [looked - LOOKUP_BATCH, looked), fetched a window at a time
+    let looked = 0;
+    let window = new Map<string, ChunkLocation>();
+    const locate = (i: number): ChunkLocation | undefined => {
+      if (i >= looked) {
+        window = index.getChunks(rec.chunks.slice(i, i + LOOKUP_BATCH));
+        looked = i + LOOKUP_BATCH;
+      }
+      return window.get(rec.chunks[i]!.toString('latin1'));
+    };
+
+    /** The next run of chunks lying back to back in one pack, at most a block long. */
+    const plan = (): Batch => {
+      const first = next;
+      const locs: ChunkLocation[] = [];
+      let bytes = 0;
+      while (next < n) {
+        const loc = locate(next);
+        const len = loc ? RECORD_HEADER_BYTES + loc.storedLen : 0;
+        const prev = locs[locs.length - 1];
+        if (prev && (!loc || loc.pack !== prev.pack || loc.offset !== prev.offset + RECORD_HEADER_BYTES + prev.storedLen || bytes + len > BLOCK)) break;
+        next++;
+        if (!loc) break; // readOne reports the missing chunk
+        locs.push(loc);
+        bytes += len;
+      }
+      const count = next - first;
+      const ids = Buffer.concat(rec.chunks.slice(first, next), count * ID_BYTES);
+      return { seq: -1, first, count, locs, bytes, ids, pooled: transient && locs.length === count };
+    };
+
+    const layoutOf = (b: Batch): RunLayout => {
+      const records = new Int32Array(4 * b.count);
+      const base = b.locs[0]!.offset;
+      b.locs.forEach((loc, j) => records.set([loc.offset - base, loc.storedLen, loc.rawLen, loc.codec], 4 * j));
+      return { records, ids: b.ids };
+    };
+
+    /** Read and take apart a run; every record that does not check out goes to readOne. */
+    const send = (b: Batch): void => {
+      const bufs: ArrayBuffer[] = [];
+      const pieces = new Int32Array(3 * b.count);
+      const readAside = (j: number) => {
+        // readChunk checks everything again and throws the precise error; if it returns, the
+        // chunk was fine in its current place (gc moved it)
+        const data = readOne(rec.chunks[b.first + j]!);
+        const own = new ArrayBuffer(data.length);
+        new Uint8Array(own).set(data);
+        pieces.set([bufs.push(own) - 1, 0, data.length], 3 * j);
+        return true;
+      };
+      if (b.locs.length < b.count) readAside(0);
+      else {
+        const buf = b.pooled ? takeBlock() : new ArrayBuffer(b.bytes);
+        bufs.push(buf);
+        let readable = true;
+        try {
+          packs.readInto(b.locs[0]!.packName, b.locs[0]!.offset, new Uint8Array(buf, 0, b.bytes));
+        } catch (err) {
+          if (!(err instanceof CorruptError)) throw err;
+          readable = false;
+        }
+        if (readable) takeApartRun(bufs, layoutOf(b), pieces, readAside);
+        else for (let j = 0; j < b.count; j++) readAside(j);
+      }
+      b.seq = seq++;
+      link.post({ kind: 'verify', job, seq: b.seq, bufs, pieces, ids: b.ids }, bufs);
+    };
+
+    const early = new Map<number, Extract<WorkerReply, { kind: 'verified' }>>();
+    const receive = (want: number): Extract<WorkerReply, { kind: 'verified' }> => {
+      for (;;) {
+        const got = early.get(want);
+        if (got) {
+          early.delete(want);
+          return got;
+        }
+        const r = link.receive(job);
+        if (r.kind !== 'verified') throw new Error(`content worker: unexpected ${r.kind} reply`);
+        early.set(r.seq, r);
+      }
+    };
+
+    const queue: Batch[] = [];
+    const refill = () => {
+      while (queue.length < READER_DEPTH && next < n) {
+        const b = plan();
+        send(b);
+        queue.push(b);
+      }
+    };
+    refill();
+    let pos = 0;
+    while (queue.length > 0) {
+      const b = queue.shift()!;
+      let r = receive(b.seq);
+      while (r.bad >= 0) {
+        const data = readOne(rec.chunks[b.first + r.bad]!);
+        const own = new ArrayBuffer(data.length);
+        new Uint8Array(own).set(data);
+        r.pieces.set([r.bufs.push(own) - 1, 0, data.length], 3 * r.bad);
+        b.seq = seq++;
+        link.post({ kind: 'verify', job, seq: b.seq, bufs: r.bufs, pieces: r.pieces, ids: b.ids }, r.bufs);
+        r = receive(b.seq);
+      }
+      // keep the worker busy on the next runs while the caller writes this one
+      refill();
+      const { bufs, pieces } = r;
+      for (let j = 0; j < b.count; j++) {
+        const len = pieces[3 * j + 2]!;
+        const skip = Math.max(0, offset - pos);
+        pos += len;
+        if (skip < len) yield Buffer.from(bufs[pieces[3 * j]!]!, pieces[3 * j + 1]! + skip, len - skip);
+      }
+      if (b.pooled) giveBlock(bufs[0]!);
+    }
+    link.post({ kind: 'verify-end', job });
+    const d = link.receive(job);
+    if (d.kind !== 'digest') throw new Error(`content worker: unexpected ${d.kind} reply`);
+    done = true;
+    if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
+    if (!bufferOf(d.digest).equals(rec.id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
+  } finally {
+    if (!done) link.post({ kind: 'cancel', job });
+    link.close(job);
+  }
+}

@@ -1,0 +1,171 @@
+// The content worker seen from the main thread: one per process, started on first use by a big
+// put or get, and spoken to synchronously (Atomics.wait + receiveMessageOnPort), so that the
+// store's synchronous paths (ingestLocal, readContent's generator) can hand work to it without
+// becoming async. Blocks travel as transferred ArrayBuffers, never copied: the native BLAKE3
+// binding cannot read SharedArrayBuffer memory.
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { IoError } from '../errors.js';
+import type { ChunkParams } from './chunker.js';
+
+/** Main thread → worker. `job` keys the worker's state; replies carry it back. */
+export type WorkerRequest =
+  | { kind: 'chunk-start'; job: number; params: ChunkParams }
+  | { kind: 'chunk-block'; job: number; buf: ArrayBuffer; len: number }
+  | { kind: 'chunk-end'; job: number }
+  | { kind: 'verify-start'; job: number }
+  /** pieces: [buffer index, offset, length] per chunk; ids: the chunks' ids, 32 bytes each */
+  | { kind: 'verify'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; ids: Uint8Array }
+  | { kind: 'verify-end'; job: number }
+  | { kind: 'cancel'; job: number };
+
+/** Worker → main thread. */
+export type WorkerReply =
+  | { kind: 'ready'; job: 0 }
+  /** chunks cut so far: `ends` are stream offsets where chunks end, `ids` 32 bytes per chunk; `last` after chunk-end */
+  | { kind: 'chunks'; job: number; buf: ArrayBuffer | null; ends: Float64Array; ids: Uint8Array; last: boolean }
+  /** `bad`: index of the first piece whose bytes do not match its id, or -1 */
+  | { kind: 'verified'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; bad: number }
+  | { kind: 'digest'; job: number; digest: Uint8Array }
+  | { kind: 'error'; job: number; message: string };
+
+/** How long a blocked caller waits for a reply before declaring the worker lost. */
+const REPLY_TIMEOUT_MS = 120_000;
+/** How long start-up may take before the store falls back to single-threaded work. */
+const START_TIMEOUT_MS = 15_000;
+
+/** A started worker and the synchronous channel to it. */
+export class WorkerLink {
+  private nextJob = 1;
+  private readonly mailboxes = new Map<number, WorkerReply[]>();
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly port: MessagePort,
+    /** bumped by the worker after every reply, so a blocked main thread wakes */
+    private readonly signal: Int32Array,
+    private readonly receiveMessageOnPort: (port: MessagePort) => { message: unknown } | undefined,
+  ) {
+    this.mailboxes.set(0, []); // job 0: the start-up handshake
+  }
+
+  /** A new job id; replies for it are kept until close(). */
+  open(): number {
+    const job = this.nextJob++;
+    this.mailboxes.set(job, []);
+    return job;
+  }
+
+  /** Forget a job: replies still on their way are dropped. */
+  close(job: number): void {
+    this.mailboxes.delete(job);
+  }
+
+  post(msg: WorkerRequest, transfer: ArrayBuffer[] = []): void {
+    this.port.postMessage(msg, transfer);
+  }
+
+  /** The next reply for `job` if one has arrived, without waiting. */
+  tryReceive(job: number): WorkerReply | undefined {
+    for (;;) {
+      const box = this.mailboxes.get(job);
+      if (box && box.length > 0) return checked(box.shift()!);
+      const m = this.receiveMessageOnPort(this.port);
+      if (!m) return undefined;
+      this.dispatch(m.message as WorkerReply);
+    }
+  }
+
+  /** The next reply for `job`, blocking the thread until it comes. */
+  receive(job: number, timeoutMs = REPLY_TIMEOUT_MS): WorkerReply {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // read the counter before looking: a reply posted after the look bumps it, so wait() returns at once
+      const seen = Atomics.load(this.signal, 0);
+      const r = this.tryReceive(job);
+      if (r) return r;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new IoError('the content worker thread stopped responding', 'retry; set TUSK_WORKER=0 to work on one thread');
+      Atomics.wait(this.signal, 0, seen, Math.min(left, 1000));
+    }
+  }
+
+  private dispatch(reply: WorkerReply): void {
+    this.mailboxes.get(reply.job)?.push(reply);
+  }
+
+  terminate(): void {
+    void this.worker.terminate();
+  }
+}
+
+function checked(r: WorkerReply): WorkerReply {
+  if (r.kind === 'error') throw new IoError(`the content worker thread failed: ${r.message}`, 'retry; set TUSK_WORKER=0 to work on one thread');
+  return r;
+}
+
+/** The built worker script. From the TypeScript sources (the tests), the built copy in dist/ runs. */
+function workerScript(): string | null {
+  const here = fileURLToPath(import.meta.url);
+  const file = here.endsWith('.ts') ? path.resolve(path.dirname(here), '../../dist/store/content-worker.js') : path.join(path.dirname(here), 'content-worker.js');
+  return fs.existsSync(file) ? file : null;
+}
+
+/** undefined: not started; a link that may still be starting; null: cannot run here */
+let shared: WorkerLink | null | undefined;
+let starting = false;
+
+/**
+ * Start the content worker without waiting for it, when a big file is coming: the thread boots
+ * (~30 ms) while this one reads metadata and opens files. contentWorker() then finds it ready.
+ */
+export function startContentWorker(): void {
+  if (shared !== undefined) return;
+  shared = null;
+  if (process.env.TUSK_WORKER === '0') return;
+  const script = workerScript();
+  if (!script) return;
+  // loaded here, not at import: every command imports the store, few ever start the worker
+  const threads = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new threads.MessageChannel();
+  let worker: Worker;
+  try {
+    worker = new threads.Worker(script, { workerData: { port: port2, signal }, transferList: [port2] });
+  } catch {
+    return;
+  }
+  // The worker must never keep the process alive, nor crash it with an unhandled 'error' event:
+  // a worker lost mid-job shows up as an error reply or a receive() timeout.
+  worker.unref();
+  worker.on('error', () => {
+    shared = null;
+  });
+  shared = new WorkerLink(worker, port1, signal, threads.receiveMessageOnPort);
+  starting = true;
+}
+
+/**
+ * The process's content worker, started on the first call if startContentWorker() was not
+ * called; null when it cannot run (callers then work on the main thread, as they do for small
+ * files). TUSK_WORKER=0 turns it off.
+ */
+export function contentWorker(): WorkerLink | null {
+  startContentWorker();
+  if (!shared || !starting) return shared ?? null;
+  starting = false;
+  const link = shared;
+  try {
+    const r = link.receive(0, START_TIMEOUT_MS);
+    if (r.kind !== 'ready') throw new Error(`unexpected ${r.kind}`);
+  } catch {
+    link.terminate();
+    shared = null;
+    return null;
+  }
+  link.close(0);
+  return link;
+}

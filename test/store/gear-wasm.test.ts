@@ -1,0 +1,67 @@
+// The gear loop compiled to wasm must cut exactly where chunker.ts cuts: chunk ids depend on it.
+import { describe, expect, it } from 'vitest';
+import { Chunker, CHUNK_PROFILE_V1, findCut, masksFor, type ChunkParams } from '../../src/store/chunker.js';
+import { DATA_BASE, GearScanner, WasmChunker } from '../../src/store/gear-wasm.js';
+import { seededBytes } from '../helpers.js';
+import { inputs, SIZES } from './content-inputs.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const P = CHUNK_PROFILE_V1;
+const SMALL: ChunkParams = { minSize: 64, avgSize: 256, maxSize: 1024, normalization: 2 };
+
+function cutsByChunker(data: Buffer, blocks: number, params: ChunkParams): number[] {
+  const c = new Chunker(params);
+  const out: number[] = [];
+  let pos = 0;
+  const emit = (b: Buffer) => out.push((pos += b.length));
+  for (let i = 0; i < data.length; i += blocks) c.push(Buffer.from(data.subarray(i, i + blocks)), emit);
+  c.finish(emit);
+  return out;
+}
+
+function cutsByWasm(data: Buffer, blocks: number, params: ChunkParams, blockBytes?: number): number[] {
+  const c = new WasmChunker(params, blockBytes);
+  const out: number[] = [];
+  let pos = 0;
+  const emit = (b: Buffer) => out.push((pos += b.length));
+  for (let i = 0; i < data.length; i += blocks) c.push(data.subarray(i, i + blocks), emit);
+  c.finish(emit);
+  return out;
+}
+
+describe('GearScanner (the gear loop in wasm)', () => {
+  it('finds the same cut as findCut from every kind of start and end', () => {
+    for (const params of [P, SMALL]) {
+      const data = seededBytes(3 * params.maxSize + 77, 9);
+      const scanner = new GearScanner(params, data.length);
+      scanner.bytes.set(data, DATA_BASE);
+      const masks = masksFor(params);
+      const ends = [data.length, params.minSize, params.minSize + 1, params.avgSize + 3, params.maxSize - 1, params.maxSize + 5];
+      for (let start = 0; start < data.length; start += Math.floor(params.minSize / 3) + 1) {
+        for (const e of ends) {
+          const end = Math.min(data.length, start + e);
+          expect(scanner.findCut(DATA_BASE + start, DATA_BASE + end), `start ${start} end ${end}`).toBe(findCut(data, start, end, params, masks));
+        }
+      }
+    }
+  });
+});
+
+describe('WasmChunker', () => {
+  it('cuts like Chunker for sizes around min/avg/max, empty, one byte and past its block size', () => {
+    for (const size of SIZES) {
+      for (const [kind, data] of inputs(size, size % 97)) {
+        const expected = cutsByChunker(data, data.length || 1, P);
+        for (const blocks of [data.length || 1, 1 * MiB, 65536 + 7]) {
+          expect(cutsByWasm(data, blocks, P), `${kind} ${size} in blocks of ${blocks}`).toEqual(expected);
+        }
+      }
+    }
+    // pieces of the wasm memory smaller than maxSize, and a tiny profile with one-byte pushes
+    const data = seededBytes(5 * MiB, 3);
+    expect(cutsByWasm(data, 3 * MiB, P, 600 * KiB)).toEqual(cutsByChunker(data, data.length, P));
+    const small = seededBytes(40 * KiB, 12);
+    expect(cutsByWasm(small, 1, SMALL, 100)).toEqual(cutsByChunker(small, small.length, SMALL));
+  });
+});

@@ -1,0 +1,241 @@
+// The two-thread path for big files must store exactly what the single-threaded path stores:
+// the same cuts, the same chunk ids, the same content ids, and read back the same verified bytes.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TuskError } from '../../src/errors.js';
+import type { ContentRecord } from '../../src/store/chunk-index.js';
+import { ContentWriter, readContent, type ContentSink } from '../../src/store/content-io.js';
+import type { ContentId } from '../../src/store/hash.js';
+import { PackWriter } from '../../src/store/pack-writer.js';
+import { PARALLEL_MIN_BYTES, ParallelContentWriter } from '../../src/store/parallel-content.js';
+import type { StoreCore } from '../../src/store/store-core.js';
+import { contentWorker, type WorkerLink } from '../../src/store/worker-link.js';
+import { readBack, seededBytes, tempStore } from '../helpers.js';
+import { inputs, SIZES } from './content-inputs.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const ctx = { describe: () => 'r@master:/big' };
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function store() {
+  const env = tempStore();
+  cleanups.push(env.cleanup);
+  return env.store;
+}
+
+function link(): WorkerLink {
+  const l = contentWorker();
+  // the worker runs from dist/, which the test set-up builds
+  expect(l, 'the content worker starts').not.toBeNull();
+  return l!;
+}
+
+/** One file through a content writer, committed the way putFiles commits it. */
+function writeWith(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => void): ContentRecord {
+  const owner = `test-${process.pid}-${Math.random()}`;
+  core.index.addWriter(owner);
+  const writer = new PackWriter(core.index, core.packs, owner);
+  const sink = make(writer);
+  feed(sink);
+  const rec = sink.finish();
+  writer.sync();
+  core.graph.transaction(() => {
+    writer.record();
+    core.index.putContents([rec]);
+    core.index.removeWriter(owner);
+  });
+  writer.close(false);
+  return rec;
+}
+
+/** Push copies of `data` in blocks of `n` bytes (the writer copies them into its own blocks). */
+const pushCopies = (data: Buffer, n: number) => (sink: ContentSink) => {
+  for (let i = 0; i < data.length; i += n) sink.push(Buffer.from(data.subarray(i, i + n)));
+};
+
+/** Fill the writer's own buffers, as ingestLocal reads a file into them. */
+const fillBuffers = (data: Buffer, n: number) => (sink: ContentSink) => {
+  for (let i = 0; i < data.length; ) {
+    const b = sink.buffer(Math.min(n, data.length - i));
+    const len = b.length; // push() may hand the buffer to the worker, leaving b empty
+    data.copy(b, 0, i, i + len);
+    sink.push(b);
+    i += len;
+  }
+};
+
+const hexOf = (rec: ContentRecord) => ({ id: rec.id.toString('hex'), size: rec.size, chunks: rec.chunks.map((c) => c.toString('hex')) });
+
+describe('ParallelContentWriter', () => {
+  it('stores the same chunks and content id as ContentWriter, whatever the sizes and block splits', () => {
+    const core = store().core;
+    const l = link();
+    for (const size of SIZES) {
+      for (const [kind, data] of inputs(size, size % 89)) {
+        const single = writeWith(core, (w) => new ContentWriter(w), pushCopies(data, 4 * MiB));
+        for (const [how, feed] of [
+          ['copies of 1 MiB', pushCopies(data, MiB)],
+          ['copies of 100,001 bytes', pushCopies(data, 100_001)],
+          ['its own buffers', fillBuffers(data, 4 * MiB)],
+          ['its own buffers, 3 MiB reads', fillBuffers(data, 3 * MiB)],
+        ] as const) {
+          const parallel = writeWith(core, (w) => new ParallelContentWriter(w, l), feed);
+          expect(hexOf(parallel), `${kind} ${size}, ${how}`).toEqual(hexOf(single));
+        }
+      }
+    }
+  });
+
+  it('compresses exactly the chunks the single-threaded writer compresses (the worker runs the probe)', () => {
+    const codecs = (core: StoreCore) => core.db.prepare('SELECT hex(id) AS id, codec, stored_len AS stored FROM chunks ORDER BY id').all();
+    const mixed = Buffer.concat(inputs(3 * MiB, 4).map(([, data]) => data));
+    const one = store().core;
+    const two = store().core;
+    writeWith(one, (w) => new ContentWriter(w), pushCopies(mixed, 4 * MiB));
+    writeWith(two, (w) => new ParallelContentWriter(w, link()), fillBuffers(mixed, 4 * MiB));
+    expect(codecs(two)).toEqual(codecs(one));
+    expect(codecs(one).some((c) => (c as { codec: number }).codec === 1)).toBe(true);
+  });
+
+  it('pins the content id of a big seeded file (format drift shows here)', () => {
+    const core = store().core;
+    const data = seededBytes(PARALLEL_MIN_BYTES + 5 * MiB + 3, 42);
+    const rec = writeWith(core, (w) => new ParallelContentWriter(w, link()), fillBuffers(data, 4 * MiB));
+    const single = writeWith(core, (w) => new ContentWriter(w), pushCopies(data, 4 * MiB));
+    expect(hexOf(rec)).toEqual(hexOf(single));
+    // GOLDEN: computed by the single-threaded writer before the parallel path existed
+    expect(rec.id.toString('hex')).toBe('2a928a3689ef016e5396bae6f4eddff91edf9045f2d217b997b8f7c8a4656379');
+    expect(rec.chunks.length).toBe(145);
+    expect(rec.chunks[0]!.toString('hex')).toBe('670745bec400ea5e15e6db9cd0e59917e4a64294dad479df1336a1bea5179626');
+    expect(rec.chunks[144]!.toString('hex')).toBe('612f336dc9909c9016445a0d0e07bffae3d1a4c67ef7dda1dec299c8285e04fd');
+  });
+
+  it('can be abandoned mid-file, and the next file is unaffected', () => {
+    const core = store().core;
+    const l = link();
+    const data = seededBytes(9 * MiB, 8);
+    const owner = `test-abort-${process.pid}`;
+    core.index.addWriter(owner);
+    const writer = new PackWriter(core.index, core.packs, owner);
+    const w = new ParallelContentWriter(writer, l);
+    fillBuffers(data.subarray(0, 6 * MiB), MiB)(w);
+    w.abort();
+    writer.close(true);
+    const again = writeWith(core, (pw) => new ParallelContentWriter(pw, l), fillBuffers(data, 4 * MiB));
+    expect(hexOf(again)).toEqual(hexOf(writeWith(core, (pw) => new ContentWriter(pw), pushCopies(data, MiB))));
+  });
+});
+
+describe('reading big files on two threads', () => {
+  const big = seededBytes(PARALLEL_MIN_BYTES + 3 * MiB + 1234, 77);
+
+  async function putBig(s: ReturnType<typeof store>, p: string, data: Buffer) {
+    s.createRepo('r');
+    await s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: p, stream: (async function* () { for (let i = 0; i < data.length; i += 65536) yield data.subarray(i, i + 65536); })() as unknown as NodeJS.ReadableStream }]);
+    const [info] = s.listFiles({ repo: 'r', branch: 'master', path: p });
+    return info!.hash;
+  }
+
+  it('puts a stream and a local file with the single-threaded ids, and gets them back byte for byte', async () => {
+    const s = store();
+    const hash = await putBig(s, '/big', big);
+    const single = writeWith(s.core, (w) => new ContentWriter(w), pushCopies(big, 4 * MiB));
+    expect(hash).toBe(single.id.toString('hex'));
+    expect((await readBack(s, { repo: 'r', branch: 'master', path: '/big' })).equals(big)).toBe(true);
+
+    const local = path.join(path.dirname(s.core.path), 'big.bin');
+    fs.writeFileSync(local, big);
+    await s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'local', localPath: local, repoPath: '/local', recursive: false }]);
+    expect(s.listFiles({ repo: 'r', branch: 'master', path: '/local' })[0]!.hash).toBe(hash);
+    const out = path.join(path.dirname(s.core.path), 'out.bin');
+    await s.getFile({ repo: 'r', branch: 'master', path: '/local' }, { output: out });
+    expect(fs.readFileSync(out).equals(big)).toBe(true);
+
+    // an offset skips bytes, still verified as a whole
+    for (const at of [5 * MiB + 17, 1, 4 * MiB, big.length - 10]) {
+      const tail = Buffer.concat([...readContent(s.core.index, s.core.packs, single.id as ContentId, ctx, at)]);
+      expect(tail.equals(big.subarray(at)), `readContent from ${at}`).toBe(true);
+      await s.getFile({ repo: 'r', branch: 'master', path: '/local' }, { output: out, offset: at });
+      expect(fs.readFileSync(out).equals(big.subarray(at)), `get -o from ${at}`).toBe(true);
+    }
+  });
+
+  it('reads compressible chunks (zstd) back too', async () => {
+    const s = store();
+    const text = inputs(PARALLEL_MIN_BYTES + MiB, 5).find(([kind]) => kind === 'text')![1];
+    const hash = await putBig(s, '/text', text);
+    expect(s.core.db.prepare('SELECT count(*) FROM chunks WHERE codec = 1').pluck().get()).toBeGreaterThan(0);
+    expect(Buffer.concat([...readContent(s.core.index, s.core.packs, Buffer.from(hash, 'hex') as ContentId, ctx)]).equals(text)).toBe(true);
+  });
+
+  it('fails with E_CORRUPT, naming the file, when a chunk of a big file is damaged', async () => {
+    const s = store();
+    const hash = await putBig(s, '/big', big);
+    const row = s.core.db.prepare('SELECT p.name, c.offset, c.stored_len AS len FROM chunks c JOIN packs p ON p.id = c.pack ORDER BY c.offset LIMIT 1 OFFSET 50').get() as { name: string; offset: number; len: number };
+    const file = path.join(s.core.path, 'packs', row.name.slice(0, 2), `${row.name}.pack`);
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from([0x5a]), 0, 1, row.offset + 48 + (row.len >> 1));
+    fs.closeSync(fd);
+    let err: TuskError | undefined;
+    try {
+      for (const _ of readContent(s.core.index, s.core.packs, Buffer.from(hash, 'hex') as ContentId, ctx)) void _;
+    } catch (e) {
+      err = e as TuskError;
+    }
+    expect(err?.code).toBe('E_CORRUPT');
+    expect(err?.message).toContain('r@master:/big');
+    expect(err?.message).toContain('does not match its id');
+  });
+
+  it('fails with E_CORRUPT naming the damage when a record header or a whole pack of a big file is bad', async () => {
+    const s = store();
+    const hash = await putBig(s, '/big', big);
+    const id = Buffer.from(hash, 'hex') as ContentId;
+    const rows = s.core.db.prepare('SELECT p.name, c.offset FROM chunks c JOIN packs p ON p.id = c.pack ORDER BY p.name, c.offset').all() as { name: string; offset: number }[];
+    const readErr = () => {
+      try {
+        for (const _ of readContent(s.core.index, s.core.packs, id, ctx)) void _;
+      } catch (e) {
+        return e as TuskError;
+      }
+      return undefined;
+    };
+    const fileOf = (name: string) => path.join(s.core.path, 'packs', name.slice(0, 2), `${name}.pack`);
+    const fd = fs.openSync(fileOf(rows[40]!.name), 'r+');
+    fs.writeSync(fd, Buffer.from([0x00]), 0, 1, rows[40]!.offset + 20); // inside the id in the header
+    fs.closeSync(fd);
+    let err = readErr();
+    expect(err?.code).toBe('E_CORRUPT');
+    expect(err?.message).toContain(`pack ${rows[40]!.name} has a damaged record at offset ${rows[40]!.offset}`);
+    fs.rmSync(fileOf(rows[0]!.name));
+    s.core.packs.close(); // drop the open descriptor, as a new process would not have one
+    err = readErr();
+    expect(err?.code).toBe('E_CORRUPT');
+    expect(err?.message).toContain(`pack ${rows[0]!.name} is missing`);
+  });
+
+  it('fails with E_CORRUPT when a big file’s chunk list is not its content', async () => {
+    const s = store();
+    const hash = await putBig(s, '/big', big);
+    const id = Buffer.from(hash, 'hex');
+    const rec = s.core.index.getContent(id as ContentId)!;
+    // swap two chunks: every chunk verifies and the sizes add up, only the whole-file hash can tell
+    const swapped = [...rec.chunks];
+    [swapped[1], swapped[2]] = [swapped[2]!, swapped[1]!];
+    s.core.db.prepare('UPDATE contents SET chunks = ? WHERE id = ?').run(Buffer.concat(swapped), id);
+    let err: TuskError | undefined;
+    try {
+      for (const _ of readContent(s.core.index, s.core.packs, id as ContentId, ctx)) void _;
+    } catch (e) {
+      err = e as TuskError;
+    }
+    expect(err?.code).toBe('E_CORRUPT');
+    expect(err?.message).toContain('content does not match its id');
+  });
+});
