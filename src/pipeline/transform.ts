@@ -125,6 +125,38 @@ function lineSplitter(log: DatumContext['log'], stream: 'stdout' | 'stderr'): { 
   };
 }
 
+/**
+ * Kills a datum's process group on timeout or when the job is stopped. `pid()` is read when it
+ * fires: the process may not have been started yet (then `started` kills it once it is).
+ */
+function guard(ctx: DatumContext, pid: () => number | undefined): { killTree(): void; timedOut(): boolean; dispose(): void } {
+  let timedOut = false;
+  const killTree = () => {
+    try {
+      const p = pid();
+      if (p) process.kill(-p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  const timer = ctx.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        ctx.log('system', `datum timed out after ${ctx.timeoutMs} ms; killing it`);
+        killTree();
+      }, ctx.timeoutMs)
+    : undefined;
+  ctx.signal.addEventListener('abort', killTree);
+  return {
+    killTree,
+    timedOut: () => timedOut,
+    dispose: () => {
+      if (timer) clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', killTree);
+    },
+  };
+}
+
 /** A transform that runs `cmd` with `stdin` piped in, as Pachyderm's worker does. */
 export class ChildProcessTransform implements Transform {
   /** the process env plus the spec's: the same for every datum, so built (and sent) once */
@@ -195,40 +227,24 @@ export class ChildProcessTransform implements Transform {
     const out = lineSplitter(ctx.log, 'stdout');
     const err = lineSplitter(ctx.log, 'stderr');
     let pid = 0;
-    let timedOut = false;
-    const killTree = () => {
-      try {
-        if (pid) process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    const timer = ctx.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          ctx.log('system', `datum timed out after ${ctx.timeoutMs} ms; killing it`);
-          killTree();
-        }, ctx.timeoutMs)
-      : undefined;
-    ctx.signal.addEventListener('abort', killTree);
+    const g = guard(ctx, () => pid);
     try {
       const r = await server.run(
         { pfsDir: ctx.pfsDir, workDir: ctx.workingDir, stdinFile, env: launch.env, argv: launch.argv },
         {
           started: (p) => {
             pid = p;
-            if (timedOut || ctx.signal.aborted) killTree();
+            if (g.timedOut() || ctx.signal.aborted) g.killTree();
           },
           output: (stream, data) => (stream === 'stdout' ? out : err).push(data),
         },
       );
       out.flush();
       const lastErr = err.flush();
-      if (r.code === 127 && lastErr.startsWith('tusk-ns: cannot start ')) return { ok: false, exitCode: 127, signal: null, timedOut, reason: lastErr.slice('tusk-ns: '.length) };
-      return this.result(r.code, r.signal, timedOut, ctx);
+      if (r.code === 127 && lastErr.startsWith('tusk-ns: cannot start ')) return { ok: false, exitCode: 127, signal: null, timedOut: g.timedOut(), reason: lastErr.slice('tusk-ns: '.length) };
+      return this.result(r.code, r.signal, g.timedOut(), ctx);
     } finally {
-      if (timer) clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', killTree);
+      g.dispose();
     }
   }
 
@@ -256,23 +272,8 @@ export class ChildProcessTransform implements Transform {
     }
     return new Promise<TransformResult>((resolve) => {
       let settled = false;
-      let timedOut = false;
       const child = spawn(argv0, args, { cwd: this.mode === 'rewrite' ? ctx.workingDir : ctx.tmpDir, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-      const killTree = () => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      };
-      const timer = ctx.timeoutMs
-        ? setTimeout(() => {
-            timedOut = true;
-            ctx.log('system', `datum timed out after ${ctx.timeoutMs} ms; killing it`);
-            killTree();
-          }, ctx.timeoutMs)
-        : undefined;
-      ctx.signal.addEventListener('abort', killTree);
+      const g = guard(ctx, () => child.pid);
       const out = lineSplitter(ctx.log, 'stdout');
       const err = lineSplitter(ctx.log, 'stderr');
       child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -283,16 +284,15 @@ export class ChildProcessTransform implements Transform {
       const done = (r: TransformResult) => {
         if (settled) return;
         settled = true;
-        if (timer) clearTimeout(timer);
-        ctx.signal.removeEventListener('abort', killTree);
+        g.dispose();
         out.flush();
         err.flush();
         resolve(r);
       };
       child.on('error', (e) =>
-        done({ ok: false, exitCode: null, signal: null, timedOut, reason: `cannot start ${launch.argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}` }),
+        done({ ok: false, exitCode: null, signal: null, timedOut: g.timedOut(), reason: `cannot start ${launch.argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}` }),
       );
-      child.on('close', (code, signal) => done(this.result(code, signal, timedOut, ctx)));
+      child.on('close', (code, signal) => done(this.result(code, signal, g.timedOut(), ctx)));
     });
   }
 }
