@@ -168,12 +168,16 @@ function inputDirs(files: readonly DatumFile[]): string[] {
   return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
 }
 
+/** Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. */
+function layOut(s: StoreCore, files: readonly DatumFile[], slot: ScratchSlot): number {
+  slot.prepare(inputDirs(files));
+  return materializeDatum(s, files, slot.pfsDir);
+}
+
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
 function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot): { downloaded: number } | undefined {
   try {
-    const files = JSON.parse(d.inputs) as DatumFile[];
-    slot.prepare(inputDirs(files));
-    return { downloaded: materializeDatum(s, files, slot.pfsDir) };
+    return { downloaded: layOut(s, JSON.parse(d.inputs) as DatumFile[], slot) };
   } catch {
     return undefined;
   }
@@ -204,11 +208,7 @@ async function runDatum(
     if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
     const { pfsDir, tmpDir } = slot;
     try {
-      if (attempt === 1 && ready) downloaded += ready.downloaded;
-      else {
-        slot.prepare(inputDirs(files));
-        downloaded += materializeDatum(s, files, pfsDir);
-      }
+      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, files, slot);
       const env: Record<string, string> = {
         PACH_JOB_ID: job.id,
         PACH_DATUM_ID: d.id,
