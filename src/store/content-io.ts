@@ -1,6 +1,6 @@
 // File contents in and out: bytes → chunks → packs on the way in; chunk index → packs → verified
 // bytes on the way out. Neither direction ever holds more than one chunk plus one read block.
-import { decompress } from 'zstd-napi';
+import { decompress } from './zstd.js';
 import { CorruptError } from '../errors.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';

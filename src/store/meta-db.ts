@@ -3,10 +3,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { CorruptError, FormatVersionError, IoError, LockedError, TuskError } from '../errors.js';
 
-export type Db = Database.Database;
+export type Db = BetterSqlite3.Database;
+
+// required rather than imported: an ESM import of this CommonJS package makes Node scan its
+// source for export names on every start
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
 export const FORMAT_VERSION = 3;

@@ -1,6 +1,6 @@
 // Appends new chunks to leased packs, compressing those that pay for it. Knows nothing of trees
 // or commits: the caller fsyncs (sync) and then records the chunk rows in its own transaction.
-import { compress } from 'zstd-napi';
+import { compress } from './zstd.js';
 import { CorruptError } from '../errors.js';
 import type { ChunkIndex, NewChunk, PackRow } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';

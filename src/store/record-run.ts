@@ -1,7 +1,7 @@
 // A run of chunk records lying back to back in one pack, as a big file's chunks usually do: read
 // with one pread, then taken apart here. Shared by the main thread and the content worker, so it
 // depends on nothing but the pack format (docs/format.md, "Packs").
-import { createRequire } from 'node:module';
+import { decompress } from './zstd.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 
 /** What the chunk index says about each record of a run. */
@@ -10,14 +10,6 @@ export interface RunLayout {
   records: Int32Array;
   /** the chunks' ids, 32 bytes each */
   ids: Uint8Array;
-}
-
-let zstd: { decompress(data: Uint8Array): Buffer } | null = null;
-
-// loaded on first use: a worker that only ever sees incompressible chunks never loads it
-function decompress(data: Uint8Array): Buffer {
-  zstd ??= createRequire(import.meta.url)('zstd-napi') as { decompress(data: Uint8Array): Buffer };
-  return zstd.decompress(data);
 }
 
 /**

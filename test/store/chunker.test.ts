@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Chunker, CHUNK_PROFILE_V1, findCut, masksFor, type ChunkParams } from '../../src/store/chunker.js';
-import { hashBytes } from '../../src/store/hash.js';
+import { createHasher, EMPTY_CONTENT_ID, hashBytes } from '../../src/store/hash.js';
 import { seededBytes } from '../helpers.js';
 
 const KiB = 1024;
@@ -149,5 +149,12 @@ describe('chunker (FastCDC, profile v1)', () => {
     const avg = data.length / n;
     expect(avg).toBeGreaterThanOrEqual(100 * KiB);
     expect(avg).toBeLessThanOrEqual(200 * KiB);
+  });
+});
+
+describe('content ids', () => {
+  it('the empty file\'s id, written out as a constant, is BLAKE3 of no bytes', () => {
+    expect(EMPTY_CONTENT_ID.equals(hashBytes(Buffer.alloc(0)))).toBe(true);
+    expect(EMPTY_CONTENT_ID.equals(createHasher().digest())).toBe(true);
   });
 });
