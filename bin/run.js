@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // tusk's entry point. Like oclif's `execute`, except that exit codes are set rather than forced:
 // process.exit() can cut off output still queued for a pipe, so the process ends on its own.
-import { Config, Errors, flush, handle, run } from '@oclif/core';
+import { Config, Errors, flush, handle, run } from '../dist/bundle/tusk.js';
 
 const argv = process.argv.slice(2);
 

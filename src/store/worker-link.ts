@@ -107,16 +107,21 @@ function checked(r: WorkerReply): WorkerReply {
   return r;
 }
 
-/** The built worker script. From the TypeScript sources (the tests), the built copy in dist/ runs. */
+/**
+ * The built worker script, dist/store/content-worker.js. This module runs from src/store (the
+ * tests), dist/store, or the CLI bundle in dist/bundle; the last two sit one level below dist/.
+ */
 function workerScript(): string | null {
   const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.ts') ? path.resolve(path.dirname(here), '../../dist/store/content-worker.js') : path.join(path.dirname(here), 'content-worker.js');
+  const file = here.endsWith('.ts') ? path.resolve(path.dirname(here), '../../dist/store/content-worker.js') : path.resolve(path.dirname(here), '../store/content-worker.js');
   return fs.existsSync(file) ? file : null;
 }
 
 /** undefined: not started; a link that may still be starting; null: cannot run here */
 let shared: WorkerLink | null | undefined;
 let starting = false;
+/** why `shared` is null, for TUSK_WORKER=1 */
+let unavailable = 'it is turned off (TUSK_WORKER=0)';
 
 /**
  * Start the content worker without waiting for it, when a big file is coming: the thread boots
@@ -127,7 +132,10 @@ export function startContentWorker(): void {
   shared = null;
   if (process.env.TUSK_WORKER === '0') return;
   const script = workerScript();
-  if (!script) return;
+  if (!script) {
+    unavailable = 'dist/store/content-worker.js is missing (run `npm run build`)';
+    return;
+  }
   // loaded here, not at import: every command imports the store, few ever start the worker
   const threads = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const signal = new Int32Array(new SharedArrayBuffer(4));
@@ -135,13 +143,15 @@ export function startContentWorker(): void {
   let worker: Worker;
   try {
     worker = new threads.Worker(script, { workerData: { port: port2, signal }, transferList: [port2] });
-  } catch {
+  } catch (err) {
+    unavailable = `it did not start: ${(err as Error).message}`;
     return;
   }
   // The worker must never keep the process alive, nor crash it with an unhandled 'error' event:
   // a worker lost mid-job shows up as an error reply or a receive() timeout.
   worker.unref();
-  worker.on('error', () => {
+  worker.on('error', (err) => {
+    unavailable = `it failed: ${err.message}`;
     shared = null;
   });
   shared = new WorkerLink(worker, port1, signal, threads.receiveMessageOnPort);
@@ -151,9 +161,16 @@ export function startContentWorker(): void {
 /**
  * The process's content worker, started on the first call if startContentWorker() was not
  * called; null when it cannot run (callers then work on the main thread, as they do for small
- * files). TUSK_WORKER=0 turns it off.
+ * files). TUSK_WORKER=0 turns it off; TUSK_WORKER=1 makes a worker that cannot run an error
+ * instead, so benchmarks and tests notice a build that silently lost its second thread.
  */
 export function contentWorker(): WorkerLink | null {
+  const link = availableWorker();
+  if (!link && process.env.TUSK_WORKER === '1') throw new IoError(`the content worker thread is unavailable: ${unavailable}`, 'unset TUSK_WORKER to work on one thread');
+  return link;
+}
+
+function availableWorker(): WorkerLink | null {
   startContentWorker();
   if (!shared || !starting) return shared ?? null;
   starting = false;
@@ -161,7 +178,8 @@ export function contentWorker(): WorkerLink | null {
   try {
     const r = link.receive(0, START_TIMEOUT_MS);
     if (r.kind !== 'ready') throw new Error(`unexpected ${r.kind}`);
-  } catch {
+  } catch (err) {
+    unavailable = `it did not become ready: ${(err as Error).message}`;
     link.terminate();
     shared = null;
     return null;

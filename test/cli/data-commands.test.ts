@@ -315,6 +315,24 @@ describe.concurrent('put file', () => {
     expect_({ 'big.bin': big });
   });
 
+  step('a file of 16 MiB or more is chunked and verified on the content worker thread', async () => {
+    // TUSK_WORKER=1 turns "no worker, fall back to one thread" into an error, so this fails if
+    // the built CLI cannot find or start its worker script
+    const huge = seededBytes(17 * 1024 * 1024 + 5, 7);
+    const dir = tempDir('tusk-cli-huge-');
+    try {
+      fs.writeFileSync(path.join(dir, 'huge.bin'), huge);
+      const env = { TUSK_WORKER: '1' };
+      await s().json(['put', 'file', 'data@master:/huge.bin', '-f', path.join(dir, 'huge.bin')], { env });
+      const back = await s().tusk(['get', 'file', 'data@master:/huge.bin'], { env });
+      expect(back.code, back.describe()).toBe(0);
+      expect(back.stdoutBytes.equals(huge)).toBe(true);
+      await s().json(['delete', 'file', 'data@master:/huge.bin']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   step('stdin goes to the path given (and needs one)', async () => {
     expect(await s().json<PutResult>(['put', 'file', 'data@master:/notes/hello.txt'], { input: 'hello\n' })).toMatchObject({ files: 1, bytes: 6 });
     await s().json(['put', 'file', 'data@master:/notes/dash.txt', '-f', '-'], { input: 'dash\n' });

@@ -1,0 +1,98 @@
+// Bundles the CLI into dist/bundle/tusk.js: the oclif core, every command and the store in one
+// module instead of ~230 files. Node's ESM loader costs ~0.3 ms per module (resolve, read,
+// compile, link), which made module loading most of a command's start-up (`tusk list repo`:
+// 160 ms, of which ~90 ms in the loader). Commands are handed to oclif through its "explicit"
+// discovery strategy (package.json `oclif.commands`), so running one imports nothing else.
+//
+// What stays outside the bundle, loaded from node_modules when first needed: native addons (they
+// locate their .node files relative to their own package), TensorFlow.js (large, and only the ML
+// commands load it), and the oclif plugins (help and completion load their own copy of the core).
+// Dynamic imports become chunks beside tusk.js, one directory below dist/ like every tsc output
+// directory, so paths the code resolves from import.meta.url (../native/tusk-ns, ../../bin)
+// hold in both layouts.
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const out = join(dist, 'bundle');
+const entry = join(dist, 'bundle-entry.js');
+
+const EXTERNAL = [
+  'better-sqlite3',
+  'blake3',
+  '@c4312/*',
+  'zstd-napi',
+  '@tensorflow/*',
+  '@oclif/plugin-*',
+  'typescript', // the oclif core requires it only to run TypeScript sources in development
+];
+
+function commandFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return commandFiles(p);
+    return e.name.endsWith('.js') ? [p] : [];
+  });
+}
+
+// Each command is reached through a getter that require()s it: esbuild then wraps every command
+// module (and what only it imports) in a lazy initializer, so starting `tusk list repo` evaluates
+// the top level of list/repo.js and the store, not of all 54 commands and their dependencies.
+// oclif reads one entry of COMMANDS per run (it takes ids and flags from oclif.manifest.json).
+const commands = commandFiles(join(dist, 'commands')).sort();
+const lines = [
+  // the names bin/run.js needs; the core is CommonJS, so `export *` would export nothing
+  "export { Config, Errors, flush, handle, run } from '@oclif/core';",
+  'export const COMMANDS = {};',
+  'const command = (id, load) => Object.defineProperty(COMMANDS, id, { enumerable: true, get: () => load().default });',
+];
+for (const file of commands) {
+  const rel = relative(join(dist, 'commands'), file).slice(0, -'.js'.length);
+  const id = rel.split(sep).filter((w) => w !== 'index').join(':');
+  lines.push(`command(${JSON.stringify(id)}, () => require('./${relative(dist, file).split(sep).join('/')}'));`);
+}
+writeFileSync(entry, lines.join('\n') + '\n');
+
+// The oclif core checks its own package.json `engines` when imported. Inside the bundle it cannot
+// find that file (the check always failed, silently), and it cost ~3 ms of every start loading
+// semver. npm enforces tusk's own `engines` at install.
+const dropEngineCheck = {
+  name: 'drop-oclif-engine-check',
+  setup(b) {
+    b.onLoad({ filter: /@oclif[\\/]core[\\/]lib[\\/]index\.js$/ }, ({ path }) => {
+      const source = readFileSync(path, 'utf8');
+      if (!source.includes('\ncheckNodeVersion();\n')) throw new Error(`${path}: the engine check moved; update scripts/bundle.js`);
+      return { contents: source.replace('\ncheckNodeVersion();\n', '\n'), loader: 'js' };
+    });
+  },
+};
+
+rmSync(out, { recursive: true, force: true });
+try {
+  await build({
+    entryPoints: { tusk: entry },
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: ['node20'],
+    external: EXTERNAL,
+    plugins: [dropEngineCheck],
+    // bundled CommonJS packages call require() for node built-ins; an ESM bundle has none
+    banner: { js: "import { createRequire as __tuskRequire } from 'node:module'; const require = __tuskRequire(import.meta.url);" },
+    chunkNames: 'chunk-[hash]',
+    // smaller source parses faster at every start (~20 ms for 1.3 MB); names are kept, so stack
+    // traces stay readable, and the source map maps them back
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: 'linked',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+} finally {
+  rmSync(entry, { force: true });
+}
