@@ -2,13 +2,13 @@
 // stop/start, delete; jobs and datums (logs: logs.ts). Each change is one transaction.
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { validateName } from '../store/address.js';
-import { createJobCommit, insertCommit, iso, requireRepo } from '../store/commit-service.js';
+import { validateName, type CommitRef } from '../store/address.js';
+import { createJobCommit, insertCommit, iso, requireRepo, resolveCommit } from '../store/commit-service.js';
 import { newCommitId, type ContentId } from '../store/hash.js';
 import { readContent } from '../store/content-io.js';
 import { lookupPath } from '../store/file-tree.js';
 import { cleanPath } from '../store/paths.js';
-import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type PipelineRow } from '../store/job-records.js';
+import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type PipelineRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import { cronInputs } from './cron-ticker.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
@@ -325,7 +325,21 @@ export function requireJob(s: StoreCore, pipeline: string, id: string): JobRow {
   return j;
 }
 
-export function listJobs(s: StoreCore, opts: { pipeline?: string; id?: string; number?: number } = {}): JobInfo[] {
+/** Which jobs `list job -p`/`-x` shows (PACHYDERM.md 5.2). */
+export interface JobFilter {
+  pipeline?: string;
+  /** one commit set */
+  id?: string;
+  /** only these states */
+  states?: readonly JobState[];
+  /** only jobs that read every one of these input commits */
+  inputs?: readonly CommitRef[];
+  /** pipeline versions back from the current one: 0 = the current only, -1 = all (the default here) */
+  history?: number;
+  number?: number;
+}
+
+export function listJobs(s: StoreCore, opts: JobFilter = {}): JobInfo[] {
   let rows: JobRow[];
   if (opts.pipeline) {
     requirePipeline(s, opts.pipeline);
@@ -333,8 +347,63 @@ export function listJobs(s: StoreCore, opts: { pipeline?: string; id?: string; n
     if (opts.id) rows = rows.filter((j) => j.id === opts.id);
   } else if (opts.id) rows = s.jobs.jobsById(opts.id);
   else rows = s.jobs.allJobs();
-  if (opts.number && opts.number > 0) rows = rows.slice(0, opts.number);
-  return rows.map((j) => toJobInfo(s, j));
+  if (opts.states?.length) rows = rows.filter((j) => opts.states!.includes(j.state));
+  const history = opts.history ?? -1;
+  if (history >= 0) {
+    const current = new Map<string, number>();
+    const versionOf = (name: string) => {
+      if (!current.has(name)) current.set(name, s.jobs.getPipeline(name)?.version ?? 0);
+      return current.get(name)!;
+    };
+    rows = rows.filter((j) => j.version >= versionOf(j.pipeline) - history);
+  }
+  let jobs = rows.map((j) => toJobInfo(s, j));
+  if (opts.inputs?.length) {
+    const wanted = opts.inputs.map((ref) => ({ repo: ref.repo, commit: resolveCommit(s, ref).id }));
+    jobs = jobs.filter((j) => wanted.every((w) => j.inputs.some((i) => i.repo === w.repo && i.commit === w.commit)));
+  }
+  return opts.number && opts.number > 0 ? jobs.slice(0, opts.number) : jobs;
+}
+
+/** The jobs of one commit set, across pipelines: a row of `list job` without `-p`/`-x`. */
+export interface JobSetInfo {
+  id: string;
+  subjobs: number;
+  succeeded: number;
+  /** not yet terminal */
+  running: number;
+  /** failed, killed or unrunnable */
+  failed: number;
+  /** when its first job was created */
+  created: string;
+  /** when any of its jobs last changed state */
+  modified: string;
+  jobs: JobInfo[];
+}
+
+/** Job sets, newest first (by their newest job). */
+export function listJobSets(s: StoreCore, opts: { number?: number } = {}): JobSetInfo[] {
+  const sets = new Map<string, JobRow[]>();
+  for (const j of s.jobs.allJobs()) {
+    const set = sets.get(j.id);
+    if (set) set.push(j);
+    else if (!opts.number || sets.size < opts.number) sets.set(j.id, [j]);
+  }
+  return [...sets].map(([id, rows]) => {
+    const succeeded = rows.filter((j) => j.state === 'JOB_SUCCESS').length;
+    const ended = rows.filter((j) => TERMINAL_JOB_STATES.includes(j.state)).length;
+    const times = rows.flatMap((j) => [j.created, j.started ?? 0, j.finished ?? 0]);
+    return {
+      id,
+      subjobs: rows.length,
+      succeeded,
+      running: rows.length - ended,
+      failed: ended - succeeded,
+      created: iso(Math.min(...rows.map((j) => j.created))),
+      modified: iso(Math.max(...times)),
+      jobs: rows.map((j) => toJobInfo(s, j)),
+    };
+  });
 }
 
 export function inspectJob(s: StoreCore, pipeline: string, id: string): JobInfo {

@@ -2,9 +2,10 @@
 // `Key: value` blocks of `inspect pipeline|job|datum` (PACHYDERM.md 5.2–5.5).
 
 import type { LogLine } from '../pipeline/logs.js';
-import type { DatumInfo, JobInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
+import type { DatumInfo, JobInfo, JobSetInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
 import type { InputSpec, TransformSpec } from '../pipeline/spec-types.js';
 import { formatBytes, humanDuration } from './format.js';
+import { progressBar } from './progress.js';
 import { renderKeyValues, renderTable } from './table.js';
 import type { TimeFormatter } from './views.js';
 
@@ -148,6 +149,15 @@ export function jobTable(jobs: JobInfo[], time: TimeFormatter): string {
       formatBytes(j.uploadBytes),
       jobStateCell(j),
     ]),
+  );
+}
+
+/** `list job` without `-p`/`-x`: one row per job set, PROGRESS an 8-cell bar (succeeded / running / failed). */
+export function jobSetTable(sets: JobSetInfo[], time: TimeFormatter, color: boolean): string {
+  return renderTable(
+    ['ID', 'SUBJOBS', 'PROGRESS', 'CREATED', 'MODIFIED'],
+    sets.map((s) => [s.id, s.subjobs, progressBar({ done: s.succeeded, running: s.running, failed: s.failed, total: s.subjobs }, color), time(s.created), time(s.modified)]),
+    { tty: color },
   );
 }
 

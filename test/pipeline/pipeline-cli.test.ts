@@ -165,6 +165,49 @@ describe.concurrent('create, incremental jobs, update and reprocess', () => {
     expect([job.state, job.processed, job.skipped, job.total]).toEqual(['JOB_SUCCESS', 4, 0, 4]);
     expect(paths(await s().json(['list', 'file', 'up@master']))).toEqual(['/b.txt', '/c.txt', '/d.txt', '/e.txt']);
   });
+
+  step('list job: job sets by default; -p/-x rows filtered by --state, -i and --history', async () => {
+    const put = await s().json<{ commit: string }>(['put', 'file', 'in@master:/f.txt'], { input: 'foxtrot\n' });
+    type JobSet = { id: string; subjobs: number; succeeded: number; running: number; failed: number; jobs: Job[] };
+    const sets = await s().json<JobSet[]>(['list', 'job']);
+    expect(sets[0]).toMatchObject({ id: put.commit, subjobs: 2, succeeded: 2, running: 0, failed: 0 });
+    expect(sets[0]!.jobs.map((j) => j.pipeline).sort()).toEqual(['total', 'up']);
+    expect(new Set(sets.map((x) => x.id)).size).toBe(sets.length);
+    const table = expectOk(await s().tusk(['list', 'job', '-n', '1'])).stdout.split('\n');
+    expect(table[0]).toMatch(/^ID +SUBJOBS +PROGRESS +CREATED +MODIFIED$/);
+    expect(table[1]).toMatch(new RegExp(`^${put.commit} +2 +▇{8} +.+ago +.+ago$`));
+    expect(table[2]).toBe('');
+
+    // -p shows the current version (4: its update's job, e.txt's and f.txt's) unless --history says otherwise
+    type Versioned = Job & { version: number };
+    const current = await s().json<Versioned[]>(['list', 'job', '-p', 'up']);
+    expect(current.map((j) => j.version)).toEqual([4, 4, 4]);
+    const all = await s().json<Versioned[]>(['list', 'job', '-p', 'up', '--history', 'all']);
+    expect(new Set(all.map((j) => j.version))).toEqual(new Set([1, 2, 3, 4]));
+    expect((await s().json<Versioned[]>(['list', 'job', '-p', 'up', '--history', '1'])).every((j) => j.version >= 3)).toBe(true);
+    expect((await s().json<Versioned[]>(['list', 'job', '-p', 'up', '--history', '1'])).length).toBeLessThan(all.length);
+
+    const expanded = await s().json<Job[]>(['list', 'job', '-x']);
+    expect(expanded.filter((j) => j.id === put.commit).map((j) => j.pipeline).sort()).toEqual(['total', 'up']);
+    expect((await s().json<Job[]>(['list', 'job', '-x', '--state', 'success', '--history', 'all'])).length).toBe(
+      (await s().json<Job[]>(['list', 'job', '-x', '--history', 'all'])).length,
+    );
+    expect(await s().json(['list', 'job', '-x', '--state', 'failure', '--state', 'JOB_KILLED'])).toEqual([]);
+    // -i: the jobs that read in's head commit (up; total read up's output)
+    const readers = await s().json<Job[]>(['list', 'job', '-x', '-i', 'in@master']);
+    expect(readers.map((j) => [j.pipeline, j.id])).toEqual([['up', put.commit]]);
+    expect(await s().json(['list', 'job', '-p', 'total', '-i', `in@${put.commit}`])).toEqual([]);
+
+    const o = { cwd: s().dir };
+    await Promise.all([
+      expectJsonError(['list', 'job', '--state', 'success'], { exit: 2, code: 'E_INVALID', mentions: ["cannot specify '--state' when listing all jobs"] }, o),
+      expectJsonError(['list', 'job', '--history', 'all'], { exit: 2, code: 'E_INVALID', mentions: ["cannot specify '--history' when listing all jobs"] }, o),
+      expectJsonError(['list', 'job', put.commit, '-p', 'up'], { exit: 2, code: 'E_INVALID', mentions: ["cannot specify '--pipeline' when listing sub-jobs"] }, o),
+      expectJsonError(['list', 'job', '-x', '--state', 'bogus'], { exit: 2, code: 'E_INVALID', mentions: ['invalid job state "bogus"'] }, o),
+      expectJsonError(['list', 'job', '-x', '--history', 'some'], { exit: 2, code: 'E_INVALID', mentions: ['invalid history value "some"'] }, o),
+      expectJsonError(['list', 'job', '-x', '-i', 'nosuch@master'], { exit: 4, code: 'E_NOT_FOUND' }, o),
+    ]);
+  });
 });
 
 describe.concurrent('datums of cross, union, join and group', () => {
