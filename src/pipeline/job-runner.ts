@@ -183,6 +183,9 @@ function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot): { downloaded: n
   }
 }
 
+/** The abort reason of a datum `restart datum` sent back to the queue: it records no result. */
+const RESTARTED = 'restarted';
+
 /** Run one datum: up to datum_tries attempts, then err_cmd; store its output tree on success. */
 async function runDatum(
   s: StoreCore,
@@ -268,6 +271,10 @@ async function runDatum(
       log('system', `attempt ${attempt} failed: ${error}`);
     }
   }
+  if (signal.aborted && signal.reason === RESTARTED) {
+    log('system', 'restarted: the datum is back in the queue');
+    return;
+  }
   if (state !== 'success') results.add(finish(null, 0));
 }
 
@@ -336,6 +343,24 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   const logs = jobLogger(logFile(s, job.pipeline, job.id));
   const deadline = spec.job_timeout_ms ? (s.jobs.getJob(job.pipeline, job.id)?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
   const results = new ResultBatch(s);
+  // claimed in batches (one write each) and handed out in order to the workers
+  const queue: DatumRow[] = [];
+  // datums being run, and those `restart datum` sent back to the queue before they started
+  const active = new Map<string, AbortController>();
+  const restarted = new Set<string>();
+  /** runDatum with a signal of its own: the job's abort stops it, and so does a restart */
+  const runClaimed = async (d: DatumRow, slot: ScratchSlot, ready: { downloaded: number } | undefined) => {
+    const ctl = new AbortController();
+    const stop = () => ctl.abort();
+    abort.signal.addEventListener('abort', stop);
+    active.set(d.id, ctl);
+    try {
+      await runDatum(s, job, spec, d, transform, slot, results, ctl.signal, logs.forDatum(d.id), ready);
+    } finally {
+      active.delete(d.id);
+      abort.signal.removeEventListener('abort', stop);
+    }
+  };
   // a job stopped elsewhere (stop job, pipeline update) aborts its running datums
   const watch = setInterval(() => {
     // results of quick datums must not wait behind a slow one to become visible
@@ -344,10 +369,12 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) abort.abort();
     if (Date.now() > deadline) abort.abort();
     s.jobs.renewDatumLeases(opts.runner, Date.now() + DATUM_LEASE_MS);
+    // a datum whose claim is gone was restarted (or retaken after this runner's lease ran out)
+    const ours = s.jobs.datumsClaimedBy(job.pipeline, job.id, opts.runner);
+    for (const [id, ctl] of active) if (!ours.has(id)) ctl.abort(RESTARTED);
+    for (const d of queue) if (!ours.has(d.id)) restarted.add(d.id);
   }, 250);
   const slots: ScratchSlot[] = [];
-  // claimed in batches (one write each) and handed out in order to the workers
-  const queue: DatumRow[] = [];
   const claim = (): DatumRow | undefined => {
     if (queue.length === 0) queue.push(...s.jobs.claimDatums(job.pipeline, job.id, opts.runner, DATUM_LEASE_MS, CLAIM_BATCH));
     return queue.shift();
@@ -364,7 +391,8 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
       let ready = d ? prefetch(s, d, slot) : undefined;
       while (d && !abort.signal.aborted) {
         progressed = true;
-        const running = runDatum(s, job, spec, d, transform, slot, results, abort.signal, logs.forDatum(d.id), ready);
+        // sent back to the queue before it started: someone claims it again
+        const running = restarted.delete(d.id) ? Promise.resolve() : runClaimed(d, slot, ready);
         // after the current datum's command has been sent off
         await new Promise((r) => setImmediate(r));
         const next = abort.signal.aborted ? undefined : claim();

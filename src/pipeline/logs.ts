@@ -59,7 +59,7 @@ const CONTENT_HASH_RE = /^[0-9a-f]{64}$/i;
  * --json` give them). Anything else is a usage error; a well-formed value that matches nothing
  * simply selects no lines, as in pachctl.
  */
-export function parseInputTerms(value: string): InputTerm[] {
+export function parseInputTerms(value: string, what = '--inputs'): InputTerm[] {
   const terms: InputTerm[] = [];
   for (const raw of value.split(',')) {
     const v = raw.trim();
@@ -67,11 +67,16 @@ export function parseInputTerms(value: string): InputTerm[] {
     else if (CONTENT_HASH_RE.test(v)) terms.push({ hash: v.toLowerCase() });
     else
       throw new InvalidArgumentError(
-        `invalid --inputs value "${v}": expected an absolute path (/dir/file.txt) or a 64-character hex content hash`,
+        `invalid ${what} value "${v}": expected an absolute path (/dir/file.txt) or a 64-character hex content hash`,
         'give input file paths as `tusk list datum PIPELINE@JOB` prints them, comma-separated; hashes as `tusk inspect file --json` prints them',
       );
   }
   return terms;
+}
+
+/** Whether every term names one of a datum's input files (by path or content hash), as pachctl matches them. */
+export function inputsMatch(files: readonly DatumFile[], terms: readonly InputTerm[]): boolean {
+  return terms.every((t) => files.some((f) => ('path' in t ? f.path === t.path : f.hash === t.hash)));
 }
 
 /** Check the filter's pipeline and job exist (they are named by the user); NotFoundError otherwise. */
@@ -261,8 +266,7 @@ class LineFilter {
     set = new Set();
     const terms = this.filter.inputs ?? [];
     for (const d of this.s.jobs.datumInputs(job.pipeline, job.id)) {
-      const files = JSON.parse(d.inputs) as DatumFile[];
-      if (terms.every((t) => files.some((f) => ('path' in t ? f.path === t.path : f.hash === t.hash)))) set.add(d.id);
+      if (inputsMatch(JSON.parse(d.inputs) as DatumFile[], terms)) set.add(d.id);
     }
     this.matching.set(key, set);
     return set;

@@ -256,7 +256,7 @@ export class ChildProcessTransform implements Transform {
       exitCode: code,
       signal,
       timedOut,
-      reason: timedOut ? `timed out after ${ctx.timeoutMs} ms` : ctx.signal.aborted ? 'job stopped' : signal ? `killed by ${signal}` : `exit status ${code}`,
+      reason: timedOut ? `timed out after ${ctx.timeoutMs} ms` : ctx.signal.aborted ? abortReason(ctx.signal) : signal ? `killed by ${signal}` : `exit status ${code}`,
     };
   }
 
@@ -324,4 +324,9 @@ export function jobLogger(file: string): { forDatum(datum: string): DatumContext
       fs.closeSync(fd);
     },
   };
+}
+
+/** Why a datum's signal fired: the runner names it (`restarted`); otherwise the job was stopped. */
+function abortReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'job stopped';
 }

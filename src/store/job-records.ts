@@ -116,10 +116,14 @@ export class JobRecords {
            LIMIT @limit)
          RETURNING *`,
       ),
+      // only a running datum: one sent back to the queue by `restart datum` meanwhile is run again
       finishDatum: db.prepare(
-        'UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @download_bytes, upload_bytes = @upload_bytes WHERE pipeline = @pipeline AND job = @job AND id = @id',
+        "UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @download_bytes, upload_bytes = @upload_bytes WHERE pipeline = @pipeline AND job = @job AND id = @id AND state = 'running'",
       ),
       addAttempt: db.prepare('UPDATE datums SET attempts = attempts + 1 WHERE pipeline = ? AND job = ? AND id = ?'),
+      // `restart datum`: the datum goes back to the queue; its runner sees the claim gone and kills it
+      restartDatum: db.prepare("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = ? AND job = ? AND id = ? AND state = 'running'"),
+      claimedBy: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?").pluck(),
       renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE claimed_by = ? AND state = 'running'"),
       countStates: db.prepare('SELECT state, COUNT(*) AS n FROM datums WHERE pipeline = ? AND job = ? GROUP BY state'),
       deleteDatums: db.prepare('DELETE FROM datums WHERE pipeline = ?'),
@@ -271,6 +275,14 @@ export class JobRecords {
   /** Count one more try of a claimed datum (a retry within the same claim). */
   addAttempt(pipeline: string, job: string, id: string): void {
     this.q.addAttempt.run(pipeline, job, id);
+  }
+  /** Send running datums back to the queue (`restart datum`); returns those that were running. */
+  restartDatums(pipeline: string, job: string, ids: readonly string[]): string[] {
+    return ids.filter((id) => this.q.restartDatum.run(pipeline, job, id).changes > 0);
+  }
+  /** The datums of a job this runner holds (claimed and not finished). */
+  datumsClaimedBy(pipeline: string, job: string, runner: string): Set<string> {
+    return new Set(this.q.claimedBy.all(pipeline, job, runner) as string[]);
   }
   renewDatumLeases(runner: string, leaseUntil: number): void {
     this.q.renewDatums.run(leaseUntil, runner);

@@ -415,6 +415,65 @@ describe.concurrent('failures, retries, recovery, timeouts and duplicate outputs
   });
 });
 
+describe.concurrent('restart datum', () => {
+  const s = useStore();
+
+  step('a running datum is killed and run again; the others are left alone', async () => {
+    const marks = path.join(s().dir, 'marks');
+    fs.mkdirSync(marks);
+    expectOk(await s().tusk(['create', 'repo', 'in']));
+    await putFiles(s(), 'in', 'data', { 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    // a.txt's first run hangs until it is killed; every run that gets to the end leaves a line
+    spec(s(), 'slow.json', {
+      pipeline: { name: 'slow' },
+      input: { pfs: { repo: 'in', glob: '/*' } },
+      parallelism_spec: { constant: 2 },
+      transform: {
+        ...sh('f=$(basename /pfs/in/*)', 'if [ "$f" = a.txt ] && [ ! -e "$MARKS/a-started" ]; then touch "$MARKS/a-started"; sleep 120; fi', 'cp /pfs/in/* /pfs/out/', 'echo done >> "$MARKS/runs-$f"'),
+        env: { MARKS: marks },
+      },
+    });
+    // runs the job in the foreground: in flight while this test restarts the datum
+    const creating = s().tusk(['create', 'pipeline', '-f', 'slow.json'], { timeoutMs: 110_000 });
+    const until = async (what: string, check: () => boolean) => {
+      for (const deadline = Date.now() + 60_000; !check(); await new Promise((r) => setTimeout(r, 100)))
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    };
+    await until('a.txt to start', () => fs.existsSync(path.join(marks, 'a-started')));
+    await until('b.txt to finish', () => fs.existsSync(path.join(marks, 'runs-b.txt')));
+    const job = await newest(s(), 'slow');
+    expect(job.state).toBe('JOB_RUNNING');
+
+    type Restart = { matched: string[]; restarted: string[] };
+    // b.txt's datum is done: it matches, and is left alone
+    const b = await s().json<Restart>(['restart', 'datum', `slow@${job.id}`, '/b.txt']);
+    expect([b.matched.length, b.restarted]).toEqual([1, []]);
+    const a = await s().json<Restart>(['restart', 'datum', `slow@${job.id}`, '/a.txt']);
+    expect([a.matched.length, a.restarted.length]).toEqual([1, 1]);
+
+    expectOk(await creating);
+    const done = await newest(s(), 'slow');
+    expect([done.id, done.state, done.processed, done.failed]).toEqual([job.id, 'JOB_SUCCESS', 2, 0]);
+    expect(fs.readFileSync(path.join(marks, 'runs-a.txt'), 'utf8')).toBe('done\n');
+    expect(fs.readFileSync(path.join(marks, 'runs-b.txt'), 'utf8')).toBe('done\n');
+    expect(expectOk(await s().tusk(['get', 'file', 'slow@master:/a.txt'])).stdout).toBe('alpha\n');
+    const datums = await s().json<Datum[]>(['list', 'datum', `slow@${job.id}`]);
+    expect(datums.find((d) => d.id === a.restarted[0])).toMatchObject({ state: 'success', attempts: 2, error: null });
+    expect(expectOk(await s().tusk(['logs', '-j', `slow@${job.id}`, '--datum', a.restarted[0]!, '--system'])).stdout).toContain('restarted: the datum is back in the queue');
+  });
+
+  step('a finished job, a filter that matches nothing and a malformed filter are refused', async () => {
+    const job = await newest(s(), 'slow');
+    const o = { cwd: s().dir };
+    await Promise.all([
+      expectJsonError(['restart', 'datum', `slow@${job.id}`, '/a.txt'], { exit: 3, code: 'E_CONFLICT', mentions: ['has already finished'] }, o),
+      expectJsonError(['restart', 'datum', 'slow@0123456789ab4def0123456789abcdef', '/a.txt'], { exit: 4, code: 'E_NOT_FOUND' }, o),
+      expectJsonError(['restart', 'datum', `slow@${job.id}`, 'a.txt'], { exit: 2, code: 'E_INVALID', mentions: ['invalid datum filter value "a.txt"'] }, o),
+      expectJsonError(['restart', 'datum', `slow@${job.id}`], { exit: 2, code: 'E_INVALID' }, o),
+    ]);
+  });
+});
+
 describe.concurrent('a chain of three pipelines', () => {
   const s = useStore();
   let first = '';
