@@ -178,7 +178,7 @@ function provenanceOf(spec: PipelineSpec): { repo: string; branch: string }[] {
 
 function ensureInputBranches(s: StoreCore, spec: PipelineSpec): void {
   for (const i of inputRepos(spec.input)) {
-    if (i.kind === 'cron' && !s.graph.getRepo(i.repo)) s.graph.insertRepo({ name: i.repo, type: 'user', description: `Cron tick repo for pipeline ${spec.name}.`, created: Date.now() });
+    if (i.kind === 'cron' && !s.graph.getRepo(i.repo)) s.graph.insertRepo({ name: i.repo, type: 'user', description: cronRepoDescription(spec.name), created: Date.now() });
     if (!s.graph.getBranch(i.repo, i.branch)) {
       // a branch always has a head: an empty finished commit
       const c = insertCommit(s, { repo: i.repo, branch: i.branch, parent: null, origin: 'AUTO', finished: true });
@@ -279,7 +279,12 @@ export function inspectPipeline(s: StoreCore, name: string): PipelineInfo {
   return toPipelineInfo(s, requirePipeline(s, name));
 }
 
-/** Delete a pipeline, its jobs and (unless keepRepo) its output repo. Refused while others consume it, unless forced. */
+/** The description of a repo created for a pipeline's cron input: it marks the repos deleting the pipeline removes. */
+function cronRepoDescription(pipeline: string): string {
+  return `Cron tick repo for pipeline ${pipeline}.`;
+}
+
+/** Delete a pipeline, its jobs and (unless keepRepo) its output repo and cron tick repos. Refused while others consume it, unless forced. */
 export function deletePipeline(s: StoreCore, name: string, opts: { force?: boolean; keepRepo?: boolean } = {}): { pipeline: string } {
   s.graph.transaction(() => {
     const p = requirePipeline(s, name);
@@ -288,8 +293,19 @@ export function deletePipeline(s: StoreCore, name: string, opts: { force?: boole
       throw new ConflictError(`cannot delete pipeline ${name}: pipelines [${consumers.map((c) => c.name).join(', ')}] read its output`, 'delete those first, or pass --force');
     for (const j of s.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, name, j.id, 'pipeline deleted');
     s.jobs.deletePipeline(name);
-    if (opts.keepRepo) s.graph.setBranchProvenance(name, p.output_branch, []);
-    else if (s.graph.getRepo(name)) s.graph.deleteRepo(name);
+    if (opts.keepRepo) {
+      // what is kept is plain data now, as in Pachyderm: write to it, read it, delete it
+      s.graph.setBranchProvenance(name, p.output_branch, []);
+      if (s.graph.getRepo(name)) s.graph.setRepoType(name, 'user');
+    } else {
+      if (s.graph.getRepo(name)) s.graph.deleteRepo(name);
+      // the tick repos created for its cron inputs go with it, unless another pipeline reads one
+      const others = s.jobs.listPipelines().flatMap((q) => inputRepos(specOf(q).input).map((i) => i.repo));
+      for (const c of cronInputs(specOf(p).input)) {
+        const repo = s.graph.getRepo(c.repo);
+        if (repo && repo.description === cronRepoDescription(name) && !others.includes(c.repo)) s.graph.deleteRepo(c.repo);
+      }
+    }
   });
   return { pipeline: name };
 }

@@ -53,6 +53,7 @@ export class CommitGraph {
       repos: db.prepare('SELECT name, type, description, created FROM repos ORDER BY created DESC, name'),
       insertRepo: db.prepare('INSERT INTO repos (name, type, description, created) VALUES (?, ?, ?, ?)'),
       setRepoDescription: db.prepare('UPDATE repos SET description = ? WHERE name = ?'),
+      setRepoType: db.prepare('UPDATE repos SET type = ? WHERE name = ?'),
       deleteRepo: db.prepare('DELETE FROM repos WHERE name = ?'),
       branch: db.prepare('SELECT repo, name, head, created FROM branches WHERE repo = ? AND name = ?'),
       branches: db.prepare('SELECT repo, name, head, created FROM branches WHERE repo = ? ORDER BY created DESC, name'),
@@ -111,6 +112,9 @@ export class CommitGraph {
   }
   insertRepo(r: RepoRow): void {
     this.q.insertRepo.run(r.name, r.type, r.description, r.created);
+  }
+  setRepoType(name: string, type: RepoRow['type']): void {
+    this.q.setRepoType.run(type, name);
   }
   setRepoDescription(name: string, description: string): void {
     this.q.setRepoDescription.run(description, name);

@@ -108,6 +108,23 @@ describe.concurrent('tusk run cron', () => {
     expect(tick.job).toBeNull();
     expect(expectOk(await s().tusk(['run', 'cron', 'hourly'], FG)).stdout).toContain('hourly is stopped: no job');
   });
+
+  step('delete pipeline removes its tick repo; --keep-repo and a user repo of that name stay', async () => {
+    const repos = async () => (await s().json<{ name: string }[]>(['list', 'repo'])).map((r) => r.name).sort();
+    expectOk(await s().tusk(['delete', 'pipeline', 'hourly'], FG));
+    expect(await repos()).toEqual(['in', 'plain']);
+    // --keep-repo keeps the output and the tick repo
+    expectOk(await s().tusk(['create', 'pipeline', '-f', cronSpec(s().dir, 'daily.json', 'daily', { spec: '@daily' })], FG));
+    expectOk(await s().tusk(['delete', 'pipeline', 'daily', '--keep-repo'], FG));
+    expect(await repos()).toEqual(['daily', 'daily_tick', 'in', 'plain']);
+    // what --keep-repo kept is plain data now; a tick repo the user made is the user's, and stays
+    expectOk(await s().tusk(['delete', 'repo', 'daily'], FG));
+    expectOk(await s().tusk(['delete', 'repo', 'daily_tick'], FG));
+    expectOk(await s().tusk(['create', 'repo', 'daily_tick'], FG));
+    expectOk(await s().tusk(['create', 'pipeline', '-f', 'daily.json'], FG));
+    expectOk(await s().tusk(['delete', 'pipeline', 'daily'], FG));
+    expect(await repos()).toEqual(['daily_tick', 'in', 'plain']);
+  });
 });
 
 describe.concurrent('the background runner ticks cron pipelines', () => {
