@@ -1,20 +1,22 @@
 // BLAKE3 helpers and the branded id types every store module speaks in.
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
+import { nativeBackend, SMALL_INPUT, wasmOneShot, type Blake3Backend } from './blake3-backends.js';
 
-interface Blake3 {
-  hash(input: Uint8Array, opts?: { length?: number }): Buffer;
-  createHash(): { update(data: Uint8Array): unknown; digest(): Buffer };
-}
-let loaded: Blake3 | undefined;
+let native: Blake3Backend | undefined;
+let small: ((input: Uint8Array) => Buffer) | null | undefined;
 
 /**
- * blake3's native binding (a CommonJS module), loaded synchronously on first use rather than at
- * import: commands that only read metadata (`list repo`, `inspect commit`) never hash, and loading
- * the addon is a measurable part of their start-up.
+ * Loaded on first use rather than at import: commands that only read metadata (`list repo`,
+ * `inspect commit`) never hash, and loading the addon is a measurable part of their start-up.
  */
-function blake3(): Blake3 {
-  return (loaded ??= createRequire(import.meta.url)('blake3') as Blake3);
+function blake3(): Blake3Backend {
+  return (native ??= nativeBackend());
+}
+
+/** The wasm one-shot for small inputs (blake3-backends.ts says why); null where it cannot load. */
+function smallHash(): ((input: Uint8Array) => Buffer) | null {
+  if (small === undefined) small = process.env.TUSK_BLAKE3_WASM === '0' ? null : wasmOneShot();
+  return small;
 }
 
 /** 32-byte BLAKE3 digest of a chunk's bytes. */
@@ -29,6 +31,10 @@ export type CommitId = string & { readonly __brand: 'CommitId' };
 export const ID_BYTES = 32;
 
 export function hashBytes(data: Uint8Array): Buffer {
+  if (data.length < SMALL_INPUT) {
+    const hash = smallHash();
+    if (hash) return hash(data);
+  }
   return blake3().hash(data);
 }
 
