@@ -83,6 +83,7 @@ export class ChunkIndex {
       newPack: db.prepare('INSERT INTO packs (name, size, sealed, lease_owner, lease_until, created) VALUES (?, 0, 0, ?, ?, ?)'),
       packEnd: db.prepare(`SELECT COALESCE(MAX(offset + stored_len + ${RECORD_HEADER_BYTES}), 0) FROM chunks WHERE pack = ?`).pluck(),
       commitPack: db.prepare('UPDATE packs SET size = ?, sealed = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?'),
+      advancePack: db.prepare('UPDATE packs SET size = ? WHERE id = ? AND lease_owner = ?'),
       releasePack: db.prepare('UPDATE packs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?'),
       writerGet: db.prepare('SELECT pid, host, lease_until AS leaseUntil FROM writers WHERE id = ?'),
       addWriter: db.prepare('INSERT INTO writers (id, pid, host, started, lease_until) VALUES (?, ?, ?, ?, ?)'),
@@ -198,6 +199,11 @@ export class ChunkIndex {
   /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
   commitPack(id: number, size: number, sealed: boolean): void {
     this.q.commitPack.run(size, sealed ? 1 : 0, id);
+  }
+
+  /** Record a pack's new committed size and keep appending to it (the lease stays with `owner`). */
+  advancePack(id: number, size: number, owner: string): void {
+    this.q.advancePack.run(size, id, owner);
   }
 
   releasePack(id: number, owner: string): void {
