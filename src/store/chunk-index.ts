@@ -69,6 +69,10 @@ export class ChunkIndex {
       getChunk: db.prepare(
         'SELECT c.pack, p.name AS packName, c.offset, c.stored_len AS storedLen, c.raw_len AS rawLen, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?',
       ),
+      // a content whose id is a chunk id and that has no contents row is that one chunk (see hasContent)
+      getSoleChunk: db.prepare(
+        'SELECT c.pack, p.name AS packName, c.offset, c.stored_len AS storedLen, c.raw_len AS rawLen, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ? AND NOT EXISTS (SELECT 1 FROM contents t WHERE t.id = c.id)',
+      ),
       putChunk: db.prepare('INSERT OR IGNORE INTO chunks (id, pack, offset, stored_len, raw_len, codec) VALUES (?, ?, ?, ?, ?, ?)'),
       chunkSize: db.prepare('SELECT raw_len FROM chunks WHERE id = ?').pluck(),
       hasContent: db.prepare('SELECT 1 FROM contents WHERE id = ?').pluck(),
@@ -119,6 +123,11 @@ export class ChunkIndex {
 
   getChunk(id: ChunkId): ChunkLocation | undefined {
     return this.q.getChunk.get(id) as ChunkLocation | undefined;
+  }
+
+  /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
+  getSoleChunk(id: ContentId): ChunkLocation | undefined {
+    return this.q.getSoleChunk.get(id) as ChunkLocation | undefined;
   }
 
   /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */

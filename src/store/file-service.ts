@@ -13,24 +13,23 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { concatContents, ContentWriter, readContent, type ContentSink, type ReadContext } from './content-io.js';
+import { concatContents, ContentWriter, readContent, readSoleChunk, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
-import { contentSink, ingestLocal, ReadArena, StagedPages, TreeIngest, type LocalFile } from './local-tree.js';
+import { BatchWriter, contentSink, ingestLocal, ReadArena, StagedPages, TreeIngest, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
-import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js';
+import { PARALLEL_MIN_BYTES } from './parallel-content.js';
 import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
 import { diffEntries, iterateEntries, type Entry } from './tree.js';
 import type { CommitInfo, DiffEntry, FileInfo, OnProgress, PutResult, PutSource } from './types.js';
-import { contentWorker, startContentWorker } from './worker-link.js';
+import { startContentWorker } from './worker-link.js';
 
 const READ_BLOCK = 4 * 1024 * 1024;
-/** get -r: files up to this size are written asynchronously, WRITE_CONCURRENCY at a time */
+/** get -r: files up to this size are written in batches (BatchWriter) */
 const SMALL_WRITE = 1 << 20;
-const WRITE_CONCURRENCY = 32;
 
 // ---------------------------------------------------------------------------------------------
 // The write protocol
@@ -633,101 +632,106 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       throw new InvalidArgumentError(`couldn't download ${escapeControlChars(p)} from ${where}: cannot get directory or non-regular file. Try again with the -r flag`, 'add -r -o DIR');
   }
   const root = rootOf(s, c);
-  // plan every (repo path → local path) first, so the total is known for progress
-  const plan: { repoPath: string; local: string | null; entry: Entry }[] = [];
-  for (const m of matches) inCommit(c, m.path, () => {
-    if (m.entry.kind === 'file') {
-      const local = opts.output ? (opts.recursive && matches.length > 1 ? path.join(opts.output, m.path) : opts.output) : null;
-      plan.push({ repoPath: m.path, local, entry: m.entry });
-    } else {
-      for (const f of walkFiles(s.reader, root, m.path)) {
-        const rel = m.path === '/' ? f.path : f.path.slice(m.path.length);
-        const base = matches.length > 1 ? path.join(opts.output!, m.path) : opts.output!;
-        plan.push({ repoPath: f.path, local: path.join(base, rel), entry: f.entry });
+  const multi = matches.length > 1;
+  // what is written, in walk order, produced as it goes: a tree of any size is never listed whole
+  const plan = function* (): Generator<{ repoPath: string; local: string | null; entry: Entry }> {
+    for (const m of matches) {
+      if (m.entry.kind === 'file') {
+        yield { repoPath: m.path, local: opts.output ? (opts.recursive && multi ? path.join(opts.output, m.path) : opts.output) : null, entry: m.entry };
+        continue;
+      }
+      const base = multi ? path.join(opts.output!, m.path) : opts.output!;
+      const files = walkFiles(s.reader, root, m.path);
+      for (;;) {
+        const r = inCommit(c, m.path, () => files.next());
+        if (r.done) break;
+        const rel = m.path === '/' ? r.value.path : r.value.path.slice(m.path.length);
+        yield { repoPath: r.value.path, local: path.join(base, rel), entry: r.value.entry };
       }
     }
-  });
-  const total = plan.reduce((n, f) => n + f.entry.size, 0);
-  if (plan.some((f) => f.entry.size >= PARALLEL_MIN_BYTES)) startContentWorker();
+  };
+  // a directory's entry holds the size of everything below it
+  const total = matches.reduce((n, m) => n + m.entry.size, 0);
   let bytes = 0;
+  let files = 0;
   const madeDirs = new Set<string>();
-  const inflight = new Set<Promise<void>>();
-  let writeError: TuskError | undefined;
-  for (const f of plan) {
-    const out = opts.stdout ?? process.stdout;
-    // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
-    // the next is asked for: a file written here with writeSync, or our own stdout, whose write
-    // callback comes once the bytes are out. Another stream may hold on to what it is given.
-    const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
-    const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient });
-    if (f.local === null) {
-      for (const b of chunks) {
-        bytes += b.length;
-        if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
-        else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+  const batches = opts.recursive ? new BatchWriter() : null;
+  try {
+    for (const f of plan()) {
+      files++;
+      const out = opts.stdout ?? process.stdout;
+      // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
+      // the next is asked for: a file written here with writeSync, or our own stdout, whose write
+      // callback comes once the bytes are out. Another stream may hold on to what it is given.
+      const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
+      if (f.entry.size >= PARALLEL_MIN_BYTES) startContentWorker();
+      if (f.local !== null && batches && f.entry.size <= SMALL_WRITE) {
+        // Small files of a tree: read and verified here (a one-chunk file with one index query), created
+        // and written in batches by the worker meanwhile.
+        const ctx = readCtx(c, f.repoPath);
+        const one = opts.offset ? undefined : readSoleChunk(s.index, s.packs, f.entry.id as ContentId, ctx);
+        const parts = one ? [one] : [...readContent(s.index, s.packs, f.entry.id as ContentId, ctx, opts.offset ?? 0)];
+        let size = 0;
+        for (const p of parts) size += p.length;
+        batches.add(path.dirname(f.local), f.local, parts, size);
+        bytes += size;
         opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
+        continue;
       }
-      continue;
-    }
-    const dir = path.dirname(f.local);
-    if (!madeDirs.has(dir)) {
+      const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient });
+      if (f.local === null) {
+        for (const b of chunks) {
+          bytes += b.length;
+          if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
+          else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+          opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
+        }
+        continue;
+      }
+      const dir = path.dirname(f.local);
+      if (!madeDirs.has(dir)) {
+        try {
+          fs.mkdirSync(dir, { recursive: true });
+        } catch (err) {
+          throw localFileError(err, dir);
+        }
+        madeDirs.add(dir);
+      }
+      // A single file goes to a temp name and is renamed, so a failed read never leaves a half file
+      // where a good one was. A tree (-r) is written in place (a rename per file doubles the cost of
+      // 100,000 small files); a failed file is removed.
+      const tmp = opts.recursive ? f.local : `${f.local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
+      let fd: number;
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        fd = fs.openSync(tmp, 'w');
       } catch (err) {
-        throw localFileError(err, dir);
+        throw localFileError(err, f.local);
       }
-      madeDirs.add(dir);
-    }
-    if (opts.recursive && f.entry.size <= SMALL_WRITE) {
-      // Small files of a tree: read (and verify) here, create and write on the thread pool, many
-      // at once. File creation waits on the filesystem journal; one at a time, 100,000 files take
-      // several times longer than the disk needs.
-      const data = Buffer.concat([...chunks]);
-      bytes += data.length;
-      const target = f.local;
-      const w = fs.promises.writeFile(target, data).catch((err: unknown) => {
-        writeError ??= localFileError(err, target);
-      });
-      const tracked: Promise<void> = w.finally(() => inflight.delete(tracked));
-      inflight.add(tracked);
-      if (inflight.size >= WRITE_CONCURRENCY) await Promise.race(inflight);
-      if (writeError) break;
-      opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-      continue;
-    }
-    // A single file goes to a temp name and is renamed, so a failed read never leaves a half file
-    // where a good one was. A tree (-r) is written in place (a rename per file doubles the cost of
-    // 100,000 small files); a failed file is removed.
-    const tmp = opts.recursive ? f.local : `${f.local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
-    let fd: number;
-    try {
-      fd = fs.openSync(tmp, 'w');
-    } catch (err) {
-      throw localFileError(err, f.local);
-    }
-    try {
-      for (const b of chunks) {
-        let off = 0;
-        while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
-        bytes += b.length;
-        opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-      }
-      fs.closeSync(fd);
-      if (tmp !== f.local) fs.renameSync(tmp, f.local);
-    } catch (err) {
       try {
+        for (const b of chunks) {
+          let off = 0;
+          while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+          bytes += b.length;
+          opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
+        }
         fs.closeSync(fd);
-      } catch {
-        // already closed
+        if (tmp !== f.local) fs.renameSync(tmp, f.local);
+      } catch (err) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // already closed
+        }
+        fs.rmSync(tmp, { force: true });
+        if (err instanceof TuskError) throw err;
+        throw localFileError(err, f.local);
       }
-      fs.rmSync(tmp, { force: true });
-      if (err instanceof TuskError) throw err;
-      throw localFileError(err, f.local);
     }
+    batches?.finish();
+  } finally {
+    batches?.close();
   }
-  await Promise.all(inflight);
-  if (writeError) throw writeError;
-  return { files: plan.length, bytes };
+  return { files, bytes };
 }
 
 // ---------------------------------------------------------------------------------------------

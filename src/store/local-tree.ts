@@ -11,7 +11,7 @@ import type { ContentRecord } from './chunk-index.js';
 import { ContentWriter, type ContentSink } from './content-io.js';
 import { CHUNK_PROFILE_V1 } from './chunker.js';
 import type { CacheRow, FileCache, LocalStat } from './file-cache.js';
-import { batchError, CACHED_FIELDS, META_FIELDS, readFileBatch, ReadStatus, type ReadReply, type ReadRequest } from './file-batch.js';
+import { batchError, CACHED_FIELDS, META_FIELDS, readFileBatch, ReadStatus, writeFileBatch, type ReadReply, type ReadRequest, type WriteFailure } from './file-batch.js';
 import { lookupPath } from './file-tree.js';
 import { EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import type { PackWriter } from './pack-writer.js';
@@ -456,4 +456,110 @@ export class TreeIngest {
     if (dir.base?.get(name)?.equals(id)) return true;
     return this.s.index.hasContent(id as ContentId);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing trees out (get -r)
+
+/** Bytes per write batch (a file bigger than this travels alone). */
+const WRITE_BATCH_BYTES = 4 << 20;
+/** Write batches queued on the worker while this thread reads and verifies the next. */
+const WRITE_DEPTH = 2;
+
+/**
+ * Writes a tree's small files in batches, on the content worker when the tree is big enough
+ * (file creation is most of get -r, and one thread creating files in order does it best: many at
+ * once only contend for the directory), here otherwise. Directories are made as the batches reach
+ * them. Holds at most WRITE_DEPTH + 1 batches.
+ */
+export class BatchWriter {
+  private link: WorkerLink | null = null;
+  private job = 0;
+  private inline = process.env.TUSK_WORKER === '0';
+  private sent = 0;
+  private buf: ArrayBuffer | null = null;
+  private used = 0;
+  private paths: string[] = [];
+  private ends: number[] = [];
+  private dirs: string[] = [];
+  private lastDir: string | null = null;
+  private readonly spare: ArrayBuffer[] = [];
+  /** paths and dirs of the batches on the worker, oldest first: to name what failed */
+  private readonly inFlight: { paths: string[]; dirs: string[] }[] = [];
+
+  /** Queue one file: its bytes are copied, so `parts` may be reused at once. */
+  add(dir: string, file: string, parts: readonly Uint8Array[], size: number): void {
+    if (this.buf && this.used + size > this.buf.byteLength && this.paths.length > 0) this.flush();
+    if (!this.buf || this.used + size > this.buf.byteLength) {
+      const b = this.spare.pop();
+      this.buf = b && b.byteLength >= size ? b : new ArrayBuffer(Math.max(WRITE_BATCH_BYTES, size));
+      this.used = 0;
+    }
+    if (dir !== this.lastDir) {
+      this.dirs.push(dir);
+      this.lastDir = dir;
+    }
+    const bytes = new Uint8Array(this.buf);
+    for (const p of parts) {
+      bytes.set(p, this.used);
+      this.used += p.length;
+    }
+    this.paths.push(file);
+    this.ends.push(this.used);
+  }
+
+  private flush(): void {
+    if (this.paths.length === 0 && this.dirs.length === 0) return;
+    const req = { dirs: this.dirs, paths: this.paths, ends: Float64Array.from(this.ends), buf: this.buf! };
+    this.buf = null;
+    this.paths = [];
+    this.ends = [];
+    this.dirs = [];
+    this.sent++;
+    // the first batch is written here while the worker starts: a small tree never waits for it
+    if (!this.link && !this.inline && this.sent === 1) startContentWorker();
+    if (!this.link && !this.inline && this.sent >= 2) {
+      this.link = contentWorker();
+      if (this.link) this.job = this.link.open();
+      else this.inline = true;
+    }
+    if (!this.link) {
+      const failure = writeFileBatch(req);
+      this.spare.push(req.buf);
+      if (failure) throw failed(failure, req);
+      return;
+    }
+    this.inFlight.push({ paths: req.paths, dirs: req.dirs });
+    this.link.post({ kind: 'write-files', job: this.job, req }, [req.buf]);
+    while (this.inFlight.length > WRITE_DEPTH) this.collect();
+  }
+
+  private collect(): void {
+    const r = this.link!.receive(this.job);
+    if (r.kind !== 'files-written') throw new Error(`unexpected ${r.kind}`);
+    const batch = this.inFlight.shift()!;
+    this.spare.push(r.buf);
+    if (r.failure) throw failed(r.failure, batch);
+  }
+
+  /** Write what is queued and wait for every batch. */
+  finish(): void {
+    try {
+      this.flush();
+      while (this.inFlight.length > 0) this.collect();
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Stop without waiting (after an error): batches still on the worker are written, their replies dropped. */
+  close(): void {
+    if (this.link) this.link.close(this.job);
+    this.link = null;
+    this.inFlight.length = 0;
+  }
+}
+
+function failed(f: NonNullable<WriteFailure>, batch: { paths: string[]; dirs: string[] }): TuskError {
+  return localFileError(batchError(f.error), f.at >= 0 ? batch.paths[f.at]! : batch.dirs[-1 - f.at]!);
 }
