@@ -140,3 +140,53 @@ const GOLDEN = {
   wide1: 'd1ecc4f531289001b61ca6fb601da4464a368b10dc5d06f6daa31bcdf88a1a2b',
   tree2Edited: '9f8959bedc855eee64ed8baa9c4b327aac5cefda13fd2aa25e2e4042f8b88153',
 };
+
+describe('put -r memory', () => {
+  it('holds a bounded number of rows whatever the file count: checkpoints record them as the walk goes', async () => {
+    const { PackWriter } = await import('../../src/store/pack-writer.js');
+    const { ReadArena, StagedPages, TreeIngest } = await import('../../src/store/local-tree.js');
+    const { FileCache } = await import('../../src/store/file-cache.js');
+    env = tempStore();
+    const s = env.store.core;
+    const src = tree();
+    const files = 1500;
+    for (let d = 0; d < 15; d++) {
+      fs.mkdirSync(path.join(src, `d${d}`));
+      for (let f = 0; f < files / 15; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}`), seededBytes(200 + f, d * 1000 + f));
+    }
+    s.index.addWriter('t');
+    const writer = new PackWriter(s.index, s.packs, 't');
+    const bound = 200;
+    let checkpoints = 0;
+    const ingest: InstanceType<typeof TreeIngest> = new TreeIngest(s, {
+      writer,
+      arena: new ReadArena(writer),
+      pages: new StagedPages(s.pages),
+      cache: new FileCache(s.db),
+      base: null,
+      onBytes: () => {},
+      checkpointRows: bound,
+      checkpoint: () => {
+        checkpoints++;
+        writer.sync();
+        s.graph.transaction(() => {
+          writer.checkpoint();
+          ingest.record(Date.now());
+        });
+      },
+    });
+    const ref = ingest.ingest(src, '/');
+    writer.sync();
+    s.graph.transaction(() => {
+      writer.record();
+      ingest.record(Date.now());
+    });
+    writer.close(false);
+    expect(ref!.files).toBe(files);
+    // rows staged never exceed the bound by more than one batch (256 files, two rows each, and their pages)
+    expect(ingest.peakStaged).toBeLessThan(bound + 3 * 256);
+    expect(checkpoints).toBeGreaterThanOrEqual(Math.floor((2 * files) / (bound + 3 * 256)));
+    // what the checkpoints recorded is the whole tree: every chunk is in the index
+    expect(s.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get()).toBe(files);
+  });
+});
