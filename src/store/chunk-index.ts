@@ -69,6 +69,10 @@ export class ChunkIndex {
       getChunk: db.prepare(
         'SELECT c.pack, p.name AS packName, c.offset, c.stored_len AS storedLen, c.raw_len AS rawLen, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?',
       ),
+      // a content whose id is a chunk id and that has no contents row is that one chunk (see hasContent)
+      getSoleChunk: db.prepare(
+        'SELECT c.pack, p.name AS packName, c.offset, c.stored_len AS storedLen, c.raw_len AS rawLen, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ? AND NOT EXISTS (SELECT 1 FROM contents t WHERE t.id = c.id)',
+      ),
       putChunk: db.prepare('INSERT OR IGNORE INTO chunks (id, pack, offset, stored_len, raw_len, codec) VALUES (?, ?, ?, ?, ?, ?)'),
       chunkSize: db.prepare('SELECT raw_len FROM chunks WHERE id = ?').pluck(),
       hasContent: db.prepare('SELECT 1 FROM contents WHERE id = ?').pluck(),
@@ -83,6 +87,7 @@ export class ChunkIndex {
       newPack: db.prepare('INSERT INTO packs (name, size, sealed, lease_owner, lease_until, created) VALUES (?, 0, 0, ?, ?, ?)'),
       packEnd: db.prepare(`SELECT COALESCE(MAX(offset + stored_len + ${RECORD_HEADER_BYTES}), 0) FROM chunks WHERE pack = ?`).pluck(),
       commitPack: db.prepare('UPDATE packs SET size = ?, sealed = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?'),
+      advancePack: db.prepare('UPDATE packs SET size = ? WHERE id = ? AND lease_owner = ?'),
       releasePack: db.prepare('UPDATE packs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?'),
       writerGet: db.prepare('SELECT pid, host, lease_until AS leaseUntil FROM writers WHERE id = ?'),
       addWriter: db.prepare('INSERT INTO writers (id, pid, host, started, lease_until) VALUES (?, ?, ?, ?, ?)'),
@@ -118,6 +123,11 @@ export class ChunkIndex {
 
   getChunk(id: ChunkId): ChunkLocation | undefined {
     return this.q.getChunk.get(id) as ChunkLocation | undefined;
+  }
+
+  /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
+  getSoleChunk(id: ContentId): ChunkLocation | undefined {
+    return this.q.getSoleChunk.get(id) as ChunkLocation | undefined;
   }
 
   /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */
@@ -198,6 +208,11 @@ export class ChunkIndex {
   /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
   commitPack(id: number, size: number, sealed: boolean): void {
     this.q.commitPack.run(size, sealed ? 1 : 0, id);
+  }
+
+  /** Record a pack's new committed size and keep appending to it (the lease stays with `owner`). */
+  advancePack(id: number, size: number, owner: string): void {
+    this.q.advancePack.run(size, id, owner);
   }
 
   releasePack(id: number, owner: string): void {

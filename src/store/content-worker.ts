@@ -3,9 +3,13 @@
 //  - put: finds chunk boundaries (GearScanner, the same cuts as chunker.ts) and hashes every chunk
 //    (its id); the main thread hashes the whole stream, which balances the two threads best;
 //  - get: hashes every chunk read back against its id, and the whole file against its content id.
+//  - put -r / get -r of many small files: reads (and hashes) or writes whole batches of files
+//    (file-batch.ts), the system calls that dominate small files, while the main thread stores
+//    or verifies the batch before.
 // Every reply bumps the shared signal, which is what a blocked main thread waits on.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import type { ChunkParams } from './chunker.js';
+import { readFileBatch, writeFileBatch } from './file-batch.js';
 import { WasmChunker } from './gear-wasm.js';
 import { createHasher, hashBytes, ID_BYTES, type Hasher } from './hash.js';
 import type { WorkerReply, WorkerRequest } from './worker-link.js';
@@ -100,6 +104,16 @@ function handle(msg: WorkerRequest): void {
     case 'cancel':
       endJob(msg.job);
       return;
+    case 'read-files': {
+      const r = readFileBatch(msg.req, msg.buf);
+      reply({ kind: 'files-read', job: msg.job, reply: r }, [r.buf]);
+      return;
+    }
+    case 'write-files': {
+      const failure = writeFileBatch(msg.req);
+      reply({ kind: 'files-written', job: msg.job, buf: msg.req.buf, failure }, [msg.req.buf]);
+      return;
+    }
   }
 }
 

@@ -20,18 +20,23 @@ export function localStat(st: Stats): LocalStat {
 /** A file modified this close to the moment it was read could change again within the same mtime tick. */
 const RACY_MS = 2000;
 
-type CacheRow = LocalStat & { content: Buffer };
+export type CacheRow = LocalStat & { content: Buffer };
 
 export class FileCache {
   private readonly get;
   private readonly put;
   private readonly range;
+  private readonly children;
   private readonly preloaded = new Map<string, CacheRow>();
   private readonly preloadedDirs: string[] = [];
 
   constructor(db: Db) {
     this.get = db.prepare('SELECT dev, ino, size, mtime, ctime, content FROM file_cache WHERE path = ?');
     this.range = db.prepare('SELECT path, dev, ino, size, mtime, ctime, content FROM file_cache WHERE path > ? AND path < ?');
+    // direct children only: descendants are scanned by SQLite but never become JS objects
+    this.children = db.prepare(
+      "SELECT substr(path, ?) AS name, dev, ino, size, mtime, ctime, content FROM file_cache WHERE path > ? AND path < ? AND instr(substr(path, ?), '/') = 0",
+    );
     this.put = db.prepare('INSERT OR REPLACE INTO file_cache (path, dev, ino, size, mtime, ctime, content) VALUES (?, ?, ?, ?, ?, ?, ?)');
   }
 
@@ -41,6 +46,18 @@ export class FileCache {
     // '/' + 1 = '0': the range (prefix, prefix with its last '/' bumped) holds exactly the paths below dir
     for (const row of this.range.iterate(prefix, `${prefix.slice(0, -1)}0`) as IterableIterator<CacheRow & { path: string }>) this.preloaded.set(row.path, row);
     this.preloadedDirs.push(prefix);
+  }
+
+  /**
+   * The cached rows of the files directly in `dir` (absolute, no trailing slash), by name: put -r
+   * asks once per directory as it walks, so it holds one directory's rows, never the whole tree's.
+   */
+  childrenOf(dir: string): Map<string, CacheRow> {
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    const out = new Map<string, CacheRow>();
+    const from = prefix.length + 1;
+    for (const row of this.children.iterate(from, prefix, `${prefix.slice(0, -1)}0`, from) as IterableIterator<CacheRow & { name: string }>) out.set(row.name, row);
+    return out;
   }
 
   /** The cached content id when the file is provably unchanged since it was hashed. */

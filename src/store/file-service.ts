@@ -13,24 +13,23 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { concatContents, ContentWriter, readContent, type ContentSink, type ReadContext } from './content-io.js';
+import { concatContents, ContentWriter, readContent, readSoleChunk, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
-import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit, type PathEntry } from './file-tree.js';
+import { applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
+import { BatchWriter, contentSink, ingestLocal, ReadArena, StagedPages, TreeIngest, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
-import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js';
+import { PARALLEL_MIN_BYTES } from './parallel-content.js';
 import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
 import { diffEntries, iterateEntries, type Entry } from './tree.js';
 import type { CommitInfo, DiffEntry, FileInfo, OnProgress, PutResult, PutSource } from './types.js';
-import { contentWorker, startContentWorker } from './worker-link.js';
+import { startContentWorker } from './worker-link.js';
 
 const READ_BLOCK = 4 * 1024 * 1024;
-/** get -r: files up to this size are written asynchronously, WRITE_CONCURRENCY at a time */
+/** get -r: files up to this size are written in batches (BatchWriter) */
 const SMALL_WRITE = 1 << 20;
-const WRITE_CONCURRENCY = 32;
-const EOF_PROBE = Buffer.alloc(1);
 
 // ---------------------------------------------------------------------------------------------
 // The write protocol
@@ -66,7 +65,7 @@ function locateTarget(s: StoreCore, target: CommitRef): WriteTarget {
 function commitEdits(
   s: StoreCore,
   target: CommitRef,
-  build: (base: NodeId | null, t: WriteTarget) => PathEdit[],
+  build: (base: NodeId | null, t: WriteTarget) => readonly (PathEdit | OverlayOp)[],
   opts: { description?: string; beforeCommit?: () => void } = {},
 ): { commit: CommitRow; finished: boolean } {
   crashPoint('before-commit-txn');
@@ -74,7 +73,7 @@ function commitEdits(
     const t = locateTarget(s, target);
     const base = t.open ? t.open.root : (t.head?.root ?? null);
     const edits = build(base, t);
-    const ref = applyPathEdits(s.reader, s.pages, base, edits);
+    const ref = applyTreeOps(s.reader, s.pages, base, edits);
     const root = ref ? ref.id : emptyRoot(s);
     opts.beforeCommit?.();
     if (t.open) {
@@ -96,15 +95,14 @@ function commitEdits(
 // ---------------------------------------------------------------------------------------------
 // put file
 
-interface LocalFile {
-  localPath: string;
-  repoPath: string;
-  /** compact: 100,000 fs.Stats objects (with their Date fields) cost ~40 MB */
-  stat: LocalStat;
-}
+/** A local source planned: single files (and, under -a, a directory's files one by one), or a directory streamed as a tree. */
+type LocalPlan = { kind: 'files'; files: LocalFile[] } | { kind: 'tree'; localPath: string; repoPath: string };
 
-/** Expand local sources into files, validating every repo path before a single byte is written. */
-function scanLocal(src: Extract<PutSource, { kind: 'local' }>, out: LocalFile[], onWarning?: (msg: string) => void): void {
+/**
+ * Check a local source before a byte is written, and plan it. A directory is streamed later, so
+ * its names are checked as it is walked; a bad one then fails the put before anything is committed.
+ */
+function scanLocal(src: Extract<PutSource, { kind: 'local' }>, append: boolean, onWarning?: (msg: string) => void): LocalPlan {
   let st: fs.Stats;
   try {
     st = fs.statSync(src.localPath);
@@ -113,11 +111,14 @@ function scanLocal(src: Extract<PutSource, { kind: 'local' }>, out: LocalFile[],
   }
   if (st.isDirectory()) {
     if (!src.recursive) throw new InvalidArgumentError(`${src.localPath} is a directory`, 'pass -r to put a directory and everything in it');
-    walkLocal(src.localPath, src.repoPath, out, { onWarning });
-    return;
+    // -a appends each file to what its path holds: those stay per-file edits
+    if (!append) return { kind: 'tree', localPath: src.localPath, repoPath: cleanPath(src.repoPath) === '/' ? '/' : validateWritePath(src.repoPath) };
+    const files: LocalFile[] = [];
+    walkLocal(src.localPath, src.repoPath, files, { onWarning });
+    return { kind: 'files', files };
   }
   if (!st.isFile()) throw new InvalidArgumentError(`${src.localPath} is not a regular file`, 'put regular files, or read it through stdin: tusk put file repo@branch:/path < FILE');
-  out.push({ localPath: src.localPath, repoPath: validateWritePath(src.repoPath), stat: localStat(st) });
+  return { kind: 'files', files: [{ localPath: src.localPath, repoPath: validateWritePath(src.repoPath), stat: localStat(st) }] };
 }
 
 interface WalkOptions {
@@ -175,72 +176,6 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], opts: WalkOpt
       }
       out.push({ localPath: local, repoPath: validateWritePath(repoPath), stat: localStat(st) });
     } else opts.onWarning?.(`skipping ${local}: not a regular file`);
-  }
-}
-
-/**
- * Read buffers for small files, carved from one reusable slab. Chunks stay views into the slab
- * until the pack writer drains its queue, so the slab is only rewound right after a drain.
- * Saves an allocation (and most of the garbage collection) per file on trees of small files.
- */
-class ReadArena {
-  static readonly MAX_FILE = 1 << 20;
-  private readonly slab = Buffer.allocUnsafe(8 << 20);
-  private pos = 0;
-  constructor(private readonly writer: PackWriter) {}
-
-  take(n: number): Buffer {
-    if (this.pos + n > this.slab.length) {
-      this.writer.drain();
-      this.pos = 0;
-    }
-    const b = this.slab.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return b;
-  }
-}
-
-/** The writer for one new file: big files are cut and hashed on the content worker, the rest here. */
-function contentSink(writer: PackWriter, sizeHint: number): ContentSink {
-  const link = sizeHint >= PARALLEL_MIN_BYTES ? contentWorker() : null;
-  return link ? new ParallelContentWriter(writer, link) : new ContentWriter(writer);
-}
-
-/** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */
-function ingestLocal(file: LocalFile, w: ContentSink, arena: ReadArena, onBytes: (n: number) => void): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(file.localPath, 'r');
-  } catch (err) {
-    w.abort();
-    throw localFileError(err, file.localPath);
-  }
-  try {
-    // the scan's stat is the "before": one fstat after reading proves the file held still
-    const before = file.stat;
-    let remaining = before.size;
-    let grew = false;
-    while (remaining > 0) {
-      // small files come from the arena; big ones from the writer (a fresh buffer, or a block
-      // that goes to the content worker), since chunks are views into it until they are stored
-      const want = Math.min(READ_BLOCK, remaining);
-      const buf = before.size <= ReadArena.MAX_FILE ? arena.take(want) : w.buffer(want);
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      w.push(n === buf.length ? buf : buf.subarray(0, n));
-      onBytes(n);
-      remaining -= n;
-    }
-    if (remaining === 0) grew = fs.readSync(fd, EOF_PROBE, 0, 1, null) > 0;
-    const after = fs.fstatSync(fd);
-    if (grew || remaining !== 0 || after.size !== before.size || after.mtimeMs !== before.mtime || after.ino !== before.ino)
-      throw new ConflictError(`${file.localPath} changed while it was being read`, 'retry when the file is no longer being written');
-  } catch (err) {
-    w.abort();
-    if (err instanceof TuskError) throw err;
-    throw localFileError(err, file.localPath);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
@@ -321,37 +256,42 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   // Everything that can be checked before writing is checked first: a bad path or a missing
   // file must leave the store untouched.
   const t0 = locateTarget(s, target);
-  const locals: LocalFile[] = [];
   // warnings (skipped links and special files) also travel in the result, so `--json` shows them
   const warnings: string[] = [];
   const warn = (msg: string) => {
     warnings.push(msg);
     opts.onWarning?.(msg);
   };
+  const plans: LocalPlan[] = [];
   for (const src of sources) {
-    if (src.kind === 'local') scanLocal(src, locals, warn);
+    if (src.kind === 'local') plans.push(scanLocal(src, opts.append ?? false, warn));
     else if (src.kind === 'stream') validateWritePath(src.repoPath);
     else cleanPath(src.repoPath);
   }
-  const totalBytes = locals.reduce((n, f) => n + f.stat.size, 0);
-  if (locals.some((f) => f.stat.size >= PARALLEL_MIN_BYTES)) startContentWorker();
+  const hasTrees = plans.some((p) => p.kind === 'tree');
+  // a tree's size is known only once it is walked: progress then has no total
+  let totalBytes: number | undefined = hasTrees ? undefined : 0;
+  for (const p of plans) if (p.kind === 'files') for (const f of p.files) {
+    if (totalBytes !== undefined) totalBytes += f.stat.size;
+    if (f.stat.size >= PARALLEL_MIN_BYTES) startContentWorker();
+  }
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
   const arena = new ReadArena(writer);
   const cache = new FileCache(s.db);
-  for (const src of sources) if (src.kind === 'local' && src.recursive) cache.preload(path.resolve(src.localPath));
-  const edits: PathEdit[] = [];
+  // path edits and tree overlays, in source order: a later one wins where they overlap
+  const ops: (PathEdit | OverlayOp)[] = [];
   const contents: ContentRecord[] = [];
   const cacheUpdates: { file: LocalFile; id: ContentId }[] = [];
   const pending = new Map<string, ContentRecord>();
   let bytes = 0;
+  let files = 0;
   let cachedFiles = 0;
-  let unchanged = 0;
   let failed = true;
   const progress = (n: number) => {
     bytes += n;
-    opts.onProgress?.({ phase: 'write', done: bytes, total: totalBytes, unit: 'bytes' });
+    opts.onProgress?.({ phase: 'write', done: bytes, ...(totalBytes !== undefined ? { total: totalBytes } : {}), unit: 'bytes' });
   };
   const baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
   // For -a: the content a path already has, from this command or from the base commit.
@@ -371,38 +311,66 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(s.index, s.packs, prev.id, ctx) });
   };
   const addFile = (repoPath: string, rec: ContentRecord) => {
+    files++;
     contents.push(rec);
-    pending.set(repoPath, rec);
-    edits.push({ path: repoPath, entry: fileEntry(rec) });
+    if (opts.append) pending.set(repoPath, rec);
+    ops.push({ path: repoPath, entry: fileEntry(rec) });
   };
+  const pages = new StagedPages(s.pages);
+  const trees = hasTrees
+    ? new TreeIngest(s, {
+        writer,
+        arena,
+        pages,
+        cache,
+        base: baseRoot,
+        onWarning: warn,
+        onBytes: progress,
+        // fsync first: a recorded chunk must never point at bytes not on disk
+        checkpoint: () => {
+          writer.sync();
+          s.graph.transaction(() => {
+            writer.checkpoint();
+            trees!.record(Date.now());
+          });
+        },
+      })
+    : null;
   try {
-    for (const f of locals) {
-      if (!opts.append) {
-        const hit = cache.lookup(path.resolve(f.localPath), f.stat);
-        if (hit) {
-          // Unchanged since it was last put, and already at this path in the base commit: no edit at all.
-          const before = baseRoot ? lookupPath(s.reader, baseRoot, f.repoPath) : undefined;
-          if (before && before.kind === 'file' && before.id.equals(hit)) {
-            cachedFiles++;
-            unchanged++;
-            progress(before.size);
-            continue;
-          }
-          const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : s.index.getContent(hit);
-          if (rec) {
-            pending.set(f.repoPath, rec);
-            edits.push({ path: f.repoPath, entry: fileEntry(rec) });
-            cachedFiles++;
-            progress(rec.size);
-            continue;
+    for (const plan of plans) {
+      if (plan.kind === 'tree') {
+        const ref = trees!.ingest(plan.localPath, plan.repoPath);
+        if (ref && ref.entries > 0) ops.push({ path: plan.repoPath, overlay: ref });
+        continue;
+      }
+      for (const f of plan.files) {
+        if (!opts.append) {
+          const hit = cache.lookup(path.resolve(f.localPath), f.stat);
+          if (hit) {
+            // Unchanged since it was last put, and already at this path in the base commit: no edit at all.
+            const before = baseRoot ? lookupPath(s.reader, baseRoot, f.repoPath) : undefined;
+            if (before && before.kind === 'file' && before.id.equals(hit)) {
+              files++;
+              cachedFiles++;
+              progress(before.size);
+              continue;
+            }
+            const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : s.index.getContent(hit);
+            if (rec) {
+              files++;
+              ops.push({ path: f.repoPath, entry: fileEntry(rec) });
+              cachedFiles++;
+              progress(rec.size);
+              continue;
+            }
           }
         }
+        const w = newWriter(f.repoPath, f.stat.size);
+        ingestLocal(f, w, arena, progress);
+        const rec = w.finish();
+        addFile(f.repoPath, rec);
+        if (!opts.append) cacheUpdates.push({ file: f, id: rec.id });
       }
-      const w = newWriter(f.repoPath, f.stat.size);
-      ingestLocal(f, w, arena, progress);
-      const rec = w.finish();
-      addFile(f.repoPath, rec);
-      if (!opts.append) cacheUpdates.push({ file: f, id: rec.id });
     }
     for (const src of sources) {
       if (src.kind === 'stream') {
@@ -415,26 +383,36 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     // fsync the packs before the transaction: a branch must never point at bytes not on disk
     writer.sync();
     const readAt = Date.now();
-    const { commit, finished } = commitEdits(s, target, () => edits, {
-      description: opts.description,
-      beforeCommit: () => {
-        writer.record();
-        s.index.putContents(contents);
-        for (const u of cacheUpdates) cache.record(path.resolve(u.file.localPath), u.file.stat, u.id, readAt);
-        s.index.removeWriter(session);
+    const { commit, finished } = commitEdits(
+      s,
+      target,
+      () => {
+        // the trees' last pages, before the overlays read them
+        pages.flush();
+        return ops;
       },
-    });
+      {
+        description: opts.description,
+        beforeCommit: () => {
+          writer.record();
+          s.index.putContents(contents);
+          trees?.record(readAt);
+          for (const u of cacheUpdates) cache.record(path.resolve(u.file.localPath), u.file.stat, u.id, readAt);
+          s.index.removeWriter(session);
+        },
+      },
+    );
     failed = false;
     return {
       repo: commit.repo,
       branch: commit.branch,
       commit: commit.id,
       finished,
-      files: edits.length + unchanged,
+      files: files + (trees?.files ?? 0),
       bytes,
       storedBytes: writer.storedBytes,
       newChunks: writer.newChunks,
-      cachedFiles,
+      cachedFiles: cachedFiles + (trees?.cachedFiles ?? 0),
       ...(warnings.length > 0 ? { warnings } : {}),
     };
   } finally {
@@ -459,41 +437,41 @@ export function writeLocalTree(
   dir: string,
   opts: { datum: string; beforeCommit: (root: NodeId | null, stats: { files: number; bytes: number }) => void },
 ): { root: NodeId | null; files: number; bytes: number } {
-  const locals: LocalFile[] = [];
-  walkLocal(dir, '/', locals, { followLinks: true });
-  if (locals.length === 0) {
-    // nothing written: no write session, no packs
-    s.graph.transaction(() => opts.beforeCommit(null, { files: 0, bytes: 0 }));
-    return { root: null, files: 0, bytes: 0 };
-  }
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
-  const arena = new ReadArena(writer);
   let failed = true;
+  let bytes = 0;
   try {
-    const edits: PathEdit[] = [];
-    const contents: ContentRecord[] = [];
-    let bytes = 0;
-    for (const f of locals) {
-      const w = contentSink(writer, f.stat.size);
-      ingestLocal(f, w, arena, (n) => (bytes += n));
-      const rec = w.finish();
-      contents.push(rec);
-      edits.push({ path: f.repoPath, entry: fileEntry(rec, opts.datum) });
-    }
+    const trees: TreeIngest = new TreeIngest(s, {
+      writer,
+      arena: new ReadArena(writer),
+      pages: new StagedPages(s.pages),
+      cache: null,
+      base: null,
+      datum: opts.datum,
+      followLinks: true,
+      onBytes: (n) => (bytes += n),
+      checkpoint: () => {
+        writer.sync();
+        s.graph.transaction(() => {
+          writer.checkpoint();
+          trees.record(Date.now());
+        });
+      },
+    });
+    const ref = trees.ingest(dir, '/');
     writer.sync();
     const root = s.graph.transaction(() => {
       writer.record();
-      s.index.putContents(contents);
-      const ref = applyPathEdits(s.reader, s.pages, null, edits);
-      const r = ref ? ref.id : null;
-      opts.beforeCommit(r, { files: locals.length, bytes });
+      trees.record(Date.now());
+      const r = ref && ref.entries > 0 ? ref.id : null;
+      opts.beforeCommit(r, { files: trees.files, bytes });
       s.index.removeWriter(session);
       return r;
     });
     failed = false;
-    return { root, files: locals.length, bytes };
+    return { root, files: trees.files, bytes };
   } finally {
     writer.close(failed);
     if (failed) {
@@ -654,101 +632,106 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       throw new InvalidArgumentError(`couldn't download ${escapeControlChars(p)} from ${where}: cannot get directory or non-regular file. Try again with the -r flag`, 'add -r -o DIR');
   }
   const root = rootOf(s, c);
-  // plan every (repo path → local path) first, so the total is known for progress
-  const plan: { repoPath: string; local: string | null; entry: Entry }[] = [];
-  for (const m of matches) inCommit(c, m.path, () => {
-    if (m.entry.kind === 'file') {
-      const local = opts.output ? (opts.recursive && matches.length > 1 ? path.join(opts.output, m.path) : opts.output) : null;
-      plan.push({ repoPath: m.path, local, entry: m.entry });
-    } else {
-      for (const f of walkFiles(s.reader, root, m.path)) {
-        const rel = m.path === '/' ? f.path : f.path.slice(m.path.length);
-        const base = matches.length > 1 ? path.join(opts.output!, m.path) : opts.output!;
-        plan.push({ repoPath: f.path, local: path.join(base, rel), entry: f.entry });
+  const multi = matches.length > 1;
+  // what is written, in walk order, produced as it goes: a tree of any size is never listed whole
+  const plan = function* (): Generator<{ repoPath: string; local: string | null; entry: Entry }> {
+    for (const m of matches) {
+      if (m.entry.kind === 'file') {
+        yield { repoPath: m.path, local: opts.output ? (opts.recursive && multi ? path.join(opts.output, m.path) : opts.output) : null, entry: m.entry };
+        continue;
+      }
+      const base = multi ? path.join(opts.output!, m.path) : opts.output!;
+      const files = walkFiles(s.reader, root, m.path);
+      for (;;) {
+        const r = inCommit(c, m.path, () => files.next());
+        if (r.done) break;
+        const rel = m.path === '/' ? r.value.path : r.value.path.slice(m.path.length);
+        yield { repoPath: r.value.path, local: path.join(base, rel), entry: r.value.entry };
       }
     }
-  });
-  const total = plan.reduce((n, f) => n + f.entry.size, 0);
-  if (plan.some((f) => f.entry.size >= PARALLEL_MIN_BYTES)) startContentWorker();
+  };
+  // a directory's entry holds the size of everything below it
+  const total = matches.reduce((n, m) => n + m.entry.size, 0);
   let bytes = 0;
+  let files = 0;
   const madeDirs = new Set<string>();
-  const inflight = new Set<Promise<void>>();
-  let writeError: TuskError | undefined;
-  for (const f of plan) {
-    const out = opts.stdout ?? process.stdout;
-    // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
-    // the next is asked for: a file written here with writeSync, or our own stdout, whose write
-    // callback comes once the bytes are out. Another stream may hold on to what it is given.
-    const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
-    const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient });
-    if (f.local === null) {
-      for (const b of chunks) {
-        bytes += b.length;
-        if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
-        else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+  const batches = opts.recursive ? new BatchWriter() : null;
+  try {
+    for (const f of plan()) {
+      files++;
+      const out = opts.stdout ?? process.stdout;
+      // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
+      // the next is asked for: a file written here with writeSync, or our own stdout, whose write
+      // callback comes once the bytes are out. Another stream may hold on to what it is given.
+      const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
+      if (f.entry.size >= PARALLEL_MIN_BYTES) startContentWorker();
+      if (f.local !== null && batches && f.entry.size <= SMALL_WRITE) {
+        // Small files of a tree: read and verified here (a one-chunk file with one index query), created
+        // and written in batches by the worker meanwhile.
+        const ctx = readCtx(c, f.repoPath);
+        const one = opts.offset ? undefined : readSoleChunk(s.index, s.packs, f.entry.id as ContentId, ctx);
+        const parts = one ? [one] : [...readContent(s.index, s.packs, f.entry.id as ContentId, ctx, opts.offset ?? 0)];
+        let size = 0;
+        for (const p of parts) size += p.length;
+        batches.add(path.dirname(f.local), f.local, parts, size);
+        bytes += size;
         opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
+        continue;
       }
-      continue;
-    }
-    const dir = path.dirname(f.local);
-    if (!madeDirs.has(dir)) {
+      const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient });
+      if (f.local === null) {
+        for (const b of chunks) {
+          bytes += b.length;
+          if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
+          else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+          opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
+        }
+        continue;
+      }
+      const dir = path.dirname(f.local);
+      if (!madeDirs.has(dir)) {
+        try {
+          fs.mkdirSync(dir, { recursive: true });
+        } catch (err) {
+          throw localFileError(err, dir);
+        }
+        madeDirs.add(dir);
+      }
+      // A single file goes to a temp name and is renamed, so a failed read never leaves a half file
+      // where a good one was. A tree (-r) is written in place (a rename per file doubles the cost of
+      // 100,000 small files); a failed file is removed.
+      const tmp = opts.recursive ? f.local : `${f.local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
+      let fd: number;
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        fd = fs.openSync(tmp, 'w');
       } catch (err) {
-        throw localFileError(err, dir);
+        throw localFileError(err, f.local);
       }
-      madeDirs.add(dir);
-    }
-    if (opts.recursive && f.entry.size <= SMALL_WRITE) {
-      // Small files of a tree: read (and verify) here, create and write on the thread pool, many
-      // at once. File creation waits on the filesystem journal; one at a time, 100,000 files take
-      // several times longer than the disk needs.
-      const data = Buffer.concat([...chunks]);
-      bytes += data.length;
-      const target = f.local;
-      const w = fs.promises.writeFile(target, data).catch((err: unknown) => {
-        writeError ??= localFileError(err, target);
-      });
-      const tracked: Promise<void> = w.finally(() => inflight.delete(tracked));
-      inflight.add(tracked);
-      if (inflight.size >= WRITE_CONCURRENCY) await Promise.race(inflight);
-      if (writeError) break;
-      opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-      continue;
-    }
-    // A single file goes to a temp name and is renamed, so a failed read never leaves a half file
-    // where a good one was. A tree (-r) is written in place (a rename per file doubles the cost of
-    // 100,000 small files); a failed file is removed.
-    const tmp = opts.recursive ? f.local : `${f.local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
-    let fd: number;
-    try {
-      fd = fs.openSync(tmp, 'w');
-    } catch (err) {
-      throw localFileError(err, f.local);
-    }
-    try {
-      for (const b of chunks) {
-        let off = 0;
-        while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
-        bytes += b.length;
-        opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-      }
-      fs.closeSync(fd);
-      if (tmp !== f.local) fs.renameSync(tmp, f.local);
-    } catch (err) {
       try {
+        for (const b of chunks) {
+          let off = 0;
+          while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+          bytes += b.length;
+          opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
+        }
         fs.closeSync(fd);
-      } catch {
-        // already closed
+        if (tmp !== f.local) fs.renameSync(tmp, f.local);
+      } catch (err) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // already closed
+        }
+        fs.rmSync(tmp, { force: true });
+        if (err instanceof TuskError) throw err;
+        throw localFileError(err, f.local);
       }
-      fs.rmSync(tmp, { force: true });
-      if (err instanceof TuskError) throw err;
-      throw localFileError(err, f.local);
     }
+    batches?.finish();
+  } finally {
+    batches?.close();
   }
-  await Promise.all(inflight);
-  if (writeError) throw writeError;
-  return { files: plan.length, bytes };
+  return { files, bytes };
 }
 
 // ---------------------------------------------------------------------------------------------

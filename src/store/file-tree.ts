@@ -5,6 +5,12 @@ import type { NodeId } from './hash.js';
 import { compileGlob } from './glob.js';
 import { applyEdits, iterateEntries, lookupEntry, refOf, type Edit, type Entry, type PageReader, type PageRef, type PageStore } from './tree.js';
 
+/** Lay a directory tree over whatever is at `path` ('/' = the root): what it holds replaces, what it lacks stays. */
+export interface OverlayOp {
+  path: string;
+  overlay: PageRef;
+}
+
 /** Replace (entry) or remove (null) one path. A directory entry replaces a whole subtree. */
 export interface PathEdit {
   path: string; // cleaned, absolute, not '/'
@@ -49,6 +55,56 @@ export function applyPathEdits(reader: PageReader, store: PageStore, root: NodeI
   for (const e of edits) last.set(e.path, e.entry);
   const rel = [...last].map(([path, entry]) => ({ parts: path.slice(1).split('/'), path, entry }));
   return applyDir(reader, store, root ? refOf(reader, root) : null, rel);
+}
+
+/** Apply path edits and overlays in order (later ones win), as applyPathEdits does for edits alone. */
+export function applyTreeOps(reader: PageReader, store: PageStore, root: NodeId | null, ops: readonly (PathEdit | OverlayOp)[]): PageRef | null {
+  let ref: PageRef | null = root ? refOf(reader, root) : null;
+  for (let i = 0; i < ops.length; ) {
+    const op = ops[i]!;
+    if ('overlay' in op) {
+      ref = overlayAt(reader, store, ref, op);
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < ops.length && !('overlay' in ops[j]!)) j++;
+    ref = applyPathEdits(reader, store, ref ? ref.id : null, ops.slice(i, j) as PathEdit[]);
+    i = j;
+  }
+  return ref;
+}
+
+function overlayAt(reader: PageReader, store: PageStore, root: PageRef | null, op: OverlayOp): PageRef | null {
+  if (op.path === '/') return overlayDir(reader, store, root, op.overlay, '');
+  const existing = root && root.entries > 0 ? lookupPath(reader, root.id, op.path) : undefined;
+  if (existing && existing.kind === 'file') throw collision(op.path);
+  const merged = existing ? overlayDir(reader, store, refOf(reader, existing.id as NodeId), op.overlay, op.path) : op.overlay;
+  return applyPathEdits(reader, store, root ? root.id : null, [{ path: op.path, entry: dirEntry('', merged) }]);
+}
+
+/**
+ * `top` laid over `base`, one directory at a time: equal subtrees are kept unread, a file with the
+ * content the base already has keeps the base's entry, names only the base has stay.
+ */
+function overlayDir(reader: PageReader, store: PageStore, base: PageRef | null, top: PageRef, prefix: string): PageRef {
+  if (!base || base.entries === 0 || base.id.equals(top.id)) return top;
+  const edits: Edit[] = [];
+  const old = iterateEntries(reader, base.id);
+  let b = old.next();
+  for (const e of iterateEntries(reader, top.id)) {
+    while (!b.done && b.value.name < e.name) b = old.next();
+    const was = !b.done && b.value.name === e.name ? b.value : undefined;
+    const p = `${prefix}/${e.name}`;
+    if (!was) edits.push({ name: e.name, entry: e });
+    else if (was.kind !== e.kind) throw collision(p);
+    else if (e.kind === 'file') {
+      if (!was.id.equals(e.id) || was.size !== e.size) edits.push({ name: e.name, entry: e });
+    } else if (!was.id.equals(e.id)) {
+      edits.push({ name: e.name, entry: dirEntry(e.name, overlayDir(reader, store, refOf(reader, was.id as NodeId), refOf(reader, e.id as NodeId), p)) });
+    }
+  }
+  return applyEdits(reader, store, base, edits) ?? top;
 }
 
 interface RelEdit {

@@ -180,6 +180,34 @@ export class PackWriter {
     }
   }
 
+  /** New chunks written but not yet recorded (pending rows). */
+  get unrecorded(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Record the chunks written so far, in the caller's transaction, after sync(), and go on
+   * writing: full packs are sealed and closed, the open one keeps its lease with its committed
+   * size advanced. Keeps a long session's memory bounded; chunks recorded here are unreferenced
+   * until the session commits, which gc leaves alone while the session's writer row lives.
+   */
+  checkpoint(): void {
+    this.index.putChunks(this.pending);
+    this.pending.length = 0;
+    // from here the index knows them: drain() finds repeats with its one query per batch
+    this.pendingIds.clear();
+    for (const p of this.touched.splice(0)) {
+      if (p === this.current && p.appender.length < this.targetBytes) {
+        this.index.advancePack(p.row.id, p.appender.length, this.owner);
+        this.touched.push(p);
+      } else {
+        this.index.commitPack(p.row.id, p.appender.length, true);
+        p.appender.close();
+        if (p === this.current) this.current = null;
+      }
+    }
+  }
+
   /** Close file handles; on failure also release pack leases so the next writer reuses them. */
   close(failed: boolean): void {
     for (const p of this.touched) {

@@ -78,6 +78,11 @@ export function validateWritePath(p: string): string {
   return clean;
 }
 
+/** Whether one name may be written as it is (what validateWritePath checks, per name): the cheap test put -r makes per file. */
+export function isPlainName(name: string): boolean {
+  return name.length <= MAX_NAME_BYTES && name !== '.' && name !== '..' && PRINTABLE_ASCII_RE.test(name) && !GLOB_CHAR_RE.test(name) && !name.includes('/');
+}
+
 /** Elements of a path after cleaning; the root has none. */
 export function splitPath(p: string): string[] {
   const clean = cleanPath(p);

@@ -156,8 +156,11 @@ export class PageReader {
   }
 }
 
-/** Builds pages bottom-up as items arrive in name order. Reused subtrees are pushed whole. */
-class TreeBuilder {
+/**
+ * Builds pages bottom-up as items arrive in name order; reused subtrees are pushed whole. Holds
+ * only the pages not yet closed (about 64 entries per level): a directory of any size streams.
+ */
+export class TreeBuilder {
   private readonly levels: (Entry | PageRef)[][] = [[]];
 
   constructor(private readonly store: PageStore) {}

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { IoError } from '../errors.js';
 import type { ChunkParams } from './chunker.js';
+import type { ReadReply, ReadRequest, WriteFailure, WriteRequest } from './file-batch.js';
 
 /** Main thread → worker. `job` keys the worker's state; replies carry it back. */
 export type WorkerRequest =
@@ -20,7 +21,11 @@ export type WorkerRequest =
   /** pieces: [buffer index, offset, length] per chunk; ids: the chunks' ids, 32 bytes each */
   | { kind: 'verify'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; ids: Uint8Array }
   | { kind: 'verify-end'; job: number }
-  | { kind: 'cancel'; job: number };
+  | { kind: 'cancel'; job: number }
+  /** put -r: stat, read and hash a batch of small files; `buf` is a spare buffer to read into */
+  | { kind: 'read-files'; job: number; req: ReadRequest; buf: ArrayBuffer | null }
+  /** get -r: create directories and write a batch of files; req.buf comes back */
+  | { kind: 'write-files'; job: number; req: WriteRequest };
 
 /** Worker → main thread. */
 export type WorkerReply =
@@ -30,6 +35,8 @@ export type WorkerReply =
   /** `bad`: index of the first piece whose bytes do not match its id, or -1 */
   | { kind: 'verified'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; bad: number }
   | { kind: 'digest'; job: number; digest: Uint8Array }
+  | { kind: 'files-read'; job: number; reply: ReadReply }
+  | { kind: 'files-written'; job: number; buf: ArrayBuffer; failure: WriteFailure }
   | { kind: 'error'; job: number; message: string };
 
 /** How long a blocked caller waits for a reply before declaring the worker lost. */

@@ -1,0 +1,565 @@
+// Local files into the store: one file read into a content writer, and whole directory trees
+// streamed directory by directory (put -r, datum outputs). A tree is walked in name order while
+// batches of its small files are read, and hashed, ahead on the content worker; each directory's
+// pages are built as its entries arrive, so what is held is the open directories' unfinished
+// pages and a few batches, never an entry per file. Rows that must wait for the commit (chunks,
+// pages, file-cache entries) are recorded in bounded checkpoints.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConflictError, TuskError, localFileError } from '../errors.js';
+import type { ContentRecord } from './chunk-index.js';
+import { ContentWriter, type ContentSink } from './content-io.js';
+import { CHUNK_PROFILE_V1 } from './chunker.js';
+import type { CacheRow, FileCache, LocalStat } from './file-cache.js';
+import { batchError, CACHED_FIELDS, META_FIELDS, readFileBatch, ReadStatus, writeFileBatch, type ReadReply, type ReadRequest, type WriteFailure } from './file-batch.js';
+import { lookupPath } from './file-tree.js';
+import { EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import type { PackWriter } from './pack-writer.js';
+import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js';
+import { isPlainName, MAX_PATH_BYTES, validateWritePath } from './paths.js';
+import type { StoreCore } from './store-core.js';
+import { iterateEntries, TreeBuilder, type Entry, type PageRef, type PageStore } from './tree.js';
+import { contentWorker, startContentWorker, type WorkerLink } from './worker-link.js';
+
+const READ_BLOCK = 4 * 1024 * 1024;
+const EOF_PROBE = Buffer.alloc(1);
+
+export interface LocalFile {
+  localPath: string;
+  repoPath: string;
+  /** compact: 100,000 fs.Stats objects (with their Date fields) cost ~40 MB */
+  stat: LocalStat;
+}
+
+/**
+ * Read buffers for small files, carved from one reusable slab. Chunks stay views into the slab
+ * until the pack writer drains its queue, so the slab is only rewound right after a drain.
+ * Saves an allocation (and most of the garbage collection) per file on trees of small files.
+ */
+export class ReadArena {
+  static readonly MAX_FILE = 1 << 20;
+  private readonly slab = Buffer.allocUnsafe(8 << 20);
+  private pos = 0;
+  constructor(private readonly writer: PackWriter) {}
+
+  take(n: number): Buffer {
+    if (this.pos + n > this.slab.length) {
+      this.writer.drain();
+      this.pos = 0;
+    }
+    const b = this.slab.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+}
+
+/** The writer for one new file: big files are cut and hashed on the content worker, the rest here. */
+export function contentSink(writer: PackWriter, sizeHint: number): ContentSink {
+  const link = sizeHint >= PARALLEL_MIN_BYTES ? contentWorker() : null;
+  return link ? new ParallelContentWriter(writer, link) : new ContentWriter(writer);
+}
+
+/** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */
+export function ingestLocal(file: LocalFile, w: ContentSink, arena: ReadArena, onBytes: (n: number) => void): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file.localPath, 'r');
+  } catch (err) {
+    w.abort();
+    throw localFileError(err, file.localPath);
+  }
+  try {
+    // the scan's stat is the "before": one fstat after reading proves the file held still
+    const before = file.stat;
+    let remaining = before.size;
+    let grew = false;
+    while (remaining > 0) {
+      // small files come from the arena; big ones from the writer (a fresh buffer, or a block
+      // that goes to the content worker), since chunks are views into it until they are stored
+      const want = Math.min(READ_BLOCK, remaining);
+      const buf = before.size <= ReadArena.MAX_FILE ? arena.take(want) : w.buffer(want);
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      w.push(n === buf.length ? buf : buf.subarray(0, n));
+      onBytes(n);
+      remaining -= n;
+    }
+    if (remaining === 0) grew = fs.readSync(fd, EOF_PROBE, 0, 1, null) > 0;
+    const after = fs.fstatSync(fd);
+    if (grew || remaining !== 0 || after.size !== before.size || after.mtimeMs !== before.mtime || after.ino !== before.ino)
+      throw new ConflictError(`${file.localPath} changed while it was being read`, 'retry when the file is no longer being written');
+  } catch (err) {
+    w.abort();
+    if (err instanceof TuskError) throw err;
+    throw localFileError(err, file.localPath);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Trees
+
+/** Files per read batch: big enough that a message per batch is noise, small enough to start soon. */
+const BATCH_FILES = 256;
+/** Batches read ahead of the one being stored. */
+const BATCH_DEPTH = 3;
+/** Files up to this size are read in batches; bigger ones here, with ingestLocal (they are few). */
+const BATCH_MAX_FILE = 64 * 1024;
+/** Rows (chunks, contents, pages, file-cache entries) staged before a checkpoint records them. */
+export const CHECKPOINT_ROWS = 32_768;
+
+/** Tree pages kept until a transaction can write them (pages are recorded with the rows they refer to). */
+export class StagedPages implements PageStore {
+  private readonly staged = new Map<string, { id: NodeId; data: Buffer }>();
+  constructor(private readonly target: PageStore) {}
+
+  get size(): number {
+    return this.staged.size;
+  }
+
+  getPage(id: NodeId): Buffer | undefined {
+    return this.staged.get(id.toString('latin1'))?.data ?? this.target.getPage(id);
+  }
+
+  putPage(id: NodeId, data: Buffer): void {
+    this.staged.set(id.toString('latin1'), { id, data });
+  }
+
+  /** Write the staged pages to the target; inside a transaction. */
+  flush(): void {
+    for (const { id, data } of this.staged.values()) this.target.putPage(id, data);
+    this.staged.clear();
+  }
+}
+
+export interface TreeIngestOptions {
+  writer: PackWriter;
+  arena: ReadArena;
+  /** where finished pages wait for the next checkpoint or the commit */
+  pages: StagedPages;
+  /** null: every file is read (datum outputs) */
+  cache: FileCache | null;
+  /** the commit the put starts from: a cached content id it holds at the same path is known to be stored */
+  base: NodeId | null;
+  datum?: string;
+  /** dereference symbolic links (pipeline outputs, as Pachyderm does), never looping */
+  followLinks?: boolean;
+  onWarning?: (msg: string) => void;
+  onBytes: (n: number) => void;
+  /** records what is staged (writer.sync(), then one transaction with writer.checkpoint() and record()) */
+  checkpoint: () => void;
+  /** rows staged before a checkpoint (tests lower it) */
+  checkpointRows?: number;
+}
+
+const FILE = 0;
+const OPEN = 1;
+const CLOSE = 2;
+
+/** One step of the walk, in the order the tree is built. A file names its batch and place in it. */
+type WalkEvent =
+  | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: Buffer | null }
+  | { t: typeof OPEN; name: string }
+  | { t: typeof CLOSE };
+
+interface WalkFrame {
+  local: string;
+  entries: fs.Dirent[];
+  i: number;
+  /** every name from the walk's root to here is a plain name: file paths need no full check */
+  plain: boolean;
+  repo: string;
+  cache: Map<string, CacheRow> | null;
+}
+
+interface BuildFrame {
+  name: string;
+  repo: string;
+  builder: TreeBuilder;
+  /** this directory in the base commit: name → content id, loaded on the first cache hit */
+  base: Map<string, Buffer> | null | undefined;
+}
+
+/**
+ * Streams one local directory tree into pages; see the module comment. `ingest` returns the root
+ * page of the tree (null when it holds no file); the caller records the staged rows with record()
+ * in its commit transaction.
+ */
+export class TreeIngest {
+  files = 0;
+  cachedFiles = 0;
+  /** records of files cut into several chunks (one-chunk files need none) */
+  private contents: ContentRecord[] = [];
+  private cacheRows: { path: string; stat: LocalStat; id: ContentId }[] = [];
+  /** most rows staged at once (tests check the bound) */
+  peakStaged = 0;
+
+  /** the content worker once a second batch is due; null before (a small tree never starts it) */
+  private link: WorkerLink | null = null;
+  private job = 0;
+  private inline = process.env.TUSK_WORKER === '0';
+  private readonly stack: WalkFrame[] = [];
+  private readonly queue: WalkEvent[] = [];
+  private qpos = 0;
+  private seenDirs: Set<string> | null = null;
+  // the batch being filled by the walk
+  private openPaths: string[] = [];
+  private openCached = new Float64Array(BATCH_FILES * CACHED_FIELDS).fill(NaN);
+  private nextBatch = 0;
+  private sent = 0;
+  /** replies received and not yet used, in batch order (the inline reader fills it at once) */
+  private readonly replies: ReadReply[] = [];
+  private current: ReadReply | null = null;
+  private currentSeq = -1;
+  private readonly spare: ArrayBuffer[] = [];
+  private readonly hashBelow: number;
+
+  constructor(
+    private readonly s: StoreCore,
+    private readonly o: TreeIngestOptions,
+  ) {
+    // a file below the minimum chunk size is one chunk: its id is the hash of its bytes
+    this.hashBelow = CHUNK_PROFILE_V1.minSize;
+  }
+
+  /** Rows waiting for a checkpoint or the commit. */
+  get staged(): number {
+    return this.o.writer.unrecorded + this.contents.length + this.cacheRows.length + this.o.pages.size;
+  }
+
+  /** Record staged contents, file-cache rows and pages: inside the transaction, after the writer's rows. */
+  record(readAtMs: number): void {
+    this.s.index.putContents(this.contents);
+    this.contents = [];
+    if (this.o.cache) for (const r of this.cacheRows) this.o.cache.record(r.path, r.stat, r.id, readAtMs);
+    this.cacheRows = [];
+    this.o.pages.flush();
+  }
+
+  ingest(localRoot: string, repoRoot: string): PageRef | null {
+    this.nextBatch = 0;
+    this.sent = 0;
+    this.currentSeq = -1;
+    this.current = null;
+    this.replies.length = 0;
+    this.queue.length = 0;
+    this.qpos = 0;
+    try {
+      const root = path.resolve(localRoot);
+      this.enter(root, repoRoot, repoRoot.split('/').every((n) => n === '' || isPlainName(n)));
+      const frames: BuildFrame[] = [{ name: '', repo: repoRoot, builder: new TreeBuilder(this.o.pages), base: undefined }];
+      for (let ev = this.pull(); ev; ev = this.pull()) {
+        const top = frames[frames.length - 1]!;
+        if (ev.t === OPEN) {
+          frames.push({ name: ev.name, repo: top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, builder: new TreeBuilder(this.o.pages), base: undefined });
+        } else if (ev.t === CLOSE) {
+          frames.pop();
+          const sub = top.builder.finish();
+          if (sub && sub.entries > 0) frames[frames.length - 1]!.builder.pushEntry({ name: top.name, kind: 'dir', id: sub.id, size: sub.size, files: sub.files });
+        } else {
+          top.builder.pushEntry(this.file(ev, top));
+        }
+      }
+      this.release();
+      return frames[0]!.builder.finish();
+    } finally {
+      // replies still on their way (after an error) are dropped
+      if (this.link) this.link.close(this.job);
+      this.link = null;
+    }
+  }
+
+  // -- the walk (runs ahead of the build by up to BATCH_DEPTH batches)
+
+  private enter(local: string, repo: string, plain: boolean): void {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(local, { withFileTypes: true });
+    } catch (err) {
+      throw localFileError(err, local);
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const cache = this.o.cache ? this.o.cache.childrenOf(local) : null;
+    this.stack.push({ local, entries, i: 0, plain, repo, cache: cache && cache.size > 0 ? cache : null });
+  }
+
+  /** One walk step; false when the walk is over. */
+  private step(): boolean {
+    const f = this.stack[this.stack.length - 1];
+    if (!f) return false;
+    if (f.i >= f.entries.length) {
+      this.stack.pop();
+      if (this.stack.length > 0) this.queue.push({ t: CLOSE });
+      return true;
+    }
+    const d = f.entries[f.i++]!;
+    const local = f.local === '/' ? `/${d.name}` : `${f.local}/${d.name}`;
+    const repo = f.repo === '/' ? `/${d.name}` : `${f.repo}/${d.name}`;
+    let isDir = d.isDirectory();
+    let isFile = d.isFile();
+    if (d.isSymbolicLink()) {
+      if (!this.o.followLinks) {
+        // Links are not followed in puts: following could read outside the tree or loop.
+        this.o.onWarning?.(`skipping symbolic link ${local}`);
+        return true;
+      }
+      try {
+        const t = fs.statSync(local);
+        isDir = t.isDirectory();
+        isFile = t.isFile();
+      } catch {
+        this.o.onWarning?.(`skipping dangling symbolic link ${local}`);
+        return true;
+      }
+    }
+    if (isDir) {
+      if (this.o.followLinks) {
+        const real = fs.realpathSync(local);
+        const seen = (this.seenDirs ??= new Set());
+        if (seen.has(real)) {
+          this.o.onWarning?.(`skipping ${local}: symbolic link loop`);
+          return true;
+        }
+        seen.add(real);
+      }
+      this.queue.push({ t: OPEN, name: d.name });
+      this.enter(local, repo, f.plain && isPlainName(d.name));
+    } else if (isFile) {
+      // the full check only when a name needs it: it costs more than reading a small file
+      if (!f.plain || !isPlainName(d.name) || repo.length > MAX_PATH_BYTES) validateWritePath(repo);
+      const row = f.cache?.get(d.name);
+      const idx = this.openPaths.length;
+      if (row) this.openCached.set([row.dev, row.ino, row.size, row.mtime, row.ctime], idx * CACHED_FIELDS);
+      this.openPaths.push(local);
+      this.queue.push({ t: FILE, name: d.name, local, batch: this.nextBatch, idx, cached: row ? row.content : null });
+      if (this.openPaths.length === BATCH_FILES) this.send();
+    } else this.o.onWarning?.(`skipping ${local}: not a regular file`);
+    return true;
+  }
+
+  private send(): void {
+    if (this.openPaths.length === 0) return;
+    const n = this.openPaths.length;
+    const req: ReadRequest = { paths: this.openPaths, cached: this.openCached.slice(0, n * CACHED_FIELDS), maxRead: BATCH_MAX_FILE, hashBelow: this.hashBelow };
+    const buf = this.spare.pop() ?? null;
+    this.openPaths = [];
+    this.openCached.fill(NaN);
+    this.nextBatch++;
+    this.sent++;
+    if (!this.link && !this.inline && this.nextBatch === 1) startContentWorker();
+    if (!this.link && !this.inline && this.nextBatch >= 2) {
+      this.link = contentWorker();
+      if (this.link) this.job = this.link.open();
+      else this.inline = true;
+    }
+    if (this.link) {
+      this.link.post({ kind: 'read-files', job: this.job, req, buf }, buf ? [buf] : []);
+    } else this.replies.push(readFileBatch(req, buf));
+  }
+
+  /** The next event, walking ahead so that BATCH_DEPTH batches are being read meanwhile. */
+  private pull(): WalkEvent | undefined {
+    while (this.sent - this.currentSeq - 1 < BATCH_DEPTH && this.queue.length - this.qpos < BATCH_DEPTH * BATCH_FILES * 2 && this.step());
+    if (this.qpos === this.queue.length) {
+      while (this.step() && this.queue.length === this.qpos);
+      if (this.qpos === this.queue.length) return undefined;
+    }
+    const ev = this.queue[this.qpos++]!;
+    if (this.qpos > 4096) {
+      this.queue.splice(0, this.qpos);
+      this.qpos = 0;
+    }
+    return ev;
+  }
+
+  /** The reply holding file `idx` of batch `seq`; moving on from a batch stores what views its buffer first. */
+  private replyFor(seq: number): ReadReply {
+    if (seq === this.nextBatch) this.send();
+    while (this.currentSeq < seq) {
+      this.release();
+      if (this.replies.length === 0) {
+        const r = this.link!.receive(this.job);
+        if (r.kind !== 'files-read') throw new Error(`unexpected ${r.kind}`);
+        this.replies.push(r.reply);
+      }
+      this.current = this.replies.shift()!;
+      this.currentSeq++;
+      if (this.staged >= (this.o.checkpointRows ?? CHECKPOINT_ROWS)) this.o.checkpoint();
+    }
+    return this.current!;
+  }
+
+  private release(): void {
+    if (!this.current) return;
+    // chunks queued in the pack writer are views into the batch's buffer: store them before it goes back
+    this.o.writer.drain();
+    this.spare.push(this.current.buf);
+    this.current = null;
+  }
+
+  // -- the build
+
+  private file(ev: Extract<WalkEvent, { t: typeof FILE }>, dir: BuildFrame): Entry {
+    const r = this.replyFor(ev.batch);
+    const m = ev.idx * META_FIELDS;
+    const status = r.meta[m]!;
+    const stat: LocalStat = { dev: r.meta[m + 1]!, ino: r.meta[m + 2]!, size: r.meta[m + 3]!, mtime: r.meta[m + 4]!, ctime: r.meta[m + 5]! };
+    this.files++;
+    const staged = this.staged;
+    if (staged > this.peakStaged) this.peakStaged = staged;
+    if (status === ReadStatus.Failed) throw localFileError(batchError(r.errors[ev.idx]!), ev.local);
+    if (status === ReadStatus.Changed) throw new ConflictError(`${ev.local} changed while it was being read`, 'retry when the file is no longer being written');
+    if (status === ReadStatus.Cached && this.isStored(ev.cached!, ev.name, dir)) {
+      this.cachedFiles++;
+      this.o.onBytes(stat.size);
+      return this.entry(ev.name, ev.cached!, stat.size);
+    }
+    let rec: ContentRecord;
+    if (stat.size === 0) rec = { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
+    else if (status === ReadStatus.Hashed) {
+      const id = Buffer.from(r.ids.buffer, r.ids.byteOffset + ev.idx * ID_BYTES, ID_BYTES) as ChunkId;
+      this.o.writer.add(id, new Uint8Array(r.buf, r.meta[m + 6]!, stat.size));
+      rec = { id: id as unknown as ContentId, size: stat.size, chunks: [id] };
+    } else if (status === ReadStatus.Read) {
+      const w = new ContentWriter(this.o.writer);
+      w.push(Buffer.from(r.buf, r.meta[m + 6]!, stat.size));
+      rec = w.finish();
+    } else {
+      // Deferred (bigger than a batch takes), or cached content the store no longer has
+      const w = contentSink(this.o.writer, stat.size);
+      ingestLocal({ localPath: ev.local, repoPath: '', stat }, w, this.o.arena, () => {});
+      rec = w.finish();
+    }
+    this.o.onBytes(stat.size);
+    if (rec.chunks.length > 1) this.contents.push(rec);
+    if (this.o.cache) this.cacheRows.push({ path: ev.local, stat, id: rec.id });
+    return this.entry(ev.name, rec.id, rec.size);
+  }
+
+  private entry(name: string, id: Buffer, size: number): Entry {
+    return this.o.datum ? { name, kind: 'file', id, size, files: 1, datum: this.o.datum } : { name, kind: 'file', id, size, files: 1 };
+  }
+
+  /** Whether a cached content id is still stored: the base commit holds it at this path, or the index has it. */
+  private isStored(id: Buffer, name: string, dir: BuildFrame): boolean {
+    if (id.equals(EMPTY_CONTENT_ID)) return true;
+    if (dir.base === undefined) {
+      dir.base = null;
+      const e = this.o.base ? lookupPath(this.s.reader, this.o.base, dir.repo) : undefined;
+      if (e && e.kind === 'dir') {
+        dir.base = new Map();
+        for (const c of iterateEntries(this.s.reader, e.id as NodeId)) if (c.kind === 'file') dir.base.set(c.name, c.id);
+      }
+    }
+    if (dir.base?.get(name)?.equals(id)) return true;
+    return this.s.index.hasContent(id as ContentId);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing trees out (get -r)
+
+/** Bytes per write batch (a file bigger than this travels alone). */
+const WRITE_BATCH_BYTES = 4 << 20;
+/** Write batches queued on the worker while this thread reads and verifies the next. */
+const WRITE_DEPTH = 2;
+
+/**
+ * Writes a tree's small files in batches, on the content worker when the tree is big enough
+ * (file creation is most of get -r, and one thread creating files in order does it best: many at
+ * once only contend for the directory), here otherwise. Directories are made as the batches reach
+ * them. Holds at most WRITE_DEPTH + 1 batches.
+ */
+export class BatchWriter {
+  private link: WorkerLink | null = null;
+  private job = 0;
+  private inline = process.env.TUSK_WORKER === '0';
+  private sent = 0;
+  private buf: ArrayBuffer | null = null;
+  private used = 0;
+  private paths: string[] = [];
+  private ends: number[] = [];
+  private dirs: string[] = [];
+  private lastDir: string | null = null;
+  private readonly spare: ArrayBuffer[] = [];
+  /** paths and dirs of the batches on the worker, oldest first: to name what failed */
+  private readonly inFlight: { paths: string[]; dirs: string[] }[] = [];
+
+  /** Queue one file: its bytes are copied, so `parts` may be reused at once. */
+  add(dir: string, file: string, parts: readonly Uint8Array[], size: number): void {
+    if (this.buf && this.used + size > this.buf.byteLength && this.paths.length > 0) this.flush();
+    if (!this.buf || this.used + size > this.buf.byteLength) {
+      const b = this.spare.pop();
+      this.buf = b && b.byteLength >= size ? b : new ArrayBuffer(Math.max(WRITE_BATCH_BYTES, size));
+      this.used = 0;
+    }
+    if (dir !== this.lastDir) {
+      this.dirs.push(dir);
+      this.lastDir = dir;
+    }
+    const bytes = new Uint8Array(this.buf);
+    for (const p of parts) {
+      bytes.set(p, this.used);
+      this.used += p.length;
+    }
+    this.paths.push(file);
+    this.ends.push(this.used);
+  }
+
+  private flush(): void {
+    if (this.paths.length === 0 && this.dirs.length === 0) return;
+    const req = { dirs: this.dirs, paths: this.paths, ends: Float64Array.from(this.ends), buf: this.buf! };
+    this.buf = null;
+    this.paths = [];
+    this.ends = [];
+    this.dirs = [];
+    this.sent++;
+    // the first batch is written here while the worker starts: a small tree never waits for it
+    if (!this.link && !this.inline && this.sent === 1) startContentWorker();
+    if (!this.link && !this.inline && this.sent >= 2) {
+      this.link = contentWorker();
+      if (this.link) this.job = this.link.open();
+      else this.inline = true;
+    }
+    if (!this.link) {
+      const failure = writeFileBatch(req);
+      this.spare.push(req.buf);
+      if (failure) throw failed(failure, req);
+      return;
+    }
+    this.inFlight.push({ paths: req.paths, dirs: req.dirs });
+    this.link.post({ kind: 'write-files', job: this.job, req }, [req.buf]);
+    while (this.inFlight.length > WRITE_DEPTH) this.collect();
+  }
+
+  private collect(): void {
+    const r = this.link!.receive(this.job);
+    if (r.kind !== 'files-written') throw new Error(`unexpected ${r.kind}`);
+    const batch = this.inFlight.shift()!;
+    this.spare.push(r.buf);
+    if (r.failure) throw failed(r.failure, batch);
+  }
+
+  /** Write what is queued and wait for every batch. */
+  finish(): void {
+    try {
+      this.flush();
+      while (this.inFlight.length > 0) this.collect();
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Stop without waiting (after an error): batches still on the worker are written, their replies dropped. */
+  close(): void {
+    if (this.link) this.link.close(this.job);
+    this.link = null;
+    this.inFlight.length = 0;
+  }
+}
+
+function failed(f: NonNullable<WriteFailure>, batch: { paths: string[]; dirs: string[] }): TuskError {
+  return localFileError(batchError(f.error), f.at >= 0 ? batch.paths[f.at]! : batch.dirs[-1 - f.at]!);
+}

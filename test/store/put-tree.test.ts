@@ -1,0 +1,192 @@
+// put -r of whole directories: the tree built directory by directory must have exactly the ids
+// the per-file path (one edit per file) gave, whatever the shape: nested, wide, empty files, files
+// around the chunk size, a re-put over a tree that has other files, and a get -r round trip.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseFileRef } from '../../src/store/address.js';
+import type { Store } from '../../src/store/store.js';
+import { seededBytes, streamOf, tempDir, tempStore } from '../helpers.js';
+
+let env: ReturnType<typeof tempStore>;
+const dirs: string[] = [];
+afterEach(() => {
+  env?.cleanup();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A seeded tree: 24 directories (some nested, one empty, one wide), sizes 0 B … 80 KiB. */
+function makeTree(root: string, seed: number): number {
+  let n = 0;
+  const write = (rel: string, size: number) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), seededBytes(size, seed * 100_003 + n++));
+  };
+  for (let d = 0; d < 20; d++) for (let f = 0; f < 12; f++) write(`d${String(d).padStart(2, '0')}/f${f}.dat`, (d * 37 + f * 911) % 9000);
+  for (let f = 0; f < 700; f++) write(`wide/e${String(f).padStart(4, '0')}`, f % 3 === 0 ? 0 : 100 + f);
+  write('deep/a/b/c/leaf.txt', 5);
+  write('deep/a/b/sib.bin', 40_000); // above the test profile's one-chunk size: cut into chunks
+  write('deep/a/big.bin', 80_000);
+  write('top.txt', 3);
+  write('a.b', 7); // sorts before 'a/…' byte-wise but after it as a path: order must be by name
+  write('a/x', 9);
+  fs.mkdirSync(path.join(root, 'empty/inner'), { recursive: true });
+  return n;
+}
+
+function tree(): string {
+  const d = tempDir('tusk-put-tree-');
+  dirs.push(d);
+  return d;
+}
+
+const putDir = (store: Store, local: string, repoPath: string) =>
+  store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'local', localPath: local, repoPath, recursive: true }]);
+
+const rootHash = (store: Store, p = '/') => store.inspectFile(parseFileRef(`r@master:${p}`)).hash;
+
+describe('put -r of a directory tree', () => {
+  it('gives the golden tree ids, and the same ids as putting every file by itself', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('r');
+    const src = tree();
+    const files = makeTree(src, 1);
+    const r = await putDir(store, src, '/t');
+    expect(r.files).toBe(files);
+    expect(rootHash(store, '/t')).toBe(GOLDEN.tree1);
+    expect(rootHash(store, '/t/wide')).toBe(GOLDEN.wide1);
+
+    // the same files put one stream at a time into another repo build the same tree
+    store.createRepo('s');
+    const sources = [] as Parameters<Store['putFiles']>[1][number][];
+    const walk = (dir: string, rel: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(path.join(dir, e.name), `${rel}/${e.name}`);
+        else sources.push({ kind: 'stream', stream: streamOf(fs.readFileSync(path.join(dir, e.name))), repoPath: `/t${rel}/${e.name}` });
+      }
+    };
+    walk(src, '');
+    await store.putFiles({ repo: 's', branch: 'master' }, sources);
+    expect(store.inspectFile(parseFileRef('s@master:/t')).hash).toBe(GOLDEN.tree1);
+  });
+
+  it('a second put over an existing tree keeps files only the commit has, replaces changed ones and reads only those', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('r');
+    const src = tree();
+    makeTree(src, 2);
+    await putDir(store, src, '/t');
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('only in the commit'), repoPath: '/t/d03/extra.txt' }]);
+    // the file cache trusts only files whose ctime is older than its racy window (2 s)
+    await new Promise((r) => setTimeout(r, 2100));
+    await putDir(store, src, '/t');
+    fs.writeFileSync(path.join(src, 'd05/f1.dat'), 'changed');
+    fs.writeFileSync(path.join(src, 'd05/new.dat'), 'new');
+    const r = await putDir(store, src, '/t');
+    expect(r.cachedFiles).toBe(r.files - 2);
+    expect(r.newChunks).toBe(2);
+    expect(store.listFiles(parseFileRef('r@master:/t/d03')).map((f) => path.basename(f.path))).toContain('extra.txt');
+    const names = (p: string) => store.listFiles(parseFileRef(`r@master:${p}`)).map((f) => path.basename(f.path));
+    expect(names('/t/d05')).toContain('new.dat');
+    expect(rootHash(store, '/t')).toBe(GOLDEN.tree2Edited);
+  });
+
+  it('a file where the commit has a directory is a collision, and the branch does not move', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('r');
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('x'), repoPath: '/t/top.txt/inner' }]);
+    const head = store.inspectFile(parseFileRef('r@master:/')).hash;
+    const src = tree();
+    makeTree(src, 3);
+    await expect(putDir(store, src, '/t')).rejects.toMatchObject({ code: 'E_CONFLICT' });
+    expect(store.inspectFile(parseFileRef('r@master:/')).hash).toBe(head);
+  });
+
+  it('gets a tree back byte for byte with get -r, empty files included', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('r');
+    const src = tree();
+    makeTree(src, 4);
+    await putDir(store, src, '/t');
+    const out = path.join(tree(), 'out');
+    const got = await store.getFile(parseFileRef('r@master:/t'), { output: out, recursive: true });
+    const want = new Map<string, Buffer>();
+    const read = (base: string, rel: string, into: Map<string, Buffer>) => {
+      for (const e of fs.readdirSync(path.join(base, rel), { withFileTypes: true })) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) read(base, r, into);
+        else into.set(r, fs.readFileSync(path.join(base, r)));
+      }
+    };
+    read(src, '', want);
+    const have = new Map<string, Buffer>();
+    read(out, '', have);
+    expect([...have.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [k, v] of want) expect(have.get(k)!.equals(v), k).toBe(true);
+    expect(got.files).toBe(want.size);
+    // a tree holds no empty directories: get -r makes none
+    expect(fs.existsSync(path.join(out, 'empty'))).toBe(false);
+  });
+});
+
+// Recorded with the per-file put (one path edit per file), before the tree was built directory by
+// directory: a change in how pages are cut or encoded shows up here.
+const GOLDEN = {
+  tree1: '816d185ec7ef572a5dc4a550d0aef820b82522b76a2feaec5d2acb9782ab9c4a',
+  wide1: 'd1ecc4f531289001b61ca6fb601da4464a368b10dc5d06f6daa31bcdf88a1a2b',
+  tree2Edited: '9f8959bedc855eee64ed8baa9c4b327aac5cefda13fd2aa25e2e4042f8b88153',
+};
+
+describe('put -r memory', () => {
+  it('holds a bounded number of rows whatever the file count: checkpoints record them as the walk goes', async () => {
+    const { PackWriter } = await import('../../src/store/pack-writer.js');
+    const { ReadArena, StagedPages, TreeIngest } = await import('../../src/store/local-tree.js');
+    const { FileCache } = await import('../../src/store/file-cache.js');
+    env = tempStore();
+    const s = env.store.core;
+    const src = tree();
+    const files = 1500;
+    for (let d = 0; d < 15; d++) {
+      fs.mkdirSync(path.join(src, `d${d}`));
+      for (let f = 0; f < files / 15; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}`), seededBytes(200 + f, d * 1000 + f));
+    }
+    s.index.addWriter('t');
+    const writer = new PackWriter(s.index, s.packs, 't');
+    const bound = 200;
+    let checkpoints = 0;
+    const ingest: InstanceType<typeof TreeIngest> = new TreeIngest(s, {
+      writer,
+      arena: new ReadArena(writer),
+      pages: new StagedPages(s.pages),
+      cache: new FileCache(s.db),
+      base: null,
+      onBytes: () => {},
+      checkpointRows: bound,
+      checkpoint: () => {
+        checkpoints++;
+        writer.sync();
+        s.graph.transaction(() => {
+          writer.checkpoint();
+          ingest.record(Date.now());
+        });
+      },
+    });
+    const ref = ingest.ingest(src, '/');
+    writer.sync();
+    s.graph.transaction(() => {
+      writer.record();
+      ingest.record(Date.now());
+    });
+    writer.close(false);
+    expect(ref!.files).toBe(files);
+    // rows staged never exceed the bound by more than one batch (256 files, two rows each, and their pages)
+    expect(ingest.peakStaged).toBeLessThan(bound + 3 * 256);
+    expect(checkpoints).toBeGreaterThanOrEqual(Math.floor((2 * files) / (bound + 3 * 256)));
+    // what the checkpoints recorded is the whole tree: every chunk is in the index
+    expect(s.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get()).toBe(files);
+  });
+});
