@@ -15,8 +15,8 @@
  * Why a server: building the root costs ~5 ms of kernel work (every recursive bind copies its
  * submounts) and a fork of the node process costs more than a fork of this one. The server builds
  * the root once. The runner reuses a few scratch directories (two per worker), so the server also
- * keeps one mount namespace per scratch directory, with it bound at /pfs: a datum is then fork +
- * setns + chroot + exec. Giving each datum a fresh namespace instead (unshare(CLONE_NEWNS) + a
+ * keeps one mount namespace per scratch directory, with it bound at /pfs: a datum is then a
+ * vfork-style clone + setns + chroot + exec. Giving each datum a fresh namespace instead (unshare(CLONE_NEWNS) + a
  * bind) made the kernel copy the whole mount table on entry and tear it down on exit, both under
  * one global lock, so datums running at once waited on each other.
  *
@@ -330,6 +330,42 @@ static int same_key(const char *a, const char *b) {
   return *a == '=' && *b == '=';
 }
 
+/* What a datum's child needs, prepared by the server before it clones. */
+struct spawn {
+  const struct slot_ns *ns;
+  const char *pfs, *work, *in;
+  int out, err;
+  char **args, **envp;
+};
+
+/* The child shares the server's memory (CLONE_VM | CLONE_VFORK: no copy of its page tables,
+ * ~100 µs less CPU per datum than fork) and runs on a stack of its own while the server waits
+ * for it to exec. So it only makes system calls: no malloc, no stdio, no globals (hence execvpe
+ * rather than setting environ). */
+static char child_stack[256 * 1024] __attribute__((aligned(16)));
+
+static int datum_child(void *arg) {
+  const struct spawn *sp = arg;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_DFL);
+  setsid();
+  if (use_ns && enter_slot_ns(sp->ns, sp->err) != 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(sp->pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) {
+      dprintf(sp->err, "tusk-ns: cannot bind %s at /pfs: %s\n", sp->pfs, strerror(errno));
+      _exit(125);
+    }
+  }
+  if (chdir(sp->work) != 0 && chdir("/") != 0) _exit(125);
+  int fd = open(sp->in[0] ? sp->in : "/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || dup2(fd, 0) < 0 || dup2(sp->out, 1) < 0 || dup2(sp->err, 2) < 0) _exit(125);
+  execvpe(sp->args[0], sp->args, sp->envp);
+  int e = errno;
+  dprintf(2, "tusk-ns: cannot start %s: %s\n", sp->args[0], e == ENOENT ? "command not found" : strerror(e));
+  _exit(e == ENOENT ? 127 : 126);
+}
+
 static void start(char **f, size_t nf) {
   /* f: id pfs work stdin envc env... argv... */
   if (nf >= 1 && strcmp(f[0], "=") == 0) {
@@ -343,43 +379,27 @@ static void start(char **f, size_t nf) {
   char **env = f + 5;
   char **args = f + 5 + envc;
   struct slot_ns *ns = use_ns ? slot_ns_for(pfs) : NULL;
+  /* the command's own entries, then the base entries it does not override (built here: the
+   * child must not allocate) */
+  char **envp = malloc((envc + nbase + 1) * sizeof *envp);
+  if (!envp) exit(125);
+  size_t ne = 0;
+  for (size_t i = 0; i < envc; i++) envp[ne++] = env[i];
+  for (size_t i = 0; i < nbase; i++) {
+    int overridden = 0;
+    for (size_t j = 0; j < envc && !overridden; j++) overridden = same_key(base_env[i], env[j]);
+    if (!overridden) envp[ne++] = base_env[i];
+  }
+  envp[ne] = NULL;
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    free(envp);
     reply("X %s 126 0\n", id);
     return;
   }
-  pid_t pid = fork();
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    setsid();
-    if (use_ns && enter_slot_ns(ns, err[1]) != 0) {
-      if (unshare(CLONE_NEWNS) != 0 || mount(pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) {
-        dprintf(err[1], "tusk-ns: cannot bind %s at /pfs: %s\n", pfs, strerror(errno));
-        _exit(125);
-      }
-    }
-    if (chdir(work) != 0 && chdir("/") != 0) _exit(125);
-    int fd = open(in[0] ? in : "/dev/null", O_RDONLY);
-    if (fd < 0 || dup2(fd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(125);
-    /* the command's own entries, then the base entries it does not override */
-    char **envp = malloc((envc + nbase + 1) * sizeof *envp);
-    if (!envp) _exit(125);
-    size_t ne = 0;
-    for (size_t i = 0; i < envc; i++) envp[ne++] = env[i];
-    for (size_t i = 0; i < nbase; i++) {
-      int overridden = 0;
-      for (size_t j = 0; j < envc && !overridden; j++) overridden = same_key(base_env[i], env[j]);
-      if (!overridden) envp[ne++] = base_env[i];
-    }
-    envp[ne] = NULL;
-    environ = envp;
-    execvp(args[0], args);
-    fprintf(stderr, "tusk-ns: cannot start %s: %s\n", args[0], errno == ENOENT ? "command not found" : strerror(errno));
-    _exit(errno == ENOENT ? 127 : 126);
-  }
+  struct spawn sp = { ns, pfs, work, in, out[1], err[1], args, envp };
+  pid_t pid = clone(datum_child, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &sp);
+  free(envp);
   close(out[1]);
   close(err[1]);
   if (pid < 0) {
