@@ -170,8 +170,8 @@ function inputDirs(files: readonly DatumFile[]): string[] {
 
 /** Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. */
 function layOut(s: StoreCore, files: readonly DatumFile[], slot: ScratchSlot): number {
-  slot.prepare(inputDirs(files));
-  return materializeDatum(s, files, slot.pfsDir);
+  const present = slot.prepare(inputDirs(files));
+  return materializeDatum(s, files, slot.pfsDir, present);
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */

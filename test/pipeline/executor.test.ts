@@ -278,7 +278,9 @@ describe('a worker scratch tree reused between datums', () => {
     fs.writeFileSync(path.join(slot.tmpDir, 't'), 't');
     const srcIno = fs.statSync(path.join(slot.pfsDir, 'in', 'src')).ino;
 
-    slot.prepare(['in/src']);
+    // what it kept is reported, so laying out the next datum makes no directory twice
+    const kept = slot.prepare(['in/src']);
+    expect([...kept].sort()).toEqual([slot.pfsDir, path.join(slot.pfsDir, 'in'), path.join(slot.pfsDir, 'in', 'src'), path.join(slot.pfsDir, 'out'), slot.tmpDir].sort());
     expect(fs.readdirSync(path.join(slot.pfsDir, 'in', 'src'))).toEqual([]);
     // kept, not re-created
     expect(fs.statSync(path.join(slot.pfsDir, 'in', 'src')).ino).toBe(srcIno);
