@@ -204,6 +204,24 @@ describe.skipIf(!namespaces)('tusk-ns --serve: one namespace per scratch directo
       expect(shown(await run(server, SHOW, { pfsDir: a }))).toMatchObject({ who: 'a2', out: '' });
     }));
 
+  it('gives every datum a namespace of its own under TUSK_NS_PER_DATUM=1, /pfs as before', async () => {
+    process.env.TUSK_NS_PER_DATUM = '1';
+    try {
+      await withServer(async (server, dir) => {
+        const [a, b] = [scratch(dir, 'a'), scratch(dir, 'b')];
+        // a datum's namespace outlives it while a command of the same directory still runs
+        const hold = run(server, ['sh', '-c', `sleep 0.3; ${SHOW[2]}`], { pfsDir: a });
+        const seen = [];
+        for (const p of [a, b]) seen.push(shown(await run(server, SHOW, { pfsDir: p })));
+        seen.push(shown(await hold));
+        expect(seen.map((x) => x.who)).toEqual(['a', 'b', 'a']);
+        expect(seen[2]!.ns).not.toBe(seen[0]!.ns);
+      });
+    } finally {
+      delete process.env.TUSK_NS_PER_DATUM;
+    }
+  });
+
   it('keeps at most 64 namespaces, dropping the least recently used', () =>
     withServer(async (server, dir) => {
       const ps = Array.from({ length: 70 }, (_, i) => scratch(dir, `s${i}`));
