@@ -16,9 +16,9 @@
  * submounts) and a fork of the node process costs more than a fork of this one. The server builds
  * the root once. The runner reuses a few scratch directories (two per worker), so the server also
  * keeps one mount namespace per scratch directory, with it bound at /pfs: a datum is then a
- * vfork-style clone + setns + chroot + exec. Giving each datum a fresh namespace instead (unshare(CLONE_NEWNS) + a
- * bind) made the kernel copy the whole mount table on entry and tear it down on exit, both under
- * one global lock, so datums running at once waited on each other.
+ * vfork-style clone + setns + chroot + exec. Giving each datum a fresh namespace instead
+ * (unshare(CLONE_NEWNS) + a bind) made the kernel copy the whole mount table on entry and tear it
+ * down on exit, both under one global lock, so datums running at once waited on each other.
  *
  * Server protocol. Requests on stdin, each a count N then N strings, all NUL-terminated:
  *   N ID PFS_DIR WORK_DIR STDIN_FILE ENV_COUNT ENV... ARGV...
