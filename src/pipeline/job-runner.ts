@@ -19,8 +19,16 @@ import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } f
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
 const DATUM_LEASE_MS = 60_000;
-/** Datums claimed per write: small enough that another runner on the same job still gets a share. */
+/** Datums claimed per write at first: small enough that another runner on the same job still gets a share. */
 const CLAIM_BATCH = 16;
+/**
+ * While batches are used up within CLAIM_FAST_MS the next one is twice as big, up to this: a
+ * claim is a write transaction, which costs more than a quick datum. A batch that lasts longer
+ * than CLAIM_SLOW_MS (slow datums) sends it back to CLAIM_BATCH, so that a job's tail is shared.
+ */
+const CLAIM_BATCH_MAX = 256;
+const CLAIM_FAST_MS = 100;
+const CLAIM_SLOW_MS = 1000;
 
 /** The JSON-lines log file of a job. */
 export function logFile(s: StoreCore, pipeline: string, job: string): string {
@@ -170,8 +178,8 @@ function inputDirs(files: readonly DatumFile[]): string[] {
 
 /** Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. */
 function layOut(s: StoreCore, files: readonly DatumFile[], slot: ScratchSlot): number {
-  slot.prepare(inputDirs(files));
-  return materializeDatum(s, files, slot.pfsDir);
+  const present = slot.prepare(inputDirs(files));
+  return materializeDatum(s, files, slot.pfsDir, present);
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
@@ -375,8 +383,16 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     for (const d of queue) if (!ours.has(d.id)) restarted.add(d.id);
   }, 250);
   const slots: ScratchSlot[] = [];
+  let batch = CLAIM_BATCH;
+  let claimedAt = -Infinity;
   const claim = (): DatumRow | undefined => {
-    if (queue.length === 0) queue.push(...s.jobs.claimDatums(job.pipeline, job.id, opts.runner, DATUM_LEASE_MS, CLAIM_BATCH));
+    if (queue.length === 0) {
+      const now = Date.now();
+      if (now - claimedAt < CLAIM_FAST_MS) batch = Math.min(batch * 2, CLAIM_BATCH_MAX);
+      else if (now - claimedAt > CLAIM_SLOW_MS) batch = CLAIM_BATCH;
+      claimedAt = now;
+      queue.push(...s.jobs.claimDatums(job.pipeline, job.id, opts.runner, DATUM_LEASE_MS, batch));
+    }
     return queue.shift();
   };
   try {

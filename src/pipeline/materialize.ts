@@ -3,7 +3,6 @@
 // into every datum that needs it: 10,000 datums sharing a reference file read it once.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { readContent } from '../store/content-io.js';
 import { walkFiles } from '../store/file-tree.js';
 import { EMPTY_CONTENT_ID, fromHex, type ContentId, type NodeId } from '../store/hash.js';
@@ -12,20 +11,12 @@ import type { DatumFile } from './datums.js';
 
 export const CACHE_DIR = 'cache';
 
-/** Path of a cached, read-only copy of a content, writing it first if missing. */
-function cachedContent(s: StoreCore, id: string, describe: string): { file: string; fresh: number } {
-  const file = path.join(s.path, CACHE_DIR, id.slice(0, 2), id);
-  try {
-    const st = fs.statSync(file);
-    // a cache file someone wrote to (its mode lets root do it) is not trusted: re-create it
-    if ((st.mode & 0o222) === 0) return { file, fresh: 0 };
-    fs.rmSync(file, { force: true });
-  } catch {
-    // not cached yet
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  const fd = fs.openSync(tmp, 'w', 0o444);
+/** Cache directories known to exist: one mkdir per directory per process, not per file. */
+const madeDirs = new Set<string>();
+
+/** Write a content (read from packs, verified) to a new read-only file at `target`; returns its bytes. */
+function writeContent(s: StoreCore, id: string, target: string, describe: string): number {
+  const fd = fs.openSync(target, 'w', 0o444);
   let bytes = 0;
   try {
     const cid = fromHex(id) as ContentId;
@@ -37,45 +28,84 @@ function cachedContent(s: StoreCore, id: string, describe: string): { file: stri
       }
   } catch (err) {
     fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    fs.rmSync(target, { force: true });
     throw err;
   }
   fs.closeSync(fd);
-  fs.renameSync(tmp, file);
-  return { file, fresh: bytes };
+  return bytes;
 }
 
+/**
+ * Put a content at `target`: a hard link to its cached copy, or, the first time, the content
+ * read from packs and then linked into the cache. Writing the datum's file first and linking it
+ * into the cache once complete needs no temporary name and no rename (a cold job creates one
+ * file per content, not two names): the cache never shows a partial file. Returns bytes read
+ * from packs.
+ */
 function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; empty: boolean }, target: string): number {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
   if (f.empty) {
     fs.writeFileSync(target, '');
     return 0;
   }
-  const { file, fresh } = cachedContent(s, f.hash, `file ${f.path} in ${f.repo}@${f.commit}`);
-  try {
-    fs.linkSync(file, target);
-  } catch {
-    // another filesystem or no hard links: copy (still from the cache, never from packs again)
-    fs.copyFileSync(file, target);
+  const file = path.join(s.path, CACHE_DIR, f.hash.slice(0, 2), f.hash);
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  // a cache file someone wrote to (its mode lets root do it) is not trusted: re-create it
+  if (st && (st.mode & 0o222) === 0) {
+    try {
+      fs.linkSync(file, target);
+    } catch {
+      // another filesystem or no hard links: copy (still from the cache, never from packs again)
+      fs.copyFileSync(file, target);
+    }
+    return 0;
   }
-  return fresh;
+  if (st) fs.rmSync(file, { force: true });
+  const bytes = writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
+  const dir = path.dirname(file);
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      if (!madeDirs.has(dir)) {
+        fs.mkdirSync(dir, { recursive: true });
+        madeDirs.add(dir);
+      }
+      fs.linkSync(target, file);
+      break;
+    } catch (err) {
+      // the directory went away (a store cleaned meanwhile): make it once more; anything else
+      // (another runner cached it first, no hard links here) leaves the cache as it is
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') break;
+      madeDirs.delete(dir);
+    }
+  }
+  return bytes;
 }
 
-/** Materialize every input file of a datum below `pfsDir`. Returns bytes read from packs. */
-export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsDir: string): number {
+/**
+ * Materialize every input file of a datum below `pfsDir`. `present`: directories known to exist
+ * already (those the scratch tree kept), which need no mkdir. Returns bytes read from packs.
+ */
+export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsDir: string, present: ReadonlySet<string> = new Set()): number {
   let downloaded = 0;
+  const mkdir = (dir: string) => {
+    if (!present.has(dir)) fs.mkdirSync(dir, { recursive: true });
+  };
   for (const f of files) {
     const base = path.join(pfsDir, f.name);
-    fs.mkdirSync(base, { recursive: true });
+    mkdir(base);
     if (f.type === 'file') {
-      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, path.join(base, f.path));
+      const target = path.join(base, f.path);
+      mkdir(path.dirname(target));
+      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target);
       continue;
     }
     const commit = s.graph.getCommit(f.repo, f.commit);
     if (!commit?.root) continue;
     fs.mkdirSync(path.join(base, f.path), { recursive: true });
-    for (const pe of walkFiles(s.reader, commit.root as NodeId, f.path))
-      downloaded += place(s, { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), empty: !!f.emptyFiles }, path.join(base, pe.path));
+    for (const pe of walkFiles(s.reader, commit.root as NodeId, f.path)) {
+      const target = path.join(base, pe.path);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      downloaded += place(s, { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), empty: !!f.emptyFiles }, target);
+    }
   }
   return downloaded;
 }

@@ -23,17 +23,23 @@ export class ScratchSlot {
   /**
    * Empty the tree for the next attempt, keeping the directories listed (relative to `pfs/`,
    * e.g. `in/src`) and their parents. Anything user code left — files, dirs, changed modes — is
-   * removed; a tree that cannot be emptied is abandoned for a fresh one.
+   * removed; a tree that cannot be emptied is abandoned for a fresh one. Returns the kept
+   * directories that exist now (absolute paths): laying out the datum needs no mkdir for them.
    */
-  prepare(keepDirs: readonly string[]): void {
+  prepare(keepDirs: readonly string[]): Set<string> {
     const keep = new Set<string>(['pfs', 'pfs/out', 'tmp']);
     for (const d of keepDirs) for (let p = path.posix.join('pfs', d); p !== '.' && p !== '/'; p = path.posix.dirname(p)) keep.add(p);
+    const seen = new Set<string>();
     try {
-      this.empty(this.root, '', keep);
+      this.empty(this.root, '', keep, seen);
     } catch {
       this.dispose();
       this.root = this.fresh();
+      return new Set();
     }
+    const present = new Set<string>();
+    for (const r of seen) present.add(path.join(this.root, r));
+    return present;
   }
 
   dispose(): void {

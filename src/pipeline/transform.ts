@@ -314,9 +314,14 @@ export function jobLogger(file: string): { forDatum(datum: string): DatumContext
   const timer = setInterval(flush, 200);
   timer.unref();
   return {
-    forDatum: (datum) => (stream, message) => {
-      pending += JSON.stringify({ ts: new Date().toISOString(), datum, stream, message }) + '\n';
-      if (pending.length >= 65536) flush();
+    forDatum: (datum) => {
+      // the same line JSON.stringify({ ts, datum, stream, message }) makes, with the datum's part
+      // built once rather than per line (a datum logs at least three system lines)
+      const mid = `,"datum":${JSON.stringify(datum)},"stream":`;
+      return (stream, message) => {
+        pending += `{"ts":"${new Date().toISOString()}"${mid}"${stream}","message":${JSON.stringify(message)}}\n`;
+        if (pending.length >= 65536) flush();
+      };
     },
     close: () => {
       clearInterval(timer);

@@ -139,6 +139,150 @@ describe.skipIf(!namespaces)('tusk-ns --serve (namespaces)', () => {
   });
 });
 
+describe.skipIf(!namespaces)('tusk-ns --serve: one namespace per scratch directory', () => {
+  /** A scratch directory's pfs/ holding `who` (its name) and an empty out/. */
+  function scratch(parent: string, name: string): string {
+    const p = path.join(parent, name, 'pfs');
+    fs.mkdirSync(path.join(p, 'out'), { recursive: true });
+    fs.writeFileSync(path.join(p, 'who'), name);
+    return p;
+  }
+  const SHOW = ['sh', '-c', 'echo "$(cat /pfs/who) $(readlink /proc/self/ns/mnt) $(ls -A /pfs/out | tr "\\n" ,)"'];
+  const shown = (r: Ran) => {
+    const [who, ns, out] = r.stdout.trim().split(' ');
+    return { who, ns, out: out ?? '' };
+  };
+
+  async function withServer(body: (server: ExecServer, dir: string) => Promise<void>, helper = HELPER, dir = tempDir()): Promise<void> {
+    dirs.push(dir);
+    const root = path.join(dir, 'root');
+    fs.mkdirSync(root, { recursive: true });
+    const server = (await ExecServer.start(helper, root))!;
+    expect(server).toBeDefined();
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    try {
+      await body(server, dir);
+    } finally {
+      server.close();
+    }
+  }
+
+  it('reuses a directory\'s namespace for its later datums and never shows one directory\'s files in another', () =>
+    withServer(async (server, dir) => {
+      const [a, b] = [scratch(dir, 'a'), scratch(dir, 'b')];
+      const seen = [];
+      for (const p of [a, b, a, b]) seen.push(shown(await run(server, SHOW, { pfsDir: p })));
+      expect(seen.map((x) => x.who)).toEqual(['a', 'b', 'a', 'b']);
+      expect(seen[2]!.ns).toBe(seen[0]!.ns);
+      expect(seen[3]!.ns).toBe(seen[1]!.ns);
+      expect(seen[1]!.ns).not.toBe(seen[0]!.ns);
+      // the bind is live: what the runner lays out between datums is what the next one sees
+      fs.writeFileSync(path.join(a, 'out', 'left'), '');
+      expect(shown(await run(server, SHOW, { pfsDir: a }))).toEqual({ who: 'a', ns: seen[0]!.ns, out: 'left,' });
+      fs.rmSync(path.join(a, 'out', 'left'));
+      // at once, too
+      const both = await Promise.all([a, b, a, b].map((p) => run(server, ['sh', '-c', `sleep 0.1; ${SHOW[2]}`], { pfsDir: p })));
+      expect(both.map((r) => shown(r).who)).toEqual(['a', 'b', 'a', 'b']);
+    }));
+
+  it('builds a new namespace when the directory was replaced or something was mounted in it', () =>
+    withServer(async (server, dir) => {
+      const a = scratch(dir, 'a');
+      const first = shown(await run(server, SHOW, { pfsDir: a }));
+      fs.rmSync(a, { recursive: true });
+      scratch(dir, 'a');
+      fs.writeFileSync(path.join(a, 'who'), 'a2');
+      const replaced = shown(await run(server, SHOW, { pfsDir: a }));
+      // (namespace ids are reused once freed: only what the datum sees tells)
+      expect(first.who).toBe('a');
+      expect(replaced.who).toBe('a2');
+      // code running as root inside the namespace can mount over /pfs/out or unmount /pfs; where it
+      // cannot (an unprivileged caller), the commands fail and the check below holds all the same
+      await run(server, ['sh', '-c', 'mount -t tmpfs t /pfs/out && touch /pfs/out/planted'], { pfsDir: a });
+      expect(shown(await run(server, SHOW, { pfsDir: a }))).toMatchObject({ who: 'a2', out: '' });
+      await run(server, ['sh', '-c', 'umount -l /pfs'], { pfsDir: a });
+      expect(shown(await run(server, SHOW, { pfsDir: a }))).toMatchObject({ who: 'a2', out: '' });
+    }));
+
+  it('gives every datum a namespace of its own under TUSK_NS_PER_DATUM=1, /pfs as before', async () => {
+    process.env.TUSK_NS_PER_DATUM = '1';
+    try {
+      await withServer(async (server, dir) => {
+        const [a, b] = [scratch(dir, 'a'), scratch(dir, 'b')];
+        // a datum's namespace outlives it while a command of the same directory still runs
+        const hold = run(server, ['sh', '-c', `sleep 0.3; ${SHOW[2]}`], { pfsDir: a });
+        const seen = [];
+        for (const p of [a, b]) seen.push(shown(await run(server, SHOW, { pfsDir: p })));
+        seen.push(shown(await hold));
+        expect(seen.map((x) => x.who)).toEqual(['a', 'b', 'a']);
+        expect(seen[2]!.ns).not.toBe(seen[0]!.ns);
+      });
+    } finally {
+      delete process.env.TUSK_NS_PER_DATUM;
+    }
+  });
+
+  it('keeps at most 64 namespaces, dropping the least recently used', () =>
+    withServer(async (server, dir) => {
+      const ps = Array.from({ length: 70 }, (_, i) => scratch(dir, `s${i}`));
+      const ns = new Map<string, string>();
+      for (const p of ps) {
+        const r = shown(await run(server, SHOW, { pfsDir: p }));
+        expect(r.who).toBe(path.basename(path.dirname(p)));
+        ns.set(p, r.ns!);
+      }
+      // s69 is still held; s0 was dropped and is built again, seeing its own files
+      expect(shown(await run(server, SHOW, { pfsDir: ps[69]! })).ns).toBe(ns.get(ps[69]!));
+      expect(shown(await run(server, SHOW, { pfsDir: ps[0]! })).who).toBe('s0');
+    }));
+
+  it('kills a datum\'s whole process group in a reused namespace', () =>
+    withServer(async (server, dir) => {
+      const a = scratch(dir, 'a');
+      await run(server, ['true'], { pfsDir: a });
+      let pid = 0;
+      let out = '';
+      const slow = server.run({ pfsDir: a, workDir: '/', env: {}, argv: ['sh', '-c', 'sleep 30 & echo $!; wait'] }, { started: (p) => (pid = p), output: (_s, d) => (out += d.toString()) });
+      while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20));
+      process.kill(-pid, 'SIGKILL');
+      expect(await slow).toEqual({ code: null, signal: 'SIGKILL' });
+      const bg = Number(out.trim());
+      const gone = () => !fs.existsSync(`/proc/${bg}`) || fs.readFileSync(`/proc/${bg}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+      for (let i = 0; i < 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(gone()).toBe(true);
+    }));
+
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const setpriv = root && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '--user', '--mount', 'true'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(root && !setpriv)('works for an unprivileged caller', async () => {
+    const dir = tempDir();
+    fs.chmodSync(dir, 0o777);
+    fs.mkdirSync(path.join(dir, 'root'), { mode: 0o777 });
+    fs.chmodSync(path.join(dir, 'root'), 0o777);
+    let helper = HELPER;
+    if (root) {
+      // the server itself runs as nobody
+      helper = path.join(dir, 'as-nobody');
+      fs.writeFileSync(helper, `#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups ${HELPER} "$@"\n`, { mode: 0o755 });
+    }
+    const uid = root ? '65534' : String(process.getuid?.());
+    await withServer(
+      async (server) => {
+        const [a, b] = [scratch(dir, 'a'), scratch(dir, 'b')];
+        fs.chmodSync(path.join(a, 'out'), 0o777);
+        const rs = [];
+        for (const p of [a, b, a]) rs.push(await run(server, ['sh', '-c', `${SHOW[2]}; id -u; touch /pfs/out/made`], { pfsDir: p }));
+        expect(rs.map((r) => r.stdout.split('\n')[1])).toEqual([uid, uid, uid]);
+        expect(rs.map((r) => shown(r).who)).toEqual(['a', 'b', 'a']);
+        expect(shown(rs[2]!).ns).toBe(shown(rs[0]!).ns);
+        expect(fs.statSync(path.join(a, 'out', 'made')).uid).toBe(Number(uid));
+      },
+      helper,
+      dir,
+    );
+  });
+});
+
 describe('a worker scratch tree reused between datums', () => {
   it('empties everything but the directories the next datum needs', () => {
     const parent = tempDir();
@@ -152,7 +296,9 @@ describe('a worker scratch tree reused between datums', () => {
     fs.writeFileSync(path.join(slot.tmpDir, 't'), 't');
     const srcIno = fs.statSync(path.join(slot.pfsDir, 'in', 'src')).ino;
 
-    slot.prepare(['in/src']);
+    // what it kept is reported, so laying out the next datum makes no directory twice
+    const kept = slot.prepare(['in/src']);
+    expect([...kept].sort()).toEqual([slot.pfsDir, path.join(slot.pfsDir, 'in'), path.join(slot.pfsDir, 'in', 'src'), path.join(slot.pfsDir, 'out'), slot.tmpDir].sort());
     expect(fs.readdirSync(path.join(slot.pfsDir, 'in', 'src'))).toEqual([]);
     // kept, not re-created
     expect(fs.statSync(path.join(slot.pfsDir, 'in', 'src')).ino).toBe(srcIno);

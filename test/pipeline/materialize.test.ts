@@ -1,0 +1,72 @@
+// Laying out a datum's inputs: the first datum to need a content reads it from packs and links
+// its file into the store-wide cache; later ones hard-link the cached copy.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DatumFile } from '../../src/pipeline/datums.js';
+import { CACHE_DIR, materializeDatum } from '../../src/pipeline/materialize.js';
+import { parseFileRef } from '../../src/store/address.js';
+import type { Store } from '../../src/store/store.js';
+import { streamOf, tempStore } from '../helpers.js';
+
+let env: ReturnType<typeof tempStore>;
+afterEach(() => env?.cleanup());
+
+async function fileInput(store: Store, repoPath: string, data: string): Promise<DatumFile> {
+  await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath }], {});
+  const info = store.inspectFile(parseFileRef(`in@master:${repoPath}`));
+  return { name: 'in', repo: 'in', branch: 'master', commit: info.commit, path: repoPath, type: 'file', hash: info.hash, size: info.sizeBytes };
+}
+
+describe('materializeDatum', () => {
+  it('reads a content from packs once, then links the cached copy into every datum', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('in');
+    const f = await fileInput(store, '/src/a.txt', 'row a\n');
+    const cached = path.join(store.core.path, CACHE_DIR, f.hash.slice(0, 2), f.hash);
+    const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
+
+    expect(materializeDatum(store.core, [f], pfs(1))).toBe(6);
+    const first = path.join(pfs(1), 'in', 'src', 'a.txt');
+    expect(fs.readFileSync(first, 'utf8')).toBe('row a\n');
+    // the datum's file became the cache entry: read-only, one inode, no temporary left behind
+    expect(fs.statSync(cached).ino).toBe(fs.statSync(first).ino);
+    expect(fs.statSync(cached).mode & 0o777).toBe(0o444);
+    expect(fs.readdirSync(path.dirname(cached))).toEqual([f.hash]);
+
+    // the first datum's copy going away leaves the cache whole
+    fs.rmSync(path.join(env.dir, 'd1'), { recursive: true });
+    expect(materializeDatum(store.core, [f], pfs(2))).toBe(0);
+    expect(fs.statSync(path.join(pfs(2), 'in', 'src', 'a.txt')).ino).toBe(fs.statSync(cached).ino);
+  });
+
+  it('skips the mkdir of directories said to exist, and makes the others', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('in');
+    const f = await fileInput(store, '/deep/er/b.txt', 'b\n');
+    const pfs = path.join(env.dir, 'd', 'pfs');
+    // said to exist but missing: the file cannot be placed, which shows the mkdir was skipped
+    expect(() => materializeDatum(store.core, [f], pfs, new Set([path.join(pfs, 'in'), path.join(pfs, 'in', 'deep', 'er')]))).toThrow(/ENOENT/);
+    expect(materializeDatum(store.core, [f], pfs)).toBe(2);
+    expect(fs.readFileSync(path.join(pfs, 'in', 'deep', 'er', 'b.txt'), 'utf8')).toBe('b\n');
+  });
+
+  it('re-creates a cache entry someone made writable, from packs', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('in');
+    const f = await fileInput(store, '/c.txt', 'original\n');
+    const cached = path.join(store.core.path, CACHE_DIR, f.hash.slice(0, 2), f.hash);
+    materializeDatum(store.core, [f], path.join(env.dir, 'd1', 'pfs'));
+    fs.rmSync(path.join(env.dir, 'd1'), { recursive: true });
+    fs.chmodSync(cached, 0o644);
+    fs.writeFileSync(cached, 'tampered\n');
+
+    expect(materializeDatum(store.core, [f], path.join(env.dir, 'd2', 'pfs'))).toBe(9);
+    expect(fs.readFileSync(path.join(env.dir, 'd2', 'pfs', 'in', 'c.txt'), 'utf8')).toBe('original\n');
+    expect(fs.readFileSync(cached, 'utf8')).toBe('original\n');
+    expect(fs.statSync(cached).mode & 0o777).toBe(0o444);
+  });
+});
