@@ -142,6 +142,32 @@ const GOLDEN = {
 };
 
 describe('put -r memory', () => {
+  it('batches read on this thread and on the worker, in whatever mix, build the tree a single thread builds', async () => {
+    // 6,000 files = 24 batches: which thread reads each depends on timing (the main thread reads
+    // one itself whenever the worker is two behind); the tree must not
+    const src = tree();
+    for (let d = 0; d < 30; d++) {
+      fs.mkdirSync(path.join(src, `d${d}`));
+      for (let f = 0; f < 200; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}`), seededBytes((d * 200 + f) % 3000, d * 1000 + f));
+    }
+    const hashes: string[] = [];
+    for (const worker of ['1', '0']) {
+      const before = process.env.TUSK_WORKER;
+      process.env.TUSK_WORKER = worker;
+      try {
+        env?.cleanup();
+        env = tempStore();
+        env.store.createRepo('r');
+        expect((await putDir(env.store, src, '/t')).files).toBe(6000);
+        hashes.push(rootHash(env.store, '/t'));
+      } finally {
+        if (before === undefined) delete process.env.TUSK_WORKER;
+        else process.env.TUSK_WORKER = before;
+      }
+    }
+    expect(hashes[0]).toBe(hashes[1]);
+  });
+
   it('holds a bounded number of rows whatever the file count: checkpoints record them as the walk goes', async () => {
     const { PackWriter } = await import('../../src/store/pack-writer.js');
     const { ReadArena, StagedPages, TreeIngest } = await import('../../src/store/local-tree.js');
