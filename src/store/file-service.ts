@@ -16,7 +16,7 @@ import { crashPoint } from './crash-points.js';
 import { concatContents, ContentWriter, readContent, readSoleChunk, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
-import { BatchWriter, contentSink, ingestLocal, ReadArena, StagedPages, TreeIngest, type LocalFile } from './local-tree.js';
+import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, StagedPages, TreeIngest, type LinkPolicy, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
@@ -121,14 +121,8 @@ function scanLocal(src: Extract<PutSource, { kind: 'local' }>, append: boolean, 
   return { kind: 'files', files: [{ localPath: src.localPath, repoPath: validateWritePath(src.repoPath), stat: localStat(st) }] };
 }
 
-interface WalkOptions {
-  onWarning?: (msg: string) => void;
-  /** dereference symbolic links (pipeline outputs, as Pachyderm does), never looping */
-  followLinks?: boolean;
-  seenDirs?: Set<string>;
-}
-
-function walkLocal(dir: string, repoDir: string, out: LocalFile[], opts: WalkOptions = {}): void {
+/** Every regular file under `dir` with its stat: the per-file plan of `put -r -a`. */
+function walkLocal(dir: string, repoDir: string, out: LocalFile[], links: LinkPolicy): void {
   let names: fs.Dirent[];
   try {
     names = fs.readdirSync(dir, { withFileTypes: true });
@@ -139,35 +133,9 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], opts: WalkOpt
   for (const d of names) {
     const local = path.join(dir, d.name);
     const repoPath = repoDir === '/' ? `/${d.name}` : `${repoDir}/${d.name}`;
-    let isDir = d.isDirectory();
-    let isFile = d.isFile();
-    if (d.isSymbolicLink()) {
-      if (!opts.followLinks) {
-        // Links are not followed in puts: following could read outside the tree or loop.
-        opts.onWarning?.(`skipping symbolic link ${local}`);
-        continue;
-      }
-      try {
-        const t = fs.statSync(local);
-        isDir = t.isDirectory();
-        isFile = t.isFile();
-      } catch {
-        opts.onWarning?.(`skipping dangling symbolic link ${local}`);
-        continue;
-      }
-    }
-    if (isDir) {
-      if (opts.followLinks) {
-        const real = fs.realpathSync(local);
-        const seen = (opts.seenDirs ??= new Set());
-        if (seen.has(real)) {
-          opts.onWarning?.(`skipping ${local}: symbolic link loop`);
-          continue;
-        }
-        seen.add(real);
-      }
-      walkLocal(local, repoPath, out, opts);
-    } else if (isFile) {
+    const kind = entryKind(d, local, links);
+    if (kind === 'dir') walkLocal(local, repoPath, out, links);
+    else if (kind === 'file') {
       let st: fs.Stats;
       try {
         st = fs.statSync(local);
@@ -175,7 +143,7 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], opts: WalkOpt
         throw localFileError(err, local);
       }
       out.push({ localPath: local, repoPath: validateWritePath(repoPath), stat: localStat(st) });
-    } else opts.onWarning?.(`skipping ${local}: not a regular file`);
+    }
   }
 }
 

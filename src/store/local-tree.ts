@@ -158,6 +158,54 @@ const FILE = 0;
 const OPEN = 1;
 const CLOSE = 2;
 
+/** How a walk treats symbolic links, and where it says what it skipped. */
+export interface LinkPolicy {
+  /** dereference symbolic links (pipeline outputs, as Pachyderm does), never looping */
+  followLinks?: boolean;
+  onWarning?: (msg: string) => void;
+  /** directories entered through links so far (filled in as the walk goes) */
+  seenDirs?: Set<string>;
+}
+
+/**
+ * What a directory entry is to a put: a directory to enter, a regular file to read, or null when
+ * it is skipped (with a warning). Links are not followed unless the policy says so: following
+ * could read outside the tree or loop; when followed, a directory reached twice is a loop.
+ */
+export function entryKind(d: fs.Dirent, local: string, policy: LinkPolicy): 'dir' | 'file' | null {
+  let isDir = d.isDirectory();
+  let isFile = d.isFile();
+  if (d.isSymbolicLink()) {
+    if (!policy.followLinks) {
+      policy.onWarning?.(`skipping symbolic link ${local}`);
+      return null;
+    }
+    try {
+      const t = fs.statSync(local);
+      isDir = t.isDirectory();
+      isFile = t.isFile();
+    } catch {
+      policy.onWarning?.(`skipping dangling symbolic link ${local}`);
+      return null;
+    }
+  }
+  if (isDir) {
+    if (policy.followLinks) {
+      const real = fs.realpathSync(local);
+      const seen = (policy.seenDirs ??= new Set());
+      if (seen.has(real)) {
+        policy.onWarning?.(`skipping ${local}: symbolic link loop`);
+        return null;
+      }
+      seen.add(real);
+    }
+    return 'dir';
+  }
+  if (isFile) return 'file';
+  policy.onWarning?.(`skipping ${local}: not a regular file`);
+  return null;
+}
+
 /** One step of the walk, in the order the tree is built. A file names its batch and place in it. */
 type WalkEvent =
   | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: Buffer | null }
@@ -203,7 +251,7 @@ export class TreeIngest {
   private readonly stack: WalkFrame[] = [];
   private readonly queue: WalkEvent[] = [];
   private qpos = 0;
-  private seenDirs: Set<string> | null = null;
+  private readonly links: LinkPolicy;
   // the batch being filled by the walk
   private openPaths: string[] = [];
   private openCached = new Float64Array(BATCH_FILES * CACHED_FIELDS).fill(NaN);
@@ -224,6 +272,7 @@ export class TreeIngest {
   ) {
     // a file below the minimum chunk size is one chunk: its id is the hash of its bytes
     this.hashBelow = CHUNK_PROFILE_V1.minSize;
+    this.links = { followLinks: o.followLinks, onWarning: o.onWarning };
   }
 
   /** Rows waiting for a checkpoint or the commit. */
@@ -300,36 +349,11 @@ export class TreeIngest {
     const d = f.entries[f.i++]!;
     const local = f.local === '/' ? `/${d.name}` : `${f.local}/${d.name}`;
     const repo = f.repo === '/' ? `/${d.name}` : `${f.repo}/${d.name}`;
-    let isDir = d.isDirectory();
-    let isFile = d.isFile();
-    if (d.isSymbolicLink()) {
-      if (!this.o.followLinks) {
-        // Links are not followed in puts: following could read outside the tree or loop.
-        this.o.onWarning?.(`skipping symbolic link ${local}`);
-        return true;
-      }
-      try {
-        const t = fs.statSync(local);
-        isDir = t.isDirectory();
-        isFile = t.isFile();
-      } catch {
-        this.o.onWarning?.(`skipping dangling symbolic link ${local}`);
-        return true;
-      }
-    }
-    if (isDir) {
-      if (this.o.followLinks) {
-        const real = fs.realpathSync(local);
-        const seen = (this.seenDirs ??= new Set());
-        if (seen.has(real)) {
-          this.o.onWarning?.(`skipping ${local}: symbolic link loop`);
-          return true;
-        }
-        seen.add(real);
-      }
+    const kind = entryKind(d, local, this.links);
+    if (kind === 'dir') {
       this.queue.push({ t: OPEN, name: d.name });
       this.enter(local, repo, f.plain && isPlainName(d.name));
-    } else if (isFile) {
+    } else if (kind === 'file') {
       // the full check only when a name needs it: it costs more than reading a small file
       if (!f.plain || !isPlainName(d.name) || repo.length > MAX_PATH_BYTES) validateWritePath(repo);
       const row = f.cache?.get(d.name);
@@ -338,7 +362,7 @@ export class TreeIngest {
       this.openPaths.push(local);
       this.queue.push({ t: FILE, name: d.name, local, batch: this.nextBatch, idx, cached: row ? row.content : null });
       if (this.openPaths.length === BATCH_FILES) this.send();
-    } else this.o.onWarning?.(`skipping ${local}: not a regular file`);
+    }
     return true;
   }
 
