@@ -64,6 +64,24 @@ function rawRequest(port: number, p: string, headers: Record<string, string> = {
   });
 }
 
+
+/** Read server-sent events until the request is aborted: each block's `event:` name and parsed `data:`. */
+async function readEvents(res: Response, onEvent: (event: string | undefined, data: unknown) => void): Promise<void> {
+  const dec = new TextDecoder();
+  let buf = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += dec.decode(chunk, { stream: true });
+      for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
+        const block = buf.slice(0, i).split('\n');
+        const data = block.find((l) => l.startsWith('data: '));
+        if (data) onEvent(block.find((l) => l.startsWith('event: '))?.slice(7), JSON.parse(data.slice(6)));
+      }
+    }
+  } catch {
+    // aborted
+  }
+}
 describe('repos and commits', () => {
   it('lists repos with sizes and branches', async () => {
     const repos = await ok<RepoInfo[]>('/api/repos?all=1');
@@ -249,24 +267,7 @@ describe('pipelines', () => {
     const res = await fetch(`http://127.0.0.1:${srv.port}/api/events?pipeline=upper`, { signal: ac.signal });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events: { type: string; jobs?: JobInfo[] }[] = [];
-    const reading = (async () => {
-      const dec = new TextDecoder();
-      let buf = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += dec.decode(chunk, { stream: true });
-          for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
-            const data = buf
-              .slice(0, i)
-              .split('\n')
-              .find((l) => l.startsWith('data: '));
-            if (data) events.push(JSON.parse(data.slice(6)));
-          }
-        }
-      } catch {
-        // aborted
-      }
-    })();
+    const reading = readEvents(res, (_, data) => events.push(data as (typeof events)[number]));
     const until = async (pred: () => boolean) => {
       for (let t = 0; t < 200 && !pred(); t++) await new Promise((r) => setTimeout(r, 25));
       expect(pred()).toBe(true);
@@ -285,22 +286,9 @@ describe('pipelines', () => {
     const ac = new AbortController();
     const res = await fetch(`http://127.0.0.1:${srv.port}/api/events?pipeline=upper&job=${fx.rawHead}`, { signal: ac.signal });
     const lines: { message: string; stream: string }[] = [];
-    const reading = (async () => {
-      const dec = new TextDecoder();
-      let buf = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buf += dec.decode(chunk, { stream: true });
-          for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
-            const block = buf.slice(0, i).split('\n');
-            const data = block.find((l) => l.startsWith('data: '));
-            if (data && block.includes('event: logs')) lines.push(...(JSON.parse(data.slice(6)) as { lines: { message: string; stream: string }[] }).lines);
-          }
-        }
-      } catch {
-        // aborted
-      }
-    })();
+    const reading = readEvents(res, (event, data) => {
+      if (event === 'logs') lines.push(...(data as { lines: { message: string; stream: string }[] }).lines);
+    });
     const user = () => lines.filter((l) => l.stream !== 'system').map((l) => l.message);
     for (let t = 0; t < 200 && user().length < 2; t++) await new Promise((r) => setTimeout(r, 25));
     // many more polls (50 ms apart): none may send a line again

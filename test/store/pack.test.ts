@@ -7,9 +7,9 @@ import { ContentWriter, readChunk, readContent } from '../../src/store/content-i
 import { hashBytes, type ChunkId, type ContentId } from '../../src/store/hash.js';
 import { Codec, PACK_MAGIC, RECORD_HEADER_BYTES, decodeRecordHeader, encodeRecordHeader } from '../../src/store/pack-format.js';
 import { LocalPackStorage } from '../../src/store/pack-storage.js';
-import { PackWriter } from '../../src/store/pack-writer.js';
 import type { StoreCore } from '../../src/store/store-core.js';
 import { seededBytes, tempDir, tempStore } from '../helpers.js';
+import { commitContent, session } from './write-content.js';
 
 const MiB = 1024 * 1024;
 const ctx = { describe: () => 'r@master:/f' };
@@ -48,27 +48,16 @@ function expectBytes(actual: Buffer, expected: Buffer): void {
   expect(actual.equals(expected), 'bytes differ').toBe(true);
 }
 
-let sessions = 0;
-function session(core: StoreCore): { owner: string; writer: PackWriter } {
-  const owner = `test-${process.pid}-${++sessions}`;
-  core.index.addWriter(owner);
-  return { owner, writer: new PackWriter(core.index, core.packs, owner) };
-}
 
 /** Write one file's bytes the way putFiles does: chunks, fsync, then one metadata transaction. */
 function writeContent(core: StoreCore, data: Buffer, blocks = [data.length]): { rec: ContentRecord; newChunks: number } {
-  const { owner, writer } = session(core);
-  const w = new ContentWriter(writer);
-  for (let pos = 0, i = 0; pos < data.length; pos += blocks[i++ % blocks.length]!) w.push(Buffer.from(data.subarray(pos, pos + blocks[i % blocks.length]!)));
-  const rec = w.finish();
-  writer.sync();
-  core.graph.transaction(() => {
-    writer.record();
-    core.index.putContents([rec]);
-    core.index.removeWriter(owner);
-  });
-  writer.close(false);
-  return { rec, newChunks: writer.newChunks };
+  return commitContent(
+    core,
+    (writer) => new ContentWriter(writer),
+    (w) => {
+      for (let pos = 0, i = 0; pos < data.length; pos += blocks[i++ % blocks.length]!) w.push(Buffer.from(data.subarray(pos, pos + blocks[i % blocks.length]!)));
+    },
+  );
 }
 
 function readAll(core: StoreCore, id: ContentId, offset = 0): Buffer {

@@ -13,6 +13,7 @@ import type { StoreCore } from '../../src/store/store-core.js';
 import { contentWorker, type WorkerLink } from '../../src/store/worker-link.js';
 import { readBack, seededBytes, tempStore } from '../helpers.js';
 import { inputs, SIZES } from './content-inputs.js';
+import { commitContent } from './write-content.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -38,20 +39,7 @@ function link(): WorkerLink {
 
 /** One file through a content writer, committed the way putFiles commits it. */
 function writeWith(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => void): ContentRecord {
-  const owner = `test-${process.pid}-${Math.random()}`;
-  core.index.addWriter(owner);
-  const writer = new PackWriter(core.index, core.packs, owner);
-  const sink = make(writer);
-  feed(sink);
-  const rec = sink.finish();
-  writer.sync();
-  core.graph.transaction(() => {
-    writer.record();
-    core.index.putContents([rec]);
-    core.index.removeWriter(owner);
-  });
-  writer.close(false);
-  return rec;
+  return commitContent(core, make, feed).rec;
 }
 
 /** Push copies of `data` in blocks of `n` bytes (the writer copies them into its own blocks). */
