@@ -20,6 +20,9 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+// tusk's seed derivation (documented in docs/ml.md): layer i is initialised with subSeed(seed, i),
+// so both runs start from the same weights. `npm run bench` builds dist/ first.
+import { subSeed } from '../dist/ml/rng.js';
 
 const t0 = performance.now();
 const { values: args } = parseArgs({
@@ -62,19 +65,6 @@ function readCsv(file, label) {
   return { x, labels, n, d: features.length };
 }
 
-// tusk's seed derivation (src/ml/rng.ts, documented in docs/ml.md): layer i is initialised with
-// subSeed(seed, i), so both runs start from the same weights.
-function mulberry32(s) {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t = (t + Math.imul(t ^ (t >>> 7), t | 61)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const subSeed = (s, i) => (mulberry32((s ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0)() * 2 ** 31) >>> 0;
 
 const tRead = performance.now();
 const data = readCsv(args.csv, args.label ?? 'label');
