@@ -15,7 +15,7 @@ function blake3(): Blake3Backend {
 
 /** The wasm one-shot for small inputs (blake3-backends.ts says why); null where it cannot load. */
 function smallHash(): ((input: Uint8Array) => Buffer) | null {
-  if (small === undefined) small = process.env.TUSK_BLAKE3_WASM === '0' ? null : wasmOneShot();
+  if (small === undefined) small = wasmOneShot();
   return small;
 }
 
