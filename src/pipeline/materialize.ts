@@ -3,9 +3,9 @@
 // into every datum that needs it: 10,000 datums sharing a reference file read it once.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readContent } from '../store/content-io.js';
+import { writeContent as writeContentTo } from '../store/content-io.js';
 import { walkFiles } from '../store/file-tree.js';
-import { EMPTY_CONTENT_ID, fromHex, type ContentId, type NodeId } from '../store/hash.js';
+import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { DatumFile } from './datums.js';
 
@@ -19,13 +19,7 @@ function writeContent(s: StoreCore, id: string, target: string, describe: string
   const fd = fs.openSync(target, 'w', 0o444);
   let bytes = 0;
   try {
-    const cid = fromHex(id) as ContentId;
-    if (!cid.equals(EMPTY_CONTENT_ID))
-      for (const b of readContent(s.index, s.packs, cid, { describe: () => describe })) {
-        let off = 0;
-        while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
-        bytes += b.length;
-      }
+    bytes = writeContentTo(s.index, s.packs, fromHex(id) as ContentId, { describe: () => describe }, fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(target, { force: true });

@@ -1,5 +1,6 @@
 // File contents in and out: bytes → chunks → packs on the way in; chunk index → packs → verified
 // bytes on the way out. Neither direction ever holds more than one chunk plus one read block.
+import * as fs from 'node:fs';
 import { decompress } from './zstd.js';
 import { CorruptError } from '../errors.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
@@ -8,8 +9,8 @@ import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
-import { PARALLEL_MIN_BYTES, readContentParallel } from './parallel-content.js';
-import { contentWorker } from './worker-link.js';
+import { PARALLEL_MIN_BYTES, readContentParallel, writeContentParallel } from './parallel-content.js';
+import { contentWorker, startedWorker } from './worker-link.js';
 
 /** Where ingest code sends one file's bytes: ContentWriter, or ParallelContentWriter for big files. */
 export interface ContentSink {
@@ -143,9 +144,50 @@ export interface ReadOptions {
  */
 export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
+  yield* readRecord(index, packs, contentRecord(index, id, ctx), ctx, offset, opts);
+}
+
+/**
+ * A file's bytes written into `fd`, a new file, from its start (`offset` skips bytes of the
+ * content), for a caller that removes the file if this throws: a big file is then written before
+ * it is checked, as a whole (writeContentParallel); anything else is checked as readContent
+ * checks it. Returns the bytes written.
+ */
+export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void): number {
+  if (id.equals(EMPTY_CONTENT_ID)) return 0;
+  const rec = contentRecord(index, id, ctx);
+  const link = usesWorker(rec) ? startedWorker() : null;
+  let written = 0;
+  if (link) {
+    const n = writeContentParallel(index, packs, rec, ctx, offset, link, (cid) => readChunk(index, packs, cid, ctx), fd, (k) => {
+      written += k;
+      onBytes?.(k);
+    });
+    if (n !== null) return n;
+    // a run that did not check out: start over chunk by chunk, which finds a moved chunk or names the damage
+    fs.ftruncateSync(fd, 0);
+    onBytes?.(-written);
+    written = 0;
+  }
+  for (const b of readRecord(index, packs, rec, ctx, offset, { transient: true })) {
+    for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, written + off);
+    written += b.length;
+    onBytes?.(b.length);
+  }
+  return written;
+}
+
+function contentRecord(index: ChunkIndex, id: ContentId, ctx: ReadContext): ContentRecord {
   const rec = index.getContent(id);
   if (!rec) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
-  const link = rec.size >= PARALLEL_MIN_BYTES && rec.chunks.length > 1 ? contentWorker() : null;
+  return rec;
+}
+
+const usesWorker = (rec: ContentRecord) => rec.size >= PARALLEL_MIN_BYTES && rec.chunks.length > 1;
+
+function* readRecord(index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {
+  const { id } = rec;
+  const link = usesWorker(rec) ? contentWorker() : null;
   if (link) {
     yield* readContentParallel(index, packs, rec, ctx, offset, link, (cid) => readChunk(index, packs, cid, ctx), opts.transient ?? false);
     return;

@@ -13,7 +13,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { concatContents, ContentWriter, readContent, readSoleChunk, type ContentSink, type ReadContext } from './content-io.js';
+import { concatContents, ContentWriter, readContent, readSoleChunk, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
 import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, StagedPages, TreeIngest, type LinkPolicy, type LocalFile } from './local-tree.js';
@@ -646,9 +646,8 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
         opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
         continue;
       }
-      const chunks = readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient });
       if (f.local === null) {
-        for (const b of chunks) {
+        for (const b of readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient })) {
           bytes += b.length;
           if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
           else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
@@ -676,12 +675,10 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
         throw localFileError(err, f.local);
       }
       try {
-        for (const b of chunks) {
-          let off = 0;
-          while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
-          bytes += b.length;
+        writeContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), fd, opts.offset ?? 0, (n) => {
+          bytes += n;
           opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-        }
+        });
         fs.closeSync(fd);
         if (tmp !== f.local) fs.renameSync(tmp, f.local);
       } catch (err) {

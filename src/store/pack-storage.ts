@@ -28,6 +28,11 @@ export interface PackStorage {
   read(name: string, offset: number, length: number): Buffer;
   /** read(), into the caller's buffer (a big read reuses one buffer instead of allocating each time) */
   readInto(name: string, offset: number, dest: Uint8Array): void;
+  /**
+   * The pack's file descriptor, opened on first use and kept until close() or remove(): the
+   * content worker reads it with pread (descriptors belong to the process, not the thread).
+   */
+  open(name: string): number;
   size(name: string): number | null;
   remove(name: string): void;
   list(): string[];
@@ -85,6 +90,17 @@ export class LocalPackStorage implements PackStorage {
   }
 
   readInto(name: string, offset: number, dest: Uint8Array): void {
+    const fd = this.open(name);
+    const length = dest.length;
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, dest, done, length - done, offset + done);
+      if (n === 0) throw new CorruptError(`pack ${name} is truncated (wanted ${length} bytes at offset ${offset})`, 'run `tusk fsck` to see what is affected');
+      done += n;
+    }
+  }
+
+  open(name: string): number {
     let fd = this.fds.get(name);
     if (fd === undefined) {
       try {
@@ -95,13 +111,7 @@ export class LocalPackStorage implements PackStorage {
       }
       this.fds.set(name, fd);
     }
-    const length = dest.length;
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(fd, dest, done, length - done, offset + done);
-      if (n === 0) throw new CorruptError(`pack ${name} is truncated (wanted ${length} bytes at offset ${offset})`, 'run `tusk fsck` to see what is affected');
-      done += n;
-    }
+    return fd;
   }
 
   size(name: string): number | null {

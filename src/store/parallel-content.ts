@@ -1,7 +1,8 @@
 // Big files on both cores. ParallelContentWriter (put) and readContentParallel (get) share the
 // work with the content worker (content-worker.ts): on put it cuts and hashes chunks while this
 // thread reads the file, hashes it whole and writes packs; on get it checks every chunk and the
-// whole file while this thread reads runs of records and writes the file. What they produce is
+// whole file while this thread reads runs of records and writes the file (or, into a file that
+// can be taken back, reads the runs and hashes only the whole file while this thread writes). What they produce is
 // exactly what ContentWriter and readContent produce: the same cuts (GearScanner is findCut
 // compiled to wasm), the same chunk and content ids, the same errors.
 //
@@ -11,12 +12,13 @@ import { CorruptError } from '../errors.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import type { ContentSink, ReadContext } from './content-io.js';
+import * as fs from 'node:fs';
 import { createHasher, EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type Hasher } from './hash.js';
 import { RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
 import { takeApartRun, type RunLayout } from './record-run.js';
-import type { WorkerLink, WorkerReply } from './worker-link.js';
+import { contentWorker, type WorkerLink, type WorkerReply } from './worker-link.js';
 
 /**
  * Files at least this big use the worker. Below it, the worker's start-up (once per process,
@@ -222,6 +224,8 @@ export class ParallelContentWriter implements ContentSink {
 
 interface Batch {
   seq: number;
+  /** content offset of its first byte (meaningful when every chunk was found) */
+  start: number;
   /** index of its first chunk in the content's chunk list */
   first: number;
   count: number;
@@ -233,13 +237,179 @@ interface Batch {
   pooled: boolean;
 }
 
+/** A run read and taken apart: [buffer index, offset, length] per chunk. */
+interface ReadRun {
+  bufs: ArrayBuffer[];
+  pieces: Int32Array;
+}
+
 /**
- * readContent for big contents: this thread reads runs of records lying back to back in one pack
- * (as a big file's do) with one pread each and takes them apart (record-run.ts); the worker checks
- * every chunk against its id and the whole file against the content id. Only verified bytes are
- * yielded. Anything wrong with a chunk is handed to `readOne` (readChunk: it looks the chunk up
- * again, as after a gc move, and throws the error that names the file). Reading in the worker
- * too was tried: it left this thread waiting, and was slower whenever the machine was busy.
+ * A big content's chunks in order, a run at a time: runs of records lying back to back in one
+ * pack (as a big file's do) are read with one pread each and taken apart (record-run.ts). Record
+ * headers are checked here; chunk bytes are hashed by the worker. Anything wrong with a record is
+ * handed to `readOne` (readChunk: it looks the chunk up again, as after a gc move, and throws the
+ * error that names the file).
+ */
+class RunReader {
+  private next = 0;
+  /** content offset where the next run starts */
+  private pos = 0;
+  /** locations of chunks [looked - LOOKUP_BATCH, looked), fetched a window at a time */
+  private looked = 0;
+  private window = new Map<string, ChunkLocation>();
+
+  constructor(
+    private readonly index: ChunkIndex,
+    private readonly packs: PackStorage,
+    private readonly rec: ContentRecord,
+    readonly readOne: (id: ChunkId) => Buffer,
+    /** read into spare blocks, which the caller gives back */
+    private readonly pooled: boolean,
+  ) {}
+
+  get done(): boolean {
+    return this.next >= this.rec.chunks.length;
+  }
+
+  /** Bytes in the runs planned so far. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** The next run of chunks lying back to back in one pack, at most a block long. */
+  plan(): Batch {
+    const { chunks } = this.rec;
+    const first = this.next;
+    const locs: ChunkLocation[] = [];
+    let bytes = 0;
+    while (this.next < chunks.length) {
+      const loc = this.locate(this.next);
+      const len = loc ? RECORD_HEADER_BYTES + loc.storedLen : 0;
+      const prev = locs[locs.length - 1];
+      if (prev && (!loc || loc.pack !== prev.pack || loc.offset !== prev.offset + RECORD_HEADER_BYTES + prev.storedLen || bytes + len > BLOCK)) break;
+      this.next++;
+      if (!loc) break; // readOne reports the missing chunk
+      locs.push(loc);
+      bytes += len;
+    }
+    const count = this.next - first;
+    const ids = Buffer.concat(chunks.slice(first, this.next), count * ID_BYTES);
+    const start = this.pos;
+    for (const loc of locs) this.pos += loc.rawLen;
+    return { seq: -1, start, first, count, locs, bytes, ids, pooled: this.pooled && locs.length === count };
+  }
+
+  /** Read and take apart a run; every record that does not check out goes to readOne. */
+  read(b: Batch): ReadRun {
+    const bufs: ArrayBuffer[] = [];
+    const pieces = new Int32Array(3 * b.count);
+    const readAside = (j: number) => {
+      // readChunk checks everything again and throws the precise error; if it returns, the
+      // chunk was fine in its current place (gc moved it)
+      this.replace({ bufs, pieces }, b, j);
+      return true;
+    };
+    if (b.locs.length < b.count) readAside(0);
+    else {
+      const buf = b.pooled ? takeBlock() : new ArrayBuffer(b.bytes);
+      bufs.push(buf);
+      let readable = true;
+      try {
+        this.packs.readInto(b.locs[0]!.packName, b.locs[0]!.offset, new Uint8Array(buf, 0, b.bytes));
+      } catch (err) {
+        if (!(err instanceof CorruptError)) throw err;
+        readable = false;
+      }
+      if (readable) takeApartRun(bufs, this.layoutOf(b), pieces, readAside);
+      else for (let j = 0; j < b.count; j++) readAside(j);
+    }
+    return { bufs, pieces };
+  }
+
+  /** Point piece `j` of a run at its chunk read through readOne, in a buffer of its own. */
+  replace(run: ReadRun, b: Batch, j: number): void {
+    const data = this.readOne(this.rec.chunks[b.first + j]!);
+    const own = new ArrayBuffer(data.length);
+    new Uint8Array(own).set(data);
+    run.pieces.set([run.bufs.push(own) - 1, 0, data.length], 3 * j);
+  }
+
+  private locate(i: number): ChunkLocation | undefined {
+    if (i >= this.looked) {
+      this.window = this.index.getChunks(this.rec.chunks.slice(i, i + LOOKUP_BATCH));
+      this.looked = i + LOOKUP_BATCH;
+    }
+    return this.window.get(this.rec.chunks[i]!.toString('latin1'));
+  }
+
+  layoutOf(b: Batch): RunLayout {
+    const records = new Int32Array(4 * b.count);
+    const base = b.locs[0]!.offset;
+    b.locs.forEach((loc, j) => records.set([loc.offset - base, loc.storedLen, loc.rawLen, loc.codec], 4 * j));
+    return { records, ids: b.ids };
+  }
+}
+
+type Verified = Extract<WorkerReply, { kind: 'verified' }>;
+
+/** A verify job on the worker: batches sent to it in order, replies taken back by number, then the whole-file digest. */
+class VerifyJob {
+  readonly id: number;
+  private finished = false;
+  private readonly early = new Map<number, Verified>();
+
+  constructor(private readonly link: WorkerLink) {
+    this.id = link.open();
+    link.post({ kind: 'verify-start', job: this.id });
+  }
+
+  /** The reply for batch `seq`, waiting for it (replies come in the order sent, except after a resend). */
+  receive(seq: number): Verified {
+    for (;;) {
+      const got = this.poll(seq);
+      if (got) return got;
+      this.keep(this.link.receive(this.id));
+    }
+  }
+
+  /** The reply for batch `seq` if it has come, without waiting. */
+  poll(seq: number): Verified | undefined {
+    for (let r = this.link.tryReceive(this.id); r; r = this.link.tryReceive(this.id)) this.keep(r);
+    const got = this.early.get(seq);
+    this.early.delete(seq);
+    return got;
+  }
+
+  /** The whole-file hash of every batch the worker took. */
+  digest(): Buffer {
+    this.link.post({ kind: 'verify-end', job: this.id });
+    const d = this.link.receive(this.id);
+    if (d.kind !== 'digest') throw new Error(`content worker: unexpected ${d.kind} reply`);
+    this.finished = true;
+    return bufferOf(d.digest);
+  }
+
+  close(): void {
+    if (!this.finished) this.link.post({ kind: 'cancel', job: this.id });
+    this.link.close(this.id);
+  }
+
+  private keep(r: WorkerReply): void {
+    if (r.kind !== 'verified') throw new Error(`content worker: unexpected ${r.kind} reply`);
+    this.early.set(r.seq, r);
+  }
+}
+
+function checkRead(rec: ContentRecord, ctx: ReadContext, pos: number, digest: Buffer): void {
+  if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
+  if (!digest.equals(rec.id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
+}
+
+/**
+ * readContent for big contents: this thread reads runs (RunReader); the worker checks every
+ * chunk against its id and the whole file against the content id. Only verified bytes are
+ * yielded. Reading in the worker too was tried: it left this thread waiting, and was slower
+ * whenever the machine was busy.
  *
  * `transient`: yielded buffers are reused once the caller asks for the next one (for callers
  * that write each buffer out synchronously).
@@ -254,101 +424,19 @@ export function* readContentParallel(
   readOne: (id: ChunkId) => Buffer,
   transient: boolean,
 ): Generator<Buffer> {
-  const job = link.open();
-  let done = false;
+  const reader = new RunReader(index, packs, rec, readOne, transient);
+  const job = new VerifyJob(link);
   try {
-    link.post({ kind: 'verify-start', job });
-    const n = rec.chunks.length;
-    let next = 0;
     let seq = 0;
-    // locations of chunks [looked - LOOKUP_BATCH, looked), fetched a window at a time
-    let looked = 0;
-    let window = new Map<string, ChunkLocation>();
-    const locate = (i: number): ChunkLocation | undefined => {
-      if (i >= looked) {
-        window = index.getChunks(rec.chunks.slice(i, i + LOOKUP_BATCH));
-        looked = i + LOOKUP_BATCH;
-      }
-      return window.get(rec.chunks[i]!.toString('latin1'));
-    };
-
-    /** The next run of chunks lying back to back in one pack, at most a block long. */
-    const plan = (): Batch => {
-      const first = next;
-      const locs: ChunkLocation[] = [];
-      let bytes = 0;
-      while (next < n) {
-        const loc = locate(next);
-        const len = loc ? RECORD_HEADER_BYTES + loc.storedLen : 0;
-        const prev = locs[locs.length - 1];
-        if (prev && (!loc || loc.pack !== prev.pack || loc.offset !== prev.offset + RECORD_HEADER_BYTES + prev.storedLen || bytes + len > BLOCK)) break;
-        next++;
-        if (!loc) break; // readOne reports the missing chunk
-        locs.push(loc);
-        bytes += len;
-      }
-      const count = next - first;
-      const ids = Buffer.concat(rec.chunks.slice(first, next), count * ID_BYTES);
-      return { seq: -1, first, count, locs, bytes, ids, pooled: transient && locs.length === count };
-    };
-
-    const layoutOf = (b: Batch): RunLayout => {
-      const records = new Int32Array(4 * b.count);
-      const base = b.locs[0]!.offset;
-      b.locs.forEach((loc, j) => records.set([loc.offset - base, loc.storedLen, loc.rawLen, loc.codec], 4 * j));
-      return { records, ids: b.ids };
-    };
-
-    /** Read and take apart a run; every record that does not check out goes to readOne. */
-    const send = (b: Batch): void => {
-      const bufs: ArrayBuffer[] = [];
-      const pieces = new Int32Array(3 * b.count);
-      const readAside = (j: number) => {
-        // readChunk checks everything again and throws the precise error; if it returns, the
-        // chunk was fine in its current place (gc moved it)
-        const data = readOne(rec.chunks[b.first + j]!);
-        const own = new ArrayBuffer(data.length);
-        new Uint8Array(own).set(data);
-        pieces.set([bufs.push(own) - 1, 0, data.length], 3 * j);
-        return true;
-      };
-      if (b.locs.length < b.count) readAside(0);
-      else {
-        const buf = b.pooled ? takeBlock() : new ArrayBuffer(b.bytes);
-        bufs.push(buf);
-        let readable = true;
-        try {
-          packs.readInto(b.locs[0]!.packName, b.locs[0]!.offset, new Uint8Array(buf, 0, b.bytes));
-        } catch (err) {
-          if (!(err instanceof CorruptError)) throw err;
-          readable = false;
-        }
-        if (readable) takeApartRun(bufs, layoutOf(b), pieces, readAside);
-        else for (let j = 0; j < b.count; j++) readAside(j);
-      }
+    const send = (b: Batch, { bufs, pieces }: ReadRun): void => {
       b.seq = seq++;
-      link.post({ kind: 'verify', job, seq: b.seq, bufs, pieces, ids: b.ids }, bufs);
+      link.post({ kind: 'verify', job: job.id, seq: b.seq, bufs, pieces, ids: b.ids }, bufs);
     };
-
-    const early = new Map<number, Extract<WorkerReply, { kind: 'verified' }>>();
-    const receive = (want: number): Extract<WorkerReply, { kind: 'verified' }> => {
-      for (;;) {
-        const got = early.get(want);
-        if (got) {
-          early.delete(want);
-          return got;
-        }
-        const r = link.receive(job);
-        if (r.kind !== 'verified') throw new Error(`content worker: unexpected ${r.kind} reply`);
-        early.set(r.seq, r);
-      }
-    };
-
     const queue: Batch[] = [];
     const refill = () => {
-      while (queue.length < READER_DEPTH && next < n) {
-        const b = plan();
-        send(b);
+      while (queue.length < READER_DEPTH && !reader.done) {
+        const b = reader.plan();
+        send(b, reader.read(b));
         queue.push(b);
       }
     };
@@ -356,15 +444,11 @@ export function* readContentParallel(
     let pos = 0;
     while (queue.length > 0) {
       const b = queue.shift()!;
-      let r = receive(b.seq);
+      let r = job.receive(b.seq);
       while (r.bad >= 0) {
-        const data = readOne(rec.chunks[b.first + r.bad]!);
-        const own = new ArrayBuffer(data.length);
-        new Uint8Array(own).set(data);
-        r.pieces.set([r.bufs.push(own) - 1, 0, data.length], 3 * r.bad);
-        b.seq = seq++;
-        link.post({ kind: 'verify', job, seq: b.seq, bufs: r.bufs, pieces: r.pieces, ids: b.ids }, r.bufs);
-        r = receive(b.seq);
+        reader.replace(r, b, r.bad);
+        send(b, r);
+        r = job.receive(b.seq);
       }
       // keep the worker busy on the next runs while the caller writes this one
       refill();
@@ -377,14 +461,117 @@ export function* readContentParallel(
       }
       if (b.pooled) giveBlock(bufs[0]!);
     }
-    link.post({ kind: 'verify-end', job });
-    const d = link.receive(job);
-    if (d.kind !== 'digest') throw new Error(`content worker: unexpected ${d.kind} reply`);
-    done = true;
-    if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
-    if (!bufferOf(d.digest).equals(rec.id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
+    checkRead(rec, ctx, pos, job.digest());
   } finally {
-    if (!done) link.post({ kind: 'cancel', job });
-    link.close(job);
+    job.close();
+  }
+}
+
+/** Runs in the worker at most while writing (being read there, or hashed after this thread read them). */
+const WRITER_DEPTH = 8;
+
+/**
+ * A big content written into `fd` at file position 0 (bytes before `offset` skipped), for a
+ * caller that removes the file if this throws. Returns the bytes written, or null when a run the
+ * worker read did not check out (a damaged record, a chunk gc moved meanwhile) or the worker did
+ * not start: the file is then partly written and the caller starts it over the careful way
+ * (readContent), which recovers from a move or names what is damaged.
+ *
+ * Only the whole file is hashed, not every chunk as well: a whole-file hash that matches the
+ * content id proves every byte, so this checks what readContentParallel checks with half the
+ * hashing, and writes before the check instead of after it. When it does not match, each chunk
+ * is read again to name the damaged one.
+ *
+ * Writing is most of the cost, and writes to one file do not run in parallel (two threads writing
+ * it were slower than one), so this thread writes every run while the worker reads runs and
+ * hashes them. While the worker is still starting (~25 ms), this thread reads runs itself too,
+ * writes them and sends them to be hashed in their place in the order. Reading here whenever the
+ * worker was behind was tried: writing is the longer half, so it only slowed this thread down.
+ */
+export function writeContentParallel(
+  index: ChunkIndex,
+  packs: PackStorage,
+  rec: ContentRecord,
+  ctx: ReadContext,
+  offset: number,
+  link: WorkerLink,
+  readOne: (id: ChunkId) => Buffer,
+  fd: number,
+  onBytes?: (n: number) => void,
+): number | null {
+  const reader = new RunReader(index, packs, rec, readOne, true);
+  const job = new VerifyJob(link);
+  try {
+    // runs sent, in order; `here`: read and written by this thread, only hashed there
+    const sent: { b: Batch; here: boolean }[] = [];
+    let reads = 0;
+    let seq = 0;
+    let written = 0;
+    // one write per chunk: on this kernel, writes of a whole run (4 MiB) now and then stalled for
+    // a second in the page cache, chunk-sized ones never did
+    const write = (b: Batch, { bufs, pieces }: ReadRun) => {
+      let pos = b.start;
+      for (let j = 0; j < b.count; j++) {
+        const len = pieces[3 * j + 2]!;
+        const skip = Math.max(0, offset - pos);
+        if (skip < len) {
+          const view = new Uint8Array(bufs[pieces[3 * j]!]!, pieces[3 * j + 1]! + skip, len - skip);
+          for (let off = 0; off < view.length; ) off += fs.writeSync(fd, view, off, view.length - off, pos + skip - offset + off);
+          written += view.length;
+          onBytes?.(view.length);
+        }
+        pos += len;
+      }
+    };
+    /** The worker's reply for the oldest run sent; false if it could not take the run apart. */
+    const settle = (r: Verified): boolean => {
+      const { b, here } = sent.shift()!;
+      if (r.bad >= 0) return false;
+      if (!here) {
+        reads--;
+        write(b, r);
+      }
+      if (b.pooled) giveBlock(r.bufs[0]!);
+      return true;
+    };
+    for (;;) {
+      for (let r = sent[0] && job.poll(sent[0].b.seq); r; r = sent[0] && job.poll(sent[0].b.seq)) if (!settle(r)) return null;
+      if (reader.done && sent.length === 0) break;
+      const ready = link.ready;
+      if (!reader.done && (ready ? reads < READER_DEPTH : sent.length < WRITER_DEPTH)) {
+        const b = reader.plan();
+        if (b.locs.length < b.count) return null;
+        b.seq = seq++;
+        if (ready) {
+          let packFd: number;
+          try {
+            packFd = packs.open(b.locs[0]!.packName);
+          } catch (err) {
+            if (err instanceof CorruptError) return null;
+            throw err;
+          }
+          const buf = b.bytes <= BLOCK ? takeBlock() : new ArrayBuffer(b.bytes);
+          link.post({ kind: 'read-hash', job: job.id, seq: b.seq, fd: packFd, offset: b.locs[0]!.offset, bytes: b.bytes, layout: reader.layoutOf(b), buf }, [buf]);
+          sent.push({ b, here: false });
+          reads++;
+        } else {
+          const run = reader.read(b);
+          write(b, run);
+          link.post({ kind: 'hash', job: job.id, seq: b.seq, bufs: run.bufs, pieces: run.pieces }, run.bufs);
+          sent.push({ b, here: true });
+        }
+        continue;
+      }
+      // nothing to do here until the worker answers (a worker that never started: start over)
+      if (!ready && contentWorker() !== link) return null;
+      if (!settle(job.receive(sent[0]!.b.seq))) return null;
+    }
+    const digest = job.digest();
+    // name the damaged chunk if there is one (readOne throws for it)
+    if (!digest.equals(rec.id)) for (const cid of rec.chunks) readOne(cid);
+    checkRead(rec, ctx, reader.position, digest);
+    return written;
+  } finally {
+    job.close();
   }
 }

@@ -11,6 +11,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { IoError } from '../errors.js';
 import type { ChunkParams } from './chunker.js';
 import type { ReadReply, ReadRequest, WriteFailure, WriteRequest } from './file-batch.js';
+import type { RunLayout } from './record-run.js';
 
 /** Main thread → worker. `job` keys the worker's state; replies carry it back. */
 export type WorkerRequest =
@@ -20,6 +21,13 @@ export type WorkerRequest =
   | { kind: 'verify-start'; job: number }
   /** pieces: [buffer index, offset, length] per chunk; ids: the chunks' ids, 32 bytes each */
   | { kind: 'verify'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; ids: Uint8Array }
+  /**
+   * get into a file: read a run of records (`bytes` at `offset` of the pack open as `fd`) into
+   * `buf`, take it apart by `layout` and add the chunks to the whole-file hash only
+   */
+  | { kind: 'read-hash'; job: number; seq: number; fd: number; offset: number; bytes: number; layout: RunLayout; buf: ArrayBuffer }
+  /** get into a file: pieces read by the main thread, only added to the whole-file hash */
+  | { kind: 'hash'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array }
   | { kind: 'verify-end'; job: number }
   | { kind: 'cancel'; job: number }
   /** put -r: stat, read and hash a batch of small files; `buf` is a spare buffer to read into */
@@ -32,7 +40,7 @@ export type WorkerReply =
   | { kind: 'ready'; job: 0 }
   /** chunks cut so far: `ends` are stream offsets where chunks end, `ids` 32 bytes per chunk; `last` after chunk-end */
   | { kind: 'chunks'; job: number; buf: ArrayBuffer | null; ends: Float64Array; ids: Uint8Array; last: boolean }
-  /** `bad`: index of the first piece whose bytes do not match its id, or -1 */
+  /** `bad`: index of the first piece whose bytes do not match its id (or, after read-hash, whose record does not check out), or -1 */
   | { kind: 'verified'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; bad: number }
   | { kind: 'digest'; job: number; digest: Uint8Array }
   | { kind: 'files-read'; job: number; reply: ReadReply }
@@ -57,6 +65,28 @@ export class WorkerLink {
     private readonly receiveMessageOnPort: (port: MessagePort) => { message: unknown } | undefined,
   ) {
     this.mailboxes.set(0, []); // job 0: the start-up handshake
+  }
+
+  private up = false;
+
+  /** Whether the worker has finished starting (its handshake came), without waiting. */
+  get ready(): boolean {
+    if (!this.up) {
+      const r = this.tryReceive(0);
+      if (r) this.handshake(r);
+    }
+    return this.up;
+  }
+
+  /** Wait for the worker to finish starting; throws if it does not within `timeoutMs`. */
+  waitReady(timeoutMs: number): void {
+    if (!this.up) this.handshake(this.receive(0, timeoutMs));
+  }
+
+  private handshake(r: WorkerReply): void {
+    if (r.kind !== 'ready') throw new Error(`unexpected ${r.kind}`);
+    this.up = true;
+    this.close(0);
   }
 
   /** A new job id; replies for it are kept until close(). */
@@ -126,7 +156,6 @@ function workerScript(): string | null {
 
 /** undefined: not started; a link that may still be starting; null: cannot run here */
 let shared: WorkerLink | null | undefined;
-let starting = false;
 /** why `shared` is null, for TUSK_WORKER=1 */
 let unavailable = 'it is turned off (TUSK_WORKER=0)';
 
@@ -162,7 +191,6 @@ export function startContentWorker(): void {
     shared = null;
   });
   shared = new WorkerLink(worker, port1, signal, threads.receiveMessageOnPort);
-  starting = true;
 }
 
 /**
@@ -173,24 +201,36 @@ export function startContentWorker(): void {
  */
 export function contentWorker(): WorkerLink | null {
   const link = availableWorker();
-  if (!link && process.env.TUSK_WORKER === '1') throw new IoError(`the content worker thread is unavailable: ${unavailable}`, 'unset TUSK_WORKER to work on one thread');
+  if (!link) unavailableCheck();
   return link;
+}
+
+/**
+ * contentWorker() without waiting for the worker to finish starting (`ready` tells): for callers
+ * with work of their own to do meanwhile. They call contentWorker() before they wait for a reply,
+ * which waits for the start and says whether the worker came up.
+ */
+export function startedWorker(): WorkerLink | null {
+  startContentWorker();
+  if (!shared) unavailableCheck();
+  return shared ?? null;
+}
+
+function unavailableCheck(): void {
+  if (process.env.TUSK_WORKER === '1') throw new IoError(`the content worker thread is unavailable: ${unavailable}`, 'unset TUSK_WORKER to work on one thread');
 }
 
 function availableWorker(): WorkerLink | null {
   startContentWorker();
-  if (!shared || !starting) return shared ?? null;
-  starting = false;
+  if (!shared) return null;
   const link = shared;
   try {
-    const r = link.receive(0, START_TIMEOUT_MS);
-    if (r.kind !== 'ready') throw new Error(`unexpected ${r.kind}`);
+    link.waitReady(START_TIMEOUT_MS);
   } catch (err) {
     unavailable = `it did not become ready: ${(err as Error).message}`;
     link.terminate();
     shared = null;
     return null;
   }
-  link.close(0);
   return link;
 }
