@@ -95,7 +95,6 @@ export function compareDir(s: StoreCore, dir: string, c: CommitRow, repoPath: st
   const remote = remoteFiles(s, c, cleanPath(repoPath));
   const { files, exists } = scanDir(abs);
   const cache = new FileCache(s.db);
-  cache.preload(abs);
   const byRel = new Map<string, ScannedFile>();
   for (const f of files) byRel.set(f.rel, f);
   const ids = new Map<string, ContentId>();
@@ -138,7 +137,7 @@ export function compareDir(s: StoreCore, dir: string, c: CommitRow, repoPath: st
   };
   if (fresh.length > 0 && !s.readonly) s.db.transaction(() => flush())();
   function flush() {
-    for (const u of fresh) cache.record(u.key, u.f, u.id, u.readAt);
+    cache.record(fresh.map((u) => ({ path: u.key, stat: u.f, id: u.id, readAt: u.readAt })), Date.now());
     fresh.length = 0;
   }
   return result;

@@ -1,8 +1,17 @@
 // (local path, device, inode, size, mtime, ctime) → content id, so re-putting a directory reads
 // only the files that changed, as git's index and restic's parent snapshot do.
+//
+// Stored a directory at a time: a row is a segment of one directory's entries (encoded below),
+// and a directory's newer segments override its older ones name by name. put -r appends one
+// segment per directory per transaction and, once it has walked a whole directory, drops the
+// segments that were there before (its own cover every file the directory still has). A row per
+// file cost ~2.4 µs to insert, ~240 ms of a 2 s put of 100,000 small files; a segment of 1,000
+// entries costs about what one of those rows did. It is a cache: a lost segment only means the
+// next put reads those files again.
 import type { Stats } from 'node:fs';
+import * as path from 'node:path';
 import type { Db } from './meta-db.js';
-import type { ContentId } from './hash.js';
+import { ID_BYTES, type ContentId } from './hash.js';
 
 export interface LocalStat {
   dev: number;
@@ -19,58 +28,143 @@ export function localStat(st: Stats): LocalStat {
 
 /** A file modified this close to the moment it was read could change again within the same mtime tick. */
 const RACY_MS = 2000;
+/** Segments a directory may gather from single-file updates before they are merged into one. */
+const MAX_SEGMENTS = 8;
+/** Segment format: a version byte, then per entry u16 name length, name (UTF-8), 5 float64 (dev, ino, size, mtime, ctime), content id. */
+const SEGMENT_V1 = 1;
+const FIXED_BYTES = 2 + 5 * 8 + ID_BYTES;
 
 export type CacheRow = LocalStat & { content: Buffer };
 
+/** A file whose content id is known, to remember. */
+export interface CacheUpdate {
+  path: string;
+  stat: LocalStat;
+  id: ContentId;
+  /** when it was read, if not the time given to record() */
+  readAt?: number;
+}
+
+/** A directory's cached files by name, and the newest segment they came from (0: none). */
+export interface DirCache {
+  rows: Map<string, CacheRow>;
+  seq: number;
+}
+
 export class FileCache {
-  private readonly get;
-  private readonly put;
-  private readonly range;
-  private readonly children;
-  private readonly preloaded = new Map<string, CacheRow>();
-  private readonly preloadedDirs: string[] = [];
+  private readonly segments;
+  private readonly count;
+  private readonly nextSeq;
+  private readonly insert;
+  private readonly dropUpTo;
+  /** directories read by lookup(), by absolute path */
+  private readonly loaded = new Map<string, Map<string, CacheRow>>();
 
   constructor(db: Db) {
-    this.get = db.prepare('SELECT dev, ino, size, mtime, ctime, content FROM file_cache WHERE path = ?');
-    this.range = db.prepare('SELECT path, dev, ino, size, mtime, ctime, content FROM file_cache WHERE path > ? AND path < ?');
-    // direct children only: descendants are scanned by SQLite but never become JS objects
-    this.children = db.prepare(
-      "SELECT substr(path, ?) AS name, dev, ino, size, mtime, ctime, content FROM file_cache WHERE path > ? AND path < ? AND instr(substr(path, ?), '/') = 0",
-    );
-    this.put = db.prepare('INSERT OR REPLACE INTO file_cache (path, dev, ino, size, mtime, ctime, content) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  }
-
-  /** Load every entry below a directory in one range scan: a re-put of 100,000 files is one query, not 100,000. */
-  preload(dir: string): void {
-    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-    // '/' + 1 = '0': the range (prefix, prefix with its last '/' bumped) holds exactly the paths below dir
-    for (const row of this.range.iterate(prefix, `${prefix.slice(0, -1)}0`) as IterableIterator<CacheRow & { path: string }>) this.preloaded.set(row.path, row);
-    this.preloadedDirs.push(prefix);
+    this.segments = db.prepare('SELECT seq, entries FROM file_cache WHERE dir = ? ORDER BY seq');
+    this.count = db.prepare('SELECT count(*) FROM file_cache WHERE dir = ?').pluck();
+    this.nextSeq = db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM file_cache WHERE dir = ?').pluck();
+    this.insert = db.prepare('INSERT INTO file_cache (dir, seq, entries) VALUES (?, ?, ?)');
+    this.dropUpTo = db.prepare('DELETE FROM file_cache WHERE dir = ? AND seq <= ?');
   }
 
   /**
    * The cached rows of the files directly in `dir` (absolute, no trailing slash), by name: put -r
    * asks once per directory as it walks, so it holds one directory's rows, never the whole tree's.
    */
-  childrenOf(dir: string): Map<string, CacheRow> {
-    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-    const out = new Map<string, CacheRow>();
-    const from = prefix.length + 1;
-    for (const row of this.children.iterate(from, prefix, `${prefix.slice(0, -1)}0`, from) as IterableIterator<CacheRow & { name: string }>) out.set(row.name, row);
-    return out;
+  childrenOf(dir: string): DirCache {
+    const rows = new Map<string, CacheRow>();
+    let seq = 0;
+    for (const r of this.segments.iterate(dir) as IterableIterator<{ seq: number; entries: Buffer }>) {
+      decodeSegment(r.entries, rows);
+      seq = r.seq;
+    }
+    return { rows, seq };
   }
 
   /** The cached content id when the file is provably unchanged since it was hashed. */
-  lookup(path: string, st: LocalStat): ContentId | undefined {
-    const row = this.preloadedDirs.some((d) => path.startsWith(d)) ? this.preloaded.get(path) : (this.get.get(path) as CacheRow | undefined);
+  lookup(file: string, st: LocalStat): ContentId | undefined {
+    const dir = path.dirname(file);
+    let rows = this.loaded.get(dir);
+    if (!rows) {
+      rows = this.childrenOf(dir).rows;
+      this.loaded.set(dir, rows);
+    }
+    const row = rows.get(path.basename(file));
     if (!row) return undefined;
     if (row.dev !== st.dev || row.ino !== st.ino || row.size !== st.size || row.mtime !== st.mtime || row.ctime !== st.ctime) return undefined;
     return row.content as ContentId;
   }
 
-  /** Remember a file's content id, unless it changed too recently to be trusted (git's racy-index rule). */
-  record(path: string, st: LocalStat, content: ContentId, readAtMs: number): void {
-    if (readAtMs - Math.max(st.mtime, st.ctime) < RACY_MS) return;
-    this.put.run(path, st.dev, st.ino, st.size, st.mtime, st.ctime, content);
+  /**
+   * Remember files' content ids, except those that changed too recently to be trusted (git's
+   * racy-index rule), as one new segment per directory; then drop the segments of each `complete`
+   * directory up to `upTo`, the newest it had when a walk of the whole directory began. Call
+   * inside the transaction that records the contents.
+   */
+  record(files: readonly CacheUpdate[], readAtMs: number, complete: readonly { dir: string; upTo: number }[] = []): void {
+    const byDir = new Map<string, { name: string; stat: LocalStat; id: Buffer }[]>();
+    for (const f of files) {
+      if ((f.readAt ?? readAtMs) - Math.max(f.stat.mtime, f.stat.ctime) < RACY_MS) continue;
+      const dir = path.dirname(f.path);
+      let list = byDir.get(dir);
+      if (!list) byDir.set(dir, (list = []));
+      list.push({ name: path.basename(f.path), stat: f.stat, id: f.id });
+    }
+    for (const [dir, list] of byDir) {
+      this.insert.run(dir, this.nextSeq.get(dir), encodeSegment(list));
+      this.loaded.delete(dir);
+    }
+    const dropped = new Set<string>();
+    for (const c of complete) {
+      if (c.upTo > 0) this.dropUpTo.run(c.dir, c.upTo);
+      dropped.add(c.dir);
+    }
+    // single-file updates gather segments: merge a directory's once there are many
+    for (const dir of byDir.keys()) if (!dropped.has(dir) && (this.count.get(dir) as number) > MAX_SEGMENTS) this.compact(dir);
+  }
+
+  private compact(dir: string): void {
+    const { rows, seq } = this.childrenOf(dir);
+    this.dropUpTo.run(dir, seq);
+    const list = [...rows].map(([name, r]) => ({ name, stat: r, id: r.content }));
+    if (list.length > 0) this.insert.run(dir, seq + 1, encodeSegment(list));
+  }
+}
+
+function encodeSegment(list: readonly { name: string; stat: LocalStat; id: Buffer }[]): Buffer {
+  let size = 1;
+  for (const e of list) size += FIXED_BYTES + Buffer.byteLength(e.name);
+  const out = Buffer.allocUnsafe(size);
+  out[0] = SEGMENT_V1;
+  let o = 1;
+  for (const { name, stat, id } of list) {
+    const n = out.write(name, o + 2);
+    out.writeUInt16LE(n, o);
+    o += 2 + n;
+    for (const v of [stat.dev, stat.ino, stat.size, stat.mtime, stat.ctime]) o = out.writeDoubleLE(v, o);
+    o += id.copy(out, o, 0, ID_BYTES);
+  }
+  return out;
+}
+
+/** Add a segment's entries to `rows` (a later segment overrides an earlier one). An unknown format adds nothing. */
+function decodeSegment(b: Buffer, rows: Map<string, CacheRow>): void {
+  if (b[0] !== SEGMENT_V1) return;
+  for (let o = 1; o + FIXED_BYTES <= b.length; ) {
+    const n = b.readUInt16LE(o);
+    if (o + FIXED_BYTES + n > b.length) return; // damaged: what is left is not trusted
+    const name = b.toString('utf8', o + 2, o + 2 + n);
+    o += 2 + n;
+    const row: CacheRow = {
+      dev: b.readDoubleLE(o),
+      ino: b.readDoubleLE(o + 8),
+      size: b.readDoubleLE(o + 16),
+      mtime: b.readDoubleLE(o + 24),
+      ctime: b.readDoubleLE(o + 32),
+      content: b.subarray(o + 40, o + 40 + ID_BYTES),
+    };
+    o += 40 + ID_BYTES;
+    rows.set(name, row);
   }
 }

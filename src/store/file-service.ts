@@ -365,7 +365,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
           writer.record();
           s.index.putContents(contents);
           trees?.record(readAt);
-          for (const u of cacheUpdates) cache.record(path.resolve(u.file.localPath), u.file.stat, u.id, readAt);
+          cache.record(cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
           s.index.removeWriter(session);
         },
       },

@@ -10,7 +10,7 @@ import { ConflictError, TuskError, localFileError } from '../errors.js';
 import type { ContentRecord } from './chunk-index.js';
 import { ContentWriter, type ContentSink } from './content-io.js';
 import { CHUNK_PROFILE_V1 } from './chunker.js';
-import type { CacheRow, FileCache, LocalStat } from './file-cache.js';
+import type { CacheRow, CacheUpdate, FileCache, LocalStat } from './file-cache.js';
 import { batchError, CACHED_FIELDS, META_FIELDS, readFileBatch, ReadStatus, writeFileBatch, type ReadReply, type ReadRequest, type WriteFailure } from './file-batch.js';
 import { lookupPath } from './file-tree.js';
 import { EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
@@ -209,7 +209,8 @@ export function entryKind(d: fs.Dirent, local: string, policy: LinkPolicy): 'dir
 /** One step of the walk, in the order the tree is built. A file names its batch and place in it. */
 type WalkEvent =
   | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: Buffer | null }
-  | { t: typeof OPEN; name: string }
+  /** `local`: the directory on disk; `cacheSeq`: its newest file-cache segment when the walk entered it */
+  | { t: typeof OPEN; name: string; local: string; cacheSeq: number }
   | { t: typeof CLOSE };
 
 interface WalkFrame {
@@ -220,11 +221,14 @@ interface WalkFrame {
   plain: boolean;
   repo: string;
   cache: Map<string, CacheRow> | null;
+  cacheSeq: number;
 }
 
 interface BuildFrame {
   name: string;
   repo: string;
+  local: string;
+  cacheSeq: number;
   builder: TreeBuilder;
   /** this directory in the base commit: name → content id, loaded on the first cache hit */
   base: Map<string, Buffer> | null | undefined;
@@ -240,7 +244,9 @@ export class TreeIngest {
   cachedFiles = 0;
   /** records of files cut into several chunks (one-chunk files need none) */
   private contents: ContentRecord[] = [];
-  private cacheRows: { path: string; stat: LocalStat; id: ContentId }[] = [];
+  private cacheRows: CacheUpdate[] = [];
+  /** directories built whole since the last record(): their older cache segments can go */
+  private cacheComplete: { dir: string; upTo: number }[] = [];
   /** most rows staged at once (tests check the bound) */
   peakStaged = 0;
 
@@ -284,8 +290,9 @@ export class TreeIngest {
   record(readAtMs: number): void {
     this.s.index.putContents(this.contents);
     this.contents = [];
-    if (this.o.cache) for (const r of this.cacheRows) this.o.cache.record(r.path, r.stat, r.id, readAtMs);
+    this.o.cache?.record(this.cacheRows, readAtMs, this.cacheComplete);
     this.cacheRows = [];
+    this.cacheComplete = [];
     this.o.pages.flush();
   }
 
@@ -301,13 +308,18 @@ export class TreeIngest {
     try {
       const root = path.resolve(localRoot);
       this.enter(root, repoRoot, repoRoot.split('/').every((n) => n === '' || isPlainName(n)));
-      const frames: BuildFrame[] = [{ name: '', repo: repoRoot, builder: new TreeBuilder(this.o.pages), base: undefined }];
+      const frames: BuildFrame[] = [{ name: '', repo: repoRoot, local: root, cacheSeq: this.stack[0]!.cacheSeq, builder: new TreeBuilder(this.o.pages), base: undefined }];
+      // every file of a directory built is in cacheRows (or recorded): its older segments can go
+      const built = (f: BuildFrame) => {
+        if (this.o.cache && f.cacheSeq > 0) this.cacheComplete.push({ dir: f.local, upTo: f.cacheSeq });
+      };
       for (let ev = this.pull(); ev; ev = this.pull()) {
         const top = frames[frames.length - 1]!;
         if (ev.t === OPEN) {
-          frames.push({ name: ev.name, repo: top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, builder: new TreeBuilder(this.o.pages), base: undefined });
+          frames.push({ name: ev.name, repo: top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, local: ev.local, cacheSeq: ev.cacheSeq, builder: new TreeBuilder(this.o.pages), base: undefined });
         } else if (ev.t === CLOSE) {
           frames.pop();
+          built(top);
           const sub = top.builder.finish();
           if (sub && sub.entries > 0) frames[frames.length - 1]!.builder.pushEntry({ name: top.name, kind: 'dir', id: sub.id, size: sub.size, files: sub.files });
         } else {
@@ -315,6 +327,7 @@ export class TreeIngest {
         }
       }
       this.release();
+      built(frames[0]!);
       return frames[0]!.builder.finish();
     } finally {
       // replies still on their way (after an error) are dropped
@@ -334,7 +347,7 @@ export class TreeIngest {
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const cache = this.o.cache ? this.o.cache.childrenOf(local) : null;
-    this.stack.push({ local, entries, i: 0, plain, repo, cache: cache && cache.size > 0 ? cache : null });
+    this.stack.push({ local, entries, i: 0, plain, repo, cache: cache && cache.rows.size > 0 ? cache.rows : null, cacheSeq: cache?.seq ?? 0 });
   }
 
   /** One walk step; false when the walk is over. */
@@ -351,8 +364,8 @@ export class TreeIngest {
     const repo = f.repo === '/' ? `/${d.name}` : `${f.repo}/${d.name}`;
     const kind = entryKind(d, local, this.links);
     if (kind === 'dir') {
-      this.queue.push({ t: OPEN, name: d.name });
       this.enter(local, repo, f.plain && isPlainName(d.name));
+      this.queue.push({ t: OPEN, name: d.name, local, cacheSeq: this.stack[this.stack.length - 1]!.cacheSeq });
     } else if (kind === 'file') {
       // the full check only when a name needs it: it costs more than reading a small file
       if (!f.plain || !isPlainName(d.name) || repo.length > MAX_PATH_BYTES) validateWritePath(repo);
@@ -455,6 +468,8 @@ export class TreeIngest {
     if (status === ReadStatus.Cached && this.isStored(ev.cached!, ev.name, dir)) {
       this.cachedFiles++;
       this.o.onBytes(stat.size);
+      // kept in the directory's new segment: the old ones go once the directory is built
+      if (this.o.cache) this.cacheRows.push({ path: ev.local, stat, id: ev.cached! as ContentId });
       return this.entry(ev.name, ev.cached!, stat.size);
     }
     let rec: ContentRecord;

@@ -14,7 +14,7 @@ export type Db = BetterSqlite3.Database;
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -208,6 +208,18 @@ const MIGRATIONS: readonly string[] = [
     input TEXT NOT NULL,
     last_tick INTEGER NOT NULL,
     PRIMARY KEY (pipeline, input)
+  );
+  `,
+  // 4: the local file cache a directory at a time (file-cache.ts); the old rows are only a cache
+  `
+  DROP TABLE file_cache;
+  -- Segments of one local directory's cached files (dev, ino, size, mtime, ctime -> content id
+  -- per name, encoded by file-cache.ts); a newer segment overrides an older one name by name.
+  CREATE TABLE file_cache (
+    dir TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    entries BLOB NOT NULL,
+    PRIMARY KEY (dir, seq)
   );
   `,
 ];

@@ -66,7 +66,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(3);
+    expect(FORMAT_VERSION).toBe(4);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -143,9 +143,25 @@ describe('meta.db', () => {
     db.prepare("INSERT INTO settings (key, value) VALUES ('k', 'v')").run();
     db.close();
     const again = openDb(file, { readonly: false, create: false });
-    expect(again.pragma('user_version', { simple: true })).toBe(3);
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(again.prepare('SELECT value FROM settings WHERE key = ?').pluck().get('k')).toBe('v');
     again.prepare("INSERT INTO cron_ticks (pipeline, input, last_tick) VALUES ('p', 'tick', 1)").run();
+    again.close();
+  });
+
+  it('migrates a format-3 store (a file-cache row per file) to segments per directory, dropping the old cache', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    // what tusk at format 3 left: the file cache a row per file
+    db.exec('DROP TABLE file_cache');
+    db.exec('CREATE TABLE file_cache (path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, ctime REAL NOT NULL, content BLOB NOT NULL) WITHOUT ROWID');
+    db.prepare('INSERT INTO file_cache VALUES (?, 1, 2, 3, 4, 5, ?)').run('/data/a.txt', Buffer.alloc(32));
+    db.pragma('user_version = 3');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('file_cache')).toEqual(['dir', 'seq', 'entries']);
+    expect(again.prepare('SELECT count(*) FROM file_cache').pluck().get()).toBe(0);
     again.close();
   });
 

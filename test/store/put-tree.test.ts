@@ -87,6 +87,13 @@ describe('put -r of a directory tree', () => {
     const r = await putDir(store, src, '/t');
     expect(r.cachedFiles).toBe(r.files - 2);
     expect(r.newChunks).toBe(2);
+    // each put walked every directory whole: the cache holds one segment per directory, not one per put
+    const perDir = store.core.db.prepare('SELECT count(*) FROM file_cache GROUP BY dir').pluck().all() as number[];
+    expect(perDir.length).toBeGreaterThan(1);
+    expect(Math.max(...perDir)).toBe(1);
+    // and that segment still holds the files the last put found in the cache
+    const again = await putDir(store, src, '/t');
+    expect(again.cachedFiles).toBe(again.files - 2); // the two just written are too recent to trust
     expect(store.listFiles(parseFileRef('r@master:/t/d03')).map((f) => path.basename(f.path))).toContain('extra.txt');
     const names = (p: string) => store.listFiles(parseFileRef(`r@master:${p}`)).map((f) => path.basename(f.path));
     expect(names('/t/d05')).toContain('new.dat');

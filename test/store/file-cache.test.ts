@@ -1,0 +1,110 @@
+// The local file cache, a directory at a time: segments per directory in a real meta.db, newer
+// ones overriding older ones, dropped once a walk has covered the whole directory, merged when
+// single-file updates gather too many.
+import { afterEach, describe, expect, it } from 'vitest';
+import { FileCache, type LocalStat } from '../../src/store/file-cache.js';
+import type { ContentId } from '../../src/store/hash.js';
+import { tempStore } from '../helpers.js';
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function db() {
+  const env = tempStore();
+  cleanups.push(env.cleanup);
+  return env.store.core.db;
+}
+
+const T0 = 1_700_000_000_000.25;
+const READ = T0 + 10_000; // read well after the files last changed
+const stat = (ino: number, size = 100): LocalStat => ({ dev: 2049, ino, size, mtime: T0, ctime: T0 + 0.5 });
+const id = (n: number) => Buffer.alloc(32, n) as ContentId;
+const segments = (d: ReturnType<typeof db>, dir: string) => d.prepare('SELECT count(*) FROM file_cache WHERE dir = ?').pluck().get(dir) as number;
+
+describe('file cache', () => {
+  it('remembers content ids by directory and finds them only for the same file state', () => {
+    const d = db();
+    const cache = new FileCache(d);
+    cache.record(
+      [
+        { path: '/data/a/one.txt', stat: stat(1), id: id(1) },
+        { path: '/data/a/two.txt', stat: stat(2), id: id(2) },
+        { path: '/data/b/ünï cödé.txt', stat: stat(3), id: id(3) },
+      ],
+      READ,
+    );
+    expect(segments(d, '/data/a')).toBe(1);
+    const again = new FileCache(d); // a new command reads what the last one wrote
+    expect(again.lookup('/data/a/one.txt', stat(1))).toEqual(id(1));
+    expect(again.lookup('/data/a/two.txt', stat(2))).toEqual(id(2));
+    expect(again.lookup('/data/b/ünï cödé.txt', stat(3))).toEqual(id(3));
+    // any field that differs is a miss: the file may have changed
+    expect(again.lookup('/data/a/one.txt', { ...stat(1), size: 101 })).toBeUndefined();
+    expect(again.lookup('/data/a/one.txt', { ...stat(1), mtime: T0 + 1 })).toBeUndefined();
+    expect(again.lookup('/data/a/one.txt', { ...stat(1), ctime: T0 + 1 })).toBeUndefined();
+    expect(again.lookup('/data/a/one.txt', { ...stat(1), ino: 9 })).toBeUndefined();
+    expect(again.lookup('/data/a/one.txt', { ...stat(1), dev: 1 })).toBeUndefined();
+    expect(again.lookup('/data/a/three.txt', stat(1))).toBeUndefined();
+    expect(again.lookup('/data/c/one.txt', stat(1))).toBeUndefined();
+    const { rows, seq } = again.childrenOf('/data/a');
+    expect([...rows.keys()].sort()).toEqual(['one.txt', 'two.txt']);
+    expect(seq).toBe(1);
+  });
+
+  it('does not remember a file that changed within 2 s of being read (git’s racy rule), per file when told when', () => {
+    const d = db();
+    const cache = new FileCache(d);
+    cache.record([{ path: '/data/new.txt', stat: stat(1), id: id(1) }], T0 + 1500);
+    expect(segments(d, '/data')).toBe(0);
+    cache.record(
+      [
+        { path: '/data/a.txt', stat: stat(1), id: id(1), readAt: T0 + 1999 },
+        { path: '/data/b.txt', stat: stat(2), id: id(2), readAt: T0 + 2001 },
+      ],
+      READ,
+    );
+    const fresh = new FileCache(d);
+    expect(fresh.lookup('/data/a.txt', stat(1))).toBeUndefined();
+    expect(fresh.lookup('/data/b.txt', stat(2))).toEqual(id(2));
+  });
+
+  it('a newer segment overrides an older one name by name; a complete walk drops what came before it', () => {
+    const d = db();
+    const cache = new FileCache(d);
+    cache.record([{ path: '/t/a', stat: stat(1), id: id(1) }, { path: '/t/gone', stat: stat(2), id: id(2) }], READ);
+    cache.record([{ path: '/t/a', stat: stat(1, 200), id: id(7) }], READ);
+    let dir = new FileCache(d).childrenOf('/t');
+    expect(dir.seq).toBe(2);
+    expect(dir.rows.get('a')!.content).toEqual(id(7));
+    expect(dir.rows.has('gone')).toBe(true);
+    // a put -r that walked all of /t (it saw only `a`) records its rows and drops segments ≤ 2
+    cache.record([{ path: '/t/a', stat: stat(1, 300), id: id(8) }], READ, [{ dir: '/t', upTo: dir.seq }]);
+    dir = new FileCache(d).childrenOf('/t');
+    expect([...dir.rows.keys()]).toEqual(['a']);
+    expect(dir.rows.get('a')!.content).toEqual(id(8));
+    expect(segments(d, '/t')).toBe(1);
+  });
+
+  it('merges a directory’s segments once single-file updates gather more than 8', () => {
+    const d = db();
+    const cache = new FileCache(d);
+    for (let i = 0; i < 20; i++) cache.record([{ path: `/many/f${i % 12}`, stat: stat(i), id: id(i) }], READ);
+    expect(segments(d, '/many')).toBeLessThanOrEqual(8);
+    const fresh = new FileCache(d);
+    for (let i = 8; i < 20; i++) expect(fresh.lookup(`/many/f${i % 12}`, stat(i)), `f${i % 12}`).toEqual(id(i));
+    expect(fresh.lookup('/many/f0', stat(0))).toBeUndefined(); // overridden by i = 12
+  });
+
+  it('a damaged or unknown segment is read as far as it is whole, never thrown on', () => {
+    const d = db();
+    const cache = new FileCache(d);
+    cache.record([{ path: '/x/a', stat: stat(1), id: id(1) }, { path: '/x/b', stat: stat(2), id: id(2) }], READ);
+    const blob = d.prepare('SELECT entries FROM file_cache WHERE dir = ?').pluck().get('/x') as Buffer;
+    d.prepare('UPDATE file_cache SET entries = ? WHERE dir = ?').run(blob.subarray(0, blob.length - 5), '/x');
+    expect([...new FileCache(d).childrenOf('/x').rows.keys()]).toEqual(['a']);
+    d.prepare('UPDATE file_cache SET entries = ? WHERE dir = ?').run(Buffer.from([99, 1, 2, 3]), '/x');
+    expect(new FileCache(d).childrenOf('/x').rows.size).toBe(0);
+  });
+});
