@@ -267,6 +267,8 @@ export class TreeIngest {
   private readonly ready = new Map<number, ReadReply>();
   /** batches on the worker, in the order it replies */
   private readonly onWorker: number[] = [];
+  /** batches walked and not yet given to the worker, in order */
+  private readonly held: { seq: number; req: ReadRequest; buf: ArrayBuffer | null }[] = [];
   private current: ReadReply | null = null;
   private currentSeq = -1;
   private readonly spare: ArrayBuffer[] = [];
@@ -303,6 +305,7 @@ export class TreeIngest {
     this.current = null;
     this.ready.clear();
     this.onWorker.length = 0;
+    this.held.length = 0;
     this.queue.length = 0;
     this.qpos = 0;
     try {
@@ -394,20 +397,26 @@ export class TreeIngest {
       if (this.link) this.job = this.link.open();
       else this.inline = true;
     }
-    if (this.link && !this.workerBehind()) {
-      this.link.post({ kind: 'read-files', job: this.job, req, buf }, buf ? [buf] : []);
-      this.onWorker.push(seq);
+    if (this.link) {
+      this.held.push({ seq, req, buf });
+      this.feedWorker();
     } else this.ready.set(seq, readFileBatch(req, buf));
   }
 
   /**
-   * Whether the worker still has two batches queued that it has not answered: then this thread
-   * reads the next batch itself instead of waiting for the worker later. Reading and hashing small
-   * files is the larger share of put -r; a fixed split left this thread waiting ~35% of the time.
+   * Keep two batches on the worker, taking its replies without waiting. Batches beyond those wait
+   * here, and this thread reads one itself only when it would otherwise wait for the worker
+   * (replyFor): reading and hashing small files is the larger share of put -r, and reading a batch
+   * here whenever the worker had two queued kept this thread busy with reads while the worker
+   * idled ~40% of the time (A/B on 100,000 files: 2.00 -> 1.89 s).
    */
-  private workerBehind(): boolean {
+  private feedWorker(): void {
     for (let r = this.link!.tryReceive(this.job); r; r = this.link!.tryReceive(this.job)) this.take(r);
-    return this.onWorker.length >= 2;
+    while (this.onWorker.length < 2 && this.held.length > 0) {
+      const { seq, req, buf } = this.held.shift()!;
+      this.link!.post({ kind: 'read-files', job: this.job, req, buf }, buf ? [buf] : []);
+      this.onWorker.push(seq);
+    }
   }
 
   private take(r: WorkerReply): void {
@@ -436,7 +445,20 @@ export class TreeIngest {
     while (this.currentSeq < seq) {
       this.release();
       const next = this.currentSeq + 1;
-      while (!this.ready.has(next)) this.take(this.link!.receive(this.job));
+      if (this.link && !this.ready.has(next)) this.feedWorker();
+      if (this.held[0]?.seq === next) {
+        // needed now and not started by the worker: read it here
+        const { req, buf } = this.held.shift()!;
+        this.ready.set(next, readFileBatch(req, buf));
+      }
+      while (!this.ready.has(next)) {
+        // the worker has it: rather than wait, read the batch it would get last
+        const last = this.held.pop();
+        if (last) this.ready.set(last.seq, readFileBatch(last.req, last.buf));
+        else this.take(this.link!.receive(this.job));
+        if (this.link) this.feedWorker();
+      }
+      if (this.link) this.feedWorker();
       this.current = this.ready.get(next)!;
       this.ready.delete(next);
       this.currentSeq++;
