@@ -234,6 +234,19 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
   try {
     return openAt(file, file, opts);
   } catch (err) {
+    // A store an older tusk wrote: a reading command migrates it first when this user can write
+    // it, so the first command after an upgrade need not be one that writes.
+    if (opts.readonly && err instanceof NeedsMigration) {
+      let rw: Db | undefined;
+      try {
+        rw = openAt(file, file, { readonly: false, create: false });
+      } catch {
+        throw err; // cannot write it here: say what is needed
+      } finally {
+        rw?.close();
+      }
+      return openDb(file, opts);
+    }
     // A WAL database needs its -shm file even to be read. On a store whose directory this user
     // cannot write (a read-only mount, chmod a-w, another user's store) SQLite can neither
     // create it nor, without URI filenames (better-sqlite3 builds without them, so no
@@ -349,6 +362,9 @@ function currentVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/** A read-only open of a store at an older format. */
+class NeedsMigration extends FormatVersionError {}
+
 function checkVersion(db: Db): void {
   const version = currentVersion(db);
   if (version > FORMAT_VERSION)
@@ -361,7 +377,7 @@ function checkVersion(db: Db): void {
 function migrate(db: Db, readonly: boolean): void {
   const version = currentVersion(db);
   if (version === FORMAT_VERSION) return;
-  if (readonly) throw new FormatVersionError(`store format ${version} needs a migration, which a read-only open cannot do`, 'open the store writable once to migrate it');
+  if (readonly) throw new NeedsMigration(`store format ${version} needs a migration to format ${FORMAT_VERSION}, and this user cannot write the store`, 'run any tusk command once as a user who can write the store, to migrate it');
   const run = db.transaction(() => {
     // re-check inside the write lock: another process may have migrated meanwhile
     for (let v = currentVersion(db); v < FORMAT_VERSION; v++) {

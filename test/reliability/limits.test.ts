@@ -238,6 +238,32 @@ describe.skipIf(!nobody.ok)(`a read-only store (${nobody.ok ? nobody.why : ''})`
 
 // ---------------------------------------------------------------------------------------------
 
+describe('a store written by an older tusk', () => {
+  it('a reading command migrates it when it can write the store; a user who cannot gets E_FORMAT and the store is unchanged', async () => {
+    const dir = path.join(work, 'older');
+    await init(dir);
+    // what format 3 left: the file cache a row per file
+    const db = new Database(path.join(dir, '.tusk', 'meta.db'));
+    db.exec('DROP TABLE file_cache');
+    db.exec('CREATE TABLE file_cache (path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, ctime REAL NOT NULL, content BLOB NOT NULL) WITHOUT ROWID');
+    db.pragma('user_version = 3');
+    db.close();
+    if (nobody.ok) {
+      const before = fingerprint(dir);
+      const r = await runTusk(['list', 'repo'], { cwd: dir, asUser: nobody.asUser });
+      expect(r.code, r.describe()).toBe(1);
+      expect(r.stderr, r.describe()).toContain('needs a migration to format');
+      expect(r.stderr, r.describe()).toContain('as a user who can write the store');
+      expect(fingerprint(dir)).toBe(before);
+    }
+    const list = await runTusk(['list', 'repo', '--json'], { cwd: dir });
+    expect(list.code, list.describe()).toBe(0);
+    const after = new Database(path.join(dir, '.tusk', 'meta.db'), { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    after.close();
+  });
+});
+
 describe('a store written by a newer tusk', () => {
   it('every command, read or write, refuses it with E_FORMAT and "upgrade tusk", and changes nothing', async () => {
     const dir = path.join(work, 'newer');
