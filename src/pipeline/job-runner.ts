@@ -376,7 +376,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     const j = s.jobs.getJob(job.pipeline, job.id);
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) abort.abort();
     if (Date.now() > deadline) abort.abort();
-    s.jobs.renewDatumLeases(opts.runner, Date.now() + DATUM_LEASE_MS);
+    s.jobs.renewDatumLeases(job.pipeline, job.id, opts.runner, Date.now() + DATUM_LEASE_MS);
     // a datum whose claim is gone was restarted (or retaken after this runner's lease ran out)
     const ours = s.jobs.datumsClaimedBy(job.pipeline, job.id, opts.runner);
     for (const [id, ctl] of active) if (!ours.has(id)) ctl.abort(RESTARTED);

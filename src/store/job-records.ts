@@ -124,7 +124,8 @@ export class JobRecords {
       // `restart datum`: the datum goes back to the queue; its runner sees the claim gone and kills it
       restartDatum: db.prepare("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = ? AND job = ? AND id = ? AND state = 'running'"),
       claimedBy: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?").pluck(),
-      renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE claimed_by = ? AND state = 'running'"),
+      // through datums_by_state: the running datums of one job, not every datum the store ever ran
+      renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?"),
       countStates: db.prepare('SELECT state, COUNT(*) AS n FROM datums WHERE pipeline = ? AND job = ? GROUP BY state'),
       deleteDatums: db.prepare('DELETE FROM datums WHERE pipeline = ?'),
       deleteJobDatums: db.prepare('DELETE FROM datums WHERE pipeline = ? AND job = ?'),
@@ -284,8 +285,8 @@ export class JobRecords {
   datumsClaimedBy(pipeline: string, job: string, runner: string): Set<string> {
     return new Set(this.q.claimedBy.all(pipeline, job, runner) as string[]);
   }
-  renewDatumLeases(runner: string, leaseUntil: number): void {
-    this.q.renewDatums.run(leaseUntil, runner);
+  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): void {
+    this.q.renewDatums.run(leaseUntil, pipeline, job, runner);
   }
   datumStates(pipeline: string, job: string): Record<DatumState, number> {
     const out: Record<DatumState, number> = { pending: 0, running: 0, success: 0, skipped: 0, failed: 0, recovered: 0 };
