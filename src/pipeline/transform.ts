@@ -48,7 +48,8 @@ export interface Transform {
  */
 export type PfsMode = 'helper' | 'namespace' | 'rewrite';
 
-const HELPER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'native', 'tusk-ns');
+/** The compiled helper, dist/native/tusk-ns, from dist/pipeline, the CLI bundle in dist/bundle, or src/pipeline (tests). */
+const HELPER = ((here) => (here.endsWith('.ts') ? path.resolve(path.dirname(here), '../../dist/native/tusk-ns') : path.resolve(path.dirname(here), '../native/tusk-ns')))(fileURLToPath(import.meta.url));
 
 let probed: PfsMode | undefined;
 
@@ -157,11 +158,20 @@ function guard(ctx: DatumContext, pid: () => number | undefined): { killTree(): 
   };
 }
 
+/** A running `tusk-ns --serve` and the directory it roots datums in. */
+interface Server {
+  server: ExecServer;
+  dir: string;
+}
+
 /** A transform that runs `cmd` with `stdin` piped in, as Pachyderm's worker does. */
 export class ChildProcessTransform implements Transform {
   /** the process env plus the spec's: the same for every datum, so built (and sent) once */
   private readonly baseEnv: Record<string, string>;
-  private server: Promise<{ server: ExecServer; dir: string } | undefined> | undefined;
+  /** every server started, and those not running a datum now */
+  private readonly servers: Promise<Server | undefined>[] = [];
+  private readonly idle: Server[] = [];
+  private unavailable = false;
 
   constructor(private readonly spec: TransformSpec, private readonly mode: PfsMode = pfsMode()) {
     this.baseEnv = { ...(process.env as Record<string, string>), ...spec.env, TUSK_PFS_MODE_USED: mode };
@@ -187,35 +197,50 @@ export class ChildProcessTransform implements Transform {
     }
     ctx.log('system', 'beginning to run user code');
     const started = Date.now();
-    const server = this.mode === 'namespace' ? undefined : await this.startServer();
-    const r = server ? await this.runOnServer(server.server, ctx, launch) : await this.runSpawned(ctx, launch);
+    const server = this.mode === 'namespace' ? undefined : await this.acquire();
+    let r: TransformResult;
+    try {
+      r = server ? await this.runOnServer(server.server, ctx, launch) : await this.runSpawned(ctx, launch);
+    } finally {
+      if (server) this.idle.push(server);
+    }
     const secs = ((Date.now() - started) / 1000).toFixed(2);
     ctx.log('system', r.ok ? `finished running user code after ${secs}s` : `errored running user code after ${secs}s: ${r.reason}`);
     return r;
   }
 
   close(): void {
-    void this.server?.then((s) => {
-      if (!s) return;
-      s.server.close();
-      // the server's root directory is a mount point only inside its namespace: empty here
-      fs.rmSync(s.dir, { recursive: true, force: true });
-    });
+    for (const p of this.servers)
+      void p.then((s) => {
+        if (!s) return;
+        s.server.close();
+        // the server's root directory is a mount point only inside its namespace: empty here
+        fs.rmSync(s.dir, { recursive: true, force: true });
+      });
   }
 
-  /** One server per transform (per job), started on first use; undefined: spawn from node. */
-  private startServer(): Promise<{ server: ExecServer; dir: string } | undefined> {
-    if (!this.server) {
-      this.server = (async () => {
-        if (!fs.existsSync(HELPER)) return undefined;
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-exec-'));
-        const server = await ExecServer.start(HELPER, this.mode === 'helper' ? dir : undefined);
-        if (!server) fs.rmSync(dir, { recursive: true, force: true });
-        else server.setBaseEnv(this.baseEnv);
-        return server ? { server, dir } : undefined;
-      })();
-    }
-    return this.server;
+  /**
+   * A server no datum is using, started on first need; undefined: spawn from node. Each datum
+   * running at once has a server of its own: one server for all of a job's workers made each
+   * wait while the server was held by another's child until it exec'd (the vfork-style clone).
+   */
+  private async acquire(): Promise<Server | undefined> {
+    const free = this.idle.pop();
+    if (free || this.unavailable) return free;
+    const started = this.startServer();
+    this.servers.push(started);
+    const s = await started;
+    if (!s) this.unavailable = true;
+    return s;
+  }
+
+  private async startServer(): Promise<Server | undefined> {
+    if (!fs.existsSync(HELPER)) return undefined;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-exec-'));
+    const server = await ExecServer.start(HELPER, this.mode === 'helper' ? dir : undefined);
+    if (!server) fs.rmSync(dir, { recursive: true, force: true });
+    else server.setBaseEnv(this.baseEnv);
+    return server ? { server, dir } : undefined;
   }
 
   private async runOnServer(server: ExecServer, ctx: DatumContext, launch: Launch): Promise<TransformResult> {

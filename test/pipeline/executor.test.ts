@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExecServer, type ExecResult } from '../../src/pipeline/exec-server.js';
 import { ScratchSlot } from '../../src/pipeline/scratch.js';
+import { ChildProcessTransform, type DatumContext } from '../../src/pipeline/transform.js';
 import { tempDir } from '../helpers.js';
 
 const HELPER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'native', 'tusk-ns');
@@ -280,6 +281,35 @@ describe.skipIf(!namespaces)('tusk-ns --serve: one namespace per scratch directo
       helper,
       dir,
     );
+  });
+});
+
+describe.skipIf(!haveHelper)('a job\'s servers', () => {
+  it('gives each datum running at once a server of its own, reuses them after, and stops them all at close', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const ctx = (n: number): DatumContext => {
+      const pfsDir = path.join(dir, `slot${n}`, 'pfs');
+      fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
+      fs.mkdirSync(path.join(dir, `slot${n}`, 'tmp'), { recursive: true });
+      return { pipeline: 'p', jobId: 'j', datumId: `d${n}`, pfsDir, tmpDir: path.join(dir, `slot${n}`, 'tmp'), workingDir: dir, env: {}, signal: new AbortController().signal, log: (stream, message) => void (stream === 'stdout' && (parents[n] = Number(message.trim()))) };
+    };
+    const parents: number[] = [];
+    // the command's parent is the server that started it; each sleeps so that the two overlap
+    const t = new ChildProcessTransform({ cmd: ['sh', '-c', 'echo $PPID; sleep 0.3'] } as never, 'helper');
+    try {
+      const both = await Promise.all([t.run(ctx(0), 'main'), t.run(ctx(1), 'main')]);
+      expect(both.every((r) => r.ok)).toBe(true);
+      expect(parents[0]).toBeGreaterThan(0);
+      expect(parents[1]).not.toBe(parents[0]);
+      expect((await t.run(ctx(2), 'main')).ok).toBe(true);
+      expect([parents[0], parents[1]]).toContain(parents[2]); // an idle server, not a third one
+    } finally {
+      t.close();
+    }
+    const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+    for (let i = 0; i < 50 && (alive(parents[0]!) || alive(parents[1]!)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(parents[0]!) || alive(parents[1]!)).toBe(false);
   });
 });
 
