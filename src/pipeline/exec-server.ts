@@ -1,6 +1,7 @@
-// The client side of `tusk-ns --serve`: one small C process per job that forks each datum's
-// command. Forking it costs a fraction of forking node, and in namespace mode it builds the
-// `/pfs` root once per job instead of once per datum (see src/native/tusk-ns.c for the protocol).
+// The client side of `tusk-ns --serve`: a small C process that forks each datum's command (a
+// job keeps one per datum it runs at once: transform.ts). Forking it costs a fraction of forking
+// node, and in namespace mode it builds the `/pfs` root once per server instead of once per
+// datum (see src/native/tusk-ns.c for the protocol).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
