@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import { afterEach } from 'vitest';
 import { initStore, openStore, type Store } from '../src/store/store.js';
 
 export function tempDir(prefix = 'tusk-test-'): string {
@@ -21,6 +22,19 @@ export function tempStore(): { dir: string; store: Store; cleanup: () => void } 
       store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** For a test file: a function giving a fresh store, each removed after the test that made it. */
+export function tempStores(): () => Store {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+  return () => {
+    const env = tempStore();
+    cleanups.push(env.cleanup);
+    return env.store;
   };
 }
 

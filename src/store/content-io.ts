@@ -9,8 +9,8 @@ import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
-import { PARALLEL_MIN_BYTES, readContentParallel, writeContentParallel } from './parallel-content.js';
-import { contentWorker, startedWorker } from './worker-link.js';
+import { PARALLEL_MIN_BYTES, readContentParallel, writeContentParallel, type BigRead } from './parallel-content.js';
+import { contentWorker, startedWorker, type WorkerLink } from './worker-link.js';
 
 /** Where ingest code sends one file's bytes: ContentWriter, or ParallelContentWriter for big files. */
 export interface ContentSink {
@@ -159,7 +159,7 @@ export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentI
   const link = usesWorker(rec) ? startedWorker() : null;
   let written = 0;
   if (link) {
-    const n = writeContentParallel(index, packs, rec, ctx, offset, link, (cid) => readChunk(index, packs, cid, ctx), fd, (k) => {
+    const n = writeContentParallel(bigRead(index, packs, rec, ctx, offset, link), fd, (k) => {
       written += k;
       onBytes?.(k);
     });
@@ -183,13 +183,23 @@ function contentRecord(index: ChunkIndex, id: ContentId, ctx: ReadContext): Cont
   return rec;
 }
 
+const bigRead = (index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, link: WorkerLink): BigRead => ({
+  index,
+  packs,
+  rec,
+  ctx,
+  offset,
+  link,
+  readOne: (cid) => readChunk(index, packs, cid, ctx),
+});
+
 const usesWorker = (rec: ContentRecord) => rec.size >= PARALLEL_MIN_BYTES && rec.chunks.length > 1;
 
 function* readRecord(index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {
   const { id } = rec;
   const link = usesWorker(rec) ? contentWorker() : null;
   if (link) {
-    yield* readContentParallel(index, packs, rec, ctx, offset, link, (cid) => readChunk(index, packs, cid, ctx), opts.transient ?? false);
+    yield* readContentParallel(bigRead(index, packs, rec, ctx, offset, link), opts.transient ?? false);
     return;
   }
   // Chunk ids protect each piece; the whole-file hash also proves the chunk list is the right one,

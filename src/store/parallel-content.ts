@@ -350,6 +350,20 @@ class RunReader {
   }
 }
 
+/** A big content to read on both threads, and what it is read with. */
+export interface BigRead {
+  index: ChunkIndex;
+  packs: PackStorage;
+  rec: ContentRecord;
+  /** names the file in errors */
+  ctx: ReadContext;
+  /** content bytes to skip (still read: the whole-file hash needs them) */
+  offset: number;
+  link: WorkerLink;
+  /** one chunk read and checked the careful way (readChunk), for what a run cannot give */
+  readOne: (id: ChunkId) => Buffer;
+}
+
 type Verified = Extract<WorkerReply, { kind: 'verified' }>;
 
 /** A verify job on the worker: batches sent to it in order, replies taken back by number, then the whole-file digest. */
@@ -414,16 +428,7 @@ function checkRead(rec: ContentRecord, ctx: ReadContext, pos: number, digest: Bu
  * `transient`: yielded buffers are reused once the caller asks for the next one (for callers
  * that write each buffer out synchronously).
  */
-export function* readContentParallel(
-  index: ChunkIndex,
-  packs: PackStorage,
-  rec: ContentRecord,
-  ctx: ReadContext,
-  offset: number,
-  link: WorkerLink,
-  readOne: (id: ChunkId) => Buffer,
-  transient: boolean,
-): Generator<Buffer> {
+export function* readContentParallel({ index, packs, rec, ctx, offset, link, readOne }: BigRead, transient: boolean): Generator<Buffer> {
   const reader = new RunReader(index, packs, rec, readOne, transient);
   const job = new VerifyJob(link);
   try {
@@ -488,17 +493,7 @@ const WRITER_DEPTH = 8;
  * writes them and sends them to be hashed in their place in the order. Reading here whenever the
  * worker was behind was tried: writing is the longer half, so it only slowed this thread down.
  */
-export function writeContentParallel(
-  index: ChunkIndex,
-  packs: PackStorage,
-  rec: ContentRecord,
-  ctx: ReadContext,
-  offset: number,
-  link: WorkerLink,
-  readOne: (id: ChunkId) => Buffer,
-  fd: number,
-  onBytes?: (n: number) => void,
-): number | null {
+export function writeContentParallel({ index, packs, rec, ctx, offset, link, readOne }: BigRead, fd: number, onBytes?: (n: number) => void): number | null {
   const reader = new RunReader(index, packs, rec, readOne, true);
   const job = new VerifyJob(link);
   try {

@@ -1,21 +1,13 @@
 // The local file cache, a directory at a time: segments per directory in a real meta.db, newer
 // ones overriding older ones, dropped once a walk has covered the whole directory, merged when
 // single-file updates gather too many.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FileCache, type LocalStat } from '../../src/store/file-cache.js';
 import type { ContentId } from '../../src/store/hash.js';
-import { tempStore } from '../helpers.js';
+import { tempStores } from '../helpers.js';
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-
-function db() {
-  const env = tempStore();
-  cleanups.push(env.cleanup);
-  return env.store.core.db;
-}
+const store = tempStores();
+const db = () => store().core.db;
 
 const T0 = 1_700_000_000_000.25;
 const READ = T0 + 10_000; // read well after the files last changed

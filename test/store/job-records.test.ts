@@ -1,17 +1,9 @@
 // Datum claims and leases in a real meta.db: what one runner renews, and what another may retake.
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempStore } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { tempStores } from '../helpers.js';
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-
-function jobs() {
-  const env = tempStore();
-  cleanups.push(env.cleanup);
-  return env.store.core.jobs;
-}
+const store = tempStores();
+const jobs = () => store().core.jobs;
 
 function addJob(j: ReturnType<typeof jobs>, pipeline: string, job: string, datums: number) {
   j.insertJob(pipeline, job, 1, 'salt');

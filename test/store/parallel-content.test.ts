@@ -2,7 +2,7 @@
 // the same cuts, the same chunk ids, the same content ids, and read back the same verified bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TuskError } from '../../src/errors.js';
 import type { ContentRecord } from '../../src/store/chunk-index.js';
 import { ContentWriter, readContent, type ContentSink } from '../../src/store/content-io.js';
@@ -11,7 +11,7 @@ import { PackWriter } from '../../src/store/pack-writer.js';
 import { PARALLEL_MIN_BYTES, ParallelContentWriter } from '../../src/store/parallel-content.js';
 import type { StoreCore } from '../../src/store/store-core.js';
 import { contentWorker, type WorkerLink } from '../../src/store/worker-link.js';
-import { readBack, seededBytes, tempStore } from '../helpers.js';
+import { readBack, seededBytes, tempStores } from '../helpers.js';
 import { inputs, SIZES } from './content-inputs.js';
 import { commitContent } from './write-content.js';
 
@@ -19,16 +19,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const ctx = { describe: () => 'r@master:/big' };
 
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-
-function store() {
-  const env = tempStore();
-  cleanups.push(env.cleanup);
-  return env.store;
-}
+const store = tempStores();
 
 function link(): WorkerLink {
   const l = contentWorker();
