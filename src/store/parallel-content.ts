@@ -1,10 +1,11 @@
-// Big files on both cores. ParallelContentWriter (put) and readContentParallel (get) share the
-// work with the content worker (content-worker.ts): on put it cuts and hashes chunks while this
-// thread reads the file, hashes it whole and writes packs; on get it checks every chunk and the
-// whole file while this thread reads runs of records and writes the file (or, into a file that
-// can be taken back, reads the runs and hashes only the whole file while this thread writes). What they produce is
-// exactly what ContentWriter and readContent produce: the same cuts (GearScanner is findCut
-// compiled to wasm), the same chunk and content ids, the same errors.
+// Big files on both cores. ParallelContentWriter (put), readContentParallel and
+// writeContentParallel (get) share the work with the content worker (content-worker.ts): on put
+// it cuts and hashes chunks while this thread reads the file, hashes it whole and writes packs;
+// on get it checks every chunk and the whole file while this thread reads runs of records and
+// writes the file (or, into a file that can be taken back, reads the runs and hashes only the
+// whole file while this thread writes). What they produce is exactly what ContentWriter and
+// readContent produce: the same cuts (GearScanner is findCut compiled to wasm), the same chunk
+// and content ids, the same errors.
 //
 // Blocks of BLOCK bytes travel to the worker and back as transferred ArrayBuffers (no copies) and
 // are reused across files, so memory stays at a few blocks whatever the file size.
@@ -311,7 +312,7 @@ class RunReader {
     };
     if (b.locs.length < b.count) readAside(0);
     else {
-      const buf = b.pooled ? takeBlock() : new ArrayBuffer(b.bytes);
+      const buf = b.pooled && b.bytes <= BLOCK ? takeBlock() : new ArrayBuffer(b.bytes);
       bufs.push(buf);
       let readable = true;
       try {
