@@ -16,7 +16,7 @@ import { crashPoint } from './crash-points.js';
 import { concatContents, ContentWriter, readContent, readSoleChunk, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
-import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, StagedPages, TreeIngest, type LinkPolicy, type LocalFile } from './local-tree.js';
+import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
@@ -123,14 +123,7 @@ function scanLocal(src: Extract<PutSource, { kind: 'local' }>, append: boolean, 
 
 /** Every regular file under `dir` with its stat: the per-file plan of `put -r -a`. */
 function walkLocal(dir: string, repoDir: string, out: LocalFile[], links: LinkPolicy): void {
-  let names: fs.Dirent[];
-  try {
-    names = fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    throw localFileError(err, dir);
-  }
-  names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const d of names) {
+  for (const d of readDirSorted(dir)) {
     const local = path.join(dir, d.name);
     const repoPath = repoDir === '/' ? `/${d.name}` : `${repoDir}/${d.name}`;
     const kind = entryKind(d, local, links);
@@ -294,14 +287,6 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
         base: baseRoot,
         onWarning: warn,
         onBytes: progress,
-        // fsync first: a recorded chunk must never point at bytes not on disk
-        checkpoint: () => {
-          writer.sync();
-          s.graph.transaction(() => {
-            writer.checkpoint();
-            trees!.record(Date.now());
-          });
-        },
       })
     : null;
   try {
@@ -420,13 +405,6 @@ export function writeLocalTree(
       datum: opts.datum,
       followLinks: true,
       onBytes: (n) => (bytes += n),
-      checkpoint: () => {
-        writer.sync();
-        s.graph.transaction(() => {
-          writer.checkpoint();
-          trees.record(Date.now());
-        });
-      },
     });
     const ref = trees.ingest(dir, '/');
     writer.sync();

@@ -148,8 +148,8 @@ export interface TreeIngestOptions {
   followLinks?: boolean;
   onWarning?: (msg: string) => void;
   onBytes: (n: number) => void;
-  /** records what is staged (writer.sync(), then one transaction with writer.checkpoint() and record()) */
-  checkpoint: () => void;
+  /** told after each checkpoint (tests count them) */
+  onCheckpoint?: () => void;
   /** rows staged before a checkpoint (tests lower it) */
   checkpointRows?: number;
 }
@@ -165,6 +165,17 @@ export interface LinkPolicy {
   onWarning?: (msg: string) => void;
   /** directories entered through links so far (filled in as the walk goes) */
   seenDirs?: Set<string>;
+}
+
+/** A local directory's entries in name order (the order trees are built in); a failure names the directory. */
+export function readDirSorted(dir: string): fs.Dirent[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw localFileError(err, dir);
+  }
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**
@@ -206,11 +217,40 @@ export function entryKind(d: fs.Dirent, local: string, policy: LinkPolicy): 'dir
   return null;
 }
 
+/**
+ * The content worker for a stream of batches: the first batch starts it and is handled on this
+ * thread while it boots (a small tree never waits for it); from the second on, batches go to it.
+ * Under TUSK_WORKER=0, or when it cannot run, every batch is handled here.
+ */
+class BatchWorker {
+  link: WorkerLink | null = null;
+  job = 0;
+  private inline = process.env.TUSK_WORKER === '0';
+
+  /** The worker for the `n`-th batch (1 for the first), or null: handle it here. */
+  for(n: number): WorkerLink | null {
+    if (this.link || this.inline) return this.link;
+    if (n === 1) startContentWorker();
+    else {
+      this.link = contentWorker();
+      if (this.link) this.job = this.link.open();
+      else this.inline = true;
+    }
+    return this.link;
+  }
+
+  /** Forget the job: replies still on their way (after an error) are dropped. */
+  close(): void {
+    this.link?.close(this.job);
+    this.link = null;
+  }
+}
+
 /** One step of the walk, in the order the tree is built. A file names its batch and place in it. */
 type WalkEvent =
   | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: Buffer | null }
-  /** `local`: the directory on disk; `cacheSeq`: its newest file-cache segment when the walk entered it */
-  | { t: typeof OPEN; name: string; local: string; cacheSeq: number }
+  /** `local`: the directory on disk; `cache`: what its file-cache segments held when the walk entered it */
+  | { t: typeof OPEN; name: string; local: string; cache: DirCacheState }
   | { t: typeof CLOSE };
 
 interface WalkFrame {
@@ -221,14 +261,24 @@ interface WalkFrame {
   plain: boolean;
   repo: string;
   cache: Map<string, CacheRow> | null;
-  cacheSeq: number;
+  cacheState: DirCacheState;
+}
+
+/** A directory's file-cache segments as the walk found them: the newest one, and how many names they held. */
+interface DirCacheState {
+  seq: number;
+  names: number;
 }
 
 interface BuildFrame {
   name: string;
   repo: string;
   local: string;
-  cacheSeq: number;
+  cache: DirCacheState;
+  /** its files found in the cache, unchanged: written again only if the directory changed */
+  hits: CacheUpdate[];
+  /** its files read (new, changed, or not trusted from the cache) */
+  read: number;
   builder: TreeBuilder;
   /** this directory in the base commit: name → content id, loaded on the first cache hit */
   base: Map<string, Buffer> | null | undefined;
@@ -250,10 +300,7 @@ export class TreeIngest {
   /** most rows staged at once (tests check the bound) */
   peakStaged = 0;
 
-  /** the content worker once a second batch is due; null before (a small tree never starts it) */
-  private link: WorkerLink | null = null;
-  private job = 0;
-  private inline = process.env.TUSK_WORKER === '0';
+  private readonly worker = new BatchWorker();
   private readonly stack: WalkFrame[] = [];
   private readonly queue: WalkEvent[] = [];
   private qpos = 0;
@@ -288,6 +335,20 @@ export class TreeIngest {
     return this.o.writer.unrecorded + this.contents.length + this.cacheRows.length + this.o.pages.size;
   }
 
+  /**
+   * Record what is staged so far, unreferenced until the commit: packs fsynced first (a recorded
+   * chunk must never point at bytes not on disk), then one transaction with the writer's rows and
+   * ours.
+   */
+  private checkpoint(): void {
+    this.o.writer.sync();
+    this.s.graph.transaction(() => {
+      this.o.writer.checkpoint();
+      this.record(Date.now());
+    });
+    this.o.onCheckpoint?.();
+  }
+
   /** Record staged contents, file-cache rows and pages: inside the transaction, after the writer's rows. */
   record(readAtMs: number): void {
     this.s.index.putContents(this.contents);
@@ -311,15 +372,17 @@ export class TreeIngest {
     try {
       const root = path.resolve(localRoot);
       this.enter(root, repoRoot, repoRoot.split('/').every((n) => n === '' || isPlainName(n)));
-      const frames: BuildFrame[] = [{ name: '', repo: repoRoot, local: root, cacheSeq: this.stack[0]!.cacheSeq, builder: new TreeBuilder(this.o.pages), base: undefined }];
+      const frame = (name: string, repo: string, local: string, cache: DirCacheState): BuildFrame => ({ name, repo, local, cache, hits: [], read: 0, builder: new TreeBuilder(this.o.pages), base: undefined });
+      const frames: BuildFrame[] = [frame('', repoRoot, root, this.stack[0]!.cacheState)];
       // every file of a directory built is in cacheRows (or recorded): its older segments can go
       const built = (f: BuildFrame) => {
-        if (this.o.cache && f.cacheSeq > 0) this.cacheComplete.push({ dir: f.local, upTo: f.cacheSeq });
+        for (const r of f.hits) this.cacheRows.push(r);
+        if (this.o.cache && f.cache.seq > 0) this.cacheComplete.push({ dir: f.local, upTo: f.cache.seq });
       };
       for (let ev = this.pull(); ev; ev = this.pull()) {
         const top = frames[frames.length - 1]!;
         if (ev.t === OPEN) {
-          frames.push({ name: ev.name, repo: top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, local: ev.local, cacheSeq: ev.cacheSeq, builder: new TreeBuilder(this.o.pages), base: undefined });
+          frames.push(frame(ev.name, top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, ev.local, ev.cache));
         } else if (ev.t === CLOSE) {
           frames.pop();
           built(top);
@@ -333,24 +396,16 @@ export class TreeIngest {
       built(frames[0]!);
       return frames[0]!.builder.finish();
     } finally {
-      // replies still on their way (after an error) are dropped
-      if (this.link) this.link.close(this.job);
-      this.link = null;
+      this.worker.close();
     }
   }
 
   // -- the walk (runs ahead of the build by up to BATCH_DEPTH batches)
 
   private enter(local: string, repo: string, plain: boolean): void {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(local, { withFileTypes: true });
-    } catch (err) {
-      throw localFileError(err, local);
-    }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = readDirSorted(local);
     const cache = this.o.cache ? this.o.cache.childrenOf(local) : null;
-    this.stack.push({ local, entries, i: 0, plain, repo, cache: cache && cache.rows.size > 0 ? cache.rows : null, cacheSeq: cache?.seq ?? 0 });
+    this.stack.push({ local, entries, i: 0, plain, repo, cache: cache && cache.rows.size > 0 ? cache.rows : null, cacheState: { seq: cache?.seq ?? 0, names: cache?.rows.size ?? 0 } });
   }
 
   /** One walk step; false when the walk is over. */
@@ -368,7 +423,7 @@ export class TreeIngest {
     const kind = entryKind(d, local, this.links);
     if (kind === 'dir') {
       this.enter(local, repo, f.plain && isPlainName(d.name));
-      this.queue.push({ t: OPEN, name: d.name, local, cacheSeq: this.stack[this.stack.length - 1]!.cacheSeq });
+      this.queue.push({ t: OPEN, name: d.name, local, cache: this.stack[this.stack.length - 1]!.cacheState });
     } else if (kind === 'file') {
       // the full check only when a name needs it: it costs more than reading a small file
       if (!f.plain || !isPlainName(d.name) || repo.length > MAX_PATH_BYTES) validateWritePath(repo);
@@ -391,13 +446,7 @@ export class TreeIngest {
     this.openCached.fill(NaN);
     const seq = this.nextBatch++;
     this.sent++;
-    if (!this.link && !this.inline && this.nextBatch === 1) startContentWorker();
-    if (!this.link && !this.inline && this.nextBatch >= 2) {
-      this.link = contentWorker();
-      if (this.link) this.job = this.link.open();
-      else this.inline = true;
-    }
-    if (this.link) {
+    if (this.worker.for(this.nextBatch)) {
       this.held.push({ seq, req, buf });
       this.feedWorker();
     } else this.ready.set(seq, readFileBatch(req, buf));
@@ -411,10 +460,11 @@ export class TreeIngest {
    * idled ~40% of the time (A/B on 100,000 files: 2.00 -> 1.89 s).
    */
   private feedWorker(): void {
-    for (let r = this.link!.tryReceive(this.job); r; r = this.link!.tryReceive(this.job)) this.take(r);
+    const { link, job } = this.worker;
+    for (let r = link!.tryReceive(job); r; r = link!.tryReceive(job)) this.take(r);
     while (this.onWorker.length < 2 && this.held.length > 0) {
       const { seq, req, buf } = this.held.shift()!;
-      this.link!.post({ kind: 'read-files', job: this.job, req, buf }, buf ? [buf] : []);
+      link!.post({ kind: 'read-files', job, req, buf }, buf ? [buf] : []);
       this.onWorker.push(seq);
     }
   }
@@ -445,7 +495,7 @@ export class TreeIngest {
     while (this.currentSeq < seq) {
       this.release();
       const next = this.currentSeq + 1;
-      if (this.link && !this.ready.has(next)) this.feedWorker();
+      if (this.worker.link && !this.ready.has(next)) this.feedWorker();
       if (this.held[0]?.seq === next) {
         // needed now and not started by the worker: read it here
         const { req, buf } = this.held.shift()!;
@@ -455,14 +505,14 @@ export class TreeIngest {
         // the worker has it: rather than wait, read the batch it would get last
         const last = this.held.pop();
         if (last) this.ready.set(last.seq, readFileBatch(last.req, last.buf));
-        else this.take(this.link!.receive(this.job));
-        if (this.link) this.feedWorker();
+        else this.take(this.worker.link!.receive(this.worker.job));
+        if (this.worker.link) this.feedWorker();
       }
-      if (this.link) this.feedWorker();
+      if (this.worker.link) this.feedWorker();
       this.current = this.ready.get(next)!;
       this.ready.delete(next);
       this.currentSeq++;
-      if (this.staged >= (this.o.checkpointRows ?? CHECKPOINT_ROWS)) this.o.checkpoint();
+      if (this.staged >= (this.o.checkpointRows ?? CHECKPOINT_ROWS)) this.checkpoint();
     }
     return this.current!;
   }
@@ -490,8 +540,7 @@ export class TreeIngest {
     if (status === ReadStatus.Cached && this.isStored(ev.cached!, ev.name, dir)) {
       this.cachedFiles++;
       this.o.onBytes(stat.size);
-      // kept in the directory's new segment: the old ones go once the directory is built
-      if (this.o.cache) this.cacheRows.push({ path: ev.local, stat, id: ev.cached! as ContentId });
+      if (this.o.cache) dir.hits.push({ path: ev.local, stat, id: ev.cached! as ContentId });
       return this.entry(ev.name, ev.cached!, stat.size);
     }
     let rec: ContentRecord;
@@ -512,6 +561,7 @@ export class TreeIngest {
     }
     this.o.onBytes(stat.size);
     if (rec.chunks.length > 1) this.contents.push(rec);
+    dir.read++;
     if (this.o.cache) this.cacheRows.push({ path: ev.local, stat, id: rec.id });
     return this.entry(ev.name, rec.id, rec.size);
   }
@@ -551,9 +601,7 @@ const WRITE_DEPTH = 2;
  * them. Holds at most WRITE_DEPTH + 1 batches.
  */
 export class BatchWriter {
-  private link: WorkerLink | null = null;
-  private job = 0;
-  private inline = process.env.TUSK_WORKER === '0';
+  private readonly worker = new BatchWorker();
   private sent = 0;
   private buf: ArrayBuffer | null = null;
   private used = 0;
@@ -593,27 +641,20 @@ export class BatchWriter {
     this.paths = [];
     this.ends = [];
     this.dirs = [];
-    this.sent++;
-    // the first batch is written here while the worker starts: a small tree never waits for it
-    if (!this.link && !this.inline && this.sent === 1) startContentWorker();
-    if (!this.link && !this.inline && this.sent >= 2) {
-      this.link = contentWorker();
-      if (this.link) this.job = this.link.open();
-      else this.inline = true;
-    }
-    if (!this.link) {
+    const link = this.worker.for(++this.sent);
+    if (!link) {
       const failure = writeFileBatch(req);
       this.spare.push(req.buf);
       if (failure) throw failed(failure, req);
       return;
     }
     this.inFlight.push({ paths: req.paths, dirs: req.dirs });
-    this.link.post({ kind: 'write-files', job: this.job, req }, [req.buf]);
+    link.post({ kind: 'write-files', job: this.worker.job, req }, [req.buf]);
     while (this.inFlight.length > WRITE_DEPTH) this.collect();
   }
 
   private collect(): void {
-    const r = this.link!.receive(this.job);
+    const r = this.worker.link!.receive(this.worker.job);
     if (r.kind !== 'files-written') throw new Error(`unexpected ${r.kind}`);
     const batch = this.inFlight.shift()!;
     this.spare.push(r.buf);
@@ -632,8 +673,7 @@ export class BatchWriter {
 
   /** Stop without waiting (after an error): batches still on the worker are written, their replies dropped. */
   close(): void {
-    if (this.link) this.link.close(this.job);
-    this.link = null;
+    this.worker.close();
     this.inFlight.length = 0;
   }
 }
