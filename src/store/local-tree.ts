@@ -374,10 +374,13 @@ export class TreeIngest {
       this.enter(root, repoRoot, repoRoot.split('/').every((n) => n === '' || isPlainName(n)));
       const frame = (name: string, repo: string, local: string, cache: DirCacheState): BuildFrame => ({ name, repo, local, cache, hits: [], read: 0, builder: new TreeBuilder(this.o.pages), base: undefined });
       const frames: BuildFrame[] = [frame('', repoRoot, root, this.stack[0]!.cacheState)];
-      // every file of a directory built is in cacheRows (or recorded): its older segments can go
+      // A directory whose every file came from the cache, and every cached name was one of them, is
+      // what its segments say already: nothing to write (a re-put of an unchanged tree writes no
+      // cache rows). Otherwise its files all go into a new segment, and the older ones can go.
       const built = (f: BuildFrame) => {
+        if (!this.o.cache || (f.read === 0 && f.hits.length === f.cache.names)) return;
         for (const r of f.hits) this.cacheRows.push(r);
-        if (this.o.cache && f.cache.seq > 0) this.cacheComplete.push({ dir: f.local, upTo: f.cache.seq });
+        if (f.cache.seq > 0) this.cacheComplete.push({ dir: f.local, upTo: f.cache.seq });
       };
       for (let ev = this.pull(); ev; ev = this.pull()) {
         const top = frames[frames.length - 1]!;

@@ -91,9 +91,15 @@ describe('put -r of a directory tree', () => {
     const perDir = store.core.db.prepare('SELECT count(*) FROM file_cache GROUP BY dir').pluck().all() as number[];
     expect(perDir.length).toBeGreaterThan(1);
     expect(Math.max(...perDir)).toBe(1);
-    // and that segment still holds the files the last put found in the cache
+    // and that segment still holds the files the last put found in the cache; directories where
+    // nothing changed keep their segments as they are (nothing is written for them)
+    const segments = () => store.core.db.prepare('SELECT dir, seq FROM file_cache ORDER BY dir, seq').all() as { dir: string; seq: number }[];
+    const before = segments();
     const again = await putDir(store, src, '/t');
     expect(again.cachedFiles).toBe(again.files - 2); // the two just written are too recent to trust
+    const changedDir = path.join(fs.realpathSync(src), 'd05');
+    expect(segments().filter((r) => r.dir !== changedDir)).toEqual(before.filter((r) => r.dir !== changedDir));
+    expect(segments().find((r) => r.dir === changedDir)!.seq).toBeGreaterThan(before.find((r) => r.dir === changedDir)!.seq);
     expect(store.listFiles(parseFileRef('r@master:/t/d03')).map((f) => path.basename(f.path))).toContain('extra.txt');
     const names = (p: string) => store.listFiles(parseFileRef(`r@master:${p}`)).map((f) => path.basename(f.path));
     expect(names('/t/d05')).toContain('new.dat');
