@@ -48,8 +48,8 @@ export interface Transform {
  */
 export type PfsMode = 'helper' | 'namespace' | 'rewrite';
 
-/** The compiled helper, dist/native/tusk-ns, from dist/pipeline, the CLI bundle in dist/bundle, or src/pipeline (tests). */
-const HELPER = ((here) => (here.endsWith('.ts') ? path.resolve(path.dirname(here), '../../dist/native/tusk-ns') : path.resolve(path.dirname(here), '../native/tusk-ns')))(fileURLToPath(import.meta.url));
+/** The compiled helper, dist/native/tusk-ns; this module (src/pipeline, dist/pipeline, dist/bundle) sits two levels below the package root. */
+const HELPER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/native/tusk-ns');
 
 let probed: PfsMode | undefined;
 

@@ -146,11 +146,10 @@ function checked(r: WorkerReply): WorkerReply {
 
 /**
  * The built worker script, dist/store/content-worker.js. This module runs from src/store (the
- * tests), dist/store, or the CLI bundle in dist/bundle; the last two sit one level below dist/.
+ * tests), dist/store or the CLI bundle in dist/bundle: two levels below the package root each time.
  */
 function workerScript(): string | null {
-  const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.ts') ? path.resolve(path.dirname(here), '../../dist/store/content-worker.js') : path.resolve(path.dirname(here), '../store/content-worker.js');
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/store/content-worker.js');
   return fs.existsSync(file) ? file : null;
 }
 
