@@ -5,6 +5,7 @@
  *   tusk-ns PFS_DIR WORK_DIR TMP_DIR -- CMD [ARGS...]     run one command
  *   tusk-ns --serve TMP_DIR                               run many, one request at a time or several at once
  *   tusk-ns --serve-plain                                 the same without namespaces (/pfs is rewritten by the caller)
+ *   ... --serve TMP_DIR --serial / --serve-plain --serial    one command at a time, the others queued
  *
  * The new root is a tmpfs holding a recursive bind of every top-level host directory (so
  * programs, libraries and the store stay reachable) plus the datum's scratch bound at /pfs. The
@@ -30,7 +31,13 @@
  *   O ID LEN \n BYTES      LEN bytes the command wrote to stdout
  *   E ID LEN \n BYTES      ... to stderr
  *   X ID CODE SIGNAL       ended (CODE -1 when killed by SIGNAL); every O/E of ID came before
- * On EOF of stdin every running command's process group is killed and the server exits.
+ * On EOF of stdin every running command's process group is killed, queued requests are dropped,
+ * and the server exits.
+ *
+ * Why --serial: a runner worker sends its next datum while the current one runs; the server
+ * starts it the moment the current command is reaped. The gap between two datums of a worker is
+ * then this process's own reap + clone, not a round trip through the runner's event loop (which
+ * on 2 cores waited behind the other worker's bookkeeping).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -350,7 +357,9 @@ static int datum_child(void *arg) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
-  setsid();
+  /* a process group of its own, so kill(-pid) stops the tree; not a session (setsid): a new
+   * session per datum also made the scheduler create and tear down an autogroup for each one */
+  setpgid(0, 0);
   if (use_ns && enter_slot_ns(sp->ns, sp->err) != 0) {
     if (unshare(CLONE_NEWNS) != 0 || mount(sp->pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) {
       dprintf(sp->err, "tusk-ns: cannot bind %s at /pfs: %s\n", sp->pfs, strerror(errno));
@@ -437,6 +446,43 @@ static void finish(size_t i) {
   kids[i] = kids[--nkids];
 }
 
+/* Start every complete request in IN (a count, then that many strings, any of them empty) and
+ * drop them from it. A serial server starts one only while no command of its own runs: the rest
+ * wait in IN, in order. */
+static int serial;
+static void take_requests(char *in, size_t *len) {
+  size_t pos = 0;
+  while (!serial || nkids == 0) {
+    char *f[4096];
+    size_t nf = 0, p = pos, want = 0;
+    int complete = 0, counted = 0;
+    while (p < *len) {
+      char *z = memchr(in + p, 0, *len - p);
+      if (!z) break;
+      if (!counted) {
+        want = strtoul(in + p, NULL, 10);
+        counted = 1;
+      } else if (nf < 4095) {
+        f[nf++] = in + p;
+      } else {
+        nf++;
+      }
+      p = (size_t)(z - in) + 1;
+      if (counted && nf == want) { complete = 1; break; }
+    }
+    if (!complete) break;
+    if (nf < 4095) {
+      f[nf] = NULL;
+      start(f, nf);
+    } else {
+      reply("X %s 126 0\n", nf ? f[0] : "?");
+    }
+    pos = p;
+  }
+  memmove(in, in + pos, *len - pos);
+  *len -= pos;
+}
+
 static int serve(const char *tmp) {
   use_ns = tmp != NULL;
   if (use_ns) {
@@ -500,6 +546,9 @@ static int serve(const char *tmp) {
             finish(i);
             break;
           }
+      /* a serial server starts the next queued request the moment its command ends, without
+       * waiting for the caller to answer */
+      if (serial) take_requests(in, &len);
     }
     if (pfd[0].revents) {
       if (len == cap) {
@@ -511,47 +560,22 @@ static int serve(const char *tmp) {
       if (r <= 0) {
         if (r < 0 && errno == EINTR) continue;
         open_in = 0;
+        len = 0; /* requests still queued are not started */
         for (size_t i = 0; i < nkids; i++) kill(-kids[i].pid, SIGKILL);
         continue;
       }
       len += (size_t)r;
-      /* take every complete request: a count, then that many strings (any may be empty) */
-      size_t pos = 0;
-      for (;;) {
-        char *f[4096];
-        size_t nf = 0, p = pos, want = 0;
-        int complete = 0, counted = 0;
-        while (p < len) {
-          char *z = memchr(in + p, 0, len - p);
-          if (!z) break;
-          if (!counted) {
-            want = strtoul(in + p, NULL, 10);
-            counted = 1;
-          } else if (nf < 4095) {
-            f[nf++] = in + p;
-          } else {
-            nf++;
-          }
-          p = (size_t)(z - in) + 1;
-          if (counted && nf == want) { complete = 1; break; }
-        }
-        if (!complete) break;
-        if (nf < 4095) {
-          f[nf] = NULL;
-          start(f, nf);
-        } else {
-          reply("X %s 126 0\n", nf ? f[0] : "?");
-        }
-        pos = p;
-      }
-      memmove(in, in + pos, len - pos);
-      len -= pos;
+      take_requests(in, &len);
     }
   }
   return 0;
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[argc - 1], "--serial") == 0) {
+    serial = 1;
+    argc--;
+  }
   if (argc == 3 && strcmp(argv[1], "--serve") == 0) return serve(argv[2]);
   if (argc == 2 && strcmp(argv[1], "--serve-plain") == 0) return serve(NULL);
   return run_once(argc, argv);

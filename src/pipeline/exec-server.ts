@@ -1,6 +1,6 @@
 // The client side of `tusk-ns --serve`: a small C process that forks each datum's command (a
-// job keeps one per datum it runs at once: transform.ts). Forking it costs a fraction of forking
-// node, and in namespace mode it builds the `/pfs` root once per server instead of once per
+// job keeps one per worker, serial, so a worker can queue its next datum: transform.ts). Forking
+// it costs a fraction of forking node, and in namespace mode it builds the `/pfs` root once per server instead of once per
 // datum (see src/native/tusk-ns.c for the protocol).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { constants } from 'node:os';
@@ -45,11 +45,14 @@ export class ExecServer {
    * Start a server; resolves once it is ready, or undefined when it cannot run here (no helper
    * binary, user namespaces disabled): the caller then falls back to spawning from node.
    */
-  static start(helper: string, tmpDir: string | undefined): Promise<ExecServer | undefined> {
+  static start(helper: string, tmpDir: string | undefined, opts: { serial?: boolean } = {}): Promise<ExecServer | undefined> {
     return new Promise((resolve) => {
       let child: ChildProcessByStdio<Writable, Readable, Readable>;
       try {
-        child = spawn(helper, tmpDir ? ['--serve', tmpDir] : ['--serve-plain'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        const args = tmpDir ? ['--serve', tmpDir] : ['--serve-plain'];
+        // serial: requests sent while a command runs wait in the server and start the moment it ends
+        if (opts.serial) args.push('--serial');
+        child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe'] });
       } catch {
         resolve(undefined);
         return;

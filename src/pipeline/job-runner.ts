@@ -206,7 +206,8 @@ async function runDatum(
   signal: AbortSignal,
   log: DatumContext['log'],
   /** the slot already holds this datum's inputs (laid out while the previous datum ran) */
-  ready?: { downloaded: number },
+  ready: { downloaded: number } | undefined,
+  lane: number,
 ): Promise<void> {
   const files = JSON.parse(d.inputs) as DatumFile[];
   let state: DatumRow['state'] = 'failed';
@@ -247,6 +248,7 @@ async function runDatum(
         timeoutMs: spec.datum_timeout_ms,
         signal,
         log,
+        lane,
       };
       const r = await transform.run(ctx, 'main');
       if (r.ok) {
@@ -357,13 +359,13 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   const active = new Map<string, AbortController>();
   const restarted = new Set<string>();
   /** runDatum with a signal of its own: the job's abort stops it, and so does a restart */
-  const runClaimed = async (d: DatumRow, slot: ScratchSlot, ready: { downloaded: number } | undefined) => {
+  const runClaimed = async (d: DatumRow, slot: ScratchSlot, ready: { downloaded: number } | undefined, lane: number) => {
     const ctl = new AbortController();
     const stop = () => ctl.abort();
     abort.signal.addEventListener('abort', stop);
     active.set(d.id, ctl);
     try {
-      await runDatum(s, job, spec, d, transform, slot, results, ctl.signal, logs.forDatum(d.id), ready);
+      await runDatum(s, job, spec, d, transform, slot, results, ctl.signal, logs.forDatum(d.id), ready, lane);
     } finally {
       active.delete(d.id);
       abort.signal.removeEventListener('abort', stop);
@@ -398,29 +400,35 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   try {
     const scratchRoot = path.join(s.path, 'tmp', 'datums');
     // Each worker has two scratch trees: while one datum's command runs in one, the next datum's
-    // inputs are laid out in the other, so the command's wait hides the runner's own work.
-    const worker = async () => {
+    // inputs are laid out in the other, so the command's wait hides the runner's own work. A
+    // transform that queues gets that next datum at once and starts it when the current command
+    // ends: recording a result then no longer sits between one command and the next.
+    const worker = async (lane: number) => {
       let slot = new ScratchSlot(scratchRoot);
       let spare = new ScratchSlot(scratchRoot);
       slots.push(slot, spare);
+      // sent back to the queue before it started: someone claims it again
+      const begin = (d: DatumRow, into: ScratchSlot, ready: { downloaded: number } | undefined) => (restarted.delete(d.id) ? Promise.resolve() : runClaimed(d, into, ready, lane));
       let d = abort.signal.aborted ? undefined : claim();
-      let ready = d ? prefetch(s, d, slot) : undefined;
-      while (d && !abort.signal.aborted) {
+      let running = d ? begin(d, slot, prefetch(s, d, slot)) : undefined;
+      while (d && running && !abort.signal.aborted) {
         progressed = true;
-        // sent back to the queue before it started: someone claims it again
-        const running = restarted.delete(d.id) ? Promise.resolve() : runClaimed(d, slot, ready);
         // after the current datum's command has been sent off
         await new Promise((r) => setImmediate(r));
         const next = abort.signal.aborted ? undefined : claim();
         const nextReady = next ? prefetch(s, next, spare) : undefined;
+        let nextRunning = next && transform.queues ? begin(next, spare, nextReady) : undefined;
         await running;
         opts.onEvent?.({ job, datum: d, message: 'datum done' });
+        if (next && !nextRunning && !abort.signal.aborted) nextRunning = begin(next, spare, nextReady);
         [slot, spare] = [spare, slot];
         d = next;
-        ready = nextReady;
+        running = nextRunning;
       }
+      // stopped with a datum already handed over: its slot stays until it has ended
+      await running;
     };
-    await Promise.all(Array.from({ length: parallelism }, worker));
+    await Promise.all(Array.from({ length: parallelism }, (_, lane) => worker(lane)));
   } finally {
     clearInterval(watch);
     results.flush();

@@ -23,6 +23,11 @@ export interface DatumContext {
   timeoutMs?: number;
   signal: AbortSignal;
   log(stream: 'stdout' | 'stderr' | 'system', message: string): void;
+  /**
+   * The runner's worker this attempt belongs to. A transform that `queues` runs one lane's
+   * attempts one at a time, in the order run() was called; none: attempts may run at once.
+   */
+  lane?: number;
 }
 
 export interface TransformResult {
@@ -36,6 +41,11 @@ export interface TransformResult {
 
 export interface Transform {
   run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult>;
+  /**
+   * true: a worker may call run() for its next datum while the current one runs (same lane); the
+   * transform starts it once the current one ends, so the gap between them is not the runner's.
+   */
+  readonly queues?: boolean;
   /** Called once when the job's datum loop ends: release what run() kept between datums. */
   close?(): void;
 }
@@ -128,10 +138,12 @@ function lineSplitter(log: DatumContext['log'], stream: 'stdout' | 'stderr'): { 
 
 /**
  * Kills a datum's process group on timeout or when the job is stopped. `pid()` is read when it
- * fires: the process may not have been started yet (then `started` kills it once it is).
+ * fires: the process may not have been started yet (then `started` kills it once it is). The
+ * timeout counts from `start()`: a queued command's wait for the one before it is not its time.
  */
-function guard(ctx: DatumContext, pid: () => number | undefined): { killTree(): void; timedOut(): boolean; dispose(): void } {
+function guard(ctx: DatumContext, pid: () => number | undefined): { start(): void; killTree(): void; timedOut(): boolean; dispose(): void } {
   let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
   const killTree = () => {
     try {
       const p = pid();
@@ -140,15 +152,16 @@ function guard(ctx: DatumContext, pid: () => number | undefined): { killTree(): 
       // already gone
     }
   };
-  const timer = ctx.timeoutMs
-    ? setTimeout(() => {
-        timedOut = true;
-        ctx.log('system', `datum timed out after ${ctx.timeoutMs} ms; killing it`);
-        killTree();
-      }, ctx.timeoutMs)
-    : undefined;
   ctx.signal.addEventListener('abort', killTree);
   return {
+    start: () => {
+      if (ctx.timeoutMs && !timer)
+        timer = setTimeout(() => {
+          timedOut = true;
+          ctx.log('system', `datum timed out after ${ctx.timeoutMs} ms; killing it`);
+          killTree();
+        }, ctx.timeoutMs);
+    },
     killTree,
     timedOut: () => timedOut,
     dispose: () => {
@@ -168,10 +181,16 @@ interface Server {
 export class ChildProcessTransform implements Transform {
   /** the process env plus the spec's: the same for every datum, so built (and sent) once */
   private readonly baseEnv: Record<string, string>;
-  /** every server started, and those not running a datum now */
+  /** servers of attempts without a lane: every one started, and those not running one now */
   private readonly servers: Promise<Server | undefined>[] = [];
   private readonly idle: Server[] = [];
+  /** a serial server per lane, started on its first attempt */
+  private readonly lanes = new Map<number, Promise<Server | undefined>>();
+  /** without a server, the end of each lane's last attempt: the next one starts after it */
+  private readonly laneTails = new Map<number, Promise<unknown>>();
   private unavailable = false;
+  /** one lane's attempts run one at a time, in order, on every path (its server queues them) */
+  readonly queues = true;
 
   constructor(private readonly spec: TransformSpec, private readonly mode: PfsMode = pfsMode()) {
     this.baseEnv = { ...(process.env as Record<string, string>), ...spec.env, TUSK_PFS_MODE_USED: mode };
@@ -195,14 +214,26 @@ export class ChildProcessTransform implements Transform {
       for (const k of Object.keys(ctx.env)) launch.env[k] = rewritePfs(launch.env[k]!, ctx.pfsDir);
       ctx.log('system', `namespaces unavailable: /pfs rewritten to ${ctx.pfsDir} in cmd, stdin and env`);
     }
-    ctx.log('system', 'beginning to run user code');
-    const started = Date.now();
-    const server = this.mode === 'namespace' ? undefined : await this.acquire();
+    let started = Date.now();
+    // logged (and timed) when the command starts: a queued one waits for its lane first
+    const begin = () => {
+      started = Date.now();
+      ctx.log('system', 'beginning to run user code');
+    };
+    const lane = ctx.lane;
+    const server = this.mode === 'namespace' ? undefined : lane === undefined ? await this.acquire() : await this.laneServer(lane);
     let r: TransformResult;
     try {
-      r = server ? await this.runOnServer(server.server, ctx, launch) : await this.runSpawned(ctx, launch);
+      if (server) r = await this.runOnServer(server.server, ctx, launch, begin);
+      else {
+        const spawned = () => {
+          begin();
+          return this.runSpawned(ctx, launch);
+        };
+        r = await (lane === undefined ? spawned() : this.inLaneOrder(lane, spawned));
+      }
     } finally {
-      if (server) this.idle.push(server);
+      if (server && lane === undefined) this.idle.push(server);
     }
     const secs = ((Date.now() - started) / 1000).toFixed(2);
     ctx.log('system', r.ok ? `finished running user code after ${secs}s` : `errored running user code after ${secs}s: ${r.reason}`);
@@ -210,7 +241,7 @@ export class ChildProcessTransform implements Transform {
   }
 
   close(): void {
-    for (const p of this.servers)
+    for (const p of [...this.servers, ...this.lanes.values()])
       void p.then((s) => {
         if (!s) return;
         s.server.close();
@@ -234,16 +265,36 @@ export class ChildProcessTransform implements Transform {
     return s;
   }
 
-  private async startServer(): Promise<Server | undefined> {
+  /** The lane's serial server; undefined: spawn from node. */
+  private laneServer(lane: number): Promise<Server | undefined> {
+    let s = this.lanes.get(lane);
+    if (!s) {
+      s = this.unavailable ? Promise.resolve(undefined) : this.startServer(true);
+      this.lanes.set(lane, s);
+      void s.then((x) => {
+        if (!x) this.unavailable = true;
+      });
+    }
+    return s;
+  }
+
+  /** Run `f` after the lane's earlier attempts have ended (the path without a server). */
+  private inLaneOrder<T>(lane: number, f: () => Promise<T>): Promise<T> {
+    const r = (this.laneTails.get(lane) ?? Promise.resolve()).then(f);
+    this.laneTails.set(lane, r.catch(() => undefined));
+    return r;
+  }
+
+  private async startServer(serial = false): Promise<Server | undefined> {
     if (!fs.existsSync(HELPER)) return undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-exec-'));
-    const server = await ExecServer.start(HELPER, this.mode === 'helper' ? dir : undefined);
+    const server = await ExecServer.start(HELPER, this.mode === 'helper' ? dir : undefined, { serial });
     if (!server) fs.rmSync(dir, { recursive: true, force: true });
     else server.setBaseEnv(this.baseEnv);
     return server ? { server, dir } : undefined;
   }
 
-  private async runOnServer(server: ExecServer, ctx: DatumContext, launch: Launch): Promise<TransformResult> {
+  private async runOnServer(server: ExecServer, ctx: DatumContext, launch: Launch, begin: () => void): Promise<TransformResult> {
     let stdinFile: string | undefined;
     if (launch.stdin !== undefined) {
       stdinFile = path.join(path.dirname(ctx.pfsDir), 'stdin');
@@ -259,6 +310,8 @@ export class ChildProcessTransform implements Transform {
         {
           started: (p) => {
             pid = p;
+            begin();
+            g.start();
             if (g.timedOut() || ctx.signal.aborted) g.killTree();
           },
           output: (stream, data) => (stream === 'stdout' ? out : err).push(data),
@@ -299,6 +352,7 @@ export class ChildProcessTransform implements Transform {
       let settled = false;
       const child = spawn(argv0, args, { cwd: this.mode === 'rewrite' ? ctx.workingDir : ctx.tmpDir, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const g = guard(ctx, () => child.pid);
+      g.start();
       const out = lineSplitter(ctx.log, 'stdout');
       const err = lineSplitter(ctx.log, 'stderr');
       child.stdout.on('data', (d: Buffer) => out.push(d));

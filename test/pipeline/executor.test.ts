@@ -284,6 +284,41 @@ describe.skipIf(!namespaces)('tusk-ns --serve: one namespace per scratch directo
   });
 });
 
+describe.skipIf(!haveHelper)('tusk-ns --serial', () => {
+  it('starts a request sent while a command runs only once that command has ended, in order', async () => {
+    const server = (await ExecServer.start(HELPER, undefined, { serial: true }))!;
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    try {
+      // each prints when it starts and when it ends (ms since the epoch); sent at once
+      const cmd = ['sh', '-c', 'date +%s%3N; sleep 0.2; date +%s%3N'];
+      const rs = await Promise.all([run(server, cmd), run(server, cmd), run(server, ['sh', '-c', 'exit 3'])]);
+      const [a, b] = rs.map((r) => r.stdout.trim().split('\n').map(Number));
+      expect(rs.map((r) => r.code)).toEqual([0, 0, 3]);
+      expect(b![0]).toBeGreaterThanOrEqual(a![1]!);
+      expect(rs[1]!.pid).not.toBe(rs[0]!.pid);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('drops queued requests when its caller goes away, and kills the running one', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const marker = path.join(dir, 'queued-ran');
+    const server = (await ExecServer.start(HELPER, undefined, { serial: true }))!;
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    let pid = 0;
+    const first = server.run({ pfsDir: '', workDir: '/', env: {}, argv: ['sleep', '30'] }, { started: (p) => (pid = p), output: () => undefined });
+    void server.run({ pfsDir: '', workDir: '/', env: {}, argv: ['touch', marker] }, { started: () => undefined, output: () => undefined });
+    for (let i = 0; i < 100 && !pid; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pid).toBeGreaterThan(0);
+    server.close();
+    await first;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
 describe.skipIf(!haveHelper)('a job\'s servers', () => {
   it('gives each datum running at once a server of its own, reuses them after, and stops them all at close', async () => {
     const dir = tempDir();
@@ -310,6 +345,36 @@ describe.skipIf(!haveHelper)('a job\'s servers', () => {
     const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
     for (let i = 0; i < 50 && (alive(parents[0]!) || alive(parents[1]!)); i++) await new Promise((r) => setTimeout(r, 20));
     expect(alive(parents[0]!) || alive(parents[1]!)).toBe(false);
+  });
+
+  it('runs one lane\'s attempts one after another on its own server, lanes at once, timeouts from the start', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const lines: Record<string, string[]> = {};
+    const ctx = (n: number, lane: number, timeoutMs?: number): DatumContext => {
+      const pfsDir = path.join(dir, `slot${n}`, 'pfs');
+      fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
+      fs.mkdirSync(path.join(dir, `slot${n}`, 'tmp'), { recursive: true });
+      return { pipeline: 'p', jobId: 'j', datumId: `d${n}`, pfsDir, tmpDir: path.join(dir, `slot${n}`, 'tmp'), workingDir: dir, env: {}, signal: new AbortController().signal, lane, timeoutMs, log: (stream, message) => void (stream === 'stdout' && (lines[`d${n}`] ??= []).push(message)) };
+    };
+    // prints its server (parent) and when it started and ended
+    const t = new ChildProcessTransform({ cmd: ['sh', '-c', 'echo $PPID; date +%s%3N; sleep 0.3; date +%s%3N'], accept_return_code: [] } as never, 'helper');
+    expect(t.queues).toBe(true);
+    try {
+      // d2 has a 450 ms timeout: it waits ~300 ms behind d0 in lane 0, which must not count
+      const rs = await Promise.all([t.run(ctx(0, 0), 'main'), t.run(ctx(1, 1), 'main'), t.run(ctx(2, 0, 450), 'main')]);
+      expect(rs.map((r) => r.ok)).toEqual([true, true, true]);
+      const [p0, s0, e0] = lines.d0!.map(Number);
+      const [p1, s1] = lines.d1!.map(Number);
+      const [p2, s2] = lines.d2!.map(Number);
+      expect(p2).toBe(p0); // one server per lane
+      expect(p1).not.toBe(p0);
+      expect(s2).toBeGreaterThanOrEqual(e0!); // after d0 ended
+      expect(s1).toBeLessThan(e0!); // the other lane ran beside it
+      expect(s0).toBeLessThan(e0!);
+    } finally {
+      t.close();
+    }
   });
 });
 

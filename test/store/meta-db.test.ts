@@ -66,7 +66,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(4);
+    expect(FORMAT_VERSION).toBe(5);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -162,6 +162,22 @@ describe('meta.db', () => {
     expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('file_cache')).toEqual(['dir', 'seq', 'entries']);
     expect(again.prepare('SELECT count(*) FROM file_cache').pluck().get()).toBe(0);
+    again.close();
+  });
+
+  it('migrates a format-4 store: the datum identity index no longer holds the state, results still found', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.exec('DROP INDEX datums_by_hash; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash, state)');
+    db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, finished) VALUES ('p', 'j1', 'd', 0, 'h', 'success', '[]', 5)").run();
+    db.pragma('user_version = 4');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').pluck().all('datums_by_hash')).toEqual(['pipeline', 'id', 'hash']);
+    const plan = again.prepare("EXPLAIN QUERY PLAN SELECT * FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND state IN ('success', 'skipped')").all() as { detail: string }[];
+    expect(plan.map((r) => r.detail).join(' ')).toContain('datums_by_hash');
+    expect(again.prepare("SELECT job FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND state IN ('success', 'skipped')").pluck().get()).toBe('j1');
     again.close();
   });
 
