@@ -142,7 +142,8 @@ export function killChildren() {
 
 /**
  * Run a shell script made of raw shell text and T(argv) pieces; time it from spawn to exit.
- * Returns { ms, rssKiB (max over the T pieces, null if none), stdout (if capture) }.
+ * Returns { ms, rssKiB (max over the T pieces, null if none), cpuMs (user + system time of the T
+ * pieces and the processes they waited for; null without GNU time), stdout (if capture) }.
  * `sync` (default true) runs `sync` first, untimed.
  */
 export async function measure(pieces, opts = {}) {
@@ -159,13 +160,13 @@ export async function measure(pieces, opts = {}) {
       if (typeof p === 'string') return p;
       const f = path.join(scratchDir, `rss-${++rssSeq}`);
       rssFiles.push(f);
-      if (GNU_TIME) return `${q(GNU_TIME)} -f %M -o ${q(f)} ${sh(p.argv)}`;
+      if (GNU_TIME) return `${q(GNU_TIME)} -f '%M %U %S' -o ${q(f)} ${sh(p.argv)}`;
       return `${sh([NODE, path.join(BENCH_DIR, 'rss-wrap.js'), f, '--', ...p.argv])}`;
     })
     .join(' ');
   if (sync) syncDisk();
   const start = process.hrtime.bigint();
-  const [cmd, ...args] = direct ? pieces[0].argv : lone ? [GNU_TIME, '-f', '%M', '-o', rssFiles[0], ...pieces[0].argv] : ['sh', '-c', text];
+  const [cmd, ...args] = direct ? pieces[0].argv : lone ? [GNU_TIME, '-f', '%M %U %S', '-o', rssFiles[0], ...pieces[0].argv] : ['sh', '-c', text];
   // its own process group, so an interrupted bench can stop the whole pipeline (killChildren)
   const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'], detached: true });
   running.add(child);
@@ -185,11 +186,14 @@ export async function measure(pieces, opts = {}) {
   running.delete(child);
   if (sampler) clearInterval(sampler);
   let rssKiB = direct ? hwm : null;
+  // CPU of the timed commands and every process they waited for (GNU time only)
+  let cpuMs = null;
   for (const f of rssFiles) {
     try {
       const lines = fs.readFileSync(f, 'utf8').trim().split('\n');
-      const v = Number(lines[lines.length - 1]);
-      if (Number.isFinite(v)) rssKiB = Math.max(rssKiB ?? 0, v);
+      const [m, u, sy] = lines[lines.length - 1].split(' ').map(Number);
+      if (Number.isFinite(m)) rssKiB = Math.max(rssKiB ?? 0, m);
+      if (Number.isFinite(u) && Number.isFinite(sy)) cpuMs = (cpuMs ?? 0) + (u + sy) * 1000;
     } catch {
       // the command did not get to run
     }
@@ -200,7 +204,7 @@ export async function measure(pieces, opts = {}) {
     e.exitCode = code;
     throw e;
   }
-  return { ms, rssKiB, code, stdout: capture ? Buffer.concat(out).toString() : '', stderr: err };
+  return { ms, rssKiB, cpuMs, code, stdout: capture ? Buffer.concat(out).toString() : '', stderr: err };
 }
 
 /** Peak RSS (VmHWM, KiB) of a live process, or null. */
@@ -260,6 +264,7 @@ function summarize(results) {
     ms: median(times),
     times,
     rssKiB: results.reduce((m, r) => (r.rssKiB == null ? m : Math.max(m ?? 0, r.rssKiB)), null),
+    cpuMs: results.some((r) => r.cpuMs == null) ? null : median(results.map((r) => r.cpuMs)),
     last: results[results.length - 1],
     all: results,
   };
