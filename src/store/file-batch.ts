@@ -45,8 +45,9 @@ export interface ReadReply {
  * Read a batch of files into one buffer (the spare one while it is big enough), skipping those
  * whose stat equals the cached one and those bigger than maxRead. A file with a cached row is
  * stat-ed by path first (it is most likely unchanged); any other is opened at once and fstat-ed:
- * one lookup of its path, not two. One read of size + 1 (a byte more proves the end of the file)
- * and one fstat after it: the fstat after reading, against the one before, proves it held still.
+ * one lookup of its path, not two. One read asking for size + 1 bytes (a file that grew fills
+ * the extra byte) and one fstat after it: the fstat after reading, against the one before, proves
+ * it held still, so a read that returned exactly the size needs no second read to find the end.
  */
 export function readFileBatch(req: ReadRequest, spare: ArrayBuffer | null): ReadReply {
   const n = req.paths.length;
@@ -104,7 +105,8 @@ export function readFileBatch(req: ReadRequest, spare: ArrayBuffer | null): Read
           const r = fs.readSync(fd, bytes, used + got, size + 1 - got, got);
           if (r === 0) break;
           got += r;
-          if (got > size) break;
+          // all the bytes the stat promised (or more: it grew): the fstat below settles the rest
+          if (got >= size) break;
         }
         const after = fs.fstatSync(fd);
         meta[m + 6] = used;
