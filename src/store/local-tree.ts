@@ -105,6 +105,13 @@ export function ingestLocal(file: LocalFile, w: ContentSink, arena: ReadArena, o
 const BATCH_FILES = 256;
 /** Batches read ahead of the one being stored. */
 const BATCH_DEPTH = 3;
+/**
+ * Before a checkpoint (a transaction of tens of thousands of rows plus an fsync, ~100 ms for
+ * 32,768 rows here) the worker is given this many more batches, up to CHECKPOINT_AHEAD_BYTES of
+ * them at the largest batch buffer seen: with its usual two it idled through every checkpoint.
+ */
+const CHECKPOINT_AHEAD = 32;
+const CHECKPOINT_AHEAD_BYTES = 48 << 20;
 /** Files up to this size are read in batches; bigger ones here, with ingestLocal (they are few). */
 const BATCH_MAX_FILE = 64 * 1024;
 /** Rows (chunks, contents, pages, file-cache entries) staged before a checkpoint records them. */
@@ -320,6 +327,13 @@ export class TreeIngest {
   private currentSeq = -1;
   private readonly spare: ArrayBuffer[] = [];
   private readonly hashBelow: number;
+  /** batches walked ahead of the one being stored, and batches the worker may hold: raised before a checkpoint */
+  private walkAhead = BATCH_DEPTH;
+  private workerDepth = 2;
+  /** the open pack's write-back was started for the coming checkpoint */
+  private flushedAhead = false;
+  /** the largest batch buffer seen: bounds the bytes read ahead of a checkpoint */
+  private batchBytes = 1 << 20;
 
   constructor(
     private readonly s: StoreCore,
@@ -465,7 +479,7 @@ export class TreeIngest {
   private feedWorker(): void {
     const { link, job } = this.worker;
     for (let r = link!.tryReceive(job); r; r = link!.tryReceive(job)) this.take(r);
-    while (this.onWorker.length < 2 && this.held.length > 0) {
+    while (this.onWorker.length < this.workerDepth && this.held.length > 0) {
       const { seq, req, buf } = this.held.shift()!;
       link!.post({ kind: 'read-files', job, req, buf }, buf ? [buf] : []);
       this.onWorker.push(seq);
@@ -474,12 +488,28 @@ export class TreeIngest {
 
   private take(r: WorkerReply): void {
     if (r.kind !== 'files-read') throw new Error(`unexpected ${r.kind}`);
+    if (r.reply.buf.byteLength > this.batchBytes) this.batchBytes = r.reply.buf.byteLength;
     this.ready.set(this.onWorker.shift()!, r.reply);
+  }
+
+  /** Walk further ahead and hand the worker more batches, so that it reads on through a checkpoint. */
+  private topUp(): void {
+    if (!this.worker.link) return;
+    const ahead = Math.max(BATCH_DEPTH, Math.min(CHECKPOINT_AHEAD, Math.floor(CHECKPOINT_AHEAD_BYTES / this.batchBytes)));
+    this.walkAhead = ahead;
+    this.workerDepth = ahead;
+    try {
+      while (this.sent - this.currentSeq - 1 < ahead && this.queue.length - this.qpos < ahead * BATCH_FILES * 2 && this.step());
+      this.feedWorker();
+    } finally {
+      this.walkAhead = BATCH_DEPTH;
+      this.workerDepth = 2;
+    }
   }
 
   /** The next event, walking ahead so that BATCH_DEPTH batches are being read meanwhile. */
   private pull(): WalkEvent | undefined {
-    while (this.sent - this.currentSeq - 1 < BATCH_DEPTH && this.queue.length - this.qpos < BATCH_DEPTH * BATCH_FILES * 2 && this.step());
+    while (this.sent - this.currentSeq - 1 < this.walkAhead && this.queue.length - this.qpos < this.walkAhead * BATCH_FILES * 2 && this.step());
     if (this.qpos === this.queue.length) {
       while (this.step() && this.queue.length === this.qpos);
       if (this.qpos === this.queue.length) return undefined;
@@ -515,7 +545,17 @@ export class TreeIngest {
       this.current = this.ready.get(next)!;
       this.ready.delete(next);
       this.currentSeq++;
-      if (this.staged >= (this.o.checkpointRows ?? CHECKPOINT_ROWS)) this.checkpoint();
+      const limit = this.o.checkpointRows ?? CHECKPOINT_ROWS;
+      const staged = this.staged;
+      if (staged >= limit) {
+        this.topUp();
+        this.checkpoint();
+        this.flushedAhead = false;
+      } else if (!this.flushedAhead && staged >= limit * 0.75) {
+        // the checkpoint's fsync then finds most of the pack written back already
+        this.o.writer.flushAhead();
+        this.flushedAhead = true;
+      }
     }
     return this.current!;
   }

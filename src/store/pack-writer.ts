@@ -164,6 +164,15 @@ export class PackWriter {
     return this.current;
   }
 
+  /**
+   * Start writing back what the open pack holds so far, on a background thread: the sync() of a
+   * coming checkpoint then waits for less. A hint; sync() is still what makes bytes durable.
+   */
+  flushAhead(): void {
+    this.drain();
+    this.current?.appender.flushAhead();
+  }
+
   /** fsync every pack this session appended to. Must happen before the metadata transaction. */
   sync(): void {
     this.drain();

@@ -220,5 +220,11 @@ describe('put -r memory', () => {
     expect(checkpoints).toBeGreaterThanOrEqual(Math.floor((2 * files) / (bound + 3 * 256)));
     // what the checkpoints recorded is the whole tree: every chunk is in the index
     expect(s.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get()).toBe(files);
+    // and the tree is the one a walk without checkpoints (nor the read-ahead before each) builds
+    s.index.addWriter('u');
+    const again = new PackWriter(s.index, s.packs, 'u');
+    const whole = new TreeIngest(s, { writer: again, arena: new ReadArena(again), pages: new StagedPages(s.pages), cache: null, base: null, onBytes: () => {} }).ingest(src, '/');
+    again.close(false);
+    expect(whole!.id.equals(ref!.id)).toBe(true);
   });
 });
