@@ -166,6 +166,7 @@ static int proc_fd = -1; /* /proc, opened before chroot; -1: no namespace per sc
 static size_t nbase;
 static size_t nkids, capkids;
 static int use_ns;
+static int has_tty; /* the server has a controlling terminal (checked once, at start) */
 
 static void put_all(const void *buf, size_t len) {
   const char *p = buf;
@@ -357,9 +358,12 @@ static int datum_child(void *arg) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   signal(SIGPIPE, SIG_DFL);
-  /* a process group of its own, so kill(-pid) stops the tree; not a session (setsid): a new
-   * session per datum also made the scheduler create and tear down an autogroup for each one */
-  setpgid(0, 0);
+  /* A process group of its own, so kill(-pid) stops the tree. A new session (setsid) only when
+   * the runner has a terminal: then the datum must not reach it (a prompt from a background
+   * group would stop it on SIGTTIN). Without one (a detached runner, CI) a session per datum
+   * only made the scheduler create and tear down an autogroup for each. */
+  if (has_tty) setsid();
+  else setpgid(0, 0);
   if (use_ns && enter_slot_ns(sp->ns, sp->err) != 0) {
     if (unshare(CLONE_NEWNS) != 0 || mount(sp->pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) {
       dprintf(sp->err, "tusk-ns: cannot bind %s at /pfs: %s\n", sp->pfs, strerror(errno));
@@ -485,6 +489,9 @@ static void take_requests(char *in, size_t *len) {
 
 static int serve(const char *tmp) {
   use_ns = tmp != NULL;
+  int tty = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  has_tty = tty >= 0;
+  if (tty >= 0) close(tty);
   if (use_ns) {
     enter_namespace();
     const char *root = build_root(tmp);
@@ -572,7 +579,8 @@ static int serve(const char *tmp) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && strcmp(argv[argc - 1], "--serial") == 0) {
+  /* only a server takes --serial: a one-shot command's own last argument is left alone */
+  if (argc >= 3 && (strcmp(argv[1], "--serve") == 0 || strcmp(argv[1], "--serve-plain") == 0) && strcmp(argv[argc - 1], "--serial") == 0) {
     serial = 1;
     argc--;
   }

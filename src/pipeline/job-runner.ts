@@ -418,7 +418,13 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
         const next = abort.signal.aborted ? undefined : claim();
         const nextReady = next ? prefetch(s, next, spare) : undefined;
         let nextRunning = next && transform.queues ? begin(next, spare, nextReady) : undefined;
-        await running;
+        try {
+          await running;
+        } catch (err) {
+          // the datum handed over meanwhile still runs in the spare slot: let it end first
+          await nextRunning?.catch(() => undefined);
+          throw err;
+        }
         opts.onEvent?.({ job, datum: d, message: 'datum done' });
         if (next && !nextRunning && !abort.signal.aborted) nextRunning = begin(next, spare, nextReady);
         [slot, spare] = [spare, slot];

@@ -226,7 +226,9 @@ export class ChildProcessTransform implements Transform {
     try {
       if (server) r = await this.runOnServer(server.server, ctx, launch, begin);
       else {
-        const spawned = () => {
+        const spawned = (): Promise<TransformResult> => {
+          // stopped or restarted while it waited for its lane: its guard would never fire now
+          if (ctx.signal.aborted) return Promise.resolve({ ok: false, exitCode: null, signal: null, timedOut: false, reason: abortReason(ctx.signal) });
           begin();
           return this.runSpawned(ctx, launch);
         };
@@ -271,9 +273,13 @@ export class ChildProcessTransform implements Transform {
     if (!s) {
       s = this.unavailable ? Promise.resolve(undefined) : this.startServer(true);
       this.lanes.set(lane, s);
-      void s.then((x) => {
-        if (!x) this.unavailable = true;
-      });
+      void s.then(
+        (x) => {
+          if (!x) this.unavailable = true;
+        },
+        // the attempt that awaits it fails with the error; later ones spawn from node
+        () => (this.unavailable = true),
+      );
     }
     return s;
   }

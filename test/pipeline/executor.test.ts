@@ -97,6 +97,28 @@ describe.skipIf(!haveHelper)('tusk-ns --serve-plain', () => {
     }
   });
 
+  it('makes each command lead a process group; a session of its own only when there is a terminal to keep it from', async () => {
+    const server = (await ExecServer.start(HELPER, undefined))!;
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    try {
+      const r = await run(server, ['sh', '-c', 'read -r l < /proc/$$/stat; echo "$l"']);
+      const [, , pgrp, session] = r.stdout.trim().split(') ')[1]!.split(' ').map(Number);
+      expect(pgrp).toBe(r.pid);
+      let tty = false;
+      try {
+        fs.closeSync(fs.openSync('/dev/tty', 'r'));
+        tty = true;
+      } catch {
+        // no controlling terminal (CI, a detached runner)
+      }
+      const mySession = Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[3]);
+      if (tty) expect(session).toBe(r.pid);
+      else expect(session).toBe(mySession);
+    } finally {
+      server.close();
+    }
+  });
+
   it('kills what is still running when its caller goes away', async () => {
     const dir = tempDir();
     dirs.push(dir);
@@ -316,6 +338,42 @@ describe.skipIf(!haveHelper)('tusk-ns --serial', () => {
     await first;
     await new Promise((r) => setTimeout(r, 100));
     expect(fs.existsSync(marker)).toBe(false);
+  });
+});
+
+describe.skipIf(!namespaces)('one lane without a server (the unshare path)', () => {
+  it('runs the lane in order and never starts an attempt stopped while it waited', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const ctx = (n: number, signal: AbortSignal): DatumContext => {
+      const pfsDir = path.join(dir, `slot${n}`, 'pfs');
+      fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
+      fs.mkdirSync(path.join(dir, `slot${n}`, 'tmp'), { recursive: true });
+      return { pipeline: 'p', jobId: 'j', datumId: `d${n}`, pfsDir, tmpDir: path.join(dir, `slot${n}`, 'tmp'), workingDir: dir, env: { MARK: path.join(dir, `ran${n}`) }, signal, lane: 0, log: () => undefined };
+    };
+    const t = new ChildProcessTransform({ cmd: ['sh', '-c', 'sleep 0.3; touch "$MARK"'], accept_return_code: [] } as never, 'namespace');
+    try {
+      const stop = new AbortController();
+      const first = t.run(ctx(0, new AbortController().signal), 'main');
+      const second = t.run(ctx(1, stop.signal), 'main');
+      stop.abort(); // e.g. `stop job` while the second waits behind the first
+      const [a, b] = await Promise.all([first, second]);
+      expect(a.ok).toBe(true);
+      expect(b).toMatchObject({ ok: false, reason: 'job stopped' });
+      expect(fs.existsSync(path.join(dir, 'ran0'))).toBe(true);
+      expect(fs.existsSync(path.join(dir, 'ran1'))).toBe(false);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('leaves a one-shot command\'s last argument alone, even when it is --serial', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    fs.mkdirSync(path.join(dir, 'pfs'));
+    const r = spawnSync(HELPER, [path.join(dir, 'pfs'), '/', dir, '--', 'echo', 'a', '--serial'], { encoding: 'utf8', timeout: 5000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('a --serial');
   });
 });
 
