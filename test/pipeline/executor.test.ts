@@ -37,6 +37,15 @@ function run(server: ExecServer, argv: string[], opts: { env?: Record<string, st
     .then((r) => ({ ...r, stdout, stderr, pid }));
 }
 
+/** Datum `n`'s attempt context, its scratch tree (pfs/out, tmp) made under `dir`; `more` overrides fields. */
+function datumContext(dir: string, n: number, more: Partial<DatumContext> = {}): DatumContext {
+  const pfsDir = path.join(dir, `slot${n}`, 'pfs');
+  const tmpDir = path.join(dir, `slot${n}`, 'tmp');
+  fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
+  fs.mkdirSync(tmpDir, { recursive: true });
+  return { pipeline: 'p', jobId: 'j', datumId: `d${n}`, pfsDir, tmpDir, workingDir: dir, env: {}, signal: new AbortController().signal, log: () => undefined, ...more };
+}
+
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -345,12 +354,7 @@ describe.skipIf(!namespaces)('one lane without a server (the unshare path)', () 
   it('runs the lane in order and never starts an attempt stopped while it waited', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const ctx = (n: number, signal: AbortSignal): DatumContext => {
-      const pfsDir = path.join(dir, `slot${n}`, 'pfs');
-      fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
-      fs.mkdirSync(path.join(dir, `slot${n}`, 'tmp'), { recursive: true });
-      return { pipeline: 'p', jobId: 'j', datumId: `d${n}`, pfsDir, tmpDir: path.join(dir, `slot${n}`, 'tmp'), workingDir: dir, env: { MARK: path.join(dir, `ran${n}`) }, signal, lane: 0, log: () => undefined };
-    };
+    const ctx = (n: number, signal: AbortSignal) => datumContext(dir, n, { env: { MARK: path.join(dir, `ran${n}`) }, signal, lane: 0 });
     const t = new ChildProcessTransform({ cmd: ['sh', '-c', 'sleep 0.3; touch "$MARK"'], accept_return_code: [] } as never, 'namespace');
     try {
       const stop = new AbortController();
@@ -381,12 +385,7 @@ describe.skipIf(!haveHelper)('a job\'s servers', () => {
   it('gives each datum running at once a server of its own, reuses them after, and stops them all at close', async () => {
     const dir = tempDir();
     dirs.push(dir);
-    const ctx = (n: number): DatumContext => {
-      const pfsDir = path.join(dir, `slot${n}`, 'pfs');
-      fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
-      fs.mkdirSync(path.join(dir, `slot${n}`, 'tmp'), { recursive: true });
-      return { pipeline: 'p', jobId: 'j', datumId: `d${n}`, pfsDir, tmpDir: path.join(dir, `slot${n}`, 'tmp'), workingDir: dir, env: {}, signal: new AbortController().signal, log: (stream, message) => void (stream === 'stdout' && (parents[n] = Number(message.trim()))) };
-    };
+    const ctx = (n: number) => datumContext(dir, n, { log: (stream, message) => void (stream === 'stdout' && (parents[n] = Number(message.trim()))) });
     const parents: number[] = [];
     // the command's parent is the server that started it; each sleeps so that the two overlap
     const t = new ChildProcessTransform({ cmd: ['sh', '-c', 'echo $PPID; sleep 0.3'] } as never, 'helper');
@@ -409,12 +408,7 @@ describe.skipIf(!haveHelper)('a job\'s servers', () => {
     const dir = tempDir();
     dirs.push(dir);
     const lines: Record<string, string[]> = {};
-    const ctx = (n: number, lane: number, timeoutMs?: number): DatumContext => {
-      const pfsDir = path.join(dir, `slot${n}`, 'pfs');
-      fs.mkdirSync(path.join(pfsDir, 'out'), { recursive: true });
-      fs.mkdirSync(path.join(dir, `slot${n}`, 'tmp'), { recursive: true });
-      return { pipeline: 'p', jobId: 'j', datumId: `d${n}`, pfsDir, tmpDir: path.join(dir, `slot${n}`, 'tmp'), workingDir: dir, env: {}, signal: new AbortController().signal, lane, timeoutMs, log: (stream, message) => void (stream === 'stdout' && (lines[`d${n}`] ??= []).push(message)) };
-    };
+    const ctx = (n: number, lane: number, timeoutMs?: number) => datumContext(dir, n, { lane, timeoutMs, log: (stream, message) => void (stream === 'stdout' && (lines[`d${n}`] ??= []).push(message)) });
     // prints its server (parent) and when it started and ended
     const t = new ChildProcessTransform({ cmd: ['sh', '-c', 'echo $PPID; date +%s%3N; sleep 0.3; date +%s%3N'], accept_return_code: [] } as never, 'helper');
     expect(t.queues).toBe(true);
