@@ -327,9 +327,6 @@ export class TreeIngest {
   private currentSeq = -1;
   private readonly spare: ArrayBuffer[] = [];
   private readonly hashBelow: number;
-  /** batches walked ahead of the one being stored, and batches the worker may hold: raised before a checkpoint */
-  private walkAhead = BATCH_DEPTH;
-  private workerDepth = 2;
   /** the open pack's write-back was started for the coming checkpoint */
   private flushedAhead = false;
   /** the largest batch buffer seen: bounds the bytes read ahead of a checkpoint */
@@ -476,10 +473,10 @@ export class TreeIngest {
    * here whenever the worker had two queued kept this thread busy with reads while the worker
    * idled ~40% of the time (A/B on 100,000 files: 2.00 -> 1.89 s).
    */
-  private feedWorker(): void {
+  private feedWorker(depth = 2): void {
     const { link, job } = this.worker;
     for (let r = link!.tryReceive(job); r; r = link!.tryReceive(job)) this.take(r);
-    while (this.onWorker.length < this.workerDepth && this.held.length > 0) {
+    while (this.onWorker.length < depth && this.held.length > 0) {
       const { seq, req, buf } = this.held.shift()!;
       link!.post({ kind: 'read-files', job, req, buf }, buf ? [buf] : []);
       this.onWorker.push(seq);
@@ -492,24 +489,22 @@ export class TreeIngest {
     this.ready.set(this.onWorker.shift()!, r.reply);
   }
 
+  /** Walk on until `ahead` batches past the one being stored are sent (or the walk ends). */
+  private walkAhead(ahead: number): void {
+    while (this.sent - this.currentSeq - 1 < ahead && this.queue.length - this.qpos < ahead * BATCH_FILES * 2 && this.step());
+  }
+
   /** Walk further ahead and hand the worker more batches, so that it reads on through a checkpoint. */
   private topUp(): void {
     if (!this.worker.link) return;
     const ahead = Math.max(BATCH_DEPTH, Math.min(CHECKPOINT_AHEAD, Math.floor(CHECKPOINT_AHEAD_BYTES / this.batchBytes)));
-    this.walkAhead = ahead;
-    this.workerDepth = ahead;
-    try {
-      while (this.sent - this.currentSeq - 1 < ahead && this.queue.length - this.qpos < ahead * BATCH_FILES * 2 && this.step());
-      this.feedWorker();
-    } finally {
-      this.walkAhead = BATCH_DEPTH;
-      this.workerDepth = 2;
-    }
+    this.walkAhead(ahead);
+    this.feedWorker(ahead);
   }
 
   /** The next event, walking ahead so that BATCH_DEPTH batches are being read meanwhile. */
   private pull(): WalkEvent | undefined {
-    while (this.sent - this.currentSeq - 1 < this.walkAhead && this.queue.length - this.qpos < this.walkAhead * BATCH_FILES * 2 && this.step());
+    this.walkAhead(BATCH_DEPTH);
     if (this.qpos === this.queue.length) {
       while (this.step() && this.queue.length === this.qpos);
       if (this.qpos === this.queue.length) return undefined;
