@@ -284,6 +284,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   // (at 1,000 pages) after each copied the same chunk-index pages into meta.db again and again.
   // At 16,384 pages (64 MiB) a tree of 100,000 files is checkpointed once, at the end (~70 ms
   // less), and a tree of millions still keeps its WAL bounded.
+  const walPages = hasTrees ? (s.db.pragma('wal_autocheckpoint', { simple: true }) as number) : 0;
   if (hasTrees) s.db.pragma(`wal_autocheckpoint = ${TREE_WAL_PAGES}`);
   const trees = hasTrees
     ? new TreeIngest(s, {
@@ -378,7 +379,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
       ...(warnings.length > 0 ? { warnings } : {}),
     };
   } finally {
-    if (hasTrees) s.db.pragma('wal_autocheckpoint = 1000');
+    if (hasTrees) s.db.pragma(`wal_autocheckpoint = ${walPages}`);
     writer.close(failed);
     if (failed) {
       try {

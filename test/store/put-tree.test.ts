@@ -114,8 +114,13 @@ describe('put -r of a directory tree', () => {
     const head = store.inspectFile(parseFileRef('r@master:/')).hash;
     const src = tree();
     makeTree(src, 3);
+    const walPages = store.core.db.pragma('wal_autocheckpoint', { simple: true });
     await expect(putDir(store, src, '/t')).rejects.toMatchObject({ code: 'E_CONFLICT' });
     expect(store.inspectFile(parseFileRef('r@master:/')).hash).toBe(head);
+    // the tree put's WAL setting does not outlive it, failed or not
+    expect(store.core.db.pragma('wal_autocheckpoint', { simple: true })).toBe(walPages);
+    await putDir(store, src, '/u');
+    expect(store.core.db.pragma('wal_autocheckpoint', { simple: true })).toBe(walPages);
   });
 
   it('gets a tree back byte for byte with get -r, empty files included', async () => {
