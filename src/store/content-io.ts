@@ -10,6 +10,7 @@ import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
 import { PARALLEL_MIN_BYTES, readContentParallel, writeContentParallel, type BigRead } from './parallel-content.js';
+import { reserve } from './native-io.js';
 import { contentWorker, startedWorker, type WorkerLink } from './worker-link.js';
 
 /** Where ingest code sends one file's bytes: ContentWriter, or ParallelContentWriter for big files. */
@@ -156,6 +157,7 @@ export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentI
 export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void): number {
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
   const rec = contentRecord(index, id, ctx);
+  if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);
   const link = usesWorker(rec) ? startedWorker() : null;
   let written = 0;
   if (link) {
@@ -176,6 +178,12 @@ export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentI
   }
   return written;
 }
+
+/**
+ * Files at least this big get their blocks reserved before they are written (native-io.ts): a
+ * system call that pays for itself many times over at this size, and nothing to gain below it.
+ */
+const RESERVE_MIN_BYTES = 1 << 20;
 
 function contentRecord(index: ChunkIndex, id: ContentId, ctx: ReadContext): ContentRecord {
   const rec = index.getContent(id);

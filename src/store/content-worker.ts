@@ -3,19 +3,17 @@
 //  - put: finds chunk boundaries (GearScanner, the same cuts as chunker.ts) and hashes every chunk
 //    (its id); the main thread hashes the whole stream, which balances the two threads best;
 //  - get: hashes every chunk read back against its id, and the whole file against its content id;
-//    for a get into a file that can be taken back, it reads the runs too and hashes only the whole
-//    file, so the main thread does little but write;
+//    for a get into a file that can be taken back, it hashes only the whole file, behind the main
+//    thread that reads and writes it;
 //  - put -r / get -r of many small files: reads (and hashes) or writes whole batches of files
 //    (file-batch.ts), the system calls that dominate small files, while the main thread stores
 //    or verifies the batch before.
 // Every reply bumps the shared signal, which is what a blocked main thread waits on.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import type { ChunkParams } from './chunker.js';
-import * as fs from 'node:fs';
 import { readFileBatch, writeFileBatch } from './file-batch.js';
 import { WasmChunker } from './gear-wasm.js';
 import { createHasher, hashBytes, ID_BYTES, type Hasher } from './hash.js';
-import { takeApartRun } from './record-run.js';
 import type { WorkerReply, WorkerRequest } from './worker-link.js';
 
 const { port, signal } = workerData as { port: MessagePort; signal: Int32Array };
@@ -99,12 +97,11 @@ function handle(msg: WorkerRequest): void {
       reply({ kind: 'verified', job: msg.job, seq: msg.seq, bufs: msg.bufs, pieces: msg.pieces, bad }, msg.bufs);
       return;
     }
-    case 'read-hash':
     case 'hash': {
       const job = jobOf(msg.job, 'verify');
-      const { bufs, pieces, bad } = msg.kind === 'hash' ? { ...msg, bad: -1 } : readRun(msg);
-      if (bad < 0) for (let i = 0; i < pieces.length / 3; i++) job.whole.update(new Uint8Array(bufs[pieces[3 * i]!]!, pieces[3 * i + 1], pieces[3 * i + 2]));
-      reply({ kind: 'verified', job: msg.job, seq: msg.seq, bufs, pieces, bad }, bufs);
+      const { bufs, pieces } = msg;
+      for (let i = 0; i < pieces.length / 3; i++) job.whole.update(new Uint8Array(bufs[pieces[3 * i]!]!, pieces[3 * i + 1], pieces[3 * i + 2]));
+      reply({ kind: 'verified', job: msg.job, seq: msg.seq, bufs, pieces, bad: -1 }, bufs);
       return;
     }
     case 'verify-end': {
@@ -127,27 +124,6 @@ function handle(msg: WorkerRequest): void {
       return;
     }
   }
-}
-
-/**
- * Read a run of records and take it apart; `bad` is 0 when the run cannot be read or a record
- * does not check out (nothing is hashed then: the main thread starts the file over the careful
- * way, which names what is wrong).
- */
-function readRun(msg: Extract<WorkerRequest, { kind: 'read-hash' }>): { bufs: ArrayBuffer[]; pieces: Int32Array; bad: number } {
-  const bufs = [msg.buf];
-  const pieces = new Int32Array(3 * (msg.layout.records.length / 4));
-  try {
-    const dest = new Uint8Array(msg.buf, 0, msg.bytes);
-    for (let done = 0; done < msg.bytes; ) {
-      const n = fs.readSync(msg.fd, dest, done, msg.bytes - done, msg.offset + done);
-      if (n === 0) return { bufs, pieces, bad: 0 };
-      done += n;
-    }
-  } catch {
-    return { bufs, pieces, bad: 0 };
-  }
-  return { bufs, pieces, bad: takeApartRun(bufs, msg.layout, pieces, () => false) ? -1 : 0 };
 }
 
 /**

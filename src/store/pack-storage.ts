@@ -28,11 +28,6 @@ export interface PackStorage {
   read(name: string, offset: number, length: number): Buffer;
   /** read(), into the caller's buffer (a big read reuses one buffer instead of allocating each time) */
   readInto(name: string, offset: number, dest: Uint8Array): void;
-  /**
-   * The pack's file descriptor, opened on first use and kept until close() or remove(): the
-   * content worker reads it with pread (descriptors belong to the process, not the thread).
-   */
-  open(name: string): number;
   size(name: string): number | null;
   remove(name: string): void;
   list(): string[];
@@ -100,7 +95,8 @@ export class LocalPackStorage implements PackStorage {
     }
   }
 
-  open(name: string): number {
+  /** The pack's file descriptor, opened on first use and kept until close() or remove(). */
+  private open(name: string): number {
     let fd = this.fds.get(name);
     if (fd === undefined) {
       try {

@@ -2,8 +2,8 @@
 // writeContentParallel (get) share the work with the content worker (content-worker.ts): on put
 // it cuts and hashes chunks while this thread reads the file, hashes it whole and writes packs;
 // on get it checks every chunk and the whole file while this thread reads runs of records and
-// writes the file (or, into a file that can be taken back, reads the runs and hashes only the
-// whole file while this thread writes). What they produce is exactly what ContentWriter and
+// writes the file (or, into a file that can be taken back, hashes only the whole file behind
+// this thread). What they produce is exactly what ContentWriter and
 // readContent produce: the same cuts (GearScanner is findCut compiled to wasm), the same chunk
 // and content ids, the same errors.
 //
@@ -473,34 +473,33 @@ export function* readContentParallel({ index, packs, rec, ctx, offset, link, rea
   }
 }
 
-/** Runs in the worker at most while writing (being read there, or hashed after this thread read them). */
+/** Runs in the worker at most while writing (hashed after this thread read and wrote them). */
 const WRITER_DEPTH = 8;
 
 /**
  * A big content written into `fd` at file position 0 (bytes before `offset` skipped), for a
- * caller that removes the file if this throws. Returns the bytes written, or null when a run the
- * worker read did not check out (a damaged record, a chunk gc moved meanwhile) or the worker did
- * not start: the file is then partly written and the caller starts it over the careful way
- * (readContent), which recovers from a move or names what is damaged.
+ * caller that removes the file if this throws. Returns the bytes written, or null when the worker
+ * did not start: the file is then partly written and the caller starts it over the careful way
+ * (readContent).
  *
  * Only the whole file is hashed, not every chunk as well: a whole-file hash that matches the
  * content id proves every byte, so this checks what readContentParallel checks with half the
  * hashing, and writes before the check instead of after it. When it does not match, each chunk
  * is read again to name the damaged one.
  *
- * Writing is most of the cost, and writes to one file do not run in parallel (two threads writing
- * it were slower than one), so this thread writes every run while the worker reads runs and
- * hashes them. While the worker is still starting (~25 ms), this thread reads runs itself too,
- * writes them and sends them to be hashed in their place in the order. Reading here whenever the
- * worker was behind was tried: writing is the longer half, so it only slowed this thread down.
+ * This thread reads each run and writes it; the worker hashes the runs, in order, behind it.
+ * Writes to one file do not run in parallel (two threads writing it were slower than one). Since
+ * the caller reserves a big file's blocks before writing (native-io.ts) writing costs ~40% less,
+ * and having the worker read runs as well as hash them (this thread only writing) measured no
+ * faster, whether it read every run or only when it had nothing queued: both threads copy through
+ * the same memory, and it was the busier one then.
  */
 export function writeContentParallel({ index, packs, rec, ctx, offset, link, readOne }: BigRead, fd: number, onBytes?: (n: number) => void): number | null {
   const reader = new RunReader(index, packs, rec, readOne, true);
   const job = new VerifyJob(link);
   try {
-    // runs sent, in order; `here`: read and written by this thread, only hashed there
-    const sent: { b: Batch; here: boolean }[] = [];
-    let reads = 0;
+    /** runs written and sent to be hashed, in order */
+    const sent: Batch[] = [];
     let seq = 0;
     let written = 0;
     // one write per chunk: on this kernel, writes of a whole run (4 MiB) now and then stalled for
@@ -519,48 +518,25 @@ export function writeContentParallel({ index, packs, rec, ctx, offset, link, rea
         pos += len;
       }
     };
-    /** The worker's reply for the oldest run sent; false if it could not take the run apart. */
-    const settle = (r: Verified): boolean => {
-      const { b, here } = sent.shift()!;
-      if (r.bad >= 0) return false;
-      if (!here) {
-        reads--;
-        write(b, r);
-      }
-      if (b.pooled) giveBlock(r.bufs[0]!);
-      return true;
+    /** A run the worker has hashed: its block can hold the next one. */
+    const settle = (r: Verified): void => {
+      if (sent.shift()!.pooled) giveBlock(r.bufs[0]!);
     };
     for (;;) {
-      for (let r = sent[0] && job.poll(sent[0].b.seq); r; r = sent[0] && job.poll(sent[0].b.seq)) if (!settle(r)) return null;
+      for (let r = sent[0] && job.poll(sent[0].seq); r; r = sent[0] && job.poll(sent[0].seq)) settle(r);
       if (reader.done && sent.length === 0) break;
-      const ready = link.ready;
-      if (!reader.done && (ready ? reads < READER_DEPTH : sent.length < WRITER_DEPTH)) {
+      if (!reader.done && sent.length < WRITER_DEPTH) {
         const b = reader.plan();
-        if (b.locs.length < b.count) return null;
         b.seq = seq++;
-        if (ready) {
-          let packFd: number;
-          try {
-            packFd = packs.open(b.locs[0]!.packName);
-          } catch (err) {
-            if (err instanceof CorruptError) return null;
-            throw err;
-          }
-          const buf = b.bytes <= BLOCK ? takeBlock() : new ArrayBuffer(b.bytes);
-          link.post({ kind: 'read-hash', job: job.id, seq: b.seq, fd: packFd, offset: b.locs[0]!.offset, bytes: b.bytes, layout: reader.layoutOf(b), buf }, [buf]);
-          sent.push({ b, here: false });
-          reads++;
-        } else {
-          const run = reader.read(b);
-          write(b, run);
-          link.post({ kind: 'hash', job: job.id, seq: b.seq, bufs: run.bufs, pieces: run.pieces }, run.bufs);
-          sent.push({ b, here: true });
-        }
+        const run = reader.read(b);
+        write(b, run);
+        link.post({ kind: 'hash', job: job.id, seq: b.seq, bufs: run.bufs, pieces: run.pieces }, run.bufs);
+        sent.push(b);
         continue;
       }
       // nothing to do here until the worker answers (a worker that never started: start over)
-      if (!ready && contentWorker() !== link) return null;
-      if (!settle(job.receive(sent[0]!.b.seq))) return null;
+      if (!link.ready && contentWorker() !== link) return null;
+      settle(job.receive(sent[0]!.seq));
     }
     const digest = job.digest();
     // name the damaged chunk if there is one (readOne throws for it)

@@ -1,6 +1,6 @@
 // A run of chunk records lying back to back in one pack, as a big file's chunks usually do: read
-// with one pread, then taken apart here. Shared by the main thread and the content worker, so it
-// depends on nothing but the pack format (docs/format.md, "Packs").
+// with one pread, then taken apart here. It depends on nothing but the pack format
+// (docs/format.md, "Packs").
 import { decompress } from './zstd.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 

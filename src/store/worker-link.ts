@@ -11,7 +11,6 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { IoError } from '../errors.js';
 import type { ChunkParams } from './chunker.js';
 import type { ReadReply, ReadRequest, WriteFailure, WriteRequest } from './file-batch.js';
-import type { RunLayout } from './record-run.js';
 
 /** Main thread → worker. `job` keys the worker's state; replies carry it back. */
 export type WorkerRequest =
@@ -21,11 +20,6 @@ export type WorkerRequest =
   | { kind: 'verify-start'; job: number }
   /** pieces: [buffer index, offset, length] per chunk; ids: the chunks' ids, 32 bytes each */
   | { kind: 'verify'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; ids: Uint8Array }
-  /**
-   * get into a file: read a run of records (`bytes` at `offset` of the pack open as `fd`) into
-   * `buf`, take it apart by `layout` and add the chunks to the whole-file hash only
-   */
-  | { kind: 'read-hash'; job: number; seq: number; fd: number; offset: number; bytes: number; layout: RunLayout; buf: ArrayBuffer }
   /** get into a file: pieces read by the main thread, only added to the whole-file hash */
   | { kind: 'hash'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array }
   | { kind: 'verify-end'; job: number }
@@ -40,7 +34,7 @@ export type WorkerReply =
   | { kind: 'ready'; job: 0 }
   /** chunks cut so far: `ends` are stream offsets where chunks end, `ids` 32 bytes per chunk; `last` after chunk-end */
   | { kind: 'chunks'; job: number; buf: ArrayBuffer | null; ends: Float64Array; ids: Uint8Array; last: boolean }
-  /** `bad`: index of the first piece whose bytes do not match its id (or, after read-hash, whose record does not check out), or -1 */
+  /** `bad`: index of the first piece whose bytes do not match its id or -1 (always -1 after `hash`) */
   | { kind: 'verified'; job: number; seq: number; bufs: ArrayBuffer[]; pieces: Int32Array; bad: number }
   | { kind: 'digest'; job: number; digest: Uint8Array }
   | { kind: 'files-read'; job: number; reply: ReadReply }
