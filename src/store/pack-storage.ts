@@ -148,7 +148,7 @@ export class LocalPackStorage implements PackStorage {
 /**
  * How far a pack's blocks are reserved ahead of its appends (native-io.ts): appending into
  * reserved blocks measured ~20% cheaper than letting ext4 allocate them page by page. What is not
- * used is given back when the appender closes (or, after a crash, when the next one opens).
+ * used is given back by sync() (or, after a crash or a failure, when the next appender opens).
  */
 const RESERVE_AHEAD = 8 << 20;
 
@@ -196,6 +196,15 @@ class LocalAppender implements PackAppender {
   sync(): void {
     if (this.failed) throw asIoError(this.failed, `pack ${this.name} is unusable after an earlier write error`);
     try {
+      // Give back the blocks reserved past the end (ext4 frees them on a truncate to the same
+      // size). Here and not in close(): sync() comes before the transaction that records the
+      // pack's size and may hand it to another writer, and after that a truncate here would cut
+      // off what that writer appends. A failed session leaves its reservation to the next
+      // appender, whose open truncates to the committed size.
+      if (this.reserved > this.length) {
+        fs.ftruncateSync(this.fd, this.length);
+        this.reserved = this.length;
+      }
       fs.fsyncSync(this.fd);
       this.onFirstSync();
     } catch (err) {
@@ -205,16 +214,7 @@ class LocalAppender implements PackAppender {
   }
 
   close(): void {
-    if (this.fd < 0) return;
-    // give back the blocks reserved past the end (ext4 frees them on a truncate to the same size)
-    if (this.reserved > this.length) {
-      try {
-        fs.ftruncateSync(this.fd, this.length);
-      } catch {
-        // the next appender truncates to the committed size anyway
-      }
-    }
-    fs.closeSync(this.fd);
+    if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
   }
 

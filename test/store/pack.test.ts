@@ -126,7 +126,7 @@ describe('LocalPackStorage', () => {
     packs.close();
   });
 
-  it.runIf(hasNativeIo())('reserves blocks ahead of appends and gives back what was not used when it closes', () => {
+  it.runIf(hasNativeIo())('reserves blocks ahead of appends and gives back what was not used when it syncs', () => {
     const root = packDir();
     const packs = new LocalPackStorage(root);
     const a = packs.openAppender('b10c', 0, PACK_MAGIC);
@@ -137,10 +137,30 @@ describe('LocalPackStorage', () => {
     expect(fs.statSync(file).size).toBe(a.length); // reserving does not grow the file
     expect(allocated()).toBeGreaterThanOrEqual(a.length + 4 * MiB);
     a.sync();
-    a.close();
     expect(allocated()).toBeLessThan(a.length + 64 * 1024);
+    a.close();
     expectBytes(packs.read('b10c', PACK_MAGIC.length, one.length), one);
     packs.close();
+  });
+
+  it('a writer that committed and handed the pack on never cuts what the next writer appends', () => {
+    const root = packDir();
+    const packs = new LocalPackStorage(root);
+    const a = packs.openAppender('0a1b', 0, PACK_MAGIC);
+    a.append([seededBytes(100_000, 1)]);
+    a.sync();
+    const committed = a.length; // recorded: the lease goes back, another process claims the pack
+    const other = new LocalPackStorage(root);
+    const b = other.openAppender('0a1b', committed, PACK_MAGIC);
+    const next = seededBytes(50_000, 2);
+    expect(b.append([next])).toBe(committed);
+    a.close(); // the first writer finishes only now
+    b.sync();
+    b.close();
+    expect(packs.size('0a1b')).toBe(committed + next.length);
+    expectBytes(other.read('0a1b', committed, next.length), next);
+    packs.close();
+    other.close();
   });
 
   it('reopening at the committed size truncates a crashed writer’s tail', () => {
