@@ -126,6 +126,25 @@ describe('a full disk (20 MiB tmpfs)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a get -o bigger than the free space fails with E_IO "no space left" and leaves no partial file', async (ctx) => {
+    if (!mounted) return ctx.skip(why);
+    const dir = path.join(work, 'get-full'); // the store is on the ordinary disk, the output on the tmpfs
+    await init(dir);
+    const big = path.join(work, 'get-full.bin');
+    fs.writeFileSync(big, seededBytes(30 * MiB, 4));
+    await ok(dir, ['put', 'file', 'r@master:/big.bin', '-f', big]);
+    const before = state(dir);
+    const out = path.join(mnt, 'out');
+    fs.mkdirSync(out);
+    const msg = await fails(dir, ['get', 'file', 'r@master:/big.bin', '-o', path.join(out, 'big.bin')], 1, 'E_IO');
+    expect(msg).toContain('no space left on device');
+    expect(fs.readdirSync(out)).toEqual([]);
+    expect(state(dir)).toBe(before);
+    expect(fsckProblems(dir)).toEqual([]);
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('when the metadata cannot grow (SQLITE_FULL) the put fails with E_IO, not an internal error, and the store is unchanged', async (ctx) => {
     if (!mounted) return ctx.skip(why);
     const dir = path.join(mnt, 'store2');
