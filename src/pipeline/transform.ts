@@ -25,9 +25,9 @@ export interface DatumContext {
   log(stream: 'stdout' | 'stderr' | 'system', message: string): void;
   /**
    * The runner's worker this attempt belongs to. A transform that `queues` runs one lane's
-   * attempts one at a time, in the order run() was called; none: attempts may run at once.
+   * attempts one at a time, in the order run() was called; different lanes' at once.
    */
-  lane?: number;
+  lane: number;
 }
 
 export interface TransformResult {
@@ -181,9 +181,6 @@ interface Server {
 export class ChildProcessTransform implements Transform {
   /** the process env plus the spec's: the same for every datum, so built (and sent) once */
   private readonly baseEnv: Record<string, string>;
-  /** servers of attempts without a lane: every one started, and those not running one now */
-  private readonly servers: Promise<Server | undefined>[] = [];
-  private readonly idle: Server[] = [];
   /** a serial server per lane, started on its first attempt */
   private readonly lanes = new Map<number, Promise<Server | undefined>>();
   /** without a server, the end of each lane's last attempt: the next one starts after it */
@@ -221,21 +218,17 @@ export class ChildProcessTransform implements Transform {
       ctx.log('system', 'beginning to run user code');
     };
     const lane = ctx.lane;
-    const server = this.mode === 'namespace' ? undefined : lane === undefined ? await this.acquire() : await this.laneServer(lane);
+    const server = this.mode === 'namespace' ? undefined : await this.laneServer(lane);
     let r: TransformResult;
-    try {
-      if (server) r = await this.runOnServer(server.server, ctx, launch, begin);
-      else {
-        const spawned = (): Promise<TransformResult> => {
-          // stopped or restarted while it waited for its lane: its guard would never fire now
-          if (ctx.signal.aborted) return Promise.resolve({ ok: false, exitCode: null, signal: null, timedOut: false, reason: abortReason(ctx.signal) });
-          begin();
-          return this.runSpawned(ctx, launch);
-        };
-        r = await (lane === undefined ? spawned() : this.inLaneOrder(lane, spawned));
-      }
-    } finally {
-      if (server && lane === undefined) this.idle.push(server);
+    if (server) r = await this.runOnServer(server.server, ctx, launch, begin);
+    else {
+      const spawned = (): Promise<TransformResult> => {
+        // stopped or restarted while it waited for its lane: its guard would never fire now
+        if (ctx.signal.aborted) return Promise.resolve({ ok: false, exitCode: null, signal: null, timedOut: false, reason: abortReason(ctx.signal) });
+        begin();
+        return this.runSpawned(ctx, launch);
+      };
+      r = await this.inLaneOrder(lane, spawned);
     }
     const secs = ((Date.now() - started) / 1000).toFixed(2);
     ctx.log('system', r.ok ? `finished running user code after ${secs}s` : `errored running user code after ${secs}s: ${r.reason}`);
@@ -243,7 +236,7 @@ export class ChildProcessTransform implements Transform {
   }
 
   close(): void {
-    for (const p of [...this.servers, ...this.lanes.values()])
+    for (const p of this.lanes.values())
       void p.then((s) => {
         if (!s) return;
         s.server.close();
@@ -253,21 +246,10 @@ export class ChildProcessTransform implements Transform {
   }
 
   /**
-   * A server no datum is using, started on first need; undefined: spawn from node. Each datum
-   * running at once has a server of its own: one server for all of a job's workers made each
-   * wait while the server was held by another's child until it exec'd (the vfork-style clone).
+   * The lane's serial server, started on its first attempt; undefined: spawn from node. Each
+   * lane has a server of its own: one server for all of a job's workers made each wait while the
+   * server was held by another's child until it exec'd (the vfork-style clone).
    */
-  private async acquire(): Promise<Server | undefined> {
-    const free = this.idle.pop();
-    if (free || this.unavailable) return free;
-    const started = this.startServer();
-    this.servers.push(started);
-    const s = await started;
-    if (!s) this.unavailable = true;
-    return s;
-  }
-
-  /** The lane's serial server; undefined: spawn from node. */
   private laneServer(lane: number): Promise<Server | undefined> {
     let s = this.lanes.get(lane);
     if (!s) {
