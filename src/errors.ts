@@ -105,6 +105,10 @@ export function localFileError(err: unknown, path: string): TuskError {
       return new InvalidArgumentError(`${path} is a directory`, 'pass -r to put a directory', { cause: err });
     case 'ENOSPC':
       return new IoError(`no space left on device while writing ${path}`, 'free some disk space and retry', { cause: err });
+    case 'EDQUOT':
+      return new IoError(`disk quota exceeded while writing ${path}`, 'free space within your quota, or write somewhere else', { cause: err });
+    case 'EFBIG':
+      return new IoError(`${path} would be larger than its file system or this process's file size limit (ulimit -f) allows`, 'write it to a file system that takes files this big, or raise the limit', { cause: err });
     default:
       return new IoError(`${path}: ${e?.message ?? String(err)}`, undefined, { cause: err });
   }

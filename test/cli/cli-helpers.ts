@@ -25,6 +25,8 @@ export interface RunOptions {
   asUser?: number;
   /** kill the process after this many ms (default 30 s) */
   timeoutMs?: number;
+  /** run under this file size limit, in 512-byte blocks (`ulimit -f` of the shell that starts it) */
+  fileSizeBlocks?: number;
 }
 
 export interface TuskResult {
@@ -67,6 +69,10 @@ export function runTusk(args: readonly string[], opts: RunOptions = {}): Promise
     // oclif reads its config and data dirs under HOME: give it one this user may read.
     env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-home-'));
     fs.chmodSync(env.HOME, 0o777);
+  }
+  if (opts.fileSizeBlocks !== undefined) {
+    argv = ['-c', `ulimit -f ${opts.fileSizeBlocks} && exec "$@"`, 'sh', command, ...argv];
+    command = 'sh';
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { cwd: opts.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });

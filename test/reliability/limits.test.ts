@@ -168,6 +168,25 @@ describe('a full disk (20 MiB tmpfs)', () => {
   });
 });
 
+describe('a file size limit (ulimit -f)', () => {
+  it('a get -o of a file over the limit fails with E_IO naming the file and the limit, and leaves nothing', async () => {
+    const dir = path.join(work, 'fsize');
+    await init(dir);
+    const f = path.join(work, 'fsize.bin');
+    fs.writeFileSync(f, seededBytes(3 * MiB, 5));
+    await ok(dir, ['put', 'file', 'r@master:/f.bin', '-f', f]);
+    const before = state(dir);
+    const out = path.join(work, 'fsize-out');
+    fs.mkdirSync(out);
+    // 2048 blocks of 512 bytes: 1 MiB
+    const msg = await fails(dir, ['get', 'file', 'r@master:/f.bin', '-o', path.join(out, 'f.bin')], 1, 'E_IO', { fileSizeBlocks: 2048 });
+    expect(msg).toContain(path.join(out, 'f.bin'));
+    expect(msg).toContain('file size limit (ulimit -f)');
+    expect(fs.readdirSync(out)).toEqual([]);
+    expect(state(dir)).toBe(before);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 
 const nobody = unprivilegedRunner();
