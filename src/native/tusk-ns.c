@@ -27,7 +27,8 @@
  * sets the base environment every later command starts from: `N = ENV...`; a command's own ENV
  * entries override it. (The base is sent once per job, not with each of 10,000 datums.) Replies on stdout, one header line each:
  *   R                      ready (sent once, after the namespace is set up)
- *   S ID PID               started; PID leads its own process group (kill -PID stops the tree)
+ *   S ID PID               started; PID leads its own process group (kill -PID stops the tree;
+ *                          when PID exits, whatever is left in its group is killed)
  *   O ID LEN \n BYTES      LEN bytes the command wrote to stdout
  *   E ID LEN \n BYTES      ... to stderr
  *   X ID CODE SIGNAL       ended (CODE -1 when killed by SIGNAL); every O/E of ID came before
@@ -544,15 +545,25 @@ static int serve(const char *tmp) {
     if (pfd[1].revents) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) > 0) {}
-      int st;
-      pid_t pid;
-      while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-        for (size_t i = 0; i < nkids; i++)
-          if (kids[i].pid == pid) {
-            kids[i].status = st;
-            finish(i);
-            break;
-          }
+      for (;;) {
+        /* Find an exited child without reaping it: while it is a zombie its pid, and so its
+         * process group's id, cannot be reused. What the datum left running in its group (a
+         * `cmd &` it never waited for) is killed before the reap: a datum's processes end with
+         * it, and nothing of it writes into its scratch tree once the next datum owns it. */
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0) break;
+        pid_t pid = si.si_pid;
+        size_t i = 0;
+        while (i < nkids && kids[i].pid != pid) i++;
+        if (i < nkids) kill(-pid, SIGKILL);
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        if (i < nkids) {
+          kids[i].status = st;
+          finish(i);
+        }
+      }
       /* a serial server starts the next queued request the moment its command ends, without
        * waiting for the caller to answer */
       if (serial) take_requests(in, &len);

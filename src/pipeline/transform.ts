@@ -359,6 +359,16 @@ export class ChildProcessTransform implements Transform {
       child.on('error', (e) =>
         done({ ok: false, exitCode: null, signal: null, timedOut: g.timedOut(), reason: `cannot start ${launch.argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}` }),
       );
+      // As the server does: what the command left running in its group ends with it (else a
+      // `cmd &` holding stdout open would also keep the datum from ending). The group outlives
+      // the reaped leader while any member lives, so its id is not reused meanwhile.
+      child.on('exit', () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // nothing was left
+        }
+      });
       child.on('close', (code, signal) => done(this.result(code, signal, g.timedOut(), ctx)));
     });
   }

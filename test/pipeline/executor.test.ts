@@ -91,6 +91,29 @@ describe.skipIf(!haveHelper)('tusk-ns --serve-plain', () => {
     }
   });
 
+  it('kills what a command left running in its process group once it exits', async () => {
+    const server = (await ExecServer.start(HELPER, undefined))!;
+    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    try {
+      // the command starts a background sleep and exits at once, without waiting for it
+      const r = await run(server, ['sh', '-c', 'sleep 30 & echo $!']);
+      expect(r.code).toBe(0);
+      const bg = Number(r.stdout.trim());
+      expect(bg).toBeGreaterThan(0);
+      const gone = () => !fs.existsSync(`/proc/${bg}`) || fs.readFileSync(`/proc/${bg}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+      for (let i = 0; i < 100 && !gone(); i++) await new Promise((res) => setTimeout(res, 20));
+      expect(gone()).toBe(true);
+      // a process that left the group (a daemon of its own session) is not the datum's to stop
+      const d = await run(server, ['sh', '-c', 'setsid sleep 30 >/dev/null 2>&1 < /dev/null & echo $!']);
+      const daemon = Number(d.stdout.trim());
+      await new Promise((res) => setTimeout(res, 100));
+      expect(fs.existsSync(`/proc/${daemon}`)).toBe(true);
+      process.kill(daemon, 'SIGKILL');
+    } finally {
+      server.close();
+    }
+  });
+
   it('feeds a file to stdin and starts in the working directory', async () => {
     const dir = tempDir();
     dirs.push(dir);
@@ -367,6 +390,24 @@ describe.skipIf(!namespaces)('one lane without a server (the unshare path)', () 
       expect(b).toMatchObject({ ok: false, reason: 'job stopped' });
       expect(fs.existsSync(path.join(dir, 'ran0'))).toBe(true);
       expect(fs.existsSync(path.join(dir, 'ran1'))).toBe(false);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('ends a datum when its command exits, killing what it left running in its group', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    let bg = 0;
+    const ctx = datumContext(dir, 0, { log: (stream, message) => void (stream === 'stdout' && (bg = Number(message.trim()))) });
+    // the sleep does not hold the datum's stdout: the datum ends when sh does, with or without it
+    const t = new ChildProcessTransform({ cmd: ['sh', '-c', 'sleep 1000 >/dev/null 2>&1 & echo $!'] } as never, 'namespace');
+    try {
+      expect((await t.run(ctx, 'main')).ok).toBe(true);
+      expect(bg).toBeGreaterThan(0);
+      const gone = () => !fs.existsSync(`/proc/${bg}`) || fs.readFileSync(`/proc/${bg}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+      for (let i = 0; i < 100 && !gone(); i++) await new Promise((res) => setTimeout(res, 20));
+      expect(gone()).toBe(true);
     } finally {
       t.close();
     }
