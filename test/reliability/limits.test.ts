@@ -128,21 +128,9 @@ describe('a full disk (20 MiB tmpfs)', () => {
 
   it('a get -o bigger than the free space fails with E_IO "no space left" and leaves no partial file', async (ctx) => {
     if (!mounted) return ctx.skip(why);
-    const dir = path.join(work, 'get-full'); // the store is on the ordinary disk, the output on the tmpfs
-    await init(dir);
-    const big = path.join(work, 'get-full.bin');
-    fs.writeFileSync(big, seededBytes(30 * MiB, 4));
-    await ok(dir, ['put', 'file', 'r@master:/big.bin', '-f', big]);
-    const before = state(dir);
-    const out = path.join(mnt, 'out');
-    fs.mkdirSync(out);
-    const msg = await fails(dir, ['get', 'file', 'r@master:/big.bin', '-o', path.join(out, 'big.bin')], 1, 'E_IO');
+    // the store is on the ordinary disk, the output on the tmpfs
+    const msg = await getFailsInto('get-full', 30 * MiB, path.join(mnt, 'out'));
     expect(msg).toContain('no space left on device');
-    expect(fs.readdirSync(out)).toEqual([]);
-    expect(state(dir)).toBe(before);
-    expect(fsckProblems(dir)).toEqual([]);
-    fs.rmSync(out, { recursive: true, force: true });
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('when the metadata cannot grow (SQLITE_FULL) the put fails with E_IO, not an internal error, and the store is unchanged', async (ctx) => {
@@ -170,22 +158,34 @@ describe('a full disk (20 MiB tmpfs)', () => {
 
 describe('a file size limit (ulimit -f)', () => {
   it('a get -o of a file over the limit fails with E_IO naming the file and the limit, and leaves nothing', async () => {
-    const dir = path.join(work, 'fsize');
-    await init(dir);
-    const f = path.join(work, 'fsize.bin');
-    fs.writeFileSync(f, seededBytes(3 * MiB, 5));
-    await ok(dir, ['put', 'file', 'r@master:/f.bin', '-f', f]);
-    const before = state(dir);
     const out = path.join(work, 'fsize-out');
-    fs.mkdirSync(out);
     // 2048 blocks of 512 bytes: 1 MiB
-    const msg = await fails(dir, ['get', 'file', 'r@master:/f.bin', '-o', path.join(out, 'f.bin')], 1, 'E_IO', { fileSizeBlocks: 2048 });
+    const msg = await getFailsInto('fsize', 3 * MiB, out, { fileSizeBlocks: 2048 });
     expect(msg).toContain(path.join(out, 'f.bin'));
     expect(msg).toContain('file size limit (ulimit -f)');
-    expect(fs.readdirSync(out)).toEqual([]);
-    expect(state(dir)).toBe(before);
   });
 });
+
+/**
+ * A store holding one file of `bytes` whose `get -o` into `out` must fail with E_IO: leaves `out`
+ * empty and the store as it was (fsck clean). Returns the error message.
+ */
+async function getFailsInto(name: string, bytes: number, out: string, opts: RunOptions = {}): Promise<string> {
+  const dir = path.join(work, name);
+  await init(dir);
+  const f = path.join(work, `${name}.bin`);
+  fs.writeFileSync(f, seededBytes(bytes, 4));
+  await ok(dir, ['put', 'file', 'r@master:/f.bin', '-f', f]);
+  const before = state(dir);
+  fs.mkdirSync(out);
+  const msg = await fails(dir, ['get', 'file', 'r@master:/f.bin', '-o', path.join(out, 'f.bin')], 1, 'E_IO', opts);
+  expect(fs.readdirSync(out)).toEqual([]);
+  expect(state(dir)).toBe(before);
+  expect(fsckProblems(dir)).toEqual([]);
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+  return msg;
+}
 
 // ---------------------------------------------------------------------------------------------
 
