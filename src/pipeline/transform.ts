@@ -360,8 +360,10 @@ export class ChildProcessTransform implements Transform {
         done({ ok: false, exitCode: null, signal: null, timedOut: g.timedOut(), reason: `cannot start ${launch.argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}` }),
       );
       // As the server does: what the command left running in its group ends with it (else a
-      // `cmd &` holding stdout open would also keep the datum from ending). The group outlives
-      // the reaped leader while any member lives, so its id is not reused meanwhile.
+      // `cmd &` holding stdout open would also keep the datum from ending). Node has reaped the
+      // leader by now, but a group's id is not reused while any member lives; with none left the
+      // kill finds nothing (unless, in that instant, the pid counter wrapped onto a new group
+      // leader: the server, which kills before reaping, has not even that window).
       child.on('exit', () => {
         try {
           if (child.pid) process.kill(-child.pid, 'SIGKILL');
