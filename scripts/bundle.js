@@ -1,15 +1,25 @@
-// Bundles the CLI into dist/bundle/tusk.js: the oclif core, every command and the store in one
-// module instead of ~230 files. Node's ESM loader costs ~0.3 ms per module (resolve, read,
+// Bundles the CLI into dist/bundle/tusk.cjs: the oclif core, every command and the store in one
+// script instead of ~230 files. Node's ESM loader costs ~0.3 ms per module (resolve, read,
 // compile, link), which made module loading most of a command's start-up (`tusk list repo`:
 // 160 ms, of which ~90 ms in the loader). Commands are handed to oclif through its "explicit"
-// discovery strategy (package.json `oclif.commands`), so running one imports nothing else.
+// discovery strategy (package.json `oclif.commands`, the dist/bundle/commands.cjs shim), so
+// running one evaluates nothing else.
+//
+// Why CommonJS: bin/run.js compiles the bundle with `vm.Script` and a V8 code cache
+// (dist/bundle/tusk.cache, written at the end of this build), which took `tusk list repo` from
+// 118 to 100 ms: V8 no longer compiles ~1 MB of source, nor the functions a command runs, at
+// every start. Node 20 has no code cache for ES modules. A script run by `vm` cannot call
+// `import()` (Node wants an experimental flag for that), so the few dynamic imports left in the
+// bundle (TensorFlow.js, oclif's plugin loading) are rewritten to call `__tImp`, which bin/run.js
+// defines; the banner defines it too for a bundle loaded by plain `require` (oclif's manifest
+// step, the shim without bin/run.js).
 //
 // What stays outside the bundle, loaded from node_modules when first needed: native addons (they
 // locate their .node files relative to their own package), TensorFlow.js (large, and only the ML
 // commands load it), and the oclif plugins (help and completion load their own copy of the core).
-// Dynamic imports become chunks beside tusk.js, one directory below dist/ like every tsc output
-// directory, so paths the code resolves from import.meta.url (../native/tusk-ns, ../../bin)
-// hold in both layouts.
+// The bundle sits one directory below dist/, like every tsc output directory, so paths the code
+// resolves from import.meta.url (here: the bundle's own URL) hold in both layouts.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,16 +85,17 @@ try {
   await build({
     entryPoints: { tusk: entry },
     outdir: out,
+    outExtension: { '.js': '.cjs' },
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: ['node20'],
     external: EXTERNAL,
     plugins: [dropEngineCheck],
-    // bundled CommonJS packages call require() for node built-ins; an ESM bundle has none
-    banner: { js: "import { createRequire as __tuskRequire } from 'node:module'; const require = __tuskRequire(import.meta.url);" },
-    chunkNames: 'chunk-[hash]',
+    // every module's import.meta.url is the bundle's own (as with one ESM bundle file)
+    define: { 'import.meta.url': '__tuskMetaUrl' },
+    // `import (s)`, spaced: the rewrite below leaves this one call alone
+    banner: { js: "var __tuskMetaUrl = require('node:url').pathToFileURL(__filename).href; globalThis.__tImp ??= (s) => import (s);" },
     // smaller source parses faster at every start (~20 ms for 1.3 MB); names are kept, so stack
     // traces stay readable, and the source map maps them back
     minifyWhitespace: true,
@@ -96,3 +107,18 @@ try {
 } finally {
   rmSync(entry, { force: true });
 }
+
+// `import(` as code, not inside a string or a longer name: the dynamic imports to reroute
+const bundleFile = join(out, 'tusk.cjs');
+const IMPORT_CALL = /(?<![\w$."'`])import\(/g;
+const source = readFileSync(bundleFile, 'utf8');
+const calls = source.match(IMPORT_CALL)?.length ?? 0;
+if (calls === 0 || calls > 16) throw new Error(`${bundleFile}: ${calls} dynamic imports found, expected a few; check IMPORT_CALL`);
+// `__tImp(` has the length of `import(`: no column moves, so the source map still holds
+writeFileSync(bundleFile, source.replace(IMPORT_CALL, '__tImp('));
+// oclif loads commands from this shim: the bundle bin/run.js already compiled, else its own copy
+writeFileSync(join(out, 'commands.cjs'), "module.exports = globalThis.__tusk ?? require('./tusk.cjs');\n");
+
+// The code cache: start the CLI once (as users do) and let it write what V8 compiled on the way.
+const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), '--version'], { env: { ...process.env, TUSK_WRITE_CODE_CACHE: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+if (r.status !== 0) console.warn('tusk: could not write the code cache; the CLI starts ~20 ms slower');
