@@ -47,6 +47,24 @@ function datumContext(dir: string, n: number, more: Partial<DatumContext> = {}):
   return { pipeline: 'p', jobId: 'j', datumId: `d${n}`, pfsDir, tmpDir, workingDir: dir, env: {}, signal: new AbortController().signal, log: () => undefined, lane: n, ...more };
 }
 
+/** A `--serve-plain` server (or `--serial` one) with PATH set, as a job's would have. */
+async function plainServer(opts: { serial?: boolean } = {}): Promise<ExecServer> {
+  const server = (await ExecServer.start(HELPER, undefined, opts))!;
+  server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+  return server;
+}
+
+/** Whether process `pid` has ended (gone, or a zombie no one has reaped yet). */
+function exited(pid: number): boolean {
+  return !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+}
+
+/** Wait up to ~2 s for every one of `pids` to end; true if they did. */
+async function untilExited(...pids: number[]): Promise<boolean> {
+  for (let i = 0; i < 100 && !pids.every(exited); i++) await new Promise((res) => setTimeout(res, 20));
+  return pids.every(exited);
+}
+
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -76,8 +94,7 @@ describe.skipIf(!haveHelper)('tusk-ns --serve-plain', () => {
   });
 
   it('kills a running command by its process group and runs several at once', async () => {
-    const server = (await ExecServer.start(HELPER, undefined))!;
-    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const server = await plainServer();
     try {
       let pid = 0;
       const slow = server.run({ pfsDir: '', workDir: '/', env: {}, argv: ['sh', '-c', 'sleep 30 & wait'] }, { started: (p) => (pid = p), output: () => undefined });
@@ -92,17 +109,14 @@ describe.skipIf(!haveHelper)('tusk-ns --serve-plain', () => {
   });
 
   it('kills what a command left running in its process group once it exits', async () => {
-    const server = (await ExecServer.start(HELPER, undefined))!;
-    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const server = await plainServer();
     try {
       // the command starts a background sleep and exits at once, without waiting for it
       const r = await run(server, ['sh', '-c', 'sleep 30 & echo $!']);
       expect(r.code).toBe(0);
       const bg = Number(r.stdout.trim());
       expect(bg).toBeGreaterThan(0);
-      const gone = () => !fs.existsSync(`/proc/${bg}`) || fs.readFileSync(`/proc/${bg}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-      for (let i = 0; i < 100 && !gone(); i++) await new Promise((res) => setTimeout(res, 20));
-      expect(gone()).toBe(true);
+      expect(await untilExited(bg)).toBe(true);
       // a process that left the group (a daemon of its own session) is not the datum's to stop
       const d = await run(server, ['sh', '-c', 'setsid sleep 30 >/dev/null 2>&1 < /dev/null & echo $!']);
       const daemon = Number(d.stdout.trim());
@@ -118,8 +132,7 @@ describe.skipIf(!haveHelper)('tusk-ns --serve-plain', () => {
     const dir = tempDir();
     dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'in.txt'), 'line one\nline two\n');
-    const server = (await ExecServer.start(HELPER, undefined))!;
-    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const server = await plainServer();
     try {
       const r = await run(server, ['sh', '-c', 'pwd; wc -l'], { workDir: dir, stdinFile: path.join(dir, 'in.txt') });
       expect(r.stdout.split('\n').map((l) => l.trim())).toEqual([fs.realpathSync(dir), '2', '']);
@@ -131,8 +144,7 @@ describe.skipIf(!haveHelper)('tusk-ns --serve-plain', () => {
   });
 
   it('makes each command lead a process group; a session of its own only when there is a terminal to keep it from', async () => {
-    const server = (await ExecServer.start(HELPER, undefined))!;
-    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const server = await plainServer();
     try {
       const r = await run(server, ['sh', '-c', 'read -r l < /proc/$$/stat; echo "$l"']);
       const [, , pgrp, session] = r.stdout.trim().split(') ')[1]!.split(' ').map(Number);
@@ -156,8 +168,7 @@ describe.skipIf(!haveHelper)('tusk-ns --serve-plain', () => {
     const dir = tempDir();
     dirs.push(dir);
     const marker = path.join(dir, 'survived');
-    const server = (await ExecServer.start(HELPER, undefined))!;
-    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const server = await plainServer();
     const r = run(server, ['sh', '-c', `sleep 1; touch ${marker}`]);
     await new Promise((res) => setTimeout(res, 200));
     server.close();
@@ -303,9 +314,7 @@ describe.skipIf(!namespaces)('tusk-ns --serve: one namespace per scratch directo
       process.kill(-pid, 'SIGKILL');
       expect(await slow).toEqual({ code: null, signal: 'SIGKILL' });
       const bg = Number(out.trim());
-      const gone = () => !fs.existsSync(`/proc/${bg}`) || fs.readFileSync(`/proc/${bg}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-      for (let i = 0; i < 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(gone()).toBe(true);
+      expect(await untilExited(bg)).toBe(true);
     }));
 
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -341,8 +350,7 @@ describe.skipIf(!namespaces)('tusk-ns --serve: one namespace per scratch directo
 
 describe.skipIf(!haveHelper)('tusk-ns --serial', () => {
   it('starts a request sent while a command runs only once that command has ended, in order', async () => {
-    const server = (await ExecServer.start(HELPER, undefined, { serial: true }))!;
-    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const server = await plainServer({ serial: true });
     try {
       // each prints when it starts and when it ends (ms since the epoch); sent at once
       const cmd = ['sh', '-c', 'date +%s%3N; sleep 0.2; date +%s%3N'];
@@ -360,8 +368,7 @@ describe.skipIf(!haveHelper)('tusk-ns --serial', () => {
     const dir = tempDir();
     dirs.push(dir);
     const marker = path.join(dir, 'queued-ran');
-    const server = (await ExecServer.start(HELPER, undefined, { serial: true }))!;
-    server.setBaseEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const server = await plainServer({ serial: true });
     let pid = 0;
     const first = server.run({ pfsDir: '', workDir: '/', env: {}, argv: ['sleep', '30'] }, { started: (p) => (pid = p), output: () => undefined });
     void server.run({ pfsDir: '', workDir: '/', env: {}, argv: ['touch', marker] }, { started: () => undefined, output: () => undefined });
@@ -405,9 +412,7 @@ describe.skipIf(!namespaces)('one lane without a server (the unshare path)', () 
     try {
       expect((await t.run(ctx, 'main')).ok).toBe(true);
       expect(bg).toBeGreaterThan(0);
-      const gone = () => !fs.existsSync(`/proc/${bg}`) || fs.readFileSync(`/proc/${bg}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-      for (let i = 0; i < 100 && !gone(); i++) await new Promise((res) => setTimeout(res, 20));
-      expect(gone()).toBe(true);
+      expect(await untilExited(bg)).toBe(true);
     } finally {
       t.close();
     }
@@ -441,9 +446,7 @@ describe.skipIf(!haveHelper)('a job\'s servers', () => {
     } finally {
       t.close();
     }
-    const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-    for (let i = 0; i < 50 && (alive(parents[0]!) || alive(parents[1]!)); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(alive(parents[0]!) || alive(parents[1]!)).toBe(false);
+    expect(await untilExited(parents[0]!, parents[1]!)).toBe(true);
   });
 
   it('runs one lane\'s attempts one after another on its own server, lanes at once, timeouts from the start', async () => {
