@@ -550,10 +550,10 @@ static int serve(const char *tmp) {
          * process group's id, cannot be reused. What the datum left running in its group (a
          * `cmd &` it never waited for) is killed before the reap: a datum's processes end with
          * it, and nothing of it writes into its scratch tree once the next datum owns it. */
-        siginfo_t si;
-        memset(&si, 0, sizeof si);
-        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0) break;
-        pid_t pid = si.si_pid;
+        siginfo_t exited;
+        memset(&exited, 0, sizeof exited);
+        if (waitid(P_ALL, 0, &exited, WEXITED | WNOHANG | WNOWAIT) != 0 || exited.si_pid == 0) break;
+        pid_t pid = exited.si_pid;
         size_t i = 0;
         while (i < nkids && kids[i].pid != pid) i++;
         if (i < nkids) kill(-pid, SIGKILL);

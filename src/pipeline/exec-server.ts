@@ -1,7 +1,7 @@
 // The client side of `tusk-ns --serve`: a small C process that forks each datum's command (a
 // job keeps one per worker, serial, so a worker can queue its next datum: transform.ts). Forking
-// it costs a fraction of forking node, and in namespace mode it builds the `/pfs` root once per server instead of once per
-// datum (see src/native/tusk-ns.c for the protocol).
+// it costs a fraction of forking node, and in namespace mode it builds the `/pfs` root once per
+// server instead of once per datum (see src/native/tusk-ns.c for the protocol).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';

@@ -300,7 +300,8 @@ export class ChildProcessTransform implements Transform {
             pid = p;
             begin();
             g.start();
-            if (g.timedOut() || ctx.signal.aborted) g.killTree();
+            // stopped while it was queued: the abort fired before there was a pid to kill
+            if (ctx.signal.aborted) g.killTree();
           },
           output: (stream, data) => (stream === 'stdout' ? out : err).push(data),
         },

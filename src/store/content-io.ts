@@ -166,7 +166,7 @@ export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentI
       onBytes?.(k);
     });
     if (n !== null) return n;
-    // a run that did not check out: start over chunk by chunk, which finds a moved chunk or names the damage
+    // the worker never started: write the file again, the careful way, chunk by chunk
     fs.ftruncateSync(fd, 0);
     onBytes?.(-written);
     written = 0;

@@ -25,7 +25,7 @@ function load(): Addon | null {
   return addon;
 }
 
-/** Whether the addon is loaded (tests and the benchmark report say which path ran). */
+/** Whether the addon is loaded (tests check that the build made it). */
 export function hasNativeIo(): boolean {
   return load() !== null;
 }
