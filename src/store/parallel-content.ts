@@ -10,6 +10,7 @@
 // Blocks of BLOCK bytes travel to the worker and back as transferred ArrayBuffers (no copies) and
 // are reused across files, so memory stays at a few blocks whatever the file size.
 import { CorruptError } from '../errors.js';
+import { AlignedWriter } from './aligned-writer.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import type { ContentSink, ReadContext } from './content-io.js';
@@ -35,6 +36,8 @@ const WRITER_BLOCKS = 6;
 const READER_DEPTH = 4;
 /** Chunk locations looked up per query while reading. */
 const LOOKUP_BATCH = 256;
+/** Chunk locations fetched ahead at most while waiting for the worker (~150 bytes each). */
+const LOOKAHEAD = 16 * LOOKUP_BATCH;
 /** Spare blocks kept for the next file: a fresh 4 MiB buffer costs a thousand page faults on first touch. */
 const SPARE_BLOCKS = 8;
 
@@ -255,9 +258,9 @@ class RunReader {
   private next = 0;
   /** content offset where the next run starts */
   private pos = 0;
-  /** locations of chunks [looked - LOOKUP_BATCH, looked), fetched a window at a time */
+  /** chunks whose locations were fetched: windows of LOOKUP_BATCH chunks, the oldest still needed first */
   private looked = 0;
-  private window = new Map<string, ChunkLocation>();
+  private readonly windows: { end: number; locs: Map<string, ChunkLocation> }[] = [];
 
   constructor(
     private readonly index: ChunkIndex,
@@ -335,12 +338,26 @@ class RunReader {
     run.pieces.set([run.bufs.push(own) - 1, 0, data.length], 3 * j);
   }
 
+  /**
+   * Fetch the locations of the next window of chunks ahead of need, for a caller that would
+   * otherwise wait for the worker (as it does while the worker starts); false when far enough
+   * ahead already.
+   */
+  lookAhead(): boolean {
+    if (this.looked >= this.rec.chunks.length || this.looked - this.next >= LOOKAHEAD) return false;
+    this.windows.push({ end: this.looked + LOOKUP_BATCH, locs: this.index.getChunks(this.rec.chunks.slice(this.looked, this.looked + LOOKUP_BATCH)) });
+    this.looked += LOOKUP_BATCH;
+    return true;
+  }
+
+  /** Chunk `i`'s location; `i` only grows from call to call. */
   private locate(i: number): ChunkLocation | undefined {
-    if (i >= this.looked) {
-      this.window = this.index.getChunks(this.rec.chunks.slice(i, i + LOOKUP_BATCH));
-      this.looked = i + LOOKUP_BATCH;
+    while (this.windows.length > 0 && this.windows[0]!.end <= i) this.windows.shift();
+    if (this.windows.length === 0) {
+      this.looked = i;
+      this.lookAhead();
     }
-    return this.window.get(this.rec.chunks[i]!.toString('latin1'));
+    return this.windows[0]!.locs.get(this.rec.chunks[i]!.toString('latin1'));
   }
 
   layoutOf(b: Batch): RunLayout {
@@ -473,6 +490,18 @@ export function* readContentParallel({ index, packs, rec, ctx, offset, link, rea
   }
 }
 
+/** A run's pieces without their first `skip` bytes (a copy: the worker still hashes them all). */
+function skipped(pieces: Int32Array, skip: number): Int32Array {
+  const out = pieces.slice();
+  for (let j = 0; j < out.length && skip > 0; j += 3) {
+    const cut = Math.min(skip, out[j + 2]!);
+    out[j + 1]! += cut;
+    out[j + 2]! -= cut;
+    skip -= cut;
+  }
+  return out;
+}
+
 /** Runs in the worker at most while writing (hashed after this thread read and wrote them). */
 const WRITER_DEPTH = 8;
 
@@ -487,7 +516,8 @@ const WRITER_DEPTH = 8;
  * hashing, and writes before the check instead of after it. When it does not match, each chunk
  * is read again to name the damaged one.
  *
- * This thread reads each run and writes it; the worker hashes the runs, in order, behind it.
+ * This thread reads each run and writes it (in aligned pieces: aligned-writer.ts); the worker
+ * hashes the runs, in order, behind it.
  * Writes to one file do not run in parallel (two threads writing it were slower than one). Since
  * the caller reserves a big file's blocks before writing (native-io.ts) writing costs ~40% less,
  * and having the worker read runs as well as hash them (this thread only writing) measured no
@@ -502,21 +532,14 @@ export function writeContentParallel({ index, packs, rec, ctx, offset, link, rea
     const sent: Batch[] = [];
     let seq = 0;
     let written = 0;
-    // one write per chunk: on this kernel, writes of a whole run (4 MiB) now and then stalled for
-    // a second in the page cache, chunk-sized ones never did
+    const out = new AlignedWriter(fd);
     const write = (b: Batch, { bufs, pieces }: ReadRun) => {
-      let pos = b.start;
-      for (let j = 0; j < b.count; j++) {
-        const len = pieces[3 * j + 2]!;
-        const skip = Math.max(0, offset - pos);
-        if (skip < len) {
-          const view = new Uint8Array(bufs[pieces[3 * j]!]!, pieces[3 * j + 1]! + skip, len - skip);
-          for (let off = 0; off < view.length; ) off += fs.writeSync(fd, view, off, view.length - off, pos + skip - offset + off);
-          written += view.length;
-          onBytes?.(view.length);
-        }
-        pos += len;
-      }
+      const run = offset > b.start ? skipped(pieces, offset - b.start) : pieces;
+      out.writeRun(bufs, run);
+      let n = 0;
+      for (let j = 2; j < run.length; j += 3) n += run[j]!;
+      written += n;
+      onBytes?.(n);
     };
     /** A run the worker has hashed: its block can hold the next one. */
     const settle = (r: Verified): void => {
@@ -534,10 +557,13 @@ export function writeContentParallel({ index, packs, rec, ctx, offset, link, rea
         sent.push(b);
         continue;
       }
-      // nothing to do here until the worker answers (a worker that never started: start over)
+      // nothing to write until the worker answers: look chunks up meanwhile, or wait
+      if (reader.lookAhead()) continue;
+      // (a worker that never started: start over)
       if (!link.ready && contentWorker() !== link) return null;
       settle(job.receive(sent[0]!.seq));
     }
+    out.end();
     const digest = job.digest();
     // name the damaged chunk if there is one (readOne throws for it)
     if (!digest.equals(rec.id)) for (const cid of rec.chunks) readOne(cid);
