@@ -31,7 +31,6 @@ const out = join(dist, 'bundle');
 const entry = join(dist, 'bundle-entry.js');
 
 const EXTERNAL = [
-  'better-sqlite3',
   'blake3',
   '@c4312/*',
   'zstd-napi',
@@ -80,6 +79,21 @@ const dropEngineCheck = {
   },
 };
 
+// src/store/meta-db.ts requires better-sqlite3 through createRequire (see there); a plain
+// require here puts the package's JavaScript into the bundle and its code cache. Its addon is
+// named to it by path, so the `bindings` lookup it would otherwise make is never reached.
+const bundleSqlite = {
+  name: 'bundle-better-sqlite3',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/]store[\\/]meta-db\.js$/ }, ({ path }) => {
+      const source = readFileSync(path, 'utf8');
+      const call = "const Database = req('better-sqlite3');";
+      if (!source.includes(call)) throw new Error(`${path}: the better-sqlite3 require moved; update scripts/bundle.js`);
+      return { contents: source.replace(call, "const Database = require('better-sqlite3');"), loader: 'js', resolveDir: dirname(path) };
+    });
+  },
+};
+
 rmSync(out, { recursive: true, force: true });
 try {
   await build({
@@ -91,7 +105,7 @@ try {
     platform: 'node',
     target: ['node20'],
     external: EXTERNAL,
-    plugins: [dropEngineCheck],
+    plugins: [dropEngineCheck, bundleSqlite],
     // every module's import.meta.url is the bundle's own (as with one ESM bundle file)
     define: { 'import.meta.url': '__tuskMetaUrl' },
     // `import (s)`, spaced: the rewrite below leaves this one call alone. "use strict" first: the

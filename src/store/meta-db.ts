@@ -10,8 +10,31 @@ import { CorruptError, FormatVersionError, IoError, LockedError, TuskError } fro
 export type Db = BetterSqlite3.Database;
 
 // required rather than imported: an ESM import of this CommonJS package makes Node scan its
-// source for export names on every start
-const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+// source for export names on every start. The bundle (scripts/bundle.js) turns this line into a
+// plain require, so the package's JavaScript is compiled with the bundle's code cache rather
+// than read from 13 files at every start.
+const req = createRequire(import.meta.url);
+const Database = req('better-sqlite3') as typeof BetterSqlite3;
+
+let addonPath: string | null | undefined;
+
+/**
+ * better-sqlite3's addon, named to it directly: its own lookup (the `bindings` package) tries
+ * a dozen paths first (~1.5 ms at every start), and cannot find it from inside the bundle.
+ * undefined (its own lookup) where the addon is not where node-gyp builds it.
+ */
+function nativeBinding(): string | undefined {
+  if (addonPath === undefined) {
+    addonPath = null;
+    try {
+      const file = path.join(path.dirname(req.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+      if (fs.existsSync(file)) addonPath = file;
+    } catch {
+      // resolved its own way below
+    }
+  }
+  return addonPath ?? undefined;
+}
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
 export const FORMAT_VERSION = 5;
@@ -266,7 +289,7 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
 function openAt(file: string, shown: string, opts: OpenDbOptions): Db {
   let db: Db;
   try {
-    db = new Database(file, { readonly: opts.readonly, fileMustExist: !opts.create, timeout: 30_000 });
+    db = new Database(file, { readonly: opts.readonly, fileMustExist: !opts.create, timeout: 30_000, nativeBinding: nativeBinding() });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_READONLY')
@@ -322,7 +345,7 @@ function openSnapshot(file: string): Db {
     } catch (err) {
       throw new LockedError(`cannot read store metadata ${file}: ${(err as Error).message}`, 'check that the store is readable', { cause: err });
     }
-    const rw = new Database(copy, { fileMustExist: true });
+    const rw = new Database(copy, { fileMustExist: true, nativeBinding: nativeBinding() });
     try {
       checkVersion(rw); // a newer store is refused, not converted
       rw.pragma('journal_mode = DELETE');
