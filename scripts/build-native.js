@@ -6,6 +6,7 @@
 //   files are written without reserving their blocks first, a little slower.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,26 @@ const headers = [
   join(dirname(process.execPath), '..', 'include', 'node'),
   join(homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node'),
 ].find((dir) => dir && existsSync(join(dir, 'node_api.h')));
+const io = ['-O2', '-Wall', '-shared', '-fPIC', '-I', headers, '-o', join(out, 'tusk-io.node'), join(root, 'src', 'native', 'tusk-io.c')];
 if (!headers) console.warn("tusk: Node's headers were not found; big files will be written without reserving their blocks first");
-else if (!compile(['-O2', '-Wall', '-shared', '-fPIC', '-I', headers, '-o', join(out, 'tusk-io.node'), join(root, 'src', 'native', 'tusk-io.c')])) {
+else if (!compile([...io, ...blake3Sources(), '-lpthread']) && !compile(io)) {
   console.warn(`tusk: could not compile the file-system addon with ${cc}; big files will be written without reserving their blocks first`);
+}
+
+// The C BLAKE3 the blake3 package ships (its native half builds from the same files): with it
+// the addon also gets the copy loop get -o uses (tusk-io.c). The SIMD versions are picked at
+// run time by blake3_dispatch.c; only x86-64 and arm64 have them.
+function blake3Sources() {
+  let dir;
+  try {
+    dir = join(dirname(createRequire(import.meta.url).resolve('@c4312/blake3-native/package.json')), 'c');
+  } catch {
+    return [];
+  }
+  const c = (f) => join(dir, f);
+  if (!existsSync(c('blake3.h'))) return [];
+  const common = ['-DTUSK_COPY', '-I', dir, c('blake3.c'), c('blake3_dispatch.c'), c('blake3_portable.c')];
+  if (process.arch === 'x64') return [...common, ...['sse2', 'sse41', 'avx2', 'avx512'].map((k) => c(`blake3_${k}_x86-64_unix.S`))];
+  if (process.arch === 'arm64') return [...common, '-DBLAKE3_USE_NEON=1', c('blake3_neon.c')];
+  return [...common, '-DBLAKE3_NO_SSE2', '-DBLAKE3_NO_SSE41', '-DBLAKE3_NO_AVX2', '-DBLAKE3_NO_AVX512'];
 }

@@ -9,8 +9,8 @@ import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
-import { PARALLEL_MIN_BYTES, readContentParallel, writeContentParallel, type BigRead } from './parallel-content.js';
-import { reserve } from './native-io.js';
+import { PARALLEL_MIN_BYTES, readContentParallel, writeContentNative, writeContentParallel, type BigRead } from './parallel-content.js';
+import { hasNativeCopy, nativeCopy, reserve } from './native-io.js';
 import { contentWorker, startedWorker, type WorkerLink } from './worker-link.js';
 
 /** Where ingest code sends one file's bytes: ContentWriter, or ParallelContentWriter for big files. */
@@ -158,8 +158,20 @@ export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentI
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
   const rec = contentRecord(index, id, ctx);
   if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);
-  const link = usesWorker(rec) ? startedWorker() : null;
   let written = 0;
+  const copy = copiesNatively(rec, packs, offset) ? nativeCopy(fd) : null;
+  if (copy) {
+    const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx) }, copy, (k) => {
+      written += k;
+      onBytes?.(k);
+    });
+    if (n !== null) return n;
+    // the whole-file hash did not match: write it again on the worker, which names the damage
+    fs.ftruncateSync(fd, 0);
+    onBytes?.(-written);
+    written = 0;
+  }
+  const link = usesWorker(rec) ? startedWorker() : null;
   if (link) {
     const n = writeContentParallel(bigRead(index, packs, rec, ctx, offset, link), fd, (k) => {
       written += k;
@@ -202,6 +214,22 @@ const bigRead = (index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx:
 });
 
 const usesWorker = (rec: ContentRecord) => rec.size >= PARALLEL_MIN_BYTES && rec.chunks.length > 1;
+
+/**
+ * Whether writeContent copies a content with the native addon's copy loop rather than on the
+ * worker: big contents written from their start, where the addon has the loop.
+ */
+function copiesNatively(rec: ContentRecord, packs: PackStorage, offset: number): boolean {
+  return usesWorker(rec) && offset === 0 && typeof packs.fdOf === 'function' && hasNativeCopy();
+}
+
+/**
+ * Whether getting a file of `size` bytes into a local file at `offset` will want the content
+ * worker (so that it can be started early): not when the native copy loop does the work.
+ */
+export function wantsWorkerForLocal(size: number, offset: number): boolean {
+  return size >= PARALLEL_MIN_BYTES && (offset !== 0 || !hasNativeCopy());
+}
 
 function* readRecord(index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {
   const { id } = rec;

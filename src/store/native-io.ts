@@ -5,8 +5,17 @@ import { constants } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** A copy in progress inside the addon (copyOpen); opaque here. */
+type CopyHandle = object & { readonly __brand: 'CopyHandle' };
+
 interface Addon {
   fallocate(fd: number, offset: number, length: number, keepSize?: boolean): number;
+  // the copy loop, where the addon was built with BLAKE3 (tusk-io.c)
+  copyOpen?(fd: number): CopyHandle;
+  copyRun?(copy: CopyHandle, packFd: number, offset: number, length: number, spans: Int32Array, headers: Uint8Array): number;
+  copyBytes?(copy: CopyHandle, bytes: Uint8Array): number;
+  copyEnd?(copy: CopyHandle, digest: Uint8Array): number;
+  copyAbort?(copy: CopyHandle): void;
 }
 
 /** This module (src/store, dist/store, dist/bundle) sits two levels below the package root. */
@@ -14,10 +23,12 @@ const ADDON = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../
 
 let addon: Addon | null | undefined;
 
+/** The addon, unless TUSK_NO_NATIVE_IO=1 (read at every call, so tests can compare both ways). */
 function load(): Addon | null {
+  if (process.env.TUSK_NO_NATIVE_IO === '1') return null;
   if (addon === undefined) {
     try {
-      addon = process.env.TUSK_NO_NATIVE_IO === '1' ? null : (createRequire(import.meta.url)(ADDON) as Addon);
+      addon = createRequire(import.meta.url)(ADDON) as Addon;
     } catch {
       addon = null; // not built here (no compiler or headers at install), or built for another Node
     }
@@ -31,6 +42,12 @@ export function hasNativeIo(): boolean {
 }
 
 const codeOf = (errno: number) => Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? `E${errno}`;
+
+/** An error shaped like the one fs would throw for the same failed call. */
+function errnoError(errno: number, syscall: string, what: string): Error {
+  const code = codeOf(errno);
+  return Object.assign(new Error(`${code}: ${what}, ${syscall}`), { code, errno: -errno, syscall });
+}
 
 /** Errors a file system gives when it cannot reserve blocks at all: the write goes ahead without. */
 const UNSUPPORTED = new Set(['EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'ENODEV', 'ESPIPE', 'EINVAL']);
@@ -48,7 +65,7 @@ export function reserve(fd: number, length: number): void {
   if (errno === 0) return;
   const code = codeOf(errno);
   if (UNSUPPORTED.has(code)) return;
-  throw Object.assign(new Error(`${code}: cannot reserve ${length} bytes, fallocate`), { code, errno: -errno, syscall: 'fallocate' });
+  throw errnoError(errno, 'fallocate', `cannot reserve ${length} bytes`);
 }
 
 /**
@@ -60,4 +77,74 @@ export function reserve(fd: number, length: number): void {
 export function reserveAhead(fd: number, offset: number, length: number): boolean {
   const io = load();
   return io !== null && fd >= 0 && length > 0 && io.fallocate(fd, offset, length, true) === 0;
+}
+
+/**
+ * A big file written from its start by the addon's copy loop: runs of chunk records read from a
+ * pack and written out here, their chunks' bytes hashed as a whole on a thread of the addon.
+ * Every method but abort() ends the copy when it throws; abort() may always be called.
+ */
+export class NativeCopy {
+  private handle: CopyHandle | null;
+
+  constructor(
+    private readonly io: Required<Addon>,
+    fd: number,
+  ) {
+    this.handle = io.copyOpen(fd);
+  }
+
+  /**
+   * Read `length` bytes at `offset` of the pack open as `packFd`; write and hash the spans
+   * ([offset in the run, length] per chunk) next. `headers`: the record header expected before
+   * each span. False, with nothing written, when the run cannot be taken as it is (the pack
+   * ends first, the read fails, a header differs): the caller reads it some other way.
+   */
+  run(packFd: number, offset: number, length: number, spans: Int32Array, headers: Uint8Array): boolean {
+    const r = this.io.copyRun(this.open(), packFd, offset, length, spans, headers);
+    if (r < 0) this.fail(-r, 'write');
+    return r === 0;
+  }
+
+  /** Write and hash `bytes` next (a chunk read some other way). */
+  bytes(bytes: Uint8Array): void {
+    const r = this.io.copyBytes(this.open(), bytes);
+    if (r < 0) this.fail(-r, 'write');
+  }
+
+  /** Write what is left; the BLAKE3 digest of everything written. */
+  end(): Buffer {
+    const digest = Buffer.alloc(32);
+    const r = this.io.copyEnd(this.open(), digest);
+    this.handle = null;
+    if (r < 0) throw errnoError(-r, 'write', 'cannot write');
+    return digest;
+  }
+
+  abort(): void {
+    if (this.handle) this.io.copyAbort(this.handle);
+    this.handle = null;
+  }
+
+  private open(): CopyHandle {
+    if (!this.handle) throw new Error('native copy: already ended');
+    return this.handle;
+  }
+
+  private fail(errno: number, syscall: string): never {
+    this.abort();
+    throw errnoError(errno, syscall, 'cannot copy');
+  }
+}
+
+/** A NativeCopy into `fd`, or null where the addon lacks the copy loop (or is off). */
+export function nativeCopy(fd: number): NativeCopy | null {
+  const io = load();
+  if (!io?.copyOpen || !io.copyRun || !io.copyBytes || !io.copyEnd || !io.copyAbort) return null;
+  return new NativeCopy(io as Required<Addon>, fd);
+}
+
+/** Whether the addon has the copy loop (tests check that the build made it). */
+export function hasNativeCopy(): boolean {
+  return typeof load()?.copyOpen === 'function';
 }

@@ -19,12 +19,17 @@ export const PACK_TARGET_BYTES = 64 * 1024 * 1024;
 
 export function encodeRecordHeader(id: Uint8Array, codec: Codec, rawLen: number, storedLen: number): Buffer {
   const h = Buffer.alloc(RECORD_HEADER_BYTES);
-  h.writeUInt32BE(RECORD_MAGIC, 0);
-  h.writeUInt8(codec, 4);
-  h.writeUInt32BE(rawLen, 8);
-  h.writeUInt32BE(storedLen, 12);
-  h.set(id, 16);
+  writeRecordHeader(h, 0, id, codec, rawLen, storedLen);
   return h;
+}
+
+/** encodeRecordHeader into zeroed bytes of `buf` at `at` (the reserved bytes are left as they are). */
+export function writeRecordHeader(buf: Buffer, at: number, id: Uint8Array, codec: Codec, rawLen: number, storedLen: number): void {
+  buf.writeUInt32BE(RECORD_MAGIC, at);
+  buf.writeUInt8(codec, at + 4);
+  buf.writeUInt32BE(rawLen, at + 8);
+  buf.writeUInt32BE(storedLen, at + 12);
+  buf.set(id, at + 16);
 }
 
 export interface RecordHeader {

@@ -29,6 +29,8 @@ export interface PackStorage {
   read(name: string, offset: number, length: number): Buffer;
   /** read(), into the caller's buffer (a big read reuses one buffer instead of allocating each time) */
   readInto(name: string, offset: number, dest: Uint8Array): void;
+  /** A descriptor of the pack open for reading, for a caller that reads it in native code; throws as read() would for a missing pack. */
+  fdOf?(name: string): number;
   size(name: string): number | null;
   remove(name: string): void;
   list(): string[];
@@ -94,6 +96,10 @@ export class LocalPackStorage implements PackStorage {
       if (n === 0) throw new CorruptError(`pack ${name} is truncated (wanted ${length} bytes at offset ${offset})`, 'run `tusk fsck` to see what is affected');
       done += n;
     }
+  }
+
+  fdOf(name: string): number {
+    return this.open(name);
   }
 
   /** The pack's file descriptor, opened on first use and kept until close() or remove(). */

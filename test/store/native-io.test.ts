@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasNativeIo, reserve } from '../../src/store/native-io.js';
+import { hasNativeCopy, hasNativeIo, reserve } from '../../src/store/native-io.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-native-io-'));
@@ -19,6 +19,8 @@ describe('native-io', () => {
   const buildable = fs.existsSync(path.join(root, 'dist', 'native', 'tusk-ns')) && headers.some((d) => fs.existsSync(path.join(d, 'node_api.h')));
   it.runIf(buildable)('is built and loads where the namespace helper was built and Node has headers', () => {
     expect(hasNativeIo()).toBe(true);
+    // with the copy loop get -o uses: the BLAKE3 sources come with the blake3 package
+    expect(hasNativeCopy()).toBe(true);
   });
 
   it.runIf(hasNativeIo())('reserves the blocks of a file about to be written and sizes it', () => {

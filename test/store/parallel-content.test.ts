@@ -7,6 +7,8 @@ import type { TuskError } from '../../src/errors.js';
 import type { ContentRecord } from '../../src/store/chunk-index.js';
 import { ContentWriter, readContent, type ContentSink } from '../../src/store/content-io.js';
 import type { ContentId } from '../../src/store/hash.js';
+import { hasNativeCopy } from '../../src/store/native-io.js';
+import type { LocalPackStorage } from '../../src/store/pack-storage.js';
 import { PackWriter } from '../../src/store/pack-writer.js';
 import { PARALLEL_MIN_BYTES, ParallelContentWriter } from '../../src/store/parallel-content.js';
 import type { StoreCore } from '../../src/store/store-core.js';
@@ -115,7 +117,7 @@ describe('reading big files on two threads', () => {
   const big = seededBytes(PARALLEL_MIN_BYTES + 3 * MiB + 1234, 77);
 
   async function putBig(s: ReturnType<typeof store>, p: string, data: Buffer) {
-    s.createRepo('r');
+    if (!s.core.graph.getRepo('r')) s.createRepo('r');
     await s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: p, stream: (async function* () { for (let i = 0; i < data.length; i += 65536) yield data.subarray(i, i + 65536); })() as unknown as NodeJS.ReadableStream }]);
     const [info] = s.listFiles({ repo: 'r', branch: 'master', path: p });
     return info!.hash;
@@ -153,24 +155,28 @@ describe('reading big files on two threads', () => {
     expect(Buffer.concat([...readContent(s.core.index, s.core.packs, Buffer.from(hash, 'hex') as ContentId, ctx)]).equals(text)).toBe(true);
   });
 
-  // The same damage must be caught both ways a big file is read: the generator, which checks
+  // The same damage must be caught every way a big file is read: the generator, which checks
   // every chunk before it yields it, and a get into a file, which writes first, checks the whole
-  // file and then names the damage (the worker reads runs there; a run that does not check out is
-  // started over the careful way). A get that fails leaves neither the file nor a temp file.
+  // file and then names the damage — with the native copy loop (a run whose record headers are
+  // not the expected ones is read the careful way; a whole-file hash that does not match sends
+  // the file to the worker) and on the worker alone (which reads runs and starts one that does
+  // not check out over the careful way). A get that fails leaves neither the file nor a temp file.
+  const getInto = (s: ReturnType<typeof store>) => async () => {
+    const dir = path.join(path.dirname(s.core.path), 'out');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir);
+    try {
+      await s.getFile({ repo: 'r', branch: 'master', path: '/big' }, { output: path.join(dir, 'big') });
+    } finally {
+      expect(fs.readdirSync(dir), 'nothing is left behind by a failed get').toEqual(fs.existsSync(path.join(dir, 'big')) ? ['big'] : []);
+    }
+  };
   const readers: [string, (s: ReturnType<typeof store>, id: ContentId) => Promise<unknown>][] = [
     ['readContent', async (s, id) => {
       for (const _ of readContent(s.core.index, s.core.packs, id, ctx)) void _;
     }],
-    ['get -o', async (s) => {
-      const dir = path.join(path.dirname(s.core.path), 'out');
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.mkdirSync(dir);
-      try {
-        await s.getFile({ repo: 'r', branch: 'master', path: '/big' }, { output: path.join(dir, 'big') });
-      } finally {
-        expect(fs.readdirSync(dir), 'nothing is left behind by a failed get').toEqual(fs.existsSync(path.join(dir, 'big')) ? ['big'] : []);
-      }
-    }],
+    ['get -o', (s) => getInto(s)()],
+    ['get -o on the worker', (s) => withoutNativeIo(getInto(s))],
   ];
   const failure = async (read: () => Promise<unknown>) => {
     try {
@@ -246,11 +252,71 @@ describe('reading big files on two threads', () => {
     };
     try {
       fs.rmSync(out);
-      await s.getFile({ repo: 'r', branch: 'master', path: '/big' }, { output: out });
+      // the worker's path: the native copy loop reads runs in C (its own test is below)
+      await withoutNativeIo(() => s.getFile({ repo: 'r', branch: 'master', path: '/big' }, { output: out }));
     } finally {
       packs.readInto = realReadInto;
     }
     expect(calls).toBeGreaterThan(3);
     expect(fs.readFileSync(out).equals(text)).toBe(true);
   });
+
+  it.runIf(hasNativeCopy())('get -o with the native copy loop: a run it cannot take as it is goes chunk by chunk, and the file comes out right', async () => {
+    const s = store();
+    const text = inputs(PARALLEL_MIN_BYTES + MiB, 5).find(([kind]) => kind === 'text')![1];
+    await putBig(s, '/big', big);
+    await putBig(s, '/text', text);
+    const out = path.join(path.dirname(s.core.path), 'native.out');
+    const packs = s.core.packs as LocalPackStorage;
+    const realFdOf = packs.fdOf.bind(packs);
+    const asked: string[] = [];
+    // every other run is read from a file of zeros (as if gc had rewritten its pack after the
+    // lookup): its record headers are not the expected ones
+    const decoy = fs.openSync(path.join(path.dirname(s.core.path), 'decoy'), 'w+');
+    fs.ftruncateSync(decoy, 128 * MiB);
+    packs.fdOf = (name: string) => {
+      asked.push(name);
+      return asked.length % 2 === 0 ? decoy : realFdOf(name);
+    };
+    // what is read in JavaScript: single records (chunk by chunk), not whole runs (the worker's
+    // path, taken only when the whole-file hash does not match)
+    const realReadInto = packs.readInto.bind(packs);
+    let biggest = 0;
+    packs.readInto = (name: string, offset: number, dest: Uint8Array) => {
+      biggest = Math.max(biggest, dest.length);
+      realReadInto(name, offset, dest);
+    };
+    try {
+      for (const [p, data] of [['/big', big], ['/text', text]] as const) {
+        asked.length = 0;
+        biggest = 0;
+        fs.rmSync(out, { force: true });
+        await s.getFile({ repo: 'r', branch: 'master', path: p }, { output: out });
+        expect(fs.readFileSync(out).equals(data), p).toBe(true);
+        expect(biggest, `${p}: chunks read one by one`).toBeGreaterThan(0);
+        expect(biggest, `${p}: chunks read one by one`).toBeLessThan(MiB);
+        if (p === '/big') expect(asked.length, 'the native loop took the runs').toBeGreaterThan(2);
+      }
+    } finally {
+      packs.fdOf = realFdOf;
+      packs.readInto = realReadInto;
+      fs.closeSync(decoy);
+    }
+    // and the plain case, for the record
+    fs.rmSync(out);
+    await s.getFile({ repo: 'r', branch: 'master', path: '/big' }, { output: out });
+    expect(fs.readFileSync(out).equals(big)).toBe(true);
+  });
 });
+
+/** Run `f` with the native addon turned off (TUSK_NO_NATIVE_IO is read at every use). */
+async function withoutNativeIo<T>(f: () => Promise<T>): Promise<T> {
+  const before = process.env.TUSK_NO_NATIVE_IO;
+  process.env.TUSK_NO_NATIVE_IO = '1';
+  try {
+    return await f();
+  } finally {
+    if (before === undefined) delete process.env.TUSK_NO_NATIVE_IO;
+    else process.env.TUSK_NO_NATIVE_IO = before;
+  }
+}
