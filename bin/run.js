@@ -11,11 +11,16 @@ const { Config, Errors, flush, handle, run } = loadBundle();
 
 const argv = process.argv.slice(2);
 
-try {
-  await run(argv, import.meta.url);
-  await flush();
-} catch (err) {
-  await fail(err);
+// The build's code-cache run (scripts/bundle.js) runs several commands in this one process, so
+// that the cache holds what commands compile on their way, not only what start-up does.
+const runs = process.env.TUSK_WRITE_CODE_CACHE === '1' && process.env.TUSK_CODE_CACHE_RUNS ? JSON.parse(process.env.TUSK_CODE_CACHE_RUNS) : [argv];
+for (const args of runs) {
+  try {
+    await run(args, import.meta.url);
+    await flush();
+  } catch (err) {
+    await fail(err);
+  }
 }
 
 async function fail(err) {
