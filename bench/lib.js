@@ -245,9 +245,16 @@ export function setRoundCap(ms) {
  * { step(i), setup?(i) }; returns the same names mapped to { ms (median), times, rssKiB (max), last, all }.
  * No new round starts after `capMs` (see setRoundCap), so a step that takes minutes runs once.
  */
-export async function interleave(runs, steps, { capMs = roundCapMs } = {}) {
+export async function interleave(runs, steps, { capMs = roundCapMs, warmup = 0 } = {}) {
   const names = Object.keys(steps);
   const results = Object.fromEntries(names.map((n) => [n, []]));
+  // warm-up rounds: run every step as a timed round would, and keep nothing
+  for (let i = 0; i < warmup; i++) {
+    for (const n of names) {
+      if (steps[n].setup) await steps[n].setup(i);
+      await steps[n].step(i);
+    }
+  }
   const start = Date.now();
   for (let i = 0; i < runs && (i === 0 || Date.now() - start < capMs); i++) {
     for (const n of names) {
