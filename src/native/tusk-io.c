@@ -211,15 +211,19 @@ static int write_spans(copy_t *c, const slot_t *s, int last) {
   return 0;
 }
 
+// Lets the hashing thread finish what it was handed, and waits for it.
+static void stop_thread(copy_t *c) {
+  if (!c->running) return;
+  pthread_mutex_lock(&c->mu);
+  c->stop = 1;
+  pthread_cond_broadcast(&c->cv);
+  pthread_mutex_unlock(&c->mu);
+  pthread_join(c->thread, NULL);
+  c->running = 0;
+}
+
 static void stop_and_free(copy_t *c) {
-  if (c->running) {
-    pthread_mutex_lock(&c->mu);
-    c->stop = 1;
-    pthread_cond_broadcast(&c->cv);
-    pthread_mutex_unlock(&c->mu);
-    pthread_join(c->thread, NULL);
-    c->running = 0;
-  }
+  stop_thread(c);
   for (int i = 0; i < SLOTS; i++) {
     free(c->slots[i].data);
     free(c->slots[i].spans);
@@ -351,24 +355,31 @@ static napi_value CopyRun(napi_env env, napi_callback_info info) {
   return int_result(env, 0);
 }
 
-// copyBytes(copy, bytes) -> 0 or -errno: bytes the caller read itself (a chunk read on its own),
-// written and hashed next.
-static napi_value CopyBytes(napi_env env, napi_callback_info info) {
+// The copy and the Uint8Array of a call (copy, bytes); NULL (and a thrown error) if they are not.
+static copy_t *copy_and_bytes(napi_env env, napi_callback_info info, const char *usage, void **data, size_t *len) {
   size_t argc = 2;
   napi_value argv[2];
-  void *data;
-  size_t len;
+  napi_typedarray_type type;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
-    napi_throw_type_error(env, NULL, "copyBytes(copy, bytes)");
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   copy_t *c = copy_of(env, argv[0]);
   if (!c) return NULL;
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, argv[1], &type, &len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "copyBytes(copy, bytes): bytes must be a Uint8Array");
+  if (napi_get_typedarray_info(env, argv[1], &type, len, data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
+  return c;
+}
+
+// copyBytes(copy, bytes) -> 0 or -errno: bytes the caller read itself (a chunk read on its own),
+// written and hashed next.
+static napi_value CopyBytes(napi_env env, napi_callback_info info) {
+  void *data;
+  size_t len;
+  copy_t *c = copy_and_bytes(env, info, "copyBytes(copy, bytes): bytes must be a Uint8Array", &data, &len);
+  if (!c) return NULL;
   slot_t *s = free_slot(c);
   int err = grow(s, len, 1);
   if (err) return int_result(env, -err);
@@ -384,28 +395,17 @@ static napi_value CopyBytes(napi_env env, napi_callback_info info) {
 // copyEnd(copy, digest) -> 0 or -errno: writes what is left, waits for the hashing thread, puts
 // the whole-file digest into `digest` (32 bytes) and frees the copy.
 static napi_value CopyEnd(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
   void *out;
   size_t len;
-  napi_typedarray_type type;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
-    napi_throw_type_error(env, NULL, "copyEnd(copy, digest)");
-    return NULL;
-  }
-  copy_t *c = copy_of(env, argv[0]);
+  const char *usage = "copyEnd(copy, digest): digest must be a Uint8Array of 32 bytes";
+  copy_t *c = copy_and_bytes(env, info, usage, &out, &len);
   if (!c) return NULL;
-  if (napi_get_typedarray_info(env, argv[1], &type, &len, &out, NULL, NULL) != napi_ok || type != napi_uint8_array || len != BLAKE3_OUT_LEN) {
-    napi_throw_type_error(env, NULL, "copyEnd(copy, digest): digest must be a Uint8Array of 32 bytes");
+  if (len != BLAKE3_OUT_LEN) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   int err = write_spans(c, NULL, 1);
-  pthread_mutex_lock(&c->mu);
-  c->stop = 1;
-  pthread_cond_broadcast(&c->cv);
-  pthread_mutex_unlock(&c->mu);
-  pthread_join(c->thread, NULL);
-  c->running = 0;
+  stop_thread(c);
   blake3_hasher_finalize(&c->hasher, out, BLAKE3_OUT_LEN);
   stop_and_free(c);
   return int_result(env, err ? -err : 0);

@@ -159,29 +159,27 @@ export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentI
   const rec = contentRecord(index, id, ctx);
   if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);
   let written = 0;
-  const copy = copiesNatively(rec, packs, offset) ? nativeCopy(fd) : null;
-  if (copy) {
-    const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx) }, copy, (k) => {
-      written += k;
-      onBytes?.(k);
-    });
-    if (n !== null) return n;
-    // the whole-file hash did not match: write it again on the worker, which names the damage
+  const count = (k: number) => {
+    written += k;
+    onBytes?.(k);
+  };
+  // a way that gives up (returns null) leaves part of the file: the next way starts from nothing
+  const startOver = () => {
     fs.ftruncateSync(fd, 0);
     onBytes?.(-written);
     written = 0;
+  };
+  const copy = copiesNatively(rec, packs, offset) ? nativeCopy(fd) : null;
+  if (copy) {
+    const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx) }, copy, count);
+    if (n !== null) return n;
+    startOver(); // the whole-file hash did not match: again on the worker, which names the damage
   }
   const link = usesWorker(rec) ? startedWorker() : null;
   if (link) {
-    const n = writeContentParallel(bigRead(index, packs, rec, ctx, offset, link), fd, (k) => {
-      written += k;
-      onBytes?.(k);
-    });
+    const n = writeContentParallel(bigRead(index, packs, rec, ctx, offset, link), fd, count);
     if (n !== null) return n;
-    // the worker never started: write the file again, the careful way, chunk by chunk
-    fs.ftruncateSync(fd, 0);
-    onBytes?.(-written);
-    written = 0;
+    startOver(); // the worker never started: again, the careful way, chunk by chunk
   }
   for (const b of readRecord(index, packs, rec, ctx, offset, { transient: true })) {
     for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, written + off);
