@@ -290,6 +290,7 @@ static napi_value CopyOpen(napi_env env, napi_callback_info info) {
   napi_value ext;
   if (napi_create_external(env, c, finalize_copy, NULL, &ext) != napi_ok) {
     finalize_copy(env, c, NULL);
+    napi_throw_error(env, NULL, "copyOpen: cannot create the handle");
     return NULL;
   }
   return ext;
@@ -380,6 +381,7 @@ static napi_value CopyBytes(napi_env env, napi_callback_info info) {
   size_t len;
   copy_t *c = copy_and_bytes(env, info, "copyBytes(copy, bytes): bytes must be a Uint8Array", &data, &len);
   if (!c) return NULL;
+  if (len > UINT32_MAX) return int_result(env, -EINVAL); // spans hold 32-bit lengths; chunks are far smaller
   slot_t *s = free_slot(c);
   int err = grow(s, len, 1);
   if (err) return int_result(env, -err);

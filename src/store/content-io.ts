@@ -157,7 +157,10 @@ export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentI
 export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void): number {
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
   const rec = contentRecord(index, id, ctx);
-  if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);
+  const reserveBlocks = () => {
+    if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);
+  };
+  reserveBlocks();
   let written = 0;
   const count = (k: number) => {
     written += k;
@@ -168,6 +171,7 @@ export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentI
     fs.ftruncateSync(fd, 0);
     onBytes?.(-written);
     written = 0;
+    reserveBlocks(); // the truncate gave the reserved blocks back
   };
   const copy = copiesNatively(rec, packs, offset) ? nativeCopy(fd) : null;
   if (copy) {

@@ -141,7 +141,11 @@ export class NativeCopy {
 export function nativeCopy(fd: number): NativeCopy | null {
   const io = load();
   if (!io?.copyOpen || !io.copyRun || !io.copyBytes || !io.copyEnd || !io.copyAbort) return null;
-  return new NativeCopy(io as Required<Addon>, fd);
+  try {
+    return new NativeCopy(io as Required<Addon>, fd);
+  } catch {
+    return null; // no memory or no thread for it: the caller copies the other way
+  }
 }
 
 /** Whether the addon has the copy loop (tests check that the build made it). */
