@@ -173,7 +173,7 @@ export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentI
     written = 0;
     reserveBlocks(); // the truncate gave the reserved blocks back
   };
-  const copy = copiesNatively(rec, packs, offset) ? nativeCopy(fd) : null;
+  const copy = usesWorker(rec) && copiesNatively(rec.size, offset) ? nativeCopy(fd) : null;
   if (copy) {
     const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx) }, copy, count);
     if (n !== null) return n;
@@ -218,19 +218,11 @@ const bigRead = (index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx:
 const usesWorker = (rec: ContentRecord) => rec.size >= PARALLEL_MIN_BYTES && rec.chunks.length > 1;
 
 /**
- * Whether writeContent copies a content with the native addon's copy loop rather than on the
- * worker: big contents written from their start, where the addon has the loop.
+ * Whether writeContent copies a big content of `size` bytes, from `offset`, with the native
+ * addon's copy loop rather than on the content worker (which getFile then need not start).
  */
-function copiesNatively(rec: ContentRecord, packs: PackStorage, offset: number): boolean {
-  return usesWorker(rec) && offset === 0 && typeof packs.fdOf === 'function' && hasNativeCopy();
-}
-
-/**
- * Whether getting a file of `size` bytes into a local file at `offset` will want the content
- * worker (so that it can be started early): not when the native copy loop does the work.
- */
-export function wantsWorkerForLocal(size: number, offset: number): boolean {
-  return size >= PARALLEL_MIN_BYTES && (offset !== 0 || !hasNativeCopy());
+export function copiesNatively(size: number, offset: number): boolean {
+  return size >= PARALLEL_MIN_BYTES && offset === 0 && hasNativeCopy();
 }
 
 function* readRecord(index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {

@@ -13,7 +13,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { concatContents, ContentWriter, readContent, readSoleChunk, wantsWorkerForLocal, writeContent, type ContentSink, type ReadContext } from './content-io.js';
+import { concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
 import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LocalFile } from './local-tree.js';
@@ -621,7 +621,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       // the next is asked for: a file written here with writeSync, or our own stdout, whose write
       // callback comes once the bytes are out. Another stream may hold on to what it is given.
       const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
-      if (f.local === null ? f.entry.size >= PARALLEL_MIN_BYTES : wantsWorkerForLocal(f.entry.size, opts.offset ?? 0)) startContentWorker();
+      if (f.entry.size >= PARALLEL_MIN_BYTES && (f.local === null || !copiesNatively(f.entry.size, opts.offset ?? 0))) startContentWorker();
       if (f.local !== null && batches && f.entry.size <= SMALL_WRITE) {
         // Small files of a tree: read and verified here (a one-chunk file with one index query), created
         // and written in batches by the worker meanwhile.

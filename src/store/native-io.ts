@@ -102,14 +102,14 @@ export class NativeCopy {
    */
   run(packFd: number, offset: number, length: number, spans: Int32Array, headers: Uint8Array): boolean {
     const r = this.io.copyRun(this.open(), packFd, offset, length, spans, headers);
-    if (r < 0) this.fail(-r, 'write');
+    if (r < 0) this.fail(-r);
     return r === 0;
   }
 
   /** Write and hash `bytes` next (a chunk read some other way). */
   bytes(bytes: Uint8Array): void {
     const r = this.io.copyBytes(this.open(), bytes);
-    if (r < 0) this.fail(-r, 'write');
+    if (r < 0) this.fail(-r);
   }
 
   /** Write what is left; the BLAKE3 digest of everything written. */
@@ -117,7 +117,7 @@ export class NativeCopy {
     const digest = Buffer.alloc(32);
     const r = this.io.copyEnd(this.open(), digest);
     this.handle = null;
-    if (r < 0) throw errnoError(-r, 'write', 'cannot write');
+    if (r < 0) this.fail(-r);
     return digest;
   }
 
@@ -131,9 +131,10 @@ export class NativeCopy {
     return this.handle;
   }
 
-  private fail(errno: number, syscall: string): never {
+  /** A failed write (the only errors the copy loop returns: reads it cannot make are handed back). */
+  private fail(errno: number): never {
     this.abort();
-    throw errnoError(errno, syscall, 'cannot copy');
+    throw errnoError(errno, 'write', 'cannot write');
   }
 }
 

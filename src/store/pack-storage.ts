@@ -30,7 +30,7 @@ export interface PackStorage {
   /** read(), into the caller's buffer (a big read reuses one buffer instead of allocating each time) */
   readInto(name: string, offset: number, dest: Uint8Array): void;
   /** A descriptor of the pack open for reading, for a caller that reads it in native code; throws as read() would for a missing pack. */
-  fdOf?(name: string): number;
+  fdOf(name: string): number;
   size(name: string): number | null;
   remove(name: string): void;
   list(): string[];

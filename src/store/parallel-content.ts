@@ -621,7 +621,7 @@ export function writeContentNative({ packs, rec, index, readOne }: Omit<BigRead,
         const first = b.locs[0]!;
         let fd: number | null = null;
         try {
-          fd = packs.fdOf!(first.packName);
+          fd = packs.fdOf(first.packName);
         } catch (err) {
           if (!(err instanceof CorruptError)) throw err; // a missing pack: readOne names it
         }
