@@ -248,18 +248,15 @@ export function setRoundCap(ms) {
 export async function interleave(runs, steps, { capMs = roundCapMs, warmup = 0 } = {}) {
   const names = Object.keys(steps);
   const results = Object.fromEntries(names.map((n) => [n, []]));
-  // warm-up rounds: run every step as a timed round would, and keep nothing
-  for (let i = 0; i < warmup; i++) {
+  let start = Date.now();
+  // rounds below 0 are warm-up: run as a timed round would be, and kept nowhere (steps see every
+  // round numbered from 0, warm-up included)
+  for (let i = -warmup; i < runs && (i <= 0 || Date.now() - start < capMs); i++) {
+    if (i === 0) start = Date.now();
     for (const n of names) {
-      if (steps[n].setup) await steps[n].setup(i);
-      await steps[n].step(i);
-    }
-  }
-  const start = Date.now();
-  for (let i = 0; i < runs && (i === 0 || Date.now() - start < capMs); i++) {
-    for (const n of names) {
-      if (steps[n].setup) await steps[n].setup(i);
-      results[n].push(await steps[n].step(i));
+      if (steps[n].setup) await steps[n].setup(i + warmup);
+      const r = await steps[n].step(i + warmup);
+      if (i >= 0) results[n].push(r);
     }
   }
   return Object.fromEntries(names.map((n) => [n, summarize(results[n])]));

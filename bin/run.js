@@ -84,7 +84,7 @@ function loadBundle() {
   // oclif takes the commands from dist/bundle/commands.cjs, which hands over this same instance
   globalThis.__tusk = module.exports;
   if (process.env.TUSK_WRITE_CODE_CACHE === '1') {
-    // the build's one run: what V8 compiled up to exit goes into the cache
+    // the build's cache run: what V8 compiled up to exit, over every command it ran, goes into the cache
     process.on('exit', () => {
       writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
       renameSync(`${cacheFile}.tmp`, cacheFile);

@@ -2,8 +2,9 @@
 // - src/native/tusk-ns.c, the namespace helper that gives pipeline code a real /pfs; without it
 //   tusk falls back to a slower shell-based namespace, or to rewriting /pfs paths, and says so in
 //   the job logs;
-// - src/native/tusk-io.c, an addon for file-system calls Node lacks (fallocate); without it big
-//   files are written without reserving their blocks first, a little slower.
+// - src/native/tusk-io.c, an addon for file-system calls Node lacks (fallocate) and, with the C
+//   BLAKE3 compiled in, the copy loop of get -o for big files; without it big files are written
+//   without reserving their blocks first, on the content worker, a little slower.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
