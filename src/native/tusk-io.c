@@ -422,6 +422,218 @@ static napi_value CopyAbort(napi_env env, napi_callback_info info) {
     stop_and_free(data);
   return NULL;
 }
+// chunkerOpen / chunkerPush (also built with TUSK_COPY): the content worker's half of a big put,
+// cutting a stream into chunks and hashing each, in one call per block. Exactly the cuts of
+// findCut (src/store/chunker.ts), which the tests check cut for cut, but as a streaming scan: the
+// state between blocks is the current chunk's length, its gear hash and its BLAKE3 hasher, so a
+// block is scanned where it lies (the wasm scanner copied every block into its memory first) and
+// a chunk that spans two blocks is hashed in two pieces instead of joined. findCut's rule, in
+// the chunk's own offsets: the first minSize bytes are not scanned; from there h = (h << 1) +
+// gear[byte], and the chunk ends after the first byte where h & small == 0 (below avgSize) or
+// h & large == 0 (from avgSize), or at maxSize.
+typedef struct {
+  uint32_t gear[256];
+  uint32_t min, avg, max, small, large;
+  uint32_t len; // bytes of the current chunk so far
+  uint32_t h;   // its gear hash (0 until minSize bytes are in)
+  uint64_t total; // stream offset of the end of the bytes pushed before this block
+  blake3_hasher hasher;
+  double *ends;
+  uint8_t *ids;
+  size_t n, cap;
+  int open;
+} chunker_t;
+
+static void chunker_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  chunker_t *c = data;
+  free(c->ends);
+  free(c->ids);
+  free(c);
+}
+
+static int chunk_done(chunker_t *c, const uint8_t *tail, size_t k, uint64_t end) {
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 64;
+    double *e = realloc(c->ends, cap * sizeof(double));
+    if (!e) return -1;
+    c->ends = e;
+    uint8_t *i = realloc(c->ids, cap * BLAKE3_OUT_LEN);
+    if (!i) return -1;
+    c->ids = i;
+    c->cap = cap;
+  }
+  if (k) blake3_hasher_update(&c->hasher, tail, k);
+  blake3_hasher_finalize(&c->hasher, c->ids + c->n * BLAKE3_OUT_LEN, BLAKE3_OUT_LEN);
+  blake3_hasher_init(&c->hasher);
+  c->ends[c->n++] = (double)end;
+  c->len = 0;
+  c->h = 0;
+  return 0;
+}
+
+#define MIN_SZ(a, b) ((a) < (b) ? (a) : (b))
+
+// The gear hash over d[i, stop) until h & mask == 0: returns the index after the byte where it
+// matched (and sets *cut), or stop.
+static size_t gear_scan(const uint32_t *g, const uint8_t *d, size_t i, size_t stop, uint32_t mask, uint32_t *hp, int *cut) {
+  uint32_t h = *hp;
+  while (i < stop) {
+    h = (h << 1) + g[d[i++]];
+    if ((h & mask) == 0) {
+      *cut = 1;
+      break;
+    }
+  }
+  *hp = h;
+  return i;
+}
+
+static int chunker_scan(chunker_t *c, const uint8_t *d, size_t n) {
+  const uint32_t *g = c->gear;
+  size_t i = 0, seg = 0;
+  while (i < n) {
+    if (c->len < c->min) {
+      size_t k = MIN_SZ((size_t)(c->min - c->len), n - i);
+      i += k;
+      c->len += (uint32_t)k;
+      continue;
+    }
+    uint32_t h = c->h;
+    size_t from = i;
+    int cut = 0;
+    if (c->len < c->avg) {
+      i = gear_scan(g, d, i, i + MIN_SZ((size_t)(c->avg - c->len), n - i), c->small, &h, &cut);
+      c->len += (uint32_t)(i - from);
+      from = i;
+    }
+    if (!cut && c->len >= c->avg) {
+      i = gear_scan(g, d, i, i + MIN_SZ((size_t)(c->max - c->len), n - i), c->large, &h, &cut);
+      c->len += (uint32_t)(i - from);
+    }
+    c->h = h;
+    if (cut || c->len == c->max) {
+      if (chunk_done(c, d + seg, i - seg, c->total + i) != 0) return -1;
+      seg = i;
+    }
+  }
+  if (seg < n) blake3_hasher_update(&c->hasher, d + seg, n - seg);
+  c->total += n;
+  return 0;
+}
+
+static chunker_t *chunker_of(napi_env env, napi_value v) {
+  void *data = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &data) != napi_ok || !data || !((chunker_t *)data)->open) {
+    napi_throw_type_error(env, NULL, "not a chunker (chunkerOpen)");
+    return NULL;
+  }
+  return data;
+}
+
+// chunkerOpen(gear: Int32Array(256), minSize, avgSize, maxSize, small, large) -> a chunker
+static napi_value ChunkerOpen(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *table = NULL;
+  uint32_t v[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &table, NULL, NULL) != napi_ok || type != napi_int32_array || length != 256) {
+    napi_throw_type_error(env, NULL, "chunkerOpen(gear: Int32Array(256), minSize, avgSize, maxSize, small, large)");
+    return NULL;
+  }
+  for (int k = 0; k < 5; k++) {
+    if (napi_get_value_uint32(env, argv[k + 1], &v[k]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "chunkerOpen: sizes and masks are 32-bit unsigned integers");
+      return NULL;
+    }
+  }
+  if (!(v[0] < v[1] && v[1] < v[2])) {
+    napi_throw_range_error(env, NULL, "chunkerOpen: minSize < avgSize < maxSize");
+    return NULL;
+  }
+  chunker_t *c = calloc(1, sizeof(chunker_t));
+  if (!c) {
+    napi_throw_error(env, NULL, "chunkerOpen: out of memory");
+    return NULL;
+  }
+  memcpy(c->gear, table, sizeof(c->gear));
+  c->min = v[0];
+  c->avg = v[1];
+  c->max = v[2];
+  c->small = v[3];
+  c->large = v[4];
+  c->open = 1;
+  blake3_hasher_init(&c->hasher);
+  napi_value result;
+  if (napi_create_external(env, c, chunker_finalize, NULL, &result) != napi_ok) {
+    free(c);
+    return NULL;
+  }
+  return result;
+}
+
+// chunkerPush(chunker, bytes: Uint8Array | null, end: boolean) -> [ends: Float64Array, ids: Buffer]:
+// the chunks that ended in these bytes (with `end`, the stream's last one as well, and the
+// chunker starts a new stream). ends are stream offsets; ids 32 bytes each.
+static napi_value ChunkerPush(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3) {
+    napi_throw_type_error(env, NULL, "chunkerPush(chunker, bytes, end)");
+    return NULL;
+  }
+  chunker_t *c = chunker_of(env, argv[0]);
+  if (!c) return NULL;
+  bool end = false;
+  napi_valuetype t;
+  const uint8_t *data = NULL;
+  size_t length = 0;
+  if (napi_get_value_bool(env, argv[2], &end) != napi_ok || napi_typeof(env, argv[1], &t) != napi_ok) {
+    napi_throw_type_error(env, NULL, "chunkerPush(chunker, bytes, end): end is a boolean");
+    return NULL;
+  }
+  if (t != napi_null) {
+    napi_typedarray_type type;
+    void *p = NULL;
+    if (napi_get_typedarray_info(env, argv[1], &type, &length, &p, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+      napi_throw_type_error(env, NULL, "chunkerPush(chunker, bytes, end): bytes is a Uint8Array or null");
+      return NULL;
+    }
+    data = p;
+  }
+  c->n = 0;
+  int rc = length ? chunker_scan(c, data, length) : 0;
+  if (rc == 0 && end && c->len > 0) rc = chunk_done(c, NULL, 0, c->total);
+  if (end) {
+    c->len = 0;
+    c->h = 0;
+    c->total = 0;
+    blake3_hasher_init(&c->hasher);
+  }
+  if (rc != 0) {
+    napi_throw_error(env, NULL, "chunkerPush: out of memory");
+    return NULL;
+  }
+  napi_value out, ab, ends, ids;
+  void *ep = NULL;
+  void *ip = NULL;
+  if (napi_create_array_with_length(env, 2, &out) != napi_ok || napi_create_arraybuffer(env, c->n * sizeof(double), &ep, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, c->n, ab, 0, &ends) != napi_ok || napi_create_buffer(env, c->n * BLAKE3_OUT_LEN, &ip, &ids) != napi_ok)
+    return NULL;
+  if (c->n) {
+    memcpy(ep, c->ends, c->n * sizeof(double));
+    memcpy(ip, c->ids, c->n * BLAKE3_OUT_LEN);
+  }
+  napi_set_element(env, out, 0, ends);
+  napi_set_element(env, out, 1, ids);
+  return out;
+}
+
 #endif
 
 static bool define(napi_env env, napi_value exports, const char *name, napi_callback cb) {
@@ -433,7 +645,8 @@ NAPI_MODULE_INIT() {
   if (!define(env, exports, "fallocate", Fallocate)) return NULL;
 #ifdef TUSK_COPY
   if (!define(env, exports, "copyOpen", CopyOpen) || !define(env, exports, "copyRun", CopyRun) || !define(env, exports, "copyBytes", CopyBytes) ||
-      !define(env, exports, "copyEnd", CopyEnd) || !define(env, exports, "copyAbort", CopyAbort))
+      !define(env, exports, "copyEnd", CopyEnd) || !define(env, exports, "copyAbort", CopyAbort) || !define(env, exports, "chunkerOpen", ChunkerOpen) ||
+      !define(env, exports, "chunkerPush", ChunkerPush))
     return NULL;
 #endif
   return exports;

@@ -4,9 +4,12 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GEAR, masksFor, type ChunkParams } from './chunker.js';
 
 /** A copy in progress inside the addon (copyOpen); opaque here. */
 type CopyHandle = object & { readonly __brand: 'CopyHandle' };
+/** A chunker inside the addon (chunkerOpen); opaque here. */
+type ChunkerHandle = object & { readonly __brand: 'ChunkerHandle' };
 
 interface Addon {
   fallocate(fd: number, offset: number, length: number, keepSize?: boolean): number;
@@ -16,6 +19,9 @@ interface Addon {
   copyBytes?(copy: CopyHandle, bytes: Uint8Array): number;
   copyEnd?(copy: CopyHandle, digest: Uint8Array): number;
   copyAbort?(copy: CopyHandle): void;
+  // the chunker, where the addon was built with BLAKE3 (tusk-io.c)
+  chunkerOpen?(gear: Int32Array, minSize: number, avgSize: number, maxSize: number, small: number, large: number): ChunkerHandle;
+  chunkerPush?(chunker: ChunkerHandle, bytes: Uint8Array | null, end: boolean): [Float64Array, Buffer];
 }
 
 /** This module (src/store, dist/store, dist/bundle) sits two levels below the package root. */
@@ -152,4 +158,38 @@ export function nativeCopy(fd: number): NativeCopy | null {
 /** Whether the addon has the copy loop (tests check that the build made it). */
 export function hasNativeCopy(): boolean {
   return typeof load()?.copyOpen === 'function';
+}
+
+/**
+ * The content worker's chunker in the addon: the cuts of findCut (chunker.ts) and the BLAKE3 id of
+ * every chunk, one call per block, scanning the block where it lies. One stream at a time; a
+ * stream ends with end() and the chunker can take the next one.
+ */
+export class NativeChunker {
+  constructor(
+    private readonly io: Required<Pick<Addon, 'chunkerOpen' | 'chunkerPush'>>,
+    private readonly handle: ChunkerHandle,
+    readonly params: ChunkParams,
+  ) {}
+
+  /** The chunks that end in `bytes`: their ends (stream offsets) and ids (32 bytes each). */
+  push(bytes: Uint8Array): { ends: Float64Array; ids: Uint8Array } {
+    const [ends, ids] = this.io.chunkerPush(this.handle, bytes, false);
+    return { ends, ids };
+  }
+
+  /** End of the stream: its last chunk, if bytes are left after the last cut. */
+  end(): { ends: Float64Array; ids: Uint8Array } {
+    const [ends, ids] = this.io.chunkerPush(this.handle, null, true);
+    return { ends, ids };
+  }
+}
+
+/** A NativeChunker for `params`, or null where the addon lacks it (or is off). */
+export function nativeChunker(params: ChunkParams): NativeChunker | null {
+  const io = load();
+  if (!io?.chunkerOpen || !io.chunkerPush) return null;
+  const masks = masksFor(params);
+  const handle = io.chunkerOpen(GEAR, params.minSize, params.avgSize, params.maxSize, masks.small >>> 0, masks.large >>> 0);
+  return new NativeChunker(io as Required<Pick<Addon, 'chunkerOpen' | 'chunkerPush'>>, handle, params);
 }

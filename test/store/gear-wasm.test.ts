@@ -1,7 +1,10 @@
-// The gear loop compiled to wasm must cut exactly where chunker.ts cuts: chunk ids depend on it.
+// The gear loop compiled to wasm, and the addon's streaming chunker, must cut exactly where
+// chunker.ts cuts: chunk ids depend on it.
 import { describe, expect, it } from 'vitest';
 import { Chunker, CHUNK_PROFILE_V1, findCut, masksFor, type ChunkParams } from '../../src/store/chunker.js';
 import { DATA_BASE, GearScanner, WasmChunker } from '../../src/store/gear-wasm.js';
+import { hashBytes } from '../../src/store/hash.js';
+import { hasNativeCopy, nativeChunker } from '../../src/store/native-io.js';
 import { seededBytes } from '../helpers.js';
 import { inputs, SIZES } from './content-inputs.js';
 
@@ -63,5 +66,54 @@ describe('WasmChunker', () => {
     expect(cutsByWasm(data, 3 * MiB, P, 600 * KiB)).toEqual(cutsByChunker(data, data.length, P));
     const small = seededBytes(40 * KiB, 12);
     expect(cutsByWasm(small, 1, SMALL, 100)).toEqual(cutsByChunker(small, small.length, SMALL));
+  });
+});
+
+/** [end, id] of every chunk, from Chunker (the reference) or from the addon's chunker fed `blocks` bytes at a time. */
+function chunksByChunker(data: Buffer, params: ChunkParams): [number, string][] {
+  const c = new Chunker(params);
+  const out: [number, string][] = [];
+  let pos = 0;
+  const emit = (b: Buffer) => out.push([(pos += b.length), hashBytes(b).toString('hex')]);
+  c.push(Buffer.from(data), emit);
+  c.finish(emit);
+  return out;
+}
+
+function chunksByNative(data: Buffer, blocks: number, params: ChunkParams): [number, string][] {
+  const c = nativeChunker(params)!;
+  const out: [number, string][] = [];
+  const take = ({ ends, ids }: { ends: Float64Array; ids: Uint8Array }) => ends.forEach((e, j) => out.push([e, Buffer.from(ids.subarray(j * 32, j * 32 + 32)).toString('hex')]));
+  for (let i = 0; i < data.length; i += blocks) take(c.push(data.subarray(i, i + blocks)));
+  take(c.end());
+  return out;
+}
+
+describe.runIf(hasNativeCopy())("the addon's chunker (native-io.ts)", () => {
+  it('cuts like Chunker and hashes every chunk, whatever the blocks it is fed', () => {
+    for (const size of SIZES) {
+      for (const [kind, data] of inputs(size, size % 97)) {
+        const expected = chunksByChunker(data, P);
+        for (const blocks of [data.length || 1, 1 * MiB, 65536 + 7, 4093]) {
+          expect(chunksByNative(data, blocks, P), `${kind} ${size} in blocks of ${blocks}`).toEqual(expected);
+        }
+      }
+    }
+    // a tiny profile fed one byte at a time: every state crosses a block boundary
+    const small = seededBytes(40 * KiB, 12);
+    expect(chunksByNative(small, 1, SMALL)).toEqual(chunksByChunker(small, SMALL));
+    expect(chunksByNative(small, 333, SMALL)).toEqual(chunksByChunker(small, SMALL));
+  });
+
+  it('starts the next stream clean after end(), and refuses what is not a chunker', () => {
+    const c = nativeChunker(SMALL)!;
+    const a = seededBytes(10 * KiB, 1);
+    const b = seededBytes(7 * KiB, 2);
+    c.push(a.subarray(0, 5000));
+    c.end();
+    const take = ({ ends, ids }: { ends: Float64Array; ids: Uint8Array }) => [...ends].map((e, j) => [e, Buffer.from(ids.subarray(j * 32, j * 32 + 32)).toString('hex')]);
+    const got = [...take(c.push(b)), ...take(c.end())];
+    expect(got).toEqual(chunksByChunker(b, SMALL));
+    expect(() => (c as unknown as { io: { chunkerPush(h: unknown, b: null, e: boolean): unknown } }).io.chunkerPush({}, null, true)).toThrow(/not a chunker/);
   });
 });
