@@ -72,9 +72,11 @@ export const GNU_TIME = (() => {
 })();
 
 // Deleting is not free on every disk (on ext4 with online discard, unlinking 100,000 files takes
-// tens of seconds and slows the file creations that follow), so nothing is deleted between timed
-// steps: what a step leaves behind is renamed into the trash, which run.js empties (and syncs)
-// after each scenario.
+// tens of seconds and slows the file creations that follow), so trees of many files are not
+// deleted between timed steps: what a step leaves behind is renamed into the trash, which run.js
+// empties (and syncs) after each scenario. A few big files (a copy, a store, an archive) are
+// deleted instead (remove()): kept, they would make every later step write into memory nobody
+// used for a while, which this machine kind pays for (see "How it measures" in bench/README.md).
 let trashDir = null;
 let trashSeq = 0;
 /** Where the run keeps its scratch files (rss outputs) and its trash: a directory under the run's temp dir. */
@@ -90,6 +92,11 @@ export function trash(p) {
   if (!trashDir) return void fs.rmSync(p, { recursive: true, force: true });
   fs.mkdirSync(trashDir, { recursive: true });
   fs.renameSync(p, path.join(trashDir, `${++trashSeq}-${path.basename(p)}`));
+}
+
+/** Delete a file or directory of a few files now (untimed setup); `sync` follows before the next timed step. */
+export function remove(p) {
+  fs.rmSync(p, { recursive: true, force: true });
 }
 
 /** Delete what was trashed; untimed, between scenarios. */
@@ -272,6 +279,12 @@ function summarize(results) {
     last: results[results.length - 1],
     all: results,
   };
+}
+
+/** The best round of a step against the best of its baseline: what each costs when nothing stalls it. */
+export function bestRounds(step, stepLabel, base, baseLabel) {
+  const best = (r) => Math.min(...r.times);
+  return `best rounds: ${stepLabel} ${(best(step) / 1000).toFixed(2)} s vs ${baseLabel} ${(best(base) / 1000).toFixed(2)} s = ${(best(step) / best(base)).toFixed(2)}×`;
 }
 
 export function median(xs) {
@@ -513,9 +526,9 @@ async function api() {
   return storeApi;
 }
 
-/** A fresh store in `dir` (an old one is moved to the trash) with the given repos. Returns the `.tusk` path. */
+/** A fresh store in `dir` (an old one, a few files, is deleted) with the given repos. Returns the `.tusk` path. */
 export async function freshStore(dir, repos = ['r']) {
-  trash(dir);
+  remove(dir);
   fs.mkdirSync(dir, { recursive: true });
   const { initStore, openStore } = await api();
   const { path: storePath } = initStore(dir);

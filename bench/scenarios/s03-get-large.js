@@ -2,7 +2,7 @@
 // cost about what `cp` of it costs? Target (issue): ≤ 1.5× cp; the bytes must be identical.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { T, fmtBytes, hashFile, interleave, measure, status, trash, tusk } from '../lib.js';
+import { T, bestRounds, fmtBytes, hashFile, interleave, measure, status, trash, tusk } from '../lib.js';
 import { bigWork, bigWorkDir } from './big-file.js';
 
 const BUDGET = 1.5;
@@ -61,8 +61,7 @@ export default {
     } else rep.note('borg not installed: its row is skipped');
 
     // the best round of each: what each costs when nothing stalls it (see above)
-    const best = (r) => Math.min(...r.times);
-    rep.note(`best rounds: get ${(best(get) / 1000).toFixed(2)} s vs cp ${(best(base) / 1000).toFixed(2)} s = ${(best(get) / best(base)).toFixed(2)}×`);
+    rep.note(bestRounds(get, 'get', base, 'cp'));
     rep.check('get file -o / cp', { actual: `${ratio.toFixed(2)}× (${(get.ms / 1000).toFixed(2)} s vs ${(base.ms / 1000).toFixed(2)} s)`, target: `≤ ${BUDGET}×`, pass });
     rep.check('content got back', { actual: same ? 'identical (SHA-1)' : 'DIFFERENT bytes', target: 'identical', pass: same });
   },
