@@ -25,6 +25,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #ifdef TUSK_COPY
@@ -634,6 +637,206 @@ static napi_value ChunkerPush(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// readBatch (also built with TUSK_COPY): put -r's batch of small files, file-batch.ts
+// readFileBatch in C. Per file: a stat by path when a cached stat is given (equal: not read),
+// else open, fstat, one pread of size + 1 bytes into the batch buffer, fstat again (it held
+// still), BLAKE3 of the bytes when the file is one chunk, close. The same system calls as the
+// JavaScript loop, without its ~1 µs of work around each of them and a Stats object per file:
+// for 100,000 files that was ~40% of the thread reading them.
+enum { ST_READ = 0, ST_HASHED = 1, ST_CACHED = 2, ST_DEFERRED = 3, ST_FAILED = 4, ST_CHANGED = 5 };
+enum { SC_STAT = 1, SC_OPEN = 2, SC_FSTAT = 3, SC_READ = 4, SC_NOT_REGULAR = 5 };
+#define META 7
+#define CACHED 5
+
+// Stats as fs.statSync gives them: doubles, times in ms as Node computes them (sec * 1e3 + nsec / 1e6)
+static double ms_of(struct timespec t) {
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void set_stat(double *m, const struct stat *st) {
+  m[1] = (double)st->st_dev;
+  m[2] = (double)st->st_ino;
+  m[3] = (double)st->st_size;
+  m[4] = ms_of(st->st_mtim);
+  m[5] = ms_of(st->st_ctim);
+}
+
+// readBatch(paths: string[], cached: Float64Array, maxRead, hashBelow, spare: ArrayBuffer | null)
+//   -> [buf: ArrayBuffer, meta: Float64Array, ids: Buffer, errs: Int32Array (errno, syscall) per file]
+static napi_value ReadBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  uint32_t n = 0;
+  bool is_array = false;
+  napi_typedarray_type type;
+  size_t cached_len = 0;
+  void *cached_p = NULL;
+  double max_read = 0, hash_below = 0;
+  napi_valuetype spare_t;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &n) != napi_ok || napi_get_typedarray_info(env, argv[1], &type, &cached_len, &cached_p, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || cached_len != (size_t)n * CACHED || napi_get_value_double(env, argv[2], &max_read) != napi_ok ||
+      napi_get_value_double(env, argv[3], &hash_below) != napi_ok || napi_typeof(env, argv[4], &spare_t) != napi_ok) {
+    napi_throw_type_error(env, NULL, "readBatch(paths, cached: Float64Array(5 per path), maxRead, hashBelow, spare)");
+    return NULL;
+  }
+  const double *cached = cached_p;
+  napi_value buf_v, meta_ab, meta_v, ids_v, errs_ab, errs_v;
+  void *meta_p = NULL, *ids_p = NULL, *errs_p = NULL, *data_p = NULL;
+  size_t cap = 0;
+  if (spare_t == napi_null || spare_t == napi_undefined) {
+    cap = 1 << 20;
+    if (napi_create_arraybuffer(env, cap, &data_p, &buf_v) != napi_ok) return NULL;
+  } else {
+    buf_v = argv[4];
+    if (napi_get_arraybuffer_info(env, buf_v, &data_p, &cap) != napi_ok) {
+      napi_throw_type_error(env, NULL, "readBatch: spare is an ArrayBuffer or null");
+      return NULL;
+    }
+  }
+  if (napi_create_arraybuffer(env, (size_t)n * META * sizeof(double), &meta_p, &meta_ab) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, (size_t)n * META, meta_ab, 0, &meta_v) != napi_ok ||
+      napi_create_buffer(env, (size_t)n * BLAKE3_OUT_LEN, &ids_p, &ids_v) != napi_ok ||
+      napi_create_arraybuffer(env, (size_t)n * 2 * sizeof(int32_t), &errs_p, &errs_ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, (size_t)n * 2, errs_ab, 0, &errs_v) != napi_ok)
+    return NULL;
+  double *meta = meta_p;
+  uint8_t *ids = ids_p;
+  int32_t *errs = errs_p;
+  uint8_t *data = data_p;
+  memset(meta, 0, (size_t)n * META * sizeof(double));
+  memset(ids, 0, (size_t)n * BLAKE3_OUT_LEN);
+  memset(errs, 0, (size_t)n * 2 * sizeof(int32_t));
+  size_t used = 0;
+  char path[PATH_MAX + 1];
+  for (uint32_t i = 0; i < n; i++) {
+    double *m = meta + (size_t)i * META;
+    const double *c = cached + (size_t)i * CACHED;
+    int32_t *e = errs + (size_t)i * 2;
+    napi_value pv;
+    size_t plen = 0;
+    if (napi_get_element(env, argv[0], i, &pv) != napi_ok || napi_get_value_string_utf8(env, pv, path, sizeof(path), &plen) != napi_ok) {
+      napi_throw_type_error(env, NULL, "readBatch: paths are strings");
+      return NULL;
+    }
+    // a full buffer may have cut the path short; strlen < plen: it held a NUL
+    if (plen >= sizeof(path) - 1 || strlen(path) != plen) {
+      m[0] = ST_FAILED;
+      e[0] = plen >= sizeof(path) - 1 ? ENAMETOOLONG : EINVAL;
+      e[1] = SC_OPEN;
+      continue;
+    }
+    struct stat st, after;
+    if (!isnan(c[0])) {
+      if (stat(path, &st) != 0) {
+        m[0] = ST_FAILED;
+        e[0] = errno;
+        e[1] = SC_STAT;
+        continue;
+      }
+      if (c[0] == (double)st.st_dev && c[1] == (double)st.st_ino && c[2] == (double)st.st_size && c[3] == ms_of(st.st_mtim) && c[4] == ms_of(st.st_ctim) &&
+          S_ISREG(st.st_mode)) {
+        set_stat(m, &st);
+        m[0] = ST_CACHED;
+        continue;
+      }
+    }
+    // O_NONBLOCK: a FIFO put where a file was must not hang the open; regular files ignore it
+    int fd;
+    do fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      m[0] = ST_FAILED;
+      e[0] = errno;
+      e[1] = SC_OPEN;
+      continue;
+    }
+    if (fstat(fd, &st) != 0) {
+      m[0] = ST_FAILED;
+      e[0] = errno;
+      e[1] = SC_FSTAT;
+      close(fd);
+      continue;
+    }
+    set_stat(m, &st);
+    if (!S_ISREG(st.st_mode)) {
+      m[0] = ST_FAILED;
+      e[0] = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+      e[1] = SC_NOT_REGULAR;
+      close(fd);
+      continue;
+    }
+    size_t size = (size_t)st.st_size;
+    if ((double)size > max_read) {
+      m[0] = ST_DEFERRED;
+      close(fd);
+      continue;
+    }
+    if (used + size + 1 > cap) {
+      size_t bigger = cap * 2 > used + size + 1 ? cap * 2 : used + size + 1;
+      void *p = NULL;
+      napi_value v;
+      if (napi_create_arraybuffer(env, bigger, &p, &v) != napi_ok) {
+        close(fd);
+        return NULL;
+      }
+      memcpy(p, data, used);
+      data = p;
+      cap = bigger;
+      buf_v = v;
+    }
+    // the byte past this file's end is the next file's first: reading into it only to see
+    // whether there is one more is harmless, the next read overwrites it
+    size_t got = 0;
+    int failed = 0;
+    for (;;) {
+      ssize_t r = pread(fd, data + used + got, size + 1 - got, (off_t)got);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        failed = errno;
+        break;
+      }
+      if (r == 0) break;
+      got += (size_t)r;
+      if (got >= size) break;
+    }
+    if (failed) {
+      m[0] = ST_FAILED;
+      e[0] = failed;
+      e[1] = SC_READ;
+      close(fd);
+      continue;
+    }
+    if (fstat(fd, &after) != 0) {
+      m[0] = ST_FAILED;
+      e[0] = errno;
+      e[1] = SC_FSTAT;
+      close(fd);
+      continue;
+    }
+    close(fd);
+    m[6] = (double)used;
+    if (got != size || after.st_size != st.st_size || ms_of(after.st_mtim) != ms_of(st.st_mtim) || after.st_ino != st.st_ino)
+      m[0] = ST_CHANGED;
+    else if (size > 0 && (double)size < hash_below) {
+      blake3_hasher h;
+      blake3_hasher_init(&h);
+      blake3_hasher_update(&h, data + used, size);
+      blake3_hasher_finalize(&h, ids + (size_t)i * BLAKE3_OUT_LEN, BLAKE3_OUT_LEN);
+      m[0] = ST_HASHED;
+    } else
+      m[0] = ST_READ;
+    used += size;
+  }
+  napi_value out;
+  if (napi_create_array_with_length(env, 4, &out) != napi_ok) return NULL;
+  napi_set_element(env, out, 0, buf_v);
+  napi_set_element(env, out, 1, meta_v);
+  napi_set_element(env, out, 2, ids_v);
+  napi_set_element(env, out, 3, errs_v);
+  return out;
+}
+
 #endif
 
 static bool define(napi_env env, napi_value exports, const char *name, napi_callback cb) {
@@ -646,7 +849,7 @@ NAPI_MODULE_INIT() {
 #ifdef TUSK_COPY
   if (!define(env, exports, "copyOpen", CopyOpen) || !define(env, exports, "copyRun", CopyRun) || !define(env, exports, "copyBytes", CopyBytes) ||
       !define(env, exports, "copyEnd", CopyEnd) || !define(env, exports, "copyAbort", CopyAbort) || !define(env, exports, "chunkerOpen", ChunkerOpen) ||
-      !define(env, exports, "chunkerPush", ChunkerPush))
+      !define(env, exports, "chunkerPush", ChunkerPush) || !define(env, exports, "readBatch", ReadBatch))
     return NULL;
 #endif
   return exports;

@@ -3,6 +3,7 @@
 // before) or on the main thread when it does not. Pure file I/O: no store, no SQLite.
 import * as fs from 'node:fs';
 import { hashBytes, ID_BYTES } from './hash.js';
+import { nativeReadBatch } from './native-io.js';
 
 /** What happened to one file of a read batch (META[i * META_FIELDS]). */
 export const enum ReadStatus {
@@ -50,6 +51,11 @@ export interface ReadReply {
  * it held still, so a read that returned exactly the size needs no second read to find the end.
  */
 export function readFileBatch(req: ReadRequest, spare: ArrayBuffer | null): ReadReply {
+  return nativeReadBatch(req, spare) ?? readFileBatchJs(req, spare);
+}
+
+/** readFileBatch without the addon (the addon's readBatch is this loop in C: tusk-io.c). */
+export function readFileBatchJs(req: ReadRequest, spare: ArrayBuffer | null): ReadReply {
   const n = req.paths.length;
   const meta = new Float64Array(n * META_FIELDS);
   const ids = new Uint8Array(n * ID_BYTES);

@@ -2,6 +2,7 @@
 // Every function here works without it: the addon only makes things faster.
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GEAR, masksFor, type ChunkParams } from './chunker.js';
@@ -22,6 +23,8 @@ interface Addon {
   // the chunker, where the addon was built with BLAKE3 (tusk-io.c)
   chunkerOpen?(gear: Int32Array, minSize: number, avgSize: number, maxSize: number, small: number, large: number): ChunkerHandle;
   chunkerPush?(chunker: ChunkerHandle, bytes: Uint8Array | null, end: boolean): [Float64Array, Buffer];
+  // put -r's batch reader (file-batch.ts readFileBatch in C), built with BLAKE3 as well
+  readBatch?(paths: string[], cached: Float64Array, maxRead: number, hashBelow: number, spare: ArrayBuffer | null): [ArrayBuffer, Float64Array, Buffer, Int32Array];
 }
 
 /** This module (src/store, dist/store, dist/bundle) sits two levels below the package root. */
@@ -193,3 +196,28 @@ export function nativeChunker(params: ChunkParams): NativeChunker | null {
   const handle = io.chunkerOpen(GEAR, params.minSize, params.avgSize, params.maxSize, masks.small >>> 0, masks.large >>> 0);
   return new NativeChunker(io as Required<Pick<Addon, 'chunkerOpen' | 'chunkerPush'>>, handle, params);
 }
+
+/** The system call of each readBatch error (tusk-io.c SC_*), for messages shaped like fs's. */
+const BATCH_SYSCALLS = [null, 'stat', 'open', 'fstat', 'read', null] as const;
+
+/**
+ * file-batch.ts readFileBatch done by the addon: the same statuses, stats, bytes and ids, and
+ * errors shaped as fs would throw them; null where the addon lacks it (or is off).
+ */
+export function nativeReadBatch(req: { paths: string[]; cached: Float64Array; maxRead: number; hashBelow: number }, spare: ArrayBuffer | null): { buf: ArrayBuffer; meta: Float64Array; ids: Uint8Array; errors: ({ code?: string; message: string } | null)[] } | null {
+  const io = load();
+  if (!io?.readBatch) return null;
+  const [buf, meta, ids, errs] = io.readBatch(req.paths, req.cached, req.maxRead, req.hashBelow, spare);
+  const errors: ({ code?: string; message: string } | null)[] = new Array(req.paths.length).fill(null);
+  for (let i = 0; i < req.paths.length; i++) {
+    const errno = errs[2 * i]!;
+    if (errno === 0) continue;
+    const syscall = BATCH_SYSCALLS[errs[2 * i + 1]!];
+    const [code, desc] = systemErrors().get(-errno) ?? [codeOf(errno), 'unknown error'];
+    errors[i] = { code, message: syscall ? `${code}: ${desc}, ${syscall} '${req.paths[i]}'` : 'not a regular file' };
+  }
+  return { buf, meta, ids, errors };
+}
+
+let errorMap: Map<number, [string, string]> | undefined;
+const systemErrors = () => (errorMap ??= getSystemErrorMap());
