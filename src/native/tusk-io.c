@@ -252,16 +252,27 @@ static napi_value int_result(napi_env env, int64_t v) {
   return r;
 }
 
-// The copy behind an external handed out by copyOpen; NULL (and a thrown error) if it is not
-// one, or it has ended.
-static copy_t *copy_of(napi_env env, napi_value v) {
+// What an external handed out by this addon holds; NULL (and a TypeError saying `what`) if `v`
+// is not an external.
+static void *external_of(napi_env env, napi_value v, const char *what) {
   void *data = NULL;
   napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &data) != napi_ok || !data || !((copy_t *)data)->carry) {
-    napi_throw_type_error(env, NULL, "not an open copy (copyOpen)");
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &data) != napi_ok || !data) {
+    napi_throw_type_error(env, NULL, what);
     return NULL;
   }
   return data;
+}
+
+// The copy behind an external handed out by copyOpen; NULL (and a thrown error) if it is not
+// one, or it has ended.
+static copy_t *copy_of(napi_env env, napi_value v) {
+  copy_t *c = external_of(env, v, "not an open copy (copyOpen)");
+  if (c && !c->carry) {
+    napi_throw_type_error(env, NULL, "not an open copy (copyOpen)");
+    return NULL;
+  }
+  return c;
 }
 
 // copyOpen(fd) -> a copy writing into fd from its start
@@ -444,7 +455,6 @@ typedef struct {
   double *ends;
   uint8_t *ids;
   size_t n, cap;
-  int open;
 } chunker_t;
 
 static void chunker_finalize(napi_env env, void *data, void *hint) {
@@ -527,13 +537,7 @@ static int chunker_scan(chunker_t *c, const uint8_t *d, size_t n) {
 }
 
 static chunker_t *chunker_of(napi_env env, napi_value v) {
-  void *data = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &data) != napi_ok || !data || !((chunker_t *)data)->open) {
-    napi_throw_type_error(env, NULL, "not a chunker (chunkerOpen)");
-    return NULL;
-  }
-  return data;
+  return external_of(env, v, "not a chunker (chunkerOpen)");
 }
 
 // chunkerOpen(gear: Int32Array(256), minSize, avgSize, maxSize, small, large) -> a chunker
@@ -570,7 +574,6 @@ static napi_value ChunkerOpen(napi_env env, napi_callback_info info) {
   c->max = v[2];
   c->small = v[3];
   c->large = v[4];
-  c->open = 1;
   blake3_hasher_init(&c->hasher);
   napi_value result;
   if (napi_create_external(env, c, chunker_finalize, NULL, &result) != napi_ok) {
