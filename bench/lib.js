@@ -281,6 +281,15 @@ function summarize(results) {
   };
 }
 
+/**
+ * Rounds for a step that writes a lot into fresh memory, which stalls now and then on this machine
+ * kind (bench/README.md, "How it measures"): at least `n` and a warm-up round in full mode; quick
+ * mode, whose numbers are start-up and say little, keeps its few.
+ */
+export function stallRounds(ctx, n) {
+  return ctx.quick ? { runs: ctx.runs, warmup: 0 } : { runs: Math.max(ctx.runs, n), warmup: 1 };
+}
+
 /** The best round of a step against the best of its baseline: what each costs when nothing stalls it. */
 export function bestRounds(step, stepLabel, base, baseLabel) {
   const best = (r) => Math.min(...r.times);

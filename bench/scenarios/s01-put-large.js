@@ -1,7 +1,7 @@
 // Scenario 1 — question: does putting a large incompressible file cost about what copying it
 // durably (cp + sync) costs? Target (issue): tusk put ≤ 1.3× cp + sync.
 import * as path from 'node:path';
-import { T, bestRounds, dirBytes, fmtBytes, freshStore, interleave, measure, remove, status, tusk } from '../lib.js';
+import { T, bestRounds, dirBytes, fmtBytes, freshStore, interleave, measure, remove, stallRounds, status, tusk } from '../lib.js';
 import { BIG_PEERS, PEER_LABEL, bigSource, bigWorkDir, initPeer, peerBackup } from './big-file.js';
 
 const BUDGET = 1.3;
@@ -24,11 +24,12 @@ export default {
     // into memory freed moments before. Kept (as at first), every round wrote into memory nobody
     // had used for a while, which on this machine kind (free page reporting to the host) stalled
     // now and then for seconds, on either side, and three rounds gave anything from 1.09× to
-    // 2.3×. A warm-up round and nine timed ones, as in scenario 3.
+    // 2.3×. A warm-up round and nine timed ones in full mode, as in scenario 3.
     const storeDir = path.join(ctx.root, 'big', 'store');
     let store;
     let growth = 0;
-    const { base, put } = await interleave(Math.max(ctx.runs, 9), {
+    const rounds = stallRounds(ctx, 9);
+    const { base, put } = await interleave(rounds.runs, {
       base: { step: () => measure([T(['cp', src.file, file]), '&& sync']), setup: () => remove(file) },
       put: {
         step: async () => {
@@ -41,7 +42,7 @@ export default {
           store = await freshStore(storeDir);
         },
       },
-    }, { warmup: 1 });
+    }, { warmup: rounds.warmup });
     rep.row({ label: 'cp + sync', ms: base.ms, times: base.times, rssKiB: base.rssKiB, base: true });
     const ratio = put.ms / base.ms;
     const pass = ratio <= BUDGET;

@@ -2,7 +2,7 @@
 // cost about what `cp` of it costs? Target (issue): ≤ 1.5× cp; the bytes must be identical.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { T, bestRounds, fmtBytes, hashFile, interleave, measure, status, trash, tusk } from '../lib.js';
+import { T, bestRounds, fmtBytes, hashFile, interleave, measure, stallRounds, status, trash, tusk } from '../lib.js';
 import { bigWork, bigWorkDir } from './big-file.js';
 
 const BUDGET = 1.5;
@@ -28,13 +28,14 @@ export default {
     // round to warm up and at least nine timed rounds keep the stalls from deciding the medians
     // (every time is in the --json output).
     const remove = (file) => () => fs.rmSync(file, { force: true });
+    const rounds = stallRounds(ctx, 9);
     const { base, get } = await interleave(
-      Math.max(ctx.runs, 9),
+      rounds.runs,
       {
         base: { step: () => measure([T(['cp', fx.file, cpOut])]), setup: remove(cpOut) },
         get: { step: () => measure([T(tusk('get', 'file', 'r@master:/big.bin', '-o', getOut))], { env: { TUSK_STORE: fx.store } }), setup: remove(getOut) },
       },
-      { warmup: 1 },
+      { warmup: rounds.warmup },
     );
     trash(cpOut);
     rep.row({ label: 'cp', ms: base.ms, times: base.times, rssKiB: base.rssKiB, base: true });

@@ -6,7 +6,7 @@
 //   get file -r ≤ 1.5× cp -r and faster than restic restore.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { T, bestRounds, compareTrees, dirBytes, dirStats, exec, fmtBytes, freshStore, gitImportTree, gitInit, interleave, log, makeSmallTree, measure, mutateSmallTree, peerEnv, remove, status, trash, tusk } from '../lib.js';
+import { T, bestRounds, compareTrees, dirBytes, dirStats, exec, fmtBytes, freshStore, gitImportTree, gitInit, interleave, log, makeSmallTree, measure, mutateSmallTree, peerEnv, remove, stallRounds, status, trash, tusk } from '../lib.js';
 
 const PUT_BUDGET = 1.5;
 const RESTIC_FACTOR = 2;
@@ -64,7 +64,8 @@ export default {
         },
       };
     }
-    const { tar, put, restic: restic1 = null } = await interleave(Math.max(ctx.runs, 5), firstSteps, { warmup: 1 });
+    const rounds = stallRounds(ctx, 5);
+    const { tar, put, restic: restic1 = null } = await interleave(rounds.runs, firstSteps, { warmup: rounds.warmup });
     trash(tarFile);
     rep.row({ label: 'tar -cf + sync', ms: tar.ms, times: tar.times, rssKiB: tar.rssKiB, base: true });
     const putRatio = put.ms / tar.ms;
