@@ -667,6 +667,15 @@ static void set_stat(double *m, const struct stat *st) {
   m[5] = ms_of(st->st_ctim);
 }
 
+// A file of the batch that failed: its status, errno and system call; its descriptor closed
+// (after errno was taken: close may change it).
+static void batch_failed(double *m, int32_t *e, int err, int syscall, int fd) {
+  m[0] = ST_FAILED;
+  e[0] = err;
+  e[1] = syscall;
+  if (fd >= 0) close(fd);
+}
+
 // readBatch(paths: string[], cached: Float64Array, maxRead, hashBelow, spare: ArrayBuffer | null)
 //   -> [buf: ArrayBuffer, meta: Float64Array, ids: Buffer, errs: Int32Array (errno, syscall) per file]
 static napi_value ReadBatch(napi_env env, napi_callback_info info) {
@@ -727,17 +736,13 @@ static napi_value ReadBatch(napi_env env, napi_callback_info info) {
     }
     // a full buffer may have cut the path short; strlen < plen: it held a NUL
     if (plen >= sizeof(path) - 1 || strlen(path) != plen) {
-      m[0] = ST_FAILED;
-      e[0] = plen >= sizeof(path) - 1 ? ENAMETOOLONG : EINVAL;
-      e[1] = SC_OPEN;
+      batch_failed(m, e, plen >= sizeof(path) - 1 ? ENAMETOOLONG : EINVAL, SC_OPEN, -1);
       continue;
     }
     struct stat st, after;
     if (!isnan(c[0])) {
       if (stat(path, &st) != 0) {
-        m[0] = ST_FAILED;
-        e[0] = errno;
-        e[1] = SC_STAT;
+        batch_failed(m, e, errno, SC_STAT, -1);
         continue;
       }
       if (c[0] == (double)st.st_dev && c[1] == (double)st.st_ino && c[2] == (double)st.st_size && c[3] == ms_of(st.st_mtim) && c[4] == ms_of(st.st_ctim) &&
@@ -752,24 +757,16 @@ static napi_value ReadBatch(napi_env env, napi_callback_info info) {
     do fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
-      m[0] = ST_FAILED;
-      e[0] = errno;
-      e[1] = SC_OPEN;
+      batch_failed(m, e, errno, SC_OPEN, -1);
       continue;
     }
     if (fstat(fd, &st) != 0) {
-      m[0] = ST_FAILED;
-      e[0] = errno;
-      e[1] = SC_FSTAT;
-      close(fd);
+      batch_failed(m, e, errno, SC_FSTAT, fd);
       continue;
     }
     set_stat(m, &st);
     if (!S_ISREG(st.st_mode)) {
-      m[0] = ST_FAILED;
-      e[0] = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-      e[1] = SC_NOT_REGULAR;
-      close(fd);
+      batch_failed(m, e, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, SC_NOT_REGULAR, fd);
       continue;
     }
     size_t size = (size_t)st.st_size;
@@ -807,17 +804,11 @@ static napi_value ReadBatch(napi_env env, napi_callback_info info) {
       if (got >= size) break;
     }
     if (failed) {
-      m[0] = ST_FAILED;
-      e[0] = failed;
-      e[1] = SC_READ;
-      close(fd);
+      batch_failed(m, e, failed, SC_READ, fd);
       continue;
     }
     if (fstat(fd, &after) != 0) {
-      m[0] = ST_FAILED;
-      e[0] = errno;
-      e[1] = SC_FSTAT;
-      close(fd);
+      batch_failed(m, e, errno, SC_FSTAT, fd);
       continue;
     }
     close(fd);
