@@ -3,8 +3,9 @@
 //   tusk falls back to a slower shell-based namespace, or to rewriting /pfs paths, and says so in
 //   the job logs;
 // - src/native/tusk-io.c, an addon for file-system calls Node lacks (fallocate) and, with the C
-//   BLAKE3 compiled in, the copy loop of get -o for big files; without it big files are written
-//   without reserving their blocks first, on the content worker, a little slower.
+//   BLAKE3 compiled in, the hot loops of big transfers: the copy loop of get -o, the chunker of
+//   big puts and the small-file reader of put -r; without it the same work is done in
+//   JavaScript and wasm, a little slower.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,7 +38,7 @@ else if (!compile([...io, ...blake3Sources(), '-lpthread']) && !compile(io)) {
 }
 
 // The C BLAKE3 the blake3 package ships (its native half builds from the same files): with it
-// the addon also gets the copy loop get -o uses (tusk-io.c). The SIMD versions are picked at
+// the addon also gets the copy loop, the chunker and the batch reader (tusk-io.c). The SIMD versions are picked at
 // run time by blake3_dispatch.c; only x86-64 and arm64 have them.
 function blake3Sources() {
   let dir;
@@ -48,7 +49,7 @@ function blake3Sources() {
   }
   const c = (f) => join(dir, f);
   if (!existsSync(c('blake3.h'))) return [];
-  const common = ['-DTUSK_COPY', '-I', dir, c('blake3.c'), c('blake3_dispatch.c'), c('blake3_portable.c')];
+  const common = ['-DTUSK_BLAKE3', '-I', dir, c('blake3.c'), c('blake3_dispatch.c'), c('blake3_portable.c')];
   if (process.arch === 'x64') return [...common, ...['sse2', 'sse41', 'avx2', 'avx512'].map((k) => c(`blake3_${k}_x86-64_unix.S`))];
   if (process.arch === 'arm64') return [...common, '-DBLAKE3_USE_NEON=1', c('blake3_neon.c')];
   return [...common, '-DBLAKE3_NO_SSE2', '-DBLAKE3_NO_SSE41', '-DBLAKE3_NO_AVX2', '-DBLAKE3_NO_AVX512'];

@@ -8,7 +8,7 @@
 // (FALLOC_FL_KEEP_SIZE) the blocks are reserved past the end without growing the file: how packs
 // reserve ahead of their appends.
 //
-// copyOpen / copyRun / copyBytes / copyEnd / copyAbort (built with TUSK_COPY, where the BLAKE3
+// copyOpen / copyRun / copyBytes / copyEnd / copyAbort (built with TUSK_BLAKE3, where the BLAKE3
 // sources the blake3 package ships could be compiled in): get -o of a big file, the copy loop in
 // C. The main thread preads each run of chunk records from its pack and writes the chunks' bytes
 // out in aligned pieces (src/store/aligned-writer.ts says why); a thread of this addon hashes the
@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#ifdef TUSK_COPY
+#ifdef TUSK_BLAKE3
 #include <pthread.h>
 #include "blake3.h"
 #endif
@@ -63,7 +63,7 @@ static napi_value Fallocate(napi_env env, napi_callback_info info) {
   return result;
 }
 
-#ifdef TUSK_COPY
+#ifdef TUSK_BLAKE3
 // The unit of writing: every write but a file's first and last is this long and starts at a
 // multiple of it. Equal to PIECE in src/store/aligned-writer.ts.
 #define PIECE (128 << 10)
@@ -439,7 +439,7 @@ static napi_value CopyAbort(napi_env env, napi_callback_info info) {
     stop_and_free(data);
   return NULL;
 }
-// chunkerOpen / chunkerPush (also built with TUSK_COPY): the content worker's half of a big put,
+// chunkerOpen / chunkerPush (also built with TUSK_BLAKE3): the content worker's half of a big put,
 // cutting a stream into chunks and hashing each, in one call per block. Exactly the cuts of
 // findCut (src/store/chunker.ts), which the tests check cut for cut, but as a streaming scan: the
 // state between blocks is the current chunk's length, its gear hash and its BLAKE3 hasher, so a
@@ -643,7 +643,7 @@ static napi_value ChunkerPush(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// readBatch (also built with TUSK_COPY): put -r's batch of small files, file-batch.ts
+// readBatch (also built with TUSK_BLAKE3): put -r's batch of small files, file-batch.ts
 // readFileBatch in C. Per file: a stat by path when a cached stat is given (equal: not read),
 // else open, fstat, one pread of size + 1 bytes into the batch buffer, fstat again (it held
 // still), BLAKE3 of the bytes when the file is one chunk, close. The same system calls as the
@@ -843,7 +843,7 @@ static bool define(napi_env env, napi_value exports, const char *name, napi_call
 
 NAPI_MODULE_INIT() {
   if (!define(env, exports, "fallocate", Fallocate)) return NULL;
-#ifdef TUSK_COPY
+#ifdef TUSK_BLAKE3
   if (!define(env, exports, "copyOpen", CopyOpen) || !define(env, exports, "copyRun", CopyRun) || !define(env, exports, "copyBytes", CopyBytes) ||
       !define(env, exports, "copyEnd", CopyEnd) || !define(env, exports, "copyAbort", CopyAbort) || !define(env, exports, "chunkerOpen", ChunkerOpen) ||
       !define(env, exports, "chunkerPush", ChunkerPush) || !define(env, exports, "readBatch", ReadBatch))
