@@ -6,6 +6,8 @@ import { getSystemErrorMap } from 'node:util';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GEAR, masksFor, type ChunkParams } from './chunker.js';
+// types only: file-batch.ts imports this module
+import type { ReadReply, ReadRequest } from './file-batch.js';
 
 /** A copy in progress inside the addon (copyOpen); opaque here. */
 type CopyHandle = object & { readonly __brand: 'CopyHandle' };
@@ -204,11 +206,11 @@ const BATCH_SYSCALLS = [null, 'stat', 'open', 'fstat', 'read', null] as const;
  * file-batch.ts readFileBatch done by the addon: the same statuses, stats, bytes and ids, and
  * errors shaped as fs would throw them; null where the addon lacks it (or is off).
  */
-export function nativeReadBatch(req: { paths: string[]; cached: Float64Array; maxRead: number; hashBelow: number }, spare: ArrayBuffer | null): { buf: ArrayBuffer; meta: Float64Array; ids: Uint8Array; errors: ({ code?: string; message: string } | null)[] } | null {
+export function nativeReadBatch(req: ReadRequest, spare: ArrayBuffer | null): ReadReply | null {
   const io = load();
   if (!io?.readBatch) return null;
   const [buf, meta, ids, errs] = io.readBatch(req.paths, req.cached, req.maxRead, req.hashBelow, spare);
-  const errors: ({ code?: string; message: string } | null)[] = new Array(req.paths.length).fill(null);
+  const errors: ReadReply['errors'] = new Array(req.paths.length).fill(null);
   for (let i = 0; i < req.paths.length; i++) {
     const errno = errs[2 * i]!;
     if (errno === 0) continue;

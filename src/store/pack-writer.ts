@@ -130,7 +130,10 @@ export class PackWriter {
     // After a long run of incompressible small chunks (a tree of images or random data), try
     // only one in 8, and after a thousand only one in 32: a compressible one ends the run. Costs
     // nothing in ids, only a little space; probing one in 8 was ~4% of putting 100,000 such files.
-    if (this.rawStreak >= 32 && this.rawStreak++ % (this.rawStreak > 1024 ? 32 : 8) !== 0) return stored;
+    if (this.rawStreak >= 32) {
+      const every = this.rawStreak >= 1024 ? 32 : 8;
+      if (this.rawStreak++ % every !== 0) return stored;
+    }
     // a small chunk is its own probe: level 1 costs less than a sample plus a second pass
     const z = compress(raw, { compressionLevel: 1 });
     if (z.length > raw.length * p.keepRatio) {
