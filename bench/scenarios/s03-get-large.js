@@ -1,8 +1,7 @@
 // Scenario 3 — question: does getting the large file back (`get file -o`, every chunk verified)
 // cost about what `cp` of it costs? Target (issue): ≤ 1.5× cp; the bytes must be identical.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { T, bestRounds, fmtBytes, hashFile, interleave, measure, stallRounds, status, trash, tusk } from '../lib.js';
+import { T, bestRounds, fmtBytes, hashFile, interleave, measure, remove, stallRounds, status, trash, tusk } from '../lib.js';
 import { bigWork, bigWorkDir } from './big-file.js';
 
 const BUDGET = 1.5;
@@ -27,13 +26,12 @@ export default {
     // and then stall for one to three seconds, on either side (in some runs every other round). A
     // round to warm up and at least nine timed rounds keep the stalls from deciding the medians
     // (every time is in the --json output).
-    const remove = (file) => () => fs.rmSync(file, { force: true });
     const rounds = stallRounds(ctx, 9);
     const { base, get } = await interleave(
       rounds.runs,
       {
-        base: { step: () => measure([T(['cp', fx.file, cpOut])]), setup: remove(cpOut) },
-        get: { step: () => measure([T(tusk('get', 'file', 'r@master:/big.bin', '-o', getOut))], { env: { TUSK_STORE: fx.store } }), setup: remove(getOut) },
+        base: { step: () => measure([T(['cp', fx.file, cpOut])]), setup: () => remove(cpOut) },
+        get: { step: () => measure([T(tusk('get', 'file', 'r@master:/big.bin', '-o', getOut))], { env: { TUSK_STORE: fx.store } }), setup: () => remove(getOut) },
       },
       { warmup: rounds.warmup },
     );
