@@ -191,6 +191,15 @@ function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot): { downloaded: n
   }
 }
 
+/**
+ * Where user code runs: the spec's working_dir (relative to the spec file), else the stand-in for
+ * the image's WORKDIR, else the spec file's directory.
+ */
+export function workingDirOf(spec: PipelineSpec): string {
+  if (spec.transform.working_dir) return path.resolve(spec.base_dir, spec.transform.working_dir);
+  return spec.workdir ?? spec.base_dir;
+}
+
 /** The abort reason of a datum `restart datum` sent back to the queue: it records no result. */
 const RESTARTED = 'restarted';
 
@@ -243,7 +252,7 @@ async function runDatum(
         datumId: d.id,
         pfsDir,
         tmpDir,
-        workingDir: spec.transform.working_dir ? path.resolve(spec.base_dir, spec.transform.working_dir) : spec.base_dir,
+        workingDir: workingDirOf(spec),
         env,
         timeoutMs: spec.datum_timeout_ms,
         signal,

@@ -113,6 +113,7 @@ export function pipelineDetails(p: PipelineInfo, time: TimeFormatter): string {
     ['Input', pretty(inputJson(s.input))],
     ['Output Branch', p.outputBranch],
     ['Transform', pretty(transformJson(s.transform))],
+    ['Workdir', s.workdir],
     ['Egress', s.egress],
     ['Ignored Fields', s.ignored.length > 0 ? s.ignored.join(', ') : undefined],
   ]);

@@ -16,7 +16,7 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     'inside an open commit (`start commit`) the writes join it. Existing files are overwritten unless -a.\n\n' +
     'Where sources land: no path → /<basename> (--full-path keeps the given path); one source and a path → ' +
     'that path, / included (for -r: the directory its contents go into; a file target ending in / keeps the ' +
-    "source's name under it, as does -r with --full-path); several sources → path/<basename>; ' +
+    "source's name under it, as does -r with --full-path); several sources → path/<basename>; " +
     'stdin needs a path; --untar puts each archive entry at its own path under the path.';
   static override examples = [
     '<%= config.bin %> put file images@master -f ./cat.png',
