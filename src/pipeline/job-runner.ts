@@ -13,6 +13,7 @@ import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type Pi
 import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { materializeDatum } from './materialize.js';
+import { outputLinkResolver } from './output-links.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 import { ScratchSlot } from './scratch.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
@@ -265,16 +266,25 @@ async function runDatum(
         error = null;
         const out = path.join(pfsDir, 'out');
         if (fs.readdirSync(out).length === 0) results.add(finish(null, 0));
-        else
+        else {
+          const skipped: string[] = [];
           // the output tree and the datum's success are recorded in one transaction, so gc never
           // sees the tree unreferenced
           writeLocalTree(s, out, {
             datum: d.id,
+            resolveLink: outputLinkResolver(s, files, pfsDir),
+            onWarning: (msg) => {
+              skipped.push(msg);
+              log('system', msg);
+              // a successful datum's error column holds what it did not upload (shown as its warning)
+              error = `${skipped.length} symbolic link${skipped.length === 1 ? '' : 's'} not uploaded: ${skipped.join('; ')}`;
+            },
             beforeCommit: (root, stats) => {
               results.writeInto();
               s.jobs.finishDatum(finish(root, stats.bytes));
             },
           });
+        }
       } else {
         error = r.reason ?? 'failed';
         log('system', `attempt ${attempt} of ${spec.datum_tries} failed: ${error}`);

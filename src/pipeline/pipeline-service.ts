@@ -64,6 +64,8 @@ export interface DatumInfo {
   started: string | null;
   finished: string | null;
   error: string | null;
+  /** a successful datum's note of what it did not upload (symbolic links outside its inputs) */
+  warning: string | null;
   downloadBytes: number;
   uploadBytes: number;
 }
@@ -131,7 +133,8 @@ function toDatumInfo(d: DatumRow): DatumInfo {
     attempts: d.attempts,
     started: iso(d.started),
     finished: iso(d.finished),
-    error: d.error,
+    error: d.state === 'success' ? null : d.error,
+    warning: d.state === 'success' ? d.error : null,
     downloadBytes: d.download_bytes,
     uploadBytes: d.upload_bytes,
   };
@@ -482,6 +485,7 @@ export function previewDatums(s: StoreCore, text: string, baseDir: string): Datu
     started: null,
     finished: null,
     error: null,
+    warning: null,
     downloadBytes: 0,
     uploadBytes: 0,
   }));

@@ -221,6 +221,7 @@ export function datumDetails(d: DatumInfo): string {
     ['State', d.state === 'pending' ? 'STARTING' : d.state.toUpperCase()],
     ['Attempts', String(d.attempts)],
     ['Error', d.error ?? undefined],
+    ['Warning', d.warning ?? undefined],
     ['Data Downloaded', formatBytes(d.downloadBytes)],
     ['Data Uploaded', formatBytes(d.uploadBytes)],
     ['Total Time', d.state === 'skipped' ? '-' : between(d.started, d.finished)],
