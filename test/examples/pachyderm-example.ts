@@ -21,6 +21,8 @@ export function missingTool(tools: readonly string[]): string | undefined {
 /** One example copied to a temp dir, with a store in it and the shims on PATH. */
 export interface Example {
   dir: string;
+  /** the directory of the shims, on PATH */
+  bin: string;
   env: Record<string, string>;
   /** `make TARGET ARGS...` in the example's directory, as its README says; fails the test on error */
   make(...args: string[]): string;
@@ -30,16 +32,19 @@ export interface Example {
   cleanup(): void;
 }
 
-export async function openExample(name: string): Promise<Example> {
+/** `shims`: more stand-ins for what the image provided, name → shell script body. */
+export async function openExample(name: string, shims: Record<string, string> = {}): Promise<Example> {
   const dir = path.join(tempDir(`tusk-example-${name}-`), name);
   fs.cpSync(path.join(EXAMPLES, name), dir, { recursive: true });
   const bin = path.join(path.dirname(dir), 'bin');
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, 'pachctl'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
   fs.writeFileSync(path.join(bin, 'python'), '#!/bin/sh\nexec python3 "$@"\n', { mode: 0o755 });
+  for (const [shim, body] of Object.entries(shims)) fs.writeFileSync(path.join(bin, shim), `#!/bin/sh\n${body}`, { mode: 0o755 });
   const env = { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, TUSK_RUNNER: 'foreground' };
   const ex: Example = {
     dir,
+    bin,
     env,
     make(...args) {
       const r = spawnSync('make', args, { cwd: dir, env: { ...process.env, ...env, CI: 'true', NO_COLOR: '1' }, encoding: 'utf8', timeout: 60_000 });
