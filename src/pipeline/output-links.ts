@@ -29,7 +29,7 @@ export function outputLinkResolver(s: StoreCore, files: readonly DatumFile[], pf
 
   return (local) => {
     const link = readLink(local);
-    const what = link === undefined ? shown(local) : `${shown(local)} → ${link}`;
+    const what = link === undefined ? shown(local) : `${shown(local)} → ${path.isAbsolute(link) ? shown(link) : link}`;
     const real = resolvePath(root, local);
     if (real === undefined) return { kind: 'skip', message: `dangling symbolic link ${what}: not uploaded` };
     let isDir: boolean;

@@ -12,9 +12,16 @@ import { BIN, expectOk, REPO_ROOT, runTusk, type TuskResult } from '../cli/cli-h
 
 export const EXAMPLES = path.join(REPO_ROOT, 'test', 'fixtures', 'pachyderm');
 
-/** Why the examples cannot run here (a tool they need is missing), or undefined. */
+/**
+ * Why an example cannot run here, or undefined: a tool it needs is missing, or `/pfs` cannot be
+ * given to its code (the examples' scripts open `/pfs/...` themselves, which only a private mount
+ * namespace provides; the fallback rewrites `/pfs` in cmd and stdin only).
+ */
 export function missingTool(tools: readonly string[]): string | undefined {
   for (const t of tools) if (spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0) return `${t} is not installed`;
+  if (process.env.TUSK_PFS_MODE === 'rewrite') return 'TUSK_PFS_MODE=rewrite: the code cannot see /pfs';
+  const ns = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', 'mount -t tmpfs tmpfs /mnt'], { stdio: 'ignore', timeout: 5000 });
+  if (process.platform !== 'linux' || ns.status !== 0) return 'user and mount namespaces are unavailable: the code cannot see /pfs';
   return undefined;
 }
 
