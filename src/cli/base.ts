@@ -62,6 +62,8 @@ export abstract class TuskCommand<T> extends Command {
 
   static override baseFlags = {
     debug: Flags.boolean({ description: 'Print stack traces of unexpected errors.', hidden: true, helpGroup: 'GLOBAL' }),
+    // pachctl 2.5+ scripts pass --project; a local store is one project, Pachyderm's `default`
+    project: Flags.string({ description: 'Pachyderm project: a tusk store is the one project `default`.', options: ['default'], hidden: true, helpGroup: 'GLOBAL' }),
   };
 
   /** 'read' for commands that never write; the store may then open without taking a write lock. */

@@ -36,10 +36,12 @@ const STDIN = '-';
 const URL_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
- * pachctl's rules (PACHYDERM.md 2.4): no path → the source's basename (its whole relative path
- * with --full-path); one source and a path → that path is the file name (or, for `-r`, the
- * directory the source's contents go into); several sources → the path is a prefix; stdin needs
- * a path; --untar unpacks each archive under the path (default `/`).
+ * pachctl's rules (its putFileHelper call sites): no path → the source's basename (its whole
+ * relative path with --full-path); one source and a path → that path, whatever it is, `/`
+ * included: the file's name, or for `-r` the directory the source's contents go into (a file
+ * target ending in `/`, and `-r --full-path`, keep the source's name under it); several sources
+ * → the path is a prefix; stdin needs a path; --untar unpacks each archive under the path
+ * (default `/`).
  */
 export function planPutSources(opts: PutTargetOptions, deps: PutTargetDeps): PutSource[] {
   const files = opts.files.length > 0 ? opts.files : [STDIN];
@@ -50,7 +52,6 @@ export function planPutSources(opts: PutTargetOptions, deps: PutTargetDeps): Put
     throw new InvalidArgumentError(msg.stdinTwice, msg.stdinTwiceHint);
   }
   const path = opts.target.path;
-  const asPrefix = files.length > 1 || opts.targetIsDir === true || path === '/';
 
   return files.map((source): PutSource => {
     if (source === STDIN) {
@@ -83,8 +84,13 @@ export function planPutSources(opts: PutTargetOptions, deps: PutTargetDeps): Put
     // puts the working directory's contents at the root, as pachctl does.
     const name = opts.fullPath ? source : posix.basename(source);
     let repoPath: string;
-    if (path === undefined) repoPath = posix.join('/', name);
-    else if (asPrefix) repoPath = posix.join(path, name);
+    if (path === undefined || files.length > 1) repoPath = posix.join('/', path ?? '/', name);
+    // One source and a path: the path is where it goes, `/` included (`-r stores@master:/ -f
+    // stores` fills the root, as Pachyderm's examples expect). Only a target ending in `/`
+    // without -r, and `-r --full-path`, keep the source's name under it, as pachctl does; a
+    // file cannot be the root, so there it keeps its name too.
+    else if (opts.recursive ? opts.fullPath : opts.targetIsDir === true) repoPath = posix.join(path, name);
+    else if (path === '/' && kind === 'file') repoPath = posix.join(path, name);
     else repoPath = path;
     return { kind: 'local', localPath: source, repoPath, recursive: kind === 'dir' };
   });

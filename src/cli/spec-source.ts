@@ -4,6 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { localFileError } from '../errors.js';
+import type { WorkdirRule } from '../pipeline/spec.js';
+import { projectWorkdir, tryFindProject } from '../project/config.js';
 
 /** A spec's text, where it was read from (for messages) and the directory it lives in. */
 export interface SpecSource {
@@ -25,4 +27,18 @@ export async function readSpecSource(file: string): Promise<SpecSource> {
   } catch (err) {
     throw localFileError(err, file);
   }
+}
+
+/**
+ * Where the pipelines of a spec run (the image WORKDIR's local stand-in): `--workdir` (relative
+ * to the working directory) for all of them, else what the tusk.yaml around the spec file says
+ * for its entry or its image.
+ */
+export function workdirRule(flag: string | undefined, spec: SpecSource): WorkdirRule | undefined {
+  if (flag !== undefined) {
+    const abs = path.resolve(flag);
+    return () => abs;
+  }
+  const project = tryFindProject(spec.source === 'stdin' ? process.cwd() : spec.baseDir);
+  return project ? projectWorkdir(project, spec.source === 'stdin' ? undefined : path.resolve(spec.source)) : undefined;
 }

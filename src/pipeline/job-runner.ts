@@ -13,6 +13,7 @@ import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type Pi
 import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { materializeDatum } from './materialize.js';
+import { outputLinkResolver } from './output-links.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 import { ScratchSlot } from './scratch.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
@@ -191,6 +192,15 @@ function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot): { downloaded: n
   }
 }
 
+/**
+ * Where user code runs: the spec's working_dir (relative to the spec file), else the stand-in for
+ * the image's WORKDIR, else the spec file's directory.
+ */
+export function workingDirOf(spec: PipelineSpec): string {
+  if (spec.transform.working_dir) return path.resolve(spec.base_dir, spec.transform.working_dir);
+  return spec.workdir ?? spec.base_dir;
+}
+
 /** The abort reason of a datum `restart datum` sent back to the queue: it records no result. */
 const RESTARTED = 'restarted';
 
@@ -243,7 +253,7 @@ async function runDatum(
         datumId: d.id,
         pfsDir,
         tmpDir,
-        workingDir: spec.transform.working_dir ? path.resolve(spec.base_dir, spec.transform.working_dir) : spec.base_dir,
+        workingDir: workingDirOf(spec),
         env,
         timeoutMs: spec.datum_timeout_ms,
         signal,
@@ -256,16 +266,25 @@ async function runDatum(
         error = null;
         const out = path.join(pfsDir, 'out');
         if (fs.readdirSync(out).length === 0) results.add(finish(null, 0));
-        else
+        else {
+          const skipped: string[] = [];
           // the output tree and the datum's success are recorded in one transaction, so gc never
           // sees the tree unreferenced
           writeLocalTree(s, out, {
             datum: d.id,
+            resolveLink: outputLinkResolver(s, files, pfsDir),
+            onWarning: (msg) => {
+              skipped.push(msg);
+              log('system', msg);
+              // a successful datum's error column holds what it did not upload (shown as its warning)
+              error = `${skipped.length} symbolic link${skipped.length === 1 ? '' : 's'} not uploaded: ${skipped.join('; ')}`;
+            },
             beforeCommit: (root, stats) => {
               results.writeInto();
               s.jobs.finishDatum(finish(root, stats.bytes));
             },
           });
+        }
       } else {
         error = r.reason ?? 'failed';
         log('system', `attempt ${attempt} of ${spec.datum_tries} failed: ${error}`);

@@ -13,7 +13,7 @@ import type { StoreCore } from '../store/store-core.js';
 import { cronInputs } from './cron-ticker.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { killJob, specOf } from './job-runner.js';
-import { describeInput, inputRepos, normalizeSpec, parseSpecText } from './spec.js';
+import { describeInput, inputRepos, normalizeSpec, parseSpecText, type WorkdirRule } from './spec.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 
 export interface PipelineInfo {
@@ -64,6 +64,8 @@ export interface DatumInfo {
   started: string | null;
   finished: string | null;
   error: string | null;
+  /** a successful datum's note of what it did not upload (symbolic links outside its inputs) */
+  warning: string | null;
   downloadBytes: number;
   uploadBytes: number;
 }
@@ -131,7 +133,8 @@ function toDatumInfo(d: DatumRow): DatumInfo {
     attempts: d.attempts,
     started: iso(d.started),
     finished: iso(d.finished),
-    error: d.error,
+    error: d.state === 'success' ? null : d.error,
+    warning: d.state === 'success' ? d.error : null,
     downloadBytes: d.download_bytes,
     uploadBytes: d.upload_bytes,
   };
@@ -189,6 +192,10 @@ function ensureInputBranches(s: StoreCore, spec: PipelineSpec): void {
 
 export interface CreateOptions {
   baseDir: string;
+  /** the local stand-in for each pipeline's image WORKDIR (`--workdir`, tusk.yaml) */
+  workdir?: WorkdirRule;
+  /** on update, a pipeline the rule gives no workdir keeps the one it had (`update pipeline` without --workdir) */
+  keepWorkdir?: boolean;
   update?: boolean;
   reprocess?: boolean;
   /**
@@ -219,7 +226,7 @@ function readHead(s: StoreCore, input: { repo: string; branch: string }, p: stri
 export function createPipelines(s: StoreCore, text: string, opts: CreateOptions): { pipelines: PipelineInfo[]; warnings: string[] } {
   const raws = parseSpecText(text, { baseDir: opts.baseDir });
   if (raws.length === 0) throw new InvalidArgumentError('no pipeline spec found in the input', 'give a JSON or YAML pipeline spec');
-  const normalized = raws.map((r) => normalizeSpec(r.value, { baseDir: opts.baseDir }));
+  const normalized = raws.map((r) => normalizeSpec(r.value, { baseDir: opts.baseDir, workdir: opts.workdir }));
   const warnings = normalized.flatMap((n) => n.warnings);
   if (opts.check) for (const n of normalized) opts.check(n.spec, (input, p) => readHead(s, input, p));
   const names = new Set<string>();
@@ -235,6 +242,8 @@ export function createPipelines(s: StoreCore, text: string, opts: CreateOptions)
       if (opts.update && !existing) throw new NotFoundError('pipeline', spec.name, `pipeline "${spec.name}" not found`, 'create it with `tusk create pipeline`');
       if (!opts.update && existing) throw new AlreadyExistsError(`pipeline "${spec.name}" already exists`, 'use `tusk update pipeline` to change it');
       checkDag(s, spec, !!opts.update);
+      const before = existing && opts.keepWorkdir && spec.workdir === undefined ? specOf(existing).workdir : undefined;
+      if (before !== undefined) spec.workdir = before;
       ensureInputBranches(s, spec);
       const now = Date.now();
       const rawJson = JSON.stringify(raw);
@@ -476,6 +485,7 @@ export function previewDatums(s: StoreCore, text: string, baseDir: string): Datu
     started: null,
     finished: null,
     error: null,
+    warning: null,
     downloadBytes: 0,
     uploadBytes: 0,
   }));

@@ -62,6 +62,11 @@ export interface PipelineSpec {
   egress?: string;
   /** directory relative paths in the spec resolve against (the spec file's directory) */
   base_dir: string;
+  /**
+   * The local stand-in for the container image's WORKDIR (absolute): where the transform runs
+   * when the spec sets no working_dir. Given by `--workdir` or tusk.yaml, never by the spec.
+   */
+  workdir?: string;
   /** cluster-only fields present in the spec: accepted and ignored */
   ignored: string[];
 }

@@ -2,6 +2,7 @@
 // spec into a PipelineSpec. Field names follow Pachyderm (snake_case; lowerCamelCase accepted);
 // errors keep Pachyderm's wording and name the field path, so a user can find the offending line.
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -435,10 +436,30 @@ interface Ctx {
   paths: Map<InputSpec, string>;
 }
 
+/**
+ * Where a pipeline's code runs when its spec sets no working_dir: the local stand-in for its
+ * image's WORKDIR, chosen per pipeline (by name, or by the image its spec names). Returns an
+ * absolute directory, or undefined for the spec file's directory.
+ */
+export type WorkdirRule = (pipeline: { name: string; image: string | undefined }) => string | undefined;
+
+// Checked when the pipeline is created, not when its first datum fails an hour later.
+function checkWorkdir(dir: string, pipeline: string): string {
+  const abs = path.resolve(dir);
+  const st = fs.statSync(abs, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) {
+    throw new InvalidArgumentError(
+      `workdir ${abs} of pipeline ${pipeline} ${st ? 'is not a directory' : 'does not exist'}`,
+      "give --workdir (or workdir: in tusk.yaml) the local directory that stands in for the image's WORKDIR",
+    );
+  }
+  return abs;
+}
+
 /** Check one decoded spec and normalise it; throws InvalidArgumentError naming the field. */
 export function normalizeSpec(
   raw: unknown,
-  opts: { baseDir: string },
+  opts: { baseDir: string; workdir?: WorkdirRule },
 ): { spec: PipelineSpec; raw: Record<string, unknown>; warnings: string[] } {
   if (!isObj(raw)) throw malformed(`expected an object, got ${typeOf(raw)}`, 'a pipeline spec is an object with "pipeline", "transform" and "input"');
   const top = new Fields(raw, '', TOP_FIELDS);
@@ -503,6 +524,8 @@ export function normalizeSpec(
   const jobTimeout = top.duration('job_timeout');
   if (jobTimeout !== undefined) spec.job_timeout_ms = jobTimeout;
   if (egress !== undefined) spec.egress = egress;
+  const workdir = opts.workdir?.({ name, image: transform.image });
+  if (workdir !== undefined) spec.workdir = checkWorkdir(workdir, name);
   return { spec, raw, warnings: ctx.warnings };
 }
 

@@ -26,6 +26,8 @@ export interface PipelineEntry {
   spec: string;
   /** files or directories whose content is part of the pipeline's code (hashed into the lock) */
   code: string[];
+  /** the local stand-in for the image's WORKDIR of this file's pipelines, relative to the project root */
+  workdir?: string;
 }
 
 export interface ProjectConfig {
@@ -33,6 +35,8 @@ export interface ProjectConfig {
   store?: string;
   track: TrackEntry[];
   pipelines: PipelineEntry[];
+  /** image name (with or without its tag) → the local stand-in for its WORKDIR, relative to the project root */
+  images: Record<string, string>;
   /** block the commit until the pipelines finish (default false: they run in the background) */
   wait: boolean;
   /** lock file, relative to the project root */
@@ -50,7 +54,7 @@ export interface Project {
   lockPath: string;
 }
 
-const TOP_KEYS = ['store', 'track', 'pipelines', 'wait', 'lock', 'checkout', 'lock_files'];
+const TOP_KEYS = ['store', 'track', 'pipelines', 'images', 'wait', 'lock', 'checkout', 'lock_files'];
 
 /** The nearest directory at or above `cwd` holding a tusk.yaml. */
 export function findProjectRoot(cwd: string = process.cwd()): string | undefined {
@@ -117,10 +121,22 @@ export function parseConfig(text: string, source = 'tusk.yaml'): ProjectConfig {
     const at = `pipelines[${i}]`;
     if (typeof p === 'string') return { spec: relPath(p, at, source), code: [] };
     if (!isObj(p)) throw bad(source, `${at}: expected a spec file path or a mapping with spec (and code)`);
-    for (const k of Object.keys(p)) if (!['spec', 'code'].includes(k)) throw bad(source, `${at}: unknown field "${k}"`, 'fields allowed: spec, code');
+    for (const k of Object.keys(p)) if (!['spec', 'code', 'workdir'].includes(k)) throw bad(source, `${at}: unknown field "${k}"`, 'fields allowed: spec, code, workdir');
     const code = p.code === undefined ? [] : typeof p.code === 'string' ? [p.code] : list(p.code, `${at}.code`, source).map((c, j) => str(c, `${at}.code[${j}]`, source));
-    return { spec: relPath(str(p.spec, `${at}.spec`, source), `${at}.spec`, source), code: code.map((c, j) => relPath(c, `${at}.code[${j}]`, source)) };
+    const entry: PipelineEntry = { spec: relPath(str(p.spec, `${at}.spec`, source), `${at}.spec`, source), code: code.map((c, j) => relPath(c, `${at}.code[${j}]`, source)) };
+    if (p.workdir !== undefined) entry.workdir = dirPath(str(p.workdir, `${at}.workdir`, source), `${at}.workdir`, source);
+    return entry;
   });
+
+  const images: Record<string, string> = {};
+  const rawImages = raw.images === undefined || raw.images === null ? {} : raw.images;
+  if (!isObj(rawImages)) throw bad(source, 'images: expected a mapping of image name to { workdir: DIR }');
+  for (const [image, v] of Object.entries(rawImages)) {
+    const at = `images[${JSON.stringify(image)}]`;
+    if (!isObj(v)) throw bad(source, `${at}: expected a mapping with workdir`, `e.g. images: { "${image}": { workdir: src } }`);
+    for (const k of Object.keys(v)) if (k !== 'workdir') throw bad(source, `${at}: unknown field "${k}"`, 'fields allowed: workdir');
+    images[image] = dirPath(str(v.workdir, `${at}.workdir`, source), `${at}.workdir`, source);
+  }
 
   const wait = raw.wait === undefined ? false : raw.wait;
   if (typeof wait !== 'boolean') throw bad(source, 'wait: expected true or false');
@@ -131,6 +147,7 @@ export function parseConfig(text: string, source = 'tusk.yaml'): ProjectConfig {
   const config: ProjectConfig = {
     track,
     pipelines,
+    images,
     wait,
     lock: raw.lock === undefined ? DEFAULT_LOCK : relPath(str(raw.lock, 'lock', source), 'lock', source),
     checkout,
@@ -180,6 +197,34 @@ function named(kind: 'repo' | 'branch', v: string, at: string, source: string): 
   } catch (err) {
     throw bad(source, `${at}: ${(err as Error).message}`, (err as InvalidArgumentError).hint);
   }
+}
+
+// A workdir may be the project root itself (`.`), unlike a tracked path; it still stays inside.
+function dirPath(v: string, at: string, source: string): string {
+  const norm = path.posix.normalize(v.replace(/\\/g, '/')).replace(/\/+$/, '');
+  return norm === '.' || norm === '' ? '.' : relPath(v, at, source);
+}
+
+/**
+ * The project's rule for where a pipeline's code runs (see WorkdirRule): the workdir of the
+ * tusk.yaml entry of its spec file, else the one given for its image (exact, then without the
+ * tag), else none. `specFile`: the spec's path, absolute or relative to the project root.
+ */
+export function projectWorkdir(project: Project, specFile: string | undefined): (p: { image: string | undefined }) => string | undefined {
+  const abs = specFile === undefined ? undefined : path.resolve(project.root, specFile);
+  const entry = abs === undefined ? undefined : project.config.pipelines.find((e) => projectPath(project, e.spec) === abs);
+  return ({ image }) => {
+    const rel = entry?.workdir ?? (image === undefined ? undefined : (project.config.images[image] ?? project.config.images[untagged(image)]));
+    return rel === undefined ? undefined : projectPath(project, rel);
+  };
+}
+
+// `repo/name:tag` → `repo/name` (a registry port, `host:5000/name`, is not a tag).
+function untagged(image: string): string {
+  const at = image.indexOf('@');
+  const ref = at >= 0 ? image.slice(0, at) : image;
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
 }
 
 // Project paths stay inside the project: a hook must never put or check out files elsewhere.

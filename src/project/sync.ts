@@ -10,7 +10,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js
 import { createPipelines } from '../pipeline/pipeline-service.js';
 import { afterWrite, runUntil } from '../pipeline/runner.js';
 import { specOf } from '../pipeline/job-runner.js';
-import { normalizeSpec, parseSpecText, specHash } from '../pipeline/spec.js';
+import { normalizeSpec, parseSpecText, specHash, type WorkdirRule } from '../pipeline/spec.js';
 import type { CommitRow } from '../store/commit-graph.js';
 import { walkTree } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
@@ -18,7 +18,7 @@ import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import type { Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { PutSource } from '../store/types.js';
-import { projectPath, type PipelineEntry, type Project, type TrackEntry } from './config.js';
+import { projectPath, projectWorkdir, type PipelineEntry, type Project, type TrackEntry } from './config.js';
 import { branchKey, emptyLock, readLock, writeLock, type LockedOutput, type LockFile } from './lock.js';
 import { digestPath, digestScan, scanDir, type PathDigest } from './local-scan.js';
 import { compareDir, type Comparison } from './worktree.js';
@@ -201,7 +201,7 @@ export function hashCode(project: Project, code: readonly string[]): string {
 }
 
 /** The specs of one spec file, as the project's working tree has them. */
-export function readSpecFile(project: Project, entry: PipelineEntry): { raw: Record<string, unknown>; baseDir: string; name: string; specHash: string }[] {
+export function readSpecFile(project: Project, entry: PipelineEntry): { raw: Record<string, unknown>; baseDir: string; workdir: WorkdirRule; name: string; specHash: string }[] {
   const file = projectPath(project, entry.spec);
   let text: string;
   try {
@@ -211,9 +211,10 @@ export function readSpecFile(project: Project, entry: PipelineEntry): { raw: Rec
     throw err;
   }
   const baseDir = path.dirname(file);
+  const workdir = projectWorkdir(project, entry.spec);
   return parseSpecText(text, { baseDir, source: entry.spec }).map((r) => {
-    const { spec } = normalizeSpec(r.value, { baseDir });
-    return { raw: r.value as Record<string, unknown>, baseDir, name: spec.name, specHash: specHash(spec) };
+    const { spec } = normalizeSpec(r.value, { baseDir, workdir });
+    return { raw: r.value as Record<string, unknown>, baseDir, workdir, name: spec.name, specHash: specHash(spec) };
   });
 }
 
@@ -224,12 +225,12 @@ function ensurePipelines(s: StoreCore, project: Project, entry: PipelineEntry, p
   for (const c of entry.code) watch.push({ path: projectPath(project, c), ...digestPath(projectPath(project, c)) });
   const codeHash = entry.code.length > 0 ? hashCode(project, entry.code) : undefined;
   const out: PipelineAction[] = [];
-  for (const { raw, baseDir, name, specHash: hash } of readSpecFile(project, entry)) {
+  for (const { raw, baseDir, workdir, name, specHash: hash } of readSpecFile(project, entry)) {
     const text = JSON.stringify(raw);
     const existing = s.jobs.getPipeline(name);
     let action: PipelineAction['action'] = 'unchanged';
     if (!existing) {
-      createPipelines(s, text, { baseDir });
+      createPipelines(s, text, { baseDir, workdir });
       action = 'created';
     } else {
       const locked = prev?.pipelines[name];
@@ -237,12 +238,12 @@ function ensurePipelines(s: StoreCore, project: Project, entry: PipelineEntry, p
       const specChanged = specHash(specOf(existing)) !== hash;
       if (specChanged || codeChanged) {
         // a new salt: no datum result of the old code is reused, so the output is what this code makes
-        createPipelines(s, text, { baseDir, update: true, reprocess: true });
+        createPipelines(s, text, { baseDir, workdir, update: true, reprocess: true });
         action = 'reprocessed';
       } else {
-        const { spec } = normalizeSpec(raw, { baseDir });
+        const { spec } = normalizeSpec(raw, { baseDir, workdir });
         if (existing.spec !== JSON.stringify(spec)) {
-          createPipelines(s, text, { baseDir, update: true });
+          createPipelines(s, text, { baseDir, workdir, update: true });
           action = 'updated';
         }
       }

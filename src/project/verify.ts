@@ -12,7 +12,7 @@ import { specOf } from '../pipeline/job-runner.js';
 import { readLogs } from '../pipeline/logs.js';
 import { createPipelines, deletePipeline } from '../pipeline/pipeline-service.js';
 import { runUntil } from '../pipeline/runner.js';
-import { normalizeSpec, specHash } from '../pipeline/spec.js';
+import { normalizeSpec, specHash, type WorkdirRule } from '../pipeline/spec.js';
 import type { InputSpec, PfsInput, PipelineSpec } from '../pipeline/spec-types.js';
 import type { CommitRow } from '../store/commit-graph.js';
 import { readContent } from '../store/content-io.js';
@@ -161,6 +161,7 @@ function loadBase(base: string, lockPath: string, cwd: string): LockFile | undef
 interface ProjectSpec {
   raw: Record<string, unknown>;
   baseDir: string;
+  workdir: WorkdirRule;
   specHash: string;
   file: string;
   code: string[];
@@ -169,7 +170,7 @@ interface ProjectSpec {
 function projectSpecs(project: Project): Map<string, ProjectSpec> {
   const out = new Map<string, ProjectSpec>();
   for (const entry of project.config.pipelines) {
-    for (const sp of readSpecFile(project, entry)) out.set(sp.name, { raw: sp.raw, baseDir: sp.baseDir, specHash: sp.specHash, file: entry.spec, code: entry.code });
+    for (const sp of readSpecFile(project, entry)) out.set(sp.name, { raw: sp.raw, baseDir: sp.baseDir, workdir: sp.workdir, specHash: sp.specHash, file: entry.spec, code: entry.code });
   }
   return out;
 }
@@ -228,9 +229,10 @@ async function verifyPipeline(
   // the spec as the work tree has it (what CI checks), else the one stored with the pipeline
   let raw: Record<string, unknown>;
   let baseDir: string;
+  let workdir: WorkdirRule;
   let hash: string;
   if (projectSpec) {
-    ({ raw, baseDir, specHash: hash } = projectSpec);
+    ({ raw, baseDir, workdir, specHash: hash } = projectSpec);
     if (projectSpec.code.length > 0 && lp.codeHash !== undefined && project) {
       const code = hashCode(project, projectSpec.code);
       if (code !== lp.codeHash) fail(`code of ${name} (${projectSpec.code.join(', ')}) changed since the lock: hash ${short(code)}, locked ${short(lp.codeHash)}`);
@@ -241,10 +243,12 @@ async function verifyPipeline(
     const spec = specOf(row);
     raw = JSON.parse(row.raw) as Record<string, unknown>;
     baseDir = spec.base_dir;
+    const stored = spec.workdir;
+    workdir = () => stored;
     hash = specHash(spec);
   }
   if (hash !== lp.specHash) fail(`spec of ${name}${projectSpec ? ` (${projectSpec.file})` : ''} changed since the lock: spec hash ${short(hash)}, locked ${short(lp.specHash)}`);
-  const { spec } = normalizeSpec(raw, { baseDir });
+  const { spec } = normalizeSpec(raw, { baseDir, workdir });
   if (hasCron(spec.input)) {
     if (rep.problems.length === 0) rep.status = 'skipped';
     rep.problems.push('cron inputs are not reproducible: not re-run');
@@ -266,7 +270,7 @@ async function verifyPipeline(
     priors = plan.priors;
   }
 
-  const run = await rerun(s, name, raw, baseDir, lp.inputs, priors);
+  const run = await rerun(s, name, raw, { baseDir, workdir }, lp.inputs, priors);
   rep.datums = run.datums;
   rep.reran = run.reran;
   rep.reused = run.reused;
@@ -450,7 +454,7 @@ interface RerunResult {
 }
 
 /** Run the spec as a temporary pipeline on the pinned inputs; always removes it again. */
-async function rerun(s: StoreCore, realName: string, raw: Record<string, unknown>, baseDir: string, pins: Record<string, string>, priors?: Map<string, NodeId | null>): Promise<RerunResult> {
+async function rerun(s: StoreCore, realName: string, raw: Record<string, unknown>, where: { baseDir: string; workdir: WorkdirRule }, pins: Record<string, string>, priors?: Map<string, NodeId | null>): Promise<RerunResult> {
   const temp = `tusk-verify-${randomBytes(6).toString('hex')}`;
   const salt = randomBytes(16).toString('hex');
   const r = structuredClone(raw) as Record<string, any>;
@@ -471,9 +475,10 @@ async function rerun(s: StoreCore, realName: string, raw: Record<string, unknown
   }
   try {
     const jobId = s.graph.transaction(() => {
-      createPipelines(s, JSON.stringify(r), { baseDir });
+      // the temporary pipeline runs where the real one does (its name is not the real name)
+      createPipelines(s, JSON.stringify(r), { baseDir: where.baseDir, workdir: (p) => where.workdir({ ...p, name: realName }) });
       const job = s.jobs.jobsOf(temp)[0]!;
-      if (priors && priors.size > 0) insertPriors(s, temp, salt, r, baseDir, priors);
+      if (priors && priors.size > 0) insertPriors(s, temp, salt, r, where.baseDir, priors);
       return job.id;
     });
     const done = () => {

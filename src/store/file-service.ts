@@ -16,7 +16,7 @@ import { crashPoint } from './crash-points.js';
 import { concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
-import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LocalFile } from './local-tree.js';
+import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
@@ -399,7 +399,14 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
 export function writeLocalTree(
   s: StoreCore,
   dir: string,
-  opts: { datum: string; beforeCommit: (root: NodeId | null, stats: { files: number; bytes: number }) => void },
+  opts: {
+    datum: string;
+    beforeCommit: (root: NodeId | null, stats: { files: number; bytes: number }) => void;
+    /** what each symbolic link stands for (see LinkTarget); without it links are followed */
+    resolveLink?: (local: string) => LinkTarget;
+    /** told of each link not uploaded */
+    onWarning?: (msg: string) => void;
+  },
 ): { root: NodeId | null; files: number; bytes: number } {
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
@@ -415,6 +422,8 @@ export function writeLocalTree(
       base: null,
       datum: opts.datum,
       followLinks: true,
+      resolveLink: opts.resolveLink,
+      onWarning: opts.onWarning,
       onBytes: (n) => (bytes += n),
     });
     const ref = trees.ingest(dir, '/');

@@ -153,6 +153,8 @@ export interface TreeIngestOptions {
   datum?: string;
   /** dereference symbolic links (pipeline outputs, as Pachyderm does), never looping */
   followLinks?: boolean;
+  /** pipeline outputs: what each symbolic link (and each file reached through one) stands for */
+  resolveLink?: (local: string) => LinkTarget;
   onWarning?: (msg: string) => void;
   onBytes: (n: number) => void;
   /** told after each checkpoint (tests count them) */
@@ -164,6 +166,18 @@ export interface TreeIngestOptions {
 const FILE = 0;
 const OPEN = 1;
 const CLOSE = 2;
+const REF = 3;
+
+/** What a symbolic link in a datum's output stands for (TreeIngestOptions.resolveLink). */
+export type LinkTarget =
+  /** a file of the datum's inputs: stored by reference to its content, nothing read */
+  | { kind: 'input-file'; id: Buffer; size: number }
+  /** a directory of the datum's inputs: entered, and each file in it resolved the same way */
+  | { kind: 'input-dir'; real: string }
+  /** a file or directory of the output itself, at this real path: read through the link */
+  | { kind: 'output'; real: string; isDir: boolean }
+  /** not uploaded; the message says why */
+  | { kind: 'skip'; message: string };
 
 /** How a walk treats symbolic links, and where it says what it skipped. */
 export interface LinkPolicy {
@@ -258,7 +272,9 @@ type WalkEvent =
   | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: Buffer | null }
   /** `local`: the directory on disk; `cache`: what its file-cache segments held when the walk entered it */
   | { t: typeof OPEN; name: string; local: string; cache: DirCacheState }
-  | { t: typeof CLOSE };
+  | { t: typeof CLOSE }
+  /** a file stored by reference to content the store holds */
+  | { t: typeof REF; name: string; id: Buffer; size: number };
 
 interface WalkFrame {
   local: string;
@@ -266,6 +282,8 @@ interface WalkFrame {
   i: number;
   /** every name from the walk's root to here is a plain name: file paths need no full check */
   plain: boolean;
+  /** entered through a link into the datum's inputs: its entries resolve as links do */
+  viaInput: boolean;
   repo: string;
   cache: Map<string, CacheRow> | null;
   cacheState: DirCacheState;
@@ -312,6 +330,7 @@ export class TreeIngest {
   private readonly queue: WalkEvent[] = [];
   private qpos = 0;
   private readonly links: LinkPolicy;
+  private readonly resolveLink: ((local: string) => LinkTarget) | undefined;
   // the batch being filled by the walk
   private openPaths: string[] = [];
   private openCached = new Float64Array(BATCH_FILES * CACHED_FIELDS).fill(NaN);
@@ -339,6 +358,7 @@ export class TreeIngest {
     // a file below the minimum chunk size is one chunk: its id is the hash of its bytes
     this.hashBelow = CHUNK_PROFILE_V1.minSize;
     this.links = { followLinks: o.followLinks, onWarning: o.onWarning };
+    this.resolveLink = o.resolveLink;
   }
 
   /** Rows waiting for a checkpoint or the commit. */
@@ -397,6 +417,9 @@ export class TreeIngest {
         const top = frames[frames.length - 1]!;
         if (ev.t === OPEN) {
           frames.push(frame(ev.name, top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, ev.local, ev.cache));
+        } else if (ev.t === REF) {
+          this.files++;
+          top.builder.pushEntry(this.entry(ev.name, ev.id, ev.size));
         } else if (ev.t === CLOSE) {
           frames.pop();
           built(top);
@@ -416,10 +439,10 @@ export class TreeIngest {
 
   // -- the walk (runs ahead of the build by up to BATCH_DEPTH batches)
 
-  private enter(local: string, repo: string, plain: boolean): void {
+  private enter(local: string, repo: string, plain: boolean, viaInput = false): void {
     const entries = readDirSorted(local);
     const cache = this.o.cache ? this.o.cache.childrenOf(local) : null;
-    this.stack.push({ local, entries, i: 0, plain, repo, cache: cache && cache.rows.size > 0 ? cache.rows : null, cacheState: { seq: cache?.seq ?? 0, names: cache?.rows.size ?? 0 } });
+    this.stack.push({ local, entries, i: 0, plain, viaInput, repo, cache: cache && cache.rows.size > 0 ? cache.rows : null, cacheState: { seq: cache?.seq ?? 0, names: cache?.rows.size ?? 0 } });
   }
 
   /** One walk step; false when the walk is over. */
@@ -434,18 +457,45 @@ export class TreeIngest {
     const d = f.entries[f.i++]!;
     const local = f.local === '/' ? `/${d.name}` : `${f.local}/${d.name}`;
     const repo = f.repo === '/' ? `/${d.name}` : `${f.repo}/${d.name}`;
-    const kind = entryKind(d, local, this.links);
+    let viaInput = f.viaInput;
+    // a link's own path may not lead anywhere on this side of the namespace (`/pfs/...`)
+    let readAt = local;
+    let kind: 'dir' | 'file' | null;
+    if (this.resolveLink && (f.viaInput || d.isSymbolicLink())) {
+      const target = this.resolveLink(local);
+      if (target.kind === 'skip') {
+        this.links.onWarning?.(target.message);
+        return true;
+      }
+      if (target.kind === 'input-file') {
+        if (!f.plain || !isPlainName(d.name) || repo.length > MAX_PATH_BYTES) validateWritePath(repo);
+        this.queue.push({ t: REF, name: d.name, id: target.id, size: target.size });
+        return true;
+      }
+      const isDir = target.kind === 'input-dir' || target.isDir;
+      if (isDir) {
+        const seen = (this.links.seenDirs ??= new Set());
+        if (seen.has(target.real)) {
+          this.links.onWarning?.(`skipping ${local}: symbolic link loop`);
+          return true;
+        }
+        seen.add(target.real);
+      }
+      kind = isDir ? 'dir' : 'file';
+      viaInput = target.kind === 'input-dir';
+      readAt = target.real;
+    } else kind = entryKind(d, local, this.links);
     if (kind === 'dir') {
-      this.enter(local, repo, f.plain && isPlainName(d.name));
-      this.queue.push({ t: OPEN, name: d.name, local, cache: this.stack[this.stack.length - 1]!.cacheState });
+      this.enter(readAt, repo, f.plain && isPlainName(d.name), viaInput);
+      this.queue.push({ t: OPEN, name: d.name, local: readAt, cache: this.stack[this.stack.length - 1]!.cacheState });
     } else if (kind === 'file') {
       // the full check only when a name needs it: it costs more than reading a small file
       if (!f.plain || !isPlainName(d.name) || repo.length > MAX_PATH_BYTES) validateWritePath(repo);
       const row = f.cache?.get(d.name);
       const idx = this.openPaths.length;
       if (row) this.openCached.set([row.dev, row.ino, row.size, row.mtime, row.ctime], idx * CACHED_FIELDS);
-      this.openPaths.push(local);
-      this.queue.push({ t: FILE, name: d.name, local, batch: this.nextBatch, idx, cached: row ? row.content : null });
+      this.openPaths.push(readAt);
+      this.queue.push({ t: FILE, name: d.name, local: readAt, batch: this.nextBatch, idx, cached: row ? row.content : null });
       if (this.openPaths.length === BATCH_FILES) this.send();
     }
     return true;

@@ -113,6 +113,7 @@ export function pipelineDetails(p: PipelineInfo, time: TimeFormatter): string {
     ['Input', pretty(inputJson(s.input))],
     ['Output Branch', p.outputBranch],
     ['Transform', pretty(transformJson(s.transform))],
+    ['Workdir', s.workdir],
     ['Egress', s.egress],
     ['Ignored Fields', s.ignored.length > 0 ? s.ignored.join(', ') : undefined],
   ]);
@@ -220,6 +221,7 @@ export function datumDetails(d: DatumInfo): string {
     ['State', d.state === 'pending' ? 'STARTING' : d.state.toUpperCase()],
     ['Attempts', String(d.attempts)],
     ['Error', d.error ?? undefined],
+    ['Warning', d.warning ?? undefined],
     ['Data Downloaded', formatBytes(d.downloadBytes)],
     ['Data Uploaded', formatBytes(d.uploadBytes)],
     ['Total Time', d.state === 'skipped' ? '-' : between(d.started, d.finished)],

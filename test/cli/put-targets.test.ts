@@ -71,6 +71,25 @@ describe('planPutSources (pachctl target-path rules)', () => {
     expect(plan('repo@master', ['.'], { recursive: true })).toEqual([['local', '.', '/', true]]);
   });
 
+  it('puts one directory into the given path whatever it is, the root included', () => {
+    // Pachyderm's group and joins examples: `put file -r stores@master:/ -f stores`.
+    expect(plan('repo@master:/', ['dir'], { recursive: true })).toEqual([['local', 'dir', '/', true]]);
+    expect(plan('repo@master:/p/', ['dir'], { recursive: true })).toEqual([['local', 'dir', '/p', true]]);
+    expect(plan('repo@master:/', ['x.png'])).toEqual([['local', 'x.png', '/x.png', false]]);
+  });
+
+  it('joins the path and the whole source path for -r with --full-path', () => {
+    expect(plan('repo@master:/p', ['dir'], { recursive: true, fullPath: true })).toEqual([['local', 'dir', '/p/dir', true]]);
+    expect(plan('repo@master:/p', ['x.png'], { fullPath: true })).toEqual([['local', 'x.png', '/p', false]]);
+  });
+
+  it('uses the path as a prefix for several directories', () => {
+    expect(plan('repo@master:/', ['dir', 'a'], { recursive: true })).toEqual([
+      ['local', 'dir', '/dir', true],
+      ['local', 'a', '/a', false],
+    ]);
+  });
+
   it('refuses a directory without -r, and a missing source', () => {
     expect(() => plan('repo@master', ['dir'])).toThrow('dir is a directory');
     expect(() => plan('repo@master', ['nope'])).toThrow("nope doesn't exist");

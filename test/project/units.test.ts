@@ -28,12 +28,22 @@ describe('tusk.yaml', () => {
         { spec: 'p.json', code: [] },
         { spec: 'q.yaml', code: ['src'] },
       ],
+      images: {},
       wait: false,
       lock: 'tusk.lock',
       checkout: 'manual',
       lockFiles: 10_000,
     });
     expect(parseConfig('')).toMatchObject({ track: [], pipelines: [] });
+  });
+
+  it('reads the WORKDIR stand-ins, per spec file and per image', () => {
+    const c = parseConfig('pipelines: [{spec: p/a.json, workdir: src/}, {spec: b.json, workdir: .}]\nimages:\n  "org/img:1.0": {workdir: code}\n');
+    expect(c.pipelines).toEqual([
+      { spec: 'p/a.json', code: [], workdir: 'src' },
+      { spec: 'b.json', code: [], workdir: '.' },
+    ]);
+    expect(c.images).toEqual({ 'org/img:1.0': 'code' });
   });
 
   it.each([
@@ -46,6 +56,10 @@ describe('tusk.yaml', () => {
     ['wait: yes please', 'wait'],
     ['checkout: sometimes', 'checkout'],
     ['tracks: []', 'unknown field "tracks"'],
+    ['pipelines: [{spec: p.json, workdir: ../up}]', 'pipelines[0].workdir'],
+    ['images: {"a:1": {wrkdir: src}}', 'unknown field "wrkdir"'],
+    ['images: {"a:1": src}', 'images["a:1"]'],
+    ['images: [a]', 'images'],
     ['track: [', 'tusk.yaml'],
   ])('rejects %s', (text, mention) => {
     expect(() => parseConfig(text)).toThrow(expect.objectContaining({ code: 'E_INVALID', message: expect.stringContaining(mention) }));

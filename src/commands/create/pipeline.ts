@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { readSpecSource } from '../../cli/spec-source.js';
+import { readSpecSource, workdirRule } from '../../cli/spec-source.js';
 import { createPipelines, inspectPipeline, type PipelineInfo } from '../../pipeline/pipeline-service.js';
 import { afterWrite } from '../../pipeline/runner.js';
 
@@ -16,10 +16,12 @@ export default class CreatePipeline extends TuskCommand<CreatePipelineResult> {
   static override examples = [
     '<%= config.bin %> create pipeline -f edges.json',
     '<%= config.bin %> create pipeline -f pipelines.yaml --wait',
+    { description: "Run the code where the image's Dockerfile copied it (WORKDIR):", command: '<%= config.bin %> create pipeline -f pipelines/inner/inner_join.pipeline.json --workdir src' },
     { description: 'Read the spec from stdin:', command: 'cat edges.json | <%= config.bin %> create pipeline' },
   ];
   static override flags = {
     file: Flags.string({ char: 'f', description: 'The spec file, or - for stdin.', default: '-' }),
+    workdir: Flags.string({ description: "Local directory standing in for the image's WORKDIR: the code runs there unless the spec sets working_dir (default: tusk.yaml's entry for the spec or its image, else the spec file's directory)." }),
     wait: Flags.boolean({ description: 'Run the first jobs here and return when they have ended.' }),
   };
 
@@ -29,7 +31,7 @@ export default class CreatePipeline extends TuskCommand<CreatePipelineResult> {
     const core = this.store().core;
     // the ML chain check loads only for specs that mention an ml transform
     const check = /\bml\b/.test(spec.text) ? (await import('../../ml/create-check.js')).checkMlPipeline : undefined;
-    const result = createPipelines(core, spec.text, { baseDir: spec.baseDir, check });
+    const result = createPipelines(core, spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), check });
     if (!this.jsonEnabled()) for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     for (const p of result.pipelines) await afterWrite(core, { wait: flags.wait, commitSet: p.lastJob ?? undefined });
     // after --wait, show the jobs' outcome rather than the state at creation

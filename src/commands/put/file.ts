@@ -15,7 +15,8 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     'Without an open commit on the branch, one commit is started and finished around all the sources; ' +
     'inside an open commit (`start commit`) the writes join it. Existing files are overwritten unless -a.\n\n' +
     'Where sources land: no path → /<basename> (--full-path keeps the given path); one source and a path → ' +
-    'that path (for -r: the directory its contents go into); several sources → path/<basename>; ' +
+    'that path, / included (for -r: the directory its contents go into; a file target ending in / keeps the ' +
+    "source's name under it, as does -r with --full-path); several sources → path/<basename>; " +
     'stdin needs a path; --untar puts each archive entry at its own path under the path.';
   static override examples = [
     '<%= config.bin %> put file images@master -f ./cat.png',

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { readSpecSource } from '../../cli/spec-source.js';
+import { readSpecSource, workdirRule } from '../../cli/spec-source.js';
 import { createPipelines, inspectPipeline, type PipelineInfo } from '../../pipeline/pipeline-service.js';
 import { afterWrite } from '../../pipeline/runner.js';
 
@@ -18,6 +18,7 @@ export default class UpdatePipeline extends TuskCommand<UpdatePipelineResult> {
   ];
   static override flags = {
     file: Flags.string({ char: 'f', description: 'The spec file, or - for stdin.', default: '-' }),
+    workdir: Flags.string({ description: "Local directory standing in for the image's WORKDIR: the code runs there unless the spec sets working_dir (default: tusk.yaml's entry for the spec or its image, else the spec file's directory)." }),
     reprocess: Flags.boolean({ description: 'Process every datum again, even unchanged ones.' }),
     wait: Flags.boolean({ description: 'Run the new jobs here and return when they have ended.' }),
   };
@@ -27,7 +28,7 @@ export default class UpdatePipeline extends TuskCommand<UpdatePipelineResult> {
     const spec = await readSpecSource(flags.file);
     const core = this.store().core;
     const check = /\bml\b/.test(spec.text) ? (await import('../../ml/create-check.js')).checkMlPipeline : undefined;
-    const result = createPipelines(core, spec.text, { baseDir: spec.baseDir, update: true, reprocess: flags.reprocess, check });
+    const result = createPipelines(core, spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), keepWorkdir: true, update: true, reprocess: flags.reprocess, check });
     if (!this.jsonEnabled()) for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     for (const p of result.pipelines) await afterWrite(core, { wait: flags.wait, commitSet: p.lastJob ?? undefined });
     // after --wait, show the jobs' outcome rather than the state at creation
