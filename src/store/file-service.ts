@@ -21,6 +21,7 @@ import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
 import { PARALLEL_MIN_BYTES } from './parallel-content.js';
+import { PutBase } from './put-rebase.js';
 import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
 import { diffEntries, iterateEntries, type Entry } from './tree.js';
@@ -257,10 +258,17 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     opts.onProgress?.({ phase: 'write', done: bytes, ...(totalBytes !== undefined ? { total: totalBytes } : {}), unit: 'bytes' });
   };
   const baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
+  // what this put reads from its base, replayed in the transaction if the branch moved meanwhile
+  const putBase = new PutBase(baseRoot);
   // For -a: the content a path already has, from this command or from the base commit.
   const existing = (repoPath: string): ContentRecord | undefined => {
     const p = pending.get(repoPath);
     if (p) return p;
+    const rec = baseContent(repoPath);
+    putBase.readForAppend(repoPath, rec);
+    return rec;
+  };
+  const baseContent = (repoPath: string): ContentRecord | undefined => {
     if (!baseRoot) return undefined;
     const e = lookupPath(s.reader, baseRoot, repoPath);
     if (!e) return undefined;
@@ -311,6 +319,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
             // Unchanged since it was last put, and already at this path in the base commit: no edit at all.
             const before = baseRoot ? lookupPath(s.reader, baseRoot, f.repoPath) : undefined;
             if (before && before.kind === 'file' && before.id.equals(hit)) {
+              putBase.skippedUnchanged(f.repoPath, fileEntry(before));
               files++;
               cachedFiles++;
               progress(before.size);
@@ -347,16 +356,26 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     const { commit, finished } = commitEdits(
       s,
       target,
-      () => {
+      (base) => {
         // the trees' last pages, before the overlays read them
         pages.flush();
-        return ops;
+        // recorded first: replaying an append on a newer base reads this put's chunks
+        writer.record();
+        s.index.putContents(contents);
+        const replay = putBase.replayOn(base, {
+          reader: s.reader,
+          index: s.index,
+          packs: s.packs,
+          final: (p) => pending.get(p)!,
+          describe: (p) => ({ describe: () => `${t0.repo}:${p}` }),
+          fileEntry: (rec) => fileEntry(rec),
+        });
+        s.index.putContents(replay.contents);
+        return replay.edits.length > 0 ? [...ops, ...replay.edits] : ops;
       },
       {
         description: opts.description,
         beforeCommit: () => {
-          writer.record();
-          s.index.putContents(contents);
           trees?.record(readAt);
           cache.record(cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
           s.index.removeWriter(session);
