@@ -845,6 +845,9 @@ const DURATION_UNITS_MS: Record<string, number> = {
 };
 
 /** Go's time.ParseDuration ("1h30m", "500ms", "1.5s") in milliseconds, rounded up to whole ms. */
+/** The longest duration accepted: Go's time.Duration maximum, 2^63-1 ns. */
+const MAX_DURATION_MS = 9_223_372_036_854;
+
 export function parseDuration(text: string): number {
   const fail = () =>
     new InvalidArgumentError(`invalid duration ${JSON.stringify(text)}`, 'write a duration such as "30s", "1m30s", "500ms" or "1h"');
@@ -867,6 +870,8 @@ export function parseDuration(text: string): number {
     total += Number(`${m[1] || '0'}.${m[2] || '0'}`) * unit;
     s = s.slice(m[0].length);
   }
+  // Go's time.Duration (int64 nanoseconds) ends here too; past it, dates stop being representable
+  if (total > MAX_DURATION_MS) throw new InvalidArgumentError(`invalid duration ${JSON.stringify(text)}: longer than 2562047h (about 292 years)`, 'write a shorter duration');
   return sign * Math.ceil(total);
 }
 
