@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConflictError, TuskError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../errors.js';
 import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
 import { getFile, writeLocalTree } from '../store/file-service.js';
 import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
@@ -15,6 +15,7 @@ import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { materializeDatum } from './materialize.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 import { ScratchSlot } from './scratch.js';
+import { MAX_PARALLELISM } from './spec.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
@@ -349,6 +350,9 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   let progressed = job.state === 'JOB_CREATED';
   const transform = transformFor(spec);
   const parallelism = Math.max(1, opts.parallelism ?? spec.parallelism ?? os.availableParallelism());
+  // a spec stored before the limit was checked at creation
+  if (!(parallelism <= MAX_PARALLELISM))
+    throw new InvalidArgumentError(`parallelism_spec.constant: must be at most ${MAX_PARALLELISM}, got ${parallelism}`, 'update the pipeline with a smaller parallelism_spec.constant');
   const abort = new AbortController();
   const logs = jobLogger(logFile(s, job.pipeline, job.id));
   const deadline = spec.job_timeout_ms ? (s.jobs.getJob(job.pipeline, job.id)?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
@@ -434,7 +438,11 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
       // stopped with a datum already handed over: its slot stays until it has ended
       await running;
     };
-    await Promise.all(Array.from({ length: parallelism }, (_, lane) => worker(lane)));
+    // no more lanes (each with two scratch trees) than datums left to claim (running ones may be
+    // retaken when their runner's lease runs out)
+    const states = s.jobs.datumStates(job.pipeline, job.id);
+    const left = states.pending + states.running;
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelism, left)) }, (_, lane) => worker(lane)));
   } finally {
     clearInterval(watch);
     results.flush();
@@ -493,6 +501,27 @@ async function egress(s: StoreCore, job: JobRow, dir: string): Promise<void> {
 }
 
 /**
+ * runJob, where an error that belongs to this job (a bad stored spec, a transform that cannot be
+ * set up, a bug) fails the job with the reason instead of ending the runner: the jobs of every
+ * other pipeline still run. A busy or read-only store is no fault of the job and still ends the
+ * runner.
+ */
+async function runJobOrFail(s: StoreCore, job: JobRow, opts: RunOptions): Promise<boolean> {
+  try {
+    return await runJob(s, job, opts);
+  } catch (err) {
+    if (err instanceof LockedError) throw err;
+    const reason = err instanceof TuskError ? err.message : `runner error: ${(err as Error).message}`;
+    s.graph.transaction(() => {
+      const j = s.jobs.getJob(job.pipeline, job.id);
+      if (j && !TERMINAL_JOB_STATES.includes(j.state)) finishJob(s, j, 'JOB_FAILURE', reason, null);
+    });
+    opts.onEvent?.({ job, message: `failed: ${reason}` });
+    return true;
+  }
+}
+
+/**
  * Run every open job until none is left that can make progress. Jobs of one pipeline run in
  * order (each builds on the previous one's output); different pipelines interleave by age.
  */
@@ -504,7 +533,7 @@ export async function runPendingJobs(s: StoreCore, opts: RunOptions): Promise<nu
     for (const job of s.jobs.openJobs()) {
       if (busy.has(job.pipeline)) continue;
       busy.add(job.pipeline);
-      if (await runJob(s, job, opts)) {
+      if (await runJobOrFail(s, job, opts)) {
         progressed = true;
         ran++;
         break; // the job list changed: downstream jobs may now be ready
