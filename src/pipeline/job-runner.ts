@@ -6,6 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../errors.js';
 import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
+import { killableSync } from '../signals.js';
+import { pausePoint } from '../store/crash-points.js';
 import { getFile, writeLocalTree } from '../store/file-service.js';
 import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
@@ -95,44 +97,57 @@ function readiness(s: StoreCore, job: JobRow): Readiness {
   return { kind: 'ready' };
 }
 
-/** Plan the job's datums in one transaction: skipped ones carry their earlier output, the rest wait to be claimed. */
+/**
+ * Plan the job's datums: match the globs and look up earlier results first, outside any
+ * transaction (trees are immutable, and a glob over a big input takes as long as the input is
+ * big), then record the rows in one short transaction. Two runners planning one job both do the
+ * reading; the first to record wins, the other finds the job started and records nothing.
+ */
 function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string): void {
+  const prov = s.graph.commitProvenance(job.pipeline, job.id);
+  const resolve = (i: PfsInput) => {
+    const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
+    const commitId = i.commit ?? p?.from_commit;
+    const c = commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
+    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
+  };
+  const planned = killableSync(() => {
+    const datums = planDatums(s.reader, spec.input, resolve);
+    pausePoint('plan-datums');
+    return datums;
+  });
+  // the previous job's rows hold every result still in use (skipped rows carry theirs
+  // forward): one read of them replaces a lookup per datum; a miss still asks the index
+  const recent = new Map<string, { hash: string; output: DatumRow['output'] }>();
+  const prev = spec.reprocess_spec === 'every_job' ? undefined : s.jobs.previousJob(job.pipeline, job.id);
+  if (prev) for (const r of s.jobs.datumResults(job.pipeline, prev)) if (r.state === 'success' || r.state === 'skipped') recent.set(r.id, { hash: r.hash, output: r.output });
+  const rows: { id: string; hash: string; inputs: string; prior: { output: DatumRow['output'] } | undefined }[] = [];
+  const seen = new Set<string>();
+  for (const d of planned) {
+    if (seen.has(d.id)) continue; // overlapping globs (e.g. /**) can name a datum twice
+    seen.add(d.id);
+    const hash = datumHash(d.id, d.files, job.salt);
+    const hit = recent.get(d.id);
+    const prior = spec.reprocess_spec === 'every_job' ? undefined : hit && hit.hash === hash ? hit : s.jobs.datumResult(job.pipeline, d.id, hash);
+    rows.push({ id: d.id, hash, inputs: JSON.stringify(d.files), prior });
+  }
   s.graph.transaction(() => {
-    const fresh = s.jobs.getJob(job.pipeline, job.id)!;
-    if (fresh.state !== 'JOB_CREATED') return;
-    const prov = s.graph.commitProvenance(job.pipeline, job.id);
-    const resolve = (i: PfsInput) => {
-      const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
-      const commitId = i.commit ?? p?.from_commit;
-      const c = commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
-      return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
-    };
-    const planned = planDatums(s.reader, spec.input, resolve);
-    // the previous job's rows hold every result still in use (skipped rows carry theirs
-    // forward): one read of them replaces a lookup per datum; a miss still asks the index
-    const recent = new Map<string, { hash: string; output: DatumRow['output'] }>();
-    const prev = spec.reprocess_spec === 'every_job' ? undefined : s.jobs.previousJob(job.pipeline, job.id);
-    if (prev) for (const r of s.jobs.datumResults(job.pipeline, prev)) if (r.state === 'success' || r.state === 'skipped') recent.set(r.id, { hash: r.hash, output: r.output });
+    const fresh = s.jobs.getJob(job.pipeline, job.id);
+    if (!fresh || fresh.state !== 'JOB_CREATED') return;
     const now = Date.now();
     let seq = 0;
-    const seen = new Set<string>();
-    for (const d of planned) {
-      if (seen.has(d.id)) continue; // overlapping globs (e.g. /**) can name a datum twice
-      seen.add(d.id);
-      const hash = datumHash(d.id, d.files, job.salt);
-      const hit = recent.get(d.id);
-      const prior = spec.reprocess_spec === 'every_job' ? undefined : hit && hit.hash === hash ? hit : s.jobs.datumResult(job.pipeline, d.id, hash);
+    for (const r of rows) {
       s.jobs.insertDatum({
         pipeline: job.pipeline,
         job: job.id,
-        id: d.id,
+        id: r.id,
         seq: seq++,
-        hash,
-        state: prior ? 'skipped' : 'pending',
-        inputs: JSON.stringify(d.files),
-        output: prior ? prior.output : null,
-        started: prior ? now : null,
-        finished: prior ? now : null,
+        hash: r.hash,
+        state: r.prior ? 'skipped' : 'pending',
+        inputs: r.inputs,
+        output: r.prior ? r.prior.output : null,
+        started: r.prior ? now : null,
+        finished: r.prior ? now : null,
       });
     }
     s.jobs.startJob(job.pipeline, job.id, seq, runner, now + DATUM_LEASE_MS);

@@ -8,6 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError, TuskError, localFileError } from '../errors.js';
+import { killableSync } from '../signals.js';
 import type { CommitRef, FileRef } from './address.js';
 import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
@@ -524,7 +525,8 @@ function rootOf(s: StoreCore, c: CommitRow): NodeId {
 function matchPath(s: StoreCore, c: CommitRow, p: string): PathEntry[] {
   const root = c.root;
   if (!root) return [];
-  if (hasGlobChars(p)) return [...globTree(s.reader, root, p)];
+  // a glob over a big tree is long synchronous work: Ctrl-C must still stop it
+  if (hasGlobChars(p)) return killableSync(() => [...globTree(s.reader, root, p)]);
   const clean = cleanPath(p);
   const e = lookupPath(s.reader, root, clean);
   return e ? [{ path: clean, entry: e }] : [];
@@ -782,7 +784,7 @@ export function deleteFiles(s: StoreCore, ref: FileRef, opts: { recursive?: bool
     const c = { repo: t.repo, branch: t.branch, id: t.open?.id ?? t.head?.id ?? '' } as CommitRow;
     const matches: PathEntry[] = [];
     if (base) {
-      if (p !== undefined && hasGlobChars(p)) matches.push(...globTree(s.reader, base, p));
+      if (p !== undefined && hasGlobChars(p)) matches.push(...killableSync(() => [...globTree(s.reader, base, p)]));
       else {
         const clean = cleanPath(p ?? '/');
         const e = lookupPath(s.reader, base, clean);
