@@ -21,3 +21,26 @@ export function killableSync<T>(fn: () => T): T {
     for (const { signal, listeners } of saved) for (const l of listeners) process.on(signal, l);
   }
 }
+
+const cleanups = new Set<() => void>();
+
+/**
+ * Run `fn` when the command is interrupted (SIGINT/SIGTERM handled by cli/base.ts), before the
+ * store is closed: e.g. a runner gives back the datums it holds. Returns the unregistration.
+ */
+export function onInterrupt(fn: () => void): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+/** Called by the command's signal handler; a failing cleanup does not stop the others. */
+export function runInterruptCleanups(): void {
+  for (const fn of [...cleanups]) {
+    try {
+      fn();
+    } catch {
+      // the process is ending either way
+    }
+  }
+  cleanups.clear();
+}

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../errors.js';
 import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
-import { killableSync } from '../signals.js';
+import { killableSync, onInterrupt } from '../signals.js';
 import { pausePoint } from '../store/crash-points.js';
 import { getFile, writeLocalTree } from '../store/file-service.js';
 import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
@@ -403,6 +403,11 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     for (const [id, ctl] of active) if (!ours.has(id)) ctl.abort(RESTARTED);
     for (const d of queue) if (!ours.has(d.id)) restarted.add(d.id);
   }, 250);
+  // stopped by Ctrl-C or SIGTERM: the datums this runner holds go back to the queue at once
+  const unregister = onInterrupt(() => {
+    results.flush();
+    s.jobs.releaseClaims(job.pipeline, job.id, opts.runner);
+  });
   const slots: ScratchSlot[] = [];
   let batch = CLAIM_BATCH;
   let claimedAt = -Infinity;
@@ -459,6 +464,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     const left = states.pending + states.running;
     await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelism, left)) }, (_, lane) => worker(lane)));
   } finally {
+    unregister();
     clearInterval(watch);
     results.flush();
     logs.close();

@@ -3,6 +3,7 @@
 // transaction), so every `put file` failed with E_LOCKED, and SIGTERM did not stop the runner.
 // A test-only pause point (TUSK_PAUSE_AT, src/store/crash-points.ts) holds the runner inside the
 // planning, synchronously, as a slow glob would.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +29,7 @@ async function pipelineWithJob(s: StoreDir): Promise<void> {
   expectOk(await s.tusk(['create', 'pipeline', '-f', 'p.json'], { env: NONE }));
 }
 
-describe('the write lock while a job is planned', () => {
+describe('the write lock and signals while jobs run', () => {
   it('a runner slow to plan a job leaves the store writable; the job then runs', async () => {
     await withStoreDir(async (s) => {
       await pipelineWithJob(s);
@@ -70,6 +71,32 @@ describe('the write lock while a job is planned', () => {
       } finally {
         fs.rmSync(pause, { recursive: true, force: true });
       }
+    });
+  });
+
+  it('SIGTERM stops a runner while a datum runs: the datum process ends and the datum is back in the queue at once', async () => {
+    await withStoreDir(async (s) => {
+      expectOk(await s.tusk(['create', 'repo', 'in'], { env: NONE }));
+      expectOk(await s.tusk(['put', 'file', 'in@master:/a'], { input: 'a\n', env: NONE }));
+      // a marker argument, so that this test's datum process can be told from any other
+      const marker = `${Date.now() % 100000 + 300}.25`;
+      writeTree(s.dir, { 'p.json': JSON.stringify({ pipeline: { name: 'p' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['sleep', marker] } }) });
+      expectOk(await s.tusk(['create', 'pipeline', '-f', 'p.json'], { env: NONE }));
+      const runner = startTusk(['run'], { cwd: s.dir, env: { TUSK_RUNNER: 'foreground' } });
+      const [job] = await s.json<{ id: string }[]>(['list', 'job', '-p', 'p'], { env: NONE });
+      const datums = async () => s.json<{ state: string }[]>(['list', 'datum', `p@${job!.id}`], { env: NONE });
+      const running = async () => spawnSync('pgrep', ['-f', `sleep ${marker}`]).status === 0;
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !((await datums()).some((d) => d.state === 'running') && (await running()))) await new Promise((r) => setTimeout(r, 50));
+      expect(await running()).toBe(true);
+      runner.kill('SIGTERM');
+      const done = await runner.done;
+      expect(done.code, done.describe()).toBe(143);
+      expect((await datums()).map((d) => d.state)).toEqual(['pending']);
+      const gone = Date.now() + 10_000;
+      while (Date.now() < gone && (await running())) await new Promise((r) => setTimeout(r, 50));
+      expect(await running()).toBe(false);
+      expectOk(await s.tusk(['stop', 'job', `p@${job!.id}`], { env: NONE }));
     });
   });
 });
