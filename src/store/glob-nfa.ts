@@ -159,6 +159,7 @@ export function compileNfa(nodes: readonly GlobNode[], groups: number, charRegex
       // an inner lookahead always comes before the one around it, so each table finds those it needs
       const la: Uint8Array[] = [];
       for (const l of lookaheads) la.push(lookaheadTable(states, reverse, l, cps, la));
+      if (groups === 0) return accepts(states, start, accept, cps, la) ? [] : null;
       const slots = run(states, start, accept, cps, la, 2 * groups);
       if (!slots) return null;
       const out: string[] = new Array(groups);
@@ -225,6 +226,40 @@ function run(states: readonly State[], start: number, accept: number, cps: reado
     [clist, nlist] = [nlist, clist];
     nlist.length = 0;
   }
+}
+
+/** The VM without captures (most globs have no groups): state sets as plain number lists. */
+function accepts(states: readonly State[], start: number, accept: number, cps: readonly string[], la: readonly Uint8Array[]): boolean {
+  const mark = new Int32Array(states.length).fill(-1);
+  let clist: number[] = [];
+  let nlist: number[] = [];
+  const stack: number[] = [];
+  const add = (list: number[], s0: number, pos: number) => {
+    stack.push(s0);
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      if (mark[s] === pos) continue;
+      mark[s] = pos;
+      const st = states[s]!;
+      if (st.kind === 'split') for (let i = st.outs.length - 1; i >= 0; i--) stack.push(st.outs[i]!);
+      else if (st.kind === 'save') stack.push(st.out);
+      else if (st.kind === 'assert') {
+        if (!la[st.la]![pos]) stack.push(st.out);
+      } else list.push(s);
+    }
+  };
+  add(clist, start, 0);
+  for (let pos = 0; pos < cps.length; pos++) {
+    if (clist.length === 0) return false;
+    const c = cps[pos]!;
+    for (const s of clist) {
+      const st = states[s]!;
+      if (st.kind === 'char' && st.test(c)) add(nlist, st.out, pos + 1);
+    }
+    [clist, nlist] = [nlist, clist];
+    nlist.length = 0;
+  }
+  return clist.includes(accept);
 }
 
 interface Reverse {
