@@ -4,6 +4,7 @@
 import { Command, Errors, Flags, type Interfaces, toConfiguredId } from '@oclif/core';
 import { createRequire } from 'node:module';
 import { EXIT, InvalidArgumentError, TuskError } from '../errors.js';
+import { runInterruptCleanups } from '../signals.js';
 import { openStore, type Store } from '../store/store.js';
 import { registerMlTransforms } from '../ml/register.js';
 import type { OnProgress, ProgressEvent } from '../store/types.js';
@@ -224,6 +225,7 @@ export abstract class TuskCommand<T> extends Command {
   // Leave through process.exit: an interrupted store call may still hold promises that would
   // otherwise keep running. Metadata writes are single transactions, so nothing is half-done.
   private interrupted(code: number): void {
+    runInterruptCleanups();
     try {
       this.closeStore();
     } catch {

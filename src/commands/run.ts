@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
 import { listJobs, type JobInfo } from '../pipeline/pipeline-service.js';
 import { runDaemon, runForeground } from '../pipeline/runner.js';
+import { MAX_PARALLELISM } from '../pipeline/spec.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import { jobProgress, jobStateCell } from '../ui/pipeline-views.js';
 
@@ -16,7 +17,7 @@ export default class Run extends TuskCommand<RunResult> {
     'background runner instead (TUSK_RUNNER=foreground makes every write run its jobs itself).';
   static override examples = ['<%= config.bin %> run', '<%= config.bin %> run --json'];
   static override flags = {
-    parallelism: Flags.integer({ description: 'Run at most this many datums at once (default: per pipeline).', min: 1 }),
+    parallelism: Flags.integer({ description: `Run at most this many datums at once (default: per pipeline; at most ${MAX_PARALLELISM}).`, min: 1, max: MAX_PARALLELISM }),
     daemon: Flags.boolean({ hidden: true, description: 'Be the background runner: run jobs until idle for a while.' }),
   };
 

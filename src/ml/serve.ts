@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TuskError } from '../errors.js';
+import { setLongInterval } from '../timers.js';
 import type { Store } from '../store/store.js';
 import { predictChain } from './chain.js';
 import { MlError } from './errors.js';
@@ -177,8 +178,7 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
   // a missing repo or branch is the caller's mistake: fail now rather than serve 503 forever
   head();
   await refresh();
-  const timer = setInterval(() => void refresh(), opts.pollMs ?? 1000);
-  timer.unref();
+  const timer = setLongInterval(() => void refresh(), opts.pollMs ?? 1000, { unref: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 8080, opts.host ?? '127.0.0.1', () => resolve());
@@ -191,7 +191,7 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
     refresh,
     close: async () => {
       closed = true;
-      clearInterval(timer);
+      timer.cancel();
       const closing = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closing;

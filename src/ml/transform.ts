@@ -4,6 +4,7 @@
 import type { InputSpec, PipelineSpec } from '../pipeline/spec-types.js';
 import type { DatumContext, Transform, TransformResult } from '../pipeline/transform.js';
 import { TuskError } from '../errors.js';
+import { setLongTimeout } from '../timers.js';
 import { runMl, type CardInput } from './run.js';
 import { validateMlSpec } from './spec.js';
 
@@ -25,7 +26,7 @@ export class MlTransform implements Transform {
     ctx.signal.addEventListener('abort', onAbort);
     let timedOut = false;
     const timer = ctx.timeoutMs
-      ? setTimeout(() => {
+      ? setLongTimeout(() => {
           timedOut = true;
           abort.abort();
         }, ctx.timeoutMs)
@@ -61,7 +62,7 @@ export class MlTransform implements Transform {
       if (!(err instanceof TuskError) && process.env.DEBUG) ctx.log('stderr', (err as Error).stack ?? '');
       return { ok: false, exitCode: 1, signal: null, timedOut, reason };
     } finally {
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       ctx.signal.removeEventListener('abort', onAbort);
     }
   }

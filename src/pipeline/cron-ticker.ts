@@ -6,8 +6,8 @@
 // Missed ticks (no runner alive, pipeline stopped) are caught up with ONE tick, named after the
 // newest schedule time that passed, never one commit per missed time: a laptop that slept through
 // a week of "@every 1m" gets one job, not ten thousand.
-import { setTimeout as delay } from 'node:timers/promises';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { sleep } from '../timers.js';
 import { emptyRoot, insertCommit, propagate } from '../store/commit-service.js';
 import type { CommitRow } from '../store/commit-graph.js';
 import { applyPathEdits, type PathEdit } from '../store/file-tree.js';
@@ -130,7 +130,7 @@ export async function runCronTimer(s: StoreCore, signal: AbortSignal, opts: { po
       // end the runner (the jobs of every other pipeline depend on it): the next round retries,
       // and `tusk run cron` reports the error where someone sees it.
     }
-    await delay(wait, undefined, { signal }).catch(() => undefined);
+    await sleep(wait, signal);
   }
 }
 

@@ -4,8 +4,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConflictError, TuskError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../errors.js';
 import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
+import { killableSync, onInterrupt } from '../signals.js';
+import { pausePoint } from '../store/crash-points.js';
 import { getFile, writeLocalTree } from '../store/file-service.js';
 import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
@@ -16,6 +18,7 @@ import { materializeDatum } from './materialize.js';
 import { outputLinkResolver } from './output-links.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 import { ScratchSlot } from './scratch.js';
+import { MAX_PARALLELISM } from './spec.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
@@ -95,44 +98,57 @@ function readiness(s: StoreCore, job: JobRow): Readiness {
   return { kind: 'ready' };
 }
 
-/** Plan the job's datums in one transaction: skipped ones carry their earlier output, the rest wait to be claimed. */
+/**
+ * Plan the job's datums: match the globs and look up earlier results first, outside any
+ * transaction (trees are immutable, and a glob over a big input takes as long as the input is
+ * big), then record the rows in one short transaction. Two runners planning one job both do the
+ * reading; the first to record wins, the other finds the job started and records nothing.
+ */
 function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string): void {
+  const prov = s.graph.commitProvenance(job.pipeline, job.id);
+  const resolve = (i: PfsInput) => {
+    const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
+    const commitId = i.commit ?? p?.from_commit;
+    const c = commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
+    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
+  };
+  const planned = killableSync(() => {
+    const datums = planDatums(s.reader, spec.input, resolve);
+    pausePoint('plan-datums');
+    return datums;
+  });
+  // the previous job's rows hold every result still in use (skipped rows carry theirs
+  // forward): one read of them replaces a lookup per datum; a miss still asks the index
+  const recent = new Map<string, { hash: string; output: DatumRow['output'] }>();
+  const prev = spec.reprocess_spec === 'every_job' ? undefined : s.jobs.previousJob(job.pipeline, job.id);
+  if (prev) for (const r of s.jobs.datumResults(job.pipeline, prev)) if (r.state === 'success' || r.state === 'skipped') recent.set(r.id, { hash: r.hash, output: r.output });
+  const rows: { id: string; hash: string; inputs: string; prior: { output: DatumRow['output'] } | undefined }[] = [];
+  const seen = new Set<string>();
+  for (const d of planned) {
+    if (seen.has(d.id)) continue; // overlapping globs (e.g. /**) can name a datum twice
+    seen.add(d.id);
+    const hash = datumHash(d.id, d.files, job.salt);
+    const hit = recent.get(d.id);
+    const prior = spec.reprocess_spec === 'every_job' ? undefined : hit && hit.hash === hash ? hit : s.jobs.datumResult(job.pipeline, d.id, hash);
+    rows.push({ id: d.id, hash, inputs: JSON.stringify(d.files), prior });
+  }
   s.graph.transaction(() => {
-    const fresh = s.jobs.getJob(job.pipeline, job.id)!;
-    if (fresh.state !== 'JOB_CREATED') return;
-    const prov = s.graph.commitProvenance(job.pipeline, job.id);
-    const resolve = (i: PfsInput) => {
-      const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
-      const commitId = i.commit ?? p?.from_commit;
-      const c = commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
-      return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
-    };
-    const planned = planDatums(s.reader, spec.input, resolve);
-    // the previous job's rows hold every result still in use (skipped rows carry theirs
-    // forward): one read of them replaces a lookup per datum; a miss still asks the index
-    const recent = new Map<string, { hash: string; output: DatumRow['output'] }>();
-    const prev = spec.reprocess_spec === 'every_job' ? undefined : s.jobs.previousJob(job.pipeline, job.id);
-    if (prev) for (const r of s.jobs.datumResults(job.pipeline, prev)) if (r.state === 'success' || r.state === 'skipped') recent.set(r.id, { hash: r.hash, output: r.output });
+    const fresh = s.jobs.getJob(job.pipeline, job.id);
+    if (!fresh || fresh.state !== 'JOB_CREATED') return;
     const now = Date.now();
     let seq = 0;
-    const seen = new Set<string>();
-    for (const d of planned) {
-      if (seen.has(d.id)) continue; // overlapping globs (e.g. /**) can name a datum twice
-      seen.add(d.id);
-      const hash = datumHash(d.id, d.files, job.salt);
-      const hit = recent.get(d.id);
-      const prior = spec.reprocess_spec === 'every_job' ? undefined : hit && hit.hash === hash ? hit : s.jobs.datumResult(job.pipeline, d.id, hash);
+    for (const r of rows) {
       s.jobs.insertDatum({
         pipeline: job.pipeline,
         job: job.id,
-        id: d.id,
+        id: r.id,
         seq: seq++,
-        hash,
-        state: prior ? 'skipped' : 'pending',
-        inputs: JSON.stringify(d.files),
-        output: prior ? prior.output : null,
-        started: prior ? now : null,
-        finished: prior ? now : null,
+        hash: r.hash,
+        state: r.prior ? 'skipped' : 'pending',
+        inputs: r.inputs,
+        output: r.prior ? r.prior.output : null,
+        started: r.prior ? now : null,
+        finished: r.prior ? now : null,
       });
     }
     s.jobs.startJob(job.pipeline, job.id, seq, runner, now + DATUM_LEASE_MS);
@@ -368,6 +384,9 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   let progressed = job.state === 'JOB_CREATED';
   const transform = transformFor(spec);
   const parallelism = Math.max(1, opts.parallelism ?? spec.parallelism ?? os.availableParallelism());
+  // a spec stored before the limit was checked at creation
+  if (!(parallelism <= MAX_PARALLELISM))
+    throw new InvalidArgumentError(`parallelism_spec.constant: must be at most ${MAX_PARALLELISM}, got ${parallelism}`, 'update the pipeline with a smaller parallelism_spec.constant');
   const abort = new AbortController();
   const logs = jobLogger(logFile(s, job.pipeline, job.id));
   const deadline = spec.job_timeout_ms ? (s.jobs.getJob(job.pipeline, job.id)?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
@@ -403,6 +422,11 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     for (const [id, ctl] of active) if (!ours.has(id)) ctl.abort(RESTARTED);
     for (const d of queue) if (!ours.has(d.id)) restarted.add(d.id);
   }, 250);
+  // stopped by Ctrl-C or SIGTERM: the datums this runner holds go back to the queue at once
+  const unregister = onInterrupt(() => {
+    results.flush();
+    s.jobs.releaseClaims(job.pipeline, job.id, opts.runner);
+  });
   const slots: ScratchSlot[] = [];
   let batch = CLAIM_BATCH;
   let claimedAt = -Infinity;
@@ -453,8 +477,13 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
       // stopped with a datum already handed over: its slot stays until it has ended
       await running;
     };
-    await Promise.all(Array.from({ length: parallelism }, (_, lane) => worker(lane)));
+    // no more lanes (each with two scratch trees) than datums left to claim (running ones may be
+    // retaken when their runner's lease runs out)
+    const states = s.jobs.datumStates(job.pipeline, job.id);
+    const left = states.pending + states.running;
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelism, left)) }, (_, lane) => worker(lane)));
   } finally {
+    unregister();
     clearInterval(watch);
     results.flush();
     logs.close();
@@ -512,6 +541,27 @@ async function egress(s: StoreCore, job: JobRow, dir: string): Promise<void> {
 }
 
 /**
+ * runJob, where an error that belongs to this job (a bad stored spec, a transform that cannot be
+ * set up, a bug) fails the job with the reason instead of ending the runner: the jobs of every
+ * other pipeline still run. A busy or read-only store is no fault of the job and still ends the
+ * runner.
+ */
+async function runJobOrFail(s: StoreCore, job: JobRow, opts: RunOptions): Promise<boolean> {
+  try {
+    return await runJob(s, job, opts);
+  } catch (err) {
+    if (err instanceof LockedError) throw err;
+    const reason = err instanceof TuskError ? err.message : `runner error: ${(err as Error).message}`;
+    s.graph.transaction(() => {
+      const j = s.jobs.getJob(job.pipeline, job.id);
+      if (j && !TERMINAL_JOB_STATES.includes(j.state)) finishJob(s, j, 'JOB_FAILURE', reason, null);
+    });
+    opts.onEvent?.({ job, message: `failed: ${reason}` });
+    return true;
+  }
+}
+
+/**
  * Run every open job until none is left that can make progress. Jobs of one pipeline run in
  * order (each builds on the previous one's output); different pipelines interleave by age.
  */
@@ -523,7 +573,7 @@ export async function runPendingJobs(s: StoreCore, opts: RunOptions): Promise<nu
     for (const job of s.jobs.openJobs()) {
       if (busy.has(job.pipeline)) continue;
       busy.add(job.pipeline);
-      if (await runJob(s, job, opts)) {
+      if (await runJobOrFail(s, job, opts)) {
         progressed = true;
         ran++;
         break; // the job list changed: downstream jobs may now be ready

@@ -258,10 +258,12 @@ class Fields {
     return v;
   }
 
-  int(f: string, min: number): number | undefined {
+  int(f: string, min: number, max?: { limit: number; hint: string }): number | undefined {
     const v = this.get(f);
     if (v === undefined || v === null) return undefined;
-    return toInt(v, this.path(f), min);
+    const n = toInt(v, this.path(f), min);
+    if (max && n > max.limit) throw malformed(`${this.path(f)}: must be at most ${max.limit}, got ${n}`, max.hint);
+    return n;
   }
 
   /** A string list; `single` also takes one string (stdin's common shorthand). */
@@ -497,7 +499,7 @@ export function normalizeSpec(
 
   const parallelismFields = top.fields('parallelism_spec', ['constant']);
   // 0 means "decide": Pachyderm picks 1 worker; locally the cores are the workers.
-  const parallelism = parallelismFields?.int('constant', 0) || os.availableParallelism();
+  const parallelism = parallelismFields?.int('constant', 0, { limit: MAX_PARALLELISM, hint: `datums run as local processes: use 0 (one per core) or a number up to ${MAX_PARALLELISM}` }) || os.availableParallelism();
   // proto3 cannot tell 0 from unset, so Pachyderm treats datum_tries 0 as the default too.
   const datumTries = top.int('datum_tries', 0) || DEFAULT_DATUM_TRIES;
 
@@ -868,6 +870,12 @@ const DURATION_UNITS_MS: Record<string, number> = {
 };
 
 /** Go's time.ParseDuration ("1h30m", "500ms", "1.5s") in milliseconds, rounded up to whole ms. */
+/** The most datums one pipeline may run at once (parallelism_spec.constant, `tusk run --parallelism`). */
+export const MAX_PARALLELISM = 1024;
+
+/** The longest duration accepted: Go's time.Duration maximum, 2^63-1 ns. */
+const MAX_DURATION_MS = 9_223_372_036_854;
+
 export function parseDuration(text: string): number {
   const fail = () =>
     new InvalidArgumentError(`invalid duration ${JSON.stringify(text)}`, 'write a duration such as "30s", "1m30s", "500ms" or "1h"');
@@ -890,6 +898,8 @@ export function parseDuration(text: string): number {
     total += Number(`${m[1] || '0'}.${m[2] || '0'}`) * unit;
     s = s.slice(m[0].length);
   }
+  // Go's time.Duration (int64 nanoseconds) ends here too; past it, dates stop being representable
+  if (total > MAX_DURATION_MS) throw new InvalidArgumentError(`invalid duration ${JSON.stringify(text)}: longer than 2562047h (about 292 years)`, 'write a shorter duration');
   return sign * Math.ceil(total);
 }
 

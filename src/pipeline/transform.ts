@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setLongTimeout, type LongTimer } from '../timers.js';
 import { ExecServer } from './exec-server.js';
 import type { TransformSpec } from './spec-types.js';
 
@@ -143,7 +144,7 @@ function lineSplitter(log: DatumContext['log'], stream: 'stdout' | 'stderr'): { 
  */
 function guard(ctx: DatumContext, pid: () => number | undefined): { start(): void; killTree(): void; timedOut(): boolean; dispose(): void } {
   let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimer | undefined;
   const killTree = () => {
     try {
       const p = pid();
@@ -156,7 +157,7 @@ function guard(ctx: DatumContext, pid: () => number | undefined): { start(): voi
   return {
     start: () => {
       if (ctx.timeoutMs && !timer)
-        timer = setTimeout(() => {
+        timer = setLongTimeout(() => {
           timedOut = true;
           ctx.log('system', `datum timed out after ${ctx.timeoutMs} ms; killing it`);
           killTree();
@@ -165,7 +166,7 @@ function guard(ctx: DatumContext, pid: () => number | undefined): { start(): voi
     killTree,
     timedOut: () => timedOut,
     dispose: () => {
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       ctx.signal.removeEventListener('abort', killTree);
     },
   };

@@ -14,6 +14,9 @@
 //   after-finish-txn   after `finish commit`'s transaction
 //   in-gc-repack       gc has copied a pack's live chunks and synced, before the switch-over
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 export type CrashPoint =
   | 'mid-pack-write'
   | 'after-pack-sync'
@@ -37,4 +40,23 @@ export function crashArmed(name: CrashPoint): boolean {
 export function crashPoint(name: CrashPoint): void {
   if (target !== name) return;
   if (++hits === nth) process.kill(process.pid, 'SIGKILL');
+}
+
+// TEST-ONLY pauses, for tests that must catch a process in the middle of slow work (what locks
+// it holds there). TUSK_PAUSE_AT=NAME:DIR makes the process, at the point NAME, create DIR/reached
+// and then block (synchronously, as slow work would) until DIR/release exists. Points:
+//
+//   plan-datums        a job's datums are matched against its globs, not yet recorded
+
+export type PausePoint = 'plan-datums';
+
+const pauseSpec = process.env.TUSK_PAUSE_AT;
+const [pauseTarget, pauseDir] = pauseSpec ? [pauseSpec.slice(0, pauseSpec.indexOf(':')), pauseSpec.slice(pauseSpec.indexOf(':') + 1)] : [undefined, ''];
+
+/** Test-only: block here until released when TUSK_PAUSE_AT names this point (see above). */
+export function pausePoint(name: PausePoint): void {
+  if (pauseTarget !== name) return;
+  fs.writeFileSync(path.join(pauseDir, 'reached'), String(process.pid));
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!fs.existsSync(path.join(pauseDir, 'release'))) Atomics.wait(cell, 0, 0, 20);
 }

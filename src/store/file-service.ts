@@ -8,6 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError, TuskError, localFileError } from '../errors.js';
+import { killableSync } from '../signals.js';
 import type { CommitRef, FileRef } from './address.js';
 import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
@@ -21,6 +22,7 @@ import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
 import { PARALLEL_MIN_BYTES } from './parallel-content.js';
+import { PutBase } from './put-rebase.js';
 import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
 import { diffEntries, iterateEntries, type Entry } from './tree.js';
@@ -257,10 +259,17 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     opts.onProgress?.({ phase: 'write', done: bytes, ...(totalBytes !== undefined ? { total: totalBytes } : {}), unit: 'bytes' });
   };
   const baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
+  // what this put reads from its base, replayed in the transaction if the branch moved meanwhile
+  const putBase = new PutBase(baseRoot);
   // For -a: the content a path already has, from this command or from the base commit.
   const existing = (repoPath: string): ContentRecord | undefined => {
     const p = pending.get(repoPath);
     if (p) return p;
+    const rec = baseContent(repoPath);
+    putBase.readForAppend(repoPath, rec);
+    return rec;
+  };
+  const baseContent = (repoPath: string): ContentRecord | undefined => {
     if (!baseRoot) return undefined;
     const e = lookupPath(s.reader, baseRoot, repoPath);
     if (!e) return undefined;
@@ -311,6 +320,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
             // Unchanged since it was last put, and already at this path in the base commit: no edit at all.
             const before = baseRoot ? lookupPath(s.reader, baseRoot, f.repoPath) : undefined;
             if (before && before.kind === 'file' && before.id.equals(hit)) {
+              putBase.skippedUnchanged(f.repoPath, fileEntry(before));
               files++;
               cachedFiles++;
               progress(before.size);
@@ -347,16 +357,26 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     const { commit, finished } = commitEdits(
       s,
       target,
-      () => {
+      (base) => {
         // the trees' last pages, before the overlays read them
         pages.flush();
-        return ops;
+        // recorded first: replaying an append on a newer base reads this put's chunks
+        writer.record();
+        s.index.putContents(contents);
+        const replay = putBase.replayOn(base, {
+          reader: s.reader,
+          index: s.index,
+          packs: s.packs,
+          final: (p) => pending.get(p)!,
+          describe: (p) => ({ describe: () => `${t0.repo}:${p}` }),
+          fileEntry: (rec) => fileEntry(rec),
+        });
+        s.index.putContents(replay.contents);
+        return replay.edits.length > 0 ? [...ops, ...replay.edits] : ops;
       },
       {
         description: opts.description,
         beforeCommit: () => {
-          writer.record();
-          s.index.putContents(contents);
           trees?.record(readAt);
           cache.record(cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
           s.index.removeWriter(session);
@@ -514,7 +534,8 @@ function rootOf(s: StoreCore, c: CommitRow): NodeId {
 function matchPath(s: StoreCore, c: CommitRow, p: string): PathEntry[] {
   const root = c.root;
   if (!root) return [];
-  if (hasGlobChars(p)) return [...globTree(s.reader, root, p)];
+  // a glob over a big tree is long synchronous work: Ctrl-C must still stop it
+  if (hasGlobChars(p)) return killableSync(() => [...globTree(s.reader, root, p)]);
   const clean = cleanPath(p);
   const e = lookupPath(s.reader, root, clean);
   return e ? [{ path: clean, entry: e }] : [];
@@ -772,7 +793,7 @@ export function deleteFiles(s: StoreCore, ref: FileRef, opts: { recursive?: bool
     const c = { repo: t.repo, branch: t.branch, id: t.open?.id ?? t.head?.id ?? '' } as CommitRow;
     const matches: PathEntry[] = [];
     if (base) {
-      if (p !== undefined && hasGlobChars(p)) matches.push(...globTree(s.reader, base, p));
+      if (p !== undefined && hasGlobChars(p)) matches.push(...killableSync(() => [...globTree(s.reader, base, p)]));
       else {
         const clean = cleanPath(p ?? '/');
         const e = lookupPath(s.reader, base, clean);

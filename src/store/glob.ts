@@ -1,6 +1,7 @@
 // Pachyderm's glob dialect (ohmyglob with `/` as separator) compiled to one anchored RegExp,
 // plus the `$n` templates that join_on / group_by build keys from.
 import { InvalidArgumentError } from '../errors.js';
+import { compileNfa } from './glob-nfa.js';
 import { cleanPath, escapeControlChars } from './paths.js';
 
 /** A compiled glob; `match` takes absolute cleaned paths without a trailing slash. */
@@ -19,6 +20,8 @@ export interface CompiledGlob {
 }
 
 type GroupOp = '@' | '*' | '+' | '?' | '!';
+/** A parsed glob, as glob-nfa.ts compiles it too. */
+export type GlobNode = Node;
 type Node =
   | { kind: 'text'; value: string }
   | { kind: 'star' } // *
@@ -53,8 +56,11 @@ export function hasGlobChars(s: string): boolean {
   return false;
 }
 
-/** Compile a glob; bad syntax throws InvalidArgumentError `invalid glob "<glob>": <reason>`. */
-export function compileGlob(glob: string): CompiledGlob {
+/**
+ * Compile a glob; bad syntax throws InvalidArgumentError `invalid glob "<glob>": <reason>`.
+ * `engine` picks the matcher (tests compare the two); by default the RegExp where it is linear.
+ */
+export function compileGlob(glob: string, opts: { engine?: 'regex' | 'nfa' } = {}): CompiledGlob {
   const pattern = cleanPath(glob);
   const parser = new GlobParser(glob, pattern);
   const nodes = parser.parseTop();
@@ -62,6 +68,9 @@ export function compileGlob(glob: string): CompiledGlob {
   const regex = new RegExp(`^${compileSeq(nodes, true)}$`, 'su');
   const { literalPrefix, isLiteral } = splitLiteralPrefix(pattern);
   const isRoot = pattern === '/';
+  // the RegExp backtracks; where that can take more than linear time, the NFA matches instead
+  const useNfa = opts.engine === undefined ? !backtracksSafely(nodes) : opts.engine === 'nfa';
+  const nfa = useNfa ? compileNfa(nodes, captureCount, (n) => compileNode(n, false)) : null;
   return {
     pattern,
     regex,
@@ -71,6 +80,7 @@ export function compileGlob(glob: string): CompiledGlob {
     match(path: string): string[] | null {
       // The root is never a match for anything but `/` (the table in PACHYDERM.md 4.1: `/*` and `/**` skip it).
       if (isRoot || path === '/') return isRoot && path === '/' ? [] : null;
+      if (nfa) return nfa.match(path);
       const m = regex.exec(path);
       if (!m) return null;
       const captures: string[] = new Array(captureCount);
@@ -78,6 +88,29 @@ export function compileGlob(glob: string): CompiledGlob {
       return captures;
     },
   };
+}
+
+/**
+ * Whether the RegExp of these nodes runs in time linear in the path. Without groups and braces, a
+ * `*` cannot cross a `/`, so one `*` per segment has one way to end its segment and a failure
+ * never backtracks into an earlier segment; a lone `**` (and nothing else that repeats) backs off
+ * once over the path. Anything else (two `*` in a name, `**` with `*`, extglobs) goes to the NFA.
+ */
+function backtracksSafely(nodes: readonly Node[]): boolean {
+  let supers = 0;
+  let stars = 0;
+  let inSegment = 0;
+  for (const n of nodes) {
+    if (n.kind === 'group' || n.kind === 'braces') return false;
+    if (n.kind === 'super') supers++;
+    if (n.kind === 'star') {
+      stars++;
+      if (++inSegment > 1) return false;
+    }
+    // a `/` after a `*` ends its segment
+    if (n.kind === 'text' && n.value.includes('/')) inSegment = 0;
+  }
+  return supers === 0 || (supers === 1 && stars === 0);
 }
 
 /** Replace `$1`, `${1}`… in a join_on / group_by template; `$$` is a literal `$`. */

@@ -124,6 +124,7 @@ export class JobRecords {
       // `restart datum`: the datum goes back to the queue; its runner sees the claim gone and kills it
       restartDatum: db.prepare("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = ? AND job = ? AND id = ? AND state = 'running'"),
       claimedBy: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?").pluck(),
+      releaseClaims: db.prepare("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?"),
       // through datums_by_state: the running datums of one job, not every datum the store ever ran
       renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?"),
       countStates: db.prepare('SELECT state, COUNT(*) AS n FROM datums WHERE pipeline = ? AND job = ? GROUP BY state'),
@@ -280,6 +281,10 @@ export class JobRecords {
   /** Send running datums back to the queue (`restart datum`); returns those that were running. */
   restartDatums(pipeline: string, job: string, ids: readonly string[]): string[] {
     return ids.filter((id) => this.q.restartDatum.run(pipeline, job, id).changes > 0);
+  }
+  /** A runner that stops gives its unfinished datums back to the queue (else they wait for its lease to run out). */
+  releaseClaims(pipeline: string, job: string, runner: string): number {
+    return this.q.releaseClaims.run(pipeline, job, runner).changes;
   }
   /** The datums of a job this runner holds (claimed and not finished). */
   datumsClaimedBy(pipeline: string, job: string, runner: string): Set<string> {
