@@ -1,0 +1,77 @@
+// The monitor step as a pipeline: every new input commit is compared with a pinned reference and
+// the report lands in the output commit, with provenance; `listDrift` reads the history back.
+// Also drift of a predict pipeline's predictions, which is the same step on the predictions repo.
+import { afterEach, describe, expect, it } from 'vitest';
+import { validateMlSpec } from '../../src/ml/spec.js';
+import { listDrift } from '../../src/monitor/drift-history.js';
+import { runForeground } from '../../src/pipeline/runner.js';
+import { lastJob, mlStore, pipeline, put, readJson } from '../ml/ml-helpers.js';
+import { normals } from './monitor-helpers.js';
+
+let env: ReturnType<typeof mlStore> | undefined;
+afterEach(() => {
+  env?.cleanup();
+  env = undefined;
+});
+
+function sales(rows: number, seed: number, shift: number): string {
+  const xs = normals(rows, seed, 100 + shift, 10);
+  return ['amount,region', ...xs.map((x, i) => `${x.toFixed(3)},${['north', 'south', 'east'][i % 3]}`)].join('\n') + '\n';
+}
+
+describe('monitor pipeline (transform.ml task drift)', () => {
+  it('compares each new commit with the pinned reference and keeps the history in the output repo', async () => {
+    env = mlStore();
+    const { store, dir } = env;
+    const v1 = await put(store, 'sales', { '/sales.csv': sales(300, 1, 0) });
+    await pipeline(store, dir, {
+      pipeline: { name: 'sales-drift' },
+      input: {
+        cross: [
+          { pfs: { name: 'current', repo: 'sales', glob: '/' } },
+          { pfs: { name: 'reference', repo: 'sales', commit: v1, glob: '/' } },
+        ],
+      },
+      transform: { ml: { task: 'drift', data: { path: '/pfs/current/sales.csv' }, reference: '/pfs/reference/sales.csv' } },
+    });
+    expect(lastJob(store, 'sales-drift').state).toBe('JOB_SUCCESS');
+    const v2 = await put(store, 'sales', { '/sales.csv': sales(300, 2, 0) });
+    await runForeground(store.core);
+    const v3 = await put(store, 'sales', { '/sales.csv': sales(300, 3, 8) });
+    await runForeground(store.core);
+    expect(lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+
+    const latest = await readJson(store, 'sales-drift@master:/drift.json');
+    expect(latest).toMatchObject({ task: 'drift', drift: true, drifted: ['amount'], current: { input: 'current', repo: 'sales', commit: v3 }, reference: { input: 'reference', repo: 'sales', commit: v1 } });
+
+    const history = listDrift(store, 'sales-drift');
+    expect(history.map((h) => [h.input, h.drift, h.drifted])).toEqual([
+      [`sales@${v3}`, true, ['amount']],
+      [`sales@${v2}`, false, []],
+      [`sales@${v1}`, false, []],
+    ]);
+    expect(history[0]!.worst).toMatchObject({ column: 'amount', test: 'ks' });
+    expect(history[0]!.columns.find((c) => c.column === 'amount')!.severity).toBeGreaterThan(1);
+    // provenance: the report's commit names the input commit it judged
+    const out = store.inspectCommit({ repo: 'sales-drift', commit: history[0]!.commit });
+    expect(out.provenance.map((p) => `${p.repo}@${p.commit}`)).toContain(`sales@${v3}`);
+  });
+
+  it('refuses a drift task without a reference, or with fields of other tasks, naming the field', () => {
+    const at = (ml: unknown) => {
+      try {
+        validateMlSpec(ml);
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' } })).toMatch(/^transform\.ml\.reference: missing/);
+    expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/pfs/r/x.csv', chain: [] })).toMatch(/^transform\.ml\.chain: is not used by task drift/);
+    expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/pfs/r/x.csv', drift: { alpha: 3 } })).toMatch(/^transform\.ml\.drift\.alpha: expected a number between 0 and 1/);
+    expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/pfs/r/x.csv', drift: { bogus: 1 } })).toMatch(/^transform\.ml\.drift\.bogus: unknown field/);
+    expect(at({ task: 'train', data: { path: '/pfs/a/x.csv', label: 'y' }, chain: ['LinearRegression'], reference: '/pfs/r/x.csv' })).toMatch(/^transform\.ml\.reference: is for task drift only/);
+    expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/etc/passwd' })).toMatch(/^transform\.ml\.reference: "\/etc\/passwd" is outside \/pfs/);
+    expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/pfs/r/x.csv', drift: { number_test: 'wasserstein', alpha: 0.01 } })).toBe('accepted');
+  });
+});
