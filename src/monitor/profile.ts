@@ -65,7 +65,8 @@ class ColumnProfiler {
   private min = Infinity;
   private max = -Infinity;
   private readonly sketch = new KllSketch();
-  private readonly values = new HeavyHitters();
+  private readonly values = new HeavyHitters<string>();
+  private readonly numbers = new HeavyHitters<number>();
 
   constructor(
     readonly name: string,
@@ -81,7 +82,7 @@ class ColumnProfiler {
     if (v < this.min) this.min = v;
     if (v > this.max) this.max = v;
     this.sketch.add(v);
-    this.values.add(String(v));
+    this.numbers.add(v);
   }
 
   string(s: string): void {
@@ -90,16 +91,17 @@ class ColumnProfiler {
   }
 
   result(): ColumnProfile {
+    const values = this.type === 'number' ? this.numbers : this.values;
     const base = {
       name: this.name,
       type: this.type,
       count: this.count,
       missing: this.missing,
       invalid: this.invalid,
-      distinct: this.values.counts.size,
-      distinctExact: this.values.exact,
-      top: this.values.top(TOP_VALUES),
-      topExact: this.values.exact,
+      distinct: values.distinct,
+      distinctExact: values.exact,
+      top: values.top(TOP_VALUES),
+      topExact: values.exact,
     };
     if (this.type !== 'number') return base;
     const has = this.count > 0;

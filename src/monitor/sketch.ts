@@ -22,6 +22,8 @@ const MIN_CAPACITY = 8;
 export class KllSketch {
   private levels: number[][] = [[]];
   private size = 0;
+  /** the sum of the levels' capacities, which changes only when a level is added */
+  private limit = KLL_K;
   private seed = 0x9e3779b9;
   count = 0;
 
@@ -29,7 +31,7 @@ export class KllSketch {
     this.levels[0]!.push(x);
     this.size++;
     this.count++;
-    if (this.size >= this.capacityTotal()) this.compress();
+    if (this.size >= this.limit) this.compress();
   }
 
   private capacity(h: number): number {
@@ -57,7 +59,10 @@ export class KllSketch {
     for (let h = 0; h < this.levels.length; h++) {
       const level = this.levels[h]!;
       if (level.length < this.capacity(h)) continue;
-      if (h + 1 === this.levels.length) this.levels.push([]);
+      if (h + 1 === this.levels.length) {
+        this.levels.push([]);
+        this.limit = this.capacityTotal();
+      }
       level.sort((a, b) => a - b);
       // an odd item stays behind, so the total weight is kept exactly
       const keep = level.length % 2 === 1 ? [level.pop()!] : [];
@@ -98,15 +103,15 @@ export const MAX_TRACKED = 10000;
  * that, the Misra–Gries summary, whose counts fall short of the truth by at most n / (capacity + 1)
  * and which keeps every value more frequent than that.
  */
-export class HeavyHitters {
-  readonly counts = new Map<string, number>();
+export class HeavyHitters<K extends string | number = string> {
+  readonly counts = new Map<K, number>();
   /** false once a value had to be dropped */
   exact = true;
   total = 0;
 
   constructor(readonly capacity = MAX_TRACKED) {}
 
-  add(value: string): void {
+  add(value: K): void {
     this.total++;
     const c = this.counts.get(value);
     if (c !== undefined) {
@@ -124,10 +129,15 @@ export class HeavyHitters {
     }
   }
 
+  /** Distinct values seen: exact, or (once values were dropped) the lower bound capacity + 1. */
+  get distinct(): number {
+    return this.exact ? this.counts.size : this.capacity + 1;
+  }
+
   top(n: number): { value: string; count: number }[] {
     return [...this.counts]
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
       .slice(0, n)
-      .map(([value, count]) => ({ value, count }));
+      .map(([value, count]) => ({ value: String(value), count }));
   }
 }
