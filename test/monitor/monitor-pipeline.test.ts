@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { validateMlSpec } from '../../src/ml/spec.js';
 import { listDrift } from '../../src/monitor/drift-history.js';
 import { runForeground } from '../../src/pipeline/runner.js';
-import { lastJob, mlStore, pipeline, put, readJson } from '../ml/ml-helpers.js';
+import { housesCsv, lastJob, mlStore, pipeline, put, readJson } from '../ml/ml-helpers.js';
 import { normals } from './monitor-helpers.js';
 
 let env: ReturnType<typeof mlStore> | undefined;
@@ -55,6 +55,45 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     // provenance: the report's commit names the input commit it judged
     const out = store.inspectCommit({ repo: 'sales-drift', commit: history[0]!.commit });
     expect(out.provenance.map((p) => `${p.repo}@${p.commit}`)).toContain(`sales@${v3}`);
+  });
+
+  it("watches a predict pipeline's output: the predicted distribution drifts when the inputs do", async () => {
+    env = mlStore();
+    const { store, dir } = env;
+    await put(store, 'houses', { '/train.csv': housesCsv(200, 1) });
+    await pipeline(store, dir, {
+      pipeline: { name: 'price-model' },
+      input: { pfs: { repo: 'houses', glob: '/' } },
+      transform: { ml: { data: { path: '/pfs/houses/train.csv', label: 'price', features: ['sqft', 'rooms', 'city'] }, chain: [{ OneHotEncoder: { columns: ['city'] } }, { LinearRegression: {} }] } },
+    });
+    const listings = (seed: number, extra: number) =>
+      housesCsv(300, seed, 0, false)
+        .split('\n')
+        .map((line, i) => (i === 0 || line === '' ? line : line.replace(/^(h\d+),(\d+)/, (_, id: string, sqft: string) => `${id},${Number(sqft) + extra}`)))
+        .join('\n');
+    await put(store, 'listings', { '/listings.csv': listings(2, 0) });
+    await pipeline(store, dir, {
+      pipeline: { name: 'priced' },
+      input: { cross: [{ pfs: { repo: 'listings', glob: '/' } }, { pfs: { repo: 'price-model', glob: '/' } }] },
+      transform: { ml: { task: 'predict', model: '/pfs/price-model', data: { path: '/pfs/listings' } } },
+    });
+    const p1 = store.inspectCommit({ repo: 'priced', branch: 'master' }).id;
+    await pipeline(store, dir, {
+      pipeline: { name: 'priced-drift' },
+      input: { cross: [{ pfs: { name: 'now', repo: 'priced', glob: '/' } }, { pfs: { name: 'ref', repo: 'priced', commit: p1, glob: '/' } }] },
+      transform: { ml: { task: 'drift', data: { path: '/pfs/now/listings.csv' }, reference: '/pfs/ref/listings.csv' } },
+    });
+    await put(store, 'listings', { '/listings.csv': listings(3, 0) });
+    await runForeground(store.core);
+    await put(store, 'listings', { '/listings.csv': listings(4, 600) });
+    await runForeground(store.core);
+    expect(lastJob(store, 'priced-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    const history = listDrift(store, 'priced-drift');
+    expect(history).toHaveLength(3);
+    const status = (row: (typeof history)[number], col: string) => row.columns.find((c) => c.column === col)!.status;
+    expect(history.map((h) => status(h, 'prediction'))).toEqual(['drift', 'ok', 'ok']);
+    expect(history[0]!.drifted).toEqual(['sqft', 'prediction']);
+    expect(status(history[0]!, 'id')).toBe('skipped');
   });
 
   it('refuses a drift task without a reference, or with fields of other tasks, naming the field', () => {
