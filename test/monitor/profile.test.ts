@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { driftFiles } from '../../src/monitor/drift-service.js';
 import { compareColumns, readColumns } from '../../src/monitor/drift.js';
-import { profileCsv, profileFile } from '../../src/monitor/profile.js';
+import { PROFILE_VERSION, profileCsv, profileFile } from '../../src/monitor/profile.js';
 import { KLL_RANK_ERROR, KllSketch } from '../../src/monitor/sketch.js';
 import { openStore } from '../../src/store/store.js';
 import { streamOf, tempStores } from '../helpers.js';
@@ -94,6 +94,18 @@ describe('profiles', () => {
     expect(second.cached).toBe(true);
     expect(second.path).toBe('/copy/b.csv');
     expect({ ...second, cached: false, path: first.path, commit: first.commit }).toEqual(first);
+  });
+
+  it('gc drops the kept profile of a content no commit holds any more', async () => {
+    const store = newStore();
+    await put(store, 'gone', { '/g.csv': 'a\n1\n2\n3\n' });
+    await put(store, 'kept', { '/k.csv': 'b\n4\n5\n' });
+    const g = profileFile(store, { repo: 'gone', branch: 'master', path: '/g.csv' });
+    const k = profileFile(store, { repo: 'kept', branch: 'master', path: '/k.csv' });
+    store.deleteRepo('gone');
+    await store.gc();
+    expect(store.loadProfile(g.content, PROFILE_VERSION)).toBeUndefined();
+    expect(store.loadProfile(k.content, PROFILE_VERSION)).toBeDefined();
   });
 
   it('a read-only store profiles without writing', async () => {
