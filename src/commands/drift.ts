@@ -22,6 +22,7 @@ export default class Drift extends TuskCommand<DriftResult> {
     '<%= config.bin %> drift sales@v1:/sales.csv sales@master',
     '<%= config.bin %> drift sales@master^:/sales.csv sales@master --json',
     '<%= config.bin %> drift sales@v1:/sales.csv sales@master --number-test ks --alpha 0.01',
+    { description: 'Against the four commits before master, pooled:', command: '<%= config.bin %> drift sales@master^:/sales.csv sales@master --window 4' },
   ];
   static override args = {
     reference: Args.string({ required: true, description: 'repo@ref:/path of the reference CSV file' }),
@@ -35,6 +36,7 @@ export default class Drift extends TuskCommand<DriftResult> {
     'number-test': Flags.string({ description: 'What decides for number columns.', options: ['auto', 'ks', 'wasserstein', 'psi'], default: 'auto' }),
     'category-test': Flags.string({ description: 'What decides for string columns.', options: ['auto', 'chi2', 'jensenshannon', 'psi'], default: 'auto' }),
     'max-values': Flags.integer({ description: 'Number values read per file (8 bytes each) before columns are sampled.', min: 1000, default: DRIFT_DEFAULTS.maxValues }),
+    window: Flags.integer({ description: 'Pool the reference commit and its parents, this many commits in all, into one reference.', default: 1 }),
     'report-only': Flags.boolean({ description: 'Exit 0 even when drift is found.' }),
   };
 
@@ -49,6 +51,7 @@ export default class Drift extends TuskCommand<DriftResult> {
       numberTest: flags['number-test'] as 'auto',
       categoryTest: flags['category-test'] as 'auto',
       maxValues: flags['max-values'],
+      window: flags.window,
     });
     this.render(() => driftView(report, { tty: this.isTty }));
     if (report.drift && !flags['report-only']) throw new DriftDetectedError(driftSummary(report), report);

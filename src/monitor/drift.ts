@@ -120,6 +120,45 @@ export function readColumns(chunks: Iterable<Buffer>, source: string, maxValues 
   };
 }
 
+/**
+ * Several versions of a file pooled into one reference (a window of commits): a column's values
+ * and counts are the union of its versions'; the newest version (first) decides the columns'
+ * types, and a column of another type in an older version is left out of the pool.
+ */
+export function poolColumns(files: readonly FileColumns[]): FileColumns {
+  const [first, ...rest] = files;
+  if (!first) throw new RangeError('poolColumns needs at least one file');
+  if (rest.length === 0) return first;
+  const columns = first.columns.map((c): ColumnData => {
+    const same = files.map((f) => f.columns.find((x) => x.name === c.name && x.type === c.type)).filter((x): x is ColumnData => x !== undefined);
+    const seen = same.reduce((n, x) => n + x.seen, 0);
+    const missing = same.reduce((n, x) => n + x.missing, 0);
+    const invalid = same.reduce((n, x) => n + x.invalid, 0);
+    if (c.type === 'number') {
+      const parts = same.map((x) => (x as Extract<ColumnData, { type: 'number' }>).values);
+      const values = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        values.set(p, at);
+        at += p.length;
+      }
+      return { name: c.name, type: 'number', values: values.sort(), seen, missing, invalid };
+    }
+    let counts: Map<string, number> | null = new Map();
+    for (const x of same) {
+      const xc = (x as Extract<ColumnData, { type: 'string' }>).counts;
+      if (!xc || !counts) {
+        counts = null;
+        continue;
+      }
+      for (const [k, n] of xc) counts.set(k, (counts.get(k) ?? 0) + n);
+    }
+    if (counts && counts.size > MAX_TRACKED) counts = null;
+    return { name: c.name, type: 'string', counts, seen, missing, invalid };
+  });
+  return { rows: files.reduce((n, f) => n + f.rows, 0), columns };
+}
+
 export type ColumnStatus = 'drift' | 'ok' | 'added' | 'removed' | 'type changed' | 'skipped';
 
 export interface ColumnSide {

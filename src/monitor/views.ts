@@ -49,7 +49,8 @@ export function driftView(r: DriftReport, opts: { tty: boolean }): string {
     stat(c.stats?.wassersteinNormed ?? c.stats?.jensenShannon),
     stat(c.stats?.psi),
   ]);
-  const head = `${r.reference.repo}@${shortId(r.reference.commit)}:${r.reference.path} (${r.reference.rows} rows) → ${r.current.repo}@${shortId(r.current.commit)}:${r.current.path} (${r.current.rows} rows)\n`;
+  const pooled = r.reference.window ? `, ${r.reference.window.length} commits pooled` : '';
+  const head = `${r.reference.repo}@${shortId(r.reference.commit)}:${r.reference.path} (${r.reference.rows} rows${pooled}) → ${r.current.repo}@${shortId(r.current.commit)}:${r.current.path} (${r.current.rows} rows)\n`;
   const table = renderTable(['column', 'type', 'status', 'test', 'score', 'threshold', 'p-value', 'distance', 'psi'], rows, { tty: opts.tty });
   return head + table + driftSummary(r) + '\n';
 }

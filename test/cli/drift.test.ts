@@ -62,13 +62,26 @@ describe('tusk drift', () => {
       [['drift', 'sales@v1:/s.csv', 'sales@v3', '--alpha', '1.5'], 2, 'E_INVALID'],
       [['drift', 'sales@v1:/s.csv', 'sales@v3', '--number-test', 'median'], 2, 'E_INVALID'],
       [['drift', 'sales@v1:/', 'sales@v3'], 2, 'E_INVALID'],
+      [['drift', 'sales@v3:/', 'sales@v3', '--window', '3'], 2, 'E_INVALID'],
+      [['drift', 'sales@v3:/s.csv', 'sales@v3', '--window', '0'], 2, 'E_INVALID'],
     ];
-    for (const [args, code, err] of cases) {
-      const r = await s.tusk([...args, '--json']);
-      expect(r.code, r.describe()).toBe(code);
-      expect(r.json().error.code).toBe(err);
-    }
+    // read-only commands: run side by side
+    const results = await Promise.all(cases.map(([args]) => s.tusk([...args, '--json'])));
+    cases.forEach(([, code, err], i) => {
+      expect(results[i]!.code, results[i]!.describe()).toBe(code);
+      expect(results[i]!.json().error.code).toBe(err);
+    });
     expect(await snapshot(s.dir)).toEqual(before);
+  });
+
+  it('--window pools the reference commit and its parents', async () => {
+    const r = await s.tusk(['drift', 'sales@v2:/s.csv', 'sales@v3', '--window', '2', '--json']);
+    expect(r.code, r.describe()).toBe(1);
+    const report = r.json().error.details;
+    expect(report.reference.rows).toBe(400);
+    expect(report.reference.window).toHaveLength(2);
+    const text = await s.tusk(['drift', 'sales@v2:/s.csv', 'sales@v3', '--window', '2']);
+    expect(text.stdout).toContain('(400 rows, 2 commits pooled)');
   });
 });
 

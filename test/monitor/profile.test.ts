@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { driftFiles } from '../../src/monitor/drift-service.js';
 import { compareColumns, readColumns } from '../../src/monitor/drift.js';
+import { ks2samp } from '../../src/monitor/stats.js';
 import { PROFILE_VERSION, profileCsv, profileFile } from '../../src/monitor/profile.js';
 import { KLL_RANK_ERROR, KllSketch } from '../../src/monitor/sketch.js';
 import { openStore } from '../../src/store/store.js';
@@ -158,6 +159,29 @@ describe('drift between commits', () => {
     expect(x.stats!.ks!.pValue).toBeLessThan(0.05);
     const big = driftFiles(store, { repo: 'big', commit: v1, path: '/s.csv' }, { repo: 'big', commit: v3 });
     expect(big.columns.find((c) => c.column === 'x')!.status).toBe('drift');
+  });
+
+  it('pools a window of reference versions, passing over commits that did not change the file', async () => {
+    const store = newStore();
+    const parts = [csv(300, 51), csv(300, 52), csv(300, 53), csv(300, 54)];
+    const v0 = await put(store, 'w', { '/s.csv': parts[0]!.text });
+    const v1 = await put(store, 'w', { '/s.csv': parts[1]!.text });
+    await put(store, 'w', { '/other.txt': 'not the file' });
+    const v2 = await put(store, 'w', { '/s.csv': parts[2]!.text });
+    const v3 = await put(store, 'w', { '/s.csv': parts[3]!.text });
+    const current = csv(300, 55, 0.3);
+    const cur = await put(store, 'w', { '/s.csv': current.text });
+    const r = driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 3 });
+    expect(r.reference.window!.map((w) => w.commit)).toEqual([v3, v2, v1]);
+    expect(r.reference.rows).toBe(900);
+    const x = r.columns.find((c) => c.column === 'x')!;
+    expect(x.reference!.count).toBe(900);
+    // the pooled sample is the three versions' values together
+    const pooled = Float64Array.from([...parts[3]!.x, ...parts[2]!.x, ...parts[1]!.x]).sort();
+    expect(x.stats!.ks).toEqual(ks2samp(pooled, Float64Array.from(current.x).sort()));
+    // a window longer than the history takes what there is
+    expect(driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 10 }).reference.window!.map((w) => w.commit)).toEqual([v3, v2, v1, v0]);
+    expect(() => driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 0 })).toThrow(/window 0 is not a whole number/);
   });
 
   it('reports added, removed and retyped columns as schema changes', async () => {
