@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fieldError, MlError } from '../ml/errors.js';
-import { compareColumns, DRIFT_DEFAULTS, readColumns, type CategoryTest, type DriftOptions, type DriftVerdict, type NumberTest } from './drift.js';
+import { csvFiles } from '../ml/readers/csv.js';
+import { compareColumns, DRIFT_DEFAULTS, poolColumns, readColumns, type CategoryTest, type DriftOptions, type DriftVerdict, type NumberTest } from './drift.js';
 
 /** The report a monitor step writes at the root of its output. */
 export const DRIFT_FILE = 'drift.json';
@@ -12,7 +13,7 @@ export const DRIFT_FILE = 'drift.json';
 const READ_BYTES = 1 << 20;
 
 export interface DriftTaskSpec {
-  /** `/pfs/<input>/...`: the reference CSV file */
+  /** `/pfs/<input>/...`: the reference CSV file, or a directory whose CSV files are pooled */
   reference: string;
   options: DriftOptions;
 }
@@ -24,6 +25,8 @@ export interface DriftJsonSide {
   repo: string | null;
   commit: string | null;
   rows: number;
+  /** CSV files read: 1, or those under a directory, pooled */
+  files: number;
 }
 
 export interface DriftJson extends DriftVerdict {
@@ -114,8 +117,12 @@ export function runDriftTask(current: string, task: DriftTaskSpec, ctx: DriftTas
   const side = (pfsPath: string) => {
     const input = pfsPath.replace(/^\/pfs\//, '').split('/')[0]!;
     const from = ctx.inputs?.find((i) => i.name === input);
-    const cols = readColumns(fileChunks(path.join(ctx.pfsDir, pfsPath.replace(/^\/pfs\/?/, ''))), pfsPath, task.options.maxValues);
-    return { side: { input, path: pfsPath, repo: from?.repo ?? null, commit: from?.commit ?? null, rows: cols.rows }, cols };
+    // a directory is every *.csv under it, pooled (sharing one file's value budget)
+    const files = csvFiles(path.join(ctx.pfsDir, pfsPath.replace(/^\/pfs\/?/, '')));
+    if (files.length === 0) throw new MlError(`${pfsPath} holds no .csv file`, 'point data.path and reference at a CSV file, or a directory of them');
+    const share = Math.max(1000, Math.floor(task.options.maxValues / files.length));
+    const cols = poolColumns(files.map((f) => readColumns(fileChunks(f), path.join(pfsPath, path.relative(path.join(ctx.pfsDir, pfsPath.replace(/^\/pfs\/?/, '')), f)), share)));
+    return { side: { input, path: pfsPath, repo: from?.repo ?? null, commit: from?.commit ?? null, rows: cols.rows, files: files.length }, cols };
   };
   const ref = side(task.reference);
   const cur = side(current);

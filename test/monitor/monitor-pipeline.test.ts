@@ -57,6 +57,23 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     expect(out.provenance.map((p) => `${p.repo}@${p.commit}`)).toContain(`sales@${v3}`);
   });
 
+  it('pools a reference directory: every CSV file under it is one reference', async () => {
+    env = mlStore();
+    const { store, dir } = env;
+    await put(store, 'baseline', { '/w1.csv': sales(200, 11, 0), '/w2.csv': sales(200, 12, 0), '/w3.csv': sales(200, 13, 0), '/notes.txt': 'not data' });
+    await put(store, 'sales', { '/sales.csv': sales(300, 14, 0) });
+    await pipeline(store, dir, {
+      pipeline: { name: 'pooled' },
+      input: { cross: [{ pfs: { name: 'current', repo: 'sales', glob: '/' } }, { pfs: { name: 'reference', repo: 'baseline', glob: '/' } }] },
+      transform: { ml: { task: 'drift', data: { path: '/pfs/current/sales.csv' }, reference: '/pfs/reference' } },
+    });
+    expect(lastJob(store, 'pooled')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    const report = await readJson(store, 'pooled@master:/drift.json');
+    expect(report.reference).toMatchObject({ input: 'reference', path: '/pfs/reference', files: 3, rows: 600 });
+    expect(report.current).toMatchObject({ files: 1, rows: 300 });
+    expect(report.columns.find((c: { column: string }) => c.column === 'amount').reference.count).toBe(600);
+  });
+
   it("watches a predict pipeline's output: the predicted distribution drifts when the inputs do", async () => {
     env = mlStore();
     const { store, dir } = env;
