@@ -54,7 +54,7 @@ export interface MlSpec {
   drift?: DriftTaskSpec;
 }
 
-const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model', 'reference', 'drift'];
+const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model', 'reference', 'drift', 'labels'];
 const DATA_FIELDS = ['format', 'path', 'label', 'features', 'columns', 'key', 'delimiter', 'image_column'];
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -137,7 +137,7 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
   checkFields(ml, TOP_FIELDS, at);
   const task = (ml.task ?? 'train') as MlTask;
   if (!['train', 'evaluate', 'predict', 'drift'].includes(task as string)) throw fieldError(`${at}.task`, `expected train, evaluate, predict or drift, got ${JSON.stringify(ml.task)}`);
-  if (task !== 'drift') for (const f of ['reference', 'drift']) if (ml[f] !== undefined) throw fieldError(`${at}.${f}`, 'is for task drift only');
+  if (task !== 'drift') for (const f of ['reference', 'drift', 'labels']) if (ml[f] !== undefined) throw fieldError(`${at}.${f}`, 'is for task drift only');
   const backend = str(ml, 'backend', at);
   if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw fieldError(`${at}.backend`, `unknown backend "${backend}"`, `use one of: ${BACKENDS.join(', ')}`);
   const seed = int(ml, 'seed', at, 0);

@@ -3,7 +3,7 @@
 import { NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { ColumnStatus } from './drift.js';
-import { DRIFT_FILE, type DriftJson } from './monitor-task.js';
+import { DRIFT_FILE, type DriftJson, type Performance } from './monitor-task.js';
 
 export interface DriftPoint {
   column: string;
@@ -26,6 +26,8 @@ export interface DriftHistoryRow {
   schemaChanges: string[];
   worst: DriftJson['worst'];
   columns: DriftPoint[];
+  /** the predictions scored against labels that arrived, when the step was given labels */
+  performance: Performance | null;
 }
 
 function at(side: DriftJson['current']): string | null {
@@ -56,6 +58,7 @@ export function listDrift(store: Store, repo: string, opts: { number?: number } 
       schemaChanges: report.schemaChanges,
       worst: report.worst,
       columns: report.columns.map((d) => ({ column: d.column, status: d.status, test: d.test ?? null, score: d.score ?? null, threshold: d.threshold ?? null, severity: d.severity ?? null })),
+      performance: report.performance ?? null,
     });
     if (opts.number && out.length >= opts.number) break;
   }

@@ -1,10 +1,15 @@
 // The monitor step as a pipeline: every new input commit is compared with a pinned reference and
 // the report lands in the output commit, with provenance; `listDrift` reads the history back.
-// Also drift of a predict pipeline's predictions, which is the same step on the predictions repo.
+// Also drift of a predict pipeline's predictions (the same step on the predictions repo), and
+// predictions scored against labels that arrive later.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateMlSpec } from '../../src/ml/spec.js';
 import { listDrift } from '../../src/monitor/drift-history.js';
+import { scorePredictions } from '../../src/monitor/monitor-task.js';
 import { runForeground } from '../../src/pipeline/runner.js';
+import { tempDir } from '../helpers.js';
 import { housesCsv, lastJob, mlStore, pipeline, put, readJson } from '../ml/ml-helpers.js';
 import { normals } from './monitor-helpers.js';
 
@@ -113,6 +118,67 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     expect(status(history[0]!, 'id')).toBe('skipped');
   });
 
+  it('scores predictions against labels as they arrive, one row per output commit', async () => {
+    env = mlStore();
+    const { store, dir } = env;
+    const preds = ['id,prediction', ...Array.from({ length: 100 }, (_, i) => `a${i},${i}`)].join('\n') + '\n';
+    const truth = (i: number) => i + (i % 3) - 1 + (i % 7 === 0 ? 4 : 0);
+    const sold = (n: number) => ['id,price', ...Array.from({ length: n }, (_, i) => `a${i},${truth(i)}`)].join('\n') + '\n';
+    const p1 = await put(store, 'preds', { '/p.csv': preds });
+    await put(store, 'sold', { '/sold.csv': sold(50) });
+    await pipeline(store, dir, {
+      pipeline: { name: 'scored' },
+      input: {
+        cross: [
+          { pfs: { name: 'now', repo: 'preds', glob: '/' } },
+          { pfs: { name: 'ref', repo: 'preds', commit: p1, glob: '/' } },
+          { pfs: { name: 'sold', repo: 'sold', glob: '/' } },
+        ],
+      },
+      transform: { ml: { task: 'drift', data: { path: '/pfs/now/p.csv' }, reference: '/pfs/ref/p.csv', labels: { path: '/pfs/sold/sold.csv', key: 'id', label: 'price' } } },
+    });
+    expect(lastJob(store, 'scored')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    await put(store, 'sold', { '/sold.csv': sold(100) });
+    await runForeground(store.core);
+    const expected = (n: number) => {
+      const err = Array.from({ length: n }, (_, i) => i - truth(i));
+      const ys = Array.from({ length: n }, (_, i) => truth(i));
+      const mean = ys.reduce((a, b) => a + b, 0) / n;
+      const ssTot = ys.reduce((a, y) => a + (y - mean) ** 2, 0);
+      const ssRes = err.reduce((a, e) => a + e * e, 0);
+      return { mae: err.reduce((a, e) => a + Math.abs(e), 0) / n, rmse: Math.sqrt(ssRes / n), r2: 1 - ssRes / ssTot };
+    };
+    const history = listDrift(store, 'scored');
+    expect(history.map((h) => [h.performance?.joined, h.performance?.unlabelled])).toEqual([
+      [100, 0],
+      [50, 50],
+    ]);
+    history.forEach((h, i) => {
+      const want = expected(i === 0 ? 100 : 50);
+      expect(h.performance!.kind).toBe('regression');
+      expect(h.performance!.mae).toBeCloseTo(want.mae, 12);
+      expect(h.performance!.rmse).toBeCloseTo(want.rmse, 12);
+      expect(h.performance!.r2).toBeCloseTo(want.r2, 12);
+    });
+  });
+
+  it('scores class labels by accuracy; predictions without a label are counted, not scored', () => {
+    const d = tempDir();
+    try {
+      fs.writeFileSync(path.join(d, 'p.csv'), 'id,prediction\n1,cat\n2,dog\n3,dog\n4,cat\n5,owl\n');
+      fs.writeFileSync(path.join(d, 'l.csv'), 'id,label\n1,cat\n2,cat\n3,dog\n4,cat\n');
+      expect(scorePredictions(path.join(d, 'p.csv'), '/pfs/p/p.csv', { path: '/pfs/l/l.csv', key: 'id', label: 'label' }, path.join(d, 'l.csv'))).toEqual({
+        kind: 'classification',
+        joined: 4,
+        unlabelled: 1,
+        accuracy: 0.75,
+      });
+      expect(() => scorePredictions(path.join(d, 'p.csv'), '/pfs/p/p.csv', { path: '/pfs/l/l.csv', key: 'sku', label: 'label' }, path.join(d, 'l.csv'))).toThrow('/pfs/l/l.csv has no column "sku"');
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a drift task without a reference, or with fields of other tasks, naming the field', () => {
     const at = (ml: unknown) => {
       try {
@@ -128,6 +194,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/pfs/r/x.csv', drift: { bogus: 1 } })).toMatch(/^transform\.ml\.drift\.bogus: unknown field/);
     expect(at({ task: 'train', data: { path: '/pfs/a/x.csv', label: 'y' }, chain: ['LinearRegression'], reference: '/pfs/r/x.csv' })).toMatch(/^transform\.ml\.reference: is for task drift only/);
     expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/etc/passwd' })).toMatch(/^transform\.ml\.reference: "\/etc\/passwd" is outside \/pfs/);
+    expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/pfs/r/x.csv', labels: { path: '/pfs/l/y.csv', key: 'id' } })).toMatch(/^transform\.ml\.labels\.label: missing/);
     expect(at({ task: 'drift', data: { path: '/pfs/a/x.csv' }, reference: '/pfs/r/x.csv', drift: { number_test: 'wasserstein', alpha: 0.01 } })).toBe('accepted');
   });
 });
