@@ -63,12 +63,14 @@ export class KllSketch {
         this.levels.push([]);
         this.limit = this.capacityTotal();
       }
-      level.sort((a, b) => a - b);
+      // a typed array sorts numerically without a comparator call per pair
+      const sorted = Float64Array.from(level).sort();
       // an odd item stays behind, so the total weight is kept exactly
-      const keep = level.length % 2 === 1 ? [level.pop()!] : [];
+      const even = sorted.length - (sorted.length % 2);
+      const keep = even < sorted.length ? [sorted[even]!] : [];
       const up = this.levels[h + 1]!;
-      for (let i = this.coin(); i < level.length; i += 2) up.push(level[i]!);
-      this.size -= level.length - level.length / 2;
+      for (let i = this.coin(); i < even; i += 2) up.push(sorted[i]!);
+      this.size -= even / 2;
       this.levels[h] = keep;
       break;
     }
