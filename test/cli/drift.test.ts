@@ -98,3 +98,27 @@ describe('tusk inspect profile', () => {
     expect(text.stdout).toMatch(/^x\s+number\s+200\s+0\s+/m);
   });
 });
+
+describe('tusk list drift', () => {
+  it('lists a monitor pipeline\'s reports, and says when a repo has none', async () => {
+    const v1 = (await s.json(['inspect', 'commit', 'sales@v1'])).id;
+    const spec = {
+      pipeline: { name: 'sales-drift' },
+      input: { cross: [{ pfs: { name: 'now', repo: 'sales', glob: '/' } }, { pfs: { name: 'ref', repo: 'sales', commit: v1, glob: '/' } }] },
+      transform: { ml: { task: 'drift', data: { path: '/pfs/now/s.csv' }, reference: '/pfs/ref/s.csv' } },
+    };
+    fs.writeFileSync(path.join(s.dir, 'monitor.json'), JSON.stringify(spec));
+    await s.json(['create', 'pipeline', '-f', 'monitor.json']);
+    await s.json(['wait', 'commit', 'sales-drift@master']);
+    const rows = await s.json(['list', 'drift', 'sales-drift']);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ drift: true, drifted: ['x'], worst: { column: 'x', test: 'ks' } });
+    const table = await s.tusk(['list', 'drift', 'sales-drift']);
+    expect(table.code, table.describe()).toBe(0);
+    expect(table.stdout).toMatch(/^COMMIT\s+FINISHED\s+INPUT\s+DRIFT\s+DRIFTED\s+WORST\s+SCORE$/m);
+    expect(table.stdout).toMatch(/\syes\s+x\s+x \(ks\)\s/);
+    expect(await s.json(['list', 'drift', 'sales'])).toEqual([]);
+    const missing = await s.tusk(['list', 'drift', 'nope', '--json']);
+    expect(missing.code).toBe(4);
+  });
+});
