@@ -39,6 +39,7 @@ export default class Drift extends TuskCommand<DriftResult> {
     window: Flags.integer({ description: 'Pool the reference commit and its parents, this many commits in all, into one reference.', default: 1 }),
     'report-only': Flags.boolean({ description: 'Exit 0 even when drift is found.' }),
   };
+  static override storeAccess = 'read' as const;
 
   async run(): Promise<DriftResult> {
     const { args, flags } = await this.parse(Drift);
