@@ -171,6 +171,9 @@ function logFactorialOverPower(n: number): number {
   return Math.log(n) / 2 - n + Math.log(2 * Math.PI) / 2 + rn * poly;
 }
 
+/** Above this n, SciPy replaces the exact Smirnov sum by an approximation; so does this module. */
+const SMIRNOV_MAX_EXACT_N = 1000000;
+
 /**
  * P(D_n⁺ ≥ x), the one-sided (Smirnov) statistic, by the Birnbaum–Tingey sum: every term is
  * positive, so summing them in log space from the largest keeps the relative error near the
@@ -179,6 +182,11 @@ function logFactorialOverPower(n: number): number {
 export function smirnovSf(n: number, x: number): number {
   if (x >= 1) return 0;
   if (x <= 0) return 1;
+  if (n > SMIRNOV_MAX_EXACT_N) {
+    // as SciPy (Cephes) does past a million: p ≈ exp(−(6nx + 1)² / 18n)
+    const logp = -((6 * n * x + 1) ** 2) / 18 / n;
+    return logp < -Math.LN2 ? Math.exp(logp) : 1 - -Math.expm1(logp);
+  }
   const last = Math.floor(n * (1 - x) + 1e-12 * n);
   const logs = new Float64Array(last + 1);
   let logC = 0;
