@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { requirePath } from '../cli/refs.js';
+import { parseDelimiter, requirePath } from '../cli/refs.js';
 import { DRIFT_DEFAULTS } from '../monitor/drift.js';
 import { driftFiles, type DriftReport } from '../monitor/drift-service.js';
 import { DriftDetectedError } from '../monitor/errors.js';
@@ -36,6 +36,7 @@ export default class Drift extends TuskCommand<DriftResult> {
     'number-test': Flags.string({ description: 'What decides for number columns.', options: ['auto', 'ks', 'wasserstein', 'psi'], default: 'auto' }),
     'category-test': Flags.string({ description: 'What decides for string columns.', options: ['auto', 'chi2', 'jensenshannon', 'psi'], default: 'auto' }),
     'max-values': Flags.integer({ description: 'Number values read per file (8 bytes each) before columns are sampled.', min: 1000, default: DRIFT_DEFAULTS.maxValues }),
+    delimiter: Flags.string({ char: 'd', description: 'Field separator of both files (one character).', default: ',' }),
     window: Flags.integer({ description: 'Pool the reference commit and its parents, this many commits in all, into one reference.', default: 1 }),
     'report-only': Flags.boolean({ description: 'Exit 0 even when drift is found.' }),
   };
@@ -53,6 +54,7 @@ export default class Drift extends TuskCommand<DriftResult> {
       categoryTest: flags['category-test'] as 'auto',
       maxValues: flags['max-values'],
       window: flags.window,
+      delimiter: parseDelimiter(flags.delimiter),
     });
     this.render(() => driftView(report, { tty: this.isTty }));
     if (report.drift && !flags['report-only']) throw new DriftDetectedError(driftSummary(report), report);

@@ -172,7 +172,7 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
 
   if (task === 'drift') {
     if (format !== 'csv') throw fieldError(`${at}.data.format`, `task drift compares CSV files, not ${format}`);
-    spec.drift = parseDriftTask(ml, at, normalizePfsPath);
+    spec.drift = parseDriftTask(ml, at, normalizePfsPath, data.delimiter);
   } else if (task === 'train') {
     if (ml.model !== undefined) throw fieldError(`${at}.model`, 'is for evaluate and predict; a train task fits the chain', 'remove it, or set task: evaluate');
     spec.chain = parseChain(ml.chain, `${at}.chain`);

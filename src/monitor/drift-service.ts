@@ -33,14 +33,15 @@ export interface DriftReport extends DriftVerdict {
  * first-parent ancestors where the file differs (fewer when the history is shorter; commits
  * without the file, or with the version already pooled, are passed over).
  */
-export function driftFiles(store: Store, reference: FileRef, current: FileRef, opts: Partial<DriftOptions> & { window?: number } = {}): DriftReport {
+export function driftFiles(store: Store, reference: FileRef, current: FileRef, opts: Partial<DriftOptions> & { window?: number; delimiter?: string } = {}): DriftReport {
   const options: DriftOptions = { ...DRIFT_DEFAULTS, ...opts };
   delete (options as { window?: number }).window;
+  delete (options as { delimiter?: string }).delimiter;
   const window = opts.window ?? 1;
   if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) throw new InvalidArgumentError(`window ${window} is not a whole number from 1 to ${MAX_WINDOW}`, 'e.g. --window 4 pools the reference commit and its 3 parents');
   const read = (ref: FileRef, maxValues: number) => {
     const file = store.streamFile(ref);
-    const cols = readColumns(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`, maxValues);
+    const cols = readColumns(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`, maxValues, opts.delimiter ?? ',');
     return { side: { repo: file.info.repo, commit: file.info.commit, path: file.info.path, content: file.info.hash, rows: cols.rows }, cols };
   };
   const refs = window === 1 ? [reference] : windowOf(store, reference, window);

@@ -73,7 +73,7 @@ function seeded(seed: number): () => number {
 }
 
 /** Read every column of a CSV in one pass (number values sorted ascending, sampled past the budget). */
-export function readColumns(chunks: Iterable<Buffer>, source: string, maxValues = DEFAULT_MAX_VALUES): FileColumns {
+export function readColumns(chunks: Iterable<Buffer>, source: string, maxValues = DEFAULT_MAX_VALUES, delimiter = ','): FileColumns {
   type Acc = { name: string; type: CsvColumnType; buf: Float64Array; n: number; seen: number; counts: Map<string, number> | null; missing: number; invalid: number };
   let accs: Acc[] = [];
   let cap = 0;
@@ -109,7 +109,7 @@ export function readColumns(chunks: Iterable<Buffer>, source: string, maxValues 
       missing: (j) => void accs[j]!.missing++,
       invalid: (j) => void accs[j]!.invalid++,
     };
-  });
+  }, delimiter);
   return {
     rows: shape.rows,
     columns: accs.map((a): ColumnData =>

@@ -19,6 +19,8 @@ export interface DriftTaskSpec {
   options: DriftOptions;
   /** labels that arrived for the predictions in `data.path`, to score them */
   labels?: LabelsSpec;
+  /** `data.delimiter`, for every file the step reads */
+  delimiter: string;
 }
 
 /** One side of a monitor step's comparison: the file and the input commit it came from. */
@@ -54,7 +56,7 @@ const OPTION_FIELDS: Record<string, keyof DriftOptions> = {
 };
 
 /** `transform.ml.drift` (optional thresholds and tests) with `transform.ml.reference`. */
-export function parseDriftTask(ml: Record<string, unknown>, at: string, normalize: (p: string, at: string) => string): DriftTaskSpec {
+export function parseDriftTask(ml: Record<string, unknown>, at: string, normalize: (p: string, at: string) => string, delimiter = ','): DriftTaskSpec {
   if (typeof ml.reference !== 'string' || ml.reference === '')
     throw fieldError(`${at}.reference`, 'missing: task drift compares the data with a reference file', 'add the reference as an input pinned to a commit (pfs: {name: reference, repo: ..., commit: ...}) and set reference: /pfs/reference/<file>.csv');
   for (const f of ['chain', 'split', 'model', 'metrics']) if (ml[f] !== undefined) throw fieldError(`${at}.${f}`, 'is not used by task drift', 'remove it');
@@ -86,7 +88,7 @@ export function parseDriftTask(ml: Record<string, unknown>, at: string, normaliz
     }
   }
   const labels = parseLabels(ml.labels, `${at}.labels`, normalize);
-  return { reference: normalize(ml.reference, `${at}.reference`), options, ...(labels ? { labels } : {}) };
+  return { reference: normalize(ml.reference, `${at}.reference`), options, delimiter, ...(labels ? { labels } : {}) };
 }
 
 /** A local file's bytes, a megabyte at a time. */
@@ -128,7 +130,7 @@ export function runDriftTask(current: string, task: DriftTaskSpec, ctx: DriftTas
     const files = csvFiles(path.join(ctx.pfsDir, pfsPath.replace(/^\/pfs\/?/, '')));
     if (files.length === 0) throw new MlError(`${pfsPath} holds no .csv file`, 'point data.path and reference at a CSV file, or a directory of them');
     const share = Math.max(1000, Math.floor(task.options.maxValues / files.length));
-    const cols = poolColumns(files.map((f) => readColumns(fileChunks(f), path.join(pfsPath, path.relative(path.join(ctx.pfsDir, pfsPath.replace(/^\/pfs\/?/, '')), f)), share)));
+    const cols = poolColumns(files.map((f) => readColumns(fileChunks(f), path.join(pfsPath, path.relative(path.join(ctx.pfsDir, pfsPath.replace(/^\/pfs\/?/, '')), f)), share, task.delimiter)));
     return { side: { input, path: pfsPath, repo: from?.repo ?? null, commit: from?.commit ?? null, rows: cols.rows, files: files.length }, cols };
   };
   const ref = side(task.reference);
@@ -137,7 +139,7 @@ export function runDriftTask(current: string, task: DriftTaskSpec, ctx: DriftTas
   const report: DriftJson = { task: 'drift', pipeline: ctx.pipeline ?? null, job: ctx.job ?? null, reference: ref.side, current: cur.side, options: task.options, ...verdict };
   if (task.labels) {
     if (fs.statSync(local(current)).isDirectory()) throw new MlError(`transform.ml.labels: ${current} is a directory; labels score one predictions file`, 'set data.path to the predictions CSV file');
-    report.performance = scorePredictions(local(current), current, task.labels, local(task.labels.path));
+    report.performance = scorePredictions(local(current), current, task.labels, local(task.labels.path), task.delimiter);
   }
   fs.mkdirSync(ctx.outDir, { recursive: true });
   fs.writeFileSync(path.join(ctx.outDir, DRIFT_FILE), JSON.stringify(report, null, 2) + '\n');
@@ -177,7 +179,7 @@ export function parseLabels(v: unknown, at: string, normalize: (p: string, at: s
 }
 
 /** Two columns of each row of a local CSV file, as strings (missing cells as null). */
-function pairs(file: string, source: string, a: string, b: string, each: (x: string | null, y: string | null) => void): void {
+function pairs(file: string, source: string, a: string, b: string, each: (x: string | null, y: string | null) => void, delimiter: string): void {
   let ia = -1;
   let ib = -1;
   let last = -1;
@@ -197,7 +199,7 @@ function pairs(file: string, source: string, a: string, b: string, each: (x: str
       }
     };
     return { number: (j, v) => cell(j, String(v)), string: (j, v) => cell(j, v), missing: (j) => cell(j, null), invalid: (j, v) => cell(j, v) };
-  });
+  }, delimiter);
 }
 
 /**
@@ -205,14 +207,14 @@ function pairs(file: string, source: string, a: string, b: string, each: (x: str
  * and score them: accuracy when the labels are categories, MAE, RMSE and R² (as scikit-learn
  * defines them) when they are numbers. Holds the labels in memory, key → label.
  */
-export function scorePredictions(predictions: string, predictionsPath: string, labels: LabelsSpec, labelsFile: string): Performance {
+export function scorePredictions(predictions: string, predictionsPath: string, labels: LabelsSpec, labelsFile: string, delimiter = ','): Performance {
   const truth = new Map<string, string>();
   let numeric = true;
   pairs(labelsFile, labels.path, labels.key, labels.label, (k, l) => {
     if (k === null || l === null) return;
     truth.set(k, l);
     if (!Number.isFinite(Number(l))) numeric = false;
-  });
+  }, delimiter);
   let joined = 0;
   let unlabelled = 0;
   let correct = 0;
@@ -239,7 +241,7 @@ export function scorePredictions(predictions: string, predictionsPath: string, l
     const d = y - mean;
     mean += d / joined;
     m2 += d * (y - mean);
-  });
+  }, delimiter);
   if (!numeric) return { kind: 'classification', joined, unlabelled, accuracy: joined ? correct / joined : null };
   return { kind: 'regression', joined, unlabelled, mae: joined ? absErr / joined : null, rmse: joined ? Math.sqrt(sqErr / joined) : null, r2: joined > 1 && m2 > 0 ? 1 - sqErr / m2 : null };
 }

@@ -117,7 +117,7 @@ class ColumnProfiler {
 }
 
 /** Profile CSV bytes in one pass. */
-export function profileCsv(chunks: Iterable<Buffer>, source: string): ContentProfile {
+export function profileCsv(chunks: Iterable<Buffer>, source: string, delimiter = ','): ContentProfile {
   let cols: ColumnProfiler[] = [];
   const shape = scanCsv(chunks, source, (columns) => {
     cols = columns.map((c) => new ColumnProfiler(c.name, c.type));
@@ -127,17 +127,23 @@ export function profileCsv(chunks: Iterable<Buffer>, source: string): ContentPro
       missing: (j) => void cols[j]!.missing++,
       invalid: (j) => void cols[j]!.invalid++,
     };
-  });
+  }, delimiter);
   return { rows: shape.rows, columns: cols.map((c) => c.result()), sketch: { kind: 'KLL', k: KLL_K, rankError: KLL_RANK_ERROR } };
 }
 
-/** The profile of the CSV file a ref names, from the store when these bytes were profiled before. */
-export function profileFile(store: Store, ref: FileRef): FileProfile {
+/**
+ * The profile of the CSV file a ref names, from the store when these bytes were profiled before.
+ * Only comma-separated profiles are kept: the key is the content, and another delimiter reads the
+ * same bytes as another table.
+ */
+export function profileFile(store: Store, ref: FileRef, opts: { delimiter?: string } = {}): FileProfile {
+  const delimiter = opts.delimiter ?? ',';
   const file = store.streamFile(ref);
   const where = { repo: file.info.repo, commit: file.info.commit, path: file.info.path, content: file.info.hash, bytes: file.info.sizeBytes };
-  const kept = store.loadProfile(file.info.hash, PROFILE_VERSION);
+  const keep = delimiter === ',';
+  const kept = keep ? store.loadProfile(file.info.hash, PROFILE_VERSION) : undefined;
   if (kept !== undefined) return { ...where, ...(JSON.parse(kept) as ContentProfile), cached: true };
-  const profile = profileCsv(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`);
-  store.saveProfile(file.info.hash, PROFILE_VERSION, JSON.stringify(profile));
+  const profile = profileCsv(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`, delimiter);
+  if (keep) store.saveProfile(file.info.hash, PROFILE_VERSION, JSON.stringify(profile));
   return { ...where, ...profile, cached: false };
 }

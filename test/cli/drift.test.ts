@@ -64,6 +64,8 @@ describe('tusk drift', () => {
       [['drift', 'sales@v1:/', 'sales@v3'], 2, 'E_INVALID'],
       [['drift', 'sales@v3:/', 'sales@v3', '--window', '3'], 2, 'E_INVALID'],
       [['drift', 'sales@v3:/s.csv', 'sales@v3', '--window', '0'], 2, 'E_INVALID'],
+      [['drift', 'sales@v3:/s.csv', 'sales@v3', '--delimiter', '::'], 2, 'E_INVALID'],
+      [['inspect', 'profile', 'sales@v3:/s.csv', '--delimiter', ''], 2, 'E_INVALID'],
     ];
     // read-only commands: run side by side
     const results = await Promise.all(cases.map(([args]) => s.tusk([...args, '--json'])));

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateMlSpec } from '../../src/ml/spec.js';
 import { listDrift } from '../../src/monitor/drift-history.js';
-import { scorePredictions } from '../../src/monitor/monitor-task.js';
+import { runDriftTask, scorePredictions } from '../../src/monitor/monitor-task.js';
 import { runForeground } from '../../src/pipeline/runner.js';
 import { tempDir } from '../helpers.js';
 import { housesCsv, lastJob, mlStore, pipeline, put, readJson } from '../ml/ml-helpers.js';
@@ -174,6 +174,28 @@ describe('monitor pipeline (transform.ml task drift)', () => {
         accuracy: 0.75,
       });
       expect(() => scorePredictions(path.join(d, 'p.csv'), '/pfs/p/p.csv', { path: '/pfs/l/l.csv', key: 'sku', label: 'label' }, path.join(d, 'l.csv'))).toThrow('/pfs/l/l.csv has no column "sku"');
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('reads every file of the step with data.delimiter', () => {
+    const d = tempDir();
+    try {
+      fs.mkdirSync(path.join(d, 'now'));
+      fs.mkdirSync(path.join(d, 'ref'));
+      fs.writeFileSync(path.join(d, 'now', 'x.csv'), 'id;v;prediction\n1;1;5\n2;2;6\n3;3;7\n');
+      fs.writeFileSync(path.join(d, 'ref', 'x.csv'), 'id;v;prediction\n1;1;5\n2;2;6\n3;3;7\n');
+      fs.writeFileSync(path.join(d, 'ref', 'labels.csv'), 'id;y\n1;5\n2;6\n3;8\n');
+      const spec = validateMlSpec({ task: 'drift', data: { path: '/pfs/now/x.csv', delimiter: ';' }, reference: '/pfs/ref/x.csv', labels: { path: '/pfs/ref/labels.csv', key: 'id', label: 'y' } });
+      const report = runDriftTask(spec.data.path, spec.drift!, { pfsDir: d, outDir: path.join(d, 'out'), log: () => {} });
+      expect(report.columns.map((c) => [c.column, c.status])).toEqual([
+        ['id', 'ok'],
+        ['v', 'ok'],
+        ['prediction', 'ok'],
+      ]);
+      expect(report.performance).toMatchObject({ kind: 'regression', joined: 3, mae: 1 / 3 });
+      expect(JSON.parse(fs.readFileSync(path.join(d, 'out', 'drift.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(report)));
     } finally {
       fs.rmSync(d, { recursive: true, force: true });
     }

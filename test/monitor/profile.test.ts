@@ -97,6 +97,26 @@ describe('profiles', () => {
     expect({ ...second, cached: false, path: first.path, commit: first.commit }).toEqual(first);
   });
 
+  it('reads another delimiter, and keeps only comma-separated profiles', async () => {
+    const store = newStore();
+    await put(store, 'semi', { '/d.csv': 'a;b\n1;x\n2;y\n3;x\n' });
+    const ref = { repo: 'semi', branch: 'master', path: '/d.csv' };
+    const semi = profileFile(store, ref, { delimiter: ';' });
+    expect(semi.columns.map((c) => [c.name, c.type, c.count])).toEqual([
+      ['a', 'number', 3],
+      ['b', 'string', 3],
+    ]);
+    expect(profileFile(store, ref, { delimiter: ';' }).cached).toBe(false);
+    // the same bytes read with commas are one column
+    expect(profileFile(store, ref).columns.map((c) => c.name)).toEqual(['a;b']);
+    expect(profileFile(store, ref).cached).toBe(true);
+    const v1 = store.inspectCommit({ repo: 'semi', branch: 'master' }).id;
+    await put(store, 'semi', { '/d.csv': 'a;b\n1;x\n2;y\n3;x\n4;z\n' });
+    const d = driftFiles(store, { repo: 'semi', commit: v1, path: '/d.csv' }, { repo: 'semi', branch: 'master' }, { delimiter: ';' });
+    expect(d.columns.map((c) => c.column)).toEqual(['a', 'b']);
+    expect(d.options).not.toHaveProperty('delimiter');
+  });
+
   it('gc drops the kept profile of a content no commit holds any more', async () => {
     const store = newStore();
     await put(store, 'gone', { '/g.csv': 'a\n1\n2\n3\n' });

@@ -1,6 +1,6 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { requirePath } from '../../cli/refs.js';
+import { parseDelimiter, requirePath } from '../../cli/refs.js';
 import { profileFile, type FileProfile } from '../../monitor/profile.js';
 import { parseFileRef } from '../../store/address.js';
 import { profileView } from '../../monitor/views.js';
@@ -15,12 +15,15 @@ export default class InspectProfile extends TuskCommand<InspectProfileResult> {
     'values). See docs/monitoring.md.';
   static override examples = ['<%= config.bin %> inspect profile sales@master:/sales.csv', '<%= config.bin %> inspect profile sales@v1:/sales.csv --json'];
   static override args = { file: Args.string({ required: true, description: 'repo@ref:/path of a CSV file' }) };
-  static override flags = { ...outputFlags };
+  static override flags = {
+    ...outputFlags,
+    delimiter: Flags.string({ char: 'd', description: 'Field separator (one character); profiles of other separators than a comma are not kept.', default: ',' }),
+  };
 
   async run(): Promise<InspectProfileResult> {
-    const { args } = await this.parse(InspectProfile);
+    const { args, flags } = await this.parse(InspectProfile);
     const ref = parseFileRef(args.file);
-    const profile = profileFile(this.store(), requirePath(ref, 'file path', `${ref.repo}@master:/data.csv`));
+    const profile = profileFile(this.store(), requirePath(ref, 'file path', `${ref.repo}@master:/data.csv`), { delimiter: parseDelimiter(flags.delimiter) });
     this.render(() => profileView(profile, { tty: this.isTty }));
     return profile;
   }
