@@ -1,3 +1,4 @@
+// The error `tusk drift` ends with when it finds drift (exit 1), carrying the report.
 import { TuskError } from '../errors.js';
 import type { DriftReport } from './drift-service.js';
 
