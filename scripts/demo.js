@@ -37,9 +37,18 @@ function quote(arg) {
 
 /** Echo `tusk ARGS`, run it in the demo dir, print its output; stop the demo if it fails. */
 function tusk(...args) {
+  return tuskExiting(0, ...args);
+}
+
+/** As tusk(), for a step whose expected exit status is `status` (its stderr is then shown on stdout). */
+function tuskExiting(status, ...args) {
   process.stdout.write(`$ tusk ${args.map(quote).join(' ')}\n`);
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
   if (r.stdout) process.stdout.write(r.stdout.endsWith('\n') ? r.stdout : `${r.stdout}\n`);
+  if (status !== 0 && r.status === status) {
+    process.stdout.write(`${r.stderr}(exit status ${r.status})\n`);
+    return r.stdout;
+  }
   if (r.status !== 0) {
     if (r.stderr) process.stderr.write(r.stderr);
     const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`;
@@ -67,13 +76,13 @@ function salesCsv(month, days, seed) {
   return rows.join('\n') + '\n';
 }
 
-/** Made-up house prices: price grows with area and rooms, plus noise. */
-function housesCsv(rows, seed) {
+/** Made-up house prices: price grows with area and rooms, plus noise; `bigger` adds to every area. */
+function housesCsv(rows, seed, bigger = 0) {
   const out = ['area,rooms,age,price'];
   let x = seed;
   const rnd = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let i = 0; i < rows; i++) {
-    const area = Math.round(40 + rnd() * 160);
+    const area = Math.round(40 + bigger + rnd() * 160);
     const rooms = 1 + Math.floor(rnd() * 5);
     const age = Math.floor(rnd() * 60);
     const price = Math.round(1500 * area + 12000 * rooms - 800 * age + (rnd() - 0.5) * 20000);
@@ -191,6 +200,14 @@ try {
   write('houses/houses.csv', housesCsv(200, 5));
   tusk('put', 'file', 'houses@master:/houses.csv', '-f', 'houses/houses.csv');
   tusk('list', 'metrics', 'price-model');
+
+  heading('Profile the data: per-column counts, missing values, spread and quantiles, kept by content');
+  tusk('inspect', 'profile', 'houses@master:/houses.csv');
+
+  heading('Bigger houses arrive: `tusk drift` flags the shifted column and exits 1 (for CI and hooks)');
+  write('houses/houses.csv', housesCsv(200, 5, 60));
+  tusk('put', 'file', 'houses@master:/houses.csv', '-f', 'houses/houses.csv');
+  tuskExiting(1, 'drift', 'houses@master^:/houses.csv', 'houses@master');
 
   heading("Check the store's integrity");
   tusk('fsck');

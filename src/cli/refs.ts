@@ -20,3 +20,9 @@ export function requirePath(ref: FileRef, what: string, example: string): FileRe
   if (ref.path === undefined) throw new InvalidArgumentError(msg.pathRequired(what), msg.pathRequiredHint(example));
   return { ...ref, path: ref.path };
 }
+
+/** `--delimiter`: a field separator, one character. */
+export function parseDelimiter(text: string): string {
+  if ([...text].length !== 1) throw new InvalidArgumentError(`--delimiter ${JSON.stringify(text)} is not one character`, "e.g. --delimiter ';' or --delimiter $'\\t'");
+  return text;
+}

@@ -123,6 +123,32 @@ export interface MetricsSeries {
   points: MetricsPoint[];
 }
 
+/** One column's drift in one report: severity is score against threshold (≥ 1: drift). */
+export interface DriftCell {
+  test: string | null;
+  score: number | null;
+  threshold: number | null;
+  severity: number | null;
+  status: string;
+}
+
+export interface DriftSeriesPoint {
+  /** the output commit holding drift.json */
+  commit: string;
+  finished: string | null;
+  /** `repo@commit` of the input commit compared */
+  input: string | null;
+  drift: boolean;
+  columns: Record<string, DriftCell>;
+}
+
+/** GET /api/repos/:repo/drift: the drift.json of a monitor pipeline's commits, oldest first. */
+export interface DriftSeries {
+  repo: string;
+  columns: string[];
+  points: DriftSeriesPoint[];
+}
+
 export interface DagNode {
   id: string;
   kind: 'repo' | 'pipeline';

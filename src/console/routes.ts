@@ -13,6 +13,7 @@ import { buildDag } from './dag.js';
 import { streamEvents } from './events.js';
 import { BASE_HEADERS, HttpError, Query } from './http.js';
 import { readMetrics } from './metrics.js';
+import { readDrift } from './drift.js';
 import { diffOps, splitLines, toHunks } from './text-diff.js';
 
 export interface RouteContext {
@@ -165,6 +166,8 @@ const routes: Route[] = [
   route('/api/repos/:repo/metrics', ({ store, params, query }) =>
     readMetrics(store, { repo: store.inspectRepo(params.repo!).name, branch: query.str('branch') ?? 'master', path: query.str('path'), limit: query.int('limit', { default: 200, min: 1, max: 2000 }) }),
   ),
+
+  route('/api/repos/:repo/drift', ({ store, params, query }) => readDrift(store, store.inspectRepo(params.repo!).name, query.int('limit', { default: 200, min: 1, max: 2000 }))),
 
   route('/api/commitsets', ({ store, query }) => store.listCommitSets({ number: query.int('limit', { ...PAGE, default: 50 }) })),
 

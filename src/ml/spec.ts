@@ -2,6 +2,7 @@
 // fields, a predictor that is not last, metrics that do not fit the task) and, when the input
 // schema is known, type checks of the whole chain against it. Every error names the field, the
 // stage and the column.
+import { parseDriftTask, type DriftTaskSpec } from '../monitor/monitor-task.js';
 import { fieldError, MlError, stageError } from './errors.js';
 import { ALL_METRICS, CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
 import { parseStageEntry } from './stages/ensemble.js';
@@ -10,7 +11,7 @@ import type { EstimatorDef, Params, StageDef, StageFail, Task, TransformerDef } 
 import { BACKENDS, type BackendName } from './tf.js';
 import type { ColumnSchema, Schema } from './table.js';
 
-export type MlTask = 'train' | 'evaluate' | 'predict';
+export type MlTask = 'train' | 'evaluate' | 'predict' | 'drift';
 export type DataFormat = 'csv' | 'images' | 'cifar10';
 
 export interface MlDataSpec {
@@ -49,9 +50,11 @@ export interface MlSpec {
   metrics?: string[];
   /** where a fitted chain lies (evaluate, predict): `/pfs/<model input>[/dir]` */
   model?: string;
+  /** task drift: the reference file and the tests and thresholds (src/monitor) */
+  drift?: DriftTaskSpec;
 }
 
-const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model'];
+const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model', 'reference', 'drift', 'labels'];
 const DATA_FIELDS = ['format', 'path', 'label', 'features', 'columns', 'key', 'delimiter', 'image_column'];
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -133,7 +136,8 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
   if (!isObj(ml)) throw fieldError(at, `expected an object, got ${JSON.stringify(ml)}`);
   checkFields(ml, TOP_FIELDS, at);
   const task = (ml.task ?? 'train') as MlTask;
-  if (!['train', 'evaluate', 'predict'].includes(task as string)) throw fieldError(`${at}.task`, `expected train, evaluate or predict, got ${JSON.stringify(ml.task)}`);
+  if (!['train', 'evaluate', 'predict', 'drift'].includes(task as string)) throw fieldError(`${at}.task`, `expected train, evaluate, predict or drift, got ${JSON.stringify(ml.task)}`);
+  if (task !== 'drift') for (const f of ['reference', 'drift', 'labels']) if (ml[f] !== undefined) throw fieldError(`${at}.${f}`, 'is for task drift only');
   const backend = str(ml, 'backend', at);
   if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw fieldError(`${at}.backend`, `unknown backend "${backend}"`, `use one of: ${BACKENDS.join(', ')}`);
   const seed = int(ml, 'seed', at, 0);
@@ -166,7 +170,10 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
   const spec: MlSpec = { task, seed, data, chain: [] };
   if (backend) spec.backend = backend as BackendName;
 
-  if (task === 'train') {
+  if (task === 'drift') {
+    if (format !== 'csv') throw fieldError(`${at}.data.format`, `task drift compares CSV files, not ${format}`);
+    spec.drift = parseDriftTask(ml, at, normalizePfsPath, data.delimiter);
+  } else if (task === 'train') {
     if (ml.model !== undefined) throw fieldError(`${at}.model`, 'is for evaluate and predict; a train task fits the chain', 'remove it, or set task: evaluate');
     spec.chain = parseChain(ml.chain, `${at}.chain`);
     const est = estimatorOf(spec.chain);

@@ -42,7 +42,7 @@ export class MlTransform implements Transform {
           const src = names.get(name);
           return { name, ...(src ? { repo: src.repo, branch: src.branch } : {}), commit: ctx.env[k]! };
         });
-      ctx.log('system', `ml ${ml.task}: ${ml.chain.map((s) => s.name).join(' → ') || ml.model}`);
+      ctx.log('system', `ml ${ml.task}: ${ml.chain.map((s) => s.name).join(' → ') || ml.model || `${ml.drift?.reference} → ${ml.data.path}`}`);
       const r = await runMl(ml, {
         pfsDir: ctx.pfsDir,
         outDir: `${ctx.pfsDir}/out`,

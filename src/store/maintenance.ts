@@ -311,6 +311,9 @@ function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | nu
     rep.nodesRemoved = sweep('nodes', nodes);
     rep.contentsRemoved = sweep('contents', contents);
     rep.chunksRemoved = sweep('chunks', chunks);
+    // a kept profile (profile-cache.ts) is worth nothing once its content is gone; a one-chunk
+    // content has no contents row, its id is the chunk's
+    db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const stats = db
       .prepare(

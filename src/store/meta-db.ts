@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 5;
+export const FORMAT_VERSION = 6;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -251,6 +251,16 @@ const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX datums_by_hash;
   CREATE INDEX datums_by_hash ON datums(pipeline, id, hash);
+  `,
+  // 6: column profiles of CSV contents (src/monitor/profile.ts), computed once per content:
+  // contents never change, so a row is never stale; \`version\` is the profile format's.
+  `
+  CREATE TABLE profiles (
+    content BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (content, version)
+  ) WITHOUT ROWID;
   `,
 ];
 

@@ -4,6 +4,8 @@ import type { CommitRef, FileRef } from './address.js';
 import * as commits from './commit-service.js';
 import * as files from './file-service.js';
 import * as maintenance from './maintenance.js';
+import * as profiles from './profile-cache.js';
+import { streamFile } from './file-stream.js';
 import * as repos from './repo-service.js';
 import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
@@ -106,6 +108,15 @@ export class Store {
   }
   deleteFiles(ref: FileRef, opts?: { recursive?: boolean }) {
     return files.deleteFiles(this.core, ref, opts);
+  }
+  streamFile(ref: FileRef) {
+    return streamFile(this.core, ref);
+  }
+  loadProfile(contentHex: string, version: number) {
+    return profiles.loadProfile(this.core, contentHex, version);
+  }
+  saveProfile(contentHex: string, version: number, data: string) {
+    return profiles.saveProfile(this.core, contentHex, version, data);
   }
 
   fsck(opts?: { verifyData?: boolean; onProgress?: OnProgress }) {

@@ -66,6 +66,15 @@ describe('npm run demo', () => {
     // the model: metrics of two versions side by side
     expect(out).toContain('"r2"');
     expect(out).toMatch(/^COMMIT\s+FINISHED\s+SET\s+ROWS\s+MSE\s+R2$/m);
+    // the profile, and drift that fires on the shifted area (exit 1) but not on the other columns
+    expect(out).toContain('$ tusk inspect profile houses@master:/houses.csv');
+    expect(out).toMatch(/^area\s+number\s+200\s+0\s/m);
+    expect(out).toContain('$ tusk drift houses@master^:/houses.csv houses@master');
+    expect(out).toMatch(/^area\s+number\s+drift\s+KS p-value/m);
+    expect(out).toMatch(/^rooms\s+number\s+ok\s/m);
+    expect(out).toMatch(/^age\s+number\s+ok\s/m);
+    expect(out).toContain('Error: drift in ');
+    expect(out).toContain('(exit status 1)');
     expect(out).toMatch(/^No errors found: 4 repos, \d+ commits/m);
     // the demo is meant to stay short (the bound is loose: CI machines are slow)
     expect(Date.now() - started).toBeLessThan(30_000);

@@ -6,6 +6,8 @@ export interface ChartPoint {
   label: string;
   value: number | undefined;
   title: string;
+  /** drawn as a marked point (e.g. a drift score past its threshold) */
+  crossed?: boolean;
 }
 
 const W = 520;
@@ -28,8 +30,10 @@ function fmt(v: number): string {
   return Number(v.toPrecision(4)).toString();
 }
 
-export function lineChart(name: string, points: ChartPoint[]): SVGSVGElement {
+/** `threshold`: a dashed horizontal line at that value, kept inside the y range. */
+export function lineChart(name: string, points: ChartPoint[], opts: { threshold?: number } = {}): SVGSVGElement {
   const values = points.map((p) => p.value).filter((v): v is number => v !== undefined);
+  if (opts.threshold !== undefined) values.push(opts.threshold);
   let lo = Math.min(...values);
   let hi = Math.max(...values);
   if (lo === hi) {
@@ -56,10 +60,11 @@ export function lineChart(name: string, points: ChartPoint[]): SVGSVGElement {
     if (p.value === undefined) return;
     d += `${d === '' ? 'M' : 'L'}${x(i).toFixed(1)} ${y(p.value).toFixed(1)} `;
   });
+  if (opts.threshold !== undefined) parts.push(s('line', { x1: M.left, x2: W - M.right, y1: y(opts.threshold), y2: y(opts.threshold), class: 'threshold', 'data-threshold': opts.threshold }));
   parts.push(s('path', { d, class: 'series' }));
   points.forEach((p, i) => {
     if (p.value === undefined) return;
-    parts.push(s('circle', { cx: x(i), cy: y(p.value), r: 3.5, class: 'point', 'data-value': p.value }, s('title', null, `${p.title}: ${fmt(p.value)}`)));
+    parts.push(s('circle', { cx: x(i), cy: y(p.value), r: p.crossed ? 5 : 3.5, class: p.crossed ? 'point crossed' : 'point', 'data-value': p.value }, s('title', null, `${p.title}: ${fmt(p.value)}`)));
   });
   return s('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${name} across versions`, 'data-metric': name }, ...parts);
 }

@@ -5,6 +5,7 @@ import { diffPage } from './pages/diff.js';
 import { filesPage } from './pages/files.js';
 import { datumPage, jobPage } from './pages/job.js';
 import { metricsPage } from './pages/metrics.js';
+import { driftPage } from './pages/drift.js';
 import { pipelinePage, pipelinesPage } from './pages/pipelines.js';
 import { repoPage } from './pages/repo.js';
 import { commitSetPage, commitSetsPage, reposPage } from './pages/repos.js';
@@ -23,6 +24,7 @@ addRoute('/pipeline/:name', pipelinePage);
 addRoute('/job/:pipeline/:id', jobPage);
 addRoute('/datum/:pipeline/:job/:datum', datumPage);
 addRoute('/metrics/:repo', metricsPage);
+addRoute('/drift/:repo', driftPage);
 
 const main = h('main', { id: 'main', 'data-testid': 'main' });
 const nav = h(

@@ -70,6 +70,7 @@ export async function repoPage(ctx: PageContext): Promise<void> {
       link(`#/files/${encodePath(name)}/${encodeURIComponent(branch ?? 'master')}/`, 'Browse files'),
       detail.pipeline ? link(`#/pipeline/${encodePath(detail.pipeline)}`, `Pipeline ${detail.pipeline}`) : null,
       link(`#/metrics/${encodePath(name)}${branch ? `?branch=${encodeURIComponent(branch)}` : ''}`, 'Metrics'),
+      link(`#/drift/${encodePath(name)}`, 'Drift'),
       h('span', { class: 'muted' }, `${fmtBytes(repo.sizeBytes)} at master`),
     ),
     section(
