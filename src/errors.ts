@@ -18,6 +18,7 @@ export const EXIT = {
   corrupt: 5,
   locked: 6,
   conflict: 3,
+  jobFailed: 7,
   interrupted: 130,
 } as const;
 
@@ -78,6 +79,30 @@ export class CorruptError extends TuskError {
 export class LockedError extends TuskError {
   readonly code = 'E_LOCKED';
   readonly exitCode = EXIT.locked;
+}
+
+/** One failed job a wait ended on: the job, its state and reason, and its first failed datum. */
+export interface FailedJob {
+  pipeline: string;
+  job: string;
+  state: string;
+  reason: string | null;
+  datum: string | null;
+  datumFiles: string[];
+  datumError: string | null;
+}
+
+/** A job that a command waited for ended without success: what was written stays written. */
+export class JobFailedError extends TuskError {
+  readonly code = 'E_JOB_FAILED';
+  readonly exitCode = EXIT.jobFailed;
+  constructor(
+    message: string,
+    hint: string,
+    readonly details: { jobs: FailedJob[] },
+  ) {
+    super(message, hint);
+  }
 }
 
 /** The store was written by a newer tusk, or uses a format this build cannot read. */

@@ -1,6 +1,7 @@
 // User-facing text of the CLI layer, kept apart from command logic. Messages that mirror
 // pachctl's are worded exactly as pachctl words them; tests assert error codes, not this text.
 
+import type { FailedJob } from '../errors.js';
 import { formatBytes } from './format.js';
 
 /** Error messages (one line each) and the hints printed under them. */
@@ -63,6 +64,8 @@ export const msg = {
 
 /** One-line summaries printed after successful writes and maintenance. */
 export const done = {
+  /** What a put did, when a job it waited for then failed. */
+  putWritten: (target: string) => `wrote ${target}`,
   init: (path: string, created: boolean) =>
     created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`,
   put: (r: { files: number; bytes: number; storedBytes: number; newChunks: number }, target: string) =>
@@ -101,6 +104,17 @@ export const pipelineMsg = {
   badHistoryHint: 'use none, all, or a number of pipeline versions back, e.g. --history 2',
   noJobsInSet: (id: string) => `no jobs found for commitset ${id}`,
   noJobsInSetHint: 'run `tusk list job` to see the job ids',
+  pipelinesWritten: (verb: string, names: string[]) => `${verb} pipeline${names.length === 1 ? '' : 's'} ${names.join(', ')}`,
+  jobFailed: (j: FailedJob, more: number, done?: string) => {
+    const what = j.state === 'JOB_FAILURE' ? 'failed' : j.state === 'JOB_KILLED' ? 'was stopped' : 'could not run';
+    const datum = j.datum === null ? (j.reason ? `: ${j.reason}` : '') : `: datum ${j.datum}${j.datumFiles.length ? ` (${j.datumFiles.join(', ')})` : ''} failed${j.datumError ? `: ${j.datumError}` : ''}`;
+    const others = more > 0 ? ` (and ${more} more job${more === 1 ? '' : 's'} did not succeed)` : '';
+    return `${done ? `${done}, but ` : ''}job ${j.pipeline}@${j.job} ${what}${datum}${others}`;
+  },
+  jobFailedHint: (j: FailedJob) =>
+    j.datum === null
+      ? `run \`tusk inspect job ${j.pipeline}@${j.job}\` to see why`
+      : `run \`tusk logs -j ${j.pipeline}@${j.job} --datum ${j.datum}\` to see its output; fix the code or data, and the next job retries it`,
   jobsTimeout: (what: string, seconds: number) => `${what} did not finish within ${seconds} seconds`,
   jobsTimeoutHint: 'check `tusk list job`, or wait longer with a larger --timeout',
   commitTimeout: (what: string, seconds: number) => `commit ${what} did not finish within ${seconds} seconds`,

@@ -38,7 +38,7 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     untar: Flags.boolean({ description: 'Unpack each source as a tar archive (.tar, .tar.gz, .tgz).' }),
     'full-path': Flags.boolean({ description: "Keep each source's whole path, not just its basename." }),
     message: Flags.string({ char: 'm', aliases: ['description'], description: 'Description of the commit made.' }),
-    wait: Flags.boolean({ description: 'Return only when the jobs this write started downstream have ended (runs them here).' }),
+    wait: Flags.boolean({ description: 'Return only when the jobs this write started downstream have ended (runs them here); exit 7 if one failed.' }),
   };
 
   async run(): Promise<PutFileResult> {
@@ -75,8 +75,8 @@ export default class PutFile extends TuskCommand<PutFileResult> {
       progress.done();
     }
     // a finished commit triggers the pipelines reading this branch
-    await afterWrite(this.store().core, { wait: flags.wait, commitSet: result.commit });
     const into = formatCommitRef({ repo: result.repo, branch: result.branch ?? undefined, commit: result.commit });
+    await afterWrite(this.store().core, { wait: flags.wait, commitSet: result.commit, written: done.putWritten(into) });
     this.render(() => done.put(result, into));
     return result;
   }
