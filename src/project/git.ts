@@ -41,3 +41,14 @@ export function gitShow(cwd: string, rev: string, file: string): string | undefi
     return undefined;
   }
 }
+
+/** Whether `rev` names a commit in the repository around `cwd`. */
+export function hasGitRevision(cwd: string, rev: string): boolean {
+  try {
+    git(cwd, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
+    return true;
+  } catch (err) {
+    if (err instanceof IoError && !/not installed/.test(err.message)) return false;
+    throw err;
+  }
+}

@@ -130,3 +130,11 @@ export const pipelineMsg = {
   specUnreadable: (file: string) => `cannot read pipeline spec ${file}`,
   specUnreadableHint: 'give a JSON or YAML file with -f, or - for stdin',
 } as const;
+
+/** Messages of the project commands (lock, verify, hooks). */
+export const projectMsg = {
+  unknownBase: (base: string) => `--base ${base} is neither a lock file nor a git revision`,
+  unknownBaseHint: 'give a lock file or a revision such as origin/main; in a shallow CI clone, fetch the base first (git fetch --depth=1 origin main)',
+  inputsMismatch: (n: number) => `${n} locked input${n === 1 ? ' does' : 's do'} not match the store`,
+  pipelinesFailed: (failed: number, total: number) => `${failed} of ${total} locked pipelines did not reproduce`,
+};
