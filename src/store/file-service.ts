@@ -649,7 +649,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
         try {
           fs.mkdirSync(dir, { recursive: true });
         } catch (err) {
-          throw localFileError(err, dir);
+          throw localFileError(err, dir, 'write');
         }
         madeDirs.add(dir);
       }
@@ -661,7 +661,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       try {
         fd = fs.openSync(tmp, 'w');
       } catch (err) {
-        throw localFileError(err, f.local);
+        throw localFileError(err, f.local, 'write');
       }
       try {
         writeContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), fd, opts.offset ?? 0, (n) => {
@@ -678,7 +678,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
         }
         fs.rmSync(tmp, { force: true });
         if (err instanceof TuskError) throw err;
-        throw localFileError(err, f.local);
+        throw localFileError(err, f.local, 'write');
       }
     }
     batches?.finish();

@@ -21,6 +21,8 @@ export const msg = {
   untarDirectoryHint: 'pass a .tar, .tar.gz or .tgz file with --untar',
   localMissing: (path: string) => `${path} doesn't exist`,
   localMissingHint: 'check the path given with -f',
+  listedMissing: (path: string, list: string, line: number) => `${path} doesn't exist (listed on line ${line} of ${list})`,
+  listedMissingHint: (list: string, line: number) => `fix or remove line ${line} of ${list}; relative paths are read from the working directory`,
 
   recursiveNeedsOutput: 'an output path needs to be specified when using the --recursive flag',
   recursiveNeedsOutputHint: 'add -o DIR to download the files into DIR',

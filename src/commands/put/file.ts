@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { localDeps, planPutSources, readSourceList } from '../../cli/put-targets.js';
+import { localDeps, planPutSources } from '../../cli/put-targets.js';
+import { readListedSources } from '../../cli/source-list.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { afterWrite } from '../../pipeline/runner.js';
 import { formatCommitRef, parseFileRef } from '../../store/address.js';
@@ -47,7 +48,7 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     const files = flags.file ?? [];
     const inputFile = flags['input-file'];
     if (inputFile === '-' && files.includes('-')) throw new InvalidArgumentError(msg.stdinTwice, msg.stdinTwiceHint);
-    const listed = inputFile === undefined ? [] : await readSourceList(inputFile);
+    const listed = inputFile === undefined ? [] : await readListedSources(inputFile, localDeps.stat);
     const sources = planPutSources(
       {
         target,
