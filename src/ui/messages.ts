@@ -140,3 +140,12 @@ export const projectMsg = {
   inputsMismatch: (n: number) => `${n} locked input${n === 1 ? ' does' : 's do'} not match the store`,
   pipelinesFailed: (failed: number, total: number) => `${failed} of ${total} locked pipelines did not reproduce`,
 };
+
+/** What the git hooks tell the user (stderr, prefixed `tusk: `). */
+export const hookMsg = {
+  onlyLockChanged: (lock: string, command: string | undefined) =>
+    `only ${lock} changed in git (the data is in git-ignored directories), so git may stop with "nothing to commit": ` +
+    `then run ${command ? `\`${command}\`` : 'the same `git commit` command'} again, and it commits the new ${lock}`,
+  commitStopped: (what: string) => `commit stopped: pipeline ${what} failed; tusk.lock is unchanged`,
+  commitStoppedHint: (pipeline: string) => `see \`tusk logs -p ${pipeline}\`; fix it and commit again, or commit with --no-verify`,
+};
