@@ -125,9 +125,9 @@ function scanLocal(src: Extract<PutSource, { kind: 'local' }>, append: boolean, 
 
 /** Every regular file under `dir` with its stat: the per-file plan of `put -r -a`. */
 function walkLocal(dir: string, repoDir: string, out: LocalFile[], links: LinkPolicy): void {
-  for (const d of readDirSorted(dir)) {
+  for (const { dirent: d, name } of readDirSorted(dir)) {
     const local = path.join(dir, d.name);
-    const repoPath = repoDir === '/' ? `/${d.name}` : `${repoDir}/${d.name}`;
+    const repoPath = repoDir === '/' ? `/${name}` : `${repoDir}/${name}`;
     const kind = entryKind(d, local, links);
     if (kind === 'dir') walkLocal(local, repoPath, out, links);
     else if (kind === 'file') {

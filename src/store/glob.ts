@@ -1,7 +1,7 @@
 // Pachyderm's glob dialect (ohmyglob with `/` as separator) compiled to one anchored RegExp,
 // plus the `$n` templates that join_on / group_by build keys from.
 import { InvalidArgumentError } from '../errors.js';
-import { cleanPath, escapeControlChars } from './paths.js';
+import { cleanPath, escapeControlChars, normalizeName } from './paths.js';
 
 /** A compiled glob; `match` takes absolute cleaned paths without a trailing slash. */
 export interface CompiledGlob {
@@ -54,7 +54,9 @@ export function hasGlobChars(s: string): boolean {
 }
 
 /** Compile a glob; bad syntax throws InvalidArgumentError `invalid glob "<glob>": <reason>`. */
-export function compileGlob(glob: string): CompiledGlob {
+export function compileGlob(raw: string): CompiledGlob {
+  // names are stored in NFC: a pattern in another form must match them
+  const glob = normalizeName(raw);
   const pattern = cleanPath(glob);
   const parser = new GlobParser(glob, pattern);
   const nodes = parser.parseTop();
