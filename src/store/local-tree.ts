@@ -16,7 +16,7 @@ import { lookupPath } from './file-tree.js';
 import { EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import type { PackWriter } from './pack-writer.js';
 import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js';
-import { compareNames } from './name-order.js';
+import { nameSortKey } from './name-order.js';
 import { escapeControlChars, isPlainName, MAX_PATH_BYTES, normalizeName, utf8Bytes, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
 import { iterateEntries, TreeBuilder, type Entry, type PageRef, type PageStore } from './tree.js';
@@ -194,9 +194,13 @@ export function readDirSorted(dir: string): LocalEntry[] {
   } catch (err) {
     throw localFileError(err, dir);
   }
-  const entries = dirents.map((d) => ({ dirent: d, name: normalizeName(d.name) }));
-  if (entries.some((e) => e.name.includes('\ufffd'))) refuseNonUtf8(dir);
-  entries.sort((a, b) => compareNames(a.name, b.name));
+  const keyed = dirents.map((d) => {
+    const name = normalizeName(d.name);
+    return { dirent: d, name, key: nameSortKey(name) };
+  });
+  if (keyed.some((e) => e.name.includes('\ufffd'))) refuseNonUtf8(dir);
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const entries: LocalEntry[] = keyed.map(({ dirent, name }) => ({ dirent, name }));
   for (let i = 1; i < entries.length; i++) {
     const [a, b] = [entries[i - 1]!, entries[i]!];
     if (a.name === b.name) {

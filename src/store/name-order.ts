@@ -27,3 +27,18 @@ export function compareNames(a: string, b: string): number {
 export function nameBefore(a: string, b: string): boolean {
   return compareNames(a, b) < 0;
 }
+
+/**
+ * A string whose JavaScript order (`<`) is the UTF-8 byte order of `name`: the name itself unless
+ * it holds a code unit at or above U+D800, else its code units moved as compareNames moves them.
+ * Sorting many names by key costs one scan per name instead of one per comparison.
+ */
+export function nameSortKey(name: string): string {
+  if (!HIGH_UNIT.test(name)) return name;
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    out += String.fromCharCode(c < 0xd800 ? c : c >= 0xe000 ? c - 0x800 : c + 0x2000);
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // compareNames is UTF-8 byte order, checked against Buffer.compare on names that mix ASCII,
 // accents, U+E000–U+FFFF and characters above U+FFFF (where JavaScript's `<` disagrees).
 import { describe, expect, it } from 'vitest';
-import { compareNames } from '../../src/store/name-order.js';
+import { compareNames, nameSortKey } from '../../src/store/name-order.js';
 import { nameHeight } from '../../src/store/tree.js';
 
 const ALPHABET = ['a', 'Z', '0', '.', 'é', 'ü', '写', '真', '\ue000', '\uffee', '😀', '𝒳', '\u{10ffff}', '\u0301'];
@@ -17,6 +17,8 @@ describe('compareNames', () => {
     const names = Array.from({ length: 400 }, () => Array.from({ length: 1 + Math.floor(rand() * 4) }, () => ALPHABET[Math.floor(rand() * ALPHABET.length)]).join(''));
     const byBytes = [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     expect([...names].sort(compareNames)).toEqual(byBytes);
+    const byKey = [...names].sort((a, b) => (nameSortKey(a) < nameSortKey(b) ? -1 : nameSortKey(a) > nameSortKey(b) ? 1 : 0));
+    expect(byKey).toEqual(byBytes);
   });
 
   it('puts U+E000 before an emoji, where JavaScript string order does not', () => {
