@@ -1,7 +1,6 @@
 // User-facing text of the CLI layer, kept apart from command logic. Messages that mirror
 // pachctl's are worded exactly as pachctl words them; tests assert error codes, not this text.
 
-import type { FailedJob } from '../errors.js';
 import { formatBytes } from './format.js';
 
 /** Error messages (one line each) and the hints printed under them. */
@@ -107,16 +106,6 @@ export const pipelineMsg = {
   noJobsInSet: (id: string) => `no jobs found for commitset ${id}`,
   noJobsInSetHint: 'run `tusk list job` to see the job ids',
   pipelinesWritten: (verb: string, names: string[]) => `${verb} pipeline${names.length === 1 ? '' : 's'} ${names.join(', ')}`,
-  jobFailed: (j: FailedJob, more: number, done?: string) => {
-    const what = j.state === 'JOB_FAILURE' ? 'failed' : j.state === 'JOB_KILLED' ? 'was stopped' : 'could not run';
-    const datum = j.datum === null ? (j.reason ? `: ${j.reason}` : '') : `: datum ${j.datum}${j.datumFiles.length ? ` (${j.datumFiles.join(', ')})` : ''} failed${j.datumError ? `: ${j.datumError}` : ''}`;
-    const others = more > 0 ? ` (and ${more} more job${more === 1 ? '' : 's'} did not succeed)` : '';
-    return `${done ? `${done}, but ` : ''}job ${j.pipeline}@${j.job} ${what}${datum}${others}`;
-  },
-  jobFailedHint: (j: FailedJob) =>
-    j.datum === null
-      ? `run \`tusk inspect job ${j.pipeline}@${j.job}\` to see why`
-      : `run \`tusk logs -j ${j.pipeline}@${j.job} --datum ${j.datum}\` to see its output; fix the code or data, and the next job retries it`,
   jobsTimeout: (what: string, seconds: number) => `${what} did not finish within ${seconds} seconds`,
   jobsTimeoutHint: 'check `tusk list job`, or wait longer with a larger --timeout',
   commitTimeout: (what: string, seconds: number) => `commit ${what} did not finish within ${seconds} seconds`,
