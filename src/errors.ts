@@ -18,6 +18,7 @@ export const EXIT = {
   corrupt: 5,
   locked: 6,
   conflict: 3,
+  jobFailed: 7,
   interrupted: 130,
 } as const;
 
@@ -80,6 +81,30 @@ export class LockedError extends TuskError {
   readonly exitCode = EXIT.locked;
 }
 
+/** One failed job a wait ended on: the job, its state and reason, and its first failed datum. */
+export interface FailedJob {
+  pipeline: string;
+  job: string;
+  state: string;
+  reason: string | null;
+  datum: string | null;
+  datumFiles: string[];
+  datumError: string | null;
+}
+
+/** A job that a command waited for ended without success: what was written stays written. */
+export class JobFailedError extends TuskError {
+  readonly code = 'E_JOB_FAILED';
+  readonly exitCode = EXIT.jobFailed;
+  constructor(
+    message: string,
+    hint: string,
+    readonly details: { jobs: FailedJob[] },
+  ) {
+    super(message, hint);
+  }
+}
+
 /** The store was written by a newer tusk, or uses a format this build cannot read. */
 export class FormatVersionError extends TuskError {
   readonly code = 'E_FORMAT';
@@ -92,17 +117,26 @@ export class IoError extends TuskError {
   readonly exitCode = EXIT.generic;
 }
 
-/** Translate a Node fs error on a user-supplied local path into a TuskError. */
-export function localFileError(err: unknown, path: string): TuskError {
+/**
+ * Translate a Node fs error on a user-supplied local path into a TuskError. `use` says whether
+ * tusk was reading the path (a source: put, -f) or writing it (a destination: get -o), so the
+ * hint fits the command that was run.
+ */
+export function localFileError(err: unknown, path: string, use: 'read' | 'write' = 'read'): TuskError {
   const e = err as NodeJS.ErrnoException;
+  const writing = use === 'write';
   switch (e?.code) {
     case 'ENOENT':
-      return new NotFoundError('local file', path, `${path} doesn't exist`, 'check the path given with -f');
+      return writing
+        ? new NotFoundError('local file', path, `cannot write ${path}: its directory doesn't exist`, 'create the directory first, or write somewhere else')
+        : new NotFoundError('local file', path, `${path} doesn't exist`, 'check the path given with -f');
     case 'EACCES':
     case 'EPERM':
-      return new InvalidArgumentError(`cannot read ${path}: permission denied`, 'check the file permissions', { cause: err });
+      return new InvalidArgumentError(`cannot ${use} ${path}: permission denied`, writing ? 'check the permissions of the file and its directory, or write somewhere else' : 'check the file permissions', { cause: err });
     case 'EISDIR':
-      return new InvalidArgumentError(`${path} is a directory`, 'pass -r to put a directory', { cause: err });
+      return writing
+        ? new InvalidArgumentError(`cannot write ${path}: it is a directory`, `name the file to write, e.g. -o ${path.replace(/\/+$/, '')}/NAME; -r writes a directory of the repo into it`, { cause: err })
+        : new InvalidArgumentError(`${path} is a directory`, 'pass -r to put a directory', { cause: err });
     case 'ENOSPC':
       return new IoError(`no space left on device while writing ${path}`, 'free some disk space and retry', { cause: err });
     case 'EDQUOT':

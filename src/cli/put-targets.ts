@@ -1,13 +1,14 @@
 // `put file`'s target-path rules: which repo path each `-f` source lands at. Pure given its
 // deps (stat, stdin, open), so every row of pachctl's table can be tested without a store.
 
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { InvalidArgumentError, NotFoundError, localFileError } from '../errors.js';
 import type { FileRef } from '../store/address.js';
 import type { PutSource } from '../store/types.js';
 import { msg } from '../ui/messages.js';
+import { parseListedSources } from './source-list.js';
 
 /** What a local source is, as far as placing it goes. */
 export type LocalKind = 'file' | 'dir' | 'missing';
@@ -98,10 +99,7 @@ export function planPutSources(opts: PutTargetOptions, deps: PutTargetDeps): Put
 
 /** Sources listed one per line in a `-i` file; blank lines are skipped. */
 export function parseSourceList(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
+  return parseListedSources(text).map((s) => s.path);
 }
 
 /** The real filesystem and process streams. */
@@ -124,17 +122,3 @@ export const localDeps: PutTargetDeps = {
     return raw.pipe(gunzip);
   },
 };
-
-/** Read a `-i` list from a local file or, for `-`, from stdin. */
-export async function readSourceList(from: string): Promise<string[]> {
-  if (from !== STDIN) {
-    try {
-      return parseSourceList(readFileSync(from, 'utf8'));
-    } catch (err) {
-      throw localFileError(err, from);
-    }
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
-  return parseSourceList(Buffer.concat(chunks).toString('utf8'));
-}

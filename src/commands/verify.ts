@@ -3,6 +3,7 @@ import { TuskCommand } from '../cli/base.js';
 import { withProjectStore } from '../project/session.js';
 import { VerifyFailedError, verifyLock, type VerifyReport } from '../project/verify.js';
 import { verifyView } from '../project/views.js';
+import { projectMsg } from '../ui/messages.js';
 
 export type VerifyResult = VerifyReport;
 
@@ -36,7 +37,7 @@ export default class Verify extends TuskCommand<VerifyResult> {
       const failed = report.pipelines.filter((p) => p.status === 'failed').length;
       const inputs = report.inputs.filter((i) => !i.ok).length;
       throw new VerifyFailedError(
-        failed > 0 ? `${failed} of ${report.pipelines.length} locked pipelines did not reproduce` : `${inputs} locked input${inputs === 1 ? '' : 's'} do not match the store`,
+        failed > 0 ? projectMsg.pipelinesFailed(failed, report.pipelines.length) : projectMsg.inputsMismatch(inputs),
         report,
       );
     }

@@ -63,9 +63,15 @@ function pipelineName(name: string): string {
 }
 
 // A filename for Content-Disposition: ASCII only, no quotes or separators that could end the header.
+/**
+ * `filename="…"` for old clients (ASCII only: header values cannot carry more) and RFC 6266's
+ * `filename*=UTF-8''…` with the real name, which browsers prefer, for names beyond ASCII.
+ */
 function downloadName(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
-  return base.replace(/[^\w.\- ]/g, '_') || 'download';
+  const ascii = base.replace(/[^\w.\- ]/g, '_') || 'download';
+  if (ascii === base) return `filename="${ascii}"`;
+  return `filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base).replace(/['()*!]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
 const routes: Route[] = [
@@ -110,7 +116,7 @@ const routes: Route[] = [
       ...BASE_HEADERS,
       'content-type': type,
       'content-length': file.sizeBytes,
-      'content-disposition': `${inline ? 'inline' : 'attachment'}; filename="${downloadName(file.path)}"`,
+      'content-disposition': `${inline ? 'inline' : 'attachment'}; ${downloadName(file.path)}`,
       // repo content is not ours: never let it run script in the console's origin
       'content-security-policy': "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'",
       'cache-control': 'no-store',

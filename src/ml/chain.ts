@@ -89,12 +89,15 @@ export async function predictChain(chain: FittedChain, t: Table): Promise<Predic
   return chain.estimator.predict(transformFeatures(chain, { rows: t.rows, columns, offset: t.offset }));
 }
 
-/** Check that a table (or schema) has the columns the chain was trained on, with the same types. */
-export function checkChainInput(chain: FittedChain, columns: ColumnSchema[], what = 'the data'): void {
+/**
+ * Check that a table (or schema) has the columns the chain was trained on, with the same types.
+ * `model` names the model as the user gave it: the spec field in a pipeline, the argument of `tusk predict`.
+ */
+export function checkChainInput(chain: FittedChain, columns: ColumnSchema[], what = 'the data', model = 'transform.ml.model'): void {
   const last = chain.stages.length - 1;
   for (const want of chain.json.features) {
     const got = columns.find((c) => c.name === want.name);
-    const stage = `transform.ml.model (${chain.stages[last]!.name})`;
+    const stage = `${model} (${chain.stages[last]!.name})`;
     if (!got) throw new MlError(`${stage}: the model expects feature "${want.name}" (${describeType(want)}), which ${what} lacks`, `${what} has: ${columns.map((c) => c.name).join(', ')}`, { column: want.name, stage: chain.stages[last]!.name });
     const compatible = got.type === want.type || (want.type === 'tensor' && got.type === 'tensor');
     if (!compatible) throw new MlError(`${stage}: the model expects feature "${want.name}" as ${describeType(want)}, but ${what} has ${describeType(got)}`, undefined, { column: want.name, stage: chain.stages[last]!.name });

@@ -8,7 +8,7 @@ export class MlError extends InvalidArgumentError {
   constructor(
     message: string,
     hint?: string,
-    readonly details?: { at?: string; stage?: string; column?: string },
+    readonly details?: { at?: string; stage?: string; column?: string; kind?: 'not-a-number' },
   ) {
     super(message, hint);
   }

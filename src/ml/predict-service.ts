@@ -2,14 +2,14 @@
 // CIFAR-10 batch, as the model was trained on), rows out as CSV or JSON. A CSV file is streamed:
 // read, predicted and written a batch at a time.
 import * as fs from 'node:fs';
-import type { FileRef } from '../store/address.js';
+import { formatFileRef, type FileRef } from '../store/address.js';
 import type { Store } from '../store/store.js';
 import { checkBatchRows, PREDICT_STREAM_ROWS, writePredictionsCsv, writePredictionsJson } from './batch-predict.js';
 import { checkChainInput, type FittedChain } from './chain.js';
 import { readBatches, readSchema } from './data.js';
 import { MlError } from './errors.js';
 import type { MlDataSpec } from './spec.js';
-import type { Schema } from './table.js';
+import type { Schema, Table } from './table.js';
 import { fileSink, spoolSink, streamSink } from './text-sink.js';
 import { loadModel, type ModelVersion } from './model-source.js';
 
@@ -40,7 +40,7 @@ export interface PredictOptions {
 }
 
 /** How to read local data the way the model's training data was read, typed by the model's features; checked against them before any row is read. */
-export async function dataForModel(chain: FittedChain, file: string, opts: { delimiter?: string } = {}): Promise<{ data: MlDataSpec; schema: Schema }> {
+export async function dataForModel(chain: FittedChain, file: string, opts: { delimiter?: string; model?: string } = {}): Promise<{ data: MlDataSpec; schema: Schema }> {
   if (!fs.existsSync(file)) throw new MlError(`${file} doesn't exist`, 'check the path given with -f');
   const format = chain.json.data_format as MlDataSpec['format'];
   const columns: Record<string, 'number' | 'string'> = {};
@@ -49,7 +49,7 @@ export async function dataForModel(chain: FittedChain, file: string, opts: { del
   // columns named like model features take the model's types (a numeric-looking id stays a string)
   for (const f of chain.json.features) if ((f.type === 'number' || f.type === 'string') && raw.columns.some((c) => c.name === f.name)) columns[f.name] = f.type;
   const schema = { columns: raw.columns.map((c) => (columns[c.name] ? { ...c, type: columns[c.name]! } : c)) };
-  checkChainInput(chain, schema.columns, file);
+  checkChainInput(chain, schema.columns, file, opts.model);
   return { data: format === 'csv' ? { ...data, columns } : data, schema };
 }
 
@@ -64,8 +64,8 @@ export async function predictFile(store: Store, ref: FileRef, file: string, opts
   const batchRows = checkBatchRows(opts.batchRows ?? PREDICT_STREAM_ROWS);
   const model = await loadModel(store, ref);
   try {
-    const { data, schema } = await dataForModel(model.chain, file, opts);
-    const batches = () => readBatches(data, file, schema, batchRows);
+    const { data, schema } = await dataForModel(model.chain, file, { ...opts, model: `model ${formatFileRef(ref)}` });
+    const batches = () => predictErrors(readBatches(data, file, schema, batchRows), model.chain, file);
     const format = model.chain.json.data_format;
     const result: PredictResult = { model: model.version, rows: 0, output: opts.output ?? null };
     if (opts.output) {
@@ -94,6 +94,23 @@ export async function predictFile(store: Store, ref: FileRef, file: string, opts
     return result;
   } finally {
     model.close();
+  }
+}
+
+/**
+ * A predict user wrote no spec: a cell that is not a number gets a hint about the model and the
+ * file given with -f, not about transform.ml.data.columns.
+ */
+async function* predictErrors(batches: AsyncIterable<Table>, chain: FittedChain, file: string): AsyncGenerator<Table> {
+  try {
+    yield* batches;
+  } catch (err) {
+    if (!(err instanceof MlError) || err.details?.kind !== 'not-a-number' || err.details.column === undefined) throw err;
+    const column = err.details.column;
+    const hint = chain.json.features.some((f) => f.name === column)
+      ? `the model was trained on "${column}" as numbers: fix or remove that record of ${file}`
+      : `the model does not use "${column}", whose type was inferred from the first rows: remove that column from ${file}`;
+    throw new MlError(err.message, hint, err.details);
   }
 }
 

@@ -12,6 +12,7 @@ import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type Pi
 import type { StoreCore } from '../store/store-core.js';
 import { cronInputs } from './cron-ticker.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
+import { requireJobsSucceeded } from './job-outcome.js';
 import { killJob, specOf } from './job-runner.js';
 import { describeInput, inputRepos, normalizeSpec, parseSpecText, type WorkdirRule } from './spec.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
@@ -440,12 +441,15 @@ export function stopJob(s: StoreCore, pipeline: string, id: string): JobInfo {
   return toJobInfo(s, killJob(s, pipeline, id, 'job stopped'));
 }
 
-/** Wait until the job (or every job of a commit set) is terminal. Polls: other processes run them. */
+/** Wait until the job (or every job of a commit set) is terminal; JobFailedError when one did not succeed. Polls: other processes run them. */
 export async function waitJobs(s: StoreCore, select: () => JobRow[], opts: { timeoutMs?: number } = {}): Promise<JobInfo[]> {
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
     const jobs = select();
-    if (jobs.every((j) => TERMINAL_JOB_STATES.includes(j.state))) return jobs.map((j) => toJobInfo(s, j));
+    if (jobs.every((j) => TERMINAL_JOB_STATES.includes(j.state))) {
+      requireJobsSucceeded(s, jobs);
+      return jobs.map((j) => toJobInfo(s, j));
+    }
     if (Date.now() > deadline) throw new ConflictError(`jobs did not finish within ${opts.timeoutMs} ms`, 'check `tusk list job`');
     await new Promise((r) => setTimeout(r, delay));
   }

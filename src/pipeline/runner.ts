@@ -12,6 +12,7 @@ import { isOwnerAlive } from '../store/chunk-index.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import { hasCronPipelines, runCronTimer } from './cron-ticker.js';
+import { requireJobsSucceeded } from './job-outcome.js';
 import { runPendingJobs } from './job-runner.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'run.js');
@@ -60,22 +61,24 @@ export function isCommitSetDone(s: StoreCore, id: string): boolean {
 
 /**
  * After a write: run jobs in the foreground when asked (TUSK_RUNNER=foreground or `wait`),
- * otherwise make sure a background runner is alive. With `wait` and the `commitSet` the write
- * created, returns only when every job of that set (downstream ones included) has ended. Cron
+ * otherwise make sure a background runner is alive. With `wait` and the `commitSet`(s) the write
+ * created, returns only when every job of that set (downstream ones included) has ended, and
+ * throws JobFailedError (naming `written`, what did succeed) when one of them did not succeed. Cron
  * pipelines need a background runner even when no job is open (it fires their ticks), except
  * under TUSK_RUNNER=foreground or none, where nothing runs in the background.
  */
-export async function afterWrite(s: StoreCore, opts: { wait?: boolean; commitSet?: string } = {}): Promise<void> {
+export async function afterWrite(s: StoreCore, opts: { wait?: boolean; commitSet?: string | readonly string[]; written?: string } = {}): Promise<void> {
   const mode = process.env.TUSK_RUNNER;
   const open = hasOpenJobs(s);
   const here = open && (opts.wait || mode === 'foreground');
+  const sets = opts.commitSet === undefined ? [] : typeof opts.commitSet === 'string' ? [opts.commitSet] : opts.commitSet;
   if (here) {
-    const set = opts.commitSet;
-    if (set === undefined) await runForeground(s);
-    else await runUntil(s, () => isCommitSetDone(s, set), { runHere: true });
+    if (sets.length === 0) await runForeground(s);
+    else await runUntil(s, () => sets.every((set) => isCommitSetDone(s, set)), { runHere: true });
   }
-  if (mode === 'foreground' || mode === 'none') return;
-  if ((open && !here) || hasCronPipelines(s)) startBackgroundRunner(s);
+  if (mode !== 'foreground' && mode !== 'none' && ((open && !here) || hasCronPipelines(s))) startBackgroundRunner(s);
+  // a wait that ends on a failed job is a failed command, or scripts would build on missing output
+  if (opts.wait) requireJobsSucceeded(s, sets.flatMap((set) => s.jobs.jobsById(set)), opts.written);
 }
 
 /** Spawn `tusk run --daemon` unless a live runner holds the store's lease. */

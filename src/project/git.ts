@@ -1,7 +1,8 @@
 // The few git calls tusk makes: where the hooks live, staging the lock, reading a lock at a ref.
 // Always through the `git` binary, so core.hooksPath, worktrees and GIT_INDEX_FILE (set while a
 // hook runs) mean what they mean to git.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, IoError } from '../errors.js';
 
@@ -40,4 +41,44 @@ export function gitShow(cwd: string, rev: string, file: string): string | undefi
   } catch {
     return undefined;
   }
+}
+
+/** Whether `rev` names a commit in the repository around `cwd`. */
+export function hasGitRevision(cwd: string, rev: string): boolean {
+  try {
+    git(cwd, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
+    return true;
+  } catch (err) {
+    if (err instanceof IoError && !/not installed/.test(err.message)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Whether the index git is committing (GIT_INDEX_FILE while a hook runs) differs from HEAD. No
+ * HEAD yet (a first commit) counts as a difference: git has something to commit then.
+ */
+export function hasStagedChanges(cwd: string): boolean {
+  const r = spawnSync('git', ['diff-index', '--cached', '--quiet', 'HEAD', '--'], { cwd, stdio: 'ignore' });
+  return r.status !== 0;
+}
+
+/**
+ * The command line of the `git commit` that runs this hook (the hook script execs tusk, so git is
+ * the parent), shell-quoted; undefined where the OS does not say (no /proc) or the parent is not git.
+ */
+export function parentGitCommand(): string | undefined {
+  let argv: string[];
+  try {
+    // NUL-terminated arguments: the last split piece is the empty string after the final NUL
+    argv = fs.readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return undefined;
+  }
+  if (argv.length === 0 || path.basename(argv[0]!) !== 'git' || !argv.includes('commit')) return undefined;
+  return ['git', ...argv.slice(1)].map(shellQuote).join(' ');
+}
+
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`;
 }

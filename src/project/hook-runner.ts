@@ -3,11 +3,13 @@
 //   post-checkout  the lock now pins other data: say so, or (checkout: auto) check it out
 //   post-merge     the same as post-checkout
 //   pre-push       warn when the lock names outputs that had not finished
+import * as path from 'node:path';
 import { ConflictError } from '../errors.js';
+import { hookMsg } from '../ui/messages.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import { openStore } from '../store/store.js';
 import { findProject, projectPath, projectStorePath, type Project } from './config.js';
-import { gitAdd } from './git.js';
+import { gitAdd, hasStagedChanges, parentGitCommand } from './git.js';
 import { findGitDir, isNoop, RACY_MS, readState, writeState } from './hook-state.js';
 import { hashFileBytes } from './local-scan.js';
 import { branchKey, readLock } from './lock.js';
@@ -36,7 +38,7 @@ export async function runHook(hook: string, opts: { cwd?: string } = {}): Promis
   if (gitDir && isNoop(hook, gitDir)) {
     result.noop = true;
   } else if (hook === 'pre-commit') {
-    result.update = await preCommit(project, gitDir);
+    result.update = await preCommit(project, gitDir, result.notices);
   } else if (hook === 'post-checkout' || hook === 'post-merge') {
     postCheckout(project, gitDir, result);
   } else if (hook === 'pre-push') {
@@ -48,16 +50,17 @@ export async function runHook(hook: string, opts: { cwd?: string } = {}): Promis
   return result;
 }
 
-async function preCommit(project: Project, gitDir: string | undefined): Promise<LockUpdateResult> {
+async function preCommit(project: Project, gitDir: string | undefined, notices: string[]): Promise<LockUpdateResult> {
   const store = openStore({ path: projectStorePath(project) });
   try {
-    const { watch, ...update } = await updateLock(store, project, { wait: project.config.wait });
-    const failed = update.outputs.filter((o) => o.state === 'failure');
-    if (failed.length > 0 && project.config.wait) {
-      const what = failed.map((f) => `${f.pipeline} (${f.error ?? 'failed'})`).join(', ');
-      throw new ConflictError(`commit stopped: pipeline ${what} failed`, `see \`tusk logs -p ${failed[0]!.pipeline}\`; fix it and commit again, or commit with --no-verify`);
-    }
+    // with wait: true a failed pipeline stops the commit, and the lock stays as it was
+    const { watch, ...update } = await updateLock(store, project, { wait: project.config.wait, stopOnFailure: project.config.wait });
+    // git decided what it would commit before this hook ran: when nothing else is staged (data in
+    // git-ignored directories changed, nothing else), it stops with "nothing to commit" even
+    // though the lock is now staged. Running the same command again commits the lock.
+    const onlyLock = update.changed && !hasStagedChanges(project.root);
     gitAdd(project.root, project.lockPath);
+    if (onlyLock) notices.push(hookMsg.onlyLockChanged(path.relative(project.root, project.lockPath), parentGitCommand()));
     if (gitDir) {
       const writtenAt = Date.now();
       writeState(gitDir, {

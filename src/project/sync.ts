@@ -18,6 +18,7 @@ import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import type { Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { PutSource } from '../store/types.js';
+import { hookMsg } from '../ui/messages.js';
 import { projectPath, projectWorkdir, type PipelineEntry, type Project, type TrackEntry } from './config.js';
 import { branchKey, emptyLock, readLock, writeLock, type LockedOutput, type LockFile } from './lock.js';
 import { digestPath, digestScan, scanDir, type PathDigest } from './local-scan.js';
@@ -68,8 +69,12 @@ export interface Watched extends PathDigest {
   path: string;
 }
 
-/** Sync tracked directories and pipelines into the store, run the pipelines and write the lock. */
-export async function updateLock(store: Store, project: Project, opts: { wait?: boolean } = {}): Promise<LockUpdateResult & { watch: Watched[] }> {
+/**
+ * Sync tracked directories and pipelines into the store, run the pipelines and write the lock.
+ * With `stopOnFailure` (a commit with wait: true), a failed pipeline is a ConflictError and the
+ * lock file is left as it was: it must never record outputs the commit did not accept.
+ */
+export async function updateLock(store: Store, project: Project, opts: { wait?: boolean; stopOnFailure?: boolean } = {}): Promise<LockUpdateResult & { watch: Watched[] }> {
   const started = Date.now();
   const s = store.core;
   const prev = readPreviousLock(project.lockPath);
@@ -84,8 +89,13 @@ export async function updateLock(store: Store, project: Project, opts: { wait?: 
   if (opts.wait) await runUntil(s, () => ours().length === 0);
   else await afterWrite(s);
   const lock = buildLock(s, project, tracked, owned);
-  const changed = writeLock(project.lockPath, lock);
   const outputs = Object.entries(lock.pipelines).map(([pipeline, p]) => ({ pipeline, commit: p.output.commit, state: p.output.state, ...(p.output.error ? { error: p.output.error } : {}) }));
+  const failed = outputs.filter((o) => o.state === 'failure');
+  if (opts.stopOnFailure && failed.length > 0) {
+    const what = failed.map((f) => `${f.pipeline} (${f.error ?? 'failed'})`).join(', ');
+    throw new ConflictError(hookMsg.commitStopped(what), hookMsg.commitStoppedHint(failed[0]!.pipeline));
+  }
+  const changed = writeLock(project.lockPath, lock);
   return {
     lock: project.lockPath,
     changed,
@@ -236,7 +246,10 @@ function ensurePipelines(s: StoreCore, project: Project, entry: PipelineEntry, p
       const locked = prev?.pipelines[name];
       const codeChanged = codeHash !== undefined && locked !== undefined && locked.codeHash !== codeHash;
       const specChanged = specHash(specOf(existing)) !== hash;
-      if (specChanged || codeChanged) {
+      // the store runs another version than the lock records (a commit stopped by this pipeline
+      // failing left the failed version in place): reprocess, or the failed output would stay
+      const drifted = locked !== undefined && existing.salt !== locked.salt;
+      if (specChanged || codeChanged || drifted) {
         // a new salt: no datum result of the old code is reused, so the output is what this code makes
         createPipelines(s, text, { baseDir, workdir, update: true, reprocess: true });
         action = 'reprocessed';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { NotFoundError, TuskError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError, TuskError } from '../errors.js';
 import { datumHash, planDatums, type DatumFile } from '../pipeline/datums.js';
 import { specOf } from '../pipeline/job-runner.js';
 import { readLogs } from '../pipeline/logs.js';
@@ -22,7 +22,9 @@ import { TERMINAL_JOB_STATES, type DatumRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { Project } from './config.js';
 import { parseLock, readLock, type LockedPipeline, type LockFile } from './lock.js';
-import { gitShow } from './git.js';
+import { distinctIds, plural } from '../ui/format.js';
+import { projectMsg } from '../ui/messages.js';
+import { gitShow, hasGitRevision } from './git.js';
 import { hashCode, readSpecFile } from './sync.js';
 
 /** Files up to this size get their first differing bytes in the report. */
@@ -119,7 +121,7 @@ export async function verifyLock(s: StoreCore, project: Project | undefined, opt
   let baseName: string | null = null;
   if (opts.changed) {
     baseName = opts.base ?? 'HEAD~1';
-    base = loadBase(baseName, lockPath, cwd);
+    base = loadBase(baseName, lockPath, cwd, opts.base !== undefined);
   }
 
   const inputs: InputVerification[] = Object.entries(lock.inputs)
@@ -131,7 +133,7 @@ export async function verifyLock(s: StoreCore, project: Project | undefined, opt
         : c.finished === null
           ? `input ${key}=${li.commit} is not finished`
           : (c.root as NodeId).toString('hex') !== li.tree
-            ? `input ${key}=${li.commit} has tree ${short(c.root!.toString('hex'))} in the store, the lock says ${short(li.tree)}`
+            ? `input ${key}=${li.commit} has tree ${differ(c.root!.toString('hex'), li.tree, 'in the store, the lock says')}`
             : undefined;
       return problem ? { input: key, commit: li.commit, ok: false, problem } : { input: key, commit: li.commit, ok: true };
     });
@@ -150,10 +152,16 @@ export async function verifyLock(s: StoreCore, project: Project | undefined, opt
   return { ok, lock: lockPath, base: baseName, inputs, pipelines, ms: Date.now() - started };
 }
 
-/** The base lock of --changed: a lock file, or the lock file at a git revision. Missing means "verify everything". */
-function loadBase(base: string, lockPath: string, cwd: string): LockFile | undefined {
+/**
+ * The base lock of --changed: a lock file, or the lock file at a git revision. A revision without
+ * the lock file (the commit before the first lock) means "verify everything". A base the user
+ * named that is neither a file nor a revision is an error: re-running everything and passing
+ * would hide a typo or a shallow CI clone.
+ */
+function loadBase(base: string, lockPath: string, cwd: string, named: boolean): LockFile | undefined {
   const asFile = path.resolve(cwd, base);
   if (fs.existsSync(asFile) && fs.statSync(asFile).isFile()) return readLock(asFile);
+  if (named && !hasGitRevision(path.dirname(lockPath), base)) throw new InvalidArgumentError(projectMsg.unknownBase(base), projectMsg.unknownBaseHint);
   const text = gitShow(path.dirname(lockPath), base, lockPath);
   return text === undefined ? undefined : parseLock(text, `${base}:${path.basename(lockPath)}`);
 }
@@ -177,6 +185,12 @@ function projectSpecs(project: Project): Map<string, ProjectSpec> {
 
 function short(id: string): string {
   return id.slice(0, 12);
+}
+
+/** `A <words> B` with both ids shortened alike, long enough to differ. */
+function differ(a: string, b: string, words: string): string {
+  const [x, y] = distinctIds(a, b);
+  return `${x}${words.startsWith(',') ? '' : ' '}${words} ${y}`;
 }
 
 function splitKey(key: string): { repo: string; branch: string } {
@@ -223,7 +237,7 @@ async function verifyPipeline(
   }
   rep.expectedTree = expectedTree ?? null;
   if (outCommit?.finished && outCommit.root && lp.output.tree && (outCommit.root as NodeId).toString('hex') !== lp.output.tree)
-    fail(`output commit ${name}@${lp.output.commit} has tree ${short(outCommit.root.toString('hex'))} in the store, the lock says ${short(lp.output.tree)}`);
+    fail(`output commit ${name}@${lp.output.commit} has tree ${differ(outCommit.root.toString('hex'), lp.output.tree, 'in the store, the lock says')}`);
   if (!expected && outCommit?.finished && outCommit.root) expected = treeFiles(s, outCommit.root as NodeId);
 
   // the spec as the work tree has it (what CI checks), else the one stored with the pipeline
@@ -235,7 +249,7 @@ async function verifyPipeline(
     ({ raw, baseDir, workdir, specHash: hash } = projectSpec);
     if (projectSpec.code.length > 0 && lp.codeHash !== undefined && project) {
       const code = hashCode(project, projectSpec.code);
-      if (code !== lp.codeHash) fail(`code of ${name} (${projectSpec.code.join(', ')}) changed since the lock: hash ${short(code)}, locked ${short(lp.codeHash)}`);
+      if (code !== lp.codeHash) fail(`code of ${name} (${projectSpec.code.join(', ')}) changed since the lock: hash ${differ(code, lp.codeHash, ', locked')}`);
     }
   } else {
     const row = s.jobs.getPipeline(name);
@@ -247,7 +261,7 @@ async function verifyPipeline(
     workdir = () => stored;
     hash = specHash(spec);
   }
-  if (hash !== lp.specHash) fail(`spec of ${name}${projectSpec ? ` (${projectSpec.file})` : ''} changed since the lock: spec hash ${short(hash)}, locked ${short(lp.specHash)}`);
+  if (hash !== lp.specHash) fail(`spec of ${name}${projectSpec ? ` (${projectSpec.file})` : ''} changed since the lock: spec hash ${differ(hash, lp.specHash, ', locked')}`);
   const { spec } = normalizeSpec(raw, { baseDir, workdir });
   if (hasCron(spec.input)) {
     if (rep.problems.length === 0) rep.status = 'skipped';
@@ -264,7 +278,7 @@ async function verifyPipeline(
       rep.reused = plan.total;
       // nothing to re-run: the lock must still agree with the output commit it names
       if (outCommit?.finished && outCommit.root && lp.output.files) compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
-      if (rep.files.length > 0) fail(`${rep.files.length} output file(s) in the lock differ from output commit ${name}@${lp.output.commit}`);
+      if (rep.files.length > 0) fail(`${plural(rep.files.length, 'output file')} in the lock ${rep.files.length === 1 ? 'differs' : 'differ'} from output commit ${name}@${lp.output.commit}`);
       return rep;
     }
     priors = plan.priors;
@@ -277,15 +291,15 @@ async function verifyPipeline(
   rep.actualTree = run.tree;
   rep.failedDatums = run.failed;
   for (const p of run.problems) fail(p);
-  if (run.failed.length > 0) fail(`${run.failed.length} datum(s) failed when re-run`);
+  if (run.failed.length > 0) fail(`${plural(run.failed.length, 'datum')} failed when re-run`);
   if (run.state !== 'JOB_SUCCESS') return (fail(`re-run job ended ${run.state.replace(/^JOB_/, '').toLowerCase()}${run.reason ? `: ${run.reason}` : ''}`), rep);
 
   if (expected) {
     compareFiles(s, rep, expected, run.files, outCommit, run.datumInputs);
-    if (rep.files.length > 0) fail(`${rep.files.length} output file(s) differ from the lock`);
-    else if (expectedTree && run.tree !== expectedTree) fail(`output tree ${short(run.tree ?? 'empty')} differs from the locked ${short(expectedTree)} (same file contents: which datum wrote a file differs)`);
+    if (rep.files.length > 0) fail(`${plural(rep.files.length, 'output file')} ${rep.files.length === 1 ? 'differs' : 'differ'} from the lock`);
+    else if (expectedTree && run.tree !== expectedTree) fail(`output tree ${differ(run.tree ?? 'empty', expectedTree, 'differs from the locked')} (same file contents: which datum wrote a file differs)`);
   } else if (expectedTree) {
-    if (run.tree !== expectedTree) fail(`output tree ${short(run.tree ?? 'empty')} differs from the locked ${short(expectedTree)} (the lock lists no files and the store lacks ${name}@${lp.output.commit}: no per-file detail)`);
+    if (run.tree !== expectedTree) fail(`output tree ${differ(run.tree ?? 'empty', expectedTree, 'differs from the locked')} (the lock lists no files and the store lacks ${name}@${lp.output.commit}: no per-file detail)`);
   } else fail('the lock records neither output files nor an output tree');
   return rep;
 }

@@ -1,7 +1,7 @@
 // Human output of the project commands (hooks, lock, status, checkout, verify). The --json
 // output is the result objects themselves; these only turn them into lines.
 import * as path from 'node:path';
-import { formatBytes } from '../ui/format.js';
+import { distinctIds, formatBytes } from '../ui/format.js';
 import type { HookRunResult } from './hook-runner.js';
 import type { InstallResult, UninstallResult } from './hooks.js';
 import type { CheckoutAllResult, StatusResult } from './status.js';
@@ -98,7 +98,8 @@ export function verifyView(r: VerifyReport): string {
       if (f.kind === 'missing') out.push(`      ${f.path}:${by} locked ${short(f.expected)}, not produced`);
       else if (f.kind === 'extra') out.push(`      ${f.path}:${by} produced ${short(f.actual)}, not in the lock`);
       else {
-        out.push(`      ${f.path}:${by} locked ${short(f.expected)}, got ${short(f.actual)}${f.expectedSize !== undefined && f.actualSize !== undefined ? ` (${f.expectedSize} → ${f.actualSize} bytes)` : ''}`);
+        const [locked, got] = f.expected && f.actual ? distinctIds(f.expected, f.actual) : [short(f.expected), short(f.actual)];
+        out.push(`      ${f.path}:${by} locked ${locked}, got ${got}${f.expectedSize !== undefined && f.actualSize !== undefined ? ` (${f.expectedSize} → ${f.actualSize} bytes)` : ''}`);
         if (f.firstDifference) out.push(`        first difference at byte ${f.firstDifference.offset}: locked "${f.firstDifference.expected}", got "${f.firstDifference.actual}"`);
       }
     }

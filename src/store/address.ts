@@ -1,6 +1,6 @@
 // pachctl's addressing grammar: repo, repo@branch, repo@commit, repo@branch=commit, ancestry, :/path.
 import { InvalidArgumentError } from '../errors.js';
-import { cleanPath, escapeControlChars } from './paths.js';
+import { cleanPath, escapeControlChars, normalizeName } from './paths.js';
 
 /** `^` (also written `~`): n ancestors back. `.`: the n-th commit from the branch start, 1-based. */
 export type Ancestry = { op: '^' | '.'; n: number };
@@ -138,7 +138,8 @@ function parseRef(arg: string): { ref: CommitRef; path?: string } {
   const rest = arg.slice(at + 1);
   const colon = rest.indexOf(':');
   const target = colon < 0 ? rest : rest.slice(0, colon);
-  const path = colon < 0 ? undefined : rest.slice(colon + 1);
+  // stored paths are NFC: a path typed in another form names the same file
+  const path = colon < 0 ? undefined : normalizeName(rest.slice(colon + 1));
   if (target === '') {
     throw new InvalidArgumentError(
       `invalid format "${shown}": a branch or commit is required after "@"`,

@@ -35,7 +35,8 @@ export function resolveCommit(s: StoreCore, ref: CommitRef): CommitRow {
   let c: CommitRow | undefined;
   if (ref.commit) {
     c = s.graph.getCommit(ref.repo, ref.commit);
-    if (!c) throw new NotFoundError('commit', ref.commit, `commit ${ref.repo}@${ref.branch ?? ''}=${ref.commit} not found`);
+    // echo the ref as given: `repo@id`, or `repo@branch=id` when a branch was named
+    if (!c) throw new NotFoundError('commit', ref.commit, `commit ${ref.repo}@${ref.branch ? `${ref.branch}=` : ''}${ref.commit} not found`);
   } else {
     const branch = ref.branch ?? DEFAULT_BRANCH;
     const b = s.graph.getBranch(ref.repo, branch);

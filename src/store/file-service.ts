@@ -127,9 +127,9 @@ function scanLocal(src: Extract<PutSource, { kind: 'local' }>, append: boolean, 
 
 /** Every regular file under `dir` with its stat: the per-file plan of `put -r -a`. */
 function walkLocal(dir: string, repoDir: string, out: LocalFile[], links: LinkPolicy): void {
-  for (const d of readDirSorted(dir)) {
+  for (const { dirent: d, name } of readDirSorted(dir)) {
     const local = path.join(dir, d.name);
-    const repoPath = repoDir === '/' ? `/${d.name}` : `${repoDir}/${d.name}`;
+    const repoPath = repoDir === '/' ? `/${name}` : `${repoDir}/${name}`;
     const kind = entryKind(d, local, links);
     if (kind === 'dir') walkLocal(local, repoPath, out, links);
     else if (kind === 'file') {
@@ -679,7 +679,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
         try {
           fs.mkdirSync(dir, { recursive: true });
         } catch (err) {
-          throw localFileError(err, dir);
+          throw localFileError(err, dir, 'write');
         }
         madeDirs.add(dir);
       }
@@ -691,7 +691,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       try {
         fd = fs.openSync(tmp, 'w');
       } catch (err) {
-        throw localFileError(err, f.local);
+        throw localFileError(err, f.local, 'write');
       }
       try {
         writeContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), fd, opts.offset ?? 0, (n) => {
@@ -708,7 +708,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
         }
         fs.rmSync(tmp, { force: true });
         if (err instanceof TuskError) throw err;
-        throw localFileError(err, f.local);
+        throw localFileError(err, f.local, 'write');
       }
     }
     batches?.finish();

@@ -4,6 +4,7 @@ import { ConflictError } from '../errors.js';
 import type { NodeId } from './hash.js';
 import { compileGlob } from './glob.js';
 import { applyEdits, iterateEntries, lookupEntry, refOf, type Edit, type Entry, type PageReader, type PageRef, type PageStore } from './tree.js';
+import { compareNames, nameBefore } from './name-order.js';
 
 /** Lay a directory tree over whatever is at `path` ('/' = the root): what it holds replaces, what it lacks stays. */
 export interface OverlayOp {
@@ -93,7 +94,7 @@ function overlayDir(reader: PageReader, store: PageStore, base: PageRef | null, 
   const old = iterateEntries(reader, base.id);
   let b = old.next();
   for (const e of iterateEntries(reader, top.id)) {
-    while (!b.done && b.value.name < e.name) b = old.next();
+    while (!b.done && nameBefore(b.value.name, e.name)) b = old.next();
     const was = !b.done && b.value.name === e.name ? b.value : undefined;
     const p = `${prefix}/${e.name}`;
     if (!was) edits.push({ name: e.name, entry: e });
@@ -147,7 +148,7 @@ function applyDir(reader: PageReader, store: PageStore, dir: PageRef | null, edi
     if (sub && sub.entries > 0) out.push({ name, entry: dirEntry(name, sub) });
     else if (existing || g.direct) out.push({ name, entry: null });
   }
-  out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  out.sort((a, b) => compareNames(a.name, b.name));
   return applyEdits(reader, store, dir, out);
 }
 

@@ -2,7 +2,7 @@
 // plus the `$n` templates that join_on / group_by build keys from.
 import { InvalidArgumentError } from '../errors.js';
 import { compileNfa } from './glob-nfa.js';
-import { cleanPath, escapeControlChars } from './paths.js';
+import { cleanPath, escapeControlChars, normalizeName } from './paths.js';
 
 /** A compiled glob; `match` takes absolute cleaned paths without a trailing slash. */
 export interface CompiledGlob {
@@ -60,7 +60,9 @@ export function hasGlobChars(s: string): boolean {
  * Compile a glob; bad syntax throws InvalidArgumentError `invalid glob "<glob>": <reason>`.
  * `engine` picks the matcher (tests compare the two); by default the RegExp where it is linear.
  */
-export function compileGlob(glob: string, opts: { engine?: 'regex' | 'nfa' } = {}): CompiledGlob {
+export function compileGlob(raw: string, opts: { engine?: 'regex' | 'nfa' } = {}): CompiledGlob {
+  // names are stored in NFC: a pattern in another form must match them
+  const glob = normalizeName(raw);
   const pattern = cleanPath(glob);
   const parser = new GlobParser(glob, pattern);
   const nodes = parser.parseTop();

@@ -6,7 +6,7 @@
 // pages, file-cache entries) are recorded in bounded checkpoints.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConflictError, TuskError, localFileError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, TuskError, localFileError } from '../errors.js';
 import type { ContentRecord } from './chunk-index.js';
 import { ContentWriter, type ContentSink } from './content-io.js';
 import { CHUNK_PROFILE_V1 } from './chunker.js';
@@ -16,7 +16,8 @@ import { lookupPath } from './file-tree.js';
 import { EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import type { PackWriter } from './pack-writer.js';
 import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js';
-import { isPlainName, MAX_PATH_BYTES, validateWritePath } from './paths.js';
+import { nameSortKey } from './name-order.js';
+import { escapeControlChars, isPlainName, MAX_PATH_BYTES, normalizeName, utf8Bytes, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
 import { iterateEntries, TreeBuilder, type Entry, type PageRef, type PageStore } from './tree.js';
 import { contentWorker, startContentWorker, type WorkerLink, type WorkerReply } from './worker-link.js';
@@ -188,15 +189,57 @@ export interface LinkPolicy {
   seenDirs?: Set<string>;
 }
 
-/** A local directory's entries in name order (the order trees are built in); a failure names the directory. */
-export function readDirSorted(dir: string): fs.Dirent[] {
-  let entries: fs.Dirent[];
+/** A local directory entry and the name it has in a repo (its name in NFC). */
+export interface LocalEntry {
+  dirent: fs.Dirent;
+  /** the name in the repo: NFC, so that a decomposed `é` from macOS is the same file as a precomposed one */
+  name: string;
+}
+
+/**
+ * A local directory's entries in repo-name order (the order trees are built in); a failure names
+ * the directory. Two local names that are one repo name (the same text in two Unicode forms), and
+ * names that are not UTF-8 (Node reads those bytes as U+FFFD), are refused, naming them.
+ */
+export function readDirSorted(dir: string): LocalEntry[] {
+  let dirents: fs.Dirent[];
   try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
+    dirents = fs.readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     throw localFileError(err, dir);
   }
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const keyed = dirents.map((d) => {
+    const name = normalizeName(d.name);
+    return { dirent: d, name, key: nameSortKey(name) };
+  });
+  if (keyed.some((e) => e.name.includes('\ufffd'))) refuseNonUtf8(dir);
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const entries: LocalEntry[] = keyed.map(({ dirent, name }) => ({ dirent, name }));
+  for (let i = 1; i < entries.length; i++) {
+    const [a, b] = [entries[i - 1]!, entries[i]!];
+    if (a.name === b.name) {
+      throw new InvalidArgumentError(
+        `${path.join(dir, escapeControlChars(a.dirent.name))} and ${path.join(dir, escapeControlChars(b.dirent.name))} are one name in the repo: "${escapeControlChars(a.name)}" (Unicode NFC)`,
+        'rename or remove one of them: repo paths are stored in NFC, so the two would be one file',
+      );
+    }
+  }
+  return entries;
+}
+
+/** Throw for the first name in `dir` whose bytes are not UTF-8. */
+function refuseNonUtf8(dir: string): void {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (const raw of fs.readdirSync(dir, { encoding: 'buffer' })) {
+    try {
+      decoder.decode(raw);
+    } catch {
+      throw new InvalidArgumentError(
+        `${path.join(dir, raw.toString('utf8'))} invalid: its name is not UTF-8 (bytes ${raw.toString('hex')})`,
+        'rename it with a UTF-8 name (e.g. `convmv -f latin1 -t utf8`); tusk stores names as UTF-8 text',
+      );
+    }
+  }
 }
 
 /**
@@ -278,7 +321,7 @@ type WalkEvent =
 
 interface WalkFrame {
   local: string;
-  entries: fs.Dirent[];
+  entries: LocalEntry[];
   i: number;
   /** every name from the walk's root to here is a plain name: file paths need no full check */
   plain: boolean;
@@ -454,9 +497,9 @@ export class TreeIngest {
       if (this.stack.length > 0) this.queue.push({ t: CLOSE });
       return true;
     }
-    const d = f.entries[f.i++]!;
+    const { dirent: d, name } = f.entries[f.i++]!;
     const local = f.local === '/' ? `/${d.name}` : `${f.local}/${d.name}`;
-    const repo = f.repo === '/' ? `/${d.name}` : `${f.repo}/${d.name}`;
+    const repo = f.repo === '/' ? `/${name}` : `${f.repo}/${name}`;
     let viaInput = f.viaInput;
     // a link's own path may not lead anywhere on this side of the namespace (`/pfs/...`)
     let readAt = local;
@@ -468,8 +511,8 @@ export class TreeIngest {
         return true;
       }
       if (target.kind === 'input-file') {
-        if (!f.plain || !isPlainName(d.name) || repo.length > MAX_PATH_BYTES) validateWritePath(repo);
-        this.queue.push({ t: REF, name: d.name, id: target.id, size: target.size });
+        if (!f.plain || !isPlainName(name) || utf8Bytes(repo) > MAX_PATH_BYTES) validateWritePath(repo);
+        this.queue.push({ t: REF, name, id: target.id, size: target.size });
         return true;
       }
       const isDir = target.kind === 'input-dir' || target.isDir;
@@ -486,16 +529,16 @@ export class TreeIngest {
       readAt = target.real;
     } else kind = entryKind(d, local, this.links);
     if (kind === 'dir') {
-      this.enter(readAt, repo, f.plain && isPlainName(d.name), viaInput);
-      this.queue.push({ t: OPEN, name: d.name, local: readAt, cache: this.stack[this.stack.length - 1]!.cacheState });
+      this.enter(readAt, repo, f.plain && isPlainName(name), viaInput);
+      this.queue.push({ t: OPEN, name, local: readAt, cache: this.stack[this.stack.length - 1]!.cacheState });
     } else if (kind === 'file') {
       // the full check only when a name needs it: it costs more than reading a small file
-      if (!f.plain || !isPlainName(d.name) || repo.length > MAX_PATH_BYTES) validateWritePath(repo);
+      if (!f.plain || !isPlainName(name) || utf8Bytes(repo) > MAX_PATH_BYTES) validateWritePath(repo);
       const row = f.cache?.get(d.name);
       const idx = this.openPaths.length;
       if (row) this.openCached.set([row.dev, row.ino, row.size, row.mtime, row.ctime], idx * CACHED_FIELDS);
       this.openPaths.push(readAt);
-      this.queue.push({ t: FILE, name: d.name, local: readAt, batch: this.nextBatch, idx, cached: row ? row.content : null });
+      this.queue.push({ t: FILE, name, local: readAt, batch: this.nextBatch, idx, cached: row ? row.content : null });
       if (this.openPaths.length === BATCH_FILES) this.send();
     }
     return true;

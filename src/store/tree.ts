@@ -8,6 +8,7 @@
 // diff skips every subtree whose id is equal on both sides.
 import { CorruptError } from '../errors.js';
 import { hashBytes, ID_BYTES, type NodeId } from './hash.js';
+import { nameBefore } from './name-order.js';
 import { ByteReader, ByteWriter } from './varint.js';
 
 export type EntryKind = 'file' | 'dir';
@@ -49,12 +50,16 @@ const FLAG_DIR = 1;
 const FLAG_DATUM = 2;
 const MAX_HEIGHT = 5;
 
-/** Height of a name: trailing zero 6-bit groups of a 32-bit hash (murmur3 finalizer over FNV-1a). */
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Height of a name: trailing zero 6-bit groups of a 32-bit hash (murmur3 finalizer over FNV-1a of its UTF-8 bytes). */
 export function nameHeight(name: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+  // an ASCII name's code units are its UTF-8 bytes: no encoding needed
+  if (ASCII.test(name)) {
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  } else {
+    for (const b of Buffer.from(name, 'utf8')) h = Math.imul(h ^ b, 0x01000193);
   }
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -310,7 +315,7 @@ function walk(reader: PageReader, b: TreeBuilder, ref: PageRef, level: number, e
     const start = ei;
     // every edit before the next child's first key belongs to this child (the first child also
     // takes names that sort before everything)
-    while (ei < edits.length && (next === undefined || edits[ei]!.name < next.key)) ei++;
+    while (ei < edits.length && (next === undefined || nameBefore(edits[ei]!.name, next.key))) ei++;
     walk(reader, b, children[i]!, level - 1, edits.slice(start, ei));
   }
 }
@@ -321,10 +326,10 @@ function mergeLeaf(entries: readonly Entry[], edits: readonly Edit[], b: TreeBui
   while (i < entries.length || j < edits.length) {
     const e = entries[i];
     const d = edits[j];
-    if (d === undefined || (e !== undefined && e.name < d.name)) {
+    if (d === undefined || (e !== undefined && nameBefore(e.name, d.name))) {
       b.pushEntry(e!);
       i++;
-    } else if (e === undefined || d.name < e.name) {
+    } else if (e === undefined || nameBefore(d.name, e.name)) {
       if (d.entry) b.pushEntry(d.entry);
       j++;
     } else {
@@ -351,7 +356,7 @@ export function lookupEntry(reader: PageReader, rootId: NodeId, name: string): E
     let hi = cs.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (cs[mid]!.key <= name) lo = mid;
+      if (!nameBefore(name, cs[mid]!.key)) lo = mid;
       else hi = mid - 1;
     }
     page = reader.read(cs[lo]!.id);
@@ -363,7 +368,7 @@ export function lookupEntry(reader: PageReader, rootId: NodeId, name: string): E
     const mid = (lo + hi) >> 1;
     const n = es[mid]!.name;
     if (n === name) return es[mid];
-    if (n < name) lo = mid + 1;
+    if (nameBefore(n, name)) lo = mid + 1;
     else hi = mid - 1;
   }
   return undefined;
@@ -383,7 +388,7 @@ class Cursor {
     this.descend(reader.read(rootId), after);
     if (after !== undefined) {
       const cur = this.current();
-      if (cur && cur.name <= after) this.next();
+      if (cur && !nameBefore(after, cur.name)) this.next();
     }
   }
 
@@ -392,14 +397,14 @@ class Cursor {
       if (page.level === 0) {
         const es = (page as { entries: Entry[] }).entries;
         let idx = 0;
-        if (after !== undefined) while (idx < es.length && es[idx]!.name <= after) idx++;
+        if (after !== undefined) while (idx < es.length && !nameBefore(after, es[idx]!.name)) idx++;
         this.stack.push({ items: es, level: 0, idx });
         if (idx >= es.length && es.length > 0) this.advance();
         return;
       }
       const cs = (page as { children: PageRef[] }).children;
       let idx = 0;
-      if (after !== undefined) while (idx + 1 < cs.length && cs[idx + 1]!.key <= after) idx++;
+      if (after !== undefined) while (idx + 1 < cs.length && !nameBefore(after, cs[idx + 1]!.key)) idx++;
       this.stack.push({ items: cs, level: page.level, idx });
       page = this.reader.read(cs[idx]!.id);
     }
@@ -496,10 +501,10 @@ export function* diffEntries(reader: PageReader, oldRoot: NodeId | null, newRoot
         }
       }
     }
-    if (eb === undefined || (ea !== undefined && ea.name < eb.name)) {
+    if (eb === undefined || (ea !== undefined && nameBefore(ea.name, eb.name))) {
       yield { op: 'removed', entry: ea! };
       a.next();
-    } else if (ea === undefined || eb.name < ea.name) {
+    } else if (ea === undefined || nameBefore(eb.name, ea.name)) {
       yield { op: 'added', entry: eb };
       b.next();
     } else {

@@ -59,6 +59,22 @@ export function shortId(id: string): string {
   return id;
 }
 
+/**
+ * Two ids shortened alike and long enough to tell apart: `min` characters, or one past their
+ * common prefix when that is longer (two ids that differ late must not print the same).
+ */
+export function distinctIds(a: string, b: string, min = 12): [string, string] {
+  let common = 0;
+  while (common < a.length && common < b.length && a[common] === b[common]) common++;
+  const n = Math.max(min, common + 1);
+  return [a.slice(0, n), b.slice(0, n)];
+}
+
+/** `n thing` or `n things`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** `-` for a missing value (null, undefined or empty string), else the value as text. */
 export function dash(v: string | number | null | undefined): string {
   return v === null || v === undefined || v === '' ? '-' : String(v);

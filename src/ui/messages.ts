@@ -20,6 +20,8 @@ export const msg = {
   untarDirectoryHint: 'pass a .tar, .tar.gz or .tgz file with --untar',
   localMissing: (path: string) => `${path} doesn't exist`,
   localMissingHint: 'check the path given with -f',
+  listedMissing: (path: string, list: string, line: number) => `${path} doesn't exist (listed on line ${line} of ${list})`,
+  listedMissingHint: (list: string, line: number) => `fix or remove line ${line} of ${list}; relative paths are read from the working directory`,
 
   recursiveNeedsOutput: 'an output path needs to be specified when using the --recursive flag',
   recursiveNeedsOutputHint: 'add -o DIR to download the files into DIR',
@@ -63,6 +65,8 @@ export const msg = {
 
 /** One-line summaries printed after successful writes and maintenance. */
 export const done = {
+  /** What a put did, when a job it waited for then failed. */
+  putWritten: (target: string) => `wrote ${target}`,
   init: (path: string, created: boolean) =>
     created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`,
   put: (r: { files: number; bytes: number; storedBytes: number; newChunks: number }, target: string) =>
@@ -101,6 +105,7 @@ export const pipelineMsg = {
   badHistoryHint: 'use none, all, or a number of pipeline versions back, e.g. --history 2',
   noJobsInSet: (id: string) => `no jobs found for commitset ${id}`,
   noJobsInSetHint: 'run `tusk list job` to see the job ids',
+  pipelinesWritten: (verb: string, names: string[]) => `${verb} pipeline${names.length === 1 ? '' : 's'} ${names.join(', ')}`,
   jobsTimeout: (what: string, seconds: number) => `${what} did not finish within ${seconds} seconds`,
   jobsTimeoutHint: 'check `tusk list job`, or wait longer with a larger --timeout',
   commitTimeout: (what: string, seconds: number) => `commit ${what} did not finish within ${seconds} seconds`,
@@ -116,3 +121,20 @@ export const pipelineMsg = {
   specUnreadable: (file: string) => `cannot read pipeline spec ${file}`,
   specUnreadableHint: 'give a JSON or YAML file with -f, or - for stdin',
 } as const;
+
+/** Messages of the project commands (lock, verify, hooks). */
+export const projectMsg = {
+  unknownBase: (base: string) => `--base ${base} is neither a lock file nor a git revision`,
+  unknownBaseHint: 'give a lock file or a revision such as origin/main; in a shallow CI clone, fetch the base first (git fetch --depth=1 origin main)',
+  inputsMismatch: (n: number) => `${n} locked input${n === 1 ? ' does' : 's do'} not match the store`,
+  pipelinesFailed: (failed: number, total: number) => `${failed} of ${total} locked pipelines did not reproduce`,
+};
+
+/** What the git hooks tell the user (stderr, prefixed `tusk: `). */
+export const hookMsg = {
+  onlyLockChanged: (lock: string, command: string | undefined) =>
+    `only ${lock} changed in git (the data is in git-ignored directories), so git may stop with "nothing to commit": ` +
+    `then run ${command ? `\`${command}\`` : 'the same `git commit` command'} again, and it commits the new ${lock}`,
+  commitStopped: (what: string) => `commit stopped: pipeline ${what} failed; tusk.lock is unchanged`,
+  commitStoppedHint: (pipeline: string) => `see \`tusk logs -p ${pipeline}\`; fix it and commit again, or commit with --no-verify`,
+};

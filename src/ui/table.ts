@@ -23,10 +23,19 @@ export function stripAnsi(s: string): string {
   return s.replace(ANSI, '');
 }
 
-/** Columns a string takes on a terminal, as Go's tabwriter counts: code points, ANSI excluded. */
+// Characters a terminal draws two columns wide: East Asian wide and fullwidth forms, emoji.
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}/u;
+// Characters drawn on the one before them, or not at all: combining marks, joiners, variation selectors.
+const ZERO = /[\p{M}\u200b-\u200f\u2060]/u;
+
+/**
+ * Columns a string takes on a terminal, ANSI excluded: one per code point, as Go's tabwriter
+ * counts (so ASCII tables are pachctl's), except wide characters (CJK, emoji: two) and combining
+ * marks (none), so that a column of Unicode file names stays aligned.
+ */
 export function displayWidth(s: string): number {
   let n = 0;
-  for (const _ of stripAnsi(s)) n++;
+  for (const c of stripAnsi(s)) n += c.charCodeAt(0) < 0x300 ? 1 : ZERO.test(c) ? 0 : WIDE.test(c) ? 2 : 1;
   return n;
 }
 

@@ -22,6 +22,7 @@ beforeAll(async () => {
   env = tempStore();
   fx = await buildFixture(env.store, env.dir);
   await env.store.putFiles({ repo: 'many', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(5 * 1024 * 1024, 7)), repoPath: '/large.bin' }]);
+  await env.store.putFiles({ repo: 'many', branch: 'master' }, [{ kind: 'stream', stream: streamOf(Buffer.from('miaou')), repoPath: '/写真/chat é.txt' }]);
   // the console opens the store read-only, as `tusk console` does, beside the writer
   reader = openStore({ path: path.join(env.dir, '.tusk'), readonly: true });
   srv = await startConsole({ store: reader, port: 0, pollMs: 50 });
@@ -193,6 +194,15 @@ describe('files', () => {
     expect(png.headers.get('content-type')).toBe('image/png');
     expect(png.headers.get('content-disposition')).toMatch(/^inline/);
     expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('lists and downloads files with Unicode names, found in either normal form', async () => {
+    const dir = (await (await fetch(`http://127.0.0.1:${srv.port}/api/repos/many/files?path=${encodeURIComponent('/写真')}`)).json()) as DirPage & { kind: 'dir' };
+    expect(dir.entries.map((e) => e.path)).toEqual(['/写真/chat é.txt']);
+    const r = await fetch(`http://127.0.0.1:${srv.port}/api/repos/many/raw?path=${encodeURIComponent('/写真/chat e\u0301.txt')}&download=1`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-disposition')).toBe(`attachment; filename="chat _.txt"; filename*=UTF-8''chat%20%C3%A9.txt`);
+    expect(await r.text()).toBe('miaou');
   });
 
   it('survives a client that goes away mid-download', async () => {

@@ -63,8 +63,29 @@ describe('predict service', () => {
     const { store, dir } = await trained();
     const bad = path.join(dir, 'bad.csv');
     fs.writeFileSync(bad, 'id,sqft,city\nx,100,paris\n');
-    await expect(predictFile(store, parseFileRef('price-model@master'), bad, {})).rejects.toMatchObject({ code: 'E_INVALID', message: expect.stringContaining('the model expects feature "rooms"') });
+    // a predict user wrote no spec: errors name the model they gave, not transform.ml.model
+    await expect(predictFile(store, parseFileRef('price-model@master'), bad, {})).rejects.toMatchObject({
+      code: 'E_INVALID',
+      message: `model price-model@master (LinearRegression): the model expects feature "rooms" (a number), which ${bad} lacks`,
+    });
     await expect(predictFile(store, parseFileRef('houses@master'), bad, {})).rejects.toMatchObject({ code: 'E_INVALID', message: expect.stringMatching(/^no fitted model in houses@/) });
+  });
+
+  it('a cell that is not a number gets a hint about the model and the -f file, not transform.ml.data.columns', async () => {
+    const { store, dir } = await trained();
+    const feature = path.join(dir, 'feature.csv');
+    fs.writeFileSync(feature, 'id,sqft,rooms,city\nh1,100,2,paris\nh2,120,many,lyon\n');
+    const err = (await predictFile(store, parseFileRef('price-model@master'), feature, { stdout: new Writable({ write: (_c, _e, cb) => cb() }) }).catch((e: unknown) => e)) as { code: string; message: string; hint: string };
+    expect(err).toMatchObject({ code: 'E_INVALID', message: 'feature.csv record 3: column "rooms" holds "many", which is not a number' });
+    expect(err.hint).toBe(`the model was trained on "rooms" as numbers: fix or remove that record of ${feature}`);
+    // a column the model does not use, typed from the first 1,000 rows
+    const extra = path.join(dir, 'extra.csv');
+    const rows = Array.from({ length: 1001 }, (_, i) => `h${i},100,2,paris,${i === 1000 ? 'n/a-ish' : i}`);
+    fs.writeFileSync(extra, ['id,sqft,rooms,city,floor', ...rows].join('\n') + '\n');
+    const err2 = (await predictFile(store, parseFileRef('price-model@master'), extra, { stdout: new Writable({ write: (_c, _e, cb) => cb() }) }).catch((e: unknown) => e)) as { message: string; hint: string };
+    expect(err2.message).toContain('column "floor" holds "n/a-ish"');
+    expect(err2.hint).toBe(`the model does not use "floor", whose type was inferred from the first rows: remove that column from ${extra}`);
+    expect(err2.hint).not.toContain('transform.ml');
   });
 });
 

@@ -351,7 +351,10 @@ describe.concurrent('failures, retries, recovery, timeouts and duplicate outputs
       { pipeline: { name: 'coded' }, input: { pfs: { repo: 'nums', glob: '/*' } }, transform: { cmd: ['sh', '-c', 'cp /pfs/nums/* /pfs/out/; exit 3'], accept_return_code: [3] } },
       { pipeline: { name: 'clash' }, input: { pfs: { repo: 'nums', glob: '/*' } }, transform: sh('cat /pfs/nums/* > /pfs/out/same.txt') },
     ]);
-    expectOk(await s().tusk(['create', 'pipeline', '-f', 'failures.json', '--wait']));
+    // flaky and clash fail: the wait says so (exit 7) after every pipeline was created and ran
+    const err = await expectJsonError(['create', 'pipeline', '-f', 'failures.json', '--wait'], { exit: 7, code: 'E_JOB_FAILED', mentions: ['created pipelines flaky, rescued, coded, clash, but job '] }, { cwd: s().dir, env: FG });
+    expect(err.message).toMatch(/\(and 1 more job did not succeed\)$/);
+    expect((await s().json<Pipeline[]>(['list', 'pipeline'])).map((p) => p.lastJobState).sort()).toEqual(['failure', 'failure', 'success', 'success']);
   });
 
   step('a datum failing every try fails the job; the output commit is finished with the reason', async () => {
@@ -405,7 +408,7 @@ describe.concurrent('failures, retries, recovery, timeouts and duplicate outputs
     expectOk(await s().tusk(['put', 'file', 'tick@master:/t'], { input: 't' }));
     spec(s(), 'slow.json', { pipeline: { name: 'slow' }, input: { pfs: { repo: 'tick', glob: '/' } }, datum_timeout: '1s', datum_tries: 1, transform: { cmd: ['sleep', '30'] } });
     const t0 = Date.now();
-    expectOk(await s().tusk(['create', 'pipeline', '-f', 'slow.json', '--wait']));
+    await expectJsonError(['create', 'pipeline', '-f', 'slow.json', '--wait'], { exit: 7, code: 'E_JOB_FAILED', mentions: ['failed: timed out after 1000 ms'] }, { cwd: s().dir, env: FG });
     expect(Date.now() - t0).toBeLessThan(10_000);
     const job = await newest(s(), 'slow');
     expect(job.state).toBe('JOB_FAILURE');

@@ -121,6 +121,22 @@ describe.concurrent('tusk verify: untouched, fresh clone, tampered lock and stor
     }
   });
 
+  step('ids that differ only at the end are shown long enough to differ', async () => {
+    const lock = p.lock();
+    const real: string = lock.pipelines.upper.output.files['/a.txt'];
+    const near = real.slice(0, -1) + (real.endsWith('0') ? '1' : '0');
+    lock.pipelines.upper.output.files['/a.txt'] = near;
+    p.write({ 'tusk.lock': JSON.stringify(lock, null, 2) });
+    try {
+      const v = await verify([], p.dir, true);
+      expect(v.code, v.text).toBe(1);
+      expect(v.report.pipelines[0]!.problems).toContain('1 output file differs from the lock');
+      expect(v.text).toContain(`locked ${near}, got ${real}`);
+    } finally {
+      p.gitOk(['checkout', 'tusk.lock']);
+    }
+  });
+
   step('inputs: a new commit in the store leaves the lock verifiable; a lock pointing elsewhere fails', async () => {
     // the store moves on, the lock still pins the commit it was made from
     const put = await p.tusk(['put', 'file', 'words@master:/a.txt', '--json'], { input: 'changed\n' });
@@ -142,8 +158,9 @@ describe.concurrent('tusk verify: untouched, fresh clone, tampered lock and stor
     lock2.pipelines.upper.inputs['words@master'] = locked.inputs['words@master'].commit;
     lock2.inputs['words@master'].commit = newer;
     p.write({ 'tusk.lock': JSON.stringify(lock2, null, 2) });
-    const w = await verify([], p.dir);
+    const w = await verify([], p.dir, true);
     expect(w.code, w.text).toBe(1);
+    expect(w.text).toContain('Error: 1 locked input does not match the store');
     expect(w.report.inputs).toEqual([{ input: 'words@master', commit: newer, ok: false, problem: expect.stringContaining('the lock says') }]);
     p.gitOk(['checkout', 'tusk.lock']);
   });
@@ -209,6 +226,19 @@ describe.concurrent('tusk verify: changed code, --changed', () => {
     expect(f.report.pipelines[0]!.reused).toBe(2);
     const full = await verify([], p.dir);
     expect(full.report.pipelines.map((x) => [x.reran, x.reused])).toEqual([[3, 0]]);
+  });
+
+  step('--base naming neither a lock file nor a git revision is an error, not a full re-run', async () => {
+    const before = await p.tuskJson(['list', 'repo']);
+    for (const base of ['no-such-branch', 'HEAD~99']) {
+      const r = await runTusk(['verify', '--changed', '--base', base, '--json'], { cwd: p.dir });
+      expect(r.code, r.describe()).toBe(2);
+      expect(r.json().error).toMatchObject({ code: 'E_INVALID', message: `--base ${base} is neither a lock file nor a git revision` });
+    }
+    const plain = await runTusk(['verify', '--base', 'origin/main'], { cwd: p.dir });
+    expect(plain.code, plain.describe()).toBe(2);
+    expect(plain.stderr).toMatch(/^Error: --base origin\/main is neither a lock file nor a git revision\nHint: .*git fetch/);
+    expect(await p.tuskJson(['list', 'repo'])).toEqual(before);
   });
 });
 

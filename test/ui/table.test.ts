@@ -59,6 +59,11 @@ describe('displayWidth', () => {
     expect(displayWidth('▇▇')).toBe(2);
     expect(displayWidth('\x1b[32mok\x1b[39m')).toBe(2);
     expect(displayWidth('𝒳')).toBe(1);
+    // wide CJK and emoji take two columns, a combining accent none
+    expect(displayWidth('写真/猫.png')).toBe(11);
+    expect(displayWidth('😀.txt')).toBe(6);
+    expect(displayWidth('e\u0301.txt')).toBe(5);
+    expect(displayWidth('ünï.txt')).toBe(7);
   });
 });
 

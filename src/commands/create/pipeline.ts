@@ -3,6 +3,7 @@ import { TuskCommand } from '../../cli/base.js';
 import { readSpecSource, workdirRule } from '../../cli/spec-source.js';
 import { createPipelines, inspectPipeline, type PipelineInfo } from '../../pipeline/pipeline-service.js';
 import { afterWrite } from '../../pipeline/runner.js';
+import { pipelineMsg } from '../../ui/messages.js';
 
 export type CreatePipelineResult = { pipelines: PipelineInfo[]; warnings: string[] };
 
@@ -22,7 +23,7 @@ export default class CreatePipeline extends TuskCommand<CreatePipelineResult> {
   static override flags = {
     file: Flags.string({ char: 'f', description: 'The spec file, or - for stdin.', default: '-' }),
     workdir: Flags.string({ description: "Local directory standing in for the image's WORKDIR: the code runs there unless the spec sets working_dir (default: tusk.yaml's entry for the spec or its image, else the spec file's directory)." }),
-    wait: Flags.boolean({ description: 'Run the first jobs here and return when they have ended.' }),
+    wait: Flags.boolean({ description: 'Run the first jobs here and return when they have ended; exit 7 if one failed.' }),
   };
 
   async run(): Promise<CreatePipelineResult> {
@@ -33,7 +34,8 @@ export default class CreatePipeline extends TuskCommand<CreatePipelineResult> {
     const check = /\bml\b/.test(spec.text) ? (await import('../../ml/create-check.js')).checkMlPipeline : undefined;
     const result = createPipelines(core, spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), check });
     if (!this.jsonEnabled()) for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
-    for (const p of result.pipelines) await afterWrite(core, { wait: flags.wait, commitSet: p.lastJob ?? undefined });
+    const sets = result.pipelines.flatMap((p) => (p.lastJob === null ? [] : [p.lastJob]));
+    await afterWrite(core, { wait: flags.wait, commitSet: sets, written: pipelineMsg.pipelinesWritten('created', result.pipelines.map((p) => p.name)) });
     // after --wait, show the jobs' outcome rather than the state at creation
     return flags.wait ? { ...result, pipelines: result.pipelines.map((p) => inspectPipeline(core, p.name)) } : result;
   }

@@ -16,7 +16,7 @@ export default class FinishCommit extends TuskCommand<FinishCommitResult> {
   static override flags = {
     message: Flags.string({ char: 'm', aliases: ['description'], description: 'Replace the commit description.' }),
     force: Flags.boolean({ char: 'f', description: 'Finish even if the commit has provenance.' }),
-    wait: Flags.boolean({ description: 'Return only when the jobs this write started downstream have ended (runs them here).' }),
+    wait: Flags.boolean({ description: 'Return only when the jobs this write started downstream have ended (runs them here); exit 7 if one failed.' }),
   };
 
   async run(): Promise<FinishCommitResult> {

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { localDeps, planPutSources, readSourceList } from '../../cli/put-targets.js';
+import { localDeps, planPutSources } from '../../cli/put-targets.js';
+import { readListedSources } from '../../cli/source-list.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { afterWrite } from '../../pipeline/runner.js';
 import { formatCommitRef, parseFileRef } from '../../store/address.js';
@@ -39,7 +40,7 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     untar: Flags.boolean({ description: 'Unpack each source as a tar archive (.tar, .tar.gz, .tgz).' }),
     'full-path': Flags.boolean({ description: "Keep each source's whole path, not just its basename." }),
     message: Flags.string({ char: 'm', aliases: ['description'], description: 'Description of the commit made.' }),
-    wait: Flags.boolean({ description: 'Return only when the jobs this write started downstream have ended (runs them here).' }),
+    wait: Flags.boolean({ description: 'Return only when the jobs this write started downstream have ended (runs them here); exit 7 if one failed.' }),
   };
 
   async run(): Promise<PutFileResult> {
@@ -48,7 +49,7 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     const files = flags.file ?? [];
     const inputFile = flags['input-file'];
     if (inputFile === '-' && files.includes('-')) throw new InvalidArgumentError(msg.stdinTwice, msg.stdinTwiceHint);
-    const listed = inputFile === undefined ? [] : await readSourceList(inputFile);
+    const listed = inputFile === undefined ? [] : await readListedSources(inputFile, localDeps.stat);
     const sources = planPutSources(
       {
         target,
@@ -76,8 +77,8 @@ export default class PutFile extends TuskCommand<PutFileResult> {
       progress.done();
     }
     // a finished commit triggers the pipelines reading this branch
-    await afterWrite(this.store().core, { wait: flags.wait, commitSet: result.commit });
     const into = formatCommitRef({ repo: result.repo, branch: result.branch ?? undefined, commit: result.commit });
+    await afterWrite(this.store().core, { wait: flags.wait, commitSet: result.commit, written: done.putWritten(into) });
     this.render(() => done.put(result, into));
     return result;
   }

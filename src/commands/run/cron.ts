@@ -17,7 +17,7 @@ export default class RunCron extends TuskCommand<RunCronResult> {
   static override examples = ['<%= config.bin %> run cron scrape', '<%= config.bin %> run cron scrape --wait --json'];
   static override args = { pipeline: Args.string({ required: true, description: 'pipeline name' }) };
   static override flags = {
-    wait: Flags.boolean({ description: 'Run the new job here and return when it has ended.' }),
+    wait: Flags.boolean({ description: 'Run the new job here and return when it has ended; exit 7 if it failed.' }),
   };
 
   async run(): Promise<RunCronResult> {

@@ -13,7 +13,7 @@ export default class StartPipeline extends TuskCommand<StartPipelineResult> {
   static override examples = ['<%= config.bin %> start pipeline edges', '<%= config.bin %> start pipeline edges --wait'];
   static override args = { pipeline: Args.string({ required: true, description: 'pipeline name' }) };
   static override flags = {
-    wait: Flags.boolean({ description: 'Run the new job here and return when it has ended.' }),
+    wait: Flags.boolean({ description: 'Run the new job here and return when it has ended; exit 7 if it failed.' }),
   };
 
   async run(): Promise<StartPipelineResult> {

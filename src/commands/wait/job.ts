@@ -15,7 +15,7 @@ export default class WaitJob extends TuskCommand<WaitJobResult> {
   static override summary = 'Wait until a job (or every job of a commit set) has ended, then show it.';
   static override description =
     'Jobs that can run are run here while no background runner is alive, so waiting never hangs on a ' +
-    'runner that is not there.';
+    'runner that is not there. Exits 7 (E_JOB_FAILED) when a job it waited for did not succeed.';
   static override examples = [
     '<%= config.bin %> wait job edges@b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a',
     '<%= config.bin %> wait job b0c3f1a8e5d24c7e9a3b6f2d1e0c9b8a --timeout 60',

@@ -345,6 +345,7 @@ class TypedRecords implements RecordSink {
     throw new MlError(
       `${path.basename(this.file)} record ${this.record}: column "${this.cols[j]!.name}" holds "${cell}", which is not a number`,
       `its type was inferred from the first ${SAMPLE_ROWS} rows; declare it in transform.ml.data.columns (e.g. ${this.cols[j]!.name}: string)`,
+      { column: this.cols[j]!.name, kind: 'not-a-number' },
     );
   }
 
