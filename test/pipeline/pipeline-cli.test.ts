@@ -406,10 +406,9 @@ describe.concurrent('failures, retries, recovery, timeouts and duplicate outputs
   step('datum_timeout kills a datum that runs too long', async () => {
     expectOk(await s().tusk(['create', 'repo', 'tick']));
     expectOk(await s().tusk(['put', 'file', 'tick@master:/t'], { input: 't' }));
-    spec(s(), 'slow.json', { pipeline: { name: 'slow' }, input: { pfs: { repo: 'tick', glob: '/' } }, datum_timeout: '1s', datum_tries: 1, transform: { cmd: ['sleep', '30'] } });
-    const t0 = Date.now();
+    spec(s(), 'slow.json', { pipeline: { name: 'slow' }, input: { pfs: { repo: 'tick', glob: '/' } }, datum_timeout: '1s', datum_tries: 1, transform: { cmd: ['sleep', '600'] } });
+    // no timed assertion: a datum that was not killed would sleep past the test's own time limit
     await expectJsonError(['create', 'pipeline', '-f', 'slow.json', '--wait'], { exit: 7, code: 'E_JOB_FAILED', mentions: ['failed: timed out after 1000 ms'] }, { cwd: s().dir, env: FG });
-    expect(Date.now() - t0).toBeLessThan(10_000);
     const job = await newest(s(), 'slow');
     expect(job.state).toBe('JOB_FAILURE');
     const [datum] = await s().json<Datum[]>(['list', 'datum', `slow@${job.id}`]);
