@@ -53,14 +53,20 @@ export function specOf(p: PipelineRow): PipelineSpec {
   return JSON.parse(p.spec) as PipelineSpec;
 }
 
-/** End a job: record its state, give its output commit the merged tree (and the error), and trigger what lies downstream. */
-function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: string | null, root: NodeId | null): void {
+/**
+ * End a job: record its state, give its output commit the merged tree (and the error), and
+ * trigger what lies downstream. `root`: the tree collected (null: empty); undefined: the commit
+ * keeps what it holds.
+ */
+function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: string | null, root: NodeId | null | undefined): void {
   const now = Date.now();
   s.jobs.setJobState(job.pipeline, job.id, state, reason, now);
   s.jobs.leaseJob(job.pipeline, job.id, null, null);
   const c = s.graph.getCommit(job.pipeline, job.id);
   if (!c) return;
-  const r = root ?? c.root ?? emptyRoot(s);
+  // an empty collection is an empty tree: falling back to the commit's own root here kept the
+  // previous job's outputs (those of a datum that has just failed) in the new commit
+  const r = (root === undefined ? c.root : root) ?? emptyRoot(s);
   const totals = rootTotals(s, r);
   s.graph.setCommitRoot(c.repo, c.id, r, totals.size, totals.files);
   s.graph.finishCommit(c.repo, c.id, now, c.description);
@@ -74,7 +80,7 @@ export function killJob(s: StoreCore, pipeline: string, id: string, reason: stri
     const job = s.jobs.getJob(pipeline, id);
     if (!job) throw new ConflictError(`job ${pipeline}@${id} not found`);
     if (TERMINAL_JOB_STATES.includes(job.state)) throw new ConflictError(`job ${pipeline}@${id} has already finished`, 'only running jobs can be stopped');
-    finishJob(s, job, 'JOB_KILLED', reason, null);
+    finishJob(s, job, 'JOB_KILLED', reason, undefined);
     return s.jobs.getJob(pipeline, id)!;
   });
 }
@@ -338,7 +344,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
     if (r.kind === 'unrunnable') {
-      s.graph.transaction(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, null));
+      s.graph.transaction(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, undefined));
       return true;
     }
     planJob(s, job, spec, opts.runner);
