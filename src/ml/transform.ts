@@ -15,6 +15,8 @@ function pfsInputs(input: InputSpec, out = new Map<string, { repo: string; branc
 }
 
 export class MlTransform implements Transform {
+  /** in-process code that only reads its inputs */
+  readonly protectsInputs = true;
   constructor(private readonly spec: PipelineSpec) {}
 
   async run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult> {

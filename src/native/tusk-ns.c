@@ -8,7 +8,9 @@
  *   ... --serve TMP_DIR --serial / --serve-plain --serial    one command at a time, the others queued
  *
  * The new root is a tmpfs holding a recursive bind of every top-level host directory (so
- * programs, libraries and the store stay reachable) plus the datum's scratch bound at /pfs. The
+ * programs and libraries stay reachable) plus the datum's scratch bound at /pfs, read-only but
+ * for /pfs/out. With TUSK_NS_HIDE=<store dir> in its environment, the store is covered by an
+ * empty read-only tmpfs that shows only the datum's own scratch directory (see setup_pfs). The
  * user's uid and gid are mapped to themselves, so code runs without privileges and the files it
  * writes belong to the caller. Exit status 125 means the namespace could not be set up (the
  * caller then falls back to rewriting /pfs paths).
@@ -132,6 +134,67 @@ static const char *build_root(const char *tmp) {
   return root;
 }
 
+/* Make path P (absolute) and its parents, as directories; no allocation (a datum's vfork-style
+ * child calls it). */
+static int mkdir_p(const char *p) {
+  char buf[4096];
+  size_t n = strlen(p);
+  if (n >= sizeof buf) return -1;
+  memcpy(buf, p, n + 1);
+  for (char *s = buf + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = 0;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    *s = '/';
+  }
+  return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* In a mount namespace of the datum's own: PFS at /pfs, read-only except /pfs/out, so that user
+ * code cannot change its inputs (they are hard links shared with other datums and pipelines);
+ * the read-only flag stops even root in the namespace, short of remounting. With HIDE (the store
+ * directory), an empty read-only tmpfs covers it, in which only this datum's scratch directory
+ * (PFS's parent, which must lie below HIDE) is shown again: its pfs (as /pfs is) and its tmp.
+ * Packs, metadata, the input cache and other datums' scratch directories are then out of reach.
+ * No allocation: the per-datum fallback runs this in the vfork-style child. 0 on success. */
+static int setup_pfs(const char *pfs, const char *hide) {
+  char p[4096], scratch[4096];
+  if (mount(pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
+  if (mount(NULL, "/pfs", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) return -1;
+  snprintf(p, sizeof p, "%s/out", pfs);
+  if (mount(p, "/pfs/out", NULL, MS_BIND, NULL) != 0) return -1;
+  if (!hide || !hide[0]) return 0;
+  size_t hl = strlen(hide);
+  snprintf(scratch, sizeof scratch, "%s", pfs);
+  char *slash = strrchr(scratch, '/');
+  if (!slash || slash == scratch) return -1;
+  *slash = 0;
+  if (strncmp(scratch, hide, hl) != 0 || scratch[hl] != '/') return -1;
+  snprintf(p, sizeof p, "%s/tmp", scratch);
+  int tmp = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (tmp < 0) return -1;
+  int ok = mount("tusk-hidden", hide, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") == 0;
+  if (ok) {
+    snprintf(p, sizeof p, "%s/tmp", scratch);
+    char src[64];
+    snprintf(src, sizeof src, "/proc/self/fd/%d", tmp);
+    ok = mkdir_p(p) == 0 && mount(src, p, NULL, MS_BIND, NULL) == 0;
+  }
+  close(tmp);
+  if (ok) {
+    snprintf(p, sizeof p, "%s/pfs", scratch);
+    ok = mkdir_p(p) == 0 && mount("/pfs", p, NULL, MS_BIND | MS_REC, NULL) == 0;
+  }
+  if (ok) ok = mount(NULL, hide, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == 0;
+  return ok ? 0 : -1;
+}
+
+/* The store directory user code must not see (TUSK_NS_HIDE), or NULL. */
+static const char *hide_dir(void) {
+  const char *h = getenv("TUSK_NS_HIDE");
+  return h && h[0] == '/' ? h : NULL;
+}
+
 static int run_once(int argc, char **argv) {
   if (argc < 6 || strcmp(argv[4], "--") != 0) {
     fprintf(stderr, "usage: tusk-ns PFS_DIR WORK_DIR TMP_DIR -- CMD [ARGS...]\n");
@@ -142,10 +205,9 @@ static int run_once(int argc, char **argv) {
   if (!realpath(pfs, pfs_real)) die("realpath pfs");
   enter_namespace();
   const char *root = build_root(tmp);
-  char dst[4096];
-  snprintf(dst, sizeof dst, "%s/pfs", root);
-  if (mount(pfs_real, dst, NULL, MS_BIND | MS_REC, NULL) != 0) die("bind /pfs");
   if (chroot(root) != 0) die("chroot");
+  if (chdir("/") != 0) die("chdir");
+  if (setup_pfs(pfs_real, hide_dir()) != 0) die("set up /pfs");
   if (chdir(work) != 0 && chdir("/") != 0) die("chdir");
   execvp(argv[5], argv + 5);
   fprintf(stderr, "tusk-ns: cannot start %s: %s\n", argv[5], strerror(errno));
@@ -164,6 +226,7 @@ struct child {
 static struct child *kids;
 static char **base_env;
 static int proc_fd = -1; /* /proc, opened before chroot; -1: no namespace per scratch directory */
+static const char *hide;  /* the store directory hidden from datums (TUSK_NS_HIDE), or NULL */
 static size_t nbase;
 static size_t nkids, capkids;
 static int use_ns;
@@ -281,7 +344,7 @@ static struct slot_ns *slot_ns_for(const char *pfs) {
   if (pid == 0) {
     close(ready[0]);
     close(hold[1]);
-    char ok = unshare(CLONE_NEWNS) == 0 && mount(pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) == 0;
+    char ok = unshare(CLONE_NEWNS) == 0 && setup_pfs(pfs, hide) == 0;
     while (write(ready[1], &ok, 1) < 0 && errno == EINTR) {}
     char c;
     while (read(hold[0], &c, 1) < 0 && errno == EINTR) {}
@@ -365,14 +428,15 @@ static int datum_child(void *arg) {
    * only made the scheduler create and tear down an autogroup for each. */
   if (has_tty) setsid();
   else setpgid(0, 0);
+  /* stdin first: its file lies in the scratch directory, which the namespace may hide */
+  int fd = open(sp->in[0] ? sp->in : "/dev/null", O_RDONLY | O_CLOEXEC);
   if (use_ns && enter_slot_ns(sp->ns, sp->err) != 0) {
-    if (unshare(CLONE_NEWNS) != 0 || mount(sp->pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) {
+    if (unshare(CLONE_NEWNS) != 0 || setup_pfs(sp->pfs, hide) != 0) {
       dprintf(sp->err, "tusk-ns: cannot bind %s at /pfs: %s\n", sp->pfs, strerror(errno));
       _exit(125);
     }
   }
   if (chdir(sp->work) != 0 && chdir("/") != 0) _exit(125);
-  int fd = open(sp->in[0] ? sp->in : "/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0 || dup2(fd, 0) < 0 || dup2(sp->out, 1) < 0 || dup2(sp->err, 2) < 0) _exit(125);
   execvpe(sp->args[0], sp->args, sp->envp);
   int e = errno;
@@ -494,6 +558,7 @@ static int serve(const char *tmp) {
   has_tty = tty >= 0;
   if (tty >= 0) close(tty);
   if (use_ns) {
+    hide = hide_dir();
     enter_namespace();
     const char *root = build_root(tmp);
     /* after chroot, /proc is reachable only through the bound /proc: open it now. Without it
