@@ -25,6 +25,8 @@ const PROBE = [
   'if cat "$STORE/meta.db" > /dev/null 2>&1; then echo meta=read >> $r; else echo meta=hidden >> $r; fi',
   'if touch "$STORE/pwned-$n" 2>/dev/null || touch "$TUSK_PFS/../../pwned-$n" 2>/dev/null || touch "$TUSK_PFS/../pwned-$n" 2>/dev/null; then echo store-write=yes >> $r; else echo store-write=no >> $r; fi',
   'if echo x > "$TMPDIR/scratch" && [ -s "$TMPDIR/scratch" ]; then echo tmp=ok >> $r; fi',
+  // the other way round: through another process's root (the runner's, a sibling's)
+  'for p in /proc/[0-9]*; do if cat "$p/root$STORE/meta.db" > /dev/null 2>&1 || ls "$p/root/pfs/in" 2>/dev/null | grep -qv "^$n\$"; then echo "via-proc=$p" >> $r; fi; done',
   'cat /pfs/in/*/* >> $r',
   'exit 0',
 ].join('\n');
@@ -46,6 +48,7 @@ describe.concurrent.each(MODES)('TUSK_PFS_MODE=%s', (mode) => {
         expect(report).toContain('meta=hidden\n');
         expect(report).toContain('store-write=no\n');
         expect(report).toContain('tmp=ok\n');
+        expect(report).not.toContain('via-proc=');
         // its own input, and no other datum's
         expect(report.endsWith(`input-${d}\n`)).toBe(true);
         expect(report.match(/input-/g)).toHaveLength(1);
