@@ -82,7 +82,7 @@ export function pfsMode(): PfsMode {
   if (process.platform !== 'linux') return (probed = 'rewrite');
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-ns-probe-'));
   try {
-    fs.mkdirSync(path.join(scratch, 'pfs'));
+    fs.mkdirSync(path.join(scratch, 'pfs', 'out'), { recursive: true });
     if (fs.existsSync(HELPER) && spawnSync(HELPER, [path.join(scratch, 'pfs'), '/', scratch, '--', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return (probed = 'helper');
     const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', 'mount -t tmpfs tmpfs /mnt 2>/dev/null || mount -t tmpfs tmpfs /tmp'], { stdio: 'ignore', timeout: 5000 });
     return (probed = r.status === 0 ? 'namespace' : 'rewrite');
@@ -214,9 +214,10 @@ export class ChildProcessTransform implements Transform {
   /** one lane's attempts run one at a time, in order, on every path (its server queues them) */
   readonly queues = true;
   /**
-   * The helper's namespace gives user code a read-only /pfs it has no rights to remount (unless
-   * it runs as root). The shell namespace runs user code as root in its namespace, which may
-   * remount it; rewriting paths protects nothing. Those two get private copies.
+   * The helper's namespace gives user code a read-only /pfs whose mounts the kernel locks (not
+   * even root there can remount them). The shell namespace runs user code as root in the
+   * namespace that made the mounts, which may remount them; rewriting paths protects nothing.
+   * Those two get private copies.
    */
   readonly protectsInputs: boolean;
 

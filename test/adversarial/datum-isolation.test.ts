@@ -15,6 +15,9 @@ if (MODES.length === 0) console.warn('skipped: user namespaces are not available
 
 // What the datum finds, one `key=value` line each, in /pfs/out/<datum>.txt.
 const PROBE = [
+  // the helper locks its mounts: not even root there can take the tmpfs off the store (the shell
+  // namespace's root could, docs/reliability.md)
+  'if [ "$TUSK_PFS_MODE_USED" = helper ]; then umount "$STORE" 2>/dev/null; umount -l "$STORE" 2>/dev/null; mount -o remount,rw,bind "$STORE" 2>/dev/null; fi',
   'n=$(basename "$in")',
   'mine=$(basename "$(dirname "$TUSK_PFS")")',
   'r=/pfs/out/$n.txt',
