@@ -367,7 +367,9 @@ export class ChildProcessTransform implements Transform {
     let env = { ...this.baseEnv, ...launch.env };
     if (this.mode === 'namespace') {
       argv0 = 'unshare';
-      args = ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', NAMESPACE_SCRIPT, 'tusk-ns', ...launch.argv];
+      // no --fork: a parent left waiting inside the namespace, outside the chroot, would show
+      // user code the unhidden store through /proc/<its pid>/root
+      args = ['--user', '--map-root-user', '--mount', 'sh', '-c', NAMESPACE_SCRIPT, 'tusk-ns', ...launch.argv];
       env = { ...env, TUSK_NS_PFS: ctx.pfsDir, TUSK_NS_CWD: ctx.workingDir, TUSK_NS_TMP: ctx.tmpDir, TUSK_NS_HIDE: ctx.hideDir ?? '' };
     }
     return new Promise<TransformResult>((resolve) => {
