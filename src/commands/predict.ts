@@ -36,7 +36,14 @@ export default class Predict extends TuskCommand<PredictCommandResult> {
     const ref = parseFileRef(args.model);
     const output = flags.output === undefined ? undefined : resolve(flags.output);
     const json = this.jsonEnabled();
-    const result = await predictFile(this.store(), ref, resolve(flags.file), { output, delimiter: flags.delimiter, json, stdout: process.stdout });
+    const result = await predictFile(this.store(), ref, resolve(flags.file), {
+      output,
+      delimiter: flags.delimiter,
+      json,
+      stdout: process.stdout,
+      // a failed job's commit on the way is passed over: say which version is used instead
+      onNote: (m) => process.stderr.write(`note: ${m}\n`),
+    });
     if (json && !output) this.written = result;
     this.render(() => (output ? `${result.rows} predictions → ${flags.output} (model ${result.model.repo}@${result.model.commit})` : undefined));
     return result;

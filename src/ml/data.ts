@@ -9,9 +9,14 @@ import type { MlDataSpec } from './spec.js';
 import { sortLabels, type Label, type Schema, type Table } from './table.js';
 import type { Target } from './stages/types.js';
 
-/** `/pfs/houses/x.csv` → `<pfsDir>/houses/x.csv`. */
+/**
+ * `/pfs/houses/x.csv` → `<pfsDir>/houses/x.csv`. Specs are normalised when validated; this
+ * checks again, so that no caller can read outside the datum's inputs.
+ */
 export function localPath(pfsPath: string, pfsDir: string): string {
-  return path.join(pfsDir, pfsPath.replace(/^\/pfs\/?/, ''));
+  const p = path.resolve(pfsDir, `.${path.posix.normalize(`/${pfsPath.replace(/^\/pfs(\/|$)/, '')}`)}`);
+  if (p !== pfsDir && !p.startsWith(`${pfsDir}${path.sep}`)) throw new MlError(`"${pfsPath}" is outside /pfs`, 'paths name an input: /pfs/<input name>/...');
+  return p;
 }
 
 /** `top`: for image trees, only that top-level entry of the tree (one predict unit). */

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { NotFoundError, TuskError } from '../errors.js';
 import type { FileRef } from '../store/address.js';
 import type { Store } from '../store/store.js';
+import type { CommitInfo } from '../store/types.js';
 import { findChainDir, loadChain, CHAIN_FILE, type FittedChain } from './chain.js';
 import { MlError } from './errors.js';
 import type { BackendName } from './tf.js';
@@ -17,6 +18,8 @@ export interface ModelVersion {
   commit: string;
   /** the directory in the repo holding chain.json */
   path: string;
+  /** newer commits on the way that a failed job wrote, passed over for this one (newest first) */
+  skipped?: { commit: string; error: string }[];
 }
 
 export interface LoadedModel {
@@ -49,13 +52,38 @@ function exists(store: Store, ref: FileRef): boolean {
   }
 }
 
-/** The commit a ref names and the directory of its chain.json (given, else /model, else /). */
+/**
+ * The newest commit at or before the one `ref` names that no failed job wrote. A failed job's
+ * output commit is not a model version: what it holds is whatever the job left, never a model the
+ * job vouches for. A ref by branch or ancestry passes over such commits (and says so in
+ * `skipped`); a ref naming the failed commit's id is refused.
+ */
+function goodModelCommit(store: Store, ref: FileRef): { commit: CommitInfo; skipped: { commit: string; error: string }[] } {
+  let c = store.inspectCommit(ref);
+  const skipped: { commit: string; error: string }[] = [];
+  const byId = ref.commit !== undefined && !ref.branch && !ref.ancestry;
+  while (c.error) {
+    skipped.push({ commit: c.id, error: c.error });
+    const parent = c.parent ? store.inspectCommit({ repo: c.repo, commit: c.parent }) : undefined;
+    const good = parent && !parent.error ? parent : undefined;
+    if (byId || !parent)
+      throw new MlError(
+        `${c.repo}@${c.id} is the output of a failed job (${c.error}), not a model version`,
+        good ? `use the version before it: ${c.repo}@${good.id}` : `give a version a successful job wrote (tusk list commit ${c.repo})`,
+      );
+    c = parent;
+  }
+  return { commit: c, skipped };
+}
+
+/** The commit a ref names (or the newest good one before it) and the directory of its chain.json (given, else /model, else /). */
 export function resolveModel(store: Store, ref: FileRef): ModelVersion {
-  const c = store.inspectCommit(ref);
+  const { commit: c, skipped } = goodModelCommit(store, ref);
   const at: FileRef = { repo: c.repo, commit: c.id };
   const given = ref.path && ref.path !== '/' ? ref.path.replace(/\/chain\.json$/, '') : undefined;
   const candidates = given ? [given] : ['/model', '/'];
-  for (const p of candidates) if (exists(store, { ...at, path: `${p === '/' ? '' : p}/${CHAIN_FILE}` })) return { repo: c.repo, branch: ref.branch ?? c.branch, commit: c.id, path: p };
+  for (const p of candidates)
+    if (exists(store, { ...at, path: `${p === '/' ? '' : p}/${CHAIN_FILE}` })) return { repo: c.repo, branch: ref.branch ?? c.branch, commit: c.id, path: p, ...(skipped.length > 0 ? { skipped } : {}) };
   throw new MlError(
     `no fitted model in ${c.repo}@${c.id}: ${candidates.map((p) => `${p === '/' ? '' : p}/${CHAIN_FILE}`).join(' and ')} not found`,
     'give the output repo of a train pipeline, e.g. price-model@master (or REPO@REF:/dir holding chain.json)',
@@ -82,4 +110,12 @@ export async function loadModel(store: Store, ref: FileRef, backend?: BackendNam
     if (err instanceof TuskError) throw err;
     throw new MlError(`cannot load the model in ${version.repo}@${version.commit}: ${(err as Error).message}`);
   }
+}
+
+/** One line saying which failed versions were passed over for `v`, or undefined. */
+export function skippedNote(v: ModelVersion): string | undefined {
+  if (!v.skipped?.length) return undefined;
+  const newest = v.skipped[0]!;
+  const more = v.skipped.length > 1 ? ` and ${v.skipped.length - 1} older failed version${v.skipped.length > 2 ? 's' : ''}` : '';
+  return `${v.repo}@${newest.commit} is the output of a failed job (${newest.error})${more}; using ${v.repo}@${v.commit}, the newest version a successful job wrote`;
 }

@@ -11,7 +11,7 @@ import { MlError } from './errors.js';
 import type { MlDataSpec } from './spec.js';
 import type { Schema, Table } from './table.js';
 import { fileSink, spoolSink, streamSink } from './text-sink.js';
-import { loadModel, type ModelVersion } from './model-source.js';
+import { loadModel, skippedNote, type ModelVersion } from './model-source.js';
 
 /** What `tusk predict --json` prints. */
 export interface PredictResult {
@@ -37,6 +37,8 @@ export interface PredictOptions {
   stdout?: NodeJS.WritableStream;
   /** rows per batch, a multiple of 256 (tests use small batches) */
   batchRows?: number;
+  /** told which failed versions were passed over for the model used */
+  onNote?: (msg: string) => void;
 }
 
 /** How to read local data the way the model's training data was read, typed by the model's features; checked against them before any row is read. */
@@ -63,6 +65,8 @@ export async function dataForModel(chain: FittedChain, file: string, opts: { del
 export async function predictFile(store: Store, ref: FileRef, file: string, opts: PredictOptions = {}): Promise<PredictResult> {
   const batchRows = checkBatchRows(opts.batchRows ?? PREDICT_STREAM_ROWS);
   const model = await loadModel(store, ref);
+  const note = skippedNote(model.version);
+  if (note) opts.onNote?.(note);
   try {
     const { data, schema } = await dataForModel(model.chain, file, { ...opts, model: `model ${formatFileRef(ref)}` });
     const batches = () => predictErrors(readBatches(data, file, schema, batchRows), model.chain, file);

@@ -13,6 +13,8 @@ export function registerMlTransforms(): void {
   registerTransform((spec) =>
     spec.transform.ml
       ? {
+          // in-process code that only reads its inputs
+          protectsInputs: true,
           async run(ctx: DatumContext, which: 'main' | 'error') {
             const { MlTransform } = await import('./transform.js');
             return new MlTransform(spec).run(ctx, which);

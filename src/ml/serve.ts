@@ -10,7 +10,7 @@ import { setLongInterval } from '../timers.js';
 import type { Store } from '../store/store.js';
 import { predictChain } from './chain.js';
 import { MlError } from './errors.js';
-import { loadModel, type LoadedModel, type ModelVersion } from './model-source.js';
+import { loadModel, resolveModel, skippedNote, type LoadedModel, type ModelVersion } from './model-source.js';
 import { predictionObjects, tableFromInstances } from './predictions.js';
 
 export interface ServeOptions {
@@ -66,6 +66,8 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
   let loading: Promise<void> | null = null;
   let loadedAt: string | null = null;
   let closed = false;
+  // the last head looked at: a head passed over (failed job) is not resolved again on every poll
+  let passedHead: string | null = null;
 
   const head = (): string => store.inspectBranch(opts.repo, opts.branch).head;
 
@@ -73,18 +75,27 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
     loading ??= (async () => {
       try {
         const h = head();
-        if (current?.version.commit === h) return;
-        const next = await loadModel(store, { repo: opts.repo, commit: h });
+        if (current?.version.commit === h || h === passedHead) return;
+        // a head that a failed job wrote is passed over for the newest good version before it
+        const version = resolveModel(store, { repo: opts.repo, branch: opts.branch });
+        const note = skippedNote(version);
+        if (note) log(note);
+        if (current?.version.commit === version.commit) {
+          passedHead = h;
+          return;
+        }
+        const next = await loadModel(store, { repo: opts.repo, commit: version.commit });
         if (closed) {
           next.close();
           return;
         }
         const old = current;
-        current = { ...next, version: { ...next.version, branch: opts.branch } };
+        current = { ...next, version: { ...next.version, branch: opts.branch, ...(version.skipped ? { skipped: version.skipped } : {}) } };
         loadedAt = new Date().toISOString();
         lastError = null;
+        passedHead = h;
         if (old) retire(old);
-        log(`loaded model ${opts.repo}@${opts.branch}=${h}`);
+        log(`loaded model ${opts.repo}@${opts.branch}=${version.commit}`);
       } catch (err) {
         lastError = err instanceof Error ? err.message : String(err);
         log(`cannot load model ${opts.repo}@${opts.branch}: ${lastError}${current ? ` (still serving ${current.version.commit})` : ''}`);
@@ -95,7 +106,7 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
     return loading;
   };
 
-  const versionJson = () => (current ? { repo: current.version.repo, branch: opts.branch, commit: current.version.commit } : null);
+  const versionJson = () => (current ? { repo: current.version.repo, branch: opts.branch, commit: current.version.commit, ...(current.version.skipped ? { skipped: current.version.skipped } : {}) } : null);
 
   const send = (res: http.ServerResponse, status: number, body: Record<string, unknown>) => {
     const text = JSON.stringify({ model: versionJson(), ...body });

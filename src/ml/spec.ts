@@ -2,6 +2,7 @@
 // fields, a predictor that is not last, metrics that do not fit the task) and, when the input
 // schema is known, type checks of the whole chain against it. Every error names the field, the
 // stage and the column.
+import { posix } from 'node:path';
 import { parseDriftTask, type DriftTaskSpec } from '../monitor/monitor-task.js';
 import { fieldError, MlError, stageError } from './errors.js';
 import { ALL_METRICS, CLASSIFICATION_METRICS, REGRESSION_METRICS } from './metrics.js';
@@ -198,12 +199,16 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
   return spec;
 }
 
-/** `/pfs/houses/x.csv` or `houses/x.csv` → `/pfs/houses/x.csv`. */
+/**
+ * `/pfs/houses/x.csv` or `houses/x.csv` → `/pfs/houses/x.csv`. Normalised before the check: a
+ * `..` that climbs out of /pfs would read a host file while the model card names the input.
+ */
 function normalizePfsPath(p: string, at: string): string {
-  const clean = p.replace(/\/+$/, '');
-  if (clean.startsWith('/pfs/')) return clean;
-  if (clean.startsWith('/')) throw fieldError(at, `"${p}" is outside /pfs`, 'paths name an input: /pfs/<input name>/...');
-  return `/pfs/${clean}`;
+  const hint = 'paths name an input: /pfs/<input name>/...';
+  const clean = posix.normalize(p.startsWith('/') ? p : `/pfs/${p}`).replace(/\/+$/, '');
+  if (!clean.startsWith('/pfs/')) throw fieldError(at, `"${p}" is outside /pfs`, hint);
+  if (clean.split('/')[2] === 'out') throw fieldError(at, `"${p}" names the output directory, not an input`, hint);
+  return clean;
 }
 
 function parseSplit(v: unknown, seed: number, at: string): MlSplitSpec {

@@ -16,6 +16,8 @@ function pfsInputs(input: InputSpec, out = new Map<string, { repo: string; branc
 }
 
 export class MlTransform implements Transform {
+  /** in-process code that only reads its inputs */
+  readonly protectsInputs = true;
   constructor(private readonly spec: PipelineSpec) {}
 
   async run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult> {
@@ -34,8 +36,10 @@ export class MlTransform implements Transform {
     try {
       const ml = validateMlSpec(this.spec.transform.ml);
       const names = pfsInputs(this.spec.input);
+      // the card names only what the task reads: the data's input and the model's
+      const read = new Set([ml.data.path, ml.model].flatMap((p) => (p ? [p.split('/')[2]] : [])));
       const inputs: CardInput[] = Object.keys(ctx.env)
-        .filter((k) => k.endsWith('_COMMIT') && !k.startsWith('PACH_') && ctx.env[k.slice(0, -'_COMMIT'.length)] !== undefined)
+        .filter((k) => k.endsWith('_COMMIT') && !k.startsWith('PACH_') && ctx.env[k.slice(0, -'_COMMIT'.length)] !== undefined && read.has(k.slice(0, -'_COMMIT'.length)))
         .sort()
         .map((k) => {
           const name = k.slice(0, -'_COMMIT'.length);

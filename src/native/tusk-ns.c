@@ -8,7 +8,9 @@
  *   ... --serve TMP_DIR --serial / --serve-plain --serial    one command at a time, the others queued
  *
  * The new root is a tmpfs holding a recursive bind of every top-level host directory (so
- * programs, libraries and the store stay reachable) plus the datum's scratch bound at /pfs. The
+ * programs and libraries stay reachable) plus the datum's scratch bound at /pfs, read-only but
+ * for /pfs/out. With TUSK_NS_HIDE=<store dir> in its environment, the store is covered by an
+ * empty read-only tmpfs that shows only the datum's own scratch directory (see setup_pfs). The
  * user's uid and gid are mapped to themselves, so code runs without privileges and the files it
  * writes belong to the caller. Exit status 125 means the namespace could not be set up (the
  * caller then falls back to rewriting /pfs paths).
@@ -54,6 +56,7 @@
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,6 +135,110 @@ static const char *build_root(const char *tmp) {
   return root;
 }
 
+/* Make path P (absolute) and its parents, as directories; no allocation (a datum's vfork-style
+ * child calls it). */
+static int mkdir_p(const char *p) {
+  char buf[4096];
+  size_t n = strlen(p);
+  if (n >= sizeof buf) return -1;
+  memcpy(buf, p, n + 1);
+  for (char *s = buf + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = 0;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    *s = '/';
+  }
+  return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* In a mount namespace of the datum's own: PFS at /pfs, read-only except /pfs/out, so that user
+ * code cannot change its inputs (they are hard links shared with other datums and pipelines);
+ * the read-only flag stops even root in the namespace, short of remounting. With HIDE (the store
+ * directory), an empty read-only tmpfs covers it, in which only this datum's scratch directory
+ * (PFS's parent, which must lie below HIDE) is shown again: its pfs (as /pfs is) and its tmp.
+ * Packs, metadata, the input cache and other datums' scratch directories are then out of reach.
+ * lock_mounts() then keeps user code, root included, from undoing any of it.
+ * No allocation: the per-datum fallback runs this in the vfork-style child. 0 on success. */
+static int setup_pfs(const char *pfs, const char *hide) {
+  char p[4096], scratch[4096];
+  if (mount(pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
+  if (mount(NULL, "/pfs", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) return -1;
+  snprintf(p, sizeof p, "%s/out", pfs);
+  struct stat st;
+  /* without an out/ (a probe's bare directory) all of /pfs stays read-only */
+  if (stat(p, &st) == 0 && mount(p, "/pfs/out", NULL, MS_BIND, NULL) != 0) return -1;
+  if (!hide || !hide[0]) return 0;
+  size_t hl = strlen(hide);
+  snprintf(scratch, sizeof scratch, "%s", pfs);
+  char *slash = strrchr(scratch, '/');
+  if (!slash || slash == scratch) return -1;
+  *slash = 0;
+  if (strncmp(scratch, hide, hl) != 0 || scratch[hl] != '/') return -1;
+  snprintf(p, sizeof p, "%s/tmp", scratch);
+  int tmp = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (tmp < 0) return -1;
+  int ok = mount("tusk-hidden", hide, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") == 0;
+  if (ok) {
+    snprintf(p, sizeof p, "%s/tmp", scratch);
+    char src[64];
+    snprintf(src, sizeof src, "/proc/self/fd/%d", tmp);
+    ok = mkdir_p(p) == 0 && mount(src, p, NULL, MS_BIND, NULL) == 0;
+  }
+  close(tmp);
+  if (ok) {
+    snprintf(p, sizeof p, "%s/pfs", scratch);
+    ok = mkdir_p(p) == 0 && mount("/pfs", p, NULL, MS_BIND | MS_REC, NULL) == 0;
+  }
+  if (ok) ok = mount(NULL, hide, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == 0;
+  return ok ? 0 : -1;
+}
+
+/* Write TEXT to FILE; 0 on success (no exit: the caller may fall back). */
+static int put_file(const char *file, const char *text) {
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, text, strlen(text));
+  close(fd);
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Move into a new user namespace (the caller's ids mapped to themselves) with a copy of the
+ * current mount namespace. The kernel locks every mount copied into a namespace owned by a less
+ * privileged user namespace: the read-only /pfs cannot be remounted writable and the tmpfs over
+ * the store cannot be unmounted, even by root in the namespace. 0 on success. */
+static int lock_mounts(void) {
+  char map[64];
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  /* refused (EPERM) where the root is a chroot rather than the namespace's own root: the mounts
+   * then stay as they are, read-only but not locked */
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 0;
+  if (put_file("/proc/self/setgroups", "deny") != 0) return -1;
+  snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+  if (put_file("/proc/self/uid_map", map) != 0) return -1;
+  snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+  return put_file("/proc/self/gid_map", map);
+}
+
+/* Make ROOT the root of this mount namespace (pivot_root, the old root detached), so that a
+ * user namespace can still be created below it (a chroot forbids that); chroot where
+ * pivot_root is refused. */
+static void enter_root(const char *root) {
+  if (chdir(root) != 0) die("chdir");
+  if (syscall(SYS_pivot_root, ".", ".") == 0) {
+    if (umount2(".", MNT_DETACH) != 0) die("detach the old root");
+  } else if (chroot(".") != 0) {
+    die("chroot");
+  }
+  if (chdir("/") != 0) die("chdir");
+}
+
+/* The store directory user code must not see (TUSK_NS_HIDE), or NULL. */
+static const char *hide_dir(void) {
+  const char *h = getenv("TUSK_NS_HIDE");
+  return h && h[0] == '/' ? h : NULL;
+}
+
 static int run_once(int argc, char **argv) {
   if (argc < 6 || strcmp(argv[4], "--") != 0) {
     fprintf(stderr, "usage: tusk-ns PFS_DIR WORK_DIR TMP_DIR -- CMD [ARGS...]\n");
@@ -142,10 +249,9 @@ static int run_once(int argc, char **argv) {
   if (!realpath(pfs, pfs_real)) die("realpath pfs");
   enter_namespace();
   const char *root = build_root(tmp);
-  char dst[4096];
-  snprintf(dst, sizeof dst, "%s/pfs", root);
-  if (mount(pfs_real, dst, NULL, MS_BIND | MS_REC, NULL) != 0) die("bind /pfs");
-  if (chroot(root) != 0) die("chroot");
+  enter_root(root);
+  if (setup_pfs(pfs_real, hide_dir()) != 0) die("set up /pfs");
+  if (lock_mounts() != 0) die("lock the mounts");
   if (chdir(work) != 0 && chdir("/") != 0) die("chdir");
   execvp(argv[5], argv + 5);
   fprintf(stderr, "tusk-ns: cannot start %s: %s\n", argv[5], strerror(errno));
@@ -164,6 +270,7 @@ struct child {
 static struct child *kids;
 static char **base_env;
 static int proc_fd = -1; /* /proc, opened before chroot; -1: no namespace per scratch directory */
+static const char *hide;  /* the store directory hidden from datums (TUSK_NS_HIDE), or NULL */
 static size_t nbase;
 static size_t nkids, capkids;
 static int use_ns;
@@ -222,6 +329,7 @@ struct slot_ns {
   char *pfs;
   dev_t dev;
   ino_t ino;
+  int user;   /* /proc/PID/ns/user of that process: the user namespace that locks its mounts */
   int ns;     /* /proc/PID/ns/mnt of the process that built it: setns() enters it */
   int root;   /* its /proc/PID/root: the new root as that namespace sees it */
   int mounts; /* its /proc/PID/mounts: polls POLLPRI once the mount table changed */
@@ -236,6 +344,7 @@ static unsigned long slot_clock;
 static void drop_slot_ns(size_t i) {
   struct slot_ns *s = &slot_ns[i];
   free(s->pfs);
+  close(s->user);
   close(s->ns);
   close(s->root);
   close(s->mounts);
@@ -281,7 +390,7 @@ static struct slot_ns *slot_ns_for(const char *pfs) {
   if (pid == 0) {
     close(ready[0]);
     close(hold[1]);
-    char ok = unshare(CLONE_NEWNS) == 0 && mount(pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) == 0;
+    char ok = unshare(CLONE_NEWNS) == 0 && setup_pfs(pfs, hide) == 0 && lock_mounts() == 0;
     while (write(ready[1], &ok, 1) < 0 && errno == EINTR) {}
     char c;
     while (read(hold[0], &c, 1) < 0 && errno == EINTR) {}
@@ -292,8 +401,9 @@ static struct slot_ns *slot_ns_for(const char *pfs) {
   char ok = 0;
   if (pid > 0)
     while (read(ready[0], &ok, 1) < 0 && errno == EINTR) {}
-  struct slot_ns s = { .dev = st.st_dev, .ino = st.st_ino, .ns = -1, .root = -1, .mounts = -1, .used = ++slot_clock };
+  struct slot_ns s = { .dev = st.st_dev, .ino = st.st_ino, .user = -1, .ns = -1, .root = -1, .mounts = -1, .used = ++slot_clock };
   if (ok == 1) {
+    s.user = open_proc(pid, "ns/user", O_RDONLY);
     s.ns = open_proc(pid, "ns/mnt", O_RDONLY);
     s.root = open_proc(pid, "root", O_PATH | O_DIRECTORY);
     s.mounts = open_proc(pid, "mounts", O_RDONLY);
@@ -303,7 +413,8 @@ static struct slot_ns *slot_ns_for(const char *pfs) {
   if (pid > 0)
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
   s.pfs = strdup(pfs);
-  if (s.ns < 0 || s.root < 0 || s.mounts < 0 || !s.pfs) {
+  if (s.user < 0 || s.ns < 0 || s.root < 0 || s.mounts < 0 || !s.pfs) {
+    if (s.user >= 0) close(s.user);
     if (s.ns >= 0) close(s.ns);
     if (s.root >= 0) close(s.root);
     if (s.mounts >= 0) close(s.mounts);
@@ -317,7 +428,11 @@ static struct slot_ns *slot_ns_for(const char *pfs) {
 /* In a datum's child: enter the scratch directory's namespace (root included); 0 on success. A
  * failed setns() leaves the child where it was; a failure after it cannot be undone: exit. */
 static int enter_slot_ns(const struct slot_ns *s, int err) {
-  if (!s || setns(s->ns, CLONE_NEWNS) != 0) return -1;
+  if (!s || setns(s->user, CLONE_NEWUSER) != 0) return -1;
+  if (setns(s->ns, CLONE_NEWNS) != 0) {
+    dprintf(err, "tusk-ns: cannot enter the namespace of %s: %s\n", s->pfs, strerror(errno));
+    _exit(125);
+  }
   if (fchdir(s->root) != 0 || chroot(".") != 0) {
     dprintf(err, "tusk-ns: cannot enter the namespace of %s: %s\n", s->pfs, strerror(errno));
     _exit(125);
@@ -365,14 +480,15 @@ static int datum_child(void *arg) {
    * only made the scheduler create and tear down an autogroup for each. */
   if (has_tty) setsid();
   else setpgid(0, 0);
+  /* stdin first: its file lies in the scratch directory, which the namespace may hide */
+  int fd = open(sp->in[0] ? sp->in : "/dev/null", O_RDONLY | O_CLOEXEC);
   if (use_ns && enter_slot_ns(sp->ns, sp->err) != 0) {
-    if (unshare(CLONE_NEWNS) != 0 || mount(sp->pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) {
+    if (unshare(CLONE_NEWNS) != 0 || setup_pfs(sp->pfs, hide) != 0 || lock_mounts() != 0) {
       dprintf(sp->err, "tusk-ns: cannot bind %s at /pfs: %s\n", sp->pfs, strerror(errno));
       _exit(125);
     }
   }
   if (chdir(sp->work) != 0 && chdir("/") != 0) _exit(125);
-  int fd = open(sp->in[0] ? sp->in : "/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0 || dup2(fd, 0) < 0 || dup2(sp->out, 1) < 0 || dup2(sp->err, 2) < 0) _exit(125);
   execvpe(sp->args[0], sp->args, sp->envp);
   int e = errno;
@@ -494,6 +610,7 @@ static int serve(const char *tmp) {
   has_tty = tty >= 0;
   if (tty >= 0) close(tty);
   if (use_ns) {
+    hide = hide_dir();
     enter_namespace();
     const char *root = build_root(tmp);
     /* after chroot, /proc is reachable only through the bound /proc: open it now. Without it
@@ -501,8 +618,7 @@ static int serve(const char *tmp) {
      * or to step around a kernel where entering a kept namespace misbehaves) */
     const char *per_datum = getenv("TUSK_NS_PER_DATUM");
     if (!per_datum || strcmp(per_datum, "1") != 0) proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (chroot(root) != 0) die("chroot");
-    if (chdir("/") != 0) die("chdir");
+    enter_root(root);
   }
   sigset_t chld;
   sigemptyset(&chld);

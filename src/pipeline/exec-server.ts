@@ -45,14 +45,16 @@ export class ExecServer {
    * Start a server; resolves once it is ready, or undefined when it cannot run here (no helper
    * binary, user namespaces disabled): the caller then falls back to spawning from node.
    */
-  static start(helper: string, tmpDir: string | undefined, opts: { serial?: boolean } = {}): Promise<ExecServer | undefined> {
+  static start(helper: string, tmpDir: string | undefined, opts: { serial?: boolean; hideDir?: string } = {}): Promise<ExecServer | undefined> {
     return new Promise((resolve) => {
       let child: ChildProcessByStdio<Writable, Readable, Readable>;
       try {
         const args = tmpDir ? ['--serve', tmpDir] : ['--serve-plain'];
         // serial: requests sent while a command runs wait in the server and start the moment it ends
         if (opts.serial) args.push('--serial');
-        child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+        // hideDir: the store, covered in every datum's namespace but for the datum's own scratch
+        const env = opts.hideDir ? { ...process.env, TUSK_NS_HIDE: opts.hideDir } : process.env;
+        child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
       } catch {
         resolve(undefined);
         return;

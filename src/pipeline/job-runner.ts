@@ -57,14 +57,20 @@ export function specOf(p: PipelineRow): PipelineSpec {
   return JSON.parse(p.spec) as PipelineSpec;
 }
 
-/** End a job: record its state, give its output commit the merged tree (and the error), and trigger what lies downstream. */
-function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: string | null, root: NodeId | null): void {
+/**
+ * End a job: record its state, give its output commit the merged tree (and the error), and
+ * trigger what lies downstream. `root`: the tree collected (null: empty); undefined: the commit
+ * keeps what it holds.
+ */
+function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: string | null, root: NodeId | null | undefined): void {
   const now = Date.now();
   s.jobs.setJobState(job.pipeline, job.id, state, reason, now);
   s.jobs.leaseJob(job.pipeline, job.id, null, null);
   const c = s.graph.getCommit(job.pipeline, job.id);
   if (!c) return;
-  const r = root ?? c.root ?? emptyRoot(s);
+  // an empty collection is an empty tree: falling back to the commit's own root here kept the
+  // previous job's outputs (those of a datum that has just failed) in the new commit
+  const r = (root === undefined ? c.root : root) ?? emptyRoot(s);
   const totals = rootTotals(s, r);
   s.graph.setCommitRoot(c.repo, c.id, r, totals.size, totals.files);
   s.graph.finishCommit(c.repo, c.id, now, c.description);
@@ -78,7 +84,7 @@ export function killJob(s: StoreCore, pipeline: string, id: string, reason: stri
     const job = s.jobs.getJob(pipeline, id);
     if (!job) throw new ConflictError(`job ${pipeline}@${id} not found`);
     if (TERMINAL_JOB_STATES.includes(job.state)) throw new ConflictError(`job ${pipeline}@${id} has already finished`, 'only running jobs can be stopped');
-    finishJob(s, job, 'JOB_KILLED', reason, null);
+    finishJob(s, job, 'JOB_KILLED', reason, undefined);
     return s.jobs.getJob(pipeline, id)!;
   });
 }
@@ -188,21 +194,35 @@ class ResultBatch {
   }
 }
 
+const realDirs = new WeakMap<StoreCore, string>();
+/**
+ * The store directory with every link resolved: datum scratch lies below it, and the namespace
+ * that hides the store from user code compares the two paths as they really are.
+ */
+function realStoreDir(s: StoreCore): string {
+  let d = realDirs.get(s);
+  if (!d) realDirs.set(s, (d = fs.realpathSync(s.path)));
+  return d;
+}
+
 /** Directories (relative to pfs/) a datum's inputs live in: its worker's scratch keeps them. */
 function inputDirs(files: readonly DatumFile[]): string[] {
   return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
 }
 
-/** Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. */
-function layOut(s: StoreCore, files: readonly DatumFile[], slot: ScratchSlot): number {
+/**
+ * Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. `share`:
+ * the transform cannot write its inputs, so they may be links into the input cache.
+ */
+function layOut(s: StoreCore, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
   const present = slot.prepare(inputDirs(files));
-  return materializeDatum(s, files, slot.pfsDir, present);
+  return materializeDatum(s, files, slot.pfsDir, present, share);
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot): { downloaded: number } | undefined {
+function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot, share: boolean): { downloaded: number } | undefined {
   try {
-    return { downloaded: layOut(s, JSON.parse(d.inputs) as DatumFile[], slot) };
+    return { downloaded: layOut(s, JSON.parse(d.inputs) as DatumFile[], slot, share) };
   } catch {
     return undefined;
   }
@@ -246,7 +266,7 @@ async function runDatum(
     if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
     const { pfsDir, tmpDir } = slot;
     try {
-      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, files, slot);
+      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, files, slot, transform.protectsInputs);
       const env: Record<string, string> = {
         PACH_JOB_ID: job.id,
         PACH_DATUM_ID: d.id,
@@ -270,6 +290,7 @@ async function runDatum(
         pfsDir,
         tmpDir,
         workingDir: workingDirOf(spec),
+        hideDir: realStoreDir(s),
         env,
         timeoutMs: spec.datum_timeout_ms,
         signal,
@@ -373,7 +394,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
     if (r.kind === 'unrunnable') {
-      s.graph.transaction(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, null));
+      s.graph.transaction(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, undefined));
       return true;
     }
     planJob(s, job, spec, opts.runner);
@@ -441,7 +462,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     return queue.shift();
   };
   try {
-    const scratchRoot = path.join(s.path, 'tmp', 'datums');
+    const scratchRoot = path.join(realStoreDir(s), 'tmp', 'datums');
     // Each worker has two scratch trees: while one datum's command runs in one, the next datum's
     // inputs are laid out in the other, so the command's wait hides the runner's own work. A
     // transform that queues gets that next datum at once and starts it when the current command
@@ -453,13 +474,13 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
       // sent back to the queue before it started: someone claims it again
       const begin = (d: DatumRow, into: ScratchSlot, ready: { downloaded: number } | undefined) => (restarted.delete(d.id) ? Promise.resolve() : runClaimed(d, into, ready, lane));
       let d = abort.signal.aborted ? undefined : claim();
-      let running = d ? begin(d, slot, prefetch(s, d, slot)) : undefined;
+      let running = d ? begin(d, slot, prefetch(s, d, slot, transform.protectsInputs)) : undefined;
       while (d && running && !abort.signal.aborted) {
         progressed = true;
         // after the current datum's command has been sent off
         await new Promise((r) => setImmediate(r));
         const next = abort.signal.aborted ? undefined : claim();
-        const nextReady = next ? prefetch(s, next, spare) : undefined;
+        const nextReady = next ? prefetch(s, next, spare, transform.protectsInputs) : undefined;
         let nextRunning = next && transform.queues ? begin(next, spare, nextReady) : undefined;
         try {
           await running;

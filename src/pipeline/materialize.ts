@@ -1,15 +1,19 @@
 // Laying a datum's input files out on disk under `<scratch>/pfs/<input name>/<path>`.
 // Each content is read from packs (and verified) once into a store-wide cache, then hard-linked
-// into every datum that needs it: 10,000 datums sharing a reference file read it once.
+// into every datum that needs it: 10,000 datums sharing a reference file read it once. A hard
+// link is the cached file itself, so links go only to transforms that cannot write their inputs
+// (`protectsInputs`); the others get a copy of their own (a reflink where the file system can).
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeContent as writeContentTo } from '../store/content-io.js';
 import { walkFiles } from '../store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
+import { cachedInputFile } from '../store/input-cache.js';
 import type { DatumFile } from './datums.js';
 
-export const CACHE_DIR = 'cache';
+export { INPUT_CACHE_DIR as CACHE_DIR } from '../store/input-cache.js';
 
 /** Cache directories known to exist: one mkdir per directory per process, not per file. */
 const madeDirs = new Set<string>();
@@ -29,6 +33,17 @@ function writeContent(s: StoreCore, id: string, target: string, describe: string
   return bytes;
 }
 
+/** Copy `from` to a temporary name beside `to`, then link it in as `to` (EEXIST if it exists). */
+function linkCopy(from: string, to: string): void {
+  const tmp = `${to}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    fs.copyFileSync(from, tmp, fs.constants.COPYFILE_FICLONE);
+    fs.linkSync(tmp, to);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 /**
  * Put a content at `target`: a hard link to its cached copy, or, the first time, the content
  * read from packs and then linked into the cache. Writing the datum's file first and linking it
@@ -36,21 +51,25 @@ function writeContent(s: StoreCore, id: string, target: string, describe: string
  * file per content, not two names): the cache never shows a partial file. Returns bytes read
  * from packs.
  */
-function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; empty: boolean }, target: string): number {
+function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean): number {
   if (f.empty) {
     fs.writeFileSync(target, '');
     return 0;
   }
-  const file = path.join(s.path, CACHE_DIR, f.hash.slice(0, 2), f.hash);
+  const file = cachedInputFile(s.path, f.hash);
   const st = fs.statSync(file, { throwIfNoEntry: false });
-  // a cache file someone wrote to (its mode lets root do it) is not trusted: re-create it
-  if (st && (st.mode & 0o222) === 0) {
-    try {
-      fs.linkSync(file, target);
-    } catch {
-      // another filesystem or no hard links: copy (still from the cache, never from packs again)
-      fs.copyFileSync(file, target);
+  // a cache file whose mode or size changed was written to: not trusted, re-created
+  if (st && (st.mode & 0o222) === 0 && st.size === f.size) {
+    if (share) {
+      try {
+        fs.linkSync(file, target);
+        return 0;
+      } catch {
+        // another filesystem or no hard links: copy (still from the cache, never from packs again)
+      }
     }
+    fs.copyFileSync(file, target, fs.constants.COPYFILE_FICLONE);
+    if (!share) fs.chmodSync(target, 0o444);
     return 0;
   }
   if (st) fs.rmSync(file, { force: true });
@@ -62,7 +81,10 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
         fs.mkdirSync(dir, { recursive: true });
         madeDirs.add(dir);
       }
-      fs.linkSync(target, file);
+      // the datum's file becomes the cached copy only where the datum cannot write it; else a
+      // copy is linked in once complete, so that the cache never shows a partial file either
+      if (share) fs.linkSync(target, file);
+      else linkCopy(target, file);
       break;
     } catch (err) {
       // the directory went away (a store cleaned meanwhile): make it once more; anything else
@@ -78,7 +100,7 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
  * Materialize every input file of a datum below `pfsDir`. `present`: directories known to exist
  * already (those the scratch tree kept), which need no mkdir. Returns bytes read from packs.
  */
-export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsDir: string, present: ReadonlySet<string> = new Set()): number {
+export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsDir: string, present: ReadonlySet<string> = new Set(), share = true): number {
   let downloaded = 0;
   const mkdir = (dir: string) => {
     if (!present.has(dir)) fs.mkdirSync(dir, { recursive: true });
@@ -89,7 +111,7 @@ export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsD
     if (f.type === 'file') {
       const target = path.join(base, f.path);
       mkdir(path.dirname(target));
-      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target);
+      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, share);
       continue;
     }
     const commit = s.graph.getCommit(f.repo, f.commit);
@@ -98,7 +120,7 @@ export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsD
     for (const pe of walkFiles(s.reader, commit.root as NodeId, f.path)) {
       const target = path.join(base, pe.path);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      downloaded += place(s, { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), empty: !!f.emptyFiles }, target);
+      downloaded += place(s, { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), size: pe.entry.size, empty: !!f.emptyFiles }, target, share);
     }
   }
   return downloaded;

@@ -19,6 +19,11 @@ export interface DatumContext {
   tmpDir: string;
   /** cwd for the user code */
   workingDir: string;
+  /**
+   * The store directory (a real path, holding `pfsDir`): where namespaces work, user code sees
+   * none of it but its own scratch directory.
+   */
+  hideDir?: string;
   /** Pachyderm's env vars for this datum (input paths given as `/pfs/...`) */
   env: Record<string, string>;
   timeoutMs?: number;
@@ -42,6 +47,12 @@ export interface TransformResult {
 
 export interface Transform {
   run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult>;
+  /**
+   * true: the transform cannot change its input files (a read-only /pfs, or code that only
+   * reads), so they may be hard links into the store's input cache, shared with other datums
+   * and pipelines. Otherwise each datum gets copies of its own.
+   */
+  readonly protectsInputs: boolean;
   /**
    * true: a worker may call run() for its next datum while the current one runs (same lane); the
    * transform starts it once the current one ends, so the gap between them is not the runner's.
@@ -72,7 +83,7 @@ export function pfsMode(): PfsMode {
   if (process.platform !== 'linux') return (probed = 'rewrite');
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-ns-probe-'));
   try {
-    fs.mkdirSync(path.join(scratch, 'pfs'));
+    fs.mkdirSync(path.join(scratch, 'pfs', 'out'), { recursive: true });
     if (fs.existsSync(HELPER) && spawnSync(HELPER, [path.join(scratch, 'pfs'), '/', scratch, '--', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return (probed = 'helper');
     const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', 'mount -t tmpfs tmpfs /mnt 2>/dev/null || mount -t tmpfs tmpfs /tmp'], { stdio: 'ignore', timeout: 5000 });
     return (probed = r.status === 0 ? 'namespace' : 'rewrite');
@@ -82,7 +93,9 @@ export function pfsMode(): PfsMode {
 }
 
 // Runs inside the new namespace: a tmpfs root with every host top-level directory bound in, the
-// datum's scratch at /pfs, then chroot. User code then sees exactly /pfs/<input> and /pfs/out.
+// datum's scratch at /pfs (read-only but for /pfs/out), the store covered by an empty read-only
+// tmpfs showing only this datum's scratch (as tusk-ns's setup_pfs does), then chroot. User code
+// then sees exactly /pfs/<input> and /pfs/out of the job's data.
 const NAMESPACE_SCRIPT = `
 set -e
 root=$(mktemp -d "$TUSK_NS_TMP/root.XXXXXX")
@@ -95,7 +108,19 @@ for d in /*; do
 done
 mkdir -p "$root/pfs" "$root/proc"
 mount --rbind "$TUSK_NS_PFS" "$root/pfs"
+mount -o remount,bind,ro "$root/pfs"
+mount --bind "$TUSK_NS_PFS/out" "$root/pfs/out"
 mount --rbind /proc "$root/proc" 2>/dev/null || true
+if [ -n "$TUSK_NS_HIDE" ]; then
+  s=\${TUSK_NS_PFS%/pfs}
+  exec 9<"$s/tmp"
+  mount -t tmpfs -o mode=0755,size=64k tusk-hidden "$root$TUSK_NS_HIDE"
+  mkdir -p "$root$s/tmp" "$root$s/pfs"
+  mount --no-canonicalize --bind /proc/self/fd/9 "$root$s/tmp"
+  exec 9<&-
+  mount --rbind "$root/pfs" "$root$s/pfs"
+  mount -o remount,bind,ro "$root$TUSK_NS_HIDE"
+fi
 cd "$root"
 exec chroot "$root" /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$TUSK_NS_CWD" "$@"
 `;
@@ -189,9 +214,17 @@ export class ChildProcessTransform implements Transform {
   private unavailable = false;
   /** one lane's attempts run one at a time, in order, on every path (its server queues them) */
   readonly queues = true;
+  /**
+   * The helper's namespace gives user code a read-only /pfs whose mounts the kernel locks (not
+   * even root there can remount them). The shell namespace runs user code as root in the
+   * namespace that made the mounts, which may remount them; rewriting paths protects nothing.
+   * Those two get private copies.
+   */
+  readonly protectsInputs: boolean;
 
   constructor(private readonly spec: TransformSpec, private readonly mode: PfsMode = pfsMode()) {
     this.baseEnv = { ...(process.env as Record<string, string>), ...spec.env, TUSK_PFS_MODE_USED: mode };
+    this.protectsInputs = mode === 'helper';
   }
 
   async run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult> {
@@ -219,7 +252,7 @@ export class ChildProcessTransform implements Transform {
       ctx.log('system', 'beginning to run user code');
     };
     const lane = ctx.lane;
-    const server = this.mode === 'namespace' ? undefined : await this.laneServer(lane);
+    const server = this.mode === 'namespace' ? undefined : await this.laneServer(lane, ctx.hideDir);
     let r: TransformResult;
     if (server) r = await this.runOnServer(server.server, ctx, launch, begin);
     else {
@@ -251,10 +284,10 @@ export class ChildProcessTransform implements Transform {
    * lane has a server of its own: one server for all of a job's workers made each wait while the
    * server was held by another's child until it exec'd (the vfork-style clone).
    */
-  private laneServer(lane: number): Promise<Server | undefined> {
+  private laneServer(lane: number, hideDir: string | undefined): Promise<Server | undefined> {
     let s = this.lanes.get(lane);
     if (!s) {
-      s = this.unavailable ? Promise.resolve(undefined) : this.startServer(true);
+      s = this.unavailable ? Promise.resolve(undefined) : this.startServer(true, hideDir);
       this.lanes.set(lane, s);
       void s.then(
         (x) => {
@@ -274,10 +307,10 @@ export class ChildProcessTransform implements Transform {
     return r;
   }
 
-  private async startServer(serial = false): Promise<Server | undefined> {
+  private async startServer(serial: boolean, hideDir: string | undefined): Promise<Server | undefined> {
     if (!fs.existsSync(HELPER)) return undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-exec-'));
-    const server = await ExecServer.start(HELPER, this.mode === 'helper' ? dir : undefined, { serial });
+    const server = await ExecServer.start(HELPER, this.mode === 'helper' ? dir : undefined, { serial, hideDir });
     if (!server) fs.rmSync(dir, { recursive: true, force: true });
     else server.setBaseEnv(this.baseEnv);
     return server ? { server, dir } : undefined;
@@ -335,8 +368,10 @@ export class ChildProcessTransform implements Transform {
     let env = { ...this.baseEnv, ...launch.env };
     if (this.mode === 'namespace') {
       argv0 = 'unshare';
-      args = ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', NAMESPACE_SCRIPT, 'tusk-ns', ...launch.argv];
-      env = { ...env, TUSK_NS_PFS: ctx.pfsDir, TUSK_NS_CWD: ctx.workingDir, TUSK_NS_TMP: ctx.tmpDir };
+      // no --fork: a parent left waiting inside the namespace, outside the chroot, would show
+      // user code the unhidden store through /proc/<its pid>/root
+      args = ['--user', '--map-root-user', '--mount', 'sh', '-c', NAMESPACE_SCRIPT, 'tusk-ns', ...launch.argv];
+      env = { ...env, TUSK_NS_PFS: ctx.pfsDir, TUSK_NS_CWD: ctx.workingDir, TUSK_NS_TMP: ctx.tmpDir, TUSK_NS_HIDE: ctx.hideDir ?? '' };
     }
     return new Promise<TransformResult>((resolve) => {
       let settled = false;

@@ -172,6 +172,46 @@ export function projectPath(project: Project, rel: string): string {
   return path.resolve(project.root, rel);
 }
 
+/**
+ * Where a path really is: the real path of its deepest existing ancestor, with the part that
+ * does not exist yet appended (so a directory not created yet can still be checked).
+ */
+export function realLocation(p: string): string {
+  const rest: string[] = [];
+  for (let d = path.resolve(p); ; d = path.dirname(d)) {
+    try {
+      return path.join(fs.realpathSync(d), ...rest);
+    } catch {
+      if (path.dirname(d) === d) return path.resolve(p);
+      rest.unshift(path.basename(d));
+    }
+  }
+}
+
+/** True when `p` is `dir` or below it (both absolute, already real). */
+export function isWithin(dir: string, p: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
+}
+
+/**
+ * The local directory of a tracked entry. Its real location is checked, not only its spelling:
+ * a tracked path that is (or runs through) a symbolic link to a place outside the project would
+ * let checkout delete and write files there, and sync read them.
+ */
+export function trackedDir(project: Project, t: TrackEntry): string {
+  const dir = projectPath(project, t.path);
+  const root = realLocation(project.root);
+  const real = realLocation(dir);
+  if (!isWithin(root, real)) {
+    const i = project.config.track.indexOf(t);
+    throw new InvalidArgumentError(
+      `track${i >= 0 ? `[${i}]` : ''}.path ${t.path} leads outside the project through a symbolic link (to ${real})`,
+      `tracked directories must really lie inside ${project.root}: replace the link ${t.path} with a directory, or track another path`,
+    );
+  }
+  return dir;
+}
+
 function bad(source: string, msg: string, hint?: string): InvalidArgumentError {
   return new InvalidArgumentError(`${source}: ${msg}`, hint);
 }

@@ -4,11 +4,11 @@
 //   post-merge     the same as post-checkout
 //   pre-push       warn when the lock names outputs that had not finished
 import * as path from 'node:path';
-import { ConflictError } from '../errors.js';
+import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { hookMsg } from '../ui/messages.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import { openStore } from '../store/store.js';
-import { findProject, projectPath, projectStorePath, type Project } from './config.js';
+import { findProject, projectPath, projectStorePath, trackedDir, type Project } from './config.js';
 import { gitAdd, hasStagedChanges, parentGitCommand } from './git.js';
 import { findGitDir, isNoop, RACY_MS, readState, writeState } from './hook-state.js';
 import { hashFileBytes } from './local-scan.js';
@@ -104,10 +104,11 @@ function postCheckout(project: Project, gitDir: string | undefined, result: Hook
         continue;
       }
       try {
-        result.checkouts.push(checkoutDir(store.core, c, '/', projectPath(project, t.path)));
+        result.checkouts.push(checkoutDir(store.core, c, '/', trackedDir(project, t)));
       } catch (err) {
-        // a checkout that would lose unsaved data is refused; the git checkout itself stands
-        if (!(err instanceof ConflictError)) throw err;
+        // a checkout that would lose unsaved data, or write outside the project, is refused; the
+        // git checkout itself stands
+        if (!(err instanceof ConflictError || err instanceof InvalidArgumentError)) throw err;
         result.notices.push(`${t.path} not checked out: ${err.message}`);
       }
     }

@@ -7,7 +7,7 @@ import type { CommitRow } from '../store/commit-graph.js';
 import { resolveCommit } from '../store/commit-service.js';
 import { cleanPath } from '../store/paths.js';
 import type { StoreCore } from '../store/store-core.js';
-import { projectPath, type Project } from './config.js';
+import { trackedDir, type Project } from './config.js';
 import { branchKey, readLock } from './lock.js';
 import { checkoutDir, compareDir, type CheckoutResult, type WorktreeChange } from './worktree.js';
 
@@ -58,7 +58,7 @@ function targets(s: StoreCore, project: Project | undefined, opts: { ref?: strin
       opts.dir !== undefined
         ? path.resolve(opts.cwd, opts.dir)
         : track && repoPath === '/'
-          ? projectPath(project!, track.path)
+          ? trackedDir(project!, track)
           : path.resolve(opts.cwd, repoPath === '/' ? commit.repo : path.posix.basename(repoPath));
     return [{ commit, repoPath, dir, tracked: track && repoPath === '/' && opts.dir === undefined ? track.path : null }];
   }
@@ -72,7 +72,7 @@ function targets(s: StoreCore, project: Project | undefined, opts: { ref?: strin
     const id = pinned ?? s.graph.getBranch(t.repo, t.branch)?.head;
     const commit = id ? s.graph.getCommit(t.repo, id) : undefined;
     if (!commit) continue;
-    out.push({ commit, repoPath: '/', dir: projectPath(project, t.path), tracked: t.path });
+    out.push({ commit, repoPath: '/', dir: trackedDir(project, t), tracked: t.path });
   }
   return out;
 }

@@ -19,7 +19,7 @@ import type { Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { PutSource } from '../store/types.js';
 import { hookMsg } from '../ui/messages.js';
-import { projectPath, projectWorkdir, type PipelineEntry, type Project, type TrackEntry } from './config.js';
+import { projectPath, projectWorkdir, trackedDir, type PipelineEntry, type Project, type TrackEntry } from './config.js';
 import { branchKey, emptyLock, readLock, writeLock, type LockedOutput, type LockFile } from './lock.js';
 import { digestPath, digestScan, scanDir, type PathDigest } from './local-scan.js';
 import { compareDir, type Comparison } from './worktree.js';
@@ -127,7 +127,7 @@ function headOf(s: StoreCore, repo: string, branch: string): CommitRow | undefin
 /** Put a tracked directory into its branch when it differs from the pinned commit and the head. */
 async function syncTrack(store: Store, project: Project, t: TrackEntry, prev: LockFile | undefined, watch: Watched[]): Promise<TrackResult> {
   const s = store.core;
-  const dir = projectPath(project, t.path);
+  const dir = trackedDir(project, t);
   const head = headOf(s, t.repo, t.branch);
   const locked = prev?.inputs[branchKey(t.repo, t.branch)];
   const pinned = locked && s.graph.getRepo(t.repo) ? s.graph.getCommit(t.repo, locked.commit) : undefined;

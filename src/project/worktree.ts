@@ -15,6 +15,7 @@ import { createHasher, EMPTY_CONTENT_ID, type ContentId, type NodeId } from '../
 import { cleanPath } from '../store/paths.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { Entry } from '../store/tree.js';
+import { isWithin, realLocation } from './config.js';
 import { scanDir, type ScannedFile } from './local-scan.js';
 
 const READ_BLOCK = 1 << 20;
@@ -178,6 +179,17 @@ export function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: s
       `checkout would overwrite or remove local changes not saved in tusk: ${shown} in ${dir}`,
       'put them into a repo first (`tusk put file -r`), or pass --force to discard them',
     );
+  }
+  // A directory inside `dir` may be a symbolic link (the scan does not follow them): writing or
+  // removing through it would touch files elsewhere. Checked for every change before any is made.
+  const realAbs = realLocation(abs);
+  for (const ch of cmp.changes) {
+    const real = realLocation(path.dirname(path.join(abs, ch.path)));
+    if (!isWithin(realAbs, real))
+      throw new InvalidArgumentError(
+        `checkout would write ${ch.path} through a symbolic link to ${real}, outside ${dir}`,
+        `replace the link with a directory (or remove it), then run the checkout again`,
+      );
   }
   let removed = 0;
   const dirs = new Set<string>();

@@ -348,7 +348,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
         const repoPath = validateWritePath(src.repoPath);
         addFile(repoPath, await ingestStream(src.stream as AsyncIterable<Buffer>, (hint) => newWriter(repoPath, hint), progress));
       } else if (src.kind === 'tar') {
-        await ingestTar(src.stream, cleanPath(src.repoPath), newWriter, addFile, progress);
+        await ingestTar(src.stream, cleanPath(src.repoPath), newWriter, addFile, progress, warn);
       }
     }
     // fsync the packs before the transaction: a branch must never point at bytes not on disk
@@ -476,6 +476,7 @@ async function ingestTar(
   newWriter: (repoPath: string, sizeHint: number) => ContentSink,
   addFile: (repoPath: string, rec: ContentRecord) => void,
   progress: (n: number) => void,
+  warn: (msg: string) => void,
 ): Promise<void> {
   const source = Readable.from(input as AsyncIterable<Buffer>);
   // gzip is recognised by its magic bytes, so `--untar` takes .tar and .tar.gz alike
@@ -489,16 +490,36 @@ async function ingestTar(
   const tarStream = createRequire(import.meta.url)('tar-stream') as typeof import('tar-stream');
   const extract = tarStream.extract();
   stream.pipe(extract);
+  // archive name → what its file entry stored: a hard link entry holds no data, only the name of
+  // an earlier entry whose content it shares
+  const stored = new Map<string, ContentRecord>();
+  const nameOf = (name: string) => name.split('/').filter((p) => p !== '' && p !== '.');
   try {
     for await (const entry of extract) {
       const h = entry.header;
-      if (h.type === 'file' || h.type === 'contiguous-file') {
-        const parts = h.name.split('/').filter((p) => p !== '' && p !== '.');
+      const isFile = h.type === 'file' || h.type === 'contiguous-file';
+      if (isFile || h.type === 'link') {
+        const parts = nameOf(h.name);
         // never resolve `..` in an archive: it would write outside the target directory
         if (parts.includes('..')) validateWritePath(`/${h.name}`);
         const repoPath = validateWritePath(joinPath(prefix, parts.join('/')));
-        addFile(repoPath, await ingestStream(entry as AsyncIterable<Buffer>, (hint) => newWriter(repoPath, hint), progress));
-      } else entry.resume();
+        if (isFile) {
+          const rec = await ingestStream(entry as AsyncIterable<Buffer>, (hint) => newWriter(repoPath, hint), progress);
+          stored.set(parts.join('/'), rec);
+          addFile(repoPath, rec);
+          continue;
+        }
+        entry.resume();
+        // a hard link is a regular file with its target's content
+        const target = stored.get(nameOf(h.linkname ?? '').join('/'));
+        if (target) addFile(repoPath, target);
+        else warn(`skipping hard link ${h.name} in the tar stream: its target ${h.linkname ?? '(none)'} is not a file earlier in the archive`);
+      } else {
+        entry.resume();
+        // directories are implied by the files in them; anything else is said, never dropped silently
+        if (h.type === 'symlink') warn(`skipping symbolic link ${h.name} -> ${h.linkname ?? ''} in the tar stream`);
+        else if (h.type !== 'directory') warn(`skipping ${h.type} entry ${h.name} in the tar stream: only files and hard links are stored`);
+      }
     }
   } catch (err) {
     if (err instanceof TuskError) throw err;

@@ -6,6 +6,7 @@ import { splitIds } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import { readChunk } from './content-io.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { DB_FILE, PACKS_DIR, type StoreCore } from './store-core.js';
@@ -22,7 +23,7 @@ function pageItems(page: Page): { entries: Entry[]; refs: PageRef[] } {
 export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: OnProgress } = {}): FsckReport {
   const problems: FsckProblem[] = [];
   const report = (subject: string, problem: string) => problems.push({ subject, problem });
-  const checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0 };
+  const checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0 };
   const db = s.db;
 
   // packs: committed size must be on disk
@@ -194,6 +195,8 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
     }
     walkDir(c.root, '/', (p) => `${label}:${p}`);
   }
+  // the datum input cache: copies pipelines read instead of packs must hold what their ids say
+  if (opts.verifyData) checked.cachedInputs = verifyInputCache(s.path, (id, problem) => report(`cached input ${id.slice(0, 16)}`, problem));
   return { ok: problems.length === 0, checked, problems };
 }
 

@@ -129,7 +129,8 @@ export interface FsckProblem {
 
 export interface FsckReport {
   ok: boolean;
-  checked: { repos: number; commits: number; nodes: number; contents: number; chunks: number; packs: number; chunksVerified: number };
+  /** cachedInputs: files of the datum input cache hashed (with verifyData) */
+  checked: { repos: number; commits: number; nodes: number; contents: number; chunks: number; packs: number; chunksVerified: number; cachedInputs: number };
   problems: FsckProblem[];
 }
 

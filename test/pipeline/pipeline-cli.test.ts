@@ -666,7 +666,8 @@ describe.concurrent('a worker reuses its scratch tree', () => {
   step('each datum sees only its own inputs, an empty /pfs/out and an empty TMPDIR', async () => {
     expectOk(await s().tusk(['create', 'repo', 'in']));
     for (const d of ['a', 'b', 'c']) expectOk(await s().tusk(['put', 'file', `in@master:/${d}/file-${d}.txt`], { input: `${d}\n` }));
-    // every datum litters TMPDIR, /pfs/out and its input dir; the next one must not see any of it
+    // every datum litters TMPDIR and /pfs/out, and tries its input dir (read-only where namespaces
+    // work); the next one must not see any of it
     spec(s(), 'clean.json', {
       pipeline: { name: 'clean' },
       input: { pfs: { repo: 'in', glob: '/*' } },
@@ -677,7 +678,8 @@ describe.concurrent('a worker reuses its scratch tree', () => {
         'test -z "$(ls -A /pfs/out)"',
         'test "$(ls /pfs/in)" = "$(basename "$in")"',
         'test "$(ls "$in" | wc -l)" = 1',
-        'mkdir -p "$TMPDIR/junk" /pfs/out/sub "$in/extra" && touch "$TMPDIR/junk/x" "$in/extra/y"',
+        'mkdir -p "$TMPDIR/junk" /pfs/out/sub && touch "$TMPDIR/junk/x"',
+        '{ mkdir -p "$in/extra" && touch "$in/extra/y"; } 2>/dev/null || true',
         'cp "$in"/file-* /pfs/out/sub/',
       ),
     });
