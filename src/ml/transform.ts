@@ -36,8 +36,9 @@ export class MlTransform implements Transform {
     try {
       const ml = validateMlSpec(this.spec.transform.ml);
       const names = pfsInputs(this.spec.input);
-      // the card names only what the task reads: the data's input and the model's
-      const read = new Set([ml.data.path, ml.model].flatMap((p) => (p ? [p.split('/')[2]] : [])));
+      // the card names only what the task reads: the data's input and the model's (a drift step
+      // also reads its reference and its labels)
+      const read = new Set([ml.data.path, ml.model, ml.drift?.reference, ml.drift?.labels?.path].flatMap((p) => (p ? [p.split('/')[2]] : [])));
       const inputs: CardInput[] = Object.keys(ctx.env)
         .filter((k) => k.endsWith('_COMMIT') && !k.startsWith('PACH_') && ctx.env[k.slice(0, -'_COMMIT'.length)] !== undefined && read.has(k.slice(0, -'_COMMIT'.length)))
         .sort()

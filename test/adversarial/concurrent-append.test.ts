@@ -152,8 +152,8 @@ describe('concurrent writers to one branch', () => {
     const src = path.join(cwd, 'src');
     fs.mkdirSync(src);
     for (const f of files) fs.writeFileSync(path.join(src, f), f === 'log.txt' ? 'base\n' : `${f}\n`);
-    // put -r keeps the directory's name: the files are under /src/
-    const first = await runTusk(['put', 'file', '-r', '-f', src, 'ap@master:/'], { cwd });
+    // one source and a path: the directory's files go under that path (pachctl's rule)
+    const first = await runTusk(['put', 'file', '-r', '-f', src, 'ap@master:/src'], { cwd });
     expect(first.code, first.describe()).toBe(0);
     const runs = await Promise.all([
       ...Array.from({ length: 3 }, (_, i) => runTusk(['copy', 'file', '-a', `ap@master:/src/src${i}.txt`, 'ap@master:/src/log.txt'], { cwd })),
