@@ -15,6 +15,7 @@ import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { materializeDatum } from './materialize.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 import { ScratchSlot } from './scratch.js';
+import { commitHistory, windowEnv } from './windows.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
@@ -104,7 +105,7 @@ function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string):
       const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
       const commitId = i.commit ?? p?.from_commit;
       const c = commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
-      return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
+      return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
     };
     const planned = planDatums(s.reader, spec.input, resolve);
     // the previous job's rows hold every result still in use (skipped rows carry theirs
@@ -173,7 +174,7 @@ class ResultBatch {
 
 /** Directories (relative to pfs/) a datum's inputs live in: its worker's scratch keeps them. */
 function inputDirs(files: readonly DatumFile[]): string[] {
-  return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
+  return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.window ? `/${f.commit}` : ''}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
 }
 
 /** Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. */
@@ -232,11 +233,12 @@ async function runDatum(
         TUSK_PFS: pfsDir,
       };
       for (const f of files) {
-        env[f.name] = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
+        env[f.name] = `/pfs/${f.name}${f.path === '/' || f.window ? '' : f.path}`;
         env[`${f.name}_COMMIT`] = f.commit;
         if (f.joinKey !== undefined) env[`PACH_DATUM_${f.name}_JOIN_ON`] = f.joinKey;
         if (f.groupKey !== undefined) env[`PACH_DATUM_${f.name}_GROUP_BY`] = f.groupKey;
       }
+      Object.assign(env, windowEnv(files));
       const ctx: DatumContext = {
         pipeline: job.pipeline,
         jobId: job.id,

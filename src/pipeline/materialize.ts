@@ -87,7 +87,8 @@ export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsD
     const base = path.join(pfsDir, f.name);
     mkdir(base);
     if (f.type === 'file') {
-      const target = path.join(base, f.path);
+      // a window holds files of several commits, one path maybe in each: a directory per commit
+      const target = path.join(base, f.window ? f.commit : '', f.path);
       mkdir(path.dirname(target));
       downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target);
       continue;

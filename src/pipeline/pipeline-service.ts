@@ -15,6 +15,7 @@ import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { killJob, specOf } from './job-runner.js';
 import { describeInput, inputRepos, normalizeSpec, parseSpecText } from './spec.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
+import { commitHistory } from './windows.js';
 
 export interface PipelineInfo {
   name: string;
@@ -463,7 +464,7 @@ export function previewDatums(s: StoreCore, text: string, baseDir: string): Datu
     requireRepo(s, i.repo);
     const b = s.graph.getBranch(i.repo, i.branch);
     const c = i.commit ? s.graph.getCommit(i.repo, i.commit) : b ? s.graph.getCommit(i.repo, b.head) : undefined;
-    return { commit: c?.id ?? '', root: c?.root ?? null };
+    return { commit: c?.id ?? '', root: c?.root ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   };
   return planDatums(s.reader, spec.input, resolve).map((d) => ({
     id: d.id,
