@@ -20,3 +20,10 @@ export function requirePath(ref: FileRef, what: string, example: string): FileRe
   if (ref.path === undefined) throw new InvalidArgumentError(msg.pathRequired(what), msg.pathRequiredHint(example));
   return { ...ref, path: ref.path };
 }
+
+/** An RFC 3339 time given to a flag, in ms since the epoch. */
+export function parseTimeFlag(flag: string, value: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw new InvalidArgumentError(`${flag}: invalid time ${JSON.stringify(value)}`, 'write an RFC 3339 time, e.g. 2026-12-01T09:00:00Z');
+  return ms;
+}
