@@ -14,6 +14,7 @@ import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { materializeDatum } from './materialize.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
+import { previousRun } from './previous-run.js';
 import { ScratchSlot } from './scratch.js';
 import { commitHistory, windowEnv } from './windows.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
@@ -251,6 +252,7 @@ async function runDatum(
         signal,
         log,
         lane,
+        previous: spec.reprocess_spec === 'every_job' ? undefined : () => previousRun(s, job, d.id, files),
       };
       const r = await transform.run(ctx, 'main');
       if (r.ok) {

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExecServer } from './exec-server.js';
+import type { PreviousRun } from './previous-run.js';
 import type { TransformSpec } from './spec-types.js';
 
 /** Everything a transform needs for one attempt at one datum. */
@@ -28,6 +29,11 @@ export interface DatumContext {
    * attempts one at a time, in the order run() was called; different lanes' at once.
    */
   lane: number;
+  /**
+   * This datum's last successful run in the job before, with how each input changed since;
+   * undefined when there is none to build on. Computed when called (it may read chunks).
+   */
+  previous?: () => PreviousRun | undefined;
 }
 
 export interface TransformResult {

@@ -1,0 +1,54 @@
+// What a datum's last successful run saw and wrote, for transforms that can build on it instead
+// of starting over (a predict over a file that was only appended to predicts the new rows). The
+// comparison is by content: an input file is `same`, `appended` (its old bytes are the start of
+// the new ones, checked by chunk ids, see store/content-prefix.ts), `changed` or `new`.
+import { isContentPrefix } from '../store/content-prefix.js';
+import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
+import type { JobRow } from '../store/job-records.js';
+import type { StoreCore } from '../store/store-core.js';
+import type { DatumFile } from './datums.js';
+import { materializeTree } from './materialize.js';
+
+export type InputChange = { change: 'same' } | { change: 'appended'; before: number } | { change: 'changed' } | { change: 'new' };
+
+/** The last successful run of a datum in the job before this one. */
+export interface PreviousRun {
+  /** the job it ran (or was skipped) in */
+  job: string;
+  /** how each input of this run differs from the same input then, by `/pfs/<name><path>` */
+  inputs: Map<string, InputChange>;
+  /** Lay that run's output out under `dir` (read-only files; copy before changing them). */
+  restoreOutput(dir: string): void;
+}
+
+/** undefined when the previous job did not run this datum, or it did not succeed. */
+export function previousRun(s: StoreCore, job: JobRow, datum: string, files: readonly DatumFile[]): PreviousRun | undefined {
+  const prevJob = s.jobs.previousJob(job.pipeline, job.id);
+  const prev = prevJob ? s.jobs.getJob(job.pipeline, prevJob) : undefined;
+  // another version of the pipeline, or a new salt (--reprocess), may compute something else
+  if (!prev || prev.version !== job.version || prev.salt !== job.salt) return undefined;
+  const row = s.jobs.getDatum(job.pipeline, prev.id, datum);
+  if (!row || (row.state !== 'success' && row.state !== 'skipped')) return undefined;
+  const before = new Map((JSON.parse(row.inputs) as DatumFile[]).map((f) => [fileKey(f), f]));
+  const inputs = new Map<string, InputChange>();
+  for (const f of files) {
+    const old = before.get(fileKey(f));
+    const key = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
+    if (!old || old.type !== f.type) inputs.set(key, { change: 'new' });
+    else if (old.hash === f.hash && !!old.emptyFiles === !!f.emptyFiles) inputs.set(key, { change: 'same' });
+    else if (f.type === 'file' && !f.emptyFiles && isContentPrefix(s.index, s.packs, fromHex(old.hash) as ContentId, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }))
+      inputs.set(key, { change: 'appended', before: old.size });
+    else inputs.set(key, { change: 'changed' });
+  }
+  return {
+    job: prev.id,
+    inputs,
+    restoreOutput: (dir) => {
+      if (row.output) materializeTree(s, row.output as NodeId, dir, `${job.pipeline}@${prev.id}`);
+    },
+  };
+}
+
+function fileKey(f: DatumFile): string {
+  return `${f.name}\0${f.window ? `${f.commit}\0` : ''}${f.path}`;
+}
