@@ -13,6 +13,8 @@ import { checkChainSchema, defaultMetrics, estimatorOf, featureSchema, type MlSp
 import { splitTable } from './split.js';
 import { PREDICT_STREAM_ROWS, writePredictionsCsv } from './batch-predict.js';
 import { fileSink } from './text-sink.js';
+import { lastRow, planUnits, windowsFile, WindowStats, type UnitPlan } from './predict-append.js';
+import type { PreviousRun } from '../pipeline/previous-run.js';
 import type { Prediction, Target, Task } from './stages/types.js';
 import { requestedBackend, resolveBackend, tfVersion, type BackendName } from './tf.js';
 import { takeRows, type ColumnSchema, type Label, type Schema, type Table } from './table.js';
@@ -39,6 +41,10 @@ export interface MlRunContext {
   inputs?: CardInput[];
   /** the spec as the user wrote it */
   rawSpec?: unknown;
+  /** a private scratch directory */
+  tmpDir?: string;
+  /** the datum's last successful run, to build on (predict: rows appended since) */
+  previous?: () => PreviousRun | undefined;
 }
 
 export const METRICS_FILE = 'metrics.json';
@@ -297,21 +303,42 @@ export async function runPredict(spec: MlSpec, ctx: MlRunContext): Promise<MlRun
       checkChainInput(chain, s.columns, u.top ?? path.basename(u.path));
       schemas.push(s);
     }
+    const windowMetrics = spec.window_metrics === true;
+    const plans =
+      spec.data.format === 'csv' && ctx.tmpDir
+        ? planUnits(units, ctx.pfsDir, ctx.previous?.(), path.join(ctx.tmpDir, 'previous-output'), { windowMetrics })
+        : units.map((): UnitPlan => ({ kind: 'full', why: 'not CSV data' }));
     const outputs: string[] = [];
     for (const [i, u] of units.entries()) {
       checkAbort(ctx.signal);
       const file = path.join(ctx.outDir, u.out);
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const sink = fileSink(file);
+      const plan = plans[i]!;
+      outputs.push(u.out, ...(windowMetrics ? [windowsFile(u.out)] : []));
+      if (plan.kind === 'same') {
+        fs.copyFileSync(plan.previous, file);
+        if (windowMetrics) fs.copyFileSync(windowsFile(plan.previous), windowsFile(file));
+        ctx.log(`${u.out}: input unchanged, predictions kept`);
+        continue;
+      }
+      const from = plan.kind === 'append' ? plan.from : 0;
+      const sink = fileSink(file, plan.kind === 'append' ? { startWith: plan.previous } : {});
+      const stats = new WindowStats();
       try {
         // streamed a batch at a time (CSV), stopping between batches when the job is stopped
-        const rows = await writePredictionsCsv(chain, untilAborted(readBatches(spec.data, u.path, schemas[i]!, PREDICT_STREAM_ROWS, u.top), ctx.signal), spec.data.format, sink);
+        const batches = untilAborted(readBatches(spec.data, u.path, schemas[i]!, PREDICT_STREAM_ROWS, u.top, from), ctx.signal);
+        const rows = await writePredictionsCsv(chain, batches, spec.data.format, sink, { header: plan.kind !== 'append', onBatch: (t, p) => stats.add(p, t.rows) });
         sink.commit();
-        ctx.log(`predicted ${rows} rows → ${u.out}`);
+        if (plan.kind === 'append') ctx.log(`predicted ${rows} new rows (after byte ${from}) → ${u.out}`);
+        else ctx.log(`predicted ${rows} rows → ${u.out}${ctx.previous ? ` (${plan.why})` : ''}`);
       } finally {
         sink.abort();
       }
-      outputs.push(u.out);
+      if (windowMetrics) {
+        const fromRow = plan.kind === 'append' ? lastRow(windowsFile(plan.previous)) : 0;
+        const before = plan.kind === 'append' ? fs.readFileSync(windowsFile(plan.previous), 'utf8') : '';
+        fs.writeFileSync(windowsFile(file), before + stats.line({ job: ctx.job, fromRow }));
+      }
     }
     return { outputs, backend: 'n/a' };
   } finally {

@@ -49,9 +49,11 @@ export interface MlSpec {
   metrics?: string[];
   /** where a fitted chain lies (evaluate, predict): `/pfs/<model input>[/dir]` */
   model?: string;
+  /** predict: also write `<output>.windows.jsonl`, one line of statistics per job's new rows */
+  window_metrics?: boolean;
 }
 
-const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model'];
+const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model', 'window_metrics'];
 const DATA_FIELDS = ['format', 'path', 'label', 'features', 'columns', 'key', 'delimiter', 'image_column'];
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -182,6 +184,11 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
     spec.model = normalizePfsPath(model, `${at}.model`);
     if (task === 'evaluate' && data.label === undefined) throw fieldError(`${at}.data.label`, 'missing: evaluate compares predictions with the label');
     spec.metrics = parseMetrics(ml.metrics, `${at}.metrics`, undefined);
+  }
+  if (ml.window_metrics !== undefined) {
+    if (typeof ml.window_metrics !== 'boolean') throw fieldError(`${at}.window_metrics`, `expected true or false, got ${JSON.stringify(ml.window_metrics)}`);
+    if (ml.window_metrics && (task !== 'predict' || format !== 'csv')) throw fieldError(`${at}.window_metrics`, 'is for task predict on CSV data', 'remove it');
+    if (ml.window_metrics) spec.window_metrics = true;
   }
   if (task === 'train') {
     const declared = declaredSchema(data);
