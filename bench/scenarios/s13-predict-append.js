@@ -30,11 +30,16 @@ function writeRows(file, rows, opts = {}) {
   for (let s = 0; s < rows; s += 100_000) fs.appendFileSync(file, csvRows(s, Math.min(rows, s + 100_000), { ...opts, header: s === 0 }));
 }
 
-/** The newest job of a pipeline: its duration from its own start and finish times, and its counters. */
+/**
+ * The newest job of a pipeline: its duration from its own start and finish times, and the time
+ * the ML transform took inside it (its "ml predict finished after S s" log line).
+ */
 function lastJob(env, pipeline) {
   const [j] = JSON.parse(exec(tusk('list', 'job', '-p', pipeline, '-n', '1', '--json'), { env }));
   if (j.state !== 'JOB_SUCCESS') throw new Error(`job ${pipeline}@${j.id} ended ${j.state}: ${j.reason}`);
-  return { ms: Date.parse(j.finished) - Date.parse(j.started), processed: j.processed };
+  const logs = exec(tusk('logs', '-j', `${pipeline}@${j.id}`, '--system', '--raw'), { env });
+  const predictS = /ml predict finished after ([\d.]+)s/.exec(logs)?.[1];
+  return { ms: Date.parse(j.finished) - Date.parse(j.started), predictMs: predictS ? Number(predictS) * 1000 : NaN };
 }
 
 /** Rows in the predictions file, and how many windows of new rows its statistics hold (untimed). */
@@ -110,9 +115,15 @@ export default {
     rep.section(`predict job over ${rows.toLocaleString('en-US')} rows (StandardScaler + LinearRegression, ${FEATURES} features)`);
     rep.row({ label: 'full predict job (first job, and after a same-size edit of row 1)', ms: full, times: fulls.map((f) => f.ms), base: true });
     rep.row({ label: `predict job after appending 1% (${step.toLocaleString('en-US')} rows)`, ms: append, times: appends.map((a) => a.ms), status: `${ratio <= 0.05 ? 'PASS' : 'FAIL'} ≤ 0.05×` });
-    rep.row({ label: 'whole command: put file --wait after the edit (full predict)', ms: fulls.at(-1).command });
-    rep.row({ label: 'whole command: put file --wait after an append', ms: median(appends.map((a) => a.command)), times: appends.map((a) => a.command) });
+    const fullPredict = median(fulls.map((f) => f.predictMs));
+    const appendPredict = median(appends.map((a) => a.predictMs));
+    rep.section('inside those jobs: the ML transform alone (restoring the earlier output, reading, predicting, writing)');
+    rep.row({ label: 'full predict', ms: fullPredict, times: fulls.map((f) => f.predictMs), base: true });
+    rep.row({ label: 'after a 1% append', ms: appendPredict, times: appends.map((a) => a.predictMs), status: `info: ${(appendPredict / fullPredict).toFixed(3)}×` });
+    rep.section('whole commands (CLI start-up, put file re-reading the CSV, the job)');
+    rep.row({ label: 'put file --wait after the edit (full predict)', ms: fulls.at(-1).command, base: true });
+    rep.row({ label: 'put file --wait after an append', ms: median(appends.map((a) => a.command)), times: appends.map((a) => a.command) });
     rep.check('predict job after a 1% append / full predict job', { actual: `${ratio.toFixed(3)}× (${Math.round(append)} ms vs ${Math.round(full)} ms)`, target: '≤ 0.05×', pass: ratio <= 0.05 });
-    rep.note('the whole commands also re-read and re-chunk the entire CSV in put file, and start the CLI: both cost the same in a full and an appended run');
+    rep.check('ML transform after a 1% append / full predict transform', { actual: `${(appendPredict / fullPredict).toFixed(3)}×`, target: 'report', pass: true });
   },
 };
