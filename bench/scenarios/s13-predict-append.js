@@ -43,8 +43,15 @@ function lastJob(env, pipeline) {
 }
 
 /** Rows in the predictions file, and how many windows of new rows its statistics hold (untimed). */
-function outputShape(env) {
-  const rows = exec(tusk('get', 'file', 'priced@master:/events.csv'), { env }).trimEnd().split('\n').length - 1;
+function outputShape(env, dir) {
+  const file = path.join(dir, 'predictions.csv');
+  fs.rmSync(file, { force: true });
+  exec(tusk('get', 'file', 'priced@master:/events.csv', '-o', file), { env });
+  let rows = -1; // the header
+  const buf = Buffer.alloc(4 << 20);
+  const fd = fs.openSync(file, 'r');
+  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) for (let i = buf.indexOf(10); i >= 0 && i < n; i = buf.indexOf(10, i + 1)) rows++;
+  fs.closeSync(fd);
   const windows = exec(tusk('get', 'file', 'priced@master:/events.csv.windows.jsonl'), { env }).trimEnd().split('\n').length;
   return { rows, windows };
 }
@@ -92,7 +99,7 @@ export default {
       total += step;
       const put = await measure([T(tusk('put', 'file', 'events@master:/events.csv', '-f', events, '--wait'))], { env });
       appends.push({ ...lastJob(env, 'priced'), command: put.ms });
-      const shape = outputShape(env);
+      const shape = outputShape(env, dir);
       if (shape.rows !== total || shape.windows < 2) throw new Error(`after an append: ${shape.rows} predictions (expected ${total}), ${shape.windows} windows (expected 2 or more)`);
       if (round === 0) {
         // the edit: the first data row's first digit, so the size is the same
@@ -104,7 +111,7 @@ export default {
         fs.closeSync(fd);
         const edit = await measure([T(tusk('put', 'file', 'events@master:/events.csv', '-f', events, '--wait'))], { env });
         fulls.push({ ...lastJob(env, 'priced'), command: edit.ms });
-        const after = outputShape(env);
+        const after = outputShape(env, dir);
         if (after.windows !== 1) throw new Error(`after an edit of row 1 the predict was not a full one: ${after.windows} windows`);
       }
     }
