@@ -101,3 +101,38 @@ describe('windows by commit time', () => {
     expect(env.store.fsck().ok).toBe(true);
   });
 });
+
+describe('windows by commit count', () => {
+  let env: ReturnType<typeof tempStore>;
+  beforeAll(() => {
+    env = tempStore();
+  });
+  afterAll(() => env?.cleanup());
+
+  it('a new commit redoes the windows of its position; a commit the glob does not see still counts', async () => {
+    const { store } = env;
+    store.createRepo('log');
+    const spec = { pipeline: { name: 'last3' }, input: { pfs: { repo: 'log', glob: '/*.txt', window: { size: '3 commits', every: '1 commit' } } }, transform: { cmd: ['sh'], stdin: ['for c in $TUSK_WINDOW_COMMITS; do cat "$log/$c"/*; done > /pfs/out/$TUSK_WINDOW_START.txt'] } };
+    // the first commit before the pipeline: creating it on an empty repo would start the branch
+    // with an empty commit, which takes position 0
+    let created = false;
+    const add = async (name: string) => {
+      await store.putFiles({ repo: 'log', branch: 'master' }, [{ kind: 'stream', stream: streamOf(`${name}\n`), repoPath: `/${name}` }]);
+      if (!created) createPipelines(store.core, JSON.stringify(spec), { baseDir: env.dir });
+      created = true;
+      await runForeground(store.core);
+      const j = store.core.jobs.jobsOf('last3')[0]!;
+      expect(j.state).toBe('JOB_SUCCESS');
+      return [j.processed, j.skipped];
+    };
+    expect(await add('a.txt')).toEqual([1, 0]); // [0, 3)
+    expect(await add('b.txt')).toEqual([2, 0]); // [0, 3), [1, 4)
+    expect(await add('c.txt')).toEqual([3, 0]); // and [2, 5)
+    expect(await add('d.txt')).toEqual([3, 1]); // [1, 4), [2, 5), [3, 6); [0, 3) is complete
+    expect(await add('skip.csv')).toEqual([0, 4]); // position 4 holds nothing the glob selects
+    expect(await add('e.txt')).toEqual([3, 3]); // [3, 6) changed, [4, 7) and [5, 8) new
+    const files = store.listFiles(parseFileRef('last3@master:/')).map((f) => f.path);
+    expect(files).toEqual(['/0.txt', '/1.txt', '/2.txt', '/3.txt', '/4.txt', '/5.txt']);
+    expect((await readBack(store, parseFileRef('last3@master:/3.txt'))).toString()).toBe('d.txt\ne.txt\n');
+  });
+});
