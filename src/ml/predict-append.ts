@@ -38,7 +38,12 @@ export function planUnits(
   const other = [...previous.inputs].find(([k, c]) => !keys.includes(k) && c.change !== 'same');
   if (other) return units.map(() => ({ kind: 'full', why: `${other[0]} is ${other[1].change}` }));
   fs.rmSync(restoreDir, { recursive: true, force: true }); // left by an earlier attempt
-  previous.restoreOutput(restoreDir);
+  try {
+    previous.restoreOutput(restoreDir);
+  } catch (err) {
+    // gone since (its commit deleted, then gc): predicting everything again is still right
+    return units.map(() => ({ kind: 'full', why: `the earlier output cannot be read (${(err as Error).message})` }));
+  }
   return units.map((u, i): UnitPlan => {
     const change = previous.inputs.get(keys[i]!);
     const old = path.join(restoreDir, u.out);

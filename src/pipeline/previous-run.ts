@@ -17,7 +17,7 @@ export interface PreviousRun {
   job: string;
   /** how each input of this run differs from the same input then, by `/pfs/<name><path>` */
   inputs: Map<string, InputChange>;
-  /** Lay that run's output out under `dir` (read-only files; copy before changing them). */
+  /** Lay that run's output out under `dir` (read-only files; copy before changing them); throws when it is gone. */
   restoreOutput(dir: string): void;
 }
 
@@ -36,8 +36,7 @@ export function previousRun(s: StoreCore, job: JobRow, datum: string, files: rea
     const key = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
     if (!old || old.type !== f.type) inputs.set(key, { change: 'new' });
     else if (old.hash === f.hash && !!old.emptyFiles === !!f.emptyFiles) inputs.set(key, { change: 'same' });
-    else if (f.type === 'file' && !f.emptyFiles && isContentPrefix(s.index, s.packs, fromHex(old.hash) as ContentId, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }))
-      inputs.set(key, { change: 'appended', before: old.size });
+    else if (f.type === 'file' && !f.emptyFiles && isAppended(s, old, f)) inputs.set(key, { change: 'appended', before: old.size });
     else inputs.set(key, { change: 'changed' });
   }
   return {
@@ -47,6 +46,18 @@ export function previousRun(s: StoreCore, job: JobRow, datum: string, files: rea
       if (row.output) materializeTree(s, row.output as NodeId, dir, `${job.pipeline}@${prev.id}`);
     },
   };
+}
+
+/**
+ * Whether `now` is `old` with bytes added at the end. The old content may be gone (its commit
+ * deleted and gc run since): then it cannot be built on, and the datum is simply redone.
+ */
+function isAppended(s: StoreCore, old: DatumFile, now: DatumFile): boolean {
+  try {
+    return isContentPrefix(s.index, s.packs, fromHex(old.hash) as ContentId, fromHex(now.hash) as ContentId, { describe: () => `file ${now.path} in ${now.repo}@${now.commit}` });
+  } catch {
+    return false;
+  }
 }
 
 function fileKey(f: DatumFile): string {

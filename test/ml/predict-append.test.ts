@@ -101,4 +101,14 @@ describe('predicting appended rows', () => {
     expect(await spans()).toEqual([[0, 5060]]);
     expect((await read(env.store, 'priced@master:/new.csv')).toString('utf8')).toBe(await reference());
   });
+
+  it('an earlier run whose data is gone (commit deleted, gc run) is not built on: the whole file is predicted', async () => {
+    const before = events;
+    await putEvents(events + housesCsv(4, 13, 5060, false).split('\n').slice(1).join('\n'));
+    const newestEvents = env.store.core.jobs.jobsOf('priced')[0]!.id;
+    env.store.deleteCommit({ repo: '', commit: newestEvents });
+    env.store.gc();
+    await putEvents(before + housesCsv(5, 14, 5060, false).split('\n').slice(1).join('\n'));
+    expect((await read(env.store, 'priced@master:/new.csv')).toString('utf8')).toBe(await reference());
+  });
 });
