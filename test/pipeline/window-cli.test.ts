@@ -66,6 +66,8 @@ describe.concurrent('windows by commit time', () => {
     expect(table[0]).toMatch(/^ID\s+WINDOW\s+FILES\s+STATUS\s+TIME/);
     expect(table[2]).toContain('[2025-03-02T00:00:00.000Z, 2025-03-03T00:00:00.000Z)');
     expect(table[2]).toContain('series@master: 1 file in 1 commit');
+    const details = expectOk(await s.tusk(['inspect', 'datum', `daily@${job!.id}`, datums[1]!.id])).stdout;
+    expect(details).toMatch(/^Window:\s+\[2025-03-02T00:00:00\.000Z, 2025-03-03T00:00:00\.000Z\)$/m);
   });
 
   step('a commit time in the future or not RFC 3339 is refused, and nothing is written', async () => {
