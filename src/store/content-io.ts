@@ -35,18 +35,33 @@ export class ContentWriter implements ContentSink {
   private hasher: Hasher | null = null;
   size = 0;
 
-  /** `prefix` is existing content this file continues (append): its chunks are reused, its bytes re-hashed. */
+  /**
+   * `prefix`: existing content this file continues (an append). Its chunks but the last are
+   * reused; the last one ended where the old file ended, not at a content-defined cut, so its
+   * bytes are chunked again with what follows: the cuts are those a put of the whole file makes.
+   * The other bytes are only hashed (the file's id is BLAKE3 of all of them).
+   */
   constructor(
     private readonly sink: PackWriter,
     params: ChunkParams = CHUNK_PROFILE_V1,
-    prefix?: { record: ContentRecord; bytes: Iterable<Buffer> },
+    prefix?: { record: ContentRecord; bytes: Iterable<Buffer>; lastChunkSize: number },
   ) {
     this.chunker = new Chunker(params);
     if (prefix && prefix.record.size > 0) {
-      this.hasher = createHasher();
-      for (const b of prefix.bytes) this.hasher.update(b);
-      this.chunks.push(...prefix.record.chunks);
-      this.size = prefix.record.size;
+      const keep = prefix.record.size - prefix.lastChunkSize;
+      const hasher = keep > 0 ? createHasher() : null;
+      const last = Buffer.allocUnsafe(prefix.lastChunkSize);
+      let at = 0;
+      for (const b of prefix.bytes) {
+        const head = Math.max(0, Math.min(b.length, keep - at));
+        if (head > 0) hasher!.update(head === b.length ? b : b.subarray(0, head));
+        if (head < b.length) b.copy(last, at + head - keep, head);
+        at += b.length;
+      }
+      this.hasher = hasher;
+      this.chunks.push(...prefix.record.chunks.slice(0, -1));
+      this.size = keep;
+      this.push(last);
     }
   }
 
@@ -87,6 +102,19 @@ export class ContentWriter implements ContentSink {
     }
     return { id: this.hasher.digest() as ContentId, size: this.size, chunks: this.chunks };
   }
+}
+
+/**
+ * A writer for a file that starts with the content `prev` and goes on with the bytes pushed to
+ * it. `prev` is read once, verified chunk by chunk and as a whole; only its last chunk and the
+ * new bytes are chunked and stored.
+ */
+export function appendingWriter(index: ChunkIndex, packs: PackStorage, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
+  if (prev.size === 0) return new ContentWriter(sink, params);
+  const lastId = prev.chunks[prev.chunks.length - 1]!;
+  const loc = index.getChunk(lastId);
+  if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${lastId.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+  return new ContentWriter(sink, params, { record: prev, bytes: readContent(index, packs, prev.id, ctx), lastChunkSize: loc.rawLen });
 }
 
 /** What a read error should name: the user sees repo, commit and path, not chunk ids. */
