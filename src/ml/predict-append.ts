@@ -1,21 +1,31 @@
 // Predicting only the rows a CSV file gained since the last job. A predict datum is redone when
 // any of its files changed; when the model and every other input are the same and a data file's
 // old bytes are exactly the start of its new ones (checked by chunk ids, not by size), the
-// earlier predictions are kept and only the rows after the old end are read and predicted. Any
-// other change (an edited row, a new model, an old file not ending at a line break) predicts the
-// whole file again.
+// earlier predictions are kept (by content id: the store writes them as that content plus the
+// new predictions, never reading them back to disk) and only the rows after the old end are read
+// and predicted. Any other change (an edited row, a new model, an old file not ending at a line
+// break) predicts the whole file again.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PreviousRun } from '../pipeline/previous-run.js';
+import type { ContentId } from '../store/hash.js';
 import type { Prediction } from './stages/types.js';
+
+/** An earlier output file, known by its content id (never read back whole). */
+export interface EarlierOutput {
+  id: ContentId;
+  size: number;
+  /** the bytes of its windows file, when window_metrics is on */
+  windows?: Buffer;
+}
 
 /** How one predict unit (a CSV file) is done in this run. */
 export type UnitPlan =
   | { kind: 'full'; why: string }
-  /** the file did not change: its earlier outputs are copied */
-  | { kind: 'same'; previous: string }
+  /** the file did not change: its earlier outputs are kept */
+  | { kind: 'same'; previous: EarlierOutput }
   /** rows were appended: the earlier predictions, then those of the rows from byte `from` */
-  | { kind: 'append'; previous: string; from: number };
+  | { kind: 'append'; previous: EarlierOutput; from: number };
 
 /** The file beside a predictions file that holds one line of statistics per window of new rows. */
 export function windowsFile(out: string): string {
@@ -23,36 +33,39 @@ export function windowsFile(out: string): string {
 }
 
 /**
- * Decide, for each unit, whether the previous run's output can be built on; restores that output
- * under `restoreDir` when any can. `units[i].path` is a local path below `pfsDir`.
+ * Decide, for each unit, whether the previous run's output can be built on. `units[i].path` is
+ * a local path below `pfsDir`, `units[i].out` a path below `/pfs/out`. Only the earlier
+ * predictions' ids are looked up; the small windows files are read.
  */
 export function planUnits(
   units: readonly { path: string; out: string }[],
   pfsDir: string,
   previous: PreviousRun | undefined,
-  restoreDir: string,
   opts: { windowMetrics: boolean },
 ): UnitPlan[] {
   if (!previous) return units.map(() => ({ kind: 'full', why: 'no earlier run of this datum' }));
   const keys = units.map((u) => `/pfs/${path.relative(pfsDir, u.path).split(path.sep).join('/')}`);
   const other = [...previous.inputs].find(([k, c]) => !keys.includes(k) && c.change !== 'same');
   if (other) return units.map(() => ({ kind: 'full', why: `${other[0]} is ${other[1].change}` }));
-  fs.rmSync(restoreDir, { recursive: true, force: true }); // left by an earlier attempt
-  try {
-    previous.restoreOutput(restoreDir);
-  } catch (err) {
-    // gone since (its commit deleted, then gc): predicting everything again is still right
-    return units.map(() => ({ kind: 'full', why: `the earlier output cannot be read (${(err as Error).message})` }));
-  }
   return units.map((u, i): UnitPlan => {
     const change = previous.inputs.get(keys[i]!);
-    const old = path.join(restoreDir, u.out);
-    const kept = fs.existsSync(old) && (!opts.windowMetrics || fs.existsSync(windowsFile(old)));
     if (!change || change.change === 'new' || change.change === 'changed') return { kind: 'full', why: `${keys[i]} is ${change?.change ?? 'new'}` };
-    if (!kept) return { kind: 'full', why: `the earlier output has no ${u.out}` };
-    if (change.change === 'same') return { kind: 'same', previous: old };
+    const out = `/${u.out.split(path.sep).join('/')}`;
+    const earlier = previous.outputFile(out);
+    const windows = opts.windowMetrics ? previous.outputFile(windowsFile(out)) : undefined;
+    // gone since (its commit deleted, then gc), or never written: predicting everything is still right
+    if (!earlier || (opts.windowMetrics && !windows)) return { kind: 'full', why: `the earlier output has no ${u.out}${earlier ? ` windows file` : ''} to build on` };
+    let kept: EarlierOutput = earlier;
+    if (opts.windowMetrics) {
+      try {
+        kept = { ...earlier, windows: previous.readOutput(windowsFile(out)) };
+      } catch (err) {
+        return { kind: 'full', why: `the earlier output cannot be read (${(err as Error).message})` };
+      }
+    }
+    if (change.change === 'same') return { kind: 'same', previous: kept };
     if (change.before === 0 || !endsLine(u.path, change.before)) return { kind: 'full', why: `${keys[i]} did not end at a line break` };
-    return { kind: 'append', previous: old, from: change.before };
+    return { kind: 'append', previous: kept, from: change.before };
   });
 }
 
@@ -104,9 +117,9 @@ export class WindowStats {
   }
 }
 
-/** The row after the last window of a windows file (0 for none). */
+/** The row after the last window of a windows file's text (0 for none). */
 export function lastRow(windows: string): number {
-  const text = fs.readFileSync(windows, 'utf8').trimEnd();
+  const text = windows.trimEnd();
   const last = text.slice(text.lastIndexOf('\n') + 1);
   return last ? (JSON.parse(last) as { to_row: number }).to_row : 0;
 }

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, TuskError } from '../errors.js';
 import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
-import { getFile, writeLocalTree } from '../store/file-service.js';
+import { getFile, writeLocalTree, type AppendedOutput } from '../store/file-service.js';
 import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
 import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type PipelineRow } from '../store/job-records.js';
@@ -240,6 +240,7 @@ async function runDatum(
         if (f.groupKey !== undefined) env[`PACH_DATUM_${f.name}_GROUP_BY`] = f.groupKey;
       }
       Object.assign(env, windowEnv(files));
+      const appended: AppendedOutput[] = [];
       const ctx: DatumContext = {
         pipeline: job.pipeline,
         jobId: job.id,
@@ -253,18 +254,21 @@ async function runDatum(
         log,
         lane,
         previous: spec.reprocess_spec === 'every_job' ? undefined : () => previousRun(s, job, d.id, files),
+        appendOutput: (p, base, tail) => appended.push({ path: p, base, tail }),
       };
       const r = await transform.run(ctx, 'main');
       if (r.ok) {
         state = 'success';
         error = null;
         const out = path.join(pfsDir, 'out');
-        if (fs.readdirSync(out).length === 0) results.add(finish(null, 0));
+        for (const a of appended) if (fs.existsSync(path.join(out, a.path))) throw new ConflictError(`${a.path} was both written to /pfs/out and given as an appended output`, 'write each output path one way');
+        if (appended.length === 0 && fs.readdirSync(out).length === 0) results.add(finish(null, 0));
         else
           // the output tree and the datum's success are recorded in one transaction, so gc never
           // sees the tree unreferenced
           writeLocalTree(s, out, {
             datum: d.id,
+            appended,
             beforeCommit: (root, stats) => {
               results.writeInto();
               s.jobs.finishDatum(finish(root, stats.bytes));

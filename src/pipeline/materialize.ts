@@ -104,15 +104,3 @@ export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsD
   }
   return downloaded;
 }
-
-/**
- * Lay every file of an output tree (an earlier run's `/pfs/out`) out below `dir`, as hard links
- * to the cache where possible: the files are read-only, to be copied, never written in place.
- */
-export function materializeTree(s: StoreCore, root: NodeId, dir: string, describe: string): void {
-  for (const pe of walkFiles(s.reader, root, '/')) {
-    const target = path.join(dir, pe.path);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    place(s, { repo: describe, commit: '-', path: pe.path, hash: pe.entry.id.toString('hex'), empty: false }, target);
-  }
-}

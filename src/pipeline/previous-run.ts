@@ -2,12 +2,14 @@
 // of starting over (a predict over a file that was only appended to predicts the new rows). The
 // comparison is by content: an input file is `same`, `appended` (its old bytes are the start of
 // the new ones, checked by chunk ids, see store/content-prefix.ts), `changed` or `new`.
+import { NotFoundError } from '../errors.js';
+import { readContent } from '../store/content-io.js';
 import { isContentPrefix } from '../store/content-prefix.js';
+import { lookupPath } from '../store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { JobRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { DatumFile } from './datums.js';
-import { materializeTree } from './materialize.js';
 
 export type InputChange = { change: 'same' } | { change: 'appended'; before: number } | { change: 'changed' } | { change: 'new' };
 
@@ -17,8 +19,14 @@ export interface PreviousRun {
   job: string;
   /** how each input of this run differs from the same input then, by `/pfs/<name><path>` */
   inputs: Map<string, InputChange>;
-  /** Lay that run's output out under `dir` (read-only files; copy before changing them); throws when it is gone. */
-  restoreOutput(dir: string): void;
+  /**
+   * A file of that run's output, by its path in `/pfs/out`: its content id and size, without
+   * reading it (an output that only grows is stored as this content plus new bytes). undefined
+   * when there is no such file, or its content is gone (its commit deleted, gc run since).
+   */
+  outputFile(path: string): { id: ContentId; size: number } | undefined;
+  /** The bytes of a (small) output file, verified; throws when they cannot be read. */
+  readOutput(path: string): Buffer;
 }
 
 /** undefined when the previous job did not run this datum, or it did not succeed. */
@@ -42,8 +50,19 @@ export function previousRun(s: StoreCore, job: JobRow, datum: string, files: rea
   return {
     job: prev.id,
     inputs,
-    restoreOutput: (dir) => {
-      if (row.output) materializeTree(s, row.output as NodeId, dir, `${job.pipeline}@${prev.id}`);
+    outputFile: (p) => {
+      try {
+        const e = row.output ? lookupPath(s.reader, row.output as NodeId, p) : undefined;
+        if (e?.kind !== 'file' || !s.index.hasContent(e.id as ContentId)) return undefined;
+        return { id: e.id as ContentId, size: e.size };
+      } catch {
+        return undefined; // the tree itself is gone
+      }
+    },
+    readOutput: (p) => {
+      const e = row.output ? lookupPath(s.reader, row.output as NodeId, p) : undefined;
+      if (e?.kind !== 'file') throw new NotFoundError('file', p, `${p} is not in the output of ${job.pipeline}@${prev.id}`);
+      return Buffer.concat([...readContent(s.index, s.packs, e.id as ContentId, { describe: () => `file ${p} in ${job.pipeline}@${prev.id}` })]);
     },
   };
 }

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExecServer } from './exec-server.js';
+import type { ContentId } from '../store/hash.js';
 import type { PreviousRun } from './previous-run.js';
 import type { TransformSpec } from './spec-types.js';
 
@@ -34,6 +35,12 @@ export interface DatumContext {
    * undefined when there is none to build on. Computed when called (it may read chunks).
    */
   previous?: () => PreviousRun | undefined;
+  /**
+   * Store the output file at `path` (below `/pfs/out`, where nothing may be written at that
+   * path) as the content `base` followed by the bytes of the local file `tail`: an output that
+   * only grew is neither written out whole nor chunked whole again.
+   */
+  appendOutput?: (path: string, base: ContentId, tail: string) => void;
 }
 
 export interface TransformResult {
