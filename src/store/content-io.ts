@@ -106,15 +106,21 @@ export class ContentWriter implements ContentSink {
 
 /**
  * A writer for a file that starts with the content `prev` and goes on with the bytes pushed to
- * it. `prev` is read once, verified chunk by chunk and as a whole; only its last chunk and the
- * new bytes are chunked and stored.
+ * it. `prev` is read once, each chunk verified against its id; only its last chunk and the new
+ * bytes are chunked and stored. (Its whole-file id is not hashed again: its chunks are checked,
+ * and the new file's id is hashed over the same bytes.)
  */
 export function appendingWriter(index: ChunkIndex, packs: PackStorage, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
   if (prev.size === 0) return new ContentWriter(sink, params);
+  const locs = index.getChunks(prev.chunks);
   const lastId = prev.chunks[prev.chunks.length - 1]!;
-  const loc = index.getChunk(lastId);
-  if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${lastId.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
-  return new ContentWriter(sink, params, { record: prev, bytes: readContent(index, packs, prev.id, ctx), lastChunkSize: loc.rawLen });
+  const last = locs.get(lastId.toString('latin1'));
+  if (!last) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${lastId.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+  // readChunk looks a chunk missing from `locs` up again, and names it when it is not there
+  const bytes = (function* () {
+    for (const id of prev.chunks) yield readChunk(index, packs, id, ctx, locs.get(id.toString('latin1')));
+  })();
+  return new ContentWriter(sink, params, { record: prev, bytes, lastChunkSize: last.rawLen });
 }
 
 /** What a read error should name: the user sees repo, commit and path, not chunk ids. */
