@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFileRef } from '../../src/store/address.js';
 import { readContent } from '../../src/store/content-io.js';
+import { RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
 import { writeLocalTree } from '../../src/store/file-service.js';
 import { lookupPath } from '../../src/store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../../src/store/hash.js';
@@ -84,5 +85,26 @@ describe('appending to a stored content', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a damaged chunk of the earlier content fails the append with E_CORRUPT and changes nothing', async () => {
+    const store = newStore();
+    store.createRepo('r');
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(3 << 20, 5)), repoPath: '/f' }]);
+    const before = stored(store, '/f');
+    // a chunk the append reuses unchanged (not the last one, which it chunks again)
+    const loc = store.core.index.getChunk(fromHex(before.chunks[1]!) as never)!;
+    const pack = path.join(store.core.path, 'packs', loc.packName.slice(0, 2), `${loc.packName}.pack`);
+    const fd = fs.openSync(pack, 'r+');
+    const at = loc.offset + RECORD_HEADER_BYTES + Math.floor(loc.storedLen / 2);
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, at);
+    b[0] = b[0]! ^ 0x40;
+    fs.writeSync(fd, b, 0, 1, at);
+    fs.closeSync(fd);
+    const commits = store.listCommits({ repo: 'r', all: true }).length;
+    await expect(store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('more\n'), repoPath: '/f' }], { append: true })).rejects.toMatchObject({ code: 'E_CORRUPT' });
+    expect(store.listCommits({ repo: 'r', all: true }).length).toBe(commits);
+    expect(stored(store, '/f')).toEqual(before);
   });
 });
