@@ -28,15 +28,8 @@ export function streamSink(stream: NodeJS.WritableStream): TextSink {
 /** A file being written through a descriptor; deleted when the process exits before it is closed. */
 class FdFile {
   private fd: number | null;
-  constructor(
-    readonly file: string,
-    seed?: string,
-  ) {
-    if (seed !== undefined) {
-      fs.copyFileSync(seed, file, fs.constants.COPYFILE_EXCL);
-      fs.chmodSync(file, 0o644); // the seed may be a read-only cached copy
-    }
-    this.fd = fs.openSync(file, seed === undefined ? 'wx' : 'a');
+  constructor(readonly file: string) {
+    this.fd = fs.openSync(file, 'wx');
     // Ctrl-C leaves through process.exit (see the base command): 'exit' handlers still run there
     process.once('exit', this.remove);
   }
@@ -69,12 +62,9 @@ export interface FileSink extends TextSink {
   abort(): void;
 }
 
-/**
- * Write `file` through a temporary file beside it (same directory, so the rename is atomic);
- * with `startWith`, the temporary file starts as a copy of that file and writes go after it.
- */
-export function fileSink(file: string, opts: { startWith?: string } = {}): FileSink {
-  const tmp = new FdFile(path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`), opts.startWith);
+/** Write `file` through a temporary file beside it (same directory, so the rename is atomic). */
+export function fileSink(file: string): FileSink {
+  const tmp = new FdFile(path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`));
   let committed = false;
   return {
     async write(text) {
