@@ -12,9 +12,9 @@ import type { NodeId } from '../store/hash.js';
 import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type PipelineRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
-import { materializeDatum } from './materialize.js';
+import { materializeDatum, type PriorContent } from './materialize.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
-import { previousRun } from './previous-run.js';
+import { previousRun, type PreviousRun } from './previous-run.js';
 import { ScratchSlot } from './scratch.js';
 import { commitHistory, windowEnv } from './windows.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
@@ -179,15 +179,32 @@ function inputDirs(files: readonly DatumFile[]): string[] {
 }
 
 /** Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. */
-function layOut(s: StoreCore, files: readonly DatumFile[], slot: ScratchSlot): number {
+function layOut(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[], slot: ScratchSlot): number {
   const present = slot.prepare(inputDirs(files));
-  return materializeDatum(s, files, slot.pfsDir, present);
+  return materializeDatum(s, files, slot.pfsDir, present, appendedSince(s, job, spec, datum, files));
+}
+
+/**
+ * Input files this datum had in its last run that were only appended to since, with what they
+ * held then: each is laid out as its cached earlier copy plus the new bytes.
+ */
+function appendedSince(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
+  let prev: PreviousRun | undefined;
+  try {
+    prev = spec.reprocess_spec === 'every_job' ? undefined : previousRun(s, job, datum, files);
+  } catch {
+    prev = undefined; // laid out whole: the transform reports what cannot be read
+  }
+  return (f) => {
+    const c = f.type === 'file' && !f.window ? prev?.inputs.get(`/pfs/${f.name}${f.path}`) : undefined;
+    return c?.change === 'appended' ? { hash: c.beforeHash, size: c.before } : undefined;
+  };
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot): { downloaded: number } | undefined {
+function prefetch(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, slot: ScratchSlot): { downloaded: number } | undefined {
   try {
-    return { downloaded: layOut(s, JSON.parse(d.inputs) as DatumFile[], slot) };
+    return { downloaded: layOut(s, job, spec, d.id, JSON.parse(d.inputs) as DatumFile[], slot) };
   } catch {
     return undefined;
   }
@@ -222,7 +239,7 @@ async function runDatum(
     if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
     const { pfsDir, tmpDir } = slot;
     try {
-      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, files, slot);
+      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, job, spec, d.id, files, slot);
       const env: Record<string, string> = {
         PACH_JOB_ID: job.id,
         PACH_DATUM_ID: d.id,
@@ -418,13 +435,13 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
       // sent back to the queue before it started: someone claims it again
       const begin = (d: DatumRow, into: ScratchSlot, ready: { downloaded: number } | undefined) => (restarted.delete(d.id) ? Promise.resolve() : runClaimed(d, into, ready, lane));
       let d = abort.signal.aborted ? undefined : claim();
-      let running = d ? begin(d, slot, prefetch(s, d, slot)) : undefined;
+      let running = d ? begin(d, slot, prefetch(s, job, spec, d, slot)) : undefined;
       while (d && running && !abort.signal.aborted) {
         progressed = true;
         // after the current datum's command has been sent off
         await new Promise((r) => setImmediate(r));
         const next = abort.signal.aborted ? undefined : claim();
-        const nextReady = next ? prefetch(s, next, spare) : undefined;
+        const nextReady = next ? prefetch(s, job, spec, next, spare) : undefined;
         let nextRunning = next && transform.queues ? begin(next, spare, nextReady) : undefined;
         try {
           await running;

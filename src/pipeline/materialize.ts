@@ -1,9 +1,10 @@
 // Laying a datum's input files out on disk under `<scratch>/pfs/<input name>/<path>`.
 // Each content is read from packs (and verified) once into a store-wide cache, then hard-linked
-// into every datum that needs it: 10,000 datums sharing a reference file read it once.
+// into every datum that needs it: 10,000 datums sharing a reference file read it once. A file only
+// appended to since the datum's last run is its cached earlier copy plus the new bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeContent as writeContentTo } from '../store/content-io.js';
+import { readFrom, writeContent as writeContentTo } from '../store/content-io.js';
 import { walkFiles } from '../store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
@@ -29,6 +30,45 @@ function writeContent(s: StoreCore, id: string, target: string, describe: string
   return bytes;
 }
 
+/** What an input file held in the datum's last run, when it has only been appended to since. */
+export interface PriorContent {
+  hash: string;
+  size: number;
+}
+
+/**
+ * A new content that extends `prior` (checked by chunk ids, see previous-run.ts), written to
+ * `target` as the cached copy of `prior` followed by the new bytes, read from packs and verified
+ * chunk by chunk: what a job after an append reads from packs is what was appended. undefined
+ * when `prior` is not in the cache (the caller reads the whole content).
+ */
+function extendCached(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string }, prior: PriorContent, target: string): number | undefined {
+  const old = path.join(s.path, CACHE_DIR, prior.hash.slice(0, 2), prior.hash);
+  const st = fs.statSync(old, { throwIfNoEntry: false });
+  // only a cache file nobody wrote to (see place) and of the size recorded then
+  if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size) return undefined;
+  fs.rmSync(target, { force: true }); // never write through a link into another cached file
+  fs.copyFileSync(old, target, fs.constants.COPYFILE_FICLONE);
+  let bytes = 0;
+  try {
+    fs.chmodSync(target, 0o644);
+    const fd = fs.openSync(target, 'a');
+    try {
+      for (const b of readFrom(s.index, s.packs, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
+        for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
+        bytes += b.length;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.chmodSync(target, 0o444);
+  } catch (err) {
+    fs.rmSync(target, { force: true });
+    throw err;
+  }
+  return bytes;
+}
+
 /**
  * Put a content at `target`: a hard link to its cached copy, or, the first time, the content
  * read from packs and then linked into the cache. Writing the datum's file first and linking it
@@ -36,7 +76,7 @@ function writeContent(s: StoreCore, id: string, target: string, describe: string
  * file per content, not two names): the cache never shows a partial file. Returns bytes read
  * from packs.
  */
-function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; empty: boolean }, target: string): number {
+function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; empty: boolean }, target: string, prior?: PriorContent): number {
   if (f.empty) {
     fs.writeFileSync(target, '');
     return 0;
@@ -54,7 +94,7 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
     return 0;
   }
   if (st) fs.rmSync(file, { force: true });
-  const bytes = writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
+  const bytes = (prior && extendCached(s, f, prior, target)) ?? writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
   const dir = path.dirname(file);
   for (let tries = 0; tries < 2; tries++) {
     try {
@@ -78,7 +118,7 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
  * Materialize every input file of a datum below `pfsDir`. `present`: directories known to exist
  * already (those the scratch tree kept), which need no mkdir. Returns bytes read from packs.
  */
-export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsDir: string, present: ReadonlySet<string> = new Set()): number {
+export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsDir: string, present: ReadonlySet<string> = new Set(), prior: (f: DatumFile) => PriorContent | undefined = () => undefined): number {
   let downloaded = 0;
   const mkdir = (dir: string) => {
     if (!present.has(dir)) fs.mkdirSync(dir, { recursive: true });
@@ -90,7 +130,7 @@ export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsD
       // a window holds files of several commits, one path maybe in each: a directory per commit
       const target = path.join(base, f.window ? f.commit : '', f.path);
       mkdir(path.dirname(target));
-      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target);
+      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, prior(f));
       continue;
     }
     const commit = s.graph.getCommit(f.repo, f.commit);

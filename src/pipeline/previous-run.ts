@@ -11,7 +11,7 @@ import type { JobRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { DatumFile } from './datums.js';
 
-export type InputChange = { change: 'same' } | { change: 'appended'; before: number } | { change: 'changed' } | { change: 'new' };
+export type InputChange = { change: 'same' } | { change: 'appended'; before: number; beforeHash: string } | { change: 'changed' } | { change: 'new' };
 
 /** The last successful run of a datum in the job before this one. */
 export interface PreviousRun {
@@ -44,7 +44,7 @@ export function previousRun(s: StoreCore, job: JobRow, datum: string, files: rea
     const key = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
     if (!old || old.type !== f.type) inputs.set(key, { change: 'new' });
     else if (old.hash === f.hash && !!old.emptyFiles === !!f.emptyFiles) inputs.set(key, { change: 'same' });
-    else if (f.type === 'file' && !f.emptyFiles && isAppended(s, old, f)) inputs.set(key, { change: 'appended', before: old.size });
+    else if (f.type === 'file' && !f.emptyFiles && isAppended(s, old, f)) inputs.set(key, { change: 'appended', before: old.size, beforeHash: old.hash });
     else inputs.set(key, { change: 'changed' });
   }
   return {

@@ -183,6 +183,27 @@ export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentI
 }
 
 /**
+ * A file's bytes from `offset` on, reading only the chunks that hold them, each verified against
+ * its id (the bytes before `offset` are not read, so the whole-file id is not checked: the
+ * caller knows them from elsewhere, e.g. an earlier version of the file that this one extends).
+ */
+export function* readFrom(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset: number): Generator<Buffer> {
+  if (id.equals(EMPTY_CONTENT_ID)) return;
+  const rec = contentRecord(index, id, ctx);
+  const locs = index.getChunks(rec.chunks);
+  let at = 0;
+  for (const c of rec.chunks) {
+    const loc = locs.get(c.toString('latin1'));
+    if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${c.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+    if (at + loc.rawLen > offset) {
+      const data = readChunk(index, packs, c, ctx, loc);
+      yield offset > at ? data.subarray(offset - at) : data;
+    }
+    at += loc.rawLen;
+  }
+}
+
+/**
  * A file's bytes written into `fd`, a new file, from its start (`offset` skips bytes of the
  * content), for a caller that removes the file if this throws: a big file is then written before
  * it is checked, as a whole (writeContentParallel); anything else is checked as readContent
