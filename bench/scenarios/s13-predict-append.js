@@ -124,7 +124,7 @@ export default {
     rep.row({ label: `predict job after appending 1% (${step.toLocaleString('en-US')} rows)`, ms: append, times: appends.map((a) => a.ms), status: `${ratio <= 0.05 ? 'PASS' : 'FAIL'} ≤ 0.05×` });
     const fullPredict = median(fulls.map((f) => f.predictMs));
     const appendPredict = median(appends.map((a) => a.predictMs));
-    rep.section('inside those jobs: the ML transform alone (restoring the earlier output, reading, predicting, writing)');
+    rep.section('inside those jobs: the ML transform alone (loading the model, planning, reading, predicting, writing its file)');
     rep.row({ label: 'full predict', ms: fullPredict, times: fulls.map((f) => f.predictMs), base: true });
     rep.row({ label: 'after a 1% append', ms: appendPredict, times: appends.map((a) => a.predictMs), status: `info: ${(appendPredict / fullPredict).toFixed(3)}×` });
     rep.section('whole commands (CLI start-up, put file re-reading the CSV, the job)');
