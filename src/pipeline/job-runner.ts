@@ -186,17 +186,22 @@ function layOut(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, fi
 
 /**
  * Input files this datum had in its last run that were only appended to since, with what they
- * held then: each is laid out as its cached earlier copy plus the new bytes.
+ * held then: each is laid out as its cached earlier copy plus the new bytes. Asked only when a
+ * file is not in the cache (reading it from packs costs more than looking the last run up).
  */
 function appendedSince(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
-  let prev: PreviousRun | undefined;
-  try {
-    prev = spec.reprocess_spec === 'every_job' ? undefined : previousRun(s, job, datum, files);
-  } catch {
-    prev = undefined; // laid out whole: the transform reports what cannot be read
-  }
+  let prev: PreviousRun | undefined | null = null;
+  const lookUp = (): PreviousRun | undefined => {
+    try {
+      return spec.reprocess_spec === 'every_job' ? undefined : previousRun(s, job, datum, files);
+    } catch {
+      return undefined; // laid out whole: the transform reports what cannot be read
+    }
+  };
   return (f) => {
-    const c = f.type === 'file' && !f.window ? prev?.inputs.get(`/pfs/${f.name}${f.path}`) : undefined;
+    if (f.type !== 'file' || f.window) return undefined;
+    if (prev === null) prev = lookUp();
+    const c = prev?.inputs.get(`/pfs/${f.name}${f.path}`);
     return c?.change === 'appended' ? { hash: c.beforeHash, size: c.before } : undefined;
   };
 }

@@ -76,7 +76,7 @@ function extendCached(s: StoreCore, f: { repo: string; commit: string; path: str
  * file per content, not two names): the cache never shows a partial file. Returns bytes read
  * from packs.
  */
-function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; empty: boolean }, target: string, prior?: PriorContent): number {
+function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; empty: boolean }, target: string, prior?: () => PriorContent | undefined): number {
   if (f.empty) {
     fs.writeFileSync(target, '');
     return 0;
@@ -94,7 +94,8 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
     return 0;
   }
   if (st) fs.rmSync(file, { force: true });
-  const bytes = (prior && extendCached(s, f, prior, target)) ?? writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
+  const earlier = prior?.();
+  const bytes = (earlier && extendCached(s, f, earlier, target)) ?? writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
   const dir = path.dirname(file);
   for (let tries = 0; tries < 2; tries++) {
     try {
@@ -116,7 +117,9 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
 
 /**
  * Materialize every input file of a datum below `pfsDir`. `present`: directories known to exist
- * already (those the scratch tree kept), which need no mkdir. Returns bytes read from packs.
+ * already (those the scratch tree kept), which need no mkdir. `prior`: what a file held in the
+ * datum's last run, when it was only appended to since; asked only for a file the cache does not
+ * hold. Returns bytes read from packs.
  */
 export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsDir: string, present: ReadonlySet<string> = new Set(), prior: (f: DatumFile) => PriorContent | undefined = () => undefined): number {
   let downloaded = 0;
@@ -130,7 +133,7 @@ export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsD
       // a window holds files of several commits, one path maybe in each: a directory per commit
       const target = path.join(base, f.window ? f.commit : '', f.path);
       mkdir(path.dirname(target));
-      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, prior(f));
+      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, () => prior(f));
       continue;
     }
     const commit = s.graph.getCommit(f.repo, f.commit);
