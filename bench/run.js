@@ -30,6 +30,7 @@ const SCENARIOS = [
   './scenarios/s10-compressible.js',
   './scenarios/s11-pipelines.js',
   './scenarios/s12-ml.js',
+  './scenarios/s13-predict-append.js',
 ];
 
 const SIZES = {

@@ -209,6 +209,41 @@ try {
   tusk('put', 'file', 'houses@master:/houses.csv', '-f', 'houses/houses.csv');
   tuskExiting(1, 'drift', 'houses@master^:/houses.csv', 'houses@master');
 
+  heading('Windows over history: one datum per day of commits, by commit time');
+  // each reading arrives as its own commit; --time says when it was taken
+  const reading = (name, time, rows) => {
+    write(`readings/${name}`, ['sensor,value', ...rows.map((v, i) => `s${i},${v}`), ''].join('\n'));
+    const id = tusk('start', 'commit', 'readings@master', '--time', time).trim();
+    tusk('put', 'file', `readings@${id}:/${name}`, '-f', `readings/${name}`);
+    tusk('finish', 'commit', `readings@${id}`);
+    return id; // also the id of the jobs it starts
+  };
+  tusk('create', 'repo', 'readings');
+  reading('morning-0501.csv', '2024-05-01T08:00:00Z', [3, 4]);
+  reading('morning-0502.csv', '2024-05-02T08:00:00Z', [5, 6]);
+  write(
+    'daily.yaml',
+    [
+      'pipeline: {name: daily}',
+      'description: Readings per day, whatever order they arrive in.',
+      'input: {pfs: {repo: readings, glob: "/*.csv", window: {size: 1d}}}',
+      'transform:',
+      '  cmd: [sh]',
+      '  stdin:',
+      '    - day=$(echo "$TUSK_WINDOW_START" | cut -c1-10)',
+      `    - awk -F, 'FNR > 1 { n++; s += $2 } END { printf "readings=%d total=%d\\n", n, s }' $(find /pfs/readings -type f) > /pfs/out/$day.txt`,
+      '',
+    ].join('\n'),
+  );
+  tusk('create', 'pipeline', '-f', 'daily.yaml');
+  tusk('get', 'file', 'daily@master:/2024-05-01.txt');
+
+  heading('A reading from May 1st arrives late: only the window of May 1st is redone');
+  const late = reading('evening-0501.csv', '2024-05-01T20:00:00Z', [7]);
+  tusk('list', 'job', '-p', 'daily');
+  tusk('list', 'datum', `daily@${late}`);
+  tusk('get', 'file', 'daily@master:/2024-05-01.txt');
+
   heading("Check the store's integrity");
   tusk('fsck');
 

@@ -26,3 +26,10 @@ export function parseDelimiter(text: string): string {
   if ([...text].length !== 1) throw new InvalidArgumentError(`--delimiter ${JSON.stringify(text)} is not one character`, "e.g. --delimiter ';' or --delimiter $'\\t'");
   return text;
 }
+
+/** An RFC 3339 time given to a flag, in ms since the epoch. */
+export function parseTimeFlag(flag: string, value: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw new InvalidArgumentError(`${flag}: invalid time ${JSON.stringify(value)}`, 'write an RFC 3339 time, e.g. 2026-12-01T09:00:00Z');
+  return ms;
+}

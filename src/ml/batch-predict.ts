@@ -35,13 +35,21 @@ export async function* predictBatches(chain: FittedChain, batches: AsyncIterable
 
 /**
  * The predictions file as CSV: the header (known from the first batch's prediction: readers yield
- * at least one batch, empty for an empty file), then each batch's lines. Returns the rows written.
+ * at least one batch, empty for an empty file; left out with `header: false`, for rows added to
+ * an existing file), then each batch's lines. Returns the rows written.
  */
-export async function writePredictionsCsv(chain: FittedChain, batches: AsyncIterable<Table>, format: string, sink: TextSink): Promise<number> {
+export async function writePredictionsCsv(
+  chain: FittedChain,
+  batches: AsyncIterable<Table>,
+  format: string,
+  sink: TextSink,
+  opts: { header?: boolean; onBatch?: (table: Table, pred: Prediction) => void } = {},
+): Promise<number> {
   const out = new TextBuffer();
   let rows = 0;
-  let first = true;
+  let first = opts.header ?? true;
   for await (const { table, pred } of predictBatches(chain, batches)) {
+    opts.onBatch?.(table, pred);
     if (first) out.text(predictionCsvHeader(table, pred, format));
     first = false;
     writePredictionCsvLines(out, table, pred, format);

@@ -47,10 +47,11 @@ export async function readTable(data: MlDataSpec, p: string, schema: Schema, top
 
 /**
  * The rows as tables of at most `batchRows` rows, read as they are pulled: CSV streams (at least
- * one table, empty for a file without rows); image trees and CIFAR-10 batches come whole, as one.
+ * one table, empty for a file without rows), from byte `from` of a single file when given;
+ * image trees and CIFAR-10 batches come whole, as one.
  */
-export async function* readBatches(data: MlDataSpec, p: string, schema: Schema, batchRows: number, top?: string): AsyncGenerator<Table> {
-  if (data.format === 'csv') yield* csvBatches(csvFiles(p), schema, { delimiter: data.delimiter, batchRows });
+export async function* readBatches(data: MlDataSpec, p: string, schema: Schema, batchRows: number, top?: string, from?: number): AsyncGenerator<Table> {
+  if (data.format === 'csv') yield* csvBatches(csvFiles(p), schema, { delimiter: data.delimiter, batchRows, from });
   else yield await readTable(data, p, schema, top);
 }
 

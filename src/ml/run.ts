@@ -14,6 +14,9 @@ import { checkChainSchema, defaultMetrics, estimatorOf, featureSchema, type MlSp
 import { splitTable } from './split.js';
 import { PREDICT_STREAM_ROWS, writePredictionsCsv } from './batch-predict.js';
 import { fileSink } from './text-sink.js';
+import { lastRow, planUnits, windowsFile, WindowStats, type UnitPlan } from './predict-append.js';
+import type { PreviousRun } from '../pipeline/previous-run.js';
+import type { ContentId } from '../store/hash.js';
 import type { Prediction, Target, Task } from './stages/types.js';
 import { requestedBackend, resolveBackend, tfVersion, type BackendName } from './tf.js';
 import { takeRows, type ColumnSchema, type Label, type Schema, type Table } from './table.js';
@@ -40,6 +43,12 @@ export interface MlRunContext {
   inputs?: CardInput[];
   /** the spec as the user wrote it */
   rawSpec?: unknown;
+  /** a private scratch directory */
+  tmpDir?: string;
+  /** the datum's last successful run, to build on (predict: rows appended since) */
+  previous?: () => PreviousRun | undefined;
+  /** store an output file as an earlier content followed by a local file's bytes (see DatumContext) */
+  appendOutput?: (path: string, base: ContentId, tail: string) => void;
 }
 
 export const METRICS_FILE = 'metrics.json';
@@ -298,21 +307,48 @@ export async function runPredict(spec: MlSpec, ctx: MlRunContext): Promise<MlRun
       checkChainInput(chain, s.columns, u.top ?? path.basename(u.path));
       schemas.push(s);
     }
+    const windowMetrics = spec.window_metrics === true;
+    const appendOutput = ctx.appendOutput;
+    const plans =
+      spec.data.format === 'csv' && ctx.tmpDir && appendOutput
+        ? planUnits(units, ctx.pfsDir, ctx.previous?.(), { windowMetrics })
+        : units.map((): UnitPlan => ({ kind: 'full', why: 'not CSV data' }));
     const outputs: string[] = [];
     for (const [i, u] of units.entries()) {
       checkAbort(ctx.signal);
       const file = path.join(ctx.outDir, u.out);
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      const sink = fileSink(file);
+      const plan = plans[i]!;
+      const outPath = `/${u.out.split(path.sep).join('/')}`;
+      outputs.push(u.out, ...(windowMetrics ? [windowsFile(u.out)] : []));
+      const earlierWindows = plan.kind === 'full' ? '' : (plan.previous.windows?.toString('utf8') ?? '');
+      if (plan.kind === 'same') {
+        // the earlier predictions, followed by nothing
+        const empty = path.join(ctx.tmpDir!, `same-${i}`);
+        fs.writeFileSync(empty, '');
+        appendOutput!(outPath, plan.previous.id, empty);
+        if (windowMetrics) fs.writeFileSync(windowsFile(file), earlierWindows);
+        ctx.log(`${u.out}: input unchanged, predictions kept`);
+        continue;
+      }
+      const from = plan.kind === 'append' ? plan.from : 0;
+      // appended rows: only the new predictions are written, to a file the store adds to the earlier ones
+      const target = plan.kind === 'append' ? path.join(ctx.tmpDir!, `new-predictions-${i}`) : file;
+      const sink = fileSink(target);
+      const stats = new WindowStats();
       try {
         // streamed a batch at a time (CSV), stopping between batches when the job is stopped
-        const rows = await writePredictionsCsv(chain, untilAborted(readBatches(spec.data, u.path, schemas[i]!, PREDICT_STREAM_ROWS, u.top), ctx.signal), spec.data.format, sink);
+        const batches = untilAborted(readBatches(spec.data, u.path, schemas[i]!, PREDICT_STREAM_ROWS, u.top, from), ctx.signal);
+        const rows = await writePredictionsCsv(chain, batches, spec.data.format, sink, { header: plan.kind !== 'append', onBatch: (t, p) => stats.add(p, t.rows) });
         sink.commit();
-        ctx.log(`predicted ${rows} rows → ${u.out}`);
+        if (plan.kind === 'append') {
+          appendOutput!(outPath, plan.previous.id, target);
+          ctx.log(`predicted ${rows} new rows (after byte ${from}) → ${u.out}`);
+        } else ctx.log(`predicted ${rows} rows → ${u.out}${ctx.previous ? ` (${plan.why})` : ''}`);
       } finally {
         sink.abort();
       }
-      outputs.push(u.out);
+      if (windowMetrics) fs.writeFileSync(windowsFile(file), earlierWindows + stats.line({ job: ctx.job, fromRow: lastRow(earlierWindows) }));
     }
     return { outputs, backend: 'n/a' };
   } finally {

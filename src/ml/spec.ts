@@ -53,9 +53,11 @@ export interface MlSpec {
   model?: string;
   /** task drift: the reference file and the tests and thresholds (src/monitor) */
   drift?: DriftTaskSpec;
+  /** predict: also write `<output>.windows.jsonl`, one line of statistics per job's new rows */
+  window_metrics?: boolean;
 }
 
-const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model', 'reference', 'drift', 'labels'];
+const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model', 'reference', 'drift', 'labels', 'window_metrics'];
 const DATA_FIELDS = ['format', 'path', 'label', 'features', 'columns', 'key', 'delimiter', 'image_column'];
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -190,6 +192,11 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
     spec.model = normalizePfsPath(model, `${at}.model`);
     if (task === 'evaluate' && data.label === undefined) throw fieldError(`${at}.data.label`, 'missing: evaluate compares predictions with the label');
     spec.metrics = parseMetrics(ml.metrics, `${at}.metrics`, undefined);
+  }
+  if (ml.window_metrics !== undefined) {
+    if (typeof ml.window_metrics !== 'boolean') throw fieldError(`${at}.window_metrics`, `expected true or false, got ${JSON.stringify(ml.window_metrics)}`);
+    if (ml.window_metrics && (task !== 'predict' || format !== 'csv')) throw fieldError(`${at}.window_metrics`, 'is for task predict on CSV data', 'remove it');
+    if (ml.window_metrics) spec.window_metrics = true;
   }
   if (task === 'train') {
     const declared = declaredSchema(data);

@@ -58,6 +58,9 @@ export class MlTransform implements Transform {
         datum: ctx.datumId,
         inputs,
         rawSpec: this.spec.transform.ml,
+        tmpDir: ctx.tmpDir,
+        previous: ctx.previous,
+        appendOutput: ctx.appendOutput,
       });
       ctx.log('system', `ml ${ml.task} finished after ${((Date.now() - started) / 1000).toFixed(2)}s: ${r.outputs.join(', ')}`);
       return { ok: true, exitCode: 0, signal: null, timedOut: false };

@@ -6,6 +6,7 @@ import { globTree } from '../store/file-tree.js';
 import { hashBytes, type NodeId } from '../store/hash.js';
 import type { PageReader } from '../store/tree.js';
 import type { InputSpec, PfsInput } from './spec-types.js';
+import { planWindows, type HistoryCommit, type WindowBounds } from './windows.js';
 
 /** One file or directory a datum sees, under `/pfs/<name><path>`. */
 export interface DatumFile {
@@ -21,6 +22,8 @@ export interface DatumFile {
   joinKey?: string;
   groupKey?: string;
   emptyFiles?: boolean;
+  /** a windowed input's file: the window it is in; it lies at `/pfs/<name>/<commit><path>` */
+  window?: WindowBounds;
 }
 
 export interface PlannedDatum {
@@ -32,6 +35,8 @@ export interface PlannedDatum {
 export interface ResolvedPfs {
   commit: string;
   root: NodeId | null;
+  /** the commits up to and including `commit`, oldest first (read only for windowed inputs) */
+  history: () => HistoryCommit[];
 }
 
 export type ResolvePfs = (input: PfsInput) => ResolvedPfs;
@@ -59,7 +64,9 @@ function combine(reader: PageReader, input: InputSpec, resolve: ResolvePfs): Dat
 }
 
 function pfsDatums(reader: PageReader, input: PfsInput, resolve: ResolvePfs): DatumFile[][] {
-  const { commit, root } = resolve(input);
+  const resolved = resolve(input);
+  if (input.window) return windowDatums(reader, input, resolved);
+  const { commit, root } = resolved;
   if (!root) return [];
   const g = compileGlob(input.glob);
   const out: DatumFile[][] = [];
@@ -81,6 +88,28 @@ function pfsDatums(reader: PageReader, input: PfsInput, resolve: ResolvePfs): Da
     out.push([f]);
   }
   return out;
+}
+
+/** One datum per window of the branch's history that holds files (src/pipeline/windows.ts). */
+function windowDatums(reader: PageReader, input: PfsInput, resolved: ResolvedPfs): DatumFile[][] {
+  if (!resolved.commit) return [];
+  return planWindows(reader, resolved.history(), input.window!, input.glob).map((w) =>
+    w.files.map((f) => {
+      const file: DatumFile = {
+        name: input.name,
+        repo: input.repo,
+        branch: input.branch,
+        commit: f.commit,
+        path: f.path,
+        type: 'file',
+        hash: f.entry.id.toString('hex'),
+        size: f.entry.size,
+        window: w.bounds,
+      };
+      if (input.empty_files) file.emptyFiles = true;
+      return file;
+    }),
+  );
 }
 
 /** Cartesian product; any empty side makes the whole cross empty. */
@@ -142,12 +171,32 @@ function lengthPrefixed(parts: string[]): Buffer {
   return Buffer.concat(bufs);
 }
 
-/** Datum id: which files (input name, repo, branch, path), never their content. */
+/**
+ * Datum id: which files (input name, repo, branch, path), never their content. A windowed input
+ * counts once, by its window's bounds: the window keeps its id while commits come and go in it.
+ */
 export function datumId(files: readonly DatumFile[]): string {
-  return hashBytes(lengthPrefixed(files.flatMap((f) => [f.name, f.repo, f.branch, f.path]))).toString('hex');
+  const parts: string[] = [];
+  const windows = new Set<string>();
+  for (const f of files) {
+    if (!f.window) {
+      parts.push(f.name, f.repo, f.branch, f.path);
+      continue;
+    }
+    const key = `window:${f.window.by}:${f.window.start}:${f.window.end}`;
+    if (windows.has(`${f.name}\0${key}`)) continue;
+    windows.add(`${f.name}\0${key}`);
+    parts.push(f.name, f.repo, f.branch, key);
+  }
+  return hashBytes(lengthPrefixed(parts)).toString('hex');
 }
 
-/** Datum hash: the id, the content of every file, and the pipeline's salt. Equal hash ⇒ equal result. */
+/**
+ * Datum hash: the id, the content of every file, and the pipeline's salt. Equal hash ⇒ equal
+ * result. A windowed file adds its commit and path, which its id leaves out.
+ */
 export function datumHash(id: string, files: readonly DatumFile[], salt: string): string {
-  return hashBytes(lengthPrefixed([id, ...files.map((f) => `${f.type}:${f.hash}${f.emptyFiles ? ':empty' : ''}`), salt])).toString('hex');
+  return hashBytes(
+    lengthPrefixed([id, ...files.map((f) => `${f.type}:${f.hash}${f.emptyFiles ? ':empty' : ''}${f.window ? `@${f.commit}${f.path}` : ''}`), salt]),
+  ).toString('hex');
 }

@@ -8,17 +8,19 @@ import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../
 import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
 import { killableSync, onInterrupt } from '../signals.js';
 import { pausePoint } from '../store/crash-points.js';
-import { getFile, writeLocalTree } from '../store/file-service.js';
+import { getFile, writeLocalTree, type AppendedOutput } from '../store/file-service.js';
 import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
 import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type PipelineRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
-import { materializeDatum } from './materialize.js';
+import { materializeDatum, type PriorContent } from './materialize.js';
 import { outputLinkResolver } from './output-links.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
+import { previousRun, type PreviousRun } from './previous-run.js';
 import { ScratchSlot } from './scratch.js';
 import { MAX_PARALLELISM } from './spec.js';
+import { commitHistory, windowEnv } from './windows.js';
 import { ChildProcessTransform, jobLogger, type DatumContext, type Transform } from './transform.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
@@ -116,7 +118,7 @@ function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string):
     const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
     const commitId = i.commit ?? p?.from_commit;
     const c = commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
-    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
+    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   };
   const planned = killableSync(() => {
     const datums = planDatums(s.reader, spec.input, resolve);
@@ -207,22 +209,44 @@ function realStoreDir(s: StoreCore): string {
 
 /** Directories (relative to pfs/) a datum's inputs live in: its worker's scratch keeps them. */
 function inputDirs(files: readonly DatumFile[]): string[] {
-  return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
+  return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.window ? `/${f.commit}` : ''}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
 }
 
 /**
  * Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. `share`:
  * the transform cannot write its inputs, so they may be links into the input cache.
  */
-function layOut(s: StoreCore, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
+function layOut(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
   const present = slot.prepare(inputDirs(files));
-  return materializeDatum(s, files, slot.pfsDir, present, share);
+  return materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(s, job, spec, datum, files));
+}
+
+/**
+ * Input files this datum had in its last run that were only appended to since, with what they
+ * held then: each is laid out as its cached earlier copy plus the new bytes. Asked only when a
+ * file is not in the cache (reading it from packs costs more than looking the last run up).
+ */
+function appendedSince(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
+  let prev: PreviousRun | undefined | null = null;
+  const lookUp = (): PreviousRun | undefined => {
+    try {
+      return spec.reprocess_spec === 'every_job' ? undefined : previousRun(s, job, datum, files);
+    } catch {
+      return undefined; // laid out whole: the transform reports what cannot be read
+    }
+  };
+  return (f) => {
+    if (f.type !== 'file' || f.window) return undefined;
+    if (prev === null) prev = lookUp();
+    const c = prev?.inputs.get(`/pfs/${f.name}${f.path}`);
+    return c?.change === 'appended' ? { hash: c.beforeHash, size: c.before } : undefined;
+  };
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-function prefetch(s: StoreCore, d: DatumRow, slot: ScratchSlot, share: boolean): { downloaded: number } | undefined {
+function prefetch(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, slot: ScratchSlot, share: boolean): { downloaded: number } | undefined {
   try {
-    return { downloaded: layOut(s, JSON.parse(d.inputs) as DatumFile[], slot, share) };
+    return { downloaded: layOut(s, job, spec, d.id, JSON.parse(d.inputs) as DatumFile[], slot, share) };
   } catch {
     return undefined;
   }
@@ -266,7 +290,7 @@ async function runDatum(
     if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
     const { pfsDir, tmpDir } = slot;
     try {
-      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, files, slot, transform.protectsInputs);
+      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, job, spec, d.id, files, slot, transform.protectsInputs);
       const env: Record<string, string> = {
         PACH_JOB_ID: job.id,
         PACH_DATUM_ID: d.id,
@@ -278,11 +302,13 @@ async function runDatum(
         TUSK_PFS: pfsDir,
       };
       for (const f of files) {
-        env[f.name] = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
+        env[f.name] = `/pfs/${f.name}${f.path === '/' || f.window ? '' : f.path}`;
         env[`${f.name}_COMMIT`] = f.commit;
         if (f.joinKey !== undefined) env[`PACH_DATUM_${f.name}_JOIN_ON`] = f.joinKey;
         if (f.groupKey !== undefined) env[`PACH_DATUM_${f.name}_GROUP_BY`] = f.groupKey;
       }
+      Object.assign(env, windowEnv(files));
+      const appended: AppendedOutput[] = [];
       const ctx: DatumContext = {
         pipeline: job.pipeline,
         jobId: job.id,
@@ -296,13 +322,16 @@ async function runDatum(
         signal,
         log,
         lane,
+        previous: spec.reprocess_spec === 'every_job' ? undefined : () => previousRun(s, job, d.id, files),
+        appendOutput: (p, base, tail) => appended.push({ path: p, base, tail }),
       };
       const r = await transform.run(ctx, 'main');
       if (r.ok) {
         state = 'success';
         error = null;
         const out = path.join(pfsDir, 'out');
-        if (fs.readdirSync(out).length === 0) results.add(finish(null, 0));
+        for (const a of appended) if (fs.existsSync(path.join(out, a.path))) throw new ConflictError(`${a.path} was both written to /pfs/out and given as an appended output`, 'write each output path one way');
+        if (appended.length === 0 && fs.readdirSync(out).length === 0) results.add(finish(null, 0));
         else {
           const skipped: string[] = [];
           // the output tree and the datum's success are recorded in one transaction, so gc never
@@ -316,6 +345,7 @@ async function runDatum(
               // a successful datum's error column holds what it did not upload (shown as its warning)
               error = `${skipped.length} symbolic link${skipped.length === 1 ? '' : 's'} not uploaded: ${skipped.join('; ')}`;
             },
+            appended,
             beforeCommit: (root, stats) => {
               results.writeInto();
               s.jobs.finishDatum(finish(root, stats.bytes));
@@ -474,13 +504,13 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
       // sent back to the queue before it started: someone claims it again
       const begin = (d: DatumRow, into: ScratchSlot, ready: { downloaded: number } | undefined) => (restarted.delete(d.id) ? Promise.resolve() : runClaimed(d, into, ready, lane));
       let d = abort.signal.aborted ? undefined : claim();
-      let running = d ? begin(d, slot, prefetch(s, d, slot, transform.protectsInputs)) : undefined;
+      let running = d ? begin(d, slot, prefetch(s, job, spec, d, slot, transform.protectsInputs)) : undefined;
       while (d && running && !abort.signal.aborted) {
         progressed = true;
         // after the current datum's command has been sent off
         await new Promise((r) => setImmediate(r));
         const next = abort.signal.aborted ? undefined : claim();
-        const nextReady = next ? prefetch(s, next, spare, transform.protectsInputs) : undefined;
+        const nextReady = next ? prefetch(s, job, spec, next, spare, transform.protectsInputs) : undefined;
         let nextRunning = next && transform.queues ? begin(next, spare, nextReady) : undefined;
         try {
           await running;

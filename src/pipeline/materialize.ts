@@ -3,10 +3,11 @@
 // into every datum that needs it: 10,000 datums sharing a reference file read it once. A hard
 // link is the cached file itself, so links go only to transforms that cannot write their inputs
 // (`protectsInputs`); the others get a copy of their own (a reflink where the file system can).
+// A file only appended to since the datum's last run is its cached earlier copy plus the new bytes.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeContent as writeContentTo } from '../store/content-io.js';
+import { readFrom, writeContent as writeContentTo } from '../store/content-io.js';
 import { walkFiles } from '../store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
@@ -44,6 +45,45 @@ function linkCopy(from: string, to: string): void {
   }
 }
 
+/** What an input file held in the datum's last run, when it has only been appended to since. */
+export interface PriorContent {
+  hash: string;
+  size: number;
+}
+
+/**
+ * A new content that extends `prior` (checked by chunk ids, see previous-run.ts), written to
+ * `target` as the cached copy of `prior` followed by the new bytes, read from packs and verified
+ * chunk by chunk: what a job after an append reads from packs is what was appended. undefined
+ * when `prior` is not in the cache (the caller reads the whole content).
+ */
+function extendCached(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string }, prior: PriorContent, target: string): number | undefined {
+  const old = cachedInputFile(s.path, prior.hash);
+  const st = fs.statSync(old, { throwIfNoEntry: false });
+  // only a cache file nobody wrote to (see place) and of the size recorded then
+  if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size) return undefined;
+  fs.rmSync(target, { force: true }); // never write through a link into another cached file
+  fs.copyFileSync(old, target, fs.constants.COPYFILE_FICLONE);
+  let bytes = 0;
+  try {
+    fs.chmodSync(target, 0o644);
+    const fd = fs.openSync(target, 'a');
+    try {
+      for (const b of readFrom(s.index, s.packs, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
+        for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
+        bytes += b.length;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.chmodSync(target, 0o444);
+  } catch (err) {
+    fs.rmSync(target, { force: true });
+    throw err;
+  }
+  return bytes;
+}
+
 /**
  * Put a content at `target`: a hard link to its cached copy, or, the first time, the content
  * read from packs and then linked into the cache. Writing the datum's file first and linking it
@@ -51,7 +91,7 @@ function linkCopy(from: string, to: string): void {
  * file per content, not two names): the cache never shows a partial file. Returns bytes read
  * from packs.
  */
-function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean): number {
+function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean, prior?: () => PriorContent | undefined): number {
   if (f.empty) {
     fs.writeFileSync(target, '');
     return 0;
@@ -73,7 +113,8 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
     return 0;
   }
   if (st) fs.rmSync(file, { force: true });
-  const bytes = writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
+  const earlier = prior?.();
+  const bytes = (earlier && extendCached(s, f, earlier, target)) ?? writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
   const dir = path.dirname(file);
   for (let tries = 0; tries < 2; tries++) {
     try {
@@ -98,9 +139,18 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
 
 /**
  * Materialize every input file of a datum below `pfsDir`. `present`: directories known to exist
- * already (those the scratch tree kept), which need no mkdir. Returns bytes read from packs.
+ * already (those the scratch tree kept), which need no mkdir. `prior`: what a file held in the
+ * datum's last run, when it was only appended to since; asked only for a file the cache does not
+ * hold. Returns bytes read from packs.
  */
-export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsDir: string, present: ReadonlySet<string> = new Set(), share = true): number {
+export function materializeDatum(
+  s: StoreCore,
+  files: readonly DatumFile[],
+  pfsDir: string,
+  present: ReadonlySet<string> = new Set(),
+  share = true,
+  prior: (f: DatumFile) => PriorContent | undefined = () => undefined,
+): number {
   let downloaded = 0;
   const mkdir = (dir: string) => {
     if (!present.has(dir)) fs.mkdirSync(dir, { recursive: true });
@@ -109,9 +159,10 @@ export function materializeDatum(s: StoreCore, files: readonly DatumFile[], pfsD
     const base = path.join(pfsDir, f.name);
     mkdir(base);
     if (f.type === 'file') {
-      const target = path.join(base, f.path);
+      // a window holds files of several commits, one path maybe in each: a directory per commit
+      const target = path.join(base, f.window ? f.commit : '', f.path);
       mkdir(path.dirname(target));
-      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, share);
+      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, share, () => prior(f));
       continue;
     }
     const commit = s.graph.getCommit(f.repo, f.commit);

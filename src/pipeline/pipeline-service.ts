@@ -16,6 +16,7 @@ import { requireJobsSucceeded } from './job-outcome.js';
 import { killJob, specOf } from './job-runner.js';
 import { describeInput, inputRepos, normalizeSpec, parseSpecText, type WorkdirRule } from './spec.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
+import { commitHistory } from './windows.js';
 
 export interface PipelineInfo {
   name: string;
@@ -476,7 +477,7 @@ export function previewDatums(s: StoreCore, text: string, baseDir: string): Datu
     requireRepo(s, i.repo);
     const b = s.graph.getBranch(i.repo, i.branch);
     const c = i.commit ? s.graph.getCommit(i.repo, i.commit) : b ? s.graph.getCommit(i.repo, b.head) : undefined;
-    return { commit: c?.id ?? '', root: c?.root ?? null };
+    return { commit: c?.id ?? '', root: c?.root ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   };
   return planDatums(s.reader, spec.input, resolve).map((d) => ({
     id: d.id,

@@ -14,6 +14,17 @@ export interface PfsInput {
   group_by?: string;
   lazy?: boolean;
   empty_files?: boolean;
+  /** read the branch's history in windows instead of its head (src/pipeline/windows.ts) */
+  window?: WindowSpec;
+}
+
+/** Fixed (every = size) or sliding windows over a branch's commits, by commit time or by count. */
+export interface WindowSpec {
+  by: 'time' | 'commits';
+  /** ms (time) or commits */
+  size: number;
+  /** how far apart windows start, same unit; equal to size for fixed windows */
+  every: number;
 }
 
 export interface CronInput {

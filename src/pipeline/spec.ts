@@ -11,7 +11,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { isCommitId, validateName } from '../store/address.js';
 import { compileGlob, validateTemplate, type CompiledGlob } from '../store/glob.js';
 import { escapeControlChars } from '../store/paths.js';
-import type { ComboInput, CronInput, InputSpec, PfsInput, PipelineSpec, TransformSpec } from './spec-types.js';
+import type { ComboInput, CronInput, InputSpec, PfsInput, PipelineSpec, TransformSpec, WindowSpec } from './spec-types.js';
+import { describeWindowSpec, MAX_WINDOWS_PER_COMMIT, parseWindowLength } from './windows.js';
 
 /** One spec as decoded from a file, before validation: pass `value` to normalizeSpec. */
 export interface RawSpec {
@@ -422,12 +423,14 @@ const PFS_FIELDS = [
   'group_by',
   'lazy',
   'empty_files',
+  'window',
   'repo_type',
   's3',
   'trigger',
   'project',
 ];
 const CRON_FIELDS = ['name', 'spec', 'repo', 'overwrite', 'start', 'project'];
+const WINDOW_FIELDS = ['size', 'every'];
 
 interface Ctx {
   pipeline: string;
@@ -481,6 +484,7 @@ export function normalizeSpec(
   if (!top.has('input')) throw new InvalidArgumentError('no input set', 'add "input": {"pfs": {"repo": "<repo>", "glob": "/*"}}');
   const input = readInput(top.get('input'), top.path('input'), ctx, undefined);
   checkNames(input, new Set(), ctx);
+  checkWindows(input, ctx);
   sortInputs(input);
 
   const reprocess = top.string('reprocess_spec') || 'until_success';
@@ -763,6 +767,13 @@ function readPfs(p: Fields, ctx: Ctx, parent: Combo | undefined): PfsInput {
   }
   if (p.bool('lazy')) input.lazy = true;
   if (p.bool('empty_files')) input.empty_files = true;
+  const window = p.fields('window', WINDOW_FIELDS);
+  if (window) {
+    input.window = readWindow(window);
+    if (parent === 'join' || parent === 'group' || input.join_on || input.group_by) {
+      throw invalidAt(p.path('window'), `a windowed input cannot be part of a ${parent ?? (input.join_on ? 'join' : 'group')}`, 'a window is one datum of many files: cross it with other inputs, or drop the window');
+    }
+  }
   const repoType = p.string('repo_type');
   if (repoType && repoType !== 'user') {
     throw invalidAt(p.path('repo_type'), `repo_type ${JSON.stringify(repoType)} is not supported: tusk pipelines read user repos only`, 'remove repo_type or set it to "user"');
@@ -771,6 +782,44 @@ function readPfs(p: Fields, ctx: Ctx, parent: Combo | undefined): PfsInput {
   if (p.has('trigger')) throw invalidAt(p.path('trigger'), 'input triggers are not supported by tusk', 'commit to the input branch when the pipeline should run');
   ignoreProject(p, ctx);
   return input;
+}
+
+// `size: 7d, every: 1d` (sliding by time), `size: 10 commits` (fixed by count); every ≤ size, so
+// that no commit falls between two windows unseen.
+function readWindow(w: Fields): WindowSpec {
+  const length = (f: 'size' | 'every') => {
+    const v = w.get(f);
+    const hint = 'write a duration such as "7d", "12h" or "1d12h" (units ms, s, m, h, d, w), or a count such as "10 commits"';
+    if (typeof v !== 'string') throw expected(w.path(f), 'string', v, typeof v === 'number' ? `write "${v} commits" or a duration such as "${v}d"` : hint);
+    try {
+      return parseWindowLength(v);
+    } catch (err) {
+      throw malformed(`${w.path(f)}: ${(err as Error).message}`, hint);
+    }
+  };
+  if (!w.has('size')) throw invalidAt(w.at, 'window must specify a size', 'add "size": "7d" (by commit time) or "size": "10 commits" (by count)');
+  const size = length('size');
+  const every = w.has('every') ? length('every') : size;
+  if (every.by !== size.by) {
+    throw invalidAt(w.path('every'), `every is ${every.by === 'time' ? 'a duration' : 'a count of commits'} but size is ${size.by === 'time' ? 'a duration' : 'a count of commits'}`, 'give both in the same unit');
+  }
+  if (every.size > size.size) throw invalidAt(w.path('every'), 'every must not be longer than size: commits between two windows would be in none', `make every at most ${w.get('size') as string}`);
+  if (size.size / every.size > MAX_WINDOWS_PER_COMMIT) {
+    throw invalidAt(w.path('every'), `every is too short: each commit would fall into ${Math.ceil(size.size / every.size)} windows (at most ${MAX_WINDOWS_PER_COMMIT})`, 'make every longer or size shorter');
+  }
+  return { by: size.by, size: size.size, every: every.size };
+}
+
+// One windowed input per pipeline: the window's bounds are the datum's (TUSK_WINDOW_START/END).
+function checkWindows(input: InputSpec, ctx: Ctx): void {
+  const windowed = inputLeaves(input).filter((i): i is PfsInput => i.kind === 'pfs' && i.window !== undefined);
+  if (windowed.length > 1) {
+    throw invalidAt(`${ctx.paths.get(windowed[1]!)!}.window`, 'only one input of a pipeline can have a window', `keep the window on ${windowed[0]!.name}, or split the pipeline in two`);
+  }
+}
+
+function inputLeaves(input: InputSpec): InputSpec[] {
+  return input.kind === 'pfs' || input.kind === 'cron' ? [input] : input.inputs.flatMap(inputLeaves);
 }
 
 function readCron(c: Fields, ctx: Ctx): CronInput {
@@ -993,7 +1042,7 @@ function checkCronRange(
 export function describeInput(input: InputSpec): string {
   switch (input.kind) {
     case 'pfs':
-      return `${input.repo}:${input.glob}`;
+      return input.window ? `${input.repo}:${input.glob} (${describeWindowSpec(input.window)})` : `${input.repo}:${input.glob}`;
     case 'cron':
       return `${input.name}:${input.spec}`;
     case 'group':

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setLongTimeout, type LongTimer } from '../timers.js';
 import { ExecServer } from './exec-server.js';
+import type { ContentId } from '../store/hash.js';
+import type { PreviousRun } from './previous-run.js';
 import type { TransformSpec } from './spec-types.js';
 
 /** Everything a transform needs for one attempt at one datum. */
@@ -34,6 +36,17 @@ export interface DatumContext {
    * attempts one at a time, in the order run() was called; different lanes' at once.
    */
   lane: number;
+  /**
+   * This datum's last successful run in the job before, with how each input changed since;
+   * undefined when there is none to build on. Computed when called (it may read chunks).
+   */
+  previous?: () => PreviousRun | undefined;
+  /**
+   * Store the output file at `path` (below `/pfs/out`, where nothing may be written at that
+   * path) as the content `base` followed by the bytes of the local file `tail`: an output that
+   * only grew is neither written out whole nor chunked whole again.
+   */
+  appendOutput?: (path: string, base: ContentId, tail: string) => void;
 }
 
 export interface TransformResult {

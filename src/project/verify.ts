@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, TuskError } from '../errors.js';
 import { datumHash, planDatums, type DatumFile } from '../pipeline/datums.js';
+import { commitHistory } from '../pipeline/windows.js';
 import { specOf } from '../pipeline/job-runner.js';
 import { readLogs } from '../pipeline/logs.js';
 import { createPipelines, deletePipeline } from '../pipeline/pipeline-service.js';
@@ -422,7 +423,7 @@ function planPinned(s: StoreCore, input: InputSpec, pins: Record<string, string>
   const resolve = (i: PfsInput) => {
     const c = i.commit && s.graph.getRepo(i.repo) ? s.graph.getCommit(i.repo, i.commit) : undefined;
     if (!c) missing = true;
-    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null };
+    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   };
   const out = new Map<string, DatumFile[]>();
   for (const d of planDatums(s.reader, pinInput(input, pins), resolve)) out.set(d.id, d.files);

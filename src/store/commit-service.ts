@@ -91,7 +91,7 @@ export function emptyRoot(s: StoreCore): NodeId {
 /** Insert a new commit row on top of `parent` (null = first), sharing its tree. Call inside a transaction. */
 export function insertCommit(
   s: StoreCore,
-  init: { repo: string; branch: string | null; parent: CommitRow | null; origin: CommitOrigin; description?: string; id?: string; finished?: boolean },
+  init: { repo: string; branch: string | null; parent: CommitRow | null; origin: CommitOrigin; description?: string; id?: string; finished?: boolean; started?: number },
 ): CommitRow {
   const now = Date.now();
   const root = init.parent?.root ?? emptyRoot(s);
@@ -103,7 +103,7 @@ export function insertCommit(
     parent: init.parent?.id ?? null,
     origin: init.origin,
     description: init.description ?? '',
-    started: now,
+    started: init.started ?? now,
     finishing: init.finished ? now : null,
     finished: init.finished ? now : null,
     root,
@@ -115,9 +115,16 @@ export function insertCommit(
   return row;
 }
 
-/** Open a USER commit on a branch (created if missing). */
-export function startCommit(s: StoreCore, repo: string, branch: string, opts: { parent?: CommitRef; description?: string } = {}): CommitInfo {
+/**
+ * Open a USER commit on a branch (created if missing). `time` backdates its start, as git's
+ * author date does: windowed pipelines file a commit by it (data that arrives late).
+ */
+export function startCommit(s: StoreCore, repo: string, branch: string, opts: { parent?: CommitRef; description?: string; time?: number } = {}): CommitInfo {
   validateName('branch', branch);
+  if (opts.time !== undefined && !(Number.isSafeInteger(opts.time) && opts.time >= 0 && opts.time <= Date.now())) {
+    const shown = Number.isFinite(opts.time) && Math.abs(opts.time) < 8.64e15 ? new Date(opts.time).toISOString() : String(opts.time);
+    throw new InvalidArgumentError(`commit time ${shown} is not between 1970 and now`, 'give --time an RFC 3339 time in the past, e.g. 2026-12-01T09:00:00Z');
+  }
   const row = s.graph.transaction(() => {
     requireRepo(s, repo);
     const b = s.graph.getBranch(repo, branch);
@@ -127,7 +134,7 @@ export function startCommit(s: StoreCore, repo: string, branch: string, opts: { 
     else if (b) parent = s.graph.getCommit(repo, b.head)!;
     if (parent && parent.repo !== repo) throw new InvalidArgumentError(`parent commit ${commitLabel(parent)} is in another repo`, `pick a parent in ${repo}`);
     if (parent && parent.finished === null) throw new ConflictError(`parent commit ${commitLabel(parent)} has not been finished`, `finish it first: tusk finish commit ${repo}@${parent.id}`);
-    const c = insertCommit(s, { repo, branch, parent, origin: 'USER', description: opts.description });
+    const c = insertCommit(s, { repo, branch, parent, origin: 'USER', description: opts.description, started: opts.time });
     s.graph.setBranch(repo, branch, c.id, Date.now());
     return c;
   });

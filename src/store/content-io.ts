@@ -35,18 +35,33 @@ export class ContentWriter implements ContentSink {
   private hasher: Hasher | null = null;
   size = 0;
 
-  /** `prefix` is existing content this file continues (append): its chunks are reused, its bytes re-hashed. */
+  /**
+   * `prefix`: existing content this file continues (an append). Its chunks but the last are
+   * reused; the last one ended where the old file ended, not at a content-defined cut, so its
+   * bytes are chunked again with what follows: the cuts are those a put of the whole file makes.
+   * The other bytes are only hashed (the file's id is BLAKE3 of all of them).
+   */
   constructor(
     private readonly sink: PackWriter,
     params: ChunkParams = CHUNK_PROFILE_V1,
-    prefix?: { record: ContentRecord; bytes: Iterable<Buffer> },
+    prefix?: { record: ContentRecord; bytes: Iterable<Buffer>; lastChunkSize: number },
   ) {
     this.chunker = new Chunker(params);
     if (prefix && prefix.record.size > 0) {
-      this.hasher = createHasher();
-      for (const b of prefix.bytes) this.hasher.update(b);
-      this.chunks.push(...prefix.record.chunks);
-      this.size = prefix.record.size;
+      const keep = prefix.record.size - prefix.lastChunkSize;
+      const hasher = keep > 0 ? createHasher() : null;
+      const last = Buffer.allocUnsafe(prefix.lastChunkSize);
+      let at = 0;
+      for (const b of prefix.bytes) {
+        const head = Math.max(0, Math.min(b.length, keep - at));
+        if (head > 0) hasher!.update(head === b.length ? b : b.subarray(0, head));
+        if (head < b.length) b.copy(last, at + head - keep, head);
+        at += b.length;
+      }
+      this.hasher = hasher;
+      this.chunks.push(...prefix.record.chunks.slice(0, -1));
+      this.size = keep;
+      this.push(last);
     }
   }
 
@@ -87,6 +102,25 @@ export class ContentWriter implements ContentSink {
     }
     return { id: this.hasher.digest() as ContentId, size: this.size, chunks: this.chunks };
   }
+}
+
+/**
+ * A writer for a file that starts with the content `prev` and goes on with the bytes pushed to
+ * it. `prev` is read once, each chunk verified against its id; only its last chunk and the new
+ * bytes are chunked and stored. (Its whole-file id is not hashed again: its chunks are checked,
+ * and the new file's id is hashed over the same bytes.)
+ */
+export function appendingWriter(index: ChunkIndex, packs: PackStorage, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
+  if (prev.size === 0) return new ContentWriter(sink, params);
+  const locs = index.getChunks(prev.chunks);
+  const lastId = prev.chunks[prev.chunks.length - 1]!;
+  const last = locs.get(lastId.toString('latin1'));
+  if (!last) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${lastId.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+  // readChunk looks a chunk missing from `locs` up again, and names it when it is not there
+  const bytes = (function* () {
+    for (const id of prev.chunks) yield readChunk(index, packs, id, ctx, locs.get(id.toString('latin1')));
+  })();
+  return new ContentWriter(sink, params, { record: prev, bytes, lastChunkSize: last.rawLen });
 }
 
 /** What a read error should name: the user sees repo, commit and path, not chunk ids. */
@@ -146,6 +180,27 @@ export interface ReadOptions {
 export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
   yield* readRecord(index, packs, contentRecord(index, id, ctx), ctx, offset, opts);
+}
+
+/**
+ * A file's bytes from `offset` on, reading only the chunks that hold them, each verified against
+ * its id (the bytes before `offset` are not read, so the whole-file id is not checked: the
+ * caller knows them from elsewhere, e.g. an earlier version of the file that this one extends).
+ */
+export function* readFrom(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset: number): Generator<Buffer> {
+  if (id.equals(EMPTY_CONTENT_ID)) return;
+  const rec = contentRecord(index, id, ctx);
+  const locs = index.getChunks(rec.chunks);
+  let at = 0;
+  for (const c of rec.chunks) {
+    const loc = locs.get(c.toString('latin1'));
+    if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${c.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+    if (at + loc.rawLen > offset) {
+      const data = readChunk(index, packs, c, ctx, loc);
+      yield offset > at ? data.subarray(offset - at) : data;
+    }
+    at += loc.rawLen;
+  }
 }
 
 /**

@@ -14,9 +14,9 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
+import { appendingWriter, concatContents, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
-import { applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
+import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
 import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
@@ -280,7 +280,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     const prev = opts.append ? existing(repoPath) : undefined;
     if (!prev || prev.size === 0) return contentSink(writer, sizeHint);
     const ctx = { describe: () => `${t0.repo}:${repoPath}` };
-    return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(s.index, s.packs, prev.id, ctx) });
+    return appendingWriter(s.index, s.packs, writer, prev, ctx);
   };
   const addFile = (repoPath: string, rec: ContentRecord) => {
     files++;
@@ -412,15 +412,31 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
 }
 
 /**
+ * A file of a datum's output that is an earlier content followed by the bytes of a local file
+ * (an output that only grew): stored without reading it back from disk or chunking it whole.
+ */
+export interface AppendedOutput {
+  /** its path in the output tree */
+  path: string;
+  /** the content it starts with */
+  base: ContentId;
+  /** a local file holding the bytes that follow */
+  tail: string;
+}
+
+/**
  * Store a local directory as a standalone tree, not a commit (a datum's output). Every file
- * entry is stamped with `datum`; links are followed. `beforeCommit` runs inside the transaction
- * that records the tree, so the caller can record what refers to it atomically.
+ * entry is stamped with `datum`; links are followed. `appended` adds files stored as a content
+ * plus new bytes. `beforeCommit` runs inside the transaction that records the tree, so the
+ * caller can record what refers to it atomically.
  */
 export function writeLocalTree(
   s: StoreCore,
   dir: string,
   opts: {
     datum: string;
+    /** outputs the transform handed over as an earlier content plus new bytes */
+    appended?: readonly AppendedOutput[];
     beforeCommit: (root: NodeId | null, stats: { files: number; bytes: number }) => void;
     /** what each symbolic link stands for (see LinkTarget); without it links are followed */
     resolveLink?: (local: string) => LinkTarget;
@@ -447,17 +463,26 @@ export function writeLocalTree(
       onBytes: (n) => (bytes += n),
     });
     const ref = trees.ingest(dir, '/');
+    const appended = (opts.appended ?? []).map((a) => {
+      const rec = storeAppended(s, writer, a);
+      bytes += rec.size;
+      return { path: a.path, rec };
+    });
     writer.sync();
     const root = s.graph.transaction(() => {
       writer.record();
       trees.record(Date.now());
-      const r = ref && ref.entries > 0 ? ref.id : null;
-      opts.beforeCommit(r, { files: trees.files, bytes });
+      let r = ref && ref.entries > 0 ? ref.id : null;
+      if (appended.length > 0) {
+        s.index.putContents(appended.map((a) => a.rec));
+        r = applyPathEdits(s.reader, s.pages, r, appended.map((a) => ({ path: a.path, entry: fileEntry(a.rec, opts.datum) })))?.id ?? null;
+      }
+      opts.beforeCommit(r, { files: trees.files + appended.length, bytes });
       s.index.removeWriter(session);
       return r;
     });
     failed = false;
-    return { root, files: trees.files, bytes };
+    return { root, files: trees.files + appended.length, bytes };
   } finally {
     writer.close(failed);
     if (failed) {
@@ -469,6 +494,29 @@ export function writeLocalTree(
     }
   }
 }
+
+/** Store `a.base` followed by the bytes of `a.tail`: only the base's last chunk and the new bytes are chunked. */
+function storeAppended(s: StoreCore, writer: PackWriter, a: AppendedOutput): ContentRecord {
+  const ctx = { describe: () => `the earlier output ${a.path}` };
+  const prev = s.index.getContent(a.base);
+  if (!prev) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
+  const w = appendingWriter(s.index, s.packs, writer, prev, ctx);
+  const fd = fs.openSync(a.tail, 'r');
+  try {
+    for (;;) {
+      // a fresh buffer per block: the writer's chunks view it until the pack writer drains
+      const b = w.buffer(APPEND_BLOCK);
+      const n = fs.readSync(fd, b, 0, b.length, null);
+      if (n === 0) break;
+      w.push(b.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return w.finish();
+}
+
+const APPEND_BLOCK = 1 << 20;
 
 async function ingestTar(
   input: NodeJS.ReadableStream,

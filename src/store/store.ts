@@ -60,7 +60,7 @@ export class Store {
     return repos.deleteBranch(this.core, repo, branch, opts);
   }
 
-  startCommit(repo: string, branch: string, opts?: { parent?: CommitRef; description?: string }) {
+  startCommit(repo: string, branch: string, opts?: { parent?: CommitRef; description?: string; time?: number }) {
     return commits.startCommit(this.core, repo, branch, opts);
   }
   finishCommit(ref: CommitRef, opts?: { description?: string; force?: boolean }) {

@@ -4,6 +4,7 @@
 import type { LogLine } from '../pipeline/logs.js';
 import type { DatumInfo, JobInfo, JobSetInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
 import type { InputSpec, TransformSpec } from '../pipeline/spec-types.js';
+import { describeWindow } from '../pipeline/windows.js';
 import { formatBytes, humanDuration } from './format.js';
 import { progressBar } from './progress.js';
 import { renderKeyValues, renderTable } from './table.js';
@@ -197,16 +198,47 @@ function datumStatus(d: DatumInfo): string {
   return d.state === 'pending' ? '-' : d.state;
 }
 
+/** A window's files are summed up (`series@master: 4 files in 3 commits`): a window may hold thousands. */
 function datumFiles(d: DatumInfo): string {
-  return d.files.map((f) => `${f.repo}@${f.commit}:${f.path}`).join(', ');
+  const parts: string[] = [];
+  const windows = new Map<string, { files: number; commits: Set<string> }>();
+  for (const f of d.files) {
+    if (!f.window) {
+      parts.push(`${f.repo}@${f.commit}:${f.path}`);
+      continue;
+    }
+    const key = `${f.repo}@${f.branch}`;
+    let w = windows.get(key);
+    if (!w) {
+      windows.set(key, (w = { files: 0, commits: new Set() }));
+      parts.push(key);
+    }
+    w.files++;
+    w.commits.add(f.commit);
+  }
+  return parts.map((p) => (windows.has(p) ? `${p}: ${plural(windows.get(p)!.files, 'file')} in ${plural(windows.get(p)!.commits.size, 'commit')}` : p)).join(', ');
 }
 
-/** `list datum`: `ID FILES STATUS TIME`; a preview (`-f`) prints `-` for ID and STATUS. */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function datumWindow(d: DatumInfo): string | undefined {
+  const w = d.files.find((f) => f.window)?.window;
+  return w ? describeWindow(w) : undefined;
+}
+
+/**
+ * `list datum`: `ID FILES STATUS TIME`; a preview (`-f`) prints `-` for ID and STATUS. A
+ * windowed pipeline's table adds WINDOW, the bounds of each datum's window.
+ */
 export function datumTable(datums: DatumInfo[], opts: { preview?: boolean } = {}): string {
+  const windowed = datums.some((d) => datumWindow(d) !== undefined);
   return renderTable(
-    ['ID', 'FILES', 'STATUS', 'TIME'],
+    windowed ? ['ID', 'WINDOW', 'FILES', 'STATUS', 'TIME'] : ['ID', 'FILES', 'STATUS', 'TIME'],
     datums.map((d) => [
       opts.preview ? '-' : d.id,
+      ...(windowed ? [datumWindow(d) ?? '-'] : []),
       datumFiles(d),
       opts.preview ? '-' : datumStatus(d),
       d.state === 'skipped' ? '-' : between(d.started, d.finished),
@@ -225,6 +257,7 @@ export function datumDetails(d: DatumInfo): string {
     ['Data Downloaded', formatBytes(d.downloadBytes)],
     ['Data Uploaded', formatBytes(d.uploadBytes)],
     ['Total Time', d.state === 'skipped' ? '-' : between(d.started, d.finished)],
+    ['Window', datumWindow(d)],
   ]);
   const files = renderTable(
     ['REPO', 'COMMIT', 'PATH'],

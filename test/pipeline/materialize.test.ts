@@ -41,6 +41,33 @@ describe('materializeDatum', () => {
     expect(fs.statSync(path.join(pfs(2), 'in', 'src', 'a.txt')).ino).toBe(fs.statSync(cached).ino);
   });
 
+  it('lays a file only appended to out as the cached earlier copy plus the new bytes, read from packs', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('in');
+    // several chunks, so that the chunks before the old end are not read
+    const base = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `row ${i},${(i * 7919) % 1000}\n`).join(''));
+    const added = 'row new,1\nrow newer,2\n';
+    const before = await fileInput(store, '/e.csv', base.toString());
+    const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
+    expect(materializeDatum(store.core, [before], pfs(1))).toBe(base.length);
+    const now = await fileInput(store, '/e.csv', base.toString() + added);
+    const prior = (f: DatumFile) => (f.hash === now.hash ? { hash: before.hash, size: before.size } : undefined);
+    expect(materializeDatum(store.core, [now], pfs(2), new Set(), true, prior)).toBe(Buffer.byteLength(added));
+    const laid = path.join(pfs(2), 'in', 'e.csv');
+    expect(fs.readFileSync(laid, 'utf8')).toBe(base.toString() + added);
+    const cached = (h: string) => path.join(store.core.path, CACHE_DIR, h.slice(0, 2), h);
+    expect(fs.statSync(cached(now.hash)).ino).toBe(fs.statSync(laid).ino);
+    expect(fs.statSync(laid).mode & 0o777).toBe(0o444);
+    expect(fs.readFileSync(cached(before.hash)).equals(base)).toBe(true);
+
+    // an earlier copy that is not in the cache (or was written to): the whole content is read
+    const again = await fileInput(store, '/e.csv', base.toString() + added + added);
+    fs.chmodSync(cached(now.hash), 0o644);
+    expect(materializeDatum(store.core, [again], pfs(3), new Set(), true, () => ({ hash: now.hash, size: now.size }))).toBe(again.size);
+    expect(fs.readFileSync(path.join(pfs(3), 'in', 'e.csv'), 'utf8')).toBe(base.toString() + added + added);
+  });
+
   it('skips the mkdir of directories said to exist, and makes the others', async () => {
     env = tempStore();
     const { store } = env;

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { parseCommitish } from '../../cli/refs.js';
+import { parseCommitish, parseTimeFlag } from '../../cli/refs.js';
 import { parseBranchRef } from '../../store/address.js';
 import type { CommitInfo } from '../../store/types.js';
 
@@ -14,11 +14,13 @@ export default class StartCommit extends TuskCommand<StartCommitResult> {
   static override examples = [
     '<%= config.bin %> start commit images@master -m "nightly import"',
     '<%= config.bin %> start commit images@fix --parent master',
+    '<%= config.bin %> start commit metrics@master --time 2026-12-01T09:00:00Z',
   ];
   static override args = { branch: Args.string({ required: true, description: 'repo@branch' }) };
   static override flags = {
     parent: Flags.string({ char: 'p', description: 'Parent commit (id, branch, or repo@branch=id).' }),
     message: Flags.string({ char: 'm', aliases: ['description'], description: 'Description of the commit.' }),
+    time: Flags.string({ description: 'Commit time (RFC 3339, in the past) instead of now: where windowed pipelines file the commit.' }),
   };
 
   async run(): Promise<StartCommitResult> {
@@ -27,6 +29,7 @@ export default class StartCommit extends TuskCommand<StartCommitResult> {
     const commit = this.store().startCommit(repo, branch, {
       parent: flags.parent === undefined ? undefined : parseCommitish(repo, flags.parent),
       description: flags.message,
+      time: flags.time === undefined ? undefined : parseTimeFlag('--time', flags.time),
     });
     this.render(() => commit.id);
     return commit;

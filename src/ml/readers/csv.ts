@@ -168,9 +168,20 @@ function indexOrEnd(text: string, ch: string, from: number): number {
   return k < 0 ? text.length : k;
 }
 
-/** A file's text, chunk by chunk; a for-await loop that ends early closes the file. */
-function textChunks(file: string): AsyncIterable<string> {
-  return fs.createReadStream(file, { encoding: 'utf8', highWaterMark: CHUNK_BYTES }) as AsyncIterable<string>;
+/** A file's text, chunk by chunk, from byte `start`; a for-await loop that ends early closes the file. */
+function textChunks(file: string, start = 0): AsyncIterable<string> {
+  return fs.createReadStream(file, { encoding: 'utf8', highWaterMark: CHUNK_BYTES, start }) as AsyncIterable<string>;
+}
+
+/** The first line of a file with its line break, read a chunk at a time ('' for an empty file). */
+async function firstLine(file: string): Promise<string> {
+  let text = '';
+  for await (const chunk of textChunks(file)) {
+    text += chunk;
+    const nl = text.indexOf('\n');
+    if (nl >= 0) return text.slice(0, nl + 1);
+  }
+  return text;
 }
 
 /** Records of a file, streamed, one chunk's worth at a time: nothing but the current chunk is held in memory. */
@@ -392,12 +403,16 @@ function countFields(text: string, delimiter: string, start: number, end: number
   return n;
 }
 
-/** Feed every record of the files to `records`, handing on the tables it completes as they are. */
-async function* readRecords(files: string[], records: TypedRecords, delimiter: string): AsyncGenerator<Table> {
+/**
+ * Feed every record of the files to `records`, handing on the tables it completes as they are.
+ * `from`: the one file's rows start at this byte (a line start), its header still at byte 0.
+ */
+async function* readRecords(files: string[], records: TypedRecords, delimiter: string, from = 0): AsyncGenerator<Table> {
   for (const file of files) {
     records.startFile(file);
     const parser = new CsvParser(delimiter);
-    for await (const chunk of textChunks(file)) {
+    if (from > 0) parser.feed(await firstLine(file), records);
+    for await (const chunk of textChunks(file, from)) {
       parser.feed(chunk, records);
       yield* records.ready.splice(0);
     }
@@ -412,10 +427,11 @@ async function* readRecords(files: string[], records: TypedRecords, delimiter: s
  * does not fit its column's type is an error naming the file, record and column. Always yields at
  * least one table (empty when the files have no rows), so that a consumer sees the columns.
  */
-export async function* csvBatches(files: string[], schema: Schema, opts: CsvOptions & { batchRows: number }): AsyncGenerator<Table> {
+export async function* csvBatches(files: string[], schema: Schema, opts: CsvOptions & { batchRows: number; from?: number }): AsyncGenerator<Table> {
+  if (opts.from && files.length !== 1) throw new RangeError('reading from an offset takes one file');
   const records = new TypedRecords(schema.columns, opts.batchRows, opts.delimiter ?? ',');
   let yielded = false;
-  for await (const t of readRecords(files, records, opts.delimiter ?? ',')) {
+  for await (const t of readRecords(files, records, opts.delimiter ?? ',', opts.from)) {
     yielded = true;
     yield t;
   }

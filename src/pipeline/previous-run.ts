@@ -1,0 +1,84 @@
+// What a datum's last successful run saw and wrote, for transforms that can build on it instead
+// of starting over (a predict over a file that was only appended to predicts the new rows). The
+// comparison is by content: an input file is `same`, `appended` (its old bytes are the start of
+// the new ones, checked by chunk ids, see store/content-prefix.ts), `changed` or `new`.
+import { NotFoundError } from '../errors.js';
+import { readContent } from '../store/content-io.js';
+import { isContentPrefix } from '../store/content-prefix.js';
+import { lookupPath } from '../store/file-tree.js';
+import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
+import type { JobRow } from '../store/job-records.js';
+import type { StoreCore } from '../store/store-core.js';
+import type { DatumFile } from './datums.js';
+
+export type InputChange = { change: 'same' } | { change: 'appended'; before: number; beforeHash: string } | { change: 'changed' } | { change: 'new' };
+
+/** The last successful run of a datum in the job before this one. */
+export interface PreviousRun {
+  /** the job it ran (or was skipped) in */
+  job: string;
+  /** how each input of this run differs from the same input then, by `/pfs/<name><path>` */
+  inputs: Map<string, InputChange>;
+  /**
+   * A file of that run's output, by its path in `/pfs/out`: its content id and size, without
+   * reading it (an output that only grows is stored as this content plus new bytes). undefined
+   * when there is no such file, or its content is gone (its commit deleted, gc run since).
+   */
+  outputFile(path: string): { id: ContentId; size: number } | undefined;
+  /** The bytes of a (small) output file, verified; throws when they cannot be read. */
+  readOutput(path: string): Buffer;
+}
+
+/** undefined when the previous job did not run this datum, or it did not succeed. */
+export function previousRun(s: StoreCore, job: JobRow, datum: string, files: readonly DatumFile[]): PreviousRun | undefined {
+  const prevJob = s.jobs.previousJob(job.pipeline, job.id);
+  const prev = prevJob ? s.jobs.getJob(job.pipeline, prevJob) : undefined;
+  // another version of the pipeline, or a new salt (--reprocess), may compute something else
+  if (!prev || prev.version !== job.version || prev.salt !== job.salt) return undefined;
+  const row = s.jobs.getDatum(job.pipeline, prev.id, datum);
+  if (!row || (row.state !== 'success' && row.state !== 'skipped')) return undefined;
+  const before = new Map((JSON.parse(row.inputs) as DatumFile[]).map((f) => [fileKey(f), f]));
+  const inputs = new Map<string, InputChange>();
+  for (const f of files) {
+    const old = before.get(fileKey(f));
+    const key = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
+    if (!old || old.type !== f.type) inputs.set(key, { change: 'new' });
+    else if (old.hash === f.hash && !!old.emptyFiles === !!f.emptyFiles) inputs.set(key, { change: 'same' });
+    else if (f.type === 'file' && !f.emptyFiles && isAppended(s, old, f)) inputs.set(key, { change: 'appended', before: old.size, beforeHash: old.hash });
+    else inputs.set(key, { change: 'changed' });
+  }
+  return {
+    job: prev.id,
+    inputs,
+    outputFile: (p) => {
+      try {
+        const e = row.output ? lookupPath(s.reader, row.output as NodeId, p) : undefined;
+        if (e?.kind !== 'file' || !s.index.hasContent(e.id as ContentId)) return undefined;
+        return { id: e.id as ContentId, size: e.size };
+      } catch {
+        return undefined; // the tree itself is gone
+      }
+    },
+    readOutput: (p) => {
+      const e = row.output ? lookupPath(s.reader, row.output as NodeId, p) : undefined;
+      if (e?.kind !== 'file') throw new NotFoundError('file', p, `${p} is not in the output of ${job.pipeline}@${prev.id}`);
+      return Buffer.concat([...readContent(s.index, s.packs, e.id as ContentId, { describe: () => `file ${p} in ${job.pipeline}@${prev.id}` })]);
+    },
+  };
+}
+
+/**
+ * Whether `now` is `old` with bytes added at the end. The old content may be gone (its commit
+ * deleted and gc run since): then it cannot be built on, and the datum is simply redone.
+ */
+function isAppended(s: StoreCore, old: DatumFile, now: DatumFile): boolean {
+  try {
+    return isContentPrefix(s.index, s.packs, fromHex(old.hash) as ContentId, fromHex(now.hash) as ContentId, { describe: () => `file ${now.path} in ${now.repo}@${now.commit}` });
+  } catch {
+    return false;
+  }
+}
+
+function fileKey(f: DatumFile): string {
+  return `${f.name}\0${f.window ? `${f.commit}\0` : ''}${f.path}`;
+}

@@ -1,0 +1,110 @@
+// A file written as "an existing content followed by new bytes" (put file -a, a datum output that
+// only grew) must be stored exactly as a put of the whole file would store it: the same
+// content-defined cuts, the same chunk list, the same content id. Content records are keyed by
+// content id, so the whole put is made in a store of its own: one store would hold one record
+// for both.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseFileRef } from '../../src/store/address.js';
+import { readContent } from '../../src/store/content-io.js';
+import { RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
+import { writeLocalTree } from '../../src/store/file-service.js';
+import { lookupPath } from '../../src/store/file-tree.js';
+import { fromHex, type ContentId, type NodeId } from '../../src/store/hash.js';
+import { seededBytes, streamOf, tempStores } from '../helpers.js';
+
+describe('appending to a stored content', () => {
+  const newStore = tempStores();
+
+  /** Chunk ids (hex) and content id of a file in r@master. */
+  const stored = (store: ReturnType<typeof newStore>, p: string) => {
+    const id = fromHex(store.inspectFile(parseFileRef(`r@master:${p}`)).hash) as ContentId;
+    const rec = store.core.index.getContent(id)!;
+    return { id: id.toString('hex'), size: rec.size, chunks: rec.chunks.map((c) => c.toString('hex')) };
+  };
+
+  /** The record a put of `data` as a whole makes, in a store of its own. */
+  const wholePut = async (data: Buffer) => {
+    const store = newStore();
+    store.createRepo('r');
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath: '/whole' }]);
+    return stored(store, '/whole');
+  };
+
+  // bases: one chunk (below the minimum chunk size), several chunks; tails: one byte, several chunks
+  const cases = [
+    { name: 'several chunks + a few bytes', base: 3 << 20, tail: 7 },
+    { name: 'several chunks + several chunks', base: 3 << 20, tail: (1 << 20) + 12345 },
+    { name: 'one chunk + several chunks', base: 20_000, tail: 2 << 20 },
+  ];
+
+  for (const c of cases)
+    it(`put file -a cuts as a whole put does (${c.name})`, async () => {
+      const store = newStore();
+      store.createRepo('r');
+      const base = seededBytes(c.base, 1);
+      const tail = seededBytes(c.tail, 2);
+      await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/appended' }]);
+      await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(tail), repoPath: '/appended' }], { append: true });
+      const appended = stored(store, '/appended');
+      const whole = await wholePut(Buffer.concat([base, tail]));
+      expect(whole.chunks.length).toBeGreaterThan(1);
+      expect(appended).toEqual(whole);
+    });
+
+  it('a datum output given as an earlier content plus a tail file is the whole put, byte for byte', async () => {
+    const store = newStore();
+    store.createRepo('r');
+    const base = seededBytes(3 << 20, 3);
+    const tail = seededBytes(700_000, 4);
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-append-'));
+    try {
+      const out = path.join(dir, 'out');
+      fs.mkdirSync(out);
+      fs.writeFileSync(path.join(out, 'other.txt'), 'written whole\n');
+      fs.writeFileSync(path.join(dir, 'tail'), tail);
+      let recorded: NodeId | null | undefined;
+      const r = writeLocalTree(store.core, out, {
+        datum: 'd1',
+        appended: [{ path: '/sub/predictions.csv', base: fromHex(stored(store, '/base').id) as ContentId, tail: path.join(dir, 'tail') }],
+        beforeCommit: (root) => (recorded = root),
+      });
+      expect(r.root).toEqual(recorded);
+      expect(r.files).toBe(2);
+      const e = lookupPath(store.core.reader, r.root!, '/sub/predictions.csv')!;
+      expect(e.datum).toBe('d1');
+      const whole = await wholePut(Buffer.concat([base, tail]));
+      expect(e.id.toString('hex')).toBe(whole.id);
+      expect(store.core.index.getContent(e.id as ContentId)!.chunks.map((c) => c.toString('hex'))).toEqual(whole.chunks);
+      expect(lookupPath(store.core.reader, r.root!, '/other.txt')).toBeDefined();
+      const back = Buffer.concat([...readContent(store.core.index, store.core.packs, e.id as ContentId, { describe: () => 'back' })]);
+      expect(back.equals(Buffer.concat([base, tail]))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a damaged chunk of the earlier content fails the append with E_CORRUPT and changes nothing', async () => {
+    const store = newStore();
+    store.createRepo('r');
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(3 << 20, 5)), repoPath: '/f' }]);
+    const before = stored(store, '/f');
+    // a chunk the append reuses unchanged (not the last one, which it chunks again)
+    const loc = store.core.index.getChunk(fromHex(before.chunks[1]!) as never)!;
+    const pack = path.join(store.core.path, 'packs', loc.packName.slice(0, 2), `${loc.packName}.pack`);
+    const fd = fs.openSync(pack, 'r+');
+    const at = loc.offset + RECORD_HEADER_BYTES + Math.floor(loc.storedLen / 2);
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, at);
+    b[0] = b[0]! ^ 0x40;
+    fs.writeSync(fd, b, 0, 1, at);
+    fs.closeSync(fd);
+    const commits = store.listCommits({ repo: 'r', all: true }).length;
+    await expect(store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('more\n'), repoPath: '/f' }], { append: true })).rejects.toMatchObject({ code: 'E_CORRUPT' });
+    expect(store.listCommits({ repo: 'r', all: true }).length).toBe(commits);
+    expect(stored(store, '/f')).toEqual(before);
+  });
+});
