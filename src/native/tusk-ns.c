@@ -119,7 +119,8 @@ static void say(int fd, ...) {
   va_end(ap);
 }
 
-/* The reasons a datum's child can meet, as static strings (strerror is not safe there). */
+/* The reason for errno E as a static string (strerror is not safe in a datum's child: it may
+ * format an unknown errno into a buffer and reads the locale). */
 static const char *reason(int e) {
   switch (e) {
   case ENOENT: return "No such file or directory";
@@ -137,7 +138,14 @@ static const char *reason(int e) {
   case EMFILE: return "Too many open files";
   case ETXTBSY: return "Text file busy";
   case EISDIR: return "Is a directory";
-  default: return "system error";
+  default: {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+    /* glibc's own table, as strerror's C-locale text, without formatting anything */
+    const char *d = strerrordesc_np(e);
+    if (d) return d;
+#endif
+    return "system error";
+  }
   }
 }
 
