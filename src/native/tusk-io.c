@@ -18,6 +18,8 @@
 // Optional, like tusk-ns: without a C compiler or Node's headers the addon is not built and the
 // store writes without reserving (src/store/native-io.ts).
 #define _GNU_SOURCE
+// napi_type_tag_object / napi_check_object_type_tag (Node >= 14.8, 12.19)
+#define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
@@ -255,24 +257,50 @@ static napi_value int_result(napi_env env, int64_t v) {
   return r;
 }
 
-// What an external handed out by this addon holds; NULL (and a TypeError saying `what`) if `v`
-// is not an external.
-static void *external_of(napi_env env, napi_value v, const char *what) {
+// Every external this addon hands out carries the tag of its kind: an external of the other kind,
+// of another addon, or a plain object passed where a handle belongs is refused with a TypeError,
+// instead of being read as the wrong struct (a chunker taken for a copy hung on its mutex; a copy
+// taken for a chunker wrote past it). The values are random; they only have to be this addon's own.
+static const napi_type_tag COPY_TAG = {0x7b2d5c1e9a4f4e31ULL, 0xa6c3f0d84b1e2957ULL};
+static const napi_type_tag CHUNKER_TAG = {0x3e8f1a6c5d2b4c07ULL, 0x91d7e4b0a2c65f18ULL};
+
+// What an external of kind `tag` handed out by this addon holds; NULL (and a TypeError saying
+// `what`) if `v` is anything else.
+static void *external_of(napi_env env, napi_value v, const napi_type_tag *tag, const char *what) {
   void *data = NULL;
   napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &data) != napi_ok || !data) {
+  bool tagged = false;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_check_object_type_tag(env, v, tag, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, v, &data) != napi_ok || !data) {
     napi_throw_type_error(env, NULL, what);
     return NULL;
   }
   return data;
 }
 
+// An external holding `data`, tagged as `tag`; NULL, with an error thrown and `data` finalized,
+// where it cannot be made.
+static napi_value tagged_external(napi_env env, void *data, napi_finalize finalize, const napi_type_tag *tag, const char *what) {
+  napi_value ext;
+  if (napi_create_external(env, data, finalize, NULL, &ext) != napi_ok) {
+    finalize(env, data, NULL);
+    napi_throw_error(env, NULL, what);
+    return NULL;
+  }
+  // once created, the external owns `data`: its finalizer frees it when the value is collected
+  if (napi_type_tag_object(env, ext, tag) != napi_ok) {
+    napi_throw_error(env, NULL, what);
+    return NULL;
+  }
+  return ext;
+}
+
 // The copy behind an external handed out by copyOpen; NULL (and a thrown error) if it is not
 // one, or it has ended.
 static copy_t *copy_of(napi_env env, napi_value v) {
-  copy_t *c = external_of(env, v, "not an open copy (copyOpen)");
+  copy_t *c = external_of(env, v, &COPY_TAG, "not an open copy (copyOpen)");
   if (c && !c->carry) {
-    napi_throw_type_error(env, NULL, "not an open copy (copyOpen)");
+    napi_throw_type_error(env, NULL, "not an open copy (copyOpen): it has ended");
     return NULL;
   }
   return c;
@@ -304,13 +332,7 @@ static napi_value CopyOpen(napi_env env, napi_callback_info info) {
     return NULL;
   }
   c->running = 1;
-  napi_value ext;
-  if (napi_create_external(env, c, finalize_copy, NULL, &ext) != napi_ok) {
-    finalize_copy(env, c, NULL);
-    napi_throw_error(env, NULL, "copyOpen: cannot create the handle");
-    return NULL;
-  }
-  return ext;
+  return tagged_external(env, c, finalize_copy, &COPY_TAG, "copyOpen: cannot create the handle");
 }
 
 // Bytes of a record header (src/store/pack-format.ts): it precedes each chunk's bytes in a run.
@@ -430,13 +452,17 @@ static napi_value CopyEnd(napi_env env, napi_callback_info info) {
   return int_result(env, err ? -err : 0);
 }
 
-// copyAbort(copy): stop and free a copy that will not be ended (after an error).
+// copyAbort(copy): stop and free a copy that will not be ended (after an error). A copy that has
+// ended already is left as it is: aborting twice, or after copyEnd, is harmless.
 static napi_value CopyAbort(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 1 && napi_get_value_external(env, argv[0], &data) == napi_ok && data)
-    stop_and_free(data);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) {
+    napi_throw_type_error(env, NULL, "copyAbort(copy)");
+    return NULL;
+  }
+  copy_t *c = external_of(env, argv[0], &COPY_TAG, "not a copy (copyOpen)");
+  if (c) stop_and_free(c);
   return NULL;
 }
 // chunkerOpen / chunkerPush (also built with TUSK_BLAKE3): the content worker's half of a big put,
@@ -540,7 +566,7 @@ static int chunker_scan(chunker_t *c, const uint8_t *d, size_t n) {
 }
 
 static chunker_t *chunker_of(napi_env env, napi_value v) {
-  return external_of(env, v, "not a chunker (chunkerOpen)");
+  return external_of(env, v, &CHUNKER_TAG, "not a chunker (chunkerOpen)");
 }
 
 // chunkerOpen(gear: Int32Array(256), minSize, avgSize, maxSize, small, large) -> a chunker
@@ -578,12 +604,7 @@ static napi_value ChunkerOpen(napi_env env, napi_callback_info info) {
   c->small = v[3];
   c->large = v[4];
   blake3_hasher_init(&c->hasher);
-  napi_value result;
-  if (napi_create_external(env, c, chunker_finalize, NULL, &result) != napi_ok) {
-    free(c);
-    return NULL;
-  }
-  return result;
+  return tagged_external(env, c, chunker_finalize, &CHUNKER_TAG, "chunkerOpen: cannot create the handle");
 }
 
 // chunkerPush(chunker, bytes: Uint8Array | null, end: boolean) -> [ends: Float64Array, ids: Buffer]:

@@ -34,6 +34,9 @@
  *   O ID LEN \n BYTES      LEN bytes the command wrote to stdout
  *   E ID LEN \n BYTES      ... to stderr
  *   X ID CODE SIGNAL       ended (CODE -1 when killed by SIGNAL); every O/E of ID came before
+ * A request that cannot be run as sent (fewer than 6 strings, an ENV_COUNT that is not a number
+ * or leaves no ARGV, more strings than the server takes) is answered with an E line saying why
+ * and X ID 126 0, and the server goes on with the next one.
  * On EOF of stdin every running command's process group is killed, queued requests are dropped,
  * and the server exits.
  *
@@ -65,6 +68,85 @@ extern char **environ;
 static void die(const char *step) {
   fprintf(stderr, "tusk-ns: %s: %s\n", step, strerror(errno));
   exit(125);
+}
+
+/* The strings up to NULL, joined into BUF of SIZE bytes; -1 where they do not fit (a path cut
+ * short would name another file). No allocation, no stdio: a datum's vfork-style child calls it. */
+static int join(char *buf, size_t size, ...) {
+  va_list ap;
+  size_t at = 0;
+  int ok = 1;
+  va_start(ap, size);
+  for (const char *s = va_arg(ap, const char *); s && ok; s = va_arg(ap, const char *)) {
+    size_t n = strlen(s);
+    if (n >= size - at) ok = 0;
+    else {
+      memcpy(buf + at, s, n);
+      at += n;
+    }
+  }
+  va_end(ap);
+  buf[ok ? at : 0] = 0;
+  return ok ? 0 : -1;
+}
+
+/* V in decimal, in BUF (at least 21 bytes); returns BUF. */
+static char *decimal(char *buf, unsigned long v) {
+  char tmp[21];
+  size_t n = 0;
+  do tmp[n++] = (char)('0' + v % 10);
+  while ((v /= 10) > 0);
+  for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+  buf[n] = 0;
+  return buf;
+}
+
+/* The strings up to NULL, written to FD: a datum's vfork-style child reports with this alone
+ * (dprintf may allocate; strerror may format into a buffer of its own). */
+static void say(int fd, ...) {
+  va_list ap;
+  va_start(ap, fd);
+  for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
+    size_t n = strlen(s);
+    while (n > 0) {
+      ssize_t w = write(fd, s, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;
+      s += w;
+      n -= (size_t)w;
+    }
+  }
+  va_end(ap);
+}
+
+/* The reason for errno E as a static string (strerror is not safe in a datum's child: it may
+ * format an unknown errno into a buffer and reads the locale). */
+static const char *reason(int e) {
+  switch (e) {
+  case ENOENT: return "No such file or directory";
+  case EACCES: return "Permission denied";
+  case EPERM: return "Operation not permitted";
+  case ENOTDIR: return "Not a directory";
+  case ENOEXEC: return "Exec format error";
+  case ELOOP: return "Too many levels of symbolic links";
+  case ENAMETOOLONG: return "File name too long";
+  case E2BIG: return "Argument list too long";
+  case ENOMEM: return "Cannot allocate memory";
+  case EINVAL: return "Invalid argument";
+  case EBUSY: return "Device or resource busy";
+  case ENOSPC: return "No space left on device";
+  case EMFILE: return "Too many open files";
+  case ETXTBSY: return "Text file busy";
+  case EISDIR: return "Is a directory";
+  default: {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+    /* glibc's own table, as strerror's C-locale text, without formatting anything */
+    const char *d = strerrordesc_np(e);
+    if (d) return d;
+#endif
+    return "system error";
+  }
+  }
 }
 
 static void write_file(const char *path, const char *text) {
@@ -163,31 +245,28 @@ static int setup_pfs(const char *pfs, const char *hide) {
   char p[4096], scratch[4096];
   if (mount(pfs, "/pfs", NULL, MS_BIND | MS_REC, NULL) != 0) return -1;
   if (mount(NULL, "/pfs", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) return -1;
-  snprintf(p, sizeof p, "%s/out", pfs);
+  if (join(p, sizeof p, pfs, "/out", NULL) != 0) return -1;
   struct stat st;
   /* without an out/ (a probe's bare directory) all of /pfs stays read-only */
   if (stat(p, &st) == 0 && mount(p, "/pfs/out", NULL, MS_BIND, NULL) != 0) return -1;
   if (!hide || !hide[0]) return 0;
   size_t hl = strlen(hide);
-  snprintf(scratch, sizeof scratch, "%s", pfs);
+  if (join(scratch, sizeof scratch, pfs, NULL) != 0) return -1;
   char *slash = strrchr(scratch, '/');
   if (!slash || slash == scratch) return -1;
   *slash = 0;
   if (strncmp(scratch, hide, hl) != 0 || scratch[hl] != '/') return -1;
-  snprintf(p, sizeof p, "%s/tmp", scratch);
+  if (join(p, sizeof p, scratch, "/tmp", NULL) != 0) return -1;
   int tmp = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (tmp < 0) return -1;
   int ok = mount("tusk-hidden", hide, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") == 0;
   if (ok) {
-    snprintf(p, sizeof p, "%s/tmp", scratch);
-    char src[64];
-    snprintf(src, sizeof src, "/proc/self/fd/%d", tmp);
-    ok = mkdir_p(p) == 0 && mount(src, p, NULL, MS_BIND, NULL) == 0;
+    char src[64], num[21];
+    ok = join(src, sizeof src, "/proc/self/fd/", decimal(num, (unsigned long)tmp), NULL) == 0 && mkdir_p(p) == 0 && mount(src, p, NULL, MS_BIND, NULL) == 0;
   }
   close(tmp);
   if (ok) {
-    snprintf(p, sizeof p, "%s/pfs", scratch);
-    ok = mkdir_p(p) == 0 && mount("/pfs", p, NULL, MS_BIND | MS_REC, NULL) == 0;
+    ok = join(p, sizeof p, scratch, "/pfs", NULL) == 0 && mkdir_p(p) == 0 && mount("/pfs", p, NULL, MS_BIND | MS_REC, NULL) == 0;
   }
   if (ok) ok = mount(NULL, hide, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) == 0;
   return ok ? 0 : -1;
@@ -207,17 +286,17 @@ static int put_file(const char *file, const char *text) {
  * privileged user namespace: the read-only /pfs cannot be remounted writable and the tmpfs over
  * the store cannot be unmounted, even by root in the namespace. 0 on success. */
 static int lock_mounts(void) {
-  char map[64];
+  char map[64], num[21];
   uid_t uid = geteuid();
   gid_t gid = getegid();
   /* refused (EPERM) where the root is a chroot rather than the namespace's own root: the mounts
    * then stay as they are, read-only but not locked */
   if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 0;
   if (put_file("/proc/self/setgroups", "deny") != 0) return -1;
-  snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-  if (put_file("/proc/self/uid_map", map) != 0) return -1;
-  snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-  return put_file("/proc/self/gid_map", map);
+  decimal(num, (unsigned long)uid);
+  if (join(map, sizeof map, num, " ", num, " 1\n", NULL) != 0 || put_file("/proc/self/uid_map", map) != 0) return -1;
+  decimal(num, (unsigned long)gid);
+  return join(map, sizeof map, num, " ", num, " 1\n", NULL) != 0 ? -1 : put_file("/proc/self/gid_map", map);
 }
 
 /* Make ROOT the root of this mount namespace (pivot_root, the old root detached), so that a
@@ -261,7 +340,7 @@ static int run_once(int argc, char **argv) {
 /* ─── server ─────────────────────────────────────────────────────────────────────────────── */
 
 struct child {
-  char id[80];
+  char *id;
   pid_t pid;
   int out, err; /* read ends, -1 once closed */
   int exited, status;
@@ -289,14 +368,40 @@ static void put_all(const void *buf, size_t len) {
   }
 }
 
+/* One header line. Longer than the buffer only for a long ID: formatted again in memory of its
+ * size, since a line cut short would run into the next one. */
 static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void reply(const char *fmt, ...) {
   char line[256];
-  va_list ap;
+  va_list ap, again;
   va_start(ap, fmt);
+  va_copy(again, ap);
   int n = vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  put_all(line, (size_t)n);
+  if (n < 0) {
+    va_end(again);
+    return;
+  }
+  if ((size_t)n < sizeof line) {
+    va_end(again);
+    put_all(line, (size_t)n);
+    return;
+  }
+  char *big = malloc((size_t)n + 1);
+  if (!big) exit(125);
+  int m = vsnprintf(big, (size_t)n + 1, fmt, again);
+  va_end(again);
+  /* never more than was written: the arguments cannot change between the two calls, but a
+   * length taken from vsnprintf is only trusted as far as the buffer goes */
+  put_all(big, m < 0 ? 0 : (size_t)m > (size_t)n ? (size_t)n : (size_t)m);
+  free(big);
+}
+
+/* Refuse a request: why on its stderr, then its end, as for a command that cannot be started. */
+static void refuse(const char *id, const char *why) {
+  reply("E %s %zu\n", id, strlen(why));
+  put_all(why, strlen(why));
+  reply("X %s 126 0\n", id);
 }
 
 /* Forward what is readable on one of a child's pipes; close it at EOF. */
@@ -429,12 +534,8 @@ static struct slot_ns *slot_ns_for(const char *pfs) {
  * failed setns() leaves the child where it was; a failure after it cannot be undone: exit. */
 static int enter_slot_ns(const struct slot_ns *s, int err) {
   if (!s || setns(s->user, CLONE_NEWUSER) != 0) return -1;
-  if (setns(s->ns, CLONE_NEWNS) != 0) {
-    dprintf(err, "tusk-ns: cannot enter the namespace of %s: %s\n", s->pfs, strerror(errno));
-    _exit(125);
-  }
-  if (fchdir(s->root) != 0 || chroot(".") != 0) {
-    dprintf(err, "tusk-ns: cannot enter the namespace of %s: %s\n", s->pfs, strerror(errno));
+  if (setns(s->ns, CLONE_NEWNS) != 0 || fchdir(s->root) != 0 || chroot(".") != 0) {
+    say(err, "tusk-ns: cannot enter the namespace of ", s->pfs, ": ", reason(errno), "\n", NULL);
     _exit(125);
   }
   return 0;
@@ -446,7 +547,8 @@ static void set_base_env(char **f, size_t nf) {
   nbase = 0;
   base_env = malloc(nf * sizeof *base_env);
   if (!base_env) exit(125);
-  for (size_t i = 1; i < nf; i++) base_env[nbase++] = strdup(f[i]);
+  for (size_t i = 1; i < nf; i++)
+    if (!(base_env[nbase++] = strdup(f[i]))) exit(125);
 }
 
 static int same_key(const char *a, const char *b) {
@@ -484,7 +586,7 @@ static int datum_child(void *arg) {
   int fd = open(sp->in[0] ? sp->in : "/dev/null", O_RDONLY | O_CLOEXEC);
   if (use_ns && enter_slot_ns(sp->ns, sp->err) != 0) {
     if (unshare(CLONE_NEWNS) != 0 || setup_pfs(sp->pfs, hide) != 0 || lock_mounts() != 0) {
-      dprintf(sp->err, "tusk-ns: cannot bind %s at /pfs: %s\n", sp->pfs, strerror(errno));
+      say(sp->err, "tusk-ns: cannot bind ", sp->pfs, " at /pfs: ", reason(errno), "\n", NULL);
       _exit(125);
     }
   }
@@ -492,7 +594,7 @@ static int datum_child(void *arg) {
   if (fd < 0 || dup2(fd, 0) < 0 || dup2(sp->out, 1) < 0 || dup2(sp->err, 2) < 0) _exit(125);
   execvpe(sp->args[0], sp->args, sp->envp);
   int e = errno;
-  dprintf(2, "tusk-ns: cannot start %s: %s\n", sp->args[0], e == ENOENT ? "command not found" : strerror(e));
+  say(2, "tusk-ns: cannot start ", sp->args[0], ": ", e == ENOENT ? "command not found" : reason(e), "\n", NULL);
   _exit(e == ENOENT ? 127 : 126);
 }
 
@@ -502,10 +604,23 @@ static void start(char **f, size_t nf) {
     set_base_env(f, nf);
     return;
   }
-  if (nf < 6) return;
-  const char *id = f[0], *pfs = f[1], *work = f[2], *in = f[3];
-  size_t envc = strtoul(f[4], NULL, 10);
-  if (5 + envc >= nf) return;
+  if (nf == 0) return; /* no ID: nothing to answer */
+  const char *id = f[0];
+  if (nf < 6) {
+    refuse(id, "tusk-ns: malformed request: it needs an ID, PFS_DIR, WORK_DIR, STDIN_FILE, ENV_COUNT and a command\n");
+    return;
+  }
+  const char *pfs = f[1], *work = f[2], *in = f[3];
+  /* ENV_COUNT: digits only, and at most the strings left after it less one for the command
+   * (compared that way round: 5 + envc could wrap) */
+  char *end = NULL;
+  errno = 0;
+  unsigned long long envc_l = f[4][0] >= '0' && f[4][0] <= '9' ? strtoull(f[4], &end, 10) : 0;
+  if (!end || *end || errno || envc_l > nf - 6) {
+    refuse(id, "tusk-ns: malformed request: ENV_COUNT must be a number that leaves a command after the environment\n");
+    return;
+  }
+  size_t envc = (size_t)envc_l;
   char **env = f + 5;
   char **args = f + 5 + envc;
   struct slot_ns *ns = use_ns ? slot_ns_for(pfs) : NULL;
@@ -546,7 +661,7 @@ static void start(char **f, size_t nf) {
     if (!kids) exit(125);
   }
   struct child *c = &kids[nkids++];
-  snprintf(c->id, sizeof c->id, "%s", id);
+  if (!(c->id = strdup(id))) exit(125);
   c->pid = pid;
   c->out = out[0];
   c->err = err[0];
@@ -564,6 +679,7 @@ static void finish(size_t i) {
   if (c->err >= 0) close(c->err);
   if (WIFSIGNALED(c->status)) reply("X %s -1 %d\n", c->id, WTERMSIG(c->status));
   else reply("X %s %d 0\n", c->id, WEXITSTATUS(c->status));
+  free(c->id);
   kids[i] = kids[--nkids];
 }
 
@@ -596,7 +712,7 @@ static void take_requests(char *in, size_t *len) {
       f[nf] = NULL;
       start(f, nf);
     } else {
-      reply("X %s 126 0\n", nf ? f[0] : "?");
+      refuse(f[0], "tusk-ns: malformed request: more than 4094 strings\n");
     }
     pos = p;
   }
@@ -633,6 +749,7 @@ static int serve(const char *tmp) {
 
   size_t cap = 1 << 16, len = 0;
   char *in = malloc(cap);
+  if (!in) exit(125);
   struct pollfd *pfd = NULL;
   size_t cappfd = 0;
   int open_in = 1;

@@ -1,8 +1,6 @@
-// When a cron input ticks. The spec language is robfig/cron's ParseStandard, which Pachyderm uses:
-// five fields (minute hour day-of-month month day-of-week) with lists, ranges, steps and month /
-// weekday names, the descriptors @yearly … @hourly, `@every <duration>`, and an optional
-// `TZ=<zone>` / `CRON_TZ=<zone>` prefix. Pure functions of (spec, time): no clock, no I/O.
-import { parseDuration, validateCronSpec } from './spec.js';
+// When a cron input ticks: the tick times of a spec read by cron-spec.ts (the grammar, shared
+// with spec checking). Pure functions of (spec, time): no clock, no I/O.
+import { parseCronSpec, type CronFields } from './cron-spec.js';
 
 /** A parsed cron spec: the tick times it produces. */
 export interface CronSchedule {
@@ -12,20 +10,10 @@ export interface CronSchedule {
   latest(after: Date, now: Date): Date | undefined;
 }
 
-/** Parse a cron spec (checked with validateCronSpec: throws `error parsing cron-spec: …`). */
+/** Parse a cron spec (parseCronSpec: throws `error parsing cron-spec: …`). */
 export function parseCronSchedule(spec: string): CronSchedule {
-  validateCronSpec(spec);
-  let s = spec.trim();
-  // Without a prefix the spec is read in UTC: Pachyderm computes ticks from UTC timestamps (the
-  // `start` time and the RFC 3339 names of earlier ticks), whatever the cluster's zone.
-  let zone = 'UTC';
-  const tz = /^(?:CRON_)?TZ=(\S+)\s*/.exec(s);
-  if (tz) {
-    zone = tz[1]!;
-    s = s.slice(tz[0].length);
-  }
-  if (s.startsWith('@every')) return new EverySchedule(parseDuration(s.slice('@every'.length).trim()));
-  return new FieldSchedule(s.startsWith('@') ? DESCRIPTORS[s]! : parseFields(s), zone);
+  const parsed = parseCronSpec(spec);
+  return parsed.kind === 'every' ? new EverySchedule(parsed.ms) : new FieldSchedule(parsed.fields, parsed.zone);
 }
 
 /** The first tick of `spec` strictly after `after` (undefined: never again). */
@@ -59,91 +47,6 @@ class EverySchedule implements CronSchedule {
 
 // ─── five fields ──────────────────────────────────────────────────────────────────────────────
 
-interface Fields {
-  minute: boolean[];
-  hour: boolean[];
-  dom: boolean[];
-  month: boolean[];
-  dow: boolean[];
-  // robfig/cron: when either day field is `*` (or `?`), a day must match both fields; when
-  // both are restricted, either may match ("1 * * 1,15 mon" fires on the 1st, the 15th and Mondays).
-  domStar: boolean;
-  dowStar: boolean;
-}
-
-interface Bounds {
-  min: number;
-  max: number;
-  names?: readonly string[];
-  /** value of the first name (months count from 1) */
-  nameBase?: number;
-}
-
-const MINUTE_B: Bounds = { min: 0, max: 59 };
-const HOUR_B: Bounds = { min: 0, max: 23 };
-const DOM_B: Bounds = { min: 1, max: 31 };
-const MONTH_B: Bounds = { min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'], nameBase: 1 };
-const DOW_B: Bounds = { min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], nameBase: 0 };
-
-function only(b: Bounds, ...values: number[]): boolean[] {
-  const out = new Array<boolean>(b.max + 1).fill(false);
-  for (const v of values) out[v] = true;
-  return out;
-}
-function every(b: Bounds): boolean[] {
-  return new Array<boolean>(b.max + 1).fill(false).map((_, i) => i >= b.min);
-}
-
-// robfig/cron's parseDescriptor, second field dropped (standard specs always tick at :00).
-const DESCRIPTORS: Record<string, Fields> = (() => {
-  const base = { minute: only(MINUTE_B, 0), hour: only(HOUR_B, 0), dom: every(DOM_B), month: every(MONTH_B), dow: every(DOW_B), domStar: true, dowStar: true };
-  const yearly = { ...base, dom: only(DOM_B, 1), month: only(MONTH_B, 1), domStar: false };
-  return {
-    '@yearly': yearly,
-    '@annually': yearly,
-    '@monthly': { ...base, dom: only(DOM_B, 1), domStar: false },
-    '@weekly': { ...base, dow: only(DOW_B, 0), dowStar: false },
-    '@daily': base,
-    '@midnight': base,
-    '@hourly': { ...base, hour: every(HOUR_B) },
-  };
-})();
-
-function parseFields(s: string): Fields {
-  const [minute, hour, dom, month, dow] = s.split(/\s+/) as [string, string, string, string, string];
-  const d = parseField(dom, DOM_B);
-  const w = parseField(dow, DOW_B);
-  return { minute: parseField(minute, MINUTE_B).bits, hour: parseField(hour, HOUR_B).bits, dom: d.bits, month: parseField(month, MONTH_B).bits, dow: w.bits, domStar: d.star, dowStar: w.star };
-}
-
-// The spec was validated first: this trusts its input.
-function parseField(field: string, b: Bounds): { bits: boolean[]; star: boolean } {
-  const bits = new Array<boolean>(b.max + 1).fill(false);
-  let star = false;
-  for (const part of field.split(',')) {
-    const [range, stepText] = part.split('/') as [string, string | undefined];
-    const [lo, hi] = range.split('-') as [string, string | undefined];
-    const step = stepText === undefined ? 1 : Number(stepText);
-    let start: number;
-    let end: number;
-    if (lo === '*' || lo === '?') {
-      [start, end] = [b.min, b.max];
-      // `*/2` restricts the field; `*` and `*/1` do not (robfig/cron's starBit)
-      if (step === 1) star = true;
-    } else {
-      start = fieldValue(lo, b);
-      end = hi !== undefined ? fieldValue(hi, b) : stepText !== undefined ? b.max : start;
-    }
-    for (let v = start; v <= end; v += step) bits[v] = true;
-  }
-  return { bits, star };
-}
-
-function fieldValue(text: string, b: Bounds): number {
-  const named = b.names?.indexOf(text.toLowerCase()) ?? -1;
-  return named >= 0 ? named + (b.nameBase ?? 0) : Number(text);
-}
-
 /**
  * Five-field schedules are matched on the wall clock of `zone`. Wall times are handled as
  * "naive" milliseconds (the wall clock read as if it were UTC) and turned into instants at the
@@ -152,7 +55,7 @@ function fieldValue(text: string, b: Bounds): number {
 class FieldSchedule implements CronSchedule {
   private readonly clock: ZoneClock;
   constructor(
-    private readonly f: Fields,
+    private readonly f: CronFields,
     zone: string,
   ) {
     this.clock = new ZoneClock(zone);

@@ -11,6 +11,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { isCommitId, validateName } from '../store/address.js';
 import { compileGlob, validateTemplate, type CompiledGlob } from '../store/glob.js';
 import { escapeControlChars } from '../store/paths.js';
+import { validateCronSpec } from './cron-spec.js';
+import { parseDuration } from './duration.js';
 import type { ComboInput, CronInput, InputSpec, PfsInput, PipelineSpec, TransformSpec, WindowSpec } from './spec-types.js';
 import { describeWindowSpec, MAX_WINDOWS_PER_COMMIT, parseWindowLength } from './windows.js';
 
@@ -907,134 +909,13 @@ function sortInputs(input: InputSpec): void {
 
 // ─── durations and cron ──────────────────────────────────────────────────────────────────────
 
-const DURATION_UNITS_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  'µs': 1e-3,
-  'μs': 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Go's time.ParseDuration ("1h30m", "500ms", "1.5s") in milliseconds, rounded up to whole ms. */
 /** The most datums one pipeline may run at once (parallelism_spec.constant, `tusk run --parallelism`). */
 export const MAX_PARALLELISM = 1024;
 
-/** The longest duration accepted: Go's time.Duration maximum, 2^63-1 ns. */
-const MAX_DURATION_MS = 9_223_372_036_854;
-
-export function parseDuration(text: string): number {
-  const fail = () =>
-    new InvalidArgumentError(`invalid duration ${JSON.stringify(text)}`, 'write a duration such as "30s", "1m30s", "500ms" or "1h"');
-  let s = text;
-  let sign = 1;
-  if (s.startsWith('-') || s.startsWith('+')) {
-    sign = s[0] === '-' ? -1 : 1;
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') throw fail();
-  let total = 0;
-  while (s !== '') {
-    const m = /^(\d*)(?:\.(\d*))?([^\d.]+)/.exec(s);
-    if (!m || (m[1] === '' && (m[2] === undefined || m[2] === ''))) throw fail();
-    const unit = DURATION_UNITS_MS[m[3]];
-    if (unit === undefined) {
-      throw new InvalidArgumentError(`invalid duration ${JSON.stringify(text)}: unknown unit ${JSON.stringify(m[3])}`, 'units are ns, us, ms, s, m and h');
-    }
-    total += Number(`${m[1] || '0'}.${m[2] || '0'}`) * unit;
-    s = s.slice(m[0].length);
-  }
-  // Go's time.Duration (int64 nanoseconds) ends here too; past it, dates stop being representable
-  if (total > MAX_DURATION_MS) throw new InvalidArgumentError(`invalid duration ${JSON.stringify(text)}: longer than 2562047h (about 292 years)`, 'write a shorter duration');
-  return sign * Math.ceil(total);
-}
-
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-const CRON_FIELDS_STD: { name: string; min: number; max: number; names?: string[] }[] = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: MONTHS },
-  { name: 'day of week', min: 0, max: 6, names: WEEKDAYS },
-];
-const CRON_DESCRIPTORS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
-
-/** Check a cron input's spec as robfig/cron's ParseStandard does; throws `error parsing cron-spec: …`. */
-export function validateCronSpec(spec: string): void {
-  const fail = (detail: string) =>
-    new InvalidArgumentError(
-      `error parsing cron-spec: ${detail}`,
-      'use 5 fields (minute hour day-of-month month day-of-week), e.g. "*/10 * * * *", or "@every 1h", "@daily"',
-    );
-  let s = spec.trim();
-  if (s === '') throw fail('empty spec string');
-  const tz = /^(?:CRON_)?TZ=(\S+)\s*/.exec(s);
-  if (tz) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz[1] });
-    } catch {
-      throw fail(`provided bad location ${tz[1]}: unknown time zone ${tz[1]}`);
-    }
-    s = s.slice(tz[0].length);
-  }
-  if (s.startsWith('@every ') || s === '@every') {
-    const d = s.slice('@every'.length).trim();
-    let ms: number;
-    try {
-      ms = parseDuration(d);
-    } catch {
-      throw fail(`failed to parse duration ${s}: invalid duration ${JSON.stringify(d)}`);
-    }
-    if (ms <= 0) throw fail(`@every needs a positive duration, got ${JSON.stringify(d)}`);
-    return;
-  }
-  if (s.startsWith('@')) {
-    if (!CRON_DESCRIPTORS.includes(s)) throw fail(`unrecognized descriptor: ${s}`);
-    return;
-  }
-  const fields = s.split(/\s+/);
-  if (fields.length !== 5) throw fail(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
-  fields.forEach((field, i) => {
-    for (const part of field.split(',')) checkCronRange(part, CRON_FIELDS_STD[i], fail);
-  });
-}
-
-function checkCronRange(
-  expr: string,
-  f: (typeof CRON_FIELDS_STD)[number],
-  fail: (detail: string) => InvalidArgumentError,
-): void {
-  const [range, step, ...moreSlashes] = expr.split('/');
-  if (moreSlashes.length > 0) throw fail(`too many slashes: ${expr}`);
-  const [lo, hi, ...moreHyphens] = range.split('-');
-  if (moreHyphens.length > 0) throw fail(`too many hyphens: ${expr}`);
-  const value = (s: string): number => {
-    const named = f.names?.indexOf(s.toLowerCase()) ?? -1;
-    if (named >= 0) return named + (f.name === 'month' ? 1 : 0);
-    if (!/^\d+$/.test(s)) throw fail(`failed to parse int from ${JSON.stringify(s)} in the ${f.name} field: ${expr}`);
-    return Number(s);
-  };
-  let start: number;
-  let end: number;
-  if (lo === '*' || lo === '?') {
-    if (hi !== undefined) throw fail(`"${lo}" cannot start a range: ${expr}`);
-    [start, end] = [f.min, f.max];
-  } else {
-    start = value(lo);
-    // `N/step` runs from N to the field's maximum.
-    end = hi !== undefined ? value(hi) : step !== undefined ? f.max : start;
-  }
-  if (step !== undefined && (!/^\d+$/.test(step) || Number(step) === 0)) {
-    throw fail(`step of range should be a positive number: ${expr}`);
-  }
-  if (start < f.min) throw fail(`beginning of range (${start}) below minimum (${f.min}) for ${f.name}: ${expr}`);
-  if (end > f.max) throw fail(`end of range (${end}) above maximum (${f.max}) for ${f.name}: ${expr}`);
-  if (start > end) throw fail(`beginning of range (${start}) beyond end of range (${end}): ${expr}`);
-}
+// Durations and cron specs have modules of their own (the ticker reads cron specs too); these
+// names stay importable from here.
+export { parseDuration } from './duration.js';
+export { validateCronSpec } from './cron-spec.js';
 
 // ─── rendering and hashing ───────────────────────────────────────────────────────────────────
 
