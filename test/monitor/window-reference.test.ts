@@ -2,6 +2,7 @@
 // windowed input compares the newest version in each window with the earlier ones. Checked
 // against `tusk drift` of the same versions, through the pipeline runner and the built CLI.
 import { afterEach, describe, expect, it } from 'vitest';
+import { readDrift } from '../../src/console/drift.js';
 import { checkMlPipeline } from '../../src/ml/create-check.js';
 import { driftFiles } from '../../src/monitor/drift-service.js';
 import { listDrift } from '../../src/monitor/drift-history.js';
@@ -83,6 +84,12 @@ describe('monitor step with reference: window', () => {
     expect(history[2]!.columns.find((c) => c.column === 'amount')!.severity).toBeLessThan(1);
     expect(history[0]!.note).toMatch(/no reference/);
     expect(v4).not.toBe(v5);
+    // the console's series labels each point by its input and its reference, oldest first
+    expect(readDrift(store, 'sales-drift', 50).points.map((p) => [p.input, p.reference, p.drift])).toEqual([
+      [`sales@${v2}`, `sales@${v1}`, false],
+      [`sales@${v3}`, `sales@${v2}`, true],
+      [`sales@${v5}`, null, false],
+    ]);
   });
 
   it('pools a window of previous versions, the same report as tusk drift --window', async () => {
