@@ -2,7 +2,7 @@
 // evaluate (a saved chain on labelled data → metrics) and predict (a saved chain on new data →
 // one predictions file per input file, CSV read and written a batch at a time). The pipeline
 // transform maps a datum onto these.
-import { runDriftTask } from '../monitor/monitor-task.js';
+import { driftFileOf, runDriftTask } from '../monitor/monitor-task.js';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -369,7 +369,7 @@ async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal | 
 export async function runMl(spec: MlSpec, ctx: MlRunContext): Promise<MlRunResult> {
   if (spec.task === 'drift') {
     const report = runDriftTask(spec.data.path, spec.drift!, ctx);
-    return { outputs: [report.file], backend: 'none' };
+    return { outputs: [driftFileOf(report)], backend: 'none' };
   }
   if (spec.task === 'train') return runTrain(spec, ctx);
   if (spec.task === 'evaluate') return runEvaluate(spec, ctx);

@@ -5,6 +5,7 @@ import type { InputSpec, PipelineSpec } from '../pipeline/spec-types.js';
 import type { DatumContext, Transform, TransformResult } from '../pipeline/transform.js';
 import { TuskError } from '../errors.js';
 import { setLongTimeout } from '../timers.js';
+import { WINDOW_REFERENCE } from '../monitor/monitor-task.js';
 import { checkWindowReference } from './create-check.js';
 import { runMl, type CardInput, type MlRunContext } from './run.js';
 import { validateMlSpec } from './spec.js';
@@ -48,7 +49,8 @@ export class MlTransform implements Transform {
       checkWindowReference(this.spec.input, ml);
       const names = pfsInputs(this.spec.input);
       // the card names only what the task reads: the data's input and the model's
-      const read = new Set([ml.data.path, ml.model].flatMap((p) => (p ? [p.split('/')[2]] : [])));
+      const drift = ml.drift && ml.drift.reference !== WINDOW_REFERENCE ? [ml.drift.reference, ml.drift.labels?.path] : [];
+      const read = new Set([ml.data.path, ml.model, ...drift].flatMap((p) => (p ? [p.split('/')[2]] : [])));
       const inputs: CardInput[] = Object.keys(ctx.env)
         .filter((k) => k.endsWith('_COMMIT') && !k.startsWith('PACH_') && ctx.env[k.slice(0, -'_COMMIT'.length)] !== undefined && read.has(k.slice(0, -'_COMMIT'.length)))
         .sort()

@@ -150,8 +150,13 @@ export interface DriftTaskContext {
   window?: { by: 'time' | 'count'; start: number; end: number; commits: string[] };
 }
 
-/** Compare the datum's file with the reference and write drift.json; returns the report and its path under the output. */
-export function runDriftTask(current: string, task: DriftTaskSpec, ctx: DriftTaskContext): DriftJson & { file: string } {
+/** Where a report lies in the output: /drift.json, or its window's file. */
+export function driftFileOf(report: DriftJson): string {
+  return report.window ? windowDriftFile(report.window) : DRIFT_FILE;
+}
+
+/** Compare the datum's file with the reference and write the report (driftFileOf). */
+export function runDriftTask(current: string, task: DriftTaskSpec, ctx: DriftTaskContext): DriftJson {
   if (task.reference === WINDOW_REFERENCE) return runWindowDrift(current, task, ctx);
   const local = (pfsPath: string) => path.join(ctx.pfsDir, pfsPath.replace(/^\/pfs\/?/, ''));
   const side = (pfsPath: string) => {
@@ -172,12 +177,12 @@ export function runDriftTask(current: string, task: DriftTaskSpec, ctx: DriftTas
     if (fs.statSync(local(current)).isDirectory()) throw new MlError(`transform.ml.labels: ${current} is a directory; labels score one predictions file`, 'set data.path to the predictions CSV file');
     report.performance = scorePredictions(local(current), current, task.labels, local(task.labels.path), task.delimiter);
   }
-  writeReport(ctx, DRIFT_FILE, report);
-  return { ...report, file: DRIFT_FILE };
+  writeReport(ctx, report);
+  return report;
 }
 
-function writeReport(ctx: DriftTaskContext, file: string, report: DriftJson): void {
-  const target = path.join(ctx.outDir, file);
+function writeReport(ctx: DriftTaskContext, report: DriftJson): void {
+  const target = path.join(ctx.outDir, driftFileOf(report));
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(target, JSON.stringify(report, null, 2) + '\n');
   ctx.log(report.note ?? (report.drift ? `drift: ${[...report.drifted, ...report.schemaChanges].join(', ')}` : 'no drift'));
@@ -189,7 +194,7 @@ function writeReport(ctx: DriftTaskContext, file: string, report: DriftJson): vo
  * in each commit; the newest commit of the window that brought it is the current data and the
  * earlier ones, pooled, the reference. A window with one version writes a report saying so.
  */
-function runWindowDrift(current: string, task: DriftTaskSpec, ctx: DriftTaskContext): DriftJson & { file: string } {
+function runWindowDrift(current: string, task: DriftTaskSpec, ctx: DriftTaskContext): DriftJson {
   const w = ctx.window;
   const [, , input, ...rest] = current.split('/');
   if (!w || !input) throw new MlError(`transform.ml.reference: window needs a windowed input, and ${current} is not in one`, 'give the input of data.path a window, e.g. window: {size: 2 commits, every: 1 commits}');
@@ -220,7 +225,6 @@ function runWindowDrift(current: string, task: DriftTaskSpec, ctx: DriftTaskCont
     commits: vs.map((v, i) => ({ commit: v.commit, rows: cols[i]!.rows, files: v.files.length })),
   });
   const window: DriftJsonWindow = { by: w.by, start: w.start, end: w.end, versions: versions.map((v) => v.commit) };
-  const file = windowDriftFile(w);
   const base = { task: 'drift' as const, pipeline: ctx.pipeline ?? null, job: ctx.job ?? null, options: task.options, window };
   let report: DriftJson;
   if (earlier.length === 0) {
@@ -232,8 +236,8 @@ function runWindowDrift(current: string, task: DriftTaskSpec, ctx: DriftTaskCont
     const verdict = compareColumns(poolColumns(refs), cur, task.options);
     report = { ...base, reference: side(earlier, refs), current: side([latest], [cur]), ...verdict };
   }
-  writeReport(ctx, file, report);
-  return { ...report, file };
+  writeReport(ctx, report);
+  return report;
 }
 
 /** Labels that arrived after the predictions: where they are and how they join. */
