@@ -8,6 +8,7 @@ import { driftFiles } from '../../src/monitor/drift-service.js';
 import { listDrift } from '../../src/monitor/drift-history.js';
 import { normalizeSpec } from '../../src/pipeline/spec.js';
 import { runForeground } from '../../src/pipeline/runner.js';
+import { streamOf } from '../helpers.js';
 import { lastJob, mlStore, pipeline, put, readJson } from '../ml/ml-helpers.js';
 import { normals } from './monitor-helpers.js';
 
@@ -108,6 +109,27 @@ describe('monitor step with reference: window', () => {
     expect(report.drifted).toEqual(['amount']);
     // the row names every pooled version
     expect(listDrift(store, 'sales-drift')[0]!.reference).toBe(`sales@${vs.slice(0, 3).join(',')}`);
+  });
+
+  it("works on time windows: each window's newest version against the others of its days", async () => {
+    env = mlStore();
+    const { store, dir } = env;
+    store.createRepo('sales');
+    const DAY = 86_400_000;
+    const day0 = Date.UTC(2026, 10, 2);
+    const vs: string[] = [];
+    for (const [d, seed, shift] of [[0, 21, 0], [1, 22, 9]] as const) {
+      const c = store.startCommit('sales', 'master', { time: day0 + d * DAY + 3_600_000 });
+      await store.putFiles({ repo: 'sales', commit: c.id }, [{ kind: 'stream', stream: streamOf(sales(300, seed, shift)), repoPath: '/sales.csv' }]);
+      store.finishCommit({ repo: 'sales', commit: c.id });
+      vs.push(c.id);
+    }
+    await pipeline(store, dir, { ...windowed(2), input: { pfs: { repo: 'sales', glob: '/*.csv', window: { size: '2d', every: '1d' } } } });
+    expect(lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    const report = await readJson(store, `sales-drift@master:/drift/${day0}-${day0 + 2 * DAY}.json`);
+    expect(report).toMatchObject({ drift: true, drifted: ['amount'], current: { commit: vs[1] }, reference: { commit: vs[0] }, window: { by: 'time', start: day0, end: day0 + 2 * DAY, versions: vs } });
+    const cli = driftFiles(store, { repo: 'sales', commit: vs[0]!, path: '/sales.csv' }, { repo: 'sales', commit: vs[1]! });
+    expect(verdict(report)).toEqual(JSON.parse(JSON.stringify(verdict(cli))));
   });
 
   it('refuses reference: window without a windowed input, naming the field', () => {
