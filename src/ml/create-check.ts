@@ -48,6 +48,6 @@ export function checkWindowReference(input: InputSpec, ml: MlSpec): void {
     throw fieldError(
       'transform.ml.reference',
       `window compares the versions inside a window, but ${found ? `the input ${name}` : `data.path's input ${name}`} ${found ? 'has no window' : 'is not a pfs input'}`,
-      `give the input a window, e.g. pfs: {repo: ${found?.repo ?? '...'}, glob: /*.csv, window: {size: 2 commits, every: 1 commits}}, or name a reference file: reference: /pfs/<input>/<file>.csv`,
+      `give the input a window, e.g. pfs: {repo: ${found?.repo ?? '...'}, glob: /*.csv, window: {size: 2 commits, every: 1 commit}}, or name a reference file: reference: /pfs/<input>/<file>.csv`,
     );
 }

@@ -197,7 +197,7 @@ function writeReport(ctx: DriftTaskContext, report: DriftJson): void {
 function runWindowDrift(current: string, task: DriftTaskSpec, ctx: DriftTaskContext): DriftJson {
   const w = ctx.window;
   const [, , input, ...rest] = current.split('/');
-  if (!w || !input) throw new MlError(`transform.ml.reference: window needs a windowed input, and ${current} is not in one`, 'give the input of data.path a window, e.g. window: {size: 2 commits, every: 1 commits}');
+  if (!w || !input) throw new MlError(`transform.ml.reference: window needs a windowed input, and ${current} is not in one`, 'give the input of data.path a window, e.g. window: {size: 2 commits, every: 1 commit}');
   const from = ctx.inputs?.find((i) => i.name === input);
   const inner = rest.join('/');
   // a commit of the window that did not change the file brought no version of it: it is passed over
