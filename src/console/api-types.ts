@@ -138,6 +138,10 @@ export interface DriftSeriesPoint {
   finished: string | null;
   /** `repo@commit` of the input commit compared */
   input: string | null;
+  /** `repo@commit` of the reference; `repo@c1,c2` for the earlier versions of a window (`reference: window`); null when there was none */
+  reference: string | null;
+  /** why nothing was compared (a window holding one version) */
+  note: string | null;
   drift: boolean;
   columns: Record<string, DriftCell>;
 }

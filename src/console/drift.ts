@@ -14,7 +14,7 @@ export function readDrift(store: Store, repo: string, limit: number): DriftSerie
       columns.add(c.column);
       cells[c.column] = { test: c.test, score: c.score, threshold: c.threshold, severity: c.severity, status: c.status };
     }
-    return { commit: r.commit, finished: r.finished, input: r.input, drift: r.drift, columns: cells };
+    return { commit: r.commit, finished: r.finished, input: r.input, reference: r.reference, note: r.note, drift: r.drift, columns: cells };
   });
   return { repo, columns: [...columns], points };
 }

@@ -2,7 +2,7 @@
 // evaluate (a saved chain on labelled data → metrics) and predict (a saved chain on new data →
 // one predictions file per input file, CSV read and written a batch at a time). The pipeline
 // transform maps a datum onto these.
-import { DRIFT_FILE, runDriftTask } from '../monitor/monitor-task.js';
+import { driftFileOf, runDriftTask } from '../monitor/monitor-task.js';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -49,6 +49,8 @@ export interface MlRunContext {
   previous?: () => PreviousRun | undefined;
   /** store an output file as an earlier content followed by a local file's bytes (see DatumContext) */
   appendOutput?: (path: string, base: ContentId, tail: string) => void;
+  /** the datum's window, when an input has one (`reference: window` compares within it) */
+  window?: { by: 'time' | 'count'; start: number; end: number; commits: string[] };
 }
 
 export const METRICS_FILE = 'metrics.json';
@@ -366,8 +368,8 @@ async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal | 
 
 export async function runMl(spec: MlSpec, ctx: MlRunContext): Promise<MlRunResult> {
   if (spec.task === 'drift') {
-    runDriftTask(spec.data.path, spec.drift!, ctx);
-    return { outputs: [DRIFT_FILE], backend: 'none' };
+    const report = runDriftTask(spec.data.path, spec.drift!, ctx);
+    return { outputs: [driftFileOf(report)], backend: 'none' };
   }
   if (spec.task === 'train') return runTrain(spec, ctx);
   if (spec.task === 'evaluate') return runEvaluate(spec, ctx);

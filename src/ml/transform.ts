@@ -5,7 +5,9 @@ import type { InputSpec, PipelineSpec } from '../pipeline/spec-types.js';
 import type { DatumContext, Transform, TransformResult } from '../pipeline/transform.js';
 import { TuskError } from '../errors.js';
 import { setLongTimeout } from '../timers.js';
-import { runMl, type CardInput } from './run.js';
+import { WINDOW_REFERENCE } from '../monitor/monitor-task.js';
+import { checkWindowReference } from './create-check.js';
+import { runMl, type CardInput, type MlRunContext } from './run.js';
 import { validateMlSpec } from './spec.js';
 
 /** Input name → repo and branch, from the pipeline's input tree. */
@@ -13,6 +15,15 @@ function pfsInputs(input: InputSpec, out = new Map<string, { repo: string; branc
   if (input.kind === 'pfs' || input.kind === 'cron') out.set(input.name, { repo: input.repo, branch: input.kind === 'pfs' ? input.branch : 'master' });
   else for (const i of input.inputs) pfsInputs(i, out);
   return out;
+}
+
+/** The datum's window from the variables a windowed input sets (TUSK_WINDOW_*); undefined without one. */
+function windowOf(env: Record<string, string>): MlRunContext['window'] {
+  const { TUSK_WINDOW_START: start, TUSK_WINDOW_END: end, TUSK_WINDOW_COMMITS: commits } = env;
+  if (start === undefined || end === undefined || commits === undefined) return undefined;
+  // count windows give positions, time windows RFC 3339 times
+  const byCount = /^\d+$/.test(start);
+  return { by: byCount ? 'count' : 'time', start: byCount ? Number(start) : Date.parse(start), end: byCount ? Number(end) : Date.parse(end), commits: commits.split(' ').filter(Boolean) };
 }
 
 export class MlTransform implements Transform {
@@ -35,10 +46,12 @@ export class MlTransform implements Transform {
       : undefined;
     try {
       const ml = validateMlSpec(this.spec.transform.ml);
+      checkWindowReference(this.spec.input, ml);
       const names = pfsInputs(this.spec.input);
-      // the card names only what the task reads: the data's input and the model's (a drift step
-      // also reads its reference and its labels)
-      const read = new Set([ml.data.path, ml.model, ml.drift?.reference, ml.drift?.labels?.path].flatMap((p) => (p ? [p.split('/')[2]] : [])));
+      // the card names only what the task reads: the data's input and the model's (a drift
+      // step also reads its reference and its labels, unless the reference is the data's own window)
+      const drift = ml.drift && ml.drift.reference !== WINDOW_REFERENCE ? [ml.drift.reference, ml.drift.labels?.path] : [];
+      const read = new Set([ml.data.path, ml.model, ...drift].flatMap((p) => (p ? [p.split('/')[2]] : [])));
       const inputs: CardInput[] = Object.keys(ctx.env)
         .filter((k) => k.endsWith('_COMMIT') && !k.startsWith('PACH_') && ctx.env[k.slice(0, -'_COMMIT'.length)] !== undefined && read.has(k.slice(0, -'_COMMIT'.length)))
         .sort()
@@ -47,6 +60,7 @@ export class MlTransform implements Transform {
           const src = names.get(name);
           return { name, ...(src ? { repo: src.repo, branch: src.branch } : {}), commit: ctx.env[k]! };
         });
+      const window = windowOf(ctx.env);
       ctx.log('system', `ml ${ml.task}: ${ml.chain.map((s) => s.name).join(' → ') || ml.model || `${ml.drift?.reference} → ${ml.data.path}`}`);
       const r = await runMl(ml, {
         pfsDir: ctx.pfsDir,
@@ -61,6 +75,7 @@ export class MlTransform implements Transform {
         tmpDir: ctx.tmpDir,
         previous: ctx.previous,
         appendOutput: ctx.appendOutput,
+        ...(window ? { window } : {}),
       });
       ctx.log('system', `ml ${ml.task} finished after ${((Date.now() - started) / 1000).toFixed(2)}s: ${r.outputs.join(', ')}`);
       return { ok: true, exitCode: 0, signal: null, timedOut: false };

@@ -1,6 +1,8 @@
 // The monitor step: `transform.ml` with `task: drift` compares the datum's CSV file with a
 // reference file (another input, pinned to a commit or a branch) and writes /drift.json into the
-// output commit, so the drift history is versioned with provenance like any other output.
+// output commit, so the drift history is versioned with provenance like any other output. With
+// `reference: window` the reference is the earlier versions inside a windowed input's datum, so it
+// moves with the input by itself; each window writes its own report under /drift/.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fieldError, MlError } from '../ml/errors.js';
@@ -11,10 +13,18 @@ import { compareColumns, DRIFT_DEFAULTS, poolColumns, readColumns, type Category
 /** The report a monitor step writes at the root of its output. */
 export const DRIFT_FILE = 'drift.json';
 
+/** `reference: window`: the earlier versions in the datum's window (paths are never this: they start with /pfs/). */
+export const WINDOW_REFERENCE = 'window';
+
+/** Where a window's report lies: one file per window, named by its bounds, so windows never share a path. */
+export function windowDriftFile(w: { start: number; end: number }): string {
+  return `drift/${w.start}-${w.end}.json`;
+}
+
 const READ_BYTES = 1 << 20;
 
 export interface DriftTaskSpec {
-  /** `/pfs/<input>/...`: the reference CSV file, or a directory whose CSV files are pooled */
+  /** `/pfs/<input>/...`: the reference CSV file, or a directory whose CSV files are pooled; or WINDOW_REFERENCE */
   reference: string;
   options: DriftOptions;
   /** labels that arrived for the predictions in `data.path`, to score them */
@@ -32,6 +42,18 @@ export interface DriftJsonSide {
   rows: number;
   /** CSV files read: 1, or those under a directory, pooled */
   files: number;
+  /** `reference: window`: the versions on this side, oldest first (the reference's are pooled) */
+  commits?: { commit: string; rows: number; files: number }[];
+}
+
+/** `reference: window`: the window the report was computed in. */
+export interface DriftJsonWindow {
+  by: 'time' | 'count';
+  /** ms since the epoch, or positions in the branch's history; end exclusive */
+  start: number;
+  end: number;
+  /** the window's commits that brought a version of `data.path`, oldest first */
+  versions: string[];
 }
 
 export interface DriftJson extends DriftVerdict {
@@ -43,6 +65,10 @@ export interface DriftJson extends DriftVerdict {
   options: DriftOptions;
   /** with `labels`: the predictions scored against the labels that arrived */
   performance?: Performance;
+  /** with `reference: window` */
+  window?: DriftJsonWindow;
+  /** why nothing was compared (a window holding one version: nothing before it to compare with) */
+  note?: string;
 }
 
 const OPTION_FIELDS: Record<string, keyof DriftOptions> = {
@@ -58,7 +84,8 @@ const OPTION_FIELDS: Record<string, keyof DriftOptions> = {
 /** `transform.ml.drift` (optional thresholds and tests) with `transform.ml.reference`. */
 export function parseDriftTask(ml: Record<string, unknown>, at: string, normalize: (p: string, at: string) => string, delimiter = ','): DriftTaskSpec {
   if (typeof ml.reference !== 'string' || ml.reference === '')
-    throw fieldError(`${at}.reference`, 'missing: task drift compares the data with a reference file', 'add the reference as an input pinned to a commit (pfs: {name: reference, repo: ..., commit: ...}) and set reference: /pfs/reference/<file>.csv');
+    throw fieldError(`${at}.reference`, 'missing: task drift compares the data with a reference file', 'add the reference as an input pinned to a commit (pfs: {name: reference, repo: ..., commit: ...}) and set reference: /pfs/reference/<file>.csv, or set reference: window on a windowed input');
+  if (ml.reference === WINDOW_REFERENCE && ml.labels !== undefined) throw fieldError(`${at}.labels`, 'is not used with reference: window', 'score labels in a step whose reference is an input (reference: /pfs/<input>/...)');
   for (const f of ['chain', 'split', 'model', 'metrics']) if (ml[f] !== undefined) throw fieldError(`${at}.${f}`, 'is not used by task drift', 'remove it');
   const options: DriftOptions = { ...DRIFT_DEFAULTS };
   const d = ml.drift ?? {};
@@ -88,7 +115,8 @@ export function parseDriftTask(ml: Record<string, unknown>, at: string, normaliz
     }
   }
   const labels = parseLabels(ml.labels, `${at}.labels`, normalize);
-  return { reference: normalize(ml.reference, `${at}.reference`), options, delimiter, ...(labels ? { labels } : {}) };
+  const reference = ml.reference === WINDOW_REFERENCE ? WINDOW_REFERENCE : normalize(ml.reference, `${at}.reference`);
+  return { reference, options, delimiter, ...(labels ? { labels } : {}) };
 }
 
 /** A local file's bytes, a megabyte at a time. */
@@ -118,10 +146,18 @@ export interface DriftTaskContext {
   pipeline?: string;
   job?: string;
   inputs?: { name: string; repo?: string; commit: string }[];
+  /** the datum's window (a windowed input): its bounds and commits, oldest first */
+  window?: { by: 'time' | 'count'; start: number; end: number; commits: string[] };
 }
 
-/** Compare the datum's file with the reference and write drift.json. */
+/** Where a report lies in the output: /drift.json, or its window's file. */
+export function driftFileOf(report: DriftJson): string {
+  return report.window ? windowDriftFile(report.window) : DRIFT_FILE;
+}
+
+/** Compare the datum's file with the reference and write the report (driftFileOf). */
 export function runDriftTask(current: string, task: DriftTaskSpec, ctx: DriftTaskContext): DriftJson {
+  if (task.reference === WINDOW_REFERENCE) return runWindowDrift(current, task, ctx);
   const local = (pfsPath: string) => path.join(ctx.pfsDir, pfsPath.replace(/^\/pfs\/?/, ''));
   const side = (pfsPath: string) => {
     const input = pfsPath.replace(/^\/pfs\//, '').split('/')[0]!;
@@ -141,9 +177,66 @@ export function runDriftTask(current: string, task: DriftTaskSpec, ctx: DriftTas
     if (fs.statSync(local(current)).isDirectory()) throw new MlError(`transform.ml.labels: ${current} is a directory; labels score one predictions file`, 'set data.path to the predictions CSV file');
     report.performance = scorePredictions(local(current), current, task.labels, local(task.labels.path), task.delimiter);
   }
-  fs.mkdirSync(ctx.outDir, { recursive: true });
-  fs.writeFileSync(path.join(ctx.outDir, DRIFT_FILE), JSON.stringify(report, null, 2) + '\n');
-  ctx.log(verdict.drift ? `drift: ${[...verdict.drifted, ...verdict.schemaChanges].join(', ')}` : 'no drift');
+  writeReport(ctx, report);
+  return report;
+}
+
+function writeReport(ctx: DriftTaskContext, report: DriftJson): void {
+  const target = path.join(ctx.outDir, driftFileOf(report));
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(target, JSON.stringify(report, null, 2) + '\n');
+  ctx.log(report.note ?? (report.drift ? `drift: ${[...report.drifted, ...report.schemaChanges].join(', ')}` : 'no drift'));
+}
+
+/**
+ * `reference: window`: the datum is a window of a windowed input, laid out as
+ * `/pfs/<input>/<commit>/<path>`. `data.path` (`/pfs/<input>[/<path>]`) names the file as it lies
+ * in each commit; the newest commit of the window that brought it is the current data and the
+ * earlier ones, pooled, the reference. A window with one version writes a report saying so.
+ */
+function runWindowDrift(current: string, task: DriftTaskSpec, ctx: DriftTaskContext): DriftJson {
+  const w = ctx.window;
+  const [, , input, ...rest] = current.split('/');
+  if (!w || !input) throw new MlError(`transform.ml.reference: window needs a windowed input, and ${current} is not in one`, 'give the input of data.path a window, e.g. window: {size: 2 commits, every: 1 commit}');
+  const from = ctx.inputs?.find((i) => i.name === input);
+  const inner = rest.join('/');
+  // a commit of the window that did not change the file brought no version of it: it is passed over
+  const versions = w.commits.flatMap((commit) => {
+    const local = path.join(ctx.pfsDir, input, commit, inner);
+    if (!fs.existsSync(local)) return [];
+    const files = csvFiles(local);
+    return files.length > 0 ? [{ commit, local, files }] : [];
+  });
+  if (versions.length === 0) throw new MlError(`${current} holds no .csv file in any commit of the window`, 'point data.path at the CSV file as it lies in the input (e.g. /pfs/sales/sales.csv), or at the input');
+  const read = (v: (typeof versions)[number], maxValues: number) => {
+    const share = Math.max(1000, Math.floor(maxValues / v.files.length));
+    return poolColumns(v.files.map((f) => readColumns(fileChunks(f), `${path.posix.join('/pfs', input, v.commit, path.relative(path.join(ctx.pfsDir, input, v.commit), f))}`, share, task.delimiter)));
+  };
+  const latest = versions[versions.length - 1]!;
+  const earlier = versions.slice(0, -1);
+  const cur = read(latest, task.options.maxValues);
+  const side = (vs: typeof versions, cols: { rows: number }[]): DriftJsonSide => ({
+    input,
+    path: current,
+    repo: from?.repo ?? null,
+    commit: vs.length > 0 ? vs[vs.length - 1]!.commit : null,
+    rows: cols.reduce((n, c) => n + c.rows, 0),
+    files: vs.reduce((n, v) => n + v.files.length, 0),
+    commits: vs.map((v, i) => ({ commit: v.commit, rows: cols[i]!.rows, files: v.files.length })),
+  });
+  const window: DriftJsonWindow = { by: w.by, start: w.start, end: w.end, versions: versions.map((v) => v.commit) };
+  const base = { task: 'drift' as const, pipeline: ctx.pipeline ?? null, job: ctx.job ?? null, options: task.options, window };
+  let report: DriftJson;
+  if (earlier.length === 0) {
+    const note = `no reference: the window holds one version of ${current} (${latest.commit}), nothing before it to compare with`;
+    report = { ...base, reference: side([], []), current: side([latest], [cur]), drift: false, drifted: [], schemaChanges: [], worst: null, tested: 0, alphaPerColumn: task.options.alpha, columns: [], note };
+  } else {
+    // the pool shares one file's value budget, as `tusk drift --window` does
+    const refs = earlier.map((v) => read(v, Math.max(1000, Math.floor(task.options.maxValues / earlier.length))));
+    const verdict = compareColumns(poolColumns(refs), cur, task.options);
+    report = { ...base, reference: side(earlier, refs), current: side([latest], [cur]), ...verdict };
+  }
+  writeReport(ctx, report);
   return report;
 }
 

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snapshot, withStoreDir, type StoreDir } from './cli-helpers.js';
+import { expectCliError, snapshot, withStoreDir, type StoreDir } from './cli-helpers.js';
 
 let s: StoreDir;
 
@@ -117,10 +117,37 @@ describe('tusk list drift', () => {
     expect(rows[0]).toMatchObject({ drift: true, drifted: ['x'], worst: { column: 'x', test: 'ks' } });
     const table = await s.tusk(['list', 'drift', 'sales-drift']);
     expect(table.code, table.describe()).toBe(0);
-    expect(table.stdout).toMatch(/^COMMIT\s+FINISHED\s+INPUT\s+DRIFT\s+DRIFTED\s+WORST\s+SCORE$/m);
+    expect(table.stdout).toMatch(/^COMMIT\s+FINISHED\s+INPUT\s+REFERENCE\s+DRIFT\s+DRIFTED\s+WORST\s+SCORE$/m);
     expect(table.stdout).toMatch(/\syes\s+x\s+x \(ks\)\s/);
     expect(await s.json(['list', 'drift', 'sales'])).toEqual([]);
     const missing = await s.tusk(['list', 'drift', 'nope', '--json']);
     expect(missing.code).toBe(4);
+  });
+
+  it('lists a window reference one row per version, naming the previous version; refuses it without a window', async () => {
+    const ids = await Promise.all(['v1', 'v2', 'v3'].map(async (v) => (await s.json(['inspect', 'commit', `sales@${v}`])).id as string));
+    const spec = (window: boolean) => ({
+      pipeline: { name: 'sales-moving' },
+      input: { pfs: { repo: 'sales', glob: '/s.csv', ...(window ? { window: { size: '2 commits', every: '1 commit' } } : {}) } },
+      transform: { ml: { task: 'drift', data: { path: '/pfs/sales/s.csv' }, reference: 'window' } },
+    });
+    fs.writeFileSync(path.join(s.dir, 'moving.json'), JSON.stringify(spec(false)));
+    await expectCliError(['create', 'pipeline', '-f', 'moving.json'], { exit: 2, code: 'E_INVALID', mentions: ['transform.ml.reference', 'has no window'] }, { cwd: s.dir });
+    expect((await s.json(['list', 'pipeline'])).map((p: { name: string }) => p.name)).not.toContain('sales-moving');
+
+    fs.writeFileSync(path.join(s.dir, 'moving.json'), JSON.stringify(spec(true)));
+    await s.json(['create', 'pipeline', '-f', 'moving.json']);
+    await s.json(['wait', 'commit', 'sales-moving@master']);
+    const rows = await s.json(['list', 'drift', 'sales-moving']);
+    expect(rows.map((r: { input: string; reference: string; drift: boolean }) => [r.input, r.reference, r.drift])).toEqual([
+      [`sales@${ids[2]}`, `sales@${ids[1]}`, true],
+      [`sales@${ids[1]}`, `sales@${ids[0]}`, false],
+    ]);
+    // the report of v3 against v2 is `tusk drift sales@v2:/s.csv sales@v3`'s
+    const cli = await s.tusk(['drift', 'sales@v2:/s.csv', 'sales@v3', '--json', '--report-only']);
+    expect(cli.code, cli.describe()).toBe(0);
+    expect(rows[0].columns).toEqual(cli.json().columns.map((c: { column: string; status: string; test?: string; score?: number; threshold?: number; severity?: number }) => ({ column: c.column, status: c.status, test: c.test ?? null, score: c.score ?? null, threshold: c.threshold ?? null, severity: c.severity ?? null })));
+    const table = await s.tusk(['list', 'drift', 'sales-moving']);
+    expect(table.stdout).toMatch(new RegExp(`sales@${ids[2]}\\s+sales@${ids[1]}\\s+yes\\s+x`));
   });
 });

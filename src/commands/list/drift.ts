@@ -18,7 +18,8 @@ export default class ListDrift extends TuskCommand<ListDriftResult> {
   static override summary = 'List the drift reports of a monitor pipeline, one row per output commit.';
   static override description =
     "Reads /drift.json from each finished commit of the pipeline's output repo (a transform.ml task drift), newest " +
-    'first: the input commit compared, the reference, the columns that drifted and the worst score, and, for a step ' +
+    'first (for reference: window, the per-window reports of the newest commit, one row per input version): the ' +
+    'input commit compared, the reference, the columns that drifted and the worst score, and, for a step ' +
     'given labels, how its predictions scored against them (accuracy, or MAE, RMSE and R²). --json gives every ' +
     "column's score and threshold. See docs/monitoring.md.";
   static override examples = ['<%= config.bin %> list drift sales-drift', '<%= config.bin %> list drift sales-drift -n 10 --json'];
@@ -35,11 +36,13 @@ export default class ListDrift extends TuskCommand<ListDriftResult> {
     const scored = rows.some((r) => r.performance);
     this.render(() =>
       renderTable(
-        ['commit', 'finished', 'input', 'drift', 'drifted', 'worst', 'score', ...(scored ? ['labelled', 'performance'] : [])],
+        ['commit', 'finished', 'input', 'reference', 'drift', 'drifted', 'worst', 'score', ...(scored ? ['labelled', 'performance'] : [])],
         rows.map((r) => [
           r.commit,
           this.time(r.finished),
           r.input ? r.input.replace(/@(.*)$/, (_, id: string) => `@${shortId(id)}`) : '-',
+          // a window's earlier versions are pooled: each is named; none for a window's first version
+          r.reference ? r.reference.replace(/@(.*)$/, (_, ids: string) => `@${ids.split(',').map(shortId).join('+')}`) : r.note ? 'none' : '-',
           r.drift ? 'yes' : 'no',
           [...r.drifted, ...r.schemaChanges.map((c) => `${c} (schema)`)].join(', ') || '-',
           r.worst ? `${r.worst.column} (${r.worst.test})` : '-',

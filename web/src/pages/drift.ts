@@ -12,6 +12,8 @@ export async function driftPage(ctx: PageContext): Promise<void> {
   const d = await api<DriftSeries>(`/repos/${seg(repo)}/drift`, {});
   if (!ctx.isCurrent()) return;
   const labels = d.points.map((p) => (p.input ? shortId(p.input.replace(/^.*@/, '')) : shortId(p.commit)));
+  // the reference side: one commit, the earlier versions of a window (`reference: window`), or none
+  const refs = d.points.map((p) => (p.reference ? p.reference.replace(/^.*@/, '').split(',').map(shortId).join(' + ') : p.note ? 'none' : '—'));
   mount(
     ctx.root,
     h('nav', { class: 'crumbs' }, link('#/', 'Repos'), ' / ', link(`#/repo/${encodePath(repo)}`, repo), ' / ', h('span', null, 'drift')),
@@ -31,7 +33,7 @@ export async function driftPage(ctx: PageContext): Promise<void> {
                   col,
                   d.points.map((p, i) => {
                     const c = p.columns[col];
-                    return { label: labels[i]!, value: c?.severity ?? undefined, crossed: c?.status === 'drift', title: `${labels[i]} ${c?.test ?? ''} score ${c?.score ?? '—'} threshold ${c?.threshold ?? '—'}` };
+                    return { label: labels[i]!, value: c?.severity ?? undefined, crossed: c?.status === 'drift', title: `${labels[i]} vs ${refs[i]} ${c?.test ?? ''} score ${c?.score ?? '—'} threshold ${c?.threshold ?? '—'}` };
                   }),
                   { threshold: 1 },
                 ),
@@ -41,9 +43,10 @@ export async function driftPage(ctx: PageContext): Promise<void> {
           section(
             'Reports',
             table(
-              ['Input', 'Report commit', 'Finished', 'Drift', 'Drifted columns'],
+              ['Input', 'Reference', 'Report commit', 'Finished', 'Drift', 'Drifted columns'],
               d.points.map((p, i) => [
                 labels[i]!,
+                refs[i]!,
                 link(`#/commit/${encodePath(repo)}/${p.commit}`, h('code', null, shortId(p.commit))),
                 time(p.finished),
                 p.drift ? 'yes' : 'no',
