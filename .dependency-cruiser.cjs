@@ -25,6 +25,13 @@ module.exports = {
       to: { path: ABOVE_STORE },
     },
     {
+      name: 'shared-imports-layers',
+      severity: 'error',
+      comment: 'src/errors.ts, src/signals.ts and src/timers.ts sit below every layer, the store included, so they import none of them.',
+      from: { path: '^src/[^/]+$' },
+      to: { path: '^src/[^/]+/' },
+    },
+    {
       name: 'pipeline-imports-above',
       severity: 'error',
       comment:

@@ -50,6 +50,7 @@ describe('the import rule for the layers', () => {
       fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
       const probes: Record<string, string> = {
         'src/store/probe-up.ts': "import '../commands/init.js';\n",
+        'src/probe-shared.ts': "import './store/store.js';\n",
         'src/pipeline/probe-up.ts': "import '../ml/tf.js';\n",
         'src/ml/probe-store.ts': "import '../store/store.js';\n",
         'src/commands/probe-internal.ts': "import '../store/pack-writer.js';\n",
@@ -72,6 +73,7 @@ describe('the import rule for the layers', () => {
         [
           'store-imports-above: src/store/probe-up.ts -> src/commands/init.ts',
           'service-imports-commands: src/store/probe-up.ts -> src/commands/init.ts',
+          'shared-imports-layers: src/probe-shared.ts -> src/store/store.ts',
           'pipeline-imports-above: src/pipeline/probe-up.ts -> src/ml/tf.ts',
           'ml-imports-store: src/ml/probe-store.ts -> src/store/store.ts',
           'store-internals: src/commands/probe-internal.ts -> src/store/pack-writer.ts',
