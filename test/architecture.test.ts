@@ -1,0 +1,92 @@
+// The import rule for the layers (.dependency-cruiser.cjs, docs/architecture.md): the real tree has
+// no breach beyond the known-violations baseline, and a new breach of each kind is reported.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const depcruiseBin = path.join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+const CONFIG = '.dependency-cruiser.cjs';
+const KNOWN = '.dependency-cruiser-known-violations.json';
+
+interface Violation {
+  type: string;
+  from: string;
+  to: string;
+  rule: { name: string; severity: string };
+}
+
+/** Runs the same check as `npm run lint:deps` in `cwd` and returns the violations it does not ignore. */
+async function newViolations(cwd: string, targets: string[]): Promise<Violation[]> {
+  const args = [depcruiseBin, ...targets, '--config', CONFIG, '--ignore-known', KNOWN, '--output-type', 'json'];
+  // depcruise exits with the number of errors; the JSON on stdout is the answer either way.
+  const stdout = await promisify(execFile)(process.execPath, args, { cwd, maxBuffer: 64 * 1024 * 1024 }).then(
+    (r) => r.stdout,
+    (e: { stdout?: string; stderr?: string }) => {
+      if (!e.stdout) throw new Error(`depcruise gave no result: ${e.stderr ?? String(e)}`);
+      return e.stdout;
+    },
+  );
+  const result = JSON.parse(stdout) as { summary: { violations: Violation[] } };
+  return result.summary.violations.filter((v) => v.rule.severity !== 'ignore');
+}
+
+describe('the import rule for the layers', () => {
+  it('finds no breach in src/ beyond the known-violations baseline', async () => {
+    expect(await newViolations(root, ['src'])).toEqual([]);
+  });
+
+  describe('in a copy of the tree with new breaches added', () => {
+    const copy = tempDir('tusk-arch-');
+    afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
+
+    it('reports each one, under the rule it breaks', async () => {
+      for (const f of [CONFIG, KNOWN, 'tsconfig.json', 'package.json']) fs.copyFileSync(path.join(root, f), path.join(copy, f));
+      fs.cpSync(path.join(root, 'src'), path.join(copy, 'src'), { recursive: true });
+      fs.symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'), 'dir');
+      const probes: Record<string, string> = {
+        'src/store/probe-up.ts': "import '../commands/init.js';\n",
+        'src/probe-shared.ts': "import './store/store.js';\n",
+        'src/pipeline/probe-up.ts': "import '../ml/tf.js';\n",
+        'src/ml/probe-store.ts': "import '../store/store.js';\n",
+        'src/commands/probe-internal.ts': "import '../store/pack-writer.js';\n",
+        'src/project/probe-internal.ts': "import type { ContentId } from '../store/hash.js';\nexport type Id = ContentId;\n",
+        'src/ui/probe-command.ts': "import '../cli/refs.js';\n",
+        'src/ui/probe-service.ts': "import '../project/views.js';\n",
+        'src/ui/probe-cycle-a.ts': "import './probe-cycle-b.js';\n",
+        'src/ui/probe-cycle-b.ts': "import './probe-cycle-a.js';\n",
+        'src/pipeline/probe-dev.ts': "import 'vitest';\n",
+      };
+      for (const [file, text] of Object.entries(probes)) fs.writeFileSync(path.join(copy, file), text);
+
+      const violations = await newViolations(copy, ['src']);
+      const found = violations
+        .filter((v) => v.from in probes)
+        // A package resolves through the node_modules link to wherever it really lives.
+        .map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^.*node_modules\/([^/]+)\/.*$/, 'npm:$1')}`)
+        .sort();
+      expect(found).toEqual(
+        [
+          'store-imports-above: src/store/probe-up.ts -> src/commands/init.ts',
+          'service-imports-commands: src/store/probe-up.ts -> src/commands/init.ts',
+          'shared-imports-layers: src/probe-shared.ts -> src/store/store.ts',
+          'pipeline-imports-above: src/pipeline/probe-up.ts -> src/ml/tf.ts',
+          'ml-imports-store: src/ml/probe-store.ts -> src/store/store.ts',
+          'store-internals: src/commands/probe-internal.ts -> src/store/pack-writer.ts',
+          'store-internals: src/project/probe-internal.ts -> src/store/hash.ts',
+          'service-imports-commands: src/ui/probe-command.ts -> src/cli/refs.ts',
+          'ui-imports-services: src/ui/probe-service.ts -> src/project/views.ts',
+          'no-circular: src/ui/probe-cycle-a.ts -> src/ui/probe-cycle-b.ts',
+          'src-imports-dev-dependency: src/pipeline/probe-dev.ts -> npm:vitest',
+        ].sort(),
+      );
+      // src/ml already imports src/pipeline, so the probe's import back makes the two folders a cycle.
+      const folderCycles = violations.filter((v) => v.type === 'cycle').map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`);
+      expect(folderCycles).toContain('no-circular-layers: src/pipeline -> src/ml');
+    });
+  });
+});
