@@ -94,6 +94,9 @@ export class Store {
   listFiles(ref: FileRef) {
     return files.listFiles(this.core, ref);
   }
+  iterateFiles(ref: FileRef) {
+    return files.iterateFiles(this.core, ref);
+  }
   globFiles(ref: FileRef) {
     return files.globFiles(this.core, ref);
   }
