@@ -108,15 +108,19 @@ export abstract class TuskCommand<T> extends Command {
     // doubled the heap of a million-row listing.)
     const block = Buffer.allocUnsafe(STREAM_BLOCK);
     let used = 0;
-    for (const piece of pieces) {
-      if (used + piece.length * 3 > STREAM_BLOCK && used > 0) {
-        await this.writeOut(block.subarray(0, used));
-        used = 0;
+    try {
+      for (const piece of pieces) {
+        if (used + piece.length * 3 > STREAM_BLOCK && used > 0) {
+          await this.writeOut(block.subarray(0, used));
+          used = 0;
+        }
+        if (piece.length * 3 > STREAM_BLOCK) await this.writeOut(piece);
+        else used += block.write(piece, used);
       }
-      if (piece.length * 3 > STREAM_BLOCK) await this.writeOut(piece);
-      else used += block.write(piece, used);
+    } finally {
+      // rows read before a failure are out before its error
+      if (used > 0) await this.writeOut(block.subarray(0, used));
     }
-    if (used > 0) await this.writeOut(block.subarray(0, used));
   }
 
   // Resolves once the bytes are handed to the OS. A reader that went away ends the process as the
