@@ -108,11 +108,14 @@ export abstract class TuskCommand<T> extends Command {
     // doubled the heap of a million-row listing.)
     const block = Buffer.allocUnsafe(STREAM_BLOCK);
     let used = 0;
+    // the first rows go out as soon as a few are in; after that, full blocks
+    let limit = FIRST_BLOCK;
     try {
       for (const piece of pieces) {
-        if (used + piece.length * 3 > STREAM_BLOCK && used > 0) {
+        if (used + piece.length * 3 > limit && used > 0) {
           await this.writeOut(block.subarray(0, used));
           used = 0;
+          limit = STREAM_BLOCK;
         }
         if (piece.length * 3 > STREAM_BLOCK) await this.writeOut(piece);
         else used += block.write(piece, used);
@@ -374,6 +377,7 @@ function toYaml(value: unknown): string {
 
 /** What streamRows gathers before each write: a few hundred rows of a table, fewer of JSON. */
 const STREAM_BLOCK = 64 * 1024;
+const FIRST_BLOCK = 4 * 1024;
 
 // `JSON.stringify(rows, null, 2) + '\n'` (what logJson prints), one element at a time. A newline
 // inside a value is escaped by JSON, so indenting every line break indents only the layout.

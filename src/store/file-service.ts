@@ -631,10 +631,11 @@ export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
 /**
  * What listFiles returns, one entry at a time: a directory's children come from the tree's cursor
  * as they are asked for, so a directory of any size costs a few pages before its first entry and
- * bounded memory after. A path that does not exist fails here, before anything is returned; a
- * damaged page later in the directory fails the `next()` that reaches it.
+ * bounded memory after; `after` starts a directory's walk past that name (a page of a listing).
+ * A path that does not exist fails here, before anything is returned; a damaged page later in the
+ * directory fails the `next()` that reaches it.
  */
-export function iterateFiles(s: StoreCore, ref: FileRef): Iterable<FileInfo> {
+export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string } = {}): Iterable<FileInfo> {
   const c = resolveCommit(s, ref);
   const p = ref.path ?? '/';
   if (hasGlobChars(p)) return inCommit(c, p, () => matchPath(s, c, p).map((pe) => toFileInfo(c, pe)));
@@ -647,7 +648,7 @@ export function iterateFiles(s: StoreCore, ref: FileRef): Iterable<FileInfo> {
   if (e.kind === 'file') return [toFileInfo(c, { path: clean, entry: e })];
   // Leaves are read past the page cache: a listing visits each once, and caching them would hold
   // thousands of pages of a directory nobody reads twice.
-  const children = iterateEntries(s.reader, e.id as NodeId, undefined, { cacheLeaves: false });
+  const children = iterateEntries(s.reader, e.id as NodeId, opts.after, { cacheLeaves: false });
   return {
     *[Symbol.iterator]() {
       for (;;) {
