@@ -38,8 +38,8 @@ function firstRow(argv, env) {
 
 export default {
   id: 14,
-  title: 'Listing a directory of 1,000,000 entries',
-  question: 'does list file of a 1M-entry directory print its first row as fast as a 10-entry one, and list it all in bounded memory?',
+  title: 'Listing a directory of 1,000,000 entries (100,000 in quick mode)',
+  question: 'does list file of a huge directory print its first row as fast as a 10-entry one, and list it all in bounded memory?',
   async run(ctx, rep) {
     const n = ctx.sizes.wide;
     rep.title = `Listing a directory of ${n.toLocaleString('en')} entries`;
@@ -72,7 +72,7 @@ export default {
     rep.row({ label: `tusk list file --json, ${n.toLocaleString('en')} entries: whole, to /dev/null`, ms: json.ms, rssKiB: json.rssKiB, status: status(json.rssKiB <= RSS_BUDGET_KIB, `peak RSS ≤ ${fmtRss(RSS_BUDGET_KIB)}`) });
     rep.note(`first row beyond start-up: table ${fmtMs(beyond)}, --json ${fmtMs(beyondJson)}; process start alone (node -e) ${fmtMs(node.ms)}`);
     rep.note(`peak RSS beyond a 10-entry listing's: table ${fmtRss(table.rssKiB - small1.rssKiB)}, --json ${fmtRss(json.rssKiB - small1.rssKiB)}`);
-    rep.check('first row of a 1M-entry listing, beyond start-up', { actual: `${fmtMs(beyond)} (--json ${fmtMs(beyondJson)})`, target: `≤ ${FIRST_ROW_BUDGET_MS} ms (issue)`, pass: firstPass });
-    rep.check('peak RSS of the whole 1M-entry listing', { actual: `${fmtRss(table.rssKiB)} (--json ${fmtRss(json.rssKiB)})`, target: `≤ ${fmtRss(RSS_BUDGET_KIB)} (issue)`, pass: table.rssKiB <= RSS_BUDGET_KIB && json.rssKiB <= RSS_BUDGET_KIB });
+    rep.check('first row of a huge listing, beyond start-up', { actual: `${fmtMs(beyond)} (--json ${fmtMs(beyondJson)})`, target: `≤ ${FIRST_ROW_BUDGET_MS} ms (issue)`, pass: firstPass });
+    rep.check('peak RSS of the whole huge listing', { actual: `${fmtRss(table.rssKiB)} (--json ${fmtRss(json.rssKiB)})`, target: `≤ ${fmtRss(RSS_BUDGET_KIB)} (issue)`, pass: table.rssKiB <= RSS_BUDGET_KIB && json.rssKiB <= RSS_BUDGET_KIB });
   },
 };
