@@ -3,6 +3,7 @@
 
 import { Command, Errors, Flags, type Interfaces, toConfiguredId } from '@oclif/core';
 import { createRequire } from 'node:module';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { EXIT, InvalidArgumentError, TuskError } from '../errors.js';
 import { runInterruptCleanups } from '../signals.js';
 import { openStore, type Store } from '../store/store.js';
@@ -116,6 +117,8 @@ export abstract class TuskCommand<T> extends Command {
           await this.writeOut(block.subarray(0, used));
           used = 0;
           limit = STREAM_BLOCK;
+          // a write to a file calls back at once: give the event loop a turn, or Ctrl-C waits for the end
+          await yieldToLoop();
         }
         if (piece.length * 3 > STREAM_BLOCK) await this.writeOut(piece);
         else used += block.write(piece, used);
