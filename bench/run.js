@@ -31,6 +31,7 @@ const SCENARIOS = [
   './scenarios/s11-pipelines.js',
   './scenarios/s12-ml.js',
   './scenarios/s13-predict-append.js',
+  './scenarios/s14-list-stream.js',
 ];
 
 const SIZES = {
@@ -160,13 +161,16 @@ const build = buildInfo();
 snapshotBuild(path.join(root, 'tusk'));
 console.log(`tusk: commit ${build.commit ?? '?'}${build.srcChanges ? ` + ${build.srcChanges} changed file(s) under src/` : ''}, dist/ built ${build.distBuilt}; copied to ${path.dirname(path.dirname(TUSK_BIN))} at start\n`);
 
-// Shared data (scenarios/big-file.js) is deleted once no scenario left to run uses it, so the
+// Shared data (scenarios/big-file.js, scenarios/wide-dir.js) is deleted once no scenario left to run uses it, so the
 // 10 GiB of scenario 8 never sits beside the large file's stores and peer repositories.
-const FIXTURE_USERS = { 'big/src': [1, 2, 3, 9], big: [1, 2, 3] };
+const FIXTURE_USERS = { 'big/src': [1, 2, 3, 9], big: [1, 2, 3], wide: [5, 14] };
 function releaseFixtures(remaining) {
   for (const [dir, users] of Object.entries(FIXTURE_USERS)) {
     if (users.some((id) => remaining.includes(id))) continue;
-    if (dir === 'big') {
+    if (dir === 'wide') {
+      fs.rmSync(path.join(root, 'wide'), { recursive: true, force: true });
+      delete ctx.shared.wideStore;
+    } else if (dir === 'big') {
       for (const name of fs.existsSync(path.join(root, 'big')) ? fs.readdirSync(path.join(root, 'big')) : []) if (name !== 'src') fs.rmSync(path.join(root, 'big', name), { recursive: true, force: true });
       delete ctx.shared.bigWork;
     } else {

@@ -7,13 +7,12 @@
 // Start-up is `tusk inspect branch` on the same store: process start, store open, one query.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { KiB, T, fmtBytes, fmtMs, freshStore, interleave, log, measure, nodeBytes, putSyntheticTree, status, trash, tusk, withStore } from '../lib.js';
+import { KiB, T, fmtBytes, fmtMs, interleave, measure, nodeBytes, status, trash, tusk } from '../lib.js';
+import { entryName, wideStore } from './wide-dir.js';
 
 const TREE_BUDGET = 64 * KiB;
 const COMMIT_BUDGET_MS = 100;
 const READ_BUDGET_MS = 50;
-
-const entryName = (i) => `e${String(i).padStart(7, '0')}`;
 
 export default {
   id: 5,
@@ -22,14 +21,9 @@ export default {
   async run(ctx, rep) {
     const n = ctx.sizes.wide;
     rep.title = `One directory of ${n.toLocaleString('en')} entries`;
-    const dir = ctx.dir('wide');
-    const store = await freshStore(path.join(dir, 'store'), ['wide', 'tiny']);
+    const dir = ctx.dir('wide-edit');
+    const store = await wideStore(ctx);
     const env = { TUSK_STORE: store };
-    log(`building /dir with ${n.toLocaleString('en')} entries through the store API (untimed)`);
-    await putSyntheticTree(store, 'wide', Array.from({ length: n }, (_, i) => `/dir/${entryName(i)}`), { seed: 'wide' });
-    await putSyntheticTree(store, 'tiny', Array.from({ length: 10 }, (_, i) => `/dir/${entryName(i)}`), { seed: 'wide' });
-    const files = await withStore(store, (s) => s.inspectFile({ repo: 'wide', branch: 'master', path: '/dir' }).files);
-    if (files !== n) throw new Error(`synthetic directory has ${files} files, expected ${n}`);
     const runs = Math.max(ctx.runs, 7);
 
     const target = entryName(Math.floor(n / 2));

@@ -3,6 +3,7 @@
 
 import { Command, Errors, Flags, type Interfaces, toConfiguredId } from '@oclif/core';
 import { createRequire } from 'node:module';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { EXIT, InvalidArgumentError, TuskError } from '../errors.js';
 import { runInterruptCleanups } from '../signals.js';
 import { openStore, type Store } from '../store/store.js';
@@ -92,6 +93,52 @@ export abstract class TuskCommand<T> extends Command {
     const text = fn();
     if (text === undefined || text === '') return;
     process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /**
+   * Print rows as they come: under `--json`/`--raw` as one JSON array (or `-o yaml` list), byte for
+   * byte what printing the whole array at once prints; otherwise as the lines `table` makes of
+   * them. Output goes out in blocks of about 64 KiB, each awaited, so memory stays bounded for a
+   * listing of any length and Ctrl-C is heard between blocks. A failure part-way leaves what was
+   * already written and then prints its error as usual (under `--json`, after the partial array).
+   */
+  protected async streamRows<R>(rows: Iterable<R>, table: (rows: Iterable<R>) => Iterable<string>): Promise<void> {
+    const pieces = this.jsonEnabled() ? (this.outputFormat === 'yaml' ? yamlList(rows) : jsonArray(rows)) : table(rows);
+    // One buffer, filled and written again and again: our stdout calls back once the bytes are out,
+    // so it is free again after each await. (Gathering a block by string concatenation instead
+    // doubled the heap of a million-row listing.)
+    const block = Buffer.allocUnsafe(STREAM_BLOCK);
+    let used = 0;
+    // the first rows go out as soon as a few are in; after that, full blocks
+    let limit = FIRST_BLOCK;
+    try {
+      for (const piece of pieces) {
+        if (used + piece.length * 3 > limit && used > 0) {
+          await this.writeOut(block.subarray(0, used));
+          used = 0;
+          limit = STREAM_BLOCK;
+          // a write to a file calls back at once: give the event loop a turn, or Ctrl-C waits for the end
+          await yieldToLoop();
+        }
+        if (piece.length * 3 > STREAM_BLOCK) await this.writeOut(piece);
+        else used += block.write(piece, used);
+      }
+    } finally {
+      // rows read before a failure are out before its error
+      if (used > 0) await this.writeOut(block.subarray(0, used));
+    }
+  }
+
+  // Resolves once the bytes are handed to the OS. A reader that went away ends the process as the
+  // 'error' listener below would, before the rejection could be printed as a failure.
+  private writeOut(text: string | Buffer): Promise<void> {
+    return new Promise((resolve, reject) =>
+      process.stdout.write(text, (err) => {
+        if (!err) resolve();
+        else if ((err as NodeJS.ErrnoException).code === 'EPIPE') this.onStdoutError(err);
+        else reject(err);
+      }),
+    );
   }
 
   /** A time cell honouring `--full-timestamps`. */
@@ -329,4 +376,26 @@ function stackOf(err: unknown): string {
 function toYaml(value: unknown): string {
   const { stringify } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   return stringify(value);
+}
+
+/** What streamRows gathers before each write: a few hundred rows of a table, fewer of JSON. */
+const STREAM_BLOCK = 64 * 1024;
+const FIRST_BLOCK = 4 * 1024;
+
+// `JSON.stringify(rows, null, 2) + '\n'` (what logJson prints), one element at a time. A newline
+// inside a value is escaped by JSON, so indenting every line break indents only the layout.
+function* jsonArray(rows: Iterable<unknown>): Generator<string> {
+  let n = 0;
+  for (const row of rows) yield (n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(row, null, 2).replace(/\n/g, '\n  ');
+  yield n === 0 ? '[]\n' : '\n]\n';
+}
+
+// A YAML list is the concatenation of one-element lists: toYaml's output, one element at a time.
+function* yamlList(rows: Iterable<unknown>): Generator<string> {
+  let n = 0;
+  for (const row of rows) {
+    n++;
+    yield toYaml([row]);
+  }
+  if (n === 0) yield toYaml([]);
 }

@@ -1,14 +1,13 @@
-// Paged reads for the console. The store façade returns whole directories and histories; a page
-// of a 100,000-entry directory must not cost a walk of all of it, so directories are paged with
-// the tree's own cursor (iterateEntries from a name: O(depth) page reads), and histories by
-// following parents from a cursor commit.
+// Paged reads for the console. A page of a 100,000-entry directory must not cost a walk of all
+// of it, so directories are paged with the store's lazy listing (iterateFiles from a name: O(depth)
+// page reads), and histories by following parents from a cursor commit.
 import { InvalidArgumentError } from '../errors.js';
 import { formatCommitRef, parseCommitRef, parseFileRef, type CommitRef, type FileRef } from '../store/address.js';
 import { hasGlobChars } from '../store/glob.js';
 import type { NodeId } from '../store/hash.js';
 import { joinPath } from '../store/paths.js';
 import type { Store } from '../store/store.js';
-import { iterateEntries, lookupEntry, refOf, type Entry } from '../store/tree.js';
+import { lookupEntry, refOf, type Entry } from '../store/tree.js';
 import type { CommitInfo, DiffEntry, FileInfo } from '../store/types.js';
 import type { CommitDetail, CommitPage, DiffChange, DiffResult, DirPage } from './api-types.js';
 
@@ -58,12 +57,13 @@ export function listDirectoryPage(store: Store, ref: FileRef, opts: { after?: st
     after = opts.from;
   }
   let more = false;
-  for (const e of iterateEntries(reader, id, after)) {
+  // the listing's own lazy walk: leaf pages read here stay out of the server's page cache
+  for (const f of store.iterateFiles({ repo: dir.repo, commit: dir.commit, path: dir.path }, { after })) {
     if (entries.length >= opts.limit) {
       more = true;
       break;
     }
-    entries.push(toFileInfo(dir, e));
+    entries.push(f);
   }
   const last = entries[entries.length - 1];
   return { kind: 'dir', dir, total, entries, next: more && last ? last.path.slice(last.path.lastIndexOf('/') + 1) : null };

@@ -623,26 +623,42 @@ function inCommit<T>(c: CommitRow, p: string, fn: () => T): T {
   }
 }
 
-/** Children of a directory, the file itself, or the matches of a glob. */
+/** Children of a directory, the file itself, or the matches of a glob, collected. */
 export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
-  const c = resolveCommit(s, ref);
-  return inCommit(c, ref.path ?? '/', () => listFilesIn(s, c, ref));
+  return [...iterateFiles(s, ref)];
 }
 
-function listFilesIn(s: StoreCore, c: CommitRow, ref: FileRef): FileInfo[] {
+/**
+ * What listFiles returns, one entry at a time: a directory's children come from the tree's cursor
+ * as they are asked for, so a directory of any size costs a few pages before its first entry and
+ * bounded memory after; `after` starts a directory's walk past that name (a page of a listing).
+ * A path that does not exist fails here, before anything is returned; a damaged page later in the
+ * directory fails the `next()` that reaches it.
+ */
+export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string } = {}): Iterable<FileInfo> {
+  const c = resolveCommit(s, ref);
   const p = ref.path ?? '/';
-  if (hasGlobChars(p)) return matchPath(s, c, p).map((pe) => toFileInfo(c, pe));
+  if (hasGlobChars(p)) return inCommit(c, p, () => matchPath(s, c, p).map((pe) => toFileInfo(c, pe)));
   const clean = cleanPath(p);
-  const root = rootOf(s, c);
-  const e = lookupPath(s.reader, root, clean);
+  const e = inCommit(c, clean, () => lookupPath(s.reader, rootOf(s, c), clean));
   if (!e) {
     if (clean === '/') return [];
     throw fileNotFound(c, clean);
   }
   if (e.kind === 'file') return [toFileInfo(c, { path: clean, entry: e })];
-  const out: FileInfo[] = [];
-  for (const child of iterateEntries(s.reader, e.id as NodeId)) out.push(toFileInfo(c, { path: joinPath(clean, child.name), entry: child }));
-  return out;
+  // Leaves are read past the page cache: a listing visits each once, and caching them would hold
+  // thousands of pages of a directory nobody reads twice.
+  const children = iterateEntries(s.reader, e.id as NodeId, opts.after, { cacheLeaves: false });
+  return {
+    *[Symbol.iterator]() {
+      for (;;) {
+        const r = inCommit(c, clean, () => children.next());
+        if (r.done) return;
+        // a stored name is one clean path element: no cleanPath needed (a million calls of it show)
+        yield toFileInfo(c, { path: clean === '/' ? `/${r.value.name}` : `${clean}/${r.value.name}`, entry: r.value });
+      }
+    },
+  };
 }
 
 export function globFiles(s: StoreCore, ref: FileRef): FileInfo[] {

@@ -94,6 +94,9 @@ export class Store {
   listFiles(ref: FileRef) {
     return files.listFiles(this.core, ref);
   }
+  iterateFiles(ref: FileRef, opts?: { after?: string }) {
+    return files.iterateFiles(this.core, ref, opts);
+  }
   globFiles(ref: FileRef) {
     return files.globFiles(this.core, ref);
   }

@@ -147,7 +147,8 @@ export class PageReader {
   private readonly cache = new Map<string, Page>();
   constructor(private readonly store: PageStore, private readonly cacheLimit = 4096) {}
 
-  read(id: NodeId): Page {
+  /** A verified page; `keepLeaf: false` leaves a leaf page out of the cache (a walk that reads each once). */
+  read(id: NodeId, opts: { keepLeaf?: boolean } = {}): Page {
     const key = id.toString('hex');
     const hit = this.cache.get(key);
     if (hit) return hit;
@@ -155,6 +156,7 @@ export class PageReader {
     if (!data) throw new CorruptError(`tree page ${key} is missing`, 'run `tusk fsck` to see what is affected');
     if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${key} does not match its id`, 'run `tusk fsck` to see what is affected');
     const page = decodePage(data, id);
+    if (page.level === 0 && opts.keepLeaf === false) return page;
     if (this.cache.size >= this.cacheLimit) this.cache.clear();
     this.cache.set(key, page);
     return page;
@@ -374,18 +376,24 @@ export function lookupEntry(reader: PageReader, rootId: NodeId, name: string): E
   return undefined;
 }
 
-/** Entries of a directory in name order, starting after `after` (exclusive) when given. Lazy. */
-export function* iterateEntries(reader: PageReader, rootId: NodeId, after?: string): Generator<Entry> {
-  const cursor = new Cursor(reader, rootId, after);
+/**
+ * Entries of a directory in name order, starting after `after` (exclusive) when given. Lazy: the
+ * cursor holds one page per level, so a walk of any size needs the memory of a few pages, as long
+ * as `cacheLeaves: false` keeps the leaves it passes out of the reader's cache.
+ */
+export function* iterateEntries(reader: PageReader, rootId: NodeId, after?: string, opts: { cacheLeaves?: boolean } = {}): Generator<Entry> {
+  const cursor = new Cursor(reader, rootId, after, opts.cacheLeaves ?? true);
   for (let e = cursor.current(); e; e = cursor.next()) yield e;
 }
 
 /** A position in a tree: a stack of (page, index) from the root down to a leaf entry. */
 class Cursor {
   private readonly stack: { items: (Entry | PageRef)[]; level: number; idx: number }[] = [];
+  private readonly readOpts: { keepLeaf: boolean };
 
-  constructor(private readonly reader: PageReader, rootId: NodeId, after?: string) {
-    this.descend(reader.read(rootId), after);
+  constructor(private readonly reader: PageReader, rootId: NodeId, after?: string, cacheLeaves = true) {
+    this.readOpts = { keepLeaf: cacheLeaves };
+    this.descend(reader.read(rootId, this.readOpts), after);
     if (after !== undefined) {
       const cur = this.current();
       if (cur && !nameBefore(after, cur.name)) this.next();
@@ -406,7 +414,7 @@ class Cursor {
       let idx = 0;
       if (after !== undefined) while (idx + 1 < cs.length && !nameBefore(after, cs[idx + 1]!.key)) idx++;
       this.stack.push({ items: cs, level: page.level, idx });
-      page = this.reader.read(cs[idx]!.id);
+      page = this.reader.read(cs[idx]!.id, this.readOpts);
     }
   }
 
@@ -432,7 +440,7 @@ class Cursor {
       const top = this.stack[this.stack.length - 1]!;
       top.idx++;
       if (top.idx < top.items.length) {
-        this.descend(this.reader.read((top.items[top.idx] as PageRef).id));
+        this.descend(this.reader.read((top.items[top.idx] as PageRef).id, this.readOpts));
         return;
       }
       this.stack.pop();
@@ -462,7 +470,7 @@ class Cursor {
     this.stack.length = d + 1;
     const f = this.stack[d]!;
     f.idx++;
-    if (f.idx < f.items.length) this.descend(this.reader.read((f.items[f.idx] as PageRef).id));
+    if (f.idx < f.items.length) this.descend(this.reader.read((f.items[f.idx] as PageRef).id, this.readOpts));
     else this.advance();
   }
 }

@@ -8,6 +8,9 @@ const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB
 
 /** Bytes as go-units `BytesSize` prints them: binary units, `%.4g` (`0B`, `1.2KiB`, `57.27KiB`). */
 export function formatBytes(n: number): string {
+  // %.4g of a whole number below 1024 is the number itself: skip formatG's exact decimal expansion,
+  // the bulk of a long listing's rendering otherwise
+  if (Number.isInteger(n) && n >= 0 && n < 1024) return `${n}B`;
   let size = n;
   let i = 0;
   while (size >= 1024 && i < BINARY_UNITS.length - 1) {

@@ -45,27 +45,57 @@ export function displayWidth(s: string): number {
  * carry no trailing spaces. Ends with a newline.
  */
 export function renderTable(headers: string[], rows: Cell[][], opts: TableOptions = {}): string {
-  const { tty = true, minWidth = 0, padding = 1 } = opts;
-  const columns = Math.max(headers.length, ...rows.map((r) => r.length));
-  const lines = [headers.map((h) => h.toUpperCase()), ...rows].map((row) =>
-    Array.from({ length: columns }, (_, i) => {
-      const text = cellText(row[i]);
-      return tty ? text : stripAnsi(text);
-    }),
-  );
+  const lines = [headers.map((h) => h.toUpperCase()), ...rows].map((row) => cellsOf(row, opts));
+  const widths = columnWidths(lines, opts);
+  return lines.map((line) => layLine(line, widths, opts)).join('\n') + '\n';
+}
 
-  const widths = Array.from({ length: columns - 1 }, (_, i) =>
-    Math.max(minWidth, ...lines.map((line) => displayWidth(line[i]) + padding)),
-  );
-  return (
-    lines
-      .map((line) =>
-        line
-          .map((cell, i) => (i < columns - 1 ? cell + ' '.repeat(widths[i] - displayWidth(cell)) : cell))
-          .join(''),
-      )
-      .join('\n') + '\n'
-  );
+/** Rows a streamed table takes its column widths from: the first page of a listing. */
+export const WIDTH_ROWS = 1000;
+
+/**
+ * renderTable for rows that arrive one at a time, yielded a line at a time. The column widths are
+ * those of the header and the first `widthRows` rows, which are held until then; every later row
+ * is written as it comes, padded to those widths. A later cell wider than its column still gets
+ * `padding` spaces after it, so columns never run together, but that row stands out of line.
+ * A table of up to `widthRows` rows is exactly renderTable's.
+ */
+export function* streamTable(headers: string[], rows: Iterable<Cell[]>, opts: TableOptions & { widthRows?: number } = {}): Generator<string> {
+  const limit = opts.widthRows ?? WIDTH_ROWS;
+  const first: string[][] = [headers.map((h) => h.toUpperCase())];
+  const it = rows[Symbol.iterator]();
+  let r = it.next();
+  for (; !r.done && first.length <= limit; r = it.next()) first.push(cellsOf(r.value, opts));
+  const widths = columnWidths(first, opts);
+  for (const line of first) yield layLine(line, widths, opts) + '\n';
+  for (; !r.done; r = it.next()) yield layLine(cellsOf(r.value, opts), widths, opts) + '\n';
+}
+
+function cellsOf(row: Cell[], opts: TableOptions): string[] {
+  const tty = opts.tty ?? true;
+  return row.map((v) => (tty ? cellText(v) : stripAnsi(cellText(v))));
+}
+
+// Padded widths of every column but the last, from the lines given.
+function columnWidths(lines: string[][], opts: TableOptions): number[] {
+  const { minWidth = 0, padding = 1 } = opts;
+  let columns = 0;
+  for (const line of lines) columns = Math.max(columns, line.length);
+  const widths = new Array<number>(Math.max(0, columns - 1)).fill(minWidth);
+  for (const line of lines) for (let i = 0; i < columns - 1; i++) widths[i] = Math.max(widths[i]!, displayWidth(line[i] ?? '-') + padding);
+  return widths;
+}
+
+function layLine(line: string[], widths: number[], opts: TableOptions): string {
+  const padding = opts.padding ?? 1;
+  const columns = Math.max(line.length, widths.length + 1);
+  let out = '';
+  for (let i = 0; i < columns; i++) {
+    const cell = line[i] ?? '-';
+    // within the widths this is the width's own padding; only a cell wider than its column needs the max
+    out += i === columns - 1 ? cell : cell + ' '.repeat(Math.max((widths[i] ?? 0) - displayWidth(cell), padding));
+  }
+  return out;
 }
 
 /**

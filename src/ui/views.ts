@@ -4,7 +4,7 @@
 import type { BranchInfo, CommitInfo, CommitSetInfo, DiffEntry, FileInfo, RepoInfo } from '../store/types.js';
 import { dash, formatBytes, type TimeLike } from './format.js';
 import { progressBar } from './progress.js';
-import { renderKeyValues, renderTable } from './table.js';
+import { renderKeyValues, renderTable, streamTable, type Cell } from './table.js';
 
 /** Renders a time cell: relative, or absolute under `--full-timestamps`. */
 export type TimeFormatter = (t: TimeLike | null | undefined) => string;
@@ -124,4 +124,13 @@ export function diffTable(entries: DiffEntry[]): string {
 /** `diff file --name-only`: one `+ /path` or `- /path` line per entry. */
 export function diffNames(entries: DiffEntry[]): string {
   return entries.map((e) => `${e.op} ${fileName(e)}\n`).join('');
+}
+
+/** fileTable for a listing that arrives one file at a time (`list file`); see streamTable for the widths. */
+export function fileTableLines(files: Iterable<FileInfo>, opts: { widthRows?: number } = {}): Iterable<string> {
+  return streamTable(['NAME', 'TYPE', 'SIZE'], mapRows(files, (f) => [fileName(f), f.type, formatBytes(f.sizeBytes)]), opts);
+}
+
+function* mapRows<T>(items: Iterable<T>, row: (item: T) => Cell[]): Generator<Cell[]> {
+  for (const item of items) yield row(item);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayWidth, renderKeyValues, renderTable, stripAnsi } from '../../src/ui/table.js';
+import { displayWidth, renderKeyValues, renderTable, streamTable, stripAnsi } from '../../src/ui/table.js';
 import { progressBar } from '../../src/ui/progress.js';
 
 describe('renderTable', () => {
@@ -84,5 +84,41 @@ describe('renderKeyValues', () => {
     expect(renderKeyValues([['Input', '{\n  "pfs": {}\n}'], ['Output Commit', 'abc']])).toBe(
       'Input:\n{\n  "pfs": {}\n}\nOutput Commit: abc\n',
     );
+  });
+});
+
+describe('streamTable', () => {
+  const join = (lines: Iterable<string>) => [...lines].join('');
+  const rows = (n: number, cell: (i: number) => string) => Array.from({ length: n }, (_, i) => [cell(i), i % 2 ? 'file' : 'dir', `${i}B`]);
+
+  it('is renderTable line for line when no row after the first widthRows is wider', () => {
+    for (const n of [0, 1, 3, 10, 25]) {
+      const rs = rows(n, (i) => `/d/name-${String(i).padStart(3, '0')}`);
+      expect(join(streamTable(['NAME', 'TYPE', 'SIZE'], rs, { widthRows: 4 }))).toBe(renderTable(['NAME', 'TYPE', 'SIZE'], rs));
+      expect(join(streamTable(['NAME', 'TYPE', 'SIZE'], rs))).toBe(renderTable(['NAME', 'TYPE', 'SIZE'], rs));
+    }
+  });
+
+  it('pads later rows to the widths of the first ones; a wider later cell keeps one space after it', () => {
+    const rs = [['/a', 'file', '1B'], ['/bb', 'dir', '2B'], ['/a-much-longer-name', 'file', '3B'], ['/c', 'file', '4B']];
+    expect(join(streamTable(['NAME', 'TYPE', 'SIZE'], rs, { widthRows: 2 }))).toBe(
+      'NAME TYPE SIZE\n/a   file 1B\n/bb  dir  2B\n/a-much-longer-name file 3B\n/c   file 4B\n',
+    );
+  });
+
+  it('takes rows from a generator without reading past what it prints: the first widthRows, then one at a time', () => {
+    let made = 0;
+    const gen = function* () {
+      for (let i = 0; i < 1000; i++) {
+        made++;
+        yield [`/f${i}`, 'file', '1B'];
+      }
+    };
+    const lines = streamTable(['NAME', 'TYPE', 'SIZE'], gen(), { widthRows: 10 });
+    expect(lines.next().value).toBe('NAME TYPE SIZE\n');
+    expect(made).toBe(11); // the ten rows the widths come from, and the one that showed there were more
+    for (let i = 0; i < 20; i++) lines.next();
+    expect(made).toBe(20); // rows 0..19 printed, none read ahead
+
   });
 });

@@ -2,11 +2,12 @@ import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { parseFileRef } from '../../store/address.js';
 import type { FileInfo } from '../../store/types.js';
-import { fileTable } from '../../ui/views.js';
+import { fileTableLines } from '../../ui/views.js';
 
+/** The `--json` payload: one array, printed as the files are read (see TuskCommand.streamRows). */
 export type ListFileResult = FileInfo[];
 
-export default class ListFile extends TuskCommand<ListFileResult> {
+export default class ListFile extends TuskCommand<void> {
   static override summary = 'List the files in a directory, or those matching a glob.';
   static override examples = [
     '<%= config.bin %> list file images@master',
@@ -17,11 +18,11 @@ export default class ListFile extends TuskCommand<ListFileResult> {
   static override flags = { ...outputFlags };
   static override storeAccess = 'read' as const;
 
-  async run(): Promise<ListFileResult> {
+  // Nothing is returned: the rows, JSON included, are written as the directory is read.
+  async run(): Promise<void> {
     const { args } = await this.parse(ListFile);
     const ref = parseFileRef(args.dir);
-    const files = this.store().listFiles({ ...ref, path: ref.path ?? '/' });
-    this.render(() => fileTable(files));
-    return files;
+    const files = this.store().iterateFiles({ ...ref, path: ref.path ?? '/' });
+    await this.streamRows(files, (rows: Iterable<FileInfo>) => fileTableLines(rows));
   }
 }
