@@ -39,7 +39,8 @@ export class ContentWriter implements ContentSink {
    * `prefix`: existing content this file continues (an append). Its chunks but the last are
    * reused; the last one ended where the old file ended, not at a content-defined cut, so its
    * bytes are chunked again with what follows: the cuts are those a put of the whole file makes.
-   * The other bytes are only hashed (the file's id is BLAKE3 of all of them).
+   * The other bytes are only hashed (the file's id is BLAKE3 of all of them). `lastChunkSize` 0
+   * keeps every earlier chunk and starts a new chunk at the old end instead.
    */
   constructor(
     private readonly sink: PackWriter,
@@ -59,9 +60,15 @@ export class ContentWriter implements ContentSink {
         at += b.length;
       }
       this.hasher = hasher;
-      this.chunks.push(...prefix.record.chunks.slice(0, -1));
-      this.size = keep;
-      this.push(last);
+      if (prefix.lastChunkSize === 0) {
+        // aligned: every earlier chunk kept whole, the new bytes start a chunk of their own
+        this.chunks.push(...prefix.record.chunks);
+        this.size = keep;
+      } else {
+        this.chunks.push(...prefix.record.chunks.slice(0, -1));
+        this.size = keep;
+        this.push(last);
+      }
     }
   }
 

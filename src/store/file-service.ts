@@ -14,7 +14,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { appendingWriter, concatContents, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
+import { appendingWriter, concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
 import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
@@ -280,7 +280,11 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     const prev = opts.append ? existing(repoPath) : undefined;
     if (!prev || prev.size === 0) return contentSink(writer, sizeHint);
     const ctx = { describe: () => `${t0.repo}:${repoPath}` };
-    return appendingWriter(s.index, s.packs, writer, prev, ctx);
+    // Every earlier chunk is kept and the appended bytes start a chunk: when another writer moved
+    // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly
+    // the chunks after the old end, which needs them to start there (a re-chunked last chunk
+    // would carry old bytes into the replay).
+    return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(s.index, s.packs, prev.id, ctx), lastChunkSize: 0 });
   };
   const addFile = (repoPath: string, rec: ContentRecord) => {
     files++;

@@ -1,6 +1,8 @@
-// A file written as "an existing content followed by new bytes" (put file -a, a datum output that
+// A datum output written as "an existing content followed by new bytes" (a predictions file that
 // only grew) must be stored exactly as a put of the whole file would store it: the same
-// content-defined cuts, the same chunk list, the same content id. Content records are keyed by
+// content-defined cuts, the same chunk list, the same content id. `put file -a` instead keeps the
+// earlier chunks whole and starts a chunk at the old end (so that a concurrent append can be
+// replayed on a newer head, put-rebase.ts), with the same content id. Content records are keyed by
 // content id, so the whole put is made in a store of its own: one store would hold one record
 // for both.
 import * as fs from 'node:fs';
@@ -40,19 +42,55 @@ describe('appending to a stored content', () => {
     { name: 'one chunk + several chunks', base: 20_000, tail: 2 << 20 },
   ];
 
+  /** The record of `base` + `tail` stored as a datum output: the earlier content plus a tail file. */
+  const asAppendedOutput = (store: ReturnType<typeof newStore>, tail: Buffer) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-append-'));
+    try {
+      const out = path.join(dir, 'out');
+      fs.mkdirSync(out);
+      fs.writeFileSync(path.join(dir, 'tail'), tail);
+      const r = writeLocalTree(store.core, out, {
+        datum: 'd1',
+        appended: [{ path: '/appended', base: fromHex(stored(store, '/base').id) as ContentId, tail: path.join(dir, 'tail') }],
+        beforeCommit: () => {},
+      });
+      const e = lookupPath(store.core.reader, r.root!, '/appended')!;
+      const rec = store.core.index.getContent(e.id as ContentId)!;
+      return { id: e.id.toString('hex'), size: rec.size, chunks: rec.chunks.map((c) => c.toString('hex')) };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
   for (const c of cases)
-    it(`put file -a cuts as a whole put does (${c.name})`, async () => {
+    it(`an appended output cuts as a whole put does (${c.name})`, async () => {
       const store = newStore();
       store.createRepo('r');
       const base = seededBytes(c.base, 1);
       const tail = seededBytes(c.tail, 2);
-      await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/appended' }]);
-      await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(tail), repoPath: '/appended' }], { append: true });
-      const appended = stored(store, '/appended');
+      await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
+      const appended = asAppendedOutput(store, tail);
       const whole = await wholePut(Buffer.concat([base, tail]));
       expect(whole.chunks.length).toBeGreaterThan(1);
       expect(appended).toEqual(whole);
     });
+
+  it('put file -a keeps the earlier chunks whole and has the id of a whole put', async () => {
+    const store = newStore();
+    store.createRepo('r');
+    const base = seededBytes(3 << 20, 1);
+    const tail = seededBytes((1 << 20) + 12345, 2);
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/appended' }]);
+    const before = stored(store, '/appended');
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(tail), repoPath: '/appended' }], { append: true });
+    const after = stored(store, '/appended');
+    const whole = await wholePut(Buffer.concat([base, tail]));
+    expect(after.id).toBe(whole.id);
+    expect(after.size).toBe(base.length + tail.length);
+    expect(after.chunks.slice(0, before.chunks.length)).toEqual(before.chunks);
+    const back = Buffer.concat([...readContent(store.core.index, store.core.packs, fromHex(after.id) as ContentId, { describe: () => 'back' })]);
+    expect(back.equals(Buffer.concat([base, tail]))).toBe(true);
+  });
 
   it('a datum output given as an earlier content plus a tail file is the whole put, byte for byte', async () => {
     const store = newStore();
@@ -92,7 +130,7 @@ describe('appending to a stored content', () => {
     store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(3 << 20, 5)), repoPath: '/f' }]);
     const before = stored(store, '/f');
-    // a chunk the append reuses unchanged (not the last one, which it chunks again)
+    // a chunk the append keeps: its bytes are still read, and checked, for the new whole-file id
     const loc = store.core.index.getChunk(fromHex(before.chunks[1]!) as never)!;
     const pack = path.join(store.core.path, 'packs', loc.packName.slice(0, 2), `${loc.packName}.pack`);
     const fd = fs.openSync(pack, 'r+');
