@@ -27,7 +27,7 @@ export default {
     fs.mkdirSync(src);
     for (let i = 0; i < n; i++) fs.writeFileSync(path.join(src, `f${String(i).padStart(5, '0')}`), `row ${i}\n`);
     // `put -r repo@master:/ -f src` keeps the directory's name: the datums are /src/*
-    await measure([T(tusk('put', 'file', '-r', 'in@master:/', '-f', src))], { env });
+    await measure([T(tusk('put', 'file', '-r', 'in@master:/src', '-f', src))], { env });
 
     rep.section(`${n} datums, a trivial command`);
     // single runs of these moved by ±20% from run to run: the loop and the two parallelism
