@@ -19,17 +19,9 @@ export function scipy<T = unknown>(cases: unknown[]): T[] {
   return JSON.parse(execFileSync(PYTHON, [ORACLE], { input: JSON.stringify(cases), encoding: 'utf8', maxBuffer: 256 << 20 })) as T[];
 }
 
-/** mulberry32: a small seeded generator in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded generator src/ml uses (mulberry32), in [0, 1). */
+export { mulberry32 as rng } from '../../src/ml/rng.js';
+import { mulberry32 as rng } from '../../src/ml/rng.js';
 
 /** n normal values (Box–Muller) with the given mean and standard deviation. */
 export function normals(n: number, seed: number, mean = 0, sd = 1): number[] {
@@ -51,4 +43,10 @@ export function sorted(values: number[]): Float64Array {
 export function relClose(a: number, b: number, rel = 1e-9): boolean {
   if (a === b) return true;
   return Math.abs(a - b) <= rel * Math.abs(b);
+}
+
+/** A sales CSV (`amount,region`) of `rows` rows, amounts normal around 100 + `shift`. */
+export function sales(rows: number, seed: number, shift: number): string {
+  const xs = normals(rows, seed, 100 + shift, 10);
+  return ['amount,region', ...xs.map((x, i) => `${x.toFixed(3)},${['north', 'south', 'east'][i % 3]}`)].join('\n') + '\n';
 }

@@ -11,18 +11,13 @@ import { runDriftTask, scorePredictions } from '../../src/monitor/monitor-task.j
 import { runForeground } from '../../src/pipeline/runner.js';
 import { tempDir } from '../helpers.js';
 import { housesCsv, lastJob, mlStore, pipeline, put, readJson } from '../ml/ml-helpers.js';
-import { normals } from './monitor-helpers.js';
+import { sales } from './monitor-helpers.js';
 
 let env: ReturnType<typeof mlStore> | undefined;
 afterEach(() => {
   env?.cleanup();
   env = undefined;
 });
-
-function sales(rows: number, seed: number, shift: number): string {
-  const xs = normals(rows, seed, 100 + shift, 10);
-  return ['amount,region', ...xs.map((x, i) => `${x.toFixed(3)},${['north', 'south', 'east'][i % 3]}`)].join('\n') + '\n';
-}
 
 describe('monitor pipeline (transform.ml task drift)', () => {
   it('compares each new commit with the pinned reference and keeps the history in the output repo', async () => {

@@ -10,18 +10,13 @@ import { normalizeSpec } from '../../src/pipeline/spec.js';
 import { runForeground } from '../../src/pipeline/runner.js';
 import { streamOf } from '../helpers.js';
 import { lastJob, mlStore, pipeline, put, readJson } from '../ml/ml-helpers.js';
-import { normals } from './monitor-helpers.js';
+import { sales } from './monitor-helpers.js';
 
 let env: ReturnType<typeof mlStore> | undefined;
 afterEach(() => {
   env?.cleanup();
   env = undefined;
 });
-
-function sales(rows: number, seed: number, shift: number): string {
-  const xs = normals(rows, seed, 100 + shift, 10);
-  return ['amount,region', ...xs.map((x, i) => `${x.toFixed(3)},${['north', 'south', 'east'][i % 3]}`)].join('\n') + '\n';
-}
 
 const windowed = (size: number, ml: Record<string, unknown> = {}) => ({
   pipeline: { name: 'sales-drift' },

@@ -3,22 +3,13 @@
 // arrive late is tested in-process, in window-jobs.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCliError, expectOk, type StoreDir, withStoreDir, writeTree } from '../cli/cli-helpers.js';
+import { REPORT } from './window-helpers.js';
 
 const step = (name: string, fn: () => Promise<void>) => it.sequential(name, fn, 60_000);
 const FG = { env: { TUSK_RUNNER: 'foreground' } };
 
 type Job = { id: string; state: string; processed: number; skipped: number };
 type Datum = { id: string; state: string; files: { commit: string; path: string; window?: { by: string; start: number; end: number } }[] };
-
-// One file per window, named after the window's first day: its bounds, its commits in order,
-// and what the command found under /pfs/series (one directory per commit).
-const REPORT = [
-  'day=$(echo "$TUSK_WINDOW_START" | cut -c1-10)',
-  'out=/pfs/out/$day.txt',
-  'echo "$TUSK_WINDOW_START $TUSK_WINDOW_END" > $out',
-  'echo "$TUSK_WINDOW_COMMITS" >> $out',
-  'cd "$series" && for c in $TUSK_WINDOW_COMMITS; do find $c -type f | sort; done >> $out',
-];
 
 const at = (day: number, hour: number) => `2025-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00Z`;
 

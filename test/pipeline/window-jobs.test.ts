@@ -8,16 +8,7 @@ import { createPipelines } from '../../src/pipeline/pipeline-service.js';
 import { runForeground } from '../../src/pipeline/runner.js';
 import { parseFileRef } from '../../src/store/address.js';
 import { readBack, streamOf, tempStore } from '../helpers.js';
-
-// One file per window, named after the window's first day: its bounds, its commits in order,
-// and, commit by commit, what the command found under /pfs/series/<commit>/.
-const REPORT = [
-  'day=$(echo "$TUSK_WINDOW_START" | cut -c1-10)',
-  'out=/pfs/out/$day.txt',
-  'echo "$TUSK_WINDOW_START $TUSK_WINDOW_END" > $out',
-  'echo "$TUSK_WINDOW_COMMITS" >> $out',
-  'cd "$series" && for c in $TUSK_WINDOW_COMMITS; do find $c -type f | sort; done >> $out',
-];
+import { REPORT } from './window-helpers.js';
 
 const at = (day: number, hour: number) => Date.UTC(2025, 2, day, hour);
 const DAY = (day: number) => new Date(at(day, 0)).toISOString();
