@@ -27,7 +27,7 @@ module.exports = {
     {
       name: 'shared-imports-layers',
       severity: 'error',
-      comment: 'src/errors.ts, src/signals.ts and src/timers.ts sit below every layer, the store included, so they import none of them.',
+      comment: 'The top-level modules (src/errors.ts, src/http-errors.ts, src/signals.ts, src/timers.ts) sit below every layer, the store included, so they import none of them.',
       from: { path: '^src/[^/]+$' },
       to: { path: '^src/[^/]+/' },
     },

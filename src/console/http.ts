@@ -1,41 +1,8 @@
-// Small HTTP pieces the console server and its handlers share: JSON replies, query parsing, and the
-// mapping from tusk's error codes to HTTP statuses.
+// Small HTTP pieces the console server and its handlers share: JSON replies, error replies in the
+// shape of src/http-errors.ts, query parsing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidArgumentError, TuskError } from '../errors.js';
-
-/** An error that is about HTTP itself (auth, method, route) rather than the store. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
-
-/** What every failed API call answers: the same shape as the CLI's `--json` errors. */
-export type ErrorBody = { error: { code: string; message: string; hint: string | null } };
-
-const STATUS_OF_CODE: Record<string, number> = {
-  E_INVALID: 400,
-  E_NOT_FOUND: 404,
-  E_CONFLICT: 409,
-  E_EXISTS: 409,
-  E_LOCKED: 503,
-};
-
-/** Status and body for any thrown value; unexpected errors are 500 and keep their message. */
-export function describeError(err: unknown): { status: number; body: ErrorBody } {
-  if (err instanceof HttpError) return { status: err.status, body: { error: { code: err.code, message: err.message, hint: err.hint ?? null } } };
-  if (err instanceof TuskError) {
-    return { status: STATUS_OF_CODE[err.code] ?? 500, body: { error: { code: err.code, message: err.message, hint: err.hint ?? null } } };
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return { status: 500, body: { error: { code: 'E_INTERNAL', message, hint: null } } };
-}
+import { InvalidArgumentError } from '../errors.js';
+import { describeError } from '../http-errors.js';
 
 /** Headers every response carries: no sniffing, no framing, no referrer leaks of tokens. */
 export const BASE_HEADERS: Readonly<Record<string, string>> = {

@@ -2,6 +2,7 @@
 // store façade or the pipeline service. No handler writes, and none touches SQL or the disk.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { HttpError } from '../http-errors.js';
 import { streamLogs, type LogLine } from '../pipeline/logs.js';
 import * as pipelines from '../pipeline/pipeline-service.js';
 import { isCommitId, validateName } from '../store/address.js';
@@ -11,7 +12,7 @@ import { commitDetail, commitRefOf, diffCommits, fileRefOf, listCommitPage, list
 import { contentTypeOf, previewFile, readHead, streamToResponse } from './content.js';
 import { buildDag } from './dag.js';
 import { streamEvents } from './events.js';
-import { BASE_HEADERS, HttpError, Query } from './http.js';
+import { BASE_HEADERS, Query } from './http.js';
 import { readMetrics } from './metrics.js';
 import { readDrift } from './drift.js';
 import { diffOps, splitLines, toHunks } from './text-diff.js';

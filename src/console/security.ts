@@ -3,7 +3,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { HttpError } from './http.js';
+import { HttpError } from '../http-errors.js';
 
 /** Whether binding to `host` keeps the console on this machine. */
 export function isLoopbackHost(host: string): boolean {

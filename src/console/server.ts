@@ -4,8 +4,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
+import { HttpError } from '../http-errors.js';
 import type { Store } from '../store/store.js';
-import { BASE_HEADERS, HttpError, Query, requestUrl, sendError, sendJson } from './http.js';
+import { BASE_HEADERS, Query, requestUrl, sendError, sendJson } from './http.js';
 import { matchRoute } from './routes.js';
 import { AccessGate, isLoopbackHost } from './security.js';
 import { DEFAULT_WEB_ROOT, loadAssets, type Asset } from './static.js';

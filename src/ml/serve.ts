@@ -5,11 +5,10 @@
 // Bad requests get 400 and never take the server down.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TuskError } from '../errors.js';
+import { describeError, HttpError } from '../http-errors.js';
 import { setLongInterval } from '../timers.js';
 import type { Store } from '../store/store.js';
 import { predictChain } from './chain.js';
-import { MlError } from './errors.js';
 import { loadModel, resolveModel, skippedNote, type LoadedModel, type ModelVersion } from './model-source.js';
 import { predictionObjects, tableFromInstances } from './predictions.js';
 
@@ -32,15 +31,6 @@ export interface ModelServer {
   /** check the branch now and reload if it moved (what the poller does) */
   refresh(): Promise<void>;
   close(): Promise<void>;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export async function serveModel(store: Store, opts: ServeOptions): Promise<ModelServer> {
@@ -118,19 +108,32 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
     res.end(text);
   };
 
-  const readBody = (req: http.IncomingMessage): Promise<Buffer> =>
+  const readBody = (req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer> =>
     new Promise((resolve, reject) => {
+      const tooLarge = () => {
+        // answer first, then close: the rest of the body is never read, and a socket cut before
+        // the answer would leave the client with no reason
+        res.setHeader('connection', 'close');
+        res.once('finish', () => req.destroy());
+        return new HttpError(413, 'E_TOO_LARGE', `request body over ${maxBody} bytes`, 'send fewer instances per request');
+      };
+      if (Number(req.headers['content-length']) > maxBody) {
+        reject(tooLarge());
+        return;
+      }
       const parts: Buffer[] = [];
       let size = 0;
-      req.on('data', (c: Buffer) => {
+      const onData = (c: Buffer) => {
         size += c.length;
         if (size > maxBody) {
-          reject(new HttpError(413, `request body over ${maxBody} bytes`));
-          req.destroy();
+          req.off('data', onData);
+          req.pause();
+          reject(tooLarge());
           return;
         }
         parts.push(c);
-      });
+      };
+      req.on('data', onData);
       req.on('end', () => resolve(Buffer.concat(parts)));
       req.on('error', reject);
     });
@@ -138,22 +141,22 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/health') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET /health');
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'E_METHOD', `${req.method} /health is not allowed`, 'use GET /health');
       return send(res, current ? 200 : 503, { status: current ? 'ok' : 'unavailable', loaded: loadedAt, error: lastError });
     }
-    if (url.pathname !== '/predict') throw new HttpError(404, `no route ${req.method} ${url.pathname}; use POST /predict or GET /health`);
-    if (req.method !== 'POST') throw new HttpError(405, 'use POST /predict with a JSON body');
-    const body = await readBody(req);
+    if (url.pathname !== '/predict') throw new HttpError(404, 'E_NOT_FOUND', `no route ${req.method} ${url.pathname}`, 'use POST /predict or GET /health');
+    if (req.method !== 'POST') throw new HttpError(405, 'E_METHOD', `${req.method} /predict is not allowed`, 'use POST /predict with a JSON body');
+    const body = await readBody(req, res);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));
     } catch {
-      throw new HttpError(400, 'the body is not valid JSON');
+      throw new HttpError(400, 'E_INVALID', 'the body is not valid JSON', 'send {"instances": [...]} as JSON');
     }
     const instances = Array.isArray(parsed) ? parsed : parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>).instances : undefined;
-    if (!Array.isArray(instances)) throw new HttpError(400, 'send {"instances": [{feature: value, ...}, ...]} or a JSON list of instances');
+    if (!Array.isArray(instances)) throw new HttpError(400, 'E_INVALID', 'the body holds no list of instances', 'send {"instances": [{feature: value, ...}, ...]} or a JSON list of instances');
     const model = current;
-    if (!model) throw new HttpError(503, `no model loaded${lastError ? `: ${lastError}` : ''}`);
+    if (!model) throw new HttpError(503, 'E_UNAVAILABLE', `no model loaded${lastError ? `: ${lastError}` : ''}`, 'GET /health says why; the branch is checked again every poll');
     users.set(model, (users.get(model) ?? 0) + 1);
     let pred;
     try {
@@ -173,13 +176,10 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
         res.destroy();
         return;
       }
-      if (err instanceof HttpError) send(res, err.status, { error: err.message });
       // data errors (wrong feature types, missing features, undecodable images) are the client's
-      else if (err instanceof MlError || err instanceof TuskError) send(res, 400, { error: err.message });
-      else {
-        log(`error: ${(err as Error).stack ?? String(err)}`);
-        send(res, 500, { error: `internal error: ${(err as Error).message}` });
-      }
+      const { status, body } = describeError(err, () => 400);
+      if (status === 500) log(`error: ${(err as Error).stack ?? String(err)}`);
+      send(res, status, body);
     });
   });
   server.on('clientError', (_err, socket) => {

@@ -322,9 +322,11 @@ describe('errors and safety', () => {
       ['/api/nothing/here', /no API route/],
     ];
     for (const [p, message] of cases) {
-      const r = await get<{ error: { code: string; message: string } }>(p);
+      const r = await get<{ error: { code: string; message: string; hint: string | null } }>(p);
       expect([p, r.status, r.body.error.code]).toEqual([p, 404, 'E_NOT_FOUND']);
       expect(r.body.error.message).toMatch(message);
+      // the one error shape of tusk's servers and of the CLI's --json
+      expect(Object.keys(r.body.error).sort()).toEqual(['code', 'hint', 'message']);
     }
   });
 
@@ -357,7 +359,7 @@ describe('errors and safety', () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
       const r = await rawRequest(srv.port, '/api/repos', { host: `127.0.0.1:${srv.port}` }, method);
       expect(r.status).toBe(405);
-      expect(JSON.parse(r.body).error.message).toMatch(/read-only/);
+      expect(JSON.parse(r.body).error).toEqual({ code: 'E_METHOD', message: `${method} is not allowed: the console is read-only`, hint: 'change the store with the tusk CLI' });
     }
   });
 

@@ -133,11 +133,25 @@ describe('serve model', () => {
     ] as const) {
       const r = await call(`${server.url}/predict`, post(bad));
       expect(r.status, JSON.stringify(bad)).toBe(400);
-      expect(r.body.error).toMatch(msg);
+      expect(Object.keys(r.body.error).sort()).toEqual(['code', 'hint', 'message']);
+      expect(r.body.error.code).toBe('E_INVALID');
+      expect(r.body.error.message).toMatch(msg);
       expect(r.body.model.commit).toBe(v2);
     }
-    expect((await call(`${server.url}/nowhere`)).status).toBe(404);
-    expect((await call(`${server.url}/predict`)).status).toBe(405);
+    // HTTP's own errors answer in the same shape as the console's and the CLI's --json errors
+    const nowhere = await call(`${server.url}/nowhere`);
+    expect(nowhere).toMatchObject({ status: 404, body: { error: { code: 'E_NOT_FOUND', message: 'no route GET /nowhere', hint: 'use POST /predict or GET /health' } } });
+    const getPredict = await call(`${server.url}/predict`);
+    expect(getPredict).toMatchObject({ status: 405, body: { error: { code: 'E_METHOD', hint: 'use POST /predict with a JSON body' } } });
+    const postHealth = await call(`${server.url}/health`, post({}));
+    expect(postHealth).toMatchObject({ status: 405, body: { error: { code: 'E_METHOD' } } });
+    const small: ModelServer = await serveModel(store, { repo: 'price-model', branch: 'master', port: 0, pollMs: 60_000, maxBody: 64 });
+    cleanups.push(() => small.close());
+    const tooBig = await call(`${small.url}/predict`, post({ instances: Array.from({ length: 20 }, () => ({ sqft: 1000, rooms: 2, city: 'paris' })) }));
+    expect(tooBig).toMatchObject({ status: 413, body: { error: { code: 'E_TOO_LARGE', message: 'request body over 64 bytes' } } });
+    // without a content-length the size is only known while reading: the answer is the same
+    const streamed = await call(`${small.url}/predict`, { method: 'POST', body: new Blob(['x'.repeat(1000)]).stream(), duplex: 'half' } as RequestInit);
+    expect(streamed).toMatchObject({ status: 413, body: { error: { code: 'E_TOO_LARGE' } } });
 
     // a new training job moves the branch: the server swaps models
     await put(store, 'houses', { '/train.csv': housesCsv(100, 5) });
