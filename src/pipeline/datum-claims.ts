@@ -1,0 +1,66 @@
+// Claim: a runner takes pending datums of a job in batches (one write each) under a lease it
+// renews while it runs them, and hands them out in order to its lanes.
+import type { DatumRow, JobRow } from '../store/job-records.js';
+import type { StoreCore } from '../store/store-core.js';
+
+/** A datum whose runner vanished is taken over after this long without a lease renewal. */
+export const DATUM_LEASE_MS = 60_000;
+/** Datums claimed per write at first: small enough that another runner on the same job still gets a share. */
+const CLAIM_BATCH = 16;
+/**
+ * While batches are used up within CLAIM_FAST_MS the next one is twice as big, up to this: a
+ * claim is a write transaction, which costs more than a quick datum. A batch that lasts longer
+ * than CLAIM_SLOW_MS (slow datums) sends it back to CLAIM_BATCH, so that a job's tail is shared.
+ */
+const CLAIM_BATCH_MAX = 256;
+const CLAIM_FAST_MS = 100;
+const CLAIM_SLOW_MS = 1000;
+
+/** The datums of one job this runner has claimed and not yet handed to a lane. */
+export class DatumClaims {
+  private readonly queue: DatumRow[] = [];
+  // queued datums `restart datum` sent back before they started: someone claims them again
+  private readonly restarted = new Set<string>();
+  private batch = CLAIM_BATCH;
+  private claimedAt = -Infinity;
+
+  constructor(
+    private readonly s: StoreCore,
+    private readonly job: JobRow,
+    private readonly runner: string,
+  ) {}
+
+  /** The next datum to run, claiming a batch when none is queued; undefined when none is left. */
+  next(): DatumRow | undefined {
+    if (this.queue.length === 0) {
+      const now = Date.now();
+      if (now - this.claimedAt < CLAIM_FAST_MS) this.batch = Math.min(this.batch * 2, CLAIM_BATCH_MAX);
+      else if (now - this.claimedAt > CLAIM_SLOW_MS) this.batch = CLAIM_BATCH;
+      this.claimedAt = now;
+      this.queue.push(...this.s.jobs.claimDatums(this.job.pipeline, this.job.id, this.runner, DATUM_LEASE_MS, this.batch));
+    }
+    return this.queue.shift();
+  }
+
+  /** Whether `d` lost its claim while it waited in the queue (then it is not run); asks once. */
+  takeRestarted(d: DatumRow): boolean {
+    return this.restarted.delete(d.id);
+  }
+
+  /**
+   * Renew the lease of every datum this runner holds; returns the ids it still holds. A queued
+   * datum whose claim is gone was restarted (or retaken after this runner's lease ran out).
+   */
+  renew(): Set<string> {
+    const { pipeline, id } = this.job;
+    this.s.jobs.renewDatumLeases(pipeline, id, this.runner, Date.now() + DATUM_LEASE_MS);
+    const ours = this.s.jobs.datumsClaimedBy(pipeline, id, this.runner);
+    for (const d of this.queue) if (!ours.has(d.id)) this.restarted.add(d.id);
+    return ours;
+  }
+
+  /** Give every datum this runner holds back to the queue at once (the runner is stopping). */
+  release(): void {
+    this.s.jobs.releaseClaims(this.job.pipeline, this.job.id, this.runner);
+  }
+}

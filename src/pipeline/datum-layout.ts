@@ -1,0 +1,69 @@
+// Laying out a datum's inputs in a scratch slot before its command runs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DatumRow, JobRow } from '../store/job-records.js';
+import type { StoreCore } from '../store/store-core.js';
+import type { DatumFile } from './datums.js';
+import { materializeDatum, type PriorContent } from './materialize.js';
+import { previousRun, type PreviousRun } from './previous-run.js';
+import type { ScratchSlot } from './scratch.js';
+import type { PipelineSpec } from './spec-types.js';
+
+/** What laying out a datum read: the bytes that came from packs. */
+export type LaidOut = { downloaded: number };
+
+const realDirs = new WeakMap<StoreCore, string>();
+/**
+ * The store directory with every link resolved: datum scratch lies below it, and the namespace
+ * that hides the store from user code compares the two paths as they really are.
+ */
+export function realStoreDir(s: StoreCore): string {
+  let d = realDirs.get(s);
+  if (!d) realDirs.set(s, (d = fs.realpathSync(s.path)));
+  return d;
+}
+
+/** Directories (relative to pfs/) a datum's inputs live in: its worker's scratch keeps them. */
+function inputDirs(files: readonly DatumFile[]): string[] {
+  return files.map((f) => (f.type === 'file' ? path.posix.dirname(`${f.name}${f.window ? `/${f.commit}` : ''}${f.path}`) : `${f.name}${f.path === '/' ? '' : f.path}`));
+}
+
+/**
+ * Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. `share`:
+ * the transform cannot write its inputs, so they may be links into the input cache.
+ */
+export function layOut(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
+  const present = slot.prepare(inputDirs(files));
+  return materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(s, job, spec, datum, files));
+}
+
+/**
+ * Input files this datum had in its last run that were only appended to since, with what they
+ * held then: each is laid out as its cached earlier copy plus the new bytes. Asked only when a
+ * file is not in the cache (reading it from packs costs more than looking the last run up).
+ */
+function appendedSince(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
+  let prev: PreviousRun | undefined | null = null;
+  const lookUp = (): PreviousRun | undefined => {
+    try {
+      return spec.reprocess_spec === 'every_job' ? undefined : previousRun(s, job, datum, files);
+    } catch {
+      return undefined; // laid out whole: the transform reports what cannot be read
+    }
+  };
+  return (f) => {
+    if (f.type !== 'file' || f.window) return undefined;
+    if (prev === null) prev = lookUp();
+    const c = prev?.inputs.get(`/pfs/${f.name}${f.path}`);
+    return c?.change === 'appended' ? { hash: c.beforeHash, size: c.before } : undefined;
+  };
+}
+
+/** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
+export function prefetch(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, slot: ScratchSlot, share: boolean): LaidOut | undefined {
+  try {
+    return { downloaded: layOut(s, job, spec, d.id, JSON.parse(d.inputs) as DatumFile[], slot, share) };
+  } catch {
+    return undefined;
+  }
+}
