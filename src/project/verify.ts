@@ -144,10 +144,11 @@ export async function verifyLock(s: StoreCore, project: Project | undefined, opt
   const specs = project ? projectSpecs(project) : new Map<string, ProjectSpec>();
   const names = Object.keys(lock.pipelines).sort();
   for (const n of opts.pipelines ?? []) if (!lock.pipelines[n]) throw new NotFoundError('pipeline', n, `pipeline ${n} is not in ${path.basename(lockPath)}`, `locked pipelines: ${names.join(', ') || 'none'}`);
+  const cx: VerifyContext = { s, project, badInputs, base, changedOnly: !!opts.changed };
   const pipelines: PipelineVerification[] = [];
   for (const name of names) {
     if (opts.pipelines && opts.pipelines.length > 0 && !opts.pipelines.includes(name)) continue;
-    pipelines.push(await verifyPipeline(s, project, name, lock.pipelines[name]!, specs.get(name), badInputs, base, !!opts.changed));
+    pipelines.push(await verifyPipeline(cx, name, lock.pipelines[name]!, specs.get(name)));
   }
   const ok = inputs.every((i) => i.ok) && pipelines.every((p) => p.status !== 'failed');
   return { ok, lock: lockPath, base: baseName, inputs, pipelines, ms: Date.now() - started };
@@ -199,71 +200,62 @@ function splitKey(key: string): { repo: string; branch: string } {
   return at < 0 ? { repo: key, branch: 'master' } : { repo: key.slice(0, at), branch: key.slice(at + 1) };
 }
 
-async function verifyPipeline(
-  s: StoreCore,
-  project: Project | undefined,
-  name: string,
-  lp: LockedPipeline,
-  projectSpec: ProjectSpec | undefined,
-  badInputs: Map<string, InputVerification>,
-  base: LockFile | undefined,
-  changedOnly: boolean,
-): Promise<PipelineVerification> {
+/** What every pipeline's verification shares. */
+interface VerifyContext {
+  s: StoreCore;
+  project: Project | undefined;
+  /** the lock's inputs that failed their own check, by key */
+  badInputs: Map<string, InputVerification>;
+  /** the base lock of --changed */
+  base: LockFile | undefined;
+  changedOnly: boolean;
+}
+
+/** What the locked output should hold: its files (from the lock, else the stored commit) and tree. */
+interface ExpectedOutput {
+  commit: CommitRow | undefined;
+  tree: string | undefined;
+  files: Map<string, string> | undefined;
+}
+
+/** The spec a pipeline is re-run with, and where it came from. */
+interface SpecToRun {
+  raw: Record<string, unknown>;
+  where: { baseDir: string; workdir: WorkdirRule };
+  hash: string;
+  /** the spec file in the work tree; undefined for the spec stored with the pipeline */
+  file: string | undefined;
+}
+
+/** Record a problem that fails the pipeline's verification; returns the report. */
+function failed(rep: PipelineVerification, problem: string): PipelineVerification {
+  rep.problems.push(problem);
+  rep.status = 'failed';
+  return rep;
+}
+
+async function verifyPipeline(cx: VerifyContext, name: string, lp: LockedPipeline, projectSpec: ProjectSpec | undefined): Promise<PipelineVerification> {
+  const { s } = cx;
   const rep: PipelineVerification = { pipeline: name, status: 'ok', problems: [], datums: 0, reran: 0, reused: 0, expectedTree: lp.output.tree ?? null, actualTree: null, files: [], failedDatums: [] };
-  const fail = (p: string) => {
-    rep.problems.push(p);
-    rep.status = 'failed';
-  };
-  // the locked inputs must be in the store, finished, and (for tracked inputs) hold the locked trees
-  for (const [key, commit] of Object.entries(lp.inputs)) {
-    const { repo } = splitKey(key);
-    const c = s.graph.getRepo(repo) ? s.graph.getCommit(repo, commit) : undefined;
-    if (!c) fail(`input ${key}=${commit} is not in the store`);
-    else if (c.finished === null) fail(`input ${key}=${commit} is not finished`);
-    const bad = badInputs.get(key);
-    if (bad && bad.commit === commit && c) fail(bad.problem!);
-  }
+  for (const p of lockedInputProblems(cx, lp)) failed(rep, p);
   if (rep.status === 'failed') return rep;
 
-  // what the output should be: the lock's file list, or the locked commit's tree in the store
-  const outCommit = s.graph.getRepo(name) ? s.graph.getCommit(name, lp.output.commit) : undefined;
-  let expectedTree = lp.output.tree;
-  let expected: Map<string, string> | undefined = lp.output.files ? new Map(Object.entries(lp.output.files)) : undefined;
-  if (lp.output.state === 'failure') return (fail(`the lock records a failed output: ${lp.output.error ?? 'failed'}`), rep);
-  if (lp.output.state === 'running') {
-    const job = s.jobs.getJob(name, lp.output.commit);
-    if (!outCommit || outCommit.finished === null || (job && job.state !== 'JOB_SUCCESS'))
-      return (fail(`output ${name}@${lp.output.commit} had not finished when the lock was written, and has not succeeded in the store since`), rep);
-    expectedTree = (outCommit.root as NodeId).toString('hex');
-  }
-  rep.expectedTree = expectedTree ?? null;
+  const expected = expectedOutput(s, name, lp);
+  if ('problem' in expected) return failed(rep, expected.problem);
+  rep.expectedTree = expected.tree ?? null;
+  const { commit: outCommit } = expected;
   if (outCommit?.finished && outCommit.root && lp.output.tree && (outCommit.root as NodeId).toString('hex') !== lp.output.tree)
-    fail(`output commit ${name}@${lp.output.commit} has tree ${differ(outCommit.root.toString('hex'), lp.output.tree, 'in the store, the lock says')}`);
-  if (!expected && outCommit?.finished && outCommit.root) expected = treeFiles(s, outCommit.root as NodeId);
+    failed(rep, `output commit ${name}@${lp.output.commit} has tree ${differ(outCommit.root.toString('hex'), lp.output.tree, 'in the store, the lock says')}`);
 
   // the spec as the work tree has it (what CI checks), else the one stored with the pipeline
-  let raw: Record<string, unknown>;
-  let baseDir: string;
-  let workdir: WorkdirRule;
-  let hash: string;
-  if (projectSpec) {
-    ({ raw, baseDir, workdir, specHash: hash } = projectSpec);
-    if (projectSpec.code.length > 0 && lp.codeHash !== undefined && project) {
-      const code = hashCode(project, projectSpec.code);
-      if (code !== lp.codeHash) fail(`code of ${name} (${projectSpec.code.join(', ')}) changed since the lock: hash ${differ(code, lp.codeHash, ', locked')}`);
-    }
-  } else {
-    const row = s.jobs.getPipeline(name);
-    if (!row) return (fail(`no spec for pipeline ${name}: not in tusk.yaml's spec files, not in the store`), rep);
-    const spec = specOf(row);
-    raw = JSON.parse(row.raw) as Record<string, unknown>;
-    baseDir = spec.base_dir;
-    const stored = spec.workdir;
-    workdir = () => stored;
-    hash = specHash(spec);
+  if (projectSpec && projectSpec.code.length > 0 && lp.codeHash !== undefined && cx.project) {
+    const code = hashCode(cx.project, projectSpec.code);
+    if (code !== lp.codeHash) failed(rep, `code of ${name} (${projectSpec.code.join(', ')}) changed since the lock: hash ${differ(code, lp.codeHash, ', locked')}`);
   }
-  if (hash !== lp.specHash) fail(`spec of ${name}${projectSpec ? ` (${projectSpec.file})` : ''} changed since the lock: spec hash ${differ(hash, lp.specHash, ', locked')}`);
-  const { spec } = normalizeSpec(raw, { baseDir, workdir });
+  const toRun = specToRun(s, name, projectSpec);
+  if (!toRun) return failed(rep, `no spec for pipeline ${name}: not in tusk.yaml's spec files, not in the store`);
+  if (toRun.hash !== lp.specHash) failed(rep, `spec of ${name}${toRun.file ? ` (${toRun.file})` : ''} changed since the lock: spec hash ${differ(toRun.hash, lp.specHash, ', locked')}`);
+  const { spec } = normalizeSpec(toRun.raw, toRun.where);
   if (hasCron(spec.input)) {
     if (rep.problems.length === 0) rep.status = 'skipped';
     rep.problems.push('cron inputs are not reproducible: not re-run');
@@ -272,36 +264,81 @@ async function verifyPipeline(
 
   // --changed: take the real job's results for datums whose inputs are the same as in the base lock
   let priors: Map<string, NodeId | null> | undefined;
-  if (changedOnly) {
-    const plan = planChanged(s, name, spec, lp, base?.pipelines[name]);
-    if (plan.priors && plan.changed === 0) {
-      rep.datums = plan.total;
-      rep.reused = plan.total;
-      // nothing to re-run: the lock must still agree with the output commit it names
-      if (outCommit?.finished && outCommit.root && lp.output.files) compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
-      if (rep.files.length > 0) fail(`${plural(rep.files.length, 'output file')} in the lock ${rep.files.length === 1 ? 'differs' : 'differ'} from output commit ${name}@${lp.output.commit}`);
-      return rep;
-    }
+  if (cx.changedOnly) {
+    const plan = planChanged(s, name, spec, lp, cx.base?.pipelines[name]);
+    if (plan.priors && plan.changed === 0) return checkNothingChanged(s, rep, name, lp, outCommit, plan.total);
     priors = plan.priors;
   }
+  const run = await rerun(s, name, toRun.raw, toRun.where, lp.inputs, priors);
+  return compareRun(s, rep, name, lp, expected, run);
+}
 
-  const run = await rerun(s, name, raw, { baseDir, workdir }, lp.inputs, priors);
+/** The locked inputs must be in the store, finished, and (for tracked inputs) hold the locked trees. */
+function lockedInputProblems(cx: VerifyContext, lp: LockedPipeline): string[] {
+  const problems: string[] = [];
+  for (const [key, commit] of Object.entries(lp.inputs)) {
+    const { repo } = splitKey(key);
+    const c = cx.s.graph.getRepo(repo) ? cx.s.graph.getCommit(repo, commit) : undefined;
+    if (!c) problems.push(`input ${key}=${commit} is not in the store`);
+    else if (c.finished === null) problems.push(`input ${key}=${commit} is not finished`);
+    const bad = cx.badInputs.get(key);
+    if (bad && bad.commit === commit && c) problems.push(bad.problem!);
+  }
+  return problems;
+}
+
+/** What the output should be: the lock's file list, or the locked commit's tree in the store. */
+function expectedOutput(s: StoreCore, name: string, lp: LockedPipeline): ExpectedOutput | { problem: string } {
+  const commit = s.graph.getRepo(name) ? s.graph.getCommit(name, lp.output.commit) : undefined;
+  if (lp.output.state === 'failure') return { problem: `the lock records a failed output: ${lp.output.error ?? 'failed'}` };
+  let tree = lp.output.tree;
+  if (lp.output.state === 'running') {
+    const job = s.jobs.getJob(name, lp.output.commit);
+    if (!commit || commit.finished === null || (job && job.state !== 'JOB_SUCCESS'))
+      return { problem: `output ${name}@${lp.output.commit} had not finished when the lock was written, and has not succeeded in the store since` };
+    tree = (commit.root as NodeId).toString('hex');
+  }
+  let files = lp.output.files ? new Map(Object.entries(lp.output.files)) : undefined;
+  if (!files && commit?.finished && commit.root) files = treeFiles(s, commit.root as NodeId);
+  return { commit, tree, files };
+}
+
+/** The work tree's spec of the pipeline, else the one stored with it; undefined when there is neither. */
+function specToRun(s: StoreCore, name: string, projectSpec: ProjectSpec | undefined): SpecToRun | undefined {
+  if (projectSpec) return { raw: projectSpec.raw, where: { baseDir: projectSpec.baseDir, workdir: projectSpec.workdir }, hash: projectSpec.specHash, file: projectSpec.file };
+  const row = s.jobs.getPipeline(name);
+  if (!row) return undefined;
+  const spec = specOf(row);
+  const stored = spec.workdir;
+  return { raw: JSON.parse(row.raw) as Record<string, unknown>, where: { baseDir: spec.base_dir, workdir: () => stored }, hash: specHash(spec), file: undefined };
+}
+
+/** --changed with no datum to re-run: the lock must still agree with the output commit it names. */
+function checkNothingChanged(s: StoreCore, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRow | undefined, total: number): PipelineVerification {
+  rep.datums = total;
+  rep.reused = total;
+  if (outCommit?.finished && outCommit.root && lp.output.files) compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
+  if (rep.files.length > 0) failed(rep, `${plural(rep.files.length, 'output file')} in the lock ${rep.files.length === 1 ? 'differs' : 'differ'} from output commit ${name}@${lp.output.commit}`);
+  return rep;
+}
+
+/** The re-run's outcome against what the lock expects: its state, failed datums, files and tree. */
+function compareRun(s: StoreCore, rep: PipelineVerification, name: string, lp: LockedPipeline, expected: ExpectedOutput, run: RerunResult): PipelineVerification {
   rep.datums = run.datums;
   rep.reran = run.reran;
   rep.reused = run.reused;
   rep.actualTree = run.tree;
   rep.failedDatums = run.failed;
-  for (const p of run.problems) fail(p);
-  if (run.failed.length > 0) fail(`${plural(run.failed.length, 'datum')} failed when re-run`);
-  if (run.state !== 'JOB_SUCCESS') return (fail(`re-run job ended ${run.state.replace(/^JOB_/, '').toLowerCase()}${run.reason ? `: ${run.reason}` : ''}`), rep);
-
-  if (expected) {
-    compareFiles(s, rep, expected, run.files, outCommit, run.datumInputs);
-    if (rep.files.length > 0) fail(`${plural(rep.files.length, 'output file')} ${rep.files.length === 1 ? 'differs' : 'differ'} from the lock`);
-    else if (expectedTree && run.tree !== expectedTree) fail(`output tree ${differ(run.tree ?? 'empty', expectedTree, 'differs from the locked')} (same file contents: which datum wrote a file differs)`);
-  } else if (expectedTree) {
-    if (run.tree !== expectedTree) fail(`output tree ${differ(run.tree ?? 'empty', expectedTree, 'differs from the locked')} (the lock lists no files and the store lacks ${name}@${lp.output.commit}: no per-file detail)`);
-  } else fail('the lock records neither output files nor an output tree');
+  for (const p of run.problems) failed(rep, p);
+  if (run.failed.length > 0) failed(rep, `${plural(run.failed.length, 'datum')} failed when re-run`);
+  if (run.state !== 'JOB_SUCCESS') return failed(rep, `re-run job ended ${run.state.replace(/^JOB_/, '').toLowerCase()}${run.reason ? `: ${run.reason}` : ''}`);
+  if (expected.files) {
+    compareFiles(s, rep, expected.files, run.files, expected.commit, run.datumInputs);
+    if (rep.files.length > 0) failed(rep, `${plural(rep.files.length, 'output file')} ${rep.files.length === 1 ? 'differs' : 'differ'} from the lock`);
+    else if (expected.tree && run.tree !== expected.tree) failed(rep, `output tree ${differ(run.tree ?? 'empty', expected.tree, 'differs from the locked')} (same file contents: which datum wrote a file differs)`);
+  } else if (expected.tree) {
+    if (run.tree !== expected.tree) failed(rep, `output tree ${differ(run.tree ?? 'empty', expected.tree, 'differs from the locked')} (the lock lists no files and the store lacks ${name}@${lp.output.commit}: no per-file detail)`);
+  } else failed(rep, 'the lock records neither output files nor an output tree');
   return rep;
 }
 
