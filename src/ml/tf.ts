@@ -1,4 +1,4 @@
-// TensorFlow.js, loaded only when a network stage needs it (importing it costs ~0.4 s, which
+// TensorFlow.js, loaded only when a network stage needs it (importing it is a start-up cost that
 // commands that never train must not pay). Backends: tfjs-node ("node") when installed, else
 // WebAssembly ("wasm"); "cpu" (plain JavaScript) where wasm lacks a kernel, e.g. the filter
 // gradient of convolutions. Chosen by the spec's `backend`, else TUSK_TF_BACKEND, else automatically.

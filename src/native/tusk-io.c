@@ -1,9 +1,9 @@
 // File-system calls Node does not expose, as a small Node-API addon (dist/native/tusk-io.node).
 //
 // fallocate(fd, offset, length[, keepSize]): reserve a file's blocks before writing it. On ext4 a write that
-// lands on blocks reserved this way skips the per-page delayed-allocation accounting: writing
-// 1 GiB into the page cache measured ~100 ms instead of ~165 ms here, and never showed the
-// second-long stalls that writing into fresh, unreserved pages sometimes did. It also makes a
+// lands on blocks reserved this way skips the per-page delayed-allocation accounting, which makes
+// writing into the page cache much cheaper and avoids the second-long stalls that writing into
+// fresh, unreserved pages sometimes showed (bench/README.md has the figures). It also makes a
 // full disk fail before the first byte is written rather than half-way through. With keepSize
 // (FALLOC_FL_KEEP_SIZE) the blocks are reserved past the end without growing the file: how packs
 // reserve ahead of their appends.
@@ -12,8 +12,10 @@
 // sources the blake3 package ships could be compiled in): get -o of a big file, the copy loop in
 // C. The main thread preads each run of chunk records from its pack and writes the chunks' bytes
 // out in aligned pieces (src/store/aligned-writer.ts says why); a thread of this addon hashes the
-// same bytes, in order, into the whole-file BLAKE3 digest behind it. The JavaScript loop it
-// replaces (parallel-content.ts) spent ~30% more on the same system calls and messages.
+// same bytes, in order, into the whole-file BLAKE3 digest behind it. What it saves over the
+// JavaScript loop (writeContentParallel in parallel-content.ts) is Node's work around each read
+// and the messages to the content worker; the writes cost the same from either
+// (aligned-writer.ts).
 //
 // Optional, like tusk-ns: without a C compiler or Node's headers the addon is not built and the
 // store writes without reserving (src/store/native-io.ts).
@@ -69,10 +71,9 @@ static napi_value Fallocate(napi_env env, napi_callback_info info) {
 // The unit of writing: every write but a file's first and last is this long and starts at a
 // multiple of it. Equal to PIECE in src/store/aligned-writer.ts.
 #define PIECE (128 << 10)
-// Runs read ahead of the hashing thread at most; each slot holds one run (~4 MiB). The hashing
-// thread is the faster of the two (~120 ms per GiB against ~250 ms of reads and writes), so a
-// few slots are enough, and every slot is memory the process touches for the first time: get -o
-// of 1 GiB took 0.36 s with 3 slots against 0.39 s with 8 (nine rounds each; 2 slots: the same as 3).
+// Runs read ahead of the hashing thread at most; each slot holds one run (a few MiB). The
+// hashing thread is the faster of the two, so a few slots are enough, and every slot is memory
+// the process touches for the first time: more slots made get -o slower, not faster.
 #define SLOTS 3
 #define IOVS 64
 
@@ -668,8 +669,8 @@ static napi_value ChunkerPush(napi_env env, napi_callback_info info) {
 // readFileBatch in C. Per file: a stat by path when a cached stat is given (equal: not read),
 // else open, fstat, one pread of size + 1 bytes into the batch buffer, fstat again (it held
 // still), BLAKE3 of the bytes when the file is one chunk, close. The same system calls as the
-// JavaScript loop, without its ~1 µs of work around each of them and a Stats object per file:
-// for 100,000 files that was ~40% of the thread reading them.
+// JavaScript loop, without Node's work around each of them and a Stats object per file, which
+// for many small files is a large share of the thread reading them.
 enum { ST_READ = 0, ST_HASHED = 1, ST_CACHED = 2, ST_DEFERRED = 3, ST_FAILED = 4, ST_CHANGED = 5 };
 enum { SC_STAT = 1, SC_OPEN = 2, SC_FSTAT = 3, SC_READ = 4, SC_NOT_REGULAR = 5 };
 #define META 7

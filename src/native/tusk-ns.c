@@ -15,7 +15,7 @@
  * writes belong to the caller. Exit status 125 means the namespace could not be set up (the
  * caller then falls back to rewriting /pfs paths).
  *
- * Why a server: building the root costs ~5 ms of kernel work (every recursive bind copies its
+ * Why a server: building the root is milliseconds of kernel work (every recursive bind copies its
  * submounts) and a fork of the node process costs more than a fork of this one. The server builds
  * the root once. The runner reuses a few scratch directories (two per worker), so the server also
  * keeps one mount namespace per scratch directory, with it bound at /pfs: a datum is then a
@@ -565,7 +565,7 @@ struct spawn {
 };
 
 /* The child shares the server's memory (CLONE_VM | CLONE_VFORK: no copy of its page tables,
- * ~100 µs less CPU per datum than fork) and runs on a stack of its own while the server waits
+ * less CPU per datum than fork) and runs on a stack of its own while the server waits
  * for it to exec. So it only makes system calls: no malloc, no stdio, no globals (hence execvpe
  * rather than setting environ). */
 static char child_stack[256 * 1024] __attribute__((aligned(16)));

@@ -1,6 +1,6 @@
 // A worker's scratch directory, reused from datum to datum. Creating and removing a fresh tree
-// per datum (scratch, pfs, out, tmp, the input dirs) cost ~0.8 ms of directory operations on
-// ext4 — more than running a small command. Instead each worker keeps one tree and, before each
+// per datum (scratch, pfs, out, tmp, the input dirs) costs more directory operations on ext4
+// than running a small command. Instead each worker keeps one tree and, before each
 // attempt, empties it down to the directories the next datum needs: for `/*`-style globs that is
 // one unlink per datum and no mkdir/rmdir at all.
 import * as fs from 'node:fs';

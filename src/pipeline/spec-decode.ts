@@ -103,7 +103,7 @@ function splitJsonValues(text: string, source?: string): { start: number; end: n
 
 function decodeYaml(text: string, source?: string): { value: unknown; offset: number }[] {
   const out: { value: unknown; offset: number }[] = [];
-  // loaded on use: ~30 ms that commands without specs should not pay
+  // loaded on use: commands without specs should not pay for loading it
   const { parseAllDocuments } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return out; // empty stream

@@ -1,18 +1,17 @@
 // Writing a big file out in the pieces the page cache takes fastest.
 //
 // Chunks end wherever their content says, so writing one chunk per call leaves a partial page at
-// both ends of every write. On ext4 (this kernel has large folios) writing 1 GiB into reserved
-// blocks measured, in C on the same disk:
-//   one write per chunk (~150 KiB, unaligned)     ~165 ms
-//   writes of 128 KiB at multiples of 128 KiB     ~100 ms
-//   writes of 256 KiB / 512 KiB / 2 MiB, aligned  mostly ~100 ms, but often 0.3–2 s
-// Bigger writes make the kernel allocate bigger folios, which now and then waits for memory to
-// be compacted; 128 KiB never did. So the bytes of each run of chunks are gathered into pieces
-// of PIECE bytes that start at multiples of PIECE in the file, one writev each; what is left at
-// the end of a run waits in a carry buffer for the next run's bytes.
+// both ends of every write, and on ext4 with large folios unaligned writes cost clearly more
+// than aligned ones. Aligned writes bigger than 128 KiB make the kernel allocate bigger folios,
+// which now and then waits for memory to be compacted (stalls of up to seconds); 128 KiB never
+// did. So the bytes of each run of chunks are gathered into pieces of PIECE bytes that start at
+// multiples of PIECE in the file, one writev each; what is left at the end of a run waits in a
+// carry buffer for the next run's bytes. (bench/README.md, "Figures behind the code", has the
+// times of each way.)
 //
-// Doing this in C, one call per run instead of one writev per piece, measured no faster: the
-// time is in the kernel's copies, not in the calls.
+// The writes themselves cost the same from C: one call per run instead of one writev per piece
+// is no faster, as the time is in the kernel's copies, not in the calls. The addon's copy loop
+// (tusk-io.c) gains elsewhere: in the reads, the hashing thread and the messages it avoids.
 import * as fs from 'node:fs';
 
 /** Bytes per write; also the alignment of every write but the file's first and last. */

@@ -1,12 +1,10 @@
 // The two BLAKE3 implementations the store hashes with, each where it is fastest.
 //
 // The `blake3` package's hash() builds, for every call, a stream.Transform wrapper around a new
-// native hasher whose ~2 KB of C++ state V8 does not see: ~7 µs per call whatever the size, and
-// 100,000 small files left ~200 MiB of hashers waiting for a full GC. Measured here (one core):
-//
-//   input     blake3 hash()   native hasher, no wrapper   wasm one-shot (below)
-//   4 KiB     8.2 µs          6.9 µs                      2.9 µs, no native memory
-//   128 KiB   25 µs (5.3 GB/s) 19 µs (7.0 GB/s)            68 µs (1.9 GB/s)
+// native hasher whose C++ state V8 does not see: a fixed cost per call whatever the size, and
+// many small files leave hundreds of MiB of hashers waiting for a full GC. For small inputs the
+// package's WebAssembly one-shot is the fastest and allocates no native memory; for large ones
+// the native hasher called directly is (bench/README.md, "Figures behind the code").
 //
 // So inputs under SMALL_INPUT go to the WebAssembly build that ships with the package (one
 // instance, input copied into its memory, nothing allocated per call) and larger ones to the

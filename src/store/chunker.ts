@@ -3,8 +3,9 @@
 // Every parameter that changes where cuts fall is part of a versioned profile: changing one would
 // change every chunk id, so a new profile gets a new version and stores record which they use.
 
-/** Chunk sizes of a profile. Chosen by measurement (docs/format.md): 128 KiB average keeps a 1 MiB
- *  edit to ~1.3 MiB of new chunks while a 1 GiB file stays at ~8k index rows. */
+/** Chunk sizes of a profile. Chosen by measurement (docs/format.md has the figures): a 128 KiB
+ *  average keeps the new chunks of an edit close to the edit's size while a big file needs few
+ *  index rows. */
 export interface ChunkParams {
   readonly minSize: number;
   readonly avgSize: number;

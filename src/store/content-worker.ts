@@ -33,9 +33,9 @@ interface VerifyJob {
 
 const jobs = new Map<number, ChunkJob | VerifyJob>();
 /**
- * A chunker whose job ended, kept for the next one: a wasm one holds ~5 MiB of memory. The
+ * A chunker whose job ended, kept for the next one: a wasm one holds megabytes of memory. The
  * addon's (native-io.ts) cuts and hashes in one call per block, without copying the block into
- * wasm memory first: ~15% less of this thread per GiB. Without the addon, the wasm scanner.
+ * wasm memory first, which costs this thread less per GiB. Without the addon, the wasm scanner.
  */
 let idle: WasmChunker | NativeChunker | null = null;
 

@@ -1,10 +1,9 @@
 // The chunker's gear loop (findCut in chunker.ts) as a WebAssembly function, for large files.
 //
-// Why: V8 runs the JS loop at 1.2–2.2 GB/s (every `gear[buf[i]]` is two bounds-checked typed-array
-// loads, and full speed only comes after tier-up), which made chunking the largest single cost of
-// putting a big file. The same loop in wasm, four bytes per iteration, runs at ~4.5 GB/s on this
-// machine from the first call: wasm memory accesses are unchecked (guard pages) and the table is
-// one add away. The module is assembled below from named instructions, so there is no toolchain
+// Why: in V8 every `gear[buf[i]]` of the JS loop is two bounds-checked typed-array loads, and full
+// speed only comes after tier-up, which made chunking the largest single cost of putting a big
+// file. The same loop in wasm, four bytes per iteration, runs about twice as fast from the first
+// call: wasm memory accesses are unchecked (guard pages) and the table is one add away. The module is assembled below from named instructions, so there is no toolchain
 // and no opaque blob; tests compare it cut for cut with findCut.
 //
 // Memory layout of a GearScanner: the 256-entry gear table at address 0, data from DATA_BASE on.

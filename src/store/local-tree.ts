@@ -107,8 +107,8 @@ const BATCH_FILES = 256;
 /** Batches read ahead of the one being stored. */
 const BATCH_DEPTH = 3;
 /**
- * Before a checkpoint (a transaction of tens of thousands of rows plus an fsync, ~100 ms for
- * 32,768 rows here) the worker is given this many more batches, up to CHECKPOINT_AHEAD_BYTES of
+ * Before a checkpoint (a transaction of tens of thousands of rows plus an fsync, long enough to
+ * run many batches) the worker is given this many more batches, up to CHECKPOINT_AHEAD_BYTES of
  * them at the largest batch buffer seen: with its usual two it idled through every checkpoint.
  */
 const CHECKPOINT_AHEAD = 32;
@@ -564,7 +564,7 @@ export class TreeIngest {
    * here, and this thread reads one itself only when it would otherwise wait for the worker
    * (replyFor): reading and hashing small files is the larger share of put -r, and reading a batch
    * here whenever the worker had two queued kept this thread busy with reads while the worker
-   * idled ~40% of the time (A/B on 100,000 files: 2.00 -> 1.89 s).
+   * idled (bench/README.md, "Figures behind the code").
    */
   private feedWorker(depth = 2): void {
     const { link, job } = this.worker;

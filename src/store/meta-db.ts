@@ -20,7 +20,7 @@ let addonPath: string | null | undefined;
 
 /**
  * better-sqlite3's addon, named to it directly: its own lookup (the `bindings` package) tries
- * a dozen paths first (~1.5 ms at every start), and cannot find it from inside the bundle.
+ * a dozen paths first (a cost paid at every start), and cannot find it from inside the bundle.
  * undefined (its own lookup) where the addon is not where node-gyp builds it.
  */
 function nativeBinding(): string | undefined {

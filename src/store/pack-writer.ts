@@ -112,10 +112,10 @@ export class PackWriter {
     if (!p.enabled || raw.length < 64) return stored;
     if (raw.length > p.probeBytes * 2) {
       // After 32 probed chunks in a row that did not compress (a big random or already compressed
-      // file), probe only one in 8 until one compresses: probing every chunk was ~5% of putting
-      // such a file. At worst 7 chunks of a compressible stretch stay raw; ids never change.
+      // file), probe only one in 8 until one compresses: probing every chunk was a visible share
+      // of putting such a file. At worst 7 chunks of a compressible stretch stay raw; ids never change.
       if (this.probeStreak >= 32 && this.probeStreak++ % 8 !== 0) return stored;
-      // Probe a sample from the middle at level 1: random data is rejected for ~2% of a full compress.
+      // Probe a sample from the middle at level 1: random data is rejected for a small part of a full compress.
       const mid = (raw.length >> 1) - (p.probeBytes >> 1);
       const sample = raw.subarray(mid, mid + p.probeBytes);
       const promising = compress(sample, { compressionLevel: 1 }).length <= sample.length * p.probeRatio;
@@ -129,7 +129,7 @@ export class PackWriter {
     }
     // After a long run of incompressible small chunks (a tree of images or random data), try
     // only one in 8, and after a thousand only one in 32: a compressible one ends the run. Costs
-    // nothing in ids, only a little space; probing one in 8 was ~4% of putting 100,000 such files.
+    // nothing in ids, only a little space; probing every eighth still showed in puts of many such files.
     if (this.rawStreak >= 32) {
       const every = this.rawStreak >= 1024 ? 32 : 8;
       if (this.rawStreak++ % every !== 0) return stored;

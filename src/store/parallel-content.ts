@@ -24,8 +24,8 @@ import { takeApartRun, type RunLayout } from './record-run.js';
 import { contentWorker, type WorkerLink, type WorkerReply } from './worker-link.js';
 
 /**
- * Files at least this big use the worker. Below it, the worker's start-up (once per process,
- * ~30 ms) and the messages cost about what a second core saves.
+ * Files at least this big use the worker. Below it, the worker's start-up (once per process)
+ * and the messages cost about what a second core saves.
  */
 export const PARALLEL_MIN_BYTES = 16 << 20;
 
@@ -69,9 +69,9 @@ interface HeldBlock {
 
 /**
  * ContentWriter's twin for big files: the worker cuts and hashes chunks, this thread hashes the
- * whole stream (the content id) and stores the chunks. Hashing the whole stream here rather than
- * in the worker measured the same for new data and ~100 ms per GiB faster for data already
- * stored (then this thread has little else to do).
+ * whole stream (the content id) and stores the chunks. The whole stream is hashed here rather
+ * than in the worker: for data already stored this thread has little else to do, and for new
+ * data it costs the same.
  */
 export class ParallelContentWriter implements ContentSink {
   size = 0;
@@ -538,11 +538,11 @@ const WRITER_DEPTH = 8;
  *
  * This thread reads each run and writes it (in aligned pieces: aligned-writer.ts); the worker
  * hashes the runs, in order, behind it.
- * Writes to one file do not run in parallel (two threads writing it were slower than one). Since
- * the caller reserves a big file's blocks before writing (native-io.ts) writing costs ~40% less,
- * and having the worker read runs as well as hash them (this thread only writing) measured no
- * faster, whether it read every run or only when it had nothing queued: both threads copy through
- * the same memory, and it was the busier one then.
+ * Writes to one file do not run in parallel (two threads writing it were slower than one). The
+ * caller reserves a big file's blocks before writing (native-io.ts), which makes the writes much
+ * cheaper; after that, having the worker read runs as well as hash them (this thread only
+ * writing) was no faster, whether it read every run or only when it had nothing queued: both
+ * threads copy through the same memory, and it was the busier one then.
  */
 export function writeContentParallel({ index, packs, rec, ctx, offset, link, readOne }: BigRead, fd: number, onBytes?: (n: number) => void): number | null {
   const reader = new RunReader(index, packs, rec, readOne, true);
@@ -604,9 +604,11 @@ export function writeContentParallel({ index, packs, rec, ctx, offset, link, rea
  * written, or null when the whole-file hash does not match: the file is then partly written and
  * the caller writes it again the other way, which names the damage. `copy` is ended either way.
  *
- * The JavaScript loop (writeContentParallel) spends ~30% more on the same reads and writes, in
- * Node's per-call work, the messages to the worker and the worker's start and teardown: get -o
- * of 1 GiB took 0.39–0.44 s there and 0.36–0.40 s here (cp: 0.23–0.26 s).
+ * What it saves over the JavaScript loop (writeContentParallel) is not in the writes, which cost
+ * the same from either (aligned-writer.ts), but around them: Node's per-call work on each read,
+ * the messages to the worker, and the worker's start and teardown. writeContent keeps both loops;
+ * test/store/copy-loops.test.ts proves them and the chunk-by-chunk reader byte-equal, and
+ * bench/README.md ("Figures behind the code") gives the times.
  */
 export function writeContentNative({ packs, rec, index, readOne }: Omit<BigRead, 'link' | 'offset' | 'ctx'>, copy: NativeCopy, onBytes?: (n: number) => void): number | null {
   const reader = new RunReader(index, packs, rec, readOne, false);

@@ -154,7 +154,7 @@ let unavailable = 'it is turned off (TUSK_WORKER=0)';
 
 /**
  * Start the content worker without waiting for it, when a big file is coming: the thread boots
- * (~30 ms) while this one reads metadata and opens files. contentWorker() then finds it ready.
+ * while this one reads metadata and opens files. contentWorker() then finds it ready.
  */
 export function startContentWorker(): void {
   if (shared !== undefined) return;
