@@ -5,7 +5,7 @@
 // Bad requests get 400 and never take the server down.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeError, HttpError } from '../http-errors.js';
+import { describeError, HttpError, type ErrorBody } from '../http-errors.js';
 import { setLongInterval } from '../timers.js';
 import type { Store } from '../store/store.js';
 import { predictChain } from './chain.js';
@@ -52,7 +52,8 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
       if (retired.delete(m)) m.close();
     }
   };
-  let lastError: string | null = null;
+  // why the last load failed, in the shape of every error reply; null once a load succeeds
+  let lastError: ErrorBody['error'] | null = null;
   let loading: Promise<void> | null = null;
   let loadedAt: string | null = null;
   let closed = false;
@@ -87,8 +88,8 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
         if (old) retire(old);
         log(`loaded model ${opts.repo}@${opts.branch}=${version.commit}`);
       } catch (err) {
-        lastError = err instanceof Error ? err.message : String(err);
-        log(`cannot load model ${opts.repo}@${opts.branch}: ${lastError}${current ? ` (still serving ${current.version.commit})` : ''}`);
+        lastError = describeError(err).body.error;
+        log(`cannot load model ${opts.repo}@${opts.branch}: ${lastError.message}${current ? ` (still serving ${current.version.commit})` : ''}`);
       } finally {
         loading = null;
       }
@@ -156,7 +157,7 @@ export async function serveModel(store: Store, opts: ServeOptions): Promise<Mode
     const instances = Array.isArray(parsed) ? parsed : parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>).instances : undefined;
     if (!Array.isArray(instances)) throw new HttpError(400, 'E_INVALID', 'the body holds no list of instances', 'send {"instances": [{feature: value, ...}, ...]} or a JSON list of instances');
     const model = current;
-    if (!model) throw new HttpError(503, 'E_UNAVAILABLE', `no model loaded${lastError ? `: ${lastError}` : ''}`, 'GET /health says why; the branch is checked again every poll');
+    if (!model) throw new HttpError(503, 'E_UNAVAILABLE', `no model loaded${lastError ? `: ${lastError.message}` : ''}`, 'GET /health says why; the branch is checked again every poll');
     users.set(model, (users.get(model) ?? 0) + 1);
     let pred;
     try {

@@ -116,7 +116,7 @@ describe('serve model', () => {
     const server: ModelServer = await serveModel(store, { repo: 'price-model', branch: 'master', port: 0, pollMs: 60_000 });
     cleanups.push(() => server.close());
     const health = await call(`${server.url}/health`);
-    expect(health).toMatchObject({ status: 200, version: v2, body: { status: 'ok', model: { repo: 'price-model', branch: 'master', commit: v2 } } });
+    expect(health).toMatchObject({ status: 200, version: v2, body: { status: 'ok', model: { repo: 'price-model', branch: 'master', commit: v2 }, error: null } });
 
     const ok = await call(`${server.url}/predict`, post({ instances: [{ sqft: 1000, rooms: 2, city: 'paris' }, { sqft: 2000, rooms: 4, city: 'nantes' }] }));
     expect(ok.status).toBe(200);
@@ -149,6 +149,14 @@ describe('serve model', () => {
     cleanups.push(() => small.close());
     const tooBig = await call(`${small.url}/predict`, post({ instances: Array.from({ length: 20 }, () => ({ sqft: 1000, rooms: 2, city: 'paris' })) }));
     expect(tooBig).toMatchObject({ status: 413, body: { error: { code: 'E_TOO_LARGE', message: 'request body over 64 bytes' } } });
+    // a branch that holds no model: the server runs, says why in /health, and refuses to predict
+    const none: ModelServer = await serveModel(store, { repo: 'houses', branch: 'master', port: 0, pollMs: 60_000 });
+    cleanups.push(() => none.close());
+    const unloaded = await call(`${none.url}/health`);
+    expect(unloaded).toMatchObject({ status: 503, body: { status: 'unavailable', model: null, error: { code: expect.stringMatching(/^E_/), message: expect.any(String) } } });
+    expect(Object.keys(unloaded.body.error).sort()).toEqual(['code', 'hint', 'message']);
+    const refused = await call(`${none.url}/predict`, post([{ sqft: 1000, rooms: 2, city: 'lyon' }]));
+    expect(refused).toMatchObject({ status: 503, body: { error: { code: 'E_UNAVAILABLE', message: `no model loaded: ${unloaded.body.error.message}` } } });
     // without a content-length the size is only known while reading: the answer is the same
     const streamed = await call(`${small.url}/predict`, { method: 'POST', body: new Blob(['x'.repeat(1000)]).stream(), duplex: 'half' } as RequestInit);
     expect(streamed).toMatchObject({ status: 413, body: { error: { code: 'E_TOO_LARGE' } } });
