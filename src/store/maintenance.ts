@@ -317,6 +317,8 @@ function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | nu
     // a kept profile (profile-cache.ts) is worth nothing once its content is gone; a one-chunk
     // content has no contents row, its id is the chunk's
     db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+    // so is a kept hasher state (hash-state.ts); only multi-chunk contents have one
+    db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const stats = db
       .prepare(
