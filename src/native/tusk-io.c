@@ -915,6 +915,8 @@ static bool hasher_restore(blake3_hasher *h, const uint8_t *s, size_t len) {
   blake3_hasher_init(h);
   h->chunk.chunk_counter = counter;
   for (int i = 0; i < 8; i++) h->chunk.cv[i] = get_u32le(s + 9 + 4 * i);
+  // before its first block is compressed, a chunk's chaining value is the key: nothing else is a state
+  if (blocks == 0 && memcmp(h->chunk.cv, h->key, sizeof(h->chunk.cv)) != 0) return false;
   h->chunk.blocks_compressed = blocks;
   h->chunk.buf_len = buf_len;
   memcpy(h->chunk.buf, s + STATE_HEAD, buf_len);

@@ -4,6 +4,7 @@
 // bytes back from packs to hash them again. The state is a shortcut, never trusted: it is used
 // only after it digests to the earlier content's id and says it holds that content's size; a
 // content without a usable state is read (and verified) and hashed whole, as before.
+import type { ContentRecord } from './chunk-index.js';
 import { createHasher, type ContentId, type Hasher } from './hash.js';
 import { nativeStateHasher } from './native-io.js';
 
@@ -29,9 +30,9 @@ export function createWholeHasher(): WholeHasher {
   return nativeStateHasher(null) ?? createHasher();
 }
 
-/** The state to keep for a content of `size` bytes hashed by `h`, or undefined (small, or no addon). */
-export function endStateOf(h: WholeHasher, size: number): Buffer | undefined {
-  return size >= STATE_MIN_BYTES && h.state ? h.state() : undefined;
+/** `rec` with the end state of `h`, the hasher that hashed it, where a content that big keeps one. */
+export function withEndState(rec: ContentRecord, h: WholeHasher): ContentRecord {
+  return rec.size >= STATE_MIN_BYTES && h.state ? { ...rec, endState: h.state() } : rec;
 }
 
 /**
