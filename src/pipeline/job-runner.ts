@@ -17,7 +17,7 @@ import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { materializeDatum, type PriorContent } from './materialize.js';
 import { outputLinkResolver } from './output-links.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
-import { previousRun, type PreviousRun } from './previous-run.js';
+import { PreviousRuns, type PreviousRun } from './previous-run.js';
 import { ScratchSlot } from './scratch.js';
 import { MAX_PARALLELISM } from './spec.js';
 import { commitHistory, windowEnv } from './windows.js';
@@ -216,9 +216,9 @@ function inputDirs(files: readonly DatumFile[]): string[] {
  * Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. `share`:
  * the transform cannot write its inputs, so they may be links into the input cache.
  */
-function layOut(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
+function layOut(s: StoreCore, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
   const present = slot.prepare(inputDirs(files));
-  return materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(s, job, spec, datum, files));
+  return materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(spec, earlier, datum, files));
 }
 
 /**
@@ -226,11 +226,11 @@ function layOut(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, fi
  * held then: each is laid out as its cached earlier copy plus the new bytes. Asked only when a
  * file is not in the cache (reading it from packs costs more than looking the last run up).
  */
-function appendedSince(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
+function appendedSince(spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
   let prev: PreviousRun | undefined | null = null;
   const lookUp = (): PreviousRun | undefined => {
     try {
-      return spec.reprocess_spec === 'every_job' ? undefined : previousRun(s, job, datum, files);
+      return spec.reprocess_spec === 'every_job' ? undefined : earlier.of(datum, files);
     } catch {
       return undefined; // laid out whole: the transform reports what cannot be read
     }
@@ -244,9 +244,9 @@ function appendedSince(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: str
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-function prefetch(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, slot: ScratchSlot, share: boolean): { downloaded: number } | undefined {
+function prefetch(s: StoreCore, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRow, slot: ScratchSlot, share: boolean): { downloaded: number } | undefined {
   try {
-    return { downloaded: layOut(s, job, spec, d.id, JSON.parse(d.inputs) as DatumFile[], slot, share) };
+    return { downloaded: layOut(s, spec, earlier, d.id, JSON.parse(d.inputs) as DatumFile[], slot, share) };
   } catch {
     return undefined;
   }
@@ -278,6 +278,8 @@ async function runDatum(
   /** the slot already holds this datum's inputs (laid out while the previous datum ran) */
   ready: { downloaded: number } | undefined,
   lane: number,
+  /** this job's memo of the datums' last runs */
+  earlier: PreviousRuns,
 ): Promise<void> {
   const files = JSON.parse(d.inputs) as DatumFile[];
   let state: DatumRow['state'] = 'failed';
@@ -290,7 +292,7 @@ async function runDatum(
     if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
     const { pfsDir, tmpDir } = slot;
     try {
-      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, job, spec, d.id, files, slot, transform.protectsInputs);
+      downloaded += attempt === 1 && ready ? ready.downloaded : layOut(s, spec, earlier, d.id, files, slot, transform.protectsInputs);
       const env: Record<string, string> = {
         PACH_JOB_ID: job.id,
         PACH_DATUM_ID: d.id,
@@ -322,7 +324,7 @@ async function runDatum(
         signal,
         log,
         lane,
-        previous: spec.reprocess_spec === 'every_job' ? undefined : () => previousRun(s, job, d.id, files),
+        previous: spec.reprocess_spec === 'every_job' ? undefined : () => earlier.of(d.id, files),
         appendOutput: (p, base, tail) => appended.push({ path: p, base, tail }),
       };
       const r = await transform.run(ctx, 'main');
@@ -442,6 +444,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   const logs = jobLogger(logFile(s, job.pipeline, job.id));
   const deadline = spec.job_timeout_ms ? (s.jobs.getJob(job.pipeline, job.id)?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
   const results = new ResultBatch(s);
+  const earlier = new PreviousRuns(s, job);
   // claimed in batches (one write each) and handed out in order to the workers
   const queue: DatumRow[] = [];
   // datums being run, and those `restart datum` sent back to the queue before they started
@@ -454,8 +457,9 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     abort.signal.addEventListener('abort', stop);
     active.set(d.id, ctl);
     try {
-      await runDatum(s, job, spec, d, transform, slot, results, ctl.signal, logs.forDatum(d.id), ready, lane);
+      await runDatum(s, job, spec, d, transform, slot, results, ctl.signal, logs.forDatum(d.id), ready, lane, earlier);
     } finally {
+      earlier.forget(d.id);
       active.delete(d.id);
       abort.signal.removeEventListener('abort', stop);
     }
@@ -504,13 +508,13 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
       // sent back to the queue before it started: someone claims it again
       const begin = (d: DatumRow, into: ScratchSlot, ready: { downloaded: number } | undefined) => (restarted.delete(d.id) ? Promise.resolve() : runClaimed(d, into, ready, lane));
       let d = abort.signal.aborted ? undefined : claim();
-      let running = d ? begin(d, slot, prefetch(s, job, spec, d, slot, transform.protectsInputs)) : undefined;
+      let running = d ? begin(d, slot, prefetch(s, spec, earlier, d, slot, transform.protectsInputs)) : undefined;
       while (d && running && !abort.signal.aborted) {
         progressed = true;
         // after the current datum's command has been sent off
         await new Promise((r) => setImmediate(r));
         const next = abort.signal.aborted ? undefined : claim();
-        const nextReady = next ? prefetch(s, job, spec, next, spare, transform.protectsInputs) : undefined;
+        const nextReady = next ? prefetch(s, spec, earlier, next, spare, transform.protectsInputs) : undefined;
         let nextRunning = next && transform.queues ? begin(next, spare, nextReady) : undefined;
         try {
           await running;
