@@ -18,6 +18,7 @@ import { materializeDatum, type PriorContent } from './materialize.js';
 import { outputLinkResolver } from './output-links.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 import { PreviousRuns, type PreviousRun } from './previous-run.js';
+import { inputCacheLimit, trimIfGrown } from '../store/input-cache.js';
 import { ScratchSlot } from './scratch.js';
 import { MAX_PARALLELISM } from './spec.js';
 import { commitHistory, windowEnv } from './windows.js';
@@ -422,6 +423,8 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   const pipeline = s.jobs.getPipeline(job.pipeline);
   if (!pipeline) return true;
   const spec = specOf(pipeline);
+  // a bad TUSK_INPUT_CACHE_MAX is an error before the job starts, not after it ran
+  const cacheLimit = inputCacheLimit();
   if (job.state === 'JOB_CREATED') {
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
@@ -571,6 +574,8 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
       succeededHere = true;
     }
   });
+  // the datums' inputs this runner read from packs stay cached for later jobs, within the bound
+  trimIfGrown(realStoreDir(s), cacheLimit);
   let after = s.jobs.getJob(job.pipeline, job.id);
   // egress once, by the runner that ended the job
   if (succeededHere && after && spec.egress) {

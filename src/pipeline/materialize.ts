@@ -11,7 +11,7 @@ import { readFrom, writeContent as writeContentTo } from '../store/content-io.js
 import { walkFiles } from '../store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
-import { cachedInputFile } from '../store/input-cache.js';
+import { cachedInputFile, noteCached } from '../store/input-cache.js';
 import type { DatumFile } from './datums.js';
 
 export { INPUT_CACHE_DIR as CACHE_DIR } from '../store/input-cache.js';
@@ -63,7 +63,13 @@ function extendCached(s: StoreCore, f: { repo: string; commit: string; path: str
   // only a cache file nobody wrote to (see place) and of the size recorded then
   if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size) return undefined;
   fs.rmSync(target, { force: true }); // never write through a link into another cached file
-  fs.copyFileSync(old, target, fs.constants.COPYFILE_FICLONE);
+  try {
+    fs.copyFileSync(old, target, fs.constants.COPYFILE_FICLONE);
+  } catch (err) {
+    // removed meanwhile by another runner bounding the cache: the caller reads the whole content
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
   let bytes = 0;
   try {
     fs.chmodSync(target, 0o644);
@@ -108,11 +114,16 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
         // another filesystem or no hard links: copy (still from the cache, never from packs again)
       }
     }
-    fs.copyFileSync(file, target, fs.constants.COPYFILE_FICLONE);
-    if (!share) fs.chmodSync(target, 0o444);
-    return 0;
-  }
-  if (st) fs.rmSync(file, { force: true });
+    try {
+      fs.copyFileSync(file, target, fs.constants.COPYFILE_FICLONE);
+      if (!share) fs.chmodSync(target, 0o444);
+      return 0;
+    } catch (err) {
+      // removed meanwhile by another runner bounding the cache: read from packs below
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      fs.rmSync(target, { force: true });
+    }
+  } else if (st) fs.rmSync(file, { force: true });
   const earlier = prior?.();
   const bytes = (earlier && extendCached(s, f, earlier, target)) ?? writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
   const dir = path.dirname(file);
@@ -126,6 +137,7 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
       // copy is linked in once complete, so that the cache never shows a partial file either
       if (share) fs.linkSync(target, file);
       else linkCopy(target, file);
+      noteCached(f.size);
       break;
     } catch (err) {
       // the directory went away (a store cleaned meanwhile): make it once more; anything else

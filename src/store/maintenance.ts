@@ -5,8 +5,8 @@ import { LockedError, TuskError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import { readChunk } from './content-io.js';
-import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
-import { verifyInputCache } from './input-cache.js';
+import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { DB_FILE, PACKS_DIR, type StoreCore } from './store-core.js';
@@ -238,7 +238,8 @@ function sleepSync(ms: number): void {
 export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
   const before = storeBytes(s);
   const db = s.db;
-  const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before };
+  const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before, cacheFilesRemoved: 0, cacheBytesRemoved: 0 };
+  const cacheLimit = inputCacheLimit();
   const waitMs = opts.waitMs ?? GC_WAIT_MS;
   const deadline = Date.now() + waitMs;
 
@@ -266,6 +267,10 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
     rep.packsRemoved++;
   }
   for (const p of repackList) if (repack(s, p)) rep.packsRewritten++;
+  // cached datum inputs of contents swept above, and the oldest past the cache's bound
+  const trim = trimInputCache(s.path, { maxBytes: cacheLimit, isStored: (id) => s.index.hasContent(fromHex(id) as ContentId) });
+  rep.cacheFilesRemoved = trim.filesRemoved;
+  rep.cacheBytesRemoved = trim.bytesRemoved;
   db.pragma('wal_checkpoint(TRUNCATE)');
   const freelist = db.pragma('freelist_count', { simple: true }) as number;
   const pages = db.pragma('page_count', { simple: true }) as number;

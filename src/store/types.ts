@@ -143,4 +143,7 @@ export interface GcReport {
   bytesReclaimed: number;
   storeBytesBefore: number;
   storeBytesAfter: number;
+  /** cached datum inputs removed (their content gone, or the cache over its bound) and their bytes */
+  cacheFilesRemoved: number;
+  cacheBytesRemoved: number;
 }
