@@ -25,6 +25,11 @@ export function stateInputBytes(state: Buffer): number {
   return Number(state.readBigUInt64LE(1)) * 1024 + state[41]! * 64 + state[42]!;
 }
 
+/** Whether kept states can be checked (and so written and taken up) here: the addon has the hasher. */
+export function canCheckStates(): boolean {
+  return nativeStateHasher(null) !== null;
+}
+
 /** A fresh whole-file hasher: one that can write its state out where the addon is built, else the plain one. */
 export function createWholeHasher(): WholeHasher {
   return nativeStateHasher(null) ?? createHasher();

@@ -6,6 +6,7 @@ import { splitIds } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import { readChunk } from './content-io.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
@@ -23,7 +24,7 @@ function pageItems(page: Page): { entries: Entry[]; refs: PageRef[] } {
 export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: OnProgress } = {}): FsckReport {
   const problems: FsckProblem[] = [];
   const report = (subject: string, problem: string) => problems.push({ subject, problem });
-  const checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0 };
+  const checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0 };
   const db = s.db;
 
   // packs: committed size must be on disk
@@ -197,6 +198,22 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
   }
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) checked.cachedInputs = verifyInputCache(s.path, (id, problem) => report(`cached input ${id.slice(0, 16)}`, problem));
+  // kept hasher states (hash-state.ts): never used unless they digest to their content's id, but
+  // one that does not is damage worth knowing of; it is removed, and an append hashes that content again
+  if (opts.verifyData && canCheckStates()) {
+    for (const st of s.index.contentStates()) {
+      checked.hasherStates++;
+      if (st.size !== null && resumeHasher(st.state, st.content, st.size)) continue;
+      let removed = true;
+      try {
+        s.index.deleteContentState(st.content);
+      } catch {
+        removed = false; // a store this user can only read
+      }
+      const what = st.size === null ? 'its content is gone' : 'does not digest to its content id';
+      report(`hasher state of content ${hex(st.content).slice(0, 16)}`, `${what} (${removed ? 'removed' : 'not removed: the store is read-only here'}; an append to that content hashes it again)`);
+    }
+  }
   return { ok: problems.length === 0, checked, problems };
 }
 

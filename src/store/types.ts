@@ -129,8 +129,8 @@ export interface FsckProblem {
 
 export interface FsckReport {
   ok: boolean;
-  /** cachedInputs: files of the datum input cache hashed (with verifyData) */
-  checked: { repos: number; commits: number; nodes: number; contents: number; chunks: number; packs: number; chunksVerified: number; cachedInputs: number };
+  /** cachedInputs: files of the datum input cache hashed; hasherStates: kept BLAKE3 states checked (both with verifyData) */
+  checked: { repos: number; commits: number; nodes: number; contents: number; chunks: number; packs: number; chunksVerified: number; cachedInputs: number; hasherStates: number };
   problems: FsckProblem[];
 }
 

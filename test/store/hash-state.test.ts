@@ -179,3 +179,26 @@ it('a whole-file hasher without the addon still hashes (no state)', () => {
   h.update(Buffer.from('abc'));
   expect(h.digest().toString('hex')).toBe('6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85');
 });
+
+describe.skipIf(!canResume)('fsck and kept hasher states', () => {
+  const newStore = tempStores();
+
+  it('--verify-data checks every kept state, and removes one that does not digest to its content id', async () => {
+    const store = newStore();
+    store.createRepo('r');
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(STATE_MIN_BYTES + 5000, 21)), repoPath: '/a' }]);
+    await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(STATE_MIN_BYTES + 7000, 22)), repoPath: '/b' }]);
+    const good = store.fsck({ verifyData: true });
+    expect(good.ok).toBe(true);
+    expect(good.checked.hasherStates).toBe(2);
+    const b = fromHex(store.inspectFile(parseFileRef('r@master:/b')).hash) as ContentId;
+    const state = store.core.index.getContentState(b)!;
+    state[state.length - 1] = state[state.length - 1]! ^ 0x80;
+    store.core.db.prepare('UPDATE content_states SET state = ? WHERE content = ?').run(state, b);
+    const bad = store.fsck({ verifyData: true });
+    expect(bad.ok).toBe(false);
+    expect(bad.problems).toEqual([{ subject: `hasher state of content ${b.toString('hex').slice(0, 16)}`, problem: expect.stringContaining('does not digest to its content id (removed') }]);
+    expect(store.core.index.getContentState(b)).toBeUndefined();
+    expect(store.fsck({ verifyData: true })).toMatchObject({ ok: true, checked: { hasherStates: 1 } });
+  });
+});
