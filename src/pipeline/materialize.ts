@@ -14,7 +14,7 @@ import type { StoreCore } from '../store/store-core.js';
 import { cachedInputFile, noteCached } from '../store/input-cache.js';
 import type { DatumFile } from './datums.js';
 
-export { INPUT_CACHE_DIR as CACHE_DIR } from '../store/input-cache.js';
+export { INPUT_CACHE_DIR as CACHE_DIR, inputCacheLimit, trimIfGrown } from '../store/input-cache.js';
 
 /** Cache directories known to exist: one mkdir per directory per process, not per file. */
 const madeDirs = new Set<string>();
