@@ -879,14 +879,28 @@ static napi_value ReadBatch(napi_env env, napi_callback_info info) {
 #define STATE_HEAD 44
 static const napi_type_tag HASHER_TAG = {0x5a0c9e73b1d84f26ULL, 0xc4e81b3f27a95d60ULL};
 
+// The handle holds the ~1.9 KB hasher apart, so that hasherClose frees it as soon as a content
+// is hashed: V8 does not see that memory, and a put of many files of two or more chunks left
+// thousands of unreachable hashers (~600 MB per 300,000) waiting for a full collection.
+typedef struct {
+  blake3_hasher *h;
+} hasher_t;
+
 static void hasher_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  free(data);
+  hasher_t *t = data;
+  free(t->h);
+  free(t);
 }
 
 static blake3_hasher *hasher_of(napi_env env, napi_value v) {
-  return external_of(env, v, &HASHER_TAG, "not a hasher (hasherOpen)");
+  hasher_t *t = external_of(env, v, &HASHER_TAG, "not a hasher (hasherOpen)");
+  if (t && !t->h) {
+    napi_throw_type_error(env, NULL, "not an open hasher (hasherOpen): it was closed");
+    return NULL;
+  }
+  return t ? t->h : NULL;
 }
 
 static void put_u32le(uint8_t *p, uint32_t v) {
@@ -956,7 +970,14 @@ static napi_value HasherOpen(napi_env env, napi_callback_info info) {
       return none;
     }
   }
-  return tagged_external(env, h, hasher_finalize, &HASHER_TAG, "hasherOpen: cannot create the handle");
+  hasher_t *handle = malloc(sizeof(hasher_t));
+  if (!handle) {
+    free(h);
+    napi_throw_error(env, NULL, "hasherOpen: out of memory");
+    return NULL;
+  }
+  handle->h = h;
+  return tagged_external(env, handle, hasher_finalize, &HASHER_TAG, "hasherOpen: cannot create the handle");
 }
 
 // hasherUpdate(hasher, bytes: Uint8Array)
@@ -993,6 +1014,21 @@ static napi_value HasherDigest(napi_env env, napi_callback_info info) {
   if (!h || napi_create_buffer(env, BLAKE3_OUT_LEN, &p, &out) != napi_ok) return NULL;
   blake3_hasher_finalize(h, p, BLAKE3_OUT_LEN);
   return out;
+}
+
+// hasherClose(hasher): frees the hasher now; using it afterwards is a TypeError
+static napi_value HasherClose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) {
+    napi_throw_type_error(env, NULL, "hasherClose(hasher)");
+    return NULL;
+  }
+  hasher_t *t = external_of(env, argv[0], &HASHER_TAG, "not a hasher (hasherOpen)");
+  if (!t) return NULL;
+  free(t->h);
+  t->h = NULL;
+  return NULL;
 }
 
 // hasherState(hasher) -> Buffer: the state, in the format above
@@ -1063,7 +1099,8 @@ NAPI_MODULE_INIT() {
       !define(env, exports, "copyEnd", CopyEnd) || !define(env, exports, "copyAbort", CopyAbort) || !define(env, exports, "chunkerOpen", ChunkerOpen) ||
       !define(env, exports, "chunkerPush", ChunkerPush) || !define(env, exports, "readBatch", ReadBatch) ||
       !define(env, exports, "hasherOpen", HasherOpen) || !define(env, exports, "hasherUpdate", HasherUpdate) ||
-      !define(env, exports, "hasherDigest", HasherDigest) || !define(env, exports, "hasherState", HasherState))
+      !define(env, exports, "hasherDigest", HasherDigest) || !define(env, exports, "hasherState", HasherState) ||
+      !define(env, exports, "hasherClose", HasherClose))
     return NULL;
 #endif
   return exports;

@@ -6,7 +6,7 @@ import { CorruptError } from '../errors.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
-import { createWholeHasher, resumeHasher, withEndState, type WholeHasher } from './hash-state.js';
+import { createWholeHasher, finishWhole, resumeHasher, type WholeHasher } from './hash-state.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
@@ -86,7 +86,9 @@ export class ContentWriter implements ContentSink {
     return Buffer.allocUnsafe(size);
   }
 
-  abort(): void {}
+  abort(): void {
+    this.hasher?.close?.();
+  }
 
   push(block: Buffer): void {
     if (block.length === 0) return;
@@ -122,7 +124,7 @@ export class ContentWriter implements ContentSink {
       const id = this.chunks[0]! as unknown as ContentId;
       return { id, size: this.size, chunks: [this.chunks[0]!] };
     }
-    return withEndState({ id: this.hasher.digest() as ContentId, size: this.size, chunks: this.chunks }, this.hasher);
+    return finishWhole(this.hasher, { size: this.size, chunks: this.chunks });
   }
 }
 

@@ -11,6 +11,8 @@ import { nativeStateHasher } from './native-io.js';
 /** A whole-file hasher; `state` is there where the addon can write the state out. */
 export interface WholeHasher extends Hasher {
   state?(): Buffer;
+  /** frees the addon's hasher at once; nothing may be asked of it afterwards */
+  close?(): void;
 }
 
 /**
@@ -40,6 +42,15 @@ export function withEndState(rec: ContentRecord, h: WholeHasher): ContentRecord 
   return rec.size >= STATE_MIN_BYTES && h.state ? { ...rec, endState: h.state() } : rec;
 }
 
+/** The digest of what `h` was given, with its end state where a content of `size` keeps one; `h` is closed. */
+export function finishWhole(h: WholeHasher, rec: Omit<ContentRecord, 'id'>): ContentRecord {
+  try {
+    return withEndState({ id: h.digest() as ContentId, size: rec.size, chunks: rec.chunks }, h);
+  } finally {
+    h.close?.();
+  }
+}
+
 /**
  * A hasher that has been given the `size` bytes of content `id`, taken up from `state`; null
  * where there is no state, the addon cannot take it, or it is not that content's (a damaged
@@ -48,5 +59,8 @@ export function withEndState(rec: ContentRecord, h: WholeHasher): ContentRecord 
 export function resumeHasher(state: Buffer | undefined, id: ContentId, size: number): WholeHasher | null {
   if (!state || stateInputBytes(state) !== size) return null;
   const h = nativeStateHasher(state);
-  return h && h.digest().equals(id) ? h : null;
+  if (!h) return null;
+  if (h.digest().equals(id)) return h;
+  h.close();
+  return null;
 }

@@ -34,6 +34,7 @@ interface Addon {
   hasherUpdate?(hasher: HasherHandle, bytes: Uint8Array): void;
   hasherDigest?(hasher: HasherHandle): Buffer;
   hasherState?(hasher: HasherHandle): Buffer;
+  hasherClose?(hasher: HasherHandle): void;
 }
 
 /** This module (src/store, dist/store, dist/bundle) sits two levels below the package root. */
@@ -237,6 +238,8 @@ export interface NativeStateHasher {
   /** The digest of what it was given so far; it can go on taking bytes. */
   digest(): Buffer;
   state(): Buffer;
+  /** Frees the hasher's memory now (V8 does not see it, so would free it late); it cannot be used afterwards. */
+  close(): void;
 }
 
 /**
@@ -245,13 +248,14 @@ export interface NativeStateHasher {
  */
 export function nativeStateHasher(state: Uint8Array | null): NativeStateHasher | null {
   const io = load();
-  if (!io?.hasherOpen || !io.hasherUpdate || !io.hasherDigest || !io.hasherState) return null;
+  if (!io?.hasherOpen || !io.hasherUpdate || !io.hasherDigest || !io.hasherState || !io.hasherClose) return null;
   const h = io.hasherOpen(state);
   if (!h) return null;
-  const { hasherUpdate, hasherDigest, hasherState } = io;
+  const { hasherUpdate, hasherDigest, hasherState, hasherClose } = io;
   return {
     update: (data) => hasherUpdate(h, data),
     digest: () => hasherDigest(h),
     state: () => hasherState(h),
+    close: () => hasherClose(h),
   };
 }
