@@ -1,11 +1,11 @@
 // Laying out a datum's inputs in a scratch slot before its command runs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DatumRow, JobRow } from '../store/job-records.js';
+import type { DatumRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
 import type { DatumFile } from './datums.js';
 import { materializeDatum, type PriorContent } from './materialize.js';
-import { previousRun, type PreviousRun } from './previous-run.js';
+import type { PreviousRun, PreviousRuns } from './previous-run.js';
 import type { ScratchSlot } from './scratch.js';
 import type { PipelineSpec } from './spec-types.js';
 
@@ -32,9 +32,9 @@ function inputDirs(files: readonly DatumFile[]): string[] {
  * Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. `share`:
  * the transform cannot write its inputs, so they may be links into the input cache.
  */
-export function layOut(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
+export function layOut(s: StoreCore, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
   const present = slot.prepare(inputDirs(files));
-  return materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(s, job, spec, datum, files));
+  return materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(spec, earlier, datum, files));
 }
 
 /**
@@ -42,11 +42,11 @@ export function layOut(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: str
  * held then: each is laid out as its cached earlier copy plus the new bytes. Asked only when a
  * file is not in the cache (reading it from packs costs more than looking the last run up).
  */
-function appendedSince(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
+function appendedSince(spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
   let prev: PreviousRun | undefined | null = null;
   const lookUp = (): PreviousRun | undefined => {
     try {
-      return spec.reprocess_spec === 'every_job' ? undefined : previousRun(s, job, datum, files);
+      return spec.reprocess_spec === 'every_job' ? undefined : earlier.of(datum, files);
     } catch {
       return undefined; // laid out whole: the transform reports what cannot be read
     }
@@ -60,9 +60,9 @@ function appendedSince(s: StoreCore, job: JobRow, spec: PipelineSpec, datum: str
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-export function prefetch(s: StoreCore, job: JobRow, spec: PipelineSpec, d: DatumRow, slot: ScratchSlot, share: boolean): LaidOut | undefined {
+export function prefetch(s: StoreCore, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRow, slot: ScratchSlot, share: boolean): LaidOut | undefined {
   try {
-    return { downloaded: layOut(s, job, spec, d.id, JSON.parse(d.inputs) as DatumFile[], slot, share) };
+    return { downloaded: layOut(s, spec, earlier, d.id, JSON.parse(d.inputs) as DatumFile[], slot, share) };
   } catch {
     return undefined;
   }

@@ -10,7 +10,7 @@ import { layOut, realStoreDir, type LaidOut } from './datum-layout.js';
 import type { DatumResultRow, ResultBatch } from './datum-results.js';
 import type { DatumFile } from './datums.js';
 import { outputLinkResolver } from './output-links.js';
-import { previousRun } from './previous-run.js';
+import type { PreviousRuns } from './previous-run.js';
 import type { ScratchSlot } from './scratch.js';
 import type { PipelineSpec } from './spec-types.js';
 import type { DatumContext, Transform } from './transform.js';
@@ -35,6 +35,8 @@ export interface DatumRun {
   ready: LaidOut | undefined;
   /** which of the job's lanes runs it */
   lane: number;
+  /** this job's memo of the datums' last runs */
+  earlier: PreviousRuns;
 }
 
 /** Where a datum stands between attempts; its result row is made from it. */
@@ -63,7 +65,7 @@ export async function runDatum(run: DatumRun): Promise<void> {
     // claiming counted the first try; `attempts` counts every try, as datum_tries does
     if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
     try {
-      outcome.downloaded += attempt === 1 && run.ready ? run.ready.downloaded : layOut(s, job, spec, d.id, files, run.slot, transform.protectsInputs);
+      outcome.downloaded += attempt === 1 && run.ready ? run.ready.downloaded : layOut(s, spec, run.earlier, d.id, files, run.slot, transform.protectsInputs);
       const appended: AppendedOutput[] = [];
       const ctx = datumContext(run, files, appended);
       const r = await transform.run(ctx, 'main');
@@ -114,7 +116,7 @@ function datumContext(run: DatumRun, files: readonly DatumFile[], appended: Appe
     signal: run.signal,
     log: run.log,
     lane: run.lane,
-    previous: spec.reprocess_spec === 'every_job' ? undefined : () => previousRun(s, job, d.id, files),
+    previous: spec.reprocess_spec === 'every_job' ? undefined : () => run.earlier.of(d.id, files),
     appendOutput: (p, base, tail) => appended.push({ path: p, base, tail }),
   };
 }

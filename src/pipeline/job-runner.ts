@@ -13,6 +13,8 @@ import { ResultBatch } from './datum-results.js';
 import { RESTARTED, runDatum } from './datum-run.js';
 import { egress, finishJob, finishWhenDone } from './job-finish.js';
 import { planJob, readiness } from './job-plan.js';
+import { inputCacheLimit, trimIfGrown } from './materialize.js';
+import { PreviousRuns } from './previous-run.js';
 import { ScratchSlot } from './scratch.js';
 import type { PipelineSpec } from './spec-types.js';
 import { MAX_PARALLELISM } from './spec.js';
@@ -66,6 +68,8 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   const pipeline = s.jobs.getPipeline(job.pipeline);
   if (!pipeline) return true;
   const spec = specOf(pipeline);
+  // a bad TUSK_INPUT_CACHE_MAX is an error before the job starts, not after it ran
+  const cacheLimit = inputCacheLimit();
   if (job.state === 'JOB_CREATED') {
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
@@ -92,6 +96,8 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     return true;
   }
   const succeededHere = finishWhenDone(s, job);
+  // the datums' inputs this runner read from packs stay cached for later jobs, within the bound
+  trimIfGrown(realStoreDir(s), cacheLimit);
   let after = s.jobs.getJob(job.pipeline, job.id);
   // egress once, by the runner that ended the job
   if (succeededHere && after && spec.egress) {
@@ -114,6 +120,7 @@ class DatumLanes {
   private readonly claims: DatumClaims;
   private readonly results: ResultBatch;
   private readonly logs: ReturnType<typeof jobLogger>;
+  private readonly earlier: PreviousRuns;
   // datums being run, each with its own signal: the job's abort stops it, and so does a restart
   private readonly active = new Map<string, AbortController>();
   private readonly slots: ScratchSlot[] = [];
@@ -130,6 +137,7 @@ class DatumLanes {
   ) {
     this.claims = new DatumClaims(s, job, opts.runner);
     this.results = new ResultBatch(s);
+    this.earlier = new PreviousRuns(s, job);
     this.logs = jobLogger(logFile(s, job.pipeline, job.id));
   }
 
@@ -207,7 +215,7 @@ class DatumLanes {
   }
 
   private prefetch(d: DatumRow, slot: ScratchSlot): LaidOut | undefined {
-    return prefetch(this.s, this.job, this.spec, d, slot, this.transform.protectsInputs);
+    return prefetch(this.s, this.spec, this.earlier, d, slot, this.transform.protectsInputs);
   }
 
   /** Run a claimed datum, unless it was sent back to the queue before it started (someone claims it again). */
@@ -221,9 +229,10 @@ class DatumLanes {
     this.abort.signal.addEventListener('abort', stop);
     this.active.set(d.id, ctl);
     try {
-      const { s, job, spec, transform, results } = this;
-      await runDatum({ s, job, spec, datum: d, transform, slot, results, signal: ctl.signal, log: this.logs.forDatum(d.id), ready, lane });
+      const { s, job, spec, transform, results, earlier } = this;
+      await runDatum({ s, job, spec, datum: d, transform, slot, results, signal: ctl.signal, log: this.logs.forDatum(d.id), ready, lane, earlier });
     } finally {
+      this.earlier.forget(d.id);
       this.active.delete(d.id);
       this.abort.signal.removeEventListener('abort', stop);
     }

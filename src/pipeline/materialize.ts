@@ -11,10 +11,10 @@ import { readFrom, writeContent as writeContentTo } from '../store/content-io.js
 import { walkFiles } from '../store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
-import { cachedInputFile } from '../store/input-cache.js';
+import { cachedInputFile, noteCached } from '../store/input-cache.js';
 import type { DatumFile } from './datums.js';
 
-export { INPUT_CACHE_DIR as CACHE_DIR } from '../store/input-cache.js';
+export { INPUT_CACHE_DIR as CACHE_DIR, inputCacheLimit, trimIfGrown } from '../store/input-cache.js';
 
 /** Cache directories known to exist: one mkdir per directory per process, not per file. */
 const madeDirs = new Set<string>();
@@ -63,7 +63,13 @@ function extendCached(s: StoreCore, f: { repo: string; commit: string; path: str
   // only a cache file nobody wrote to (see place) and of the size recorded then
   if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size) return undefined;
   fs.rmSync(target, { force: true }); // never write through a link into another cached file
-  fs.copyFileSync(old, target, fs.constants.COPYFILE_FICLONE);
+  try {
+    fs.copyFileSync(old, target, fs.constants.COPYFILE_FICLONE);
+  } catch (err) {
+    // removed meanwhile by another runner bounding the cache: the caller reads the whole content
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
   let bytes = 0;
   try {
     fs.chmodSync(target, 0o644);
@@ -84,11 +90,94 @@ function extendCached(s: StoreCore, f: { repo: string; commit: string; path: str
   return bytes;
 }
 
+/** Lay the cached `file` out at `target` (a link where the datum cannot write it, else a copy); false when it left the cache meanwhile. */
+function layFromCache(file: string, target: string, share: boolean): boolean {
+  if (share) {
+    try {
+      fs.linkSync(file, target);
+      return true;
+    } catch {
+      // another filesystem or no hard links: copy (still from the cache, never from packs again)
+    }
+  }
+  try {
+    fs.copyFileSync(file, target, fs.constants.COPYFILE_FICLONE);
+    if (!share) fs.chmodSync(target, 0o444);
+    return true;
+  } catch (err) {
+    // removed meanwhile by another runner bounding the cache: the caller reads from packs
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fs.rmSync(target, { force: true });
+    return false;
+  }
+}
+
+/**
+ * Grow the cached copy of `prior` into the cached copy of `f` (which extends it, see
+ * previous-run.ts) by appending the new bytes, read from packs and verified chunk by chunk:
+ * no copy of the earlier bytes. Only a copy nobody else holds is taken: it is first renamed to
+ * a private name (a runner looking for it from then on reads packs instead), and given back if a
+ * datum had linked it before. Returns bytes read from packs; undefined (nothing changed) when
+ * the earlier copy is not in the cache or is held elsewhere. The earlier version leaves the
+ * cache: a later datum that needs it reads it from packs.
+ */
+function growCached(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; size: number }, prior: PriorContent): number | undefined {
+  const old = cachedInputFile(s.path, prior.hash);
+  const st = fs.statSync(old, { throwIfNoEntry: false });
+  if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size || st.nlink !== 1) return undefined;
+  const file = cachedInputFile(s.path, f.hash);
+  const dir = path.dirname(file);
+  if (!madeDirs.has(dir)) {
+    fs.mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    fs.renameSync(old, tmp);
+  } catch {
+    return undefined; // taken or removed by another runner since the stat above
+  }
+  try {
+    // linked into a datum between the stat and the rename: that datum must keep the old bytes
+    if (fs.statSync(tmp).nlink !== 1) {
+      try {
+        fs.linkSync(tmp, old);
+      } catch {
+        // cached again meanwhile
+      }
+      return undefined;
+    }
+    fs.chmodSync(tmp, 0o644);
+    let bytes = 0;
+    const fd = fs.openSync(tmp, 'a');
+    try {
+      for (const b of readFrom(s.index, s.packs, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
+        for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
+        bytes += b.length;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.chmodSync(tmp, 0o444);
+    try {
+      fs.linkSync(tmp, file);
+      noteCached(bytes);
+    } catch (err) {
+      // EEXIST: another runner cached the new version first; it serves as well
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    return bytes;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 /**
  * Put a content at `target`: a hard link to its cached copy, or, the first time, the content
  * read from packs and then linked into the cache. Writing the datum's file first and linking it
  * into the cache once complete needs no temporary name and no rename (a cold job creates one
- * file per content, not two names): the cache never shows a partial file. Returns bytes read
+ * file per content, not two names): the cache never shows a partial file. A content that only
+ * extends one in the cache grows that cached copy into its own (growCached). Returns bytes read
  * from packs.
  */
 function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean, prior?: () => PriorContent | undefined): number {
@@ -100,20 +189,13 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
   const st = fs.statSync(file, { throwIfNoEntry: false });
   // a cache file whose mode or size changed was written to: not trusted, re-created
   if (st && (st.mode & 0o222) === 0 && st.size === f.size) {
-    if (share) {
-      try {
-        fs.linkSync(file, target);
-        return 0;
-      } catch {
-        // another filesystem or no hard links: copy (still from the cache, never from packs again)
-      }
-    }
-    fs.copyFileSync(file, target, fs.constants.COPYFILE_FICLONE);
-    if (!share) fs.chmodSync(target, 0o444);
-    return 0;
-  }
-  if (st) fs.rmSync(file, { force: true });
+    if (layFromCache(file, target, share)) return 0;
+  } else if (st) fs.rmSync(file, { force: true });
   const earlier = prior?.();
+  if (earlier) {
+    const grown = growCached(s, f, earlier);
+    if (grown !== undefined && layFromCache(file, target, share)) return grown;
+  }
   const bytes = (earlier && extendCached(s, f, earlier, target)) ?? writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
   const dir = path.dirname(file);
   for (let tries = 0; tries < 2; tries++) {
@@ -126,6 +208,7 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
       // copy is linked in once complete, so that the cache never shows a partial file either
       if (share) fs.linkSync(target, file);
       else linkCopy(target, file);
+      noteCached(f.size);
       break;
     } catch (err) {
       // the directory went away (a store cleaned meanwhile): make it once more; anything else

@@ -68,6 +68,41 @@ export function previousRun(s: StoreCore, job: JobRow, datum: string, files: rea
 }
 
 /**
+ * previousRun once per datum of a job. Laying a datum's inputs out (an appended file is its
+ * cached earlier copy plus the new bytes) and its transform (a predict over the new rows) both
+ * ask how its inputs changed: the prefix check of each file reads its changed chunks, so it is
+ * made once. A datum's answer is dropped when the datum ends, so the memo holds only the datums
+ * being laid out or run.
+ */
+export class PreviousRuns {
+  private readonly known = new Map<string, { run: PreviousRun | undefined } | { error: unknown }>();
+
+  constructor(
+    private readonly s: StoreCore,
+    private readonly job: JobRow,
+  ) {}
+
+  /** previousRun(s, job, datum, files), or what it threw, the same each time until forget(datum). */
+  of(datum: string, files: readonly DatumFile[]): PreviousRun | undefined {
+    let k = this.known.get(datum);
+    if (!k) {
+      try {
+        k = { run: previousRun(this.s, this.job, datum, files) };
+      } catch (error) {
+        k = { error };
+      }
+      this.known.set(datum, k);
+    }
+    if ('error' in k) throw k.error;
+    return k.run;
+  }
+
+  forget(datum: string): void {
+    this.known.delete(datum);
+  }
+}
+
+/**
  * Whether `now` is `old` with bytes added at the end. The old content may be gone (its commit
  * deleted and gc run since): then it cannot be built on, and the datum is simply redone.
  */

@@ -31,6 +31,8 @@ export interface ContentRecord {
   size: number;
   /** chunk ids in order; one chunk whose id equals the content id is stored without a list */
   chunks: ChunkId[];
+  /** the whole-file hasher's state at the content's end (hash-state.ts), kept for big contents */
+  endState?: Buffer;
 }
 
 export interface PackRow {
@@ -78,6 +80,10 @@ export class ChunkIndex {
       hasContent: db.prepare('SELECT 1 FROM contents WHERE id = ?').pluck(),
       getContent: db.prepare('SELECT size, chunks FROM contents WHERE id = ?'),
       putContent: db.prepare('INSERT OR IGNORE INTO contents (id, size, chunks) VALUES (?, ?, ?)'),
+      getState: db.prepare('SELECT state FROM content_states WHERE content = ?').pluck(),
+      putState: db.prepare('INSERT OR IGNORE INTO content_states (content, state) VALUES (?, ?)'),
+      allStates: db.prepare('SELECT s.content, s.state, c.size FROM content_states s LEFT JOIN contents c ON c.id = s.content'),
+      deleteState: db.prepare('DELETE FROM content_states WHERE content = ?'),
       getNode: db.prepare('SELECT data FROM nodes WHERE id = ?').pluck(),
       putNode: db.prepare('INSERT OR IGNORE INTO nodes (id, data) VALUES (?, ?)'),
       claimablePack: db.prepare(
@@ -174,7 +180,22 @@ export class ChunkIndex {
     for (const c of contents) {
       if (c.chunks.length === 1 && c.chunks[0]!.equals(c.id)) continue;
       this.q.putContent.run(c.id, c.size, c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
+      if (c.endState) this.q.putState.run(c.id, c.endState);
     }
+  }
+
+  /** Every kept hasher state, with its content's size (null when the content is gone). */
+  contentStates(): { content: ContentId; state: Buffer; size: number | null }[] {
+    return this.q.allStates.all() as { content: ContentId; state: Buffer; size: number | null }[];
+  }
+
+  deleteContentState(id: ContentId): void {
+    this.q.deleteState.run(id);
+  }
+
+  /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
+  getContentState(id: ContentId): Buffer | undefined {
+    return this.q.getState.get(id) as Buffer | undefined;
   }
 
   getNode(id: NodeId): Buffer | undefined {

@@ -6,6 +6,7 @@ import { CorruptError } from '../errors.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
+import { createWholeHasher, finishWhole, resumeHasher, type WholeHasher } from './hash-state.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
@@ -32,34 +33,42 @@ export class ContentWriter implements ContentSink {
   private readonly chunker: Chunker;
   private readonly chunks: ChunkId[] = [];
   private first: Buffer | null = null;
-  private hasher: Hasher | null = null;
+  private hasher: WholeHasher | null = null;
+  /** bytes at the start of the chunk stream the hasher has already been given (a resumed append) */
+  private hashed = 0;
   size = 0;
 
   /**
    * `prefix`: existing content this file continues (an append). Its chunks but the last are
    * reused; the last one ended where the old file ended, not at a content-defined cut, so its
    * bytes are chunked again with what follows: the cuts are those a put of the whole file makes.
-   * The other bytes are only hashed (the file's id is BLAKE3 of all of them). `lastChunkSize` 0
-   * keeps every earlier chunk and starts a new chunk at the old end instead.
+   * The other bytes are only hashed (the file's id is BLAKE3 of all of them), unless `resumed`
+   * is a hasher that has already been given them all (hash-state.ts): then `bytes` holds only
+   * the last chunk's. `lastChunkSize` 0 keeps every earlier chunk and starts a new chunk at the
+   * old end instead.
    */
   constructor(
     private readonly sink: PackWriter,
     params: ChunkParams = CHUNK_PROFILE_V1,
-    prefix?: { record: ContentRecord; bytes: Iterable<Buffer>; lastChunkSize: number },
+    prefix?: { record: ContentRecord; bytes: Iterable<Buffer>; lastChunkSize: number; resumed?: WholeHasher },
   ) {
     this.chunker = new Chunker(params);
     if (prefix && prefix.record.size > 0) {
       const keep = prefix.record.size - prefix.lastChunkSize;
-      const hasher = keep > 0 ? createHasher() : null;
+      const resumed = prefix.resumed;
+      const hasher = resumed ?? (keep > 0 ? createWholeHasher() : null);
       const last = Buffer.allocUnsafe(prefix.lastChunkSize);
-      let at = 0;
+      let at = resumed ? keep : 0;
       for (const b of prefix.bytes) {
         const head = Math.max(0, Math.min(b.length, keep - at));
         if (head > 0) hasher!.update(head === b.length ? b : b.subarray(0, head));
         if (head < b.length) b.copy(last, at + head - keep, head);
         at += b.length;
       }
+      if (at !== prefix.record.size) throw new Error(`content writer: the earlier content gave ${at} bytes of ${prefix.record.size}`);
       this.hasher = hasher;
+      // the resumed hasher has the last chunk's bytes already: they are chunked again, not hashed
+      this.hashed = resumed ? prefix.lastChunkSize : 0;
       if (prefix.lastChunkSize === 0) {
         // aligned: every earlier chunk kept whole, the new bytes start a chunk of their own
         this.chunks.push(...prefix.record.chunks);
@@ -77,7 +86,9 @@ export class ContentWriter implements ContentSink {
     return Buffer.allocUnsafe(size);
   }
 
-  abort(): void {}
+  abort(): void {
+    this.hasher?.close?.();
+  }
 
   push(block: Buffer): void {
     if (block.length === 0) return;
@@ -87,10 +98,16 @@ export class ContentWriter implements ContentSink {
 
   private readonly onChunk = (chunk: Buffer): void => {
     // The whole-file hash is only needed once there are two chunks: a one-chunk file's id is its chunk id.
-    if (this.hasher) this.hasher.update(chunk);
-    else if (this.chunks.length === 0) this.first = chunk;
+    if (this.hasher) {
+      if (this.hashed === 0) this.hasher.update(chunk);
+      else {
+        const skip = Math.min(this.hashed, chunk.length);
+        this.hashed -= skip;
+        if (skip < chunk.length) this.hasher.update(chunk.subarray(skip));
+      }
+    } else if (this.chunks.length === 0) this.first = chunk;
     else {
-      this.hasher = createHasher();
+      this.hasher = createWholeHasher();
       this.hasher.update(this.first!);
       this.hasher.update(chunk);
       this.first = null;
@@ -107,27 +124,30 @@ export class ContentWriter implements ContentSink {
       const id = this.chunks[0]! as unknown as ContentId;
       return { id, size: this.size, chunks: [this.chunks[0]!] };
     }
-    return { id: this.hasher.digest() as ContentId, size: this.size, chunks: this.chunks };
+    return finishWhole(this.hasher, { size: this.size, chunks: this.chunks });
   }
 }
 
 /**
  * A writer for a file that starts with the content `prev` and goes on with the bytes pushed to
- * it. `prev` is read once, each chunk verified against its id; only its last chunk and the new
- * bytes are chunked and stored. (Its whole-file id is not hashed again: its chunks are checked,
- * and the new file's id is hashed over the same bytes.)
+ * it. Only `prev`'s last chunk and the new bytes are chunked and stored. Where `prev` kept its
+ * hasher's end state (hash-state.ts) and that state digests to `prev`'s id, only the last chunk
+ * is read (verified against its id) and the new bytes are hashed on from there; otherwise `prev`
+ * is read once, each chunk verified, and hashed again.
  */
 export function appendingWriter(index: ChunkIndex, packs: PackStorage, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
   if (prev.size === 0) return new ContentWriter(sink, params);
-  const locs = index.getChunks(prev.chunks);
+  const resumed = resumeHasher(index.getContentState(prev.id), prev.id, prev.size) ?? undefined;
   const lastId = prev.chunks[prev.chunks.length - 1]!;
+  const locs = resumed ? new Map([[lastId.toString('latin1'), index.getChunk(lastId)]]) : index.getChunks(prev.chunks);
   const last = locs.get(lastId.toString('latin1'));
   if (!last) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${lastId.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+  const read = resumed ? [lastId] : prev.chunks;
   // readChunk looks a chunk missing from `locs` up again, and names it when it is not there
   const bytes = (function* () {
-    for (const id of prev.chunks) yield readChunk(index, packs, id, ctx, locs.get(id.toString('latin1')));
+    for (const id of read) yield readChunk(index, packs, id, ctx, locs.get(id.toString('latin1')));
   })();
-  return new ContentWriter(sink, params, { record: prev, bytes, lastChunkSize: last.rawLen });
+  return new ContentWriter(sink, params, { record: prev, bytes, lastChunkSize: last.rawLen, resumed });
 }
 
 /** What a read error should name: the user sees repo, commit and path, not chunk ids. */

@@ -14,6 +14,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
+import { resumeHasher } from './hash-state.js';
 import { appendingWriter, concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
@@ -284,6 +285,9 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly
     // the chunks after the old end, which needs them to start there (a re-chunked last chunk
     // would carry old bytes into the replay).
+    // a big earlier content's kept hasher state spares reading it back (hash-state.ts)
+    const resumed = resumeHasher(s.index.getContentState(prev.id), prev.id, prev.size);
+    if (resumed) return new ContentWriter(writer, undefined, { record: prev, bytes: [], lastChunkSize: 0, resumed });
     return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(s.index, s.packs, prev.id, ctx), lastChunkSize: 0 });
   };
   const addFile = (repoPath: string, rec: ContentRecord) => {

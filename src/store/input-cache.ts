@@ -4,6 +4,7 @@
 // /pfs, in-process readers); others get copies. `fsck --verify-data` hashes every cached file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
 import { createHasher } from './hash.js';
 
 export const INPUT_CACHE_DIR = 'cache';
@@ -67,4 +68,111 @@ export function verifyInputCache(storeDir: string, onBad: (id: string, problem: 
     }
   }
   return checked;
+}
+
+/** The cache's default bound on the bytes it holds (TUSK_INPUT_CACHE_MAX overrides it). */
+export const INPUT_CACHE_MAX_BYTES = 4 * 1024 ** 3;
+
+/** A name the cache writes: a content id; anything else is a temporary name left by a crash. */
+const CACHE_NAME = /^[0-9a-f]{64}$/;
+/** Temporary names written to more recently than this may belong to a runner copying into the cache right now. */
+const STRAY_AGE_MS = 60 * 60 * 1000;
+
+/**
+ * The bound on the cache's bytes: TUSK_INPUT_CACHE_MAX (bytes, or with a K, M or G suffix in
+ * powers of 1024; 0 keeps nothing once a job ends), else INPUT_CACHE_MAX_BYTES. A value that is
+ * not a size is an error naming the variable, not a silent default.
+ */
+export function inputCacheLimit(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TUSK_INPUT_CACHE_MAX?.trim();
+  if (raw === undefined || raw === '') return INPUT_CACHE_MAX_BYTES;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(raw);
+  if (!m) throw new InvalidArgumentError(`TUSK_INPUT_CACHE_MAX: "${raw}" is not a size`, 'give bytes, or a number with K, M or G (e.g. 2G); 0 keeps no cached inputs');
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+export interface CacheTrim {
+  /** cached files removed: their content is gone from the store, or the cache was over its bound */
+  filesRemoved: number;
+  bytesRemoved: number;
+  /** what the cache holds afterwards */
+  filesKept: number;
+  bytesKept: number;
+}
+
+/**
+ * Bound the cache of datum inputs: drop the files whose content `isStored` says the store no
+ * longer has (gc), temporary names older than an hour (a crash mid-copy), then the least
+ * recently used files until the cache holds at most `maxBytes`. Last use is the later of a
+ * file's access and change times: laying a cached file out links it (a change of its inode) or
+ * copies it (an access). Removing a file never breaks a datum that has it laid out: that datum
+ * holds its own link or copy, and the next datum that needs the content reads it from packs.
+ */
+export function trimInputCache(storeDir: string, opts: { maxBytes: number; isStored?: (id: string) => boolean; now?: number }): CacheTrim {
+  const root = path.join(storeDir, INPUT_CACHE_DIR);
+  const out: CacheTrim = { filesRemoved: 0, bytesRemoved: 0, filesKept: 0, bytesKept: 0 };
+  const now = opts.now ?? Date.now();
+  const kept: { file: string; size: number; used: number }[] = [];
+  const remove = (file: string, size: number) => {
+    try {
+      fs.unlinkSync(file);
+      out.filesRemoved++;
+      out.bytesRemoved += size;
+    } catch {
+      // gone already (another runner trimmed it)
+    }
+  };
+  let dirs: string[];
+  try {
+    dirs = fs.readdirSync(root);
+  } catch {
+    return out;
+  }
+  for (const d of dirs) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(root, d));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const file = path.join(root, d, name);
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      if (!st?.isFile()) continue;
+      const used = Math.max(st.atimeMs, st.ctimeMs, st.mtimeMs);
+      if (!CACHE_NAME.test(name)) {
+        // a temporary copy is written, then linked in: its last write says how long ago it was abandoned
+        if (now - st.mtimeMs > STRAY_AGE_MS) remove(file, st.size);
+      } else if (opts.isStored && !opts.isStored(name)) remove(file, st.size);
+      else kept.push({ file, size: st.size, used });
+    }
+  }
+  let total = kept.reduce((n, k) => n + k.size, 0);
+  if (total > opts.maxBytes) {
+    kept.sort((a, b) => a.used - b.used);
+    while (kept.length > 0 && total > opts.maxBytes) {
+      const k = kept.shift()!;
+      remove(k.file, k.size);
+      total -= k.size;
+    }
+  }
+  out.filesKept = kept.length;
+  out.bytesKept = total;
+  return out;
+}
+
+/** Bytes this process added to the cache since it last bounded it. */
+let grown = 0;
+
+/** Note that a datum's layout added `bytes` to the cache. */
+export function noteCached(bytes: number): void {
+  grown += bytes;
+}
+
+/** Bound the cache (trimInputCache) if this process added to it since the last time; a job calls it once it has ended. */
+export function trimIfGrown(storeDir: string, maxBytes: number): CacheTrim | undefined {
+  if (grown === 0) return undefined;
+  grown = 0;
+  return trimInputCache(storeDir, { maxBytes });
 }

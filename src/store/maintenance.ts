@@ -5,8 +5,9 @@ import { LockedError, TuskError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import { readChunk } from './content-io.js';
-import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
-import { verifyInputCache } from './input-cache.js';
+import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { canCheckStates, resumeHasher } from './hash-state.js';
+import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { DB_FILE, PACKS_DIR, type StoreCore } from './store-core.js';
@@ -23,7 +24,7 @@ function pageItems(page: Page): { entries: Entry[]; refs: PageRef[] } {
 export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: OnProgress } = {}): FsckReport {
   const problems: FsckProblem[] = [];
   const report = (subject: string, problem: string) => problems.push({ subject, problem });
-  const checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0 };
+  const checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0 };
   const db = s.db;
 
   // packs: committed size must be on disk
@@ -197,6 +198,22 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
   }
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) checked.cachedInputs = verifyInputCache(s.path, (id, problem) => report(`cached input ${id.slice(0, 16)}`, problem));
+  // kept hasher states (hash-state.ts): never used unless they digest to their content's id, but
+  // one that does not is damage worth knowing of; it is removed, and an append hashes that content again
+  if (opts.verifyData && canCheckStates()) {
+    for (const st of s.index.contentStates()) {
+      checked.hasherStates++;
+      if (st.size !== null && resumeHasher(st.state, st.content, st.size)) continue;
+      let removed = true;
+      try {
+        s.index.deleteContentState(st.content);
+      } catch {
+        removed = false; // a store this user can only read
+      }
+      const what = st.size === null ? 'its content is gone' : 'does not digest to its content id';
+      report(`hasher state of content ${hex(st.content).slice(0, 16)}`, `${what} (${removed ? 'removed' : 'not removed: the store is read-only here'}; an append to that content hashes it again)`);
+    }
+  }
   return { ok: problems.length === 0, checked, problems };
 }
 
@@ -238,7 +255,8 @@ function sleepSync(ms: number): void {
 export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
   const before = storeBytes(s);
   const db = s.db;
-  const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before };
+  const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before, cacheFilesRemoved: 0, cacheBytesRemoved: 0 };
+  const cacheLimit = inputCacheLimit();
   const waitMs = opts.waitMs ?? GC_WAIT_MS;
   const deadline = Date.now() + waitMs;
 
@@ -266,6 +284,10 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
     rep.packsRemoved++;
   }
   for (const p of repackList) if (repack(s, p)) rep.packsRewritten++;
+  // cached datum inputs of contents swept above, and the oldest past the cache's bound
+  const trim = trimInputCache(s.path, { maxBytes: cacheLimit, isStored: (id) => s.index.hasContent(fromHex(id) as ContentId) });
+  rep.cacheFilesRemoved = trim.filesRemoved;
+  rep.cacheBytesRemoved = trim.bytesRemoved;
   db.pragma('wal_checkpoint(TRUNCATE)');
   const freelist = db.pragma('freelist_count', { simple: true }) as number;
   const pages = db.pragma('page_count', { simple: true }) as number;
@@ -317,6 +339,8 @@ function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | nu
     // a kept profile (profile-cache.ts) is worth nothing once its content is gone; a one-chunk
     // content has no contents row, its id is the chunk's
     db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+    // so is a kept hasher state (hash-state.ts); only multi-chunk contents have one
+    db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const stats = db
       .prepare(

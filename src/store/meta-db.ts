@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 6;
+export const FORMAT_VERSION = 7;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -260,6 +260,15 @@ const MIGRATIONS: readonly string[] = [
     version INTEGER NOT NULL,
     data TEXT NOT NULL,
     PRIMARY KEY (content, version)
+  ) WITHOUT ROWID;
+  `,
+  // 7: the BLAKE3 state at the end of big contents (hash-state.ts), so that a content that
+  // extends one of them hashes only its new bytes. Only a shortcut: a state is used only after
+  // it digests to its content's id, and a content without one is read and hashed whole.
+  `
+  CREATE TABLE content_states (
+    content BLOB PRIMARY KEY,
+    state BLOB NOT NULL
   ) WITHOUT ROWID;
   `,
 ];

@@ -13,6 +13,8 @@ import type { ReadReply, ReadRequest } from './file-batch.js';
 type CopyHandle = object & { readonly __brand: 'CopyHandle' };
 /** A chunker inside the addon (chunkerOpen); opaque here. */
 type ChunkerHandle = object & { readonly __brand: 'ChunkerHandle' };
+/** A whole-file BLAKE3 hasher inside the addon (hasherOpen); opaque here. */
+type HasherHandle = object & { readonly __brand: 'HasherHandle' };
 
 interface Addon {
   fallocate(fd: number, offset: number, length: number, keepSize?: boolean): number;
@@ -27,6 +29,12 @@ interface Addon {
   chunkerPush?(chunker: ChunkerHandle, bytes: Uint8Array | null, end: boolean): [Float64Array, Buffer];
   // put -r's batch reader (file-batch.ts readFileBatch in C), built with BLAKE3 as well
   readBatch?(paths: string[], cached: Float64Array, maxRead: number, hashBelow: number, spare: ArrayBuffer | null): [ArrayBuffer, Float64Array, Buffer, Int32Array];
+  // a hasher whose state can be saved and taken up again, built with BLAKE3 as well
+  hasherOpen?(state: Uint8Array | null): HasherHandle | null;
+  hasherUpdate?(hasher: HasherHandle, bytes: Uint8Array): void;
+  hasherDigest?(hasher: HasherHandle): Buffer;
+  hasherState?(hasher: HasherHandle): Buffer;
+  hasherClose?(hasher: HasherHandle): void;
 }
 
 /** This module (src/store, dist/store, dist/bundle) sits two levels below the package root. */
@@ -223,3 +231,31 @@ export function nativeReadBatch(req: ReadRequest, spare: ArrayBuffer | null): Re
 
 let errorMap: Map<number, [string, string]> | undefined;
 const systemErrors = () => (errorMap ??= getSystemErrorMap());
+
+/** A BLAKE3 hasher whose state can be written out (tusk-io.c describes the format). */
+export interface NativeStateHasher {
+  update(data: Uint8Array): void;
+  /** The digest of what it was given so far; it can go on taking bytes. */
+  digest(): Buffer;
+  state(): Buffer;
+  /** Frees the hasher's memory now (V8 does not see it, so would free it late); it cannot be used afterwards. */
+  close(): void;
+}
+
+/**
+ * A hasher in the addon, fresh (`state` null) or taking up a saved state; null where the addon
+ * lacks it (or is off), and where `state` is not a state at all.
+ */
+export function nativeStateHasher(state: Uint8Array | null): NativeStateHasher | null {
+  const io = load();
+  if (!io?.hasherOpen || !io.hasherUpdate || !io.hasherDigest || !io.hasherState || !io.hasherClose) return null;
+  const h = io.hasherOpen(state);
+  if (!h) return null;
+  const { hasherUpdate, hasherDigest, hasherState, hasherClose } = io;
+  return {
+    update: (data) => hasherUpdate(h, data),
+    digest: () => hasherDigest(h),
+    state: () => hasherState(h),
+    close: () => hasherClose(h),
+  };
+}

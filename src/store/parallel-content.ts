@@ -15,6 +15,7 @@ import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js'
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import type { ContentSink, ReadContext } from './content-io.js';
 import * as fs from 'node:fs';
+import { createWholeHasher, finishWhole, type WholeHasher } from './hash-state.js';
 import { createHasher, EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type Hasher } from './hash.js';
 import { Codec, RECORD_HEADER_BYTES, writeRecordHeader } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
@@ -86,7 +87,7 @@ export class ParallelContentWriter implements ContentSink {
   /** stream offset of the end of the last chunk handed to the pack writer */
   private cut = 0;
   private readonly chunks: ChunkId[] = [];
-  private readonly whole: Hasher = createHasher();
+  private readonly whole: WholeHasher = createWholeHasher();
   private ended = false;
   private closed = false;
 
@@ -135,15 +136,17 @@ export class ParallelContentWriter implements ContentSink {
       throw err;
     }
     this.close();
+    if (this.chunks.length > 1) return finishWhole(this.whole, { size: this.size, chunks: this.chunks });
+    this.whole.close?.();
     if (this.chunks.length === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
-    if (this.chunks.length === 1) return { id: this.chunks[0]! as unknown as ContentId, size: this.size, chunks: [this.chunks[0]!] };
-    return { id: this.whole.digest() as ContentId, size: this.size, chunks: this.chunks };
+    return { id: this.chunks[0]! as unknown as ContentId, size: this.size, chunks: [this.chunks[0]!] };
   }
 
   abort(): void {
     if (this.closed) return;
     this.link.post({ kind: 'cancel', job: this.job });
     this.close();
+    this.whole.close?.();
   }
 
   private close(): void {

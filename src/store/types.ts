@@ -129,8 +129,8 @@ export interface FsckProblem {
 
 export interface FsckReport {
   ok: boolean;
-  /** cachedInputs: files of the datum input cache hashed (with verifyData) */
-  checked: { repos: number; commits: number; nodes: number; contents: number; chunks: number; packs: number; chunksVerified: number; cachedInputs: number };
+  /** cachedInputs: files of the datum input cache hashed; hasherStates: kept BLAKE3 states checked (both with verifyData) */
+  checked: { repos: number; commits: number; nodes: number; contents: number; chunks: number; packs: number; chunksVerified: number; cachedInputs: number; hasherStates: number };
   problems: FsckProblem[];
 }
 
@@ -143,4 +143,7 @@ export interface GcReport {
   bytesReclaimed: number;
   storeBytesBefore: number;
   storeBytesAfter: number;
+  /** cached datum inputs removed (their content gone, or the cache over its bound) and their bytes */
+  cacheFilesRemoved: number;
+  cacheBytesRemoved: number;
 }

@@ -82,10 +82,13 @@ export const done = {
     packsRemoved: number;
     packsRewritten: number;
     storeBytesAfter: number;
+    cacheFilesRemoved: number;
+    cacheBytesRemoved: number;
   }) =>
     `Reclaimed ${formatBytes(r.bytesReclaimed)}: removed ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
     ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewrote ${r.packsRewritten}` +
-    ` ${r.packsRewritten === 1 ? 'pack' : 'packs'}; the store now holds ${formatBytes(r.storeBytesAfter)}`,
+    ` ${r.packsRewritten === 1 ? 'pack' : 'packs'}; the store now holds ${formatBytes(r.storeBytesAfter)}` +
+    (r.cacheFilesRemoved > 0 ? `; removed ${r.cacheFilesRemoved} cached ${r.cacheFilesRemoved === 1 ? 'input' : 'inputs'} (${formatBytes(r.cacheBytesRemoved)})` : ''),
 } as const;
 
 /** Error messages and hints of the pipeline, job, datum and logs commands. */

@@ -68,6 +68,39 @@ describe('materializeDatum', () => {
     expect(fs.readFileSync(path.join(pfs(3), 'in', 'e.csv'), 'utf8')).toBe(base.toString() + added + added);
   });
 
+  it('grows the earlier cached copy into the new one when no datum holds it: no copy of the earlier bytes', async () => {
+    env = tempStore();
+    const { store } = env;
+    store.createRepo('in');
+    const base = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `row ${i},${(i * 7919) % 1000}\n`).join(''));
+    const added = 'row new,1\nrow newer,2\n';
+    const before = await fileInput(store, '/e.csv', base.toString());
+    const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
+    const cached = (h: string) => path.join(store.core.path, CACHE_DIR, h.slice(0, 2), h);
+    materializeDatum(store.core, [before], pfs(1), new Set(), true);
+    const earlier = fs.statSync(cached(before.hash)).ino;
+    // the datum that had the earlier version laid out is gone: only the cache holds that file
+    fs.rmSync(path.join(env.dir, 'd1'), { recursive: true });
+    const now = await fileInput(store, '/e.csv', base.toString() + added);
+    const prior = (f: DatumFile) => (f.hash === now.hash ? { hash: before.hash, size: before.size } : undefined);
+    expect(materializeDatum(store.core, [now], pfs(2), new Set(), true, prior)).toBe(Buffer.byteLength(added));
+    const laid = path.join(pfs(2), 'in', 'e.csv');
+    expect(fs.readFileSync(laid, 'utf8')).toBe(base.toString() + added);
+    // the same inode, grown: the earlier version left the cache, no temporary name is left
+    expect(fs.statSync(cached(now.hash)).ino).toBe(earlier);
+    expect(fs.statSync(laid).ino).toBe(earlier);
+    expect(fs.statSync(laid).mode & 0o777).toBe(0o444);
+    expect(fs.existsSync(cached(before.hash))).toBe(false);
+    expect(fs.readdirSync(path.dirname(cached(now.hash))).filter((n) => n.includes('.'))).toEqual([]);
+    // a datum that copies its inputs (it may write them) gets a copy of the grown file
+    const more = await fileInput(store, '/e.csv', base.toString() + added + added);
+    fs.rmSync(path.join(env.dir, 'd2'), { recursive: true });
+    expect(materializeDatum(store.core, [more], pfs(3), new Set(), false, () => ({ hash: now.hash, size: now.size }))).toBe(Buffer.byteLength(added));
+    expect(fs.readFileSync(path.join(pfs(3), 'in', 'e.csv'), 'utf8')).toBe(base.toString() + added + added);
+    expect(fs.statSync(path.join(pfs(3), 'in', 'e.csv')).ino).not.toBe(fs.statSync(cached(more.hash)).ino);
+    expect(fs.readFileSync(cached(more.hash), 'utf8')).toBe(base.toString() + added + added);
+  });
+
   it('skips the mkdir of directories said to exist, and makes the others', async () => {
     env = tempStore();
     const { store } = env;
