@@ -3,12 +3,14 @@
 import * as fs from 'node:fs';
 import { decompress } from './zstd.js';
 import { CorruptError } from '../errors.js';
+import { decodeDelta, deltaBase } from './delta-codec.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
+import type { DeltaPlan } from './delta-plan.js';
 import { PARALLEL_MIN_BYTES, readContentParallel, writeContentNative, writeContentParallel, type BigRead } from './parallel-content.js';
 import { hasNativeCopy, nativeCopy, reserve } from './native-io.js';
 import { contentWorker, startedWorker, type WorkerLink } from './worker-link.js';
@@ -34,18 +36,22 @@ export class ContentWriter implements ContentSink {
   private first: Buffer | null = null;
   private hasher: Hasher | null = null;
   size = 0;
+  /** offset in the file of the next chunk's first byte */
+  private cutAt = 0;
 
   /**
    * `prefix`: existing content this file continues (an append). Its chunks but the last are
    * reused; the last one ended where the old file ended, not at a content-defined cut, so its
    * bytes are chunked again with what follows: the cuts are those a put of the whole file makes.
    * The other bytes are only hashed (the file's id is BLAKE3 of all of them). `lastChunkSize` 0
-   * keeps every earlier chunk and starts a new chunk at the old end instead.
+   * keeps every earlier chunk and starts a new chunk at the old end instead. `delta`: the
+   * file's earlier version, whose chunks new chunks may be stored against.
    */
   constructor(
     private readonly sink: PackWriter,
     params: ChunkParams = CHUNK_PROFILE_V1,
     prefix?: { record: ContentRecord; bytes: Iterable<Buffer>; lastChunkSize: number },
+    private readonly delta?: DeltaPlan,
   ) {
     this.chunker = new Chunker(params);
     if (prefix && prefix.record.size > 0) {
@@ -60,6 +66,7 @@ export class ContentWriter implements ContentSink {
         at += b.length;
       }
       this.hasher = hasher;
+      this.cutAt = keep;
       if (prefix.lastChunkSize === 0) {
         // aligned: every earlier chunk kept whole, the new bytes start a chunk of their own
         this.chunks.push(...prefix.record.chunks);
@@ -96,7 +103,9 @@ export class ContentWriter implements ContentSink {
       this.first = null;
     }
     const id = hashBytes(chunk) as ChunkId;
-    this.sink.add(id, chunk);
+    const start = this.cutAt;
+    this.cutAt += chunk.length;
+    this.sink.add(id, chunk, this.delta?.baseFor(start, this.cutAt));
     this.chunks.push(id);
   };
 
@@ -135,23 +144,30 @@ export interface ReadContext {
   describe(): string;
 }
 
-/** Read and verify one chunk (at `known`, when the caller has looked it up). Wrong bytes are never returned: any mismatch is a CorruptError. */
-export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation): Buffer {
+/**
+ * Read and verify one chunk (at `known`, when the caller has looked it up). Wrong bytes are never
+ * returned: any mismatch is a CorruptError. `depth` > 0 reads the base of a delta: its bytes are
+ * not hashed, because the chunk on top is, and a wrong base cannot give it its id.
+ */
+export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0): Buffer {
   const loc = known ?? index.getChunk(id);
   if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
   try {
-    return readChunkAt(packs, id, loc, ctx);
+    return readChunkAt(index, packs, id, loc, ctx, depth);
   } catch (err) {
     // gc may have moved the chunk into a rewritten pack, and deleted the old one, between the
     // lookup above and the read: look again, and read from the new place if there is one
     if (!(err instanceof CorruptError)) throw err;
     const now = index.getChunk(id);
     if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
-    return readChunkAt(packs, id, now, ctx);
+    return readChunkAt(index, packs, id, now, ctx, depth);
   }
 }
 
-function readChunkAt(packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext): Buffer {
+/** Deeper than any chain a writer makes (delta-store.ts MAX_CHAIN): only a damaged store, e.g. a cycle, gets here. */
+const CHAIN_LIMIT = 64;
+
+function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number): Buffer {
   const fail = (why: string) =>
     new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
   let rec: Buffer;
@@ -170,8 +186,18 @@ function readChunkAt(packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: R
     } catch {
       throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decompress`);
     }
+  } else if (loc.codec === Codec.Delta) {
+    // delta hook: the base's bytes first (itself perhaps a delta), then this chunk against them
+    const base = deltaBase(data);
+    if (!base || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
+    const baseBytes = readChunk(index, packs, base, ctx, undefined, depth + 1);
+    try {
+      data = decodeDelta(data, loc.rawLen, baseBytes);
+    } catch {
+      throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its base ${base.toString('hex').slice(0, 16)}`);
+    }
   } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);
-  if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+  if (data.length !== loc.rawLen || (depth === 0 && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
   return data;
 }
 

@@ -14,6 +14,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
+import { enableDeltas, planDelta } from './delta-writes.js';
 import { appendingWriter, concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
@@ -243,6 +244,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
+  enableDeltas(s, writer); // delta hook: new versions of a file are stored against the old
   const arena = new ReadArena(writer);
   const cache = new FileCache(s.db);
   // path edits and tree overlays, in source order: a later one wins where they overlap
@@ -278,7 +280,8 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   };
   const newWriter = (repoPath: string, sizeHint: number): ContentSink => {
     const prev = opts.append ? existing(repoPath) : undefined;
-    if (!prev || prev.size === 0) return contentSink(writer, sizeHint);
+    // delta hook: a new version of a file that the base commit holds is stored against it
+    if (!prev || prev.size === 0) return contentSink(writer, sizeHint, (opts.append ? null : planDelta(s, baseRoot, repoPath, sizeHint)) ?? undefined);
     const ctx = { describe: () => `${t0.repo}:${repoPath}` };
     // Every earlier chunk is kept and the appended bytes start a chunk: when another writer moved
     // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly

@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 6;
+export const FORMAT_VERSION = 7;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -56,7 +56,7 @@ const MIGRATIONS: readonly string[] = [
     created INTEGER NOT NULL
   );
 
-  -- chunk id -> location. codec 0 = raw, 1 = zstd.
+  -- chunk id -> location. codec 0 = raw, 1 = zstd (2 = delta, from format 7).
   CREATE TABLE chunks (
     id BLOB PRIMARY KEY,
     pack INTEGER NOT NULL REFERENCES packs(id),
@@ -260,6 +260,16 @@ const MIGRATIONS: readonly string[] = [
     version INTEGER NOT NULL,
     data TEXT NOT NULL,
     PRIMARY KEY (content, version)
+  ) WITHOUT ROWID;
+  `,
+  // 7: chunks stored as deltas (codec 2) against a base chunk (delta-store.ts). The base id is
+  // also in the record, so packs stay self-describing; the row lets gc keep bases and the writer
+  // bound chains without reading packs. depth = deltas from here down to a chunk stored whole.
+  `
+  CREATE TABLE chunk_deltas (
+    id BLOB PRIMARY KEY,
+    base BLOB NOT NULL,
+    depth INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
 ];
