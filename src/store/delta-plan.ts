@@ -9,9 +9,9 @@ export const DELTA_MIN_FILE_BYTES = 256 * 1024;
 /**
  * The earlier version of a file, laid out by offset. Cuts are content-defined, so after edits
  * that keep the file's length roughly the same the new file's chunks line up with the old ones;
- * a new chunk's base is the old chunk that holds the same relative position (the middle of the
- * new chunk, scaled by the ratio of the sizes, so rows inserted or removed at one end do not
- * shift every later match by a chunk). A poor match costs only space: the writer then stores
+ * a new chunk's base is the old chunk that overlaps most of the same relative range (offsets
+ * scaled by the ratio of the sizes, so rows inserted or removed at one end do not shift every
+ * later match by a chunk). A poor match costs only space: the writer then stores
  * the chunk on its own.
  */
 export class DeltaPlan {
@@ -40,17 +40,34 @@ export class DeltaPlan {
     return new DeltaPlan(rec.chunks, ends, at, newSize || at);
   }
 
-  /** The base for the new chunk at [start, end) of the new file. */
+  /** The base for the new chunk at [start, end) of the new file: the old chunk that overlaps most of it. */
   baseFor(start: number, end: number): ChunkId {
-    const mid = ((start + end) / 2) * (this.oldSize / Math.max(this.newSize, end));
-    // first old chunk whose end lies past `mid`
+    const scale = this.oldSize / Math.max(this.newSize, end);
+    const from = start * scale;
+    const to = end * scale;
+    let best = this.chunkAt(from);
+    let bestOverlap = -1;
+    for (let i = best; i < this.ends.length; i++) {
+      const lo = i === 0 ? 0 : this.ends[i - 1]!;
+      if (lo >= to) break;
+      const overlap = Math.min(to, this.ends[i]!) - Math.max(from, lo);
+      if (overlap > bestOverlap) {
+        best = i;
+        bestOverlap = overlap;
+      }
+    }
+    return this.ids[best]!;
+  }
+
+  /** The old chunk that holds offset `at` (the last one for offsets past the end). */
+  private chunkAt(at: number): number {
     let lo = 0;
     let hi = this.ends.length - 1;
     while (lo < hi) {
       const m = (lo + hi) >> 1;
-      if (this.ends[m]! > mid) hi = m;
+      if (this.ends[m]! > at) hi = m;
       else lo = m + 1;
     }
-    return this.ids[lo]!;
+    return lo;
   }
 }
