@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import { decompress } from './zstd.js';
 import { CorruptError } from '../errors.js';
-import { decodeDelta, deltaBase } from './delta-codec.js';
+import { decodeDelta, deltaBases } from './delta-codec.js';
+import { baseCache } from './delta-cache.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
@@ -105,7 +106,7 @@ export class ContentWriter implements ContentSink {
     const id = hashBytes(chunk) as ChunkId;
     const start = this.cutAt;
     this.cutAt += chunk.length;
-    this.sink.add(id, chunk, this.delta?.baseFor(start, this.cutAt));
+    this.sink.add(id, chunk, this.delta?.basesFor(start, this.cutAt));
     this.chunks.push(id);
   };
 
@@ -146,8 +147,7 @@ export interface ReadContext {
 
 /**
  * Read and verify one chunk (at `known`, when the caller has looked it up). Wrong bytes are never
- * returned: any mismatch is a CorruptError. `depth` > 0 reads the base of a delta: its bytes are
- * not hashed, because the chunk on top is, and a wrong base cannot give it its id.
+ * returned: any mismatch is a CorruptError. `depth` > 0 reads the base of a delta.
  */
 export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0): Buffer {
   const loc = known ?? index.getChunk(id);
@@ -162,6 +162,17 @@ export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ct
     if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
     return readChunkAt(index, packs, id, now, ctx, depth);
   }
+}
+
+/** A base chunk's verified bytes, from the cache of recent bases when it is there. */
+export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, depth = 0): Buffer {
+  const key = id.toString('latin1');
+  let data = baseCache.get(key);
+  if (!data) {
+    data = readChunk(index, packs, id, ctx, undefined, depth);
+    baseCache.set(key, data);
+  }
+  return data;
 }
 
 /** Deeper than any chain a writer makes (delta-store.ts MAX_CHAIN): only a damaged store, e.g. a cycle, gets here. */
@@ -187,17 +198,17 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
       throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decompress`);
     }
   } else if (loc.codec === Codec.Delta) {
-    // delta hook: the base's bytes first (itself perhaps a delta), then this chunk against them
-    const base = deltaBase(data);
-    if (!base || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
-    const baseBytes = readChunk(index, packs, base, ctx, undefined, depth + 1);
+    // delta hook: the bases' bytes first (themselves perhaps deltas), then this chunk against them
+    const bases = deltaBases(data);
+    if (!bases || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
+    const ref = Buffer.concat(bases.map((b) => readBase(index, packs, b, ctx, depth + 1)));
     try {
-      data = decodeDelta(data, loc.rawLen, baseBytes);
+      data = decodeDelta(data, loc.rawLen, ref);
     } catch {
-      throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its base ${base.toString('hex').slice(0, 16)}`);
+      throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its bases`);
     }
   } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);
-  if (data.length !== loc.rawLen || (depth === 0 && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+  if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
   return data;
 }
 

@@ -1,18 +1,25 @@
 // Which chunk of a file's earlier version a new chunk is stored against (docs/format.md, "Deltas").
 // Pure: the earlier version's chunk ids and sizes in, one base per new chunk out.
 import type { ChunkIndex } from './chunk-index.js';
+import { MAX_BASES } from './delta-codec.js';
 import type { ChunkId, ContentId } from './hash.js';
+
+/**
+ * How far (bytes) a new chunk's range is widened on each side when picking bases: edits that
+ * change row lengths move the new file's offsets against the old one's by about this much.
+ */
+const DRIFT = 8 * 1024;
 
 /** Below this size a file is one or two chunks: a delta would save little and cost a chain. */
 export const DELTA_MIN_FILE_BYTES = 256 * 1024;
 
 /**
- * The earlier version of a file, laid out by offset. Cuts are content-defined, so after edits
- * that keep the file's length roughly the same the new file's chunks line up with the old ones;
- * a new chunk's base is the old chunk that overlaps most of the same relative range (offsets
- * scaled by the ratio of the sizes, so rows inserted or removed at one end do not shift every
- * later match by a chunk). A poor match costs only space: the writer then stores
- * the chunk on its own.
+ * The earlier version of a file, laid out by offset. A new chunk is stored against the old chunks
+ * that cover the same relative range (offsets scaled by the ratio of the sizes, so rows inserted
+ * or removed at one end do not shift every later match): most new chunks line up with one old
+ * chunk, since cuts are content-defined, but where an edit moved a cut a new chunk straddles two,
+ * and against one of them alone it would cost half its size. A poor match costs only space: the
+ * writer then stores the chunk on its own.
  */
 export class DeltaPlan {
   private constructor(
@@ -40,23 +47,22 @@ export class DeltaPlan {
     return new DeltaPlan(rec.chunks, ends, at, newSize || at);
   }
 
-  /** The base for the new chunk at [start, end) of the new file: the old chunk that overlaps most of it. */
-  baseFor(start: number, end: number): ChunkId {
+  /**
+   * The bases for the new chunk at [start, end) of the new file: the old chunks that overlap the
+   * same relative range, widened by DRIFT on each side, at most MAX_BASES of them around its middle.
+   */
+  basesFor(start: number, end: number): ChunkId[] {
     const scale = this.oldSize / Math.max(this.newSize, end);
-    const from = start * scale;
-    const to = end * scale;
-    let best = this.chunkAt(from);
-    let bestOverlap = -1;
-    for (let i = best; i < this.ends.length; i++) {
-      const lo = i === 0 ? 0 : this.ends[i - 1]!;
-      if (lo >= to) break;
-      const overlap = Math.min(to, this.ends[i]!) - Math.max(from, lo);
-      if (overlap > bestOverlap) {
-        best = i;
-        bestOverlap = overlap;
-      }
+    let first = this.chunkAt(Math.max(0, start * scale - DRIFT));
+    let last = this.chunkAt(end * scale + DRIFT);
+    while (last - first + 1 > MAX_BASES) {
+      // drop from the side that lies further from the middle of the range
+      const mid = ((start + end) / 2) * scale;
+      const lo = first === 0 ? 0 : this.ends[first - 1]!;
+      if (mid - lo > this.ends[last]! - mid) first++;
+      else last--;
     }
-    return this.ids[best]!;
+    return this.ids.slice(first, last + 1);
   }
 
   /** The old chunk that holds offset `at` (the last one for offsets past the end). */

@@ -1,7 +1,7 @@
 // Where the write path meets deltas: a put of a new version of a file stores its chunks against
 // the chunks of the version at the same path in the base commit (docs/format.md, "Deltas").
 import { TuskError } from '../errors.js';
-import { readChunk } from './content-io.js';
+import { readBase } from './content-io.js';
 import { DeltaPlan } from './delta-plan.js';
 import { DeltaEncoder, DeltaIndex } from './delta-store.js';
 import { lookupPath } from './file-tree.js';
@@ -13,7 +13,7 @@ import type { StoreCore } from './store-core.js';
 export function enableDeltas(s: StoreCore, writer: PackWriter): void {
   const ctx = { describe: () => 'a delta base' };
   const index = new DeltaIndex(s.db);
-  writer.deltas = { encoder: new DeltaEncoder(index, (id: ChunkId) => readChunk(s.index, s.packs, id, ctx)), index };
+  writer.deltas = { encoder: new DeltaEncoder(index, (id: ChunkId) => readBase(s.index, s.packs, id, ctx)), index };
 }
 
 /**

@@ -71,15 +71,16 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
     }
   }
   const hasChunk = db.prepare('SELECT 1 FROM chunks WHERE id = ?').pluck();
-  for (const [id, base] of bases) {
-    if (hasChunk.get(Buffer.from(base, 'hex')) === undefined) {
+  for (const [id, list] of bases) {
+    for (const base of list) {
+      if (hasChunk.get(Buffer.from(base, 'hex')) !== undefined) continue;
       report(`chunk ${id.slice(0, 16)}`, `is stored against base chunk ${base.slice(0, 16)}, which is missing`);
       badChunks.add(id);
     }
   }
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [id, base] of bases) if (badChunks.has(base) && !badChunks.has(id)) {
+    for (const [id, list] of bases) if (!badChunks.has(id) && list.some((b) => badChunks.has(b))) {
       badChunks.add(id);
       grew = true;
     }
@@ -330,7 +331,16 @@ function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | nu
     for (const root of s.jobs.allDatumOutputs()) markDir(root);
     // delta hook: a kept chunk keeps the chain of bases it is stored against
     const bases = new DeltaIndex(db).allBases();
-    if (bases.size > 0) for (const key of [...chunks]) for (let b = bases.get(key); b !== undefined && !chunks.has(b); b = bases.get(b)) chunks.add(b);
+    if (bases.size > 0) {
+      const todo = [...chunks];
+      for (let key = todo.pop(); key !== undefined; key = todo.pop()) {
+        for (const b of bases.get(key) ?? []) {
+          if (chunks.has(b)) continue;
+          chunks.add(b);
+          todo.push(b);
+        }
+      }
+    }
     // sweep (collect first: a table cannot be modified while it is being iterated)
     const sweep = (table: string, keep: Set<string>) => {
       const dead = (db.prepare(`SELECT id FROM ${table}`).pluck().all() as Buffer[]).filter((id) => !keep.has(hex(id)));

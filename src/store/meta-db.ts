@@ -262,14 +262,16 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (content, version)
   ) WITHOUT ROWID;
   `,
-  // 7: chunks stored as deltas (codec 2) against a base chunk (delta-store.ts). The base id is
-  // also in the record, so packs stay self-describing; the row lets gc keep bases and the writer
-  // bound chains without reading packs. depth = deltas from here down to a chunk stored whole.
+  // 7: chunks stored as deltas (codec 2) against base chunks (delta-store.ts), one row per base.
+  // The base ids are also in the record, so packs stay self-describing; the rows let gc keep
+  // bases and the writer bound chains without reading packs. depth = levels of deltas from here
+  // down to chunks stored whole.
   `
   CREATE TABLE chunk_deltas (
-    id BLOB PRIMARY KEY,
+    id BLOB NOT NULL,
     base BLOB NOT NULL,
-    depth INTEGER NOT NULL
+    depth INTEGER NOT NULL,
+    PRIMARY KEY (id, base)
   ) WITHOUT ROWID;
   `,
 ];

@@ -67,19 +67,19 @@ export class PackWriter {
   // New chunks are queued and handled in batches of ~1 MiB: one `IN (…)` query checks the whole
   // batch against the index, and the survivors go out in one write. 100,000 small files then cost
   // a few hundred queries and writes, not 100,000 of each, and duplicates are never compressed.
-  private queue: { id: ChunkId; raw: Uint8Array; base?: ChunkId }[] = [];
+  private queue: { id: ChunkId; raw: Uint8Array; bases?: ChunkId[] }[] = [];
   private queuedBytes = 0;
 
   /**
    * Store a chunk unless it exists. `raw` must stay unchanged until the next drain() (callers
-   * hand over fresh buffers, or drain before reusing one). `base`: a chunk of the file's earlier
+   * hand over fresh buffers, or drain before reusing one). `bases`: chunks of the file's earlier
    * version to store it against, if that pays (delta-store.ts).
    */
-  add(id: ChunkId, raw: Uint8Array, base?: ChunkId): void {
+  add(id: ChunkId, raw: Uint8Array, bases?: ChunkId[]): void {
     const key = id.toString('latin1');
     if (this.pendingIds.has(key)) return;
     this.pendingIds.add(key);
-    this.queue.push(base ? { id: Buffer.from(id) as ChunkId, raw, base } : { id: Buffer.from(id) as ChunkId, raw });
+    this.queue.push(bases ? { id: Buffer.from(id) as ChunkId, raw, bases } : { id: Buffer.from(id) as ChunkId, raw });
     this.queuedBytes += raw.length;
     if (this.queuedBytes >= WRITE_BATCH) this.drain();
   }
@@ -93,11 +93,11 @@ export class PackWriter {
     const known = this.index.existingChunks(queue.map((q) => q.id));
     let parts: Uint8Array[] = [];
     let partsLen = 0;
-    for (const { id, raw, base } of queue) {
+    for (const { id, raw, bases } of queue) {
       if (known.has(id.toString('latin1'))) continue;
       // delta hook: a chunk with a base is stored against it when the delta is small enough
       let whole = null as Encoded | null;
-      const delta = base && this.deltas ? this.deltas.encoder.encode(raw, base, () => (whole ??= this.encode(raw)).payload.length) : null;
+      const delta = bases && this.deltas ? this.deltas.encoder.encode(raw, bases, () => (whole ??= this.encode(raw)).payload.length) : null;
       const { codec, payload } = delta ? { codec: Codec.Delta, payload: delta.payload } : (whole ?? this.encode(raw));
       const len = RECORD_HEADER_BYTES + payload.length;
       if (this.current && this.current.appender.length + partsLen + len > this.targetBytes && this.current.appender.length + partsLen > PACK_MAGIC.length) {
@@ -113,7 +113,7 @@ export class PackWriter {
       parts.push(encodeRecordHeader(id, codec, raw.length, payload.length), payload);
       partsLen += len;
       this.pending.push({ id, pack: pack.row.id, offset, storedLen: payload.length, rawLen: raw.length, codec });
-      if (delta) this.pendingDeltas.push({ id, base: base!, depth: delta.depth, pack: pack.row.id, offset });
+      if (delta) this.pendingDeltas.push({ id, bases: bases!, depth: delta.depth, pack: pack.row.id, offset });
       this.newChunks++;
       this.storedBytes += len;
     }

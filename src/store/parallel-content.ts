@@ -197,7 +197,7 @@ export class ParallelContentWriter implements ContentSink {
     for (let i = 0; i < r.ends.length; i++) {
       const end = r.ends[i]!;
       const id = ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES) as ChunkId;
-      this.packs.add(id, this.bytes(this.cut, end), this.delta?.baseFor(this.cut, end));
+      this.packs.add(id, this.bytes(this.cut, end), this.delta?.basesFor(this.cut, end));
       this.chunks.push(id);
       this.cut = end;
     }

@@ -122,8 +122,8 @@ describe('versions of a table as deltas', () => {
       .prepare(`SELECT c.id, c.offset, c.stored_len AS storedLen, p.name FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.codec = ${Codec.Delta} ORDER BY c.offset LIMIT 1`)
       .get() as { id: Buffer; offset: number; storedLen: number; name: string };
     const pack = path.join(store.core.path, 'packs', row.name.slice(0, 2), `${row.name}.pack`);
-    // flip a byte inside the zstd frame, past the base id
-    const at = row.offset + RECORD_HEADER_BYTES + 32 + Math.floor((row.storedLen - 32) / 2);
+    // flip a byte near the end of the zstd frame, past the base ids
+    const at = row.offset + RECORD_HEADER_BYTES + row.storedLen - 3;
     const fd = fs.openSync(pack, 'r+');
     const b = Buffer.alloc(1);
     fs.readSync(fd, b, 0, 1, at);
