@@ -1,7 +1,8 @@
 // Recently decoded base chunks, by chunk id, bounded in bytes. A delta may have several bases and
 // neighbouring chunks share them, so without it reading a chain of versions would decode the
 // same base again for every chunk above it (and, with two bases per level, twice as often per
-// level down). Only bytes checked against their chunk id go in.
+// level down). What goes in was read with its record header checked; a base's bytes are proven by
+// the chunk on top of it, whose id every read checks, so a damaged base is never returned as data.
 
 /** Enough for several levels of a chain of 512 KiB chunks, small beside a process's footprint. */
 const BUDGET_BYTES = 48 * 1024 * 1024;

@@ -5,10 +5,12 @@ import { MAX_BASES } from './delta-codec.js';
 import type { ChunkId, ContentId } from './hash.js';
 
 /**
- * How far (bytes) a new chunk's range is widened on each side when picking bases: edits that
- * change row lengths move the new file's offsets against the old one's by about this much.
+ * An old chunk that overlaps less than this much of a new chunk's range is not worth a base: a
+ * base costs a read (and, down a chain, the reads of its own bases), and the few bytes it could
+ * match cost little stored as they are. Offsets drift by a few hundred bytes between versions
+ * whose edits change row lengths, so a chunk that lines up with one old chunk gets only that one.
  */
-const DRIFT = 8 * 1024;
+const MIN_OVERLAP = 4 * 1024;
 
 /** Below this size a file is one or two chunks: a delta would save little and cost a chain. */
 export const DELTA_MIN_FILE_BYTES = 256 * 1024;
@@ -48,21 +50,25 @@ export class DeltaPlan {
   }
 
   /**
-   * The bases for the new chunk at [start, end) of the new file: the old chunks that overlap the
-   * same relative range, widened by DRIFT on each side, at most MAX_BASES of them around its middle.
+   * The bases for the new chunk at [start, end) of the new file: the old chunks that overlap at
+   * least MIN_OVERLAP bytes of the same relative range (always the one that overlaps most), at
+   * most MAX_BASES of them.
    */
   basesFor(start: number, end: number): ChunkId[] {
     const scale = this.oldSize / Math.max(this.newSize, end);
-    let first = this.chunkAt(Math.max(0, start * scale - DRIFT));
-    let last = this.chunkAt(end * scale + DRIFT);
-    while (last - first + 1 > MAX_BASES) {
-      // drop from the side that lies further from the middle of the range
-      const mid = ((start + end) / 2) * scale;
-      const lo = first === 0 ? 0 : this.ends[first - 1]!;
-      if (mid - lo > this.ends[last]! - mid) first++;
-      else last--;
+    const from = start * scale;
+    const to = end * scale;
+    const picked: { i: number; overlap: number }[] = [];
+    for (let i = this.chunkAt(from); i < this.ends.length; i++) {
+      const lo = i === 0 ? 0 : this.ends[i - 1]!;
+      if (lo >= to) break;
+      picked.push({ i, overlap: Math.min(to, this.ends[i]!) - Math.max(from, lo) });
     }
-    return this.ids.slice(first, last + 1);
+    const best = Math.max(...picked.map((p) => p.overlap));
+    const kept = picked.filter((p) => p.overlap >= MIN_OVERLAP || p.overlap === best);
+    // the largest overlaps when there are too many, kept in file order (the reference is their bytes end to end)
+    const top = kept.length > MAX_BASES ? new Set([...kept].sort((a, b) => b.overlap - a.overlap).slice(0, MAX_BASES).map((p) => p.i)) : null;
+    return kept.filter((p) => !top || top.has(p.i)).map((p) => this.ids[p.i]!);
   }
 
   /** The old chunk that holds offset `at` (the last one for offsets past the end). */

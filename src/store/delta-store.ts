@@ -90,7 +90,8 @@ export class DeltaEncoder {
     if (depth > MAX_CHAIN) return null;
     let ref: Buffer;
     try {
-      ref = Buffer.concat(bases.map((b) => this.readBase(b)));
+      const parts = bases.map((b) => this.readBase(b));
+      ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     } catch (err) {
       // a damaged earlier version must not stop the new one from being stored: it goes in whole
       if (err instanceof TuskError) return null;
