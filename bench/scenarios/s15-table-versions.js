@@ -55,12 +55,13 @@ export default {
     const env = { TUSK_STORE: store };
     const commits = [];
     const growths = [];
+    rep.section('puts, against the first');
     for (const [i, f] of files.entries()) {
       const before = dirBytes(store);
       const r = await measure([T(tusk('put', 'file', 'r@master:/t.csv', '-f', f, '--json'))], { env, capture: true });
       commits.push(JSON.parse(r.stdout).commit);
       growths.push(dirBytes(store) - before);
-      rep.row({ label: `put version ${i + 1}`, ms: r.ms, times: [r.ms], rssKiB: r.rssKiB, growth: growths[i] });
+      rep.row({ label: `put version ${i + 1}`, ms: r.ms, times: [r.ms], rssKiB: r.rssKiB, growth: growths[i], base: i === 0 });
     }
     const later = growths.slice(1);
     const worst = Math.max(...later) / size;
@@ -79,19 +80,26 @@ export default {
     const out = path.join(dir, 'out.csv');
     let worstGet = 0;
     for (const i of [count - 1, Math.floor(count / 2), 0]) {
-      const cp = await measure([T(['cp', files[i], out])]);
-      trash(out);
+      rep.section(`version ${i + 1}`);
+      // the median of three copies: one copy on a busy machine varies by an order of magnitude
+      const cps = [];
+      for (let k = 0; k < 3; k++) {
+        cps.push(await measure([T(['cp', files[i], out])]));
+        trash(out);
+      }
+      const cp = cps.sort((a, b) => a.ms - b.ms)[1];
       const get = await measure([T(tusk('get', 'file', `r@${commits[i]}:/t.csv`, '-o', out))], { env });
       const same = fs.statSync(out).size === fs.statSync(files[i]).size;
       trash(out);
       const ratio = get.ms / cp.ms;
       worstGet = Math.max(worstGet, ratio);
-      rep.row({ label: `cp version ${i + 1}`, ms: cp.ms, times: [cp.ms], rssKiB: cp.rssKiB, base: true });
+      rep.row({ label: `cp version ${i + 1}`, ms: cp.ms, times: cps.map((c) => c.ms), rssKiB: cp.rssKiB, base: true });
       rep.row({ label: `get file -o version ${i + 1}`, ms: get.ms, times: [get.ms], rssKiB: get.rssKiB, status: status(same && ratio <= GET_BUDGET, `≤ ${GET_BUDGET}× cp`) });
     }
     rep.check('get file -o / cp (worst version)', { actual: `${worstGet.toFixed(2)}×`, target: `≤ ${GET_BUDGET}× (issue)`, pass: worstGet <= GET_BUDGET });
 
     // a 1 MiB range of the newest version, against start-up (`tusk list repo`)
+    rep.section('range read');
     const startup = await measure([T(tusk('list', 'repo'))], { env });
     const offset = Math.floor(size / 3);
     const range = await measure([T(tusk('get', 'file', `r@${commits[count - 1]}:/t.csv`, '--offset', String(offset), '--length', String(MiB), '-o', out))], { env });

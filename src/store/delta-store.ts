@@ -72,6 +72,9 @@ export class DeltaIndex {
 
 /** What the pack writer asks before storing a chunk that has bases. */
 export class DeltaEncoder {
+  /** deltas in a row that were not kept (a file replaced by unrelated bytes) */
+  private misses = 0;
+
   constructor(
     private readonly index: DeltaIndex,
     /** a base's bytes, verified against its id */
@@ -85,6 +88,17 @@ export class DeltaEncoder {
    * at least twice the delta's size.
    */
   encode(raw: Uint8Array, bases: readonly ChunkId[], whole: () => number): { payload: Buffer; depth: number } | null {
+    // After 16 deltas in a row that did not pay, try one chunk in 16 until one does: a file
+    // replaced by unrelated content then costs little more than a put of new bytes, and one that
+    // is related again further on is found within 16 chunks (ids never depend on this).
+    if (this.misses >= 16 && this.misses++ % 16 !== 0) return null;
+    const made = this.attempt(raw, bases, whole);
+    if (made) this.misses = 0;
+    else if (this.misses < 16) this.misses++;
+    return made;
+  }
+
+  private attempt(raw: Uint8Array, bases: readonly ChunkId[], whole: () => number): { payload: Buffer; depth: number } | null {
     let depth = 0;
     for (const b of bases) depth = Math.max(depth, this.index.depth(b) + 1);
     if (depth > MAX_CHAIN) return null;

@@ -82,6 +82,17 @@ describe('versions of a table as deltas', () => {
     expect((await readBack(store, parseFileRef('r@master:/a.csv'))).equals(versions[2]!)).toBe(true);
   });
 
+  it('a file replaced by unrelated bytes is stored as new bytes, and reads back', async () => {
+    const store = newStore();
+    store.createRepo('r');
+    await put(store, versions[0]!);
+    const other = tableVersions(3 << 20, 1, 99)[0]!;
+    const r = await put(store, other);
+    expect(deltaCount(store)).toBe(0);
+    expect(r.storedBytes).toBeGreaterThan(other.length * 0.1);
+    expect((await readBack(store, parseFileRef('r@master:/t.csv'))).equals(other)).toBe(true);
+  });
+
   it('gc keeps the bases a kept chunk is stored against, and drops them once nothing needs them', async () => {
     const store = newStore();
     store.createRepo('r');
