@@ -4,8 +4,11 @@
 // level down). What goes in was read with its record header checked; a base's bytes are proven by
 // the chunk on top of it, whose id every read checks, so a damaged base is never returned as data.
 
-/** Enough for several levels of a chain of 512 KiB chunks, small beside a process's footprint. */
-const BUDGET_BYTES = 48 * 1024 * 1024;
+/**
+ * A read moves through a file in order, and a chunk's bases are the old chunks beside it, so what
+ * is reused is a few chunks per level: 16 MiB holds that for a full chain of the largest chunks.
+ */
+const BUDGET_BYTES = 16 * 1024 * 1024;
 
 /** A bounded least-recently-used map from chunk id (latin1) to bytes. */
 export class ChunkCache {
