@@ -166,13 +166,22 @@ export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ct
   }
 }
 
-/** A base chunk's bytes (verified when `depth` is 0), from the cache of recent bases when it is there. */
+/**
+ * Bases decoded while one chunk at depth 0 is being read, not yet proven by its id: each is
+ * decoded once even where several chunks of the chain share it, and they join baseCache only once
+ * the chunk on top has matched its id (so the cache holds only proven bytes). Reads are
+ * synchronous, so one map serves the one read in progress.
+ */
+let unproven: Map<string, Buffer> | null = null;
+
+/** A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is there. */
 export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, depth = 0): Buffer {
   const key = id.toString('latin1');
-  let data = baseCache.get(key);
+  let data = baseCache.get(key) ?? unproven?.get(key);
   if (!data) {
     data = readChunk(index, packs, id, ctx, undefined, depth);
-    baseCache.set(key, data);
+    if (depth === 0) baseCache.set(key, data);
+    else unproven?.set(key, data);
   }
   return data;
 }
@@ -203,13 +212,25 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
     // delta hook: the bases' bytes first (themselves perhaps deltas), then this chunk against them
     const bases = deltaBases(data);
     if (!bases || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
-    const parts = bases.map((b) => readBase(index, packs, b, ctx, depth + 1));
-    const ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const owner = depth === 0;
+    if (owner) unproven = new Map();
     try {
-      data = decodeDelta(data, loc.rawLen, ref);
-    } catch {
-      throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its bases`);
+      const parts = bases.map((b) => readBase(index, packs, b, ctx, depth + 1));
+      const ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      try {
+        data = decodeDelta(data, loc.rawLen, ref);
+      } catch {
+        throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its bases`);
+      }
+      if (owner) {
+        if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+        // the chunk matched its id: every base under it is proven
+        for (const [k, v] of unproven!) baseCache.set(k, v);
+      }
+    } finally {
+      if (owner) unproven = null;
     }
+    return data;
   } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);
   if (data.length !== loc.rawLen || (depth === 0 && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
   return data;

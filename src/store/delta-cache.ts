@@ -1,8 +1,8 @@
 // Recently decoded base chunks, by chunk id, bounded in bytes. A delta may have several bases and
 // neighbouring chunks share them, so without it reading a chain of versions would decode the
 // same base again for every chunk above it (and, with two bases per level, twice as often per
-// level down). What goes in was read with its record header checked; a base's bytes are proven by
-// the chunk on top of it, whose id every read checks, so a damaged base is never returned as data.
+// level down). Only proven bytes go in: a chunk read at depth 0 (hashed against its id), or a base
+// under a chunk that matched its id.
 
 /**
  * A read moves through a file in order, and a chunk's bases are the old chunks beside it, so what
