@@ -32,6 +32,7 @@ const SCENARIOS = [
   './scenarios/s12-ml.js',
   './scenarios/s13-predict-append.js',
   './scenarios/s14-list-stream.js',
+  './scenarios/s15-table-versions.js',
 ];
 
 const SIZES = {
@@ -49,6 +50,8 @@ const SIZES = {
     repos: 100,
     memory: 10 * GiB,
     csv: 500_000_000,
+    table: 200_000_000,
+    tableVersions: 10,
   },
   quick: {
     big: 64 * MiB,
@@ -64,6 +67,8 @@ const SIZES = {
     repos: 100,
     memory: 1 * GiB,
     csv: 32 * MiB,
+    table: 32 * MiB,
+    tableVersions: 10,
   },
 };
 

@@ -3,6 +3,8 @@
 import * as fs from 'node:fs';
 import { decompress } from './zstd.js';
 import { CorruptError } from '../errors.js';
+import { decodeDelta, deltaBases } from './delta-codec.js';
+import { baseCache } from './delta-cache.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
@@ -10,6 +12,7 @@ import { createWholeHasher, finishWhole, resumeHasher, type WholeHasher } from '
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
+import type { DeltaPlan } from './delta-plan.js';
 import { PARALLEL_MIN_BYTES, readContentParallel, writeContentNative, writeContentParallel, type BigRead } from './parallel-content.js';
 import { hasNativeCopy, nativeCopy, reserve } from './native-io.js';
 import { contentWorker, startedWorker, type WorkerLink } from './worker-link.js';
@@ -37,6 +40,8 @@ export class ContentWriter implements ContentSink {
   /** bytes at the start of the chunk stream the hasher has already been given (a resumed append) */
   private hashed = 0;
   size = 0;
+  /** offset in the file of the next chunk's first byte */
+  private cutAt = 0;
 
   /**
    * `prefix`: existing content this file continues (an append). Its chunks but the last are
@@ -45,12 +50,14 @@ export class ContentWriter implements ContentSink {
    * The other bytes are only hashed (the file's id is BLAKE3 of all of them), unless `resumed`
    * is a hasher that has already been given them all (hash-state.ts): then `bytes` holds only
    * the last chunk's. `lastChunkSize` 0 keeps every earlier chunk and starts a new chunk at the
-   * old end instead.
+   * old end instead. `delta`: the file's earlier version, whose chunks new chunks may be stored
+   * against.
    */
   constructor(
     private readonly sink: PackWriter,
     params: ChunkParams = CHUNK_PROFILE_V1,
     prefix?: { record: ContentRecord; bytes: Iterable<Buffer>; lastChunkSize: number; resumed?: WholeHasher },
+    private readonly delta?: DeltaPlan,
   ) {
     this.chunker = new Chunker(params);
     if (prefix && prefix.record.size > 0) {
@@ -69,6 +76,7 @@ export class ContentWriter implements ContentSink {
       this.hasher = hasher;
       // the resumed hasher has the last chunk's bytes already: they are chunked again, not hashed
       this.hashed = resumed ? prefix.lastChunkSize : 0;
+      this.cutAt = keep;
       if (prefix.lastChunkSize === 0) {
         // aligned: every earlier chunk kept whole, the new bytes start a chunk of their own
         this.chunks.push(...prefix.record.chunks);
@@ -113,7 +121,9 @@ export class ContentWriter implements ContentSink {
       this.first = null;
     }
     const id = hashBytes(chunk) as ChunkId;
-    this.sink.add(id, chunk);
+    const start = this.cutAt;
+    this.cutAt += chunk.length;
+    this.sink.add(id, chunk, this.delta?.basesFor(start, this.cutAt));
     this.chunks.push(id);
   };
 
@@ -155,23 +165,51 @@ export interface ReadContext {
   describe(): string;
 }
 
-/** Read and verify one chunk (at `known`, when the caller has looked it up). Wrong bytes are never returned: any mismatch is a CorruptError. */
-export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation): Buffer {
+/**
+ * Read and verify one chunk (at `known`, when the caller has looked it up). Wrong bytes are never
+ * returned: any mismatch is a CorruptError. `depth` > 0 reads the base of a delta: its record
+ * header is checked but its bytes are not hashed, because the chunk on top is, and a wrong base
+ * cannot give it its id (fsck --verify-data hashes every chunk on its own).
+ */
+export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0): Buffer {
   const loc = known ?? index.getChunk(id);
   if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
   try {
-    return readChunkAt(packs, id, loc, ctx);
+    return readChunkAt(index, packs, id, loc, ctx, depth);
   } catch (err) {
     // gc may have moved the chunk into a rewritten pack, and deleted the old one, between the
     // lookup above and the read: look again, and read from the new place if there is one
     if (!(err instanceof CorruptError)) throw err;
     const now = index.getChunk(id);
     if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
-    return readChunkAt(packs, id, now, ctx);
+    return readChunkAt(index, packs, id, now, ctx, depth);
   }
 }
 
-function readChunkAt(packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext): Buffer {
+/**
+ * Bases decoded while one chunk at depth 0 is being read, not yet proven by its id: each is
+ * decoded once even where several chunks of the chain share it, and they join baseCache only once
+ * the chunk on top has matched its id (so the cache holds only proven bytes). Reads are
+ * synchronous, so one map serves the one read in progress.
+ */
+let unproven: Map<string, Buffer> | null = null;
+
+/** A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is there. */
+export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, depth = 0): Buffer {
+  const key = id.toString('latin1');
+  let data = baseCache.get(key) ?? unproven?.get(key);
+  if (!data) {
+    data = readChunk(index, packs, id, ctx, undefined, depth);
+    if (depth === 0) baseCache.set(key, data);
+    else unproven?.set(key, data);
+  }
+  return data;
+}
+
+/** Deeper than any chain a writer makes (delta-store.ts MAX_CHAIN): only a damaged store, e.g. a cycle, gets here. */
+const CHAIN_LIMIT = 64;
+
+function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number): Buffer {
   const fail = (why: string) =>
     new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
   let rec: Buffer;
@@ -190,8 +228,31 @@ function readChunkAt(packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: R
     } catch {
       throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decompress`);
     }
+  } else if (loc.codec === Codec.Delta) {
+    // delta hook: the bases' bytes first (themselves perhaps deltas), then this chunk against them
+    const bases = deltaBases(data);
+    if (!bases || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
+    const owner = depth === 0;
+    if (owner) unproven = new Map();
+    try {
+      const parts = bases.map((b) => readBase(index, packs, b, ctx, depth + 1));
+      const ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      try {
+        data = decodeDelta(data, loc.rawLen, ref);
+      } catch {
+        throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its bases`);
+      }
+      if (owner) {
+        if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+        // the chunk matched its id: every base under it is proven
+        for (const [k, v] of unproven!) baseCache.set(k, v);
+      }
+    } finally {
+      if (owner) unproven = null;
+    }
+    return data;
   } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);
-  if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+  if (data.length !== loc.rawLen || (depth === 0 && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
   return data;
 }
 

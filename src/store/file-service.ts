@@ -15,6 +15,8 @@ import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
 import { resumeHasher } from './hash-state.js';
+import { enableDeltas, planDelta } from './delta-writes.js';
+import { readRange, writeRange } from './content-range.js';
 import { appendingWriter, concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
@@ -244,6 +246,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   const session = randomBytes(16).toString('hex');
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
+  enableDeltas(s, writer); // delta hook: new versions of a file are stored against the old
   const arena = new ReadArena(writer);
   const cache = new FileCache(s.db);
   // path edits and tree overlays, in source order: a later one wins where they overlap
@@ -279,7 +282,8 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   };
   const newWriter = (repoPath: string, sizeHint: number): ContentSink => {
     const prev = opts.append ? existing(repoPath) : undefined;
-    if (!prev || prev.size === 0) return contentSink(writer, sizeHint);
+    // delta hook: a new version of a file that the base commit holds is stored against it
+    if (!prev || prev.size === 0) return contentSink(writer, sizeHint, (opts.append ? null : planDelta(s, baseRoot, repoPath, sizeHint)) ?? undefined);
     const ctx = { describe: () => `${t0.repo}:${repoPath}` };
     // Every earlier chunk is kept and the appended bytes start a chunk: when another writer moved
     // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly
@@ -694,6 +698,8 @@ export interface GetOptions {
   output?: string;
   recursive?: boolean;
   offset?: number;
+  /** read only this many bytes from `offset` (one file, not -r): only the chunks that hold them */
+  length?: number;
   stdout?: NodeJS.WritableStream;
   onProgress?: OnProgress;
 }
@@ -704,6 +710,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   const p = ref.path ?? '/';
   const where = `${c.repo}@${c.branch ?? ''}=${c.id}`;
   if (opts.recursive && !opts.output) throw new InvalidArgumentError('an output path needs to be specified when using the --recursive flag', 'add -o DIR');
+  if (opts.recursive && opts.length !== undefined) throw new InvalidArgumentError('--length reads a range of one file and cannot be used with --recursive', 'drop -r, or drop --length to get the whole tree');
   const matches = inCommit(c, p, () => matchPath(s, c, p));
   if (matches.length === 0) throw fileNotFound(c, p);
   if (!opts.recursive) {
@@ -744,6 +751,11 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       // the next is asked for: a file written here with writeSync, or our own stdout, whose write
       // callback comes once the bytes are out. Another stream may hold on to what it is given.
       const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
+      // range hook: --length reads only the chunks that hold the range (content-range.ts)
+      if (opts.length !== undefined) {
+        bytes += await writeRange(readRange(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, opts.length), f.local, out);
+        continue;
+      }
       if (f.entry.size >= PARALLEL_MIN_BYTES && (f.local === null || !copiesNatively(f.entry.size, opts.offset ?? 0))) startContentWorker();
       if (f.local !== null && batches && f.entry.size <= SMALL_WRITE) {
         // Small files of a tree: read and verified here (a one-chunk file with one index query), created

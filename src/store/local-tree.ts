@@ -15,6 +15,7 @@ import { batchError, CACHED_FIELDS, META_FIELDS, readFileBatch, ReadStatus, writ
 import { lookupPath } from './file-tree.js';
 import { EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import type { PackWriter } from './pack-writer.js';
+import type { DeltaPlan } from './delta-plan.js';
 import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js';
 import { nameSortKey } from './name-order.js';
 import { escapeControlChars, isPlainName, MAX_PATH_BYTES, normalizeName, utf8Bytes, validateWritePath } from './paths.js';
@@ -55,9 +56,9 @@ export class ReadArena {
 }
 
 /** The writer for one new file: big files are cut and hashed on the content worker, the rest here. */
-export function contentSink(writer: PackWriter, sizeHint: number): ContentSink {
+export function contentSink(writer: PackWriter, sizeHint: number, delta?: DeltaPlan): ContentSink {
   const link = sizeHint >= PARALLEL_MIN_BYTES ? contentWorker() : null;
-  return link ? new ParallelContentWriter(writer, link) : new ContentWriter(writer);
+  return link ? new ParallelContentWriter(writer, link, undefined, delta) : new ContentWriter(writer, undefined, undefined, delta);
 }
 
 /** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */

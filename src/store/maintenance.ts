@@ -8,6 +8,7 @@ import { readChunk } from './content-io.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
+import { DeltaIndex } from './delta-store.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { DB_FILE, PACKS_DIR, type StoreCore } from './store-core.js';
@@ -59,6 +60,30 @@ export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: On
     } else if (c.offset + RECORD_HEADER_BYTES + c.storedLen > p.onDisk) {
       report(`chunk ${hex(c.id).slice(0, 16)}`, `lies past the end of pack ${p.name} on disk (truncated)`);
       badChunks.add(hex(c.id));
+    }
+  }
+  // delta hook: a delta chunk needs its row and its base; a chunk whose chain is broken is bad,
+  // and so is every chunk stored against it
+  const bases = new DeltaIndex(db).allBases();
+  for (const c of db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta}`).pluck().iterate() as IterableIterator<Buffer>) {
+    if (!bases.has(hex(c))) {
+      report(`chunk ${hex(c).slice(0, 16)}`, 'is stored as a delta but has no delta row (its base is unknown to gc)');
+      badChunks.add(hex(c));
+    }
+  }
+  const hasChunk = db.prepare('SELECT 1 FROM chunks WHERE id = ?').pluck();
+  for (const [id, list] of bases) {
+    for (const base of list) {
+      if (hasChunk.get(Buffer.from(base, 'hex')) !== undefined) continue;
+      report(`chunk ${id.slice(0, 16)}`, `is stored against base chunk ${base.slice(0, 16)}, which is missing`);
+      badChunks.add(id);
+    }
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [id, list] of bases) if (!badChunks.has(id) && list.some((b) => badChunks.has(b))) {
+      badChunks.add(id);
+      grew = true;
     }
   }
   const badContents = new Map<string, string>(); // content id → what hashing its bytes found
@@ -326,6 +351,18 @@ function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | nu
     for (const root of s.graph.allRoots()) markDir(root);
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
     for (const root of s.jobs.allDatumOutputs()) markDir(root);
+    // delta hook: a kept chunk keeps the chain of bases it is stored against
+    const bases = new DeltaIndex(db).allBases();
+    if (bases.size > 0) {
+      const todo = [...chunks];
+      for (let key = todo.pop(); key !== undefined; key = todo.pop()) {
+        for (const b of bases.get(key) ?? []) {
+          if (chunks.has(b)) continue;
+          chunks.add(b);
+          todo.push(b);
+        }
+      }
+    }
     // sweep (collect first: a table cannot be modified while it is being iterated)
     const sweep = (table: string, keep: Set<string>) => {
       const dead = (db.prepare(`SELECT id FROM ${table}`).pluck().all() as Buffer[]).filter((id) => !keep.has(hex(id)));
@@ -336,6 +373,7 @@ function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | nu
     rep.nodesRemoved = sweep('nodes', nodes);
     rep.contentsRemoved = sweep('contents', contents);
     rep.chunksRemoved = sweep('chunks', chunks);
+    db.prepare('DELETE FROM chunk_deltas WHERE id NOT IN (SELECT id FROM chunks)').run();
     // a kept profile (profile-cache.ts) is worth nothing once its content is gone; a one-chunk
     // content has no contents row, its id is the chunk's
     db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();

@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 7;
+export const FORMAT_VERSION = 8;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -56,7 +56,7 @@ const MIGRATIONS: readonly string[] = [
     created INTEGER NOT NULL
   );
 
-  -- chunk id -> location. codec 0 = raw, 1 = zstd.
+  -- chunk id -> location. codec 0 = raw, 1 = zstd (2 = delta, from format 8).
   CREATE TABLE chunks (
     id BLOB PRIMARY KEY,
     pack INTEGER NOT NULL REFERENCES packs(id),
@@ -269,6 +269,18 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE content_states (
     content BLOB PRIMARY KEY,
     state BLOB NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 8: chunks stored as deltas (codec 2) against base chunks (delta-store.ts), one row per base.
+  // The base ids are also in the record, so packs stay self-describing; the rows let gc keep
+  // bases and the writer bound chains without reading packs. depth = levels of deltas from here
+  // down to chunks stored whole.
+  `
+  CREATE TABLE chunk_deltas (
+    id BLOB NOT NULL,
+    base BLOB NOT NULL,
+    depth INTEGER NOT NULL,
+    PRIMARY KEY (id, base)
   ) WITHOUT ROWID;
   `,
 ];

@@ -12,6 +12,8 @@ export const RECORD_HEADER_BYTES = 48;
 export const enum Codec {
   Raw = 0,
   Zstd = 1,
+  /** stored against a base chunk (delta-codec.ts): payload = base id, then a zstd frame */
+  Delta = 2,
 }
 
 /** Packs are sealed (no more appends) once they pass this size; gc rewrites whole packs. */

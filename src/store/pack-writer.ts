@@ -4,6 +4,7 @@ import { compress } from './zstd.js';
 import { CorruptError } from '../errors.js';
 import type { ChunkIndex, NewChunk, PackRow } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
+import type { DeltaEncoder, DeltaIndex, DeltaRow } from './delta-store.js';
 import type { ChunkId } from './hash.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { PackAppender, PackStorage } from './pack-storage.js';
@@ -24,6 +25,11 @@ const WRITE_BATCH = 1 << 20;
 
 export const DEFAULT_COMPRESSION: CompressionPolicy = { enabled: true, probeBytes: 8192, probeRatio: 0.9, level: 3, keepRatio: 0.95 };
 
+interface Encoded {
+  codec: Codec;
+  payload: Uint8Array;
+}
+
 interface OpenPack {
   row: PackRow;
   appender: PackAppender;
@@ -41,6 +47,9 @@ export class PackWriter {
   /** probed (big) chunks in a row that did not compress */
   private probeStreak = 0;
   storedBytes = 0;
+  /** Deltas: set by a caller that passes bases to add(); without it every chunk is stored on its own. */
+  deltas: { encoder: DeltaEncoder; index: DeltaIndex } | null = null;
+  private readonly pendingDeltas: DeltaRow[] = [];
 
   constructor(
     private readonly index: ChunkIndex,
@@ -58,18 +67,19 @@ export class PackWriter {
   // New chunks are queued and handled in batches of ~1 MiB: one `IN (…)` query checks the whole
   // batch against the index, and the survivors go out in one write. 100,000 small files then cost
   // a few hundred queries and writes, not 100,000 of each, and duplicates are never compressed.
-  private queue: { id: ChunkId; raw: Uint8Array }[] = [];
+  private queue: { id: ChunkId; raw: Uint8Array; bases?: ChunkId[] }[] = [];
   private queuedBytes = 0;
 
   /**
    * Store a chunk unless it exists. `raw` must stay unchanged until the next drain() (callers
-   * hand over fresh buffers, or drain before reusing one).
+   * hand over fresh buffers, or drain before reusing one). `bases`: chunks of the file's earlier
+   * version to store it against, if that pays (delta-store.ts).
    */
-  add(id: ChunkId, raw: Uint8Array): void {
+  add(id: ChunkId, raw: Uint8Array, bases?: ChunkId[]): void {
     const key = id.toString('latin1');
     if (this.pendingIds.has(key)) return;
     this.pendingIds.add(key);
-    this.queue.push({ id: Buffer.from(id) as ChunkId, raw });
+    this.queue.push(bases ? { id: Buffer.from(id) as ChunkId, raw, bases } : { id: Buffer.from(id) as ChunkId, raw });
     this.queuedBytes += raw.length;
     if (this.queuedBytes >= WRITE_BATCH) this.drain();
   }
@@ -83,9 +93,12 @@ export class PackWriter {
     const known = this.index.existingChunks(queue.map((q) => q.id));
     let parts: Uint8Array[] = [];
     let partsLen = 0;
-    for (const { id, raw } of queue) {
+    for (const { id, raw, bases } of queue) {
       if (known.has(id.toString('latin1'))) continue;
-      const { codec, payload } = this.encode(raw);
+      // delta hook: a chunk with a base is stored against it when the delta is small enough
+      let whole = null as Encoded | null;
+      const delta = bases && this.deltas ? this.deltas.encoder.encode(raw, bases, () => (whole ??= this.encode(raw)).payload.length) : null;
+      const { codec, payload } = delta ? { codec: Codec.Delta, payload: delta.payload } : (whole ?? this.encode(raw));
       const len = RECORD_HEADER_BYTES + payload.length;
       if (this.current && this.current.appender.length + partsLen + len > this.targetBytes && this.current.appender.length + partsLen > PACK_MAGIC.length) {
         this.current.appender.append(parts);
@@ -100,13 +113,14 @@ export class PackWriter {
       parts.push(encodeRecordHeader(id, codec, raw.length, payload.length), payload);
       partsLen += len;
       this.pending.push({ id, pack: pack.row.id, offset, storedLen: payload.length, rawLen: raw.length, codec });
+      if (delta) this.pendingDeltas.push({ id, bases: bases!, depth: delta.depth, pack: pack.row.id, offset });
       this.newChunks++;
       this.storedBytes += len;
     }
     if (partsLen > 0) this.current!.appender.append(parts);
   }
 
-  private encode(raw: Uint8Array): { codec: Codec; payload: Uint8Array } {
+  private encode(raw: Uint8Array): Encoded {
     const p = this.policy;
     const stored = { codec: Codec.Raw, payload: raw };
     if (!p.enabled || raw.length < 64) return stored;
@@ -187,6 +201,7 @@ export class PackWriter {
   /** Record chunk rows and pack sizes. Call inside the commit transaction, after sync(). */
   record(): void {
     this.index.putChunks(this.pending);
+    this.deltas?.index.record(this.pendingDeltas);
     for (const p of this.touched) {
       const sealed = p !== this.current || p.appender.length >= this.targetBytes;
       this.index.commitPack(p.row.id, p.appender.length, sealed);
@@ -207,6 +222,8 @@ export class PackWriter {
   checkpoint(): void {
     this.index.putChunks(this.pending);
     this.pending.length = 0;
+    this.deltas?.index.record(this.pendingDeltas);
+    this.pendingDeltas.length = 0;
     // from here the index knows them: drain() finds repeats with its one query per batch
     this.pendingIds.clear();
     for (const p of this.touched.splice(0)) {

@@ -21,6 +21,7 @@ import { Codec, RECORD_HEADER_BYTES, writeRecordHeader } from './pack-format.js'
 import type { PackStorage } from './pack-storage.js';
 import type { PackWriter } from './pack-writer.js';
 import type { NativeCopy } from './native-io.js';
+import type { DeltaPlan } from './delta-plan.js';
 import { takeApartRun, type RunLayout } from './record-run.js';
 import { contentWorker, type WorkerLink, type WorkerReply } from './worker-link.js';
 
@@ -95,6 +96,8 @@ export class ParallelContentWriter implements ContentSink {
     private readonly packs: PackWriter,
     private readonly link: WorkerLink,
     params: ChunkParams = CHUNK_PROFILE_V1,
+    /** the file's earlier version, whose chunks new chunks may be stored against */
+    private readonly delta?: DeltaPlan,
   ) {
     this.job = link.open();
     link.post({ kind: 'chunk-start', job: this.job, params });
@@ -197,7 +200,7 @@ export class ParallelContentWriter implements ContentSink {
     for (let i = 0; i < r.ends.length; i++) {
       const end = r.ends[i]!;
       const id = ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES) as ChunkId;
-      this.packs.add(id, this.bytes(this.cut, end));
+      this.packs.add(id, this.bytes(this.cut, end), this.delta?.basesFor(this.cut, end));
       this.chunks.push(id);
       this.cut = end;
     }

@@ -74,6 +74,7 @@ describe('meta.db', () => {
     expect(tables).toEqual([
       'branch_provenance',
       'branches',
+      'chunk_deltas',
       'chunks',
       'commit_provenance',
       'commits',
@@ -140,7 +141,7 @@ describe('meta.db', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     // what tusk at format 2 left: everything but migration 3
-    db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states');
+    db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.pragma('user_version = 2');
     db.prepare("INSERT INTO settings (key, value) VALUES ('k', 'v')").run();
     db.close();
@@ -155,7 +156,7 @@ describe('meta.db', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     // what tusk at format 3 left: the file cache a row per file
-    db.exec('DROP TABLE file_cache; DROP TABLE profiles; DROP TABLE content_states');
+    db.exec('DROP TABLE file_cache; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.exec('CREATE TABLE file_cache (path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, ctime REAL NOT NULL, content BLOB NOT NULL) WITHOUT ROWID');
     db.prepare('INSERT INTO file_cache VALUES (?, 1, 2, 3, 4, 5, ?)').run('/data/a.txt', Buffer.alloc(32));
     db.pragma('user_version = 3');
@@ -170,7 +171,7 @@ describe('meta.db', () => {
   it('migrates a format-4 store: the datum identity index no longer holds the state, results still found', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
-    db.exec('DROP INDEX datums_by_hash; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash, state); DROP TABLE profiles; DROP TABLE content_states');
+    db.exec('DROP INDEX datums_by_hash; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash, state); DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, finished) VALUES ('p', 'j1', 'd', 0, 'h', 'success', '[]', 5)").run();
     db.pragma('user_version = 4');
     db.close();
@@ -186,7 +187,7 @@ describe('meta.db', () => {
   it('migrates a format-5 store: kept column profiles get their table', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
-    db.exec('DROP TABLE profiles; DROP TABLE content_states');
+    db.exec('DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.pragma('user_version = 5');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -198,19 +199,32 @@ describe('meta.db', () => {
   it('migrates a format-6 store: kept hasher states get their table', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
-    db.exec('DROP TABLE content_states');
+    db.exec('DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.pragma('user_version = 6');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
     expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('content_states')).toEqual(['content', 'state']);
+    expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('chunk_deltas')).toEqual(['id', 'base', 'depth']);
+    again.close();
+  });
+
+  it('migrates a format-7 store: deltas get their table', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.exec('DROP TABLE chunk_deltas');
+    db.pragma('user_version = 7');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('chunk_deltas')).toEqual(['id', 'base', 'depth']);
     again.close();
   });
 
   it('a read-only open of an older store migrates it first when the file can be written', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
-    db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states');
+    db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.pragma('user_version = 2');
     db.close();
     const ro = openDb(file, { readonly: true, create: false });

@@ -18,12 +18,14 @@ export default class GetFile extends TuskCommand<GetFileResult> {
     '<%= config.bin %> get file notes@master:/hello.txt',
     '<%= config.bin %> get file -r images@master:/raw -o ./raw',
     '<%= config.bin %> get file images@master^:/cat.png -o old-cat.png',
+    '<%= config.bin %> get file tables@master:/sales.csv --offset 1048576 --length 1048576',
   ];
   static override args = { file: Args.string({ required: true, description: 'repo@branch:/path' }) };
   static override flags = {
     output: Flags.string({ char: 'o', description: 'Local path to write to (default: stdout).' }),
     recursive: Flags.boolean({ char: 'r', description: 'Download directories and everything under them.' }),
     offset: Flags.integer({ description: 'Start reading at this byte offset.', min: 0 }),
+    length: Flags.integer({ description: 'Read at most this many bytes (from --offset, or the start): only the chunks that hold them are read.', min: 0 }),
   };
   static override storeAccess = 'read' as const;
 
@@ -45,6 +47,7 @@ export default class GetFile extends TuskCommand<GetFileResult> {
         output,
         recursive: flags.recursive,
         offset: flags.offset,
+        length: flags.length,
         stdout: output === undefined ? process.stdout : undefined,
         onProgress: progress?.onProgress,
       });

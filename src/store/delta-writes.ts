@@ -1,0 +1,35 @@
+// Where the write path meets deltas: a put of a new version of a file stores its chunks against
+// the chunks of the version at the same path in the base commit (docs/format.md, "Deltas").
+import { TuskError } from '../errors.js';
+import { readBase } from './content-io.js';
+import { DeltaPlan } from './delta-plan.js';
+import { DeltaEncoder, DeltaIndex } from './delta-store.js';
+import { lookupPath } from './file-tree.js';
+import type { ChunkId, ContentId, NodeId } from './hash.js';
+import type { PackWriter } from './pack-writer.js';
+import type { StoreCore } from './store-core.js';
+
+/** Let `writer` store chunks against the bases a DeltaPlan gives them. */
+export function enableDeltas(s: StoreCore, writer: PackWriter): void {
+  const ctx = { describe: () => 'a delta base' };
+  const index = new DeltaIndex(s.db);
+  writer.deltas = { encoder: new DeltaEncoder(index, (id: ChunkId) => readBase(s.index, s.packs, id, ctx)), index };
+}
+
+/**
+ * The plan for a new version of `repoPath` of about `sizeHint` bytes (0: unknown): against the
+ * file at that path in `baseRoot`; null when there is none, or it is too small to pay.
+ */
+export function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: string, sizeHint: number): DeltaPlan | null {
+  if (!baseRoot) return null;
+  let e;
+  try {
+    e = lookupPath(s.reader, baseRoot, repoPath);
+  } catch (err) {
+    // a path that cannot hold a file is refused by the put itself, with its own message
+    if (err instanceof TuskError) return null;
+    throw err;
+  }
+  if (!e || e.kind !== 'file') return null;
+  return DeltaPlan.against(s.index, e.id as ContentId, sizeHint);
+}
