@@ -123,6 +123,25 @@ export function tusk(...args) {
   return [NODE, TUSK_BIN, ...args];
 }
 
+/**
+ * argv of the tusk CLI with bench/cpu-usage.cjs preloaded: run with TUSK_BENCH_CPU_OUT=FILE in its
+ * env, it writes its own CPU time (not its children's) there; readOwnCpu(FILE) reads it.
+ */
+export function tuskOwnCpu(...args) {
+  return [NODE, '-r', path.join(BENCH_DIR, 'cpu-usage.cjs'), TUSK_BIN, ...args];
+}
+
+/** The CPU time (ms, user + system) a tuskOwnCpu process wrote to `file`; null if it wrote none. */
+export function readOwnCpu(file) {
+  try {
+    const [u, sy] = fs.readFileSync(file, 'utf8').trim().split(' ').map(Number);
+    fs.rmSync(file, { force: true });
+    return Number.isFinite(u) && Number.isFinite(sy) ? (u + sy) / 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Mark an argv inside a measured script as a command whose peak RSS is recorded. */
 export function T(argv) {
   return { argv };

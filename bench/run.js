@@ -7,6 +7,7 @@
 //   --json FILE      also write the results as JSON
 //   --no-fail        exit 0 even when a target is missed
 //   --keep           keep the temp directory (its path is printed)
+//   --million        scenario 4 also puts a tree of 1,000,000 files (once; ~10 GiB, minutes)
 //
 // Data lives in a temp directory under $BENCH_DIR (default: os.tmpdir()), removed at the end.
 // Every scenario states its question, prints ratios against a baseline measured in the same run,
@@ -73,13 +74,13 @@ const SIZES = {
 };
 
 function usage(code) {
-  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 11).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
   (code ? process.stderr : process.stdout).write(text + '\n');
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, runs: 3, only: null, json: null, fail: true, keep: false };
+  const o = { quick: false, runs: 3, only: null, json: null, fail: true, keep: false, million: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -100,6 +101,7 @@ function parseArgs(argv) {
     else if (name === '--json') o.json = path.resolve(val());
     else if (name === '--no-fail') o.fail = false;
     else if (name === '--keep') o.keep = true;
+    else if (name === '--million') o.million = true;
     else if (name === '--help' || name === '-h') usage(0);
     else {
       process.stderr.write(`unknown argument ${a}\n`);
@@ -120,6 +122,7 @@ const root = fs.mkdtempSync(path.join(process.env.BENCH_DIR || os.tmpdir(), 'tus
 setScratchDir(root);
 const ctx = {
   quick: opts.quick,
+  million: opts.million,
   runs: opts.runs,
   sizes: opts.quick ? SIZES.quick : SIZES.full,
   root,

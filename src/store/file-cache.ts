@@ -2,9 +2,9 @@
 // only the files that changed, as git's index and restic's parent snapshot do.
 //
 // Stored a directory at a time: a row is a segment of one directory's entries (encoded below),
-// and a directory's newer segments override its older ones name by name. put -r appends one
-// segment per directory per transaction and, once it has walked a whole directory, drops the
-// segments that were there before (its own cover every file the directory still has). A row per
+// and a directory's newer segments override its older ones name by name. put -r appends a
+// segment of the files it read in a directory that kept every cached name, and a segment of all
+// its files where a name went away, dropping the segments that were there before. A row per
 // file made inserting the cache a tenth of a put of many small files; a segment of 1,000 entries
 // costs about what one of those rows did. It is a cache: a lost segment only means the
 // next put reads those files again.

@@ -20,7 +20,7 @@ import { readRange, writeRange } from './content-range.js';
 import { appendingWriter, concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
-import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
+import { BatchWriter, CHECKPOINT_ROWS, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import { PackWriter } from './pack-writer.js';
@@ -37,6 +37,12 @@ const READ_BLOCK = 4 * 1024 * 1024;
 const SMALL_WRITE = 1 << 20;
 /** WAL pages a tree put lets grow before SQLite checkpoints on its own (see putFiles). */
 const TREE_WAL_PAGES = 16_384;
+/**
+ * Chunk rows a put of files (no tree) records at once: ~512 MiB of a big file, so a checkpoint's
+ * fsync and transaction are noise beside the write. A tree checkpoints on its own (local-tree.ts);
+ * its writer records at CHECKPOINT_ROWS, for a big file inside it.
+ */
+const FILE_CHECKPOINT_ROWS = 4096;
 
 // ---------------------------------------------------------------------------------------------
 // The write protocol
@@ -213,6 +219,8 @@ export interface PutOptions {
   description?: string;
   onProgress?: OnProgress;
   onWarning?: (msg: string) => void;
+  /** chunk rows a put of files records at once (tests lower it) */
+  checkpointRows?: number;
 }
 
 function fileEntry(rec: { id: Buffer; size: number }, datum?: string): Entry {
@@ -247,6 +255,12 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session);
   enableDeltas(s, writer); // delta hook: new versions of a file are stored against the old
+  // a big file's chunk rows are recorded as it is read (unreferenced until the commit, which gc
+  // leaves alone while this session's writer row lives), so memory does not grow with its size
+  writer.checkpointEvery(opts.checkpointRows ?? (hasTrees ? CHECKPOINT_ROWS : FILE_CHECKPOINT_ROWS), () => {
+    writer.sync();
+    s.graph.transaction(() => writer.checkpoint());
+  });
   const arena = new ReadArena(writer);
   const cache = new FileCache(s.db);
   // path edits and tree overlays, in source order: a later one wins where they overlap

@@ -348,6 +348,8 @@ interface BuildFrame {
   hits: CacheUpdate[];
   /** its files read (new, changed, or not trusted from the cache) */
   read: number;
+  /** of those, the ones its cache segments named */
+  readCached: number;
   builder: TreeBuilder;
   /** this directory in the base commit: name → content id, loaded on the first cache hit */
   base: Map<string, Buffer> | null | undefined;
@@ -447,13 +449,18 @@ export class TreeIngest {
     try {
       const root = path.resolve(localRoot);
       this.enter(root, repoRoot, repoRoot.split('/').every((n) => n === '' || isPlainName(n)));
-      const frame = (name: string, repo: string, local: string, cache: DirCacheState): BuildFrame => ({ name, repo, local, cache, hits: [], read: 0, builder: new TreeBuilder(this.o.pages), base: undefined });
+      const frame = (name: string, repo: string, local: string, cache: DirCacheState): BuildFrame => ({ name, repo, local, cache, hits: [], read: 0, readCached: 0, builder: new TreeBuilder(this.o.pages), base: undefined });
       const frames: BuildFrame[] = [frame('', repoRoot, root, this.stack[0]!.cacheState)];
       // A directory whose every file came from the cache, and every cached name was one of them, is
       // what its segments say already: nothing to write (a re-put of an unchanged tree writes no
-      // cache rows). Otherwise its files all go into a new segment, and the older ones can go.
+      // cache rows). One that still has every cached name needs only the files it read, in a
+      // segment over the older ones (a newer segment overrides by name; record() merges them once
+      // there are many): rewriting every unchanged row of every directory that gained a file was
+      // a tenth of a small re-put. Otherwise (names gone) its files all go into a new segment,
+      // and the older ones can go.
       const built = (f: BuildFrame) => {
         if (!this.o.cache || (f.read === 0 && f.hits.length === f.cache.names)) return;
+        if (f.hits.length + f.readCached === f.cache.names) return;
         for (const r of f.hits) this.cacheRows.push(r);
         if (f.cache.seq > 0) this.cacheComplete.push({ dir: f.local, upTo: f.cache.seq });
       };
@@ -694,6 +701,7 @@ export class TreeIngest {
     this.o.onBytes(stat.size);
     if (rec.chunks.length > 1) this.contents.push(rec);
     dir.read++;
+    if (ev.cached) dir.readCached++;
     if (this.o.cache) this.cacheRows.push({ path: ev.local, stat, id: rec.id });
     return this.entry(ev.name, rec.id, rec.size);
   }

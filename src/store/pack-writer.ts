@@ -50,6 +50,9 @@ export class PackWriter {
   /** Deltas: set by a caller that passes bases to add(); without it every chunk is stored on its own. */
   deltas: { encoder: DeltaEncoder; index: DeltaIndex } | null = null;
   private readonly pendingDeltas: DeltaRow[] = [];
+  /** see checkpointEvery */
+  private full: { rows: number; record: () => void } | null = null;
+  private recording = false;
 
   constructor(
     private readonly index: ChunkIndex,
@@ -118,6 +121,23 @@ export class PackWriter {
       this.storedBytes += len;
     }
     if (partsLen > 0) this.current!.appender.append(parts);
+    if (this.full && this.pending.length >= this.full.rows && !this.recording) {
+      this.recording = true;
+      try {
+        this.full.record();
+      } finally {
+        this.recording = false;
+      }
+    }
+  }
+
+  /**
+   * Have `record` called (it syncs and checkpoints in a transaction of its own) whenever `rows`
+   * chunk rows are pending: a row per chunk kept to the end of a long session grew a put of one
+   * big file in proportion to its size.
+   */
+  checkpointEvery(rows: number, record: () => void): void {
+    this.full = { rows, record };
   }
 
   private encode(raw: Uint8Array): Encoded {
