@@ -39,7 +39,7 @@ beforeAll(async () => {
     input: { cross: [{ pfs: { name: 'current', repo: 'sales', glob: '/' } }, { pfs: { name: 'reference', repo: 'sales', commit: inputs[0], glob: '/' } }] },
     transform: { ml: { task: 'drift', data: { path: '/pfs/current/sales.csv' }, reference: '/pfs/reference/sales.csv' } },
   };
-  createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
+  await createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
   await runForeground(env.store.core);
   for (const [seed, shift] of [
     [2, 0],
