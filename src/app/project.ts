@@ -3,9 +3,8 @@
 import { findProject, tryFindProject, type Project } from '../project/config.js';
 import { runHook as runProjectHook } from '../project/hook-runner.js';
 import { installHooks as install, uninstallHooks as uninstall } from '../project/hooks.js';
-import type { ProjectStore } from '../project/ports.js';
 import { checkoutTargets, worktreeStatus } from '../project/status.js';
-import { updateLock } from '../project/sync.js';
+import { updateLock, type ProjectStore } from '../project/sync.js';
 import { verifyLock, type VerifyOptions } from '../project/verify.js';
 import { openProjectStore, openTusk } from './tusk.js';
 

@@ -4,7 +4,7 @@
 import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
 import type { Project } from '../project/config.js';
 import { projectStorePath } from '../project/config.js';
-import type { ProjectStore } from '../project/ports.js';
+import type { ProjectStore } from '../project/sync.js';
 import { openStore, type Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
 import { DataService } from './data-service.js';

@@ -12,8 +12,7 @@ import { gitAdd, hasStagedChanges, parentGitCommand } from './git.js';
 import { findGitDir, isNoop, RACY_MS, readState, writeState } from './hook-state.js';
 import { hashFileBytes } from './local-scan.js';
 import { branchKey, readLock } from './lock.js';
-import type { OpenProjectStore } from './ports.js';
-import { updateLock, type LockUpdateResult } from './sync.js';
+import { updateLock, type LockUpdateResult, type OpenProjectStore } from './sync.js';
 import { checkoutDir, type CheckoutResult } from './worktree.js';
 
 export interface HookRunResult {
