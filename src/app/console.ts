@@ -6,6 +6,6 @@ export { DEFAULT_HOST, DEFAULT_PORT } from '../console/server.js';
 export { isLoopbackHost, newToken } from '../console/security.js';
 
 /** Serve the console for `tusk`'s store until the returned server is closed. */
-export function startConsole(tusk: Tusk, opts: Omit<ConsoleOptions, 'store'>) {
-  return start({ ...opts, store: tusk.consoleStore });
+export function startConsole(tusk: Tusk, opts: Omit<ConsoleOptions, 'data' | 'pipelines'>) {
+  return start({ ...opts, data: tusk.data, pipelines: tusk.pipelines });
 }

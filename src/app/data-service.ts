@@ -2,8 +2,11 @@
 // plus the pipeline rule that a write feeding a pipeline starts its jobs. Reads delegate; each
 // write that can create jobs ends with the job trigger, so no caller runs (or forgets) it.
 import { formatCommitRef, type CommitRef, type FileRef } from '../store/address.js';
+import type { NodeId } from '../store/hash.js';
 import type { Store } from '../store/store.js';
-import type { BranchRef, CommitOrigin, OnProgress, PutSource } from '../store/types.js';
+import type { StoreCore } from '../store/store-core.js';
+import { refOf } from '../store/tree.js';
+import type { BranchRef, CommitOrigin, FileInfo, OnProgress, PutSource } from '../store/types.js';
 import { done } from '../ui/messages.js';
 import type { JobTrigger } from './job-trigger.js';
 
@@ -18,6 +21,7 @@ export interface WaitOption {
 export class DataService {
   constructor(
     private readonly store: Store,
+    private readonly core: StoreCore,
     private readonly jobs: JobTrigger,
   ) {}
 
@@ -115,6 +119,10 @@ export class DataService {
   /** Files under a directory in name order, read lazily: after `after` (exclusive) when given. */
   iterateFiles(ref: FileRef, opts?: { after?: string }) {
     return this.store.iterateFiles(ref, opts);
+  }
+  /** How many entries a directory (as inspectFile gave it) holds, read from its root page (no walk). */
+  countEntries(dir: FileInfo): number {
+    return refOf(this.core.reader, Buffer.from(dir.hash, 'hex') as NodeId).entries;
   }
   globFiles(ref: FileRef) {
     return this.store.globFiles(ref);

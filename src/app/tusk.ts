@@ -40,7 +40,7 @@ export class Tusk {
     this.#store = store;
     this.#core = store.core;
     this.#jobs = new JobTrigger(store.core);
-    this.data = new DataService(store, this.#jobs);
+    this.data = new DataService(store, store.core, this.#jobs);
     this.pipelines = new PipelineService(store.core, store, this.#jobs);
     this.models = new ModelService(store);
   }
@@ -48,11 +48,6 @@ export class Tusk {
   /** the store's `.tusk` directory */
   get path(): string {
     return this.#store.path;
-  }
-
-  /** The read-only view the web console serves. */
-  get consoleStore(): Store {
-    return this.#store;
   }
 
   /** What the project layer works with (src/project/ports.ts). */
