@@ -48,8 +48,8 @@ export class PipelineService {
   }
 
   /**
-   * For `tusk lock`: create or update as the project's spec file says, run the checks, start no
-   * job (the lock runs them once, at the end of its step).
+   * For `tusk lock`: create or update as the project's spec file says (the checks run as for
+   * `create pipeline`). The jobs start as after any write, or at the end of the caller's batch.
    */
   async sync(text: string, opts: { baseDir: string; workdir: WorkdirRule; update?: boolean; reprocess?: boolean }): Promise<void> {
     await service.createPipelines(this.core, text, opts);

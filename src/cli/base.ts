@@ -66,7 +66,7 @@ export abstract class TuskCommand<T> extends Command {
   /** 'read' for commands that never write; the store may then open without taking a write lock. */
   static storeAccess: 'read' | 'write' = 'write';
 
-  private openedStore: Tusk | undefined;
+  private opened: Tusk | undefined;
   private outputFormat: 'json' | 'yaml' = 'json';
   private fullTimestamps = false;
   private signalHandlers: [NodeJS.Signals, () => void][] = [];
@@ -75,11 +75,11 @@ export abstract class TuskCommand<T> extends Command {
 
   /** The store found from the working directory (or TUSK_STORE) and its services, opened on first use. */
   protected tusk(): Tusk {
-    if (!this.openedStore) {
+    if (!this.opened) {
       const access = (this.ctor as unknown as typeof TuskCommand).storeAccess;
-      this.openedStore = openTusk({ readonly: access === 'read' });
+      this.opened = openTusk({ readonly: access === 'read' });
     }
-    return this.openedStore;
+    return this.opened;
   }
 
   /** Print human output, unless the result is being printed as JSON/YAML instead. */
@@ -259,9 +259,9 @@ export abstract class TuskCommand<T> extends Command {
   }
 
   private closeStore(): void {
-    const store = this.openedStore;
-    this.openedStore = undefined;
-    store?.close();
+    const tusk = this.opened;
+    this.opened = undefined;
+    tusk?.close();
   }
 
   // Leave through process.exit: an interrupted store call may still hold promises that would
