@@ -1,6 +1,6 @@
-// `tusk lock` (the path the pre-commit hook takes) creates pipelines through the same service as
-// `create pipeline`, so it refuses the same invalid spec with the same error, creates nothing and
-// leaves tusk.lock unwritten, instead of creating a pipeline whose job fails at run time.
+// `tusk lock` and the pre-commit hook create pipelines through the same service as `create
+// pipeline`, so they refuse the same invalid spec with the same error, create nothing and leave
+// tusk.lock unwritten, instead of creating a pipeline whose job fails at run time.
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestProject } from './project-helpers.js';
@@ -37,6 +37,17 @@ describe('tusk lock runs the pipeline checks create pipeline runs', () => {
     const created = await p.tusk(['create', 'pipeline', '-f', 'pipelines/model.json', '--json']);
     expect(created.code, created.describe()).toBe(2);
     expect(created.json().error).toEqual(locked.json().error);
+    expect(await p.tuskJson(['list', 'pipeline'])).toEqual([]);
+  }, 60_000);
+
+  it('the pre-commit hook refuses it too, and the git commit does not happen', async () => {
+    const installed = await p.tusk(['hooks', 'install', '--json']);
+    expect(installed.code, installed.describe()).toBe(0);
+    const committed = p.commit('add a model');
+    expect(committed.code, committed.stderr).not.toBe(0);
+    expect(committed.stderr).toContain(EXPECTED);
+    expect(p.git(['rev-parse', '--verify', '-q', 'HEAD']).code).not.toBe(0);
+    expect(fs.existsSync(p.path('tusk.lock'))).toBe(false);
     expect(await p.tuskJson(['list', 'pipeline'])).toEqual([]);
   }, 60_000);
 });
