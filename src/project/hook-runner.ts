@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { hookMsg } from '../ui/messages.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
-import { findProject, projectPath, trackedDir, type Project } from './config.js';
+import { findProject, trackedDir, type Project } from './config.js';
 import { gitAdd, hasStagedChanges, parentGitCommand } from './git.js';
 import { findGitDir, isNoop, RACY_MS, readState, writeState } from './hook-state.js';
 import { hashFileBytes } from './local-scan.js';
