@@ -5,7 +5,7 @@
 // values come from src/app/project.ts, monitor.ts and console.ts, which only their commands load).
 export { formatCommitRef, isCommitId, parseBranchRef, parseCommitRef, parseFileRef, validateName, type CommitRef, type FileRef } from '../store/address.js';
 export type { BranchInfo, CommitInfo, CommitOrigin, CommitSetInfo, DiffEntry, FileInfo, FsckReport, GcReport, OnProgress, ProgressEvent, PutResult, PutSource, RepoInfo } from '../store/types.js';
-export { TERMINAL_JOB_STATES, type JobState } from '../store/job-records.js';
+export type { JobState } from '../store/job-records.js';
 
 export type { CronTick } from '../pipeline/cron-ticker.js';
 export { parseInputTerms, type LogFilter, type LogLine } from '../pipeline/logs.js';
