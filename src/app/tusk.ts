@@ -2,8 +2,7 @@
 // get everything they use from a Tusk (or, for project commands, from src/app/project.ts); only
 // this folder and src/store itself see the store's internals.
 import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
-import type { Project } from '../project/config.js';
-import { projectStorePath } from '../project/config.js';
+import { projectStorePath, type Project } from '../project/config.js';
 import type { ProjectStore } from '../project/sync.js';
 import { openStore, type Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
@@ -13,8 +12,8 @@ import { ModelService } from './models.js';
 import { PipelineService } from './pipelines.js';
 
 // Any command may run jobs (writes start them), so ML transforms must be known to the runner, and
-// every way of creating a pipeline runs the ML check. Registering costs ~1 ms; TensorFlow.js and
-// the check's modules load only when an ML datum runs or an ML spec is created.
+// every way of creating a pipeline runs the ML check. Registering loads no ML code: TensorFlow.js
+// and the check's modules load only when an ML datum runs or an ML spec is created.
 registerMlTransforms();
 registerMlChecks();
 
