@@ -40,6 +40,15 @@ describe('the import rule for the layers', () => {
     expect(await newViolations(root, ['src'])).toEqual([]);
   });
 
+  // An import check cannot see a property reach: a command handed an object with the store's
+  // internals on it could use them without importing anything. Commands get services only.
+  it('no command reaches the store core or the project port through an object', () => {
+    const files = ['src/commands', 'src/cli'].flatMap((d) => (fs.readdirSync(path.join(root, d), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => path.join(d, f)));
+    expect(files.length).toBeGreaterThan(50);
+    const reaches = files.filter((f) => /\.core\b|forProject\(/.test(fs.readFileSync(path.join(root, f), 'utf8')));
+    expect(reaches).toEqual([]);
+  });
+
   describe('in a copy of the tree with new breaches added', () => {
     const copy = tempDir('tusk-arch-');
     afterAll(() => fs.rmSync(copy, { recursive: true, force: true }));
