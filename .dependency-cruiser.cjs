@@ -5,14 +5,20 @@
  */
 
 // Everything outside src/store reaches the store through these modules only; the rest of
-// src/store is internal to it.
+// src/store is internal to it, seen only by src/store itself and the composition root.
 const STORE_FACADE = '^src/store/(store|types|address)[.]ts$';
+const COMPOSITION_ROOT = '^src/app/';
 
 // Layers above the store, above the pipeline, and the command layer (src/cli holds helpers
 // shared by commands, so it is part of that layer).
 const COMMANDS = '^src/(commands|cli)/';
-const ABOVE_PIPELINE = '^src/(commands|cli|console|project|ml|monitor|ui)/';
-const ABOVE_STORE = '^src/(commands|cli|console|project|pipeline|ml|monitor|ui)/';
+const ABOVE_PIPELINE = '^src/(app|commands|cli|console|project|ml|monitor|ui)/';
+const ABOVE_STORE = '^src/(app|commands|cli|console|project|pipeline|ml|monitor|ui)/';
+
+// What a command may import besides packages: the composition root and its services, the
+// command helpers, rendering (src/ui and the views beside project and monitor code) and the
+// shared top-level modules (errors, signals, timers).
+const COMMAND_IMPORTS = ['^src/(app|commands|cli|ui)/', '^src/[^/]+[.]ts$', '^src/(project|monitor)/views[.]ts$'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -50,8 +56,23 @@ module.exports = {
       name: 'store-internals',
       severity: 'error',
       comment: `Outside src/store only the façade (${STORE_FACADE}) may be imported; the other store modules are internals.`,
-      from: { path: '^src/', pathNot: ['^src/store/', '^src/ml/'] },
+      from: { path: '^src/', pathNot: ['^src/store/', COMPOSITION_ROOT, '^src/ml/'] },
       to: { path: '^src/store/', pathNot: STORE_FACADE },
+    },
+    {
+      name: 'commands-import-services',
+      severity: 'error',
+      comment:
+        'Commands parse, call one service and render: they import src/app (openTusk, the services, the records they return), src/cli, src/ui and views, never a layer below the services.',
+      from: { path: COMMANDS },
+      to: { path: '^src/', pathNot: COMMAND_IMPORTS },
+    },
+    {
+      name: 'composition-root-imported-by-commands',
+      severity: 'error',
+      comment: 'src/app builds the application from the layers below it; only commands (and src/cli) use it, or a layer would depend on the whole.',
+      from: { path: '^src/', pathNot: ['^src/app/', COMMANDS] },
+      to: { path: COMPOSITION_ROOT },
     },
     {
       name: 'service-imports-commands',

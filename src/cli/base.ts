@@ -1,4 +1,4 @@
-// The base of every tusk command: output flags, the lazily opened store, `--json`/`--raw`
+// The base of every tusk command: output flags, the lazily opened store and its services, `--json`/`--raw`
 // rendering, signals, and the one place where errors are printed and turned into exit codes.
 
 import { Command, Errors, Flags, type Interfaces, toConfiguredId } from '@oclif/core';
@@ -6,16 +6,11 @@ import { createRequire } from 'node:module';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { EXIT, InvalidArgumentError, TuskError } from '../errors.js';
 import { runInterruptCleanups } from '../signals.js';
-import { openStore, type Store } from '../store/store.js';
-import { registerMlTransforms } from '../ml/register.js';
-import type { OnProgress, ProgressEvent } from '../store/types.js';
+import type { OnProgress, ProgressEvent } from '../app/api.js';
+import { openTusk, type Tusk } from '../app/tusk.js';
 import { formatTime, type TimeLike } from '../ui/format.js';
 import { msg } from '../ui/messages.js';
 import { createProgress, type Progress } from '../ui/progress.js';
-
-// Any command may run jobs (writes trigger them): ML transforms must be known to the runner.
-// Registering costs ~1 ms; TensorFlow.js loads only when an ML datum runs.
-registerMlTransforms();
 
 /** Flags shared by list and inspect commands (pachctl's `--raw`, `-o`, `--full-timestamps`). */
 export const outputFlags = {
@@ -56,7 +51,7 @@ type FlagOutput = { [name: string]: any };
 type ArgOutput = { [name: string]: any };
 
 /**
- * A tusk command: `run()` parses, makes one store call and renders; the value it returns is the
+ * A tusk command: `run()` parses, makes one service call and renders; the value it returns is the
  * `--json` payload. Commands never print errors themselves: they throw, and `catch` below prints.
  */
 export abstract class TuskCommand<T> extends Command {
@@ -71,20 +66,20 @@ export abstract class TuskCommand<T> extends Command {
   /** 'read' for commands that never write; the store may then open without taking a write lock. */
   static storeAccess: 'read' | 'write' = 'write';
 
-  private openedStore: Store | undefined;
+  private opened: Tusk | undefined;
   private outputFormat: 'json' | 'yaml' = 'json';
   private fullTimestamps = false;
   private signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   abstract override run(): Promise<T>;
 
-  /** The store found from the working directory (or TUSK_STORE), opened on first use. */
-  protected store(): Store {
-    if (!this.openedStore) {
+  /** The store found from the working directory (or TUSK_STORE) and its services, opened on first use. */
+  protected tusk(): Tusk {
+    if (!this.opened) {
       const access = (this.ctor as unknown as typeof TuskCommand).storeAccess;
-      this.openedStore = openStore({ readonly: access === 'read' });
+      this.opened = openTusk({ readonly: access === 'read' });
     }
-    return this.openedStore;
+    return this.opened;
   }
 
   /** Print human output, unless the result is being printed as JSON/YAML instead. */
@@ -264,9 +259,9 @@ export abstract class TuskCommand<T> extends Command {
   }
 
   private closeStore(): void {
-    const store = this.openedStore;
-    this.openedStore = undefined;
-    store?.close();
+    const tusk = this.opened;
+    this.opened = undefined;
+    tusk?.close();
   }
 
   // Leave through process.exit: an interrupted store call may still hold promises that would

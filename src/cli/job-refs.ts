@@ -1,7 +1,7 @@
 // Job addresses: `pipeline@job-id` (PACHYDERM.md 5.2), and the bare job id some commands take.
 
 import { InvalidArgumentError } from '../errors.js';
-import { isCommitId, validateName } from '../store/address.js';
+import { isCommitId, validateName } from '../app/api.js';
 import { pipelineMsg } from '../ui/messages.js';
 
 /** A job: its pipeline and id (the id of the commit set that created it). */

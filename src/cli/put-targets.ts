@@ -5,8 +5,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { InvalidArgumentError, NotFoundError, localFileError } from '../errors.js';
-import type { FileRef } from '../store/address.js';
-import type { PutSource } from '../store/types.js';
+import type { FileRef, PutSource } from '../app/api.js';
 import { msg } from '../ui/messages.js';
 import { parseListedSources } from './source-list.js';
 

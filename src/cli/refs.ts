@@ -1,7 +1,7 @@
 // Argument shapes shared by several commands, on top of the addressing grammar in store/address.
 
 import { InvalidArgumentError } from '../errors.js';
-import { type CommitRef, type FileRef, isCommitId, parseCommitRef } from '../store/address.js';
+import { type CommitRef, type FileRef, isCommitId, parseCommitRef } from '../app/api.js';
 import { msg } from '../ui/messages.js';
 
 /** `--head`/`--parent` values: a commit id or branch of `repo`, or a full `repo@…` address. */

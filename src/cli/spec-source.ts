@@ -4,8 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { localFileError } from '../errors.js';
-import type { WorkdirRule } from '../pipeline/spec.js';
-import { projectWorkdir, tryFindProject } from '../project/config.js';
+import { projectWorkdir, tryFindProject, type WorkdirRule } from '../app/api.js';
 
 /** A spec's text, where it was read from (for messages) and the directory it lives in. */
 export interface SpecSource {

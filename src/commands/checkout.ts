@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { withProjectStore } from '../project/session.js';
-import { checkoutTargets, type CheckoutAllResult } from '../project/status.js';
+import type { CheckoutAllResult } from '../app/api.js';
+import { checkout } from '../app/project.js';
 import { checkoutView } from '../project/views.js';
 
 export type CheckoutResult = CheckoutAllResult;
@@ -25,9 +25,7 @@ export default class Checkout extends TuskCommand<CheckoutResult> {
 
   async run(): Promise<CheckoutResult> {
     const { args, flags } = await this.parse(Checkout);
-    const result = await withProjectStore(process.cwd(), (store, project) =>
-      checkoutTargets(store.core, project, { ref: args.ref, dir: flags.output, cwd: process.cwd(), force: flags.force }),
-    );
+    const result = await checkout(process.cwd(), { ref: args.ref, dir: flags.output, force: flags.force });
     this.render(() => checkoutView(result));
     return result;
   }

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { DEFAULT_HOST, DEFAULT_PORT, startConsole } from '../console/server.js';
-import { isLoopbackHost, newToken } from '../console/security.js';
+import { DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost, newToken, startConsole } from '../app/console.js';
 
 /** What `--json` prints once the console listens (the command then runs until interrupted). */
 export type ConsoleResult = { url: string; host: string; port: number; tokenRequired: boolean };
@@ -30,8 +29,7 @@ export default class Console extends TuskCommand<ConsoleResult> {
   async run(): Promise<ConsoleResult> {
     const { flags } = await this.parse(Console);
     const token = flags.token ?? (isLoopbackHost(flags.host) ? null : newToken());
-    const running = await startConsole({
-      store: this.store(),
+    const running = await startConsole(this.tusk(), {
       host: flags.host,
       port: flags.port,
       token,

@@ -1,11 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
 import { parseDelimiter, requirePath } from '../cli/refs.js';
-import { DRIFT_DEFAULTS } from '../monitor/drift.js';
-import { driftFiles, type DriftReport } from '../monitor/drift-service.js';
-import { DriftDetectedError } from '../monitor/errors.js';
+import { DRIFT_DEFAULTS, DriftDetectedError } from '../app/monitor.js';
 import { driftSummary, driftView } from '../monitor/views.js';
-import { parseFileRef } from '../store/address.js';
+import { parseFileRef, type DriftReport } from '../app/api.js';
 import { InvalidArgumentError } from '../errors.js';
 
 export type DriftResult = DriftReport;
@@ -45,7 +43,7 @@ export default class Drift extends TuskCommand<DriftResult> {
   async run(): Promise<DriftResult> {
     const { args, flags } = await this.parse(Drift);
     const reference = parseFileRef(args.reference);
-    const report = driftFiles(this.store(), requirePath(reference, 'reference file path', `${reference.repo}@v1:/data.csv`), parseFileRef(args.current), {
+    const report = await this.tusk().models.drift(requirePath(reference, 'reference file path', `${reference.repo}@v1:/data.csv`), parseFileRef(args.current), {
       alpha: fraction(flags.alpha, '--alpha', DRIFT_DEFAULTS.alpha),
       correction: flags.correction as 'bonferroni' | 'none',
       distanceThreshold: positive(flags['distance-threshold'], '--distance-threshold', DRIFT_DEFAULTS.distanceThreshold),

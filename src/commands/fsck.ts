@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
 import { CorruptError } from '../errors.js';
-import type { FsckReport } from '../store/types.js';
+import type { FsckReport } from '../app/api.js';
 import { done, msg } from '../ui/messages.js';
 
 export type FsckResult = FsckReport;
@@ -22,7 +22,7 @@ export default class Fsck extends TuskCommand<FsckResult> {
     const progress = this.progress();
     let report: FsckReport;
     try {
-      report = this.store().fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
+      report = this.tusk().data.fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
     } finally {
       progress.done();
     }

@@ -1,5 +1,5 @@
 import { TuskCommand } from '../cli/base.js';
-import type { GcReport } from '../store/types.js';
+import type { GcReport } from '../app/api.js';
 import { done } from '../ui/messages.js';
 
 export type GcResult = GcReport;
@@ -13,7 +13,7 @@ export default class Gc extends TuskCommand<GcResult> {
 
   async run(): Promise<GcResult> {
     await this.parse(Gc);
-    const report = this.store().gc();
+    const report = this.tusk().data.gc();
     this.render(() => done.gc(report));
     return report;
   }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { initStore } from '../store/store.js';
+import { initStore } from '../app/tusk.js';
 import { done } from '../ui/messages.js';
 
 export type InitResult = { path: string; created: boolean };

@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { findProject, projectStorePath } from '../project/config.js';
-import { updateLock, type LockUpdateResult } from '../project/sync.js';
+import type { LockUpdateResult } from '../app/api.js';
+import { lock } from '../app/project.js';
 import { lockUpdateView } from '../project/views.js';
-import { openStore } from '../store/store.js';
 
 export type LockResult = LockUpdateResult;
 
@@ -21,14 +20,8 @@ export default class Lock extends TuskCommand<LockResult> {
 
   async run(): Promise<LockResult> {
     const { flags } = await this.parse(Lock);
-    const project = findProject();
-    const store = openStore({ path: projectStorePath(project) });
-    try {
-      const { watch: _watch, ...result } = await updateLock(store, project, { wait: flags.wait ?? project.config.wait });
-      this.render(() => lockUpdateView(result));
-      return result;
-    } finally {
-      store.close();
-    }
+    const result = await lock({ wait: flags.wait });
+    this.render(() => lockUpdateView(result));
+    return result;
   }
 }

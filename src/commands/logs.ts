@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
 import { parseJobRef } from '../cli/job-refs.js';
 import { InvalidArgumentError } from '../errors.js';
-import { followLogs, parseInputTerms, printLogs, readLogs, type LogFilter, type LogLine } from '../pipeline/logs.js';
+import { parseInputTerms, type LogFilter, type LogLine } from '../app/api.js';
 import { pipelineMsg } from '../ui/messages.js';
 import { logJsonLines, logMessages } from '../ui/pipeline-views.js';
 
@@ -55,11 +55,11 @@ export default class Logs extends TuskCommand<LogsResult> {
       includeSystem: flags.system,
       inputs: flags.inputs === undefined ? undefined : parseInputTerms(flags.inputs),
     };
-    const core = this.store().core;
-    if (this.jsonEnabled()) return readLogs(core, filter);
+    const pipelines = this.tusk().pipelines;
+    if (this.jsonEnabled()) return pipelines.readLogs(filter);
     const print = (lines: LogLine[]) => this.render(() => (flags.raw ? logJsonLines(lines) : logMessages(lines)));
-    if (flags.follow) await followLogs(core, filter, { signal: this.untilInterrupted(), onLines: print });
-    else await printLogs(core, filter, print);
+    if (flags.follow) await pipelines.followLogs(filter, { signal: this.untilInterrupted(), onLines: print });
+    else await pipelines.printLogs(filter, print);
     // printed as it was read: there is no document to return
     return [];
   }

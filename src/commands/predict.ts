@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { predictFile, type PredictResult } from '../ml/predict-service.js';
-import { parseFileRef } from '../store/address.js';
+import { parseFileRef, type PredictResult } from '../app/api.js';
 
 export type PredictCommandResult = PredictResult;
 
@@ -36,7 +35,7 @@ export default class Predict extends TuskCommand<PredictCommandResult> {
     const ref = parseFileRef(args.model);
     const output = flags.output === undefined ? undefined : resolve(flags.output);
     const json = this.jsonEnabled();
-    const result = await predictFile(this.store(), ref, resolve(flags.file), {
+    const result = await this.tusk().models.predict(ref, resolve(flags.file), {
       output,
       delimiter: flags.delimiter,
       json,

@@ -1,9 +1,6 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { listJobs, type JobInfo } from '../pipeline/pipeline-service.js';
-import { runDaemon, runForeground } from '../pipeline/runner.js';
-import { MAX_PARALLELISM } from '../pipeline/spec.js';
-import { TERMINAL_JOB_STATES } from '../store/job-records.js';
+import { MAX_PARALLELISM, type JobInfo } from '../app/api.js';
 import { jobProgress, jobStateCell } from '../ui/pipeline-views.js';
 
 /** The jobs that ended while the command ran (none for --daemon). */
@@ -23,23 +20,14 @@ export default class Run extends TuskCommand<RunResult> {
 
   async run(): Promise<RunResult> {
     const { flags } = await this.parse(Run);
-    const core = this.store().core;
+    const pipelines = this.tusk().pipelines;
     if (flags.daemon) {
       const idle = Number(process.env.TUSK_RUNNER_IDLE_MS);
-      await runDaemon(core, { idleMs: Number.isFinite(idle) && idle > 0 ? idle : undefined });
+      await pipelines.runDaemon({ idleMs: Number.isFinite(idle) && idle > 0 ? idle : undefined });
       return [];
     }
-    const started = Date.now();
-    const before = new Set(listJobs(core).filter((j) => !isEnded(j)).map((j) => `${j.pipeline}@${j.id}`));
-    await runForeground(core, { parallelism: flags.parallelism });
-    const ended = listJobs(core)
-      .filter((j) => isEnded(j) && (before.has(`${j.pipeline}@${j.id}`) || Date.parse(j.created) >= started))
-      .reverse();
+    const ended = await pipelines.runHere({ parallelism: flags.parallelism });
     this.render(() => ended.map((j) => `${j.pipeline}@${j.id} ${jobStateCell(j)} (${jobProgress(j)})\n`).join(''));
     return ended;
   }
-}
-
-function isEnded(j: JobInfo): boolean {
-  return (TERMINAL_JOB_STATES as readonly string[]).includes(j.state);
 }

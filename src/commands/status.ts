@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { withProjectStore } from '../project/session.js';
-import { worktreeStatus, type StatusResult } from '../project/status.js';
+import type { StatusResult } from '../app/api.js';
+import { status } from '../app/project.js';
 import { statusView } from '../project/views.js';
 
 export type { StatusResult };
@@ -24,7 +24,7 @@ export default class Status extends TuskCommand<StatusResult> {
 
   async run(): Promise<StatusResult> {
     const { args, flags } = await this.parse(Status);
-    const result = await withProjectStore(process.cwd(), (store, project) => worktreeStatus(store.core, project, { ref: args.ref, dir: flags.dir, cwd: process.cwd() }));
+    const result = await status(process.cwd(), { ref: args.ref, dir: flags.dir });
     this.render(() => statusView(result));
     return result;
   }

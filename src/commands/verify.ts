@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { withProjectStore } from '../project/session.js';
-import { VerifyFailedError, verifyLock, type VerifyReport } from '../project/verify.js';
+import type { VerifyReport } from '../app/api.js';
+import { verify, VerifyFailedError } from '../app/project.js';
 import { verifyView } from '../project/views.js';
 import { projectMsg } from '../ui/messages.js';
 
@@ -29,9 +29,7 @@ export default class Verify extends TuskCommand<VerifyResult> {
 
   async run(): Promise<VerifyResult> {
     const { flags } = await this.parse(Verify);
-    const report = await withProjectStore(process.cwd(), (store, project) =>
-      verifyLock(store.core, project, { lock: flags.lock, changed: flags.changed || flags.base !== undefined, base: flags.base, pipelines: flags.pipeline, cwd: process.cwd() }),
-    );
+    const report = await verify(process.cwd(), { lock: flags.lock, changed: flags.changed || flags.base !== undefined, base: flags.base, pipelines: flags.pipeline });
     this.render(() => verifyView(report));
     if (!report.ok) {
       const failed = report.pipelines.filter((p) => p.status === 'failed').length;

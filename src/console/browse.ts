@@ -1,15 +1,13 @@
 // Paged reads for the console. A page of a 100,000-entry directory must not cost a walk of all
 // of it, so directories are paged with the store's lazy listing (iterateFiles from a name: O(depth)
 // page reads), and histories by following parents from a cursor commit.
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { formatCommitRef, parseCommitRef, parseFileRef, type CommitRef, type FileRef } from '../store/address.js';
 import { hasGlobChars } from '../store/glob.js';
-import type { NodeId } from '../store/hash.js';
 import { joinPath } from '../store/paths.js';
-import type { Store } from '../store/store.js';
-import { lookupEntry, refOf, type Entry } from '../store/tree.js';
 import type { CommitInfo, DiffEntry, FileInfo } from '../store/types.js';
 import type { CommitDetail, CommitPage, DiffChange, DiffResult, DirPage } from './api-types.js';
+import type { ConsoleData } from './services.js';
 
 /** Commit address from URL parts, checked exactly as the CLI checks `repo@ref`. */
 export function commitRefOf(repo: string, ref: string | undefined): CommitRef {
@@ -26,34 +24,30 @@ export function fileRefOf(repo: string, ref: string | undefined, path: string | 
   return parseFileRef(`${formatCommitRef(commitRefOf(repo, ref))}:${p.startsWith('/') ? p : `/${p}`}`);
 }
 
-function toFileInfo(dir: FileInfo, e: Entry): FileInfo {
-  return {
-    path: joinPath(dir.path, e.name),
-    type: e.kind,
-    sizeBytes: e.size,
-    files: e.files,
-    hash: e.id.toString('hex'),
-    repo: dir.repo,
-    commit: dir.commit,
-    datum: e.datum ?? null,
-  };
+/** The entry `name` directly in `dir`, if there is one; a name that is not one plain path element names none. */
+function entryNamed(store: ConsoleData, dir: FileInfo, name: string): FileInfo | undefined {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || hasGlobChars(name)) return undefined;
+  try {
+    return store.inspectFile({ repo: dir.repo, commit: dir.commit, path: joinPath(dir.path, name) });
+  } catch (err) {
+    if (err instanceof NotFoundError || err instanceof InvalidArgumentError) return undefined;
+    throw err;
+  }
 }
 
 /**
  * One page of a directory, in name order: entries after `after` (exclusive), or from `from`
  * (inclusive, for "go to name"). A file path answers with the file itself.
  */
-export function listDirectoryPage(store: Store, ref: FileRef, opts: { after?: string; from?: string; limit: number }): DirPage {
+export function listDirectoryPage(store: ConsoleData, ref: FileRef, opts: { after?: string; from?: string; limit: number }): DirPage {
   const dir = store.inspectFile(ref);
   if (dir.type === 'file') return { kind: 'file', file: dir };
-  const reader = store.core.reader;
-  const id = Buffer.from(dir.hash, 'hex') as NodeId;
-  const total = refOf(reader, id).entries;
+  const total = store.countEntries(dir);
   const entries: FileInfo[] = [];
   let after = opts.after;
   if (after === undefined && opts.from !== undefined) {
-    const exact = lookupEntry(reader, id, opts.from);
-    if (exact) entries.push(toFileInfo(dir, exact));
+    const exact = entryNamed(store, dir, opts.from);
+    if (exact) entries.push(exact);
     after = opts.from;
   }
   let more = false;
@@ -73,7 +67,7 @@ export function listDirectoryPage(store: Store, ref: FileRef, opts: { after?: st
  * A page of history, newest first. On a branch the cursor is the last commit shown and the next
  * page starts at its parent; for a whole repo (no branch) it is an offset.
  */
-export function listCommitPage(store: Store, opts: { repo: string; branch?: string; cursor?: string; limit: number }): CommitPage {
+export function listCommitPage(store: ConsoleData, opts: { repo: string; branch?: string; cursor?: string; limit: number }): CommitPage {
   const { repo, limit } = opts;
   if (opts.branch === undefined) {
     store.inspectRepo(repo);
@@ -100,7 +94,7 @@ export function listCommitPage(store: Store, opts: { repo: string; branch?: stri
 const DOWNSTREAM_SCAN = 100;
 
 /** A commit with its neighbours: its commit set, what it came from and what was made from it. */
-export function commitDetail(store: Store, ref: CommitRef): CommitDetail {
+export function commitDetail(store: ConsoleData, ref: CommitRef): CommitDetail {
   const commit = store.inspectCommit(ref);
   const set = store.listCommits({ commitSet: commit.id, all: true });
   const fromThis = (c: CommitInfo) => c.provenance.some((p) => p.repo === commit.repo && p.commit === commit.id);
@@ -124,7 +118,7 @@ export function commitDetail(store: Store, ref: CommitRef): CommitDetail {
 }
 
 /** Changed files between two commits, old and new versions of one path paired as "modified". */
-export function diffCommits(store: Store, newRef: FileRef, oldRef: FileRef | undefined, opts: { limit: number }): DiffResult {
+export function diffCommits(store: ConsoleData, newRef: FileRef, oldRef: FileRef | undefined, opts: { limit: number }): DiffResult {
   const newCommit = store.inspectCommit(newRef);
   const oldCommit = oldRef ? store.inspectCommit(oldRef) : newCommit.parent ? store.inspectCommit({ repo: newCommit.repo, commit: newCommit.parent }) : null;
   const entries = store.diffFiles(newRef, oldRef);

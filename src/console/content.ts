@@ -2,9 +2,9 @@
 // as a preview needs (the first rows of a CSV, the first KiB of text). Nothing buffers a whole file.
 import type { ServerResponse } from 'node:http';
 import type { FileRef } from '../store/address.js';
-import type { Store } from '../store/store.js';
 import type { FileInfo } from '../store/types.js';
 import type { Preview, PreviewKind } from './api-types.js';
+import type { ConsoleData } from './services.js';
 
 /** Thrown by a sink to stop a read early; never escapes this module. */
 class StopReading extends Error {}
@@ -22,7 +22,7 @@ interface ChunkSink {
  * Call `onChunk` with the file's bytes until it returns false. Returns the bytes seen and whether
  * the whole file was read.
  */
-export async function readWhile(store: Store, ref: FileRef, onChunk: (b: Buffer) => boolean): Promise<{ bytes: number; complete: boolean }> {
+export async function readWhile(store: ConsoleData, ref: FileRef, onChunk: (b: Buffer) => boolean): Promise<{ bytes: number; complete: boolean }> {
   let bytes = 0;
   const sink: ChunkSink = {
     write(b) {
@@ -42,7 +42,7 @@ export async function readWhile(store: Store, ref: FileRef, onChunk: (b: Buffer)
 }
 
 /** The first `max` bytes of a file (fewer if it is shorter). */
-export async function readHead(store: Store, ref: FileRef, max: number): Promise<{ data: Buffer; complete: boolean }> {
+export async function readHead(store: ConsoleData, ref: FileRef, max: number): Promise<{ data: Buffer; complete: boolean }> {
   const parts: Buffer[] = [];
   let held = 0;
   const { complete } = await readWhile(store, ref, (b) => {
@@ -56,7 +56,7 @@ export async function readHead(store: Store, ref: FileRef, max: number): Promise
 }
 
 /** Write a file to an HTTP response, waiting for the client to drain; stops if the client goes away. */
-export async function streamToResponse(store: Store, ref: FileRef, res: ServerResponse): Promise<void> {
+export async function streamToResponse(store: ConsoleData, ref: FileRef, res: ServerResponse): Promise<void> {
   let gone = false;
   res.once('close', () => (gone = true));
   const sink: ChunkSink = {
@@ -140,7 +140,7 @@ function decodeHead(b: Buffer, complete: boolean): string {
 }
 
 /** Build the preview of a file: its kind by name (and a sniff for binary), and as much content as that kind shows. */
-export async function previewFile(store: Store, ref: FileRef, file: FileInfo): Promise<Preview> {
+export async function previewFile(store: ConsoleData, ref: FileRef, file: FileInfo): Promise<Preview> {
   const ext = extensionOf(file.path);
   const base = { file, truncated: false, bytesRead: 0 };
   if (file.sizeBytes === 0) return { ...base, kind: 'empty' };

@@ -1,13 +1,12 @@
 // The pipeline graph: repos and pipelines as nodes, inputs as edges, laid out in columns by the
 // longest path from a source so that every edge points rightwards.
-import { listPipelines } from '../pipeline/pipeline-service.js';
 import { inputRepos } from '../pipeline/spec.js';
 import type { InputSpec } from '../pipeline/spec-types.js';
-import type { Store } from '../store/store.js';
 import type { Dag, DagEdge, DagNode } from './api-types.js';
+import type { ConsoleData, ConsolePipelines } from './services.js';
 
-export function buildDag(store: Store): Dag {
-  const pipelines = listPipelines(store.core);
+export function buildDag(store: ConsoleData, service: ConsolePipelines): Dag {
+  const pipelines = service.list();
   const byName = new Map(pipelines.map((p) => [p.name, p]));
   const nodes = new Map<string, DagNode>();
   for (const r of store.listRepos({ all: true })) {

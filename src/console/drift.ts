@@ -1,11 +1,10 @@
 // Drift over time for the console: each column's severity in every drift.json of a monitor
 // pipeline's output repo, oldest first, for one chart per column.
-import { listDrift } from '../monitor/drift-history.js';
-import type { Store } from '../store/store.js';
+import { listDrift, type DriftHistoryReads } from '../monitor/drift-history.js';
 import type { DriftSeries } from './api-types.js';
 
 /** The newest `limit` reports of `repo`, oldest first. */
-export function readDrift(store: Store, repo: string, limit: number): DriftSeries {
+export function readDrift(store: DriftHistoryReads, repo: string, limit: number): DriftSeries {
   const rows = listDrift(store, repo, { number: limit }).reverse();
   const columns = new Set<string>();
   const points = rows.map((r) => {

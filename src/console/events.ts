@@ -2,11 +2,10 @@
 // runner), so each stream polls the pipeline service and sends only what changed: job states and
 // counters, and the log lines appended since the last poll.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LogTail } from '../pipeline/logs.js';
-import { inspectJob, listJobs, type JobInfo } from '../pipeline/pipeline-service.js';
-import type { Store } from '../store/store.js';
+import type { JobInfo } from '../pipeline/pipeline-service.js';
 import type { ConsoleEvent } from './api-types.js';
 import { BASE_HEADERS } from './http.js';
+import type { ConsolePipelines } from './services.js';
 
 /** How many of the newest jobs the all-pipelines stream watches. */
 const WATCHED_JOBS = 100;
@@ -26,7 +25,7 @@ function fingerprint(jobs: JobInfo[]): string {
  * any of them changed) and, for a job, `logs` (new lines, in the order written).
  * The caller has checked that the scope exists.
  */
-export function streamEvents(store: Store, scope: EventScope, req: IncomingMessage, res: ServerResponse, opts: { pollMs: number }): void {
+export function streamEvents(pipelines: ConsolePipelines, scope: EventScope, req: IncomingMessage, res: ServerResponse, opts: { pollMs: number }): void {
   res.writeHead(200, {
     ...BASE_HEADERS,
     'content-type': 'text/event-stream; charset=utf-8',
@@ -36,11 +35,11 @@ export function streamEvents(store: Store, scope: EventScope, req: IncomingMessa
   const send = (e: ConsoleEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
   let lastJobs = '';
   // a job's log is read on from where the last poll stopped; the first poll sends what is stored
-  const tail = scope.job && scope.pipeline ? new LogTail(store.core, { pipeline: scope.pipeline, job: scope.job, includeSystem: true }, { endedSince: 0 }) : undefined;
+  const tail = scope.job && scope.pipeline ? pipelines.tailLogs({ pipeline: scope.pipeline, job: scope.job, includeSystem: true }, { endedSince: 0 }) : undefined;
 
   const poll = () => {
     try {
-      const jobs = scope.job && scope.pipeline ? [inspectJob(store.core, scope.pipeline, scope.job)] : listJobs(store.core, { pipeline: scope.pipeline, number: WATCHED_JOBS });
+      const jobs = scope.job && scope.pipeline ? [pipelines.inspectJob(scope.pipeline, scope.job)] : pipelines.listJobs({ pipeline: scope.pipeline, number: WATCHED_JOBS });
       const fp = fingerprint(jobs);
       if (fp !== lastJobs) {
         lastJobs = fp;

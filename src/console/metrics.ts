@@ -1,8 +1,8 @@
 // Model metrics across versions: the numbers in each commit's metrics.json (as ML pipelines write
 // next to the model), oldest first, one point per distinct version of the file.
 import { NotFoundError } from '../errors.js';
-import type { Store } from '../store/store.js';
 import type { MetricsPoint, MetricsSeries } from './api-types.js';
+import type { ConsoleData } from './services.js';
 import { readHead } from './content.js';
 
 /** Where a metrics file is looked for when the caller names none. */
@@ -27,7 +27,7 @@ export function flattenMetrics(value: unknown, prefix = '', out: Record<string, 
  * too large or not JSON are skipped; a commit whose file is unchanged from its parent's (a commit
  * that did not retrain) adds no point.
  */
-export async function readMetrics(store: Store, opts: { repo: string; branch: string; path?: string; limit: number }): Promise<MetricsSeries> {
+export async function readMetrics(store: ConsoleData, opts: { repo: string; branch: string; path?: string; limit: number }): Promise<MetricsSeries> {
   const path = opts.path ?? DEFAULT_METRICS_PATH;
   const commits = store.listCommits({ repo: opts.repo, branch: opts.branch, number: opts.limit }).reverse();
   const points: MetricsPoint[] = [];

@@ -1,12 +1,10 @@
 // The console's read-only API: one handler per route, each a parse of the URL plus calls into the
-// store façade or the pipeline service. No handler writes, and none touches SQL or the disk.
+// store's reads or the pipeline service (src/console/services.ts). No handler writes, and none touches SQL or the disk.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { HttpError } from '../http-errors.js';
-import { streamLogs, type LogLine } from '../pipeline/logs.js';
-import * as pipelines from '../pipeline/pipeline-service.js';
+import type { LogLine } from '../pipeline/logs.js';
 import { isCommitId, validateName } from '../store/address.js';
-import type { Store } from '../store/store.js';
 import type { ConsoleInfo, DatumPage, LogPage, RepoDetail, TextDiff } from './api-types.js';
 import { commitDetail, commitRefOf, diffCommits, fileRefOf, listCommitPage, listDirectoryPage } from './browse.js';
 import { contentTypeOf, previewFile, readHead, streamToResponse } from './content.js';
@@ -15,10 +13,12 @@ import { streamEvents } from './events.js';
 import { BASE_HEADERS, Query } from './http.js';
 import { readMetrics } from './metrics.js';
 import { readDrift } from './drift.js';
+import type { ConsoleData, ConsolePipelines } from './services.js';
 import { diffOps, splitLines, toHunks } from './text-diff.js';
 
 export interface RouteContext {
-  store: Store;
+  store: ConsoleData;
+  pipelines: ConsolePipelines;
   params: Record<string, string>;
   query: Query;
   req: IncomingMessage;
@@ -80,9 +80,9 @@ const routes: Route[] = [
 
   route('/api/repos', ({ store, query }) => store.listRepos({ all: query.bool('all') })),
 
-  route('/api/repos/:repo', ({ store, params }): RepoDetail => {
+  route('/api/repos/:repo', ({ store, pipelines, params }): RepoDetail => {
     const repo = store.inspectRepo(params.repo!);
-    const pipeline = repo.type === 'output' ? (pipelines.listPipelines(store.core).find((p) => p.name === repo.name)?.name ?? null) : null;
+    const pipeline = repo.type === 'output' ? (pipelines.list().find((p) => p.name === repo.name)?.name ?? null) : null;
     return { repo, branches: store.listBranches(repo.name), pipeline };
   }),
 
@@ -180,20 +180,20 @@ const routes: Route[] = [
 
   route('/api/commitsets/:id', ({ store, params }) => store.listCommits({ commitSet: jobId(params.id!), all: true })),
 
-  route('/api/dag', ({ store }) => buildDag(store)),
+  route('/api/dag', ({ store, pipelines }) => buildDag(store, pipelines)),
 
-  route('/api/pipelines', ({ store }) => pipelines.listPipelines(store.core)),
+  route('/api/pipelines', ({ pipelines }) => pipelines.list()),
 
-  route('/api/pipelines/:pipeline', ({ store, params }) => pipelines.inspectPipeline(store.core, pipelineName(params.pipeline!))),
+  route('/api/pipelines/:pipeline', ({ pipelines, params }) => pipelines.inspect(pipelineName(params.pipeline!))),
 
-  route('/api/pipelines/:pipeline/jobs', ({ store, params, query }) =>
-    pipelines.listJobs(store.core, { pipeline: pipelineName(params.pipeline!), number: query.int('limit', { ...PAGE, default: 100 }) }),
+  route('/api/pipelines/:pipeline/jobs', ({ pipelines, params, query }) =>
+    pipelines.listJobs({ pipeline: pipelineName(params.pipeline!), number: query.int('limit', { ...PAGE, default: 100 }) }),
   ),
 
-  route('/api/pipelines/:pipeline/jobs/:job', ({ store, params }) => pipelines.inspectJob(store.core, pipelineName(params.pipeline!), jobId(params.job!))),
+  route('/api/pipelines/:pipeline/jobs/:job', ({ pipelines, params }) => pipelines.inspectJob(pipelineName(params.pipeline!), jobId(params.job!))),
 
-  route('/api/pipelines/:pipeline/jobs/:job/datums', ({ store, params, query }): DatumPage => {
-    const all = pipelines.listDatums(store.core, pipelineName(params.pipeline!), jobId(params.job!));
+  route('/api/pipelines/:pipeline/jobs/:job/datums', ({ pipelines, params, query }): DatumPage => {
+    const all = pipelines.listDatums(pipelineName(params.pipeline!), jobId(params.job!));
     const counts: Record<string, number> = {};
     for (const d of all) counts[d.state] = (counts[d.state] ?? 0) + 1;
     const state = query.str('state');
@@ -202,19 +202,19 @@ const routes: Route[] = [
     return { total: shown.length, counts, datums: shown.slice(offset, offset + query.int('limit', PAGE)) };
   }),
 
-  route('/api/pipelines/:pipeline/jobs/:job/datums/:datum', ({ store, params }) =>
-    pipelines.inspectDatum(store.core, pipelineName(params.pipeline!), jobId(params.job!), params.datum!),
+  route('/api/pipelines/:pipeline/jobs/:job/datums/:datum', ({ pipelines, params }) =>
+    pipelines.inspectDatum(pipelineName(params.pipeline!), jobId(params.job!), params.datum!),
   ),
 
-  route('/api/pipelines/:pipeline/jobs/:job/logs', ({ store, params, query }): LogPage => {
+  route('/api/pipelines/:pipeline/jobs/:job/logs', ({ pipelines, params, query }): LogPage => {
     const [pipeline, job] = [pipelineName(params.pipeline!), jobId(params.job!)];
     // checks the job exists before its log directory is named
-    pipelines.inspectJob(store.core, pipeline, job);
+    pipelines.inspectJob(pipeline, job);
     // streamed: only the newest lines are kept, however long the log is
     let kept: LogLine[] = [];
     let total = 0;
     const perDatum: Record<string, number> = {};
-    for (const l of streamLogs(store.core, { pipeline, job, datum: query.str('datum'), includeSystem: !query.bool('user') })) {
+    for (const l of pipelines.streamLogs({ pipeline, job, datum: query.str('datum'), includeSystem: !query.bool('user') })) {
       perDatum[l.datum] = (perDatum[l.datum] ?? 0) + 1;
       total++;
       kept.push(l);
@@ -223,13 +223,13 @@ const routes: Route[] = [
     return { lines: kept.slice(-MAX_LOG_LINES), truncated: total > MAX_LOG_LINES, perDatum };
   }),
 
-  route('/api/events', ({ store, query, req, res, pollMs }) => {
+  route('/api/events', ({ pipelines, query, req, res, pollMs }) => {
     const pipeline = query.str('pipeline');
     const job = query.str('job');
     if (job !== undefined && pipeline === undefined) throw new InvalidArgumentError('a job needs its pipeline', 'add ?pipeline=NAME');
-    if (pipeline !== undefined) pipelines.inspectPipeline(store.core, pipelineName(pipeline));
-    if (job !== undefined) pipelines.inspectJob(store.core, pipeline!, jobId(job));
-    streamEvents(store, { pipeline, job }, req, res, { pollMs });
+    if (pipeline !== undefined) pipelines.inspect(pipelineName(pipeline));
+    if (job !== undefined) pipelines.inspectJob(pipeline!, jobId(job));
+    streamEvents(pipelines, { pipeline, job }, req, res, { pollMs });
     return undefined;
   }),
 ];

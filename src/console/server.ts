@@ -5,17 +5,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { HttpError } from '../http-errors.js';
-import type { Store } from '../store/store.js';
 import { BASE_HEADERS, Query, requestUrl, sendError, sendJson } from './http.js';
 import { matchRoute } from './routes.js';
 import { AccessGate, isLoopbackHost } from './security.js';
+import type { ConsoleData, ConsolePipelines } from './services.js';
 import { DEFAULT_WEB_ROOT, loadAssets, type Asset } from './static.js';
 
 export const DEFAULT_PORT = 30800;
 export const DEFAULT_HOST = '127.0.0.1';
 
 export interface ConsoleOptions {
-  store: Store;
+  /** the store's reads */
+  data: ConsoleData;
+  pipelines: ConsolePipelines;
   /** address to bind; anything but loopback needs `token` */
   host?: string;
   /** 0 picks a free port */
@@ -83,7 +85,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
       }
       if (url.pathname.startsWith('/api/')) {
         const { handler, params } = matchRoute(url.pathname);
-        const body = await handler({ store: opts.store, params, query: new Query(url.searchParams), req, res, pollMs, version });
+        const body = await handler({ store: opts.data, pipelines: opts.pipelines, params, query: new Query(url.searchParams), req, res, pollMs, version });
         if (body !== undefined) sendJson(res, 200, body);
         return;
       }

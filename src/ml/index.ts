@@ -1,7 +1,7 @@
 // The ML layer's public face: registering the in-process transform with the job runner, the
 // static spec check the spec layer calls, and what commands, the demo and the bench need.
 // TensorFlow.js loads only when a network stage trains or loads.
-export { registerMlTransforms } from './register.js';
+export { registerMlChecks, registerMlTransforms } from './register.js';
 export { validateMlSpec, checkChainSchema, type MlSpec } from './spec.js';
 export { checkMlPipeline, type ReadHead } from './create-check.js';
 export { readSchema, localPath } from './data.js';

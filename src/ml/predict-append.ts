@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PreviousRun } from '../pipeline/previous-run.js';
-import type { ContentId } from '../store/hash.js';
+import type { ContentId } from '../pipeline/transform.js';
 import type { Prediction } from './stages/types.js';
 
 /** An earlier output file, known by its content id (never read back whole). */

@@ -16,7 +16,7 @@ import { PREDICT_STREAM_ROWS, writePredictionsCsv } from './batch-predict.js';
 import { fileSink } from './text-sink.js';
 import { lastRow, planUnits, windowsFile, WindowStats, type UnitPlan } from './predict-append.js';
 import type { PreviousRun } from '../pipeline/previous-run.js';
-import type { ContentId } from '../store/hash.js';
+import type { ContentId } from '../pipeline/transform.js';
 import type { Prediction, Target, Task } from './stages/types.js';
 import { requestedBackend, resolveBackend, tfVersion, type BackendName } from './tf.js';
 import { takeRows, type ColumnSchema, type Label, type Schema, type Table } from './table.js';

@@ -4,6 +4,9 @@
 // output commit holds the whole history, listed newest window first.
 import { NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
+
+/** The store reads a drift history needs. */
+export type DriftHistoryReads = Pick<Store, 'streamFile' | 'listFiles' | 'inspectRepo' | 'listCommits'>;
 import type { ColumnStatus } from './drift.js';
 import { DRIFT_FILE, type DriftJson, type DriftJsonWindow, type Performance } from './monitor-task.js';
 
@@ -41,7 +44,7 @@ function at(side: DriftJson['current']): string | null {
   return side.repo && side.commit ? `${side.repo}@${side.commit}` : null;
 }
 
-function readReport(store: Store, repo: string, commit: string, path: string): DriftJson | undefined {
+function readReport(store: DriftHistoryReads, repo: string, commit: string, path: string): DriftJson | undefined {
   try {
     const file = store.streamFile({ repo, commit, path });
     return JSON.parse(Buffer.concat([...file.chunks()]).toString('utf8')) as DriftJson;
@@ -52,7 +55,7 @@ function readReport(store: Store, repo: string, commit: string, path: string): D
 }
 
 /** The window reports under /drift/ of one output commit, newest window first; undefined when it has none. */
-function windowReports(store: Store, repo: string, commit: string): DriftJson[] | undefined {
+function windowReports(store: DriftHistoryReads, repo: string, commit: string): DriftJson[] | undefined {
   let files;
   try {
     files = store.listFiles({ repo, commit, path: '/drift' });
@@ -92,7 +95,7 @@ function row(commit: string, finished: string | null, report: DriftJson): DriftH
 }
 
 /** One row per finished output commit of `repo` that holds a drift.json, newest first; or one per window report. */
-export function listDrift(store: Store, repo: string, opts: { number?: number } = {}): DriftHistoryRow[] {
+export function listDrift(store: DriftHistoryReads, repo: string, opts: { number?: number } = {}): DriftHistoryRow[] {
   store.inspectRepo(repo);
   const out: DriftHistoryRow[] = [];
   for (const c of store.listCommits({ repo })) {

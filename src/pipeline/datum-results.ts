@@ -28,6 +28,6 @@ export class ResultBatch {
     this.since = Date.now();
   }
   flush(): void {
-    if (this.rows.length > 0) this.s.graph.transaction(() => this.writeInto());
+    if (this.rows.length > 0) this.s.unitOfWork(() => this.writeInto());
   }
 }

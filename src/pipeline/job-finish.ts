@@ -36,7 +36,7 @@ export function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: st
  */
 export function finishWhenDone(s: StoreCore, job: JobRow): boolean {
   let succeeded = false;
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const j = s.jobs.getJob(job.pipeline, job.id);
     // gone (its pipeline was deleted meanwhile) or ended by someone else: nothing to finish
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) return;
@@ -66,6 +66,6 @@ export async function egress(s: StoreCore, job: JobRow, dir: string): Promise<vo
     if (c && c.files > 0) await getFile(s, { repo: job.pipeline, commit: job.id, path: '/' }, { output: dir, recursive: true });
   } catch (err) {
     const reason = `egress to ${dir} failed: ${(err as Error).message}`;
-    s.graph.transaction(() => s.jobs.setJobState(job.pipeline, job.id, 'JOB_FAILURE', reason, Date.now()));
+    s.unitOfWork(() => s.jobs.setJobState(job.pipeline, job.id, 'JOB_FAILURE', reason, Date.now()));
   }
 }

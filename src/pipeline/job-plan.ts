@@ -35,7 +35,7 @@ type PlannedRow = { id: string; hash: string; inputs: string; prior: { output: D
  */
 export function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string): void {
   const rows = plannedRows(s, job, spec);
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const fresh = s.jobs.getJob(job.pipeline, job.id);
     if (!fresh || fresh.state !== 'JOB_CREATED') return;
     const now = Date.now();

@@ -48,7 +48,7 @@ export function specOf(p: PipelineRow): PipelineSpec {
 
 /** Stop a job: running datums are killed by their runner at its next check. */
 export function killJob(s: StoreCore, pipeline: string, id: string, reason: string): JobRow {
-  return s.graph.transaction(() => {
+  return s.unitOfWork(() => {
     const job = s.jobs.getJob(pipeline, id);
     if (!job) throw new ConflictError(`job ${pipeline}@${id} not found`);
     if (TERMINAL_JOB_STATES.includes(job.state)) throw new ConflictError(`job ${pipeline}@${id} has already finished`, 'only running jobs can be stopped');
@@ -74,7 +74,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
     if (r.kind === 'unrunnable') {
-      s.graph.transaction(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, undefined));
+      s.unitOfWork(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, undefined));
       return true;
     }
     planJob(s, job, spec, opts.runner);
@@ -251,7 +251,7 @@ async function runJobOrFail(s: StoreCore, job: JobRow, opts: RunOptions): Promis
   } catch (err) {
     if (err instanceof LockedError) throw err;
     const reason = err instanceof TuskError ? err.message : `runner error: ${(err as Error).message}`;
-    s.graph.transaction(() => {
+    s.unitOfWork(() => {
       const j = s.jobs.getJob(job.pipeline, job.id);
       if (j && !TERMINAL_JOB_STATES.includes(j.state)) finishJob(s, j, 'JOB_FAILURE', reason, null);
     });

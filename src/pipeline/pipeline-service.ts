@@ -10,6 +10,7 @@ import { lookupPath } from '../store/file-tree.js';
 import { cleanPath } from '../store/paths.js';
 import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type PipelineRow } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
+import { runPipelineChecks } from './checks.js';
 import { cronInputs } from './cron-ticker.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
 import { requireJobsSucceeded } from './job-outcome.js';
@@ -200,12 +201,8 @@ export interface CreateOptions {
   keepWorkdir?: boolean;
   update?: boolean;
   reprocess?: boolean;
-  /**
-   * Extra checks of a normalized spec before anything is created (the ML chain type check lives
-   * in src/ml; the command passes it in so this layer does not depend on it). `readHead` gives
-   * the first bytes of a file at an input branch's head.
-   */
-  check?: (spec: PipelineSpec, readHead: (input: { repo: string; branch: string }, path: string) => string | undefined) => void;
+  /** runs in the unit of work that creates the pipelines, so that what it writes lands with them or not at all */
+  inSameUnit?: () => void;
 }
 
 /** First 64 KiB of a file at the head of repo@branch, as text; undefined when absent. */
@@ -224,19 +221,22 @@ function readHead(s: StoreCore, input: { repo: string; branch: string }, p: stri
   return Buffer.concat(parts).subarray(0, 65536).toString('utf8');
 }
 
-/** Create (or update) every pipeline in a spec file, in order. Validates all of them first. */
-export function createPipelines(s: StoreCore, text: string, opts: CreateOptions): { pipelines: PipelineInfo[]; warnings: string[] } {
+/**
+ * Create (or update) every pipeline in a spec file, in order. Validates all of them first, the
+ * registered checks (src/pipeline/checks.ts: the ML chain check among them) included.
+ */
+export async function createPipelines(s: StoreCore, text: string, opts: CreateOptions): Promise<{ pipelines: PipelineInfo[]; warnings: string[] }> {
   const raws = parseSpecText(text, { baseDir: opts.baseDir });
   if (raws.length === 0) throw new InvalidArgumentError('no pipeline spec found in the input', 'give a JSON or YAML pipeline spec');
   const normalized = raws.map((r) => normalizeSpec(r.value, { baseDir: opts.baseDir, workdir: opts.workdir }));
   const warnings = normalized.flatMap((n) => n.warnings);
-  if (opts.check) for (const n of normalized) opts.check(n.spec, (input, p) => readHead(s, input, p));
+  await runPipelineChecks(normalized.map((n) => n.spec), (input, p) => readHead(s, input, p));
   const names = new Set<string>();
   for (const n of normalized) {
     if (names.has(n.spec.name)) throw new InvalidArgumentError(`pipeline "${n.spec.name}" is defined twice in the spec file`, 'give each pipeline its own name');
     names.add(n.spec.name);
   }
-  const done = s.graph.transaction(() => {
+  const done = s.unitOfWork(() => {
     const out: PipelineInfo[] = [];
     for (const { spec, raw } of normalized) {
       validateName('pipeline', spec.name);
@@ -277,6 +277,7 @@ export function createPipelines(s: StoreCore, text: string, opts: CreateOptions)
       if (!row.stopped) createJobCommit(s, row, spec.output_branch, newCommitId());
       out.push(toPipelineInfo(s, s.jobs.getPipeline(spec.name)!));
     }
+    opts.inSameUnit?.();
     return out;
   });
   return { pipelines: done, warnings };
@@ -297,7 +298,7 @@ function cronRepoDescription(pipeline: string): string {
 
 /** Delete a pipeline, its jobs and (unless keepRepo) its output repo and cron tick repos. Refused while others consume it, unless forced. */
 export function deletePipeline(s: StoreCore, name: string, opts: { force?: boolean; keepRepo?: boolean } = {}): { pipeline: string } {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const p = requirePipeline(s, name);
     const consumers = s.jobs.listPipelines().filter((q) => q.name !== name && inputRepos(specOf(q).input).some((i) => i.repo === name));
     if (consumers.length > 0 && !opts.force)
@@ -323,7 +324,7 @@ export function deletePipeline(s: StoreCore, name: string, opts: { force?: boole
 
 /** Pause: running jobs are killed and new input commits create no jobs. */
 export function stopPipeline(s: StoreCore, name: string): PipelineInfo {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     requirePipeline(s, name);
     for (const j of s.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, name, j.id, 'pipeline stopped');
     s.jobs.setStopped(name, true);
@@ -333,7 +334,7 @@ export function stopPipeline(s: StoreCore, name: string): PipelineInfo {
 
 /** Resume: one new job catches up on everything committed while stopped. */
 export function startPipeline(s: StoreCore, name: string): PipelineInfo {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const p = requirePipeline(s, name);
     if (!p.stopped) return;
     s.jobs.setStopped(name, false);

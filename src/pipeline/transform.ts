@@ -11,6 +11,9 @@ import type { ContentId } from '../store/hash.js';
 import type { PreviousRun } from './previous-run.js';
 import type { TransformSpec } from './spec-types.js';
 
+// a transform names the contents it appends to by their ids (DatumContext.appendOutput)
+export type { ContentId };
+
 /** Everything a transform needs for one attempt at one datum. */
 export interface DatumContext {
   pipeline: string;

@@ -7,13 +7,12 @@ import * as path from 'node:path';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { hookMsg } from '../ui/messages.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
-import { openStore } from '../store/store.js';
-import { findProject, projectPath, projectStorePath, trackedDir, type Project } from './config.js';
+import { findProject, trackedDir, type Project } from './config.js';
 import { gitAdd, hasStagedChanges, parentGitCommand } from './git.js';
 import { findGitDir, isNoop, RACY_MS, readState, writeState } from './hook-state.js';
 import { hashFileBytes } from './local-scan.js';
 import { branchKey, readLock } from './lock.js';
-import { updateLock, type LockUpdateResult } from './sync.js';
+import { updateLock, type LockUpdateResult, type OpenProjectStore } from './sync.js';
 import { checkoutDir, type CheckoutResult } from './worktree.js';
 
 export interface HookRunResult {
@@ -29,8 +28,8 @@ export interface HookRunResult {
   notices: string[];
 }
 
-/** Run one hook for the project at or above `cwd`. */
-export async function runHook(hook: string, opts: { cwd?: string } = {}): Promise<HookRunResult> {
+/** Run one hook for the project at or above `cwd`; `open` opens its store. */
+export async function runHook(hook: string, opts: { cwd?: string; open: OpenProjectStore }): Promise<HookRunResult> {
   const started = Date.now();
   const project = findProject(opts.cwd ?? process.cwd());
   const gitDir = findGitDir(project.root);
@@ -38,11 +37,11 @@ export async function runHook(hook: string, opts: { cwd?: string } = {}): Promis
   if (gitDir && isNoop(hook, gitDir)) {
     result.noop = true;
   } else if (hook === 'pre-commit') {
-    result.update = await preCommit(project, gitDir, result.notices);
+    result.update = await preCommit(opts.open, project, gitDir, result.notices);
   } else if (hook === 'post-checkout' || hook === 'post-merge') {
-    postCheckout(project, gitDir, result);
+    postCheckout(opts.open, project, gitDir, result);
   } else if (hook === 'pre-push') {
-    prePush(project, result);
+    prePush(opts.open, project, result);
   } else {
     result.notices.push(`tusk has nothing to do in a ${hook} hook`);
   }
@@ -50,8 +49,8 @@ export async function runHook(hook: string, opts: { cwd?: string } = {}): Promis
   return result;
 }
 
-async function preCommit(project: Project, gitDir: string | undefined, notices: string[]): Promise<LockUpdateResult> {
-  const store = openStore({ path: projectStorePath(project) });
+async function preCommit(open: OpenProjectStore, project: Project, gitDir: string | undefined, notices: string[]): Promise<LockUpdateResult> {
+  const store = open(project);
   try {
     // with wait: true a failed pipeline stops the commit, and the lock stays as it was
     const { watch, ...update } = await updateLock(store, project, { wait: project.config.wait, stopOnFailure: project.config.wait });
@@ -81,7 +80,7 @@ async function preCommit(project: Project, gitDir: string | undefined, notices: 
   }
 }
 
-function postCheckout(project: Project, gitDir: string | undefined, result: HookRunResult): void {
+function postCheckout(open: OpenProjectStore, project: Project, gitDir: string | undefined, result: HookRunResult): void {
   const lock = readLock(project.lockPath);
   if (!lock) return;
   const before = gitDir ? readState(gitDir)?.tracked : undefined;
@@ -94,7 +93,7 @@ function postCheckout(project: Project, gitDir: string | undefined, result: Hook
     for (const t of moved) result.notices.push(`tusk.lock pins ${t.repo}@${t.branch}=${lock.inputs[branchKey(t.repo, t.branch)]!.commit} for ${t.path}: run \`tusk checkout\` to update it`);
     return;
   }
-  const store = openStore({ path: projectStorePath(project) });
+  const store = open(project);
   try {
     for (const t of moved) {
       const li = lock.inputs[branchKey(t.repo, t.branch)]!;
@@ -117,13 +116,13 @@ function postCheckout(project: Project, gitDir: string | undefined, result: Hook
   }
 }
 
-function prePush(project: Project, result: HookRunResult): void {
+function prePush(open: OpenProjectStore, project: Project, result: HookRunResult): void {
   const lock = readLock(project.lockPath);
   if (!lock) return;
   const running = Object.entries(lock.pipelines).filter(([, p]) => p.output.state === 'running');
   const failed = Object.entries(lock.pipelines).filter(([, p]) => p.output.state === 'failure');
   if (running.length === 0 && failed.length === 0) return;
-  const store = openStore({ path: projectStorePath(project), readonly: true });
+  const store = open(project, { readonly: true });
   try {
     for (const [name, p] of running) {
       const job = store.core.jobs.getJob(name, p.output.commit);

@@ -7,22 +7,50 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import { createPipelines } from '../pipeline/pipeline-service.js';
-import { afterWrite, runUntil } from '../pipeline/runner.js';
 import { specOf } from '../pipeline/job-runner.js';
 import { normalizeSpec, parseSpecText, specHash, type WorkdirRule } from '../pipeline/spec.js';
+import type { CommitRef, FileRef } from '../store/address.js';
 import type { CommitRow } from '../store/commit-graph.js';
 import { walkTree } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
-import type { Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
-import type { PutSource } from '../store/types.js';
+import type { CommitInfo, PutResult, PutSource, RepoInfo } from '../store/types.js';
 import { hookMsg } from '../ui/messages.js';
 import { projectPath, projectWorkdir, trackedDir, type PipelineEntry, type Project, type TrackEntry } from './config.js';
 import { branchKey, emptyLock, readLock, writeLock, type LockedOutput, type LockFile } from './lock.js';
 import { digestPath, digestScan, scanDir, type PathDigest } from './local-scan.js';
 import { compareDir, type Comparison } from './worktree.js';
+
+// What the project layer (tusk lock, the git hooks, status, checkout, verify) is handed by the
+// composition root (src/app/tusk.ts), which opens the store and builds the services: the project
+// code never opens a store itself, and its writes go through the same services as the commands'.
+/** The writes `tusk lock` makes; each one that can start jobs starts them unless a batch holds them. */
+export interface ProjectData {
+  createRepo(name: string, opts?: { description?: string }): RepoInfo;
+  startCommit(repo: string, branch: string, opts?: { description?: string }): CommitInfo;
+  putFiles(target: CommitRef, sources: PutSource[], opts?: { description?: string }): Promise<PutResult>;
+  deleteFiles(ref: FileRef): Promise<CommitInfo>;
+  finishCommit(ref: CommitRef): Promise<CommitInfo>;
+}
+
+/** A store opened for a project. */
+export interface ProjectStore {
+  /** reads of metadata and trees the project code still makes directly */
+  readonly core: StoreCore;
+  readonly data: ProjectData;
+  /** create or update pipelines as a spec file says; the registered checks run, as for `create pipeline` */
+  syncPipelines(text: string, opts: { baseDir: string; workdir: WorkdirRule; update?: boolean; reprocess?: boolean }): Promise<void>;
+  /**
+   * Make `fn`'s writes one step for the jobs: none starts during it; at its end they run here
+   * until `until()` holds when given, else as after any write.
+   */
+  batch<T>(fn: () => Promise<T>, opts?: { until?: () => boolean }): Promise<T>;
+  close(): void;
+}
+
+/** Opens the store of a project (its `store:`, TUSK_STORE or a `.tusk` above it). */
+export type OpenProjectStore = (project: Project, opts?: { readonly?: boolean }) => ProjectStore;
 
 /** What happened to one tracked directory. */
 export interface TrackResult {
@@ -74,20 +102,25 @@ export interface Watched extends PathDigest {
  * With `stopOnFailure` (a commit with wait: true), a failed pipeline is a ConflictError and the
  * lock file is left as it was: it must never record outputs the commit did not accept.
  */
-export async function updateLock(store: Store, project: Project, opts: { wait?: boolean; stopOnFailure?: boolean } = {}): Promise<LockUpdateResult & { watch: Watched[] }> {
+export async function updateLock(store: ProjectStore, project: Project, opts: { wait?: boolean; stopOnFailure?: boolean } = {}): Promise<LockUpdateResult & { watch: Watched[] }> {
   const started = Date.now();
   const s = store.core;
   const prev = readPreviousLock(project.lockPath);
   const watch: Watched[] = [];
   const tracked: TrackResult[] = [];
-  for (const t of project.config.track) tracked.push(await syncTrack(store, project, t, prev, watch));
   const owned: OwnedPipeline[] = [];
   const pipelines: PipelineAction[] = [];
-  for (const entry of project.config.pipelines) pipelines.push(...ensurePipelines(s, project, entry, prev, watch, owned));
-  const names = new Set(owned.map((o) => o.name));
+  const names = new Set<string>();
   const ours = () => s.jobs.openJobs().filter((j) => names.has(j.pipeline));
-  if (opts.wait) await runUntil(s, () => ours().length === 0);
-  else await afterWrite(s);
+  // the jobs these writes start run once, after the last of them: here (wait) or in the background
+  await store.batch(
+    async () => {
+      for (const t of project.config.track) tracked.push(await syncTrack(store, project, t, prev, watch));
+      for (const entry of project.config.pipelines) pipelines.push(...(await ensurePipelines(store, project, entry, prev, watch, owned)));
+      for (const o of owned) names.add(o.name);
+    },
+    { until: opts.wait ? () => ours().length === 0 : undefined },
+  );
   const lock = buildLock(s, project, tracked, owned);
   const outputs = Object.entries(lock.pipelines).map(([pipeline, p]) => ({ pipeline, commit: p.output.commit, state: p.output.state, ...(p.output.error ? { error: p.output.error } : {}) }));
   const failed = outputs.filter((o) => o.state === 'failure');
@@ -125,7 +158,7 @@ function headOf(s: StoreCore, repo: string, branch: string): CommitRow | undefin
 }
 
 /** Put a tracked directory into its branch when it differs from the pinned commit and the head. */
-async function syncTrack(store: Store, project: Project, t: TrackEntry, prev: LockFile | undefined, watch: Watched[]): Promise<TrackResult> {
+async function syncTrack(store: ProjectStore, project: Project, t: TrackEntry, prev: LockFile | undefined, watch: Watched[]): Promise<TrackResult> {
   const s = store.core;
   const dir = trackedDir(project, t);
   const head = headOf(s, t.repo, t.branch);
@@ -155,7 +188,7 @@ async function syncTrack(store: Store, project: Project, t: TrackEntry, prev: Lo
     if (cmp.changes.length === 0) return { ...base, commit: head.id };
     changes = cmp.changes;
   } else {
-    if (!s.graph.getRepo(t.repo)) store.createRepo(t.repo, { description: `Tracked from ${t.path} (tusk.yaml).` });
+    if (!s.graph.getRepo(t.repo)) store.data.createRepo(t.repo, { description: `Tracked from ${t.path} (tusk.yaml).` });
     // a first commit: everything local is new (an empty directory still gets a commit to pin)
     const scan = scanDir(dir);
     watch.push({ path: dir, ...digestScan(scan.files, scan.exists) });
@@ -166,12 +199,12 @@ async function syncTrack(store: Store, project: Project, t: TrackEntry, prev: Lo
   const description = `tusk: ${t.path}`;
   let commit: string;
   if (dels.length === 0 && puts.length > 0) {
-    commit = (await store.putFiles({ repo: t.repo, branch: t.branch }, puts, { description })).commit;
+    commit = (await store.data.putFiles({ repo: t.repo, branch: t.branch }, puts, { description })).commit;
   } else {
-    const open = store.startCommit(t.repo, t.branch, { description });
-    if (puts.length > 0) await store.putFiles({ repo: t.repo, commit: open.id }, puts);
-    for (const d of dels) store.deleteFiles({ repo: t.repo, commit: open.id, path: `/${d.path}` });
-    commit = store.finishCommit({ repo: t.repo, commit: open.id }).id;
+    const open = store.data.startCommit(t.repo, t.branch, { description });
+    if (puts.length > 0) await store.data.putFiles({ repo: t.repo, commit: open.id }, puts);
+    for (const d of dels) await store.data.deleteFiles({ repo: t.repo, commit: open.id, path: `/${d.path}` });
+    commit = (await store.data.finishCommit({ repo: t.repo, commit: open.id })).id;
   }
   const count = (k: string) => changes.filter((c) => c.change === k).length;
   return { ...base, commit, action: 'committed', added: count('added'), modified: count('modified'), deleted: count('deleted') };
@@ -229,7 +262,8 @@ export function readSpecFile(project: Project, entry: PipelineEntry): { raw: Rec
 }
 
 /** Create or update the pipelines of one spec file; appends them to `owned`. */
-function ensurePipelines(s: StoreCore, project: Project, entry: PipelineEntry, prev: LockFile | undefined, watch: Watched[], owned: OwnedPipeline[]): PipelineAction[] {
+async function ensurePipelines(store: ProjectStore, project: Project, entry: PipelineEntry, prev: LockFile | undefined, watch: Watched[], owned: OwnedPipeline[]): Promise<PipelineAction[]> {
+  const s = store.core;
   const file = projectPath(project, entry.spec);
   watch.push({ path: file, ...digestPath(file) });
   for (const c of entry.code) watch.push({ path: projectPath(project, c), ...digestPath(projectPath(project, c)) });
@@ -240,7 +274,7 @@ function ensurePipelines(s: StoreCore, project: Project, entry: PipelineEntry, p
     const existing = s.jobs.getPipeline(name);
     let action: PipelineAction['action'] = 'unchanged';
     if (!existing) {
-      createPipelines(s, text, { baseDir, workdir });
+      await store.syncPipelines(text, { baseDir, workdir });
       action = 'created';
     } else {
       const locked = prev?.pipelines[name];
@@ -251,12 +285,12 @@ function ensurePipelines(s: StoreCore, project: Project, entry: PipelineEntry, p
       const drifted = locked !== undefined && existing.salt !== locked.salt;
       if (specChanged || codeChanged || drifted) {
         // a new salt: no datum result of the old code is reused, so the output is what this code makes
-        createPipelines(s, text, { baseDir, workdir, update: true, reprocess: true });
+        await store.syncPipelines(text, { baseDir, workdir, update: true, reprocess: true });
         action = 'reprocessed';
       } else {
         const { spec } = normalizeSpec(raw, { baseDir, workdir });
         if (existing.spec !== JSON.stringify(spec)) {
-          createPipelines(s, text, { baseDir, workdir, update: true });
+          await store.syncPipelines(text, { baseDir, workdir, update: true });
           action = 'updated';
         }
       }

@@ -526,12 +526,16 @@ async function rerun(s: StoreCore, realName: string, raw: Record<string, unknown
     return result;
   }
   try {
-    const jobId = s.graph.transaction(() => {
-      // the temporary pipeline runs where the real one does (its name is not the real name)
-      createPipelines(s, JSON.stringify(r), { baseDir: where.baseDir, workdir: (p) => where.workdir({ ...p, name: realName }) });
-      const job = s.jobs.jobsOf(temp)[0]!;
-      if (priors && priors.size > 0) insertPriors(s, temp, salt, r, where.baseDir, priors);
-      return job.id;
+    let jobId = '';
+    // the temporary pipeline runs where the real one does (its name is not the real name)
+    await createPipelines(s, JSON.stringify(r), {
+      baseDir: where.baseDir,
+      workdir: (p) => where.workdir({ ...p, name: realName }),
+      // its first job must not run before the priors that let it skip unchanged datums are there
+      inSameUnit: () => {
+        jobId = s.jobs.jobsOf(temp)[0]!.id;
+        if (priors && priors.size > 0) insertPriors(s, temp, salt, r, where.baseDir, priors);
+      },
     });
     const done = () => {
       const j = s.jobs.getJob(temp, jobId);

@@ -26,6 +26,11 @@ export interface StoreCore {
   readonly pages: PageStore;
   readonly reader: PageReader;
   readonly readonly: boolean;
+  /**
+   * Run `fn` as one unit of work: every metadata write it makes lands, or none does. Code outside
+   * src/store groups its writes with this, never by opening a transaction on a table module.
+   */
+  unitOfWork<T>(fn: () => T): T;
 }
 
 /** Make `DIR/.tusk` (idempotent). */
@@ -71,7 +76,7 @@ export function openCore(storePath: string, opts: { readonly?: boolean } = {}): 
     // Pages are only written inside the transaction that commits the tree using them.
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
-  return { path: storePath, db, graph, index, jobs: new JobRecords(db), packs: new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly };
+  return { path: storePath, db, graph, index, jobs: new JobRecords(db), packs: new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly, unitOfWork: (fn) => graph.transaction(fn) };
 }
 
 export function closeCore(core: StoreCore): void {

@@ -53,7 +53,7 @@ describe('a failed job and the model it leaves', () => {
     const { store: s, dir } = env;
     await put(s, 'in', { '/a.txt': 'fine\n' });
     const spec = { pipeline: { name: 'copy' }, input: { pfs: { repo: 'in', glob: '/' } }, transform: { cmd: ['sh', '-c', 'if grep -q bad /pfs/in/a.txt; then exit 1; fi; cp /pfs/in/a.txt /pfs/out/'] } };
-    createPipelines(s.core, JSON.stringify(spec), { baseDir: dir });
+    await createPipelines(s.core, JSON.stringify(spec), { baseDir: dir });
     await runForeground(s.core);
     expect(s.listFiles(parseFileRef('copy@master:/')).map((f) => f.path)).toEqual(['/a.txt']);
     await put(s, 'in', { '/a.txt': 'bad\n' });

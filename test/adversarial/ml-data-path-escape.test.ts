@@ -64,7 +64,7 @@ describe('ML data paths outside /pfs', () => {
     await put(env.store, 'houses', { '/train.csv': housesCsv(80, 1) });
     await put(env.store, 'unrelated', { '/x.txt': 'not read' });
     const spec = { ...priceSpec(), input: { cross: [{ pfs: { repo: 'houses', glob: '/' } }, { pfs: { repo: 'unrelated', glob: '/' } }] } };
-    createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
+    await createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
     const { runForeground } = await import('../../src/pipeline/runner.js');
     await runForeground(env.store.core);
     const { readJson } = await import('../ml/ml-helpers.js');

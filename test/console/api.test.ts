@@ -8,13 +8,13 @@ import type { CommitDetail, CommitPage, Dag, DatumPage, DiffResult, DirPage, Log
 import { startConsole, type RunningConsole } from '../../src/console/server.js';
 import type { JobInfo } from '../../src/pipeline/pipeline-service.js';
 import { runForeground } from '../../src/pipeline/runner.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openTusk, type Tusk } from '../../src/app/tusk.js';
 import type { RepoInfo } from '../../src/store/types.js';
 import { seededBytes, streamOf, tempStore } from '../helpers.js';
 import { buildFixture, IRIS_ROWS, README_V2, type Fixture } from './console-helpers.js';
 
 let env: ReturnType<typeof tempStore>;
-let reader: Store;
+let reader: Tusk;
 let fx: Fixture;
 let srv: RunningConsole;
 
@@ -24,8 +24,8 @@ beforeAll(async () => {
   await env.store.putFiles({ repo: 'many', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(5 * 1024 * 1024, 7)), repoPath: '/large.bin' }]);
   await env.store.putFiles({ repo: 'many', branch: 'master' }, [{ kind: 'stream', stream: streamOf(Buffer.from('miaou')), repoPath: '/写真/chat é.txt' }]);
   // the console opens the store read-only, as `tusk console` does, beside the writer
-  reader = openStore({ path: path.join(env.dir, '.tusk'), readonly: true });
-  srv = await startConsole({ store: reader, port: 0, pollMs: 50 });
+  reader = openTusk({ path: path.join(env.dir, '.tusk'), readonly: true });
+  srv = await startConsole({ data: reader.data, pipelines: reader.pipelines, port: 0, pollMs: 50 });
 }, 120_000);
 
 afterAll(async () => {
@@ -371,7 +371,7 @@ describe('errors and safety', () => {
 
   it('requires the token when one is set, from a header, the URL or the cookie', async () => {
     const token = 'tok-0123456789abcdef';
-    const guarded = await startConsole({ store: reader, host: '0.0.0.0', port: 0, token });
+    const guarded = await startConsole({ data: reader.data, pipelines: reader.pipelines, host: '0.0.0.0', port: 0, token });
     try {
       const base = `http://127.0.0.1:${guarded.port}`;
       expect(guarded.url).toBe(`http://0.0.0.0:${guarded.port}/?token=${token}`);
@@ -392,7 +392,7 @@ describe('errors and safety', () => {
     } finally {
       await guarded.close();
     }
-    await expect(startConsole({ store: reader, host: '0.0.0.0', port: 0 })).rejects.toMatchObject({ code: 'E_INVALID' });
-    await expect(startConsole({ store: reader, port: 0, token: 'short' })).rejects.toMatchObject({ code: 'E_INVALID' });
+    await expect(startConsole({ data: reader.data, pipelines: reader.pipelines, host: '0.0.0.0', port: 0 })).rejects.toMatchObject({ code: 'E_INVALID' });
+    await expect(startConsole({ data: reader.data, pipelines: reader.pipelines, port: 0, token: 'short' })).rejects.toMatchObject({ code: 'E_INVALID' });
   });
 });

@@ -129,8 +129,8 @@ export async function buildFixture(store: Store, dir: string, opts: { bigDirFile
 
   store.createRepo('raw', { description: 'Input text' });
   await put(store, 'raw', { '/a.txt': 'alpha\n', '/b.txt': 'bravo\n' }, 'two words');
-  createPipelines(store.core, JSON.stringify(UPPER), { baseDir: dir });
-  createPipelines(store.core, JSON.stringify(STATS), { baseDir: dir });
+  await createPipelines(store.core, JSON.stringify(UPPER), { baseDir: dir });
+  await createPipelines(store.core, JSON.stringify(STATS), { baseDir: dir });
   await runForeground(store.core);
   await put(store, 'raw', { '/c.txt': 'charlie\n' }, 'third word');
   await runForeground(store.core);

@@ -9,13 +9,13 @@ import { startConsole, type RunningConsole } from '../../src/console/server.js';
 import { registerMlTransforms } from '../../src/ml/register.js';
 import { createPipelines } from '../../src/pipeline/pipeline-service.js';
 import { runForeground } from '../../src/pipeline/runner.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openTusk, type Tusk } from '../../src/app/tusk.js';
 import { streamOf, tempStore } from '../helpers.js';
 import { normals } from '../monitor/monitor-helpers.js';
 import { ARTIFACTS, ensureWebBuilt, findChromium, startConsoleProcess, type ConsoleProcess } from './console-helpers.js';
 
 let env: ReturnType<typeof tempStore>;
-let reader: Store;
+let reader: Tusk;
 let srv: RunningConsole;
 const inputs: string[] = [];
 
@@ -39,7 +39,7 @@ beforeAll(async () => {
     input: { cross: [{ pfs: { name: 'current', repo: 'sales', glob: '/' } }, { pfs: { name: 'reference', repo: 'sales', commit: inputs[0], glob: '/' } }] },
     transform: { ml: { task: 'drift', data: { path: '/pfs/current/sales.csv' }, reference: '/pfs/reference/sales.csv' } },
   };
-  createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
+  await createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
   await runForeground(env.store.core);
   for (const [seed, shift] of [
     [2, 0],
@@ -49,8 +49,8 @@ beforeAll(async () => {
     inputs.push(await put(sales(seed!, shift!)));
     await runForeground(env.store.core);
   }
-  reader = openStore({ path: path.join(env.dir, '.tusk'), readonly: true });
-  srv = await startConsole({ store: reader, port: 0, pollMs: 50 });
+  reader = openTusk({ path: path.join(env.dir, '.tusk'), readonly: true });
+  srv = await startConsole({ data: reader.data, pipelines: reader.pipelines, port: 0, pollMs: 50 });
 }, 120_000);
 
 afterAll(async () => {

@@ -33,7 +33,7 @@ export async function put(store: Store, repo: string, files: Record<string, Buff
 }
 
 export async function pipeline(store: Store, dir: string, spec: Record<string, unknown>): Promise<void> {
-  createPipelines(store.core, JSON.stringify(spec), { baseDir: dir });
+  await createPipelines(store.core, JSON.stringify(spec), { baseDir: dir });
   await runForeground(store.core);
 }
 

@@ -19,7 +19,7 @@ const T = (iso: string) => Date.parse(iso);
 const START = '2024-01-01T00:00:00Z';
 
 /** A store with one pipeline reading a cron input `tick` (repo `<name>_tick`) that ticks hourly from START. */
-function cronStore(opts: { overwrite?: boolean; name?: string; spec?: string; input?: unknown; cmd?: string[] } = {}) {
+async function cronStore(opts: { overwrite?: boolean; name?: string; spec?: string; input?: unknown; cmd?: string[] } = {}) {
   const env = tempStore();
   cleanups.push(env.cleanup);
   const name = opts.name ?? 'hourly';
@@ -27,7 +27,7 @@ function cronStore(opts: { overwrite?: boolean; name?: string; spec?: string; in
   // one output file per datum: the tick file's name
   const cmd = opts.cmd ?? ['sh', '-c', 'for f in /pfs/*/*; do [ -e "$f" ] && echo "$f" > "/pfs/out/$(basename "$f")"; done; true'];
   const spec = { pipeline: { name }, input, transform: { cmd } };
-  createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
+  await createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
   return { ...env, name };
 }
 
@@ -45,7 +45,7 @@ function thrown(fn: () => unknown): TuskError {
 
 describe('fireDueTicks', () => {
   it('writes one empty file named after the tick time, as one finished commit that starts a job', async () => {
-    const { store } = cronStore();
+    const { store } = await cronStore();
     await runForeground(store.core); // the creation job: no tick yet, 0 datums
     const before = commitCount(store, 'hourly_tick');
     const { ticks, nextDue } = fireDueTicks(store.core, T('2024-01-01T01:00:00Z'));
@@ -66,8 +66,8 @@ describe('fireDueTicks', () => {
     expect(store.fsck().ok).toBe(true);
   });
 
-  it('is idempotent: nothing is due again until the next schedule time', () => {
-    const { store } = cronStore();
+  it('is idempotent: nothing is due again until the next schedule time', async () => {
+    const { store } = await cronStore();
     expect(fireDueTicks(store.core, T('2024-01-01T00:59:59Z')).ticks).toEqual([]);
     expect(fireDueTicks(store.core, T('2024-01-01T01:00:00Z')).ticks).toHaveLength(1);
     expect(fireDueTicks(store.core, T('2024-01-01T01:59:59Z')).ticks).toEqual([]);
@@ -75,7 +75,7 @@ describe('fireDueTicks', () => {
   });
 
   it('overwrite: false keeps every tick file; each is a datum', async () => {
-    const { store } = cronStore({ overwrite: false });
+    const { store } = await cronStore({ overwrite: false });
     for (const h of ['01', '02', '03']) fireDueTicks(store.core, T(`2024-01-01T${h}:00:30Z`));
     expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z', '/2024-01-01T02:00:00Z', '/2024-01-01T03:00:00Z']);
     await runForeground(store.core);
@@ -85,7 +85,7 @@ describe('fireDueTicks', () => {
   });
 
   it('overwrite: true leaves only the newest tick file; the old datum is removed', async () => {
-    const { store } = cronStore({ overwrite: true });
+    const { store } = await cronStore({ overwrite: true });
     // a file someone put there goes too: Pachyderm deletes "/" before the tick
     await store.putFiles({ repo: 'hourly_tick', branch: 'master' }, [{ kind: 'stream', stream: streamOf('x'), repoPath: '/note' }]);
     for (const h of ['01', '02', '03']) fireDueTicks(store.core, T(`2024-01-01T${h}:00:30Z`));
@@ -96,8 +96,8 @@ describe('fireDueTicks', () => {
     expect(files(store, 'hourly@master:/')).toEqual(['/2024-01-01T03:00:00Z']);
   });
 
-  it('catches up missed ticks with one tick for the newest missed time', () => {
-    const { store } = cronStore();
+  it('catches up missed ticks with one tick for the newest missed time', async () => {
+    const { store } = await cronStore();
     fireDueTicks(store.core, T('2024-01-01T01:00:00Z'));
     const before = commitCount(store, 'hourly_tick');
     // no runner for 2 days and a half: 60 hourly ticks missed
@@ -110,16 +110,16 @@ describe('fireDueTicks', () => {
     expect(fireDueTicks(store.core, T('2024-01-03T13:00:00Z')).ticks).toHaveLength(1);
   });
 
-  it('counts from the pipeline creation when the input has no start', () => {
-    const { store } = cronStore({ input: { cron: { name: 'tick', spec: '@every 10s' } } });
+  it('counts from the pipeline creation when the input has no start', async () => {
+    const { store } = await cronStore({ input: { cron: { name: 'tick', spec: '@every 10s' } } });
     const created = store.core.jobs.getPipeline('hourly')!.created;
     expect(fireDueTicks(store.core, created + 5_000).ticks).toEqual([]);
     const { ticks } = fireDueTicks(store.core, created + 10_000);
     expect(ticks[0]!.commits[0]!.time).toBe(new Date(Math.floor(created / 1000) * 1000 + 10_000).toISOString().replace('.000Z', 'Z'));
   });
 
-  it('a stopped pipeline does not tick; started again, it catches up once', () => {
-    const { store } = cronStore();
+  it('a stopped pipeline does not tick; started again, it catches up once', async () => {
+    const { store } = await cronStore();
     stopPipeline(store.core, 'hourly');
     const before = commitCount(store, 'hourly_tick');
     const stopped = fireDueTicks(store.core, T('2024-01-01T05:30:00Z'));
@@ -131,16 +131,16 @@ describe('fireDueTicks', () => {
     expect(ticks[0]!.job).not.toBeNull();
   });
 
-  it('a deleted pipeline stops ticking and its tick state goes with it', () => {
-    const { store } = cronStore();
+  it('a deleted pipeline stops ticking and its tick state goes with it', async () => {
+    const { store } = await cronStore();
     fireDueTicks(store.core, T('2024-01-01T01:00:00Z'));
     deletePipeline(store.core, 'hourly');
     expect(fireDueTicks(store.core, T('2024-01-01T05:00:00Z')).ticks).toEqual([]);
     expect(store.core.db.prepare('SELECT COUNT(*) FROM cron_ticks').pluck().get()).toBe(0);
   });
 
-  it('two runners on one store (two connections) never write the same tick', () => {
-    const { store, dir } = cronStore();
+  it('two runners on one store (two connections) never write the same tick', async () => {
+    const { store, dir } = await cronStore();
     const other = openStore({ path: path.join(dir, '.tusk') });
     cleanups.push(() => other.close());
     const now = T('2024-01-01T07:10:00Z');
@@ -151,7 +151,7 @@ describe('fireDueTicks', () => {
   });
 
   it('ticks every due cron input of a pipeline in one commit set: one job reads both', async () => {
-    const { store } = cronStore({
+    const { store } = await cronStore({
       name: 'both',
       input: { cross: [{ cron: { name: 'fast', spec: '*/30 * * * *', start: START } }, { cron: { name: 'slow', spec: '@hourly', start: START } }] },
       cmd: ['sh', '-c', 'ls /pfs/fast /pfs/slow > "/pfs/out/$PACH_DATUM_ID"'],
@@ -172,21 +172,21 @@ describe('fireDueTicks', () => {
     expect(listDatums(store.core, 'both', half!.commitSet).map((d) => d.files.map((f) => `${f.repo}:${f.path}`))).toContainEqual(['both_fast:/2024-01-01T01:30:00Z', 'both_slow:/2024-01-01T01:00:00Z']);
   });
 
-  it('an update keeps the schedule of inputs it keeps and forgets removed ones', () => {
-    const { store, dir } = cronStore();
+  it('an update keeps the schedule of inputs it keeps and forgets removed ones', async () => {
+    const { store, dir } = await cronStore();
     fireDueTicks(store.core, T('2024-01-01T03:00:00Z'));
     const update = (cronName: string) =>
       createPipelines(store.core, JSON.stringify({ pipeline: { name: 'hourly' }, input: { cron: { name: cronName, spec: '@hourly', start: START } }, transform: { cmd: ['true'] } }), { baseDir: dir, update: true });
-    update('tick');
+    await update('tick');
     expect(fireDueTicks(store.core, T('2024-01-01T03:30:00Z')).ticks).toEqual([]);
-    update('renamed');
+    await update('renamed');
     expect(store.core.db.prepare('SELECT input FROM cron_ticks').pluck().all()).toEqual([]);
   });
 });
 
 describe('runCron', () => {
-  it('ticks now, and the schedule goes on from that tick', () => {
-    const { store } = cronStore();
+  it('ticks now, and the schedule goes on from that tick', async () => {
+    const { store } = await cronStore();
     const now = T('2024-01-01T05:20:42.500Z');
     const tick = runCron(store.core, 'hourly', now);
     expect(tick.commits.map((c) => c.path)).toEqual(['/2024-01-01T05:20:42Z']);
@@ -195,8 +195,8 @@ describe('runCron', () => {
     expect(fireDueTicks(store.core, T('2024-01-01T06:00:00Z')).ticks).toHaveLength(1);
   });
 
-  it('on a stopped pipeline writes the tick but starts no job', () => {
-    const { store } = cronStore();
+  it('on a stopped pipeline writes the tick but starts no job', async () => {
+    const { store } = await cronStore();
     stopPipeline(store.core, 'hourly');
     const tick = runCron(store.core, 'hourly', T('2024-01-01T05:00:00Z'));
     expect(tick.job).toBeNull();
@@ -207,7 +207,7 @@ describe('runCron', () => {
     const env = tempStore();
     cleanups.push(env.cleanup);
     env.store.createRepo('in');
-    createPipelines(env.store.core, JSON.stringify({ pipeline: { name: 'plain' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['true'] } }), { baseDir: env.dir });
+    await createPipelines(env.store.core, JSON.stringify({ pipeline: { name: 'plain' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['true'] } }), { baseDir: env.dir });
     const err = thrown(() => runCron(env.store.core, 'plain'));
     expect([err.code, err.exitCode, err.message]).toEqual(['E_INVALID', 2, "pipeline doesn't have a cron input"]);
     const missing = thrown(() => runCron(env.store.core, 'nope'));

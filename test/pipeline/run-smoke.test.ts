@@ -14,7 +14,7 @@ describe('smoke', () => {
     store.createRepo('in');
     for (const n of ['a', 'b', 'c']) await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf(`content ${n}\n`), repoPath: `/${n}.txt` }]);
     const spec = { pipeline: { name: 'up' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['sh'], stdin: ['for f in /pfs/in/*; do tr a-z A-Z < $f > /pfs/out/$(basename $f); done'] } };
-    createPipelines(store.core, JSON.stringify(spec), { baseDir: dir });
+    await createPipelines(store.core, JSON.stringify(spec), { baseDir: dir });
     await runForeground(store.core);
     const jobs = store.core.jobs.jobsOf('up');
     expect(jobs[0]!.state).toBe('JOB_SUCCESS');
@@ -42,7 +42,7 @@ describe('egress', () => {
     await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf('abc\n'), repoPath: '/x/a.txt' }]);
     const out = `${dir}/egress-out`;
     const spec = { pipeline: { name: 'eg' }, input: { pfs: { repo: 'in', glob: '/' } }, transform: { cmd: ['sh', '-c', 'cp -r /pfs/in/x /pfs/out/'] }, egress: { URL: `file://${out}` } };
-    createPipelines(store.core, JSON.stringify(spec), { baseDir: dir });
+    await createPipelines(store.core, JSON.stringify(spec), { baseDir: dir });
     await runForeground(store.core);
     expect(store.core.jobs.jobsOf('eg')[0]!.state).toBe('JOB_SUCCESS');
     expect((await import('node:fs')).readFileSync(`${out}/x/a.txt`, 'utf8')).toBe('abc\n');

@@ -38,13 +38,13 @@ describe('windows by commit time', () => {
   const report = async (pipeline: string, day: number) => (await readBack(env.store, parseFileRef(`${pipeline}@master:/${DAY(day).slice(0, 10)}.txt`))).toString();
   const lines = (day: number, ids: string[], files: [string, string][]) => [`${DAY(day)} ${DAY(day + 1)}`, ids.join(' '), ...files.map(([c, f]) => `${c}/${f}`), ''].join('\n');
 
-  it('creates the pipelines', () => {
+  it('creates the pipelines', async () => {
     env.store.createRepo('series');
     for (const [name, window] of [
       ['daily', { size: '1d' }],
       ['sliding', { size: '2d', every: '1d' }],
     ] as const) {
-      createPipelines(env.store.core, JSON.stringify({ pipeline: { name }, input: { pfs: { repo: 'series', glob: '/*.csv', window } }, transform: { cmd: ['sh'], stdin: REPORT } }), { baseDir: env.dir });
+      await createPipelines(env.store.core, JSON.stringify({ pipeline: { name }, input: { pfs: { repo: 'series', glob: '/*.csv', window } }, transform: { cmd: ['sh'], stdin: REPORT } }), { baseDir: env.dir });
     }
   });
 
@@ -109,7 +109,7 @@ describe('windows by commit count', () => {
     let created = false;
     const add = async (name: string) => {
       await store.putFiles({ repo: 'log', branch: 'master' }, [{ kind: 'stream', stream: streamOf(`${name}\n`), repoPath: `/${name}` }]);
-      if (!created) createPipelines(store.core, JSON.stringify(spec), { baseDir: env.dir });
+      if (!created) await createPipelines(store.core, JSON.stringify(spec), { baseDir: env.dir });
       created = true;
       await runForeground(store.core);
       const j = store.core.jobs.jobsOf('last3')[0]!;

@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { requirePath } from '../../cli/refs.js';
-import { afterWrite } from '../../pipeline/runner.js';
-import { parseFileRef } from '../../store/address.js';
-import type { CommitInfo } from '../../store/types.js';
+import { type CommitInfo, parseFileRef } from '../../app/api.js';
 
 export type CopyFileResult = CommitInfo;
 
@@ -26,8 +24,6 @@ export default class CopyFile extends TuskCommand<CopyFileResult> {
     const { args, flags } = await this.parse(CopyFile);
     const src = requirePath(parseFileRef(args.src), 'source path', 'images@master:/cat.png');
     const dst = parseFileRef(args.dst);
-    const commit = this.store().copyFile(src, { ...dst, path: dst.path ?? src.path }, { append: flags.append });
-    await afterWrite(this.store().core);
-    return commit;
+    return this.tusk().data.copyFile(src, { ...dst, path: dst.path ?? src.path }, { append: flags.append });
   }
 }

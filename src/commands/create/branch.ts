@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { parseCommitish } from '../../cli/refs.js';
-import { afterWrite } from '../../pipeline/runner.js';
-import { parseBranchRef } from '../../store/address.js';
-import type { BranchInfo } from '../../store/types.js';
+import { type BranchInfo, parseBranchRef } from '../../app/api.js';
 
 export type CreateBranchResult = BranchInfo;
 
@@ -31,12 +29,9 @@ export default class CreateBranch extends TuskCommand<CreateBranchResult> {
   async run(): Promise<CreateBranchResult> {
     const { args, flags } = await this.parse(CreateBranch);
     const { repo, branch } = parseBranchRef(args.branch);
-    const info = this.store().createBranch(repo, branch, {
+    return this.tusk().data.createBranch(repo, branch, {
       head: flags.head === undefined ? undefined : parseCommitish(repo, flags.head),
       provenance: flags.provenance?.map((p) => parseBranchRef(p)),
     });
-    // moving a head that pipelines read starts their jobs
-    await afterWrite(this.store().core);
-    return info;
   }
 }

@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { validateName } from '../../store/address.js';
-import type { RepoInfo } from '../../store/types.js';
+import { type RepoInfo, validateName } from '../../app/api.js';
 
 export type CreateRepoResult = RepoInfo;
 
@@ -18,6 +17,6 @@ export default class CreateRepo extends TuskCommand<CreateRepoResult> {
 
   async run(): Promise<CreateRepoResult> {
     const { args, flags } = await this.parse(CreateRepo);
-    return this.store().createRepo(validateName('repo', args.repo), { description: flags.description });
+    return this.tusk().data.createRepo(validateName('repo', args.repo), { description: flags.description });
   }
 }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { parseBranchRef } from '../../store/address.js';
+import { parseBranchRef } from '../../app/api.js';
 
 export type DeleteBranchResult = { repo: string; branch: string };
 
@@ -15,6 +15,6 @@ export default class DeleteBranch extends TuskCommand<DeleteBranchResult> {
   async run(): Promise<DeleteBranchResult> {
     const { args, flags } = await this.parse(DeleteBranch);
     const { repo, branch } = parseBranchRef(args.branch);
-    return this.store().deleteBranch(repo, branch, { force: flags.force });
+    return this.tusk().data.deleteBranch(repo, branch, { force: flags.force });
   }
 }

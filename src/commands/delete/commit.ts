@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { parseCommitOrSet } from '../../cli/refs.js';
-import { afterWrite } from '../../pipeline/runner.js';
-import type { CommitInfo } from '../../store/types.js';
+import type { CommitInfo } from '../../app/api.js';
 
 export type DeleteCommitResult = { deleted: CommitInfo[] };
 
@@ -19,8 +18,6 @@ export default class DeleteCommit extends TuskCommand<DeleteCommitResult> {
 
   async run(): Promise<DeleteCommitResult> {
     const { args } = await this.parse(DeleteCommit);
-    const result = this.store().deleteCommit(parseCommitOrSet(args.commit));
-    await afterWrite(this.store().core);
-    return result;
+    return this.tusk().data.deleteCommit(parseCommitOrSet(args.commit));
   }
 }

@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { requirePath } from '../../cli/refs.js';
-import { afterWrite } from '../../pipeline/runner.js';
-import { parseFileRef } from '../../store/address.js';
-import type { CommitInfo } from '../../store/types.js';
+import { type CommitInfo, parseFileRef } from '../../app/api.js';
 
 export type DeleteFileResult = CommitInfo;
 
@@ -21,10 +19,8 @@ export default class DeleteFile extends TuskCommand<DeleteFileResult> {
   async run(): Promise<DeleteFileResult> {
     const { args, flags } = await this.parse(DeleteFile);
     const ref = parseFileRef(args.file);
-    const commit = this.store().deleteFiles(requirePath(ref, 'file path', `${ref.repo}@master:/file.txt`), {
+    return this.tusk().data.deleteFiles(requirePath(ref, 'file path', `${ref.repo}@master:/file.txt`), {
       recursive: flags.recursive,
     });
-    await afterWrite(this.store().core);
-    return commit;
   }
 }

@@ -1,6 +1,5 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { deletePipeline } from '../../pipeline/pipeline-service.js';
 
 export type DeletePipelineResult = { pipeline: string };
 
@@ -18,6 +17,6 @@ export default class DeletePipeline extends TuskCommand<DeletePipelineResult> {
 
   async run(): Promise<DeletePipelineResult> {
     const { args, flags } = await this.parse(DeletePipeline);
-    return deletePipeline(this.store().core, args.pipeline, { force: flags.force, keepRepo: flags['keep-repo'] });
+    return this.tusk().pipelines.delete(args.pipeline, { force: flags.force, keepRepo: flags['keep-repo'] });
   }
 }

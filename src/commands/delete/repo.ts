@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { validateName } from '../../store/address.js';
+import { validateName } from '../../app/api.js';
 import { msg } from '../../ui/messages.js';
 
 export type DeleteRepoResult = { deleted: string[] };
@@ -19,9 +19,9 @@ export default class DeleteRepo extends TuskCommand<DeleteRepoResult> {
     const { args, flags } = await this.parse(DeleteRepo);
     if (args.repo === undefined && !flags.all) throw new InvalidArgumentError(msg.deleteRepoTarget, msg.deleteRepoTargetHint);
     if (args.repo !== undefined && flags.all) throw new InvalidArgumentError(msg.deleteRepoBoth, msg.deleteRepoBothHint);
-    const store = this.store();
-    if (args.repo !== undefined) return { deleted: [store.deleteRepo(validateName('repo', args.repo), { force: flags.force }).repo] };
+    const data = this.tusk().data;
+    if (args.repo !== undefined) return { deleted: [data.deleteRepo(validateName('repo', args.repo), { force: flags.force }).repo] };
     // all or nothing: provenance between the deleted repos themselves does not block
-    return store.deleteRepos(store.listRepos({ type: 'user' }).map((r) => r.name), { force: flags.force });
+    return data.deleteUserRepos({ force: flags.force });
   }
 }

@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { parseFileRef } from '../../store/address.js';
-import type { DiffEntry } from '../../store/types.js';
+import { type DiffEntry, parseFileRef } from '../../app/api.js';
 import { diffNames, diffTable } from '../../ui/views.js';
 
 export type DiffFileResult = DiffEntry[];
@@ -32,7 +31,7 @@ export default class DiffFile extends TuskCommand<DiffFileResult> {
     const newRef = parseFileRef(args.new);
     const path = newRef.path ?? '/';
     const oldRef = args.old === undefined ? undefined : parseFileRef(args.old);
-    const entries = this.store().diffFiles(
+    const entries = this.tusk().data.diffFiles(
       { ...newRef, path },
       oldRef === undefined ? undefined : { ...oldRef, path: oldRef.path ?? path },
       { shallow: flags.shallow },

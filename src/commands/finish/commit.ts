@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { afterWrite } from '../../pipeline/runner.js';
-import { parseCommitRef } from '../../store/address.js';
-import type { CommitInfo } from '../../store/types.js';
+import { type CommitInfo, parseCommitRef } from '../../app/api.js';
 
 export type FinishCommitResult = CommitInfo;
 
@@ -21,8 +19,6 @@ export default class FinishCommit extends TuskCommand<FinishCommitResult> {
 
   async run(): Promise<FinishCommitResult> {
     const { args, flags } = await this.parse(FinishCommit);
-    const commit = this.store().finishCommit(parseCommitRef(args.commit), { description: flags.message, force: flags.force });
-    await afterWrite(this.store().core, { wait: flags.wait, commitSet: commit.id });
-    return commit;
+    return this.tusk().data.finishCommit(parseCommitRef(args.commit), { description: flags.message, force: flags.force, wait: flags.wait });
   }
 }

@@ -3,7 +3,7 @@ import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { requirePath } from '../../cli/refs.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { parseFileRef } from '../../store/address.js';
+import { parseFileRef } from '../../app/api.js';
 import { msg } from '../../ui/messages.js';
 
 export type GetFileResult = { files: number; bytes: number };
@@ -43,7 +43,7 @@ export default class GetFile extends TuskCommand<GetFileResult> {
     const output = flags.output === undefined ? undefined : resolve(flags.output);
     const progress = output === undefined ? undefined : this.progress();
     try {
-      return await this.store().getFile(ref, {
+      return await this.tusk().data.getFile(ref, {
         output,
         recursive: flags.recursive,
         offset: flags.offset,

@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { requirePath } from '../../cli/refs.js';
-import { parseFileRef } from '../../store/address.js';
-import type { FileInfo } from '../../store/types.js';
+import { type FileInfo, parseFileRef } from '../../app/api.js';
 import { fileTable } from '../../ui/views.js';
 
 export type GlobFileResult = FileInfo[];
@@ -18,7 +17,7 @@ export default class GlobFile extends TuskCommand<GlobFileResult> {
   async run(): Promise<GlobFileResult> {
     const { args } = await this.parse(GlobFile);
     const ref = parseFileRef(args.pattern);
-    const files = this.store().globFiles(requirePath(ref, 'glob pattern', `'${ref.repo}@master:/*'`));
+    const files = this.tusk().data.globFiles(requirePath(ref, 'glob pattern', `'${ref.repo}@master:/*'`));
     this.render(() => fileTable(files));
     return files;
   }

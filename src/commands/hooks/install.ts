@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { findProject } from '../../project/config.js';
-import { installHooks, KNOWN_HOOKS, type InstallResult } from '../../project/hooks.js';
+import type { InstallResult } from '../../app/api.js';
+import { installHooks, KNOWN_HOOKS } from '../../app/project.js';
 import { installView } from '../../project/views.js';
 
 export type HooksInstallResult = InstallResult;
@@ -20,7 +20,7 @@ export default class HooksInstall extends TuskCommand<HooksInstallResult> {
 
   async run(): Promise<HooksInstallResult> {
     const { flags } = await this.parse(HooksInstall);
-    const result = installHooks(findProject(), { hooks: flags.hook });
+    const result = installHooks({ hooks: flags.hook });
     this.render(() => installView(result));
     return result;
   }

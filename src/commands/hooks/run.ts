@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { runHook, type HookRunResult } from '../../project/hook-runner.js';
+import type { HookRunResult } from '../../app/api.js';
+import { runHook } from '../../app/project.js';
 import { hookRunView } from '../../project/views.js';
 
 export type HooksRunResult = HookRunResult;

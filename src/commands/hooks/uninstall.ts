@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { findProject } from '../../project/config.js';
-import { KNOWN_HOOKS, uninstallHooks, type UninstallResult } from '../../project/hooks.js';
+import type { UninstallResult } from '../../app/api.js';
+import { KNOWN_HOOKS, uninstallHooks } from '../../app/project.js';
 import { uninstallView } from '../../project/views.js';
 
 export type HooksUninstallResult = UninstallResult;
@@ -16,7 +16,7 @@ export default class HooksUninstall extends TuskCommand<HooksUninstallResult> {
 
   async run(): Promise<HooksUninstallResult> {
     const { flags } = await this.parse(HooksUninstall);
-    const result = uninstallHooks(findProject(), { hooks: flags.hook });
+    const result = uninstallHooks({ hooks: flags.hook });
     this.render(() => uninstallView(result));
     return result;
   }

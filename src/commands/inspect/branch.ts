@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { parseBranchRef } from '../../store/address.js';
-import type { BranchInfo } from '../../store/types.js';
+import { type BranchInfo, parseBranchRef } from '../../app/api.js';
 import { branchDetails } from '../../ui/views.js';
 
 export type InspectBranchResult = BranchInfo;
@@ -16,7 +15,7 @@ export default class InspectBranch extends TuskCommand<InspectBranchResult> {
   async run(): Promise<InspectBranchResult> {
     const { args } = await this.parse(InspectBranch);
     const { repo, branch } = parseBranchRef(args.branch);
-    const info = this.store().inspectBranch(repo, branch);
+    const info = this.tusk().data.inspectBranch(repo, branch);
     this.render(() => branchDetails(info));
     return info;
   }

@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { isCommitId, parseCommitRef } from '../../store/address.js';
-import type { CommitInfo } from '../../store/types.js';
+import { type CommitInfo, isCommitId, parseCommitRef } from '../../app/api.js';
 import { msg } from '../../ui/messages.js';
 import { commitDetails } from '../../ui/views.js';
 
@@ -24,7 +23,7 @@ export default class InspectCommit extends TuskCommand<InspectCommitResult> {
     if (!args.commit.includes('@') && isCommitId(args.commit)) {
       throw new InvalidArgumentError(msg.inspectCommitSet(args.commit), msg.inspectCommitSetHint(args.commit));
     }
-    const commit = this.store().inspectCommit(parseCommitRef(args.commit));
+    const commit = this.tusk().data.inspectCommit(parseCommitRef(args.commit));
     this.render(() => commitDetails(commit, (t) => this.time(t)));
     return commit;
   }

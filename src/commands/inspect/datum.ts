@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { parseJobRef } from '../../cli/job-refs.js';
-import { inspectDatum, type DatumInfo } from '../../pipeline/pipeline-service.js';
+import type { DatumInfo } from '../../app/api.js';
 import { datumDetails } from '../../ui/pipeline-views.js';
 
 export type InspectDatumResult = DatumInfo;
@@ -20,7 +20,7 @@ export default class InspectDatum extends TuskCommand<InspectDatumResult> {
   async run(): Promise<InspectDatumResult> {
     const { args } = await this.parse(InspectDatum);
     const ref = parseJobRef(args.job);
-    const datum = inspectDatum(this.store().core, ref.pipeline, ref.id, args.datum);
+    const datum = this.tusk().pipelines.inspectDatum(ref.pipeline, ref.id, args.datum);
     this.render(() => datumDetails(datum));
     return datum;
   }

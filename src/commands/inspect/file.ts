@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { requirePath } from '../../cli/refs.js';
-import { parseFileRef } from '../../store/address.js';
-import type { FileInfo } from '../../store/types.js';
+import { type FileInfo, parseFileRef } from '../../app/api.js';
 import { fileDetails } from '../../ui/views.js';
 
 export type InspectFileResult = FileInfo;
@@ -17,7 +16,7 @@ export default class InspectFile extends TuskCommand<InspectFileResult> {
   async run(): Promise<InspectFileResult> {
     const { args } = await this.parse(InspectFile);
     const ref = parseFileRef(args.file);
-    const file = this.store().inspectFile(requirePath(ref, 'file path', `${ref.repo}@master:/file.txt`));
+    const file = this.tusk().data.inspectFile(requirePath(ref, 'file path', `${ref.repo}@master:/file.txt`));
     this.render(() => fileDetails(file));
     return file;
   }

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { parseJobRef } from '../../cli/job-refs.js';
-import { inspectJob, inspectPipeline, type JobInfo } from '../../pipeline/pipeline-service.js';
+import type { JobInfo } from '../../app/api.js';
 import { jobDetails } from '../../ui/pipeline-views.js';
 
 export type InspectJobResult = JobInfo;
@@ -16,9 +16,9 @@ export default class InspectJob extends TuskCommand<InspectJobResult> {
   async run(): Promise<InspectJobResult> {
     const { args } = await this.parse(InspectJob);
     const ref = parseJobRef(args.job);
-    const core = this.store().core;
-    const job = inspectJob(core, ref.pipeline, ref.id);
-    this.render(() => jobDetails(job, inspectPipeline(core, job.pipeline), (t) => this.time(t)));
+    const pipelines = this.tusk().pipelines;
+    const job = pipelines.inspectJob(ref.pipeline, ref.id);
+    this.render(() => jobDetails(job, pipelines.inspect(job.pipeline), (t) => this.time(t)));
     return job;
   }
 }

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { inspectPipeline, type PipelineInfo } from '../../pipeline/pipeline-service.js';
+import type { PipelineInfo } from '../../app/api.js';
 import { pipelineDetails } from '../../ui/pipeline-views.js';
 
 export type InspectPipelineResult = PipelineInfo;
@@ -14,7 +14,7 @@ export default class InspectPipeline extends TuskCommand<InspectPipelineResult> 
 
   async run(): Promise<InspectPipelineResult> {
     const { args } = await this.parse(InspectPipeline);
-    const p = inspectPipeline(this.store().core, args.pipeline);
+    const p = this.tusk().pipelines.inspect(args.pipeline);
     this.render(() => pipelineDetails(p, (t) => this.time(t)));
     return p;
   }

@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { parseDelimiter, requirePath } from '../../cli/refs.js';
-import { profileFile, type FileProfile } from '../../monitor/profile.js';
-import { parseFileRef } from '../../store/address.js';
+import { parseFileRef, type FileProfile } from '../../app/api.js';
 import { profileView } from '../../monitor/views.js';
 
 export type InspectProfileResult = FileProfile;
@@ -23,7 +22,7 @@ export default class InspectProfile extends TuskCommand<InspectProfileResult> {
   async run(): Promise<InspectProfileResult> {
     const { args, flags } = await this.parse(InspectProfile);
     const ref = parseFileRef(args.file);
-    const profile = profileFile(this.store(), requirePath(ref, 'file path', `${ref.repo}@master:/data.csv`), { delimiter: parseDelimiter(flags.delimiter) });
+    const profile = await this.tusk().models.profile(requirePath(ref, 'file path', `${ref.repo}@master:/data.csv`), { delimiter: parseDelimiter(flags.delimiter) });
     this.render(() => profileView(profile, { tty: this.isTty }));
     return profile;
   }

@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { validateName } from '../../store/address.js';
-import type { RepoInfo } from '../../store/types.js';
+import { type RepoInfo, validateName } from '../../app/api.js';
 import { repoDetails } from '../../ui/views.js';
 
 export type InspectRepoResult = RepoInfo;
@@ -15,7 +14,7 @@ export default class InspectRepo extends TuskCommand<InspectRepoResult> {
 
   async run(): Promise<InspectRepoResult> {
     const { args } = await this.parse(InspectRepo);
-    const repo = this.store().inspectRepo(validateName('repo', args.repo));
+    const repo = this.tusk().data.inspectRepo(validateName('repo', args.repo));
     this.render(() => repoDetails(repo, (t) => this.time(t)));
     return repo;
   }

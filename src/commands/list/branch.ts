@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { validateName } from '../../store/address.js';
-import type { BranchInfo } from '../../store/types.js';
+import { type BranchInfo, validateName } from '../../app/api.js';
 import { branchTable } from '../../ui/views.js';
 
 export type ListBranchResult = BranchInfo[];
@@ -15,7 +14,7 @@ export default class ListBranch extends TuskCommand<ListBranchResult> {
 
   async run(): Promise<ListBranchResult> {
     const { args } = await this.parse(ListBranch);
-    const branches = this.store().listBranches(validateName('repo', args.repo));
+    const branches = this.tusk().data.listBranches(validateName('repo', args.repo));
     this.render(() => branchTable(branches));
     return branches;
   }

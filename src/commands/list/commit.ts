@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { isCommitId, parseCommitRef } from '../../store/address.js';
-import type { CommitInfo, CommitOrigin, CommitSetInfo } from '../../store/types.js';
+import { type CommitInfo, type CommitOrigin, type CommitSetInfo, isCommitId, parseCommitRef } from '../../app/api.js';
 import { msg } from '../../ui/messages.js';
 import { commitSetTable, commitTable, type TimeFormatter } from '../../ui/views.js';
 
@@ -44,11 +43,11 @@ export default class ListCommit extends TuskCommand<ListCommitResult> {
     const time: TimeFormatter = (t) => this.time(t);
 
     if (args.commit === undefined) {
-      const sets = this.store().listCommitSets({ number });
+      const sets = this.tusk().data.listCommitSets({ number });
       this.render(() => commitSetTable(sets, time, this.isTty));
       return sets;
     }
-    const commits = this.store().listCommits({
+    const commits = this.tusk().data.listCommits({
       ...selectCommits(args.commit),
       number,
       all: flags.all,

@@ -3,7 +3,7 @@ import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { parseJobRef } from '../../cli/job-refs.js';
 import { readSpecSource } from '../../cli/spec-source.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { listDatums, previewDatums, type DatumInfo } from '../../pipeline/pipeline-service.js';
+import type { DatumInfo } from '../../app/api.js';
 import { pipelineMsg } from '../../ui/messages.js';
 import { datumTable } from '../../ui/pipeline-views.js';
 
@@ -30,15 +30,15 @@ export default class ListDatum extends TuskCommand<ListDatumResult> {
     const { args, flags } = await this.parse(ListDatum);
     if (args.job !== undefined && flags.file !== undefined) throw new InvalidArgumentError(pipelineMsg.datumJobAndSpec, pipelineMsg.datumJobAndSpecHint);
     if (args.job === undefined && flags.file === undefined) throw new InvalidArgumentError(pipelineMsg.datumNeither, pipelineMsg.datumNeitherHint);
-    const core = this.store().core;
+    const pipelines = this.tusk().pipelines;
     if (flags.file !== undefined) {
       const spec = await readSpecSource(flags.file);
-      const datums = previewDatums(core, spec.text, spec.baseDir);
+      const datums = pipelines.previewDatums(spec.text, spec.baseDir);
       this.render(() => datumTable(datums, { preview: true }));
       return datums;
     }
     const ref = parseJobRef(args.job!);
-    const datums = listDatums(core, ref.pipeline, ref.id);
+    const datums = pipelines.listDatums(ref.pipeline, ref.id);
     this.render(() => datumTable(datums));
     return datums;
   }

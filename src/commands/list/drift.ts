@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { listDrift, type DriftHistoryRow } from '../../monitor/drift-history.js';
 import { stat } from '../../monitor/views.js';
-import { validateName } from '../../store/address.js';
+import { validateName, type DriftHistoryRow } from '../../app/api.js';
 import { shortId } from '../../ui/format.js';
 import { renderTable } from '../../ui/table.js';
 
@@ -32,7 +31,7 @@ export default class ListDrift extends TuskCommand<ListDriftResult> {
 
   async run(): Promise<ListDriftResult> {
     const { args, flags } = await this.parse(ListDrift);
-    const rows = listDrift(this.store(), validateName('pipeline', args.pipeline), { number: flags.number || undefined });
+    const rows = await this.tusk().models.listDrift(validateName('pipeline', args.pipeline), { number: flags.number || undefined });
     const scored = rows.some((r) => r.performance);
     this.render(() =>
       renderTable(

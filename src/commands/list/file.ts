@@ -1,7 +1,6 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { parseFileRef } from '../../store/address.js';
-import type { FileInfo } from '../../store/types.js';
+import { type FileInfo, parseFileRef } from '../../app/api.js';
 import { fileTableLines } from '../../ui/views.js';
 
 /** The `--json` payload: one array, printed as the files are read (see TuskCommand.streamRows). */
@@ -22,7 +21,7 @@ export default class ListFile extends TuskCommand<void> {
   async run(): Promise<void> {
     const { args } = await this.parse(ListFile);
     const ref = parseFileRef(args.dir);
-    const files = this.store().iterateFiles({ ...ref, path: ref.path ?? '/' });
+    const files = this.tusk().data.iterateFiles({ ...ref, path: ref.path ?? '/' });
     await this.streamRows(files, (rows: Iterable<FileInfo>) => fileTableLines(rows));
   }
 }

@@ -2,9 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { parseJobOrSet } from '../../cli/job-refs.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { parseCommitRef } from '../../store/address.js';
-import type { JobState } from '../../store/job-records.js';
-import { listJobSets, listJobs, type JobInfo, type JobSetInfo } from '../../pipeline/pipeline-service.js';
+import { type JobInfo, type JobSetInfo, type JobState, parseCommitRef } from '../../app/api.js';
 import { pipelineMsg } from '../../ui/messages.js';
 import { jobSetTable, jobTable } from '../../ui/pipeline-views.js';
 import type { TimeFormatter } from '../../ui/views.js';
@@ -48,18 +46,18 @@ export default class ListJob extends TuskCommand<ListJobResult> {
 
     if (args.job === undefined && flags.pipeline === undefined && !flags.expand) {
       refuse(filters, 'listing all jobs');
-      const sets = listJobSets(this.store().core, { number: flags.number });
+      const sets = this.tusk().pipelines.listJobSets({ number: flags.number });
       this.render(() => jobSetTable(sets, time, this.isTty));
       return sets;
     }
     if (args.job !== undefined) {
       refuse({ ...filters, '--pipeline': flags.pipeline !== undefined }, 'listing sub-jobs');
       const ref = parseJobOrSet(args.job);
-      const jobs = listJobs(this.store().core, { pipeline: ref.pipeline, id: ref.id, number: flags.number });
+      const jobs = this.tusk().pipelines.listJobs({ pipeline: ref.pipeline, id: ref.id, number: flags.number });
       this.render(() => jobTable(jobs, time));
       return jobs;
     }
-    const jobs = listJobs(this.store().core, {
+    const jobs = this.tusk().pipelines.listJobs({
       pipeline: flags.pipeline,
       states: flags.state?.map(parseJobState),
       inputs: flags.input?.map(parseCommitRef),

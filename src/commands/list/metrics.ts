@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { listModelMetrics, type ModelMetrics } from '../../ml/metrics-service.js';
-import { validateName } from '../../store/address.js';
+import { validateName, type ModelMetrics } from '../../app/api.js';
 import { renderTable } from '../../ui/table.js';
 
 export type ListMetricsResult = ModelMetrics[];
@@ -28,7 +27,7 @@ export default class ListMetrics extends TuskCommand<ListMetricsResult> {
   async run(): Promise<ListMetricsResult> {
     const { args, flags } = await this.parse(ListMetrics);
     const repo = validateName('pipeline', args.pipeline);
-    const rows = await listModelMetrics(this.store(), repo, { number: flags.number || undefined });
+    const rows = await this.tusk().models.listMetrics(repo, { number: flags.number || undefined });
     this.render(() => {
       const names = [...new Set(rows.flatMap((r) => Object.keys(r.scalars)))];
       return renderTable(

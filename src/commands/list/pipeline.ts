@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { inspectPipeline, listPipelines, type PipelineInfo } from '../../pipeline/pipeline-service.js';
+import type { PipelineInfo } from '../../app/api.js';
 import { pipelineTable } from '../../ui/pipeline-views.js';
 
 /** The pipelines; with --spec, the specs as written (usable by `create pipeline`). */
@@ -22,8 +22,8 @@ export default class ListPipeline extends TuskCommand<ListPipelineResult> {
 
   async run(): Promise<ListPipelineResult> {
     const { args, flags } = await this.parse(ListPipeline);
-    const core = this.store().core;
-    const pipelines = args.pipeline === undefined ? listPipelines(core) : [inspectPipeline(core, args.pipeline)];
+    const service = this.tusk().pipelines;
+    const pipelines = args.pipeline === undefined ? service.list() : [service.inspect(args.pipeline)];
     if (flags.spec) {
       const specs = pipelines.map((p) => p.raw);
       this.render(() => specs.map((s) => JSON.stringify(s, null, 2) + '\n').join(''));

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import type { RepoInfo } from '../../store/types.js';
+import type { RepoInfo } from '../../app/api.js';
 import { repoTable } from '../../ui/views.js';
 
 export type ListRepoResult = RepoInfo[];
@@ -17,7 +17,7 @@ export default class ListRepo extends TuskCommand<ListRepoResult> {
 
   async run(): Promise<ListRepoResult> {
     const { flags } = await this.parse(ListRepo);
-    const repos = this.store().listRepos({ all: flags.all, type: flags.type });
+    const repos = this.tusk().data.listRepos({ all: flags.all, type: flags.type });
     this.render(() => repoTable(repos, (t) => this.time(t)));
     return repos;
   }

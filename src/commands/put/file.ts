@@ -3,9 +3,7 @@ import { TuskCommand } from '../../cli/base.js';
 import { localDeps, planPutSources } from '../../cli/put-targets.js';
 import { readListedSources } from '../../cli/source-list.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { afterWrite } from '../../pipeline/runner.js';
-import { formatCommitRef, parseFileRef } from '../../store/address.js';
-import type { PutResult } from '../../store/types.js';
+import { formatCommitRef, parseFileRef, type PutResult } from '../../app/api.js';
 import { done, msg } from '../../ui/messages.js';
 
 export type PutFileResult = PutResult;
@@ -66,19 +64,18 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     const progress = this.progress();
     let result: PutResult;
     try {
-      result = await this.store().putFiles(commit, sources, {
+      result = await this.tusk().data.putFiles(commit, sources, {
         append: flags.append,
         onProgress: progress.onProgress,
         description: flags.message,
+        wait: flags.wait,
         // skipped symbolic links and special files: said on stderr, never silently
         onWarning: this.jsonEnabled() ? undefined : (w: string) => process.stderr.write(`warning: ${w}\n`),
       });
     } finally {
       progress.done();
     }
-    // a finished commit triggers the pipelines reading this branch
     const into = formatCommitRef({ repo: result.repo, branch: result.branch ?? undefined, commit: result.commit });
-    await afterWrite(this.store().core, { wait: flags.wait, commitSet: result.commit, written: done.putWritten(into) });
     this.render(() => done.put(result, into));
     return result;
   }

@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { parseJobRef } from '../../cli/job-refs.js';
-import { parseInputTerms } from '../../pipeline/logs.js';
-import { restartDatums, type RestartResult } from '../../pipeline/restart.js';
+import { parseInputTerms, type RestartResult } from '../../app/api.js';
 
 export type RestartDatumResult = RestartResult;
 
@@ -24,7 +23,7 @@ export default class RestartDatum extends TuskCommand<RestartDatumResult> {
   async run(): Promise<RestartDatumResult> {
     const { args } = await this.parse(RestartDatum);
     const ref = parseJobRef(args.job);
-    const r = restartDatums(this.store().core, ref.pipeline, ref.id, parseInputTerms(args.datums, 'datum filter'));
+    const r = this.tusk().pipelines.restartDatums(ref.pipeline, ref.id, parseInputTerms(args.datums, 'datum filter'));
     const skipped = r.matched.length - r.restarted.length;
     this.render(() => `Restarted ${r.restarted.length} of ${r.matched.length} matching ${r.matched.length === 1 ? 'datum' : 'datums'}${skipped > 0 ? ` (${skipped} not running)` : ''}\n`);
     return r;

@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { runCron, type CronTick } from '../../pipeline/cron-ticker.js';
-import { inspectJob, type JobInfo } from '../../pipeline/pipeline-service.js';
-import { afterWrite } from '../../pipeline/runner.js';
+import type { CronTick, JobInfo } from '../../app/api.js';
 import { jobProgress, jobStateCell } from '../../ui/pipeline-views.js';
 
 /** The tick written, and the job it created (null when the pipeline is stopped). */
@@ -22,13 +20,11 @@ export default class RunCron extends TuskCommand<RunCronResult> {
 
   async run(): Promise<RunCronResult> {
     const { args, flags } = await this.parse(RunCron);
-    const core = this.store().core;
-    const tick = runCron(core, args.pipeline);
-    await afterWrite(core, { wait: flags.wait, commitSet: tick.commitSet });
-    const job = tick.job === null ? null : inspectJob(core, tick.pipeline, tick.job);
+    const tick = await this.tusk().pipelines.runCron(args.pipeline, { wait: flags.wait });
+    const job = tick.job;
     this.render(() =>
       tick.commits.map((c) => `${c.repo}@${c.commit}:${c.path}\n`).join('') + (job ? `${job.pipeline}@${job.id} ${jobStateCell(job)} (${jobProgress(job)})` : `${tick.pipeline} is stopped: no job`),
     );
-    return { ...tick, job };
+    return tick;
   }
 }

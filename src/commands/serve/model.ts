@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { serveModel } from '../../ml/serve.js';
-import { parseBranchRef } from '../../store/address.js';
+import { parseBranchRef } from '../../app/api.js';
 
 export type ServeModelResult = { url: string; model: { repo: string; branch: string; commit: string | null } };
 
@@ -25,7 +24,7 @@ export default class ServeModel extends TuskCommand<ServeModelResult> {
   async run(): Promise<ServeModelResult> {
     const { args, flags } = await this.parse(ServeModel);
     const { repo, branch } = parseBranchRef(args.model);
-    const server = await serveModel(this.store(), {
+    const server = await this.tusk().models.serve({
       repo,
       branch,
       host: flags.host,

@@ -1,8 +1,7 @@
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { parseCommitOrSet } from '../../cli/refs.js';
-import { afterWrite } from '../../pipeline/runner.js';
-import type { CommitInfo } from '../../store/types.js';
+import type { CommitInfo } from '../../app/api.js';
 
 export type SquashCommitResult = { squashed: CommitInfo[] };
 
@@ -13,8 +12,6 @@ export default class SquashCommit extends TuskCommand<SquashCommitResult> {
 
   async run(): Promise<SquashCommitResult> {
     const { args } = await this.parse(SquashCommit);
-    const result = this.store().squashCommit(parseCommitOrSet(args.commit));
-    await afterWrite(this.store().core);
-    return result;
+    return this.tusk().data.squashCommit(parseCommitOrSet(args.commit));
   }
 }

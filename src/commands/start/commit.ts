@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { parseCommitish, parseTimeFlag } from '../../cli/refs.js';
-import { parseBranchRef } from '../../store/address.js';
-import type { CommitInfo } from '../../store/types.js';
+import { type CommitInfo, parseBranchRef } from '../../app/api.js';
 
 export type StartCommitResult = CommitInfo;
 
@@ -26,7 +25,7 @@ export default class StartCommit extends TuskCommand<StartCommitResult> {
   async run(): Promise<StartCommitResult> {
     const { args, flags } = await this.parse(StartCommit);
     const { repo, branch } = parseBranchRef(args.branch);
-    const commit = this.store().startCommit(repo, branch, {
+    const commit = this.tusk().data.startCommit(repo, branch, {
       parent: flags.parent === undefined ? undefined : parseCommitish(repo, flags.parent),
       description: flags.message,
       time: flags.time === undefined ? undefined : parseTimeFlag('--time', flags.time),

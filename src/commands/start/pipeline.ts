@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { inspectPipeline, startPipeline, type PipelineInfo } from '../../pipeline/pipeline-service.js';
-import { afterWrite } from '../../pipeline/runner.js';
+import type { PipelineInfo } from '../../app/api.js';
 
 export type StartPipelineResult = PipelineInfo;
 
@@ -18,9 +17,6 @@ export default class StartPipeline extends TuskCommand<StartPipelineResult> {
 
   async run(): Promise<StartPipelineResult> {
     const { args, flags } = await this.parse(StartPipeline);
-    const core = this.store().core;
-    const p = startPipeline(core, args.pipeline);
-    await afterWrite(core, { wait: flags.wait, commitSet: p.lastJob ?? undefined });
-    return flags.wait ? inspectPipeline(core, p.name) : p;
+    return this.tusk().pipelines.start(args.pipeline, { wait: flags.wait });
   }
 }

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { parseJobRef } from '../../cli/job-refs.js';
-import { stopJob, type JobInfo } from '../../pipeline/pipeline-service.js';
+import type { JobInfo } from '../../app/api.js';
 
 export type StopJobResult = JobInfo;
 
@@ -14,6 +14,6 @@ export default class StopJob extends TuskCommand<StopJobResult> {
   async run(): Promise<StopJobResult> {
     const { args } = await this.parse(StopJob);
     const ref = parseJobRef(args.job);
-    return stopJob(this.store().core, ref.pipeline, ref.id);
+    return this.tusk().pipelines.stopJob(ref.pipeline, ref.id);
   }
 }

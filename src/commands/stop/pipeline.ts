@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { stopPipeline, type PipelineInfo } from '../../pipeline/pipeline-service.js';
+import type { PipelineInfo } from '../../app/api.js';
 
 export type StopPipelineResult = PipelineInfo;
 
@@ -12,6 +12,6 @@ export default class StopPipeline extends TuskCommand<StopPipelineResult> {
 
   async run(): Promise<StopPipelineResult> {
     const { args } = await this.parse(StopPipeline);
-    return stopPipeline(this.store().core, args.pipeline);
+    return this.tusk().pipelines.stop(args.pipeline);
   }
 }

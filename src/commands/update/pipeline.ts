@@ -1,9 +1,7 @@
 import { Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
 import { readSpecSource, workdirRule } from '../../cli/spec-source.js';
-import { createPipelines, inspectPipeline, type PipelineInfo } from '../../pipeline/pipeline-service.js';
-import { afterWrite } from '../../pipeline/runner.js';
-import { pipelineMsg } from '../../ui/messages.js';
+import type { PipelineInfo } from '../../app/api.js';
 
 export type UpdatePipelineResult = { pipelines: PipelineInfo[]; warnings: string[] };
 
@@ -27,13 +25,8 @@ export default class UpdatePipeline extends TuskCommand<UpdatePipelineResult> {
   async run(): Promise<UpdatePipelineResult> {
     const { flags } = await this.parse(UpdatePipeline);
     const spec = await readSpecSource(flags.file);
-    const core = this.store().core;
-    const check = /\bml\b/.test(spec.text) ? (await import('../../ml/create-check.js')).checkMlPipeline : undefined;
-    const result = createPipelines(core, spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), keepWorkdir: true, update: true, reprocess: flags.reprocess, check });
-    if (!this.jsonEnabled()) for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
-    const sets = result.pipelines.flatMap((p) => (p.lastJob === null ? [] : [p.lastJob]));
-    await afterWrite(core, { wait: flags.wait, commitSet: sets, written: pipelineMsg.pipelinesWritten('updated', result.pipelines.map((p) => p.name)) });
-    // after --wait, show the jobs' outcome rather than the state at creation
-    return flags.wait ? { ...result, pipelines: result.pipelines.map((p) => inspectPipeline(core, p.name)) } : result;
+    // cluster-only fields are reported on stderr (the JSON result carries them too)
+    const onWarning = this.jsonEnabled() ? undefined : (w: string) => process.stderr.write(`warning: ${w}\n`);
+    return this.tusk().pipelines.update(spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), reprocess: flags.reprocess, wait: flags.wait, onWarning });
   }
 }

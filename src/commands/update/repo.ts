@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { validateName } from '../../store/address.js';
-import type { RepoInfo } from '../../store/types.js';
+import { type RepoInfo, validateName } from '../../app/api.js';
 
 export type UpdateRepoResult = RepoInfo;
 
@@ -15,6 +14,6 @@ export default class UpdateRepo extends TuskCommand<UpdateRepoResult> {
 
   async run(): Promise<UpdateRepoResult> {
     const { args, flags } = await this.parse(UpdateRepo);
-    return this.store().updateRepo(validateName('repo', args.repo), { description: flags.description });
+    return this.tusk().data.updateRepo(validateName('repo', args.repo), { description: flags.description });
   }
 }

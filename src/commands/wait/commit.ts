@@ -1,11 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
-import { ConflictError } from '../../errors.js';
-import { requireCommitJobSucceeded } from '../../pipeline/job-outcome.js';
-import { runUntil } from '../../pipeline/runner.js';
-import { parseCommitRef } from '../../store/address.js';
-import type { CommitInfo } from '../../store/types.js';
-import { pipelineMsg } from '../../ui/messages.js';
+import { type CommitInfo, parseCommitRef } from '../../app/api.js';
 import { commitDetails } from '../../ui/views.js';
 
 export type WaitCommitResult = CommitInfo;
@@ -28,15 +23,8 @@ export default class WaitCommit extends TuskCommand<WaitCommitResult> {
 
   async run(): Promise<WaitCommitResult> {
     const { args, flags } = await this.parse(WaitCommit);
-    const store = this.store();
-    // a branch may move while we wait: keep waiting for the commit it named first
-    const first = store.inspectCommit(parseCommitRef(args.commit));
-    const ref = { repo: first.repo, commit: first.id };
     const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
-    const finished = await runUntil(store.core, () => store.inspectCommit(ref).finished !== null, { timeoutMs });
-    if (!finished) throw new ConflictError(pipelineMsg.commitTimeout(`${first.repo}@${first.branch ?? ''}=${first.id}`, flags.timeout ?? 0), pipelineMsg.commitTimeoutHint);
-    const commit = await store.waitCommit(ref);
-    requireCommitJobSucceeded(store.core, commit.repo, commit.id);
+    const commit = await this.tusk().pipelines.waitCommit(parseCommitRef(args.commit), { timeoutMs, timeoutSeconds: flags.timeout ?? 0 });
     this.render(() => commitDetails(commit, (t) => this.time(t)));
     return commit;
   }

@@ -1,11 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { parseJobOrSet } from '../../cli/job-refs.js';
-import { ConflictError, NotFoundError } from '../../errors.js';
-import { requireJob, waitJobs, type JobInfo } from '../../pipeline/pipeline-service.js';
-import { runUntil } from '../../pipeline/runner.js';
-import { TERMINAL_JOB_STATES } from '../../store/job-records.js';
-import { pipelineMsg } from '../../ui/messages.js';
+import type { JobInfo } from '../../app/api.js';
 import { jobTable } from '../../ui/pipeline-views.js';
 
 /** The job, or every job of the commit set when a bare id was given. */
@@ -29,15 +25,9 @@ export default class WaitJob extends TuskCommand<WaitJobResult> {
   async run(): Promise<WaitJobResult> {
     const { args, flags } = await this.parse(WaitJob);
     const ref = parseJobOrSet(args.job);
-    const core = this.store().core;
-    const pipeline = ref.pipeline;
-    const select = pipeline === undefined ? () => core.jobs.jobsById(ref.id) : () => [requireJob(core, pipeline, ref.id)];
-    if (select().length === 0) throw new NotFoundError('job', ref.id, pipelineMsg.noJobsInSet(ref.id), pipelineMsg.noJobsInSetHint);
     const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
-    const ended = await runUntil(core, () => select().every((j) => TERMINAL_JOB_STATES.includes(j.state)), { timeoutMs });
-    if (!ended) throw new ConflictError(pipelineMsg.jobsTimeout(args.job, flags.timeout ?? 0), pipelineMsg.jobsTimeoutHint);
-    const jobs = await waitJobs(core, select);
+    const jobs = await this.tusk().pipelines.waitJobs(ref, { timeoutMs, what: args.job, timeoutSeconds: flags.timeout ?? 0 });
     this.render(() => jobTable(jobs, (t) => this.time(t)));
-    return pipeline === undefined ? jobs : jobs[0]!;
+    return ref.pipeline === undefined ? jobs : jobs[0]!;
   }
 }

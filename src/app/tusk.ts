@@ -1,0 +1,78 @@
+// The composition root: the one place that opens a store and builds the services on it. Commands
+// get everything they use from a Tusk (or, for project commands, from src/app/project.ts); only
+// this folder and src/store itself see the store's internals.
+import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
+import { projectStorePath, type Project } from '../project/config.js';
+import type { ProjectStore } from '../project/sync.js';
+import { openStore, type Store } from '../store/store.js';
+import type { StoreCore } from '../store/store-core.js';
+import { DataService } from './data-service.js';
+import { JobTrigger } from './job-trigger.js';
+import { ModelService } from './models.js';
+import { PipelineService } from './pipelines.js';
+
+// Any command may run jobs (writes start them), so ML transforms must be known to the runner, and
+// every way of creating a pipeline runs the ML check. Registering loads no ML code: TensorFlow.js
+// and the check's modules load only when an ML datum runs or an ML spec is created.
+registerMlTransforms();
+registerMlChecks();
+
+export interface OpenOptions {
+  /** look for the store from here (default: the working directory); TUSK_STORE wins */
+  cwd?: string;
+  /** the store's `.tusk` directory, not searched for */
+  path?: string;
+  /** open without taking the write lock: for commands that never write */
+  readonly?: boolean;
+}
+
+/** An open store and the services on it. */
+export class Tusk {
+  readonly data: DataService;
+  readonly pipelines: PipelineService;
+  readonly models: ModelService;
+  readonly #store: Store;
+  readonly #core: StoreCore;
+  readonly #jobs: JobTrigger;
+
+  constructor(store: Store) {
+    this.#store = store;
+    this.#core = store.core;
+    this.#jobs = new JobTrigger(store.core);
+    this.data = new DataService(store, store.core, this.#jobs);
+    this.pipelines = new PipelineService(store.core, store, this.#jobs);
+    this.models = new ModelService(store);
+  }
+
+  /** the store's `.tusk` directory */
+  get path(): string {
+    return this.#store.path;
+  }
+
+  /** What the project layer works with (src/project/ports.ts). */
+  forProject(): ProjectStore {
+    return {
+      core: this.#core,
+      data: this.data,
+      syncPipelines: (text, opts) => this.pipelines.sync(text, opts),
+      batch: (fn, opts) => this.#jobs.batch(fn, opts),
+      close: () => this.close(),
+    };
+  }
+
+  close(): void {
+    this.#store.close();
+  }
+}
+
+/** Open the store named by TUSK_STORE or found above `cwd` (or at `path`), with its services. */
+export function openTusk(opts: OpenOptions = {}): Tusk {
+  return new Tusk(openStore(opts));
+}
+
+/** Open a project's store (its `store:`, TUSK_STORE or a `.tusk` above it) for the project layer. */
+export function openProjectStore(project: Project, opts: { readonly?: boolean } = {}): ProjectStore {
+  return openTusk({ path: projectStorePath(project), readonly: opts.readonly }).forProject();
+}
+
+export { initStore } from '../store/store.js';

@@ -1,0 +1,29 @@
+// What the console reads, as the composition root hands it over: stored data through the store's
+// read calls, pipelines through the pipeline service. The console never opens a store or sees
+// its internals; each page is read with the calls a command would make.
+import type { LogFilter, LogLine, LogTail } from '../pipeline/logs.js';
+import type { DatumInfo, JobFilter, JobInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
+import type { Store } from '../store/store.js';
+import type { FileInfo } from '../store/types.js';
+
+/** The store's reads the console pages through. */
+export type ConsoleData = Pick<
+  Store,
+  'path' | 'listRepos' | 'inspectRepo' | 'listBranches' | 'inspectCommit' | 'listCommits' | 'listCommitSets' | 'inspectFile' | 'iterateFiles' | 'diffFiles' | 'getFile' | 'streamFile' | 'listFiles'
+> & {
+  /** How many entries a directory (as inspectFile gave it) holds, read from its root page (no walk). */
+  countEntries(dir: FileInfo): number;
+};
+
+/** Pipelines, jobs, datums and logs, read-only. */
+export interface ConsolePipelines {
+  list(): PipelineInfo[];
+  inspect(name: string): PipelineInfo;
+  listJobs(filter?: JobFilter): JobInfo[];
+  inspectJob(pipeline: string, id: string): JobInfo;
+  listDatums(pipeline: string, job: string): DatumInfo[];
+  inspectDatum(pipeline: string, job: string, id: string): DatumInfo;
+  streamLogs(filter: LogFilter): Iterable<LogLine>;
+  /** A job's log lines as they are written. */
+  tailLogs(filter: LogFilter, opts: ConstructorParameters<typeof LogTail>[2]): LogTail;
+}
