@@ -142,6 +142,9 @@ export class Store {
   isAncestor(repo: string, ancestor: string, id: string) {
     return transfer.isAncestor(this.core, repo, ancestor, id);
   }
+  commitParent(repo: string, id: string) {
+    return transfer.commitParent(this.core, repo, id);
+  }
   commitRoot(repo: string, id: string) {
     return transfer.commitRoot(this.core, repo, id);
   }

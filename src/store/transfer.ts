@@ -86,6 +86,11 @@ export function commitRoot(s: StoreCore, repo: string, id: string): string | nul
   return s.graph.getCommit(repo, id)?.root?.toString('hex') ?? null;
 }
 
+/** A local commit's parent (null for a first commit or one the store lacks). */
+export function commitParent(s: StoreCore, repo: string, id: string): string | null {
+  return s.graph.getCommit(repo, id)?.parent ?? null;
+}
+
 /** Whether the local store has this commit. */
 export function hasCommit(s: StoreCore, repo: string, id: string): boolean {
   return s.graph.getCommit(repo, id) !== undefined;
@@ -254,6 +259,11 @@ export class TransferImport {
     this.writer = new PackWriter(s.index, s.packs, this.session);
   }
 
+  /** The chunks an arriving set needs that the local store lacks. */
+  neededChunks(set: TransferSet): Buffer[] {
+    return neededChunks(this.s, set);
+  }
+
   /** Of these chunk ids, those the local store lacks. */
   missingChunks(ids: readonly Buffer[]): Buffer[] {
     const have = this.s.index.existingChunks(ids as ChunkId[]);
@@ -267,7 +277,8 @@ export class TransferImport {
     this.writer.add(id as ChunkId, raw);
   }
 
-  commit(set: TransferSet, moves: readonly BranchMove[]): { commits: number } {
+  /** Record the set and move the branches; a move whose head does not descend from `expect` fails with `refuse`'s error. */
+  commit(set: TransferSet, moves: readonly BranchMove[], refuse: (m: BranchMove) => Error): { commits: number } {
     const s = this.s;
     const pages = set.pages.map(([hex, b64]) => {
       const id = Buffer.from(hex, 'hex') as NodeId;
@@ -303,6 +314,7 @@ export class TransferImport {
           throw new ConflictError(`${m.repo}@${m.branch} moved to ${cur?.head ?? 'nothing'} while pulling`, 'pull again');
         }
         if (!s.graph.getCommit(m.repo, m.head)) throw new CorruptError(`${m.repo}@${m.branch}: the remote head ${m.head} did not arrive`, 'the remote history is incomplete');
+        if (m.expect !== null && !isAncestor(s, m.repo, m.expect, m.head)) throw refuse(m);
         s.graph.setBranch(m.repo, m.branch, m.head, cur?.created ?? Date.now());
       }
       s.index.removeWriter(this.session);
@@ -323,4 +335,33 @@ export class TransferImport {
       // cleaned up by the next liveness check
     }
   }
+}
+
+/** The chunks the files of an arriving set are made of that the local store lacks. */
+export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
+  const listed = new Map(set.contents.map((c) => [c.id, c.chunks]));
+  const seen = new Set<string>();
+  const want: ChunkId[] = [];
+  const wantChunk = (id: Buffer) => {
+    const k = id.toString('latin1');
+    if (seen.has(k)) return;
+    seen.add(k);
+    want.push(id as ChunkId);
+  };
+  for (const [hex, b64] of set.pages) {
+    const page = decodePage(Buffer.from(b64, 'base64'), Buffer.from(hex, 'hex') as NodeId);
+    if (page.level !== 0) continue;
+    for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
+      if (e.kind === 'dir' || e.id.equals(EMPTY_CONTENT_ID)) continue;
+      const chunks = listed.get(e.id.toString('hex'));
+      if (chunks !== undefined) for (const ch of splitIds(Buffer.from(chunks, 'hex'))) wantChunk(ch);
+      else if (!s.index.hasContent(e.id as ContentId)) wantChunk(e.id);
+      else {
+        const rec = s.index.getContent(e.id as ContentId);
+        for (const ch of rec?.chunks ?? []) wantChunk(ch);
+      }
+    }
+  }
+  const have = s.index.existingChunks(want);
+  return want.filter((id) => !have.has(id.toString('latin1')));
 }

@@ -1,0 +1,35 @@
+import { Args, Flags } from '@oclif/core';
+import { TuskCommand } from '../cli/base.js';
+import { splitRemote } from '../cli/remote-args.js';
+import { fetchRemote, type FetchResult } from '../remote/fetch.js';
+import { renderFetch } from '../ui/remote-views.js';
+
+export type { FetchResult as PullResult };
+
+export default class Pull extends TuskCommand<FetchResult> {
+  static override summary = 'Fetch from a remote and fast-forward the local branches to it.';
+  static override description =
+    'Fetches as `tusk fetch` does, then moves each local branch to the remote head in the same transaction, ' +
+    'when the remote head descends from it (fast-forward); a branch with local commits the remote lacks is refused.';
+  static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull origin images@master'];
+  static override strict = false;
+  static override args = {
+    remote: Args.string({ description: 'remote name (default: the only remote, or origin)' }),
+    targets: Args.string({ description: 'REPO or REPO@BRANCH, any number' }),
+  };
+  static override flags = { 'dry-run': Flags.boolean({ description: 'Say what would be pulled; change nothing.' }) };
+
+  async run(): Promise<FetchResult> {
+    const { argv, flags } = await this.parse(Pull);
+    const { remote, targets } = splitRemote(this.store().path, argv as string[]);
+    const progress = this.progress();
+    let r: FetchResult;
+    try {
+      r = await fetchRemote(this.store(), remote, { targets, pull: true, dryRun: flags['dry-run'], onProgress: progress.onProgress });
+    } finally {
+      progress.done();
+    }
+    this.render(() => renderFetch(r));
+    return r;
+  }
+}
