@@ -19,7 +19,7 @@ export class DivergedError extends ConflictError {
   constructor(readonly details: { repo: string; branch: string; heads: string[] }) {
     super(
       `remote branch ${details.repo}@${details.branch} has diverged: heads ${details.heads.join(' and ')}`,
-      `pull one head into a local branch, check it, then \`tusk push --force ${details.repo}@${details.branch}\` to make it the branch`,
+      `from a store that holds the head to keep, \`tusk push --force REMOTE ${details.repo}@${details.branch}\` makes it the one head`,
     );
   }
 }
