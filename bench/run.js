@@ -32,6 +32,7 @@ const SCENARIOS = [
   './scenarios/s12-ml.js',
   './scenarios/s13-predict-append.js',
   './scenarios/s14-list-stream.js',
+  './scenarios/s15-remote-push.js',
 ];
 
 const SIZES = {
