@@ -41,6 +41,8 @@ export async function startCountingS3(dir, buckets) {
   const port = proxy.address().port;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    /** the server itself, not counted (restic 0.14 stalls behind the proxy) */
+    directEndpoint: `http://127.0.0.1:${backPort}`,
     counts,
     /** counts since `before` (a copy taken earlier) */
     since: (before) => Object.fromEntries(Object.keys(counts).map((k) => [k, counts[k] - before[k]])),

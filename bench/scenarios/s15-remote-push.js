@@ -63,11 +63,14 @@ export default {
       if (hasRclone) rep.row({ label: 'rclone copy', ms: big1.rclone.ms, times: big1.rclone.times, rssKiB: big1.rclone.rssKiB, base: true, status: fmtCounts(big1.rclone.last.requests) });
       const pushRow = rep.row({ label: 'tusk push', ms: big1.push.ms, times: big1.push.times, rssKiB: big1.push.rssKiB, status: fmtCounts(big1.push.last.requests) });
       if (hasRestic) {
-        const before = s3.snapshot();
-        const renv = { ...S3_ENV, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: `s3:${s3.endpoint}/restic/big` };
-        exec(['restic', 'init'], { env: renv });
-        const r = await measure([T(['restic', 'backup', '--quiet', big])], { env: renv });
-        rep.row({ label: 'restic backup (info)', ms: r.ms, rssKiB: r.rssKiB, status: fmtCounts(s3.since(before)) });
+        // restic 0.14 stalls behind the counting proxy, so it talks to the server directly (its
+        // requests are not counted); a bounded try, reported either way
+        const renv = { ...S3_ENV, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: `s3:${s3.directEndpoint}/restic/big` };
+        const init = await measure(['timeout 60', T(['restic', 'init'])], { env: renv, allowFail: true });
+        if (init.code === 0) {
+          const r = await measure([T(['restic', 'backup', '--quiet', big])], { env: renv });
+          rep.row({ label: 'restic backup (info)', ms: r.ms, rssKiB: r.rssKiB, status: 'requests not counted' });
+        } else rep.note(`restic init against s3rver failed (exit ${init.code}): its row is skipped`);
       }
       if (hasRclone) {
         const ratio = rep.ratio(pushRow);

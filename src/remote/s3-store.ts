@@ -17,7 +17,11 @@ export interface S3Options {
   checksums?: 'when-supported' | 'when-required';
 }
 
-/** Multipart part size: the SDK's minimum is 5 MiB; 16 MiB keeps a 64 MiB pack to 4 parts. */
+/**
+ * Objects up to this size go up in one streamed PUT (one request, no buffering: a pack is read
+ * from its file as it is sent); bigger ones as a multipart upload of 16 MiB parts, 4 at a time.
+ */
+const SINGLE_PUT_BYTES = 64 << 20;
 const PART_BYTES = 16 << 20;
 const PART_QUEUE = 4;
 
@@ -64,10 +68,11 @@ export class S3ObjectStore implements ObjectStore {
 
   async putFile(key: string, file: string, size: number): Promise<void> {
     const { s3, sdk, storage } = await this.open();
-    if (size <= PART_BYTES) {
+    if (size <= SINGLE_PUT_BYTES) {
       this.requests.put++;
-      const body = await fs.promises.readFile(file);
-      await this.call(key, () => s3.send(new sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: this.key(key), Body: body })));
+      await this.call(key, () =>
+        s3.send(new sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: this.key(key), Body: fs.createReadStream(file, { highWaterMark: 1 << 20 }), ContentLength: size })),
+      );
       return;
     }
     // create + parts + complete
