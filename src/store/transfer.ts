@@ -365,3 +365,20 @@ export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
   const have = s.index.existingChunks(want);
   return want.filter((id) => !have.has(id.toString('latin1')));
 }
+
+/**
+ * The file content ids the leaf pages of a set name, each page checked against its id first (a
+ * remote check needs no local store for this).
+ */
+export function contentIdsOfPages(pages: readonly [string, string][]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const [hex, b64] of pages) {
+    const id = Buffer.from(hex, 'hex') as NodeId;
+    const data = Buffer.from(b64, 'base64');
+    if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} does not match its id`, 'push again from a sound store');
+    const page = decodePage(data, id);
+    if (page.level !== 0) continue;
+    for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) if (e.kind === 'file' && !e.id.equals(EMPTY_CONTENT_ID)) out.push(e.id);
+  }
+  return out;
+}

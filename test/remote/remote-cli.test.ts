@@ -106,6 +106,18 @@ describe('a pull from a remote whose pack was damaged', () => {
     expect(r.json().error.code).toBe('E_CORRUPT');
     expect(await c.snapshot('data', 'master')).toEqual(before);
     expect((await c.run(['fsck', '--verify-data'])).code).toBe(0);
+
+    // fsck --remote: the metadata is whole (so without --verify-data it passes); reading the
+    // data finds the damaged chunk, and a missing pack is found without reading anything
+    const meta = await c.json(['fsck', '--remote', 'origin']);
+    expect(meta).toMatchObject({ ok: true, checked: { branches: 1, updates: 2, bundles: 2, packs: 2 } });
+    const deep = await c.run(['fsck', '--remote', 'origin', '--verify-data', '--json']);
+    expect(deep.code, deep.describe()).toBe(5);
+    expect(deep.json().error.details.problems).toEqual([{ subject: expect.stringMatching(/^pack /), problem: expect.stringContaining('does not match its id') }]);
+    fs.rmSync(newest);
+    const gone = await c.run(['fsck', '--remote', 'origin', '--json']);
+    expect(gone.code, gone.describe()).toBe(5);
+    expect(gone.json().error.details.problems).toEqual([{ subject: expect.stringMatching(/^pack /), problem: 'indexed but missing' }]);
   }, 30_000);
 });
 
