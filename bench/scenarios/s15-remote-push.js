@@ -67,10 +67,9 @@ export default {
         // requests are not counted); a bounded try, reported either way
         const renv = { ...S3_ENV, RESTIC_PASSWORD: 'bench', RESTIC_REPOSITORY: `s3:${s3.directEndpoint}/restic/big` };
         const init = await measure(['timeout 60', T(['restic', 'init'])], { env: renv, allowFail: true });
-        if (init.code === 0) {
-          const r = await measure([T(['restic', 'backup', '--quiet', big])], { env: renv });
-          rep.row({ label: 'restic backup (info)', ms: r.ms, rssKiB: r.rssKiB, status: 'requests not counted' });
-        } else rep.note(`restic init against s3rver failed (exit ${init.code}): its row is skipped`);
+        const r = init.code === 0 ? await measure(['timeout 600', T(['restic', 'backup', '--quiet', big])], { env: renv, allowFail: true }) : init;
+        if (r.code === 0) rep.row({ label: 'restic backup (info)', ms: r.ms, rssKiB: r.rssKiB, status: 'requests not counted' });
+        else rep.note(`restic ${init.code === 0 ? 'backup' : 'init'} against s3rver failed (exit ${r.code}: ${r.stderr.trim().split('\n').pop()}): its row is skipped`);
       }
       if (hasRclone) {
         const ratio = rep.ratio(pushRow);

@@ -41,7 +41,9 @@ export class PackBuilder {
     private readonly tmpDir: string,
     private readonly onBytes: (n: number) => void,
     private readonly target = packTargetBytes(),
-  ) {}
+  ) {
+    removeDeadPushFiles(tmpDir);
+  }
 
   async add(id: Buffer, record: Buffer): Promise<void> {
     if (this.fd < 0) this.open();
@@ -53,7 +55,7 @@ export class PackBuilder {
 
   private open(): void {
     fs.mkdirSync(this.tmpDir, { recursive: true });
-    this.file = path.join(this.tmpDir, `push-${randomBytes(8).toString('hex')}.pack`);
+    this.file = path.join(this.tmpDir, `push-${process.pid}-${randomBytes(8).toString('hex')}.pack`);
     this.fd = fs.openSync(this.file, 'w');
     this.hash = createHash('sha256');
     this.entries = [];
@@ -110,5 +112,29 @@ export class PackBuilder {
       this.fd = -1;
       fs.rmSync(this.file, { force: true });
     }
+  }
+}
+
+/** Packs a killed push was building: their process is gone, and nothing names them. */
+function removeDeadPushFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^push-(\d+)-[0-9a-f]+\.pack$/.exec(name);
+    if (!m || isAlive(Number(m[1]))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
