@@ -18,8 +18,10 @@ export interface S3Options {
 }
 
 /**
- * Objects up to this size go up in one streamed PUT (one request, no buffering: a pack is read
- * from its file as it is sent); bigger ones as a multipart upload of 16 MiB parts, 4 at a time.
+ * Objects up to this size go up in one PUT of a buffer; bigger ones as a multipart upload of
+ * 16 MiB parts, 4 at a time. A buffer, not a stream: for a stream the SDK sends its checksum as
+ * an aws-chunked trailer, which some S3-compatible servers store as part of the object (s3rver
+ * does: the pack's records were damaged, and only the pull's verification noticed).
  */
 const SINGLE_PUT_BYTES = 64 << 20;
 const PART_BYTES = 16 << 20;
@@ -70,9 +72,8 @@ export class S3ObjectStore implements ObjectStore {
     const { s3, sdk, storage } = await this.open();
     if (size <= SINGLE_PUT_BYTES) {
       this.requests.put++;
-      await this.call(key, () =>
-        s3.send(new sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: this.key(key), Body: fs.createReadStream(file, { highWaterMark: 1 << 20 }), ContentLength: size })),
-      );
+      const body = await fs.promises.readFile(file);
+      await this.call(key, () => s3.send(new sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: this.key(key), Body: body })));
       return;
     }
     // create + parts + complete
