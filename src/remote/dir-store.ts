@@ -63,11 +63,6 @@ export class DirObjectStore implements ObjectStore {
     await this.guard(key, async () => this.publish(await this.stage((tmp) => fs.promises.writeFile(tmp, body)), key, false));
   }
 
-  async putFile(key: string, file: string): Promise<void> {
-    this.requests.put++;
-    await this.guard(key, async () => this.publish(await this.stage((tmp) => fs.promises.copyFile(file, tmp)), key, false));
-  }
-
   async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
     this.requests.put++;
     return this.guard(key, async () => this.publish(await this.stage((tmp) => fs.promises.writeFile(tmp, body)), key, true));

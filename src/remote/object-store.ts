@@ -17,8 +17,6 @@ export interface ObjectStore {
   readonly requests: RequestCounts;
   /** Store an object; a reader sees all of it or none of it. */
   put(key: string, body: Buffer): Promise<void>;
-  /** Store a local file as an object, streamed (multipart where the backend has it). */
-  putFile(key: string, file: string, size: number): Promise<void>;
   /**
    * Store an object unless one exists under the key: false when it existed. A backend that cannot
    * tell (a server that ignores If-None-Match) writes and answers true; the update protocol in

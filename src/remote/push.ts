@@ -1,7 +1,6 @@
 // Push: send the commits of local branches that a remote lacks, with their provenance, the tree
 // pages and content lists they need (one bundle per branch) and the chunks no remote index names
 // (new packs), then move each remote branch by an update record (refs.ts).
-import * as path from 'node:path';
 import type { Store } from '../store/store.js';
 import type { OnProgress } from '../store/types.js';
 import { DivergedError, NonFastForwardError } from './errors.js';
@@ -109,7 +108,7 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
     const missing: Buffer[] = [];
     for (const p of plans) for (const c of p.chunks) if (!sent.has(c.toString('latin1'))) (sent.add(c.toString('latin1')), missing.push(c));
     let bytes = 0;
-    const builder = new PackBuilder(os, index, path.join(store.path, 'tmp'), (n) => {
+    const builder = new PackBuilder(os, index, (n) => {
       bytes += n;
       opts.onProgress?.({ phase: 'write', unit: 'bytes', done: bytes });
     });
@@ -117,12 +116,8 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
       for (const { record } of store.readChunkRecords(missing)) bytes += record.length;
       return { remote: s.config.name, url: s.config.url, dryRun: true, branches, chunks: missing.length, packs: 0, bytes, requests: os.requests };
     }
-    try {
-      for (const { id, record } of store.readChunkRecords(missing)) await builder.add(id, record);
-      await builder.finish();
-    } finally {
-      builder.discard();
-    }
+    for (const { id, record } of store.readChunkRecords(missing)) await builder.add(id, record);
+    await builder.finish();
 
     // 3. per branch: its bundle, then the update record that makes it visible
     for (const p of plans) {

@@ -2,7 +2,6 @@
 // chain (environment, ~/.aws/config and credentials files, profiles, instance roles): tusk never
 // stores or prints a secret. The SDK is loaded on first use, so commands that never talk to a
 // bucket do not pay for loading it.
-import * as fs from 'node:fs';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InvalidArgumentError, IoError, NotFoundError, type TuskError } from '../errors.js';
 import { newCounts, type ObjectStore } from './object-store.js';
@@ -63,24 +62,17 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Buffer): Promise<void> {
-    const { s3, sdk } = await this.open();
-    this.requests.put++;
-    await this.call(key, () => s3.send(new sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: this.key(key), Body: body })));
-  }
-
-  async putFile(key: string, file: string, size: number): Promise<void> {
     const { s3, sdk, storage } = await this.open();
-    if (size <= SINGLE_PUT_BYTES) {
+    if (body.length <= SINGLE_PUT_BYTES) {
       this.requests.put++;
-      const body = await fs.promises.readFile(file);
       await this.call(key, () => s3.send(new sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: this.key(key), Body: body })));
       return;
     }
     // create + parts + complete
-    this.requests.put += Math.ceil(size / PART_BYTES) + 2;
+    this.requests.put += Math.ceil(body.length / PART_BYTES) + 2;
     const upload = new storage.Upload({
       client: s3,
-      params: { Bucket: this.o.bucket, Key: this.key(key), Body: fs.createReadStream(file, { highWaterMark: 1 << 20 }) },
+      params: { Bucket: this.o.bucket, Key: this.key(key), Body: body },
       partSize: PART_BYTES,
       queueSize: PART_QUEUE,
       leavePartsOnError: false,

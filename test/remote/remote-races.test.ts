@@ -97,11 +97,7 @@ describe('a push killed with SIGKILL', () => {
     // no update record: readers see no branch
     expect(fs.existsSync(path.join(remote, 'refs'))).toBe(false);
 
-    const leftover = () => fs.readdirSync(path.join(a.dir, '.tusk', 'tmp')).filter((f) => f.startsWith('push-'));
-    expect(leftover().length).toBeGreaterThan(0);
     const resumed = await a.json(['push'], env);
-    // the killed push's unfinished packs are gone
-    expect(leftover()).toEqual([]);
     expect(resumed.branches[0].status).toBe('pushed');
     // what arrived is not sent again (a pack in flight at the kill may be)
     expect(resumed.bytes).toBeLessThan(total - (arrived - 1) * (1 << 20));
