@@ -46,10 +46,13 @@ export interface FetchOptions {
   onProgress?: OnProgress;
 }
 
-/** Ranges closer than this are read as one request; the gap is read and dropped. */
+/**
+ * Ranges closer than this are read as one request; the gap is read and dropped. A range is at
+ * most 16 MiB and 3 are read at once, so a pull holds at most ~48 MiB of pack bytes.
+ */
 const MERGE_GAP = 1 << 20;
-const MAX_RANGE = 32 << 20;
-const RANGE_CONCURRENCY = 4;
+const MAX_RANGE = 16 << 20;
+const RANGE_CONCURRENCY = 3;
 
 /** Remote branches named by `targets`, all of them when none are (one listing of `refs/`). */
 async function remoteBranches(s: RemoteSession, targets: readonly string[] | undefined): Promise<{ repo: string; branch: string }[]> {
