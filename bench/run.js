@@ -34,6 +34,7 @@ const SCENARIOS = [
   './scenarios/s13-predict-append.js',
   './scenarios/s14-list-stream.js',
   './scenarios/s15-table-versions.js',
+  './scenarios/s16-remote-push.js',
 ];
 
 const SIZES = {

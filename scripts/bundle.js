@@ -37,6 +37,7 @@ const EXTERNAL = [
   'zstd-napi',
   '@tensorflow/*',
   '@oclif/plugin-*',
+  '@aws-sdk/*', // loaded by s3 remotes only (src/remote/s3-store.ts), not by every command
   'typescript', // the oclif core requires it only to run TypeScript sources in development
 ];
 

@@ -10,6 +10,7 @@ import { DataService } from './data-service.js';
 import { JobTrigger } from './job-trigger.js';
 import { ModelService } from './models.js';
 import { PipelineService } from './pipelines.js';
+import { RemoteService } from './remotes.js';
 
 // Any command may run jobs (writes start them), so ML transforms must be known to the runner, and
 // every way of creating a pipeline runs the ML check. Registering loads no ML code: TensorFlow.js
@@ -31,6 +32,7 @@ export class Tusk {
   readonly data: DataService;
   readonly pipelines: PipelineService;
   readonly models: ModelService;
+  readonly remotes: RemoteService;
   readonly #store: Store;
   readonly #core: StoreCore;
   readonly #jobs: JobTrigger;
@@ -42,6 +44,7 @@ export class Tusk {
     this.data = new DataService(store, store.core, this.#jobs);
     this.pipelines = new PipelineService(store.core, store, this.#jobs);
     this.models = new ModelService(store);
+    this.remotes = new RemoteService(store, this.#jobs);
   }
 
   /** the store's `.tusk` directory */

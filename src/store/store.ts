@@ -7,10 +7,13 @@ import * as maintenance from './maintenance.js';
 import * as profiles from './profile-cache.js';
 import { streamFile } from './file-stream.js';
 import * as repos from './repo-service.js';
+import * as transfer from './transfer.js';
 import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
 export { initStore, findStore };
+export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
+export { contentIdsOfPages, verifyChunkRecord } from './transfer.js';
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */
 export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean } = {}): Store {
@@ -127,5 +130,32 @@ export class Store {
   }
   gc(opts?: { waitMs?: number }) {
     return maintenance.gc(this.core, opts);
+  }
+
+  // Remote transfers (src/remote): what the remote lacks goes out, what arrives is verified and
+  // recorded in one transaction. transfer.ts says what each promises.
+  branchHead(repo: string, branch: string) {
+    return transfer.branchHead(this.core, repo, branch);
+  }
+  hasCommit(repo: string, id: string) {
+    return transfer.hasCommit(this.core, repo, id);
+  }
+  isAncestor(repo: string, ancestor: string, id: string) {
+    return transfer.isAncestor(this.core, repo, ancestor, id);
+  }
+  commitParent(repo: string, id: string) {
+    return transfer.commitParent(this.core, repo, id);
+  }
+  commitRoot(repo: string, id: string) {
+    return transfer.commitRoot(this.core, repo, id);
+  }
+  exportCommits(heads: readonly { repo: string; id: string }[], isKnown: (repo: string, id: string) => boolean, knownRoots: readonly string[]) {
+    return transfer.exportCommits(this.core, heads, isKnown, knownRoots);
+  }
+  readChunkRecords(ids: readonly Buffer[]) {
+    return transfer.readChunkRecords(this.core, ids);
+  }
+  openImport() {
+    return new transfer.TransferImport(this.core);
   }
 }

@@ -1,0 +1,44 @@
+import { basename } from 'node:path';
+import { Args } from '@oclif/core';
+import { TuskCommand } from '../cli/base.js';
+import { s3Flags } from '../cli/remote-args.js';
+import { cloneStore, type CloneResult, type RemoteConfig } from '../app/remotes.js';
+import { renderFetch } from '../ui/remote-views.js';
+
+export type { CloneResult };
+
+export default class Clone extends TuskCommand<CloneResult> {
+  static override summary = 'Make a new store from a remote: every branch, its commits and data.';
+  static override description =
+    'Creates DIR/.tusk, adds URL as the remote origin and pulls every branch. DIR defaults to the last part of the URL. ' +
+    'A failed clone leaves nothing behind.';
+  static override examples = [
+    '<%= config.bin %> clone s3://my-bucket/projects/cats',
+    '<%= config.bin %> clone file:///media/usb/tusk ./cats',
+    '<%= config.bin %> clone s3://tusk ./cats --endpoint http://127.0.0.1:9000 --path-style',
+  ];
+  static override args = {
+    url: Args.string({ required: true, description: 's3://BUCKET/PREFIX or file:///PATH' }),
+    dir: Args.string({ description: 'directory for the new store' }),
+  };
+  static override flags = s3Flags;
+
+  async run(): Promise<CloneResult> {
+    const { args, flags } = await this.parse(Clone);
+    const progress = this.progress();
+    let r: CloneResult;
+    try {
+      r = await cloneStore(args.url, args.dir ?? (basename(args.url.replace(/\/+$/, '')) || 'tusk'), {
+        endpoint: flags.endpoint,
+        region: flags.region,
+        pathStyle: flags['path-style'] || undefined,
+        checksums: flags.checksums as RemoteConfig['checksums'],
+        onProgress: progress.onProgress,
+      });
+    } finally {
+      progress.done();
+    }
+    this.render(() => `${renderFetch(r)}\ncloned into ${r.path}`);
+    return r;
+  }
+}

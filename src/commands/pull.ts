@@ -1,0 +1,34 @@
+import { Args, Flags } from '@oclif/core';
+import { TuskCommand } from '../cli/base.js';
+import type { FetchResult } from '../app/remotes.js';
+import { renderFetch } from '../ui/remote-views.js';
+
+export type { FetchResult as PullResult };
+
+export default class Pull extends TuskCommand<FetchResult> {
+  static override summary = 'Fetch from a remote and fast-forward the local branches to it.';
+  static override description =
+    'Fetches as `tusk fetch` does, then moves each local branch to the remote head in the same transaction, ' +
+    'when the remote head descends from it (fast-forward); a branch with local commits the remote lacks is refused.';
+  static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull origin images@master'];
+  static override strict = false;
+  static override args = {
+    remote: Args.string({ description: 'remote name (default: the only remote, or origin)' }),
+    targets: Args.string({ description: 'REPO or REPO@BRANCH, any number' }),
+  };
+  static override flags = { 'dry-run': Flags.boolean({ description: 'Say what would be pulled; change nothing.' }) };
+
+  async run(): Promise<FetchResult> {
+    const { argv, flags } = await this.parse(Pull);
+    const { remote, targets } = this.tusk().remotes.splitArgs(argv as string[]);
+    const progress = this.progress();
+    let r: FetchResult;
+    try {
+      r = await this.tusk().remotes.fetch(remote, { targets, pull: true, dryRun: flags['dry-run'], onProgress: progress.onProgress });
+    } finally {
+      progress.done();
+    }
+    this.render(() => renderFetch(r));
+    return r;
+  }
+}

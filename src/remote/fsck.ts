@@ -1,0 +1,126 @@
+// `tusk fsck --remote NAME`: check a remote from its own objects. Every branch's update records
+// and the bundles they name must be there and match their names; every tree page its id; every
+// chunk the files need must be in an indexed pack that exists; with `verifyData`, every indexed
+// chunk is read and checked against its BLAKE3 id. Reads only; never a listing of the whole bucket.
+import { contentIdsOfPages, verifyChunkRecord, type Store } from '../store/store.js';
+import { TuskError } from '../errors.js';
+import { bundleKey, decodeBundle, decodeIndex, packKey, ROOT, type IndexEntry } from './layout.js';
+import type { RequestCounts } from './object-store.js';
+import { readBranch } from './refs.js';
+import { ensureRemote, openSession } from './session.js';
+
+export interface RemoteFsckProblem {
+  subject: string;
+  problem: string;
+}
+
+export interface RemoteFsckReport {
+  remote: string;
+  url: string;
+  ok: boolean;
+  checked: { branches: number; updates: number; bundles: number; packs: number; chunks: number; chunksVerified: number };
+  problems: RemoteFsckProblem[];
+  requests: RequestCounts;
+}
+
+export async function fsckRemote(store: Store, name: string | undefined, opts: { verifyData?: boolean } = {}): Promise<RemoteFsckReport> {
+  const s = openSession(store, name);
+  const { os } = s;
+  const problems: RemoteFsckProblem[] = [];
+  const checked = { branches: 0, updates: 0, bundles: 0, packs: 0, chunks: 0, chunksVerified: 0 };
+  const note = (subject: string, err: unknown) => problems.push({ subject, problem: err instanceof TuskError ? err.message : String((err as Error).message ?? err) });
+  try {
+    await ensureRemote(os, false);
+    // branches and the bundles their whole history names
+    const branches = new Set<string>();
+    for (const key of await os.list('refs/')) {
+      const [, repo, branch] = key.split('/');
+      if (repo && branch) branches.add(`${repo}@${branch}`);
+    }
+    const bundles = new Set<string>();
+    for (const rb of branches) {
+      const [repo, branch] = rb.split('@') as [string, string];
+      checked.branches++;
+      try {
+        const state = await readBranch(os, s.updates, repo, branch);
+        if (state.diverged) problems.push({ subject: `branch ${rb}`, problem: `diverged: heads ${state.diverged.tips.map((t) => t.head).join(' and ')}` });
+        for (let id = state.tip; id !== ROOT; ) {
+          const parent = state.parentOf.get(id)!;
+          const body = await s.updates.body(repo, branch, parent, id);
+          checked.updates++;
+          for (const b of body.bundles) bundles.add(b);
+          id = parent;
+        }
+      } catch (err) {
+        note(`branch ${rb}`, err);
+      }
+    }
+    const listed = new Map<string, string>();
+    const contents: Buffer[] = [];
+    for (const b of bundles) {
+      checked.bundles++;
+      try {
+        const buf = await os.get(bundleKey(b));
+        if (!buf) throw new Error('missing');
+        const set = decodeBundle(buf, b);
+        for (const c of set.contents) listed.set(c.id, c.chunks);
+        contents.push(...contentIdsOfPages(set.pages));
+      } catch (err) {
+        note(`bundle ${b.slice(0, 16)}`, err);
+      }
+    }
+
+    // packs and their indexes, read fresh (a cached copy says nothing of the remote's state now)
+    const packs = new Set((await os.list('packs/')).map((k) => k.slice('packs/'.length, -'.pack'.length)));
+    const chunks = new Map<string, { pack: string; entry: IndexEntry }>();
+    const indexes = new Map<string, IndexEntry[]>();
+    for (const key of await os.list('index/')) {
+      const sha = key.slice('index/'.length);
+      checked.packs++;
+      try {
+        const buf = await os.get(key);
+        if (!buf) throw new Error('missing');
+        const entries = decodeIndex(buf, sha);
+        indexes.set(sha, entries);
+        if (!packs.has(sha)) problems.push({ subject: `pack ${sha.slice(0, 16)}`, problem: 'indexed but missing' });
+        for (const e of entries) chunks.set(e.id.toString('latin1'), { pack: sha, entry: e });
+      } catch (err) {
+        note(`index ${sha.slice(0, 16)}`, err);
+      }
+    }
+    const need = new Set<string>();
+    for (const c of contents) {
+      const hex = c.toString('hex');
+      const list = listed.get(hex);
+      const ids = list === undefined ? [c] : Array.from({ length: list.length / 64 }, (_, i) => Buffer.from(list.slice(i * 64, i * 64 + 64), 'hex'));
+      for (const id of ids) need.add(id.toString('latin1'));
+    }
+    for (const k of need) {
+      checked.chunks++;
+      if (!chunks.has(k)) problems.push({ subject: `chunk ${Buffer.from(k, 'latin1').toString('hex').slice(0, 16)}`, problem: 'a file needs it and no pack index names it' });
+    }
+
+    if (opts.verifyData) {
+      for (const [sha, entries] of indexes) {
+        if (!packs.has(sha) || entries.length === 0) continue;
+        const end = Math.max(...entries.map((e) => e.offset + e.length));
+        try {
+          const buf = await os.getRange(packKey(sha), 0, end);
+          for (const e of entries) {
+            try {
+              verifyChunkRecord(e.id, buf.subarray(e.offset, e.offset + e.length), `pack ${sha.slice(0, 16)}`);
+              checked.chunksVerified++;
+            } catch (err) {
+              note(`pack ${sha.slice(0, 16)}`, err);
+            }
+          }
+        } catch (err) {
+          note(`pack ${sha.slice(0, 16)}`, err);
+        }
+      }
+    }
+    return { remote: s.config.name, url: s.config.url, ok: problems.length === 0, checked, problems, requests: os.requests };
+  } finally {
+    os.close();
+  }
+}

@@ -1,0 +1,81 @@
+// What chunks a remote holds and where: the union of its index objects. Index objects are
+// immutable, so each is fetched once and kept in the local cache; a push or pull lists the
+// `index/` prefix (one request per 1,000 packs) and fetches only the new ones. Never a listing
+// of the whole bucket, never a request per chunk.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { decodeIndex, type IndexEntry } from './layout.js';
+import type { ObjectStore } from './object-store.js';
+
+/** Where a chunk record is on the remote. */
+export interface RemoteChunk {
+  pack: string;
+  offset: number;
+  length: number;
+}
+
+export class RemoteIndex {
+  private readonly chunks = new Map<string, RemoteChunk>();
+  packs = 0;
+
+  constructor(
+    private readonly os: ObjectStore,
+    private readonly dir: string,
+  ) {}
+
+  /** Read every index object: from the cache, or from the remote (then cached) when new. */
+  async load(concurrency = 8): Promise<void> {
+    const keys = await this.os.list('index/');
+    const dir = path.join(this.dir, 'index');
+    fs.mkdirSync(dir, { recursive: true });
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        const sha = key.slice('index/'.length);
+        if (!/^[0-9a-f]{64}$/.test(sha)) continue;
+        const file = path.join(dir, sha);
+        let buf: Buffer | undefined;
+        try {
+          buf = fs.readFileSync(file);
+        } catch {
+          buf = await this.os.get(key);
+          if (!buf) continue;
+          decodeIndex(buf, sha);
+          fs.writeFileSync(file, buf);
+        }
+        this.add(sha, decodeIndex(buf, sha));
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+
+  /** Record a pack this process wrote (its index object is already on the remote). */
+  add(pack: string, entries: readonly IndexEntry[]): void {
+    this.packs++;
+    for (const e of entries) {
+      const k = e.id.toString('latin1');
+      if (!this.chunks.has(k)) this.chunks.set(k, { pack, offset: e.offset, length: e.length });
+    }
+  }
+
+  /** Keep a copy of an index object this process wrote. */
+  remember(pack: string, encoded: Buffer): void {
+    const dir = path.join(this.dir, 'index');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, pack), encoded);
+  }
+
+  has(id: Buffer): boolean {
+    return this.chunks.has(id.toString('latin1'));
+  }
+
+  find(id: Buffer): RemoteChunk | undefined {
+    return this.chunks.get(id.toString('latin1'));
+  }
+
+  get size(): number {
+    return this.chunks.size;
+  }
+}
+

@@ -1,0 +1,384 @@
+// What a remote transfer needs from the local store, and nothing more: the commits, tree pages,
+// content records and chunk records that some commits reach (export), and an import that verifies
+// every chunk and page against its id, writes chunks to packs and records all the rest in one
+// transaction. src/remote reaches the store through the façade methods built on this file.
+import { randomBytes } from 'node:crypto';
+import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { splitIds } from './chunk-index.js';
+import type { CommitRow } from './commit-graph.js';
+import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
+import { PackWriter } from './pack-writer.js';
+import type { StoreCore } from './store-core.js';
+import { decodePage } from './tree.js';
+import type { CommitOrigin } from './types.js';
+import { decompress } from './zstd.js';
+
+/** A commit as it travels: its row (root as hex) and the exact input commits it was made from. */
+export interface CommitRecord {
+  repo: string;
+  id: string;
+  branch: string | null;
+  parent: string | null;
+  origin: CommitOrigin;
+  description: string;
+  started: number;
+  finishing: number | null;
+  finished: number;
+  root: string | null;
+  size: number;
+  files: number;
+  error: string | null;
+  provenance: { repo: string; commit: string; branch: string | null }[];
+}
+
+export interface RepoRecord {
+  name: string;
+  type: string;
+  description: string;
+  created: number;
+}
+
+/** A multi-chunk file's chunk list (a one-chunk file needs none: its id is its chunk's). */
+export interface ContentListing {
+  id: string;
+  size: number;
+  chunks: string;
+}
+
+/** Everything some commits reach that a receiver lacks, but the chunk bytes. */
+export interface TransferSet {
+  repos: RepoRecord[];
+  /** parents before children */
+  commits: CommitRecord[];
+  /** [page id hex, page bytes base64] */
+  pages: [string, string][];
+  contents: ContentListing[];
+}
+
+export interface ExportResult {
+  set: TransferSet;
+  /** every chunk the new contents are made of (the caller asks the remote which it lacks) */
+  chunks: Buffer[];
+}
+
+/** A branch head: the commit, and whether it is finished (only finished commits travel). */
+export function branchHead(s: StoreCore, repo: string, branch: string): string {
+  const b = s.graph.getBranch(repo, branch);
+  if (!b) throw new NotFoundError('branch', `${repo}@${branch}`);
+  const c = s.graph.getCommit(repo, b.head);
+  if (!c) throw new CorruptError(`branch ${repo}@${branch} points at a missing commit ${b.head}`, 'run `tusk fsck`');
+  if (c.finished === null) throw new InvalidArgumentError(`${repo}@${branch} has an open commit ${b.head}`, `finish it first: \`tusk finish commit ${repo}@${branch}\``);
+  return b.head;
+}
+
+/** Whether `ancestor` is `id` or one of its ancestors, in `repo`. */
+export function isAncestor(s: StoreCore, repo: string, ancestor: string, id: string): boolean {
+  for (let c: string | null = id; c !== null; ) {
+    if (c === ancestor) return true;
+    c = s.graph.getCommit(repo, c)?.parent ?? null;
+  }
+  return false;
+}
+
+/** A local commit's root page id (hex), null for an empty commit. */
+export function commitRoot(s: StoreCore, repo: string, id: string): string | null {
+  return s.graph.getCommit(repo, id)?.root?.toString('hex') ?? null;
+}
+
+/** A local commit's parent (null for a first commit or one the store lacks). */
+export function commitParent(s: StoreCore, repo: string, id: string): string | null {
+  return s.graph.getCommit(repo, id)?.parent ?? null;
+}
+
+/** Whether the local store has this commit. */
+export function hasCommit(s: StoreCore, repo: string, id: string): boolean {
+  return s.graph.getCommit(repo, id) !== undefined;
+}
+
+/**
+ * What `heads` reach that the receiver lacks. `isKnown` says which commits the receiver has
+ * (the walk stops there); `knownRoots` are trees it has, whose pages are not sent again. Input
+ * commits named by provenance travel with their history, so provenance never dangles.
+ */
+export function exportCommits(
+  s: StoreCore,
+  heads: readonly { repo: string; id: string }[],
+  isKnown: (repo: string, id: string) => boolean,
+  knownRoots: readonly string[],
+): ExportResult {
+  const included = new Set<string>();
+  const ordered: CommitRecord[] = [];
+  const repos = new Map<string, RepoRecord>();
+  // depth-first, parents and inputs first, so the list can be recorded in order
+  const visit = (repo: string, head: string): void => {
+    const chain: CommitRow[] = [];
+    for (let id: string | null = head; id !== null; ) {
+      const key = `${repo}@${id}`;
+      if (included.has(key) || isKnown(repo, id)) break;
+      const row = s.graph.getCommit(repo, id);
+      if (!row) throw new CorruptError(`commit ${repo}@${id} is missing from the local store`, 'run `tusk fsck`');
+      if (row.finished === null) throw new InvalidArgumentError(`commit ${repo}@${id} is still open`, `finish it first: \`tusk finish commit ${repo}@${id}\``);
+      included.add(key);
+      chain.push(row);
+      id = row.parent;
+    }
+    for (const row of chain.reverse()) {
+      const prov = s.graph.commitProvenance(row.repo, row.id);
+      for (const p of prov) visit(p.from_repo, p.from_commit);
+      if (!repos.has(row.repo)) {
+        const r = s.graph.getRepo(row.repo);
+        if (r) repos.set(r.name, { name: r.name, type: r.type, description: r.description, created: r.created });
+      }
+      ordered.push({
+        repo: row.repo,
+        id: row.id,
+        branch: row.branch,
+        parent: row.parent,
+        origin: row.origin,
+        description: row.description,
+        started: row.started,
+        finishing: row.finishing,
+        finished: row.finished!,
+        root: row.root ? row.root.toString('hex') : null,
+        size: row.size,
+        files: row.files,
+        error: row.error,
+        provenance: prov.map((p) => ({ repo: p.from_repo, commit: p.from_commit, branch: p.from_branch })),
+      });
+    }
+  };
+  for (const h of heads) visit(h.repo, h.id);
+
+  const skip = new Set<string>();
+  for (const root of knownRoots) walkPages(s, Buffer.from(root, 'hex') as NodeId, skip, () => {}, () => {});
+  const pages: [string, string][] = [];
+  const contents: ContentListing[] = [];
+  const chunkSeen = new Set<string>();
+  const chunks: Buffer[] = [];
+  for (const c of ordered) {
+    if (!c.root) continue;
+    walkPages(
+      s,
+      Buffer.from(c.root, 'hex') as NodeId,
+      skip,
+      (id, data) => pages.push([id.toString('hex'), data.toString('base64')]),
+      (content) => {
+        if (content.equals(EMPTY_CONTENT_ID)) return;
+        const rec = s.index.getContent(content as ContentId);
+        if (!rec) throw new CorruptError(`file content ${content.toString('hex').slice(0, 16)} is missing from the local store`, 'run `tusk fsck`');
+        if (!(rec.chunks.length === 1 && rec.chunks[0]!.equals(rec.id))) {
+          contents.push({ id: rec.id.toString('hex'), size: rec.size, chunks: Buffer.concat(rec.chunks).toString('hex') });
+        }
+        for (const ch of rec.chunks) {
+          const k = ch.toString('latin1');
+          if (chunkSeen.has(k)) continue;
+          chunkSeen.add(k);
+          chunks.push(ch);
+        }
+      },
+    );
+  }
+  return { set: { repos: [...repos.values()], commits: ordered, pages, contents }, chunks };
+}
+
+/** Visit every page below `root` not in `seen` (adding them), and every file content id they hold once per new page. */
+function walkPages(s: StoreCore, root: NodeId, seen: Set<string>, onPage: (id: NodeId, data: Buffer) => void, onFile: (content: Buffer) => void): void {
+  const stack: NodeId[] = [root];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    const key = id.toString('latin1');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const data = s.index.getNode(id);
+    if (!data) throw new CorruptError(`tree page ${id.toString('hex').slice(0, 16)} is missing from the local store`, 'run `tusk fsck`');
+    onPage(id, data);
+    const page = decodePage(data, id);
+    if (page.level === 0) {
+      for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
+        if (e.kind === 'dir') stack.push(e.id as NodeId);
+        else onFile(e.id);
+      }
+    } else {
+      for (const c of (page as { children: { id: NodeId }[] }).children) stack.push(c.id);
+    }
+  }
+}
+
+/** Chunk records as stored (header and payload), in the order asked: what a remote pack holds. */
+export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generator<{ id: Buffer; record: Buffer }> {
+  for (let i = 0; i < ids.length; i += 256) {
+    const slice = ids.slice(i, i + 256) as ChunkId[];
+    const locs = s.index.getChunks(slice);
+    for (const id of slice) {
+      const loc = locs.get(id.toString('latin1'));
+      if (!loc) throw new CorruptError(`chunk ${id.toString('hex').slice(0, 16)} is missing from the local index`, 'run `tusk fsck --verify-data`');
+      yield { id, record: s.packs.read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen) };
+    }
+  }
+}
+
+/** The chunk bytes a record holds, checked against `id`; a mismatch names `where`. */
+export function verifyChunkRecord(id: Uint8Array, record: Buffer, where: string): Buffer {
+  const fail = (why: string) => new CorruptError(`${where}: ${why}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
+  const h = decodeRecordHeader(record);
+  if (!h || !h.id.equals(id) || record.length !== RECORD_HEADER_BYTES + h.storedLen) throw fail(`damaged record for chunk ${Buffer.from(id).toString('hex').slice(0, 16)}`);
+  let data = record.subarray(RECORD_HEADER_BYTES);
+  if (h.codec === Codec.Zstd) {
+    try {
+      data = decompress(data);
+    } catch {
+      throw fail(`chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not decompress`);
+    }
+  } else if (h.codec !== Codec.Raw) throw fail(`unknown codec ${h.codec}`);
+  if (data.length !== h.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not match its id`);
+  return data;
+}
+
+/** A branch to set once the import is recorded; `expect` is the head it must still have (null: absent). */
+export interface BranchMove {
+  repo: string;
+  branch: string;
+  head: string;
+  expect: string | null;
+}
+
+/**
+ * One import: chunks are verified and appended to packs as they arrive; `commit` makes the packs
+ * durable and then records pages, contents, commits, provenance and branch moves in one
+ * transaction. Until then nothing is visible, and an abort leaves the store as it was.
+ */
+export class TransferImport {
+  private readonly session = randomBytes(16).toString('hex');
+  private readonly writer: PackWriter;
+  private done = false;
+  bytes = 0;
+
+  constructor(private readonly s: StoreCore) {
+    s.index.addWriter(this.session);
+    this.writer = new PackWriter(s.index, s.packs, this.session);
+  }
+
+  /** The chunks an arriving set needs that the local store lacks. */
+  neededChunks(set: TransferSet): Buffer[] {
+    return neededChunks(this.s, set);
+  }
+
+  /** Of these chunk ids, those the local store lacks. */
+  missingChunks(ids: readonly Buffer[]): Buffer[] {
+    const have = this.s.index.existingChunks(ids as ChunkId[]);
+    return ids.filter((id) => !have.has(id.toString('latin1')));
+  }
+
+  /** Verify one chunk record against its id and queue its bytes for a local pack. */
+  addRecord(id: Buffer, record: Buffer, where: string): void {
+    const raw = verifyChunkRecord(id, record, where);
+    this.bytes += raw.length;
+    this.writer.add(id as ChunkId, raw);
+  }
+
+  /** Record the set and move the branches; a move whose head does not descend from `expect` fails with `refuse`'s error. */
+  commit(set: TransferSet, moves: readonly BranchMove[], refuse: (m: BranchMove) => Error): { commits: number } {
+    const s = this.s;
+    const pages = set.pages.map(([hex, b64]) => {
+      const id = Buffer.from(hex, 'hex') as NodeId;
+      const data = Buffer.from(b64, 'base64');
+      if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} from the remote does not match its id`, 'the remote copy is damaged; push again from a sound store');
+      return { id, data };
+    });
+    this.writer.sync();
+    let added = 0;
+    s.graph.transaction(() => {
+      this.writer.record();
+      for (const p of pages) s.index.putNode(p.id, p.data);
+      s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
+      for (const r of set.repos) if (!s.graph.getRepo(r.name)) s.graph.insertRepo(r);
+      for (const c of set.commits) {
+        if (s.graph.getCommit(c.repo, c.id)) continue;
+        if (!s.graph.getRepo(c.repo)) s.graph.insertRepo({ name: c.repo, type: 'user', description: '', created: c.started });
+        if (c.parent !== null && !s.graph.getCommit(c.repo, c.parent)) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its parent ${c.parent}`, 'the remote history is incomplete; push again from a store that has it');
+        if (c.root !== null && !s.index.getNode(Buffer.from(c.root, 'hex') as NodeId)) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its tree`, 'the remote history is incomplete; push again from a store that has it');
+        const { provenance: _, ...row } = c;
+        s.graph.insertCommit({ ...row, seq: s.graph.nextSeq(c.repo), root: c.root === null ? null : (Buffer.from(c.root, 'hex') as NodeId) });
+        for (const p of c.provenance) s.graph.addCommitProvenance(c.repo, c.id, { from_repo: p.repo, from_commit: p.commit, from_branch: p.branch });
+        added++;
+      }
+      for (const c of set.contents) {
+        for (const ch of splitIds(Buffer.from(c.chunks, 'hex'))) {
+          if (!s.index.hasChunk(ch)) throw new CorruptError(`chunk ${ch.toString('hex').slice(0, 16)} of a file from the remote did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
+        }
+      }
+      for (const m of moves) {
+        const cur = s.graph.getBranch(m.repo, m.branch);
+        if ((cur?.head ?? null) !== m.expect) {
+          throw new ConflictError(`${m.repo}@${m.branch} moved to ${cur?.head ?? 'nothing'} while pulling`, 'pull again');
+        }
+        if (!s.graph.getCommit(m.repo, m.head)) throw new CorruptError(`${m.repo}@${m.branch}: the remote head ${m.head} did not arrive`, 'the remote history is incomplete');
+        if (m.expect !== null && !isAncestor(s, m.repo, m.expect, m.head)) throw refuse(m);
+        s.graph.setBranch(m.repo, m.branch, m.head, cur?.created ?? Date.now());
+      }
+      s.index.removeWriter(this.session);
+    });
+    this.done = true;
+    this.writer.close(false);
+    return { commits: added };
+  }
+
+  /** Give up: bytes appended so far stay uncommitted, and the next writer truncates them. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.writer.close(true);
+    try {
+      this.s.index.removeWriter(this.session);
+    } catch {
+      // cleaned up by the next liveness check
+    }
+  }
+}
+
+/** The chunks the files of an arriving set are made of that the local store lacks. */
+export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
+  const listed = new Map(set.contents.map((c) => [c.id, c.chunks]));
+  const seen = new Set<string>();
+  const want: ChunkId[] = [];
+  const wantChunk = (id: Buffer) => {
+    const k = id.toString('latin1');
+    if (seen.has(k)) return;
+    seen.add(k);
+    want.push(id as ChunkId);
+  };
+  for (const [hex, b64] of set.pages) {
+    const page = decodePage(Buffer.from(b64, 'base64'), Buffer.from(hex, 'hex') as NodeId);
+    if (page.level !== 0) continue;
+    for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
+      if (e.kind === 'dir' || e.id.equals(EMPTY_CONTENT_ID)) continue;
+      const chunks = listed.get(e.id.toString('hex'));
+      if (chunks !== undefined) for (const ch of splitIds(Buffer.from(chunks, 'hex'))) wantChunk(ch);
+      else if (!s.index.hasContent(e.id as ContentId)) wantChunk(e.id);
+      else {
+        const rec = s.index.getContent(e.id as ContentId);
+        for (const ch of rec?.chunks ?? []) wantChunk(ch);
+      }
+    }
+  }
+  const have = s.index.existingChunks(want);
+  return want.filter((id) => !have.has(id.toString('latin1')));
+}
+
+/**
+ * The file content ids the leaf pages of a set name, each page checked against its id first (a
+ * remote check needs no local store for this).
+ */
+export function contentIdsOfPages(pages: readonly [string, string][]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const [hex, b64] of pages) {
+    const id = Buffer.from(hex, 'hex') as NodeId;
+    const data = Buffer.from(b64, 'base64');
+    if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} does not match its id`, 'push again from a sound store');
+    const page = decodePage(data, id);
+    if (page.level !== 0) continue;
+    for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) if (e.kind === 'file' && !e.id.equals(EMPTY_CONTENT_ID)) out.push(e.id);
+  }
+  return out;
+}
