@@ -22,7 +22,7 @@ export default class Fsck extends TuskCommand<FsckResult> {
     const progress = this.progress();
     let report: FsckReport;
     try {
-      report = this.store().fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
+      report = await this.store().fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
     } finally {
       progress.done();
     }

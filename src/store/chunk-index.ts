@@ -93,6 +93,10 @@ export class ChunkIndex {
       addWriter: db.prepare('INSERT INTO writers (id, pid, host, started, lease_until) VALUES (?, ?, ?, ?, ?)'),
       removeWriter: db.prepare('DELETE FROM writers WHERE id = ?'),
       writers: db.prepare('SELECT id, pid, host, lease_until AS leaseUntil FROM writers'),
+      packs: db.prepare('SELECT id, name, size, sealed FROM packs'),
+      chunkPlaces: db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks'),
+      chunkIds: db.prepare('SELECT id FROM chunks').pluck(),
+      chunkLists: db.prepare('SELECT id, chunks FROM contents WHERE length(chunks) > 0'),
     };
   }
 
@@ -152,6 +156,29 @@ export class ChunkIndex {
   }
 
   private readonly locStmts = new Map<number, Database.Statement>();
+
+  /** Every pack recorded, with its committed size. */
+  listPacks(): PackRow[] {
+    return (this.q.packs.all() as { id: number; name: string; size: number; sealed: number }[]).map((r) => ({ id: r.id, name: r.name, size: r.size, sealed: r.sealed !== 0 }));
+  }
+
+  /**
+   * Where every recorded chunk lies, streamed (no other query may run on this store until the
+   * iteration ends: it holds the connection).
+   */
+  iterateChunkPlaces(): IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }> {
+    return this.q.chunkPlaces.iterate() as IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }>;
+  }
+
+  /** Every recorded chunk's id. */
+  allChunkIds(): ChunkId[] {
+    return this.q.chunkIds.all() as ChunkId[];
+  }
+
+  /** Every content stored as a list of chunks (one-chunk contents have no list). */
+  allChunkLists(): { id: ContentId; chunks: ChunkId[] }[] {
+    return (this.q.chunkLists.all() as { id: Buffer; chunks: Buffer }[]).map((r) => ({ id: r.id as ContentId, chunks: splitIds(r.chunks) }));
+  }
 
   putChunks(chunks: Iterable<NewChunk>): void {
     for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);

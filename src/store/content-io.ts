@@ -7,7 +7,7 @@ import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js'
 import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
-import type { PackStorage } from './pack-storage.js';
+import { requireLocal, type Packs } from './packs.js';
 import type { PackWriter } from './pack-writer.js';
 import { PARALLEL_MIN_BYTES, readContentParallel, writeContentNative, writeContentParallel, type BigRead } from './parallel-content.js';
 import { hasNativeCopy, nativeCopy, reserve } from './native-io.js';
@@ -117,7 +117,7 @@ export class ContentWriter implements ContentSink {
  * bytes are chunked and stored. (Its whole-file id is not hashed again: its chunks are checked,
  * and the new file's id is hashed over the same bytes.)
  */
-export function appendingWriter(index: ChunkIndex, packs: PackStorage, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
+export function appendingWriter(index: ChunkIndex, packs: Packs, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
   if (prev.size === 0) return new ContentWriter(sink, params);
   const locs = index.getChunks(prev.chunks);
   const lastId = prev.chunks[prev.chunks.length - 1]!;
@@ -136,7 +136,7 @@ export interface ReadContext {
 }
 
 /** Read and verify one chunk (at `known`, when the caller has looked it up). Wrong bytes are never returned: any mismatch is a CorruptError. */
-export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation): Buffer {
+export function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation): Buffer {
   const loc = known ?? index.getChunk(id);
   if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
   try {
@@ -151,16 +151,24 @@ export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ct
   }
 }
 
-function readChunkAt(packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext): Buffer {
-  const fail = (why: string) =>
-    new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
+function readChunkAt(packs: Packs, id: ChunkId, loc: ChunkLocation, ctx: ReadContext): Buffer {
   let rec: Buffer;
   try {
-    rec = packs.read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen);
+    rec = (packs.local ?? requireLocal(packs, `reading ${ctx.describe()} synchronously`)).read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen);
   } catch (err) {
-    if (err instanceof CorruptError) throw fail(err.message);
+    if (err instanceof CorruptError) throw unreadable(ctx, err.message);
     throw err;
   }
+  return checkRecord(rec, id, loc, ctx);
+}
+
+function unreadable(ctx: ReadContext, why: string): CorruptError {
+  return new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
+}
+
+/** A chunk's bytes from its pack record (header and payload), verified against the index and the chunk id. */
+export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadContext): Buffer {
+  const fail = (why: string) => unreadable(ctx, why);
   const h = decodeRecordHeader(rec);
   if (!h || !h.id.equals(id) || h.codec !== loc.codec || h.storedLen !== loc.storedLen || h.rawLen !== loc.rawLen) throw fail(`pack ${loc.packName} has a damaged record at offset ${loc.offset}`);
   let data = rec.subarray(RECORD_HEADER_BYTES);
@@ -175,6 +183,57 @@ function readChunkAt(packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: R
   return data;
 }
 
+/** readChunk through the pack contract's ranged reads: works on any backend. */
+export async function readChunkAsync(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation): Promise<Buffer> {
+  const loc = known ?? index.getChunk(id);
+  if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+  const at = async (l: ChunkLocation) => {
+    let rec: Buffer;
+    try {
+      rec = await packs.getRange(l.packName, l.offset, RECORD_HEADER_BYTES + l.storedLen);
+    } catch (err) {
+      if (err instanceof CorruptError) throw unreadable(ctx, err.message);
+      throw err;
+    }
+    return checkRecord(rec, id, l, ctx);
+  };
+  try {
+    return await at(loc);
+  } catch (err) {
+    // as in readChunk: gc may have moved the chunk since the lookup
+    if (!(err instanceof CorruptError)) throw err;
+    const now = index.getChunk(id);
+    if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
+    return at(now);
+  }
+}
+
+/**
+ * readContent through the pack contract: each chunk fetched with a ranged read and verified, the
+ * whole file hashed against its id. The path every backend supports; a local store reads faster
+ * through readContent.
+ */
+export async function* readContentAsync(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0): AsyncGenerator<Buffer> {
+  if (id.equals(EMPTY_CONTENT_ID)) return;
+  const rec = contentRecord(index, id, ctx);
+  const locs = index.getChunks(rec.chunks);
+  const whole = rec.chunks.length > 1 || (rec.chunks.length === 1 && !rec.chunks[0]!.equals(id)) ? createHasher() : null;
+  let pos = 0;
+  for (const cid of rec.chunks) {
+    const data = await readChunkAsync(index, packs, cid, ctx, locs.get(cid.toString('latin1')));
+    whole?.update(data);
+    const skip = Math.max(0, offset - pos);
+    pos += data.length;
+    if (skip < data.length) yield skip > 0 ? data.subarray(skip) : data;
+  }
+  checkWhole(rec, pos, whole, ctx);
+}
+
+function checkWhole(rec: ContentRecord, pos: number, whole: Hasher | null, ctx: ReadContext): void {
+  if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
+  if (whole && !whole.digest().equals(rec.id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
+}
+
 export interface ReadOptions {
   /** Each yielded buffer may be overwritten once the next one is asked for (the caller writes it out at once). */
   transient?: boolean;
@@ -184,7 +243,7 @@ export interface ReadOptions {
  * A file's bytes, verified chunk by chunk and as a whole; `offset` skips bytes (they are still
  * read: the whole-file hash needs them). Big files are verified on the content worker.
  */
-export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): Generator<Buffer> {
+export function* readContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
   yield* readRecord(index, packs, contentRecord(index, id, ctx), ctx, offset, opts);
 }
@@ -194,7 +253,7 @@ export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentI
  * its id (the bytes before `offset` are not read, so the whole-file id is not checked: the
  * caller knows them from elsewhere, e.g. an earlier version of the file that this one extends).
  */
-export function* readFrom(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset: number): Generator<Buffer> {
+export function* readFrom(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset: number): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
   const rec = contentRecord(index, id, ctx);
   const locs = index.getChunks(rec.chunks);
@@ -216,7 +275,7 @@ export function* readFrom(index: ChunkIndex, packs: PackStorage, id: ContentId, 
  * it is checked, as a whole (writeContentParallel); anything else is checked as readContent
  * checks it. Returns the bytes written.
  */
-export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void): number {
+export function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void): number {
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
   const rec = contentRecord(index, id, ctx);
   const reserveBlocks = () => {
@@ -267,7 +326,7 @@ function contentRecord(index: ChunkIndex, id: ContentId, ctx: ReadContext): Cont
   return rec;
 }
 
-const bigRead = (index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, link: WorkerLink): BigRead => ({
+const bigRead = (index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: ReadContext, offset: number, link: WorkerLink): BigRead => ({
   index,
   packs,
   rec,
@@ -287,7 +346,7 @@ export function copiesNatively(size: number, offset: number): boolean {
   return size >= PARALLEL_MIN_BYTES && offset === 0 && hasNativeCopy();
 }
 
-function* readRecord(index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {
+function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {
   const { id } = rec;
   const link = usesWorker(rec) ? contentWorker() : null;
   if (link) {
@@ -306,15 +365,14 @@ function* readRecord(index: ChunkIndex, packs: PackStorage, rec: ContentRecord, 
     pos += data.length;
     if (skip < data.length) yield skip > 0 ? data.subarray(skip) : data;
   }
-  if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
-  if (whole && !whole.digest().equals(id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
+  checkWhole(rec, pos, whole, ctx);
 }
 
 /**
  * A one-chunk file's bytes, verified (its chunk id is its content id), with one index query
  * instead of three; undefined when the content is not one chunk (read it with readContent).
  */
-export function readSoleChunk(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext): Buffer | undefined {
+export function readSoleChunk(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext): Buffer | undefined {
   const loc = index.getSoleChunk(id);
   return loc ? readChunk(index, packs, id as unknown as ChunkId, ctx, loc) : undefined;
 }

@@ -8,13 +8,14 @@ import * as profiles from './profile-cache.js';
 import { streamFile } from './file-stream.js';
 import * as repos from './repo-service.js';
 import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
+import type { Packs } from './packs.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
 export { initStore, findStore };
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */
-export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean } = {}): Store {
-  return new Store(openCore(opts.path ?? findStore(opts.cwd), { readonly: opts.readonly }));
+export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean; packs?: Packs } = {}): Store {
+  return new Store(openCore(opts.path ?? findStore(opts.cwd), { readonly: opts.readonly, packs: opts.packs }));
 }
 
 export class Store {

@@ -296,7 +296,7 @@ describe('pack leases', () => {
     w2.close(false);
     core.db.prepare('UPDATE writers SET pid = ? WHERE id = ?').run(deadPid(), 's2');
     expect(core.db.prepare('SELECT lease_owner FROM packs WHERE id = ?').pluck().get(loc.pack)).toBe('s2');
-    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
+    expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
 
     core.index.addWriter('s3');
     const w3 = new PackWriter(core.index, core.packs, 's3');
@@ -306,7 +306,7 @@ describe('pack leases', () => {
     core.graph.transaction(() => w3.record());
     w3.close(false);
     expect(core.index.getChunk(hashBytes(next) as ChunkId)).toMatchObject({ pack: loc.pack, offset: committed });
-    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
+    expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
     expect(core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
   });
 });

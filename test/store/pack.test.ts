@@ -265,14 +265,14 @@ describe('PackWriter', () => {
     failed.writer.sync();
     expect(failed.writer.newChunks).toBe(1);
     failed.writer.close(true); // releases the lease
-    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
+    expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
 
     const next = seededBytes(30_000, 3);
     const rec = writeContent(core, next).rec;
     const nloc = core.index.getChunk(rec.chunks[0]!)!;
     expect(nloc.packName).toBe(loc.packName);
     expect(nloc.offset).toBe(committed);
-    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
+    expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
     expect(core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
     expectBytes(readAll(core, rec.id), next);
   });
@@ -292,7 +292,7 @@ describe('PackWriter', () => {
     expect(tl.storedLen).toBeLessThan(text.length / 20);
     expect(rl.codec).toBe(Codec.Raw);
     expect(rl.storedLen).toBe(rnd.length);
-    expect(decodeRecordHeader(core.packs.read(tl.packName, tl.offset, RECORD_HEADER_BYTES))).toMatchObject({ codec: Codec.Zstd, rawLen: text.length, storedLen: tl.storedLen });
+    expect(decodeRecordHeader(core.packs.local!.read(tl.packName, tl.offset, RECORD_HEADER_BYTES))).toMatchObject({ codec: Codec.Zstd, rawLen: text.length, storedLen: tl.storedLen });
     expectBytes(readAll(core, t.id), text);
     expectBytes(readAll(core, r.id), rnd);
   });
@@ -390,7 +390,7 @@ describe('content records and verified reads', () => {
     const { rec } = writeContent(core, seededBytes(50_000, 1));
     expect(thrown(() => readChunk(core.index, core.packs, hashBytes(Buffer.from('nope')) as ChunkId, ctx), 'E_CORRUPT').message).toMatch(/missing from the index/);
     const loc = core.index.getChunk(rec.chunks[0]!)!;
-    core.packs.remove(loc.packName);
+    core.packs.local!.removeNow(loc.packName);
     expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(new RegExp(`pack ${loc.packName} is missing`));
   });
 
