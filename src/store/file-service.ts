@@ -14,7 +14,7 @@ import type { ContentRecord } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
-import { appendingWriter, concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
+import { appendingWriter, concatContents, ContentWriter, readContent, readContentAsync, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
 import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
@@ -355,7 +355,8 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
         await ingestTar(src.stream, cleanPath(src.repoPath), newWriter, addFile, progress, warn);
       }
     }
-    // fsync the packs before the transaction: a branch must never point at bytes not on disk
+    // upload and fsync the packs before the transaction: a branch must never point at bytes not stored
+    await writer.publish();
     writer.sync();
     const readAt = Date.now();
     const { commit, finished } = commitEdits(
@@ -694,8 +695,15 @@ export interface GetOptions {
   onProgress?: OnProgress;
 }
 
-/** Write a file to stdout or a local path, or a tree to a local directory (-r). Content is verified as it is read. */
-export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ files: number; bytes: number }> {
+/** One file a get writes: where it is in the commit, and the local path it goes to (null: the output stream). */
+interface GetItem {
+  repoPath: string;
+  local: string | null;
+  entry: Entry;
+}
+
+/** What a get writes, checked before a byte is: the commit, the files in walk order (produced as it goes), their total size. */
+function planGet(s: StoreCore, ref: FileRef, opts: GetOptions): { c: CommitRow; items: Iterable<GetItem>; total: number } {
   const c = resolveCommit(s, ref);
   const p = ref.path ?? '/';
   const where = `${c.repo}@${c.branch ?? ''}=${c.id}`;
@@ -709,8 +717,8 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   }
   const root = rootOf(s, c);
   const multi = matches.length > 1;
-  // what is written, in walk order, produced as it goes: a tree of any size is never listed whole
-  const plan = function* (): Generator<{ repoPath: string; local: string | null; entry: Entry }> {
+  // a tree of any size is never listed whole
+  const items = function* (): Generator<GetItem> {
     for (const m of matches) {
       if (m.entry.kind === 'file') {
         yield { repoPath: m.path, local: opts.output ? (opts.recursive && multi ? path.join(opts.output, m.path) : opts.output) : null, entry: m.entry };
@@ -727,84 +735,122 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
     }
   };
   // a directory's entry holds the size of everything below it
-  const total = matches.reduce((n, m) => n + m.entry.size, 0);
-  let bytes = 0;
-  let files = 0;
+  return { c, items: items(), total: matches.reduce((n, m) => n + m.entry.size, 0) };
+}
+
+/** Bytes written so far, told to onProgress. */
+class GetProgress {
+  bytes = 0;
+  constructor(
+    private readonly total: number,
+    private readonly onProgress?: OnProgress,
+  ) {}
+
+  add(n: number): void {
+    this.bytes += n;
+    this.onProgress?.({ phase: 'read', done: this.bytes, total: this.total, unit: 'bytes' });
+  }
+}
+
+/** Write a file to stdout or a local path, or a tree to a local directory (-r). Content is verified as it is read. */
+export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ files: number; bytes: number }> {
+  const { c, items, total } = planGet(s, ref, opts);
+  const progress = new GetProgress(total, opts.onProgress);
   const madeDirs = new Set<string>();
-  const batches = opts.recursive ? new BatchWriter() : null;
+  const offset = opts.offset ?? 0;
+  // where packs are not local, every file takes the contract's path (ranged reads)
+  const local = s.packs.local !== undefined;
+  const batches = opts.recursive && local ? new BatchWriter() : null;
+  let files = 0;
   try {
-    for (const f of plan()) {
+    for (const f of items) {
       files++;
+      const ctx = readCtx(c, f.repoPath);
+      const id = f.entry.id as ContentId;
       const out = opts.stdout ?? process.stdout;
+      if (!local) {
+        if (f.local === null) await toStream(readContentAsync(s.index, s.packs, id, ctx, offset), out, false, progress);
+        else await intoLocalFile(f.local, opts.recursive ?? false, madeDirs, async (fd) => {
+          for await (const b of readContentAsync(s.index, s.packs, id, ctx, offset)) {
+            writeAll(fd, b);
+            progress.add(b.length);
+          }
+        });
+        continue;
+      }
       // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
       // the next is asked for: a file written here with writeSync, or our own stdout, whose write
       // callback comes once the bytes are out. Another stream may hold on to what it is given.
       const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
-      if (f.entry.size >= PARALLEL_MIN_BYTES && (f.local === null || !copiesNatively(f.entry.size, opts.offset ?? 0))) startContentWorker();
+      if (f.entry.size >= PARALLEL_MIN_BYTES && (f.local === null || !copiesNatively(f.entry.size, offset))) startContentWorker();
       if (f.local !== null && batches && f.entry.size <= SMALL_WRITE) {
         // Small files of a tree: read and verified here (a one-chunk file with one index query), created
         // and written in batches by the worker meanwhile.
-        const ctx = readCtx(c, f.repoPath);
-        const one = opts.offset ? undefined : readSoleChunk(s.index, s.packs, f.entry.id as ContentId, ctx);
-        const parts = one ? [one] : [...readContent(s.index, s.packs, f.entry.id as ContentId, ctx, opts.offset ?? 0)];
+        const one = offset ? undefined : readSoleChunk(s.index, s.packs, id, ctx);
+        const parts = one ? [one] : [...readContent(s.index, s.packs, id, ctx, offset)];
         let size = 0;
         for (const p of parts) size += p.length;
         batches.add(path.dirname(f.local), f.local, parts, size);
-        bytes += size;
-        opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-        continue;
-      }
-      if (f.local === null) {
-        for (const b of readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient })) {
-          bytes += b.length;
-          if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
-          else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
-          opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-        }
-        continue;
-      }
-      const dir = path.dirname(f.local);
-      if (!madeDirs.has(dir)) {
-        try {
-          fs.mkdirSync(dir, { recursive: true });
-        } catch (err) {
-          throw localFileError(err, dir, 'write');
-        }
-        madeDirs.add(dir);
-      }
-      // A single file goes to a temp name and is renamed, so a failed read never leaves a half file
-      // where a good one was. A tree (-r) is written in place (a rename per file doubles the cost of
-      // 100,000 small files); a failed file is removed.
-      const tmp = opts.recursive ? f.local : `${f.local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
-      let fd: number;
-      try {
-        fd = fs.openSync(tmp, 'w');
-      } catch (err) {
-        throw localFileError(err, f.local, 'write');
-      }
-      try {
-        writeContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), fd, opts.offset ?? 0, (n) => {
-          bytes += n;
-          opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-        });
-        fs.closeSync(fd);
-        if (tmp !== f.local) fs.renameSync(tmp, f.local);
-      } catch (err) {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          // already closed
-        }
-        fs.rmSync(tmp, { force: true });
-        if (err instanceof TuskError) throw err;
-        throw localFileError(err, f.local, 'write');
-      }
+        progress.add(size);
+      } else if (f.local === null) await toStream(readContent(s.index, s.packs, id, ctx, offset, { transient }), out, transient, progress);
+      else await intoLocalFile(f.local, opts.recursive ?? false, madeDirs, (fd) => void writeContent(s.index, s.packs, id, ctx, fd, offset, (n) => progress.add(n)));
     }
     batches?.finish();
   } finally {
     batches?.close();
   }
-  return { files, bytes };
+  return { files, bytes: progress.bytes };
+}
+
+/** Write a file's bytes to a stream, honouring backpressure; a transient buffer is waited out before the next is read. */
+async function toStream(bytes: Iterable<Buffer> | AsyncIterable<Buffer>, out: NodeJS.WritableStream, transient: boolean, progress: GetProgress): Promise<void> {
+  for await (const b of bytes) {
+    if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
+    else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+    progress.add(b.length);
+  }
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  for (let done = 0; done < b.length; ) done += fs.writeSync(fd, b, done, b.length - done);
+}
+
+/**
+ * Create a local file and let `write` fill it. A single file goes to a temp name and is renamed, so
+ * a failed read never leaves a half file where a good one was. A tree (-r) is written in place (a
+ * rename per file doubles the cost of 100,000 small files); a failed file is removed.
+ */
+async function intoLocalFile(local: string, inPlace: boolean, madeDirs: Set<string>, write: (fd: number) => void | Promise<void>): Promise<void> {
+  const dir = path.dirname(local);
+  if (!madeDirs.has(dir)) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw localFileError(err, dir, 'write');
+    }
+    madeDirs.add(dir);
+  }
+  const tmp = inPlace ? local : `${local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'w');
+  } catch (err) {
+    throw localFileError(err, local, 'write');
+  }
+  try {
+    await write(fd);
+    fs.closeSync(fd);
+    if (tmp !== local) fs.renameSync(tmp, local);
+  } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(tmp, { force: true });
+    if (err instanceof TuskError) throw err;
+    throw localFileError(err, local, 'write');
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
