@@ -64,7 +64,7 @@ function lastTickOf(s: StoreCore, p: PipelineRow, input: CronInput): number {
 
 /** `tusk run cron`: tick every cron input of a pipeline now, in one commit set. */
 export function runCron(s: StoreCore, name: string, now = Date.now()): CronTick {
-  return s.graph.transaction(() => {
+  return s.unitOfWork(() => {
     const p = s.jobs.getPipeline(name);
     if (!p) throw new NotFoundError('pipeline', name, `pipeline "${name}" not found`, 'run `tusk list pipeline` to see what exists');
     const inputs = cronInputs(specOf(p).input);
@@ -91,7 +91,7 @@ export function fireDueTicks(s: StoreCore, now = Date.now()): { ticks: CronTick[
   let nextDue: number | undefined;
   for (const listed of s.jobs.listPipelines()) {
     if (listed.stopped || cronInputs(specOf(listed).input).length === 0) continue;
-    const tick = s.graph.transaction(() => {
+    const tick = s.unitOfWork(() => {
       // stopped, updated or deleted since it was listed?
       const p = s.jobs.getPipeline(listed.name);
       if (!p || p.stopped) return undefined;

@@ -82,7 +82,7 @@ function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: string | 
 
 /** Stop a job: running datums are killed by their runner at its next check. */
 export function killJob(s: StoreCore, pipeline: string, id: string, reason: string): JobRow {
-  return s.graph.transaction(() => {
+  return s.unitOfWork(() => {
     const job = s.jobs.getJob(pipeline, id);
     if (!job) throw new ConflictError(`job ${pipeline}@${id} not found`);
     if (TERMINAL_JOB_STATES.includes(job.state)) throw new ConflictError(`job ${pipeline}@${id} has already finished`, 'only running jobs can be stopped');
@@ -140,7 +140,7 @@ function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string):
     const prior = spec.reprocess_spec === 'every_job' ? undefined : hit && hit.hash === hash ? hit : s.jobs.datumResult(job.pipeline, d.id, hash);
     rows.push({ id: d.id, hash, inputs: JSON.stringify(d.files), prior });
   }
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const fresh = s.jobs.getJob(job.pipeline, job.id);
     if (!fresh || fresh.state !== 'JOB_CREATED') return;
     const now = Date.now();
@@ -192,7 +192,7 @@ class ResultBatch {
     this.since = Date.now();
   }
   flush(): void {
-    if (this.rows.length > 0) this.s.graph.transaction(() => this.writeInto());
+    if (this.rows.length > 0) this.s.unitOfWork(() => this.writeInto());
   }
 }
 
@@ -424,7 +424,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
     if (r.kind === 'unrunnable') {
-      s.graph.transaction(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, undefined));
+      s.unitOfWork(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, undefined));
       return true;
     }
     planJob(s, job, spec, opts.runner);
@@ -551,7 +551,7 @@ export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promi
   }
   // finish once every datum is done (another runner may still hold some)
   let succeededHere = false;
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const j = s.jobs.getJob(job.pipeline, job.id);
     // gone (its pipeline was deleted meanwhile) or ended by someone else: nothing to finish
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) return;
@@ -587,7 +587,7 @@ async function egress(s: StoreCore, job: JobRow, dir: string): Promise<void> {
     if (c && c.files > 0) await getFile(s, { repo: job.pipeline, commit: job.id, path: '/' }, { output: dir, recursive: true });
   } catch (err) {
     const reason = `egress to ${dir} failed: ${(err as Error).message}`;
-    s.graph.transaction(() => s.jobs.setJobState(job.pipeline, job.id, 'JOB_FAILURE', reason, Date.now()));
+    s.unitOfWork(() => s.jobs.setJobState(job.pipeline, job.id, 'JOB_FAILURE', reason, Date.now()));
   }
 }
 
@@ -603,7 +603,7 @@ async function runJobOrFail(s: StoreCore, job: JobRow, opts: RunOptions): Promis
   } catch (err) {
     if (err instanceof LockedError) throw err;
     const reason = err instanceof TuskError ? err.message : `runner error: ${(err as Error).message}`;
-    s.graph.transaction(() => {
+    s.unitOfWork(() => {
       const j = s.jobs.getJob(job.pipeline, job.id);
       if (j && !TERMINAL_JOB_STATES.includes(j.state)) finishJob(s, j, 'JOB_FAILURE', reason, null);
     });

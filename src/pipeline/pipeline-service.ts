@@ -236,7 +236,7 @@ export function createPipelines(s: StoreCore, text: string, opts: CreateOptions)
     if (names.has(n.spec.name)) throw new InvalidArgumentError(`pipeline "${n.spec.name}" is defined twice in the spec file`, 'give each pipeline its own name');
     names.add(n.spec.name);
   }
-  const done = s.graph.transaction(() => {
+  const done = s.unitOfWork(() => {
     const out: PipelineInfo[] = [];
     for (const { spec, raw } of normalized) {
       validateName('pipeline', spec.name);
@@ -297,7 +297,7 @@ function cronRepoDescription(pipeline: string): string {
 
 /** Delete a pipeline, its jobs and (unless keepRepo) its output repo and cron tick repos. Refused while others consume it, unless forced. */
 export function deletePipeline(s: StoreCore, name: string, opts: { force?: boolean; keepRepo?: boolean } = {}): { pipeline: string } {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const p = requirePipeline(s, name);
     const consumers = s.jobs.listPipelines().filter((q) => q.name !== name && inputRepos(specOf(q).input).some((i) => i.repo === name));
     if (consumers.length > 0 && !opts.force)
@@ -323,7 +323,7 @@ export function deletePipeline(s: StoreCore, name: string, opts: { force?: boole
 
 /** Pause: running jobs are killed and new input commits create no jobs. */
 export function stopPipeline(s: StoreCore, name: string): PipelineInfo {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     requirePipeline(s, name);
     for (const j of s.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, name, j.id, 'pipeline stopped');
     s.jobs.setStopped(name, true);
@@ -333,7 +333,7 @@ export function stopPipeline(s: StoreCore, name: string): PipelineInfo {
 
 /** Resume: one new job catches up on everything committed while stopped. */
 export function startPipeline(s: StoreCore, name: string): PipelineInfo {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const p = requirePipeline(s, name);
     if (!p.stopped) return;
     s.jobs.setStopped(name, false);

@@ -35,6 +35,6 @@ export function restartDatums(s: StoreCore, pipeline: string, job: string, terms
   if (matched.length === 0) {
     throw new NotFoundError('datum', `${pipeline}@${job}`, `no datum of job ${pipeline}@${job} matches the filter`, `run \`tusk list datum ${pipeline}@${job}\` to see its datums and their input files`);
   }
-  const restarted = s.graph.transaction(() => s.jobs.restartDatums(pipeline, job, matched));
+  const restarted = s.unitOfWork(() => s.jobs.restartDatums(pipeline, job, matched));
   return { pipeline, job, matched, restarted };
 }

@@ -489,7 +489,7 @@ async function rerun(s: StoreCore, realName: string, raw: Record<string, unknown
     return result;
   }
   try {
-    const jobId = s.graph.transaction(() => {
+    const jobId = s.unitOfWork(() => {
       // the temporary pipeline runs where the real one does (its name is not the real name)
       createPipelines(s, JSON.stringify(r), { baseDir: where.baseDir, workdir: (p) => where.workdir({ ...p, name: realName }) });
       const job = s.jobs.jobsOf(temp)[0]!;

@@ -59,8 +59,62 @@ export function isOwnerAlive(pid: number, host: string, leaseUntil: number, now 
   return leaseUntil > now;
 }
 
-/** Prepared statements over the byte-level tables. Construct once per open store. */
-export class ChunkIndex {
+/**
+ * The byte-level metadata's contract: chunk id → place in a pack, content → chunk list, tree
+ * pages, pack rows and leases, writer sessions. Implemented on SQLite by SqliteChunkIndex. The
+ * write path asks in batches — existingChunks, getChunks, putChunks, putContents take many ids in
+ * one call — so that a network implementation makes one round trip per batch, not per chunk.
+ * Rows that refer to pack bytes are recorded only after those bytes are durable in the packs
+ * (PackWriter.publish, then sync), inside the unit of work that commits what uses them.
+ */
+export interface ChunkIndex {
+  hasChunk(id: ChunkId): boolean;
+  /** Which of these chunk ids are already stored, as latin1 keys. One query per 500 ids. */
+  existingChunks(ids: readonly ChunkId[]): Set<string>;
+  getChunk(id: ChunkId): ChunkLocation | undefined;
+  /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
+  getSoleChunk(id: ContentId): ChunkLocation | undefined;
+  /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */
+  getChunks(ids: readonly ChunkId[]): Map<string, ChunkLocation>;
+  /** Every pack recorded, with its committed size. */
+  listPacks(): PackRow[];
+  /**
+   * Where every recorded chunk lies, streamed (no other query may run on this store until the
+   * iteration ends: it holds the connection).
+   */
+  iterateChunkPlaces(): IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }>;
+  /** Every recorded chunk's id. */
+  allChunkIds(): ChunkId[];
+  /** Every content stored as a list of chunks (one-chunk contents have no list). */
+  allChunkLists(): { id: ContentId; chunks: ChunkId[] }[];
+  putChunks(chunks: Iterable<NewChunk>): void;
+  hasContent(id: ContentId): boolean;
+  getContent(id: ContentId): ContentRecord | undefined;
+  putContents(contents: Iterable<ContentRecord>): void;
+  getNode(id: NodeId): Buffer | undefined;
+  putNode(id: NodeId, data: Buffer): void;
+  /**
+   * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
+   * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
+   */
+  claimPack(owner: string, target: number, opts?: { fresh?: boolean }): PackRow;
+  /** Where the last chunk recorded in a pack ends: never beyond its committed size in a sound store. */
+  packEnd(id: number): number;
+  /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
+  commitPack(id: number, size: number, sealed: boolean): void;
+  /** Record a pack's new committed size and keep appending to it (the lease stays with `owner`). */
+  advancePack(id: number, size: number, owner: string): void;
+  releasePack(id: number, owner: string): void;
+  /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
+  addWriter(id: string): void;
+  removeWriter(id: string): void;
+  isWriterAlive(id: string, now?: number): boolean;
+  /** Writer sessions still running; dead ones are removed as a side effect. */
+  liveWriters(): string[];
+}
+
+/** ChunkIndex on SQLite: prepared statements over its tables. */
+export class SqliteChunkIndex implements ChunkIndex {
   private readonly q;
 
   constructor(private readonly db: Db) {

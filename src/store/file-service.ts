@@ -73,7 +73,7 @@ function commitEdits(
   opts: { description?: string; beforeCommit?: () => void } = {},
 ): { commit: CommitRow; finished: boolean } {
   crashPoint('before-commit-txn');
-  const done = s.graph.transaction(() => {
+  const done = s.unitOfWork(() => {
     const t = locateTarget(s, target);
     const base = t.open ? t.open.root : (t.head?.root ?? null);
     const edits = build(base, t);
@@ -474,7 +474,7 @@ export function writeLocalTree(
       return { path: a.path, rec };
     });
     writer.sync();
-    const root = s.graph.transaction(() => {
+    const root = s.unitOfWork(() => {
       writer.record();
       trees.record(Date.now());
       let r = ref && ref.entries > 0 ? ref.id : null;

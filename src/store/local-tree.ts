@@ -416,7 +416,7 @@ export class TreeIngest {
    */
   private checkpoint(): void {
     this.o.writer.sync();
-    this.s.graph.transaction(() => {
+    this.s.unitOfWork(() => {
       this.o.writer.checkpoint();
       this.record(Date.now());
     });

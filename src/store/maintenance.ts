@@ -320,7 +320,7 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
 /** Mark and sweep in one transaction; null (nothing done) while a write session is alive. Returns the packs to rewrite. */
 function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: number; name: string }[] | null {
   const db = s.db;
-  return s.graph.transaction(() => {
+  return s.unitOfWork(() => {
     if (s.index.liveWriters().length > 0) return null;
     // mark
     const nodes = new Set<string>();
@@ -413,7 +413,7 @@ function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: s
     }
     appender.sync();
     crashPoint('in-gc-repack');
-    s.graph.transaction(() => {
+    s.unitOfWork(() => {
       const upd = s.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
       for (const m of moved) upd.run(row.id, m.offset, m.id, old.id);
       s.index.commitPack(row.id, appender.length, true);

@@ -3,9 +3,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, NotFoundError } from '../errors.js';
-import { ChunkIndex } from './chunk-index.js';
-import { CommitGraph } from './commit-graph.js';
-import { JobRecords } from './job-records.js';
+import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
+import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
+import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { NodeId } from './hash.js';
 import { openDb, type Db } from './meta-db.js';
 import { LocalPackStorage } from './pack-storage.js';
@@ -27,6 +27,11 @@ export interface StoreCore {
   readonly pages: PageStore;
   readonly reader: PageReader;
   readonly readonly: boolean;
+  /**
+   * Run `fn` as one unit of work: every metadata write it makes lands, or none does. Code outside
+   * src/store groups its writes with this, never by opening a transaction on a table module.
+   */
+  unitOfWork<T>(fn: () => T): T;
 }
 
 /** Make `DIR/.tusk` (idempotent). */
@@ -65,14 +70,14 @@ export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.
 export function openCore(storePath: string, opts: { readonly?: boolean; packs?: Packs } = {}): StoreCore {
   const readonly = opts.readonly ?? false;
   const db = openDb(path.join(storePath, DB_FILE), { readonly, create: false });
-  const graph = new CommitGraph(db);
-  const index = new ChunkIndex(db);
+  const graph = new SqliteCommitGraph(db);
+  const index = new SqliteChunkIndex(db);
   const pages: PageStore = {
     getPage: (id: NodeId) => index.getNode(id),
     // Pages are only written inside the transaction that commits the tree using them.
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
-  return { path: storePath, db, graph, index, jobs: new JobRecords(db), packs: opts.packs ?? new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly };
+  return { path: storePath, db, graph, index, jobs: new SqliteJobRecords(db), packs: opts.packs ?? new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly, unitOfWork: (fn) => graph.transaction(fn) };
 }
 
 export function closeCore(core: StoreCore): void {

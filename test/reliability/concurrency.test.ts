@@ -371,7 +371,7 @@ describe('gc races, made deterministic', () => {
       });
       gc(core, { waitMs: 0 });
       writer.sync();
-      w.core.graph.transaction(() => {
+      w.core.unitOfWork(() => {
         writer.record();
         w.core.index.removeWriter('race-writer');
       });
@@ -397,7 +397,7 @@ describe('gc races, made deterministic', () => {
         w.core.index.addWriter('repack-writer');
         writer.add(hashBytes(data) as ChunkId, data);
         writer.sync();
-        w.core.graph.transaction(() => {
+        w.core.unitOfWork(() => {
           writer.record();
           w.core.index.removeWriter('repack-writer');
         });

@@ -283,7 +283,7 @@ describe('pack leases', () => {
     core.index.addWriter('s1');
     w1.add(hashBytes(first) as ChunkId, first);
     w1.sync();
-    core.graph.transaction(() => w1.record());
+    core.unitOfWork(() => w1.record());
     w1.close(false);
     const loc = core.index.getChunk(hashBytes(first) as ChunkId)!;
     const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + first.length;
@@ -303,7 +303,7 @@ describe('pack leases', () => {
     const next = seededBytes(30_000, 3);
     w3.add(hashBytes(next) as ChunkId, next);
     w3.sync();
-    core.graph.transaction(() => w3.record());
+    core.unitOfWork(() => w3.record());
     w3.close(false);
     expect(core.index.getChunk(hashBytes(next) as ChunkId)).toMatchObject({ pack: loc.pack, offset: committed });
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
