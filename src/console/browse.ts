@@ -6,7 +6,7 @@ import { formatCommitRef, parseCommitRef, parseFileRef, type CommitRef, type Fil
 import { hasGlobChars } from '../store/glob.js';
 import type { NodeId } from '../store/hash.js';
 import { joinPath } from '../store/paths.js';
-import type { Store } from '../store/store.js';
+import { toFileInfo, type Store } from '../store/store.js';
 import { lookupEntry, refOf, type Entry } from '../store/tree.js';
 import type { CommitInfo, DiffEntry, FileInfo } from '../store/types.js';
 import type { CommitDetail, CommitPage, DiffChange, DiffResult, DirPage } from './api-types.js';
@@ -26,19 +26,6 @@ export function fileRefOf(repo: string, ref: string | undefined, path: string | 
   return parseFileRef(`${formatCommitRef(commitRefOf(repo, ref))}:${p.startsWith('/') ? p : `/${p}`}`);
 }
 
-function toFileInfo(dir: FileInfo, e: Entry): FileInfo {
-  return {
-    path: joinPath(dir.path, e.name),
-    type: e.kind,
-    sizeBytes: e.size,
-    files: e.files,
-    hash: e.id.toString('hex'),
-    repo: dir.repo,
-    commit: dir.commit,
-    datum: e.datum ?? null,
-  };
-}
-
 /**
  * One page of a directory, in name order: entries after `after` (exclusive), or from `from`
  * (inclusive, for "go to name"). A file path answers with the file itself.
@@ -53,7 +40,7 @@ export function listDirectoryPage(store: Store, ref: FileRef, opts: { after?: st
   let after = opts.after;
   if (after === undefined && opts.from !== undefined) {
     const exact = lookupEntry(reader, id, opts.from);
-    if (exact) entries.push(toFileInfo(dir, exact));
+    if (exact) entries.push(toFileInfo(dir.repo, dir.commit, { path: joinPath(dir.path, exact.name), entry: exact }));
     after = opts.from;
   }
   let more = false;

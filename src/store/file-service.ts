@@ -20,7 +20,8 @@ import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree
 import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
-import { PackWriter } from './pack-writer.js';
+import type { PackWriter } from './pack-writer.js';
+import { WriteSession } from './write-session.js';
 import { PARALLEL_MIN_BYTES } from './parallel-content.js';
 import { PutBase } from './put-rebase.js';
 import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
@@ -240,9 +241,8 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     if (totalBytes !== undefined) totalBytes += f.stat.size;
     if (f.stat.size >= PARALLEL_MIN_BYTES) startContentWorker();
   }
-  const session = randomBytes(16).toString('hex');
-  s.index.addWriter(session);
-  const writer = new PackWriter(s.index, s.packs, session);
+  const session = new WriteSession(s);
+  const { writer } = session;
   const arena = new ReadArena(writer);
   const cache = new FileCache(s.db);
   // path edits and tree overlays, in source order: a later one wins where they overlap
@@ -355,9 +355,8 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
         await ingestTar(src.stream, cleanPath(src.repoPath), newWriter, addFile, progress, warn);
       }
     }
-    // upload and fsync the packs before the transaction: a branch must never point at bytes not stored
-    await writer.publish();
-    writer.sync();
+    // before the transaction: a branch must never point at bytes not stored
+    await session.makeDurable();
     const readAt = Date.now();
     const { commit, finished } = commitEdits(
       s,
@@ -384,7 +383,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
         beforeCommit: () => {
           trees?.record(readAt);
           cache.record(cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
-          s.index.removeWriter(session);
+          session.end();
         },
       },
     );
@@ -405,14 +404,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     };
   } finally {
     if (hasTrees) s.db.pragma(`wal_autocheckpoint = ${walPages}`);
-    writer.close(failed);
-    if (failed) {
-      try {
-        s.index.removeWriter(session);
-      } catch {
-        // the session row is cleaned up by the next liveness check
-      }
-    }
+    session.close(failed);
   }
 }
 
@@ -449,9 +441,8 @@ export function writeLocalTree(
     onWarning?: (msg: string) => void;
   },
 ): { root: NodeId | null; files: number; bytes: number } {
-  const session = randomBytes(16).toString('hex');
-  s.index.addWriter(session);
-  const writer = new PackWriter(s.index, s.packs, session);
+  const session = new WriteSession(s);
+  const { writer } = session;
   let failed = true;
   let bytes = 0;
   try {
@@ -473,7 +464,7 @@ export function writeLocalTree(
       bytes += rec.size;
       return { path: a.path, rec };
     });
-    writer.sync();
+    session.makeDurableSync();
     const root = s.unitOfWork(() => {
       writer.record();
       trees.record(Date.now());
@@ -483,20 +474,13 @@ export function writeLocalTree(
         r = applyPathEdits(s.reader, s.pages, r, appended.map((a) => ({ path: a.path, entry: fileEntry(a.rec, opts.datum) })))?.id ?? null;
       }
       opts.beforeCommit(r, { files: trees.files + appended.length, bytes });
-      s.index.removeWriter(session);
+      session.end();
       return r;
     });
     failed = false;
     return { root, files: trees.files + appended.length, bytes };
   } finally {
-    writer.close(failed);
-    if (failed) {
-      try {
-        s.index.removeWriter(session);
-      } catch {
-        // cleaned up by the next liveness check
-      }
-    }
+    session.close(failed);
   }
 }
 
@@ -583,15 +567,16 @@ async function ingestTar(
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-function toFileInfo(c: CommitRow, pe: PathEntry): FileInfo {
+/** What the store says of a path in a commit: the one shape listings, inspect, diff and the console use. */
+export function toFileInfo(repo: string, commit: string, pe: { path: string; entry: Entry }): FileInfo {
   return {
     path: pe.path,
     type: pe.entry.kind,
     sizeBytes: pe.entry.size,
     files: pe.entry.files,
     hash: pe.entry.id.toString('hex'),
-    repo: c.repo,
-    commit: c.id,
+    repo,
+    commit,
     datum: pe.entry.datum ?? null,
   };
 }
@@ -643,14 +628,14 @@ export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
 export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string } = {}): Iterable<FileInfo> {
   const c = resolveCommit(s, ref);
   const p = ref.path ?? '/';
-  if (hasGlobChars(p)) return inCommit(c, p, () => matchPath(s, c, p).map((pe) => toFileInfo(c, pe)));
+  if (hasGlobChars(p)) return inCommit(c, p, () => matchPath(s, c, p).map((pe) => toFileInfo(c.repo, c.id, pe)));
   const clean = cleanPath(p);
   const e = inCommit(c, clean, () => lookupPath(s.reader, rootOf(s, c), clean));
   if (!e) {
     if (clean === '/') return [];
     throw fileNotFound(c, clean);
   }
-  if (e.kind === 'file') return [toFileInfo(c, { path: clean, entry: e })];
+  if (e.kind === 'file') return [toFileInfo(c.repo, c.id, { path: clean, entry: e })];
   // Leaves are read past the page cache: a listing visits each once, and caching them would hold
   // thousands of pages of a directory nobody reads twice.
   const children = iterateEntries(s.reader, e.id as NodeId, opts.after, { cacheLeaves: false });
@@ -660,7 +645,7 @@ export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string 
         const r = inCommit(c, clean, () => children.next());
         if (r.done) return;
         // a stored name is one clean path element: no cleanPath needed (a million calls of it show)
-        yield toFileInfo(c, { path: clean === '/' ? `/${r.value.name}` : `${clean}/${r.value.name}`, entry: r.value });
+        yield toFileInfo(c.repo, c.id, { path: clean === '/' ? `/${r.value.name}` : `${clean}/${r.value.name}`, entry: r.value });
       }
     },
   };
@@ -668,7 +653,7 @@ export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string 
 
 export function globFiles(s: StoreCore, ref: FileRef): FileInfo[] {
   const c = resolveCommit(s, ref);
-  return inCommit(c, ref.path ?? '/', () => matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c, pe)));
+  return inCommit(c, ref.path ?? '/', () => matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c.repo, c.id, pe)));
 }
 
 export function inspectFile(s: StoreCore, ref: FileRef): FileInfo {
@@ -676,11 +661,11 @@ export function inspectFile(s: StoreCore, ref: FileRef): FileInfo {
   const p = ref.path ?? '/';
   const matches = inCommit(c, p, () => matchPath(s, c, p));
   if (matches.length === 0) {
-    if (cleanPath(p) === '/') return toFileInfo(c, { path: '/', entry: { name: '', kind: 'dir', id: rootOf(s, c), size: 0, files: 0 } });
+    if (cleanPath(p) === '/') return toFileInfo(c.repo, c.id, { path: '/', entry: { name: '', kind: 'dir', id: rootOf(s, c), size: 0, files: 0 } });
     throw fileNotFound(c, p);
   }
   if (matches.length > 1) throw new InvalidArgumentError(`${escapeControlChars(p)} matched ${matches.length} files`, 'inspect one file at a time, or use `tusk glob file`');
-  return toFileInfo(c, matches[0]!);
+  return toFileInfo(c.repo, c.id, matches[0]!);
 }
 
 function readCtx(c: CommitRow, p: string): ReadContext {
@@ -865,7 +850,7 @@ export function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef, opts:
   const ne = nc.root ? lookupPath(s.reader, nc.root, np) : undefined;
   const oe = oc?.root ? lookupPath(s.reader, oc.root, op) : undefined;
   const out: DiffEntry[] = [];
-  const add = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => out.push({ op: sign, ...toFileInfo(c, pe) });
+  const add = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => out.push({ op: sign, ...toFileInfo(c.repo, c.id, pe) });
   const expand = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => {
     if (pe.entry.kind === 'file' || opts.shallow) add(sign, c, pe);
     else for (const f of walkTree(s.reader, pe.entry.id as NodeId, pe.path)) if (f.entry.kind === 'file') add(sign, c, f);

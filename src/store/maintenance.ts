@@ -10,6 +10,7 @@ import { verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { requireLocal, type LocalPackAccess } from './packs.js';
+import { WriteSession } from './write-session.js';
 import { DB_FILE, type StoreCore } from './store-core.js';
 import type { FsckProblem, FsckReport, GcReport, OnProgress } from './types.js';
 
@@ -392,10 +393,10 @@ function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: numbe
 
 /** Copy a pack's live chunks into a fresh pack, then drop the old one. */
 function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: string }): boolean {
-  const owner = `gc-${process.pid}`;
-  s.index.addWriter(owner);
-  const row = s.index.claimPack(owner, Number.MAX_SAFE_INTEGER, { fresh: true });
+  const session = new WriteSession(s, `gc-${process.pid}`);
+  const row = s.index.claimPack(session.id, Number.MAX_SAFE_INTEGER, { fresh: true });
   const appender = local.openAppender(row.name, row.size, PACK_MAGIC);
+  let failed = true;
   try {
     const chunks = s.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(old.id) as {
       id: Buffer;
@@ -418,16 +419,13 @@ function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: s
       for (const m of moved) upd.run(row.id, m.offset, m.id, old.id);
       s.index.commitPack(row.id, appender.length, true);
       s.db.prepare('DELETE FROM packs WHERE id = ?').run(old.id);
-      s.index.removeWriter(owner);
+      session.end();
     });
+    failed = false;
     local.removeNow(old.name);
     return true;
   } finally {
     appender.close();
-    try {
-      s.index.removeWriter(owner);
-    } catch {
-      // already removed in the transaction
-    }
+    session.close(failed);
   }
 }

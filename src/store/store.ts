@@ -12,6 +12,7 @@ import type { Packs } from './packs.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
 export { initStore, findStore };
+export { toFileInfo } from './file-service.js';
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */
 export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean; packs?: Packs } = {}): Store {
