@@ -21,6 +21,7 @@ import { BatchWriter, contentSink, entryKind, ingestLocal, ReadArena, readDirSor
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import type { PackWriter } from './pack-writer.js';
+import { requireLocal } from './packs.js';
 import { WriteSession } from './write-session.js';
 import { PARALLEL_MIN_BYTES } from './parallel-content.js';
 import { PutBase } from './put-rebase.js';
@@ -441,6 +442,8 @@ export function writeLocalTree(
     onWarning?: (msg: string) => void;
   },
 ): { root: NodeId | null; files: number; bytes: number } {
+  // synchronous from walk to commit: the packs must take appends and fsync
+  requireLocal(s.packs, 'storing a datum output');
   const session = new WriteSession(s);
   const { writer } = session;
   let failed = true;
