@@ -218,10 +218,36 @@ function fileEntry(rec: { id: Buffer; size: number }, datum?: string): Entry {
   return { name: '', kind: 'file', id: rec.id, size: rec.size, files: 1, ...(datum ? { datum } : {}) };
 }
 
+/** The sources of a put, checked before a byte is written, and their total size when it is known. */
+interface PutPlan {
+  plans: LocalPlan[];
+  hasTrees: boolean;
+  /** undefined when a tree is put: its size is known only once it is walked */
+  totalBytes: number | undefined;
+}
+
+/**
+ * Check every source that can be checked before writing (a bad path or a missing file must leave
+ * the store untouched) and plan the local ones.
+ */
+function planPut(sources: readonly PutSource[], append: boolean, warn: (msg: string) => void): PutPlan {
+  const plans: LocalPlan[] = [];
+  for (const src of sources) {
+    if (src.kind === 'local') plans.push(scanLocal(src, append, warn));
+    else if (src.kind === 'stream') validateWritePath(src.repoPath);
+    else cleanPath(src.repoPath);
+  }
+  const hasTrees = plans.some((p) => p.kind === 'tree');
+  let totalBytes: number | undefined = hasTrees ? undefined : 0;
+  for (const p of plans) if (p.kind === 'files') for (const f of p.files) {
+    if (totalBytes !== undefined) totalBytes += f.stat.size;
+    if (f.stat.size >= PARALLEL_MIN_BYTES) startContentWorker();
+  }
+  return { plans, hasTrees, totalBytes };
+}
+
 /** Put files into a branch (one new commit) or an open commit. */
 export async function putFiles(s: StoreCore, target: CommitRef, sources: readonly PutSource[], opts: PutOptions = {}): Promise<PutResult> {
-  // Everything that can be checked before writing is checked first: a bad path or a missing
-  // file must leave the store untouched.
   const t0 = locateTarget(s, target);
   // warnings (skipped links and special files) also travel in the result, so `--json` shows them
   const warnings: string[] = [];
@@ -229,183 +255,210 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     warnings.push(msg);
     opts.onWarning?.(msg);
   };
-  const plans: LocalPlan[] = [];
-  for (const src of sources) {
-    if (src.kind === 'local') plans.push(scanLocal(src, opts.append ?? false, warn));
-    else if (src.kind === 'stream') validateWritePath(src.repoPath);
-    else cleanPath(src.repoPath);
-  }
-  const hasTrees = plans.some((p) => p.kind === 'tree');
-  // a tree's size is known only once it is walked: progress then has no total
-  let totalBytes: number | undefined = hasTrees ? undefined : 0;
-  for (const p of plans) if (p.kind === 'files') for (const f of p.files) {
-    if (totalBytes !== undefined) totalBytes += f.stat.size;
-    if (f.stat.size >= PARALLEL_MIN_BYTES) startContentWorker();
-  }
-  const session = new WriteSession(s);
-  const { writer } = session;
-  const arena = new ReadArena(writer);
-  const cache = new FileCache(s.db);
-  // path edits and tree overlays, in source order: a later one wins where they overlap
-  const ops: (PathEdit | OverlayOp)[] = [];
-  const contents: ContentRecord[] = [];
-  const cacheUpdates: { file: LocalFile; id: ContentId }[] = [];
-  const pending = new Map<string, ContentRecord>();
-  let bytes = 0;
-  let files = 0;
-  let cachedFiles = 0;
-  let failed = true;
-  const progress = (n: number) => {
-    bytes += n;
-    opts.onProgress?.({ phase: 'write', done: bytes, ...(totalBytes !== undefined ? { total: totalBytes } : {}), unit: 'bytes' });
-  };
-  const baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
-  // what this put reads from its base, replayed in the transaction if the branch moved meanwhile
-  const putBase = new PutBase(baseRoot);
-  // For -a: the content a path already has, from this command or from the base commit.
-  const existing = (repoPath: string): ContentRecord | undefined => {
-    const p = pending.get(repoPath);
-    if (p) return p;
-    const rec = baseContent(repoPath);
-    putBase.readForAppend(repoPath, rec);
-    return rec;
-  };
-  const baseContent = (repoPath: string): ContentRecord | undefined => {
-    if (!baseRoot) return undefined;
-    const e = lookupPath(s.reader, baseRoot, repoPath);
-    if (!e) return undefined;
-    if (e.kind !== 'file') throw new ConflictError(`file / directory path collision (${repoPath})`, 'a path cannot be both a file and a directory');
-    return s.index.getContent(e.id as ContentId) ?? { id: e.id as ContentId, size: 0, chunks: [] };
-  };
-  const newWriter = (repoPath: string, sizeHint: number): ContentSink => {
-    const prev = opts.append ? existing(repoPath) : undefined;
-    if (!prev || prev.size === 0) return contentSink(writer, sizeHint);
-    const ctx = { describe: () => `${t0.repo}:${repoPath}` };
-    // Every earlier chunk is kept and the appended bytes start a chunk: when another writer moved
-    // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly
-    // the chunks after the old end, which needs them to start there (a re-chunked last chunk
-    // would carry old bytes into the replay).
-    return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(s.index, s.packs, prev.id, ctx), lastChunkSize: 0 });
-  };
-  const addFile = (repoPath: string, rec: ContentRecord) => {
-    files++;
-    contents.push(rec);
-    if (opts.append) pending.set(repoPath, rec);
-    ops.push({ path: repoPath, entry: fileEntry(rec) });
-  };
-  const pages = new StagedPages(s.pages);
+  const plan = planPut(sources, opts.append ?? false, warn);
+  const run = new PutRun(s, t0, plan, opts, warn);
   // A tree's rows go in over several checkpoint transactions; SQLite's automatic WAL checkpoint
   // (at 1,000 pages) after each copied the same chunk-index pages into meta.db again and again.
-  // At 16,384 pages (64 MiB) a tree of 100,000 files is checkpointed once, at the end (~70 ms
-  // less), and a tree of millions still keeps its WAL bounded.
-  const walPages = hasTrees ? (s.db.pragma('wal_autocheckpoint', { simple: true }) as number) : 0;
-  if (hasTrees) s.db.pragma(`wal_autocheckpoint = ${TREE_WAL_PAGES}`);
-  const trees = hasTrees
-    ? new TreeIngest(s, {
-        writer,
-        arena,
-        pages,
-        cache,
-        base: baseRoot,
-        onWarning: warn,
-        onBytes: progress,
-      })
-    : null;
+  // At 16,384 pages (64 MiB) a tree of 100,000 files is checkpointed once, at the end, and a tree
+  // of millions still keeps its WAL bounded.
+  const walPages = plan.hasTrees ? (s.db.pragma('wal_autocheckpoint', { simple: true }) as number) : 0;
+  if (plan.hasTrees) s.db.pragma(`wal_autocheckpoint = ${TREE_WAL_PAGES}`);
+  let failed = true;
   try {
-    for (const plan of plans) {
-      if (plan.kind === 'tree') {
-        const ref = trees!.ingest(plan.localPath, plan.repoPath);
-        if (ref && ref.entries > 0) ops.push({ path: plan.repoPath, overlay: ref });
-        continue;
-      }
-      for (const f of plan.files) {
-        if (!opts.append) {
-          const hit = cache.lookup(path.resolve(f.localPath), f.stat);
-          if (hit) {
-            // Unchanged since it was last put, and already at this path in the base commit: no edit at all.
-            const before = baseRoot ? lookupPath(s.reader, baseRoot, f.repoPath) : undefined;
-            if (before && before.kind === 'file' && before.id.equals(hit)) {
-              putBase.skippedUnchanged(f.repoPath, fileEntry(before));
-              files++;
-              cachedFiles++;
-              progress(before.size);
-              continue;
-            }
-            const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : s.index.getContent(hit);
-            if (rec) {
-              files++;
-              ops.push({ path: f.repoPath, entry: fileEntry(rec) });
-              cachedFiles++;
-              progress(rec.size);
-              continue;
-            }
-          }
-        }
-        const w = newWriter(f.repoPath, f.stat.size);
-        ingestLocal(f, w, arena, progress);
-        const rec = w.finish();
-        addFile(f.repoPath, rec);
-        if (!opts.append) cacheUpdates.push({ file: f, id: rec.id });
-      }
+    for (const p of plan.plans) {
+      if (p.kind === 'tree') run.putTree(p);
+      else for (const f of p.files) run.putLocalFile(f);
     }
     for (const src of sources) {
       if (src.kind === 'stream') {
         const repoPath = validateWritePath(src.repoPath);
-        addFile(repoPath, await ingestStream(src.stream as AsyncIterable<Buffer>, (hint) => newWriter(repoPath, hint), progress));
+        run.addFile(repoPath, await ingestStream(src.stream as AsyncIterable<Buffer>, (hint) => run.newWriter(repoPath, hint), run.progress));
       } else if (src.kind === 'tar') {
-        await ingestTar(src.stream, cleanPath(src.repoPath), newWriter, addFile, progress, warn);
+        await ingestTar(src.stream, cleanPath(src.repoPath), run.newWriter, run.addFile, run.progress, warn);
       }
     }
-    // before the transaction: a branch must never point at bytes not stored
-    await session.makeDurable();
-    const readAt = Date.now();
-    const { commit, finished } = commitEdits(
-      s,
-      target,
-      (base) => {
-        // the trees' last pages, before the overlays read them
-        pages.flush();
-        // recorded first: replaying an append on a newer base reads this put's chunks
-        writer.record();
-        s.index.putContents(contents);
-        const replay = putBase.replayOn(base, {
-          reader: s.reader,
-          index: s.index,
-          packs: s.packs,
-          final: (p) => pending.get(p)!,
-          describe: (p) => ({ describe: () => `${t0.repo}:${p}` }),
-          fileEntry: (rec) => fileEntry(rec),
-        });
-        s.index.putContents(replay.contents);
-        return replay.edits.length > 0 ? [...ops, ...replay.edits] : ops;
-      },
-      {
-        description: opts.description,
-        beforeCommit: () => {
-          trees?.record(readAt);
-          cache.record(cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
-          session.end();
-        },
-      },
-    );
+    const { commit, finished } = await run.commit(target, opts.description);
     failed = false;
     // the commit is durable (the WAL synced) when the command returns
-    if (hasTrees) s.db.pragma('wal_checkpoint(PASSIVE)');
+    if (plan.hasTrees) s.db.pragma('wal_checkpoint(PASSIVE)');
     return {
       repo: commit.repo,
       branch: commit.branch,
       commit: commit.id,
       finished,
-      files: files + (trees?.files ?? 0),
-      bytes,
-      storedBytes: writer.storedBytes,
-      newChunks: writer.newChunks,
-      cachedFiles: cachedFiles + (trees?.cachedFiles ?? 0),
+      ...run.counts(),
       ...(warnings.length > 0 ? { warnings } : {}),
     };
   } finally {
-    if (hasTrees) s.db.pragma(`wal_autocheckpoint = ${walPages}`);
-    session.close(failed);
+    if (plan.hasTrees) s.db.pragma(`wal_autocheckpoint = ${walPages}`);
+    run.session.close(failed);
+  }
+}
+
+/** One put's write session and what it has staged for its commit: path edits, tree overlays, contents, file-cache rows. */
+class PutRun {
+  readonly session: WriteSession;
+  private readonly arena: ReadArena;
+  private readonly cache: FileCache;
+  private readonly pages: StagedPages;
+  private readonly trees: TreeIngest | null;
+  /** path edits and tree overlays, in source order: a later one wins where they overlap */
+  private readonly ops: (PathEdit | OverlayOp)[] = [];
+  private readonly contents: ContentRecord[] = [];
+  private readonly cacheUpdates: { file: LocalFile; id: ContentId }[] = [];
+  /** under -a, the content each path has so far in this put */
+  private readonly pending = new Map<string, ContentRecord>();
+  private readonly baseRoot: NodeId | null;
+  /** what this put reads from its base, replayed in the transaction if the branch moved meanwhile */
+  private readonly putBase: PutBase;
+  private bytes = 0;
+  private files = 0;
+  private cachedFiles = 0;
+
+  constructor(
+    private readonly s: StoreCore,
+    private readonly t0: WriteTarget,
+    private readonly plan: PutPlan,
+    private readonly opts: PutOptions,
+    warn: (msg: string) => void,
+  ) {
+    this.session = new WriteSession(s);
+    const { writer } = this.session;
+    this.arena = new ReadArena(writer);
+    this.cache = new FileCache(s.db);
+    this.pages = new StagedPages(s.pages);
+    this.baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
+    this.putBase = new PutBase(this.baseRoot);
+    this.trees = plan.hasTrees
+      ? new TreeIngest(s, { writer, arena: this.arena, pages: this.pages, cache: this.cache, base: this.baseRoot, onWarning: warn, onBytes: this.progress })
+      : null;
+  }
+
+  readonly progress = (n: number): void => {
+    this.bytes += n;
+    const total = this.plan.totalBytes;
+    this.opts.onProgress?.({ phase: 'write', done: this.bytes, ...(total !== undefined ? { total } : {}), unit: 'bytes' });
+  };
+
+  readonly addFile = (repoPath: string, rec: ContentRecord): void => {
+    this.files++;
+    this.contents.push(rec);
+    if (this.opts.append) this.pending.set(repoPath, rec);
+    this.ops.push({ path: repoPath, entry: fileEntry(rec) });
+  };
+
+  readonly newWriter = (repoPath: string, sizeHint: number): ContentSink => {
+    const { writer } = this.session;
+    const prev = this.opts.append ? this.existing(repoPath) : undefined;
+    if (!prev || prev.size === 0) return contentSink(writer, sizeHint);
+    const ctx = { describe: () => `${this.t0.repo}:${repoPath}` };
+    // Every earlier chunk is kept and the appended bytes start a chunk: when another writer moved
+    // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly
+    // the chunks after the old end, which needs them to start there (a re-chunked last chunk
+    // would carry old bytes into the replay).
+    return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(this.s.index, this.s.packs, prev.id, ctx), lastChunkSize: 0 });
+  };
+
+  /** For -a: the content a path already has, from this command or from the base commit. */
+  private existing(repoPath: string): ContentRecord | undefined {
+    const p = this.pending.get(repoPath);
+    if (p) return p;
+    const rec = this.baseContent(repoPath);
+    this.putBase.readForAppend(repoPath, rec);
+    return rec;
+  }
+
+  private baseContent(repoPath: string): ContentRecord | undefined {
+    if (!this.baseRoot) return undefined;
+    const e = lookupPath(this.s.reader, this.baseRoot, repoPath);
+    if (!e) return undefined;
+    if (e.kind !== 'file') throw new ConflictError(`file / directory path collision (${repoPath})`, 'a path cannot be both a file and a directory');
+    return this.s.index.getContent(e.id as ContentId) ?? { id: e.id as ContentId, size: 0, chunks: [] };
+  }
+
+  putTree(plan: Extract<LocalPlan, { kind: 'tree' }>): void {
+    const ref = this.trees!.ingest(plan.localPath, plan.repoPath);
+    if (ref && ref.entries > 0) this.ops.push({ path: plan.repoPath, overlay: ref });
+  }
+
+  putLocalFile(f: LocalFile): void {
+    if (!this.opts.append && this.putCached(f)) return;
+    const w = this.newWriter(f.repoPath, f.stat.size);
+    ingestLocal(f, w, this.arena, this.progress);
+    const rec = w.finish();
+    this.addFile(f.repoPath, rec);
+    if (!this.opts.append) this.cacheUpdates.push({ file: f, id: rec.id });
+  }
+
+  /** A file unchanged since it was last put, whose content the store still has: recorded without reading it. */
+  private putCached(f: LocalFile): boolean {
+    const hit = this.cache.lookup(path.resolve(f.localPath), f.stat);
+    if (!hit) return false;
+    // already at this path in the base commit: no edit at all
+    const before = this.baseRoot ? lookupPath(this.s.reader, this.baseRoot, f.repoPath) : undefined;
+    if (before && before.kind === 'file' && before.id.equals(hit)) {
+      this.putBase.skippedUnchanged(f.repoPath, fileEntry(before));
+      this.files++;
+      this.cachedFiles++;
+      this.progress(before.size);
+      return true;
+    }
+    const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : this.s.index.getContent(hit);
+    if (!rec) return false;
+    this.files++;
+    this.ops.push({ path: f.repoPath, entry: fileEntry(rec) });
+    this.cachedFiles++;
+    this.progress(rec.size);
+    return true;
+  }
+
+  /** Make the packs durable, then record everything staged and the commit in one unit of work. */
+  async commit(target: CommitRef, description: string | undefined): Promise<{ commit: CommitRow; finished: boolean }> {
+    const { s, session, pending } = this;
+    // before the transaction: a branch must never point at bytes not stored
+    await session.makeDurable();
+    const readAt = Date.now();
+    return commitEdits(
+      s,
+      target,
+      (base) => {
+        // the trees' last pages, before the overlays read them
+        this.pages.flush();
+        // recorded first: replaying an append on a newer base reads this put's chunks
+        session.writer.record();
+        s.index.putContents(this.contents);
+        const replay = this.putBase.replayOn(base, {
+          reader: s.reader,
+          index: s.index,
+          packs: s.packs,
+          final: (p) => pending.get(p)!,
+          describe: (p) => ({ describe: () => `${this.t0.repo}:${p}` }),
+          fileEntry: (rec) => fileEntry(rec),
+        });
+        s.index.putContents(replay.contents);
+        return replay.edits.length > 0 ? [...this.ops, ...replay.edits] : this.ops;
+      },
+      {
+        description,
+        beforeCommit: () => {
+          this.trees?.record(readAt);
+          this.cache.record(this.cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
+          session.end();
+        },
+      },
+    );
+  }
+
+  /** The result's counts. */
+  counts(): Pick<PutResult, 'files' | 'bytes' | 'storedBytes' | 'newChunks' | 'cachedFiles'> {
+    const { writer } = this.session;
+    return {
+      files: this.files + (this.trees?.files ?? 0),
+      bytes: this.bytes,
+      storedBytes: writer.storedBytes,
+      newChunks: writer.newChunks,
+      cachedFiles: this.cachedFiles + (this.trees?.cachedFiles ?? 0),
+    };
   }
 }
 
