@@ -87,6 +87,23 @@ export interface ChunkIndex {
   allChunkIds(): ChunkId[];
   /** Every content stored as a list of chunks (one-chunk contents have no list). */
   allChunkLists(): { id: ContentId; chunks: ChunkId[] }[];
+  /** Delete every tree page `keep` refuses; the number deleted. Inside gc's unit of work. */
+  sweepNodes(keep: (id: NodeId) => boolean): number;
+  /** Delete every chunk-list content `keep` refuses; the number deleted. */
+  sweepContents(keep: (id: ContentId) => boolean): number;
+  /** Delete every chunk row `keep` refuses; the number deleted. */
+  sweepChunks(keep: (id: ChunkId) => boolean): number;
+  /** Drop the kept CSV profiles of contents that are gone. */
+  dropOrphanProfiles(): void;
+  /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
+  packUsage(): { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[];
+  deletePack(id: number): void;
+  /** No writer appends to a sealed pack again. */
+  sealPack(id: number): void;
+  /** The chunks recorded in a pack. */
+  chunksInPack(pack: number): { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[];
+  /** Point chunks at their copies in another pack; a chunk no longer in `from` is left alone. */
+  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): void;
   putChunks(chunks: Iterable<NewChunk>): void;
   hasContent(id: ContentId): boolean;
   getContent(id: ContentId): ContentRecord | undefined;
@@ -232,6 +249,73 @@ export class SqliteChunkIndex implements ChunkIndex {
   /** Every content stored as a list of chunks (one-chunk contents have no list). */
   allChunkLists(): { id: ContentId; chunks: ChunkId[] }[] {
     return (this.q.chunkLists.all() as { id: Buffer; chunks: Buffer }[]).map((r) => ({ id: r.id as ContentId, chunks: splitIds(r.chunks) }));
+  }
+
+  /** Delete every tree page `keep` refuses; the number deleted. */
+  sweepNodes(keep: (id: NodeId) => boolean): number {
+    return this.sweep('nodes', keep as (id: Buffer) => boolean);
+  }
+
+  /** Delete every chunk-list content `keep` refuses; the number deleted. */
+  sweepContents(keep: (id: ContentId) => boolean): number {
+    return this.sweep('contents', keep as (id: Buffer) => boolean);
+  }
+
+  /** Delete every chunk row `keep` refuses (their bytes stay in the packs until a pack is rewritten or emptied); the number deleted. */
+  sweepChunks(keep: (id: ChunkId) => boolean): number {
+    return this.sweep('chunks', keep as (id: Buffer) => boolean);
+  }
+
+  private sweep(table: 'nodes' | 'contents' | 'chunks', keep: (id: Buffer) => boolean): number {
+    // collected first: a table cannot be changed while it is being iterated
+    const dead = (this.db.prepare(`SELECT id FROM ${table}`).pluck().all() as Buffer[]).filter((id) => !keep(id));
+    const del = this.db.prepare(`DELETE FROM ${table} WHERE id = ?`);
+    for (const id of dead) del.run(id);
+    return dead.length;
+  }
+
+  /**
+   * Drop the kept CSV profiles (profile-cache.ts) of contents that are gone: a profile is worth
+   * nothing without its content. A one-chunk content has no contents row; its id is the chunk's.
+   */
+  dropOrphanProfiles(): void {
+    this.db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+  }
+
+  /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
+  packUsage(): { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[] {
+    return this.db
+      .prepare(
+        `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
+         FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
+      )
+      .all() as { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[];
+  }
+
+  deletePack(id: number): void {
+    this.db.prepare('DELETE FROM packs WHERE id = ?').run(id);
+  }
+
+  /** No writer appends to a sealed pack again. */
+  sealPack(id: number): void {
+    this.db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?').run(id);
+  }
+
+  /** The chunks recorded in a pack. */
+  chunksInPack(pack: number): { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[] {
+    return this.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(pack) as {
+      id: ChunkId;
+      offset: number;
+      storedLen: number;
+      rawLen: number;
+      codec: Codec;
+    }[];
+  }
+
+  /** Point chunks at their copies in another pack; a chunk no longer in `from` (moved or swept meanwhile) is left alone. */
+  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): void {
+    const upd = this.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
+    for (const m of moved) upd.run(to, m.offset, m.id, from);
   }
 
   putChunks(chunks: Iterable<NewChunk>): void {

@@ -8,7 +8,7 @@ import { readChunk, readChunkAsync } from './content-io.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
-import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
+import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { requireLocal, type LocalPackAccess } from './packs.js';
 import { WriteSession } from './write-session.js';
 import { DB_FILE, type StoreCore } from './store-core.js';
@@ -320,7 +320,6 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
 
 /** Mark and sweep in one transaction; null (nothing done) while a write session is alive. Returns the packs to rewrite. */
 function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: number; name: string }[] | null {
-  const db = s.db;
   return s.unitOfWork(() => {
     if (s.index.liveWriters().length > 0) return null;
     // mark
@@ -347,32 +346,18 @@ function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: numbe
     for (const root of s.graph.allRoots()) markDir(root);
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
     for (const root of s.jobs.allDatumOutputs()) markDir(root);
-    // sweep (collect first: a table cannot be modified while it is being iterated)
-    const sweep = (table: string, keep: Set<string>) => {
-      const dead = (db.prepare(`SELECT id FROM ${table}`).pluck().all() as Buffer[]).filter((id) => !keep.has(hex(id)));
-      const del = db.prepare(`DELETE FROM ${table} WHERE id = ?`);
-      for (const id of dead) del.run(id);
-      return dead.length;
-    };
-    rep.nodesRemoved = sweep('nodes', nodes);
-    rep.contentsRemoved = sweep('contents', contents);
-    rep.chunksRemoved = sweep('chunks', chunks);
-    // a kept profile (profile-cache.ts) is worth nothing once its content is gone; a one-chunk
-    // content has no contents row, its id is the chunk's
-    db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+    const kept = (id: Buffer, keep: Set<string>) => keep.has(hex(id));
+    rep.nodesRemoved = s.index.sweepNodes((id) => kept(id, nodes));
+    rep.contentsRemoved = s.index.sweepContents((id) => kept(id, contents));
+    rep.chunksRemoved = s.index.sweepChunks((id) => kept(id, chunks));
+    s.index.dropOrphanProfiles();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
-    const stats = db
-      .prepare(
-        `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS n, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
-         FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
-      )
-      .all() as { id: number; name: string; size: number; owner: string | null; n: number; live: number }[];
     const toRemove: string[] = [];
     const toRepack: { id: number; name: string }[] = [];
-    for (const p of stats) {
+    for (const p of s.index.packUsage()) {
       if (p.owner !== null && s.index.isWriterAlive(p.owner)) continue;
-      if (p.n === 0) {
-        db.prepare('DELETE FROM packs WHERE id = ?').run(p.id);
+      if (p.chunks === 0) {
+        s.index.deletePack(p.id);
         toRemove.push(p.name);
       } else if (p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW) toRepack.push({ id: p.id, name: p.name });
       else {
@@ -385,8 +370,7 @@ function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: numbe
     rep.packsRemoved = toRemove.length;
     // A pack about to be rewritten is sealed now, in the sweep's transaction: a writer starting
     // while it is copied must not append to it (its new chunks would point at a pack gc deletes).
-    const seal = db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?');
-    for (const p of toRepack) seal.run(p.id);
+    for (const p of toRepack) s.index.sealPack(p.id);
     return toRepack;
   });
 }
@@ -398,14 +382,8 @@ function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: s
   const appender = local.openAppender(row.name, row.size, PACK_MAGIC);
   let failed = true;
   try {
-    const chunks = s.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(old.id) as {
-      id: Buffer;
-      offset: number;
-      storedLen: number;
-      rawLen: number;
-      codec: Codec;
-    }[];
-    const moved: { id: Buffer; offset: number }[] = [];
+    const chunks = s.index.chunksInPack(old.id);
+    const moved: { id: ChunkId; offset: number }[] = [];
     for (const c of chunks) {
       const rec = local.read(old.name, c.offset, RECORD_HEADER_BYTES + c.storedLen);
       // copy the payload as stored; the header is rebuilt so a damaged one is not propagated
@@ -415,10 +393,9 @@ function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: s
     appender.sync();
     crashPoint('in-gc-repack');
     s.unitOfWork(() => {
-      const upd = s.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
-      for (const m of moved) upd.run(row.id, m.offset, m.id, old.id);
+      s.index.moveChunks(old.id, row.id, moved);
       s.index.commitPack(row.id, appender.length, true);
-      s.db.prepare('DELETE FROM packs WHERE id = ?').run(old.id);
+      s.index.deletePack(old.id);
       session.end();
     });
     failed = false;

@@ -94,6 +94,8 @@ export class PackWriter {
         partsLen = 0;
         // full: it is sealed when the session commits, and nothing more is written to it
         this.current.appender.flushAhead();
+        // where packs are objects, its upload starts now, so that a big put holds about one pack in memory
+        if (this.objects) this.startUpload(this.current.appender);
         this.current = null;
       }
       const pack = this.packFor();
@@ -200,7 +202,20 @@ export class PackWriter {
     this.drain();
     // nothing may be appended to an uploaded pack: later chunks of this session start a new one
     this.current = null;
-    for (const p of this.touched) await p.appender.publish?.();
+    for (const p of this.touched) this.startUpload(p.appender);
+    const uploads = this.uploads;
+    this.uploads = [];
+    await Promise.all(uploads);
+  }
+
+  /** Uploads started and not yet waited for; their failures surface in publish(). */
+  private uploads: Promise<void>[] = [];
+
+  private startUpload(appender: PackAppender): void {
+    const upload = appender.publish!();
+    // waited for in publish(); until then a failure must not be an unhandled rejection
+    upload.catch(() => {});
+    this.uploads.push(upload);
   }
 
   /** fsync every pack this session appended to. Must happen before the metadata transaction. */

@@ -5,7 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CorruptError, TuskError } from '../../src/errors.js';
+import { readChunkAsync as readChunk } from '../../src/store/content-io.js';
+import { hashBytes, type ChunkId } from '../../src/store/hash.js';
 import { PACK_MAGIC } from '../../src/store/pack-format.js';
+import { DEFAULT_COMPRESSION, PackWriter } from '../../src/store/pack-writer.js';
 import { bodyBytes, type PackBody, type Packs } from '../../src/store/packs.js';
 import { initStore, openStore, type Store } from '../../src/store/store.js';
 import { readBack, seededBytes, streamOf, tempDir } from '../helpers.js';
@@ -160,6 +163,22 @@ describe('packs on a backend of immutable objects', () => {
     packs.objects.delete(name);
     const lost = await store.fsck();
     expect(lost.problems).toContainEqual({ subject: `pack ${name}`, problem: 'is missing from disk' });
+  });
+
+  it('a full pack starts uploading at once, so a big put holds about one pack in memory; the rest go up before the commit', async () => {
+    const { store, packs } = memoryStore();
+    const writer = new PackWriter(store.core.index, packs, 'w', DEFAULT_COMPRESSION, 300_000);
+    const chunks = Array.from({ length: 8 }, (_, i) => seededBytes(100_000, 100 + i));
+    for (const c of chunks) writer.add(hashBytes(c) as ChunkId, c);
+    writer.drain();
+    // 8 records of ~100 KB, two to a pack of 300 KB: three packs full, their uploads under way
+    expect(packs.calls.put).toBe(3);
+    await writer.publish();
+    writer.sync();
+    expect(packs.calls.put).toBe(4);
+    store.core.unitOfWork(() => writer.record());
+    writer.close(false);
+    for (const c of chunks) expect((await readChunk(store.core.index, packs, hashBytes(c) as ChunkId, { describe: () => 'c' })).equals(c)).toBe(true);
   });
 
   it('operations that need local packs refuse with a clear error and change nothing', async () => {
