@@ -621,7 +621,7 @@ export async function putSyntheticTree(storePath, repo, paths, { distinct = 256,
     const seedPaths = Array.from({ length: distinct }, (_, i) => `/.seed/s${String(i).padStart(5, '0')}`);
     await s.putFiles({ repo, branch: 'master' }, seedPaths.map((p, i) => ({ kind: 'stream', stream: [blob(i)], repoPath: p })));
     const c = s.core;
-    c.graph.transaction(() => {
+    c.unitOfWork(() => {
       const head = c.graph.getCommit(repo, c.graph.getBranch(repo, 'master').head);
       const entries = seedPaths.map((p) => internals.lookupPath(c.reader, head.root, p));
       const edits = paths.map((p, i) => ({ path: p, entry: { ...entries[i % distinct], name: '' } }));

@@ -25,7 +25,7 @@ export default class Fsck extends TuskCommand<FsckResult> {
     const progress = this.progress();
     let report: FsckReport;
     try {
-      report = this.tusk().data.fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
+      report = await this.tusk().data.fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
     } finally {
       progress.done();
     }

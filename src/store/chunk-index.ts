@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
 import { guardSqlite, type Db } from './meta-db.js';
 import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
-import { RECORD_HEADER_BYTES, type Codec } from './pack-format.js';
+import { Codec, RECORD_HEADER_BYTES } from './pack-format.js';
 
 /** Where a chunk lives. */
 export interface ChunkLocation {
@@ -61,8 +61,88 @@ export function isOwnerAlive(pid: number, host: string, leaseUntil: number, now 
   return leaseUntil > now;
 }
 
-/** Prepared statements over the byte-level tables. Construct once per open store. */
-export class ChunkIndex {
+/**
+ * The byte-level metadata's contract: chunk id → place in a pack, content → chunk list, tree
+ * pages, pack rows and leases, writer sessions. Implemented on SQLite by SqliteChunkIndex. The
+ * write path asks in batches — existingChunks, getChunks, putChunks, putContents take many ids in
+ * one call — so that a network implementation makes one round trip per batch, not per chunk.
+ * Rows that refer to pack bytes are recorded only after those bytes are durable in the packs
+ * (PackWriter.publish, then sync), inside the unit of work that commits what uses them.
+ */
+export interface ChunkIndex {
+  hasChunk(id: ChunkId): boolean;
+  /** Which of these chunk ids are already stored, as latin1 keys. One query per 500 ids. */
+  existingChunks(ids: readonly ChunkId[]): Set<string>;
+  getChunk(id: ChunkId): ChunkLocation | undefined;
+  /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
+  getSoleChunk(id: ContentId): ChunkLocation | undefined;
+  /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */
+  getChunks(ids: readonly ChunkId[]): Map<string, ChunkLocation>;
+  /** Every pack recorded, with its committed size. */
+  listPacks(): PackRow[];
+  /**
+   * Where every recorded chunk lies, streamed (no other query may run on this store until the
+   * iteration ends: it holds the connection).
+   */
+  iterateChunkPlaces(): IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }>;
+  /** Every recorded chunk's id. */
+  allChunkIds(): ChunkId[];
+  /** Every content stored as a list of chunks (one-chunk contents have no list). */
+  allChunkLists(): { id: ContentId; chunks: ChunkId[] }[];
+  /** Delete every tree page `keep` refuses; the number deleted. Inside gc's unit of work. */
+  sweepNodes(keep: (id: NodeId) => boolean): number;
+  /** Delete every chunk-list content `keep` refuses; the number deleted. */
+  sweepContents(keep: (id: ContentId) => boolean): number;
+  /** Delete every chunk row `keep` refuses; the number deleted. */
+  sweepChunks(keep: (id: ChunkId) => boolean): number;
+  /** Drop the kept CSV profiles of contents that are gone. */
+  dropOrphanProfiles(): void;
+  /** Drop the delta rows of chunks that are gone, and the kept hasher states of contents that are gone. */
+  dropOrphanDeltasAndStates(): void;
+  /** The chunks stored as deltas (codec 2), whose bases the delta rows name. */
+  deltaChunkIds(): IterableIterator<ChunkId>;
+  /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
+  getContentState(id: ContentId): Buffer | undefined;
+  /** Every kept hasher state, with its content's size (null when the content is gone). */
+  contentStates(): { content: ContentId; state: Buffer; size: number | null }[];
+  deleteContentState(id: ContentId): void;
+  /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
+  packUsage(): { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[];
+  deletePack(id: number): void;
+  /** No writer appends to a sealed pack again. */
+  sealPack(id: number): void;
+  /** The chunks recorded in a pack. */
+  chunksInPack(pack: number): { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[];
+  /** Point chunks at their copies in another pack; a chunk no longer in `from` is left alone. */
+  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): void;
+  putChunks(chunks: Iterable<NewChunk>): void;
+  hasContent(id: ContentId): boolean;
+  getContent(id: ContentId): ContentRecord | undefined;
+  putContents(contents: Iterable<ContentRecord>): void;
+  getNode(id: NodeId): Buffer | undefined;
+  putNode(id: NodeId, data: Buffer): void;
+  /**
+   * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
+   * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
+   */
+  claimPack(owner: string, target: number, opts?: { fresh?: boolean }): PackRow;
+  /** Where the last chunk recorded in a pack ends: never beyond its committed size in a sound store. */
+  packEnd(id: number): number;
+  /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
+  commitPack(id: number, size: number, sealed: boolean): void;
+  /** Record a pack's new committed size and keep appending to it (the lease stays with `owner`). */
+  advancePack(id: number, size: number, owner: string): void;
+  releasePack(id: number, owner: string): void;
+  /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
+  addWriter(id: string): void;
+  removeWriter(id: string): void;
+  isWriterAlive(id: string, now?: number): boolean;
+  /** Writer sessions still running; dead ones are removed as a side effect. */
+  liveWriters(): string[];
+}
+
+/** ChunkIndex on SQLite: prepared statements over its tables. */
+export class SqliteChunkIndex implements ChunkIndex {
   private readonly q;
 
   constructor(private readonly db: Db) {
@@ -99,6 +179,10 @@ export class ChunkIndex {
       addWriter: db.prepare('INSERT INTO writers (id, pid, host, started, lease_until) VALUES (?, ?, ?, ?, ?)'),
       removeWriter: db.prepare('DELETE FROM writers WHERE id = ?'),
       writers: db.prepare('SELECT id, pid, host, lease_until AS leaseUntil FROM writers'),
+      packs: db.prepare('SELECT id, name, size, sealed FROM packs'),
+      chunkPlaces: db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks'),
+      chunkIds: db.prepare('SELECT id FROM chunks').pluck(),
+      chunkLists: db.prepare('SELECT id, chunks FROM contents WHERE length(chunks) > 0'),
     };
   }
 
@@ -158,6 +242,106 @@ export class ChunkIndex {
   }
 
   private readonly locStmts = new Map<number, Database.Statement>();
+
+  /** Every pack recorded, with its committed size. */
+  listPacks(): PackRow[] {
+    return (this.q.packs.all() as { id: number; name: string; size: number; sealed: number }[]).map((r) => ({ id: r.id, name: r.name, size: r.size, sealed: r.sealed !== 0 }));
+  }
+
+  /**
+   * Where every recorded chunk lies, streamed (no other query may run on this store until the
+   * iteration ends: it holds the connection).
+   */
+  iterateChunkPlaces(): IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }> {
+    return this.q.chunkPlaces.iterate() as IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }>;
+  }
+
+  /** Every recorded chunk's id. */
+  allChunkIds(): ChunkId[] {
+    return this.q.chunkIds.all() as ChunkId[];
+  }
+
+  /** Every content stored as a list of chunks (one-chunk contents have no list). */
+  allChunkLists(): { id: ContentId; chunks: ChunkId[] }[] {
+    return (this.q.chunkLists.all() as { id: Buffer; chunks: Buffer }[]).map((r) => ({ id: r.id as ContentId, chunks: splitIds(r.chunks) }));
+  }
+
+  /** Delete every tree page `keep` refuses; the number deleted. */
+  sweepNodes(keep: (id: NodeId) => boolean): number {
+    return this.sweep('nodes', keep as (id: Buffer) => boolean);
+  }
+
+  /** Delete every chunk-list content `keep` refuses; the number deleted. */
+  sweepContents(keep: (id: ContentId) => boolean): number {
+    return this.sweep('contents', keep as (id: Buffer) => boolean);
+  }
+
+  /** Delete every chunk row `keep` refuses (their bytes stay in the packs until a pack is rewritten or emptied); the number deleted. */
+  sweepChunks(keep: (id: ChunkId) => boolean): number {
+    return this.sweep('chunks', keep as (id: Buffer) => boolean);
+  }
+
+  private sweep(table: 'nodes' | 'contents' | 'chunks', keep: (id: Buffer) => boolean): number {
+    // collected first: a table cannot be changed while it is being iterated
+    const dead = (this.db.prepare(`SELECT id FROM ${table}`).pluck().all() as Buffer[]).filter((id) => !keep(id));
+    const del = this.db.prepare(`DELETE FROM ${table} WHERE id = ?`);
+    for (const id of dead) del.run(id);
+    return dead.length;
+  }
+
+  /**
+   * Drop the kept CSV profiles (profile-cache.ts) of contents that are gone: a profile is worth
+   * nothing without its content. A one-chunk content has no contents row; its id is the chunk's.
+   */
+  dropOrphanProfiles(): void {
+    this.db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+  }
+
+  /** A delta row is worth nothing once its chunk is gone; a kept hasher state once its content is (only multi-chunk contents have one). */
+  dropOrphanDeltasAndStates(): void {
+    this.db.prepare('DELETE FROM chunk_deltas WHERE id NOT IN (SELECT id FROM chunks)').run();
+    this.db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
+  }
+
+  deltaChunkIds(): IterableIterator<ChunkId> {
+    return this.db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta}`).pluck().iterate() as IterableIterator<ChunkId>;
+  }
+
+  /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
+  packUsage(): { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[] {
+    return this.db
+      .prepare(
+        `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
+         FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
+      )
+      .all() as { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[];
+  }
+
+  deletePack(id: number): void {
+    this.db.prepare('DELETE FROM packs WHERE id = ?').run(id);
+  }
+
+  /** No writer appends to a sealed pack again. */
+  sealPack(id: number): void {
+    this.db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?').run(id);
+  }
+
+  /** The chunks recorded in a pack. */
+  chunksInPack(pack: number): { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[] {
+    return this.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(pack) as {
+      id: ChunkId;
+      offset: number;
+      storedLen: number;
+      rawLen: number;
+      codec: Codec;
+    }[];
+  }
+
+  /** Point chunks at their copies in another pack; a chunk no longer in `from` (moved or swept meanwhile) is left alone. */
+  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): void {
+    const upd = this.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
+    for (const m of moved) upd.run(to, m.offset, m.id, from);
+  }
 
   putChunks(chunks: Iterable<NewChunk>): void {
     for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);

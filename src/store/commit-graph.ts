@@ -43,8 +43,57 @@ export interface ProvenanceRow {
 
 const COMMIT_COLS = 'repo, id, seq, branch, parent, origin, description, started, finishing, finished, root, size, files, error';
 
-/** Prepared statements over the commit-graph tables. */
-export class CommitGraph {
+/**
+ * The commit graph's contract: repos, branches, commits, provenance. Implemented on SQLite by
+ * SqliteCommitGraph; a network database implements it again. Writes are made only inside a unit
+ * of work (StoreCore.unitOfWork) and land together with the others of that unit or not at all;
+ * reads outside one see what the last finished unit left. `iterate*` methods stream; every other
+ * method is one query, and so one round trip for a network implementation.
+ */
+export interface CommitGraph {
+  getRepo(name: string): RepoRow | undefined;
+  listRepos(): RepoRow[];
+  insertRepo(r: RepoRow): void;
+  setRepoType(name: string, type: RepoRow['type']): void;
+  setRepoDescription(name: string, description: string): void;
+  /** Remove a repo with all its branches, commits and provenance rows. */
+  deleteRepo(name: string): void;
+  getBranch(repo: string, name: string): BranchRow | undefined;
+  listBranches(repo: string): BranchRow[];
+  allBranches(): BranchRow[];
+  branchesAt(repo: string, head: string): BranchRow[];
+  setBranch(repo: string, name: string, head: string, created: number): void;
+  deleteBranch(repo: string, name: string): void;
+  branchProvenance(repo: string, branch: string): { repo: string; branch: string }[];
+  /** Branches that declare `repo@branch` as direct provenance. */
+  directSubvenance(repo: string, branch: string): { repo: string; branch: string }[];
+  /** Branches in other repos that depend on any branch of `repo`. */
+  repoSubvenance(repo: string): { repo: string; branch: string }[];
+  setBranchProvenance(repo: string, branch: string, from: readonly { repo: string; branch: string }[]): void;
+  getCommit(repo: string, id: string): CommitRow | undefined;
+  commitsById(id: string): CommitRow[];
+  /** Every commit of a repo, newest first. Iterated, never loaded whole. */
+  iterateRepoCommits(repo: string): Generator<CommitRow>;
+  iterateAllCommits(): Generator<CommitRow>;
+  children(repo: string, id: string): string[];
+  nextSeq(repo: string): number;
+  insertCommit(c: CommitRow): void;
+  setCommitRoot(repo: string, id: string, root: NodeId, size: number, files: number): void;
+  finishCommit(repo: string, id: string, at: number, description: string): void;
+  /** Mark a commit as failed (pipeline outputs of failed or killed jobs). */
+  setCommitError(repo: string, id: string, error: string): void;
+  setParent(repo: string, id: string, parent: string | null): void;
+  deleteCommit(repo: string, id: string): void;
+  commitSets(limit: number): { id: string; commits: number; finished: number; failed: number; created: number; modified: number }[];
+  commitProvenance(repo: string, id: string): ProvenanceRow[];
+  addCommitProvenance(repo: string, id: string, from: ProvenanceRow): void;
+  commitSubvenance(repo: string, id: string): { repo: string; id: string }[];
+  /** Every distinct commit root: the starting points of gc's mark phase. */
+  allRoots(): NodeId[];
+}
+
+/** CommitGraph on SQLite: prepared statements over its tables. */
+export class SqliteCommitGraph implements CommitGraph {
   private readonly q;
 
   constructor(readonly db: Db) {

@@ -125,7 +125,7 @@ export function startCommit(s: StoreCore, repo: string, branch: string, opts: { 
     const shown = Number.isFinite(opts.time) && Math.abs(opts.time) < 8.64e15 ? new Date(opts.time).toISOString() : String(opts.time);
     throw new InvalidArgumentError(`commit time ${shown} is not between 1970 and now`, 'give --time an RFC 3339 time in the past, e.g. 2026-12-01T09:00:00Z');
   }
-  const row = s.graph.transaction(() => {
+  const row = s.unitOfWork(() => {
     requireRepo(s, repo);
     const b = s.graph.getBranch(repo, branch);
     if (s.graph.branchProvenance(repo, branch).length > 0) throw outputBranch(repo, branch);
@@ -147,7 +147,7 @@ export function outputBranch(repo: string, branch: string): ConflictError {
 
 /** Finish an open commit and propagate to branches downstream of its branch. */
 export function finishCommit(s: StoreCore, ref: CommitRef, opts: { description?: string; force?: boolean } = {}): CommitInfo {
-  const row = s.graph.transaction(() => {
+  const row = s.unitOfWork(() => {
     const c = resolveCommit(s, ref);
     if (c.finished !== null) throw new ConflictError(`commit ${commitLabel(c)} has already finished`, 'start a new commit to make more changes');
     if (c.origin === 'AUTO' && s.graph.commitProvenance(c.repo, c.id).length > 0 && !opts.force)
@@ -285,7 +285,7 @@ function commitSetOf(s: StoreCore, ref: CommitRef): CommitRow[] {
 
 /** Drop a commit set and its data (gc reclaims the bytes). Only commits without children. */
 export function deleteCommit(s: StoreCore, ref: CommitRef): { deleted: CommitInfo[] } {
-  return s.graph.transaction(() => {
+  return s.unitOfWork(() => {
     const rows = commitSetOf(s, ref);
     const ids = new Set(rows.map((r) => `${r.repo}@${r.id}`));
     for (const r of rows) {
@@ -306,7 +306,7 @@ export function deleteCommit(s: StoreCore, ref: CommitRef): { deleted: CommitInf
 
 /** Remove a commit set from history, keeping its data in its children. */
 export function squashCommit(s: StoreCore, ref: CommitRef): { squashed: CommitInfo[] } {
-  return s.graph.transaction(() => {
+  return s.unitOfWork(() => {
     const rows = commitSetOf(s, ref);
     for (const r of rows) {
       const kids = s.graph.children(r.repo, r.id);

@@ -10,7 +10,7 @@ import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
 import { createWholeHasher, finishWhole, resumeHasher, type WholeHasher } from './hash-state.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
-import type { PackStorage } from './pack-storage.js';
+import { requireLocal, type Packs } from './packs.js';
 import type { PackWriter } from './pack-writer.js';
 import type { DeltaPlan } from './delta-plan.js';
 import { PARALLEL_MIN_BYTES, readContentParallel, writeContentNative, writeContentParallel, type BigRead } from './parallel-content.js';
@@ -145,7 +145,7 @@ export class ContentWriter implements ContentSink {
  * is read (verified against its id) and the new bytes are hashed on from there; otherwise `prev`
  * is read once, each chunk verified, and hashed again.
  */
-export function appendingWriter(index: ChunkIndex, packs: PackStorage, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
+export function appendingWriter(index: ChunkIndex, packs: Packs, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
   if (prev.size === 0) return new ContentWriter(sink, params);
   const resumed = resumeHasher(index.getContentState(prev.id), prev.id, prev.size) ?? undefined;
   const lastId = prev.chunks[prev.chunks.length - 1]!;
@@ -171,7 +171,7 @@ export interface ReadContext {
  * header is checked but its bytes are not hashed, because the chunk on top is, and a wrong base
  * cannot give it its id (fsck --verify-data hashes every chunk on its own).
  */
-export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0): Buffer {
+export function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0): Buffer {
   const loc = known ?? index.getChunk(id);
   if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
   try {
@@ -195,7 +195,7 @@ export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ct
 let unproven: Map<string, Buffer> | null = null;
 
 /** A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is there. */
-export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, depth = 0): Buffer {
+export function readBase(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, depth = 0): Buffer {
   const key = id.toString('latin1');
   let data = baseCache.get(key) ?? unproven?.get(key);
   if (!data) {
@@ -209,16 +209,29 @@ export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx
 /** Deeper than any chain a writer makes (delta-store.ts MAX_CHAIN): only a damaged store, e.g. a cycle, gets here. */
 const CHAIN_LIMIT = 64;
 
-function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number): Buffer {
-  const fail = (why: string) =>
-    new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
+function readChunkAt(index: ChunkIndex, packs: Packs, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number): Buffer {
   let rec: Buffer;
   try {
-    rec = packs.read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen);
+    rec = (packs.local ?? requireLocal(packs, `reading ${ctx.describe()} synchronously`)).read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen);
   } catch (err) {
-    if (err instanceof CorruptError) throw fail(err.message);
+    if (err instanceof CorruptError) throw unreadable(ctx, err.message);
     throw err;
   }
+  return checkRecord(rec, id, loc, ctx, { index, packs, depth });
+}
+
+function unreadable(ctx: ReadContext, why: string): CorruptError {
+  return new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
+}
+
+/**
+ * A chunk's bytes from its pack record (header and payload), verified against the index and the
+ * chunk id. A delta record needs `bases` (where its base chunks are read, and how deep in a chain
+ * this chunk lies: only the chunk on top is hashed); without them it is refused.
+ */
+export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, bases?: { index: ChunkIndex; packs: Packs; depth: number }): Buffer {
+  const depth = bases?.depth ?? 0;
+  const fail = (why: string) => unreadable(ctx, why);
   const h = decodeRecordHeader(rec);
   if (!h || !h.id.equals(id) || h.codec !== loc.codec || h.storedLen !== loc.storedLen || h.rawLen !== loc.rawLen) throw fail(`pack ${loc.packName} has a damaged record at offset ${loc.offset}`);
   let data = rec.subarray(RECORD_HEADER_BYTES);
@@ -230,12 +243,14 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
     }
   } else if (loc.codec === Codec.Delta) {
     // delta hook: the bases' bytes first (themselves perhaps deltas), then this chunk against them
-    const bases = deltaBases(data);
-    if (!bases || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
+    if (!bases) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} is stored as a delta, which needs the store's packs on a local disk`);
+    const { index, packs } = bases;
+    const baseIds = deltaBases(data);
+    if (!baseIds || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
     const owner = depth === 0;
     if (owner) unproven = new Map();
     try {
-      const parts = bases.map((b) => readBase(index, packs, b, ctx, depth + 1));
+      const parts = baseIds.map((b) => readBase(index, packs, b, ctx, depth + 1));
       const ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       try {
         data = decodeDelta(data, loc.rawLen, ref);
@@ -256,6 +271,94 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
   return data;
 }
 
+/** readChunk through the pack contract's ranged reads: works on any backend. */
+export async function readChunkAsync(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation): Promise<Buffer> {
+  const loc = known ?? index.getChunk(id);
+  if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+  const at = async (l: ChunkLocation) => {
+    let rec: Buffer;
+    try {
+      rec = await packs.getRange(l.packName, l.offset, RECORD_HEADER_BYTES + l.storedLen);
+    } catch (err) {
+      if (err instanceof CorruptError) throw unreadable(ctx, err.message);
+      throw err;
+    }
+    return checkRecord(rec, id, l, ctx);
+  };
+  try {
+    return await at(loc);
+  } catch (err) {
+    // as in readChunk: gc may have moved the chunk since the lookup
+    if (!(err instanceof CorruptError)) throw err;
+    const now = index.getChunk(id);
+    if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
+    return at(now);
+  }
+}
+
+/** The most one ranged read of readContentAsync asks for: a run of chunks lying back to back in one pack. */
+const RANGE_BYTES = 4 << 20;
+
+/**
+ * readContent through the pack contract: the path every backend supports (a local store reads
+ * faster through readContent). Chunks lying back to back in one pack are fetched with one ranged
+ * read — on a bucket one request per run, not per chunk — and each is verified against its id, the
+ * file as a whole against its content id. A record that does not check out in its run is read
+ * again on its own, which follows a gc move or names the damage.
+ */
+export async function* readContentAsync(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0): AsyncGenerator<Buffer> {
+  if (id.equals(EMPTY_CONTENT_ID)) return;
+  const rec = contentRecord(index, id, ctx);
+  const locs = index.getChunks(rec.chunks);
+  const locOf = (i: number) => (i < rec.chunks.length ? locs.get(rec.chunks[i]!.toString('latin1')) : undefined);
+  const whole = rec.chunks.length > 1 || (rec.chunks.length === 1 && !rec.chunks[0]!.equals(id)) ? createHasher() : null;
+  let pos = 0;
+  for (let i = 0; i < rec.chunks.length; ) {
+    const first = locOf(i);
+    let end = first ? first.offset + RECORD_HEADER_BYTES + first.storedLen : 0;
+    let j = i + 1;
+    for (let l = locOf(j); first && l && l.pack === first.pack && l.offset === end && end + RECORD_HEADER_BYTES + l.storedLen - first.offset <= RANGE_BYTES; l = locOf(++j)) {
+      end += RECORD_HEADER_BYTES + l.storedLen;
+    }
+    const run = first && j > i + 1 ? await readRun(packs, first.packName, first.offset, end - first.offset) : null;
+    for (let k = i; k < j; k++) {
+      const cid = rec.chunks[k]!;
+      const loc = locOf(k);
+      let data: Buffer | null = null;
+      if (run && loc) {
+        const at = loc.offset - first!.offset;
+        try {
+          data = checkRecord(run.subarray(at, at + RECORD_HEADER_BYTES + loc.storedLen), cid, loc, ctx);
+        } catch (err) {
+          if (!(err instanceof CorruptError)) throw err;
+        }
+      }
+      data ??= await readChunkAsync(index, packs, cid, ctx, loc);
+      whole?.update(data);
+      const skip = Math.max(0, offset - pos);
+      pos += data.length;
+      if (skip < data.length) yield skip > 0 ? data.subarray(skip) : data;
+    }
+    i = j;
+  }
+  checkWhole(rec, pos, whole, ctx);
+}
+
+/** A run of records, or null when the pack cannot give it (each record is then read on its own, which names the damage). */
+async function readRun(packs: Packs, name: string, offset: number, length: number): Promise<Buffer | null> {
+  try {
+    return await packs.getRange(name, offset, length);
+  } catch (err) {
+    if (err instanceof CorruptError) return null;
+    throw err;
+  }
+}
+
+function checkWhole(rec: ContentRecord, pos: number, whole: Hasher | null, ctx: ReadContext): void {
+  if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
+  if (whole && !whole.digest().equals(rec.id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
+}
+
 export interface ReadOptions {
   /** Each yielded buffer may be overwritten once the next one is asked for (the caller writes it out at once). */
   transient?: boolean;
@@ -265,7 +368,7 @@ export interface ReadOptions {
  * A file's bytes, verified chunk by chunk and as a whole; `offset` skips bytes (they are still
  * read: the whole-file hash needs them). Big files are verified on the content worker.
  */
-export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): Generator<Buffer> {
+export function* readContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
   yield* readRecord(index, packs, contentRecord(index, id, ctx), ctx, offset, opts);
 }
@@ -275,7 +378,7 @@ export function* readContent(index: ChunkIndex, packs: PackStorage, id: ContentI
  * its id (the bytes before `offset` are not read, so the whole-file id is not checked: the
  * caller knows them from elsewhere, e.g. an earlier version of the file that this one extends).
  */
-export function* readFrom(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset: number): Generator<Buffer> {
+export function* readFrom(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset: number): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
   const rec = contentRecord(index, id, ctx);
   const locs = index.getChunks(rec.chunks);
@@ -297,7 +400,7 @@ export function* readFrom(index: ChunkIndex, packs: PackStorage, id: ContentId, 
  * it is checked, as a whole (writeContentParallel); anything else is checked as readContent
  * checks it. Returns the bytes written.
  */
-export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void): number {
+export function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void): number {
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
   const rec = contentRecord(index, id, ctx);
   const reserveBlocks = () => {
@@ -348,7 +451,7 @@ function contentRecord(index: ChunkIndex, id: ContentId, ctx: ReadContext): Cont
   return rec;
 }
 
-const bigRead = (index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, link: WorkerLink): BigRead => ({
+const bigRead = (index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: ReadContext, offset: number, link: WorkerLink): BigRead => ({
   index,
   packs,
   rec,
@@ -368,7 +471,7 @@ export function copiesNatively(size: number, offset: number): boolean {
   return size >= PARALLEL_MIN_BYTES && offset === 0 && hasNativeCopy();
 }
 
-function* readRecord(index: ChunkIndex, packs: PackStorage, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {
+function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {
   const { id } = rec;
   const link = usesWorker(rec) ? contentWorker() : null;
   if (link) {
@@ -387,15 +490,14 @@ function* readRecord(index: ChunkIndex, packs: PackStorage, rec: ContentRecord, 
     pos += data.length;
     if (skip < data.length) yield skip > 0 ? data.subarray(skip) : data;
   }
-  if (pos !== rec.size) throw new CorruptError(`${ctx.describe()} cannot be read: size ${pos} does not match the recorded ${rec.size}`, 'run `tusk fsck --verify-data`');
-  if (whole && !whole.digest().equals(id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
+  checkWhole(rec, pos, whole, ctx);
 }
 
 /**
  * A one-chunk file's bytes, verified (its chunk id is its content id), with one index query
  * instead of three; undefined when the content is not one chunk (read it with readContent).
  */
-export function readSoleChunk(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext): Buffer | undefined {
+export function readSoleChunk(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext): Buffer | undefined {
   const loc = index.getSoleChunk(id);
   return loc ? readChunk(index, packs, id as unknown as ChunkId, ctx, loc) : undefined;
 }

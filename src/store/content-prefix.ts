@@ -7,10 +7,10 @@ import { CorruptError } from '../errors.js';
 import type { ChunkIndex } from './chunk-index.js';
 import { readChunk, type ReadContext } from './content-io.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId } from './hash.js';
-import type { PackStorage } from './pack-storage.js';
+import type { Packs } from './packs.js';
 
 /** True when the bytes of `before` are exactly the first bytes of `after`. */
-export function isContentPrefix(index: ChunkIndex, packs: PackStorage, before: ContentId, after: ContentId, ctx: ReadContext): boolean {
+export function isContentPrefix(index: ChunkIndex, packs: Packs, before: ContentId, after: ContentId, ctx: ReadContext): boolean {
   if (before.equals(EMPTY_CONTENT_ID)) return true;
   if (after.equals(EMPTY_CONTENT_ID)) return false;
   const old = index.getContent(before);

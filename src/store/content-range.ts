@@ -7,10 +7,10 @@ import { CorruptError, TuskError, localFileError } from '../errors.js';
 import type { ChunkIndex } from './chunk-index.js';
 import { readChunk, type ReadContext } from './content-io.js';
 import { EMPTY_CONTENT_ID, type ContentId } from './hash.js';
-import type { PackStorage } from './pack-storage.js';
+import type { Packs } from './packs.js';
 
 /** The bytes [offset, offset + length) of a content, clipped to its size, chunk by verified chunk. */
-export function* readRange(index: ChunkIndex, packs: PackStorage, id: ContentId, ctx: ReadContext, offset: number, length: number): Generator<Buffer> {
+export function* readRange(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset: number, length: number): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID) || length <= 0) return;
   const rec = index.getContent(id);
   if (!rec) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');

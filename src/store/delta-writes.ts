@@ -11,6 +11,8 @@ import type { StoreCore } from './store-core.js';
 
 /** Let `writer` store chunks against the bases a DeltaPlan gives them. */
 export function enableDeltas(s: StoreCore, writer: PackWriter): void {
+  // a delta's bases are read synchronously while it is decoded: only packs on a local disk serve that
+  if (!s.packs.local) return;
   const ctx = { describe: () => 'a delta base' };
   const index = new DeltaIndex(s.db);
   writer.deltas = { encoder: new DeltaEncoder(index, (id: ChunkId) => readBase(s.index, s.packs, id, ctx)), index };

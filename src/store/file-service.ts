@@ -17,13 +17,15 @@ import { crashPoint } from './crash-points.js';
 import { resumeHasher } from './hash-state.js';
 import { enableDeltas, planDelta } from './delta-writes.js';
 import { readRange, writeRange } from './content-range.js';
-import { appendingWriter, concatContents, ContentWriter, readContent, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
+import { appendingWriter, concatContents, ContentWriter, readContent, readContentAsync, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
 import { BatchWriter, CHECKPOINT_ROWS, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
-import { PackWriter } from './pack-writer.js';
+import type { PackWriter } from './pack-writer.js';
+import { requireLocal } from './packs.js';
+import { WriteSession } from './write-session.js';
 import { PARALLEL_MIN_BYTES } from './parallel-content.js';
 import { PutBase } from './put-rebase.js';
 import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
@@ -82,7 +84,7 @@ function commitEdits(
   opts: { description?: string; beforeCommit?: () => void } = {},
 ): { commit: CommitRow; finished: boolean } {
   crashPoint('before-commit-txn');
-  const done = s.graph.transaction(() => {
+  const done = s.unitOfWork(() => {
     const t = locateTarget(s, target);
     const base = t.open ? t.open.root : (t.head?.root ?? null);
     const edits = build(base, t);
@@ -227,10 +229,36 @@ function fileEntry(rec: { id: Buffer; size: number }, datum?: string): Entry {
   return { name: '', kind: 'file', id: rec.id, size: rec.size, files: 1, ...(datum ? { datum } : {}) };
 }
 
+/** The sources of a put, checked before a byte is written, and their total size when it is known. */
+interface PutPlan {
+  plans: LocalPlan[];
+  hasTrees: boolean;
+  /** undefined when a tree is put: its size is known only once it is walked */
+  totalBytes: number | undefined;
+}
+
+/**
+ * Check every source that can be checked before writing (a bad path or a missing file must leave
+ * the store untouched) and plan the local ones.
+ */
+function planPut(sources: readonly PutSource[], append: boolean, warn: (msg: string) => void): PutPlan {
+  const plans: LocalPlan[] = [];
+  for (const src of sources) {
+    if (src.kind === 'local') plans.push(scanLocal(src, append, warn));
+    else if (src.kind === 'stream') validateWritePath(src.repoPath);
+    else cleanPath(src.repoPath);
+  }
+  const hasTrees = plans.some((p) => p.kind === 'tree');
+  let totalBytes: number | undefined = hasTrees ? undefined : 0;
+  for (const p of plans) if (p.kind === 'files') for (const f of p.files) {
+    if (totalBytes !== undefined) totalBytes += f.stat.size;
+    if (f.stat.size >= PARALLEL_MIN_BYTES) startContentWorker();
+  }
+  return { plans, hasTrees, totalBytes };
+}
+
 /** Put files into a branch (one new commit) or an open commit. */
 export async function putFiles(s: StoreCore, target: CommitRef, sources: readonly PutSource[], opts: PutOptions = {}): Promise<PutResult> {
-  // Everything that can be checked before writing is checked first: a bad path or a missing
-  // file must leave the store untouched.
   const t0 = locateTarget(s, target);
   // warnings (skipped links and special files) also travel in the result, so `--json` shows them
   const warnings: string[] = [];
@@ -238,202 +266,223 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     warnings.push(msg);
     opts.onWarning?.(msg);
   };
-  const plans: LocalPlan[] = [];
-  for (const src of sources) {
-    if (src.kind === 'local') plans.push(scanLocal(src, opts.append ?? false, warn));
-    else if (src.kind === 'stream') validateWritePath(src.repoPath);
-    else cleanPath(src.repoPath);
-  }
-  const hasTrees = plans.some((p) => p.kind === 'tree');
-  // a tree's size is known only once it is walked: progress then has no total
-  let totalBytes: number | undefined = hasTrees ? undefined : 0;
-  for (const p of plans) if (p.kind === 'files') for (const f of p.files) {
-    if (totalBytes !== undefined) totalBytes += f.stat.size;
-    if (f.stat.size >= PARALLEL_MIN_BYTES) startContentWorker();
-  }
-  const session = randomBytes(16).toString('hex');
-  s.index.addWriter(session);
-  const writer = new PackWriter(s.index, s.packs, session);
-  enableDeltas(s, writer); // delta hook: new versions of a file are stored against the old
-  // a big file's chunk rows are recorded as it is read (unreferenced until the commit, which gc
-  // leaves alone while this session's writer row lives), so memory does not grow with its size
-  writer.checkpointEvery(opts.checkpointRows ?? (hasTrees ? CHECKPOINT_ROWS : FILE_CHECKPOINT_ROWS), () => {
-    writer.sync();
-    s.graph.transaction(() => writer.checkpoint());
-  });
-  const arena = new ReadArena(writer);
-  const cache = new FileCache(s.db);
-  // path edits and tree overlays, in source order: a later one wins where they overlap
-  const ops: (PathEdit | OverlayOp)[] = [];
-  const contents: ContentRecord[] = [];
-  const cacheUpdates: { file: LocalFile; id: ContentId }[] = [];
-  const pending = new Map<string, ContentRecord>();
-  let bytes = 0;
-  let files = 0;
-  let cachedFiles = 0;
-  let failed = true;
-  const progress = (n: number) => {
-    bytes += n;
-    opts.onProgress?.({ phase: 'write', done: bytes, ...(totalBytes !== undefined ? { total: totalBytes } : {}), unit: 'bytes' });
-  };
-  const baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
-  // what this put reads from its base, replayed in the transaction if the branch moved meanwhile
-  const putBase = new PutBase(baseRoot);
-  // For -a: the content a path already has, from this command or from the base commit.
-  const existing = (repoPath: string): ContentRecord | undefined => {
-    const p = pending.get(repoPath);
-    if (p) return p;
-    const rec = baseContent(repoPath);
-    putBase.readForAppend(repoPath, rec);
-    return rec;
-  };
-  const baseContent = (repoPath: string): ContentRecord | undefined => {
-    if (!baseRoot) return undefined;
-    const e = lookupPath(s.reader, baseRoot, repoPath);
-    if (!e) return undefined;
-    if (e.kind !== 'file') throw new ConflictError(`file / directory path collision (${repoPath})`, 'a path cannot be both a file and a directory');
-    return s.index.getContent(e.id as ContentId) ?? { id: e.id as ContentId, size: 0, chunks: [] };
-  };
-  const newWriter = (repoPath: string, sizeHint: number): ContentSink => {
-    const prev = opts.append ? existing(repoPath) : undefined;
-    // delta hook: a new version of a file that the base commit holds is stored against it
-    if (!prev || prev.size === 0) return contentSink(writer, sizeHint, (opts.append ? null : planDelta(s, baseRoot, repoPath, sizeHint)) ?? undefined);
-    const ctx = { describe: () => `${t0.repo}:${repoPath}` };
-    // Every earlier chunk is kept and the appended bytes start a chunk: when another writer moved
-    // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly
-    // the chunks after the old end, which needs them to start there (a re-chunked last chunk
-    // would carry old bytes into the replay).
-    // a big earlier content's kept hasher state spares reading it back (hash-state.ts)
-    const resumed = resumeHasher(s.index.getContentState(prev.id), prev.id, prev.size);
-    if (resumed) return new ContentWriter(writer, undefined, { record: prev, bytes: [], lastChunkSize: 0, resumed });
-    return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(s.index, s.packs, prev.id, ctx), lastChunkSize: 0 });
-  };
-  const addFile = (repoPath: string, rec: ContentRecord) => {
-    files++;
-    contents.push(rec);
-    if (opts.append) pending.set(repoPath, rec);
-    ops.push({ path: repoPath, entry: fileEntry(rec) });
-  };
-  const pages = new StagedPages(s.pages);
+  const plan = planPut(sources, opts.append ?? false, warn);
+  const run = new PutRun(s, t0, plan, opts, warn);
   // A tree's rows go in over several checkpoint transactions; SQLite's automatic WAL checkpoint
   // (at 1,000 pages) after each copied the same chunk-index pages into meta.db again and again.
-  // At 16,384 pages (64 MiB) a tree of 100,000 files is checkpointed once, at the end (~70 ms
-  // less), and a tree of millions still keeps its WAL bounded.
-  const walPages = hasTrees ? (s.db.pragma('wal_autocheckpoint', { simple: true }) as number) : 0;
-  if (hasTrees) s.db.pragma(`wal_autocheckpoint = ${TREE_WAL_PAGES}`);
-  const trees = hasTrees
-    ? new TreeIngest(s, {
-        writer,
-        arena,
-        pages,
-        cache,
-        base: baseRoot,
-        onWarning: warn,
-        onBytes: progress,
-      })
-    : null;
+  // At 16,384 pages (64 MiB) a tree of 100,000 files is checkpointed once, at the end, and a tree
+  // of millions still keeps its WAL bounded.
+  const walPages = plan.hasTrees ? (s.db.pragma('wal_autocheckpoint', { simple: true }) as number) : 0;
+  if (plan.hasTrees) s.db.pragma(`wal_autocheckpoint = ${TREE_WAL_PAGES}`);
+  let failed = true;
   try {
-    for (const plan of plans) {
-      if (plan.kind === 'tree') {
-        const ref = trees!.ingest(plan.localPath, plan.repoPath);
-        if (ref && ref.entries > 0) ops.push({ path: plan.repoPath, overlay: ref });
-        continue;
-      }
-      for (const f of plan.files) {
-        if (!opts.append) {
-          const hit = cache.lookup(path.resolve(f.localPath), f.stat);
-          if (hit) {
-            // Unchanged since it was last put, and already at this path in the base commit: no edit at all.
-            const before = baseRoot ? lookupPath(s.reader, baseRoot, f.repoPath) : undefined;
-            if (before && before.kind === 'file' && before.id.equals(hit)) {
-              putBase.skippedUnchanged(f.repoPath, fileEntry(before));
-              files++;
-              cachedFiles++;
-              progress(before.size);
-              continue;
-            }
-            const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : s.index.getContent(hit);
-            if (rec) {
-              files++;
-              ops.push({ path: f.repoPath, entry: fileEntry(rec) });
-              cachedFiles++;
-              progress(rec.size);
-              continue;
-            }
-          }
-        }
-        const w = newWriter(f.repoPath, f.stat.size);
-        ingestLocal(f, w, arena, progress);
-        const rec = w.finish();
-        addFile(f.repoPath, rec);
-        if (!opts.append) cacheUpdates.push({ file: f, id: rec.id });
-      }
+    for (const p of plan.plans) {
+      if (p.kind === 'tree') run.putTree(p);
+      else for (const f of p.files) run.putLocalFile(f);
     }
     for (const src of sources) {
       if (src.kind === 'stream') {
         const repoPath = validateWritePath(src.repoPath);
-        addFile(repoPath, await ingestStream(src.stream as AsyncIterable<Buffer>, (hint) => newWriter(repoPath, hint), progress));
+        run.addFile(repoPath, await ingestStream(src.stream as AsyncIterable<Buffer>, (hint) => run.newWriter(repoPath, hint), run.progress));
       } else if (src.kind === 'tar') {
-        await ingestTar(src.stream, cleanPath(src.repoPath), newWriter, addFile, progress, warn);
+        await ingestTar(src.stream, cleanPath(src.repoPath), run.newWriter, run.addFile, run.progress, warn);
       }
     }
-    // fsync the packs before the transaction: a branch must never point at bytes not on disk
-    writer.sync();
-    const readAt = Date.now();
-    const { commit, finished } = commitEdits(
-      s,
-      target,
-      (base) => {
-        // the trees' last pages, before the overlays read them
-        pages.flush();
-        // recorded first: replaying an append on a newer base reads this put's chunks
-        writer.record();
-        s.index.putContents(contents);
-        const replay = putBase.replayOn(base, {
-          reader: s.reader,
-          index: s.index,
-          packs: s.packs,
-          final: (p) => pending.get(p)!,
-          describe: (p) => ({ describe: () => `${t0.repo}:${p}` }),
-          fileEntry: (rec) => fileEntry(rec),
-        });
-        s.index.putContents(replay.contents);
-        return replay.edits.length > 0 ? [...ops, ...replay.edits] : ops;
-      },
-      {
-        description: opts.description,
-        beforeCommit: () => {
-          trees?.record(readAt);
-          cache.record(cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
-          s.index.removeWriter(session);
-        },
-      },
-    );
+    const { commit, finished } = await run.commit(target, opts.description);
     failed = false;
     // the commit is durable (the WAL synced) when the command returns
-    if (hasTrees) s.db.pragma('wal_checkpoint(PASSIVE)');
+    if (plan.hasTrees) s.db.pragma('wal_checkpoint(PASSIVE)');
     return {
       repo: commit.repo,
       branch: commit.branch,
       commit: commit.id,
       finished,
-      files: files + (trees?.files ?? 0),
-      bytes,
-      storedBytes: writer.storedBytes,
-      newChunks: writer.newChunks,
-      cachedFiles: cachedFiles + (trees?.cachedFiles ?? 0),
+      ...run.counts(),
       ...(warnings.length > 0 ? { warnings } : {}),
     };
   } finally {
-    if (hasTrees) s.db.pragma(`wal_autocheckpoint = ${walPages}`);
-    writer.close(failed);
-    if (failed) {
-      try {
-        s.index.removeWriter(session);
-      } catch {
-        // the session row is cleaned up by the next liveness check
-      }
+    if (plan.hasTrees) s.db.pragma(`wal_autocheckpoint = ${walPages}`);
+    run.session.close(failed);
+  }
+}
+
+/** One put's write session and what it has staged for its commit: path edits, tree overlays, contents, file-cache rows. */
+class PutRun {
+  readonly session: WriteSession;
+  private readonly arena: ReadArena;
+  private readonly cache: FileCache;
+  private readonly pages: StagedPages;
+  private readonly trees: TreeIngest | null;
+  /** path edits and tree overlays, in source order: a later one wins where they overlap */
+  private readonly ops: (PathEdit | OverlayOp)[] = [];
+  private readonly contents: ContentRecord[] = [];
+  private readonly cacheUpdates: { file: LocalFile; id: ContentId }[] = [];
+  /** under -a, the content each path has so far in this put */
+  private readonly pending = new Map<string, ContentRecord>();
+  private readonly baseRoot: NodeId | null;
+  /** what this put reads from its base, replayed in the transaction if the branch moved meanwhile */
+  private readonly putBase: PutBase;
+  private bytes = 0;
+  private files = 0;
+  private cachedFiles = 0;
+
+  constructor(
+    private readonly s: StoreCore,
+    private readonly t0: WriteTarget,
+    private readonly plan: PutPlan,
+    private readonly opts: PutOptions,
+    warn: (msg: string) => void,
+  ) {
+    this.session = new WriteSession(s);
+    const { writer } = this.session;
+    enableDeltas(s, writer); // delta hook: new versions of a file are stored against the old
+    // a big file's chunk rows are recorded as it is read (unreferenced until the commit, which gc
+    // leaves alone while this session's writer row lives), so memory does not grow with its size;
+    // a checkpoint syncs the packs, which only packs on a local disk do mid-put
+    if (s.packs.local)
+      writer.checkpointEvery(opts.checkpointRows ?? (plan.hasTrees ? CHECKPOINT_ROWS : FILE_CHECKPOINT_ROWS), () => {
+        writer.sync();
+        s.unitOfWork(() => writer.checkpoint());
+      });
+    this.arena = new ReadArena(writer);
+    this.cache = new FileCache(s.db);
+    this.pages = new StagedPages(s.pages);
+    this.baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
+    this.putBase = new PutBase(this.baseRoot);
+    this.trees = plan.hasTrees
+      ? new TreeIngest(s, { writer, arena: this.arena, pages: this.pages, cache: this.cache, base: this.baseRoot, onWarning: warn, onBytes: this.progress })
+      : null;
+  }
+
+  readonly progress = (n: number): void => {
+    this.bytes += n;
+    const total = this.plan.totalBytes;
+    this.opts.onProgress?.({ phase: 'write', done: this.bytes, ...(total !== undefined ? { total } : {}), unit: 'bytes' });
+  };
+
+  readonly addFile = (repoPath: string, rec: ContentRecord): void => {
+    this.files++;
+    this.contents.push(rec);
+    if (this.opts.append) this.pending.set(repoPath, rec);
+    this.ops.push({ path: repoPath, entry: fileEntry(rec) });
+  };
+
+  readonly newWriter = (repoPath: string, sizeHint: number): ContentSink => {
+    const { writer } = this.session;
+    const prev = this.opts.append ? this.existing(repoPath) : undefined;
+    // delta hook: a new version of a file that the base commit holds is stored against it
+    if (!prev || prev.size === 0) return contentSink(writer, sizeHint, (this.opts.append ? null : planDelta(this.s, this.baseRoot, repoPath, sizeHint)) ?? undefined);
+    const ctx = { describe: () => `${this.t0.repo}:${repoPath}` };
+    // Every earlier chunk is kept and the appended bytes start a chunk: when another writer moved
+    // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly
+    // the chunks after the old end, which needs them to start there (a re-chunked last chunk
+    // would carry old bytes into the replay).
+    // a big earlier content's kept hasher state spares reading it back (hash-state.ts)
+    const resumed = resumeHasher(this.s.index.getContentState(prev.id), prev.id, prev.size);
+    if (resumed) return new ContentWriter(writer, undefined, { record: prev, bytes: [], lastChunkSize: 0, resumed });
+    return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(this.s.index, this.s.packs, prev.id, ctx), lastChunkSize: 0 });
+  };
+
+  /** For -a: the content a path already has, from this command or from the base commit. */
+  private existing(repoPath: string): ContentRecord | undefined {
+    const p = this.pending.get(repoPath);
+    if (p) return p;
+    const rec = this.baseContent(repoPath);
+    this.putBase.readForAppend(repoPath, rec);
+    return rec;
+  }
+
+  private baseContent(repoPath: string): ContentRecord | undefined {
+    if (!this.baseRoot) return undefined;
+    const e = lookupPath(this.s.reader, this.baseRoot, repoPath);
+    if (!e) return undefined;
+    if (e.kind !== 'file') throw new ConflictError(`file / directory path collision (${repoPath})`, 'a path cannot be both a file and a directory');
+    return this.s.index.getContent(e.id as ContentId) ?? { id: e.id as ContentId, size: 0, chunks: [] };
+  }
+
+  putTree(plan: Extract<LocalPlan, { kind: 'tree' }>): void {
+    const ref = this.trees!.ingest(plan.localPath, plan.repoPath);
+    if (ref && ref.entries > 0) this.ops.push({ path: plan.repoPath, overlay: ref });
+  }
+
+  putLocalFile(f: LocalFile): void {
+    if (!this.opts.append && this.putCached(f)) return;
+    const w = this.newWriter(f.repoPath, f.stat.size);
+    ingestLocal(f, w, this.arena, this.progress);
+    const rec = w.finish();
+    this.addFile(f.repoPath, rec);
+    if (!this.opts.append) this.cacheUpdates.push({ file: f, id: rec.id });
+  }
+
+  /** A file unchanged since it was last put, whose content the store still has: recorded without reading it. */
+  private putCached(f: LocalFile): boolean {
+    const hit = this.cache.lookup(path.resolve(f.localPath), f.stat);
+    if (!hit) return false;
+    // already at this path in the base commit: no edit at all
+    const before = this.baseRoot ? lookupPath(this.s.reader, this.baseRoot, f.repoPath) : undefined;
+    if (before && before.kind === 'file' && before.id.equals(hit)) {
+      this.putBase.skippedUnchanged(f.repoPath, fileEntry(before));
+      this.files++;
+      this.cachedFiles++;
+      this.progress(before.size);
+      return true;
     }
+    const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : this.s.index.getContent(hit);
+    if (!rec) return false;
+    this.files++;
+    this.ops.push({ path: f.repoPath, entry: fileEntry(rec) });
+    this.cachedFiles++;
+    this.progress(rec.size);
+    return true;
+  }
+
+  /** Make the packs durable, then record everything staged and the commit in one unit of work. */
+  async commit(target: CommitRef, description: string | undefined): Promise<{ commit: CommitRow; finished: boolean }> {
+    const { s, session, pending } = this;
+    // before the transaction: a branch must never point at bytes not stored
+    await session.makeDurable();
+    const readAt = Date.now();
+    return commitEdits(
+      s,
+      target,
+      (base) => {
+        // the trees' last pages, before the overlays read them
+        this.pages.flush();
+        // recorded first: replaying an append on a newer base reads this put's chunks
+        session.writer.record();
+        s.index.putContents(this.contents);
+        const replay = this.putBase.replayOn(base, {
+          reader: s.reader,
+          index: s.index,
+          packs: s.packs,
+          final: (p) => pending.get(p)!,
+          describe: (p) => ({ describe: () => `${this.t0.repo}:${p}` }),
+          fileEntry: (rec) => fileEntry(rec),
+        });
+        s.index.putContents(replay.contents);
+        return replay.edits.length > 0 ? [...this.ops, ...replay.edits] : this.ops;
+      },
+      {
+        description,
+        beforeCommit: () => {
+          this.trees?.record(readAt);
+          this.cache.record(this.cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
+          session.end();
+        },
+      },
+    );
+  }
+
+  /** The result's counts. */
+  counts(): Pick<PutResult, 'files' | 'bytes' | 'storedBytes' | 'newChunks' | 'cachedFiles'> {
+    const { writer } = this.session;
+    return {
+      files: this.files + (this.trees?.files ?? 0),
+      bytes: this.bytes,
+      storedBytes: writer.storedBytes,
+      newChunks: writer.newChunks,
+      cachedFiles: this.cachedFiles + (this.trees?.cachedFiles ?? 0),
+    };
   }
 }
 
@@ -470,9 +519,10 @@ export function writeLocalTree(
     onWarning?: (msg: string) => void;
   },
 ): { root: NodeId | null; files: number; bytes: number } {
-  const session = randomBytes(16).toString('hex');
-  s.index.addWriter(session);
-  const writer = new PackWriter(s.index, s.packs, session);
+  // synchronous from walk to commit: the packs must take appends and fsync
+  requireLocal(s.packs, 'storing a datum output');
+  const session = new WriteSession(s);
+  const { writer } = session;
   let failed = true;
   let bytes = 0;
   try {
@@ -494,8 +544,8 @@ export function writeLocalTree(
       bytes += rec.size;
       return { path: a.path, rec };
     });
-    writer.sync();
-    const root = s.graph.transaction(() => {
+    session.makeDurableSync();
+    const root = s.unitOfWork(() => {
       writer.record();
       trees.record(Date.now());
       let r = ref && ref.entries > 0 ? ref.id : null;
@@ -504,20 +554,13 @@ export function writeLocalTree(
         r = applyPathEdits(s.reader, s.pages, r, appended.map((a) => ({ path: a.path, entry: fileEntry(a.rec, opts.datum) })))?.id ?? null;
       }
       opts.beforeCommit(r, { files: trees.files + appended.length, bytes });
-      s.index.removeWriter(session);
+      session.end();
       return r;
     });
     failed = false;
     return { root, files: trees.files + appended.length, bytes };
   } finally {
-    writer.close(failed);
-    if (failed) {
-      try {
-        s.index.removeWriter(session);
-      } catch {
-        // cleaned up by the next liveness check
-      }
-    }
+    session.close(failed);
   }
 }
 
@@ -604,15 +647,16 @@ async function ingestTar(
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-function toFileInfo(c: CommitRow, pe: PathEntry): FileInfo {
+/** What the store says of a path in a commit: the one shape listings, inspect, diff and the console use. */
+export function toFileInfo(repo: string, commit: string, pe: { path: string; entry: Entry }): FileInfo {
   return {
     path: pe.path,
     type: pe.entry.kind,
     sizeBytes: pe.entry.size,
     files: pe.entry.files,
     hash: pe.entry.id.toString('hex'),
-    repo: c.repo,
-    commit: c.id,
+    repo,
+    commit,
     datum: pe.entry.datum ?? null,
   };
 }
@@ -664,14 +708,14 @@ export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
 export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string } = {}): Iterable<FileInfo> {
   const c = resolveCommit(s, ref);
   const p = ref.path ?? '/';
-  if (hasGlobChars(p)) return inCommit(c, p, () => matchPath(s, c, p).map((pe) => toFileInfo(c, pe)));
+  if (hasGlobChars(p)) return inCommit(c, p, () => matchPath(s, c, p).map((pe) => toFileInfo(c.repo, c.id, pe)));
   const clean = cleanPath(p);
   const e = inCommit(c, clean, () => lookupPath(s.reader, rootOf(s, c), clean));
   if (!e) {
     if (clean === '/') return [];
     throw fileNotFound(c, clean);
   }
-  if (e.kind === 'file') return [toFileInfo(c, { path: clean, entry: e })];
+  if (e.kind === 'file') return [toFileInfo(c.repo, c.id, { path: clean, entry: e })];
   // Leaves are read past the page cache: a listing visits each once, and caching them would hold
   // thousands of pages of a directory nobody reads twice.
   const children = iterateEntries(s.reader, e.id as NodeId, opts.after, { cacheLeaves: false });
@@ -681,7 +725,7 @@ export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string 
         const r = inCommit(c, clean, () => children.next());
         if (r.done) return;
         // a stored name is one clean path element: no cleanPath needed (a million calls of it show)
-        yield toFileInfo(c, { path: clean === '/' ? `/${r.value.name}` : `${clean}/${r.value.name}`, entry: r.value });
+        yield toFileInfo(c.repo, c.id, { path: clean === '/' ? `/${r.value.name}` : `${clean}/${r.value.name}`, entry: r.value });
       }
     },
   };
@@ -689,7 +733,7 @@ export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string 
 
 export function globFiles(s: StoreCore, ref: FileRef): FileInfo[] {
   const c = resolveCommit(s, ref);
-  return inCommit(c, ref.path ?? '/', () => matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c, pe)));
+  return inCommit(c, ref.path ?? '/', () => matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c.repo, c.id, pe)));
 }
 
 export function inspectFile(s: StoreCore, ref: FileRef): FileInfo {
@@ -697,11 +741,11 @@ export function inspectFile(s: StoreCore, ref: FileRef): FileInfo {
   const p = ref.path ?? '/';
   const matches = inCommit(c, p, () => matchPath(s, c, p));
   if (matches.length === 0) {
-    if (cleanPath(p) === '/') return toFileInfo(c, { path: '/', entry: { name: '', kind: 'dir', id: rootOf(s, c), size: 0, files: 0 } });
+    if (cleanPath(p) === '/') return toFileInfo(c.repo, c.id, { path: '/', entry: { name: '', kind: 'dir', id: rootOf(s, c), size: 0, files: 0 } });
     throw fileNotFound(c, p);
   }
   if (matches.length > 1) throw new InvalidArgumentError(`${escapeControlChars(p)} matched ${matches.length} files`, 'inspect one file at a time, or use `tusk glob file`');
-  return toFileInfo(c, matches[0]!);
+  return toFileInfo(c.repo, c.id, matches[0]!);
 }
 
 function readCtx(c: CommitRow, p: string): ReadContext {
@@ -718,8 +762,15 @@ export interface GetOptions {
   onProgress?: OnProgress;
 }
 
-/** Write a file to stdout or a local path, or a tree to a local directory (-r). Content is verified as it is read. */
-export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ files: number; bytes: number }> {
+/** One file a get writes: where it is in the commit, and the local path it goes to (null: the output stream). */
+interface GetItem {
+  repoPath: string;
+  local: string | null;
+  entry: Entry;
+}
+
+/** What a get writes, checked before a byte is: the commit, the files in walk order (produced as it goes), their total size. */
+function planGet(s: StoreCore, ref: FileRef, opts: GetOptions): { c: CommitRow; items: Iterable<GetItem>; total: number } {
   const c = resolveCommit(s, ref);
   const p = ref.path ?? '/';
   const where = `${c.repo}@${c.branch ?? ''}=${c.id}`;
@@ -734,8 +785,8 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   }
   const root = rootOf(s, c);
   const multi = matches.length > 1;
-  // what is written, in walk order, produced as it goes: a tree of any size is never listed whole
-  const plan = function* (): Generator<{ repoPath: string; local: string | null; entry: Entry }> {
+  // a tree of any size is never listed whole
+  const items = function* (): Generator<GetItem> {
     for (const m of matches) {
       if (m.entry.kind === 'file') {
         yield { repoPath: m.path, local: opts.output ? (opts.recursive && multi ? path.join(opts.output, m.path) : opts.output) : null, entry: m.entry };
@@ -752,89 +803,127 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
     }
   };
   // a directory's entry holds the size of everything below it
-  const total = matches.reduce((n, m) => n + m.entry.size, 0);
-  let bytes = 0;
-  let files = 0;
+  return { c, items: items(), total: matches.reduce((n, m) => n + m.entry.size, 0) };
+}
+
+/** Bytes written so far, told to onProgress. */
+class GetProgress {
+  bytes = 0;
+  constructor(
+    private readonly total: number,
+    private readonly onProgress?: OnProgress,
+  ) {}
+
+  add(n: number): void {
+    this.bytes += n;
+    this.onProgress?.({ phase: 'read', done: this.bytes, total: this.total, unit: 'bytes' });
+  }
+}
+
+/** Write a file to stdout or a local path, or a tree to a local directory (-r). Content is verified as it is read. */
+export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ files: number; bytes: number }> {
+  const { c, items, total } = planGet(s, ref, opts);
+  const progress = new GetProgress(total, opts.onProgress);
   const madeDirs = new Set<string>();
-  const batches = opts.recursive ? new BatchWriter() : null;
+  const offset = opts.offset ?? 0;
+  // where packs are not local, every file takes the contract's path (ranged reads)
+  const local = s.packs.local !== undefined;
+  const batches = opts.recursive && local ? new BatchWriter() : null;
+  let files = 0;
   try {
-    for (const f of plan()) {
+    for (const f of items) {
       files++;
+      const ctx = readCtx(c, f.repoPath);
+      const id = f.entry.id as ContentId;
       const out = opts.stdout ?? process.stdout;
+      // range hook: --length reads only the chunks that hold the range (content-range.ts)
+      if (opts.length !== undefined) {
+        progress.add(await writeRange(readRange(s.index, s.packs, id, ctx, offset, opts.length), f.local, out));
+        continue;
+      }
+      if (!local) {
+        if (f.local === null) await toStream(readContentAsync(s.index, s.packs, id, ctx, offset), out, false, progress);
+        else await intoLocalFile(f.local, opts.recursive ?? false, madeDirs, async (fd) => {
+          for await (const b of readContentAsync(s.index, s.packs, id, ctx, offset)) {
+            writeAll(fd, b);
+            progress.add(b.length);
+          }
+        });
+        continue;
+      }
       // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
       // the next is asked for: a file written here with writeSync, or our own stdout, whose write
       // callback comes once the bytes are out. Another stream may hold on to what it is given.
       const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
-      // range hook: --length reads only the chunks that hold the range (content-range.ts)
-      if (opts.length !== undefined) {
-        bytes += await writeRange(readRange(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, opts.length), f.local, out);
-        continue;
-      }
-      if (f.entry.size >= PARALLEL_MIN_BYTES && (f.local === null || !copiesNatively(f.entry.size, opts.offset ?? 0))) startContentWorker();
+      if (f.entry.size >= PARALLEL_MIN_BYTES && (f.local === null || !copiesNatively(f.entry.size, offset))) startContentWorker();
       if (f.local !== null && batches && f.entry.size <= SMALL_WRITE) {
         // Small files of a tree: read and verified here (a one-chunk file with one index query), created
         // and written in batches by the worker meanwhile.
-        const ctx = readCtx(c, f.repoPath);
-        const one = opts.offset ? undefined : readSoleChunk(s.index, s.packs, f.entry.id as ContentId, ctx);
-        const parts = one ? [one] : [...readContent(s.index, s.packs, f.entry.id as ContentId, ctx, opts.offset ?? 0)];
+        const one = offset ? undefined : readSoleChunk(s.index, s.packs, id, ctx);
+        const parts = one ? [one] : [...readContent(s.index, s.packs, id, ctx, offset)];
         let size = 0;
         for (const p of parts) size += p.length;
         batches.add(path.dirname(f.local), f.local, parts, size);
-        bytes += size;
-        opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-        continue;
-      }
-      if (f.local === null) {
-        for (const b of readContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), opts.offset ?? 0, { transient })) {
-          bytes += b.length;
-          if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
-          else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
-          opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-        }
-        continue;
-      }
-      const dir = path.dirname(f.local);
-      if (!madeDirs.has(dir)) {
-        try {
-          fs.mkdirSync(dir, { recursive: true });
-        } catch (err) {
-          throw localFileError(err, dir, 'write');
-        }
-        madeDirs.add(dir);
-      }
-      // A single file goes to a temp name and is renamed, so a failed read never leaves a half file
-      // where a good one was. A tree (-r) is written in place (a rename per file doubles the cost of
-      // 100,000 small files); a failed file is removed.
-      const tmp = opts.recursive ? f.local : `${f.local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
-      let fd: number;
-      try {
-        fd = fs.openSync(tmp, 'w');
-      } catch (err) {
-        throw localFileError(err, f.local, 'write');
-      }
-      try {
-        writeContent(s.index, s.packs, f.entry.id as ContentId, readCtx(c, f.repoPath), fd, opts.offset ?? 0, (n) => {
-          bytes += n;
-          opts.onProgress?.({ phase: 'read', done: bytes, total, unit: 'bytes' });
-        });
-        fs.closeSync(fd);
-        if (tmp !== f.local) fs.renameSync(tmp, f.local);
-      } catch (err) {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          // already closed
-        }
-        fs.rmSync(tmp, { force: true });
-        if (err instanceof TuskError) throw err;
-        throw localFileError(err, f.local, 'write');
-      }
+        progress.add(size);
+      } else if (f.local === null) await toStream(readContent(s.index, s.packs, id, ctx, offset, { transient }), out, transient, progress);
+      else await intoLocalFile(f.local, opts.recursive ?? false, madeDirs, (fd) => void writeContent(s.index, s.packs, id, ctx, fd, offset, (n) => progress.add(n)));
     }
     batches?.finish();
   } finally {
     batches?.close();
   }
-  return { files, bytes };
+  return { files, bytes: progress.bytes };
+}
+
+/** Write a file's bytes to a stream, honouring backpressure; a transient buffer is waited out before the next is read. */
+async function toStream(bytes: Iterable<Buffer> | AsyncIterable<Buffer>, out: NodeJS.WritableStream, transient: boolean, progress: GetProgress): Promise<void> {
+  for await (const b of bytes) {
+    if (transient) await new Promise<void>((resolve, reject) => out.write(b, (err) => (err ? reject(err) : resolve())));
+    else if (!out.write(b)) await new Promise((r) => out.once('drain', r));
+    progress.add(b.length);
+  }
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  for (let done = 0; done < b.length; ) done += fs.writeSync(fd, b, done, b.length - done);
+}
+
+/**
+ * Create a local file and let `write` fill it. A single file goes to a temp name and is renamed, so
+ * a failed read never leaves a half file where a good one was. A tree (-r) is written in place (a
+ * rename per file doubles the cost of 100,000 small files); a failed file is removed.
+ */
+async function intoLocalFile(local: string, inPlace: boolean, madeDirs: Set<string>, write: (fd: number) => void | Promise<void>): Promise<void> {
+  const dir = path.dirname(local);
+  if (!madeDirs.has(dir)) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw localFileError(err, dir, 'write');
+    }
+    madeDirs.add(dir);
+  }
+  const tmp = inPlace ? local : `${local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'w');
+  } catch (err) {
+    throw localFileError(err, local, 'write');
+  }
+  try {
+    await write(fd);
+    fs.closeSync(fd);
+    if (tmp !== local) fs.renameSync(tmp, local);
+  } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(tmp, { force: true });
+    if (err instanceof TuskError) throw err;
+    throw localFileError(err, local, 'write');
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -849,7 +938,7 @@ export function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef, opts:
   const ne = nc.root ? lookupPath(s.reader, nc.root, np) : undefined;
   const oe = oc?.root ? lookupPath(s.reader, oc.root, op) : undefined;
   const out: DiffEntry[] = [];
-  const add = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => out.push({ op: sign, ...toFileInfo(c, pe) });
+  const add = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => out.push({ op: sign, ...toFileInfo(c.repo, c.id, pe) });
   const expand = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => {
     if (pe.entry.kind === 'file' || opts.shallow) add(sign, c, pe);
     else for (const f of walkTree(s.reader, pe.entry.id as NodeId, pe.path)) if (f.entry.kind === 'file') add(sign, c, f);

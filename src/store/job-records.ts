@@ -61,7 +61,80 @@ export interface DatumRow {
   upload_bytes: number;
 }
 
-export class JobRecords {
+/**
+ * The pipeline metadata's contract: pipelines, jobs, datums and their outputs, cron ticks.
+ * Implemented on SQLite by SqliteJobRecords. Claims and state changes are made inside a unit of
+ * work (StoreCore.unitOfWork), so that two runners never claim one datum; `iterate*` methods
+ * stream; each other method is one query.
+ */
+export interface JobRecords {
+  /** Become the store's background runner unless a live one exists. */
+  claimRunner(id: string, alive: (owner: { pid: number; host: string; until: number }) => boolean): boolean;
+  /** The background runner holding the lease, if any (alive or not). */
+  runnerOwner(): { id: string; pid: number; host: string; until: number } | undefined;
+  releaseRunner(id: string): void;
+  getPipeline(name: string): PipelineRow | undefined;
+  listPipelines(): PipelineRow[];
+  /** The pipeline whose output branch is repo@branch, if any. */
+  pipelineOwning(repo: string, branch: string): PipelineRow | undefined;
+  insertPipeline(p: PipelineRow): void;
+  updatePipeline(p: Omit<PipelineRow, 'stopped' | 'created'>): void;
+  setStopped(name: string, stopped: boolean): void;
+  deletePipeline(name: string): void;
+  getJob(pipeline: string, id: string): JobRow | undefined;
+  jobsOf(pipeline: string): JobRow[];
+  jobsById(id: string): JobRow[];
+  allJobs(): JobRow[];
+  /** Jobs not yet terminal, oldest first. */
+  openJobs(): JobRow[];
+  /** Jobs not yet terminal, and those that ended at or after `endedSince` (ms): what a log follower watches. */
+  liveJobs(endedSince: number): Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>[];
+  insertJob(pipeline: string, id: string, version: number, salt: string): void;
+  setJobState(pipeline: string, id: string, state: JobState, reason: string | null, finished: number | null): void;
+  startJob(pipeline: string, id: string, total: number, runner: string, leaseUntil: number): void;
+  leaseJob(pipeline: string, id: string, runner: string | null, leaseUntil: number | null): void;
+  setCounts(c: Pick<JobRow, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'download_bytes' | 'upload_bytes'>): void;
+  deleteJob(pipeline: string, id: string): void;
+  /** The newest successful job of a pipeline other than `exceptJob`: the base a new job builds on. */
+  lastSuccessfulJob(pipeline: string, exceptJob: string): JobRow | undefined;
+  insertDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>): void;
+  getDatum(pipeline: string, job: string, id: string): DatumRow | undefined;
+  datumsOf(pipeline: string, job: string): DatumRow[];
+  /** The job of this pipeline started most recently before `job`: its rows carry every reusable result forward. */
+  previousJob(pipeline: string, job: string): string | undefined;
+  /** A job's datums with only their input files (JSON), one row at a time, in plan order. */
+  datumInputs(pipeline: string, job: string): IterableIterator<Pick<DatumRow, 'id' | 'inputs'>>;
+  /** A job's datums without their inputs: what planning and merging need, at a fraction of the read. */
+  datumResults(pipeline: string, job: string): Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[];
+  /** Bytes moved by the datums a job ran itself (skipped ones moved nothing). */
+  datumBytes(pipeline: string, job: string): { download_bytes: number; upload_bytes: number };
+  firstFailedDatum(pipeline: string, job: string): string | undefined;
+  /** A successful earlier result for this datum identity, if any. */
+  datumResult(pipeline: string, id: string, hash: string): DatumRow | undefined;
+  /** Claim up to `limit` datums in one statement: one write transaction per batch, not per datum. */
+  claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): DatumRow[];
+  finishDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>): void;
+  /** Count one more try of a claimed datum (a retry within the same claim). */
+  addAttempt(pipeline: string, job: string, id: string): void;
+  /** Send running datums back to the queue (`restart datum`); returns those that were running. */
+  restartDatums(pipeline: string, job: string, ids: readonly string[]): string[];
+  /** A runner that stops gives its unfinished datums back to the queue (else they wait for its lease to run out). */
+  releaseClaims(pipeline: string, job: string, runner: string): number;
+  /** The datums of a job this runner holds (claimed and not finished). */
+  datumsClaimedBy(pipeline: string, job: string, runner: string): Set<string>;
+  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): void;
+  datumStates(pipeline: string, job: string): Record<DatumState, number>;
+  /** When a cron input last ticked (ms), if it ever did. Read it in the transaction that writes the next tick. */
+  lastCronTick(pipeline: string, input: string): number | undefined;
+  setLastCronTick(pipeline: string, input: string, tick: number): void;
+  /** Forget the ticks of cron inputs a pipeline no longer has (after an update renamed or removed them). */
+  keepCronTicks(pipeline: string, inputs: readonly string[]): void;
+  /** Every datum output root: gc keeps these trees alive (later jobs reuse them). */
+  allDatumOutputs(): NodeId[];
+}
+
+/** JobRecords on SQLite: prepared statements over its tables. */
+export class SqliteJobRecords implements JobRecords {
   private readonly q;
 
   constructor(private readonly db: Db) {

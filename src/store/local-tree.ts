@@ -419,7 +419,7 @@ export class TreeIngest {
    */
   private checkpoint(): void {
     this.o.writer.sync();
-    this.s.graph.transaction(() => {
+    this.s.unitOfWork(() => {
       this.o.writer.checkpoint();
       this.record(Date.now());
     });
@@ -643,7 +643,9 @@ export class TreeIngest {
       this.currentSeq++;
       const limit = this.o.checkpointRows ?? CHECKPOINT_ROWS;
       const staged = this.staged;
-      if (staged >= limit) {
+      // where packs are objects a checkpoint cannot make them durable synchronously: the rows
+      // then wait for the commit, which uploads the packs first
+      if (staged >= limit && this.o.writer.canCheckpoint) {
         this.topUp();
         this.checkpoint();
         this.flushedAhead = false;

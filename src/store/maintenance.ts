@@ -2,16 +2,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockedError, TuskError } from '../errors.js';
-import { splitIds } from './chunk-index.js';
+import type { ContentRecord } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
-import { readChunk } from './content-io.js';
+import { readChunk, readChunkAsync } from './content-io.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
 import { DeltaIndex } from './delta-store.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
-import { Codec, encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
-import { DB_FILE, PACKS_DIR, type StoreCore } from './store-core.js';
+import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
+import { requireLocal, type LocalPackAccess } from './packs.js';
+import { WriteSession } from './write-session.js';
+import { DB_FILE, type StoreCore } from './store-core.js';
 import type { FsckProblem, FsckReport, GcReport, OnProgress } from './types.js';
 
 const hex = (b: Buffer) => b.toString('hex');
@@ -21,225 +23,274 @@ function pageItems(page: Page): { entries: Entry[]; refs: PageRef[] } {
   return page.level === 0 ? { entries: (page as { entries: Entry[] }).entries, refs: [] } : { entries: [], refs: (page as { children: PageRef[] }).children };
 }
 
-/** Check every invariant the store relies on. With verifyData, also read and hash every chunk. */
-export function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: OnProgress } = {}): FsckReport {
-  const problems: FsckProblem[] = [];
-  const report = (subject: string, problem: string) => problems.push({ subject, problem });
-  const checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0 };
-  const db = s.db;
+/**
+ * Check every invariant the store relies on. With verifyData, also read and hash every chunk.
+ * Pack bytes are reached through the pack contract only, so fsck runs on any pack backend; where
+ * packs are local it reads them synchronously, which is what it always did.
+ */
+export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: OnProgress } = {}): Promise<FsckReport> {
+  const run = new FsckRun(s, opts.onProgress);
+  const packs = await run.checkPacks(opts.verifyData ?? false);
+  run.checkChunkPlaces(packs);
+  run.checkDeltaChains();
+  if (opts.verifyData) await run.verifyChunks();
+  run.checkCommits();
+  // the datum input cache: copies pipelines read instead of packs must hold what their ids say
+  if (opts.verifyData) run.checked.cachedInputs = verifyInputCache(s.path, (id, problem) => run.report(`cached input ${id.slice(0, 16)}`, problem));
+  if (opts.verifyData) run.checkHasherStates();
+  return { ok: run.problems.length === 0, checked: run.checked, problems: run.problems };
+}
 
-  // packs: committed size must be on disk
-  const packs = db.prepare('SELECT id, name, size FROM packs').all() as { id: number; name: string; size: number }[];
-  const packById = new Map<number, { name: string; size: number; onDisk: number | null }>();
-  for (const p of packs) {
-    checked.packs++;
-    const onDisk = s.packs.size(p.name);
-    packById.set(p.id, { ...p, onDisk });
-    if (onDisk === null) {
-      if (p.size > 0) report(`pack ${p.name}`, 'is missing from disk');
-    } else if (onDisk < p.size) report(`pack ${p.name}`, `is truncated: ${onDisk} bytes on disk, ${p.size} committed`);
-    else if (opts.verifyData && p.size >= PACK_MAGIC.length && !s.packs.read(p.name, 0, PACK_MAGIC.length).equals(PACK_MAGIC))
-      report(`pack ${p.name}`, 'has a damaged header (not a tusk pack?)');
+/** A pack as recorded, with what its backend holds. */
+interface PackSeen {
+  name: string;
+  size: number;
+  onDisk: number | null;
+}
+
+/** One fsck: what it found so far, and each phase as a method (packs → chunk places → chunk bytes → commits and trees). */
+class FsckRun {
+  readonly problems: FsckProblem[] = [];
+  readonly checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0 };
+  /** hex chunk ids found damaged, misplaced or unreadable */
+  private readonly badChunks = new Set<string>();
+  /** content id → what hashing its bytes found */
+  private readonly badContents = new Map<string, string>();
+  /** node id → whether its subtree has problems: a shared subtree is walked once */
+  private readonly nodeState = new Map<string, boolean>();
+  /** content id → its problem, or null */
+  private readonly contentState = new Map<string, string | null>();
+
+  constructor(
+    private readonly s: StoreCore,
+    private readonly onProgress?: OnProgress,
+  ) {}
+
+  report(subject: string, problem: string): void {
+    this.problems.push({ subject, problem });
   }
 
-  // chunk index: every location inside its pack's committed bytes; optionally verify bytes
-  const badChunks = new Set<string>();
-  for (const c of db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks').iterate() as IterableIterator<{ id: Buffer; pack: number; offset: number; storedLen: number }>) {
-    checked.chunks++;
-    const p = packById.get(c.pack);
-    if (!p) {
-      report(`chunk ${hex(c.id).slice(0, 16)}`, `refers to pack #${c.pack}, which is not recorded`);
-      badChunks.add(hex(c.id));
-    } else if (c.offset + RECORD_HEADER_BYTES + c.storedLen > p.size) {
-      report(`chunk ${hex(c.id).slice(0, 16)}`, `lies past the committed end of pack ${p.name}`);
-      badChunks.add(hex(c.id));
-    } else if (p.onDisk === null) {
+  /** Every recorded pack's committed size must be in the backend. */
+  async checkPacks(verifyData: boolean): Promise<Map<number, PackSeen>> {
+    const { packs } = this.s;
+    const byId = new Map<number, PackSeen>();
+    for (const p of this.s.index.listPacks()) {
+      this.checked.packs++;
+      const onDisk = packs.local ? packs.local.sizeOf(p.name) : await packs.size(p.name);
+      byId.set(p.id, { name: p.name, size: p.size, onDisk });
+      if (onDisk === null) {
+        if (p.size > 0) this.report(`pack ${p.name}`, 'is missing from disk');
+      } else if (onDisk < p.size) this.report(`pack ${p.name}`, `is truncated: ${onDisk} bytes on disk, ${p.size} committed`);
+      else if (verifyData && p.size >= PACK_MAGIC.length && !(await packs.getRange(p.name, 0, PACK_MAGIC.length)).equals(PACK_MAGIC))
+        this.report(`pack ${p.name}`, 'has a damaged header (not a tusk pack?)');
+    }
+    return byId;
+  }
+
+  /** Every chunk's record must lie inside its pack's committed bytes, and inside what the backend holds. */
+  checkChunkPlaces(packs: Map<number, PackSeen>): void {
+    for (const c of this.s.index.iterateChunkPlaces()) {
+      this.checked.chunks++;
+      const p = packs.get(c.pack);
+      const end = c.offset + RECORD_HEADER_BYTES + c.storedLen;
+      let problem: string | null = null;
+      if (!p) problem = `refers to pack #${c.pack}, which is not recorded`;
+      else if (end > p.size) problem = `lies past the committed end of pack ${p.name}`;
       // what a lost or cut pack takes with it shows without reading a byte
-      report(`chunk ${hex(c.id).slice(0, 16)}`, `is in pack ${p.name}, which is missing`);
-      badChunks.add(hex(c.id));
-    } else if (c.offset + RECORD_HEADER_BYTES + c.storedLen > p.onDisk) {
-      report(`chunk ${hex(c.id).slice(0, 16)}`, `lies past the end of pack ${p.name} on disk (truncated)`);
-      badChunks.add(hex(c.id));
+      else if (p.onDisk === null) problem = `is in pack ${p.name}, which is missing`;
+      else if (end > p.onDisk) problem = `lies past the end of pack ${p.name} on disk (truncated)`;
+      if (problem) {
+        this.report(`chunk ${hex(c.id).slice(0, 16)}`, problem);
+        this.badChunks.add(hex(c.id));
+      }
     }
   }
-  // delta hook: a delta chunk needs its row and its base; a chunk whose chain is broken is bad,
-  // and so is every chunk stored against it
-  const bases = new DeltaIndex(db).allBases();
-  for (const c of db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta}`).pluck().iterate() as IterableIterator<Buffer>) {
-    if (!bases.has(hex(c))) {
-      report(`chunk ${hex(c).slice(0, 16)}`, 'is stored as a delta but has no delta row (its base is unknown to gc)');
-      badChunks.add(hex(c));
+
+  /**
+   * Delta hook: a delta chunk needs its row and its bases; a chunk whose chain is broken is bad,
+   * and so is every chunk stored against it.
+   */
+  checkDeltaChains(): void {
+    const { index } = this.s;
+    const bases = new DeltaIndex(this.s.db).allBases();
+    for (const c of index.deltaChunkIds()) {
+      if (!bases.has(hex(c))) {
+        this.report(`chunk ${hex(c).slice(0, 16)}`, 'is stored as a delta but has no delta row (its base is unknown to gc)');
+        this.badChunks.add(hex(c));
+      }
+    }
+    for (const [id, list] of bases) {
+      for (const base of list) {
+        if (index.hasChunk(Buffer.from(base, 'hex') as ChunkId)) continue;
+        this.report(`chunk ${id.slice(0, 16)}`, `is stored against base chunk ${base.slice(0, 16)}, which is missing`);
+        this.badChunks.add(id);
+      }
+    }
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [id, list] of bases) if (!this.badChunks.has(id) && list.some((b) => this.badChunks.has(b))) {
+        this.badChunks.add(id);
+        grew = true;
+      }
     }
   }
-  const hasChunk = db.prepare('SELECT 1 FROM chunks WHERE id = ?').pluck();
-  for (const [id, list] of bases) {
-    for (const base of list) {
-      if (hasChunk.get(Buffer.from(base, 'hex')) !== undefined) continue;
-      report(`chunk ${id.slice(0, 16)}`, `is stored against base chunk ${base.slice(0, 16)}, which is missing`);
-      badChunks.add(id);
-    }
-  }
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [id, list] of bases) if (!badChunks.has(id) && list.some((b) => badChunks.has(b))) {
-      badChunks.add(id);
-      grew = true;
-    }
-  }
-  const badContents = new Map<string, string>(); // content id → what hashing its bytes found
-  if (opts.verifyData) {
-    const ids = db.prepare('SELECT id FROM chunks').pluck().all() as Buffer[];
+
+  /** Read and hash every chunk once; a content's chunk list must hash to the content's id. */
+  async verifyChunks(): Promise<void> {
+    const { index, packs } = this.s;
+    const ids = index.allChunkIds();
     const verified = new Set<string>();
-    const verify = (id: Buffer): Buffer | null => {
+    const verify = async (id: ChunkId): Promise<Buffer | null> => {
       const key = hex(id);
-      if (badChunks.has(key) || !s.index.getChunk(id as ChunkId)) return null; // reported, or reported per file
+      if (this.badChunks.has(key) || !index.getChunk(id)) return null; // reported, or reported per file
       let data: Buffer | null = null;
+      const ctx = { describe: () => `chunk ${key.slice(0, 16)}` };
       try {
-        data = readChunk(s.index, s.packs, id as ChunkId, { describe: () => `chunk ${key.slice(0, 16)}` });
+        data = packs.local ? readChunk(index, packs, id, ctx) : await readChunkAsync(index, packs, id, ctx);
       } catch (err) {
         if (!(err instanceof TuskError)) throw err;
-        badChunks.add(key);
-        report(`chunk ${key.slice(0, 16)}`, err.message.replace(/^chunk \w+ cannot be read: /, 'damaged: '));
+        this.badChunks.add(key);
+        this.report(`chunk ${key.slice(0, 16)}`, err.message.replace(/^chunk \w+ cannot be read: /, 'damaged: '));
       }
       if (!verified.has(key)) {
         verified.add(key);
-        checked.chunksVerified++;
-        if (checked.chunksVerified % 256 === 0) opts.onProgress?.({ phase: 'read', done: checked.chunksVerified, total: ids.length, unit: 'files' });
+        this.checked.chunksVerified++;
+        if (this.checked.chunksVerified % 256 === 0) this.onProgress?.({ phase: 'read', done: this.checked.chunksVerified, total: ids.length, unit: 'files' });
       }
       return data;
     };
     // Contents with a chunk list first: their chunks, read once here, must also hash to the
     // content id together, or the list itself is wrong (reordered, swapped, another file's).
-    for (const row of db.prepare('SELECT id, chunks FROM contents').all() as { id: Buffer; chunks: Buffer | null }[]) {
-      if (!row.chunks || row.chunks.length === 0) continue;
+    for (const content of index.allChunkLists()) {
       const h = createHasher();
       let complete = true;
-      for (const cid of splitIds(row.chunks)) {
-        const data = verify(cid);
+      for (const cid of content.chunks) {
+        const data = await verify(cid);
         if (!data) {
           complete = false;
           break;
         }
         h.update(data);
       }
-      if (complete && !h.digest().equals(row.id)) badContents.set(hex(row.id), 'its chunks do not hash to its id: the chunk list is wrong');
+      if (complete && !h.digest().equals(content.id)) this.badContents.set(hex(content.id), 'its chunks do not hash to its id: the chunk list is wrong');
     }
-    for (const id of ids) if (!verified.has(hex(id))) verify(id);
+    for (const id of ids) if (!verified.has(hex(id))) await verify(id);
   }
 
-  // trees and contents, reported per commit and path; each node is checked once, and a subtree
-  // that holds nothing bad is not walked again for the next commit that shares it
-  const nodeState = new Map<string, boolean>(); // node id → subtree has problems
-  const contentState = new Map<string, string | null>(); // content id → problem or null
-  const checkContent = (id: Buffer): string | null => {
-    const key = hex(id);
-    const known = contentState.get(key);
-    if (known !== undefined) return known;
-    let problem: string | null = null;
-    if (!id.equals(EMPTY_CONTENT_ID)) {
-      checked.contents++;
-      const rec = s.index.getContent(id as ContentId);
-      if (!rec) problem = 'its content record is missing';
-      else {
-        const chunks = rec.chunks;
-        const row = rec;
-        let total = 0;
-        for (const cid of chunks) {
-          const loc = s.index.getChunk(cid);
-          if (!loc) {
-            problem = `chunk ${hex(cid).slice(0, 16)} is missing`;
-            break;
-          }
-          if (badChunks.has(hex(cid))) {
-            problem = `chunk ${hex(cid).slice(0, 16)} is damaged`;
-            break;
-          }
-          total += loc.rawLen;
-        }
-        if (!problem && total !== row.size) problem = `its chunks hold ${total} bytes, ${row.size} recorded`;
-        if (!problem) problem = badContents.get(key) ?? null;
+  /** Branches, commits, provenance, and each commit's tree, reported per commit and path. */
+  checkCommits(): void {
+    const { graph } = this.s;
+    const repos = new Set(graph.listRepos().map((r) => r.name));
+    this.checked.repos = repos.size;
+    for (const b of graph.allBranches()) {
+      if (!graph.getCommit(b.repo, b.head)) this.report(`branch ${b.repo}@${b.name}`, `points at commit ${b.head}, which does not exist`);
+    }
+    for (const c of graph.iterateAllCommits()) {
+      this.checked.commits++;
+      const label = `${c.repo}@${c.id}`;
+      if (!repos.has(c.repo)) this.report(`commit ${label}`, `belongs to repo ${c.repo}, which does not exist`);
+      if (c.parent && !graph.getCommit(c.repo, c.parent)) this.report(`commit ${label}`, `has parent ${c.parent}, which does not exist`);
+      for (const p of graph.commitProvenance(c.repo, c.id))
+        if (!graph.getCommit(p.from_repo, p.from_commit)) this.report(`commit ${label}`, `has provenance ${p.from_repo}@${p.from_commit}, which does not exist`);
+      if (!c.root) {
+        this.report(`commit ${label}`, 'has no root tree');
+        continue;
       }
+      this.walkDir(c.root, '/', (p) => `${label}:${p}`);
     }
-    contentState.set(key, problem);
-    return problem;
-  };
-  const walkDir = (id: NodeId, where: string, subject: (p: string) => string): boolean => {
+  }
+
+  /** Check a directory's pages and files; true when its subtree has problems. A clean subtree shared by later commits is not walked again. */
+  private walkDir(id: NodeId, where: string, subject: (p: string) => string): boolean {
     const key = hex(id);
-    if (nodeState.get(key) === false) return false;
+    if (this.nodeState.get(key) === false) return false;
+    const page = this.loadPage(id, key, () => subject(where));
+    if (!page) {
+      this.nodeState.set(key, true);
+      return true;
+    }
+    if (!this.nodeState.has(key)) this.checked.nodes++;
     let bad = false;
-    const data = s.index.getNode(id);
-    if (!data) {
-      report(subject(where), `directory page ${key.slice(0, 16)} is missing`);
-      nodeState.set(key, true);
-      return true;
-    }
-    if (!hashBytes(data).equals(id)) {
-      report(subject(where), `directory page ${key.slice(0, 16)} does not match its id`);
-      nodeState.set(key, true);
-      return true;
-    }
-    let page: Page;
-    try {
-      page = decodePage(data, id);
-    } catch (err) {
-      report(subject(where), `directory page ${key.slice(0, 16)} cannot be decoded: ${(err as Error).message}`);
-      nodeState.set(key, true);
-      return true;
-    }
-    if (!nodeState.has(key)) checked.nodes++;
     const { entries, refs } = pageItems(page);
-    for (const r of refs) if (walkDir(r.id, where, subject)) bad = true;
+    for (const r of refs) if (this.walkDir(r.id, where, subject)) bad = true;
     for (const e of entries) {
       const p = where === '/' ? `/${e.name}` : `${where}/${e.name}`;
       if (e.kind === 'file') {
-        const problem = checkContent(e.id);
+        const problem = this.checkContent(e.id);
         if (problem) {
-          report(subject(p), problem);
+          this.report(subject(p), problem);
           bad = true;
         }
-      } else if (walkDir(e.id as NodeId, p, subject)) bad = true;
+      } else if (this.walkDir(e.id as NodeId, p, subject)) bad = true;
     }
-    nodeState.set(key, bad);
+    this.nodeState.set(key, bad);
     return bad;
-  };
+  }
 
-  const repos = new Set(s.graph.listRepos().map((r) => r.name));
-  checked.repos = repos.size;
-  for (const b of s.graph.allBranches()) {
-    if (!s.graph.getCommit(b.repo, b.head)) report(`branch ${b.repo}@${b.name}`, `points at commit ${b.head}, which does not exist`);
-  }
-  for (const c of s.graph.iterateAllCommits()) {
-    checked.commits++;
-    const label = `${c.repo}@${c.id}`;
-    if (!repos.has(c.repo)) report(`commit ${label}`, `belongs to repo ${c.repo}, which does not exist`);
-    if (c.parent && !s.graph.getCommit(c.repo, c.parent)) report(`commit ${label}`, `has parent ${c.parent}, which does not exist`);
-    for (const p of s.graph.commitProvenance(c.repo, c.id))
-      if (!s.graph.getCommit(p.from_repo, p.from_commit)) report(`commit ${label}`, `has provenance ${p.from_repo}@${p.from_commit}, which does not exist`);
-    if (!c.root) {
-      report(`commit ${label}`, 'has no root tree');
-      continue;
+  /** A directory page, present, matching its id and decodable; null (reported) otherwise. */
+  private loadPage(id: NodeId, key: string, subject: () => string): Page | null {
+    const data = this.s.index.getNode(id);
+    if (!data) {
+      this.report(subject(), `directory page ${key.slice(0, 16)} is missing`);
+      return null;
     }
-    walkDir(c.root, '/', (p) => `${label}:${p}`);
+    if (!hashBytes(data).equals(id)) {
+      this.report(subject(), `directory page ${key.slice(0, 16)} does not match its id`);
+      return null;
+    }
+    try {
+      return decodePage(data, id);
+    } catch (err) {
+      this.report(subject(), `directory page ${key.slice(0, 16)} cannot be decoded: ${(err as Error).message}`);
+      return null;
+    }
   }
-  // the datum input cache: copies pipelines read instead of packs must hold what their ids say
-  if (opts.verifyData) checked.cachedInputs = verifyInputCache(s.path, (id, problem) => report(`cached input ${id.slice(0, 16)}`, problem));
-  // kept hasher states (hash-state.ts): never used unless they digest to their content's id, but
-  // one that does not is damage worth knowing of; it is removed, and an append hashes that content again
-  if (opts.verifyData && canCheckStates()) {
-    for (const st of s.index.contentStates()) {
-      checked.hasherStates++;
+
+  /**
+   * Kept hasher states (hash-state.ts): never used unless they digest to their content's id, but
+   * one that does not is damage worth knowing of; it is removed, and an append hashes that content again.
+   */
+  checkHasherStates(): void {
+    if (!canCheckStates()) return;
+    for (const st of this.s.index.contentStates()) {
+      this.checked.hasherStates++;
       if (st.size !== null && resumeHasher(st.state, st.content, st.size)) continue;
       let removed = true;
       try {
-        s.index.deleteContentState(st.content);
+        this.s.index.deleteContentState(st.content);
       } catch {
         removed = false; // a store this user can only read
       }
       const what = st.size === null ? 'its content is gone' : 'does not digest to its content id';
-      report(`hasher state of content ${hex(st.content).slice(0, 16)}`, `${what} (${removed ? 'removed' : 'not removed: the store is read-only here'}; an append to that content hashes it again)`);
+      this.report(`hasher state of content ${hex(st.content).slice(0, 16)}`, `${what} (${removed ? 'removed' : 'not removed: the store is read-only here'}; an append to that content hashes it again)`);
     }
   }
-  return { ok: problems.length === 0, checked, problems };
+
+  /** What is wrong with a file's content (its record, its chunks, their sizes, its hash), or null. Each content is checked once. */
+  private checkContent(id: Buffer): string | null {
+    const key = hex(id);
+    const known = this.contentState.get(key);
+    if (known !== undefined) return known;
+    let problem: string | null = null;
+    if (!id.equals(EMPTY_CONTENT_ID)) {
+      this.checked.contents++;
+      const rec = this.s.index.getContent(id as ContentId);
+      problem = rec ? (this.chunkProblem(rec) ?? this.badContents.get(key) ?? null) : 'its content record is missing';
+    }
+    this.contentState.set(key, problem);
+    return problem;
+  }
+
+  private chunkProblem(rec: ContentRecord): string | null {
+    let total = 0;
+    for (const cid of rec.chunks) {
+      const loc = this.s.index.getChunk(cid);
+      if (!loc) return `chunk ${hex(cid).slice(0, 16)} is missing`;
+      if (this.badChunks.has(hex(cid))) return `chunk ${hex(cid).slice(0, 16)} is damaged`;
+      total += loc.rawLen;
+    }
+    return total === rec.size ? null : `its chunks hold ${total} bytes, ${rec.size} recorded`;
+  }
 }
 
 function storeBytes(s: StoreCore): number {
@@ -252,8 +303,8 @@ function storeBytes(s: StoreCore): number {
     }
   };
   for (const suffix of ['', '-wal', '-shm']) add(path.join(s.path, DB_FILE + suffix));
-  const packsDir = path.join(s.path, PACKS_DIR);
-  for (const name of s.packs.list()) add(path.join(packsDir, name.slice(0, 2), `${name}.pack`));
+  const local = requireLocal(s.packs, 'measuring the store');
+  for (const name of local.names()) total += local.sizeOf(name) ?? 0;
   return total;
 }
 
@@ -278,6 +329,9 @@ function sleepSync(ms: number): void {
  * (which needs that lock) before it looks up any chunk, so no writer can slip in between.
  */
 export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
+  // cutting tails and rewriting packs in place are local operations; a bucket's packs are
+  // collected by whatever owns the bucket
+  const local = requireLocal(s.packs, '`tusk gc`');
   const before = storeBytes(s);
   const db = s.db;
   const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before, cacheFilesRemoved: 0, cacheBytesRemoved: 0 };
@@ -287,7 +341,7 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
 
   let repackList: { id: number; name: string }[] | null;
   for (;;) {
-    repackList = sweep(s, rep);
+    repackList = sweep(s, local, rep);
     if (repackList) break;
     if (Date.now() >= deadline) {
       const live = s.index.liveWriters().length;
@@ -302,13 +356,13 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
   // reading the rows: a writer creates a pack's row (committed) before its file, so a file seen
   // here whose row is not read just after is truly nobody's — the other order could delete a
   // pack a writer has just created.
-  const onDisk = s.packs.list();
-  const known = new Set(db.prepare('SELECT name FROM packs').pluck().all() as string[]);
+  const onDisk = local.names();
+  const known = new Set(s.index.listPacks().map((p) => p.name));
   for (const name of onDisk) if (!known.has(name)) {
-    s.packs.remove(name);
+    local.removeNow(name);
     rep.packsRemoved++;
   }
-  for (const p of repackList) if (repack(s, p)) rep.packsRewritten++;
+  for (const p of repackList) if (repack(s, local, p)) rep.packsRewritten++;
   // cached datum inputs of contents swept above, and the oldest past the cache's bound
   const trim = trimInputCache(s.path, { maxBytes: cacheLimit, isStored: (id) => s.index.hasContent(fromHex(id) as ContentId) });
   rep.cacheFilesRemoved = trim.filesRemoved;
@@ -323,9 +377,8 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
 }
 
 /** Mark and sweep in one transaction; null (nothing done) while a write session is alive. Returns the packs to rewrite. */
-function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | null {
-  const db = s.db;
-  return s.graph.transaction(() => {
+function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: number; name: string }[] | null {
+  return s.unitOfWork(() => {
     if (s.index.liveWriters().length > 0) return null;
     // mark
     const nodes = new Set<string>();
@@ -352,7 +405,7 @@ function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | nu
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
     for (const root of s.jobs.allDatumOutputs()) markDir(root);
     // delta hook: a kept chunk keeps the chain of bases it is stored against
-    const bases = new DeltaIndex(db).allBases();
+    const bases = new DeltaIndex(s.db).allBases();
     if (bases.size > 0) {
       const todo = [...chunks];
       for (let key = todo.pop(); key !== undefined; key = todo.pop()) {
@@ -363,91 +416,64 @@ function sweep(s: StoreCore, rep: GcReport): { id: number; name: string }[] | nu
         }
       }
     }
-    // sweep (collect first: a table cannot be modified while it is being iterated)
-    const sweep = (table: string, keep: Set<string>) => {
-      const dead = (db.prepare(`SELECT id FROM ${table}`).pluck().all() as Buffer[]).filter((id) => !keep.has(hex(id)));
-      const del = db.prepare(`DELETE FROM ${table} WHERE id = ?`);
-      for (const id of dead) del.run(id);
-      return dead.length;
-    };
-    rep.nodesRemoved = sweep('nodes', nodes);
-    rep.contentsRemoved = sweep('contents', contents);
-    rep.chunksRemoved = sweep('chunks', chunks);
-    db.prepare('DELETE FROM chunk_deltas WHERE id NOT IN (SELECT id FROM chunks)').run();
-    // a kept profile (profile-cache.ts) is worth nothing once its content is gone; a one-chunk
-    // content has no contents row, its id is the chunk's
-    db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
-    // so is a kept hasher state (hash-state.ts); only multi-chunk contents have one
-    db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
+    const kept = (id: Buffer, keep: Set<string>) => keep.has(hex(id));
+    rep.nodesRemoved = s.index.sweepNodes((id) => kept(id, nodes));
+    rep.contentsRemoved = s.index.sweepContents((id) => kept(id, contents));
+    rep.chunksRemoved = s.index.sweepChunks((id) => kept(id, chunks));
+    s.index.dropOrphanProfiles();
+    s.index.dropOrphanDeltasAndStates();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
-    const stats = db
-      .prepare(
-        `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS n, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
-         FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
-      )
-      .all() as { id: number; name: string; size: number; owner: string | null; n: number; live: number }[];
     const toRemove: string[] = [];
     const toRepack: { id: number; name: string }[] = [];
-    for (const p of stats) {
+    for (const p of s.index.packUsage()) {
       if (p.owner !== null && s.index.isWriterAlive(p.owner)) continue;
-      if (p.n === 0) {
-        db.prepare('DELETE FROM packs WHERE id = ?').run(p.id);
+      if (p.chunks === 0) {
+        s.index.deletePack(p.id);
         toRemove.push(p.name);
       } else if (p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW) toRepack.push({ id: p.id, name: p.name });
       else {
         // cut a crashed writer's uncommitted tail
-        const onDisk = s.packs.size(p.name);
-        if (onDisk !== null && onDisk > p.size) fs.truncateSync(path.join(s.path, PACKS_DIR, p.name.slice(0, 2), `${p.name}.pack`), p.size);
+        const onDisk = local.sizeOf(p.name);
+        if (onDisk !== null && onDisk > p.size) local.truncate(p.name, p.size);
       }
     }
-    for (const name of toRemove) s.packs.remove(name);
+    for (const name of toRemove) local.removeNow(name);
     rep.packsRemoved = toRemove.length;
     // A pack about to be rewritten is sealed now, in the sweep's transaction: a writer starting
     // while it is copied must not append to it (its new chunks would point at a pack gc deletes).
-    const seal = db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?');
-    for (const p of toRepack) seal.run(p.id);
+    for (const p of toRepack) s.index.sealPack(p.id);
     return toRepack;
   });
 }
 
 /** Copy a pack's live chunks into a fresh pack, then drop the old one. */
-function repack(s: StoreCore, old: { id: number; name: string }): boolean {
-  const owner = `gc-${process.pid}`;
-  s.index.addWriter(owner);
-  const row = s.index.claimPack(owner, Number.MAX_SAFE_INTEGER, { fresh: true });
-  const appender = s.packs.openAppender(row.name, row.size, PACK_MAGIC);
+function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: string }): boolean {
+  const session = new WriteSession(s, `gc-${process.pid}`);
+  const row = s.index.claimPack(session.id, Number.MAX_SAFE_INTEGER, { fresh: true });
+  const appender = local.openAppender(row.name, row.size, PACK_MAGIC);
+  let failed = true;
   try {
-    const chunks = s.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(old.id) as {
-      id: Buffer;
-      offset: number;
-      storedLen: number;
-      rawLen: number;
-      codec: Codec;
-    }[];
-    const moved: { id: Buffer; offset: number }[] = [];
+    const chunks = s.index.chunksInPack(old.id);
+    const moved: { id: ChunkId; offset: number }[] = [];
     for (const c of chunks) {
-      const rec = s.packs.read(old.name, c.offset, RECORD_HEADER_BYTES + c.storedLen);
+      const rec = local.read(old.name, c.offset, RECORD_HEADER_BYTES + c.storedLen);
       // copy the payload as stored; the header is rebuilt so a damaged one is not propagated
       const at = appender.append([encodeRecordHeader(c.id, c.codec, c.rawLen, c.storedLen), rec.subarray(RECORD_HEADER_BYTES)]);
       moved.push({ id: c.id, offset: at });
     }
     appender.sync();
     crashPoint('in-gc-repack');
-    s.graph.transaction(() => {
-      const upd = s.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
-      for (const m of moved) upd.run(row.id, m.offset, m.id, old.id);
+    s.unitOfWork(() => {
+      s.index.moveChunks(old.id, row.id, moved);
       s.index.commitPack(row.id, appender.length, true);
-      s.db.prepare('DELETE FROM packs WHERE id = ?').run(old.id);
-      s.index.removeWriter(owner);
+      s.index.deletePack(old.id);
+      session.end();
     });
-    s.packs.remove(old.name);
+    failed = false;
+    local.removeNow(old.name);
     return true;
   } finally {
     appender.close();
-    try {
-      s.index.removeWriter(owner);
-    } catch {
-      // already removed in the transaction
-    }
+    session.close(failed);
   }
 }

@@ -1,48 +1,70 @@
-// Where pack bytes live. Local directory today; the interface is what an object-store backend
-// would implement (append-only objects, ranged reads), so nothing above it sees file paths.
+// The local pack backend: packs as files under `.tusk/packs/`. It implements the pack contract
+// (packs.ts) and, beside it, the local capability the write path and the native copy loop use.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { CorruptError, IoError, TuskError } from '../errors.js';
+import type { LocalPackAccess, PackAppender, PackBody, Packs } from './packs.js';
 import { reserveAhead } from './native-io.js';
 import { crashArmed, crashPoint } from './crash-points.js';
 
-/** Append-only handle on one pack. Latches its first error: a writer that failed is never reused. */
-export interface PackAppender {
-  readonly name: string;
-  /** current end offset (committed size plus what this handle appended) */
-  readonly length: number;
-  append(parts: readonly Uint8Array[]): number;
-  /**
-   * Start writing back what is appended so far, in the background, when no more appends are
-   * coming soon (a full pack): a big put then overlaps its disk writes with its CPU work instead
-   * of paying for all of them in sync(). A hint only: sync() is still what makes bytes durable.
-   */
-  flushAhead(): void;
-  /** make everything appended durable before the metadata transaction that references it */
-  sync(): void;
-  close(): void;
-}
-
-export interface PackStorage {
-  /** Open a pack for appending at `committedSize`, discarding any uncommitted tail left by a crashed writer. */
-  openAppender(name: string, committedSize: number, header?: Uint8Array): PackAppender;
-  read(name: string, offset: number, length: number): Buffer;
-  /** read(), into the caller's buffer (a big read reuses one buffer instead of allocating each time) */
-  readInto(name: string, offset: number, dest: Uint8Array): void;
-  /** A descriptor of the pack open for reading, for a caller that reads it in native code; throws as read() would for a missing pack. */
-  fdOf(name: string): number;
-  size(name: string): number | null;
-  remove(name: string): void;
-  list(): string[];
-  close(): void;
-}
-
 /** Packs as files under `<store>/packs/<first two chars>/<name>.pack`. */
-export class LocalPackStorage implements PackStorage {
+export class LocalPackStorage implements Packs, LocalPackAccess {
   private readonly fds = new Map<string, number>();
   private readonly dirsSynced = new Set<string>();
+  readonly local: LocalPackAccess = this;
 
   constructor(private readonly root: string) {}
+
+  // --- the contract
+
+  async put(name: string, body: PackBody): Promise<void> {
+    const file = this.fileOf(name);
+    const dir = path.dirname(file);
+    // written aside and renamed: a reader never sees a half object under its name
+    const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await fs.promises.mkdir(dir, { recursive: true });
+      const fh = await fs.promises.open(tmp, 'w', 0o644);
+      try {
+        if (body instanceof Uint8Array) await fh.write(body);
+        else for await (const part of body) await fh.write(part);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.promises.rename(tmp, file);
+      syncDir(dir);
+      syncDir(this.root);
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true });
+      throw asIoError(err, `cannot write pack ${name}`);
+    }
+  }
+
+  async get(name: string): Promise<Buffer> {
+    const size = this.sizeOf(name);
+    if (size === null) throw new CorruptError(`pack ${name} is missing`, 'run `tusk fsck` to see what is affected');
+    return this.read(name, 0, size);
+  }
+
+  async getRange(name: string, offset: number, length: number): Promise<Buffer> {
+    return this.read(name, offset, length);
+  }
+
+  async size(name: string): Promise<number | null> {
+    return this.sizeOf(name);
+  }
+
+  async *list(prefix = ''): AsyncIterable<string> {
+    for (const name of this.names()) if (name.startsWith(prefix)) yield name;
+  }
+
+  async remove(name: string): Promise<void> {
+    this.removeNow(name);
+  }
+
+  // --- the local capability
 
   private fileOf(name: string): string {
     return path.join(this.root, name.slice(0, 2), `${name}.pack`);
@@ -117,7 +139,7 @@ export class LocalPackStorage implements PackStorage {
     return fd;
   }
 
-  size(name: string): number | null {
+  sizeOf(name: string): number | null {
     try {
       return fs.statSync(this.fileOf(name)).size;
     } catch {
@@ -125,7 +147,11 @@ export class LocalPackStorage implements PackStorage {
     }
   }
 
-  remove(name: string): void {
+  truncate(name: string, size: number): void {
+    fs.truncateSync(this.fileOf(name), size);
+  }
+
+  removeNow(name: string): void {
     const fd = this.fds.get(name);
     if (fd !== undefined) {
       fs.closeSync(fd);
@@ -134,7 +160,7 @@ export class LocalPackStorage implements PackStorage {
     fs.rmSync(this.fileOf(name), { force: true });
   }
 
-  list(): string[] {
+  names(): string[] {
     const out: string[] = [];
     if (!fs.existsSync(this.root)) return out;
     for (const sub of fs.readdirSync(this.root)) {

@@ -7,7 +7,8 @@ import { crashPoint } from './crash-points.js';
 import type { DeltaEncoder, DeltaIndex, DeltaRow } from './delta-store.js';
 import type { ChunkId } from './hash.js';
 import { Codec, encodeRecordHeader, PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from './pack-format.js';
-import type { PackAppender, PackStorage } from './pack-storage.js';
+import { ObjectPackAppender } from './object-appender.js';
+import type { PackAppender, Packs } from './packs.js';
 
 /** Compression settings, part of the store profile (they change bytes on disk, never ids). */
 export interface CompressionPolicy {
@@ -56,7 +57,7 @@ export class PackWriter {
 
   constructor(
     private readonly index: ChunkIndex,
-    private readonly storage: PackStorage,
+    private readonly storage: Packs,
     private readonly owner: string,
     private readonly policy: CompressionPolicy = DEFAULT_COMPRESSION,
     private readonly targetBytes = PACK_TARGET_BYTES,
@@ -109,6 +110,8 @@ export class PackWriter {
         partsLen = 0;
         // full: it is sealed when the session commits, and nothing more is written to it
         this.current.appender.flushAhead();
+        // where packs are objects, its upload starts now, so that a big put holds about one pack in memory
+        if (this.objects) this.startUpload(this.current.appender);
         this.current = null;
       }
       const pack = this.packFor();
@@ -178,9 +181,22 @@ export class PackWriter {
     return { codec: Codec.Zstd, payload: z };
   }
 
+  /**
+   * Whether packs are immutable objects (no local capability): each session then writes fresh
+   * packs, uploads them in publish() and seals them when it records them.
+   */
+  private get objects(): boolean {
+    return this.storage.local === undefined;
+  }
+
+  /** Whether checkpoint() may run: it needs synchronous durability, which only local packs give. */
+  get canCheckpoint(): boolean {
+    return !this.objects;
+  }
+
   private packFor(): OpenPack {
     while (!this.current) {
-      const row = this.index.claimPack(this.owner, this.targetBytes);
+      const row = this.index.claimPack(this.owner, this.targetBytes, { fresh: this.objects });
       // Opening truncates a pack to its committed size. If recorded chunks lie beyond it (a damaged
       // `packs` row), that would destroy them: seal the pack instead and leave it to fsck.
       if (this.index.packEnd(row.id) > row.size) {
@@ -189,7 +205,7 @@ export class PackWriter {
       }
       let appender: PackAppender;
       try {
-        appender = this.storage.openAppender(row.name, row.size, PACK_MAGIC);
+        appender = this.storage.local ? this.storage.local.openAppender(row.name, row.size, PACK_MAGIC) : new ObjectPackAppender(this.storage, row.name, PACK_MAGIC);
       } catch (err) {
         if (!(err instanceof CorruptError)) throw err;
         // a damaged pack is never appended to again; fsck reports it, new data goes elsewhere
@@ -211,6 +227,31 @@ export class PackWriter {
     this.current?.appender.flushAhead();
   }
 
+  /**
+   * Upload every pack this session wrote where packs are objects; nothing to do for local packs.
+   * Before sync(), on the way to the metadata transaction.
+   */
+  async publish(): Promise<void> {
+    if (!this.objects) return;
+    this.drain();
+    // nothing may be appended to an uploaded pack: later chunks of this session start a new one
+    this.current = null;
+    for (const p of this.touched) this.startUpload(p.appender);
+    const uploads = this.uploads;
+    this.uploads = [];
+    await Promise.all(uploads);
+  }
+
+  /** Uploads started and not yet waited for; their failures surface in publish(). */
+  private uploads: Promise<void>[] = [];
+
+  private startUpload(appender: PackAppender): void {
+    const upload = appender.publish!();
+    // waited for in publish(); until then a failure must not be an unhandled rejection
+    upload.catch(() => {});
+    this.uploads.push(upload);
+  }
+
   /** fsync every pack this session appended to. Must happen before the metadata transaction. */
   sync(): void {
     this.drain();
@@ -223,7 +264,7 @@ export class PackWriter {
     this.index.putChunks(this.pending);
     this.deltas?.index.record(this.pendingDeltas);
     for (const p of this.touched) {
-      const sealed = p !== this.current || p.appender.length >= this.targetBytes;
+      const sealed = this.objects || p !== this.current || p.appender.length >= this.targetBytes;
       this.index.commitPack(p.row.id, p.appender.length, sealed);
     }
   }

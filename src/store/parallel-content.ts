@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import { createWholeHasher, finishWhole, type WholeHasher } from './hash-state.js';
 import { createHasher, EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type Hasher } from './hash.js';
 import { Codec, RECORD_HEADER_BYTES, writeRecordHeader } from './pack-format.js';
-import type { PackStorage } from './pack-storage.js';
+import { requireLocal, type LocalPackAccess, type Packs } from './packs.js';
 import type { PackWriter } from './pack-writer.js';
 import type { NativeCopy } from './native-io.js';
 import type { DeltaPlan } from './delta-plan.js';
@@ -268,15 +268,19 @@ class RunReader {
   /** chunks whose locations were fetched: windows of LOOKUP_BATCH chunks, the oldest still needed first */
   private looked = 0;
   private readonly windows: { end: number; locs: Map<string, ChunkLocation> }[] = [];
+  /** runs are read whole, synchronously: a local backend's capability */
+  readonly local: LocalPackAccess;
 
   constructor(
     private readonly index: ChunkIndex,
-    private readonly packs: PackStorage,
+    packs: Packs,
     private readonly rec: ContentRecord,
     readonly readOne: (id: ChunkId) => Buffer,
     /** read into spare blocks, which the caller gives back */
     private readonly pooled: boolean,
-  ) {}
+  ) {
+    this.local = requireLocal(packs, 'reading a big file synchronously');
+  }
 
   get done(): boolean {
     return this.next >= this.rec.chunks.length;
@@ -326,7 +330,7 @@ class RunReader {
       bufs.push(buf);
       let readable = true;
       try {
-        this.packs.readInto(b.locs[0]!.packName, b.locs[0]!.offset, new Uint8Array(buf, 0, b.bytes));
+        this.local.readInto(b.locs[0]!.packName, b.locs[0]!.offset, new Uint8Array(buf, 0, b.bytes));
       } catch (err) {
         if (!(err instanceof CorruptError)) throw err;
         readable = false;
@@ -397,7 +401,7 @@ class RunReader {
 /** A big content to read on both threads, and what it is read with. */
 export interface BigRead {
   index: ChunkIndex;
-  packs: PackStorage;
+  packs: Packs;
   rec: ContentRecord;
   /** names the file in errors */
   ctx: ReadContext;
@@ -629,7 +633,7 @@ export function writeContentNative({ packs, rec, index, readOne }: Omit<BigRead,
         const first = b.locs[0]!;
         let fd: number | null = null;
         try {
-          fd = packs.fdOf(first.packName);
+          fd = reader.local.fdOf(first.packName);
         } catch (err) {
           if (!(err instanceof CorruptError)) throw err; // a missing pack: readOne names it
         }

@@ -13,7 +13,7 @@ import type { ChunkIndex, ContentRecord } from './chunk-index.js';
 import { concatContents, readChunk, readContent, type ReadContext } from './content-io.js';
 import { lookupPath, type PathEdit } from './file-tree.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
-import type { PackStorage } from './pack-storage.js';
+import type { Packs } from './packs.js';
 import type { Entry, PageReader } from './tree.js';
 
 export class PutBase {
@@ -41,7 +41,7 @@ export class PutBase {
    */
   replayOn(
     current: NodeId | null,
-    deps: { reader: PageReader; index: ChunkIndex; packs: PackStorage; final: (path: string) => ContentRecord; describe: (path: string) => ReadContext; fileEntry: (rec: ContentRecord) => Entry },
+    deps: { reader: PageReader; index: ChunkIndex; packs: Packs; final: (path: string) => ContentRecord; describe: (path: string) => ReadContext; fileEntry: (rec: ContentRecord) => Entry },
   ): { edits: PathEdit[]; contents: ContentRecord[] } {
     const edits: PathEdit[] = [];
     const contents: ContentRecord[] = [];

@@ -22,7 +22,7 @@ function toRepoInfo(s: StoreCore, name: string): RepoInfo {
 
 export function createRepo(s: StoreCore, name: string, opts: { description?: string; type?: string } = {}): RepoInfo {
   validateName('repo', name);
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     if (s.graph.getRepo(name)) throw new AlreadyExistsError(`repo ${name} already exists`, 'pick another name, or `tusk update repo` to change its description');
     s.graph.insertRepo({ name, type: opts.type ?? 'user', description: opts.description ?? '', created: Date.now() });
   });
@@ -32,7 +32,7 @@ export function createRepo(s: StoreCore, name: string, opts: { description?: str
 /** Create the repo or change its description. */
 export function updateRepo(s: StoreCore, name: string, opts: { description: string }): RepoInfo {
   validateName('repo', name);
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     if (s.graph.getRepo(name)) s.graph.setRepoDescription(name, opts.description);
     else s.graph.insertRepo({ name, type: 'user', description: opts.description, created: Date.now() });
   });
@@ -53,7 +53,7 @@ export function inspectRepo(s: StoreCore, name: string): RepoInfo {
 
 /** Delete a repo and its history. Refused when other repos' branches depend on it, unless forced. */
 export function deleteRepo(s: StoreCore, name: string, opts: { force?: boolean } = {}): { repo: string } {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     requireRepo(s, name);
     const repo = s.graph.getRepo(name)!;
     if (repo.type === 'output' && !opts.force)
@@ -75,7 +75,7 @@ export function deleteRepo(s: StoreCore, name: string, opts: { force?: boolean }
  * refused (delete the pipelines first) unless forced.
  */
 export function deleteRepos(s: StoreCore, names: readonly string[], opts: { force?: boolean } = {}): { deleted: string[] } {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     const set = new Set(names);
     for (const name of names) {
       requireRepo(s, name);
@@ -138,7 +138,7 @@ function provenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
  */
 export function createBranch(s: StoreCore, repo: string, branch: string, opts: { head?: CommitRef; provenance?: BranchRef[] } = {}): BranchInfo {
   validateName('branch', branch);
-  const row = s.graph.transaction(() => {
+  const row = s.unitOfWork(() => {
     requireRepo(s, repo);
     const existing = s.graph.getBranch(repo, branch);
     const prov = opts.provenance ?? [];
@@ -182,7 +182,7 @@ export function inspectBranch(s: StoreCore, repo: string, branch: string): Branc
 
 /** Delete a branch (its commits stay). Refused while other branches depend on it, unless forced. */
 export function deleteBranch(s: StoreCore, repo: string, branch: string, opts: { force?: boolean } = {}): { repo: string; branch: string } {
-  s.graph.transaction(() => {
+  s.unitOfWork(() => {
     requireRepo(s, repo);
     if (!s.graph.getBranch(repo, branch)) throw new NotFoundError('branch', `${repo}@${branch}`, `branch ${repo}@${branch} not found`);
     const subv = s.graph.directSubvenance(repo, branch);

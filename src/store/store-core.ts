@@ -3,12 +3,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoError, NotFoundError } from '../errors.js';
-import { ChunkIndex } from './chunk-index.js';
-import { CommitGraph } from './commit-graph.js';
-import { JobRecords } from './job-records.js';
+import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
+import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
+import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { NodeId } from './hash.js';
 import { openDb, type Db } from './meta-db.js';
-import { LocalPackStorage, type PackStorage } from './pack-storage.js';
+import { LocalPackStorage } from './pack-storage.js';
+import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './tree.js';
 
 export const STORE_DIR = '.tusk';
@@ -22,7 +23,7 @@ export interface StoreCore {
   readonly graph: CommitGraph;
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
-  readonly packs: PackStorage;
+  readonly packs: Packs;
   readonly pages: PageStore;
   readonly reader: PageReader;
   readonly readonly: boolean;
@@ -65,18 +66,18 @@ export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.
   throw new NotFoundError('store', cwd, `no tusk store found in ${path.resolve(cwd)} or any parent directory`, 'run `tusk init` to create one here, or set TUSK_STORE');
 }
 
-/** Open the store's metadata and packs. */
-export function openCore(storePath: string, opts: { readonly?: boolean } = {}): StoreCore {
+/** Open the store's metadata and packs: the local `packs/` directory unless another backend is given. */
+export function openCore(storePath: string, opts: { readonly?: boolean; packs?: Packs } = {}): StoreCore {
   const readonly = opts.readonly ?? false;
   const db = openDb(path.join(storePath, DB_FILE), { readonly, create: false });
-  const graph = new CommitGraph(db);
-  const index = new ChunkIndex(db);
+  const graph = new SqliteCommitGraph(db);
+  const index = new SqliteChunkIndex(db);
   const pages: PageStore = {
     getPage: (id: NodeId) => index.getNode(id),
     // Pages are only written inside the transaction that commits the tree using them.
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
-  return { path: storePath, db, graph, index, jobs: new JobRecords(db), packs: new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly, unitOfWork: (fn) => graph.transaction(fn) };
+  return { path: storePath, db, graph, index, jobs: new SqliteJobRecords(db), packs: opts.packs ?? new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly, unitOfWork: (fn) => graph.transaction(fn) };
 }
 
 export function closeCore(core: StoreCore): void {

@@ -9,15 +9,17 @@ import { streamFile } from './file-stream.js';
 import * as repos from './repo-service.js';
 import * as transfer from './transfer.js';
 import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
+import type { Packs } from './packs.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
 export { initStore, findStore };
 export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
 export { contentIdsOfPages, verifyChunkRecord } from './transfer.js';
+export { toFileInfo } from './file-service.js';
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */
-export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean } = {}): Store {
-  return new Store(openCore(opts.path ?? findStore(opts.cwd), { readonly: opts.readonly }));
+export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean; packs?: Packs } = {}): Store {
+  return new Store(openCore(opts.path ?? findStore(opts.cwd), { readonly: opts.readonly, packs: opts.packs }));
 }
 
 export class Store {

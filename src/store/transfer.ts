@@ -3,6 +3,7 @@
 // every chunk and page against its id, writes chunks to packs and records all the rest in one
 // transaction. src/remote reaches the store through the façade methods built on this file.
 import { randomBytes } from 'node:crypto';
+import { requireLocal } from './packs.js';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
@@ -213,7 +214,7 @@ export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generat
     for (const id of slice) {
       const loc = locs.get(id.toString('latin1'));
       if (!loc) throw new CorruptError(`chunk ${id.toString('hex').slice(0, 16)} is missing from the local index`, 'run `tusk fsck --verify-data`');
-      yield { id, record: s.packs.read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen) };
+      yield { id, record: (s.packs.local ?? requireLocal(s.packs, 'pushing to a remote')).read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen) };
     }
   }
 }
@@ -288,7 +289,7 @@ export class TransferImport {
     });
     this.writer.sync();
     let added = 0;
-    s.graph.transaction(() => {
+    s.unitOfWork(() => {
       this.writer.record();
       for (const p of pages) s.index.putNode(p.id, p.data);
       s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));

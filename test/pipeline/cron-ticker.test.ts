@@ -63,7 +63,7 @@ describe('fireDueTicks', () => {
     const job = store.core.jobs.getJob('hourly', tick!.commitSet)!;
     expect([job.state, job.processed, job.total]).toEqual(['JOB_SUCCESS', 1, 1]);
     expect(files(store, 'hourly@master:/')).toEqual(['/2024-01-01T01:00:00Z']);
-    expect(store.fsck().ok).toBe(true);
+    expect((await store.fsck()).ok).toBe(true);
   });
 
   it('is idempotent: nothing is due again until the next schedule time', async () => {

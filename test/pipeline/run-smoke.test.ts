@@ -30,7 +30,7 @@ describe('smoke', () => {
     expect(store.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/b.txt', '/c.txt', '/d.txt']);
     const out = store.inspectCommit(parseFileRef('up@master'));
     expect(out.provenance.map((p) => p.repo)).toEqual(['in']);
-    expect(store.fsck().ok).toBe(true);
+    expect((await store.fsck()).ok).toBe(true);
   });
 });
 

@@ -89,7 +89,7 @@ describe('windows by commit time', () => {
     await commitAt('d5', at(5, 10), 'd5.csv');
     expect(counts('daily')).toEqual({ processed: 1, skipped: 4 });
     expect(await report('daily', 1)).toBe(lines(1, [d1], [[d1, 'd1.csv']]));
-    expect(env.store.fsck().ok).toBe(true);
+    expect((await env.store.fsck()).ok).toBe(true);
   });
 });
 

@@ -15,7 +15,7 @@ import { gc } from '../../src/store/maintenance.js';
 import { PackWriter } from '../../src/store/pack-writer.js';
 import { walkFiles } from '../../src/store/file-tree.js';
 import { hashBytes, type ChunkId, type NodeId } from '../../src/store/hash.js';
-import type { PackStorage } from '../../src/store/pack-storage.js';
+import type { LocalPackAccess } from '../../src/store/packs.js';
 import type { StoreCore } from '../../src/store/store-core.js';
 import { REPO_ROOT, runTusk } from '../cli/cli-helpers.js';
 import { initStore } from '../../src/store/store.js';
@@ -124,7 +124,7 @@ function expectChain(dir: string, repo: string, branch: string, ps: Proc[], who:
 
 async function expectFsckAndBytes(dir: string, repoFiles: { repo: string; branch: string; who: number[]; commits: number }[]): Promise<void> {
   await withStoreAsync(dir, async (s) => {
-    expect(s.fsck({ verifyData: true }).problems).toEqual([]);
+    expect((await s.fsck({ verifyData: true })).problems).toEqual([]);
     // read the head's files through get file: a sample in npm test, all of them under stress
     for (const r of repoFiles)
       for (const w of r.who)
@@ -235,7 +235,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
     const t = Date.now();
     await Promise.all(Array.from({ length: CLI_WRITERS }, (_, w) => one(w)));
     expectChain(dir, 'c', 'master', [{ code: 0, stderr: '', ms: 0, lines: chain(dir, 'c', 'master').map((x) => ({ commit: x.id })) }], [...Array(CLI_WRITERS).keys()], CLI_COMMITS);
-    withStore(dir, (s) => expect(s.fsck().problems).toEqual([]));
+    await withStoreAsync(dir, async (s) => expect((await s.fsck()).problems).toEqual([]));
     figures.cliSameBranch = { commits: CLI_WRITERS * CLI_COMMITS, ms: Date.now() - t };
   }, 300_000);
 
@@ -257,7 +257,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
     expect(g.errors).toEqual([]);
     expect(g.swept, 'gc swept at least once while the writers ran').toBeGreaterThan(0);
     await withStoreAsync(dir, async (s) => {
-      expect(s.fsck({ verifyData: true }).problems).toEqual([]);
+      expect((await s.fsck({ verifyData: true })).problems).toEqual([]);
       for (let w = 0; w < WRITERS / 2; w++) {
         for (let k = 0; k < COMMITS; k++) expect((await readBack(s, { repo: `g${w}`, branch: 'master', path: pathOf(w, k) })).equals(content(w, k))).toBe(true);
         // the kept pool commits (even k) still read, at their own commits
@@ -265,7 +265,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
       }
       // a final gc with no writers reclaims everything the dropped commits left
       const final = s.gc({ waitMs: 0 });
-      expect(s.fsck({ verifyData: true }).problems).toEqual([]);
+      expect((await s.fsck({ verifyData: true })).problems).toEqual([]);
       figures.gcDuringWrites = { writers: WRITERS / 2, keptCommits: ps.reduce((n, p) => n + p.lines.length, 0), ms: Date.now() - t, gcRuns: g.runs, gcSwept: g.swept, gcRefused: g.refused, gcChunksRemoved: g.chunksRemoved, finalChunksRemoved: final.chunksRemoved };
     });
   }, 300_000);
@@ -297,15 +297,15 @@ describe('gc: waits for writers, then gives up with E_LOCKED', () => {
   });
 });
 
-/** A StoreCore whose pack storage runs `hook` once, the first time `when` matches a call. */
-function hooked(core: StoreCore, when: (op: keyof PackStorage, args: unknown[]) => boolean, hook: () => void): StoreCore {
+/** A StoreCore whose local pack access runs `hook` once, the first time `when` matches a call. */
+function hooked(core: StoreCore, when: (op: keyof LocalPackAccess, args: unknown[]) => boolean, hook: () => void): StoreCore {
   let fired = false;
-  const packs = new Proxy(core.packs, {
+  const local = new Proxy(core.packs.local!, {
     get(target, prop, recv) {
       const v = Reflect.get(target, prop, recv);
       if (typeof v !== 'function') return v;
       return (...args: unknown[]) => {
-        if (!fired && when(prop as keyof PackStorage, args)) {
+        if (!fired && when(prop as keyof LocalPackAccess, args)) {
           fired = true;
           hook();
         }
@@ -313,6 +313,7 @@ function hooked(core: StoreCore, when: (op: keyof PackStorage, args: unknown[]) 
       };
     },
   });
+  const packs = new Proxy(core.packs, { get: (target, prop, recv) => (prop === 'local' ? local : Reflect.get(target, prop, recv)) });
   return { ...core, packs };
 }
 
@@ -363,14 +364,14 @@ describe('gc races, made deterministic', () => {
       // gc lists the pack files to find those no row knows (its second listing: the first one
       // measures the store): right then a writer starts, claims a new pack and writes to it
       let lists = 0;
-      const core = hooked(g.core, (op) => op === 'list' && ++lists === 2, () => {
+      const core = hooked(g.core, (op) => op === 'names' && ++lists === 2, () => {
         w.core.index.addWriter('race-writer');
         writer.add(id, data);
         writer.drain();
       });
       gc(core, { waitMs: 0 });
       writer.sync();
-      w.core.graph.transaction(() => {
+      w.core.unitOfWork(() => {
         writer.record();
         w.core.index.removeWriter('race-writer');
       });
@@ -396,7 +397,7 @@ describe('gc races, made deterministic', () => {
         w.core.index.addWriter('repack-writer');
         writer.add(hashBytes(data) as ChunkId, data);
         writer.sync();
-        w.core.graph.transaction(() => {
+        w.core.unitOfWork(() => {
           writer.record();
           w.core.index.removeWriter('repack-writer');
         });

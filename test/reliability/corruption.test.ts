@@ -71,7 +71,7 @@ async function buildStore(dir: string): Promise<void> {
     await put(s, 'a', { '/small/s3': textBytes(5000, 999), '/text.txt': textBytes(300 * KiB, 7) });
     await put(s, 'b', { '/copy-of-z.bin': big, '/own.bin': seededBytes(150 * KiB, 8), '/nested/deep/t.txt': textBytes(40 * KiB, 9) });
     await put(s, 'b', { '/more.bin': textBytes(100 * KiB, 10) }, 'dev');
-    expect(s.fsck({ verifyData: true }).problems).toEqual([]);
+    expect((await s.fsck({ verifyData: true })).problems).toEqual([]);
   } finally {
     s.close();
   }
@@ -156,7 +156,7 @@ async function checkDamage(s: Store, damaged: (f: Model['files'][number]) => boo
     else if (sha256(got) !== f.sha) why.push(`${where}: WRONG BYTES`);
     else readOk.add(f.contentId);
   }
-  const subjects = new Set(s.fsck({ verifyData: true }).problems.map((p) => p.subject));
+  const subjects = new Set((await s.fsck({ verifyData: true })).problems.map((p) => p.subject));
   const missing = [...expected].filter((x) => !subjects.has(x));
   const extra = [...subjects].filter((x) => !expected.has(x));
   if (missing.length) why.push(`fsck missed ${missing.join(', ')}`);
@@ -255,7 +255,7 @@ describe('corruption: flipped bytes in packs', () => {
       const detected = inRecords.reduce((n, k) => n + (regions[k]?.detected ?? 0), 0);
       recordFigures('corruption-flips', { flips: FLIPS, mustDetect, detected, detectionRate: +(detected / mustDetect).toFixed(4), regions, failures: failures.length });
       expect(failures.slice(0, 10)).toEqual([]);
-      expect(s.fsck({ verifyData: true }).problems).toEqual([]); // every byte was restored
+      expect((await s.fsck({ verifyData: true })).problems).toEqual([]); // every byte was restored
     } finally {
       s.close();
     }
@@ -280,7 +280,7 @@ describe('corruption: truncated and deleted packs', () => {
       const outcome = await checkDamage(s, usesAny(lost), expected);
       expect(outcome.why).toEqual([]);
       // without --verify-data too: the on-disk sizes alone show what is lost
-      expect(new Set(s.fsck().problems.map((p) => p.subject))).toEqual(expected);
+      expect(new Set((await s.fsck()).problems.map((p) => p.subject))).toEqual(expected);
     } finally {
       s.close();
     }
@@ -298,7 +298,7 @@ describe('corruption: truncated and deleted packs', () => {
     try {
       const outcome = await checkDamage(s, usesAny(lost), expected);
       expect(outcome.why).toEqual([]);
-      expect(new Set(s.fsck().problems.map((p) => p.subject))).toEqual(expected);
+      expect(new Set((await s.fsck()).problems.map((p) => p.subject))).toEqual(expected);
     } finally {
       s.close();
     }
@@ -404,7 +404,7 @@ describe('corruption: damaged SQLite rows', () => {
       expect(fs.statSync(packFile(dir, pack.name)).size).toBe(pack.size);
       for (const f of model.files) expect(sha256(await readBack(s, { repo: f.repo, commit: f.commit, path: f.path })), f.path).toBe(f.sha);
       // fsck: the same list, plus the new commit's files that share the chunks past the recorded end
-      const subjects = s.fsck({ verifyData: true }).problems.map((p) => p.subject);
+      const subjects = (await s.fsck({ verifyData: true })).problems.map((p) => p.subject);
       expect(subjects.filter((x) => !x.startsWith(`a@${newCommit}:`)).sort()).toEqual([...expected].sort());
     } finally {
       s.close();

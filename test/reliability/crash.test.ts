@@ -186,7 +186,7 @@ const tallies = new Map<string, Tally>();
 function tailBytes(dir: string): number {
   return withStore(dir, (s) => {
     let n = 0;
-    for (const p of s.core.db.prepare('SELECT name, size FROM packs').all() as { name: string; size: number }[]) n += Math.max(0, (s.core.packs.size(p.name) ?? 0) - p.size);
+    for (const p of s.core.db.prepare('SELECT name, size FROM packs').all() as { name: string; size: number }[]) n += Math.max(0, (s.core.packs.local!.sizeOf(p.name) ?? 0) - p.size);
     return n;
   });
 }
@@ -194,7 +194,7 @@ function tailBytes(dir: string): number {
 /** Check a store after a kill, and return how many times the command had taken effect (0 or 1). */
 async function checkAfterCrash(sc: Scenario, dir: string, label: string): Promise<number> {
   return withStoreAsync(dir, async (s) => {
-    const report = s.fsck();
+    const report = (await s.fsck());
     expect(report.problems, `${label}: fsck after the kill`).toEqual([]);
     const { state, contents } = logicalState(s);
     const before = await reference(sc, 0);
@@ -236,9 +236,9 @@ async function killPoint(sc: Scenario, i: number, opts: { crashAt?: string; dela
   if (i % 2 === 1) {
     const ref = await reference(sc, n);
     const before = storeBytes(path.join(dir, '.tusk')).total;
-    withStore(dir, (s) => {
+    await withStoreAsync(dir, async (s) => {
       s.gc();
-      expect(s.fsck().problems, `${label}: fsck after gc`).toEqual([]);
+      expect((await s.fsck()).problems, `${label}: fsck after gc`).toEqual([]);
       const size = storeBytes(s.path).total;
       const deviation = Math.abs(size - ref.bytes) / ref.bytes;
       t.maxGcDeviation = Math.max(t.maxGcDeviation, deviation);
@@ -258,7 +258,7 @@ async function killPoint(sc: Scenario, i: number, opts: { crashAt?: string; dela
     const { state, contents } = logicalState(s);
     expect(state, `${label}: after the retry`).toEqual(ref.state);
     s.gc();
-    expect(s.fsck({ verifyData: STRESS }).problems, `${label}: fsck after gc`).toEqual([]);
+    expect((await s.fsck({ verifyData: STRESS })).problems, `${label}: fsck after gc`).toEqual([]);
     expect(logicalState(s).state, `${label}: gc keeps every commit`).toEqual(ref.state);
     await verifyContents(s, contents, sources);
     const size = storeBytes(s.path).total;
@@ -352,12 +352,12 @@ describe.sequential('crash safety: gc killed while it rewrites packs', () => {
     if (opts.crashAt) expect(r.code, `${label}: ${r.describe()}`).toBe(137);
     else expect([0, 137], `${label}: ${r.describe()}`).toContain(r.code);
     await withStoreAsync(dir, async (s) => {
-      expect(s.fsck({ verifyData: true }).problems, `${label}: fsck after the kill`).toEqual([]);
+      expect((await s.fsck({ verifyData: true })).problems, `${label}: fsck after the kill`).toEqual([]);
       const { state, contents } = logicalState(s);
       expect(state, label).toEqual(gcRef.state);
       await verifyContents(s, contents, sources);
       s.gc();
-      expect(s.fsck().problems).toEqual([]);
+      expect((await s.fsck()).problems).toEqual([]);
       const size = storeBytes(s.path).total;
       expect(Math.abs(size - gcRef.bytes) / gcRef.bytes, `${label}: size after a second gc`).toBeLessThan(0.01);
     });

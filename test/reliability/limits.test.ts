@@ -11,7 +11,7 @@ import { FORMAT_VERSION } from '../../src/store/meta-db.js';
 import { initStore } from '../../src/store/store.js';
 import { runTusk, unprivilegedRunner, type RunOptions } from '../cli/cli-helpers.js';
 import { seededBytes, tempDir } from '../helpers.js';
-import { logicalState, recordFigures, scaled, STRESS, storeBytes, textBytes, withStore } from './rel-helpers.js';
+import { logicalState, recordFigures, scaled, STRESS, storeBytes, textBytes, withStore, withStoreAsync } from './rel-helpers.js';
 
 const MiB = 1 << 20;
 let work: string;
@@ -64,7 +64,7 @@ function fingerprint(dir: string): string {
 }
 
 const state = (dir: string) => JSON.stringify(withStore(dir, (s) => logicalState(s).state));
-const fsckProblems = (dir: string) => withStore(dir, (s) => s.fsck({ verifyData: true }).problems);
+const fsckProblems = (dir: string) => withStoreAsync(dir, async (s) => (await s.fsck({ verifyData: true })).problems);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ describe('a full disk (20 MiB tmpfs)', () => {
     const msg = await fails(dir, ['put', 'file', 'r@master:/big.bin', '-f', big], 1, 'E_IO');
     expect(msg).toContain('no space left on device');
     expect(state(dir)).toBe(before);
-    expect(fsckProblems(dir)).toEqual([]);
+    expect(await fsckProblems(dir)).toEqual([]);
     const gc = await ok(dir, ['gc']);
     expect(gc.bytesReclaimed).toBeGreaterThan(10 * MiB);
     const mid = path.join(work, 'mid.bin');
@@ -149,7 +149,7 @@ describe('a full disk (20 MiB tmpfs)', () => {
     expect(msg).toContain('no space left on device');
     fs.rmSync(path.join(mnt, 'filler'));
     expect(state(dir)).toBe(before);
-    expect(fsckProblems(dir)).toEqual([]);
+    expect(await fsckProblems(dir)).toEqual([]);
     const r = await ok(dir, ['put', 'file', '-r', 'r@master:/same', '-f', src]);
     expect(r.files).toBe(N);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -181,7 +181,7 @@ async function getFailsInto(name: string, bytes: number, out: string, opts: RunO
   const msg = await fails(dir, ['get', 'file', 'r@master:/f.bin', '-o', path.join(out, 'f.bin')], 1, 'E_IO', opts);
   expect(fs.readdirSync(out)).toEqual([]);
   expect(state(dir)).toBe(before);
-  expect(fsckProblems(dir)).toEqual([]);
+  expect(await fsckProblems(dir)).toEqual([]);
   fs.rmSync(out, { recursive: true, force: true });
   fs.rmSync(dir, { recursive: true, force: true });
   return msg;
@@ -270,7 +270,7 @@ describe.skipIf(!nobody.ok)(`a read-only store (${nobody.ok ? nobody.why : ''})`
     const msg = await fails(own, ['put', 'file', 'r@master:/p.bin', '-f', f], 1, 'E_IO', as);
     expect(msg).toMatch(/read-only|permission denied/);
     expect(state(own)).toBe(before);
-    expect(fsckProblems(own)).toEqual([]);
+    expect(await fsckProblems(own)).toEqual([]);
   });
 });
 
@@ -409,7 +409,7 @@ describe('files that change while they are being put', () => {
           expect(mode === 'appended to' ? now.subarray(0, got.length).equals(got) : got.subarray(0, now.length).equals(now)).toBe(true);
           outcomes.stored++;
         }
-        expect(fsckProblems(dir)).toEqual([]);
+        expect(await fsckProblems(dir)).toEqual([]);
         // settled: the same put succeeds and stores exactly the file
         await ok(dir, ['put', 'file', 'r@master:/f.bin', '-f', f]);
         const got = await runTusk(['get', 'file', 'r@master:/f.bin'], { cwd: dir });

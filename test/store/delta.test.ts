@@ -65,7 +65,7 @@ describe('versions of a table as deltas', () => {
       const got = await readRangeOf(store, commits[i]!, offset, length);
       expect(got.equals(v.subarray(offset, offset + length)), `version ${i + 1} [${offset}, +${length})`).toBe(true);
     }
-    expect(store.fsck({ verifyData: true }).problems).toEqual([]);
+    expect((await store.fsck({ verifyData: true })).problems).toEqual([]);
   });
 
   it('only a new version of the same path is stored against the old one; small files never are', async () => {
@@ -113,7 +113,7 @@ describe('versions of a table as deltas', () => {
     expect(store.core.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number).toBeLessThanOrEqual(chunksBefore);
     expect(store.core.db.prepare('SELECT COUNT(*) FROM chunk_deltas d WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = d.base)').pluck().get()).toBe(0);
     expect((await readBack(store, parseFileRef('r@master:/t.csv'))).equals(versions[2]!)).toBe(true);
-    expect(store.fsck({ verifyData: true }).problems).toEqual([]);
+    expect((await store.fsck({ verifyData: true })).problems).toEqual([]);
 
     // once the file is gone, its chunks and their whole chain go, delta rows with them
     store.deleteFiles(parseFileRef('r@master:/t.csv'));
@@ -121,7 +121,7 @@ describe('versions of a table as deltas', () => {
     await store.gc({ waitMs: 0 });
     expect(store.core.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get()).toBe(0);
     expect(store.core.db.prepare('SELECT COUNT(*) FROM chunk_deltas').pluck().get()).toBe(0);
-    expect(store.fsck({ verifyData: true }).problems).toEqual([]);
+    expect((await store.fsck({ verifyData: true })).problems).toEqual([]);
   });
 
   it('fsck finds a damaged delta and a delta whose base is gone, and reads name the file', async () => {
@@ -141,7 +141,7 @@ describe('versions of a table as deltas', () => {
     b[0] ^= 0x5a;
     fs.writeSync(fd, b, 0, 1, at);
     fs.closeSync(fd);
-    const problems = store.fsck({ verifyData: true }).problems;
+    const problems = (await store.fsck({ verifyData: true })).problems;
     expect(problems.some((p) => p.subject === `chunk ${row.id.toString('hex').slice(0, 16)}`)).toBe(true);
     expect(problems.some((p) => p.subject === `r@${v2.commit}:/t.csv`)).toBe(true);
     await expect(readBack(store, parseFileRef('r@master:/t.csv'))).rejects.toMatchObject({ code: 'E_CORRUPT', message: expect.stringContaining('/t.csv') });
@@ -151,7 +151,7 @@ describe('versions of a table as deltas', () => {
     // a base that vanished from the index is found without reading a byte
     const base = store.core.db.prepare('SELECT base FROM chunk_deltas ORDER BY id LIMIT 1').pluck().get() as Buffer;
     store.core.db.prepare('DELETE FROM chunks WHERE id = ?').run(base);
-    const shallow = store.fsck().problems;
+    const shallow = (await store.fsck()).problems;
     expect(shallow.some((p) => p.problem.includes(`base chunk ${base.toString('hex').slice(0, 16)}, which is missing`))).toBe(true);
   });
 });

@@ -25,7 +25,7 @@ function file(content: string): Entry {
 /** Apply edits the way the file service does: pages are written inside a transaction. */
 function apply(c: StoreCore, root: NodeId | null, edits: Record<string, Entry | null> | PathEdit[]): NodeId | null {
   const list = Array.isArray(edits) ? edits : Object.entries(edits).map(([path, entry]) => ({ path, entry }));
-  const ref = c.graph.transaction(() => applyPathEdits(c.reader, c.pages, root, list));
+  const ref = c.unitOfWork(() => applyPathEdits(c.reader, c.pages, root, list));
   return ref ? ref.id : null;
 }
 

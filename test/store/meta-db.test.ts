@@ -310,7 +310,7 @@ describe('pack leases', () => {
     core.index.addWriter('s1');
     w1.add(hashBytes(first) as ChunkId, first);
     w1.sync();
-    core.graph.transaction(() => w1.record());
+    core.unitOfWork(() => w1.record());
     w1.close(false);
     const loc = core.index.getChunk(hashBytes(first) as ChunkId)!;
     const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + first.length;
@@ -323,17 +323,17 @@ describe('pack leases', () => {
     w2.close(false);
     core.db.prepare('UPDATE writers SET pid = ? WHERE id = ?').run(deadPid(), 's2');
     expect(core.db.prepare('SELECT lease_owner FROM packs WHERE id = ?').pluck().get(loc.pack)).toBe('s2');
-    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
+    expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
 
     core.index.addWriter('s3');
     const w3 = new PackWriter(core.index, core.packs, 's3');
     const next = seededBytes(30_000, 3);
     w3.add(hashBytes(next) as ChunkId, next);
     w3.sync();
-    core.graph.transaction(() => w3.record());
+    core.unitOfWork(() => w3.record());
     w3.close(false);
     expect(core.index.getChunk(hashBytes(next) as ChunkId)).toMatchObject({ pack: loc.pack, offset: committed });
-    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
+    expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
     expect(core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
   });
 });

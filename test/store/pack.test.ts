@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CorruptError, IoError, type TuskError } from '../../src/errors.js';
+import { CorruptError, IoError, TuskError } from '../../src/errors.js';
 import type { ContentRecord } from '../../src/store/chunk-index.js';
 import { ContentWriter, readChunk, readContent } from '../../src/store/content-io.js';
 import { hashBytes, type ChunkId, type ContentId } from '../../src/store/hash.js';
@@ -81,6 +81,11 @@ function flipByte(file: string, at: number): void {
   }
 }
 
+/** The code of what a promise rejected with (a TuskError), or what it was. */
+function thrownAsync(e: unknown): unknown {
+  return e instanceof TuskError ? e.code : e;
+}
+
 describe('LocalPackStorage', () => {
   it('appends records and reads them back by offset', () => {
     const root = packDir();
@@ -97,17 +102,44 @@ describe('LocalPackStorage', () => {
     a.close();
 
     expect(fs.existsSync(path.join(root, 'ab', 'ab12cd.pack'))).toBe(true);
-    expect(packs.size('ab12cd')).toBe(second + two.length);
-    expect(packs.list()).toEqual(['ab12cd']);
+    expect(packs.sizeOf('ab12cd')).toBe(second + two.length);
+    expect(packs.names()).toEqual(['ab12cd']);
     expect(packs.read('ab12cd', 0, PACK_MAGIC.length)).toEqual(PACK_MAGIC);
     const header = decodeRecordHeader(packs.read('ab12cd', PACK_MAGIC.length, RECORD_HEADER_BYTES))!;
     expect(header).toEqual({ codec: Codec.Raw, rawLen: 1000, storedLen: 1000, id: hashBytes(one) });
     expectBytes(packs.read('ab12cd', PACK_MAGIC.length + RECORD_HEADER_BYTES, one.length), one);
     expectBytes(packs.read('ab12cd', second, two.length), two);
 
-    packs.remove('ab12cd');
-    expect(packs.size('ab12cd')).toBeNull();
-    expect(packs.list()).toEqual([]);
+    packs.removeNow('ab12cd');
+    expect(packs.sizeOf('ab12cd')).toBeNull();
+    expect(packs.names()).toEqual([]);
+    packs.close();
+  });
+
+  it('implements the pack contract: objects put whole, read whole and by range, listed by prefix, removed', async () => {
+    const packs = new LocalPackStorage(packDir());
+    const body = seededBytes(100_000, 4);
+    await packs.put('ab01', body);
+    await packs.put('ab02', (async function* () {
+      yield body.subarray(0, 10);
+      yield body.subarray(10, 20);
+    })());
+    await packs.put('cd03', Buffer.from('x'));
+    expectBytes(await packs.get('ab01'), body);
+    expectBytes(await packs.getRange('ab01', 5000, 300), body.subarray(5000, 5300));
+    expectBytes(await packs.get('ab02'), body.subarray(0, 20));
+    expect(await packs.size('ab02')).toBe(20);
+    expect(await packs.size('ee99')).toBeNull();
+    const listed: string[] = [];
+    for await (const n of packs.list('ab')) listed.push(n);
+    expect(listed).toEqual(['ab01', 'ab02']);
+    expect(thrownAsync(await packs.getRange('ab02', 10, 20).then(() => null, (e: unknown) => e))).toBe('E_CORRUPT');
+    expect(thrownAsync(await packs.get('ee99').then(() => null, (e: unknown) => e))).toBe('E_CORRUPT');
+    await packs.remove('ab01');
+    await packs.remove('ab01');
+    expect(await packs.size('ab01')).toBeNull();
+    // what the write path appends is an object of the contract like any other
+    expect(packs.names()).toEqual(['ab02', 'cd03']);
     packs.close();
   });
 
@@ -157,7 +189,7 @@ describe('LocalPackStorage', () => {
     a.close(); // the first writer finishes only now
     b.sync();
     b.close();
-    expect(packs.size('0a1b')).toBe(committed + next.length);
+    expect(packs.sizeOf('0a1b')).toBe(committed + next.length);
     expectBytes(other.read('0a1b', committed, next.length), next);
     packs.close();
     other.close();
@@ -171,15 +203,15 @@ describe('LocalPackStorage', () => {
     const committed = a.length; // the metadata transaction recorded this size
     a.append([seededBytes(100_000, 2)]); // ...then the writer crashed before committing this
     a.close();
-    expect(packs.size('deadbeef')).toBe(committed + 100_000);
+    expect(packs.sizeOf('deadbeef')).toBe(committed + 100_000);
 
     const b = packs.openAppender('deadbeef', committed, PACK_MAGIC);
     expect(b.length).toBe(committed);
-    expect(packs.size('deadbeef')).toBe(committed);
+    expect(packs.sizeOf('deadbeef')).toBe(committed);
     const next = seededBytes(300, 3);
     expect(b.append([next])).toBe(committed);
     b.close();
-    expect(packs.size('deadbeef')).toBe(committed + 300);
+    expect(packs.sizeOf('deadbeef')).toBe(committed + 300);
     expectBytes(packs.read('deadbeef', committed, 300), next);
     // the header is not rewritten when reopening a non-empty pack
     expect(packs.read('deadbeef', 0, PACK_MAGIC.length)).toEqual(PACK_MAGIC);
@@ -227,7 +259,7 @@ describe('PackWriter', () => {
     // not yet committed: the index does not know the chunks
     expect(core.index.hasChunk(ida)).toBe(false);
     s1.writer.sync();
-    core.graph.transaction(() => s1.writer.record());
+    core.unitOfWork(() => s1.writer.record());
     s1.writer.close(false);
 
     const loc = core.index.getChunk(ida)!;
@@ -265,14 +297,14 @@ describe('PackWriter', () => {
     failed.writer.sync();
     expect(failed.writer.newChunks).toBe(1);
     failed.writer.close(true); // releases the lease
-    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
+    expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
 
     const next = seededBytes(30_000, 3);
     const rec = writeContent(core, next).rec;
     const nloc = core.index.getChunk(rec.chunks[0]!)!;
     expect(nloc.packName).toBe(loc.packName);
     expect(nloc.offset).toBe(committed);
-    expect(core.packs.size(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
+    expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
     expect(core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
     expectBytes(readAll(core, rec.id), next);
   });
@@ -292,7 +324,7 @@ describe('PackWriter', () => {
     expect(tl.storedLen).toBeLessThan(text.length / 20);
     expect(rl.codec).toBe(Codec.Raw);
     expect(rl.storedLen).toBe(rnd.length);
-    expect(decodeRecordHeader(core.packs.read(tl.packName, tl.offset, RECORD_HEADER_BYTES))).toMatchObject({ codec: Codec.Zstd, rawLen: text.length, storedLen: tl.storedLen });
+    expect(decodeRecordHeader(core.packs.local!.read(tl.packName, tl.offset, RECORD_HEADER_BYTES))).toMatchObject({ codec: Codec.Zstd, rawLen: text.length, storedLen: tl.storedLen });
     expectBytes(readAll(core, t.id), text);
     expectBytes(readAll(core, r.id), rnd);
   });
@@ -312,7 +344,7 @@ describe('PackWriter', () => {
     // so the next 7 are not probed (raw although compressible), the 8th is, and ends the run
     for (let i = 0; i < 10; i++) add(text(i));
     writer.sync();
-    core.graph.transaction(() => {
+    core.unitOfWork(() => {
       writer.record();
       core.index.removeWriter(owner);
     });
@@ -390,7 +422,7 @@ describe('content records and verified reads', () => {
     const { rec } = writeContent(core, seededBytes(50_000, 1));
     expect(thrown(() => readChunk(core.index, core.packs, hashBytes(Buffer.from('nope')) as ChunkId, ctx), 'E_CORRUPT').message).toMatch(/missing from the index/);
     const loc = core.index.getChunk(rec.chunks[0]!)!;
-    core.packs.remove(loc.packName);
+    core.packs.local!.removeNow(loc.packName);
     expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(new RegExp(`pack ${loc.packName} is missing`));
   });
 

@@ -243,7 +243,7 @@ describe('reading big files on two threads', () => {
     expect(fs.readFileSync(out).equals(text)).toBe(true);
     // one run reads as zeros (as after a gc move between the lookup and the read): its records
     // are read again one by one, the careful way, and the file comes out right
-    const packs = s.core.packs;
+    const packs = s.core.packs.local!;
     const realReadInto = packs.readInto.bind(packs);
     let calls = 0;
     packs.readInto = (name: string, offset: number, dest: Uint8Array) => {

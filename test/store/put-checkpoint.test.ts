@@ -30,7 +30,7 @@ describe('put of one big file', () => {
     expect(seen[seen.length - 1]).toBeLessThan(r.newChunks);
     expect(chunkRows(store)).toBe(r.newChunks);
     expect((await readBack(store, { repo: 'r', branch: 'master', path: '/big' })).equals(data)).toBe(true);
-    expect(store.fsck({ verifyData: true }).ok).toBe(true);
+    expect((await store.fsck({ verifyData: true })).ok).toBe(true);
   });
 
   it('a stream that fails after a checkpoint leaves the branch where it was; gc reclaims the rows', async () => {
@@ -48,11 +48,11 @@ describe('put of one big file', () => {
     // the checkpoints did record rows, none of them referenced
     expect(chunkRows(store)).toBeGreaterThan(before);
     expect(store.inspectBranch('r', 'master').head).toBe(head);
-    expect(store.fsck().ok).toBe(true);
+    expect((await store.fsck()).ok).toBe(true);
     const g = store.gc({ waitMs: 0 });
     expect(g.chunksRemoved).toBeGreaterThan(0);
     expect(chunkRows(store)).toBe(before);
-    expect(store.fsck({ verifyData: true }).ok).toBe(true);
+    expect((await store.fsck({ verifyData: true })).ok).toBe(true);
     expect((await readBack(store, { repo: 'r', branch: 'master', path: '/small' })).toString()).toBe('v1\n');
   });
 });

@@ -232,7 +232,7 @@ describe('put -r memory', () => {
     });
     const ref = ingest.ingest(src, '/');
     writer.sync();
-    s.graph.transaction(() => {
+    s.unitOfWork(() => {
       writer.record();
       ingest.record(Date.now());
     });

@@ -124,7 +124,7 @@ describe('store: repos, commits, files', () => {
     await expect(put(store, 'r@master:/d', 'file')).rejects.toThrow(/path collision/);
     await expect(put(store, 'r@master:/d/x/y', 'deeper')).rejects.toThrow(/path collision/);
     expect(store.inspectCommit(parseCommitRef('r@master')).id).toBe(head);
-    expect(store.fsck().ok).toBe(true);
+    expect((await store.fsck()).ok).toBe(true);
   });
 
   it('branches: head, provenance propagation, cycles, deletion rules', async () => {
@@ -171,7 +171,7 @@ describe('store: repos, commits, files', () => {
     const doomed = seededBytes(600 * 1024, 12);
     await put(store, 'r@master:/keep', keep);
     const w = await put(store, 'r@master:/doomed', doomed);
-    expect(store.fsck({ verifyData: true }).ok).toBe(true);
+    expect((await store.fsck({ verifyData: true })).ok).toBe(true);
     // corrupt a byte in the middle of the pack: inside doomed's data (written last)
     const packsDir = path.join(dir, '.tusk', 'packs');
     const sub = fs.readdirSync(packsDir)[0]!;
@@ -189,7 +189,7 @@ describe('store: repos, commits, files', () => {
     env.store = reopened;
     await expect(readBack(reopened, parseFileRef('r@master:/doomed'))).rejects.toThrow(new RegExp(`/doomed in r@master=${w.commit}`));
     expect((await readBack(reopened, parseFileRef('r@master:/keep'))).equals(keep)).toBe(true);
-    const report = reopened.fsck({ verifyData: true });
+    const report = (await reopened.fsck({ verifyData: true }));
     expect(report.ok).toBe(false);
     expect(report.problems.some((p) => p.subject === `r@${w.commit}:/doomed`)).toBe(true);
     expect(report.problems.some((p) => p.subject.endsWith(':/keep'))).toBe(false);
@@ -206,7 +206,7 @@ describe('store: repos, commits, files', () => {
     const g = store.gc();
     expect(g.chunksRemoved).toBeGreaterThan(0);
     expect(g.bytesReclaimed).toBeGreaterThan(3.5 * 1024 * 1024);
-    expect(store.fsck({ verifyData: true }).ok).toBe(true);
+    expect((await store.fsck({ verifyData: true })).ok).toBe(true);
     expect((await readBack(store, parseFileRef('r@master:/keep'))).equals(keep)).toBe(true);
   });
 

@@ -20,7 +20,7 @@ export function commitContent(core: StoreCore, make: (w: PackWriter) => ContentS
   feed(sink);
   const rec = sink.finish();
   writer.sync();
-  core.graph.transaction(() => {
+  core.unitOfWork(() => {
     writer.record();
     core.index.putContents([rec]);
     core.index.removeWriter(owner);
