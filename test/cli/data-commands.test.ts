@@ -6,12 +6,14 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { seededBytes, tempDir } from '../helpers.js';
 import { expectCliError, expectJsonError, expectOk, runTusk, treeDifferences, type StoreDir, withStoreDir, writeTree } from './cli-helpers.js';
 
 const step = it.sequential;
+// each step runs a dozen CLI commands: the limit guards against a hang, not a timing
+vi.setConfig({ testTimeout: 180_000 });
 const COMMIT_ID = /^[0-9a-f]{12}4[0-9a-f]{19}$/;
 
 type Commit = { id: string; repo: string; branch: string | null; parent: string | null; children: string[]; finished: string | null; description: string; origin: string; sizeBytes: number; files: number };

@@ -83,5 +83,6 @@ describe('npm run demo', () => {
     expect(out).toMatch(/^readings=2 total=7$/m);
     expect(out).toMatch(/^readings=3 total=14$/m);
     expect(out).toMatch(/^No errors found: 6 repos, \d+ commits/m);
-  });
+    // the demo runs some forty commands and three pipelines: a guard against a hang, not a timing
+  }, 240_000);
 });
