@@ -27,6 +27,8 @@ export interface MlDataSpec {
   delimiter: string;
   /** name of the image column of images/cifar10 data */
   image_column: string;
+  /** CSV files larger than this (MiB, together) are trained on and evaluated a batch at a time */
+  in_memory_mib?: number;
 }
 
 export interface MlSplitSpec {
@@ -58,7 +60,7 @@ export interface MlSpec {
 }
 
 const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model', 'reference', 'drift', 'labels', 'window_metrics'];
-const DATA_FIELDS = ['format', 'path', 'label', 'features', 'columns', 'key', 'delimiter', 'image_column'];
+const DATA_FIELDS = ['format', 'path', 'label', 'features', 'columns', 'key', 'delimiter', 'image_column', 'in_memory_mib'];
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -168,6 +170,11 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
     for (const [k, v] of Object.entries(d.columns)) if (v !== 'number' && v !== 'string') throw fieldError(`${at}.data.columns.${k}`, `expected number or string, got ${JSON.stringify(v)}`);
     if (format !== 'csv') throw fieldError(`${at}.data.columns`, `column types are declared for CSV data only, not ${format}`);
     data.columns = d.columns as Record<string, 'number' | 'string'>;
+  }
+
+  if (d.in_memory_mib !== undefined) {
+    if (format !== 'csv') throw fieldError(`${at}.data.in_memory_mib`, `only CSV data is read a batch at a time, not ${format}`);
+    data.in_memory_mib = int(d, 'in_memory_mib', `${at}.data`, 0);
   }
 
   const spec: MlSpec = { task, seed, data, chain: [] };
