@@ -12,7 +12,7 @@ import { MlError } from './errors.js';
 import { classificationMetrics, regressionMetrics, type MetricValues } from './metrics.js';
 import { checkChainSchema, defaultMetrics, estimatorOf, featureSchema, type MlSpec } from './spec.js';
 import { splitTable } from './split.js';
-import { streamsData, trainStreamed } from './stream-train.js';
+import { evaluateStreamed, streamsData, trainStreamed } from './stream-train.js';
 import { PREDICT_STREAM_ROWS, writePredictionsCsv } from './batch-predict.js';
 import { fileSink } from './text-sink.js';
 import { lastRow, planUnits, windowsFile, WindowStats, type UnitPlan } from './predict-append.js';
@@ -296,19 +296,16 @@ export async function runEvaluate(spec: MlSpec, ctx: MlRunContext): Promise<MlRu
     checkChainInput(chain, schema.columns);
     const label = spec.data.label!;
     if (!schema.columns.some((c) => c.name === label)) throw new MlError(`transform.ml.data.label: column "${label}" is not in the data`);
-    let table = await readTable(spec.data, dataPath, schema);
     const task = chain.json.task;
-    const t = targetOf(table, label, task === 'regression' ? 'regression' : 'classification');
-    if (t.dropped > 0) table = takeRows(table, t.rows);
-    const last = chain.stages[chain.stages.length - 1]!;
-    const normal = last.name === 'Autoencoder' ? (last.params.normal as Label) : undefined;
-    const pred = await predictChain(chain, table);
-    const metrics: MetricsJson = { task, label, rows: { test: table.rows }, test: scorePrediction(pred, t.target, spec.metrics, task, normal) };
+    const size = streamsData(spec, dataPath);
+    const scored = size.stream ? await evaluateStreamed(chain, spec, dataPath, schema, size) : await evaluateInMemory(chain, spec, dataPath, schema);
+    if (size.stream) ctx.log(`evaluated ${scored.rows} rows a batch at a time (${size.mib.toFixed(1)} MiB, above data.in_memory_mib ${size.limit})`);
+    const metrics: MetricsJson = { task, label, rows: { test: scored.rows }, test: scored.metrics };
     writeJson(path.join(ctx.outDir, METRICS_FILE), metrics);
     const card = writeCard(ctx, {
       task: 'evaluate',
       kind: task,
-      data: { format: spec.data.format, path: spec.data.path, rows: table.rows, label },
+      data: { format: spec.data.format, path: spec.data.path, rows: scored.rows, label, streamed: size.stream },
       chain: chain.stages.map((s) => ({ name: s.name, params: s.params })),
       model: { path: spec.model, sha256: sha256(path.join(dir, CHAIN_FILE)) },
       backend: await backendInfo(spec, undefined, await resolveBackend(requestedBackend(spec.backend))),
@@ -318,6 +315,18 @@ export async function runEvaluate(spec: MlSpec, ctx: MlRunContext): Promise<MlRu
   } finally {
     chain.estimator.dispose?.();
   }
+}
+
+/** The labelled rows read whole, predicted and scored. */
+async function evaluateInMemory(chain: FittedChain, spec: MlSpec, dataPath: string, schema: Schema): Promise<{ rows: number; metrics: MetricValues }> {
+  let table = await readTable(spec.data, dataPath, schema);
+  const task = chain.json.task;
+  const t = targetOf(table, spec.data.label!, task === 'regression' ? 'regression' : 'classification');
+  if (t.dropped > 0) table = takeRows(table, t.rows);
+  const last = chain.stages[chain.stages.length - 1]!;
+  const normal = last.name === 'Autoencoder' ? (last.params.normal as Label) : undefined;
+  const pred = await predictChain(chain, table);
+  return { rows: table.rows, metrics: scorePrediction(pred, t.target, spec.metrics, task, normal) };
 }
 
 /** Predict: one output file per input file (CSV), per top-level entry (image trees) or per batch (CIFAR-10). */

@@ -231,3 +231,40 @@ function tallyFor(task: Task, classes: Label[] | undefined): Tally {
     { values: (n: readonly string[]) => t.values(n) },
   );
 }
+
+/**
+ * Score a fitted chain on labelled data a batch at a time: one pass for the labels (a class the
+ * model never saw counts as a miss, as in the whole-table evaluation), one to predict and tally.
+ */
+export async function evaluateStreamed(chain: FittedChain, spec: MlSpec, dataPath: string, schema: Schema, size: { mib: number; limit: number }): Promise<{ rows: number; metrics: MetricValues }> {
+  const task = chain.json.task;
+  if (task === 'anomaly') throw new MlError(`transform.ml.model: the data (${size.mib.toFixed(1)} MiB) is larger than transform.ml.data.in_memory_mib (${size.limit}), and anomaly detectors are evaluated on a whole table only`, `raise transform.ml.data.in_memory_mib above ${Math.ceil(size.mib)}`);
+  const kind = task === 'regression' ? 'regression' : 'classification';
+  const data = new StreamedData({ ...spec, split: undefined }, dataPath, schema, chain.json.features, kind);
+  const survey = await data.survey();
+  const names = spec.metrics ?? defaultMetrics(task);
+  if (kind === 'regression') {
+    const t = new RegressionTally();
+    for await (const b of data.batches()) {
+      const p = (await predictChain(chain, b.x)) as Extract<Prediction, { kind: 'regression' }>;
+      const y = (b.y as Extract<Target, { kind: 'regression' }>).values;
+      for (let i = 0; i < b.x.rows; i++) t.add(y[i]!, p.values[i]!);
+    }
+    return { rows: survey.rows, metrics: t.values(names) };
+  }
+  const known = chain.json.label?.classes ?? [];
+  const classes = [...known, ...survey.classes!.filter((c) => !known.some((k) => String(k) === String(c)))];
+  const pos = new Map(classes.map((c, k) => [String(c), k]));
+  const index = survey.classes!.map((c) => pos.get(String(c))!);
+  const t = new ClassTally(classes);
+  const row = new Float64Array(classes.length);
+  for await (const b of data.batches(survey.classes)) {
+    const p = (await predictChain(chain, b.x)) as Extract<Prediction, { kind: 'classification' }>;
+    const y = (b.y as Extract<Target, { kind: 'classification' }>).index;
+    for (let i = 0; i < b.x.rows; i++) {
+      if (p.proba) for (let c = 0; c < known.length; c++) row[c] = p.proba[i * known.length + c]!;
+      t.add(index[y[i]!]!, p.index[i]!, p.proba ? row : null, 0);
+    }
+  }
+  return { rows: survey.rows, metrics: t.values(names) };
+}

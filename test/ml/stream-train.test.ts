@@ -12,7 +12,7 @@ import { MlError } from '../../src/ml/errors.js';
 import { ClassTally, RegressionTally } from '../../src/ml/metrics-tally.js';
 import { classificationMetrics, regressionMetrics } from '../../src/ml/metrics.js';
 import { mulberry32, rowUnit } from '../../src/ml/rng.js';
-import { runTrain, type MetricsJson } from '../../src/ml/run.js';
+import { runEvaluate, runTrain, type MetricsJson } from '../../src/ml/run.js';
 import { validateMlSpec } from '../../src/ml/spec.js';
 import { FIXTURES, housesCsv } from './ml-helpers.js';
 
@@ -97,6 +97,25 @@ describe('streamed fits against the whole-table fit', () => {
     expect(b.metrics).toEqual(a.metrics);
     expect(a.metrics.test!.accuracy as number).toBeGreaterThan(0.85);
   }, 60_000);
+});
+
+describe('evaluate over streamed rows', () => {
+  it('gives the whole-table metrics, a label the model never saw counting as a miss', async () => {
+    const text = wideCsv(3000, 21);
+    const pfs = pfsWith({ 'w.csv': text, 'eval.csv': text.replace(/,b\n/g, ',d\n') });
+    const trained = await train(pfs, { data: { path: '/pfs/d/w.csv', label: 'cls', features: X }, chain: [{ StandardScaler: {} }, { LogisticRegression: {} }] });
+    fs.cpSync(trained.out, path.join(pfs, 'm'), { recursive: true });
+    const evaluate = async (mib: number) => {
+      const out = path.join(tmp, `eval-${++runs}`);
+      fs.mkdirSync(out);
+      const ml = { task: 'evaluate', model: '/pfs/m', data: { path: '/pfs/d/eval.csv', label: 'cls', in_memory_mib: mib } };
+      return (await runEvaluate(validateMlSpec(ml), { pfsDir: pfs, outDir: out, log: () => undefined })).metrics!;
+    };
+    const [a, b] = [await evaluate(1024), await evaluate(0)];
+    expect((a.test!.confusion_matrix as { labels: string[] }).labels).toEqual(['a', 'b', 'c', 'd']);
+    expect({ ...b, test: { ...b.test, roc_auc: 0 } }).toEqual({ ...a, test: { ...a.test, roc_auc: 0 } });
+    expect(Math.abs((b.test!.roc_auc as number) - (a.test!.roc_auc as number))).toBeLessThan(1e-3);
+  });
 });
 
 describe('splits and metrics over streamed rows', () => {
