@@ -57,8 +57,9 @@ export default {
       { name: 'logistic', what: 'StandardScaler + LogisticRegression (max_iter 15)', label: 'cls', chain: [{ StandardScaler: {} }, { LogisticRegression: { max_iter: 15 } }] },
       { name: 'mlp', what: 'StandardScaler + MLPClassifier (hidden [32], 1 epoch, batch 256, wasm)', label: 'cls', chain: [{ StandardScaler: {} }, { MLPClassifier: { hidden: [32], epochs: 1, batch_size: 256 } }], backend: 'wasm' },
     ];
-    rep.section(`train on ${rows.toLocaleString('en-US')} rows (${(bytes / 2 ** 20).toFixed(0)} MiB of CSV, ${FEATURES} features), split test 0.2`);
+    const data = `${rows.toLocaleString('en-US')} rows (${(bytes / 2 ** 20).toFixed(0)} MiB of CSV, ${FEATURES} features), split test 0.2`;
     for (const m of models) {
+      rep.section(`${m.what} on ${data}`);
       const run = async (tag, inMemoryMib) => {
         const name = `${m.name}-${tag}`;
         const spec = path.join(dir, `${name}.json`);
@@ -70,9 +71,9 @@ export default {
       const rate = (ms) => `${Math.round(rows / (ms / 1000)).toLocaleString('en-US')} rows/s`;
       const base = wholeFits ? await run('whole', mib + 1) : null;
       const streamed = await run('streamed', 0);
-      if (base) rep.row({ label: `${m.what}: data held whole (job)`, ms: base.job.ms, rssKiB: base.rssKiB, base: true, status: `info: ${rate(base.job.ms)}` });
+      if (base) rep.row({ label: 'data held whole (job)', ms: base.job.ms, rssKiB: base.rssKiB, base: true, status: `info: ${rate(base.job.ms)}` });
       const passes = streamed.job.passes ? `; ${streamed.job.passes} passes in the fit` : '';
-      rep.row({ label: `${m.what}: read a batch at a time (job)`, ms: streamed.job.ms, rssKiB: streamed.rssKiB, status: `info: ${rate(streamed.job.ms)}${passes}` });
+      rep.row({ label: 'read a batch at a time (job)', ms: streamed.job.ms, rssKiB: streamed.rssKiB, status: `info: ${rate(streamed.job.ms)}${passes}` });
       rep.check(`${m.name}: peak RSS read a batch at a time${base ? ' / held whole' : ''}`, {
         actual: `${Math.round(streamed.rssKiB / 1024)} MiB${base ? ` vs ${Math.round(base.rssKiB / 1024)} MiB (${(streamed.rssKiB / base.rssKiB).toFixed(2)}×)` : ''}`,
         target: 'report',

@@ -10,7 +10,7 @@ import { ClassTally, RegressionTally } from './metrics-tally.js';
 import type { MetricValues } from './metrics.js';
 import { csvBatches, csvFiles } from './readers/csv.js';
 import { hashUnit, rowUnit } from './rng.js';
-import { defOf, defaultMetrics, estimatorOf, type MlSpec } from './spec.js';
+import { checkStreamable, defOf, defaultMetrics, estimatorOf, type MlSpec } from './spec.js';
 import type { EstimatorDef, FitContext, Prediction, StreamFit, Target, Task, TrainRows, TransformerDef } from './stages/types.js';
 import { cellValue, schemaOf, sortLabels, takeRows, type ColumnSchema, type Label, type Schema, type Table } from './table.js';
 
@@ -133,17 +133,6 @@ function trainPart(b: Labelled): { x: Table; y: Target | undefined } {
   };
 }
 
-/** Refuses a chain with a stage that needs every row at once, naming it and the way out. */
-function streamingStages(spec: MlSpec, mib: number, limit: number): void {
-  const why = `the data (${mib.toFixed(1)} MiB) is larger than transform.ml.data.in_memory_mib (${limit}), so it is read a batch at a time`;
-  const hint = `raise transform.ml.data.in_memory_mib above ${Math.ceil(mib)} to train in memory, or use a stage that learns from batches (StandardScaler, MinMaxScaler, PolynomialFeatures, OneHotEncoder, SimpleImputer but not median; LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor)`;
-  spec.chain.forEach((st, i) => {
-    const def = defOf(st);
-    const ok = def.kind === 'transformer' ? def.fitStream !== undefined && def.fitStream(st.params, []) !== undefined : def.fitStream !== undefined;
-    if (!ok) throw new MlError(`transform.ml.chain[${i}] (${st.name}): ${why}, and ${st.name}${st.name === 'SimpleImputer' ? ' with strategy median' : ''} needs every row at once`, hint, { stage: st.name });
-  });
-}
-
 export interface StreamedTrain {
   chain: FittedChain;
   rows: { all: number; train: number; test: number };
@@ -153,7 +142,7 @@ export interface StreamedTrain {
 
 /** Fit the spec's chain over the data a batch at a time, then score both sides of the split in one more pass. */
 export async function trainStreamed(spec: MlSpec, dataPath: string, schema: Schema, features: ColumnSchema[], label: ColumnSchema | undefined, size: { mib: number; limit: number }, ctx: Omit<FitContext, 'usedBackend'>): Promise<StreamedTrain> {
-  streamingStages(spec, size.mib, size.limit);
+  checkStreamable(spec.chain, `the data (${size.mib.toFixed(1)} MiB) is larger than transform.ml.data.in_memory_mib (${size.limit}), so it is read a batch at a time`, `raise transform.ml.data.in_memory_mib above ${Math.ceil(size.mib)} to train in memory`);
   const est = estimatorOf(spec.chain);
   const task = est.def.task(est.stage.params);
   const kind = label ? (task === 'regression' ? 'regression' : 'classification') : undefined;

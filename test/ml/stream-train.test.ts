@@ -177,14 +177,17 @@ describe('what streamed training refuses', () => {
     [[{ RandomForestClassifier: { n_estimators: 2 } }], 'RandomForestClassifier'],
     [[{ SimpleImputer: { strategy: 'median' } }, { LogisticRegression: {} }], 'SimpleImputer with strategy median'],
   ])('a stage that needs every row at once: %j', async (chain, name) => {
-    const ml = streamed({ data: { path: '/pfs/d/w.csv', label: 'cls', features: X }, chain });
+    // in_memory_mib 0 is refused when the spec is read; a file above a bound, when it is seen
+    expect(() => validateMlSpec(streamed({ data: { path: '/pfs/d/w.csv', label: 'cls', features: X }, chain }))).toThrow(`${name} needs every row at once`);
+    const spec = validateMlSpec({ data: { path: '/pfs/d/w.csv', label: 'cls', features: X }, chain });
+    spec.data.in_memory_mib = 0;
     const out = path.join(tmp, `refused-${++runs}`);
     fs.mkdirSync(out);
-    const err = await runTrain(validateMlSpec(ml), { pfsDir: pfs, outDir: out, log: () => undefined }).catch((e: unknown) => e);
+    const err = await runTrain(spec, { pfsDir: pfs, outDir: out, log: () => undefined }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MlError);
     expect((err as MlError).message).toContain(`${name} needs every row at once`);
-    expect((err as MlError).message).toContain('transform.ml.data.in_memory_mib');
-    expect((err as MlError).hint).toContain('raise transform.ml.data.in_memory_mib');
+    expect((err as MlError).message).toContain('is larger than transform.ml.data.in_memory_mib (0)');
+    expect((err as MlError).hint).toContain('raise transform.ml.data.in_memory_mib above 1');
     expect(fs.readdirSync(out)).toEqual([]);
   });
 
