@@ -14,7 +14,7 @@ import { classificationMetrics, regressionMetrics } from '../../src/ml/metrics.j
 import { mulberry32, rowUnit } from '../../src/ml/rng.js';
 import { runEvaluate, runTrain, type MetricsJson } from '../../src/ml/run.js';
 import { validateMlSpec } from '../../src/ml/spec.js';
-import { FIXTURES, housesCsv } from './ml-helpers.js';
+import { FIXTURES, housesCsv, lastJob, mlStore, pipeline, put, readJson } from './ml-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-stream-train-'));
@@ -97,6 +97,26 @@ describe('streamed fits against the whole-table fit', () => {
     expect(b.metrics).toEqual(a.metrics);
     expect(a.metrics.test!.accuracy as number).toBeGreaterThan(0.85);
   }, 60_000);
+});
+
+describe('in a pipeline', () => {
+  it('a train job over data above the bound commits the model, its metrics and a card that says it streamed', async () => {
+    const env = mlStore();
+    try {
+      const { store: s, dir } = env;
+      await put(s, 'houses', { '/train.csv': housesCsv(3000, 2) });
+      const ml = { task: 'train', data: { path: '/pfs/houses/train.csv', label: 'price', features: ['sqft', 'rooms', 'city'], in_memory_mib: 0 }, chain: [{ OneHotEncoder: {} }, { StandardScaler: {} }, { LinearRegression: {} }], split: { test: 0.2, seed: 4 } };
+      await pipeline(s, dir, { pipeline: { name: 'price-model' }, input: { pfs: { repo: 'houses', glob: '/' } }, transform: { ml } });
+      expect(lastJob(s, 'price-model')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+      const card = await readJson(s, 'price-model@master:/model-card.json');
+      expect(card.data).toMatchObject({ rows: 3000, streamed: true });
+      const metrics = await readJson(s, 'price-model@master:/metrics.json');
+      expect(metrics.rows.train + metrics.rows.test).toBe(3000);
+      expect(metrics.test.r2).toBeGreaterThan(0.99);
+    } finally {
+      env.cleanup();
+    }
+  });
 });
 
 describe('evaluate over streamed rows', () => {
