@@ -35,6 +35,7 @@ const SCENARIOS = [
   './scenarios/s14-list-stream.js',
   './scenarios/s15-table-versions.js',
   './scenarios/s16-remote-push.js',
+  './scenarios/s17-ml-stream.js',
 ];
 
 const SIZES = {

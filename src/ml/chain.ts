@@ -54,17 +54,23 @@ export async function fitChain(spec: MlSpec, features: Table, target: Target | u
     },
   });
   ctx.log(`stage ${est.index} ${est.stage.name}: fitted on ${t.rows} rows`);
+  return assembleChain(spec, inputSchema, label, target?.kind === 'classification' ? target.classes : undefined, states, fitted, backends);
+}
+
+/** A fitted chain from its parts: what fitChain and a fit over streamed rows both give. */
+export function assembleChain(spec: MlSpec, features: ColumnSchema[], label: ColumnSchema | undefined, classes: Label[] | undefined, states: unknown[], estimator: FittedEstimator, backends: FittedChain['backends']): FittedChain {
+  const est = estimatorOf(spec.chain);
   return {
     json: {
       format: CHAIN_FORMAT,
       task: est.def.task(est.stage.params),
-      features: inputSchema,
-      label: label ? { name: label.name, type: label.type, ...(target?.kind === 'classification' ? { classes: target.classes } : {}) } : null,
+      features,
+      label: label ? { name: label.name, type: label.type, ...(classes ? { classes } : {}) } : null,
       data_format: spec.data.format,
     },
     stages: spec.chain,
     transformerStates: states,
-    estimator: fitted,
+    estimator,
     backends,
   };
 }

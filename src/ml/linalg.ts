@@ -81,16 +81,30 @@ export interface LbfgsOptions {
 }
 
 /** Minimise a smooth function with L-BFGS and a backtracking (Armijo) line search. */
-export function lbfgs(
-  fg: (x: Float64Array, g: Float64Array) => number,
-  x0: Float64Array,
-  opts: LbfgsOptions = {},
-): { x: Float64Array; f: number; iterations: number; converged: boolean } {
+export function lbfgs(fg: (x: Float64Array, g: Float64Array) => number, x0: Float64Array, opts: LbfgsOptions = {}): LbfgsResult {
+  const steps = lbfgsSteps(x0, opts);
+  let next = steps.next();
+  while (!next.done) next = steps.next(fg(next.value.x, next.value.g));
+  return next.value;
+}
+
+/** As lbfgs, for an objective that must be awaited (one evaluation streams over the data). */
+export async function lbfgsAsync(fg: (x: Float64Array, g: Float64Array) => Promise<number>, x0: Float64Array, opts: LbfgsOptions = {}): Promise<LbfgsResult> {
+  const steps = lbfgsSteps(x0, opts);
+  let next = steps.next();
+  while (!next.done) next = steps.next(await fg(next.value.x, next.value.g));
+  return next.value;
+}
+
+export type LbfgsResult = { x: Float64Array; f: number; iterations: number; converged: boolean };
+
+/** The iteration itself: yields each point whose value and gradient it needs (the gradient is written into `g`), and is sent the value. */
+function* lbfgsSteps(x0: Float64Array, opts: LbfgsOptions): Generator<{ x: Float64Array; g: Float64Array }, LbfgsResult, number> {
   const { maxIter = 1000, gtol = 1e-8, m = 10 } = opts;
   const n = x0.length;
   let x = Float64Array.from(x0);
   let g = new Float64Array(n);
-  let f = fg(x, g);
+  let f = yield { x, g };
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
   const rho: number[] = [];
@@ -140,7 +154,7 @@ export function lbfgs(
     let fn = Infinity;
     for (let ls = 0; ls < 60; ls++) {
       for (let k = 0; k < n; k++) xn[k] = x[k]! + step * d[k]!;
-      fn = fg(xn, gn);
+      fn = yield { x: xn, g: gn };
       if (fn <= f + 1e-4 * step * dg) break;
       step *= 0.5;
     }

@@ -77,10 +77,37 @@ export function classificationMetrics(
   const k = classes.length;
   const n = yTrue.length;
   const cm = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  for (let i = 0; i < n; i++) cm[yTrue[i]!]![yPred[i]!]!++;
+  let auc: number | null = null;
+  if (proba) {
+    if (k === 2) auc = rocAuc(Array.from(yTrue, (y) => y === 1), Array.from({ length: n }, (_, i) => proba[i * 2 + 1]!));
+    else {
+      let s = 0;
+      let m = 0;
+      for (let c = 0; c < k; c++) {
+        const a = rocAuc(Array.from(yTrue, (y) => y === c), Array.from({ length: n }, (_, i) => proba[i * k + c]!));
+        if (a !== null) {
+          s += a;
+          m++;
+        }
+      }
+      auc = m === 0 ? null : s / m;
+    }
+  }
+  return confusionMetrics(cm, classes, auc, names);
+}
+
+/**
+ * The metrics a confusion matrix gives (rows true classes, columns predicted), with roc_auc
+ * computed elsewhere: shared by whole-table scoring and scoring as rows go by.
+ */
+export function confusionMetrics(cm: number[][], classes: readonly Label[], auc: number | null, names: readonly string[]): MetricValues {
+  const k = classes.length;
+  let n = 0;
   let correct = 0;
-  for (let i = 0; i < n; i++) {
-    cm[yTrue[i]!]![yPred[i]!]!++;
-    if (yTrue[i] === yPred[i]) correct++;
+  for (let c = 0; c < k; c++) {
+    correct += cm[c]![c]!;
+    for (let r = 0; r < k; r++) n += cm[c]![r]!;
   }
   const prec: Record<string, number> = {};
   const rec: Record<string, number> = {};
@@ -110,22 +137,6 @@ export function classificationMetrics(
       sp += p;
       sr += r;
       sf += f;
-    }
-  }
-  let auc: number | null = null;
-  if (proba) {
-    if (k === 2) auc = rocAuc(Array.from(yTrue, (y) => y === 1), Array.from({ length: n }, (_, i) => proba[i * 2 + 1]!));
-    else {
-      let s = 0;
-      let m = 0;
-      for (let c = 0; c < k; c++) {
-        const a = rocAuc(Array.from(yTrue, (y) => y === c), Array.from({ length: n }, (_, i) => proba[i * k + c]!));
-        if (a !== null) {
-          s += a;
-          m++;
-        }
-      }
-      auc = m === 0 ? null : s / m;
     }
   }
   const out: MetricValues = {};

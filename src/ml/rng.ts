@@ -37,3 +37,18 @@ export function hashUnit(key: string, seed: number): number {
 export function subSeed(seed: number, i: number): number {
   return mulberry32((seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0)() * 2 ** 31 >>> 0;
 }
+
+/** murmur3's 32-bit finaliser: a bijection that mixes every input bit into every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A uniform number in [0, 1) for row `row` under `seed`: fmix32(fmix32(seed) xor row) / 2³². Decides a row's side of a split without seeing the other rows. */
+export function rowUnit(row: number, seed: number): number {
+  return fmix32((fmix32(seed >>> 0) ^ row) >>> 0) / 2 ** 32;
+}

@@ -12,6 +12,7 @@ import { MlError } from './errors.js';
 import { classificationMetrics, regressionMetrics, type MetricValues } from './metrics.js';
 import { checkChainSchema, defaultMetrics, estimatorOf, featureSchema, type MlSpec } from './spec.js';
 import { splitTable } from './split.js';
+import { evaluateStreamed, streamsData, trainStreamed } from './stream-train.js';
 import { PREDICT_STREAM_ROWS, writePredictionsCsv } from './batch-predict.js';
 import { fileSink } from './text-sink.js';
 import { lastRow, planUnits, windowsFile, WindowStats, type UnitPlan } from './predict-append.js';
@@ -185,11 +186,38 @@ export async function runTrain(spec: MlSpec, ctx: MlRunContext): Promise<MlRunRe
   const est = estimatorOf(spec.chain);
   const task = est.def.task(est.stage.params);
 
+  const label = spec.data.label !== undefined ? schema.columns.find((c) => c.name === spec.data.label) : undefined;
+  const features = featureSchema(spec.data, schema);
+  const fitCtx = { seed: spec.seed, backend: resolved, log: ctx.log, signal: ctx.signal };
+  const size = streamsData(spec, dataPath);
+  const { chain, metrics, rows } = size.stream ? await trainStreaming(spec, dataPath, schema, features, label, size, fitCtx, task) : await trainInMemory(spec, dataPath, schema, features, label, fitCtx, task, ctx);
+  const modelDir = path.join(ctx.outDir, MODEL_DIR);
+  const written = (await saveChain(chain, modelDir)).map((f) => `${MODEL_DIR}/${f}`);
+  writeJson(path.join(ctx.outDir, METRICS_FILE), metrics);
+  const backend = await backendInfo(spec, chain, resolved);
+  const card = writeCard(ctx, {
+    task: 'train',
+    kind: task,
+    seed: spec.seed,
+    data: { format: spec.data.format, path: spec.data.path, schema: schema.columns, label: label?.name ?? null, features: features.map((f) => f.name), rows, split: spec.split ?? null, streamed: size.stream },
+    chain: spec.chain.map((s) => ({ name: s.name, params: s.params })),
+    backend,
+    model: { path: `/${MODEL_DIR}/${CHAIN_FILE}`, sha256: sha256(path.join(modelDir, CHAIN_FILE)) },
+    metrics: metrics.test ?? metrics.train,
+  });
+  chain.estimator.dispose?.();
+  return { outputs: [...written, METRICS_FILE, ...card].sort(), metrics, backend: String(backend.used) };
+}
+
+type FitOptions = Parameters<typeof fitChain>[4];
+type Trained = { chain: FittedChain; metrics: MetricsJson; rows: number };
+
+/** The whole table read, split by a seeded shuffle, fitted and scored. */
+async function trainInMemory(spec: MlSpec, dataPath: string, schema: Schema, features: ColumnSchema[], label: ColumnSchema | undefined, fitCtx: FitOptions, task: Task, ctx: MlRunContext): Promise<Trained> {
   let table = await readTable(spec.data, dataPath, schema);
   ctx.log(`read ${table.rows} rows from ${spec.data.path}`);
   checkAbort(ctx.signal);
   let target: Target | undefined;
-  const label = spec.data.label !== undefined ? schema.columns.find((c) => c.name === spec.data.label) : undefined;
   if (label) {
     const t = targetOf(table, label.name, task === 'regression' ? 'regression' : 'classification');
     if (t.dropped > 0) {
@@ -199,14 +227,14 @@ export async function runTrain(spec: MlSpec, ctx: MlRunContext): Promise<MlRunRe
     target = t.target;
   }
   if (table.rows === 0) throw new MlError(`no rows to train on in ${spec.data.path}`);
-  const features = featureSchema(spec.data, schema);
   const split = spec.split && spec.split.test > 0 ? splitTable(table, spec.split) : { train: Int32Array.from({ length: table.rows }, (_, i) => i), test: new Int32Array(0) };
   if (split.train.length === 0) throw new MlError(`the split leaves no training rows (${table.rows} rows, test ${spec.split?.test})`);
   ctx.log(`split: ${split.train.length} train, ${split.test.length} test rows`);
   const pick = (rows: Int32Array) => ({ x: selectColumns(takeRows(table, rows), features), y: target && subsetTarget(target, rows) });
   const train = pick(split.train);
-  const chain = await fitChain(spec, train.x, train.y, label, { seed: spec.seed, backend: resolved, log: ctx.log, signal: ctx.signal });
+  const chain = await fitChain(spec, train.x, train.y, label, fitCtx);
   checkAbort(ctx.signal);
+  const est = estimatorOf(spec.chain);
   const normal = est.stage.name === 'Autoencoder' ? (est.stage.params.normal as Label) : undefined;
   const metrics: MetricsJson = { task, label: label?.name ?? null, rows: { train: split.train.length } };
   metrics.train = scorePrediction(await predictChain(chain, train.x), train.y, spec.metrics, task, normal);
@@ -215,22 +243,18 @@ export async function runTrain(spec: MlSpec, ctx: MlRunContext): Promise<MlRunRe
     metrics.rows.test = split.test.length;
     metrics.test = scorePrediction(await predictChain(chain, test.x), test.y, spec.metrics, task, normal);
   }
-  const modelDir = path.join(ctx.outDir, MODEL_DIR);
-  const written = (await saveChain(chain, modelDir)).map((f) => `${MODEL_DIR}/${f}`);
-  writeJson(path.join(ctx.outDir, METRICS_FILE), metrics);
-  const backend = await backendInfo(spec, chain, resolved);
-  const card = writeCard(ctx, {
-    task: 'train',
-    kind: task,
-    seed: spec.seed,
-    data: { format: spec.data.format, path: spec.data.path, schema: schema.columns, label: label?.name ?? null, features: features.map((f) => f.name), rows: table.rows, split: spec.split ?? null },
-    chain: spec.chain.map((s) => ({ name: s.name, params: s.params })),
-    backend,
-    model: { path: `/${MODEL_DIR}/${CHAIN_FILE}`, sha256: sha256(path.join(modelDir, CHAIN_FILE)) },
-    metrics: metrics.test ?? metrics.train,
-  });
-  chain.estimator.dispose?.();
-  return { outputs: [...written, METRICS_FILE, ...card].sort(), metrics, backend: String(backend.used) };
+  return { chain, metrics, rows: table.rows };
+}
+
+/** The data read a batch at a time, as many passes as the chain needs (see stream-train.ts). */
+async function trainStreaming(spec: MlSpec, dataPath: string, schema: Schema, features: ColumnSchema[], label: ColumnSchema | undefined, size: { mib: number; limit: number }, fitCtx: FitOptions, task: Task): Promise<Trained> {
+  const r = await trainStreamed(spec, dataPath, schema, features, label, size, fitCtx);
+  const metrics: MetricsJson = { task, label: label?.name ?? null, rows: { train: r.rows.train }, train: r.train };
+  if (r.test) {
+    metrics.rows.test = r.rows.test;
+    metrics.test = r.test;
+  }
+  return { chain: r.chain, metrics, rows: r.rows.all };
 }
 
 function subsetTarget(t: Target, rows: Int32Array): Target {
@@ -272,19 +296,16 @@ export async function runEvaluate(spec: MlSpec, ctx: MlRunContext): Promise<MlRu
     checkChainInput(chain, schema.columns);
     const label = spec.data.label!;
     if (!schema.columns.some((c) => c.name === label)) throw new MlError(`transform.ml.data.label: column "${label}" is not in the data`);
-    let table = await readTable(spec.data, dataPath, schema);
     const task = chain.json.task;
-    const t = targetOf(table, label, task === 'regression' ? 'regression' : 'classification');
-    if (t.dropped > 0) table = takeRows(table, t.rows);
-    const last = chain.stages[chain.stages.length - 1]!;
-    const normal = last.name === 'Autoencoder' ? (last.params.normal as Label) : undefined;
-    const pred = await predictChain(chain, table);
-    const metrics: MetricsJson = { task, label, rows: { test: table.rows }, test: scorePrediction(pred, t.target, spec.metrics, task, normal) };
+    const size = streamsData(spec, dataPath);
+    const scored = size.stream ? await evaluateStreamed(chain, spec, dataPath, schema, size) : await evaluateInMemory(chain, spec, dataPath, schema);
+    if (size.stream) ctx.log(`evaluated ${scored.rows} rows a batch at a time (${size.mib.toFixed(1)} MiB, above data.in_memory_mib ${size.limit})`);
+    const metrics: MetricsJson = { task, label, rows: { test: scored.rows }, test: scored.metrics };
     writeJson(path.join(ctx.outDir, METRICS_FILE), metrics);
     const card = writeCard(ctx, {
       task: 'evaluate',
       kind: task,
-      data: { format: spec.data.format, path: spec.data.path, rows: table.rows, label },
+      data: { format: spec.data.format, path: spec.data.path, rows: scored.rows, label, streamed: size.stream },
       chain: chain.stages.map((s) => ({ name: s.name, params: s.params })),
       model: { path: spec.model, sha256: sha256(path.join(dir, CHAIN_FILE)) },
       backend: await backendInfo(spec, undefined, await resolveBackend(requestedBackend(spec.backend))),
@@ -294,6 +315,18 @@ export async function runEvaluate(spec: MlSpec, ctx: MlRunContext): Promise<MlRu
   } finally {
     chain.estimator.dispose?.();
   }
+}
+
+/** The labelled rows read whole, predicted and scored. */
+async function evaluateInMemory(chain: FittedChain, spec: MlSpec, dataPath: string, schema: Schema): Promise<{ rows: number; metrics: MetricValues }> {
+  let table = await readTable(spec.data, dataPath, schema);
+  const task = chain.json.task;
+  const t = targetOf(table, spec.data.label!, task === 'regression' ? 'regression' : 'classification');
+  if (t.dropped > 0) table = takeRows(table, t.rows);
+  const last = chain.stages[chain.stages.length - 1]!;
+  const normal = last.name === 'Autoencoder' ? (last.params.normal as Label) : undefined;
+  const pred = await predictChain(chain, table);
+  return { rows: table.rows, metrics: scorePrediction(pred, t.target, spec.metrics, task, normal) };
 }
 
 /** Predict: one output file per input file (CSV), per top-level entry (image trees) or per batch (CIFAR-10). */

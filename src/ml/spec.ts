@@ -27,6 +27,8 @@ export interface MlDataSpec {
   delimiter: string;
   /** name of the image column of images/cifar10 data */
   image_column: string;
+  /** CSV files larger than this (MiB, together) are trained on and evaluated a batch at a time */
+  in_memory_mib?: number;
 }
 
 export interface MlSplitSpec {
@@ -58,7 +60,7 @@ export interface MlSpec {
 }
 
 const TOP_FIELDS = ['task', 'backend', 'seed', 'data', 'chain', 'split', 'metrics', 'model', 'reference', 'drift', 'labels', 'window_metrics'];
-const DATA_FIELDS = ['format', 'path', 'label', 'features', 'columns', 'key', 'delimiter', 'image_column'];
+const DATA_FIELDS = ['format', 'path', 'label', 'features', 'columns', 'key', 'delimiter', 'image_column', 'in_memory_mib'];
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -110,6 +112,19 @@ export function defaultMetrics(task: Task): string[] {
 }
 
 /** Parse a chain (a list of `{Stage: {params}}`): stages known, params valid, exactly one estimator and it last. */
+/**
+ * Refuses a chain with a stage that cannot learn from batches, naming it, `why` the data is read
+ * a batch at a time, and the way out.
+ */
+export function checkStreamable(chain: MlStage[], why: string, hint: string): void {
+  chain.forEach((st, i) => {
+    const def = defOf(st);
+    const ok = def.kind === 'transformer' ? def.fitStream?.(st.params, []) !== undefined : def.fitStream !== undefined;
+    if (!ok)
+      throw stageError(i, st.name, `${why}, and ${st.name}${st.name === 'SimpleImputer' ? ' with strategy median' : ''} needs every row at once`, `${hint}, or use stages that learn from batches (StandardScaler, MinMaxScaler, PolynomialFeatures, OneHotEncoder, SimpleImputer but not median; LinearRegression, LogisticRegression, MLPClassifier, MLPRegressor)`, undefined);
+  });
+}
+
 export function parseChain(list: unknown, at = 'transform.ml.chain'): MlStage[] {
   if (!Array.isArray(list) || list.length === 0) throw fieldError(at, 'expected a list of stages ending with an estimator', 'e.g. [{StandardScaler: {}}, {LinearRegression: {}}]');
   const chain = list.map((entry, i): MlStage => {
@@ -170,6 +185,11 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
     data.columns = d.columns as Record<string, 'number' | 'string'>;
   }
 
+  if (d.in_memory_mib !== undefined) {
+    if (format !== 'csv') throw fieldError(`${at}.data.in_memory_mib`, `only CSV data is read a batch at a time, not ${format}`);
+    data.in_memory_mib = int(d, 'in_memory_mib', `${at}.data`, 0);
+  }
+
   const spec: MlSpec = { task, seed, data, chain: [] };
   if (backend) spec.backend = backend as BackendName;
 
@@ -184,6 +204,8 @@ export function validateMlSpec(ml: unknown, schema?: Schema): MlSpec {
     if (kind !== 'anomaly' && data.label === undefined) throw stageError(est.index, est.stage.name, `${kind === 'regression' ? 'a regressor' : 'a classifier'} needs a label`, 'set transform.ml.data.label to the column to predict');
     if (ml.split !== undefined) spec.split = parseSplit(ml.split, seed, `${at}.split`);
     spec.metrics = parseMetrics(ml.metrics, `${at}.metrics`, kind);
+    // always streamed: a stage that needs every row is refused now, not when the job runs
+    if (data.in_memory_mib === 0) checkStreamable(spec.chain, 'transform.ml.data.in_memory_mib is 0, so the data is read a batch at a time', 'raise transform.ml.data.in_memory_mib to train in memory');
   } else {
     if (ml.chain !== undefined) throw fieldError(`${at}.chain`, `is for task train; ${task} uses the chain saved with the model`, 'remove it, and point transform.ml.model at the model input');
     if (ml.split !== undefined) throw fieldError(`${at}.split`, `is for task train only`);

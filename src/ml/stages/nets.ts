@@ -45,43 +45,59 @@ async function train(
   xShape: number[],
   y: Float32Array,
   yWidth: number,
-  loss: (yTrue: tfType.Tensor, yPred: tfType.Tensor) => tfType.Scalar,
+  loss: Loss,
   p: TrainParams,
   seed: number,
   ctx: Pick<FitContext, 'log' | 'signal'>,
 ): Promise<number> {
-  const log = ctx.log;
   const n = xShape[0]!;
-  const xw = tensorSize(xShape.slice(1));
-  const opt = p.optimizer === 'sgd' ? tf.train.sgd(p.learning_rate) : tf.train.adam(p.learning_rate);
   const rand = mulberry32(subSeed(seed, 1000));
+  return runEpochs(tf, model, loss, p, ctx, (step) => step(x, xShape.slice(1), y, yWidth, permutation(n, rand)));
+}
+
+type Loss = (yTrue: tfType.Tensor, yPred: tfType.Tensor) => tfType.Scalar;
+/** One optimiser step per `batch_size` rows of x taken in the order `perm`; gives the summed loss and the rows. */
+type Step = (x: Float32Array, rowShape: number[], y: Float32Array, yWidth: number, perm: Int32Array) => Promise<{ sum: number; rows: number }>;
+
+/**
+ * `p.epochs` epochs; `epoch` feeds one epoch's rows to `step` (all at once, or a batch of the
+ * stream at a time), which takes one optimiser step per `batch_size` of them. Gives the last
+ * epoch's mean loss.
+ */
+async function runEpochs(tf: Tf, model: tfType.LayersModel, loss: Loss, p: TrainParams, ctx: Pick<FitContext, 'log' | 'signal'>, epoch: (step: Step) => Promise<{ sum: number; rows: number }>): Promise<number> {
+  const opt = p.optimizer === 'sgd' ? tf.train.sgd(p.learning_rate) : tf.train.adam(p.learning_rate);
+  const step: Step = async (x, rowShape, y, yWidth, perm) => {
+    const xw = tensorSize(rowShape);
+    const n = perm.length;
+    let sum = 0;
+    for (let s = 0; s < n; s += p.batch_size) {
+      const m = Math.min(p.batch_size, n - s);
+      const xb = new Float32Array(m * xw);
+      const yb = new Float32Array(m * yWidth);
+      for (let i = 0; i < m; i++) {
+        const r = perm[s + i]!;
+        xb.set(x.subarray(r * xw, r * xw + xw), i * xw);
+        yb.set(y.subarray(r * yWidth, r * yWidth + yWidth), i * yWidth);
+      }
+      const xt = tf.tensor(xb, [m, ...rowShape]);
+      const yt = tf.tensor2d(yb, [m, yWidth]);
+      const cost = opt.minimize(() => loss(yt, model.apply(xt, { training: true }) as tfType.Tensor), true);
+      xt.dispose();
+      yt.dispose();
+      if (cost) {
+        sum += (await cost.data())[0]! * m;
+        cost.dispose();
+      }
+    }
+    return { sum, rows: n };
+  };
   let last = NaN;
   try {
     for (let e = 0; e < p.epochs; e++) {
       if (ctx.signal?.aborted) throw new Error('training stopped');
-      const perm = permutation(n, rand);
-      let sum = 0;
-      for (let s = 0; s < n; s += p.batch_size) {
-        const m = Math.min(p.batch_size, n - s);
-        const xb = new Float32Array(m * xw);
-        const yb = new Float32Array(m * yWidth);
-        for (let i = 0; i < m; i++) {
-          const r = perm[s + i]!;
-          xb.set(x.subarray(r * xw, r * xw + xw), i * xw);
-          yb.set(y.subarray(r * yWidth, r * yWidth + yWidth), i * yWidth);
-        }
-        const xt = tf.tensor(xb, [m, ...xShape.slice(1)]);
-        const yt = tf.tensor2d(yb, [m, yWidth]);
-        const cost = opt.minimize(() => loss(yt, model.apply(xt, { training: true }) as tfType.Tensor), true);
-        xt.dispose();
-        yt.dispose();
-        if (cost) {
-          sum += (await cost.data())[0]! * m;
-          cost.dispose();
-        }
-      }
-      last = sum / n;
-      if (e === 0 || e === p.epochs - 1 || (e + 1) % Math.max(1, Math.floor(p.epochs / 10)) === 0) log(`epoch ${e + 1}/${p.epochs}: loss ${last.toPrecision(6)}`);
+      const { sum, rows } = await epoch(step);
+      last = sum / rows;
+      if (e === 0 || e === p.epochs - 1 || (e + 1) % Math.max(1, Math.floor(p.epochs / 10)) === 0) ctx.log(`epoch ${e + 1}/${p.epochs}: loss ${last.toPrecision(6)}`);
     }
   } finally {
     opt.dispose();
@@ -193,6 +209,15 @@ function mlpModel(name: string, tf: Tf, model: tfType.LayersModel, s: MlpState):
   };
 }
 
+/** Dense layers, each initialised from its own seed, then the output layer. */
+function buildMlp(tf: Tf, name: string, d: number, k: number, p: MlpParams, seed: number, classify: boolean): tfType.LayersModel {
+  const layers: tfType.layers.Layer[] = p.hidden.map((units, i) =>
+    tf.layers.dense({ name: `hidden_${i}`, units, activation: p.activation, inputShape: i === 0 ? [d] : undefined, kernelInitializer: init(tf, seed, i) }),
+  );
+  layers.push(tf.layers.dense({ name: 'output', units: k, activation: classify ? 'softmax' : 'linear', inputShape: p.hidden.length === 0 ? [d] : undefined, kernelInitializer: init(tf, seed, p.hidden.length) }));
+  return tf.sequential({ name, layers });
+}
+
 function mlpEstimator(classify: boolean): EstimatorDef<MlpParams> {
   const name = classify ? 'MLPClassifier' : 'MLPRegressor';
   return {
@@ -212,11 +237,7 @@ function mlpEstimator(classify: boolean): EstimatorDef<MlpParams> {
       const seed = p.seed ?? ctx.seed;
       const m = featureMatrix(t, name);
       const k = target!.kind === 'classification' ? target!.classes.length : 1;
-      const layers: tfType.layers.Layer[] = p.hidden.map((units, i) =>
-        tf.layers.dense({ name: `hidden_${i}`, units, activation: p.activation, inputShape: i === 0 ? [m.d] : undefined, kernelInitializer: init(tf, seed, i) }),
-      );
-      layers.push(tf.layers.dense({ name: 'output', units: k, activation: classify ? 'softmax' : 'linear', inputShape: p.hidden.length === 0 ? [m.d] : undefined, kernelInitializer: init(tf, seed, p.hidden.length) }));
-      const model = tf.sequential({ name, layers });
+      const model = buildMlp(tf, name, m.d, k, p, seed, classify);
       let y: Float32Array;
       let yMean = 0;
       let yStd = 1;
@@ -229,6 +250,41 @@ function mlpEstimator(classify: boolean): EstimatorDef<MlpParams> {
       }
       const loss = await train(tf, model, float32(m.x), [m.n, m.d], y, k, classify ? crossEntropy(tf) : mse(tf), p, seed, ctx);
       return mlpModel(name, tf, model, { features: m.names, classes: target!.kind === 'classification' ? target!.classes : null, y_mean: yMean, y_std: yStd, loss });
+    },
+    /**
+     * Epochs re-read the rows; each batch of the stream is shuffled by the epoch's seeded
+     * permutation of its rows (the whole-table fit shuffles all rows at once, which needs them all).
+     */
+    async fitStream(rows, p, ctx) {
+      const { tf, backend, note } = await activateBackend(ctx.backend);
+      ctx.usedBackend(backend, note);
+      const seed = p.seed ?? ctx.seed;
+      let names: string[] = [];
+      let ySum = 0;
+      for await (const b of rows.batches()) {
+        names = featureMatrix(b.x, name).names;
+        if (b.y?.kind === 'regression') for (const v of b.y.values) ySum += v;
+      }
+      const yMean = classify ? 0 : ySum / rows.rows;
+      let ss = 0;
+      if (!classify) for await (const b of rows.batches()) for (const v of (b.y as Extract<Target, { kind: 'regression' }>).values) ss += (v - yMean) ** 2;
+      const yStd = classify ? 1 : Math.sqrt(ss / rows.rows) || 1;
+      const k = classify ? rows.classes!.length : 1;
+      const model = buildMlp(tf, name, names.length, k, p, seed, classify);
+      const rand = mulberry32(subSeed(seed, 1000));
+      const loss = await runEpochs(tf, model, classify ? crossEntropy(tf) : mse(tf), p, ctx, async (step) => {
+        let sum = 0;
+        let n = 0;
+        for await (const b of rows.batches()) {
+          const m = featureMatrix(b.x, name);
+          const y = b.y!.kind === 'classification' ? oneHot(b.y!.index, k) : Float32Array.from(b.y!.values, (v) => (v - yMean) / yStd);
+          const r = await step(float32(m.x), [m.d], y, k, permutation(m.n, rand));
+          sum += r.sum;
+          n += r.rows;
+        }
+        return { sum, rows: n };
+      });
+      return mlpModel(name, tf, model, { features: names, classes: classify ? rows.classes! : null, y_mean: yMean, y_std: yStd, loss });
     },
     async load(state, read) {
       const { tf, model } = await loadModel(read);

@@ -4,7 +4,7 @@ import { MlError } from '../errors.js';
 import { decodeImage, imageToTensor } from '../readers/images.js';
 import { describeType, type Column, type ColumnSchema, type NumberColumn, type Schema, type Table } from '../table.js';
 import { ParamReader } from './params.js';
-import type { StageFail, TransformerDef } from './types.js';
+import type { StageFail, StreamFit, TransformerDef } from './types.js';
 
 /** The columns a stage works on: the listed ones (which must exist), else those `byDefault` picks. */
 function pick(schema: Schema, listed: string[] | undefined, byDefault: (c: ColumnSchema) => boolean, fail: StageFail): ColumnSchema[] {
@@ -57,6 +57,40 @@ function nanStats(v: Float64Array): { n: number; mean: number; min: number; max:
   return { n, mean, min, max, variance: n === 0 ? 0 : ss / n };
 }
 
+/**
+ * nanStats over rows that go by: the sums of the first pass give count, mean, min and max, and a
+ * second pass (only when `variance` is wanted) sums squared deviations from that mean. Both add
+ * in row order, as nanStats does, so the same rows give the same numbers.
+ */
+function streamStats(columns: string[], variance: boolean): StreamFit<ReturnType<typeof nanStats>[]> {
+  const st = columns.map(() => ({ n: 0, s: 0, min: Infinity, max: -Infinity, ss: 0 }));
+  return {
+    passes: variance ? 2 : 1,
+    add(t, pass) {
+      columns.forEach((name, j) => {
+        const v = numberColumn(t, name).values;
+        const a = st[j]!;
+        const mean = a.n === 0 ? 0 : a.s / a.n;
+        for (const x of v) {
+          if (Number.isNaN(x)) continue;
+          if (pass === 0) {
+            a.n++;
+            a.s += x;
+            if (x < a.min) a.min = x;
+            if (x > a.max) a.max = x;
+          } else a.ss += (x - mean) ** 2;
+        }
+      });
+    },
+    done: () => st.map((a) => ({ n: a.n, mean: a.n === 0 ? 0 : a.s / a.n, min: a.min, max: a.max, variance: a.n === 0 ? 0 : a.ss / a.n })),
+  };
+}
+
+/** A fit whose state comes from streamed statistics. */
+function mapFit<A, F>(inner: StreamFit<A>, state: (a: A) => F): StreamFit<F> {
+  return { passes: inner.passes, add: (t, pass) => inner.add(t, pass), done: () => state(inner.done()) };
+}
+
 function affine(t: Table, columns: string[], shift: number[], scale: number[], offset: number[] = []): Table {
   const repl = new Map<string, Column[]>();
   columns.forEach((name, j) => {
@@ -66,6 +100,11 @@ function affine(t: Table, columns: string[], shift: number[], scale: number[], o
     repl.set(name, [{ name, type: 'number', values: v }]);
   });
   return replaceColumns(t, repl);
+}
+
+function scalerState(columns: string[], stats: ReturnType<typeof nanStats>[], p: ScalerParams): ScalerState {
+  const sd = stats.map((s) => Math.sqrt(s.variance));
+  return { columns, mean: stats.map((s) => (p.with_mean ? s.mean : 0)), scale: sd.map((v) => (p.with_std && v > 0 ? v : 1)) };
 }
 
 /** (x − mean) / std per column, as sklearn.preprocessing.StandardScaler (population std; constant columns keep scale 1). */
@@ -85,21 +124,27 @@ export const StandardScaler: TransformerDef<ScalerParams, ScalerState> = {
   },
   fit(t, p) {
     const columns = (p.columns ?? t.columns.map((c) => c.name)).slice();
-    const mean: number[] = [];
-    const scale: number[] = [];
-    for (const name of columns) {
-      const s = nanStats(numberColumn(t, name).values);
-      mean.push(p.with_mean ? s.mean : 0);
-      const sd = Math.sqrt(s.variance);
-      scale.push(p.with_std && sd > 0 ? sd : 1);
-    }
-    return { columns, mean, scale };
+    return scalerState(columns, columns.map((name) => nanStats(numberColumn(t, name).values)), p);
+  },
+  fitStream(p, schema) {
+    const columns = (p.columns ?? schema.map((c) => c.name)).slice();
+    return mapFit(streamStats(columns, p.with_std), (stats) => scalerState(columns, stats, p));
   },
   apply: (t, _p, f) => affine(t, f.columns, f.mean, f.scale),
 };
 
 type MinMaxParams = { columns?: string[]; feature_range: number[] };
 type MinMaxState = { columns: string[]; min: number[]; scale: number[]; offset: number[] };
+
+function minMaxState(columns: string[], stats: ReturnType<typeof nanStats>[], p: MinMaxParams): MinMaxState {
+  const [lo, hi] = p.feature_range as [number, number];
+  return {
+    columns,
+    min: stats.map((s) => (s.n === 0 ? 0 : s.min)),
+    scale: stats.map((s) => (s.n === 0 || s.max === s.min ? 1 : s.max - s.min) / (hi - lo)),
+    offset: stats.map(() => lo),
+  };
+}
 
 /** (x − min) / (max − min) mapped onto feature_range, as sklearn.preprocessing.MinMaxScaler. */
 export const MinMaxScaler: TransformerDef<MinMaxParams, MinMaxState> = {
@@ -119,18 +164,11 @@ export const MinMaxScaler: TransformerDef<MinMaxParams, MinMaxState> = {
   },
   fit(t, p) {
     const columns = (p.columns ?? t.columns.map((c) => c.name)).slice();
-    const [lo, hi] = p.feature_range as [number, number];
-    const min: number[] = [];
-    const scale: number[] = [];
-    const offset: number[] = [];
-    for (const name of columns) {
-      const s = nanStats(numberColumn(t, name).values);
-      const range = s.n === 0 || s.max === s.min ? 1 : s.max - s.min;
-      min.push(s.n === 0 ? 0 : s.min);
-      scale.push(range / (hi - lo));
-      offset.push(lo);
-    }
-    return { columns, min, scale, offset };
+    return minMaxState(columns, columns.map((name) => nanStats(numberColumn(t, name).values)), p);
+  },
+  fitStream(p, schema) {
+    const columns = (p.columns ?? schema.map((c) => c.name)).slice();
+    return mapFit(streamStats(columns, false), (stats) => minMaxState(columns, stats, p));
   },
   apply: (t, _p, f) => affine(t, f.columns, f.min, f.scale, f.offset),
 };
@@ -181,6 +219,10 @@ export const PolynomialFeatures: TransformerDef<PolyParams, PolyState> = {
     const columns = (p.columns ?? t.columns.map((c) => c.name)).slice();
     const terms = polyTerms(columns.length, p.degree, p.interaction_only);
     return { columns, terms, names: terms.map((x) => termName(columns, x)) };
+  },
+  fitStream(p, schema) {
+    const state = PolynomialFeatures.fit({ rows: 0, columns: schema.map((c) => ({ name: c.name, type: 'number', values: new Float64Array(0) })) }, p);
+    return { passes: 0, add: () => undefined, done: () => state };
   },
   apply(t, p, f) {
     const src = f.columns.map((name) => numberColumn(t, name).values);
@@ -241,6 +283,24 @@ export const OneHotEncoder: TransformerDef<OneHotParams, OneHotState> = {
       return [...seen].sort();
     });
     return { columns, categories };
+  },
+  fitStream(p, schema) {
+    // the categories seen: as many as the data has distinct values, never its rows
+    const columns = p.columns ?? schema.filter((c) => c.type === 'string').map((c) => c.name);
+    const seen = columns.map(() => new Set<string>());
+    return {
+      passes: 1,
+      add(t) {
+        columns.forEach((name, j) => {
+          const c = t.columns.find((x) => x.name === name)!;
+          for (let i = 0; i < t.rows; i++) {
+            const v = cat(c, i);
+            if (v !== null) seen[j]!.add(v);
+          }
+        });
+      },
+      done: () => ({ columns, categories: seen.map((s) => [...s].sort()) }),
+    };
   },
   apply(t, p, f) {
     const repl = new Map<string, Column[]>();
@@ -312,6 +372,39 @@ export const SimpleImputer: TransformerDef<ImputerParams, ImputerState> = {
     });
     return { columns, fill };
   },
+  fitStream(p, schema) {
+    if (p.strategy === 'median') return undefined;
+    const numericOnly = p.strategy === 'mean';
+    const columns = p.columns ?? schema.filter((c) => c.type === 'number' || (!numericOnly && c.type === 'string')).map((c) => c.name);
+    const types = columns.map((name) => schema.find((c) => c.name === name)!.type);
+    const sums = columns.map(() => ({ n: 0, s: 0 }));
+    const counts = columns.map(() => new Map<string | number, number>());
+    return {
+      passes: p.strategy === 'constant' ? 0 : 1,
+      add(t) {
+        columns.forEach((name, j) => {
+          const c = t.columns.find((x) => x.name === name)!;
+          for (let i = 0; i < t.rows; i++) {
+            const v = c.type === 'number' ? (Number.isNaN(c.values[i]!) ? null : c.values[i]!) : c.type === 'string' ? c.values[i]! : null;
+            if (v === null) continue;
+            if (p.strategy === 'mean') {
+              sums[j]!.n++;
+              sums[j]!.s += v as number;
+            } else counts[j]!.set(v, (counts[j]!.get(v) ?? 0) + 1);
+          }
+        });
+      },
+      done: () => ({
+        columns,
+        fill: columns.map((_, j): string | number => {
+          const number = types[j] === 'number';
+          if (p.strategy === 'constant') return p.fill_value ?? (number ? 0 : 'missing');
+          if (p.strategy === 'mean') return sums[j]!.n === 0 ? 0 : sums[j]!.s / sums[j]!.n;
+          return counts[j]!.size === 0 ? (number ? 0 : 'missing') : mostFrequentOf(counts[j]!);
+        }),
+      }),
+    };
+  },
   apply(t, _p, f) {
     const repl = new Map<string, Column[]>();
     f.columns.forEach((name, j) => {
@@ -328,6 +421,10 @@ export const SimpleImputer: TransformerDef<ImputerParams, ImputerState> = {
 function mostFrequent<T extends string | number>(v: T[]): T {
   const counts = new Map<T, number>();
   for (const x of v) counts.set(x, (counts.get(x) ?? 0) + 1);
+  return mostFrequentOf(counts);
+}
+
+function mostFrequentOf<T extends string | number>(counts: Map<T, number>): T {
   let best: T | undefined;
   let bestN = -1;
   for (const [x, n] of counts) if (n > bestN || (n === bestN && x < best!)) [best, bestN] = [x, n];

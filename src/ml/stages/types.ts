@@ -39,6 +39,22 @@ export interface SavedState {
   files?: Record<string, Uint8Array>;
 }
 
+/** A transformer's fit over rows that go by: `passes` passes over the training rows a batch at a time, then the state. */
+export interface StreamFit<F> {
+  /** 0 when the schema alone decides the state */
+  passes: number;
+  add(batch: Table, pass: number): void;
+  done(): F;
+}
+
+/** The training rows of a streamed fit: every call of `batches` reads them again, in the same order and batches. */
+export interface TrainRows {
+  batches(): AsyncIterable<{ x: Table; y: Target | undefined }>;
+  rows: number;
+  /** classification: every class of the data, sorted */
+  classes?: Label[];
+}
+
 export interface TransformerDef<P extends Params = Params, F = unknown> {
   kind: 'transformer';
   name: string;
@@ -47,6 +63,8 @@ export interface TransformerDef<P extends Params = Params, F = unknown> {
   /** The schema after this stage; fails naming the column it cannot take. */
   outSchema(schema: Schema, params: P, fail: StageFail): Schema;
   fit(table: Table, params: P): F;
+  /** Fitting from rows that go by a batch at a time (data too big to hold); absent, or undefined for some parameters, when fitting needs every row at once. */
+  fitStream?(params: P, columns: ColumnSchema[]): StreamFit<F> | undefined;
   apply(table: Table, params: P, fitted: F): Table;
 }
 
@@ -68,6 +86,8 @@ export interface EstimatorDef<P extends Params = Params> {
   /** TensorFlow.js kernels training needs (the backend falls back to cpu without them). */
   kernels?: readonly string[];
   fit(features: Table, target: Target | undefined, params: P, ctx: FitContext): Promise<FittedEstimator>;
+  /** Fitting from rows read a batch at a time, as many passes as it needs; absent when it trains only on a whole table. */
+  fitStream?(rows: TrainRows, params: P, ctx: FitContext): Promise<FittedEstimator>;
   load(state: unknown, read: (file: string) => Uint8Array, params: P): Promise<FittedEstimator>;
 }
 
