@@ -1,7 +1,8 @@
 // File contents in and out: bytes → chunks → packs on the way in; chunk index → packs → verified
 // bytes on the way out. Neither direction ever holds more than one chunk plus one read block.
 import * as fs from 'node:fs';
-import { decompress } from './zstd.js';
+import { decompressInto } from './zstd.js';
+import { giveBuffer, takeBuffer } from './chunk-buffers.js';
 import { CorruptError } from '../errors.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
 import { baseCache } from './delta-cache.js';
@@ -194,16 +195,49 @@ export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ct
  */
 let unproven: Map<string, Buffer> | null = null;
 
-/** A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is there. */
-export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, depth = 0): Buffer {
+/**
+ * A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is
+ * there. The buffer may belong to the cache: copy it, or be done with it, before reading another.
+ */
+export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, depth = 0, known?: ChunkLocation): Buffer {
   const key = id.toString('latin1');
   let data = baseCache.get(key) ?? unproven?.get(key);
   if (!data) {
-    data = readChunk(index, packs, id, ctx, undefined, depth);
+    data = readChunk(index, packs, id, ctx, known, depth);
     if (depth === 0) baseCache.set(key, data);
     else unproven?.set(key, data);
   }
   return data;
+}
+
+/**
+ * A delta's bases' bytes end to end. A lone base is used as the cache holds it (nothing is read
+ * before the decode); several are copied into a buffer of their own (`own`: give it back after
+ * the decode), each before the next is read, since reading one may make the cache drop another.
+ * The bases not in the cache are looked up in one query.
+ */
+function deltaReference(index: ChunkIndex, packs: PackStorage, bases: readonly ChunkId[], ctx: ReadContext, depth: number, fail: (why: string) => CorruptError): { bytes: Buffer; own: boolean } {
+  if (bases.length === 1) return { bytes: readBase(index, packs, bases[0]!, ctx, depth), own: false };
+  const keys = bases.map((b) => b.toString('latin1'));
+  const sizes = keys.map((k) => (baseCache.get(k) ?? unproven?.get(k))?.length);
+  const missing = bases.filter((_, i) => sizes[i] === undefined);
+  const locs = missing.length > 0 ? index.getChunks(missing) : new Map<string, ChunkLocation>();
+  let total = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const n = sizes[i] ?? locs.get(keys[i]!)?.rawLen;
+    if (n === undefined) throw fail(`chunk ${bases[i]!.toString('hex').slice(0, 16)} is missing from the index`);
+    total += n;
+  }
+  const bytes = takeBuffer(total);
+  let at = 0;
+  for (let i = 0; i < bases.length; i++) {
+    const part = readBase(index, packs, bases[i]!, ctx, depth, locs.get(keys[i]!));
+    if (at + part.length > total) throw fail(`chunk ${bases[i]!.toString('hex').slice(0, 16)} is not the size its index row gives`);
+    bytes.set(part, at);
+    at += part.length;
+  }
+  if (at !== total) throw fail('a delta base is not the size its index row gives');
+  return { bytes, own: true };
 }
 
 /** Deeper than any chain a writer makes (delta-store.ts MAX_CHAIN): only a damaged store, e.g. a cycle, gets here. */
@@ -212,9 +246,10 @@ const CHAIN_LIMIT = 64;
 function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number): Buffer {
   const fail = (why: string) =>
     new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
-  let rec: Buffer;
+  // a record that is decoded is read into a reusable buffer, given back once decoded
+  const rec = takeBuffer(RECORD_HEADER_BYTES + loc.storedLen);
   try {
-    rec = packs.read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen);
+    packs.readInto(loc.packName, loc.offset, rec);
   } catch (err) {
     if (err instanceof CorruptError) throw fail(err.message);
     throw err;
@@ -223,11 +258,13 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
   if (!h || !h.id.equals(id) || h.codec !== loc.codec || h.storedLen !== loc.storedLen || h.rawLen !== loc.rawLen) throw fail(`pack ${loc.packName} has a damaged record at offset ${loc.offset}`);
   let data = rec.subarray(RECORD_HEADER_BYTES);
   if (loc.codec === Codec.Zstd) {
+    data = takeBuffer(loc.rawLen);
     try {
-      data = decompress(data);
+      decompressInto(rec.subarray(RECORD_HEADER_BYTES), data);
     } catch {
       throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decompress`);
     }
+    giveBuffer(rec);
   } else if (loc.codec === Codec.Delta) {
     // delta hook: the bases' bytes first (themselves perhaps deltas), then this chunk against them
     const bases = deltaBases(data);
@@ -235,13 +272,14 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
     const owner = depth === 0;
     if (owner) unproven = new Map();
     try {
-      const parts = bases.map((b) => readBase(index, packs, b, ctx, depth + 1));
-      const ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      const ref = deltaReference(index, packs, bases, ctx, depth + 1, fail);
       try {
-        data = decodeDelta(data, loc.rawLen, ref);
+        data = decodeDelta(data, loc.rawLen, ref.bytes);
       } catch {
         throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its bases`);
       }
+      if (ref.own) giveBuffer(ref.bytes);
+      giveBuffer(rec);
       if (owner) {
         if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
         // the chunk matched its id: every base under it is proven
