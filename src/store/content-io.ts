@@ -194,6 +194,8 @@ export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ct
  * synchronous, so one map serves the one read in progress.
  */
 let unproven: Map<string, Buffer> | null = null;
+/** Where the chunks of that read's chain lie, looked up together when it starts (index.getChainChunks). */
+let chainLocs: Map<string, ChunkLocation> | null = null;
 
 /**
  * A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is
@@ -203,7 +205,7 @@ export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx
   const key = id.toString('latin1');
   let data = baseCache.get(key) ?? unproven?.get(key);
   if (!data) {
-    data = readChunk(index, packs, id, ctx, known, depth);
+    data = readChunk(index, packs, id, ctx, known ?? chainLocs?.get(key), depth);
     if (depth === 0) baseCache.set(key, data);
     else unproven?.set(key, data);
   }
@@ -214,24 +216,25 @@ export function readBase(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx
  * A delta's bases' bytes end to end. A lone base is used as the cache holds it (nothing is read
  * before the decode); several are copied into a buffer of their own (`own`: give it back after
  * the decode), each before the next is read, since reading one may make the cache drop another.
- * The bases not in the cache are looked up in one query.
+ * Their sizes come from the cache, or the chain's locations, or one query for the rest.
  */
 function deltaReference(index: ChunkIndex, packs: PackStorage, bases: readonly ChunkId[], ctx: ReadContext, depth: number, fail: (why: string) => CorruptError): { bytes: Buffer; own: boolean } {
   if (bases.length === 1) return { bytes: readBase(index, packs, bases[0]!, ctx, depth), own: false };
   const keys = bases.map((b) => b.toString('latin1'));
   const sizes = keys.map((k) => (baseCache.get(k) ?? unproven?.get(k))?.length);
-  const missing = bases.filter((_, i) => sizes[i] === undefined);
-  const locs = missing.length > 0 ? index.getChunks(missing) : new Map<string, ChunkLocation>();
+  const missing = bases.filter((_, i) => sizes[i] === undefined && !chainLocs?.has(keys[i]!));
+  const found = missing.length > 0 ? index.getChunks(missing) : null;
+  const locOf = (k: string) => found?.get(k) ?? chainLocs?.get(k);
   let total = 0;
   for (let i = 0; i < keys.length; i++) {
-    const n = sizes[i] ?? locs.get(keys[i]!)?.rawLen;
+    const n = sizes[i] ?? locOf(keys[i]!)?.rawLen;
     if (n === undefined) throw fail(`chunk ${bases[i]!.toString('hex').slice(0, 16)} is missing from the index`);
     total += n;
   }
   const bytes = takeBuffer(total);
   let at = 0;
   for (let i = 0; i < bases.length; i++) {
-    const part = readBase(index, packs, bases[i]!, ctx, depth, locs.get(keys[i]!));
+    const part = readBase(index, packs, bases[i]!, ctx, depth, locOf(keys[i]!));
     if (at + part.length > total) throw fail(`chunk ${bases[i]!.toString('hex').slice(0, 16)} is not the size its index row gives`);
     bytes.set(part, at);
     at += part.length;
@@ -270,7 +273,10 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
     const bases = deltaBases(data);
     if (!bases || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
     const owner = depth === 0;
-    if (owner) unproven = new Map();
+    if (owner) {
+      unproven = new Map();
+      chainLocs = index.getChainChunks(id);
+    }
     try {
       const ref = deltaReference(index, packs, bases, ctx, depth + 1, fail);
       try {
@@ -286,7 +292,10 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
         for (const [k, v] of unproven!) baseCache.set(k, v);
       }
     } finally {
-      if (owner) unproven = null;
+      if (owner) {
+        unproven = null;
+        chainLocs = null;
+      }
     }
     return data;
   } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);

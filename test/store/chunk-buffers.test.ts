@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseFileRef } from '../../src/store/address.js';
 import { giveBuffer, takeBuffer } from '../../src/store/chunk-buffers.js';
 import { baseCache, BASE_CACHE_BYTES, ChunkCache } from '../../src/store/delta-cache.js';
+import type { ChunkId } from '../../src/store/hash.js';
 import type { Store } from '../../src/store/store.js';
 import { readBack, streamOf, tempStores } from '../helpers.js';
 import { tableVersions } from './table-versions.js';
@@ -72,6 +73,17 @@ describe('deltas read through reused buffers', () => {
     // chunks stored against two or more bases: the reads that copy several bases into one reference
     const multi = store.core.db.prepare('SELECT COUNT(*) FROM (SELECT id FROM chunk_deltas GROUP BY id HAVING COUNT(*) > 1)').pluck().get() as number;
     expect(multi).toBeGreaterThan(0);
+    // a read looks up a delta's whole chain at once: every chunk under the deepest one, no other
+    const top = store.core.db.prepare('SELECT id FROM chunk_deltas ORDER BY depth DESC LIMIT 1').pluck().get() as ChunkId;
+    const basesOf = store.core.db.prepare('SELECT base FROM chunk_deltas WHERE id = ?').pluck();
+    const under = new Set<string>();
+    for (let level = basesOf.all(top) as Buffer[]; level.length > 0; ) {
+      const next: Buffer[] = [];
+      for (const b of level) if (!under.has(b.toString('hex')) && under.add(b.toString('hex'))) next.push(...(basesOf.all(b) as Buffer[]));
+      level = next;
+    }
+    expect(under.size).toBeGreaterThanOrEqual(versions.length - 1);
+    expect(new Set([...store.core.index.getChainChunks(top).keys()].map((k) => Buffer.from(k, 'latin1').toString('hex')))).toEqual(under);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-bufs-'));
     dirs.push(dir);
     for (const [i, c] of commits.entries()) {
