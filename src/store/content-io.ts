@@ -172,18 +172,18 @@ export interface ReadContext {
  * header is checked but its bytes are not hashed, because the chunk on top is, and a wrong base
  * cannot give it its id (fsck --verify-data hashes every chunk on its own).
  */
-export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0): Buffer {
+export function readChunk(index: ChunkIndex, packs: PackStorage, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0, wholeChecked = false): Buffer {
   const loc = known ?? index.getChunk(id);
   if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
   try {
-    return readChunkAt(index, packs, id, loc, ctx, depth);
+    return readChunkAt(index, packs, id, loc, ctx, depth, wholeChecked);
   } catch (err) {
     // gc may have moved the chunk into a rewritten pack, and deleted the old one, between the
     // lookup above and the read: look again, and read from the new place if there is one
     if (!(err instanceof CorruptError)) throw err;
     const now = index.getChunk(id);
     if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
-    return readChunkAt(index, packs, id, now, ctx, depth);
+    return readChunkAt(index, packs, id, now, ctx, depth, wholeChecked);
   }
 }
 
@@ -246,7 +246,12 @@ function deltaReference(index: ChunkIndex, packs: PackStorage, bases: readonly C
 /** Deeper than any chain a writer makes (delta-store.ts MAX_CHAIN): only a damaged store, e.g. a cycle, gets here. */
 const CHAIN_LIMIT = 64;
 
-function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number): Buffer {
+/**
+ * `wholeChecked`: the caller hashes the whole file and, when that does not match, reads it again
+ * with every chunk hashed (writeContentNative): a chunk stored on its own is then not hashed here
+ * too. A delta still is, because the bases under it join the cache only once it matched its id.
+ */
+function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number, wholeChecked = false): Buffer {
   const fail = (why: string) =>
     new CorruptError(`${ctx.describe()} cannot be read: ${why}`, 'run `tusk fsck --verify-data` to list everything affected');
   // a record that is decoded is read into a reusable buffer, given back once decoded
@@ -299,7 +304,7 @@ function readChunkAt(index: ChunkIndex, packs: PackStorage, id: ChunkId, loc: Ch
     }
     return data;
   } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);
-  if (data.length !== loc.rawLen || (depth === 0 && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+  if (data.length !== loc.rawLen || (depth === 0 && !wholeChecked && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
   return data;
 }
 
@@ -365,7 +370,8 @@ export function writeContent(index: ChunkIndex, packs: PackStorage, id: ContentI
   };
   const copy = usesWorker(rec) && copiesNatively(rec.size, offset) ? nativeCopy(fd) : null;
   if (copy) {
-    const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx) }, copy, count);
+    // the addon hashes the whole file: chunks it is handed are not hashed one by one as well
+    const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx, undefined, 0, true) }, copy, count);
     if (n !== null) return n;
     startOver(); // the whole-file hash did not match: again on the worker, which names the damage
   }

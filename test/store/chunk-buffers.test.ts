@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFileRef } from '../../src/store/address.js';
 import { giveBuffer, takeBuffer } from '../../src/store/chunk-buffers.js';
+import { Codec, RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
+import { compress } from '../../src/store/zstd.js';
 import { baseCache, BASE_CACHE_BYTES, ChunkCache } from '../../src/store/delta-cache.js';
 import type { ChunkId } from '../../src/store/hash.js';
 import type { Store } from '../../src/store/store.js';
@@ -94,5 +96,39 @@ describe('deltas read through reused buffers', () => {
       expect((await readBack(store, ref)).equals(versions[i]!), `stdout of version ${i + 1}`).toBe(true);
     }
     expect(store.fsck({ verifyData: true }).problems).toEqual([]);
+  });
+
+  it('get -o of a big file whose compressed chunk decodes to other bytes of its length fails with E_CORRUPT naming the file, and leaves no file', async () => {
+    // the copy loop hashes the whole file rather than each compressed chunk: a chunk that
+    // decompresses cleanly into wrong bytes must still be caught, and named
+    const store = newStore();
+    store.createRepo('r');
+    await put(store, tableVersions(17 << 20, 1, 5)[0]!);
+    const row = store.core.db
+      .prepare(`SELECT p.name, c.offset, c.stored_len, c.raw_len FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.codec = ${Codec.Zstd} ORDER BY c.offset LIMIT 1 OFFSET 3`)
+      .raw()
+      .get() as [string, number, number, number];
+    const [name, offset, storedLen, rawLen] = row;
+    // a frame of as many zero bytes, padded to the record's size with a skippable frame
+    const frame = compress(Buffer.alloc(rawLen));
+    expect(frame.length + 8).toBeLessThanOrEqual(storedLen);
+    const payload = Buffer.alloc(storedLen);
+    frame.copy(payload);
+    payload.writeUInt32LE(0x184d2a50, frame.length);
+    payload.writeUInt32LE(storedLen - frame.length - 8, frame.length + 4);
+    const fd = fs.openSync(path.join(store.core.path, 'packs', name.slice(0, 2), `${name}.pack`), 'r+');
+    fs.writeSync(fd, payload, 0, payload.length, offset + RECORD_HEADER_BYTES);
+    fs.closeSync(fd);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-bufs-'));
+    dirs.push(dir);
+    const out = path.join(dir, 'out.csv');
+    const err = await store.getFile(parseFileRef('r@master:/t.csv'), { output: out }).then(
+      () => null,
+      (e: { code?: string; message: string }) => e,
+    );
+    expect(err?.code).toBe('E_CORRUPT');
+    expect(err?.message).toContain('/t.csv');
+    expect(err?.message).toContain('does not match its id');
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
