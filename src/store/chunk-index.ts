@@ -101,6 +101,8 @@ export interface ChunkIndex {
   dropOrphanDeltasAndStates(): void;
   /** The chunks stored as deltas (codec 2), whose bases the delta rows name. */
   deltaChunkIds(): IterableIterator<ChunkId>;
+  /** Where every chunk a delta is decoded from lies, down its chain: one lookup instead of one per base per level. */
+  getChainChunks(id: ChunkId): Map<string, ChunkLocation>;
   /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
   getContentState(id: ContentId): Buffer | undefined;
   /** Every kept hasher state, with its content's size (null when the content is gone). */
@@ -214,6 +216,27 @@ export class SqliteChunkIndex implements ChunkIndex {
   getChunk(id: ChunkId): ChunkLocation | undefined {
     return this.q.getChunk.get(id) as ChunkLocation | undefined;
   }
+
+  /**
+   * Where every chunk a delta is decoded from lies, down its chain (the `chunk_deltas` rows, and
+   * each base's location): one query instead of one per base per level. Bases without a row here
+   * are simply absent; the reader looks them up on its own.
+   */
+  getChainChunks(id: ChunkId): Map<string, ChunkLocation> {
+    const out = new Map<string, ChunkLocation>();
+    this.chainStmt ??= this.db
+      .prepare(
+        `WITH RECURSIVE chain(id) AS (SELECT base FROM chunk_deltas WHERE id = ? UNION SELECT d.base FROM chunk_deltas d JOIN chain ON d.id = chain.id LIMIT 4096)
+         SELECT c.id, c.pack, p.name, c.offset, c.stored_len, c.raw_len, c.codec FROM chain JOIN chunks c ON c.id = chain.id JOIN packs p ON p.id = c.pack`,
+      )
+      .raw();
+    for (const r of this.chainStmt.all(id) as [Buffer, number, string, number, number, number, Codec][]) {
+      out.set(r[0].toString('latin1'), { pack: r[1], packName: r[2], offset: r[3], storedLen: r[4], rawLen: r[5], codec: r[6] });
+    }
+    return out;
+  }
+
+  private chainStmt: Database.Statement | undefined;
 
   /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
   getSoleChunk(id: ContentId): ChunkLocation | undefined {

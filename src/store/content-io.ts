@@ -1,7 +1,8 @@
 // File contents in and out: bytes → chunks → packs on the way in; chunk index → packs → verified
 // bytes on the way out. Neither direction ever holds more than one chunk plus one read block.
 import * as fs from 'node:fs';
-import { decompress } from './zstd.js';
+import { decompressInto } from './zstd.js';
+import { giveBuffer, takeBuffer } from './chunk-buffers.js';
 import { CorruptError } from '../errors.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
 import { baseCache } from './delta-cache.js';
@@ -171,18 +172,18 @@ export interface ReadContext {
  * header is checked but its bytes are not hashed, because the chunk on top is, and a wrong base
  * cannot give it its id (fsck --verify-data hashes every chunk on its own).
  */
-export function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0): Buffer {
+export function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0, wholeChecked = false): Buffer {
   const loc = known ?? index.getChunk(id);
   if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
   try {
-    return readChunkAt(index, packs, id, loc, ctx, depth);
+    return readChunkAt(index, packs, id, loc, ctx, depth, wholeChecked);
   } catch (err) {
     // gc may have moved the chunk into a rewritten pack, and deleted the old one, between the
     // lookup above and the read: look again, and read from the new place if there is one
     if (!(err instanceof CorruptError)) throw err;
     const now = index.getChunk(id);
     if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
-    return readChunkAt(index, packs, id, now, ctx, depth);
+    return readChunkAt(index, packs, id, now, ctx, depth, wholeChecked);
   }
 }
 
@@ -193,31 +194,73 @@ export function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: Rea
  * synchronous, so one map serves the one read in progress.
  */
 let unproven: Map<string, Buffer> | null = null;
+/** Where the chunks of that read's chain lie, looked up together when it starts (index.getChainChunks). */
+let chainLocs: Map<string, ChunkLocation> | null = null;
 
-/** A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is there. */
-export function readBase(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, depth = 0): Buffer {
+/**
+ * A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is
+ * there. The buffer may belong to the cache: copy it, or be done with it, before reading another.
+ */
+export function readBase(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, depth = 0, known?: ChunkLocation): Buffer {
   const key = id.toString('latin1');
   let data = baseCache.get(key) ?? unproven?.get(key);
   if (!data) {
-    data = readChunk(index, packs, id, ctx, undefined, depth);
+    data = readChunk(index, packs, id, ctx, known ?? chainLocs?.get(key), depth);
     if (depth === 0) baseCache.set(key, data);
     else unproven?.set(key, data);
   }
   return data;
 }
 
+/**
+ * A delta's bases' bytes end to end. A lone base is used as the cache holds it (nothing is read
+ * before the decode); several are copied into a buffer of their own (`own`: give it back after
+ * the decode), each before the next is read, since reading one may make the cache drop another.
+ * Their sizes come from the cache, or the chain's locations, or one query for the rest.
+ */
+function deltaReference(index: ChunkIndex, packs: Packs, bases: readonly ChunkId[], ctx: ReadContext, depth: number, fail: (why: string) => CorruptError): { bytes: Buffer; own: boolean } {
+  if (bases.length === 1) return { bytes: readBase(index, packs, bases[0]!, ctx, depth), own: false };
+  const keys = bases.map((b) => b.toString('latin1'));
+  const sizes = keys.map((k) => (baseCache.get(k) ?? unproven?.get(k))?.length);
+  const missing = bases.filter((_, i) => sizes[i] === undefined && !chainLocs?.has(keys[i]!));
+  const found = missing.length > 0 ? index.getChunks(missing) : null;
+  const locOf = (k: string) => found?.get(k) ?? chainLocs?.get(k);
+  let total = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const n = sizes[i] ?? locOf(keys[i]!)?.rawLen;
+    if (n === undefined) throw fail(`chunk ${bases[i]!.toString('hex').slice(0, 16)} is missing from the index`);
+    total += n;
+  }
+  const bytes = takeBuffer(total);
+  let at = 0;
+  for (let i = 0; i < bases.length; i++) {
+    const part = readBase(index, packs, bases[i]!, ctx, depth, locOf(keys[i]!));
+    if (at + part.length > total) throw fail(`chunk ${bases[i]!.toString('hex').slice(0, 16)} is not the size its index row gives`);
+    bytes.set(part, at);
+    at += part.length;
+  }
+  if (at !== total) throw fail('a delta base is not the size its index row gives');
+  return { bytes, own: true };
+}
+
 /** Deeper than any chain a writer makes (delta-store.ts MAX_CHAIN): only a damaged store, e.g. a cycle, gets here. */
 const CHAIN_LIMIT = 64;
 
-function readChunkAt(index: ChunkIndex, packs: Packs, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number): Buffer {
-  let rec: Buffer;
+/**
+ * `wholeChecked`: the caller hashes the whole file and, when that does not match, reads it again
+ * with every chunk hashed (writeContentNative): a chunk stored on its own is then not hashed here
+ * too. A delta still is, because the bases under it join the cache only once it matched its id.
+ */
+function readChunkAt(index: ChunkIndex, packs: Packs, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number, wholeChecked = false): Buffer {
+  // a record that is decoded is read into a reusable buffer, given back once decoded
+  const rec = takeBuffer(RECORD_HEADER_BYTES + loc.storedLen);
   try {
-    rec = (packs.local ?? requireLocal(packs, `reading ${ctx.describe()} synchronously`)).read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen);
+    (packs.local ?? requireLocal(packs, `reading ${ctx.describe()} synchronously`)).readInto(loc.packName, loc.offset, rec);
   } catch (err) {
     if (err instanceof CorruptError) throw unreadable(ctx, err.message);
     throw err;
   }
-  return checkRecord(rec, id, loc, ctx, { index, packs, depth });
+  return checkRecord(rec, id, loc, ctx, { index, packs, depth }, wholeChecked);
 }
 
 function unreadable(ctx: ReadContext, why: string): CorruptError {
@@ -229,18 +272,20 @@ function unreadable(ctx: ReadContext, why: string): CorruptError {
  * chunk id. A delta record needs `bases` (where its base chunks are read, and how deep in a chain
  * this chunk lies: only the chunk on top is hashed); without them it is refused.
  */
-export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, bases?: { index: ChunkIndex; packs: Packs; depth: number }): Buffer {
+export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, bases?: { index: ChunkIndex; packs: Packs; depth: number }, wholeChecked = false): Buffer {
   const depth = bases?.depth ?? 0;
   const fail = (why: string) => unreadable(ctx, why);
   const h = decodeRecordHeader(rec);
   if (!h || !h.id.equals(id) || h.codec !== loc.codec || h.storedLen !== loc.storedLen || h.rawLen !== loc.rawLen) throw fail(`pack ${loc.packName} has a damaged record at offset ${loc.offset}`);
   let data = rec.subarray(RECORD_HEADER_BYTES);
   if (loc.codec === Codec.Zstd) {
+    data = takeBuffer(loc.rawLen);
     try {
-      data = decompress(data);
+      decompressInto(rec.subarray(RECORD_HEADER_BYTES), data);
     } catch {
       throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decompress`);
     }
+    giveBuffer(rec);
   } else if (loc.codec === Codec.Delta) {
     // delta hook: the bases' bytes first (themselves perhaps deltas), then this chunk against them
     if (!bases) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} is stored as a delta, which needs the store's packs on a local disk`);
@@ -248,26 +293,33 @@ export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: R
     const baseIds = deltaBases(data);
     if (!baseIds || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
     const owner = depth === 0;
-    if (owner) unproven = new Map();
+    if (owner) {
+      unproven = new Map();
+      chainLocs = index.getChainChunks(id);
+    }
     try {
-      const parts = baseIds.map((b) => readBase(index, packs, b, ctx, depth + 1));
-      const ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      const ref = deltaReference(index, packs, baseIds, ctx, depth + 1, fail);
       try {
-        data = decodeDelta(data, loc.rawLen, ref);
+        data = decodeDelta(data, loc.rawLen, ref.bytes);
       } catch {
         throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its bases`);
       }
+      if (ref.own) giveBuffer(ref.bytes);
+      giveBuffer(rec);
       if (owner) {
         if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
         // the chunk matched its id: every base under it is proven
         for (const [k, v] of unproven!) baseCache.set(k, v);
       }
     } finally {
-      if (owner) unproven = null;
+      if (owner) {
+        unproven = null;
+        chainLocs = null;
+      }
     }
     return data;
   } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);
-  if (data.length !== loc.rawLen || (depth === 0 && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+  if (data.length !== loc.rawLen || (depth === 0 && !wholeChecked && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
   return data;
 }
 
@@ -421,7 +473,8 @@ export function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx
   };
   const copy = usesWorker(rec) && copiesNatively(rec.size, offset) ? nativeCopy(fd) : null;
   if (copy) {
-    const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx) }, copy, count);
+    // the addon hashes the whole file: chunks it is handed are not hashed one by one as well
+    const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx, undefined, 0, true) }, copy, count);
     if (n !== null) return n;
     startOver(); // the whole-file hash did not match: again on the worker, which names the damage
   }

@@ -3,6 +3,11 @@
 // same base again for every chunk above it (and, with two bases per level, twice as often per
 // level down). Only proven bytes go in: a chunk read at depth 0 (hashed against its id), or a base
 // under a chunk that matched its id.
+//
+// A buffer the cache drops goes back to chunk-buffers.ts, to hold the next decoded chunk: whoever
+// gets one from the cache must copy it, or be done with it, before the cache is asked anything
+// else.
+import { giveBuffer } from './chunk-buffers.js';
 
 /**
  * A read moves through a file in order, and a chunk's bases are the old chunks beside it, so what
@@ -15,7 +20,13 @@ export class ChunkCache {
   private readonly map = new Map<string, Buffer>();
   private bytes = 0;
 
-  constructor(private readonly budget = BUDGET_BYTES) {}
+  constructor(private budget = BUDGET_BYTES) {}
+
+  /** Hold at most `budget` bytes from now on (tests use a small one to make reads drop bases). */
+  resize(budget: number): void {
+    this.budget = budget;
+    this.trim();
+  }
 
   get(key: string): Buffer | undefined {
     const v = this.map.get(key);
@@ -33,17 +44,24 @@ export class ChunkCache {
     if (old) {
       this.bytes -= old.length;
       this.map.delete(key);
+      if (old !== value) giveBuffer(old);
     }
     this.map.set(key, value);
     this.bytes += value.length;
+    this.trim();
+  }
+
+  private trim(): void {
     for (const [k, v] of this.map) {
       if (this.bytes <= this.budget) break;
       this.map.delete(k);
       this.bytes -= v.length;
+      giveBuffer(v);
     }
   }
 
   clear(): void {
+    for (const v of this.map.values()) giveBuffer(v);
     this.map.clear();
     this.bytes = 0;
   }
@@ -51,3 +69,6 @@ export class ChunkCache {
 
 /** The process's cache of verified base chunks (content-io.ts readBase). */
 export const baseCache = new ChunkCache();
+
+/** What baseCache holds at most unless resized. */
+export const BASE_CACHE_BYTES = BUDGET_BYTES;

@@ -3,6 +3,7 @@
 // a raw-content dictionary — `zstd --patch-from` for one chunk. Pure: bytes in, bytes out; where
 // the bases come from is the caller's business.
 import { createRequire } from 'node:module';
+import { takeBuffer } from './chunk-buffers.js';
 import { ID_BYTES, type ChunkId } from './hash.js';
 
 interface Binding {
@@ -59,10 +60,11 @@ export function deltaBases(payload: Uint8Array): ChunkId[] | null {
 /**
  * The `rawLen` bytes a delta payload stands for, given its bases' bytes end to end. Throws when
  * the frame is damaged or yields another length; the caller checks the bytes against the chunk id.
+ * The result is a reusable buffer (chunk-buffers.ts).
  */
 export function decodeDelta(payload: Uint8Array, rawLen: number, ref: Uint8Array): Buffer {
   const z = zstd();
-  const out = Buffer.allocUnsafe(rawLen);
+  const out = takeBuffer(rawLen);
   const n = (dctx ??= new z.DCtx()).decompressUsingDict(out, payload.subarray(1 + payload[0]! * ID_BYTES), ref);
   if (n !== rawLen) throw new Error(`delta decodes to ${n} bytes, not ${rawLen}`);
   return out;

@@ -104,8 +104,9 @@ export class DeltaEncoder {
     if (depth > MAX_CHAIN) return null;
     let ref: Buffer;
     try {
-      const parts = bases.map((b) => this.readBase(b));
-      ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      // each base copied before the next is read: reading one may drop another from the base
+      // cache, whose buffer then holds other bytes (a lone base is used before anything is read)
+      ref = bases.length === 1 ? this.readBase(bases[0]!) : Buffer.concat(bases.map((b) => Buffer.from(this.readBase(b))));
     } catch (err) {
       // a damaged earlier version must not stop the new one from being stored: it goes in whole
       if (err instanceof TuskError) return null;

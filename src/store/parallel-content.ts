@@ -11,6 +11,7 @@
 // are reused across files, so memory stays at a few blocks whatever the file size.
 import { CorruptError } from '../errors.js';
 import { AlignedWriter } from './aligned-writer.js';
+import { giveBuffer } from './chunk-buffers.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import type { ContentSink, ReadContext } from './content-io.js';
@@ -365,6 +366,7 @@ class RunReader {
     const data = this.readOne(this.rec.chunks[b.first + j]!);
     const own = new ArrayBuffer(data.length);
     new Uint8Array(own).set(data);
+    giveBuffer(data);
     run.pieces.set([run.bufs.push(own) - 1, 0, data.length], 3 * j);
   }
 
@@ -645,6 +647,8 @@ export function writeContentNative({ packs, rec, index, readOne }: Omit<BigRead,
           const data = readOne(rec.chunks[b.first + j]!);
           copy.bytes(data);
           written += data.length;
+          // the addon copied it: its buffer can hold the next decoded chunk
+          giveBuffer(data);
         }
       }
       onBytes?.(written - before);

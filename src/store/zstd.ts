@@ -21,3 +21,20 @@ export function compress(data: Uint8Array, params?: { compressionLevel?: number 
 export function decompress(data: Uint8Array): Buffer {
   return zstd().decompress(data);
 }
+
+interface DCtx {
+  decompress(dst: Uint8Array, src: Uint8Array): number;
+}
+
+let dctx: DCtx | undefined;
+
+/**
+ * Decompress one frame into `dst`, which must be exactly as long as the frame's content: for
+ * callers that know the size and reuse their buffers. Throws when the frame is damaged or its
+ * content is another length.
+ */
+export function decompressInto(src: Uint8Array, dst: Uint8Array): void {
+  dctx ??= new (createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => DCtx }).DCtx();
+  const n = dctx.decompress(dst, src);
+  if (n !== dst.length) throw new Error(`zstd frame decompresses to ${n} bytes, not ${dst.length}`);
+}
