@@ -36,7 +36,9 @@
  *   X ID CODE SIGNAL       ended (CODE -1 when killed by SIGNAL); every O/E of ID came before
  * A request that cannot be run as sent (fewer than 6 strings, an ENV_COUNT that is not a number
  * or leaves no ARGV, more strings than the server takes) is answered with an E line saying why
- * and X ID 126 0, and the server goes on with the next one.
+ * and X ID 126 0, and the server goes on with the next one. Replies are held until the server
+ * waits again and then written together: under --serial a command's X and the S of the one
+ * queued behind it reach the runner in one read.
  * On EOF of stdin every running command's process group is killed, queued requests are dropped,
  * and the server exits.
  *
@@ -355,8 +357,7 @@ static size_t nkids, capkids;
 static int use_ns;
 static int has_tty; /* the server has a controlling terminal (checked once, at start) */
 
-static void put_all(const void *buf, size_t len) {
-  const char *p = buf;
+static void write_all(const char *p, size_t len) {
   while (len > 0) {
     ssize_t n = write(1, p, len);
     if (n < 0) {
@@ -366,6 +367,25 @@ static void put_all(const void *buf, size_t len) {
     p += n;
     len -= (size_t)n;
   }
+}
+
+/* What goes to the caller waits here until the server is about to wait again (flush_out before
+ * each poll): one command's end and the next queued one's start then reach the caller in one
+ * write, which it reads at once, rather than waking it twice. */
+static char outbuf[1 << 16];
+static size_t outlen;
+static void flush_out(void) {
+  write_all(outbuf, outlen);
+  outlen = 0;
+}
+static void put_all(const void *buf, size_t len) {
+  if (outlen + len > sizeof outbuf) flush_out();
+  if (len >= sizeof outbuf) {
+    write_all(buf, len);
+    return;
+  }
+  memcpy(outbuf + outlen, buf, len);
+  outlen += len;
 }
 
 /* One header line. Longer than the buffer only for a long ID: formatted again in memory of its
@@ -767,6 +787,7 @@ static int serve(const char *tmp) {
       pfd[n++] = (struct pollfd){ .fd = kids[i].out, .events = POLLIN };
       pfd[n++] = (struct pollfd){ .fd = kids[i].err, .events = POLLIN };
     }
+    flush_out();
     if (poll(pfd, n, -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
@@ -819,6 +840,7 @@ static int serve(const char *tmp) {
       take_requests(in, &len);
     }
   }
+  flush_out();
   return 0;
 }
 

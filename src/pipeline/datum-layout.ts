@@ -33,8 +33,13 @@ function inputDirs(files: readonly DatumFile[]): string[] {
  * the transform cannot write its inputs, so they may be links into the input cache.
  */
 export function layOut(s: StoreCore, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
-  const present = slot.prepare(inputDirs(files));
-  return materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(spec, earlier, datum, files));
+  const dirs = inputDirs(files);
+  const present = slot.prepare(dirs);
+  // shared inputs sit on a read-only /pfs: the slot may remove exactly these files next time
+  const placed: string[] | undefined = share && files.every((f) => f.type === 'file') ? [] : undefined;
+  const downloaded = materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(spec, earlier, datum, files), placed);
+  if (placed) slot.laidOut(dirs, placed);
+  return downloaded;
 }
 
 /**

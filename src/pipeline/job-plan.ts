@@ -78,6 +78,8 @@ function plannedRows(s: StoreCore, job: JobRow, spec: PipelineSpec): PlannedRow[
   const recent = new Map<string, { hash: string; output: DatumRow['output'] }>();
   const prev = reuses ? s.jobs.previousJob(job.pipeline, job.id) : undefined;
   if (prev) for (const r of s.jobs.datumResults(job.pipeline, prev)) if (r.state === 'success' || r.state === 'skipped') recent.set(r.id, { hash: r.hash, output: r.output });
+  // a pipeline's first job has no earlier result anywhere: no lookup per datum
+  const lookUp = reuses && (prev !== undefined || s.jobs.hasDatums(job.pipeline));
   const rows: PlannedRow[] = [];
   const seen = new Set<string>();
   for (const d of planned) {
@@ -85,7 +87,7 @@ function plannedRows(s: StoreCore, job: JobRow, spec: PipelineSpec): PlannedRow[
     seen.add(d.id);
     const hash = datumHash(d.id, d.files, job.salt);
     const hit = recent.get(d.id);
-    const prior = !reuses ? undefined : hit && hit.hash === hash ? hit : s.jobs.datumResult(job.pipeline, d.id, hash);
+    const prior = !reuses ? undefined : hit && hit.hash === hash ? hit : lookUp ? s.jobs.datumResult(job.pipeline, d.id, hash) : undefined;
     rows.push({ id: d.id, hash, inputs: JSON.stringify(d.files), prior });
   }
   return rows;

@@ -224,7 +224,7 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
  * Materialize every input file of a datum below `pfsDir`. `present`: directories known to exist
  * already (those the scratch tree kept), which need no mkdir. `prior`: what a file held in the
  * datum's last run, when it was only appended to since; asked only for a file the cache does not
- * hold. Returns bytes read from packs.
+ * hold. `placed`: collects the path of each file input laid out. Returns bytes read from packs.
  */
 export function materializeDatum(
   s: StoreCore,
@@ -233,6 +233,7 @@ export function materializeDatum(
   present: ReadonlySet<string> = new Set(),
   share = true,
   prior: (f: DatumFile) => PriorContent | undefined = () => undefined,
+  placed?: string[],
 ): number {
   let downloaded = 0;
   const mkdir = (dir: string) => {
@@ -246,6 +247,7 @@ export function materializeDatum(
       const target = path.join(base, f.window ? f.commit : '', f.path);
       mkdir(path.dirname(target));
       downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, share, () => prior(f));
+      placed?.push(target);
       continue;
     }
     const commit = s.graph.getCommit(f.repo, f.commit);

@@ -2,13 +2,22 @@
 // per datum (scratch, pfs, out, tmp, the input dirs) costs more directory operations on ext4
 // than running a small command. Instead each worker keeps one tree and, before each
 // attempt, empties it down to the directories the next datum needs: for `/*`-style globs that is
-// one unlink per datum and no mkdir/rmdir at all.
+// one unlink per datum and no mkdir/rmdir at all. Where user code cannot write its inputs (the
+// helper's read-only /pfs), the files laid out are recorded and the next datum of the same shape
+// removes just those: only out/ and tmp/, which user code writes, are read back.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** The input files of the last layout, and the directories it kept for them (joined). */
+interface Placed {
+  shape: string;
+  files: readonly string[];
+}
+
 export class ScratchSlot {
   private root: string;
+  private placed: Placed | undefined;
 
   constructor(private readonly parent: string) {
     this.root = this.fresh();
@@ -30,7 +39,17 @@ export class ScratchSlot {
     const keep = new Set<string>(['pfs', 'pfs/out', 'tmp']);
     for (const d of keepDirs) for (let p = path.posix.join('pfs', d); p !== '.' && p !== '/'; p = path.posix.dirname(p)) keep.add(p);
     const seen = new Set<string>();
+    // taken before anything is removed: a layout that then fails leaves no record behind
+    const placed = this.placed;
+    this.placed = undefined;
     try {
+      if (placed && placed.shape === keepDirs.join('\0')) {
+        // the kept directories are the ones the last layout made or found, and user code could
+        // not remove them: only its own files and what was written to out/ and tmp/ go
+        for (const f of placed.files) fs.unlinkSync(f);
+        for (const k of ['pfs/out', 'tmp']) this.empty(path.join(this.root, k), k, keep, seen);
+        return new Set([...keep].map((r) => path.join(this.root, r)));
+      }
       this.empty(this.root, '', keep, seen);
     } catch {
       this.dispose();
@@ -40,6 +59,15 @@ export class ScratchSlot {
     const present = new Set<string>();
     for (const r of seen) present.add(path.join(this.root, r));
     return present;
+  }
+
+  /**
+   * Record the input files just laid out for `keepDirs` (absolute paths, each in one of those
+   * directories). Only for a command that cannot write below pfs/ but for out/: the next
+   * prepare for the same directories then removes these files instead of reading pfs/ back.
+   */
+  laidOut(keepDirs: readonly string[], files: readonly string[]): void {
+    this.placed = { shape: keepDirs.join('\0'), files };
   }
 
   dispose(): void {

@@ -177,6 +177,7 @@ export class SqliteJobRecords implements JobRecords {
       inputs: db.prepare('SELECT id, inputs FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
       sums: db.prepare("SELECT COALESCE(SUM(download_bytes), 0) AS download_bytes, COALESCE(SUM(upload_bytes), 0) AS upload_bytes FROM datums WHERE pipeline = ? AND job = ? AND state <> 'skipped'"),
       firstFailed: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'failed' ORDER BY seq LIMIT 1").pluck(),
+      anyDatum: db.prepare('SELECT 1 FROM datums WHERE pipeline = ? LIMIT 1').pluck(),
       datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1"),
       // expired claims first (few), then pending ones in plan order: both walk datums_by_state,
       // so a claim costs the same for the first datum of a job as for the 10,000th
@@ -335,6 +336,10 @@ export class SqliteJobRecords implements JobRecords {
     return this.q.firstFailed.get(pipeline, job) as string | undefined;
   }
   /** A successful earlier result for this datum identity, if any. */
+  /** Whether any job of the pipeline has datum rows (none: no earlier result to reuse). */
+  hasDatums(pipeline: string): boolean {
+    return this.q.anyDatum.get(pipeline) !== undefined;
+  }
   datumResult(pipeline: string, id: string, hash: string): DatumRow | undefined {
     return this.q.datumResult.get(pipeline, id, hash) as DatumRow | undefined;
   }

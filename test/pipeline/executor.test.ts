@@ -509,4 +509,52 @@ describe('a worker scratch tree reused between datums', () => {
     slot.dispose();
     expect(fs.readdirSync(parent)).toEqual([]);
   });
+
+  it('removes just the recorded input files of a read-only layout, and walks the tree otherwise', () => {
+    const parent = tempDir();
+    dirs.push(parent);
+    const slot = new ScratchSlot(parent);
+    const src = path.join(slot.pfsDir, 'in', 'src');
+    const layOut = (name: string) => {
+      const present = slot.prepare(['in/src']);
+      if (!present.has(src)) fs.mkdirSync(src, { recursive: true });
+      fs.writeFileSync(path.join(src, name), name);
+      slot.laidOut(['in/src'], [path.join(src, name)]);
+      fs.writeFileSync(path.join(slot.pfsDir, 'out', `o-${name}`), 'o');
+      fs.mkdirSync(path.join(slot.tmpDir, 'd'), { recursive: true });
+    };
+    layOut('a');
+    // a file the layout did not record: inputs are trusted to be as laid out (read-only /pfs),
+    // so the next datum of the same shape does not read pfs/in back and leaves it
+    fs.writeFileSync(path.join(src, 'unrecorded'), 'x');
+    layOut('b');
+    expect(fs.readdirSync(src).sort()).toEqual(['b', 'unrecorded']);
+    expect(fs.readdirSync(path.join(slot.pfsDir, 'out'))).toEqual(['o-b']);
+    expect(fs.readdirSync(slot.tmpDir)).toEqual(['d']);
+
+    // another shape walks the whole tree: nothing of the last datum stays
+    const kept = slot.prepare(['other']);
+    expect(fs.existsSync(path.join(slot.pfsDir, 'in'))).toBe(false);
+    expect(fs.readdirSync(slot.pfsDir)).toEqual(['out']);
+    expect(fs.readdirSync(path.join(slot.pfsDir, 'out'))).toEqual([]);
+    expect(fs.readdirSync(slot.tmpDir)).toEqual([]);
+    expect(kept.has(path.join(slot.pfsDir, 'other'))).toBe(false);
+
+    // a record is used once: a layout that fails before recording leaves the walk to the next
+    layOut('c');
+    slot.prepare(['in/src']);
+    fs.writeFileSync(path.join(src, 'left'), 'x');
+    slot.prepare(['in/src']);
+    expect(fs.readdirSync(src)).toEqual([]);
+
+    // a recorded file that is gone (the tree was changed behind the slot's back): a fresh tree
+    layOut('d');
+    fs.rmSync(path.join(src, 'd'));
+    const fresh = slot.prepare(['in/src']);
+    expect(fs.existsSync(src)).toBe(false);
+    expect(fresh.size).toBe(0);
+    expect(fs.readdirSync(path.join(slot.pfsDir, 'out'))).toEqual([]);
+    slot.dispose();
+    expect(fs.readdirSync(parent)).toEqual([]);
+  });
 });

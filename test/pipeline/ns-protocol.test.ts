@@ -24,6 +24,8 @@ interface Message {
 /** A raw server: requests written as given; replies parsed as they come. */
 class RawServer {
   readonly messages: Message[] = [];
+  /** the replies as they were read, one string per read */
+  readonly chunks: string[] = [];
   private buf = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   readonly child: ChildProcessByStdio<Writable, Readable, null>;
@@ -54,6 +56,7 @@ class RawServer {
   }
 
   private onData(d: Buffer): void {
+    this.chunks.push(d.toString('latin1'));
     this.buf = Buffer.concat([this.buf, d]);
     for (;;) {
       const nl = this.buf.indexOf(10);
@@ -109,6 +112,18 @@ describe.runIf(haveHelper)('tusk-ns request stream', () => {
       expect(fine[2]!.rest).toEqual(['0', '0']);
     });
   }
+
+  it('answers the end of a command and the start of the one queued behind it in one write (serial)', async () => {
+    const server = new RawServer(['--serve-plain', '--serial']);
+    servers.push(server);
+    const request = (fields: string[]) => `${fields.length}\0${fields.map((f) => `${f}\0`).join('')}`;
+    // every request in one write: each waits in the server until the one before it has ended
+    const ids = Array.from({ length: 20 }, (_, i) => `q${i}`);
+    server.child.stdin.write(request(['=', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`]) + ids.map((id) => request([id, '/', '/', '', '0', 'true'])).join(''));
+    await server.ended(ids[ids.length - 1]!);
+    // the caller is woken once per datum, not once for the end and again for the next start
+    for (let i = 0; i + 1 < ids.length; i++) expect(server.chunks.find((c) => c.includes(`X ${ids[i]} `))).toContain(`S ${ids[i + 1]} `);
+  });
 
   it('sends a long ID back whole, in every reply, without running into the next line', async () => {
     const server = new RawServer(['--serve-plain']);
