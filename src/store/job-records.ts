@@ -109,6 +109,8 @@ export interface JobRecords {
   /** Bytes moved by the datums a job ran itself (skipped ones moved nothing). */
   datumBytes(pipeline: string, job: string): { download_bytes: number; upload_bytes: number };
   firstFailedDatum(pipeline: string, job: string): string | undefined;
+  /** Whether any job of the pipeline has datum rows (none: no earlier result to reuse). */
+  hasDatums(pipeline: string): boolean;
   /** A successful earlier result for this datum identity, if any. */
   datumResult(pipeline: string, id: string, hash: string): DatumRow | undefined;
   /** Claim up to `limit` datums in one statement: one write transaction per batch, not per datum. */
@@ -335,11 +337,11 @@ export class SqliteJobRecords implements JobRecords {
   firstFailedDatum(pipeline: string, job: string): string | undefined {
     return this.q.firstFailed.get(pipeline, job) as string | undefined;
   }
-  /** A successful earlier result for this datum identity, if any. */
   /** Whether any job of the pipeline has datum rows (none: no earlier result to reuse). */
   hasDatums(pipeline: string): boolean {
     return this.q.anyDatum.get(pipeline) !== undefined;
   }
+  /** A successful earlier result for this datum identity, if any. */
   datumResult(pipeline: string, id: string, hash: string): DatumRow | undefined {
     return this.q.datumResult.get(pipeline, id, hash) as DatumRow | undefined;
   }
