@@ -271,7 +271,11 @@ export class ChildProcessTransform implements Transform {
     const server = this.mode === 'namespace' ? undefined : await this.laneServer(lane, ctx.hideDir);
     let r: TransformResult;
     if (server) r = await this.runOnServer(server.server, ctx, launch, begin);
-    else {
+    else if (this.mode === 'helper') {
+      // the probe found the helper working, but this lane's server did not start: spawning from
+      // node would run user code with no private /pfs and with write access to shared inputs
+      r = { ok: false, exitCode: null, signal: null, timedOut: false, reason: 'the sandbox helper (tusk-ns) could not start for this worker; user code is not run outside it (set TUSK_PFS_MODE=namespace or rewrite to use another mode)' };
+    } else {
       const spawned = (): Promise<TransformResult> => {
         // stopped or restarted while it waited for its lane: its guard would never fire now
         if (ctx.signal.aborted) return Promise.resolve({ ok: false, exitCode: null, signal: null, timedOut: false, reason: abortReason(ctx.signal) });
