@@ -141,9 +141,13 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     const need = imp.neededChunks(set);
     if (need.length > 0) {
       await s.index.load();
-      result.bytes = await fetchChunks(s, need, (id, rec, pack) => imp.addRecord(id, rec, `remote pack ${pack.slice(0, 16)} at ${os.url}`), opts.onProgress);
+      const onRecord = (id: Buffer, rec: Buffer, pack: string) => imp.addRecord(id, rec, `remote pack ${pack.slice(0, 16)} at ${os.url}`);
+      // deltas name their bases only once they arrive: fetch those the store lacks, until none
+      for (let batch = need; batch.length > 0; batch = imp.missingBases()) {
+        result.bytes += await fetchChunks(s, batch, onRecord, opts.onProgress);
+        result.chunks += batch.length;
+      }
     }
-    result.chunks = need.length;
     result.commits = imp.commit(set, moves, (m) =>
       new NonFastForwardError(
         `local ${m.repo}@${m.branch} (${m.expect}) and the remote's (${m.head}) have diverged`,

@@ -7,6 +7,10 @@ import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from
 import { splitIds } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { readChunk } from './content-io.js';
+import { decodeDelta, deltaBases } from './delta-codec.js';
+import { DeltaIndex } from './delta-store.js';
+import { enableDeltas } from './delta-writes.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
 import type { StoreCore } from './store-core.js';
@@ -218,6 +222,45 @@ export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generat
   }
 }
 
+/** A delta record (codec 2) as it travels: the chunk's size, the payload as stored and its bases. */
+export interface DeltaRecord {
+  rawLen: number;
+  payload: Buffer;
+  bases: ChunkId[];
+}
+
+/**
+ * The delta a record holds, or null for a chunk stored whole; a record that cannot be a delta of
+ * `id` (wrong id, length or base list) is a CorruptError naming `where`.
+ */
+export function deltaOfRecord(id: Uint8Array, record: Buffer, where: string): DeltaRecord | null {
+  const h = decodeRecordHeader(record);
+  if (!h || h.codec !== Codec.Delta) return null;
+  const payload = record.subarray(RECORD_HEADER_BYTES);
+  const bases = h.id.equals(id) && record.length === RECORD_HEADER_BYTES + h.storedLen ? deltaBases(payload) : null;
+  if (!bases) throw new CorruptError(`${where}: damaged delta record for chunk ${Buffer.from(id).toString('hex').slice(0, 16)}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
+  return { rawLen: h.rawLen, payload, bases };
+}
+
+/** A delta's bytes from its bases' bytes (in order), checked against `id`; a mismatch names `where`. */
+export function decodeDeltaRecord(id: Uint8Array, delta: DeltaRecord, bases: readonly Buffer[], where: string): Buffer {
+  let data: Buffer;
+  try {
+    data = decodeDelta(delta.payload, delta.rawLen, bases.length === 1 ? bases[0]! : Buffer.concat(bases));
+  } catch {
+    throw new CorruptError(`${where}: delta chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not decode`, 'the remote copy is damaged; push again from a sound store');
+  }
+  if (!hashBytes(data).equals(id)) throw new CorruptError(`${where}: chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not match its id`, 'the remote copy is damaged; push again from a sound store');
+  return data;
+}
+
+/** The bases a stored record of this chunk is a delta against (none for a chunk stored whole). */
+export function recordBases(record: Buffer): ChunkId[] {
+  const h = decodeRecordHeader(record);
+  if (!h || h.codec !== Codec.Delta) return [];
+  return deltaBases(record.subarray(RECORD_HEADER_BYTES)) ?? [];
+}
+
 /** The chunk bytes a record holds, checked against `id`; a mismatch names `where`. */
 export function verifyChunkRecord(id: Uint8Array, record: Buffer, where: string): Buffer {
   const fail = (why: string) => new CorruptError(`${where}: ${why}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
@@ -252,11 +295,14 @@ export class TransferImport {
   private readonly session = randomBytes(16).toString('hex');
   private readonly writer: PackWriter;
   private done = false;
+  /** delta records received, written when the import commits (their depths need their bases) */
+  private readonly deltas = new Map<string, { id: ChunkId; where: string } & DeltaRecord>();
   bytes = 0;
 
   constructor(private readonly s: StoreCore) {
     s.index.addWriter(this.session);
     this.writer = new PackWriter(s.index, s.packs, this.session);
+    enableDeltas(s, this.writer);
   }
 
   /** The chunks an arriving set needs that the local store lacks. */
@@ -270,11 +316,69 @@ export class TransferImport {
     return ids.filter((id) => !have.has(id.toString('latin1')));
   }
 
-  /** Verify one chunk record against its id and queue its bytes for a local pack. */
+  /**
+   * Verify one chunk record against its id and queue its bytes for a local pack. A delta record
+   * is kept as it came and checked when the import commits, once its bases are stored: fetch
+   * what missingBases() names before that.
+   */
   addRecord(id: Buffer, record: Buffer, where: string): void {
+    const delta = deltaOfRecord(id, record, where);
+    if (delta) {
+      const key = id.toString('latin1');
+      if (!this.deltas.has(key) && !this.writer.has(id as ChunkId)) this.deltas.set(key, { id: Buffer.from(id) as ChunkId, where, ...delta, payload: Buffer.from(delta.payload) });
+      this.bytes += delta.rawLen;
+      return;
+    }
     const raw = verifyChunkRecord(id, record, where);
     this.bytes += raw.length;
     this.writer.add(id as ChunkId, raw);
+  }
+
+  /** Bases of the delta records received that the store lacks and that have not arrived. */
+  missingBases(): Buffer[] {
+    const want = new Map<string, ChunkId>();
+    for (const d of this.deltas.values()) {
+      for (const b of d.bases) {
+        const k = b.toString('latin1');
+        if (!this.deltas.has(k) && !want.has(k) && !this.writer.has(b)) want.set(k, b);
+      }
+    }
+    return [...want.values()];
+  }
+
+  /** Queue the delta records, each with its chain depth (one more than its deepest base's). */
+  private writeDeltas(): void {
+    const index = new DeltaIndex(this.s.db);
+    const depths = new Map<string, number>();
+    const depthOf = (id: ChunkId, guard: number): number => {
+      const k = id.toString('latin1');
+      const known = depths.get(k);
+      if (known !== undefined) return known;
+      const d = this.deltas.get(k);
+      if (!d) return index.depth(id);
+      if (guard > 64) throw new CorruptError(`${d.where}: the delta chain of chunk ${id.toString('hex').slice(0, 16)} does not end`, 'the remote copy is damaged; push again from a sound store');
+      const depth = 1 + Math.max(...d.bases.map((b) => depthOf(b, guard + 1)));
+      depths.set(k, depth);
+      return depth;
+    };
+    for (const d of this.deltas.values()) {
+      for (const b of d.bases) {
+        if (!this.deltas.has(b.toString('latin1')) && !this.writer.has(b)) throw new CorruptError(`${d.where}: base ${b.toString('hex').slice(0, 16)} of chunk ${d.id.toString('hex').slice(0, 16)} did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
+      }
+      this.writer.addDelta(d.id, d.rawLen, d.payload, d.bases, depthOf(d.id, 0));
+    }
+  }
+
+  /** Read every delta received through the store's own read path, which checks it against its id. */
+  private verifyDeltas(): void {
+    for (const d of this.deltas.values()) {
+      try {
+        readChunk(this.s.index, this.s.packs, d.id, { describe: () => `chunk ${d.id.toString('hex').slice(0, 16)}` });
+      } catch (err) {
+        if (err instanceof CorruptError) throw new CorruptError(`${d.where}: ${err.message}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
+        throw err;
+      }
+    }
   }
 
   /** Record the set and move the branches; a move whose head does not descend from `expect` fails with `refuse`'s error. */
@@ -286,10 +390,13 @@ export class TransferImport {
       if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} from the remote does not match its id`, 'the remote copy is damaged; push again from a sound store');
       return { id, data };
     });
+    this.writeDeltas();
     this.writer.sync();
     let added = 0;
     s.graph.transaction(() => {
       this.writer.record();
+      // the records just written are readable in this transaction; a wrong delta rolls it all back
+      this.verifyDeltas();
       for (const p of pages) s.index.putNode(p.id, p.data);
       s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
       for (const r of set.repos) if (!s.graph.getRepo(r.name)) s.graph.insertRepo(r);
