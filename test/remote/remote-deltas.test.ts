@@ -106,3 +106,35 @@ describe('a delta whose base no commit reaches', () => {
     expect((await c.run(['fsck', '--verify-data'])).code).toBe(0);
   }, 30_000);
 });
+
+describe('a damaged delta on the remote', () => {
+  it('fails the pull with E_CORRUPT, leaves the store as it was, and fsck --remote --verify-data finds it', async () => {
+    const remote = path.join(root, 'remote-bad');
+    const a = localStore(path.join(root, 'bad-a'));
+    await a.put('tables', 'master', { '/t.bin': v1 });
+    await a.json(['remote', 'add', 'origin', `file://${remote}`]);
+    await a.json(['push']);
+    await tuskJson(['clone', `file://${remote}`, path.join(root, 'bad-b'), '--json']);
+    const c = localStore(path.join(root, 'bad-b'));
+    const before = await c.snapshot('tables', 'master');
+
+    await a.put('tables', 'master', { '/t.bin': v2 });
+    const packsBefore = new Set(fs.readdirSync(path.join(remote, 'packs')));
+    expect((await a.json(['push'])).packs).toBe(1);
+    // the new pack holds only the delta records of the edited chunks: damage one of them
+    const fresh = fs.readdirSync(path.join(remote, 'packs')).filter((f) => !packsBefore.has(f));
+    const file = path.join(remote, 'packs', fresh[0]!);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 8] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+
+    const r = await c.run(['pull', '--json']);
+    expect(r.code, r.describe()).toBe(5);
+    expect(r.json().error.code).toBe('E_CORRUPT');
+    expect(await c.snapshot('tables', 'master')).toEqual(before);
+    expect((await c.run(['fsck', '--verify-data'])).code).toBe(0);
+    const deep = await c.run(['fsck', '--remote', 'origin', '--verify-data', '--json']);
+    expect(deep.code, deep.describe()).toBe(5);
+    expect(deep.json().error.details.problems).toEqual([{ subject: `pack ${fresh[0]!.slice(0, 16)}`, problem: expect.stringMatching(/does not (decode|match its id)/) }]);
+  }, 30_000);
+});
