@@ -119,12 +119,14 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     moves.push({ repo: t.repo, branch: t.branch, head: remote, expect: local });
   }
 
-  const set: TransferSet = { repos: [], commits: [], pages: [], contents: [] };
+  const set: TransferSet = { repos: [], pipelines: [], jobs: [], commits: [], pages: [], contents: [] };
   for (const b of bundles) {
     const buf = await os.get(bundleKey(b));
     if (!buf) throw new CorruptError(`remote bundle ${b.slice(0, 16)} is missing at ${os.url}`, 'the remote is incomplete; push again from a store that has these commits');
     const part = decodeBundle(buf, b);
     set.repos.push(...part.repos);
+    set.pipelines!.push(...(part.pipelines ?? []));
+    set.jobs!.push(...(part.jobs ?? []));
     set.commits.push(...part.commits);
     set.pages.push(...part.pages);
     set.contents.push(...part.contents);

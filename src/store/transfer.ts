@@ -15,6 +15,7 @@ import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js
 import { PackWriter } from './pack-writer.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './tree.js';
+import { TERMINAL_JOB_STATES, type JobRow } from './job-records.js';
 import type { CommitOrigin } from './types.js';
 import { decompress } from './zstd.js';
 
@@ -50,9 +51,29 @@ export interface ContentListing {
   chunks: string;
 }
 
+/** The pipeline that made output commits that travel: its spec row, and its output branch's declared inputs. */
+export interface PipelineRecord {
+  name: string;
+  version: number;
+  spec: string;
+  raw: string;
+  salt: string;
+  output_branch: string;
+  stopped: number;
+  created: number;
+  updated: number;
+  inputs: { repo: string; branch: string }[];
+}
+
+/** The finished job that made an output commit that travels (id: that commit's id). */
+export type JobRecord = Omit<JobRow, 'runner' | 'lease_until'>;
+
 /** Everything some commits reach that a receiver lacks, but the chunk bytes. */
 export interface TransferSet {
   repos: RepoRecord[];
+  /** absent in bundles pushed before pipelines travelled */
+  pipelines?: PipelineRecord[];
+  jobs?: JobRecord[];
   /** parents before children */
   commits: CommitRecord[];
   /** [page id hex, page bytes base64] */
@@ -154,6 +175,19 @@ export function exportCommits(
   };
   for (const h of heads) visit(h.repo, h.id);
 
+  // the pipelines and finished jobs that made the output commits, so the receiver can say what
+  // made them (a job's id is its output commit's id, a pipeline's name its output repo's)
+  const pipelines = new Map<string, PipelineRecord>();
+  const jobs: JobRecord[] = [];
+  for (const c of ordered) {
+    const job = s.jobs.getJob(c.repo, c.id);
+    if (!job || !TERMINAL_JOB_STATES.includes(job.state)) continue;
+    const { runner: _r, lease_until: _l, ...record } = job;
+    jobs.push(record);
+    const p = pipelines.has(c.repo) ? undefined : s.jobs.getPipeline(c.repo);
+    if (p) pipelines.set(p.name, { ...p, inputs: s.graph.branchProvenance(p.name, p.output_branch) });
+  }
+
   const skip = new Set<string>();
   for (const root of knownRoots) walkPages(s, Buffer.from(root, 'hex') as NodeId, skip, () => {}, () => {});
   const pages: [string, string][] = [];
@@ -183,7 +217,7 @@ export function exportCommits(
       },
     );
   }
-  return { set: { repos: [...repos.values()], commits: ordered, pages, contents }, chunks };
+  return { set: { repos: [...repos.values()], pipelines: [...pipelines.values()], jobs, commits: ordered, pages, contents }, chunks };
 }
 
 /** Visit every page below `root` not in `seen` (adding them), and every file content id they hold once per new page. */
@@ -424,6 +458,17 @@ export class TransferImport {
         if (m.expect !== null && !isAncestor(s, m.repo, m.expect, m.head)) throw refuse(m);
         s.graph.setBranch(m.repo, m.branch, m.head, cur?.created ?? Date.now());
       }
+      for (const p of set.pipelines ?? []) {
+        // a pipeline this store lacks arrives stopped: the receiver learns what made the commits,
+        // and runs nothing until asked (`tusk start pipeline`); one it has keeps its own spec
+        if (s.jobs.getPipeline(p.name) || !s.graph.getRepo(p.name)) continue;
+        const { inputs, ...row } = p;
+        s.jobs.insertPipeline({ ...row, stopped: 1 });
+        if (s.graph.getBranch(p.name, p.output_branch) && s.graph.branchProvenance(p.name, p.output_branch).length === 0) {
+          s.graph.setBranchProvenance(p.name, p.output_branch, inputs.filter((i) => s.graph.getBranch(i.repo, i.branch)));
+        }
+      }
+      for (const j of set.jobs ?? []) if (s.jobs.getPipeline(j.pipeline) && s.graph.getCommit(j.pipeline, j.id)) s.jobs.importJob(j);
       s.index.removeWriter(this.session);
     });
     this.done = true;
