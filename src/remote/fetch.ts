@@ -146,7 +146,8 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
       const onRecord = (id: Buffer, rec: Buffer, pack: string) => imp.addRecord(id, rec, `remote pack ${pack.slice(0, 16)} at ${os.url}`);
       // deltas name their bases only once they arrive: fetch those the store lacks, until none
       for (let batch = need; batch.length > 0; batch = imp.missingBases()) {
-        result.bytes += await fetchChunks(s, batch, onRecord, opts.onProgress);
+        const before = result.bytes;
+        result.bytes += await fetchChunks(s, batch, onRecord, opts.onProgress && ((p) => opts.onProgress!({ ...p, done: before + p.done })));
         result.chunks += batch.length;
       }
     }
