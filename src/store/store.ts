@@ -13,7 +13,7 @@ import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js'
 
 export { initStore, findStore };
 export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
-export { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, recordBases, verifyChunkRecord } from './transfer.js';
+export { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, pageLinks, recordBases, verifyChunkRecord } from './transfer.js';
 export type { DeltaRecord } from './transfer.js';
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */

@@ -534,3 +534,22 @@ export function contentIdsOfPages(pages: readonly [string, string][]): Buffer[] 
   }
   return out;
 }
+
+/**
+ * What one tree page links to: the pages below it (children of an inner page, directories of a
+ * leaf) and the file content ids of a leaf. The page is checked against its id first.
+ */
+export function pageLinks(hex: string, b64: string): { pages: string[]; files: Buffer[] } {
+  const id = Buffer.from(hex, 'hex') as NodeId;
+  const data = Buffer.from(b64, 'base64');
+  if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} does not match its id`, 'push again from a sound store');
+  const page = decodePage(data, id);
+  const out = { pages: [] as string[], files: [] as Buffer[] };
+  if (page.level === 0) {
+    for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
+      if (e.kind === 'dir') out.pages.push(e.id.toString('hex'));
+      else if (!e.id.equals(EMPTY_CONTENT_ID)) out.files.push(e.id);
+    }
+  } else for (const c of (page as { children: { id: NodeId }[] }).children) out.pages.push(c.id.toString('hex'));
+  return out;
+}
