@@ -1,7 +1,7 @@
 // `tusk gc --remote NAME`: reclaim the packs no branch of a remote needs, in two phases so that it
 // is safe while others push (docs/remotes.md, "Garbage collection"). A first run lists the packs
 // no live branch needs in an immutable `gc/<time>-<nonce>.json` object; from then on every push
-// and pull treats their chunks as absent (a push sends a chunk again rather than reuse one there).
+// treats their chunks as absent (it sends a chunk again rather than reuse one there).
 // A later run, once the list is older than the grace period (longer than any push lasts), deletes
 // the listed packs that are still not needed, each index before its pack.
 import { randomBytes } from 'node:crypto';

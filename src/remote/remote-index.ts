@@ -43,6 +43,8 @@ export class RemoteIndex {
   private readonly chunks = new Map<string, RemoteChunk>();
   /** packs a gc run listed for deletion: their chunks count as absent, so a push sends them again */
   private readonly doomed = new Set<string>();
+  /** chunks only a listed pack holds: a pull may still read them (a push that reused them before the list ended after it) */
+  private readonly listedChunks = new Map<string, RemoteChunk>();
   packs = 0;
 
   constructor(
@@ -80,7 +82,10 @@ export class RemoteIndex {
 
   /** Record a pack this process wrote (its index object is already on the remote). */
   add(pack: string, entries: readonly IndexEntry[]): void {
-    if (this.doomed.has(pack)) return;
+    if (this.doomed.has(pack)) {
+      for (const e of entries) this.listedChunks.set(e.id.toString('latin1'), { pack, offset: e.offset, length: e.length });
+      return;
+    }
     this.packs++;
     for (const e of entries) {
       const k = e.id.toString('latin1');
@@ -104,8 +109,10 @@ export class RemoteIndex {
     return this.chunks.has(id.toString('latin1'));
   }
 
+  /** Where to read a chunk: a pack no gc list names when there is one. */
   find(id: Buffer): RemoteChunk | undefined {
-    return this.chunks.get(id.toString('latin1'));
+    const k = id.toString('latin1');
+    return this.chunks.get(k) ?? this.listedChunks.get(k);
   }
 
   get size(): number {

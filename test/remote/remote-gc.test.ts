@@ -50,4 +50,34 @@ describe('gc --remote', () => {
     expect((await b.run(['get', 'file', 'data@keep:/old.bin'])).stdoutBytes.equals(old)).toBe(true);
     expect((await b.run(['fsck', '--verify-data'])).code).toBe(0);
   }, 60_000);
+
+  it('keeps the pack of a base that a live delta needs, though no live commit reaches the base', async () => {
+    const remote = path.join(root, 'remote-delta');
+    const url = `file://${remote}`;
+    const v1 = seededBytes(3 << 19, 31);
+    // an edit in every chunk: v2 shares no chunk with v1, each of its chunks is a delta
+    const v2 = Buffer.from(v1);
+    for (let at = 1000; at < v2.length; at += 32 << 10) v2.fill(0x5a, at, at + 8);
+    const a = localStore(path.join(root, 'da'));
+    await a.put('t', 'master', { '/t.bin': v1 });
+    await a.json(['remote', 'add', 'origin', url]);
+    await a.json(['push']);
+    const basePacks = packsOn(remote);
+    // v2 goes up as deltas against v1's chunks
+    await a.put('t', 'master', { '/t.bin': v2 });
+    expect((await a.json(['push'])).bytes).toBeLessThan(64 << 10);
+
+    // another store puts v2 on its own and replaces the branch: no live commit reaches v1, but
+    // the remote holds v2's edited chunk only as a delta against v1's
+    const c = localStore(path.join(root, 'dc'));
+    await c.put('t', 'master', { '/t.bin': v2 });
+    await c.json(['remote', 'add', 'origin', url]);
+    await c.json(['push', '--force']);
+    expect((await c.json(['gc', '--remote', 'origin'])).listed).not.toEqual(expect.arrayContaining(basePacks));
+    await c.json(['gc', '--remote', 'origin', '--grace', '0']);
+    expect(packsOn(remote)).toEqual(expect.arrayContaining(basePacks));
+    await tuskJson(['clone', url, path.join(root, 'db'), '--json']);
+    const b = localStore(path.join(root, 'db'));
+    expect((await b.run(['get', 'file', 't@master:/t.bin'])).stdoutBytes.equals(v2)).toBe(true);
+  }, 60_000);
 });
