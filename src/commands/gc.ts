@@ -15,7 +15,7 @@ export default class Gc extends TuskCommand<GcResult> {
   static override examples = ['<%= config.bin %> gc', '<%= config.bin %> gc --remote origin'];
   static override flags = {
     remote: Flags.string({ description: 'Reclaim packs on this remote instead of the local store.' }),
-    grace: Flags.integer({ description: 'With --remote: seconds a listed pack waits before it is deleted; longer than any push lasts.', default: 86400, min: 0, dependsOn: ['remote'] }),
+    grace: Flags.integer({ description: 'With --remote: seconds a listed pack waits before it is deleted, longer than any push lasts (default 86400).', min: 0, dependsOn: ['remote'] }),
   };
 
   async run(): Promise<GcResult> {
