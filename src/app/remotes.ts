@@ -3,12 +3,13 @@
 import { addRemote, listRemotes, removeRemote, type RemoteConfig, type RemoteOptions } from '../remote/config.js';
 import { cloneRemote, fetchRemote, type CloneResult, type FetchOptions, type FetchResult } from '../remote/fetch.js';
 import { fsckRemote, type RemoteFsckReport } from '../remote/fsck.js';
+import { gcRemote, type RemoteGcReport } from '../remote/gc.js';
 import { push, type PushOptions, type PushResult } from '../remote/push.js';
 import type { Store } from '../store/store.js';
 import type { OnProgress } from '../store/types.js';
 import type { JobTrigger } from './job-trigger.js';
 
-export type { CloneResult, FetchResult, PushResult, RemoteConfig, RemoteFsckReport, RemoteOptions };
+export type { CloneResult, FetchResult, PushResult, RemoteConfig, RemoteFsckReport, RemoteGcReport, RemoteOptions };
 
 export class RemoteService {
   constructor(
@@ -51,6 +52,11 @@ export class RemoteService {
 
   fsck(name: string | undefined, opts: { verifyData?: boolean } = {}): Promise<RemoteFsckReport> {
     return fsckRemote(this.store, name, opts);
+  }
+
+  /** `gc --remote`: list the packs no branch needs, or delete those an earlier run listed (two phases). */
+  gc(name: string | undefined, opts: { graceS?: number } = {}): Promise<RemoteGcReport> {
+    return gcRemote(this.store, name, opts);
   }
 }
 

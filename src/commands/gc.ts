@@ -1,18 +1,30 @@
+import { Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
 import type { GcReport } from '../app/api.js';
+import type { RemoteGcReport } from '../app/remotes.js';
 import { done } from '../ui/messages.js';
 
-export type GcResult = GcReport;
+export type GcResult = GcReport | RemoteGcReport;
 
 export default class Gc extends TuskCommand<GcResult> {
   static override summary = 'Reclaim the space of data no commit refers to.';
   static override description =
     'Removes chunks, trees and packs left behind by deleted commits, dropped repos and interrupted writes, ' +
-    'and rewrites packs that are mostly garbage.';
-  static override examples = ['<%= config.bin %> gc'];
+    'and rewrites packs that are mostly garbage. With --remote, reclaims the packs no branch of a remote needs, ' +
+    'in two runs: the first lists them, a run after the grace period deletes those still unneeded (docs/remotes.md).';
+  static override examples = ['<%= config.bin %> gc', '<%= config.bin %> gc --remote origin'];
+  static override flags = {
+    remote: Flags.string({ description: 'Reclaim packs on this remote instead of the local store.' }),
+    grace: Flags.integer({ description: 'With --remote: seconds a listed pack waits before it is deleted, longer than any push lasts (default 86400).', min: 0, dependsOn: ['remote'] }),
+  };
 
   async run(): Promise<GcResult> {
-    await this.parse(Gc);
+    const { flags } = await this.parse(Gc);
+    if (flags.remote !== undefined) {
+      const report = await this.tusk().remotes.gc(flags.remote, { graceS: flags.grace });
+      this.render(() => done.remoteGc(report));
+      return report;
+    }
     const report = this.tusk().data.gc();
     this.render(() => done.gc(report));
     return report;

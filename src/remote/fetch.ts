@@ -119,12 +119,14 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     moves.push({ repo: t.repo, branch: t.branch, head: remote, expect: local });
   }
 
-  const set: TransferSet = { repos: [], commits: [], pages: [], contents: [] };
+  const set: TransferSet = { repos: [], pipelines: [], jobs: [], commits: [], pages: [], contents: [] };
   for (const b of bundles) {
     const buf = await os.get(bundleKey(b));
     if (!buf) throw new CorruptError(`remote bundle ${b.slice(0, 16)} is missing at ${os.url}`, 'the remote is incomplete; push again from a store that has these commits');
     const part = decodeBundle(buf, b);
     set.repos.push(...part.repos);
+    set.pipelines!.push(...(part.pipelines ?? []));
+    set.jobs!.push(...(part.jobs ?? []));
     set.commits.push(...part.commits);
     set.pages.push(...part.pages);
     set.contents.push(...part.contents);
@@ -141,9 +143,14 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     const need = imp.neededChunks(set);
     if (need.length > 0) {
       await s.index.load();
-      result.bytes = await fetchChunks(s, need, (id, rec, pack) => imp.addRecord(id, rec, `remote pack ${pack.slice(0, 16)} at ${os.url}`), opts.onProgress);
+      const onRecord = (id: Buffer, rec: Buffer, pack: string) => imp.addRecord(id, rec, `remote pack ${pack.slice(0, 16)} at ${os.url}`);
+      // deltas name their bases only once they arrive: fetch those the store lacks, until none
+      for (let batch = need; batch.length > 0; batch = imp.missingBases()) {
+        const before = result.bytes;
+        result.bytes += await fetchChunks(s, batch, onRecord, opts.onProgress && ((p) => opts.onProgress!({ ...p, done: before + p.done })));
+        result.chunks += batch.length;
+      }
     }
-    result.chunks = need.length;
     result.commits = imp.commit(set, moves, (m) =>
       new NonFastForwardError(
         `local ${m.repo}@${m.branch} (${m.expect}) and the remote's (${m.head}) have diverged`,

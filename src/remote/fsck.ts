@@ -2,12 +2,12 @@
 // and the bundles they name must be there and match their names; every tree page its id; every
 // chunk the files need must be in an indexed pack that exists; with `verifyData`, every indexed
 // chunk is read and checked against its BLAKE3 id. Reads only; never a listing of the whole bucket.
-import { contentIdsOfPages, verifyChunkRecord, type Store } from '../store/store.js';
+import { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, verifyChunkRecord, type DeltaRecord, type Store } from '../store/store.js';
 import { TuskError } from '../errors.js';
 import { bundleKey, decodeBundle, decodeIndex, packKey, ROOT, type IndexEntry } from './layout.js';
 import type { RequestCounts } from './object-store.js';
 import { readBranch } from './refs.js';
-import { ensureRemote, openSession } from './session.js';
+import { ensureRemote, openSession, type RemoteSession } from './session.js';
 
 export interface RemoteFsckProblem {
   subject: string;
@@ -21,6 +21,47 @@ export interface RemoteFsckReport {
   checked: { branches: number; updates: number; bundles: number; packs: number; chunks: number; chunksVerified: number };
   problems: RemoteFsckProblem[];
   requests: RequestCounts;
+}
+
+/** Bytes of base chunks kept while deltas are checked: past this the cache starts over. */
+const BASE_CACHE_BYTES = 64 << 20;
+
+/**
+ * A chunk's bytes for checking deltas, each checked against its id: a chunk stored whole is read
+ * from its pack by one ranged GET, a delta decoded against its bases (read the same way).
+ */
+function deltaBytes(
+  os: RemoteSession['os'],
+  chunks: ReadonlyMap<string, { pack: string; entry: IndexEntry }>,
+  deltas: ReadonlyMap<string, { id: Buffer; sha: string; delta: DeltaRecord }>,
+): (id: Buffer, depth: number) => Promise<Buffer> {
+  const cache = new Map<string, Buffer>();
+  let cached = 0;
+  const bytesOf = async (id: Buffer, depth: number): Promise<Buffer> => {
+    const k = id.toString('latin1');
+    const hit = cache.get(k);
+    if (hit) return hit;
+    const hex = id.toString('hex').slice(0, 16);
+    let data: Buffer;
+    const d = deltas.get(k);
+    if (d) {
+      if (depth > 64) throw new Error(`the delta chain of chunk ${hex} does not end`);
+      const bases: Buffer[] = [];
+      for (const b of d.delta.bases) bases.push(await bytesOf(b, depth + 1));
+      data = decodeDeltaRecord(id, d.delta, bases, `pack ${d.sha.slice(0, 16)}`);
+    } else {
+      const at = chunks.get(k);
+      if (!at) throw new Error(`chunk ${hex} is the base of a delta and no pack index names it`);
+      const record = await os.getRange(packKey(at.pack), at.entry.offset, at.entry.length);
+      if (deltaOfRecord(id, record, `pack ${at.pack.slice(0, 16)}`)) throw new Error(`chunk ${hex} in pack ${at.pack.slice(0, 16)} is a delta its index read did not see`);
+      data = verifyChunkRecord(id, record, `pack ${at.pack.slice(0, 16)}`);
+    }
+    if (cached + data.length > BASE_CACHE_BYTES) (cache.clear(), (cached = 0));
+    cache.set(k, data);
+    cached += data.length;
+    return data;
+  };
+  return bytesOf;
 }
 
 export async function fsckRemote(store: Store, name: string | undefined, opts: { verifyData?: boolean } = {}): Promise<RemoteFsckReport> {
@@ -101,6 +142,9 @@ export async function fsckRemote(store: Store, name: string | undefined, opts: {
     }
 
     if (opts.verifyData) {
+      // chunks stored whole are checked as their pack is read; deltas (kept, they are small)
+      // once every pack has been, against their bases' bytes
+      const deltas = new Map<string, { id: Buffer; sha: string; delta: DeltaRecord }>();
       for (const [sha, entries] of indexes) {
         if (!packs.has(sha) || entries.length === 0) continue;
         const end = Math.max(...entries.map((e) => e.offset + e.length));
@@ -108,14 +152,25 @@ export async function fsckRemote(store: Store, name: string | undefined, opts: {
           const buf = await os.getRange(packKey(sha), 0, end);
           for (const e of entries) {
             try {
-              verifyChunkRecord(e.id, buf.subarray(e.offset, e.offset + e.length), `pack ${sha.slice(0, 16)}`);
-              checked.chunksVerified++;
+              const record = buf.subarray(e.offset, e.offset + e.length);
+              const delta = deltaOfRecord(e.id, record, `pack ${sha.slice(0, 16)}`);
+              if (delta) deltas.set(e.id.toString('latin1'), { id: e.id, sha, delta: { ...delta, payload: Buffer.from(delta.payload) } });
+              else (verifyChunkRecord(e.id, record, `pack ${sha.slice(0, 16)}`), checked.chunksVerified++);
             } catch (err) {
               note(`pack ${sha.slice(0, 16)}`, err);
             }
           }
         } catch (err) {
           note(`pack ${sha.slice(0, 16)}`, err);
+        }
+      }
+      const bytesOf = deltaBytes(os, chunks, deltas);
+      for (const d of deltas.values()) {
+        try {
+          await bytesOf(d.id, 0);
+          checked.chunksVerified++;
+        } catch (err) {
+          note(`pack ${d.sha.slice(0, 16)}`, err);
         }
       }
     }

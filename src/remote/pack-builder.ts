@@ -2,7 +2,7 @@
 // until it passes the target size, then the pack is uploaded, and after it its index object.
 // A reader trusts only indexed packs, so a pack cut short by a crash is never used (gc reclaims
 // it), and an interrupted push resumes by sending only chunks no index names yet.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { encodeIndex, indexKey, packKey, type IndexEntry } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 import type { RemoteIndex } from './remote-index.js';
@@ -69,8 +69,19 @@ export class PackBuilder {
   }
 
   private async seal(): Promise<void> {
+    let sha = this.hash.digest('hex');
+    if (this.index.isDoomed(sha)) {
+      // the same chunks in the same order as a pack a gc run listed: the same name, which that
+      // gc would delete under this push. Random bytes after the last record (no reader reads
+      // past the records its index names) make it a new object.
+      const tail = randomBytes(32);
+      const hash = createHash('sha256').update(this.buf!.subarray(0, this.length)).update(tail);
+      if (this.length + tail.length > this.buf!.length) this.buf = Buffer.concat([this.buf!.subarray(0, this.length), tail]);
+      else tail.copy(this.buf!, this.length);
+      this.length += tail.length;
+      sha = hash.digest('hex');
+    }
     const body = this.buf!.subarray(0, this.length);
-    const sha = this.hash.digest('hex');
     const entries = this.entries;
     this.buf = null;
     if (this.uploads.length >= IN_FLIGHT) await this.uploads.shift();

@@ -1,7 +1,7 @@
 // Push: send the commits of local branches that a remote lacks, with their provenance, the tree
 // pages and content lists they need (one bundle per branch) and the chunks no remote index names
 // (new packs), then move each remote branch by an update record (refs.ts).
-import type { Store } from '../store/store.js';
+import { recordBases, type Store } from '../store/store.js';
 import type { OnProgress } from '../store/types.js';
 import { DivergedError, NonFastForwardError } from './errors.js';
 import { bundleKey, encodeBundle, sha256 } from './layout.js';
@@ -112,11 +112,28 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
       bytes += n;
       opts.onProgress?.({ phase: 'write', unit: 'bytes', done: bytes });
     });
+    // A chunk stored as a delta goes up as it is stored, small, with the bases it is a delta
+    // against that no remote index names (a base no pushed commit reaches, e.g. an earlier
+    // version overwritten in the same open commit): a delta on the remote always has its bases.
+    const records = function* (): Generator<{ id: Buffer; record: Buffer }> {
+      for (let batch = missing; batch.length > 0; ) {
+        const next: Buffer[] = [];
+        for (const r of store.readChunkRecords(batch)) {
+          for (const b of recordBases(r.record)) {
+            const k = b.toString('latin1');
+            if (!sent.has(k) && !index.has(b)) (sent.add(k), next.push(b));
+          }
+          yield r;
+        }
+        batch = next;
+      }
+    };
+    let chunks = 0;
     if (opts.dryRun) {
-      for (const { record } of store.readChunkRecords(missing)) bytes += record.length;
-      return { remote: s.config.name, url: s.config.url, dryRun: true, branches, chunks: missing.length, packs: 0, bytes, requests: os.requests };
+      for (const { record } of records()) (bytes += record.length, chunks++);
+      return { remote: s.config.name, url: s.config.url, dryRun: true, branches, chunks, packs: 0, bytes, requests: os.requests };
     }
-    for (const { id, record } of store.readChunkRecords(missing)) await builder.add(id, record);
+    for (const { id, record } of records()) await builder.add(id, record);
     await builder.finish();
 
     // 3. per branch: its bundle, then the update record that makes it visible

@@ -7,6 +7,31 @@ import * as path from 'node:path';
 import { decodeIndex, type IndexEntry } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 
+/** A gc list (gc.ts): packs no branch needed when it was written, deleted by a later gc run. */
+export interface GcList {
+  time: number;
+  packs: string[];
+}
+
+export const GC_PREFIX = 'gc/';
+
+/** The gc lists on a remote, with their keys (one listing; a remote rarely holds more than one). */
+export async function readGcLists(os: ObjectStore): Promise<{ key: string; list: GcList }[]> {
+  const out: { key: string; list: GcList }[] = [];
+  for (const key of await os.list(GC_PREFIX)) {
+    const buf = await os.get(key);
+    if (!buf) continue;
+    let list: GcList;
+    try {
+      list = JSON.parse(buf.toString('utf8')) as GcList;
+    } catch {
+      continue;
+    }
+    if (typeof list.time === 'number' && Array.isArray(list.packs)) out.push({ key, list });
+  }
+  return out;
+}
+
 /** Where a chunk record is on the remote. */
 export interface RemoteChunk {
   pack: string;
@@ -16,6 +41,10 @@ export interface RemoteChunk {
 
 export class RemoteIndex {
   private readonly chunks = new Map<string, RemoteChunk>();
+  /** packs a gc run listed for deletion: their chunks count as absent, so a push sends them again */
+  private readonly doomed = new Set<string>();
+  /** chunks only a listed pack holds: a pull may still read them (a push that reused them before the list ended after it) */
+  private readonly listedChunks = new Map<string, RemoteChunk>();
   packs = 0;
 
   constructor(
@@ -25,6 +54,7 @@ export class RemoteIndex {
 
   /** Read every index object: from the cache, or from the remote (then cached) when new. */
   async load(concurrency = 8): Promise<void> {
+    for (const { list } of await readGcLists(this.os)) for (const p of list.packs) this.doomed.add(p);
     const keys = await this.os.list('index/');
     const dir = path.join(this.dir, 'index');
     fs.mkdirSync(dir, { recursive: true });
@@ -52,6 +82,10 @@ export class RemoteIndex {
 
   /** Record a pack this process wrote (its index object is already on the remote). */
   add(pack: string, entries: readonly IndexEntry[]): void {
+    if (this.doomed.has(pack)) {
+      for (const e of entries) this.listedChunks.set(e.id.toString('latin1'), { pack, offset: e.offset, length: e.length });
+      return;
+    }
     this.packs++;
     for (const e of entries) {
       const k = e.id.toString('latin1');
@@ -66,12 +100,19 @@ export class RemoteIndex {
     fs.writeFileSync(path.join(dir, pack), encoded);
   }
 
+  /** Whether a gc list (read by load()) names this pack: a new pack must not take its name. */
+  isDoomed(pack: string): boolean {
+    return this.doomed.has(pack);
+  }
+
   has(id: Buffer): boolean {
     return this.chunks.has(id.toString('latin1'));
   }
 
+  /** Where to read a chunk: a pack no gc list names when there is one. */
   find(id: Buffer): RemoteChunk | undefined {
-    return this.chunks.get(id.toString('latin1'));
+    const k = id.toString('latin1');
+    return this.chunks.get(k) ?? this.listedChunks.get(k);
   }
 
   get size(): number {

@@ -78,6 +78,8 @@ export interface JobRecords {
   /** The pipeline whose output branch is repo@branch, if any. */
   pipelineOwning(repo: string, branch: string): PipelineRow | undefined;
   insertPipeline(p: PipelineRow): void;
+  /** A finished job's record from another store (a pull); one already here is left as it is. */
+  importJob(j: Omit<JobRow, 'runner' | 'lease_until'>): void;
   updatePipeline(p: Omit<PipelineRow, 'stopped' | 'created'>): void;
   setStopped(name: string, stopped: boolean): void;
   deletePipeline(name: string): void;
@@ -158,6 +160,9 @@ export class SqliteJobRecords implements JobRecords {
       // log followers poll this every ~200 ms: a scan of small columns, never the whole rows
       liveJobs: db.prepare(
         "SELECT pipeline, id, state, created, started, finished FROM jobs WHERE state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING') OR finished >= ? ORDER BY created, rowid",
+      ),
+      importJob: db.prepare(
+        'INSERT OR IGNORE INTO jobs (pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes) VALUES (@pipeline, @id, @version, @salt, @state, @reason, @created, @started, @finished, @processed, @skipped, @failed, @recovered, @total, @download_bytes, @upload_bytes)',
       ),
       insertJob: db.prepare('INSERT INTO jobs (pipeline, id, version, salt, state, created) VALUES (?, ?, ?, ?, ?, ?)'),
       setJobState: db.prepare('UPDATE jobs SET state = ?, reason = ?, finished = ? WHERE pipeline = ? AND id = ?'),
@@ -284,6 +289,10 @@ export class SqliteJobRecords implements JobRecords {
   /** Jobs not yet terminal, and those that ended at or after `endedSince` (ms): what a log follower watches. */
   liveJobs(endedSince: number): Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>[] {
     return this.q.liveJobs.all(endedSince) as Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>[];
+  }
+  /** A finished job's record from another store (a pull); one already here is left as it is. */
+  importJob(j: Omit<JobRow, 'runner' | 'lease_until'>): void {
+    this.q.importJob.run(j);
   }
   insertJob(pipeline: string, id: string, version: number, salt: string): void {
     this.q.insertJob.run(pipeline, id, version, salt, 'JOB_CREATED', Date.now());

@@ -71,7 +71,7 @@ export class PackWriter {
   // New chunks are queued and handled in batches of ~1 MiB: one `IN (…)` query checks the whole
   // batch against the index, and the survivors go out in one write. 100,000 small files then cost
   // a few hundred queries and writes, not 100,000 of each, and duplicates are never compressed.
-  private queue: { id: ChunkId; raw: Uint8Array; bases?: ChunkId[] }[] = [];
+  private queue: { id: ChunkId; raw: Uint8Array; bases?: ChunkId[]; delta?: { payload: Buffer; rawLen: number; depth: number } }[] = [];
   private queuedBytes = 0;
 
   /**
@@ -88,6 +88,20 @@ export class PackWriter {
     if (this.queuedBytes >= WRITE_BATCH) this.drain();
   }
 
+  /**
+   * Store a delta record as it came (a remote transfer: src/store/transfer.ts) unless the chunk
+   * exists. The caller has its bases stored or queued, and checks the chunk against its id once
+   * the record is readable.
+   */
+  addDelta(id: ChunkId, rawLen: number, payload: Buffer, bases: ChunkId[], depth: number): void {
+    const key = id.toString('latin1');
+    if (this.pendingIds.has(key)) return;
+    this.pendingIds.add(key);
+    this.queue.push({ id: Buffer.from(id) as ChunkId, raw: new Uint8Array(0), bases, delta: { payload, rawLen, depth } });
+    this.queuedBytes += payload.length;
+    if (this.queuedBytes >= WRITE_BATCH) this.drain();
+  }
+
   /** Write every queued chunk the store does not have yet. */
   drain(): void {
     if (this.queue.length === 0) return;
@@ -97,12 +111,13 @@ export class PackWriter {
     const known = this.index.existingChunks(queue.map((q) => q.id));
     let parts: Uint8Array[] = [];
     let partsLen = 0;
-    for (const { id, raw, bases } of queue) {
+    for (const { id, raw: bytes, bases, delta: given } of queue) {
       if (known.has(id.toString('latin1'))) continue;
       // delta hook: a chunk with a base is stored against it when the delta is small enough
       let whole = null as Encoded | null;
-      const delta = bases && this.deltas ? this.deltas.encoder.encode(raw, bases, () => (whole ??= this.encode(raw)).payload.length) : null;
-      const { codec, payload } = delta ? { codec: Codec.Delta, payload: delta.payload } : (whole ?? this.encode(raw));
+      const delta = given ?? (bases && this.deltas ? this.deltas.encoder.encode(bytes, bases, () => (whole ??= this.encode(bytes)).payload.length) : null);
+      const { codec, payload } = delta ? { codec: Codec.Delta, payload: delta.payload } : (whole ?? this.encode(bytes));
+      const rawLen = given ? given.rawLen : bytes.length;
       const len = RECORD_HEADER_BYTES + payload.length;
       if (this.current && this.current.appender.length + partsLen + len > this.targetBytes && this.current.appender.length + partsLen > PACK_MAGIC.length) {
         this.current.appender.append(parts);
@@ -116,9 +131,9 @@ export class PackWriter {
       }
       const pack = this.packFor();
       const offset = pack.appender.length + partsLen;
-      parts.push(encodeRecordHeader(id, codec, raw.length, payload.length), payload);
+      parts.push(encodeRecordHeader(id, codec, rawLen, payload.length), payload);
       partsLen += len;
-      this.pending.push({ id, pack: pack.row.id, offset, storedLen: payload.length, rawLen: raw.length, codec });
+      this.pending.push({ id, pack: pack.row.id, offset, storedLen: payload.length, rawLen, codec });
       if (delta) this.pendingDeltas.push({ id, bases: bases!, depth: delta.depth, pack: pack.row.id, offset });
       this.newChunks++;
       this.storedBytes += len;

@@ -14,7 +14,8 @@ import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js'
 
 export { initStore, findStore };
 export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
-export { contentIdsOfPages, verifyChunkRecord } from './transfer.js';
+export { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, pageLinks, recordBases, verifyChunkRecord } from './transfer.js';
+export type { DeltaRecord } from './transfer.js';
 export { toFileInfo } from './file-service.js';
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */

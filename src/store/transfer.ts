@@ -8,10 +8,15 @@ import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from
 import { splitIds } from './chunk-index.js';
 import type { CommitRow } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { readChunk } from './content-io.js';
+import { decodeDelta, deltaBases } from './delta-codec.js';
+import { DeltaIndex } from './delta-store.js';
+import { enableDeltas } from './delta-writes.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './tree.js';
+import { TERMINAL_JOB_STATES, type JobRow } from './job-records.js';
 import type { CommitOrigin } from './types.js';
 import { decompress } from './zstd.js';
 
@@ -47,9 +52,29 @@ export interface ContentListing {
   chunks: string;
 }
 
+/** The pipeline that made output commits that travel: its spec row, and its output branch's declared inputs. */
+export interface PipelineRecord {
+  name: string;
+  version: number;
+  spec: string;
+  raw: string;
+  salt: string;
+  output_branch: string;
+  stopped: number;
+  created: number;
+  updated: number;
+  inputs: { repo: string; branch: string }[];
+}
+
+/** The finished job that made an output commit that travels (id: that commit's id). */
+export type JobRecord = Omit<JobRow, 'runner' | 'lease_until'>;
+
 /** Everything some commits reach that a receiver lacks, but the chunk bytes. */
 export interface TransferSet {
   repos: RepoRecord[];
+  /** absent in bundles pushed before pipelines travelled */
+  pipelines?: PipelineRecord[];
+  jobs?: JobRecord[];
   /** parents before children */
   commits: CommitRecord[];
   /** [page id hex, page bytes base64] */
@@ -151,6 +176,19 @@ export function exportCommits(
   };
   for (const h of heads) visit(h.repo, h.id);
 
+  // the pipelines and finished jobs that made the output commits, so the receiver can say what
+  // made them (a job's id is its output commit's id, a pipeline's name its output repo's)
+  const pipelines = new Map<string, PipelineRecord>();
+  const jobs: JobRecord[] = [];
+  for (const c of ordered) {
+    const job = s.jobs.getJob(c.repo, c.id);
+    if (!job || !TERMINAL_JOB_STATES.includes(job.state)) continue;
+    const { runner: _r, lease_until: _l, ...record } = job;
+    jobs.push(record);
+    const p = pipelines.has(c.repo) ? undefined : s.jobs.getPipeline(c.repo);
+    if (p) pipelines.set(p.name, { ...p, inputs: s.graph.branchProvenance(p.name, p.output_branch) });
+  }
+
   const skip = new Set<string>();
   for (const root of knownRoots) walkPages(s, Buffer.from(root, 'hex') as NodeId, skip, () => {}, () => {});
   const pages: [string, string][] = [];
@@ -180,7 +218,7 @@ export function exportCommits(
       },
     );
   }
-  return { set: { repos: [...repos.values()], commits: ordered, pages, contents }, chunks };
+  return { set: { repos: [...repos.values()], pipelines: [...pipelines.values()], jobs, commits: ordered, pages, contents }, chunks };
 }
 
 /** Visit every page below `root` not in `seen` (adding them), and every file content id they hold once per new page. */
@@ -219,6 +257,45 @@ export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generat
   }
 }
 
+/** A delta record (codec 2) as it travels: the chunk's size, the payload as stored and its bases. */
+export interface DeltaRecord {
+  rawLen: number;
+  payload: Buffer;
+  bases: ChunkId[];
+}
+
+/**
+ * The delta a record holds, or null for a chunk stored whole; a record that cannot be a delta of
+ * `id` (wrong id, length or base list) is a CorruptError naming `where`.
+ */
+export function deltaOfRecord(id: Uint8Array, record: Buffer, where: string): DeltaRecord | null {
+  const h = decodeRecordHeader(record);
+  if (!h || h.codec !== Codec.Delta) return null;
+  const payload = record.subarray(RECORD_HEADER_BYTES);
+  const bases = h.id.equals(id) && record.length === RECORD_HEADER_BYTES + h.storedLen ? deltaBases(payload) : null;
+  if (!bases) throw new CorruptError(`${where}: damaged delta record for chunk ${Buffer.from(id).toString('hex').slice(0, 16)}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
+  return { rawLen: h.rawLen, payload, bases };
+}
+
+/** A delta's bytes from its bases' bytes (in order), checked against `id`; a mismatch names `where`. */
+export function decodeDeltaRecord(id: Uint8Array, delta: DeltaRecord, bases: readonly Buffer[], where: string): Buffer {
+  let data: Buffer;
+  try {
+    data = decodeDelta(delta.payload, delta.rawLen, bases.length === 1 ? bases[0]! : Buffer.concat(bases));
+  } catch {
+    throw new CorruptError(`${where}: delta chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not decode`, 'the remote copy is damaged; push again from a sound store');
+  }
+  if (!hashBytes(data).equals(id)) throw new CorruptError(`${where}: chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not match its id`, 'the remote copy is damaged; push again from a sound store');
+  return data;
+}
+
+/** The bases a stored record of this chunk is a delta against (none for a chunk stored whole). */
+export function recordBases(record: Buffer): ChunkId[] {
+  const h = decodeRecordHeader(record);
+  if (!h || h.codec !== Codec.Delta) return [];
+  return deltaBases(record.subarray(RECORD_HEADER_BYTES)) ?? [];
+}
+
 /** The chunk bytes a record holds, checked against `id`; a mismatch names `where`. */
 export function verifyChunkRecord(id: Uint8Array, record: Buffer, where: string): Buffer {
   const fail = (why: string) => new CorruptError(`${where}: ${why}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
@@ -253,11 +330,14 @@ export class TransferImport {
   private readonly session = randomBytes(16).toString('hex');
   private readonly writer: PackWriter;
   private done = false;
+  /** delta records received, written when the import commits (their depths need their bases) */
+  private readonly deltas = new Map<string, { id: ChunkId; where: string } & DeltaRecord>();
   bytes = 0;
 
   constructor(private readonly s: StoreCore) {
     s.index.addWriter(this.session);
     this.writer = new PackWriter(s.index, s.packs, this.session);
+    enableDeltas(s, this.writer);
   }
 
   /** The chunks an arriving set needs that the local store lacks. */
@@ -271,11 +351,69 @@ export class TransferImport {
     return ids.filter((id) => !have.has(id.toString('latin1')));
   }
 
-  /** Verify one chunk record against its id and queue its bytes for a local pack. */
+  /**
+   * Verify one chunk record against its id and queue its bytes for a local pack. A delta record
+   * is kept as it came and checked when the import commits, once its bases are stored: fetch
+   * what missingBases() names before that.
+   */
   addRecord(id: Buffer, record: Buffer, where: string): void {
+    const delta = deltaOfRecord(id, record, where);
+    if (delta) {
+      const key = id.toString('latin1');
+      if (!this.deltas.has(key) && !this.writer.has(id as ChunkId)) this.deltas.set(key, { id: Buffer.from(id) as ChunkId, where, ...delta, payload: Buffer.from(delta.payload) });
+      this.bytes += delta.rawLen;
+      return;
+    }
     const raw = verifyChunkRecord(id, record, where);
     this.bytes += raw.length;
     this.writer.add(id as ChunkId, raw);
+  }
+
+  /** Bases of the delta records received that the store lacks and that have not arrived. */
+  missingBases(): Buffer[] {
+    const want = new Map<string, ChunkId>();
+    for (const d of this.deltas.values()) {
+      for (const b of d.bases) {
+        const k = b.toString('latin1');
+        if (!this.deltas.has(k) && !want.has(k) && !this.writer.has(b)) want.set(k, b);
+      }
+    }
+    return [...want.values()];
+  }
+
+  /** Queue the delta records, each with its chain depth (one more than its deepest base's). */
+  private writeDeltas(): void {
+    const index = new DeltaIndex(this.s.db);
+    const depths = new Map<string, number>();
+    const depthOf = (id: ChunkId, guard: number): number => {
+      const k = id.toString('latin1');
+      const known = depths.get(k);
+      if (known !== undefined) return known;
+      const d = this.deltas.get(k);
+      if (!d) return index.depth(id);
+      if (guard > 64) throw new CorruptError(`${d.where}: the delta chain of chunk ${id.toString('hex').slice(0, 16)} does not end`, 'the remote copy is damaged; push again from a sound store');
+      const depth = 1 + Math.max(...d.bases.map((b) => depthOf(b, guard + 1)));
+      depths.set(k, depth);
+      return depth;
+    };
+    for (const d of this.deltas.values()) {
+      for (const b of d.bases) {
+        if (!this.deltas.has(b.toString('latin1')) && !this.writer.has(b)) throw new CorruptError(`${d.where}: base ${b.toString('hex').slice(0, 16)} of chunk ${d.id.toString('hex').slice(0, 16)} did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
+      }
+      this.writer.addDelta(d.id, d.rawLen, d.payload, d.bases, depthOf(d.id, 0));
+    }
+  }
+
+  /** Read every delta received through the store's own read path, which checks it against its id. */
+  private verifyDeltas(): void {
+    for (const d of this.deltas.values()) {
+      try {
+        readChunk(this.s.index, this.s.packs, d.id, { describe: () => `chunk ${d.id.toString('hex').slice(0, 16)}` });
+      } catch (err) {
+        if (err instanceof CorruptError) throw new CorruptError(`${d.where}: ${err.message}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
+        throw err;
+      }
+    }
   }
 
   /** Record the set and move the branches; a move whose head does not descend from `expect` fails with `refuse`'s error. */
@@ -287,10 +425,13 @@ export class TransferImport {
       if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} from the remote does not match its id`, 'the remote copy is damaged; push again from a sound store');
       return { id, data };
     });
+    this.writeDeltas();
     this.writer.sync();
     let added = 0;
     s.unitOfWork(() => {
       this.writer.record();
+      // the records just written are readable in this transaction; a wrong delta rolls it all back
+      this.verifyDeltas();
       for (const p of pages) s.index.putNode(p.id, p.data);
       s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
       for (const r of set.repos) if (!s.graph.getRepo(r.name)) s.graph.insertRepo(r);
@@ -318,6 +459,17 @@ export class TransferImport {
         if (m.expect !== null && !isAncestor(s, m.repo, m.expect, m.head)) throw refuse(m);
         s.graph.setBranch(m.repo, m.branch, m.head, cur?.created ?? Date.now());
       }
+      for (const p of set.pipelines ?? []) {
+        // a pipeline this store lacks arrives stopped: the receiver learns what made the commits,
+        // and runs nothing until asked (`tusk start pipeline`); one it has keeps its own spec
+        if (s.jobs.getPipeline(p.name) || !s.graph.getRepo(p.name)) continue;
+        const { inputs, ...row } = p;
+        s.jobs.insertPipeline({ ...row, stopped: 1 });
+        if (s.graph.getBranch(p.name, p.output_branch) && s.graph.branchProvenance(p.name, p.output_branch).length === 0) {
+          s.graph.setBranchProvenance(p.name, p.output_branch, inputs.filter((i) => s.graph.getBranch(i.repo, i.branch)));
+        }
+      }
+      for (const j of set.jobs ?? []) if (s.jobs.getPipeline(j.pipeline) && s.graph.getCommit(j.pipeline, j.id)) s.jobs.importJob(j);
       s.index.removeWriter(this.session);
     });
     this.done = true;
@@ -381,5 +533,24 @@ export function contentIdsOfPages(pages: readonly [string, string][]): Buffer[] 
     if (page.level !== 0) continue;
     for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) if (e.kind === 'file' && !e.id.equals(EMPTY_CONTENT_ID)) out.push(e.id);
   }
+  return out;
+}
+
+/**
+ * What one tree page links to: the pages below it (children of an inner page, directories of a
+ * leaf) and the file content ids of a leaf. The page is checked against its id first.
+ */
+export function pageLinks(hex: string, b64: string): { pages: string[]; files: Buffer[] } {
+  const id = Buffer.from(hex, 'hex') as NodeId;
+  const data = Buffer.from(b64, 'base64');
+  if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} does not match its id`, 'push again from a sound store');
+  const page = decodePage(data, id);
+  const out = { pages: [] as string[], files: [] as Buffer[] };
+  if (page.level === 0) {
+    for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
+      if (e.kind === 'dir') out.pages.push(e.id.toString('hex'));
+      else if (!e.id.equals(EMPTY_CONTENT_ID)) out.files.push(e.id);
+    }
+  } else for (const c of (page as { children: { id: NodeId }[] }).children) out.pages.push(c.id.toString('hex'));
   return out;
 }

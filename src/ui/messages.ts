@@ -89,6 +89,13 @@ export const done = {
     ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewrote ${r.packsRewritten}` +
     ` ${r.packsRewritten === 1 ? 'pack' : 'packs'}; the store now holds ${formatBytes(r.storeBytesAfter)}` +
     (r.cacheFilesRemoved > 0 ? `; removed ${r.cacheFilesRemoved} cached ${r.cacheFilesRemoved === 1 ? 'input' : 'inputs'} (${formatBytes(r.cacheBytesRemoved)})` : ''),
+  remoteGc: (r: { url: string; listed: string[]; deleted: string[]; kept: string[]; waiting: number }) =>
+    [
+      r.deleted.length > 0 ? `Deleted ${r.deleted.length} ${r.deleted.length === 1 ? 'pack' : 'packs'} from ${r.url}` : `Deleted nothing from ${r.url}`,
+      r.kept.length > 0 ? `; ${r.kept.length} listed ${r.kept.length === 1 ? 'pack is' : 'packs are'} needed again and kept` : '',
+      r.listed.length > 0 ? `; listed ${r.listed.length} unneeded ${r.listed.length === 1 ? 'pack' : 'packs'}: a run after the grace period deletes them` : '',
+      r.waiting > 0 ? `; ${r.waiting} earlier ${r.waiting === 1 ? 'list waits' : 'lists wait'} for the grace period to pass` : '',
+    ].join(''),
 } as const;
 
 /** Error messages and hints of the pipeline, job, datum and logs commands. */
