@@ -16,7 +16,7 @@ import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js
 import { PackWriter } from './pack-writer.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './tree.js';
-import { TERMINAL_JOB_STATES, type JobRow } from './job-records.js';
+import { TERMINAL_JOB_STATES, type JobRow, type PipelineRow } from './job-records.js';
 import type { CommitOrigin } from './types.js';
 import { decompress } from './zstd.js';
 
@@ -53,16 +53,7 @@ export interface ContentListing {
 }
 
 /** The pipeline that made output commits that travel: its spec row, and its output branch's declared inputs. */
-export interface PipelineRecord {
-  name: string;
-  version: number;
-  spec: string;
-  raw: string;
-  salt: string;
-  output_branch: string;
-  stopped: number;
-  created: number;
-  updated: number;
+export interface PipelineRecord extends PipelineRow {
   inputs: { repo: string; branch: string }[];
 }
 
