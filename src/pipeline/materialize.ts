@@ -72,17 +72,7 @@ function extendCached(s: StoreCore, f: { repo: string; commit: string; path: str
   }
   let bytes = 0;
   try {
-    fs.chmodSync(target, 0o644);
-    const fd = fs.openSync(target, 'a');
-    try {
-      for (const b of readFrom(s.index, s.packs, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
-        for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
-        bytes += b.length;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.chmodSync(target, 0o444);
+    bytes = appendTail(s, target, f, prior);
   } catch (err) {
     fs.rmSync(target, { force: true });
     throw err;
@@ -147,18 +137,7 @@ function growCached(s: StoreCore, f: { repo: string; commit: string; path: strin
       }
       return undefined;
     }
-    fs.chmodSync(tmp, 0o644);
-    let bytes = 0;
-    const fd = fs.openSync(tmp, 'a');
-    try {
-      for (const b of readFrom(s.index, s.packs, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
-        for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
-        bytes += b.length;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.chmodSync(tmp, 0o444);
+    const bytes = appendTail(s, tmp, f, prior);
     try {
       fs.linkSync(tmp, file);
       noteCached(bytes);
@@ -260,4 +239,21 @@ export function materializeDatum(
     }
   }
   return downloaded;
+}
+
+/** Append to the cached copy `file` (made writable for it, read-only again after) the bytes of `f` past `prior.size`; the bytes written. */
+function appendTail(s: StoreCore, file: string, f: Pick<DatumFile, 'repo' | 'commit' | 'path' | 'hash'>, prior: PriorContent): number {
+  fs.chmodSync(file, 0o644);
+  let bytes = 0;
+  const fd = fs.openSync(file, 'a');
+  try {
+    for (const b of readFrom(s.index, s.packs, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
+      for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
+      bytes += b.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.chmodSync(file, 0o444);
+  return bytes;
 }
