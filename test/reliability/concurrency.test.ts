@@ -340,7 +340,7 @@ describe('gc races, made deterministic', () => {
     try {
       let report: ReturnType<typeof gc> | undefined;
       // the reader has looked the chunk up (in `pack`) and is about to read it: gc runs right then
-      const core = hooked(reader.core, (op, args) => op === 'read' && args[0] === pack, () => (report = gc(other.core, { waitMs: 0 })));
+      const core = hooked(reader.core, (op, args) => (op === 'read' || op === 'readInto') && args[0] === pack, () => (report = gc(other.core, { waitMs: 0 })));
       const { readContent } = await import('../../src/store/content-io.js');
       const id = hashBytes(live);
       const bytes = Buffer.concat([...readContent(core.index, core.packs, id as never, { describe: () => 'r:/live.bin' })]);
