@@ -1,5 +1,6 @@
 // Flags shared by the commands that name an S3-compatible server (`remote add`, `clone`).
 import { Flags } from '@oclif/core';
+import type { RemoteOptions } from '../app/remotes.js';
 
 /** Flags that say how to reach an S3-compatible server; shared with `clone`. */
 export const s3Flags = {
@@ -11,3 +12,13 @@ export const s3Flags = {
     options: ['when-supported', 'when-required'],
   }),
 };
+
+/** The remote options those flags give (unset flags stay unset, so saved settings are not overwritten). */
+export function remoteOptions(flags: { endpoint?: string; region?: string; 'path-style'?: boolean; checksums?: string }): RemoteOptions {
+  return {
+    endpoint: flags.endpoint,
+    region: flags.region,
+    pathStyle: flags['path-style'] || undefined,
+    checksums: flags.checksums as RemoteOptions['checksums'],
+  };
+}

@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
-import { s3Flags } from '../cli/remote-args.js';
-import { cloneStore, type CloneResult, type RemoteConfig } from '../app/remotes.js';
+import { remoteOptions, s3Flags } from '../cli/remote-args.js';
+import { cloneStore, type CloneResult } from '../app/remotes.js';
 import { renderFetch } from '../ui/remote-views.js';
 
 export type { CloneResult };
@@ -29,10 +29,7 @@ export default class Clone extends TuskCommand<CloneResult> {
     let r: CloneResult;
     try {
       r = await cloneStore(args.url, args.dir ?? (basename(args.url.replace(/\/+$/, '')) || 'tusk'), {
-        endpoint: flags.endpoint,
-        region: flags.region,
-        pathStyle: flags['path-style'] || undefined,
-        checksums: flags.checksums as RemoteConfig['checksums'],
+        ...remoteOptions(flags),
         onProgress: progress.onProgress,
       });
     } finally {

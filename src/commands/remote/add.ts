@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { TuskCommand } from '../../cli/base.js';
-import { s3Flags } from '../../cli/remote-args.js';
+import { remoteOptions, s3Flags } from '../../cli/remote-args.js';
 import type { RemoteConfig } from '../../app/remotes.js';
 
 export type RemoteAddResult = RemoteConfig;
@@ -23,12 +23,7 @@ export default class RemoteAdd extends TuskCommand<RemoteAddResult> {
 
   async run(): Promise<RemoteAddResult> {
     const { args, flags } = await this.parse(RemoteAdd);
-    const r = this.tusk().remotes.add(args.name, args.url, {
-      endpoint: flags.endpoint,
-      region: flags.region,
-      pathStyle: flags['path-style'] || undefined,
-      checksums: flags.checksums as RemoteConfig['checksums'],
-    });
+    const r = this.tusk().remotes.add(args.name, args.url, remoteOptions(flags));
     this.render(() => `remote ${r.name} → ${r.url}`);
     return r;
   }
