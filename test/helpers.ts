@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach } from 'vitest';
 import { initStore, openStore, type Store } from '../src/store/store.js';
+import { RECORD_HEADER_BYTES } from '../src/store/pack-format.js';
+import type { ChunkId } from '../src/store/hash.js';
 
 export function tempDir(prefix = 'tusk-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -68,4 +70,20 @@ export async function readBack(store: Store, ref: Parameters<Store['getFile']>[0
   });
   await store.getFile(ref, { stdout: sink });
   return Buffer.concat(parts);
+}
+
+/** Flip one byte in the middle of a chunk's stored bytes, in its pack on disk. */
+export function damageChunk(store: Store, chunk: ChunkId): void {
+  const loc = store.core.index.getChunk(chunk)!;
+  const pack = path.join(store.core.path, 'packs', loc.packName.slice(0, 2), `${loc.packName}.pack`);
+  const fd = fs.openSync(pack, 'r+');
+  try {
+    const at = loc.offset + RECORD_HEADER_BYTES + Math.floor(loc.storedLen / 2);
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, at);
+    b[0] = b[0]! ^ 0x40;
+    fs.writeSync(fd, b, 0, 1, at);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

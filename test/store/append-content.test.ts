@@ -11,11 +11,10 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFileRef } from '../../src/store/address.js';
 import { readContent } from '../../src/store/content-io.js';
-import { RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
 import { writeLocalTree } from '../../src/store/file-service.js';
 import { lookupPath } from '../../src/store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../../src/store/hash.js';
-import { seededBytes, streamOf, tempStores } from '../helpers.js';
+import { damageChunk, seededBytes, streamOf, tempStores } from '../helpers.js';
 
 describe('appending to a stored content', () => {
   const newStore = tempStores();
@@ -131,15 +130,7 @@ describe('appending to a stored content', () => {
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(3 << 20, 5)), repoPath: '/f' }]);
     const before = stored(store, '/f');
     // a chunk the append keeps: its bytes are still read, and checked, for the new whole-file id
-    const loc = store.core.index.getChunk(fromHex(before.chunks[1]!) as never)!;
-    const pack = path.join(store.core.path, 'packs', loc.packName.slice(0, 2), `${loc.packName}.pack`);
-    const fd = fs.openSync(pack, 'r+');
-    const at = loc.offset + RECORD_HEADER_BYTES + Math.floor(loc.storedLen / 2);
-    const b = Buffer.alloc(1);
-    fs.readSync(fd, b, 0, 1, at);
-    b[0] = b[0]! ^ 0x40;
-    fs.writeSync(fd, b, 0, 1, at);
-    fs.closeSync(fd);
+    damageChunk(store, fromHex(before.chunks[1]!) as never);
     const commits = store.listCommits({ repo: 'r', all: true }).length;
     await expect(store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('more\n'), repoPath: '/f' }], { append: true })).rejects.toMatchObject({ code: 'E_CORRUPT' });
     expect(store.listCommits({ repo: 'r', all: true }).length).toBe(commits);

@@ -12,10 +12,9 @@ import { readContent } from '../../src/store/content-io.js';
 import { writeLocalTree } from '../../src/store/file-service.js';
 import { lookupPath } from '../../src/store/file-tree.js';
 import { createWholeHasher, resumeHasher, stateInputBytes, STATE_MIN_BYTES } from '../../src/store/hash-state.js';
-import { fromHex, hashBytes, type ChunkId, type ContentId } from '../../src/store/hash.js';
+import { fromHex, hashBytes, type ContentId } from '../../src/store/hash.js';
 import { nativeStateHasher } from '../../src/store/native-io.js';
-import { RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
-import { seededBytes, streamOf, tempStores } from '../helpers.js';
+import { damageChunk, seededBytes, streamOf, tempStores } from '../helpers.js';
 
 const KiB = 1024;
 const canResume = nativeStateHasher(null) !== null;
@@ -123,18 +122,7 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
     }
   };
 
-  /** Flip one byte inside the stored bytes of a chunk. */
-  const damage = (store: ReturnType<typeof newStore>, chunk: ChunkId) => {
-    const loc = store.core.index.getChunk(chunk)!;
-    const pack = path.join(store.core.path, 'packs', loc.packName.slice(0, 2), `${loc.packName}.pack`);
-    const fd = fs.openSync(pack, 'r+');
-    const at = loc.offset + RECORD_HEADER_BYTES + Math.floor(loc.storedLen / 2);
-    const b = Buffer.alloc(1);
-    fs.readSync(fd, b, 0, 1, at);
-    b[0] = b[0]! ^ 0x40;
-    fs.writeSync(fd, b, 0, 1, at);
-    fs.closeSync(fd);
-  };
+  const damage = damageChunk;
 
   it('keeps the state of a big put, and of each append, so that appends go on from it', async () => {
     const store = newStore();
