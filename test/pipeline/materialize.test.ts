@@ -18,6 +18,11 @@ async function fileInput(store: Store, repoPath: string, data: string): Promise<
   return { name: 'in', repo: 'in', branch: 'master', commit: info.commit, path: repoPath, type: 'file', hash: info.hash, size: info.sizeBytes };
 }
 
+/** A CSV of several chunks (so that the chunks before the old end need not be read) and rows appended to it. */
+function appendedCsv(): { base: Buffer; added: string } {
+  return { base: Buffer.from(Array.from({ length: 60_000 }, (_, i) => `row ${i},${(i * 7919) % 1000}\n`).join('')), added: 'row new,1\nrow newer,2\n' };
+}
+
 describe('materializeDatum', () => {
   it('reads a content from packs once, then links the cached copy into every datum', async () => {
     env = tempStore();
@@ -45,9 +50,7 @@ describe('materializeDatum', () => {
     env = tempStore();
     const { store } = env;
     store.createRepo('in');
-    // several chunks, so that the chunks before the old end are not read
-    const base = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `row ${i},${(i * 7919) % 1000}\n`).join(''));
-    const added = 'row new,1\nrow newer,2\n';
+    const { base, added } = appendedCsv();
     const before = await fileInput(store, '/e.csv', base.toString());
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
     expect(materializeDatum(store.core, [before], pfs(1))).toBe(base.length);
@@ -72,8 +75,7 @@ describe('materializeDatum', () => {
     env = tempStore();
     const { store } = env;
     store.createRepo('in');
-    const base = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `row ${i},${(i * 7919) % 1000}\n`).join(''));
-    const added = 'row new,1\nrow newer,2\n';
+    const { base, added } = appendedCsv();
     const before = await fileInput(store, '/e.csv', base.toString());
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
     const cached = (h: string) => path.join(store.core.path, CACHE_DIR, h.slice(0, 2), h);

@@ -8,14 +8,20 @@ import { TestProject, UPPER_SH } from './project-helpers.js';
 
 const step = (name: string, fn: () => void | Promise<void>) => it.sequential(name, fn, 60_000);
 
+/** A project with tusk's git hooks installed and a first commit made. */
+async function hookedProject(): Promise<TestProject> {
+  const p = new TestProject();
+  const r = await p.tusk(['hooks', 'install', '--json']);
+  if (r.code !== 0) throw new Error(r.describe());
+  const g = p.commit('first');
+  if (g.code !== 0) throw new Error(g.stderr);
+  return p;
+}
+
 describe('pre-commit with git-ignored data', () => {
   let p: TestProject;
   beforeAll(async () => {
-    p = new TestProject();
-    const r = await p.tusk(['hooks', 'install', '--json']);
-    if (r.code !== 0) throw new Error(r.describe());
-    const g = p.commit('first');
-    if (g.code !== 0) throw new Error(g.stderr);
+    p = await hookedProject();
   });
   afterAll(() => p?.cleanup());
 
@@ -66,11 +72,7 @@ describe('pre-commit with git-ignored data', () => {
 describe('a commit stopped by a failed pipeline (wait: true)', () => {
   let p: TestProject;
   beforeAll(async () => {
-    p = new TestProject();
-    const r = await p.tusk(['hooks', 'install', '--json']);
-    if (r.code !== 0) throw new Error(r.describe());
-    const g = p.commit('first');
-    if (g.code !== 0) throw new Error(g.stderr);
+    p = await hookedProject();
   });
   afterAll(() => p?.cleanup());
 
