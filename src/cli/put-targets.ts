@@ -7,10 +7,10 @@ import { createGunzip } from 'node:zlib';
 import { InvalidArgumentError, NotFoundError, localFileError } from '../errors.js';
 import type { FileRef, PutSource } from '../app/api.js';
 import { msg } from '../ui/messages.js';
+import type { LocalKind } from './local-kind.js';
 import { parseListedSources } from './source-list.js';
 
-/** What a local source is, as far as placing it goes. */
-export type LocalKind = 'file' | 'dir' | 'missing';
+export type { LocalKind };
 
 /** The outside world `planPutSources` needs; `localDeps` is the real one. */
 export type PutTargetDeps = {

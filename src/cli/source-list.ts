@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { NotFoundError, localFileError } from '../errors.js';
 import { msg } from '../ui/messages.js';
-import type { LocalKind } from './put-targets.js';
+import type { LocalKind } from './local-kind.js';
 
 const STDIN = '-';
 

@@ -5,7 +5,9 @@
 // This one is the same loops, in the same order, over the flat arrays: the same float64 sums
 // rounded once to float32, so the weights are bit-identical to those of tfjs's kernel.
 import type * as tfType from '@tensorflow/tfjs';
-import type { Tf } from './tf.js';
+
+/** The TensorFlow.js module tf.ts loads and hands to registerKernels. */
+type Tf = typeof import('@tensorflow/tfjs');
 
 type CpuBackend = {
   data: { get(id: tfType.DataId): { values: Float32Array } };

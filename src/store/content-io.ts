@@ -14,23 +14,12 @@ import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js
 import { requireLocal, type Packs } from './packs.js';
 import type { PackWriter } from './pack-writer.js';
 import type { DeltaPlan } from './delta-plan.js';
+import type { ContentSink, ReadContext } from './content-sink.js';
 import { PARALLEL_MIN_BYTES, readContentParallel, writeContentNative, writeContentParallel, type BigRead } from './parallel-content.js';
 import { hasNativeCopy, nativeCopy, reserve } from './native-io.js';
 import { contentWorker, startedWorker, type WorkerLink } from './worker-link.js';
 
-/** Where ingest code sends one file's bytes: ContentWriter, or ParallelContentWriter for big files. */
-export interface ContentSink {
-  /** A buffer for the next at most `size` bytes: fill it (or a prefix of it), then push() it. */
-  buffer(size: number): Buffer;
-  /**
-   * Feed bytes. The buffer must not be used by the caller afterwards: chunks may view it, and a
-   * buffer from buffer() may be transferred to the worker (it then reads as empty here).
-   */
-  push(block: Buffer): void;
-  finish(): ContentRecord;
-  /** Give up on this file after an error, releasing what the writer holds. */
-  abort(): void;
-}
+export type { ContentSink, ReadContext };
 
 /** Turns one file's bytes into a content record, writing chunks the store does not have yet. */
 export class ContentWriter implements ContentSink {
@@ -159,11 +148,6 @@ export function appendingWriter(index: ChunkIndex, packs: Packs, sink: PackWrite
     for (const id of read) yield readChunk(index, packs, id, ctx, locs.get(id.toString('latin1')));
   })();
   return new ContentWriter(sink, params, { record: prev, bytes, lastChunkSize: last.rawLen, resumed });
-}
-
-/** What a read error should name: the user sees repo, commit and path, not chunk ids. */
-export interface ReadContext {
-  describe(): string;
 }
 
 /**

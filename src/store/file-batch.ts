@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { hashBytes, ID_BYTES } from './hash.js';
 import { nativeReadBatch } from './native-io.js';
+import type { ReadReply, ReadRequest } from './read-batch.js';
 
 /** What happened to one file of a read batch (META[i * META_FIELDS]). */
 export const enum ReadStatus {
@@ -26,21 +27,7 @@ export const META_FIELDS = 7;
 /** Per file in `cached`: dev, ino, size, mtime, ctime; NaN in the first when nothing is cached. */
 export const CACHED_FIELDS = 5;
 
-export interface ReadRequest {
-  paths: string[];
-  cached: Float64Array;
-  /** files bigger than this are Deferred */
-  maxRead: number;
-  /** files of 1 byte up to this size (exclusive) are hashed: they are one chunk under the store's profile */
-  hashBelow: number;
-}
-
-export interface ReadReply {
-  buf: ArrayBuffer;
-  meta: Float64Array;
-  ids: Uint8Array;
-  errors: ({ code?: string; message: string } | null)[];
-}
+export type { ReadReply, ReadRequest };
 
 /**
  * Read a batch of files into one buffer (the spare one while it is big enough), skipping those

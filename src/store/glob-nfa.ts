@@ -9,7 +9,7 @@
 // engine finds would. `!(…)`'s negative lookahead depends only on the position it starts at, so
 // for every position it is decided before the run, by one backward pass over the path with the
 // lookahead's own automaton reversed: O(path × pattern) in all.
-import type { GlobNode } from './glob.js';
+import type { GlobNode } from './glob-node.js';
 
 type State =
   | { kind: 'char'; test: (c: string) => boolean; out: number }

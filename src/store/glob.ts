@@ -2,7 +2,10 @@
 // plus the `$n` templates that join_on / group_by build keys from.
 import { InvalidArgumentError } from '../errors.js';
 import { compileNfa } from './glob-nfa.js';
+import type { GlobNode, GroupOp } from './glob-node.js';
 import { cleanPath, escapeControlChars, normalizeName } from './paths.js';
+
+export type { GlobNode };
 
 /** A compiled glob; `match` takes absolute cleaned paths without a trailing slash. */
 export interface CompiledGlob {
@@ -19,17 +22,7 @@ export interface CompiledGlob {
   match(path: string): string[] | null;
 }
 
-type GroupOp = '@' | '*' | '+' | '?' | '!';
-/** A parsed glob, as glob-nfa.ts compiles it too. */
-export type GlobNode = Node;
-type Node =
-  | { kind: 'text'; value: string }
-  | { kind: 'star' } // *
-  | { kind: 'super' } // **
-  | { kind: 'single' } // ?
-  | { kind: 'class'; negated: boolean; body: string } // body is already regex source
-  | { kind: 'braces'; alts: Node[][] }
-  | { kind: 'group'; op: GroupOp; alts: Node[][] };
+type Node = GlobNode;
 
 // Pachyderm's reserved set (the same one write paths reject).
 const GLOB_CHARS = new Set('*?[]{}!()@+^');

@@ -6,8 +6,7 @@ import { getSystemErrorMap } from 'node:util';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GEAR, masksFor, type ChunkParams } from './chunker.js';
-// types only: file-batch.ts imports this module
-import type { ReadReply, ReadRequest } from './file-batch.js';
+import type { ReadReply, ReadRequest } from './read-batch.js';
 
 /** A copy in progress inside the addon (copyOpen); opaque here. */
 type CopyHandle = object & { readonly __brand: 'CopyHandle' };

@@ -14,7 +14,7 @@ import { AlignedWriter } from './aligned-writer.js';
 import { giveBuffer } from './chunk-buffers.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
-import type { ContentSink, ReadContext } from './content-io.js';
+import type { ContentSink, ReadContext } from './content-sink.js';
 import * as fs from 'node:fs';
 import { createWholeHasher, finishWhole, type WholeHasher } from './hash-state.js';
 import { createHasher, EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type Hasher } from './hash.js';

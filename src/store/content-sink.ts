@@ -1,0 +1,22 @@
+// The two shapes content-io.ts and parallel-content.ts share: where one file's bytes are sent,
+// and what a read error names. Both modules use them, neither owns them.
+import type { ContentRecord } from './chunk-index.js';
+
+/** Where ingest code sends one file's bytes: ContentWriter, or ParallelContentWriter for big files. */
+export interface ContentSink {
+  /** A buffer for the next at most `size` bytes: fill it (or a prefix of it), then push() it. */
+  buffer(size: number): Buffer;
+  /**
+   * Feed bytes. The buffer must not be used by the caller afterwards: chunks may view it, and a
+   * buffer from buffer() may be transferred to the worker (it then reads as empty here).
+   */
+  push(block: Buffer): void;
+  finish(): ContentRecord;
+  /** Give up on this file after an error, releasing what the writer holds. */
+  abort(): void;
+}
+
+/** What a read error should name: the user sees repo, commit and path, not chunk ids. */
+export interface ReadContext {
+  describe(): string;
+}
