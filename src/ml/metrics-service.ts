@@ -1,7 +1,7 @@
 // `tusk list metrics`: the metrics.json of every model version (commit) of a pipeline's output
 // repo, newest first, so versions can be compared side by side.
 import { NotFoundError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { RepoReads } from '../pipeline/repo-reads.js';
 import type { MetricValues } from './metrics.js';
 import { readRepoFile } from './model-source.js';
 import { METRICS_FILE, type MetricsJson } from './run.js';
@@ -28,7 +28,7 @@ function scalarsOf(m: MetricValues | undefined): Record<string, number | null> {
 }
 
 /** Metrics of every finished, successful commit of `repo` (newest first) that has a metrics.json. */
-export async function listModelMetrics(store: Store, repo: string, opts: { branch?: string; number?: number } = {}): Promise<ModelMetrics[]> {
+export async function listModelMetrics(store: RepoReads, repo: string, opts: { branch?: string; number?: number } = {}): Promise<ModelMetrics[]> {
   const commits = store.listCommits({ repo, branch: opts.branch });
   const out: ModelMetrics[] = [];
   for (const c of commits) {

@@ -5,9 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { NotFoundError, TuskError } from '../errors.js';
-import type { FileRef } from '../store/address.js';
-import type { Store } from '../store/store.js';
-import type { CommitInfo } from '../store/types.js';
+import type { CommitInfo, FileRef, RepoReads } from '../pipeline/repo-reads.js';
 import { findChainDir, loadChain, CHAIN_FILE, type FittedChain } from './chain.js';
 import { MlError } from './errors.js';
 import type { BackendName } from './tf.js';
@@ -30,7 +28,7 @@ export interface LoadedModel {
 }
 
 /** Read one file of a commit into memory. */
-export async function readRepoFile(store: Store, ref: FileRef): Promise<Buffer> {
+export async function readRepoFile(store: RepoReads, ref: FileRef): Promise<Buffer> {
   const parts: Buffer[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -42,7 +40,7 @@ export async function readRepoFile(store: Store, ref: FileRef): Promise<Buffer> 
   return Buffer.concat(parts);
 }
 
-function exists(store: Store, ref: FileRef): boolean {
+function exists(store: RepoReads, ref: FileRef): boolean {
   try {
     store.inspectFile(ref);
     return true;
@@ -58,7 +56,7 @@ function exists(store: Store, ref: FileRef): boolean {
  * job vouches for. A ref by branch or ancestry passes over such commits (and says so in
  * `skipped`); a ref naming the failed commit's id is refused.
  */
-function goodModelCommit(store: Store, ref: FileRef): { commit: CommitInfo; skipped: { commit: string; error: string }[] } {
+function goodModelCommit(store: RepoReads, ref: FileRef): { commit: CommitInfo; skipped: { commit: string; error: string }[] } {
   let c = store.inspectCommit(ref);
   const skipped: { commit: string; error: string }[] = [];
   const byId = ref.commit !== undefined && !ref.branch && !ref.ancestry;
@@ -77,7 +75,7 @@ function goodModelCommit(store: Store, ref: FileRef): { commit: CommitInfo; skip
 }
 
 /** The commit a ref names (or the newest good one before it) and the directory of its chain.json (given, else /model, else /). */
-export function resolveModel(store: Store, ref: FileRef): ModelVersion {
+export function resolveModel(store: RepoReads, ref: FileRef): ModelVersion {
   const { commit: c, skipped } = goodModelCommit(store, ref);
   const at: FileRef = { repo: c.repo, commit: c.id };
   const given = ref.path && ref.path !== '/' ? ref.path.replace(/\/chain\.json$/, '') : undefined;
@@ -91,7 +89,7 @@ export function resolveModel(store: Store, ref: FileRef): ModelVersion {
 }
 
 /** Fetch and load the model a ref names. */
-export async function loadModel(store: Store, ref: FileRef, backend?: BackendName): Promise<LoadedModel> {
+export async function loadModel(store: RepoReads, ref: FileRef, backend?: BackendName): Promise<LoadedModel> {
   const version = resolveModel(store, ref);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-model-'));
   try {

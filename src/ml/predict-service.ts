@@ -2,8 +2,7 @@
 // CIFAR-10 batch, as the model was trained on), rows out as CSV or JSON. A CSV file is streamed:
 // read, predicted and written a batch at a time.
 import * as fs from 'node:fs';
-import { formatFileRef, type FileRef } from '../store/address.js';
-import type { Store } from '../store/store.js';
+import { formatFileRef, type FileRef, type RepoReads } from '../pipeline/repo-reads.js';
 import { checkBatchRows, PREDICT_STREAM_ROWS, writePredictionsCsv, writePredictionsJson } from './batch-predict.js';
 import { checkChainInput, type FittedChain } from './chain.js';
 import { readBatches, readSchema } from './data.js';
@@ -62,7 +61,7 @@ export async function dataForModel(chain: FittedChain, file: string, opts: { del
  * at the end, so the predictions are spooled to a temporary file and copied out after it: memory
  * stays flat and the bytes are those of JSON.stringify(result, null, 2).
  */
-export async function predictFile(store: Store, ref: FileRef, file: string, opts: PredictOptions = {}): Promise<PredictResult> {
+export async function predictFile(store: RepoReads, ref: FileRef, file: string, opts: PredictOptions = {}): Promise<PredictResult> {
   const batchRows = checkBatchRows(opts.batchRows ?? PREDICT_STREAM_ROWS);
   const model = await loadModel(store, ref);
   const note = skippedNote(model.version);

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError, HttpError, type ErrorBody } from '../http-errors.js';
 import { setLongInterval } from '../timers.js';
-import type { Store } from '../store/store.js';
+import type { RepoReads } from '../pipeline/repo-reads.js';
 import { predictChain } from './chain.js';
 import { loadModel, resolveModel, skippedNote, type LoadedModel, type ModelVersion } from './model-source.js';
 import { predictionObjects, tableFromInstances } from './predictions.js';
@@ -33,7 +33,7 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
-export async function serveModel(store: Store, opts: ServeOptions): Promise<ModelServer> {
+export async function serveModel(store: RepoReads, opts: ServeOptions): Promise<ModelServer> {
   const log = opts.log ?? (() => undefined);
   const maxBody = opts.maxBody ?? 16 * 1024 * 1024;
   let current: LoadedModel | null = null;
