@@ -5,8 +5,14 @@
  */
 
 // Everything outside src/store reaches the store through these modules only; the rest of
-// src/store is internal to it, seen only by src/store itself and the composition root.
-const STORE_FACADE = '^src/store/(store|types|address)[.]ts$';
+// src/store is internal to it, seen only by src/store itself and the composition root. The
+// façade is the Store and its records (store, types, address), the handle the pipeline and the
+// project layer work with (store-handle), and the pure helpers every layer needs: ids and BLAKE3
+// hashing (hash), glob matching (glob), path normalisation (paths).
+const STORE_FACADE = '^src/store/(store|types|address|store-handle|hash|glob|paths)[.]ts$';
+// The metadata contracts: their interfaces and records may be named above the store (type-only
+// imports); their implementations and values are reached through the façade.
+const METADATA_CONTRACTS = '^src/store/(commit-graph|job-records|chunk-index)[.]ts$';
 const COMPOSITION_ROOT = '^src/app/';
 
 // Layers above the store, above the pipeline, and the command layer (src/cli holds helpers
@@ -57,7 +63,15 @@ module.exports = {
       severity: 'error',
       comment: `Outside src/store only the façade (${STORE_FACADE}) may be imported; the other store modules are internals.`,
       from: { path: '^src/', pathNot: ['^src/store/', COMPOSITION_ROOT, '^src/ml/'] },
-      to: { path: '^src/store/', pathNot: STORE_FACADE },
+      to: { path: '^src/store/', pathNot: [STORE_FACADE, METADATA_CONTRACTS] },
+    },
+    {
+      name: 'metadata-contracts-types-only',
+      severity: 'error',
+      comment:
+        'Above the store the metadata contracts (CommitGraph, JobRecords, ChunkIndex and their records) are named as types only: their SQLite implementations are store internals, and the values above need (TERMINAL_JOB_STATES, isOwnerAlive) come through the façade (store-handle.ts).',
+      from: { path: '^src/', pathNot: ['^src/store/', COMPOSITION_ROOT, '^src/ml/'] },
+      to: { path: METADATA_CONTRACTS, dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'commands-import-services',

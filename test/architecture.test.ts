@@ -40,6 +40,11 @@ describe('the import rule for the layers', () => {
     expect(await newViolations(root, ['src'])).toEqual([]);
   });
 
+  // The baseline is empty: a breach is fixed in the code, never added to the list.
+  it('has no known breach left in the baseline', () => {
+    expect(JSON.parse(fs.readFileSync(path.join(root, KNOWN), 'utf8'))).toEqual([]);
+  });
+
   // An import check cannot see a property reach: a command handed an object with the store's
   // internals on it could use them without importing anything. Commands get services only.
   it('no command reaches the store core or the project port through an object', () => {
@@ -67,7 +72,11 @@ describe('the import rule for the layers', () => {
         'src/cli/probe-facade.ts': "import '../store/store.js';\n",
         'src/console/probe-root.ts': "import '../app/tusk.js';\n",
         'src/app/probe-internal.ts': "import '../store/pack-writer.js';\n",
-        'src/project/probe-internal.ts': "import type { ContentId } from '../store/hash.js';\nexport type Id = ContentId;\n",
+        'src/project/probe-internal.ts': "import type { PageReader } from '../store/tree.js';\nexport type R = PageReader;\n",
+        // a contract's records may be named above the store, its values may not
+        'src/pipeline/probe-contract-type.ts': "import type { JobRow } from '../store/job-records.js';\nexport type J = JobRow;\n",
+        'src/pipeline/probe-contract-value.ts': "import type { JobRow } from '../store/job-records.js';\nimport { TERMINAL_JOB_STATES } from '../store/job-records.js';\nexport const j: JobRow[] = [];\nexport const t = TERMINAL_JOB_STATES;\n",
+        'src/console/probe-contract-impl.ts': "import { SqliteJobRecords } from '../store/job-records.js';\nexport const c = SqliteJobRecords;\n",
         'src/ui/probe-command.ts': "import '../cli/refs.js';\n",
         'src/ui/probe-service.ts': "import '../project/views.js';\n",
         'src/ui/probe-cycle-a.ts': "import './probe-cycle-b.js';\n",
@@ -94,7 +103,9 @@ describe('the import rule for the layers', () => {
           'commands-import-services: src/commands/probe-service.ts -> src/pipeline/runner.ts',
           'commands-import-services: src/cli/probe-facade.ts -> src/store/store.ts',
           'composition-root-imported-by-commands: src/console/probe-root.ts -> src/app/tusk.ts',
-          'store-internals: src/project/probe-internal.ts -> src/store/hash.ts',
+          'store-internals: src/project/probe-internal.ts -> src/store/tree.ts',
+          'metadata-contracts-types-only: src/pipeline/probe-contract-value.ts -> src/store/job-records.ts',
+          'metadata-contracts-types-only: src/console/probe-contract-impl.ts -> src/store/job-records.ts',
           'service-imports-commands: src/ui/probe-command.ts -> src/cli/refs.ts',
           'ui-imports-services: src/ui/probe-service.ts -> src/project/views.ts',
           'no-circular: src/ui/probe-cycle-a.ts -> src/ui/probe-cycle-b.ts',

@@ -3,7 +3,7 @@
 // so no caller has to remember to. A caller that makes several writes as one step (`tusk lock`)
 // holds the trigger for the step and runs the jobs once at its end.
 import { afterWrite, runUntil } from '../pipeline/runner.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 
 /** What a write asks of the jobs it started. */
 export interface RunJobs {
@@ -18,7 +18,7 @@ export interface RunJobs {
 export class JobTrigger {
   private held = 0;
 
-  constructor(private readonly core: StoreCore) {}
+  constructor(private readonly core: StoreHandle) {}
 
   /** After a write: start (or, with `wait`, run here) the jobs it created, unless a batch holds them. */
   async afterWrite(opts: RunJobs = {}): Promise<void> {

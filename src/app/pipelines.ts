@@ -13,7 +13,7 @@ import type { WorkdirRule } from '../pipeline/spec.js';
 import type { CommitRef } from '../store/address.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import type { Store } from '../store/store.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 import { pipelineMsg } from '../ui/messages.js';
 import type { JobTrigger } from './job-trigger.js';
 
@@ -32,7 +32,7 @@ export interface UpdatePipelineOptions extends CreatePipelineOptions {
 
 export class PipelineService {
   constructor(
-    private readonly core: StoreCore,
+    private readonly core: StoreHandle,
     private readonly store: Store,
     private readonly jobs: JobTrigger,
   ) {}

@@ -5,7 +5,7 @@ import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
 import { projectStorePath, type Project } from '../project/config.js';
 import type { ProjectStore } from '../project/sync.js';
 import { openStore, type Store } from '../store/store.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 import { DataService } from './data-service.js';
 import { JobTrigger } from './job-trigger.js';
 import { ModelService } from './models.js';
@@ -34,15 +34,15 @@ export class Tusk {
   readonly models: ModelService;
   readonly remotes: RemoteService;
   readonly #store: Store;
-  readonly #core: StoreCore;
+  readonly #handle: StoreHandle;
   readonly #jobs: JobTrigger;
 
   constructor(store: Store) {
     this.#store = store;
-    this.#core = store.core;
-    this.#jobs = new JobTrigger(store.core);
+    this.#handle = store.handle;
+    this.#jobs = new JobTrigger(store.handle);
     this.data = new DataService(store, store.core, this.#jobs);
-    this.pipelines = new PipelineService(store.core, store, this.#jobs);
+    this.pipelines = new PipelineService(store.handle, store, this.#jobs);
     this.models = new ModelService(store);
     this.remotes = new RemoteService(store, this.#jobs);
   }
@@ -55,7 +55,7 @@ export class Tusk {
   /** What the project layer works with (src/project/ports.ts). */
   forProject(): ProjectStore {
     return {
-      core: this.#core,
+      core: this.#handle,
       data: this.data,
       syncPipelines: (text, opts) => this.pipelines.sync(text, opts),
       batch: (fn, opts) => this.#jobs.batch(fn, opts),

@@ -8,13 +8,10 @@
 // a week of "@every 1m" gets one job, not ten thousand.
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { sleep } from '../timers.js';
-import { emptyRoot, insertCommit, propagate } from '../store/commit-service.js';
 import type { CommitRow } from '../store/commit-graph.js';
-import { applyPathEdits, type PathEdit } from '../store/file-tree.js';
 import { EMPTY_CONTENT_ID, newCommitId } from '../store/hash.js';
 import type { PipelineRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
-import { iterateEntries } from '../store/tree.js';
+import type { PathEdit, StoreHandle } from '../store/store-handle.js';
 import { parseCronSchedule, type CronSchedule } from './cron-schedule.js';
 import { specOf } from './job-runner.js';
 import type { CronInput, InputSpec } from './spec-types.js';
@@ -37,7 +34,7 @@ export function cronInputs(input: InputSpec): CronInput[] {
 }
 
 /** Whether some running (not stopped) pipeline has a cron input: the background runner stays for it. */
-export function hasCronPipelines(s: StoreCore): boolean {
+export function hasCronPipelines(s: StoreHandle): boolean {
   return s.jobs.listPipelines().some((p) => !p.stopped && cronInputs(specOf(p).input).length > 0);
 }
 
@@ -57,13 +54,13 @@ function scheduleOf(spec: string): CronSchedule {
  * The time the schedule of a cron input counts from: its last tick, or else its `start`, or else
  * the pipeline's creation (Pachyderm's default `start`). A later `start` (set by an update) wins.
  */
-function lastTickOf(s: StoreCore, p: PipelineRow, input: CronInput): number {
+function lastTickOf(s: StoreHandle, p: PipelineRow, input: CronInput): number {
   const start = input.start ? Date.parse(input.start) : p.created;
   return Math.max(s.jobs.lastCronTick(p.name, input.name) ?? -Infinity, start);
 }
 
 /** `tusk run cron`: tick every cron input of a pipeline now, in one commit set. */
-export function runCron(s: StoreCore, name: string, now = Date.now()): CronTick {
+export function runCron(s: StoreHandle, name: string, now = Date.now()): CronTick {
   return s.unitOfWork(() => {
     const p = s.jobs.getPipeline(name);
     if (!p) throw new NotFoundError('pipeline', name, `pipeline "${name}" not found`, 'run `tusk list pipeline` to see what exists');
@@ -86,7 +83,7 @@ export function runCron(s: StoreCore, name: string, now = Date.now()): CronTick 
  * it, so runners in two processes never write the same tick. Returns the ticks written and when
  * the next one falls due (undefined: no cron input will tick again).
  */
-export function fireDueTicks(s: StoreCore, now = Date.now()): { ticks: CronTick[]; nextDue: number | undefined } {
+export function fireDueTicks(s: StoreHandle, now = Date.now()): { ticks: CronTick[]; nextDue: number | undefined } {
   const ticks: CronTick[] = [];
   let nextDue: number | undefined;
   for (const listed of s.jobs.listPipelines()) {
@@ -118,7 +115,7 @@ export function fireDueTicks(s: StoreCore, now = Date.now()): { ticks: CronTick[
  * tick is due, but at most `pollMs`, so pipelines created, updated, stopped or started by other
  * processes are noticed.
  */
-export async function runCronTimer(s: StoreCore, signal: AbortSignal, opts: { pollMs?: number } = {}): Promise<void> {
+export async function runCronTimer(s: StoreHandle, signal: AbortSignal, opts: { pollMs?: number } = {}): Promise<void> {
   const pollMs = opts.pollMs ?? 1000;
   while (!signal.aborted) {
     let wait = pollMs;
@@ -134,7 +131,7 @@ export async function runCronTimer(s: StoreCore, signal: AbortSignal, opts: { po
   }
 }
 
-function headOf(s: StoreCore, repo: string): CommitRow | null {
+function headOf(s: StoreHandle, repo: string): CommitRow | null {
   const b = s.graph.getBranch(repo, 'master');
   return b ? (s.graph.getCommit(repo, b.head) ?? null) : null;
 }
@@ -144,7 +141,7 @@ function headOf(s: StoreCore, repo: string): CommitRow | null {
  * over all of them (propagating after every head has moved, so the job reads each new tick). Call
  * inside a transaction, with every repo present and every head finished.
  */
-function writeTicks(s: StoreCore, p: PipelineRow, due: { input: CronInput; at: Date }[]): CronTick {
+function writeTicks(s: StoreHandle, p: PipelineRow, due: { input: CronInput; at: Date }[]): CronTick {
   const setId = newCommitId();
   // two cron inputs may name the same repo: their ticks share its commit
   const byRepo = new Map<string, { input: CronInput; at: Date }[]>();
@@ -156,17 +153,17 @@ function writeTicks(s: StoreCore, p: PipelineRow, due: { input: CronInput; at: D
     const edits: PathEdit[] = [];
     for (const { input, at } of ticks) {
       // overwrite: the repo holds only the newest tick, as Pachyderm's DeleteFile("/") + PutFile
-      if (input.overwrite && base) for (const e of iterateEntries(s.reader, base)) edits.push({ path: `/${e.name}`, entry: null });
+      if (input.overwrite && base) for (const e of s.iterateEntries(base)) edits.push({ path: `/${e.name}`, entry: null });
       const path = `/${rfc3339(at)}`;
       edits.push({ path, entry: { name: '', kind: 'file', id: EMPTY_CONTENT_ID, size: 0, files: 1 } });
       s.jobs.setLastCronTick(p.name, input.name, Math.max(at.getTime(), s.jobs.lastCronTick(p.name, input.name) ?? -Infinity));
       commits.push({ input: input.name, repo, commit: setId, time: rfc3339(at), path });
     }
-    const ref = applyPathEdits(s.reader, s.pages, base, edits);
-    const c = insertCommit(s, { repo, branch: 'master', parent: head, origin: 'USER', id: setId, finished: true });
-    s.graph.setCommitRoot(repo, c.id, ref ? ref.id : emptyRoot(s), ref?.size ?? 0, ref?.files ?? 0);
+    const ref = s.applyPathEdits(base, edits);
+    const c = s.insertCommit({ repo, branch: 'master', parent: head, origin: 'USER', id: setId, finished: true });
+    s.graph.setCommitRoot(repo, c.id, ref ? ref.id : s.emptyRoot(), ref?.size ?? 0, ref?.files ?? 0);
     s.graph.setBranch(repo, 'master', c.id, Date.now());
   }
-  for (const repo of byRepo.keys()) propagate(s, repo, 'master', setId);
+  for (const repo of byRepo.keys()) s.propagate(repo, 'master', setId);
   return { pipeline: p.name, commitSet: setId, commits, job: s.jobs.getJob(p.name, setId) ? setId : null };
 }

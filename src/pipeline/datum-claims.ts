@@ -1,7 +1,7 @@
 // Claim: a runner takes pending datums of a job in batches (one write each) under a lease it
 // renews while it runs them, and hands them out in order to its lanes.
 import type { DatumRow, JobRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
 export const DATUM_LEASE_MS = 60_000;
@@ -25,7 +25,7 @@ export class DatumClaims {
   private claimedAt = -Infinity;
 
   constructor(
-    private readonly s: StoreCore,
+    private readonly s: StoreHandle,
     private readonly job: JobRow,
     private readonly runner: string,
   ) {}

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DatumRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 import { materializeDatum, type PriorContent } from './materialize.js';
 import type { PreviousRun, PreviousRuns } from './previous-run.js';
@@ -12,12 +12,12 @@ import type { PipelineSpec } from './spec-types.js';
 /** What laying out a datum read: the bytes that came from packs. */
 export type LaidOut = { downloaded: number };
 
-const realDirs = new WeakMap<StoreCore, string>();
+const realDirs = new WeakMap<StoreHandle, string>();
 /**
  * The store directory with every link resolved: datum scratch lies below it, and the namespace
  * that hides the store from user code compares the two paths as they really are.
  */
-export function realStoreDir(s: StoreCore): string {
+export function realStoreDir(s: StoreHandle): string {
   let d = realDirs.get(s);
   if (!d) realDirs.set(s, (d = fs.realpathSync(s.path)));
   return d;
@@ -32,7 +32,7 @@ function inputDirs(files: readonly DatumFile[]): string[] {
  * Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. `share`:
  * the transform cannot write its inputs, so they may be links into the input cache.
  */
-export function layOut(s: StoreCore, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
+export function layOut(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
   const dirs = inputDirs(files);
   const present = slot.prepare(dirs);
   // shared inputs sit on a read-only /pfs: the slot may remove exactly these files next time
@@ -65,7 +65,7 @@ function appendedSince(spec: PipelineSpec, earlier: PreviousRuns, datum: string,
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-export function prefetch(s: StoreCore, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRow, slot: ScratchSlot, share: boolean): LaidOut | undefined {
+export function prefetch(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRow, slot: ScratchSlot, share: boolean): LaidOut | undefined {
   try {
     return { downloaded: layOut(s, spec, earlier, d.id, JSON.parse(d.inputs) as DatumFile[], slot, share) };
   } catch {

@@ -1,7 +1,7 @@
 // Datum results waiting to be written, in batches.
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 
-export type DatumResultRow = Parameters<StoreCore['jobs']['finishDatum']>[0];
+export type DatumResultRow = Parameters<StoreHandle['jobs']['finishDatum']>[0];
 
 /** Rows written in one transaction at most; a batch is also written once it is this old (ms). */
 const BATCH_ROWS = 256;
@@ -15,7 +15,7 @@ const BATCH_AGE_MS = 100;
 export class ResultBatch {
   private rows: DatumResultRow[] = [];
   private since = Date.now();
-  constructor(private readonly s: StoreCore) {}
+  constructor(private readonly s: StoreHandle) {}
 
   add(row: DatumResultRow): void {
     this.rows.push(row);

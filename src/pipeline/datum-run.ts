@@ -2,10 +2,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConflictError, TuskError } from '../errors.js';
-import { writeLocalTree, type AppendedOutput } from '../store/file-service.js';
 import type { NodeId } from '../store/hash.js';
 import type { DatumRow, JobRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { AppendedOutput, StoreHandle } from '../store/store-handle.js';
 import { layOut, realStoreDir, type LaidOut } from './datum-layout.js';
 import type { DatumResultRow, ResultBatch } from './datum-results.js';
 import type { DatumFile } from './datums.js';
@@ -21,7 +20,7 @@ export const RESTARTED = 'restarted';
 
 /** Everything one datum's run needs. */
 export interface DatumRun {
-  s: StoreCore;
+  s: StoreHandle;
   job: JobRow;
   spec: PipelineSpec;
   datum: DatumRow;
@@ -158,7 +157,7 @@ function storeOutput(run: DatumRun, files: readonly DatumFile[], appended: reado
     return;
   }
   const skipped: string[] = [];
-  writeLocalTree(s, out, {
+  s.writeLocalTree(out, {
     datum: d.id,
     resolveLink: outputLinkResolver(s, files, slot.pfsDir),
     onWarning: (msg) => {

@@ -2,9 +2,8 @@
 // A pure function of the input spec and the input trees; ids depend on names and paths only,
 // hashes also on content and the pipeline's salt.
 import { compileGlob, expandTemplate } from '../store/glob.js';
-import { globTree } from '../store/file-tree.js';
 import { hashBytes, type NodeId } from '../store/hash.js';
-import type { PageReader } from '../store/tree.js';
+import type { TreeReader } from '../store/store-handle.js';
 import type { InputSpec, PfsInput } from './spec-types.js';
 import { planWindows, type HistoryCommit, type WindowBounds } from './windows.js';
 
@@ -42,11 +41,11 @@ export interface ResolvedPfs {
 export type ResolvePfs = (input: PfsInput) => ResolvedPfs;
 
 /** All datums of an input, in enumeration order (PACHYDERM.md §4.1, §4.3). */
-export function planDatums(reader: PageReader, input: InputSpec, resolve: ResolvePfs): PlannedDatum[] {
+export function planDatums(reader: TreeReader, input: InputSpec, resolve: ResolvePfs): PlannedDatum[] {
   return combine(reader, input, resolve).map((files) => ({ id: datumId(files), files }));
 }
 
-function combine(reader: PageReader, input: InputSpec, resolve: ResolvePfs): DatumFile[][] {
+function combine(reader: TreeReader, input: InputSpec, resolve: ResolvePfs): DatumFile[][] {
   switch (input.kind) {
     case 'pfs':
       return pfsDatums(reader, input, resolve);
@@ -63,14 +62,14 @@ function combine(reader: PageReader, input: InputSpec, resolve: ResolvePfs): Dat
   }
 }
 
-function pfsDatums(reader: PageReader, input: PfsInput, resolve: ResolvePfs): DatumFile[][] {
+function pfsDatums(reader: TreeReader, input: PfsInput, resolve: ResolvePfs): DatumFile[][] {
   const resolved = resolve(input);
   if (input.window) return windowDatums(reader, input, resolved);
   const { commit, root } = resolved;
   if (!root) return [];
   const g = compileGlob(input.glob);
   const out: DatumFile[][] = [];
-  for (const m of globTree(reader, root, input.glob)) {
+  for (const m of reader.globTree(root, input.glob)) {
     const captures = g.match(m.path) ?? [];
     const f: DatumFile = {
       name: input.name,
@@ -91,7 +90,7 @@ function pfsDatums(reader: PageReader, input: PfsInput, resolve: ResolvePfs): Da
 }
 
 /** One datum per window of the branch's history that holds files (src/pipeline/windows.ts). */
-function windowDatums(reader: PageReader, input: PfsInput, resolved: ResolvedPfs): DatumFile[][] {
+function windowDatums(reader: TreeReader, input: PfsInput, resolved: ResolvedPfs): DatumFile[][] {
   if (!resolved.commit) return [];
   return planWindows(reader, resolved.history(), input.window!, input.glob).map((w) =>
     w.files.map((f) => {
@@ -123,7 +122,7 @@ function cross(sides: DatumFile[][][]): DatumFile[][] {
   return sides.length === 0 ? [] : acc;
 }
 
-function keyedSides(reader: PageReader, inputs: InputSpec[], resolve: ResolvePfs, key: 'joinKey' | 'groupKey'): { outer: boolean; byKey: Map<string, DatumFile[][]> }[] {
+function keyedSides(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs, key: 'joinKey' | 'groupKey'): { outer: boolean; byKey: Map<string, DatumFile[][]> }[] {
   return inputs.map((i) => {
     const byKey = new Map<string, DatumFile[][]>();
     for (const d of combine(reader, i, resolve)) {
@@ -141,7 +140,7 @@ function keyedSides(reader: PageReader, inputs: InputSpec[], resolve: ResolvePfs
  * Inner join on `join_on` keys: for a key every input has, the cross product of their matches.
  * A key some input lacks yields a datum of the outer inputs that have it (nothing if none is outer).
  */
-function join(reader: PageReader, inputs: InputSpec[], resolve: ResolvePfs): DatumFile[][] {
+function join(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): DatumFile[][] {
   const sides = keyedSides(reader, inputs, resolve, 'joinKey');
   const keys = [...new Set(sides.flatMap((s) => [...s.byKey.keys()]))].sort();
   const out: DatumFile[][] = [];
@@ -154,7 +153,7 @@ function join(reader: PageReader, inputs: InputSpec[], resolve: ResolvePfs): Dat
 }
 
 /** One datum per `group_by` key, holding every file of every input with that key. */
-function group(reader: PageReader, inputs: InputSpec[], resolve: ResolvePfs): DatumFile[][] {
+function group(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): DatumFile[][] {
   const sides = keyedSides(reader, inputs, resolve, 'groupKey');
   const keys = [...new Set(sides.flatMap((s) => [...s.byKey.keys()]))].sort();
   return keys.map((k) => sides.flatMap((s) => (s.byKey.get(k) ?? []).flat()));

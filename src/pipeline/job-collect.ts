@@ -1,16 +1,15 @@
 // Collect: the job's output tree, from the last successful job's output and the datums that changed.
 import { TuskError } from '../errors.js';
-import { applyPathEdits, lookupPath, walkTree, type PathEdit } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
 import type { JobRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { PathEdit, StoreHandle } from '../store/store-handle.js';
 
 /**
  * Merge the job's datum outputs into its output commit: start from the last successful job's
  * output, remove outputs of datums that changed or disappeared, add the new ones. Cost follows
  * what changed, not the number of datums. Two datums writing one path fail the job.
  */
-export function collect(s: StoreCore, job: JobRow): { root: NodeId | null; error: string | null } {
+export function collect(s: StoreHandle, job: JobRow): { root: NodeId | null; error: string | null } {
   const base = s.jobs.lastSuccessfulJob(job.pipeline, job.id);
   const baseCommit = base ? s.graph.getCommit(job.pipeline, base.id) : undefined;
   const baseRoot = (baseCommit?.root as NodeId | null) ?? null;
@@ -23,22 +22,22 @@ export function collect(s: StoreCore, job: JobRow): { root: NodeId | null; error
   const sameTree = (a: NodeId | null | undefined, b: NodeId | null | undefined) => (a ? (b ? a.equals(b) : false) : !b);
   for (const [id, out] of before) {
     if (after.has(id) && sameTree(after.get(id), out)) continue;
-    if (out) for (const pe of walkTree(s.reader, out, '/')) if (pe.entry.kind === 'file') removed.add(pe.path);
+    if (out) for (const pe of s.walkTree(out, '/')) if (pe.entry.kind === 'file') removed.add(pe.path);
   }
   for (const p of removed) edits.push({ path: p, entry: null });
   const added = new Map<string, string>();
   for (const [id, out] of after) {
     if (!out || (before.has(id) && sameTree(before.get(id), out))) continue;
-    for (const pe of walkTree(s.reader, out, '/')) {
+    for (const pe of s.walkTree(out, '/')) {
       if (pe.entry.kind !== 'file') continue;
-      const other = added.get(pe.path) ?? (!removed.has(pe.path) && baseRoot ? lookupPath(s.reader, baseRoot, pe.path)?.datum : undefined);
+      const other = added.get(pe.path) ?? (!removed.has(pe.path) && baseRoot ? s.lookupPath(baseRoot, pe.path)?.datum : undefined);
       if (other && other !== id) return { root: baseRoot, error: `duplicate path output by different datums (${pe.path} from ${other} and ${pe.path} from ${id})` };
       added.set(pe.path, id);
       edits.push({ path: pe.path, entry: { ...pe.entry, datum: id } });
     }
   }
   try {
-    const ref = applyPathEdits(s.reader, s.pages, baseRoot, edits);
+    const ref = s.applyPathEdits(baseRoot, edits);
     return { root: ref ? ref.id : null, error: null };
   } catch (err) {
     if (err instanceof TuskError) return { root: baseRoot, error: err.message };

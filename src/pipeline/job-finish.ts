@@ -1,11 +1,9 @@
 // Finish: a job's terminal state, its output commit's tree, counts and error, what lies
 // downstream, and egress.
 import * as fs from 'node:fs';
-import { emptyRoot, propagate, rootTotals } from '../store/commit-service.js';
-import { getFile } from '../store/file-service.js';
 import type { NodeId } from '../store/hash.js';
-import { TERMINAL_JOB_STATES, type JobRow, type JobState } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { JobRow, JobState } from '../store/job-records.js';
+import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { collect } from './job-collect.js';
 
 /**
@@ -13,7 +11,7 @@ import { collect } from './job-collect.js';
  * trigger what lies downstream. `root`: the tree collected (null: empty); undefined: the commit
  * keeps what it holds. Runs in the caller's transaction.
  */
-export function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: string | null, root: NodeId | null | undefined): void {
+export function finishJob(s: StoreHandle, job: JobRow, state: JobState, reason: string | null, root: NodeId | null | undefined): void {
   const now = Date.now();
   s.jobs.setJobState(job.pipeline, job.id, state, reason, now);
   s.jobs.leaseJob(job.pipeline, job.id, null, null);
@@ -21,12 +19,12 @@ export function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: st
   if (!c) return;
   // an empty collection is an empty tree: falling back to the commit's own root here kept the
   // previous job's outputs (those of a datum that has just failed) in the new commit
-  const r = (root === undefined ? c.root : root) ?? emptyRoot(s);
-  const totals = rootTotals(s, r);
+  const r = (root === undefined ? c.root : root) ?? s.emptyRoot();
+  const totals = s.rootTotals(r);
   s.graph.setCommitRoot(c.repo, c.id, r, totals.size, totals.files);
   s.graph.finishCommit(c.repo, c.id, now, c.description);
   if (reason) s.graph.setCommitError(c.repo, c.id, reason);
-  if (c.branch && s.graph.getBranch(c.repo, c.branch)?.head === c.id) propagate(s, c.repo, c.branch, c.id);
+  if (c.branch && s.graph.getBranch(c.repo, c.branch)?.head === c.id) s.propagate(c.repo, c.branch, c.id);
 }
 
 /**
@@ -34,7 +32,7 @@ export function finishJob(s: StoreCore, job: JobRow, state: JobState, reason: st
  * collected output, success or the first failure. Returns whether this call ended it with
  * success (the runner that did runs egress).
  */
-export function finishWhenDone(s: StoreCore, job: JobRow): boolean {
+export function finishWhenDone(s: StoreHandle, job: JobRow): boolean {
   let succeeded = false;
   s.unitOfWork(() => {
     const j = s.jobs.getJob(job.pipeline, job.id);
@@ -59,11 +57,11 @@ export function finishWhenDone(s: StoreCore, job: JobRow): boolean {
  * Copy a successful job's output commit to the spec's egress directory (a local path). A failed
  * copy fails the job with the reason; the output commit itself stays as it is.
  */
-export async function egress(s: StoreCore, job: JobRow, dir: string): Promise<void> {
+export async function egress(s: StoreHandle, job: JobRow, dir: string): Promise<void> {
   try {
     fs.mkdirSync(dir, { recursive: true });
     const c = s.graph.getCommit(job.pipeline, job.id);
-    if (c && c.files > 0) await getFile(s, { repo: job.pipeline, commit: job.id, path: '/' }, { output: dir, recursive: true });
+    if (c && c.files > 0) await s.getFile({ repo: job.pipeline, commit: job.id, path: '/' }, { output: dir, recursive: true });
   } catch (err) {
     const reason = `egress to ${dir} failed: ${(err as Error).message}`;
     s.unitOfWork(() => s.jobs.setJobState(job.pipeline, job.id, 'JOB_FAILURE', reason, Date.now()));

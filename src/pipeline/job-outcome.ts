@@ -2,14 +2,14 @@
 // error that `--wait`, `wait job` and `wait commit` exit with (scripts trust the exit status).
 import { JobFailedError, type FailedJob } from '../errors.js';
 import type { JobRow, JobState } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 
 // A failed job is the cause; the jobs it made unrunnable, and stopped ones, follow it.
 const ORDER: Partial<Record<JobState, number>> = { JOB_FAILURE: 0, JOB_UNRUNNABLE: 1, JOB_KILLED: 2 };
 
 /** The ended jobs among `jobs` that did not succeed, failures first, each with its first failed datum. */
-export function failedJobs(s: StoreCore, jobs: readonly JobRow[]): FailedJob[] {
+export function failedJobs(s: StoreHandle, jobs: readonly JobRow[]): FailedJob[] {
   return jobs
     .filter((j) => ORDER[j.state] !== undefined)
     .sort((a, b) => ORDER[a.state]! - ORDER[b.state]!)
@@ -29,14 +29,14 @@ export function failedJobs(s: StoreCore, jobs: readonly JobRow[]): FailedJob[] {
 }
 
 /** Throw JobFailedError when any of `jobs` ended without success; `done` says what did succeed (the write). */
-export function requireJobsSucceeded(s: StoreCore, jobs: readonly JobRow[], done?: string): void {
+export function requireJobsSucceeded(s: StoreHandle, jobs: readonly JobRow[], done?: string): void {
   const failed = failedJobs(s, jobs);
   if (failed.length === 0) return;
   throw new JobFailedError(failedMessage(failed[0]!, failed.length - 1, done), failedHint(failed[0]!), { jobs: failed });
 }
 
 /** Throw JobFailedError when the commit is a job's output and that job did not succeed. */
-export function requireCommitJobSucceeded(s: StoreCore, repo: string, commit: string): void {
+export function requireCommitJobSucceeded(s: StoreHandle, repo: string, commit: string): void {
   const job = s.jobs.getJob(repo, commit);
   if (job) requireJobsSucceeded(s, [job]);
 }

@@ -1,10 +1,9 @@
 // Plan: whether a job can start, and the rows of its datums — each one pending, or skipped with
 // the result of an earlier run of the same datum hash.
 import { killableSync } from '../signals.js';
-import { pausePoint } from '../store/crash-points.js';
 import type { NodeId } from '../store/hash.js';
 import type { DatumRow, JobRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import { pausePoint, type StoreHandle } from '../store/store-handle.js';
 import { DATUM_LEASE_MS } from './datum-claims.js';
 import { datumHash, planDatums } from './datums.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
@@ -13,7 +12,7 @@ import { commitHistory } from './windows.js';
 export type Readiness = { kind: 'ready' } | { kind: 'waiting' } | { kind: 'unrunnable'; reason: string };
 
 /** A job can start when every input commit is finished; an errored input makes it unrunnable. */
-export function readiness(s: StoreCore, job: JobRow): Readiness {
+export function readiness(s: StoreHandle, job: JobRow): Readiness {
   const failed: string[] = [];
   for (const p of s.graph.commitProvenance(job.pipeline, job.id)) {
     const c = s.graph.getCommit(p.from_repo, p.from_commit);
@@ -33,7 +32,7 @@ type PlannedRow = { id: string; hash: string; inputs: string; prior: { output: D
  * big), then record the rows in one short transaction. Two runners planning one job both do the
  * reading; the first to record wins, the other finds the job started and records nothing.
  */
-export function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: string): void {
+export function planJob(s: StoreHandle, job: JobRow, spec: PipelineSpec, runner: string): void {
   const rows = plannedRows(s, job, spec);
   s.unitOfWork(() => {
     const fresh = s.jobs.getJob(job.pipeline, job.id);
@@ -59,7 +58,7 @@ export function planJob(s: StoreCore, job: JobRow, spec: PipelineSpec, runner: s
 }
 
 /** The job's datums in glob order, each with its hash and the earlier result it can reuse. */
-function plannedRows(s: StoreCore, job: JobRow, spec: PipelineSpec): PlannedRow[] {
+function plannedRows(s: StoreHandle, job: JobRow, spec: PipelineSpec): PlannedRow[] {
   const prov = s.graph.commitProvenance(job.pipeline, job.id);
   const resolve = (i: PfsInput) => {
     const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
@@ -68,7 +67,7 @@ function plannedRows(s: StoreCore, job: JobRow, spec: PipelineSpec): PlannedRow[
     return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   };
   const planned = killableSync(() => {
-    const datums = planDatums(s.reader, spec.input, resolve);
+    const datums = planDatums(s, spec.input, resolve);
     pausePoint('plan-datums');
     return datums;
   });

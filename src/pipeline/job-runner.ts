@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../errors.js';
 import { onInterrupt } from '../signals.js';
-import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type PipelineRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { DatumRow, JobRow, PipelineRow } from '../store/job-records.js';
+import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { DatumClaims } from './datum-claims.js';
 import { prefetch, realStoreDir, type LaidOut } from './datum-layout.js';
 import { ResultBatch } from './datum-results.js';
@@ -24,7 +24,7 @@ import { ChildProcessTransform, jobLogger, type Transform } from './transform.js
 const WATCH_MS = 250;
 
 /** The JSON-lines log file of a job. */
-export function logFile(s: StoreCore, pipeline: string, job: string): string {
+export function logFile(s: StoreHandle, pipeline: string, job: string): string {
   return path.join(s.path, 'logs', pipeline, `${job}.log`);
 }
 
@@ -47,7 +47,7 @@ export function specOf(p: PipelineRow): PipelineSpec {
 }
 
 /** Stop a job: running datums are killed by their runner at its next check. */
-export function killJob(s: StoreCore, pipeline: string, id: string, reason: string): JobRow {
+export function killJob(s: StoreHandle, pipeline: string, id: string, reason: string): JobRow {
   return s.unitOfWork(() => {
     const job = s.jobs.getJob(pipeline, id);
     if (!job) throw new ConflictError(`job ${pipeline}@${id} not found`);
@@ -64,7 +64,7 @@ interface RunOptions {
 }
 
 /** Run one job to a terminal state (or until its inputs are not ready). Returns false when it must wait. */
-export async function runJob(s: StoreCore, job: JobRow, opts: RunOptions): Promise<boolean> {
+export async function runJob(s: StoreHandle, job: JobRow, opts: RunOptions): Promise<boolean> {
   const pipeline = s.jobs.getPipeline(job.pipeline);
   if (!pipeline) return true;
   const spec = specOf(pipeline);
@@ -128,7 +128,7 @@ class DatumLanes {
   ranDatum = false;
 
   constructor(
-    private readonly s: StoreCore,
+    private readonly s: StoreHandle,
     private readonly job: JobRow,
     private readonly spec: PipelineSpec,
     private readonly transform: Transform,
@@ -245,7 +245,7 @@ class DatumLanes {
  * other pipeline still run. A busy or read-only store is no fault of the job and still ends the
  * runner.
  */
-async function runJobOrFail(s: StoreCore, job: JobRow, opts: RunOptions): Promise<boolean> {
+async function runJobOrFail(s: StoreHandle, job: JobRow, opts: RunOptions): Promise<boolean> {
   try {
     return await runJob(s, job, opts);
   } catch (err) {
@@ -264,7 +264,7 @@ async function runJobOrFail(s: StoreCore, job: JobRow, opts: RunOptions): Promis
  * Run every open job until none is left that can make progress. Jobs of one pipeline run in
  * order (each builds on the previous one's output); different pipelines interleave by age.
  */
-export async function runPendingJobs(s: StoreCore, opts: RunOptions): Promise<number> {
+export async function runPendingJobs(s: StoreHandle, opts: RunOptions): Promise<number> {
   let ran = 0;
   for (;;) {
     let progressed = false;

@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from '../errors.js';
-import { TERMINAL_JOB_STATES, type JobRow, type JobState } from '../store/job-records.js';
+import type { JobRow, JobState } from '../store/job-records.js';
 import { cleanPath } from '../store/paths.js';
-import type { StoreCore } from '../store/store-core.js';
+import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 import { logFile } from './job-runner.js';
 import { requireJob, requirePipeline } from './pipeline-service.js';
@@ -80,20 +80,20 @@ export function inputsMatch(files: readonly DatumFile[], terms: readonly InputTe
 }
 
 /** Check the filter's pipeline and job exist (they are named by the user); NotFoundError otherwise. */
-function checkScope(s: StoreCore, filter: LogFilter): void {
+function checkScope(s: StoreHandle, filter: LogFilter): void {
   if (filter.job !== undefined) requireJob(s, filter.pipeline ?? '', filter.job);
   else if (filter.pipeline !== undefined) requirePipeline(s, filter.pipeline);
 }
 
 /** Stored lines of the filter's scope, oldest first, read as the caller consumes them. */
-export function* streamLogs(s: StoreCore, filter: LogFilter): Generator<LogLine> {
+export function* streamLogs(s: StoreHandle, filter: LogFilter): Generator<LogLine> {
   checkScope(s, filter);
   const lines = new LineFilter(s, filter);
   yield* mergeByTime(scopeJobs(s, filter).map((j) => new Source(j, new LogFile(logFile(s, j.pipeline, j.id)), lines)));
 }
 
 /** Stored lines of the filter's scope, oldest first, as one array (the `--json` document, the console). */
-export function readLogs(s: StoreCore, filter: LogFilter): LogLine[] {
+export function readLogs(s: StoreHandle, filter: LogFilter): LogLine[] {
   return [...streamLogs(s, filter)];
 }
 
@@ -101,7 +101,7 @@ export function readLogs(s: StoreCore, filter: LogFilter): LogLine[] {
 const BATCH_LINES = 256;
 
 /** Hand stored lines to `onLines` in batches, oldest first, without holding more than a batch. */
-export async function printLogs(s: StoreCore, filter: LogFilter, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
+export async function printLogs(s: StoreHandle, filter: LogFilter, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
   await printMerged(streamLogs(s, filter), onLines, signal);
 }
 
@@ -130,7 +130,7 @@ export interface FollowOptions {
  * meanwhile. Following one job returns once it has ended and its log is drained; otherwise it
  * returns when `signal` aborts.
  */
-export async function followLogs(s: StoreCore, filter: LogFilter, opts: FollowOptions): Promise<void> {
+export async function followLogs(s: StoreHandle, filter: LogFilter, opts: FollowOptions): Promise<void> {
   checkScope(s, filter);
   const startedAt = Date.now();
   const lines = new LineFilter(s, filter);
@@ -162,7 +162,7 @@ export async function followLogs(s: StoreCore, filter: LogFilter, opts: FollowOp
 type JobRef = Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>;
 
 /** Every job of the scope, oldest first within a pipeline. */
-function scopeJobs(s: StoreCore, filter: LogFilter): JobRef[] {
+function scopeJobs(s: StoreHandle, filter: LogFilter): JobRef[] {
   if (filter.job !== undefined) {
     const j = s.jobs.getJob(filter.pipeline!, filter.job);
     return j ? [j] : [];
@@ -234,7 +234,7 @@ class LineFilter {
   private readonly matching = new Map<string, Set<string>>();
 
   constructor(
-    private readonly s: StoreCore,
+    private readonly s: StoreHandle,
     private readonly filter: LogFilter,
   ) {}
 
@@ -375,7 +375,7 @@ export class LogTail {
   private since: number;
 
   constructor(
-    private readonly s: StoreCore,
+    private readonly s: StoreHandle,
     private readonly filter: LogFilter,
     opts: { lines?: LineFilter; endedSince?: number } = {},
   ) {

@@ -7,24 +7,21 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readFrom, writeContent as writeContentTo } from '../store/content-io.js';
-import { walkFiles } from '../store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
-import type { StoreCore } from '../store/store-core.js';
-import { cachedInputFile, noteCached } from '../store/input-cache.js';
+import { noteCached, type StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 
-export { INPUT_CACHE_DIR as CACHE_DIR, inputCacheLimit, trimIfGrown } from '../store/input-cache.js';
+export { INPUT_CACHE_DIR as CACHE_DIR, inputCacheLimit, trimIfGrown } from '../store/store-handle.js';
 
 /** Cache directories known to exist: one mkdir per directory per process, not per file. */
 const madeDirs = new Set<string>();
 
 /** Write a content (read from packs, verified) to a new read-only file at `target`; returns its bytes. */
-function writeContent(s: StoreCore, id: string, target: string, describe: string): number {
+function writeContent(s: StoreHandle, id: string, target: string, describe: string): number {
   const fd = fs.openSync(target, 'w', 0o444);
   let bytes = 0;
   try {
-    bytes = writeContentTo(s.index, s.packs, fromHex(id) as ContentId, { describe: () => describe }, fd);
+    bytes = s.writeContent(fromHex(id) as ContentId, { describe: () => describe }, fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(target, { force: true });
@@ -57,8 +54,8 @@ export interface PriorContent {
  * chunk by chunk: what a job after an append reads from packs is what was appended. undefined
  * when `prior` is not in the cache (the caller reads the whole content).
  */
-function extendCached(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string }, prior: PriorContent, target: string): number | undefined {
-  const old = cachedInputFile(s.path, prior.hash);
+function extendCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string }, prior: PriorContent, target: string): number | undefined {
+  const old = s.cachedInputFile(prior.hash);
   const st = fs.statSync(old, { throwIfNoEntry: false });
   // only a cache file nobody wrote to (see place) and of the size recorded then
   if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size) return undefined;
@@ -111,11 +108,11 @@ function layFromCache(file: string, target: string, share: boolean): boolean {
  * the earlier copy is not in the cache or is held elsewhere. The earlier version leaves the
  * cache: a later datum that needs it reads it from packs.
  */
-function growCached(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; size: number }, prior: PriorContent): number | undefined {
-  const old = cachedInputFile(s.path, prior.hash);
+function growCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number }, prior: PriorContent): number | undefined {
+  const old = s.cachedInputFile(prior.hash);
   const st = fs.statSync(old, { throwIfNoEntry: false });
   if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size || st.nlink !== 1) return undefined;
-  const file = cachedInputFile(s.path, f.hash);
+  const file = s.cachedInputFile(f.hash);
   const dir = path.dirname(file);
   if (!madeDirs.has(dir)) {
     fs.mkdirSync(dir, { recursive: true });
@@ -159,12 +156,12 @@ function growCached(s: StoreCore, f: { repo: string; commit: string; path: strin
  * extends one in the cache grows that cached copy into its own (growCached). Returns bytes read
  * from packs.
  */
-function place(s: StoreCore, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean, prior?: () => PriorContent | undefined): number {
+function place(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean, prior?: () => PriorContent | undefined): number {
   if (f.empty) {
     fs.writeFileSync(target, '');
     return 0;
   }
-  const file = cachedInputFile(s.path, f.hash);
+  const file = s.cachedInputFile(f.hash);
   const st = fs.statSync(file, { throwIfNoEntry: false });
   // a cache file whose mode or size changed was written to: not trusted, re-created
   if (st && (st.mode & 0o222) === 0 && st.size === f.size) {
@@ -206,7 +203,7 @@ function place(s: StoreCore, f: { repo: string; commit: string; path: string; ha
  * hold. `placed`: collects the path of each file input laid out. Returns bytes read from packs.
  */
 export function materializeDatum(
-  s: StoreCore,
+  s: StoreHandle,
   files: readonly DatumFile[],
   pfsDir: string,
   present: ReadonlySet<string> = new Set(),
@@ -232,7 +229,7 @@ export function materializeDatum(
     const commit = s.graph.getCommit(f.repo, f.commit);
     if (!commit?.root) continue;
     fs.mkdirSync(path.join(base, f.path), { recursive: true });
-    for (const pe of walkFiles(s.reader, commit.root as NodeId, f.path)) {
+    for (const pe of s.walkFiles(commit.root as NodeId, f.path)) {
       const target = path.join(base, pe.path);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       downloaded += place(s, { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), size: pe.entry.size, empty: !!f.emptyFiles }, target, share);
@@ -242,12 +239,12 @@ export function materializeDatum(
 }
 
 /** Append to the cached copy `file` (made writable for it, read-only again after) the bytes of `f` past `prior.size`; the bytes written. */
-function appendTail(s: StoreCore, file: string, f: Pick<DatumFile, 'repo' | 'commit' | 'path' | 'hash'>, prior: PriorContent): number {
+function appendTail(s: StoreHandle, file: string, f: Pick<DatumFile, 'repo' | 'commit' | 'path' | 'hash'>, prior: PriorContent): number {
   fs.chmodSync(file, 0o644);
   let bytes = 0;
   const fd = fs.openSync(file, 'a');
   try {
-    for (const b of readFrom(s.index, s.packs, fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
+    for (const b of s.readFrom(fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
       for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
       bytes += b.length;
     }

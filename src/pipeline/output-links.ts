@@ -6,17 +6,15 @@
 // whether or not the code ran in a namespace.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { lookupPath } from '../store/file-tree.js';
 import { fromHex, type NodeId } from '../store/hash.js';
-import type { LinkTarget } from '../store/local-tree.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { LinkTarget, StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 
 /** As the kernel's limit on links followed in one lookup (ELOOP). */
 const MAX_HOPS = 40;
 
 /** The resolver writeLocalTree calls for each link (and each file reached through one) in `pfsDir/out`. */
-export function outputLinkResolver(s: StoreCore, files: readonly DatumFile[], pfsDir: string): (local: string) => LinkTarget {
+export function outputLinkResolver(s: StoreHandle, files: readonly DatumFile[], pfsDir: string): (local: string) => LinkTarget {
   const root = fs.realpathSync(pfsDir);
   const out = path.join(root, 'out');
   const byName = new Map<string, DatumFile[]>();
@@ -56,7 +54,7 @@ export function outputLinkResolver(s: StoreCore, files: readonly DatumFile[], pf
       }
       const below = f.path === '/' ? repoPath : repoPath.startsWith(`${f.path}/`) ? repoPath.slice(f.path.length) : undefined;
       if (below === undefined) continue;
-      const e = lookupPath(s.reader, fromHex(f.hash) as NodeId, below);
+      const e = s.lookupPath(fromHex(f.hash) as NodeId, below);
       if (e?.kind === 'file') return { kind: 'input-file', id: e.id, size: e.size };
     }
     // a file the code added next to its inputs is none of them

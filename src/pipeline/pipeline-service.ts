@@ -3,13 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { validateName, type CommitRef } from '../store/address.js';
-import { createJobCommit, insertCommit, iso, requireRepo, resolveCommit } from '../store/commit-service.js';
 import { newCommitId, type ContentId } from '../store/hash.js';
-import { readContent } from '../store/content-io.js';
-import { lookupPath } from '../store/file-tree.js';
 import { cleanPath } from '../store/paths.js';
-import { TERMINAL_JOB_STATES, type DatumRow, type JobRow, type JobState, type PipelineRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { DatumRow, JobRow, JobState, PipelineRow } from '../store/job-records.js';
+import { iso, TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { runPipelineChecks } from './checks.js';
 import { cronInputs } from './cron-ticker.js';
 import { datumHash, planDatums, type DatumFile } from './datums.js';
@@ -73,7 +70,7 @@ export interface DatumInfo {
   uploadBytes: number;
 }
 
-function toPipelineInfo(s: StoreCore, p: PipelineRow): PipelineInfo {
+function toPipelineInfo(s: StoreHandle, p: PipelineRow): PipelineInfo {
   const spec = specOf(p);
   const last = s.jobs.jobsOf(p.name)[0];
   return {
@@ -98,7 +95,7 @@ export function jobStateWord(state: string): string {
   return state.replace(/^JOB_/, '').toLowerCase();
 }
 
-export function toJobInfo(s: StoreCore, j: JobRow): JobInfo {
+export function toJobInfo(s: StoreHandle, j: JobRow): JobInfo {
   // a running job's counters are written when it ends: count its datums meanwhile
   if (j.state === 'JOB_RUNNING') {
     const n = s.jobs.datumStates(j.pipeline, j.id);
@@ -144,14 +141,14 @@ function toDatumInfo(d: DatumRow): DatumInfo {
 }
 
 /** The pipeline's row; NotFoundError naming it when there is none. */
-export function requirePipeline(s: StoreCore, name: string): PipelineRow {
+export function requirePipeline(s: StoreHandle, name: string): PipelineRow {
   const p = s.jobs.getPipeline(name);
   if (!p) throw new NotFoundError('pipeline', name, `pipeline "${name}" not found`, 'run `tusk list pipeline` to see what exists');
   return p;
 }
 
 /** Every repo a pipeline's output depends on, transitively through other pipelines. */
-function upstreamRepos(s: StoreCore, spec: PipelineSpec, seen = new Set<string>()): Set<string> {
+function upstreamRepos(s: StoreHandle, spec: PipelineSpec, seen = new Set<string>()): Set<string> {
   for (const i of inputRepos(spec.input)) {
     if (seen.has(i.repo)) continue;
     seen.add(i.repo);
@@ -162,7 +159,7 @@ function upstreamRepos(s: StoreCore, spec: PipelineSpec, seen = new Set<string>(
 }
 
 /** Check a spec against the store before anything is created: repos, branches, cycles. */
-function checkDag(s: StoreCore, spec: PipelineSpec, updating: boolean): void {
+function checkDag(s: StoreHandle, spec: PipelineSpec, updating: boolean): void {
   for (const i of inputRepos(spec.input)) {
     if (i.kind === 'cron') continue;
     if (!s.graph.getRepo(i.repo)) throw new NotFoundError('repo', i.repo, `input repo ${i.repo} of pipeline ${spec.name} not found`, `create it first: tusk create repo ${i.repo}`);
@@ -182,12 +179,12 @@ function provenanceOf(spec: PipelineSpec): { repo: string; branch: string }[] {
   return [...seen.values()];
 }
 
-function ensureInputBranches(s: StoreCore, spec: PipelineSpec): void {
+function ensureInputBranches(s: StoreHandle, spec: PipelineSpec): void {
   for (const i of inputRepos(spec.input)) {
     if (i.kind === 'cron' && !s.graph.getRepo(i.repo)) s.graph.insertRepo({ name: i.repo, type: 'user', description: cronRepoDescription(spec.name), created: Date.now() });
     if (!s.graph.getBranch(i.repo, i.branch)) {
       // a branch always has a head: an empty finished commit
-      const c = insertCommit(s, { repo: i.repo, branch: i.branch, parent: null, origin: 'AUTO', finished: true });
+      const c = s.insertCommit({ repo: i.repo, branch: i.branch, parent: null, origin: 'AUTO', finished: true });
       s.graph.setBranch(i.repo, i.branch, c.id, Date.now());
     }
   }
@@ -206,14 +203,14 @@ export interface CreateOptions {
 }
 
 /** First 64 KiB of a file at the head of repo@branch, as text; undefined when absent. */
-function readHead(s: StoreCore, input: { repo: string; branch: string }, p: string): string | undefined {
+function readHead(s: StoreHandle, input: { repo: string; branch: string }, p: string): string | undefined {
   const b = s.graph.getBranch(input.repo, input.branch);
   const c = b ? s.graph.getCommit(input.repo, b.head) : undefined;
-  const e = c?.root ? lookupPath(s.reader, c.root, cleanPath(p)) : undefined;
+  const e = c?.root ? s.lookupPath(c.root, cleanPath(p)) : undefined;
   if (!e || e.kind !== 'file') return undefined;
   const parts: Buffer[] = [];
   let n = 0;
-  for (const chunk of readContent(s.index, s.packs, e.id as ContentId, { describe: () => `file ${p} in ${input.repo}@${input.branch}` })) {
+  for (const chunk of s.readContent(e.id as ContentId, { describe: () => `file ${p} in ${input.repo}@${input.branch}` })) {
     parts.push(chunk);
     n += chunk.length;
     if (n >= 65536) break;
@@ -225,7 +222,7 @@ function readHead(s: StoreCore, input: { repo: string; branch: string }, p: stri
  * Create (or update) every pipeline in a spec file, in order. Validates all of them first, the
  * registered checks (src/pipeline/checks.ts: the ML chain check among them) included.
  */
-export async function createPipelines(s: StoreCore, text: string, opts: CreateOptions): Promise<{ pipelines: PipelineInfo[]; warnings: string[] }> {
+export async function createPipelines(s: StoreHandle, text: string, opts: CreateOptions): Promise<{ pipelines: PipelineInfo[]; warnings: string[] }> {
   const raws = parseSpecText(text, { baseDir: opts.baseDir });
   if (raws.length === 0) throw new InvalidArgumentError('no pipeline spec found in the input', 'give a JSON or YAML pipeline spec');
   const normalized = raws.map((r) => normalizeSpec(r.value, { baseDir: opts.baseDir, workdir: opts.workdir }));
@@ -274,7 +271,7 @@ export async function createPipelines(s: StoreCore, text: string, opts: CreateOp
       }
       s.graph.setBranchProvenance(spec.name, spec.output_branch, provenanceOf(spec));
       // a first job (or, after an update, a new one) over the current heads of the inputs
-      if (!row.stopped) createJobCommit(s, row, spec.output_branch, newCommitId());
+      if (!row.stopped) s.createJobCommit(row, spec.output_branch, newCommitId());
       out.push(toPipelineInfo(s, s.jobs.getPipeline(spec.name)!));
     }
     opts.inSameUnit?.();
@@ -283,11 +280,11 @@ export async function createPipelines(s: StoreCore, text: string, opts: CreateOp
   return { pipelines: done, warnings };
 }
 
-export function listPipelines(s: StoreCore): PipelineInfo[] {
+export function listPipelines(s: StoreHandle): PipelineInfo[] {
   return s.jobs.listPipelines().map((p) => toPipelineInfo(s, p));
 }
 
-export function inspectPipeline(s: StoreCore, name: string): PipelineInfo {
+export function inspectPipeline(s: StoreHandle, name: string): PipelineInfo {
   return toPipelineInfo(s, requirePipeline(s, name));
 }
 
@@ -297,7 +294,7 @@ function cronRepoDescription(pipeline: string): string {
 }
 
 /** Delete a pipeline, its jobs and (unless keepRepo) its output repo and cron tick repos. Refused while others consume it, unless forced. */
-export function deletePipeline(s: StoreCore, name: string, opts: { force?: boolean; keepRepo?: boolean } = {}): { pipeline: string } {
+export function deletePipeline(s: StoreHandle, name: string, opts: { force?: boolean; keepRepo?: boolean } = {}): { pipeline: string } {
   s.unitOfWork(() => {
     const p = requirePipeline(s, name);
     const consumers = s.jobs.listPipelines().filter((q) => q.name !== name && inputRepos(specOf(q).input).some((i) => i.repo === name));
@@ -323,7 +320,7 @@ export function deletePipeline(s: StoreCore, name: string, opts: { force?: boole
 }
 
 /** Pause: running jobs are killed and new input commits create no jobs. */
-export function stopPipeline(s: StoreCore, name: string): PipelineInfo {
+export function stopPipeline(s: StoreHandle, name: string): PipelineInfo {
   s.unitOfWork(() => {
     requirePipeline(s, name);
     for (const j of s.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, name, j.id, 'pipeline stopped');
@@ -333,12 +330,12 @@ export function stopPipeline(s: StoreCore, name: string): PipelineInfo {
 }
 
 /** Resume: one new job catches up on everything committed while stopped. */
-export function startPipeline(s: StoreCore, name: string): PipelineInfo {
+export function startPipeline(s: StoreHandle, name: string): PipelineInfo {
   s.unitOfWork(() => {
     const p = requirePipeline(s, name);
     if (!p.stopped) return;
     s.jobs.setStopped(name, false);
-    createJobCommit(s, { ...p, stopped: 0 }, p.output_branch, newCommitId());
+    s.createJobCommit({ ...p, stopped: 0 }, p.output_branch, newCommitId());
   });
   return inspectPipeline(s, name);
 }
@@ -346,7 +343,7 @@ export function startPipeline(s: StoreCore, name: string): PipelineInfo {
 // ---------------------------------------------------------------------------------------------
 // jobs and datums
 
-export function requireJob(s: StoreCore, pipeline: string, id: string): JobRow {
+export function requireJob(s: StoreHandle, pipeline: string, id: string): JobRow {
   requirePipeline(s, pipeline);
   const j = s.jobs.getJob(pipeline, id);
   if (!j) throw new NotFoundError('job', `${pipeline}@${id}`, `job ${pipeline}@${id} not found`, `run \`tusk list job -p ${pipeline}\``);
@@ -367,7 +364,7 @@ export interface JobFilter {
   number?: number;
 }
 
-export function listJobs(s: StoreCore, opts: JobFilter = {}): JobInfo[] {
+export function listJobs(s: StoreHandle, opts: JobFilter = {}): JobInfo[] {
   let rows: JobRow[];
   if (opts.pipeline) {
     requirePipeline(s, opts.pipeline);
@@ -387,7 +384,7 @@ export function listJobs(s: StoreCore, opts: JobFilter = {}): JobInfo[] {
   }
   let jobs = rows.map((j) => toJobInfo(s, j));
   if (opts.inputs?.length) {
-    const wanted = opts.inputs.map((ref) => ({ repo: ref.repo, commit: resolveCommit(s, ref).id }));
+    const wanted = opts.inputs.map((ref) => ({ repo: ref.repo, commit: s.resolveCommit(ref).id }));
     jobs = jobs.filter((j) => wanted.every((w) => j.inputs.some((i) => i.repo === w.repo && i.commit === w.commit)));
   }
   return opts.number && opts.number > 0 ? jobs.slice(0, opts.number) : jobs;
@@ -410,7 +407,7 @@ export interface JobSetInfo {
 }
 
 /** Job sets, newest first (by their newest job). */
-export function listJobSets(s: StoreCore, opts: { number?: number } = {}): JobSetInfo[] {
+export function listJobSets(s: StoreHandle, opts: { number?: number } = {}): JobSetInfo[] {
   const sets = new Map<string, JobRow[]>();
   for (const j of s.jobs.allJobs()) {
     const set = sets.get(j.id);
@@ -434,17 +431,17 @@ export function listJobSets(s: StoreCore, opts: { number?: number } = {}): JobSe
   });
 }
 
-export function inspectJob(s: StoreCore, pipeline: string, id: string): JobInfo {
+export function inspectJob(s: StoreHandle, pipeline: string, id: string): JobInfo {
   return toJobInfo(s, requireJob(s, pipeline, id));
 }
 
-export function stopJob(s: StoreCore, pipeline: string, id: string): JobInfo {
+export function stopJob(s: StoreHandle, pipeline: string, id: string): JobInfo {
   requireJob(s, pipeline, id);
   return toJobInfo(s, killJob(s, pipeline, id, 'job stopped'));
 }
 
 /** Wait until the job (or every job of a commit set) is terminal; JobFailedError when one did not succeed. Polls: other processes run them. */
-export async function waitJobs(s: StoreCore, select: () => JobRow[], opts: { timeoutMs?: number } = {}): Promise<JobInfo[]> {
+export async function waitJobs(s: StoreHandle, select: () => JobRow[], opts: { timeoutMs?: number } = {}): Promise<JobInfo[]> {
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
     const jobs = select();
@@ -457,12 +454,12 @@ export async function waitJobs(s: StoreCore, select: () => JobRow[], opts: { tim
   }
 }
 
-export function listDatums(s: StoreCore, pipeline: string, job: string): DatumInfo[] {
+export function listDatums(s: StoreHandle, pipeline: string, job: string): DatumInfo[] {
   requireJob(s, pipeline, job);
   return s.jobs.datumsOf(pipeline, job).map(toDatumInfo);
 }
 
-export function inspectDatum(s: StoreCore, pipeline: string, job: string, id: string): DatumInfo {
+export function inspectDatum(s: StoreHandle, pipeline: string, job: string, id: string): DatumInfo {
   requireJob(s, pipeline, job);
   const d = s.jobs.getDatum(pipeline, job, id) ?? s.jobs.datumsOf(pipeline, job).find((x) => x.id.startsWith(id));
   if (!d) throw new NotFoundError('datum', id, `datum ${id} not found in job ${pipeline}@${job}`);
@@ -470,17 +467,17 @@ export function inspectDatum(s: StoreCore, pipeline: string, job: string, id: st
 }
 
 /** The datums a spec would produce on the current input heads (`list datum -f`); nothing is created. */
-export function previewDatums(s: StoreCore, text: string, baseDir: string): DatumInfo[] {
+export function previewDatums(s: StoreHandle, text: string, baseDir: string): DatumInfo[] {
   const [raw] = parseSpecText(text, { baseDir });
   if (!raw) throw new InvalidArgumentError('no pipeline spec found in the input');
   const { spec } = normalizeSpec(raw.value, { baseDir });
   const resolve = (i: PfsInput) => {
-    requireRepo(s, i.repo);
+    s.requireRepo(i.repo);
     const b = s.graph.getBranch(i.repo, i.branch);
     const c = i.commit ? s.graph.getCommit(i.repo, i.commit) : b ? s.graph.getCommit(i.repo, b.head) : undefined;
     return { commit: c?.id ?? '', root: c?.root ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   };
-  return planDatums(s.reader, spec.input, resolve).map((d) => ({
+  return planDatums(s, spec.input, resolve).map((d) => ({
     id: d.id,
     job: '',
     pipeline: spec.name,

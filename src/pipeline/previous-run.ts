@@ -3,12 +3,9 @@
 // comparison is by content: an input file is `same`, `appended` (its old bytes are the start of
 // the new ones, checked by chunk ids, see store/content-prefix.ts), `changed` or `new`.
 import { NotFoundError } from '../errors.js';
-import { readContent } from '../store/content-io.js';
-import { isContentPrefix } from '../store/content-prefix.js';
-import { lookupPath } from '../store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { JobRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 
 export type InputChange = { change: 'same' } | { change: 'appended'; before: number; beforeHash: string } | { change: 'changed' } | { change: 'new' };
@@ -30,7 +27,7 @@ export interface PreviousRun {
 }
 
 /** undefined when the previous job did not run this datum, or it did not succeed. */
-export function previousRun(s: StoreCore, job: JobRow, datum: string, files: readonly DatumFile[]): PreviousRun | undefined {
+export function previousRun(s: StoreHandle, job: JobRow, datum: string, files: readonly DatumFile[]): PreviousRun | undefined {
   const prevJob = s.jobs.previousJob(job.pipeline, job.id);
   const prev = prevJob ? s.jobs.getJob(job.pipeline, prevJob) : undefined;
   // another version of the pipeline, or a new salt (--reprocess), may compute something else
@@ -52,7 +49,7 @@ export function previousRun(s: StoreCore, job: JobRow, datum: string, files: rea
     inputs,
     outputFile: (p) => {
       try {
-        const e = row.output ? lookupPath(s.reader, row.output as NodeId, p) : undefined;
+        const e = row.output ? s.lookupPath(row.output as NodeId, p) : undefined;
         if (e?.kind !== 'file' || !s.index.hasContent(e.id as ContentId)) return undefined;
         return { id: e.id as ContentId, size: e.size };
       } catch {
@@ -60,9 +57,9 @@ export function previousRun(s: StoreCore, job: JobRow, datum: string, files: rea
       }
     },
     readOutput: (p) => {
-      const e = row.output ? lookupPath(s.reader, row.output as NodeId, p) : undefined;
+      const e = row.output ? s.lookupPath(row.output as NodeId, p) : undefined;
       if (e?.kind !== 'file') throw new NotFoundError('file', p, `${p} is not in the output of ${job.pipeline}@${prev.id}`);
-      return Buffer.concat([...readContent(s.index, s.packs, e.id as ContentId, { describe: () => `file ${p} in ${job.pipeline}@${prev.id}` })]);
+      return Buffer.concat([...s.readContent(e.id as ContentId, { describe: () => `file ${p} in ${job.pipeline}@${prev.id}` })]);
     },
   };
 }
@@ -78,7 +75,7 @@ export class PreviousRuns {
   private readonly known = new Map<string, { run: PreviousRun | undefined } | { error: unknown }>();
 
   constructor(
-    private readonly s: StoreCore,
+    private readonly s: StoreHandle,
     private readonly job: JobRow,
   ) {}
 
@@ -106,9 +103,9 @@ export class PreviousRuns {
  * Whether `now` is `old` with bytes added at the end. The old content may be gone (its commit
  * deleted and gc run since): then it cannot be built on, and the datum is simply redone.
  */
-function isAppended(s: StoreCore, old: DatumFile, now: DatumFile): boolean {
+function isAppended(s: StoreHandle, old: DatumFile, now: DatumFile): boolean {
   try {
-    return isContentPrefix(s.index, s.packs, fromHex(old.hash) as ContentId, fromHex(now.hash) as ContentId, { describe: () => `file ${now.path} in ${now.repo}@${now.commit}` });
+    return s.isContentPrefix(fromHex(old.hash) as ContentId, fromHex(now.hash) as ContentId, { describe: () => `file ${now.path} in ${now.repo}@${now.commit}` });
   } catch {
     return false;
   }

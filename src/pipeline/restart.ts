@@ -3,8 +3,7 @@
 // result, and the datum is claimed and run again from its first try. Datums that are not running
 // (queued, or already done) are left as they are, as in Pachyderm.
 import { ConflictError, NotFoundError } from '../errors.js';
-import { TERMINAL_JOB_STATES } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 import { inputsMatch, type InputTerm } from './logs.js';
 import { requireJob } from './pipeline-service.js';
@@ -22,7 +21,7 @@ export interface RestartResult {
  * Restart the running datums of `pipeline@job` that match every term: an input file's path or
  * content hash, or the datum's own id (a 64-hex term is tried as both).
  */
-export function restartDatums(s: StoreCore, pipeline: string, job: string, terms: readonly InputTerm[]): RestartResult {
+export function restartDatums(s: StoreHandle, pipeline: string, job: string, terms: readonly InputTerm[]): RestartResult {
   const j = requireJob(s, pipeline, job);
   if (TERMINAL_JOB_STATES.includes(j.state)) {
     throw new ConflictError(`job ${pipeline}@${job} has already finished`, 'only datums of a running job can be restarted; a later job retries failed datums');

@@ -8,27 +8,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { isOwnerAlive } from '../store/chunk-index.js';
-import { TERMINAL_JOB_STATES } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import { isOwnerAlive, TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { hasCronPipelines, runCronTimer } from './cron-ticker.js';
 import { requireJobsSucceeded } from './job-outcome.js';
 import { runPendingJobs } from './job-runner.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'run.js');
 
-export function hasOpenJobs(s: StoreCore): boolean {
+export function hasOpenJobs(s: StoreHandle): boolean {
   return s.jobs.openJobs().length > 0;
 }
 
 /** Run every runnable job here and now; returns the number of jobs that reached an end. */
-export async function runForeground(s: StoreCore, opts: { parallelism?: number } = {}): Promise<number> {
+export async function runForeground(s: StoreHandle, opts: { parallelism?: number } = {}): Promise<number> {
   const runner = `fg-${process.pid}-${randomBytes(4).toString('hex')}`;
   return runPendingJobs(s, { runner, parallelism: opts.parallelism });
 }
 
 /** Whether a background runner (`tusk run --daemon`) holds the store's runner lease. */
-export function isRunnerAlive(s: StoreCore): boolean {
+export function isRunnerAlive(s: StoreHandle): boolean {
   const o = s.jobs.runnerOwner();
   return o !== undefined && isOwnerAlive(o.pid, o.host, o.until);
 }
@@ -39,7 +37,7 @@ export function isRunnerAlive(s: StoreCore): boolean {
  * TUSK_RUNNER=none) only polls. Returns false when `timeoutMs` passed first; the timeout is
  * checked between runs, not inside one.
  */
-export async function runUntil(s: StoreCore, isDone: () => boolean, opts: { timeoutMs?: number; runHere?: boolean } = {}): Promise<boolean> {
+export async function runUntil(s: StoreHandle, isDone: () => boolean, opts: { timeoutMs?: number; runHere?: boolean } = {}): Promise<boolean> {
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   const runHere = opts.runHere ?? process.env.TUSK_RUNNER !== 'none';
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
@@ -55,7 +53,7 @@ export async function runUntil(s: StoreCore, isDone: () => boolean, opts: { time
 }
 
 /** Whether every job of the commit set has ended (true when the set has no jobs). */
-export function isCommitSetDone(s: StoreCore, id: string): boolean {
+export function isCommitSetDone(s: StoreHandle, id: string): boolean {
   return s.jobs.jobsById(id).every((j) => TERMINAL_JOB_STATES.includes(j.state));
 }
 
@@ -67,7 +65,7 @@ export function isCommitSetDone(s: StoreCore, id: string): boolean {
  * pipelines need a background runner even when no job is open (it fires their ticks), except
  * under TUSK_RUNNER=foreground or none, where nothing runs in the background.
  */
-export async function afterWrite(s: StoreCore, opts: { wait?: boolean; commitSet?: string | readonly string[]; written?: string } = {}): Promise<void> {
+export async function afterWrite(s: StoreHandle, opts: { wait?: boolean; commitSet?: string | readonly string[]; written?: string } = {}): Promise<void> {
   const mode = process.env.TUSK_RUNNER;
   const open = hasOpenJobs(s);
   const here = open && (opts.wait || mode === 'foreground');
@@ -82,7 +80,7 @@ export async function afterWrite(s: StoreCore, opts: { wait?: boolean; commitSet
 }
 
 /** Spawn `tusk run --daemon` unless a live runner holds the store's lease. */
-function startBackgroundRunner(s: StoreCore): void {
+function startBackgroundRunner(s: StoreHandle): void {
   const probe = `probe-${process.pid}`;
   // a live runner will pick the new jobs up on its next poll
   if (!s.jobs.claimRunner(probe, (o) => isOwnerAlive(o.pid, o.host, o.until))) return;
@@ -96,7 +94,7 @@ function startBackgroundRunner(s: StoreCore): void {
  * running pipeline has a cron input. Cron ticks are fired by a timer beside the job loop, so a
  * long job does not hold them back (their jobs queue up behind it, as in Pachyderm).
  */
-export async function runDaemon(s: StoreCore, opts: { idleMs?: number } = {}): Promise<void> {
+export async function runDaemon(s: StoreHandle, opts: { idleMs?: number } = {}): Promise<void> {
   const id = `daemon-${process.pid}-${randomBytes(4).toString('hex')}`;
   if (!s.jobs.claimRunner(id, (o) => isOwnerAlive(o.pid, o.host, o.until))) return;
   const idleMs = opts.idleMs ?? 3000;

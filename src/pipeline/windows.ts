@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { CommitGraph, CommitRow } from '../store/commit-graph.js';
 import { compileGlob } from '../store/glob.js';
 import type { NodeId } from '../store/hash.js';
-import { diffEntries, type Entry, type PageReader } from '../store/tree.js';
+import type { Entry, TreeReader } from '../store/store-handle.js';
 import type { WindowSpec } from './spec-types.js';
 
 /** A commit of the input branch's history, oldest first, with what the windows need of it. */
@@ -85,7 +85,7 @@ export function windowStarts(w: WindowSpec, x: number): number[] {
  * The files a commit added or changed against its parent, below every path the glob matches
  * (a matched directory brings what changed below it). Deletions bring nothing.
  */
-export function* changedFiles(reader: PageReader, before: NodeId | null, after: NodeId | null, glob: string): Generator<{ path: string; entry: Entry }> {
+export function* changedFiles(reader: TreeReader, before: NodeId | null, after: NodeId | null, glob: string): Generator<{ path: string; entry: Entry }> {
   const g = compileGlob(glob);
   const selected = (path: string): boolean => {
     if (g.pattern === '/') return true;
@@ -95,8 +95,8 @@ export function* changedFiles(reader: PageReader, before: NodeId | null, after: 
   for (const f of changedBelow(reader, before, after, '')) if (selected(f.path)) yield f;
 }
 
-function* changedBelow(reader: PageReader, before: NodeId | null, after: NodeId | null, prefix: string): Generator<{ path: string; entry: Entry }> {
-  for (const ch of diffEntries(reader, before, after)) {
+function* changedBelow(reader: TreeReader, before: NodeId | null, after: NodeId | null, prefix: string): Generator<{ path: string; entry: Entry }> {
+  for (const ch of reader.diffEntries(before, after)) {
     if (ch.op === 'removed') continue;
     const entry = ch.op === 'added' ? ch.entry : ch.after;
     const path = `${prefix}/${entry.name}`;
@@ -114,7 +114,7 @@ function* changedBelow(reader: PageReader, before: NodeId | null, after: NodeId 
  * time (by time) or its position in the history (by commits); commits that changed nothing the
  * glob selects still count as positions.
  */
-export function planWindows(reader: PageReader, history: readonly HistoryCommit[], w: WindowSpec, glob: string): WindowElements[] {
+export function planWindows(reader: TreeReader, history: readonly HistoryCommit[], w: WindowSpec, glob: string): WindowElements[] {
   const windows = new Map<number, WindowElements>();
   history.forEach((c, position) => {
     const files = [...changedFiles(reader, c.parentRoot, c.root, glob)].map((f) => ({ commit: c.id, ...f }));

@@ -6,7 +6,6 @@
 import * as path from 'node:path';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import { hookMsg } from '../ui/messages.js';
-import { TERMINAL_JOB_STATES } from '../store/job-records.js';
 import { findProject, trackedDir, type Project } from './config.js';
 import { gitAdd, hasStagedChanges, parentGitCommand } from './git.js';
 import { findGitDir, isNoop, RACY_MS, readState, writeState } from './hook-state.js';
@@ -14,6 +13,7 @@ import { hashFileBytes } from './local-scan.js';
 import { branchKey, readLock } from './lock.js';
 import { updateLock, type LockUpdateResult, type OpenProjectStore } from './sync.js';
 import { checkoutDir, type CheckoutResult } from './worktree.js';
+import { TERMINAL_JOB_STATES } from '../store/store-handle.js';
 
 export interface HookRunResult {
   hook: string;

@@ -4,9 +4,8 @@ import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { parseFileRef } from '../store/address.js';
 import type { CommitRow } from '../store/commit-graph.js';
-import { resolveCommit } from '../store/commit-service.js';
 import { cleanPath } from '../store/paths.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { StoreHandle } from '../store/store-handle.js';
 import { trackedDir, type Project } from './config.js';
 import { branchKey, readLock } from './lock.js';
 import { checkoutDir, compareDir, type CheckoutResult, type WorktreeChange } from './worktree.js';
@@ -47,10 +46,10 @@ interface Target {
 }
 
 /** What to compare: the given ref (and directory), or every tracked directory at its locked commit. */
-function targets(s: StoreCore, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Target[] {
+function targets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Target[] {
   if (opts.ref !== undefined) {
     const ref = parseFileRef(opts.ref);
-    const commit = resolveCommit(s, ref);
+    const commit = s.resolveCommit(ref);
     const repoPath = cleanPath(ref.path ?? '/');
     const track = project?.config.track.find((t) => t.repo === commit.repo && t.branch === (ref.branch ?? commit.branch ?? 'master'));
     // default directory: the tracked one for this branch, else ./<repo> (or ./<last path element>), as git clone does
@@ -78,7 +77,7 @@ function targets(s: StoreCore, project: Project | undefined, opts: { ref?: strin
 }
 
 /** Compare local directories with commits. */
-export function worktreeStatus(s: StoreCore, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): StatusResult {
+export function worktreeStatus(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): StatusResult {
   const out: StatusTarget[] = targets(s, project, opts).map((t) => {
     const cmp = compareDir(s, t.dir, t.commit, t.repoPath);
     return {
@@ -99,7 +98,7 @@ export function worktreeStatus(s: StoreCore, project: Project | undefined, opts:
 }
 
 /** Materialize commits into local directories (every tracked directory at its locked commit when no ref is given). */
-export function checkoutTargets(s: StoreCore, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): CheckoutAllResult {
+export function checkoutTargets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): CheckoutAllResult {
   const ts = targets(s, project, opts);
   return { checkouts: ts.map((t) => checkoutDir(s, t.commit, t.repoPath, t.dir, { force: opts.force })) };
 }

@@ -11,10 +11,8 @@ import { specOf } from '../pipeline/job-runner.js';
 import { normalizeSpec, parseSpecText, specHash, type WorkdirRule } from '../pipeline/spec.js';
 import type { CommitRef, FileRef } from '../store/address.js';
 import type { CommitRow } from '../store/commit-graph.js';
-import { walkTree } from '../store/file-tree.js';
 import type { NodeId } from '../store/hash.js';
-import { TERMINAL_JOB_STATES } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import type { CommitInfo, PutResult, PutSource, RepoInfo } from '../store/types.js';
 import { hookMsg } from '../ui/messages.js';
 import { projectPath, projectWorkdir, trackedDir, type PipelineEntry, type Project, type TrackEntry } from './config.js';
@@ -36,8 +34,8 @@ export interface ProjectData {
 
 /** A store opened for a project. */
 export interface ProjectStore {
-  /** reads of metadata and trees the project code still makes directly */
-  readonly core: StoreCore;
+  /** the store's handle (store-handle.ts): the metadata contracts, trees and contents the project code reads */
+  readonly core: StoreHandle;
   readonly data: ProjectData;
   /** create or update pipelines as a spec file says; the registered checks run, as for `create pipeline` */
   syncPipelines(text: string, opts: { baseDir: string; workdir: WorkdirRule; update?: boolean; reprocess?: boolean }): Promise<void>;
@@ -152,7 +150,7 @@ function readPreviousLock(file: string): LockFile | undefined {
   }
 }
 
-function headOf(s: StoreCore, repo: string, branch: string): CommitRow | undefined {
+function headOf(s: StoreHandle, repo: string, branch: string): CommitRow | undefined {
   const b = s.graph.getRepo(repo) ? s.graph.getBranch(repo, branch) : undefined;
   return b ? s.graph.getCommit(repo, b.head) : undefined;
 }
@@ -302,7 +300,7 @@ async function ensurePipelines(store: ProjectStore, project: Project, entry: Pip
 }
 
 /** The lock as the store stands now. */
-function buildLock(s: StoreCore, project: Project, tracked: TrackResult[], owned: OwnedPipeline[]): LockFile {
+function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[], owned: OwnedPipeline[]): LockFile {
   const lock = emptyLock();
   for (const t of tracked) {
     if (!t.commit) continue;
@@ -329,7 +327,7 @@ function buildLock(s: StoreCore, project: Project, tracked: TrackResult[], owned
       output.bytes = head.size;
       if (head.files <= project.config.lockFiles) {
         const files: Record<string, string> = {};
-        for (const pe of walkTree(s.reader, head.root as NodeId, '/')) if (pe.entry.kind === 'file') files[pe.path] = pe.entry.id.toString('hex');
+        for (const pe of s.walkTree(head.root as NodeId, '/')) if (pe.entry.kind === 'file') files[pe.path] = pe.entry.id.toString('hex');
         output.files = files;
       }
     }

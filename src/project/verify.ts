@@ -16,11 +16,9 @@ import { runUntil } from '../pipeline/runner.js';
 import { normalizeSpec, specHash, type WorkdirRule } from '../pipeline/spec.js';
 import type { InputSpec, PfsInput, PipelineSpec } from '../pipeline/spec-types.js';
 import type { CommitRow } from '../store/commit-graph.js';
-import { readContent } from '../store/content-io.js';
-import { lookupPath, walkTree } from '../store/file-tree.js';
 import { EMPTY_CONTENT_ID, fromHex, newCommitId, type ContentId, type NodeId } from '../store/hash.js';
-import { TERMINAL_JOB_STATES, type DatumRow } from '../store/job-records.js';
-import type { StoreCore } from '../store/store-core.js';
+import type { DatumRow } from '../store/job-records.js';
+import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import type { Project } from './config.js';
 import { parseLock, readLock, type LockedPipeline, type LockFile } from './lock.js';
 import { distinctIds, plural } from '../ui/format.js';
@@ -111,7 +109,7 @@ export interface VerifyOptions {
 }
 
 /** Re-run the locked pipelines and compare; never throws for a mismatch (see VerifyFailedError). */
-export async function verifyLock(s: StoreCore, project: Project | undefined, opts: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyLock(s: StoreHandle, project: Project | undefined, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const started = Date.now();
   const cwd = opts.cwd ?? process.cwd();
   const lockPath = opts.lock !== undefined ? path.resolve(cwd, opts.lock) : project?.lockPath;
@@ -202,7 +200,7 @@ function splitKey(key: string): { repo: string; branch: string } {
 
 /** What every pipeline's verification shares. */
 interface VerifyContext {
-  s: StoreCore;
+  s: StoreHandle;
   project: Project | undefined;
   /** the lock's inputs that failed their own check, by key */
   badInputs: Map<string, InputVerification>;
@@ -288,7 +286,7 @@ function lockedInputProblems(cx: VerifyContext, lp: LockedPipeline): string[] {
 }
 
 /** What the output should be: the lock's file list, or the locked commit's tree in the store. */
-function expectedOutput(s: StoreCore, name: string, lp: LockedPipeline): ExpectedOutput | { problem: string } {
+function expectedOutput(s: StoreHandle, name: string, lp: LockedPipeline): ExpectedOutput | { problem: string } {
   const commit = s.graph.getRepo(name) ? s.graph.getCommit(name, lp.output.commit) : undefined;
   if (lp.output.state === 'failure') return { problem: `the lock records a failed output: ${lp.output.error ?? 'failed'}` };
   let tree = lp.output.tree;
@@ -304,7 +302,7 @@ function expectedOutput(s: StoreCore, name: string, lp: LockedPipeline): Expecte
 }
 
 /** The work tree's spec of the pipeline, else the one stored with it; undefined when there is neither. */
-function specToRun(s: StoreCore, name: string, projectSpec: ProjectSpec | undefined): SpecToRun | undefined {
+function specToRun(s: StoreHandle, name: string, projectSpec: ProjectSpec | undefined): SpecToRun | undefined {
   if (projectSpec) return { raw: projectSpec.raw, where: { baseDir: projectSpec.baseDir, workdir: projectSpec.workdir }, hash: projectSpec.specHash, file: projectSpec.file };
   const row = s.jobs.getPipeline(name);
   if (!row) return undefined;
@@ -314,7 +312,7 @@ function specToRun(s: StoreCore, name: string, projectSpec: ProjectSpec | undefi
 }
 
 /** --changed with no datum to re-run: the lock must still agree with the output commit it names. */
-function checkNothingChanged(s: StoreCore, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRow | undefined, total: number): PipelineVerification {
+function checkNothingChanged(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRow | undefined, total: number): PipelineVerification {
   rep.datums = total;
   rep.reused = total;
   if (outCommit?.finished && outCommit.root && lp.output.files) compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
@@ -323,7 +321,7 @@ function checkNothingChanged(s: StoreCore, rep: PipelineVerification, name: stri
 }
 
 /** The re-run's outcome against what the lock expects: its state, failed datums, files and tree. */
-function compareRun(s: StoreCore, rep: PipelineVerification, name: string, lp: LockedPipeline, expected: ExpectedOutput, run: RerunResult): PipelineVerification {
+function compareRun(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, expected: ExpectedOutput, run: RerunResult): PipelineVerification {
   rep.datums = run.datums;
   rep.reran = run.reran;
   rep.reused = run.reused;
@@ -352,21 +350,21 @@ interface OutFile {
   datum: string | null;
 }
 
-function treeFiles(s: StoreCore, root: NodeId): Map<string, string> {
+function treeFiles(s: StoreHandle, root: NodeId): Map<string, string> {
   const out = new Map<string, string>();
-  for (const pe of walkTree(s.reader, root, '/')) if (pe.entry.kind === 'file') out.set(pe.path, pe.entry.id.toString('hex'));
+  for (const pe of s.walkTree(root, '/')) if (pe.entry.kind === 'file') out.set(pe.path, pe.entry.id.toString('hex'));
   return out;
 }
 
-function filesWithDatums(s: StoreCore, root: NodeId | null): Map<string, OutFile> {
+function filesWithDatums(s: StoreHandle, root: NodeId | null): Map<string, OutFile> {
   const out = new Map<string, OutFile>();
-  if (root) for (const pe of walkTree(s.reader, root, '/')) if (pe.entry.kind === 'file') out.set(pe.path, { id: pe.entry.id.toString('hex'), size: pe.entry.size, datum: pe.entry.datum ?? null });
+  if (root) for (const pe of s.walkTree(root, '/')) if (pe.entry.kind === 'file') out.set(pe.path, { id: pe.entry.id.toString('hex'), size: pe.entry.size, datum: pe.entry.datum ?? null });
   return out;
 }
 
 /** Record every path whose content id differs between `expected` (locked) and `actual`. */
 function compareFiles(
-  s: StoreCore,
+  s: StoreHandle,
   rep: PipelineVerification,
   expected: Map<string, string>,
   actual: Map<string, OutFile>,
@@ -378,7 +376,7 @@ function compareFiles(
     const e = expected.get(p);
     const a = actual.get(p);
     if (e !== undefined && a !== undefined && e === a.id) continue;
-    const lockedEntry = lockedCommit?.root ? lookupPath(s.reader, lockedCommit.root as NodeId, p) : undefined;
+    const lockedEntry = lockedCommit?.root ? s.lookupPath(lockedCommit.root as NodeId, p) : undefined;
     const datum = a?.datum ?? lockedEntry?.datum ?? null;
     const d: FileDifference = {
       path: p,
@@ -399,7 +397,7 @@ function compareFiles(
   }
 }
 
-function inputsOfRealDatum(s: StoreCore, lockedCommit: CommitRow | undefined, datum: string): string[] {
+function inputsOfRealDatum(s: StoreHandle, lockedCommit: CommitRow | undefined, datum: string): string[] {
   if (!lockedCommit) return [];
   const row = s.jobs.getDatum(lockedCommit.repo, lockedCommit.id, datum);
   return row ? describeFiles(JSON.parse(row.inputs) as DatumFile[]) : [];
@@ -412,15 +410,15 @@ function describeFiles(files: readonly DatumFile[]): string[] {
 const EMPTY_HEX = EMPTY_CONTENT_ID.toString('hex');
 
 /** Size of a content in the store; undefined when the store does not have it (a made-up id). */
-function contentSize(s: StoreCore, hex: string): number | undefined {
+function contentSize(s: StoreHandle, hex: string): number | undefined {
   if (hex === EMPTY_HEX) return 0;
   if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
   return s.index.getContent(fromHex(hex) as ContentId)?.size;
 }
 
-function readAll(s: StoreCore, hex: string): Buffer {
+function readAll(s: StoreHandle, hex: string): Buffer {
   if (hex === EMPTY_HEX) return Buffer.alloc(0);
-  return Buffer.concat([...readContent(s.index, s.packs, fromHex(hex) as ContentId, { describe: () => `content ${short(hex)}` })]);
+  return Buffer.concat([...s.readContent(fromHex(hex) as ContentId, { describe: () => `content ${short(hex)}` })]);
 }
 
 /** Where two byte strings first differ, with a few bytes of each from there, escaped. */
@@ -455,7 +453,7 @@ function pinInput(input: InputSpec, pins: Record<string, string>): InputSpec {
   return { ...input, inputs: input.inputs.map((i) => pinInput(i, pins)) };
 }
 
-function planPinned(s: StoreCore, input: InputSpec, pins: Record<string, string>): Map<string, DatumFile[]> | undefined {
+function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string, string>): Map<string, DatumFile[]> | undefined {
   let missing = false;
   const resolve = (i: PfsInput) => {
     const c = i.commit && s.graph.getRepo(i.repo) ? s.graph.getCommit(i.repo, i.commit) : undefined;
@@ -463,7 +461,7 @@ function planPinned(s: StoreCore, input: InputSpec, pins: Record<string, string>
     return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   };
   const out = new Map<string, DatumFile[]>();
-  for (const d of planDatums(s.reader, pinInput(input, pins), resolve)) out.set(d.id, d.files);
+  for (const d of planDatums(s, pinInput(input, pins), resolve)) out.set(d.id, d.files);
   return missing ? undefined : out;
 }
 
@@ -472,7 +470,7 @@ function planPinned(s: StoreCore, input: InputSpec, pins: Record<string, string>
  * results come from the real job's records; the rest run again. No base, another spec or code,
  * or missing records: everything runs again (priors undefined).
  */
-function planChanged(s: StoreCore, name: string, spec: PipelineSpec, lp: LockedPipeline, bp: LockedPipeline | undefined): { priors?: Map<string, NodeId | null>; changed: number; total: number } {
+function planChanged(s: StoreHandle, name: string, spec: PipelineSpec, lp: LockedPipeline, bp: LockedPipeline | undefined): { priors?: Map<string, NodeId | null>; changed: number; total: number } {
   const full = { changed: -1, total: 0 };
   if (!bp || bp.specHash !== lp.specHash || bp.codeHash !== lp.codeHash) return full;
   const head = planPinned(s, spec.input, lp.inputs);
@@ -506,7 +504,7 @@ interface RerunResult {
 }
 
 /** Run the spec as a temporary pipeline on the pinned inputs; always removes it again. */
-async function rerun(s: StoreCore, realName: string, raw: Record<string, unknown>, where: { baseDir: string; workdir: WorkdirRule }, pins: Record<string, string>, priors?: Map<string, NodeId | null>): Promise<RerunResult> {
+async function rerun(s: StoreHandle, realName: string, raw: Record<string, unknown>, where: { baseDir: string; workdir: WorkdirRule }, pins: Record<string, string>, priors?: Map<string, NodeId | null>): Promise<RerunResult> {
   const temp = `tusk-verify-${randomBytes(6).toString('hex')}`;
   const salt = randomBytes(16).toString('hex');
   const r = structuredClone(raw) as Record<string, any>;
@@ -599,7 +597,7 @@ function pinRaw(input: unknown, pins: Record<string, string>, unpinned: string[]
  * (JOB_KILLED, so no later job builds on its output) carrying the real job's datum outputs. The
  * temporary job then skips those datums, as any incremental job skips unchanged ones.
  */
-function insertPriors(s: StoreCore, temp: string, salt: string, raw: Record<string, unknown>, baseDir: string, priors: Map<string, NodeId | null>): void {
+function insertPriors(s: StoreHandle, temp: string, salt: string, raw: Record<string, unknown>, baseDir: string, priors: Map<string, NodeId | null>): void {
   const { spec } = normalizeSpec(raw, { baseDir });
   const planned = planPinned(s, spec.input, {});
   if (!planned) return;
@@ -620,7 +618,7 @@ function isObj(v: unknown): v is Record<string, any> {
 }
 
 /** Remove temporary pipelines an interrupted verify left behind (their names start with tusk-verify-). */
-export function removeLeftovers(s: StoreCore): string[] {
+export function removeLeftovers(s: StoreHandle): string[] {
   const gone: string[] = [];
   for (const p of s.jobs.listPipelines()) {
     if (!p.name.startsWith('tusk-verify-') || Date.now() - p.created < 24 * 3600_000) continue;

@@ -7,14 +7,9 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConflictError, InvalidArgumentError, NotFoundError, localFileError } from '../errors.js';
 import type { CommitRow } from '../store/commit-graph.js';
-import { commitLabel } from '../store/commit-service.js';
-import { readContent } from '../store/content-io.js';
-import { FileCache } from '../store/file-cache.js';
-import { lookupPath, walkFiles as walkTreeFiles } from '../store/file-tree.js';
 import { createHasher, EMPTY_CONTENT_ID, type ContentId, type NodeId } from '../store/hash.js';
 import { cleanPath } from '../store/paths.js';
-import type { StoreCore } from '../store/store-core.js';
-import type { Entry } from '../store/tree.js';
+import { commitLabel, type Entry, type StoreHandle } from '../store/store-handle.js';
 import { isWithin, realLocation } from './config.js';
 import { scanDir, type ScannedFile } from './local-scan.js';
 
@@ -48,18 +43,18 @@ export interface Comparison {
 }
 
 /** The root of `c` and the directory `repoPath` in it (null = nothing there). */
-function remoteFiles(s: StoreCore, c: CommitRow, repoPath: string): Map<string, Entry> {
+function remoteFiles(s: StoreHandle, c: CommitRow, repoPath: string): Map<string, Entry> {
   const out = new Map<string, Entry>();
   const root = c.root as NodeId | null;
   if (!root) return out;
-  const top = lookupPath(s.reader, root, repoPath);
+  const top = s.lookupPath(root, repoPath);
   if (!top) {
     if (repoPath === '/') return out;
     throw new NotFoundError('file', repoPath, `${repoPath} not found in ${commitLabel(c)}`);
   }
   if (top.kind === 'file') throw new InvalidArgumentError(`${repoPath} in ${commitLabel(c)} is a file, not a directory`, 'check out its directory, or use `tusk get file`');
   const prefix = repoPath === '/' ? 1 : repoPath.length + 1;
-  for (const pe of walkTreeFiles(s.reader, root, repoPath)) out.set(pe.path.slice(prefix), pe.entry);
+  for (const pe of s.walkFiles(root, repoPath)) out.set(pe.path.slice(prefix), pe.entry);
   return out;
 }
 
@@ -89,13 +84,13 @@ function hashLocal(file: string): { id: ContentId; size: number } {
  * id; ids computed here are remembered in the store's file cache (the one `put file` uses), so
  * the next status or put does not read them again.
  */
-export function compareDir(s: StoreCore, dir: string, c: CommitRow, repoPath: string): Comparison {
+export function compareDir(s: StoreHandle, dir: string, c: CommitRow, repoPath: string): Comparison {
   const abs = path.resolve(dir);
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new InvalidArgumentError(`${dir} is not a directory`, 'give a directory to compare with');
   const remote = remoteFiles(s, c, cleanPath(repoPath));
   const { files, exists } = scanDir(abs);
-  const cache = new FileCache(s.db);
+  const cache = s.fileCache();
   const byRel = new Map<string, ScannedFile>();
   for (const f of files) byRel.set(f.rel, f);
   const ids = new Map<string, ContentId>();
@@ -136,7 +131,7 @@ export function compareDir(s: StoreCore, dir: string, c: CommitRow, repoPath: st
     remote,
     idOf,
   };
-  if (fresh.length > 0 && !s.readonly) s.db.transaction(() => flush())();
+  if (fresh.length > 0 && !s.readonly) s.inFileCacheTransaction(() => flush());
   function flush() {
     cache.record(fresh.map((u) => ({ path: u.key, stat: u.f, id: u.id, readAt: u.readAt })), Date.now());
     fresh.length = 0;
@@ -163,7 +158,7 @@ export interface CheckoutResult {
  * local files the commit does not have. Refuses (E_CONFLICT) to overwrite or remove a local file
  * whose content is not in the store, unless `force`: checkout never loses data silently.
  */
-export function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): CheckoutResult {
+export function checkoutDir(s: StoreHandle, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): CheckoutResult {
   const abs = path.resolve(dir);
   const clean = cleanPath(repoPath);
   const cmp = compareDir(s, abs, c, clean);
@@ -224,7 +219,7 @@ export function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: s
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const fd = fs.openSync(tmp, 'w');
       try {
-        for (const b of readContent(s.index, s.packs, entry.id as ContentId, { describe: () => `file ${clean === '/' ? '' : clean}/${ch.path} in ${commitLabel(c)}` })) {
+        for (const b of s.readContent(entry.id as ContentId, { describe: () => `file ${clean === '/' ? '' : clean}/${ch.path} in ${commitLabel(c)}` })) {
           let off = 0;
           while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
           bytes += b.length;

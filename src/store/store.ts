@@ -10,6 +10,7 @@ import * as repos from './repo-service.js';
 import * as transfer from './transfer.js';
 import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
 import type { Packs } from './packs.js';
+import { StoreHandle } from './store-handle.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
 export { initStore, findStore };
@@ -24,7 +25,14 @@ export function openStore(opts: { cwd?: string; path?: string; readonly?: boolea
 }
 
 export class Store {
+  #handle: StoreHandle | undefined;
+
   constructor(readonly core: StoreCore) {}
+
+  /** What the pipeline engine and the project layer work with (store-handle.ts). */
+  get handle(): StoreHandle {
+    return (this.#handle ??= new StoreHandle(this.core));
+  }
 
   get path(): string {
     return this.core.path;

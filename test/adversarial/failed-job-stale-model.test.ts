@@ -30,7 +30,7 @@ async function trainedThenFailed() {
   await pipeline(s, dir, priceSpec());
   const good = s.inspectCommit(parseFileRef('price-model@master')).id;
   await put(s, 'houses', { '/train.csv': housesCsv(100, 2).replace(/\nh3,\d+,/, '\nh3,notanumber,') });
-  await runForeground(s.core);
+  await runForeground(s.handle);
   expect(lastJob(s, 'price-model').state).toBe('JOB_FAILURE');
   const failed = s.inspectCommit(parseFileRef('price-model@master'));
   expect(failed.id).not.toBe(good);
@@ -53,11 +53,11 @@ describe('a failed job and the model it leaves', () => {
     const { store: s, dir } = env;
     await put(s, 'in', { '/a.txt': 'fine\n' });
     const spec = { pipeline: { name: 'copy' }, input: { pfs: { repo: 'in', glob: '/' } }, transform: { cmd: ['sh', '-c', 'if grep -q bad /pfs/in/a.txt; then exit 1; fi; cp /pfs/in/a.txt /pfs/out/'] } };
-    await createPipelines(s.core, JSON.stringify(spec), { baseDir: dir });
-    await runForeground(s.core);
+    await createPipelines(s.handle, JSON.stringify(spec), { baseDir: dir });
+    await runForeground(s.handle);
     expect(s.listFiles(parseFileRef('copy@master:/')).map((f) => f.path)).toEqual(['/a.txt']);
     await put(s, 'in', { '/a.txt': 'bad\n' });
-    await runForeground(s.core);
+    await runForeground(s.handle);
     expect(lastJob(s, 'copy').state).toBe('JOB_FAILURE');
     expect(s.listFiles(parseFileRef('copy@master:/'))).toEqual([]);
   });

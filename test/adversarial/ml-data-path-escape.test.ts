@@ -64,9 +64,9 @@ describe('ML data paths outside /pfs', () => {
     await put(env.store, 'houses', { '/train.csv': housesCsv(80, 1) });
     await put(env.store, 'unrelated', { '/x.txt': 'not read' });
     const spec = { ...priceSpec(), input: { cross: [{ pfs: { repo: 'houses', glob: '/' } }, { pfs: { repo: 'unrelated', glob: '/' } }] } };
-    await createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
+    await createPipelines(env.store.handle, JSON.stringify(spec), { baseDir: env.dir });
     const { runForeground } = await import('../../src/pipeline/runner.js');
-    await runForeground(env.store.core);
+    await runForeground(env.store.handle);
     const { readJson } = await import('../ml/ml-helpers.js');
     const card = await readJson(env.store, 'price-model@master:/model-card.json');
     expect(card.inputs.map((i: { name: string }) => i.name)).toEqual(['houses']);

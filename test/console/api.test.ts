@@ -286,7 +286,7 @@ describe('pipelines', () => {
     expect(events[0]!.jobs).toHaveLength(3);
     const { commit } = await env.store.putFiles({ repo: 'raw', branch: 'master' }, [{ kind: 'stream', stream: streamOf('foxtrot\n'), repoPath: '/f.txt' }]);
     await until(() => events.some((e) => e.jobs?.[0]?.id === commit && e.jobs[0].state === 'JOB_CREATED'));
-    await runForeground(env.store.core);
+    await runForeground(env.store.handle);
     await until(() => events.some((e) => e.jobs?.[0]?.id === commit && e.jobs[0].state === 'JOB_SUCCESS'));
     ac.abort();
     await reading;

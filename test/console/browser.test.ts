@@ -169,7 +169,7 @@ describe.skipIf(!CHROMIUM)('console in Chromium', () => {
     await page.locator('[data-testid=jobs] a', { hasText: commit.slice(0, 12) }).click();
     await page.waitForSelector('[data-testid=job-id]');
     expect(await page.locator('[data-testid=progress]').first().innerText()).toContain('0 processed');
-    await runForeground(env.store.core);
+    await runForeground(env.store.handle);
     await page.waitForFunction(() => document.querySelector('[data-testid=logs]')?.textContent?.includes('upper-casing g.txt'));
     await page.waitForFunction(() => document.querySelector('[data-testid=progress]')?.textContent?.includes('1 processed · 5 skipped · 0 failed / 6'));
     // counters can arrive a poll before the state does

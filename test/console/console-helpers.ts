@@ -129,13 +129,13 @@ export async function buildFixture(store: Store, dir: string, opts: { bigDirFile
 
   store.createRepo('raw', { description: 'Input text' });
   await put(store, 'raw', { '/a.txt': 'alpha\n', '/b.txt': 'bravo\n' }, 'two words');
-  await createPipelines(store.core, JSON.stringify(UPPER), { baseDir: dir });
-  await createPipelines(store.core, JSON.stringify(STATS), { baseDir: dir });
-  await runForeground(store.core);
+  await createPipelines(store.handle, JSON.stringify(UPPER), { baseDir: dir });
+  await createPipelines(store.handle, JSON.stringify(STATS), { baseDir: dir });
+  await runForeground(store.handle);
   await put(store, 'raw', { '/c.txt': 'charlie\n' }, 'third word');
-  await runForeground(store.core);
+  await runForeground(store.handle);
   const rawHead = await put(store, 'raw', { '/d.txt': 'delta\n', '/e.txt': 'echo\n' }, 'two more');
-  await runForeground(store.core);
+  await runForeground(store.handle);
   return { first, second, third, dev, rawHead, bigDirFiles };
 }
 

@@ -39,15 +39,15 @@ beforeAll(async () => {
     input: { cross: [{ pfs: { name: 'current', repo: 'sales', glob: '/' } }, { pfs: { name: 'reference', repo: 'sales', commit: inputs[0], glob: '/' } }] },
     transform: { ml: { task: 'drift', data: { path: '/pfs/current/sales.csv' }, reference: '/pfs/reference/sales.csv' } },
   };
-  await createPipelines(env.store.core, JSON.stringify(spec), { baseDir: env.dir });
-  await runForeground(env.store.core);
+  await createPipelines(env.store.handle, JSON.stringify(spec), { baseDir: env.dir });
+  await runForeground(env.store.handle);
   for (const [seed, shift] of [
     [2, 0],
     [3, 9],
     [4, 0],
   ]) {
     inputs.push(await put(sales(seed!, shift!)));
-    await runForeground(env.store.core);
+    await runForeground(env.store.handle);
   }
   reader = openTusk({ path: path.join(env.dir, '.tusk'), readonly: true });
   srv = await startConsole({ data: reader.data, pipelines: reader.pipelines, port: 0, pollMs: 50 });

@@ -27,7 +27,7 @@ async function trained() {
   await pipeline(store, dir, priceSpec());
   const v1 = store.inspectCommit(parseFileRef('price-model@master')).id;
   await put(store, 'houses', { '/train.csv': housesCsv(300, 2) });
-  await runForeground(store.core);
+  await runForeground(store.handle);
   const v2 = store.inspectCommit(parseFileRef('price-model@master')).id;
   const csv = path.join(dir, 'new.csv');
   fs.writeFileSync(csv, housesCsv(4, 9, 100, false));
@@ -93,7 +93,7 @@ describe('list metrics service', () => {
   it('lists every model version newest first and skips failed jobs', async () => {
     const { store, dir, v1, v2 } = await trained();
     await put(store, 'houses', { '/train.csv': 'sqft,price\n1,2\n' });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     expect(lastJob(store, 'price-model').state).toBe('JOB_FAILURE');
     const rows = await listModelMetrics(store, 'price-model');
     expect(rows.map((r) => r.commit)).toEqual([v2, v1]);
@@ -163,7 +163,7 @@ describe('serve model', () => {
 
     // a new training job moves the branch: the server swaps models
     await put(store, 'houses', { '/train.csv': housesCsv(100, 5) });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     const v3 = store.inspectCommit(parseFileRef('price-model@master')).id;
     expect(v3).not.toBe(v2);
     await server.refresh();

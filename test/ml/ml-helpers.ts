@@ -33,8 +33,8 @@ export async function put(store: Store, repo: string, files: Record<string, Buff
 }
 
 export async function pipeline(store: Store, dir: string, spec: Record<string, unknown>): Promise<void> {
-  await createPipelines(store.core, JSON.stringify(spec), { baseDir: dir });
-  await runForeground(store.core);
+  await createPipelines(store.handle, JSON.stringify(spec), { baseDir: dir });
+  await runForeground(store.handle);
 }
 
 export async function read(store: Store, ref: string): Promise<Buffer> {

@@ -113,12 +113,12 @@ describe('predict and evaluate pipelines', () => {
     expect(Math.abs(Number(pred) - expected)).toBeLessThan(10);
 
     await put(s, 'listings', { '/c.csv': housesCsv(2, 9, 3000, false) });
-    await runForeground(s.core);
+    await runForeground(s.handle);
     expect(lastJob(s, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 1, skipped: 2 });
     expect(s.listFiles(parseFileRef('priced@master:/')).map((f) => f.path)).toEqual(['/a.csv', '/b.csv', '/c.csv']);
 
     await put(s, 'houses', { '/train.csv': housesCsv(220, 4) });
-    await runForeground(s.core);
+    await runForeground(s.handle);
     expect(lastJob(s, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 3, skipped: 0 });
   });
 

@@ -35,7 +35,7 @@ describe('predicting appended rows', () => {
   async function putEvents(text: string) {
     events = text;
     await put(env.store, 'events', { '/new.csv': events });
-    await runForeground(env.store.core);
+    await runForeground(env.store.handle);
     expect(lastJob(env.store, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
   }
   const windows = async () =>
@@ -100,7 +100,7 @@ describe('predicting appended rows', () => {
       [5057, 5060],
     ]);
     await put(env.store, 'houses', { '/train.csv': housesCsv(400, 2) });
-    await runForeground(env.store.core);
+    await runForeground(env.store.handle);
     expect(lastJob(env.store, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     expect(await spans()).toEqual([[0, 5060]]);
     expect((await read(env.store, 'priced@master:/new.csv')).toString('utf8')).toBe(await reference());

@@ -36,9 +36,9 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     });
     expect(lastJob(store, 'sales-drift').state).toBe('JOB_SUCCESS');
     const v2 = await put(store, 'sales', { '/sales.csv': sales(300, 2, 0) });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     const v3 = await put(store, 'sales', { '/sales.csv': sales(300, 3, 8) });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     expect(lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
 
     const latest = await readJson(store, 'sales-drift@master:/drift.json');
@@ -101,9 +101,9 @@ describe('monitor pipeline (transform.ml task drift)', () => {
       transform: { ml: { task: 'drift', data: { path: '/pfs/now/listings.csv' }, reference: '/pfs/ref/listings.csv' } },
     });
     await put(store, 'listings', { '/listings.csv': listings(3, 0) });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     await put(store, 'listings', { '/listings.csv': listings(4, 600) });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     expect(lastJob(store, 'priced-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     const history = listDrift(store, 'priced-drift');
     expect(history).toHaveLength(3);
@@ -134,7 +134,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     });
     expect(lastJob(store, 'scored')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     await put(store, 'sold', { '/sold.csv': sold(100) });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     const expected = (n: number) => {
       const err = Array.from({ length: n }, (_, i) => i - truth(i));
       const ys = Array.from({ length: n }, (_, i) => truth(i));

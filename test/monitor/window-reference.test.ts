@@ -48,14 +48,14 @@ describe('monitor step with reference: window', () => {
     expect(first.note).toMatch(/no reference/);
 
     const v2 = await put(store, 'sales', { '/sales.csv': sales(300, 2, 0) });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     const v3 = await put(store, 'sales', { '/sales.csv': sales(300, 3, 8) }); // the shift
-    await runForeground(store.core);
+    await runForeground(store.handle);
     // another file of the glob changes; sales.csv does not: the window holds one version of it
     const v4 = await put(store, 'sales', { '/other.csv': sales(50, 4, 0) });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     const v5 = await put(store, 'sales', { '/sales.csv': sales(300, 5, 8) }); // new rows, same (shifted) distribution
-    await runForeground(store.core);
+    await runForeground(store.handle);
     const job = lastJob(store, 'sales-drift');
     expect(job).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     // a new commit runs only its windows: [3, 5) and the partial [4, 6); the others are kept

@@ -27,7 +27,7 @@ describe('windows by commit time', () => {
     const c = store.startCommit('series', 'master', { time });
     await store.putFiles({ repo: 'series', commit: c.id }, [{ kind: 'stream', stream: streamOf(`${label}\n`), repoPath: `/${file}` }]);
     store.finishCommit({ repo: 'series', commit: c.id });
-    await runForeground(store.core);
+    await runForeground(store.handle);
     commits[label] = c.id;
   }
   const counts = (pipeline: string) => {
@@ -44,7 +44,7 @@ describe('windows by commit time', () => {
       ['daily', { size: '1d' }],
       ['sliding', { size: '2d', every: '1d' }],
     ] as const) {
-      await createPipelines(env.store.core, JSON.stringify({ pipeline: { name }, input: { pfs: { repo: 'series', glob: '/*.csv', window } }, transform: { cmd: ['sh'], stdin: REPORT } }), { baseDir: env.dir });
+      await createPipelines(env.store.handle, JSON.stringify({ pipeline: { name }, input: { pfs: { repo: 'series', glob: '/*.csv', window } }, transform: { cmd: ['sh'], stdin: REPORT } }), { baseDir: env.dir });
     }
   });
 
@@ -109,9 +109,9 @@ describe('windows by commit count', () => {
     let created = false;
     const add = async (name: string) => {
       await store.putFiles({ repo: 'log', branch: 'master' }, [{ kind: 'stream', stream: streamOf(`${name}\n`), repoPath: `/${name}` }]);
-      if (!created) await createPipelines(store.core, JSON.stringify(spec), { baseDir: env.dir });
+      if (!created) await createPipelines(store.handle, JSON.stringify(spec), { baseDir: env.dir });
       created = true;
-      await runForeground(store.core);
+      await runForeground(store.handle);
       const j = store.core.jobs.jobsOf('last3')[0]!;
       expect(j.state).toBe('JOB_SUCCESS');
       return [j.processed, j.skipped];

@@ -109,7 +109,7 @@ describe('window datums from a store', () => {
       const head = core.graph.getBranch('series', 'master')!.head;
       return { commit: head, root: core.graph.getCommit('series', head)!.root as NodeId, history: () => commitHistory(core.graph, 'series', head) };
     };
-    const datums = planDatums(core.reader, input, resolve);
+    const datums = planDatums(store.handle, input, resolve);
     // notes.txt is not selected by the glob; a.csv is in two commits, one version each
     expect(datums.map((d) => d.files.map((f) => [f.commit, f.path]))).toEqual([
       [
