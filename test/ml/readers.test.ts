@@ -173,6 +173,22 @@ describe('CSV fast path', () => {
       out.number(v);
       expect(Buffer.from(out.bytes()).toString('latin1'), String(v)).toBe(String(v));
     }
+    // with the places of the number before as the hint, as a column of cells is printed
+    let hint = -1;
+    const wrong: string[] = [];
+    for (const v of values) {
+      out.clear();
+      hint = out.number(v, hint);
+      const text = Buffer.from(out.bytes()).toString('latin1');
+      if (text !== String(v)) wrong.push(`${text} for ${String(v)}`);
+    }
+    expect(wrong).toEqual([]);
+    for (let places = 0; places <= 15; places++)
+      for (const v of [0.5, 12.25, -3.125, 1e-6, 123456.7, 0.1 + 0.2, 99.99, 1e14 + 0.5]) {
+        out.clear();
+        out.number(v, places);
+        expect(Buffer.from(out.bytes()).toString('latin1'), `${String(v)} with hint ${places}`).toBe(String(v));
+      }
     out.clear();
     out.text('a,é→😀');
     expect(Buffer.from(out.bytes()).toString('utf8')).toBe('a,é→😀');
