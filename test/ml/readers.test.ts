@@ -48,6 +48,21 @@ describe('CSV', () => {
     expect(t.columns[2]!.values).toEqual(['paris', 'lyon', null]);
   });
 
+  it('takes known types (a model\'s features) where the header has them, reading only the header when they type every column', async () => {
+    const dir = write({ 'a.csv': 'id,x,city\n001,1.5,paris\n002,oops,lyon\n', 'q.csv': '"id","x\ny"\n1,2\n' });
+    const file = path.join(dir, 'a.csv');
+    const types = (s: { columns: { name: string; type: string }[] }) => s.columns.map((c) => `${c.name}:${c.type}`);
+    // "oops" would make x a string column if the rows were sampled: they are not
+    expect(types(await readCsvSchema(file, { known: { id: 'string', x: 'number', city: 'string', gone: 'number' } }))).toEqual(['id:string', 'x:number', 'city:string']);
+    // a column without a known type is inferred from the rows; known columns the header lacks are ignored
+    expect(types(await readCsvSchema(file, { known: { id: 'string', gone: 'number' } }))).toEqual(['id:string', 'x:string', 'city:string']);
+    // declared types win over known ones, and must name header columns
+    expect(types(await readCsvSchema(file, { known: { id: 'string', x: 'number', city: 'string' }, columns: { id: 'number' } }))).toEqual(['id:number', 'x:number', 'city:string']);
+    await expect(readCsvSchema(file, { known: { id: 'string', x: 'number', city: 'string' }, columns: { zzz: 'number' } })).rejects.toThrow('column "zzz" is not in the header of a.csv');
+    // a header with a quoted line break is read as a record, not as its first line
+    expect(types(await readCsvSchema(path.join(dir, 'q.csv'), { known: { id: 'number', 'x\ny': 'number' } }))).toEqual(['id:number', 'x\ny:number']);
+  });
+
   it('names the file, record and column of a cell that does not fit its type', async () => {
     const rows = Array.from({ length: 1001 }, (_, i) => `${i},1`);
     const dir = write({ 'big.csv': `a,b\n${rows.join('\n')}\noops,2\n` });
