@@ -2,7 +2,6 @@
 // (each column is number or string, declared in the spec or inferred from the first rows).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { MlError } from '../errors.js';
 import type { Column, ColumnSchema, Schema, Table } from '../table.js';
 import { parseDecimal } from './decimal.js';
@@ -171,29 +170,15 @@ function indexOrEnd(text: string, ch: string, from: number): number {
   return k < 0 ? text.length : k;
 }
 
-/**
- * A file's text, chunk by chunk, from byte `start`; a loop that ends early closes the file. Read
- * synchronously: a local file in the page cache reads in microseconds, while each read handed to
- * the thread pool waits for a thread, a cost that a short job (a few chunks) pays on every chunk
- * on a busy machine. One buffer serves every read (the decoder copies out of it).
- */
-function* textChunks(file: string, start = 0): Generator<string> {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
-    const decoder = new StringDecoder('utf8');
-    for (let pos = start, n; (n = fs.readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) yield decoder.write(buf.subarray(0, n));
-    const rest = decoder.end();
-    if (rest) yield rest;
-  } finally {
-    fs.closeSync(fd);
-  }
+/** A file's text, chunk by chunk, from byte `start`; a for-await loop that ends early closes the file. */
+function textChunks(file: string, start = 0): AsyncIterable<string> {
+  return fs.createReadStream(file, { encoding: 'utf8', highWaterMark: CHUNK_BYTES, start }) as AsyncIterable<string>;
 }
 
 /** The first line of a file with its line break, read a chunk at a time ('' for an empty file). */
 async function firstLine(file: string): Promise<string> {
   let text = '';
-  for (const chunk of textChunks(file)) {
+  for await (const chunk of textChunks(file)) {
     text += chunk;
     const nl = text.indexOf('\n');
     if (nl >= 0) return text.slice(0, nl + 1);
@@ -204,7 +189,7 @@ async function firstLine(file: string): Promise<string> {
 /** Records of a file, streamed, one chunk's worth at a time: nothing but the current chunk is held in memory. */
 export async function* csvRecordChunks(file: string, delimiter = ','): AsyncGenerator<string[][]> {
   const parser = new CsvParser(delimiter);
-  for (const chunk of textChunks(file)) {
+  for await (const chunk of textChunks(file)) {
     const records = parser.push(chunk);
     if (records.length > 0) yield records;
   }
@@ -438,7 +423,7 @@ async function* readRecords(files: string[], records: TypedRecords, delimiter: s
     records.startFile(file);
     const parser = new CsvParser(delimiter);
     if (from > 0) parser.feed(await firstLine(file), records);
-    for (const chunk of textChunks(file, from)) {
+    for await (const chunk of textChunks(file, from)) {
       parser.feed(chunk, records);
       yield* records.ready.splice(0);
     }
