@@ -147,17 +147,23 @@ function softplus(z: number): number {
 function logisticModel(s: LogState): FittedEstimator {
   return {
     async predict(t: Table) {
-      const m = featureMatrix(t, 'LogisticRegression');
+      const m = featureColumns(t, 'LogisticRegression');
       checkSameFeatures(s.features, m.names, 'LogisticRegression');
       const k = s.classes.length;
       const proba = new Float64Array(m.n * k);
+      // each class's scores a feature column at a time, as LinearRegression: the same sums, bit for bit
+      const scores = s.coef.map((coef, c) => {
+        const v = new Float64Array(m.n).fill(s.intercept[c]!);
+        for (let j = 0; j < m.d; j++) {
+          const x = m.cols[j]!;
+          const w = coef[j]!;
+          for (let i = 0; i < m.n; i++) v[i] += x[i]! * w;
+        }
+        return v;
+      });
       const z = new Float64Array(s.coef.length);
       for (let i = 0; i < m.n; i++) {
-        for (let c = 0; c < s.coef.length; c++) {
-          let v = s.intercept[c]!;
-          for (let j = 0; j < m.d; j++) v += m.x[i * m.d + j]! * s.coef[c]![j]!;
-          z[c] = v;
-        }
+        for (let c = 0; c < scores.length; c++) z[c] = scores[c]![i]!;
         if (k === 2) {
           const p1 = 1 / (1 + Math.exp(-z[0]!));
           proba[i * 2] = 1 - p1;
