@@ -19,13 +19,16 @@ export function localPath(pfsPath: string, pfsDir: string): string {
   return p;
 }
 
-/** `top`: for image trees, only that top-level entry of the tree (one predict unit). */
-export async function readSchema(data: MlDataSpec, p: string, top?: string): Promise<Schema> {
+/**
+ * `top`: for image trees, only that top-level entry of the tree (one predict unit). `known`: CSV
+ * column types known elsewhere (a model's features), taken instead of inferred where the header has them.
+ */
+export async function readSchema(data: MlDataSpec, p: string, top?: string, known?: Record<string, 'number' | 'string'>): Promise<Schema> {
   switch (data.format) {
     case 'csv': {
       const files = csvFiles(p);
       if (files.length === 0) throw new MlError(`no CSV files under ${data.path}`, 'check transform.ml.data.path and the input glob');
-      return readCsvSchema(files[0]!, { delimiter: data.delimiter, columns: data.columns });
+      return readCsvSchema(files[0]!, { delimiter: data.delimiter, columns: data.columns, known });
     }
     case 'images':
       return readImageSchema(p, data.image_column, data.label ?? 'label', top);

@@ -44,12 +44,13 @@ export interface PredictOptions {
 export async function dataForModel(chain: FittedChain, file: string, opts: { delimiter?: string; model?: string } = {}): Promise<{ data: MlDataSpec; schema: Schema }> {
   if (!fs.existsSync(file)) throw new MlError(`${file} doesn't exist`, 'check the path given with -f');
   const format = chain.json.data_format as MlDataSpec['format'];
-  const columns: Record<string, 'number' | 'string'> = {};
   const data: MlDataSpec = { format, path: file, delimiter: opts.delimiter ?? ',', image_column: chain.json.features.find((f) => f.type === 'image' || f.type === 'tensor')?.name ?? 'image', label: chain.json.label?.name };
-  const raw = await readSchema(data, file);
   // columns named like model features take the model's types (a numeric-looking id stays a string)
-  for (const f of chain.json.features) if ((f.type === 'number' || f.type === 'string') && raw.columns.some((c) => c.name === f.name)) columns[f.name] = f.type;
-  const schema = { columns: raw.columns.map((c) => (columns[c.name] ? { ...c, type: columns[c.name]! } : c)) };
+  const known: Record<string, 'number' | 'string'> = {};
+  for (const f of chain.json.features) if (f.type === 'number' || f.type === 'string') known[f.name] = f.type;
+  const schema = await readSchema(data, file, undefined, known);
+  const columns: Record<string, 'number' | 'string'> = {};
+  for (const c of schema.columns) if (known[c.name]) columns[c.name] = known[c.name]!;
   checkChainInput(chain, schema.columns, file, opts.model);
   return { data: format === 'csv' ? { ...data, columns } : data, schema };
 }

@@ -282,9 +282,7 @@ async function schemaFor(spec: MlSpec, chain: FittedChain, p: string, top?: stri
   const data = typedData(spec, chain);
   // declared types may name model features the file lacks: let the model check report that
   const file = data.format === 'csv' ? { ...data, columns: undefined } : data;
-  const raw = await readSchema(file, p, top);
-  const declared = data.columns ?? {};
-  return { columns: raw.columns.map((c) => (declared[c.name] ? { ...c, type: declared[c.name]! } : c)) };
+  return readSchema(file, p, top, data.columns);
 }
 
 /** Evaluate: a saved chain on labelled data → metrics.json. */

@@ -417,18 +417,34 @@ export function* readContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx
 export function* readFrom(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset: number): Generator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
   const rec = contentRecord(index, id, ctx);
-  const locs = index.getChunks(rec.chunks);
-  let at = 0;
-  for (const c of rec.chunks) {
-    const loc = locs.get(c.toString('latin1'));
-    if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${c.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
-    if (at + loc.rawLen > offset) {
-      const data = readChunk(index, packs, c, ctx, loc);
-      yield offset > at ? data.subarray(offset - at) : data;
+  // located from the last chunk back to the one holding `offset`: the end of a big file (an
+  // append) costs a lookup of its last chunks, not of its hundreds of chunks
+  const locs = new Map<string, ChunkLocation>();
+  let first = rec.chunks.length;
+  let at = rec.size;
+  while (first > 0 && at > offset) {
+    const batch = rec.chunks.slice(Math.max(0, first - TAIL_LOOKUP), first);
+    const found = index.getChunks(batch);
+    for (let i = batch.length - 1; i >= 0 && at > offset; i--) {
+      const key = batch[i]!.toString('latin1');
+      const loc = found.get(key);
+      if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${batch[i]!.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+      locs.set(key, loc);
+      at -= loc.rawLen;
+      first--;
     }
+  }
+  for (let i = first; i < rec.chunks.length; i++) {
+    const c = rec.chunks[i]!;
+    const loc = locs.get(c.toString('latin1'))!;
+    const data = readChunk(index, packs, c, ctx, loc);
+    yield offset > at ? data.subarray(offset - at) : data;
     at += loc.rawLen;
   }
 }
+
+/** Chunks looked up at a time by readFrom, walking back from a content's end. */
+const TAIL_LOOKUP = 16;
 
 /**
  * A file's bytes written into `fd`, a new file, from its start (`offset` skips bytes of the

@@ -21,11 +21,12 @@ export function isContentPrefix(index: ChunkIndex, packs: Packs, before: Content
   let shared = 0;
   while (shared < old.chunks.length && shared < cur.chunks.length && old.chunks[shared]!.equals(cur.chunks[shared]!)) shared++;
   if (shared === old.chunks.length) return true;
-  const sizes = chunkSizes(index, [...old.chunks, ...cur.chunks], ctx);
+  // only the old chunks past the shared ones are sized: a big file has hundreds before them
+  const sizes = chunkSizes(index, old.chunks.slice(shared), ctx);
   const size = (id: ChunkId) => sizes.get(id.toString('latin1'))!;
   // the new content's chunks from the first one that differs, read one at a time as needed
-  let start = 0;
-  for (let i = 0; i < shared; i++) start += size(old.chunks[i]!);
+  let start = old.size;
+  for (let i = shared; i < old.chunks.length; i++) start -= size(old.chunks[i]!);
   let next = shared;
   let window = Buffer.alloc(0);
   let windowStart = start;

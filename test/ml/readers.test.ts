@@ -48,6 +48,21 @@ describe('CSV', () => {
     expect(t.columns[2]!.values).toEqual(['paris', 'lyon', null]);
   });
 
+  it('takes known types (a model\'s features) where the header has them, reading only the header when they type every column', async () => {
+    const dir = write({ 'a.csv': 'id,x,city\n001,1.5,paris\n002,oops,lyon\n', 'q.csv': '"id","x\ny"\n1,2\n' });
+    const file = path.join(dir, 'a.csv');
+    const types = (s: { columns: { name: string; type: string }[] }) => s.columns.map((c) => `${c.name}:${c.type}`);
+    // "oops" would make x a string column if the rows were sampled: they are not
+    expect(types(await readCsvSchema(file, { known: { id: 'string', x: 'number', city: 'string', gone: 'number' } }))).toEqual(['id:string', 'x:number', 'city:string']);
+    // a column without a known type is inferred from the rows; known columns the header lacks are ignored
+    expect(types(await readCsvSchema(file, { known: { id: 'string', gone: 'number' } }))).toEqual(['id:string', 'x:string', 'city:string']);
+    // declared types win over known ones, and must name header columns
+    expect(types(await readCsvSchema(file, { known: { id: 'string', x: 'number', city: 'string' }, columns: { id: 'number' } }))).toEqual(['id:number', 'x:number', 'city:string']);
+    await expect(readCsvSchema(file, { known: { id: 'string', x: 'number', city: 'string' }, columns: { zzz: 'number' } })).rejects.toThrow('column "zzz" is not in the header of a.csv');
+    // a header with a quoted line break is read as a record, not as its first line
+    expect(types(await readCsvSchema(path.join(dir, 'q.csv'), { known: { id: 'number', 'x\ny': 'number' } }))).toEqual(['id:number', 'x\ny:number']);
+  });
+
   it('names the file, record and column of a cell that does not fit its type', async () => {
     const rows = Array.from({ length: 1001 }, (_, i) => `${i},1`);
     const dir = write({ 'big.csv': `a,b\n${rows.join('\n')}\noops,2\n` });
@@ -173,6 +188,22 @@ describe('CSV fast path', () => {
       out.number(v);
       expect(Buffer.from(out.bytes()).toString('latin1'), String(v)).toBe(String(v));
     }
+    // with the places of the number before as the hint, as a column of cells is printed
+    let hint = -1;
+    const wrong: string[] = [];
+    for (const v of values) {
+      out.clear();
+      hint = out.number(v, hint);
+      const text = Buffer.from(out.bytes()).toString('latin1');
+      if (text !== String(v)) wrong.push(`${text} for ${String(v)}`);
+    }
+    expect(wrong).toEqual([]);
+    for (let places = 0; places <= 15; places++)
+      for (const v of [0.5, 12.25, -3.125, 1e-6, 123456.7, 0.1 + 0.2, 99.99, 1e14 + 0.5]) {
+        out.clear();
+        out.number(v, places);
+        expect(Buffer.from(out.bytes()).toString('latin1'), `${String(v)} with hint ${places}`).toBe(String(v));
+      }
     out.clear();
     out.text('a,é→😀');
     expect(Buffer.from(out.bytes()).toString('utf8')).toBe('a,é→😀');

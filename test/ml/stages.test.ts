@@ -172,6 +172,40 @@ describe('estimators', () => {
     }
   });
 
+  it('linear models predict exactly the row-by-row sums: intercept, then each feature in order', async () => {
+    const r = mulberry32(11);
+    const n = 500;
+    const d = 6;
+    // mixed magnitudes, so that another order of the additions would round differently
+    const cols = Array.from({ length: d }, (_, j) => Array.from({ length: n }, () => (r() - 0.5) * 10 ** ((j * 3) % 7 - 3)));
+    const t = table(...cols.map((v, j) => num(`f${j}`, v)));
+    const rowSum = (intercept: number, coef: number[], i: number) => {
+      let v = intercept;
+      for (let j = 0; j < d; j++) v += cols[j]![i]! * coef[j]!;
+      return v;
+    };
+    const bits = (v: ArrayLike<number>) => Buffer.from(Float64Array.from(v).buffer);
+    const lin = await LinearRegression.fit(t, { kind: 'regression', values: Float64Array.from({ length: n }, (_, i) => cols[0]![i]! * 3 - cols[5]![i]! + r()) }, LinearRegression.parse({}, fail), ctx);
+    const ls = (await lin.save()).json as { coef: number[]; intercept: number };
+    const lp = await lin.predict(t);
+    if (lp.kind !== 'regression') throw new Error('not a regressor');
+    expect(bits(lp.values).equals(bits(Array.from({ length: n }, (_, i) => rowSum(ls.intercept, ls.coef, i))))).toBe(true);
+    const y = Int32Array.from({ length: n }, (_, i) => (cols[1]![i]! + cols[2]![i]! * 100 > 0 ? (cols[3]![i]! > 0 ? 2 : 1) : 0));
+    const log = await LogisticRegression.fit(t, { kind: 'classification', classes: [0, 1, 2], index: y }, LogisticRegression.parse({}, fail), ctx);
+    const gs = (await log.save()).json as { coef: number[][]; intercept: number[] };
+    const gp = await log.predict(t);
+    if (gp.kind !== 'classification') throw new Error('not a classifier');
+    const want: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const z = gs.coef.map((coef, c) => rowSum(gs.intercept[c]!, coef, i));
+      const max = Math.max(...z);
+      let sum = 0;
+      for (const v of z) sum += Math.exp(v - max);
+      for (const v of z) want.push(Math.exp(v - max) / sum);
+    }
+    expect(bits(gp.proba!).equals(bits(want))).toBe(true);
+  });
+
   it('trees split exactly on clean data; forests are seeded', async () => {
     const x = [1, 2, 3, 4, 5, 6, 7, 8];
     const y = Int32Array.from(x, (v) => (v > 4 ? 1 : 0));

@@ -19,6 +19,8 @@ export interface CsvOptions {
   delimiter?: string;
   /** declared column types; the rest are inferred */
   columns?: Record<string, 'number' | 'string'>;
+  /** types known elsewhere (a model's features) for columns the header may lack: taken, not inferred, where it has them */
+  known?: Record<string, 'number' | 'string'>;
 }
 
 /** What a CsvParser hands each record to, in order. */
@@ -232,12 +234,20 @@ export function inferSchema(header: string[], sample: string[][], declared: Reco
   if (dup !== undefined) throw new MlError(`${source}: column "${dup}" appears twice in the header`);
   for (const name of Object.keys(declared))
     if (!header.includes(name)) throw new MlError(`transform.ml.data.columns: column "${name}" is not in the header of ${source}`, `the header has: ${header.join(', ')}`);
-  const numeric = header.map((_, j) => sample.every((rec) => MISSING.has((rec[j] ?? '').trim()) || isNumberCell(rec[j]!)));
-  return { columns: header.map((name, j): ColumnSchema => ({ name, type: declared[name] ?? (numeric[j] ? 'number' : 'string') })) };
+  // only the columns without a declared type are sampled
+  const numeric = (j: number) => sample.every((rec) => MISSING.has((rec[j] ?? '').trim()) || isNumberCell(rec[j]!));
+  return { columns: header.map((name, j): ColumnSchema => ({ name, type: declared[name] ?? (numeric(j) ? 'number' : 'string') })) };
 }
 
 /** Header and column types from the header and the first SAMPLE_ROWS rows (declared types win). */
 export async function readCsvSchema(file: string, opts: CsvOptions = {}): Promise<Schema> {
+  const typed = { ...opts.known, ...opts.columns };
+  // every column typed already (a model's features): the header is all there is to read
+  const [first] = new CsvParser(opts.delimiter ?? ',').push(await firstLine(file));
+  if (first && first.every((h) => typed[h.trim()] !== undefined)) {
+    const names = first.map((h) => h.trim());
+    return inferSchema(names, [], Object.fromEntries(Object.entries(typed).filter(([name]) => names.includes(name) || opts.columns?.[name])), path.basename(file));
+  }
   let header: string[] | undefined;
   const sample: string[][] = [];
   for await (const rec of csvRecords(file, opts.delimiter ?? ',')) {
@@ -246,7 +256,8 @@ export async function readCsvSchema(file: string, opts: CsvOptions = {}): Promis
     if (sample.length >= SAMPLE_ROWS) break;
   }
   if (!header) throw new MlError(`${path.basename(file)} is empty: a CSV file needs a header row`);
-  return inferSchema(header, sample, opts.columns, path.basename(file));
+  const known = Object.fromEntries(Object.entries(opts.known ?? {}).filter(([name]) => header.includes(name)));
+  return inferSchema(header, sample, { ...known, ...opts.columns }, path.basename(file));
 }
 
 /**

@@ -1,7 +1,7 @@
 // Helpers shared by estimators: the feature checks every numeric model makes, and turning
 // features into a float64 matrix (refusing missing values, which need a SimpleImputer first).
 import { MlError } from '../errors.js';
-import { describeType, toMatrix, type ColumnSchema, type Table } from '../table.js';
+import { describeType, toMatrix, type ColumnSchema, type NumberColumn, type Table } from '../table.js';
 import type { StageFail } from './types.js';
 
 /** Numeric models take number columns only. */
@@ -35,6 +35,23 @@ export function featureMatrix(t: Table, stage: string): { x: Float64Array; n: nu
       throw new MlError(`${stage}: column "${col}" has a missing or infinite value (row ${(t.offset ?? 0) + Math.floor(i / m.d) + 1})`, 'add a SimpleImputer stage before it', { column: col, stage });
     }
   return m;
+}
+
+/**
+ * Features as their columns, unchanged (no n × d copy): for predictions that visit each column
+ * once. A missing or infinite value is the error featureMatrix gives, naming the first such cell.
+ */
+export function featureColumns(t: Table, stage: string): { cols: Float64Array[]; n: number; d: number; names: string[] } {
+  const cols = (t.columns as NumberColumn[]).map((c) => c.values);
+  for (const v of cols) if (!allFinite(v, t.rows)) featureMatrix(t, stage);
+  return { cols, n: t.rows, d: cols.length, names: t.columns.map((c) => c.name) };
+}
+
+/** Whether the first n values are all finite: x − x is 0 for those, NaN for NaN and ±Infinity. */
+function allFinite(v: Float64Array, n: number): boolean {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += v[i]! - v[i]!;
+  return s === 0;
 }
 
 /** Row-wise argmax (first maximum wins). */

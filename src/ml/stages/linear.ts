@@ -3,7 +3,7 @@
 // objective: C = 1, no penalty on the intercept, softmax over classes when there are more than two).
 import { MlError } from '../errors.js';
 import { lbfgs, lbfgsAsync, lstsq } from '../linalg.js';
-import { argmaxRows, checkClassLabel, checkNumericFeatures, checkRegressionLabel, checkSameFeatures, featureMatrix } from './common.js';
+import { argmaxRows, checkClassLabel, checkNumericFeatures, checkRegressionLabel, checkSameFeatures, featureColumns, featureMatrix } from './common.js';
 import { ParamReader } from './params.js';
 import type { EstimatorDef, FitContext, FittedEstimator, Target, TrainRows } from './types.js';
 import type { Label, Table } from '../table.js';
@@ -14,13 +14,15 @@ type LinState = { features: string[]; coef: number[]; intercept: number; rank: n
 function linearModel(s: LinState): FittedEstimator {
   return {
     async predict(t: Table) {
-      const m = featureMatrix(t, 'LinearRegression');
+      const m = featureColumns(t, 'LinearRegression');
       checkSameFeatures(s.features, m.names, 'LinearRegression');
-      const values = new Float64Array(m.n);
-      for (let i = 0; i < m.n; i++) {
-        let y = s.intercept;
-        for (let j = 0; j < m.d; j++) y += m.x[i * m.d + j]! * s.coef[j]!;
-        values[i] = y;
+      // a column at a time, adding to each row's sum in feature order: the same sums, bit for bit,
+      // as row by row, in one short loop per feature (a short job runs it before V8 optimizes it)
+      const values = new Float64Array(m.n).fill(s.intercept);
+      for (let j = 0; j < m.d; j++) {
+        const x = m.cols[j]!;
+        const c = s.coef[j]!;
+        for (let i = 0; i < m.n; i++) values[i] += x[i]! * c;
       }
       return { kind: 'regression', values };
     },
@@ -145,17 +147,23 @@ function softplus(z: number): number {
 function logisticModel(s: LogState): FittedEstimator {
   return {
     async predict(t: Table) {
-      const m = featureMatrix(t, 'LogisticRegression');
+      const m = featureColumns(t, 'LogisticRegression');
       checkSameFeatures(s.features, m.names, 'LogisticRegression');
       const k = s.classes.length;
       const proba = new Float64Array(m.n * k);
+      // each class's scores a feature column at a time, as LinearRegression: the same sums, bit for bit
+      const scores = s.coef.map((coef, c) => {
+        const v = new Float64Array(m.n).fill(s.intercept[c]!);
+        for (let j = 0; j < m.d; j++) {
+          const x = m.cols[j]!;
+          const w = coef[j]!;
+          for (let i = 0; i < m.n; i++) v[i] += x[i]! * w;
+        }
+        return v;
+      });
       const z = new Float64Array(s.coef.length);
       for (let i = 0; i < m.n; i++) {
-        for (let c = 0; c < s.coef.length; c++) {
-          let v = s.intercept[c]!;
-          for (let j = 0; j < m.d; j++) v += m.x[i * m.d + j]! * s.coef[c]![j]!;
-          z[c] = v;
-        }
+        for (let c = 0; c < scores.length; c++) z[c] = scores[c]![i]!;
         if (k === 2) {
           const p1 = 1 / (1 + Math.exp(-z[0]!));
           proba[i * 2] = 1 - p1;
