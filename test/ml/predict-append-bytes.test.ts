@@ -70,7 +70,7 @@ describe('predictions of appended rows, byte for byte', () => {
 
     const whole = first + rows(14_500, 4000, false);
     await put(env.store, 'events', { '/events.csv': whole });
-    await runForeground(env.store.core);
+    await runForeground(env.store.handle);
     expect(lastJob(env.store, 'appended')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     // the second job predicted only the appended rows
     expect(await spans('appended')).toEqual([
