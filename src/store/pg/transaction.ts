@@ -17,7 +17,7 @@ export interface RetryOptions {
   onRetry?: (attempt: number, sqlstate: string) => void;
 }
 
-export const DEFAULT_TRIES = 12;
+export const DEFAULT_TRIES = 30;
 
 export function isRetryable(err: unknown): boolean {
   return RETRYABLE.has((err as { code?: string })?.code ?? '');
