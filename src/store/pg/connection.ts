@@ -8,8 +8,8 @@ import { InvalidArgumentError, IoError, LockedError, TuskError } from '../../err
 export function redact(text: string): string {
   return (
     text
-      // postgres://user:secret@host → postgres://user:***@host
-      .replace(/(postgres(?:ql)?:\/\/[^:/?#@\s]*):[^@/?#\s]*@/gi, '$1:***@')
+      // postgres://user:secret@host → postgres://user:***@host (any scheme: a mistyped one too)
+      .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@/?#\s]*@/gi, '$1:***@')
       // key=value connection strings and URL query parameters: password=secret
       .replace(/(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi, '$1***')
   );

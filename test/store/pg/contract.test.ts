@@ -376,6 +376,18 @@ for (const backend of BACKENDS) {
       expect(await m.index.isWriterAlive('w1')).toBe(false);
     });
 
+    it('batches of thousands of chunks: one call to write, one to look up, streamed back a page at a time', async () => {
+      const m = await backend.open();
+      const pack = await m.index.claimPack('w', 1 << 30);
+      const ids = Array.from({ length: 2500 }, () => id32() as ChunkId);
+      await m.unitOfWork(({ index }) => index.putChunks(ids.map((id, i) => ({ id, pack: pack.id, offset: i * 10, storedLen: 5, rawLen: 5, codec: 0 }))));
+      expect((await m.index.existingChunks(ids)).size).toBe(2500);
+      expect((await m.index.getChunks(ids.slice(0, 1200))).size).toBe(1200);
+      const places = await collect(m.index.iterateChunkPlaces());
+      expect(new Set(places.map((p) => p.id.toString('hex'))).size).toBe(2500);
+      expect(places.reduce((sum, p) => sum + p.offset, 0)).toBe(ids.reduce((sum, _, i) => sum + i * 10, 0));
+    });
+
     it('a unit of work that throws leaves nothing behind', async () => {
       const m = await backend.open();
       await expect(
