@@ -61,7 +61,9 @@ function sqliteStore(file: string): AsyncMetadataStore {
       turn = next.catch(() => {});
       return next;
     },
-    close: async () => db.close(),
+    close: async () => {
+      db.close();
+    },
   };
 }
 
