@@ -20,15 +20,22 @@ export interface CommitFinished {
   id: string;
 }
 
+/** Notifications on one channel, in commit order; `close` (or ending a for-await loop) ends it. */
+export interface Watcher<T> extends AsyncIterable<T> {
+  close(): Promise<void>;
+}
+
 /**
- * The payloads sent on `channel` from now on, in commit order, as parsed JSON. Ending the
- * iteration (break, return, or `signal`) closes the connection. A lost connection ends it
- * with the error: what was sent meanwhile is not replayed, so a watcher re-reads state after.
+ * Listen on `channel`: resolves once the LISTEN is in place, so every unit that commits after
+ * that is seen. The payloads come as parsed JSON, in commit order. Aborting `signal` or calling
+ * close() ends the iteration and the connection. A lost connection ends it with the error: what
+ * was sent meanwhile is not replayed, so a watcher re-reads state when it listens again.
  */
-export async function* watch<T = unknown>(target: PgTarget, channel: string, signal?: AbortSignal): AsyncGenerator<T> {
+export async function watch<T = unknown>(target: PgTarget, channel: string, signal?: AbortSignal): Promise<Watcher<T>> {
   const client = new pg.Client(clientConfig(target));
   const queue: T[] = [];
   let failure: unknown;
+  let closed = false;
   let wake: (() => void) | undefined;
   const poke = (): void => {
     wake?.();
@@ -43,25 +50,36 @@ export async function* watch<T = unknown>(target: PgTarget, channel: string, sig
     failure = err;
     poke();
   });
-  const onAbort = (): void => poke();
-  signal?.addEventListener('abort', onAbort);
-  try {
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-    } catch (err) {
-      throw pgFailure(err, target) ?? err;
-    }
-    for (;;) {
-      while (queue.length > 0) yield queue.shift()!;
-      if (failure !== undefined) throw pgFailure(failure, target) ?? failure;
-      if (signal?.aborted) return;
-      await new Promise<void>((r) => (wake = r));
-    }
-  } finally {
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
     signal?.removeEventListener('abort', onAbort);
+    poke();
     await client.end().catch(() => {});
+  };
+  const onAbort = (): void => void close();
+  try {
+    await client.connect();
+    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw pgFailure(err, target) ?? err;
   }
+  signal?.addEventListener('abort', onAbort);
+  if (signal?.aborted) await close();
+  async function* events(): AsyncGenerator<T> {
+    try {
+      for (;;) {
+        while (queue.length > 0 && !closed) yield queue.shift()!;
+        if (closed) return;
+        if (failure !== undefined) throw pgFailure(failure, target) ?? failure;
+        await new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      await close();
+    }
+  }
+  return { [Symbol.asyncIterator]: events, close };
 }
 
 /** Statement fragment: send `payload` (SQL expression yielding json) on a channel, once per row of the CTE `src`. */

@@ -8,7 +8,7 @@ import { clientConfig, openPool, redact } from '../../../src/store/pg/connection
 import { PgMetadata } from '../../../src/store/pg/metadata.js';
 import { migrate, PG_SCHEMA_VERSION, schemaVersion } from '../../../src/store/pg/schema.js';
 import { withTransaction } from '../../../src/store/pg/transaction.js';
-import { BRANCH_CHANNEL, watch, type BranchMoved } from '../../../src/store/pg/watch.js';
+import { BRANCH_CHANNEL, COMMIT_CHANNEL, watch, type BranchMoved, type CommitFinished } from '../../../src/store/pg/watch.js';
 import { usePostgres } from '../../helpers/postgres.js';
 
 describe('credentials stay out of messages', () => {
@@ -140,15 +140,10 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
       await graph.setBranch('r', 'master', 'c1', 1);
     });
     const abort = new AbortController();
-    const events = watch<BranchMoved>({ url }, BRANCH_CHANNEL, abort.signal);
-    // the first next() connects and LISTENs; a moved branch then wakes it
+    // resolved: the LISTEN is in place, so every unit committed from here on is seen
+    const watcher = await watch<BranchMoved>({ url }, BRANCH_CHANNEL, abort.signal);
+    const events = watcher[Symbol.asyncIterator]();
     const first = events.next();
-    // LISTEN is in place once the watcher's backend shows up listening
-    for (;;) {
-      const r = await m.pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()");
-      if (r.rows[0].n > 0) break;
-      await new Promise((res) => setImmediate(res));
-    }
     await expect(
       m.unitOfWork(async ({ graph }) => {
         expect(await graph.moveBranch('r', 'master', 'c1', 'rolled-back')).toBe(true);
@@ -161,5 +156,28 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     expect((await events.next()).value).toEqual({ repo: 'r', branch: 'dev', head: 'c2' });
     abort.abort();
     expect((await events.next()).done).toBe(true);
+  });
+
+  it('a finished commit is announced on its own channel, once its unit commits', async () => {
+    const url = await server.freshDatabase();
+    const m = await PgMetadata.open({ url });
+    metas.push(m);
+    const watcher = await watch<CommitFinished>({ url }, COMMIT_CHANNEL);
+    await m.unitOfWork(async ({ graph }) => {
+      await graph.insertRepo({ name: 'r', type: 'user', description: '', created: 1 });
+      await graph.insertCommit({ repo: 'r', id: 'c1', seq: 1, branch: 'master', parent: null, origin: 'USER', description: '', started: 1, finishing: null, finished: null, root: null, size: 0, files: 0, error: null });
+      await graph.finishCommit('r', 'c1', 2, 'done');
+    });
+    for await (const e of watcher) {
+      expect(e).toEqual({ repo: 'r', id: 'c1' });
+      break;
+    }
+  });
+
+  it('a database that does not exist is E_INVALID naming it', async () => {
+    const url = server.server().url('no_such_db');
+    const err = await PgMetadata.open({ url }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toContain('no_such_db');
   });
 });
