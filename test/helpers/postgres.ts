@@ -54,26 +54,37 @@ async function freePort(): Promise<number> {
 export interface PgServer {
   readonly port: number;
   readonly dir: string;
-  /** A URL for one database on this server (user tusk, no password: trust). */
+  /** A URL for one database on this server, as user tusk (with its password, when it has one). */
   url(database: string): string;
   stop(): Promise<void>;
 }
 
+export interface PgServerOptions {
+  /** logins need this password (scram-sha-256) instead of being trusted */
+  password?: string;
+}
+
 /** initdb and start a server; its data, socket and log live in one temp dir removed by stop(). */
-export async function startPostgres(): Promise<PgServer> {
+export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-pg-'));
   const as = process.getuid?.() === 0 ? unprivileged()! : undefined;
   if (as) fs.chownSync(dir, as.uid, as.gid);
   const exec = (cmd: string, args: string[]) => (as ? run(as.prefix[0]!, [...as.prefix.slice(1), cmd, ...args]) : run(cmd, args));
   const data = path.join(dir, 'data');
   try {
-    await exec(path.join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'tusk', '-N', '-E', 'UTF8', '--locale=C']);
+    const auth = ['-A', 'trust'];
+    if (opts.password !== undefined) {
+      const pwfile = path.join(dir, 'pwfile');
+      fs.writeFileSync(pwfile, `${opts.password}\n`, { mode: 0o644 });
+      auth.splice(0, 2, '-A', 'scram-sha-256', `--pwfile=${pwfile}`);
+    }
+    await exec(path.join(PG_BIN, 'initdb'), ['-D', data, ...auth, '-U', 'tusk', '-N', '-E', 'UTF8', '--locale=C']);
     // a port picked free may be taken before the server binds it: try another
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      const opts = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60`;
+      const settings = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60`;
       try {
-        await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']);
+        await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', '-o', settings, 'start']);
       } catch (err) {
         if (attempt < 3) continue;
         const log = fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8') : '';
@@ -82,7 +93,7 @@ export async function startPostgres(): Promise<PgServer> {
       return {
         port,
         dir,
-        url: (database) => `postgres://tusk@127.0.0.1:${port}/${database}`,
+        url: (database) => `postgres://tusk${opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}`}@127.0.0.1:${port}/${database}`,
         stop: async () => {
           await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
           fs.rmSync(dir, { recursive: true, force: true });
@@ -104,12 +115,12 @@ export interface PostgresForTests {
 }
 
 /** For a test file: one server started before its tests and stopped after them. */
-export function usePostgres(): PostgresForTests {
+export function usePostgres(opts: PgServerOptions = {}): PostgresForTests {
   const missing = postgresMissing();
   let server: PgServer | undefined;
   let n = 0;
   beforeAll(async () => {
-    if (!missing) server = await startPostgres();
+    if (!missing) server = await startPostgres(opts);
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
