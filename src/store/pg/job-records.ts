@@ -5,7 +5,7 @@ import type { NodeId } from '../hash.js';
 import type { DatumRow, DatumState, JobRow, JobState, PipelineRow } from '../job-records.js';
 import type { AsyncJobRecords } from './async-contract.js';
 import { PAGE, pages, type Binding } from './binding.js';
-import { DATUM, JOB, PIPELINE } from './rows.js';
+import { DATUM, JOB, LIVE_JOB, PIPELINE } from './rows.js';
 
 type Owner = { id: string; pid: number; host: string; until: number };
 type LiveJob = Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>;
@@ -92,11 +92,7 @@ export class PgJobRecords implements AsyncJobRecords {
     return (await this.rows(`SELECT ${JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} ORDER BY created, seq`)).map(JOB.from);
   }
   async liveJobs(endedSince: number): Promise<LiveJob[]> {
-    const rows = await this.rows(`SELECT ${JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} OR finished >= $1 ORDER BY created, seq`, [endedSince]);
-    return rows.map((r) => {
-      const j = JOB.from(r);
-      return { pipeline: j.pipeline, id: j.id, state: j.state, created: j.created, started: j.started, finished: j.finished };
-    });
+    return (await this.rows(`SELECT ${LIVE_JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} OR finished >= $1 ORDER BY created, seq`, [endedSince])).map(LIVE_JOB.from);
   }
   async importJob(j: Omit<JobRow, 'runner' | 'lease_until'>): Promise<void> {
     await this.run(

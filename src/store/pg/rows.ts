@@ -97,6 +97,12 @@ export const JOB: Mapping<JobRow> = {
   }),
 };
 
+/** The few columns a log follower polls: never the whole rows. */
+export const LIVE_JOB: Mapping<Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>> = {
+  select: 'pipeline, id, state, created, started, finished',
+  from: (r) => ({ pipeline: s(r.pipeline), id: s(r.id), state: r.state as JobRow['state'], created: n(r.created), started: nn(r.started), finished: nn(r.finished) }),
+};
+
 export const DATUM: Mapping<DatumRow> = {
   select: 'pipeline, job, id, seq, hash, state, inputs, output, attempts, started, finished, error, claimed_by, lease_until, download_bytes, upload_bytes',
   from: (r) => ({

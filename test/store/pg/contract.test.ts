@@ -261,7 +261,9 @@ for (const backend of BACKENDS) {
       expect((await m.jobs.lastSuccessfulJob('p', 'j2'))?.id).toBe('j1');
       expect(await m.jobs.lastSuccessfulJob('p', 'j1')).toBeUndefined();
       expect(await m.jobs.previousJob('p', 'j2')).toBe('j1');
-      expect((await m.jobs.liveJobs(15)).map((j) => j.id).sort()).toEqual(['j1', 'j2']);
+      const live = await m.jobs.liveJobs(15);
+      expect(live.map((j) => j.id).sort()).toEqual(['j1', 'j2']);
+      expect(Object.keys(live[0]!).sort()).toEqual(['created', 'finished', 'id', 'pipeline', 'started', 'state']);
 
       const first = await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j2', 'runner-a', 60_000, 2));
       expect(first.map((d) => [d.id, d.state, d.claimed_by, d.attempts])).toEqual([
