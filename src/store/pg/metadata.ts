@@ -2,7 +2,7 @@
 // bound to the pool (outside a unit of work) or to one transaction's client (inside one).
 import type pg from 'pg';
 import type { AsyncMetadata, AsyncMetadataStore } from './async-contract.js';
-import type { Binding, Queryable } from './binding.js';
+import type { Binding } from './binding.js';
 import { PgChunkIndex } from './chunk-index.js';
 import { PgCommitGraph } from './commit-graph.js';
 import { openPool, type PgTarget } from './connection.js';
@@ -40,7 +40,7 @@ export class PgMetadata implements AsyncMetadataStore {
   }
 
   unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner: (db: Queryable) => Promise<unknown>) => inner(client) } as Binding)), this.target, this.retry);
+    return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner) => inner(client) })), this.target, this.retry);
   }
 
   close(): Promise<void> {

@@ -1,9 +1,14 @@
 // The PostgreSQL layer around the contracts: credentials kept out of messages, units retried on
 // serialization conflicts (and given up on as E_CONFLICT), migrations, change notifications.
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ConflictError, FormatVersionError, InvalidArgumentError, IoError } from '../../../src/errors.js';
+import type { ChunkId, ContentId } from '../../../src/store/hash.js';
+import type { Binding } from '../../../src/store/pg/binding.js';
+import { PgChunkIndex } from '../../../src/store/pg/chunk-index.js';
+import { PgCommitGraph } from '../../../src/store/pg/commit-graph.js';
 import { clientConfig, openPool, redact } from '../../../src/store/pg/connection.js';
 import { PgMetadata } from '../../../src/store/pg/metadata.js';
 import { migrate, PG_SCHEMA_VERSION, schemaVersion } from '../../../src/store/pg/schema.js';
@@ -172,6 +177,36 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
       expect(e).toEqual({ repo: 'r', id: 'c1' });
       break;
     }
+  });
+
+  it('batch methods are one round trip each, whatever their size', async () => {
+    const m = await openMeta();
+    let queries = 0;
+    const counted: Binding = {
+      db: { query: ((...args: Parameters<pg.Pool['query']>) => (queries++, m.pool.query(...args))) as pg.Pool['query'] },
+      atomically: (fn) => fn(counted.db),
+    };
+    const index = new PgChunkIndex(counted);
+    const graph = new PgCommitGraph(counted);
+    const once = async (what: () => Promise<unknown>): Promise<number> => {
+      queries = 0;
+      await what();
+      return queries;
+    };
+    const pack = await index.claimPack('w', 1 << 30);
+    const ids = Array.from({ length: 2000 }, () => randomBytes(32) as ChunkId);
+    expect(await once(() => index.putChunks(ids.map((id, i) => ({ id, pack: pack.id, offset: i, storedLen: 1, rawLen: 1, codec: 0 }))))).toBe(1);
+    expect(await once(() => index.existingChunks(ids))).toBe(1);
+    expect(await once(() => index.getChunks(ids))).toBe(1);
+    const contents = Array.from({ length: 500 }, (_, i) => ({ id: randomBytes(32) as ContentId, size: 2, chunks: [ids[i]!, ids[i + 1]!], endState: Buffer.from('s') }));
+    expect(await once(() => index.putContents(contents))).toBe(1);
+    expect(await once(() => index.moveChunks(pack.id, pack.id, ids.map((id, i) => ({ id, offset: i + 1 }))))).toBe(1);
+    expect(await once(() => graph.setBranchProvenance('out', 'master', Array.from({ length: 20 }, (_, i) => ({ repo: `r${i}`, branch: 'master' }))))).toBe(1);
+    expect(await once(() => graph.deleteRepo('out'))).toBe(1);
+    expect((await m.index.existingChunks(ids)).size).toBe(2000);
+    expect((await m.index.getContent(contents[7]!.id))?.chunks).toEqual([ids[7], ids[8]]);
+    expect((await m.index.getChunk(ids[1999]!))?.offset).toBe(2000);
+    expect((await m.graph.branchProvenance('out', 'master')).length).toBe(0);
   });
 
   it('a database that does not exist is E_INVALID naming it', async () => {
