@@ -33,8 +33,15 @@ export interface PgTarget {
 /** The connection settings of a target, checked: a malformed URL is refused here, redacted. */
 export function clientConfig(target: PgTarget): pg.ClientConfig {
   const { url } = target;
-  if (url !== undefined && !/^postgres(ql)?:\/\//i.test(url))
-    throw new InvalidArgumentError(`not a PostgreSQL URL: ${redact(url)}`, 'write it as postgres://USER@HOST:PORT/DATABASE (the password may come from ~/.pgpass or PGPASSWORD)');
+  const hint = 'write it as postgres://USER@HOST:PORT/DATABASE (the password may come from ~/.pgpass or PGPASSWORD)';
+  if (url !== undefined) {
+    if (!/^postgres(ql)?:\/\//i.test(url)) throw new InvalidArgumentError(`not a PostgreSQL URL: ${redact(url)}`, hint);
+    try {
+      new URL(url);
+    } catch {
+      throw new InvalidArgumentError(`not a valid PostgreSQL URL: ${redact(url)}`, hint);
+    }
+  }
   return { connectionString: url, types: TYPES, application_name: 'tusk' };
 }
 
@@ -69,6 +76,8 @@ export function pgFailure(err: unknown, target: PgTarget): TuskError | null {
     case 'EAI_AGAIN':
     case 'ETIMEDOUT':
     case 'ECONNRESET':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
       return new IoError(`cannot reach the metadata database ${where}: ${detail}`, 'check that PostgreSQL is running and the host and port are right', opts);
     case '28P01':
     case '28000':
@@ -77,6 +86,9 @@ export function pgFailure(err: unknown, target: PgTarget): TuskError | null {
       return new InvalidArgumentError(`the metadata database ${where} does not exist`, 'create it (createdb NAME) or name an existing one', opts);
     case '53100':
       return new IoError(`the metadata database ${where} is out of disk space: ${detail}`, 'free space on the database server, then retry; nothing was committed', opts);
+    case '53300':
+    case '57P03':
+      return new LockedError(`the metadata database ${where} takes no more connections now: ${detail}`, 'retry later, or raise max_connections on the server', opts);
     case '25006':
       return new LockedError(`the metadata database ${where} is read-only: ${detail}`, 'use a writable server (not a standby)', opts);
     default:

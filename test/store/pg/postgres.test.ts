@@ -33,6 +33,9 @@ describe('credentials stay out of messages', () => {
     }
     expect(err).toBeInstanceOf(InvalidArgumentError);
     expect((err as Error).message).not.toContain('hunter2');
+    // a postgres URL that does not parse (a port that is not a number)
+    expect(() => clientConfig({ url: 'postgres://root:hunter2@h:port/d' })).toThrow(InvalidArgumentError);
+    expect(() => clientConfig({ url: 'postgres://root:hunter2@h:port/d' })).toThrow(/^not a valid PostgreSQL URL: postgres:\/\/root:\*\*\*@h:port\/d$/);
   });
 
   it('a server that cannot be reached is E_IO naming host and port, never the password', async () => {
