@@ -110,8 +110,11 @@ export interface PostgresForTests {
   /** set when the suite must skip: the reason, with how to install PostgreSQL */
   readonly missing: string | undefined;
   readonly server: () => PgServer;
-  /** A new empty database on the file's server, for one test: its URL. */
-  freshDatabase(): Promise<string>;
+  /**
+   * A new database on the file's server, for one test: its URL. Empty, or a copy of `template`
+   * (a database made once with freshDatabase and left without connections).
+   */
+  freshDatabase(template?: string): Promise<string>;
 }
 
 /** For a test file: one server started before its tests and stopped after them. */
@@ -128,12 +131,12 @@ export function usePostgres(opts: PgServerOptions = {}): PostgresForTests {
   return {
     missing,
     server: () => server!,
-    async freshDatabase() {
+    async freshDatabase(template?: string) {
       const name = `t${++n}_${process.pid}`;
       const admin = new pg.Client({ connectionString: server!.url('postgres') });
       await admin.connect();
       try {
-        await admin.query(`CREATE DATABASE ${name}`);
+        await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${pg.escapeIdentifier(new URL(template).pathname.slice(1))}` : ''}`);
       } finally {
         await admin.end();
       }

@@ -75,6 +75,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
+let template: Promise<string> | undefined;
 const BACKENDS: { name: string; skip: string | undefined; open: () => Promise<AsyncMetadataStore> }[] = [
   {
     name: 'SQLite',
@@ -91,7 +92,13 @@ const BACKENDS: { name: string; skip: string | undefined; open: () => Promise<As
     name: 'PostgreSQL',
     skip: pgServer.missing,
     open: async () => {
-      const s = await PgMetadata.open({ url: await pgServer.freshDatabase(), max: 10 });
+      // the schema is made once per file; each test gets a copy of it
+      template ??= (async () => {
+        const url = await pgServer.freshDatabase();
+        await (await PgMetadata.open({ url })).close();
+        return url;
+      })();
+      const s = await PgMetadata.open({ url: await pgServer.freshDatabase(await template), max: 10 });
       opened.push(s);
       return s;
     },
