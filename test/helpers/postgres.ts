@@ -90,11 +90,24 @@ export async function startPostgres(opts: PgServerOptions = {}): Promise<PgServe
         const log = fs.existsSync(path.join(dir, 'log')) ? fs.readFileSync(path.join(dir, 'log'), 'utf8') : '';
         throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${log}`);
       }
+      // a test process that exits without running afterAll (process.exit, an uncaught error) leaves no server behind
+      const stopAtExit = (): void => {
+        try {
+          const args = ['-D', data, '-m', 'immediate', 'stop'];
+          if (as) execFileSync(as.prefix[0]!, [...as.prefix.slice(1), path.join(PG_BIN, 'pg_ctl'), ...args], { stdio: 'ignore' });
+          else execFileSync(path.join(PG_BIN, 'pg_ctl'), args, { stdio: 'ignore' });
+        } catch {
+          // already stopped
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+      };
+      process.once('exit', stopAtExit);
       return {
         port,
         dir,
         url: (database) => `postgres://tusk${opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}`}@127.0.0.1:${port}/${database}`,
         stop: async () => {
+          process.off('exit', stopAtExit);
           await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
           fs.rmSync(dir, { recursive: true, force: true });
         },
