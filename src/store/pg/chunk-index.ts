@@ -7,11 +7,9 @@ import type { ChunkId, ContentId, NodeId } from '../hash.js';
 import { Codec, RECORD_HEADER_BYTES } from '../pack-format.js';
 import type { AsyncChunkIndex } from './async-contract.js';
 import { PAGE, pages, type Binding } from './binding.js';
-import { CHUNK_LOCATION, PACK } from './rows.js';
+import { CHUNK, CHUNK_LOCATION, CONTENT, PACK, PACK_USE, type ChunkPlace, type PackedChunk, type PackUse } from './rows.js';
 
 const HOST = hostname();
-type Place = { id: ChunkId; pack: number; offset: number; storedLen: number };
-type PackUse = { id: number; name: string; size: number; owner: string | null; chunks: number; live: number };
 
 export class PgChunkIndex implements AsyncChunkIndex {
   constructor(private readonly b: Binding) {}
@@ -49,11 +47,10 @@ export class PgChunkIndex implements AsyncChunkIndex {
     return (await this.rows(`SELECT ${PACK.select} FROM packs`)).map(PACK.from);
   }
   /** Every chunk's place, a page at a time (no connection is held between pages). */
-  iterateChunkPlaces(): AsyncIterable<Place> {
-    return pages<Place>(async (last) => {
-      const sql = `SELECT id, pack, "offset", stored_len FROM chunks ${last ? 'WHERE id > $1' : ''} ORDER BY id LIMIT ${PAGE}`;
-      const r = await this.b.db.query<{ id: ChunkId; pack: number; offset: number; stored_len: number }>(sql, last ? [last.id] : []);
-      return r.rows.map((x) => ({ id: x.id, pack: x.pack, offset: x.offset, storedLen: x.stored_len }));
+  iterateChunkPlaces(): AsyncIterable<ChunkPlace> {
+    return pages<ChunkPlace>(async (last) => {
+      const rows = await this.rows(`SELECT ${CHUNK.select} FROM chunks ${last ? 'WHERE id > $1' : ''} ORDER BY id LIMIT ${PAGE}`, last ? [last.id] : []);
+      return rows.map(CHUNK.place);
     }, PAGE);
   }
   async allChunkIds(): Promise<ChunkId[]> {
@@ -114,18 +111,18 @@ export class PgChunkIndex implements AsyncChunkIndex {
     return (await this.b.db.query<{ state: Buffer }>('SELECT state FROM content_states WHERE content = $1', [id])).rows[0]?.state;
   }
   async contentStates(): Promise<{ content: ContentId; state: Buffer; size: number | null }[]> {
-    return (await this.b.db.query<{ content: ContentId; state: Buffer; size: number | null }>('SELECT s.content, s.state, c.size FROM content_states s LEFT JOIN contents c ON c.id = s.content')).rows;
+    return (await this.rows('SELECT s.content, s.state, c.size FROM content_states s LEFT JOIN contents c ON c.id = s.content')).map(CONTENT.state);
   }
   async deleteContentState(id: ContentId): Promise<void> {
     await this.run('DELETE FROM content_states WHERE content = $1', [id]);
   }
   async packUsage(): Promise<PackUse[]> {
     return (
-      await this.b.db.query<PackUse>(
-        `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
+      await this.rows(
+        `SELECT ${PACK_USE.select}, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
          FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
       )
-    ).rows;
+    ).map(PACK_USE.from);
   }
   async deletePack(id: number): Promise<void> {
     await this.run('DELETE FROM packs WHERE id = $1', [id]);
@@ -133,9 +130,8 @@ export class PgChunkIndex implements AsyncChunkIndex {
   async sealPack(id: number): Promise<void> {
     await this.run('UPDATE packs SET sealed = true WHERE id = $1', [id]);
   }
-  async chunksInPack(pack: number): Promise<{ id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[]> {
-    const r = await this.b.db.query<{ id: ChunkId; offset: number; stored_len: number; raw_len: number; codec: Codec }>('SELECT id, "offset", stored_len, raw_len, codec FROM chunks WHERE pack = $1', [pack]);
-    return r.rows.map((x) => ({ id: x.id, offset: x.offset, storedLen: x.stored_len, rawLen: x.raw_len, codec: x.codec }));
+  async chunksInPack(pack: number): Promise<PackedChunk[]> {
+    return (await this.rows(`SELECT ${CHUNK.select} FROM chunks WHERE pack = $1`, [pack])).map(CHUNK.from);
   }
   async moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void> {
     await this.run(
@@ -149,7 +145,7 @@ export class PgChunkIndex implements AsyncChunkIndex {
     await this.run(
       `INSERT INTO chunks (id, pack, "offset", stored_len, raw_len, codec)
        SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::smallint[]) ON CONFLICT DO NOTHING`,
-      [list.map((c) => c.id), list.map((c) => c.pack), list.map((c) => c.offset), list.map((c) => c.storedLen), list.map((c) => c.rawLen), list.map((c) => c.codec)],
+      CHUNK.arrays(list),
     );
   }
   async hasContent(id: ContentId): Promise<boolean> {
@@ -169,11 +165,10 @@ export class PgChunkIndex implements AsyncChunkIndex {
   async putContents(contents: Iterable<ContentRecord>): Promise<void> {
     const list = [...contents].filter((c) => !(c.chunks.length === 1 && c.chunks[0]!.equals(c.id)));
     if (list.length === 0) return;
-    const states = list.filter((c) => c.endState);
     await this.run(
       `WITH s AS (INSERT INTO content_states (content, state) SELECT * FROM unnest($4::bytea[], $5::bytea[]) ON CONFLICT DO NOTHING)
        INSERT INTO contents (id, size, chunks) SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bytea[]) ON CONFLICT DO NOTHING`,
-      [list.map((c) => c.id), list.map((c) => c.size), list.map((c) => Buffer.concat(c.chunks)), states.map((c) => c.id), states.map((c) => c.endState)],
+      [...CONTENT.arrays(list), ...CONTENT.stateArrays(list)],
     );
   }
   async getNode(id: NodeId): Promise<Buffer | undefined> {

@@ -4,11 +4,10 @@ import type { BranchRow, CommitRow, ProvenanceRow, RepoRow } from '../commit-gra
 import type { NodeId } from '../hash.js';
 import type { AsyncCommitGraph } from './async-contract.js';
 import { PAGE, pages, type Binding } from './binding.js';
-import { BRANCH, COMMIT, PROVENANCE, REPO } from './rows.js';
+import { BRANCH, COMMIT, COMMIT_SET, PROVENANCE, REPO, type CommitSet } from './rows.js';
 import { BRANCH_CHANNEL, COMMIT_CHANNEL, notifyFrom } from './watch.js';
 
 type RepoBranch = { repo: string; branch: string };
-type CommitSet = { id: string; commits: number; finished: number; failed: number; created: number; modified: number };
 
 const BRANCH_PAYLOAD = "json_build_object('repo', repo, 'branch', name, 'head', head)";
 
@@ -27,7 +26,7 @@ export class PgCommitGraph implements AsyncCommitGraph {
     return (await this.rows(`SELECT ${REPO.select} FROM repos ORDER BY created DESC, name`)).map(REPO.from);
   }
   async insertRepo(r: RepoRow): Promise<void> {
-    await this.b.db.query('INSERT INTO repos (name, type, description, created) VALUES ($1, $2, $3, $4)', [r.name, r.type, r.description, r.created]);
+    await this.b.db.query(`INSERT INTO repos (${REPO.select}) VALUES ($1, $2, $3, $4)`, REPO.values(r));
   }
   async setRepoType(name: string, type: string): Promise<void> {
     await this.b.db.query('UPDATE repos SET type = $1 WHERE name = $2', [type, name]);
@@ -157,21 +156,21 @@ export class PgCommitGraph implements AsyncCommitGraph {
   }
   async commitSets(limit: number): Promise<CommitSet[]> {
     return (
-      await this.b.db.query<CommitSet>(
-        `SELECT id, COUNT(*) AS commits, COUNT(finished) AS finished, COUNT(error) AS failed,
+      await this.rows(
+        `SELECT ${COMMIT_SET.select}, COUNT(*) AS commits, COUNT(finished) AS finished, COUNT(error) AS failed,
                 MIN(started) AS created, MAX(COALESCE(finished, started)) AS modified
          FROM commits GROUP BY id ORDER BY MIN(started) DESC LIMIT $1`,
         [limit],
       )
-    ).rows;
+    ).map(COMMIT_SET.from);
   }
   async commitProvenance(repo: string, id: string): Promise<ProvenanceRow[]> {
     return (await this.rows(`SELECT ${PROVENANCE.select} FROM commit_provenance WHERE repo = $1 AND commit_id = $2 ORDER BY 1, 2`, [repo, id])).map(PROVENANCE.from);
   }
   async addCommitProvenance(repo: string, id: string, from: ProvenanceRow): Promise<void> {
     await this.b.db.query(
-      'INSERT INTO commit_provenance (repo, commit_id, from_repo, from_commit, from_branch) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
-      [repo, id, from.from_repo, from.from_commit, from.from_branch],
+      `INSERT INTO commit_provenance (repo, commit_id, ${PROVENANCE.select}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [repo, id, ...PROVENANCE.values(from)],
     );
   }
   async commitSubvenance(repo: string, id: string): Promise<{ repo: string; id: string }[]> {

@@ -5,13 +5,10 @@ import type { NodeId } from '../hash.js';
 import type { DatumRow, DatumState, JobRow, JobState, PipelineRow } from '../job-records.js';
 import type { AsyncJobRecords } from './async-contract.js';
 import { PAGE, pages, type Binding } from './binding.js';
-import { DATUM, JOB, LIVE_JOB, PIPELINE } from './rows.js';
+import { DATUM, DATUM_RESULT, JOB, LIVE_JOB, PIPELINE, type DatumBytes, type DatumEnd, type JobCounts, type NewDatum } from './rows.js';
 
 type Owner = { id: string; pid: number; host: string; until: number };
 type LiveJob = Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>;
-type Counts = Pick<JobRow, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'download_bytes' | 'upload_bytes'>;
-type NewDatum = Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>;
-type DatumEnd = Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>;
 
 const OPEN_STATES = "('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')";
 
@@ -62,7 +59,7 @@ export class PgJobRecords implements AsyncJobRecords {
     await this.run('INSERT INTO pipelines (name, version, spec, raw, salt, output_branch, stopped, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', PIPELINE.values(p));
   }
   async updatePipeline(p: Omit<PipelineRow, 'stopped' | 'created'>): Promise<void> {
-    await this.run('UPDATE pipelines SET version = $2, spec = $3, raw = $4, salt = $5, output_branch = $6, updated = $7 WHERE name = $1', [p.name, p.version, p.spec, p.raw, p.salt, p.output_branch, p.updated]);
+    await this.run('UPDATE pipelines SET version = $2, spec = $3, raw = $4, salt = $5, output_branch = $6, updated = $7 WHERE name = $1', PIPELINE.updateValues(p));
   }
   async setStopped(name: string, stopped: boolean): Promise<void> {
     await this.run('UPDATE pipelines SET stopped = $1, updated = $2 WHERE name = $3', [stopped ? 1 : 0, Date.now(), name]);
@@ -98,7 +95,7 @@ export class PgJobRecords implements AsyncJobRecords {
     await this.run(
       `INSERT INTO jobs (pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING`,
-      [j.pipeline, j.id, j.version, j.salt, j.state, j.reason, j.created, j.started, j.finished, j.processed, j.skipped, j.failed, j.recovered, j.total, j.download_bytes, j.upload_bytes],
+      JOB.importValues(j),
     );
   }
   async insertJob(pipeline: string, id: string, version: number, salt: string): Promise<void> {
@@ -120,17 +117,8 @@ export class PgJobRecords implements AsyncJobRecords {
   async leaseJob(pipeline: string, id: string, runner: string | null, leaseUntil: number | null): Promise<void> {
     await this.run('UPDATE jobs SET runner = $1, lease_until = $2 WHERE pipeline = $3 AND id = $4', [runner, leaseUntil, pipeline, id]);
   }
-  async setCounts(c: Counts): Promise<void> {
-    await this.run('UPDATE jobs SET processed = $3, skipped = $4, failed = $5, recovered = $6, download_bytes = $7, upload_bytes = $8 WHERE pipeline = $1 AND id = $2', [
-      c.pipeline,
-      c.id,
-      c.processed,
-      c.skipped,
-      c.failed,
-      c.recovered,
-      c.download_bytes,
-      c.upload_bytes,
-    ]);
+  async setCounts(c: JobCounts): Promise<void> {
+    await this.run('UPDATE jobs SET processed = $3, skipped = $4, failed = $5, recovered = $6, download_bytes = $7, upload_bytes = $8 WHERE pipeline = $1 AND id = $2', JOB.countValues(c));
   }
   async deleteJob(pipeline: string, id: string): Promise<void> {
     await this.run('WITH d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2) DELETE FROM jobs WHERE pipeline = $1 AND id = $2', [pipeline, id]);
@@ -141,18 +129,7 @@ export class PgJobRecords implements AsyncJobRecords {
   }
 
   async insertDatum(d: NewDatum): Promise<void> {
-    await this.run('INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, started, finished) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
-      d.pipeline,
-      d.job,
-      d.id,
-      d.seq,
-      d.hash,
-      d.state,
-      d.inputs,
-      d.output,
-      d.started,
-      d.finished,
-    ]);
+    await this.run('INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, started, finished) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', DATUM.insertValues(d));
   }
   async getDatum(pipeline: string, job: string, id: string): Promise<DatumRow | undefined> {
     const [r] = await this.rows(`SELECT ${DATUM.select} FROM datums WHERE pipeline = $1 AND job = $2 AND id = $3`, [pipeline, job, id]);
@@ -182,14 +159,14 @@ export class PgJobRecords implements AsyncJobRecords {
     })();
   }
   async datumResults(pipeline: string, job: string): Promise<Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[]> {
-    return (await this.b.db.query<Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>>('SELECT id, hash, state, output FROM datums WHERE pipeline = $1 AND job = $2', [pipeline, job])).rows;
+    return (await this.rows(`SELECT ${DATUM_RESULT.select} FROM datums WHERE pipeline = $1 AND job = $2`, [pipeline, job])).map(DATUM_RESULT.from);
   }
-  async datumBytes(pipeline: string, job: string): Promise<{ download_bytes: number; upload_bytes: number }> {
-    const r = await this.b.db.query<{ download_bytes: number; upload_bytes: number }>(
+  async datumBytes(pipeline: string, job: string): Promise<DatumBytes> {
+    const [r] = await this.rows(
       "SELECT COALESCE(SUM(download_bytes), 0) AS download_bytes, COALESCE(SUM(upload_bytes), 0) AS upload_bytes FROM datums WHERE pipeline = $1 AND job = $2 AND state <> 'skipped'",
       [pipeline, job],
     );
-    return r.rows[0]!;
+    return DATUM.bytes(r!);
   }
   async firstFailedDatum(pipeline: string, job: string): Promise<string | undefined> {
     return (await this.b.db.query<{ id: string }>("SELECT id FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'failed' ORDER BY seq LIMIT 1", [pipeline, job])).rows[0]?.id;
@@ -225,7 +202,7 @@ export class PgJobRecords implements AsyncJobRecords {
     await this.run(
       `UPDATE datums SET state = $4, output = $5, finished = $6, error = $7, claimed_by = NULL, lease_until = NULL, download_bytes = $8, upload_bytes = $9
        WHERE pipeline = $1 AND job = $2 AND id = $3 AND state = 'running'`,
-      [d.pipeline, d.job, d.id, d.state, d.output, d.finished, d.error, d.download_bytes, d.upload_bytes],
+      DATUM.finishValues(d),
     );
   }
   async addAttempt(pipeline: string, job: string, id: string): Promise<void> {
