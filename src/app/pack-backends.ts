@@ -19,9 +19,9 @@ export function packCacheOf(storePath: string): PackCache {
   return new PackCache(path.join(storePath, PACK_CACHE_DIR), packCacheLimit());
 }
 
-/** The pack contract over the object store at `at`, caching under `storePath`. */
-export function bucketPacks(storePath: string, at: PacksAt): BucketPacks {
-  return new BucketPacks(packObjects(openObjectStore(at)), packCacheOf(storePath), { stagingDir: path.join(storePath, PACK_STAGING_DIR) });
+/** The pack contract over the object store at `at` (or the client given for it), caching under `storePath`. */
+export function bucketPacks(storePath: string, at: PacksAt, client: ObjectStore = openObjectStore(at)): BucketPacks {
+  return new BucketPacks(packObjects(client), packCacheOf(storePath), { stagingDir: path.join(storePath, PACK_STAGING_DIR) });
 }
 
 function packObjects(os: ObjectStore): PackObjects {
