@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CorruptError } from '../errors.js';
 import { hashBytes } from './hash.js';
+import { removeStaleStaged } from './object-appender.js';
 import { bodyBytes, type PackBody, type Packs } from './packs.js';
 import type { PackCache } from './pack-cache.js';
 
@@ -57,6 +58,7 @@ export class BucketPacks implements Packs {
     opts: { stagingDir?: string } = {},
   ) {
     this.stagingDir = opts.stagingDir ?? path.join(os.tmpdir(), 'tusk-staging');
+    removeStaleStaged(this.stagingDir);
   }
 
   get url(): string {

@@ -12,6 +12,36 @@ import { randomBytes } from 'node:crypto';
 import { IoError } from '../errors.js';
 import type { PackAppender, Packs } from './packs.js';
 
+/** Staged files older than this were left by a process that died before its upload. */
+const STALE_STAGED_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Remove staged packs that a dead process left in `dir`. By age, not by owner: a live write
+ * appends to its staged file or uploads it within minutes, and a pack is at most 64 MiB.
+ */
+export function removeStaleStaged(dir: string, now = Date.now()): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.staged')) continue;
+    const file = path.join(dir, name);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (!st || now - st.mtimeMs <= STALE_STAGED_MS) continue;
+    try {
+      fs.unlinkSync(file);
+      removed++;
+    } catch {
+      // removed by another process meanwhile
+    }
+  }
+  return removed;
+}
+
 export class ObjectPackAppender implements PackAppender {
   private fd: number;
   private readonly file: string;

@@ -94,6 +94,13 @@ describe('a store whose packs are in a bucket', () => {
     const keys = await client.list('packs/');
     expect(keys).toEqual(packs.map((p) => `packs/${p.name}`).sort());
     expect(fs.readdirSync(path.join(storePath, 'pack-staging'))).toEqual([]);
+    // a staged pack left by a process that died a day ago goes when a store opens; a recent one stays
+    const staging = path.join(storePath, 'pack-staging');
+    fs.writeFileSync(path.join(staging, 'dead.1-aa.staged'), 'x');
+    fs.utimesSync(path.join(staging, 'dead.1-aa.staged'), new Date(Date.now() - 25 * 3600_000), new Date(Date.now() - 25 * 3600_000));
+    fs.writeFileSync(path.join(staging, 'live.2-bb.staged'), 'x');
+    open();
+    expect(fs.readdirSync(staging)).toEqual(['live.2-bb.staged']);
 
     expect((await readBack(store, { repo: 'r', branch: 'master', path: '/big.bin' })).equals(big)).toBe(true);
     expect((await readBack(store, { repo: 'r', branch: 'master', path: '/small.txt' })).equals(small)).toBe(true);
