@@ -89,7 +89,8 @@ export class PackCache {
       return;
     }
     this.bytes = (this.bytes ?? this.scan().bytes) + bytes.length;
-    if (this.bytes > this.maxBytes) this.bytes = this.trim(this.maxBytes).bytes;
+    // down to 90% of the bound: a full cache then scans its directory once per tenth of it, not once per block
+    if (this.bytes > this.maxBytes) this.bytes = this.trim(Math.floor(this.maxBytes * 0.9)).bytes;
   }
 
   /** Evict least recently used entries until at most `maxBytes` remain; also removes abandoned temporary files. */
