@@ -4,11 +4,13 @@
 import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
 import { projectStorePath, type Project } from '../project/config.js';
 import type { ProjectStore } from '../project/sync.js';
-import { openStore, type Store } from '../store/store.js';
+import { findStore, openStore, type Store } from '../store/store.js';
 import type { StoreHandle } from '../store/store-handle.js';
+import { CacheService } from './caches.js';
 import { DataService } from './data-service.js';
 import { JobTrigger } from './job-trigger.js';
 import { ModelService } from './models.js';
+import { bucketPacks, packCacheOf, type PacksAt } from './pack-backends.js';
 import { PipelineService } from './pipelines.js';
 import { RemoteService } from './remotes.js';
 
@@ -25,6 +27,8 @@ export interface OpenOptions {
   path?: string;
   /** open without taking the write lock: for commands that never write */
   readonly?: boolean;
+  /** keep packs in an object store behind a local cache instead of the store's `packs/` directory */
+  packs?: PacksAt;
 }
 
 /** An open store and the services on it. */
@@ -33,6 +37,7 @@ export class Tusk {
   readonly pipelines: PipelineService;
   readonly models: ModelService;
   readonly remotes: RemoteService;
+  readonly caches: CacheService;
   readonly #store: Store;
   readonly #handle: StoreHandle;
   readonly #jobs: JobTrigger;
@@ -45,6 +50,7 @@ export class Tusk {
     this.pipelines = new PipelineService(store.handle, store, this.#jobs);
     this.models = new ModelService(store);
     this.remotes = new RemoteService(store, this.#jobs);
+    this.caches = new CacheService(store.path, packCacheOf(store.path));
   }
 
   /** the store's `.tusk` directory */
@@ -70,7 +76,9 @@ export class Tusk {
 
 /** Open the store named by TUSK_STORE or found above `cwd` (or at `path`), with its services. */
 export function openTusk(opts: OpenOptions = {}): Tusk {
-  return new Tusk(openStore(opts));
+  if (!opts.packs) return new Tusk(openStore({ cwd: opts.cwd, path: opts.path, readonly: opts.readonly }));
+  const at = opts.path ?? findStore(opts.cwd);
+  return new Tusk(openStore({ path: at, readonly: opts.readonly, packs: bucketPacks(at, opts.packs) }));
 }
 
 /** Open a project's store (its `store:`, TUSK_STORE or a `.tusk` above it) for the project layer. */

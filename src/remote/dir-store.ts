@@ -123,6 +123,11 @@ export class DirObjectStore implements ObjectStore {
     return out.sort();
   }
 
+  // a directory is read whole by readdir: what it can stream is the keys, not the reading
+  async *scan(prefix: string): AsyncIterable<string> {
+    yield* await this.list(prefix);
+  }
+
   async delete(key: string): Promise<void> {
     this.requests.delete++;
     await fs.promises.rm(this.fileOf(key), { force: true });

@@ -29,6 +29,8 @@ export interface ObjectStore {
   getRange(key: string, offset: number, length: number): Promise<Buffer>;
   /** Every key that starts with `prefix`, sorted. */
   list(prefix: string): Promise<string[]>;
+  /** list(), a page at a time: a caller that walks many keys never holds them all. */
+  scan(prefix: string): AsyncIterable<string>;
   delete(key: string): Promise<void>;
   close(): void;
 }

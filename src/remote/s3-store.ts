@@ -116,8 +116,14 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
-    const { s3, sdk } = await this.open();
     const out: string[] = [];
+    for await (const key of this.scan(prefix)) out.push(key);
+    return out.sort();
+  }
+
+  // S3 lists keys in ascending order of their UTF-8 bytes, a page of at most 1,000 per request
+  async *scan(prefix: string): AsyncIterable<string> {
+    const { s3, sdk } = await this.open();
     const strip = this.o.prefix ? this.o.prefix.length + 1 : 0;
     let token: string | undefined;
     do {
@@ -125,10 +131,9 @@ export class S3ObjectStore implements ObjectStore {
       const r = await this.call(prefix, () =>
         s3.send(new sdk.ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: this.key(prefix), ContinuationToken: token })),
       );
-      for (const o of r.Contents ?? []) if (o.Key) out.push(o.Key.slice(strip));
+      for (const o of r.Contents ?? []) if (o.Key) yield o.Key.slice(strip);
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
-    return out.sort();
   }
 
   async delete(key: string): Promise<void> {

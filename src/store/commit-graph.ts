@@ -63,6 +63,11 @@ export interface CommitGraph {
   allBranches(): BranchRow[];
   branchesAt(repo: string, head: string): BranchRow[];
   setBranch(repo: string, name: string, head: string, created: number): void;
+  /**
+   * Compare-and-set: point an existing branch at `newHead` only if its head is still
+   * `expectedHead` (null: a branch without a head). False, and nothing changed, when it moved.
+   */
+  moveBranch(repo: string, name: string, expectedHead: string | null, newHead: string): boolean;
   deleteBranch(repo: string, name: string): void;
   branchProvenance(repo: string, branch: string): { repo: string; branch: string }[];
   /** Branches that declare `repo@branch` as direct provenance. */
@@ -110,6 +115,7 @@ export class SqliteCommitGraph implements CommitGraph {
       upsertBranch: db.prepare(
         'INSERT INTO branches (repo, name, head, created) VALUES (?, ?, ?, ?) ON CONFLICT (repo, name) DO UPDATE SET head = excluded.head',
       ),
+      moveBranch: db.prepare('UPDATE branches SET head = ? WHERE repo = ? AND name = ? AND head IS ?'),
       deleteBranch: db.prepare('DELETE FROM branches WHERE repo = ? AND name = ?'),
       deleteBranches: db.prepare('DELETE FROM branches WHERE repo = ?'),
       branchesAt: db.prepare('SELECT repo, name, head, created FROM branches WHERE repo = ? AND head = ?'),
@@ -191,6 +197,9 @@ export class SqliteCommitGraph implements CommitGraph {
   }
   setBranch(repo: string, name: string, head: string, created: number): void {
     this.q.upsertBranch.run(repo, name, head, created);
+  }
+  moveBranch(repo: string, name: string, expectedHead: string | null, newHead: string): boolean {
+    return this.q.moveBranch.run(newHead, repo, name, expectedHead).changes > 0;
   }
   deleteBranch(repo: string, name: string): void {
     this.q.clearBranchProv.run(repo, name);

@@ -2,13 +2,23 @@
 // are read, each verified against its chunk id, so reading 1 MiB of a big file — or of an old
 // version stored as deltas — costs the chunks of that MiB (and their bases), not the file.
 import { CorruptError } from '../errors.js';
-import type { ChunkIndex } from './chunk-index.js';
-import { readChunk, type ReadContext } from './content-io.js';
-import { EMPTY_CONTENT_ID, type ContentId } from './hash.js';
+import type { ChunkIndex, ChunkLocation } from './chunk-index.js';
+import { readChunk, readChunkAsync, type ReadContext } from './content-io.js';
+import { EMPTY_CONTENT_ID, type ChunkId, type ContentId } from './hash.js';
 import type { Packs } from './packs.js';
 
 /** The bytes [offset, offset + length) of a content, clipped to its size, chunk by verified chunk. */
 export function* readRange(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset: number, length: number): Generator<Buffer> {
+  for (const { chunk, loc, from, to } of chunksInRange(index, id, ctx, offset, length)) yield readChunk(index, packs, chunk, ctx, loc).subarray(from, to);
+}
+
+/** readRange through the pack contract's ranged reads: packs that are not local (a bucket). */
+export async function* readRangeAsync(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset: number, length: number): AsyncGenerator<Buffer> {
+  for (const { chunk, loc, from, to } of chunksInRange(index, id, ctx, offset, length)) yield (await readChunkAsync(index, packs, chunk, ctx, loc)).subarray(from, to);
+}
+
+/** The chunks that hold [offset, offset + length), each with the part of it inside the range. */
+function* chunksInRange(index: ChunkIndex, id: ContentId, ctx: ReadContext, offset: number, length: number): Generator<{ chunk: ChunkId; loc: ChunkLocation; from: number; to: number }> {
   if (id.equals(EMPTY_CONTENT_ID) || length <= 0) return;
   const rec = index.getContent(id);
   if (!rec) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
@@ -20,10 +30,7 @@ export function* readRange(index: ChunkIndex, packs: Packs, id: ContentId, ctx: 
     if (at >= end) break;
     const loc = locs.get(c.toString('latin1'));
     if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${c.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
-    if (at + loc.rawLen > offset) {
-      const data = readChunk(index, packs, c, ctx, loc);
-      yield data.subarray(Math.max(0, offset - at), Math.min(data.length, end - at));
-    }
+    if (at + loc.rawLen > offset) yield { chunk: c, loc, from: Math.max(0, offset - at), to: Math.min(loc.rawLen, end - at) };
     at += loc.rawLen;
   }
 }

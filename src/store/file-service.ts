@@ -16,7 +16,7 @@ import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, pro
 import { crashPoint } from './crash-points.js';
 import { resumeHasher } from './hash-state.js';
 import { enableDeltas, planDelta } from './delta-writes.js';
-import { readRange } from './content-range.js';
+import { readRange, readRangeAsync } from './content-range.js';
 import { appendingWriter, concatContents, ContentWriter, readContent, readContentAsync, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
@@ -838,6 +838,18 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
       const out = opts.stdout ?? process.stdout;
       // range hook: --length reads only the chunks that hold the range (content-range.ts)
       if (opts.length !== undefined) {
+        if (!local) {
+          const parts = readRangeAsync(s.index, s.packs, id, ctx, offset, opts.length);
+          if (f.local === null) await toStream(parts, out, false, progress);
+          else
+            await intoLocalFile(f.local, false, madeDirs, async (fd) => {
+              for await (const b of parts) {
+                writeAll(fd, b);
+                progress.add(b.length);
+              }
+            });
+          continue;
+        }
         const parts = readRange(s.index, s.packs, id, ctx, offset, opts.length);
         if (f.local === null) await toStream(parts, out, false, progress);
         else

@@ -84,10 +84,15 @@ const STRAY_AGE_MS = 60 * 60 * 1000;
  * not a size is an error naming the variable, not a silent default.
  */
 export function inputCacheLimit(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.TUSK_INPUT_CACHE_MAX?.trim();
-  if (raw === undefined || raw === '') return INPUT_CACHE_MAX_BYTES;
+  return sizeFromEnv('TUSK_INPUT_CACHE_MAX', INPUT_CACHE_MAX_BYTES, env);
+}
+
+/** A byte size from the variable `name` (bytes, or a number with K, M or G in powers of 1024), else `fallback`. */
+export function sizeFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(raw);
-  if (!m) throw new InvalidArgumentError(`TUSK_INPUT_CACHE_MAX: "${raw}" is not a size`, 'give bytes, or a number with K, M or G (e.g. 2G); 0 keeps no cached inputs');
+  if (!m) throw new InvalidArgumentError(`${name}: "${raw}" is not a size`, 'give bytes, or a number with K, M or G (e.g. 2G); 0 keeps nothing cached');
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Math.floor(Number(m[1]) * unit);
 }
@@ -175,4 +180,32 @@ export function trimIfGrown(storeDir: string, maxBytes: number): CacheTrim | und
   if (grown === 0) return undefined;
   grown = 0;
   return trimInputCache(storeDir, { maxBytes });
+}
+
+/** What the cache holds now (temporary names left by a copy in progress are not counted). */
+export function inputCacheUsage(storeDir: string): { bytes: number; files: number } {
+  const root = path.join(storeDir, INPUT_CACHE_DIR);
+  const out = { bytes: 0, files: 0 };
+  let dirs: string[];
+  try {
+    dirs = fs.readdirSync(root);
+  } catch {
+    return out;
+  }
+  for (const d of dirs) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(root, d));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!CACHE_NAME.test(name)) continue;
+      const st = fs.statSync(path.join(root, d, name), { throwIfNoEntry: false });
+      if (!st?.isFile()) continue;
+      out.bytes += st.size;
+      out.files++;
+    }
+  }
+  return out;
 }

@@ -125,7 +125,7 @@ export class PackWriter {
         partsLen = 0;
         // full: it is sealed when the session commits, and nothing more is written to it
         this.current.appender.flushAhead();
-        // where packs are objects, its upload starts now, so that a big put holds about one pack in memory
+        // where packs are objects, its upload starts now: it overlaps the rest of the put instead of waiting for the commit
         if (this.objects) this.startUpload(this.current.appender);
         this.current = null;
       }

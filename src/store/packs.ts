@@ -33,6 +33,11 @@ export interface Packs {
    * it is an optimisation of one backend, never needed for correctness of reads.
    */
   readonly local?: LocalPackAccess;
+  /**
+   * Where a backend without the local capability wants packs staged while they are written (a
+   * directory on this machine, created on demand); the system's temporary directory otherwise.
+   */
+  readonly stagingDir?: string;
 }
 
 /** Append-only handle on one pack. Latches its first error: a writer that failed is never reused. */

@@ -167,7 +167,7 @@ describe('packs on a backend of immutable objects', () => {
     expect(lost.problems).toContainEqual({ subject: `pack ${name}`, problem: 'is missing from disk' });
   });
 
-  it('a full pack starts uploading at once, so a big put holds about one pack in memory; the rest go up before the commit', async () => {
+  it('a full pack starts uploading at once, while the put goes on; the rest go up before the commit', async () => {
     const { store, packs } = memoryStore();
     const writer = new PackWriter(store.core.index, packs, 'w', DEFAULT_COMPRESSION, 300_000);
     const chunks = Array.from({ length: 8 }, (_, i) => seededBytes(100_000, 100 + i));

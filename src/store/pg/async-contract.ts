@@ -1,0 +1,36 @@
+// The asynchronous form of the metadata contracts (CommitGraph, ChunkIndex, JobRecords): what a
+// network database can implement. Derived from the synchronous interfaces, so a method added there
+// is required here too; streams become AsyncIterable, every other result a Promise.
+import type { ChunkIndex } from '../chunk-index.js';
+import type { CommitGraph } from '../commit-graph.js';
+import type { JobRecords } from '../job-records.js';
+
+// [R] in brackets: a union result (`T | undefined`) stays one Promise, not a union of Promises
+type AsyncResult<R> = [R] extends [IterableIterator<infer Y>] ? AsyncIterable<Y> : Promise<R>;
+
+/** Each method of T with the same arguments, answering asynchronously. */
+export type Async<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => AsyncResult<R> : never;
+};
+
+export type AsyncCommitGraph = Async<CommitGraph>;
+export type AsyncChunkIndex = Async<ChunkIndex>;
+export type AsyncJobRecords = Async<JobRecords>;
+
+/** The three contracts as one unit of work sees them: every call goes to the same transaction. */
+export interface AsyncMetadata {
+  readonly graph: AsyncCommitGraph;
+  readonly index: AsyncChunkIndex;
+  readonly jobs: AsyncJobRecords;
+}
+
+/** The metadata store: contracts outside a unit read the last committed state; `unitOfWork` groups writes. */
+export interface AsyncMetadataStore extends AsyncMetadata {
+  /**
+   * Run `fn` as one unit of work: all its writes land, or none. The body may run more than once
+   * (a serialization conflict with a concurrent unit retries it), so it must not have effects
+   * outside the store other than ones safe to repeat.
+   */
+  unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,182 @@
+// CommitGraph on PostgreSQL: the same queries as commit-graph.ts, one statement per method.
+// Moving a branch and finishing a commit also send a NOTIFY (watch.ts), delivered at commit.
+import type { BranchRow, CommitRow, ProvenanceRow, RepoRow } from '../commit-graph.js';
+import type { NodeId } from '../hash.js';
+import type { AsyncCommitGraph } from './async-contract.js';
+import { PAGE, pages, type Binding } from './binding.js';
+import { BRANCH, COMMIT, COMMIT_SET, PROVENANCE, REPO, type CommitSet } from './rows.js';
+import { BRANCH_CHANNEL, COMMIT_CHANNEL, notifyFrom } from './watch.js';
+
+type RepoBranch = { repo: string; branch: string };
+
+const BRANCH_PAYLOAD = "json_build_object('repo', repo, 'branch', name, 'head', head)";
+
+export class PgCommitGraph implements AsyncCommitGraph {
+  constructor(private readonly b: Binding) {}
+
+  private async rows(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    return (await this.b.db.query(sql, params)).rows as Record<string, unknown>[];
+  }
+
+  async getRepo(name: string): Promise<RepoRow | undefined> {
+    const [r] = await this.rows(`SELECT ${REPO.select} FROM repos WHERE name = $1`, [name]);
+    return r && REPO.from(r);
+  }
+  async listRepos(): Promise<RepoRow[]> {
+    return (await this.rows(`SELECT ${REPO.select} FROM repos ORDER BY created DESC, name`)).map(REPO.from);
+  }
+  async insertRepo(r: RepoRow): Promise<void> {
+    await this.b.db.query(`INSERT INTO repos (${REPO.select}) VALUES ($1, $2, $3, $4)`, REPO.values(r));
+  }
+  async setRepoType(name: string, type: string): Promise<void> {
+    await this.b.db.query('UPDATE repos SET type = $1 WHERE name = $2', [type, name]);
+  }
+  async setRepoDescription(name: string, description: string): Promise<void> {
+    await this.b.db.query('UPDATE repos SET description = $1 WHERE name = $2', [description, name]);
+  }
+  /** One statement: the provenance rows, branches and commits go first, then the repo (foreign keys). */
+  async deleteRepo(name: string): Promise<void> {
+    await this.b.db.query(
+      `WITH bp AS (DELETE FROM branch_provenance WHERE repo = $1 OR from_repo = $1),
+            cp AS (DELETE FROM commit_provenance WHERE repo = $1 OR from_repo = $1),
+            b AS (DELETE FROM branches WHERE repo = $1),
+            c AS (DELETE FROM commits WHERE repo = $1)
+       DELETE FROM repos WHERE name = $1`,
+      [name],
+    );
+  }
+
+  async getBranch(repo: string, name: string): Promise<BranchRow | undefined> {
+    const [r] = await this.rows(`SELECT ${BRANCH.select} FROM branches WHERE repo = $1 AND name = $2`, [repo, name]);
+    return r && BRANCH.from(r);
+  }
+  async listBranches(repo: string): Promise<BranchRow[]> {
+    return (await this.rows(`SELECT ${BRANCH.select} FROM branches WHERE repo = $1 ORDER BY created DESC, name`, [repo])).map(BRANCH.from);
+  }
+  async allBranches(): Promise<BranchRow[]> {
+    return (await this.rows(`SELECT ${BRANCH.select} FROM branches`)).map(BRANCH.from);
+  }
+  async branchesAt(repo: string, head: string): Promise<BranchRow[]> {
+    return (await this.rows(`SELECT ${BRANCH.select} FROM branches WHERE repo = $1 AND head = $2`, [repo, head])).map(BRANCH.from);
+  }
+  async setBranch(repo: string, name: string, head: string, created: number): Promise<void> {
+    await this.b.db.query(
+      `WITH u AS (INSERT INTO branches (repo, name, head, created) VALUES ($1, $2, $3, $4)
+                  ON CONFLICT (repo, name) DO UPDATE SET head = excluded.head RETURNING repo, name, head)
+       ${notifyFrom(BRANCH_CHANNEL, BRANCH_PAYLOAD, 'u')}`,
+      [repo, name, head, created],
+    );
+  }
+  /** Compare-and-set: point the branch at newHead only if it still points at expectedHead. */
+  async moveBranch(repo: string, name: string, expectedHead: string | null, newHead: string): Promise<boolean> {
+    const { rowCount } = await this.b.db.query(
+      `WITH u AS (UPDATE branches SET head = $4 WHERE repo = $1 AND name = $2 AND head IS NOT DISTINCT FROM $3 RETURNING repo, name, head)
+       ${notifyFrom(BRANCH_CHANNEL, BRANCH_PAYLOAD, 'u')}`,
+      [repo, name, expectedHead, newHead],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+  async deleteBranch(repo: string, name: string): Promise<void> {
+    await this.b.db.query('WITH p AS (DELETE FROM branch_provenance WHERE repo = $1 AND branch = $2) DELETE FROM branches WHERE repo = $1 AND name = $2', [repo, name]);
+  }
+  async branchProvenance(repo: string, branch: string): Promise<RepoBranch[]> {
+    return (await this.b.db.query<RepoBranch>('SELECT from_repo AS repo, from_branch AS branch FROM branch_provenance WHERE repo = $1 AND branch = $2 ORDER BY 1, 2', [repo, branch])).rows;
+  }
+  async directSubvenance(repo: string, branch: string): Promise<RepoBranch[]> {
+    return (await this.b.db.query<RepoBranch>('SELECT repo, branch FROM branch_provenance WHERE from_repo = $1 AND from_branch = $2 ORDER BY 1, 2', [repo, branch])).rows;
+  }
+  async repoSubvenance(repo: string): Promise<RepoBranch[]> {
+    return (await this.b.db.query<RepoBranch>('SELECT DISTINCT repo, branch FROM branch_provenance WHERE from_repo = $1 AND repo <> $1', [repo])).rows;
+  }
+  /** One statement: add the new rows, drop the old ones not among them (both see the same snapshot). */
+  async setBranchProvenance(repo: string, branch: string, from: readonly RepoBranch[]): Promise<void> {
+    await this.b.db.query(
+      `WITH f AS (SELECT * FROM unnest($3::text[], $4::text[]) AS f(r, b)),
+            ins AS (INSERT INTO branch_provenance (repo, branch, from_repo, from_branch) SELECT $1, $2, r, b FROM f ON CONFLICT DO NOTHING)
+       DELETE FROM branch_provenance WHERE repo = $1 AND branch = $2 AND (from_repo, from_branch) NOT IN (SELECT r, b FROM f)`,
+      [repo, branch, from.map((f) => f.repo), from.map((f) => f.branch)],
+    );
+  }
+
+  async getCommit(repo: string, id: string): Promise<CommitRow | undefined> {
+    const [r] = await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 AND id = $2`, [repo, id]);
+    return r && COMMIT.from(r);
+  }
+  async commitsById(id: string): Promise<CommitRow[]> {
+    return (await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE id = $1 ORDER BY repo`, [id])).map(COMMIT.from);
+  }
+  /** Every commit of a repo, newest first, a page at a time. */
+  iterateRepoCommits(repo: string): AsyncIterable<CommitRow> {
+    return pages<CommitRow>(async (last) => {
+      const rows = last
+        ? await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 AND (seq, id) < ($2, $3) ORDER BY seq DESC, id DESC LIMIT ${PAGE}`, [repo, last.seq, last.id])
+        : await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 ORDER BY seq DESC, id DESC LIMIT ${PAGE}`, [repo]);
+      return rows.map(COMMIT.from);
+    }, PAGE);
+  }
+  iterateAllCommits(): AsyncIterable<CommitRow> {
+    return pages<CommitRow>(async (last) => {
+      const rows = last
+        ? await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE (repo, id) > ($1, $2) ORDER BY repo, id LIMIT ${PAGE}`, [last.repo, last.id])
+        : await this.rows(`SELECT ${COMMIT.select} FROM commits ORDER BY repo, id LIMIT ${PAGE}`);
+      return rows.map(COMMIT.from);
+    }, PAGE);
+  }
+  async children(repo: string, id: string): Promise<string[]> {
+    return (await this.b.db.query<{ id: string }>('SELECT id FROM commits WHERE repo = $1 AND parent = $2 ORDER BY seq', [repo, id])).rows.map((r) => r.id);
+  }
+  async nextSeq(repo: string): Promise<number> {
+    return (await this.b.db.query<{ n: number }>('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM commits WHERE repo = $1', [repo])).rows[0]!.n;
+  }
+  async insertCommit(c: CommitRow): Promise<void> {
+    await this.b.db.query(`INSERT INTO commits (${COMMIT.columns.join(', ')}) VALUES (${COMMIT.columns.map((_, i) => `$${i + 1}`).join(', ')})`, COMMIT.values(c));
+  }
+  async setCommitRoot(repo: string, id: string, root: NodeId, size: number, files: number): Promise<void> {
+    await this.b.db.query('UPDATE commits SET root = $1, size = $2, files = $3 WHERE repo = $4 AND id = $5', [root, size, files, repo, id]);
+  }
+  async finishCommit(repo: string, id: string, at: number, description: string): Promise<void> {
+    await this.b.db.query(
+      `WITH u AS (UPDATE commits SET finishing = COALESCE(finishing, $1), finished = $1, description = $2 WHERE repo = $3 AND id = $4 RETURNING repo, id)
+       ${notifyFrom(COMMIT_CHANNEL, "json_build_object('repo', repo, 'id', id)", 'u')}`,
+      [at, description, repo, id],
+    );
+  }
+  async setCommitError(repo: string, id: string, error: string): Promise<void> {
+    await this.b.db.query('UPDATE commits SET error = $1 WHERE repo = $2 AND id = $3', [error, repo, id]);
+  }
+  async setParent(repo: string, id: string, parent: string | null): Promise<void> {
+    await this.b.db.query('UPDATE commits SET parent = $1 WHERE repo = $2 AND id = $3', [parent, repo, id]);
+  }
+  async deleteCommit(repo: string, id: string): Promise<void> {
+    await this.b.db.query(
+      `WITH p AS (DELETE FROM commit_provenance WHERE (repo = $1 AND commit_id = $2) OR (from_repo = $1 AND from_commit = $2))
+       DELETE FROM commits WHERE repo = $1 AND id = $2`,
+      [repo, id],
+    );
+  }
+  async commitSets(limit: number): Promise<CommitSet[]> {
+    return (
+      await this.rows(
+        `SELECT ${COMMIT_SET.select}, COUNT(*) AS commits, COUNT(finished) AS finished, COUNT(error) AS failed,
+                MIN(started) AS created, MAX(COALESCE(finished, started)) AS modified
+         FROM commits GROUP BY id ORDER BY MIN(started) DESC LIMIT $1`,
+        [limit],
+      )
+    ).map(COMMIT_SET.from);
+  }
+  async commitProvenance(repo: string, id: string): Promise<ProvenanceRow[]> {
+    return (await this.rows(`SELECT ${PROVENANCE.select} FROM commit_provenance WHERE repo = $1 AND commit_id = $2 ORDER BY 1, 2`, [repo, id])).map(PROVENANCE.from);
+  }
+  async addCommitProvenance(repo: string, id: string, from: ProvenanceRow): Promise<void> {
+    await this.b.db.query(
+      `INSERT INTO commit_provenance (repo, commit_id, ${PROVENANCE.select}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [repo, id, ...PROVENANCE.values(from)],
+    );
+  }
+  async commitSubvenance(repo: string, id: string): Promise<{ repo: string; id: string }[]> {
+    return (await this.b.db.query<{ repo: string; id: string }>('SELECT repo, commit_id AS id FROM commit_provenance WHERE from_repo = $1 AND from_commit = $2', [repo, id])).rows;
+  }
+  async allRoots(): Promise<NodeId[]> {
+    return (await this.b.db.query<{ root: NodeId }>('SELECT DISTINCT root FROM commits WHERE root IS NOT NULL')).rows.map((r) => r.root);
+  }
+}

@@ -1,0 +1,49 @@
+// The PostgreSQL metadata store: a pool, the schema brought up to date, and the three contracts
+// bound to the pool (outside a unit of work) or to one transaction's client (inside one).
+import type pg from 'pg';
+import type { AsyncChunkIndex, AsyncCommitGraph, AsyncJobRecords, AsyncMetadata, AsyncMetadataStore } from './async-contract.js';
+import type { Binding } from './binding.js';
+import { PgChunkIndex } from './chunk-index.js';
+import { PgCommitGraph } from './commit-graph.js';
+import { openPool, type PgTarget } from './connection.js';
+import { PgJobRecords } from './job-records.js';
+import { migrate } from './schema.js';
+import { withTransaction, type RetryOptions } from './transaction.js';
+
+function bind(b: Binding): AsyncMetadata {
+  return { graph: new PgCommitGraph(b), index: new PgChunkIndex(b), jobs: new PgJobRecords(b) };
+}
+
+export class PgMetadata implements AsyncMetadataStore {
+  readonly graph: AsyncCommitGraph;
+  readonly index: AsyncChunkIndex;
+  readonly jobs: AsyncJobRecords;
+
+  private constructor(
+    readonly pool: pg.Pool,
+    readonly target: PgTarget,
+    private readonly retry: RetryOptions,
+  ) {
+    ({ graph: this.graph, index: this.index, jobs: this.jobs } = bind({ db: pool, atomically: (fn) => withTransaction(pool, fn, target, retry) }));
+  }
+
+  /** Connect to the target and migrate its schema (see schema.ts). */
+  static async open(target: PgTarget, retry: RetryOptions = {}): Promise<PgMetadata> {
+    const pool = openPool(target);
+    try {
+      await migrate(pool, target);
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PgMetadata(pool, target, retry);
+  }
+
+  unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner) => inner(client) })), this.target, this.retry);
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}

@@ -1,0 +1,202 @@
+// Columns ↔ records, one entry per table: the only place that knows both the PostgreSQL column
+// names and the record fields the contracts return, so renaming a record field is a change here.
+import type { BranchRow, CommitRow, ProvenanceRow, RepoRow } from '../commit-graph.js';
+import type { ChunkLocation, ContentRecord, NewChunk, PackRow } from '../chunk-index.js';
+import type { DatumRow, JobRow, PipelineRow } from '../job-records.js';
+import type { ChunkId, ContentId, NodeId } from '../hash.js';
+import type { Codec } from '../pack-format.js';
+
+type Row = Record<string, unknown>;
+
+/** A table's select list and how one of its rows becomes a record. */
+export interface Mapping<R> {
+  readonly select: string;
+  from(row: Row): R;
+}
+
+const n = (v: unknown): number => v as number;
+const nn = (v: unknown): number | null => (v === null ? null : (v as number));
+const s = (v: unknown): string => v as string;
+const sn = (v: unknown): string | null => (v === null ? null : (v as string));
+
+export const REPO: Mapping<RepoRow> & { values(r: RepoRow): unknown[] } = {
+  select: 'name, type, description, created',
+  values: (r) => [r.name, r.type, r.description, r.created],
+  from: (r) => ({ name: s(r.name), type: s(r.type), description: s(r.description), created: n(r.created) }),
+};
+
+export const BRANCH: Mapping<BranchRow> = {
+  select: 'repo, name, head, created',
+  from: (r) => ({ repo: s(r.repo), name: s(r.name), head: s(r.head), created: n(r.created) }),
+};
+
+export const COMMIT: Mapping<CommitRow> & { columns: readonly string[]; values(c: CommitRow): unknown[] } = {
+  select: 'repo, id, seq, branch, parent, origin, description, started, finishing, finished, root, size, files, error',
+  columns: ['repo', 'id', 'seq', 'branch', 'parent', 'origin', 'description', 'started', 'finishing', 'finished', 'root', 'size', 'files', 'error'],
+  values: (c) => [c.repo, c.id, c.seq, c.branch, c.parent, c.origin, c.description, c.started, c.finishing, c.finished, c.root, c.size, c.files, c.error],
+  from: (r) => ({
+    repo: s(r.repo),
+    id: s(r.id),
+    seq: n(r.seq),
+    branch: sn(r.branch),
+    parent: sn(r.parent),
+    origin: r.origin as CommitRow['origin'],
+    description: s(r.description),
+    started: n(r.started),
+    finishing: nn(r.finishing),
+    finished: nn(r.finished),
+    root: (r.root as NodeId | null) ?? null,
+    size: n(r.size),
+    files: n(r.files),
+    error: sn(r.error),
+  }),
+};
+
+export const PROVENANCE: Mapping<ProvenanceRow> & { values(p: ProvenanceRow): unknown[] } = {
+  select: 'from_repo, from_commit, from_branch',
+  values: (p) => [p.from_repo, p.from_commit, p.from_branch],
+  from: (r) => ({ from_repo: s(r.from_repo), from_commit: s(r.from_commit), from_branch: sn(r.from_branch) }),
+};
+
+export const PIPELINE: Mapping<PipelineRow> & { values(p: PipelineRow): unknown[]; updateValues(p: Omit<PipelineRow, 'stopped' | 'created'>): unknown[] } = {
+  select: 'name, version, spec, raw, salt, output_branch, stopped, created, updated',
+  values: (p) => [p.name, p.version, p.spec, p.raw, p.salt, p.output_branch, p.stopped, p.created, p.updated],
+  /** name, version, spec, raw, salt, output_branch, updated */
+  updateValues: (p) => [p.name, p.version, p.spec, p.raw, p.salt, p.output_branch, p.updated],
+  from: (r) => ({
+    name: s(r.name),
+    version: n(r.version),
+    spec: s(r.spec),
+    raw: s(r.raw),
+    salt: s(r.salt),
+    output_branch: s(r.output_branch),
+    stopped: n(r.stopped),
+    created: n(r.created),
+    updated: n(r.updated),
+  }),
+};
+
+export type JobCounts = Pick<JobRow, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'download_bytes' | 'upload_bytes'>;
+
+export const JOB: Mapping<JobRow> & { importValues(j: Omit<JobRow, 'runner' | 'lease_until'>): unknown[]; countValues(c: JobCounts): unknown[] } = {
+  // not seq: it orders jobs, and is no part of the record
+  select: 'pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes, runner, lease_until',
+  /** the columns of select up to upload_bytes */
+  importValues: (j) => [j.pipeline, j.id, j.version, j.salt, j.state, j.reason, j.created, j.started, j.finished, j.processed, j.skipped, j.failed, j.recovered, j.total, j.download_bytes, j.upload_bytes],
+  /** pipeline, id, processed, skipped, failed, recovered, download_bytes, upload_bytes */
+  countValues: (c) => [c.pipeline, c.id, c.processed, c.skipped, c.failed, c.recovered, c.download_bytes, c.upload_bytes],
+  from: (r) => ({
+    pipeline: s(r.pipeline),
+    id: s(r.id),
+    version: n(r.version),
+    salt: s(r.salt),
+    state: r.state as JobRow['state'],
+    reason: sn(r.reason),
+    created: n(r.created),
+    started: nn(r.started),
+    finished: nn(r.finished),
+    processed: n(r.processed),
+    skipped: n(r.skipped),
+    failed: n(r.failed),
+    recovered: n(r.recovered),
+    total: n(r.total),
+    download_bytes: n(r.download_bytes),
+    upload_bytes: n(r.upload_bytes),
+    runner: sn(r.runner),
+    lease_until: nn(r.lease_until),
+  }),
+};
+
+/** The few columns a log follower polls: never the whole rows. */
+export const LIVE_JOB: Mapping<Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>> = {
+  select: 'pipeline, id, state, created, started, finished',
+  from: (r) => ({ pipeline: s(r.pipeline), id: s(r.id), state: r.state as JobRow['state'], created: n(r.created), started: nn(r.started), finished: nn(r.finished) }),
+};
+
+export type NewDatum = Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>;
+export type DatumEnd = Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>;
+export type DatumBytes = Pick<DatumRow, 'download_bytes' | 'upload_bytes'>;
+
+export const DATUM: Mapping<DatumRow> & { insertValues(d: NewDatum): unknown[]; finishValues(d: DatumEnd): unknown[]; bytes(r: Row): DatumBytes } = {
+  select: 'pipeline, job, id, seq, hash, state, inputs, output, attempts, started, finished, error, claimed_by, lease_until, download_bytes, upload_bytes',
+  /** pipeline, job, id, seq, hash, state, inputs, output, started, finished */
+  insertValues: (d) => [d.pipeline, d.job, d.id, d.seq, d.hash, d.state, d.inputs, d.output, d.started, d.finished],
+  /** pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes */
+  finishValues: (d) => [d.pipeline, d.job, d.id, d.state, d.output, d.finished, d.error, d.download_bytes, d.upload_bytes],
+  /** from columns download_bytes, upload_bytes */
+  bytes: (r) => ({ download_bytes: n(r.download_bytes), upload_bytes: n(r.upload_bytes) }),
+  from: (r) => ({
+    pipeline: s(r.pipeline),
+    job: s(r.job),
+    id: s(r.id),
+    seq: n(r.seq),
+    hash: s(r.hash),
+    state: r.state as DatumRow['state'],
+    inputs: s(r.inputs),
+    output: (r.output as NodeId | null) ?? null,
+    attempts: n(r.attempts),
+    started: nn(r.started),
+    finished: nn(r.finished),
+    error: sn(r.error),
+    claimed_by: sn(r.claimed_by),
+    lease_until: nn(r.lease_until),
+    download_bytes: n(r.download_bytes),
+    upload_bytes: n(r.upload_bytes),
+  }),
+};
+
+/** A chunk's place, from `chunks c JOIN packs p`. */
+export const CHUNK_LOCATION: Mapping<ChunkLocation> = {
+  select: 'c.pack, p.name AS pack_name, c."offset", c.stored_len, c.raw_len, c.codec',
+  from: (r) => ({ pack: n(r.pack), packName: s(r.pack_name), offset: n(r.offset), storedLen: n(r.stored_len), rawLen: n(r.raw_len), codec: r.codec as Codec }),
+};
+
+export const PACK: Mapping<PackRow> = {
+  select: 'id, name, size, sealed',
+  from: (r) => ({ id: n(r.id), name: s(r.name), size: n(r.size), sealed: r.sealed as boolean }),
+};
+
+/** A datum without its inputs: what planning and merging read. */
+export const DATUM_RESULT: Mapping<Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>> = {
+  select: 'id, hash, state, output',
+  from: (r) => ({ id: s(r.id), hash: s(r.hash), state: r.state as DatumRow['state'], output: (r.output as NodeId | null) ?? null }),
+};
+
+export type ChunkPlace = { id: ChunkId; pack: number; offset: number; storedLen: number };
+export type PackedChunk = { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec };
+
+export const CHUNK: Mapping<PackedChunk> & { place(r: Row): ChunkPlace; arrays(list: readonly NewChunk[]): unknown[] } = {
+  select: 'id, pack, "offset", stored_len, raw_len, codec',
+  from: (r) => ({ id: r.id as ChunkId, offset: n(r.offset), storedLen: n(r.stored_len), rawLen: n(r.raw_len), codec: r.codec as Codec }),
+  place: (r) => ({ id: r.id as ChunkId, pack: n(r.pack), offset: n(r.offset), storedLen: n(r.stored_len) }),
+  /** one array per column, for unnest: id, pack, offset, stored_len, raw_len, codec */
+  arrays: (list) => [list.map((c) => c.id), list.map((c) => c.pack), list.map((c) => c.offset), list.map((c) => c.storedLen), list.map((c) => c.rawLen), list.map((c) => c.codec)],
+};
+
+/** Chunk-list contents and their kept hasher states, as arrays for unnest. */
+export const CONTENT = {
+  /** id, size, chunks (the chunk ids concatenated) */
+  arrays: (list: readonly ContentRecord[]): unknown[] => [list.map((c) => c.id), list.map((c) => c.size), list.map((c) => Buffer.concat(c.chunks))],
+  /** content, state, of those that keep one */
+  stateArrays: (list: readonly ContentRecord[]): unknown[] => {
+    const kept = list.filter((c) => c.endState);
+    return [kept.map((c) => c.id), kept.map((c) => c.endState)];
+  },
+  state: (r: Row): { content: ContentId; state: Buffer; size: number | null } => ({ content: r.content as ContentId, state: r.state as Buffer, size: nn(r.size) }),
+};
+
+export type PackUse = { id: number; name: string; size: number; owner: string | null; chunks: number; live: number };
+
+/** A pack with its lease owner and what its chunks use of it (select aliases owner, chunks, live). */
+export const PACK_USE: Mapping<PackUse> = {
+  select: 'p.id, p.name, p.size, p.lease_owner AS owner',
+  from: (r) => ({ id: n(r.id), name: s(r.name), size: n(r.size), owner: sn(r.owner), chunks: n(r.chunks), live: n(r.live) }),
+};
+
+export type CommitSet = { id: string; commits: number; finished: number; failed: number; created: number; modified: number };
+
+/** One commit set's counts (the query aliases its aggregates to these names). */
+export const COMMIT_SET: Mapping<CommitSet> = {
+  select: 'id',
+  from: (r) => ({ id: s(r.id), commits: n(r.commits), finished: n(r.finished), failed: n(r.failed), created: n(r.created), modified: n(r.modified) }),
+};

@@ -1,0 +1,129 @@
+// The two implementations of the metadata contracts' async form that the contract tests run
+// against: SQLite (wrapped by the small adapter below) and PostgreSQL.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach } from 'vitest';
+import { SqliteChunkIndex } from '../../../src/store/chunk-index.js';
+import { SqliteCommitGraph, type CommitRow } from '../../../src/store/commit-graph.js';
+import { SqliteJobRecords } from '../../../src/store/job-records.js';
+import { openDb } from '../../../src/store/meta-db.js';
+import type { Async, AsyncMetadata, AsyncMetadataStore } from '../../../src/store/pg/async-contract.js';
+import { PgMetadata } from '../../../src/store/pg/metadata.js';
+import { tempDir } from '../../helpers.js';
+import { usePostgres } from '../../helpers/postgres.js';
+
+export interface Backend {
+  name: string;
+  /** why this backend's suite is skipped here */
+  skip: string | undefined;
+  /** a fresh, empty store, closed after the test */
+  open(): Promise<AsyncMetadataStore>;
+}
+
+/** Each method of a synchronous contract answering through a Promise / an AsyncIterable. */
+function asAsync<T extends object>(target: T): Async<T> {
+  return new Proxy(target, {
+    get(t, key) {
+      const v = Reflect.get(t, key) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        let r: unknown;
+        try {
+          r = (v as (...a: unknown[]) => unknown).apply(t, args);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        if (r !== null && typeof r === 'object' && typeof (r as Iterator<unknown>).next === 'function' && Symbol.iterator in r) {
+          const it = r as IterableIterator<unknown>;
+          return (async function* () {
+            yield* it;
+          })();
+        }
+        return Promise.resolve(r);
+      };
+    },
+  }) as unknown as Async<T>;
+}
+
+/** SQLite's contracts as an AsyncMetadataStore: one connection, so units take turns. */
+function sqliteStore(file: string): AsyncMetadataStore {
+  const db = openDb(file, { readonly: false, create: true });
+  const meta: AsyncMetadata = { graph: asAsync(new SqliteCommitGraph(db)), index: asAsync(new SqliteChunkIndex(db)), jobs: asAsync(new SqliteJobRecords(db)) };
+  let turn: Promise<unknown> = Promise.resolve();
+  return {
+    ...meta,
+    unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> {
+      const next = turn.then(async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const out = await fn(meta);
+          db.exec('COMMIT');
+          return out;
+        } catch (err) {
+          db.exec('ROLLBACK');
+          throw err;
+        }
+      });
+      turn = next.catch(() => {});
+      return next;
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+/** Both backends for a test file: SQLite in a temp dir, PostgreSQL in a fresh database of the file's server. */
+export function contractBackends(): Backend[] {
+  const pgServer = usePostgres();
+  const opened: AsyncMetadataStore[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  let template: Promise<string> | undefined;
+  return [
+    {
+      name: 'SQLite',
+      skip: undefined,
+      open: async () => {
+        const dir = tempDir();
+        dirs.push(dir);
+        const s = sqliteStore(path.join(dir, 'meta.db'));
+        opened.push(s);
+        return s;
+      },
+    },
+    {
+      name: 'PostgreSQL',
+      skip: pgServer.missing,
+      open: async () => {
+        // the schema is made once per file; each test gets a copy of it
+        template ??= (async () => {
+          const url = await pgServer.freshDatabase();
+          await (await PgMetadata.open({ url })).close();
+          return url;
+        })();
+        const s = await PgMetadata.open({ url: await pgServer.freshDatabase(await template), max: 10 });
+        opened.push(s);
+        return s;
+      },
+    },
+  ];
+}
+
+export const id32 = (): Buffer => randomBytes(32);
+export const hex = (): string => randomBytes(16).toString('hex');
+
+export function commit(repo: string, id: string, seq: number, parent: string | null, extra: Partial<CommitRow> = {}): CommitRow {
+  return { repo, id, seq, branch: 'master', parent, origin: 'USER', description: '', started: 1000 + seq, finishing: null, finished: null, root: null, size: 0, files: 0, error: null, ...extra };
+}
+
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}

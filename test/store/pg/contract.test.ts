@@ -1,0 +1,291 @@
+// The metadata contracts (CommitGraph, ChunkIndex, JobRecords) in their async form: the same
+// assertions against SQLite and PostgreSQL (backends.ts).
+import { describe, expect, it } from 'vitest';
+import type { ChunkId, ContentId, NodeId } from '../../../src/store/hash.js';
+import { collect, commit, contractBackends, id32 } from './backends.js';
+
+const BACKENDS = contractBackends();
+
+for (const backend of BACKENDS) {
+  describe.skipIf(backend.skip !== undefined)(`metadata contract on ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`, () => {
+    it('repos and branches: insert, read, list, move by compare-and-set, delete with everything of the repo', async () => {
+      const m = await backend.open();
+      await m.unitOfWork(async ({ graph }) => {
+        await graph.insertRepo({ name: 'images', type: 'user', description: '', created: 1 });
+        await graph.insertRepo({ name: 'edges', type: 'user', description: '', created: 2 });
+        await graph.setRepoDescription('images', 'cats');
+        await graph.setRepoType('edges', 'spec');
+        await graph.insertCommit(commit('images', 'c1', 1, null));
+        await graph.insertCommit(commit('images', 'c2', 2, 'c1'));
+        await graph.setBranch('images', 'master', 'c1', 10);
+        await graph.setBranch('images', 'dev', 'c1', 11);
+      });
+      expect(await m.graph.getRepo('images')).toEqual({ name: 'images', type: 'user', description: 'cats', created: 1 });
+      expect((await m.graph.listRepos()).map((r) => [r.name, r.type])).toEqual([['edges', 'spec'], ['images', 'user']]);
+      expect(await m.graph.getRepo('nope')).toBeUndefined();
+      expect((await m.graph.listBranches('images')).map((b) => b.name)).toEqual(['dev', 'master']);
+      expect((await m.graph.branchesAt('images', 'c1')).map((b) => b.name).sort()).toEqual(['dev', 'master']);
+
+      // compare-and-set: only from the head it still has
+      expect(await m.unitOfWork(({ graph }) => graph.moveBranch('images', 'master', 'c2', 'c1'))).toBe(false);
+      expect(await m.unitOfWork(({ graph }) => graph.moveBranch('images', 'master', 'c1', 'c2'))).toBe(true);
+      expect(await m.unitOfWork(({ graph }) => graph.moveBranch('images', 'master', 'c1', 'c2'))).toBe(false);
+      expect(await m.unitOfWork(({ graph }) => graph.moveBranch('images', 'nobranch', null, 'c2'))).toBe(false);
+      expect((await m.graph.getBranch('images', 'master'))?.head).toBe('c2');
+      // setBranch on an existing branch moves it and keeps its creation time
+      await m.unitOfWork(({ graph }) => graph.setBranch('images', 'dev', 'c2', 99));
+      expect(await m.graph.getBranch('images', 'dev')).toEqual({ repo: 'images', name: 'dev', head: 'c2', created: 11 });
+
+      await m.unitOfWork(async ({ graph }) => {
+        await graph.setBranchProvenance('edges', 'master', [{ repo: 'images', branch: 'master' }]);
+        await graph.addCommitProvenance('edges', 'e1', { from_repo: 'images', from_commit: 'c2', from_branch: 'master' });
+        await graph.deleteBranch('images', 'dev');
+      });
+      expect(await m.graph.getBranch('images', 'dev')).toBeUndefined();
+      await m.unitOfWork(({ graph }) => graph.deleteRepo('images'));
+      expect(await m.graph.getRepo('images')).toBeUndefined();
+      expect(await m.graph.listBranches('images')).toEqual([]);
+      expect(await m.graph.getCommit('images', 'c1')).toBeUndefined();
+      expect(await m.graph.branchProvenance('edges', 'master')).toEqual([]);
+      expect(await m.graph.commitProvenance('edges', 'e1')).toEqual([]);
+    });
+
+    it('commits: round-trip every field, seq, children, finish, error, parent, iteration newest first, commit sets, roots', async () => {
+      const m = await backend.open();
+      const root = id32() as NodeId;
+      await m.unitOfWork(async ({ graph }) => {
+        await graph.insertRepo({ name: 'r', type: 'user', description: '', created: 1 });
+        await graph.insertRepo({ name: 'o', type: 'user', description: '', created: 1 });
+        expect(await graph.nextSeq('r')).toBe(1);
+        await graph.insertCommit(commit('r', 'a', 1, null));
+        await graph.insertCommit(commit('r', 'b', 2, 'a', { origin: 'AUTO', description: 'two' }));
+        await graph.insertCommit(commit('r', 'c', 3, 'a'));
+        await graph.insertCommit(commit('o', 'c', 1, null));
+        await graph.setCommitRoot('r', 'b', root, 12_345_678_901, 3);
+        await graph.finishCommit('r', 'b', 5000, 'done');
+        await graph.setCommitError('r', 'c', 'boom');
+      });
+      expect(await m.graph.nextSeq('r')).toBe(4);
+      expect(await m.graph.getCommit('r', 'b')).toEqual({
+        repo: 'r',
+        id: 'b',
+        seq: 2,
+        branch: 'master',
+        parent: 'a',
+        origin: 'AUTO',
+        description: 'done',
+        started: 1002,
+        finishing: 5000,
+        finished: 5000,
+        root,
+        size: 12_345_678_901,
+        files: 3,
+        error: null,
+      });
+      expect(await m.graph.children('r', 'a')).toEqual(['b', 'c']);
+      expect((await m.graph.commitsById('c')).map((c) => c.repo)).toEqual(['o', 'r']);
+      expect((await collect(m.graph.iterateRepoCommits('r'))).map((c) => c.id)).toEqual(['c', 'b', 'a']);
+      expect((await collect(m.graph.iterateAllCommits())).length).toBe(4);
+      expect((await m.graph.allRoots()).map((b) => b.toString('hex'))).toEqual([root.toString('hex')]);
+      const sets = await m.graph.commitSets(10);
+      expect(sets.find((s) => s.id === 'c')).toEqual({ id: 'c', commits: 2, finished: 0, failed: 1, created: 1001, modified: 1003 });
+      expect(sets.find((s) => s.id === 'b')).toEqual({ id: 'b', commits: 1, finished: 1, failed: 0, created: 1002, modified: 5000 });
+      await m.unitOfWork(async ({ graph }) => {
+        await graph.setParent('r', 'c', 'b');
+        await graph.deleteCommit('r', 'a');
+      });
+      expect(await m.graph.children('r', 'b')).toEqual(['c']);
+      expect(await m.graph.getCommit('r', 'a')).toBeUndefined();
+    });
+
+    it('provenance: branch provenance is replaced, subvenance found both ways, commit provenance kept per commit', async () => {
+      const m = await backend.open();
+      await m.unitOfWork(async ({ graph }) => {
+        await graph.setBranchProvenance('out', 'master', [
+          { repo: 'a', branch: 'master' },
+          { repo: 'b', branch: 'dev' },
+        ]);
+        await graph.setBranchProvenance('out', 'master', [
+          { repo: 'b', branch: 'dev' },
+          { repo: 'c', branch: 'master' },
+        ]);
+        await graph.setBranchProvenance('b', 'x', [{ repo: 'b', branch: 'dev' }]);
+        await graph.addCommitProvenance('out', 'o1', { from_repo: 'b', from_commit: 'b1', from_branch: 'dev' });
+        await graph.addCommitProvenance('out', 'o1', { from_repo: 'b', from_commit: 'b1', from_branch: 'dev' });
+        await graph.addCommitProvenance('out', 'o1', { from_repo: 'c', from_commit: 'c1', from_branch: null });
+      });
+      expect(await m.graph.branchProvenance('out', 'master')).toEqual([
+        { repo: 'b', branch: 'dev' },
+        { repo: 'c', branch: 'master' },
+      ]);
+      expect(await m.graph.directSubvenance('b', 'dev')).toEqual([
+        { repo: 'b', branch: 'x' },
+        { repo: 'out', branch: 'master' },
+      ]);
+      expect(await m.graph.repoSubvenance('b')).toEqual([{ repo: 'out', branch: 'master' }]);
+      expect(await m.graph.commitProvenance('out', 'o1')).toEqual([
+        { from_repo: 'b', from_commit: 'b1', from_branch: 'dev' },
+        { from_repo: 'c', from_commit: 'c1', from_branch: null },
+      ]);
+      expect(await m.graph.commitSubvenance('c', 'c1')).toEqual([{ repo: 'out', id: 'o1' }]);
+      await m.unitOfWork(({ graph }) => graph.setBranchProvenance('out', 'master', []));
+      expect(await m.graph.branchProvenance('out', 'master')).toEqual([]);
+    });
+
+    it('pipelines, jobs and datums: insert, order, claim in batches, finish, restart, release, counts, cron ticks, delete', async () => {
+      const m = await backend.open();
+      const out = id32() as NodeId;
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.insertPipeline({ name: 'p', version: 1, spec: '{}', raw: '{}', salt: 's', output_branch: 'master', stopped: 0, created: 5, updated: 5 });
+        await jobs.insertJob('p', 'j1', 1, 's');
+        await jobs.insertJob('p', 'j2', 1, 's');
+        await jobs.startJob('p', 'j1', 3, 'runner-a', 10);
+        await jobs.setJobState('p', 'j1', 'JOB_SUCCESS', null, 20);
+        await jobs.startJob('p', 'j2', 3, 'runner-a', 10);
+        for (let i = 0; i < 3; i++)
+          await jobs.insertDatum({ pipeline: 'p', job: 'j2', id: `d${i}`, seq: i, hash: `h${i}`, state: 'pending', inputs: `["/f${i}"]`, output: null, started: null, finished: null });
+      });
+      expect((await m.jobs.getPipeline('p'))?.salt).toBe('s');
+      expect((await m.jobs.pipelineOwning('p', 'master'))?.name).toBe('p');
+      expect(await m.jobs.pipelineOwning('p', 'dev')).toBeUndefined();
+      await m.unitOfWork(({ jobs }) => jobs.updatePipeline({ name: 'p', version: 2, spec: '{"a":1}', raw: '{}', salt: 't', output_branch: 'master', updated: 6 }));
+      await m.unitOfWork(({ jobs }) => jobs.setStopped('p', true));
+      expect(await m.jobs.getPipeline('p')).toMatchObject({ version: 2, salt: 't', stopped: 1 });
+      expect((await m.jobs.openJobs()).map((j) => j.id)).toEqual(['j2']);
+      expect((await m.jobs.getJob('p', 'j1'))?.state).toBe('JOB_SUCCESS');
+      expect((await m.jobs.lastSuccessfulJob('p', 'j2'))?.id).toBe('j1');
+      expect(await m.jobs.lastSuccessfulJob('p', 'j1')).toBeUndefined();
+      expect(await m.jobs.previousJob('p', 'j2')).toBe('j1');
+      const live = await m.jobs.liveJobs(15);
+      expect(live.map((j) => j.id).sort()).toEqual(['j1', 'j2']);
+      expect(Object.keys(live[0]!).sort()).toEqual(['created', 'finished', 'id', 'pipeline', 'started', 'state']);
+
+      const first = await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j2', 'runner-a', 60_000, 2));
+      expect(first.map((d) => [d.id, d.state, d.claimed_by, d.attempts])).toEqual([
+        ['d0', 'running', 'runner-a', 1],
+        ['d1', 'running', 'runner-a', 1],
+      ]);
+      const second = await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j2', 'runner-b', 60_000, 5));
+      expect(second.map((d) => d.id)).toEqual(['d2']);
+      expect([...(await m.jobs.datumsClaimedBy('p', 'j2', 'runner-a'))].sort()).toEqual(['d0', 'd1']);
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.finishDatum({ pipeline: 'p', job: 'j2', id: 'd0', state: 'success', output: out, finished: 30, error: null, download_bytes: 7, upload_bytes: 9 });
+        await jobs.finishDatum({ pipeline: 'p', job: 'j2', id: 'd2', state: 'failed', output: null, finished: 31, error: 'exit 1', download_bytes: 1, upload_bytes: 0 });
+        await jobs.addAttempt('p', 'j2', 'd2');
+      });
+      expect(await m.unitOfWork(({ jobs }) => jobs.restartDatums('p', 'j2', ['d0', 'd1']))).toEqual(['d1']);
+      expect(await m.jobs.datumStates('p', 'j2')).toEqual({ pending: 1, running: 0, success: 1, skipped: 0, failed: 1, recovered: 0 });
+      await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j2', 'runner-c', 60_000, 5));
+      expect(await m.unitOfWork(({ jobs }) => jobs.releaseClaims('p', 'j2', 'runner-c'))).toBe(1);
+      expect(await m.jobs.datumBytes('p', 'j2')).toEqual({ download_bytes: 8, upload_bytes: 9 });
+      expect(await m.jobs.firstFailedDatum('p', 'j2')).toBe('d2');
+      expect(await m.jobs.hasDatums('p')).toBe(true);
+      expect((await m.jobs.datumResult('p', 'd0', 'h0'))?.output?.equals(out)).toBe(true);
+      expect(await m.jobs.datumResult('p', 'd2', 'h2')).toBeUndefined();
+      expect((await m.jobs.getDatum('p', 'j2', 'd2'))).toMatchObject({ state: 'failed', attempts: 2, error: 'exit 1' });
+      expect((await collect(m.jobs.datumInputs('p', 'j2'))).map((d) => d.inputs)).toEqual(['["/f0"]', '["/f1"]', '["/f2"]']);
+      expect((await m.jobs.allDatumOutputs()).map((b) => b.toString('hex'))).toEqual([out.toString('hex')]);
+      await m.unitOfWork(({ jobs }) => jobs.setCounts({ pipeline: 'p', id: 'j2', processed: 1, skipped: 0, failed: 1, recovered: 0, download_bytes: 8, upload_bytes: 9 }));
+      expect(await m.jobs.getJob('p', 'j2')).toMatchObject({ processed: 1, failed: 1, total: 3, runner: 'runner-a' });
+
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.setLastCronTick('p', 'tick', 100);
+        await jobs.setLastCronTick('p', 'tick', 200);
+        await jobs.setLastCronTick('p', 'old', 50);
+        await jobs.keepCronTicks('p', ['tick']);
+      });
+      expect(await m.jobs.lastCronTick('p', 'tick')).toBe(200);
+      expect(await m.jobs.lastCronTick('p', 'old')).toBeUndefined();
+
+      expect(await m.jobs.claimRunner('r1', () => true)).toBe(true);
+      expect(await m.jobs.claimRunner('r2', () => true)).toBe(false);
+      expect(await m.jobs.claimRunner('r2', () => false)).toBe(true);
+      expect((await m.jobs.runnerOwner())?.id).toBe('r2');
+      await m.jobs.releaseRunner('r1');
+      expect((await m.jobs.runnerOwner())?.id).toBe('r2');
+      await m.jobs.releaseRunner('r2');
+      expect(await m.jobs.runnerOwner()).toBeUndefined();
+
+      await m.unitOfWork(({ jobs }) => jobs.deletePipeline('p'));
+      expect(await m.jobs.getPipeline('p')).toBeUndefined();
+      expect(await m.jobs.allJobs()).toEqual([]);
+      expect(await m.jobs.hasDatums('p')).toBe(false);
+    });
+
+    it('chunk index: pack claims and leases, chunks and contents in batches, pages, moves, sweeps, writers', async () => {
+      const m = await backend.open();
+      const pack = await m.index.claimPack('w1', 1 << 20);
+      expect(pack).toMatchObject({ size: 0, sealed: false });
+      // a live lease keeps the pack from a second writer
+      await m.index.addWriter('w1');
+      const other = await m.index.claimPack('w2', 1 << 20);
+      expect(other.id).not.toBe(pack.id);
+      const ids = [id32(), id32(), id32()] as ChunkId[];
+      const content = id32() as ContentId;
+      await m.unitOfWork(async ({ index }) => {
+        await index.putChunks(ids.map((id, i) => ({ id, pack: pack.id, offset: i * 100, storedLen: 90, rawLen: 200 + i, codec: 1 })));
+        await index.putChunks([{ id: ids[0]!, pack: other.id, offset: 999, storedLen: 1, rawLen: 1, codec: 0 }]); // already there: ignored
+        await index.putContents([
+          { id: content, size: 603, chunks: ids, endState: Buffer.from('state') },
+          { id: ids[2]! as unknown as ContentId, size: 202, chunks: [ids[2]!] }, // one-chunk content: no row
+        ]);
+        await index.commitPack(pack.id, 300, false);
+        await index.putNode(content as unknown as NodeId, Buffer.from('page'));
+      });
+      expect([...(await m.index.existingChunks([ids[0]!, id32() as ChunkId, ids[2]!]))].sort()).toEqual([ids[0]!, ids[2]!].map((b) => b.toString('latin1')).sort());
+      expect(await m.index.getChunk(ids[1]!)).toEqual({ pack: pack.id, packName: pack.name, offset: 100, storedLen: 90, rawLen: 201, codec: 1 });
+      const locs = await m.index.getChunks([ids[0]!, ids[2]!]);
+      expect(locs.get(ids[0]!.toString('latin1'))?.offset).toBe(0);
+      expect(locs.size).toBe(2);
+      expect(await m.index.hasChunk(ids[1]!)).toBe(true);
+      expect(await m.index.getContent(content)).toEqual({ id: content, size: 603, chunks: ids });
+      expect(await m.index.getContent(ids[2]! as unknown as ContentId)).toEqual({ id: ids[2], size: 202, chunks: [ids[2]] });
+      expect(await m.index.hasContent(ids[2]! as unknown as ContentId)).toBe(true);
+      expect(await m.index.getSoleChunk(ids[2]! as unknown as ContentId)).toMatchObject({ offset: 200 });
+      expect(await m.index.getSoleChunk(content)).toBeUndefined();
+      expect((await m.index.getContentState(content))?.toString()).toBe('state');
+      expect((await m.index.contentStates()).map((s) => s.size)).toEqual([603]);
+      expect((await m.index.getNode(content as unknown as NodeId))?.toString()).toBe('page');
+      expect(await m.index.packEnd(pack.id)).toBeGreaterThan(290);
+      expect((await m.index.allChunkLists()).map((c) => c.chunks.length)).toEqual([3]);
+      expect((await collect(m.index.iterateChunkPlaces())).length).toBe(3);
+      expect((await m.index.listPacks()).find((p) => p.id === pack.id)).toEqual({ id: pack.id, name: pack.name, size: 300, sealed: false });
+      const usage = (await m.index.packUsage()).find((p) => p.id === pack.id);
+      expect(usage).toMatchObject({ owner: null, chunks: 3 });
+
+      // committed and released: the next claim takes the same pack again
+      expect((await m.index.claimPack('w3', 1 << 20)).id).toBe(pack.id);
+      await m.unitOfWork(({ index }) => index.moveChunks(pack.id, other.id, [{ id: ids[0]!, offset: 7 }]));
+      expect(await m.index.getChunk(ids[0]!)).toMatchObject({ pack: other.id, offset: 7 });
+      expect((await m.index.chunksInPack(pack.id)).length).toBe(2);
+      const keep = ids[1]!.toString('hex');
+      expect(await m.unitOfWork(({ index }) => index.sweepChunks((id) => id.toString('hex') === keep))).toBe(2);
+      expect((await m.index.allChunkIds()).map((b) => b.toString('hex'))).toEqual([keep]);
+      await m.unitOfWork(async ({ index }) => {
+        await index.sweepContents(() => false);
+        await index.dropOrphanDeltasAndStates();
+      });
+      expect(await m.index.contentStates()).toEqual([]);
+      await m.unitOfWork(({ index }) => index.sealPack(other.id));
+      expect((await m.index.listPacks()).find((p) => p.id === other.id)?.sealed).toBe(true);
+
+      expect(await m.index.isWriterAlive('w1')).toBe(true);
+      expect(await m.index.liveWriters()).toEqual(['w1']);
+      await m.index.removeWriter('w1');
+      expect(await m.index.isWriterAlive('w1')).toBe(false);
+    });
+
+    it('batches of thousands of chunks: one call to write, one to look up, streamed back a page at a time', async () => {
+      const m = await backend.open();
+      const pack = await m.index.claimPack('w', 1 << 30);
+      const ids = Array.from({ length: 2500 }, () => id32() as ChunkId);
+      await m.unitOfWork(({ index }) => index.putChunks(ids.map((id, i) => ({ id, pack: pack.id, offset: i * 10, storedLen: 5, rawLen: 5, codec: 0 }))));
+      expect((await m.index.existingChunks(ids)).size).toBe(2500);
+      expect((await m.index.getChunks(ids.slice(0, 1200))).size).toBe(1200);
+      const places = await collect(m.index.iterateChunkPlaces());
+      expect(new Set(places.map((p) => p.id.toString('hex'))).size).toBe(2500);
+      expect(places.reduce((sum, p) => sum + p.offset, 0)).toBe(ids.reduce((sum, _, i) => sum + i * 10, 0));
+    });
+
+  });
+}
