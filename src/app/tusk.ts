@@ -4,6 +4,7 @@
 import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
 import { projectStorePath, type Project } from '../project/config.js';
 import type { ProjectStore } from '../project/sync.js';
+import { LazySource } from '../remote/lazy-source.js';
 import { openStore, type Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
 import { DataService } from './data-service.js';
@@ -36,6 +37,7 @@ export class Tusk {
   readonly #store: Store;
   readonly #core: StoreCore;
   readonly #jobs: JobTrigger;
+  readonly #source: LazySource;
 
   constructor(store: Store) {
     this.#store = store;
@@ -45,6 +47,9 @@ export class Tusk {
     this.pipelines = new PipelineService(store.core, store, this.#jobs);
     this.models = new ModelService(store);
     this.remotes = new RemoteService(store, this.#jobs);
+    // reads of a lazy clone fetch the bytes its pulls left on a remote
+    this.#source = new LazySource(store);
+    store.setRemoteSource(this.#source);
   }
 
   /** the store's `.tusk` directory */
@@ -64,6 +69,7 @@ export class Tusk {
   }
 
   close(): void {
+    this.#source.close();
     this.#store.close();
   }
 }

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readFrom, writeContent as writeContentTo } from '../store/content-io.js';
 import { walkFiles } from '../store/file-tree.js';
+import { ensureContents, type ContentWant } from '../store/lazy-fetch.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
 import { cachedInputFile, noteCached } from '../store/input-cache.js';
@@ -239,6 +240,24 @@ export function materializeDatum(
     }
   }
   return downloaded;
+}
+
+/**
+ * Fetch what a datum's inputs need from a remote first, where the store is a lazy clone
+ * (lazy-fetch.ts): materializing reads synchronously. One query where nothing is remote-backed.
+ */
+export async function fetchDatumInputs(s: StoreCore, files: readonly DatumFile[]): Promise<void> {
+  const wants: ContentWant[] = [];
+  for (const f of files) {
+    if (f.type === 'file') {
+      wants.push({ id: fromHex(f.hash) as ContentId, describe: () => `file ${f.path} in ${f.repo}@${f.commit}` });
+      continue;
+    }
+    const commit = s.graph.getCommit(f.repo, f.commit);
+    if (!commit?.root) continue;
+    for (const pe of walkFiles(s.reader, commit.root as NodeId, f.path)) wants.push({ id: pe.entry.id as ContentId, describe: () => `file ${pe.path} in ${f.repo}@${f.commit}` });
+  }
+  await ensureContents(s, wants);
 }
 
 /** Append to the cached copy `file` (made writable for it, read-only again after) the bytes of `f` past `prior.size`; the bytes written. */

@@ -9,6 +9,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError, localFileError } fr
 import type { CommitRow } from '../store/commit-graph.js';
 import { commitLabel } from '../store/commit-service.js';
 import { readContent } from '../store/content-io.js';
+import { ensureContents } from '../store/lazy-fetch.js';
 import { FileCache } from '../store/file-cache.js';
 import { lookupPath, walkFiles as walkTreeFiles } from '../store/file-tree.js';
 import { createHasher, EMPTY_CONTENT_ID, type ContentId, type NodeId } from '../store/hash.js';
@@ -163,7 +164,7 @@ export interface CheckoutResult {
  * local files the commit does not have. Refuses (E_CONFLICT) to overwrite or remove a local file
  * whose content is not in the store, unless `force`: checkout never loses data silently.
  */
-export function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): CheckoutResult {
+export async function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): Promise<CheckoutResult> {
   const abs = path.resolve(dir);
   const clean = cleanPath(repoPath);
   const cmp = compareDir(s, abs, c, clean);
@@ -191,6 +192,9 @@ export function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: s
         `replace the link with a directory (or remove it), then run the checkout again`,
       );
   }
+  // a lazy clone fetches the bytes to write first: a remote out of reach changes nothing here
+  const describe = (p: string) => () => `file ${clean === '/' ? '' : clean}/${p} in ${commitLabel(c)}`;
+  await ensureContents(s, cmp.changes.filter((ch) => ch.change !== 'added').map((ch) => ({ id: cmp.remote.get(ch.path)!.id as ContentId, describe: describe(ch.path) })));
   let removed = 0;
   const dirs = new Set<string>();
   for (const ch of cmp.changes) {
@@ -224,7 +228,7 @@ export function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: s
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const fd = fs.openSync(tmp, 'w');
       try {
-        for (const b of readContent(s.index, s.packs, entry.id as ContentId, { describe: () => `file ${clean === '/' ? '' : clean}/${ch.path} in ${commitLabel(c)}` })) {
+        for (const b of readContent(s.index, s.packs, entry.id as ContentId, { describe: describe(ch.path) })) {
           let off = 0;
           while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
           bytes += b.length;

@@ -84,10 +84,15 @@ const STRAY_AGE_MS = 60 * 60 * 1000;
  * not a size is an error naming the variable, not a silent default.
  */
 export function inputCacheLimit(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.TUSK_INPUT_CACHE_MAX?.trim();
-  if (raw === undefined || raw === '') return INPUT_CACHE_MAX_BYTES;
+  return sizeVar(env, 'TUSK_INPUT_CACHE_MAX', INPUT_CACHE_MAX_BYTES, '0 keeps no cached inputs');
+}
+
+/** A size from the environment variable `name` (bytes, or K, M, G); `fallback` when unset, an error naming it when not a size. */
+export function sizeVar(env: NodeJS.ProcessEnv, name: string, fallback: number, zero: string): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(raw);
-  if (!m) throw new InvalidArgumentError(`TUSK_INPUT_CACHE_MAX: "${raw}" is not a size`, 'give bytes, or a number with K, M or G (e.g. 2G); 0 keeps no cached inputs');
+  if (!m) throw new InvalidArgumentError(`${name}: "${raw}" is not a size`, `give bytes, or a number with K, M or G (e.g. 2G); ${zero}`);
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Math.floor(Number(m[1]) * unit);
 }

@@ -10,12 +10,17 @@ import * as repos from './repo-service.js';
 import * as transfer from './transfer.js';
 import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
 import type { Packs } from './packs.js';
+import { ensureContents, type ContentWant, type RemoteChunkSource } from './lazy-fetch.js';
+import { RemoteChunks } from './remote-chunks.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
 export { initStore, findStore };
 export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
 export { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, pageLinks, recordBases, verifyChunkRecord } from './transfer.js';
 export type { DeltaRecord } from './transfer.js';
+export type { ContentWant, LazyFetch, RemoteChunkSource } from './lazy-fetch.js';
+export { lazyCacheLimit } from './lazy-fetch.js';
+export type { ChunkId, ContentId } from './hash.js';
 export { toFileInfo } from './file-service.js';
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */
@@ -160,5 +165,23 @@ export class Store {
   }
   openImport() {
     return new transfer.TransferImport(this.core);
+  }
+
+  // Lazy clones (remote-chunks.ts, lazy-fetch.ts): chunks left on a remote until read.
+  /** Fetch remote-backed chunks through `source` when a read needs them. */
+  setRemoteSource(source: RemoteChunkSource) {
+    this.core.remoteSource = source;
+  }
+  /** The chunks of `remote` this store lacks on purpose (a full pull fetches them). */
+  remoteBacked(remote: string) {
+    return new RemoteChunks(this.core.db).absentOf(remote);
+  }
+  /** Per remote, the chunks left there: absent here, or cached. */
+  remoteChunkCounts() {
+    return new RemoteChunks(this.core.db).counts();
+  }
+  /** Fetch, verify and cache the remote-backed chunks these files need before they are read. */
+  ensureContents(wants: readonly ContentWant[]) {
+    return ensureContents(this.core, wants);
   }
 }

@@ -14,6 +14,7 @@ import { DeltaIndex } from './delta-store.js';
 import { enableDeltas } from './delta-writes.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
+import { RemoteChunks } from './remote-chunks.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './tree.js';
 import { TERMINAL_JOB_STATES, type JobRow, type PipelineRow } from './job-records.js';
@@ -242,7 +243,13 @@ export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generat
     const locs = s.index.getChunks(slice);
     for (const id of slice) {
       const loc = locs.get(id.toString('latin1'));
-      if (!loc) throw new CorruptError(`chunk ${id.toString('hex').slice(0, 16)} is missing from the local index`, 'run `tusk fsck --verify-data`');
+      if (!loc) {
+        const backed = new RemoteChunks(s.db).absent([id]);
+        const [remote] = backed.keys();
+        // a lazy clone pushing to a remote that lacks what it left on another one
+        if (remote !== undefined) throw new InvalidArgumentError(`chunk ${id.toString('hex').slice(0, 16)} is not here: a lazy pull left it on remote ${remote}`, `fetch it first: \`tusk pull ${remote}\` (without --lazy) brings every byte`);
+        throw new CorruptError(`chunk ${id.toString('hex').slice(0, 16)} is missing from the local index`, 'run `tusk fsck --verify-data`');
+      }
       yield { id, record: (s.packs.local ?? requireLocal(s.packs, 'pushing to a remote')).read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen) };
     }
   }
@@ -324,6 +331,8 @@ export class TransferImport {
   /** delta records received, written when the import commits (their depths need their bases) */
   private readonly deltas = new Map<string, { id: ChunkId; where: string } & DeltaRecord>();
   bytes = 0;
+  /** lazy: the chunks left on the remote instead of fetched (remote-chunks.ts) */
+  private lazy: { remote: string; ids: Buffer[] } | null = null;
 
   constructor(private readonly s: StoreCore) {
     s.index.addWriter(this.session);
@@ -359,6 +368,20 @@ export class TransferImport {
     this.bytes += raw.length;
     this.writer.add(id as ChunkId, raw);
   }
+
+  /**
+   * A lazy pull: `ids` stay on `remote` and are recorded as remote-backed when the import
+   * commits, to be fetched when something reads them (lazy-fetch.ts).
+   */
+  leaveOnRemote(remote: string, ids: readonly Buffer[]): void {
+    this.lazy = { remote, ids: [...ids] };
+  }
+
+  /** A full pull that fetched every chunk left on `remote` by lazy pulls: they stop being remote-backed when it commits. */
+  settle(remote: string): void {
+    this.settled = remote;
+  }
+  private settled: string | null = null;
 
   /** Bases of the delta records received that the store lacks and that have not arrived. */
   missingBases(): Buffer[] {
@@ -436,9 +459,19 @@ export class TransferImport {
         for (const p of c.provenance) s.graph.addCommitProvenance(c.repo, c.id, { from_repo: p.repo, from_commit: p.commit, from_branch: p.branch });
         added++;
       }
+      if (this.settled !== null) new RemoteChunks(s.db).settle(this.settled);
+      const backed = new Set<string>();
+      if (this.lazy) {
+        const table = new RemoteChunks(s.db);
+        table.mark(this.lazy.ids, this.lazy.remote);
+        for (const id of this.lazy.ids) backed.add(id.toString('latin1'));
+        // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
+        // of its own instead, so its size is known before its bytes are here
+        for (const p of pages) table.putSoleContents(soleContents(p.id, p.data, backed));
+      }
       for (const c of set.contents) {
         for (const ch of splitIds(Buffer.from(c.chunks, 'hex'))) {
-          if (!s.index.hasChunk(ch)) throw new CorruptError(`chunk ${ch.toString('hex').slice(0, 16)} of a file from the remote did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
+          if (!s.index.hasChunk(ch) && !backed.has(ch.toString('latin1'))) throw new CorruptError(`chunk ${ch.toString('hex').slice(0, 16)} of a file from the remote did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
         }
       }
       for (const m of moves) {
@@ -479,6 +512,17 @@ export class TransferImport {
       // cleaned up by the next liveness check
     }
   }
+}
+
+/** The one-chunk files of a page whose chunk is in `backed`: their ids and sizes. */
+function soleContents(id: NodeId, data: Buffer, backed: ReadonlySet<string>): { id: Buffer; size: number }[] {
+  const page = decodePage(data, id);
+  if (page.level !== 0) return [];
+  const out: { id: Buffer; size: number }[] = [];
+  for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) {
+    if (e.kind === 'file' && backed.has(e.id.toString('latin1'))) out.push({ id: e.id, size: e.size });
+  }
+  return out;
 }
 
 /** The chunks the files of an arriving set are made of that the local store lacks. */

@@ -66,7 +66,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(8);
+    expect(FORMAT_VERSION).toBe(9);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -74,6 +74,7 @@ describe('meta.db', () => {
     expect(tables).toEqual([
       'branch_provenance',
       'branches',
+      'chunk_cache',
       'chunk_deltas',
       'chunks',
       'commit_provenance',
@@ -88,6 +89,7 @@ describe('meta.db', () => {
       'packs',
       'pipelines',
       'profiles',
+      'remote_chunks',
       'repos',
       'settings',
       'writers',
