@@ -150,8 +150,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     if (opts.lazy) {
       // the index objects are metadata: cached now, they let a later read find its chunks with no listing
       await s.index.load();
-      imp.leaveOnRemote(s.config.name, need);
-      result.remoteBacked = need.length;
+      result.remoteBacked = imp.leaveOnRemote(s.config.name, need);
       need = [];
     } else if (backlog.length > 0) {
       const seen = new Set(need.map((id) => id.toString('latin1')));

@@ -85,6 +85,17 @@ export class RemoteChunks {
     return out;
   }
 
+  /** Of these chunks, those not yet remote-backed. */
+  unbacked(ids: readonly Buffer[]): Buffer[] {
+    const backed = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT id FROM remote_chunks WHERE id IN (${slice.map(() => '?').join(',')})`).pluck().all(...slice) as Buffer[];
+      for (const id of rows) backed.add(id.toString('latin1'));
+    }
+    return ids.filter((id) => !backed.has(id.toString('latin1')));
+  }
+
   /** Whether any of these chunks is remote-backed (cached or not). */
   anyBacked(ids: readonly Buffer[]): boolean {
     for (let i = 0; i < ids.length; i += 500) {

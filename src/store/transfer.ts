@@ -332,7 +332,7 @@ export class TransferImport {
   private readonly deltas = new Map<string, { id: ChunkId; where: string } & DeltaRecord>();
   bytes = 0;
   /** lazy: the chunks left on the remote instead of fetched (remote-chunks.ts) */
-  private lazy: { remote: string; ids: Buffer[] } | null = null;
+  private lazy: { remote: string; ids: Buffer[]; all: Buffer[] } | null = null;
 
   constructor(private readonly s: StoreCore) {
     s.index.addWriter(this.session);
@@ -373,8 +373,10 @@ export class TransferImport {
    * A lazy pull: `ids` stay on `remote` and are recorded as remote-backed when the import
    * commits, to be fetched when something reads them (lazy-fetch.ts).
    */
-  leaveOnRemote(remote: string, ids: readonly Buffer[]): void {
-    this.lazy = { remote, ids: [...ids] };
+  leaveOnRemote(remote: string, ids: readonly Buffer[]): number {
+    // those an earlier lazy pull left there already are no news
+    this.lazy = { remote, ids: new RemoteChunks(this.s.db).unbacked(ids), all: [...ids] };
+    return this.lazy.ids.length;
   }
 
   /** A full pull that fetched every chunk left on `remote` by lazy pulls: they stop being remote-backed when it commits. */
@@ -464,7 +466,7 @@ export class TransferImport {
       if (this.lazy) {
         const table = new RemoteChunks(s.db);
         table.mark(this.lazy.ids, this.lazy.remote);
-        for (const id of this.lazy.ids) backed.add(id.toString('latin1'));
+        for (const id of this.lazy.all) backed.add(id.toString('latin1'));
         // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
         // of its own instead, so its size is known before its bytes are here
         for (const p of pages) table.putSoleContents(soleContents(p.id, p.data, backed));

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTusk, tuskJson } from '../cli/cli-helpers.js';
+import { tuskJson } from '../cli/cli-helpers.js';
 import { tempDir } from '../helpers.js';
 import { decodeIndex } from '../../src/remote/layout.js';
 import { localStore, type LocalStore } from './remote-helpers.js';
@@ -38,7 +38,7 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-const packGets = () => log.requests.filter((r) => r.method === 'GET' && r.key.startsWith('packs/'));
+const packGets = () => log.requests.filter((r) => r.method === 'GET' && r.key.startsWith('lazy/packs/'));
 const lists = () => log.requests.filter((r) => r.method === 'GET' && r.query.includes('list-type'));
 const storeBytes = (dir: string) => {
   let n = 0;
@@ -67,9 +67,9 @@ describe('clone --lazy', () => {
     expect(packGets()).toEqual([]);
     expect(storeBytes(b.dir)).toBe(0);
     // every file is listed, with its size, before any byte is here
-    const listed = await b.json<{ path: string; size: number }[]>(['list', 'file', 'data@master:/many']);
+    const listed = await b.json<{ path: string; sizeBytes: number }[]>(['list', 'file', 'data@master:/many']);
     expect(listed).toHaveLength(FILES);
-    expect(listed[0]!.size).toBe(files['/many/f0000.txt']!.length);
+    expect(listed[0]!.sizeBytes).toBe(files['/many/f0000.txt']!.length);
     const fsck = await b.json<Fsck>(['fsck']);
     expect(fsck.ok).toBe(true);
     expect(fsck.checked.remoteChunks).toBe(r.remoteBacked);
@@ -103,10 +103,10 @@ describe('clone --lazy', () => {
     const r = await b.run(['get', 'file', 'data@master:/big.bin', '--offset', '1000', '--length', '5000', '-o', path.join(root, 'range.out')]);
     expect(r.code, r.stderr).toBe(0);
     expect(fs.readFileSync(path.join(root, 'range.out')).equals(big.subarray(1000, 6000))).toBe(true);
-    const fsck = await b.json<Fsck>(['fsck']);
-    const all = (await b.json<Fsck>(['fsck'])).remote![0]!;
-    expect(fsck.remote![0]!.cached).toBeGreaterThan(0);
-    expect(all.cached).toBeLessThan(4);
+    const cached = (await b.json<Fsck>(['fsck'])).remote![0]!.cached;
+    // 6,000 bytes from offset 1000 lie in the file's first chunk; at most 6000 / 32 KiB + 1 chunks are fetched
+    expect(cached).toBeGreaterThan(0);
+    expect(cached).toBeLessThan(3);
     expect(packGets().reduce((n, g) => n + g.bytes, 0)).toBeLessThan(big.length / 2);
   }, 60_000);
 
@@ -145,7 +145,7 @@ describe('a lazy clone of a directory remote', () => {
     damaged[entry.offset + entry.length - 2]! ^= 0x20;
     fs.writeFileSync(pack, damaged);
     try {
-      const r = await b.run(['get', 'file', 'data@master:/many/f0007.txt', '--json']);
+      const r = await b.run(['get', 'file', 'data@master:/many/f0007.txt', '-o', path.join(root, 'f7.out'), '--json']);
       expect(r.code).toBe(5);
       expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'E_CORRUPT', message: expect.stringContaining('/many/f0007.txt') });
       expect((await b.json<Fsck>(['fsck'])).remote![0]!.cached).toBe(0);
@@ -161,7 +161,7 @@ describe('a lazy clone of a directory remote', () => {
     fs.renameSync(remoteDir, away);
     try {
       const before = await b.json<Fsck>(['fsck']);
-      const r = await b.run(['get', 'file', 'data@master:/many/f0300.txt', '--json']);
+      const r = await b.run(['get', 'file', 'data@master:/many/f0300.txt', '-o', path.join(root, 'f300.out'), '--json']);
       expect(r.code).not.toBe(0);
       const err = JSON.parse(r.stdout).error;
       expect(err.code).toBe('E_IO');
@@ -207,7 +207,7 @@ describe('a lazy clone of a directory remote', () => {
 
   it('pushes new commits without the bytes it does not have, and a full pull fills in the rest', async () => {
     await b.put('data', 'master', { '/new.txt': 'from the lazy clone\n' });
-    const pushed = await b.run(['push', 'origin', '--json']);
+    const pushed = await b.run(['push', 'origin', 'data@master', '--json']);
     expect(pushed.code, pushed.stderr).toBe(0);
     await a.json(['pull', 'dir']);
     expect((await a.run(['get', 'file', 'data@master:/new.txt'])).stdout).toBe('from the lazy clone\n');
@@ -238,10 +238,9 @@ describe('pull --lazy', () => {
     await a.json(['push', 'origin']);
     log.reset();
     const r = await b.json<{ commits: number; chunks: number; remoteBacked: number }>(['pull', '--lazy']);
-    expect([r.commits, r.chunks, r.remoteBacked]).toEqual([1, 0, 1]);
+    // the lazy clone's commit (pulled from the directory remote and pushed on) and this one: a new file each
+    expect([r.commits, r.chunks, r.remoteBacked]).toEqual([2, 0, 2]);
     expect(packGets()).toEqual([]);
     expect((await b.run(['get', 'file', 'data@master:/later.txt'])).stdout).toBe('later\n');
-    const bad = await runTusk(['pull', '--lazy', '--json'], { cwd: b.dir, env: s3.env });
-    expect(bad.code).toBe(0);
   }, 60_000);
 });
