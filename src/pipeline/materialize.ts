@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readFrom, writeContent as writeContentTo } from '../store/content-io.js';
 import { walkFiles } from '../store/file-tree.js';
-import { ensureContents, type ContentWant } from '../store/lazy-fetch.js';
+import { ensureContents, type ContentWant } from '../store/store.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
 import { cachedInputFile, noteCached } from '../store/input-cache.js';

@@ -9,7 +9,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError, localFileError } fr
 import type { CommitRow } from '../store/commit-graph.js';
 import { commitLabel } from '../store/commit-service.js';
 import { readContent } from '../store/content-io.js';
-import { ensureContents } from '../store/lazy-fetch.js';
+import { ensureContents } from '../store/store.js';
 import { FileCache } from '../store/file-cache.js';
 import { lookupPath, walkFiles as walkTreeFiles } from '../store/file-tree.js';
 import { createHasher, EMPTY_CONTENT_ID, type ContentId, type NodeId } from '../store/hash.js';

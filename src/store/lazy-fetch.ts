@@ -14,19 +14,9 @@ import { sizeVar } from './input-cache.js';
 import { PACK_TARGET_BYTES } from './pack-format.js';
 import { DEFAULT_COMPRESSION, PackWriter } from './pack-writer.js';
 import { RemoteChunks } from './remote-chunks.js';
+import type { RemoteChunkSource } from './remote-source.js';
 import { closeCore, openCore, type StoreCore } from './store-core.js';
 import { decodeDeltaRecord, deltaOfRecord, verifyChunkRecord, type DeltaRecord } from './transfer.js';
-
-/** Where remote-backed chunks come from: src/remote implements it over a remote's packs and index objects. */
-export interface RemoteChunkSource {
-  /** The remote's URL, for messages (never a secret). */
-  url(remote: string): string;
-  /**
-   * Read the records of `ids` from `remote`, as stored there, handing each to `onRecord` as it
-   * arrives (`where` names the remote object, for messages). Unverified: the caller checks them.
-   */
-  fetch(remote: string, ids: readonly ChunkId[], onRecord: (id: ChunkId, record: Buffer, where: string) => void): Promise<void>;
-}
 
 /** The cache's default bound on the bytes of fetched chunks it keeps (TUSK_LAZY_CACHE_MAX overrides it). */
 export const LAZY_CACHE_MAX_BYTES = 1024 ** 3;

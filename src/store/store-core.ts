@@ -7,7 +7,7 @@ import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { NodeId } from './hash.js';
-import type { RemoteChunkSource } from './lazy-fetch.js';
+import type { RemoteChunkSource } from './remote-source.js';
 import { openDb, type Db } from './meta-db.js';
 import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';

@@ -10,7 +10,8 @@ import * as repos from './repo-service.js';
 import * as transfer from './transfer.js';
 import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
 import type { Packs } from './packs.js';
-import { ensureContents, type ContentWant, type RemoteChunkSource } from './lazy-fetch.js';
+import { ensureContents, type ContentWant } from './lazy-fetch.js';
+import type { RemoteChunkSource } from './remote-source.js';
 import { RemoteChunks } from './remote-chunks.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
@@ -18,8 +19,10 @@ export { initStore, findStore };
 export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
 export { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, pageLinks, recordBases, verifyChunkRecord } from './transfer.js';
 export type { DeltaRecord } from './transfer.js';
-export type { ContentWant, LazyFetch, RemoteChunkSource } from './lazy-fetch.js';
-export { lazyCacheLimit } from './lazy-fetch.js';
+export type { ContentWant, LazyFetch } from './lazy-fetch.js';
+export type { RemoteChunkSource } from './remote-source.js';
+// reads outside the store (a datum's inputs, a checkout) fetch what a lazy clone lacks first
+export { ensureContents, lazyCacheLimit } from './lazy-fetch.js';
 export type { ChunkId, ContentId } from './hash.js';
 export { toFileInfo } from './file-service.js';
 
