@@ -13,6 +13,7 @@ import { ResultBatch } from './datum-results.js';
 import { RESTARTED, runDatum } from './datum-run.js';
 import { egress, finishJob, finishWhenDone } from './job-finish.js';
 import { planJob, readiness } from './job-plan.js';
+import { anyRemoteBacked } from '../store/store.js';
 import type { DatumFile } from './datums.js';
 import { fetchDatumInputs, inputCacheLimit, trimIfGrown } from './materialize.js';
 import { PreviousRuns } from './previous-run.js';
@@ -219,6 +220,7 @@ class DatumLanes {
 
   /** A lazy clone's inputs of the next datum, fetched while the current one runs; a failure is left to runDatum, which reports it. */
   private async fetchInputs(d: DatumRow): Promise<void> {
+    if (!anyRemoteBacked(this.s)) return;
     try {
       await fetchDatumInputs(this.s, JSON.parse(d.inputs) as DatumFile[]);
     } catch {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readFrom, writeContent as writeContentTo } from '../store/content-io.js';
 import { walkFiles } from '../store/file-tree.js';
-import { ensureContents, type ContentWant } from '../store/store.js';
+import { anyRemoteBacked, ensureContents, type ContentWant } from '../store/store.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
 import type { StoreCore } from '../store/store-core.js';
 import { cachedInputFile, noteCached } from '../store/input-cache.js';
@@ -247,6 +247,7 @@ export function materializeDatum(
  * (lazy-fetch.ts): materializing reads synchronously. One query where nothing is remote-backed.
  */
 export async function fetchDatumInputs(s: StoreCore, files: readonly DatumFile[]): Promise<void> {
+  if (!anyRemoteBacked(s)) return;
   const wants: ContentWant[] = [];
   for (const f of files) {
     if (f.type === 'file') {

@@ -9,7 +9,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError, localFileError } fr
 import type { CommitRow } from '../store/commit-graph.js';
 import { commitLabel } from '../store/commit-service.js';
 import { readContent } from '../store/content-io.js';
-import { ensureContents } from '../store/store.js';
+import { anyRemoteBacked, ensureContents } from '../store/store.js';
 import { FileCache } from '../store/file-cache.js';
 import { lookupPath, walkFiles as walkTreeFiles } from '../store/file-tree.js';
 import { createHasher, EMPTY_CONTENT_ID, type ContentId, type NodeId } from '../store/hash.js';
@@ -194,7 +194,7 @@ export async function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, 
   }
   // a lazy clone fetches the bytes to write first: a remote out of reach changes nothing here
   const describe = (p: string) => () => `file ${clean === '/' ? '' : clean}/${p} in ${commitLabel(c)}`;
-  await ensureContents(s, cmp.changes.filter((ch) => ch.change !== 'added').map((ch) => ({ id: cmp.remote.get(ch.path)!.id as ContentId, describe: describe(ch.path) })));
+  if (anyRemoteBacked(s)) await ensureContents(s, cmp.changes.filter((ch) => ch.change !== 'added').map((ch) => ({ id: cmp.remote.get(ch.path)!.id as ContentId, describe: describe(ch.path) })));
   let removed = 0;
   const dirs = new Set<string>();
   for (const ch of cmp.changes) {

@@ -35,7 +35,7 @@ export function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: strin
   }
   if (!e || e.kind !== 'file') return null;
   // a remote-backed chunk (lazy clones) may be absent, or evicted from the cache later: never a base
-  const table = new RemoteChunks(s.db);
+  const table = RemoteChunks.of(s.db);
   if (table.any() && table.anyBacked(s.index.getContent(e.id as ContentId)?.chunks ?? [])) return null;
   return DeltaPlan.against(s.index, e.id as ContentId, sizeHint);
 }

@@ -17,7 +17,7 @@ import { crashPoint } from './crash-points.js';
 import { resumeHasher } from './hash-state.js';
 import { enableDeltas, planDelta } from './delta-writes.js';
 import { readRange } from './content-range.js';
-import { ensureContents, type ContentWant } from './lazy-fetch.js';
+import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
 import { appendingWriter, concatContents, ContentWriter, readContent, readContentAsync, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
@@ -898,6 +898,10 @@ const FETCH_GROUP_FILES = 4096;
  * then reads the group's files synchronously.
  */
 function* lazilyFetched(s: StoreCore, items: Iterable<GetItem>, want: (f: GetItem) => ContentWant): Generator<GetItem | Promise<unknown>> {
+  if (!anyRemoteBacked(s)) {
+    yield* items;
+    return;
+  }
   let group: GetItem[] = [];
   let bytes = 0;
   const flush = function* (): Generator<GetItem | Promise<unknown>> {

@@ -25,6 +25,11 @@ export function lazyCacheLimit(env: NodeJS.ProcessEnv = process.env): number {
   return sizeVar(env, 'TUSK_LAZY_CACHE_MAX', LAZY_CACHE_MAX_BYTES, '0 keeps only what the read in progress needs');
 }
 
+/** Whether the store has any remote-backed chunk (is a lazy clone): one query, so a caller can skip listing what it will read. */
+export function anyRemoteBacked(s: StoreCore): boolean {
+  return RemoteChunks.of(s.db).any();
+}
+
 /** A file about to be read. `end`: only its bytes before this offset will be read. */
 export interface ContentWant {
   id: ContentId;
@@ -51,7 +56,7 @@ const UNREACHABLE = 'check the network and the remote (`tusk remote list`), then
  * every chunk fetched matched its id.
  */
 export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]): Promise<LazyFetch> {
-  const table = new RemoteChunks(s.db);
+  const table = RemoteChunks.of(s.db);
   const result: LazyFetch = { chunks: 0, evicted: 0 };
   if (!table.any()) return result;
   const chunks: ChunkId[] = [];

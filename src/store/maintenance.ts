@@ -39,7 +39,7 @@ export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgres
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) run.checked.cachedInputs = verifyInputCache(s.path, (id, problem) => run.report(`cached input ${id.slice(0, 16)}`, problem));
   if (opts.verifyData) run.checkHasherStates();
-  const remote = new RemoteChunks(s.db).counts();
+  const remote = RemoteChunks.of(s.db).counts();
   run.checked.remoteChunks = remote.reduce((n, r) => n + r.absent, 0);
   return { ok: run.problems.length === 0, checked: run.checked, problems: run.problems, ...(remote.length > 0 ? { remote } : {}) };
 }
@@ -71,7 +71,7 @@ class FsckRun {
     private readonly s: StoreCore,
     private readonly onProgress?: OnProgress,
   ) {
-    this.remote = new RemoteChunks(s.db);
+    this.remote = RemoteChunks.of(s.db);
     this.anyRemote = this.remote.any();
   }
 
@@ -439,13 +439,13 @@ function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: numbe
     rep.contentsRemoved = s.index.sweepContents((id) => kept(id, contents));
     rep.chunksRemoved = s.index.sweepChunks((id) => kept(id, chunks));
     // what no commit needs is no longer worth fetching (lazy clones)
-    new RemoteChunks(s.db).sweep((id) => kept(id, chunks));
+    RemoteChunks.of(s.db).sweep((id) => kept(id, chunks));
     s.index.dropOrphanProfiles();
     s.index.dropOrphanDeltasAndStates();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const toRemove: string[] = [];
     const toRepack: { id: number; name: string }[] = [];
-    const cache = new RemoteChunks(s.db);
+    const cache = RemoteChunks.of(s.db);
     for (const p of s.index.packUsage()) {
       if (p.owner !== null && s.index.isWriterAlive(p.owner)) continue;
       if (p.chunks === 0) {

@@ -21,10 +21,19 @@ export interface CachePack {
   bytes: number;
 }
 
+const byDb = new WeakMap<Db, RemoteChunks>();
+
 export class RemoteChunks {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  /** The table on this connection, its statements prepared once (reads of every datum ask it). */
+  static of(db: Db): RemoteChunks {
+    let t = byDb.get(db);
+    if (!t) byDb.set(db, (t = new RemoteChunks(db)));
+    return t;
+  }
+
+  private constructor(private readonly db: Db) {
     this.q = {
       any: db.prepare('SELECT 1 FROM remote_chunks LIMIT 1').pluck(),
       mark: db.prepare('INSERT OR IGNORE INTO remote_chunks (id, remote) VALUES (?, ?)'),
@@ -47,7 +56,7 @@ export class RemoteChunks {
 
   /** The same table through another connection (a read-only command writes the cache through a writable one). */
   withDb(db: Db): RemoteChunks {
-    return db === this.db ? this : new RemoteChunks(db);
+    return db === this.db ? this : RemoteChunks.of(db);
   }
 
   /** Whether the store has any remote-backed chunk: a store that was never lazily pulled skips every other query. */

@@ -22,7 +22,7 @@ export type { DeltaRecord } from './transfer.js';
 export type { ContentWant, LazyFetch } from './lazy-fetch.js';
 export type { RemoteChunkSource } from './remote-source.js';
 // reads outside the store (a datum's inputs, a checkout) fetch what a lazy clone lacks first
-export { ensureContents, lazyCacheLimit } from './lazy-fetch.js';
+export { anyRemoteBacked, ensureContents, lazyCacheLimit } from './lazy-fetch.js';
 export type { ChunkId, ContentId } from './hash.js';
 export { toFileInfo } from './file-service.js';
 
@@ -177,11 +177,11 @@ export class Store {
   }
   /** The chunks of `remote` this store lacks on purpose (a full pull fetches them). */
   remoteBacked(remote: string) {
-    return new RemoteChunks(this.core.db).absentOf(remote);
+    return RemoteChunks.of(this.core.db).absentOf(remote);
   }
   /** Per remote, the chunks left there: absent here, or cached. */
   remoteChunkCounts() {
-    return new RemoteChunks(this.core.db).counts();
+    return RemoteChunks.of(this.core.db).counts();
   }
   /** Fetch, verify and cache the remote-backed chunks these files need before they are read. */
   ensureContents(wants: readonly ContentWant[]) {

@@ -244,7 +244,7 @@ export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generat
     for (const id of slice) {
       const loc = locs.get(id.toString('latin1'));
       if (!loc) {
-        const backed = new RemoteChunks(s.db).absent([id]);
+        const backed = RemoteChunks.of(s.db).absent([id]);
         const [remote] = backed.keys();
         // a lazy clone pushing to a remote that lacks what it left on another one
         if (remote !== undefined) throw new InvalidArgumentError(`chunk ${id.toString('hex').slice(0, 16)} is not here: a lazy pull left it on remote ${remote}`, `fetch it first: \`tusk pull ${remote}\` (without --lazy) brings every byte`);
@@ -375,7 +375,7 @@ export class TransferImport {
    */
   leaveOnRemote(remote: string, ids: readonly Buffer[]): number {
     // those an earlier lazy pull left there already are no news
-    this.lazy = { remote, ids: new RemoteChunks(this.s.db).unbacked(ids), all: [...ids] };
+    this.lazy = { remote, ids: RemoteChunks.of(this.s.db).unbacked(ids), all: [...ids] };
     return this.lazy.ids.length;
   }
 
@@ -461,10 +461,10 @@ export class TransferImport {
         for (const p of c.provenance) s.graph.addCommitProvenance(c.repo, c.id, { from_repo: p.repo, from_commit: p.commit, from_branch: p.branch });
         added++;
       }
-      if (this.settled !== null) new RemoteChunks(s.db).settle(this.settled);
+      if (this.settled !== null) RemoteChunks.of(s.db).settle(this.settled);
       const backed = new Set<string>();
       if (this.lazy) {
-        const table = new RemoteChunks(s.db);
+        const table = RemoteChunks.of(s.db);
         table.mark(this.lazy.ids, this.lazy.remote);
         for (const id of this.lazy.all) backed.add(id.toString('latin1'));
         // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
