@@ -527,6 +527,17 @@ function soleContents(id: NodeId, data: Buffer, backed: ReadonlySet<string>): { 
   return out;
 }
 
+/** The chunk lists of those of `ids` that have a contents row (null: the one chunk whose id is the content's), one query per 500. */
+function contentLists(s: StoreCore, ids: readonly ContentId[]): Map<string, Buffer | null> {
+  const out = new Map<string, Buffer | null>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const slice = ids.slice(i, i + 500);
+    const rows = s.db.prepare(`SELECT id, chunks FROM contents WHERE id IN (${slice.map(() => '?').join(',')})`).all(...slice) as { id: Buffer; chunks: Buffer | null }[];
+    for (const r of rows) out.set(r.id.toString('latin1'), r.chunks);
+  }
+  return out;
+}
+
 /** The chunks the files of an arriving set are made of that the local store lacks. */
 export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
   const listed = new Map(set.contents.map((c) => [c.id, c.chunks]));
@@ -538,6 +549,8 @@ export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
     seen.add(k);
     want.push(id as ChunkId);
   };
+  // files the set lists no chunks for: one-chunk files, or contents the store knows
+  const unlisted = new Map<string, ContentId>();
   for (const [hex, b64] of set.pages) {
     const page = decodePage(Buffer.from(b64, 'base64'), Buffer.from(hex, 'hex') as NodeId);
     if (page.level !== 0) continue;
@@ -545,12 +558,20 @@ export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
       if (e.kind === 'dir' || e.id.equals(EMPTY_CONTENT_ID)) continue;
       const chunks = listed.get(e.id.toString('hex'));
       if (chunks !== undefined) for (const ch of splitIds(Buffer.from(chunks, 'hex'))) wantChunk(ch);
-      else if (!s.index.hasContent(e.id as ContentId)) wantChunk(e.id);
-      else {
-        const rec = s.index.getContent(e.id as ContentId);
-        for (const ch of rec?.chunks ?? []) wantChunk(ch);
-      }
+      else unlisted.set(e.id.toString('latin1'), e.id as ContentId);
     }
+  }
+  // looked up in batches, not two queries a file: a content whose chunk row is here needs nothing;
+  // one with a contents row needs its chunks; one the store does not know is its one chunk
+  const ids = [...unlisted.values()];
+  const asChunks = s.index.existingChunks(ids as unknown as ChunkId[]);
+  const lists = contentLists(s, ids.filter((id) => !asChunks.has(id.toString('latin1'))));
+  for (const id of ids) {
+    const k = id.toString('latin1');
+    if (asChunks.has(k)) continue;
+    const list = lists.get(k);
+    if (list === undefined || list === null) wantChunk(id);
+    else for (const ch of splitIds(list)) wantChunk(ch);
   }
   const have = s.index.existingChunks(want);
   return want.filter((id) => !have.has(id.toString('latin1')));
