@@ -135,7 +135,7 @@ async function fetchVerified(s: StoreCore, source: RemoteChunkSource, remote: st
     try {
       await source.fetch(remote, batch, onRecord);
     } catch (err) {
-      if (err instanceof CorruptError) throw named(err, nameFor(batch[0]!));
+      if (err instanceof CorruptError) throw NAMED.has(err) ? err : named(err, nameFor(batch[0]!));
       const why = err instanceof Error ? err.message : String(err);
       throw new IoError(`${nameFor(batch[0]!)()} cannot be read: its bytes are on remote ${remote} (${source.url(remote)}), which cannot be reached: ${why}`, UNREACHABLE, { cause: err });
     }
@@ -171,10 +171,15 @@ async function fetchVerified(s: StoreCore, source: RemoteChunkSource, remote: st
   return ids.map((id) => ({ id, data: bytesOf(id, 0) }));
 }
 
+/** Errors that already name their file. */
+const NAMED = new WeakSet<Error>();
+
 /** A check's error, naming the file it was read for. */
 function named(err: unknown, what: () => string): unknown {
-  if (err instanceof CorruptError) return new CorruptError(`${what()} cannot be read: ${err.message}`, err.hint, { cause: err });
-  return err;
+  if (!(err instanceof CorruptError) || NAMED.has(err)) return err;
+  const out = new CorruptError(`${what()} cannot be read: ${err.message}`, err.hint, { cause: err });
+  NAMED.add(out);
+  return out;
 }
 
 /** Write verified chunks, whole, to packs of the cache's own and record them in one transaction; returns those packs. */
