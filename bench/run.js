@@ -36,6 +36,7 @@ const SCENARIOS = [
   './scenarios/s15-table-versions.js',
   './scenarios/s16-remote-push.js',
   './scenarios/s17-ml-stream.js',
+  './scenarios/s18-lazy-clone.js',
 ];
 
 const SIZES = {

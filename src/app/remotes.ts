@@ -61,6 +61,6 @@ export class RemoteService {
 }
 
 /** Make a new store at `dir` from the remote at `url`. */
-export function cloneStore(url: string, dir: string, opts: RemoteOptions & { onProgress?: OnProgress } = {}): Promise<CloneResult> {
+export function cloneStore(url: string, dir: string, opts: RemoteOptions & { lazy?: boolean; onProgress?: OnProgress } = {}): Promise<CloneResult> {
   return cloneRemote(url, dir, opts);
 }

@@ -7,6 +7,7 @@ import type { ProjectStore } from '../project/sync.js';
 import { findStore, openStore, type Store } from '../store/store.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import { CacheService } from './caches.js';
+import { LazySource } from '../remote/lazy-source.js';
 import { DataService } from './data-service.js';
 import { JobTrigger } from './job-trigger.js';
 import { ModelService } from './models.js';
@@ -41,6 +42,7 @@ export class Tusk {
   readonly #store: Store;
   readonly #handle: StoreHandle;
   readonly #jobs: JobTrigger;
+  readonly #source: LazySource;
 
   constructor(store: Store) {
     this.#store = store;
@@ -51,6 +53,9 @@ export class Tusk {
     this.models = new ModelService(store);
     this.remotes = new RemoteService(store, this.#jobs);
     this.caches = new CacheService(store.path, packCacheOf(store.path));
+    // reads of a lazy clone fetch the bytes its pulls left on a remote
+    this.#source = new LazySource(store);
+    store.setRemoteSource(this.#source);
   }
 
   /** the store's `.tusk` directory */
@@ -70,6 +75,7 @@ export class Tusk {
   }
 
   close(): void {
+    this.#source.close();
     this.#store.close();
   }
 }

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { TuskCommand } from '../cli/base.js';
 import { remoteOptions, s3Flags } from '../cli/remote-args.js';
 import { cloneStore, type CloneResult } from '../app/remotes.js';
@@ -16,12 +16,16 @@ export default class Clone extends TuskCommand<CloneResult> {
     '<%= config.bin %> clone s3://my-bucket/projects/cats',
     '<%= config.bin %> clone file:///media/usb/tusk ./cats',
     '<%= config.bin %> clone s3://tusk ./cats --endpoint http://127.0.0.1:9000 --path-style',
+    '<%= config.bin %> clone --lazy s3://my-bucket/projects/cats',
   ];
   static override args = {
     url: Args.string({ required: true, description: 's3://BUCKET/PREFIX or file:///PATH' }),
     dir: Args.string({ description: 'directory for the new store' }),
   };
-  static override flags = s3Flags;
+  static override flags = {
+    ...s3Flags,
+    lazy: Flags.boolean({ description: 'Bring metadata only: file bytes are fetched, verified and cached when first read (TUSK_LAZY_CACHE_MAX bounds the cache).' }),
+  };
 
   async run(): Promise<CloneResult> {
     const { args, flags } = await this.parse(Clone);
@@ -30,6 +34,7 @@ export default class Clone extends TuskCommand<CloneResult> {
     try {
       r = await cloneStore(args.url, args.dir ?? (basename(args.url.replace(/\/+$/, '')) || 'tusk'), {
         ...remoteOptions(flags),
+        lazy: flags.lazy,
         onProgress: progress.onProgress,
       });
     } finally {

@@ -10,13 +10,16 @@ export default class Pull extends TuskCommand<FetchResult> {
   static override description =
     'Fetches as `tusk fetch` does, then moves each local branch to the remote head in the same transaction, ' +
     'when the remote head descends from it (fast-forward); a branch with local commits the remote lacks is refused.';
-  static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull origin images@master'];
+  static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull origin images@master', '<%= config.bin %> pull --lazy'];
   static override strict = false;
   static override args = {
     remote: Args.string({ description: 'remote name (default: the only remote, or origin)' }),
     targets: Args.string({ description: 'REPO or REPO@BRANCH, any number' }),
   };
-  static override flags = { 'dry-run': Flags.boolean({ description: 'Say what would be pulled; change nothing.' }) };
+  static override flags = {
+    'dry-run': Flags.boolean({ description: 'Say what would be pulled; change nothing.' }),
+    lazy: Flags.boolean({ description: 'Bring metadata only: file bytes stay on the remote until read. A pull without --lazy fetches what lazy pulls left there.' }),
+  };
 
   async run(): Promise<FetchResult> {
     const { argv, flags } = await this.parse(Pull);
@@ -24,7 +27,7 @@ export default class Pull extends TuskCommand<FetchResult> {
     const progress = this.progress();
     let r: FetchResult;
     try {
-      r = await this.tusk().remotes.fetch(remote, { targets, pull: true, dryRun: flags['dry-run'], onProgress: progress.onProgress });
+      r = await this.tusk().remotes.fetch(remote, { targets, pull: true, dryRun: flags['dry-run'], lazy: flags.lazy, onProgress: progress.onProgress });
     } finally {
       progress.done();
     }

@@ -6,6 +6,7 @@ import type { NodeId } from '../store/hash.js';
 import type { DatumRow, JobRow } from '../store/job-records.js';
 import type { AppendedOutput, StoreHandle } from '../store/store-handle.js';
 import { layOut, realStoreDir, type LaidOut } from './datum-layout.js';
+import { fetchDatumInputs } from './materialize.js';
 import type { DatumResultRow, ResultBatch } from './datum-results.js';
 import type { DatumFile } from './datums.js';
 import { outputLinkResolver } from './output-links.js';
@@ -64,6 +65,8 @@ export async function runDatum(run: DatumRun): Promise<void> {
     // claiming counted the first try; `attempts` counts every try, as datum_tries does
     if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
     try {
+      // a lazy clone's inputs come from its remote first; a failure to reach it fails the attempt, naming the file
+      if (!(attempt === 1 && run.ready)) await fetchDatumInputs(s, files);
       outcome.downloaded += attempt === 1 && run.ready ? run.ready.downloaded : layOut(s, spec, run.earlier, d.id, files, run.slot, transform.protectsInputs);
       const appended: AppendedOutput[] = [];
       const ctx = datumContext(run, files, appended);

@@ -13,7 +13,8 @@ import { ResultBatch } from './datum-results.js';
 import { RESTARTED, runDatum } from './datum-run.js';
 import { egress, finishJob, finishWhenDone } from './job-finish.js';
 import { planJob, readiness } from './job-plan.js';
-import { inputCacheLimit, trimIfGrown } from './materialize.js';
+import type { DatumFile } from './datums.js';
+import { fetchDatumInputs, inputCacheLimit, trimIfGrown } from './materialize.js';
 import { PreviousRuns } from './previous-run.js';
 import { ScratchSlot } from './scratch.js';
 import type { PipelineSpec } from './spec-types.js';
@@ -189,12 +190,14 @@ class DatumLanes {
     this.slots.push(slot, spare);
     const aborted = () => this.abort.signal.aborted;
     let d = aborted() ? undefined : this.claims.next();
+    if (d) await this.fetchInputs(d);
     let running = d ? this.begin(d, slot, this.prefetch(d, slot), lane) : undefined;
     while (d && running && !aborted()) {
       this.ranDatum = true;
       // after the current datum's command has been sent off
       await new Promise((r) => setImmediate(r));
       const next = aborted() ? undefined : this.claims.next();
+      if (next) await this.fetchInputs(next);
       const nextReady = next ? this.prefetch(next, spare) : undefined;
       let nextRunning = next && this.transform.queues ? this.begin(next, spare, nextReady, lane) : undefined;
       try {
@@ -212,6 +215,16 @@ class DatumLanes {
     }
     // stopped with a datum already handed over: its slot stays until it has ended
     await running;
+  }
+
+  /** A lazy clone's inputs of the next datum, fetched while the current one runs; a failure is left to runDatum, which reports it. */
+  private async fetchInputs(d: DatumRow): Promise<void> {
+    if (!this.s.anyRemoteBacked()) return;
+    try {
+      await fetchDatumInputs(this.s, JSON.parse(d.inputs) as DatumFile[]);
+    } catch {
+      // runDatum fetches again and fails the datum with the error
+    }
   }
 
   private prefetch(d: DatumRow, slot: ScratchSlot): LaidOut | undefined {

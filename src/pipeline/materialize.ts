@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
-import { noteCached, type StoreHandle } from '../store/store-handle.js';
+import { noteCached, type ContentWant, type StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 
 export { INPUT_CACHE_DIR as CACHE_DIR, inputCacheLimit, trimIfGrown } from '../store/store-handle.js';
@@ -236,6 +236,25 @@ export function materializeDatum(
     }
   }
   return downloaded;
+}
+
+/**
+ * Fetch what a datum's inputs need from a remote first, where the store is a lazy clone
+ * (lazy-fetch.ts): materializing reads synchronously. One query where nothing is remote-backed.
+ */
+export async function fetchDatumInputs(s: StoreHandle, files: readonly DatumFile[]): Promise<void> {
+  if (!s.anyRemoteBacked()) return;
+  const wants: ContentWant[] = [];
+  for (const f of files) {
+    if (f.type === 'file') {
+      wants.push({ id: fromHex(f.hash) as ContentId, describe: () => `file ${f.path} in ${f.repo}@${f.commit}` });
+      continue;
+    }
+    const commit = s.graph.getCommit(f.repo, f.commit);
+    if (!commit?.root) continue;
+    for (const pe of s.walkFiles(commit.root as NodeId, f.path)) wants.push({ id: pe.entry.id as ContentId, describe: () => `file ${pe.path} in ${f.repo}@${f.commit}` });
+  }
+  await s.ensureContents(wants);
 }
 
 /** Append to the cached copy `file` (made writable for it, read-only again after) the bytes of `f` past `prior.size`; the bytes written. */

@@ -39,7 +39,7 @@ export async function runHook(hook: string, opts: { cwd?: string; open: OpenProj
   } else if (hook === 'pre-commit') {
     result.update = await preCommit(opts.open, project, gitDir, result.notices);
   } else if (hook === 'post-checkout' || hook === 'post-merge') {
-    postCheckout(opts.open, project, gitDir, result);
+    await postCheckout(opts.open, project, gitDir, result);
   } else if (hook === 'pre-push') {
     prePush(opts.open, project, result);
   } else {
@@ -80,7 +80,7 @@ async function preCommit(open: OpenProjectStore, project: Project, gitDir: strin
   }
 }
 
-function postCheckout(open: OpenProjectStore, project: Project, gitDir: string | undefined, result: HookRunResult): void {
+async function postCheckout(open: OpenProjectStore, project: Project, gitDir: string | undefined, result: HookRunResult): Promise<void> {
   const lock = readLock(project.lockPath);
   if (!lock) return;
   const before = gitDir ? readState(gitDir)?.tracked : undefined;
@@ -103,7 +103,7 @@ function postCheckout(open: OpenProjectStore, project: Project, gitDir: string |
         continue;
       }
       try {
-        result.checkouts.push(checkoutDir(store.core, c, '/', trackedDir(project, t)));
+        result.checkouts.push(await checkoutDir(store.core, c, '/', trackedDir(project, t)));
       } catch (err) {
         // a checkout that would lose unsaved data, or write outside the project, is refused; the
         // git checkout itself stands

@@ -98,7 +98,8 @@ export function worktreeStatus(s: StoreHandle, project: Project | undefined, opt
 }
 
 /** Materialize commits into local directories (every tracked directory at its locked commit when no ref is given). */
-export function checkoutTargets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): CheckoutAllResult {
-  const ts = targets(s, project, opts);
-  return { checkouts: ts.map((t) => checkoutDir(s, t.commit, t.repoPath, t.dir, { force: opts.force })) };
+export async function checkoutTargets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): Promise<CheckoutAllResult> {
+  const checkouts: CheckoutResult[] = [];
+  for (const t of targets(s, project, opts)) checkouts.push(await checkoutDir(s, t.commit, t.repoPath, t.dir, { force: opts.force }));
+  return { checkouts };
 }

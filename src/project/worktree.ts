@@ -158,7 +158,7 @@ export interface CheckoutResult {
  * local files the commit does not have. Refuses (E_CONFLICT) to overwrite or remove a local file
  * whose content is not in the store, unless `force`: checkout never loses data silently.
  */
-export function checkoutDir(s: StoreHandle, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): CheckoutResult {
+export async function checkoutDir(s: StoreHandle, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): Promise<CheckoutResult> {
   const abs = path.resolve(dir);
   const clean = cleanPath(repoPath);
   const cmp = compareDir(s, abs, c, clean);
@@ -186,6 +186,9 @@ export function checkoutDir(s: StoreHandle, c: CommitRow, repoPath: string, dir:
         `replace the link with a directory (or remove it), then run the checkout again`,
       );
   }
+  // a lazy clone fetches the bytes to write first: a remote out of reach changes nothing here
+  const describe = (p: string) => () => `file ${clean === '/' ? '' : clean}/${p} in ${commitLabel(c)}`;
+  if (s.anyRemoteBacked()) await s.ensureContents(cmp.changes.filter((ch) => ch.change !== 'added').map((ch) => ({ id: cmp.remote.get(ch.path)!.id as ContentId, describe: describe(ch.path) })));
   let removed = 0;
   const dirs = new Set<string>();
   for (const ch of cmp.changes) {
@@ -219,7 +222,7 @@ export function checkoutDir(s: StoreHandle, c: CommitRow, repoPath: string, dir:
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const fd = fs.openSync(tmp, 'w');
       try {
-        for (const b of s.readContent(entry.id as ContentId, { describe: () => `file ${clean === '/' ? '' : clean}/${ch.path} in ${commitLabel(c)}` })) {
+        for (const b of s.readContent(entry.id as ContentId, { describe: describe(ch.path) })) {
           let off = 0;
           while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
           bytes += b.length;

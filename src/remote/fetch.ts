@@ -35,6 +35,8 @@ export interface FetchResult {
   chunks: number;
   /** bytes of pack data downloaded */
   bytes: number;
+  /** chunks left on the remote, to be fetched when read (--lazy) */
+  remoteBacked: number;
   requests: RequestCounts;
 }
 
@@ -43,6 +45,8 @@ export interface FetchOptions {
   /** move local branches too (pull); fast-forward only */
   pull?: boolean;
   dryRun?: boolean;
+  /** metadata only: file bytes stay on the remote until a read needs them (lazy clones) */
+  lazy?: boolean;
   onProgress?: OnProgress;
 }
 
@@ -131,16 +135,28 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     set.pages.push(...part.pages);
     set.contents.push(...part.contents);
   }
-  const result: FetchResult = { remote: s.config.name, url: s.config.url, dryRun: opts.dryRun === true, branches, commits: 0, chunks: 0, bytes: 0, requests: os.requests };
+  const result: FetchResult = { remote: s.config.name, url: s.config.url, dryRun: opts.dryRun === true, branches, commits: 0, chunks: 0, bytes: 0, remoteBacked: 0, requests: os.requests };
   if (opts.dryRun) {
     result.commits = set.commits.filter((c) => !store.hasCommit(c.repo, c.id)).length;
     return result;
   }
-  if (set.commits.length === 0 && moves.length === 0) return result;
+  // a full pull also fetches what lazy pulls left on this remote
+  const backlog = opts.lazy ? [] : store.remoteBacked(s.config.name);
+  if (set.commits.length === 0 && moves.length === 0 && backlog.length === 0) return result;
 
   const imp = store.openImport();
   try {
-    const need = imp.neededChunks(set);
+    let need = imp.neededChunks(set);
+    if (opts.lazy) {
+      // the index objects are metadata: cached now, they let a later read find its chunks with no listing
+      await s.index.load();
+      result.remoteBacked = imp.leaveOnRemote(s.config.name, need);
+      need = [];
+    } else if (backlog.length > 0) {
+      const seen = new Set(need.map((id) => id.toString('latin1')));
+      need = [...need, ...backlog.filter((id) => !seen.has(id.toString('latin1')))];
+      imp.settle(s.config.name);
+    }
     if (need.length > 0) {
       await s.index.load();
       const onRecord = (id: Buffer, rec: Buffer, pack: string) => imp.addRecord(id, rec, `remote pack ${pack.slice(0, 16)} at ${os.url}`);
@@ -172,7 +188,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
 }
 
 /** Download the records of `ids` by byte ranges of the packs holding them; returns the bytes read. */
-async function fetchChunks(s: RemoteSession, ids: readonly Buffer[], onRecord: (id: Buffer, record: Buffer, pack: string) => void, onProgress?: OnProgress): Promise<number> {
+export async function fetchChunks(s: RemoteSession, ids: readonly Buffer[], onRecord: (id: Buffer, record: Buffer, pack: string) => void, onProgress?: OnProgress): Promise<number> {
   const byPack = new Map<string, { id: Buffer; at: RemoteChunk }[]>();
   for (const id of ids) {
     const at = s.index.find(id);
@@ -217,18 +233,18 @@ export interface CloneResult extends FetchResult {
 }
 
 /** Make a store in `dir` with the remote as `origin`, and pull every branch into it. */
-export async function cloneRemote(url: string, dir: string, opts: RemoteOptions & { onProgress?: OnProgress } = {}): Promise<CloneResult> {
+export async function cloneRemote(url: string, dir: string, opts: RemoteOptions & { lazy?: boolean; onProgress?: OnProgress } = {}): Promise<CloneResult> {
   const target = path.resolve(dir);
   if (fs.existsSync(path.join(target, '.tusk'))) throw new AlreadyExistsError(`${target} already holds a tusk store`, 'clone into a new directory, or run `tusk pull` there');
   const existed = fs.existsSync(target);
   const { path: storePath } = initStore(target);
   let ok = false;
   try {
-    const { onProgress, ...remoteOpts } = opts;
+    const { onProgress, lazy, ...remoteOpts } = opts;
     addRemote(storePath, 'origin', url, remoteOpts);
     const store = openStore({ path: storePath });
     try {
-      const r = await fetchRemote(store, 'origin', { pull: true, onProgress });
+      const r = await fetchRemote(store, 'origin', { pull: true, lazy, onProgress });
       ok = true;
       return { ...r, path: target };
     } finally {

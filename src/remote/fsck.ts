@@ -18,7 +18,8 @@ export interface RemoteFsckReport {
   remote: string;
   url: string;
   ok: boolean;
-  checked: { branches: number; updates: number; bundles: number; packs: number; chunks: number; chunksVerified: number };
+  /** remoteBacked: chunks this store left on the remote (lazy pulls), each checked to be indexed there */
+  checked: { branches: number; updates: number; bundles: number; packs: number; chunks: number; chunksVerified: number; remoteBacked: number };
   problems: RemoteFsckProblem[];
   requests: RequestCounts;
 }
@@ -68,7 +69,7 @@ export async function fsckRemote(store: Store, name: string | undefined, opts: {
   const s = openSession(store, name);
   const { os } = s;
   const problems: RemoteFsckProblem[] = [];
-  const checked = { branches: 0, updates: 0, bundles: 0, packs: 0, chunks: 0, chunksVerified: 0 };
+  const checked = { branches: 0, updates: 0, bundles: 0, packs: 0, chunks: 0, chunksVerified: 0, remoteBacked: 0 };
   const note = (subject: string, err: unknown) => problems.push({ subject, problem: err instanceof TuskError ? err.message : String((err as Error).message ?? err) });
   try {
     await ensureRemote(os, false);
@@ -139,6 +140,11 @@ export async function fsckRemote(store: Store, name: string | undefined, opts: {
     for (const k of need) {
       checked.chunks++;
       if (!chunks.has(k)) problems.push({ subject: `chunk ${Buffer.from(k, 'latin1').toString('hex').slice(0, 16)}`, problem: 'a file needs it and no pack index names it' });
+    }
+    // what this store left on the remote (lazy pulls) must be there too: its reads fetch it from here
+    for (const id of store.remoteBacked(s.config.name)) {
+      checked.remoteBacked++;
+      if (!chunks.has(id.toString('latin1'))) problems.push({ subject: `chunk ${id.toString('hex').slice(0, 16)}`, problem: 'this store left it on the remote (a lazy pull) and no pack index names it' });
     }
 
     if (opts.verifyData) {

@@ -80,6 +80,21 @@ export class RemoteIndex {
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
+  /**
+   * Read only the index objects cached here, with no request: enough to find the chunks of what
+   * this store pulled (their index objects were cached by that pull). load() finds the rest.
+   */
+  loadCached(): void {
+    const dir = path.join(this.dir, 'index');
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const sha of names) if (/^[0-9a-f]{64}$/.test(sha)) this.add(sha, decodeIndex(fs.readFileSync(path.join(dir, sha)), sha));
+  }
+
   /** Record a pack this process wrote (its index object is already on the remote). */
   add(pack: string, entries: readonly IndexEntry[]): void {
     if (this.doomed.has(pack)) {

@@ -29,16 +29,22 @@ const PART_QUEUE = 4;
 type Sdk = typeof import('@aws-sdk/client-s3');
 type Storage = typeof import('@aws-sdk/lib-storage');
 
-let sdk: Promise<[Sdk, Storage]> | undefined;
-function loadSdk(): Promise<[Sdk, Storage]> {
+let sdk: Promise<Sdk> | undefined;
+function loadSdk(): Promise<Sdk> {
   // The SDK warns on stderr that later releases will need Node 22: not tusk's output to give.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  return (sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]));
+  return (sdk ??= import('@aws-sdk/client-s3'));
+}
+
+// multipart uploads only: a read (a lazy clone's first read of a file) does not load it
+let storage: Promise<Storage> | undefined;
+function loadStorage(): Promise<Storage> {
+  return (storage ??= import('@aws-sdk/lib-storage'));
 }
 
 export class S3ObjectStore implements ObjectStore {
   readonly requests = newCounts();
-  private client: Promise<{ s3: S3Client; sdk: Sdk; storage: Storage }> | undefined;
+  private client: Promise<{ s3: S3Client; sdk: Sdk }> | undefined;
 
   constructor(
     private readonly o: S3Options,
@@ -46,14 +52,14 @@ export class S3ObjectStore implements ObjectStore {
   ) {}
 
   private open() {
-    return (this.client ??= loadSdk().then(([sdk, storage]) => {
+    return (this.client ??= loadSdk().then((sdk) => {
       const s3 = new sdk.S3Client({
         endpoint: this.o.endpoint,
         region: this.o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
         forcePathStyle: this.o.pathStyle ?? false,
         ...(this.o.checksums === 'when-required' ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
       });
-      return { s3, sdk, storage };
+      return { s3, sdk };
     }));
   }
 
@@ -62,7 +68,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Buffer): Promise<void> {
-    const { s3, sdk, storage } = await this.open();
+    const { s3, sdk } = await this.open();
     if (body.length <= SINGLE_PUT_BYTES) {
       this.requests.put++;
       await this.call(key, () => s3.send(new sdk.PutObjectCommand({ Bucket: this.o.bucket, Key: this.key(key), Body: body })));
@@ -70,7 +76,7 @@ export class S3ObjectStore implements ObjectStore {
     }
     // create + parts + complete
     this.requests.put += Math.ceil(body.length / PART_BYTES) + 2;
-    const upload = new storage.Upload({
+    const upload = new (await loadStorage()).Upload({
       client: s3,
       params: { Bucket: this.o.bucket, Key: this.key(key), Body: body },
       partSize: PART_BYTES,

@@ -17,6 +17,7 @@ import { crashPoint } from './crash-points.js';
 import { resumeHasher } from './hash-state.js';
 import { enableDeltas, planDelta } from './delta-writes.js';
 import { readRange, readRangeAsync } from './content-range.js';
+import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
 import { appendingWriter, concatContents, ContentWriter, readContent, readContentAsync, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { FileCache, localStat, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
@@ -831,7 +832,11 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   const batches = opts.recursive && local ? new BatchWriter() : null;
   let files = 0;
   try {
-    for (const f of items) {
+    for (const f of lazilyFetched(s, items, (f) => ({ id: f.entry.id as ContentId, describe: readCtx(c, f.repoPath).describe, end: opts.length === undefined ? undefined : offset + opts.length }))) {
+      if (f instanceof Promise) {
+        await f;
+        continue;
+      }
       files++;
       const ctx = readCtx(c, f.repoPath);
       const id = f.entry.id as ContentId;
@@ -893,6 +898,36 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
     batches?.close();
   }
   return { files, bytes: progress.bytes };
+}
+
+/** Files a get reads together: a lazy clone fetches their remote-backed chunks in one go (neighbours in one request), at most this many bytes at a time. */
+const FETCH_GROUP_BYTES = 64 << 20;
+const FETCH_GROUP_FILES = 4096;
+
+/**
+ * `items` in groups, each preceded by the promise that fetches what the group needs from a
+ * remote (lazy-fetch.ts; settled at once where nothing is remote-backed): the caller awaits it,
+ * then reads the group's files synchronously.
+ */
+function* lazilyFetched(s: StoreCore, items: Iterable<GetItem>, want: (f: GetItem) => ContentWant): Generator<GetItem | Promise<unknown>> {
+  if (!anyRemoteBacked(s)) {
+    yield* items;
+    return;
+  }
+  let group: GetItem[] = [];
+  let bytes = 0;
+  const flush = function* (): Generator<GetItem | Promise<unknown>> {
+    yield ensureContents(s, group.map(want));
+    yield* group;
+    group = [];
+    bytes = 0;
+  };
+  for (const f of items) {
+    group.push(f);
+    bytes += f.entry.size;
+    if (bytes >= FETCH_GROUP_BYTES || group.length >= FETCH_GROUP_FILES) yield* flush();
+  }
+  if (group.length > 0) yield* flush();
 }
 
 /** Write a file's bytes to a stream, honouring backpressure; a transient buffer is waited out before the next is read. */

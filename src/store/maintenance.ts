@@ -5,6 +5,7 @@ import { LockedError, TuskError } from '../errors.js';
 import type { ContentRecord } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import { readChunk, readChunkAsync } from './content-io.js';
+import { RemoteChunks } from './remote-chunks.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
@@ -38,7 +39,9 @@ export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgres
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) run.checked.cachedInputs = verifyInputCache(s.path, (id, problem) => run.report(`cached input ${id.slice(0, 16)}`, problem));
   if (opts.verifyData) run.checkHasherStates();
-  return { ok: run.problems.length === 0, checked: run.checked, problems: run.problems };
+  const remote = RemoteChunks.of(s.db).counts();
+  run.checked.remoteChunks = remote.reduce((n, r) => n + r.absent, 0);
+  return { ok: run.problems.length === 0, checked: run.checked, problems: run.problems, ...(remote.length > 0 ? { remote } : {}) };
 }
 
 /** A pack as recorded, with what its backend holds. */
@@ -51,7 +54,10 @@ interface PackSeen {
 /** One fsck: what it found so far, and each phase as a method (packs → chunk places → chunk bytes → commits and trees). */
 class FsckRun {
   readonly problems: FsckProblem[] = [];
-  readonly checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0 };
+  readonly checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0, remoteChunks: 0 };
+  /** chunks left on a remote on purpose (lazy pulls): absent here, and no problem */
+  private readonly remote: RemoteChunks;
+  private readonly anyRemote: boolean;
   /** hex chunk ids found damaged, misplaced or unreadable */
   private readonly badChunks = new Set<string>();
   /** content id → what hashing its bytes found */
@@ -64,7 +70,10 @@ class FsckRun {
   constructor(
     private readonly s: StoreCore,
     private readonly onProgress?: OnProgress,
-  ) {}
+  ) {
+    this.remote = RemoteChunks.of(s.db);
+    this.anyRemote = this.remote.any();
+  }
 
   report(subject: string, problem: string): void {
     this.problems.push({ subject, problem });
@@ -283,13 +292,22 @@ class FsckRun {
 
   private chunkProblem(rec: ContentRecord): string | null {
     let total = 0;
+    let remote = false;
     for (const cid of rec.chunks) {
       const loc = this.s.index.getChunk(cid);
-      if (!loc) return `chunk ${hex(cid).slice(0, 16)} is missing`;
+      if (!loc) {
+        // a lazy pull left it on a remote: `fsck --remote NAME` checks it is there
+        if (this.anyRemote && this.remote.anyBacked([cid])) {
+          remote = true;
+          continue;
+        }
+        return `chunk ${hex(cid).slice(0, 16)} is missing`;
+      }
       if (this.badChunks.has(hex(cid))) return `chunk ${hex(cid).slice(0, 16)} is damaged`;
       total += loc.rawLen;
     }
-    return total === rec.size ? null : `its chunks hold ${total} bytes, ${rec.size} recorded`;
+    // the sizes of chunks not here are not known: the file's size is checked when it is fetched
+    return remote || total === rec.size ? null : `its chunks hold ${total} bytes, ${rec.size} recorded`;
   }
 }
 
@@ -420,17 +438,20 @@ function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: numbe
     rep.nodesRemoved = s.index.sweepNodes((id) => kept(id, nodes));
     rep.contentsRemoved = s.index.sweepContents((id) => kept(id, contents));
     rep.chunksRemoved = s.index.sweepChunks((id) => kept(id, chunks));
+    // what no commit needs is no longer worth fetching (lazy clones)
+    RemoteChunks.of(s.db).sweep((id) => kept(id, chunks));
     s.index.dropOrphanProfiles();
     s.index.dropOrphanDeltasAndStates();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const toRemove: string[] = [];
     const toRepack: { id: number; name: string }[] = [];
+    const cache = RemoteChunks.of(s.db);
     for (const p of s.index.packUsage()) {
       if (p.owner !== null && s.index.isWriterAlive(p.owner)) continue;
       if (p.chunks === 0) {
         s.index.deletePack(p.id);
         toRemove.push(p.name);
-      } else if (p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW) toRepack.push({ id: p.id, name: p.name });
+      } else if (p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name });
       else {
         // cut a crashed writer's uncommitted tail
         const onDisk = local.sizeOf(p.name);

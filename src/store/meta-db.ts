@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 8;
+export const FORMAT_VERSION = 9;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -282,6 +282,21 @@ const MIGRATIONS: readonly string[] = [
     depth INTEGER NOT NULL,
     PRIMARY KEY (id, base)
   ) WITHOUT ROWID;
+  `,
+  // 9: lazy clones (remote-chunks.ts). remote_chunks: chunks the store's commits need whose bytes
+  // stay on a remote until read; one with a chunks row beside it is cached. chunk_cache: the packs
+  // that hold fetched chunks, evicted whole, least recently used first.
+  `
+  CREATE TABLE remote_chunks (
+    id BLOB PRIMARY KEY,
+    remote TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX remote_chunks_by_remote ON remote_chunks(remote);
+  CREATE TABLE chunk_cache (
+    pack INTEGER PRIMARY KEY REFERENCES packs(id) ON DELETE CASCADE,
+    bytes INTEGER NOT NULL,
+    used INTEGER NOT NULL
+  );
   `,
 ];
 

@@ -61,7 +61,14 @@ export class PackWriter {
     private readonly owner: string,
     private readonly policy: CompressionPolicy = DEFAULT_COMPRESSION,
     private readonly targetBytes = PACK_TARGET_BYTES,
+    /** write only to packs of its own, sealed when recorded (the chunk cache evicts packs whole) */
+    private readonly ownPacks = false,
   ) {}
+
+  /** The packs this session appended to, with their lengths (after sync()). */
+  written(): { id: number; bytes: number }[] {
+    return this.touched.map((p) => ({ id: p.row.id, bytes: p.appender.length }));
+  }
 
   /** Whether the chunk is already stored (or queued earlier in this session). */
   has(id: ChunkId): boolean {
@@ -211,7 +218,7 @@ export class PackWriter {
 
   private packFor(): OpenPack {
     while (!this.current) {
-      const row = this.index.claimPack(this.owner, this.targetBytes, { fresh: this.objects });
+      const row = this.index.claimPack(this.owner, this.targetBytes, { fresh: this.objects || this.ownPacks });
       // Opening truncates a pack to its committed size. If recorded chunks lie beyond it (a damaged
       // `packs` row), that would destroy them: seal the pack instead and leave it to fsck.
       if (this.index.packEnd(row.id) > row.size) {
@@ -279,7 +286,7 @@ export class PackWriter {
     this.index.putChunks(this.pending);
     this.deltas?.index.record(this.pendingDeltas);
     for (const p of this.touched) {
-      const sealed = this.objects || p !== this.current || p.appender.length >= this.targetBytes;
+      const sealed = this.objects || this.ownPacks || p !== this.current || p.appender.length >= this.targetBytes;
       this.index.commitPack(p.row.id, p.appender.length, sealed);
     }
   }

@@ -7,6 +7,7 @@ import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { NodeId } from './hash.js';
+import type { RemoteChunkSource } from './remote-source.js';
 import { openDb, type Db } from './meta-db.js';
 import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';
@@ -27,6 +28,8 @@ export interface StoreCore {
   readonly pages: PageStore;
   readonly reader: PageReader;
   readonly readonly: boolean;
+  /** Where remote-backed chunks (lazy clones) are fetched from; set by whoever opens the store with its remotes (src/app). */
+  remoteSource?: RemoteChunkSource;
   /**
    * Run `fn` as one unit of work: every metadata write it makes lands, or none does. Code outside
    * src/store groups its writes with this, never by opening a transaction on a table module.

@@ -14,6 +14,7 @@ import { getFile, writeLocalTree, type GetOptions } from './file-service.js';
 import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit } from './file-tree.js';
 import type { ContentId, NodeId } from './hash.js';
 import { cachedInputFile } from './input-cache.js';
+import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
 import type { JobRecords, PipelineRow } from './job-records.js';
 import type { StoreCore } from './store-core.js';
 import { diffEntries, iterateEntries } from './tree.js';
@@ -26,6 +27,7 @@ export { pausePoint } from './crash-points.js';
 export { INPUT_CACHE_DIR, inputCacheLimit, noteCached, trimIfGrown } from './input-cache.js';
 export { TERMINAL_JOB_STATES } from './job-records.js';
 export type { AppendedOutput } from './file-service.js';
+export type { ContentWant } from './lazy-fetch.js';
 export type { FileCache } from './file-cache.js';
 export type { PathEdit, PathEntry } from './file-tree.js';
 export type { LinkTarget } from './local-tree.js';
@@ -103,6 +105,16 @@ export class StoreHandle {
   /** Where the datum input cache keeps its copy of content `hex`. */
   cachedInputFile(hex: string) {
     return cachedInputFile(this.#core.path, hex);
+  }
+
+  // Lazy clones (lazy-fetch.ts): bytes a pull left on a remote are fetched before a read needs them.
+  /** Whether any chunk is left on a remote: one query, so a store that is no lazy clone pays nothing more. */
+  anyRemoteBacked() {
+    return anyRemoteBacked(this.#core);
+  }
+  /** Fetch, verify and cache the remote-backed chunks these contents need. */
+  ensureContents(wants: readonly ContentWant[]) {
+    return ensureContents(this.#core, wants);
   }
 
   // Commits: the rules of commit-service.ts; writes go inside the caller's unit of work.

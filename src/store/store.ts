@@ -11,12 +11,20 @@ import * as transfer from './transfer.js';
 import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
 import type { Packs } from './packs.js';
 import { StoreHandle } from './store-handle.js';
+import { ensureContents, type ContentWant } from './lazy-fetch.js';
+import type { RemoteChunkSource } from './remote-source.js';
+import { RemoteChunks } from './remote-chunks.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
 export { initStore, findStore };
 export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
 export { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, pageLinks, recordBases, verifyChunkRecord } from './transfer.js';
 export type { DeltaRecord } from './transfer.js';
+export type { ContentWant, LazyFetch } from './lazy-fetch.js';
+export type { RemoteChunkSource } from './remote-source.js';
+// reads outside the store (a datum's inputs, a checkout) fetch what a lazy clone lacks first
+export { anyRemoteBacked, ensureContents, lazyCacheLimit } from './lazy-fetch.js';
+export type { ChunkId, ContentId } from './hash.js';
 export { toFileInfo } from './file-service.js';
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */
@@ -168,5 +176,23 @@ export class Store {
   }
   openImport() {
     return new transfer.TransferImport(this.core);
+  }
+
+  // Lazy clones (remote-chunks.ts, lazy-fetch.ts): chunks left on a remote until read.
+  /** Fetch remote-backed chunks through `source` when a read needs them. */
+  setRemoteSource(source: RemoteChunkSource) {
+    this.core.remoteSource = source;
+  }
+  /** The chunks of `remote` this store lacks on purpose (a full pull fetches them). */
+  remoteBacked(remote: string) {
+    return RemoteChunks.of(this.core.db).absentOf(remote);
+  }
+  /** Per remote, the chunks left there: absent here, or cached. */
+  remoteChunkCounts() {
+    return RemoteChunks.of(this.core.db).counts();
+  }
+  /** Fetch, verify and cache the remote-backed chunks these files need before they are read. */
+  ensureContents(wants: readonly ContentWant[]) {
+    return ensureContents(this.core, wants);
   }
 }

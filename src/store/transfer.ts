@@ -14,6 +14,7 @@ import { DeltaIndex } from './delta-store.js';
 import { enableDeltas } from './delta-writes.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
+import { RemoteChunks } from './remote-chunks.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './tree.js';
 import { TERMINAL_JOB_STATES, type JobRow, type PipelineRow } from './job-records.js';
@@ -242,7 +243,13 @@ export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generat
     const locs = s.index.getChunks(slice);
     for (const id of slice) {
       const loc = locs.get(id.toString('latin1'));
-      if (!loc) throw new CorruptError(`chunk ${id.toString('hex').slice(0, 16)} is missing from the local index`, 'run `tusk fsck --verify-data`');
+      if (!loc) {
+        const backed = RemoteChunks.of(s.db).absent([id]);
+        const [remote] = backed.keys();
+        // a lazy clone pushing to a remote that lacks what it left on another one
+        if (remote !== undefined) throw new InvalidArgumentError(`chunk ${id.toString('hex').slice(0, 16)} is not here: a lazy pull left it on remote ${remote}`, `fetch it first: \`tusk pull ${remote}\` (without --lazy) brings every byte`);
+        throw new CorruptError(`chunk ${id.toString('hex').slice(0, 16)} is missing from the local index`, 'run `tusk fsck --verify-data`');
+      }
       yield { id, record: (s.packs.local ?? requireLocal(s.packs, 'pushing to a remote')).read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen) };
     }
   }
@@ -324,6 +331,8 @@ export class TransferImport {
   /** delta records received, written when the import commits (their depths need their bases) */
   private readonly deltas = new Map<string, { id: ChunkId; where: string } & DeltaRecord>();
   bytes = 0;
+  /** lazy: the chunks left on the remote instead of fetched (remote-chunks.ts) */
+  private lazy: { remote: string; ids: Buffer[]; all: Buffer[] } | null = null;
 
   constructor(private readonly s: StoreCore) {
     s.index.addWriter(this.session);
@@ -359,6 +368,22 @@ export class TransferImport {
     this.bytes += raw.length;
     this.writer.add(id as ChunkId, raw);
   }
+
+  /**
+   * A lazy pull: `ids` stay on `remote` and are recorded as remote-backed when the import
+   * commits, to be fetched when something reads them (lazy-fetch.ts).
+   */
+  leaveOnRemote(remote: string, ids: readonly Buffer[]): number {
+    // those an earlier lazy pull left there already are no news
+    this.lazy = { remote, ids: RemoteChunks.of(this.s.db).unbacked(ids), all: [...ids] };
+    return this.lazy.ids.length;
+  }
+
+  /** A full pull that fetched every chunk left on `remote` by lazy pulls: they stop being remote-backed when it commits. */
+  settle(remote: string): void {
+    this.settled = remote;
+  }
+  private settled: string | null = null;
 
   /** Bases of the delta records received that the store lacks and that have not arrived. */
   missingBases(): Buffer[] {
@@ -436,9 +461,19 @@ export class TransferImport {
         for (const p of c.provenance) s.graph.addCommitProvenance(c.repo, c.id, { from_repo: p.repo, from_commit: p.commit, from_branch: p.branch });
         added++;
       }
+      if (this.settled !== null) RemoteChunks.of(s.db).settle(this.settled);
+      const backed = new Set<string>();
+      if (this.lazy) {
+        const table = RemoteChunks.of(s.db);
+        table.mark(this.lazy.ids, this.lazy.remote);
+        for (const id of this.lazy.all) backed.add(id.toString('latin1'));
+        // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
+        // of its own instead, so its size is known before its bytes are here
+        for (const p of pages) table.putSoleContents(soleContents(p.id, p.data, backed));
+      }
       for (const c of set.contents) {
         for (const ch of splitIds(Buffer.from(c.chunks, 'hex'))) {
-          if (!s.index.hasChunk(ch)) throw new CorruptError(`chunk ${ch.toString('hex').slice(0, 16)} of a file from the remote did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
+          if (!s.index.hasChunk(ch) && !backed.has(ch.toString('latin1'))) throw new CorruptError(`chunk ${ch.toString('hex').slice(0, 16)} of a file from the remote did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
         }
       }
       for (const m of moves) {
@@ -481,6 +516,28 @@ export class TransferImport {
   }
 }
 
+/** The one-chunk files of a page whose chunk is in `backed`: their ids and sizes. */
+function soleContents(id: NodeId, data: Buffer, backed: ReadonlySet<string>): { id: Buffer; size: number }[] {
+  const page = decodePage(data, id);
+  if (page.level !== 0) return [];
+  const out: { id: Buffer; size: number }[] = [];
+  for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) {
+    if (e.kind === 'file' && backed.has(e.id.toString('latin1'))) out.push({ id: e.id, size: e.size });
+  }
+  return out;
+}
+
+/** The chunk lists of those of `ids` that have a contents row (null: the one chunk whose id is the content's), one query per 500. */
+function contentLists(s: StoreCore, ids: readonly ContentId[]): Map<string, Buffer | null> {
+  const out = new Map<string, Buffer | null>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const slice = ids.slice(i, i + 500);
+    const rows = s.db.prepare(`SELECT id, chunks FROM contents WHERE id IN (${slice.map(() => '?').join(',')})`).all(...slice) as { id: Buffer; chunks: Buffer | null }[];
+    for (const r of rows) out.set(r.id.toString('latin1'), r.chunks);
+  }
+  return out;
+}
+
 /** The chunks the files of an arriving set are made of that the local store lacks. */
 export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
   const listed = new Map(set.contents.map((c) => [c.id, c.chunks]));
@@ -492,6 +549,8 @@ export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
     seen.add(k);
     want.push(id as ChunkId);
   };
+  // files the set lists no chunks for: one-chunk files, or contents the store knows
+  const unlisted = new Map<string, ContentId>();
   for (const [hex, b64] of set.pages) {
     const page = decodePage(Buffer.from(b64, 'base64'), Buffer.from(hex, 'hex') as NodeId);
     if (page.level !== 0) continue;
@@ -499,12 +558,20 @@ export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
       if (e.kind === 'dir' || e.id.equals(EMPTY_CONTENT_ID)) continue;
       const chunks = listed.get(e.id.toString('hex'));
       if (chunks !== undefined) for (const ch of splitIds(Buffer.from(chunks, 'hex'))) wantChunk(ch);
-      else if (!s.index.hasContent(e.id as ContentId)) wantChunk(e.id);
-      else {
-        const rec = s.index.getContent(e.id as ContentId);
-        for (const ch of rec?.chunks ?? []) wantChunk(ch);
-      }
+      else unlisted.set(e.id.toString('latin1'), e.id as ContentId);
     }
+  }
+  // looked up in batches, not two queries a file: a content whose chunk row is here needs nothing;
+  // one with a contents row needs its chunks; one the store does not know is its one chunk
+  const ids = [...unlisted.values()];
+  const asChunks = s.index.existingChunks(ids as unknown as ChunkId[]);
+  const lists = contentLists(s, ids.filter((id) => !asChunks.has(id.toString('latin1'))));
+  for (const id of ids) {
+    const k = id.toString('latin1');
+    if (asChunks.has(k)) continue;
+    const list = lists.get(k);
+    if (list === undefined || list === null) wantChunk(id);
+    else for (const ch of splitIds(list)) wantChunk(ch);
   }
   const have = s.index.existingChunks(want);
   return want.filter((id) => !have.has(id.toString('latin1')));

@@ -130,8 +130,11 @@ export interface FsckProblem {
 export interface FsckReport {
   ok: boolean;
   /** cachedInputs: files of the datum input cache hashed; hasherStates: kept BLAKE3 states checked (both with verifyData) */
-  checked: { repos: number; commits: number; nodes: number; contents: number; chunks: number; packs: number; chunksVerified: number; cachedInputs: number; hasherStates: number };
+  /** remoteChunks: chunks left on a remote by lazy pulls, absent here on purpose (not problems) */
+  checked: { repos: number; commits: number; nodes: number; contents: number; chunks: number; packs: number; chunksVerified: number; cachedInputs: number; hasherStates: number; remoteChunks: number };
   problems: FsckProblem[];
+  /** per remote, the chunks lazy pulls left there: absent here, or cached (only in a lazy clone) */
+  remote?: { remote: string; absent: number; cached: number }[];
 }
 
 export interface GcReport {

@@ -72,9 +72,10 @@ export const done = {
   put: (r: { files: number; bytes: number; storedBytes: number; newChunks: number }, target: string) =>
     `${r.files} ${r.files === 1 ? 'file' : 'files'}, ${formatBytes(r.bytes)} → ${target}` +
     ` (${formatBytes(r.storedBytes)} new in ${r.newChunks} ${r.newChunks === 1 ? 'chunk' : 'chunks'})`,
-  fsckOk: (c: { repos: number; commits: number; chunks: number; chunksVerified: number; cachedInputs: number }) =>
+  fsckOk: (c: { repos: number; commits: number; chunks: number; chunksVerified: number; cachedInputs: number; remoteChunks?: number }) =>
     `No errors found: ${c.repos} repos, ${c.commits} commits, ${c.chunks} chunks checked` +
     (c.chunksVerified > 0 ? `, ${c.chunksVerified} chunks read and verified` : '') +
+    (c.remoteChunks ? `, ${c.remoteChunks} chunks on a remote (lazy clone; \`tusk fsck --remote NAME\` checks them there)` : '') +
     (c.cachedInputs > 0 ? `, ${c.cachedInputs} cached pipeline inputs verified` : ''),
   gc: (r: {
     bytesReclaimed: number;

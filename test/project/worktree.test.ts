@@ -38,8 +38,8 @@ describe('checkout and status against a store', () => {
   });
   afterAll(() => env.cleanup());
 
-  step('checkout writes the commit; status then reads clean', () => {
-    const r = checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir }).checkouts[0]!;
+  step('checkout writes the commit; status then reads clean', async () => {
+    const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).checkouts[0]!;
     expect([r.written, r.removed, r.unchanged]).toEqual([4, 0, 0]);
     expect(fs.readFileSync(path.join(out, 'sub/deep/c.bin')).equals(Buffer.alloc(100_000, 7))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'empty'), 'utf8')).toBe('');
@@ -62,30 +62,30 @@ describe('checkout and status against a store', () => {
     expect(status(`images@${first}`, out).hashed).toBe(1);
   });
 
-  step('checkout refuses to drop content the store does not have; --force restores', () => {
-    expect(() => checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).toThrow(
+  step('checkout refuses to drop content the store does not have; --force restores', async () => {
+    await expect(checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).rejects.toThrow(
       expect.objectContaining({ code: 'E_CONFLICT', message: expect.stringContaining('a.txt, sub/extra.txt') }),
     );
     expect(fs.readFileSync(path.join(out, 'a.txt'), 'utf8')).toBe('alphA\n');
-    const r = checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir, force: true }).checkouts[0]!;
+    const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir, force: true })).checkouts[0]!;
     expect([r.written, r.removed]).toEqual([2, 1]);
     expect(status(`images@${first}`, out).clean).toBe(true);
   });
 
-  step('switching commits needs no --force when every local file is in the store', () => {
-    const r = checkoutTargets(store.handle, undefined, { ref: `images@${second}`, dir: out, cwd: env.dir }).checkouts[0]!;
+  step('switching commits needs no --force when every local file is in the store', async () => {
+    const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${second}`, dir: out, cwd: env.dir })).checkouts[0]!;
     expect([r.written, r.removed, r.unchanged]).toEqual([2, 1, 2]);
     expect(fs.existsSync(path.join(out, 'sub/b.txt'))).toBe(false);
     expect(status('images@master', out).clean).toBe(true);
     expect(changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted sub/b.txt', 'added sub/new.txt']);
-    checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir });
+    await checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir });
     expect(status(`images@${first}`, out).clean).toBe(true);
     expect(fs.existsSync(path.join(out, 'sub/new.txt'))).toBe(false);
   });
 
-  step('a directory of a commit', () => {
+  step('a directory of a commit', async () => {
     const sub = path.join(env.dir, 'sub');
-    const r = checkoutTargets(store.handle, undefined, { ref: `images@${first}:/sub`, dir: sub, cwd: env.dir }).checkouts[0]!;
+    const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${first}:/sub`, dir: sub, cwd: env.dir })).checkouts[0]!;
     expect(r.written).toBe(2);
     expect(fs.readdirSync(sub).sort()).toEqual(['b.txt', 'deep']);
     expect(status(`images@${first}:/sub`, sub).clean).toBe(true);

@@ -66,7 +66,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(8);
+    expect(FORMAT_VERSION).toBe(9);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -74,6 +74,7 @@ describe('meta.db', () => {
     expect(tables).toEqual([
       'branch_provenance',
       'branches',
+      'chunk_cache',
       'chunk_deltas',
       'chunks',
       'commit_provenance',
@@ -88,6 +89,7 @@ describe('meta.db', () => {
       'packs',
       'pipelines',
       'profiles',
+      'remote_chunks',
       'repos',
       'settings',
       'writers',
@@ -142,6 +144,7 @@ describe('meta.db', () => {
     const db = openDb(file, { readonly: false, create: true });
     // what tusk at format 2 left: everything but migration 3
     db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
     db.pragma('user_version = 2');
     db.prepare("INSERT INTO settings (key, value) VALUES ('k', 'v')").run();
     db.close();
@@ -159,6 +162,7 @@ describe('meta.db', () => {
     db.exec('DROP TABLE file_cache; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.exec('CREATE TABLE file_cache (path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, ctime REAL NOT NULL, content BLOB NOT NULL) WITHOUT ROWID');
     db.prepare('INSERT INTO file_cache VALUES (?, 1, 2, 3, 4, 5, ?)').run('/data/a.txt', Buffer.alloc(32));
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
     db.pragma('user_version = 3');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -173,6 +177,7 @@ describe('meta.db', () => {
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP INDEX datums_by_hash; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash, state); DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, finished) VALUES ('p', 'j1', 'd', 0, 'h', 'success', '[]', 5)").run();
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
     db.pragma('user_version = 4');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -188,6 +193,7 @@ describe('meta.db', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
     db.pragma('user_version = 5');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -200,6 +206,7 @@ describe('meta.db', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP TABLE content_states; DROP TABLE chunk_deltas');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
     db.pragma('user_version = 6');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -213,6 +220,7 @@ describe('meta.db', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP TABLE chunk_deltas');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
     db.pragma('user_version = 7');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -221,10 +229,24 @@ describe('meta.db', () => {
     again.close();
   });
 
+  it('migrates a format-8 store: remote-backed chunks and the chunk cache get their tables', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.pragma('user_version = 8');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('remote_chunks')).toEqual(['id', 'remote']);
+    expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('chunk_cache')).toEqual(['pack', 'bytes', 'used']);
+    again.close();
+  });
+
   it('a read-only open of an older store migrates it first when the file can be written', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
     db.pragma('user_version = 2');
     db.close();
     const ro = openDb(file, { readonly: true, create: false });
