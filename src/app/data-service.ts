@@ -75,7 +75,7 @@ export class DataService {
   /** A finished commit triggers the pipelines reading its branch. */
   async finishCommit(ref: CommitRef, opts: { description?: string; force?: boolean } & WaitOption = {}) {
     const { wait, ...finish } = opts;
-    const commit = this.store.finishCommit(ref, finish);
+    const commit = await this.store.finishCommit(ref, finish);
     await this.jobs.afterWrite({ wait, commitSet: commit.id });
     return commit;
   }

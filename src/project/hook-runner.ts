@@ -39,9 +39,9 @@ export async function runHook(hook: string, opts: { cwd?: string; open: OpenProj
   } else if (hook === 'pre-commit') {
     result.update = await preCommit(opts.open, project, gitDir, result.notices);
   } else if (hook === 'post-checkout' || hook === 'post-merge') {
-    postCheckout(opts.open, project, gitDir, result);
+    await postCheckout(opts.open, project, gitDir, result);
   } else if (hook === 'pre-push') {
-    prePush(opts.open, project, result);
+    await prePush(opts.open, project, result);
   } else {
     result.notices.push(`tusk has nothing to do in a ${hook} hook`);
   }
@@ -80,7 +80,7 @@ async function preCommit(open: OpenProjectStore, project: Project, gitDir: strin
   }
 }
 
-function postCheckout(open: OpenProjectStore, project: Project, gitDir: string | undefined, result: HookRunResult): void {
+async function postCheckout(open: OpenProjectStore, project: Project, gitDir: string | undefined, result: HookRunResult): Promise<void> {
   const lock = readLock(project.lockPath);
   if (!lock) return;
   const before = gitDir ? readState(gitDir)?.tracked : undefined;
@@ -103,7 +103,7 @@ function postCheckout(open: OpenProjectStore, project: Project, gitDir: string |
         continue;
       }
       try {
-        result.checkouts.push(checkoutDir(store.core, c, '/', trackedDir(project, t)));
+        result.checkouts.push(await checkoutDir(store.core, c, '/', trackedDir(project, t)));
       } catch (err) {
         // a checkout that would lose unsaved data, or write outside the project, is refused; the
         // git checkout itself stands
@@ -116,7 +116,7 @@ function postCheckout(open: OpenProjectStore, project: Project, gitDir: string |
   }
 }
 
-function prePush(open: OpenProjectStore, project: Project, result: HookRunResult): void {
+async function prePush(open: OpenProjectStore, project: Project, result: HookRunResult): Promise<void> {
   const lock = readLock(project.lockPath);
   if (!lock) return;
   const running = Object.entries(lock.pipelines).filter(([, p]) => p.output.state === 'running');
@@ -125,7 +125,7 @@ function prePush(open: OpenProjectStore, project: Project, result: HookRunResult
   const store = open(project, { readonly: true });
   try {
     for (const [name, p] of running) {
-      const job = store.core.jobs.getJob(name, p.output.commit);
+      const job = await store.core.jobs.getJob(name, p.output.commit);
       const ended = job && TERMINAL_JOB_STATES.includes(job.state);
       result.notices.push(
         ended

@@ -78,10 +78,11 @@ function targets(s: StoreCore, project: Project | undefined, opts: { ref?: strin
 }
 
 /** Compare local directories with commits. */
-export function worktreeStatus(s: StoreCore, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): StatusResult {
-  const out: StatusTarget[] = targets(s, project, opts).map((t) => {
-    const cmp = compareDir(s, t.dir, t.commit, t.repoPath);
-    return {
+export async function worktreeStatus(s: StoreCore, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Promise<StatusResult> {
+  const out: StatusTarget[] = [];
+  for (const t of targets(s, project, opts)) {
+    const cmp = await compareDir(s, t.dir, t.commit, t.repoPath);
+    out.push({
       repo: t.commit.repo,
       branch: t.commit.branch,
       commit: t.commit.id,
@@ -93,13 +94,14 @@ export function worktreeStatus(s: StoreCore, project: Project | undefined, opts:
       changes: cmp.changes,
       scanned: cmp.scanned,
       hashed: cmp.hashed,
-    };
-  });
+    });
+  }
   return { clean: out.every((t) => t.clean), targets: out };
 }
 
 /** Materialize commits into local directories (every tracked directory at its locked commit when no ref is given). */
-export function checkoutTargets(s: StoreCore, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): CheckoutAllResult {
-  const ts = targets(s, project, opts);
-  return { checkouts: ts.map((t) => checkoutDir(s, t.commit, t.repoPath, t.dir, { force: opts.force })) };
+export async function checkoutTargets(s: StoreCore, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): Promise<CheckoutAllResult> {
+  const checkouts: CheckoutResult[] = [];
+  for (const t of targets(s, project, opts)) checkouts.push(await checkoutDir(s, t.commit, t.repoPath, t.dir, { force: opts.force }));
+  return { checkouts };
 }

@@ -89,7 +89,7 @@ function hashLocal(file: string): { id: ContentId; size: number } {
  * id; ids computed here are remembered in the store's file cache (the one `put file` uses), so
  * the next status or put does not read them again.
  */
-export function compareDir(s: StoreCore, dir: string, c: CommitRow, repoPath: string): Comparison {
+export async function compareDir(s: StoreCore, dir: string, c: CommitRow, repoPath: string): Promise<Comparison> {
   const abs = path.resolve(dir);
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new InvalidArgumentError(`${dir} is not a directory`, 'give a directory to compare with');
@@ -136,10 +136,10 @@ export function compareDir(s: StoreCore, dir: string, c: CommitRow, repoPath: st
     remote,
     idOf,
   };
-  if (fresh.length > 0 && !s.readonly) s.db.transaction(() => flush())();
-  function flush() {
-    cache.record(fresh.map((u) => ({ path: u.key, stat: u.f, id: u.id, readAt: u.readAt })), Date.now());
-    fresh.length = 0;
+  if (fresh.length > 0 && !s.readonly) {
+    const rows = fresh.splice(0).map((u) => ({ path: u.key, stat: u.f, id: u.id, readAt: u.readAt }));
+    const now = Date.now();
+    await s.unitOfWork(async () => cache.record(rows, now));
   }
   return result;
 }
@@ -163,10 +163,10 @@ export interface CheckoutResult {
  * local files the commit does not have. Refuses (E_CONFLICT) to overwrite or remove a local file
  * whose content is not in the store, unless `force`: checkout never loses data silently.
  */
-export function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): CheckoutResult {
+export async function checkoutDir(s: StoreCore, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): Promise<CheckoutResult> {
   const abs = path.resolve(dir);
   const clean = cleanPath(repoPath);
-  const cmp = compareDir(s, abs, c, clean);
+  const cmp = await compareDir(s, abs, c, clean);
   const lost: string[] = [];
   for (const ch of cmp.changes) {
     if (ch.change === 'deleted') continue;

@@ -24,14 +24,14 @@ describe('windows by commit time', () => {
   /** One commit holding `file` at `time`, then the jobs it started, run here. */
   async function commitAt(label: string, time: number, file: string) {
     const { store } = env;
-    const c = store.startCommit('series', 'master', { time });
+    const c = await store.startCommit('series', 'master', { time });
     await store.putFiles({ repo: 'series', commit: c.id }, [{ kind: 'stream', stream: streamOf(`${label}\n`), repoPath: `/${file}` }]);
-    store.finishCommit({ repo: 'series', commit: c.id });
+    await store.finishCommit({ repo: 'series', commit: c.id });
     await runForeground(store.core);
     commits[label] = c.id;
   }
-  const counts = (pipeline: string) => {
-    const j = env.store.core.jobs.jobsOf(pipeline)[0]!;
+  const counts = async (pipeline: string) => {
+    const j = (await env.store.core.jobs.jobsOf(pipeline))[0]!;
     expect(j.state, `${pipeline}: ${j.reason}`).toBe('JOB_SUCCESS');
     return { processed: j.processed, skipped: j.skipped };
   };
@@ -39,7 +39,7 @@ describe('windows by commit time', () => {
   const lines = (day: number, ids: string[], files: [string, string][]) => [`${DAY(day)} ${DAY(day + 1)}`, ids.join(' '), ...files.map(([c, f]) => `${c}/${f}`), ''].join('\n');
 
   it('creates the pipelines', async () => {
-    env.store.createRepo('series');
+    await env.store.createRepo('series');
     for (const [name, window] of [
       ['daily', { size: '1d' }],
       ['sliding', { size: '2d', every: '1d' }],
@@ -65,7 +65,7 @@ describe('windows by commit time', () => {
 
   it('a squashed commit redoes exactly the windows that held it', async () => {
     // d3a's file moves into its child d3b (same day): the windows of 03-03 change, no others
-    env.store.squashCommit({ repo: '', commit: commits.d3a! });
+    await env.store.squashCommit({ repo: '', commit: commits.d3a! });
     await commitAt('d4', at(4, 10), 'd4.csv');
     expect(counts('daily')).toEqual({ processed: 2, skipped: 2 }); // 03-03, and the new 03-04
     expect(counts('sliding')).toEqual({ processed: 3, skipped: 2 }); // 03-02, 03-03, 03-04
@@ -82,7 +82,7 @@ describe('windows by commit time', () => {
   });
 
   it('deleting a commit takes its files out of its windows', async () => {
-    env.store.deleteCommit({ repo: '', commit: commits.late! });
+    await env.store.deleteCommit({ repo: '', commit: commits.late! });
     const d1 = commits.d1!;
     expect(await report('daily', 1)).toBe(lines(1, [d1], [[d1, 'd1.csv']]));
     // the next job builds on the output from before the deleted commit: only its own window runs
@@ -102,7 +102,7 @@ describe('windows by commit count', () => {
 
   it('a new commit redoes the windows of its position; a commit the glob does not see still counts', async () => {
     const { store } = env;
-    store.createRepo('log');
+    await store.createRepo('log');
     const spec = { pipeline: { name: 'last3' }, input: { pfs: { repo: 'log', glob: '/*.txt', window: { size: '3 commits', every: '1 commit' } } }, transform: { cmd: ['sh'], stdin: ['for c in $TUSK_WINDOW_COMMITS; do cat "$log/$c"/*; done > /pfs/out/$TUSK_WINDOW_START.txt'] } };
     // the first commit before the pipeline: creating it on an empty repo would start the branch
     // with an empty commit, which takes position 0
@@ -112,7 +112,7 @@ describe('windows by commit count', () => {
       if (!created) await createPipelines(store.core, JSON.stringify(spec), { baseDir: env.dir });
       created = true;
       await runForeground(store.core);
-      const j = store.core.jobs.jobsOf('last3')[0]!;
+      const j = (await store.core.jobs.jobsOf('last3'))[0]!;
       expect(j.state).toBe('JOB_SUCCESS');
       return [j.processed, j.skipped];
     };
