@@ -34,9 +34,9 @@ async function cronStore(opts: { overwrite?: boolean; name?: string; spec?: stri
 const files = (store: Store, ref: string) => store.listFiles(parseFileRef(ref)).map((f) => f.path);
 const commitCount = (store: Store, repo: string) => store.listCommits({ repo, all: true }).length;
 
-function thrown(fn: () => unknown): TuskError {
+async function thrown(fn: () => Promise<unknown>): Promise<TuskError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     return err as TuskError;
   }
@@ -208,9 +208,9 @@ describe('runCron', () => {
     cleanups.push(env.cleanup);
     await env.store.createRepo('in');
     await createPipelines(env.store.core, JSON.stringify({ pipeline: { name: 'plain' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['true'] } }), { baseDir: env.dir });
-    const err = thrown(() => runCron(env.store.core, 'plain'));
+    const err = await thrown(() => runCron(env.store.core, 'plain'));
     expect([err.code, err.exitCode, err.message]).toEqual(['E_INVALID', 2, "pipeline doesn't have a cron input"]);
-    const missing = thrown(() => runCron(env.store.core, 'nope'));
+    const missing = await thrown(() => runCron(env.store.core, 'nope'));
     expect([missing.code, missing.exitCode]).toEqual(['E_NOT_FOUND', 4]);
   });
 });

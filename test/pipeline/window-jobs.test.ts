@@ -50,15 +50,15 @@ describe('windows by commit time', () => {
 
   it('each new commit processes only the windows it falls into', async () => {
     await commitAt('d1', at(1, 10), 'd1.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 0 });
-    expect(counts('sliding')).toEqual({ processed: 2, skipped: 0 }); // [02-28, 03-02), [03-01, 03-03)
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 0 });
+    expect(await counts('sliding')).toEqual({ processed: 2, skipped: 0 }); // [02-28, 03-02), [03-01, 03-03)
     await commitAt('d2', at(2, 10), 'd2.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 1 });
-    expect(counts('sliding')).toEqual({ processed: 2, skipped: 1 });
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 1 });
+    expect(await counts('sliding')).toEqual({ processed: 2, skipped: 1 });
     await commitAt('d3a', at(3, 10), 'd3a.csv');
     await commitAt('d3b', at(3, 14), 'd3b.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 2 });
-    expect(counts('sliding')).toEqual({ processed: 2, skipped: 2 });
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 2 });
+    expect(await counts('sliding')).toEqual({ processed: 2, skipped: 2 });
     const { d3a, d3b } = commits as Record<string, string>;
     expect(await report('daily', 3)).toBe(lines(3, [d3a!, d3b!], [[d3a!, 'd3a.csv'], [d3b!, 'd3b.csv']]));
   });
@@ -67,16 +67,16 @@ describe('windows by commit time', () => {
     // d3a's file moves into its child d3b (same day): the windows of 03-03 change, no others
     await env.store.squashCommit({ repo: '', commit: commits.d3a! });
     await commitAt('d4', at(4, 10), 'd4.csv');
-    expect(counts('daily')).toEqual({ processed: 2, skipped: 2 }); // 03-03, and the new 03-04
-    expect(counts('sliding')).toEqual({ processed: 3, skipped: 2 }); // 03-02, 03-03, 03-04
+    expect(await counts('daily')).toEqual({ processed: 2, skipped: 2 }); // 03-03, and the new 03-04
+    expect(await counts('sliding')).toEqual({ processed: 3, skipped: 2 }); // 03-02, 03-03, 03-04
     const d3b = commits.d3b!;
     expect(await report('daily', 3)).toBe(lines(3, [d3b], [[d3b, 'd3a.csv'], [d3b, 'd3b.csv']]));
   });
 
   it('a late commit redoes only the windows its time falls into, in time order', async () => {
     await commitAt('late', at(1, 18), 'late.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 3 });
-    expect(counts('sliding')).toEqual({ processed: 2, skipped: 3 }); // 02-28 and 03-01
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 3 });
+    expect(await counts('sliding')).toEqual({ processed: 2, skipped: 3 }); // 02-28 and 03-01
     const { d1, late } = commits as Record<string, string>;
     expect(await report('daily', 1)).toBe(lines(1, [d1!, late!], [[d1!, 'd1.csv'], [late!, 'late.csv']]));
   });
@@ -87,7 +87,7 @@ describe('windows by commit time', () => {
     expect(await report('daily', 1)).toBe(lines(1, [d1], [[d1, 'd1.csv']]));
     // the next job builds on the output from before the deleted commit: only its own window runs
     await commitAt('d5', at(5, 10), 'd5.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 4 });
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 4 });
     expect(await report('daily', 1)).toBe(lines(1, [d1], [[d1, 'd1.csv']]));
     expect((await env.store.fsck()).ok).toBe(true);
   });

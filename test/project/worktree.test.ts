@@ -58,12 +58,12 @@ describe('checkout and status against a store', () => {
     fs.writeFileSync(path.join(out, 'a.txt'), 'alphA\n'); // same size
     fs.writeFileSync(path.join(out, 'sub/extra.txt'), 'x');
     fs.rmSync(path.join(out, 'empty'));
-    expect(changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted empty', 'added sub/extra.txt']);
+    expect(await changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted empty', 'added sub/extra.txt']);
     expect((await status(`images@${first}`, out)).hashed).toBe(1);
   });
 
   step('checkout refuses to drop content the store does not have; --force restores', async () => {
-    await expect(await checkoutTargets(store.core, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).rejects.toThrow(
+    await expect(checkoutTargets(store.core, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).rejects.toThrow(
       expect.objectContaining({ code: 'E_CONFLICT', message: expect.stringContaining('a.txt, sub/extra.txt') }),
     );
     expect(fs.readFileSync(path.join(out, 'a.txt'), 'utf8')).toBe('alphA\n');
@@ -77,7 +77,7 @@ describe('checkout and status against a store', () => {
     expect([r.written, r.removed, r.unchanged]).toEqual([2, 1, 2]);
     expect(fs.existsSync(path.join(out, 'sub/b.txt'))).toBe(false);
     expect((await status('images@master', out)).clean).toBe(true);
-    expect(changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted sub/b.txt', 'added sub/new.txt']);
+    expect(await changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted sub/b.txt', 'added sub/new.txt']);
     await checkoutTargets(store.core, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir });
     expect((await status(`images@${first}`, out)).clean).toBe(true);
     expect(fs.existsSync(path.join(out, 'sub/new.txt'))).toBe(false);

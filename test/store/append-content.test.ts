@@ -68,7 +68,7 @@ describe('appending to a stored content', () => {
       const base = seededBytes(c.base, 1);
       const tail = seededBytes(c.tail, 2);
       await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
-      const appended = asAppendedOutput(store, tail);
+      const appended = await asAppendedOutput(store, tail);
       const whole = await wholePut(Buffer.concat([base, tail]));
       expect(whole.chunks.length).toBeGreaterThan(1);
       expect(appended).toEqual(whole);

@@ -35,9 +35,9 @@ function listing(c: StoreCore, root: NodeId | null): string[] {
   return [...walkTree(c.reader, root, '/')].map((pe) => (pe.entry.kind === 'dir' ? `${pe.path}/` : pe.path));
 }
 
-function thrown(fn: () => unknown): TuskError {
+async function thrown(fn: () => Promise<unknown>): Promise<TuskError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     return err as TuskError;
   }
@@ -184,12 +184,12 @@ describe('file tree: path edits', () => {
       { '/new/x': file('x'), '/new': file('f') },
     ];
     for (const edits of cases) {
-      const err = thrown(() => apply(c, root, edits));
+      const err = await thrown(() => apply(c, root, edits));
       expect(err.code, JSON.stringify(Object.keys(edits))).toBe('E_CONFLICT');
       expect(err.message).toMatch(/^file \/ directory path collision \(\/.+\)$/);
     }
-    expect(thrown(() => apply(c, root, { '/dir': file('x') })).message).toBe('file / directory path collision (/dir)');
-    expect(thrown(() => apply(c, root, { '/top.txt/x': file('x') })).message).toBe('file / directory path collision (/top.txt/x)');
+    expect((await thrown(() => apply(c, root, { '/dir': file('x') }))).message).toBe('file / directory path collision (/dir)');
+    expect((await thrown(() => apply(c, root, { '/top.txt/x': file('x') }))).message).toBe('file / directory path collision (/top.txt/x)');
     // failed edits leave the old root as it was; a directory may replace a file deleted in the same batch
     expect(listing(c, root)).toHaveLength(12);
     const swapped = (await apply(c, root, { '/top.txt': null, '/top.txt/inner': file('i') }))!;
