@@ -144,7 +144,7 @@ afterAll(() => {
 describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} commits`, () => {
   it('to different repos: every commit present, no lock error reaches a writer, fsck clean', async () => {
     const { dir, tusk } = await newStore('repos');
-    withStore(dir, async (s) => {
+    await withStoreAsync(dir, async (s) => {
       for (let w = 0; w < WRITERS; w++) await s.createRepo(`r${w}`);
     });
     const t = Date.now();
@@ -157,7 +157,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
 
   it('to different branches of one repo (branches created by their first put)', async () => {
     const { dir, tusk } = await newStore('branches');
-    withStore(dir, (s) => s.createRepo('shared'));
+    await withStoreAsync(dir, (s) => s.createRepo('shared'));
     const t = Date.now();
     const ps = await Promise.all(writers(tusk, (w) => ({ repo: 'shared', branch: `b${w}` })));
     expectClean(ps);
@@ -168,7 +168,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
 
   it('to one branch, with readers (in-process loops and the CLI) checking every commit they see', async () => {
     const { dir, tusk } = await newStore('same');
-    withStore(dir, (s) => s.createRepo('same'));
+    await withStoreAsync(dir, (s) => s.createRepo('same'));
     const stop = path.join(work, 'stop-same');
     const readers = [node('reader.mjs', [tusk, 'same', 'master', stop]), node('reader.mjs', [tusk, 'same', 'master', stop])];
     await ready(stop, 2);
@@ -221,7 +221,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
 
   it(`the CLI: ${CLI_WRITERS} \`tusk put file\` processes × ${CLI_COMMITS} to one branch`, async () => {
     const { dir } = await newStore('cli');
-    withStore(dir, (s) => s.createRepo('c'));
+    await withStoreAsync(dir, (s) => s.createRepo('c'));
     const src = path.join(work, 'cli-src');
     fs.mkdirSync(src);
     const one = async (w: number) => {
@@ -241,7 +241,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
 
   it('gc looping while writers put, drop and re-put shared data: nothing a commit refers to is ever deleted', async () => {
     const { dir, tusk } = await newStore('gc');
-    withStore(dir, async (s) => {
+    await withStoreAsync(dir, async (s) => {
       for (let w = 0; w < WRITERS / 2; w++) await s.createRepo(`g${w}`);
     });
     const stop = path.join(work, 'stop-gc');
@@ -357,7 +357,7 @@ describe('gc races, made deterministic', () => {
 
   it("gc's sweep of unknown pack files never deletes a pack a writer created a moment before", async () => {
     const { dir } = await newStore('race-newpack');
-    withStore(dir, (s) => s.createRepo('r'));
+    await withStoreAsync(dir, (s) => s.createRepo('r'));
     const g = open(dir);
     const w = open(dir);
     try {
