@@ -1,6 +1,9 @@
 // Datum results waiting to be written, in batches.
-import type { DatumResult, JobRecords } from '../store/job-records.js';
 import type { StoreCore } from '../store/store-core.js';
+
+type JobRecords = StoreCore['jobs'];
+/** A datum's result, as its runner records it. */
+export type DatumResult = Parameters<JobRecords['finishDatums']>[0][number];
 
 /** Rows written in one transaction at most; a batch is also written once it is this old (ms). */
 const BATCH_ROWS = 256;

@@ -9,8 +9,8 @@ import type { InputSpec, PfsInput } from './spec-types.js';
 import { planWindows, type HistoryCommit } from './windows.js';
 
 /** One file or directory a datum sees: the store records it with the datum. */
-export type { DatumFile } from '../store/job-records.js';
-import type { DatumFile } from '../store/job-records.js';
+export type { DatumFile } from '../store/types.js';
+import type { DatumFile } from '../store/types.js';
 
 export interface PlannedDatum {
   id: string;

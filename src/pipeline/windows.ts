@@ -18,8 +18,8 @@ export interface HistoryCommit {
   parentRoot: NodeId | null;
 }
 
-export type { WindowBounds } from '../store/job-records.js';
-import type { WindowBounds } from '../store/job-records.js';
+export type { WindowBounds } from '../store/types.js';
+import type { WindowBounds } from '../store/types.js';
 
 /** A window with the files its commits brought, in history order then path order. */
 export interface WindowElements {

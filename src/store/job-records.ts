@@ -3,37 +3,14 @@
 import type { Db } from './meta-db.js';
 import type { NodeId } from './hash.js';
 import { hostname as hostHere } from 'node:os';
+import type { DatumFile } from './types.js';
 
 export type JobState = 'JOB_CREATED' | 'JOB_STARTING' | 'JOB_RUNNING' | 'JOB_FINISHING' | 'JOB_SUCCESS' | 'JOB_FAILURE' | 'JOB_KILLED' | 'JOB_UNRUNNABLE';
 export const TERMINAL_JOB_STATES: readonly JobState[] = ['JOB_SUCCESS', 'JOB_FAILURE', 'JOB_KILLED', 'JOB_UNRUNNABLE'];
 
 export type DatumState = 'pending' | 'running' | 'success' | 'skipped' | 'failed' | 'recovered';
 
-/** The window a windowed input's file belongs to; `start` inclusive, `end` exclusive. */
-export interface WindowBounds {
-  by: 'time' | 'commits';
-  /** ms since the epoch (time) or a position in the branch history, 0 = its first commit (commits) */
-  start: number;
-  end: number;
-}
-
-/** One file or directory a datum sees, under `/pfs/<name><path>`. */
-export interface DatumFile {
-  name: string;
-  repo: string;
-  branch: string;
-  commit: string;
-  path: string;
-  type: 'file' | 'dir';
-  /** content id (files) or tree id (directories), hex */
-  hash: string;
-  size: number;
-  joinKey?: string;
-  groupKey?: string;
-  emptyFiles?: boolean;
-  /** a windowed input's file: the window it is in; it lies at `/pfs/<name>/<commit><path>` */
-  window?: WindowBounds;
-}
+export type { DatumFile, WindowBounds } from './types.js';
 
 export interface PipelineRecord {
   name: string;
