@@ -55,7 +55,7 @@ export class DataService {
 
   /** Moving a head that pipelines read starts their jobs. */
   async createBranch(repo: string, branch: string, opts?: { head?: CommitRef; provenance?: BranchRef[] }) {
-    const info = this.store.createBranch(repo, branch, opts);
+    const info = await this.store.createBranch(repo, branch, opts);
     await this.jobs.afterWrite();
     return info;
   }
@@ -75,7 +75,7 @@ export class DataService {
   /** A finished commit triggers the pipelines reading its branch. */
   async finishCommit(ref: CommitRef, opts: { description?: string; force?: boolean } & WaitOption = {}) {
     const { wait, ...finish } = opts;
-    const commit = this.store.finishCommit(ref, finish);
+    const commit = await this.store.finishCommit(ref, finish);
     await this.jobs.afterWrite({ wait, commitSet: commit.id });
     return commit;
   }
@@ -92,12 +92,12 @@ export class DataService {
     return this.store.waitCommit(ref, opts);
   }
   async deleteCommit(ref: CommitRef) {
-    const result = this.store.deleteCommit(ref);
+    const result = await this.store.deleteCommit(ref);
     await this.jobs.afterWrite();
     return result;
   }
   async squashCommit(ref: CommitRef) {
-    const result = this.store.squashCommit(ref);
+    const result = await this.store.squashCommit(ref);
     await this.jobs.afterWrite();
     return result;
   }
@@ -134,12 +134,12 @@ export class DataService {
     return this.store.diffFiles(newRef, oldRef, opts);
   }
   async copyFile(src: FileRef, dst: FileRef, opts?: { append?: boolean }) {
-    const commit = this.store.copyFile(src, dst, opts);
+    const commit = await this.store.copyFile(src, dst, opts);
     await this.jobs.afterWrite();
     return commit;
   }
   async deleteFiles(ref: FileRef, opts?: { recursive?: boolean }) {
-    const commit = this.store.deleteFiles(ref, opts);
+    const commit = await this.store.deleteFiles(ref, opts);
     await this.jobs.afterWrite();
     return commit;
   }

@@ -30,7 +30,7 @@ export class JobTrigger {
    * Run `fn` with the trigger held, then start the jobs its writes created once: run here until
    * `until()` holds when it is given, else as `afterWrite` does. When `fn` throws, nothing starts.
    */
-  async batch<T>(fn: () => Promise<T>, opts: { until?: () => boolean } = {}): Promise<T> {
+  async batch<T>(fn: () => Promise<T>, opts: { until?: () => Promise<boolean> } = {}): Promise<T> {
     this.held++;
     let result: T;
     try {

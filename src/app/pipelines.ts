@@ -62,7 +62,10 @@ export class PipelineService {
     const sets = result.pipelines.flatMap((p) => (p.lastJob === null ? [] : [p.lastJob]));
     await this.jobs.afterWrite({ wait: opts.wait, commitSet: sets, written: pipelineMsg.pipelinesWritten(verb, result.pipelines.map((p) => p.name)) });
     // after a wait, the jobs' outcome rather than the state at creation
-    return opts.wait ? { ...result, pipelines: result.pipelines.map((p) => service.inspectPipeline(this.core, p.name)) } : result;
+    if (!opts.wait) return result;
+    const pipelines: service.PipelineInfo[] = [];
+    for (const p of result.pipelines) pipelines.push(await service.inspectPipeline(this.core, p.name));
+    return { ...result, pipelines };
   }
 
   list() {
@@ -79,15 +82,15 @@ export class PipelineService {
   }
   /** Restart a stopped pipeline: its job over the current inputs starts. */
   async start(name: string, opts: { wait?: boolean } = {}) {
-    const p = service.startPipeline(this.core, name);
+    const p = await service.startPipeline(this.core, name);
     await this.jobs.afterWrite({ wait: opts.wait, commitSet: p.lastJob ?? undefined });
     return opts.wait ? service.inspectPipeline(this.core, p.name) : p;
   }
   /** Fire a pipeline's cron input(s) now: a tick commit and the job it starts. */
   async runCron(name: string, opts: { wait?: boolean } = {}) {
-    const tick = fireCron(this.core, name);
+    const tick = await fireCron(this.core, name);
     await this.jobs.afterWrite({ wait: opts.wait, commitSet: tick.commitSet });
-    return { ...tick, job: tick.job === null ? null : service.inspectJob(this.core, tick.pipeline, tick.job) };
+    return { ...tick, job: tick.job === null ? null : await service.inspectJob(this.core, tick.pipeline, tick.job) };
   }
 
   listJobs(filter: service.JobFilter = {}) {
@@ -110,9 +113,9 @@ export class PipelineService {
    */
   async waitJobs(ref: { pipeline?: string; id: string }, opts: { timeoutMs?: number; what: string; timeoutSeconds: number }): Promise<JobInfo[]> {
     const { pipeline, id } = ref;
-    const select = pipeline === undefined ? () => this.core.jobs.jobsById(id) : () => [service.requireJob(this.core, pipeline, id)];
-    if (select().length === 0) throw new NotFoundError('job', id, pipelineMsg.noJobsInSet(id), pipelineMsg.noJobsInSetHint);
-    const ended = await runUntil(this.core, () => select().every((j) => TERMINAL_JOB_STATES.includes(j.state)), { timeoutMs: opts.timeoutMs });
+    const select = pipeline === undefined ? () => this.core.jobs.jobsById(id) : async () => [await service.requireJob(this.core, pipeline, id)];
+    if ((await select()).length === 0) throw new NotFoundError('job', id, pipelineMsg.noJobsInSet(id), pipelineMsg.noJobsInSetHint);
+    const ended = await runUntil(this.core, async () => (await select()).every((j) => TERMINAL_JOB_STATES.includes(j.state)), { timeoutMs: opts.timeoutMs });
     if (!ended) throw new ConflictError(pipelineMsg.jobsTimeout(opts.what, opts.timeoutSeconds), pipelineMsg.jobsTimeoutHint);
     return service.waitJobs(this.core, select);
   }
@@ -125,10 +128,10 @@ export class PipelineService {
   async waitCommit(ref: CommitRef, opts: { timeoutMs?: number; timeoutSeconds: number }) {
     const first = this.store.inspectCommit(ref);
     const at = { repo: first.repo, commit: first.id };
-    const finished = await runUntil(this.core, () => this.store.inspectCommit(at).finished !== null, { timeoutMs: opts.timeoutMs });
+    const finished = await runUntil(this.core, async () => this.store.inspectCommit(at).finished !== null, { timeoutMs: opts.timeoutMs });
     if (!finished) throw new ConflictError(pipelineMsg.commitTimeout(`${first.repo}@${first.branch ?? ''}=${first.id}`, opts.timeoutSeconds), pipelineMsg.commitTimeoutHint);
     const commit = await this.store.waitCommit(at);
-    requireCommitJobSucceeded(this.core, commit.repo, commit.id);
+    await requireCommitJobSucceeded(this.core, commit.repo, commit.id);
     return commit;
   }
 
@@ -146,7 +149,7 @@ export class PipelineService {
     return restartDatums(this.core, pipeline, job, terms);
   }
 
-  readLogs(filter: LogFilter): LogLine[] {
+  readLogs(filter: LogFilter): Promise<LogLine[]> {
     return readLogs(this.core, filter);
   }
   streamLogs(filter: LogFilter) {
@@ -170,9 +173,9 @@ export class PipelineService {
   async runHere(opts: { parallelism?: number } = {}): Promise<JobInfo[]> {
     const started = Date.now();
     const isEnded = (j: JobInfo) => (TERMINAL_JOB_STATES as readonly string[]).includes(j.state);
-    const before = new Set(this.listJobs().filter((j) => !isEnded(j)).map((j) => `${j.pipeline}@${j.id}`));
+    const before = new Set((await this.listJobs()).filter((j) => !isEnded(j)).map((j) => `${j.pipeline}@${j.id}`));
     await runForeground(this.core, opts);
-    return this.listJobs()
+    return (await this.listJobs())
       .filter((j) => isEnded(j) && (before.has(`${j.pipeline}@${j.id}`) || Date.parse(j.created) >= started))
       .reverse();
   }

@@ -25,7 +25,7 @@ export default class Gc extends TuskCommand<GcResult> {
       this.render(() => done.remoteGc(report));
       return report;
     }
-    const report = this.tusk().data.gc();
+    const report = await this.tusk().data.gc();
     this.render(() => done.gc(report));
     return report;
   }

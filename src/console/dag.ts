@@ -5,8 +5,8 @@ import type { InputSpec } from '../pipeline/spec-types.js';
 import type { Dag, DagEdge, DagNode } from './api-types.js';
 import type { ConsoleData, ConsolePipelines } from './services.js';
 
-export function buildDag(store: ConsoleData, service: ConsolePipelines): Dag {
-  const pipelines = service.list();
+export async function buildDag(store: ConsoleData, service: ConsolePipelines): Promise<Dag> {
+  const pipelines = await service.list();
   const byName = new Map(pipelines.map((p) => [p.name, p]));
   const nodes = new Map<string, DagNode>();
   for (const r of store.listRepos({ all: true })) {

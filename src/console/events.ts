@@ -37,9 +37,13 @@ export function streamEvents(pipelines: ConsolePipelines, scope: EventScope, req
   // a job's log is read on from where the last poll stopped; the first poll sends what is stored
   const tail = scope.job && scope.pipeline ? pipelines.tailLogs({ pipeline: scope.pipeline, job: scope.job, includeSystem: true }, { endedSince: 0 }) : undefined;
 
-  const poll = () => {
+  // one poll at a time: a slow one is not overlapped by the next tick
+  let polling = false;
+  const poll = async () => {
+    if (polling) return;
+    polling = true;
     try {
-      const jobs = scope.job && scope.pipeline ? [pipelines.inspectJob(scope.pipeline, scope.job)] : pipelines.listJobs({ pipeline: scope.pipeline, number: WATCHED_JOBS });
+      const jobs = scope.job && scope.pipeline ? [await pipelines.inspectJob(scope.pipeline, scope.job)] : await pipelines.listJobs({ pipeline: scope.pipeline, number: WATCHED_JOBS });
       const fp = fingerprint(jobs);
       if (fp !== lastJobs) {
         lastJobs = fp;
@@ -48,7 +52,7 @@ export function streamEvents(pipelines: ConsolePipelines, scope: EventScope, req
       // once the job has ended and its log is drained, the tail reads nothing more
       if (tail && !tail.isDrained(scope.pipeline!, scope.job!)) {
         for (let more = true; more; ) {
-          const r = tail.poll();
+          const r = await tail.poll();
           if (r.lines.length > 0) send({ type: 'logs', lines: r.lines });
           more = r.more;
         }
@@ -57,9 +61,11 @@ export function streamEvents(pipelines: ConsolePipelines, scope: EventScope, req
       send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
       stop();
       res.end();
+    } finally {
+      polling = false;
     }
   };
-  const timer = setInterval(poll, opts.pollMs);
+  const timer = setInterval(() => void poll(), opts.pollMs);
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
   const stop = () => {
     clearInterval(timer);
@@ -68,5 +74,5 @@ export function streamEvents(pipelines: ConsolePipelines, scope: EventScope, req
   };
   req.on('close', stop);
   res.on('close', stop);
-  poll();
+  void poll();
 }

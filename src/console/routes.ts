@@ -80,9 +80,9 @@ const routes: Route[] = [
 
   route('/api/repos', ({ store, query }) => store.listRepos({ all: query.bool('all') })),
 
-  route('/api/repos/:repo', ({ store, pipelines, params }): RepoDetail => {
+  route('/api/repos/:repo', async ({ store, pipelines, params }): Promise<RepoDetail> => {
     const repo = store.inspectRepo(params.repo!);
-    const pipeline = repo.type === 'output' ? (pipelines.list().find((p) => p.name === repo.name)?.name ?? null) : null;
+    const pipeline = repo.type === 'output' ? ((await pipelines.list()).find((p) => p.name === repo.name)?.name ?? null) : null;
     return { repo, branches: store.listBranches(repo.name), pipeline };
   }),
 
@@ -192,8 +192,8 @@ const routes: Route[] = [
 
   route('/api/pipelines/:pipeline/jobs/:job', ({ pipelines, params }) => pipelines.inspectJob(pipelineName(params.pipeline!), jobId(params.job!))),
 
-  route('/api/pipelines/:pipeline/jobs/:job/datums', ({ pipelines, params, query }): DatumPage => {
-    const all = pipelines.listDatums(pipelineName(params.pipeline!), jobId(params.job!));
+  route('/api/pipelines/:pipeline/jobs/:job/datums', async ({ pipelines, params, query }): Promise<DatumPage> => {
+    const all = await pipelines.listDatums(pipelineName(params.pipeline!), jobId(params.job!));
     const counts: Record<string, number> = {};
     for (const d of all) counts[d.state] = (counts[d.state] ?? 0) + 1;
     const state = query.str('state');
@@ -206,15 +206,15 @@ const routes: Route[] = [
     pipelines.inspectDatum(pipelineName(params.pipeline!), jobId(params.job!), params.datum!),
   ),
 
-  route('/api/pipelines/:pipeline/jobs/:job/logs', ({ pipelines, params, query }): LogPage => {
+  route('/api/pipelines/:pipeline/jobs/:job/logs', async ({ pipelines, params, query }): Promise<LogPage> => {
     const [pipeline, job] = [pipelineName(params.pipeline!), jobId(params.job!)];
     // checks the job exists before its log directory is named
-    pipelines.inspectJob(pipeline, job);
+    await pipelines.inspectJob(pipeline, job);
     // streamed: only the newest lines are kept, however long the log is
     let kept: LogLine[] = [];
     let total = 0;
     const perDatum: Record<string, number> = {};
-    for (const l of pipelines.streamLogs({ pipeline, job, datum: query.str('datum'), includeSystem: !query.bool('user') })) {
+    for await (const l of pipelines.streamLogs({ pipeline, job, datum: query.str('datum'), includeSystem: !query.bool('user') })) {
       perDatum[l.datum] = (perDatum[l.datum] ?? 0) + 1;
       total++;
       kept.push(l);
@@ -223,12 +223,12 @@ const routes: Route[] = [
     return { lines: kept.slice(-MAX_LOG_LINES), truncated: total > MAX_LOG_LINES, perDatum };
   }),
 
-  route('/api/events', ({ pipelines, query, req, res, pollMs }) => {
+  route('/api/events', async ({ pipelines, query, req, res, pollMs }) => {
     const pipeline = query.str('pipeline');
     const job = query.str('job');
     if (job !== undefined && pipeline === undefined) throw new InvalidArgumentError('a job needs its pipeline', 'add ?pipeline=NAME');
-    if (pipeline !== undefined) pipelines.inspect(pipelineName(pipeline));
-    if (job !== undefined) pipelines.inspectJob(pipeline!, jobId(job));
+    if (pipeline !== undefined) await pipelines.inspect(pipelineName(pipeline));
+    if (job !== undefined) await pipelines.inspectJob(pipeline!, jobId(job));
     streamEvents(pipelines, { pipeline, job }, req, res, { pollMs });
     return undefined;
   }),

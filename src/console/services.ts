@@ -17,13 +17,13 @@ export type ConsoleData = Pick<
 
 /** Pipelines, jobs, datums and logs, read-only. */
 export interface ConsolePipelines {
-  list(): PipelineInfo[];
-  inspect(name: string): PipelineInfo;
-  listJobs(filter?: JobFilter): JobInfo[];
-  inspectJob(pipeline: string, id: string): JobInfo;
-  listDatums(pipeline: string, job: string): DatumInfo[];
-  inspectDatum(pipeline: string, job: string, id: string): DatumInfo;
-  streamLogs(filter: LogFilter): Iterable<LogLine>;
+  list(): Promise<PipelineInfo[]>;
+  inspect(name: string): Promise<PipelineInfo>;
+  listJobs(filter?: JobFilter): Promise<JobInfo[]>;
+  inspectJob(pipeline: string, id: string): Promise<JobInfo>;
+  listDatums(pipeline: string, job: string): Promise<DatumInfo[]>;
+  inspectDatum(pipeline: string, job: string, id: string): Promise<DatumInfo>;
+  streamLogs(filter: LogFilter): AsyncIterable<LogLine>;
   /** A job's log lines as they are written. */
   tailLogs(filter: LogFilter, opts: ConstructorParameters<typeof LogTail>[2]): LogTail;
 }

@@ -10,7 +10,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js
 import { sleep } from '../timers.js';
 import type { CommitRow } from '../store/commit-graph.js';
 import { EMPTY_CONTENT_ID, newCommitId } from '../store/hash.js';
-import type { PipelineRow } from '../store/job-records.js';
+import type { PipelineRecord } from '../store/job-records.js';
 import type { PathEdit, StoreHandle } from '../store/store-handle.js';
 import { parseCronSchedule, type CronSchedule } from './cron-schedule.js';
 import { specOf } from './job-runner.js';
@@ -34,8 +34,8 @@ export function cronInputs(input: InputSpec): CronInput[] {
 }
 
 /** Whether some running (not stopped) pipeline has a cron input: the background runner stays for it. */
-export function hasCronPipelines(s: StoreHandle): boolean {
-  return s.jobs.listPipelines().some((p) => !p.stopped && cronInputs(specOf(p).input).length > 0);
+export async function hasCronPipelines(s: StoreHandle): Promise<boolean> {
+  return (await s.jobs.listPipelines()).some((p) => !p.stopped && cronInputs(specOf(p).input).length > 0);
 }
 
 /** Go's time.RFC3339 of a UTC time: whole seconds, `Z`. */
@@ -54,15 +54,15 @@ function scheduleOf(spec: string): CronSchedule {
  * The time the schedule of a cron input counts from: its last tick, or else its `start`, or else
  * the pipeline's creation (Pachyderm's default `start`). A later `start` (set by an update) wins.
  */
-function lastTickOf(s: StoreHandle, p: PipelineRow, input: CronInput): number {
+async function lastTickOf(s: StoreHandle, p: PipelineRecord, input: CronInput): Promise<number> {
   const start = input.start ? Date.parse(input.start) : p.created;
-  return Math.max(s.jobs.lastCronTick(p.name, input.name) ?? -Infinity, start);
+  return Math.max((await s.jobs.lastCronTick(p.name, input.name)) ?? -Infinity, start);
 }
 
 /** `tusk run cron`: tick every cron input of a pipeline now, in one commit set. */
-export function runCron(s: StoreHandle, name: string, now = Date.now()): CronTick {
-  return s.unitOfWork(() => {
-    const p = s.jobs.getPipeline(name);
+export function runCron(s: StoreHandle, name: string, now = Date.now()): Promise<CronTick> {
+  return s.unitOfWork(async (tx) => {
+    const p = await tx.jobs.getPipeline(name);
     if (!p) throw new NotFoundError('pipeline', name, `pipeline "${name}" not found`, 'run `tusk list pipeline` to see what exists');
     const inputs = cronInputs(specOf(p).input);
     if (inputs.length === 0) throw new InvalidArgumentError("pipeline doesn't have a cron input", `give a pipeline whose input has a "cron" node; ${name} has none`);
@@ -83,27 +83,29 @@ export function runCron(s: StoreHandle, name: string, now = Date.now()): CronTic
  * it, so runners in two processes never write the same tick. Returns the ticks written and when
  * the next one falls due (undefined: no cron input will tick again).
  */
-export function fireDueTicks(s: StoreHandle, now = Date.now()): { ticks: CronTick[]; nextDue: number | undefined } {
+export async function fireDueTicks(s: StoreHandle, now = Date.now()): Promise<{ ticks: CronTick[]; nextDue: number | undefined }> {
   const ticks: CronTick[] = [];
   let nextDue: number | undefined;
-  for (const listed of s.jobs.listPipelines()) {
+  for (const listed of await s.jobs.listPipelines()) {
     if (listed.stopped || cronInputs(specOf(listed).input).length === 0) continue;
-    const tick = s.unitOfWork(() => {
+    const tick = await s.unitOfWork(async (tx) => {
       // stopped, updated or deleted since it was listed?
-      const p = s.jobs.getPipeline(listed.name);
+      const p = await tx.jobs.getPipeline(listed.name);
       if (!p || p.stopped) return undefined;
-      const due = cronInputs(specOf(p).input)
+      const due: { input: CronInput; at: Date }[] = [];
+      for (const input of cronInputs(specOf(p).input)) {
         // an input whose repo is gone, or whose head someone left open, waits: nothing to write on
-        .filter((input) => s.graph.getRepo(input.repo) && headOf(s, input.repo)?.finished !== null)
-        .map((input) => ({ input, at: scheduleOf(input.spec).latest(new Date(lastTickOf(s, p, input)), new Date(now)) }))
-        .filter((d): d is { input: CronInput; at: Date } => d.at !== undefined);
+        if (!s.graph.getRepo(input.repo) || headOf(s, input.repo)?.finished === null) continue;
+        const at = scheduleOf(input.spec).latest(new Date(await lastTickOf(s, p, input)), new Date(now));
+        if (at !== undefined) due.push({ input, at });
+      }
       return due.length > 0 ? writeTicks(s, p, due) : undefined;
     });
     if (tick) ticks.push(tick);
-    const p = s.jobs.getPipeline(listed.name);
+    const p = await s.jobs.getPipeline(listed.name);
     if (!p || p.stopped) continue;
     for (const input of cronInputs(specOf(p).input)) {
-      const next = scheduleOf(input.spec).next(new Date(lastTickOf(s, p, input)))?.getTime();
+      const next = scheduleOf(input.spec).next(new Date(await lastTickOf(s, p, input)))?.getTime();
       if (next !== undefined && (nextDue === undefined || next < nextDue)) nextDue = next;
     }
   }
@@ -120,7 +122,7 @@ export async function runCronTimer(s: StoreHandle, signal: AbortSignal, opts: { 
   while (!signal.aborted) {
     let wait = pollMs;
     try {
-      const { nextDue } = fireDueTicks(s);
+      const { nextDue } = await fireDueTicks(s);
       if (nextDue !== undefined) wait = Math.max(0, Math.min(pollMs, nextDue - Date.now()));
     } catch {
       // A store busy beyond the 30 s wait, or one pipeline whose tick cannot be written, must not
@@ -141,7 +143,7 @@ function headOf(s: StoreHandle, repo: string): CommitRow | null {
  * over all of them (propagating after every head has moved, so the job reads each new tick). Call
  * inside a transaction, with every repo present and every head finished.
  */
-function writeTicks(s: StoreHandle, p: PipelineRow, due: { input: CronInput; at: Date }[]): CronTick {
+async function writeTicks(s: StoreHandle, p: PipelineRecord, due: { input: CronInput; at: Date }[]): Promise<CronTick> {
   const setId = newCommitId();
   // two cron inputs may name the same repo: their ticks share its commit
   const byRepo = new Map<string, { input: CronInput; at: Date }[]>();
@@ -156,7 +158,7 @@ function writeTicks(s: StoreHandle, p: PipelineRow, due: { input: CronInput; at:
       if (input.overwrite && base) for (const e of s.iterateEntries(base)) edits.push({ path: `/${e.name}`, entry: null });
       const path = `/${rfc3339(at)}`;
       edits.push({ path, entry: { name: '', kind: 'file', id: EMPTY_CONTENT_ID, size: 0, files: 1 } });
-      s.jobs.setLastCronTick(p.name, input.name, Math.max(at.getTime(), s.jobs.lastCronTick(p.name, input.name) ?? -Infinity));
+      await s.jobs.setLastCronTick(p.name, input.name, Math.max(at.getTime(), (await s.jobs.lastCronTick(p.name, input.name)) ?? -Infinity));
       commits.push({ input: input.name, repo, commit: setId, time: rfc3339(at), path });
     }
     const ref = s.applyPathEdits(base, edits);
@@ -164,6 +166,6 @@ function writeTicks(s: StoreHandle, p: PipelineRow, due: { input: CronInput; at:
     s.graph.setCommitRoot(repo, c.id, ref ? ref.id : s.emptyRoot(), ref?.size ?? 0, ref?.files ?? 0);
     s.graph.setBranch(repo, 'master', c.id, Date.now());
   }
-  for (const repo of byRepo.keys()) s.propagate(repo, 'master', setId);
-  return { pipeline: p.name, commitSet: setId, commits, job: s.jobs.getJob(p.name, setId) ? setId : null };
+  for (const repo of byRepo.keys()) await s.propagate(repo, 'master', setId);
+  return { pipeline: p.name, commitSet: setId, commits, job: (await s.jobs.getJob(p.name, setId)) ? setId : null };
 }

@@ -1,6 +1,6 @@
 // Claim: a runner takes pending datums of a job in batches (one write each) under a lease it
 // renews while it runs them, and hands them out in order to its lanes.
-import type { DatumRow, JobRow } from '../store/job-records.js';
+import type { DatumRecord, JobRecord } from '../store/job-records.js';
 import type { StoreHandle } from '../store/store-handle.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
@@ -18,32 +18,51 @@ const CLAIM_SLOW_MS = 1000;
 
 /** The datums of one job this runner has claimed and not yet handed to a lane. */
 export class DatumClaims {
-  private readonly queue: DatumRow[] = [];
+  private readonly queue: DatumRecord[] = [];
   // queued datums `restart datum` sent back before they started: someone claims them again
   private readonly restarted = new Set<string>();
   private batch = CLAIM_BATCH;
   private claimedAt = -Infinity;
+  // lanes asking at once share one claim rather than each claiming a batch
+  private claiming: Promise<void> | undefined;
 
   constructor(
     private readonly s: StoreHandle,
-    private readonly job: JobRow,
+    private readonly job: JobRecord,
     private readonly runner: string,
   ) {}
 
   /** The next datum to run, claiming a batch when none is queued; undefined when none is left. */
-  next(): DatumRow | undefined {
-    if (this.queue.length === 0) {
-      const now = Date.now();
-      if (now - this.claimedAt < CLAIM_FAST_MS) this.batch = Math.min(this.batch * 2, CLAIM_BATCH_MAX);
-      else if (now - this.claimedAt > CLAIM_SLOW_MS) this.batch = CLAIM_BATCH;
-      this.claimedAt = now;
-      this.queue.push(...this.s.jobs.claimDatums(this.job.pipeline, this.job.id, this.runner, DATUM_LEASE_MS, this.batch));
+  async next(): Promise<DatumRecord | undefined> {
+    for (;;) {
+      const d = this.queue.shift();
+      if (d) return d;
+      if (this.claiming) {
+        await this.claiming; // another lane's claim: look again once it is in
+        continue;
+      }
+      const claim = this.claim();
+      // the error, if any, reaches the lane that claimed; the others just look again
+      this.claiming = claim.then(
+        () => undefined,
+        () => undefined,
+      ).finally(() => (this.claiming = undefined));
+      if ((await claim) === 0 && this.queue.length === 0) return undefined;
     }
-    return this.queue.shift();
+  }
+
+  private async claim(): Promise<number> {
+    const now = Date.now();
+    if (now - this.claimedAt < CLAIM_FAST_MS) this.batch = Math.min(this.batch * 2, CLAIM_BATCH_MAX);
+    else if (now - this.claimedAt > CLAIM_SLOW_MS) this.batch = CLAIM_BATCH;
+    this.claimedAt = now;
+    const got = await this.s.jobs.claimDatums(this.job.pipeline, this.job.id, this.runner, DATUM_LEASE_MS, this.batch);
+    this.queue.push(...got);
+    return got.length;
   }
 
   /** Whether `d` lost its claim while it waited in the queue (then it is not run); asks once. */
-  takeRestarted(d: DatumRow): boolean {
+  takeRestarted(d: DatumRecord): boolean {
     return this.restarted.delete(d.id);
   }
 
@@ -51,16 +70,15 @@ export class DatumClaims {
    * Renew the lease of every datum this runner holds; returns the ids it still holds. A queued
    * datum whose claim is gone was restarted (or retaken after this runner's lease ran out).
    */
-  renew(): Set<string> {
+  async renew(): Promise<Set<string>> {
     const { pipeline, id } = this.job;
-    this.s.jobs.renewDatumLeases(pipeline, id, this.runner, Date.now() + DATUM_LEASE_MS);
-    const ours = this.s.jobs.datumsClaimedBy(pipeline, id, this.runner);
+    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, Date.now() + DATUM_LEASE_MS);
     for (const d of this.queue) if (!ours.has(d.id)) this.restarted.add(d.id);
     return ours;
   }
 
   /** Give every datum this runner holds back to the queue at once (the runner is stopping). */
-  release(): void {
-    this.s.jobs.releaseClaims(this.job.pipeline, this.job.id, this.runner);
+  release(): Promise<number> {
+    return this.s.jobs.releaseClaims(this.job.pipeline, this.job.id, this.runner);
   }
 }

@@ -1,7 +1,7 @@
 // Laying out a datum's inputs in a scratch slot before its command runs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DatumRow } from '../store/job-records.js';
+import type { DatumRecord } from '../store/job-records.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 import { materializeDatum, type PriorContent } from './materialize.js';
@@ -65,9 +65,9 @@ function appendedSince(spec: PipelineSpec, earlier: PreviousRuns, datum: string,
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-export function prefetch(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRow, slot: ScratchSlot, share: boolean): LaidOut | undefined {
+export function prefetch(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRecord, slot: ScratchSlot, share: boolean): LaidOut | undefined {
   try {
-    return { downloaded: layOut(s, spec, earlier, d.id, JSON.parse(d.inputs) as DatumFile[], slot, share) };
+    return { downloaded: layOut(s, spec, earlier, d.id, d.inputs, slot, share) };
   } catch {
     return undefined;
   }

@@ -3,11 +3,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConflictError, TuskError } from '../errors.js';
 import type { NodeId } from '../store/hash.js';
-import type { DatumRow, JobRow } from '../store/job-records.js';
+import type { DatumRecord, DatumResult, JobRecord } from '../store/job-records.js';
 import type { AppendedOutput, StoreHandle } from '../store/store-handle.js';
 import { layOut, realStoreDir, type LaidOut } from './datum-layout.js';
+import { ResultBatch } from './datum-results.js';
 import { fetchDatumInputs } from './materialize.js';
-import type { DatumResultRow, ResultBatch } from './datum-results.js';
 import type { DatumFile } from './datums.js';
 import { outputLinkResolver } from './output-links.js';
 import type { PreviousRuns } from './previous-run.js';
@@ -22,9 +22,9 @@ export const RESTARTED = 'restarted';
 /** Everything one datum's run needs. */
 export interface DatumRun {
   s: StoreHandle;
-  job: JobRow;
+  job: JobRecord;
   spec: PipelineSpec;
-  datum: DatumRow;
+  datum: DatumRecord;
   transform: Transform;
   slot: ScratchSlot;
   results: ResultBatch;
@@ -41,7 +41,7 @@ export interface DatumRun {
 
 /** Where a datum stands between attempts; its result row is made from it. */
 interface Outcome {
-  state: DatumRow['state'];
+  state: DatumRecord['state'];
   error: string | null;
   downloaded: number;
 }
@@ -58,12 +58,13 @@ export function workingDirOf(spec: PipelineSpec): string {
 /** Run one datum: up to datum_tries attempts, then err_cmd; store its output tree on success. */
 export async function runDatum(run: DatumRun): Promise<void> {
   const { s, job, spec, datum: d, transform, signal, log } = run;
-  const files = JSON.parse(d.inputs) as DatumFile[];
+  const files = d.inputs;
+  await run.earlier.prepare(d.id);
   const outcome: Outcome = { state: 'failed', error: null, downloaded: 0 };
   for (let attempt = 1; attempt <= spec.datum_tries && outcome.state !== 'success'; attempt++) {
     if (signal.aborted) break;
     // claiming counted the first try; `attempts` counts every try, as datum_tries does
-    if (attempt > 1) s.jobs.addAttempt(job.pipeline, job.id, d.id);
+    if (attempt > 1) await s.jobs.addAttempt(job.pipeline, job.id, d.id);
     try {
       // a lazy clone's inputs come from its remote first; a failure to reach it fails the attempt, naming the file
       if (!(attempt === 1 && run.ready)) await fetchDatumInputs(s, files);
@@ -74,7 +75,7 @@ export async function runDatum(run: DatumRun): Promise<void> {
       if (r.ok) {
         outcome.state = 'success';
         outcome.error = null;
-        storeOutput(run, files, appended, outcome);
+        await storeOutput(run, files, appended, outcome);
       } else {
         outcome.error = r.reason ?? 'failed';
         log('system', `attempt ${attempt} of ${spec.datum_tries} failed: ${outcome.error}`);
@@ -94,12 +95,12 @@ export async function runDatum(run: DatumRun): Promise<void> {
     log('system', 'restarted: the datum is back in the queue');
     return;
   }
-  if (outcome.state !== 'success') run.results.add(resultRow(run, outcome, null, 0));
+  if (outcome.state !== 'success') await run.results.add(resultRow(run, outcome, null, 0));
 }
 
-function resultRow(run: DatumRun, outcome: Outcome, output: NodeId | null, uploaded: number): DatumResultRow {
+function resultRow(run: DatumRun, outcome: Outcome, output: NodeId | null, uploaded: number): DatumResult {
   const { job, datum } = run;
-  return { pipeline: job.pipeline, job: job.id, id: datum.id, state: outcome.state, output, finished: Date.now(), error: outcome.error, download_bytes: outcome.downloaded, upload_bytes: uploaded };
+  return { pipeline: job.pipeline, job: job.id, id: datum.id, state: outcome.state, output, finished: Date.now(), error: outcome.error, downloadBytes: outcome.downloaded, uploadBytes: uploaded };
 }
 
 /** What the transform sees of one attempt: paths, Pachyderm's environment, limits, the appended-output hook. */
@@ -124,7 +125,7 @@ function datumContext(run: DatumRun, files: readonly DatumFile[], appended: Appe
 }
 
 /** Pachyderm's variables for a datum (and tusk's own), one per input and window. */
-function datumEnv(job: JobRow, d: DatumRow, files: readonly DatumFile[], pfsDir: string): Record<string, string> {
+function datumEnv(job: JobRecord, d: DatumRecord, files: readonly DatumFile[], pfsDir: string): Record<string, string> {
   const env: Record<string, string> = {
     PACH_JOB_ID: job.id,
     PACH_DATUM_ID: d.id,
@@ -151,27 +152,31 @@ function datumEnv(job: JobRow, d: DatumRow, files: readonly DatumFile[], pfsDir:
  * unreferenced. Symbolic links that are not uploaded become the datum's warning (its error
  * column, on a success).
  */
-function storeOutput(run: DatumRun, files: readonly DatumFile[], appended: readonly AppendedOutput[], outcome: Outcome): void {
+async function storeOutput(run: DatumRun, files: readonly DatumFile[], appended: readonly AppendedOutput[], outcome: Outcome): Promise<void> {
   const { s, datum: d, slot, results, log } = run;
   const out = path.join(slot.pfsDir, 'out');
   for (const a of appended) if (fs.existsSync(path.join(out, a.path))) throw new ConflictError(`${a.path} was both written to /pfs/out and given as an appended output`, 'write each output path one way');
   if (appended.length === 0 && fs.readdirSync(out).length === 0) {
-    results.add(resultRow(run, outcome, null, 0));
+    await results.add(resultRow(run, outcome, null, 0));
     return;
   }
   const skipped: string[] = [];
-  s.writeLocalTree(out, {
-    datum: d.id,
-    resolveLink: outputLinkResolver(s, files, slot.pfsDir),
-    onWarning: (msg) => {
-      skipped.push(msg);
-      log('system', msg);
-      outcome.error = `${skipped.length} symbolic link${skipped.length === 1 ? '' : 's'} not uploaded: ${skipped.join('; ')}`;
-    },
-    appended,
-    beforeCommit: (root, stats) => {
-      results.writeInto();
-      s.jobs.finishDatum(resultRow(run, outcome, root, stats.bytes));
-    },
-  });
+  // the results waiting in the batch are written with this one, in the unit that records the tree
+  const waiting = results.take();
+  try {
+    await s.writeLocalTree(out, {
+      datum: d.id,
+      resolveLink: outputLinkResolver(s, files, slot.pfsDir),
+      onWarning: (msg) => {
+        skipped.push(msg);
+        log('system', msg);
+        outcome.error = `${skipped.length} symbolic link${skipped.length === 1 ? '' : 's'} not uploaded: ${skipped.join('; ')}`;
+      },
+      appended,
+      beforeCommit: (root, stats) => ResultBatch.writeInto(s.jobs, [...waiting, resultRow(run, outcome, root, stats.bytes)]),
+    });
+  } catch (err) {
+    results.putBack(waiting);
+    throw err;
+  }
 }

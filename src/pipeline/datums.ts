@@ -5,25 +5,11 @@ import { compileGlob, expandTemplate } from '../store/glob.js';
 import { hashBytes, type NodeId } from '../store/hash.js';
 import type { TreeReader } from '../store/store-handle.js';
 import type { InputSpec, PfsInput } from './spec-types.js';
-import { planWindows, type HistoryCommit, type WindowBounds } from './windows.js';
+import { planWindows, type HistoryCommit } from './windows.js';
 
-/** One file or directory a datum sees, under `/pfs/<name><path>`. */
-export interface DatumFile {
-  name: string;
-  repo: string;
-  branch: string;
-  commit: string;
-  path: string;
-  type: 'file' | 'dir';
-  /** content id (files) or tree id (directories), hex */
-  hash: string;
-  size: number;
-  joinKey?: string;
-  groupKey?: string;
-  emptyFiles?: boolean;
-  /** a windowed input's file: the window it is in; it lies at `/pfs/<name>/<commit><path>` */
-  window?: WindowBounds;
-}
+/** One file or directory a datum sees: the store records it with the datum. */
+export type { DatumFile } from '../store/types.js';
+import type { DatumFile } from '../store/types.js';
 
 export interface PlannedDatum {
   id: string;

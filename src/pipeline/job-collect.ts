@@ -1,7 +1,7 @@
 // Collect: the job's output tree, from the last successful job's output and the datums that changed.
 import { TuskError } from '../errors.js';
 import type { NodeId } from '../store/hash.js';
-import type { JobRow } from '../store/job-records.js';
+import type { JobRecord } from '../store/job-records.js';
 import type { PathEdit, StoreHandle } from '../store/store-handle.js';
 
 /**
@@ -9,14 +9,14 @@ import type { PathEdit, StoreHandle } from '../store/store-handle.js';
  * output, remove outputs of datums that changed or disappeared, add the new ones. Cost follows
  * what changed, not the number of datums. Two datums writing one path fail the job.
  */
-export function collect(s: StoreHandle, job: JobRow): { root: NodeId | null; error: string | null } {
-  const base = s.jobs.lastSuccessfulJob(job.pipeline, job.id);
+export async function collect(s: StoreHandle, job: JobRecord): Promise<{ root: NodeId | null; error: string | null }> {
+  const base = await s.jobs.lastSuccessfulJob(job.pipeline, job.id);
   const baseCommit = base ? s.graph.getCommit(job.pipeline, base.id) : undefined;
   const baseRoot = (baseCommit?.root as NodeId | null) ?? null;
   const before = new Map<string, NodeId | null>();
-  if (base) for (const d of s.jobs.datumResults(job.pipeline, base.id)) if (d.state === 'success' || d.state === 'skipped') before.set(d.id, d.output);
+  if (base) for (const d of await s.jobs.datumOutcomes(job.pipeline, base.id)) if (d.state === 'success' || d.state === 'skipped') before.set(d.id, d.output);
   const after = new Map<string, NodeId | null>();
-  for (const d of s.jobs.datumResults(job.pipeline, job.id)) after.set(d.id, d.state === 'success' || d.state === 'skipped' ? d.output : null);
+  for (const d of await s.jobs.datumOutcomes(job.pipeline, job.id)) after.set(d.id, d.state === 'success' || d.state === 'skipped' ? d.output : null);
   const edits: PathEdit[] = [];
   const removed = new Set<string>();
   const sameTree = (a: NodeId | null | undefined, b: NodeId | null | undefined) => (a ? (b ? a.equals(b) : false) : !b);

@@ -1,44 +1,43 @@
 // What a wait ended on: the jobs that did not succeed, with their first failed datum, as the one
 // error that `--wait`, `wait job` and `wait commit` exit with (scripts trust the exit status).
 import { JobFailedError, type FailedJob } from '../errors.js';
-import type { JobRow, JobState } from '../store/job-records.js';
+import type { JobRecord, JobState } from '../store/job-records.js';
 import type { StoreHandle } from '../store/store-handle.js';
-import type { DatumFile } from './datums.js';
 
 // A failed job is the cause; the jobs it made unrunnable, and stopped ones, follow it.
 const ORDER: Partial<Record<JobState, number>> = { JOB_FAILURE: 0, JOB_UNRUNNABLE: 1, JOB_KILLED: 2 };
 
 /** The ended jobs among `jobs` that did not succeed, failures first, each with its first failed datum. */
-export function failedJobs(s: StoreHandle, jobs: readonly JobRow[]): FailedJob[] {
-  return jobs
-    .filter((j) => ORDER[j.state] !== undefined)
-    .sort((a, b) => ORDER[a.state]! - ORDER[b.state]!)
-    .map((j) => {
-      const id = s.jobs.firstFailedDatum(j.pipeline, j.id);
-      const d = id === undefined ? undefined : s.jobs.getDatum(j.pipeline, j.id, id);
-      return {
-        pipeline: j.pipeline,
-        job: j.id,
-        state: j.state,
-        reason: j.reason,
-        datum: d?.id ?? null,
-        datumFiles: d ? (JSON.parse(d.inputs) as DatumFile[]).map((f) => `${f.name}:${f.path}`) : [],
-        datumError: d?.error ?? null,
-      };
+export async function failedJobs(s: StoreHandle, jobs: readonly JobRecord[]): Promise<FailedJob[]> {
+  const ended = jobs.filter((j) => ORDER[j.state] !== undefined).sort((a, b) => ORDER[a.state]! - ORDER[b.state]!);
+  const out: FailedJob[] = [];
+  for (const j of ended) {
+    const id = await s.jobs.firstFailedDatum(j.pipeline, j.id);
+    const d = id === undefined ? undefined : await s.jobs.getDatum(j.pipeline, j.id, id);
+    out.push({
+      pipeline: j.pipeline,
+      job: j.id,
+      state: j.state,
+      reason: j.reason,
+      datum: d?.id ?? null,
+      datumFiles: d ? d.inputs.map((f) => `${f.name}:${f.path}`) : [],
+      datumError: d?.error ?? null,
     });
+  }
+  return out;
 }
 
 /** Throw JobFailedError when any of `jobs` ended without success; `done` says what did succeed (the write). */
-export function requireJobsSucceeded(s: StoreHandle, jobs: readonly JobRow[], done?: string): void {
-  const failed = failedJobs(s, jobs);
+export async function requireJobsSucceeded(s: StoreHandle, jobs: readonly JobRecord[], done?: string): Promise<void> {
+  const failed = await failedJobs(s, jobs);
   if (failed.length === 0) return;
   throw new JobFailedError(failedMessage(failed[0]!, failed.length - 1, done), failedHint(failed[0]!), { jobs: failed });
 }
 
 /** Throw JobFailedError when the commit is a job's output and that job did not succeed. */
-export function requireCommitJobSucceeded(s: StoreHandle, repo: string, commit: string): void {
-  const job = s.jobs.getJob(repo, commit);
-  if (job) requireJobsSucceeded(s, [job]);
+export async function requireCommitJobSucceeded(s: StoreHandle, repo: string, commit: string): Promise<void> {
+  const job = await s.jobs.getJob(repo, commit);
+  if (job) await requireJobsSucceeded(s, [job]);
 }
 
 // `wrote images@master=…, but job edges@… failed: datum 5f… (images:/a.png) failed: exit status 1`

@@ -2,7 +2,7 @@
 // the result of an earlier run of the same datum hash.
 import { killableSync } from '../signals.js';
 import type { NodeId } from '../store/hash.js';
-import type { DatumRow, JobRow } from '../store/job-records.js';
+import type { DatumFile, DatumRecord, JobRecord } from '../store/job-records.js';
 import { pausePoint, type StoreHandle } from '../store/store-handle.js';
 import { DATUM_LEASE_MS } from './datum-claims.js';
 import { datumHash, planDatums } from './datums.js';
@@ -12,7 +12,7 @@ import { commitHistory } from './windows.js';
 export type Readiness = { kind: 'ready' } | { kind: 'waiting' } | { kind: 'unrunnable'; reason: string };
 
 /** A job can start when every input commit is finished; an errored input makes it unrunnable. */
-export function readiness(s: StoreHandle, job: JobRow): Readiness {
+export function readiness(s: StoreHandle, job: JobRecord): Readiness {
   const failed: string[] = [];
   for (const p of s.graph.commitProvenance(job.pipeline, job.id)) {
     const c = s.graph.getCommit(p.from_repo, p.from_commit);
@@ -24,7 +24,7 @@ export function readiness(s: StoreHandle, job: JobRow): Readiness {
   return { kind: 'ready' };
 }
 
-type PlannedRow = { id: string; hash: string; inputs: string; prior: { output: DatumRow['output'] } | undefined };
+type PlannedRow = { id: string; hash: string; inputs: DatumFile[]; prior: { output: DatumRecord['output'] } | undefined };
 
 /**
  * Plan the job's datums: match the globs and look up earlier results first, outside any
@@ -32,33 +32,32 @@ type PlannedRow = { id: string; hash: string; inputs: string; prior: { output: D
  * big), then record the rows in one short transaction. Two runners planning one job both do the
  * reading; the first to record wins, the other finds the job started and records nothing.
  */
-export function planJob(s: StoreHandle, job: JobRow, spec: PipelineSpec, runner: string): void {
-  const rows = plannedRows(s, job, spec);
-  s.unitOfWork(() => {
-    const fresh = s.jobs.getJob(job.pipeline, job.id);
+export async function planJob(s: StoreHandle, job: JobRecord, spec: PipelineSpec, runner: string): Promise<void> {
+  const rows = await plannedRows(s, job, spec);
+  await s.unitOfWork(async (tx) => {
+    const fresh = await tx.jobs.getJob(job.pipeline, job.id);
     if (!fresh || fresh.state !== 'JOB_CREATED') return;
     const now = Date.now();
-    let seq = 0;
-    for (const r of rows) {
-      s.jobs.insertDatum({
+    await tx.jobs.insertDatums(
+      rows.map((r, seq) => ({
         pipeline: job.pipeline,
         job: job.id,
         id: r.id,
-        seq: seq++,
+        seq,
         hash: r.hash,
         state: r.prior ? 'skipped' : 'pending',
         inputs: r.inputs,
         output: r.prior ? r.prior.output : null,
         started: r.prior ? now : null,
         finished: r.prior ? now : null,
-      });
-    }
-    s.jobs.startJob(job.pipeline, job.id, seq, runner, now + DATUM_LEASE_MS);
+      })),
+    );
+    await tx.jobs.startJob(job.pipeline, job.id, rows.length, runner, now + DATUM_LEASE_MS);
   });
 }
 
 /** The job's datums in glob order, each with its hash and the earlier result it can reuse. */
-function plannedRows(s: StoreHandle, job: JobRow, spec: PipelineSpec): PlannedRow[] {
+async function plannedRows(s: StoreHandle, job: JobRecord, spec: PipelineSpec): Promise<PlannedRow[]> {
   const prov = s.graph.commitProvenance(job.pipeline, job.id);
   const resolve = (i: PfsInput) => {
     const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
@@ -74,20 +73,27 @@ function plannedRows(s: StoreHandle, job: JobRow, spec: PipelineSpec): PlannedRo
   const reuses = spec.reprocess_spec !== 'every_job';
   // the previous job's rows hold every result still in use (skipped rows carry theirs
   // forward): one read of them replaces a lookup per datum; a miss still asks the index
-  const recent = new Map<string, { hash: string; output: DatumRow['output'] }>();
-  const prev = reuses ? s.jobs.previousJob(job.pipeline, job.id) : undefined;
-  if (prev) for (const r of s.jobs.datumResults(job.pipeline, prev)) if (r.state === 'success' || r.state === 'skipped') recent.set(r.id, { hash: r.hash, output: r.output });
+  const recent = new Map<string, { hash: string; output: DatumRecord['output'] }>();
+  const prev = reuses ? await s.jobs.previousJob(job.pipeline, job.id) : undefined;
+  if (prev) for (const r of await s.jobs.datumOutcomes(job.pipeline, prev)) if (r.state === 'success' || r.state === 'skipped') recent.set(r.id, { hash: r.hash, output: r.output });
   // a pipeline's first job has no earlier result anywhere: no lookup per datum
-  const lookUp = reuses && (prev !== undefined || s.jobs.hasDatums(job.pipeline));
+  const lookUp = reuses && (prev !== undefined || (await s.jobs.hasDatums(job.pipeline)));
   const rows: PlannedRow[] = [];
+  const misses: { id: string; hash: string }[] = [];
   const seen = new Set<string>();
   for (const d of planned) {
     if (seen.has(d.id)) continue; // overlapping globs (e.g. /**) can name a datum twice
     seen.add(d.id);
     const hash = datumHash(d.id, d.files, job.salt);
     const hit = recent.get(d.id);
-    const prior = !reuses ? undefined : hit && hit.hash === hash ? hit : lookUp ? s.jobs.datumResult(job.pipeline, d.id, hash) : undefined;
-    rows.push({ id: d.id, hash, inputs: JSON.stringify(d.files), prior });
+    const prior = reuses && hit && hit.hash === hash ? hit : undefined;
+    if (reuses && !prior && lookUp) misses.push({ id: d.id, hash });
+    rows.push({ id: d.id, hash, inputs: d.files, prior });
+  }
+  // the datums the previous job did not carry: their earlier results asked for all at once
+  if (misses.length > 0) {
+    const found = await s.jobs.priorResults(job.pipeline, misses);
+    if (found.size > 0) for (const r of rows) if (!r.prior) r.prior = found.get(r.id);
   }
   return rows;
 }

@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../errors.js';
 import { onInterrupt } from '../signals.js';
-import type { DatumRow, JobRow, PipelineRow } from '../store/job-records.js';
-import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
+import { TERMINAL_JOB_STATES, type DatumRecord, type DatumResult, type JobRecord, type PipelineRecord } from '../store/job-records.js';
+import type { StoreHandle } from '../store/store-handle.js';
 import { DatumClaims } from './datum-claims.js';
 import { prefetch, realStoreDir, type LaidOut } from './datum-layout.js';
 import { ResultBatch } from './datum-results.js';
@@ -43,30 +43,30 @@ function transformFor(spec: PipelineSpec): Transform {
   return new ChildProcessTransform(spec.transform);
 }
 
-export function specOf(p: PipelineRow): PipelineSpec {
-  return JSON.parse(p.spec) as PipelineSpec;
+export function specOf(p: PipelineRecord): PipelineSpec {
+  return p.spec as PipelineSpec;
 }
 
 /** Stop a job: running datums are killed by their runner at its next check. */
-export function killJob(s: StoreHandle, pipeline: string, id: string, reason: string): JobRow {
-  return s.unitOfWork(() => {
-    const job = s.jobs.getJob(pipeline, id);
+export function killJob(s: StoreHandle, pipeline: string, id: string, reason: string): Promise<JobRecord> {
+  return s.unitOfWork(async (tx) => {
+    const job = await tx.jobs.getJob(pipeline, id);
     if (!job) throw new ConflictError(`job ${pipeline}@${id} not found`);
     if (TERMINAL_JOB_STATES.includes(job.state)) throw new ConflictError(`job ${pipeline}@${id} has already finished`, 'only running jobs can be stopped');
-    finishJob(s, job, 'JOB_KILLED', reason, undefined);
-    return s.jobs.getJob(pipeline, id)!;
+    await finishJob(s, job, 'JOB_KILLED', reason, undefined);
+    return (await tx.jobs.getJob(pipeline, id))!;
   });
 }
 
 interface RunOptions {
   runner: string;
   parallelism?: number;
-  onEvent?: (e: { job: JobRow; datum?: DatumRow; message: string }) => void;
+  onEvent?: (e: { job: JobRecord; datum?: DatumRecord; message: string }) => void;
 }
 
 /** Run one job to a terminal state (or until its inputs are not ready). Returns false when it must wait. */
-export async function runJob(s: StoreHandle, job: JobRow, opts: RunOptions): Promise<boolean> {
-  const pipeline = s.jobs.getPipeline(job.pipeline);
+export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): Promise<boolean> {
+  const pipeline = await s.jobs.getPipeline(job.pipeline);
   if (!pipeline) return true;
   const spec = specOf(pipeline);
   // a bad TUSK_INPUT_CACHE_MAX is an error before the job starts, not after it ran
@@ -75,40 +75,79 @@ export async function runJob(s: StoreHandle, job: JobRow, opts: RunOptions): Pro
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
     if (r.kind === 'unrunnable') {
-      s.unitOfWork(() => finishJob(s, s.jobs.getJob(job.pipeline, job.id)!, 'JOB_UNRUNNABLE', r.reason, undefined));
+      await s.unitOfWork(async (tx) => finishJob(s, (await tx.jobs.getJob(job.pipeline, job.id))!, 'JOB_UNRUNNABLE', r.reason, undefined));
       return true;
     }
-    planJob(s, job, spec, opts.runner);
+    await planJob(s, job, spec, opts.runner);
     opts.onEvent?.({ job, message: 'planned' });
   }
   const parallelism = Math.max(1, opts.parallelism ?? spec.parallelism ?? os.availableParallelism());
   // a spec stored before the limit was checked at creation
   if (!(parallelism <= MAX_PARALLELISM))
     throw new InvalidArgumentError(`parallelism_spec.constant: must be at most ${MAX_PARALLELISM}, got ${parallelism}`, 'update the pipeline with a smaller parallelism_spec.constant');
-  const deadline = spec.job_timeout_ms ? (s.jobs.getJob(job.pipeline, job.id)?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
+  const deadline = spec.job_timeout_ms ? ((await s.jobs.getJob(job.pipeline, job.id))?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
   const lanes = new DatumLanes(s, job, spec, transformFor(spec), opts, deadline);
-  await lanes.run(parallelism);
+  const results = await lanes.run(parallelism);
   if (Date.now() > deadline) {
+    await s.jobs.finishDatums(results);
     try {
-      killJob(s, job.pipeline, job.id, `job timed out after ${spec.job_timeout_ms} ms`);
+      await killJob(s, job.pipeline, job.id, `job timed out after ${spec.job_timeout_ms} ms`);
     } catch {
       // already finished
     }
     return true;
   }
-  const succeededHere = finishWhenDone(s, job);
+  // the last results and the job's end in one unit
+  const succeededHere = await finishWhenDone(s, job, results);
   // the datums' inputs this runner read from packs stay cached for later jobs, within the bound
   trimIfGrown(realStoreDir(s), cacheLimit);
-  let after = s.jobs.getJob(job.pipeline, job.id);
+  let after = await s.jobs.getJob(job.pipeline, job.id);
   // egress once, by the runner that ended the job
   if (succeededHere && after && spec.egress) {
     await egress(s, after, spec.egress);
-    after = s.jobs.getJob(job.pipeline, job.id);
+    after = await s.jobs.getJob(job.pipeline, job.id);
   }
   // progress = planned, ran a datum, or ended the job; a job whose remaining datums another
   // runner holds is "must wait", or runPendingJobs would spin on it without yielding
   const progressed = job.state === 'JOB_CREATED' || lanes.ranDatum;
   return progressed || !after || TERMINAL_JOB_STATES.includes(after.state);
+}
+
+/**
+ * Runs `tick` every `everyMs`, one run at a time (a slow one is not overlapped by the next);
+ * a failed run ends the watch and is thrown by stop().
+ */
+class Watch {
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> = Promise.resolve();
+  private failure: { err: unknown } | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly tick: () => Promise<void>,
+    private readonly everyMs: number,
+  ) {
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.current = this.tick().then(
+        () => this.schedule(),
+        (err: unknown) => {
+          this.failure = { err };
+        },
+      );
+    }, this.everyMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current;
+    if (this.failure) throw this.failure.err;
+  }
 }
 
 /**
@@ -130,7 +169,7 @@ class DatumLanes {
 
   constructor(
     private readonly s: StoreHandle,
-    private readonly job: JobRow,
+    private readonly job: JobRecord,
     private readonly spec: PipelineSpec,
     private readonly transform: Transform,
     private readonly opts: RunOptions,
@@ -142,38 +181,45 @@ class DatumLanes {
     this.logs = jobLogger(logFile(s, job.pipeline, job.id));
   }
 
-  /** Run the job's datums in up to `parallelism` lanes until none is left to claim or the job stops. */
-  async run(parallelism: number): Promise<void> {
-    const watch = setInterval(() => this.watch(), WATCH_MS);
+  /**
+   * Run the job's datums in up to `parallelism` lanes until none is left to claim or the job
+   * stops. Returns the results not yet written, for the caller's unit that ends the job.
+   */
+  async run(parallelism: number): Promise<DatumResult[]> {
+    const watch = new Watch(() => this.watch(), WATCH_MS);
     // stopped by Ctrl-C or SIGTERM: the datums this runner holds go back to the queue at once
+    // (the store runs these writes at once when no unit is in flight, and the process is ending)
     const unregister = onInterrupt(() => {
-      this.results.flush();
-      this.claims.release();
+      void this.results.flush().catch(() => undefined);
+      void this.claims.release().catch(() => undefined);
     });
     try {
       const scratchRoot = path.join(realStoreDir(this.s), 'tmp', 'datums');
       // no more lanes (each with two scratch trees) than datums left to claim (running ones may
       // be retaken when their runner's lease runs out)
-      const states = this.s.jobs.datumStates(this.job.pipeline, this.job.id);
+      const states = await this.s.jobs.datumStates(this.job.pipeline, this.job.id);
       const left = states.pending + states.running;
       await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelism, left)) }, (_, lane) => this.lane(lane, scratchRoot)));
+    } catch (err) {
+      await this.results.flush();
+      throw err;
     } finally {
       unregister();
-      clearInterval(watch);
-      this.results.flush();
+      await watch.stop();
       this.logs.close();
       this.transform.close?.();
       for (const slot of this.slots) slot.dispose();
     }
+    return this.results.take();
   }
 
-  private watch(): void {
+  private async watch(): Promise<void> {
     // results of quick datums must not wait behind a slow one to become visible
-    this.results.flush();
-    const j = this.s.jobs.getJob(this.job.pipeline, this.job.id);
+    await this.results.flush();
+    const j = await this.s.jobs.getJob(this.job.pipeline, this.job.id);
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) this.abort.abort();
     if (Date.now() > this.deadline) this.abort.abort();
-    const ours = this.claims.renew();
+    const ours = await this.claims.renew();
     // a datum whose claim is gone was restarted (or retaken after this runner's lease ran out)
     for (const [id, ctl] of this.active) if (!ours.has(id)) ctl.abort(RESTARTED);
   }
@@ -189,16 +235,14 @@ class DatumLanes {
     let spare = new ScratchSlot(scratchRoot);
     this.slots.push(slot, spare);
     const aborted = () => this.abort.signal.aborted;
-    let d = aborted() ? undefined : this.claims.next();
-    if (d) await this.fetchInputs(d);
-    let running = d ? this.begin(d, slot, this.prefetch(d, slot), lane) : undefined;
+    let d = aborted() ? undefined : await this.claims.next();
+    let running = d ? this.begin(d, slot, await this.prefetch(d, slot), lane) : undefined;
     while (d && running && !aborted()) {
       this.ranDatum = true;
       // after the current datum's command has been sent off
       await new Promise((r) => setImmediate(r));
-      const next = aborted() ? undefined : this.claims.next();
-      if (next) await this.fetchInputs(next);
-      const nextReady = next ? this.prefetch(next, spare) : undefined;
+      const next = aborted() ? undefined : await this.claims.next();
+      const nextReady = next ? await this.prefetch(next, spare) : undefined;
       let nextRunning = next && this.transform.queues ? this.begin(next, spare, nextReady, lane) : undefined;
       try {
         await running;
@@ -217,26 +261,17 @@ class DatumLanes {
     await running;
   }
 
-  /** A lazy clone's inputs of the next datum, fetched while the current one runs; a failure is left to runDatum, which reports it. */
-  private async fetchInputs(d: DatumRow): Promise<void> {
-    if (!this.s.anyRemoteBacked()) return;
-    try {
-      await fetchDatumInputs(this.s, JSON.parse(d.inputs) as DatumFile[]);
-    } catch {
-      // runDatum fetches again and fails the datum with the error
-    }
-  }
-
-  private prefetch(d: DatumRow, slot: ScratchSlot): LaidOut | undefined {
+  private async prefetch(d: DatumRecord, slot: ScratchSlot): Promise<LaidOut | undefined> {
+    await this.earlier.prepare(d.id);
     return prefetch(this.s, this.spec, this.earlier, d, slot, this.transform.protectsInputs);
   }
 
   /** Run a claimed datum, unless it was sent back to the queue before it started (someone claims it again). */
-  private begin(d: DatumRow, slot: ScratchSlot, ready: LaidOut | undefined, lane: number): Promise<void> {
+  private begin(d: DatumRecord, slot: ScratchSlot, ready: LaidOut | undefined, lane: number): Promise<void> {
     return this.claims.takeRestarted(d) ? Promise.resolve() : this.runClaimed(d, slot, ready, lane);
   }
 
-  private async runClaimed(d: DatumRow, slot: ScratchSlot, ready: LaidOut | undefined, lane: number): Promise<void> {
+  private async runClaimed(d: DatumRecord, slot: ScratchSlot, ready: LaidOut | undefined, lane: number): Promise<void> {
     const ctl = new AbortController();
     const stop = () => ctl.abort();
     this.abort.signal.addEventListener('abort', stop);
@@ -258,15 +293,15 @@ class DatumLanes {
  * other pipeline still run. A busy or read-only store is no fault of the job and still ends the
  * runner.
  */
-async function runJobOrFail(s: StoreHandle, job: JobRow, opts: RunOptions): Promise<boolean> {
+async function runJobOrFail(s: StoreHandle, job: JobRecord, opts: RunOptions): Promise<boolean> {
   try {
     return await runJob(s, job, opts);
   } catch (err) {
     if (err instanceof LockedError) throw err;
     const reason = err instanceof TuskError ? err.message : `runner error: ${(err as Error).message}`;
-    s.unitOfWork(() => {
-      const j = s.jobs.getJob(job.pipeline, job.id);
-      if (j && !TERMINAL_JOB_STATES.includes(j.state)) finishJob(s, j, 'JOB_FAILURE', reason, null);
+    await s.unitOfWork(async (tx) => {
+      const j = await tx.jobs.getJob(job.pipeline, job.id);
+      if (j && !TERMINAL_JOB_STATES.includes(j.state)) await finishJob(s, j, 'JOB_FAILURE', reason, null);
     });
     opts.onEvent?.({ job, message: `failed: ${reason}` });
     return true;
@@ -282,7 +317,7 @@ export async function runPendingJobs(s: StoreHandle, opts: RunOptions): Promise<
   for (;;) {
     let progressed = false;
     const busy = new Set<string>();
-    for (const job of s.jobs.openJobs()) {
+    for (const job of await s.jobs.openJobs()) {
       if (busy.has(job.pipeline)) continue;
       busy.add(job.pipeline);
       if (await runJobOrFail(s, job, opts)) {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from '../errors.js';
-import type { JobRow, JobState } from '../store/job-records.js';
+import type { JobState, JobSummary } from '../store/job-records.js';
 import { cleanPath } from '../store/paths.js';
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
@@ -80,21 +80,28 @@ export function inputsMatch(files: readonly DatumFile[], terms: readonly InputTe
 }
 
 /** Check the filter's pipeline and job exist (they are named by the user); NotFoundError otherwise. */
-function checkScope(s: StoreHandle, filter: LogFilter): void {
-  if (filter.job !== undefined) requireJob(s, filter.pipeline ?? '', filter.job);
-  else if (filter.pipeline !== undefined) requirePipeline(s, filter.pipeline);
+async function checkScope(s: StoreHandle, filter: LogFilter): Promise<void> {
+  if (filter.job !== undefined) await requireJob(s, filter.pipeline ?? '', filter.job);
+  else if (filter.pipeline !== undefined) await requirePipeline(s, filter.pipeline);
+}
+
+/** The stored lines of the scope's jobs, merged in time order, with what the filter needs read first. */
+async function storedLines(s: StoreHandle, filter: LogFilter, lines: LineFilter): Promise<{ sources: Source[]; merged: Iterable<LogLine> }> {
+  await checkScope(s, filter);
+  const jobs = await scopeJobs(s, filter);
+  for (const j of jobs) await lines.prepare(j);
+  const sources = jobs.map((j) => new Source(j, new LogFile(logFile(s, j.pipeline, j.id)), lines));
+  return { sources, merged: mergeByTime(sources) };
 }
 
 /** Stored lines of the filter's scope, oldest first, read as the caller consumes them. */
-export function* streamLogs(s: StoreHandle, filter: LogFilter): Generator<LogLine> {
-  checkScope(s, filter);
-  const lines = new LineFilter(s, filter);
-  yield* mergeByTime(scopeJobs(s, filter).map((j) => new Source(j, new LogFile(logFile(s, j.pipeline, j.id)), lines)));
+export async function* streamLogs(s: StoreHandle, filter: LogFilter): AsyncGenerator<LogLine> {
+  yield* (await storedLines(s, filter, new LineFilter(s, filter))).merged;
 }
 
 /** Stored lines of the filter's scope, oldest first, as one array (the `--json` document, the console). */
-export function readLogs(s: StoreHandle, filter: LogFilter): LogLine[] {
-  return [...streamLogs(s, filter)];
+export async function readLogs(s: StoreHandle, filter: LogFilter): Promise<LogLine[]> {
+  return [...(await storedLines(s, filter, new LineFilter(s, filter))).merged];
 }
 
 /** Lines handed to a printer at a time; between batches the event loop runs, so Ctrl-C is heard. */
@@ -102,7 +109,7 @@ const BATCH_LINES = 256;
 
 /** Hand stored lines to `onLines` in batches, oldest first, without holding more than a batch. */
 export async function printLogs(s: StoreHandle, filter: LogFilter, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
-  await printMerged(streamLogs(s, filter), onLines, signal);
+  await printMerged((await storedLines(s, filter, new LineFilter(s, filter))).merged, onLines, signal);
 }
 
 async function printMerged(lines: Iterable<LogLine>, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
@@ -131,18 +138,17 @@ export interface FollowOptions {
  * returns when `signal` aborts.
  */
 export async function followLogs(s: StoreHandle, filter: LogFilter, opts: FollowOptions): Promise<void> {
-  checkScope(s, filter);
   const startedAt = Date.now();
   const lines = new LineFilter(s, filter);
-  const sources = scopeJobs(s, filter).map((j) => new Source(j, new LogFile(logFile(s, j.pipeline, j.id)), lines));
+  const { sources, merged } = await storedLines(s, filter, lines);
   // what is stored comes in time order, however much there is
-  await printMerged(mergeByTime(sources), opts.onLines, opts.signal);
+  await printMerged(merged, opts.onLines, opts.signal);
   // from here on, only jobs that are running or ended lately can still grow
   const tail = new LogTail(s, filter, { lines, endedSince: startedAt - DRAIN_QUIET_MS });
   for (const src of sources) tail.adopt(src.job, src.file, startedAt);
   try {
     while (!opts.signal.aborted) {
-      const { lines: fresh, more } = tail.poll();
+      const { lines: fresh, more } = await tail.poll();
       if (fresh.length > 0) opts.onLines(fresh);
       if (filter.job !== undefined && tail.isDrained(filter.pipeline!, filter.job)) return;
       try {
@@ -159,16 +165,18 @@ export async function followLogs(s: StoreHandle, filter: LogFilter, opts: Follow
 
 // ─── the jobs of a scope ─────────────────────────────────────────────────────────────────────
 
-type JobRef = Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>;
+type JobRef = JobSummary;
 
 /** Every job of the scope, oldest first within a pipeline. */
-function scopeJobs(s: StoreHandle, filter: LogFilter): JobRef[] {
+async function scopeJobs(s: StoreHandle, filter: LogFilter): Promise<JobRef[]> {
   if (filter.job !== undefined) {
-    const j = s.jobs.getJob(filter.pipeline!, filter.job);
+    const j = await s.jobs.getJob(filter.pipeline!, filter.job);
     return j ? [j] : [];
   }
-  const pipelines = filter.pipeline !== undefined ? [filter.pipeline] : s.jobs.listPipelines().map((p) => p.name);
-  return pipelines.flatMap((p) => s.jobs.jobsOf(p).reverse());
+  const pipelines = filter.pipeline !== undefined ? [filter.pipeline] : (await s.jobs.listPipelines()).map((p) => p.name);
+  const out: JobRef[] = [];
+  for (const p of pipelines) out.push(...(await s.jobs.jobsOf(p)).reverse());
+  return out;
 }
 
 function isTerminal(state: string): boolean {
@@ -258,18 +266,22 @@ class LineFilter {
     this.matching.delete(`${job.pipeline}@${job.id}`);
   }
 
-  // Asked only once a job has log lines, and a job's datums are planned before its first line.
-  private datumsMatching(job: JobRef): Set<string> {
+  /**
+   * Read which datums of the job match `--inputs`, before its lines are selected. A job not yet
+   * planned has no lines yet (its datums are planned before its first line): it is read again
+   * once it has some.
+   */
+  async prepare(job: JobRef): Promise<void> {
     const key = `${job.pipeline}@${job.id}`;
-    let set = this.matching.get(key);
-    if (set) return set;
-    set = new Set();
-    const terms = this.filter.inputs ?? [];
-    for (const d of this.s.jobs.datumInputs(job.pipeline, job.id)) {
-      if (inputsMatch(JSON.parse(d.inputs) as DatumFile[], terms)) set.add(d.id);
-    }
+    if (this.filter.inputs === undefined || this.matching.has(key) || job.state === 'JOB_CREATED') return;
+    const set = new Set<string>();
+    const terms = this.filter.inputs;
+    for await (const d of this.s.jobs.iterateDatumInputs(job.pipeline, job.id)) if (inputsMatch(d.inputs, terms)) set.add(d.id);
     this.matching.set(key, set);
-    return set;
+  }
+
+  private datumsMatching(job: JobRef): Set<string> {
+    return this.matching.get(`${job.pipeline}@${job.id}`) ?? new Set();
   }
 }
 
@@ -397,9 +409,9 @@ export class LogTail {
   }
 
   /** Lines appended since the last poll, oldest first; `more` when a file has more than one poll reads. */
-  poll(): { lines: LogLine[]; more: boolean } {
+  async poll(): Promise<{ lines: LogLine[]; more: boolean }> {
     const now = Date.now();
-    const live = this.liveJobs();
+    const live = await this.liveJobs();
     this.since = now - DRAIN_QUIET_MS;
     const liveKeys = new Set<string>();
     for (const j of live) {
@@ -413,6 +425,7 @@ export class LogTail {
     let more = false;
     for (const [key, t] of this.tracked) {
       const r = t.file.read(POLL_BUDGET);
+      if (r.lines.length > 0) await this.lines.prepare(t.job);
       for (const text of r.lines) {
         const l = this.lines.select(t.job, text);
         if (l) out.push(l);
@@ -439,14 +452,14 @@ export class LogTail {
     for (const t of this.tracked.values()) t.file.close();
   }
 
-  private liveJobs(): JobRef[] {
+  private async liveJobs(): Promise<JobRef[]> {
     const f = this.filter;
     if (f.job !== undefined) {
-      const j = this.s.jobs.getJob(f.pipeline!, f.job);
+      const j = await this.s.jobs.getJob(f.pipeline!, f.job);
       // an ended job counts as live while its last lines may still come
       return j && (!isTerminal(j.state) || (j.finished ?? 0) >= this.since) ? [j] : [];
     }
-    const rows = this.s.jobs.liveJobs(this.since);
+    const rows = await this.s.jobs.liveJobs(this.since);
     return f.pipeline === undefined ? rows : rows.filter((j) => j.pipeline === f.pipeline);
   }
 }

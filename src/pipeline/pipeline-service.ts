@@ -5,7 +5,7 @@ import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError 
 import { validateName, type CommitRef } from '../store/address.js';
 import { newCommitId, type ContentId } from '../store/hash.js';
 import { cleanPath } from '../store/paths.js';
-import type { DatumRow, JobRow, JobState, PipelineRow } from '../store/job-records.js';
+import type { DatumRecord, JobRecord, JobState, PipelineRecord } from '../store/job-records.js';
 import { iso, TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { runPipelineChecks } from './checks.js';
 import { cronInputs } from './cron-ticker.js';
@@ -70,9 +70,9 @@ export interface DatumInfo {
   uploadBytes: number;
 }
 
-function toPipelineInfo(s: StoreHandle, p: PipelineRow): PipelineInfo {
+async function toPipelineInfo(s: StoreHandle, p: PipelineRecord): Promise<PipelineInfo> {
   const spec = specOf(p);
-  const last = s.jobs.jobsOf(p.name)[0];
+  const last = (await s.jobs.jobsOf(p.name))[0];
   return {
     name: p.name,
     version: p.version,
@@ -83,7 +83,7 @@ function toPipelineInfo(s: StoreHandle, p: PipelineRow): PipelineInfo {
     state: p.stopped ? 'paused' : 'running',
     lastJobState: last ? jobStateWord(last.state) : null,
     lastJob: last ? last.id : null,
-    outputBranch: p.output_branch,
+    outputBranch: p.outputBranch,
     spec,
     raw: JSON.parse(p.raw) as Record<string, unknown>,
     salt: p.salt,
@@ -95,10 +95,10 @@ export function jobStateWord(state: string): string {
   return state.replace(/^JOB_/, '').toLowerCase();
 }
 
-export function toJobInfo(s: StoreHandle, j: JobRow): JobInfo {
+export async function toJobInfo(s: StoreHandle, j: JobRecord): Promise<JobInfo> {
   // a running job's counters are written when it ends: count its datums meanwhile
   if (j.state === 'JOB_RUNNING') {
-    const n = s.jobs.datumStates(j.pipeline, j.id);
+    const n = await s.jobs.datumStates(j.pipeline, j.id);
     j = { ...j, processed: n.success, skipped: n.skipped, failed: n.failed, recovered: n.recovered };
   }
   return {
@@ -115,51 +115,51 @@ export function toJobInfo(s: StoreHandle, j: JobRow): JobInfo {
     failed: j.failed,
     recovered: j.recovered,
     total: j.total,
-    downloadBytes: j.download_bytes,
-    uploadBytes: j.upload_bytes,
+    downloadBytes: j.downloadBytes,
+    uploadBytes: j.uploadBytes,
     outputCommit: j.id,
     inputs: s.graph.commitProvenance(j.pipeline, j.id).map((p) => ({ repo: p.from_repo, branch: p.from_branch, commit: p.from_commit })),
   };
 }
 
-function toDatumInfo(d: DatumRow): DatumInfo {
+function toDatumInfo(d: DatumRecord): DatumInfo {
   return {
     id: d.id,
     job: d.job,
     pipeline: d.pipeline,
     state: d.state,
-    files: JSON.parse(d.inputs) as DatumFile[],
+    files: d.inputs,
     hash: d.hash,
     attempts: d.attempts,
     started: iso(d.started),
     finished: iso(d.finished),
     error: d.state === 'success' ? null : d.error,
     warning: d.state === 'success' ? d.error : null,
-    downloadBytes: d.download_bytes,
-    uploadBytes: d.upload_bytes,
+    downloadBytes: d.downloadBytes,
+    uploadBytes: d.uploadBytes,
   };
 }
 
 /** The pipeline's row; NotFoundError naming it when there is none. */
-export function requirePipeline(s: StoreHandle, name: string): PipelineRow {
-  const p = s.jobs.getPipeline(name);
+export async function requirePipeline(s: StoreHandle, name: string): Promise<PipelineRecord> {
+  const p = await s.jobs.getPipeline(name);
   if (!p) throw new NotFoundError('pipeline', name, `pipeline "${name}" not found`, 'run `tusk list pipeline` to see what exists');
   return p;
 }
 
 /** Every repo a pipeline's output depends on, transitively through other pipelines. */
-function upstreamRepos(s: StoreHandle, spec: PipelineSpec, seen = new Set<string>()): Set<string> {
+async function upstreamRepos(s: StoreHandle, spec: PipelineSpec, seen = new Set<string>()): Promise<Set<string>> {
   for (const i of inputRepos(spec.input)) {
     if (seen.has(i.repo)) continue;
     seen.add(i.repo);
-    const p = s.jobs.getPipeline(i.repo);
-    if (p) upstreamRepos(s, specOf(p), seen);
+    const p = await s.jobs.getPipeline(i.repo);
+    if (p) await upstreamRepos(s, specOf(p), seen);
   }
   return seen;
 }
 
 /** Check a spec against the store before anything is created: repos, branches, cycles. */
-function checkDag(s: StoreHandle, spec: PipelineSpec, updating: boolean): void {
+async function checkDag(s: StoreHandle, spec: PipelineSpec, updating: boolean): Promise<void> {
   for (const i of inputRepos(spec.input)) {
     if (i.kind === 'cron') continue;
     if (!s.graph.getRepo(i.repo)) throw new NotFoundError('repo', i.repo, `input repo ${i.repo} of pipeline ${spec.name} not found`, `create it first: tusk create repo ${i.repo}`);
@@ -167,7 +167,7 @@ function checkDag(s: StoreHandle, spec: PipelineSpec, updating: boolean): void {
     if (i.branch !== 'master' && !s.graph.getBranch(i.repo, i.branch))
       throw new NotFoundError('branch', `${i.repo}@${i.branch}`, `branch "${i.branch}" not found in repo ${i.repo} (input of pipeline ${spec.name})`, `create it: tusk create branch ${i.repo}@${i.branch}`);
   }
-  if (upstreamRepos(s, spec).has(spec.name)) throw new InvalidArgumentError(`pipeline ${spec.name} would consume its own output: the pipeline graph would have a cycle`, 'remove the input that leads back to this pipeline');
+  if ((await upstreamRepos(s, spec)).has(spec.name)) throw new InvalidArgumentError(`pipeline ${spec.name} would consume its own output: the pipeline graph would have a cycle`, 'remove the input that leads back to this pipeline');
   if (!updating && s.graph.getRepo(spec.name))
     throw new ConflictError(`pipeline "${spec.name}" cannot be created because a repo with the same name already exists`, 'pick another pipeline name, or delete the repo');
 }
@@ -198,8 +198,8 @@ export interface CreateOptions {
   keepWorkdir?: boolean;
   update?: boolean;
   reprocess?: boolean;
-  /** runs in the unit of work that creates the pipelines, so that what it writes lands with them or not at all */
-  inSameUnit?: () => void;
+  /** runs in the unit of work that creates the pipelines, so that what it writes lands with them or not at all (metadata only: the unit may run again) */
+  inSameUnit?: () => Promise<void>;
 }
 
 /** First 64 KiB of a file at the head of repo@branch, as text; undefined when absent. */
@@ -233,59 +233,65 @@ export async function createPipelines(s: StoreHandle, text: string, opts: Create
     if (names.has(n.spec.name)) throw new InvalidArgumentError(`pipeline "${n.spec.name}" is defined twice in the spec file`, 'give each pipeline its own name');
     names.add(n.spec.name);
   }
-  const done = s.unitOfWork(() => {
+  // the specs are copied per attempt: the body may run again, and it sets a workdir on them
+  const done = await s.unitOfWork(async (tx) => {
     const out: PipelineInfo[] = [];
-    for (const { spec, raw } of normalized) {
+    for (const n of normalized) {
+      const { raw } = n;
+      const spec = structuredClone(n.spec);
       validateName('pipeline', spec.name);
-      const existing = s.jobs.getPipeline(spec.name);
+      const existing = await tx.jobs.getPipeline(spec.name);
       if (opts.update && !existing) throw new NotFoundError('pipeline', spec.name, `pipeline "${spec.name}" not found`, 'create it with `tusk create pipeline`');
       if (!opts.update && existing) throw new AlreadyExistsError(`pipeline "${spec.name}" already exists`, 'use `tusk update pipeline` to change it');
-      checkDag(s, spec, !!opts.update);
+      await checkDag(s, spec, !!opts.update);
       const before = existing && opts.keepWorkdir && spec.workdir === undefined ? specOf(existing).workdir : undefined;
       if (before !== undefined) spec.workdir = before;
       ensureInputBranches(s, spec);
       const now = Date.now();
       const rawJson = JSON.stringify(raw);
-      let row: PipelineRow;
+      let row: PipelineRecord;
       if (existing) {
         // old-version jobs still running are stopped: their results would not match the new spec
-        for (const j of s.jobs.jobsOf(spec.name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, spec.name, j.id, 'pipeline updated');
-        row = { ...existing, version: existing.version + 1, spec: JSON.stringify(spec), raw: rawJson, salt: opts.reprocess ? randomBytes(16).toString('hex') : existing.salt, output_branch: spec.output_branch, updated: now };
-        s.jobs.updatePipeline(row);
+        // (killJob's unit joins this one)
+        for (const j of await tx.jobs.jobsOf(spec.name)) if (!TERMINAL_JOB_STATES.includes(j.state)) await killJob(s, spec.name, j.id, 'pipeline updated');
+        row = { ...existing, version: existing.version + 1, spec, raw: rawJson, salt: opts.reprocess ? randomBytes(16).toString('hex') : existing.salt, outputBranch: spec.output_branch, updated: now };
+        await tx.jobs.updatePipeline(row);
         // cron inputs keep their schedule across an update (by name); removed ones are forgotten
-        s.jobs.keepCronTicks(spec.name, cronInputs(spec.input).map((i) => i.name));
+        await tx.jobs.keepCronTicks(spec.name, cronInputs(spec.input).map((i) => i.name));
       } else {
         row = {
           name: spec.name,
           version: 1,
-          spec: JSON.stringify(spec),
+          spec,
           raw: rawJson,
           salt: typeof raw.salt === 'string' && raw.salt ? (raw.salt as string) : randomBytes(16).toString('hex'),
-          output_branch: spec.output_branch,
-          stopped: 0,
+          outputBranch: spec.output_branch,
+          stopped: false,
           created: now,
           updated: now,
         };
-        s.graph.insertRepo({ name: spec.name, type: 'output', description: `Output repo for pipeline ${spec.name}.`, created: now });
-        s.jobs.insertPipeline(row);
+        tx.graph.insertRepo({ name: spec.name, type: 'output', description: `Output repo for pipeline ${spec.name}.`, created: now });
+        await tx.jobs.insertPipeline(row);
       }
-      s.graph.setBranchProvenance(spec.name, spec.output_branch, provenanceOf(spec));
+      tx.graph.setBranchProvenance(spec.name, spec.output_branch, provenanceOf(spec));
       // a first job (or, after an update, a new one) over the current heads of the inputs
-      if (!row.stopped) s.createJobCommit(row, spec.output_branch, newCommitId());
-      out.push(toPipelineInfo(s, s.jobs.getPipeline(spec.name)!));
+      if (!row.stopped) await s.createJobCommit(row, spec.output_branch, newCommitId());
+      out.push(await toPipelineInfo(s, (await tx.jobs.getPipeline(spec.name))!));
     }
-    opts.inSameUnit?.();
+    await opts.inSameUnit?.();
     return out;
   });
   return { pipelines: done, warnings };
 }
 
-export function listPipelines(s: StoreHandle): PipelineInfo[] {
-  return s.jobs.listPipelines().map((p) => toPipelineInfo(s, p));
+export async function listPipelines(s: StoreHandle): Promise<PipelineInfo[]> {
+  const out: PipelineInfo[] = [];
+  for (const p of await s.jobs.listPipelines()) out.push(await toPipelineInfo(s, p));
+  return out;
 }
 
-export function inspectPipeline(s: StoreHandle, name: string): PipelineInfo {
-  return toPipelineInfo(s, requirePipeline(s, name));
+export async function inspectPipeline(s: StoreHandle, name: string): Promise<PipelineInfo> {
+  return toPipelineInfo(s, await requirePipeline(s, name));
 }
 
 /** The description of a repo created for a pipeline's cron input: it marks the repos deleting the pipeline removes. */
@@ -294,22 +300,22 @@ function cronRepoDescription(pipeline: string): string {
 }
 
 /** Delete a pipeline, its jobs and (unless keepRepo) its output repo and cron tick repos. Refused while others consume it, unless forced. */
-export function deletePipeline(s: StoreHandle, name: string, opts: { force?: boolean; keepRepo?: boolean } = {}): { pipeline: string } {
-  s.unitOfWork(() => {
-    const p = requirePipeline(s, name);
-    const consumers = s.jobs.listPipelines().filter((q) => q.name !== name && inputRepos(specOf(q).input).some((i) => i.repo === name));
+export async function deletePipeline(s: StoreHandle, name: string, opts: { force?: boolean; keepRepo?: boolean } = {}): Promise<{ pipeline: string }> {
+  await s.unitOfWork(async (tx) => {
+    const p = await requirePipeline(s, name);
+    const consumers = (await tx.jobs.listPipelines()).filter((q) => q.name !== name && inputRepos(specOf(q).input).some((i) => i.repo === name));
     if (consumers.length > 0 && !opts.force)
       throw new ConflictError(`cannot delete pipeline ${name}: pipelines [${consumers.map((c) => c.name).join(', ')}] read its output`, 'delete those first, or pass --force');
-    for (const j of s.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, name, j.id, 'pipeline deleted');
-    s.jobs.deletePipeline(name);
+    for (const j of await tx.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) await killJob(s, name, j.id, 'pipeline deleted');
+    await tx.jobs.deletePipeline(name);
     if (opts.keepRepo) {
       // what is kept is plain data now, as in Pachyderm: write to it, read it, delete it
-      s.graph.setBranchProvenance(name, p.output_branch, []);
+      s.graph.setBranchProvenance(name, p.outputBranch, []);
       if (s.graph.getRepo(name)) s.graph.setRepoType(name, 'user');
     } else {
       if (s.graph.getRepo(name)) s.graph.deleteRepo(name);
       // the tick repos created for its cron inputs go with it, unless another pipeline reads one
-      const others = s.jobs.listPipelines().flatMap((q) => inputRepos(specOf(q).input).map((i) => i.repo));
+      const others = (await tx.jobs.listPipelines()).flatMap((q) => inputRepos(specOf(q).input).map((i) => i.repo));
       for (const c of cronInputs(specOf(p).input)) {
         const repo = s.graph.getRepo(c.repo);
         if (repo && repo.description === cronRepoDescription(name) && !others.includes(c.repo)) s.graph.deleteRepo(c.repo);
@@ -320,22 +326,22 @@ export function deletePipeline(s: StoreHandle, name: string, opts: { force?: boo
 }
 
 /** Pause: running jobs are killed and new input commits create no jobs. */
-export function stopPipeline(s: StoreHandle, name: string): PipelineInfo {
-  s.unitOfWork(() => {
-    requirePipeline(s, name);
-    for (const j of s.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) killJob(s, name, j.id, 'pipeline stopped');
-    s.jobs.setStopped(name, true);
+export async function stopPipeline(s: StoreHandle, name: string): Promise<PipelineInfo> {
+  await s.unitOfWork(async (tx) => {
+    await requirePipeline(s, name);
+    for (const j of await tx.jobs.jobsOf(name)) if (!TERMINAL_JOB_STATES.includes(j.state)) await killJob(s, name, j.id, 'pipeline stopped');
+    await tx.jobs.setStopped(name, true);
   });
   return inspectPipeline(s, name);
 }
 
 /** Resume: one new job catches up on everything committed while stopped. */
-export function startPipeline(s: StoreHandle, name: string): PipelineInfo {
-  s.unitOfWork(() => {
-    const p = requirePipeline(s, name);
+export async function startPipeline(s: StoreHandle, name: string): Promise<PipelineInfo> {
+  await s.unitOfWork(async (tx) => {
+    const p = await requirePipeline(s, name);
     if (!p.stopped) return;
-    s.jobs.setStopped(name, false);
-    s.createJobCommit({ ...p, stopped: 0 }, p.output_branch, newCommitId());
+    await tx.jobs.setStopped(name, false);
+    await s.createJobCommit(p, p.outputBranch, newCommitId());
   });
   return inspectPipeline(s, name);
 }
@@ -343,9 +349,9 @@ export function startPipeline(s: StoreHandle, name: string): PipelineInfo {
 // ---------------------------------------------------------------------------------------------
 // jobs and datums
 
-export function requireJob(s: StoreHandle, pipeline: string, id: string): JobRow {
-  requirePipeline(s, pipeline);
-  const j = s.jobs.getJob(pipeline, id);
+export async function requireJob(s: StoreHandle, pipeline: string, id: string): Promise<JobRecord> {
+  await requirePipeline(s, pipeline);
+  const j = await s.jobs.getJob(pipeline, id);
   if (!j) throw new NotFoundError('job', `${pipeline}@${id}`, `job ${pipeline}@${id} not found`, `run \`tusk list job -p ${pipeline}\``);
   return j;
 }
@@ -364,25 +370,22 @@ export interface JobFilter {
   number?: number;
 }
 
-export function listJobs(s: StoreHandle, opts: JobFilter = {}): JobInfo[] {
-  let rows: JobRow[];
+export async function listJobs(s: StoreHandle, opts: JobFilter = {}): Promise<JobInfo[]> {
+  let rows: JobRecord[];
   if (opts.pipeline) {
-    requirePipeline(s, opts.pipeline);
-    rows = s.jobs.jobsOf(opts.pipeline);
+    await requirePipeline(s, opts.pipeline);
+    rows = await s.jobs.jobsOf(opts.pipeline);
     if (opts.id) rows = rows.filter((j) => j.id === opts.id);
-  } else if (opts.id) rows = s.jobs.jobsById(opts.id);
-  else rows = s.jobs.allJobs();
+  } else if (opts.id) rows = await s.jobs.jobsById(opts.id);
+  else rows = await s.jobs.allJobs();
   if (opts.states?.length) rows = rows.filter((j) => opts.states!.includes(j.state));
   const history = opts.history ?? -1;
   if (history >= 0) {
     const current = new Map<string, number>();
-    const versionOf = (name: string) => {
-      if (!current.has(name)) current.set(name, s.jobs.getPipeline(name)?.version ?? 0);
-      return current.get(name)!;
-    };
-    rows = rows.filter((j) => j.version >= versionOf(j.pipeline) - history);
+    for (const j of rows) if (!current.has(j.pipeline)) current.set(j.pipeline, (await s.jobs.getPipeline(j.pipeline))?.version ?? 0);
+    rows = rows.filter((j) => j.version >= current.get(j.pipeline)! - history);
   }
-  let jobs = rows.map((j) => toJobInfo(s, j));
+  let jobs = await jobInfos(s, rows);
   if (opts.inputs?.length) {
     const wanted = opts.inputs.map((ref) => ({ repo: ref.repo, commit: s.resolveCommit(ref).id }));
     jobs = jobs.filter((j) => wanted.every((w) => j.inputs.some((i) => i.repo === w.repo && i.commit === w.commit)));
@@ -407,18 +410,19 @@ export interface JobSetInfo {
 }
 
 /** Job sets, newest first (by their newest job). */
-export function listJobSets(s: StoreHandle, opts: { number?: number } = {}): JobSetInfo[] {
-  const sets = new Map<string, JobRow[]>();
-  for (const j of s.jobs.allJobs()) {
+export async function listJobSets(s: StoreHandle, opts: { number?: number } = {}): Promise<JobSetInfo[]> {
+  const sets = new Map<string, JobRecord[]>();
+  for (const j of await s.jobs.allJobs()) {
     const set = sets.get(j.id);
     if (set) set.push(j);
     else if (!opts.number || sets.size < opts.number) sets.set(j.id, [j]);
   }
-  return [...sets].map(([id, rows]) => {
+  const out: JobSetInfo[] = [];
+  for (const [id, rows] of sets) {
     const succeeded = rows.filter((j) => j.state === 'JOB_SUCCESS').length;
     const ended = rows.filter((j) => TERMINAL_JOB_STATES.includes(j.state)).length;
     const times = rows.flatMap((j) => [j.created, j.started ?? 0, j.finished ?? 0]);
-    return {
+    out.push({
       id,
       subjobs: rows.length,
       succeeded,
@@ -426,42 +430,49 @@ export function listJobSets(s: StoreHandle, opts: { number?: number } = {}): Job
       failed: ended - succeeded,
       created: iso(Math.min(...rows.map((j) => j.created))),
       modified: iso(Math.max(...times)),
-      jobs: rows.map((j) => toJobInfo(s, j)),
-    };
-  });
+      jobs: await jobInfos(s, rows),
+    });
+  }
+  return out;
 }
 
-export function inspectJob(s: StoreHandle, pipeline: string, id: string): JobInfo {
-  return toJobInfo(s, requireJob(s, pipeline, id));
+async function jobInfos(s: StoreHandle, rows: readonly JobRecord[]): Promise<JobInfo[]> {
+  const out: JobInfo[] = [];
+  for (const j of rows) out.push(await toJobInfo(s, j));
+  return out;
 }
 
-export function stopJob(s: StoreHandle, pipeline: string, id: string): JobInfo {
-  requireJob(s, pipeline, id);
-  return toJobInfo(s, killJob(s, pipeline, id, 'job stopped'));
+export async function inspectJob(s: StoreHandle, pipeline: string, id: string): Promise<JobInfo> {
+  return toJobInfo(s, await requireJob(s, pipeline, id));
+}
+
+export async function stopJob(s: StoreHandle, pipeline: string, id: string): Promise<JobInfo> {
+  await requireJob(s, pipeline, id);
+  return toJobInfo(s, await killJob(s, pipeline, id, 'job stopped'));
 }
 
 /** Wait until the job (or every job of a commit set) is terminal; JobFailedError when one did not succeed. Polls: other processes run them. */
-export async function waitJobs(s: StoreHandle, select: () => JobRow[], opts: { timeoutMs?: number } = {}): Promise<JobInfo[]> {
+export async function waitJobs(s: StoreHandle, select: () => Promise<JobRecord[]>, opts: { timeoutMs?: number } = {}): Promise<JobInfo[]> {
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-    const jobs = select();
+    const jobs = await select();
     if (jobs.every((j) => TERMINAL_JOB_STATES.includes(j.state))) {
-      requireJobsSucceeded(s, jobs);
-      return jobs.map((j) => toJobInfo(s, j));
+      await requireJobsSucceeded(s, jobs);
+      return jobInfos(s, jobs);
     }
     if (Date.now() > deadline) throw new ConflictError(`jobs did not finish within ${opts.timeoutMs} ms`, 'check `tusk list job`');
     await new Promise((r) => setTimeout(r, delay));
   }
 }
 
-export function listDatums(s: StoreHandle, pipeline: string, job: string): DatumInfo[] {
-  requireJob(s, pipeline, job);
-  return s.jobs.datumsOf(pipeline, job).map(toDatumInfo);
+export async function listDatums(s: StoreHandle, pipeline: string, job: string): Promise<DatumInfo[]> {
+  await requireJob(s, pipeline, job);
+  return (await s.jobs.datumsOf(pipeline, job)).map(toDatumInfo);
 }
 
-export function inspectDatum(s: StoreHandle, pipeline: string, job: string, id: string): DatumInfo {
-  requireJob(s, pipeline, job);
-  const d = s.jobs.getDatum(pipeline, job, id) ?? s.jobs.datumsOf(pipeline, job).find((x) => x.id.startsWith(id));
+export async function inspectDatum(s: StoreHandle, pipeline: string, job: string, id: string): Promise<DatumInfo> {
+  await requireJob(s, pipeline, job);
+  const d = (await s.jobs.getDatum(pipeline, job, id)) ?? (await s.jobs.datumsOf(pipeline, job)).find((x) => x.id.startsWith(id));
   if (!d) throw new NotFoundError('datum', id, `datum ${id} not found in job ${pipeline}@${job}`);
   return toDatumInfo(d);
 }

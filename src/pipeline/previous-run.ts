@@ -4,7 +4,7 @@
 // the new ones, checked by chunk ids, see store/content-prefix.ts), `changed` or `new`.
 import { NotFoundError } from '../errors.js';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
-import type { JobRow } from '../store/job-records.js';
+import type { DatumRecord, JobRecord } from '../store/job-records.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 
@@ -26,15 +26,27 @@ export interface PreviousRun {
   readOutput(path: string): Buffer;
 }
 
-/** undefined when the previous job did not run this datum, or it did not succeed. */
-export function previousRun(s: StoreHandle, job: JobRow, datum: string, files: readonly DatumFile[]): PreviousRun | undefined {
-  const prevJob = s.jobs.previousJob(job.pipeline, job.id);
-  const prev = prevJob ? s.jobs.getJob(job.pipeline, prevJob) : undefined;
+/** The previous job, when its results can be built on: same version of the pipeline, same salt. */
+async function comparableJob(s: StoreHandle, job: JobRecord): Promise<JobRecord | undefined> {
+  const prevJob = await s.jobs.previousJob(job.pipeline, job.id);
+  const prev = prevJob ? await s.jobs.getJob(job.pipeline, prevJob) : undefined;
   // another version of the pipeline, or a new salt (--reprocess), may compute something else
-  if (!prev || prev.version !== job.version || prev.salt !== job.salt) return undefined;
-  const row = s.jobs.getDatum(job.pipeline, prev.id, datum);
-  if (!row || (row.state !== 'success' && row.state !== 'skipped')) return undefined;
-  const before = new Map((JSON.parse(row.inputs) as DatumFile[]).map((f) => [fileKey(f), f]));
+  return prev && prev.version === job.version && prev.salt === job.salt ? prev : undefined;
+}
+
+/** The datum's record in the previous job, when it succeeded there. */
+async function previousRecord(s: StoreHandle, job: JobRecord, prev: JobRecord | undefined, datum: string): Promise<DatumRecord | undefined> {
+  const row = prev ? await s.jobs.getDatum(job.pipeline, prev.id, datum) : undefined;
+  return row && (row.state === 'success' || row.state === 'skipped') ? row : undefined;
+}
+
+/**
+ * How this run's inputs differ from those of the datum's earlier run `row` (in job `prev`);
+ * undefined when the previous job did not run this datum, or it did not succeed.
+ */
+function compare(s: StoreHandle, job: JobRecord, prev: JobRecord | undefined, row: DatumRecord | undefined, files: readonly DatumFile[]): PreviousRun | undefined {
+  if (!prev || !row) return undefined;
+  const before = new Map(row.inputs.map((f) => [fileKey(f), f]));
   const inputs = new Map<string, InputChange>();
   for (const f of files) {
     const old = before.get(fileKey(f));
@@ -65,7 +77,7 @@ export function previousRun(s: StoreHandle, job: JobRow, datum: string, files: r
 }
 
 /**
- * previousRun once per datum of a job. Laying a datum's inputs out (an appended file is its
+ * The previous run once per datum of a job. Laying a datum's inputs out (an appended file is its
  * cached earlier copy plus the new bytes) and its transform (a predict over the new rows) both
  * ask how its inputs changed: the prefix check of each file reads its changed chunks, so it is
  * made once. A datum's answer is dropped when the datum ends, so the memo holds only the datums
@@ -73,18 +85,33 @@ export function previousRun(s: StoreHandle, job: JobRow, datum: string, files: r
  */
 export class PreviousRuns {
   private readonly known = new Map<string, { run: PreviousRun | undefined } | { error: unknown }>();
+  // the records read ahead by prepare(), so that of() (asked synchronously, from a layout or a
+  // transform) reads no metadata
+  private readonly records = new Map<string, DatumRecord | undefined>();
+  private prev: Promise<JobRecord | undefined> | undefined;
+  private prevJob: JobRecord | undefined;
 
   constructor(
     private readonly s: StoreHandle,
-    private readonly job: JobRow,
+    private readonly job: JobRecord,
   ) {}
 
-  /** previousRun(s, job, datum, files), or what it threw, the same each time until forget(datum). */
+  /** Read what of(datum) needs of the metadata; call before of(datum). */
+  async prepare(datum: string): Promise<void> {
+    if (this.records.has(datum)) return;
+    this.prev ??= comparableJob(this.s, this.job);
+    const prev = await this.prev;
+    this.prevJob = prev;
+    this.records.set(datum, await previousRecord(this.s, this.job, prev, datum));
+  }
+
+  /** The datum's previous run (see compare), or what that threw, the same each time until forget(datum). */
   of(datum: string, files: readonly DatumFile[]): PreviousRun | undefined {
     let k = this.known.get(datum);
     if (!k) {
+      if (!this.records.has(datum)) throw new Error(`the previous run of datum ${datum} was asked for before it was read`);
       try {
-        k = { run: previousRun(this.s, this.job, datum, files) };
+        k = { run: compare(this.s, this.job, this.prevJob, this.records.get(datum), files) };
       } catch (error) {
         k = { error };
       }
@@ -96,6 +123,7 @@ export class PreviousRuns {
 
   forget(datum: string): void {
     this.known.delete(datum);
+    this.records.delete(datum);
   }
 }
 

@@ -15,8 +15,8 @@ import { runPendingJobs } from './job-runner.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'run.js');
 
-export function hasOpenJobs(s: StoreHandle): boolean {
-  return s.jobs.openJobs().length > 0;
+export async function hasOpenJobs(s: StoreHandle): Promise<boolean> {
+  return (await s.jobs.openJobs()).length > 0;
 }
 
 /** Run every runnable job here and now; returns the number of jobs that reached an end. */
@@ -26,8 +26,8 @@ export async function runForeground(s: StoreHandle, opts: { parallelism?: number
 }
 
 /** Whether a background runner (`tusk run --daemon`) holds the store's runner lease. */
-export function isRunnerAlive(s: StoreHandle): boolean {
-  const o = s.jobs.runnerOwner();
+export async function isRunnerAlive(s: StoreHandle): Promise<boolean> {
+  const o = await s.jobs.runnerOwner();
   return o !== undefined && isOwnerAlive(o.pid, o.host, o.until);
 }
 
@@ -37,24 +37,24 @@ export function isRunnerAlive(s: StoreHandle): boolean {
  * TUSK_RUNNER=none) only polls. Returns false when `timeoutMs` passed first; the timeout is
  * checked between runs, not inside one.
  */
-export async function runUntil(s: StoreHandle, isDone: () => boolean, opts: { timeoutMs?: number; runHere?: boolean } = {}): Promise<boolean> {
+export async function runUntil(s: StoreHandle, isDone: () => Promise<boolean>, opts: { timeoutMs?: number; runHere?: boolean } = {}): Promise<boolean> {
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   const runHere = opts.runHere ?? process.env.TUSK_RUNNER !== 'none';
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-    if (isDone()) return true;
-    if (runHere && !isRunnerAlive(s) && (await runForeground(s)) > 0) {
+    if (await isDone()) return true;
+    if (runHere && !(await isRunnerAlive(s)) && (await runForeground(s)) > 0) {
       delay = 10;
       continue;
     }
-    if (isDone()) return true;
+    if (await isDone()) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, delay));
   }
 }
 
 /** Whether every job of the commit set has ended (true when the set has no jobs). */
-export function isCommitSetDone(s: StoreHandle, id: string): boolean {
-  return s.jobs.jobsById(id).every((j) => TERMINAL_JOB_STATES.includes(j.state));
+export async function isCommitSetDone(s: StoreHandle, id: string): Promise<boolean> {
+  return (await s.jobs.jobsById(id)).every((j) => TERMINAL_JOB_STATES.includes(j.state));
 }
 
 /**
@@ -67,24 +67,24 @@ export function isCommitSetDone(s: StoreHandle, id: string): boolean {
  */
 export async function afterWrite(s: StoreHandle, opts: { wait?: boolean; commitSet?: string | readonly string[]; written?: string } = {}): Promise<void> {
   const mode = process.env.TUSK_RUNNER;
-  const open = hasOpenJobs(s);
+  const open = await hasOpenJobs(s);
   const here = open && (opts.wait || mode === 'foreground');
   const sets = opts.commitSet === undefined ? [] : typeof opts.commitSet === 'string' ? [opts.commitSet] : opts.commitSet;
   if (here) {
     if (sets.length === 0) await runForeground(s);
-    else await runUntil(s, () => sets.every((set) => isCommitSetDone(s, set)), { runHere: true });
+    else await runUntil(s, async () => (await Promise.all(sets.map((set) => isCommitSetDone(s, set)))).every(Boolean), { runHere: true });
   }
-  if (mode !== 'foreground' && mode !== 'none' && ((open && !here) || hasCronPipelines(s))) startBackgroundRunner(s);
+  if (mode !== 'foreground' && mode !== 'none' && ((open && !here) || (await hasCronPipelines(s)))) await startBackgroundRunner(s);
   // a wait that ends on a failed job is a failed command, or scripts would build on missing output
-  if (opts.wait) requireJobsSucceeded(s, sets.flatMap((set) => s.jobs.jobsById(set)), opts.written);
+  if (opts.wait) await requireJobsSucceeded(s, (await Promise.all(sets.map((set) => s.jobs.jobsById(set)))).flat(), opts.written);
 }
 
 /** Spawn `tusk run --daemon` unless a live runner holds the store's lease. */
-function startBackgroundRunner(s: StoreHandle): void {
+async function startBackgroundRunner(s: StoreHandle): Promise<void> {
   const probe = `probe-${process.pid}`;
   // a live runner will pick the new jobs up on its next poll
-  if (!s.jobs.claimRunner(probe, (o) => isOwnerAlive(o.pid, o.host, o.until))) return;
-  s.jobs.releaseRunner(probe);
+  if (!(await s.jobs.claimRunner(probe, (o) => isOwnerAlive(o.pid, o.host, o.until)))) return;
+  await s.jobs.releaseRunner(probe);
   const child = spawn(process.execPath, [BIN, 'run', '--daemon'], { detached: true, stdio: 'ignore', env: { ...process.env, TUSK_STORE: s.path } });
   child.unref();
 }
@@ -96,7 +96,7 @@ function startBackgroundRunner(s: StoreHandle): void {
  */
 export async function runDaemon(s: StoreHandle, opts: { idleMs?: number } = {}): Promise<void> {
   const id = `daemon-${process.pid}-${randomBytes(4).toString('hex')}`;
-  if (!s.jobs.claimRunner(id, (o) => isOwnerAlive(o.pid, o.host, o.until))) return;
+  if (!(await s.jobs.claimRunner(id, (o) => isOwnerAlive(o.pid, o.host, o.until)))) return;
   const idleMs = opts.idleMs ?? 3000;
   const timer = new AbortController();
   const ticking = runCronTimer(s, timer.signal);
@@ -104,15 +104,15 @@ export async function runDaemon(s: StoreHandle, opts: { idleMs?: number } = {}):
   try {
     // a store deleted under the runner (a removed project, a test's temp dir) has nothing left to run
     while (fs.existsSync(s.path)) {
-      s.jobs.claimRunner(id, () => false); // renew the lease
+      await s.jobs.claimRunner(id, () => false); // renew the lease
       const ran = await runPendingJobs(s, { runner: id });
       if (ran > 0) idleSince = Date.now();
-      else if (Date.now() - idleSince >= idleMs && !hasCronPipelines(s)) break;
+      else if (Date.now() - idleSince >= idleMs && !(await hasCronPipelines(s))) break;
       else await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
     timer.abort();
     await ticking;
-    s.jobs.releaseRunner(id);
+    await s.jobs.releaseRunner(id);
   }
 }

@@ -18,13 +18,8 @@ export interface HistoryCommit {
   parentRoot: NodeId | null;
 }
 
-/** The window a windowed input's file belongs to; `start` inclusive, `end` exclusive. */
-export interface WindowBounds {
-  by: 'time' | 'commits';
-  /** ms since the epoch (time) or a position in the branch history, 0 = its first commit (commits) */
-  start: number;
-  end: number;
-}
+export type { WindowBounds } from '../store/types.js';
+import type { WindowBounds } from '../store/types.js';
 
 /** A window with the files its commits brought, in history order then path order. */
 export interface WindowElements {

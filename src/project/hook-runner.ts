@@ -41,7 +41,7 @@ export async function runHook(hook: string, opts: { cwd?: string; open: OpenProj
   } else if (hook === 'post-checkout' || hook === 'post-merge') {
     await postCheckout(opts.open, project, gitDir, result);
   } else if (hook === 'pre-push') {
-    prePush(opts.open, project, result);
+    await prePush(opts.open, project, result);
   } else {
     result.notices.push(`tusk has nothing to do in a ${hook} hook`);
   }
@@ -116,7 +116,7 @@ async function postCheckout(open: OpenProjectStore, project: Project, gitDir: st
   }
 }
 
-function prePush(open: OpenProjectStore, project: Project, result: HookRunResult): void {
+async function prePush(open: OpenProjectStore, project: Project, result: HookRunResult): Promise<void> {
   const lock = readLock(project.lockPath);
   if (!lock) return;
   const running = Object.entries(lock.pipelines).filter(([, p]) => p.output.state === 'running');
@@ -125,7 +125,7 @@ function prePush(open: OpenProjectStore, project: Project, result: HookRunResult
   const store = open(project, { readonly: true });
   try {
     for (const [name, p] of running) {
-      const job = store.core.jobs.getJob(name, p.output.commit);
+      const job = await store.core.jobs.getJob(name, p.output.commit);
       const ended = job && TERMINAL_JOB_STATES.includes(job.state);
       result.notices.push(
         ended

@@ -77,10 +77,11 @@ function targets(s: StoreHandle, project: Project | undefined, opts: { ref?: str
 }
 
 /** Compare local directories with commits. */
-export function worktreeStatus(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): StatusResult {
-  const out: StatusTarget[] = targets(s, project, opts).map((t) => {
-    const cmp = compareDir(s, t.dir, t.commit, t.repoPath);
-    return {
+export async function worktreeStatus(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Promise<StatusResult> {
+  const out: StatusTarget[] = [];
+  for (const t of targets(s, project, opts)) {
+    const cmp = await compareDir(s, t.dir, t.commit, t.repoPath);
+    out.push({
       repo: t.commit.repo,
       branch: t.commit.branch,
       commit: t.commit.id,
@@ -92,8 +93,8 @@ export function worktreeStatus(s: StoreHandle, project: Project | undefined, opt
       changes: cmp.changes,
       scanned: cmp.scanned,
       hashed: cmp.hashed,
-    };
-  });
+    });
+  }
   return { clean: out.every((t) => t.clean), targets: out };
 }
 

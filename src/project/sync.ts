@@ -25,8 +25,8 @@ import { compareDir, type Comparison } from './worktree.js';
 // code never opens a store itself, and its writes go through the same services as the commands'.
 /** The writes `tusk lock` makes; each one that can start jobs starts them unless a batch holds them. */
 export interface ProjectData {
-  createRepo(name: string, opts?: { description?: string }): RepoInfo;
-  startCommit(repo: string, branch: string, opts?: { description?: string }): CommitInfo;
+  createRepo(name: string, opts?: { description?: string }): Promise<RepoInfo>;
+  startCommit(repo: string, branch: string, opts?: { description?: string }): Promise<CommitInfo>;
   putFiles(target: CommitRef, sources: PutSource[], opts?: { description?: string }): Promise<PutResult>;
   deleteFiles(ref: FileRef): Promise<CommitInfo>;
   finishCommit(ref: CommitRef): Promise<CommitInfo>;
@@ -43,7 +43,7 @@ export interface ProjectStore {
    * Make `fn`'s writes one step for the jobs: none starts during it; at its end they run here
    * until `until()` holds when given, else as after any write.
    */
-  batch<T>(fn: () => Promise<T>, opts?: { until?: () => boolean }): Promise<T>;
+  batch<T>(fn: () => Promise<T>, opts?: { until?: () => Promise<boolean> }): Promise<T>;
   close(): void;
 }
 
@@ -109,7 +109,7 @@ export async function updateLock(store: ProjectStore, project: Project, opts: { 
   const owned: OwnedPipeline[] = [];
   const pipelines: PipelineAction[] = [];
   const names = new Set<string>();
-  const ours = () => s.jobs.openJobs().filter((j) => names.has(j.pipeline));
+  const ours = async () => (await s.jobs.openJobs()).filter((j) => names.has(j.pipeline));
   // the jobs these writes start run once, after the last of them: here (wait) or in the background
   await store.batch(
     async () => {
@@ -117,9 +117,9 @@ export async function updateLock(store: ProjectStore, project: Project, opts: { 
       for (const entry of project.config.pipelines) pipelines.push(...(await ensurePipelines(store, project, entry, prev, watch, owned)));
       for (const o of owned) names.add(o.name);
     },
-    { until: opts.wait ? () => ours().length === 0 : undefined },
+    { until: opts.wait ? async () => (await ours()).length === 0 : undefined },
   );
-  const lock = buildLock(s, project, tracked, owned);
+  const lock = await buildLock(s, project, tracked, owned);
   const outputs = Object.entries(lock.pipelines).map(([pipeline, p]) => ({ pipeline, commit: p.output.commit, state: p.output.state, ...(p.output.error ? { error: p.output.error } : {}) }));
   const failed = outputs.filter((o) => o.state === 'failure');
   if (opts.stopOnFailure && failed.length > 0) {
@@ -177,16 +177,16 @@ async function syncTrack(store: ProjectStore, project: Project, t: TrackEntry, p
     return c;
   };
   if (pinned && pinned.finished !== null && pinned.id !== head?.id) {
-    if (remember(compareDir(s, dir, pinned, '/')).changes.length === 0) return { ...base, commit: pinned.id };
+    if (remember(await compareDir(s, dir, pinned, '/')).changes.length === 0) return { ...base, commit: pinned.id };
   }
   let changes: Comparison['changes'];
   if (head) {
     if (head.finished === null) throw new ConflictError(`branch ${t.repo}@${t.branch} has an open commit (${head.id})`, `finish it first: tusk finish commit ${t.repo}@${t.branch}`);
-    const cmp = remember(compareDir(s, dir, head, '/'));
+    const cmp = remember(await compareDir(s, dir, head, '/'));
     if (cmp.changes.length === 0) return { ...base, commit: head.id };
     changes = cmp.changes;
   } else {
-    if (!s.graph.getRepo(t.repo)) store.data.createRepo(t.repo, { description: `Tracked from ${t.path} (tusk.yaml).` });
+    if (!s.graph.getRepo(t.repo)) await store.data.createRepo(t.repo, { description: `Tracked from ${t.path} (tusk.yaml).` });
     // a first commit: everything local is new (an empty directory still gets a commit to pin)
     const scan = scanDir(dir);
     watch.push({ path: dir, ...digestScan(scan.files, scan.exists) });
@@ -199,7 +199,7 @@ async function syncTrack(store: ProjectStore, project: Project, t: TrackEntry, p
   if (dels.length === 0 && puts.length > 0) {
     commit = (await store.data.putFiles({ repo: t.repo, branch: t.branch }, puts, { description })).commit;
   } else {
-    const open = store.data.startCommit(t.repo, t.branch, { description });
+    const open = await store.data.startCommit(t.repo, t.branch, { description });
     if (puts.length > 0) await store.data.putFiles({ repo: t.repo, commit: open.id }, puts);
     for (const d of dels) await store.data.deleteFiles({ repo: t.repo, commit: open.id, path: `/${d.path}` });
     commit = (await store.data.finishCommit({ repo: t.repo, commit: open.id })).id;
@@ -269,7 +269,7 @@ async function ensurePipelines(store: ProjectStore, project: Project, entry: Pip
   const out: PipelineAction[] = [];
   for (const { raw, baseDir, workdir, name, specHash: hash } of readSpecFile(project, entry)) {
     const text = JSON.stringify(raw);
-    const existing = s.jobs.getPipeline(name);
+    const existing = await s.jobs.getPipeline(name);
     let action: PipelineAction['action'] = 'unchanged';
     if (!existing) {
       await store.syncPipelines(text, { baseDir, workdir });
@@ -287,7 +287,7 @@ async function ensurePipelines(store: ProjectStore, project: Project, entry: Pip
         action = 'reprocessed';
       } else {
         const { spec } = normalizeSpec(raw, { baseDir, workdir });
-        if (existing.spec !== JSON.stringify(spec)) {
+        if (JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
           await store.syncPipelines(text, { baseDir, workdir, update: true });
           action = 'updated';
         }
@@ -300,7 +300,7 @@ async function ensurePipelines(store: ProjectStore, project: Project, entry: Pip
 }
 
 /** The lock as the store stands now. */
-function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[], owned: OwnedPipeline[]): LockFile {
+async function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[], owned: OwnedPipeline[]): Promise<LockFile> {
   const lock = emptyLock();
   for (const t of tracked) {
     if (!t.commit) continue;
@@ -308,9 +308,9 @@ function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[], own
     lock.inputs[branchKey(t.repo, t.branch)] = { path: t.path, repo: t.repo, branch: t.branch, commit: c.id, tree: (c.root as NodeId).toString('hex'), files: c.files, bytes: c.size };
   }
   for (const o of owned) {
-    const p = s.jobs.getPipeline(o.name)!;
-    const head = headOf(s, o.name, p.output_branch)!;
-    const job = s.jobs.getJob(o.name, head.id);
+    const p = (await s.jobs.getPipeline(o.name))!;
+    const head = headOf(s, o.name, p.outputBranch)!;
+    const job = await s.jobs.getJob(o.name, head.id);
     const state: LockedOutput['state'] = job
       ? job.state === 'JOB_SUCCESS'
         ? 'success'
@@ -320,7 +320,7 @@ function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[], own
       : head.finished !== null
         ? 'success'
         : 'running';
-    const output: LockedOutput = { branch: p.output_branch, commit: head.id, state };
+    const output: LockedOutput = { branch: p.outputBranch, commit: head.id, state };
     if (state === 'success' && head.root) {
       output.tree = (head.root as NodeId).toString('hex');
       output.fileCount = head.files;

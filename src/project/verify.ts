@@ -17,8 +17,8 @@ import { normalizeSpec, specHash, type WorkdirRule } from '../pipeline/spec.js';
 import type { InputSpec, PfsInput, PipelineSpec } from '../pipeline/spec-types.js';
 import type { CommitRow } from '../store/commit-graph.js';
 import { EMPTY_CONTENT_ID, fromHex, newCommitId, type ContentId, type NodeId } from '../store/hash.js';
-import type { DatumRow } from '../store/job-records.js';
-import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
+import { TERMINAL_JOB_STATES, type DatumRecord, type NewDatum } from '../store/job-records.js';
+import type { StoreHandle } from '../store/store-handle.js';
 import type { Project } from './config.js';
 import { parseLock, readLock, type LockedPipeline, type LockFile } from './lock.js';
 import { distinctIds, plural } from '../ui/format.js';
@@ -138,7 +138,7 @@ export async function verifyLock(s: StoreHandle, project: Project | undefined, o
     });
   const badInputs = new Map(inputs.filter((i) => !i.ok).map((i) => [i.input, i]));
 
-  removeLeftovers(s);
+  await removeLeftovers(s);
   const specs = project ? projectSpecs(project) : new Map<string, ProjectSpec>();
   const names = Object.keys(lock.pipelines).sort();
   for (const n of opts.pipelines ?? []) if (!lock.pipelines[n]) throw new NotFoundError('pipeline', n, `pipeline ${n} is not in ${path.basename(lockPath)}`, `locked pipelines: ${names.join(', ') || 'none'}`);
@@ -238,7 +238,7 @@ async function verifyPipeline(cx: VerifyContext, name: string, lp: LockedPipelin
   for (const p of lockedInputProblems(cx, lp)) failed(rep, p);
   if (rep.status === 'failed') return rep;
 
-  const expected = expectedOutput(s, name, lp);
+  const expected = await expectedOutput(s, name, lp);
   if ('problem' in expected) return failed(rep, expected.problem);
   rep.expectedTree = expected.tree ?? null;
   const { commit: outCommit } = expected;
@@ -250,7 +250,7 @@ async function verifyPipeline(cx: VerifyContext, name: string, lp: LockedPipelin
     const code = hashCode(cx.project, projectSpec.code);
     if (code !== lp.codeHash) failed(rep, `code of ${name} (${projectSpec.code.join(', ')}) changed since the lock: hash ${differ(code, lp.codeHash, ', locked')}`);
   }
-  const toRun = specToRun(s, name, projectSpec);
+  const toRun = await specToRun(s, name, projectSpec);
   if (!toRun) return failed(rep, `no spec for pipeline ${name}: not in tusk.yaml's spec files, not in the store`);
   if (toRun.hash !== lp.specHash) failed(rep, `spec of ${name}${toRun.file ? ` (${toRun.file})` : ''} changed since the lock: spec hash ${differ(toRun.hash, lp.specHash, ', locked')}`);
   const { spec } = normalizeSpec(toRun.raw, toRun.where);
@@ -263,7 +263,7 @@ async function verifyPipeline(cx: VerifyContext, name: string, lp: LockedPipelin
   // --changed: take the real job's results for datums whose inputs are the same as in the base lock
   let priors: Map<string, NodeId | null> | undefined;
   if (cx.changedOnly) {
-    const plan = planChanged(s, name, spec, lp, cx.base?.pipelines[name]);
+    const plan = await planChanged(s, name, spec, lp, cx.base?.pipelines[name]);
     if (plan.priors && plan.changed === 0) return checkNothingChanged(s, rep, name, lp, outCommit, plan.total);
     priors = plan.priors;
   }
@@ -286,12 +286,12 @@ function lockedInputProblems(cx: VerifyContext, lp: LockedPipeline): string[] {
 }
 
 /** What the output should be: the lock's file list, or the locked commit's tree in the store. */
-function expectedOutput(s: StoreHandle, name: string, lp: LockedPipeline): ExpectedOutput | { problem: string } {
+async function expectedOutput(s: StoreHandle, name: string, lp: LockedPipeline): Promise<ExpectedOutput | { problem: string }> {
   const commit = s.graph.getRepo(name) ? s.graph.getCommit(name, lp.output.commit) : undefined;
   if (lp.output.state === 'failure') return { problem: `the lock records a failed output: ${lp.output.error ?? 'failed'}` };
   let tree = lp.output.tree;
   if (lp.output.state === 'running') {
-    const job = s.jobs.getJob(name, lp.output.commit);
+    const job = await s.jobs.getJob(name, lp.output.commit);
     if (!commit || commit.finished === null || (job && job.state !== 'JOB_SUCCESS'))
       return { problem: `output ${name}@${lp.output.commit} had not finished when the lock was written, and has not succeeded in the store since` };
     tree = (commit.root as NodeId).toString('hex');
@@ -302,9 +302,9 @@ function expectedOutput(s: StoreHandle, name: string, lp: LockedPipeline): Expec
 }
 
 /** The work tree's spec of the pipeline, else the one stored with it; undefined when there is neither. */
-function specToRun(s: StoreHandle, name: string, projectSpec: ProjectSpec | undefined): SpecToRun | undefined {
+async function specToRun(s: StoreHandle, name: string, projectSpec: ProjectSpec | undefined): Promise<SpecToRun | undefined> {
   if (projectSpec) return { raw: projectSpec.raw, where: { baseDir: projectSpec.baseDir, workdir: projectSpec.workdir }, hash: projectSpec.specHash, file: projectSpec.file };
-  const row = s.jobs.getPipeline(name);
+  const row = await s.jobs.getPipeline(name);
   if (!row) return undefined;
   const spec = specOf(row);
   const stored = spec.workdir;
@@ -312,16 +312,16 @@ function specToRun(s: StoreHandle, name: string, projectSpec: ProjectSpec | unde
 }
 
 /** --changed with no datum to re-run: the lock must still agree with the output commit it names. */
-function checkNothingChanged(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRow | undefined, total: number): PipelineVerification {
+async function checkNothingChanged(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRow | undefined, total: number): Promise<PipelineVerification> {
   rep.datums = total;
   rep.reused = total;
-  if (outCommit?.finished && outCommit.root && lp.output.files) compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
+  if (outCommit?.finished && outCommit.root && lp.output.files) await compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
   if (rep.files.length > 0) failed(rep, `${plural(rep.files.length, 'output file')} in the lock ${rep.files.length === 1 ? 'differs' : 'differ'} from output commit ${name}@${lp.output.commit}`);
   return rep;
 }
 
 /** The re-run's outcome against what the lock expects: its state, failed datums, files and tree. */
-function compareRun(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, expected: ExpectedOutput, run: RerunResult): PipelineVerification {
+async function compareRun(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, expected: ExpectedOutput, run: RerunResult): Promise<PipelineVerification> {
   rep.datums = run.datums;
   rep.reran = run.reran;
   rep.reused = run.reused;
@@ -331,7 +331,7 @@ function compareRun(s: StoreHandle, rep: PipelineVerification, name: string, lp:
   if (run.failed.length > 0) failed(rep, `${plural(run.failed.length, 'datum')} failed when re-run`);
   if (run.state !== 'JOB_SUCCESS') return failed(rep, `re-run job ended ${run.state.replace(/^JOB_/, '').toLowerCase()}${run.reason ? `: ${run.reason}` : ''}`);
   if (expected.files) {
-    compareFiles(s, rep, expected.files, run.files, expected.commit, run.datumInputs);
+    await compareFiles(s, rep, expected.files, run.files, expected.commit, run.datumInputs);
     if (rep.files.length > 0) failed(rep, `${plural(rep.files.length, 'output file')} ${rep.files.length === 1 ? 'differs' : 'differ'} from the lock`);
     else if (expected.tree && run.tree !== expected.tree) failed(rep, `output tree ${differ(run.tree ?? 'empty', expected.tree, 'differs from the locked')} (same file contents: which datum wrote a file differs)`);
   } else if (expected.tree) {
@@ -363,14 +363,14 @@ function filesWithDatums(s: StoreHandle, root: NodeId | null): Map<string, OutFi
 }
 
 /** Record every path whose content id differs between `expected` (locked) and `actual`. */
-function compareFiles(
+async function compareFiles(
   s: StoreHandle,
   rep: PipelineVerification,
   expected: Map<string, string>,
   actual: Map<string, OutFile>,
   lockedCommit: CommitRow | undefined,
   datumInputs: Map<string, string[]>,
-): void {
+): Promise<void> {
   const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort();
   for (const p of paths) {
     const e = expected.get(p);
@@ -382,7 +382,7 @@ function compareFiles(
       path: p,
       kind: e === undefined ? 'extra' : a === undefined ? 'missing' : 'content',
       datum,
-      datumInputs: datum ? (datumInputs.get(datum) ?? inputsOfRealDatum(s, lockedCommit, datum)) : [],
+      datumInputs: datum ? (datumInputs.get(datum) ?? (await inputsOfRealDatum(s, lockedCommit, datum))) : [],
       expected: e ?? null,
       actual: a?.id ?? null,
     };
@@ -397,10 +397,10 @@ function compareFiles(
   }
 }
 
-function inputsOfRealDatum(s: StoreHandle, lockedCommit: CommitRow | undefined, datum: string): string[] {
+async function inputsOfRealDatum(s: StoreHandle, lockedCommit: CommitRow | undefined, datum: string): Promise<string[]> {
   if (!lockedCommit) return [];
-  const row = s.jobs.getDatum(lockedCommit.repo, lockedCommit.id, datum);
-  return row ? describeFiles(JSON.parse(row.inputs) as DatumFile[]) : [];
+  const row = await s.jobs.getDatum(lockedCommit.repo, lockedCommit.id, datum);
+  return row ? describeFiles(row.inputs) : [];
 }
 
 function describeFiles(files: readonly DatumFile[]): string[] {
@@ -470,14 +470,14 @@ function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string, strin
  * results come from the real job's records; the rest run again. No base, another spec or code,
  * or missing records: everything runs again (priors undefined).
  */
-function planChanged(s: StoreHandle, name: string, spec: PipelineSpec, lp: LockedPipeline, bp: LockedPipeline | undefined): { priors?: Map<string, NodeId | null>; changed: number; total: number } {
+async function planChanged(s: StoreHandle, name: string, spec: PipelineSpec, lp: LockedPipeline, bp: LockedPipeline | undefined): Promise<{ priors?: Map<string, NodeId | null>; changed: number; total: number }> {
   const full = { changed: -1, total: 0 };
   if (!bp || bp.specHash !== lp.specHash || bp.codeHash !== lp.codeHash) return full;
   const head = planPinned(s, spec.input, lp.inputs);
   const before = planPinned(s, spec.input, bp.inputs);
   if (!head || !before) return full;
-  const rows = new Map<string, DatumRow>();
-  for (const r of s.jobs.datumsOf(name, lp.output.commit)) rows.set(r.id, r);
+  const rows = new Map<string, DatumRecord>();
+  for (const r of await s.jobs.datumsOf(name, lp.output.commit)) rows.set(r.id, r);
   const priors = new Map<string, NodeId | null>();
   let changed = 0;
   for (const [id, files] of head) {
@@ -530,13 +530,14 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
       baseDir: where.baseDir,
       workdir: (p) => where.workdir({ ...p, name: realName }),
       // its first job must not run before the priors that let it skip unchanged datums are there
-      inSameUnit: () => {
-        jobId = s.jobs.jobsOf(temp)[0]!.id;
-        if (priors && priors.size > 0) insertPriors(s, temp, salt, r, where.baseDir, priors);
+      inSameUnit: async () => {
+        if (priors && priors.size > 0) await insertPriors(s, temp, salt, r, where.baseDir, priors);
       },
     });
-    const done = () => {
-      const j = s.jobs.getJob(temp, jobId);
+    // the priors' job was never started: the newest started one is the pipeline's first job
+    jobId = (await s.jobs.jobsOf(temp)).find((j) => j.state !== 'JOB_KILLED')!.id;
+    const done = async () => {
+      const j = await s.jobs.getJob(temp, jobId);
       return !j || TERMINAL_JOB_STATES.includes(j.state);
     };
     // Running here runs every open job of the store, a concurrent verify's scratch job included;
@@ -547,22 +548,22 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
         await runUntil(s, done);
         break;
       } catch (err) {
-        if (attempt >= 5 || !s.jobs.getJob(temp, jobId)) throw err;
-        if (done()) break;
+        if (attempt >= 5 || !(await s.jobs.getJob(temp, jobId))) throw err;
+        if (await done()) break;
       }
     }
-    const job = s.jobs.getJob(temp, jobId);
+    const job = await s.jobs.getJob(temp, jobId);
     if (!job) throw new Error(`the scratch pipeline ${temp} was deleted while it ran`);
     const out = s.graph.getCommit(temp, jobId);
     result.state = job.state;
     result.reason = job.reason;
-    const rows = s.jobs.datumsOf(temp, jobId);
+    const rows = await s.jobs.datumsOf(temp, jobId);
     result.datums = rows.length;
     result.reused = rows.filter((d) => d.state === 'skipped').length;
     result.reran = rows.length - result.reused;
-    for (const d of rows) result.datumInputs.set(d.id, describeFiles(JSON.parse(d.inputs) as DatumFile[]));
+    for (const d of rows) result.datumInputs.set(d.id, describeFiles(d.inputs));
     for (const d of rows.filter((x) => x.state === 'failed')) {
-      const log = readLogs(s, { pipeline: temp, job: jobId, datum: d.id }).slice(-8).map((l) => `${l.stream}: ${l.message}`);
+      const log = (await readLogs(s, { pipeline: temp, job: jobId, datum: d.id })).slice(-8).map((l) => `${l.stream}: ${l.message}`);
       result.failed.push({ datum: d.id, inputs: result.datumInputs.get(d.id) ?? [], error: d.error, log });
     }
     if (out?.root) {
@@ -571,7 +572,7 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
     }
   } finally {
     try {
-      deletePipeline(s, temp, { force: true });
+      await deletePipeline(s, temp, { force: true });
     } catch {
       // a later verify removes leftovers too
     }
@@ -597,20 +598,21 @@ function pinRaw(input: unknown, pins: Record<string, string>, unpinned: string[]
  * (JOB_KILLED, so no later job builds on its output) carrying the real job's datum outputs. The
  * temporary job then skips those datums, as any incremental job skips unchanged ones.
  */
-function insertPriors(s: StoreHandle, temp: string, salt: string, raw: Record<string, unknown>, baseDir: string, priors: Map<string, NodeId | null>): void {
+async function insertPriors(s: StoreHandle, temp: string, salt: string, raw: Record<string, unknown>, baseDir: string, priors: Map<string, NodeId | null>): Promise<void> {
   const { spec } = normalizeSpec(raw, { baseDir });
   const planned = planPinned(s, spec.input, {});
   if (!planned) return;
   const fake = newCommitId();
   const now = Date.now();
-  const version = s.jobs.getPipeline(temp)!.version;
-  s.jobs.insertJob(temp, fake, version, salt);
-  s.jobs.setJobState(temp, fake, 'JOB_KILLED', 'tusk verify --changed: results of unchanged datums', now);
-  let seq = 0;
+  const version = (await s.jobs.getPipeline(temp))!.version;
+  await s.jobs.insertJob(temp, fake, version, salt);
+  await s.jobs.setJobState(temp, fake, 'JOB_KILLED', 'tusk verify --changed: results of unchanged datums', now);
+  const rows: NewDatum[] = [];
   for (const [id, files] of planned) {
     if (!priors.has(id)) continue;
-    s.jobs.insertDatum({ pipeline: temp, job: fake, id, seq: seq++, hash: datumHash(id, files, salt), state: 'success', inputs: JSON.stringify(files), output: priors.get(id) ?? null, started: now, finished: now });
+    rows.push({ pipeline: temp, job: fake, id, seq: rows.length, hash: datumHash(id, files, salt), state: 'success', inputs: files, output: priors.get(id) ?? null, started: now, finished: now });
   }
+  await s.jobs.insertDatums(rows);
 }
 
 function isObj(v: unknown): v is Record<string, any> {
@@ -618,12 +620,12 @@ function isObj(v: unknown): v is Record<string, any> {
 }
 
 /** Remove temporary pipelines an interrupted verify left behind (their names start with tusk-verify-). */
-export function removeLeftovers(s: StoreHandle): string[] {
+export async function removeLeftovers(s: StoreHandle): Promise<string[]> {
   const gone: string[] = [];
-  for (const p of s.jobs.listPipelines()) {
+  for (const p of await s.jobs.listPipelines()) {
     if (!p.name.startsWith('tusk-verify-') || Date.now() - p.created < 24 * 3600_000) continue;
     try {
-      deletePipeline(s, p.name, { force: true });
+      await deletePipeline(s, p.name, { force: true });
       gone.push(p.name);
     } catch {
       // in use by another verify

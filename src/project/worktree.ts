@@ -84,7 +84,7 @@ function hashLocal(file: string): { id: ContentId; size: number } {
  * id; ids computed here are remembered in the store's file cache (the one `put file` uses), so
  * the next status or put does not read them again.
  */
-export function compareDir(s: StoreHandle, dir: string, c: CommitRow, repoPath: string): Comparison {
+export async function compareDir(s: StoreHandle, dir: string, c: CommitRow, repoPath: string): Promise<Comparison> {
   const abs = path.resolve(dir);
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new InvalidArgumentError(`${dir} is not a directory`, 'give a directory to compare with');
@@ -131,10 +131,10 @@ export function compareDir(s: StoreHandle, dir: string, c: CommitRow, repoPath: 
     remote,
     idOf,
   };
-  if (fresh.length > 0 && !s.readonly) s.inFileCacheTransaction(() => flush());
-  function flush() {
-    cache.record(fresh.map((u) => ({ path: u.key, stat: u.f, id: u.id, readAt: u.readAt })), Date.now());
-    fresh.length = 0;
+  if (fresh.length > 0 && !s.readonly) {
+    const rows = fresh.splice(0).map((u) => ({ path: u.key, stat: u.f, id: u.id, readAt: u.readAt }));
+    const now = Date.now();
+    await s.unitOfWork(async () => cache.record(rows, now));
   }
   return result;
 }
@@ -161,7 +161,7 @@ export interface CheckoutResult {
 export async function checkoutDir(s: StoreHandle, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): Promise<CheckoutResult> {
   const abs = path.resolve(dir);
   const clean = cleanPath(repoPath);
-  const cmp = compareDir(s, abs, c, clean);
+  const cmp = await compareDir(s, abs, c, clean);
   const lost: string[] = [];
   for (const ch of cmp.changes) {
     if (ch.change === 'deleted') continue;

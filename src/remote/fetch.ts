@@ -167,12 +167,14 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
         result.chunks += batch.length;
       }
     }
-    result.commits = imp.commit(set, moves, (m) =>
+    result.commits = (
+      await imp.commit(set, moves, (m) =>
       new NonFastForwardError(
         `local ${m.repo}@${m.branch} (${m.expect}) and the remote's (${m.head}) have diverged`,
         'keep the local commits on another branch (`tusk create branch`), then `tusk delete branch` this one and pull again',
         { repo: m.repo, branch: m.branch, local: m.expect, remote: m.head },
       ),
+      )
     ).commits;
   } finally {
     imp.abort();

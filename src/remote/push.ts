@@ -62,7 +62,7 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
     await index.load();
 
     // 1. what each branch would send; every check before anything is written
-    const plans: { state: BranchState; local: string; remote: string | null; set: ReturnType<Store['exportCommits']>['set']; chunks: Buffer[] }[] = [];
+    const plans: { state: BranchState; local: string; remote: string | null; set: Awaited<ReturnType<Store['exportCommits']>>['set']; chunks: Buffer[] }[] = [];
     const branches: PushedBranch[] = [];
     const knownByRepo = new Map<string, Set<string>>();
     const ancestry = (repo: string, head: string, into: Set<string>) => {
@@ -97,7 +97,7 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
       const remoteKnown = new Set<string>();
       if (remote !== null && store.hasCommit(t.repo, remote)) ancestry(t.repo, remote, remoteKnown);
       const root = remote !== null && store.hasCommit(t.repo, remote) ? store.commitRoot(t.repo, remote) : null;
-      const exp = store.exportCommits([{ repo: t.repo, id: local }], (repo, id) => (repo === t.repo ? remoteKnown.has(id) : known(repo).has(id)), root ? [root] : []);
+      const exp = await store.exportCommits([{ repo: t.repo, id: local }], (repo, id) => (repo === t.repo ? remoteKnown.has(id) : known(repo).has(id)), root ? [root] : []);
       entry.commits = exp.set.commits.filter((c) => c.repo === t.repo).length;
       entry.status = opts.dryRun ? 'would push' : 'pushed';
       plans.push({ state, local, remote, set: exp.set, chunks: exp.chunks.filter((c) => !index.has(c)) });

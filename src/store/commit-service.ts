@@ -5,7 +5,7 @@ import type { CommitRef } from './address.js';
 import { validateName } from './address.js';
 import type { CommitRow } from './commit-graph.js';
 import { crashPoint } from './crash-points.js';
-import type { PipelineRow } from './job-records.js';
+import type { PipelineRecord } from './job-records.js';
 import { newCommitId, type NodeId } from './hash.js';
 import type { StoreCore } from './store-core.js';
 import { refOf, writeEmptyPage } from './tree.js';
@@ -119,13 +119,13 @@ export function insertCommit(
  * Open a USER commit on a branch (created if missing). `time` backdates its start, as git's
  * author date does: windowed pipelines file a commit by it (data that arrives late).
  */
-export function startCommit(s: StoreCore, repo: string, branch: string, opts: { parent?: CommitRef; description?: string; time?: number } = {}): CommitInfo {
+export async function startCommit(s: StoreCore, repo: string, branch: string, opts: { parent?: CommitRef; description?: string; time?: number } = {}): Promise<CommitInfo> {
   validateName('branch', branch);
   if (opts.time !== undefined && !(Number.isSafeInteger(opts.time) && opts.time >= 0 && opts.time <= Date.now())) {
     const shown = Number.isFinite(opts.time) && Math.abs(opts.time) < 8.64e15 ? new Date(opts.time).toISOString() : String(opts.time);
     throw new InvalidArgumentError(`commit time ${shown} is not between 1970 and now`, 'give --time an RFC 3339 time in the past, e.g. 2026-12-01T09:00:00Z');
   }
-  const row = s.unitOfWork(() => {
+  const row = await s.unitOfWork(async () => {
     requireRepo(s, repo);
     const b = s.graph.getBranch(repo, branch);
     if (s.graph.branchProvenance(repo, branch).length > 0) throw outputBranch(repo, branch);
@@ -146,14 +146,14 @@ export function outputBranch(repo: string, branch: string): ConflictError {
 }
 
 /** Finish an open commit and propagate to branches downstream of its branch. */
-export function finishCommit(s: StoreCore, ref: CommitRef, opts: { description?: string; force?: boolean } = {}): CommitInfo {
-  const row = s.unitOfWork(() => {
+export async function finishCommit(s: StoreCore, ref: CommitRef, opts: { description?: string; force?: boolean } = {}): Promise<CommitInfo> {
+  const row = await s.unitOfWork(async () => {
     const c = resolveCommit(s, ref);
     if (c.finished !== null) throw new ConflictError(`commit ${commitLabel(c)} has already finished`, 'start a new commit to make more changes');
     if (c.origin === 'AUTO' && s.graph.commitProvenance(c.repo, c.id).length > 0 && !opts.force)
       throw new ConflictError("cannot finish a pipeline output or meta commit, use 'stop job' instead", 'pass --force to finish it anyway');
     s.graph.finishCommit(c.repo, c.id, Date.now(), opts.description ?? c.description);
-    if (c.branch && s.graph.getBranch(c.repo, c.branch)?.head === c.id) propagate(s, c.repo, c.branch, c.id);
+    if (c.branch && s.graph.getBranch(c.repo, c.branch)?.head === c.id) await propagate(s, c.repo, c.branch, c.id);
     crashPoint('in-finish-txn');
     return s.graph.getCommit(c.repo, c.id)!;
   });
@@ -167,7 +167,7 @@ export function finishCommit(s: StoreCore, ref: CommitRef, opts: { description?:
  * pipeline owning the branch the new commit carries the parent's tree and is finished at once.
  * Call inside a transaction.
  */
-export function propagate(s: StoreCore, repo: string, branch: string, setId: string): void {
+export async function propagate(s: StoreCore, repo: string, branch: string, setId: string): Promise<void> {
   const seen = new Set<string>([`${repo}@${branch}`]);
   const queue = s.graph.directSubvenance(repo, branch);
   while (queue.length > 0) {
@@ -178,12 +178,12 @@ export function propagate(s: StoreCore, repo: string, branch: string, setId: str
     if (s.graph.getCommit(d.repo, setId)) continue;
     const head = s.graph.getBranch(d.repo, d.branch);
     const parent = head ? s.graph.getCommit(d.repo, head.head)! : null;
-    const pipeline = s.jobs.pipelineOwning(d.repo, d.branch);
+    const pipeline = await s.jobs.pipelineOwning(d.repo, d.branch);
     if (pipeline) {
       // a pipeline's output: an open commit and a job; what lies further downstream follows
       // when the job finishes this commit
       if (pipeline.stopped) continue;
-      createJobCommit(s, pipeline, d.branch, setId);
+      await createJobCommit(s, pipeline, d.branch, setId);
       continue;
     }
     const c = insertCommit(s, { repo: d.repo, branch: d.branch, parent, origin: 'AUTO', id: setId, finished: true });
@@ -197,13 +197,13 @@ export function propagate(s: StoreCore, repo: string, branch: string, setId: str
  * Open an AUTO output commit with id `setId` on a pipeline's output branch, tied to the current
  * heads of its inputs, and the job that will fill it. Call inside a transaction.
  */
-export function createJobCommit(s: StoreCore, pipeline: PipelineRow, branch: string, setId: string): CommitRow {
+export async function createJobCommit(s: StoreCore, pipeline: Pick<PipelineRecord, 'name' | 'version' | 'salt'>, branch: string, setId: string): Promise<CommitRow> {
   const head = s.graph.getBranch(pipeline.name, branch);
   const parent = head ? s.graph.getCommit(pipeline.name, head.head)! : null;
   const c = insertCommit(s, { repo: pipeline.name, branch, parent, origin: 'AUTO', id: setId });
   recordBranchProvenance(s, c);
   s.graph.setBranch(pipeline.name, branch, c.id, Date.now());
-  s.jobs.insertJob(pipeline.name, c.id, pipeline.version, pipeline.salt);
+  await s.jobs.insertJob(pipeline.name, c.id, pipeline.version, pipeline.salt);
   return c;
 }
 
@@ -284,8 +284,8 @@ function commitSetOf(s: StoreCore, ref: CommitRef): CommitRow[] {
 }
 
 /** Drop a commit set and its data (gc reclaims the bytes). Only commits without children. */
-export function deleteCommit(s: StoreCore, ref: CommitRef): { deleted: CommitInfo[] } {
-  return s.unitOfWork(() => {
+export async function deleteCommit(s: StoreCore, ref: CommitRef): Promise<{ deleted: CommitInfo[] }> {
+  return s.unitOfWork(async () => {
     const rows = commitSetOf(s, ref);
     const ids = new Set(rows.map((r) => `${r.repo}@${r.id}`));
     for (const r of rows) {
@@ -305,8 +305,8 @@ export function deleteCommit(s: StoreCore, ref: CommitRef): { deleted: CommitInf
 }
 
 /** Remove a commit set from history, keeping its data in its children. */
-export function squashCommit(s: StoreCore, ref: CommitRef): { squashed: CommitInfo[] } {
-  return s.unitOfWork(() => {
+export async function squashCommit(s: StoreCore, ref: CommitRef): Promise<{ squashed: CommitInfo[] }> {
+  return s.unitOfWork(async () => {
     const rows = commitSetOf(s, ref);
     for (const r of rows) {
       const kids = s.graph.children(r.repo, r.id);

@@ -78,14 +78,14 @@ function locateTarget(s: StoreCore, target: CommitRef): WriteTarget {
  * Apply path edits to the target in one transaction. The base tree is read inside the
  * transaction, so concurrent writers to one branch each land on top of the other.
  */
-function commitEdits(
+async function commitEdits(
   s: StoreCore,
   target: CommitRef,
   build: (base: NodeId | null, t: WriteTarget) => readonly (PathEdit | OverlayOp)[],
   opts: { description?: string; beforeCommit?: () => void } = {},
-): { commit: CommitRow; finished: boolean } {
+): Promise<{ commit: CommitRow; finished: boolean }> {
   crashPoint('before-commit-txn');
-  const done = s.unitOfWork(() => {
+  const done = await s.unitOfWork(async () => {
     const t = locateTarget(s, target);
     const base = t.open ? t.open.root : (t.head?.root ?? null);
     const edits = build(base, t);
@@ -100,7 +100,7 @@ function commitEdits(
     const c = insertCommit(s, { repo: t.repo, branch: t.branch, parent: t.head, origin: 'USER', description: opts.description, finished: true });
     s.graph.setCommitRoot(t.repo, c.id, root, ref?.size ?? 0, ref?.files ?? 0);
     s.graph.setBranch(t.repo, t.branch!, c.id, Date.now());
-    propagate(s, t.repo, t.branch!, c.id);
+    await propagate(s, t.repo, t.branch!, c.id);
     crashPoint('in-commit-txn');
     return { commit: s.graph.getCommit(t.repo, c.id)!, finished: true };
   });
@@ -343,7 +343,7 @@ class PutRun {
     if (s.packs.local)
       writer.checkpointEvery(opts.checkpointRows ?? (plan.hasTrees ? CHECKPOINT_ROWS : FILE_CHECKPOINT_ROWS), () => {
         writer.sync();
-        s.unitOfWork(() => writer.checkpoint());
+        s.unitNow(() => writer.checkpoint());
       });
     this.arena = new ReadArena(writer);
     this.cache = new FileCache(s.db);
@@ -506,20 +506,20 @@ export interface AppendedOutput {
  * plus new bytes. `beforeCommit` runs inside the transaction that records the tree, so the
  * caller can record what refers to it atomically.
  */
-export function writeLocalTree(
+export async function writeLocalTree(
   s: StoreCore,
   dir: string,
   opts: {
     datum: string;
     /** outputs the transform handed over as an earlier content plus new bytes */
     appended?: readonly AppendedOutput[];
-    beforeCommit: (root: NodeId | null, stats: { files: number; bytes: number }) => void;
+    beforeCommit: (root: NodeId | null, stats: { files: number; bytes: number }) => Promise<void>;
     /** what each symbolic link stands for (see LinkTarget); without it links are followed */
     resolveLink?: (local: string) => LinkTarget;
     /** told of each link not uploaded */
     onWarning?: (msg: string) => void;
   },
-): { root: NodeId | null; files: number; bytes: number } {
+): Promise<{ root: NodeId | null; files: number; bytes: number }> {
   // synchronous from walk to commit: the packs must take appends and fsync
   requireLocal(s.packs, 'storing a datum output');
   const session = new WriteSession(s);
@@ -546,7 +546,7 @@ export function writeLocalTree(
       return { path: a.path, rec };
     });
     session.makeDurableSync();
-    const root = s.unitOfWork(() => {
+    const root = await s.unitOfWork(async () => {
       writer.record();
       trees.record(Date.now());
       let r = ref && ref.entries > 0 ? ref.id : null;
@@ -554,7 +554,7 @@ export function writeLocalTree(
         s.index.putContents(appended.map((a) => a.rec));
         r = applyPathEdits(s.reader, s.pages, r, appended.map((a) => ({ path: a.path, entry: fileEntry(a.rec, opts.datum) })))?.id ?? null;
       }
-      opts.beforeCommit(r, { files: trees.files + appended.length, bytes });
+      await opts.beforeCommit(r, { files: trees.files + appended.length, bytes });
       session.end();
       return r;
     });
@@ -1020,14 +1020,14 @@ export function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef, opts:
 }
 
 /** Copy a file or directory into a branch or open commit by reference: no bytes move. */
-export function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: { append?: boolean } = {}): CommitInfo {
+export async function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: { append?: boolean } = {}): Promise<CommitInfo> {
   const sc = resolveCommit(s, src);
   const sp = cleanPath(src.path ?? '/');
   const se = sc.root ? lookupPath(s.reader, sc.root, sp) : undefined;
   if (!se) throw fileNotFound(sc, sp);
   const dp = validateWritePath(dst.path ?? sp);
   if (opts.append && se.kind !== 'file') throw new InvalidArgumentError('--append copies only files', 'copy the directory without -a');
-  const { commit } = commitEdits(s, dst, (base) => {
+  const { commit } = await commitEdits(s, dst, (base) => {
     if (!opts.append) return [{ path: dp, entry: { ...se, name: '' } }];
     const prev = base ? lookupPath(s.reader, base, dp) : undefined;
     if (!prev) return [{ path: dp, entry: { ...se, name: '' } }];
@@ -1047,12 +1047,12 @@ export function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: { appen
 }
 
 /** Delete files (a glob may name several); directories need `recursive`. */
-export function deleteFiles(s: StoreCore, ref: FileRef, opts: { recursive?: boolean } = {}): CommitInfo {
+export async function deleteFiles(s: StoreCore, ref: FileRef, opts: { recursive?: boolean } = {}): Promise<CommitInfo> {
   const p = ref.path;
   if (p === undefined || cleanPath(p) === '/') {
     if (!opts.recursive) throw new InvalidArgumentError('a file path is required', 'name the file, e.g. repo@master:/file.txt, or pass -r with :/ to empty the commit');
   }
-  const { commit } = commitEdits(s, ref, (base, t) => {
+  const { commit } = await commitEdits(s, ref, (base, t) => {
     const c = { repo: t.repo, branch: t.branch, id: t.open?.id ?? t.head?.id ?? '' } as CommitRow;
     const matches: PathEntry[] = [];
     if (base) {

@@ -1,27 +1,32 @@
-// Pipelines, jobs and datums as rows. The only module with SQL about them; the pipeline layer
+// Pipelines, jobs and datums as records. The only module with SQL about them; the pipeline layer
 // (src/pipeline) holds the rules and calls this through the store core.
 import type { Db } from './meta-db.js';
 import type { NodeId } from './hash.js';
 import { hostname as hostHere } from 'node:os';
+import type { DatumFile } from './types.js';
 
 export type JobState = 'JOB_CREATED' | 'JOB_STARTING' | 'JOB_RUNNING' | 'JOB_FINISHING' | 'JOB_SUCCESS' | 'JOB_FAILURE' | 'JOB_KILLED' | 'JOB_UNRUNNABLE';
 export const TERMINAL_JOB_STATES: readonly JobState[] = ['JOB_SUCCESS', 'JOB_FAILURE', 'JOB_KILLED', 'JOB_UNRUNNABLE'];
 
 export type DatumState = 'pending' | 'running' | 'success' | 'skipped' | 'failed' | 'recovered';
 
-export interface PipelineRow {
+export type { DatumFile, WindowBounds } from './types.js';
+
+export interface PipelineRecord {
   name: string;
   version: number;
-  spec: string;
+  /** the decoded spec, as the pipeline layer wrote it (a JSON value) */
+  spec: unknown;
+  /** the spec as the user wrote it */
   raw: string;
   salt: string;
-  output_branch: string;
-  stopped: number;
+  outputBranch: string;
+  stopped: boolean;
   created: number;
   updated: number;
 }
 
-export interface JobRow {
+export interface JobRecord {
   pipeline: string;
   id: string;
   version: number;
@@ -36,113 +41,219 @@ export interface JobRow {
   failed: number;
   recovered: number;
   total: number;
-  download_bytes: number;
-  upload_bytes: number;
+  downloadBytes: number;
+  uploadBytes: number;
   runner: string | null;
-  lease_until: number | null;
+  leaseUntil: number | null;
 }
 
-export interface DatumRow {
+/** What a log follower watches of a job. */
+export type JobSummary = Pick<JobRecord, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>;
+
+export interface DatumRecord {
   pipeline: string;
   job: string;
   id: string;
   seq: number;
   hash: string;
   state: DatumState;
-  inputs: string;
+  inputs: DatumFile[];
   output: NodeId | null;
   attempts: number;
   started: number | null;
   finished: number | null;
   error: string | null;
+  claimedBy: string | null;
+  leaseUntil: number | null;
+  downloadBytes: number;
+  uploadBytes: number;
+}
+
+/** A datum as planning records it. */
+export type NewDatum = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>;
+/** A datum's result, as its runner records it. */
+export type DatumResult = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'downloadBytes' | 'uploadBytes'>;
+/** What planning and merging need of a datum. */
+export type DatumOutcome = Pick<DatumRecord, 'id' | 'hash' | 'state' | 'output'>;
+export type JobCounts = Pick<JobRecord, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'downloadBytes' | 'uploadBytes'>;
+export type RunnerLease = { id: string; pid: number; host: string; until: number };
+
+/**
+ * The pipeline metadata's contract: pipelines, jobs, datums and their outputs, cron ticks.
+ * Implemented on SQLite by SqliteJobRecords; a network database implements it again, so every
+ * method is asynchronous and one round trip: batch-shaped methods take or return many records
+ * at once, `iterate*` methods stream in pages. Claims and state changes that must go together
+ * are made inside a unit of work (StoreCore.unitOfWork); a method called outside any unit is a
+ * unit of its own, and sees what the last finished unit left.
+ */
+export interface JobRecords {
+  /** Become the store's background runner unless a live one exists. */
+  claimRunner(id: string, alive: (owner: RunnerLease) => boolean): Promise<boolean>;
+  /** The background runner holding the lease, if any (alive or not). */
+  runnerOwner(): Promise<RunnerLease | undefined>;
+  releaseRunner(id: string): Promise<void>;
+  getPipeline(name: string): Promise<PipelineRecord | undefined>;
+  listPipelines(): Promise<PipelineRecord[]>;
+  /** The pipeline whose output branch is repo@branch, if any. */
+  pipelineOwning(repo: string, branch: string): Promise<PipelineRecord | undefined>;
+  insertPipeline(p: PipelineRecord): Promise<void>;
+  updatePipeline(p: Omit<PipelineRecord, 'stopped' | 'created'>): Promise<void>;
+  setStopped(name: string, stopped: boolean): Promise<void>;
+  deletePipeline(name: string): Promise<void>;
+  getJob(pipeline: string, id: string): Promise<JobRecord | undefined>;
+  jobsOf(pipeline: string): Promise<JobRecord[]>;
+  jobsById(id: string): Promise<JobRecord[]>;
+  allJobs(): Promise<JobRecord[]>;
+  /** Jobs not yet terminal, oldest first. */
+  openJobs(): Promise<JobRecord[]>;
+  /** Jobs not yet terminal, and those that ended at or after `endedSince` (ms): what a log follower watches. */
+  liveJobs(endedSince: number): Promise<JobSummary[]>;
+  /** A finished job's record from another store (a pull); one already here is left as it is. */
+  importJob(j: Omit<JobRecord, 'runner' | 'leaseUntil'>): Promise<void>;
+  insertJob(pipeline: string, id: string, version: number, salt: string): Promise<void>;
+  setJobState(pipeline: string, id: string, state: JobState, reason: string | null, finished: number | null): Promise<void>;
+  startJob(pipeline: string, id: string, total: number, runner: string, leaseUntil: number): Promise<void>;
+  leaseJob(pipeline: string, id: string, runner: string | null, leaseUntil: number | null): Promise<void>;
+  setCounts(c: JobCounts): Promise<void>;
+  deleteJob(pipeline: string, id: string): Promise<void>;
+  /** The newest successful job of a pipeline other than `exceptJob`: the base a new job builds on. */
+  lastSuccessfulJob(pipeline: string, exceptJob: string): Promise<JobRecord | undefined>;
+  /** Record a job's planned datums, all at once. */
+  insertDatums(ds: readonly NewDatum[]): Promise<void>;
+  getDatum(pipeline: string, job: string, id: string): Promise<DatumRecord | undefined>;
+  datumsOf(pipeline: string, job: string): Promise<DatumRecord[]>;
+  /** The job of this pipeline started most recently before `job`: its rows carry every reusable result forward. */
+  previousJob(pipeline: string, job: string): Promise<string | undefined>;
+  /** A job's datums with only their input files, in plan order, a page at a time. */
+  iterateDatumInputs(pipeline: string, job: string): AsyncIterable<Pick<DatumRecord, 'id' | 'inputs'>>;
+  /** A job's datums without their inputs: what planning and merging need, at a fraction of the read. */
+  datumOutcomes(pipeline: string, job: string): Promise<DatumOutcome[]>;
+  /** Bytes moved by the datums a job ran itself (skipped ones moved nothing). */
+  datumBytes(pipeline: string, job: string): Promise<{ downloadBytes: number; uploadBytes: number }>;
+  firstFailedDatum(pipeline: string, job: string): Promise<string | undefined>;
+  /** Whether any job of the pipeline has datum records (none: no earlier result to reuse). */
+  hasDatums(pipeline: string): Promise<boolean>;
+  /** Successful earlier results for these datum identities, keyed by datum id (a miss is absent). */
+  priorResults(pipeline: string, wanted: readonly { id: string; hash: string }[]): Promise<Map<string, DatumRecord>>;
+  /** Claim up to `limit` datums at once, in plan order: one write per batch, not per datum. */
+  claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRecord[]>;
+  /** Record datum results; only a datum still running takes its result (one restarted meanwhile runs again). */
+  finishDatums(results: readonly DatumResult[]): Promise<void>;
+  /** Count one more try of a claimed datum (a retry within the same claim). */
+  addAttempt(pipeline: string, job: string, id: string): Promise<void>;
+  /** Send running datums back to the queue (`restart datum`); returns those that were running. */
+  restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]>;
+  /** A runner that stops gives its unfinished datums back to the queue (else they wait for its lease to run out). */
+  releaseClaims(pipeline: string, job: string, runner: string): Promise<number>;
+  /** Renew the lease of every datum of a job this runner holds; returns the ids it still holds (claimed and not finished). */
+  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>>;
+  datumStates(pipeline: string, job: string): Promise<Record<DatumState, number>>;
+  /** When a cron input last ticked (ms), if it ever did. Read it in the unit that writes the next tick. */
+  lastCronTick(pipeline: string, input: string): Promise<number | undefined>;
+  setLastCronTick(pipeline: string, input: string, tick: number): Promise<void>;
+  /** Forget the ticks of cron inputs a pipeline no longer has (after an update renamed or removed them). */
+  keepCronTicks(pipeline: string, inputs: readonly string[]): Promise<void>;
+  /** Every datum output root: gc keeps these trees alive (later jobs reuse them). */
+  allDatumOutputs(): Promise<NodeId[]>;
+}
+
+interface PipelineRow {
+  name: string;
+  version: number;
+  spec: string;
+  raw: string;
+  salt: string;
+  output_branch: string;
+  stopped: number;
+  created: number;
+  updated: number;
+}
+
+interface JobRow extends Omit<JobRecord, 'downloadBytes' | 'uploadBytes' | 'leaseUntil'> {
+  download_bytes: number;
+  upload_bytes: number;
+  lease_until: number | null;
+}
+
+interface DatumRow extends Omit<DatumRecord, 'inputs' | 'claimedBy' | 'leaseUntil' | 'downloadBytes' | 'uploadBytes'> {
+  inputs: string;
   claimed_by: string | null;
   lease_until: number | null;
   download_bytes: number;
   upload_bytes: number;
 }
 
-/**
- * The pipeline metadata's contract: pipelines, jobs, datums and their outputs, cron ticks.
- * Implemented on SQLite by SqliteJobRecords. Claims and state changes are made inside a unit of
- * work (StoreCore.unitOfWork), so that two runners never claim one datum; `iterate*` methods
- * stream; each other method is one query.
- */
-export interface JobRecords {
-  /** Become the store's background runner unless a live one exists. */
-  claimRunner(id: string, alive: (owner: { pid: number; host: string; until: number }) => boolean): boolean;
-  /** The background runner holding the lease, if any (alive or not). */
-  runnerOwner(): { id: string; pid: number; host: string; until: number } | undefined;
-  releaseRunner(id: string): void;
-  getPipeline(name: string): PipelineRow | undefined;
-  listPipelines(): PipelineRow[];
-  /** The pipeline whose output branch is repo@branch, if any. */
-  pipelineOwning(repo: string, branch: string): PipelineRow | undefined;
-  insertPipeline(p: PipelineRow): void;
-  /** A finished job's record from another store (a pull); one already here is left as it is. */
-  importJob(j: Omit<JobRow, 'runner' | 'lease_until'>): void;
-  updatePipeline(p: Omit<PipelineRow, 'stopped' | 'created'>): void;
-  setStopped(name: string, stopped: boolean): void;
-  deletePipeline(name: string): void;
-  getJob(pipeline: string, id: string): JobRow | undefined;
-  jobsOf(pipeline: string): JobRow[];
-  jobsById(id: string): JobRow[];
-  allJobs(): JobRow[];
-  /** Jobs not yet terminal, oldest first. */
-  openJobs(): JobRow[];
-  /** Jobs not yet terminal, and those that ended at or after `endedSince` (ms): what a log follower watches. */
-  liveJobs(endedSince: number): Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>[];
-  insertJob(pipeline: string, id: string, version: number, salt: string): void;
-  setJobState(pipeline: string, id: string, state: JobState, reason: string | null, finished: number | null): void;
-  startJob(pipeline: string, id: string, total: number, runner: string, leaseUntil: number): void;
-  leaseJob(pipeline: string, id: string, runner: string | null, leaseUntil: number | null): void;
-  setCounts(c: Pick<JobRow, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'download_bytes' | 'upload_bytes'>): void;
-  deleteJob(pipeline: string, id: string): void;
-  /** The newest successful job of a pipeline other than `exceptJob`: the base a new job builds on. */
-  lastSuccessfulJob(pipeline: string, exceptJob: string): JobRow | undefined;
-  insertDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>): void;
-  getDatum(pipeline: string, job: string, id: string): DatumRow | undefined;
-  datumsOf(pipeline: string, job: string): DatumRow[];
-  /** The job of this pipeline started most recently before `job`: its rows carry every reusable result forward. */
-  previousJob(pipeline: string, job: string): string | undefined;
-  /** A job's datums with only their input files (JSON), one row at a time, in plan order. */
-  datumInputs(pipeline: string, job: string): IterableIterator<Pick<DatumRow, 'id' | 'inputs'>>;
-  /** A job's datums without their inputs: what planning and merging need, at a fraction of the read. */
-  datumResults(pipeline: string, job: string): Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[];
-  /** Bytes moved by the datums a job ran itself (skipped ones moved nothing). */
-  datumBytes(pipeline: string, job: string): { download_bytes: number; upload_bytes: number };
-  firstFailedDatum(pipeline: string, job: string): string | undefined;
-  /** Whether any job of the pipeline has datum rows (none: no earlier result to reuse). */
-  hasDatums(pipeline: string): boolean;
-  /** A successful earlier result for this datum identity, if any. */
-  datumResult(pipeline: string, id: string, hash: string): DatumRow | undefined;
-  /** Claim up to `limit` datums in one statement: one write transaction per batch, not per datum. */
-  claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): DatumRow[];
-  finishDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>): void;
-  /** Count one more try of a claimed datum (a retry within the same claim). */
-  addAttempt(pipeline: string, job: string, id: string): void;
-  /** Send running datums back to the queue (`restart datum`); returns those that were running. */
-  restartDatums(pipeline: string, job: string, ids: readonly string[]): string[];
-  /** A runner that stops gives its unfinished datums back to the queue (else they wait for its lease to run out). */
-  releaseClaims(pipeline: string, job: string, runner: string): number;
-  /** The datums of a job this runner holds (claimed and not finished). */
-  datumsClaimedBy(pipeline: string, job: string, runner: string): Set<string>;
-  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): void;
-  datumStates(pipeline: string, job: string): Record<DatumState, number>;
-  /** When a cron input last ticked (ms), if it ever did. Read it in the transaction that writes the next tick. */
-  lastCronTick(pipeline: string, input: string): number | undefined;
-  setLastCronTick(pipeline: string, input: string, tick: number): void;
-  /** Forget the ticks of cron inputs a pipeline no longer has (after an update renamed or removed them). */
-  keepCronTicks(pipeline: string, inputs: readonly string[]): void;
-  /** Every datum output root: gc keeps these trees alive (later jobs reuse them). */
-  allDatumOutputs(): NodeId[];
-}
+const pipelineOf = (r: PipelineRow): PipelineRecord => ({
+  name: r.name,
+  version: r.version,
+  spec: JSON.parse(r.spec) as unknown,
+  raw: r.raw,
+  salt: r.salt,
+  outputBranch: r.output_branch,
+  stopped: r.stopped !== 0,
+  created: r.created,
+  updated: r.updated,
+});
 
-/** JobRecords on SQLite: prepared statements over its tables. */
+const jobOf = (r: JobRow): JobRecord => ({
+  pipeline: r.pipeline,
+  id: r.id,
+  version: r.version,
+  salt: r.salt,
+  state: r.state,
+  reason: r.reason,
+  created: r.created,
+  started: r.started,
+  finished: r.finished,
+  processed: r.processed,
+  skipped: r.skipped,
+  failed: r.failed,
+  recovered: r.recovered,
+  total: r.total,
+  downloadBytes: r.download_bytes,
+  uploadBytes: r.upload_bytes,
+  runner: r.runner,
+  leaseUntil: r.lease_until,
+});
+
+const datumOf = (r: DatumRow): DatumRecord => ({
+  pipeline: r.pipeline,
+  job: r.job,
+  id: r.id,
+  seq: r.seq,
+  hash: r.hash,
+  state: r.state,
+  inputs: JSON.parse(r.inputs) as DatumFile[],
+  output: r.output,
+  attempts: r.attempts,
+  started: r.started,
+  finished: r.finished,
+  error: r.error,
+  claimedBy: r.claimed_by,
+  leaseUntil: r.lease_until,
+  downloadBytes: r.download_bytes,
+  uploadBytes: r.upload_bytes,
+});
+
+/** Rows a datum iteration reads per query: bounded memory, and no cursor held open across an await. */
+const DATUM_PAGE = 1000;
+
+/**
+ * JobRecords on SQLite: prepared statements over its tables, each method an async wrapper. A
+ * method called outside a unit of work first waits for the unit in flight on the connection
+ * (`settled`), so that it never sees half of one.
+ */
 export class SqliteJobRecords implements JobRecords {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly settled: () => Promise<void> | undefined = () => undefined,
+  ) {
     this.q = {
+      runner: db.prepare("SELECT value FROM settings WHERE key = 'runner'").pluck(),
+      setRunner: db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('runner', ?)"),
+      dropRunner: db.prepare("DELETE FROM settings WHERE key = 'runner'"),
       pipeline: db.prepare('SELECT * FROM pipelines WHERE name = ?'),
       pipelines: db.prepare('SELECT * FROM pipelines ORDER BY created DESC, name'),
       byOutput: db.prepare('SELECT * FROM pipelines WHERE name = ? AND output_branch = ?'),
@@ -162,14 +273,14 @@ export class SqliteJobRecords implements JobRecords {
         "SELECT pipeline, id, state, created, started, finished FROM jobs WHERE state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING') OR finished >= ? ORDER BY created, rowid",
       ),
       importJob: db.prepare(
-        'INSERT OR IGNORE INTO jobs (pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes) VALUES (@pipeline, @id, @version, @salt, @state, @reason, @created, @started, @finished, @processed, @skipped, @failed, @recovered, @total, @download_bytes, @upload_bytes)',
+        'INSERT OR IGNORE INTO jobs (pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes) VALUES (@pipeline, @id, @version, @salt, @state, @reason, @created, @started, @finished, @processed, @skipped, @failed, @recovered, @total, @downloadBytes, @uploadBytes)',
       ),
       insertJob: db.prepare('INSERT INTO jobs (pipeline, id, version, salt, state, created) VALUES (?, ?, ?, ?, ?, ?)'),
       setJobState: db.prepare('UPDATE jobs SET state = ?, reason = ?, finished = ? WHERE pipeline = ? AND id = ?'),
       startJob: db.prepare("UPDATE jobs SET state = 'JOB_RUNNING', started = COALESCE(started, ?), total = ?, runner = ?, lease_until = ? WHERE pipeline = ? AND id = ?"),
       leaseJob: db.prepare('UPDATE jobs SET runner = ?, lease_until = ? WHERE pipeline = ? AND id = ?'),
       setCounts: db.prepare(
-        'UPDATE jobs SET processed = @processed, skipped = @skipped, failed = @failed, recovered = @recovered, download_bytes = @download_bytes, upload_bytes = @upload_bytes WHERE pipeline = @pipeline AND id = @id',
+        'UPDATE jobs SET processed = @processed, skipped = @skipped, failed = @failed, recovered = @recovered, download_bytes = @downloadBytes, upload_bytes = @uploadBytes WHERE pipeline = @pipeline AND id = @id',
       ),
       deleteJobs: db.prepare('DELETE FROM jobs WHERE pipeline = ?'),
       deleteJob: db.prepare('DELETE FROM jobs WHERE pipeline = ? AND id = ?'),
@@ -181,8 +292,8 @@ export class SqliteJobRecords implements JobRecords {
       datums: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
       previousJob: db.prepare('SELECT id FROM jobs WHERE pipeline = ? AND started IS NOT NULL AND rowid < (SELECT rowid FROM jobs WHERE pipeline = ? AND id = ?) ORDER BY rowid DESC LIMIT 1').pluck(),
       results: db.prepare('SELECT id, hash, state, output FROM datums WHERE pipeline = ? AND job = ?'),
-      inputs: db.prepare('SELECT id, inputs FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
-      sums: db.prepare("SELECT COALESCE(SUM(download_bytes), 0) AS download_bytes, COALESCE(SUM(upload_bytes), 0) AS upload_bytes FROM datums WHERE pipeline = ? AND job = ? AND state <> 'skipped'"),
+      inputsPage: db.prepare('SELECT id, seq, inputs FROM datums WHERE pipeline = ? AND job = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      sums: db.prepare("SELECT COALESCE(SUM(download_bytes), 0) AS downloadBytes, COALESCE(SUM(upload_bytes), 0) AS uploadBytes FROM datums WHERE pipeline = ? AND job = ? AND state <> 'skipped'"),
       firstFailed: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'failed' ORDER BY seq LIMIT 1").pluck(),
       anyDatum: db.prepare('SELECT 1 FROM datums WHERE pipeline = ? LIMIT 1').pluck(),
       datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1"),
@@ -199,15 +310,14 @@ export class SqliteJobRecords implements JobRecords {
       ),
       // only a running datum: one sent back to the queue by `restart datum` meanwhile is run again
       finishDatum: db.prepare(
-        "UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @download_bytes, upload_bytes = @upload_bytes WHERE pipeline = @pipeline AND job = @job AND id = @id AND state = 'running'",
+        "UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @downloadBytes, upload_bytes = @uploadBytes WHERE pipeline = @pipeline AND job = @job AND id = @id AND state = 'running'",
       ),
       addAttempt: db.prepare('UPDATE datums SET attempts = attempts + 1 WHERE pipeline = ? AND job = ? AND id = ?'),
       // `restart datum`: the datum goes back to the queue; its runner sees the claim gone and kills it
       restartDatum: db.prepare("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = ? AND job = ? AND id = ? AND state = 'running'"),
-      claimedBy: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?").pluck(),
       releaseClaims: db.prepare("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?"),
       // through datums_by_state: the running datums of one job, not every datum the store ever ran
-      renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?"),
+      renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ? RETURNING id").pluck(),
       countStates: db.prepare('SELECT state, COUNT(*) AS n FROM datums WHERE pipeline = ? AND job = ? GROUP BY state'),
       deleteDatums: db.prepare('DELETE FROM datums WHERE pipeline = ?'),
       deleteJobDatums: db.prepare('DELETE FROM datums WHERE pipeline = ? AND job = ?'),
@@ -220,187 +330,239 @@ export class SqliteJobRecords implements JobRecords {
     };
   }
 
-  /** Become the store's background runner unless a live one exists. */
-  claimRunner(id: string, alive: (owner: { pid: number; host: string; until: number }) => boolean): boolean {
-    return this.db.transaction(() => {
-      const row = this.db.prepare("SELECT value FROM settings WHERE key = 'runner'").pluck().get() as string | undefined;
+  /** Run `f` once no unit of another flow is open on the connection. */
+  private async at<T>(f: () => T): Promise<T> {
+    const wait = this.settled();
+    if (wait) await wait;
+    return f();
+  }
+
+  /** Run `f`'s statements together: their own transaction, or a savepoint in the unit in flight. */
+  private together<T>(f: () => T): Promise<T> {
+    return this.at(() => this.db.transaction(f).immediate());
+  }
+
+  claimRunner(id: string, alive: (owner: RunnerLease) => boolean): Promise<boolean> {
+    return this.together(() => {
+      const row = this.q.runner.get() as string | undefined;
       if (row) {
-        const owner = JSON.parse(row) as { id: string; pid: number; host: string; until: number };
+        const owner = JSON.parse(row) as RunnerLease;
         if (owner.id !== id && alive(owner)) return false;
       }
-      this.db.prepare("INSERT OR REPLACE INTO settings (key, value) VALUES ('runner', ?)").run(JSON.stringify({ id, pid: process.pid, host: hostHere(), until: Date.now() + 60_000 }));
+      this.q.setRunner.run(JSON.stringify({ id, pid: process.pid, host: hostHere(), until: Date.now() + 60_000 }));
       return true;
-    }).immediate();
+    });
+  }
+  runnerOwner(): Promise<RunnerLease | undefined> {
+    return this.at(() => {
+      const row = this.q.runner.get() as string | undefined;
+      return row ? (JSON.parse(row) as RunnerLease) : undefined;
+    });
+  }
+  releaseRunner(id: string): Promise<void> {
+    return this.together(() => {
+      const row = this.q.runner.get() as string | undefined;
+      if (row && (JSON.parse(row) as { id: string }).id === id) this.q.dropRunner.run();
+    });
   }
 
-  /** The background runner holding the lease, if any (alive or not). */
-  runnerOwner(): { id: string; pid: number; host: string; until: number } | undefined {
-    const row = this.db.prepare("SELECT value FROM settings WHERE key = 'runner'").pluck().get() as string | undefined;
-    return row ? (JSON.parse(row) as { id: string; pid: number; host: string; until: number }) : undefined;
+  getPipeline(name: string): Promise<PipelineRecord | undefined> {
+    return this.at(() => {
+      const r = this.q.pipeline.get(name) as PipelineRow | undefined;
+      return r && pipelineOf(r);
+    });
+  }
+  listPipelines(): Promise<PipelineRecord[]> {
+    return this.at(() => (this.q.pipelines.all() as PipelineRow[]).map(pipelineOf));
+  }
+  pipelineOwning(repo: string, branch: string): Promise<PipelineRecord | undefined> {
+    return this.at(() => {
+      const r = this.q.byOutput.get(repo, branch) as PipelineRow | undefined;
+      return r && pipelineOf(r);
+    });
+  }
+  insertPipeline(p: PipelineRecord): Promise<void> {
+    return this.at(() => {
+      this.q.insertPipeline.run({ name: p.name, version: p.version, spec: JSON.stringify(p.spec), raw: p.raw, salt: p.salt, output_branch: p.outputBranch, stopped: p.stopped ? 1 : 0, created: p.created, updated: p.updated });
+    });
+  }
+  updatePipeline(p: Omit<PipelineRecord, 'stopped' | 'created'>): Promise<void> {
+    return this.at(() => {
+      this.q.updatePipeline.run({ name: p.name, version: p.version, spec: JSON.stringify(p.spec), raw: p.raw, salt: p.salt, output_branch: p.outputBranch, updated: p.updated });
+    });
+  }
+  setStopped(name: string, stopped: boolean): Promise<void> {
+    return this.at(() => {
+      this.q.setStopped.run(stopped ? 1 : 0, Date.now(), name);
+    });
+  }
+  deletePipeline(name: string): Promise<void> {
+    return this.together(() => {
+      this.q.deleteCronTicks.run(name);
+      this.q.deleteDatums.run(name);
+      this.q.deleteJobs.run(name);
+      this.q.deletePipeline.run(name);
+    });
   }
 
-  releaseRunner(id: string): void {
-    const row = this.db.prepare("SELECT value FROM settings WHERE key = 'runner'").pluck().get() as string | undefined;
-    if (row && (JSON.parse(row) as { id: string }).id === id) this.db.prepare("DELETE FROM settings WHERE key = 'runner'").run();
+  getJob(pipeline: string, id: string): Promise<JobRecord | undefined> {
+    return this.at(() => {
+      const r = this.q.job.get(pipeline, id) as JobRow | undefined;
+      return r && jobOf(r);
+    });
+  }
+  jobsOf(pipeline: string): Promise<JobRecord[]> {
+    return this.at(() => (this.q.jobsOf.all(pipeline) as JobRow[]).map(jobOf));
+  }
+  jobsById(id: string): Promise<JobRecord[]> {
+    return this.at(() => (this.q.jobsById.all(id) as JobRow[]).map(jobOf));
+  }
+  allJobs(): Promise<JobRecord[]> {
+    return this.at(() => (this.q.allJobs.all() as JobRow[]).map(jobOf));
+  }
+  openJobs(): Promise<JobRecord[]> {
+    return this.at(() => (this.q.openJobs.all() as JobRow[]).map(jobOf));
+  }
+  liveJobs(endedSince: number): Promise<JobSummary[]> {
+    return this.at(() => this.q.liveJobs.all(endedSince) as JobSummary[]);
+  }
+  importJob(j: Omit<JobRecord, 'runner' | 'leaseUntil'>): Promise<void> {
+    return this.at(() => {
+      this.q.importJob.run(j);
+    });
+  }
+  insertJob(pipeline: string, id: string, version: number, salt: string): Promise<void> {
+    return this.at(() => {
+      this.q.insertJob.run(pipeline, id, version, salt, 'JOB_CREATED', Date.now());
+    });
+  }
+  setJobState(pipeline: string, id: string, state: JobState, reason: string | null, finished: number | null): Promise<void> {
+    return this.at(() => {
+      this.q.setJobState.run(state, reason, finished, pipeline, id);
+    });
+  }
+  startJob(pipeline: string, id: string, total: number, runner: string, leaseUntil: number): Promise<void> {
+    return this.at(() => {
+      this.q.startJob.run(Date.now(), total, runner, leaseUntil, pipeline, id);
+    });
+  }
+  leaseJob(pipeline: string, id: string, runner: string | null, leaseUntil: number | null): Promise<void> {
+    return this.at(() => {
+      this.q.leaseJob.run(runner, leaseUntil, pipeline, id);
+    });
+  }
+  setCounts(c: JobCounts): Promise<void> {
+    return this.at(() => {
+      this.q.setCounts.run(c);
+    });
+  }
+  deleteJob(pipeline: string, id: string): Promise<void> {
+    return this.together(() => {
+      this.q.deleteJobDatums.run(pipeline, id);
+      this.q.deleteJob.run(pipeline, id);
+    });
+  }
+  lastSuccessfulJob(pipeline: string, exceptJob: string): Promise<JobRecord | undefined> {
+    return this.at(() => {
+      const r = this.q.lastSuccess.get(pipeline, pipeline, exceptJob) as JobRow | undefined;
+      return r && jobOf(r);
+    });
   }
 
-  getPipeline(name: string): PipelineRow | undefined {
-    return this.q.pipeline.get(name) as PipelineRow | undefined;
+  insertDatums(ds: readonly NewDatum[]): Promise<void> {
+    return this.together(() => {
+      for (const d of ds) this.q.insertDatum.run({ ...d, inputs: JSON.stringify(d.inputs) });
+    });
   }
-  listPipelines(): PipelineRow[] {
-    return this.q.pipelines.all() as PipelineRow[];
+  getDatum(pipeline: string, job: string, id: string): Promise<DatumRecord | undefined> {
+    return this.at(() => {
+      const r = this.q.datum.get(pipeline, job, id) as DatumRow | undefined;
+      return r && datumOf(r);
+    });
   }
-  /** The pipeline whose output branch is repo@branch, if any. */
-  pipelineOwning(repo: string, branch: string): PipelineRow | undefined {
-    return this.q.byOutput.get(repo, branch) as PipelineRow | undefined;
+  datumsOf(pipeline: string, job: string): Promise<DatumRecord[]> {
+    return this.at(() => (this.q.datums.all(pipeline, job) as DatumRow[]).map(datumOf));
   }
-  insertPipeline(p: PipelineRow): void {
-    this.q.insertPipeline.run(p);
+  previousJob(pipeline: string, job: string): Promise<string | undefined> {
+    return this.at(() => this.q.previousJob.get(pipeline, pipeline, job) as string | undefined);
   }
-  updatePipeline(p: Omit<PipelineRow, 'stopped' | 'created'>): void {
-    this.q.updatePipeline.run(p);
+  async *iterateDatumInputs(pipeline: string, job: string): AsyncIterable<Pick<DatumRecord, 'id' | 'inputs'>> {
+    for (let after = -1; ; ) {
+      const page = await this.at(() => this.q.inputsPage.all(pipeline, job, after, DATUM_PAGE) as { id: string; seq: number; inputs: string }[]);
+      for (const r of page) yield { id: r.id, inputs: JSON.parse(r.inputs) as DatumFile[] };
+      if (page.length < DATUM_PAGE) return;
+      after = page[page.length - 1]!.seq;
+    }
   }
-  setStopped(name: string, stopped: boolean): void {
-    this.q.setStopped.run(stopped ? 1 : 0, Date.now(), name);
+  datumOutcomes(pipeline: string, job: string): Promise<DatumOutcome[]> {
+    return this.at(() => this.q.results.all(pipeline, job) as DatumOutcome[]);
   }
-  deletePipeline(name: string): void {
-    this.q.deleteCronTicks.run(name);
-    this.q.deleteDatums.run(name);
-    this.q.deleteJobs.run(name);
-    this.q.deletePipeline.run(name);
+  datumBytes(pipeline: string, job: string): Promise<{ downloadBytes: number; uploadBytes: number }> {
+    return this.at(() => this.q.sums.get(pipeline, job) as { downloadBytes: number; uploadBytes: number });
   }
-
-  getJob(pipeline: string, id: string): JobRow | undefined {
-    return this.q.job.get(pipeline, id) as JobRow | undefined;
+  firstFailedDatum(pipeline: string, job: string): Promise<string | undefined> {
+    return this.at(() => this.q.firstFailed.get(pipeline, job) as string | undefined);
   }
-  jobsOf(pipeline: string): JobRow[] {
-    return this.q.jobsOf.all(pipeline) as JobRow[];
+  hasDatums(pipeline: string): Promise<boolean> {
+    return this.at(() => this.q.anyDatum.get(pipeline) !== undefined);
   }
-  jobsById(id: string): JobRow[] {
-    return this.q.jobsById.all(id) as JobRow[];
+  priorResults(pipeline: string, wanted: readonly { id: string; hash: string }[]): Promise<Map<string, DatumRecord>> {
+    return this.at(() => {
+      const out = new Map<string, DatumRecord>();
+      for (const w of wanted) {
+        const r = this.q.datumResult.get(pipeline, w.id, w.hash) as DatumRow | undefined;
+        if (r) out.set(w.id, datumOf(r));
+      }
+      return out;
+    });
   }
-  allJobs(): JobRow[] {
-    return this.q.allJobs.all() as JobRow[];
+  claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRecord[]> {
+    return this.at(() => {
+      const now = Date.now();
+      const rows = this.q.claimDatums.all({ runner, lease: now + leaseMs, now, pipeline, job, limit }) as DatumRow[];
+      return rows.sort((a, b) => a.seq - b.seq).map(datumOf);
+    });
   }
-  /** Jobs not yet terminal, oldest first. */
-  openJobs(): JobRow[] {
-    return this.q.openJobs.all() as JobRow[];
+  finishDatums(results: readonly DatumResult[]): Promise<void> {
+    return this.together(() => {
+      for (const r of results) this.q.finishDatum.run(r);
+    });
   }
-  /** Jobs not yet terminal, and those that ended at or after `endedSince` (ms): what a log follower watches. */
-  liveJobs(endedSince: number): Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>[] {
-    return this.q.liveJobs.all(endedSince) as Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>[];
+  addAttempt(pipeline: string, job: string, id: string): Promise<void> {
+    return this.at(() => {
+      this.q.addAttempt.run(pipeline, job, id);
+    });
   }
-  /** A finished job's record from another store (a pull); one already here is left as it is. */
-  importJob(j: Omit<JobRow, 'runner' | 'lease_until'>): void {
-    this.q.importJob.run(j);
+  restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]> {
+    return this.together(() => ids.filter((id) => this.q.restartDatum.run(pipeline, job, id).changes > 0));
   }
-  insertJob(pipeline: string, id: string, version: number, salt: string): void {
-    this.q.insertJob.run(pipeline, id, version, salt, 'JOB_CREATED', Date.now());
+  releaseClaims(pipeline: string, job: string, runner: string): Promise<number> {
+    return this.at(() => this.q.releaseClaims.run(pipeline, job, runner).changes);
   }
-  setJobState(pipeline: string, id: string, state: JobState, reason: string | null, finished: number | null): void {
-    this.q.setJobState.run(state, reason, finished, pipeline, id);
+  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>> {
+    return this.at(() => new Set(this.q.renewDatums.all(leaseUntil, pipeline, job, runner) as string[]));
   }
-  startJob(pipeline: string, id: string, total: number, runner: string, leaseUntil: number): void {
-    this.q.startJob.run(Date.now(), total, runner, leaseUntil, pipeline, id);
+  datumStates(pipeline: string, job: string): Promise<Record<DatumState, number>> {
+    return this.at(() => {
+      const out: Record<DatumState, number> = { pending: 0, running: 0, success: 0, skipped: 0, failed: 0, recovered: 0 };
+      for (const r of this.q.countStates.all(pipeline, job) as { state: DatumState; n: number }[]) out[r.state] = r.n;
+      return out;
+    });
   }
-  leaseJob(pipeline: string, id: string, runner: string | null, leaseUntil: number | null): void {
-    this.q.leaseJob.run(runner, leaseUntil, pipeline, id);
+  lastCronTick(pipeline: string, input: string): Promise<number | undefined> {
+    return this.at(() => this.q.cronTick.get(pipeline, input) as number | undefined);
   }
-  setCounts(c: Pick<JobRow, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'download_bytes' | 'upload_bytes'>): void {
-    this.q.setCounts.run(c);
+  setLastCronTick(pipeline: string, input: string, tick: number): Promise<void> {
+    return this.at(() => {
+      this.q.setCronTick.run(pipeline, input, tick);
+    });
   }
-  deleteJob(pipeline: string, id: string): void {
-    this.q.deleteJobDatums.run(pipeline, id);
-    this.q.deleteJob.run(pipeline, id);
+  keepCronTicks(pipeline: string, inputs: readonly string[]): Promise<void> {
+    return this.together(() => {
+      for (const i of this.q.cronInputs.all(pipeline) as string[]) if (!inputs.includes(i)) this.q.deleteCronTick.run(pipeline, i);
+    });
   }
-  /** The newest successful job of a pipeline other than `exceptJob`: the base a new job builds on. */
-  lastSuccessfulJob(pipeline: string, exceptJob: string): JobRow | undefined {
-    return this.q.lastSuccess.get(pipeline, pipeline, exceptJob) as JobRow | undefined;
-  }
-
-  insertDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>): void {
-    this.q.insertDatum.run(d);
-  }
-  getDatum(pipeline: string, job: string, id: string): DatumRow | undefined {
-    return this.q.datum.get(pipeline, job, id) as DatumRow | undefined;
-  }
-  datumsOf(pipeline: string, job: string): DatumRow[] {
-    return this.q.datums.all(pipeline, job) as DatumRow[];
-  }
-  /** The job of this pipeline started most recently before `job`: its rows carry every reusable result forward. */
-  previousJob(pipeline: string, job: string): string | undefined {
-    return this.q.previousJob.get(pipeline, pipeline, job) as string | undefined;
-  }
-  /** A job's datums with only their input files (JSON), one row at a time, in plan order. */
-  datumInputs(pipeline: string, job: string): IterableIterator<Pick<DatumRow, 'id' | 'inputs'>> {
-    return this.q.inputs.iterate(pipeline, job) as IterableIterator<Pick<DatumRow, 'id' | 'inputs'>>;
-  }
-  /** A job's datums without their inputs: what planning and merging need, at a fraction of the read. */
-  datumResults(pipeline: string, job: string): Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[] {
-    return this.q.results.all(pipeline, job) as Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[];
-  }
-  /** Bytes moved by the datums a job ran itself (skipped ones moved nothing). */
-  datumBytes(pipeline: string, job: string): { download_bytes: number; upload_bytes: number } {
-    return this.q.sums.get(pipeline, job) as { download_bytes: number; upload_bytes: number };
-  }
-  firstFailedDatum(pipeline: string, job: string): string | undefined {
-    return this.q.firstFailed.get(pipeline, job) as string | undefined;
-  }
-  /** Whether any job of the pipeline has datum rows (none: no earlier result to reuse). */
-  hasDatums(pipeline: string): boolean {
-    return this.q.anyDatum.get(pipeline) !== undefined;
-  }
-  /** A successful earlier result for this datum identity, if any. */
-  datumResult(pipeline: string, id: string, hash: string): DatumRow | undefined {
-    return this.q.datumResult.get(pipeline, id, hash) as DatumRow | undefined;
-  }
-  /** Claim up to `limit` datums in one statement: one write transaction per batch, not per datum. */
-  claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): DatumRow[] {
-    const now = Date.now();
-    const rows = this.q.claimDatums.all({ runner, lease: now + leaseMs, now, pipeline, job, limit }) as DatumRow[];
-    return rows.sort((a, b) => a.seq - b.seq);
-  }
-  finishDatum(d: Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>): void {
-    this.q.finishDatum.run(d);
-  }
-  /** Count one more try of a claimed datum (a retry within the same claim). */
-  addAttempt(pipeline: string, job: string, id: string): void {
-    this.q.addAttempt.run(pipeline, job, id);
-  }
-  /** Send running datums back to the queue (`restart datum`); returns those that were running. */
-  restartDatums(pipeline: string, job: string, ids: readonly string[]): string[] {
-    return ids.filter((id) => this.q.restartDatum.run(pipeline, job, id).changes > 0);
-  }
-  /** A runner that stops gives its unfinished datums back to the queue (else they wait for its lease to run out). */
-  releaseClaims(pipeline: string, job: string, runner: string): number {
-    return this.q.releaseClaims.run(pipeline, job, runner).changes;
-  }
-  /** The datums of a job this runner holds (claimed and not finished). */
-  datumsClaimedBy(pipeline: string, job: string, runner: string): Set<string> {
-    return new Set(this.q.claimedBy.all(pipeline, job, runner) as string[]);
-  }
-  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): void {
-    this.q.renewDatums.run(leaseUntil, pipeline, job, runner);
-  }
-  datumStates(pipeline: string, job: string): Record<DatumState, number> {
-    const out: Record<DatumState, number> = { pending: 0, running: 0, success: 0, skipped: 0, failed: 0, recovered: 0 };
-    for (const r of this.q.countStates.all(pipeline, job) as { state: DatumState; n: number }[]) out[r.state] = r.n;
-    return out;
-  }
-  /** When a cron input last ticked (ms), if it ever did. Read it in the transaction that writes the next tick. */
-  lastCronTick(pipeline: string, input: string): number | undefined {
-    return this.q.cronTick.get(pipeline, input) as number | undefined;
-  }
-  setLastCronTick(pipeline: string, input: string, tick: number): void {
-    this.q.setCronTick.run(pipeline, input, tick);
-  }
-  /** Forget the ticks of cron inputs a pipeline no longer has (after an update renamed or removed them). */
-  keepCronTicks(pipeline: string, inputs: readonly string[]): void {
-    for (const i of this.q.cronInputs.all(pipeline) as string[]) if (!inputs.includes(i)) this.q.deleteCronTick.run(pipeline, i);
-  }
-
-  /** Every datum output root: gc keeps these trees alive (later jobs reuse them). */
-  allDatumOutputs(): NodeId[] {
-    return this.q.outputs.all() as NodeId[];
+  allDatumOutputs(): Promise<NodeId[]> {
+    return this.at(() => this.q.outputs.all() as NodeId[]);
   }
 }

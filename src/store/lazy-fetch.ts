@@ -82,7 +82,7 @@ export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]
     const inUse = table.withDb(w.db).touch(chunks, now);
     if (absent.size === 0) return result;
     await fetchAll(s, w, table.withDb(w.db), absent, s.remoteSource, owner, now, inUse, result);
-    result.evicted = evict(w, table.withDb(w.db), lazyCacheLimit(), inUse);
+    result.evicted = await evict(w, table.withDb(w.db), lazyCacheLimit(), inUse);
   } finally {
     if (w !== s) closeCore(w);
   }
@@ -106,7 +106,7 @@ async function fetchAll(
     // a batch at a time: memory holds at most FETCH_BATCH chunks (≤ 512 KiB each), not a whole big file
     for (let i = 0; i < ids.length; i += FETCH_BATCH) {
       const raw = await fetchVerified(s, source, remote, ids.slice(i, i + FETCH_BATCH), (id) => owner.get(id.toString('latin1'))!);
-      for (const p of writeCache(w, table, raw, now)) inUse.add(p);
+      for (const p of await writeCache(w, table, raw, now)) inUse.add(p);
       result.chunks += raw.length;
     }
   }
@@ -183,7 +183,7 @@ function named(err: unknown, what: () => string): unknown {
 }
 
 /** Write verified chunks, whole, to packs of the cache's own and record them in one transaction; returns those packs. */
-function writeCache(s: StoreCore, table: RemoteChunks, chunks: readonly { id: ChunkId; data: Buffer }[], now: number): number[] {
+async function writeCache(s: StoreCore, table: RemoteChunks, chunks: readonly { id: ChunkId; data: Buffer }[], now: number): Promise<number[]> {
   const session = `lazy-${randomBytes(8).toString('hex')}`;
   // a registered writer keeps gc from sweeping while these chunks are written but unrecorded
   s.index.addWriter(session);
@@ -193,7 +193,7 @@ function writeCache(s: StoreCore, table: RemoteChunks, chunks: readonly { id: Ch
     for (const c of chunks) writer.add(c.id, c.data);
     writer.sync();
     const packs = writer.written();
-    s.unitOfWork(() => {
+    await s.unitOfWork(async () => {
       writer.record();
       table.addCachePacks(packs, now);
       s.index.removeWriter(session);
@@ -213,11 +213,11 @@ function writeCache(s: StoreCore, table: RemoteChunks, chunks: readonly { id: Ch
 }
 
 /** Evict least recently used cache packs until the cache is within `limit`; packs in `keep` (the read in progress needs them) stay. */
-function evict(s: StoreCore, table: RemoteChunks, limit: number, keep: ReadonlySet<number>): number {
+async function evict(s: StoreCore, table: RemoteChunks, limit: number, keep: ReadonlySet<number>): Promise<number> {
   let total = table.cacheBytes();
   if (total <= limit) return 0;
   const gone: string[] = [];
-  s.unitOfWork(() => {
+  await s.unitOfWork(async () => {
     for (const p of table.cachePacks()) {
       if (total <= limit) break;
       if (keep.has(p.id)) continue;

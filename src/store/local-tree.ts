@@ -419,11 +419,11 @@ export class TreeIngest {
    */
   private checkpoint(): void {
     this.o.writer.sync();
-    this.s.unitOfWork(() => {
+    const done = this.s.unitNow(() => {
       this.o.writer.checkpoint();
       this.record(Date.now());
     });
-    this.o.onCheckpoint?.();
+    if (done) this.o.onCheckpoint?.();
   }
 
   /** Record staged contents, file-cache rows and pages: inside the transaction, after the writer's rows. */

@@ -346,7 +346,7 @@ function sleepSync(ms: number): void {
  * just runs a moment later. The check and the sweep are one transaction, and a writer registers
  * (which needs that lock) before it looks up any chunk, so no writer can slip in between.
  */
-export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
+export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<GcReport> {
   // cutting tails and rewriting packs in place are local operations; a bucket's packs are
   // collected by whatever owns the bucket
   const local = requireLocal(s.packs, '`tusk gc`');
@@ -359,8 +359,14 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
 
   let repackList: { id: number; name: string }[] | null;
   for (;;) {
-    repackList = sweep(s, local, rep);
-    if (repackList) break;
+    const swept = await sweep(s, local);
+    if (swept) {
+      // the pack files whose rows the sweep dropped go once it has committed
+      for (const name of swept.toRemove) local.removeNow(name);
+      Object.assign(rep, swept.counts, { packsRemoved: swept.toRemove.length });
+      repackList = swept.toRepack;
+      break;
+    }
     if (Date.now() >= deadline) {
       const live = s.index.liveWriters().length;
       throw new LockedError(
@@ -380,7 +386,7 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
     local.removeNow(name);
     rep.packsRemoved++;
   }
-  for (const p of repackList) if (repack(s, local, p)) rep.packsRewritten++;
+  for (const p of repackList) if (await repack(s, local, p)) rep.packsRewritten++;
   // cached datum inputs of contents swept above, and the oldest past the cache's bound
   const trim = trimInputCache(s.path, { maxBytes: cacheLimit, isStored: (id) => s.index.hasContent(fromHex(id) as ContentId) });
   rep.cacheFilesRemoved = trim.filesRemoved;
@@ -394,9 +400,15 @@ export function gc(s: StoreCore, opts: { waitMs?: number } = {}): GcReport {
   return rep;
 }
 
-/** Mark and sweep in one transaction; null (nothing done) while a write session is alive. Returns the packs to rewrite. */
-function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: number; name: string }[] | null {
-  return s.unitOfWork(() => {
+/**
+ * Mark and sweep in one unit of work; null (nothing done) while a write session is alive.
+ * Returns what it removed, the pack files to delete and the packs to rewrite.
+ */
+async function sweep(
+  s: StoreCore,
+  local: LocalPackAccess,
+): Promise<{ counts: Pick<GcReport, 'nodesRemoved' | 'contentsRemoved' | 'chunksRemoved'>; toRemove: string[]; toRepack: { id: number; name: string }[] } | null> {
+  return s.unitOfWork(async () => {
     if (s.index.liveWriters().length > 0) return null;
     // mark
     const nodes = new Set<string>();
@@ -421,7 +433,7 @@ function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: numbe
     };
     for (const root of s.graph.allRoots()) markDir(root);
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
-    for (const root of s.jobs.allDatumOutputs()) markDir(root);
+    for (const root of await s.jobs.allDatumOutputs()) markDir(root);
     // delta hook: a kept chunk keeps the chain of bases it is stored against
     const bases = new DeltaIndex(s.db).allBases();
     if (bases.size > 0) {
@@ -435,11 +447,11 @@ function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: numbe
       }
     }
     const kept = (id: Buffer, keep: Set<string>) => keep.has(hex(id));
-    rep.nodesRemoved = s.index.sweepNodes((id) => kept(id, nodes));
-    rep.contentsRemoved = s.index.sweepContents((id) => kept(id, contents));
-    rep.chunksRemoved = s.index.sweepChunks((id) => kept(id, chunks));
-    // what no commit needs is no longer worth fetching (lazy clones)
-    RemoteChunks.of(s.db).sweep((id) => kept(id, chunks));
+    const counts = {
+      nodesRemoved: s.index.sweepNodes((id) => kept(id, nodes)),
+      contentsRemoved: s.index.sweepContents((id) => kept(id, contents)),
+      chunksRemoved: s.index.sweepChunks((id) => kept(id, chunks)),
+    };
     s.index.dropOrphanProfiles();
     s.index.dropOrphanDeltasAndStates();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
@@ -453,22 +465,21 @@ function sweep(s: StoreCore, local: LocalPackAccess, rep: GcReport): { id: numbe
         toRemove.push(p.name);
       } else if (p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name });
       else {
-        // cut a crashed writer's uncommitted tail
+        // cut a crashed writer's uncommitted tail, under the write lock so that no writer appends
+        // meanwhile; cutting to the committed length again is harmless if the body runs again
         const onDisk = local.sizeOf(p.name);
         if (onDisk !== null && onDisk > p.size) local.truncate(p.name, p.size);
       }
     }
-    for (const name of toRemove) local.removeNow(name);
-    rep.packsRemoved = toRemove.length;
     // A pack about to be rewritten is sealed now, in the sweep's transaction: a writer starting
     // while it is copied must not append to it (its new chunks would point at a pack gc deletes).
     for (const p of toRepack) s.index.sealPack(p.id);
-    return toRepack;
+    return { counts, toRemove, toRepack };
   });
 }
 
 /** Copy a pack's live chunks into a fresh pack, then drop the old one. */
-function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: string }): boolean {
+async function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: string }): Promise<boolean> {
   const session = new WriteSession(s, `gc-${process.pid}`);
   const row = s.index.claimPack(session.id, Number.MAX_SAFE_INTEGER, { fresh: true });
   const appender = local.openAppender(row.name, row.size, PACK_MAGIC);
@@ -484,7 +495,7 @@ function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: s
     }
     appender.sync();
     crashPoint('in-gc-repack');
-    s.unitOfWork(() => {
+    await s.unitOfWork(async () => {
       s.index.moveChunks(old.id, row.id, moved);
       s.index.commitPack(row.id, appender.length, true);
       s.index.deletePack(old.id);

@@ -20,9 +20,9 @@ function toRepoInfo(s: StoreCore, name: string): RepoInfo {
   };
 }
 
-export function createRepo(s: StoreCore, name: string, opts: { description?: string; type?: string } = {}): RepoInfo {
+export async function createRepo(s: StoreCore, name: string, opts: { description?: string; type?: string } = {}): Promise<RepoInfo> {
   validateName('repo', name);
-  s.unitOfWork(() => {
+  await s.unitOfWork(async () => {
     if (s.graph.getRepo(name)) throw new AlreadyExistsError(`repo ${name} already exists`, 'pick another name, or `tusk update repo` to change its description');
     s.graph.insertRepo({ name, type: opts.type ?? 'user', description: opts.description ?? '', created: Date.now() });
   });
@@ -30,9 +30,9 @@ export function createRepo(s: StoreCore, name: string, opts: { description?: str
 }
 
 /** Create the repo or change its description. */
-export function updateRepo(s: StoreCore, name: string, opts: { description: string }): RepoInfo {
+export async function updateRepo(s: StoreCore, name: string, opts: { description: string }): Promise<RepoInfo> {
   validateName('repo', name);
-  s.unitOfWork(() => {
+  await s.unitOfWork(async () => {
     if (s.graph.getRepo(name)) s.graph.setRepoDescription(name, opts.description);
     else s.graph.insertRepo({ name, type: 'user', description: opts.description, created: Date.now() });
   });
@@ -52,8 +52,8 @@ export function inspectRepo(s: StoreCore, name: string): RepoInfo {
 }
 
 /** Delete a repo and its history. Refused when other repos' branches depend on it, unless forced. */
-export function deleteRepo(s: StoreCore, name: string, opts: { force?: boolean } = {}): { repo: string } {
-  s.unitOfWork(() => {
+export async function deleteRepo(s: StoreCore, name: string, opts: { force?: boolean } = {}): Promise<{ repo: string }> {
+  await s.unitOfWork(async () => {
     requireRepo(s, name);
     const repo = s.graph.getRepo(name)!;
     if (repo.type === 'output' && !opts.force)
@@ -74,8 +74,8 @@ export function deleteRepo(s: StoreCore, name: string, opts: { force?: boolean }
  * dependents outside it refuse the whole deletion unless forced. Pipeline output repos are
  * refused (delete the pipelines first) unless forced.
  */
-export function deleteRepos(s: StoreCore, names: readonly string[], opts: { force?: boolean } = {}): { deleted: string[] } {
-  s.unitOfWork(() => {
+export async function deleteRepos(s: StoreCore, names: readonly string[], opts: { force?: boolean } = {}): Promise<{ deleted: string[] }> {
+  await s.unitOfWork(async () => {
     const set = new Set(names);
     for (const name of names) {
       requireRepo(s, name);
@@ -136,9 +136,9 @@ function provenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
  * always has a head); --head moves the pointer without copying data; new provenance makes a new
  * AUTO commit tied to the upstream heads.
  */
-export function createBranch(s: StoreCore, repo: string, branch: string, opts: { head?: CommitRef; provenance?: BranchRef[] } = {}): BranchInfo {
+export async function createBranch(s: StoreCore, repo: string, branch: string, opts: { head?: CommitRef; provenance?: BranchRef[] } = {}): Promise<BranchInfo> {
   validateName('branch', branch);
-  const row = s.unitOfWork(() => {
+  const row = await s.unitOfWork(async () => {
     requireRepo(s, repo);
     const existing = s.graph.getBranch(repo, branch);
     const prov = opts.provenance ?? [];
@@ -181,8 +181,8 @@ export function inspectBranch(s: StoreCore, repo: string, branch: string): Branc
 }
 
 /** Delete a branch (its commits stay). Refused while other branches depend on it, unless forced. */
-export function deleteBranch(s: StoreCore, repo: string, branch: string, opts: { force?: boolean } = {}): { repo: string; branch: string } {
-  s.unitOfWork(() => {
+export async function deleteBranch(s: StoreCore, repo: string, branch: string, opts: { force?: boolean } = {}): Promise<{ repo: string; branch: string }> {
+  await s.unitOfWork(async () => {
     requireRepo(s, repo);
     if (!s.graph.getBranch(repo, branch)) throw new NotFoundError('branch', `${repo}@${branch}`, `branch ${repo}@${branch} not found`);
     const subv = s.graph.directSubvenance(repo, branch);

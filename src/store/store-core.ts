@@ -12,6 +12,7 @@ import { openDb, type Db } from './meta-db.js';
 import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './tree.js';
+import { SqliteUnits } from './unit-of-work.js';
 
 export const STORE_DIR = '.tusk';
 export const DB_FILE = 'meta.db';
@@ -33,8 +34,29 @@ export interface StoreCore {
   /**
    * Run `fn` as one unit of work: every metadata write it makes lands, or none does. Code outside
    * src/store groups its writes with this, never by opening a transaction on a table module.
+   *
+   * The body may run more than once: a network database retries it after a serialization
+   * conflict. So it has no effect outside the metadata (no file writes, no counters or lists of
+   * the caller's that outlive an attempt), and hands what it found back as its result.
+   *
+   * A unit started inside a unit joins it. On SQLite a unit is BEGIN IMMEDIATE … COMMIT on the
+   * store's connection, held by one async flow at a time (an in-process mutex); job-record reads
+   * outside it wait for the mutex, so they never see half of a unit.
    */
-  unitOfWork<T>(fn: () => T): T;
+  unitOfWork<T>(fn: (tx: UnitTx) => Promise<T>): Promise<T>;
+  /**
+   * Within src/store only: record rows in the middle of synchronous work (an ingest checkpoint)
+   * as one transaction now. false (nothing done) while another flow's unit is in flight: the
+   * caller keeps the rows for its next checkpoint or its commit.
+   */
+  unitNow(fn: () => void): boolean;
+}
+
+/** The metadata contracts bound to one unit of work. */
+export interface UnitTx {
+  readonly graph: CommitGraph;
+  readonly index: ChunkIndex;
+  readonly jobs: JobRecords;
 }
 
 /** Make `DIR/.tusk` (idempotent). */
@@ -80,7 +102,23 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     // Pages are only written inside the transaction that commits the tree using them.
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
-  return { path: storePath, db, graph, index, jobs: new SqliteJobRecords(db), packs: opts.packs ?? new LocalPackStorage(path.join(storePath, PACKS_DIR)), pages, reader: new PageReader(pages), readonly, unitOfWork: (fn) => graph.transaction(fn) };
+  const units = new SqliteUnits(db);
+  const jobs = new SqliteJobRecords(db, () => units.settled());
+  // on SQLite the unit's statements run on the store's one connection: the same objects serve it
+  const tx: UnitTx = { graph, index, jobs };
+  return {
+    path: storePath,
+    db,
+    graph,
+    index,
+    jobs,
+    packs: opts.packs ?? new LocalPackStorage(path.join(storePath, PACKS_DIR)),
+    pages,
+    reader: new PageReader(pages),
+    readonly,
+    unitOfWork: (fn) => units.run(() => fn(tx)),
+    unitNow: (fn) => units.runNow(fn),
+  };
 }
 
 export function closeCore(core: StoreCore): void {

@@ -15,8 +15,8 @@ import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdi
 import type { ContentId, NodeId } from './hash.js';
 import { cachedInputFile } from './input-cache.js';
 import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
-import type { JobRecords, PipelineRow } from './job-records.js';
-import type { StoreCore } from './store-core.js';
+import type { JobRecords, PipelineRecord } from './job-records.js';
+import type { StoreCore, UnitTx } from './store-core.js';
 import { diffEntries, iterateEntries } from './tree.js';
 
 // What the engine names besides the handle: pure helpers and the types of what its methods take
@@ -27,6 +27,7 @@ export { pausePoint } from './crash-points.js';
 export { INPUT_CACHE_DIR, inputCacheLimit, noteCached, trimIfGrown } from './input-cache.js';
 export { TERMINAL_JOB_STATES } from './job-records.js';
 export type { AppendedOutput } from './file-service.js';
+export type { UnitTx } from './store-core.js';
 export type { ContentWant } from './lazy-fetch.js';
 export type { FileCache } from './file-cache.js';
 export type { PathEdit, PathEntry } from './file-tree.js';
@@ -60,7 +61,7 @@ export class StoreHandle {
     return this.#core.index;
   }
   /** All of `fn`'s metadata writes land, or none does (StoreCore.unitOfWork). */
-  unitOfWork<T>(fn: () => T): T {
+  unitOfWork<T>(fn: (tx: UnitTx) => Promise<T>): Promise<T> {
     return this.#core.unitOfWork(fn);
   }
 
@@ -130,7 +131,7 @@ export class StoreHandle {
   insertCommit(init: Parameters<typeof commits.insertCommit>[1]) {
     return commits.insertCommit(this.#core, init);
   }
-  createJobCommit(pipeline: PipelineRow, branch: string, setId: string) {
+  createJobCommit(pipeline: PipelineRecord, branch: string, setId: string) {
     return commits.createJobCommit(this.#core, pipeline, branch, setId);
   }
   propagate(repo: string, branch: string, setId: string) {

@@ -17,7 +17,7 @@ import { PackWriter } from './pack-writer.js';
 import { RemoteChunks } from './remote-chunks.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './tree.js';
-import { TERMINAL_JOB_STATES, type JobRow, type PipelineRow } from './job-records.js';
+import { TERMINAL_JOB_STATES, type JobRecord, type JobState, type PipelineRecord } from './job-records.js';
 import type { CommitOrigin } from './types.js';
 import { decompress } from './zstd.js';
 
@@ -53,20 +53,57 @@ export interface ContentListing {
   chunks: string;
 }
 
-/** The pipeline that made output commits that travel: its spec row, and its output branch's declared inputs. */
-export interface PipelineRecord extends PipelineRow {
+/** The pipeline that made output commits that travel: its spec, and its output branch's declared inputs. */
+export interface PipelineEntry {
+  name: string;
+  version: number;
+  /** the decoded spec, as JSON text */
+  spec: string;
+  raw: string;
+  salt: string;
+  output_branch: string;
+  stopped: number;
+  created: number;
+  updated: number;
   inputs: { repo: string; branch: string }[];
 }
 
 /** The finished job that made an output commit that travels (id: that commit's id). */
-export type JobRecord = Omit<JobRow, 'runner' | 'lease_until'>;
+export interface JobEntry {
+  pipeline: string;
+  id: string;
+  version: number;
+  salt: string;
+  state: JobState;
+  reason: string | null;
+  created: number;
+  started: number | null;
+  finished: number | null;
+  processed: number;
+  skipped: number;
+  failed: number;
+  recovered: number;
+  total: number;
+  download_bytes: number;
+  upload_bytes: number;
+}
+
+function pipelineEntry(p: PipelineRecord, inputs: { repo: string; branch: string }[]): PipelineEntry {
+  const { outputBranch, stopped, spec, ...rest } = p;
+  return { ...rest, spec: JSON.stringify(spec), output_branch: outputBranch, stopped: stopped ? 1 : 0, inputs };
+}
+
+function jobEntry(j: JobRecord): JobEntry {
+  const { downloadBytes, uploadBytes, runner: _r, leaseUntil: _l, ...rest } = j;
+  return { ...rest, download_bytes: downloadBytes, upload_bytes: uploadBytes };
+}
 
 /** Everything some commits reach that a receiver lacks, but the chunk bytes. */
 export interface TransferSet {
   repos: RepoRecord[];
   /** absent in bundles pushed before pipelines travelled */
-  pipelines?: PipelineRecord[];
-  jobs?: JobRecord[];
+  pipelines?: PipelineEntry[];
+  jobs?: JobEntry[];
   /** parents before children */
   commits: CommitRecord[];
   /** [page id hex, page bytes base64] */
@@ -119,12 +156,12 @@ export function hasCommit(s: StoreCore, repo: string, id: string): boolean {
  * (the walk stops there); `knownRoots` are trees it has, whose pages are not sent again. Input
  * commits named by provenance travel with their history, so provenance never dangles.
  */
-export function exportCommits(
+export async function exportCommits(
   s: StoreCore,
   heads: readonly { repo: string; id: string }[],
   isKnown: (repo: string, id: string) => boolean,
   knownRoots: readonly string[],
-): ExportResult {
+): Promise<ExportResult> {
   const included = new Set<string>();
   const ordered: CommitRecord[] = [];
   const repos = new Map<string, RepoRecord>();
@@ -170,15 +207,14 @@ export function exportCommits(
 
   // the pipelines and finished jobs that made the output commits, so the receiver can say what
   // made them (a job's id is its output commit's id, a pipeline's name its output repo's)
-  const pipelines = new Map<string, PipelineRecord>();
-  const jobs: JobRecord[] = [];
+  const pipelines = new Map<string, PipelineEntry>();
+  const jobs: JobEntry[] = [];
   for (const c of ordered) {
-    const job = s.jobs.getJob(c.repo, c.id);
+    const job = await s.jobs.getJob(c.repo, c.id);
     if (!job || !TERMINAL_JOB_STATES.includes(job.state)) continue;
-    const { runner: _r, lease_until: _l, ...record } = job;
-    jobs.push(record);
-    const p = pipelines.has(c.repo) ? undefined : s.jobs.getPipeline(c.repo);
-    if (p) pipelines.set(p.name, { ...p, inputs: s.graph.branchProvenance(p.name, p.output_branch) });
+    jobs.push(jobEntry(job));
+    const p = pipelines.has(c.repo) ? undefined : await s.jobs.getPipeline(c.repo);
+    if (p) pipelines.set(p.name, pipelineEntry(p, s.graph.branchProvenance(p.name, p.outputBranch)));
   }
 
   const skip = new Set<string>();
@@ -433,7 +469,7 @@ export class TransferImport {
   }
 
   /** Record the set and move the branches; a move whose head does not descend from `expect` fails with `refuse`'s error. */
-  commit(set: TransferSet, moves: readonly BranchMove[], refuse: (m: BranchMove) => Error): { commits: number } {
+  async commit(set: TransferSet, moves: readonly BranchMove[], refuse: (m: BranchMove) => Error): Promise<{ commits: number }> {
     const s = this.s;
     const pages = set.pages.map(([hex, b64]) => {
       const id = Buffer.from(hex, 'hex') as NodeId;
@@ -443,8 +479,8 @@ export class TransferImport {
     });
     this.writeDeltas();
     this.writer.sync();
-    let added = 0;
-    s.unitOfWork(() => {
+    const added = await s.unitOfWork(async () => {
+      let added = 0;
       this.writer.record();
       // the records just written are readable in this transaction; a wrong delta rolls it all back
       this.verifyDeltas();
@@ -488,15 +524,20 @@ export class TransferImport {
       for (const p of set.pipelines ?? []) {
         // a pipeline this store lacks arrives stopped: the receiver learns what made the commits,
         // and runs nothing until asked (`tusk start pipeline`); one it has keeps its own spec
-        if (s.jobs.getPipeline(p.name) || !s.graph.getRepo(p.name)) continue;
-        const { inputs, ...row } = p;
-        s.jobs.insertPipeline({ ...row, stopped: 1 });
-        if (s.graph.getBranch(p.name, p.output_branch) && s.graph.branchProvenance(p.name, p.output_branch).length === 0) {
-          s.graph.setBranchProvenance(p.name, p.output_branch, inputs.filter((i) => s.graph.getBranch(i.repo, i.branch)));
+        if ((await s.jobs.getPipeline(p.name)) || !s.graph.getRepo(p.name)) continue;
+        const { inputs, output_branch, spec, ...row } = p;
+        await s.jobs.insertPipeline({ ...row, spec: JSON.parse(spec) as unknown, outputBranch: output_branch, stopped: true });
+        if (s.graph.getBranch(p.name, output_branch) && s.graph.branchProvenance(p.name, output_branch).length === 0) {
+          s.graph.setBranchProvenance(p.name, output_branch, inputs.filter((i) => s.graph.getBranch(i.repo, i.branch)));
         }
       }
-      for (const j of set.jobs ?? []) if (s.jobs.getPipeline(j.pipeline) && s.graph.getCommit(j.pipeline, j.id)) s.jobs.importJob(j);
+      for (const j of set.jobs ?? []) {
+        if (!(await s.jobs.getPipeline(j.pipeline)) || !s.graph.getCommit(j.pipeline, j.id)) continue;
+        const { download_bytes, upload_bytes, ...rest } = j;
+        await s.jobs.importJob({ ...rest, downloadBytes: download_bytes, uploadBytes: upload_bytes });
+      }
       s.index.removeWriter(this.session);
+      return added;
     });
     this.done = true;
     this.writer.close(false);

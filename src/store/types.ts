@@ -150,3 +150,29 @@ export interface GcReport {
   cacheFilesRemoved: number;
   cacheBytesRemoved: number;
 }
+
+/** The window a windowed input's file belongs to; `start` inclusive, `end` exclusive. */
+export interface WindowBounds {
+  by: 'time' | 'commits';
+  /** ms since the epoch (time) or a position in the branch history, 0 = its first commit (commits) */
+  start: number;
+  end: number;
+}
+
+/** One file or directory a datum sees, under `/pfs/<name><path>`. */
+export interface DatumFile {
+  name: string;
+  repo: string;
+  branch: string;
+  commit: string;
+  path: string;
+  type: 'file' | 'dir';
+  /** content id (files) or tree id (directories), hex */
+  hash: string;
+  size: number;
+  joinKey?: string;
+  groupKey?: string;
+  emptyFiles?: boolean;
+  /** a windowed input's file: the window it is in; it lies at `/pfs/<name>/<commit><path>` */
+  window?: WindowBounds;
+}

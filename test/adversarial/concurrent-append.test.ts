@@ -46,7 +46,7 @@ describe('concurrent writers to one branch', () => {
     const a = env.store;
     const b = openStore({ path: path.join(env.dir, '.tusk') });
     extra.push(b);
-    a.createRepo('ap');
+    await a.createRepo('ap');
     // a multi-chunk base, so the append continues a chunk list
     const base = seededBytes(3 << 20, 11);
     await a.putFiles({ repo: 'ap', branch: 'master' }, [{ kind: 'stream', repoPath: '/log.txt', stream: streamOf(base) }]);
@@ -70,7 +70,7 @@ describe('concurrent writers to one branch', () => {
     const a = env.store;
     const b = openStore({ path: path.join(env.dir, '.tusk') });
     extra.push(b);
-    a.createRepo('ap');
+    await a.createRepo('ap');
     await a.putFiles({ repo: 'ap', branch: 'master' }, [{ kind: 'stream', repoPath: '/log.txt', stream: streamOf('base\n') }]);
     const g = gatedStream(Buffer.from('one '), Buffer.from('two\n'));
     const slow = a.putFiles({ repo: 'ap', branch: 'master' }, [
@@ -93,7 +93,7 @@ describe('concurrent writers to one branch', () => {
     const a = env.store;
     const b = openStore({ path: path.join(env.dir, '.tusk') });
     extra.push(b);
-    a.createRepo('ap');
+    await a.createRepo('ap');
     const local = path.join(env.dir, 'x.txt');
     fs.writeFileSync(local, 'mine\n');
     // the file cache trusts only files last changed 2 s before they were read

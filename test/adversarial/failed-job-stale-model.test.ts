@@ -31,7 +31,7 @@ async function trainedThenFailed() {
   const good = s.inspectCommit(parseFileRef('price-model@master')).id;
   await put(s, 'houses', { '/train.csv': housesCsv(100, 2).replace(/\nh3,\d+,/, '\nh3,notanumber,') });
   await runForeground(s.handle);
-  expect(lastJob(s, 'price-model').state).toBe('JOB_FAILURE');
+  expect((await lastJob(s, 'price-model')).state).toBe('JOB_FAILURE');
   const failed = s.inspectCommit(parseFileRef('price-model@master'));
   expect(failed.id).not.toBe(good);
   expect(failed.error).toMatch(/^datum [0-9a-f]+ failed$/);
@@ -58,7 +58,7 @@ describe('a failed job and the model it leaves', () => {
     expect(s.listFiles(parseFileRef('copy@master:/')).map((f) => f.path)).toEqual(['/a.txt']);
     await put(s, 'in', { '/a.txt': 'bad\n' });
     await runForeground(s.handle);
-    expect(lastJob(s, 'copy').state).toBe('JOB_FAILURE');
+    expect((await lastJob(s, 'copy')).state).toBe('JOB_FAILURE');
     expect(s.listFiles(parseFileRef('copy@master:/'))).toEqual([]);
   });
 

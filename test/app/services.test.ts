@@ -18,7 +18,7 @@ beforeEach(async () => {
   dir = tempDir();
   initStore(dir);
   tusk = openTusk({ path: path.join(dir, '.tusk') });
-  tusk.data.createRepo('in');
+  await tusk.data.createRepo('in');
   await tusk.pipelines.create(JSON.stringify(UPPER), { baseDir: dir });
 });
 afterEach(() => {
@@ -29,27 +29,27 @@ afterEach(() => {
 
 describe('the services start the jobs their writes feed', () => {
   it('a put runs the pipeline reading its branch before it returns', async () => {
-    const before = tusk.pipelines.listJobs({ pipeline: 'up' }).length;
+    const before = (await tusk.pipelines.listJobs({ pipeline: 'up' })).length;
     const r = await put(tusk, 'a.txt', 'alpha\n');
-    const jobs = tusk.pipelines.listJobs({ pipeline: 'up' });
+    const jobs = await tusk.pipelines.listJobs({ pipeline: 'up' });
     expect(jobs.length).toBe(before + 1);
     expect(jobs[0]).toMatchObject({ id: r.commit, state: 'JOB_SUCCESS', processed: 1 });
     expect(tusk.data.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/a.txt']);
   });
 
   it('a batch holds the jobs of its writes until it ends, then runs them until `until` holds', async () => {
-    const open = () => tusk.pipelines.listJobs({ pipeline: 'up' }).filter((j) => j.state !== 'JOB_SUCCESS');
+    const open = async () => (await tusk.pipelines.listJobs({ pipeline: 'up' })).filter((j) => j.state !== 'JOB_SUCCESS');
     let seenInside = -1;
     await tusk.forProject().batch(
       async () => {
         await put(tusk, 'a.txt', 'alpha\n');
         await put(tusk, 'b.txt', 'beta\n');
-        seenInside = open().length;
+        seenInside = (await open()).length;
       },
-      { until: () => open().length === 0 },
+      { until: async () => (await open()).length === 0 },
     );
     expect(seenInside).toBe(2);
-    expect(open()).toEqual([]);
+    expect(await open()).toEqual([]);
     expect(tusk.data.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/a.txt', '/b.txt']);
   });
 

@@ -28,7 +28,7 @@ describe('list file streams', () => {
   beforeAll(async () => {
     s = await withStoreDir();
     store = openStore({ path: path.join(s.dir, '.tusk') });
-    store.createRepo('docs');
+    await store.createRepo('docs');
     const sources: PutSource[] = [];
     // sizes from 0 B to a few KiB, so the SIZE column takes several widths and units
     for (let i = 0; i < FILES; i++) sources.push({ kind: 'stream', stream: streamOf('x'.repeat((i * 37) % 3000)), repoPath: `/many/${name(i)}` });

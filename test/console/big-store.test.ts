@@ -43,11 +43,11 @@ describe('console on a 100,000-file directory', () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     env = tempStore();
     const { store } = env;
-    store.createRepo('big', { description: `${FILES} files in one directory` });
+    await store.createRepo('big', { description: `${FILES} files in one directory` });
     const sources: PutSource[] = [];
     for (let i = 0; i < FILES; i++) sources.push({ kind: 'stream', stream: streamOf(`file ${i}\n`), repoPath: `/many/${name(i)}` });
     await timed('build: put 100,000 files (setup)', () => store.putFiles({ repo: 'big', branch: 'master' }, sources, { description: 'one wide directory' }));
-    store.createRepo('long', { description: `${COMMITS} commits` });
+    await store.createRepo('long', { description: `${COMMITS} commits` });
     for (let i = 0; i < COMMITS; i++) await store.putFiles({ repo: 'long', branch: 'master' }, [{ kind: 'stream', stream: streamOf(`v${i}\n`), repoPath: '/v.txt' }], { description: `version ${i}` });
     // the whole directory at once, as `tusk list file` reads it: what paging avoids
     await timed('store.listFiles, whole directory (for comparison)', async () => expect(store.listFiles({ repo: 'big', branch: 'master', path: '/many' })).toHaveLength(FILES));

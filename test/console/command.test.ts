@@ -7,9 +7,9 @@ import { startConsoleProcess } from './console-helpers.js';
 
 let env: ReturnType<typeof tempStore>;
 
-beforeAll(() => {
+beforeAll(async () => {
   env = tempStore();
-  env.store.createRepo('images');
+  await env.store.createRepo('images');
 });
 afterAll(() => env?.cleanup());
 

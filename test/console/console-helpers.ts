@@ -101,7 +101,7 @@ export interface Fixture {
  * with three rounds of input so `stats` has three model versions.
  */
 export async function buildFixture(store: Store, dir: string, opts: { bigDirFiles?: number } = {}): Promise<Fixture> {
-  store.createRepo('images', { description: 'Labelled pictures' });
+  await store.createRepo('images', { description: 'Labelled pictures' });
   const png = makePng(24, 16, (x, y) => [x * 10, y * 15, 160]);
   const first = await put(
     store,
@@ -116,18 +116,18 @@ export async function buildFixture(store: Store, dir: string, opts: { bigDirFile
     'first import',
   );
   const second = await put(store, 'images', { '/README.md': README_V2, '/data/extra.csv': 'a,b\n1,2\n' }, 'add owls');
-  const third = store.deleteFiles({ repo: 'images', branch: 'master', path: '/blob.bin' }).id;
+  const third = (await store.deleteFiles({ repo: 'images', branch: 'master', path: '/blob.bin' })).id;
   // a branch forked from the first commit, so the history graph has two lines
-  store.createBranch('images', 'dev', { head: { repo: 'images', commit: first } });
+  await store.createBranch('images', 'dev', { head: { repo: 'images', commit: first } });
   const dev = (await store.putFiles({ repo: 'images', branch: 'dev' }, [{ kind: 'stream', stream: streamOf('draft\n'), repoPath: '/DRAFT.md' }], { description: 'draft on dev' })).commit;
 
   const bigDirFiles = opts.bigDirFiles ?? 1234;
-  store.createRepo('many', { description: 'A wide directory' });
+  await store.createRepo('many', { description: 'A wide directory' });
   const sources: PutSource[] = [];
   for (let i = 0; i < bigDirFiles; i++) sources.push({ kind: 'stream', stream: streamOf(`file ${i}\n`), repoPath: `/wide/f${String(i).padStart(6, '0')}.txt` });
   await store.putFiles({ repo: 'many', branch: 'master' }, sources, { description: 'many files' });
 
-  store.createRepo('raw', { description: 'Input text' });
+  await store.createRepo('raw', { description: 'Input text' });
   await put(store, 'raw', { '/a.txt': 'alpha\n', '/b.txt': 'bravo\n' }, 'two words');
   await createPipelines(store.handle, JSON.stringify(UPPER), { baseDir: dir });
   await createPipelines(store.handle, JSON.stringify(STATS), { baseDir: dir });

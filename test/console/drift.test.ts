@@ -32,7 +32,7 @@ async function put(text: string): Promise<string> {
 beforeAll(async () => {
   registerMlTransforms();
   env = tempStore();
-  env.store.createRepo('sales');
+  await env.store.createRepo('sales');
   inputs.push(await put(sales(1, 0)));
   const spec = {
     pipeline: { name: 'sales-drift' },

@@ -94,7 +94,7 @@ describe('list metrics service', () => {
     const { store, dir, v1, v2 } = await trained();
     await put(store, 'houses', { '/train.csv': 'sqft,price\n1,2\n' });
     await runForeground(store.handle);
-    expect(lastJob(store, 'price-model').state).toBe('JOB_FAILURE');
+    expect((await lastJob(store, 'price-model')).state).toBe('JOB_FAILURE');
     const rows = await listModelMetrics(store, 'price-model');
     expect(rows.map((r) => r.commit)).toEqual([v2, v1]);
     expect(rows[0]).toMatchObject({ set: 'test', rows: { train: 240, test: 60 } });

@@ -24,7 +24,7 @@ export function mlStore(): ReturnType<typeof tempStore> {
 
 /** Put files (repo path → bytes) in one commit; returns the commit id. */
 export async function put(store: Store, repo: string, files: Record<string, Buffer | string>): Promise<string> {
-  if (!store.listRepos().some((r) => r.name === repo)) store.createRepo(repo);
+  if (!store.listRepos().some((r) => r.name === repo)) await store.createRepo(repo);
   const r = await store.putFiles(
     { repo, branch: 'master' },
     Object.entries(files).map(([p, data]) => ({ kind: 'stream' as const, stream: streamOf(data), repoPath: p })),
@@ -46,9 +46,9 @@ export async function readJson<T = any>(store: Store, ref: string): Promise<T> {
 }
 
 /** The state and failure reason of a pipeline's newest job, with its datum errors. */
-export function lastJob(store: Store, name: string): { state: string; reason: string | null; errors: string[]; processed: number; skipped: number } {
-  const j = store.core.jobs.jobsOf(name)[0]!;
-  const errors = store.core.jobs.datumsOf(name, j.id).flatMap((d) => (d.error ? [d.error] : []));
+export async function lastJob(store: Store, name: string): Promise<{ state: string; reason: string | null; errors: string[]; processed: number; skipped: number }> {
+  const j = (await store.core.jobs.jobsOf(name))[0]!;
+  const errors = (await store.core.jobs.datumsOf(name, j.id)).flatMap((d) => (d.error ? [d.error] : []));
   return { state: j.state, reason: j.reason, errors, processed: j.processed, skipped: j.skipped };
 }
 

@@ -21,7 +21,7 @@ async function train(repo: string, files: Record<string, Buffer | string>, ml: R
   const { store, dir } = env;
   await put(store, repo, files);
   await pipeline(store, dir, { pipeline: { name }, input: { pfs: { repo, glob: '/' } }, transform: { ml } });
-  const job = lastJob(store, name);
+  const job = await lastJob(store, name);
   expect(job.errors).toEqual([]);
   expect(job.state).toBe('JOB_SUCCESS');
   return { metrics: await readJson(store, `${name}@master:/metrics.json`), card: await readJson(store, `${name}@master:/model-card.json`) };

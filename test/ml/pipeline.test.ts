@@ -23,7 +23,7 @@ describe('train pipeline', () => {
     const { store: s, dir } = store();
     const commit = await put(s, 'houses', { '/train.csv': housesCsv(200, 1) });
     await pipeline(s, dir, priceSpec());
-    expect(lastJob(s, 'price-model')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(s, 'price-model')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     expect(s.listFiles(parseFileRef('price-model@master:/')).map((f) => f.path)).toEqual(['/MODEL_CARD.md', '/metrics.json', '/model', '/model-card.json']);
     const metrics = await readJson(s, 'price-model@master:/metrics.json');
     expect(metrics).toMatchObject({ task: 'regression', label: 'price', rows: { train: 160, test: 40 } });
@@ -71,7 +71,7 @@ describe('train pipeline', () => {
     const { store: s, dir } = store();
     await put(s, 'houses', { '/train.csv': housesCsv(30, 3) });
     await pipeline(s, dir, priceSpec('bad', { ...PRICE_ML, chain: [{ StandardScaler: {} }, { LinearRegression: {} }] }));
-    const job = lastJob(s, 'bad');
+    const job = await lastJob(s, 'bad');
     expect(job.state).toBe('JOB_FAILURE');
     expect(job.errors[0]).toBe('transform.ml.chain[0] (StandardScaler): column "city" is a string; StandardScaler needs numbers');
     let text = '';
@@ -87,7 +87,7 @@ describe('train pipeline', () => {
     const { store: s, dir } = store();
     await put(s, 'houses', { '/train.csv': housesCsv(30, 3, 0, false) });
     await pipeline(s, dir, priceSpec());
-    expect(lastJob(s, 'price-model').errors[0]).toMatch(/^transform\.ml\.chain\[3\] \(LinearRegression\): label column "price" is not in the data/);
+    expect((await lastJob(s, 'price-model')).errors[0]).toMatch(/^transform\.ml\.chain\[3\] \(LinearRegression\): label column "price" is not in the data/);
   });
 });
 
@@ -104,7 +104,7 @@ describe('predict and evaluate pipelines', () => {
     await pipeline(s, dir, priceSpec());
     await put(s, 'listings', { '/a.csv': housesCsv(5, 7, 1000, false), '/b.csv': housesCsv(3, 8, 2000, false) });
     await pipeline(s, dir, predictSpec('predict', '/*', 'listings'));
-    expect(lastJob(s, 'priced')).toMatchObject({ errors: [], state: 'JOB_SUCCESS', processed: 2, skipped: 0 });
+    expect(await lastJob(s, 'priced')).toMatchObject({ errors: [], state: 'JOB_SUCCESS', processed: 2, skipped: 0 });
     const a = (await read(s, 'priced@master:/a.csv')).toString().trim().split('\n');
     expect(a[0]).toBe('id,sqft,rooms,city,prediction');
     expect(a).toHaveLength(6);
@@ -114,12 +114,12 @@ describe('predict and evaluate pipelines', () => {
 
     await put(s, 'listings', { '/c.csv': housesCsv(2, 9, 3000, false) });
     await runForeground(s.handle);
-    expect(lastJob(s, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 1, skipped: 2 });
+    expect(await lastJob(s, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 1, skipped: 2 });
     expect(s.listFiles(parseFileRef('priced@master:/')).map((f) => f.path)).toEqual(['/a.csv', '/b.csv', '/c.csv']);
 
     await put(s, 'houses', { '/train.csv': housesCsv(220, 4) });
     await runForeground(s.handle);
-    expect(lastJob(s, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 3, skipped: 0 });
+    expect(await lastJob(s, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 3, skipped: 0 });
   });
 
   it('evaluates a model on labelled data', async () => {
@@ -128,7 +128,7 @@ describe('predict and evaluate pipelines', () => {
     await pipeline(s, dir, priceSpec());
     await put(s, 'holdout', { '/h.csv': housesCsv(50, 12, 5000) });
     await pipeline(s, dir, predictSpec('evaluate', '/', 'holdout'));
-    expect(lastJob(s, 'scored')).toMatchObject({ errors: [], state: 'JOB_SUCCESS' });
+    expect(await lastJob(s, 'scored')).toMatchObject({ errors: [], state: 'JOB_SUCCESS' });
     const m = await readJson(s, 'scored@master:/metrics.json');
     expect(m.rows).toEqual({ test: 50 });
     expect(Object.keys(m.test)).toEqual(['r2', 'mae']);
@@ -143,7 +143,7 @@ describe('predict and evaluate pipelines', () => {
     await pipeline(s, dir, priceSpec());
     await put(s, 'listings', { '/a.csv': 'id,sqft,city\nx,1000,paris\n' });
     await pipeline(s, dir, predictSpec('predict', '/*', 'listings'));
-    expect(lastJob(s, 'priced').errors[0]).toBe('transform.ml.model (LinearRegression): the model expects feature "rooms" (a number), which a.csv lacks');
+    expect((await lastJob(s, 'priced')).errors[0]).toBe('transform.ml.model (LinearRegression): the model expects feature "rooms" (a number), which a.csv lacks');
   });
 
   it('predicts images per top-level folder with a CNN trained on a PNG tree', async () => {
@@ -155,14 +155,14 @@ describe('predict and evaluate pipelines', () => {
       input: { pfs: { repo: 'stripes', glob: '/' } },
       transform: { ml: { data: { format: 'images', path: '/pfs/stripes' }, chain: [{ DecodeImage: { channels: 1 } }, { CNNClassifier: { filters: [2], dense: [4], epochs: 3, batch_size: 10 } }] } },
     });
-    expect(lastJob(s, 'cnn').state).toBe('JOB_SUCCESS');
+    expect((await lastJob(s, 'cnn')).state).toBe('JOB_SUCCESS');
     await put(s, 'unlabelled', stripesTree(2, 8, 5));
     await pipeline(s, dir, {
       pipeline: { name: 'cnn-pred' },
       input: { cross: [{ pfs: { repo: 'unlabelled', glob: '/*' } }, { pfs: { repo: 'cnn', glob: '/' } }] },
       transform: { ml: { task: 'predict', model: '/pfs/cnn', data: { format: 'images', path: '/pfs/unlabelled' } } },
     });
-    expect(lastJob(s, 'cnn-pred')).toMatchObject({ state: 'JOB_SUCCESS', processed: 2 });
+    expect(await lastJob(s, 'cnn-pred')).toMatchObject({ state: 'JOB_SUCCESS', processed: 2 });
     const h = (await read(s, 'cnn-pred@master:/horizontal.csv')).toString().trim().split('\n');
     expect(h[0]).toBe('path,label,prediction,proba_horizontal,proba_vertical');
     expect(h).toHaveLength(3);

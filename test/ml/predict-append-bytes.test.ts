@@ -43,7 +43,7 @@ describe('predictions of appended rows, byte for byte', () => {
         ml: { task: 'train', data: { path: '/pfs/train/train.csv', label: 'y', features: ['a', 'b', 'c'] }, chain: [{ SimpleImputer: {} }, { StandardScaler: {} }, { LinearRegression: {} }] },
       },
     });
-    expect(lastJob(env.store, 'model').state).toBe('JOB_SUCCESS');
+    expect((await lastJob(env.store, 'model')).state).toBe('JOB_SUCCESS');
   });
   afterAll(() => env?.cleanup());
 
@@ -66,12 +66,12 @@ describe('predictions of appended rows, byte for byte', () => {
     const first = `${HEADER}\n${rows(10_000, 4500, false)}`;
     await put(env.store, 'events', { '/events.csv': first });
     await pipeline(env.store, env.dir, predictSpec('appended'));
-    expect(lastJob(env.store, 'appended')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(env.store, 'appended')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
 
     const whole = first + rows(14_500, 4000, false);
     await put(env.store, 'events', { '/events.csv': whole });
     await runForeground(env.store.handle);
-    expect(lastJob(env.store, 'appended')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(env.store, 'appended')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     // the second job predicted only the appended rows
     expect(await spans('appended')).toEqual([
       [0, 4500],
@@ -80,7 +80,7 @@ describe('predictions of appended rows, byte for byte', () => {
 
     // a pipeline created now predicts the whole file in its first job
     await pipeline(env.store, env.dir, predictSpec('whole'));
-    expect(lastJob(env.store, 'whole')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(env.store, 'whole')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     expect(await spans('whole')).toEqual([[0, 8500]]);
 
     const appended = await read(env.store, 'appended@master:/events.csv');

@@ -19,7 +19,7 @@ describe('predicting appended rows', () => {
     env = mlStore();
     await put(env.store, 'houses', { '/train.csv': housesCsv(300, 1) });
     await pipeline(env.store, env.dir, priceSpec('price-model', { ...PRICE_ML, split: undefined }));
-    expect(lastJob(env.store, 'price-model').state).toBe('JOB_SUCCESS');
+    expect((await lastJob(env.store, 'price-model')).state).toBe('JOB_SUCCESS');
   });
   afterAll(() => env?.cleanup());
 
@@ -36,7 +36,7 @@ describe('predicting appended rows', () => {
     events = text;
     await put(env.store, 'events', { '/new.csv': events });
     await runForeground(env.store.handle);
-    expect(lastJob(env.store, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(env.store, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
   }
   const windows = async () =>
     (await read(env.store, 'priced@master:/new.csv.windows.jsonl'))
@@ -54,7 +54,7 @@ describe('predicting appended rows', () => {
       input: { cross: [{ pfs: { repo: 'events', glob: '/*' } }, { pfs: { repo: 'price-model', glob: '/' } }] },
       transform: { ml: { task: 'predict', model: '/pfs/price-model', data: { path: '/pfs/events' }, window_metrics: true } },
     });
-    expect(lastJob(env.store, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 1 });
+    expect(await lastJob(env.store, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 1 });
     expect((await read(env.store, 'priced@master:/new.csv')).toString('utf8')).toBe(await reference());
     expect(await spans()).toEqual([[0, 5000]]);
   });
@@ -63,8 +63,8 @@ describe('predicting appended rows', () => {
     const added = housesCsv(50, 10, 5000, false).split('\n').slice(1).join('\n');
     await putEvents(events + added);
     // the input was laid out as its cached earlier copy plus the new rows: only those were read from packs
-    const job = env.store.core.jobs.jobsOf('priced')[0]!;
-    expect(env.store.core.jobs.datumBytes('priced', job.id).download_bytes).toBe(Buffer.byteLength(added));
+    const job = (await env.store.core.jobs.jobsOf('priced'))[0]!;
+    expect((await env.store.core.jobs.datumBytes('priced', job.id)).downloadBytes).toBe(Buffer.byteLength(added));
     expect(await spans()).toEqual([
       [0, 5000],
       [5000, 5050],
@@ -101,7 +101,7 @@ describe('predicting appended rows', () => {
     ]);
     await put(env.store, 'houses', { '/train.csv': housesCsv(400, 2) });
     await runForeground(env.store.handle);
-    expect(lastJob(env.store, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(env.store, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     expect(await spans()).toEqual([[0, 5060]]);
     expect((await read(env.store, 'priced@master:/new.csv')).toString('utf8')).toBe(await reference());
   });
@@ -109,9 +109,9 @@ describe('predicting appended rows', () => {
   it('an earlier run whose data is gone (commit deleted, gc run) is not built on: the whole file is predicted', async () => {
     const before = events;
     await putEvents(events + housesCsv(4, 13, 5060, false).split('\n').slice(1).join('\n'));
-    const newestEvents = env.store.core.jobs.jobsOf('priced')[0]!.id;
-    env.store.deleteCommit({ repo: '', commit: newestEvents });
-    env.store.gc();
+    const newestEvents = (await env.store.core.jobs.jobsOf('priced'))[0]!.id;
+    await env.store.deleteCommit({ repo: '', commit: newestEvents });
+    await env.store.gc();
     await putEvents(before + housesCsv(5, 14, 5060, false).split('\n').slice(1).join('\n'));
     expect((await read(env.store, 'priced@master:/new.csv')).toString('utf8')).toBe(await reference());
   });

@@ -104,7 +104,7 @@ beforeAll(async () => {
       input: { pfs: { repo: m.data, glob: '/' } },
       transform: { ml: { task: 'train', data: { path: `/pfs/${m.data}/train.csv`, label: m.label, features: FEATURES }, chain: m.chain, seed: 1 } },
     });
-  for (const name of Object.keys(MODELS)) expect(lastJob(env.store, name), name).toMatchObject({ state: 'JOB_SUCCESS' });
+  for (const name of Object.keys(MODELS)) expect(await lastJob(env.store, name), name).toMatchObject({ state: 'JOB_SUCCESS' });
   input = path.join(env.dir, 'new.csv');
   // 700 rows: batches of 256, 256 and 188
   fs.writeFileSync(input, awkwardCsv(700, 2));
@@ -190,7 +190,7 @@ describe('streamed tusk predict', () => {
       input: { cross: [{ pfs: { repo: 'listings', glob: '/*' } }, { pfs: { repo: 'linear', glob: '/' } }] },
       transform: { ml: { task: 'predict', model: '/pfs/linear', data: { path: '/pfs/listings' } } },
     });
-    expect(lastJob(env.store, 'priced')).toMatchObject({ errors: [], state: 'JOB_SUCCESS' });
+    expect(await lastJob(env.store, 'priced')).toMatchObject({ errors: [], state: 'JOB_SUCCESS' });
     const local = path.join(env.dir, 'big.csv');
     fs.writeFileSync(local, big);
     expect((await read(env.store, 'priced@master:/big.csv')).toString('utf8')).toBe((await reference(env.store, 'linear', local)).csv);

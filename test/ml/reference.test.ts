@@ -30,7 +30,7 @@ async function train(data: string, file: string, label: string, chain: unknown[]
     input: { pfs: { repo: data, glob: '/' } },
     transform: { ml: { task: 'train', data: { format: 'csv', path: `/pfs/${data}/${file}`, label }, chain, split, ...(metrics ? { metrics } : {}) } },
   });
-  const job = lastJob(store, 'model');
+  const job = await lastJob(store, 'model');
   expect(job.errors).toEqual([]);
   expect(job.state).toBe('JOB_SUCCESS');
   return readJson(store, 'model@master:/metrics.json');

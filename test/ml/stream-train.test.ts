@@ -107,7 +107,7 @@ describe('in a pipeline', () => {
       await put(s, 'houses', { '/train.csv': housesCsv(3000, 2) });
       const ml = { task: 'train', data: { path: '/pfs/houses/train.csv', label: 'price', features: ['sqft', 'rooms', 'city'], in_memory_mib: 0 }, chain: [{ OneHotEncoder: {} }, { StandardScaler: {} }, { LinearRegression: {} }], split: { test: 0.2, seed: 4 } };
       await pipeline(s, dir, { pipeline: { name: 'price-model' }, input: { pfs: { repo: 'houses', glob: '/' } }, transform: { ml } });
-      expect(lastJob(s, 'price-model')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+      expect(await lastJob(s, 'price-model')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
       const card = await readJson(s, 'price-model@master:/model-card.json');
       expect(card.data).toMatchObject({ rows: 3000, streamed: true });
       const metrics = await readJson(s, 'price-model@master:/metrics.json');

@@ -34,12 +34,12 @@ describe('monitor pipeline (transform.ml task drift)', () => {
       },
       transform: { ml: { task: 'drift', data: { path: '/pfs/current/sales.csv' }, reference: '/pfs/reference/sales.csv' } },
     });
-    expect(lastJob(store, 'sales-drift').state).toBe('JOB_SUCCESS');
+    expect((await lastJob(store, 'sales-drift')).state).toBe('JOB_SUCCESS');
     const v2 = await put(store, 'sales', { '/sales.csv': sales(300, 2, 0) });
     await runForeground(store.handle);
     const v3 = await put(store, 'sales', { '/sales.csv': sales(300, 3, 8) });
     await runForeground(store.handle);
-    expect(lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
 
     const latest = await readJson(store, 'sales-drift@master:/drift.json');
     expect(latest).toMatchObject({ task: 'drift', drift: true, drifted: ['amount'], current: { input: 'current', repo: 'sales', commit: v3 }, reference: { input: 'reference', repo: 'sales', commit: v1 } });
@@ -67,7 +67,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
       input: { cross: [{ pfs: { name: 'current', repo: 'sales', glob: '/' } }, { pfs: { name: 'reference', repo: 'baseline', glob: '/' } }] },
       transform: { ml: { task: 'drift', data: { path: '/pfs/current/sales.csv' }, reference: '/pfs/reference' } },
     });
-    expect(lastJob(store, 'pooled')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(store, 'pooled')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     const report = await readJson(store, 'pooled@master:/drift.json');
     expect(report.reference).toMatchObject({ input: 'reference', path: '/pfs/reference', files: 3, rows: 600 });
     expect(report.current).toMatchObject({ files: 1, rows: 300 });
@@ -104,7 +104,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     await runForeground(store.handle);
     await put(store, 'listings', { '/listings.csv': listings(4, 600) });
     await runForeground(store.handle);
-    expect(lastJob(store, 'priced-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(store, 'priced-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     const history = listDrift(store, 'priced-drift');
     expect(history).toHaveLength(3);
     const status = (row: (typeof history)[number], col: string) => row.columns.find((c) => c.column === col)!.status;
@@ -132,7 +132,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
       },
       transform: { ml: { task: 'drift', data: { path: '/pfs/now/p.csv' }, reference: '/pfs/ref/p.csv', labels: { path: '/pfs/sold/sold.csv', key: 'id', label: 'price' } } },
     });
-    expect(lastJob(store, 'scored')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(store, 'scored')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     await put(store, 'sold', { '/sold.csv': sold(100) });
     await runForeground(store.handle);
     const expected = (n: number) => {

@@ -13,7 +13,7 @@ import { normals, relClose, rng, scipy, scipyMissing } from './monitor-helpers.j
 const newStore = tempStores();
 
 async function put(store: ReturnType<typeof newStore>, repo: string, files: Record<string, string>): Promise<string> {
-  if (!store.listRepos().some((r) => r.name === repo)) store.createRepo(repo);
+  if (!store.listRepos().some((r) => r.name === repo)) await store.createRepo(repo);
   const r = await store.putFiles(
     { repo, branch: 'master' },
     Object.entries(files).map(([p, data]) => ({ kind: 'stream' as const, stream: streamOf(data), repoPath: p })),
@@ -123,7 +123,7 @@ describe('profiles', () => {
     await put(store, 'kept', { '/k.csv': 'b\n4\n5\n' });
     const g = profileFile(store, { repo: 'gone', branch: 'master', path: '/g.csv' });
     const k = profileFile(store, { repo: 'kept', branch: 'master', path: '/k.csv' });
-    store.deleteRepo('gone');
+    await store.deleteRepo('gone');
     await store.gc();
     expect(store.loadProfile(g.content, PROFILE_VERSION)).toBeUndefined();
     expect(store.loadProfile(k.content, PROFILE_VERSION)).toBeDefined();

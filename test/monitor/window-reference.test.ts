@@ -41,7 +41,7 @@ describe('monitor step with reference: window', () => {
     const { store, dir } = env;
     const v1 = await put(store, 'sales', { '/sales.csv': sales(300, 1, 0) });
     await pipeline(store, dir, windowed(2));
-    expect(lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     // the first version has nothing before it: a report saying so, not a failure
     const first = await readJson(store, 'sales-drift@master:/drift/0-2.json');
     expect(first).toMatchObject({ drift: false, columns: [], current: { commit: v1, rows: 300 }, reference: { commit: null, rows: 0, commits: [] }, window: { by: 'count', start: 0, end: 2, versions: [v1] } });
@@ -56,7 +56,7 @@ describe('monitor step with reference: window', () => {
     await runForeground(store.handle);
     const v5 = await put(store, 'sales', { '/sales.csv': sales(300, 5, 8) }); // new rows, same (shifted) distribution
     await runForeground(store.handle);
-    const job = lastJob(store, 'sales-drift');
+    const job = await lastJob(store, 'sales-drift');
     expect(job).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     // a new commit runs only its windows: [3, 5) and the partial [4, 6); the others are kept
     expect(job.processed).toBe(2);
@@ -94,7 +94,7 @@ describe('monitor step with reference: window', () => {
     const vs: string[] = [];
     for (const [seed, shift] of [[11, 0], [12, 0], [13, 0], [14, 6]] as const) vs.push(await put(store, 'sales', { '/sales.csv': sales(200, seed, shift) }));
     await pipeline(store, dir, windowed(4));
-    expect(lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     const report = await readJson(store, 'sales-drift@master:/drift/0-4.json');
     expect(report.reference.commits.map((c: { commit: string }) => c.commit)).toEqual(vs.slice(0, 3));
     expect(report.reference.rows).toBe(600);
@@ -109,18 +109,18 @@ describe('monitor step with reference: window', () => {
   it("works on time windows: each window's newest version against the others of its days", async () => {
     env = mlStore();
     const { store, dir } = env;
-    store.createRepo('sales');
+    await store.createRepo('sales');
     const DAY = 86_400_000;
     const day0 = Date.UTC(2026, 10, 2);
     const vs: string[] = [];
     for (const [d, seed, shift] of [[0, 21, 0], [1, 22, 9]] as const) {
-      const c = store.startCommit('sales', 'master', { time: day0 + d * DAY + 3_600_000 });
+      const c = await store.startCommit('sales', 'master', { time: day0 + d * DAY + 3_600_000 });
       await store.putFiles({ repo: 'sales', commit: c.id }, [{ kind: 'stream', stream: streamOf(sales(300, seed, shift)), repoPath: '/sales.csv' }]);
-      store.finishCommit({ repo: 'sales', commit: c.id });
+      await store.finishCommit({ repo: 'sales', commit: c.id });
       vs.push(c.id);
     }
     await pipeline(store, dir, { ...windowed(2), input: { pfs: { repo: 'sales', glob: '/*.csv', window: { size: '2d', every: '1d' } } } });
-    expect(lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
+    expect(await lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     const report = await readJson(store, `sales-drift@master:/drift/${day0}-${day0 + 2 * DAY}.json`);
     expect(report).toMatchObject({ drift: true, drifted: ['amount'], current: { commit: vs[1] }, reference: { commit: vs[0] }, window: { by: 'time', start: day0, end: day0 + 2 * DAY, versions: vs } });
     const cli = driftFiles(store, { repo: 'sales', commit: vs[0]!, path: '/sales.csv' }, { repo: 'sales', commit: vs[1]! });

@@ -34,9 +34,9 @@ async function cronStore(opts: { overwrite?: boolean; name?: string; spec?: stri
 const files = (store: Store, ref: string) => store.listFiles(parseFileRef(ref)).map((f) => f.path);
 const commitCount = (store: Store, repo: string) => store.listCommits({ repo, all: true }).length;
 
-function thrown(fn: () => unknown): TuskError {
+async function thrown(fn: () => Promise<unknown>): Promise<TuskError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     return err as TuskError;
   }
@@ -48,7 +48,7 @@ describe('fireDueTicks', () => {
     const { store } = await cronStore();
     await runForeground(store.handle); // the creation job: no tick yet, 0 datums
     const before = commitCount(store, 'hourly_tick');
-    const { ticks, nextDue } = fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'));
+    const { ticks, nextDue } = await fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'));
     expect(ticks).toHaveLength(1);
     const [tick] = ticks;
     expect(tick!.commits).toEqual([{ input: 'tick', repo: 'hourly_tick', commit: tick!.commitSet, time: '2024-01-01T01:00:00Z', path: '/2024-01-01T01:00:00Z' }]);
@@ -60,7 +60,7 @@ describe('fireDueTicks', () => {
     expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z']);
     // the job reads the tick commit and processes the tick file as one datum
     await runForeground(store.handle);
-    const job = store.core.jobs.getJob('hourly', tick!.commitSet)!;
+    const job = (await store.handle.jobs.getJob('hourly', tick!.commitSet))!;
     expect([job.state, job.processed, job.total]).toEqual(['JOB_SUCCESS', 1, 1]);
     expect(files(store, 'hourly@master:/')).toEqual(['/2024-01-01T01:00:00Z']);
     expect((await store.fsck()).ok).toBe(true);
@@ -68,18 +68,18 @@ describe('fireDueTicks', () => {
 
   it('is idempotent: nothing is due again until the next schedule time', async () => {
     const { store } = await cronStore();
-    expect(fireDueTicks(store.handle, T('2024-01-01T00:59:59Z')).ticks).toEqual([]);
-    expect(fireDueTicks(store.handle, T('2024-01-01T01:00:00Z')).ticks).toHaveLength(1);
-    expect(fireDueTicks(store.handle, T('2024-01-01T01:59:59Z')).ticks).toEqual([]);
-    expect(fireDueTicks(store.handle, T('2024-01-01T02:00:00Z')).ticks).toHaveLength(1);
+    expect((await fireDueTicks(store.handle, T('2024-01-01T00:59:59Z'))).ticks).toEqual([]);
+    expect((await fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'))).ticks).toHaveLength(1);
+    expect((await fireDueTicks(store.handle, T('2024-01-01T01:59:59Z'))).ticks).toEqual([]);
+    expect((await fireDueTicks(store.handle, T('2024-01-01T02:00:00Z'))).ticks).toHaveLength(1);
   });
 
   it('overwrite: false keeps every tick file; each is a datum', async () => {
     const { store } = await cronStore({ overwrite: false });
-    for (const h of ['01', '02', '03']) fireDueTicks(store.handle, T(`2024-01-01T${h}:00:30Z`));
+    for (const h of ['01', '02', '03']) await fireDueTicks(store.handle, T(`2024-01-01T${h}:00:30Z`));
     expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z', '/2024-01-01T02:00:00Z', '/2024-01-01T03:00:00Z']);
     await runForeground(store.handle);
-    const last = store.core.jobs.jobsOf('hourly')[0]!;
+    const last = (await store.handle.jobs.jobsOf('hourly'))[0]!;
     expect([last.state, last.processed, last.skipped, last.total]).toEqual(['JOB_SUCCESS', 1, 2, 3]);
     expect(files(store, 'hourly@master:/')).toHaveLength(3);
   });
@@ -88,54 +88,54 @@ describe('fireDueTicks', () => {
     const { store } = await cronStore({ overwrite: true });
     // a file someone put there goes too: Pachyderm deletes "/" before the tick
     await store.putFiles({ repo: 'hourly_tick', branch: 'master' }, [{ kind: 'stream', stream: streamOf('x'), repoPath: '/note' }]);
-    for (const h of ['01', '02', '03']) fireDueTicks(store.handle, T(`2024-01-01T${h}:00:30Z`));
+    for (const h of ['01', '02', '03']) await fireDueTicks(store.handle, T(`2024-01-01T${h}:00:30Z`));
     expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T03:00:00Z']);
     await runForeground(store.handle);
-    const last = store.core.jobs.jobsOf('hourly')[0]!;
+    const last = (await store.handle.jobs.jobsOf('hourly'))[0]!;
     expect([last.state, last.total]).toEqual(['JOB_SUCCESS', 1]);
     expect(files(store, 'hourly@master:/')).toEqual(['/2024-01-01T03:00:00Z']);
   });
 
   it('catches up missed ticks with one tick for the newest missed time', async () => {
     const { store } = await cronStore();
-    fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'));
+    await fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'));
     const before = commitCount(store, 'hourly_tick');
     // no runner for 2 days and a half: 60 hourly ticks missed
-    const { ticks } = fireDueTicks(store.handle, T('2024-01-03T12:30:00Z'));
+    const { ticks } = await fireDueTicks(store.handle, T('2024-01-03T12:30:00Z'));
     expect(ticks.map((t) => t.commits.map((c) => c.time))).toEqual([['2024-01-03T12:00:00Z']]);
     expect(commitCount(store, 'hourly_tick')).toBe(before + 1);
     expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z', '/2024-01-03T12:00:00Z']);
     // and the schedule goes on from there
-    expect(fireDueTicks(store.handle, T('2024-01-03T12:59:00Z')).ticks).toEqual([]);
-    expect(fireDueTicks(store.handle, T('2024-01-03T13:00:00Z')).ticks).toHaveLength(1);
+    expect((await fireDueTicks(store.handle, T('2024-01-03T12:59:00Z'))).ticks).toEqual([]);
+    expect((await fireDueTicks(store.handle, T('2024-01-03T13:00:00Z'))).ticks).toHaveLength(1);
   });
 
   it('counts from the pipeline creation when the input has no start', async () => {
     const { store } = await cronStore({ input: { cron: { name: 'tick', spec: '@every 10s' } } });
-    const created = store.core.jobs.getPipeline('hourly')!.created;
-    expect(fireDueTicks(store.handle, created + 5_000).ticks).toEqual([]);
-    const { ticks } = fireDueTicks(store.handle, created + 10_000);
+    const created = (await store.handle.jobs.getPipeline('hourly'))!.created;
+    expect((await fireDueTicks(store.handle, created + 5_000)).ticks).toEqual([]);
+    const { ticks } = await fireDueTicks(store.handle, created + 10_000);
     expect(ticks[0]!.commits[0]!.time).toBe(new Date(Math.floor(created / 1000) * 1000 + 10_000).toISOString().replace('.000Z', 'Z'));
   });
 
   it('a stopped pipeline does not tick; started again, it catches up once', async () => {
     const { store } = await cronStore();
-    stopPipeline(store.handle, 'hourly');
+    await stopPipeline(store.handle, 'hourly');
     const before = commitCount(store, 'hourly_tick');
-    const stopped = fireDueTicks(store.handle, T('2024-01-01T05:30:00Z'));
+    const stopped = await fireDueTicks(store.handle, T('2024-01-01T05:30:00Z'));
     expect(stopped).toEqual({ ticks: [], nextDue: undefined });
     expect(commitCount(store, 'hourly_tick')).toBe(before);
-    startPipeline(store.handle, 'hourly');
-    const { ticks } = fireDueTicks(store.handle, T('2024-01-01T05:30:00Z'));
+    await startPipeline(store.handle, 'hourly');
+    const { ticks } = await fireDueTicks(store.handle, T('2024-01-01T05:30:00Z'));
     expect(ticks.map((t) => t.commits[0]!.time)).toEqual(['2024-01-01T05:00:00Z']);
     expect(ticks[0]!.job).not.toBeNull();
   });
 
   it('a deleted pipeline stops ticking and its tick state goes with it', async () => {
     const { store } = await cronStore();
-    fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'));
-    deletePipeline(store.handle, 'hourly');
-    expect(fireDueTicks(store.handle, T('2024-01-01T05:00:00Z')).ticks).toEqual([]);
+    await fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'));
+    await deletePipeline(store.handle, 'hourly');
+    expect((await fireDueTicks(store.handle, T('2024-01-01T05:00:00Z'))).ticks).toEqual([]);
     expect(store.core.db.prepare('SELECT COUNT(*) FROM cron_ticks').pluck().get()).toBe(0);
   });
 
@@ -144,8 +144,8 @@ describe('fireDueTicks', () => {
     const other = openStore({ path: path.join(dir, '.tusk') });
     cleanups.push(() => other.close());
     const now = T('2024-01-01T07:10:00Z');
-    const a = fireDueTicks(store.handle, now).ticks;
-    const b = fireDueTicks(other.handle, now).ticks;
+    const a = (await fireDueTicks(store.handle, now)).ticks;
+    const b = (await fireDueTicks(other.handle, now)).ticks;
     expect(a.length + b.length).toBe(1);
     expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T07:00:00Z']);
   });
@@ -157,28 +157,28 @@ describe('fireDueTicks', () => {
       cmd: ['sh', '-c', 'ls /pfs/fast /pfs/slow > "/pfs/out/$PACH_DATUM_ID"'],
     });
     await runForeground(store.handle);
-    const [tick] = fireDueTicks(store.handle, T('2024-01-01T01:10:00Z')).ticks;
+    const [tick] = (await fireDueTicks(store.handle, T('2024-01-01T01:10:00Z'))).ticks;
     expect(tick!.commits.map((c) => [c.repo, c.time])).toEqual([
       ['both_fast', '2024-01-01T01:00:00Z'],
       ['both_slow', '2024-01-01T01:00:00Z'],
     ]);
-    expect(store.core.jobs.jobsById(tick!.commitSet).map((j) => j.pipeline)).toEqual(['both']);
+    expect((await store.core.jobs.jobsById(tick!.commitSet)).map((j) => j.pipeline)).toEqual(['both']);
     // only the fast input is due at 01:30: the job reads it with the slow input's current head
-    const [half] = fireDueTicks(store.handle, T('2024-01-01T01:31:00Z')).ticks;
+    const [half] = (await fireDueTicks(store.handle, T('2024-01-01T01:31:00Z'))).ticks;
     expect(half!.commits.map((c) => c.repo)).toEqual(['both_fast']);
     await runForeground(store.handle);
-    const job = store.core.jobs.getJob('both', half!.commitSet)!;
+    const job = (await store.handle.jobs.getJob('both', half!.commitSet))!;
     expect([job.state, job.total]).toEqual(['JOB_SUCCESS', 2]); // 2 fast ticks ⨯ 1 slow tick
-    expect(listDatums(store.handle, 'both', half!.commitSet).map((d) => d.files.map((f) => `${f.repo}:${f.path}`))).toContainEqual(['both_fast:/2024-01-01T01:30:00Z', 'both_slow:/2024-01-01T01:00:00Z']);
+    expect((await listDatums(store.handle, 'both', half!.commitSet)).map((d) => d.files.map((f) => `${f.repo}:${f.path}`))).toContainEqual(['both_fast:/2024-01-01T01:30:00Z', 'both_slow:/2024-01-01T01:00:00Z']);
   });
 
   it('an update keeps the schedule of inputs it keeps and forgets removed ones', async () => {
     const { store, dir } = await cronStore();
-    fireDueTicks(store.handle, T('2024-01-01T03:00:00Z'));
+    await fireDueTicks(store.handle, T('2024-01-01T03:00:00Z'));
     const update = (cronName: string) =>
       createPipelines(store.handle, JSON.stringify({ pipeline: { name: 'hourly' }, input: { cron: { name: cronName, spec: '@hourly', start: START } }, transform: { cmd: ['true'] } }), { baseDir: dir, update: true });
     await update('tick');
-    expect(fireDueTicks(store.handle, T('2024-01-01T03:30:00Z')).ticks).toEqual([]);
+    expect((await fireDueTicks(store.handle, T('2024-01-01T03:30:00Z'))).ticks).toEqual([]);
     await update('renamed');
     expect(store.core.db.prepare('SELECT input FROM cron_ticks').pluck().all()).toEqual([]);
   });
@@ -188,17 +188,17 @@ describe('runCron', () => {
   it('ticks now, and the schedule goes on from that tick', async () => {
     const { store } = await cronStore();
     const now = T('2024-01-01T05:20:42.500Z');
-    const tick = runCron(store.handle, 'hourly', now);
+    const tick = await runCron(store.handle, 'hourly', now);
     expect(tick.commits.map((c) => c.path)).toEqual(['/2024-01-01T05:20:42Z']);
     expect(tick.job).toBe(tick.commitSet);
-    expect(fireDueTicks(store.handle, T('2024-01-01T05:59:00Z')).ticks).toEqual([]);
-    expect(fireDueTicks(store.handle, T('2024-01-01T06:00:00Z')).ticks).toHaveLength(1);
+    expect((await fireDueTicks(store.handle, T('2024-01-01T05:59:00Z'))).ticks).toEqual([]);
+    expect((await fireDueTicks(store.handle, T('2024-01-01T06:00:00Z'))).ticks).toHaveLength(1);
   });
 
   it('on a stopped pipeline writes the tick but starts no job', async () => {
     const { store } = await cronStore();
-    stopPipeline(store.handle, 'hourly');
-    const tick = runCron(store.handle, 'hourly', T('2024-01-01T05:00:00Z'));
+    await stopPipeline(store.handle, 'hourly');
+    const tick = await runCron(store.handle, 'hourly', T('2024-01-01T05:00:00Z'));
     expect(tick.job).toBeNull();
     expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T05:00:00Z']);
   });
@@ -206,11 +206,11 @@ describe('runCron', () => {
   it("refuses a pipeline without a cron input (E_INVALID) and a missing one (E_NOT_FOUND)", async () => {
     const env = tempStore();
     cleanups.push(env.cleanup);
-    env.store.createRepo('in');
+    await env.store.createRepo('in');
     await createPipelines(env.store.handle, JSON.stringify({ pipeline: { name: 'plain' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['true'] } }), { baseDir: env.dir });
-    const err = thrown(() => runCron(env.store.handle, 'plain'));
+    const err = await thrown(() => runCron(env.store.handle, 'plain'));
     expect([err.code, err.exitCode, err.message]).toEqual(['E_INVALID', 2, "pipeline doesn't have a cron input"]);
-    const missing = thrown(() => runCron(env.store.handle, 'nope'));
+    const missing = await thrown(() => runCron(env.store.handle, 'nope'));
     expect([missing.code, missing.exitCode]).toEqual(['E_NOT_FOUND', 4]);
   });
 });

@@ -27,7 +27,7 @@ describe('materializeDatum', () => {
   it('reads a content from packs once, then links the cached copy into every datum', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('in');
+    await store.createRepo('in');
     const f = await fileInput(store, '/src/a.txt', 'row a\n');
     const cached = path.join(store.core.path, CACHE_DIR, f.hash.slice(0, 2), f.hash);
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
@@ -49,7 +49,7 @@ describe('materializeDatum', () => {
   it('lays a file only appended to out as the cached earlier copy plus the new bytes, read from packs', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('in');
+    await store.createRepo('in');
     const { base, added } = appendedCsv();
     const before = await fileInput(store, '/e.csv', base.toString());
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
@@ -74,7 +74,7 @@ describe('materializeDatum', () => {
   it('grows the earlier cached copy into the new one when no datum holds it: no copy of the earlier bytes', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('in');
+    await store.createRepo('in');
     const { base, added } = appendedCsv();
     const before = await fileInput(store, '/e.csv', base.toString());
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
@@ -106,7 +106,7 @@ describe('materializeDatum', () => {
   it('skips the mkdir of directories said to exist, and makes the others', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('in');
+    await store.createRepo('in');
     const f = await fileInput(store, '/deep/er/b.txt', 'b\n');
     const pfs = path.join(env.dir, 'd', 'pfs');
     // said to exist but missing: the file cannot be placed, which shows the mkdir was skipped
@@ -118,7 +118,7 @@ describe('materializeDatum', () => {
   it('re-creates a cache entry someone made writable, from packs', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('in');
+    await store.createRepo('in');
     const f = await fileInput(store, '/c.txt', 'original\n');
     const cached = path.join(store.core.path, CACHE_DIR, f.hash.slice(0, 2), f.hash);
     materializeDatum(store.handle, [f], path.join(env.dir, 'd1', 'pfs'));

@@ -11,21 +11,21 @@ describe('smoke', () => {
   it('runs a copy pipeline and skips unchanged datums', async () => {
     env = tempStore();
     const { store, dir } = env;
-    store.createRepo('in');
+    await store.createRepo('in');
     for (const n of ['a', 'b', 'c']) await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf(`content ${n}\n`), repoPath: `/${n}.txt` }]);
     const spec = { pipeline: { name: 'up' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['sh'], stdin: ['for f in /pfs/in/*; do tr a-z A-Z < $f > /pfs/out/$(basename $f); done'] } };
     await createPipelines(store.handle, JSON.stringify(spec), { baseDir: dir });
     await runForeground(store.handle);
-    const jobs = store.core.jobs.jobsOf('up');
+    const jobs = await store.handle.jobs.jobsOf('up');
     expect(jobs[0]!.state).toBe('JOB_SUCCESS');
     expect((await readBack(store, parseFileRef('up@master:/b.txt'))).toString()).toBe('CONTENT B\n');
     await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf('new d\n'), repoPath: '/d.txt' }]);
     await runForeground(store.handle);
-    const j2 = store.core.jobs.jobsOf('up')[0]!;
+    const j2 = (await store.handle.jobs.jobsOf('up'))[0]!;
     expect(j2.state).toBe('JOB_SUCCESS');
     expect([j2.processed, j2.skipped]).toEqual([1, 3]);
     expect(store.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/a.txt', '/b.txt', '/c.txt', '/d.txt']);
-    store.deleteFiles(parseFileRef('in@master:/a.txt'));
+    await store.deleteFiles(parseFileRef('in@master:/a.txt'));
     await runForeground(store.handle);
     expect(store.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/b.txt', '/c.txt', '/d.txt']);
     const out = store.inspectCommit(parseFileRef('up@master'));
@@ -38,13 +38,13 @@ describe('egress', () => {
   it('copies a successful output commit to a local directory', async () => {
     env = tempStore();
     const { store, dir } = env;
-    store.createRepo('in');
+    await store.createRepo('in');
     await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf('abc\n'), repoPath: '/x/a.txt' }]);
     const out = `${dir}/egress-out`;
     const spec = { pipeline: { name: 'eg' }, input: { pfs: { repo: 'in', glob: '/' } }, transform: { cmd: ['sh', '-c', 'cp -r /pfs/in/x /pfs/out/'] }, egress: { URL: `file://${out}` } };
     await createPipelines(store.handle, JSON.stringify(spec), { baseDir: dir });
     await runForeground(store.handle);
-    expect(store.core.jobs.jobsOf('eg')[0]!.state).toBe('JOB_SUCCESS');
+    expect((await store.handle.jobs.jobsOf('eg'))[0]!.state).toBe('JOB_SUCCESS');
     expect((await import('node:fs')).readFileSync(`${out}/x/a.txt`, 'utf8')).toBe('abc\n');
   });
 });

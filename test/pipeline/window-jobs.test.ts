@@ -24,14 +24,14 @@ describe('windows by commit time', () => {
   /** One commit holding `file` at `time`, then the jobs it started, run here. */
   async function commitAt(label: string, time: number, file: string) {
     const { store } = env;
-    const c = store.startCommit('series', 'master', { time });
+    const c = await store.startCommit('series', 'master', { time });
     await store.putFiles({ repo: 'series', commit: c.id }, [{ kind: 'stream', stream: streamOf(`${label}\n`), repoPath: `/${file}` }]);
-    store.finishCommit({ repo: 'series', commit: c.id });
+    await store.finishCommit({ repo: 'series', commit: c.id });
     await runForeground(store.handle);
     commits[label] = c.id;
   }
-  const counts = (pipeline: string) => {
-    const j = env.store.core.jobs.jobsOf(pipeline)[0]!;
+  const counts = async (pipeline: string) => {
+    const j = (await env.store.core.jobs.jobsOf(pipeline))[0]!;
     expect(j.state, `${pipeline}: ${j.reason}`).toBe('JOB_SUCCESS');
     return { processed: j.processed, skipped: j.skipped };
   };
@@ -39,7 +39,7 @@ describe('windows by commit time', () => {
   const lines = (day: number, ids: string[], files: [string, string][]) => [`${DAY(day)} ${DAY(day + 1)}`, ids.join(' '), ...files.map(([c, f]) => `${c}/${f}`), ''].join('\n');
 
   it('creates the pipelines', async () => {
-    env.store.createRepo('series');
+    await env.store.createRepo('series');
     for (const [name, window] of [
       ['daily', { size: '1d' }],
       ['sliding', { size: '2d', every: '1d' }],
@@ -50,44 +50,44 @@ describe('windows by commit time', () => {
 
   it('each new commit processes only the windows it falls into', async () => {
     await commitAt('d1', at(1, 10), 'd1.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 0 });
-    expect(counts('sliding')).toEqual({ processed: 2, skipped: 0 }); // [02-28, 03-02), [03-01, 03-03)
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 0 });
+    expect(await counts('sliding')).toEqual({ processed: 2, skipped: 0 }); // [02-28, 03-02), [03-01, 03-03)
     await commitAt('d2', at(2, 10), 'd2.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 1 });
-    expect(counts('sliding')).toEqual({ processed: 2, skipped: 1 });
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 1 });
+    expect(await counts('sliding')).toEqual({ processed: 2, skipped: 1 });
     await commitAt('d3a', at(3, 10), 'd3a.csv');
     await commitAt('d3b', at(3, 14), 'd3b.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 2 });
-    expect(counts('sliding')).toEqual({ processed: 2, skipped: 2 });
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 2 });
+    expect(await counts('sliding')).toEqual({ processed: 2, skipped: 2 });
     const { d3a, d3b } = commits as Record<string, string>;
     expect(await report('daily', 3)).toBe(lines(3, [d3a!, d3b!], [[d3a!, 'd3a.csv'], [d3b!, 'd3b.csv']]));
   });
 
   it('a squashed commit redoes exactly the windows that held it', async () => {
     // d3a's file moves into its child d3b (same day): the windows of 03-03 change, no others
-    env.store.squashCommit({ repo: '', commit: commits.d3a! });
+    await env.store.squashCommit({ repo: '', commit: commits.d3a! });
     await commitAt('d4', at(4, 10), 'd4.csv');
-    expect(counts('daily')).toEqual({ processed: 2, skipped: 2 }); // 03-03, and the new 03-04
-    expect(counts('sliding')).toEqual({ processed: 3, skipped: 2 }); // 03-02, 03-03, 03-04
+    expect(await counts('daily')).toEqual({ processed: 2, skipped: 2 }); // 03-03, and the new 03-04
+    expect(await counts('sliding')).toEqual({ processed: 3, skipped: 2 }); // 03-02, 03-03, 03-04
     const d3b = commits.d3b!;
     expect(await report('daily', 3)).toBe(lines(3, [d3b], [[d3b, 'd3a.csv'], [d3b, 'd3b.csv']]));
   });
 
   it('a late commit redoes only the windows its time falls into, in time order', async () => {
     await commitAt('late', at(1, 18), 'late.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 3 });
-    expect(counts('sliding')).toEqual({ processed: 2, skipped: 3 }); // 02-28 and 03-01
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 3 });
+    expect(await counts('sliding')).toEqual({ processed: 2, skipped: 3 }); // 02-28 and 03-01
     const { d1, late } = commits as Record<string, string>;
     expect(await report('daily', 1)).toBe(lines(1, [d1!, late!], [[d1!, 'd1.csv'], [late!, 'late.csv']]));
   });
 
   it('deleting a commit takes its files out of its windows', async () => {
-    env.store.deleteCommit({ repo: '', commit: commits.late! });
+    await env.store.deleteCommit({ repo: '', commit: commits.late! });
     const d1 = commits.d1!;
     expect(await report('daily', 1)).toBe(lines(1, [d1], [[d1, 'd1.csv']]));
     // the next job builds on the output from before the deleted commit: only its own window runs
     await commitAt('d5', at(5, 10), 'd5.csv');
-    expect(counts('daily')).toEqual({ processed: 1, skipped: 4 });
+    expect(await counts('daily')).toEqual({ processed: 1, skipped: 4 });
     expect(await report('daily', 1)).toBe(lines(1, [d1], [[d1, 'd1.csv']]));
     expect((await env.store.fsck()).ok).toBe(true);
   });
@@ -102,7 +102,7 @@ describe('windows by commit count', () => {
 
   it('a new commit redoes the windows of its position; a commit the glob does not see still counts', async () => {
     const { store } = env;
-    store.createRepo('log');
+    await store.createRepo('log');
     const spec = { pipeline: { name: 'last3' }, input: { pfs: { repo: 'log', glob: '/*.txt', window: { size: '3 commits', every: '1 commit' } } }, transform: { cmd: ['sh'], stdin: ['for c in $TUSK_WINDOW_COMMITS; do cat "$log/$c"/*; done > /pfs/out/$TUSK_WINDOW_START.txt'] } };
     // the first commit before the pipeline: creating it on an empty repo would start the branch
     // with an empty commit, which takes position 0
@@ -112,7 +112,7 @@ describe('windows by commit count', () => {
       if (!created) await createPipelines(store.handle, JSON.stringify(spec), { baseDir: env.dir });
       created = true;
       await runForeground(store.handle);
-      const j = store.core.jobs.jobsOf('last3')[0]!;
+      const j = (await store.handle.jobs.jobsOf('last3'))[0]!;
       expect(j.state).toBe('JOB_SUCCESS');
       return [j.processed, j.skipped];
     };

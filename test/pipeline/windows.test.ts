@@ -92,7 +92,7 @@ describe('window datums from a store', () => {
 
   it('a window holds the files each of its commits added or changed, by commit; its id is its bounds', async () => {
     const store = newStore();
-    store.createRepo('series');
+    await store.createRepo('series');
     const put = async (files: Record<string, string>) => {
       const r = await store.putFiles(
         { repo: 'series', branch: 'master' },

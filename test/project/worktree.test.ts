@@ -18,21 +18,21 @@ describe('checkout and status against a store', () => {
   let out: string;
   let first: string;
   let second: string;
-  const status = (ref: string, dir: string) => worktreeStatus(store.handle, undefined, { ref, dir, cwd: env.dir }).targets[0]!;
-  const changes = (ref: string, dir: string) => status(ref, dir).changes.map((c) => `${c.change} ${c.path}`);
+  const status = async (ref: string, dir: string) => (await worktreeStatus(store.handle, undefined, { ref, dir, cwd: env.dir })).targets[0]!;
+  const changes = async (ref: string, dir: string) => (await status(ref, dir)).changes.map((c) => `${c.change} ${c.path}`);
 
   beforeAll(async () => {
     env = tempStore();
     store = env.store;
     const src = tempDir('tusk-src-');
     writeTree(src, { 'a.txt': 'alpha\n', 'empty': '', 'sub/b.txt': 'bravo\n', 'sub/deep/c.bin': Buffer.alloc(100_000, 7) });
-    store.createRepo('images');
+    await store.createRepo('images');
     first = (await store.putFiles({ repo: 'images', branch: 'master' }, [{ kind: 'local', localPath: src, repoPath: '/', recursive: true }])).commit;
     writeTree(src, { 'a.txt': 'ALPHA\n', 'sub/new.txt': 'new\n' });
     fs.rmSync(path.join(src, 'sub/b.txt'));
     second = (await store.putFiles({ repo: 'images', branch: 'master' }, [{ kind: 'local', localPath: src, repoPath: '/', recursive: true }])).commit;
     // put never deletes: remove b.txt from the second commit explicitly
-    second = store.deleteFiles({ repo: 'images', branch: 'master', path: '/sub/b.txt' }).id;
+    second = (await store.deleteFiles({ repo: 'images', branch: 'master', path: '/sub/b.txt' })).id;
     fs.rmSync(src, { recursive: true, force: true });
     out = path.join(env.dir, 'out');
   });
@@ -43,23 +43,23 @@ describe('checkout and status against a store', () => {
     expect([r.written, r.removed, r.unchanged]).toEqual([4, 0, 0]);
     expect(fs.readFileSync(path.join(out, 'sub/deep/c.bin')).equals(Buffer.alloc(100_000, 7))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'empty'), 'utf8')).toBe('');
-    const s = status(`images@${first}`, out);
+    const s = await status(`images@${first}`, out);
     expect([s.clean, s.scanned]).toEqual([true, 4]);
   });
 
   step('unchanged files are not read again once the cache has them', async () => {
     // the cache trusts a stat only 2 s after the file's last change (git's racy rule)
     await new Promise((r) => setTimeout(r, 2100));
-    expect(status(`images@${first}`, out).hashed).toBe(4);
-    expect(status(`images@${first}`, out).hashed).toBe(0);
+    expect((await status(`images@${first}`, out)).hashed).toBe(4);
+    expect((await status(`images@${first}`, out)).hashed).toBe(0);
   });
 
-  step('edits (same size too), additions and deletions show up', () => {
+  step('edits (same size too), additions and deletions show up', async () => {
     fs.writeFileSync(path.join(out, 'a.txt'), 'alphA\n'); // same size
     fs.writeFileSync(path.join(out, 'sub/extra.txt'), 'x');
     fs.rmSync(path.join(out, 'empty'));
-    expect(changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted empty', 'added sub/extra.txt']);
-    expect(status(`images@${first}`, out).hashed).toBe(1);
+    expect(await changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted empty', 'added sub/extra.txt']);
+    expect((await status(`images@${first}`, out)).hashed).toBe(1);
   });
 
   step('checkout refuses to drop content the store does not have; --force restores', async () => {
@@ -69,17 +69,17 @@ describe('checkout and status against a store', () => {
     expect(fs.readFileSync(path.join(out, 'a.txt'), 'utf8')).toBe('alphA\n');
     const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir, force: true })).checkouts[0]!;
     expect([r.written, r.removed]).toEqual([2, 1]);
-    expect(status(`images@${first}`, out).clean).toBe(true);
+    expect((await status(`images@${first}`, out)).clean).toBe(true);
   });
 
   step('switching commits needs no --force when every local file is in the store', async () => {
     const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${second}`, dir: out, cwd: env.dir })).checkouts[0]!;
     expect([r.written, r.removed, r.unchanged]).toEqual([2, 1, 2]);
     expect(fs.existsSync(path.join(out, 'sub/b.txt'))).toBe(false);
-    expect(status('images@master', out).clean).toBe(true);
-    expect(changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted sub/b.txt', 'added sub/new.txt']);
+    expect((await status('images@master', out)).clean).toBe(true);
+    expect(await changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted sub/b.txt', 'added sub/new.txt']);
     await checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir });
-    expect(status(`images@${first}`, out).clean).toBe(true);
+    expect((await status(`images@${first}`, out)).clean).toBe(true);
     expect(fs.existsSync(path.join(out, 'sub/new.txt'))).toBe(false);
   });
 
@@ -88,9 +88,9 @@ describe('checkout and status against a store', () => {
     const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${first}:/sub`, dir: sub, cwd: env.dir })).checkouts[0]!;
     expect(r.written).toBe(2);
     expect(fs.readdirSync(sub).sort()).toEqual(['b.txt', 'deep']);
-    expect(status(`images@${first}:/sub`, sub).clean).toBe(true);
-    expect(() => status(`images@${first}:/a.txt`, sub)).toThrow(expect.objectContaining({ code: 'E_INVALID' }));
-    expect(() => status(`images@${first}:/nope`, sub)).toThrow(expect.objectContaining({ code: 'E_NOT_FOUND' }));
+    expect((await status(`images@${first}:/sub`, sub)).clean).toBe(true);
+    await expect(status(`images@${first}:/a.txt`, sub)).rejects.toThrow(expect.objectContaining({ code: 'E_INVALID' }));
+    await expect(status(`images@${first}:/nope`, sub)).rejects.toThrow(expect.objectContaining({ code: 'E_NOT_FOUND' }));
   });
 });
 

@@ -7,7 +7,7 @@
 // deletes anything a commit refers to. And two races with gc that only a deterministic
 // interleaving shows: a reader whose pack gc rewrites under it, and a writer whose new pack gc
 // lists.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,8 +144,8 @@ afterAll(() => {
 describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} commits`, () => {
   it('to different repos: every commit present, no lock error reaches a writer, fsck clean', async () => {
     const { dir, tusk } = await newStore('repos');
-    withStore(dir, (s) => {
-      for (let w = 0; w < WRITERS; w++) s.createRepo(`r${w}`);
+    await withStoreAsync(dir, async (s) => {
+      for (let w = 0; w < WRITERS; w++) await s.createRepo(`r${w}`);
     });
     const t = Date.now();
     const ps = await Promise.all(writers(tusk, (w) => ({ repo: `r${w}`, branch: 'master' })));
@@ -157,7 +157,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
 
   it('to different branches of one repo (branches created by their first put)', async () => {
     const { dir, tusk } = await newStore('branches');
-    withStore(dir, (s) => s.createRepo('shared'));
+    await withStoreAsync(dir, (s) => s.createRepo('shared'));
     const t = Date.now();
     const ps = await Promise.all(writers(tusk, (w) => ({ repo: 'shared', branch: `b${w}` })));
     expectClean(ps);
@@ -168,7 +168,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
 
   it('to one branch, with readers (in-process loops and the CLI) checking every commit they see', async () => {
     const { dir, tusk } = await newStore('same');
-    withStore(dir, (s) => s.createRepo('same'));
+    await withStoreAsync(dir, (s) => s.createRepo('same'));
     const stop = path.join(work, 'stop-same');
     const readers = [node('reader.mjs', [tusk, 'same', 'master', stop]), node('reader.mjs', [tusk, 'same', 'master', stop])];
     await ready(stop, 2);
@@ -221,7 +221,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
 
   it(`the CLI: ${CLI_WRITERS} \`tusk put file\` processes × ${CLI_COMMITS} to one branch`, async () => {
     const { dir } = await newStore('cli');
-    withStore(dir, (s) => s.createRepo('c'));
+    await withStoreAsync(dir, (s) => s.createRepo('c'));
     const src = path.join(work, 'cli-src');
     fs.mkdirSync(src);
     const one = async (w: number) => {
@@ -241,8 +241,8 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
 
   it('gc looping while writers put, drop and re-put shared data: nothing a commit refers to is ever deleted', async () => {
     const { dir, tusk } = await newStore('gc');
-    withStore(dir, (s) => {
-      for (let w = 0; w < WRITERS / 2; w++) s.createRepo(`g${w}`);
+    await withStoreAsync(dir, async (s) => {
+      for (let w = 0; w < WRITERS / 2; w++) await s.createRepo(`g${w}`);
     });
     const stop = path.join(work, 'stop-gc');
     // writers pause a little between commits, so gc finds moments without a write session and
@@ -264,7 +264,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
         for (const l of ps[w]!.lines.filter((x) => x.pool)) expect((await readBack(s, { repo: `g${w}`, commit: l.pool, path: '/pool.bin' })).equals(pool(l.k))).toBe(true);
       }
       // a final gc with no writers reclaims everything the dropped commits left
-      const final = s.gc({ waitMs: 0 });
+      const final = await s.gc({ waitMs: 0 });
       expect((await s.fsck({ verifyData: true })).problems).toEqual([]);
       figures.gcDuringWrites = { writers: WRITERS / 2, keptCommits: ps.reduce((n, p) => n + p.lines.length, 0), ms: Date.now() - t, gcRuns: g.runs, gcSwept: g.swept, gcRefused: g.refused, gcChunksRemoved: g.chunksRemoved, finalChunksRemoved: final.chunksRemoved };
     });
@@ -275,12 +275,12 @@ describe('gc: waits for writers, then gives up with E_LOCKED', () => {
   it('refuses (E_LOCKED, exit 6) while a write session is registered, after waiting; runs once it ends', async () => {
     const { dir } = await newStore('gc-wait');
     await withStoreAsync(dir, async (s) => {
-      s.createRepo('r');
+      await s.createRepo('r');
       s.core.index.addWriter('held-by-test'); // this process is alive: the session is live
       const t = Date.now();
       let err: (Error & { code?: string }) | undefined;
       try {
-        s.gc({ waitMs: 300 });
+        await s.gc({ waitMs: 300 });
       } catch (e) {
         err = e as Error & { code?: string };
       }
@@ -323,11 +323,11 @@ describe('gc races, made deterministic', () => {
     const { dir } = await newStore(name);
     const live = seededBytes(300 * 1024, 5);
     await withStoreAsync(dir, async (s) => {
-      s.createRepo('r');
+      await s.createRepo('r');
       const put = (p: string, d: Buffer) => s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: p, stream: (async function* () { yield d; })() as unknown as NodeJS.ReadableStream }]);
       await put('/live.bin', live);
       const dropped = await put('/dropped.bin', seededBytes(2 * 1024 * 1024, 6));
-      s.deleteCommit({ repo: 'r', commit: dropped.commit });
+      await s.deleteCommit({ repo: 'r', commit: dropped.commit });
     });
     const pack = withStore(dir, (s) => s.core.db.prepare('SELECT name FROM packs').pluck().get() as string);
     return { dir, live, pack };
@@ -336,11 +336,15 @@ describe('gc races, made deterministic', () => {
   it('a reader whose chunk gc moves to a rewritten pack (deleting the old one) between lookup and read still gets the bytes', async () => {
     const { dir, live, pack } = await sparseStore('race-reader');
     const reader = open(dir);
-    const other = open(dir);
     try {
-      let report: ReturnType<typeof gc> | undefined;
-      // the reader has looked the chunk up (in `pack`) and is about to read it: gc runs right then
-      const core = hooked(reader.core, (op, args) => (op === 'read' || op === 'readInto') && args[0] === pack, () => (report = gc(other.core, { waitMs: 0 })));
+      let report: { packsRewritten: number } | undefined;
+      // the reader has looked the chunk up (in `pack`) and is about to read it: gc runs right then,
+      // to its end, in another process (the read waits for it, as a read in this process would
+      // not wait for an asynchronous gc)
+      const core = hooked(reader.core, (op, args) => (op === 'read' || op === 'readInto') && args[0] === pack, () => {
+        const out = execFileSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'run.js'), 'gc', '--json'], { env: { ...process.env, TUSK_STORE: dir }, encoding: 'utf8' });
+        report = JSON.parse(out) as { packsRewritten: number };
+      });
       const { readContent } = await import('../../src/store/content-io.js');
       const id = hashBytes(live);
       const bytes = Buffer.concat([...readContent(core.index, core.packs, id as never, { describe: () => 'r:/live.bin' })]);
@@ -348,13 +352,12 @@ describe('gc races, made deterministic', () => {
       expect(bytes.equals(live)).toBe(true);
     } finally {
       reader.close();
-      other.close();
     }
   });
 
   it("gc's sweep of unknown pack files never deletes a pack a writer created a moment before", async () => {
     const { dir } = await newStore('race-newpack');
-    withStore(dir, (s) => s.createRepo('r'));
+    await withStoreAsync(dir, (s) => s.createRepo('r'));
     const g = open(dir);
     const w = open(dir);
     try {
@@ -369,9 +372,9 @@ describe('gc races, made deterministic', () => {
         writer.add(id, data);
         writer.drain();
       });
-      gc(core, { waitMs: 0 });
+      await gc(core, { waitMs: 0 });
       writer.sync();
-      w.core.unitOfWork(() => {
+      await w.core.unitOfWork(async () => {
         writer.record();
         w.core.index.removeWriter('race-writer');
       });
@@ -392,19 +395,19 @@ describe('gc races, made deterministic', () => {
       const data = seededBytes(50 * 1024, 10);
       let committed: string | undefined;
       // gc copies the live chunks out of `pack`: meanwhile a put runs start to finish
-      const core = hooked(g.core, (op, args) => op === 'read' && args[0] === pack, () => {
+      const core = hooked(g.core, (op, args) => op === 'read' && args[0] === pack, async () => {
         const writer = new PackWriter(w.core.index, w.core.packs, 'repack-writer');
         w.core.index.addWriter('repack-writer');
         writer.add(hashBytes(data) as ChunkId, data);
         writer.sync();
-        w.core.unitOfWork(() => {
+        await w.core.unitOfWork(async () => {
           writer.record();
           w.core.index.removeWriter('repack-writer');
         });
         writer.close(false);
         committed = w.core.db.prepare('SELECT p.name FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?').pluck().get(hashBytes(data)) as string;
       });
-      const report = gc(core, { waitMs: 0 });
+      const report = await gc(core, { waitMs: 0 });
       expect(report.packsRewritten).toBe(1);
       expect(committed).toBeDefined();
       expect(committed).not.toBe(pack);

@@ -58,15 +58,15 @@ async function buildStore(dir: string): Promise<void> {
   initStore(dir);
   const s = open(dir);
   try {
-    s.createRepo('a');
-    s.createRepo('b');
+    await s.createRepo('a');
+    await s.createRepo('b');
     const big = Buffer.concat([seededBytes(700 * KiB, 1), textBytes(900 * KiB, 2), seededBytes(300 * KiB, 3)]);
     const smalls: Record<string, Buffer> = {};
     for (let i = 0; i < 24; i++) smalls[`/small/s${i}`] = i % 2 ? textBytes(200 + i * 811, 100 + i) : seededBytes(100 + i * 613, 100 + i);
     await put(s, 'a', { '/big/z.bin': big, ...smalls });
     // garbage: a dropped commit's unique chunks stay in the pack (not collected)
     const doomed = await put(s, 'a', { '/doomed.bin': seededBytes(200 * KiB, 50) });
-    s.deleteCommit({ repo: 'a', commit: doomed });
+    await s.deleteCommit({ repo: 'a', commit: doomed });
     // a second commit: one small file changed, a text file grown, the big file shared by both
     await put(s, 'a', { '/small/s3': textBytes(5000, 999), '/text.txt': textBytes(300 * KiB, 7) });
     await put(s, 'b', { '/copy-of-z.bin': big, '/own.bin': seededBytes(150 * KiB, 8), '/nested/deep/t.txt': textBytes(40 * KiB, 9) });

@@ -116,16 +116,16 @@ async function makeTemplate(): Promise<void> {
   await withStoreAsync(template, async (s) => {
     const put = (repo: string, repoPath: string, data: Buffer) =>
       s.putFiles({ repo, branch: 'master' }, [{ kind: 'stream', repoPath, stream: (async function* () { yield data; })() as unknown as NodeJS.ReadableStream }]);
-    s.createRepo('r');
+    await s.createRepo('r');
     await put('r', '/a.txt', Buffer.from('a\n'));
     // downstream of r@master: every commit there also makes an AUTO commit here, in the same transaction
-    s.createRepo('down');
-    s.createBranch('down', 'master', { provenance: [{ repo: 'r', branch: 'master' }] });
+    await s.createRepo('down');
+    await s.createBranch('down', 'master', { provenance: [{ repo: 'r', branch: 'master' }] });
     await put('r', '/big/old.bin', old);
     await put('r', '/log.bin', log);
-    s.createRepo('o');
+    await s.createRepo('o');
     await put('o', '/a.txt', Buffer.from('a\n'));
-    s.startCommit('o', 'master', { description: 'open' });
+    await s.startCommit('o', 'master', { description: 'open' });
     await put('o', '/open/x.bin', x);
   });
 }
@@ -149,8 +149,8 @@ async function reference(sc: Scenario, n: number): Promise<{ state: unknown; byt
       expect(ok, r.describe()).toBe(true);
     }
     const state = withStore(dir, (s) => logicalState(s).state);
-    const bytes = withStore(dir, (s) => {
-      s.gc();
+    const bytes = await withStoreAsync(dir, async (s) => {
+      await s.gc();
       return storeBytes(s.path).total;
     });
     list.push({ state, bytes, ms });
@@ -237,7 +237,7 @@ async function killPoint(sc: Scenario, i: number, opts: { crashAt?: string; dela
     const ref = await reference(sc, n);
     const before = storeBytes(path.join(dir, '.tusk')).total;
     await withStoreAsync(dir, async (s) => {
-      s.gc();
+      await s.gc();
       expect((await s.fsck()).problems, `${label}: fsck after gc`).toEqual([]);
       const size = storeBytes(s.path).total;
       const deviation = Math.abs(size - ref.bytes) / ref.bytes;
@@ -257,7 +257,7 @@ async function killPoint(sc: Scenario, i: number, opts: { crashAt?: string; dela
   await withStoreAsync(dir, async (s) => {
     const { state, contents } = logicalState(s);
     expect(state, `${label}: after the retry`).toEqual(ref.state);
-    s.gc();
+    await s.gc();
     expect((await s.fsck({ verifyData: STRESS })).problems, `${label}: fsck after gc`).toEqual([]);
     expect(logicalState(s).state, `${label}: gc keeps every commit`).toEqual(ref.state);
     await verifyContents(s, contents, sources);
@@ -331,15 +331,15 @@ describe.sequential('crash safety: gc killed while it rewrites packs', () => {
         addSource(sources, data);
         return s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath, stream: (async function* () { yield data; })() as unknown as NodeJS.ReadableStream }]);
       };
-      s.createRepo('r');
+      await s.createRepo('r');
       await put('/live.bin', Buffer.concat([seededBytes(1 * MiB, 98), textBytes(1 * MiB, 97)]));
-      s.deleteCommit({ repo: 'r', commit: (await put('/dropped.bin', seededBytes(scaled(4, 12) * MiB, 99))).commit });
+      await s.deleteCommit({ repo: 'r', commit: (await put('/dropped.bin', seededBytes(scaled(4, 12) * MiB, 99))).commit });
       await put('/later.bin', textBytes(256 << 10, 96));
     });
     const dir = path.join(work, 'gc-ref');
     cloneDir(gcTemplate, dir);
-    gcRef = withStore(dir, (s) => {
-      const g = s.gc();
+    gcRef = await withStoreAsync(dir, async (s) => {
+      const g = await s.gc();
       expect(g.packsRewritten + g.packsRemoved).toBeGreaterThan(0);
       return { state: logicalState(s).state, bytes: storeBytes(s.path).total };
     });
@@ -356,7 +356,7 @@ describe.sequential('crash safety: gc killed while it rewrites packs', () => {
       const { state, contents } = logicalState(s);
       expect(state, label).toEqual(gcRef.state);
       await verifyContents(s, contents, sources);
-      s.gc();
+      await s.gc();
       expect((await s.fsck()).problems).toEqual([]);
       const size = storeBytes(s.path).total;
       expect(Math.abs(size - gcRef.bytes) / gcRef.bytes, `${label}: size after a second gc`).toBeLessThan(0.01);

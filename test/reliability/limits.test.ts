@@ -31,7 +31,7 @@ afterAll(() => {
 async function init(dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   initStore(dir);
-  withStore(dir, (s) => s.createRepo('r'));
+  await withStoreAsync(dir, (s) => s.createRepo('r'));
 }
 
 async function ok(dir: string, args: string[], opts: RunOptions = {}) {
@@ -417,7 +417,7 @@ describe('files that change while they are being put', () => {
       }
       // what the failed puts wrote goes with gc
       const gcBefore = storeBytes(path.join(dir, '.tusk')).packs;
-      withStore(dir, (s) => s.gc());
+      await withStoreAsync(dir, (s) => s.gc());
       expect(storeBytes(path.join(dir, '.tusk')).packs).toBeLessThanOrEqual(gcBefore);
       figures[`changing-${mode}`] = outcomes;
       expect(outcomes.conflict).toBeGreaterThan(0);

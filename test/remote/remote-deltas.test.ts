@@ -98,11 +98,11 @@ describe('a delta whose base no commit reaches', () => {
     const remote = path.join(root, 'remote-open');
     const a = localStore(path.join(root, 'open-a'));
     await a.with(async (s) => {
-      s.createRepo('tables');
-      const c = s.startCommit('tables', 'master');
+      await s.createRepo('tables');
+      const c = await s.startCommit('tables', 'master');
       await s.putFiles({ repo: 'tables', branch: 'master' }, [{ kind: 'stream', stream: streamOf(v1), repoPath: '/t.bin' }]);
       await s.putFiles({ repo: 'tables', branch: 'master' }, [{ kind: 'stream', stream: streamOf(v2), repoPath: '/t.bin' }]);
-      s.finishCommit({ repo: 'tables', commit: c.id });
+      await s.finishCommit({ repo: 'tables', commit: c.id });
     });
     expect(deltaChunks(a.dir)).toBeGreaterThan(0);
     await a.json(['remote', 'add', 'origin', `file://${remote}`]);

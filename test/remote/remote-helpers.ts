@@ -39,7 +39,7 @@ export function localStore(dir: string, baseEnv: () => RunOptions['env'] = () =>
     },
     put: (repo, branch, files) =>
       self.with(async (s) => {
-        if (!s.listRepos().some((r) => r.name === repo)) s.createRepo(repo);
+        if (!s.listRepos().some((r) => r.name === repo)) await s.createRepo(repo);
         const r = await s.putFiles({ repo, branch }, Object.entries(files).map(([p, data]) => ({ kind: 'stream' as const, stream: streamOf(data), repoPath: p })));
         return r.commit;
       }),

@@ -41,7 +41,7 @@ describe.each(backends)('two processes pushing one branch of a $name remote at o
       for (const [i, s] of [a, c].entries()) {
         heads.push(
           await s.with(async (st) => {
-            st.createBranch('data', branch, { head: { repo: 'data', branch: 'master' } });
+            await st.createBranch('data', branch, { head: { repo: 'data', branch: 'master' } });
             return (await st.putFiles({ repo: 'data', branch }, [{ kind: 'stream', stream: fs.createReadStream(__filename), repoPath: `/from-${i}` }])).commit;
           }),
         );

@@ -29,7 +29,7 @@ describe('appending to a stored content', () => {
   /** The record a put of `data` as a whole makes, in a store of its own. */
   const wholePut = async (data: Buffer) => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath: '/whole' }]);
     return stored(store, '/whole');
   };
@@ -42,16 +42,16 @@ describe('appending to a stored content', () => {
   ];
 
   /** The record of `base` + `tail` stored as a datum output: the earlier content plus a tail file. */
-  const asAppendedOutput = (store: ReturnType<typeof newStore>, tail: Buffer) => {
+  const asAppendedOutput = async (store: ReturnType<typeof newStore>, tail: Buffer) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-append-'));
     try {
       const out = path.join(dir, 'out');
       fs.mkdirSync(out);
       fs.writeFileSync(path.join(dir, 'tail'), tail);
-      const r = writeLocalTree(store.core, out, {
+      const r = await writeLocalTree(store.core, out, {
         datum: 'd1',
         appended: [{ path: '/appended', base: fromHex(stored(store, '/base').id) as ContentId, tail: path.join(dir, 'tail') }],
-        beforeCommit: () => {},
+        beforeCommit: async () => {},
       });
       const e = lookupPath(store.core.reader, r.root!, '/appended')!;
       const rec = store.core.index.getContent(e.id as ContentId)!;
@@ -64,11 +64,11 @@ describe('appending to a stored content', () => {
   for (const c of cases)
     it(`an appended output cuts as a whole put does (${c.name})`, async () => {
       const store = newStore();
-      store.createRepo('r');
+      await store.createRepo('r');
       const base = seededBytes(c.base, 1);
       const tail = seededBytes(c.tail, 2);
       await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
-      const appended = asAppendedOutput(store, tail);
+      const appended = await asAppendedOutput(store, tail);
       const whole = await wholePut(Buffer.concat([base, tail]));
       expect(whole.chunks.length).toBeGreaterThan(1);
       expect(appended).toEqual(whole);
@@ -76,7 +76,7 @@ describe('appending to a stored content', () => {
 
   it('put file -a keeps the earlier chunks whole and has the id of a whole put', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     const base = seededBytes(3 << 20, 1);
     const tail = seededBytes((1 << 20) + 12345, 2);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/appended' }]);
@@ -93,7 +93,7 @@ describe('appending to a stored content', () => {
 
   it('a datum output given as an earlier content plus a tail file is the whole put, byte for byte', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     const base = seededBytes(3 << 20, 3);
     const tail = seededBytes(700_000, 4);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
@@ -104,10 +104,12 @@ describe('appending to a stored content', () => {
       fs.writeFileSync(path.join(out, 'other.txt'), 'written whole\n');
       fs.writeFileSync(path.join(dir, 'tail'), tail);
       let recorded: NodeId | null | undefined;
-      const r = writeLocalTree(store.core, out, {
+      const r = await writeLocalTree(store.core, out, {
         datum: 'd1',
         appended: [{ path: '/sub/predictions.csv', base: fromHex(stored(store, '/base').id) as ContentId, tail: path.join(dir, 'tail') }],
-        beforeCommit: (root) => (recorded = root),
+        beforeCommit: async (root) => {
+          recorded = root;
+        },
       });
       expect(r.root).toEqual(recorded);
       expect(r.files).toBe(2);
@@ -126,7 +128,7 @@ describe('appending to a stored content', () => {
 
   it('a damaged chunk of the earlier content fails the append with E_CORRUPT and changes nothing', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(3 << 20, 5)), repoPath: '/f' }]);
     const before = stored(store, '/f');
     // a chunk the append keeps: its bytes are still read, and checked, for the new whole-file id

@@ -67,7 +67,7 @@ describe('deltas read through reused buffers', () => {
     baseCache.clear();
     baseCache.resize(budget);
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     // big enough for get -o to take the copy loops of big files (16 MiB), which give buffers back
     const versions = tableVersions(17 << 20, 3, 11);
     const commits: string[] = [];
@@ -102,7 +102,7 @@ describe('deltas read through reused buffers', () => {
     // the copy loop hashes the whole file rather than each compressed chunk: a chunk that
     // decompresses cleanly into wrong bytes must still be caught, and named
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await put(store, tableVersions(17 << 20, 1, 5)[0]!);
     const row = store.core.db
       .prepare(`SELECT p.name, c.offset, c.stored_len, c.raw_len FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.codec = ${Codec.Zstd} ORDER BY c.offset LIMIT 1 OFFSET 3`)

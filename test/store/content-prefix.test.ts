@@ -11,7 +11,7 @@ describe('isContentPrefix', () => {
 
   it('finds appends and refuses edits, truncations and same-size changes', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     const ids: Record<string, ContentId> = {};
     const put = async (name: string, data: Buffer) => {
       await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath: `/${name}` }]);

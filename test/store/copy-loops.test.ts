@@ -41,10 +41,10 @@ function sizes(): number[] {
   return [...fixed, ...drawn];
 }
 
-function store(data: Buffer): ContentRecord {
-  return commitContent(core, (w) => new ContentWriter(w), (sink) => {
+async function store(data: Buffer): Promise<ContentRecord> {
+  return (await commitContent(core, (w) => new ContentWriter(w), (sink) => {
     for (let i = 0; i < data.length; i += 1 * MiB) sink.push(Buffer.from(data.subarray(i, i + 1 * MiB)));
-  }).rec;
+  })).rec;
 }
 
 const readOne = (s: StoreCore) => (id: ChunkId) => readChunk(s.index, s.packs, id, ctx);
@@ -70,8 +70,9 @@ describe('copy-out loops against the chunk-by-chunk reference', () => {
   // random bytes, zeros (one chunk id repeated) and text (zstd chunks, which the addon reads
   // one by one), all in one store
   let stored: { name: string; data: Buffer; rec: ContentRecord }[] = [];
-  beforeAll(() => {
-    stored = sizes().flatMap((size) => inputs(size, size % 89).map(([kind, data]) => ({ name: `${kind} ${size}`, data, rec: store(data) })));
+  beforeAll(async () => {
+    stored = [];
+    for (const size of sizes()) for (const [kind, data] of inputs(size, size % 89)) stored.push({ name: `${kind} ${size}`, data, rec: await store(data) });
   });
 
   it('the reference reads back every content as it was put', () => {
@@ -99,9 +100,9 @@ describe('copy-out loops against the chunk-by-chunk reference', () => {
     }
   });
 
-  it.runIf(hasNativeCopy())('writeContentNative refuses a chunk list that is not the content: null, for the caller to start over', () => {
+  it.runIf(hasNativeCopy())('writeContentNative refuses a chunk list that is not the content: null, for the caller to start over', async () => {
     const data = seededBytes(3 * MiB, 5);
-    const rec = store(data);
+    const rec = await store(data);
     expect(rec.chunks.length).toBeGreaterThan(2);
     const swapped = [...rec.chunks];
     [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];

@@ -35,7 +35,7 @@ describe('versions of a table as deltas', () => {
 
   it('each later version costs a small share of its size, and every version reads back whole and by range', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     const commits: string[] = [];
     const stored: number[] = [];
     for (const v of versions) {
@@ -70,7 +70,7 @@ describe('versions of a table as deltas', () => {
 
   it('only a new version of the same path is stored against the old one; small files never are', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await put(store, versions[0]!, '/a.csv');
     await put(store, versions[1]!, '/b.csv');
     expect(deltaCount(store)).toBe(0);
@@ -84,7 +84,7 @@ describe('versions of a table as deltas', () => {
 
   it('a file replaced by unrelated bytes is stored as new bytes, and reads back', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await put(store, versions[0]!);
     const other = tableVersions(3 << 20, 1, 99)[0]!;
     const r = await put(store, other);
@@ -95,18 +95,18 @@ describe('versions of a table as deltas', () => {
 
   it('gc keeps the bases a kept chunk is stored against, and drops them once nothing needs them', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     const first = await put(store, versions[0]!);
     await put(store, versions[1]!);
     const v3 = await put(store, versions[2]!);
     expect(deltaCount(store)).toBeGreaterThan(0);
     // squashing the first two commits leaves no commit that holds versions 1 and 2, whose chunks
     // version 3's deltas are stored against
-    store.squashCommit(parseFileRef(`r@${first.commit}`));
+    await store.squashCommit(parseFileRef(`r@${first.commit}`));
     const chunksBefore = store.core.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number;
     const squashed = store.listCommits({ repo: 'r' });
     expect(squashed.length).toBe(2);
-    store.squashCommit(parseFileRef(`r@${squashed[squashed.length - 1]!.id}`));
+    await store.squashCommit(parseFileRef(`r@${squashed[squashed.length - 1]!.id}`));
     expect(store.listCommits({ repo: 'r' }).map((c) => c.id)).toEqual([v3.commit]);
     await store.gc({ waitMs: 0 });
     // chunks of versions 1 and 2 that no delta needs may go; every base a kept delta needs stays
@@ -116,8 +116,8 @@ describe('versions of a table as deltas', () => {
     expect((await store.fsck({ verifyData: true })).problems).toEqual([]);
 
     // once the file is gone, its chunks and their whole chain go, delta rows with them
-    store.deleteFiles(parseFileRef('r@master:/t.csv'));
-    store.squashCommit(parseFileRef(`r@${v3.commit}`));
+    await store.deleteFiles(parseFileRef('r@master:/t.csv'));
+    await store.squashCommit(parseFileRef(`r@${v3.commit}`));
     await store.gc({ waitMs: 0 });
     expect(store.core.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get()).toBe(0);
     expect(store.core.db.prepare('SELECT COUNT(*) FROM chunk_deltas').pluck().get()).toBe(0);
@@ -126,7 +126,7 @@ describe('versions of a table as deltas', () => {
 
   it('fsck finds a damaged delta and a delta whose base is gone, and reads name the file', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await put(store, versions[0]!);
     const v2 = await put(store, versions[1]!);
     const row = store.core.db

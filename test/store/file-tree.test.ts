@@ -23,9 +23,9 @@ function file(content: string): Entry {
 }
 
 /** Apply edits the way the file service does: pages are written inside a transaction. */
-function apply(c: StoreCore, root: NodeId | null, edits: Record<string, Entry | null> | PathEdit[]): NodeId | null {
+async function apply(c: StoreCore, root: NodeId | null, edits: Record<string, Entry | null> | PathEdit[]): Promise<NodeId | null> {
   const list = Array.isArray(edits) ? edits : Object.entries(edits).map(([path, entry]) => ({ path, entry }));
-  const ref = c.unitOfWork(() => applyPathEdits(c.reader, c.pages, root, list));
+  const ref = await c.unitOfWork(async () => applyPathEdits(c.reader, c.pages, root, list));
   return ref ? ref.id : null;
 }
 
@@ -35,9 +35,9 @@ function listing(c: StoreCore, root: NodeId | null): string[] {
   return [...walkTree(c.reader, root, '/')].map((pe) => (pe.entry.kind === 'dir' ? `${pe.path}/` : pe.path));
 }
 
-function thrown(fn: () => unknown): TuskError {
+async function thrown(fn: () => Promise<unknown>): Promise<TuskError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     return err as TuskError;
   }
@@ -50,9 +50,9 @@ const initial = () => Object.fromEntries(FILES.map((p) => [p, file(p)]));
 const sizeOf = (paths: string[]) => paths.reduce((n, p) => n + p.length, 0);
 
 describe('file tree: path edits', () => {
-  it('creates deep paths and their directories, with sizes and file counts that add up', () => {
+  it('creates deep paths and their directories, with sizes and file counts that add up', async () => {
     const c = core();
-    const root = apply(c, null, initial())!;
+    const root = (await apply(c, null, initial()))!;
     // GOLDEN: a pure function of the names, content ids and the page encoding
     expect(root.toString('hex')).toBe(GOLDEN_ROOT);
     expect(listing(c, root)).toEqual([
@@ -86,9 +86,9 @@ describe('file tree: path edits', () => {
     }
   });
 
-  it('looks up files, directories and missing paths', () => {
+  it('looks up files, directories and missing paths', async () => {
     const c = core();
-    const root = apply(c, null, initial())!;
+    const root = (await apply(c, null, initial()))!;
     expect(lookupPath(c.reader, root, '/a/b/c/d.txt')).toEqual({ ...file('/a/b/c/d.txt'), name: 'd.txt' });
     expect(lookupPath(c.reader, root, '/top.txt')).toEqual({ ...file('/top.txt'), name: 'top.txt' });
     expect(lookupPath(c.reader, root, '/nope')).toBeUndefined();
@@ -100,22 +100,22 @@ describe('file tree: path edits', () => {
     expect([...walkFiles(c.reader, root, '/nope')]).toEqual([]);
   });
 
-  it('has one root id per file system, whatever edits led to it', () => {
+  it('has one root id per file system, whatever edits led to it', async () => {
     const c = core();
-    const whole = apply(c, null, initial());
+    const whole = await apply(c, null, initial());
     let step: NodeId | null = null;
-    for (const p of [...FILES].reverse()) step = apply(c, step, { [p]: file(p) });
+    for (const p of [...FILES].reverse()) step = await apply(c, step, { [p]: file(p) });
     expect(step).toEqual(whole);
     // with a detour through other content and an extra file that is deleted again
-    let detour = apply(c, null, { ...initial(), '/a/f.txt': file('old'), '/tmp/x': file('x') });
-    detour = apply(c, detour, { '/a/f.txt': file('/a/f.txt'), '/tmp/x': null });
+    let detour = await apply(c, null, { ...initial(), '/a/f.txt': file('old'), '/tmp/x': file('x') });
+    detour = await apply(c, detour, { '/a/f.txt': file('/a/f.txt'), '/tmp/x': null });
     expect(detour).toEqual(whole);
   });
 
-  it('replaces a file, rewriting only the directories on its path', () => {
+  it('replaces a file, rewriting only the directories on its path', async () => {
     const c = core();
-    const root = apply(c, null, initial())!;
-    const next = apply(c, root, { '/a/b/e.txt': file('a much longer new content') })!;
+    const root = (await apply(c, null, initial()))!;
+    const next = (await apply(c, root, { '/a/b/e.txt': file('a much longer new content') }))!;
     expect(next).not.toEqual(root);
     expect(lookupPath(c.reader, next, '/a/b/e.txt')).toEqual({ ...file('a much longer new content'), name: 'e.txt' });
     expect(lookupPath(c.reader, next, '/a/b/c')!.id).toEqual(lookupPath(c.reader, root, '/a/b/c')!.id);
@@ -125,55 +125,55 @@ describe('file tree: path edits', () => {
     // the old root is untouched
     expect(lookupPath(c.reader, root, '/a/b/e.txt')).toEqual({ ...file('/a/b/e.txt'), name: 'e.txt' });
     // the same content again changes nothing
-    expect(apply(c, next, { '/a/b/e.txt': file('a much longer new content') })).toEqual(next);
+    expect(await apply(c, next, { '/a/b/e.txt': file('a much longer new content') })).toEqual(next);
   });
 
-  it('later edits of the same path win', () => {
+  it('later edits of the same path win', async () => {
     const c = core();
-    const root = apply(c, null, [
+    const root = (await apply(c, null, [
       { path: '/x', entry: file('1') },
       { path: '/x', entry: file('2') },
       { path: '/y', entry: file('y') },
       { path: '/y', entry: null },
-    ])!;
+    ]))!;
     expect(listing(c, root)).toEqual(['/x']);
     expect(lookupPath(c.reader, root, '/x')!.id).toEqual(hashBytes(Buffer.from('2')));
   });
 
-  it('deleting the last file of a directory removes the directory, up to the root', () => {
+  it('deleting the last file of a directory removes the directory, up to the root', async () => {
     const c = core();
-    let root = apply(c, null, initial());
-    root = apply(c, root, { '/a/b/c/d.txt': null });
+    let root = await apply(c, null, initial());
+    root = await apply(c, root, { '/a/b/c/d.txt': null });
     expect(lookupPath(c.reader, root!, '/a/b/c')).toBeUndefined();
     expect(listing(c, root)).toEqual(['/a/', '/a/b/', '/a/b/e.txt', '/a/f.txt', '/dir/', '/dir/sub/', '/dir/sub/z.txt', '/dir/x.txt', '/dir/y.csv', '/top.txt']);
-    root = apply(c, root, { '/a/b/e.txt': null, '/dir/sub/z.txt': null });
+    root = await apply(c, root, { '/a/b/e.txt': null, '/dir/sub/z.txt': null });
     expect(listing(c, root)).toEqual(['/a/', '/a/f.txt', '/dir/', '/dir/x.txt', '/dir/y.csv', '/top.txt']);
     expect(lookupPath(c.reader, root!, '/a')).toMatchObject({ size: '/a/f.txt'.length, files: 1 });
     // deleting a whole directory at once
-    root = apply(c, root, { '/dir': null });
+    root = await apply(c, root, { '/dir': null });
     expect(listing(c, root)).toEqual(['/a/', '/a/f.txt', '/top.txt']);
     // a path that does not exist: a no-op here
-    expect(apply(c, root, { '/nope': null, '/a/nope/x': null, '/top.txt/x': null })).toEqual(root);
+    expect(await apply(c, root, { '/nope': null, '/a/nope/x': null, '/top.txt/x': null })).toEqual(root);
     // everything gone: the empty tree
-    expect(apply(c, root, { '/a/f.txt': null, '/top.txt': null })).toBeNull();
+    expect(await apply(c, root, { '/a/f.txt': null, '/top.txt': null })).toBeNull();
   });
 
-  it('a directory entry replaces a whole subtree (copy), and delete-plus-add in one batch rebuilds it', () => {
+  it('a directory entry replaces a whole subtree (copy), and delete-plus-add in one batch rebuilds it', async () => {
     const c = core();
-    const root = apply(c, null, initial())!;
+    const root = (await apply(c, null, initial()))!;
     const dir = lookupPath(c.reader, root, '/dir')!;
-    const copied = apply(c, root, { '/a/b/copy': dirEntry('ignored', refOf(c.reader, dir.id as NodeId)) })!;
+    const copied = (await apply(c, root, { '/a/b/copy': dirEntry('ignored', refOf(c.reader, dir.id as NodeId)) }))!;
     expect(lookupPath(c.reader, copied, '/a/b/copy')).toEqual({ ...dir, name: 'copy' });
     expect(lookupPath(c.reader, copied, '/a/b/copy/sub/z.txt')).toEqual({ ...file('/dir/sub/z.txt'), name: 'z.txt' });
     expect(lookupPath(c.reader, copied, '/a')).toMatchObject({ files: 3 + 3, size: sizeOf(FILES.slice(0, 3)) + dir.size });
 
-    const rebuilt = apply(c, root, { '/dir': null, '/dir/new.txt': file('new') })!;
+    const rebuilt = (await apply(c, root, { '/dir': null, '/dir/new.txt': file('new') }))!;
     expect(listing(c, rebuilt).filter((p) => p.startsWith('/dir'))).toEqual(['/dir/', '/dir/new.txt']);
   });
 
-  it('rejects a file where a directory is, and a directory where a file is (E_CONFLICT)', () => {
+  it('rejects a file where a directory is, and a directory where a file is (E_CONFLICT)', async () => {
     const c = core();
-    const root = apply(c, null, initial())!;
+    const root = (await apply(c, null, initial()))!;
     const cases: Record<string, Entry | null>[] = [
       { '/dir': file('now a file') }, // file over a directory
       { '/a/b': file('x') },
@@ -184,15 +184,15 @@ describe('file tree: path edits', () => {
       { '/new/x': file('x'), '/new': file('f') },
     ];
     for (const edits of cases) {
-      const err = thrown(() => apply(c, root, edits));
+      const err = await thrown(() => apply(c, root, edits));
       expect(err.code, JSON.stringify(Object.keys(edits))).toBe('E_CONFLICT');
       expect(err.message).toMatch(/^file \/ directory path collision \(\/.+\)$/);
     }
-    expect(thrown(() => apply(c, root, { '/dir': file('x') })).message).toBe('file / directory path collision (/dir)');
-    expect(thrown(() => apply(c, root, { '/top.txt/x': file('x') })).message).toBe('file / directory path collision (/top.txt/x)');
+    expect((await thrown(() => apply(c, root, { '/dir': file('x') }))).message).toBe('file / directory path collision (/dir)');
+    expect((await thrown(() => apply(c, root, { '/top.txt/x': file('x') }))).message).toBe('file / directory path collision (/top.txt/x)');
     // failed edits leave the old root as it was; a directory may replace a file deleted in the same batch
     expect(listing(c, root)).toHaveLength(12);
-    const swapped = apply(c, root, { '/top.txt': null, '/top.txt/inner': file('i') })!;
+    const swapped = (await apply(c, root, { '/top.txt': null, '/top.txt/inner': file('i') }))!;
     expect(lookupPath(c.reader, swapped, '/top.txt')).toMatchObject({ kind: 'dir', files: 1 });
   });
 });
@@ -200,9 +200,9 @@ describe('file tree: path edits', () => {
 describe('file tree: globs', () => {
   const globbed = (c: StoreCore, root: NodeId, pattern: string) => [...globTree(c.reader, root, pattern)].map((pe) => (pe.entry.kind === 'dir' ? `${pe.path}/` : pe.path));
 
-  it('matches /, /*, /*/*, /** and extension globs in path order', () => {
+  it('matches /, /*, /*/*, /** and extension globs in path order', async () => {
     const c = core();
-    const root = apply(c, null, initial())!;
+    const root = (await apply(c, null, initial()))!;
     const rootOnly = [...globTree(c.reader, root, '/')];
     expect(rootOnly.map((pe) => pe.path)).toEqual(['/']);
     expect(rootOnly[0]!.entry).toMatchObject({ kind: 'dir', size: sizeOf(FILES), files: 7 });
@@ -222,9 +222,9 @@ describe('file tree: globs', () => {
     expect(globbed(c, root, '/top.txt/*')).toEqual([]);
   });
 
-  it('treats literal patterns as lookups', () => {
+  it('treats literal patterns as lookups', async () => {
     const c = core();
-    const root = apply(c, null, initial())!;
+    const root = (await apply(c, null, initial()))!;
     expect(globbed(c, root, '/dir/x.txt')).toEqual(['/dir/x.txt']);
     expect(globbed(c, root, '/dir')).toEqual(['/dir/']);
     expect(globbed(c, root, '/a/b/')).toEqual(['/a/b/']);
@@ -233,12 +233,12 @@ describe('file tree: globs', () => {
     expect(hit!.entry).toEqual({ ...file('/a/b/c/d.txt'), name: 'd.txt' });
   });
 
-  it('works on a directory big enough to span several pages', () => {
+  it('works on a directory big enough to span several pages', async () => {
     const c = core();
     const edits: Record<string, Entry> = {};
     for (let i = 0; i < 3000; i++) edits[`/big/f${String(i).padStart(5, '0')}.${i % 3 === 0 ? 'csv' : 'txt'}`] = file(`c${i}`);
     edits['/other.txt'] = file('o');
-    const root = apply(c, null, edits)!;
+    const root = (await apply(c, null, edits))!;
     const big = lookupPath(c.reader, root, '/big')!;
     expect(c.reader.read(big.id as NodeId).level).toBeGreaterThan(0);
     expect(big.files).toBe(3000);
@@ -246,7 +246,7 @@ describe('file tree: globs', () => {
     expect(globbed(c, root, '/big/*.csv')[0]).toBe('/big/f00000.csv');
     expect(globbed(c, root, '/*')).toEqual(['/big/', '/other.txt']);
     expect(lookupPath(c.reader, root, '/big/f02999.txt')).toEqual({ ...file('c2999'), name: 'f02999.txt' });
-    const fewer = apply(c, root, { '/big/f01501.txt': null })!;
+    const fewer = (await apply(c, root, { '/big/f01501.txt': null }))!;
     expect(lookupPath(c.reader, fewer, '/big')).toMatchObject({ files: 2999, size: big.size - 'c1501'.length });
   });
 });

@@ -110,12 +110,12 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
   };
 
   /** The predictions-style append: an earlier content plus a tail file, as a datum output. */
-  const appendOutput = (store: ReturnType<typeof newStore>, baseId: ContentId, bytes: Buffer) => {
+  const appendOutput = async (store: ReturnType<typeof newStore>, baseId: ContentId, bytes: Buffer) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-state-'));
     try {
       fs.mkdirSync(path.join(dir, 'out'));
       fs.writeFileSync(path.join(dir, 'tail'), bytes);
-      const r = writeLocalTree(store.core, path.join(dir, 'out'), { datum: 'd1', appended: [{ path: '/appended', base: baseId, tail: path.join(dir, 'tail') }], beforeCommit: () => {} });
+      const r = await writeLocalTree(store.core, path.join(dir, 'out'), { datum: 'd1', appended: [{ path: '/appended', base: baseId, tail: path.join(dir, 'tail') }], beforeCommit: async () => {} });
       return lookupPath(store.core.reader, r.root!, '/appended')!.id as ContentId;
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -126,13 +126,13 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
 
   it('keeps the state of a big put, and of each append, so that appends go on from it', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
     const first = recordOf(store, '/base');
     expect(store.core.index.getContentState(first.id)?.equals(stateOf(base))).toBe(true);
-    const once = appendOutput(store, first.id, tail);
+    const once = await appendOutput(store, first.id, tail);
     expect(once.equals(hashBytes(Buffer.concat([base, tail])))).toBe(true);
-    const twice = appendOutput(store, once, tail.subarray(0, 1000));
+    const twice = await appendOutput(store, once, tail.subarray(0, 1000));
     const all = Buffer.concat([base, tail, tail.subarray(0, 1000)]);
     expect(twice.toString('hex')).toBe(hashBytes(all).toString('hex'));
     expect(store.core.index.getContentState(twice)?.equals(stateOf(all))).toBe(true);
@@ -144,27 +144,27 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
 
   it('reads only the earlier last chunk, yet every byte read back later is checked against its id', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
     const first = recordOf(store, '/base');
     expect(first.chunks.length).toBeGreaterThan(2);
     // a chunk before the last: reading the earlier content back (what the append did before
     // states) would fail on it, so an append that succeeds did not read it
     damage(store, first.chunks[1]!);
-    const appended = appendOutput(store, first.id, tail);
+    const appended = await appendOutput(store, first.id, tail);
     expect(appended.equals(hashBytes(Buffer.concat([base, tail])))).toBe(true);
     expect(() => [...readContent(store.core.index, store.core.packs, appended, { describe: () => 'the appended file' })]).toThrow(/the appended file cannot be read/);
   });
 
   it('hashes the earlier content again when its kept state is damaged, and gets the same id', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
     const first = recordOf(store, '/base');
     const state = store.core.index.getContentState(first.id)!;
     state[50] = state[50]! ^ 0xff;
     store.core.db.prepare('UPDATE content_states SET state = ? WHERE content = ?').run(state, first.id);
-    const appended = appendOutput(store, first.id, tail);
+    const appended = await appendOutput(store, first.id, tail);
     expect(appended.equals(hashBytes(Buffer.concat([base, tail])))).toBe(true);
     const back = Buffer.concat([...readContent(store.core.index, store.core.packs, appended, { describe: () => 'back' })]);
     expect(back.equals(Buffer.concat([base, tail]))).toBe(true);
@@ -172,11 +172,11 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
 
   it('gc drops the state with its content', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
     const first = recordOf(store, '/base');
-    store.deleteRepo('r');
-    store.gc();
+    await store.deleteRepo('r');
+    await store.gc();
     expect(store.core.index.getContentState(first.id)).toBeUndefined();
   });
 });
@@ -192,7 +192,7 @@ describe.skipIf(!canResume)('fsck and kept hasher states', () => {
 
   it('--verify-data checks every kept state, and removes one that does not digest to its content id', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(STATE_MIN_BYTES + 5000, 21)), repoPath: '/a' }]);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(STATE_MIN_BYTES + 7000, 22)), repoPath: '/b' }]);
     const good = (await store.fsck({ verifyData: true }));

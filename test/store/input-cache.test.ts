@@ -34,7 +34,7 @@ describe('bounding the cache of datum inputs', () => {
   it('drops the least recently used files first, down to the bound', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('in');
+    await store.createRepo('in');
     const files = [];
     for (const [i, name] of ['a', 'b', 'c'].entries()) files.push(await fileInput(store, `/${name}`, seededBytes(10_000, i + 1)));
     for (const [i, f] of files.entries()) materializeDatum(store.handle, [f], path.join(env.dir, `d${i}`, 'pfs'));
@@ -58,8 +58,8 @@ describe('bounding the cache of datum inputs', () => {
   it('gc drops cached files whose content it deleted, and temporary names left for over an hour', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('in');
-    store.createRepo('keep');
+    await store.createRepo('in');
+    await store.createRepo('keep');
     const gone = await fileInput(store, '/gone', seededBytes(20_000, 5));
     await store.putFiles({ repo: 'keep', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(30_000, 6)), repoPath: '/kept' }], {});
     const keptInfo = store.inspectFile(parseFileRef('keep@master:/kept'));
@@ -72,12 +72,12 @@ describe('bounding the cache of datum inputs', () => {
     fs.writeFileSync(path.join(dir, `${kept.hash}.456-ef01`), 'a copy being made now');
     expect(cachedNames(store.core.path)).toHaveLength(4);
 
-    store.deleteRepo('in');
-    const rep = store.gc();
+    await store.deleteRepo('in');
+    const rep = await store.gc();
     expect(rep.cacheFilesRemoved).toBe(2);
     expect(rep.cacheBytesRemoved).toBe(20_000 + 'half a copy'.length);
     expect(cachedNames(store.core.path)).toEqual([kept.hash, `${kept.hash}.456-ef01`]);
-    expect(store.gc().cacheFilesRemoved).toBe(0);
+    expect((await store.gc()).cacheFilesRemoved).toBe(0);
   });
 
   it('reads its bound from TUSK_INPUT_CACHE_MAX, and refuses a value that is not a size', () => {

@@ -13,7 +13,7 @@ let env: ReturnType<typeof tempStore>;
 describe('iterateFiles', () => {
   beforeAll(async () => {
     env = tempStore();
-    env.store.createRepo('r');
+    await env.store.createRepo('r');
     const sources: PutSource[] = [];
     for (let i = 0; i < FILES; i++) sources.push({ kind: 'stream', stream: streamOf(`${i}\n`), repoPath: `/d/f${String(i).padStart(5, '0')}` });
     await env.store.putFiles({ repo: 'r', branch: 'master' }, sources);

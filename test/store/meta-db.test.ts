@@ -323,7 +323,7 @@ describe('pack leases', () => {
     expect(isOwnerAlive(process.pid, hostname(), 0, now)).toBe(true);
   });
 
-  it('the writer that takes over a dead writer’s pack truncates the bytes it left behind', () => {
+  it('the writer that takes over a dead writer’s pack truncates the bytes it left behind', async () => {
     const core = store();
     const first = seededBytes(40_000, 1);
     const lost = seededBytes(60_000, 2);
@@ -332,7 +332,7 @@ describe('pack leases', () => {
     core.index.addWriter('s1');
     w1.add(hashBytes(first) as ChunkId, first);
     w1.sync();
-    core.unitOfWork(() => w1.record());
+    await core.unitOfWork(async () => w1.record());
     w1.close(false);
     const loc = core.index.getChunk(hashBytes(first) as ChunkId)!;
     const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + first.length;
@@ -352,7 +352,7 @@ describe('pack leases', () => {
     const next = seededBytes(30_000, 3);
     w3.add(hashBytes(next) as ChunkId, next);
     w3.sync();
-    core.unitOfWork(() => w3.record());
+    await core.unitOfWork(async () => w3.record());
     w3.close(false);
     expect(core.index.getChunk(hashBytes(next) as ChunkId)).toMatchObject({ pack: loc.pack, offset: committed });
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);

@@ -96,7 +96,7 @@ describe('packs on a backend of immutable objects', () => {
   async function filled() {
     const env = memoryStore();
     const { store, dir } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const local = path.join(dir, 'src');
     fs.mkdirSync(path.join(local, 'sub'), { recursive: true });
     fs.writeFileSync(path.join(local, 'one.txt'), 'one\n');
@@ -178,7 +178,7 @@ describe('packs on a backend of immutable objects', () => {
     await writer.publish();
     writer.sync();
     expect(packs.calls.put).toBe(4);
-    store.core.unitOfWork(() => writer.record());
+    await store.core.unitOfWork(async () => writer.record());
     writer.close(false);
     for (const c of chunks) expect((await readChunk(store.core.index, packs, hashBytes(c) as ChunkId, { describe: () => 'c' })).equals(c)).toBe(true);
   });
@@ -188,7 +188,7 @@ describe('packs on a backend of immutable objects', () => {
     const before = new Map(packs.objects);
     let err: unknown;
     try {
-      store.gc();
+      await store.gc();
     } catch (e) {
       err = e;
     }

@@ -51,7 +51,7 @@ function expectBytes(actual: Buffer, expected: Buffer): void {
 
 
 /** Write one file's bytes the way putFiles does: chunks, fsync, then one metadata transaction. */
-function writeContent(core: StoreCore, data: Buffer, blocks = [data.length]): { rec: ContentRecord; newChunks: number } {
+function writeContent(core: StoreCore, data: Buffer, blocks = [data.length]): Promise<{ rec: ContentRecord; newChunks: number }> {
   return commitContent(
     core,
     (writer) => new ContentWriter(writer),
@@ -242,7 +242,7 @@ describe('LocalPackStorage', () => {
 });
 
 describe('PackWriter', () => {
-  it('dedups within a session and, after record(), against the index', () => {
+  it('dedups within a session and, after record(), against the index', async () => {
     const core = store();
     const a = seededBytes(40_000, 1);
     const b = seededBytes(50_000, 2);
@@ -259,7 +259,7 @@ describe('PackWriter', () => {
     // not yet committed: the index does not know the chunks
     expect(core.index.hasChunk(ida)).toBe(false);
     s1.writer.sync();
-    core.unitOfWork(() => s1.writer.record());
+    await core.unitOfWork(async () => s1.writer.record());
     s1.writer.close(false);
 
     const loc = core.index.getChunk(ida)!;
@@ -282,10 +282,10 @@ describe('PackWriter', () => {
     expectBytes(readChunk(core.index, core.packs, idb, ctx), b);
   });
 
-  it('the next writer reuses an unsealed pack and truncates a failed session’s tail', () => {
+  it('the next writer reuses an unsealed pack and truncates a failed session’s tail', async () => {
     const core = store();
     const a = seededBytes(40_000, 1);
-    const first = writeContent(core, a).rec;
+    const first = (await writeContent(core, a)).rec;
     const loc = core.index.getChunk(first.chunks[0]!)!;
     const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + a.length;
 
@@ -300,7 +300,7 @@ describe('PackWriter', () => {
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
 
     const next = seededBytes(30_000, 3);
-    const rec = writeContent(core, next).rec;
+    const rec = (await writeContent(core, next)).rec;
     const nloc = core.index.getChunk(rec.chunks[0]!)!;
     expect(nloc.packName).toBe(loc.packName);
     expect(nloc.offset).toBe(committed);
@@ -309,12 +309,12 @@ describe('PackWriter', () => {
     expectBytes(readAll(core, rec.id), next);
   });
 
-  it('stores a compressible chunk as zstd, smaller, and a random chunk raw', () => {
+  it('stores a compressible chunk as zstd, smaller, and a random chunk raw', async () => {
     const core = store();
     const text = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(2000)); // 88000 bytes: one chunk
     const rnd = seededBytes(100_000, 9);
-    const t = writeContent(core, text).rec;
-    const r = writeContent(core, rnd).rec;
+    const t = (await writeContent(core, text)).rec;
+    const r = (await writeContent(core, rnd)).rec;
     expect(t.chunks).toHaveLength(1);
     expect(r.chunks).toHaveLength(1);
     const tl = core.index.getChunk(t.chunks[0]!)!;
@@ -329,7 +329,7 @@ describe('PackWriter', () => {
     expectBytes(readAll(core, r.id), rnd);
   });
 
-  it('after 32 big chunks in a row stay raw, probes one in 8 until one compresses', () => {
+  it('after 32 big chunks in a row stay raw, probes one in 8 until one compresses', async () => {
     const core = store();
     const { owner, writer } = session(core);
     const text = (i: number) => Buffer.from(`line ${i} of a compressible stretch\n`.repeat(2000)); // ~70 KB
@@ -344,7 +344,7 @@ describe('PackWriter', () => {
     // so the next 7 are not probed (raw although compressible), the 8th is, and ends the run
     for (let i = 0; i < 10; i++) add(text(i));
     writer.sync();
-    core.unitOfWork(() => {
+    await core.unitOfWork(async () => {
       writer.record();
       core.index.removeWriter(owner);
     });
@@ -356,10 +356,10 @@ describe('PackWriter', () => {
 });
 
 describe('content records and verified reads', () => {
-  it('gives a multi-chunk file the BLAKE3 id of its bytes, whatever the block sizes', () => {
+  it('gives a multi-chunk file the BLAKE3 id of its bytes, whatever the block sizes', async () => {
     const core = store();
     const data = seededBytes(MiB, 42);
-    const { rec, newChunks } = writeContent(core, data);
+    const { rec, newChunks } = await writeContent(core, data);
     // GOLDEN: blake3 of seededBytes(1 MiB, 42); chunk boundaries pinned in chunker.test.ts
     expect(rec.id.toString('hex')).toBe(GOLDEN_1MIB_SEED42);
     expect(rec.id).toEqual(hashBytes(data));
@@ -371,15 +371,15 @@ describe('content records and verified reads', () => {
     // an offset read skips whole chunks unread
     expectBytes(readAll(core, rec.id, 400_000), data.subarray(400_000));
 
-    const again = writeContent(core, data, [4096, 100_000, 7]);
+    const again = await writeContent(core, data, [4096, 100_000, 7]);
     expect(again.rec).toEqual(rec);
     expect(again.newChunks).toBe(0);
   });
 
-  it('gives a one-chunk file its chunk id and stores no contents row: the chunk row is the record', () => {
+  it('gives a one-chunk file its chunk id and stores no contents row: the chunk row is the record', async () => {
     const core = store();
     const data = Buffer.from('hello\n');
-    const { rec } = writeContent(core, data);
+    const { rec } = await writeContent(core, data);
     expect(rec.id.toString('hex')).toBe(hashBytes(data).toString('hex'));
     expect(rec.chunks).toEqual([rec.id]);
     expect(core.db.prepare('SELECT size, chunks FROM contents WHERE id = ?').get(rec.id)).toBeUndefined();
@@ -387,12 +387,12 @@ describe('content records and verified reads', () => {
     expect(readAll(core, rec.id).toString()).toBe('hello\n');
   });
 
-  it('detects a flipped byte in a chunk payload, raw or compressed, and never returns the bytes', () => {
+  it('detects a flipped byte in a chunk payload, raw or compressed, and never returns the bytes', async () => {
     const core = store();
     const rnd = seededBytes(100_000, 5);
     const text = Buffer.from('all work and no play makes jack a dull boy\n'.repeat(2000));
     for (const data of [rnd, text]) {
-      const { rec } = writeContent(core, data);
+      const { rec } = await writeContent(core, data);
       const id = rec.chunks[0]!;
       const loc = core.index.getChunk(id)!;
       flipByte(packFile(core, loc.packName), loc.offset + RECORD_HEADER_BYTES + Math.floor(loc.storedLen / 2));
@@ -403,13 +403,13 @@ describe('content records and verified reads', () => {
     }
   });
 
-  it('detects a flipped byte anywhere in a record header that carries meaning', () => {
+  it('detects a flipped byte anywhere in a record header that carries meaning', async () => {
     const core = store();
     // magic, codec, raw_len, stored_len and the chunk id; bytes 5..7 are reserved
     const positions = [0, 3, 4, 8, 11, 12, 15, 16, 31, 47];
     for (const at of positions) {
       const data = seededBytes(50_000, 1000 + at);
-      const { rec } = writeContent(core, data);
+      const { rec } = await writeContent(core, data);
       const loc = core.index.getChunk(rec.chunks[0]!)!;
       flipByte(packFile(core, loc.packName), loc.offset + at);
       const err = thrown(() => readChunk(core.index, core.packs, rec.chunks[0]!, ctx), 'E_CORRUPT', `no error for a flipped header byte ${at}`);
@@ -417,19 +417,19 @@ describe('content records and verified reads', () => {
     }
   });
 
-  it('reports a chunk missing from the index, and a missing pack, as corruption', () => {
+  it('reports a chunk missing from the index, and a missing pack, as corruption', async () => {
     const core = store();
-    const { rec } = writeContent(core, seededBytes(50_000, 1));
+    const { rec } = await writeContent(core, seededBytes(50_000, 1));
     expect(thrown(() => readChunk(core.index, core.packs, hashBytes(Buffer.from('nope')) as ChunkId, ctx), 'E_CORRUPT').message).toMatch(/missing from the index/);
     const loc = core.index.getChunk(rec.chunks[0]!)!;
     core.packs.local!.removeNow(loc.packName);
     expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(new RegExp(`pack ${loc.packName} is missing`));
   });
 
-  it('verifies the whole-file id: a reordered chunk list is corruption', () => {
+  it('verifies the whole-file id: a reordered chunk list is corruption', async () => {
     const core = store();
     const data = seededBytes(MiB, 42);
-    const { rec } = writeContent(core, data);
+    const { rec } = await writeContent(core, data);
     expect(rec.chunks.length).toBeGreaterThan(2);
     const swapped = [rec.chunks[1]!, rec.chunks[0]!, ...rec.chunks.slice(2)];
     core.db.prepare('UPDATE contents SET chunks = ? WHERE id = ?').run(Buffer.concat(swapped), rec.id);

@@ -31,8 +31,8 @@ function link(): WorkerLink {
 }
 
 /** One file through a content writer, committed the way putFiles commits it. */
-function writeWith(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => void): ContentRecord {
-  return commitContent(core, make, feed).rec;
+async function writeWith(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => void): Promise<ContentRecord> {
+  return (await commitContent(core, make, feed)).rec;
 }
 
 /** Push copies of `data` in blocks of `n` bytes (the writer copies them into its own blocks). */
@@ -54,41 +54,41 @@ const fillBuffers = (data: Buffer, n: number) => (sink: ContentSink) => {
 const hexOf = (rec: ContentRecord) => ({ id: rec.id.toString('hex'), size: rec.size, chunks: rec.chunks.map((c) => c.toString('hex')) });
 
 describe('ParallelContentWriter', () => {
-  it('stores the same chunks and content id as ContentWriter, whatever the sizes and block splits', () => {
+  it('stores the same chunks and content id as ContentWriter, whatever the sizes and block splits', async () => {
     const core = store().core;
     const l = link();
     for (const size of SIZES) {
       for (const [kind, data] of inputs(size, size % 89)) {
-        const single = writeWith(core, (w) => new ContentWriter(w), pushCopies(data, 4 * MiB));
+        const single = await writeWith(core, (w) => new ContentWriter(w), pushCopies(data, 4 * MiB));
         for (const [how, feed] of [
           ['copies of 1 MiB', pushCopies(data, MiB)],
           ['copies of 100,001 bytes', pushCopies(data, 100_001)],
           ['its own buffers', fillBuffers(data, 4 * MiB)],
           ['its own buffers, 3 MiB reads', fillBuffers(data, 3 * MiB)],
         ] as const) {
-          const parallel = writeWith(core, (w) => new ParallelContentWriter(w, l), feed);
+          const parallel = await writeWith(core, (w) => new ParallelContentWriter(w, l), feed);
           expect(hexOf(parallel), `${kind} ${size}, ${how}`).toEqual(hexOf(single));
         }
       }
     }
   });
 
-  it('compresses exactly the chunks the single-threaded writer compresses (the worker runs the probe)', () => {
+  it('compresses exactly the chunks the single-threaded writer compresses (the worker runs the probe)', async () => {
     const codecs = (core: StoreCore) => core.db.prepare('SELECT hex(id) AS id, codec, stored_len AS stored FROM chunks ORDER BY id').all();
     const mixed = Buffer.concat(inputs(3 * MiB, 4).map(([, data]) => data));
     const one = store().core;
     const two = store().core;
-    writeWith(one, (w) => new ContentWriter(w), pushCopies(mixed, 4 * MiB));
-    writeWith(two, (w) => new ParallelContentWriter(w, link()), fillBuffers(mixed, 4 * MiB));
+    await writeWith(one, (w) => new ContentWriter(w), pushCopies(mixed, 4 * MiB));
+    await writeWith(two, (w) => new ParallelContentWriter(w, link()), fillBuffers(mixed, 4 * MiB));
     expect(codecs(two)).toEqual(codecs(one));
     expect(codecs(one).some((c) => (c as { codec: number }).codec === 1)).toBe(true);
   });
 
-  it('pins the content id of a big seeded file (format drift shows here)', () => {
+  it('pins the content id of a big seeded file (format drift shows here)', async () => {
     const core = store().core;
     const data = seededBytes(PARALLEL_MIN_BYTES + 5 * MiB + 3, 42);
-    const rec = writeWith(core, (w) => new ParallelContentWriter(w, link()), fillBuffers(data, 4 * MiB));
-    const single = writeWith(core, (w) => new ContentWriter(w), pushCopies(data, 4 * MiB));
+    const rec = await writeWith(core, (w) => new ParallelContentWriter(w, link()), fillBuffers(data, 4 * MiB));
+    const single = await writeWith(core, (w) => new ContentWriter(w), pushCopies(data, 4 * MiB));
     expect(hexOf(rec)).toEqual(hexOf(single));
     // GOLDEN: computed by the single-threaded writer before the parallel path existed
     expect(rec.id.toString('hex')).toBe('2a928a3689ef016e5396bae6f4eddff91edf9045f2d217b997b8f7c8a4656379');
@@ -97,7 +97,7 @@ describe('ParallelContentWriter', () => {
     expect(rec.chunks[144]!.toString('hex')).toBe('612f336dc9909c9016445a0d0e07bffae3d1a4c67ef7dda1dec299c8285e04fd');
   });
 
-  it('can be abandoned mid-file, and the next file is unaffected', () => {
+  it('can be abandoned mid-file, and the next file is unaffected', async () => {
     const core = store().core;
     const l = link();
     const data = seededBytes(9 * MiB, 8);
@@ -108,8 +108,8 @@ describe('ParallelContentWriter', () => {
     fillBuffers(data.subarray(0, 6 * MiB), MiB)(w);
     w.abort();
     writer.close(true);
-    const again = writeWith(core, (pw) => new ParallelContentWriter(pw, l), fillBuffers(data, 4 * MiB));
-    expect(hexOf(again)).toEqual(hexOf(writeWith(core, (pw) => new ContentWriter(pw), pushCopies(data, MiB))));
+    const again = await writeWith(core, (pw) => new ParallelContentWriter(pw, l), fillBuffers(data, 4 * MiB));
+    expect(hexOf(again)).toEqual(hexOf(await writeWith(core, (pw) => new ContentWriter(pw), pushCopies(data, MiB))));
   });
 });
 
@@ -117,7 +117,7 @@ describe('reading big files on two threads', () => {
   const big = seededBytes(PARALLEL_MIN_BYTES + 3 * MiB + 1234, 77);
 
   async function putBig(s: ReturnType<typeof store>, p: string, data: Buffer) {
-    if (!s.core.graph.getRepo('r')) s.createRepo('r');
+    if (!s.core.graph.getRepo('r')) await s.createRepo('r');
     await s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: p, stream: (async function* () { for (let i = 0; i < data.length; i += 65536) yield data.subarray(i, i + 65536); })() as unknown as NodeJS.ReadableStream }]);
     const [info] = s.listFiles({ repo: 'r', branch: 'master', path: p });
     return info!.hash;
@@ -126,7 +126,7 @@ describe('reading big files on two threads', () => {
   it('puts a stream and a local file with the single-threaded ids, and gets them back byte for byte', async () => {
     const s = store();
     const hash = await putBig(s, '/big', big);
-    const single = writeWith(s.core, (w) => new ContentWriter(w), pushCopies(big, 4 * MiB));
+    const single = await writeWith(s.core, (w) => new ContentWriter(w), pushCopies(big, 4 * MiB));
     expect(hash).toBe(single.id.toString('hex'));
     expect((await readBack(s, { repo: 'r', branch: 'master', path: '/big' })).equals(big)).toBe(true);
 

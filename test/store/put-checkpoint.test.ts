@@ -15,7 +15,7 @@ function chunkRows(store: ReturnType<typeof newStore>): number {
 describe('put of one big file', () => {
   it('records chunk rows before the file ends, and reads back whole', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     const data = seededBytes(40 * MiB, 7);
     const seen: number[] = [];
     async function* body() {
@@ -35,7 +35,7 @@ describe('put of one big file', () => {
 
   it('a stream that fails after a checkpoint leaves the branch where it was; gc reclaims the rows', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: Readable.from([Buffer.from('v1\n')]), repoPath: '/small' }]);
     const head = store.inspectBranch('r', 'master').head;
     const before = chunkRows(store);
@@ -49,7 +49,7 @@ describe('put of one big file', () => {
     expect(chunkRows(store)).toBeGreaterThan(before);
     expect(store.inspectBranch('r', 'master').head).toBe(head);
     expect((await store.fsck()).ok).toBe(true);
-    const g = store.gc({ waitMs: 0 });
+    const g = await store.gc({ waitMs: 0 });
     expect(g.chunksRemoved).toBeGreaterThan(0);
     expect(chunkRows(store)).toBe(before);
     expect((await store.fsck({ verifyData: true })).ok).toBe(true);

@@ -49,7 +49,7 @@ describe('put -r of a directory tree', () => {
   it('gives the golden tree ids, and the same ids as putting every file by itself', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const src = tree();
     const files = makeTree(src, 1);
     const r = await putDir(store, src, '/t');
@@ -58,7 +58,7 @@ describe('put -r of a directory tree', () => {
     expect(rootHash(store, '/t/wide')).toBe(GOLDEN.wide1);
 
     // the same files put one stream at a time into another repo build the same tree
-    store.createRepo('s');
+    await store.createRepo('s');
     const sources = [] as Parameters<Store['putFiles']>[1][number][];
     const walk = (dir: string, rel: string) => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -74,7 +74,7 @@ describe('put -r of a directory tree', () => {
   it('a second put over an existing tree keeps files only the commit has, replaces changed ones and reads only those', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const src = tree();
     makeTree(src, 2);
     await putDir(store, src, '/t');
@@ -127,7 +127,7 @@ describe('put -r of a directory tree', () => {
   it('a file where the commit has a directory is a collision, and the branch does not move', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('x'), repoPath: '/t/top.txt/inner' }]);
     const head = store.inspectFile(parseFileRef('r@master:/')).hash;
     const src = tree();
@@ -144,7 +144,7 @@ describe('put -r of a directory tree', () => {
   it('gets a tree back byte for byte with get -r, empty files included', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const src = tree();
     makeTree(src, 4);
     await putDir(store, src, '/t');
@@ -193,7 +193,7 @@ describe('put -r memory', () => {
       try {
         env?.cleanup();
         env = tempStore();
-        env.store.createRepo('r');
+        await env.store.createRepo('r');
         expect((await putDir(env.store, src, '/t')).files).toBe(6000);
         hashes.push(rootHash(env.store, '/t'));
       } finally {
@@ -232,7 +232,7 @@ describe('put -r memory', () => {
     });
     const ref = ingest.ingest(src, '/');
     writer.sync();
-    s.unitOfWork(() => {
+    await s.unitOfWork(async () => {
       writer.record();
       ingest.record(Date.now());
     });

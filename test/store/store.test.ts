@@ -17,7 +17,7 @@ describe('store: repos, commits, files', () => {
   it('puts and gets a file back byte for byte, one commit per put', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('images');
+    await store.createRepo('images');
     const data = seededBytes(3 * 1024 * 1024, 7);
     const r1 = await put(store, 'images@master:/a.bin', data);
     expect(r1.finished).toBe(true);
@@ -37,8 +37,8 @@ describe('store: repos, commits, files', () => {
   it('stores identical content once across paths, branches and repos', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('a');
-    store.createRepo('b');
+    await store.createRepo('a');
+    await store.createRepo('b');
     const data = seededBytes(2 * 1024 * 1024, 1);
     const first = await put(store, 'a@master:/x', data);
     const again = await put(store, 'a@dev:/y', data);
@@ -51,7 +51,7 @@ describe('store: repos, commits, files', () => {
   it('an edit in the middle of a large file stores only the chunks around it', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const data = seededBytes(16 * 1024 * 1024, 3);
     await put(store, 'r@master:/big', data);
     const v2 = Buffer.concat([data.subarray(0, 8 * 1024 * 1024), Buffer.from('inserted bytes'), data.subarray(8 * 1024 * 1024)]);
@@ -63,7 +63,7 @@ describe('store: repos, commits, files', () => {
   it('compresses compressible chunks and stores random ones raw', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const text = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(50_000));
     const r = await put(store, 'r@master:/t.txt', text);
     expect(r.storedBytes).toBeLessThan(text.length / 10);
@@ -76,15 +76,15 @@ describe('store: repos, commits, files', () => {
   it('open commits collect several puts; finishing makes them immutable', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
-    const c = store.startCommit('r', 'master', { description: 'batch' });
+    await store.createRepo('r');
+    const c = await store.startCommit('r', 'master', { description: 'batch' });
     await put(store, 'r@master:/a', 'A');
     await put(store, `r@${c.id}:/b`, 'B');
     await put(store, 'r@master:/a', 'more', { append: true });
     expect(store.inspectCommit(parseCommitRef('r@master')).finished).toBeNull();
-    store.finishCommit(parseCommitRef('r@master'));
+    await store.finishCommit(parseCommitRef('r@master'));
     expect((await readBack(store, parseFileRef('r@master:/a'))).toString()).toBe('Amore');
-    expect(() => store.finishCommit(parseCommitRef(`r@${c.id}`))).toThrow(/has already finished/);
+    await expect(store.finishCommit(parseCommitRef(`r@${c.id}`))).rejects.toThrow(/has already finished/);
     await expect(put(store, `r@${c.id}:/c`, 'C')).rejects.toThrow(/has already finished/);
     expect(store.listCommits({ repo: 'r' })).toHaveLength(1);
   });
@@ -92,10 +92,10 @@ describe('store: repos, commits, files', () => {
   it('nested directories: list, glob, diff, copy, delete', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
-    const c = store.startCommit('r', 'master');
+    await store.createRepo('r');
+    const c = await store.startCommit('r', 'master');
     for (const p of ['/d1/a.txt', '/d1/b.csv', '/d2/sub/c.txt', '/top.txt']) await put(store, `r@master:${p}`, p);
-    store.finishCommit(parseCommitRef(`r@${c.id}`));
+    await store.finishCommit(parseCommitRef(`r@${c.id}`));
     expect(store.listFiles(parseFileRef('r@master:/d1')).map((f) => [f.path, f.type])).toEqual([
       ['/d1/a.txt', 'file'],
       ['/d1/b.csv', 'file'],
@@ -106,10 +106,10 @@ describe('store: repos, commits, files', () => {
     expect(root.type).toBe('dir');
     expect(store.inspectFile(parseFileRef('r@master:/d2')).sizeBytes).toBe('/d2/sub/c.txt'.length);
 
-    store.copyFile(parseFileRef('r@master:/d1'), parseFileRef('r@master:/d3'));
+    await store.copyFile(parseFileRef('r@master:/d1'), parseFileRef('r@master:/d3'));
     await put(store, 'r@master:/d1/a.txt', 'changed');
-    store.deleteFiles(parseFileRef('r@master:/d2'), { recursive: true });
-    expect(() => store.deleteFiles(parseFileRef('r@master:/d1'))).toThrow(/is a directory/);
+    await store.deleteFiles(parseFileRef('r@master:/d2'), { recursive: true });
+    await expect(store.deleteFiles(parseFileRef('r@master:/d1'))).rejects.toThrow(/is a directory/);
     const diff = store.diffFiles(parseFileRef('r@master'), parseFileRef('r@master^^^'));
     expect(diff.map((d) => `${d.op}${d.path}`)).toEqual(['-/d1/a.txt', '+/d1/a.txt', '-/d2/sub/c.txt', '+/d3/a.txt', '+/d3/b.csv']);
     expect(store.diffFiles(parseFileRef('r@master')).map((d) => `${d.op}${d.path}`)).toEqual(['-/d2/sub/c.txt']);
@@ -118,7 +118,7 @@ describe('store: repos, commits, files', () => {
   it('rejects a file where a directory is, leaving the branch as it was', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     await put(store, 'r@master:/d/x', 'x');
     const head = store.inspectCommit(parseCommitRef('r@master')).id;
     await expect(put(store, 'r@master:/d', 'file')).rejects.toThrow(/path collision/);
@@ -130,43 +130,43 @@ describe('store: repos, commits, files', () => {
   it('branches: head, provenance propagation, cycles, deletion rules', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('in');
-    store.createRepo('out');
+    await store.createRepo('in');
+    await store.createRepo('out');
     const r = await put(store, 'in@master:/f', 'v1');
-    store.createBranch('out', 'master', { provenance: [{ repo: 'in', branch: 'master' }] });
-    expect(() => store.createBranch('in', 'master', { provenance: [{ repo: 'out', branch: 'master' }] })).toThrow(/provenance loop/);
+    await store.createBranch('out', 'master', { provenance: [{ repo: 'in', branch: 'master' }] });
+    await expect(store.createBranch('in', 'master', { provenance: [{ repo: 'out', branch: 'master' }] })).rejects.toThrow(/provenance loop/);
     await expect(put(store, 'out@master:/x', 'no')).rejects.toThrow(/output branch/);
     const r2 = await put(store, 'in@master:/f', 'v2');
     const out = store.inspectCommit(parseCommitRef(`out@${r2.commit}`));
     expect(out.origin).toBe('AUTO');
     expect(out.provenance).toEqual([{ repo: 'in', branch: 'master', commit: r2.commit }]);
     expect(store.listCommits({ commitSet: r2.commit }).map((c) => c.repo).sort()).toEqual(['in', 'out']);
-    expect(() => store.deleteBranch('in', 'master')).toThrow(/subvenance/);
-    expect(() => store.deleteRepo('in')).toThrow(/provenance/);
-    store.createBranch('in', 'old', { head: parseCommitRef(`in@${r.commit}`) });
+    await expect(store.deleteBranch('in', 'master')).rejects.toThrow(/subvenance/);
+    await expect(store.deleteRepo('in')).rejects.toThrow(/provenance/);
+    await store.createBranch('in', 'old', { head: parseCommitRef(`in@${r.commit}`) });
     expect(store.inspectBranch('in', 'old').head).toBe(r.commit);
   });
 
   it('squash keeps data in children; delete drops the newest commit', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const a = await put(store, 'r@master:/a', 'a');
     const b = await put(store, 'r@master:/b', 'b');
     const c = await put(store, 'r@master:/c', 'c');
-    expect(() => store.deleteCommit(parseCommitRef(`r@${b.commit}`))).toThrow(/has children/);
-    store.squashCommit(parseCommitRef(`r@${b.commit}`));
+    await expect(store.deleteCommit(parseCommitRef(`r@${b.commit}`))).rejects.toThrow(/has children/);
+    await store.squashCommit(parseCommitRef(`r@${b.commit}`));
     expect(store.listCommits({ repo: 'r', branch: 'master' }).map((x) => x.id)).toEqual([c.commit, a.commit]);
     expect(store.listFiles(parseFileRef('r@master:/')).map((f) => f.path)).toEqual(['/a', '/b', '/c']);
-    store.deleteCommit(parseCommitRef(`r@${c.commit}`));
+    await store.deleteCommit(parseCommitRef(`r@${c.commit}`));
     expect(store.inspectBranch('r', 'master').head).toBe(a.commit);
-    expect(() => store.squashCommit(parseCommitRef(`r@${a.commit}`))).toThrow(/no children/);
+    await expect(store.squashCommit(parseCommitRef(`r@${a.commit}`))).rejects.toThrow(/no children/);
   });
 
   it('a flipped pack byte is an error naming repo, commit and path; fsck lists it; gc reclaims deleted data', async () => {
     env = tempStore();
     const { store, dir } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const keep = seededBytes(300 * 1024, 11);
     const doomed = seededBytes(600 * 1024, 12);
     await put(store, 'r@master:/keep', keep);
@@ -198,12 +198,12 @@ describe('store: repos, commits, files', () => {
   it('gc reclaims the bytes of dropped commits and keeps everything referenced', async () => {
     env = tempStore();
     const { store } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const keep = seededBytes(1024 * 1024, 21);
     await put(store, 'r@master:/keep', keep);
     const big = await put(store, 'r@master:/big', seededBytes(4 * 1024 * 1024, 22));
-    store.deleteCommit(parseCommitRef(`r@${big.commit}`));
-    const g = store.gc();
+    await store.deleteCommit(parseCommitRef(`r@${big.commit}`));
+    const g = await store.gc();
     expect(g.chunksRemoved).toBeGreaterThan(0);
     expect(g.bytesReclaimed).toBeGreaterThan(3.5 * 1024 * 1024);
     expect((await store.fsck({ verifyData: true })).ok).toBe(true);
@@ -213,7 +213,7 @@ describe('store: repos, commits, files', () => {
   it('a glob whose name starts with a literal seeks into a large directory and still finds every match', async () => {
     env = tempStore();
     const { store, dir } = env;
-    store.createRepo('r');
+    await store.createRepo('r');
     const src = path.join(dir, 'wide');
     fs.mkdirSync(src);
     for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(src, `e${String(i).padStart(5, '0')}`), `${i}`);

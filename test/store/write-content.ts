@@ -14,13 +14,13 @@ export function session(core: StoreCore): { owner: string; writer: PackWriter } 
   return { owner, writer: new PackWriter(core.index, core.packs, owner) };
 }
 
-export function commitContent(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => void): { rec: ContentRecord; newChunks: number } {
+export async function commitContent(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => void): Promise<{ rec: ContentRecord; newChunks: number }> {
   const { owner, writer } = session(core);
   const sink = make(writer);
   feed(sink);
   const rec = sink.finish();
   writer.sync();
-  core.unitOfWork(() => {
+  await core.unitOfWork(async () => {
     writer.record();
     core.index.putContents([rec]);
     core.index.removeWriter(owner);

@@ -20,7 +20,7 @@ export default class DeleteRepo extends TuskCommand<DeleteRepoResult> {
     if (args.repo === undefined && !flags.all) throw new InvalidArgumentError(msg.deleteRepoTarget, msg.deleteRepoTargetHint);
     if (args.repo !== undefined && flags.all) throw new InvalidArgumentError(msg.deleteRepoBoth, msg.deleteRepoBothHint);
     const data = this.tusk().data;
-    if (args.repo !== undefined) return { deleted: [data.deleteRepo(validateName('repo', args.repo), { force: flags.force }).repo] };
+    if (args.repo !== undefined) return { deleted: [(await data.deleteRepo(validateName('repo', args.repo), { force: flags.force })).repo] };
     // all or nothing: provenance between the deleted repos themselves does not block
     return data.deleteUserRepos({ force: flags.force });
   }

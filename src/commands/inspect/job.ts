@@ -17,8 +17,9 @@ export default class InspectJob extends TuskCommand<InspectJobResult> {
     const { args } = await this.parse(InspectJob);
     const ref = parseJobRef(args.job);
     const pipelines = this.tusk().pipelines;
-    const job = pipelines.inspectJob(ref.pipeline, ref.id);
-    this.render(() => jobDetails(job, pipelines.inspect(job.pipeline), (t) => this.time(t)));
+    const job = await pipelines.inspectJob(ref.pipeline, ref.id);
+    const pipeline = await pipelines.inspect(job.pipeline);
+    this.render(() => jobDetails(job, pipeline, (t) => this.time(t)));
     return job;
   }
 }

@@ -38,7 +38,7 @@ export default class ListDatum extends TuskCommand<ListDatumResult> {
       return datums;
     }
     const ref = parseJobRef(args.job!);
-    const datums = pipelines.listDatums(ref.pipeline, ref.id);
+    const datums = await pipelines.listDatums(ref.pipeline, ref.id);
     this.render(() => datumTable(datums));
     return datums;
   }

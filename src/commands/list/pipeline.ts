@@ -23,7 +23,7 @@ export default class ListPipeline extends TuskCommand<ListPipelineResult> {
   async run(): Promise<ListPipelineResult> {
     const { args, flags } = await this.parse(ListPipeline);
     const service = this.tusk().pipelines;
-    const pipelines = args.pipeline === undefined ? service.list() : [service.inspect(args.pipeline)];
+    const pipelines = args.pipeline === undefined ? await service.list() : [await service.inspect(args.pipeline)];
     if (flags.spec) {
       const specs = pipelines.map((p) => p.raw);
       this.render(() => specs.map((s) => JSON.stringify(s, null, 2) + '\n').join(''));
