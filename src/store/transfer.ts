@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { requireLocal } from './packs.js';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
+import { propagate } from './commit-service.js';
 import type { CommitRow } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { readChunk } from './content-io.js';
@@ -461,6 +462,10 @@ export class TransferImport {
         }
       }
       for (const j of set.jobs ?? []) if (s.jobs.getPipeline(j.pipeline) && s.graph.getCommit(j.pipeline, j.id)) s.jobs.importJob(j);
+      // a moved head feeds what lies downstream as a local commit does: a job for each running
+      // pipeline reading it (its id the head's, the commit set). After every move and import,
+      // so an output commit that arrived in this set is found and not made again.
+      for (const m of moves) propagate(s, m.repo, m.branch, m.head);
       s.index.removeWriter(this.session);
     });
     this.done = true;
