@@ -3,6 +3,7 @@
 // A reader trusts only indexed packs, so a pack cut short by a crash is never used (gc reclaims
 // it), and an interrupted push resumes by sending only chunks no index names yet.
 import { createHash, randomBytes } from 'node:crypto';
+import { recordBases } from '../store/store.js';
 import { encodeIndex, indexKey, packKey, type IndexEntry } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 import type { RemoteIndex } from './remote-index.js';
@@ -47,7 +48,7 @@ export class PackBuilder {
       this.buf!.copy(bigger, 0, 0, this.length);
       this.buf = bigger;
     }
-    this.entries.push({ id: Buffer.from(id), offset: this.length, length: record.length });
+    this.entries.push({ id: Buffer.from(id), offset: this.length, length: record.length, bases: recordBases(record) });
     this.append(record);
     this.chunks++;
     if (this.length >= this.target) await this.seal();
