@@ -103,3 +103,25 @@ describe('clone from a remote whose pack is shorter than its index says', () => 
     expect(fs.existsSync(into)).toBe(false);
   }, 30_000);
 });
+
+describe('remote commands with a piped stdin', () => {
+  it('read their arguments from the command line only, as a script or CI job runs them', async () => {
+    const remote = path.join(root, 'remote-stdin');
+    const a = localStore(path.join(root, 'stdin-a'));
+    await a.put('data', 'master', { '/x.txt': 'x\n' });
+    await a.json(['remote', 'add', 'r1', `file://${remote}`]);
+    const pushed = await runTusk(['push', 'r1', '--json'], { cwd: a.dir, input: 'some earlier output\n' });
+    expect(pushed.code, pushed.describe()).toBe(0);
+    expect(pushed.json().branches.map((b: { status: string }) => b.status)).toEqual(['pushed']);
+    for (const verb of ['pull', 'fetch']) {
+      const r = await runTusk([verb, 'r1', '--json'], { cwd: a.dir, input: 'some earlier output\n' });
+      expect(r.code, r.describe()).toBe(0);
+    }
+    // no DIR: the clone goes where the URL's last name says, in the working directory
+    const cwd = path.join(root, 'stdin-cwd');
+    fs.mkdirSync(cwd);
+    const cloned = await runTusk(['clone', `file://${remote}`, '--json'], { cwd, input: 'elsewhere\n' });
+    expect(cloned.code, cloned.describe()).toBe(0);
+    expect(cloned.json().path).toBe(path.join(cwd, 'remote-stdin'));
+  }, 30_000);
+});
