@@ -11,8 +11,10 @@ import type { RemoteIndex } from './remote-index.js';
 const PACK_MAGIC = Buffer.from('TUSKPK01', 'latin1');
 
 /**
- * Remote pack size. 32 MiB: a 1 GiB push is 32 packs (one object, one index each), a crash
- * costs at most the packs in flight, and a pull of a few files reads ranges, not whole packs.
+ * Remote pack size. 32 MiB: one PUT and one ranged GET per pack, where smaller packs cost
+ * proportionally more requests and bigger ones pass the single-PUT limit (multipart uploads,
+ * slower and more requests); a crash costs at most the packs in flight, and a pull of a few
+ * files reads ranges, not whole packs (docs/remotes.md, "Why 32 MiB packs", has the comparison).
  * TUSK_REMOTE_PACK_MIB overrides it (tests use small packs to cut a push short).
  */
 export function packTargetBytes(): number {
