@@ -1,9 +1,11 @@
-// Scenario 16 — question: does pushing to an S3 remote cost what a plain copy of the same bytes to
-// the same server costs (`rclone copy`), for one large incompressible file and for many small
-// files, and how many requests does each make? Targets (issue): push of the 1 GiB file ≤ 1.2×
-// rclone copy; push of 100,000 small files ≥ 5× faster than rclone copy of the tree, ≤ 200
-// objects; re-push after 100 changed + 100 new files ≤ 2 s. restic's S3 backend is reported
-// beside them. Every tool talks to the same s3rver through one counting proxy.
+// Scenario 16 — question: does pushing to an S3 remote, and cloning back from it, cost what a
+// plain copy of the same bytes to and from the same server costs (`rclone copy`), for one large
+// incompressible file and for many small files, and how many requests does each make? Targets
+// (issue): push of the 1 GiB file ≤ 1.2× rclone copy, its clone ≤ 1.3× rclone copy back; push of
+// 100,000 small files ≥ 5× faster than rclone copy of the tree, ≤ 200 objects, their clone ≤ 1.3×
+// rclone copy back; re-push after 100 changed + 100 new files ≤ 2 s. restic's S3 backend is
+// reported beside them. Every tool talks to the same s3rver through one counting proxy.
+// TUSK_REMOTE_PACK_MIB sets the remote pack size (bench/README.md has the sizes compared).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { T, exec, fmtBytes, fmtMs, freshStore, have, interleave, makeSmallTree, measure, mutateSmallTree, remove, status, tusk, writeRandomFile } from '../lib.js';
@@ -11,11 +13,12 @@ import { fmtCounts, S3_ENV, startCountingS3, withoutCaBundle } from '../s3-proxy
 
 const SMALL_OBJECTS_BUDGET = 200;
 const REPUSH_BUDGET_MS = 2000;
+const CLONE_RATIO = 1.3;
 
 export default {
   id: 16,
-  title: 'Push to an S3 remote',
-  question: 'does tusk push cost what rclone copy of the same bytes to the same S3 server costs, for one big file and for many small files?',
+  title: 'Push to and clone from an S3 remote',
+  question: 'do tusk push and tusk clone cost what rclone copy of the same bytes to and from the same S3 server costs, for one big file and for many small files?',
   run(ctx, rep) {
     return withoutCaBundle(() => this.measure(ctx, rep));
   },
@@ -52,8 +55,38 @@ export default {
       };
       const rcloneTo = async (src, label) => {
         const before = s3.snapshot();
-        const r = await measure([T(['rclone', 'copy', src, `bench:rclone/${label}-${++round}`, '--s3-no-check-bucket'])], { env: rcloneEnv });
-        return { ...r, requests: s3.since(before) };
+        const dest = `bench:rclone/${label}-${++round}`;
+        const r = await measure([T(['rclone', 'copy', src, dest, '--s3-no-check-bucket'])], { env: rcloneEnv });
+        return { ...r, requests: s3.since(before), dest };
+      };
+      // clones and copies back go to a fresh local directory each, removed after the round
+      const cloneFrom = async (remote, label) => {
+        const into = path.join(dir, `clone-${label}-${++round}`);
+        const before = s3.snapshot();
+        const r = await measure([T(tusk('clone', remote, into, '--endpoint', s3.endpoint, '--path-style', '--checksums', 'when-required', '--json'))], { env, capture: true });
+        const requests = s3.since(before);
+        fs.rmSync(into, { recursive: true, force: true });
+        return { ...r, requests };
+      };
+      const rcloneFrom = async (src, label) => {
+        const into = path.join(dir, `copy-${label}-${++round}`);
+        const before = s3.snapshot();
+        const r = await measure([T(['rclone', 'copy', src, into])], { env: rcloneEnv });
+        const requests = s3.since(before);
+        fs.rmSync(into, { recursive: true, force: true });
+        return { ...r, requests };
+      };
+      const cloneRows = async (runs, pushed, copied, label, section) => {
+        rep.section(section);
+        const steps = { clone: { step: () => cloneFrom(`s3://tusk/${label}-${pushed.last.remote}`, label) } };
+        if (copied) steps.rclone = { step: () => rcloneFrom(copied.last.dest, label) };
+        const r = await interleave(runs, steps);
+        if (copied) rep.row({ label: 'rclone copy back', ms: r.rclone.ms, times: r.rclone.times, rssKiB: r.rclone.rssKiB, base: true, status: fmtCounts(r.rclone.last.requests) });
+        const row = rep.row({ label: 'tusk clone', ms: r.clone.ms, times: r.clone.times, rssKiB: r.clone.rssKiB, status: fmtCounts(r.clone.last.requests) });
+        if (copied) {
+          const ratio = rep.ratio(row);
+          rep.check(`clone of the ${label === 'big' ? 'big file' : 'small files'} / rclone copy back`, { actual: `${ratio.toFixed(2)}×`, target: `≤ ${CLONE_RATIO}× (issue)`, pass: ratio <= CLONE_RATIO });
+        }
       };
 
       rep.section(`one ${fmtBytes(size)} incompressible file`);
@@ -75,6 +108,7 @@ export default {
         const ratio = rep.ratio(pushRow);
         rep.check('push of the big file / rclone copy', { actual: `${ratio.toFixed(2)}×`, target: '≤ 1.2× (issue)', pass: ratio <= 1.2 });
       }
+      await cloneRows(ctx.runs, big1.push, hasRclone ? big1.rclone : null, 'big', `the ${fmtBytes(size)} file cloned back`);
 
       rep.section(`${ctx.sizes.small.toLocaleString('en')} small files (1–8 KiB)`);
       const tree = path.join(dir, 'tree');
@@ -92,6 +126,9 @@ export default {
         const speedup = small.rclone.ms / small.push.ms;
         rep.check('rclone copy / push of the small files', { actual: `${speedup.toFixed(1)}× faster`, target: '≥ 5× faster (issue)', pass: speedup >= 5 });
       }
+      // before the tree changes: rclone's copy back is of the tree it pushed
+      await cloneRows(1, small.push, hasRclone ? small.rclone : null, 'small', `the ${ctx.sizes.small.toLocaleString('en')} small files cloned back`);
+      rep.section(`${ctx.sizes.small.toLocaleString('en')} small files, pushed again`);
 
       // 100 changed + 100 new files, put, then pushed to the remote that has the rest
       mutateSmallTree(tree, { files: ctx.sizes.small, dirs: ctx.sizes.smallDirs, change: ctx.sizes.change, add: ctx.sizes.add, seed: 'remote-small-2' });

@@ -19,8 +19,9 @@ export default class Clone extends TuskCommand<CloneResult> {
     '<%= config.bin %> clone --lazy s3://my-bucket/projects/cats',
   ];
   static override args = {
-    url: Args.string({ required: true, description: 's3://BUCKET/PREFIX or file:///PATH' }),
-    dir: Args.string({ description: 'directory for the new store' }),
+    url: Args.string({ required: true, description: 's3://BUCKET/PREFIX or file:///PATH', ignoreStdin: true }),
+    // ignoreStdin: oclif otherwise reads a missing argument from a piped stdin (a script's, a CI job's)
+    dir: Args.string({ description: 'directory for the new store', ignoreStdin: true }),
   };
   static override flags = {
     ...s3Flags,

@@ -13,8 +13,9 @@ export default class Fetch extends TuskCommand<FetchResult> {
   static override examples = ['<%= config.bin %> fetch', '<%= config.bin %> fetch origin images@master'];
   static override strict = false;
   static override args = {
-    remote: Args.string({ description: 'remote name (default: the only remote, or origin)' }),
-    targets: Args.string({ description: 'REPO or REPO@BRANCH, any number' }),
+    // ignoreStdin: oclif otherwise reads a missing argument from a piped stdin (a script's, a CI job's)
+    remote: Args.string({ description: 'remote name (default: the only remote, or origin)', ignoreStdin: true }),
+    targets: Args.string({ description: 'REPO or REPO@BRANCH, any number', ignoreStdin: true }),
   };
   static override flags = { 'dry-run': Flags.boolean({ description: 'Say what would be fetched; fetch nothing.' }) };
 

@@ -13,8 +13,9 @@ export default class Pull extends TuskCommand<FetchResult> {
   static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull origin images@master', '<%= config.bin %> pull --lazy'];
   static override strict = false;
   static override args = {
-    remote: Args.string({ description: 'remote name (default: the only remote, or origin)' }),
-    targets: Args.string({ description: 'REPO or REPO@BRANCH, any number' }),
+    // ignoreStdin: oclif otherwise reads a missing argument from a piped stdin (a script's, a CI job's)
+    remote: Args.string({ description: 'remote name (default: the only remote, or origin)', ignoreStdin: true }),
+    targets: Args.string({ description: 'REPO or REPO@BRANCH, any number', ignoreStdin: true }),
   };
   static override flags = {
     'dry-run': Flags.boolean({ description: 'Say what would be pulled; change nothing.' }),

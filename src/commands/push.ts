@@ -14,8 +14,9 @@ export default class Push extends TuskCommand<PushResult> {
   static override examples = ['<%= config.bin %> push', '<%= config.bin %> push origin images@master', '<%= config.bin %> push origin images --dry-run'];
   static override strict = false;
   static override args = {
-    remote: Args.string({ description: 'remote name (default: the only remote, or origin)' }),
-    targets: Args.string({ description: 'REPO or REPO@BRANCH, any number' }),
+    // ignoreStdin: oclif otherwise reads a missing argument from a piped stdin (a script's, a CI job's)
+    remote: Args.string({ description: 'remote name (default: the only remote, or origin)', ignoreStdin: true }),
+    targets: Args.string({ description: 'REPO or REPO@BRANCH, any number', ignoreStdin: true }),
   };
   static override flags = {
     force: Flags.boolean({ description: 'Replace the remote branch even when it is not behind the local one.' }),

@@ -8,6 +8,8 @@ import { IoError } from '../errors.js';
 import { newCounts, type ObjectStore } from './object-store.js';
 
 const TMP = '.tmp';
+/** Piece size of a streamed range read. */
+const READ_PIECE = 1 << 20;
 
 export class DirObjectStore implements ObjectStore {
   readonly requests = newCounts();
@@ -95,6 +97,22 @@ export class DirObjectStore implements ObjectStore {
         await fh.close();
       }
     });
+  }
+
+  async *readRange(key: string, offset: number, length: number): AsyncIterable<Buffer> {
+    this.requests.get++;
+    const fh = await this.guard(key, () => fs.promises.open(this.fileOf(key), 'r'));
+    try {
+      for (let done = 0; done < length; ) {
+        const buf = Buffer.allocUnsafe(Math.min(READ_PIECE, length - done));
+        const { bytesRead } = await this.guard(key, () => fh.read(buf, 0, buf.length, offset + done));
+        if (bytesRead === 0) throw new IoError(`remote object ${key} at ${this.url} is shorter than expected`, 'run `tusk fsck --remote` on a store that pushed to it');
+        done += bytesRead;
+        yield buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await fh.close();
+    }
   }
 
   async list(prefix: string): Promise<string[]> {

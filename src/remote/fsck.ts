@@ -1,9 +1,11 @@
 // `tusk fsck --remote NAME`: check a remote from its own objects. Every branch's update records
 // and the bundles they name must be there and match their names; every tree page its id; every
-// chunk the files need must be in an indexed pack that exists; with `verifyData`, every indexed
-// chunk is read and checked against its BLAKE3 id. Reads only; never a listing of the whole bucket.
+// chunk the files need, and every base of those that are deltas, must be in an indexed pack that
+// exists; with `verifyData`, every indexed chunk is read and checked against its BLAKE3 id.
+// Reads only; never a listing of the whole bucket.
 import { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, verifyChunkRecord, type DeltaRecord, type Store } from '../store/store.js';
 import { TuskError } from '../errors.js';
+import { packDeltaBases } from './delta-bases.js';
 import { bundleKey, decodeBundle, decodeIndex, packKey, ROOT, type IndexEntry } from './layout.js';
 import type { RequestCounts } from './object-store.js';
 import { readBranch } from './refs.js';
@@ -18,8 +20,8 @@ export interface RemoteFsckReport {
   remote: string;
   url: string;
   ok: boolean;
-  /** remoteBacked: chunks this store left on the remote (lazy pulls), each checked to be indexed there */
-  checked: { branches: number; updates: number; bundles: number; packs: number; chunks: number; chunksVerified: number; remoteBacked: number };
+  /** remoteBacked: chunks this store left on the remote (lazy pulls), each checked to be indexed there; `deltaBases`: the delta bases the needed chunks lead to, each checked to be in an indexed pack that exists */
+  checked: { branches: number; updates: number; bundles: number; packs: number; chunks: number; deltaBases: number; chunksVerified: number; remoteBacked: number };
   problems: RemoteFsckProblem[];
   requests: RequestCounts;
 }
@@ -69,7 +71,7 @@ export async function fsckRemote(store: Store, name: string | undefined, opts: {
   const s = openSession(store, name);
   const { os } = s;
   const problems: RemoteFsckProblem[] = [];
-  const checked = { branches: 0, updates: 0, bundles: 0, packs: 0, chunks: 0, chunksVerified: 0, remoteBacked: 0 };
+  const checked = { branches: 0, updates: 0, bundles: 0, packs: 0, chunks: 0, deltaBases: 0, chunksVerified: 0, remoteBacked: 0 };
   const note = (subject: string, err: unknown) => problems.push({ subject, problem: err instanceof TuskError ? err.message : String((err as Error).message ?? err) });
   try {
     await ensureRemote(os, false);
@@ -125,7 +127,12 @@ export async function fsckRemote(store: Store, name: string | undefined, opts: {
         const entries = decodeIndex(buf, sha);
         indexes.set(sha, entries);
         if (!packs.has(sha)) problems.push({ subject: `pack ${sha.slice(0, 16)}`, problem: 'indexed but missing' });
-        for (const e of entries) chunks.set(e.id.toString('latin1'), { pack: sha, entry: e });
+        // a chunk two packs hold is there while either pack is
+        for (const e of entries) {
+          const k = e.id.toString('latin1');
+          const held = chunks.get(k);
+          if (!held || (!packs.has(held.pack) && packs.has(sha))) chunks.set(k, { pack: sha, entry: e });
+        }
       } catch (err) {
         note(`index ${sha.slice(0, 16)}`, err);
       }
@@ -145,6 +152,37 @@ export async function fsckRemote(store: Store, name: string | undefined, opts: {
     for (const id of store.remoteBacked(s.config.name)) {
       checked.remoteBacked++;
       if (!chunks.has(id.toString('latin1'))) problems.push({ subject: `chunk ${id.toString('hex').slice(0, 16)}`, problem: 'this store left it on the remote (a lazy pull) and no pack index names it' });
+    }
+    // a delta a file needs is readable only with its bases, and theirs, down the chain: the
+    // index objects name them (an index of the first format is answered by its pack's records)
+    const short = (k: string) => Buffer.from(k, 'latin1').toString('hex').slice(0, 16);
+    const basesOf = new Map<string, Map<string, Buffer[]>>();
+    const seen = new Set(need);
+    const queue = [...need];
+    while (queue.length > 0) {
+      const k = queue.pop()!;
+      const at = chunks.get(k);
+      if (!at || !packs.has(at.pack)) continue;
+      let inPack = basesOf.get(at.pack);
+      if (!inPack) {
+        try {
+          inPack = await packDeltaBases(os, s.dir, at.pack, indexes.get(at.pack)!);
+        } catch (err) {
+          note(`pack ${at.pack.slice(0, 16)}`, err);
+          inPack = new Map();
+        }
+        basesOf.set(at.pack, inPack);
+      }
+      for (const id of inPack.get(k) ?? []) {
+        const b = id.toString('latin1');
+        if (seen.has(b)) continue;
+        seen.add(b);
+        checked.deltaBases++;
+        const held = chunks.get(b);
+        if (!held) problems.push({ subject: `chunk ${short(b)}`, problem: `the base of delta chunk ${short(k)}, and no pack index names it` });
+        else if (!packs.has(held.pack)) problems.push({ subject: `chunk ${short(b)}`, problem: `the base of delta chunk ${short(k)}, and its pack ${held.pack.slice(0, 16)} is missing` });
+        else queue.push(b);
+      }
     }
 
     if (opts.verifyData) {

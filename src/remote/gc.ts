@@ -5,10 +5,9 @@
 // A later run, once the list is older than the grace period (longer than any push lasts), deletes
 // the listed packs that are still not needed, each index before its pack.
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { pageLinks, recordBases, type Store } from '../store/store.js';
+import { pageLinks, type Store } from '../store/store.js';
 import { CorruptError } from '../errors.js';
+import { packDeltaBases } from './delta-bases.js';
 import { DivergedError } from './errors.js';
 import { bundleKey, decodeBundle, decodeIndex, indexKey, packKey, ROOT, type IndexEntry } from './layout.js';
 import type { ObjectStore, RequestCounts } from './object-store.js';
@@ -169,29 +168,15 @@ async function unneededPacks(s: RemoteSession, doomed: ReadonlySet<string>): Pro
     for (const sha of pick === undefined ? [] : [pick]) {
       if (kept.has(sha)) continue;
       kept.add(sha);
-      for (const b of await packBases(s, sha, indexes.get(sha)!)) if (!live.has(b)) (live.add(b), queue.push(b));
+      for (const bases of (await packDeltaBases(os, s.dir, sha, indexes.get(sha)!)).values()) {
+        for (const id of bases) {
+          const b = id.toString('latin1');
+          if (!live.has(b)) (live.add(b), queue.push(b));
+        }
+      }
     }
   }
   const unneeded = new Set<string>();
   for (const p of packs) if (!kept.has(p)) unneeded.add(p);
   return { unneeded, packs };
-}
-
-/** Every delta base a pack's records name (latin1 ids), cached locally by pack name. */
-async function packBases(s: RemoteSession, sha: string, entries: readonly IndexEntry[]): Promise<string[]> {
-  const file = path.join(s.dir, 'bases', sha);
-  try {
-    return (JSON.parse(fs.readFileSync(file, 'utf8')) as string[]).map((h) => Buffer.from(h, 'hex').toString('latin1'));
-  } catch {
-    // not cached yet
-  }
-  const out: string[] = [];
-  if (entries.length > 0) {
-    const end = Math.max(...entries.map((e) => e.offset + e.length));
-    const buf = await s.os.getRange(packKey(sha), 0, end);
-    for (const e of entries) for (const b of recordBases(buf.subarray(e.offset, e.offset + e.length))) out.push(b.toString('latin1'));
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(out.map((k) => Buffer.from(k, 'latin1').toString('hex'))));
-  return out;
 }

@@ -3,7 +3,8 @@
 //
 //   tusk-remote.json                     {"format":1}: marks the prefix as a tusk remote
 //   packs/<sha>.pack                     chunk records in tusk's pack format (docs/format.md)
-//   index/<sha>                          the chunk ids that pack <sha> holds, where, how long
+//   index/<sha>                          the chunk ids that pack <sha> holds, where, how long, and
+//                                        the bases of those stored as deltas
 //   bundles/<sha>                        gzip JSON: commits, tree pages and content lists of one push
 //   refs/<repo>/<branch>/<parent>.<id>   an update record: the branch moved to a new head
 //   refs/<repo>/<branch>/<parent>.<id>.dead   the update's pusher withdrew it
@@ -44,31 +45,63 @@ export interface IndexEntry {
   id: Buffer;
   offset: number;
   length: number;
+  /**
+   * The chunks a delta record is decoded against (empty: stored whole); undefined when the index
+   * is of the first format, which does not say (the record itself does).
+   */
+  bases?: Buffer[];
 }
 
-const INDEX_MAGIC = Buffer.from('TKRIDX01', 'latin1');
-const ENTRY_BYTES = ID_BYTES + 8 + 4;
+const INDEX_MAGIC_V1 = Buffer.from('TKRIDX01', 'latin1');
+const ENTRY_BYTES_V1 = ID_BYTES + 8 + 4;
+// Format 2 names each delta's bases, so a check of the remote needs no pack bytes to know that
+// every delta it keeps can be decoded: magic, entry count, entries with their base counts, then
+// the bases of every entry in entry order.
+const INDEX_MAGIC = Buffer.from('TKRIDX02', 'latin1');
+const ENTRY_BYTES = ID_BYTES + 8 + 4 + 1;
 
 export function encodeIndex(entries: readonly IndexEntry[]): Buffer {
-  const out = Buffer.alloc(INDEX_MAGIC.length + entries.length * ENTRY_BYTES);
+  const baseCount = entries.reduce((n, e) => n + (e.bases?.length ?? 0), 0);
+  const out = Buffer.alloc(INDEX_MAGIC.length + 4 + entries.length * ENTRY_BYTES + baseCount * ID_BYTES);
   INDEX_MAGIC.copy(out);
-  let at = INDEX_MAGIC.length;
+  out.writeUInt32BE(entries.length, INDEX_MAGIC.length);
+  let at = INDEX_MAGIC.length + 4;
+  let baseAt = at + entries.length * ENTRY_BYTES;
   for (const e of entries) {
     e.id.copy(out, at);
     out.writeBigUInt64BE(BigInt(e.offset), at + ID_BYTES);
     out.writeUInt32BE(e.length, at + ID_BYTES + 8);
+    out.writeUInt8(e.bases?.length ?? 0, at + ID_BYTES + 12);
     at += ENTRY_BYTES;
+    for (const b of e.bases ?? []) (b.copy(out, baseAt), (baseAt += ID_BYTES));
   }
   return out;
 }
 
 export function decodeIndex(buf: Buffer, name: string): IndexEntry[] {
-  if (!buf.subarray(0, INDEX_MAGIC.length).equals(INDEX_MAGIC) || (buf.length - INDEX_MAGIC.length) % ENTRY_BYTES !== 0)
-    throw new CorruptError(`remote index ${name} is damaged`, 'run `tusk fsck --remote`; a push from a sound store writes a new one');
+  const damaged = () => new CorruptError(`remote index ${name} is damaged`, 'run `tusk fsck --remote`; a push from a sound store writes a new one');
+  const magic = buf.subarray(0, INDEX_MAGIC.length);
   const out: IndexEntry[] = [];
-  for (let at = INDEX_MAGIC.length; at < buf.length; at += ENTRY_BYTES) {
-    out.push({ id: buf.subarray(at, at + ID_BYTES), offset: Number(buf.readBigUInt64BE(at + ID_BYTES)), length: buf.readUInt32BE(at + ID_BYTES + 8) });
+  if (magic.equals(INDEX_MAGIC_V1)) {
+    if ((buf.length - INDEX_MAGIC_V1.length) % ENTRY_BYTES_V1 !== 0) throw damaged();
+    for (let at = INDEX_MAGIC_V1.length; at < buf.length; at += ENTRY_BYTES_V1) {
+      out.push({ id: buf.subarray(at, at + ID_BYTES), offset: Number(buf.readBigUInt64BE(at + ID_BYTES)), length: buf.readUInt32BE(at + ID_BYTES + 8) });
+    }
+    return out;
   }
+  if (!magic.equals(INDEX_MAGIC) || buf.length < INDEX_MAGIC.length + 4) throw damaged();
+  const count = buf.readUInt32BE(INDEX_MAGIC.length);
+  let at = INDEX_MAGIC.length + 4;
+  let baseAt = at + count * ENTRY_BYTES;
+  if (baseAt > buf.length) throw damaged();
+  for (let i = 0; i < count; i++, at += ENTRY_BYTES) {
+    const n = buf.readUInt8(at + ID_BYTES + 12);
+    if (baseAt + n * ID_BYTES > buf.length) throw damaged();
+    const bases: Buffer[] = [];
+    for (let j = 0; j < n; j++, baseAt += ID_BYTES) bases.push(buf.subarray(baseAt, baseAt + ID_BYTES));
+    out.push({ id: buf.subarray(at, at + ID_BYTES), offset: Number(buf.readBigUInt64BE(at + ID_BYTES)), length: buf.readUInt32BE(at + ID_BYTES + 8), bases });
+  }
+  if (baseAt !== buf.length) throw damaged();
   return out;
 }
 

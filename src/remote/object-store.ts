@@ -27,6 +27,11 @@ export interface ObjectStore {
   get(key: string): Promise<Buffer | undefined>;
   /** Bytes [offset, offset + length) of an object; throws when it is absent or shorter. */
   getRange(key: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Bytes [offset, offset + length) of an object in pieces as they arrive, so a reader holds
+   * none of it longer than it needs; throws when it is absent, shorter or longer. One request.
+   */
+  readRange(key: string, offset: number, length: number): AsyncIterable<Buffer>;
   /** Every key that starts with `prefix`, sorted. */
   list(prefix: string): Promise<string[]>;
   /** list(), a page at a time: a caller that walks many keys never holds them all. */

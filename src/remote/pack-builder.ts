@@ -3,6 +3,7 @@
 // A reader trusts only indexed packs, so a pack cut short by a crash is never used (gc reclaims
 // it), and an interrupted push resumes by sending only chunks no index names yet.
 import { createHash, randomBytes } from 'node:crypto';
+import { recordBases } from '../store/store.js';
 import { encodeIndex, indexKey, packKey, type IndexEntry } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 import type { RemoteIndex } from './remote-index.js';
@@ -10,8 +11,10 @@ import type { RemoteIndex } from './remote-index.js';
 const PACK_MAGIC = Buffer.from('TUSKPK01', 'latin1');
 
 /**
- * Remote pack size. 32 MiB: a 1 GiB push is 32 packs (one object, one index each), a crash
- * costs at most the packs in flight, and a pull of a few files reads ranges, not whole packs.
+ * Remote pack size. 32 MiB: one PUT and one ranged GET per pack, where smaller packs cost
+ * proportionally more requests and bigger ones pass the single-PUT limit (multipart uploads,
+ * slower and more requests); a crash costs at most the packs in flight, and a pull of a few
+ * files reads ranges, not whole packs (docs/remotes.md, "Why 32 MiB packs", has the comparison).
  * TUSK_REMOTE_PACK_MIB overrides it (tests use small packs to cut a push short).
  */
 export function packTargetBytes(): number {
@@ -47,7 +50,7 @@ export class PackBuilder {
       this.buf!.copy(bigger, 0, 0, this.length);
       this.buf = bigger;
     }
-    this.entries.push({ id: Buffer.from(id), offset: this.length, length: record.length });
+    this.entries.push({ id: Buffer.from(id), offset: this.length, length: record.length, bases: recordBases(record) });
     this.append(record);
     this.chunks++;
     if (this.length >= this.target) await this.seal();

@@ -78,7 +78,7 @@ export class PackWriter {
   // New chunks are queued and handled in batches of ~1 MiB: one `IN (…)` query checks the whole
   // batch against the index, and the survivors go out in one write. 100,000 small files then cost
   // a few hundred queries and writes, not 100,000 of each, and duplicates are never compressed.
-  private queue: { id: ChunkId; raw: Uint8Array; bases?: ChunkId[]; delta?: { payload: Buffer; rawLen: number; depth: number } }[] = [];
+  private queue: { id: ChunkId; raw: Uint8Array; bases?: ChunkId[]; delta?: { payload: Buffer; rawLen: number; depth: number }; stored?: { codec: Codec; payload: Uint8Array; rawLen: number } }[] = [];
   private queuedBytes = 0;
 
   /**
@@ -109,6 +109,21 @@ export class PackWriter {
     if (this.queuedBytes >= WRITE_BATCH) this.drain();
   }
 
+  /**
+   * Store a whole (raw or zstd) record as it came, unless the chunk exists: a remote transfer's
+   * chunk is already encoded, and the caller has checked it against its id. Compressing it again
+   * would cost the time the sender spent, for the same bytes. `payload` must stay unchanged until
+   * the next drain().
+   */
+  addStored(id: ChunkId, codec: Codec.Raw | Codec.Zstd, rawLen: number, payload: Uint8Array): void {
+    const key = id.toString('latin1');
+    if (this.pendingIds.has(key)) return;
+    this.pendingIds.add(key);
+    this.queue.push({ id: Buffer.from(id) as ChunkId, raw: new Uint8Array(0), stored: { codec, payload, rawLen } });
+    this.queuedBytes += payload.length;
+    if (this.queuedBytes >= WRITE_BATCH) this.drain();
+  }
+
   /** Write every queued chunk the store does not have yet. */
   drain(): void {
     if (this.queue.length === 0) return;
@@ -118,13 +133,13 @@ export class PackWriter {
     const known = this.index.existingChunks(queue.map((q) => q.id));
     let parts: Uint8Array[] = [];
     let partsLen = 0;
-    for (const { id, raw: bytes, bases, delta: given } of queue) {
+    for (const { id, raw: bytes, bases, delta: given, stored } of queue) {
       if (known.has(id.toString('latin1'))) continue;
       // delta hook: a chunk with a base is stored against it when the delta is small enough
-      let whole = null as Encoded | null;
+      let whole = stored ?? (null as Encoded | null);
       const delta = given ?? (bases && this.deltas ? this.deltas.encoder.encode(bytes, bases, () => (whole ??= this.encode(bytes)).payload.length) : null);
       const { codec, payload } = delta ? { codec: Codec.Delta, payload: delta.payload } : (whole ?? this.encode(bytes));
-      const rawLen = given ? given.rawLen : bytes.length;
+      const rawLen = given ? given.rawLen : stored ? stored.rawLen : bytes.length;
       const len = RECORD_HEADER_BYTES + payload.length;
       if (this.current && this.current.appender.length + partsLen + len > this.targetBytes && this.current.appender.length + partsLen > PACK_MAGIC.length) {
         this.current.appender.append(parts);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { requireLocal } from './packs.js';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
+import { propagate } from './commit-service.js';
 import type { CommitRow } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { readChunk } from './content-io.js';
@@ -332,10 +333,19 @@ export function recordBases(record: Buffer): ChunkId[] {
 
 /** The chunk bytes a record holds, checked against `id`; a mismatch names `where`. */
 export function verifyChunkRecord(id: Uint8Array, record: Buffer, where: string): Buffer {
+  return checkWholeRecord(id, record, where).data;
+}
+
+/**
+ * A whole (raw or zstd) record checked against `id`: its stored form, to keep as it is, and the
+ * chunk bytes it decodes to. A mismatch names `where`.
+ */
+function checkWholeRecord(id: Uint8Array, record: Buffer, where: string): { codec: Codec.Raw | Codec.Zstd; rawLen: number; payload: Buffer; data: Buffer } {
   const fail = (why: string) => new CorruptError(`${where}: ${why}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
   const h = decodeRecordHeader(record);
   if (!h || !h.id.equals(id) || record.length !== RECORD_HEADER_BYTES + h.storedLen) throw fail(`damaged record for chunk ${Buffer.from(id).toString('hex').slice(0, 16)}`);
-  let data = record.subarray(RECORD_HEADER_BYTES);
+  const payload = record.subarray(RECORD_HEADER_BYTES);
+  let data = payload;
   if (h.codec === Codec.Zstd) {
     try {
       data = decompress(data);
@@ -344,7 +354,7 @@ export function verifyChunkRecord(id: Uint8Array, record: Buffer, where: string)
     }
   } else if (h.codec !== Codec.Raw) throw fail(`unknown codec ${h.codec}`);
   if (data.length !== h.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not match its id`);
-  return data;
+  return { codec: h.codec, rawLen: h.rawLen, payload, data };
 }
 
 /** A branch to set once the import is recorded; `expect` is the head it must still have (null: absent). */
@@ -400,9 +410,10 @@ export class TransferImport {
       this.bytes += delta.rawLen;
       return;
     }
-    const raw = verifyChunkRecord(id, record, where);
-    this.bytes += raw.length;
-    this.writer.add(id as ChunkId, raw);
+    // kept as it came (raw or compressed as the sender stored it) once its bytes match the id
+    const r = checkWholeRecord(id, record, where);
+    this.bytes += r.rawLen;
+    this.writer.addStored(id as ChunkId, r.codec, r.rawLen, r.payload);
   }
 
   /**
@@ -536,6 +547,10 @@ export class TransferImport {
         const { download_bytes, upload_bytes, ...rest } = j;
         await s.jobs.importJob({ ...rest, downloadBytes: download_bytes, uploadBytes: upload_bytes });
       }
+      // a moved head feeds what lies downstream as a local commit does: a job for each running
+      // pipeline reading it (its id the head's, the commit set). After every move and import,
+      // so an output commit that arrived in this set is found and not made again.
+      for (const m of moves) await propagate(s, m.repo, m.branch, m.head);
       s.index.removeWriter(this.session);
       return added;
     });

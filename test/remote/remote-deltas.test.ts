@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tuskJson, type RunOptions } from '../cli/cli-helpers.js';
 import { streamOf, seededBytes, tempDir } from '../helpers.js';
+import { decodeIndex } from '../../src/remote/layout.js';
 import { localStore, type LocalStore } from './remote-helpers.js';
 import { startS3, type S3Server } from './s3-server.js';
 
@@ -144,5 +145,60 @@ describe('a damaged delta on the remote', () => {
     const deep = await c.run(['fsck', '--remote', 'origin', '--verify-data', '--json']);
     expect(deep.code, deep.describe()).toBe(5);
     expect(deep.json().error.details.problems).toEqual([{ subject: `pack ${fresh[0]!.slice(0, 16)}`, problem: expect.stringMatching(/does not (decode|match its id)/) }]);
+  }, 30_000);
+});
+
+describe('fsck --remote without --verify-data', () => {
+  it("finds a kept delta whose base's pack was deleted, from the index objects", async () => {
+    const remote = path.join(root, 'remote-nobase');
+    const a = localStore(path.join(root, 'nobase-a'));
+    // v1 is overwritten in the same open commit: its edited chunk is a base no file needs
+    await a.with(async (s) => {
+      s.createRepo('tables');
+      const c = s.startCommit('tables', 'master');
+      await s.putFiles({ repo: 'tables', branch: 'master' }, [{ kind: 'stream', stream: streamOf(v1), repoPath: '/t.bin' }]);
+      await s.putFiles({ repo: 'tables', branch: 'master' }, [{ kind: 'stream', stream: streamOf(v2), repoPath: '/t.bin' }]);
+      s.finishCommit({ repo: 'tables', commit: c.id });
+    });
+    await a.json(['remote', 'add', 'origin', `file://${remote}`]);
+    // tiny packs: each record in a pack of its own, so a base's pack holds nothing else
+    await a.json(['push'], { TUSK_REMOTE_PACK_MIB: '0.01' });
+    const clean = await a.json(['fsck', '--remote', 'origin']);
+    expect(clean.ok).toBe(true);
+    expect(clean.checked.deltaBases).toBeGreaterThan(0);
+
+    const db = new Database(path.join(a.dir, '.tusk', 'meta.db'), { readonly: true });
+    const bases = (db.prepare('SELECT DISTINCT base FROM chunk_deltas').pluck().all() as Buffer[]).map((b) => b.toString('hex'));
+    db.close();
+    const indexDir = path.join(remote, 'index');
+    const holder = fs.readdirSync(indexDir).find((sha) => decodeIndex(fs.readFileSync(path.join(indexDir, sha)), sha).some((e) => bases.includes(e.id.toString('hex'))))!;
+    const base = decodeIndex(fs.readFileSync(path.join(indexDir, holder)), holder)[0]!.id.toString('hex');
+    const problem = async () => {
+      const r = await a.run(['fsck', '--remote', 'origin', '--json']);
+      expect(r.code, r.describe()).toBe(5);
+      return r.json().error.details.problems as { subject: string; problem: string }[];
+    };
+
+    // the pack gone, its index left
+    fs.rmSync(path.join(remote, 'packs', `${holder}.pack`));
+    expect(await problem()).toContainEqual({ subject: `chunk ${base.slice(0, 16)}`, problem: expect.stringMatching(new RegExp(`base of delta chunk .*its pack ${holder.slice(0, 16)} is missing`)) });
+    // both gone, as a gc deletes them
+    fs.rmSync(path.join(indexDir, holder));
+    expect(await problem()).toEqual([{ subject: `chunk ${base.slice(0, 16)}`, problem: expect.stringMatching(/base of delta chunk .*no pack index names it/) }]);
+
+    // indexes of the first format do not name bases: the records of the packs a file needs say
+    for (const sha of fs.readdirSync(indexDir)) {
+      const file = path.join(indexDir, sha);
+      const entries = decodeIndex(fs.readFileSync(file), sha);
+      fs.writeFileSync(file, Buffer.concat([Buffer.from('TKRIDX01', 'latin1'), ...entries.map((e) => {
+        const row = Buffer.alloc(44);
+        e.id.copy(row);
+        row.writeBigUInt64BE(BigInt(e.offset), 32);
+        row.writeUInt32BE(e.length, 40);
+        return row;
+      })]));
+      expect(decodeIndex(fs.readFileSync(file), sha)[0]!.bases).toBeUndefined();
+    }
+    expect(await problem()).toEqual([{ subject: `chunk ${base.slice(0, 16)}`, problem: expect.stringMatching(/base of delta chunk .*no pack index names it/) }]);
   }, 30_000);
 });

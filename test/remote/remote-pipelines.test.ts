@@ -42,3 +42,35 @@ describe('a pushed pipeline output', () => {
     expect((await b.run(['fsck'])).code).toBe(0);
   }, 60_000);
 });
+
+describe('a pull that moves a branch a local pipeline reads', () => {
+  it('creates and runs that pipeline a job for the pulled head, as a local commit would', async () => {
+    const remote = `file://${path.join(root, 'remote-trigger')}`;
+    const a = localStore(path.join(root, 'trigger-a'), FG);
+    await a.put('in', 'master', { '/a.txt': 'alpha\n' });
+    await a.json(['remote', 'add', 'origin', remote]);
+    await a.json(['push']);
+
+    await tuskJson(['clone', remote, path.join(root, 'trigger-b'), '--json']);
+    const b = localStore(path.join(root, 'trigger-b'), FG);
+    const spec = { pipeline: { name: 'up' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['sh'], stdin: ['for f in /pfs/in/*; do tr a-z A-Z < "$f" > "/pfs/out/$(basename $f)"; done'] } };
+    fs.writeFileSync(path.join(b.dir, 'up.json'), JSON.stringify(spec));
+    await b.json(['create', 'pipeline', '-f', 'up.json', '--wait']);
+    expect(await b.json<unknown[]>(['list', 'job', '-p', 'up'])).toHaveLength(1);
+
+    const pushed = await a.put('in', 'master', { '/b.txt': 'bravo\n' });
+    await a.json(['push']);
+    const pulled = await b.json<{ branches: { status: string }[] }>(['pull']);
+    expect(pulled.branches.map((x) => x.status)).toEqual(['fast-forwarded']);
+
+    // the job's id is the pulled commit's: the commit set the move made
+    const jobs = await b.json<{ id: string; state: string }[]>(['list', 'job', '-p', 'up']);
+    expect(jobs).toHaveLength(2);
+    expect(jobs.find((j) => j.id === pushed)).toMatchObject({ state: 'JOB_SUCCESS' });
+    expect((await b.run(['get', 'file', 'up@master:/b.txt'])).stdout).toBe('BRAVO\n');
+    // a pull with nothing new starts nothing
+    await b.json(['pull']);
+    expect(await b.json<unknown[]>(['list', 'job', '-p', 'up'])).toHaveLength(2);
+    expect((await b.run(['fsck'])).code).toBe(0);
+  }, 60_000);
+});
