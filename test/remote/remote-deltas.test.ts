@@ -154,11 +154,11 @@ describe('fsck --remote without --verify-data', () => {
     const a = localStore(path.join(root, 'nobase-a'));
     // v1 is overwritten in the same open commit: its edited chunk is a base no file needs
     await a.with(async (s) => {
-      s.createRepo('tables');
-      const c = s.startCommit('tables', 'master');
+      await s.createRepo('tables');
+      const c = await s.startCommit('tables', 'master');
       await s.putFiles({ repo: 'tables', branch: 'master' }, [{ kind: 'stream', stream: streamOf(v1), repoPath: '/t.bin' }]);
       await s.putFiles({ repo: 'tables', branch: 'master' }, [{ kind: 'stream', stream: streamOf(v2), repoPath: '/t.bin' }]);
-      s.finishCommit({ repo: 'tables', commit: c.id });
+      await s.finishCommit({ repo: 'tables', commit: c.id });
     });
     await a.json(['remote', 'add', 'origin', `file://${remote}`]);
     // tiny packs: each record in a pack of its own, so a base's pack holds nothing else
