@@ -185,7 +185,7 @@ export abstract class TuskCommand<T> extends Command {
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
     let parsed: Interfaces.ParserOutput<F, B, A>;
     try {
-      parsed = await super.parse(options, argv);
+      parsed = await super.parse(fromCommandLineOnly(options ?? (this.ctor as unknown as Interfaces.Input<F, B, A>)), argv);
     } catch (err) {
       throw this.usageError(err);
     }
@@ -393,4 +393,15 @@ function* yamlList(rows: Iterable<unknown>): Generator<string> {
     yield toYaml([row]);
   }
   if (n === 0) yield toYaml([]);
+}
+
+/**
+ * The same parser input with every argument taken from the command line only. oclif otherwise
+ * reads a missing argument from a piped stdin, so `tusk list commit` in a script whose stdin is a
+ * pipe would take the piped text for a repo. oclif spreads the input's own properties and reads
+ * flags, baseFlags and enableJsonFlag by property access (inherited ones included): kept as such.
+ */
+function fromCommandLineOnly<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(input: Interfaces.Input<F, B, A>): Interfaces.Input<F, B, A> {
+  const args = Object.fromEntries(Object.entries(input.args ?? {}).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]));
+  return { ...input, args, flags: input.flags, baseFlags: input.baseFlags, enableJsonFlag: input.enableJsonFlag } as Interfaces.Input<F, B, A>;
 }
