@@ -1,6 +1,7 @@
-// The asynchronous form of the metadata contracts (CommitGraph, ChunkIndex, JobRecords): what a
-// network database can implement. Derived from the synchronous interfaces, so a method added there
-// is required here too; streams become AsyncIterable, every other result a Promise.
+// The metadata contracts as a network database implements them. JobRecords is asynchronous in
+// itself; CommitGraph and ChunkIndex are still synchronous, so their asynchronous form is derived
+// here: a method added there is required here too; streams become AsyncIterable, every other
+// result a Promise.
 import type { ChunkIndex } from '../chunk-index.js';
 import type { CommitGraph } from '../commit-graph.js';
 import type { JobRecords } from '../job-records.js';
@@ -15,13 +16,12 @@ export type Async<T> = {
 
 export type AsyncCommitGraph = Async<CommitGraph>;
 export type AsyncChunkIndex = Async<ChunkIndex>;
-export type AsyncJobRecords = Async<JobRecords>;
 
 /** The three contracts as one unit of work sees them: every call goes to the same transaction. */
 export interface AsyncMetadata {
   readonly graph: AsyncCommitGraph;
   readonly index: AsyncChunkIndex;
-  readonly jobs: AsyncJobRecords;
+  readonly jobs: JobRecords;
 }
 
 /** The metadata store: contracts outside a unit read the last committed state; `unitOfWork` groups writes. */

@@ -1,18 +1,28 @@
-// JobRecords on PostgreSQL: the same queries as job-records.ts. Where SQLite orders by rowid,
-// jobs.seq (insertion order) stands in; datums are addressed by their key.
+// JobRecords on PostgreSQL: the same queries as SqliteJobRecords (job-records.ts), the reference
+// for every method's semantics. Where SQLite orders by rowid, jobs.seq (insertion order) stands in;
+// datums are addressed by their key. Batch methods send one statement over arrays (unnest).
 import { hostname } from 'node:os';
 import type { NodeId } from '../hash.js';
-import type { DatumRow, DatumState, JobRow, JobState, PipelineRow } from '../job-records.js';
-import type { AsyncJobRecords } from './async-contract.js';
+import type {
+  DatumOutcome,
+  DatumRecord,
+  DatumResult,
+  DatumState,
+  JobCounts,
+  JobRecord,
+  JobRecords,
+  JobState,
+  JobSummary,
+  NewDatum,
+  PipelineRecord,
+  RunnerLease,
+} from '../job-records.js';
 import { PAGE, pages, type Binding } from './binding.js';
-import { DATUM, DATUM_RESULT, JOB, LIVE_JOB, PIPELINE, type DatumBytes, type DatumEnd, type JobCounts, type NewDatum } from './rows.js';
-
-type Owner = { id: string; pid: number; host: string; until: number };
-type LiveJob = Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>;
+import { DATUM, DATUM_INPUTS, DATUM_OUTCOME, JOB, LIVE_JOB, PIPELINE, type DatumBytes } from './rows.js';
 
 const OPEN_STATES = "('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')";
 
-export class PgJobRecords implements AsyncJobRecords {
+export class PgJobRecords implements JobRecords {
   constructor(private readonly b: Binding) {}
 
   private async rows(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
@@ -22,13 +32,12 @@ export class PgJobRecords implements AsyncJobRecords {
     return (await this.b.db.query(sql, params)).rowCount ?? 0;
   }
 
-  /** Become the store's background runner unless a live one exists. */
-  async claimRunner(id: string, alive: (owner: { pid: number; host: string; until: number }) => boolean): Promise<boolean> {
+  async claimRunner(id: string, alive: (owner: RunnerLease) => boolean): Promise<boolean> {
     return this.b.atomically(async (db) => {
       const r = await db.query<{ value: string }>("SELECT value FROM settings WHERE key = 'runner' FOR UPDATE");
       const row = r.rows[0]?.value;
       if (row) {
-        const owner = JSON.parse(row) as Owner;
+        const owner = JSON.parse(row) as RunnerLease;
         if (owner.id !== id && alive(owner)) return false;
       }
       const value = JSON.stringify({ id, pid: process.pid, host: hostname(), until: Date.now() + 60_000 });
@@ -36,29 +45,29 @@ export class PgJobRecords implements AsyncJobRecords {
       return true;
     });
   }
-  async runnerOwner(): Promise<Owner | undefined> {
+  async runnerOwner(): Promise<RunnerLease | undefined> {
     const r = await this.b.db.query<{ value: string }>("SELECT value FROM settings WHERE key = 'runner'");
-    return r.rows[0] ? (JSON.parse(r.rows[0].value) as Owner) : undefined;
+    return r.rows[0] ? (JSON.parse(r.rows[0].value) as RunnerLease) : undefined;
   }
   async releaseRunner(id: string): Promise<void> {
     await this.run("DELETE FROM settings WHERE key = 'runner' AND (value::json)->>'id' = $1", [id]);
   }
 
-  async getPipeline(name: string): Promise<PipelineRow | undefined> {
+  async getPipeline(name: string): Promise<PipelineRecord | undefined> {
     const [r] = await this.rows(`SELECT ${PIPELINE.select} FROM pipelines WHERE name = $1`, [name]);
     return r && PIPELINE.from(r);
   }
-  async listPipelines(): Promise<PipelineRow[]> {
+  async listPipelines(): Promise<PipelineRecord[]> {
     return (await this.rows(`SELECT ${PIPELINE.select} FROM pipelines ORDER BY created DESC, name`)).map(PIPELINE.from);
   }
-  async pipelineOwning(repo: string, branch: string): Promise<PipelineRow | undefined> {
+  async pipelineOwning(repo: string, branch: string): Promise<PipelineRecord | undefined> {
     const [r] = await this.rows(`SELECT ${PIPELINE.select} FROM pipelines WHERE name = $1 AND output_branch = $2`, [repo, branch]);
     return r && PIPELINE.from(r);
   }
-  async insertPipeline(p: PipelineRow): Promise<void> {
+  async insertPipeline(p: PipelineRecord): Promise<void> {
     await this.run('INSERT INTO pipelines (name, version, spec, raw, salt, output_branch, stopped, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', PIPELINE.values(p));
   }
-  async updatePipeline(p: Omit<PipelineRow, 'stopped' | 'created'>): Promise<void> {
+  async updatePipeline(p: Omit<PipelineRecord, 'stopped' | 'created'>): Promise<void> {
     await this.run('UPDATE pipelines SET version = $2, spec = $3, raw = $4, salt = $5, output_branch = $6, updated = $7 WHERE name = $1', PIPELINE.updateValues(p));
   }
   async setStopped(name: string, stopped: boolean): Promise<void> {
@@ -72,26 +81,26 @@ export class PgJobRecords implements AsyncJobRecords {
     );
   }
 
-  async getJob(pipeline: string, id: string): Promise<JobRow | undefined> {
+  async getJob(pipeline: string, id: string): Promise<JobRecord | undefined> {
     const [r] = await this.rows(`SELECT ${JOB.select} FROM jobs WHERE pipeline = $1 AND id = $2`, [pipeline, id]);
     return r && JOB.from(r);
   }
-  async jobsOf(pipeline: string): Promise<JobRow[]> {
+  async jobsOf(pipeline: string): Promise<JobRecord[]> {
     return (await this.rows(`SELECT ${JOB.select} FROM jobs WHERE pipeline = $1 ORDER BY created DESC, seq DESC`, [pipeline])).map(JOB.from);
   }
-  async jobsById(id: string): Promise<JobRow[]> {
+  async jobsById(id: string): Promise<JobRecord[]> {
     return (await this.rows(`SELECT ${JOB.select} FROM jobs WHERE id = $1 ORDER BY pipeline`, [id])).map(JOB.from);
   }
-  async allJobs(): Promise<JobRow[]> {
+  async allJobs(): Promise<JobRecord[]> {
     return (await this.rows(`SELECT ${JOB.select} FROM jobs ORDER BY created DESC, seq DESC`)).map(JOB.from);
   }
-  async openJobs(): Promise<JobRow[]> {
+  async openJobs(): Promise<JobRecord[]> {
     return (await this.rows(`SELECT ${JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} ORDER BY created, seq`)).map(JOB.from);
   }
-  async liveJobs(endedSince: number): Promise<LiveJob[]> {
+  async liveJobs(endedSince: number): Promise<JobSummary[]> {
     return (await this.rows(`SELECT ${LIVE_JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} OR finished >= $1 ORDER BY created, seq`, [endedSince])).map(LIVE_JOB.from);
   }
-  async importJob(j: Omit<JobRow, 'runner' | 'lease_until'>): Promise<void> {
+  async importJob(j: Omit<JobRecord, 'runner' | 'leaseUntil'>): Promise<void> {
     await this.run(
       `INSERT INTO jobs (pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING`,
@@ -123,19 +132,24 @@ export class PgJobRecords implements AsyncJobRecords {
   async deleteJob(pipeline: string, id: string): Promise<void> {
     await this.run('WITH d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2) DELETE FROM jobs WHERE pipeline = $1 AND id = $2', [pipeline, id]);
   }
-  async lastSuccessfulJob(pipeline: string, exceptJob: string): Promise<JobRow | undefined> {
-    const [r] = await this.rows(`SELECT ${JOB.select} FROM jobs WHERE pipeline = $1 AND state = 'JOB_SUCCESS' AND id <> $2 ORDER BY finished DESC, seq DESC LIMIT 1`, [pipeline, exceptJob]);
+  async lastSuccessfulJob(pipeline: string, exceptJob: string): Promise<JobRecord | undefined> {
+    const [r] = await this.rows(`SELECT ${JOB.select} FROM jobs WHERE pipeline = $1 AND state = 'JOB_SUCCESS' AND id <> $2 ORDER BY finished DESC NULLS LAST, seq DESC LIMIT 1`, [pipeline, exceptJob]);
     return r && JOB.from(r);
   }
 
-  async insertDatum(d: NewDatum): Promise<void> {
-    await this.run('INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, started, finished) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', DATUM.insertValues(d));
+  async insertDatums(ds: readonly NewDatum[]): Promise<void> {
+    if (ds.length === 0) return;
+    await this.run(
+      `INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, started, finished)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bigint[], $10::bigint[])`,
+      DATUM.insertArrays(ds),
+    );
   }
-  async getDatum(pipeline: string, job: string, id: string): Promise<DatumRow | undefined> {
+  async getDatum(pipeline: string, job: string, id: string): Promise<DatumRecord | undefined> {
     const [r] = await this.rows(`SELECT ${DATUM.select} FROM datums WHERE pipeline = $1 AND job = $2 AND id = $3`, [pipeline, job, id]);
     return r && DATUM.from(r);
   }
-  async datumsOf(pipeline: string, job: string): Promise<DatumRow[]> {
+  async datumsOf(pipeline: string, job: string): Promise<DatumRecord[]> {
     return (await this.rows(`SELECT ${DATUM.select} FROM datums WHERE pipeline = $1 AND job = $2 ORDER BY seq`, [pipeline, job])).map(DATUM.from);
   }
   async previousJob(pipeline: string, job: string): Promise<string | undefined> {
@@ -145,21 +159,25 @@ export class PgJobRecords implements AsyncJobRecords {
     );
     return r.rows[0]?.id;
   }
-  /** A job's datums with their input files, in plan order, a page at a time. */
-  datumInputs(pipeline: string, job: string): AsyncIterable<Pick<DatumRow, 'id' | 'inputs'>> {
-    type R = { id: string; inputs: string; seq: number };
+  iterateDatumInputs(pipeline: string, job: string): AsyncIterable<Pick<DatumRecord, 'id' | 'inputs'>> {
+    type R = Record<string, unknown> & { seq: number; id: string };
     const all = pages<R>(async (last) => {
       const r = last
-        ? await this.b.db.query<R>(`SELECT id, inputs, seq FROM datums WHERE pipeline = $1 AND job = $2 AND (seq, id) > ($3, $4) ORDER BY seq, id LIMIT ${PAGE}`, [pipeline, job, last.seq, last.id])
-        : await this.b.db.query<R>(`SELECT id, inputs, seq FROM datums WHERE pipeline = $1 AND job = $2 ORDER BY seq, id LIMIT ${PAGE}`, [pipeline, job]);
+        ? await this.b.db.query<R>(`SELECT ${DATUM_INPUTS.select}, seq FROM datums WHERE pipeline = $1 AND job = $2 AND (seq, id) > ($3, $4) ORDER BY seq, id LIMIT ${PAGE}`, [
+            pipeline,
+            job,
+            last.seq,
+            last.id,
+          ])
+        : await this.b.db.query<R>(`SELECT ${DATUM_INPUTS.select}, seq FROM datums WHERE pipeline = $1 AND job = $2 ORDER BY seq, id LIMIT ${PAGE}`, [pipeline, job]);
       return r.rows;
     }, PAGE);
     return (async function* () {
-      for await (const r of all) yield { id: r.id, inputs: r.inputs };
+      for await (const r of all) yield DATUM_INPUTS.from(r);
     })();
   }
-  async datumResults(pipeline: string, job: string): Promise<Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>[]> {
-    return (await this.rows(`SELECT ${DATUM_RESULT.select} FROM datums WHERE pipeline = $1 AND job = $2`, [pipeline, job])).map(DATUM_RESULT.from);
+  async datumOutcomes(pipeline: string, job: string): Promise<DatumOutcome[]> {
+    return (await this.rows(`SELECT ${DATUM_OUTCOME.select} FROM datums WHERE pipeline = $1 AND job = $2`, [pipeline, job])).map(DATUM_OUTCOME.from);
   }
   async datumBytes(pipeline: string, job: string): Promise<DatumBytes> {
     const [r] = await this.rows(
@@ -174,16 +192,27 @@ export class PgJobRecords implements AsyncJobRecords {
   async hasDatums(pipeline: string): Promise<boolean> {
     return (await this.run('SELECT 1 FROM datums WHERE pipeline = $1 LIMIT 1', [pipeline])) > 0;
   }
-  async datumResult(pipeline: string, id: string, hash: string): Promise<DatumRow | undefined> {
-    const [r] = await this.rows(`SELECT ${DATUM.select} FROM datums WHERE pipeline = $1 AND id = $2 AND hash = $3 AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1`, [
-      pipeline,
-      id,
-      hash,
-    ]);
-    return r && DATUM.from(r);
+  /** The newest successful result of each wanted identity, all in one statement. */
+  async priorResults(pipeline: string, wanted: readonly { id: string; hash: string }[]): Promise<Map<string, DatumRecord>> {
+    const out = new Map<string, DatumRecord>();
+    if (wanted.length === 0) return out;
+    const rows = await this.rows(
+      `SELECT DISTINCT ON (d.id, d.hash) ${DATUM.select.split(', ').map((c) => `d.${c}`).join(', ')}
+       FROM unnest($2::text[], $3::text[]) AS w(id, hash)
+       JOIN datums d ON d.pipeline = $1 AND d.id = w.id AND d.hash = w.hash AND d.state IN ('success', 'skipped')
+       ORDER BY d.id, d.hash, d.finished DESC NULLS LAST`,
+      [pipeline, wanted.map((w) => w.id), wanted.map((w) => w.hash)],
+    );
+    const found = new Map(rows.map((r) => [`${r.id as string}\0${r.hash as string}`, r]));
+    // in the order asked, so that an id asked twice keeps its last hash's answer, as on SQLite
+    for (const w of wanted) {
+      const r = found.get(`${w.id}\0${w.hash}`);
+      if (r) out.set(w.id, DATUM.from(r));
+    }
+    return out;
   }
   /** Expired claims first, then pending datums in plan order: one statement per batch. */
-  async claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRow[]> {
+  async claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRecord[]> {
     const now = Date.now();
     const rows = await this.rows(
       `WITH picked AS (
@@ -198,11 +227,23 @@ export class PgJobRecords implements AsyncJobRecords {
     );
     return rows.map(DATUM.from).sort((a, b) => a.seq - b.seq);
   }
-  async finishDatum(d: DatumEnd): Promise<void> {
+  async finishDatums(results: readonly DatumResult[]): Promise<void> {
+    // a datum listed twice: its first result lands, as one by one (the second finds it no longer running)
+    const seen = new Set<string>();
+    const first = results.filter((r) => {
+      const key = `${r.pipeline}\0${r.job}\0${r.id}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (first.length === 0) return;
     await this.run(
-      `UPDATE datums SET state = $4, output = $5, finished = $6, error = $7, claimed_by = NULL, lease_until = NULL, download_bytes = $8, upload_bytes = $9
-       WHERE pipeline = $1 AND job = $2 AND id = $3 AND state = 'running'`,
-      DATUM.finishValues(d),
+      `UPDATE datums d SET state = r.state, output = r.output, finished = r.finished, error = r.error, claimed_by = NULL, lease_until = NULL,
+         download_bytes = r.download_bytes, upload_bytes = r.upload_bytes
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[])
+         AS r(pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes)
+       WHERE d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running'`,
+      DATUM.finishArrays(first),
     );
   }
   async addAttempt(pipeline: string, job: string, id: string): Promise<void> {
@@ -214,7 +255,8 @@ export class PgJobRecords implements AsyncJobRecords {
       [pipeline, job, ids],
     );
     const restarted = new Set(r.rows.map((x) => x.id));
-    return ids.filter((id) => restarted.has(id));
+    // in the order asked, each once
+    return ids.filter((id) => restarted.delete(id));
   }
   async releaseClaims(pipeline: string, job: string, runner: string): Promise<number> {
     return this.run("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = $1 AND job = $2 AND state = 'running' AND claimed_by = $3", [
@@ -223,12 +265,14 @@ export class PgJobRecords implements AsyncJobRecords {
       runner,
     ]);
   }
-  async datumsClaimedBy(pipeline: string, job: string, runner: string): Promise<Set<string>> {
-    const r = await this.b.db.query<{ id: string }>("SELECT id FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'running' AND claimed_by = $3", [pipeline, job, runner]);
+  async renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>> {
+    const r = await this.b.db.query<{ id: string }>("UPDATE datums SET lease_until = $1 WHERE pipeline = $2 AND job = $3 AND state = 'running' AND claimed_by = $4 RETURNING id", [
+      leaseUntil,
+      pipeline,
+      job,
+      runner,
+    ]);
     return new Set(r.rows.map((x) => x.id));
-  }
-  async renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<void> {
-    await this.run("UPDATE datums SET lease_until = $1 WHERE pipeline = $2 AND job = $3 AND state = 'running' AND claimed_by = $4", [leaseUntil, pipeline, job, runner]);
   }
   async datumStates(pipeline: string, job: string): Promise<Record<DatumState, number>> {
     const out: Record<DatumState, number> = { pending: 0, running: 0, success: 0, skipped: 0, failed: 0, recovered: 0 };

@@ -2,7 +2,19 @@
 // names and the record fields the contracts return, so renaming a record field is a change here.
 import type { BranchRow, CommitRow, ProvenanceRow, RepoRow } from '../commit-graph.js';
 import type { ChunkLocation, ContentRecord, NewChunk, PackRow } from '../chunk-index.js';
-import type { DatumRow, JobRow, PipelineRow } from '../job-records.js';
+import type {
+  DatumFile,
+  DatumOutcome,
+  DatumRecord,
+  DatumResult,
+  DatumState,
+  JobCounts,
+  JobRecord,
+  JobState,
+  JobSummary,
+  NewDatum,
+  PipelineRecord,
+} from '../job-records.js';
 import type { ChunkId, ContentId, NodeId } from '../hash.js';
 import type { Codec } from '../pack-format.js';
 
@@ -58,39 +70,38 @@ export const PROVENANCE: Mapping<ProvenanceRow> & { values(p: ProvenanceRow): un
   from: (r) => ({ from_repo: s(r.from_repo), from_commit: s(r.from_commit), from_branch: sn(r.from_branch) }),
 };
 
-export const PIPELINE: Mapping<PipelineRow> & { values(p: PipelineRow): unknown[]; updateValues(p: Omit<PipelineRow, 'stopped' | 'created'>): unknown[] } = {
+/** A pipeline's spec is stored as JSON text; `stopped` as 0/1. */
+export const PIPELINE: Mapping<PipelineRecord> & { values(p: PipelineRecord): unknown[]; updateValues(p: Omit<PipelineRecord, 'stopped' | 'created'>): unknown[] } = {
   select: 'name, version, spec, raw, salt, output_branch, stopped, created, updated',
-  values: (p) => [p.name, p.version, p.spec, p.raw, p.salt, p.output_branch, p.stopped, p.created, p.updated],
+  values: (p) => [p.name, p.version, JSON.stringify(p.spec), p.raw, p.salt, p.outputBranch, p.stopped ? 1 : 0, p.created, p.updated],
   /** name, version, spec, raw, salt, output_branch, updated */
-  updateValues: (p) => [p.name, p.version, p.spec, p.raw, p.salt, p.output_branch, p.updated],
+  updateValues: (p) => [p.name, p.version, JSON.stringify(p.spec), p.raw, p.salt, p.outputBranch, p.updated],
   from: (r) => ({
     name: s(r.name),
     version: n(r.version),
-    spec: s(r.spec),
+    spec: JSON.parse(s(r.spec)) as unknown,
     raw: s(r.raw),
     salt: s(r.salt),
-    output_branch: s(r.output_branch),
-    stopped: n(r.stopped),
+    outputBranch: s(r.output_branch),
+    stopped: n(r.stopped) !== 0,
     created: n(r.created),
     updated: n(r.updated),
   }),
 };
 
-export type JobCounts = Pick<JobRow, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'download_bytes' | 'upload_bytes'>;
-
-export const JOB: Mapping<JobRow> & { importValues(j: Omit<JobRow, 'runner' | 'lease_until'>): unknown[]; countValues(c: JobCounts): unknown[] } = {
+export const JOB: Mapping<JobRecord> & { importValues(j: Omit<JobRecord, 'runner' | 'leaseUntil'>): unknown[]; countValues(c: JobCounts): unknown[] } = {
   // not seq: it orders jobs, and is no part of the record
   select: 'pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes, runner, lease_until',
   /** the columns of select up to upload_bytes */
-  importValues: (j) => [j.pipeline, j.id, j.version, j.salt, j.state, j.reason, j.created, j.started, j.finished, j.processed, j.skipped, j.failed, j.recovered, j.total, j.download_bytes, j.upload_bytes],
+  importValues: (j) => [j.pipeline, j.id, j.version, j.salt, j.state, j.reason, j.created, j.started, j.finished, j.processed, j.skipped, j.failed, j.recovered, j.total, j.downloadBytes, j.uploadBytes],
   /** pipeline, id, processed, skipped, failed, recovered, download_bytes, upload_bytes */
-  countValues: (c) => [c.pipeline, c.id, c.processed, c.skipped, c.failed, c.recovered, c.download_bytes, c.upload_bytes],
+  countValues: (c) => [c.pipeline, c.id, c.processed, c.skipped, c.failed, c.recovered, c.downloadBytes, c.uploadBytes],
   from: (r) => ({
     pipeline: s(r.pipeline),
     id: s(r.id),
     version: n(r.version),
     salt: s(r.salt),
-    state: r.state as JobRow['state'],
+    state: r.state as JobState,
     reason: sn(r.reason),
     created: n(r.created),
     started: nn(r.started),
@@ -100,50 +111,76 @@ export const JOB: Mapping<JobRow> & { importValues(j: Omit<JobRow, 'runner' | 'l
     failed: n(r.failed),
     recovered: n(r.recovered),
     total: n(r.total),
-    download_bytes: n(r.download_bytes),
-    upload_bytes: n(r.upload_bytes),
+    downloadBytes: n(r.download_bytes),
+    uploadBytes: n(r.upload_bytes),
     runner: sn(r.runner),
-    lease_until: nn(r.lease_until),
+    leaseUntil: nn(r.lease_until),
   }),
 };
 
 /** The few columns a log follower polls: never the whole rows. */
-export const LIVE_JOB: Mapping<Pick<JobRow, 'pipeline' | 'id' | 'state' | 'created' | 'started' | 'finished'>> = {
+export const LIVE_JOB: Mapping<JobSummary> = {
   select: 'pipeline, id, state, created, started, finished',
-  from: (r) => ({ pipeline: s(r.pipeline), id: s(r.id), state: r.state as JobRow['state'], created: n(r.created), started: nn(r.started), finished: nn(r.finished) }),
+  from: (r) => ({ pipeline: s(r.pipeline), id: s(r.id), state: r.state as JobState, created: n(r.created), started: nn(r.started), finished: nn(r.finished) }),
 };
 
-export type NewDatum = Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>;
-export type DatumEnd = Pick<DatumRow, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'download_bytes' | 'upload_bytes'>;
-export type DatumBytes = Pick<DatumRow, 'download_bytes' | 'upload_bytes'>;
-
-export const DATUM: Mapping<DatumRow> & { insertValues(d: NewDatum): unknown[]; finishValues(d: DatumEnd): unknown[]; bytes(r: Row): DatumBytes } = {
+/** A datum's input files are stored as JSON text. */
+export const DATUM: Mapping<DatumRecord> & { insertArrays(ds: readonly NewDatum[]): unknown[]; finishArrays(rs: readonly DatumResult[]): unknown[]; bytes(r: Row): DatumBytes } = {
   select: 'pipeline, job, id, seq, hash, state, inputs, output, attempts, started, finished, error, claimed_by, lease_until, download_bytes, upload_bytes',
-  /** pipeline, job, id, seq, hash, state, inputs, output, started, finished */
-  insertValues: (d) => [d.pipeline, d.job, d.id, d.seq, d.hash, d.state, d.inputs, d.output, d.started, d.finished],
-  /** pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes */
-  finishValues: (d) => [d.pipeline, d.job, d.id, d.state, d.output, d.finished, d.error, d.download_bytes, d.upload_bytes],
+  /** one array per column, for unnest: pipeline, job, id, seq, hash, state, inputs, output, started, finished */
+  insertArrays: (ds) => [
+    ds.map((d) => d.pipeline),
+    ds.map((d) => d.job),
+    ds.map((d) => d.id),
+    ds.map((d) => d.seq),
+    ds.map((d) => d.hash),
+    ds.map((d) => d.state),
+    ds.map((d) => JSON.stringify(d.inputs)),
+    ds.map((d) => d.output),
+    ds.map((d) => d.started),
+    ds.map((d) => d.finished),
+  ],
+  /** one array per column, for unnest: pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes */
+  finishArrays: (rs) => [
+    rs.map((d) => d.pipeline),
+    rs.map((d) => d.job),
+    rs.map((d) => d.id),
+    rs.map((d) => d.state),
+    rs.map((d) => d.output),
+    rs.map((d) => d.finished),
+    rs.map((d) => d.error),
+    rs.map((d) => d.downloadBytes),
+    rs.map((d) => d.uploadBytes),
+  ],
   /** from columns download_bytes, upload_bytes */
-  bytes: (r) => ({ download_bytes: n(r.download_bytes), upload_bytes: n(r.upload_bytes) }),
+  bytes: (r) => ({ downloadBytes: n(r.download_bytes), uploadBytes: n(r.upload_bytes) }),
   from: (r) => ({
     pipeline: s(r.pipeline),
     job: s(r.job),
     id: s(r.id),
     seq: n(r.seq),
     hash: s(r.hash),
-    state: r.state as DatumRow['state'],
-    inputs: s(r.inputs),
+    state: r.state as DatumState,
+    inputs: JSON.parse(s(r.inputs)) as DatumFile[],
     output: (r.output as NodeId | null) ?? null,
     attempts: n(r.attempts),
     started: nn(r.started),
     finished: nn(r.finished),
     error: sn(r.error),
-    claimed_by: sn(r.claimed_by),
-    lease_until: nn(r.lease_until),
-    download_bytes: n(r.download_bytes),
-    upload_bytes: n(r.upload_bytes),
+    claimedBy: sn(r.claimed_by),
+    leaseUntil: nn(r.lease_until),
+    downloadBytes: n(r.download_bytes),
+    uploadBytes: n(r.upload_bytes),
   }),
 };
+
+/** A datum's input files alone, from columns id, inputs. */
+export const DATUM_INPUTS: Mapping<Pick<DatumRecord, 'id' | 'inputs'>> = {
+  select: 'id, inputs',
+  from: (r) => ({ id: s(r.id), inputs: JSON.parse(s(r.inputs)) as DatumFile[] }),
+};
+
+export type DatumBytes = Pick<DatumRecord, 'downloadBytes' | 'uploadBytes'>;
 
 /** A chunk's place, from `chunks c JOIN packs p`. */
 export const CHUNK_LOCATION: Mapping<ChunkLocation> = {
@@ -157,9 +194,9 @@ export const PACK: Mapping<PackRow> = {
 };
 
 /** A datum without its inputs: what planning and merging read. */
-export const DATUM_RESULT: Mapping<Pick<DatumRow, 'id' | 'hash' | 'state' | 'output'>> = {
+export const DATUM_OUTCOME: Mapping<DatumOutcome> = {
   select: 'id, hash, state, output',
-  from: (r) => ({ id: s(r.id), hash: s(r.hash), state: r.state as DatumRow['state'], output: (r.output as NodeId | null) ?? null }),
+  from: (r) => ({ id: s(r.id), hash: s(r.hash), state: r.state as DatumState, output: (r.output as NodeId | null) ?? null }),
 };
 
 export type ChunkPlace = { id: ChunkId; pack: number; offset: number; storedLen: number };

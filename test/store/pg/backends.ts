@@ -1,5 +1,6 @@
 // The two implementations of the metadata contracts' async form that the contract tests run
-// against: SQLite (wrapped by the small adapter below) and PostgreSQL.
+// against: SQLite and PostgreSQL. SQLite's JobRecords is asynchronous itself; its CommitGraph and
+// ChunkIndex answer through the small adapter below.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,6 +9,7 @@ import { SqliteChunkIndex } from '../../../src/store/chunk-index.js';
 import { SqliteCommitGraph, type CommitRow } from '../../../src/store/commit-graph.js';
 import { SqliteJobRecords } from '../../../src/store/job-records.js';
 import { openDb } from '../../../src/store/meta-db.js';
+import { SqliteUnits } from '../../../src/store/unit-of-work.js';
 import type { Async, AsyncMetadata, AsyncMetadataStore } from '../../../src/store/pg/async-contract.js';
 import { PgMetadata } from '../../../src/store/pg/metadata.js';
 import { tempDir } from '../../helpers.js';
@@ -46,28 +48,19 @@ function asAsync<T extends object>(target: T): Async<T> {
   }) as unknown as Async<T>;
 }
 
-/** SQLite's contracts as an AsyncMetadataStore: one connection, so units take turns. */
+/** SQLite's contracts as an AsyncMetadataStore: the store's own units of work on one connection. */
 function sqliteStore(file: string): AsyncMetadataStore {
   const db = openDb(file, { readonly: false, create: true });
-  const meta: AsyncMetadata = { graph: asAsync(new SqliteCommitGraph(db)), index: asAsync(new SqliteChunkIndex(db)), jobs: asAsync(new SqliteJobRecords(db)) };
-  let turn: Promise<unknown> = Promise.resolve();
+  const units = new SqliteUnits(db);
+  const meta: AsyncMetadata = {
+    graph: asAsync(new SqliteCommitGraph(db)),
+    index: asAsync(new SqliteChunkIndex(db)),
+    // outside a unit, its calls wait for the unit in flight, as in the store
+    jobs: new SqliteJobRecords(db, () => units.settled()),
+  };
   return {
     ...meta,
-    unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> {
-      const next = turn.then(async () => {
-        db.exec('BEGIN IMMEDIATE');
-        try {
-          const out = await fn(meta);
-          db.exec('COMMIT');
-          return out;
-        } catch (err) {
-          db.exec('ROLLBACK');
-          throw err;
-        }
-      });
-      turn = next.catch(() => {});
-      return next;
-    },
+    unitOfWork: <T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> => units.run(() => fn(meta)),
     close: async () => {
       db.close();
     },

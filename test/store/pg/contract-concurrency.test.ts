@@ -28,8 +28,7 @@ for (const backend of BACKENDS) {
       const m = await backend.open();
       await m.unitOfWork(async ({ jobs }) => {
         await jobs.insertJob('p', 'j', 1, 's');
-        for (let i = 0; i < 60; i++)
-          await jobs.insertDatum({ pipeline: 'p', job: 'j', id: `d${i}`, seq: i, hash: 'h', state: 'pending', inputs: '[]', output: null, started: null, finished: null });
+        await jobs.insertDatums(Array.from({ length: 60 }, (_, i) => ({ pipeline: 'p', job: 'j', id: `d${i}`, seq: i, hash: 'h', state: 'pending', inputs: [], output: null, started: null, finished: null })));
       });
       const runner = async (name: string): Promise<string[]> => {
         const mine: string[] = [];

@@ -2,9 +2,16 @@
 // assertions against SQLite and PostgreSQL (backends.ts).
 import { describe, expect, it } from 'vitest';
 import type { ChunkId, ContentId, NodeId } from '../../../src/store/hash.js';
+import type { DatumFile, NewDatum } from '../../../src/store/job-records.js';
 import { collect, commit, contractBackends, id32 } from './backends.js';
 
 const BACKENDS = contractBackends();
+
+const inputsOf = (i: number): DatumFile[] => [
+  { name: 'images', repo: 'images', branch: 'master', commit: `c${i}`, path: `/f${i}`, type: 'file', hash: `ab${i}`, size: i * 10, joinKey: i % 2 === 0 ? 'even' : undefined },
+];
+// a pending datum of the plan, with every field a value of its own
+const newDatum = (pipeline: string, job: string, i: number): NewDatum => ({ pipeline, job, id: `d${i}`, seq: i, hash: `h${i}`, state: 'pending', inputs: inputsOf(i), output: null, started: null, finished: null });
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== undefined)(`metadata contract on ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`, () => {
@@ -135,22 +142,23 @@ for (const backend of BACKENDS) {
     it('pipelines, jobs and datums: insert, order, claim in batches, finish, restart, release, counts, cron ticks, delete', async () => {
       const m = await backend.open();
       const out = id32() as NodeId;
+      const spec = { transform: { cmd: ['sh'] }, input: { pfs: { repo: 'images', glob: '/*' } } };
       await m.unitOfWork(async ({ jobs }) => {
-        await jobs.insertPipeline({ name: 'p', version: 1, spec: '{}', raw: '{}', salt: 's', output_branch: 'master', stopped: 0, created: 5, updated: 5 });
+        await jobs.insertPipeline({ name: 'p', version: 1, spec, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 5, updated: 5 });
         await jobs.insertJob('p', 'j1', 1, 's');
         await jobs.insertJob('p', 'j2', 1, 's');
         await jobs.startJob('p', 'j1', 3, 'runner-a', 10);
         await jobs.setJobState('p', 'j1', 'JOB_SUCCESS', null, 20);
         await jobs.startJob('p', 'j2', 3, 'runner-a', 10);
-        for (let i = 0; i < 3; i++)
-          await jobs.insertDatum({ pipeline: 'p', job: 'j2', id: `d${i}`, seq: i, hash: `h${i}`, state: 'pending', inputs: `["/f${i}"]`, output: null, started: null, finished: null });
+        await jobs.insertDatums([0, 1, 2].map((i) => newDatum('p', 'j2', i)));
       });
-      expect((await m.jobs.getPipeline('p'))?.salt).toBe('s');
+      expect(await m.jobs.getPipeline('p')).toEqual({ name: 'p', version: 1, spec, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 5, updated: 5 });
       expect((await m.jobs.pipelineOwning('p', 'master'))?.name).toBe('p');
       expect(await m.jobs.pipelineOwning('p', 'dev')).toBeUndefined();
-      await m.unitOfWork(({ jobs }) => jobs.updatePipeline({ name: 'p', version: 2, spec: '{"a":1}', raw: '{}', salt: 't', output_branch: 'master', updated: 6 }));
+      await m.unitOfWork(({ jobs }) => jobs.updatePipeline({ name: 'p', version: 2, spec: { a: 1 }, raw: '{}', salt: 't', outputBranch: 'master', updated: 6 }));
       await m.unitOfWork(({ jobs }) => jobs.setStopped('p', true));
-      expect(await m.jobs.getPipeline('p')).toMatchObject({ version: 2, salt: 't', stopped: 1 });
+      expect(await m.jobs.getPipeline('p')).toMatchObject({ version: 2, spec: { a: 1 }, salt: 't', stopped: true, created: 5 });
+      expect((await m.jobs.listPipelines()).map((p) => p.name)).toEqual(['p']);
       expect((await m.jobs.openJobs()).map((j) => j.id)).toEqual(['j2']);
       expect((await m.jobs.getJob('p', 'j1'))?.state).toBe('JOB_SUCCESS');
       expect((await m.jobs.lastSuccessfulJob('p', 'j2'))?.id).toBe('j1');
@@ -159,34 +167,70 @@ for (const backend of BACKENDS) {
       const live = await m.jobs.liveJobs(15);
       expect(live.map((j) => j.id).sort()).toEqual(['j1', 'j2']);
       expect(Object.keys(live[0]!).sort()).toEqual(['created', 'finished', 'id', 'pipeline', 'started', 'state']);
+      // every planned field round-trips, the input files as records
+      expect(await m.jobs.getDatum('p', 'j2', 'd1')).toEqual({
+        ...newDatum('p', 'j2', 1),
+        attempts: 0,
+        error: null,
+        claimedBy: null,
+        leaseUntil: null,
+        downloadBytes: 0,
+        uploadBytes: 0,
+      });
 
       const first = await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j2', 'runner-a', 60_000, 2));
-      expect(first.map((d) => [d.id, d.state, d.claimed_by, d.attempts])).toEqual([
+      expect(first.map((d) => [d.id, d.state, d.claimedBy, d.attempts])).toEqual([
         ['d0', 'running', 'runner-a', 1],
         ['d1', 'running', 'runner-a', 1],
       ]);
       const second = await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j2', 'runner-b', 60_000, 5));
       expect(second.map((d) => d.id)).toEqual(['d2']);
-      expect([...(await m.jobs.datumsClaimedBy('p', 'j2', 'runner-a'))].sort()).toEqual(['d0', 'd1']);
+      // renewing answers with what the runner still holds, and moves only its leases
+      const held = await m.jobs.renewDatumLeases('p', 'j2', 'runner-a', 123_456_789_012);
+      expect([...held].sort()).toEqual(['d0', 'd1']);
+      expect((await m.jobs.getDatum('p', 'j2', 'd0'))?.leaseUntil).toBe(123_456_789_012);
+      expect((await m.jobs.getDatum('p', 'j2', 'd2'))?.leaseUntil).not.toBe(123_456_789_012);
+      expect([...(await m.jobs.renewDatumLeases('p', 'j2', 'nobody', 1))]).toEqual([]);
       await m.unitOfWork(async ({ jobs }) => {
-        await jobs.finishDatum({ pipeline: 'p', job: 'j2', id: 'd0', state: 'success', output: out, finished: 30, error: null, download_bytes: 7, upload_bytes: 9 });
-        await jobs.finishDatum({ pipeline: 'p', job: 'j2', id: 'd2', state: 'failed', output: null, finished: 31, error: 'exit 1', download_bytes: 1, upload_bytes: 0 });
+        await jobs.finishDatums([
+          { pipeline: 'p', job: 'j2', id: 'd0', state: 'success', output: out, finished: 30, error: null, downloadBytes: 7, uploadBytes: 9 },
+          { pipeline: 'p', job: 'j2', id: 'd2', state: 'failed', output: null, finished: 31, error: 'exit 1', downloadBytes: 1, uploadBytes: 0 },
+        ]);
         await jobs.addAttempt('p', 'j2', 'd2');
       });
+      // a finished datum is no longer held
+      expect([...(await m.jobs.renewDatumLeases('p', 'j2', 'runner-a', 40))]).toEqual(['d1']);
+      expect(await m.jobs.getDatum('p', 'j2', 'd0')).toMatchObject({ state: 'success', finished: 30, claimedBy: null, leaseUntil: null, downloadBytes: 7, uploadBytes: 9 });
       expect(await m.unitOfWork(({ jobs }) => jobs.restartDatums('p', 'j2', ['d0', 'd1']))).toEqual(['d1']);
+      // only a running datum takes a result: d1 went back to the queue, d0 already has its own
+      await m.unitOfWork(({ jobs }) =>
+        jobs.finishDatums([
+          { pipeline: 'p', job: 'j2', id: 'd1', state: 'success', output: out, finished: 32, error: null, downloadBytes: 100, uploadBytes: 100 },
+          { pipeline: 'p', job: 'j2', id: 'd0', state: 'failed', output: null, finished: 33, error: 'late', downloadBytes: 100, uploadBytes: 100 },
+        ]),
+      );
+      expect(await m.jobs.getDatum('p', 'j2', 'd1')).toMatchObject({ state: 'pending', output: null, finished: null, claimedBy: null });
+      expect(await m.jobs.getDatum('p', 'j2', 'd0')).toMatchObject({ state: 'success', error: null, downloadBytes: 7 });
       expect(await m.jobs.datumStates('p', 'j2')).toEqual({ pending: 1, running: 0, success: 1, skipped: 0, failed: 1, recovered: 0 });
       await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j2', 'runner-c', 60_000, 5));
       expect(await m.unitOfWork(({ jobs }) => jobs.releaseClaims('p', 'j2', 'runner-c'))).toBe(1);
-      expect(await m.jobs.datumBytes('p', 'j2')).toEqual({ download_bytes: 8, upload_bytes: 9 });
+      expect(await m.jobs.datumBytes('p', 'j2')).toEqual({ downloadBytes: 8, uploadBytes: 9 });
       expect(await m.jobs.firstFailedDatum('p', 'j2')).toBe('d2');
       expect(await m.jobs.hasDatums('p')).toBe(true);
-      expect((await m.jobs.datumResult('p', 'd0', 'h0'))?.output?.equals(out)).toBe(true);
-      expect(await m.jobs.datumResult('p', 'd2', 'h2')).toBeUndefined();
+      expect(await m.jobs.hasDatums('other')).toBe(false);
       expect((await m.jobs.getDatum('p', 'j2', 'd2'))).toMatchObject({ state: 'failed', attempts: 2, error: 'exit 1' });
-      expect((await collect(m.jobs.datumInputs('p', 'j2'))).map((d) => d.inputs)).toEqual(['["/f0"]', '["/f1"]', '["/f2"]']);
+      expect((await m.jobs.datumsOf('p', 'j2')).map((d) => d.id)).toEqual(['d0', 'd1', 'd2']);
+      expect(
+        (await m.jobs.datumOutcomes('p', 'j2')).sort((a, b) => a.id.localeCompare(b.id)).map((d) => [d.id, d.hash, d.state, d.output?.toString('hex') ?? null]),
+      ).toEqual([
+        ['d0', 'h0', 'success', out.toString('hex')],
+        ['d1', 'h1', 'pending', null],
+        ['d2', 'h2', 'failed', null],
+      ]);
+      expect((await collect(m.jobs.iterateDatumInputs('p', 'j2'))).map((d) => d.inputs)).toEqual([0, 1, 2].map(inputsOf));
       expect((await m.jobs.allDatumOutputs()).map((b) => b.toString('hex'))).toEqual([out.toString('hex')]);
-      await m.unitOfWork(({ jobs }) => jobs.setCounts({ pipeline: 'p', id: 'j2', processed: 1, skipped: 0, failed: 1, recovered: 0, download_bytes: 8, upload_bytes: 9 }));
-      expect(await m.jobs.getJob('p', 'j2')).toMatchObject({ processed: 1, failed: 1, total: 3, runner: 'runner-a' });
+      await m.unitOfWork(({ jobs }) => jobs.setCounts({ pipeline: 'p', id: 'j2', processed: 1, skipped: 0, failed: 1, recovered: 0, downloadBytes: 8, uploadBytes: 9 }));
+      expect(await m.jobs.getJob('p', 'j2')).toMatchObject({ processed: 1, failed: 1, total: 3, runner: 'runner-a', leaseUntil: 10, downloadBytes: 8, uploadBytes: 9 });
 
       await m.unitOfWork(async ({ jobs }) => {
         await jobs.setLastCronTick('p', 'tick', 100);
@@ -210,6 +254,65 @@ for (const backend of BACKENDS) {
       expect(await m.jobs.getPipeline('p')).toBeUndefined();
       expect(await m.jobs.allJobs()).toEqual([]);
       expect(await m.jobs.hasDatums('p')).toBe(false);
+    });
+
+    it('prior results: the newest successful result per datum identity, for many datums in one call', async () => {
+      const m = await backend.open();
+      const older = id32() as NodeId;
+      const newer = id32() as NodeId;
+      await m.unitOfWork(async ({ jobs }) => {
+        for (const j of ['j1', 'j2', 'j3']) await jobs.insertJob('p', j, 1, 's');
+        await jobs.insertDatums([newDatum('p', 'j1', 0), newDatum('p', 'j1', 1), newDatum('p', 'j1', 2)]);
+        await jobs.insertDatums([newDatum('p', 'j2', 0), { ...newDatum('p', 'j2', 1), state: 'skipped', output: newer, finished: 50 }]);
+        await jobs.insertDatums([{ ...newDatum('p', 'j3', 3), state: 'skipped', output: newer, finished: 60 }]);
+        await jobs.insertDatums([]);
+      });
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.claimDatums('p', 'j1', 'r', 60_000, 10);
+        await jobs.claimDatums('p', 'j2', 'r', 60_000, 10);
+        await jobs.finishDatums([
+          { pipeline: 'p', job: 'j1', id: 'd0', state: 'success', output: older, finished: 10, error: null, downloadBytes: 0, uploadBytes: 0 },
+          { pipeline: 'p', job: 'j1', id: 'd1', state: 'success', output: older, finished: 10, error: null, downloadBytes: 0, uploadBytes: 0 },
+          { pipeline: 'p', job: 'j1', id: 'd2', state: 'failed', output: null, finished: 10, error: 'exit 2', downloadBytes: 0, uploadBytes: 0 },
+          { pipeline: 'p', job: 'j2', id: 'd0', state: 'success', output: newer, finished: 40, error: null, downloadBytes: 0, uploadBytes: 0 },
+        ]);
+        await jobs.finishDatums([]);
+      });
+      const prior = await m.jobs.priorResults('p', [
+        { id: 'd0', hash: 'h0' }, // success in j1 and j2: the newer one
+        { id: 'd1', hash: 'h1' }, // success in j1, skipped (carried) in j2: the newer one
+        { id: 'd2', hash: 'h2' }, // only failed: a miss
+        { id: 'd3', hash: 'other' }, // known under another hash: a miss
+        { id: 'd9', hash: 'h9' }, // never seen
+      ]);
+      expect([...prior.keys()].sort()).toEqual(['d0', 'd1']);
+      expect(prior.get('d0')).toMatchObject({ job: 'j2', state: 'success', finished: 40, inputs: inputsOf(0) });
+      expect(prior.get('d0')?.output?.equals(newer)).toBe(true);
+      expect(prior.get('d1')).toMatchObject({ job: 'j2', state: 'skipped', finished: 50 });
+      expect((await m.jobs.priorResults('p', [{ id: 'd3', hash: 'h3' }])).get('d3')?.job).toBe('j3');
+      expect((await m.jobs.priorResults('other', [{ id: 'd0', hash: 'h0' }])).size).toBe(0);
+      expect((await m.jobs.priorResults('p', [])).size).toBe(0);
+    });
+
+    it('a job of thousands of datums: planned in one call, claimed and finished in batches, its inputs streamed in plan order', async () => {
+      const m = await backend.open();
+      const n = 2500;
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.insertJob('p', 'j', 1, 's');
+        // planned out of order: plan order is seq, not insertion order
+        await jobs.insertDatums(Array.from({ length: n }, (_, i) => newDatum('p', 'j', n - 1 - i)));
+      });
+      const inputs = await collect(m.jobs.iterateDatumInputs('p', 'j'));
+      expect(inputs.map((d) => d.id)).toEqual(Array.from({ length: n }, (_, i) => `d${i}`));
+      expect(inputs[1234]!.inputs).toEqual(inputsOf(1234));
+      const claimed = await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j', 'r', 60_000, n));
+      expect(claimed.map((d) => d.seq)).toEqual(Array.from({ length: n }, (_, i) => i));
+      await m.unitOfWork(({ jobs }) =>
+        jobs.finishDatums(claimed.map((d) => ({ pipeline: 'p', job: 'j', id: d.id, state: 'success', output: null, finished: 1, error: null, downloadBytes: d.seq, uploadBytes: 1 }))),
+      );
+      expect(await m.jobs.datumStates('p', 'j')).toMatchObject({ running: 0, success: n });
+      expect(await m.jobs.datumBytes('p', 'j')).toEqual({ downloadBytes: (n * (n - 1)) / 2, uploadBytes: n });
+      expect((await m.jobs.priorResults('p', claimed.map((d) => ({ id: d.id, hash: d.hash })))).size).toBe(n);
     });
 
     it('chunk index: pack claims and leases, chunks and contents in batches, pages, moves, sweeps, writers', async () => {
