@@ -65,16 +65,18 @@ export class RemoteIndex {
         const sha = key.slice('index/'.length);
         if (!/^[0-9a-f]{64}$/.test(sha)) continue;
         const file = path.join(dir, sha);
-        let buf: Buffer | undefined;
-        try {
-          buf = fs.readFileSync(file);
-        } catch {
-          buf = await this.os.get(key);
-          if (!buf) continue;
-          decodeIndex(buf, sha);
-          fs.writeFileSync(file, buf);
+        // the cached copy is only a cache: one that is missing or unreadable (a process killed
+        // while writing it, before copies were written whole) is fetched again
+        const cached = readCachedIndex(file, sha);
+        if (cached) {
+          this.add(sha, cached);
+          continue;
         }
-        this.add(sha, decodeIndex(buf, sha));
+        const buf = await this.os.get(key);
+        if (!buf) continue;
+        const entries = decodeIndex(buf, sha);
+        writeWhole(file, buf);
+        this.add(sha, entries);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -92,7 +94,11 @@ export class RemoteIndex {
     } catch {
       return;
     }
-    for (const sha of names) if (/^[0-9a-f]{64}$/.test(sha)) this.add(sha, decodeIndex(fs.readFileSync(path.join(dir, sha)), sha));
+    for (const sha of names) {
+      if (!/^[0-9a-f]{64}$/.test(sha)) continue;
+      const entries = readCachedIndex(path.join(dir, sha), sha);
+      if (entries) this.add(sha, entries);
+    }
   }
 
   /** Record a pack this process wrote (its index object is already on the remote). */
@@ -112,7 +118,7 @@ export class RemoteIndex {
   remember(pack: string, encoded: Buffer): void {
     const dir = path.join(this.dir, 'index');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, pack), encoded);
+    writeWhole(path.join(dir, pack), encoded);
   }
 
   /** Whether a gc list (read by load()) names this pack: a new pack must not take its name. */
@@ -135,3 +141,25 @@ export class RemoteIndex {
   }
 }
 
+/** A cached index object's entries, or undefined when it is missing or not whole (it is dropped then). */
+function readCachedIndex(file: string, sha: string): IndexEntry[] | undefined {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  try {
+    return decodeIndex(buf, sha);
+  } catch {
+    fs.rmSync(file, { force: true });
+    return undefined;
+  }
+}
+
+/** Write a cached copy under a temporary name and rename it: a reader sees all of it or none. */
+function writeWhole(file: string, buf: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, buf);
+  fs.renameSync(tmp, file);
+}

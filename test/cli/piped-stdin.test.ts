@@ -14,9 +14,9 @@ describe('piped stdin', () => {
   afterAll(() => s?.cleanup());
 
   it('is not read as an optional argument', async () => {
-    // `list commit` without a repo lists every repo's commits; the piped word names no repo
-    const commits = await s.json(['list', 'commit'], { input: 'nosuchrepo\n' });
-    expect(commits.map((c: { repo: string }) => c.repo)).toEqual(['images']);
+    // `list commit` without a repo lists the commit sets; the piped word, taken for a repo, names none
+    const sets = await s.json(['list', 'commit'], { input: 'nosuchrepo\n' });
+    expect(sets.map((c: { commits: number }) => c.commits)).toEqual([1]);
   });
 
   it('is not read as a required argument', async () => {

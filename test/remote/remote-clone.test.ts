@@ -68,11 +68,11 @@ describe('an import of a compressed record', () => {
     // level 19: never what the local policy (level 3) writes, so a record compressed again would differ
     const payload = compress(chunk, { compressionLevel: 19 });
     expect(payload.equals(compress(chunk, { compressionLevel: 3 }))).toBe(false);
-    await st.with((s) => {
+    await st.with(async (s) => {
       const imp = s.openImport();
       try {
         imp.addRecord(id, Buffer.concat([encodeRecordHeader(id, Codec.Zstd, chunk.length, payload.length), payload]), 'a test record');
-        imp.commit({ repos: [], commits: [], pages: [], contents: [] }, [], () => new Error('no moves'));
+        await imp.commit({ repos: [], commits: [], pages: [], contents: [] }, [], () => new Error('no moves'));
       } finally {
         imp.abort();
       }

@@ -76,7 +76,7 @@ const small = Buffer.from('a small file\n'.repeat(20));
 
 async function filled(open: () => Store): Promise<Store> {
   const store = open();
-  store.createRepo('r');
+  await store.createRepo('r');
   await store.putFiles({ repo: 'r', branch: 'master' }, [
     { kind: 'stream', repoPath: '/big.bin', stream: streamOf(big) },
     { kind: 'stream', repoPath: '/small.txt', stream: streamOf(small) },
@@ -171,7 +171,7 @@ describe('a store whose packs are in a bucket', () => {
     const { storePath, at } = bucketStore();
     const t = openTusk({ path: storePath, packs: at });
     cleanups.unshift(() => t.close());
-    t.data.createRepo('r');
+    await t.data.createRepo('r');
     await t.data.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: '/big.bin', stream: streamOf(big) }]);
     expect(localPackFiles(storePath)).toEqual([]);
     fs.rmSync(path.join(storePath, PACK_CACHE_DIR), { recursive: true, force: true });

@@ -11,7 +11,7 @@ describe('readFrom', () => {
 
   it('gives the bytes from any offset: in a chunk, at a boundary, at the ends, past many chunks', async () => {
     const store = newStore();
-    store.createRepo('r');
+    await store.createRepo('r');
     const data = seededBytes(6 << 20, 7);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath: '/big' }]);
     const id = fromHex(store.inspectFile(parseFileRef('r@master:/big')).hash) as ContentId;
