@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { specialFileKind } from '../local-target.js';
 
 export interface TextSink {
   /** Text, or the bytes of UTF-8 text, which the caller reuses once the promise settles. */
@@ -62,8 +63,12 @@ export interface FileSink extends TextSink {
   abort(): void;
 }
 
-/** Write `file` through a temporary file beside it (same directory, so the rename is atomic). */
+/**
+ * Write `file` through a temporary file beside it (same directory, so the rename is atomic); a
+ * device, FIFO or socket (`-o /dev/null`) is written into in order, never renamed over or removed.
+ */
 export function fileSink(file: string): FileSink {
+  if (specialFileKind(file)) return specialFileSink(file);
   const tmp = new FdFile(path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`));
   let committed = false;
   return {
@@ -78,6 +83,23 @@ export function fileSink(file: string): FileSink {
     abort() {
       if (!committed) tmp.remove();
     },
+  };
+}
+
+function specialFileSink(file: string): FileSink {
+  let fd: number | null = fs.openSync(file, 'w');
+  const close = () => {
+    if (fd !== null) fs.closeSync(fd);
+    fd = null;
+  };
+  return {
+    async write(text) {
+      if (fd === null) throw new Error(`${file} is closed`);
+      const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+      for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
+    },
+    commit: close,
+    abort: close,
   };
 }
 

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
+import { specialFileKind } from '../local-target.js';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError, TuskError, localFileError } from '../errors.js';
 import { killableSync } from '../signals.js';
 import type { CommitRef, FileRef } from './address.js';
@@ -958,7 +959,14 @@ async function intoLocalFile(local: string, inPlace: boolean, madeDirs: Set<stri
     }
     madeDirs.add(dir);
   }
-  const tmp = inPlace ? local : `${local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
+  // a device (`-o /dev/null`) is written into: never renamed over, never removed. A FIFO or a
+  // socket cannot take the positioned writes a file gets: refused, not replaced by a file.
+  const kind = specialFileKind(local);
+  if (kind === 'fifo' || kind === 'socket') {
+    throw new InvalidArgumentError(`${local} is a ${kind === 'fifo' ? 'FIFO' : 'socket'}: -o writes files and devices`, `leave out -o and redirect standard output into it (\`tusk get file REF > ${local}\`)`);
+  }
+  const special = kind === 'device';
+  const tmp = inPlace || special ? local : `${local}.tusk-${process.pid}-${randomBytes(4).toString('hex')}`;
   let fd: number;
   try {
     fd = fs.openSync(tmp, 'w');
@@ -975,7 +983,7 @@ async function intoLocalFile(local: string, inPlace: boolean, madeDirs: Set<stri
     } catch {
       // already closed
     }
-    fs.rmSync(tmp, { force: true });
+    if (!special) fs.rmSync(tmp, { force: true });
     if (err instanceof TuskError) throw err;
     throw localFileError(err, local, 'write');
   }
