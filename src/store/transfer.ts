@@ -69,25 +69,12 @@ export interface PipelineEntry {
   inputs: { repo: string; branch: string }[];
 }
 
-/** The finished job that made an output commit that travels (id: that commit's id). */
-export interface JobEntry {
-  pipeline: string;
-  id: string;
-  version: number;
-  salt: string;
-  state: JobState;
-  reason: string | null;
-  created: number;
-  started: number | null;
-  finished: number | null;
-  processed: number;
-  skipped: number;
-  failed: number;
-  recovered: number;
-  total: number;
-  download_bytes: number;
-  upload_bytes: number;
-}
+/**
+ * The finished job that made an output commit that travels (id: that commit's id): its record
+ * without the runner's lease, with the byte counts under the bundle format's own names (the
+ * format on remotes does not change with the record's field names).
+ */
+export type JobEntry = Omit<JobRecord, 'downloadBytes' | 'uploadBytes' | 'runner' | 'leaseUntil'> & { download_bytes: number; upload_bytes: number };
 
 function pipelineEntry(p: PipelineRecord, inputs: { repo: string; branch: string }[]): PipelineEntry {
   const { outputBranch, stopped, spec, ...rest } = p;
