@@ -128,30 +128,13 @@ export function trimInputCache(storeDir: string, opts: { maxBytes: number; isSto
       // gone already (another runner trimmed it)
     }
   };
-  let dirs: string[];
-  try {
-    dirs = fs.readdirSync(root);
-  } catch {
-    return out;
-  }
-  for (const d of dirs) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(path.join(root, d));
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const file = path.join(root, d, name);
-      const st = fs.statSync(file, { throwIfNoEntry: false });
-      if (!st?.isFile()) continue;
-      const used = Math.max(st.atimeMs, st.ctimeMs, st.mtimeMs);
-      if (!CACHE_NAME.test(name)) {
-        // a temporary copy is written, then linked in: its last write says how long ago it was abandoned
-        if (now - st.mtimeMs > STRAY_AGE_MS) remove(file, st.size);
-      } else if (opts.isStored && !opts.isStored(name)) remove(file, st.size);
-      else kept.push({ file, size: st.size, used });
-    }
+  for (const { file, name, st } of cacheFiles(root)) {
+    const used = Math.max(st.atimeMs, st.ctimeMs, st.mtimeMs);
+    if (!CACHE_NAME.test(name)) {
+      // a temporary copy is written, then linked in: its last write says how long ago it was abandoned
+      if (now - st.mtimeMs > STRAY_AGE_MS) remove(file, st.size);
+    } else if (opts.isStored && !opts.isStored(name)) remove(file, st.size);
+    else kept.push({ file, size: st.size, used });
   }
   let total = kept.reduce((n, k) => n + k.size, 0);
   if (total > opts.maxBytes) {
@@ -184,13 +167,22 @@ export function trimIfGrown(storeDir: string, maxBytes: number): CacheTrim | und
 
 /** What the cache holds now (temporary names left by a copy in progress are not counted). */
 export function inputCacheUsage(storeDir: string): { bytes: number; files: number } {
-  const root = path.join(storeDir, INPUT_CACHE_DIR);
   const out = { bytes: 0, files: 0 };
+  for (const { name, st } of cacheFiles(path.join(storeDir, INPUT_CACHE_DIR))) {
+    if (!CACHE_NAME.test(name)) continue;
+    out.bytes += st.size;
+    out.files++;
+  }
+  return out;
+}
+
+/** Every regular file in the cache's two levels of directories (a missing cache or directory holds none). */
+function* cacheFiles(root: string): Generator<{ file: string; name: string; st: fs.Stats }> {
   let dirs: string[];
   try {
     dirs = fs.readdirSync(root);
   } catch {
-    return out;
+    return;
   }
   for (const d of dirs) {
     let names: string[];
@@ -200,12 +192,9 @@ export function inputCacheUsage(storeDir: string): { bytes: number; files: numbe
       continue;
     }
     for (const name of names) {
-      if (!CACHE_NAME.test(name)) continue;
-      const st = fs.statSync(path.join(root, d, name), { throwIfNoEntry: false });
-      if (!st?.isFile()) continue;
-      out.bytes += st.size;
-      out.files++;
+      const file = path.join(root, d, name);
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      if (st?.isFile()) yield { file, name, st };
     }
   }
-  return out;
 }
