@@ -3,7 +3,7 @@
 import { ConflictError } from '../errors.js';
 import type { NodeId } from './hash.js';
 import { compileGlob } from './glob.js';
-import { applyEdits, iterateEntries, lookupEntry, refOf, type Edit, type Entry, type PageReader, type PageRef, type PageStore } from './tree.js';
+import { applyEdits, diffEntries, iterateEntries, lookupEntry, refOf, type Edit, type Entry, type PageReader, type PageRef, type PageStore } from './tree.js';
 import { compareNames, nameBefore } from './name-order.js';
 
 /** Lay a directory tree over whatever is at `path` ('/' = the root): what it holds replaces, what it lacks stays. */
@@ -91,17 +91,19 @@ function overlayAt(reader: PageReader, store: PageStore, root: PageRef | null, o
 function overlayDir(reader: PageReader, store: PageStore, base: PageRef | null, top: PageRef, prefix: string): PageRef {
   if (!base || base.entries === 0 || base.id.equals(top.id)) return top;
   const edits: Edit[] = [];
-  const old = iterateEntries(reader, base.id);
-  let b = old.next();
-  for (const e of iterateEntries(reader, top.id)) {
-    while (!b.done && nameBefore(b.value.name, e.name)) b = old.next();
-    const was = !b.done && b.value.name === e.name ? b.value : undefined;
+  // pages the two share (a re-put reuses the base's unchanged ones) are skipped, not compared
+  for (const c of diffEntries(reader, base.id, top.id)) {
+    if (c.op === 'removed') continue; // names only the base has stay
+    if (c.op === 'added') {
+      edits.push({ name: c.entry.name, entry: c.entry });
+      continue;
+    }
+    const { before: was, after: e } = c;
     const p = `${prefix}/${e.name}`;
-    if (!was) edits.push({ name: e.name, entry: e });
-    else if (was.kind !== e.kind) throw collision(p);
-    else if (e.kind === 'file') {
+    if (was.kind !== e.kind) throw collision(p);
+    if (e.kind === 'file') {
       if (!was.id.equals(e.id) || was.size !== e.size) edits.push({ name: e.name, entry: e });
-    } else if (!was.id.equals(e.id)) {
+    } else {
       edits.push({ name: e.name, entry: dirEntry(e.name, overlayDir(reader, store, refOf(reader, was.id as NodeId), refOf(reader, e.id as NodeId), p)) });
     }
   }

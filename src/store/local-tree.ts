@@ -20,7 +20,8 @@ import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js
 import { nameSortKey } from './name-order.js';
 import { escapeControlChars, isPlainName, MAX_PATH_BYTES, normalizeName, utf8Bytes, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
-import { iterateEntries, TreeBuilder, type Entry, type PageRef, type PageStore } from './tree.js';
+import { BaseDir } from './base-dir.js';
+import { TreeBuilder, type Entry, type PageRef, type PageStore } from './tree.js';
 import { contentWorker, startContentWorker, type WorkerLink, type WorkerReply } from './worker-link.js';
 
 const READ_BLOCK = 4 * 1024 * 1024;
@@ -114,6 +115,8 @@ const BATCH_DEPTH = 3;
  */
 const CHECKPOINT_AHEAD = 32;
 const CHECKPOINT_AHEAD_BYTES = 48 << 20;
+/** A cached batch that had to read more than 1 file in this many sends the following batches to the worker. */
+const STATS_ONLY_READS = 8;
 /** Files up to this size are read in batches; bigger ones here, with ingestLocal (they are few). */
 const BATCH_MAX_FILE = 64 * 1024;
 /** Rows (chunks, contents, pages, file-cache entries) staged before a checkpoint records them. */
@@ -351,8 +354,8 @@ interface BuildFrame {
   /** of those, the ones its cache segments named */
   readCached: number;
   builder: TreeBuilder;
-  /** this directory in the base commit: name → content id, loaded on the first cache hit */
-  base: Map<string, Buffer> | null | undefined;
+  /** this directory in the base commit, matched against the entries built (null: the base has none) */
+  base: BaseDir | null;
 }
 
 /**
@@ -380,7 +383,13 @@ export class TreeIngest {
   // the batch being filled by the walk
   private openPaths: string[] = [];
   private openCached = new Float64Array(BATCH_FILES * CACHED_FIELDS).fill(NaN);
+  /** files of the open batch that have a cache row */
+  private openHits = 0;
   private nextBatch = 0;
+  /** batches offered to the content worker (the first of them starts it) */
+  private offered = 0;
+  /** a batch that looked cached read many of its files: the tree is being changed, the worker reads */
+  private readHeavy = false;
   private sent = 0;
   /** replies received and not yet used, by batch number (a batch read on this thread is here at once) */
   private readonly ready = new Map<number, ReadReply>();
@@ -439,6 +448,9 @@ export class TreeIngest {
   ingest(localRoot: string, repoRoot: string): PageRef | null {
     this.nextBatch = 0;
     this.sent = 0;
+    this.offered = 0;
+    this.openHits = 0;
+    this.readHeavy = false;
     this.currentSeq = -1;
     this.current = null;
     this.ready.clear();
@@ -449,8 +461,13 @@ export class TreeIngest {
     try {
       const root = path.resolve(localRoot);
       this.enter(root, repoRoot, repoRoot.split('/').every((n) => n === '' || isPlainName(n)));
-      const frame = (name: string, repo: string, local: string, cache: DirCacheState): BuildFrame => ({ name, repo, local, cache, hits: [], read: 0, readCached: 0, builder: new TreeBuilder(this.o.pages), base: undefined });
-      const frames: BuildFrame[] = [frame('', repoRoot, root, this.stack[0]!.cacheState)];
+      const frame = (name: string, repo: string, local: string, cache: DirCacheState, base: Entry | undefined): BuildFrame => {
+        const builder = new TreeBuilder(this.o.pages);
+        return { name, repo, local, cache, hits: [], read: 0, readCached: 0, builder, base: base?.kind === 'dir' ? new BaseDir(this.s.reader, base.id as NodeId, builder) : null };
+      };
+      const baseRoot = this.o.base ? lookupPath(this.s.reader, this.o.base, repoRoot) : undefined;
+      const frames: BuildFrame[] = [frame('', repoRoot, root, this.stack[0]!.cacheState, baseRoot)];
+      const add = (f: BuildFrame, e: Entry) => (f.base ? f.base.push(e) : f.builder.pushEntry(e));
       // A directory whose every file came from the cache, and every cached name was one of them, is
       // what its segments say already: nothing to write (a re-put of an unchanged tree writes no
       // cache rows). One that still has every cached name needs only the files it read, in a
@@ -467,21 +484,23 @@ export class TreeIngest {
       for (let ev = this.pull(); ev; ev = this.pull()) {
         const top = frames[frames.length - 1]!;
         if (ev.t === OPEN) {
-          frames.push(frame(ev.name, top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, ev.local, ev.cache));
+          frames.push(frame(ev.name, top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, ev.local, ev.cache, top.base?.find(ev.name)));
         } else if (ev.t === REF) {
           this.files++;
-          top.builder.pushEntry(this.entry(ev.name, ev.id, ev.size));
+          add(top, this.entry(ev.name, ev.id, ev.size));
         } else if (ev.t === CLOSE) {
           frames.pop();
           built(top);
+          top.base?.finish();
           const sub = top.builder.finish();
-          if (sub && sub.entries > 0) frames[frames.length - 1]!.builder.pushEntry({ name: top.name, kind: 'dir', id: sub.id, size: sub.size, files: sub.files });
+          if (sub && sub.entries > 0) add(frames[frames.length - 1]!, { name: top.name, kind: 'dir', id: sub.id, size: sub.size, files: sub.files });
         } else {
-          top.builder.pushEntry(this.file(ev, top));
+          add(top, this.file(ev, top));
         }
       }
       this.release();
       built(frames[0]!);
+      frames[0]!.base?.finish();
       return frames[0]!.builder.finish();
     } finally {
       this.worker.close();
@@ -544,7 +563,10 @@ export class TreeIngest {
       if (!f.plain || !isPlainName(name) || utf8Bytes(repo) > MAX_PATH_BYTES) validateWritePath(repo);
       const row = f.cache?.get(d.name);
       const idx = this.openPaths.length;
-      if (row) this.openCached.set([row.dev, row.ino, row.size, row.mtime, row.ctime], idx * CACHED_FIELDS);
+      if (row) {
+        this.openCached.set([row.dev, row.ino, row.size, row.mtime, row.ctime], idx * CACHED_FIELDS);
+        this.openHits++;
+      }
       this.openPaths.push(readAt);
       this.queue.push({ t: FILE, name, local: readAt, batch: this.nextBatch, idx, cached: row ? row.content : null });
       if (this.openPaths.length === BATCH_FILES) this.send();
@@ -559,9 +581,19 @@ export class TreeIngest {
     const buf = this.spare.pop() ?? null;
     this.openPaths = [];
     this.openCached.fill(NaN);
+    // Every file cached: most likely a stat each and nothing to read, which costs less here than
+    // the round trip to the worker (and a re-put of an unchanged tree never starts it).
+    const statsOnly = !this.readHeavy && this.openHits === n;
+    this.openHits = 0;
     const seq = this.nextBatch++;
     this.sent++;
-    if (this.worker.for(this.nextBatch)) {
+    if (statsOnly) {
+      const reply = readFileBatch(req, buf);
+      this.ready.set(seq, reply);
+      let read = 0;
+      for (let i = 0; i < n; i++) if (reply.meta[i * META_FIELDS] !== ReadStatus.Cached) read++;
+      if (read * STATS_ONLY_READS > n) this.readHeavy = true;
+    } else if (this.worker.for(++this.offered)) {
       this.held.push({ seq, req, buf });
       this.feedWorker();
     } else this.ready.set(seq, readFileBatch(req, buf));
@@ -715,15 +747,8 @@ export class TreeIngest {
   /** Whether a cached content id is still stored: the base commit holds it at this path, or the index has it. */
   private isStored(id: Buffer, name: string, dir: BuildFrame): boolean {
     if (id.equals(EMPTY_CONTENT_ID)) return true;
-    if (dir.base === undefined) {
-      dir.base = null;
-      const e = this.o.base ? lookupPath(this.s.reader, this.o.base, dir.repo) : undefined;
-      if (e && e.kind === 'dir') {
-        dir.base = new Map();
-        for (const c of iterateEntries(this.s.reader, e.id as NodeId)) if (c.kind === 'file') dir.base.set(c.name, c.id);
-      }
-    }
-    if (dir.base?.get(name)?.equals(id)) return true;
+    const b = dir.base?.find(name);
+    if (b && b.kind === 'file' && b.id.equals(id)) return true;
     return this.s.index.hasContent(id as ContentId);
   }
 }
