@@ -16,6 +16,8 @@ export class BaseDir {
   private clean = true;
   /** the walk's entries in the current leaf's range, held until the leaf is decided */
   private pending: Entry[] = [];
+  /** a base name the walk did not find, or found as the other kind: laying the built directory over the base is more than taking it */
+  lost = false;
 
   constructor(reader: PageReader, root: NodeId, private readonly builder: TreeBuilder) {
     this.leaves = leafPages(reader, root);
@@ -31,6 +33,7 @@ export class BaseDir {
       const b = this.leaf?.entries[this.pos];
       if (!b || !nameBefore(b.name, name)) return b?.name === name ? b : undefined;
       this.clean = false;
+      this.lost = true;
       this.advance();
     }
   }
@@ -48,11 +51,13 @@ export class BaseDir {
       return;
     }
     if (!entriesEqual(b, e) || b.files !== e.files) this.clean = false;
+    if (b.kind !== e.kind) this.lost = true;
     this.advance();
   }
 
   /** The walk is done with the directory: held entries go to the builder; base names left are gone, their pages unread. */
   finish(): void {
+    if (this.leaf && this.pos < this.leaf.entries.length) this.lost = true;
     for (const e of this.pending) this.builder.pushEntry(e);
     this.pending = [];
     this.leaf = undefined;

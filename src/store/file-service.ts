@@ -404,7 +404,7 @@ class PutRun {
 
   putTree(plan: Extract<LocalPlan, { kind: 'tree' }>): void {
     const ref = this.trees!.ingest(plan.localPath, plan.repoPath);
-    if (ref && ref.entries > 0) this.ops.push({ path: plan.repoPath, overlay: ref });
+    if (ref && ref.entries > 0) this.ops.push({ path: plan.repoPath, overlay: ref, covers: this.trees!.covered });
   }
 
   putLocalFile(f: LocalFile): void {

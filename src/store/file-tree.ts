@@ -10,6 +10,8 @@ import { compareNames, nameBefore } from './name-order.js';
 export interface OverlayOp {
   path: string;
   overlay: PageRef;
+  /** a directory the overlay holds every name of, each as the same kind: laid over it, the overlay is the result */
+  covers?: NodeId | null;
 }
 
 /** Replace (entry) or remove (null) one path. A directory entry replaces a whole subtree. */
@@ -77,10 +79,11 @@ export function applyTreeOps(reader: PageReader, store: PageStore, root: NodeId 
 }
 
 function overlayAt(reader: PageReader, store: PageStore, root: PageRef | null, op: OverlayOp): PageRef | null {
-  if (op.path === '/') return overlayDir(reader, store, root, op.overlay, '');
+  const covered = (id: Buffer) => op.covers?.equals(id) === true;
+  if (op.path === '/') return root && covered(root.id) ? op.overlay : overlayDir(reader, store, root, op.overlay, '');
   const existing = root && root.entries > 0 ? lookupPath(reader, root.id, op.path) : undefined;
   if (existing && existing.kind === 'file') throw collision(op.path);
-  const merged = existing ? overlayDir(reader, store, refOf(reader, existing.id as NodeId), op.overlay, op.path) : op.overlay;
+  const merged = existing && !covered(existing.id) ? overlayDir(reader, store, refOf(reader, existing.id as NodeId), op.overlay, op.path) : op.overlay;
   return applyPathEdits(reader, store, root ? root.id : null, [{ path: op.path, entry: dirEntry('', merged) }]);
 }
 

@@ -115,7 +115,7 @@ const BATCH_DEPTH = 3;
  */
 const CHECKPOINT_AHEAD = 32;
 const CHECKPOINT_AHEAD_BYTES = 48 << 20;
-/** A cached batch that had to read more than 1 file in this many sends the following batches to the worker. */
+/** A batch with at most 1 file in this many uncached is read here; one that then read more sends the following batches to the worker. */
 const STATS_ONLY_READS = 8;
 /** Files up to this size are read in batches; bigger ones here, with ingestLocal (they are few). */
 const BATCH_MAX_FILE = 64 * 1024;
@@ -373,6 +373,11 @@ export class TreeIngest {
   private cacheComplete: { dir: string; upTo: number }[] = [];
   /** most rows staged at once (tests check the bound) */
   peakStaged = 0;
+  /**
+   * The base commit's directory the last ingest() matched, when the tree it built holds every name
+   * of it, each as the same kind: laying that tree over this directory gives the tree itself.
+   */
+  covered: NodeId | null = null;
 
   private readonly worker = new BatchWorker();
   private readonly stack: WalkFrame[] = [];
@@ -468,6 +473,13 @@ export class TreeIngest {
       const baseRoot = this.o.base ? lookupPath(this.s.reader, this.o.base, repoRoot) : undefined;
       const frames: BuildFrame[] = [frame('', repoRoot, root, this.stack[0]!.cacheState, baseRoot)];
       const add = (f: BuildFrame, e: Entry) => (f.base ? f.base.push(e) : f.builder.pushEntry(e));
+      let lost = false;
+      const done = (f: BuildFrame) => {
+        if (!f.base) return;
+        f.base.finish();
+        if (f.base.lost) lost = true;
+      };
+      this.covered = null;
       // A directory whose every file came from the cache, and every cached name was one of them, is
       // what its segments say already: nothing to write (a re-put of an unchanged tree writes no
       // cache rows). One that still has every cached name needs only the files it read, in a
@@ -491,7 +503,7 @@ export class TreeIngest {
         } else if (ev.t === CLOSE) {
           frames.pop();
           built(top);
-          top.base?.finish();
+          done(top);
           const sub = top.builder.finish();
           if (sub && sub.entries > 0) add(frames[frames.length - 1]!, { name: top.name, kind: 'dir', id: sub.id, size: sub.size, files: sub.files });
         } else {
@@ -500,7 +512,8 @@ export class TreeIngest {
       }
       this.release();
       built(frames[0]!);
-      frames[0]!.base?.finish();
+      done(frames[0]!);
+      if (baseRoot?.kind === 'dir' && !lost) this.covered = baseRoot.id as NodeId;
       return frames[0]!.builder.finish();
     } finally {
       this.worker.close();
@@ -581,9 +594,9 @@ export class TreeIngest {
     const buf = this.spare.pop() ?? null;
     this.openPaths = [];
     this.openCached.fill(NaN);
-    // Every file cached: most likely a stat each and nothing to read, which costs less here than
-    // the round trip to the worker (and a re-put of an unchanged tree never starts it).
-    const statsOnly = !this.readHeavy && this.openHits === n;
+    // (Nearly) every file cached: most likely a stat each and little to read, which costs less here
+    // than the round trip to the worker (and a re-put of a tree that changed little never starts it).
+    const statsOnly = !this.readHeavy && (n - this.openHits) * STATS_ONLY_READS <= n;
     this.openHits = 0;
     const seq = this.nextBatch++;
     this.sent++;
