@@ -1,27 +1,42 @@
 // The base commit's version of one directory, matched name by name against the entries a put -r
-// walk builds for it. A leaf page whose every entry comes back unchanged is pushed to the builder
-// whole, by its id, when the builder is at a page boundary: the page it would rebuild from those
-// entries is byte for byte that one (page cuts depend on names alone), so a re-put encodes,
-// hashes and stores only the pages around what changed. A leaf that lost, gained or changed a
-// name goes to the builder entry by entry, as a put from scratch would build it.
-import { nameBefore } from './name-order.js';
+// walk builds for it, so that a re-put encodes, hashes and stores only the pages on the paths to
+// what changed.
+//
+// Page cuts depend on names alone, and every page of the base began with the builder at a page
+// boundary. So a base page whose entries all come back unchanged, begun with the builder at a
+// boundary, is byte for byte the page a build from scratch would make: it is pushed whole, by its
+// ref. While a page may still come back unchanged, what the walk gives for it is held (entries
+// for a leaf, the refs of its unchanged children for an internal page: a page's worth per level,
+// never a directory's); the first difference below it sends what its ancestors and it hold to the
+// builder, and from there on entries go to the builder as they come. A page the end of the
+// directory cut (not its names) is never pushed whole: from scratch, what follows it now would
+// share its page.
+import { CorruptError } from '../errors.js';
 import type { NodeId } from './hash.js';
-import { entriesEqual, leafPages, type Entry, type Leaf, type PageReader, type TreeBuilder } from './tree.js';
+import { nameBefore } from './name-order.js';
+import { entriesEqual, refOf, type Entry, type PageReader, type PageRef, type TreeBuilder } from './tree.js';
+
+interface Frame {
+  level: number;
+  ref: PageRef;
+  /** a leaf's entries, or an internal page's children */
+  items: readonly (Entry | PageRef)[];
+  pos: number;
+  /** began at a page boundary, and everything below it so far came back unchanged */
+  clean: boolean;
+  /** while clean: the entries (leaf) or unchanged children's refs (internal) given for it so far */
+  held: (Entry | PageRef)[];
+}
 
 export class BaseDir {
-  private readonly leaves: Generator<Leaf>;
-  private leaf: Leaf | undefined;
-  private pos = 0;
-  /** every entry of the current leaf so far came back unchanged, and nothing came in between */
-  private clean = true;
-  /** the walk's entries in the current leaf's range, held until the leaf is decided */
-  private pending: Entry[] = [];
+  /** from the root page down to the leaf holding the next base entry; empty once the base is passed */
+  private readonly stack: Frame[] = [];
   /** a base name the walk did not find, or found as the other kind: laying the built directory over the base is more than taking it */
   lost = false;
 
-  constructor(reader: PageReader, root: NodeId, private readonly builder: TreeBuilder) {
-    this.leaves = leafPages(reader, root);
-    this.nextLeaf();
+  constructor(private readonly reader: PageReader, root: NodeId, private readonly builder: TreeBuilder) {
+    const ref = refOf(reader, root);
+    if (ref.entries > 0) this.descend(ref, this.reader.read(root).level);
   }
 
   /**
@@ -30,55 +45,100 @@ export class BaseDir {
    */
   find(name: string): Entry | undefined {
     for (;;) {
-      const b = this.leaf?.entries[this.pos];
+      const b = this.current();
       if (!b || !nameBefore(b.name, name)) return b?.name === name ? b : undefined;
-      this.clean = false;
       this.lost = true;
-      this.advance();
+      this.differs();
+      this.nextEntry();
     }
   }
 
   /** Add the walk's next entry (names in increasing order). */
   push(e: Entry): void {
     const b = this.find(e.name);
-    if (!this.leaf) {
+    const leaf = this.stack[this.stack.length - 1];
+    if (!b || !leaf) {
+      if (leaf) this.differs();
       this.builder.pushEntry(e);
       return;
     }
-    this.pending.push(e);
-    if (!b) {
-      this.clean = false;
-      return;
-    }
-    if (!entriesEqual(b, e) || b.files !== e.files) this.clean = false;
     if (b.kind !== e.kind) this.lost = true;
-    this.advance();
+    if (leaf.clean && entriesEqual(b, e) && b.files === e.files) leaf.held.push(e);
+    else {
+      this.differs();
+      this.builder.pushEntry(e);
+    }
+    this.nextEntry();
   }
 
-  /** The walk is done with the directory: held entries go to the builder; base names left are gone, their pages unread. */
+  /** The walk is done with the directory: what is held goes to the builder; base names left are gone, their pages unread. */
   finish(): void {
-    if (this.leaf && this.pos < this.leaf.entries.length) this.lost = true;
-    for (const e of this.pending) this.builder.pushEntry(e);
-    this.pending = [];
-    this.leaf = undefined;
-    this.leaves.return(undefined);
+    if (this.stack.length > 0) {
+      this.lost = true;
+      this.differs();
+    }
+    this.stack.length = 0;
   }
 
-  private advance(): void {
-    const leaf = this.leaf!;
-    if (++this.pos < leaf.entries.length) return;
-    // a leaf ending in a name of height 0 was cut by the end of the directory, not by its names:
-    // from scratch, what follows it now would share its page
-    if (this.clean && leaf.ref.lastHeight >= 1 && this.builder.isAligned(0)) this.builder.pushRef(0, leaf.ref);
-    else for (const e of this.pending) this.builder.pushEntry(e);
-    this.pending = [];
-    this.nextLeaf();
+  private current(): Entry | undefined {
+    const leaf = this.stack[this.stack.length - 1];
+    return leaf ? (leaf.items[leaf.pos] as Entry) : undefined;
   }
 
-  private nextLeaf(): void {
-    const r = this.leaves.next();
-    this.leaf = r.done ? undefined : r.value;
-    this.pos = 0;
-    this.clean = true;
+  /** Something below the current leaf differs: every page on its path is built, what they held goes to the builder in order. */
+  private differs(): void {
+    for (const f of this.stack) {
+      if (!f.clean) continue;
+      f.clean = false;
+      for (const x of f.held) {
+        if (f.level === 0) this.builder.pushEntry(x as Entry);
+        else this.builder.pushRef(f.level - 1, x as PageRef);
+      }
+      f.held = [];
+    }
+  }
+
+  private nextEntry(): void {
+    for (;;) {
+      const f = this.stack[this.stack.length - 1]!;
+      if (++f.pos < f.items.length) break;
+      this.stack.pop();
+      this.done(f);
+      if (this.stack.length === 0) return;
+    }
+    const parent = this.stack[this.stack.length - 1]!;
+    if (parent.level > 0) {
+      const child = parent.items[parent.pos] as PageRef;
+      this.descend(child, parent.level - 1);
+    }
+  }
+
+  /** All of a page's base entries are passed: an unchanged one cut by its names goes up whole. */
+  private done(f: Frame): void {
+    if (!f.clean) return;
+    const parent = this.stack[this.stack.length - 1];
+    if (f.ref.lastHeight < f.level + 1) {
+      // cut by the end of the directory: its content goes to the builder, it is built again
+      this.stack.push(f);
+      this.differs();
+      this.stack.pop();
+    } else if (parent?.clean) parent.held.push(f.ref);
+    else this.builder.pushRef(f.level, f.ref);
+  }
+
+  /** Enter the page `ref` (at `level`) and go down its first children to a leaf. */
+  private descend(ref: PageRef, level: number): void {
+    for (;;) {
+      const page = this.reader.read(ref.id, { keepLeaf: false });
+      if (page.level !== level) throw new CorruptError(`tree page ${ref.id.toString('hex')} is at level ${page.level}, its parent says ${level}`, 'run `tusk fsck` to see what is affected');
+      const parent = this.stack[this.stack.length - 1];
+      // under a page that is still unchanged, the build stands where the base's did: at a boundary
+      const clean = parent ? parent.clean || this.builder.isAligned(level) : this.builder.isAligned(level);
+      const items = page.level === 0 ? (page as { entries: Entry[] }).entries : (page as { children: PageRef[] }).children;
+      this.stack.push({ level, ref, items, pos: 0, clean, held: [] });
+      if (level === 0) return;
+      ref = items[0] as PageRef;
+      level--;
+    }
   }
 }

@@ -376,41 +376,6 @@ export function lookupEntry(reader: PageReader, rootId: NodeId, name: string): E
   return undefined;
 }
 
-/** A leaf page of a directory, with the ref its parent holds for it. */
-export interface Leaf {
-  readonly ref: PageRef;
-  readonly entries: readonly Entry[];
-}
-
-/**
- * The leaf pages of a directory in name order, each read when it is reached (and kept out of the
- * reader's cache): a build that finds one unchanged pushes its ref rather than its entries.
- */
-export function* leafPages(reader: PageReader, rootId: NodeId): Generator<Leaf> {
-  const root = reader.read(rootId, { keepLeaf: false });
-  if (root.level > 0) {
-    yield* leavesBelow(reader, (root as { children: PageRef[] }).children);
-    return;
-  }
-  const es = (root as { entries: Entry[] }).entries;
-  if (es.length === 0) return;
-  let size = 0;
-  let files = 0;
-  for (const e of es) {
-    size += e.size;
-    files += e.files;
-  }
-  yield { ref: { key: es[0]!.name, lastHeight: nameHeight(es[es.length - 1]!.name), id: rootId, entries: es.length, size, files }, entries: es };
-}
-
-function* leavesBelow(reader: PageReader, children: readonly PageRef[]): Generator<Leaf> {
-  for (const c of children) {
-    const page = reader.read(c.id, { keepLeaf: false });
-    if (page.level === 0) yield { ref: c, entries: (page as { entries: Entry[] }).entries };
-    else yield* leavesBelow(reader, (page as { children: PageRef[] }).children);
-  }
-}
-
 /**
  * Entries of a directory in name order, starting after `after` (exclusive) when given. Lazy: the
  * cursor holds one page per level, so a walk of any size needs the memory of a few pages, as long
