@@ -87,30 +87,36 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
     throw new InvalidArgumentError(`parallelism_spec.constant: must be at most ${MAX_PARALLELISM}, got ${parallelism}`, 'update the pipeline with a smaller parallelism_spec.constant');
   const deadline = spec.job_timeout_ms ? ((await s.jobs.getJob(job.pipeline, job.id))?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
   const lanes = new DatumLanes(s, job, spec, transformFor(spec), opts, deadline);
-  const results = await lanes.run(parallelism);
-  if (Date.now() > deadline) {
-    await s.jobs.finishDatums(results);
-    try {
-      await killJob(s, job.pipeline, job.id, `job timed out after ${spec.job_timeout_ms} ms`);
-    } catch {
-      // already finished
+  try {
+    const results = await lanes.run(parallelism);
+    if (Date.now() > deadline) {
+      await s.jobs.finishDatums(results);
+      try {
+        await killJob(s, job.pipeline, job.id, `job timed out after ${spec.job_timeout_ms} ms`);
+      } catch {
+        // already finished
+      }
+      return true;
     }
-    return true;
+    // the last results and the job's end in one unit
+    const succeededHere = await finishWhenDone(s, job, results);
+    // the scratch trees hold nothing the job's outcome needs: they go once it is recorded
+    lanes.removeScratch();
+    // the datums' inputs this runner read from packs stay cached for later jobs, within the bound
+    trimIfGrown(realStoreDir(s), cacheLimit);
+    let after = await s.jobs.getJob(job.pipeline, job.id);
+    // egress once, by the runner that ended the job
+    if (succeededHere && after && spec.egress) {
+      await egress(s, after, spec.egress);
+      after = await s.jobs.getJob(job.pipeline, job.id);
+    }
+    // progress = planned, ran a datum, or ended the job; a job whose remaining datums another
+    // runner holds is "must wait", or runPendingJobs would spin on it without yielding
+    const progressed = job.state === 'JOB_CREATED' || lanes.ranDatum;
+    return progressed || !after || TERMINAL_JOB_STATES.includes(after.state);
+  } finally {
+    lanes.removeScratch();
   }
-  // the last results and the job's end in one unit
-  const succeededHere = await finishWhenDone(s, job, results);
-  // the datums' inputs this runner read from packs stay cached for later jobs, within the bound
-  trimIfGrown(realStoreDir(s), cacheLimit);
-  let after = await s.jobs.getJob(job.pipeline, job.id);
-  // egress once, by the runner that ended the job
-  if (succeededHere && after && spec.egress) {
-    await egress(s, after, spec.egress);
-    after = await s.jobs.getJob(job.pipeline, job.id);
-  }
-  // progress = planned, ran a datum, or ended the job; a job whose remaining datums another
-  // runner holds is "must wait", or runPendingJobs would spin on it without yielding
-  const progressed = job.state === 'JOB_CREATED' || lanes.ranDatum;
-  return progressed || !after || TERMINAL_JOB_STATES.includes(after.state);
 }
 
 /**
@@ -208,9 +214,13 @@ class DatumLanes {
       await watch.stop();
       this.logs.close();
       this.transform.close?.();
-      for (const slot of this.slots) slot.dispose();
     }
     return this.results.take();
+  }
+
+  /** Remove the lanes' scratch trees (each once): the job has ended, or this runner left it. */
+  removeScratch(): void {
+    for (const slot of this.slots.splice(0)) slot.dispose();
   }
 
   private async watch(): Promise<void> {
@@ -232,8 +242,9 @@ class DatumLanes {
    */
   private async lane(lane: number, scratchRoot: string): Promise<void> {
     let slot = new ScratchSlot(scratchRoot);
-    let spare = new ScratchSlot(scratchRoot);
-    this.slots.push(slot, spare);
+    this.slots.push(slot);
+    // the second tree is made when a second datum comes: a job of one datum needs one
+    let spare: ScratchSlot | undefined;
     const aborted = () => this.abort.signal.aborted;
     let d = aborted() ? undefined : await this.claims.next();
     let running = d ? this.begin(d, slot, await this.prefetch(d, slot), lane) : undefined;
@@ -242,8 +253,9 @@ class DatumLanes {
       // after the current datum's command has been sent off
       await new Promise((r) => setImmediate(r));
       const next = aborted() ? undefined : await this.claims.next();
-      const nextReady = next ? await this.prefetch(next, spare) : undefined;
-      let nextRunning = next && this.transform.queues ? this.begin(next, spare, nextReady, lane) : undefined;
+      if (next && !spare) this.slots.push((spare = new ScratchSlot(scratchRoot)));
+      const nextReady = next ? await this.prefetch(next, spare!) : undefined;
+      let nextRunning = next && this.transform.queues ? this.begin(next, spare!, nextReady, lane) : undefined;
       try {
         await running;
       } catch (err) {
@@ -252,8 +264,8 @@ class DatumLanes {
         throw err;
       }
       this.opts.onEvent?.({ job: this.job, datum: d, message: 'datum done' });
-      if (next && !nextRunning && !aborted()) nextRunning = this.begin(next, spare, nextReady, lane);
-      [slot, spare] = [spare, slot];
+      if (next && !nextRunning && !aborted()) nextRunning = this.begin(next, spare!, nextReady, lane);
+      if (next) [slot, spare] = [spare!, slot];
       d = next;
       running = nextRunning;
     }

@@ -98,8 +98,13 @@ export class Chunker {
   private readonly masks: CutMasks;
   private carry: Buffer | null = null;
 
-  constructor(private readonly params: ChunkParams = CHUNK_PROFILE_V1) {
+  constructor(protected readonly params: ChunkParams = CHUNK_PROFILE_V1) {
     this.masks = masksFor(params);
+  }
+
+  /** findCut(buf, start, end) for this chunker's profile; a subclass may find the same cut another way. */
+  protected cut(buf: Uint8Array, start: number, end: number): number {
+    return findCut(buf, start, end, this.params, this.masks);
   }
 
   /** Feed a block; calls `emit` for every complete chunk. */
@@ -113,7 +118,7 @@ export class Chunker {
       const joined = Buffer.concat([carry, head]);
       let jpos = 0;
       while (jpos < carry.length) {
-        const n = findCut(joined, jpos, joined.length, this.params, this.masks);
+        const n = this.cut(joined, jpos, joined.length);
         if (n < 0) {
           // head was the whole block and still no cut: keep waiting for bytes
           this.carry = joined.subarray(jpos);
@@ -125,7 +130,7 @@ export class Chunker {
       pos = jpos - carry.length;
     }
     for (;;) {
-      const n = findCut(block, pos, block.length, this.params, this.masks);
+      const n = this.cut(block, pos, block.length);
       if (n < 0) break;
       emit(block.subarray(pos, pos + n));
       pos += n;

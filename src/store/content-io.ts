@@ -7,7 +7,8 @@ import { CorruptError } from '../errors.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
 import { baseCache } from './delta-cache.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
-import { Chunker, CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
+import { CHUNK_PROFILE_V1, type Chunker, type ChunkParams } from './chunker.js';
+import { ScanningChunker } from './gear-wasm.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
 import { createWholeHasher, finishWhole, resumeHasher, type WholeHasher } from './hash-state.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
@@ -49,7 +50,7 @@ export class ContentWriter implements ContentSink {
     prefix?: { record: ContentRecord; bytes: Iterable<Buffer>; lastChunkSize: number; resumed?: WholeHasher },
     private readonly delta?: DeltaPlan,
   ) {
-    this.chunker = new Chunker(params);
+    this.chunker = new ScanningChunker(params);
     if (prefix && prefix.record.size > 0) {
       const keep = prefix.record.size - prefix.lastChunkSize;
       const resumed = prefix.resumed;

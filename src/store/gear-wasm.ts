@@ -7,7 +7,7 @@
 // and no opaque blob; tests compare it cut for cut with findCut.
 //
 // Memory layout of a GearScanner: the 256-entry gear table at address 0, data from DATA_BASE on.
-import { GEAR, masksFor, type ChunkParams, type CutMasks } from './chunker.js';
+import { Chunker, CHUNK_PROFILE_V1, GEAR, masksFor, type ChunkParams, type CutMasks } from './chunker.js';
 
 const PAGE = 65536;
 /** First byte available for data: the gear table uses the first KiB, the rest of page 0 is spare. */
@@ -215,5 +215,45 @@ export class WasmChunker {
 
   get params(): ChunkParams {
     return this.scanner.params;
+  }
+}
+
+/** One scanner per profile for the whole thread: a scan runs synchronously, start to end. */
+const scanners = new Map<ChunkParams, GearScanner>();
+
+/**
+ * Chunker whose gear loop runs in wasm: the same cuts, chunks still views into the pushed blocks.
+ * The bytes a cut may look at (maxSize at most) are first copied into the scanner's memory: the
+ * copy costs far less than the JS loop, which a short-lived writer (a datum's appended output,
+ * a put of a few files) runs mostly before V8 has optimized it.
+ */
+export class ScanningChunker extends Chunker {
+  private readonly scanner: GearScanner;
+
+  constructor(params: ChunkParams = CHUNK_PROFILE_V1) {
+    super(params);
+    let scanner = scanners.get(params);
+    if (!scanner) scanners.set(params, (scanner = new GearScanner(params, params.maxSize)));
+    this.scanner = scanner;
+  }
+
+  protected override cut(buf: Uint8Array, start: number, end: number): number {
+    const { minSize, avgSize, maxSize } = this.params;
+    const available = end - start;
+    // findCut returns before reading a byte when minSize or fewer bytes are available
+    if (available <= minSize) return -1;
+    // Most cuts fall before twice the average: look there first, copying half of what maxSize
+    // would take. A cut found in a shorter stretch is the one the whole stretch gives (the scan
+    // runs forward from the same start, with the same masks up to avgSize and past it); none
+    // found there, and the whole stretch is scanned.
+    const near = 2 * avgSize;
+    if (available > near && near < maxSize) {
+      this.scanner.bytes.set(buf.subarray(start, start + near), DATA_BASE);
+      const n = this.scanner.findCut(DATA_BASE, DATA_BASE + near);
+      if (n > 0) return n;
+    }
+    const n = Math.min(available, maxSize);
+    this.scanner.bytes.set(buf.subarray(start, start + n), DATA_BASE);
+    return this.scanner.findCut(DATA_BASE, DATA_BASE + n);
   }
 }

@@ -229,6 +229,25 @@ describe('CSV fast path', () => {
     const long = write({ 'l.csv': 'id,x,c\nr0,1,z\nr2,1,z,extra\n' });
     await expect(readCsv([path.join(long, 'l.csv')], schema)).rejects.toThrow('l.csv record 3: 4 fields, the header has 3');
   });
+
+  it('reads the header of rows read from an offset whole: longer than a chunk, a character across the chunk end', async () => {
+    // 65,535 bytes of name, then "é" (two bytes) across the 64 KiB mark
+    const wide = `${'w'.repeat(65_535)}é`;
+    const head = `id,${wide}\n`;
+    const text = `${head}1,2\n3,4\n5,6\n`;
+    const dir = write({ 'h.csv': text });
+    const file = path.join(dir, 'h.csv');
+    const schema = await readCsvSchema(file, { known: { id: 'number', [wide]: 'number' } });
+    expect(schema.columns.map((c) => c.name)).toEqual(['id', wide]);
+    const from = Buffer.byteLength(`${head}1,2\n`);
+    const rows: number[] = [];
+    for await (const t of csvBatches([file], schema, { batchRows: 4, from })) rows.push(...(t.columns[1]!.values as Float64Array));
+    expect(rows).toEqual([4, 6]);
+    // a file of one header line without a line break, and an empty one
+    const bare = write({ 'b.csv': 'id,x', 'e.csv': '' });
+    expect((await readCsvSchema(path.join(bare, 'b.csv'), { known: { id: 'number', x: 'number' } })).columns.map((c) => c.name)).toEqual(['id', 'x']);
+    await expect(readCsvSchema(path.join(bare, 'e.csv'))).rejects.toThrow();
+  });
 });
 
 describe('images and CIFAR-10', () => {

@@ -2,7 +2,7 @@
 // chunker.ts cuts: chunk ids depend on it.
 import { describe, expect, it } from 'vitest';
 import { Chunker, CHUNK_PROFILE_V1, findCut, masksFor, type ChunkParams } from '../../src/store/chunker.js';
-import { DATA_BASE, GearScanner, WasmChunker } from '../../src/store/gear-wasm.js';
+import { DATA_BASE, GearScanner, ScanningChunker, WasmChunker } from '../../src/store/gear-wasm.js';
 import { hashBytes } from '../../src/store/hash.js';
 import { hasNativeCopy, nativeChunker } from '../../src/store/native-io.js';
 import { seededBytes } from '../helpers.js';
@@ -13,8 +13,7 @@ const MiB = 1024 * KiB;
 const P = CHUNK_PROFILE_V1;
 const SMALL: ChunkParams = { minSize: 64, avgSize: 256, maxSize: 1024, normalization: 2 };
 
-function cutsByChunker(data: Buffer, blocks: number, params: ChunkParams): number[] {
-  const c = new Chunker(params);
+function cutsByChunker(data: Buffer, blocks: number, params: ChunkParams, c: Chunker = new Chunker(params)): number[] {
   const out: number[] = [];
   let pos = 0;
   const emit = (b: Buffer) => out.push((pos += b.length));
@@ -66,6 +65,27 @@ describe('WasmChunker', () => {
     expect(cutsByWasm(data, 3 * MiB, P, 600 * KiB)).toEqual(cutsByChunker(data, data.length, P));
     const small = seededBytes(40 * KiB, 12);
     expect(cutsByWasm(small, 1, SMALL, 100)).toEqual(cutsByChunker(small, small.length, SMALL));
+  });
+});
+
+describe('ScanningChunker', () => {
+  it('cuts like Chunker, also across the joins of blocks and with two profiles in turn', () => {
+    for (const size of SIZES) {
+      for (const [kind, data] of inputs(size, size % 97)) {
+        const expected = cutsByChunker(data, data.length || 1, P);
+        for (const blocks of [data.length || 1, 1 * MiB, 65536 + 7]) {
+          expect(cutsByChunker(data, blocks, P, new ScanningChunker(P)), `${kind} ${size} in blocks of ${blocks}`).toEqual(expected);
+        }
+      }
+    }
+    // the scanners of two profiles are kept apart, and one-byte pushes go through the join
+    const small = seededBytes(40 * KiB, 12);
+    const big = seededBytes(3 * MiB, 5);
+    const a = new ScanningChunker(SMALL);
+    const b = new ScanningChunker(P);
+    expect(cutsByChunker(small, 1, SMALL, a)).toEqual(cutsByChunker(small, small.length, SMALL));
+    expect(cutsByChunker(big, 300 * KiB, P, b)).toEqual(cutsByChunker(big, big.length, P));
+    expect(cutsByChunker(small, 777, SMALL, new ScanningChunker(SMALL))).toEqual(cutsByChunker(small, small.length, SMALL));
   });
 });
 

@@ -175,15 +175,29 @@ function textChunks(file: string, start = 0): AsyncIterable<string> {
   return fs.createReadStream(file, { encoding: 'utf8', highWaterMark: CHUNK_BYTES, start }) as AsyncIterable<string>;
 }
 
-/** The first line of a file with its line break, read a chunk at a time ('' for an empty file). */
-async function firstLine(file: string): Promise<string> {
-  let text = '';
-  for await (const chunk of textChunks(file)) {
-    text += chunk;
-    const nl = text.indexOf('\n');
-    if (nl >= 0) return text.slice(0, nl + 1);
+/**
+ * The first line of a file with its line break ('' for an empty file), read a chunk at a time
+ * with plain reads: a stream opened for a header and torn down after one chunk costs more than
+ * the header (its early end even builds an error with a stack).
+ */
+function firstLine(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const parts: Buffer[] = [];
+    for (let pos = 0; ; ) {
+      const b = Buffer.allocUnsafe(CHUNK_BYTES);
+      const n = fs.readSync(fd, b, 0, b.length, pos);
+      if (n === 0) break;
+      const nl = b.subarray(0, n).indexOf(0x0a);
+      parts.push(b.subarray(0, nl >= 0 ? nl + 1 : n));
+      if (nl >= 0) break;
+      pos += n;
+    }
+    // decoded whole: a character cut by a chunk's end is read in one piece
+    return Buffer.concat(parts).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
   }
-  return text;
 }
 
 /** Records of a file, streamed, one chunk's worth at a time: nothing but the current chunk is held in memory. */
@@ -243,7 +257,7 @@ export function inferSchema(header: string[], sample: string[][], declared: Reco
 export async function readCsvSchema(file: string, opts: CsvOptions = {}): Promise<Schema> {
   const typed = { ...opts.known, ...opts.columns };
   // every column typed already (a model's features): the header is all there is to read
-  const [first] = new CsvParser(opts.delimiter ?? ',').push(await firstLine(file));
+  const [first] = new CsvParser(opts.delimiter ?? ',').push(firstLine(file));
   if (first && first.every((h) => typed[h.trim()] !== undefined)) {
     const names = first.map((h) => h.trim());
     return inferSchema(names, [], Object.fromEntries(Object.entries(typed).filter(([name]) => names.includes(name) || opts.columns?.[name])), path.basename(file));
@@ -422,7 +436,7 @@ async function* readRecords(files: string[], records: TypedRecords, delimiter: s
   for (const file of files) {
     records.startFile(file);
     const parser = new CsvParser(delimiter);
-    if (from > 0) parser.feed(await firstLine(file), records);
+    if (from > 0) parser.feed(firstLine(file), records);
     for await (const chunk of textChunks(file, from)) {
       parser.feed(chunk, records);
       yield* records.ready.splice(0);
