@@ -35,6 +35,36 @@ export interface ContentRecord {
   endState?: Buffer;
 }
 
+/** Where one recorded chunk lies (what fsck checks against the packs). */
+export interface ChunkPlace {
+  id: ChunkId;
+  pack: number;
+  offset: number;
+  storedLen: number;
+}
+
+/** A chunk recorded in a pack, as repacking copies it. */
+export interface PackedChunk {
+  id: ChunkId;
+  offset: number;
+  storedLen: number;
+  rawLen: number;
+  codec: Codec;
+}
+
+/** A pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
+export interface PackUsage {
+  id: number;
+  name: string;
+  size: number;
+  owner: string | null;
+  chunks: number;
+  live: number;
+}
+
+/** Rows a paged scan reads per query: no statement stays open while the consumer awaits. */
+const SCAN_PAGE = 1000;
+
 export interface PackRow {
   id: number;
   name: string;
@@ -79,44 +109,41 @@ export interface ChunkIndex {
   /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */
   getChunks(ids: readonly ChunkId[]): Map<string, ChunkLocation>;
   /** Every pack recorded, with its committed size. */
-  listPacks(): PackRow[];
-  /**
-   * Where every recorded chunk lies, streamed (no other query may run on this store until the
-   * iteration ends: it holds the connection).
-   */
-  iterateChunkPlaces(): IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }>;
+  listPacks(): Promise<PackRow[]>;
+  /** Where every recorded chunk lies, a page at a time in id order: no cursor stays open between pages. */
+  iterateChunkPlaces(): AsyncIterable<ChunkPlace>;
   /** Every recorded chunk's id. */
-  allChunkIds(): ChunkId[];
+  allChunkIds(): Promise<ChunkId[]>;
   /** Every content stored as a list of chunks (one-chunk contents have no list). */
-  allChunkLists(): { id: ContentId; chunks: ChunkId[] }[];
+  allChunkLists(): Promise<{ id: ContentId; chunks: ChunkId[] }[]>;
   /** Delete every tree page `keep` refuses; the number deleted. Inside gc's unit of work. */
-  sweepNodes(keep: (id: NodeId) => boolean): number;
+  sweepNodes(keep: (id: NodeId) => boolean): Promise<number>;
   /** Delete every chunk-list content `keep` refuses; the number deleted. */
-  sweepContents(keep: (id: ContentId) => boolean): number;
+  sweepContents(keep: (id: ContentId) => boolean): Promise<number>;
   /** Delete every chunk row `keep` refuses; the number deleted. */
-  sweepChunks(keep: (id: ChunkId) => boolean): number;
+  sweepChunks(keep: (id: ChunkId) => boolean): Promise<number>;
   /** Drop the kept CSV profiles of contents that are gone. */
-  dropOrphanProfiles(): void;
+  dropOrphanProfiles(): Promise<void>;
   /** Drop the delta rows of chunks that are gone, and the kept hasher states of contents that are gone. */
-  dropOrphanDeltasAndStates(): void;
-  /** The chunks stored as deltas (codec 2), whose bases the delta rows name. */
-  deltaChunkIds(): IterableIterator<ChunkId>;
+  dropOrphanDeltasAndStates(): Promise<void>;
+  /** The chunks stored as deltas (codec 2), whose bases the delta rows name: a page at a time. */
+  deltaChunkIds(): AsyncIterable<ChunkId>;
   /** Where every chunk a delta is decoded from lies, down its chain: one lookup instead of one per base per level. */
   getChainChunks(id: ChunkId): Map<string, ChunkLocation>;
   /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
   getContentState(id: ContentId): Buffer | undefined;
   /** Every kept hasher state, with its content's size (null when the content is gone). */
-  contentStates(): { content: ContentId; state: Buffer; size: number | null }[];
-  deleteContentState(id: ContentId): void;
+  contentStates(): Promise<{ content: ContentId; state: Buffer; size: number | null }[]>;
+  deleteContentState(id: ContentId): Promise<void>;
   /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
-  packUsage(): { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[];
-  deletePack(id: number): void;
+  packUsage(): Promise<PackUsage[]>;
+  deletePack(id: number): Promise<void>;
   /** No writer appends to a sealed pack again. */
-  sealPack(id: number): void;
+  sealPack(id: number): Promise<void>;
   /** The chunks recorded in a pack. */
-  chunksInPack(pack: number): { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[];
+  chunksInPack(pack: number): Promise<PackedChunk[]>;
   /** Point chunks at their copies in another pack; a chunk no longer in `from` is left alone. */
-  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): void;
+  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void>;
   putChunks(chunks: Iterable<NewChunk>): void;
   hasContent(id: ContentId): boolean;
   getContent(id: ContentId): ContentRecord | undefined;
@@ -138,9 +165,9 @@ export interface ChunkIndex {
   /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
   addWriter(id: string): void;
   removeWriter(id: string): void;
-  isWriterAlive(id: string, now?: number): boolean;
+  isWriterAlive(id: string, now?: number): Promise<boolean>;
   /** Writer sessions still running; dead ones are removed as a side effect. */
-  liveWriters(): string[];
+  liveWriters(): Promise<string[]>;
 }
 
 /** ChunkIndex on SQLite: prepared statements over its tables. */
@@ -182,7 +209,10 @@ export class SqliteChunkIndex implements ChunkIndex {
       removeWriter: db.prepare('DELETE FROM writers WHERE id = ?'),
       writers: db.prepare('SELECT id, pid, host, lease_until AS leaseUntil FROM writers'),
       packs: db.prepare('SELECT id, name, size, sealed FROM packs'),
-      chunkPlaces: db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks'),
+      chunkPlacesFirst: db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks ORDER BY id LIMIT ?'),
+      chunkPlacesAfter: db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks WHERE id > ? ORDER BY id LIMIT ?'),
+      deltaIdsFirst: db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta} ORDER BY id LIMIT ?`).pluck(),
+      deltaIdsAfter: db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta} AND id > ? ORDER BY id LIMIT ?`).pluck(),
       chunkIds: db.prepare('SELECT id FROM chunks').pluck(),
       chunkLists: db.prepare('SELECT id, chunks FROM contents WHERE length(chunks) > 0'),
     };
@@ -267,40 +297,50 @@ export class SqliteChunkIndex implements ChunkIndex {
   private readonly locStmts = new Map<number, Database.Statement>();
 
   /** Every pack recorded, with its committed size. */
-  listPacks(): PackRow[] {
+  async listPacks(): Promise<PackRow[]> {
     return (this.q.packs.all() as { id: number; name: string; size: number; sealed: number }[]).map((r) => ({ id: r.id, name: r.name, size: r.size, sealed: r.sealed !== 0 }));
   }
 
+  /** Where every recorded chunk lies, a page at a time in id order: no statement stays open between pages. */
+  async *iterateChunkPlaces(): AsyncIterable<ChunkPlace> {
+    yield* this.scan(this.q.chunkPlacesFirst, this.q.chunkPlacesAfter, (r: ChunkPlace) => r.id);
+  }
+
   /**
-   * Where every recorded chunk lies, streamed (no other query may run on this store until the
-   * iteration ends: it holds the connection).
+   * Rows of a table in id order, SCAN_PAGE per query. Each page is read whole before it is
+   * handed out, so the consumer may await (and other queries run) between rows.
    */
-  iterateChunkPlaces(): IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }> {
-    return this.q.chunkPlaces.iterate() as IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }>;
+  private async *scan<R>(first: Database.Statement, after: Database.Statement, idOf: (r: R) => Buffer): AsyncIterable<R> {
+    let page = first.all(SCAN_PAGE) as R[];
+    for (;;) {
+      yield* page;
+      if (page.length < SCAN_PAGE) return;
+      page = after.all(idOf(page[page.length - 1]!), SCAN_PAGE) as R[];
+    }
   }
 
   /** Every recorded chunk's id. */
-  allChunkIds(): ChunkId[] {
+  async allChunkIds(): Promise<ChunkId[]> {
     return this.q.chunkIds.all() as ChunkId[];
   }
 
   /** Every content stored as a list of chunks (one-chunk contents have no list). */
-  allChunkLists(): { id: ContentId; chunks: ChunkId[] }[] {
+  async allChunkLists(): Promise<{ id: ContentId; chunks: ChunkId[] }[]> {
     return (this.q.chunkLists.all() as { id: Buffer; chunks: Buffer }[]).map((r) => ({ id: r.id as ContentId, chunks: splitIds(r.chunks) }));
   }
 
   /** Delete every tree page `keep` refuses; the number deleted. */
-  sweepNodes(keep: (id: NodeId) => boolean): number {
+  async sweepNodes(keep: (id: NodeId) => boolean): Promise<number> {
     return this.sweep('nodes', keep as (id: Buffer) => boolean);
   }
 
   /** Delete every chunk-list content `keep` refuses; the number deleted. */
-  sweepContents(keep: (id: ContentId) => boolean): number {
+  async sweepContents(keep: (id: ContentId) => boolean): Promise<number> {
     return this.sweep('contents', keep as (id: Buffer) => boolean);
   }
 
   /** Delete every chunk row `keep` refuses (their bytes stay in the packs until a pack is rewritten or emptied); the number deleted. */
-  sweepChunks(keep: (id: ChunkId) => boolean): number {
+  async sweepChunks(keep: (id: ChunkId) => boolean): Promise<number> {
     return this.sweep('chunks', keep as (id: Buffer) => boolean);
   }
 
@@ -316,52 +356,47 @@ export class SqliteChunkIndex implements ChunkIndex {
    * Drop the kept CSV profiles (profile-cache.ts) of contents that are gone: a profile is worth
    * nothing without its content. A one-chunk content has no contents row; its id is the chunk's.
    */
-  dropOrphanProfiles(): void {
+  async dropOrphanProfiles(): Promise<void> {
     this.db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
   }
 
   /** A delta row is worth nothing once its chunk is gone; a kept hasher state once its content is (only multi-chunk contents have one). */
-  dropOrphanDeltasAndStates(): void {
+  async dropOrphanDeltasAndStates(): Promise<void> {
     this.db.prepare('DELETE FROM chunk_deltas WHERE id NOT IN (SELECT id FROM chunks)').run();
     this.db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
   }
 
-  deltaChunkIds(): IterableIterator<ChunkId> {
-    return this.db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta}`).pluck().iterate() as IterableIterator<ChunkId>;
+  /** The chunks stored as deltas, a page at a time. */
+  async *deltaChunkIds(): AsyncIterable<ChunkId> {
+    yield* this.scan(this.q.deltaIdsFirst, this.q.deltaIdsAfter, (id: ChunkId) => id);
   }
 
   /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
-  packUsage(): { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[] {
+  async packUsage(): Promise<PackUsage[]> {
     return this.db
       .prepare(
         `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
          FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
       )
-      .all() as { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[];
+      .all() as PackUsage[];
   }
 
-  deletePack(id: number): void {
+  async deletePack(id: number): Promise<void> {
     this.db.prepare('DELETE FROM packs WHERE id = ?').run(id);
   }
 
   /** No writer appends to a sealed pack again. */
-  sealPack(id: number): void {
+  async sealPack(id: number): Promise<void> {
     this.db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?').run(id);
   }
 
   /** The chunks recorded in a pack. */
-  chunksInPack(pack: number): { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[] {
-    return this.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(pack) as {
-      id: ChunkId;
-      offset: number;
-      storedLen: number;
-      rawLen: number;
-      codec: Codec;
-    }[];
+  async chunksInPack(pack: number): Promise<PackedChunk[]> {
+    return this.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(pack) as PackedChunk[];
   }
 
   /** Point chunks at their copies in another pack; a chunk no longer in `from` (moved or swept meanwhile) is left alone. */
-  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): void {
+  async moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void> {
     const upd = this.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
     for (const m of moved) upd.run(to, m.offset, m.id, from);
   }
@@ -392,11 +427,11 @@ export class SqliteChunkIndex implements ChunkIndex {
   }
 
   /** Every kept hasher state, with its content's size (null when the content is gone). */
-  contentStates(): { content: ContentId; state: Buffer; size: number | null }[] {
+  async contentStates(): Promise<{ content: ContentId; state: Buffer; size: number | null }[]> {
     return this.q.allStates.all() as { content: ContentId; state: Buffer; size: number | null }[];
   }
 
-  deleteContentState(id: ContentId): void {
+  async deleteContentState(id: ContentId): Promise<void> {
     this.q.deleteState.run(id);
   }
 
@@ -422,7 +457,7 @@ export class SqliteChunkIndex implements ChunkIndex {
     return guardSqlite(() => this.db.transaction((): PackRow => {
       const rows = opts.fresh ? [] : this.q.claimablePack.all(target) as { id: number; name: string; size: number; sealed: number; owner: string | null; leaseUntil: number | null }[];
       for (const r of rows) {
-        if (r.owner !== null && this.isWriterAlive(r.owner, now)) continue;
+        if (r.owner !== null && this.writerAlive(r.owner, now)) continue;
         this.q.leasePack.run(owner, now + WRITER_LEASE_MS, r.id);
         return { id: r.id, name: r.name, size: r.size, sealed: false };
       }
@@ -461,13 +496,18 @@ export class SqliteChunkIndex implements ChunkIndex {
     this.q.removeWriter.run(id);
   }
 
-  isWriterAlive(id: string, now = Date.now()): boolean {
+  async isWriterAlive(id: string, now = Date.now()): Promise<boolean> {
+    return this.writerAlive(id, now);
+  }
+
+  /** isWriterAlive inside claimPack's synchronous transaction. */
+  private writerAlive(id: string, now: number): boolean {
     const w = this.q.writerGet.get(id) as { pid: number; host: string; leaseUntil: number } | undefined;
     return w !== undefined && isOwnerAlive(w.pid, w.host, w.leaseUntil, now);
   }
 
   /** Writer sessions still running; dead ones are removed as a side effect. */
-  liveWriters(): string[] {
+  async liveWriters(): Promise<string[]> {
     const live: string[] = [];
     for (const w of this.q.writers.all() as { id: string; pid: number; host: string; leaseUntil: number }[]) {
       if (isOwnerAlive(w.pid, w.host, w.leaseUntil)) live.push(w.id);

@@ -291,13 +291,13 @@ describe('pack leases', () => {
     expect([a.id, b.id, d.id]).not.toContain(core.index.claimPack('alive-d', PACK_TARGET_BYTES, { fresh: true }).id);
   });
 
-  it('takes over a lease held by a dead process, even before the lease expires', () => {
+  it('takes over a lease held by a dead process, even before the lease expires', async () => {
     const core = store();
     const pid = deadPid();
     const now = Date.now();
     core.db.prepare('INSERT INTO writers (id, pid, host, started, lease_until) VALUES (?, ?, ?, ?, ?)').run('crashed', pid, hostname(), now, now + HOUR);
     expect(isOwnerAlive(pid, hostname(), now + HOUR)).toBe(false);
-    expect(core.index.isWriterAlive('crashed')).toBe(false);
+    expect(await core.index.isWriterAlive('crashed')).toBe(false);
     const held = core.index.claimPack('crashed', PACK_TARGET_BYTES);
 
     core.index.addWriter('alive');
@@ -307,7 +307,7 @@ describe('pack leases', () => {
     expect(row.owner).toBe('alive');
     expect(row.until).toBeGreaterThanOrEqual(now + WRITER_LEASE_MS);
     // dead sessions are dropped by the liveness sweep; live ones stay
-    expect(core.index.liveWriters()).toEqual(['alive']);
+    expect(await core.index.liveWriters()).toEqual(['alive']);
     expect(core.db.prepare('SELECT id FROM writers').pluck().all()).toEqual(['alive']);
   });
 

@@ -36,6 +36,8 @@ function asAsync<T extends object>(target: T): Async<T> {
         } catch (err) {
           return Promise.reject(err);
         }
+        // a method that is asynchronous already answers as it is
+        if (r !== null && typeof r === 'object' && Symbol.asyncIterator in r) return r;
         if (r !== null && typeof r === 'object' && typeof (r as Iterator<unknown>).next === 'function' && Symbol.iterator in r) {
           const it = r as IterableIterator<unknown>;
           return (async function* () {
