@@ -100,9 +100,9 @@ export function isOwnerAlive(pid: number, host: string, leaseUntil: number, now 
  * (PackWriter.publish, then sync), inside the unit of work that commits what uses them.
  */
 export interface ChunkIndex {
-  hasChunk(id: ChunkId): boolean;
+  hasChunk(id: ChunkId): Promise<boolean>;
   /** Which of these chunk ids are already stored, as latin1 keys. One query per 500 ids. */
-  existingChunks(ids: readonly ChunkId[]): Set<string>;
+  existingChunks(ids: readonly ChunkId[]): Promise<Set<string>>;
   getChunk(id: ChunkId): ChunkLocation | undefined;
   /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
   getSoleChunk(id: ContentId): ChunkLocation | undefined;
@@ -144,27 +144,27 @@ export interface ChunkIndex {
   chunksInPack(pack: number): Promise<PackedChunk[]>;
   /** Point chunks at their copies in another pack; a chunk no longer in `from` is left alone. */
   moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void>;
-  putChunks(chunks: Iterable<NewChunk>): void;
+  putChunks(chunks: Iterable<NewChunk>): Promise<void>;
   hasContent(id: ContentId): boolean;
   getContent(id: ContentId): ContentRecord | undefined;
-  putContents(contents: Iterable<ContentRecord>): void;
+  putContents(contents: Iterable<ContentRecord>): Promise<void>;
   getNode(id: NodeId): Buffer | undefined;
   putNode(id: NodeId, data: Buffer): void;
   /**
    * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
    * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
    */
-  claimPack(owner: string, target: number, opts?: { fresh?: boolean }): PackRow;
+  claimPack(owner: string, target: number, opts?: { fresh?: boolean }): Promise<PackRow>;
   /** Where the last chunk recorded in a pack ends: never beyond its committed size in a sound store. */
-  packEnd(id: number): number;
+  packEnd(id: number): Promise<number>;
   /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
-  commitPack(id: number, size: number, sealed: boolean): void;
+  commitPack(id: number, size: number, sealed: boolean): Promise<void>;
   /** Record a pack's new committed size and keep appending to it (the lease stays with `owner`). */
-  advancePack(id: number, size: number, owner: string): void;
-  releasePack(id: number, owner: string): void;
+  advancePack(id: number, size: number, owner: string): Promise<void>;
+  releasePack(id: number, owner: string): Promise<void>;
   /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
-  addWriter(id: string): void;
-  removeWriter(id: string): void;
+  addWriter(id: string): Promise<void>;
+  removeWriter(id: string): Promise<void>;
   isWriterAlive(id: string, now?: number): Promise<boolean>;
   /** Writer sessions still running; dead ones are removed as a side effect. */
   liveWriters(): Promise<string[]>;
@@ -174,7 +174,15 @@ export interface ChunkIndex {
 export class SqliteChunkIndex implements ChunkIndex {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  /**
+   * `settled`: undefined when a caller outside any unit may use the connection now, else a
+   * promise of the moment it may (unit-of-work.ts). A method called outside a unit waits for it,
+   * so that it neither sees half of another flow's unit nor writes into it.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly settled: () => Promise<void> | undefined = () => undefined,
+  ) {
     this.q = {
       hasChunk: db.prepare('SELECT 1 FROM chunks WHERE id = ?').pluck(),
       getChunk: db.prepare(
@@ -218,19 +226,30 @@ export class SqliteChunkIndex implements ChunkIndex {
     };
   }
 
-  hasChunk(id: ChunkId): boolean {
-    return this.q.hasChunk.get(id) !== undefined;
+  /** Run `f` once no unit of another flow is open on the connection: its statements then run with nothing in between. */
+  private async at<T>(f: () => T): Promise<T> {
+    const wait = this.settled();
+    if (wait) await wait;
+    return f();
+  }
+
+  hasChunk(id: ChunkId): Promise<boolean> {
+    return this.at(() => {
+      return this.q.hasChunk.get(id) !== undefined;
+    });
   }
 
   /** Which of these chunk ids are already stored, as latin1 keys. One query per 500 ids. */
-  existingChunks(ids: readonly ChunkId[]): Set<string> {
-    const out = new Set<string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
-      const stmt = this.inStmt(slice.length);
-      for (const id of stmt.all(...slice) as Buffer[]) out.add(id.toString('latin1'));
-    }
-    return out;
+  existingChunks(ids: readonly ChunkId[]): Promise<Set<string>> {
+    return this.at(() => {
+      const out = new Set<string>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const slice = ids.slice(i, i + 500);
+        const stmt = this.inStmt(slice.length);
+        for (const id of stmt.all(...slice) as Buffer[]) out.add(id.toString('latin1'));
+      }
+      return out;
+    });
   }
 
   private readonly inStmts = new Map<number, Database.Statement>();
@@ -297,8 +316,10 @@ export class SqliteChunkIndex implements ChunkIndex {
   private readonly locStmts = new Map<number, Database.Statement>();
 
   /** Every pack recorded, with its committed size. */
-  async listPacks(): Promise<PackRow[]> {
-    return (this.q.packs.all() as { id: number; name: string; size: number; sealed: number }[]).map((r) => ({ id: r.id, name: r.name, size: r.size, sealed: r.sealed !== 0 }));
+  listPacks(): Promise<PackRow[]> {
+    return this.at(() => {
+      return (this.q.packs.all() as { id: number; name: string; size: number; sealed: number }[]).map((r) => ({ id: r.id, name: r.name, size: r.size, sealed: r.sealed !== 0 }));
+    });
   }
 
   /** Where every recorded chunk lies, a page at a time in id order: no statement stays open between pages. */
@@ -311,37 +332,48 @@ export class SqliteChunkIndex implements ChunkIndex {
    * handed out, so the consumer may await (and other queries run) between rows.
    */
   private async *scan<R>(first: Database.Statement, after: Database.Statement, idOf: (r: R) => Buffer): AsyncIterable<R> {
-    let page = first.all(SCAN_PAGE) as R[];
+    let page = await this.at(() => first.all(SCAN_PAGE) as R[]);
     for (;;) {
       yield* page;
       if (page.length < SCAN_PAGE) return;
-      page = after.all(idOf(page[page.length - 1]!), SCAN_PAGE) as R[];
+      const last = idOf(page[page.length - 1]!);
+      page = await this.at(() => after.all(last, SCAN_PAGE) as R[]);
     }
   }
 
   /** Every recorded chunk's id. */
-  async allChunkIds(): Promise<ChunkId[]> {
-    return this.q.chunkIds.all() as ChunkId[];
+  allChunkIds(): Promise<ChunkId[]> {
+    return this.at(() => {
+      return this.q.chunkIds.all() as ChunkId[];
+    });
   }
 
   /** Every content stored as a list of chunks (one-chunk contents have no list). */
-  async allChunkLists(): Promise<{ id: ContentId; chunks: ChunkId[] }[]> {
-    return (this.q.chunkLists.all() as { id: Buffer; chunks: Buffer }[]).map((r) => ({ id: r.id as ContentId, chunks: splitIds(r.chunks) }));
+  allChunkLists(): Promise<{ id: ContentId; chunks: ChunkId[] }[]> {
+    return this.at(() => {
+      return (this.q.chunkLists.all() as { id: Buffer; chunks: Buffer }[]).map((r) => ({ id: r.id as ContentId, chunks: splitIds(r.chunks) }));
+    });
   }
 
   /** Delete every tree page `keep` refuses; the number deleted. */
-  async sweepNodes(keep: (id: NodeId) => boolean): Promise<number> {
-    return this.sweep('nodes', keep as (id: Buffer) => boolean);
+  sweepNodes(keep: (id: NodeId) => boolean): Promise<number> {
+    return this.at(() => {
+      return this.sweep('nodes', keep as (id: Buffer) => boolean);
+    });
   }
 
   /** Delete every chunk-list content `keep` refuses; the number deleted. */
-  async sweepContents(keep: (id: ContentId) => boolean): Promise<number> {
-    return this.sweep('contents', keep as (id: Buffer) => boolean);
+  sweepContents(keep: (id: ContentId) => boolean): Promise<number> {
+    return this.at(() => {
+      return this.sweep('contents', keep as (id: Buffer) => boolean);
+    });
   }
 
   /** Delete every chunk row `keep` refuses (their bytes stay in the packs until a pack is rewritten or emptied); the number deleted. */
-  async sweepChunks(keep: (id: ChunkId) => boolean): Promise<number> {
-    return this.sweep('chunks', keep as (id: Buffer) => boolean);
+  sweepChunks(keep: (id: ChunkId) => boolean): Promise<number> {
+    return this.at(() => {
+      return this.sweep('chunks', keep as (id: Buffer) => boolean);
+    });
   }
 
   private sweep(table: 'nodes' | 'contents' | 'chunks', keep: (id: Buffer) => boolean): number {
@@ -356,14 +388,18 @@ export class SqliteChunkIndex implements ChunkIndex {
    * Drop the kept CSV profiles (profile-cache.ts) of contents that are gone: a profile is worth
    * nothing without its content. A one-chunk content has no contents row; its id is the chunk's.
    */
-  async dropOrphanProfiles(): Promise<void> {
-    this.db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+  dropOrphanProfiles(): Promise<void> {
+    return this.at(() => {
+      this.db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+    });
   }
 
   /** A delta row is worth nothing once its chunk is gone; a kept hasher state once its content is (only multi-chunk contents have one). */
-  async dropOrphanDeltasAndStates(): Promise<void> {
-    this.db.prepare('DELETE FROM chunk_deltas WHERE id NOT IN (SELECT id FROM chunks)').run();
-    this.db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
+  dropOrphanDeltasAndStates(): Promise<void> {
+    return this.at(() => {
+      this.db.prepare('DELETE FROM chunk_deltas WHERE id NOT IN (SELECT id FROM chunks)').run();
+      this.db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
+    });
   }
 
   /** The chunks stored as deltas, a page at a time. */
@@ -372,37 +408,49 @@ export class SqliteChunkIndex implements ChunkIndex {
   }
 
   /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
-  async packUsage(): Promise<PackUsage[]> {
-    return this.db
-      .prepare(
-        `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
-         FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
-      )
-      .all() as PackUsage[];
+  packUsage(): Promise<PackUsage[]> {
+    return this.at(() => {
+      return this.db
+        .prepare(
+          `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
+           FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
+        )
+        .all() as PackUsage[];
+    });
   }
 
-  async deletePack(id: number): Promise<void> {
-    this.db.prepare('DELETE FROM packs WHERE id = ?').run(id);
+  deletePack(id: number): Promise<void> {
+    return this.at(() => {
+      this.db.prepare('DELETE FROM packs WHERE id = ?').run(id);
+    });
   }
 
   /** No writer appends to a sealed pack again. */
-  async sealPack(id: number): Promise<void> {
-    this.db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?').run(id);
+  sealPack(id: number): Promise<void> {
+    return this.at(() => {
+      this.db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?').run(id);
+    });
   }
 
   /** The chunks recorded in a pack. */
-  async chunksInPack(pack: number): Promise<PackedChunk[]> {
-    return this.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(pack) as PackedChunk[];
+  chunksInPack(pack: number): Promise<PackedChunk[]> {
+    return this.at(() => {
+      return this.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(pack) as PackedChunk[];
+    });
   }
 
   /** Point chunks at their copies in another pack; a chunk no longer in `from` (moved or swept meanwhile) is left alone. */
-  async moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void> {
-    const upd = this.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
-    for (const m of moved) upd.run(to, m.offset, m.id, from);
+  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void> {
+    return this.at(() => {
+      const upd = this.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
+      for (const m of moved) upd.run(to, m.offset, m.id, from);
+    });
   }
 
-  putChunks(chunks: Iterable<NewChunk>): void {
-    for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);
+  putChunks(chunks: Iterable<NewChunk>): Promise<void> {
+    return this.at(() => {
+      for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);
+    });
   }
 
   // A one-chunk file (most small files) has no contents row: its content id is its chunk id, so
@@ -418,21 +466,27 @@ export class SqliteChunkIndex implements ChunkIndex {
     return loc === undefined ? undefined : { id, size: loc, chunks: [id as unknown as ChunkId] };
   }
 
-  putContents(contents: Iterable<ContentRecord>): void {
-    for (const c of contents) {
-      if (c.chunks.length === 1 && c.chunks[0]!.equals(c.id)) continue;
-      this.q.putContent.run(c.id, c.size, c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
-      if (c.endState) this.q.putState.run(c.id, c.endState);
-    }
+  putContents(contents: Iterable<ContentRecord>): Promise<void> {
+    return this.at(() => {
+      for (const c of contents) {
+        if (c.chunks.length === 1 && c.chunks[0]!.equals(c.id)) continue;
+        this.q.putContent.run(c.id, c.size, c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
+        if (c.endState) this.q.putState.run(c.id, c.endState);
+      }
+    });
   }
 
   /** Every kept hasher state, with its content's size (null when the content is gone). */
-  async contentStates(): Promise<{ content: ContentId; state: Buffer; size: number | null }[]> {
-    return this.q.allStates.all() as { content: ContentId; state: Buffer; size: number | null }[];
+  contentStates(): Promise<{ content: ContentId; state: Buffer; size: number | null }[]> {
+    return this.at(() => {
+      return this.q.allStates.all() as { content: ContentId; state: Buffer; size: number | null }[];
+    });
   }
 
-  async deleteContentState(id: ContentId): Promise<void> {
-    this.q.deleteState.run(id);
+  deleteContentState(id: ContentId): Promise<void> {
+    return this.at(() => {
+      this.q.deleteState.run(id);
+    });
   }
 
   /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
@@ -452,52 +506,68 @@ export class SqliteChunkIndex implements ChunkIndex {
    * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
    * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
    */
-  claimPack(owner: string, target: number, opts: { fresh?: boolean } = {}): PackRow {
-    const now = Date.now();
-    return guardSqlite(() => this.db.transaction((): PackRow => {
-      const rows = opts.fresh ? [] : this.q.claimablePack.all(target) as { id: number; name: string; size: number; sealed: number; owner: string | null; leaseUntil: number | null }[];
-      for (const r of rows) {
-        if (r.owner !== null && this.writerAlive(r.owner, now)) continue;
-        this.q.leasePack.run(owner, now + WRITER_LEASE_MS, r.id);
-        return { id: r.id, name: r.name, size: r.size, sealed: false };
-      }
-      const name = `${now.toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
-      const info = this.q.newPack.run(name, owner, now + WRITER_LEASE_MS, now);
-      return { id: Number(info.lastInsertRowid), name, size: 0, sealed: false };
-    }).immediate());
+  claimPack(owner: string, target: number, opts: { fresh?: boolean } = {}): Promise<PackRow> {
+    return this.at(() => {
+      const now = Date.now();
+      return guardSqlite(() => this.db.transaction((): PackRow => {
+        const rows = opts.fresh ? [] : this.q.claimablePack.all(target) as { id: number; name: string; size: number; sealed: number; owner: string | null; leaseUntil: number | null }[];
+        for (const r of rows) {
+          if (r.owner !== null && this.writerAlive(r.owner, now)) continue;
+          this.q.leasePack.run(owner, now + WRITER_LEASE_MS, r.id);
+          return { id: r.id, name: r.name, size: r.size, sealed: false };
+        }
+        const name = `${now.toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
+        const info = this.q.newPack.run(name, owner, now + WRITER_LEASE_MS, now);
+        return { id: Number(info.lastInsertRowid), name, size: 0, sealed: false };
+      }).immediate());
+    });
   }
 
   /** Where the last chunk recorded in a pack ends: never beyond its committed size in a sound store. */
-  packEnd(id: number): number {
-    return this.q.packEnd.get(id) as number;
+  packEnd(id: number): Promise<number> {
+    return this.at(() => {
+      return this.q.packEnd.get(id) as number;
+    });
   }
 
   /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
-  commitPack(id: number, size: number, sealed: boolean): void {
-    this.q.commitPack.run(size, sealed ? 1 : 0, id);
+  commitPack(id: number, size: number, sealed: boolean): Promise<void> {
+    return this.at(() => {
+      this.q.commitPack.run(size, sealed ? 1 : 0, id);
+    });
   }
 
   /** Record a pack's new committed size and keep appending to it (the lease stays with `owner`). */
-  advancePack(id: number, size: number, owner: string): void {
-    this.q.advancePack.run(size, id, owner);
+  advancePack(id: number, size: number, owner: string): Promise<void> {
+    return this.at(() => {
+      this.q.advancePack.run(size, id, owner);
+    });
   }
 
-  releasePack(id: number, owner: string): void {
-    this.q.releasePack.run(id, owner);
+  releasePack(id: number, owner: string): Promise<void> {
+    return this.at(() => {
+      this.q.releasePack.run(id, owner);
+    });
   }
 
   /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
-  addWriter(id: string): void {
-    const now = Date.now();
-    guardSqlite(() => this.q.addWriter.run(id, process.pid, HOST, now, now + WRITER_LEASE_MS), 'cannot start a write');
+  addWriter(id: string): Promise<void> {
+    return this.at(() => {
+      const now = Date.now();
+      guardSqlite(() => this.q.addWriter.run(id, process.pid, HOST, now, now + WRITER_LEASE_MS), 'cannot start a write');
+    });
   }
 
-  removeWriter(id: string): void {
-    this.q.removeWriter.run(id);
+  removeWriter(id: string): Promise<void> {
+    return this.at(() => {
+      this.q.removeWriter.run(id);
+    });
   }
 
-  async isWriterAlive(id: string, now = Date.now()): Promise<boolean> {
-    return this.writerAlive(id, now);
+  isWriterAlive(id: string, now = Date.now()): Promise<boolean> {
+    return this.at(() => {
+      return this.writerAlive(id, now);
+    });
   }
 
   /** isWriterAlive inside claimPack's synchronous transaction. */
@@ -507,13 +577,15 @@ export class SqliteChunkIndex implements ChunkIndex {
   }
 
   /** Writer sessions still running; dead ones are removed as a side effect. */
-  async liveWriters(): Promise<string[]> {
-    const live: string[] = [];
-    for (const w of this.q.writers.all() as { id: string; pid: number; host: string; leaseUntil: number }[]) {
-      if (isOwnerAlive(w.pid, w.host, w.leaseUntil)) live.push(w.id);
-      else this.q.removeWriter.run(w.id);
-    }
-    return live;
+  liveWriters(): Promise<string[]> {
+    return this.at(() => {
+      const live: string[] = [];
+      for (const w of this.q.writers.all() as { id: string; pid: number; host: string; leaseUntil: number }[]) {
+        if (isOwnerAlive(w.pid, w.host, w.leaseUntil)) live.push(w.id);
+        else this.q.removeWriter.run(w.id);
+      }
+      return live;
+    });
   }
 }
 

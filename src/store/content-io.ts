@@ -74,12 +74,13 @@ export class ContentWriter implements ContentSink {
       } else {
         this.chunks.push(...prefix.record.chunks.slice(0, -1));
         this.size = keep;
-        this.push(last);
+        // one chunk's bytes at most: queued with the next push's batch
+        this.pushSync(last);
       }
     }
   }
 
-  buffer(size: number): Buffer {
+  async buffer(size: number): Promise<Buffer> {
     // a fresh buffer each time: chunks stay views into it until the pack writer drains
     return Buffer.allocUnsafe(size);
   }
@@ -88,8 +89,14 @@ export class ContentWriter implements ContentSink {
     this.hasher?.close?.();
   }
 
-  push(block: Buffer): void {
+  async push(block: Buffer): Promise<void> {
     if (block.length === 0) return;
+    this.pushSync(block);
+    if (this.sink.batchReady) await this.sink.drain();
+  }
+
+  /** Cut and queue a block's chunks; the pack writer's batch is stored by the caller (push, or the constructor's finish). */
+  private pushSync(block: Buffer): void {
     this.size += block.length;
     this.chunker.push(block, this.onChunk);
   }
@@ -117,8 +124,9 @@ export class ContentWriter implements ContentSink {
     this.chunks.push(id);
   };
 
-  finish(): ContentRecord {
+  async finish(): Promise<ContentRecord> {
     this.chunker.finish(this.onChunk);
+    if (this.sink.batchReady) await this.sink.drain();
     if (this.chunks.length === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
     if (!this.hasher) {
       const id = this.chunks[0]! as unknown as ContentId;

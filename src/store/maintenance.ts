@@ -128,9 +128,12 @@ class FsckRun {
         this.badChunks.add(hex(c));
       }
     }
+    const named = new Map<string, ChunkId>();
+    for (const list of bases.values()) for (const base of list) named.set(base, Buffer.from(base, 'hex') as ChunkId);
+    const here = await index.existingChunks([...named.values()]);
     for (const [id, list] of bases) {
       for (const base of list) {
-        if (index.hasChunk(Buffer.from(base, 'hex') as ChunkId)) continue;
+        if (here.has(named.get(base)!.toString('latin1'))) continue;
         this.report(`chunk ${id.slice(0, 16)}`, `is stored against base chunk ${base.slice(0, 16)}, which is missing`);
         this.badChunks.add(id);
       }
@@ -480,8 +483,8 @@ async function sweep(
 
 /** Copy a pack's live chunks into a fresh pack, then drop the old one. */
 async function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: string }): Promise<boolean> {
-  const session = new WriteSession(s, `gc-${process.pid}`);
-  const row = s.index.claimPack(session.id, Number.MAX_SAFE_INTEGER, { fresh: true });
+  const session = await WriteSession.start(s, `gc-${process.pid}`);
+  const row = await s.index.claimPack(session.id, Number.MAX_SAFE_INTEGER, { fresh: true });
   const appender = local.openAppender(row.name, row.size, PACK_MAGIC);
   let failed = true;
   try {
@@ -497,15 +500,15 @@ async function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; n
     crashPoint('in-gc-repack');
     await s.unitOfWork(async () => {
       await s.index.moveChunks(old.id, row.id, moved);
-      s.index.commitPack(row.id, appender.length, true);
+      await s.index.commitPack(row.id, appender.length, true);
       await s.index.deletePack(old.id);
-      session.end();
+      await session.end();
     });
     failed = false;
     local.removeNow(old.name);
     return true;
   } finally {
     appender.close();
-    session.close(failed);
+    await session.close(failed);
   }
 }

@@ -56,7 +56,7 @@ function sqliteStore(file: string): AsyncMetadataStore {
   const units = new SqliteUnits(db);
   const meta: AsyncMetadata = {
     graph: asAsync(new SqliteCommitGraph(db)),
-    index: asAsync(new SqliteChunkIndex(db)),
+    index: asAsync(new SqliteChunkIndex(db, () => units.settled())),
     // outside a unit, its calls wait for the unit in flight, as in the store
     jobs: new SqliteJobRecords(db, () => units.settled()),
   };
