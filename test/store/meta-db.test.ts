@@ -311,6 +311,29 @@ describe('pack leases', () => {
     expect(core.db.prepare('SELECT id FROM writers').pluck().all()).toEqual(['alive']);
   });
 
+  it('a pack claim and a writer row made while another flow’s unit is open outlive that unit’s rollback', async () => {
+    const core = store();
+    let opened!: () => void;
+    const isOpen = new Promise<void>((resolve) => (opened = resolve));
+    let fail!: () => void;
+    const failing = new Promise<void>((resolve) => (fail = resolve));
+    const unit = core.unitOfWork(async () => {
+      opened();
+      await failing;
+      throw new Error('the unit gives up');
+    });
+    await isOpen;
+    // this flow is not in the unit: its rows must not ride on the unit's transaction
+    const registered = core.index.addWriter('other-flow');
+    const claimed = core.index.claimPack('other-flow', PACK_TARGET_BYTES);
+    fail();
+    await expect(unit).rejects.toThrow('the unit gives up');
+    await registered;
+    const pack = await claimed;
+    expect(core.db.prepare('SELECT lease_owner FROM packs WHERE id = ?').pluck().get(pack.id)).toBe('other-flow');
+    expect(await core.index.isWriterAlive('other-flow')).toBe(true);
+  });
+
   it('a lease whose owner never registered, or whose remote host let it expire, is taken over', async () => {
     const core = store();
     const ghost = await core.index.claimPack('never-registered', PACK_TARGET_BYTES);
