@@ -543,9 +543,12 @@ function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: R
   // so it is computed even when an offset skips the start.
   // (a one-chunk record whose chunk is not the content itself can only come from a damaged row)
   const whole = rec.chunks.length > 1 || (rec.chunks.length === 1 && !rec.chunks[0]!.equals(id)) ? createHasher() : null;
+  // every chunk's place in one lookup (a file below PARALLEL_MIN_BYTES has at most a few hundred
+  // chunks): a network index answers it in one round trip; readChunk looks up one absent here
+  const locs = rec.chunks.length > 1 ? index.getChunks(rec.chunks) : null;
   let pos = 0;
   for (const cid of rec.chunks) {
-    const data = readChunk(index, packs, cid, ctx);
+    const data = readChunk(index, packs, cid, ctx, locs?.get(cid.toString('latin1')));
     whole?.update(data);
     const skip = Math.max(0, offset - pos);
     pos += data.length;

@@ -296,8 +296,10 @@ class FsckRun {
   private chunkProblem(rec: ContentRecord): string | null {
     let total = 0;
     let remote = false;
+    // the content's chunks located in one lookup, not one per chunk
+    const locs = this.s.index.getChunks(rec.chunks);
     for (const cid of rec.chunks) {
-      const loc = this.s.index.getChunk(cid);
+      const loc = locs.get(cid.toString('latin1'));
       if (!loc) {
         // a lazy pull left it on a remote: `fsck --remote NAME` checks it is there
         if (this.anyRemote && this.remote.anyBacked([cid])) {
