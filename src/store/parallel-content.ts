@@ -204,6 +204,8 @@ export class ParallelContentWriter implements ContentSink {
       this.packs.add(id, this.bytes(this.cut, end), this.delta?.basesFor(this.cut, end));
       this.chunks.push(id);
       this.cut = end;
+      // a batch at a time, as the pack writer sizes them: one write of ~1 MiB each
+      if (this.packs.batchReady) await this.packs.drain();
     }
     // the queued chunks are views into held blocks: store them now, so the blocks can be reused
     if (r.ends.length > 0) await this.packs.drain();
