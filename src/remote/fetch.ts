@@ -149,9 +149,9 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
   const backlog = opts.lazy ? [] : store.remoteBacked(s.config.name);
   if (set.commits.length === 0 && moves.length === 0 && backlog.length === 0) return result;
 
-  const imp = store.openImport();
+  const imp = await store.openImport();
   try {
-    let need = imp.neededChunks(set);
+    let need = await imp.neededChunks(set);
     if (opts.lazy) {
       // the index objects are metadata: cached now, they let a later read find its chunks with no listing
       await s.index.load();
@@ -166,7 +166,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
       await s.index.load();
       const onRecord = (id: Buffer, rec: Buffer, pack: string) => imp.addRecord(id, rec, `remote pack ${pack.slice(0, 16)} at ${os.url}`);
       // deltas name their bases only once they arrive: fetch those the store lacks, until none
-      for (let batch = need; batch.length > 0; batch = imp.missingBases()) {
+      for (let batch = need; batch.length > 0; batch = await imp.missingBases()) {
         const before = result.bytes;
         result.bytes += await fetchChunks(s, batch, onRecord, opts.onProgress && ((p) => opts.onProgress!({ ...p, done: before + p.done })));
         result.chunks += batch.length;
@@ -182,7 +182,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
       )
     ).commits;
   } finally {
-    imp.abort();
+    await imp.abort();
   }
   for (const b of branches) {
     if (b.remote === null) continue;
@@ -195,7 +195,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
 }
 
 /** Download the records of `ids` by byte ranges of the packs holding them; returns the bytes read. */
-export async function fetchChunks(s: RemoteSession, ids: readonly Buffer[], onRecord: (id: Buffer, record: Buffer, pack: string) => void, onProgress?: OnProgress): Promise<number> {
+export async function fetchChunks(s: RemoteSession, ids: readonly Buffer[], onRecord: (id: Buffer, record: Buffer, pack: string) => void | Promise<void>, onProgress?: OnProgress): Promise<number> {
   const byPack = new Map<string, { id: Buffer; at: RemoteChunk }[]>();
   for (const id of ids) {
     const at = s.index.find(id);
@@ -247,7 +247,8 @@ export async function fetchChunks(s: RemoteSession, ids: readonly Buffer[], onRe
           filled += n;
           p += n;
           if (filled === it.at.length) {
-            onRecord(it.id, record, r.pack);
+            // the receiver may be writing a batch: this range waits, the others read on
+            await onRecord(it.id, record, r.pack);
             record = null;
             item++;
           }

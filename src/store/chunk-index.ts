@@ -35,6 +35,36 @@ export interface ContentRecord {
   endState?: Buffer;
 }
 
+/** Where one recorded chunk lies (what fsck checks against the packs). */
+export interface ChunkPlace {
+  id: ChunkId;
+  pack: number;
+  offset: number;
+  storedLen: number;
+}
+
+/** A chunk recorded in a pack, as repacking copies it. */
+export interface PackedChunk {
+  id: ChunkId;
+  offset: number;
+  storedLen: number;
+  rawLen: number;
+  codec: Codec;
+}
+
+/** A pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
+export interface PackUsage {
+  id: number;
+  name: string;
+  size: number;
+  owner: string | null;
+  chunks: number;
+  live: number;
+}
+
+/** Rows a paged scan reads per query: no statement stays open while the consumer awaits. */
+const SCAN_PAGE = 1000;
+
 export interface PackRow {
   id: number;
   name: string;
@@ -70,84 +100,89 @@ export function isOwnerAlive(pid: number, host: string, leaseUntil: number, now 
  * (PackWriter.publish, then sync), inside the unit of work that commits what uses them.
  */
 export interface ChunkIndex {
-  hasChunk(id: ChunkId): boolean;
+  hasChunk(id: ChunkId): Promise<boolean>;
   /** Which of these chunk ids are already stored, as latin1 keys. One query per 500 ids. */
-  existingChunks(ids: readonly ChunkId[]): Set<string>;
+  existingChunks(ids: readonly ChunkId[]): Promise<Set<string>>;
   getChunk(id: ChunkId): ChunkLocation | undefined;
   /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
   getSoleChunk(id: ContentId): ChunkLocation | undefined;
   /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */
   getChunks(ids: readonly ChunkId[]): Map<string, ChunkLocation>;
   /** Every pack recorded, with its committed size. */
-  listPacks(): PackRow[];
-  /**
-   * Where every recorded chunk lies, streamed (no other query may run on this store until the
-   * iteration ends: it holds the connection).
-   */
-  iterateChunkPlaces(): IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }>;
+  listPacks(): Promise<PackRow[]>;
+  /** Where every recorded chunk lies, a page at a time in id order: no cursor stays open between pages. */
+  iterateChunkPlaces(): AsyncIterable<ChunkPlace>;
   /** Every recorded chunk's id. */
-  allChunkIds(): ChunkId[];
+  allChunkIds(): Promise<ChunkId[]>;
   /** Every content stored as a list of chunks (one-chunk contents have no list). */
-  allChunkLists(): { id: ContentId; chunks: ChunkId[] }[];
+  allChunkLists(): Promise<{ id: ContentId; chunks: ChunkId[] }[]>;
   /** Delete every tree page `keep` refuses; the number deleted. Inside gc's unit of work. */
-  sweepNodes(keep: (id: NodeId) => boolean): number;
+  sweepNodes(keep: (id: NodeId) => boolean): Promise<number>;
   /** Delete every chunk-list content `keep` refuses; the number deleted. */
-  sweepContents(keep: (id: ContentId) => boolean): number;
+  sweepContents(keep: (id: ContentId) => boolean): Promise<number>;
   /** Delete every chunk row `keep` refuses; the number deleted. */
-  sweepChunks(keep: (id: ChunkId) => boolean): number;
+  sweepChunks(keep: (id: ChunkId) => boolean): Promise<number>;
   /** Drop the kept CSV profiles of contents that are gone. */
-  dropOrphanProfiles(): void;
+  dropOrphanProfiles(): Promise<void>;
   /** Drop the delta rows of chunks that are gone, and the kept hasher states of contents that are gone. */
-  dropOrphanDeltasAndStates(): void;
-  /** The chunks stored as deltas (codec 2), whose bases the delta rows name. */
-  deltaChunkIds(): IterableIterator<ChunkId>;
+  dropOrphanDeltasAndStates(): Promise<void>;
+  /** The chunks stored as deltas (codec 2), whose bases the delta rows name: a page at a time. */
+  deltaChunkIds(): AsyncIterable<ChunkId>;
   /** Where every chunk a delta is decoded from lies, down its chain: one lookup instead of one per base per level. */
   getChainChunks(id: ChunkId): Map<string, ChunkLocation>;
   /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
   getContentState(id: ContentId): Buffer | undefined;
   /** Every kept hasher state, with its content's size (null when the content is gone). */
-  contentStates(): { content: ContentId; state: Buffer; size: number | null }[];
-  deleteContentState(id: ContentId): void;
+  contentStates(): Promise<{ content: ContentId; state: Buffer; size: number | null }[]>;
+  deleteContentState(id: ContentId): Promise<void>;
   /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
-  packUsage(): { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[];
-  deletePack(id: number): void;
+  packUsage(): Promise<PackUsage[]>;
+  deletePack(id: number): Promise<void>;
   /** No writer appends to a sealed pack again. */
-  sealPack(id: number): void;
+  sealPack(id: number): Promise<void>;
   /** The chunks recorded in a pack. */
-  chunksInPack(pack: number): { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[];
+  chunksInPack(pack: number): Promise<PackedChunk[]>;
   /** Point chunks at their copies in another pack; a chunk no longer in `from` is left alone. */
-  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): void;
-  putChunks(chunks: Iterable<NewChunk>): void;
+  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void>;
+  putChunks(chunks: Iterable<NewChunk>): Promise<void>;
   hasContent(id: ContentId): boolean;
   getContent(id: ContentId): ContentRecord | undefined;
-  putContents(contents: Iterable<ContentRecord>): void;
+  putContents(contents: Iterable<ContentRecord>): Promise<void>;
   getNode(id: NodeId): Buffer | undefined;
   putNode(id: NodeId, data: Buffer): void;
   /**
    * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
    * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
    */
-  claimPack(owner: string, target: number, opts?: { fresh?: boolean }): PackRow;
+  claimPack(owner: string, target: number, opts?: { fresh?: boolean }): Promise<PackRow>;
   /** Where the last chunk recorded in a pack ends: never beyond its committed size in a sound store. */
-  packEnd(id: number): number;
+  packEnd(id: number): Promise<number>;
   /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
-  commitPack(id: number, size: number, sealed: boolean): void;
+  commitPack(id: number, size: number, sealed: boolean): Promise<void>;
   /** Record a pack's new committed size and keep appending to it (the lease stays with `owner`). */
-  advancePack(id: number, size: number, owner: string): void;
-  releasePack(id: number, owner: string): void;
+  advancePack(id: number, size: number, owner: string): Promise<void>;
+  releasePack(id: number, owner: string): Promise<void>;
   /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
-  addWriter(id: string): void;
-  removeWriter(id: string): void;
-  isWriterAlive(id: string, now?: number): boolean;
+  addWriter(id: string): Promise<void>;
+  removeWriter(id: string): Promise<void>;
+  isWriterAlive(id: string, now?: number): Promise<boolean>;
   /** Writer sessions still running; dead ones are removed as a side effect. */
-  liveWriters(): string[];
+  liveWriters(): Promise<string[]>;
 }
 
 /** ChunkIndex on SQLite: prepared statements over its tables. */
 export class SqliteChunkIndex implements ChunkIndex {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  /**
+   * `settled`: undefined when a caller outside any unit may use the connection now, else a
+   * promise of the moment it may (unit-of-work.ts). A method called outside a unit waits for it,
+   * so that it neither sees half of another flow's unit nor writes into it.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly settled: () => Promise<void> | undefined = () => undefined,
+  ) {
     this.q = {
       hasChunk: db.prepare('SELECT 1 FROM chunks WHERE id = ?').pluck(),
       getChunk: db.prepare(
@@ -182,25 +217,39 @@ export class SqliteChunkIndex implements ChunkIndex {
       removeWriter: db.prepare('DELETE FROM writers WHERE id = ?'),
       writers: db.prepare('SELECT id, pid, host, lease_until AS leaseUntil FROM writers'),
       packs: db.prepare('SELECT id, name, size, sealed FROM packs'),
-      chunkPlaces: db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks'),
+      chunkPlacesFirst: db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks ORDER BY id LIMIT ?'),
+      chunkPlacesAfter: db.prepare('SELECT id, pack, offset, stored_len AS storedLen FROM chunks WHERE id > ? ORDER BY id LIMIT ?'),
+      deltaIdsFirst: db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta} ORDER BY id LIMIT ?`).pluck(),
+      deltaIdsAfter: db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta} AND id > ? ORDER BY id LIMIT ?`).pluck(),
       chunkIds: db.prepare('SELECT id FROM chunks').pluck(),
       chunkLists: db.prepare('SELECT id, chunks FROM contents WHERE length(chunks) > 0'),
     };
   }
 
-  hasChunk(id: ChunkId): boolean {
-    return this.q.hasChunk.get(id) !== undefined;
+  /** Run `f` once no unit of another flow is open on the connection: its statements then run with nothing in between. */
+  private async at<T>(f: () => T): Promise<T> {
+    const wait = this.settled();
+    if (wait) await wait;
+    return f();
+  }
+
+  hasChunk(id: ChunkId): Promise<boolean> {
+    return this.at(() => {
+      return this.q.hasChunk.get(id) !== undefined;
+    });
   }
 
   /** Which of these chunk ids are already stored, as latin1 keys. One query per 500 ids. */
-  existingChunks(ids: readonly ChunkId[]): Set<string> {
-    const out = new Set<string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
-      const stmt = this.inStmt(slice.length);
-      for (const id of stmt.all(...slice) as Buffer[]) out.add(id.toString('latin1'));
-    }
-    return out;
+  existingChunks(ids: readonly ChunkId[]): Promise<Set<string>> {
+    return this.at(() => {
+      const out = new Set<string>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const slice = ids.slice(i, i + 500);
+        const stmt = this.inStmt(slice.length);
+        for (const id of stmt.all(...slice) as Buffer[]) out.add(id.toString('latin1'));
+      }
+      return out;
+    });
   }
 
   private readonly inStmts = new Map<number, Database.Statement>();
@@ -267,41 +316,64 @@ export class SqliteChunkIndex implements ChunkIndex {
   private readonly locStmts = new Map<number, Database.Statement>();
 
   /** Every pack recorded, with its committed size. */
-  listPacks(): PackRow[] {
-    return (this.q.packs.all() as { id: number; name: string; size: number; sealed: number }[]).map((r) => ({ id: r.id, name: r.name, size: r.size, sealed: r.sealed !== 0 }));
+  listPacks(): Promise<PackRow[]> {
+    return this.at(() => {
+      return (this.q.packs.all() as { id: number; name: string; size: number; sealed: number }[]).map((r) => ({ id: r.id, name: r.name, size: r.size, sealed: r.sealed !== 0 }));
+    });
+  }
+
+  /** Where every recorded chunk lies, a page at a time in id order: no statement stays open between pages. */
+  async *iterateChunkPlaces(): AsyncIterable<ChunkPlace> {
+    yield* this.scan(this.q.chunkPlacesFirst, this.q.chunkPlacesAfter, (r: ChunkPlace) => r.id);
   }
 
   /**
-   * Where every recorded chunk lies, streamed (no other query may run on this store until the
-   * iteration ends: it holds the connection).
+   * Rows of a table in id order, SCAN_PAGE per query. Each page is read whole before it is
+   * handed out, so the consumer may await (and other queries run) between rows.
    */
-  iterateChunkPlaces(): IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }> {
-    return this.q.chunkPlaces.iterate() as IterableIterator<{ id: ChunkId; pack: number; offset: number; storedLen: number }>;
+  private async *scan<R>(first: Database.Statement, after: Database.Statement, idOf: (r: R) => Buffer): AsyncIterable<R> {
+    let page = await this.at(() => first.all(SCAN_PAGE) as R[]);
+    for (;;) {
+      yield* page;
+      if (page.length < SCAN_PAGE) return;
+      const last = idOf(page[page.length - 1]!);
+      page = await this.at(() => after.all(last, SCAN_PAGE) as R[]);
+    }
   }
 
   /** Every recorded chunk's id. */
-  allChunkIds(): ChunkId[] {
-    return this.q.chunkIds.all() as ChunkId[];
+  allChunkIds(): Promise<ChunkId[]> {
+    return this.at(() => {
+      return this.q.chunkIds.all() as ChunkId[];
+    });
   }
 
   /** Every content stored as a list of chunks (one-chunk contents have no list). */
-  allChunkLists(): { id: ContentId; chunks: ChunkId[] }[] {
-    return (this.q.chunkLists.all() as { id: Buffer; chunks: Buffer }[]).map((r) => ({ id: r.id as ContentId, chunks: splitIds(r.chunks) }));
+  allChunkLists(): Promise<{ id: ContentId; chunks: ChunkId[] }[]> {
+    return this.at(() => {
+      return (this.q.chunkLists.all() as { id: Buffer; chunks: Buffer }[]).map((r) => ({ id: r.id as ContentId, chunks: splitIds(r.chunks) }));
+    });
   }
 
   /** Delete every tree page `keep` refuses; the number deleted. */
-  sweepNodes(keep: (id: NodeId) => boolean): number {
-    return this.sweep('nodes', keep as (id: Buffer) => boolean);
+  sweepNodes(keep: (id: NodeId) => boolean): Promise<number> {
+    return this.at(() => {
+      return this.sweep('nodes', keep as (id: Buffer) => boolean);
+    });
   }
 
   /** Delete every chunk-list content `keep` refuses; the number deleted. */
-  sweepContents(keep: (id: ContentId) => boolean): number {
-    return this.sweep('contents', keep as (id: Buffer) => boolean);
+  sweepContents(keep: (id: ContentId) => boolean): Promise<number> {
+    return this.at(() => {
+      return this.sweep('contents', keep as (id: Buffer) => boolean);
+    });
   }
 
   /** Delete every chunk row `keep` refuses (their bytes stay in the packs until a pack is rewritten or emptied); the number deleted. */
-  sweepChunks(keep: (id: ChunkId) => boolean): number {
-    return this.sweep('chunks', keep as (id: Buffer) => boolean);
+  sweepChunks(keep: (id: ChunkId) => boolean): Promise<number> {
+    return this.at(() => {
+      return this.sweep('chunks', keep as (id: Buffer) => boolean);
+    });
   }
 
   private sweep(table: 'nodes' | 'contents' | 'chunks', keep: (id: Buffer) => boolean): number {
@@ -316,58 +388,69 @@ export class SqliteChunkIndex implements ChunkIndex {
    * Drop the kept CSV profiles (profile-cache.ts) of contents that are gone: a profile is worth
    * nothing without its content. A one-chunk content has no contents row; its id is the chunk's.
    */
-  dropOrphanProfiles(): void {
-    this.db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+  dropOrphanProfiles(): Promise<void> {
+    return this.at(() => {
+      this.db.prepare('DELETE FROM profiles WHERE content NOT IN (SELECT id FROM contents) AND content NOT IN (SELECT id FROM chunks)').run();
+    });
   }
 
   /** A delta row is worth nothing once its chunk is gone; a kept hasher state once its content is (only multi-chunk contents have one). */
-  dropOrphanDeltasAndStates(): void {
-    this.db.prepare('DELETE FROM chunk_deltas WHERE id NOT IN (SELECT id FROM chunks)').run();
-    this.db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
+  dropOrphanDeltasAndStates(): Promise<void> {
+    return this.at(() => {
+      this.db.prepare('DELETE FROM chunk_deltas WHERE id NOT IN (SELECT id FROM chunks)').run();
+      this.db.prepare('DELETE FROM content_states WHERE content NOT IN (SELECT id FROM contents)').run();
+    });
   }
 
-  deltaChunkIds(): IterableIterator<ChunkId> {
-    return this.db.prepare(`SELECT id FROM chunks WHERE codec = ${Codec.Delta}`).pluck().iterate() as IterableIterator<ChunkId>;
+  /** The chunks stored as deltas, a page at a time. */
+  async *deltaChunkIds(): AsyncIterable<ChunkId> {
+    yield* this.scan(this.q.deltaIdsFirst, this.q.deltaIdsAfter, (id: ChunkId) => id);
   }
 
   /** Every pack with its lease owner, how many chunks it holds and how many of its bytes they use. */
-  packUsage(): { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[] {
-    return this.db
-      .prepare(
-        `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
-         FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
-      )
-      .all() as { id: number; name: string; size: number; owner: string | null; chunks: number; live: number }[];
+  packUsage(): Promise<PackUsage[]> {
+    return this.at(() => {
+      return this.db
+        .prepare(
+          `SELECT p.id, p.name, p.size, p.lease_owner AS owner, COUNT(c.id) AS chunks, COALESCE(SUM(c.stored_len + ${RECORD_HEADER_BYTES}), 0) AS live
+           FROM packs p LEFT JOIN chunks c ON c.pack = p.id GROUP BY p.id`,
+        )
+        .all() as PackUsage[];
+    });
   }
 
-  deletePack(id: number): void {
-    this.db.prepare('DELETE FROM packs WHERE id = ?').run(id);
+  deletePack(id: number): Promise<void> {
+    return this.at(() => {
+      this.db.prepare('DELETE FROM packs WHERE id = ?').run(id);
+    });
   }
 
   /** No writer appends to a sealed pack again. */
-  sealPack(id: number): void {
-    this.db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?').run(id);
+  sealPack(id: number): Promise<void> {
+    return this.at(() => {
+      this.db.prepare('UPDATE packs SET sealed = 1 WHERE id = ?').run(id);
+    });
   }
 
   /** The chunks recorded in a pack. */
-  chunksInPack(pack: number): { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec }[] {
-    return this.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(pack) as {
-      id: ChunkId;
-      offset: number;
-      storedLen: number;
-      rawLen: number;
-      codec: Codec;
-    }[];
+  chunksInPack(pack: number): Promise<PackedChunk[]> {
+    return this.at(() => {
+      return this.db.prepare('SELECT id, offset, stored_len AS storedLen, raw_len AS rawLen, codec FROM chunks WHERE pack = ?').all(pack) as PackedChunk[];
+    });
   }
 
   /** Point chunks at their copies in another pack; a chunk no longer in `from` (moved or swept meanwhile) is left alone. */
-  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): void {
-    const upd = this.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
-    for (const m of moved) upd.run(to, m.offset, m.id, from);
+  moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void> {
+    return this.at(() => {
+      const upd = this.db.prepare('UPDATE chunks SET pack = ?, offset = ? WHERE id = ? AND pack = ?');
+      for (const m of moved) upd.run(to, m.offset, m.id, from);
+    });
   }
 
-  putChunks(chunks: Iterable<NewChunk>): void {
-    for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);
+  putChunks(chunks: Iterable<NewChunk>): Promise<void> {
+    return this.at(() => {
+      for (const c of chunks) this.q.putChunk.run(c.id, c.pack, c.offset, c.storedLen, c.rawLen, c.codec);
+    });
   }
 
   // A one-chunk file (most small files) has no contents row: its content id is its chunk id, so
@@ -383,21 +466,27 @@ export class SqliteChunkIndex implements ChunkIndex {
     return loc === undefined ? undefined : { id, size: loc, chunks: [id as unknown as ChunkId] };
   }
 
-  putContents(contents: Iterable<ContentRecord>): void {
-    for (const c of contents) {
-      if (c.chunks.length === 1 && c.chunks[0]!.equals(c.id)) continue;
-      this.q.putContent.run(c.id, c.size, c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
-      if (c.endState) this.q.putState.run(c.id, c.endState);
-    }
+  putContents(contents: Iterable<ContentRecord>): Promise<void> {
+    return this.at(() => {
+      for (const c of contents) {
+        if (c.chunks.length === 1 && c.chunks[0]!.equals(c.id)) continue;
+        this.q.putContent.run(c.id, c.size, c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
+        if (c.endState) this.q.putState.run(c.id, c.endState);
+      }
+    });
   }
 
   /** Every kept hasher state, with its content's size (null when the content is gone). */
-  contentStates(): { content: ContentId; state: Buffer; size: number | null }[] {
-    return this.q.allStates.all() as { content: ContentId; state: Buffer; size: number | null }[];
+  contentStates(): Promise<{ content: ContentId; state: Buffer; size: number | null }[]> {
+    return this.at(() => {
+      return this.q.allStates.all() as { content: ContentId; state: Buffer; size: number | null }[];
+    });
   }
 
-  deleteContentState(id: ContentId): void {
-    this.q.deleteState.run(id);
+  deleteContentState(id: ContentId): Promise<void> {
+    return this.at(() => {
+      this.q.deleteState.run(id);
+    });
   }
 
   /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
@@ -417,63 +506,86 @@ export class SqliteChunkIndex implements ChunkIndex {
    * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
    * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
    */
-  claimPack(owner: string, target: number, opts: { fresh?: boolean } = {}): PackRow {
-    const now = Date.now();
-    return guardSqlite(() => this.db.transaction((): PackRow => {
-      const rows = opts.fresh ? [] : this.q.claimablePack.all(target) as { id: number; name: string; size: number; sealed: number; owner: string | null; leaseUntil: number | null }[];
-      for (const r of rows) {
-        if (r.owner !== null && this.isWriterAlive(r.owner, now)) continue;
-        this.q.leasePack.run(owner, now + WRITER_LEASE_MS, r.id);
-        return { id: r.id, name: r.name, size: r.size, sealed: false };
-      }
-      const name = `${now.toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
-      const info = this.q.newPack.run(name, owner, now + WRITER_LEASE_MS, now);
-      return { id: Number(info.lastInsertRowid), name, size: 0, sealed: false };
-    }).immediate());
+  claimPack(owner: string, target: number, opts: { fresh?: boolean } = {}): Promise<PackRow> {
+    return this.at(() => {
+      const now = Date.now();
+      return guardSqlite(() => this.db.transaction((): PackRow => {
+        const rows = opts.fresh ? [] : this.q.claimablePack.all(target) as { id: number; name: string; size: number; sealed: number; owner: string | null; leaseUntil: number | null }[];
+        for (const r of rows) {
+          if (r.owner !== null && this.writerAlive(r.owner, now)) continue;
+          this.q.leasePack.run(owner, now + WRITER_LEASE_MS, r.id);
+          return { id: r.id, name: r.name, size: r.size, sealed: false };
+        }
+        const name = `${now.toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
+        const info = this.q.newPack.run(name, owner, now + WRITER_LEASE_MS, now);
+        return { id: Number(info.lastInsertRowid), name, size: 0, sealed: false };
+      }).immediate());
+    });
   }
 
   /** Where the last chunk recorded in a pack ends: never beyond its committed size in a sound store. */
-  packEnd(id: number): number {
-    return this.q.packEnd.get(id) as number;
+  packEnd(id: number): Promise<number> {
+    return this.at(() => {
+      return this.q.packEnd.get(id) as number;
+    });
   }
 
   /** Record a pack's new committed size (inside the caller's commit transaction) and release it. */
-  commitPack(id: number, size: number, sealed: boolean): void {
-    this.q.commitPack.run(size, sealed ? 1 : 0, id);
+  commitPack(id: number, size: number, sealed: boolean): Promise<void> {
+    return this.at(() => {
+      this.q.commitPack.run(size, sealed ? 1 : 0, id);
+    });
   }
 
   /** Record a pack's new committed size and keep appending to it (the lease stays with `owner`). */
-  advancePack(id: number, size: number, owner: string): void {
-    this.q.advancePack.run(size, id, owner);
+  advancePack(id: number, size: number, owner: string): Promise<void> {
+    return this.at(() => {
+      this.q.advancePack.run(size, id, owner);
+    });
   }
 
-  releasePack(id: number, owner: string): void {
-    this.q.releasePack.run(id, owner);
+  releasePack(id: number, owner: string): Promise<void> {
+    return this.at(() => {
+      this.q.releasePack.run(id, owner);
+    });
   }
 
   /** Register a write session: from here on gc will not sweep, so dedup decisions stay valid. */
-  addWriter(id: string): void {
-    const now = Date.now();
-    guardSqlite(() => this.q.addWriter.run(id, process.pid, HOST, now, now + WRITER_LEASE_MS), 'cannot start a write');
+  addWriter(id: string): Promise<void> {
+    return this.at(() => {
+      const now = Date.now();
+      guardSqlite(() => this.q.addWriter.run(id, process.pid, HOST, now, now + WRITER_LEASE_MS), 'cannot start a write');
+    });
   }
 
-  removeWriter(id: string): void {
-    this.q.removeWriter.run(id);
+  removeWriter(id: string): Promise<void> {
+    return this.at(() => {
+      this.q.removeWriter.run(id);
+    });
   }
 
-  isWriterAlive(id: string, now = Date.now()): boolean {
+  isWriterAlive(id: string, now = Date.now()): Promise<boolean> {
+    return this.at(() => {
+      return this.writerAlive(id, now);
+    });
+  }
+
+  /** isWriterAlive inside claimPack's synchronous transaction. */
+  private writerAlive(id: string, now: number): boolean {
     const w = this.q.writerGet.get(id) as { pid: number; host: string; leaseUntil: number } | undefined;
     return w !== undefined && isOwnerAlive(w.pid, w.host, w.leaseUntil, now);
   }
 
   /** Writer sessions still running; dead ones are removed as a side effect. */
-  liveWriters(): string[] {
-    const live: string[] = [];
-    for (const w of this.q.writers.all() as { id: string; pid: number; host: string; leaseUntil: number }[]) {
-      if (isOwnerAlive(w.pid, w.host, w.leaseUntil)) live.push(w.id);
-      else this.q.removeWriter.run(w.id);
-    }
-    return live;
+  liveWriters(): Promise<string[]> {
+    return this.at(() => {
+      const live: string[] = [];
+      for (const w of this.q.writers.all() as { id: string; pid: number; host: string; leaseUntil: number }[]) {
+        if (isOwnerAlive(w.pid, w.host, w.leaseUntil)) live.push(w.id);
+        else this.q.removeWriter.run(w.id);
+      }
+      return live;
+    });
   }
 }
 

@@ -75,12 +75,13 @@ export class ContentWriter implements ContentSink {
       } else {
         this.chunks.push(...prefix.record.chunks.slice(0, -1));
         this.size = keep;
-        this.push(last);
+        // one chunk's bytes at most: queued with the next push's batch
+        this.pushSync(last);
       }
     }
   }
 
-  buffer(size: number): Buffer {
+  async buffer(size: number): Promise<Buffer> {
     // a fresh buffer each time: chunks stay views into it until the pack writer drains
     return Buffer.allocUnsafe(size);
   }
@@ -89,8 +90,14 @@ export class ContentWriter implements ContentSink {
     this.hasher?.close?.();
   }
 
-  push(block: Buffer): void {
+  async push(block: Buffer): Promise<void> {
     if (block.length === 0) return;
+    this.pushSync(block);
+    if (this.sink.batchReady) await this.sink.drain();
+  }
+
+  /** Cut and queue a block's chunks; the pack writer's batch is stored by the caller (push, or the constructor's finish). */
+  private pushSync(block: Buffer): void {
     this.size += block.length;
     this.chunker.push(block, this.onChunk);
   }
@@ -118,8 +125,9 @@ export class ContentWriter implements ContentSink {
     this.chunks.push(id);
   };
 
-  finish(): ContentRecord {
+  async finish(): Promise<ContentRecord> {
     this.chunker.finish(this.onChunk);
+    if (this.sink.batchReady) await this.sink.drain();
     if (this.chunks.length === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
     if (!this.hasher) {
       const id = this.chunks[0]! as unknown as ContentId;
@@ -536,9 +544,12 @@ function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: R
   // so it is computed even when an offset skips the start.
   // (a one-chunk record whose chunk is not the content itself can only come from a damaged row)
   const whole = rec.chunks.length > 1 || (rec.chunks.length === 1 && !rec.chunks[0]!.equals(id)) ? createHasher() : null;
+  // every chunk's place in one lookup (a file below PARALLEL_MIN_BYTES has at most a few hundred
+  // chunks): a network index answers it in one round trip; readChunk looks up one absent here
+  const locs = rec.chunks.length > 1 ? index.getChunks(rec.chunks) : null;
   let pos = 0;
   for (const cid of rec.chunks) {
-    const data = readChunk(index, packs, cid, ctx);
+    const data = readChunk(index, packs, cid, ctx, locs?.get(cid.toString('latin1')));
     whole?.update(data);
     const skip = Math.max(0, offset - pos);
     pos += data.length;

@@ -82,17 +82,17 @@ function locateTarget(s: StoreCore, target: CommitRef): WriteTarget {
 async function commitEdits(
   s: StoreCore,
   target: CommitRef,
-  build: (base: NodeId | null, t: WriteTarget) => readonly (PathEdit | OverlayOp)[],
-  opts: { description?: string; beforeCommit?: () => void } = {},
+  build: (base: NodeId | null, t: WriteTarget) => Promise<readonly (PathEdit | OverlayOp)[]>,
+  opts: { description?: string; beforeCommit?: () => Promise<void> } = {},
 ): Promise<{ commit: CommitRow; finished: boolean }> {
   crashPoint('before-commit-txn');
   const done = await s.unitOfWork(async () => {
     const t = locateTarget(s, target);
     const base = t.open ? t.open.root : (t.head?.root ?? null);
-    const edits = build(base, t);
+    const edits = await build(base, t);
     const ref = applyTreeOps(s.reader, s.pages, base, edits);
     const root = ref ? ref.id : emptyRoot(s);
-    opts.beforeCommit?.();
+    await opts.beforeCommit?.();
     if (t.open) {
       s.graph.setCommitRoot(t.repo, t.open.id, root, ref?.size ?? 0, ref?.files ?? 0);
       crashPoint('in-commit-txn');
@@ -168,14 +168,14 @@ async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeH
   let w: ContentSink | null = null;
   let block: Buffer | null = null;
   let filled = 0;
-  const put = (piece: Buffer) => {
+  const put = async (piece: Buffer) => {
     for (let off = 0; off < piece.length; ) {
-      block ??= w!.buffer(READ_BLOCK);
+      block ??= await w!.buffer(READ_BLOCK);
       const n = piece.copy(block, filled, off);
       filled += n;
       off += n;
       if (filled === block.length) {
-        w!.push(block);
+        await w!.push(block);
         onBytes(filled);
         block = null;
         filled = 0;
@@ -186,7 +186,7 @@ async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeH
     for await (const chunk of stream) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (w) {
-        put(buf);
+        await put(buf);
         continue;
       }
       early.push(buf);
@@ -195,7 +195,7 @@ async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeH
       if (earlyBytes >= READ_BLOCK) startContentWorker();
       if (earlyBytes >= PARALLEL_MIN_BYTES) {
         w = open(earlyBytes);
-        for (const b of early.splice(0)) put(b);
+        for (const b of early.splice(0)) await put(b);
       }
     }
     if (!w) {
@@ -203,15 +203,15 @@ async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeH
       // 100,000 streamed files would keep alive until the pack writer drains
       w = open(earlyBytes);
       if (earlyBytes > 0) {
-        w.push(early.length === 1 ? early[0]! : Buffer.concat(early, earlyBytes));
+        await w.push(early.length === 1 ? early[0]! : Buffer.concat(early, earlyBytes));
         onBytes(earlyBytes);
       }
     }
     if (block && filled > 0) {
-      w.push((block as Buffer).subarray(0, filled));
+      await w.push((block as Buffer).subarray(0, filled));
       onBytes(filled);
     }
-    return w.finish();
+    return await w.finish();
   } catch (err) {
     w?.abort();
     throw err;
@@ -269,7 +269,7 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     opts.onWarning?.(msg);
   };
   const plan = planPut(sources, opts.append ?? false, warn);
-  const run = new PutRun(s, t0, plan, opts, warn);
+  const run = new PutRun(s, await WriteSession.start(s), t0, plan, opts, warn);
   // A tree's rows go in over several checkpoint transactions; SQLite's automatic WAL checkpoint
   // (at 1,000 pages) after each copied the same chunk-index pages into meta.db again and again.
   // At 16,384 pages (64 MiB) a tree of 100,000 files is checkpointed once, at the end, and a tree
@@ -279,8 +279,8 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   let failed = true;
   try {
     for (const p of plan.plans) {
-      if (p.kind === 'tree') run.putTree(p);
-      else for (const f of p.files) run.putLocalFile(f);
+      if (p.kind === 'tree') await run.putTree(p);
+      else for (const f of p.files) await run.putLocalFile(f);
     }
     for (const src of sources) {
       if (src.kind === 'stream') {
@@ -304,13 +304,12 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     };
   } finally {
     if (plan.hasTrees) s.db.pragma(`wal_autocheckpoint = ${walPages}`);
-    run.session.close(failed);
+    await run.session.close(failed);
   }
 }
 
 /** One put's write session and what it has staged for its commit: path edits, tree overlays, contents, file-cache rows. */
 class PutRun {
-  readonly session: WriteSession;
   private readonly arena: ReadArena;
   private readonly cache: FileCache;
   private readonly pages: StagedPages;
@@ -330,21 +329,21 @@ class PutRun {
 
   constructor(
     private readonly s: StoreCore,
+    readonly session: WriteSession,
     private readonly t0: WriteTarget,
     private readonly plan: PutPlan,
     private readonly opts: PutOptions,
     warn: (msg: string) => void,
   ) {
-    this.session = new WriteSession(s);
     const { writer } = this.session;
     enableDeltas(s, writer); // delta hook: new versions of a file are stored against the old
     // a big file's chunk rows are recorded as it is read (unreferenced until the commit, which gc
     // leaves alone while this session's writer row lives), so memory does not grow with its size;
     // a checkpoint syncs the packs, which only packs on a local disk do mid-put
     if (s.packs.local)
-      writer.checkpointEvery(opts.checkpointRows ?? (plan.hasTrees ? CHECKPOINT_ROWS : FILE_CHECKPOINT_ROWS), () => {
-        writer.sync();
-        s.unitNow(() => writer.checkpoint());
+      writer.checkpointEvery(opts.checkpointRows ?? (plan.hasTrees ? CHECKPOINT_ROWS : FILE_CHECKPOINT_ROWS), async () => {
+        await writer.sync();
+        await s.unitNow(() => writer.checkpoint());
       });
     this.arena = new ReadArena(writer);
     this.cache = new FileCache(s.db);
@@ -402,16 +401,16 @@ class PutRun {
     return this.s.index.getContent(e.id as ContentId) ?? { id: e.id as ContentId, size: 0, chunks: [] };
   }
 
-  putTree(plan: Extract<LocalPlan, { kind: 'tree' }>): void {
-    const ref = this.trees!.ingest(plan.localPath, plan.repoPath);
+  async putTree(plan: Extract<LocalPlan, { kind: 'tree' }>): Promise<void> {
+    const ref = await this.trees!.ingest(plan.localPath, plan.repoPath);
     if (ref && ref.entries > 0) this.ops.push({ path: plan.repoPath, overlay: ref, covers: this.trees!.covered });
   }
 
-  putLocalFile(f: LocalFile): void {
+  async putLocalFile(f: LocalFile): Promise<void> {
     if (!this.opts.append && this.putCached(f)) return;
     const w = this.newWriter(f.repoPath, f.stat.size);
-    ingestLocal(f, w, this.arena, this.progress);
-    const rec = w.finish();
+    await ingestLocal(f, w, this.arena, this.progress);
+    const rec = await w.finish();
     this.addFile(f.repoPath, rec);
     if (!this.opts.append) this.cacheUpdates.push({ file: f, id: rec.id });
   }
@@ -447,12 +446,12 @@ class PutRun {
     return commitEdits(
       s,
       target,
-      (base) => {
+      async (base) => {
         // the trees' last pages, before the overlays read them
         this.pages.flush();
         // recorded first: replaying an append on a newer base reads this put's chunks
-        session.writer.record();
-        s.index.putContents(this.contents);
+        await session.writer.record();
+        await s.index.putContents(this.contents);
         const replay = this.putBase.replayOn(base, {
           reader: s.reader,
           index: s.index,
@@ -461,15 +460,15 @@ class PutRun {
           describe: (p) => ({ describe: () => `${this.t0.repo}:${p}` }),
           fileEntry: (rec) => fileEntry(rec),
         });
-        s.index.putContents(replay.contents);
+        await s.index.putContents(replay.contents);
         return replay.edits.length > 0 ? [...this.ops, ...replay.edits] : this.ops;
       },
       {
         description,
-        beforeCommit: () => {
-          this.trees?.record(readAt);
+        beforeCommit: async () => {
+          await this.trees?.record(readAt);
           this.cache.record(this.cacheUpdates.map((u) => ({ path: path.resolve(u.file.localPath), stat: u.file.stat, id: u.id })), readAt);
-          session.end();
+          await session.end();
         },
       },
     );
@@ -523,7 +522,7 @@ export async function writeLocalTree(
 ): Promise<{ root: NodeId | null; files: number; bytes: number }> {
   // synchronous from walk to commit: the packs must take appends and fsync
   requireLocal(s.packs, 'storing a datum output');
-  const session = new WriteSession(s);
+  const session = await WriteSession.start(s);
   const { writer } = session;
   let failed = true;
   let bytes = 0;
@@ -540,34 +539,35 @@ export async function writeLocalTree(
       onWarning: opts.onWarning,
       onBytes: (n) => (bytes += n),
     });
-    const ref = trees.ingest(dir, '/');
-    const appended = (opts.appended ?? []).map((a) => {
-      const rec = storeAppended(s, writer, a);
+    const ref = await trees.ingest(dir, '/');
+    const appended: { path: string; rec: ContentRecord }[] = [];
+    for (const a of opts.appended ?? []) {
+      const rec = await storeAppended(s, writer, a);
       bytes += rec.size;
-      return { path: a.path, rec };
-    });
-    session.makeDurableSync();
+      appended.push({ path: a.path, rec });
+    }
+    await session.makeDurable();
     const root = await s.unitOfWork(async () => {
-      writer.record();
-      trees.record(Date.now());
+      await writer.record();
+      await trees.record(Date.now());
       let r = ref && ref.entries > 0 ? ref.id : null;
       if (appended.length > 0) {
-        s.index.putContents(appended.map((a) => a.rec));
+        await s.index.putContents(appended.map((a) => a.rec));
         r = applyPathEdits(s.reader, s.pages, r, appended.map((a) => ({ path: a.path, entry: fileEntry(a.rec, opts.datum) })))?.id ?? null;
       }
       await opts.beforeCommit(r, { files: trees.files + appended.length, bytes });
-      session.end();
+      await session.end();
       return r;
     });
     failed = false;
     return { root, files: trees.files + appended.length, bytes };
   } finally {
-    session.close(failed);
+    await session.close(failed);
   }
 }
 
 /** Store `a.base` followed by the bytes of `a.tail`: only the base's last chunk and the new bytes are chunked. */
-function storeAppended(s: StoreCore, writer: PackWriter, a: AppendedOutput): ContentRecord {
+async function storeAppended(s: StoreCore, writer: PackWriter, a: AppendedOutput): Promise<ContentRecord> {
   const ctx = { describe: () => `the earlier output ${a.path}` };
   const prev = s.index.getContent(a.base);
   if (!prev) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
@@ -576,10 +576,10 @@ function storeAppended(s: StoreCore, writer: PackWriter, a: AppendedOutput): Con
   try {
     for (;;) {
       // a fresh buffer per block: the writer's chunks view it until the pack writer drains
-      const b = w.buffer(APPEND_BLOCK);
+      const b = await w.buffer(APPEND_BLOCK);
       const n = fs.readSync(fd, b, 0, b.length, null);
       if (n === 0) break;
-      w.push(b.subarray(0, n));
+      await w.push(b.subarray(0, n));
     }
   } finally {
     fs.closeSync(fd);
@@ -1035,7 +1035,7 @@ export async function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: {
   if (!se) throw fileNotFound(sc, sp);
   const dp = validateWritePath(dst.path ?? sp);
   if (opts.append && se.kind !== 'file') throw new InvalidArgumentError('--append copies only files', 'copy the directory without -a');
-  const { commit } = await commitEdits(s, dst, (base) => {
+  const { commit } = await commitEdits(s, dst, async (base) => {
     if (!opts.append) return [{ path: dp, entry: { ...se, name: '' } }];
     const prev = base ? lookupPath(s.reader, base, dp) : undefined;
     if (!prev) return [{ path: dp, entry: { ...se, name: '' } }];
@@ -1048,7 +1048,7 @@ export async function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: {
         yield* readContent(s.index, s.packs, se.id as ContentId, readCtx(sc, sp));
       })(),
     );
-    s.index.putContents([rec]);
+    await s.index.putContents([rec]);
     return [{ path: dp, entry: fileEntry(rec) }];
   });
   return toCommitInfo(s, commit);
@@ -1060,7 +1060,7 @@ export async function deleteFiles(s: StoreCore, ref: FileRef, opts: { recursive?
   if (p === undefined || cleanPath(p) === '/') {
     if (!opts.recursive) throw new InvalidArgumentError('a file path is required', 'name the file, e.g. repo@master:/file.txt, or pass -r with :/ to empty the commit');
   }
-  const { commit } = await commitEdits(s, ref, (base, t) => {
+  const { commit } = await commitEdits(s, ref, async (base, t) => {
     const c = { repo: t.repo, branch: t.branch, id: t.open?.id ?? t.head?.id ?? '' } as CommitRow;
     const matches: PathEntry[] = [];
     if (base) {

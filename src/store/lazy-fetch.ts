@@ -144,12 +144,13 @@ async function fetchVerified(s: StoreCore, source: RemoteChunkSource, remote: st
     for (const [k, d] of deltas) {
       for (const b of d.bases) {
         const bk = b.toString('latin1');
-        if (wholes.has(bk) || deltas.has(bk) || next.has(bk) || s.index.hasChunk(b)) continue;
+        if (wholes.has(bk) || deltas.has(bk) || next.has(bk)) continue;
         if (!fileOf.has(bk)) fileOf.set(bk, fileOf.get(k) ?? nameFor(b));
         next.set(bk, b);
       }
     }
-    batch = [...next.values()];
+    const here = next.size > 0 ? await s.index.existingChunks([...next.values()]) : new Set<string>();
+    batch = [...next.values()].filter((b) => !here.has(b.toString('latin1')));
   }
   const decoded = new Map<string, Buffer>();
   const bytesOf = (id: ChunkId, guard: number): Buffer => {
@@ -186,25 +187,28 @@ function named(err: unknown, what: () => string): unknown {
 async function writeCache(s: StoreCore, table: RemoteChunks, chunks: readonly { id: ChunkId; data: Buffer }[], now: number): Promise<number[]> {
   const session = `lazy-${randomBytes(8).toString('hex')}`;
   // a registered writer keeps gc from sweeping while these chunks are written but unrecorded
-  s.index.addWriter(session);
+  await s.index.addWriter(session);
   const writer = new PackWriter(s.index, s.packs, session, DEFAULT_COMPRESSION, PACK_TARGET_BYTES, true);
   let failed = true;
   try {
-    for (const c of chunks) writer.add(c.id, c.data);
-    writer.sync();
+    for (const c of chunks) {
+      writer.add(c.id, c.data);
+      if (writer.batchReady) await writer.drain();
+    }
+    await writer.sync();
     const packs = writer.written();
     await s.unitOfWork(async () => {
-      writer.record();
+      await writer.record();
       table.addCachePacks(packs, now);
-      s.index.removeWriter(session);
+      await s.index.removeWriter(session);
     });
     failed = false;
     return packs.map((p) => p.id);
   } finally {
-    writer.close(failed);
+    await writer.close(failed);
     if (failed) {
       try {
-        s.index.removeWriter(session);
+        await s.index.removeWriter(session);
       } catch {
         // its lease runs out on its own
       }

@@ -45,9 +45,9 @@ export class ReadArena {
   private pos = 0;
   constructor(private readonly writer: PackWriter) {}
 
-  take(n: number): Buffer {
+  async take(n: number): Promise<Buffer> {
     if (this.pos + n > this.slab.length) {
-      this.writer.drain();
+      await this.writer.drain();
       this.pos = 0;
     }
     const b = this.slab.subarray(this.pos, this.pos + n);
@@ -63,7 +63,7 @@ export function contentSink(writer: PackWriter, sizeHint: number, delta?: DeltaP
 }
 
 /** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */
-export function ingestLocal(file: LocalFile, w: ContentSink, arena: ReadArena, onBytes: (n: number) => void): void {
+export async function ingestLocal(file: LocalFile, w: ContentSink, arena: ReadArena, onBytes: (n: number) => void): Promise<void> {
   let fd: number;
   try {
     fd = fs.openSync(file.localPath, 'r');
@@ -80,10 +80,10 @@ export function ingestLocal(file: LocalFile, w: ContentSink, arena: ReadArena, o
       // small files come from the arena; big ones from the writer (a fresh buffer, or a block
       // that goes to the content worker), since chunks are views into it until they are stored
       const want = Math.min(READ_BLOCK, remaining);
-      const buf = before.size <= ReadArena.MAX_FILE ? arena.take(want) : w.buffer(want);
+      const buf = before.size <= ReadArena.MAX_FILE ? await arena.take(want) : await w.buffer(want);
       const n = fs.readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
-      w.push(n === buf.length ? buf : buf.subarray(0, n));
+      await w.push(n === buf.length ? buf : buf.subarray(0, n));
       onBytes(n);
       remaining -= n;
     }
@@ -431,18 +431,18 @@ export class TreeIngest {
    * chunk must never point at bytes not on disk), then one transaction with the writer's rows and
    * ours.
    */
-  private checkpoint(): void {
-    this.o.writer.sync();
-    const done = this.s.unitNow(() => {
-      this.o.writer.checkpoint();
-      this.record(Date.now());
+  private async checkpoint(): Promise<void> {
+    await this.o.writer.sync();
+    const done = await this.s.unitNow(async () => {
+      await this.o.writer.checkpoint();
+      await this.record(Date.now());
     });
     if (done) this.o.onCheckpoint?.();
   }
 
   /** Record staged contents, file-cache rows and pages: inside the transaction, after the writer's rows. */
-  record(readAtMs: number): void {
-    this.s.index.putContents(this.contents);
+  async record(readAtMs: number): Promise<void> {
+    await this.s.index.putContents(this.contents);
     this.contents = [];
     this.o.cache?.record(this.cacheRows, readAtMs, this.cacheComplete);
     this.cacheRows = [];
@@ -450,7 +450,7 @@ export class TreeIngest {
     this.o.pages.flush();
   }
 
-  ingest(localRoot: string, repoRoot: string): PageRef | null {
+  async ingest(localRoot: string, repoRoot: string): Promise<PageRef | null> {
     this.nextBatch = 0;
     this.sent = 0;
     this.offered = 0;
@@ -507,10 +507,10 @@ export class TreeIngest {
           const sub = top.builder.finish();
           if (sub && sub.entries > 0) add(frames[frames.length - 1]!, { name: top.name, kind: 'dir', id: sub.id, size: sub.size, files: sub.files });
         } else {
-          add(top, this.file(ev, top));
+          add(top, await this.file(ev, top));
         }
       }
-      this.release();
+      await this.release();
       built(frames[0]!);
       done(frames[0]!);
       if (baseRoot?.kind === 'dir' && !lost) this.covered = baseRoot.id as NodeId;
@@ -664,10 +664,10 @@ export class TreeIngest {
   }
 
   /** The reply holding file `idx` of batch `seq`; moving on from a batch stores what views its buffer first. */
-  private replyFor(seq: number): ReadReply {
+  private async replyFor(seq: number): Promise<ReadReply> {
     if (seq === this.nextBatch) this.send();
     while (this.currentSeq < seq) {
-      this.release();
+      await this.release();
       const next = this.currentSeq + 1;
       if (this.worker.link && !this.ready.has(next)) this.feedWorker();
       if (this.held[0]?.seq === next) {
@@ -692,29 +692,29 @@ export class TreeIngest {
       // then wait for the commit, which uploads the packs first
       if (staged >= limit && this.o.writer.canCheckpoint) {
         this.topUp();
-        this.checkpoint();
+        await this.checkpoint();
         this.flushedAhead = false;
       } else if (!this.flushedAhead && staged >= limit * 0.75) {
         // the checkpoint's fsync then finds most of the pack written back already
-        this.o.writer.flushAhead();
+        await this.o.writer.flushAhead();
         this.flushedAhead = true;
       }
     }
     return this.current!;
   }
 
-  private release(): void {
+  private async release(): Promise<void> {
     if (!this.current) return;
     // chunks queued in the pack writer are views into the batch's buffer: store them before it goes back
-    this.o.writer.drain();
+    await this.o.writer.drain();
     this.spare.push(this.current.buf);
     this.current = null;
   }
 
   // -- the build
 
-  private file(ev: Extract<WalkEvent, { t: typeof FILE }>, dir: BuildFrame): Entry {
-    const r = this.replyFor(ev.batch);
+  private async file(ev: Extract<WalkEvent, { t: typeof FILE }>, dir: BuildFrame): Promise<Entry> {
+    const r = await this.replyFor(ev.batch);
     const m = ev.idx * META_FIELDS;
     const status = r.meta[m]!;
     const stat: LocalStat = { dev: r.meta[m + 1]!, ino: r.meta[m + 2]!, size: r.meta[m + 3]!, mtime: r.meta[m + 4]!, ctime: r.meta[m + 5]! };
@@ -737,13 +737,13 @@ export class TreeIngest {
       rec = { id: id as unknown as ContentId, size: stat.size, chunks: [id] };
     } else if (status === ReadStatus.Read) {
       const w = new ContentWriter(this.o.writer);
-      w.push(Buffer.from(r.buf, r.meta[m + 6]!, stat.size));
-      rec = w.finish();
+      await w.push(Buffer.from(r.buf, r.meta[m + 6]!, stat.size));
+      rec = await w.finish();
     } else {
       // Deferred (bigger than a batch takes), or cached content the store no longer has
       const w = contentSink(this.o.writer, stat.size);
-      ingestLocal({ localPath: ev.local, repoPath: '', stat }, w, this.o.arena, () => {});
-      rec = w.finish();
+      await ingestLocal({ localPath: ev.local, repoPath: '', stat }, w, this.o.arena, () => {});
+      rec = await w.finish();
     }
     this.o.onBytes(stat.size);
     if (rec.chunks.length > 1) this.contents.push(rec);

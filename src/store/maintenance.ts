@@ -32,13 +32,13 @@ function pageItems(page: Page): { entries: Entry[]; refs: PageRef[] } {
 export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: OnProgress } = {}): Promise<FsckReport> {
   const run = new FsckRun(s, opts.onProgress);
   const packs = await run.checkPacks(opts.verifyData ?? false);
-  run.checkChunkPlaces(packs);
-  run.checkDeltaChains();
+  await run.checkChunkPlaces(packs);
+  await run.checkDeltaChains();
   if (opts.verifyData) await run.verifyChunks();
   run.checkCommits();
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) run.checked.cachedInputs = verifyInputCache(s.path, (id, problem) => run.report(`cached input ${id.slice(0, 16)}`, problem));
-  if (opts.verifyData) run.checkHasherStates();
+  if (opts.verifyData) await run.checkHasherStates();
   const remote = RemoteChunks.of(s.db).counts();
   run.checked.remoteChunks = remote.reduce((n, r) => n + r.absent, 0);
   return { ok: run.problems.length === 0, checked: run.checked, problems: run.problems, ...(remote.length > 0 ? { remote } : {}) };
@@ -83,7 +83,7 @@ class FsckRun {
   async checkPacks(verifyData: boolean): Promise<Map<number, PackSeen>> {
     const { packs } = this.s;
     const byId = new Map<number, PackSeen>();
-    for (const p of this.s.index.listPacks()) {
+    for (const p of await this.s.index.listPacks()) {
       this.checked.packs++;
       const onDisk = packs.local ? packs.local.sizeOf(p.name) : await packs.size(p.name);
       byId.set(p.id, { name: p.name, size: p.size, onDisk });
@@ -97,8 +97,8 @@ class FsckRun {
   }
 
   /** Every chunk's record must lie inside its pack's committed bytes, and inside what the backend holds. */
-  checkChunkPlaces(packs: Map<number, PackSeen>): void {
-    for (const c of this.s.index.iterateChunkPlaces()) {
+  async checkChunkPlaces(packs: Map<number, PackSeen>): Promise<void> {
+    for await (const c of this.s.index.iterateChunkPlaces()) {
       this.checked.chunks++;
       const p = packs.get(c.pack);
       const end = c.offset + RECORD_HEADER_BYTES + c.storedLen;
@@ -119,18 +119,21 @@ class FsckRun {
    * Delta hook: a delta chunk needs its row and its bases; a chunk whose chain is broken is bad,
    * and so is every chunk stored against it.
    */
-  checkDeltaChains(): void {
+  async checkDeltaChains(): Promise<void> {
     const { index } = this.s;
     const bases = new DeltaIndex(this.s.db).allBases();
-    for (const c of index.deltaChunkIds()) {
+    for await (const c of index.deltaChunkIds()) {
       if (!bases.has(hex(c))) {
         this.report(`chunk ${hex(c).slice(0, 16)}`, 'is stored as a delta but has no delta row (its base is unknown to gc)');
         this.badChunks.add(hex(c));
       }
     }
+    const named = new Map<string, ChunkId>();
+    for (const list of bases.values()) for (const base of list) named.set(base, Buffer.from(base, 'hex') as ChunkId);
+    const here = await index.existingChunks([...named.values()]);
     for (const [id, list] of bases) {
       for (const base of list) {
-        if (index.hasChunk(Buffer.from(base, 'hex') as ChunkId)) continue;
+        if (here.has(named.get(base)!.toString('latin1'))) continue;
         this.report(`chunk ${id.slice(0, 16)}`, `is stored against base chunk ${base.slice(0, 16)}, which is missing`);
         this.badChunks.add(id);
       }
@@ -147,7 +150,7 @@ class FsckRun {
   /** Read and hash every chunk once; a content's chunk list must hash to the content's id. */
   async verifyChunks(): Promise<void> {
     const { index, packs } = this.s;
-    const ids = index.allChunkIds();
+    const ids = await index.allChunkIds();
     const verified = new Set<string>();
     const verify = async (id: ChunkId): Promise<Buffer | null> => {
       const key = hex(id);
@@ -170,7 +173,7 @@ class FsckRun {
     };
     // Contents with a chunk list first: their chunks, read once here, must also hash to the
     // content id together, or the list itself is wrong (reordered, swapped, another file's).
-    for (const content of index.allChunkLists()) {
+    for (const content of await index.allChunkLists()) {
       const h = createHasher();
       let complete = true;
       for (const cid of content.chunks) {
@@ -259,14 +262,14 @@ class FsckRun {
    * Kept hasher states (hash-state.ts): never used unless they digest to their content's id, but
    * one that does not is damage worth knowing of; it is removed, and an append hashes that content again.
    */
-  checkHasherStates(): void {
+  async checkHasherStates(): Promise<void> {
     if (!canCheckStates()) return;
-    for (const st of this.s.index.contentStates()) {
+    for (const st of await this.s.index.contentStates()) {
       this.checked.hasherStates++;
       if (st.size !== null && resumeHasher(st.state, st.content, st.size)) continue;
       let removed = true;
       try {
-        this.s.index.deleteContentState(st.content);
+        await this.s.index.deleteContentState(st.content);
       } catch {
         removed = false; // a store this user can only read
       }
@@ -293,8 +296,10 @@ class FsckRun {
   private chunkProblem(rec: ContentRecord): string | null {
     let total = 0;
     let remote = false;
+    // the content's chunks located in one lookup, not one per chunk
+    const locs = this.s.index.getChunks(rec.chunks);
     for (const cid of rec.chunks) {
-      const loc = this.s.index.getChunk(cid);
+      const loc = locs.get(cid.toString('latin1'));
       if (!loc) {
         // a lazy pull left it on a remote: `fsck --remote NAME` checks it is there
         if (this.anyRemote && this.remote.anyBacked([cid])) {
@@ -368,7 +373,7 @@ export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<
       break;
     }
     if (Date.now() >= deadline) {
-      const live = s.index.liveWriters().length;
+      const live = (await s.index.liveWriters()).length;
       throw new LockedError(
         `cannot collect garbage while ${live} write${live === 1 ? ' is' : 's are'} in progress${waitMs > 0 ? ` (waited ${Math.round(waitMs / 1000)} s)` : ''}`,
         'retry when the running puts have finished',
@@ -381,7 +386,7 @@ export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<
   // here whose row is not read just after is truly nobody's — the other order could delete a
   // pack a writer has just created.
   const onDisk = local.names();
-  const known = new Set(s.index.listPacks().map((p) => p.name));
+  const known = new Set((await s.index.listPacks()).map((p) => p.name));
   for (const name of onDisk) if (!known.has(name)) {
     local.removeNow(name);
     rep.packsRemoved++;
@@ -409,7 +414,7 @@ async function sweep(
   local: LocalPackAccess,
 ): Promise<{ counts: Pick<GcReport, 'nodesRemoved' | 'contentsRemoved' | 'chunksRemoved'>; toRemove: string[]; toRepack: { id: number; name: string }[] } | null> {
   return s.unitOfWork(async () => {
-    if (s.index.liveWriters().length > 0) return null;
+    if ((await s.index.liveWriters()).length > 0) return null;
     // mark
     const nodes = new Set<string>();
     const contents = new Set<string>();
@@ -448,20 +453,20 @@ async function sweep(
     }
     const kept = (id: Buffer, keep: Set<string>) => keep.has(hex(id));
     const counts = {
-      nodesRemoved: s.index.sweepNodes((id) => kept(id, nodes)),
-      contentsRemoved: s.index.sweepContents((id) => kept(id, contents)),
-      chunksRemoved: s.index.sweepChunks((id) => kept(id, chunks)),
+      nodesRemoved: await s.index.sweepNodes((id) => kept(id, nodes)),
+      contentsRemoved: await s.index.sweepContents((id) => kept(id, contents)),
+      chunksRemoved: await s.index.sweepChunks((id) => kept(id, chunks)),
     };
-    s.index.dropOrphanProfiles();
-    s.index.dropOrphanDeltasAndStates();
+    await s.index.dropOrphanProfiles();
+    await s.index.dropOrphanDeltasAndStates();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const toRemove: string[] = [];
     const toRepack: { id: number; name: string }[] = [];
     const cache = RemoteChunks.of(s.db);
-    for (const p of s.index.packUsage()) {
-      if (p.owner !== null && s.index.isWriterAlive(p.owner)) continue;
+    for (const p of await s.index.packUsage()) {
+      if (p.owner !== null && (await s.index.isWriterAlive(p.owner))) continue;
       if (p.chunks === 0) {
-        s.index.deletePack(p.id);
+        await s.index.deletePack(p.id);
         toRemove.push(p.name);
       } else if (p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name });
       else {
@@ -473,19 +478,19 @@ async function sweep(
     }
     // A pack about to be rewritten is sealed now, in the sweep's transaction: a writer starting
     // while it is copied must not append to it (its new chunks would point at a pack gc deletes).
-    for (const p of toRepack) s.index.sealPack(p.id);
+    for (const p of toRepack) await s.index.sealPack(p.id);
     return { counts, toRemove, toRepack };
   });
 }
 
 /** Copy a pack's live chunks into a fresh pack, then drop the old one. */
 async function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: string }): Promise<boolean> {
-  const session = new WriteSession(s, `gc-${process.pid}`);
-  const row = s.index.claimPack(session.id, Number.MAX_SAFE_INTEGER, { fresh: true });
+  const session = await WriteSession.start(s, `gc-${process.pid}`);
+  const row = await s.index.claimPack(session.id, Number.MAX_SAFE_INTEGER, { fresh: true });
   const appender = local.openAppender(row.name, row.size, PACK_MAGIC);
   let failed = true;
   try {
-    const chunks = s.index.chunksInPack(old.id);
+    const chunks = await s.index.chunksInPack(old.id);
     const moved: { id: ChunkId; offset: number }[] = [];
     for (const c of chunks) {
       const rec = local.read(old.name, c.offset, RECORD_HEADER_BYTES + c.storedLen);
@@ -496,16 +501,16 @@ async function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; n
     appender.sync();
     crashPoint('in-gc-repack');
     await s.unitOfWork(async () => {
-      s.index.moveChunks(old.id, row.id, moved);
-      s.index.commitPack(row.id, appender.length, true);
-      s.index.deletePack(old.id);
-      session.end();
+      await s.index.moveChunks(old.id, row.id, moved);
+      await s.index.commitPack(row.id, appender.length, true);
+      await s.index.deletePack(old.id);
+      await session.end();
     });
     failed = false;
     local.removeNow(old.name);
     return true;
   } finally {
     appender.close();
-    session.close(failed);
+    await session.close(failed);
   }
 }

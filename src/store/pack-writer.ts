@@ -52,7 +52,7 @@ export class PackWriter {
   deltas: { encoder: DeltaEncoder; index: DeltaIndex } | null = null;
   private readonly pendingDeltas: DeltaRow[] = [];
   /** see checkpointEvery */
-  private full: { rows: number; record: () => void } | null = null;
+  private full: { rows: number; record: () => Promise<void> } | null = null;
   private recording = false;
 
   constructor(
@@ -70,21 +70,26 @@ export class PackWriter {
     return this.touched.map((p) => ({ id: p.row.id, bytes: p.appender.length }));
   }
 
-  /** Whether the chunk is already stored (or queued earlier in this session). */
-  has(id: ChunkId): boolean {
-    return this.pendingIds.has(id.toString('latin1')) || this.index.hasChunk(id);
+  /** Which of these chunks are already stored (or queued earlier in this session), as latin1 keys: one index query for all. */
+  async known(ids: readonly ChunkId[]): Promise<Set<string>> {
+    const ask = ids.filter((id) => !this.pendingIds.has(id.toString('latin1')));
+    const out = ask.length > 0 ? await this.index.existingChunks(ask) : new Set<string>();
+    for (const id of ids) if (this.pendingIds.has(id.toString('latin1'))) out.add(id.toString('latin1'));
+    return out;
   }
 
   // New chunks are queued and handled in batches of ~1 MiB: one `IN (…)` query checks the whole
   // batch against the index, and the survivors go out in one write. 100,000 small files then cost
   // a few hundred queries and writes, not 100,000 of each, and duplicates are never compressed.
+  // add() only queues: the caller awaits drain() once `full` says a batch is ready, so the index
+  // is asked between chunks, never in the middle of cutting them.
   private queue: { id: ChunkId; raw: Uint8Array; bases?: ChunkId[]; delta?: { payload: Buffer; rawLen: number; depth: number }; stored?: { codec: Codec; payload: Uint8Array; rawLen: number } }[] = [];
   private queuedBytes = 0;
 
   /**
-   * Store a chunk unless it exists. `raw` must stay unchanged until the next drain() (callers
-   * hand over fresh buffers, or drain before reusing one). `bases`: chunks of the file's earlier
-   * version to store it against, if that pays (delta-store.ts).
+   * Queue a chunk to be stored unless it exists. `raw` must stay unchanged until the next
+   * drain() (callers hand over fresh buffers, or drain before reusing one). `bases`: chunks of
+   * the file's earlier version to store it against, if that pays (delta-store.ts).
    */
   add(id: ChunkId, raw: Uint8Array, bases?: ChunkId[]): void {
     const key = id.toString('latin1');
@@ -92,7 +97,11 @@ export class PackWriter {
     this.pendingIds.add(key);
     this.queue.push(bases ? { id: Buffer.from(id) as ChunkId, raw, bases } : { id: Buffer.from(id) as ChunkId, raw });
     this.queuedBytes += raw.length;
-    if (this.queuedBytes >= WRITE_BATCH) this.drain();
+  }
+
+  /** Whether a batch is queued: the caller awaits drain() before queuing more. */
+  get batchReady(): boolean {
+    return this.queuedBytes >= WRITE_BATCH;
   }
 
   /**
@@ -106,7 +115,6 @@ export class PackWriter {
     this.pendingIds.add(key);
     this.queue.push({ id: Buffer.from(id) as ChunkId, raw: new Uint8Array(0), bases, delta: { payload, rawLen, depth } });
     this.queuedBytes += payload.length;
-    if (this.queuedBytes >= WRITE_BATCH) this.drain();
   }
 
   /**
@@ -121,16 +129,41 @@ export class PackWriter {
     this.pendingIds.add(key);
     this.queue.push({ id: Buffer.from(id) as ChunkId, raw: new Uint8Array(0), stored: { codec, payload, rawLen } });
     this.queuedBytes += payload.length;
-    if (this.queuedBytes >= WRITE_BATCH) this.drain();
   }
 
-  /** Write every queued chunk the store does not have yet. */
-  drain(): void {
-    if (this.queue.length === 0) return;
+  /** the drain in progress: one at a time, since claiming a pack and appending to it must not interleave */
+  private draining: Promise<void> | null = null;
+
+  /**
+   * Write every queued chunk the store does not have yet; then, where checkpointEvery asked for
+   * it and enough rows are pending, record them.
+   */
+  async drain(): Promise<void> {
+    while (this.draining) await this.draining;
+    if (this.queue.length > 0) {
+      const p = this.drainQueue();
+      this.draining = p;
+      try {
+        await p;
+      } finally {
+        this.draining = null;
+      }
+    }
+    if (this.full && this.pending.length >= this.full.rows && !this.recording) {
+      this.recording = true;
+      try {
+        await this.full.record();
+      } finally {
+        this.recording = false;
+      }
+    }
+  }
+
+  private async drainQueue(): Promise<void> {
     const queue = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
-    const known = this.index.existingChunks(queue.map((q) => q.id));
+    const known = await this.index.existingChunks(queue.map((q) => q.id));
     let parts: Uint8Array[] = [];
     let partsLen = 0;
     for (const { id, raw: bytes, bases, delta: given, stored } of queue) {
@@ -151,7 +184,7 @@ export class PackWriter {
         if (this.objects) this.startUpload(this.current.appender);
         this.current = null;
       }
-      const pack = this.packFor();
+      const pack = this.current ?? (await this.packFor());
       const offset = pack.appender.length + partsLen;
       parts.push(encodeRecordHeader(id, codec, rawLen, payload.length), payload);
       partsLen += len;
@@ -161,14 +194,6 @@ export class PackWriter {
       this.storedBytes += len;
     }
     if (partsLen > 0) this.current!.appender.append(parts);
-    if (this.full && this.pending.length >= this.full.rows && !this.recording) {
-      this.recording = true;
-      try {
-        this.full.record();
-      } finally {
-        this.recording = false;
-      }
-    }
   }
 
   /**
@@ -176,7 +201,7 @@ export class PackWriter {
    * chunk rows are pending: a row per chunk kept to the end of a long session grew a put of one
    * big file in proportion to its size.
    */
-  checkpointEvery(rows: number, record: () => void): void {
+  checkpointEvery(rows: number, record: () => Promise<void>): void {
     this.full = { rows, record };
   }
 
@@ -231,13 +256,13 @@ export class PackWriter {
     return !this.objects;
   }
 
-  private packFor(): OpenPack {
+  private async packFor(): Promise<OpenPack> {
     while (!this.current) {
-      const row = this.index.claimPack(this.owner, this.targetBytes, { fresh: this.objects || this.ownPacks });
+      const row = await this.index.claimPack(this.owner, this.targetBytes, { fresh: this.objects || this.ownPacks });
       // Opening truncates a pack to its committed size. If recorded chunks lie beyond it (a damaged
       // `packs` row), that would destroy them: seal the pack instead and leave it to fsck.
-      if (this.index.packEnd(row.id) > row.size) {
-        this.index.commitPack(row.id, row.size, true);
+      if ((await this.index.packEnd(row.id)) > row.size) {
+        await this.index.commitPack(row.id, row.size, true);
         continue;
       }
       let appender: PackAppender;
@@ -246,7 +271,7 @@ export class PackWriter {
       } catch (err) {
         if (!(err instanceof CorruptError)) throw err;
         // a damaged pack is never appended to again; fsck reports it, new data goes elsewhere
-        this.index.commitPack(row.id, row.size, true);
+        await this.index.commitPack(row.id, row.size, true);
         continue;
       }
       this.current = { row, appender };
@@ -259,8 +284,8 @@ export class PackWriter {
    * Start writing back what the open pack holds so far, on a background thread: the sync() of a
    * coming checkpoint then waits for less. A hint; sync() is still what makes bytes durable.
    */
-  flushAhead(): void {
-    this.drain();
+  async flushAhead(): Promise<void> {
+    await this.drain();
     this.current?.appender.flushAhead();
   }
 
@@ -270,7 +295,7 @@ export class PackWriter {
    */
   async publish(): Promise<void> {
     if (!this.objects) return;
-    this.drain();
+    await this.drain();
     // nothing may be appended to an uploaded pack: later chunks of this session start a new one
     this.current = null;
     for (const p of this.touched) this.startUpload(p.appender);
@@ -290,19 +315,19 @@ export class PackWriter {
   }
 
   /** fsync every pack this session appended to. Must happen before the metadata transaction. */
-  sync(): void {
-    this.drain();
+  async sync(): Promise<void> {
+    await this.drain();
     for (const p of this.touched) p.appender.sync();
     crashPoint('after-pack-sync');
   }
 
   /** Record chunk rows and pack sizes. Call inside the commit transaction, after sync(). */
-  record(): void {
-    this.index.putChunks(this.pending);
+  async record(): Promise<void> {
+    await this.index.putChunks(this.pending);
     this.deltas?.index.record(this.pendingDeltas);
     for (const p of this.touched) {
       const sealed = this.objects || this.ownPacks || p !== this.current || p.appender.length >= this.targetBytes;
-      this.index.commitPack(p.row.id, p.appender.length, sealed);
+      await this.index.commitPack(p.row.id, p.appender.length, sealed);
     }
   }
 
@@ -317,8 +342,8 @@ export class PackWriter {
    * size advanced. Keeps a long session's memory bounded; chunks recorded here are unreferenced
    * until the session commits, which gc leaves alone while the session's writer row lives.
    */
-  checkpoint(): void {
-    this.index.putChunks(this.pending);
+  async checkpoint(): Promise<void> {
+    await this.index.putChunks(this.pending);
     this.pending.length = 0;
     this.deltas?.index.record(this.pendingDeltas);
     this.pendingDeltas.length = 0;
@@ -326,10 +351,10 @@ export class PackWriter {
     this.pendingIds.clear();
     for (const p of this.touched.splice(0)) {
       if (p === this.current && p.appender.length < this.targetBytes) {
-        this.index.advancePack(p.row.id, p.appender.length, this.owner);
+        await this.index.advancePack(p.row.id, p.appender.length, this.owner);
         this.touched.push(p);
       } else {
-        this.index.commitPack(p.row.id, p.appender.length, true);
+        await this.index.commitPack(p.row.id, p.appender.length, true);
         p.appender.close();
         if (p === this.current) this.current = null;
       }
@@ -337,12 +362,12 @@ export class PackWriter {
   }
 
   /** Close file handles; on failure also release pack leases so the next writer reuses them. */
-  close(failed: boolean): void {
+  async close(failed: boolean): Promise<void> {
     for (const p of this.touched) {
       p.appender.close();
       if (failed) {
         try {
-          this.index.releasePack(p.row.id, this.owner);
+          await this.index.releasePack(p.row.id, this.owner);
         } catch {
           // the lease expires on its own once this process is gone
         }

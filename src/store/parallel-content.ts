@@ -104,37 +104,37 @@ export class ParallelContentWriter implements ContentSink {
     link.post({ kind: 'chunk-start', job: this.job, params });
   }
 
-  buffer(size: number): Buffer {
+  async buffer(size: number): Promise<Buffer> {
     if (this.fill && this.filled === BLOCK) this.send();
     if (!this.fill) {
-      this.fill = this.take();
+      this.fill = await this.take();
       this.filled = 0;
     }
     return Buffer.from(this.fill, this.filled, Math.min(size, BLOCK - this.filled));
   }
 
-  push(block: Buffer): void {
+  async push(block: Buffer): Promise<void> {
     if (block.length === 0) return;
     this.size += block.length;
     if (this.fill && block.buffer === this.fill && block.byteOffset === this.filled) {
       this.filled += block.length; // read in place into buffer(): nothing to copy
     } else {
       for (let off = 0; off < block.length; ) {
-        const dest = this.buffer(block.length - off);
+        const dest = await this.buffer(block.length - off);
         block.copy(dest, 0, off, off + dest.length);
         this.filled += dest.length;
         off += dest.length;
       }
     }
     if (this.filled === BLOCK) this.send();
-    this.collect(false);
+    await this.collect(false);
   }
 
-  finish(): ContentRecord {
+  async finish(): Promise<ContentRecord> {
     try {
       if (this.fill && this.filled > 0) this.send();
       this.link.post({ kind: 'chunk-end', job: this.job });
-      while (!this.ended) this.collect(true);
+      while (!this.ended) await this.collect(true);
     } catch (err) {
       this.abort();
       throw err;
@@ -163,10 +163,10 @@ export class ParallelContentWriter implements ContentSink {
   }
 
   /** A block to fill; waits for the worker when this writer already holds its share. */
-  private take(): ArrayBuffer {
+  private async take(): Promise<ArrayBuffer> {
     // with nothing in flight, waiting would never end: the held blocks are all needed for the
     // bytes after the last cut (only possible with many short blocks), so take one more
-    while (this.owned >= WRITER_BLOCKS && this.inFlight > 0) this.collect(true);
+    while (this.owned >= WRITER_BLOCKS && this.inFlight > 0) await this.collect(true);
     this.owned++;
     return takeBlock();
   }
@@ -185,12 +185,12 @@ export class ParallelContentWriter implements ContentSink {
   }
 
   /** Handle the replies that have arrived; with `wait`, block until at least one has. */
-  private collect(wait: boolean): void {
+  private async collect(wait: boolean): Promise<void> {
     let r = wait ? this.link.receive(this.job) : this.link.tryReceive(this.job);
-    for (; r; r = this.link.tryReceive(this.job)) this.onChunks(r);
+    for (; r; r = this.link.tryReceive(this.job)) await this.onChunks(r);
   }
 
-  private onChunks(r: WorkerReply): void {
+  private async onChunks(r: WorkerReply): Promise<void> {
     if (r.kind !== 'chunks') throw new Error(`content worker: unexpected ${r.kind} reply`);
     if (r.buf) {
       // replies come in the order blocks were sent
@@ -204,9 +204,11 @@ export class ParallelContentWriter implements ContentSink {
       this.packs.add(id, this.bytes(this.cut, end), this.delta?.basesFor(this.cut, end));
       this.chunks.push(id);
       this.cut = end;
+      // a batch at a time, as the pack writer sizes them: one write of ~1 MiB each
+      if (this.packs.batchReady) await this.packs.drain();
     }
     // the queued chunks are views into held blocks: store them now, so the blocks can be reused
-    if (r.ends.length > 0) this.packs.drain();
+    if (r.ends.length > 0) await this.packs.drain();
     while (this.held.length > 0 && this.held[0]!.buf && this.held[0]!.start + this.held[0]!.len <= this.cut) {
       giveBlock(this.held.shift()!.buf!);
       this.owned--;

@@ -45,11 +45,11 @@ export interface StoreCore {
    */
   unitOfWork<T>(fn: (tx: UnitTx) => Promise<T>): Promise<T>;
   /**
-   * Within src/store only: record rows in the middle of synchronous work (an ingest checkpoint)
-   * as one transaction now. false (nothing done) while another flow's unit is in flight: the
-   * caller keeps the rows for its next checkpoint or its commit.
+   * Within src/store only: record rows in the middle of a write (an ingest checkpoint) as one
+   * unit now. false (nothing done) while another flow's unit is in flight: the caller keeps the
+   * rows for its next checkpoint or its commit.
    */
-  unitNow(fn: () => void): boolean;
+  unitNow(fn: () => Promise<void>): Promise<boolean>;
 }
 
 /** The metadata contracts bound to one unit of work. */
@@ -95,14 +95,14 @@ export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.
 export function openCore(storePath: string, opts: { readonly?: boolean; packs?: Packs } = {}): StoreCore {
   const readonly = opts.readonly ?? false;
   const db = openDb(path.join(storePath, DB_FILE), { readonly, create: false });
+  const units = new SqliteUnits(db);
   const graph = new SqliteCommitGraph(db);
-  const index = new SqliteChunkIndex(db);
+  const index = new SqliteChunkIndex(db, () => units.settled());
   const pages: PageStore = {
     getPage: (id: NodeId) => index.getNode(id),
     // Pages are only written inside the transaction that commits the tree using them.
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
-  const units = new SqliteUnits(db);
   const jobs = new SqliteJobRecords(db, () => units.settled());
   // on SQLite the unit's statements run on the store's one connection: the same objects serve it
   const tx: UnitTx = { graph, index, jobs };

@@ -175,7 +175,7 @@ export class Store {
     return transfer.readChunkRecords(this.core, ids);
   }
   openImport() {
-    return new transfer.TransferImport(this.core);
+    return transfer.TransferImport.open(this.core);
   }
 
   // Lazy clones (remote-chunks.ts, lazy-fetch.ts): chunks left on a remote until read.

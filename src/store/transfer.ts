@@ -367,33 +367,34 @@ export class TransferImport {
   /** lazy: the chunks left on the remote instead of fetched (remote-chunks.ts) */
   private lazy: { remote: string; ids: Buffer[]; all: Buffer[] } | null = null;
 
-  constructor(private readonly s: StoreCore) {
-    s.index.addWriter(this.session);
+  private constructor(private readonly s: StoreCore) {
     this.writer = new PackWriter(s.index, s.packs, this.session);
     enableDeltas(s, this.writer);
   }
 
+  /** An import registered as a writer (write-session.ts, step 1). */
+  static async open(s: StoreCore): Promise<TransferImport> {
+    const imp = new TransferImport(s);
+    await s.index.addWriter(imp.session);
+    return imp;
+  }
+
   /** The chunks an arriving set needs that the local store lacks. */
-  neededChunks(set: TransferSet): Buffer[] {
+  neededChunks(set: TransferSet): Promise<Buffer[]> {
     return neededChunks(this.s, set);
   }
 
-  /** Of these chunk ids, those the local store lacks. */
-  missingChunks(ids: readonly Buffer[]): Buffer[] {
-    const have = this.s.index.existingChunks(ids as ChunkId[]);
-    return ids.filter((id) => !have.has(id.toString('latin1')));
-  }
-
   /**
-   * Verify one chunk record against its id and queue its bytes for a local pack. A delta record
-   * is kept as it came and checked when the import commits, once its bases are stored: fetch
-   * what missingBases() names before that.
+   * Verify one chunk record against its id and queue its bytes for a local pack; settles once a
+   * full batch of them is written. A delta record is kept as it came and checked when the
+   * import commits, once its bases are stored: fetch what missingBases() names before that.
    */
-  addRecord(id: Buffer, record: Buffer, where: string): void {
+  async addRecord(id: Buffer, record: Buffer, where: string): Promise<void> {
     const delta = deltaOfRecord(id, record, where);
     if (delta) {
       const key = id.toString('latin1');
-      if (!this.deltas.has(key) && !this.writer.has(id as ChunkId)) this.deltas.set(key, { id: Buffer.from(id) as ChunkId, where, ...delta, payload: Buffer.from(delta.payload) });
+      // one the store has already is dropped with the others when the deltas are written
+      if (!this.deltas.has(key)) this.deltas.set(key, { id: Buffer.from(id) as ChunkId, where, ...delta, payload: Buffer.from(delta.payload) });
       this.bytes += delta.rawLen;
       return;
     }
@@ -401,6 +402,7 @@ export class TransferImport {
     const r = checkWholeRecord(id, record, where);
     this.bytes += r.rawLen;
     this.writer.addStored(id as ChunkId, r.codec, r.rawLen, r.payload);
+    if (this.writer.batchReady) await this.writer.drain();
   }
 
   /**
@@ -420,19 +422,25 @@ export class TransferImport {
   private settled: string | null = null;
 
   /** Bases of the delta records received that the store lacks and that have not arrived. */
-  missingBases(): Buffer[] {
+  async missingBases(): Promise<Buffer[]> {
     const want = new Map<string, ChunkId>();
     for (const d of this.deltas.values()) {
       for (const b of d.bases) {
         const k = b.toString('latin1');
-        if (!this.deltas.has(k) && !want.has(k) && !this.writer.has(b)) want.set(k, b);
+        if (!this.deltas.has(k) && !want.has(k)) want.set(k, b);
       }
     }
-    return [...want.values()];
+    const have = await this.writer.known([...want.values()]);
+    return [...want.values()].filter((b) => !have.has(b.toString('latin1')));
   }
 
   /** Queue the delta records, each with its chain depth (one more than its deepest base's). */
-  private writeDeltas(): void {
+  private async writeDeltas(): Promise<void> {
+    const stored = await this.writer.known([...this.deltas.values()].map((d) => d.id));
+    for (const k of stored) this.deltas.delete(k);
+    const bases = new Map<string, ChunkId>();
+    for (const d of this.deltas.values()) for (const b of d.bases) if (!this.deltas.has(b.toString('latin1'))) bases.set(b.toString('latin1'), b);
+    const basesHere = await this.writer.known([...bases.values()]);
     const index = new DeltaIndex(this.s.db);
     const depths = new Map<string, number>();
     const depthOf = (id: ChunkId, guard: number): number => {
@@ -448,7 +456,7 @@ export class TransferImport {
     };
     for (const d of this.deltas.values()) {
       for (const b of d.bases) {
-        if (!this.deltas.has(b.toString('latin1')) && !this.writer.has(b)) throw new CorruptError(`${d.where}: base ${b.toString('hex').slice(0, 16)} of chunk ${d.id.toString('hex').slice(0, 16)} did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
+        if (!this.deltas.has(b.toString('latin1')) && !basesHere.has(b.toString('latin1'))) throw new CorruptError(`${d.where}: base ${b.toString('hex').slice(0, 16)} of chunk ${d.id.toString('hex').slice(0, 16)} did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
       }
       this.writer.addDelta(d.id, d.rawLen, d.payload, d.bases, depthOf(d.id, 0));
     }
@@ -475,15 +483,15 @@ export class TransferImport {
       if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} from the remote does not match its id`, 'the remote copy is damaged; push again from a sound store');
       return { id, data };
     });
-    this.writeDeltas();
-    this.writer.sync();
+    await this.writeDeltas();
+    await this.writer.sync();
     const added = await s.unitOfWork(async () => {
       let added = 0;
-      this.writer.record();
+      await this.writer.record();
       // the records just written are readable in this transaction; a wrong delta rolls it all back
       this.verifyDeltas();
       for (const p of pages) s.index.putNode(p.id, p.data);
-      s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
+      await s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
       for (const r of set.repos) if (!s.graph.getRepo(r.name)) s.graph.insertRepo(r);
       for (const c of set.commits) {
         if (s.graph.getCommit(c.repo, c.id)) continue;
@@ -505,9 +513,11 @@ export class TransferImport {
         // of its own instead, so its size is known before its bytes are here
         for (const p of pages) table.putSoleContents(soleContents(p.id, p.data, backed));
       }
+      const listed = set.contents.flatMap((c) => splitIds(Buffer.from(c.chunks, 'hex')));
+      const here = await s.index.existingChunks(listed);
       for (const c of set.contents) {
         for (const ch of splitIds(Buffer.from(c.chunks, 'hex'))) {
-          if (!s.index.hasChunk(ch) && !backed.has(ch.toString('latin1'))) throw new CorruptError(`chunk ${ch.toString('hex').slice(0, 16)} of a file from the remote did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
+          if (!here.has(ch.toString('latin1')) && !backed.has(ch.toString('latin1'))) throw new CorruptError(`chunk ${ch.toString('hex').slice(0, 16)} of a file from the remote did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
         }
       }
       for (const m of moves) {
@@ -538,21 +548,21 @@ export class TransferImport {
       // pipeline reading it (its id the head's, the commit set). After every move and import,
       // so an output commit that arrived in this set is found and not made again.
       for (const m of moves) await propagate(s, m.repo, m.branch, m.head);
-      s.index.removeWriter(this.session);
+      await s.index.removeWriter(this.session);
       return added;
     });
     this.done = true;
-    this.writer.close(false);
+    await this.writer.close(false);
     return { commits: added };
   }
 
   /** Give up: bytes appended so far stay uncommitted, and the next writer truncates them. */
-  abort(): void {
+  async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    this.writer.close(true);
+    await this.writer.close(true);
     try {
-      this.s.index.removeWriter(this.session);
+      await this.s.index.removeWriter(this.session);
     } catch {
       // cleaned up by the next liveness check
     }
@@ -582,7 +592,7 @@ function contentLists(s: StoreCore, ids: readonly ContentId[]): Map<string, Buff
 }
 
 /** The chunks the files of an arriving set are made of that the local store lacks. */
-export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
+export async function neededChunks(s: StoreCore, set: TransferSet): Promise<Buffer[]> {
   const listed = new Map(set.contents.map((c) => [c.id, c.chunks]));
   const seen = new Set<string>();
   const want: ChunkId[] = [];
@@ -607,7 +617,7 @@ export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
   // looked up in batches, not two queries a file: a content whose chunk row is here needs nothing;
   // one with a contents row needs its chunks; one the store does not know is its one chunk
   const ids = [...unlisted.values()];
-  const asChunks = s.index.existingChunks(ids as unknown as ChunkId[]);
+  const asChunks = await s.index.existingChunks(ids as unknown as ChunkId[]);
   const lists = contentLists(s, ids.filter((id) => !asChunks.has(id.toString('latin1'))));
   for (const id of ids) {
     const k = id.toString('latin1');
@@ -616,7 +626,7 @@ export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
     if (list === undefined || list === null) wantChunk(id);
     else for (const ch of splitIds(list)) wantChunk(ch);
   }
-  const have = s.index.existingChunks(want);
+  const have = await s.index.existingChunks(want);
   return want.filter((id) => !have.has(id.toString('latin1')));
 }
 

@@ -54,18 +54,18 @@ export class SqliteUnits {
   }
 
   /**
-   * Run `fn` as one transaction now, synchronously, for the rows a store module records in the
-   * middle of synchronous work (chunk rows at an ingest checkpoint). Joins the calling flow's
-   * unit; false, and `fn` not run, while another flow's unit is open on the connection (the
-   * caller keeps its rows for a later checkpoint or its commit).
+   * Run `fn` as one unit now, for the rows a store module records in the middle of its work
+   * (chunk rows at an ingest checkpoint). Joins the calling flow's unit; false, and `fn` not
+   * run, while another flow's unit is open on the connection: the caller keeps its rows for a
+   * later checkpoint or its commit rather than wait behind a unit that may be long.
    */
-  runNow(fn: () => void): boolean {
+  async runNow(fn: () => Promise<void>): Promise<boolean> {
     if (this.inUnit()) {
-      fn();
+      await fn();
       return true;
     }
     if (this.lock.held) return false;
-    guardSqlite(() => this.db.transaction(fn).immediate());
+    await this.run(fn);
     return true;
   }
 

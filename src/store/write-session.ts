@@ -12,36 +12,36 @@ import type { StoreCore } from './store-core.js';
 export class WriteSession {
   readonly writer: PackWriter;
 
-  constructor(
+  private constructor(
     private readonly s: StoreCore,
-    readonly id: string = randomBytes(16).toString('hex'),
+    readonly id: string,
   ) {
-    s.index.addWriter(id);
     this.writer = new PackWriter(s.index, s.packs, id);
+  }
+
+  /** Step 1: a session registered as a writer. */
+  static async start(s: StoreCore, id: string = randomBytes(16).toString('hex')): Promise<WriteSession> {
+    await s.index.addWriter(id);
+    return new WriteSession(s, id);
   }
 
   /** Step 3, where packs may be objects: upload, then fsync. */
   async makeDurable(): Promise<void> {
     await this.writer.publish();
-    this.writer.sync();
-  }
-
-  /** Step 3 for a synchronous caller: packs must be local (an object upload is refused by sync()). */
-  makeDurableSync(): void {
-    this.writer.sync();
+    await this.writer.sync();
   }
 
   /** Step 4, inside the unit of work, last: the session's chunks are now referenced or recorded, and gc may sweep again. */
-  end(): void {
-    this.s.index.removeWriter(this.id);
+  async end(): Promise<void> {
+    await this.s.index.removeWriter(this.id);
   }
 
   /** Step 5, in a `finally`: `failed` unless the unit of work that ended the session returned. */
-  close(failed: boolean): void {
-    this.writer.close(failed);
+  async close(failed: boolean): Promise<void> {
+    await this.writer.close(failed);
     if (!failed) return;
     try {
-      this.s.index.removeWriter(this.id);
+      await this.s.index.removeWriter(this.id);
     } catch {
       // the session row is cleaned up by the next liveness check
     }

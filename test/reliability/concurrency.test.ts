@@ -276,7 +276,7 @@ describe('gc: waits for writers, then gives up with E_LOCKED', () => {
     const { dir } = await newStore('gc-wait');
     await withStoreAsync(dir, async (s) => {
       await s.createRepo('r');
-      s.core.index.addWriter('held-by-test'); // this process is alive: the session is live
+      await s.core.index.addWriter('held-by-test'); // this process is alive: the session is live
       const t = Date.now();
       let err: (Error & { code?: string }) | undefined;
       try {
@@ -290,7 +290,7 @@ describe('gc: waits for writers, then gives up with E_LOCKED', () => {
       // the CLI waits (GC_WAIT_MS) too; a session that ends meanwhile lets it run
       const cli = runTusk(['gc', '--json'], { cwd: dir });
       await new Promise((r) => setTimeout(r, 700));
-      s.core.index.removeWriter('held-by-test');
+      await s.core.index.removeWriter('held-by-test');
       const r = await cli;
       expect(r.code, r.describe()).toBe(0);
     });
@@ -367,18 +367,22 @@ describe('gc races, made deterministic', () => {
       // gc lists the pack files to find those no row knows (its second listing: the first one
       // measures the store): right then a writer starts, claims a new pack and writes to it
       let lists = 0;
+      let started: Promise<void> | undefined;
       const core = hooked(g.core, (op) => op === 'names' && ++lists === 2, () => {
-        w.core.index.addWriter('race-writer');
-        writer.add(id, data);
-        writer.drain();
+        started = (async () => {
+          await w.core.index.addWriter('race-writer');
+          writer.add(id, data);
+          await writer.drain();
+        })();
       });
       await gc(core, { waitMs: 0 });
-      writer.sync();
+      await started;
+      await writer.sync();
       await w.core.unitOfWork(async () => {
-        writer.record();
-        w.core.index.removeWriter('race-writer');
+        await writer.record();
+        await w.core.index.removeWriter('race-writer');
       });
-      writer.close(false);
+      await writer.close(false);
       const { readChunk } = await import('../../src/store/content-io.js');
       expect(readChunk(w.core.index, w.core.packs, id, { describe: () => 'the new chunk' }).equals(data)).toBe(true);
     } finally {
@@ -395,19 +399,24 @@ describe('gc races, made deterministic', () => {
       const data = seededBytes(50 * 1024, 10);
       let committed: string | undefined;
       // gc copies the live chunks out of `pack`: meanwhile a put runs start to finish
-      const core = hooked(g.core, (op, args) => op === 'read' && args[0] === pack, async () => {
-        const writer = new PackWriter(w.core.index, w.core.packs, 'repack-writer');
-        w.core.index.addWriter('repack-writer');
-        writer.add(hashBytes(data) as ChunkId, data);
-        writer.sync();
-        await w.core.unitOfWork(async () => {
-          writer.record();
-          w.core.index.removeWriter('repack-writer');
-        });
-        writer.close(false);
-        committed = w.core.db.prepare('SELECT p.name FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?').pluck().get(hashBytes(data)) as string;
+      let started: Promise<void> | undefined;
+      const core = hooked(g.core, (op, args) => op === 'read' && args[0] === pack, () => {
+        started = put();
       });
+      const put = async () => {
+        const writer = new PackWriter(w.core.index, w.core.packs, 'repack-writer');
+        await w.core.index.addWriter('repack-writer');
+        writer.add(hashBytes(data) as ChunkId, data);
+        await writer.sync();
+        await w.core.unitOfWork(async () => {
+          await writer.record();
+          await w.core.index.removeWriter('repack-writer');
+        });
+        await writer.close(false);
+        committed = w.core.db.prepare('SELECT p.name FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id = ?').pluck().get(hashBytes(data)) as string;
+      };
       const report = await gc(core, { waitMs: 0 });
+      await started;
       expect(report.packsRewritten).toBe(1);
       expect(committed).toBeDefined();
       expect(committed).not.toBe(pack);

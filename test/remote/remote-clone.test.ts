@@ -69,12 +69,12 @@ describe('an import of a compressed record', () => {
     const payload = compress(chunk, { compressionLevel: 19 });
     expect(payload.equals(compress(chunk, { compressionLevel: 3 }))).toBe(false);
     await st.with(async (s) => {
-      const imp = s.openImport();
+      const imp = await s.openImport();
       try {
-        imp.addRecord(id, Buffer.concat([encodeRecordHeader(id, Codec.Zstd, chunk.length, payload.length), payload]), 'a test record');
+        await imp.addRecord(id, Buffer.concat([encodeRecordHeader(id, Codec.Zstd, chunk.length, payload.length), payload]), 'a test record');
         await imp.commit({ repos: [], commits: [], pages: [], contents: [] }, [], () => new Error('no moves'));
       } finally {
-        imp.abort();
+        await imp.abort();
       }
     });
     const db = new Database(path.join(st.dir, '.tusk', 'meta.db'), { readonly: true });

@@ -89,7 +89,7 @@ describe('a store whose packs are in a bucket', () => {
     const { storePath, client, open } = bucketStore();
     const store = await filled(open);
     expect(localPackFiles(storePath)).toEqual([]);
-    const packs = store.core.index.listPacks();
+    const packs = await store.core.index.listPacks();
     expect(packs.length).toBeGreaterThan(0);
     const keys = await client.list('packs/');
     expect(keys).toEqual(packs.map((p) => `packs/${p.name}`).sort());

@@ -42,8 +42,8 @@ function sizes(): number[] {
 }
 
 async function store(data: Buffer): Promise<ContentRecord> {
-  return (await commitContent(core, (w) => new ContentWriter(w), (sink) => {
-    for (let i = 0; i < data.length; i += 1 * MiB) sink.push(Buffer.from(data.subarray(i, i + 1 * MiB)));
+  return (await commitContent(core, (w) => new ContentWriter(w), async (sink) => {
+    for (let i = 0; i < data.length; i += 1 * MiB) await sink.push(Buffer.from(data.subarray(i, i + 1 * MiB)));
   })).rec;
 }
 

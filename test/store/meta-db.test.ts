@@ -264,12 +264,12 @@ describe('meta.db', () => {
 });
 
 describe('pack leases', () => {
-  it('gives two live owners different packs, and a released pack to the next owner', () => {
+  it('gives two live owners different packs, and a released pack to the next owner', async () => {
     const core = store();
-    core.index.addWriter('alive-a');
-    core.index.addWriter('alive-b');
-    const a = core.index.claimPack('alive-a', PACK_TARGET_BYTES);
-    const b = core.index.claimPack('alive-b', PACK_TARGET_BYTES);
+    await core.index.addWriter('alive-a');
+    await core.index.addWriter('alive-b');
+    const a = await core.index.claimPack('alive-a', PACK_TARGET_BYTES);
+    const b = await core.index.claimPack('alive-b', PACK_TARGET_BYTES);
     expect(a).toMatchObject({ size: 0, sealed: false });
     expect(b.id).not.toBe(a.id);
     expect(b.name).not.toBe(a.name);
@@ -277,45 +277,68 @@ describe('pack leases', () => {
     expect(core.db.prepare('SELECT lease_owner FROM packs ORDER BY id').pluck().all()).toEqual(['alive-a', 'alive-b']);
 
     // a committed (released, unsealed) pack is reused; the fuller one first
-    core.index.commitPack(a.id, 1000, false);
-    core.index.commitPack(b.id, 5000, false);
-    core.index.addWriter('alive-c');
-    expect(core.index.claimPack('alive-c', PACK_TARGET_BYTES)).toEqual({ id: b.id, name: b.name, size: 5000, sealed: false });
+    await core.index.commitPack(a.id, 1000, false);
+    await core.index.commitPack(b.id, 5000, false);
+    await core.index.addWriter('alive-c');
+    expect(await core.index.claimPack('alive-c', PACK_TARGET_BYTES)).toEqual({ id: b.id, name: b.name, size: 5000, sealed: false });
     // sealed packs and packs at the target size are never handed out
-    core.index.commitPack(a.id, 1000, true);
-    core.index.addWriter('alive-d');
-    const d = core.index.claimPack('alive-d', PACK_TARGET_BYTES);
+    await core.index.commitPack(a.id, 1000, true);
+    await core.index.addWriter('alive-d');
+    const d = await core.index.claimPack('alive-d', PACK_TARGET_BYTES);
     expect([a.id, b.id]).not.toContain(d.id);
     // fresh: always a new pack
-    core.index.commitPack(d.id, 10, false);
-    expect([a.id, b.id, d.id]).not.toContain(core.index.claimPack('alive-d', PACK_TARGET_BYTES, { fresh: true }).id);
+    await core.index.commitPack(d.id, 10, false);
+    expect([a.id, b.id, d.id]).not.toContain((await core.index.claimPack('alive-d', PACK_TARGET_BYTES, { fresh: true })).id);
   });
 
-  it('takes over a lease held by a dead process, even before the lease expires', () => {
+  it('takes over a lease held by a dead process, even before the lease expires', async () => {
     const core = store();
     const pid = deadPid();
     const now = Date.now();
     core.db.prepare('INSERT INTO writers (id, pid, host, started, lease_until) VALUES (?, ?, ?, ?, ?)').run('crashed', pid, hostname(), now, now + HOUR);
     expect(isOwnerAlive(pid, hostname(), now + HOUR)).toBe(false);
-    expect(core.index.isWriterAlive('crashed')).toBe(false);
-    const held = core.index.claimPack('crashed', PACK_TARGET_BYTES);
+    expect(await core.index.isWriterAlive('crashed')).toBe(false);
+    const held = await core.index.claimPack('crashed', PACK_TARGET_BYTES);
 
-    core.index.addWriter('alive');
-    const taken = core.index.claimPack('alive', PACK_TARGET_BYTES);
+    await core.index.addWriter('alive');
+    const taken = await core.index.claimPack('alive', PACK_TARGET_BYTES);
     expect(taken).toEqual({ id: held.id, name: held.name, size: 0, sealed: false });
     const row = core.db.prepare('SELECT lease_owner AS owner, lease_until AS until FROM packs WHERE id = ?').get(held.id) as { owner: string; until: number };
     expect(row.owner).toBe('alive');
     expect(row.until).toBeGreaterThanOrEqual(now + WRITER_LEASE_MS);
     // dead sessions are dropped by the liveness sweep; live ones stay
-    expect(core.index.liveWriters()).toEqual(['alive']);
+    expect(await core.index.liveWriters()).toEqual(['alive']);
     expect(core.db.prepare('SELECT id FROM writers').pluck().all()).toEqual(['alive']);
   });
 
-  it('a lease whose owner never registered, or whose remote host let it expire, is taken over', () => {
+  it('a pack claim and a writer row made while another flow’s unit is open outlive that unit’s rollback', async () => {
     const core = store();
-    const ghost = core.index.claimPack('never-registered', PACK_TARGET_BYTES);
-    core.index.addWriter('alive');
-    expect(core.index.claimPack('alive', PACK_TARGET_BYTES).id).toBe(ghost.id);
+    let opened!: () => void;
+    const isOpen = new Promise<void>((resolve) => (opened = resolve));
+    let fail!: () => void;
+    const failing = new Promise<void>((resolve) => (fail = resolve));
+    const unit = core.unitOfWork(async () => {
+      opened();
+      await failing;
+      throw new Error('the unit gives up');
+    });
+    await isOpen;
+    // this flow is not in the unit: its rows must not ride on the unit's transaction
+    const registered = core.index.addWriter('other-flow');
+    const claimed = core.index.claimPack('other-flow', PACK_TARGET_BYTES);
+    fail();
+    await expect(unit).rejects.toThrow('the unit gives up');
+    await registered;
+    const pack = await claimed;
+    expect(core.db.prepare('SELECT lease_owner FROM packs WHERE id = ?').pluck().get(pack.id)).toBe('other-flow');
+    expect(await core.index.isWriterAlive('other-flow')).toBe(true);
+  });
+
+  it('a lease whose owner never registered, or whose remote host let it expire, is taken over', async () => {
+    const core = store();
+    const ghost = await core.index.claimPack('never-registered', PACK_TARGET_BYTES);
+    await core.index.addWriter('alive');
+    expect((await core.index.claimPack('alive', PACK_TARGET_BYTES)).id).toBe(ghost.id);
 
     const now = Date.now();
     expect(isOwnerAlive(1, 'some-other-host', now + 1000, now)).toBe(true);
@@ -329,33 +352,33 @@ describe('pack leases', () => {
     const lost = seededBytes(60_000, 2);
 
     const w1 = new PackWriter(core.index, core.packs, 's1');
-    core.index.addWriter('s1');
+    await core.index.addWriter('s1');
     w1.add(hashBytes(first) as ChunkId, first);
-    w1.sync();
-    await core.unitOfWork(async () => w1.record());
-    w1.close(false);
+    await w1.sync();
+    await core.unitOfWork(async () => await w1.record());
+    await w1.close(false);
     const loc = core.index.getChunk(hashBytes(first) as ChunkId)!;
     const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + first.length;
 
     // s2 appends and fsyncs, then its process dies: lease kept, writer row left behind
-    core.index.addWriter('s2');
+    await core.index.addWriter('s2');
     const w2 = new PackWriter(core.index, core.packs, 's2');
     w2.add(hashBytes(lost) as ChunkId, lost);
-    w2.sync();
-    w2.close(false);
+    await w2.sync();
+    await w2.close(false);
     core.db.prepare('UPDATE writers SET pid = ? WHERE id = ?').run(deadPid(), 's2');
     expect(core.db.prepare('SELECT lease_owner FROM packs WHERE id = ?').pluck().get(loc.pack)).toBe('s2');
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
 
-    core.index.addWriter('s3');
+    await core.index.addWriter('s3');
     const w3 = new PackWriter(core.index, core.packs, 's3');
     const next = seededBytes(30_000, 3);
     w3.add(hashBytes(next) as ChunkId, next);
-    w3.sync();
-    await core.unitOfWork(async () => w3.record());
-    w3.close(false);
+    await w3.sync();
+    await core.unitOfWork(async () => await w3.record());
+    await w3.close(false);
     expect(core.index.getChunk(hashBytes(next) as ChunkId)).toMatchObject({ pack: loc.pack, offset: committed });
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
-    expect(core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
+    expect(await core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
   });
 });

@@ -172,14 +172,14 @@ describe('packs on a backend of immutable objects', () => {
     const writer = new PackWriter(store.core.index, packs, 'w', DEFAULT_COMPRESSION, 300_000);
     const chunks = Array.from({ length: 8 }, (_, i) => seededBytes(100_000, 100 + i));
     for (const c of chunks) writer.add(hashBytes(c) as ChunkId, c);
-    writer.drain();
+    await writer.drain();
     // 8 records of ~100 KB, two to a pack of 300 KB: three packs full, their uploads under way
     expect(packs.calls.put).toBe(3);
     await writer.publish();
-    writer.sync();
+    await writer.sync();
     expect(packs.calls.put).toBe(4);
-    await store.core.unitOfWork(async () => writer.record());
-    writer.close(false);
+    await store.core.unitOfWork(async () => await writer.record());
+    await writer.close(false);
     for (const c of chunks) expect((await readChunk(store.core.index, packs, hashBytes(c) as ChunkId, { describe: () => 'c' })).equals(c)).toBe(true);
   });
 

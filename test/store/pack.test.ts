@@ -55,8 +55,8 @@ function writeContent(core: StoreCore, data: Buffer, blocks = [data.length]): Pr
   return commitContent(
     core,
     (writer) => new ContentWriter(writer),
-    (w) => {
-      for (let pos = 0, i = 0; pos < data.length; pos += blocks[i++ % blocks.length]!) w.push(Buffer.from(data.subarray(pos, pos + blocks[i % blocks.length]!)));
+    async (w) => {
+      for (let pos = 0, i = 0; pos < data.length; pos += blocks[i++ % blocks.length]!) await w.push(Buffer.from(data.subarray(pos, pos + blocks[i % blocks.length]!)));
     },
   );
 }
@@ -248,19 +248,19 @@ describe('PackWriter', () => {
     const b = seededBytes(50_000, 2);
     const ida = hashBytes(a) as ChunkId;
     const idb = hashBytes(b) as ChunkId;
-    const s1 = session(core);
+    const s1 = await session(core);
     s1.writer.add(ida, a);
     s1.writer.add(ida, a);
-    expect(s1.writer.has(ida)).toBe(true);
+    expect((await s1.writer.known([ida])).has(ida.toString('latin1'))).toBe(true);
     s1.writer.add(idb, b);
-    s1.writer.drain();
+    await s1.writer.drain();
     expect(s1.writer.newChunks).toBe(2);
     expect(s1.writer.storedBytes).toBe(2 * RECORD_HEADER_BYTES + a.length + b.length);
     // not yet committed: the index does not know the chunks
-    expect(core.index.hasChunk(ida)).toBe(false);
-    s1.writer.sync();
-    await core.unitOfWork(async () => s1.writer.record());
-    s1.writer.close(false);
+    expect(await core.index.hasChunk(ida)).toBe(false);
+    await s1.writer.sync();
+    await core.unitOfWork(async () => await s1.writer.record());
+    await s1.writer.close(false);
 
     const loc = core.index.getChunk(ida)!;
     expect(loc).toMatchObject({ offset: PACK_MAGIC.length, storedLen: a.length, rawLen: a.length, codec: Codec.Raw });
@@ -271,13 +271,13 @@ describe('PackWriter', () => {
       lease_owner: null,
     });
 
-    const s2 = session(core);
+    const s2 = await session(core);
     s2.writer.add(ida, a);
     s2.writer.add(idb, b);
-    s2.writer.drain();
+    await s2.writer.drain();
     expect(s2.writer.newChunks).toBe(0);
     expect(s2.writer.storedBytes).toBe(0);
-    s2.writer.close(false);
+    await s2.writer.close(false);
     expectBytes(readChunk(core.index, core.packs, ida, ctx), a);
     expectBytes(readChunk(core.index, core.packs, idb, ctx), b);
   });
@@ -291,12 +291,12 @@ describe('PackWriter', () => {
 
     // a session that fsyncs and then fails before its metadata transaction: its bytes are on
     // disk but were never recorded
-    const failed = session(core);
+    const failed = await session(core);
     const lost = seededBytes(60_000, 2);
     failed.writer.add(hashBytes(lost) as ChunkId, lost);
-    failed.writer.sync();
+    await failed.writer.sync();
     expect(failed.writer.newChunks).toBe(1);
-    failed.writer.close(true); // releases the lease
+    await failed.writer.close(true); // releases the lease
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + lost.length);
 
     const next = seededBytes(30_000, 3);
@@ -305,7 +305,7 @@ describe('PackWriter', () => {
     expect(nloc.packName).toBe(loc.packName);
     expect(nloc.offset).toBe(committed);
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
-    expect(core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
+    expect(await core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
     expectBytes(readAll(core, rec.id), next);
   });
 
@@ -331,7 +331,7 @@ describe('PackWriter', () => {
 
   it('after 32 big chunks in a row stay raw, probes one in 8 until one compresses', async () => {
     const core = store();
-    const { owner, writer } = session(core);
+    const { owner, writer } = await session(core);
     const text = (i: number) => Buffer.from(`line ${i} of a compressible stretch\n`.repeat(2000)); // ~70 KB
     const ids: ChunkId[] = [];
     const add = (b: Buffer) => {
@@ -343,12 +343,12 @@ describe('PackWriter', () => {
     for (let i = 0; i < 33; i++) add(seededBytes(64 * 1024, 100 + i));
     // so the next 7 are not probed (raw although compressible), the 8th is, and ends the run
     for (let i = 0; i < 10; i++) add(text(i));
-    writer.sync();
+    await writer.sync();
     await core.unitOfWork(async () => {
-      writer.record();
-      core.index.removeWriter(owner);
+      await writer.record();
+      await core.index.removeWriter(owner);
     });
-    writer.close(false);
+    await writer.close(false);
     const codecs = ids.map((id) => core.index.getChunk(id)!.codec);
     expect(codecs.slice(0, 33).every((c) => c === Codec.Raw)).toBe(true);
     expect(codecs.slice(33)).toEqual([...new Array(7).fill(Codec.Raw), Codec.Zstd, Codec.Zstd, Codec.Zstd]);

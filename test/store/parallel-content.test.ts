@@ -31,22 +31,22 @@ function link(): WorkerLink {
 }
 
 /** One file through a content writer, committed the way putFiles commits it. */
-async function writeWith(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => void): Promise<ContentRecord> {
+async function writeWith(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => Promise<void>): Promise<ContentRecord> {
   return (await commitContent(core, make, feed)).rec;
 }
 
 /** Push copies of `data` in blocks of `n` bytes (the writer copies them into its own blocks). */
-const pushCopies = (data: Buffer, n: number) => (sink: ContentSink) => {
-  for (let i = 0; i < data.length; i += n) sink.push(Buffer.from(data.subarray(i, i + n)));
+const pushCopies = (data: Buffer, n: number) => async (sink: ContentSink) => {
+  for (let i = 0; i < data.length; i += n) await sink.push(Buffer.from(data.subarray(i, i + n)));
 };
 
 /** Fill the writer's own buffers, as ingestLocal reads a file into them. */
-const fillBuffers = (data: Buffer, n: number) => (sink: ContentSink) => {
+const fillBuffers = (data: Buffer, n: number) => async (sink: ContentSink) => {
   for (let i = 0; i < data.length; ) {
-    const b = sink.buffer(Math.min(n, data.length - i));
+    const b = await sink.buffer(Math.min(n, data.length - i));
     const len = b.length; // push() may hand the buffer to the worker, leaving b empty
     data.copy(b, 0, i, i + len);
-    sink.push(b);
+    await sink.push(b);
     i += len;
   }
 };
@@ -102,12 +102,12 @@ describe('ParallelContentWriter', () => {
     const l = link();
     const data = seededBytes(9 * MiB, 8);
     const owner = `test-abort-${process.pid}`;
-    core.index.addWriter(owner);
+    await core.index.addWriter(owner);
     const writer = new PackWriter(core.index, core.packs, owner);
     const w = new ParallelContentWriter(writer, l);
-    fillBuffers(data.subarray(0, 6 * MiB), MiB)(w);
+    await fillBuffers(data.subarray(0, 6 * MiB), MiB)(w);
     w.abort();
-    writer.close(true);
+    await writer.close(true);
     const again = await writeWith(core, (pw) => new ParallelContentWriter(pw, l), fillBuffers(data, 4 * MiB));
     expect(hexOf(again)).toEqual(hexOf(await writeWith(core, (pw) => new ContentWriter(pw), pushCopies(data, MiB))));
   });

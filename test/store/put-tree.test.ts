@@ -216,7 +216,7 @@ describe('put -r memory', () => {
       fs.mkdirSync(path.join(src, `d${d}`));
       for (let f = 0; f < files / 15; f++) fs.writeFileSync(path.join(src, `d${d}`, `f${f}`), seededBytes(200 + f, d * 1000 + f));
     }
-    s.index.addWriter('t');
+    await s.index.addWriter('t');
     const writer = new PackWriter(s.index, s.packs, 't');
     const bound = 200;
     let checkpoints = 0;
@@ -230,13 +230,13 @@ describe('put -r memory', () => {
       checkpointRows: bound,
       onCheckpoint: () => checkpoints++,
     });
-    const ref = ingest.ingest(src, '/');
-    writer.sync();
+    const ref = await ingest.ingest(src, '/');
+    await writer.sync();
     await s.unitOfWork(async () => {
-      writer.record();
-      ingest.record(Date.now());
+      await writer.record();
+      await ingest.record(Date.now());
     });
-    writer.close(false);
+    await writer.close(false);
     expect(ref!.files).toBe(files);
     // rows staged never exceed the bound by more than one batch (256 files, two rows each, and their pages)
     expect(ingest.peakStaged).toBeLessThan(bound + 3 * 256);
@@ -244,10 +244,10 @@ describe('put -r memory', () => {
     // what the checkpoints recorded is the whole tree: every chunk is in the index
     expect(s.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get()).toBe(files);
     // and the tree is the one a walk without checkpoints (nor the read-ahead before each) builds
-    s.index.addWriter('u');
+    await s.index.addWriter('u');
     const again = new PackWriter(s.index, s.packs, 'u');
-    const whole = new TreeIngest(s, { writer: again, arena: new ReadArena(again), pages: new StagedPages(s.pages), cache: null, base: null, onBytes: () => {} }).ingest(src, '/');
-    again.close(false);
+    const whole = await new TreeIngest(s, { writer: again, arena: new ReadArena(again), pages: new StagedPages(s.pages), cache: null, base: null, onBytes: () => {} }).ingest(src, '/');
+    await again.close(false);
     expect(whole!.id.equals(ref!.id)).toBe(true);
   });
 });

@@ -8,23 +8,23 @@ import type { StoreCore } from '../../src/store/store-core.js';
 let sessions = 0;
 
 /** A writer session of its own (the owner is unique in this process). */
-export function session(core: StoreCore): { owner: string; writer: PackWriter } {
+export async function session(core: StoreCore): Promise<{ owner: string; writer: PackWriter }> {
   const owner = `test-${process.pid}-${++sessions}`;
-  core.index.addWriter(owner);
+  await core.index.addWriter(owner);
   return { owner, writer: new PackWriter(core.index, core.packs, owner) };
 }
 
-export async function commitContent(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => void): Promise<{ rec: ContentRecord; newChunks: number }> {
-  const { owner, writer } = session(core);
+export async function commitContent(core: StoreCore, make: (w: PackWriter) => ContentSink, feed: (sink: ContentSink) => Promise<void>): Promise<{ rec: ContentRecord; newChunks: number }> {
+  const { owner, writer } = await session(core);
   const sink = make(writer);
-  feed(sink);
-  const rec = sink.finish();
-  writer.sync();
+  await feed(sink);
+  const rec = await sink.finish();
+  await writer.sync();
   await core.unitOfWork(async () => {
-    writer.record();
-    core.index.putContents([rec]);
-    core.index.removeWriter(owner);
+    await writer.record();
+    await core.index.putContents([rec]);
+    await core.index.removeWriter(owner);
   });
-  writer.close(false);
+  await writer.close(false);
   return { rec, newChunks: writer.newChunks };
 }

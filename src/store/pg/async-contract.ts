@@ -7,7 +7,14 @@ import type { CommitGraph } from '../commit-graph.js';
 import type { JobRecords } from '../job-records.js';
 
 // [R] in brackets: a union result (`T | undefined`) stays one Promise, not a union of Promises
-type AsyncResult<R> = [R] extends [IterableIterator<infer Y>] ? AsyncIterable<Y> : Promise<R>;
+// a method that already answers asynchronously keeps its answer
+type AsyncResult<R> = [R] extends [Promise<unknown>]
+  ? R
+  : [R] extends [AsyncIterable<unknown>]
+    ? R
+    : [R] extends [IterableIterator<infer Y>]
+      ? AsyncIterable<Y>
+      : Promise<R>;
 
 /** Each method of T with the same arguments, answering asynchronously. */
 export type Async<T> = {

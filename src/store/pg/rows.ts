@@ -1,7 +1,7 @@
 // Columns ↔ records, one entry per table: the only place that knows both the PostgreSQL column
 // names and the record fields the contracts return, so renaming a record field is a change here.
 import type { BranchRow, CommitRow, ProvenanceRow, RepoRow } from '../commit-graph.js';
-import type { ChunkLocation, ContentRecord, NewChunk, PackRow } from '../chunk-index.js';
+import type { ChunkLocation, ChunkPlace, ContentRecord, NewChunk, PackedChunk, PackRow, PackUsage } from '../chunk-index.js';
 import type {
   DatumFile,
   DatumOutcome,
@@ -199,8 +199,7 @@ export const DATUM_OUTCOME: Mapping<DatumOutcome> = {
   from: (r) => ({ id: s(r.id), hash: s(r.hash), state: r.state as DatumState, output: (r.output as NodeId | null) ?? null }),
 };
 
-export type ChunkPlace = { id: ChunkId; pack: number; offset: number; storedLen: number };
-export type PackedChunk = { id: ChunkId; offset: number; storedLen: number; rawLen: number; codec: Codec };
+export type { ChunkPlace, PackedChunk };
 
 export const CHUNK: Mapping<PackedChunk> & { place(r: Row): ChunkPlace; arrays(list: readonly NewChunk[]): unknown[] } = {
   select: 'id, pack, "offset", stored_len, raw_len, codec',
@@ -222,7 +221,7 @@ export const CONTENT = {
   state: (r: Row): { content: ContentId; state: Buffer; size: number | null } => ({ content: r.content as ContentId, state: r.state as Buffer, size: nn(r.size) }),
 };
 
-export type PackUse = { id: number; name: string; size: number; owner: string | null; chunks: number; live: number };
+export type PackUse = PackUsage;
 
 /** A pack with its lease owner and what its chunks use of it (select aliases owner, chunks, live). */
 export const PACK_USE: Mapping<PackUse> = {

@@ -36,6 +36,8 @@ function asAsync<T extends object>(target: T): Async<T> {
         } catch (err) {
           return Promise.reject(err);
         }
+        // a method that is asynchronous already answers as it is
+        if (r !== null && typeof r === 'object' && Symbol.asyncIterator in r) return r;
         if (r !== null && typeof r === 'object' && typeof (r as Iterator<unknown>).next === 'function' && Symbol.iterator in r) {
           const it = r as IterableIterator<unknown>;
           return (async function* () {
@@ -54,7 +56,7 @@ function sqliteStore(file: string): AsyncMetadataStore {
   const units = new SqliteUnits(db);
   const meta: AsyncMetadata = {
     graph: asAsync(new SqliteCommitGraph(db)),
-    index: asAsync(new SqliteChunkIndex(db)),
+    index: asAsync(new SqliteChunkIndex(db, () => units.settled())),
     // outside a unit, its calls wait for the unit in flight, as in the store
     jobs: new SqliteJobRecords(db, () => units.settled()),
   };

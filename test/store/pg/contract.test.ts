@@ -378,6 +378,29 @@ for (const backend of BACKENDS) {
       expect(await m.index.isWriterAlive('w1')).toBe(false);
     });
 
+    it('a scan of the chunks may await reads and units of work between its rows', async () => {
+      const m = await backend.open();
+      const pack = await m.index.claimPack('w', 1 << 30);
+      const ids = Array.from({ length: 2100 }, () => id32() as ChunkId);
+      await m.unitOfWork(({ index }) => index.putChunks(ids.map((id, i) => ({ id, pack: pack.id, offset: i * 10, storedLen: 5, rawLen: 5, codec: i % 3 === 0 ? 2 : 0 }))));
+      let seen = 0;
+      for await (const place of m.index.iterateChunkPlaces()) {
+        // no statement of the scan is open here: the connection answers other calls
+        if (seen % 500 === 0) {
+          expect((await m.index.existingChunks([place.id])).size).toBe(1);
+          await m.unitOfWork(({ index }) => index.commitPack(pack.id, 100 + seen, false));
+        }
+        seen++;
+      }
+      expect(seen).toBe(2100);
+      let deltas = 0;
+      for await (const id of m.index.deltaChunkIds()) {
+        if (deltas === 0) expect(await m.index.hasChunk(id)).toBe(true);
+        deltas++;
+      }
+      expect(deltas).toBe(700);
+    });
+
     it('batches of thousands of chunks: one call to write, one to look up, streamed back a page at a time', async () => {
       const m = await backend.open();
       const pack = await m.index.claimPack('w', 1 << 30);
