@@ -562,7 +562,7 @@ export async function freshStore(dir, repos = ['r']) {
   const { path: storePath } = initStore(dir);
   const s = openStore({ path: storePath });
   try {
-    for (const r of repos) s.createRepo(r);
+    for (const r of repos) await s.createRepo(r);
   } finally {
     s.close();
   }
