@@ -375,8 +375,13 @@ export class TransferImport {
 
   /** The chunks an arriving set needs that the local store lacks. */
   neededChunks(set: TransferSet): Buffer[] {
-    return neededChunks(this.s, set);
+    const files: LeafFile[] = [];
+    const need = neededChunks(this.s, set, files);
+    this.leaves = { set, files };
+    return need;
   }
+  /** the files of the set's leaf pages, as neededChunks decoded them (a lazy commit needs their sizes) */
+  private leaves: { set: TransferSet; files: LeafFile[] } | null = null;
 
   /** Of these chunk ids, those the local store lacks. */
   missingChunks(ids: readonly Buffer[]): Buffer[] {
@@ -408,8 +413,9 @@ export class TransferImport {
    * commits, to be fetched when something reads them (lazy-fetch.ts).
    */
   leaveOnRemote(remote: string, ids: readonly Buffer[]): number {
-    // those an earlier lazy pull left there already are no news
-    this.lazy = { remote, ids: RemoteChunks.of(this.s.db).unbacked(ids), all: [...ids] };
+    // those an earlier lazy pull left there already are no news (a first lazy pull asks nothing)
+    const table = RemoteChunks.of(this.s.db);
+    this.lazy = { remote, ids: table.any() ? table.unbacked(ids) : [...ids], all: [...ids] };
     return this.lazy.ids.length;
   }
 
@@ -503,7 +509,8 @@ export class TransferImport {
         for (const id of this.lazy.all) backed.add(id.toString('latin1'));
         // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
         // of its own instead, so its size is known before its bytes are here
-        for (const p of pages) table.putSoleContents(soleContents(p.id, p.data, backed));
+        const files = this.leaves?.set === set ? this.leaves.files : pages.flatMap((p) => leafFiles(p.id, p.data));
+        table.putSoleContents(files.filter((f) => backed.has(f.id.toString('latin1'))));
       }
       for (const c of set.contents) {
         for (const ch of splitIds(Buffer.from(c.chunks, 'hex'))) {
@@ -559,14 +566,18 @@ export class TransferImport {
   }
 }
 
-/** The one-chunk files of a page whose chunk is in `backed`: their ids and sizes. */
-function soleContents(id: NodeId, data: Buffer, backed: ReadonlySet<string>): { id: Buffer; size: number }[] {
+/** A file a leaf page names: its content id and size. */
+interface LeafFile {
+  id: Buffer;
+  size: number;
+}
+
+/** The files of a page (none for an inner page). */
+function leafFiles(id: NodeId, data: Buffer): LeafFile[] {
   const page = decodePage(data, id);
   if (page.level !== 0) return [];
-  const out: { id: Buffer; size: number }[] = [];
-  for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) {
-    if (e.kind === 'file' && backed.has(e.id.toString('latin1'))) out.push({ id: e.id, size: e.size });
-  }
+  const out: LeafFile[] = [];
+  for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) if (e.kind === 'file') out.push({ id: e.id, size: e.size });
   return out;
 }
 
@@ -581,8 +592,8 @@ function contentLists(s: StoreCore, ids: readonly ContentId[]): Map<string, Buff
   return out;
 }
 
-/** The chunks the files of an arriving set are made of that the local store lacks. */
-export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
+/** The chunks the files of an arriving set are made of that the local store lacks; `files` collects the files its leaf pages name. */
+export function neededChunks(s: StoreCore, set: TransferSet, files?: LeafFile[]): Buffer[] {
   const listed = new Map(set.contents.map((c) => [c.id, c.chunks]));
   const seen = new Set<string>();
   const want: ChunkId[] = [];
@@ -597,7 +608,8 @@ export function neededChunks(s: StoreCore, set: TransferSet): Buffer[] {
   for (const [hex, b64] of set.pages) {
     const page = decodePage(Buffer.from(b64, 'base64'), Buffer.from(hex, 'hex') as NodeId);
     if (page.level !== 0) continue;
-    for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
+    for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) {
+      if (e.kind === 'file') files?.push({ id: e.id, size: e.size });
       if (e.kind === 'dir' || e.id.equals(EMPTY_CONTENT_ID)) continue;
       const chunks = listed.get(e.id.toString('hex'));
       if (chunks !== undefined) for (const ch of splitIds(Buffer.from(chunks, 'hex'))) wantChunk(ch);

@@ -97,13 +97,17 @@ const errorOf = async (p: Promise<unknown>) => {
   throw new Error('expected a failure');
 };
 
+type Source = string | ArrayBuffer | ArrayBufferView;
+const bytesOf = (d: Source) => (typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+
+/** The SDK signer's hash, over node:crypto (the SDK's own is not a dependency of tusk). */
 class Sha256 {
   private readonly h;
-  constructor(secret?: Uint8Array | string) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: Source) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
   }
-  update(data: Uint8Array | string): void {
-    this.h.update(data);
+  update(data: Source): void {
+    this.h.update(bytesOf(data));
   }
   digest(): Promise<Uint8Array> {
     return Promise.resolve(this.h.digest());

@@ -242,6 +242,20 @@ describe('meta.db', () => {
     again.close();
   });
 
+  it('migrates a format-9 store: remote-backed chunks keep their rows and lose the index by remote', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.exec('CREATE INDEX remote_chunks_by_remote ON remote_chunks(remote)');
+    db.prepare('INSERT INTO remote_chunks (id, remote) VALUES (?, ?)').run(Buffer.alloc(32, 7), 'origin');
+    db.pragma('user_version = 9');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'remote_chunks' AND sql IS NOT NULL").pluck().all()).toEqual([]);
+    expect(again.prepare('SELECT remote FROM remote_chunks').pluck().all()).toEqual(['origin']);
+    again.close();
+  });
+
   it('a read-only open of an older store migrates it first when the file can be written', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
