@@ -83,6 +83,30 @@ export class RemoteIndex {
   }
 
   /**
+   * Fetch the index objects not cached here and cache them, checked but not decoded: what a lazy
+   * pull needs so that later reads find their chunks with no request (locateCached). Decoding
+   * the entries of 100,000 chunks into a map nobody would read took a fifth of such a clone.
+   */
+  async cache(concurrency = 8): Promise<void> {
+    const keys = await this.os.list('index/');
+    const dir = path.join(this.dir, 'index');
+    fs.mkdirSync(dir, { recursive: true });
+    const none = new Set<string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const sha = keys[next++]!.slice('index/'.length);
+        if (!/^[0-9a-f]{64}$/.test(sha) || fs.existsSync(path.join(dir, sha))) continue;
+        const buf = await this.os.get(`index/${sha}`);
+        if (!buf) continue;
+        scanIndex(buf, sha, none, () => {});
+        writeWhole(path.join(dir, sha), buf);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  }
+
+  /**
    * Find `ids` in the index objects cached here, with no request, and keep where they are for
    * find(); returns whether every one was found. The cached objects are read once and kept as
    * they are, and only the entries asked for are decoded: a read of one file in a lazy clone of

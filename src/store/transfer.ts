@@ -611,7 +611,8 @@ export function neededChunks(s: StoreCore, set: TransferSet, files?: LeafFile[])
     for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) {
       if (e.kind === 'file') files?.push({ id: e.id, size: e.size });
       if (e.kind === 'dir' || e.id.equals(EMPTY_CONTENT_ID)) continue;
-      const chunks = listed.get(e.id.toString('hex'));
+      // a set of small files lists no chunks at all: no key to make for each of them
+      const chunks = listed.size === 0 ? undefined : listed.get(e.id.toString('hex'));
       if (chunks !== undefined) for (const ch of splitIds(Buffer.from(chunks, 'hex'))) wantChunk(ch);
       else unlisted.set(e.id.toString('latin1'), e.id as ContentId);
     }
@@ -621,14 +622,19 @@ export function neededChunks(s: StoreCore, set: TransferSet, files?: LeafFile[])
   const ids = [...unlisted.values()];
   const asChunks = s.index.existingChunks(ids as unknown as ChunkId[]);
   const lists = contentLists(s, ids.filter((id) => !asChunks.has(id.toString('latin1'))));
+  // a one-chunk file whose chunk row was just looked for needs no second look
+  const absent = new Set<string>();
   for (const id of ids) {
     const k = id.toString('latin1');
     if (asChunks.has(k)) continue;
     const list = lists.get(k);
-    if (list === undefined || list === null) wantChunk(id);
-    else for (const ch of splitIds(list)) wantChunk(ch);
+    if (list === undefined || list === null) {
+      absent.add(k);
+      wantChunk(id);
+    } else for (const ch of splitIds(list)) wantChunk(ch);
   }
-  const have = s.index.existingChunks(want);
+  const rest = want.filter((id) => !absent.has(id.toString('latin1')));
+  const have = s.index.existingChunks(rest);
   return want.filter((id) => !have.has(id.toString('latin1')));
 }
 
