@@ -1,8 +1,9 @@
-// Ranged GETs of S3 objects over node:http(s), signed here with AWS Signature Version 4, for the
-// reads that must start fast: a lazy clone's first read of a file makes one ranged GET, and
-// loading the SDK for it took longer than the read itself. Used only when the credentials are
-// in the environment and nothing asks for what only the SDK does (a profile, a custom endpoint
-// variable, FIPS or dual-stack endpoints); otherwise s3-store.ts reads through the SDK.
+// Reads of S3 objects (GET whole or by range, ListObjectsV2) over node:http(s), signed here with
+// AWS Signature Version 4, for the commands that must start fast: a lazy clone's first read of a
+// file makes one ranged GET, and loading the SDK for it took longer than the read itself; a lazy
+// clone only reads. Used only when the credentials are in the environment and nothing asks for
+// what only the SDK does (a profile, a custom endpoint variable, FIPS or dual-stack endpoints);
+// otherwise s3-store.ts reads through the SDK. Writes always go through the SDK.
 //
 // Failures are thrown in the SDK's shape (`name`, `$metadata.httpStatusCode`, or a network
 // `code`), so that s3-store.ts turns them into the same errors whichever path made the request.
@@ -46,13 +47,16 @@ export function encodeKey(key: string): string {
     .join('/');
 }
 
-/** Where an object is: the SDK's addressing (virtual-hosted when the bucket name allows it, path-style otherwise or when asked). */
+/** RFC 3986 encoding of a query string's name or value, as SigV4 wants it. */
+const encodeQuery = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** Where an object is (the bucket itself for key ''): the SDK's addressing (virtual-hosted when the bucket name allows it, path-style otherwise or when asked). */
 export function objectUrl(a: S3Address, key: string): URL {
   const base = new URL(a.endpoint ?? `https://s3.${a.region}.amazonaws.com`);
   const hostable = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(a.bucket) && !(base.protocol === 'https:' && a.bucket.includes('.'));
   const prefix = base.pathname.replace(/\/+$/, '');
   if (a.pathStyle || !hostable || isIP(base.hostname) !== 0 || base.hostname === 'localhost') {
-    base.pathname = `${prefix}/${encodeKey(a.bucket)}/${encodeKey(key)}`;
+    base.pathname = key === '' ? `${prefix}/${encodeKey(a.bucket)}` : `${prefix}/${encodeKey(a.bucket)}/${encodeKey(key)}`;
   } else {
     base.hostname = `${a.bucket}.${base.hostname}`;
     base.pathname = `${prefix}/${encodeKey(key)}`;
@@ -76,7 +80,15 @@ export function signGet(url: URL, region: string, creds: S3Credentials, extra: R
   for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v.trim();
   const names = Object.keys(headers).sort();
   const signed = names.join(';');
-  const canonical = ['GET', url.pathname, '', ...names.map((n) => `${n}:${headers[n]}`), '', signed, EMPTY_SHA256].join('\n');
+  // the query as sent: names and values already encoded, sorted by name
+  const query = url.search
+    .slice(1)
+    .split('&')
+    .filter((p) => p !== '')
+    .map((p) => (p.includes('=') ? p : `${p}=`))
+    .sort()
+    .join('&');
+  const canonical = ['GET', url.pathname, query, ...names.map((n) => `${n}:${headers[n]}`), '', signed, EMPTY_SHA256].join('\n');
   const scope = `${day}/${region}/s3/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical, 'utf8').digest('hex')].join('\n');
   const key = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, day), region), 's3'), 'aws4_request');
@@ -103,8 +115,8 @@ const ATTEMPTS = 3;
 const RETRY_MS = [50, 200];
 const RETRIED_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ShortBody']);
 
-/** Ranged GETs of one bucket's objects, over keep-alive connections. */
-export class S3RangeReader {
+/** Reads of one bucket's objects, over keep-alive connections. */
+export class S3Reader {
   private readonly agent: http.Agent;
   private readonly ca: Buffer | undefined;
 
@@ -132,21 +144,66 @@ export class S3RangeReader {
         }
         return;
       } catch (err) {
-        const retry = got === 0 && attempt < ATTEMPTS && (RETRIED_CODES.has((err as S3Failure).code ?? '') || ((err as S3Failure).$metadata?.httpStatusCode ?? 0) >= 500);
-        if (!retry) throw err;
+        if (got > 0 || !retried(err, attempt)) throw err;
         await new Promise((r) => setTimeout(r, RETRY_MS[attempt - 1]));
       }
     }
   }
 
-  private async *once(key: string, offset: number, length: number): AsyncIterable<Buffer> {
-    const url = objectUrl(this.a, key);
-    const headers = signGet(url, this.a.region, this.creds, { range: `bytes=${offset}-${offset + length - 1}` });
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+  /** A whole object; undefined when there is none. */
+  async get(key: string): Promise<Buffer | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.request(objectUrl(this.a, key), {});
+        if (res.statusCode === 404) {
+          const code = await errorCode(res);
+          if (code === 'NoSuchBucket') throw new S3Failure(code, 404);
+          return undefined;
+        }
+        if (res.statusCode !== 200) throw new S3Failure(await errorCode(res), res.statusCode);
+        return await bodyOf(res);
+      } catch (err) {
+        if (!retried(err, attempt)) throw err;
+        await new Promise((r) => setTimeout(r, RETRY_MS[attempt - 1]));
+      }
+    }
+  }
+
+  /** One page (≤ 1,000 keys) of ListObjectsV2 under `prefix`; `next`: the token of the next page. */
+  async list(prefix: string, token: string | undefined): Promise<{ keys: string[]; next?: string }> {
+    const url = objectUrl(this.a, '');
+    url.search = [['continuation-token', token], ['list-type', '2'], ['prefix', prefix]]
+      .filter((p): p is [string, string] => p[1] !== undefined)
+      .map(([k, v]) => `${encodeQuery(k)}=${encodeQuery(v)}`)
+      .join('&');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.request(url, {});
+        if (res.statusCode !== 200) throw new S3Failure(await errorCode(res), res.statusCode);
+        const xml = (await bodyOf(res)).toString('utf8');
+        const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]!));
+        const truncated = /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(xml);
+        const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1];
+        if (truncated && !next) throw new S3Failure('BadListing', 200);
+        return { keys, ...(truncated ? { next: unescapeXml(next!) } : {}) };
+      } catch (err) {
+        if (!retried(err, attempt)) throw err;
+        await new Promise((r) => setTimeout(r, RETRY_MS[attempt - 1]));
+      }
+    }
+  }
+
+  private request(url: URL, extra: Record<string, string>): Promise<http.IncomingMessage> {
+    const headers = signGet(url, this.a.region, this.creds, extra);
+    return new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', headers, agent: this.agent }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) => reject(new S3Failure(err.code ?? 'NetworkError', undefined, err.code ?? 'NetworkError')));
       req.end();
     });
+  }
+
+  private async *once(key: string, offset: number, length: number): AsyncIterable<Buffer> {
+    const res = await this.request(objectUrl(this.a, key), { range: `bytes=${offset}-${offset + length - 1}` });
     const status = res.statusCode ?? 0;
     if (status !== 206 && !(status === 200 && offset === 0)) {
       throw new S3Failure(await errorCode(res), status);
@@ -174,6 +231,32 @@ export class S3RangeReader {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** Whether a failed attempt is worth another: a server error, a dropped connection, an empty body. */
+function retried(err: unknown, attempt: number): boolean {
+  return attempt < ATTEMPTS && (RETRIED_CODES.has((err as S3Failure).code ?? '') || ((err as S3Failure).$metadata?.httpStatusCode ?? 0) >= 500);
+}
+
+/** A whole response body; a connection that drops before its Content-Length is a failure to retry. */
+async function bodyOf(res: http.IncomingMessage): Promise<Buffer> {
+  const pieces: Buffer[] = [];
+  try {
+    for await (const piece of res as AsyncIterable<Buffer>) pieces.push(piece);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'ECONNRESET';
+    throw new S3Failure(code, undefined, code);
+  }
+  const body = Buffer.concat(pieces);
+  const declared = Number(res.headers['content-length'] ?? body.length);
+  if (body.length !== declared) throw new S3Failure('ShortBody', res.statusCode, 'ShortBody');
+  return body;
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_, e: string) =>
+    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1))) : ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[e]!,
+  );
 }
 
 /** The error code of an S3 error response (its XML <Code>), else a name for its status. */

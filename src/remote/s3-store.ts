@@ -1,12 +1,12 @@
 // A remote in an S3-compatible bucket, through the official SDK and its default credential
 // chain (environment, ~/.aws/config and credentials files, profiles, instance roles): tusk never
 // stores or prints a secret. The SDK is loaded on first use, so commands that never talk to a
-// bucket do not pay for loading it; ranged reads skip it when the credentials are in the
-// environment (s3-get.ts), so that a lazy clone's first read of a file does not load it at all.
+// bucket do not pay for loading it; reads skip it when the credentials are in the environment
+// (s3-get.ts), so that a lazy clone and its first read of a file do not load it at all.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InvalidArgumentError, IoError, NotFoundError, type TuskError } from '../errors.js';
 import { newCounts, type ObjectStore } from './object-store.js';
-import { envCredentials, S3RangeReader } from './s3-get.js';
+import { envCredentials, S3Reader } from './s3-get.js';
 
 export interface S3Options {
   bucket: string;
@@ -65,15 +65,15 @@ export class S3ObjectStore implements ObjectStore {
     }));
   }
 
-  /** Ranged reads without the SDK (s3-get.ts), when the environment holds the credentials; null: through the SDK. */
-  private direct(): S3RangeReader | null {
+  /** Reads without the SDK (s3-get.ts), when the environment holds the credentials; null: through the SDK. */
+  private direct(): S3Reader | null {
     if (this.reader === undefined) {
       const creds = envCredentials();
-      this.reader = creds ? new S3RangeReader({ bucket: this.o.bucket, endpoint: this.o.endpoint, region: this.region(), pathStyle: this.o.pathStyle ?? false }, creds) : null;
+      this.reader = creds ? new S3Reader({ bucket: this.o.bucket, endpoint: this.o.endpoint, region: this.region(), pathStyle: this.o.pathStyle ?? false }, creds) : null;
     }
     return this.reader;
   }
-  private reader: S3RangeReader | null | undefined;
+  private reader: S3Reader | null | undefined;
 
   private region(): string {
     return this.o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
@@ -115,6 +115,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    const direct = this.direct();
+    if (direct) {
+      this.requests.get++;
+      try {
+        return await direct.get(this.key(key));
+      } catch (err) {
+        throw (err as { name?: string }).name === 'ShortBody' ? this.wrongLength(key) : this.error(key, err);
+      }
+    }
     const { s3, sdk } = await this.open();
     this.requests.get++;
     try {
@@ -195,9 +204,19 @@ export class S3ObjectStore implements ObjectStore {
 
   // S3 lists keys in ascending order of their UTF-8 bytes, a page of at most 1,000 per request
   async *scan(prefix: string): AsyncIterable<string> {
-    const { s3, sdk } = await this.open();
     const strip = this.o.prefix ? this.o.prefix.length + 1 : 0;
     let token: string | undefined;
+    const direct = this.direct();
+    if (direct) {
+      do {
+        this.requests.list++;
+        const page = await this.call(prefix, () => direct.list(this.key(prefix), token));
+        for (const k of page.keys) yield k.slice(strip);
+        token = page.next;
+      } while (token);
+      return;
+    }
+    const { s3, sdk } = await this.open();
     do {
       this.requests.list++;
       const r = await this.call(prefix, () =>

@@ -1,6 +1,8 @@
-// Ranged GETs without the SDK (src/remote/s3-get.ts): the signature is the SDK's own signer's,
-// byte for byte; against a real S3 server (s3rver, which checks signatures) ranges come back as
-// stored, also for keys that need encoding; 404, 403, 500, a dropped connection and a body of
+// Reads without the SDK (src/remote/s3-get.ts): the signature is the SDK's own signer's, byte
+// for byte (s3rver takes any signature); against a real S3 server (s3rver) ranges, whole objects
+// and listings come back as stored, also for keys that need encoding; a listing of more than a
+// page follows its continuation token (served by the relay: s3rver's tokens need DES, which
+// this Node's OpenSSL no longer has); 404, 403, 500, a dropped connection and a body of
 // the wrong length (s3rver has been seen answering 0 bytes) become clear errors or are retried,
 // through a relay in front of the server that misbehaves on request.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -26,6 +28,8 @@ function setEnv(vars: Record<string, string | undefined>): void {
 /** What the relay does to the next requests for object keys: each entry serves one request. */
 type Fault = 'status500' | 'status403' | 'empty' | 'short' | 'drop';
 let faults: Fault[] = [];
+/** continuation tokens the relay's paged listing was asked with */
+const tokens: (string | null)[] = [];
 let relayed = 0;
 let relay: http.Server;
 let relayEndpoint: string;
@@ -36,6 +40,17 @@ beforeAll(async () => {
   const to = new URL(s3.endpoint);
   relay = http.createServer((req, res) => {
     relayed++;
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.searchParams.get('prefix') === 'get-test/paged/') {
+      // two pages of a listing, the token escaped as S3 escapes it in XML
+      const token = url.searchParams.get('continuation-token');
+      tokens.push(token);
+      const keys = token === null ? ['get-test/paged/a', 'get-test/paged/b&c'] : ['get-test/paged/d'];
+      const more = token === null ? '<IsTruncated>true</IsTruncated><NextContinuationToken>t+/=&amp;1</NextContinuationToken>' : '<IsTruncated>false</IsTruncated>';
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>tusk</Name>${more}${keys.map((k) => `<Contents><Key>${k.replace('&', '&amp;')}</Key></Contents>`).join('')}</ListBucketResult>`);
+      return;
+    }
     const fault = req.method === 'GET' && !req.url?.includes('list-type') ? faults.shift() : undefined;
     if (fault === 'status500' || fault === 'status403') {
       // s3rver takes any secret for its key id: a refusal is the relay's
@@ -129,6 +144,17 @@ describe('the signature', () => {
         expect(ours.authorization).toBe(sdk.headers.authorization);
       }
     }
+    // a listing's query string: sorted, encoded
+    const url = objectUrl({ bucket: 'tusk', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', pathStyle: true }, '');
+    url.search = 'continuation-token=a%2Bb%2Fc%3D&list-type=2&prefix=lazy%2Frefs%2F';
+    const creds = { accessKeyId: 'AKID3', secretAccessKey: 'secret3' };
+    const ours = signGet(url, 'eu-west-3', creds, {}, date);
+    const signer = new SignatureV4({ credentials: creds, region: 'eu-west-3', service: 's3', sha256: Sha256, uriEscapePath: false, applyChecksum: false });
+    const sdk = await signer.sign(
+      { method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port: 9000, path: url.pathname, query: { 'list-type': '2', prefix: 'lazy/refs/', 'continuation-token': 'a+b/c=' }, headers: { host: url.host, 'x-amz-content-sha256': ours['x-amz-content-sha256']! } },
+      { signingDate: date },
+    );
+    expect(ours.authorization).toBe(sdk.headers.authorization);
   });
 
   it('addresses objects as the SDK does: virtual-hosted when the bucket allows it', () => {
@@ -179,6 +205,31 @@ describe('ranged GETs against s3rver', () => {
     }
   });
 
+  it('reads whole objects (none: undefined) and lists keys, names decoded, page after page', async () => {
+    const c = client(s3.endpoint);
+    try {
+      const names = ['list/k1', 'list/k2', 'list/x&y<z>"q\'.bin'];
+      for (const k of names) await c.put(k, Buffer.from(k));
+      const before = { ...c.requests };
+      expect(await c.list('list/')).toEqual(names);
+      expect(c.requests.list - before.list).toBe(1);
+      expect((await c.get(odd))!.equals(body.subarray(0, 1000))).toBe(true);
+      expect((await c.get('list/x&y<z>"q\'.bin'))!.toString()).toBe('list/x&y<z>"q\'.bin');
+      expect(await c.get('packs/none.pack')).toBeUndefined();
+      expect(await c.list('nothing/')).toEqual([]);
+    } finally {
+      c.close();
+    }
+    const r = client(relayEndpoint);
+    try {
+      expect(await r.list('paged/')).toEqual(['paged/a', 'paged/b&c', 'paged/d']);
+      expect(tokens).toEqual([null, 't+/=&1']);
+      expect(r.requests.list).toBe(2);
+    } finally {
+      r.close();
+    }
+  });
+
   it('a missing object is E_IO naming it; a range past the end is E_IO too', async () => {
     const c = client(s3.endpoint);
     try {
@@ -216,6 +267,12 @@ describe('ranged GETs against s3rver', () => {
         faults = [f];
         relayed = 0;
         expect((await c.getRange('packs/p.pack', 10, 5000)).equals(body.subarray(10, 5010))).toBe(true);
+        expect(relayed).toBe(2);
+      }
+      for (const f of ['status500', 'drop'] as const) {
+        faults = [f];
+        relayed = 0;
+        expect((await c.get('packs/p.pack'))!.equals(body)).toBe(true);
         expect(relayed).toBe(2);
       }
       faults = ['status500', 'status500', 'status500'];
