@@ -55,7 +55,7 @@ export function objectUrl(a: S3Address, key: string): URL {
   const base = new URL(a.endpoint ?? `https://s3.${a.region}.amazonaws.com`);
   const hostable = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(a.bucket) && !(base.protocol === 'https:' && a.bucket.includes('.'));
   const prefix = base.pathname.replace(/\/+$/, '');
-  if (a.pathStyle || !hostable || isIP(base.hostname) !== 0 || base.hostname === 'localhost') {
+  if (a.pathStyle || !hostable || isIP(base.hostname.replace(/^\[(.*)\]$/, '$1')) !== 0) {
     base.pathname = key === '' ? `${prefix}/${encodeKey(a.bucket)}` : `${prefix}/${encodeKey(a.bucket)}/${encodeKey(key)}`;
   } else {
     base.hostname = `${a.bucket}.${base.hostname}`;

@@ -162,6 +162,8 @@ describe('the signature', () => {
     expect(objectUrl({ bucket: 'my.bucket', region: 'eu-west-3', pathStyle: false }, 'k').href).toBe('https://s3.eu-west-3.amazonaws.com/my.bucket/k');
     expect(objectUrl({ bucket: 'tusk', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', pathStyle: false }, 'k').href).toBe('http://127.0.0.1:9000/tusk/k');
     expect(objectUrl({ bucket: 'tusk', endpoint: 'https://minio.example:9000/base/', region: 'us-east-1', pathStyle: false }, 'k').href).toBe('https://tusk.minio.example:9000/base/k');
+    expect(objectUrl({ bucket: 'tusk', endpoint: 'http://[::1]:9000', region: 'us-east-1', pathStyle: false }, 'k').href).toBe('http://[::1]:9000/tusk/k');
+    expect(objectUrl({ bucket: 'tusk', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', pathStyle: true }, '').href).toBe('http://127.0.0.1:9000/tusk');
   });
 
   it('is used only when the SDK would take the credentials from the environment', () => {
