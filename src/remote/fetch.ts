@@ -154,7 +154,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     let need = await imp.neededChunks(set);
     if (opts.lazy) {
       // the index objects are metadata: cached now, they let a later read find its chunks with no listing
-      await s.index.load();
+      await s.index.cache();
       result.remoteBacked = imp.leaveOnRemote(s.config.name, need);
       need = [];
     } else if (backlog.length > 0) {

@@ -105,6 +105,47 @@ export function decodeIndex(buf: Buffer, name: string): IndexEntry[] {
   return out;
 }
 
+/**
+ * The entries of an encoded index object whose ids `want` holds (latin1 keys), handed to `found`,
+ * after the same checks of its structure as decodeIndex: a read of one chunk looks through every
+ * cached index object, and building an entry object for each of its ids was most of that read.
+ */
+export function scanIndex(buf: Buffer, name: string, want: ReadonlySet<string>, found: (e: IndexEntry) => void): void {
+  const damaged = () => new CorruptError(`remote index ${name} is damaged`, 'run `tusk fsck --remote`; a push from a sound store writes a new one');
+  const magic = buf.subarray(0, INDEX_MAGIC.length);
+  let first: number;
+  let step: number;
+  let count: number;
+  if (magic.equals(INDEX_MAGIC_V1)) {
+    if ((buf.length - INDEX_MAGIC_V1.length) % ENTRY_BYTES_V1 !== 0) throw damaged();
+    first = INDEX_MAGIC_V1.length;
+    step = ENTRY_BYTES_V1;
+    count = (buf.length - first) / step;
+  } else {
+    if (!magic.equals(INDEX_MAGIC) || buf.length < INDEX_MAGIC.length + 4) throw damaged();
+    count = buf.readUInt32BE(INDEX_MAGIC.length);
+    first = INDEX_MAGIC.length + 4;
+    step = ENTRY_BYTES;
+    let end = first + count * ENTRY_BYTES;
+    if (end > buf.length) throw damaged();
+    for (let at = first + ID_BYTES + 12; at < first + count * ENTRY_BYTES; at += ENTRY_BYTES) end += buf[at]! * ID_BYTES;
+    if (end !== buf.length) throw damaged();
+  }
+  // the first four bytes of an id filter out nearly every entry before a key string is made
+  const heads = new Set<number>();
+  for (const k of want) heads.add(Buffer.from(k, 'latin1').readUInt32BE(0));
+  let baseAt = first + count * step;
+  for (let i = 0, at = first; i < count; i++, at += step) {
+    const n = step === ENTRY_BYTES ? buf[at + ID_BYTES + 12]! : 0;
+    if (heads.has(buf.readUInt32BE(at)) && want.has(buf.toString('latin1', at, at + ID_BYTES))) {
+      const bases: Buffer[] = [];
+      for (let j = 0; j < n; j++) bases.push(buf.subarray(baseAt + j * ID_BYTES, baseAt + (j + 1) * ID_BYTES));
+      found({ id: buf.subarray(at, at + ID_BYTES), offset: Number(buf.readBigUInt64BE(at + ID_BYTES)), length: buf.readUInt32BE(at + ID_BYTES + 8), ...(step === ENTRY_BYTES ? { bases } : {}) });
+    }
+    baseAt += n * ID_BYTES;
+  }
+}
+
 export function encodeBundle(set: TransferSet): Buffer {
   return gzipSync(JSON.stringify({ format: FORMAT, ...set }), { level: 1 });
 }

@@ -1,7 +1,8 @@
 // Where a lazy clone's reads get their bytes: the remote-backed chunks a read needs, by byte
 // ranges of the remote's packs (fetch.ts's fetchChunks: neighbours merged into one request).
-// Which pack holds a chunk comes from the index objects the pull cached, with no request; only
-// a chunk none of them names makes it list the remote's index objects again.
+// Which pack holds a chunk comes from the index objects the pull cached, with no request (only the
+// entries asked for are decoded); only a chunk none of them names makes it list the remote's
+// index objects again.
 import type { ChunkId, RemoteChunkSource, Store } from '../store/store.js';
 import { findRemote } from './config.js';
 import { fetchChunks } from './fetch.js';
@@ -25,9 +26,8 @@ export class LazySource implements RemoteChunkSource {
     if (!s) {
       s = openSession(this.store, remote);
       this.sessions.set(remote, s);
-      s.index.loadCached();
     }
-    if (ids.some((id) => !s.index.find(id))) await s.index.load();
+    if (!s.index.locateCached(ids)) await s.index.load();
     const os = s.os;
     await fetchChunks(s, ids, (id, record, pack) => onRecord(id as ChunkId, record, `remote pack ${pack.slice(0, 16)} at ${os.url}`));
   }

@@ -1,10 +1,12 @@
 // A remote in an S3-compatible bucket, through the official SDK and its default credential
 // chain (environment, ~/.aws/config and credentials files, profiles, instance roles): tusk never
 // stores or prints a secret. The SDK is loaded on first use, so commands that never talk to a
-// bucket do not pay for loading it.
+// bucket do not pay for loading it; reads skip it when the credentials are in the environment
+// (s3-get.ts), so that a lazy clone and its first read of a file do not load it at all.
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InvalidArgumentError, IoError, NotFoundError, type TuskError } from '../errors.js';
 import { newCounts, type ObjectStore } from './object-store.js';
+import { envCredentials, S3Reader } from './s3-get.js';
 
 export interface S3Options {
   bucket: string;
@@ -55,12 +57,26 @@ export class S3ObjectStore implements ObjectStore {
     return (this.client ??= loadSdk().then((sdk) => {
       const s3 = new sdk.S3Client({
         endpoint: this.o.endpoint,
-        region: this.o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        region: this.region(),
         forcePathStyle: this.o.pathStyle ?? false,
         ...(this.o.checksums === 'when-required' ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
       });
       return { s3, sdk };
     }));
+  }
+
+  /** Reads without the SDK (s3-get.ts), when the environment holds the credentials; null: through the SDK. */
+  private direct(): S3Reader | null {
+    if (this.reader === undefined) {
+      const creds = envCredentials();
+      this.reader = creds ? new S3Reader({ bucket: this.o.bucket, endpoint: this.o.endpoint, region: this.region(), pathStyle: this.o.pathStyle ?? false }, creds) : null;
+    }
+    return this.reader;
+  }
+  private reader: S3Reader | null | undefined;
+
+  private region(): string {
+    return this.o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   }
 
   private key(k: string): string {
@@ -99,6 +115,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    const direct = this.direct();
+    if (direct) {
+      this.requests.get++;
+      try {
+        return await direct.get(this.key(key));
+      } catch (err) {
+        throw (err as { name?: string }).name === 'ShortBody' ? this.wrongLength(key) : this.error(key, err);
+      }
+    }
     const { s3, sdk } = await this.open();
     this.requests.get++;
     try {
@@ -111,6 +136,12 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    if (this.direct()) {
+      const out = Buffer.allocUnsafe(length);
+      let at = 0;
+      for await (const piece of this.readRange(key, offset, length)) (piece.copy(out, at), (at += piece.length));
+      return out;
+    }
     const { s3, sdk } = await this.open();
     this.requests.get++;
     const buf = await this.call(key, async () => {
@@ -122,6 +153,17 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async *readRange(key: string, offset: number, length: number): AsyncIterable<Buffer> {
+    const direct = this.direct();
+    if (direct) {
+      this.requests.get++;
+      try {
+        yield* direct.read(this.key(key), offset, length);
+      } catch (err) {
+        const name = (err as { name?: string }).name;
+        throw name === 'ShortBody' || name === 'LongBody' ? this.wrongLength(key) : this.error(key, err);
+      }
+      return;
+    }
     const { s3, sdk } = await this.open();
     this.requests.get++;
     const r = await this.call(key, () => s3.send(new sdk.GetObjectCommand({ Bucket: this.o.bucket, Key: this.key(key), Range: `bytes=${offset}-${offset + length - 1}` })));
@@ -162,9 +204,19 @@ export class S3ObjectStore implements ObjectStore {
 
   // S3 lists keys in ascending order of their UTF-8 bytes, a page of at most 1,000 per request
   async *scan(prefix: string): AsyncIterable<string> {
-    const { s3, sdk } = await this.open();
     const strip = this.o.prefix ? this.o.prefix.length + 1 : 0;
     let token: string | undefined;
+    const direct = this.direct();
+    if (direct) {
+      do {
+        this.requests.list++;
+        const page = await this.call(prefix, () => direct.list(this.key(prefix), token));
+        for (const k of page.keys) yield k.slice(strip);
+        token = page.next;
+      } while (token);
+      return;
+    }
+    const { s3, sdk } = await this.open();
     do {
       this.requests.list++;
       const r = await this.call(prefix, () =>
@@ -182,6 +234,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   close(): void {
+    this.reader?.close();
     void this.client?.then((c) => c.s3.destroy());
   }
 

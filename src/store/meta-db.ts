@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 9;
+export const FORMAT_VERSION = 10;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -297,6 +297,12 @@ const MIGRATIONS: readonly string[] = [
     bytes INTEGER NOT NULL,
     used INTEGER NOT NULL
   );
+  `,
+  // 10: remote_chunks loses its index by remote. A store has one remote or a few, so the index
+  // narrowed no query (each reads most of the table), and keeping it up to date was a second
+  // B-tree insert for each of a lazy clone's rows.
+  `
+  DROP INDEX IF EXISTS remote_chunks_by_remote;
   `,
 ];
 

@@ -380,9 +380,14 @@ export class TransferImport {
   }
 
   /** The chunks an arriving set needs that the local store lacks. */
-  neededChunks(set: TransferSet): Promise<Buffer[]> {
-    return neededChunks(this.s, set);
+  async neededChunks(set: TransferSet): Promise<Buffer[]> {
+    const files: LeafFile[] = [];
+    const need = await neededChunks(this.s, set, files);
+    this.leaves = { set, files };
+    return need;
   }
+  /** the files of the set's leaf pages, as neededChunks decoded them (a lazy commit needs their sizes) */
+  private leaves: { set: TransferSet; files: LeafFile[] } | null = null;
 
   /**
    * Verify one chunk record against its id and queue its bytes for a local pack; settles once a
@@ -410,8 +415,9 @@ export class TransferImport {
    * commits, to be fetched when something reads them (lazy-fetch.ts).
    */
   leaveOnRemote(remote: string, ids: readonly Buffer[]): number {
-    // those an earlier lazy pull left there already are no news
-    this.lazy = { remote, ids: RemoteChunks.of(this.s.db).unbacked(ids), all: [...ids] };
+    // those an earlier lazy pull left there already are no news (a first lazy pull asks nothing)
+    const table = RemoteChunks.of(this.s.db);
+    this.lazy = { remote, ids: table.any() ? table.unbacked(ids) : [...ids], all: [...ids] };
     return this.lazy.ids.length;
   }
 
@@ -511,7 +517,8 @@ export class TransferImport {
         for (const id of this.lazy.all) backed.add(id.toString('latin1'));
         // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
         // of its own instead, so its size is known before its bytes are here
-        for (const p of pages) table.putSoleContents(soleContents(p.id, p.data, backed));
+        const files = this.leaves?.set === set ? this.leaves.files : pages.flatMap((p) => leafFiles(p.id, p.data));
+        table.putSoleContents(files.filter((f) => backed.has(f.id.toString('latin1'))));
       }
       const listed = set.contents.flatMap((c) => splitIds(Buffer.from(c.chunks, 'hex')));
       const here = await s.index.existingChunks(listed);
@@ -569,14 +576,18 @@ export class TransferImport {
   }
 }
 
-/** The one-chunk files of a page whose chunk is in `backed`: their ids and sizes. */
-function soleContents(id: NodeId, data: Buffer, backed: ReadonlySet<string>): { id: Buffer; size: number }[] {
+/** A file a leaf page names: its content id and size. */
+interface LeafFile {
+  id: Buffer;
+  size: number;
+}
+
+/** The files of a page (none for an inner page). */
+function leafFiles(id: NodeId, data: Buffer): LeafFile[] {
   const page = decodePage(data, id);
   if (page.level !== 0) return [];
-  const out: { id: Buffer; size: number }[] = [];
-  for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) {
-    if (e.kind === 'file' && backed.has(e.id.toString('latin1'))) out.push({ id: e.id, size: e.size });
-  }
+  const out: LeafFile[] = [];
+  for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) if (e.kind === 'file') out.push({ id: e.id, size: e.size });
   return out;
 }
 
@@ -591,25 +602,29 @@ function contentLists(s: StoreCore, ids: readonly ContentId[]): Map<string, Buff
   return out;
 }
 
-/** The chunks the files of an arriving set are made of that the local store lacks. */
-export async function neededChunks(s: StoreCore, set: TransferSet): Promise<Buffer[]> {
+/** The chunks the files of an arriving set are made of that the local store lacks; `files` collects the files its leaf pages name. */
+export async function neededChunks(s: StoreCore, set: TransferSet, files?: LeafFile[]): Promise<Buffer[]> {
   const listed = new Map(set.contents.map((c) => [c.id, c.chunks]));
   const seen = new Set<string>();
   const want: ChunkId[] = [];
-  const wantChunk = (id: Buffer) => {
-    const k = id.toString('latin1');
+  /** want's ids as keys, made once (100,000 files made them four times over) */
+  const keys: string[] = [];
+  const wantChunk = (id: Buffer, k = id.toString('latin1')) => {
     if (seen.has(k)) return;
     seen.add(k);
     want.push(id as ChunkId);
+    keys.push(k);
   };
   // files the set lists no chunks for: one-chunk files, or contents the store knows
   const unlisted = new Map<string, ContentId>();
   for (const [hex, b64] of set.pages) {
     const page = decodePage(Buffer.from(b64, 'base64'), Buffer.from(hex, 'hex') as NodeId);
     if (page.level !== 0) continue;
-    for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
+    for (const e of (page as { entries: { kind: string; id: Buffer; size: number }[] }).entries) {
+      if (e.kind === 'file') files?.push({ id: e.id, size: e.size });
       if (e.kind === 'dir' || e.id.equals(EMPTY_CONTENT_ID)) continue;
-      const chunks = listed.get(e.id.toString('hex'));
+      // a set of small files lists no chunks at all: no key to make for each of them
+      const chunks = listed.size === 0 ? undefined : listed.get(e.id.toString('hex'));
       if (chunks !== undefined) for (const ch of splitIds(Buffer.from(chunks, 'hex'))) wantChunk(ch);
       else unlisted.set(e.id.toString('latin1'), e.id as ContentId);
     }
@@ -618,16 +633,20 @@ export async function neededChunks(s: StoreCore, set: TransferSet): Promise<Buff
   // one with a contents row needs its chunks; one the store does not know is its one chunk
   const ids = [...unlisted.values()];
   const asChunks = await s.index.existingChunks(ids as unknown as ChunkId[]);
-  const lists = contentLists(s, ids.filter((id) => !asChunks.has(id.toString('latin1'))));
-  for (const id of ids) {
-    const k = id.toString('latin1');
+  const lists = contentLists(s, asChunks.size === 0 ? ids : ids.filter((id) => !asChunks.has(id.toString('latin1'))));
+  // a one-chunk file whose chunk row was just looked for needs no second look
+  const absent = new Set<string>();
+  for (const [k, id] of unlisted) {
     if (asChunks.has(k)) continue;
     const list = lists.get(k);
-    if (list === undefined || list === null) wantChunk(id);
-    else for (const ch of splitIds(list)) wantChunk(ch);
+    if (list === undefined || list === null) {
+      absent.add(k);
+      wantChunk(id, k);
+    } else for (const ch of splitIds(list)) wantChunk(ch);
   }
-  const have = await s.index.existingChunks(want);
-  return want.filter((id) => !have.has(id.toString('latin1')));
+  const rest = want.filter((_, i) => !absent.has(keys[i]!));
+  const have = rest.length === 0 ? new Set<string>() : await s.index.existingChunks(rest);
+  return have.size === 0 ? want : want.filter((_, i) => !have.has(keys[i]!));
 }
 
 /**

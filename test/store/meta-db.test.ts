@@ -66,7 +66,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(9);
+    expect(FORMAT_VERSION).toBe(10);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -239,6 +239,20 @@ describe('meta.db', () => {
     expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('remote_chunks')).toEqual(['id', 'remote']);
     expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('chunk_cache')).toEqual(['pack', 'bytes', 'used']);
+    again.close();
+  });
+
+  it('migrates a format-9 store: remote-backed chunks keep their rows and lose the index by remote', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.exec('CREATE INDEX remote_chunks_by_remote ON remote_chunks(remote)');
+    db.prepare('INSERT INTO remote_chunks (id, remote) VALUES (?, ?)').run(Buffer.alloc(32, 7), 'origin');
+    db.pragma('user_version = 9');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'remote_chunks' AND sql IS NOT NULL").pluck().all()).toEqual([]);
+    expect(again.prepare('SELECT remote FROM remote_chunks').pluck().all()).toEqual(['origin']);
     again.close();
   });
 
