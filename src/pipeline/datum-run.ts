@@ -39,6 +39,12 @@ export interface DatumRun {
   earlier: PreviousRuns;
 }
 
+/** How a datum's run ended: its recorded state, or `restarted` (sent back to the queue, no result). */
+export interface DatumEnd {
+  state: DatumRecord['state'] | 'restarted';
+  error: string | null;
+}
+
 /** Where a datum stands between attempts; its result row is made from it. */
 interface Outcome {
   state: DatumRecord['state'];
@@ -56,7 +62,7 @@ export function workingDirOf(spec: PipelineSpec): string {
 }
 
 /** Run one datum: up to datum_tries attempts, then err_cmd; store its output tree on success. */
-export async function runDatum(run: DatumRun): Promise<void> {
+export async function runDatum(run: DatumRun): Promise<DatumEnd> {
   const { s, job, spec, datum: d, transform, signal, log } = run;
   const files = d.inputs;
   await run.earlier.prepare(d.id);
@@ -93,9 +99,10 @@ export async function runDatum(run: DatumRun): Promise<void> {
   }
   if (signal.aborted && signal.reason === RESTARTED) {
     log('system', 'restarted: the datum is back in the queue');
-    return;
+    return { state: 'restarted', error: null };
   }
   if (outcome.state !== 'success') await run.results.add(resultRow(run, outcome, null, 0));
+  return { state: outcome.state, error: outcome.error };
 }
 
 function resultRow(run: DatumRun, outcome: Outcome, output: NodeId | null, uploaded: number): DatumResult {

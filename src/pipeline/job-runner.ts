@@ -3,14 +3,14 @@
 // (job-finish.ts). This module drives one job through them and every open job in turn.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, IoError, LockedError, TuskError } from '../errors.js';
 import { onInterrupt } from '../signals.js';
 import type { DatumRecord, DatumResult, JobRecord, PipelineRecord } from '../store/job-records.js';
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { DatumClaims } from './datum-claims.js';
 import { prefetch, realStoreDir, type LaidOut } from './datum-layout.js';
 import { ResultBatch } from './datum-results.js';
-import { RESTARTED, runDatum } from './datum-run.js';
+import { RESTARTED, runDatum, type DatumEnd } from './datum-run.js';
 import { egress, finishJob, finishWhenDone } from './job-finish.js';
 import { planJob, readiness } from './job-plan.js';
 import type { DatumFile } from './datums.js';
@@ -58,10 +58,24 @@ export function killJob(s: StoreHandle, pipeline: string, id: string, reason: st
   });
 }
 
-interface RunOptions {
+/** One datum this runner ran: how it ended and how long it took here. */
+export interface DatumDone {
+  job: JobRecord;
+  datum: DatumRecord;
+  end: DatumEnd;
+  ms: number;
+}
+
+export interface RunOptions {
   runner: string;
   parallelism?: number;
-  onEvent?: (e: { job: JobRecord; datum?: DatumRecord; message: string }) => void;
+  /**
+   * Aborted when the runner is to stop (a worker's SIGTERM, its store lost): no more datums are
+   * claimed, running ones are stopped and every datum the runner holds goes back to the queue.
+   */
+  stop?: AbortSignal;
+  onEvent?: (e: { job: JobRecord; message: string }) => void;
+  onDatum?: (e: DatumDone) => void;
 }
 
 /** Run one job to a terminal state (or until its inputs are not ready). Returns false when it must wait. */
@@ -71,6 +85,7 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
   const spec = specOf(pipeline);
   // a bad TUSK_INPUT_CACHE_MAX is an error before the job starts, not after it ran
   const cacheLimit = inputCacheLimit();
+  if (opts.stop?.aborted) return false;
   if (job.state === 'JOB_CREATED') {
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
@@ -163,6 +178,8 @@ class DatumLanes {
   private readonly earlier: PreviousRuns;
   // datums being run, each with its own signal: the job's abort stops it, and so does a restart
   private readonly active = new Map<string, AbortController>();
+  // the runner is stopping: nothing more is claimed, what it holds goes back to the queue
+  private stopping = false;
   private readonly slots: ScratchSlot[] = [];
   /** whether a datum was started in this pass */
   ranDatum = false;
@@ -193,6 +210,12 @@ class DatumLanes {
       void this.results.flush().catch(() => undefined);
       void this.claims.release().catch(() => undefined);
     });
+    const stop = () => {
+      this.stopping = true;
+      for (const ctl of this.active.values()) ctl.abort(RESTARTED);
+    };
+    if (this.opts.stop?.aborted) stop();
+    this.opts.stop?.addEventListener('abort', stop);
     try {
       const scratchRoot = path.join(realStoreDir(this.s), 'tmp', 'datums');
       // no more lanes (each with two scratch trees) than datums left to claim (running ones may
@@ -205,10 +228,16 @@ class DatumLanes {
       throw err;
     } finally {
       unregister();
+      this.opts.stop?.removeEventListener('abort', stop);
       await watch.stop();
       this.logs.close();
       this.transform.close?.();
       for (const slot of this.slots) slot.dispose();
+    }
+    if (this.stopping) {
+      // results first: a datum that ended here must not go back to the queue and run twice
+      await this.results.flush();
+      await this.claims.release();
     }
     return this.results.take();
   }
@@ -234,7 +263,7 @@ class DatumLanes {
     let slot = new ScratchSlot(scratchRoot);
     let spare = new ScratchSlot(scratchRoot);
     this.slots.push(slot, spare);
-    const aborted = () => this.abort.signal.aborted;
+    const aborted = () => this.abort.signal.aborted || this.stopping;
     let d = aborted() ? undefined : await this.claims.next();
     let running = d ? this.begin(d, slot, await this.prefetch(d, slot), lane) : undefined;
     while (d && running && !aborted()) {
@@ -251,7 +280,6 @@ class DatumLanes {
         await nextRunning?.catch(() => undefined);
         throw err;
       }
-      this.opts.onEvent?.({ job: this.job, datum: d, message: 'datum done' });
       if (next && !nextRunning && !aborted()) nextRunning = this.begin(next, spare, nextReady, lane);
       [slot, spare] = [spare, slot];
       d = next;
@@ -276,9 +304,13 @@ class DatumLanes {
     const stop = () => ctl.abort();
     this.abort.signal.addEventListener('abort', stop);
     this.active.set(d.id, ctl);
+    // stopping began while this datum was being handed over: it goes back with the rest
+    if (this.stopping) ctl.abort(RESTARTED);
+    const started = Date.now();
     try {
       const { s, job, spec, transform, results, earlier } = this;
-      await runDatum({ s, job, spec, datum: d, transform, slot, results, signal: ctl.signal, log: this.logs.forDatum(d.id), ready, lane, earlier });
+      const end = await runDatum({ s, job, spec, datum: d, transform, slot, results, signal: ctl.signal, log: this.logs.forDatum(d.id), ready, lane, earlier });
+      this.opts.onDatum?.({ job, datum: d, end, ms: Date.now() - started });
     } finally {
       this.earlier.forget(d.id);
       this.active.delete(d.id);
@@ -297,7 +329,8 @@ async function runJobOrFail(s: StoreHandle, job: JobRecord, opts: RunOptions): P
   try {
     return await runJob(s, job, opts);
   } catch (err) {
-    if (err instanceof LockedError) throw err;
+    // the store, not the job: busy, read-only, or failing to read or write (gone, a disk error)
+    if (err instanceof LockedError || err instanceof IoError) throw err;
     const reason = err instanceof TuskError ? err.message : `runner error: ${(err as Error).message}`;
     await s.unitOfWork(async (tx) => {
       const j = await tx.jobs.getJob(job.pipeline, job.id);
@@ -318,6 +351,7 @@ export async function runPendingJobs(s: StoreHandle, opts: RunOptions): Promise<
     let progressed = false;
     const busy = new Set<string>();
     for (const job of await s.jobs.openJobs()) {
+      if (opts.stop?.aborted) return ran;
       if (busy.has(job.pipeline)) continue;
       busy.add(job.pipeline);
       if (await runJobOrFail(s, job, opts)) {

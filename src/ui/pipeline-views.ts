@@ -2,6 +2,7 @@
 // `Key: value` blocks of `inspect pipeline|job|datum` (PACHYDERM.md 5.2–5.5).
 
 import type { LogLine } from '../pipeline/logs.js';
+import type { WorkerDatumEvent } from '../pipeline/worker.js';
 import type { DatumInfo, JobInfo, JobSetInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
 import type { InputSpec, TransformSpec } from '../pipeline/spec-types.js';
 import { describeWindow } from '../pipeline/windows.js';
@@ -303,4 +304,11 @@ function dropEmpty(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined && v !== false && v !== '') out[k] = v;
   return out;
+}
+
+// ─── workers ─────────────────────────────────────────────────────────────────────────────────
+
+/** A worker's log line for one datum: `TIME WORKER PIPELINE@JOB DATUM OUTCOME MS [error]`. */
+export function workerDatumLine(e: WorkerDatumEvent): string {
+  return `${e.time} ${e.worker} ${e.pipeline}@${e.job} ${e.datum.slice(0, 12)} ${e.outcome} ${e.ms}ms${e.error ? ` ${e.error}` : ''}\n`;
 }
