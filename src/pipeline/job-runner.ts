@@ -9,7 +9,7 @@ import type { DatumRecord, DatumResult, JobRecord, PipelineRecord } from '../sto
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { DatumClaims } from './datum-claims.js';
 import { prefetch, realStoreDir, type LaidOut } from './datum-layout.js';
-import { ResultBatch } from './datum-results.js';
+import { ResultBatch, type PendingRows } from './datum-results.js';
 import { RESTARTED, runDatum, type DatumEnd } from './datum-run.js';
 import { egress, finishJob, finishWhenDone } from './job-finish.js';
 import { planJob, readiness } from './job-plan.js';
@@ -104,7 +104,7 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
   const lanes = new DatumLanes(s, job, spec, transformFor(spec), opts, deadline);
   const results = await lanes.run(parallelism);
   if (Date.now() > deadline) {
-    await s.jobs.finishDatums(results);
+    await s.unitOfWork((tx) => ResultBatch.writeInto(tx.jobs, results));
     try {
       await killJob(s, job.pipeline, job.id, `job timed out after ${spec.job_timeout_ms} ms`);
     } catch {
@@ -202,7 +202,7 @@ class DatumLanes {
    * Run the job's datums in up to `parallelism` lanes until none is left to claim or the job
    * stops. Returns the results not yet written, for the caller's unit that ends the job.
    */
-  async run(parallelism: number): Promise<DatumResult[]> {
+  async run(parallelism: number): Promise<PendingRows> {
     const watch = new Watch(() => this.watch(), WATCH_MS);
     // stopped by Ctrl-C or SIGTERM: the datums this runner holds go back to the queue at once
     // (the store runs these writes at once when no unit is in flight, and the process is ending)
@@ -309,7 +309,7 @@ class DatumLanes {
     const started = Date.now();
     try {
       const { s, job, spec, transform, results, earlier } = this;
-      const end = await runDatum({ s, job, spec, datum: d, transform, slot, results, signal: ctl.signal, log: this.logs.forDatum(d.id), ready, lane, earlier });
+      const end = await runDatum({ s, job, spec, datum: d, transform, slot, results, signal: ctl.signal, log: this.logs.forDatum(d.id), ready, lane, earlier, runner: this.opts.runner });
       this.opts.onDatum?.({ job, datum: d, end, ms: Date.now() - started });
     } finally {
       this.earlier.forget(d.id);

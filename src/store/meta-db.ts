@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 9;
+export const FORMAT_VERSION = 10;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -297,6 +297,23 @@ const MIGRATIONS: readonly string[] = [
     bytes INTEGER NOT NULL,
     used INTEGER NOT NULL
   );
+  `,
+  // 10: one row per attempt at a datum: which worker ran it, when, and how it ended (outcome
+  // success | failed | recovered | returned). A claim opens the row; finished and outcome stay
+  // NULL for an attempt whose worker went away before it ended.
+  `
+  CREATE TABLE datum_attempts (
+    pipeline TEXT NOT NULL,
+    job TEXT NOT NULL,
+    datum TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    worker TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    finished INTEGER,
+    outcome TEXT,
+    error TEXT,
+    PRIMARY KEY (pipeline, job, datum, attempt)
+  ) WITHOUT ROWID;
   `,
 ];
 

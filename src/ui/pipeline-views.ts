@@ -230,19 +230,21 @@ function datumWindow(d: DatumInfo): string | undefined {
 }
 
 /**
- * `list datum`: `ID FILES STATUS TIME`; a preview (`-f`) prints `-` for ID and STATUS. A
- * windowed pipeline's table adds WINDOW, the bounds of each datum's window.
+ * `list datum`: `ID FILES STATUS TIME WORKER` (the worker of the last attempt); a preview (`-f`)
+ * prints `-` for ID and STATUS and has no WORKER. A windowed pipeline's table adds WINDOW, the
+ * bounds of each datum's window.
  */
 export function datumTable(datums: DatumInfo[], opts: { preview?: boolean } = {}): string {
   const windowed = datums.some((d) => datumWindow(d) !== undefined);
   return renderTable(
-    windowed ? ['ID', 'WINDOW', 'FILES', 'STATUS', 'TIME'] : ['ID', 'FILES', 'STATUS', 'TIME'],
+    [...(windowed ? ['ID', 'WINDOW', 'FILES', 'STATUS', 'TIME'] : ['ID', 'FILES', 'STATUS', 'TIME']), ...(opts.preview ? [] : ['WORKER'])],
     datums.map((d) => [
       opts.preview ? '-' : d.id,
       ...(windowed ? [datumWindow(d) ?? '-'] : []),
       datumFiles(d),
       opts.preview ? '-' : datumStatus(d),
       d.state === 'skipped' ? '-' : between(d.started, d.finished),
+      ...(opts.preview ? [] : [d.worker ?? '-']),
     ]),
   );
 }
@@ -268,7 +270,29 @@ export function datumDetails(d: DatumInfo): string {
     .filter((l) => l !== '')
     .map((l) => `  ${l}`)
     .join('\n');
-  return `${head}PFS State:\n${files}\n`;
+  return `${head}PFS State:\n${files}\n${attemptsBlock(d)}`;
+}
+
+/** `inspect datum`'s attempts: who ran each, when, and how it ended. */
+function attemptsBlock(d: DatumInfo): string {
+  const log = d.attemptLog ?? [];
+  if (log.length === 0) return '';
+  const last = log.length - 1;
+  const rows = log.map((a, i) => [
+    String(a.attempt),
+    a.worker,
+    a.started,
+    a.finished === null ? '-' : between(a.started, a.finished),
+    // an open row is the attempt running now, or one whose worker went away (its datum was retaken)
+    a.outcome ?? (i === last && d.state === 'running' ? 'running' : 'lost'),
+    a.error ?? '',
+  ]);
+  const table = renderTable(['ATTEMPT', 'WORKER', 'STARTED', 'TIME', 'OUTCOME', 'ERROR'], rows)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => `  ${l.trimEnd()}`)
+    .join('\n');
+  return `Attempt log:\n${table}\n`;
 }
 
 // ─── logs ────────────────────────────────────────────────────────────────────────────────────

@@ -34,6 +34,19 @@ describe('tusk worker', () => {
       expect(files.map((f) => f.path)).toEqual(Array.from({ length: 60 }, (_, i) => `/f${String(i).padStart(5, '0')}`));
       const datums = await datumsOf(s, 'up', job);
       expect(datums.every((d) => d.state === 'success' && d.attempts === 1)).toBe(true);
+      // `list datum` names the worker of each datum's last attempt: the one whose log has the datum
+      const idB = jsonB[0]!.worker;
+      for (const e of doneB) expect(datums.find((d) => d.id === e.datum)!.worker).toBe(idB);
+      for (const l of linesA) expect(datums.find((d) => d.id.startsWith(l.split(' ')[3]!))!.worker).toBe(idA);
+      const table = (await s.tusk(['list', 'datum', `up@${job}`], { env: NO_RUNNER })).stdout.split('\n');
+      expect(table[0]).toMatch(/^ID +FILES +STATUS +TIME +WORKER$/);
+      const byB = doneB[0]!.datum!;
+      expect(table.find((l) => l.startsWith(byB))).toMatch(new RegExp(` ${idB}$`));
+      // `inspect datum` lists every attempt, with its worker and outcome
+      const inspected = await s.json<{ attemptLog: { attempt: number; worker: string; outcome: string; finished: string | null }[] }>(['inspect', 'datum', `up@${job}`, byB], { env: NO_RUNNER });
+      expect(inspected.attemptLog).toEqual([expect.objectContaining({ attempt: 1, worker: idB, outcome: 'success', finished: expect.any(String) })]);
+      const text = (await s.tusk(['inspect', 'datum', `up@${job}`, byB], { env: NO_RUNNER })).stdout;
+      expect(text).toMatch(new RegExp(`Attempt log:\\n +ATTEMPT +WORKER +STARTED +TIME +OUTCOME +ERROR\\n +1 +${idB} +\\S+ +.+ +success`));
       // each datum was run by exactly one of them (the runner took the rest)
       const ranByWorkers = [...linesA.map((l) => l.split(' ')[3]!), ...doneB.map((e) => e.datum!.slice(0, 12))];
       expect(new Set(ranByWorkers).size).toBe(ranByWorkers.length);
@@ -52,6 +65,12 @@ describe('tusk worker', () => {
       expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0, stderr: expect.stringMatching(/ returned /) });
       const after = await datumsOf(s, 'up', job);
       expect(after.map((d) => d.state)).toEqual(['pending', 'pending', 'pending']);
+      // each attempt the worker made ends `returned`
+      const id = /^worker (\S+) started$/m.exec(r.stderr)![1]!;
+      for (const d of after) {
+        const { attemptLog } = await s.json<{ attemptLog: { worker: string; outcome: string }[] }>(['inspect', 'datum', `up@${job}`, d.id], { env: NO_RUNNER });
+        expect(attemptLog).toEqual([expect.objectContaining({ worker: id, outcome: 'returned' })]);
+      }
       // the job is still open, for the next worker
       const [j] = await s.json<{ state: string }[]>(['list', 'job', '-p', 'up'], { env: NO_RUNNER });
       expect(j!.state).toBe('JOB_RUNNING');
