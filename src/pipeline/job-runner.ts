@@ -7,7 +7,7 @@ import { ConflictError, InvalidArgumentError, IoError, LockedError, TuskError } 
 import { onInterrupt } from '../signals.js';
 import type { DatumRecord, DatumResult, JobRecord, PipelineRecord } from '../store/job-records.js';
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
-import { DatumClaims } from './datum-claims.js';
+import { DatumClaims, datumLeaseMs } from './datum-claims.js';
 import { prefetch, realStoreDir, type LaidOut } from './datum-layout.js';
 import { ResultBatch, type PendingRows } from './datum-results.js';
 import { RESTARTED, runDatum, type DatumEnd } from './datum-run.js';
@@ -346,6 +346,8 @@ async function runJobOrFail(s: StoreHandle, job: JobRecord, opts: RunOptions): P
  * order (each builds on the previous one's output); different pipelines interleave by age.
  */
 export async function runPendingJobs(s: StoreHandle, opts: RunOptions): Promise<number> {
+  // a bad TUSK_DATUM_LEASE_MS is the runner's error, not a job's
+  datumLeaseMs();
   let ran = 0;
   for (;;) {
     let progressed = false;

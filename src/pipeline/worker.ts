@@ -5,11 +5,11 @@
 // id that names the machine and process, it stays until stopped (or idle for a while), it gives
 // back what it holds when stopped, and it ends on the loss of its store instead of carrying on.
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CorruptError, IoError, LockedError, StoreLostError, TuskError } from '../errors.js';
 import type { StoreHandle } from '../store/store-handle.js';
+import { datumLeaseMs } from './datum-claims.js';
 import { runPendingJobs, type DatumDone } from './job-runner.js';
 
 /** How often a worker looks for new jobs while it has nothing to run, and checks its store is there. */
@@ -62,13 +62,15 @@ export function workerId(): string {
  * store is deleted or its metadata cannot be read or written.
  */
 export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<WorkerSummary> {
+  datumLeaseMs(); // a bad TUSK_DATUM_LEASE_MS ends the worker before it claims anything
   const worker = workerId();
   const summary: WorkerSummary = { worker, datums: 0, succeeded: 0, failed: 0, returned: 0, ended: 'stopped' };
   const lost = new AbortController();
   const stop = AbortSignal.any([opts.stop, lost.signal]);
-  // a deleted store keeps answering through the files still open: only looking for it tells
+  // a deleted or overwritten store keeps answering from the files still open: only looking tells
   const watch = setInterval(() => {
-    if (!isStorePresent(s)) lost.abort(storeGone(s, worker));
+    const fault = s.metadataFault();
+    if (fault) lost.abort(new StoreLostError(worker, s.path, fault));
   }, POLL_MS);
   const onDatum = (e: DatumDone) => {
     const outcome = e.end.state === 'restarted' || e.end.state === 'pending' || e.end.state === 'running' ? 'returned' : e.end.state;
@@ -82,7 +84,8 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
   try {
     let idleSince = Date.now();
     while (!stop.aborted) {
-      if (!isStorePresent(s)) throw storeGone(s, worker);
+      const fault = s.metadataFault();
+      if (fault) throw new StoreLostError(worker, s.path, fault);
       const ran = await runPendingJobs(s, { runner: worker, parallelism: opts.concurrency, stop, onDatum });
       if (stop.aborted) break;
       if (ran > 0 || (await hasWorkLeft(s))) idleSince = Date.now();
@@ -125,17 +128,10 @@ async function giveBack(s: StoreHandle, worker: string): Promise<void> {
   }
 }
 
-function isStorePresent(s: StoreHandle): boolean {
-  return fs.existsSync(s.path);
-}
-
-function storeGone(s: StoreHandle, worker: string): StoreLostError {
-  return new StoreLostError(worker, s.path, 'the store was deleted');
-}
-
 /** The store's failures end the worker as StoreLostError; anything else (a bug) is left as it is. */
 function asStoreLoss(s: StoreHandle, worker: string, err: unknown): unknown {
-  if (!isStorePresent(s)) return storeGone(s, worker);
+  const fault = s.metadataFault();
+  if (fault) return new StoreLostError(worker, s.path, fault, { cause: err });
   const code = (err as { code?: unknown })?.code;
   const isStoreFault = err instanceof IoError || err instanceof LockedError || err instanceof CorruptError || (typeof code === 'string' && code.startsWith('SQLITE_'));
   if (!isStoreFault) return err;

@@ -322,6 +322,25 @@ export interface OpenDbOptions {
   create: boolean;
 }
 
+/** The first bytes of every SQLite database file. */
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Why `file` can no longer be read as a database (unreadable, overwritten), or undefined. */
+export function dbFileFault(file: string): string | undefined {
+  const head = Buffer.alloc(SQLITE_MAGIC.length);
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    return `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  return head.equals(SQLITE_MAGIC) ? undefined : `${file} is no longer a database`;
+}
+
 /** Open meta.db with the settings every process must share (WAL, busy timeout, FKs), migrating forward. */
 export function openDb(file: string, opts: OpenDbOptions): Db {
   try {

@@ -270,7 +270,8 @@ export function datumDetails(d: DatumInfo): string {
     .filter((l) => l !== '')
     .map((l) => `  ${l}`)
     .join('\n');
-  return `${head}PFS State:\n${files}\n${attemptsBlock(d)}`;
+  // PFS State stays last, where pachctl prints it
+  return `${head}${attemptsBlock(d)}PFS State:\n${files}\n`;
 }
 
 /** `inspect datum`'s attempts: who ran each, when, and how it ended. */
