@@ -562,7 +562,8 @@ export async function freshStore(dir, repos = ['r']) {
   const { path: storePath } = initStore(dir);
   const s = openStore({ path: storePath });
   try {
-    for (const r of repos) s.createRepo(r);
+    // createRepo is async: the store must not close under it
+    for (const r of repos) await s.createRepo(r);
   } finally {
     s.close();
   }
