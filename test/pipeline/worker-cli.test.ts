@@ -58,8 +58,7 @@ describe('tusk worker', () => {
       const job = await setUpPipeline(s, 3, `sleep 60; ${COPY}`);
       const w = startWorker(s.dir, ['--concurrency', '2']);
       // claimed datums are `running` in the store: those two lanes run, and those queued behind them
-      await waitUntil('datums claimed', () => datumsOf(s, 'up', job), (ds) => ds.every((d) => d.state === 'running'));
-      await waitUntil('the worker log', async () => w.stderr(), (text) => text.includes(' started\n'));
+      await waitUntil('datums claimed', () => datumsOf(s, 'up', job), (ds) => ds.length === 3 && ds.every((d) => d.state === 'running'));
       w.kill('SIGTERM');
       const r = await w.done;
       expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0, stderr: expect.stringMatching(/ returned /) });

@@ -19,7 +19,10 @@ export const NO_RUNNER = { TUSK_RUNNER: 'none' };
 
 /** Start `tusk worker ARGS` in `dir` (killed after `timeoutMs`, default 60 s). */
 export function startWorker(dir: string, args: readonly string[], env: Record<string, string> = {}, timeoutMs = 60_000): WorkerProcess {
-  const child = spawn(process.execPath, [BIN, 'worker', ...args], { cwd: dir, env: { ...process.env, CI: 'true', NO_COLOR: '1', TUSK_STORE: undefined, ...NO_RUNNER, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  // what the test runner sets for itself (NODE_OPTIONS among them) is no part of a worker's world
+  for (const k of ['TUSK_STORE', 'DEBUG', 'FORCE_COLOR', 'NODE_OPTIONS', 'TUSK_DEBUG']) delete base[k];
+  const child = spawn(process.execPath, [BIN, 'worker', ...args], { cwd: dir, env: { ...base, CI: 'true', NO_COLOR: '1', ...NO_RUNNER, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));

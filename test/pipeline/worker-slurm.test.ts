@@ -91,7 +91,9 @@ describe.skipIf(skip !== undefined)(`tusk worker under Slurm${skip ? ` (skipped:
             '',
           ].join('\n'),
         );
-        const env = { ...process.env, SLURM_CONF: conf, ...NO_RUNNER, TUSK_STORE: undefined };
+        const env: NodeJS.ProcessEnv = { ...process.env, SLURM_CONF: conf, ...NO_RUNNER };
+        // the tasks inherit this environment (sbatch --export=ALL): none of the test runner's own
+        for (const k of ['TUSK_STORE', 'DEBUG', 'FORCE_COLOR', 'NODE_OPTIONS', 'TUSK_DEBUG']) delete env[k];
         for (const d of ['slurmctld', 'slurmd']) daemons.push(spawn(bin(d), ['-D', '-f', conf], { env, stdio: 'ignore' }));
         // the node is up once sinfo shows it idle
         for (let i = 0; ; i++) {
