@@ -331,6 +331,8 @@ async function runJobOrFail(s: StoreHandle, job: JobRecord, opts: RunOptions): P
   } catch (err) {
     // the store, not the job: busy, read-only, or failing to read or write (gone, a disk error)
     if (err instanceof LockedError || err instanceof IoError) throw err;
+    // a runner stopping (its store lost, a signal) is no fault of the job either
+    if (opts.stop?.aborted) throw err;
     const reason = err instanceof TuskError ? err.message : `runner error: ${(err as Error).message}`;
     await s.unitOfWork(async (tx) => {
       const j = await tx.jobs.getJob(job.pipeline, job.id);

@@ -165,7 +165,7 @@ export interface JobRecords {
   finishDatums(results: readonly DatumResult[]): Promise<void>;
   /** Count one more try of a claimed datum (a retry within the same claim). */
   addAttempt(pipeline: string, job: string, id: string): Promise<void>;
-  /** Send running datums back to the queue (`restart datum`); returns those that were running. */
+  /** Send running datums back to the queue (`restart datum`), their open attempt rows ending `returned`; returns those that were running. */
   restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]>;
   /** Record how attempts ended (and when they really started), replacing the rows their claims opened. */
   finishAttempts(rows: readonly DatumAttempt[]): Promise<void>;
@@ -359,6 +359,10 @@ export class SqliteJobRecords implements JobRecords {
         'INSERT OR REPLACE INTO datum_attempts (pipeline, job, datum, attempt, worker, started, finished, outcome, error) VALUES (@pipeline, @job, @datum, @attempt, @worker, @started, @finished, @outcome, @error)',
       ),
       attempts: db.prepare('SELECT * FROM datum_attempts WHERE pipeline = ? AND job = ? ORDER BY datum, attempt'),
+      // the attempt of the claim being undone (an earlier open row is a lost one, and stays so)
+      returnAttempt: db.prepare(
+        "UPDATE datum_attempts SET finished = @now, outcome = 'returned' WHERE pipeline = @pipeline AND job = @job AND datum = @id AND finished IS NULL AND attempt = (SELECT attempts FROM datums WHERE pipeline = @pipeline AND job = @job AND id = @id)",
+      ),
       datumAttempts: db.prepare('SELECT * FROM datum_attempts WHERE pipeline = ? AND job = ? AND datum = ? ORDER BY attempt'),
       returnAttempts: db.prepare(
         "UPDATE datum_attempts SET finished = ?, outcome = 'returned' WHERE pipeline = ? AND job = ? AND worker = ? AND finished IS NULL AND datum IN (SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?)",
@@ -580,7 +584,14 @@ export class SqliteJobRecords implements JobRecords {
     });
   }
   restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]> {
-    return this.together(() => ids.filter((id) => this.q.restartDatum.run(pipeline, job, id).changes > 0));
+    return this.together(() => {
+      const now = Date.now();
+      return ids.filter((id) => {
+        if (this.q.restartDatum.run(pipeline, job, id).changes === 0) return false;
+        this.q.returnAttempt.run({ now, pipeline, job, id });
+        return true;
+      });
+    });
   }
   finishAttempts(rows: readonly DatumAttempt[]): Promise<void> {
     return this.together(() => {

@@ -262,8 +262,14 @@ export class PgJobRecords implements JobRecords {
   }
   async restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]> {
     const r = await this.b.db.query<{ id: string }>(
-      "UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = $1 AND job = $2 AND id = ANY($3::text[]) AND state = 'running' RETURNING id",
-      [pipeline, job, ids],
+      `WITH restarted AS (
+         UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL
+         WHERE pipeline = $1 AND job = $2 AND id = ANY($3::text[]) AND state = 'running' RETURNING id, attempts),
+       returned AS (
+         UPDATE datum_attempts a SET finished = $4, outcome = 'returned'
+         FROM restarted WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = restarted.id AND a.attempt = restarted.attempts AND a.finished IS NULL)
+       SELECT id FROM restarted`,
+      [pipeline, job, ids, Date.now()],
     );
     const restarted = new Set(r.rows.map((x) => x.id));
     // in the order asked, each once

@@ -285,17 +285,21 @@ for (const backend of BACKENDS) {
       });
       // w2 stops: d1 and d2 (still running under it) go back, their open rows end `returned`
       expect(await m.unitOfWork(({ jobs }) => jobs.releaseClaims('p', 'j', 'w2'))).toBe(2);
+      // `restart datum` of a claimed datum ends its open row `returned` too
+      await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j', 'w3', 60_000, 1));
+      expect(await m.unitOfWork(({ jobs }) => jobs.restartDatums('p', 'j', ['d1']))).toEqual(['d1']);
       const rows = await m.jobs.attemptsOf('p', 'j');
       expect(rows.map((a) => [a.datum, a.attempt, a.worker, a.outcome, a.error])).toEqual([
         ['d0', 1, 'w1', null, null],
         ['d0', 2, 'w2', 'success', null],
         ['d1', 1, 'w1', null, null],
         ['d1', 2, 'w2', 'returned', null],
+        ['d1', 3, 'w3', 'returned', null],
         ['d2', 1, 'w2', 'failed', 'exit 1'],
       ]);
       expect(rows.find((a) => a.datum === 'd0' && a.attempt === 2)).toEqual({ pipeline: 'p', job: 'j', datum: 'd0', attempt: 2, worker: 'w2', started: 40, finished: 50, outcome: 'success', error: null });
       expect(rows.find((a) => a.datum === 'd1' && a.attempt === 2)!.finished).toBeGreaterThan(0);
-      expect((await m.jobs.attemptsOf('p', 'j', 'd1')).map((a) => a.worker)).toEqual(['w1', 'w2']);
+      expect((await m.jobs.attemptsOf('p', 'j', 'd1')).map((a) => a.worker)).toEqual(['w1', 'w2', 'w3']);
       await m.unitOfWork(({ jobs }) => jobs.deleteJob('p', 'j'));
       expect(await m.jobs.attemptsOf('p', 'j')).toEqual([]);
     });
