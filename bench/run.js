@@ -37,6 +37,7 @@ const SCENARIOS = [
   './scenarios/s16-remote-push.js',
   './scenarios/s17-ml-stream.js',
   './scenarios/s18-lazy-clone.js',
+  './scenarios/s19-workers.js',
 ];
 
 const SIZES = {

@@ -117,6 +117,20 @@ export class IoError extends TuskError {
   readonly exitCode = EXIT.generic;
 }
 
+/** A worker whose store went away or stopped answering: it stopped claiming and gave back what it could. */
+export class StoreLostError extends TuskError {
+  readonly code = 'E_STORE_LOST';
+  readonly exitCode = EXIT.generic;
+  constructor(
+    readonly worker: string,
+    readonly store: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`worker ${worker} lost its store ${store}: ${reason}`, 'check that the store exists and its disk and database answer, then start the worker again; the datums it held are run by the other workers', options);
+  }
+}
+
 /**
  * Translate a Node fs error on a user-supplied local path into a TuskError. `use` says whether
  * tusk was reading the path (a source: put, -f) or writing it (a destination: get -o), so the

@@ -9,6 +9,7 @@ import * as service from '../pipeline/pipeline-service.js';
 import type { JobInfo } from '../pipeline/pipeline-service.js';
 import { restartDatums } from '../pipeline/restart.js';
 import { runDaemon, runForeground, runUntil } from '../pipeline/runner.js';
+import { runWorker, type WorkerOptions } from '../pipeline/worker.js';
 import type { WorkdirRule } from '../pipeline/spec.js';
 import type { CommitRef } from '../store/address.js';
 import { TERMINAL_JOB_STATES } from '../store/job-records.js';
@@ -183,5 +184,10 @@ export class PipelineService {
   /** The background runner's loop (`tusk run --daemon`). */
   runDaemon(opts: { idleMs?: number } = {}) {
     return runDaemon(this.core, opts);
+  }
+
+  /** A datum worker's loop (`tusk worker`): datums of every open job until stopped or idle. */
+  runWorker(opts: WorkerOptions) {
+    return runWorker(this.core, opts);
   }
 }

@@ -1,10 +1,26 @@
 // Claim: a runner takes pending datums of a job in batches (one write each) under a lease it
 // renews while it runs them, and hands them out in order to its lanes.
+import { InvalidArgumentError } from '../errors.js';
 import type { DatumRecord, JobRecord } from '../store/job-records.js';
 import type { StoreHandle } from '../store/store-handle.js';
 
 /** A datum whose runner vanished is taken over after this long without a lease renewal. */
 export const DATUM_LEASE_MS = 60_000;
+/** Runners renew their leases every 250 ms: a lease shorter than a few renewals would lapse under load. */
+const MIN_DATUM_LEASE_MS = 1000;
+
+/**
+ * The datum lease of this process: TUSK_DATUM_LEASE_MS when set (a shorter one lets the datums
+ * of a killed worker be taken over sooner), else DATUM_LEASE_MS.
+ */
+export function datumLeaseMs(): number {
+  const raw = process.env.TUSK_DATUM_LEASE_MS;
+  if (raw === undefined || raw === '') return DATUM_LEASE_MS;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < MIN_DATUM_LEASE_MS)
+    throw new InvalidArgumentError(`TUSK_DATUM_LEASE_MS: must be a whole number of milliseconds of at least ${MIN_DATUM_LEASE_MS}, got ${JSON.stringify(raw)}`, 'unset it to use the default of 60000');
+  return ms;
+}
 /** Datums claimed per write at first: small enough that another runner on the same job still gets a share. */
 const CLAIM_BATCH = 16;
 /**
@@ -25,6 +41,7 @@ export class DatumClaims {
   private claimedAt = -Infinity;
   // lanes asking at once share one claim rather than each claiming a batch
   private claiming: Promise<void> | undefined;
+  private readonly leaseMs = datumLeaseMs();
 
   constructor(
     private readonly s: StoreHandle,
@@ -56,7 +73,7 @@ export class DatumClaims {
     if (now - this.claimedAt < CLAIM_FAST_MS) this.batch = Math.min(this.batch * 2, CLAIM_BATCH_MAX);
     else if (now - this.claimedAt > CLAIM_SLOW_MS) this.batch = CLAIM_BATCH;
     this.claimedAt = now;
-    const got = await this.s.jobs.claimDatums(this.job.pipeline, this.job.id, this.runner, DATUM_LEASE_MS, this.batch);
+    const got = await this.s.jobs.claimDatums(this.job.pipeline, this.job.id, this.runner, this.leaseMs, this.batch);
     this.queue.push(...got);
     return got.length;
   }
@@ -72,7 +89,7 @@ export class DatumClaims {
    */
   async renew(): Promise<Set<string>> {
     const { pipeline, id } = this.job;
-    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, Date.now() + DATUM_LEASE_MS);
+    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, Date.now() + this.leaseMs);
     for (const d of this.queue) if (!ours.has(d.id)) this.restarted.add(d.id);
     return ours;
   }

@@ -1,9 +1,16 @@
-// Datum results waiting to be written, in batches.
+// Datum results waiting to be written, in batches, with the rows of the attempts that made them.
+import type { DatumAttempt } from '../store/job-records.js';
 import type { StoreHandle } from '../store/store-handle.js';
 
 type JobRecords = StoreHandle['jobs'];
 /** A datum's result, as its runner records it. */
 export type DatumResult = Parameters<JobRecords['finishDatums']>[0][number];
+
+/** Rows taken from a batch, to be written together. */
+export interface PendingRows {
+  results: DatumResult[];
+  attempts: DatumAttempt[];
+}
 
 /** Rows written in one transaction at most; a batch is also written once it is this old (ms). */
 const BATCH_ROWS = 256;
@@ -16,41 +23,47 @@ const BATCH_AGE_MS = 100;
  */
 export class ResultBatch {
   private rows: DatumResult[] = [];
+  private attempts: DatumAttempt[] = [];
   private since = Date.now();
   constructor(private readonly s: StoreHandle) {}
 
-  async add(row: DatumResult): Promise<void> {
-    this.rows.push(row);
-    if (this.rows.length >= BATCH_ROWS || Date.now() - this.since >= BATCH_AGE_MS) await this.flush();
+  /** A datum's result and the attempt that ended with it (or an attempt alone: a retry, a datum given back). */
+  async add(row: DatumResult | undefined, attempt: DatumAttempt): Promise<void> {
+    if (row) this.rows.push(row);
+    this.attempts.push(attempt);
+    if (this.rows.length + this.attempts.length >= BATCH_ROWS || Date.now() - this.since >= BATCH_AGE_MS) await this.flush();
   }
 
   /**
    * Take the pending rows, to be written with `jobs` in the caller's unit of work. Taken before
    * the unit, not in it: a unit's body may run again, and must find the same rows each time.
    */
-  take(): DatumResult[] {
-    const rows = this.rows;
+  take(): PendingRows {
+    const taken = { results: this.rows, attempts: this.attempts };
     this.rows = [];
+    this.attempts = [];
     this.since = Date.now();
-    return rows;
+    return taken;
   }
 
   /** Write rows taken with take() in the caller's unit; if that unit fails they are pending again. */
-  static writeInto(jobs: JobRecords, rows: readonly DatumResult[]): Promise<void> {
-    return rows.length > 0 ? jobs.finishDatums(rows) : Promise.resolve();
+  static async writeInto(jobs: JobRecords, rows: PendingRows): Promise<void> {
+    if (rows.results.length > 0) await jobs.finishDatums(rows.results);
+    if (rows.attempts.length > 0) await jobs.finishAttempts(rows.attempts);
   }
 
   /** Give rows back after the unit that was to write them failed. */
-  putBack(rows: readonly DatumResult[]): void {
-    this.rows.unshift(...rows);
+  putBack(rows: PendingRows): void {
+    this.rows.unshift(...rows.results);
+    this.attempts.unshift(...rows.attempts);
   }
 
-  /** Write the pending rows now (one batch write, its own unit). */
+  /** Write the pending rows now (one unit of work). */
   async flush(): Promise<void> {
     const rows = this.take();
-    if (rows.length === 0) return;
+    if (rows.results.length === 0 && rows.attempts.length === 0) return;
     try {
-      await this.s.jobs.finishDatums(rows);
+      await this.s.unitOfWork((tx) => ResultBatch.writeInto(tx.jobs, rows));
     } catch (err) {
       this.putBack(rows);
       throw err;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConflictError, TuskError } from '../errors.js';
 import type { NodeId } from '../store/hash.js';
-import type { DatumRecord, DatumResult, JobRecord } from '../store/job-records.js';
+import type { AttemptOutcome, DatumAttempt, DatumRecord, DatumResult, JobRecord } from '../store/job-records.js';
 import type { AppendedOutput, StoreHandle } from '../store/store-handle.js';
 import { layOut, realStoreDir, type LaidOut } from './datum-layout.js';
 import { ResultBatch } from './datum-results.js';
@@ -37,6 +37,14 @@ export interface DatumRun {
   lane: number;
   /** this job's memo of the datums' last runs */
   earlier: PreviousRuns;
+  /** the runner (worker) running it, named in its attempt rows */
+  runner: string;
+}
+
+/** How a datum's run ended: its recorded state, or `restarted` (sent back to the queue, no result). */
+export interface DatumEnd {
+  state: DatumRecord['state'] | 'restarted';
+  error: string | null;
 }
 
 /** Where a datum stands between attempts; its result row is made from it. */
@@ -44,6 +52,8 @@ interface Outcome {
   state: DatumRecord['state'];
   error: string | null;
   downloaded: number;
+  /** the attempt that made it */
+  attempt?: { n: number; started: number };
 }
 
 /**
@@ -56,15 +66,22 @@ export function workingDirOf(spec: PipelineSpec): string {
 }
 
 /** Run one datum: up to datum_tries attempts, then err_cmd; store its output tree on success. */
-export async function runDatum(run: DatumRun): Promise<void> {
+export async function runDatum(run: DatumRun): Promise<DatumEnd> {
   const { s, job, spec, datum: d, transform, signal, log } = run;
   const files = d.inputs;
   await run.earlier.prepare(d.id);
   const outcome: Outcome = { state: 'failed', error: null, downloaded: 0 };
+  // the attempt being made, for its row: claiming opened the first one's
+  let current: { n: number; started: number } | undefined;
   for (let attempt = 1; attempt <= spec.datum_tries && outcome.state !== 'success'; attempt++) {
     if (signal.aborted) break;
     // claiming counted the first try; `attempts` counts every try, as datum_tries does
-    if (attempt > 1) await s.jobs.addAttempt(job.pipeline, job.id, d.id);
+    if (attempt > 1) {
+      await run.results.add(undefined, attemptRow(run, current!, 'failed', outcome.error));
+      await s.jobs.addAttempt(job.pipeline, job.id, d.id);
+    }
+    current = { n: d.attempts + attempt - 1, started: Date.now() };
+    outcome.attempt = current;
     try {
       // a lazy clone's inputs come from its remote first; a failure to reach it fails the attempt, naming the file
       if (!(attempt === 1 && run.ready)) await fetchDatumInputs(s, files);
@@ -93,9 +110,19 @@ export async function runDatum(run: DatumRun): Promise<void> {
   }
   if (signal.aborted && signal.reason === RESTARTED) {
     log('system', 'restarted: the datum is back in the queue');
-    return;
+    if (current) await run.results.add(undefined, attemptRow(run, current, 'returned', null));
+    return { state: 'restarted', error: null };
   }
-  if (outcome.state !== 'success') await run.results.add(resultRow(run, outcome, null, 0));
+  if (outcome.state !== 'success') await run.results.add(resultRow(run, outcome, null, 0), attemptRow(run, current ?? { n: d.attempts, started: Date.now() }, outcomeOf(outcome), outcome.error));
+  return { state: outcome.state, error: outcome.error };
+}
+
+function outcomeOf(o: Outcome): AttemptOutcome {
+  return o.state === 'success' || o.state === 'recovered' ? o.state : 'failed';
+}
+
+function attemptRow(run: DatumRun, a: { n: number; started: number }, outcome: AttemptOutcome, error: string | null): DatumAttempt {
+  return { pipeline: run.job.pipeline, job: run.job.id, datum: run.datum.id, attempt: a.n, worker: run.runner, started: a.started, finished: Date.now(), outcome, error };
 }
 
 function resultRow(run: DatumRun, outcome: Outcome, output: NodeId | null, uploaded: number): DatumResult {
@@ -156,8 +183,9 @@ async function storeOutput(run: DatumRun, files: readonly DatumFile[], appended:
   const { s, datum: d, slot, results, log } = run;
   const out = path.join(slot.pfsDir, 'out');
   for (const a of appended) if (fs.existsSync(path.join(out, a.path))) throw new ConflictError(`${a.path} was both written to /pfs/out and given as an appended output`, 'write each output path one way');
+  const attempt = attemptRow(run, outcome.attempt!, 'success', null);
   if (appended.length === 0 && fs.readdirSync(out).length === 0) {
-    await results.add(resultRow(run, outcome, null, 0));
+    await results.add(resultRow(run, outcome, null, 0), attempt);
     return;
   }
   const skipped: string[] = [];
@@ -173,7 +201,7 @@ async function storeOutput(run: DatumRun, files: readonly DatumFile[], appended:
         outcome.error = `${skipped.length} symbolic link${skipped.length === 1 ? '' : 's'} not uploaded: ${skipped.join('; ')}`;
       },
       appended,
-      beforeCommit: (root, stats) => ResultBatch.writeInto(s.jobs, [...waiting, resultRow(run, outcome, root, stats.bytes)]),
+      beforeCommit: (root, stats) => ResultBatch.writeInto(s.jobs, { results: [...waiting.results, resultRow(run, outcome, root, stats.bytes)], attempts: [...waiting.attempts, { ...attempt, finished: Date.now() }] }),
     });
   } catch (err) {
     results.putBack(waiting);

@@ -2,9 +2,9 @@
 // downstream, and egress.
 import * as fs from 'node:fs';
 import type { NodeId } from '../store/hash.js';
-import type { DatumResult, JobRecord, JobState } from '../store/job-records.js';
+import type { JobRecord, JobState } from '../store/job-records.js';
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
-import { ResultBatch } from './datum-results.js';
+import { ResultBatch, type PendingRows } from './datum-results.js';
 import { collect } from './job-collect.js';
 
 /**
@@ -34,7 +34,7 @@ export async function finishJob(s: StoreHandle, job: JobRecord, state: JobState,
  * success (the runner that did runs egress). `results`: datum results still to be written,
  * written first in the same unit.
  */
-export async function finishWhenDone(s: StoreHandle, job: JobRecord, results: readonly DatumResult[] = []): Promise<boolean> {
+export async function finishWhenDone(s: StoreHandle, job: JobRecord, results: PendingRows = { results: [], attempts: [] }): Promise<boolean> {
   return s.unitOfWork(async (tx) => {
     await ResultBatch.writeInto(tx.jobs, results);
     const j = await tx.jobs.getJob(job.pipeline, job.id);

@@ -4,7 +4,7 @@ import { killableSync } from '../signals.js';
 import type { NodeId } from '../store/hash.js';
 import type { DatumFile, DatumRecord, JobRecord } from '../store/job-records.js';
 import { pausePoint, type StoreHandle } from '../store/store-handle.js';
-import { DATUM_LEASE_MS } from './datum-claims.js';
+import { datumLeaseMs } from './datum-claims.js';
 import { datumHash, planDatums } from './datums.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 import { commitHistory } from './windows.js';
@@ -52,7 +52,7 @@ export async function planJob(s: StoreHandle, job: JobRecord, spec: PipelineSpec
         finished: r.prior ? now : null,
       })),
     );
-    await tx.jobs.startJob(job.pipeline, job.id, rows.length, runner, now + DATUM_LEASE_MS);
+    await tx.jobs.startJob(job.pipeline, job.id, rows.length, runner, now + datumLeaseMs());
   });
 }
 

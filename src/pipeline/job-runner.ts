@@ -3,14 +3,14 @@
 // (job-finish.ts). This module drives one job through them and every open job in turn.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConflictError, InvalidArgumentError, LockedError, TuskError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, IoError, LockedError, TuskError } from '../errors.js';
 import { onInterrupt } from '../signals.js';
 import type { DatumRecord, DatumResult, JobRecord, PipelineRecord } from '../store/job-records.js';
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
-import { DatumClaims } from './datum-claims.js';
+import { DatumClaims, datumLeaseMs } from './datum-claims.js';
 import { prefetch, realStoreDir, type LaidOut } from './datum-layout.js';
-import { ResultBatch } from './datum-results.js';
-import { RESTARTED, runDatum } from './datum-run.js';
+import { ResultBatch, type PendingRows } from './datum-results.js';
+import { RESTARTED, runDatum, type DatumEnd } from './datum-run.js';
 import { egress, finishJob, finishWhenDone } from './job-finish.js';
 import { planJob, readiness } from './job-plan.js';
 import type { DatumFile } from './datums.js';
@@ -58,10 +58,24 @@ export function killJob(s: StoreHandle, pipeline: string, id: string, reason: st
   });
 }
 
-interface RunOptions {
+/** One datum this runner ran: how it ended and how long it took here. */
+export interface DatumDone {
+  job: JobRecord;
+  datum: DatumRecord;
+  end: DatumEnd;
+  ms: number;
+}
+
+export interface RunOptions {
   runner: string;
   parallelism?: number;
-  onEvent?: (e: { job: JobRecord; datum?: DatumRecord; message: string }) => void;
+  /**
+   * Aborted when the runner is to stop (a worker's SIGTERM, its store lost): no more datums are
+   * claimed, running ones are stopped and every datum the runner holds goes back to the queue.
+   */
+  stop?: AbortSignal;
+  onEvent?: (e: { job: JobRecord; message: string }) => void;
+  onDatum?: (e: DatumDone) => void;
 }
 
 /** Run one job to a terminal state (or until its inputs are not ready). Returns false when it must wait. */
@@ -71,6 +85,7 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
   const spec = specOf(pipeline);
   // a bad TUSK_INPUT_CACHE_MAX is an error before the job starts, not after it ran
   const cacheLimit = inputCacheLimit();
+  if (opts.stop?.aborted) return false;
   if (job.state === 'JOB_CREATED') {
     const r = readiness(s, job);
     if (r.kind === 'waiting') return false;
@@ -90,7 +105,7 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
   try {
     const results = await lanes.run(parallelism);
     if (Date.now() > deadline) {
-      await s.jobs.finishDatums(results);
+      await s.unitOfWork((tx) => ResultBatch.writeInto(tx.jobs, results));
       try {
         await killJob(s, job.pipeline, job.id, `job timed out after ${spec.job_timeout_ms} ms`);
       } catch {
@@ -169,6 +184,8 @@ class DatumLanes {
   private readonly earlier: PreviousRuns;
   // datums being run, each with its own signal: the job's abort stops it, and so does a restart
   private readonly active = new Map<string, AbortController>();
+  // the runner is stopping: nothing more is claimed, what it holds goes back to the queue
+  private stopping = false;
   private readonly slots: ScratchSlot[] = [];
   /** whether a datum was started in this pass */
   ranDatum = false;
@@ -191,7 +208,7 @@ class DatumLanes {
    * Run the job's datums in up to `parallelism` lanes until none is left to claim or the job
    * stops. Returns the results not yet written, for the caller's unit that ends the job.
    */
-  async run(parallelism: number): Promise<DatumResult[]> {
+  async run(parallelism: number): Promise<PendingRows> {
     const watch = new Watch(() => this.watch(), WATCH_MS);
     // stopped by Ctrl-C or SIGTERM: the datums this runner holds go back to the queue at once
     // (the store runs these writes at once when no unit is in flight, and the process is ending)
@@ -199,6 +216,12 @@ class DatumLanes {
       void this.results.flush().catch(() => undefined);
       void this.claims.release().catch(() => undefined);
     });
+    const stop = () => {
+      this.stopping = true;
+      for (const ctl of this.active.values()) ctl.abort(RESTARTED);
+    };
+    if (this.opts.stop?.aborted) stop();
+    this.opts.stop?.addEventListener('abort', stop);
     try {
       const scratchRoot = path.join(realStoreDir(this.s), 'tmp', 'datums');
       // no more lanes (each with two scratch trees) than datums left to claim (running ones may
@@ -211,9 +234,15 @@ class DatumLanes {
       throw err;
     } finally {
       unregister();
+      this.opts.stop?.removeEventListener('abort', stop);
       await watch.stop();
       this.logs.close();
       this.transform.close?.();
+    }
+    if (this.stopping) {
+      // results first: a datum that ended here must not go back to the queue and run twice
+      await this.results.flush();
+      await this.claims.release();
     }
     return this.results.take();
   }
@@ -245,7 +274,7 @@ class DatumLanes {
     this.slots.push(slot);
     // the second tree is made when a second datum comes: a job of one datum needs one
     let spare: ScratchSlot | undefined;
-    const aborted = () => this.abort.signal.aborted;
+    const aborted = () => this.abort.signal.aborted || this.stopping;
     let d = aborted() ? undefined : await this.claims.next();
     let running = d ? this.begin(d, slot, await this.prefetch(d, slot), lane) : undefined;
     while (d && running && !aborted()) {
@@ -263,7 +292,6 @@ class DatumLanes {
         await nextRunning?.catch(() => undefined);
         throw err;
       }
-      this.opts.onEvent?.({ job: this.job, datum: d, message: 'datum done' });
       if (next && !nextRunning && !aborted()) nextRunning = this.begin(next, spare!, nextReady, lane);
       if (next) [slot, spare] = [spare!, slot];
       d = next;
@@ -288,9 +316,13 @@ class DatumLanes {
     const stop = () => ctl.abort();
     this.abort.signal.addEventListener('abort', stop);
     this.active.set(d.id, ctl);
+    // stopping began while this datum was being handed over: it goes back with the rest
+    if (this.stopping) ctl.abort(RESTARTED);
+    const started = Date.now();
     try {
       const { s, job, spec, transform, results, earlier } = this;
-      await runDatum({ s, job, spec, datum: d, transform, slot, results, signal: ctl.signal, log: this.logs.forDatum(d.id), ready, lane, earlier });
+      const end = await runDatum({ s, job, spec, datum: d, transform, slot, results, signal: ctl.signal, log: this.logs.forDatum(d.id), ready, lane, earlier, runner: this.opts.runner });
+      this.opts.onDatum?.({ job, datum: d, end, ms: Date.now() - started });
     } finally {
       this.earlier.forget(d.id);
       this.active.delete(d.id);
@@ -309,7 +341,10 @@ async function runJobOrFail(s: StoreHandle, job: JobRecord, opts: RunOptions): P
   try {
     return await runJob(s, job, opts);
   } catch (err) {
-    if (err instanceof LockedError) throw err;
+    // the store, not the job: busy, read-only, or failing to read or write (gone, a disk error)
+    if (err instanceof LockedError || err instanceof IoError) throw err;
+    // a runner stopping (its store lost, a signal) is no fault of the job either
+    if (opts.stop?.aborted) throw err;
     const reason = err instanceof TuskError ? err.message : `runner error: ${(err as Error).message}`;
     await s.unitOfWork(async (tx) => {
       const j = await tx.jobs.getJob(job.pipeline, job.id);
@@ -325,11 +360,14 @@ async function runJobOrFail(s: StoreHandle, job: JobRecord, opts: RunOptions): P
  * order (each builds on the previous one's output); different pipelines interleave by age.
  */
 export async function runPendingJobs(s: StoreHandle, opts: RunOptions): Promise<number> {
+  // a bad TUSK_DATUM_LEASE_MS is the runner's error, not a job's
+  datumLeaseMs();
   let ran = 0;
   for (;;) {
     let progressed = false;
     const busy = new Set<string>();
     for (const job of await s.jobs.openJobs()) {
+      if (opts.stop?.aborted) return ran;
       if (busy.has(job.pipeline)) continue;
       busy.add(job.pipeline);
       if (await runJobOrFail(s, job, opts)) {

@@ -5,7 +5,7 @@ import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError 
 import { validateName, type CommitRef } from '../store/address.js';
 import { newCommitId, type ContentId } from '../store/hash.js';
 import { cleanPath } from '../store/paths.js';
-import type { DatumRecord, JobRecord, JobState, PipelineRecord } from '../store/job-records.js';
+import type { DatumAttempt, DatumRecord, JobRecord, JobState, PipelineRecord } from '../store/job-records.js';
 import { iso, TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { runPipelineChecks } from './checks.js';
 import { cronInputs } from './cron-ticker.js';
@@ -68,6 +68,24 @@ export interface DatumInfo {
   warning: string | null;
   downloadBytes: number;
   uploadBytes: number;
+  /** the worker (runner) of the datum's last attempt; null for a datum never claimed */
+  worker: string | null;
+  /** every attempt, oldest first (inspect datum only) */
+  attemptLog?: AttemptInfo[];
+}
+
+/** One attempt at a datum: who ran it, when, how it ended (null while it runs, or when its worker went away). */
+export interface AttemptInfo {
+  attempt: number;
+  worker: string;
+  started: string;
+  finished: string | null;
+  outcome: DatumAttempt['outcome'];
+  error: string | null;
+}
+
+function toAttemptInfo(a: DatumAttempt): AttemptInfo {
+  return { attempt: a.attempt, worker: a.worker, started: iso(a.started)!, finished: iso(a.finished), outcome: a.outcome, error: a.error };
 }
 
 async function toPipelineInfo(s: StoreHandle, p: PipelineRecord): Promise<PipelineInfo> {
@@ -122,7 +140,7 @@ export async function toJobInfo(s: StoreHandle, j: JobRecord): Promise<JobInfo> 
   };
 }
 
-function toDatumInfo(d: DatumRecord): DatumInfo {
+function toDatumInfo(d: DatumRecord, last: DatumAttempt | undefined): DatumInfo {
   return {
     id: d.id,
     job: d.job,
@@ -137,6 +155,7 @@ function toDatumInfo(d: DatumRecord): DatumInfo {
     warning: d.state === 'success' ? d.error : null,
     downloadBytes: d.downloadBytes,
     uploadBytes: d.uploadBytes,
+    worker: last?.worker ?? null,
   };
 }
 
@@ -467,14 +486,18 @@ export async function waitJobs(s: StoreHandle, select: () => Promise<JobRecord[]
 
 export async function listDatums(s: StoreHandle, pipeline: string, job: string): Promise<DatumInfo[]> {
   await requireJob(s, pipeline, job);
-  return (await s.jobs.datumsOf(pipeline, job)).map(toDatumInfo);
+  const last = new Map<string, DatumAttempt>();
+  // ordered by datum and attempt: the last row of each datum wins
+  for (const a of await s.jobs.attemptsOf(pipeline, job)) last.set(a.datum, a);
+  return (await s.jobs.datumsOf(pipeline, job)).map((d) => toDatumInfo(d, last.get(d.id)));
 }
 
 export async function inspectDatum(s: StoreHandle, pipeline: string, job: string, id: string): Promise<DatumInfo> {
   await requireJob(s, pipeline, job);
   const d = (await s.jobs.getDatum(pipeline, job, id)) ?? (await s.jobs.datumsOf(pipeline, job)).find((x) => x.id.startsWith(id));
   if (!d) throw new NotFoundError('datum', id, `datum ${id} not found in job ${pipeline}@${job}`);
-  return toDatumInfo(d);
+  const attempts = await s.jobs.attemptsOf(pipeline, job, d.id);
+  return { ...toDatumInfo(d, attempts.at(-1)), attemptLog: attempts.map(toAttemptInfo) };
 }
 
 /** The datums a spec would produce on the current input heads (`list datum -f`); nothing is created. */
@@ -502,5 +525,6 @@ export function previewDatums(s: StoreHandle, text: string, baseDir: string): Da
     warning: null,
     downloadBytes: 0,
     uploadBytes: 0,
+    worker: null,
   }));
 }

@@ -69,6 +69,27 @@ export interface DatumRecord {
   uploadBytes: number;
 }
 
+/** How an attempt at a datum ended: its datum state, or `returned` (given back to the queue unfinished). */
+export type AttemptOutcome = 'success' | 'failed' | 'recovered' | 'returned';
+
+/**
+ * One attempt at a datum: which worker (runner) ran it, when, and how it ended. A claim opens the
+ * row (started = the claim); the attempt's end fills it in. A row left open (finished null) is an
+ * attempt whose worker went away: the datum was taken over when its lease ran out.
+ */
+export interface DatumAttempt {
+  pipeline: string;
+  job: string;
+  datum: string;
+  /** 1, 2, … as the datum's `attempts` counted it */
+  attempt: number;
+  worker: string;
+  started: number;
+  finished: number | null;
+  outcome: AttemptOutcome | null;
+  error: string | null;
+}
+
 /** A datum as planning records it. */
 export type NewDatum = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>;
 /** A datum's result, as its runner records it. */
@@ -135,15 +156,25 @@ export interface JobRecords {
   hasDatums(pipeline: string): Promise<boolean>;
   /** Successful earlier results for these datum identities, keyed by datum id (a miss is absent). */
   priorResults(pipeline: string, wanted: readonly { id: string; hash: string }[]): Promise<Map<string, DatumRecord>>;
-  /** Claim up to `limit` datums at once, in plan order: one write per batch, not per datum. */
+  /**
+   * Claim up to `limit` datums at once, in plan order: one write per batch, not per datum. Each
+   * claim opens the datum's attempt row for `runner` in the same write.
+   */
   claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRecord[]>;
   /** Record datum results; only a datum still running takes its result (one restarted meanwhile runs again). */
   finishDatums(results: readonly DatumResult[]): Promise<void>;
   /** Count one more try of a claimed datum (a retry within the same claim). */
   addAttempt(pipeline: string, job: string, id: string): Promise<void>;
-  /** Send running datums back to the queue (`restart datum`); returns those that were running. */
+  /** Send running datums back to the queue (`restart datum`), their open attempt rows ending `returned`; returns those that were running. */
   restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]>;
-  /** A runner that stops gives its unfinished datums back to the queue (else they wait for its lease to run out). */
+  /** Record how attempts ended (and when they really started), replacing the rows their claims opened. */
+  finishAttempts(rows: readonly DatumAttempt[]): Promise<void>;
+  /** A job's attempt rows (one datum's when `datum` is given), by datum and attempt. */
+  attemptsOf(pipeline: string, job: string, datum?: string): Promise<DatumAttempt[]>;
+  /**
+   * A runner that stops gives its unfinished datums back to the queue (else they wait for its lease
+   * to run out); their open attempt rows end `returned`.
+   */
   releaseClaims(pipeline: string, job: string, runner: string): Promise<number>;
   /** Renew the lease of every datum of a job this runner holds; returns the ids it still holds (claimed and not finished). */
   renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>>;
@@ -320,6 +351,22 @@ export class SqliteJobRecords implements JobRecords {
       renewDatums: db.prepare("UPDATE datums SET lease_until = ? WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ? RETURNING id").pluck(),
       countStates: db.prepare('SELECT state, COUNT(*) AS n FROM datums WHERE pipeline = ? AND job = ? GROUP BY state'),
       deleteDatums: db.prepare('DELETE FROM datums WHERE pipeline = ?'),
+      deleteAttempts: db.prepare('DELETE FROM datum_attempts WHERE pipeline = ?'),
+      deleteJobAttempts: db.prepare('DELETE FROM datum_attempts WHERE pipeline = ? AND job = ?'),
+      // a claim opens the attempt row; a retaken datum's earlier row stays open (its worker went away)
+      openAttempt: db.prepare('INSERT OR REPLACE INTO datum_attempts (pipeline, job, datum, attempt, worker, started) VALUES (?, ?, ?, ?, ?, ?)'),
+      finishAttempt: db.prepare(
+        'INSERT OR REPLACE INTO datum_attempts (pipeline, job, datum, attempt, worker, started, finished, outcome, error) VALUES (@pipeline, @job, @datum, @attempt, @worker, @started, @finished, @outcome, @error)',
+      ),
+      attempts: db.prepare('SELECT * FROM datum_attempts WHERE pipeline = ? AND job = ? ORDER BY datum, attempt'),
+      // the attempt of the claim being undone (an earlier open row is a lost one, and stays so)
+      returnAttempt: db.prepare(
+        "UPDATE datum_attempts SET finished = @now, outcome = 'returned' WHERE pipeline = @pipeline AND job = @job AND datum = @id AND finished IS NULL AND attempt = (SELECT attempts FROM datums WHERE pipeline = @pipeline AND job = @job AND id = @id)",
+      ),
+      datumAttempts: db.prepare('SELECT * FROM datum_attempts WHERE pipeline = ? AND job = ? AND datum = ? ORDER BY attempt'),
+      returnAttempts: db.prepare(
+        "UPDATE datum_attempts SET finished = ?, outcome = 'returned' WHERE pipeline = ? AND job = ? AND worker = ? AND finished IS NULL AND datum IN (SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?)",
+      ),
       deleteJobDatums: db.prepare('DELETE FROM datums WHERE pipeline = ? AND job = ?'),
       outputs: db.prepare('SELECT DISTINCT output FROM datums WHERE output IS NOT NULL').pluck(),
       cronTick: db.prepare('SELECT last_tick FROM cron_ticks WHERE pipeline = ? AND input = ?').pluck(),
@@ -399,6 +446,7 @@ export class SqliteJobRecords implements JobRecords {
   deletePipeline(name: string): Promise<void> {
     return this.together(() => {
       this.q.deleteCronTicks.run(name);
+      this.q.deleteAttempts.run(name);
       this.q.deleteDatums.run(name);
       this.q.deleteJobs.run(name);
       this.q.deletePipeline.run(name);
@@ -458,6 +506,7 @@ export class SqliteJobRecords implements JobRecords {
   }
   deleteJob(pipeline: string, id: string): Promise<void> {
     return this.together(() => {
+      this.q.deleteJobAttempts.run(pipeline, id);
       this.q.deleteJobDatums.run(pipeline, id);
       this.q.deleteJob.run(pipeline, id);
     });
@@ -517,9 +566,10 @@ export class SqliteJobRecords implements JobRecords {
     });
   }
   claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRecord[]> {
-    return this.at(() => {
+    return this.together(() => {
       const now = Date.now();
       const rows = this.q.claimDatums.all({ runner, lease: now + leaseMs, now, pipeline, job, limit }) as DatumRow[];
+      for (const r of rows) this.q.openAttempt.run(pipeline, job, r.id, r.attempts, runner, now);
       return rows.sort((a, b) => a.seq - b.seq).map(datumOf);
     });
   }
@@ -534,10 +584,28 @@ export class SqliteJobRecords implements JobRecords {
     });
   }
   restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]> {
-    return this.together(() => ids.filter((id) => this.q.restartDatum.run(pipeline, job, id).changes > 0));
+    return this.together(() => {
+      const now = Date.now();
+      return ids.filter((id) => {
+        if (this.q.restartDatum.run(pipeline, job, id).changes === 0) return false;
+        this.q.returnAttempt.run({ now, pipeline, job, id });
+        return true;
+      });
+    });
+  }
+  finishAttempts(rows: readonly DatumAttempt[]): Promise<void> {
+    return this.together(() => {
+      for (const r of rows) this.q.finishAttempt.run(r);
+    });
+  }
+  attemptsOf(pipeline: string, job: string, datum?: string): Promise<DatumAttempt[]> {
+    return this.at(() => (datum === undefined ? this.q.attempts.all(pipeline, job) : this.q.datumAttempts.all(pipeline, job, datum)) as DatumAttempt[]);
   }
   releaseClaims(pipeline: string, job: string, runner: string): Promise<number> {
-    return this.at(() => this.q.releaseClaims.run(pipeline, job, runner).changes);
+    return this.together(() => {
+      this.q.returnAttempts.run(Date.now(), pipeline, job, runner, pipeline, job, runner);
+      return this.q.releaseClaims.run(pipeline, job, runner).changes;
+    });
   }
   renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>> {
     return this.at(() => new Set(this.q.renewDatums.all(leaseUntil, pipeline, job, runner) as string[]));

@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 10;
+export const FORMAT_VERSION = 11;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -304,11 +304,47 @@ const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX IF EXISTS remote_chunks_by_remote;
   `,
+  // 11: one row per attempt at a datum: which worker ran it, when, and how it ended (outcome
+  // success | failed | recovered | returned). A claim opens the row; finished and outcome stay
+  // NULL for an attempt whose worker went away before it ended.
+  `
+  CREATE TABLE datum_attempts (
+    pipeline TEXT NOT NULL,
+    job TEXT NOT NULL,
+    datum TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    worker TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    finished INTEGER,
+    outcome TEXT,
+    error TEXT,
+    PRIMARY KEY (pipeline, job, datum, attempt)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export interface OpenDbOptions {
   readonly: boolean;
   create: boolean;
+}
+
+/** The first bytes of every SQLite database file. */
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Why `file` can no longer be read as a database (unreadable, overwritten), or undefined. */
+export function dbFileFault(file: string): string | undefined {
+  const head = Buffer.alloc(SQLITE_MAGIC.length);
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    return `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+  return head.equals(SQLITE_MAGIC) ? undefined : `${file} is no longer a database`;
 }
 
 /** Open meta.db with the settings every process must share (WAL, busy timeout, FKs), migrating forward. */

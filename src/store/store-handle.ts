@@ -3,6 +3,8 @@
 // and files. It hides what only the store may touch (the db, the packs, the page store), so that
 // code above it cannot write a page or a chunk except through a store rule. Each method delegates
 // to the module that owns the rule; none holds logic of its own.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { CommitRef, FileRef } from './address.js';
 import type { ChunkIndex } from './chunk-index.js';
 import type { CommitGraph } from './commit-graph.js';
@@ -16,7 +18,8 @@ import type { ContentId, NodeId } from './hash.js';
 import { cachedInputFile } from './input-cache.js';
 import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
 import type { JobRecords, PipelineRecord } from './job-records.js';
-import type { StoreCore, UnitTx } from './store-core.js';
+import { dbFileFault } from './meta-db.js';
+import { DB_FILE, type StoreCore, type UnitTx } from './store-core.js';
 import { diffEntries, iterateEntries } from './tree.js';
 
 // What the engine names besides the handle: pure helpers and the types of what its methods take
@@ -50,6 +53,16 @@ export class StoreHandle {
   }
   get readonly(): boolean {
     return this.#core.readonly;
+  }
+
+  /**
+   * Why the store's metadata is no longer there to read (the store deleted, its database file
+   * unreadable or no longer a database), or undefined. An open database keeps answering from the
+   * files it holds open, or from its cache, after they are deleted or overwritten: a process that
+   * runs for long (a worker) asks this to find out.
+   */
+  metadataFault(): string | undefined {
+    return fs.existsSync(this.#core.path) ? dbFileFault(path.join(this.#core.path, DB_FILE)) : 'the store was deleted';
   }
   get graph(): CommitGraph {
     return this.#core.graph;

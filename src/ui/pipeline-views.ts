@@ -2,6 +2,7 @@
 // `Key: value` blocks of `inspect pipeline|job|datum` (PACHYDERM.md 5.2–5.5).
 
 import type { LogLine } from '../pipeline/logs.js';
+import type { WorkerDatumEvent } from '../pipeline/worker.js';
 import type { DatumInfo, JobInfo, JobSetInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
 import type { InputSpec, TransformSpec } from '../pipeline/spec-types.js';
 import { describeWindow } from '../pipeline/windows.js';
@@ -229,19 +230,21 @@ function datumWindow(d: DatumInfo): string | undefined {
 }
 
 /**
- * `list datum`: `ID FILES STATUS TIME`; a preview (`-f`) prints `-` for ID and STATUS. A
- * windowed pipeline's table adds WINDOW, the bounds of each datum's window.
+ * `list datum`: `ID FILES STATUS TIME WORKER` (the worker of the last attempt); a preview (`-f`)
+ * prints `-` for ID and STATUS and has no WORKER. A windowed pipeline's table adds WINDOW, the
+ * bounds of each datum's window.
  */
 export function datumTable(datums: DatumInfo[], opts: { preview?: boolean } = {}): string {
   const windowed = datums.some((d) => datumWindow(d) !== undefined);
   return renderTable(
-    windowed ? ['ID', 'WINDOW', 'FILES', 'STATUS', 'TIME'] : ['ID', 'FILES', 'STATUS', 'TIME'],
+    [...(windowed ? ['ID', 'WINDOW', 'FILES', 'STATUS', 'TIME'] : ['ID', 'FILES', 'STATUS', 'TIME']), ...(opts.preview ? [] : ['WORKER'])],
     datums.map((d) => [
       opts.preview ? '-' : d.id,
       ...(windowed ? [datumWindow(d) ?? '-'] : []),
       datumFiles(d),
       opts.preview ? '-' : datumStatus(d),
       d.state === 'skipped' ? '-' : between(d.started, d.finished),
+      ...(opts.preview ? [] : [d.worker ?? '-']),
     ]),
   );
 }
@@ -267,7 +270,30 @@ export function datumDetails(d: DatumInfo): string {
     .filter((l) => l !== '')
     .map((l) => `  ${l}`)
     .join('\n');
-  return `${head}PFS State:\n${files}\n`;
+  // PFS State stays last, where pachctl prints it
+  return `${head}${attemptsBlock(d)}PFS State:\n${files}\n`;
+}
+
+/** `inspect datum`'s attempts: who ran each, when, and how it ended. */
+function attemptsBlock(d: DatumInfo): string {
+  const log = d.attemptLog ?? [];
+  if (log.length === 0) return '';
+  const last = log.length - 1;
+  const rows = log.map((a, i) => [
+    String(a.attempt),
+    a.worker,
+    a.started,
+    a.finished === null ? '-' : between(a.started, a.finished),
+    // an open row is the attempt running now, or one whose worker went away (its datum was retaken)
+    a.outcome ?? (i === last && d.state === 'running' ? 'running' : 'lost'),
+    a.error ?? '',
+  ]);
+  const table = renderTable(['ATTEMPT', 'WORKER', 'STARTED', 'TIME', 'OUTCOME', 'ERROR'], rows)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => `  ${l.trimEnd()}`)
+    .join('\n');
+  return `Attempt log:\n${table}\n`;
 }
 
 // ─── logs ────────────────────────────────────────────────────────────────────────────────────
@@ -303,4 +329,11 @@ function dropEmpty(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined && v !== false && v !== '') out[k] = v;
   return out;
+}
+
+// ─── workers ─────────────────────────────────────────────────────────────────────────────────
+
+/** A worker's log line for one datum: `TIME WORKER PIPELINE@JOB DATUM OUTCOME MS [error]`. */
+export function workerDatumLine(e: WorkerDatumEvent): string {
+  return `${e.time} ${e.worker} ${e.pipeline}@${e.job} ${e.datum.slice(0, 12)} ${e.outcome} ${e.ms}ms${e.error ? ` ${e.error}` : ''}\n`;
 }

@@ -78,7 +78,7 @@ describe('npm run demo', () => {
     expect(out).toContain("$ tusk start commit readings@master --time 2024-05-01T20:00:00Z");
     expect(out).toMatch(/^daily\s+[0-9a-f]{32}\s.*\s2 \+ 0 \/ 2\s.*success$/m);
     expect(out).toMatch(/^daily\s+[0-9a-f]{32}\s.*\s1 \+ 1 \/ 2\s.*success$/m);
-    expect(out).toMatch(/^ID\s+WINDOW\s+FILES\s+STATUS\s+TIME$/m);
+    expect(out).toMatch(/^ID\s+WINDOW\s+FILES\s+STATUS\s+TIME\s+WORKER$/m);
     expect(out).toMatch(/^[0-9a-f]{64} \[2024-05-01T00:00:00\.000Z, 2024-05-02T00:00:00\.000Z\) readings@master: 2 files in 2 commits\s+success/m);
     expect(out).toMatch(/^readings=2 total=7$/m);
     expect(out).toMatch(/^readings=3 total=14$/m);

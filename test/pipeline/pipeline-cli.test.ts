@@ -306,7 +306,7 @@ describe.concurrent('datums of cross, union, join and group', () => {
       ['success', ['left:/2.txt', 'right:/b_2.txt']],
     ]);
     const table = expectOk(await s().tusk(['list', 'datum', `inner@${job.id}`])).stdout.split('\n');
-    expect(table[0]).toMatch(/^ID +FILES +STATUS +TIME$/);
+    expect(table[0]).toMatch(/^ID +FILES +STATUS +TIME +WORKER$/);
     expect(table[1]).toMatch(new RegExp(`^${datums[0]!.id} +left@[0-9a-f]{32}:/1.txt, right@[0-9a-f]{32}:/a_1.txt +success +\\S`));
 
     spec(s(), 'preview.json', { pipeline: { name: 'preview' }, input: { join: [left({ join_on: '$1', outer_join: true }), right({ join_on: '$1' })] }, transform: show });

@@ -82,6 +82,7 @@ describe('meta.db', () => {
       'content_states',
       'contents',
       'cron_ticks',
+      'datum_attempts',
       'datums',
       'file_cache',
       'jobs',
@@ -144,7 +145,7 @@ describe('meta.db', () => {
     const db = openDb(file, { readonly: false, create: true });
     // what tusk at format 2 left: everything but migration 3
     db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
-    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 2');
     db.prepare("INSERT INTO settings (key, value) VALUES ('k', 'v')").run();
     db.close();
@@ -162,7 +163,7 @@ describe('meta.db', () => {
     db.exec('DROP TABLE file_cache; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.exec('CREATE TABLE file_cache (path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, ctime REAL NOT NULL, content BLOB NOT NULL) WITHOUT ROWID');
     db.prepare('INSERT INTO file_cache VALUES (?, 1, 2, 3, 4, 5, ?)').run('/data/a.txt', Buffer.alloc(32));
-    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 3');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -177,7 +178,7 @@ describe('meta.db', () => {
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP INDEX datums_by_hash; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash, state); DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, finished) VALUES ('p', 'j1', 'd', 0, 'h', 'success', '[]', 5)").run();
-    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 4');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -193,7 +194,7 @@ describe('meta.db', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
-    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 5');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -206,7 +207,7 @@ describe('meta.db', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP TABLE content_states; DROP TABLE chunk_deltas');
-    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 6');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -220,7 +221,7 @@ describe('meta.db', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP TABLE chunk_deltas');
-    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 7');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -232,7 +233,7 @@ describe('meta.db', () => {
   it('migrates a format-8 store: remote-backed chunks and the chunk cache get their tables', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
-    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 8');
     db.close();
     const again = openDb(file, { readonly: false, create: false });
@@ -256,11 +257,37 @@ describe('meta.db', () => {
     again.close();
   });
 
+  it('migrates a format-10 store: datum attempts get their table, the datums kept', () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.exec('DROP TABLE datum_attempts');
+    db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, attempts, finished) VALUES ('p', 'j1', 'd', 0, 'h', 'success', '[]', 1, 5)").run();
+    db.pragma('user_version = 10');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare('SELECT name FROM pragma_table_info(?) ORDER BY cid').pluck().all('datum_attempts')).toEqual([
+      'pipeline',
+      'job',
+      'datum',
+      'attempt',
+      'worker',
+      'started',
+      'finished',
+      'outcome',
+      'error',
+    ]);
+    // a datum run before the table existed has no attempt rows, and keeps its own record
+    expect(again.prepare('SELECT count(*) FROM datum_attempts').pluck().get()).toBe(0);
+    expect(again.prepare("SELECT state, attempts FROM datums WHERE id = 'd'").get()).toEqual({ state: 'success', attempts: 1 });
+    again.close();
+  });
+
   it('a read-only open of an older store migrates it first when the file can be written', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
     db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
-    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks');
+    db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 2');
     db.close();
     const ro = openDb(file, { readonly: true, create: false });

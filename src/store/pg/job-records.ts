@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { NodeId } from '../hash.js';
 import type {
+  DatumAttempt,
   DatumOutcome,
   DatumRecord,
   DatumResult,
@@ -18,7 +19,7 @@ import type {
   RunnerLease,
 } from '../job-records.js';
 import { PAGE, pages, type Binding } from './binding.js';
-import { DATUM, DATUM_INPUTS, DATUM_OUTCOME, JOB, LIVE_JOB, PIPELINE, type DatumBytes } from './rows.js';
+import { ATTEMPT, DATUM, DATUM_INPUTS, DATUM_OUTCOME, JOB, LIVE_JOB, PIPELINE, type DatumBytes } from './rows.js';
 
 const OPEN_STATES = "('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')";
 
@@ -75,7 +76,8 @@ export class PgJobRecords implements JobRecords {
   }
   async deletePipeline(name: string): Promise<void> {
     await this.run(
-      `WITH t AS (DELETE FROM cron_ticks WHERE pipeline = $1), d AS (DELETE FROM datums WHERE pipeline = $1), j AS (DELETE FROM jobs WHERE pipeline = $1)
+      `WITH t AS (DELETE FROM cron_ticks WHERE pipeline = $1), a AS (DELETE FROM datum_attempts WHERE pipeline = $1), d AS (DELETE FROM datums WHERE pipeline = $1),
+         j AS (DELETE FROM jobs WHERE pipeline = $1)
        DELETE FROM pipelines WHERE name = $1`,
       [name],
     );
@@ -130,7 +132,10 @@ export class PgJobRecords implements JobRecords {
     await this.run('UPDATE jobs SET processed = $3, skipped = $4, failed = $5, recovered = $6, download_bytes = $7, upload_bytes = $8 WHERE pipeline = $1 AND id = $2', JOB.countValues(c));
   }
   async deleteJob(pipeline: string, id: string): Promise<void> {
-    await this.run('WITH d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2) DELETE FROM jobs WHERE pipeline = $1 AND id = $2', [pipeline, id]);
+    await this.run(
+      'WITH a AS (DELETE FROM datum_attempts WHERE pipeline = $1 AND job = $2), d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2) DELETE FROM jobs WHERE pipeline = $1 AND id = $2',
+      [pipeline, id],
+    );
   }
   async lastSuccessfulJob(pipeline: string, exceptJob: string): Promise<JobRecord | undefined> {
     const [r] = await this.rows(`SELECT ${JOB.select} FROM jobs WHERE pipeline = $1 AND state = 'JOB_SUCCESS' AND id <> $2 ORDER BY finished DESC NULLS LAST, seq DESC LIMIT 1`, [pipeline, exceptJob]);
@@ -219,10 +224,16 @@ export class PgJobRecords implements JobRecords {
          (SELECT id FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'running' AND lease_until < $3)
          UNION ALL
          (SELECT id FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'pending' ORDER BY seq LIMIT $4)
-         LIMIT $4)
-       UPDATE datums d SET state = 'running', claimed_by = $5, lease_until = $6, started = $3, attempts = attempts + 1
-       FROM picked WHERE d.pipeline = $1 AND d.job = $2 AND d.id = picked.id
-       RETURNING ${DATUM.select.split(', ').map((c) => `d.${c}`).join(', ')}`,
+         LIMIT $4),
+       claimed AS (
+         UPDATE datums d SET state = 'running', claimed_by = $5, lease_until = $6, started = $3, attempts = attempts + 1
+         FROM picked WHERE d.pipeline = $1 AND d.job = $2 AND d.id = picked.id
+         RETURNING ${DATUM.select.split(', ').map((c) => `d.${c}`).join(', ')}),
+       opened AS (
+         INSERT INTO datum_attempts (pipeline, job, datum, attempt, worker, started)
+         SELECT $1, $2, id, attempts, $5, $3 FROM claimed
+         ON CONFLICT (pipeline, job, datum, attempt) DO UPDATE SET worker = excluded.worker, started = excluded.started, finished = NULL, outcome = NULL, error = NULL)
+       SELECT * FROM claimed`,
       [pipeline, job, now, limit, runner, now + leaseMs],
     );
     return rows.map(DATUM.from).sort((a, b) => a.seq - b.seq);
@@ -251,19 +262,47 @@ export class PgJobRecords implements JobRecords {
   }
   async restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]> {
     const r = await this.b.db.query<{ id: string }>(
-      "UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = $1 AND job = $2 AND id = ANY($3::text[]) AND state = 'running' RETURNING id",
-      [pipeline, job, ids],
+      `WITH restarted AS (
+         UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL
+         WHERE pipeline = $1 AND job = $2 AND id = ANY($3::text[]) AND state = 'running' RETURNING id, attempts),
+       returned AS (
+         UPDATE datum_attempts a SET finished = $4, outcome = 'returned'
+         FROM restarted WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = restarted.id AND a.attempt = restarted.attempts AND a.finished IS NULL)
+       SELECT id FROM restarted`,
+      [pipeline, job, ids, Date.now()],
     );
     const restarted = new Set(r.rows.map((x) => x.id));
     // in the order asked, each once
     return ids.filter((id) => restarted.delete(id));
   }
+  async finishAttempts(rows: readonly DatumAttempt[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.run(
+      `INSERT INTO datum_attempts (${ATTEMPT.select})
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
+       ON CONFLICT (pipeline, job, datum, attempt) DO UPDATE SET worker = excluded.worker, started = excluded.started, finished = excluded.finished, outcome = excluded.outcome, error = excluded.error`,
+      ATTEMPT.arrays(rows),
+    );
+  }
+  async attemptsOf(pipeline: string, job: string, datum?: string): Promise<DatumAttempt[]> {
+    const rows =
+      datum === undefined
+        ? await this.rows(`SELECT ${ATTEMPT.select} FROM datum_attempts WHERE pipeline = $1 AND job = $2 ORDER BY datum, attempt`, [pipeline, job])
+        : await this.rows(`SELECT ${ATTEMPT.select} FROM datum_attempts WHERE pipeline = $1 AND job = $2 AND datum = $3 ORDER BY attempt`, [pipeline, job, datum]);
+    return rows.map(ATTEMPT.from);
+  }
   async releaseClaims(pipeline: string, job: string, runner: string): Promise<number> {
-    return this.run("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = $1 AND job = $2 AND state = 'running' AND claimed_by = $3", [
-      pipeline,
-      job,
-      runner,
-    ]);
+    // one statement: the attempt rows end `returned` with the claims they belonged to
+    return this.run(
+      `WITH released AS (
+         UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL
+         WHERE pipeline = $1 AND job = $2 AND state = 'running' AND claimed_by = $3 RETURNING id),
+       returned AS (
+         UPDATE datum_attempts a SET finished = $4, outcome = 'returned'
+         FROM released WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = released.id AND a.worker = $3 AND a.finished IS NULL)
+       SELECT id FROM released`,
+      [pipeline, job, runner, Date.now()],
+    );
   }
   async renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>> {
     const r = await this.b.db.query<{ id: string }>("UPDATE datums SET lease_until = $1 WHERE pipeline = $2 AND job = $3 AND state = 'running' AND claimed_by = $4 RETURNING id", [

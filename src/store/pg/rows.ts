@@ -3,6 +3,7 @@
 import type { BranchRow, CommitRow, ProvenanceRow, RepoRow } from '../commit-graph.js';
 import type { ChunkLocation, ChunkPlace, ContentRecord, NewChunk, PackedChunk, PackRow, PackUsage } from '../chunk-index.js';
 import type {
+  DatumAttempt,
   DatumFile,
   DatumOutcome,
   DatumRecord,
@@ -175,6 +176,32 @@ export const DATUM: Mapping<DatumRecord> & { insertArrays(ds: readonly NewDatum[
 };
 
 /** A datum's input files alone, from columns id, inputs. */
+export const ATTEMPT: Mapping<DatumAttempt> & { arrays(rs: readonly DatumAttempt[]): unknown[] } = {
+  select: 'pipeline, job, datum, attempt, worker, started, finished, outcome, error',
+  arrays: (rs) => [
+    rs.map((r) => r.pipeline),
+    rs.map((r) => r.job),
+    rs.map((r) => r.datum),
+    rs.map((r) => r.attempt),
+    rs.map((r) => r.worker),
+    rs.map((r) => r.started),
+    rs.map((r) => r.finished),
+    rs.map((r) => r.outcome),
+    rs.map((r) => r.error),
+  ],
+  from: (r) => ({
+    pipeline: s(r.pipeline),
+    job: s(r.job),
+    datum: s(r.datum),
+    attempt: n(r.attempt),
+    worker: s(r.worker),
+    started: n(r.started),
+    finished: nn(r.finished),
+    outcome: sn(r.outcome) as DatumAttempt['outcome'],
+    error: sn(r.error),
+  }),
+};
+
 export const DATUM_INPUTS: Mapping<Pick<DatumRecord, 'id' | 'inputs'>> = {
   select: 'id, inputs',
   from: (r) => ({ id: s(r.id), inputs: JSON.parse(s(r.inputs)) as DatumFile[] }),

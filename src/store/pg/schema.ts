@@ -7,7 +7,7 @@ import { FormatVersionError } from '../../errors.js';
 import { pgFailure, type PgTarget } from './connection.js';
 
 /** Bumped by every migration; a database whose version is higher was written by a newer tusk. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** Taken for the length of a migration transaction: two processes migrating at once take turns. */
 const MIGRATION_LOCK = 0x7475736b; // 'tusk'
@@ -190,6 +190,21 @@ const MIGRATIONS: readonly string[] = [
     base bytea NOT NULL,
     depth integer NOT NULL,
     PRIMARY KEY (id, base)
+  );
+  `,
+  // 2: one row per attempt at a datum (SQLite format 10)
+  `
+  CREATE TABLE datum_attempts (
+    pipeline text NOT NULL,
+    job text NOT NULL,
+    datum text NOT NULL,
+    attempt integer NOT NULL,
+    worker text NOT NULL,
+    started bigint NOT NULL,
+    finished bigint,
+    outcome text,
+    error text,
+    PRIMARY KEY (pipeline, job, datum, attempt)
   );
   `,
 ];

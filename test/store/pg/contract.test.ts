@@ -256,6 +256,54 @@ for (const backend of BACKENDS) {
       expect(await m.jobs.hasDatums('p')).toBe(false);
     });
 
+    it('datum attempts: a claim opens the row, its end fills it, a retaken datum keeps the lost row, a release ends it returned, delete removes them', async () => {
+      const m = await backend.open();
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 5, updated: 5 });
+        await jobs.insertJob('p', 'j', 1, 's');
+        await jobs.startJob('p', 'j', 3, 'w1', 10);
+        await jobs.insertDatums([0, 1, 2].map((i) => newDatum('p', 'j', i)));
+      });
+      // w1 claims d0 and d1 under a lease already run out (it went away)
+      await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j', 'w1', -1, 2));
+      const opened = await m.jobs.attemptsOf('p', 'j');
+      expect(opened.map((a) => [a.datum, a.attempt, a.worker, a.finished, a.outcome, a.error])).toEqual([
+        ['d0', 1, 'w1', null, null, null],
+        ['d1', 1, 'w1', null, null, null],
+      ]);
+      // w2 retakes both (expired), and then d2; w1's rows stay open: its attempts were lost
+      const retaken = await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j', 'w2', 60_000, 3));
+      expect(retaken.map((d) => [d.id, d.attempts])).toEqual([
+        ['d0', 2],
+        ['d1', 2],
+        ['d2', 1],
+      ]);
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.finishDatums([{ pipeline: 'p', job: 'j', id: 'd0', state: 'success', output: null, finished: 50, error: null, downloadBytes: 0, uploadBytes: 0 }]);
+        await jobs.finishAttempts([{ pipeline: 'p', job: 'j', datum: 'd0', attempt: 2, worker: 'w2', started: 40, finished: 50, outcome: 'success', error: null }]);
+        await jobs.finishAttempts([{ pipeline: 'p', job: 'j', datum: 'd2', attempt: 1, worker: 'w2', started: 41, finished: 45, outcome: 'failed', error: 'exit 1' }]);
+      });
+      // w2 stops: d1 and d2 (still running under it) go back, their open rows end `returned`
+      expect(await m.unitOfWork(({ jobs }) => jobs.releaseClaims('p', 'j', 'w2'))).toBe(2);
+      // `restart datum` of a claimed datum ends its open row `returned` too
+      await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j', 'w3', 60_000, 1));
+      expect(await m.unitOfWork(({ jobs }) => jobs.restartDatums('p', 'j', ['d1']))).toEqual(['d1']);
+      const rows = await m.jobs.attemptsOf('p', 'j');
+      expect(rows.map((a) => [a.datum, a.attempt, a.worker, a.outcome, a.error])).toEqual([
+        ['d0', 1, 'w1', null, null],
+        ['d0', 2, 'w2', 'success', null],
+        ['d1', 1, 'w1', null, null],
+        ['d1', 2, 'w2', 'returned', null],
+        ['d1', 3, 'w3', 'returned', null],
+        ['d2', 1, 'w2', 'failed', 'exit 1'],
+      ]);
+      expect(rows.find((a) => a.datum === 'd0' && a.attempt === 2)).toEqual({ pipeline: 'p', job: 'j', datum: 'd0', attempt: 2, worker: 'w2', started: 40, finished: 50, outcome: 'success', error: null });
+      expect(rows.find((a) => a.datum === 'd1' && a.attempt === 2)!.finished).toBeGreaterThan(0);
+      expect((await m.jobs.attemptsOf('p', 'j', 'd1')).map((a) => a.worker)).toEqual(['w1', 'w2', 'w3']);
+      await m.unitOfWork(({ jobs }) => jobs.deleteJob('p', 'j'));
+      expect(await m.jobs.attemptsOf('p', 'j')).toEqual([]);
+    });
+
     it('prior results: the newest successful result per datum identity, for many datums in one call', async () => {
       const m = await backend.open();
       const older = id32() as NodeId;

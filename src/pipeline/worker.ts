@@ -1,0 +1,140 @@
+// A datum worker (`tusk worker`): a process that joins every open job of a store and runs its
+// datums, beside any number of other workers and the store's own runner. It shares their whole
+// path (runPendingJobs): claims under a renewed lease, the same transforms, retries and timeouts,
+// and whoever records a job's last datum ends the job. What is particular to a worker: it has an
+// id that names the machine and process, it stays until stopped (or idle for a while), it gives
+// back what it holds when stopped, and it ends on the loss of its store instead of carrying on.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CorruptError, IoError, LockedError, StoreLostError, TuskError } from '../errors.js';
+import type { StoreHandle } from '../store/store-handle.js';
+import { datumLeaseMs } from './datum-claims.js';
+import { runPendingJobs, type DatumDone } from './job-runner.js';
+
+/** How often a worker looks for new jobs while it has nothing to run, and checks its store is there. */
+const POLL_MS = 200;
+
+export interface WorkerOptions {
+  /** datums run at once (default: each pipeline's parallelism) */
+  concurrency?: number;
+  /** end after this long with nothing left to run in any job (default: run until stopped) */
+  exitWhenIdleMs?: number;
+  /** aborted by SIGTERM/SIGINT: give back what is held, then return */
+  stop: AbortSignal;
+  /** told first, with the worker's id */
+  onStart?: (worker: string) => void;
+  onDatum?: (e: WorkerDatumEvent) => void;
+}
+
+/** One line of a worker's log: one datum it ran. */
+export interface WorkerDatumEvent {
+  time: string;
+  worker: string;
+  pipeline: string;
+  job: string;
+  datum: string;
+  /** the datum's recorded state, or `returned` (given back to the queue unfinished) */
+  outcome: 'success' | 'failed' | 'recovered' | 'skipped' | 'returned';
+  error: string | null;
+  ms: number;
+}
+
+/** What a worker did, when it ends. */
+export interface WorkerSummary {
+  worker: string;
+  datums: number;
+  succeeded: number;
+  failed: number;
+  returned: number;
+  /** why it ended: idle for --exit-when-idle, or stopped by a signal */
+  ended: 'idle' | 'stopped';
+}
+
+/** A worker's id: the machine, the process and a random part (a pid is reused, on one host or two). */
+export function workerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Run datums of the store's open jobs until stopped, or until idle for `exitWhenIdleMs`. Throws
+ * StoreLostError, after giving back what it holds where the store still takes writes, when the
+ * store is deleted or its metadata cannot be read or written.
+ */
+export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<WorkerSummary> {
+  datumLeaseMs(); // a bad TUSK_DATUM_LEASE_MS ends the worker before it claims anything
+  const worker = workerId();
+  const summary: WorkerSummary = { worker, datums: 0, succeeded: 0, failed: 0, returned: 0, ended: 'stopped' };
+  const lost = new AbortController();
+  const stop = AbortSignal.any([opts.stop, lost.signal]);
+  // a deleted or overwritten store keeps answering from the files still open: only looking tells
+  const watch = setInterval(() => {
+    const fault = s.metadataFault();
+    if (fault) lost.abort(new StoreLostError(worker, s.path, fault));
+  }, POLL_MS);
+  const onDatum = (e: DatumDone) => {
+    const outcome = e.end.state === 'restarted' || e.end.state === 'pending' || e.end.state === 'running' ? 'returned' : e.end.state;
+    summary.datums++;
+    if (outcome === 'success' || outcome === 'recovered' || outcome === 'skipped') summary.succeeded++;
+    else if (outcome === 'failed') summary.failed++;
+    else summary.returned++;
+    opts.onDatum?.({ time: new Date().toISOString(), worker, pipeline: e.job.pipeline, job: e.job.id, datum: e.datum.id, outcome, error: e.end.error, ms: e.ms });
+  };
+  opts.onStart?.(worker);
+  try {
+    let idleSince = Date.now();
+    while (!stop.aborted) {
+      const fault = s.metadataFault();
+      if (fault) throw new StoreLostError(worker, s.path, fault);
+      const ran = await runPendingJobs(s, { runner: worker, parallelism: opts.concurrency, stop, onDatum });
+      if (stop.aborted) break;
+      if (ran > 0 || (await hasWorkLeft(s))) idleSince = Date.now();
+      else if (opts.exitWhenIdleMs !== undefined && Date.now() - idleSince >= opts.exitWhenIdleMs) {
+        summary.ended = 'idle';
+        break;
+      }
+      await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
+    }
+  } catch (err) {
+    const thrown = lost.signal.aborted ? lost.signal.reason : asStoreLoss(s, worker, err);
+    if (thrown instanceof StoreLostError) await giveBack(s, worker);
+    throw thrown;
+  } finally {
+    clearInterval(watch);
+  }
+  if (lost.signal.aborted) throw lost.signal.reason;
+  return summary;
+}
+
+/**
+ * Whether a job has datums still to run or running elsewhere: a worker is not idle while a datum
+ * another worker holds may come back to the queue (its worker killed, its lease run out).
+ */
+async function hasWorkLeft(s: StoreHandle): Promise<boolean> {
+  for (const job of await s.jobs.openJobs()) {
+    if (job.state === 'JOB_CREATED') continue; // waiting for its inputs, or planned on the next pass
+    const states = await s.jobs.datumStates(job.pipeline, job.id);
+    if (states.pending + states.running > 0) return true;
+  }
+  return false;
+}
+
+/** Give back every datum the worker holds, where the store still takes the write. */
+async function giveBack(s: StoreHandle, worker: string): Promise<void> {
+  try {
+    for (const job of await s.jobs.openJobs()) await s.jobs.releaseClaims(job.pipeline, job.id, worker);
+  } catch {
+    // the store is gone: its datums are retaken when their leases run out
+  }
+}
+
+/** The store's failures end the worker as StoreLostError; anything else (a bug) is left as it is. */
+function asStoreLoss(s: StoreHandle, worker: string, err: unknown): unknown {
+  const fault = s.metadataFault();
+  if (fault) return new StoreLostError(worker, s.path, fault, { cause: err });
+  const code = (err as { code?: unknown })?.code;
+  const isStoreFault = err instanceof IoError || err instanceof LockedError || err instanceof CorruptError || (typeof code === 'string' && code.startsWith('SQLITE_'));
+  if (!isStoreFault) return err;
+  const reason = err instanceof TuskError ? `${err.code}: ${err.message}` : (err as Error).message;
+  return new StoreLostError(worker, s.path, reason, { cause: err });
+}
