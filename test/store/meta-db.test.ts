@@ -66,7 +66,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(10);
+    expect(FORMAT_VERSION).toBe(11);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -246,7 +246,7 @@ describe('meta.db', () => {
   it('migrates a format-9 store: remote-backed chunks keep their rows and lose the index by remote', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
-    db.exec('CREATE INDEX remote_chunks_by_remote ON remote_chunks(remote)');
+    db.exec('DROP TABLE datum_attempts; CREATE INDEX remote_chunks_by_remote ON remote_chunks(remote)');
     db.prepare('INSERT INTO remote_chunks (id, remote) VALUES (?, ?)').run(Buffer.alloc(32, 7), 'origin');
     db.pragma('user_version = 9');
     db.close();
