@@ -72,7 +72,7 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
   // a bad TUSK_INPUT_CACHE_MAX is an error before the job starts, not after it ran
   const cacheLimit = inputCacheLimit();
   if (job.state === 'JOB_CREATED') {
-    const r = readiness(s, job);
+    const r = await readiness(s, job);
     if (r.kind === 'waiting') return false;
     if (r.kind === 'unrunnable') {
       await s.unitOfWork(async (tx) => finishJob(s, (await tx.jobs.getJob(job.pipeline, job.id))!, 'JOB_UNRUNNABLE', r.reason, undefined));

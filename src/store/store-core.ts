@@ -40,8 +40,8 @@ export interface StoreCore {
    * the caller's that outlive an attempt), and hands what it found back as its result.
    *
    * A unit started inside a unit joins it. On SQLite a unit is BEGIN IMMEDIATE … COMMIT on the
-   * store's connection, held by one async flow at a time (an in-process mutex); job-record reads
-   * outside it wait for the mutex, so they never see half of a unit.
+   * store's connection, held by one async flow at a time (an in-process mutex); commit-graph and
+   * job-record reads outside it wait for the mutex, so they never see half of a unit.
    */
   unitOfWork<T>(fn: (tx: UnitTx) => Promise<T>): Promise<T>;
   /**
@@ -95,7 +95,6 @@ export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.
 export function openCore(storePath: string, opts: { readonly?: boolean; packs?: Packs } = {}): StoreCore {
   const readonly = opts.readonly ?? false;
   const db = openDb(path.join(storePath, DB_FILE), { readonly, create: false });
-  const graph = new SqliteCommitGraph(db);
   const index = new SqliteChunkIndex(db);
   const pages: PageStore = {
     getPage: (id: NodeId) => index.getNode(id),
@@ -103,6 +102,7 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
   const units = new SqliteUnits(db);
+  const graph = new SqliteCommitGraph(db, () => units.settled());
   const jobs = new SqliteJobRecords(db, () => units.settled());
   // on SQLite the unit's statements run on the store's one connection: the same objects serve it
   const tx: UnitTx = { graph, index, jobs };
