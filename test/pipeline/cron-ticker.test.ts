@@ -121,7 +121,7 @@ describe('fireDueTicks', () => {
   it('a stopped pipeline does not tick; started again, it catches up once', async () => {
     const { store } = await cronStore();
     await stopPipeline(store.handle, 'hourly');
-    const before = commitCount(store, 'hourly_tick');
+    const before = await commitCount(store, 'hourly_tick');
     const stopped = await fireDueTicks(store.handle, T('2024-01-01T05:30:00Z'));
     expect(stopped).toEqual({ ticks: [], nextDue: undefined });
     expect(await commitCount(store, 'hourly_tick')).toBe(before);

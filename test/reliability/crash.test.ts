@@ -193,8 +193,8 @@ function tailBytes(dir: string): number {
 
 /** Check a store after a kill, and return how many times the command had taken effect (0 or 1). */
 async function checkAfterCrash(sc: Scenario, dir: string, label: string): Promise<number> {
-  return (await withStoreAsync(dir, async (s) => {
-    const report = (await s.fsck());
+  return await withStoreAsync(dir, async (s) => {
+    const report = await s.fsck();
     expect(report.problems, `${label}: fsck after the kill`).toEqual([]);
     const { state, contents } = await logicalState(s);
     const before = await reference(sc, 0);
@@ -203,7 +203,7 @@ async function checkAfterCrash(sc: Scenario, dir: string, label: string): Promis
     if (n < 0) expect(state, `${label}: the store must hold the history before or after the command`).toEqual(after.state);
     await verifyContents(s, contents, sources);
     return n;
-  }));
+  });
 }
 
 async function killPoint(sc: Scenario, i: number, opts: { crashAt?: string; delayMs?: number }): Promise<void> {

@@ -195,14 +195,14 @@ describe.skipIf(!canResume)('fsck and kept hasher states', () => {
     await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(STATE_MIN_BYTES + 5000, 21)), repoPath: '/a' }]);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(STATE_MIN_BYTES + 7000, 22)), repoPath: '/b' }]);
-    const good = (await store.fsck({ verifyData: true }));
+    const good = await store.fsck({ verifyData: true });
     expect(good.ok).toBe(true);
     expect(good.checked.hasherStates).toBe(2);
     const b = fromHex((await store.inspectFile(parseFileRef('r@master:/b'))).hash) as ContentId;
     const state = store.core.index.getContentState(b)!;
     state[state.length - 1] = state[state.length - 1]! ^ 0x80;
     store.core.db.prepare('UPDATE content_states SET state = ? WHERE content = ?').run(state, b);
-    const bad = (await store.fsck({ verifyData: true }));
+    const bad = await store.fsck({ verifyData: true });
     expect(bad.ok).toBe(false);
     expect(bad.problems).toEqual([{ subject: `hasher state of content ${b.toString('hex').slice(0, 16)}`, problem: expect.stringContaining('does not digest to its content id (removed') }]);
     expect(store.core.index.getContentState(b)).toBeUndefined();

@@ -189,7 +189,7 @@ describe('store: repos, commits, files', () => {
     env.store = reopened;
     await expect(readBack(reopened, parseFileRef('r@master:/doomed'))).rejects.toThrow(new RegExp(`/doomed in r@master=${w.commit}`));
     expect((await readBack(reopened, parseFileRef('r@master:/keep'))).equals(keep)).toBe(true);
-    const report = (await reopened.fsck({ verifyData: true }));
+    const report = await reopened.fsck({ verifyData: true });
     expect(report.ok).toBe(false);
     expect(report.problems.some((p) => p.subject === `r@${w.commit}:/doomed`)).toBe(true);
     expect(report.problems.some((p) => p.subject.endsWith(':/keep'))).toBe(false);

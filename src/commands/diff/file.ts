@@ -31,11 +31,11 @@ export default class DiffFile extends TuskCommand<DiffFileResult> {
     const newRef = parseFileRef(args.new);
     const path = newRef.path ?? '/';
     const oldRef = args.old === undefined ? undefined : parseFileRef(args.old);
-    const entries = (await this.tusk().data.diffFiles(
+    const entries = await this.tusk().data.diffFiles(
       { ...newRef, path },
       oldRef === undefined ? undefined : { ...oldRef, path: oldRef.path ?? path },
       { shallow: flags.shallow },
-    ));
+    );
     this.render(() => (flags['name-only'] ? diffNames(entries) : diffTable(entries)));
     return entries;
   }

@@ -1,6 +1,6 @@
 // The two implementations of the metadata contracts' async form that the contract tests run
-// against: SQLite and PostgreSQL. SQLite's JobRecords is asynchronous itself; its CommitGraph and
-// ChunkIndex answer through the small adapter below.
+// against: SQLite and PostgreSQL. SQLite's JobRecords and CommitGraph are asynchronous themselves;
+// its ChunkIndex answers through the small adapter below.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
