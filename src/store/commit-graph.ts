@@ -158,7 +158,8 @@ export class SqliteCommitGraph implements CommitGraph {
       commit: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? AND id = ?`),
       commitsById: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE id = ? ORDER BY repo`),
       repoCommitsFirst: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? ORDER BY seq DESC, id DESC LIMIT ?`),
-      repoCommitsAfter: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? AND (seq, id) < (?, ?) ORDER BY seq DESC, id DESC LIMIT ?`),
+      // `seq <= ?` bounds the walk of commits_by_seq; the row value breaks ties between equal seqs
+      repoCommitsAfter: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = @repo AND seq <= @seq AND (seq, id) < (@seq, @id) ORDER BY seq DESC, id DESC LIMIT @limit`),
       allCommitsFirst: db.prepare(`SELECT ${COMMIT_COLS} FROM commits ORDER BY repo, id LIMIT ?`),
       allCommitsAfter: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE (repo, id) > (?, ?) ORDER BY repo, id LIMIT ?`),
       children: db.prepare('SELECT id FROM commits WHERE repo = ? AND parent = ? ORDER BY seq').pluck(),
@@ -288,7 +289,7 @@ export class SqliteCommitGraph implements CommitGraph {
     for (;;) {
       const after = last;
       const page = await this.at(
-        () => (after ? this.q.repoCommitsAfter.all(repo, after.seq, after.id, COMMIT_PAGE) : this.q.repoCommitsFirst.all(repo, COMMIT_PAGE)) as CommitRecord[],
+        () => (after ? this.q.repoCommitsAfter.all({ repo, seq: after.seq, id: after.id, limit: COMMIT_PAGE }) : this.q.repoCommitsFirst.all(repo, COMMIT_PAGE)) as CommitRecord[],
       );
       yield* page;
       if (page.length < COMMIT_PAGE) return;

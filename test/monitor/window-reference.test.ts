@@ -127,12 +127,12 @@ describe('monitor step with reference: window', () => {
     expect(verdict(report)).toEqual(JSON.parse(JSON.stringify(verdict(cli))));
   });
 
-  it('refuses reference: window without a windowed input, naming the field', () => {
+  it('refuses reference: window without a windowed input, naming the field', async () => {
     const spec = (input: Record<string, unknown>, ml: Record<string, unknown> = {}) =>
       normalizeSpec({ pipeline: { name: 'p' }, input, transform: { ml: { task: 'drift', data: { path: '/pfs/sales/sales.csv' }, reference: 'window', ...ml } } }, { baseDir: '/' }).spec;
-    expect(() => checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/' } }))).toThrow(/transform\.ml\.reference.*the input sales has no window/);
-    expect(() => checkMlPipeline(spec({ cross: [{ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }, { pfs: { repo: 'other', glob: '/' } }] }, { data: { path: '/pfs/other/x.csv' } }))).toThrow(/transform\.ml\.reference.*the input other has no window/);
-    expect(() => checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }, { labels: { path: '/pfs/sales/l.csv', key: 'id', label: 'y' } }))).toThrow(/transform\.ml\.labels.*reference: window/);
-    expect(() => checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }))).not.toThrow();
+    await expect(checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/' } }))).rejects.toThrow(/transform\.ml\.reference.*the input sales has no window/);
+    await expect(checkMlPipeline(spec({ cross: [{ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }, { pfs: { repo: 'other', glob: '/' } }] }, { data: { path: '/pfs/other/x.csv' } }))).rejects.toThrow(/transform\.ml\.reference.*the input other has no window/);
+    await expect(checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }, { labels: { path: '/pfs/sales/l.csv', key: 'id', label: 'y' } }))).rejects.toThrow(/transform\.ml\.labels.*reference: window/);
+    await expect(checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }))).resolves.toBeUndefined();
   });
 });
