@@ -1,6 +1,7 @@
-// Promises nobody waits for: a call to an async function made as a statement without `await`, or
-// a promise used as a truth value (`if (getRepo(x))`, `!p`, `p && …`), compiles under strict
-// TypeScript and is a bug. Reports each with its place; exits 1 when there is any.
+// Promises nobody waits for: a call to an async function made as a statement without `await`, a
+// promise used as a truth value (`if (getRepo(x))`, `!p`, `p && …`) or handed to a test's
+// `expect(p)` without `.resolves`/`.rejects` compiles under strict TypeScript and is a bug.
+// Reports each with its place; exits 1 when there is any.
 //   node scripts/check-promises.mjs [tsconfig.json]
 import * as path from 'node:path';
 import ts from 'typescript';
