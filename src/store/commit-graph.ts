@@ -163,6 +163,11 @@ export class SqliteCommitGraph implements CommitGraph {
       allCommitsFirst: db.prepare(`SELECT ${COMMIT_COLS} FROM commits ORDER BY repo, id LIMIT ?`),
       allCommitsAfter: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE (repo, id) > (?, ?) ORDER BY repo, id LIMIT ?`),
       children: db.prepare('SELECT id FROM commits WHERE repo = ? AND parent = ? ORDER BY seq').pluck(),
+      // many commits at once: the ids come as one JSON array, so a batch is one statement
+      childrenOf: db.prepare('SELECT parent, id FROM commits WHERE repo = ? AND parent IN (SELECT value FROM json_each(?)) ORDER BY parent, seq'),
+      provenanceOf: db.prepare(
+        'SELECT commit_id, from_repo, from_commit, from_branch FROM commit_provenance WHERE repo = ? AND commit_id IN (SELECT value FROM json_each(?)) ORDER BY commit_id, from_repo, from_commit',
+      ),
       nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM commits WHERE repo = ?').pluck(),
       insertCommit: db.prepare(
         `INSERT INTO commits (${COMMIT_COLS}) VALUES (@repo, @id, @seq, @branch, @parent, @origin, @description, @started, @finishing, @finished, @root, @size, @files, @error)`,
@@ -311,9 +316,11 @@ export class SqliteCommitGraph implements CommitGraph {
   }
   commitLinks(repo: string, ids: readonly string[]): Promise<Map<string, CommitLinks>> {
     return this.at(() => {
-      const out = new Map<string, CommitLinks>();
-      for (const id of ids)
-        out.set(id, { children: this.q.children.all(repo, id) as string[], provenance: (this.q.commitProv.all(repo, id) as ProvenanceRow[]).map(provenanceOf) });
+      const out = new Map<string, CommitLinks>(ids.map((id) => [id, { children: [], provenance: [] }]));
+      if (ids.length === 0) return out;
+      const list = JSON.stringify(ids);
+      for (const k of this.q.childrenOf.all(repo, list) as { parent: string; id: string }[]) out.get(k.parent)?.children.push(k.id);
+      for (const p of this.q.provenanceOf.all(repo, list) as (ProvenanceRow & { commit_id: string })[]) out.get(p.commit_id)?.provenance.push(provenanceOf(p));
       return out;
     });
   }

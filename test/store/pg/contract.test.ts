@@ -90,6 +90,11 @@ for (const backend of BACKENDS) {
         error: null,
       });
       expect(await m.graph.children('r', 'a')).toEqual(['b', 'c']);
+      // many commits' links in one call, each in the order the single calls give
+      const links = await m.graph.commitLinks('r', ['a', 'b', 'nope']);
+      expect([...links.keys()]).toEqual(['a', 'b', 'nope']);
+      expect(links.get('a')).toEqual({ children: ['b', 'c'], provenance: [] });
+      expect(links.get('nope')).toEqual({ children: [], provenance: [] });
       expect((await m.graph.commitsById('c')).map((c) => c.repo)).toEqual(['o', 'r']);
       expect((await collect(m.graph.iterateRepoCommits('r'))).map((c) => c.id)).toEqual(['c', 'b', 'a']);
       expect((await collect(m.graph.iterateAllCommits())).length).toBe(4);
@@ -135,6 +140,7 @@ for (const backend of BACKENDS) {
         { fromRepo: 'c', fromCommit: 'c1', fromBranch: null },
       ]);
       expect(await m.graph.commitSubvenance('c', 'c1')).toEqual([{ repo: 'out', id: 'o1' }]);
+      expect((await m.graph.commitLinks('out', ['o1'])).get('o1')!.provenance).toEqual(await m.graph.commitProvenance('out', 'o1'));
       await m.unitOfWork(async ({ graph }) => await graph.setBranchProvenance('out', 'master', []));
       expect(await m.graph.branchProvenance('out', 'master')).toEqual([]);
     });
