@@ -606,7 +606,7 @@ export async function putSyntheticTree(storePath, repo, paths, { distinct = 256,
     try {
       const ft = await import(path.join(TUSK_ROOT, 'dist', 'store', 'file-tree.js'));
       const cs = await import(path.join(TUSK_ROOT, 'dist', 'store', 'commit-service.js'));
-      if (typeof ft.applyPathEdits === 'function' && typeof ft.lookupPath === 'function' && typeof cs.insertCommit === 'function' && s.core?.graph?.transaction) internals = { ...ft, ...cs };
+      if (typeof ft.applyPathEdits === 'function' && typeof ft.lookupPath === 'function' && typeof cs.insertCommit === 'function' && typeof s.core?.unitOfWork === 'function') internals = { ...ft, ...cs };
     } catch {
       internals = null;
     }
@@ -621,15 +621,15 @@ export async function putSyntheticTree(storePath, repo, paths, { distinct = 256,
     const seedPaths = Array.from({ length: distinct }, (_, i) => `/.seed/s${String(i).padStart(5, '0')}`);
     await s.putFiles({ repo, branch: 'master' }, seedPaths.map((p, i) => ({ kind: 'stream', stream: [blob(i)], repoPath: p })));
     const c = s.core;
-    c.unitOfWork(() => {
-      const head = c.graph.getCommit(repo, c.graph.getBranch(repo, 'master').head);
+    await c.unitOfWork(async () => {
+      const head = await c.graph.getCommit(repo, (await c.graph.getBranch(repo, 'master')).head);
       const entries = seedPaths.map((p) => internals.lookupPath(c.reader, head.root, p));
       const edits = paths.map((p, i) => ({ path: p, entry: { ...entries[i % distinct], name: '' } }));
       for (const p of seedPaths) edits.push({ path: p, entry: null });
       const ref = internals.applyPathEdits(c.reader, c.pages, head.root, edits);
-      const nc = internals.insertCommit(c, { repo, branch: 'master', parent: head, origin: 'USER', description: 'bench: synthetic tree', finished: true });
-      c.graph.setCommitRoot(repo, nc.id, ref.id, ref.size, ref.files);
-      c.graph.setBranch(repo, 'master', nc.id, Date.now());
+      const nc = await internals.insertCommit(c, { repo, branch: 'master', parent: head, origin: 'USER', description: 'bench: synthetic tree', finished: true });
+      await c.graph.setCommitRoot(repo, nc.id, ref.id, ref.size, ref.files);
+      await c.graph.setBranch(repo, 'master', nc.id, Date.now());
     });
   } finally {
     s.close();

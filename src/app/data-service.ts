@@ -49,8 +49,8 @@ export class DataService {
     return this.store.deleteRepos(names, opts);
   }
   /** Delete every user repo, all or none (provenance among them does not block). */
-  deleteUserRepos(opts?: { force?: boolean }) {
-    return this.store.deleteRepos(this.store.listRepos({ type: 'user' }).map((r) => r.name), opts);
+  async deleteUserRepos(opts?: { force?: boolean }) {
+    return this.store.deleteRepos((await this.store.listRepos({ type: 'user' })).map((r) => r.name), opts);
   }
 
   /** Moving a head that pipelines read starts their jobs. */

@@ -127,9 +127,9 @@ export class PipelineService {
    * the one waited for. Throws ConflictError after `timeoutMs`, JobFailedError when its job failed.
    */
   async waitCommit(ref: CommitRef, opts: { timeoutMs?: number; timeoutSeconds: number }) {
-    const first = this.store.inspectCommit(ref);
+    const first = await this.store.inspectCommit(ref);
     const at = { repo: first.repo, commit: first.id };
-    const finished = await runUntil(this.core, async () => this.store.inspectCommit(at).finished !== null, { timeoutMs: opts.timeoutMs });
+    const finished = await runUntil(this.core, async () => (await this.store.inspectCommit(at)).finished !== null, { timeoutMs: opts.timeoutMs });
     if (!finished) throw new ConflictError(pipelineMsg.commitTimeout(`${first.repo}@${first.branch ?? ''}=${first.id}`, opts.timeoutSeconds), pipelineMsg.commitTimeoutHint);
     const commit = await this.store.waitCommit(at);
     await requireCommitJobSucceeded(this.core, commit.repo, commit.id);

@@ -25,10 +25,10 @@ export function fileRefOf(repo: string, ref: string | undefined, path: string | 
 }
 
 /** The entry `name` directly in `dir`, if there is one; a name that is not one plain path element names none. */
-function entryNamed(store: ConsoleData, dir: FileInfo, name: string): FileInfo | undefined {
+async function entryNamed(store: ConsoleData, dir: FileInfo, name: string): Promise<FileInfo | undefined> {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || hasGlobChars(name)) return undefined;
   try {
-    return store.inspectFile({ repo: dir.repo, commit: dir.commit, path: joinPath(dir.path, name) });
+    return await store.inspectFile({ repo: dir.repo, commit: dir.commit, path: joinPath(dir.path, name) });
   } catch (err) {
     if (err instanceof NotFoundError || err instanceof InvalidArgumentError) return undefined;
     throw err;
@@ -39,20 +39,20 @@ function entryNamed(store: ConsoleData, dir: FileInfo, name: string): FileInfo |
  * One page of a directory, in name order: entries after `after` (exclusive), or from `from`
  * (inclusive, for "go to name"). A file path answers with the file itself.
  */
-export function listDirectoryPage(store: ConsoleData, ref: FileRef, opts: { after?: string; from?: string; limit: number }): DirPage {
-  const dir = store.inspectFile(ref);
+export async function listDirectoryPage(store: ConsoleData, ref: FileRef, opts: { after?: string; from?: string; limit: number }): Promise<DirPage> {
+  const dir = await store.inspectFile(ref);
   if (dir.type === 'file') return { kind: 'file', file: dir };
   const total = store.countEntries(dir);
   const entries: FileInfo[] = [];
   let after = opts.after;
   if (after === undefined && opts.from !== undefined) {
-    const exact = entryNamed(store, dir, opts.from);
+    const exact = await entryNamed(store, dir, opts.from);
     if (exact) entries.push(exact);
     after = opts.from;
   }
   let more = false;
   // the listing's own lazy walk: leaf pages read here stay out of the server's page cache
-  for (const f of store.iterateFiles({ repo: dir.repo, commit: dir.commit, path: dir.path }, { after })) {
+  for (const f of await store.iterateFiles({ repo: dir.repo, commit: dir.commit, path: dir.path }, { after })) {
     if (entries.length >= opts.limit) {
       more = true;
       break;
@@ -67,25 +67,25 @@ export function listDirectoryPage(store: ConsoleData, ref: FileRef, opts: { afte
  * A page of history, newest first. On a branch the cursor is the last commit shown and the next
  * page starts at its parent; for a whole repo (no branch) it is an offset.
  */
-export function listCommitPage(store: ConsoleData, opts: { repo: string; branch?: string; cursor?: string; limit: number }): CommitPage {
+export async function listCommitPage(store: ConsoleData, opts: { repo: string; branch?: string; cursor?: string; limit: number }): Promise<CommitPage> {
   const { repo, limit } = opts;
   if (opts.branch === undefined) {
-    store.inspectRepo(repo);
+    await store.inspectRepo(repo);
     const offset = opts.cursor === undefined ? 0 : Number(opts.cursor);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`cursor ${JSON.stringify(opts.cursor)} is not an offset`);
-    const rows = store.listCommits({ repo, number: offset + limit + 1 });
+    const rows = await store.listCommits({ repo, number: offset + limit + 1 });
     return { commits: rows.slice(offset, offset + limit), next: rows.length > offset + limit ? String(offset + limit) : null };
   }
   let cur: CommitInfo | null;
-  if (opts.cursor === undefined) cur = store.inspectCommit(commitRefOf(repo, opts.branch));
+  if (opts.cursor === undefined) cur = await store.inspectCommit(commitRefOf(repo, opts.branch));
   else {
-    const from = store.inspectCommit(commitRefOf(repo, opts.cursor));
-    cur = from.parent ? store.inspectCommit({ repo, commit: from.parent }) : null;
+    const from = await store.inspectCommit(commitRefOf(repo, opts.cursor));
+    cur = from.parent ? await store.inspectCommit({ repo, commit: from.parent }) : null;
   }
   const commits: CommitInfo[] = [];
   while (cur && commits.length < limit) {
     commits.push(cur);
-    cur = cur.parent ? store.inspectCommit({ repo, commit: cur.parent }) : null;
+    cur = cur.parent ? await store.inspectCommit({ repo, commit: cur.parent }) : null;
   }
   return { commits, next: cur ? commits[commits.length - 1]!.id : null };
 }
@@ -94,34 +94,33 @@ export function listCommitPage(store: ConsoleData, opts: { repo: string; branch?
 const DOWNSTREAM_SCAN = 100;
 
 /** A commit with its neighbours: its commit set, what it came from and what was made from it. */
-export function commitDetail(store: ConsoleData, ref: CommitRef): CommitDetail {
-  const commit = store.inspectCommit(ref);
-  const set = store.listCommits({ commitSet: commit.id, all: true });
+export async function commitDetail(store: ConsoleData, ref: CommitRef): Promise<CommitDetail> {
+  const commit = await store.inspectCommit(ref);
+  const set = await store.listCommits({ commitSet: commit.id, all: true });
   const fromThis = (c: CommitInfo) => c.provenance.some((p) => p.repo === commit.repo && p.commit === commit.id);
   const downstream = new Map<string, CommitInfo>();
   for (const c of set) if (c.repo !== commit.repo && fromThis(c)) downstream.set(`${c.repo}@${c.id}`, c);
   // A job over several inputs gets the id of the input commit that triggered it; its other inputs'
   // commits find it by provenance in the branches downstream of theirs.
   if (commit.branch) {
-    const branch = store.listBranches(commit.repo).find((b) => b.name === commit.branch);
+    const branch = (await store.listBranches(commit.repo)).find((b) => b.name === commit.branch);
     for (const sub of branch?.subvenance ?? []) {
       const at = sub.indexOf('@');
       const [repo, name] = [sub.slice(0, at), sub.slice(at + 1)];
-      for (const c of store.listCommits({ repo, branch: name, number: DOWNSTREAM_SCAN })) if (fromThis(c)) downstream.set(`${c.repo}@${c.id}`, c);
+      for (const c of await store.listCommits({ repo, branch: name, number: DOWNSTREAM_SCAN })) if (fromThis(c)) downstream.set(`${c.repo}@${c.id}`, c);
     }
   }
-  const heads = store
-    .listBranches(commit.repo)
+  const heads = (await store.listBranches(commit.repo))
     .filter((b) => b.head === commit.id)
     .map((b) => b.name);
   return { commit, heads, set, upstream: commit.provenance, downstream: [...downstream.values()] };
 }
 
 /** Changed files between two commits, old and new versions of one path paired as "modified". */
-export function diffCommits(store: ConsoleData, newRef: FileRef, oldRef: FileRef | undefined, opts: { limit: number }): DiffResult {
-  const newCommit = store.inspectCommit(newRef);
-  const oldCommit = oldRef ? store.inspectCommit(oldRef) : newCommit.parent ? store.inspectCommit({ repo: newCommit.repo, commit: newCommit.parent }) : null;
-  const entries = store.diffFiles(newRef, oldRef);
+export async function diffCommits(store: ConsoleData, newRef: FileRef, oldRef: FileRef | undefined, opts: { limit: number }): Promise<DiffResult> {
+  const newCommit = await store.inspectCommit(newRef);
+  const oldCommit = oldRef ? await store.inspectCommit(oldRef) : newCommit.parent ? await store.inspectCommit({ repo: newCommit.repo, commit: newCommit.parent }) : null;
+  const entries = await store.diffFiles(newRef, oldRef);
   const byPath = new Map<string, { old?: DiffEntry; new?: DiffEntry }>();
   for (const e of entries) {
     const slot = byPath.get(e.path) ?? {};

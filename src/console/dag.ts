@@ -9,7 +9,7 @@ export async function buildDag(store: ConsoleData, service: ConsolePipelines): P
   const pipelines = await service.list();
   const byName = new Map(pipelines.map((p) => [p.name, p]));
   const nodes = new Map<string, DagNode>();
-  for (const r of store.listRepos({ all: true })) {
+  for (const r of await store.listRepos({ all: true })) {
     const p = byName.get(r.name);
     nodes.set(r.name, {
       id: r.name,

@@ -4,8 +4,8 @@ import { listDrift, type DriftHistoryReads } from '../monitor/drift-history.js';
 import type { DriftSeries } from './api-types.js';
 
 /** The newest `limit` reports of `repo`, oldest first. */
-export function readDrift(store: DriftHistoryReads, repo: string, limit: number): DriftSeries {
-  const rows = listDrift(store, repo, { number: limit }).reverse();
+export async function readDrift(store: DriftHistoryReads, repo: string, limit: number): Promise<DriftSeries> {
+  const rows = (await listDrift(store, repo, { number: limit })).reverse();
   const columns = new Set<string>();
   const points = rows.map((r) => {
     const cells: DriftSeries['points'][number]['columns'] = {};

@@ -29,7 +29,7 @@ export function flattenMetrics(value: unknown, prefix = '', out: Record<string, 
  */
 export async function readMetrics(store: ConsoleData, opts: { repo: string; branch: string; path?: string; limit: number }): Promise<MetricsSeries> {
   const path = opts.path ?? DEFAULT_METRICS_PATH;
-  const commits = store.listCommits({ repo: opts.repo, branch: opts.branch, number: opts.limit }).reverse();
+  const commits = (await store.listCommits({ repo: opts.repo, branch: opts.branch, number: opts.limit })).reverse();
   const points: MetricsPoint[] = [];
   const keys = new Set<string>();
   let lastHash: string | null = null;
@@ -39,7 +39,7 @@ export async function readMetrics(store: ConsoleData, opts: { repo: string; bran
     let hash: string;
     let size: number;
     try {
-      const f = store.inspectFile(ref);
+      const f = await store.inspectFile(ref);
       if (f.type !== 'file') continue;
       [hash, size] = [f.hash, f.sizeBytes];
     } catch (err) {

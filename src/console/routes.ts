@@ -81,9 +81,9 @@ const routes: Route[] = [
   route('/api/repos', ({ store, query }) => store.listRepos({ all: query.bool('all') })),
 
   route('/api/repos/:repo', async ({ store, pipelines, params }): Promise<RepoDetail> => {
-    const repo = store.inspectRepo(params.repo!);
+    const repo = await store.inspectRepo(params.repo!);
     const pipeline = repo.type === 'output' ? ((await pipelines.list()).find((p) => p.name === repo.name)?.name ?? null) : null;
-    return { repo, branches: store.listBranches(repo.name), pipeline };
+    return { repo, branches: await store.listBranches(repo.name), pipeline };
   }),
 
   route('/api/repos/:repo/commits', ({ store, params, query }) =>
@@ -102,14 +102,14 @@ const routes: Route[] = [
 
   route('/api/repos/:repo/preview', async ({ store, params, query }) => {
     const ref = fileRefOf(params.repo!, query.str('ref'), query.str('path'));
-    const file = store.inspectFile(ref);
+    const file = await store.inspectFile(ref);
     if (file.type !== 'file') throw new InvalidArgumentError(`${file.path} is a directory`, 'list it with /api/repos/REPO/files');
     return previewFile(store, ref, file);
   }),
 
   route('/api/repos/:repo/raw', async ({ store, params, query, req, res }) => {
     const ref = fileRefOf(params.repo!, query.str('ref'), query.str('path'));
-    const file = store.inspectFile(ref);
+    const file = await store.inspectFile(ref);
     if (file.type !== 'file') throw new InvalidArgumentError(`${file.path} is a directory`, 'download files one at a time, or use `tusk get file -r`');
     const type = contentTypeOf(file.path);
     const inline = !query.bool('download') && (type.startsWith('image/') || type.startsWith('text/') || type.startsWith('application/json'));
@@ -139,7 +139,7 @@ const routes: Route[] = [
     const path = query.str('path');
     if (path === undefined) throw new InvalidArgumentError('a path is required', 'add ?path=/file.txt');
     const newRef = fileRefOf(params.repo!, query.str('new'), path);
-    const newCommit = store.inspectCommit(newRef);
+    const newCommit = await store.inspectCommit(newRef);
     const old = query.str('old');
     const oldRef = old !== undefined ? fileRefOf(params.repo!, old, path) : newCommit.parent ? { repo: newCommit.repo, commit: newCommit.parent, path: newRef.path } : undefined;
     const read = async (ref: typeof newRef | undefined): Promise<{ text: string; binary: boolean; tooLarge: boolean; missing?: unknown }> => {
@@ -147,7 +147,7 @@ const routes: Route[] = [
       if (!ref) return { ...none, missing: true };
       let size: number;
       try {
-        const f = store.inspectFile(ref);
+        const f = await store.inspectFile(ref);
         if (f.type !== 'file') throw new InvalidArgumentError(`${f.path} is a directory`, 'diff a file');
         size = f.sizeBytes;
       } catch (err) {
@@ -170,11 +170,11 @@ const routes: Route[] = [
     return { ...base, status: 'ok', hunks: toHunks(al, bl, ops), added: ops.filter((o) => o === '+').length, removed: ops.filter((o) => o === '-').length };
   }),
 
-  route('/api/repos/:repo/metrics', ({ store, params, query }) =>
-    readMetrics(store, { repo: store.inspectRepo(params.repo!).name, branch: query.str('branch') ?? 'master', path: query.str('path'), limit: query.int('limit', { default: 200, min: 1, max: 2000 }) }),
+  route('/api/repos/:repo/metrics', async ({ store, params, query }) =>
+    readMetrics(store, { repo: (await store.inspectRepo(params.repo!)).name, branch: query.str('branch') ?? 'master', path: query.str('path'), limit: query.int('limit', { default: 200, min: 1, max: 2000 }) }),
   ),
 
-  route('/api/repos/:repo/drift', ({ store, params, query }) => readDrift(store, store.inspectRepo(params.repo!).name, query.int('limit', { default: 200, min: 1, max: 2000 }))),
+  route('/api/repos/:repo/drift', async ({ store, params, query }) => readDrift(store, (await store.inspectRepo(params.repo!)).name, query.int('limit', { default: 200, min: 1, max: 2000 }))),
 
   route('/api/commitsets', ({ store, query }) => store.listCommitSets({ number: query.int('limit', { ...PAGE, default: 50 }) })),
 

@@ -8,7 +8,7 @@ import { schemaFromCsvText } from './readers/csv.js';
 import { validateMlSpec, type MlSpec } from './spec.js';
 
 /** Reads the first bytes of `path` (absolute in the repo) at the head of repo@branch; undefined when absent. */
-export type ReadHead = (input: { repo: string; branch: string }, path: string) => string | undefined;
+export type ReadHead = (input: { repo: string; branch: string }, path: string) => Promise<string | undefined>;
 
 function pfsInput(input: InputSpec, name: string): { repo: string; branch: string; windowed: boolean } | undefined {
   if (input.kind === 'pfs') return input.name === name ? { repo: input.repo, branch: input.branch, windowed: input.window !== undefined } : undefined;
@@ -25,7 +25,7 @@ function pfsInput(input: InputSpec, name: string): { repo: string; branch: strin
  * `readHead`, a train task whose data path is one CSV file in a pfs input is also type-checked
  * against that file's header and first rows at the input branch's head.
  */
-export function checkMlPipeline(spec: PipelineSpec, readHead?: ReadHead): void {
+export async function checkMlPipeline(spec: PipelineSpec, readHead?: ReadHead): Promise<void> {
   const raw = spec.transform.ml;
   if (!raw) return;
   const ml = validateMlSpec(raw);
@@ -34,7 +34,7 @@ export function checkMlPipeline(spec: PipelineSpec, readHead?: ReadHead): void {
   const [, , name, ...rest] = ml.data.path.split('/');
   const input = name ? pfsInput(spec.input, name) : undefined;
   if (!input || rest.length === 0) return;
-  const head = readHead(input, `/${rest.join('/')}`);
+  const head = await readHead(input, `/${rest.join('/')}`);
   if (head === undefined) return;
   validateMlSpec(raw, schemaFromCsvText(head, { delimiter: ml.data.delimiter, columns: ml.data.columns }));
 }

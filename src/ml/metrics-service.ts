@@ -29,7 +29,7 @@ function scalarsOf(m: MetricValues | undefined): Record<string, number | null> {
 
 /** Metrics of every finished, successful commit of `repo` (newest first) that has a metrics.json. */
 export async function listModelMetrics(store: RepoReads, repo: string, opts: { branch?: string; number?: number } = {}): Promise<ModelMetrics[]> {
-  const commits = store.listCommits({ repo, branch: opts.branch });
+  const commits = await store.listCommits({ repo, branch: opts.branch });
   const out: ModelMetrics[] = [];
   for (const c of commits) {
     if (c.error || !c.finished) continue;

@@ -40,9 +40,9 @@ export async function readRepoFile(store: RepoReads, ref: FileRef): Promise<Buff
   return Buffer.concat(parts);
 }
 
-function exists(store: RepoReads, ref: FileRef): boolean {
+async function exists(store: RepoReads, ref: FileRef): Promise<boolean> {
   try {
-    store.inspectFile(ref);
+    await store.inspectFile(ref);
     return true;
   } catch (err) {
     if (err instanceof NotFoundError) return false;
@@ -56,13 +56,13 @@ function exists(store: RepoReads, ref: FileRef): boolean {
  * job vouches for. A ref by branch or ancestry passes over such commits (and says so in
  * `skipped`); a ref naming the failed commit's id is refused.
  */
-function goodModelCommit(store: RepoReads, ref: FileRef): { commit: CommitInfo; skipped: { commit: string; error: string }[] } {
-  let c = store.inspectCommit(ref);
+async function goodModelCommit(store: RepoReads, ref: FileRef): Promise<{ commit: CommitInfo; skipped: { commit: string; error: string }[] }> {
+  let c = await store.inspectCommit(ref);
   const skipped: { commit: string; error: string }[] = [];
   const byId = ref.commit !== undefined && !ref.branch && !ref.ancestry;
   while (c.error) {
     skipped.push({ commit: c.id, error: c.error });
-    const parent = c.parent ? store.inspectCommit({ repo: c.repo, commit: c.parent }) : undefined;
+    const parent = c.parent ? await store.inspectCommit({ repo: c.repo, commit: c.parent }) : undefined;
     const good = parent && !parent.error ? parent : undefined;
     if (byId || !parent)
       throw new MlError(
@@ -75,13 +75,13 @@ function goodModelCommit(store: RepoReads, ref: FileRef): { commit: CommitInfo; 
 }
 
 /** The commit a ref names (or the newest good one before it) and the directory of its chain.json (given, else /model, else /). */
-export function resolveModel(store: RepoReads, ref: FileRef): ModelVersion {
-  const { commit: c, skipped } = goodModelCommit(store, ref);
+export async function resolveModel(store: RepoReads, ref: FileRef): Promise<ModelVersion> {
+  const { commit: c, skipped } = await goodModelCommit(store, ref);
   const at: FileRef = { repo: c.repo, commit: c.id };
   const given = ref.path && ref.path !== '/' ? ref.path.replace(/\/chain\.json$/, '') : undefined;
   const candidates = given ? [given] : ['/model', '/'];
   for (const p of candidates)
-    if (exists(store, { ...at, path: `${p === '/' ? '' : p}/${CHAIN_FILE}` })) return { repo: c.repo, branch: ref.branch ?? c.branch, commit: c.id, path: p, ...(skipped.length > 0 ? { skipped } : {}) };
+    if (await exists(store, { ...at, path: `${p === '/' ? '' : p}/${CHAIN_FILE}` })) return { repo: c.repo, branch: ref.branch ?? c.branch, commit: c.id, path: p, ...(skipped.length > 0 ? { skipped } : {}) };
   throw new MlError(
     `no fitted model in ${c.repo}@${c.id}: ${candidates.map((p) => `${p === '/' ? '' : p}/${CHAIN_FILE}`).join(' and ')} not found`,
     'give the output repo of a train pipeline, e.g. price-model@master (or REPO@REF:/dir holding chain.json)',
@@ -90,7 +90,7 @@ export function resolveModel(store: RepoReads, ref: FileRef): ModelVersion {
 
 /** Fetch and load the model a ref names. */
 export async function loadModel(store: RepoReads, ref: FileRef, backend?: BackendName): Promise<LoadedModel> {
-  const version = resolveModel(store, ref);
+  const version = await resolveModel(store, ref);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-model-'));
   try {
     await store.getFile({ repo: version.repo, commit: version.commit, path: version.path }, { output: tmp, recursive: true });

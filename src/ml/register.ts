@@ -38,6 +38,6 @@ export function registerMlChecks(): void {
   registerPipelineCheck(async (spec, readHead) => {
     if (!spec.transform.ml) return;
     const { checkMlPipeline } = await import('./create-check.js');
-    checkMlPipeline(spec, readHead);
+    await checkMlPipeline(spec, readHead);
   });
 }

@@ -60,15 +60,15 @@ export async function serveModel(store: RepoReads, opts: ServeOptions): Promise<
   // the last head looked at: a head passed over (failed job) is not resolved again on every poll
   let passedHead: string | null = null;
 
-  const head = (): string => store.inspectBranch(opts.repo, opts.branch).head;
+  const head = async (): Promise<string> => (await store.inspectBranch(opts.repo, opts.branch)).head;
 
   const refresh = (): Promise<void> => {
     loading ??= (async () => {
       try {
-        const h = head();
+        const h = await head();
         if (current?.version.commit === h || h === passedHead) return;
         // a head that a failed job wrote is passed over for the newest good version before it
-        const version = resolveModel(store, { repo: opts.repo, branch: opts.branch });
+        const version = await resolveModel(store, { repo: opts.repo, branch: opts.branch });
         const note = skippedNote(version);
         if (note) log(note);
         if (current?.version.commit === version.commit) {
@@ -188,7 +188,7 @@ export async function serveModel(store: RepoReads, opts: ServeOptions): Promise<
   });
 
   // a missing repo or branch is the caller's mistake: fail now rather than serve 503 forever
-  head();
+  await head();
   await refresh();
   const timer = setLongInterval(() => void refresh(), opts.pollMs ?? 1000, { unref: true });
   await new Promise<void>((resolve, reject) => {

@@ -44,9 +44,9 @@ function at(side: DriftJson['current']): string | null {
   return side.repo && side.commit ? `${side.repo}@${side.commit}` : null;
 }
 
-function readReport(store: DriftHistoryReads, repo: string, commit: string, path: string): DriftJson | undefined {
+async function readReport(store: DriftHistoryReads, repo: string, commit: string, path: string): Promise<DriftJson | undefined> {
   try {
-    const file = store.streamFile({ repo, commit, path });
+    const file = await store.streamFile({ repo, commit, path });
     return JSON.parse(Buffer.concat([...file.chunks()]).toString('utf8')) as DriftJson;
   } catch (err) {
     if (err instanceof NotFoundError || err instanceof SyntaxError) return undefined;
@@ -55,15 +55,20 @@ function readReport(store: DriftHistoryReads, repo: string, commit: string, path
 }
 
 /** The window reports under /drift/ of one output commit, newest window first; undefined when it has none. */
-function windowReports(store: DriftHistoryReads, repo: string, commit: string): DriftJson[] | undefined {
+async function windowReports(store: DriftHistoryReads, repo: string, commit: string): Promise<DriftJson[] | undefined> {
   let files;
   try {
-    files = store.listFiles({ repo, commit, path: '/drift' });
+    files = await store.listFiles({ repo, commit, path: '/drift' });
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;
   }
-  const reports = files.flatMap((f) => (f.type === 'file' && f.path.endsWith('.json') ? [readReport(store, repo, commit, f.path)] : [])).filter((r): r is DriftJson => r?.window !== undefined);
+  const reports: DriftJson[] = [];
+  for (const f of files) {
+    if (f.type !== 'file' || !f.path.endsWith('.json')) continue;
+    const r = await readReport(store, repo, commit, f.path);
+    if (r?.window !== undefined) reports.push(r);
+  }
   if (reports.length === 0) return undefined;
   // sliding windows put a version in several windows; the one it ends, with the most versions
   // before it, is its report (the later, partial ones are redone as commits join them)
@@ -95,15 +100,15 @@ function row(commit: string, finished: string | null, report: DriftJson): DriftH
 }
 
 /** One row per finished output commit of `repo` that holds a drift.json, newest first; or one per window report. */
-export function listDrift(store: DriftHistoryReads, repo: string, opts: { number?: number } = {}): DriftHistoryRow[] {
-  store.inspectRepo(repo);
+export async function listDrift(store: DriftHistoryReads, repo: string, opts: { number?: number } = {}): Promise<DriftHistoryRow[]> {
+  await store.inspectRepo(repo);
   const out: DriftHistoryRow[] = [];
-  for (const c of store.listCommits({ repo })) {
+  for (const c of await store.listCommits({ repo })) {
     if (c.error || !c.finished) continue;
-    const report = readReport(store, repo, c.id, `/${DRIFT_FILE}`);
+    const report = await readReport(store, repo, c.id, `/${DRIFT_FILE}`);
     if (!report) {
       // every window's report is kept in each output commit: the newest holds the history
-      const windows = windowReports(store, repo, c.id);
+      const windows = await windowReports(store, repo, c.id);
       if (!windows) continue;
       for (const r of windows) out.push(row(c.id, c.finished, r));
       break;

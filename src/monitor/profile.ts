@@ -136,9 +136,9 @@ export function profileCsv(chunks: Iterable<Buffer>, source: string, delimiter =
  * Only comma-separated profiles are kept: the key is the content, and another delimiter reads the
  * same bytes as another table.
  */
-export function profileFile(store: Store, ref: FileRef, opts: { delimiter?: string } = {}): FileProfile {
+export async function profileFile(store: Store, ref: FileRef, opts: { delimiter?: string } = {}): Promise<FileProfile> {
   const delimiter = opts.delimiter ?? ',';
-  const file = store.streamFile(ref);
+  const file = await store.streamFile(ref);
   const where = { repo: file.info.repo, commit: file.info.commit, path: file.info.path, content: file.info.hash, bytes: file.info.sizeBytes };
   const keep = delimiter === ',';
   const kept = keep ? store.loadProfile(file.info.hash, PROFILE_VERSION) : undefined;

@@ -5,7 +5,7 @@
 import type { PipelineSpec } from './spec-types.js';
 
 /** The first bytes of the file `path` at the head of an input branch, as text; undefined when absent. */
-export type ReadHead = (input: { repo: string; branch: string }, path: string) => string | undefined;
+export type ReadHead = (input: { repo: string; branch: string }, path: string) => Promise<string | undefined>;
 
 /** Throws a TuskError naming the field and the fix when `spec` must not be created. */
 export type PipelineCheck = (spec: PipelineSpec, readHead: ReadHead) => void | Promise<void>;

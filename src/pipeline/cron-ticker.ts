@@ -8,7 +8,7 @@
 // a week of "@every 1m" gets one job, not ten thousand.
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { sleep } from '../timers.js';
-import type { CommitRow } from '../store/commit-graph.js';
+import type { CommitRecord } from '../store/commit-graph.js';
 import { EMPTY_CONTENT_ID, newCommitId } from '../store/hash.js';
 import type { PipelineRecord } from '../store/job-records.js';
 import type { PathEdit, StoreHandle } from '../store/store-handle.js';
@@ -68,8 +68,8 @@ export function runCron(s: StoreHandle, name: string, now = Date.now()): Promise
     if (inputs.length === 0) throw new InvalidArgumentError("pipeline doesn't have a cron input", `give a pipeline whose input has a "cron" node; ${name} has none`);
     const at = new Date(Math.floor(now / 1000) * 1000);
     for (const i of inputs) {
-      if (!s.graph.getRepo(i.repo)) throw new NotFoundError('repo', i.repo, `cron repo ${i.repo} of pipeline ${name} not found`, `recreate the pipeline: tusk delete pipeline ${name}, then create it again`);
-      const head = headOf(s, i.repo);
+      if (!(await s.graph.getRepo(i.repo))) throw new NotFoundError('repo', i.repo, `cron repo ${i.repo} of pipeline ${name} not found`, `recreate the pipeline: tusk delete pipeline ${name}, then create it again`);
+      const head = await headOf(s, i.repo);
       if (head && head.finished === null)
         throw new ConflictError(`cannot tick: commit ${i.repo}@${head.id} is open`, `finish it first: tusk finish commit ${i.repo}@${head.id}`);
     }
@@ -95,7 +95,7 @@ export async function fireDueTicks(s: StoreHandle, now = Date.now()): Promise<{ 
       const due: { input: CronInput; at: Date }[] = [];
       for (const input of cronInputs(specOf(p).input)) {
         // an input whose repo is gone, or whose head someone left open, waits: nothing to write on
-        if (!s.graph.getRepo(input.repo) || headOf(s, input.repo)?.finished === null) continue;
+        if (!(await s.graph.getRepo(input.repo)) || (await headOf(s, input.repo))?.finished === null) continue;
         const at = scheduleOf(input.spec).latest(new Date(await lastTickOf(s, p, input)), new Date(now));
         if (at !== undefined) due.push({ input, at });
       }
@@ -133,9 +133,9 @@ export async function runCronTimer(s: StoreHandle, signal: AbortSignal, opts: { 
   }
 }
 
-function headOf(s: StoreHandle, repo: string): CommitRow | null {
-  const b = s.graph.getBranch(repo, 'master');
-  return b ? (s.graph.getCommit(repo, b.head) ?? null) : null;
+async function headOf(s: StoreHandle, repo: string): Promise<CommitRecord | null> {
+  const b = await s.graph.getBranch(repo, 'master');
+  return b ? (await s.graph.getCommit(repo, b.head) ?? null) : null;
 }
 
 /**
@@ -150,7 +150,7 @@ async function writeTicks(s: StoreHandle, p: PipelineRecord, due: { input: CronI
   for (const d of due) byRepo.set(d.input.repo, [...(byRepo.get(d.input.repo) ?? []), d]);
   const commits: CronTick['commits'] = [];
   for (const [repo, ticks] of byRepo) {
-    const head = headOf(s, repo);
+    const head = await headOf(s, repo);
     const base = head?.root ?? null;
     const edits: PathEdit[] = [];
     for (const { input, at } of ticks) {
@@ -162,9 +162,9 @@ async function writeTicks(s: StoreHandle, p: PipelineRecord, due: { input: CronI
       commits.push({ input: input.name, repo, commit: setId, time: rfc3339(at), path });
     }
     const ref = s.applyPathEdits(base, edits);
-    const c = s.insertCommit({ repo, branch: 'master', parent: head, origin: 'USER', id: setId, finished: true });
-    s.graph.setCommitRoot(repo, c.id, ref ? ref.id : s.emptyRoot(), ref?.size ?? 0, ref?.files ?? 0);
-    s.graph.setBranch(repo, 'master', c.id, Date.now());
+    const c = await s.insertCommit({ repo, branch: 'master', parent: head, origin: 'USER', id: setId, finished: true });
+    await s.graph.setCommitRoot(repo, c.id, ref ? ref.id : s.emptyRoot(), ref?.size ?? 0, ref?.files ?? 0);
+    await s.graph.setBranch(repo, 'master', c.id, Date.now());
   }
   for (const repo of byRepo.keys()) await s.propagate(repo, 'master', setId);
   return { pipeline: p.name, commitSet: setId, commits, job: (await s.jobs.getJob(p.name, setId)) ? setId : null };

@@ -32,12 +32,12 @@ function inputDirs(files: readonly DatumFile[]): string[] {
  * Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. `share`:
  * the transform cannot write its inputs, so they may be links into the input cache.
  */
-export function layOut(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): number {
+export async function layOut(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): Promise<number> {
   const dirs = inputDirs(files);
   const present = slot.prepare(dirs);
   // shared inputs sit on a read-only /pfs: the slot may remove exactly these files next time
   const placed: string[] | undefined = share && files.every((f) => f.type === 'file') ? [] : undefined;
-  const downloaded = materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(spec, earlier, datum, files), placed);
+  const downloaded = await materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(spec, earlier, datum, files), placed);
   if (placed) slot.laidOut(dirs, placed);
   return downloaded;
 }
@@ -65,9 +65,9 @@ function appendedSince(spec: PipelineSpec, earlier: PreviousRuns, datum: string,
 }
 
 /** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-export function prefetch(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRecord, slot: ScratchSlot, share: boolean): LaidOut | undefined {
+export async function prefetch(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRecord, slot: ScratchSlot, share: boolean): Promise<LaidOut | undefined> {
   try {
-    return { downloaded: layOut(s, spec, earlier, d.id, d.inputs, slot, share) };
+    return { downloaded: await layOut(s, spec, earlier, d.id, d.inputs, slot, share) };
   } catch {
     return undefined;
   }

@@ -85,7 +85,7 @@ export async function runDatum(run: DatumRun): Promise<DatumEnd> {
     try {
       // a lazy clone's inputs come from its remote first; a failure to reach it fails the attempt, naming the file
       if (!(attempt === 1 && run.ready)) await fetchDatumInputs(s, files);
-      outcome.downloaded += attempt === 1 && run.ready ? run.ready.downloaded : layOut(s, spec, run.earlier, d.id, files, run.slot, transform.protectsInputs);
+      outcome.downloaded += attempt === 1 && run.ready ? run.ready.downloaded : await layOut(s, spec, run.earlier, d.id, files, run.slot, transform.protectsInputs);
       const appended: AppendedOutput[] = [];
       const ctx = datumContext(run, files, appended);
       const r = await transform.run(ctx, 'main');

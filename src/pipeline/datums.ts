@@ -26,6 +26,38 @@ export interface ResolvedPfs {
 
 export type ResolvePfs = (input: PfsInput) => ResolvedPfs;
 
+/** A pfs input's commit as the metadata answers it (asynchronously); history is read only when asked. */
+export type LookUpPfs = (input: PfsInput) => Promise<{ commit: string; root: NodeId | null; history: () => Promise<HistoryCommit[]> }>;
+
+/**
+ * Look up every pfs input of `input` before planning, so that planning itself (a pure function of
+ * trees) reads no metadata: each input's commit once, and the history of the windowed ones.
+ */
+export async function resolveInputs(input: InputSpec, lookUp: LookUpPfs): Promise<ResolvePfs> {
+  const key = (i: PfsInput) => JSON.stringify([i.repo, i.branch, i.commit ?? null]);
+  const got = new Map<string, ResolvedPfs & { windowed: boolean }>();
+  for (const i of pfsInputs(input)) {
+    const had = got.get(key(i));
+    if (had && (had.windowed || !i.window)) continue;
+    const r = await lookUp(i);
+    const history = i.window ? await r.history() : [];
+    got.set(key(i), { commit: r.commit, root: r.root, history: () => history, windowed: Boolean(i.window) });
+  }
+  return (i) => got.get(key(i))!;
+}
+
+/** The pfs inputs an input reads, as combine() resolves them (a cron input reads its repo's master). */
+function pfsInputs(input: InputSpec): PfsInput[] {
+  switch (input.kind) {
+    case 'pfs':
+      return [input];
+    case 'cron':
+      return [{ kind: 'pfs', name: input.name, repo: input.repo, branch: 'master', glob: '/*' }];
+    default:
+      return input.inputs.flatMap(pfsInputs);
+  }
+}
+
 /** All datums of an input, in enumeration order (PACHYDERM.md §4.1, §4.3). */
 export function planDatums(reader: TreeReader, input: InputSpec, resolve: ResolvePfs): PlannedDatum[] {
   return combine(reader, input, resolve).map((files) => ({ id: datumId(files), files }));

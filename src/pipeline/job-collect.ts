@@ -11,7 +11,7 @@ import type { PathEdit, StoreHandle } from '../store/store-handle.js';
  */
 export async function collect(s: StoreHandle, job: JobRecord): Promise<{ root: NodeId | null; error: string | null }> {
   const base = await s.jobs.lastSuccessfulJob(job.pipeline, job.id);
-  const baseCommit = base ? s.graph.getCommit(job.pipeline, base.id) : undefined;
+  const baseCommit = base ? await s.graph.getCommit(job.pipeline, base.id) : undefined;
   const baseRoot = (baseCommit?.root as NodeId | null) ?? null;
   const before = new Map<string, NodeId | null>();
   if (base) for (const d of await s.jobs.datumOutcomes(job.pipeline, base.id)) if (d.state === 'success' || d.state === 'skipped') before.set(d.id, d.output);

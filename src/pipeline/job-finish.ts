@@ -16,16 +16,16 @@ export async function finishJob(s: StoreHandle, job: JobRecord, state: JobState,
   const now = Date.now();
   await s.jobs.setJobState(job.pipeline, job.id, state, reason, now);
   await s.jobs.leaseJob(job.pipeline, job.id, null, null);
-  const c = s.graph.getCommit(job.pipeline, job.id);
+  const c = await s.graph.getCommit(job.pipeline, job.id);
   if (!c) return;
   // an empty collection is an empty tree: falling back to the commit's own root here kept the
   // previous job's outputs (those of a datum that has just failed) in the new commit
   const r = (root === undefined ? c.root : root) ?? s.emptyRoot();
   const totals = s.rootTotals(r);
-  s.graph.setCommitRoot(c.repo, c.id, r, totals.size, totals.files);
-  s.graph.finishCommit(c.repo, c.id, now, c.description);
-  if (reason) s.graph.setCommitError(c.repo, c.id, reason);
-  if (c.branch && s.graph.getBranch(c.repo, c.branch)?.head === c.id) await s.propagate(c.repo, c.branch, c.id);
+  await s.graph.setCommitRoot(c.repo, c.id, r, totals.size, totals.files);
+  await s.graph.finishCommit(c.repo, c.id, now, c.description);
+  if (reason) await s.graph.setCommitError(c.repo, c.id, reason);
+  if (c.branch && (await s.graph.getBranch(c.repo, c.branch))?.head === c.id) await s.propagate(c.repo, c.branch, c.id);
 }
 
 /**
@@ -63,7 +63,7 @@ export async function finishWhenDone(s: StoreHandle, job: JobRecord, results: Pe
 export async function egress(s: StoreHandle, job: JobRecord, dir: string): Promise<void> {
   try {
     fs.mkdirSync(dir, { recursive: true });
-    const c = s.graph.getCommit(job.pipeline, job.id);
+    const c = await s.graph.getCommit(job.pipeline, job.id);
     if (c && c.files > 0) await s.getFile({ repo: job.pipeline, commit: job.id, path: '/' }, { output: dir, recursive: true });
   } catch (err) {
     const reason = `egress to ${dir} failed: ${(err as Error).message}`;

@@ -5,20 +5,20 @@ import type { NodeId } from '../store/hash.js';
 import type { DatumFile, DatumRecord, JobRecord } from '../store/job-records.js';
 import { pausePoint, type StoreHandle } from '../store/store-handle.js';
 import { datumLeaseMs } from './datum-claims.js';
-import { datumHash, planDatums } from './datums.js';
+import { datumHash, planDatums, resolveInputs } from './datums.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
 import { commitHistory } from './windows.js';
 
 export type Readiness = { kind: 'ready' } | { kind: 'waiting' } | { kind: 'unrunnable'; reason: string };
 
 /** A job can start when every input commit is finished; an errored input makes it unrunnable. */
-export function readiness(s: StoreHandle, job: JobRecord): Readiness {
+export async function readiness(s: StoreHandle, job: JobRecord): Promise<Readiness> {
   const failed: string[] = [];
-  for (const p of s.graph.commitProvenance(job.pipeline, job.id)) {
-    const c = s.graph.getCommit(p.from_repo, p.from_commit);
-    if (!c) return { kind: 'unrunnable', reason: `input commit ${p.from_repo}@${p.from_commit} no longer exists` };
+  for (const p of await s.graph.commitProvenance(job.pipeline, job.id)) {
+    const c = await s.graph.getCommit(p.fromRepo, p.fromCommit);
+    if (!c) return { kind: 'unrunnable', reason: `input commit ${p.fromRepo}@${p.fromCommit} no longer exists` };
     if (c.finished === null) return { kind: 'waiting' };
-    if (c.error) failed.push(p.from_repo);
+    if (c.error) failed.push(p.fromRepo);
   }
   if (failed.length > 0) return { kind: 'unrunnable', reason: `unrunnable because the following upstream pipelines failed: ${failed.join(', ')}` };
   return { kind: 'ready' };
@@ -58,13 +58,13 @@ export async function planJob(s: StoreHandle, job: JobRecord, spec: PipelineSpec
 
 /** The job's datums in glob order, each with its hash and the earlier result it can reuse. */
 async function plannedRows(s: StoreHandle, job: JobRecord, spec: PipelineSpec): Promise<PlannedRow[]> {
-  const prov = s.graph.commitProvenance(job.pipeline, job.id);
-  const resolve = (i: PfsInput) => {
-    const p = prov.find((x) => x.from_repo === i.repo && (x.from_branch ?? 'master') === i.branch) ?? prov.find((x) => x.from_repo === i.repo);
-    const commitId = i.commit ?? p?.from_commit;
-    const c = commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
-    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
-  };
+  const prov = await s.graph.commitProvenance(job.pipeline, job.id);
+  const resolve = await resolveInputs(spec.input, async (i: PfsInput) => {
+    const p = prov.find((x) => x.fromRepo === i.repo && (x.fromBranch ?? 'master') === i.branch) ?? prov.find((x) => x.fromRepo === i.repo);
+    const commitId = i.commit ?? p?.fromCommit;
+    const c = commitId ? await s.graph.getCommit(i.repo, commitId) : undefined;
+    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
+  });
   const planned = killableSync(() => {
     const datums = planDatums(s, spec.input, resolve);
     pausePoint('plan-datums');

@@ -87,7 +87,7 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
   const cacheLimit = inputCacheLimit();
   if (opts.stop?.aborted) return false;
   if (job.state === 'JOB_CREATED') {
-    const r = readiness(s, job);
+    const r = await readiness(s, job);
     if (r.kind === 'waiting') return false;
     if (r.kind === 'unrunnable') {
       await s.unitOfWork(async (tx) => finishJob(s, (await tx.jobs.getJob(job.pipeline, job.id))!, 'JOB_UNRUNNABLE', r.reason, undefined));

@@ -202,7 +202,7 @@ function place(s: StoreHandle, f: { repo: string; commit: string; path: string; 
  * datum's last run, when it was only appended to since; asked only for a file the cache does not
  * hold. `placed`: collects the path of each file input laid out. Returns bytes read from packs.
  */
-export function materializeDatum(
+export async function materializeDatum(
   s: StoreHandle,
   files: readonly DatumFile[],
   pfsDir: string,
@@ -210,7 +210,7 @@ export function materializeDatum(
   share = true,
   prior: (f: DatumFile) => PriorContent | undefined = () => undefined,
   placed?: string[],
-): number {
+): Promise<number> {
   let downloaded = 0;
   const mkdir = (dir: string) => {
     if (!present.has(dir)) fs.mkdirSync(dir, { recursive: true });
@@ -226,7 +226,7 @@ export function materializeDatum(
       placed?.push(target);
       continue;
     }
-    const commit = s.graph.getCommit(f.repo, f.commit);
+    const commit = await s.graph.getCommit(f.repo, f.commit);
     if (!commit?.root) continue;
     fs.mkdirSync(path.join(base, f.path), { recursive: true });
     for (const pe of s.walkFiles(commit.root as NodeId, f.path)) {
@@ -250,7 +250,7 @@ export async function fetchDatumInputs(s: StoreHandle, files: readonly DatumFile
       wants.push({ id: fromHex(f.hash) as ContentId, describe: () => `file ${f.path} in ${f.repo}@${f.commit}` });
       continue;
     }
-    const commit = s.graph.getCommit(f.repo, f.commit);
+    const commit = await s.graph.getCommit(f.repo, f.commit);
     if (!commit?.root) continue;
     for (const pe of s.walkFiles(commit.root as NodeId, f.path)) wants.push({ id: pe.entry.id as ContentId, describe: () => `file ${pe.path} in ${f.repo}@${f.commit}` });
   }

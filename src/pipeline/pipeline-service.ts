@@ -9,7 +9,7 @@ import type { DatumAttempt, DatumRecord, JobRecord, JobState, PipelineRecord } f
 import { iso, TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { runPipelineChecks } from './checks.js';
 import { cronInputs } from './cron-ticker.js';
-import { datumHash, planDatums, type DatumFile } from './datums.js';
+import { datumHash, planDatums, resolveInputs, type DatumFile } from './datums.js';
 import { requireJobsSucceeded } from './job-outcome.js';
 import { killJob, specOf } from './job-runner.js';
 import { describeInput, inputRepos, normalizeSpec, parseSpecText, type WorkdirRule } from './spec.js';
@@ -136,7 +136,7 @@ export async function toJobInfo(s: StoreHandle, j: JobRecord): Promise<JobInfo> 
     downloadBytes: j.downloadBytes,
     uploadBytes: j.uploadBytes,
     outputCommit: j.id,
-    inputs: s.graph.commitProvenance(j.pipeline, j.id).map((p) => ({ repo: p.from_repo, branch: p.from_branch, commit: p.from_commit })),
+    inputs: (await s.graph.commitProvenance(j.pipeline, j.id)).map((p) => ({ repo: p.fromRepo, branch: p.fromBranch, commit: p.fromCommit })),
   };
 }
 
@@ -181,13 +181,13 @@ async function upstreamRepos(s: StoreHandle, spec: PipelineSpec, seen = new Set<
 async function checkDag(s: StoreHandle, spec: PipelineSpec, updating: boolean): Promise<void> {
   for (const i of inputRepos(spec.input)) {
     if (i.kind === 'cron') continue;
-    if (!s.graph.getRepo(i.repo)) throw new NotFoundError('repo', i.repo, `input repo ${i.repo} of pipeline ${spec.name} not found`, `create it first: tusk create repo ${i.repo}`);
+    if (!(await s.graph.getRepo(i.repo))) throw new NotFoundError('repo', i.repo, `input repo ${i.repo} of pipeline ${spec.name} not found`, `create it first: tusk create repo ${i.repo}`);
     // master appears on first use, as in Pachyderm; any other branch must exist already
-    if (i.branch !== 'master' && !s.graph.getBranch(i.repo, i.branch))
+    if (i.branch !== 'master' && !(await s.graph.getBranch(i.repo, i.branch)))
       throw new NotFoundError('branch', `${i.repo}@${i.branch}`, `branch "${i.branch}" not found in repo ${i.repo} (input of pipeline ${spec.name})`, `create it: tusk create branch ${i.repo}@${i.branch}`);
   }
   if ((await upstreamRepos(s, spec)).has(spec.name)) throw new InvalidArgumentError(`pipeline ${spec.name} would consume its own output: the pipeline graph would have a cycle`, 'remove the input that leads back to this pipeline');
-  if (!updating && s.graph.getRepo(spec.name))
+  if (!updating && (await s.graph.getRepo(spec.name)))
     throw new ConflictError(`pipeline "${spec.name}" cannot be created because a repo with the same name already exists`, 'pick another pipeline name, or delete the repo');
 }
 
@@ -198,13 +198,13 @@ function provenanceOf(spec: PipelineSpec): { repo: string; branch: string }[] {
   return [...seen.values()];
 }
 
-function ensureInputBranches(s: StoreHandle, spec: PipelineSpec): void {
+async function ensureInputBranches(s: StoreHandle, spec: PipelineSpec): Promise<void> {
   for (const i of inputRepos(spec.input)) {
-    if (i.kind === 'cron' && !s.graph.getRepo(i.repo)) s.graph.insertRepo({ name: i.repo, type: 'user', description: cronRepoDescription(spec.name), created: Date.now() });
-    if (!s.graph.getBranch(i.repo, i.branch)) {
+    if (i.kind === 'cron' && !(await s.graph.getRepo(i.repo))) await s.graph.insertRepo({ name: i.repo, type: 'user', description: cronRepoDescription(spec.name), created: Date.now() });
+    if (!(await s.graph.getBranch(i.repo, i.branch))) {
       // a branch always has a head: an empty finished commit
-      const c = s.insertCommit({ repo: i.repo, branch: i.branch, parent: null, origin: 'AUTO', finished: true });
-      s.graph.setBranch(i.repo, i.branch, c.id, Date.now());
+      const c = await s.insertCommit({ repo: i.repo, branch: i.branch, parent: null, origin: 'AUTO', finished: true });
+      await s.graph.setBranch(i.repo, i.branch, c.id, Date.now());
     }
   }
 }
@@ -222,9 +222,9 @@ export interface CreateOptions {
 }
 
 /** First 64 KiB of a file at the head of repo@branch, as text; undefined when absent. */
-function readHead(s: StoreHandle, input: { repo: string; branch: string }, p: string): string | undefined {
-  const b = s.graph.getBranch(input.repo, input.branch);
-  const c = b ? s.graph.getCommit(input.repo, b.head) : undefined;
+async function readHead(s: StoreHandle, input: { repo: string; branch: string }, p: string): Promise<string | undefined> {
+  const b = await s.graph.getBranch(input.repo, input.branch);
+  const c = b ? await s.graph.getCommit(input.repo, b.head) : undefined;
   const e = c?.root ? s.lookupPath(c.root, cleanPath(p)) : undefined;
   if (!e || e.kind !== 'file') return undefined;
   const parts: Buffer[] = [];
@@ -265,7 +265,7 @@ export async function createPipelines(s: StoreHandle, text: string, opts: Create
       await checkDag(s, spec, !!opts.update);
       const before = existing && opts.keepWorkdir && spec.workdir === undefined ? specOf(existing).workdir : undefined;
       if (before !== undefined) spec.workdir = before;
-      ensureInputBranches(s, spec);
+      await ensureInputBranches(s, spec);
       const now = Date.now();
       const rawJson = JSON.stringify(raw);
       let row: PipelineRecord;
@@ -289,10 +289,10 @@ export async function createPipelines(s: StoreHandle, text: string, opts: Create
           created: now,
           updated: now,
         };
-        tx.graph.insertRepo({ name: spec.name, type: 'output', description: `Output repo for pipeline ${spec.name}.`, created: now });
+        await tx.graph.insertRepo({ name: spec.name, type: 'output', description: `Output repo for pipeline ${spec.name}.`, created: now });
         await tx.jobs.insertPipeline(row);
       }
-      tx.graph.setBranchProvenance(spec.name, spec.output_branch, provenanceOf(spec));
+      await tx.graph.setBranchProvenance(spec.name, spec.output_branch, provenanceOf(spec));
       // a first job (or, after an update, a new one) over the current heads of the inputs
       if (!row.stopped) await s.createJobCommit(row, spec.output_branch, newCommitId());
       out.push(await toPipelineInfo(s, (await tx.jobs.getPipeline(spec.name))!));
@@ -329,15 +329,15 @@ export async function deletePipeline(s: StoreHandle, name: string, opts: { force
     await tx.jobs.deletePipeline(name);
     if (opts.keepRepo) {
       // what is kept is plain data now, as in Pachyderm: write to it, read it, delete it
-      s.graph.setBranchProvenance(name, p.outputBranch, []);
-      if (s.graph.getRepo(name)) s.graph.setRepoType(name, 'user');
+      (await s.graph.setBranchProvenance(name, p.outputBranch, []));
+      if (await s.graph.getRepo(name)) await s.graph.setRepoType(name, 'user');
     } else {
-      if (s.graph.getRepo(name)) s.graph.deleteRepo(name);
+      if (await s.graph.getRepo(name)) await s.graph.deleteRepo(name);
       // the tick repos created for its cron inputs go with it, unless another pipeline reads one
       const others = (await tx.jobs.listPipelines()).flatMap((q) => inputRepos(specOf(q).input).map((i) => i.repo));
       for (const c of cronInputs(specOf(p).input)) {
-        const repo = s.graph.getRepo(c.repo);
-        if (repo && repo.description === cronRepoDescription(name) && !others.includes(c.repo)) s.graph.deleteRepo(c.repo);
+        const repo = await s.graph.getRepo(c.repo);
+        if (repo && repo.description === cronRepoDescription(name) && !others.includes(c.repo)) await s.graph.deleteRepo(c.repo);
       }
     }
   });
@@ -406,7 +406,8 @@ export async function listJobs(s: StoreHandle, opts: JobFilter = {}): Promise<Jo
   }
   let jobs = await jobInfos(s, rows);
   if (opts.inputs?.length) {
-    const wanted = opts.inputs.map((ref) => ({ repo: ref.repo, commit: s.resolveCommit(ref).id }));
+    const wanted: { repo: string; commit: string }[] = [];
+    for (const ref of opts.inputs) wanted.push({ repo: ref.repo, commit: (await s.resolveCommit(ref)).id });
     jobs = jobs.filter((j) => wanted.every((w) => j.inputs.some((i) => i.repo === w.repo && i.commit === w.commit)));
   }
   return opts.number && opts.number > 0 ? jobs.slice(0, opts.number) : jobs;
@@ -501,16 +502,16 @@ export async function inspectDatum(s: StoreHandle, pipeline: string, job: string
 }
 
 /** The datums a spec would produce on the current input heads (`list datum -f`); nothing is created. */
-export function previewDatums(s: StoreHandle, text: string, baseDir: string): DatumInfo[] {
+export async function previewDatums(s: StoreHandle, text: string, baseDir: string): Promise<DatumInfo[]> {
   const [raw] = parseSpecText(text, { baseDir });
   if (!raw) throw new InvalidArgumentError('no pipeline spec found in the input');
   const { spec } = normalizeSpec(raw.value, { baseDir });
-  const resolve = (i: PfsInput) => {
-    s.requireRepo(i.repo);
-    const b = s.graph.getBranch(i.repo, i.branch);
-    const c = i.commit ? s.graph.getCommit(i.repo, i.commit) : b ? s.graph.getCommit(i.repo, b.head) : undefined;
-    return { commit: c?.id ?? '', root: c?.root ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
-  };
+  const resolve = await resolveInputs(spec.input, async (i: PfsInput) => {
+    await s.requireRepo(i.repo);
+    const b = await s.graph.getBranch(i.repo, i.branch);
+    const c = i.commit ? await s.graph.getCommit(i.repo, i.commit) : b ? await s.graph.getCommit(i.repo, b.head) : undefined;
+    return { commit: c?.id ?? '', root: c?.root ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
+  });
   return planDatums(s, spec.input, resolve).map((d) => ({
     id: d.id,
     job: '',

@@ -3,7 +3,7 @@
 // added or changed. A window with files is one datum; its id depends on its bounds only, its hash
 // on the commits and contents inside, so a window whose commits did not change is skipped.
 import { InvalidArgumentError } from '../errors.js';
-import type { CommitGraph, CommitRow } from '../store/commit-graph.js';
+import type { CommitGraph, CommitRecord } from '../store/commit-graph.js';
 import { compileGlob } from '../store/glob.js';
 import type { NodeId } from '../store/hash.js';
 import type { Entry, TreeReader } from '../store/store-handle.js';
@@ -28,9 +28,9 @@ export interface WindowElements {
 }
 
 /** The history of a commit, oldest first: it and its ancestors, each with its parent's tree. */
-export function commitHistory(graph: Pick<CommitGraph, 'getCommit'>, repo: string, head: string): HistoryCommit[] {
-  const chain: CommitRow[] = [];
-  for (let c = graph.getCommit(repo, head); c; c = c.parent ? graph.getCommit(repo, c.parent) : undefined) chain.push(c);
+export async function commitHistory(graph: Pick<CommitGraph, 'getCommit'>, repo: string, head: string): Promise<HistoryCommit[]> {
+  const chain: CommitRecord[] = [];
+  for (let c = await graph.getCommit(repo, head); c; c = c.parent ? await graph.getCommit(repo, c.parent) : undefined) chain.push(c);
   chain.reverse();
   return chain.map((c, i) => ({ id: c.id, time: c.started, root: (c.root as NodeId | null) ?? null, parentRoot: i > 0 ? ((chain[i - 1]!.root as NodeId | null) ?? null) : null }));
 }

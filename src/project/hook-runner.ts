@@ -97,7 +97,7 @@ async function postCheckout(open: OpenProjectStore, project: Project, gitDir: st
   try {
     for (const t of moved) {
       const li = lock.inputs[branchKey(t.repo, t.branch)]!;
-      const c = store.core.graph.getRepo(t.repo) ? store.core.graph.getCommit(t.repo, li.commit) : undefined;
+      const c = await store.core.graph.getRepo(t.repo) ? await store.core.graph.getCommit(t.repo, li.commit) : undefined;
       if (!c) {
         result.notices.push(`${t.path}: ${t.repo}@${li.commit} is not in the store; restore the store, then run \`tusk checkout\``);
         continue;

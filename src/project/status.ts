@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { parseFileRef } from '../store/address.js';
-import type { CommitRow } from '../store/commit-graph.js';
+import type { CommitRecord } from '../store/commit-graph.js';
 import { cleanPath } from '../store/paths.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import { trackedDir, type Project } from './config.js';
@@ -39,17 +39,17 @@ export interface CheckoutAllResult {
 }
 
 interface Target {
-  commit: CommitRow;
+  commit: CommitRecord;
   repoPath: string;
   dir: string;
   tracked: string | null;
 }
 
 /** What to compare: the given ref (and directory), or every tracked directory at its locked commit. */
-function targets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Target[] {
+async function targets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Promise<Target[]> {
   if (opts.ref !== undefined) {
     const ref = parseFileRef(opts.ref);
-    const commit = s.resolveCommit(ref);
+    const commit = await s.resolveCommit(ref);
     const repoPath = cleanPath(ref.path ?? '/');
     const track = project?.config.track.find((t) => t.repo === commit.repo && t.branch === (ref.branch ?? commit.branch ?? 'master'));
     // default directory: the tracked one for this branch, else ./<repo> (or ./<last path element>), as git clone does
@@ -67,9 +67,9 @@ function targets(s: StoreHandle, project: Project | undefined, opts: { ref?: str
   const out: Target[] = [];
   for (const t of project.config.track) {
     const pinned = lock?.inputs[branchKey(t.repo, t.branch)]?.commit;
-    if (!s.graph.getRepo(t.repo)) continue;
-    const id = pinned ?? s.graph.getBranch(t.repo, t.branch)?.head;
-    const commit = id ? s.graph.getCommit(t.repo, id) : undefined;
+    if (!(await s.graph.getRepo(t.repo))) continue;
+    const id = pinned ?? (await s.graph.getBranch(t.repo, t.branch))?.head;
+    const commit = id ? await s.graph.getCommit(t.repo, id) : undefined;
     if (!commit) continue;
     out.push({ commit, repoPath: '/', dir: trackedDir(project, t), tracked: t.path });
   }
@@ -79,7 +79,7 @@ function targets(s: StoreHandle, project: Project | undefined, opts: { ref?: str
 /** Compare local directories with commits. */
 export async function worktreeStatus(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Promise<StatusResult> {
   const out: StatusTarget[] = [];
-  for (const t of targets(s, project, opts)) {
+  for (const t of await targets(s, project, opts)) {
     const cmp = await compareDir(s, t.dir, t.commit, t.repoPath);
     out.push({
       repo: t.commit.repo,
@@ -101,6 +101,6 @@ export async function worktreeStatus(s: StoreHandle, project: Project | undefine
 /** Materialize commits into local directories (every tracked directory at its locked commit when no ref is given). */
 export async function checkoutTargets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): Promise<CheckoutAllResult> {
   const checkouts: CheckoutResult[] = [];
-  for (const t of targets(s, project, opts)) checkouts.push(await checkoutDir(s, t.commit, t.repoPath, t.dir, { force: opts.force }));
+  for (const t of await targets(s, project, opts)) checkouts.push(await checkoutDir(s, t.commit, t.repoPath, t.dir, { force: opts.force }));
   return { checkouts };
 }

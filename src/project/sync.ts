@@ -10,7 +10,7 @@ import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js
 import { specOf } from '../pipeline/job-runner.js';
 import { normalizeSpec, parseSpecText, specHash, type WorkdirRule } from '../pipeline/spec.js';
 import type { CommitRef, FileRef } from '../store/address.js';
-import type { CommitRow } from '../store/commit-graph.js';
+import type { CommitRecord } from '../store/commit-graph.js';
 import type { NodeId } from '../store/hash.js';
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import type { CommitInfo, PutResult, PutSource, RepoInfo } from '../store/types.js';
@@ -150,18 +150,18 @@ function readPreviousLock(file: string): LockFile | undefined {
   }
 }
 
-function headOf(s: StoreHandle, repo: string, branch: string): CommitRow | undefined {
-  const b = s.graph.getRepo(repo) ? s.graph.getBranch(repo, branch) : undefined;
-  return b ? s.graph.getCommit(repo, b.head) : undefined;
+async function headOf(s: StoreHandle, repo: string, branch: string): Promise<CommitRecord | undefined> {
+  const b = await s.graph.getRepo(repo) ? await s.graph.getBranch(repo, branch) : undefined;
+  return b ? await s.graph.getCommit(repo, b.head) : undefined;
 }
 
 /** Put a tracked directory into its branch when it differs from the pinned commit and the head. */
 async function syncTrack(store: ProjectStore, project: Project, t: TrackEntry, prev: LockFile | undefined, watch: Watched[]): Promise<TrackResult> {
   const s = store.core;
   const dir = trackedDir(project, t);
-  const head = headOf(s, t.repo, t.branch);
+  const head = await headOf(s, t.repo, t.branch);
   const locked = prev?.inputs[branchKey(t.repo, t.branch)];
-  const pinned = locked && s.graph.getRepo(t.repo) ? s.graph.getCommit(t.repo, locked.commit) : undefined;
+  const pinned = locked && (await s.graph.getRepo(t.repo)) ? await s.graph.getCommit(t.repo, locked.commit) : undefined;
   const base: TrackResult = { path: t.path, repo: t.repo, branch: t.branch, commit: null, action: 'unchanged', added: 0, modified: 0, deleted: 0 };
   if (!fs.existsSync(dir)) {
     // not checked out in this work tree (a fresh clone): keep what the lock pins, never delete
@@ -186,7 +186,7 @@ async function syncTrack(store: ProjectStore, project: Project, t: TrackEntry, p
     if (cmp.changes.length === 0) return { ...base, commit: head.id };
     changes = cmp.changes;
   } else {
-    if (!s.graph.getRepo(t.repo)) await store.data.createRepo(t.repo, { description: `Tracked from ${t.path} (tusk.yaml).` });
+    if (!(await s.graph.getRepo(t.repo))) await store.data.createRepo(t.repo, { description: `Tracked from ${t.path} (tusk.yaml).` });
     // a first commit: everything local is new (an empty directory still gets a commit to pin)
     const scan = scanDir(dir);
     watch.push({ path: dir, ...digestScan(scan.files, scan.exists) });
@@ -304,12 +304,12 @@ async function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[
   const lock = emptyLock();
   for (const t of tracked) {
     if (!t.commit) continue;
-    const c = s.graph.getCommit(t.repo, t.commit)!;
+    const c = (await s.graph.getCommit(t.repo, t.commit))!;
     lock.inputs[branchKey(t.repo, t.branch)] = { path: t.path, repo: t.repo, branch: t.branch, commit: c.id, tree: (c.root as NodeId).toString('hex'), files: c.files, bytes: c.size };
   }
   for (const o of owned) {
     const p = (await s.jobs.getPipeline(o.name))!;
-    const head = headOf(s, o.name, p.outputBranch)!;
+    const head = (await headOf(s, o.name, p.outputBranch))!;
     const job = await s.jobs.getJob(o.name, head.id);
     const state: LockedOutput['state'] = job
       ? job.state === 'JOB_SUCCESS'
@@ -333,7 +333,7 @@ async function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[
     }
     if (state === 'failure') output.error = job?.reason ?? head.error ?? 'failed';
     const inputs: Record<string, string> = {};
-    for (const pr of s.graph.commitProvenance(o.name, head.id)) inputs[branchKey(pr.from_repo, pr.from_branch ?? 'master')] = pr.from_commit;
+    for (const pr of await s.graph.commitProvenance(o.name, head.id)) inputs[branchKey(pr.fromRepo, pr.fromBranch ?? 'master')] = pr.fromCommit;
     lock.pipelines[o.name] = { spec: o.spec, specHash: o.specHash, ...(o.codeHash ? { codeHash: o.codeHash } : {}), salt: p.salt, version: p.version, inputs, output };
   }
   return lock;

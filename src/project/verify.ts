@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, TuskError } from '../errors.js';
-import { datumHash, planDatums, type DatumFile } from '../pipeline/datums.js';
+import { datumHash, planDatums, resolveInputs, type DatumFile } from '../pipeline/datums.js';
 import { commitHistory } from '../pipeline/windows.js';
 import { specOf } from '../pipeline/job-runner.js';
 import { readLogs } from '../pipeline/logs.js';
@@ -15,7 +15,7 @@ import { createPipelines, deletePipeline } from '../pipeline/pipeline-service.js
 import { runUntil } from '../pipeline/runner.js';
 import { normalizeSpec, specHash, type WorkdirRule } from '../pipeline/spec.js';
 import type { InputSpec, PfsInput, PipelineSpec } from '../pipeline/spec-types.js';
-import type { CommitRow } from '../store/commit-graph.js';
+import type { CommitRecord } from '../store/commit-graph.js';
 import { EMPTY_CONTENT_ID, fromHex, newCommitId, type ContentId, type NodeId } from '../store/hash.js';
 import type { DatumRecord, NewDatum } from '../store/job-records.js';
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
@@ -123,10 +123,9 @@ export async function verifyLock(s: StoreHandle, project: Project | undefined, o
     base = loadBase(baseName, lockPath, cwd, opts.base !== undefined);
   }
 
-  const inputs: InputVerification[] = Object.entries(lock.inputs)
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([key, li]) => {
-      const c = s.graph.getRepo(li.repo) ? s.graph.getCommit(li.repo, li.commit) : undefined;
+  const inputs: InputVerification[] = [];
+  for (const [key, li] of Object.entries(lock.inputs).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const c = (await s.graph.getRepo(li.repo)) ? await s.graph.getCommit(li.repo, li.commit) : undefined;
       const problem = !c
         ? `input ${key}=${li.commit} is not in the store`
         : c.finished === null
@@ -134,8 +133,8 @@ export async function verifyLock(s: StoreHandle, project: Project | undefined, o
           : (c.root as NodeId).toString('hex') !== li.tree
             ? `input ${key}=${li.commit} has tree ${differ(c.root!.toString('hex'), li.tree, 'in the store, the lock says')}`
             : undefined;
-      return problem ? { input: key, commit: li.commit, ok: false, problem } : { input: key, commit: li.commit, ok: true };
-    });
+      inputs.push(problem ? { input: key, commit: li.commit, ok: false, problem } : { input: key, commit: li.commit, ok: true });
+  }
   const badInputs = new Map(inputs.filter((i) => !i.ok).map((i) => [i.input, i]));
 
   await removeLeftovers(s);
@@ -211,7 +210,7 @@ interface VerifyContext {
 
 /** What the locked output should hold: its files (from the lock, else the stored commit) and tree. */
 interface ExpectedOutput {
-  commit: CommitRow | undefined;
+  commit: CommitRecord | undefined;
   tree: string | undefined;
   files: Map<string, string> | undefined;
 }
@@ -235,7 +234,7 @@ function failed(rep: PipelineVerification, problem: string): PipelineVerificatio
 async function verifyPipeline(cx: VerifyContext, name: string, lp: LockedPipeline, projectSpec: ProjectSpec | undefined): Promise<PipelineVerification> {
   const { s } = cx;
   const rep: PipelineVerification = { pipeline: name, status: 'ok', problems: [], datums: 0, reran: 0, reused: 0, expectedTree: lp.output.tree ?? null, actualTree: null, files: [], failedDatums: [] };
-  for (const p of lockedInputProblems(cx, lp)) failed(rep, p);
+  for (const p of await lockedInputProblems(cx, lp)) failed(rep, p);
   if (rep.status === 'failed') return rep;
 
   const expected = await expectedOutput(s, name, lp);
@@ -272,11 +271,11 @@ async function verifyPipeline(cx: VerifyContext, name: string, lp: LockedPipelin
 }
 
 /** The locked inputs must be in the store, finished, and (for tracked inputs) hold the locked trees. */
-function lockedInputProblems(cx: VerifyContext, lp: LockedPipeline): string[] {
+async function lockedInputProblems(cx: VerifyContext, lp: LockedPipeline): Promise<string[]> {
   const problems: string[] = [];
   for (const [key, commit] of Object.entries(lp.inputs)) {
     const { repo } = splitKey(key);
-    const c = cx.s.graph.getRepo(repo) ? cx.s.graph.getCommit(repo, commit) : undefined;
+    const c = await cx.s.graph.getRepo(repo) ? await cx.s.graph.getCommit(repo, commit) : undefined;
     if (!c) problems.push(`input ${key}=${commit} is not in the store`);
     else if (c.finished === null) problems.push(`input ${key}=${commit} is not finished`);
     const bad = cx.badInputs.get(key);
@@ -287,7 +286,7 @@ function lockedInputProblems(cx: VerifyContext, lp: LockedPipeline): string[] {
 
 /** What the output should be: the lock's file list, or the locked commit's tree in the store. */
 async function expectedOutput(s: StoreHandle, name: string, lp: LockedPipeline): Promise<ExpectedOutput | { problem: string }> {
-  const commit = s.graph.getRepo(name) ? s.graph.getCommit(name, lp.output.commit) : undefined;
+  const commit = await s.graph.getRepo(name) ? await s.graph.getCommit(name, lp.output.commit) : undefined;
   if (lp.output.state === 'failure') return { problem: `the lock records a failed output: ${lp.output.error ?? 'failed'}` };
   let tree = lp.output.tree;
   if (lp.output.state === 'running') {
@@ -312,7 +311,7 @@ async function specToRun(s: StoreHandle, name: string, projectSpec: ProjectSpec 
 }
 
 /** --changed with no datum to re-run: the lock must still agree with the output commit it names. */
-async function checkNothingChanged(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRow | undefined, total: number): Promise<PipelineVerification> {
+async function checkNothingChanged(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRecord | undefined, total: number): Promise<PipelineVerification> {
   rep.datums = total;
   rep.reused = total;
   if (outCommit?.finished && outCommit.root && lp.output.files) await compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
@@ -368,7 +367,7 @@ async function compareFiles(
   rep: PipelineVerification,
   expected: Map<string, string>,
   actual: Map<string, OutFile>,
-  lockedCommit: CommitRow | undefined,
+  lockedCommit: CommitRecord | undefined,
   datumInputs: Map<string, string[]>,
 ): Promise<void> {
   const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort();
@@ -397,7 +396,7 @@ async function compareFiles(
   }
 }
 
-async function inputsOfRealDatum(s: StoreHandle, lockedCommit: CommitRow | undefined, datum: string): Promise<string[]> {
+async function inputsOfRealDatum(s: StoreHandle, lockedCommit: CommitRecord | undefined, datum: string): Promise<string[]> {
   if (!lockedCommit) return [];
   const row = await s.jobs.getDatum(lockedCommit.repo, lockedCommit.id, datum);
   return row ? describeFiles(row.inputs) : [];
@@ -453,15 +452,16 @@ function pinInput(input: InputSpec, pins: Record<string, string>): InputSpec {
   return { ...input, inputs: input.inputs.map((i) => pinInput(i, pins)) };
 }
 
-function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string, string>): Map<string, DatumFile[]> | undefined {
+async function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string, string>): Promise<Map<string, DatumFile[]> | undefined> {
   let missing = false;
-  const resolve = (i: PfsInput) => {
-    const c = i.commit && s.graph.getRepo(i.repo) ? s.graph.getCommit(i.repo, i.commit) : undefined;
+  const pinned = pinInput(input, pins);
+  const resolve = await resolveInputs(pinned, async (i: PfsInput) => {
+    const c = i.commit && (await s.graph.getRepo(i.repo)) ? await s.graph.getCommit(i.repo, i.commit) : undefined;
     if (!c) missing = true;
-    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
-  };
+    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
+  });
   const out = new Map<string, DatumFile[]>();
-  for (const d of planDatums(s, pinInput(input, pins), resolve)) out.set(d.id, d.files);
+  for (const d of planDatums(s, pinned, resolve)) out.set(d.id, d.files);
   return missing ? undefined : out;
 }
 
@@ -473,8 +473,8 @@ function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string, strin
 async function planChanged(s: StoreHandle, name: string, spec: PipelineSpec, lp: LockedPipeline, bp: LockedPipeline | undefined): Promise<{ priors?: Map<string, NodeId | null>; changed: number; total: number }> {
   const full = { changed: -1, total: 0 };
   if (!bp || bp.specHash !== lp.specHash || bp.codeHash !== lp.codeHash) return full;
-  const head = planPinned(s, spec.input, lp.inputs);
-  const before = planPinned(s, spec.input, bp.inputs);
+  const head = await planPinned(s, spec.input, lp.inputs);
+  const before = await planPinned(s, spec.input, bp.inputs);
   if (!head || !before) return full;
   const rows = new Map<string, DatumRecord>();
   for (const r of await s.jobs.datumsOf(name, lp.output.commit)) rows.set(r.id, r);
@@ -554,7 +554,7 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
     }
     const job = await s.jobs.getJob(temp, jobId);
     if (!job) throw new Error(`the scratch pipeline ${temp} was deleted while it ran`);
-    const out = s.graph.getCommit(temp, jobId);
+    const out = await s.graph.getCommit(temp, jobId);
     result.state = job.state;
     result.reason = job.reason;
     const rows = await s.jobs.datumsOf(temp, jobId);
@@ -600,7 +600,7 @@ function pinRaw(input: unknown, pins: Record<string, string>, unpinned: string[]
  */
 async function insertPriors(s: StoreHandle, temp: string, salt: string, raw: Record<string, unknown>, baseDir: string, priors: Map<string, NodeId | null>): Promise<void> {
   const { spec } = normalizeSpec(raw, { baseDir });
-  const planned = planPinned(s, spec.input, {});
+  const planned = await planPinned(s, spec.input, {});
   if (!planned) return;
   const fake = newCommitId();
   const now = Date.now();

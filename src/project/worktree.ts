@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConflictError, InvalidArgumentError, NotFoundError, localFileError } from '../errors.js';
-import type { CommitRow } from '../store/commit-graph.js';
+import type { CommitRecord } from '../store/commit-graph.js';
 import { createHasher, EMPTY_CONTENT_ID, type ContentId, type NodeId } from '../store/hash.js';
 import { cleanPath } from '../store/paths.js';
 import { commitLabel, type Entry, type StoreHandle } from '../store/store-handle.js';
@@ -43,7 +43,7 @@ export interface Comparison {
 }
 
 /** The root of `c` and the directory `repoPath` in it (null = nothing there). */
-function remoteFiles(s: StoreHandle, c: CommitRow, repoPath: string): Map<string, Entry> {
+function remoteFiles(s: StoreHandle, c: CommitRecord, repoPath: string): Map<string, Entry> {
   const out = new Map<string, Entry>();
   const root = c.root as NodeId | null;
   if (!root) return out;
@@ -84,7 +84,7 @@ function hashLocal(file: string): { id: ContentId; size: number } {
  * id; ids computed here are remembered in the store's file cache (the one `put file` uses), so
  * the next status or put does not read them again.
  */
-export async function compareDir(s: StoreHandle, dir: string, c: CommitRow, repoPath: string): Promise<Comparison> {
+export async function compareDir(s: StoreHandle, dir: string, c: CommitRecord, repoPath: string): Promise<Comparison> {
   const abs = path.resolve(dir);
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new InvalidArgumentError(`${dir} is not a directory`, 'give a directory to compare with');
@@ -158,7 +158,7 @@ export interface CheckoutResult {
  * local files the commit does not have. Refuses (E_CONFLICT) to overwrite or remove a local file
  * whose content is not in the store, unless `force`: checkout never loses data silently.
  */
-export async function checkoutDir(s: StoreHandle, c: CommitRow, repoPath: string, dir: string, opts: { force?: boolean } = {}): Promise<CheckoutResult> {
+export async function checkoutDir(s: StoreHandle, c: CommitRecord, repoPath: string, dir: string, opts: { force?: boolean } = {}): Promise<CheckoutResult> {
   const abs = path.resolve(dir);
   const clean = cleanPath(repoPath);
   const cmp = await compareDir(s, abs, c, clean);

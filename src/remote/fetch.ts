@@ -107,7 +107,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     const remote = state.tipBody?.head ?? null;
     let local: string | null = null;
     try {
-      local = store.inspectBranch(t.repo, t.branch).head;
+      local = (await store.inspectBranch(t.repo, t.branch)).head;
     } catch {
       local = null;
     }
@@ -118,7 +118,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     for (const u of updates) for (const b of u.bundles) if (!bundles.includes(b)) bundles.push(b);
     if (updates.length > 0) entry.status = opts.dryRun ? 'would fetch' : 'fetched';
     if (!opts.pull || local === remote) continue;
-    if (local !== null && store.hasCommit(t.repo, remote) && store.isAncestor(t.repo, remote, local)) {
+    if (local !== null && (await store.hasCommit(t.repo, remote)) && (await store.isAncestor(t.repo, remote, local))) {
       entry.status = 'ahead';
       continue;
     }
@@ -142,7 +142,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
   }
   const result: FetchResult = { remote: s.config.name, url: s.config.url, dryRun: opts.dryRun === true, branches, commits: 0, chunks: 0, bytes: 0, remoteBacked: 0, requests: os.requests };
   if (opts.dryRun) {
-    result.commits = set.commits.filter((c) => !store.hasCommit(c.repo, c.id)).length;
+    for (const c of set.commits) if (!(await store.hasCommit(c.repo, c.id))) result.commits++;
     return result;
   }
   // a full pull also fetches what lazy pulls left on this remote

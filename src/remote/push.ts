@@ -42,12 +42,12 @@ export interface PushOptions {
 }
 
 /** The local branches named by `targets` (REPO or REPO@BRANCH), all of them when none are. */
-export function localBranches(store: Store, targets: readonly string[] | undefined): { repo: string; branch: string }[] {
+export async function localBranches(store: Store, targets: readonly string[] | undefined): Promise<{ repo: string; branch: string }[]> {
   const out: { repo: string; branch: string }[] = [];
-  const picks = targets && targets.length > 0 ? targets.map(parseTarget) : store.listRepos().map((r) => ({ repo: r.name, branch: undefined }));
+  const picks = targets && targets.length > 0 ? targets.map(parseTarget) : (await store.listRepos()).map((r) => ({ repo: r.name, branch: undefined }));
   for (const t of picks) {
     if (t.branch !== undefined) out.push({ repo: t.repo, branch: t.branch });
-    else for (const b of store.listBranches(t.repo)) out.push({ repo: t.repo, branch: b.name });
+    else for (const b of await store.listBranches(t.repo)) out.push({ repo: t.repo, branch: b.name });
   }
   return out;
 }
@@ -58,34 +58,34 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
   try {
     if (!opts.dryRun) await ensureRemote(os, true);
     const tracking = readTracking(s.dir);
-    const targets = localBranches(store, opts.targets);
+    const targets = await localBranches(store, opts.targets);
     await index.load();
 
     // 1. what each branch would send; every check before anything is written
     const plans: { state: BranchState; local: string; remote: string | null; set: Awaited<ReturnType<Store['exportCommits']>>['set']; chunks: Buffer[] }[] = [];
     const branches: PushedBranch[] = [];
     const knownByRepo = new Map<string, Set<string>>();
-    const ancestry = (repo: string, head: string, into: Set<string>) => {
-      for (let c: string | null = head; c !== null && !into.has(c); c = store.commitParent(repo, c)) into.add(c);
+    const ancestry = async (repo: string, head: string, into: Set<string>) => {
+      for (let c: string | null = head; c !== null && !into.has(c); c = await store.commitParent(repo, c)) into.add(c);
     };
-    const known = (repo: string): Set<string> => {
+    const known = async (repo: string): Promise<Set<string>> => {
       let set = knownByRepo.get(repo);
       if (!set) {
         set = new Set();
-        for (const [key, head] of Object.entries(tracking)) if (key.startsWith(`${repo}@`) && store.hasCommit(repo, head)) ancestry(repo, head, set);
+        for (const [key, head] of Object.entries(tracking)) if (key.startsWith(`${repo}@`) && (await store.hasCommit(repo, head))) await ancestry(repo, head, set);
         knownByRepo.set(repo, set);
       }
       return set;
     };
     for (const t of targets) {
-      const local = store.branchHead(t.repo, t.branch);
+      const local = await store.branchHead(t.repo, t.branch);
       const state = await readBranch(os, s.updates, t.repo, t.branch);
       if (state.diverged && !opts.force) throw new DivergedError({ repo: t.repo, branch: t.branch, heads: state.diverged.tips.map((x) => x.head) });
       const remote = state.tipBody?.head ?? null;
       const entry: PushedBranch = { repo: t.repo, branch: t.branch, status: 'up-to-date', from: remote, to: local, commits: 0, forced: false };
       branches.push(entry);
       if (remote === local && !state.diverged) continue;
-      const fastForward = remote === null || (store.hasCommit(t.repo, remote) && store.isAncestor(t.repo, remote, local));
+      const fastForward = remote === null || ((await store.hasCommit(t.repo, remote)) && (await store.isAncestor(t.repo, remote, local)));
       if (!fastForward && !opts.force) {
         throw new NonFastForwardError(
           `remote ${t.repo}@${t.branch} is at ${remote}, which is not behind the local head ${local}`,
@@ -95,9 +95,9 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
       }
       entry.forced = !fastForward || state.diverged !== undefined;
       const remoteKnown = new Set<string>();
-      if (remote !== null && store.hasCommit(t.repo, remote)) ancestry(t.repo, remote, remoteKnown);
-      const root = remote !== null && store.hasCommit(t.repo, remote) ? store.commitRoot(t.repo, remote) : null;
-      const exp = await store.exportCommits([{ repo: t.repo, id: local }], (repo, id) => (repo === t.repo ? remoteKnown.has(id) : known(repo).has(id)), root ? [root] : []);
+      if (remote !== null && (await store.hasCommit(t.repo, remote))) await ancestry(t.repo, remote, remoteKnown);
+      const root = remote !== null && (await store.hasCommit(t.repo, remote)) ? await store.commitRoot(t.repo, remote) : null;
+      const exp = await store.exportCommits([{ repo: t.repo, id: local }], async (repo, id) => (repo === t.repo ? remoteKnown.has(id) : (await known(repo)).has(id)), root ? [root] : []);
       entry.commits = exp.set.commits.filter((c) => c.repo === t.repo).length;
       entry.status = opts.dryRun ? 'would push' : 'pushed';
       plans.push({ state, local, remote, set: exp.set, chunks: exp.chunks.filter((c) => !index.has(c)) });

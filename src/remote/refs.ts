@@ -101,10 +101,10 @@ export async function readBranch(os: ObjectStore, cache: UpdateCache, repo: stri
 }
 
 /** The updates from the tip back to (not including) the first whose head `isLocal` says is here, oldest first. */
-export async function updatesSince(cache: UpdateCache, state: BranchState, isLocal: (head: string) => boolean): Promise<UpdateBody[]> {
+export async function updatesSince(cache: UpdateCache, state: BranchState, isLocal: (head: string) => boolean | Promise<boolean>): Promise<UpdateBody[]> {
   const out: UpdateBody[] = [];
   let body = state.tipBody;
-  while (body && !isLocal(body.head)) {
+  while (body && !(await isLocal(body.head))) {
     out.push(body);
     if (body.parent === ROOT) break;
     const grand = state.parentOf.get(body.parent);

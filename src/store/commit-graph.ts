@@ -1,24 +1,24 @@
-// Repos, branches, commits and provenance rows. The only module with SQL about the commit graph;
-// rules (who may write where, what a ref means) live in the services that call it.
+// Repos, branches, commits and provenance as records. The only module with SQL about the commit
+// graph; rules (who may write where, what a ref means) live in the services that call it.
 import { guardSqlite, type Db } from './meta-db.js';
 import type { NodeId } from './hash.js';
 import type { CommitOrigin } from './types.js';
 
-export interface RepoRow {
+export interface RepoRecord {
   name: string;
   type: string;
   description: string;
   created: number;
 }
 
-export interface BranchRow {
+export interface BranchRecord {
   repo: string;
   name: string;
   head: string;
   created: number;
 }
 
-export interface CommitRow {
+export interface CommitRecord {
   repo: string;
   id: string;
   seq: number;
@@ -35,73 +35,109 @@ export interface CommitRow {
   error: string | null;
 }
 
-export interface ProvenanceRow {
-  from_repo: string;
-  from_commit: string;
-  from_branch: string | null;
+/** One upstream commit a commit was made from. */
+export interface ProvenanceRecord {
+  fromRepo: string;
+  fromCommit: string;
+  /** the branch the upstream commit was the head of, when it was recorded through one */
+  fromBranch: string | null;
 }
 
-const COMMIT_COLS = 'repo, id, seq, branch, parent, origin, description, started, finishing, finished, root, size, files, error';
+/** A branch named with its repo: declared branch provenance and its reverse. */
+export type RepoBranch = { repo: string; branch: string };
+
+export type CommitSet = { id: string; commits: number; finished: number; failed: number; created: number; modified: number };
+
+/** What `list commit` shows of a commit besides its record. */
+export interface CommitLinks {
+  children: string[];
+  provenance: ProvenanceRecord[];
+}
 
 /**
- * The commit graph's contract: repos, branches, commits, provenance. Implemented on SQLite by
- * SqliteCommitGraph; a network database implements it again. Writes are made only inside a unit
- * of work (StoreCore.unitOfWork) and land together with the others of that unit or not at all;
- * reads outside one see what the last finished unit left. `iterate*` methods stream; every other
- * method is one query, and so one round trip for a network implementation.
+ * The commit graph's contract: repos, branches, commits, provenance, as records. Implemented on
+ * SQLite by SqliteCommitGraph and on PostgreSQL by PgCommitGraph, so every method is asynchronous
+ * and one round trip: batch-shaped methods take or return many records at once, `iterate*`
+ * methods stream in pages. Writes are made only inside a unit of work (StoreCore.unitOfWork) and
+ * land together with the others of that unit or not at all; reads outside one see what the last
+ * finished unit left.
  */
 export interface CommitGraph {
-  getRepo(name: string): RepoRow | undefined;
-  listRepos(): RepoRow[];
-  insertRepo(r: RepoRow): void;
-  setRepoType(name: string, type: RepoRow['type']): void;
-  setRepoDescription(name: string, description: string): void;
-  /** Remove a repo with all its branches, commits and provenance rows. */
-  deleteRepo(name: string): void;
-  getBranch(repo: string, name: string): BranchRow | undefined;
-  listBranches(repo: string): BranchRow[];
-  allBranches(): BranchRow[];
-  branchesAt(repo: string, head: string): BranchRow[];
-  setBranch(repo: string, name: string, head: string, created: number): void;
+  getRepo(name: string): Promise<RepoRecord | undefined>;
+  listRepos(): Promise<RepoRecord[]>;
+  insertRepo(r: RepoRecord): Promise<void>;
+  setRepoType(name: string, type: RepoRecord['type']): Promise<void>;
+  setRepoDescription(name: string, description: string): Promise<void>;
+  /** Remove a repo with all its branches, commits and provenance. */
+  deleteRepo(name: string): Promise<void>;
+  getBranch(repo: string, name: string): Promise<BranchRecord | undefined>;
+  listBranches(repo: string): Promise<BranchRecord[]>;
+  allBranches(): Promise<BranchRecord[]>;
+  branchesAt(repo: string, head: string): Promise<BranchRecord[]>;
+  setBranch(repo: string, name: string, head: string, created: number): Promise<void>;
   /**
    * Compare-and-set: point an existing branch at `newHead` only if its head is still
    * `expectedHead` (null: a branch without a head). False, and nothing changed, when it moved.
    */
-  moveBranch(repo: string, name: string, expectedHead: string | null, newHead: string): boolean;
-  deleteBranch(repo: string, name: string): void;
-  branchProvenance(repo: string, branch: string): { repo: string; branch: string }[];
+  moveBranch(repo: string, name: string, expectedHead: string | null, newHead: string): Promise<boolean>;
+  deleteBranch(repo: string, name: string): Promise<void>;
+  branchProvenance(repo: string, branch: string): Promise<RepoBranch[]>;
   /** Branches that declare `repo@branch` as direct provenance. */
-  directSubvenance(repo: string, branch: string): { repo: string; branch: string }[];
+  directSubvenance(repo: string, branch: string): Promise<RepoBranch[]>;
   /** Branches in other repos that depend on any branch of `repo`. */
-  repoSubvenance(repo: string): { repo: string; branch: string }[];
-  setBranchProvenance(repo: string, branch: string, from: readonly { repo: string; branch: string }[]): void;
-  getCommit(repo: string, id: string): CommitRow | undefined;
-  commitsById(id: string): CommitRow[];
-  /** Every commit of a repo, newest first. Iterated, never loaded whole. */
-  iterateRepoCommits(repo: string): Generator<CommitRow>;
-  iterateAllCommits(): Generator<CommitRow>;
-  children(repo: string, id: string): string[];
-  nextSeq(repo: string): number;
-  insertCommit(c: CommitRow): void;
-  setCommitRoot(repo: string, id: string, root: NodeId, size: number, files: number): void;
-  finishCommit(repo: string, id: string, at: number, description: string): void;
+  repoSubvenance(repo: string): Promise<RepoBranch[]>;
+  setBranchProvenance(repo: string, branch: string, from: readonly RepoBranch[]): Promise<void>;
+  getCommit(repo: string, id: string): Promise<CommitRecord | undefined>;
+  commitsById(id: string): Promise<CommitRecord[]>;
+  /** Every commit of a repo, newest first, a page at a time. */
+  iterateRepoCommits(repo: string): AsyncIterable<CommitRecord>;
+  /** Every commit of the store, by repo and id, a page at a time. */
+  iterateAllCommits(): AsyncIterable<CommitRecord>;
+  children(repo: string, id: string): Promise<string[]>;
+  /** Children and provenance of many commits of one repo at once, keyed by commit id. */
+  commitLinks(repo: string, ids: readonly string[]): Promise<Map<string, CommitLinks>>;
+  nextSeq(repo: string): Promise<number>;
+  insertCommit(c: CommitRecord): Promise<void>;
+  setCommitRoot(repo: string, id: string, root: NodeId, size: number, files: number): Promise<void>;
+  finishCommit(repo: string, id: string, at: number, description: string): Promise<void>;
   /** Mark a commit as failed (pipeline outputs of failed or killed jobs). */
-  setCommitError(repo: string, id: string, error: string): void;
-  setParent(repo: string, id: string, parent: string | null): void;
-  deleteCommit(repo: string, id: string): void;
-  commitSets(limit: number): { id: string; commits: number; finished: number; failed: number; created: number; modified: number }[];
-  commitProvenance(repo: string, id: string): ProvenanceRow[];
-  addCommitProvenance(repo: string, id: string, from: ProvenanceRow): void;
-  commitSubvenance(repo: string, id: string): { repo: string; id: string }[];
+  setCommitError(repo: string, id: string, error: string): Promise<void>;
+  setParent(repo: string, id: string, parent: string | null): Promise<void>;
+  deleteCommit(repo: string, id: string): Promise<void>;
+  commitSets(limit: number): Promise<CommitSet[]>;
+  commitProvenance(repo: string, id: string): Promise<ProvenanceRecord[]>;
+  /** Record upstream commits of a commit, all at once; one already recorded is kept as it is. */
+  addCommitProvenance(repo: string, id: string, from: readonly ProvenanceRecord[]): Promise<void>;
+  commitSubvenance(repo: string, id: string): Promise<{ repo: string; id: string }[]>;
   /** Every distinct commit root: the starting points of gc's mark phase. */
-  allRoots(): NodeId[];
+  allRoots(): Promise<NodeId[]>;
 }
 
-/** CommitGraph on SQLite: prepared statements over its tables. */
+// Columns ↔ records, one entry per table. repos, branches and commits name their columns as the
+// records name their fields, so a row is the record; commit_provenance prefixes its columns.
+const COMMIT_COLS = 'repo, id, seq, branch, parent, origin, description, started, finishing, finished, root, size, files, error';
+interface ProvenanceRow {
+  from_repo: string;
+  from_commit: string;
+  from_branch: string | null;
+}
+const provenanceOf = (r: ProvenanceRow): ProvenanceRecord => ({ fromRepo: r.from_repo, fromCommit: r.from_commit, fromBranch: r.from_branch });
+
+/** Rows a commit iteration reads per query: bounded memory, and no cursor held open across an await. */
+const COMMIT_PAGE = 1000;
+
+/**
+ * CommitGraph on SQLite: prepared statements over its tables, each method an async wrapper. A
+ * method called outside a unit of work first waits for the unit in flight on the connection
+ * (`settled`), so that it never sees half of one.
+ */
 export class SqliteCommitGraph implements CommitGraph {
   private readonly q;
 
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    private readonly settled: () => Promise<void> | undefined = () => undefined,
+  ) {
     this.q = {
       repo: db.prepare('SELECT name, type, description, created FROM repos WHERE name = ?'),
       repos: db.prepare('SELECT name, type, description, created FROM repos ORDER BY created DESC, name'),
@@ -121,9 +157,17 @@ export class SqliteCommitGraph implements CommitGraph {
       branchesAt: db.prepare('SELECT repo, name, head, created FROM branches WHERE repo = ? AND head = ?'),
       commit: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? AND id = ?`),
       commitsById: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE id = ? ORDER BY repo`),
-      commitsOfRepo: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? ORDER BY seq DESC`),
-      allCommits: db.prepare(`SELECT ${COMMIT_COLS} FROM commits`),
+      repoCommitsFirst: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? ORDER BY seq DESC, id DESC LIMIT ?`),
+      // `seq <= ?` bounds the walk of commits_by_seq; the row value breaks ties between equal seqs
+      repoCommitsAfter: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = @repo AND seq <= @seq AND (seq, id) < (@seq, @id) ORDER BY seq DESC, id DESC LIMIT @limit`),
+      allCommitsFirst: db.prepare(`SELECT ${COMMIT_COLS} FROM commits ORDER BY repo, id LIMIT ?`),
+      allCommitsAfter: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE (repo, id) > (?, ?) ORDER BY repo, id LIMIT ?`),
       children: db.prepare('SELECT id FROM commits WHERE repo = ? AND parent = ? ORDER BY seq').pluck(),
+      // many commits at once: the ids come as one JSON array, so a batch is one statement
+      childrenOf: db.prepare('SELECT parent, id FROM commits WHERE repo = ? AND parent IN (SELECT value FROM json_each(?)) ORDER BY parent, seq'),
+      provenanceOf: db.prepare(
+        'SELECT commit_id, from_repo, from_commit, from_branch FROM commit_provenance WHERE repo = ? AND commit_id IN (SELECT value FROM json_each(?)) ORDER BY commit_id, from_repo, from_commit',
+      ),
       nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 FROM commits WHERE repo = ?').pluck(),
       insertCommit: db.prepare(
         `INSERT INTO commits (${COMMIT_COLS}) VALUES (@repo, @id, @seq, @branch, @parent, @origin, @description, @started, @finishing, @finished, @root, @size, @files, @error)`,
@@ -154,126 +198,181 @@ export class SqliteCommitGraph implements CommitGraph {
     };
   }
 
-  /** One BEGIN IMMEDIATE transaction; disk full, read-only and busy stores fail as TuskErrors. */
-  transaction<T>(fn: () => T): T {
-    return guardSqlite(() => this.db.transaction(fn).immediate());
+  /** Run `f` once no unit of another flow is open on the connection. */
+  private async at<T>(f: () => T): Promise<T> {
+    const wait = this.settled();
+    if (wait) await wait;
+    return f();
   }
 
-  getRepo(name: string): RepoRow | undefined {
-    return this.q.repo.get(name) as RepoRow | undefined;
-  }
-  listRepos(): RepoRow[] {
-    return this.q.repos.all() as RepoRow[];
-  }
-  insertRepo(r: RepoRow): void {
-    this.q.insertRepo.run(r.name, r.type, r.description, r.created);
-  }
-  setRepoType(name: string, type: RepoRow['type']): void {
-    this.q.setRepoType.run(type, name);
-  }
-  setRepoDescription(name: string, description: string): void {
-    this.q.setRepoDescription.run(description, name);
-  }
-  /** Remove a repo with all its branches, commits and provenance rows. */
-  deleteRepo(name: string): void {
-    this.q.clearRepoProv.run(name, name);
-    this.q.clearRepoCommitProv.run(name, name);
-    this.q.deleteBranches.run(name);
-    this.q.deleteCommits.run(name);
-    this.q.deleteRepo.run(name);
+  /** Run `f`'s statements together: their own transaction, or a savepoint in the unit in flight. */
+  private together<T>(f: () => T): Promise<T> {
+    return this.at(() => guardSqlite(() => this.db.transaction(f).immediate()));
   }
 
-  getBranch(repo: string, name: string): BranchRow | undefined {
-    return this.q.branch.get(repo, name) as BranchRow | undefined;
+  getRepo(name: string): Promise<RepoRecord | undefined> {
+    return this.at(() => this.q.repo.get(name) as RepoRecord | undefined);
   }
-  listBranches(repo: string): BranchRow[] {
-    return this.q.branches.all(repo) as BranchRow[];
+  listRepos(): Promise<RepoRecord[]> {
+    return this.at(() => this.q.repos.all() as RepoRecord[]);
   }
-  allBranches(): BranchRow[] {
-    return this.q.allBranches.all() as BranchRow[];
+  insertRepo(r: RepoRecord): Promise<void> {
+    return this.at(() => {
+      this.q.insertRepo.run(r.name, r.type, r.description, r.created);
+    });
   }
-  branchesAt(repo: string, head: string): BranchRow[] {
-    return this.q.branchesAt.all(repo, head) as BranchRow[];
+  setRepoType(name: string, type: RepoRecord['type']): Promise<void> {
+    return this.at(() => {
+      this.q.setRepoType.run(type, name);
+    });
   }
-  setBranch(repo: string, name: string, head: string, created: number): void {
-    this.q.upsertBranch.run(repo, name, head, created);
+  setRepoDescription(name: string, description: string): Promise<void> {
+    return this.at(() => {
+      this.q.setRepoDescription.run(description, name);
+    });
   }
-  moveBranch(repo: string, name: string, expectedHead: string | null, newHead: string): boolean {
-    return this.q.moveBranch.run(newHead, repo, name, expectedHead).changes > 0;
-  }
-  deleteBranch(repo: string, name: string): void {
-    this.q.clearBranchProv.run(repo, name);
-    this.q.deleteBranch.run(repo, name);
-  }
-  branchProvenance(repo: string, branch: string): { repo: string; branch: string }[] {
-    return this.q.branchProv.all(repo, branch) as { repo: string; branch: string }[];
-  }
-  /** Branches that declare `repo@branch` as direct provenance. */
-  directSubvenance(repo: string, branch: string): { repo: string; branch: string }[] {
-    return this.q.branchSubv.all(repo, branch) as { repo: string; branch: string }[];
-  }
-  /** Branches in other repos that depend on any branch of `repo`. */
-  repoSubvenance(repo: string): { repo: string; branch: string }[] {
-    return this.q.repoSubv.all(repo, repo) as { repo: string; branch: string }[];
-  }
-  setBranchProvenance(repo: string, branch: string, from: readonly { repo: string; branch: string }[]): void {
-    this.q.clearBranchProv.run(repo, branch);
-    for (const f of from) this.q.addBranchProv.run(repo, branch, f.repo, f.branch);
+  deleteRepo(name: string): Promise<void> {
+    return this.together(() => {
+      this.q.clearRepoProv.run(name, name);
+      this.q.clearRepoCommitProv.run(name, name);
+      this.q.deleteBranches.run(name);
+      this.q.deleteCommits.run(name);
+      this.q.deleteRepo.run(name);
+    });
   }
 
-  getCommit(repo: string, id: string): CommitRow | undefined {
-    return this.q.commit.get(repo, id) as CommitRow | undefined;
+  getBranch(repo: string, name: string): Promise<BranchRecord | undefined> {
+    return this.at(() => this.q.branch.get(repo, name) as BranchRecord | undefined);
   }
-  commitsById(id: string): CommitRow[] {
-    return this.q.commitsById.all(id) as CommitRow[];
+  listBranches(repo: string): Promise<BranchRecord[]> {
+    return this.at(() => this.q.branches.all(repo) as BranchRecord[]);
   }
-  /** Every commit of a repo, newest first. Iterated, never loaded whole. */
-  *iterateRepoCommits(repo: string): Generator<CommitRow> {
-    yield* this.q.commitsOfRepo.iterate(repo) as IterableIterator<CommitRow>;
+  allBranches(): Promise<BranchRecord[]> {
+    return this.at(() => this.q.allBranches.all() as BranchRecord[]);
   }
-  *iterateAllCommits(): Generator<CommitRow> {
-    yield* this.q.allCommits.iterate() as IterableIterator<CommitRow>;
+  branchesAt(repo: string, head: string): Promise<BranchRecord[]> {
+    return this.at(() => this.q.branchesAt.all(repo, head) as BranchRecord[]);
   }
-  children(repo: string, id: string): string[] {
-    return this.q.children.all(repo, id) as string[];
+  setBranch(repo: string, name: string, head: string, created: number): Promise<void> {
+    return this.at(() => {
+      this.q.upsertBranch.run(repo, name, head, created);
+    });
   }
-  nextSeq(repo: string): number {
-    return this.q.nextSeq.get(repo) as number;
+  moveBranch(repo: string, name: string, expectedHead: string | null, newHead: string): Promise<boolean> {
+    return this.at(() => this.q.moveBranch.run(newHead, repo, name, expectedHead).changes > 0);
   }
-  insertCommit(c: CommitRow): void {
-    this.q.insertCommit.run(c);
+  deleteBranch(repo: string, name: string): Promise<void> {
+    return this.together(() => {
+      this.q.clearBranchProv.run(repo, name);
+      this.q.deleteBranch.run(repo, name);
+    });
   }
-  setCommitRoot(repo: string, id: string, root: NodeId, size: number, files: number): void {
-    this.q.setRoot.run(root, size, files, repo, id);
+  branchProvenance(repo: string, branch: string): Promise<RepoBranch[]> {
+    return this.at(() => this.q.branchProv.all(repo, branch) as RepoBranch[]);
   }
-  finishCommit(repo: string, id: string, at: number, description: string): void {
-    this.q.finish.run(at, at, description, repo, id);
+  directSubvenance(repo: string, branch: string): Promise<RepoBranch[]> {
+    return this.at(() => this.q.branchSubv.all(repo, branch) as RepoBranch[]);
   }
-  /** Mark a commit as failed (pipeline outputs of failed or killed jobs). */
-  setCommitError(repo: string, id: string, error: string): void {
-    this.q.setError.run(error, repo, id);
+  repoSubvenance(repo: string): Promise<RepoBranch[]> {
+    return this.at(() => this.q.repoSubv.all(repo, repo) as RepoBranch[]);
   }
-  setParent(repo: string, id: string, parent: string | null): void {
-    this.q.setParent.run(parent, repo, id);
+  setBranchProvenance(repo: string, branch: string, from: readonly RepoBranch[]): Promise<void> {
+    return this.together(() => {
+      this.q.clearBranchProv.run(repo, branch);
+      for (const f of from) this.q.addBranchProv.run(repo, branch, f.repo, f.branch);
+    });
   }
-  deleteCommit(repo: string, id: string): void {
-    this.q.clearCommitProv.run(repo, id, repo, id);
-    this.q.deleteCommit.run(repo, id);
+
+  getCommit(repo: string, id: string): Promise<CommitRecord | undefined> {
+    return this.at(() => this.q.commit.get(repo, id) as CommitRecord | undefined);
   }
-  commitSets(limit: number): { id: string; commits: number; finished: number; failed: number; created: number; modified: number }[] {
-    return this.q.commitSets.all(limit) as { id: string; commits: number; finished: number; failed: number; created: number; modified: number }[];
+  commitsById(id: string): Promise<CommitRecord[]> {
+    return this.at(() => this.q.commitsById.all(id) as CommitRecord[]);
   }
-  commitProvenance(repo: string, id: string): ProvenanceRow[] {
-    return this.q.commitProv.all(repo, id) as ProvenanceRow[];
+  async *iterateRepoCommits(repo: string): AsyncGenerator<CommitRecord> {
+    let last: CommitRecord | undefined;
+    for (;;) {
+      const after = last;
+      const page = await this.at(
+        () => (after ? this.q.repoCommitsAfter.all({ repo, seq: after.seq, id: after.id, limit: COMMIT_PAGE }) : this.q.repoCommitsFirst.all(repo, COMMIT_PAGE)) as CommitRecord[],
+      );
+      yield* page;
+      if (page.length < COMMIT_PAGE) return;
+      last = page[page.length - 1];
+    }
   }
-  addCommitProvenance(repo: string, id: string, from: ProvenanceRow): void {
-    this.q.addCommitProv.run(repo, id, from.from_repo, from.from_commit, from.from_branch);
+  async *iterateAllCommits(): AsyncGenerator<CommitRecord> {
+    let last: CommitRecord | undefined;
+    for (;;) {
+      const after = last;
+      const page = await this.at(() => (after ? this.q.allCommitsAfter.all(after.repo, after.id, COMMIT_PAGE) : this.q.allCommitsFirst.all(COMMIT_PAGE)) as CommitRecord[]);
+      yield* page;
+      if (page.length < COMMIT_PAGE) return;
+      last = page[page.length - 1];
+    }
   }
-  commitSubvenance(repo: string, id: string): { repo: string; id: string }[] {
-    return this.q.commitSubv.all(repo, id) as { repo: string; id: string }[];
+  children(repo: string, id: string): Promise<string[]> {
+    return this.at(() => this.q.children.all(repo, id) as string[]);
   }
-  /** Every distinct commit root: the starting points of gc's mark phase. */
-  allRoots(): NodeId[] {
-    return this.q.roots.all() as NodeId[];
+  commitLinks(repo: string, ids: readonly string[]): Promise<Map<string, CommitLinks>> {
+    return this.at(() => {
+      const out = new Map<string, CommitLinks>(ids.map((id) => [id, { children: [], provenance: [] }]));
+      if (ids.length === 0) return out;
+      const list = JSON.stringify(ids);
+      for (const k of this.q.childrenOf.all(repo, list) as { parent: string; id: string }[]) out.get(k.parent)?.children.push(k.id);
+      for (const p of this.q.provenanceOf.all(repo, list) as (ProvenanceRow & { commit_id: string })[]) out.get(p.commit_id)?.provenance.push(provenanceOf(p));
+      return out;
+    });
+  }
+  nextSeq(repo: string): Promise<number> {
+    return this.at(() => this.q.nextSeq.get(repo) as number);
+  }
+  insertCommit(c: CommitRecord): Promise<void> {
+    return this.at(() => {
+      this.q.insertCommit.run(c);
+    });
+  }
+  setCommitRoot(repo: string, id: string, root: NodeId, size: number, files: number): Promise<void> {
+    return this.at(() => {
+      this.q.setRoot.run(root, size, files, repo, id);
+    });
+  }
+  finishCommit(repo: string, id: string, at: number, description: string): Promise<void> {
+    return this.at(() => {
+      this.q.finish.run(at, at, description, repo, id);
+    });
+  }
+  setCommitError(repo: string, id: string, error: string): Promise<void> {
+    return this.at(() => {
+      this.q.setError.run(error, repo, id);
+    });
+  }
+  setParent(repo: string, id: string, parent: string | null): Promise<void> {
+    return this.at(() => {
+      this.q.setParent.run(parent, repo, id);
+    });
+  }
+  deleteCommit(repo: string, id: string): Promise<void> {
+    return this.together(() => {
+      this.q.clearCommitProv.run(repo, id, repo, id);
+      this.q.deleteCommit.run(repo, id);
+    });
+  }
+  commitSets(limit: number): Promise<CommitSet[]> {
+    return this.at(() => this.q.commitSets.all(limit) as CommitSet[]);
+  }
+  commitProvenance(repo: string, id: string): Promise<ProvenanceRecord[]> {
+    return this.at(() => (this.q.commitProv.all(repo, id) as ProvenanceRow[]).map(provenanceOf));
+  }
+  addCommitProvenance(repo: string, id: string, from: readonly ProvenanceRecord[]): Promise<void> {
+    return this.together(() => {
+      for (const f of from) this.q.addCommitProv.run(repo, id, f.fromRepo, f.fromCommit, f.fromBranch);
+    });
+  }
+  commitSubvenance(repo: string, id: string): Promise<{ repo: string; id: string }[]> {
+    return this.at(() => this.q.commitSubv.all(repo, id) as { repo: string; id: string }[]);
+  }
+  allRoots(): Promise<NodeId[]> {
+    return this.at(() => this.q.roots.all() as NodeId[]);
   }
 }

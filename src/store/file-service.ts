@@ -12,7 +12,7 @@ import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError, TuskE
 import { killableSync } from '../signals.js';
 import type { CommitRef, FileRef } from './address.js';
 import type { ContentRecord } from './chunk-index.js';
-import type { CommitRow } from './commit-graph.js';
+import type { CommitRecord } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
 import { resumeHasher } from './hash-state.js';
@@ -55,23 +55,23 @@ interface WriteTarget {
   repo: string;
   branch: string | null;
   /** the open commit written into, or null when the command makes its own commit */
-  open: CommitRow | null;
-  head: CommitRow | null;
+  open: CommitRecord | null;
+  head: CommitRecord | null;
 }
 
 /** Where a write goes: an open commit (given by id, or the open head of a branch), or a new commit on a branch. */
-function locateTarget(s: StoreCore, target: CommitRef): WriteTarget {
-  requireRepo(s, target.repo);
+async function locateTarget(s: StoreCore, target: CommitRef): Promise<WriteTarget> {
+  await requireRepo(s, target.repo);
   if (target.ancestry) throw new InvalidArgumentError(`cannot write to ${target.repo}@…${target.ancestry.op}${target.ancestry.n}: ancestry refers to finished commits`, 'write to a branch or an open commit');
   if (target.commit) {
-    const c = resolveCommit(s, target);
+    const c = await resolveCommit(s, target);
     if (c.finished !== null) throw new ConflictError(`commit ${commitLabel(c)} has already finished`, `write to a branch instead, e.g. ${c.repo}@${c.branch ?? DEFAULT_BRANCH}`);
     return { repo: c.repo, branch: c.branch, open: c, head: c };
   }
   const branch = target.branch ?? DEFAULT_BRANCH;
-  if (s.graph.branchProvenance(target.repo, branch).length > 0) throw outputBranch(target.repo, branch);
-  const b = s.graph.getBranch(target.repo, branch);
-  const head = b ? s.graph.getCommit(target.repo, b.head)! : null;
+  if ((await s.graph.branchProvenance(target.repo, branch)).length > 0) throw outputBranch(target.repo, branch);
+  const b = await s.graph.getBranch(target.repo, branch);
+  const head = b ? (await s.graph.getCommit(target.repo, b.head))! : null;
   return { repo: target.repo, branch, open: head && head.finished === null ? head : null, head };
 }
 
@@ -84,26 +84,26 @@ async function commitEdits(
   target: CommitRef,
   build: (base: NodeId | null, t: WriteTarget) => Promise<readonly (PathEdit | OverlayOp)[]>,
   opts: { description?: string; beforeCommit?: () => Promise<void> } = {},
-): Promise<{ commit: CommitRow; finished: boolean }> {
+): Promise<{ commit: CommitRecord; finished: boolean }> {
   crashPoint('before-commit-txn');
   const done = await s.unitOfWork(async () => {
-    const t = locateTarget(s, target);
+    const t = await locateTarget(s, target);
     const base = t.open ? t.open.root : (t.head?.root ?? null);
     const edits = await build(base, t);
     const ref = applyTreeOps(s.reader, s.pages, base, edits);
     const root = ref ? ref.id : emptyRoot(s);
     await opts.beforeCommit?.();
     if (t.open) {
-      s.graph.setCommitRoot(t.repo, t.open.id, root, ref?.size ?? 0, ref?.files ?? 0);
+      await s.graph.setCommitRoot(t.repo, t.open.id, root, ref?.size ?? 0, ref?.files ?? 0);
       crashPoint('in-commit-txn');
-      return { commit: s.graph.getCommit(t.repo, t.open.id)!, finished: false };
+      return { commit: (await s.graph.getCommit(t.repo, t.open.id))!, finished: false };
     }
-    const c = insertCommit(s, { repo: t.repo, branch: t.branch, parent: t.head, origin: 'USER', description: opts.description, finished: true });
-    s.graph.setCommitRoot(t.repo, c.id, root, ref?.size ?? 0, ref?.files ?? 0);
-    s.graph.setBranch(t.repo, t.branch!, c.id, Date.now());
+    const c = await insertCommit(s, { repo: t.repo, branch: t.branch, parent: t.head, origin: 'USER', description: opts.description, finished: true });
+    await s.graph.setCommitRoot(t.repo, c.id, root, ref?.size ?? 0, ref?.files ?? 0);
+    await s.graph.setBranch(t.repo, t.branch!, c.id, Date.now());
     await propagate(s, t.repo, t.branch!, c.id);
     crashPoint('in-commit-txn');
-    return { commit: s.graph.getCommit(t.repo, c.id)!, finished: true };
+    return { commit: (await s.graph.getCommit(t.repo, c.id))!, finished: true };
   });
   crashPoint('after-commit-txn');
   return done;
@@ -261,7 +261,7 @@ function planPut(sources: readonly PutSource[], append: boolean, warn: (msg: str
 
 /** Put files into a branch (one new commit) or an open commit. */
 export async function putFiles(s: StoreCore, target: CommitRef, sources: readonly PutSource[], opts: PutOptions = {}): Promise<PutResult> {
-  const t0 = locateTarget(s, target);
+  const t0 = await locateTarget(s, target);
   // warnings (skipped links and special files) also travel in the result, so `--json` shows them
   const warnings: string[] = [];
   const warn = (msg: string) => {
@@ -438,7 +438,7 @@ class PutRun {
   }
 
   /** Make the packs durable, then record everything staged and the commit in one unit of work. */
-  async commit(target: CommitRef, description: string | undefined): Promise<{ commit: CommitRow; finished: boolean }> {
+  async commit(target: CommitRef, description: string | undefined): Promise<{ commit: CommitRecord; finished: boolean }> {
     const { s, session, pending } = this;
     // before the transaction: a branch must never point at bytes not stored
     await session.makeDurable();
@@ -663,16 +663,16 @@ export function toFileInfo(repo: string, commit: string, pe: { path: string; ent
   };
 }
 
-function fileNotFound(c: CommitRow, p: string): NotFoundError {
+function fileNotFound(c: CommitRecord, p: string): NotFoundError {
   return new NotFoundError('file', p, `file ${escapeControlChars(p)} not found in repo ${c.repo} at commit ${c.id}`);
 }
 
-function rootOf(s: StoreCore, c: CommitRow): NodeId {
+function rootOf(s: StoreCore, c: CommitRecord): NodeId {
   return c.root ?? emptyRoot(s);
 }
 
 /** Entries a (possibly glob) path names: the glob's matches, or the one entry at a literal path. */
-function matchPath(s: StoreCore, c: CommitRow, p: string): PathEntry[] {
+function matchPath(s: StoreCore, c: CommitRecord, p: string): PathEntry[] {
   const root = c.root;
   if (!root) return [];
   // a glob over a big tree is long synchronous work: Ctrl-C must still stop it
@@ -686,7 +686,7 @@ function matchPath(s: StoreCore, c: CommitRow, p: string): PathEntry[] {
  * A damaged or missing tree page found while resolving `p` names the commit and path, as damaged
  * file contents do: "file /a in r@master=… cannot be read: tree page … does not match its id".
  */
-function inCommit<T>(c: CommitRow, p: string, fn: () => T): T {
+function inCommit<T>(c: CommitRecord, p: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
@@ -696,8 +696,8 @@ function inCommit<T>(c: CommitRow, p: string, fn: () => T): T {
 }
 
 /** Children of a directory, the file itself, or the matches of a glob, collected. */
-export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
-  return [...iterateFiles(s, ref)];
+export async function listFiles(s: StoreCore, ref: FileRef): Promise<FileInfo[]> {
+  return [...(await iterateFiles(s, ref))];
 }
 
 /**
@@ -707,8 +707,8 @@ export function listFiles(s: StoreCore, ref: FileRef): FileInfo[] {
  * A path that does not exist fails here, before anything is returned; a damaged page later in the
  * directory fails the `next()` that reaches it.
  */
-export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string } = {}): Iterable<FileInfo> {
-  const c = resolveCommit(s, ref);
+export async function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string } = {}): Promise<Iterable<FileInfo>> {
+  const c = await resolveCommit(s, ref);
   const p = ref.path ?? '/';
   if (hasGlobChars(p)) return inCommit(c, p, () => matchPath(s, c, p).map((pe) => toFileInfo(c.repo, c.id, pe)));
   const clean = cleanPath(p);
@@ -733,13 +733,13 @@ export function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string 
   };
 }
 
-export function globFiles(s: StoreCore, ref: FileRef): FileInfo[] {
-  const c = resolveCommit(s, ref);
+export async function globFiles(s: StoreCore, ref: FileRef): Promise<FileInfo[]> {
+  const c = await resolveCommit(s, ref);
   return inCommit(c, ref.path ?? '/', () => matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c.repo, c.id, pe)));
 }
 
-export function inspectFile(s: StoreCore, ref: FileRef): FileInfo {
-  const c = resolveCommit(s, ref);
+export async function inspectFile(s: StoreCore, ref: FileRef): Promise<FileInfo> {
+  const c = await resolveCommit(s, ref);
   const p = ref.path ?? '/';
   const matches = inCommit(c, p, () => matchPath(s, c, p));
   if (matches.length === 0) {
@@ -750,7 +750,7 @@ export function inspectFile(s: StoreCore, ref: FileRef): FileInfo {
   return toFileInfo(c.repo, c.id, matches[0]!);
 }
 
-function readCtx(c: CommitRow, p: string): ReadContext {
+function readCtx(c: CommitRecord, p: string): ReadContext {
   return { describe: () => `file ${p} in ${commitLabel(c)}` };
 }
 
@@ -772,8 +772,8 @@ interface GetItem {
 }
 
 /** What a get writes, checked before a byte is: the commit, the files in walk order (produced as it goes), their total size. */
-function planGet(s: StoreCore, ref: FileRef, opts: GetOptions): { c: CommitRow; items: Iterable<GetItem>; total: number } {
-  const c = resolveCommit(s, ref);
+async function planGet(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ c: CommitRecord; items: Iterable<GetItem>; total: number }> {
+  const c = await resolveCommit(s, ref);
   const p = ref.path ?? '/';
   const where = `${c.repo}@${c.branch ?? ''}=${c.id}`;
   if (opts.recursive && !opts.output) throw new InvalidArgumentError('an output path needs to be specified when using the --recursive flag', 'add -o DIR');
@@ -824,7 +824,7 @@ class GetProgress {
 
 /** Write a file to stdout or a local path, or a tree to a local directory (-r). Content is verified as it is read. */
 export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ files: number; bytes: number }> {
-  const { c, items, total } = planGet(s, ref, opts);
+  const { c, items, total } = await planGet(s, ref, opts);
   const progress = new GetProgress(total, opts.onProgress);
   const madeDirs = new Set<string>();
   const offset = opts.offset ?? 0;
@@ -993,16 +993,16 @@ async function intoLocalFile(local: string, inPlace: boolean, madeDirs: Set<stri
 // diff, copy, delete
 
 /** Files that differ between two commits under a path: '-' old versions, '+' new versions. */
-export function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef, opts: { shallow?: boolean } = {}): DiffEntry[] {
-  const nc = resolveCommit(s, newRef);
-  const oc = oldRef ? resolveCommit(s, oldRef) : nc.parent ? s.graph.getCommit(nc.repo, nc.parent)! : null;
+export async function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef, opts: { shallow?: boolean } = {}): Promise<DiffEntry[]> {
+  const nc = await resolveCommit(s, newRef);
+  const oc = oldRef ? await resolveCommit(s, oldRef) : nc.parent ? (await s.graph.getCommit(nc.repo, nc.parent))! : null;
   const np = cleanPath(newRef.path ?? '/');
   const op = cleanPath(oldRef?.path ?? np);
   const ne = nc.root ? lookupPath(s.reader, nc.root, np) : undefined;
   const oe = oc?.root ? lookupPath(s.reader, oc.root, op) : undefined;
   const out: DiffEntry[] = [];
-  const add = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => out.push({ op: sign, ...toFileInfo(c.repo, c.id, pe) });
-  const expand = (sign: '+' | '-', c: CommitRow, pe: PathEntry) => {
+  const add = (sign: '+' | '-', c: CommitRecord, pe: PathEntry) => out.push({ op: sign, ...toFileInfo(c.repo, c.id, pe) });
+  const expand = (sign: '+' | '-', c: CommitRecord, pe: PathEntry) => {
     if (pe.entry.kind === 'file' || opts.shallow) add(sign, c, pe);
     else for (const f of walkTree(s.reader, pe.entry.id as NodeId, pe.path)) if (f.entry.kind === 'file') add(sign, c, f);
   };
@@ -1029,7 +1029,7 @@ export function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef, opts:
 
 /** Copy a file or directory into a branch or open commit by reference: no bytes move. */
 export async function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: { append?: boolean } = {}): Promise<CommitInfo> {
-  const sc = resolveCommit(s, src);
+  const sc = await resolveCommit(s, src);
   const sp = cleanPath(src.path ?? '/');
   const se = sc.root ? lookupPath(s.reader, sc.root, sp) : undefined;
   if (!se) throw fileNotFound(sc, sp);
@@ -1061,7 +1061,7 @@ export async function deleteFiles(s: StoreCore, ref: FileRef, opts: { recursive?
     if (!opts.recursive) throw new InvalidArgumentError('a file path is required', 'name the file, e.g. repo@master:/file.txt, or pass -r with :/ to empty the commit');
   }
   const { commit } = await commitEdits(s, ref, async (base, t) => {
-    const c = { repo: t.repo, branch: t.branch, id: t.open?.id ?? t.head?.id ?? '' } as CommitRow;
+    const c = { repo: t.repo, branch: t.branch, id: t.open?.id ?? t.head?.id ?? '' } as CommitRecord;
     const matches: PathEntry[] = [];
     if (base) {
       if (p !== undefined && hasGlobChars(p)) matches.push(...killableSync(() => [...globTree(s.reader, base, p)]));

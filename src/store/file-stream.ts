@@ -15,8 +15,8 @@ export interface FileStream {
 }
 
 /** The file a ref names (one regular file: a directory or a glob matching several is an error). */
-export function streamFile(s: StoreCore, ref: FileRef): FileStream {
-  const info = inspectFile(s, ref);
+export async function streamFile(s: StoreCore, ref: FileRef): Promise<FileStream> {
+  const info = await inspectFile(s, ref);
   if (info.type !== 'file') throw new InvalidArgumentError(`${info.path} in ${info.repo}@${info.commit} is a directory`, 'name one file, e.g. REPO@REF:/data.csv');
   const id = fromHex(info.hash) as ContentId;
   return { info, chunks: () => readContent(s.index, s.packs, id, { describe: () => `file ${info.path} in ${info.repo}@${info.commit}` }) };

@@ -218,17 +218,20 @@ async function writeCache(s: StoreCore, table: RemoteChunks, chunks: readonly { 
 
 /** Evict least recently used cache packs until the cache is within `limit`; packs in `keep` (the read in progress needs them) stay. */
 async function evict(s: StoreCore, table: RemoteChunks, limit: number, keep: ReadonlySet<number>): Promise<number> {
-  let total = table.cacheBytes();
-  if (total <= limit) return 0;
-  const gone: string[] = [];
-  await s.unitOfWork(async () => {
+  if (table.cacheBytes() <= limit) return 0;
+  // what the unit evicted is its result: a body run again starts from the store, not from a
+  // count or a list the first run left
+  const gone = await s.unitOfWork(async () => {
+    let total = table.cacheBytes();
+    const names: string[] = [];
     for (const p of table.cachePacks()) {
       if (total <= limit) break;
       if (keep.has(p.id)) continue;
       table.evict(p.id);
-      gone.push(p.name);
+      names.push(p.name);
       total -= p.bytes;
     }
+    return names;
   });
   for (const name of gone) {
     try {

@@ -139,9 +139,16 @@ export class StagedPages implements PageStore {
     this.staged.set(id.toString('latin1'), { id, data });
   }
 
-  /** Write the staged pages to the target; inside a transaction. */
+  /**
+   * Write the staged pages to the target; inside a transaction. They stay staged until `forget`:
+   * a unit of work that runs again writes them again.
+   */
   flush(): void {
     for (const { id, data } of this.staged.values()) this.target.putPage(id, data);
+  }
+
+  /** Drop the staged pages once the transaction that wrote them has committed. */
+  forget(): void {
     this.staged.clear();
   }
 }
@@ -437,17 +444,28 @@ export class TreeIngest {
       await this.o.writer.checkpoint();
       await this.record(Date.now());
     });
-    if (done) this.o.onCheckpoint?.();
+    if (done) {
+      this.forgetRecorded();
+      this.o.onCheckpoint?.();
+    }
   }
 
-  /** Record staged contents, file-cache rows and pages: inside the transaction, after the writer's rows. */
+  /**
+   * Record staged contents, file-cache rows and pages: inside the transaction, after the writer's
+   * rows. They stay staged (a unit of work may run its body again) until `forgetRecorded`.
+   */
   async record(readAtMs: number): Promise<void> {
     await this.s.index.putContents(this.contents);
-    this.contents = [];
     this.o.cache?.record(this.cacheRows, readAtMs, this.cacheComplete);
+    this.o.pages.flush();
+  }
+
+  /** Drop what `record` wrote, once its transaction has committed. */
+  forgetRecorded(): void {
+    this.contents = [];
     this.cacheRows = [];
     this.cacheComplete = [];
-    this.o.pages.flush();
+    this.o.pages.forget();
   }
 
   async ingest(localRoot: string, repoRoot: string): Promise<PageRef | null> {

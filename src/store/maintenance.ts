@@ -35,7 +35,7 @@ export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgres
   await run.checkChunkPlaces(packs);
   await run.checkDeltaChains();
   if (opts.verifyData) await run.verifyChunks();
-  run.checkCommits();
+  await run.checkCommits();
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) run.checked.cachedInputs = verifyInputCache(s.path, (id, problem) => run.report(`cached input ${id.slice(0, 16)}`, problem));
   if (opts.verifyData) await run.checkHasherStates();
@@ -190,20 +190,20 @@ class FsckRun {
   }
 
   /** Branches, commits, provenance, and each commit's tree, reported per commit and path. */
-  checkCommits(): void {
+  async checkCommits(): Promise<void> {
     const { graph } = this.s;
-    const repos = new Set(graph.listRepos().map((r) => r.name));
+    const repos = new Set((await graph.listRepos()).map((r) => r.name));
     this.checked.repos = repos.size;
-    for (const b of graph.allBranches()) {
-      if (!graph.getCommit(b.repo, b.head)) this.report(`branch ${b.repo}@${b.name}`, `points at commit ${b.head}, which does not exist`);
+    for (const b of await graph.allBranches()) {
+      if (!(await graph.getCommit(b.repo, b.head))) this.report(`branch ${b.repo}@${b.name}`, `points at commit ${b.head}, which does not exist`);
     }
-    for (const c of graph.iterateAllCommits()) {
+    for await (const c of graph.iterateAllCommits()) {
       this.checked.commits++;
       const label = `${c.repo}@${c.id}`;
       if (!repos.has(c.repo)) this.report(`commit ${label}`, `belongs to repo ${c.repo}, which does not exist`);
-      if (c.parent && !graph.getCommit(c.repo, c.parent)) this.report(`commit ${label}`, `has parent ${c.parent}, which does not exist`);
-      for (const p of graph.commitProvenance(c.repo, c.id))
-        if (!graph.getCommit(p.from_repo, p.from_commit)) this.report(`commit ${label}`, `has provenance ${p.from_repo}@${p.from_commit}, which does not exist`);
+      if (c.parent && !(await graph.getCommit(c.repo, c.parent))) this.report(`commit ${label}`, `has parent ${c.parent}, which does not exist`);
+      for (const p of await graph.commitProvenance(c.repo, c.id))
+        if (!(await graph.getCommit(p.fromRepo, p.fromCommit))) this.report(`commit ${label}`, `has provenance ${p.fromRepo}@${p.fromCommit}, which does not exist`);
       if (!c.root) {
         this.report(`commit ${label}`, 'has no root tree');
         continue;
@@ -436,7 +436,7 @@ async function sweep(
         }
       }
     };
-    for (const root of s.graph.allRoots()) markDir(root);
+    for (const root of await s.graph.allRoots()) markDir(root);
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
     for (const root of await s.jobs.allDatumOutputs()) markDir(root);
     // delta hook: a kept chunk keeps the chain of bases it is stored against

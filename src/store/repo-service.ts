@@ -1,30 +1,30 @@
 // Repos and branches, with Pachyderm's rules for provenance and deletion.
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { validateName, type CommitRef } from './address.js';
-import type { BranchRow } from './commit-graph.js';
+import type { BranchRecord } from './commit-graph.js';
 import { DEFAULT_BRANCH, insertCommit, iso, recordBranchProvenance, requireRepo, resolveCommit } from './commit-service.js';
 import type { StoreCore } from './store-core.js';
 import type { BranchInfo, BranchRef, RepoInfo } from './types.js';
 
-function toRepoInfo(s: StoreCore, name: string): RepoInfo {
-  const r = s.graph.getRepo(name)!;
-  const master = s.graph.getBranch(name, DEFAULT_BRANCH);
-  const head = master ? s.graph.getCommit(name, master.head) : undefined;
+async function toRepoInfo(s: StoreCore, name: string): Promise<RepoInfo> {
+  const r = (await s.graph.getRepo(name))!;
+  const master = await s.graph.getBranch(name, DEFAULT_BRANCH);
+  const head = master ? await s.graph.getCommit(name, master.head) : undefined;
   return {
     name: r.name,
     type: r.type,
     description: r.description,
     created: iso(r.created),
     sizeBytes: head?.size ?? 0,
-    branches: s.graph.listBranches(name).map((b) => b.name),
+    branches: (await s.graph.listBranches(name)).map((b) => b.name),
   };
 }
 
 export async function createRepo(s: StoreCore, name: string, opts: { description?: string; type?: string } = {}): Promise<RepoInfo> {
   validateName('repo', name);
   await s.unitOfWork(async () => {
-    if (s.graph.getRepo(name)) throw new AlreadyExistsError(`repo ${name} already exists`, 'pick another name, or `tusk update repo` to change its description');
-    s.graph.insertRepo({ name, type: opts.type ?? 'user', description: opts.description ?? '', created: Date.now() });
+    if (await s.graph.getRepo(name)) throw new AlreadyExistsError(`repo ${name} already exists`, 'pick another name, or `tusk update repo` to change its description');
+    await s.graph.insertRepo({ name, type: opts.type ?? 'user', description: opts.description ?? '', created: Date.now() });
   });
   return toRepoInfo(s, name);
 }
@@ -33,38 +33,37 @@ export async function createRepo(s: StoreCore, name: string, opts: { description
 export async function updateRepo(s: StoreCore, name: string, opts: { description: string }): Promise<RepoInfo> {
   validateName('repo', name);
   await s.unitOfWork(async () => {
-    if (s.graph.getRepo(name)) s.graph.setRepoDescription(name, opts.description);
-    else s.graph.insertRepo({ name, type: 'user', description: opts.description, created: Date.now() });
+    if (await s.graph.getRepo(name)) await s.graph.setRepoDescription(name, opts.description);
+    else await s.graph.insertRepo({ name, type: 'user', description: opts.description, created: Date.now() });
   });
   return toRepoInfo(s, name);
 }
 
-export function listRepos(s: StoreCore, opts: { all?: boolean; type?: string } = {}): RepoInfo[] {
-  return s.graph
-    .listRepos()
-    .filter((r) => (opts.type ? r.type === opts.type : opts.all || r.type === 'user' || r.type === 'output'))
-    .map((r) => toRepoInfo(s, r.name));
+export async function listRepos(s: StoreCore, opts: { all?: boolean; type?: string } = {}): Promise<RepoInfo[]> {
+  const out: RepoInfo[] = [];
+  for (const r of await s.graph.listRepos()) if (opts.type ? r.type === opts.type : opts.all || r.type === 'user' || r.type === 'output') out.push(await toRepoInfo(s, r.name));
+  return out;
 }
 
-export function inspectRepo(s: StoreCore, name: string): RepoInfo {
-  requireRepo(s, name);
+export async function inspectRepo(s: StoreCore, name: string): Promise<RepoInfo> {
+  await requireRepo(s, name);
   return toRepoInfo(s, name);
 }
 
 /** Delete a repo and its history. Refused when other repos' branches depend on it, unless forced. */
 export async function deleteRepo(s: StoreCore, name: string, opts: { force?: boolean } = {}): Promise<{ repo: string }> {
   await s.unitOfWork(async () => {
-    requireRepo(s, name);
-    const repo = s.graph.getRepo(name)!;
+    await requireRepo(s, name);
+    const repo = (await s.graph.getRepo(name))!;
     if (repo.type === 'output' && !opts.force)
       throw new ConflictError('cannot delete a repo associated with a pipeline - delete the pipeline instead', `run \`tusk delete pipeline ${name}\``);
-    const deps = s.graph.repoSubvenance(name);
+    const deps = await s.graph.repoSubvenance(name);
     if (deps.length > 0 && !opts.force)
       throw new ConflictError(
         `cannot delete repo ${name}: branches [${deps.map((d) => `${d.repo}@${d.branch}`).join(', ')}] have it as provenance`,
         'delete those branches first, or pass --force',
       );
-    s.graph.deleteRepo(name);
+    await s.graph.deleteRepo(name);
   });
   return { repo: name };
 }
@@ -78,56 +77,56 @@ export async function deleteRepos(s: StoreCore, names: readonly string[], opts: 
   await s.unitOfWork(async () => {
     const set = new Set(names);
     for (const name of names) {
-      requireRepo(s, name);
-      const repo = s.graph.getRepo(name)!;
+      await requireRepo(s, name);
+      const repo = (await s.graph.getRepo(name))!;
       if (repo.type === 'output' && !opts.force)
         throw new ConflictError('cannot delete a repo associated with a pipeline - delete the pipeline instead', `run \`tusk delete pipeline ${name}\``);
-      const outside = s.graph.repoSubvenance(name).filter((d) => !set.has(d.repo));
+      const outside = (await s.graph.repoSubvenance(name)).filter((d) => !set.has(d.repo));
       if (outside.length > 0 && !opts.force)
         throw new ConflictError(
           `cannot delete repo ${name}: branches [${outside.map((d) => `${d.repo}@${d.branch}`).join(', ')}] have it as provenance`,
           'delete those branches first, or pass --force',
         );
     }
-    for (const name of names) s.graph.deleteRepo(name);
+    for (const name of names) await s.graph.deleteRepo(name);
   });
   return { deleted: [...names] };
 }
 
-function toBranchInfo(s: StoreCore, b: BranchRow): BranchInfo {
+async function toBranchInfo(s: StoreCore, b: BranchRecord): Promise<BranchInfo> {
   return {
     repo: b.repo,
     name: b.name,
     head: b.head,
     created: iso(b.created),
-    provenance: s.graph.branchProvenance(b.repo, b.name).map((p) => `${p.repo}@${p.branch}`),
-    subvenance: subvenanceOf(s, b.repo, b.name).map((p) => `${p.repo}@${p.branch}`),
+    provenance: (await s.graph.branchProvenance(b.repo, b.name)).map((p) => `${p.repo}@${p.branch}`),
+    subvenance: (await subvenanceOf(s, b.repo, b.name)).map((p) => `${p.repo}@${p.branch}`),
   };
 }
 
 /** Branches reachable from repo@branch by `step`, transitively, each once, in breadth-first order. */
-function closure(start: BranchRef, step: (repo: string, branch: string) => BranchRef[]): BranchRef[] {
+async function closure(start: BranchRef, step: (repo: string, branch: string) => Promise<BranchRef[]>): Promise<BranchRef[]> {
   const out: BranchRef[] = [];
   const seen = new Set<string>();
-  const queue = step(start.repo, start.branch);
+  const queue = await step(start.repo, start.branch);
   while (queue.length > 0) {
     const d = queue.shift()!;
     const key = `${d.repo}@${d.branch}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(d);
-    queue.push(...step(d.repo, d.branch));
+    queue.push(...(await step(d.repo, d.branch)));
   }
   return out;
 }
 
 /** Every branch that depends on repo@branch, transitively. */
-function subvenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
+function subvenanceOf(s: StoreCore, repo: string, branch: string): Promise<BranchRef[]> {
   return closure({ repo, branch }, (r, b) => s.graph.directSubvenance(r, b));
 }
 
 /** Every branch repo@branch depends on, transitively. */
-function provenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
+function provenanceOf(s: StoreCore, repo: string, branch: string): Promise<BranchRef[]> {
   return closure({ repo, branch }, (r, b) => s.graph.branchProvenance(r, b));
 }
 
@@ -139,43 +138,45 @@ function provenanceOf(s: StoreCore, repo: string, branch: string): BranchRef[] {
 export async function createBranch(s: StoreCore, repo: string, branch: string, opts: { head?: CommitRef; provenance?: BranchRef[] } = {}): Promise<BranchInfo> {
   validateName('branch', branch);
   const row = await s.unitOfWork(async () => {
-    requireRepo(s, repo);
-    const existing = s.graph.getBranch(repo, branch);
+    await requireRepo(s, repo);
+    const existing = await s.graph.getBranch(repo, branch);
     const prov = opts.provenance ?? [];
     for (const p of prov) {
-      requireRepo(s, p.repo);
-      if (!s.graph.getBranch(p.repo, p.branch)) throw new NotFoundError('branch', `${p.repo}@${p.branch}`, `branch "${p.branch}" not found in repo ${p.repo}`);
+      await requireRepo(s, p.repo);
+      if (!(await s.graph.getBranch(p.repo, p.branch))) throw new NotFoundError('branch', `${p.repo}@${p.branch}`, `branch "${p.branch}" not found in repo ${p.repo}`);
       if (p.repo === repo) throw new InvalidArgumentError(`repo ${repo} cannot be in the provenance of its own branch`, 'provenance must come from other repos');
-      if (provenanceOf(s, p.repo, p.branch).some((q) => q.repo === repo && q.branch === branch))
+      if ((await provenanceOf(s, p.repo, p.branch)).some((q) => q.repo === repo && q.branch === branch))
         throw new InvalidArgumentError(`provenance loop, branch ${repo}@${branch} cannot be provenant on itself`, 'remove the provenance that closes the loop');
     }
-    let head = existing ? s.graph.getCommit(repo, existing.head)! : null;
+    let head = existing ? (await s.graph.getCommit(repo, existing.head))! : null;
     if (opts.head) {
-      const target = resolveCommit(s, { ...opts.head, repo: opts.head.repo || repo });
+      const target = await resolveCommit(s, { ...opts.head, repo: opts.head.repo || repo });
       if (target.repo !== repo) throw new InvalidArgumentError(`head commit ${target.repo}@${target.id} is in another repo`, `pick a commit of ${repo}`);
       head = target;
     }
     const now = Date.now();
-    if (prov.length > 0) s.graph.setBranchProvenance(repo, branch, prov);
+    if (prov.length > 0) await s.graph.setBranchProvenance(repo, branch, prov);
     if (!head || prov.length > 0) {
-      const c = insertCommit(s, { repo, branch, parent: head, origin: 'AUTO', finished: true });
-      recordBranchProvenance(s, c);
+      const c = await insertCommit(s, { repo, branch, parent: head, origin: 'AUTO', finished: true });
+      await recordBranchProvenance(s, c);
       head = c;
     }
-    s.graph.setBranch(repo, branch, head.id, existing?.created ?? now);
-    return s.graph.getBranch(repo, branch)!;
+    await s.graph.setBranch(repo, branch, head.id, existing?.created ?? now);
+    return (await s.graph.getBranch(repo, branch))!;
   });
   return toBranchInfo(s, row);
 }
 
-export function listBranches(s: StoreCore, repo: string): BranchInfo[] {
-  requireRepo(s, repo);
-  return s.graph.listBranches(repo).map((b) => toBranchInfo(s, b));
+export async function listBranches(s: StoreCore, repo: string): Promise<BranchInfo[]> {
+  await requireRepo(s, repo);
+  const out: BranchInfo[] = [];
+  for (const b of await s.graph.listBranches(repo)) out.push(await toBranchInfo(s, b));
+  return out;
 }
 
-export function inspectBranch(s: StoreCore, repo: string, branch: string): BranchInfo {
-  requireRepo(s, repo);
-  const b = s.graph.getBranch(repo, branch);
+export async function inspectBranch(s: StoreCore, repo: string, branch: string): Promise<BranchInfo> {
+  await requireRepo(s, repo);
+  const b = await s.graph.getBranch(repo, branch);
   if (!b) throw new NotFoundError('branch', `${repo}@${branch}`, `branch ${repo}@${branch} not found`);
   return toBranchInfo(s, b);
 }
@@ -183,16 +184,16 @@ export function inspectBranch(s: StoreCore, repo: string, branch: string): Branc
 /** Delete a branch (its commits stay). Refused while other branches depend on it, unless forced. */
 export async function deleteBranch(s: StoreCore, repo: string, branch: string, opts: { force?: boolean } = {}): Promise<{ repo: string; branch: string }> {
   await s.unitOfWork(async () => {
-    requireRepo(s, repo);
-    if (!s.graph.getBranch(repo, branch)) throw new NotFoundError('branch', `${repo}@${branch}`, `branch ${repo}@${branch} not found`);
-    const subv = s.graph.directSubvenance(repo, branch);
+    await requireRepo(s, repo);
+    if (!(await s.graph.getBranch(repo, branch))) throw new NotFoundError('branch', `${repo}@${branch}`, `branch ${repo}@${branch} not found`);
+    const subv = await s.graph.directSubvenance(repo, branch);
     if (subv.length > 0 && !opts.force)
       throw new ConflictError(
         `branch ${repo}@${branch} has [${subv.map((d) => `${d.repo}@${d.branch}`).join(', ')}] as subvenance, deleting it would break those branches`,
         'delete those branches first, or pass --force',
       );
-    for (const d of subv) s.graph.setBranchProvenance(d.repo, d.branch, s.graph.branchProvenance(d.repo, d.branch).filter((p) => !(p.repo === repo && p.branch === branch)));
-    s.graph.deleteBranch(repo, branch);
+    for (const d of subv) await s.graph.setBranchProvenance(d.repo, d.branch, (await s.graph.branchProvenance(d.repo, d.branch)).filter((p) => !(p.repo === repo && p.branch === branch)));
+    await s.graph.deleteBranch(repo, branch);
   });
   return { repo, branch };
 }

@@ -40,8 +40,8 @@ export interface StoreCore {
    * the caller's that outlive an attempt), and hands what it found back as its result.
    *
    * A unit started inside a unit joins it. On SQLite a unit is BEGIN IMMEDIATE … COMMIT on the
-   * store's connection, held by one async flow at a time (an in-process mutex); job-record reads
-   * outside it wait for the mutex, so they never see half of a unit.
+   * store's connection, held by one async flow at a time (an in-process mutex); commit-graph and
+   * job-record reads outside it wait for the mutex, so they never see half of a unit.
    */
   unitOfWork<T>(fn: (tx: UnitTx) => Promise<T>): Promise<T>;
   /**
@@ -96,7 +96,7 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
   const readonly = opts.readonly ?? false;
   const db = openDb(path.join(storePath, DB_FILE), { readonly, create: false });
   const units = new SqliteUnits(db);
-  const graph = new SqliteCommitGraph(db);
+  const graph = new SqliteCommitGraph(db, () => units.settled());
   const index = new SqliteChunkIndex(db, () => units.settled());
   const pages: PageStore = {
     getPage: (id: NodeId) => index.getNode(id),

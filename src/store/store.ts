@@ -88,8 +88,8 @@ export class Store {
   finishCommit(ref: CommitRef, opts?: { description?: string; force?: boolean }) {
     return commits.finishCommit(this.core, ref, opts);
   }
-  inspectCommit(ref: CommitRef) {
-    return commits.toCommitInfo(this.core, commits.resolveCommit(this.core, ref));
+  async inspectCommit(ref: CommitRef) {
+    return commits.toCommitInfo(this.core, await commits.resolveCommit(this.core, ref));
   }
   listCommits(opts: { repo?: string; branch?: string; commitSet?: string; number?: number; all?: boolean; origin?: CommitOrigin; from?: string }) {
     return commits.listCommits(this.core, opts);
@@ -168,7 +168,7 @@ export class Store {
   commitRoot(repo: string, id: string) {
     return transfer.commitRoot(this.core, repo, id);
   }
-  exportCommits(heads: readonly { repo: string; id: string }[], isKnown: (repo: string, id: string) => boolean, knownRoots: readonly string[]) {
+  exportCommits(heads: readonly { repo: string; id: string }[], isKnown: (repo: string, id: string) => boolean | Promise<boolean>, knownRoots: readonly string[]) {
     return transfer.exportCommits(this.core, heads, isKnown, knownRoots);
   }
   readChunkRecords(ids: readonly Buffer[]) {

@@ -7,7 +7,7 @@ import { requireLocal } from './packs.js';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
 import { propagate } from './commit-service.js';
-import type { CommitRow } from './commit-graph.js';
+import type { CommitRecord as StoredCommit } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { readChunk } from './content-io.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
@@ -106,37 +106,37 @@ export interface ExportResult {
 }
 
 /** A branch head: the commit, and whether it is finished (only finished commits travel). */
-export function branchHead(s: StoreCore, repo: string, branch: string): string {
-  const b = s.graph.getBranch(repo, branch);
+export async function branchHead(s: StoreCore, repo: string, branch: string): Promise<string> {
+  const b = await s.graph.getBranch(repo, branch);
   if (!b) throw new NotFoundError('branch', `${repo}@${branch}`);
-  const c = s.graph.getCommit(repo, b.head);
+  const c = await s.graph.getCommit(repo, b.head);
   if (!c) throw new CorruptError(`branch ${repo}@${branch} points at a missing commit ${b.head}`, 'run `tusk fsck`');
   if (c.finished === null) throw new InvalidArgumentError(`${repo}@${branch} has an open commit ${b.head}`, `finish it first: \`tusk finish commit ${repo}@${branch}\``);
   return b.head;
 }
 
 /** Whether `ancestor` is `id` or one of its ancestors, in `repo`. */
-export function isAncestor(s: StoreCore, repo: string, ancestor: string, id: string): boolean {
+export async function isAncestor(s: StoreCore, repo: string, ancestor: string, id: string): Promise<boolean> {
   for (let c: string | null = id; c !== null; ) {
     if (c === ancestor) return true;
-    c = s.graph.getCommit(repo, c)?.parent ?? null;
+    c = (await s.graph.getCommit(repo, c))?.parent ?? null;
   }
   return false;
 }
 
 /** A local commit's root page id (hex), null for an empty commit. */
-export function commitRoot(s: StoreCore, repo: string, id: string): string | null {
-  return s.graph.getCommit(repo, id)?.root?.toString('hex') ?? null;
+export async function commitRoot(s: StoreCore, repo: string, id: string): Promise<string | null> {
+  return (await s.graph.getCommit(repo, id))?.root?.toString('hex') ?? null;
 }
 
 /** A local commit's parent (null for a first commit or one the store lacks). */
-export function commitParent(s: StoreCore, repo: string, id: string): string | null {
-  return s.graph.getCommit(repo, id)?.parent ?? null;
+export async function commitParent(s: StoreCore, repo: string, id: string): Promise<string | null> {
+  return (await s.graph.getCommit(repo, id))?.parent ?? null;
 }
 
 /** Whether the local store has this commit. */
-export function hasCommit(s: StoreCore, repo: string, id: string): boolean {
-  return s.graph.getCommit(repo, id) !== undefined;
+export async function hasCommit(s: StoreCore, repo: string, id: string): Promise<boolean> {
+  return (await s.graph.getCommit(repo, id)) !== undefined;
 }
 
 /**
@@ -147,19 +147,19 @@ export function hasCommit(s: StoreCore, repo: string, id: string): boolean {
 export async function exportCommits(
   s: StoreCore,
   heads: readonly { repo: string; id: string }[],
-  isKnown: (repo: string, id: string) => boolean,
+  isKnown: (repo: string, id: string) => boolean | Promise<boolean>,
   knownRoots: readonly string[],
 ): Promise<ExportResult> {
   const included = new Set<string>();
   const ordered: CommitRecord[] = [];
   const repos = new Map<string, RepoRecord>();
   // depth-first, parents and inputs first, so the list can be recorded in order
-  const visit = (repo: string, head: string): void => {
-    const chain: CommitRow[] = [];
+  const visit = async (repo: string, head: string): Promise<void> => {
+    const chain: StoredCommit[] = [];
     for (let id: string | null = head; id !== null; ) {
       const key = `${repo}@${id}`;
-      if (included.has(key) || isKnown(repo, id)) break;
-      const row = s.graph.getCommit(repo, id);
+      if (included.has(key) || (await isKnown(repo, id))) break;
+      const row = await s.graph.getCommit(repo, id);
       if (!row) throw new CorruptError(`commit ${repo}@${id} is missing from the local store`, 'run `tusk fsck`');
       if (row.finished === null) throw new InvalidArgumentError(`commit ${repo}@${id} is still open`, `finish it first: \`tusk finish commit ${repo}@${id}\``);
       included.add(key);
@@ -167,10 +167,10 @@ export async function exportCommits(
       id = row.parent;
     }
     for (const row of chain.reverse()) {
-      const prov = s.graph.commitProvenance(row.repo, row.id);
-      for (const p of prov) visit(p.from_repo, p.from_commit);
+      const prov = await s.graph.commitProvenance(row.repo, row.id);
+      for (const p of prov) await visit(p.fromRepo, p.fromCommit);
       if (!repos.has(row.repo)) {
-        const r = s.graph.getRepo(row.repo);
+        const r = await s.graph.getRepo(row.repo);
         if (r) repos.set(r.name, { name: r.name, type: r.type, description: r.description, created: r.created });
       }
       ordered.push({
@@ -187,11 +187,11 @@ export async function exportCommits(
         size: row.size,
         files: row.files,
         error: row.error,
-        provenance: prov.map((p) => ({ repo: p.from_repo, commit: p.from_commit, branch: p.from_branch })),
+        provenance: prov.map((p) => ({ repo: p.fromRepo, commit: p.fromCommit, branch: p.fromBranch })),
       });
     }
   };
-  for (const h of heads) visit(h.repo, h.id);
+  for (const h of heads) await visit(h.repo, h.id);
 
   // the pipelines and finished jobs that made the output commits, so the receiver can say what
   // made them (a job's id is its output commit's id, a pipeline's name its output repo's)
@@ -202,7 +202,7 @@ export async function exportCommits(
     if (!job || !TERMINAL_JOB_STATES.includes(job.state)) continue;
     jobs.push(jobEntry(job));
     const p = pipelines.has(c.repo) ? undefined : await s.jobs.getPipeline(c.repo);
-    if (p) pipelines.set(p.name, pipelineEntry(p, s.graph.branchProvenance(p.name, p.outputBranch)));
+    if (p) pipelines.set(p.name, pipelineEntry(p, await s.graph.branchProvenance(p.name, p.outputBranch)));
   }
 
   const skip = new Set<string>();
@@ -498,15 +498,19 @@ export class TransferImport {
       this.verifyDeltas();
       for (const p of pages) s.index.putNode(p.id, p.data);
       await s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
-      for (const r of set.repos) if (!s.graph.getRepo(r.name)) s.graph.insertRepo(r);
+      for (const r of set.repos) if (!(await s.graph.getRepo(r.name))) await s.graph.insertRepo(r);
       for (const c of set.commits) {
-        if (s.graph.getCommit(c.repo, c.id)) continue;
-        if (!s.graph.getRepo(c.repo)) s.graph.insertRepo({ name: c.repo, type: 'user', description: '', created: c.started });
-        if (c.parent !== null && !s.graph.getCommit(c.repo, c.parent)) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its parent ${c.parent}`, 'the remote history is incomplete; push again from a store that has it');
+        if (await s.graph.getCommit(c.repo, c.id)) continue;
+        if (!(await s.graph.getRepo(c.repo))) await s.graph.insertRepo({ name: c.repo, type: 'user', description: '', created: c.started });
+        if (c.parent !== null && !(await s.graph.getCommit(c.repo, c.parent))) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its parent ${c.parent}`, 'the remote history is incomplete; push again from a store that has it');
         if (c.root !== null && !s.index.getNode(Buffer.from(c.root, 'hex') as NodeId)) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its tree`, 'the remote history is incomplete; push again from a store that has it');
         const { provenance: _, ...row } = c;
-        s.graph.insertCommit({ ...row, seq: s.graph.nextSeq(c.repo), root: c.root === null ? null : (Buffer.from(c.root, 'hex') as NodeId) });
-        for (const p of c.provenance) s.graph.addCommitProvenance(c.repo, c.id, { from_repo: p.repo, from_commit: p.commit, from_branch: p.branch });
+        await s.graph.insertCommit({ ...row, seq: await s.graph.nextSeq(c.repo), root: c.root === null ? null : (Buffer.from(c.root, 'hex') as NodeId) });
+        await s.graph.addCommitProvenance(
+          c.repo,
+          c.id,
+          c.provenance.map((p) => ({ fromRepo: p.repo, fromCommit: p.commit, fromBranch: p.branch })),
+        );
         added++;
       }
       if (this.settled !== null) RemoteChunks.of(s.db).settle(this.settled);
@@ -528,26 +532,28 @@ export class TransferImport {
         }
       }
       for (const m of moves) {
-        const cur = s.graph.getBranch(m.repo, m.branch);
+        const cur = await s.graph.getBranch(m.repo, m.branch);
         if ((cur?.head ?? null) !== m.expect) {
           throw new ConflictError(`${m.repo}@${m.branch} moved to ${cur?.head ?? 'nothing'} while pulling`, 'pull again');
         }
-        if (!s.graph.getCommit(m.repo, m.head)) throw new CorruptError(`${m.repo}@${m.branch}: the remote head ${m.head} did not arrive`, 'the remote history is incomplete');
-        if (m.expect !== null && !isAncestor(s, m.repo, m.expect, m.head)) throw refuse(m);
-        s.graph.setBranch(m.repo, m.branch, m.head, cur?.created ?? Date.now());
+        if (!(await s.graph.getCommit(m.repo, m.head))) throw new CorruptError(`${m.repo}@${m.branch}: the remote head ${m.head} did not arrive`, 'the remote history is incomplete');
+        if (m.expect !== null && !(await isAncestor(s, m.repo, m.expect, m.head))) throw refuse(m);
+        await s.graph.setBranch(m.repo, m.branch, m.head, cur?.created ?? Date.now());
       }
       for (const p of set.pipelines ?? []) {
         // a pipeline this store lacks arrives stopped: the receiver learns what made the commits,
         // and runs nothing until asked (`tusk start pipeline`); one it has keeps its own spec
-        if ((await s.jobs.getPipeline(p.name)) || !s.graph.getRepo(p.name)) continue;
+        if ((await s.jobs.getPipeline(p.name)) || !(await s.graph.getRepo(p.name))) continue;
         const { inputs, output_branch, spec, ...row } = p;
         await s.jobs.insertPipeline({ ...row, spec: JSON.parse(spec) as unknown, outputBranch: output_branch, stopped: true });
-        if (s.graph.getBranch(p.name, output_branch) && s.graph.branchProvenance(p.name, output_branch).length === 0) {
-          s.graph.setBranchProvenance(p.name, output_branch, inputs.filter((i) => s.graph.getBranch(i.repo, i.branch)));
+        if ((await s.graph.getBranch(p.name, output_branch)) && (await s.graph.branchProvenance(p.name, output_branch)).length === 0) {
+          const present = [];
+          for (const i of inputs) if (await s.graph.getBranch(i.repo, i.branch)) present.push(i);
+          await s.graph.setBranchProvenance(p.name, output_branch, present);
         }
       }
       for (const j of set.jobs ?? []) {
-        if (!(await s.jobs.getPipeline(j.pipeline)) || !s.graph.getCommit(j.pipeline, j.id)) continue;
+        if (!(await s.jobs.getPipeline(j.pipeline)) || !(await s.graph.getCommit(j.pipeline, j.id))) continue;
         const { download_bytes, upload_bytes, ...rest } = j;
         await s.jobs.importJob({ ...rest, downloadBytes: download_bytes, uploadBytes: upload_bytes });
       }

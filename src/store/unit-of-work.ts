@@ -16,6 +16,16 @@ interface FileLock {
 }
 
 const locks = new Map<string, FileLock>();
+
+/**
+ * Test-only (docs/format.md): TUSK_TEST_UNIT_RERUN=1 runs the body of every outermost unit twice,
+ * rolling the first run back, as a network database does after a serialization conflict. Code
+ * that breaks the retry rule (effects outside the metadata, counters kept across attempts) then
+ * shows in any test that runs with it.
+ */
+function rerunUnits(): boolean {
+  return process.env.TUSK_TEST_UNIT_RERUN === '1';
+}
 const current = new AsyncLocalStorage<Unit>();
 
 /**
@@ -86,6 +96,14 @@ export class SqliteUnits {
       guardSqlite(() => this.db.exec('BEGIN IMMEDIATE'));
       let value: T;
       try {
+        if (rerunUnits()) {
+          // the contract's retry, made every time: the first run's writes are rolled back under
+          // the same write lock, and only the second run's result and writes count
+          this.db.exec('SAVEPOINT unit_rerun');
+          await current.run(unit, fn);
+          this.db.exec('ROLLBACK TO unit_rerun');
+          this.db.exec('RELEASE unit_rerun');
+        }
         value = await current.run(unit, fn);
         guardSqlite(() => this.db.exec('COMMIT'));
       } catch (err) {

@@ -61,7 +61,7 @@ describe('concurrent writers to one branch', () => {
     expect(got.length).toBe(base.length + 'B\nA1 A2\n'.length);
     expect(got.slice(0, base.length) === base.toString('latin1')).toBe(true);
     expect(got.slice(base.length)).toBe('B\nA1 A2\n');
-    expect(a.listCommits({ repo: 'ap', branch: 'master' })).toHaveLength(3);
+    expect(await a.listCommits({ repo: 'ap', branch: 'master' })).toHaveLength(3);
     expect((await a.fsck()).ok).toBe(true);
   });
 

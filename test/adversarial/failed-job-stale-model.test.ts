@@ -28,11 +28,11 @@ async function trainedThenFailed() {
   const { store: s, dir } = env;
   await put(s, 'houses', { '/train.csv': housesCsv(100, 1) });
   await pipeline(s, dir, priceSpec());
-  const good = s.inspectCommit(parseFileRef('price-model@master')).id;
+  const good = (await s.inspectCommit(parseFileRef('price-model@master'))).id;
   await put(s, 'houses', { '/train.csv': housesCsv(100, 2).replace(/\nh3,\d+,/, '\nh3,notanumber,') });
   await runForeground(s.handle);
   expect((await lastJob(s, 'price-model')).state).toBe('JOB_FAILURE');
-  const failed = s.inspectCommit(parseFileRef('price-model@master'));
+  const failed = await s.inspectCommit(parseFileRef('price-model@master'));
   expect(failed.id).not.toBe(good);
   expect(failed.error).toMatch(/^datum [0-9a-f]+ failed$/);
   const csv = path.join(dir, 'new.csv');
@@ -43,8 +43,8 @@ async function trainedThenFailed() {
 describe('a failed job and the model it leaves', () => {
   it('the failed output commit holds none of the failed datum’s previous outputs', async () => {
     const { store: s, failed } = await trainedThenFailed();
-    expect(s.listFiles(parseFileRef(`price-model@${failed}:/`))).toEqual([]);
-    expect(() => s.inspectFile(parseFileRef(`price-model@${failed}:/model/chain.json`))).toThrow(expect.objectContaining({ code: 'E_NOT_FOUND' }));
+    expect(await s.listFiles(parseFileRef(`price-model@${failed}:/`))).toEqual([]);
+    await expect(s.inspectFile(parseFileRef(`price-model@${failed}:/model/chain.json`))).rejects.toThrow(expect.objectContaining({ code: 'E_NOT_FOUND' }));
   });
 
   it('a command pipeline whose only datum fails has an empty failed commit too', async () => {
@@ -55,11 +55,11 @@ describe('a failed job and the model it leaves', () => {
     const spec = { pipeline: { name: 'copy' }, input: { pfs: { repo: 'in', glob: '/' } }, transform: { cmd: ['sh', '-c', 'if grep -q bad /pfs/in/a.txt; then exit 1; fi; cp /pfs/in/a.txt /pfs/out/'] } };
     await createPipelines(s.handle, JSON.stringify(spec), { baseDir: dir });
     await runForeground(s.handle);
-    expect(s.listFiles(parseFileRef('copy@master:/')).map((f) => f.path)).toEqual(['/a.txt']);
+    expect((await s.listFiles(parseFileRef('copy@master:/'))).map((f) => f.path)).toEqual(['/a.txt']);
     await put(s, 'in', { '/a.txt': 'bad\n' });
     await runForeground(s.handle);
     expect((await lastJob(s, 'copy')).state).toBe('JOB_FAILURE');
-    expect(s.listFiles(parseFileRef('copy@master:/'))).toEqual([]);
+    expect(await s.listFiles(parseFileRef('copy@master:/'))).toEqual([]);
   });
 
   it('predict passes over the failed head for the last good version, says so, and refuses the failed id', async () => {

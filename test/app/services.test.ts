@@ -34,7 +34,7 @@ describe('the services start the jobs their writes feed', () => {
     const jobs = await tusk.pipelines.listJobs({ pipeline: 'up' });
     expect(jobs.length).toBe(before + 1);
     expect(jobs[0]).toMatchObject({ id: r.commit, state: 'JOB_SUCCESS', processed: 1 });
-    expect(tusk.data.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/a.txt']);
+    expect((await tusk.data.listFiles(parseFileRef('up@master:/'))).map((f) => f.path)).toEqual(['/a.txt']);
   });
 
   it('a batch holds the jobs of its writes until it ends, then runs them until `until` holds', async () => {
@@ -50,12 +50,12 @@ describe('the services start the jobs their writes feed', () => {
     );
     expect(seenInside).toBe(2);
     expect(await open()).toEqual([]);
-    expect(tusk.data.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/a.txt', '/b.txt']);
+    expect((await tusk.data.listFiles(parseFileRef('up@master:/'))).map((f) => f.path)).toEqual(['/a.txt', '/b.txt']);
   });
 
   it('a waited write whose job fails throws E_JOB_FAILED; the write itself stays', async () => {
     await tusk.pipelines.update(JSON.stringify({ ...UPPER, transform: { cmd: ['sh', '-c', 'exit 3'] } }), { baseDir: dir });
     await expect(tusk.data.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf('x\n'), repoPath: '/x.txt' }], { wait: true })).rejects.toMatchObject({ code: 'E_JOB_FAILED' });
-    expect(tusk.data.listFiles(parseFileRef('in@master:/')).map((f) => f.path)).toEqual(['/x.txt']);
+    expect((await tusk.data.listFiles(parseFileRef('in@master:/'))).map((f) => f.path)).toEqual(['/x.txt']);
   });
 });

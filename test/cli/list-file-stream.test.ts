@@ -21,8 +21,8 @@ const name = (i: number) => `f${String(i).padStart(5, '0')}.txt`;
 let s: StoreDir;
 let store: Store;
 
-const list = (ref: string) => store.listFiles({ repo: 'docs', branch: 'master', path: ref });
-const rootPage = (dir: string): Page => store.core.reader.read(Buffer.from(store.inspectFile({ repo: 'docs', branch: 'master', path: dir }).hash, 'hex') as NodeId);
+const list = async (ref: string) => await store.listFiles({ repo: 'docs', branch: 'master', path: ref });
+const rootPage = async (dir: string): Promise<Page> => store.core.reader.read(Buffer.from((await store.inspectFile({ repo: 'docs', branch: 'master', path: dir })).hash, 'hex') as NodeId);
 
 describe('list file streams', () => {
   beforeAll(async () => {
@@ -44,14 +44,14 @@ describe('list file streams', () => {
     s?.cleanup();
   });
 
-  it('the paged directory spans several levels of pages', () => {
-    expect(list('/many')).toHaveLength(FILES + 1);
-    expect(rootPage('/many').level).toBeGreaterThan(0);
+  it('the paged directory spans several levels of pages', async () => {
+    expect(await list('/many')).toHaveLength(FILES + 1);
+    expect((await rootPage('/many')).level).toBeGreaterThan(0);
   });
 
   for (const dir of ['/small', '/many', '/']) {
     it(`${dir}: the table, --json and -o yaml equal the whole listing rendered at once`, async () => {
-      const files = list(dir);
+      const files = await list(dir);
       const ref = `docs@master:${dir}`;
       expect(expectOk(await s.tusk(['list', 'file', ref])).stdout).toBe(fileTable(files));
       expect(expectOk(await s.tusk(['list', 'file', ref, '--json'])).stdout).toBe(JSON.stringify(files, null, 2) + '\n');
@@ -68,9 +68,9 @@ describe('list file streams', () => {
   });
 
   it('prints the rows before a damaged page, then fails with E_CORRUPT naming the directory', async () => {
-    const files = list('/many');
+    const files = await list('/many');
     // the first leaf of the root's last child: a page well past the first rows
-    let page = rootPage('/many');
+    let page = await rootPage('/many');
     let ref: PageRef | undefined;
     while (page.level > 0) {
       const children = (page as { children: PageRef[] }).children;

@@ -25,10 +25,10 @@ async function trained() {
   const { store, dir } = env;
   await put(store, 'houses', { '/train.csv': housesCsv(150, 1) });
   await pipeline(store, dir, priceSpec());
-  const v1 = store.inspectCommit(parseFileRef('price-model@master')).id;
+  const v1 = (await store.inspectCommit(parseFileRef('price-model@master'))).id;
   await put(store, 'houses', { '/train.csv': housesCsv(300, 2) });
   await runForeground(store.handle);
-  const v2 = store.inspectCommit(parseFileRef('price-model@master')).id;
+  const v2 = (await store.inspectCommit(parseFileRef('price-model@master'))).id;
   const csv = path.join(dir, 'new.csv');
   fs.writeFileSync(csv, housesCsv(4, 9, 100, false));
   return { ...env, v1, v2, csv };
@@ -164,7 +164,7 @@ describe('serve model', () => {
     // a new training job moves the branch: the server swaps models
     await put(store, 'houses', { '/train.csv': housesCsv(100, 5) });
     await runForeground(store.handle);
-    const v3 = store.inspectCommit(parseFileRef('price-model@master')).id;
+    const v3 = (await store.inspectCommit(parseFileRef('price-model@master'))).id;
     expect(v3).not.toBe(v2);
     await server.refresh();
     const after = await call(`${server.url}/predict`, post([{ sqft: 1000, rooms: 2, city: 'lyon' }]));

@@ -24,7 +24,7 @@ export function mlStore(): ReturnType<typeof tempStore> {
 
 /** Put files (repo path → bytes) in one commit; returns the commit id. */
 export async function put(store: Store, repo: string, files: Record<string, Buffer | string>): Promise<string> {
-  if (!store.listRepos().some((r) => r.name === repo)) await store.createRepo(repo);
+  if (!(await store.listRepos()).some((r) => r.name === repo)) await store.createRepo(repo);
   const r = await store.putFiles(
     { repo, branch: 'master' },
     Object.entries(files).map(([p, data]) => ({ kind: 'stream' as const, stream: streamOf(data), repoPath: p })),

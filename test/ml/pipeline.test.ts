@@ -24,7 +24,7 @@ describe('train pipeline', () => {
     const commit = await put(s, 'houses', { '/train.csv': housesCsv(200, 1) });
     await pipeline(s, dir, priceSpec());
     expect(await lastJob(s, 'price-model')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
-    expect(s.listFiles(parseFileRef('price-model@master:/')).map((f) => f.path)).toEqual(['/MODEL_CARD.md', '/metrics.json', '/model', '/model-card.json']);
+    expect((await s.listFiles(parseFileRef('price-model@master:/'))).map((f) => f.path)).toEqual(['/MODEL_CARD.md', '/metrics.json', '/model', '/model-card.json']);
     const metrics = await readJson(s, 'price-model@master:/metrics.json');
     expect(metrics).toMatchObject({ task: 'regression', label: 'price', rows: { train: 160, test: 40 } });
     expect(Object.keys(metrics.test)).toEqual(['mse', 'r2']);
@@ -46,7 +46,7 @@ describe('train pipeline', () => {
     expect(chain.stages.map((x: { name: string }) => x.name)).toEqual(['OneHotEncoder', 'StandardScaler', 'PolynomialFeatures', 'LinearRegression']);
     expect(chain.stages[0].state.categories).toEqual([['lyon', 'nantes', 'paris']]);
     // the model version is a commit with provenance to its data
-    const out = s.inspectCommit(parseFileRef('price-model@master'));
+    const out = await s.inspectCommit(parseFileRef('price-model@master'));
     expect(out.provenance.map((p) => `${p.repo}@${p.commit}`)).toEqual([`houses@${commit}`]);
     expect((await read(s, 'price-model@master:/MODEL_CARD.md')).toString()).toContain(`houses: houses@master=${commit}`);
   });
@@ -115,7 +115,7 @@ describe('predict and evaluate pipelines', () => {
     await put(s, 'listings', { '/c.csv': housesCsv(2, 9, 3000, false) });
     await runForeground(s.handle);
     expect(await lastJob(s, 'priced')).toMatchObject({ state: 'JOB_SUCCESS', processed: 1, skipped: 2 });
-    expect(s.listFiles(parseFileRef('priced@master:/')).map((f) => f.path)).toEqual(['/a.csv', '/b.csv', '/c.csv']);
+    expect((await s.listFiles(parseFileRef('priced@master:/'))).map((f) => f.path)).toEqual(['/a.csv', '/b.csv', '/c.csv']);
 
     await put(s, 'houses', { '/train.csv': housesCsv(220, 4) });
     await runForeground(s.handle);

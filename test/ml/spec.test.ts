@@ -112,17 +112,26 @@ describe('type checks against the input schema', () => {
 describe('checkMlPipeline (create pipeline)', () => {
   const spec = (ml: Record<string, unknown>) =>
     normalizeSpec({ pipeline: { name: 'm' }, input: { cross: [{ pfs: { repo: 'houses', glob: '/' } }, { pfs: { repo: 'other', glob: '/*' } }] }, transform: { ml } }, { baseDir: '/' }).spec;
-  it('type-checks against the head of the training file when it can be read', () => {
+  const failure = async (p: Promise<unknown>): Promise<string> => {
+    const err = (await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code: string; message: string } | undefined;
+    if (!err) throw new Error('expected an error');
+    expect(err.code).toBe('E_INVALID');
+    return err.message;
+  };
+  it('type-checks against the head of the training file when it can be read', async () => {
     const reads: string[] = [];
-    const readHead = (i: { repo: string; branch: string }, p: string) => {
+    const readHead = async (i: { repo: string; branch: string }, p: string) => {
       reads.push(`${i.repo}@${i.branch}:${p}`);
       return 'sqft,city,price\n1000,paris,300\n';
     };
-    expect(msg(() => checkMlPipeline(spec(base), readHead))).toBe('transform.ml.chain[0] (StandardScaler): column "city" is a string; StandardScaler needs numbers');
+    expect(await failure(checkMlPipeline(spec(base), readHead))).toBe('transform.ml.chain[0] (StandardScaler): column "city" is a string; StandardScaler needs numbers');
     expect(reads).toEqual(['houses@master:/train.csv']);
-    expect(() => checkMlPipeline(spec({ ...base, chain: [{ OneHotEncoder: {} }, { LinearRegression: {} }] }), readHead)).not.toThrow();
+    await expect(checkMlPipeline(spec({ ...base, chain: [{ OneHotEncoder: {} }, { LinearRegression: {} }] }), readHead)).resolves.toBeUndefined();
     // not in the repo yet: only the static checks
-    expect(() => checkMlPipeline(spec(base), () => undefined)).not.toThrow();
-    expect(msg(() => checkMlPipeline(spec({ ...base, chain: [{ LinearRegression: {} }, { StandardScaler: {} }] })))).toMatch(/must be the last stage/);
+    await expect(checkMlPipeline(spec(base), async () => undefined)).resolves.toBeUndefined();
+    expect(await failure(checkMlPipeline(spec({ ...base, chain: [{ LinearRegression: {} }, { StandardScaler: {} }] })))).toMatch(/must be the last stage/);
   });
 });

@@ -44,7 +44,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     const latest = await readJson(store, 'sales-drift@master:/drift.json');
     expect(latest).toMatchObject({ task: 'drift', drift: true, drifted: ['amount'], current: { input: 'current', repo: 'sales', commit: v3 }, reference: { input: 'reference', repo: 'sales', commit: v1 } });
 
-    const history = listDrift(store, 'sales-drift');
+    const history = await listDrift(store, 'sales-drift');
     expect(history.map((h) => [h.input, h.drift, h.drifted])).toEqual([
       [`sales@${v3}`, true, ['amount']],
       [`sales@${v2}`, false, []],
@@ -53,7 +53,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     expect(history[0]!.worst).toMatchObject({ column: 'amount', test: 'ks' });
     expect(history[0]!.columns.find((c) => c.column === 'amount')!.severity).toBeGreaterThan(1);
     // provenance: the report's commit names the input commit it judged
-    const out = store.inspectCommit({ repo: 'sales-drift', commit: history[0]!.commit });
+    const out = await store.inspectCommit({ repo: 'sales-drift', commit: history[0]!.commit });
     expect(out.provenance.map((p) => `${p.repo}@${p.commit}`)).toContain(`sales@${v3}`);
   });
 
@@ -94,7 +94,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
       input: { cross: [{ pfs: { repo: 'listings', glob: '/' } }, { pfs: { repo: 'price-model', glob: '/' } }] },
       transform: { ml: { task: 'predict', model: '/pfs/price-model', data: { path: '/pfs/listings' } } },
     });
-    const p1 = store.inspectCommit({ repo: 'priced', branch: 'master' }).id;
+    const p1 = (await store.inspectCommit({ repo: 'priced', branch: 'master' })).id;
     await pipeline(store, dir, {
       pipeline: { name: 'priced-drift' },
       input: { cross: [{ pfs: { name: 'now', repo: 'priced', glob: '/' } }, { pfs: { name: 'ref', repo: 'priced', commit: p1, glob: '/' } }] },
@@ -105,7 +105,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
     await put(store, 'listings', { '/listings.csv': listings(4, 600) });
     await runForeground(store.handle);
     expect(await lastJob(store, 'priced-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
-    const history = listDrift(store, 'priced-drift');
+    const history = await listDrift(store, 'priced-drift');
     expect(history).toHaveLength(3);
     const status = (row: (typeof history)[number], col: string) => row.columns.find((c) => c.column === col)!.status;
     expect(history.map((h) => status(h, 'prediction'))).toEqual(['drift', 'ok', 'ok']);
@@ -143,7 +143,7 @@ describe('monitor pipeline (transform.ml task drift)', () => {
       const ssRes = err.reduce((a, e) => a + e * e, 0);
       return { mae: err.reduce((a, e) => a + Math.abs(e), 0) / n, rmse: Math.sqrt(ssRes / n), r2: 1 - ssRes / ssTot };
     };
-    const history = listDrift(store, 'scored');
+    const history = await listDrift(store, 'scored');
     expect(history.map((h) => [h.performance?.joined, h.performance?.unlabelled])).toEqual([
       [100, 0],
       [50, 50],

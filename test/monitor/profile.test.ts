@@ -13,7 +13,7 @@ import { normals, relClose, rng, scipy, scipyMissing } from './monitor-helpers.j
 const newStore = tempStores();
 
 async function put(store: ReturnType<typeof newStore>, repo: string, files: Record<string, string>): Promise<string> {
-  if (!store.listRepos().some((r) => r.name === repo)) await store.createRepo(repo);
+  if (!(await store.listRepos()).some((r) => r.name === repo)) await store.createRepo(repo);
   const r = await store.putFiles(
     { repo, branch: 'master' },
     Object.entries(files).map(([p, data]) => ({ kind: 'stream' as const, stream: streamOf(data), repoPath: p })),
@@ -84,14 +84,14 @@ describe('profiles', () => {
     const store = newStore();
     const data = csv(3000, 1).text;
     await put(store, 'sales', { '/a.csv': data });
-    const first = profileFile(store, { repo: 'sales', branch: 'master', path: '/a.csv' });
+    const first = await profileFile(store, { repo: 'sales', branch: 'master', path: '/a.csv' });
     expect(first.cached).toBe(false);
     expect(first.rows).toBe(3000);
     expect(first.columns.map((c) => [c.name, c.type])).toEqual([['x', 'number'], ['c', 'string'], ['id', 'string']]);
     const x = first.columns[0]!;
     expect(x.count).toBe(3000);
     await put(store, 'sales', { '/copy/b.csv': data });
-    const second = profileFile(store, { repo: 'sales', branch: 'master', path: '/copy/b.csv' });
+    const second = await profileFile(store, { repo: 'sales', branch: 'master', path: '/copy/b.csv' });
     expect(second.cached).toBe(true);
     expect(second.path).toBe('/copy/b.csv');
     expect({ ...second, cached: false, path: first.path, commit: first.commit }).toEqual(first);
@@ -101,18 +101,18 @@ describe('profiles', () => {
     const store = newStore();
     await put(store, 'semi', { '/d.csv': 'a;b\n1;x\n2;y\n3;x\n' });
     const ref = { repo: 'semi', branch: 'master', path: '/d.csv' };
-    const semi = profileFile(store, ref, { delimiter: ';' });
+    const semi = await profileFile(store, ref, { delimiter: ';' });
     expect(semi.columns.map((c) => [c.name, c.type, c.count])).toEqual([
       ['a', 'number', 3],
       ['b', 'string', 3],
     ]);
-    expect(profileFile(store, ref, { delimiter: ';' }).cached).toBe(false);
+    expect((await profileFile(store, ref, { delimiter: ';' })).cached).toBe(false);
     // the same bytes read with commas are one column
-    expect(profileFile(store, ref).columns.map((c) => c.name)).toEqual(['a;b']);
-    expect(profileFile(store, ref).cached).toBe(true);
-    const v1 = store.inspectCommit({ repo: 'semi', branch: 'master' }).id;
+    expect((await profileFile(store, ref)).columns.map((c) => c.name)).toEqual(['a;b']);
+    expect((await profileFile(store, ref)).cached).toBe(true);
+    const v1 = (await store.inspectCommit({ repo: 'semi', branch: 'master' })).id;
     await put(store, 'semi', { '/d.csv': 'a;b\n1;x\n2;y\n3;x\n4;z\n' });
-    const d = driftFiles(store, { repo: 'semi', commit: v1, path: '/d.csv' }, { repo: 'semi', branch: 'master' }, { delimiter: ';' });
+    const d = await driftFiles(store, { repo: 'semi', commit: v1, path: '/d.csv' }, { repo: 'semi', branch: 'master' }, { delimiter: ';' });
     expect(d.columns.map((c) => c.column)).toEqual(['a', 'b']);
     expect(d.options).not.toHaveProperty('delimiter');
   });
@@ -121,8 +121,8 @@ describe('profiles', () => {
     const store = newStore();
     await put(store, 'gone', { '/g.csv': 'a\n1\n2\n3\n' });
     await put(store, 'kept', { '/k.csv': 'b\n4\n5\n' });
-    const g = profileFile(store, { repo: 'gone', branch: 'master', path: '/g.csv' });
-    const k = profileFile(store, { repo: 'kept', branch: 'master', path: '/k.csv' });
+    const g = await profileFile(store, { repo: 'gone', branch: 'master', path: '/g.csv' });
+    const k = await profileFile(store, { repo: 'kept', branch: 'master', path: '/k.csv' });
     await store.deleteRepo('gone');
     await store.gc();
     expect(store.loadProfile(g.content, PROFILE_VERSION)).toBeUndefined();
@@ -134,13 +134,13 @@ describe('profiles', () => {
     await put(store, 'r', { '/d.csv': 'a\n1\n2\n' });
     const ro = openStore({ path: store.path, readonly: true });
     try {
-      expect(profileFile(ro, { repo: 'r', branch: 'master', path: '/d.csv' }).cached).toBe(false);
-      expect(profileFile(ro, { repo: 'r', branch: 'master', path: '/d.csv' }).cached).toBe(false);
+      expect((await profileFile(ro, { repo: 'r', branch: 'master', path: '/d.csv' })).cached).toBe(false);
+      expect((await profileFile(ro, { repo: 'r', branch: 'master', path: '/d.csv' })).cached).toBe(false);
     } finally {
       ro.close();
     }
-    expect(profileFile(store, { repo: 'r', branch: 'master', path: '/d.csv' }).cached).toBe(false);
-    expect(profileFile(store, { repo: 'r', branch: 'master', path: '/d.csv' }).cached).toBe(true);
+    expect((await profileFile(store, { repo: 'r', branch: 'master', path: '/d.csv' })).cached).toBe(false);
+    expect((await profileFile(store, { repo: 'r', branch: 'master', path: '/d.csv' })).cached).toBe(true);
   });
 });
 
@@ -150,14 +150,14 @@ describe('drift between commits', () => {
     const v1 = await put(store, 'sales', { '/s.csv': csv(800, 11).text });
     const v2 = await put(store, 'sales', { '/s.csv': csv(800, 12).text });
     const v3 = await put(store, 'sales', { '/s.csv': csv(800, 13, 0.5, ['a', 'b', 'c'], [0.2, 0.3, 0.5]).text });
-    const calm = driftFiles(store, { repo: 'sales', commit: v1, path: '/s.csv' }, { repo: 'sales', commit: v2 });
+    const calm = await driftFiles(store, { repo: 'sales', commit: v1, path: '/s.csv' }, { repo: 'sales', commit: v2 });
     expect(calm.drift).toBe(false);
     expect(calm.columns.map((c) => [c.column, c.status, c.test ?? c.reason])).toEqual([
       ['x', 'ok', 'ks'],
       ['c', 'ok', 'chi2'],
       ['id', 'skipped', 'identifier-like: 800 distinct values in 800'],
     ]);
-    const moved = driftFiles(store, { repo: 'sales', commit: v1, path: '/s.csv' }, { repo: 'sales', commit: v3 });
+    const moved = await driftFiles(store, { repo: 'sales', commit: v1, path: '/s.csv' }, { repo: 'sales', commit: v3 });
     expect(moved.drift).toBe(true);
     expect(moved.drifted).toEqual(['x', 'c']);
     // Bonferroni over the two p-value tests
@@ -171,13 +171,13 @@ describe('drift between commits', () => {
     const v1 = await put(store, 'big', { '/s.csv': csv(5000, 21).text });
     const v2 = await put(store, 'big', { '/s.csv': csv(5000, 22, 0.05).text });
     const v3 = await put(store, 'big', { '/s.csv': csv(5000, 23, 0.5).text });
-    const small = driftFiles(store, { repo: 'big', commit: v1, path: '/s.csv' }, { repo: 'big', commit: v2 });
+    const small = await driftFiles(store, { repo: 'big', commit: v1, path: '/s.csv' }, { repo: 'big', commit: v2 });
     const x = small.columns.find((c) => c.column === 'x')!;
     expect(x.test).toBe('wasserstein_normed');
     expect(x.status).toBe('ok');
     // a KS test on 5,000 rows flags even this shift; the distance does not
     expect(x.stats!.ks!.pValue).toBeLessThan(0.05);
-    const big = driftFiles(store, { repo: 'big', commit: v1, path: '/s.csv' }, { repo: 'big', commit: v3 });
+    const big = await driftFiles(store, { repo: 'big', commit: v1, path: '/s.csv' }, { repo: 'big', commit: v3 });
     expect(big.columns.find((c) => c.column === 'x')!.status).toBe('drift');
   });
 
@@ -191,7 +191,7 @@ describe('drift between commits', () => {
     const v3 = await put(store, 'w', { '/s.csv': parts[3]!.text });
     const current = csv(300, 55, 0.3);
     const cur = await put(store, 'w', { '/s.csv': current.text });
-    const r = driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 3 });
+    const r = await driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 3 });
     expect(r.reference.window!.map((w) => w.commit)).toEqual([v3, v2, v1]);
     expect(r.reference.rows).toBe(900);
     const x = r.columns.find((c) => c.column === 'x')!;
@@ -200,15 +200,15 @@ describe('drift between commits', () => {
     const pooled = Float64Array.from([...parts[3]!.x, ...parts[2]!.x, ...parts[1]!.x]).sort();
     expect(x.stats!.ks).toEqual(ks2samp(pooled, Float64Array.from(current.x).sort()));
     // a window longer than the history takes what there is
-    expect(driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 10 }).reference.window!.map((w) => w.commit)).toEqual([v3, v2, v1, v0]);
-    expect(() => driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 0 })).toThrow(/window 0 is not a whole number/);
+    expect((await driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 10 })).reference.window!.map((w) => w.commit)).toEqual([v3, v2, v1, v0]);
+    await expect(driftFiles(store, { repo: 'w', commit: v3, path: '/s.csv' }, { repo: 'w', commit: cur }, { window: 0 })).rejects.toThrow(/window 0 is not a whole number/);
   });
 
   it('reports added, removed and retyped columns as schema changes', async () => {
     const store = newStore();
     const v1 = await put(store, 's', { '/d.csv': 'a,b,c\n1,x,1\n2,y,2\n3,x,3\n' });
     const v2 = await put(store, 's', { '/d.csv': 'a,c,d\n1,p,9\n2,q,8\n3,r,7\n' });
-    const r = driftFiles(store, { repo: 's', commit: v1, path: '/d.csv' }, { repo: 's', commit: v2 });
+    const r = await driftFiles(store, { repo: 's', commit: v1, path: '/d.csv' }, { repo: 's', commit: v2 });
     expect(r.columns.map((c) => [c.column, c.status])).toEqual([
       ['a', 'ok'],
       ['b', 'removed'],
@@ -241,7 +241,7 @@ describe('drift between commits', () => {
     const b = csv(900, 42, 0.15, ['a', 'b', 'c', 'd'], [0.4, 0.3, 0.2, 0.1]);
     const v1 = await put(store, 'q', { '/d.csv': a.text });
     const v2 = await put(store, 'q', { '/d.csv': b.text });
-    const r = driftFiles(store, { repo: 'q', commit: v1, path: '/d.csv' }, { repo: 'q', commit: v2 });
+    const r = await driftFiles(store, { repo: 'q', commit: v1, path: '/d.csv' }, { repo: 'q', commit: v2 });
     const catCounts = (text: string) => {
       const m = new Map<string, number>();
       for (const line of text.trim().split('\n').slice(1)) m.set(line.split(',')[1]!, (m.get(line.split(',')[1]!) ?? 0) + 1);

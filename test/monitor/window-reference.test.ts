@@ -63,7 +63,7 @@ describe('monitor step with reference: window', () => {
 
     const shifted = await readJson(store, 'sales-drift@master:/drift/1-3.json');
     expect(shifted).toMatchObject({ drift: true, drifted: ['amount'], current: { repo: 'sales', commit: v3, rows: 300 }, reference: { repo: 'sales', commit: v2, rows: 300, commits: [{ commit: v2, rows: 300, files: 1 }] }, window: { versions: [v2, v3] } });
-    const cli = driftFiles(store, { repo: 'sales', commit: v2, path: '/sales.csv' }, { repo: 'sales', commit: v3 });
+    const cli = await driftFiles(store, { repo: 'sales', commit: v2, path: '/sales.csv' }, { repo: 'sales', commit: v3 });
     expect(verdict(shifted)).toEqual(JSON.parse(JSON.stringify(verdict(cli))));
     expect(shifted.options).toEqual(cli.options);
 
@@ -71,7 +71,7 @@ describe('monitor step with reference: window', () => {
     const alone = await readJson(store, 'sales-drift@master:/drift/3-5.json');
     expect(alone).toMatchObject({ drift: false, current: { commit: v5 }, reference: { commits: [] }, window: { versions: [v5] } });
 
-    const history = listDrift(store, 'sales-drift');
+    const history = await listDrift(store, 'sales-drift');
     expect(history.map((h) => [h.input, h.reference, h.drift, h.drifted, h.window?.reference])).toEqual([
       [`sales@${v5}`, null, false, [], []],
       [`sales@${v3}`, `sales@${v2}`, true, ['amount'], [v2]],
@@ -81,7 +81,7 @@ describe('monitor step with reference: window', () => {
     expect(history[0]!.note).toMatch(/no reference/);
     expect(v4).not.toBe(v5);
     // the console's series labels each point by its input and its reference, oldest first
-    expect(readDrift(store, 'sales-drift', 50).points.map((p) => [p.input, p.reference, p.drift])).toEqual([
+    expect((await readDrift(store, 'sales-drift', 50)).points.map((p) => [p.input, p.reference, p.drift])).toEqual([
       [`sales@${v2}`, `sales@${v1}`, false],
       [`sales@${v3}`, `sales@${v2}`, true],
       [`sales@${v5}`, null, false],
@@ -98,12 +98,12 @@ describe('monitor step with reference: window', () => {
     const report = await readJson(store, 'sales-drift@master:/drift/0-4.json');
     expect(report.reference.commits.map((c: { commit: string }) => c.commit)).toEqual(vs.slice(0, 3));
     expect(report.reference.rows).toBe(600);
-    const cli = driftFiles(store, { repo: 'sales', commit: vs[2]!, path: '/sales.csv' }, { repo: 'sales', commit: vs[3]! }, { window: 3 });
+    const cli = await driftFiles(store, { repo: 'sales', commit: vs[2]!, path: '/sales.csv' }, { repo: 'sales', commit: vs[3]! }, { window: 3 });
     expect(cli.reference.rows).toBe(600);
     expect(verdict(report)).toEqual(JSON.parse(JSON.stringify(verdict(cli))));
     expect(report.drifted).toEqual(['amount']);
     // the row names every pooled version
-    expect(listDrift(store, 'sales-drift')[0]!.reference).toBe(`sales@${vs.slice(0, 3).join(',')}`);
+    expect((await listDrift(store, 'sales-drift'))[0]!.reference).toBe(`sales@${vs.slice(0, 3).join(',')}`);
   });
 
   it("works on time windows: each window's newest version against the others of its days", async () => {
@@ -123,16 +123,16 @@ describe('monitor step with reference: window', () => {
     expect(await lastJob(store, 'sales-drift')).toMatchObject({ state: 'JOB_SUCCESS', errors: [] });
     const report = await readJson(store, `sales-drift@master:/drift/${day0}-${day0 + 2 * DAY}.json`);
     expect(report).toMatchObject({ drift: true, drifted: ['amount'], current: { commit: vs[1] }, reference: { commit: vs[0] }, window: { by: 'time', start: day0, end: day0 + 2 * DAY, versions: vs } });
-    const cli = driftFiles(store, { repo: 'sales', commit: vs[0]!, path: '/sales.csv' }, { repo: 'sales', commit: vs[1]! });
+    const cli = await driftFiles(store, { repo: 'sales', commit: vs[0]!, path: '/sales.csv' }, { repo: 'sales', commit: vs[1]! });
     expect(verdict(report)).toEqual(JSON.parse(JSON.stringify(verdict(cli))));
   });
 
-  it('refuses reference: window without a windowed input, naming the field', () => {
+  it('refuses reference: window without a windowed input, naming the field', async () => {
     const spec = (input: Record<string, unknown>, ml: Record<string, unknown> = {}) =>
       normalizeSpec({ pipeline: { name: 'p' }, input, transform: { ml: { task: 'drift', data: { path: '/pfs/sales/sales.csv' }, reference: 'window', ...ml } } }, { baseDir: '/' }).spec;
-    expect(() => checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/' } }))).toThrow(/transform\.ml\.reference.*the input sales has no window/);
-    expect(() => checkMlPipeline(spec({ cross: [{ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }, { pfs: { repo: 'other', glob: '/' } }] }, { data: { path: '/pfs/other/x.csv' } }))).toThrow(/transform\.ml\.reference.*the input other has no window/);
-    expect(() => checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }, { labels: { path: '/pfs/sales/l.csv', key: 'id', label: 'y' } }))).toThrow(/transform\.ml\.labels.*reference: window/);
-    expect(() => checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }))).not.toThrow();
+    await expect(checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/' } }))).rejects.toThrow(/transform\.ml\.reference.*the input sales has no window/);
+    await expect(checkMlPipeline(spec({ cross: [{ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }, { pfs: { repo: 'other', glob: '/' } }] }, { data: { path: '/pfs/other/x.csv' } }))).rejects.toThrow(/transform\.ml\.reference.*the input other has no window/);
+    await expect(checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }, { labels: { path: '/pfs/sales/l.csv', key: 'id', label: 'y' } }))).rejects.toThrow(/transform\.ml\.labels.*reference: window/);
+    await expect(checkMlPipeline(spec({ pfs: { repo: 'sales', glob: '/', window: { size: '2 commits' } } }))).resolves.toBeUndefined();
   });
 });

@@ -31,8 +31,8 @@ async function cronStore(opts: { overwrite?: boolean; name?: string; spec?: stri
   return { ...env, name };
 }
 
-const files = (store: Store, ref: string) => store.listFiles(parseFileRef(ref)).map((f) => f.path);
-const commitCount = (store: Store, repo: string) => store.listCommits({ repo, all: true }).length;
+const files = async (store: Store, ref: string) => (await store.listFiles(parseFileRef(ref))).map((f) => f.path);
+const commitCount = async (store: Store, repo: string) => (await store.listCommits({ repo, all: true })).length;
 
 async function thrown(fn: () => Promise<unknown>): Promise<TuskError> {
   try {
@@ -47,22 +47,22 @@ describe('fireDueTicks', () => {
   it('writes one empty file named after the tick time, as one finished commit that starts a job', async () => {
     const { store } = await cronStore();
     await runForeground(store.handle); // the creation job: no tick yet, 0 datums
-    const before = commitCount(store, 'hourly_tick');
+    const before = await commitCount(store, 'hourly_tick');
     const { ticks, nextDue } = await fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'));
     expect(ticks).toHaveLength(1);
     const [tick] = ticks;
     expect(tick!.commits).toEqual([{ input: 'tick', repo: 'hourly_tick', commit: tick!.commitSet, time: '2024-01-01T01:00:00Z', path: '/2024-01-01T01:00:00Z' }]);
     expect(tick!.job).toBe(tick!.commitSet);
     expect(nextDue).toBe(T('2024-01-01T02:00:00Z'));
-    expect(commitCount(store, 'hourly_tick')).toBe(before + 1);
-    const c = store.inspectCommit(parseFileRef(`hourly_tick@${tick!.commitSet}`));
+    expect(await commitCount(store, 'hourly_tick')).toBe(before + 1);
+    const c = await store.inspectCommit(parseFileRef(`hourly_tick@${tick!.commitSet}`));
     expect([c.finished !== null, c.origin, c.sizeBytes, c.files]).toEqual([true, 'USER', 0, 1]);
-    expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z']);
+    expect(await files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z']);
     // the job reads the tick commit and processes the tick file as one datum
     await runForeground(store.handle);
     const job = (await store.handle.jobs.getJob('hourly', tick!.commitSet))!;
     expect([job.state, job.processed, job.total]).toEqual(['JOB_SUCCESS', 1, 1]);
-    expect(files(store, 'hourly@master:/')).toEqual(['/2024-01-01T01:00:00Z']);
+    expect(await files(store, 'hourly@master:/')).toEqual(['/2024-01-01T01:00:00Z']);
     expect((await store.fsck()).ok).toBe(true);
   });
 
@@ -77,11 +77,11 @@ describe('fireDueTicks', () => {
   it('overwrite: false keeps every tick file; each is a datum', async () => {
     const { store } = await cronStore({ overwrite: false });
     for (const h of ['01', '02', '03']) await fireDueTicks(store.handle, T(`2024-01-01T${h}:00:30Z`));
-    expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z', '/2024-01-01T02:00:00Z', '/2024-01-01T03:00:00Z']);
+    expect(await files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z', '/2024-01-01T02:00:00Z', '/2024-01-01T03:00:00Z']);
     await runForeground(store.handle);
     const last = (await store.handle.jobs.jobsOf('hourly'))[0]!;
     expect([last.state, last.processed, last.skipped, last.total]).toEqual(['JOB_SUCCESS', 1, 2, 3]);
-    expect(files(store, 'hourly@master:/')).toHaveLength(3);
+    expect(await files(store, 'hourly@master:/')).toHaveLength(3);
   });
 
   it('overwrite: true leaves only the newest tick file; the old datum is removed', async () => {
@@ -89,22 +89,22 @@ describe('fireDueTicks', () => {
     // a file someone put there goes too: Pachyderm deletes "/" before the tick
     await store.putFiles({ repo: 'hourly_tick', branch: 'master' }, [{ kind: 'stream', stream: streamOf('x'), repoPath: '/note' }]);
     for (const h of ['01', '02', '03']) await fireDueTicks(store.handle, T(`2024-01-01T${h}:00:30Z`));
-    expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T03:00:00Z']);
+    expect(await files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T03:00:00Z']);
     await runForeground(store.handle);
     const last = (await store.handle.jobs.jobsOf('hourly'))[0]!;
     expect([last.state, last.total]).toEqual(['JOB_SUCCESS', 1]);
-    expect(files(store, 'hourly@master:/')).toEqual(['/2024-01-01T03:00:00Z']);
+    expect(await files(store, 'hourly@master:/')).toEqual(['/2024-01-01T03:00:00Z']);
   });
 
   it('catches up missed ticks with one tick for the newest missed time', async () => {
     const { store } = await cronStore();
     await fireDueTicks(store.handle, T('2024-01-01T01:00:00Z'));
-    const before = commitCount(store, 'hourly_tick');
+    const before = await commitCount(store, 'hourly_tick');
     // no runner for 2 days and a half: 60 hourly ticks missed
     const { ticks } = await fireDueTicks(store.handle, T('2024-01-03T12:30:00Z'));
     expect(ticks.map((t) => t.commits.map((c) => c.time))).toEqual([['2024-01-03T12:00:00Z']]);
-    expect(commitCount(store, 'hourly_tick')).toBe(before + 1);
-    expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z', '/2024-01-03T12:00:00Z']);
+    expect(await commitCount(store, 'hourly_tick')).toBe(before + 1);
+    expect(await files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T01:00:00Z', '/2024-01-03T12:00:00Z']);
     // and the schedule goes on from there
     expect((await fireDueTicks(store.handle, T('2024-01-03T12:59:00Z'))).ticks).toEqual([]);
     expect((await fireDueTicks(store.handle, T('2024-01-03T13:00:00Z'))).ticks).toHaveLength(1);
@@ -121,10 +121,10 @@ describe('fireDueTicks', () => {
   it('a stopped pipeline does not tick; started again, it catches up once', async () => {
     const { store } = await cronStore();
     await stopPipeline(store.handle, 'hourly');
-    const before = commitCount(store, 'hourly_tick');
+    const before = await commitCount(store, 'hourly_tick');
     const stopped = await fireDueTicks(store.handle, T('2024-01-01T05:30:00Z'));
     expect(stopped).toEqual({ ticks: [], nextDue: undefined });
-    expect(commitCount(store, 'hourly_tick')).toBe(before);
+    expect(await commitCount(store, 'hourly_tick')).toBe(before);
     await startPipeline(store.handle, 'hourly');
     const { ticks } = await fireDueTicks(store.handle, T('2024-01-01T05:30:00Z'));
     expect(ticks.map((t) => t.commits[0]!.time)).toEqual(['2024-01-01T05:00:00Z']);
@@ -147,7 +147,7 @@ describe('fireDueTicks', () => {
     const a = (await fireDueTicks(store.handle, now)).ticks;
     const b = (await fireDueTicks(other.handle, now)).ticks;
     expect(a.length + b.length).toBe(1);
-    expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T07:00:00Z']);
+    expect(await files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T07:00:00Z']);
   });
 
   it('ticks every due cron input of a pipeline in one commit set: one job reads both', async () => {
@@ -200,7 +200,7 @@ describe('runCron', () => {
     await stopPipeline(store.handle, 'hourly');
     const tick = await runCron(store.handle, 'hourly', T('2024-01-01T05:00:00Z'));
     expect(tick.job).toBeNull();
-    expect(files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T05:00:00Z']);
+    expect(await files(store, 'hourly_tick@master:/')).toEqual(['/2024-01-01T05:00:00Z']);
   });
 
   it("refuses a pipeline without a cron input (E_INVALID) and a missing one (E_NOT_FOUND)", async () => {

@@ -14,7 +14,7 @@ afterEach(() => env?.cleanup());
 
 async function fileInput(store: Store, repoPath: string, data: string): Promise<DatumFile> {
   await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath }], {});
-  const info = store.inspectFile(parseFileRef(`in@master:${repoPath}`));
+  const info = await store.inspectFile(parseFileRef(`in@master:${repoPath}`));
   return { name: 'in', repo: 'in', branch: 'master', commit: info.commit, path: repoPath, type: 'file', hash: info.hash, size: info.sizeBytes };
 }
 
@@ -32,7 +32,7 @@ describe('materializeDatum', () => {
     const cached = path.join(store.core.path, CACHE_DIR, f.hash.slice(0, 2), f.hash);
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
 
-    expect(materializeDatum(store.handle, [f], pfs(1))).toBe(6);
+    expect(await materializeDatum(store.handle, [f], pfs(1))).toBe(6);
     const first = path.join(pfs(1), 'in', 'src', 'a.txt');
     expect(fs.readFileSync(first, 'utf8')).toBe('row a\n');
     // the datum's file became the cache entry: read-only, one inode, no temporary left behind
@@ -42,7 +42,7 @@ describe('materializeDatum', () => {
 
     // the first datum's copy going away leaves the cache whole
     fs.rmSync(path.join(env.dir, 'd1'), { recursive: true });
-    expect(materializeDatum(store.handle, [f], pfs(2))).toBe(0);
+    expect(await materializeDatum(store.handle, [f], pfs(2))).toBe(0);
     expect(fs.statSync(path.join(pfs(2), 'in', 'src', 'a.txt')).ino).toBe(fs.statSync(cached).ino);
   });
 
@@ -53,10 +53,10 @@ describe('materializeDatum', () => {
     const { base, added } = appendedCsv();
     const before = await fileInput(store, '/e.csv', base.toString());
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
-    expect(materializeDatum(store.handle, [before], pfs(1))).toBe(base.length);
+    expect(await materializeDatum(store.handle, [before], pfs(1))).toBe(base.length);
     const now = await fileInput(store, '/e.csv', base.toString() + added);
     const prior = (f: DatumFile) => (f.hash === now.hash ? { hash: before.hash, size: before.size } : undefined);
-    expect(materializeDatum(store.handle, [now], pfs(2), new Set(), true, prior)).toBe(Buffer.byteLength(added));
+    expect(await materializeDatum(store.handle, [now], pfs(2), new Set(), true, prior)).toBe(Buffer.byteLength(added));
     const laid = path.join(pfs(2), 'in', 'e.csv');
     expect(fs.readFileSync(laid, 'utf8')).toBe(base.toString() + added);
     const cached = (h: string) => path.join(store.core.path, CACHE_DIR, h.slice(0, 2), h);
@@ -67,7 +67,7 @@ describe('materializeDatum', () => {
     // an earlier copy that is not in the cache (or was written to): the whole content is read
     const again = await fileInput(store, '/e.csv', base.toString() + added + added);
     fs.chmodSync(cached(now.hash), 0o644);
-    expect(materializeDatum(store.handle, [again], pfs(3), new Set(), true, () => ({ hash: now.hash, size: now.size }))).toBe(again.size);
+    expect(await materializeDatum(store.handle, [again], pfs(3), new Set(), true, () => ({ hash: now.hash, size: now.size }))).toBe(again.size);
     expect(fs.readFileSync(path.join(pfs(3), 'in', 'e.csv'), 'utf8')).toBe(base.toString() + added + added);
   });
 
@@ -79,13 +79,13 @@ describe('materializeDatum', () => {
     const before = await fileInput(store, '/e.csv', base.toString());
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
     const cached = (h: string) => path.join(store.core.path, CACHE_DIR, h.slice(0, 2), h);
-    materializeDatum(store.handle, [before], pfs(1), new Set(), true);
+    await materializeDatum(store.handle, [before], pfs(1), new Set(), true);
     const earlier = fs.statSync(cached(before.hash)).ino;
     // the datum that had the earlier version laid out is gone: only the cache holds that file
     fs.rmSync(path.join(env.dir, 'd1'), { recursive: true });
     const now = await fileInput(store, '/e.csv', base.toString() + added);
     const prior = (f: DatumFile) => (f.hash === now.hash ? { hash: before.hash, size: before.size } : undefined);
-    expect(materializeDatum(store.handle, [now], pfs(2), new Set(), true, prior)).toBe(Buffer.byteLength(added));
+    expect(await materializeDatum(store.handle, [now], pfs(2), new Set(), true, prior)).toBe(Buffer.byteLength(added));
     const laid = path.join(pfs(2), 'in', 'e.csv');
     expect(fs.readFileSync(laid, 'utf8')).toBe(base.toString() + added);
     // the same inode, grown: the earlier version left the cache, no temporary name is left
@@ -97,7 +97,7 @@ describe('materializeDatum', () => {
     // a datum that copies its inputs (it may write them) gets a copy of the grown file
     const more = await fileInput(store, '/e.csv', base.toString() + added + added);
     fs.rmSync(path.join(env.dir, 'd2'), { recursive: true });
-    expect(materializeDatum(store.handle, [more], pfs(3), new Set(), false, () => ({ hash: now.hash, size: now.size }))).toBe(Buffer.byteLength(added));
+    expect(await materializeDatum(store.handle, [more], pfs(3), new Set(), false, () => ({ hash: now.hash, size: now.size }))).toBe(Buffer.byteLength(added));
     expect(fs.readFileSync(path.join(pfs(3), 'in', 'e.csv'), 'utf8')).toBe(base.toString() + added + added);
     expect(fs.statSync(path.join(pfs(3), 'in', 'e.csv')).ino).not.toBe(fs.statSync(cached(more.hash)).ino);
     expect(fs.readFileSync(cached(more.hash), 'utf8')).toBe(base.toString() + added + added);
@@ -110,8 +110,8 @@ describe('materializeDatum', () => {
     const f = await fileInput(store, '/deep/er/b.txt', 'b\n');
     const pfs = path.join(env.dir, 'd', 'pfs');
     // said to exist but missing: the file cannot be placed, which shows the mkdir was skipped
-    expect(() => materializeDatum(store.handle, [f], pfs, new Set([path.join(pfs, 'in'), path.join(pfs, 'in', 'deep', 'er')]))).toThrow(/ENOENT/);
-    expect(materializeDatum(store.handle, [f], pfs)).toBe(2);
+    await expect(materializeDatum(store.handle, [f], pfs, new Set([path.join(pfs, 'in'), path.join(pfs, 'in', 'deep', 'er')]))).rejects.toThrow(/ENOENT/);
+    expect(await materializeDatum(store.handle, [f], pfs)).toBe(2);
     expect(fs.readFileSync(path.join(pfs, 'in', 'deep', 'er', 'b.txt'), 'utf8')).toBe('b\n');
   });
 
@@ -121,12 +121,12 @@ describe('materializeDatum', () => {
     await store.createRepo('in');
     const f = await fileInput(store, '/c.txt', 'original\n');
     const cached = path.join(store.core.path, CACHE_DIR, f.hash.slice(0, 2), f.hash);
-    materializeDatum(store.handle, [f], path.join(env.dir, 'd1', 'pfs'));
+    await materializeDatum(store.handle, [f], path.join(env.dir, 'd1', 'pfs'));
     fs.rmSync(path.join(env.dir, 'd1'), { recursive: true });
     fs.chmodSync(cached, 0o644);
     fs.writeFileSync(cached, 'tampered\n');
 
-    expect(materializeDatum(store.handle, [f], path.join(env.dir, 'd2', 'pfs'))).toBe(9);
+    expect(await materializeDatum(store.handle, [f], path.join(env.dir, 'd2', 'pfs'))).toBe(9);
     expect(fs.readFileSync(path.join(env.dir, 'd2', 'pfs', 'in', 'c.txt'), 'utf8')).toBe('original\n');
     expect(fs.readFileSync(cached, 'utf8')).toBe('original\n');
     expect(fs.statSync(cached).mode & 0o777).toBe(0o444);

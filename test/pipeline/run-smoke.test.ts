@@ -24,11 +24,11 @@ describe('smoke', () => {
     const j2 = (await store.handle.jobs.jobsOf('up'))[0]!;
     expect(j2.state).toBe('JOB_SUCCESS');
     expect([j2.processed, j2.skipped]).toEqual([1, 3]);
-    expect(store.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/a.txt', '/b.txt', '/c.txt', '/d.txt']);
+    expect((await store.listFiles(parseFileRef('up@master:/'))).map((f) => f.path)).toEqual(['/a.txt', '/b.txt', '/c.txt', '/d.txt']);
     await store.deleteFiles(parseFileRef('in@master:/a.txt'));
     await runForeground(store.handle);
-    expect(store.listFiles(parseFileRef('up@master:/')).map((f) => f.path)).toEqual(['/b.txt', '/c.txt', '/d.txt']);
-    const out = store.inspectCommit(parseFileRef('up@master'));
+    expect((await store.listFiles(parseFileRef('up@master:/'))).map((f) => f.path)).toEqual(['/b.txt', '/c.txt', '/d.txt']);
+    const out = await store.inspectCommit(parseFileRef('up@master'));
     expect(out.provenance.map((p) => p.repo)).toEqual(['in']);
     expect((await store.fsck()).ok).toBe(true);
   });

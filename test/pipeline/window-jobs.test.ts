@@ -122,7 +122,7 @@ describe('windows by commit count', () => {
     expect(await add('d.txt')).toEqual([3, 1]); // [1, 4), [2, 5), [3, 6); [0, 3) is complete
     expect(await add('skip.csv')).toEqual([0, 4]); // position 4 holds nothing the glob selects
     expect(await add('e.txt')).toEqual([3, 3]); // [3, 6) changed, [4, 7) and [5, 8) new
-    const files = store.listFiles(parseFileRef('last3@master:/')).map((f) => f.path);
+    const files = (await store.listFiles(parseFileRef('last3@master:/'))).map((f) => f.path);
     expect(files).toEqual(['/0.txt', '/1.txt', '/2.txt', '/3.txt', '/4.txt', '/5.txt']);
     expect((await readBack(store, parseFileRef('last3@master:/3.txt'))).toString()).toBe('d.txt\ne.txt\n');
   });

@@ -2,7 +2,7 @@
 // commit falls into, and the datums a window plan makes from a real store's history.
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { datumHash, datumId, planDatums } from '../../src/pipeline/datums.js';
+import { datumHash, datumId, planDatums, resolveInputs } from '../../src/pipeline/datums.js';
 import { describeInput, normalizeSpec } from '../../src/pipeline/spec.js';
 import type { PfsInput, WindowSpec } from '../../src/pipeline/spec-types.js';
 import { commitHistory, parseWindowLength, windowEnv, windowStarts } from '../../src/pipeline/windows.js';
@@ -105,11 +105,11 @@ describe('window datums from a store', () => {
     const c2 = await put({ '/b.csv': 'b' });
     const input: PfsInput = { kind: 'pfs', name: 'series', repo: 'series', branch: 'master', glob: '/*.csv', window: { by: 'commits', size: 2, every: 1 } };
     const core = store.core;
-    const resolve = () => {
-      const head = core.graph.getBranch('series', 'master')!.head;
-      return { commit: head, root: core.graph.getCommit('series', head)!.root as NodeId, history: () => commitHistory(core.graph, 'series', head) };
+    const resolve = async () => {
+      const head = (await core.graph.getBranch('series', 'master'))!.head;
+      return { commit: head, root: (await core.graph.getCommit('series', head))!.root as NodeId, history: async () => await commitHistory(core.graph, 'series', head) };
     };
-    const datums = planDatums(store.handle, input, resolve);
+    const datums = planDatums(store.handle, input, await resolveInputs(input, resolve));
     // notes.txt is not selected by the glob; a.csv is in two commits, one version each
     expect(datums.map((d) => d.files.map((f) => [f.commit, f.path]))).toEqual([
       [

@@ -90,11 +90,11 @@ function expectClean(ps: Proc[]): void {
 }
 
 /** The chain of commits from a branch head to its root, newest first, with each one's files. */
-function chain(dir: string, repo: string, branch: string): { id: string; finished: boolean; files: Map<string, string> }[] {
-  return withStore(dir, (s) => {
+async function chain(dir: string, repo: string, branch: string): Promise<{ id: string; finished: boolean; files: Map<string, string> }[]> {
+  return withStoreAsync(dir, async (s) => {
     const g = s.core.graph;
     const out: { id: string; finished: boolean; files: Map<string, string> }[] = [];
-    for (let c = g.getCommit(repo, g.getBranch(repo, branch)!.head); c; c = c.parent ? g.getCommit(repo, c.parent) : undefined) {
+    for (let c = await g.getCommit(repo, (await g.getBranch(repo, branch))!.head); c; c = c.parent ? (await g.getCommit(repo, c.parent)) : undefined) {
       const files = new Map<string, string>();
       for (const f of walkFiles(s.core.reader, c.root as NodeId, '/')) if (f.entry.kind === 'file') files.set(f.path, f.entry.id.toString('hex'));
       out.push({ id: c.id, finished: c.finished !== null, files });
@@ -108,8 +108,8 @@ function chain(dir: string, repo: string, branch: string): { id: string; finishe
  * finished, one chain in which each commit adds exactly one file to its parent's, and the head
  * holding every file with the right content id.
  */
-function expectChain(dir: string, repo: string, branch: string, ps: Proc[], who: number[], commits: number): void {
-  const c = chain(dir, repo, branch);
+async function expectChain(dir: string, repo: string, branch: string, ps: Proc[], who: number[], commits: number): Promise<void> {
+  const c = await chain(dir, repo, branch);
   expect(c.length, `${repo}@${branch} history`).toBe(who.length * commits);
   const reported = new Set(ps.flatMap((p) => p.lines.filter((l) => l.commit).map((l) => l.commit as string)));
   for (const x of c) expect(reported.has(x.id), `${repo}@${branch}: commit ${x.id} was reported by a writer`).toBe(true);
@@ -150,7 +150,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
     const t = Date.now();
     const ps = await Promise.all(writers(tusk, (w) => ({ repo: `r${w}`, branch: 'master' })));
     expectClean(ps);
-    for (let w = 0; w < WRITERS; w++) expectChain(dir, `r${w}`, 'master', [ps[w]!], [w], COMMITS);
+    for (let w = 0; w < WRITERS; w++) await expectChain(dir, `r${w}`, 'master', [ps[w]!], [w], COMMITS);
     await expectFsckAndBytes(dir, Array.from({ length: WRITERS }, (_, w) => ({ repo: `r${w}`, branch: 'master', who: [w], commits: COMMITS })));
     figures.differentRepos = { commits: WRITERS * COMMITS, ms: Date.now() - t };
   }, 300_000);
@@ -161,7 +161,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
     const t = Date.now();
     const ps = await Promise.all(writers(tusk, (w) => ({ repo: 'shared', branch: `b${w}` })));
     expectClean(ps);
-    for (let w = 0; w < WRITERS; w++) expectChain(dir, 'shared', `b${w}`, [ps[w]!], [w], COMMITS);
+    for (let w = 0; w < WRITERS; w++) await expectChain(dir, 'shared', `b${w}`, [ps[w]!], [w], COMMITS);
     await expectFsckAndBytes(dir, Array.from({ length: WRITERS }, (_, w) => ({ repo: 'shared', branch: `b${w}`, who: [w], commits: COMMITS })));
     figures.differentBranches = { commits: WRITERS * COMMITS, ms: Date.now() - t };
   }, 300_000);
@@ -207,7 +207,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
     const ms = Date.now() - t;
     expectClean(ps);
     for (const r of rs) expect(r.lines[0].problems).toEqual([]);
-    expectChain(dir, 'same', 'master', ps, [...Array(WRITERS).keys()], COMMITS);
+    await expectChain(dir, 'same', 'master', ps, [...Array(WRITERS).keys()], COMMITS);
     await expectFsckAndBytes(dir, [{ repo: 'same', branch: 'master', who: [...Array(WRITERS).keys()], commits: COMMITS }]);
     figures.sameBranch = {
       commits: WRITERS * COMMITS,
@@ -234,7 +234,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
     };
     const t = Date.now();
     await Promise.all(Array.from({ length: CLI_WRITERS }, (_, w) => one(w)));
-    expectChain(dir, 'c', 'master', [{ code: 0, stderr: '', ms: 0, lines: chain(dir, 'c', 'master').map((x) => ({ commit: x.id })) }], [...Array(CLI_WRITERS).keys()], CLI_COMMITS);
+    await expectChain(dir, 'c', 'master', [{ code: 0, stderr: '', ms: 0, lines: (await chain(dir, 'c', 'master')).map((x) => ({ commit: x.id })) }], [...Array(CLI_WRITERS).keys()], CLI_COMMITS);
     await withStoreAsync(dir, async (s) => expect((await s.fsck()).problems).toEqual([]));
     figures.cliSameBranch = { commits: CLI_WRITERS * CLI_COMMITS, ms: Date.now() - t };
   }, 300_000);

@@ -93,7 +93,7 @@ async function buildModel(dir: string): Promise<Model> {
     const files: Model['files'] = [];
     const byContent = new Map<string, Model['files'][number]>();
     const pageSubjects = new Map<string, Set<string>>();
-    for (const c of s.core.graph.iterateAllCommits()) {
+    for await (const c of s.core.graph.iterateAllCommits()) {
       if (!c.root) continue;
       // pages: every page under every directory, with the directory it belongs to
       const pagesOf = (dirId: NodeId, where: string) => {
@@ -417,7 +417,7 @@ describe('corruption: damaged SQLite rows', () => {
     const s = open(original, { readonly: true });
     let pageId: string;
     try {
-      const c = s.core.graph.getCommit('a', dirFile.commit)!;
+      const c = (await s.core.graph.getCommit('a', dirFile.commit))!;
       const e = [...walkTree(s.core.reader, c.root!, '/')].find((pe) => pe.path === '/small')!;
       pageId = e.entry.id.toString('hex');
     } finally {

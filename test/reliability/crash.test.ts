@@ -148,7 +148,7 @@ async function reference(sc: Scenario, n: number): Promise<{ state: unknown; byt
       const ok = r.code === 0 || (sc.idempotentConflict && i > 0 && r.code === 3);
       expect(ok, r.describe()).toBe(true);
     }
-    const state = withStore(dir, (s) => logicalState(s).state);
+    const state = await withStoreAsync(dir, async (s) => (await logicalState(s)).state);
     const bytes = await withStoreAsync(dir, async (s) => {
       await s.gc();
       return storeBytes(s.path).total;
@@ -193,10 +193,10 @@ function tailBytes(dir: string): number {
 
 /** Check a store after a kill, and return how many times the command had taken effect (0 or 1). */
 async function checkAfterCrash(sc: Scenario, dir: string, label: string): Promise<number> {
-  return withStoreAsync(dir, async (s) => {
-    const report = (await s.fsck());
+  return await withStoreAsync(dir, async (s) => {
+    const report = await s.fsck();
     expect(report.problems, `${label}: fsck after the kill`).toEqual([]);
-    const { state, contents } = logicalState(s);
+    const { state, contents } = await logicalState(s);
     const before = await reference(sc, 0);
     const after = await reference(sc, 1);
     const n = JSON.stringify(state) === JSON.stringify(before.state) ? 0 : JSON.stringify(state) === JSON.stringify(after.state) ? 1 : -1;
@@ -255,11 +255,11 @@ async function killPoint(sc: Scenario, i: number, opts: { crashAt?: string; dela
   const expected = sc.idempotentConflict ? 1 : n + 1;
   const ref = await reference(sc, expected);
   await withStoreAsync(dir, async (s) => {
-    const { state, contents } = logicalState(s);
+    const { state, contents } = await logicalState(s);
     expect(state, `${label}: after the retry`).toEqual(ref.state);
     await s.gc();
     expect((await s.fsck({ verifyData: STRESS })).problems, `${label}: fsck after gc`).toEqual([]);
-    expect(logicalState(s).state, `${label}: gc keeps every commit`).toEqual(ref.state);
+    expect((await logicalState(s)).state, `${label}: gc keeps every commit`).toEqual(ref.state);
     await verifyContents(s, contents, sources);
     const size = storeBytes(s.path).total;
     const deviation = Math.abs(size - ref.bytes) / ref.bytes;
@@ -341,7 +341,7 @@ describe.sequential('crash safety: gc killed while it rewrites packs', () => {
     gcRef = await withStoreAsync(dir, async (s) => {
       const g = await s.gc();
       expect(g.packsRewritten + g.packsRemoved).toBeGreaterThan(0);
-      return { state: logicalState(s).state, bytes: storeBytes(s.path).total };
+      return { state: (await logicalState(s)).state, bytes: storeBytes(s.path).total };
     });
   }, 120_000);
 
@@ -353,7 +353,7 @@ describe.sequential('crash safety: gc killed while it rewrites packs', () => {
     else expect([0, 137], `${label}: ${r.describe()}`).toContain(r.code);
     await withStoreAsync(dir, async (s) => {
       expect((await s.fsck({ verifyData: true })).problems, `${label}: fsck after the kill`).toEqual([]);
-      const { state, contents } = logicalState(s);
+      const { state, contents } = await logicalState(s);
       expect(state, label).toEqual(gcRef.state);
       await verifyContents(s, contents, sources);
       await s.gc();

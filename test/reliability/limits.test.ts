@@ -63,7 +63,7 @@ function fingerprint(dir: string): string {
   return h.digest('hex');
 }
 
-const state = (dir: string) => JSON.stringify(withStore(dir, (s) => logicalState(s).state));
+const state = async (dir: string) => JSON.stringify(await withStoreAsync(dir, async (s) => (await logicalState(s)).state));
 const fsckProblems = (dir: string) => withStoreAsync(dir, async (s) => (await s.fsck({ verifyData: true })).problems);
 
 // ---------------------------------------------------------------------------------------------
@@ -108,12 +108,12 @@ describe('a full disk (20 MiB tmpfs)', () => {
     const small = path.join(work, 'small.bin');
     fs.writeFileSync(small, seededBytes(1 * MiB, 1));
     await ok(dir, ['put', 'file', 'r@master:/small.bin', '-f', small]);
-    const before = state(dir);
+    const before = await state(dir);
     const big = path.join(work, 'big.bin'); // outside the tmpfs
     fs.writeFileSync(big, seededBytes(30 * MiB, 2));
     const msg = await fails(dir, ['put', 'file', 'r@master:/big.bin', '-f', big], 1, 'E_IO');
     expect(msg).toContain('no space left on device');
-    expect(state(dir)).toBe(before);
+    expect(await state(dir)).toBe(before);
     expect(await fsckProblems(dir)).toEqual([]);
     const gc = await ok(dir, ['gc']);
     expect(gc.bytesReclaimed).toBeGreaterThan(10 * MiB);
@@ -142,13 +142,13 @@ describe('a full disk (20 MiB tmpfs)', () => {
     fs.mkdirSync(src, { recursive: true });
     const N = scaled(3000, 5000);
     for (let i = 0; i < N; i++) fs.writeFileSync(path.join(src, `a-rather-long-file-name-to-make-the-tree-pages-and-the-file-cache-big-${i}.txt`), 'same\n');
-    const before = state(dir);
+    const before = await state(dir);
     const free = fs.statfsSync(mnt);
     fs.writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(Math.max(0, free.bavail * free.bsize - 200 * 1024)));
     const msg = await fails(dir, ['put', 'file', '-r', 'r@master:/same', '-f', src], 1, 'E_IO');
     expect(msg).toContain('no space left on device');
     fs.rmSync(path.join(mnt, 'filler'));
-    expect(state(dir)).toBe(before);
+    expect(await state(dir)).toBe(before);
     expect(await fsckProblems(dir)).toEqual([]);
     const r = await ok(dir, ['put', 'file', '-r', 'r@master:/same', '-f', src]);
     expect(r.files).toBe(N);
@@ -176,11 +176,11 @@ async function getFailsInto(name: string, bytes: number, out: string, opts: RunO
   const f = path.join(work, `${name}.bin`);
   fs.writeFileSync(f, seededBytes(bytes, 4));
   await ok(dir, ['put', 'file', 'r@master:/f.bin', '-f', f]);
-  const before = state(dir);
+  const before = await state(dir);
   fs.mkdirSync(out);
   const msg = await fails(dir, ['get', 'file', 'r@master:/f.bin', '-o', path.join(out, 'f.bin')], 1, 'E_IO', opts);
   expect(fs.readdirSync(out)).toEqual([]);
-  expect(state(dir)).toBe(before);
+  expect(await state(dir)).toBe(before);
   expect(await fsckProblems(dir)).toEqual([]);
   fs.rmSync(out, { recursive: true, force: true });
   fs.rmSync(dir, { recursive: true, force: true });
@@ -246,7 +246,7 @@ describe.skipIf(!nobody.ok)(`a read-only store (${nobody.ok ? nobody.why : ''})`
     const r = await runTusk(['put', 'file', 'r@master:/d/y.bin', '-f', f], { cwd: dir, env: { TUSK_CRASH_AT: 'after-commit-txn' } });
     expect(r.code, r.describe()).toBe(137);
     expect(fs.statSync(path.join(dir, '.tusk', 'meta.db-wal')).size).toBeGreaterThan(0);
-    commit = withStore(dir, (s) => s.core.graph.getBranch('r', 'master')!.head, { readonly: true });
+    commit = await withStoreAsync(dir, async (s) => (await s.core.graph.getBranch('r', 'master'))!.head, { readonly: true });
     await new Promise<void>((resolve) => spawn('chmod', ['-R', 'a-w', dir]).on('close', () => resolve()));
     try {
       expect((await ok(dir, ['list', 'commit', 'r@master'], as))[0].id).toBe(commit);
@@ -263,13 +263,13 @@ describe.skipIf(!nobody.ok)(`a read-only store (${nobody.ok ? nobody.why : ''})`
     await init(own);
     await new Promise<void>((resolve) => spawn('chown', ['-R', `${nobody.ok ? nobody.asUser ?? process.getuid!() : 0}`, own]).on('close', () => resolve()));
     fs.chmodSync(path.join(own, '.tusk', 'packs'), 0o555);
-    const before = state(own);
+    const before = await state(own);
     const f = path.join(work, 'p.bin');
     fs.writeFileSync(f, seededBytes(100_000, 3));
     fs.chmodSync(f, 0o644);
     const msg = await fails(own, ['put', 'file', 'r@master:/p.bin', '-f', f], 1, 'E_IO', as);
     expect(msg).toMatch(/read-only|permission denied/);
-    expect(state(own)).toBe(before);
+    expect(await state(own)).toBe(before);
     expect(await fsckProblems(own)).toEqual([]);
   });
 });
@@ -382,7 +382,7 @@ describe('files that change while they are being put', () => {
       const outcomes = { conflict: 0, stored: 0 };
       for (let round = 0; round < ROUNDS; round++) {
         fs.writeFileSync(f, Buffer.concat([seededBytes(SIZE, 40 + round), textBytes(SIZE / 4, 60 + round)]));
-        const before = state(dir);
+        const before = await state(dir);
         const size0 = fs.statSync(f).size;
         const p = appender(f, { truncate: mode === 'truncated' });
         // it is writing before the put starts
@@ -398,7 +398,7 @@ describe('files that change while they are being put', () => {
         if (r.code === 3) {
           expect(r.json().error.code).toBe('E_CONFLICT');
           expect(r.json().error.message).toContain('changed while it was being read');
-          expect(state(dir)).toBe(before);
+          expect(await state(dir)).toBe(before);
           outcomes.conflict++;
         } else {
           // only acceptable if what was stored is exactly the file as it was at one moment: for an

@@ -63,15 +63,15 @@ export interface FileOccurrence {
  * id, size). Two stores that hold the same history compare equal. Also returns one place each
  * distinct content can be read from, and checks every branch head exists.
  */
-export function logicalState(store: Store): { state: Record<string, unknown>; contents: Map<string, FileOccurrence> } {
+export async function logicalState(store: Store): Promise<{ state: Record<string, unknown>; contents: Map<string, FileOccurrence> }> {
   const g = store.core.graph;
   const state: Record<string, unknown> = {};
   const contents = new Map<string, FileOccurrence>();
-  for (const repo of g.listRepos().map((r) => r.name).sort()) {
+  for (const repo of (await g.listRepos()).map((r) => r.name).sort()) {
     const branches: Record<string, unknown[]> = {};
-    for (const b of g.listBranches(repo).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    for (const b of (await g.listBranches(repo)).sort((x, y) => (x.name < y.name ? -1 : 1))) {
       const chain: unknown[] = [];
-      for (let c = g.getCommit(repo, b.head); c; c = c.parent ? g.getCommit(repo, c.parent) : undefined) {
+      for (let c = await g.getCommit(repo, b.head); c; c = c.parent ? (await g.getCommit(repo, c.parent)) : undefined) {
         const files: Record<string, string> = {};
         if (c.root) {
           for (const f of walkFiles(store.core.reader, c.root as NodeId, '/')) {

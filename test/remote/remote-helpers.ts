@@ -39,14 +39,14 @@ export function localStore(dir: string, baseEnv: () => RunOptions['env'] = () =>
     },
     put: (repo, branch, files) =>
       self.with(async (s) => {
-        if (!s.listRepos().some((r) => r.name === repo)) await s.createRepo(repo);
+        if (!(await s.listRepos()).some((r) => r.name === repo)) await s.createRepo(repo);
         const r = await s.putFiles({ repo, branch }, Object.entries(files).map(([p, data]) => ({ kind: 'stream' as const, stream: streamOf(data), repoPath: p })));
         return r.commit;
       }),
     snapshot: (repo, branch) =>
-      self.with((s) => ({
-        files: s.globFiles({ repo, branch, path: '/**' }).filter((f) => f.type === 'file').map((f) => ({ path: f.path, size: f.sizeBytes, hash: f.hash })),
-        commits: s.listCommits({ repo, branch }).map((c) => c.id),
+      self.with(async (s) => ({
+        files: (await s.globFiles({ repo, branch, path: '/**' })).filter((f) => f.type === 'file').map((f) => ({ path: f.path, size: f.sizeBytes, hash: f.hash })),
+        commits: (await s.listCommits({ repo, branch })).map((c) => c.id),
       })),
   };
   return self;

@@ -20,8 +20,8 @@ describe('appending to a stored content', () => {
   const newStore = tempStores();
 
   /** Chunk ids (hex) and content id of a file in r@master. */
-  const stored = (store: ReturnType<typeof newStore>, p: string) => {
-    const id = fromHex(store.inspectFile(parseFileRef(`r@master:${p}`)).hash) as ContentId;
+  const stored = async (store: ReturnType<typeof newStore>, p: string) => {
+    const id = fromHex((await store.inspectFile(parseFileRef(`r@master:${p}`))).hash) as ContentId;
     const rec = store.core.index.getContent(id)!;
     return { id: id.toString('hex'), size: rec.size, chunks: rec.chunks.map((c) => c.toString('hex')) };
   };
@@ -50,7 +50,7 @@ describe('appending to a stored content', () => {
       fs.writeFileSync(path.join(dir, 'tail'), tail);
       const r = await writeLocalTree(store.core, out, {
         datum: 'd1',
-        appended: [{ path: '/appended', base: fromHex(stored(store, '/base').id) as ContentId, tail: path.join(dir, 'tail') }],
+        appended: [{ path: '/appended', base: fromHex((await stored(store, '/base')).id) as ContentId, tail: path.join(dir, 'tail') }],
         beforeCommit: async () => {},
       });
       const e = lookupPath(store.core.reader, r.root!, '/appended')!;
@@ -80,9 +80,9 @@ describe('appending to a stored content', () => {
     const base = seededBytes(3 << 20, 1);
     const tail = seededBytes((1 << 20) + 12345, 2);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/appended' }]);
-    const before = stored(store, '/appended');
+    const before = await stored(store, '/appended');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(tail), repoPath: '/appended' }], { append: true });
-    const after = stored(store, '/appended');
+    const after = await stored(store, '/appended');
     const whole = await wholePut(Buffer.concat([base, tail]));
     expect(after.id).toBe(whole.id);
     expect(after.size).toBe(base.length + tail.length);
@@ -106,7 +106,7 @@ describe('appending to a stored content', () => {
       let recorded: NodeId | null | undefined;
       const r = await writeLocalTree(store.core, out, {
         datum: 'd1',
-        appended: [{ path: '/sub/predictions.csv', base: fromHex(stored(store, '/base').id) as ContentId, tail: path.join(dir, 'tail') }],
+        appended: [{ path: '/sub/predictions.csv', base: fromHex((await stored(store, '/base')).id) as ContentId, tail: path.join(dir, 'tail') }],
         beforeCommit: async (root) => {
           recorded = root;
         },
@@ -130,12 +130,12 @@ describe('appending to a stored content', () => {
     const store = newStore();
     await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(3 << 20, 5)), repoPath: '/f' }]);
-    const before = stored(store, '/f');
+    const before = await stored(store, '/f');
     // a chunk the append keeps: its bytes are still read, and checked, for the new whole-file id
     damageChunk(store, fromHex(before.chunks[1]!) as never);
-    const commits = store.listCommits({ repo: 'r', all: true }).length;
+    const commits = (await store.listCommits({ repo: 'r', all: true })).length;
     await expect(store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('more\n'), repoPath: '/f' }], { append: true })).rejects.toMatchObject({ code: 'E_CORRUPT' });
-    expect(store.listCommits({ repo: 'r', all: true }).length).toBe(commits);
-    expect(stored(store, '/f')).toEqual(before);
+    expect((await store.listCommits({ repo: 'r', all: true })).length).toBe(commits);
+    expect(await stored(store, '/f')).toEqual(before);
   });
 });

@@ -215,7 +215,7 @@ describe('a store whose packs are in a bucket', () => {
 
     const store = open();
     expect((await readBack(store, { repo: 'r', branch: 'master', path: '/big.bin' })).equals(big)).toBe(true);
-    expect(store.listFiles({ repo: 'r', branch: 'master', path: '/' }).map((f) => f.path)).not.toContain('/lost.bin');
+    expect((await store.listFiles({ repo: 'r', branch: 'master', path: '/' })).map((f) => f.path)).not.toContain('/lost.bin');
     expect((await store.fsck({ verifyData: true })).problems).toEqual([]);
     const more = seededBytes(300_000, 5);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: '/more.bin', stream: streamOf(more) }]);

@@ -15,7 +15,7 @@ describe('isContentPrefix', () => {
     const ids: Record<string, ContentId> = {};
     const put = async (name: string, data: Buffer) => {
       await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath: `/${name}` }]);
-      ids[name] = fromHex(store.inspectFile(parseFileRef(`r@master:/${name}`)).hash) as ContentId;
+      ids[name] = fromHex((await store.inspectFile(parseFileRef(`r@master:/${name}`))).hash) as ContentId;
     };
     // several chunks, so that the shared ones are skipped and only the tail is compared
     const base = seededBytes(6 << 20, 1);

@@ -104,8 +104,8 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
   const base = seededBytes(STATE_MIN_BYTES + (1 << 20) + 333, 11);
   const tail = seededBytes(300_000, 12);
 
-  const recordOf = (store: ReturnType<typeof newStore>, p: string) => {
-    const id = fromHex(store.inspectFile(parseFileRef(`r@master:${p}`)).hash) as ContentId;
+  const recordOf = async (store: ReturnType<typeof newStore>, p: string) => {
+    const id = fromHex((await store.inspectFile(parseFileRef(`r@master:${p}`))).hash) as ContentId;
     return store.core.index.getContent(id)!;
   };
 
@@ -128,7 +128,7 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
     const store = newStore();
     await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
-    const first = recordOf(store, '/base');
+    const first = await recordOf(store, '/base');
     expect(store.core.index.getContentState(first.id)?.equals(stateOf(base))).toBe(true);
     const once = await appendOutput(store, first.id, tail);
     expect(once.equals(hashBytes(Buffer.concat([base, tail])))).toBe(true);
@@ -137,7 +137,7 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
     expect(twice.toString('hex')).toBe(hashBytes(all).toString('hex'));
     expect(store.core.index.getContentState(twice)?.equals(stateOf(all))).toBe(true);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(tail), repoPath: '/base' }], { append: true });
-    const put = recordOf(store, '/base');
+    const put = await recordOf(store, '/base');
     expect(put.id.equals(hashBytes(Buffer.concat([base, tail])))).toBe(true);
     expect(store.core.index.getContentState(put.id)?.equals(stateOf(Buffer.concat([base, tail])))).toBe(true);
   });
@@ -146,7 +146,7 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
     const store = newStore();
     await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
-    const first = recordOf(store, '/base');
+    const first = await recordOf(store, '/base');
     expect(first.chunks.length).toBeGreaterThan(2);
     // a chunk before the last: reading the earlier content back (what the append did before
     // states) would fail on it, so an append that succeeds did not read it
@@ -160,7 +160,7 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
     const store = newStore();
     await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
-    const first = recordOf(store, '/base');
+    const first = await recordOf(store, '/base');
     const state = store.core.index.getContentState(first.id)!;
     state[50] = state[50]! ^ 0xff;
     store.core.db.prepare('UPDATE content_states SET state = ? WHERE content = ?').run(state, first.id);
@@ -174,7 +174,7 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
     const store = newStore();
     await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(base), repoPath: '/base' }]);
-    const first = recordOf(store, '/base');
+    const first = await recordOf(store, '/base');
     await store.deleteRepo('r');
     await store.gc();
     expect(store.core.index.getContentState(first.id)).toBeUndefined();
@@ -195,14 +195,14 @@ describe.skipIf(!canResume)('fsck and kept hasher states', () => {
     await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(STATE_MIN_BYTES + 5000, 21)), repoPath: '/a' }]);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(STATE_MIN_BYTES + 7000, 22)), repoPath: '/b' }]);
-    const good = (await store.fsck({ verifyData: true }));
+    const good = await store.fsck({ verifyData: true });
     expect(good.ok).toBe(true);
     expect(good.checked.hasherStates).toBe(2);
-    const b = fromHex(store.inspectFile(parseFileRef('r@master:/b')).hash) as ContentId;
+    const b = fromHex((await store.inspectFile(parseFileRef('r@master:/b'))).hash) as ContentId;
     const state = store.core.index.getContentState(b)!;
     state[state.length - 1] = state[state.length - 1]! ^ 0x80;
     store.core.db.prepare('UPDATE content_states SET state = ? WHERE content = ?').run(state, b);
-    const bad = (await store.fsck({ verifyData: true }));
+    const bad = await store.fsck({ verifyData: true });
     expect(bad.ok).toBe(false);
     expect(bad.problems).toEqual([{ subject: `hasher state of content ${b.toString('hex').slice(0, 16)}`, problem: expect.stringContaining('does not digest to its content id (removed') }]);
     expect(store.core.index.getContentState(b)).toBeUndefined();

@@ -33,7 +33,7 @@ describe('chunk index round trips', () => {
     // below the size read on the content worker: the chunks are read one by one here
     const data = seededBytes(6 << 20, 11);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath: '/f' }]);
-    const id = fromHex(store.inspectFile(parseFileRef('r@master:/f')).hash) as ContentId;
+    const id = fromHex((await store.inspectFile(parseFileRef('r@master:/f'))).hash) as ContentId;
     const { index, calls } = counted(store.core.index);
     const read = Buffer.concat([...readContent(index, store.core.packs, id, { describe: () => 'r@master:/f' })]);
     expect(read.equals(data)).toBe(true);

@@ -20,7 +20,7 @@ afterEach(() => {
 
 async function fileInput(store: Store, repoPath: string, data: Buffer): Promise<DatumFile> {
   await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath }], {});
-  const info = store.inspectFile(parseFileRef(`in@master:${repoPath}`));
+  const info = await store.inspectFile(parseFileRef(`in@master:${repoPath}`));
   return { name: 'in', repo: 'in', branch: 'master', commit: info.commit, path: repoPath, type: 'file', hash: info.hash, size: info.sizeBytes };
 }
 
@@ -37,7 +37,7 @@ describe('bounding the cache of datum inputs', () => {
     await store.createRepo('in');
     const files = [];
     for (const [i, name] of ['a', 'b', 'c'].entries()) files.push(await fileInput(store, `/${name}`, seededBytes(10_000, i + 1)));
-    for (const [i, f] of files.entries()) materializeDatum(store.handle, [f], path.join(env.dir, `d${i}`, 'pfs'));
+    for (const [i, f] of files.entries()) await materializeDatum(store.handle, [f], path.join(env.dir, `d${i}`, 'pfs'));
     expect(cachedNames(store.core.path)).toEqual(files.map((f) => f.hash).sort());
     // `a` was used last: its access time is after the others' change times
     const cachedA = path.join(store.core.path, CACHE_DIR, files[0]!.hash.slice(0, 2), files[0]!.hash);
@@ -50,7 +50,7 @@ describe('bounding the cache of datum inputs', () => {
     expect(trimmed).toEqual({ filesRemoved: 2, bytesRemoved: 20_000, filesKept: 1, bytesKept: 10_000 });
     expect(cachedNames(store.core.path)).toEqual([files[0]!.hash]);
     // a datum whose input left the cache reads it from packs again, and caches it again
-    expect(materializeDatum(store.handle, [files[1]!], path.join(env.dir, 'again', 'pfs'))).toBe(10_000);
+    expect(await materializeDatum(store.handle, [files[1]!], path.join(env.dir, 'again', 'pfs'))).toBe(10_000);
     expect(fs.readFileSync(path.join(env.dir, 'again', 'pfs', 'in', 'b')).equals(seededBytes(10_000, 2))).toBe(true);
     expect(cachedNames(store.core.path)).toEqual([files[0]!.hash, files[1]!.hash].sort());
   });
@@ -62,9 +62,9 @@ describe('bounding the cache of datum inputs', () => {
     await store.createRepo('keep');
     const gone = await fileInput(store, '/gone', seededBytes(20_000, 5));
     await store.putFiles({ repo: 'keep', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(30_000, 6)), repoPath: '/kept' }], {});
-    const keptInfo = store.inspectFile(parseFileRef('keep@master:/kept'));
+    const keptInfo = await store.inspectFile(parseFileRef('keep@master:/kept'));
     const kept: DatumFile = { name: 'keep', repo: 'keep', branch: 'master', commit: keptInfo.commit, path: '/kept', type: 'file', hash: keptInfo.hash, size: keptInfo.sizeBytes };
-    materializeDatum(store.handle, [gone, kept], path.join(env.dir, 'd', 'pfs'));
+    await materializeDatum(store.handle, [gone, kept], path.join(env.dir, 'd', 'pfs'));
     const dir = path.join(store.core.path, CACHE_DIR, kept.hash.slice(0, 2));
     const hourAgo = new Date(Date.now() - 2 * 3600_000);
     fs.writeFileSync(path.join(dir, `${kept.hash}.123-abcd`), 'half a copy');

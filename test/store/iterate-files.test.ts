@@ -20,7 +20,7 @@ describe('iterateFiles', () => {
   }, 60_000);
   afterAll(() => env?.cleanup());
 
-  it('reads a few pages for the first entries of a directory of many pages', () => {
+  it('reads a few pages for the first entries of a directory of many pages', async () => {
     const { store } = env;
     const pages = new Set<string>();
     const getPage = store.core.pages.getPage;
@@ -29,7 +29,7 @@ describe('iterateFiles', () => {
       return getPage(id);
     };
     try {
-      const it = store.iterateFiles({ repo: 'r', branch: 'master', path: '/d' })[Symbol.iterator]();
+      const it = (await store.iterateFiles({ repo: 'r', branch: 'master', path: '/d' }))[Symbol.iterator]();
       const first = Array.from({ length: 10 }, () => it.next().value!.path);
       expect(first).toEqual(Array.from({ length: 10 }, (_, i) => `/d/f${String(i).padStart(5, '0')}`));
       const onFirst = pages.size;
@@ -41,13 +41,13 @@ describe('iterateFiles', () => {
     }
   });
 
-  it('walks exactly what listFiles returns; a missing path fails before anything is returned', () => {
+  it('walks exactly what listFiles returns; a missing path fails before anything is returned', async () => {
     const { store } = env;
-    expect([...store.iterateFiles({ repo: 'r', branch: 'master', path: '/d' })]).toEqual(store.listFiles({ repo: 'r', branch: 'master', path: '/d' }));
-    expect(() => store.iterateFiles({ repo: 'r', branch: 'master', path: '/nope' })).toThrow(NotFoundError);
+    expect([...(await store.iterateFiles({ repo: 'r', branch: 'master', path: '/d' }))]).toEqual(await store.listFiles({ repo: 'r', branch: 'master', path: '/d' }));
+    await expect(store.iterateFiles({ repo: 'r', branch: 'master', path: '/nope' })).rejects.toThrow(NotFoundError);
   });
 
-  it('leaves the leaf pages of a walk out of the page cache', () => {
+  it('leaves the leaf pages of a walk out of the page cache', async () => {
     const { store } = env;
     const reads: string[] = [];
     const getPage = store.core.pages.getPage;
@@ -56,9 +56,9 @@ describe('iterateFiles', () => {
       return getPage(id);
     };
     try {
-      for (const _ of store.iterateFiles({ repo: 'r', branch: 'master', path: '/d' }));
+      for (const _ of (await store.iterateFiles({ repo: 'r', branch: 'master', path: '/d' })));
       const once = reads.length;
-      for (const _ of store.iterateFiles({ repo: 'r', branch: 'master', path: '/d' }));
+      for (const _ of (await store.iterateFiles({ repo: 'r', branch: 'master', path: '/d' })));
       // a second walk reads the leaves again: they were not kept
       expect(reads.length - once).toBeGreaterThan(FILES / 128);
     } finally {

@@ -160,7 +160,7 @@ describe('packs on a backend of immutable objects', () => {
     expect(err.message).toContain('/big.bin');
     const damaged = await store.fsck({ verifyData: true });
     expect(damaged.ok).toBe(false);
-    expect(damaged.problems.map((p) => p.subject)).toContain(`r@${store.inspectCommit({ repo: 'r', branch: 'master' }).id}:/big.bin`);
+    expect(damaged.problems.map((p) => p.subject)).toContain(`r@${(await store.inspectCommit({ repo: 'r', branch: 'master' })).id}:/big.bin`);
     // without reading bytes, fsck still sees an object that is gone
     packs.objects.delete(name);
     const lost = await store.fsck();

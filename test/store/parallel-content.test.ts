@@ -117,9 +117,9 @@ describe('reading big files on two threads', () => {
   const big = seededBytes(PARALLEL_MIN_BYTES + 3 * MiB + 1234, 77);
 
   async function putBig(s: ReturnType<typeof store>, p: string, data: Buffer) {
-    if (!s.core.graph.getRepo('r')) await s.createRepo('r');
+    if (!(await s.core.graph.getRepo('r'))) await s.createRepo('r');
     await s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: p, stream: (async function* () { for (let i = 0; i < data.length; i += 65536) yield data.subarray(i, i + 65536); })() as unknown as NodeJS.ReadableStream }]);
-    const [info] = s.listFiles({ repo: 'r', branch: 'master', path: p });
+    const [info] = await s.listFiles({ repo: 'r', branch: 'master', path: p });
     return info!.hash;
   }
 
@@ -133,7 +133,7 @@ describe('reading big files on two threads', () => {
     const local = path.join(path.dirname(s.core.path), 'big.bin');
     fs.writeFileSync(local, big);
     await s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'local', localPath: local, repoPath: '/local', recursive: false }]);
-    expect(s.listFiles({ repo: 'r', branch: 'master', path: '/local' })[0]!.hash).toBe(hash);
+    expect((await s.listFiles({ repo: 'r', branch: 'master', path: '/local' }))[0]!.hash).toBe(hash);
     const out = path.join(path.dirname(s.core.path), 'out.bin');
     await s.getFile({ repo: 'r', branch: 'master', path: '/local' }, { output: out });
     expect(fs.readFileSync(out).equals(big)).toBe(true);

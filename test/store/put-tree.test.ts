@@ -43,7 +43,7 @@ function tree(): string {
 const putDir = (store: Store, local: string, repoPath: string) =>
   store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'local', localPath: local, repoPath, recursive: true }]);
 
-const rootHash = (store: Store, p = '/') => store.inspectFile(parseFileRef(`r@master:${p}`)).hash;
+const rootHash = async (store: Store, p = '/') => (await store.inspectFile(parseFileRef(`r@master:${p}`))).hash;
 
 describe('put -r of a directory tree', () => {
   it('gives the golden tree ids, and the same ids as putting every file by itself', async () => {
@@ -54,8 +54,8 @@ describe('put -r of a directory tree', () => {
     const files = makeTree(src, 1);
     const r = await putDir(store, src, '/t');
     expect(r.files).toBe(files);
-    expect(rootHash(store, '/t')).toBe(GOLDEN.tree1);
-    expect(rootHash(store, '/t/wide')).toBe(GOLDEN.wide1);
+    expect(await rootHash(store, '/t')).toBe(GOLDEN.tree1);
+    expect(await rootHash(store, '/t/wide')).toBe(GOLDEN.wide1);
 
     // the same files put one stream at a time into another repo build the same tree
     await store.createRepo('s');
@@ -68,7 +68,7 @@ describe('put -r of a directory tree', () => {
     };
     walk(src, '');
     await store.putFiles({ repo: 's', branch: 'master' }, sources);
-    expect(store.inspectFile(parseFileRef('s@master:/t')).hash).toBe(GOLDEN.tree1);
+    expect((await store.inspectFile(parseFileRef('s@master:/t'))).hash).toBe(GOLDEN.tree1);
   });
 
   it('a second put over an existing tree keeps files only the commit has, replaces changed ones and reads only those', async () => {
@@ -118,10 +118,10 @@ describe('put -r of a directory tree', () => {
     expect(segments().filter((r) => r.dir === changedDir).length).toBe(1);
     const sixth = await putDir(store, src, '/t');
     expect(sixth.cachedFiles).toBe(sixth.files);
-    expect(store.listFiles(parseFileRef('r@master:/t/d03')).map((f) => path.basename(f.path))).toContain('extra.txt');
-    const names = (p: string) => store.listFiles(parseFileRef(`r@master:${p}`)).map((f) => path.basename(f.path));
-    expect(names('/t/d05')).toContain('new.dat');
-    expect(rootHash(store, '/t')).toBe(GOLDEN.tree2Edited);
+    expect((await store.listFiles(parseFileRef('r@master:/t/d03'))).map((f) => path.basename(f.path))).toContain('extra.txt');
+    const names = async (p: string) => (await store.listFiles(parseFileRef(`r@master:${p}`))).map((f) => path.basename(f.path));
+    expect(await names('/t/d05')).toContain('new.dat');
+    expect(await rootHash(store, '/t')).toBe(GOLDEN.tree2Edited);
   });
 
   it('a file where the commit has a directory is a collision, and the branch does not move', async () => {
@@ -129,12 +129,12 @@ describe('put -r of a directory tree', () => {
     const { store } = env;
     await store.createRepo('r');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('x'), repoPath: '/t/top.txt/inner' }]);
-    const head = store.inspectFile(parseFileRef('r@master:/')).hash;
+    const head = (await store.inspectFile(parseFileRef('r@master:/'))).hash;
     const src = tree();
     makeTree(src, 3);
     const walPages = store.core.db.pragma('wal_autocheckpoint', { simple: true });
     await expect(putDir(store, src, '/t')).rejects.toMatchObject({ code: 'E_CONFLICT' });
-    expect(store.inspectFile(parseFileRef('r@master:/')).hash).toBe(head);
+    expect((await store.inspectFile(parseFileRef('r@master:/'))).hash).toBe(head);
     // the tree put's WAL setting does not outlive it, failed or not
     expect(store.core.db.pragma('wal_autocheckpoint', { simple: true })).toBe(walPages);
     await putDir(store, src, '/u');
@@ -195,7 +195,7 @@ describe('put -r memory', () => {
         env = tempStore();
         await env.store.createRepo('r');
         expect((await putDir(env.store, src, '/t')).files).toBe(6000);
-        hashes.push(rootHash(env.store, '/t'));
+        hashes.push((await rootHash(env.store, '/t')));
       } finally {
         if (before === undefined) delete process.env.TUSK_WORKER;
         else process.env.TUSK_WORKER = before;

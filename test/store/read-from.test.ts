@@ -14,7 +14,7 @@ describe('readFrom', () => {
     await store.createRepo('r');
     const data = seededBytes(6 << 20, 7);
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(data), repoPath: '/big' }]);
-    const id = fromHex(store.inspectFile(parseFileRef('r@master:/big')).hash) as ContentId;
+    const id = fromHex((await store.inspectFile(parseFileRef('r@master:/big'))).hash) as ContentId;
     const chunks = store.core.index.getContent(id)!.chunks;
     // more chunks than one look-up batch, so the walk back from the end takes several
     expect(chunks.length).toBeGreaterThan(20);

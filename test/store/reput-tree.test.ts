@@ -28,7 +28,7 @@ function store(): Store {
 }
 
 const putDir = (s: Store, local: string) => s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'local', localPath: local, repoPath: '/t', recursive: true }]);
-const treeHash = (s: Store) => s.inspectFile(parseFileRef('r@master:/t')).hash;
+const treeHash = async (s: Store) => (await s.inspectFile(parseFileRef('r@master:/t'))).hash;
 
 /** The root a fresh store gives for the files under `local`: no base commit, no file cache. */
 async function scratchHash(local: string): Promise<string> {
@@ -68,7 +68,7 @@ describe('re-put against the base commit', () => {
     // the file cache trusts only files changed more than 2 s before they were read
     await new Promise((r) => setTimeout(r, 2100));
     await putDir(s, src);
-    expect(treeHash(s)).toBe(await scratchHash(want));
+    expect(await treeHash(s)).toBe(await scratchHash(want));
 
     // edits in many directories (one file each, a few sizes kept), new files in the middle and at the ends
     both(src, want, (root) => {
@@ -82,7 +82,7 @@ describe('re-put against the base commit', () => {
     let r = await putDir(s, src);
     expect(r.files).toBe(files + 4);
     expect(r.cachedFiles).toBe(files - 9); // only what changed was read
-    expect(treeHash(s)).toBe(await scratchHash(want));
+    expect(await treeHash(s)).toBe(await scratchHash(want));
 
     // files and a directory removed from the work tree stay in the commit; a mode change is no change
     fs.rmSync(path.join(src, 'd05/f0010'));
@@ -91,10 +91,10 @@ describe('re-put against the base commit', () => {
     fs.rmSync(path.join(src, 'd07'), { recursive: true });
     fs.chmodSync(path.join(src, 'd06/f0001'), 0o755);
     fs.chmodSync(path.join(want, 'd06/f0001'), 0o755);
-    const before = treeHash(s);
+    const before = await treeHash(s);
     r = await putDir(s, src);
-    expect(treeHash(s)).toBe(before);
-    expect(treeHash(s)).toBe(await scratchHash(want));
+    expect(await treeHash(s)).toBe(before);
+    expect(await treeHash(s)).toBe(await scratchHash(want));
 
     // a file replaced by a directory (the commit's file removed first: put -r alone refuses the
     // collision), then the directory by a file again
@@ -105,7 +105,7 @@ describe('re-put against the base commit', () => {
         make(root);
       });
       await putDir(s, src);
-      expect(treeHash(s)).toBe(await scratchHash(want));
+      expect(await treeHash(s)).toBe(await scratchHash(want));
     };
     await swap((root) => {
       fs.mkdirSync(path.join(root, 'd03/f0005'));
@@ -134,6 +134,6 @@ describe('re-put against the base commit', () => {
     r = await putDir(s, src);
     expect(r.cachedFiles).toBe(files - 1);
     // and what it committed is the new content
-    expect(treeHash(s)).toBe(await scratchHash(src));
+    expect(await treeHash(s)).toBe(await scratchHash(src));
   });
 });

@@ -24,14 +24,14 @@ describe('store: repos, commits, files', () => {
     expect(r1.newChunks).toBeGreaterThan(3);
     expect((await readBack(store, parseFileRef('images@master:/a.bin'))).equals(data)).toBe(true);
     const r2 = await put(store, 'images@master:/b.txt', 'hello\n');
-    const commits = store.listCommits({ repo: 'images', branch: 'master' });
+    const commits = await store.listCommits({ repo: 'images', branch: 'master' });
     expect(commits.map((c) => c.id)).toEqual([r2.commit, r1.commit]);
     expect(commits[0]!.parent).toBe(r1.commit);
     expect(commits[0]!.sizeBytes).toBe(data.length + 6);
-    expect(store.listFiles(parseFileRef('images@master:/')).map((f) => f.path)).toEqual(['/a.bin', '/b.txt']);
+    expect((await store.listFiles(parseFileRef('images@master:/'))).map((f) => f.path)).toEqual(['/a.bin', '/b.txt']);
     // ancestry: master^ has only a.bin
-    expect(store.listFiles(parseFileRef('images@master^:/')).map((f) => f.path)).toEqual(['/a.bin']);
-    expect(store.inspectCommit(parseCommitRef('images@master.1')).id).toBe(r1.commit);
+    expect((await store.listFiles(parseFileRef('images@master^:/'))).map((f) => f.path)).toEqual(['/a.bin']);
+    expect((await store.inspectCommit(parseCommitRef('images@master.1'))).id).toBe(r1.commit);
   });
 
   it('stores identical content once across paths, branches and repos', async () => {
@@ -81,12 +81,12 @@ describe('store: repos, commits, files', () => {
     await put(store, 'r@master:/a', 'A');
     await put(store, `r@${c.id}:/b`, 'B');
     await put(store, 'r@master:/a', 'more', { append: true });
-    expect(store.inspectCommit(parseCommitRef('r@master')).finished).toBeNull();
+    expect((await store.inspectCommit(parseCommitRef('r@master'))).finished).toBeNull();
     await store.finishCommit(parseCommitRef('r@master'));
     expect((await readBack(store, parseFileRef('r@master:/a'))).toString()).toBe('Amore');
     await expect(store.finishCommit(parseCommitRef(`r@${c.id}`))).rejects.toThrow(/has already finished/);
     await expect(put(store, `r@${c.id}:/c`, 'C')).rejects.toThrow(/has already finished/);
-    expect(store.listCommits({ repo: 'r' })).toHaveLength(1);
+    expect(await store.listCommits({ repo: 'r' })).toHaveLength(1);
   });
 
   it('nested directories: list, glob, diff, copy, delete', async () => {
@@ -96,23 +96,23 @@ describe('store: repos, commits, files', () => {
     const c = await store.startCommit('r', 'master');
     for (const p of ['/d1/a.txt', '/d1/b.csv', '/d2/sub/c.txt', '/top.txt']) await put(store, `r@master:${p}`, p);
     await store.finishCommit(parseCommitRef(`r@${c.id}`));
-    expect(store.listFiles(parseFileRef('r@master:/d1')).map((f) => [f.path, f.type])).toEqual([
+    expect((await store.listFiles(parseFileRef('r@master:/d1'))).map((f) => [f.path, f.type])).toEqual([
       ['/d1/a.txt', 'file'],
       ['/d1/b.csv', 'file'],
     ]);
-    expect(store.globFiles(parseFileRef('r@master:/*/*.txt')).map((f) => f.path)).toEqual(['/d1/a.txt']);
-    expect(store.globFiles(parseFileRef('r@master:/**.txt')).map((f) => f.path)).toEqual(['/d1/a.txt', '/d2/sub/c.txt', '/top.txt']);
-    const root = store.inspectFile(parseFileRef('r@master:/'));
+    expect((await store.globFiles(parseFileRef('r@master:/*/*.txt'))).map((f) => f.path)).toEqual(['/d1/a.txt']);
+    expect((await store.globFiles(parseFileRef('r@master:/**.txt'))).map((f) => f.path)).toEqual(['/d1/a.txt', '/d2/sub/c.txt', '/top.txt']);
+    const root = await store.inspectFile(parseFileRef('r@master:/'));
     expect(root.type).toBe('dir');
-    expect(store.inspectFile(parseFileRef('r@master:/d2')).sizeBytes).toBe('/d2/sub/c.txt'.length);
+    expect((await store.inspectFile(parseFileRef('r@master:/d2'))).sizeBytes).toBe('/d2/sub/c.txt'.length);
 
     await store.copyFile(parseFileRef('r@master:/d1'), parseFileRef('r@master:/d3'));
     await put(store, 'r@master:/d1/a.txt', 'changed');
     await store.deleteFiles(parseFileRef('r@master:/d2'), { recursive: true });
     await expect(store.deleteFiles(parseFileRef('r@master:/d1'))).rejects.toThrow(/is a directory/);
-    const diff = store.diffFiles(parseFileRef('r@master'), parseFileRef('r@master^^^'));
+    const diff = await store.diffFiles(parseFileRef('r@master'), parseFileRef('r@master^^^'));
     expect(diff.map((d) => `${d.op}${d.path}`)).toEqual(['-/d1/a.txt', '+/d1/a.txt', '-/d2/sub/c.txt', '+/d3/a.txt', '+/d3/b.csv']);
-    expect(store.diffFiles(parseFileRef('r@master')).map((d) => `${d.op}${d.path}`)).toEqual(['-/d2/sub/c.txt']);
+    expect((await store.diffFiles(parseFileRef('r@master'))).map((d) => `${d.op}${d.path}`)).toEqual(['-/d2/sub/c.txt']);
   });
 
   it('rejects a file where a directory is, leaving the branch as it was', async () => {
@@ -120,10 +120,10 @@ describe('store: repos, commits, files', () => {
     const { store } = env;
     await store.createRepo('r');
     await put(store, 'r@master:/d/x', 'x');
-    const head = store.inspectCommit(parseCommitRef('r@master')).id;
+    const head = (await store.inspectCommit(parseCommitRef('r@master'))).id;
     await expect(put(store, 'r@master:/d', 'file')).rejects.toThrow(/path collision/);
     await expect(put(store, 'r@master:/d/x/y', 'deeper')).rejects.toThrow(/path collision/);
-    expect(store.inspectCommit(parseCommitRef('r@master')).id).toBe(head);
+    expect((await store.inspectCommit(parseCommitRef('r@master'))).id).toBe(head);
     expect((await store.fsck()).ok).toBe(true);
   });
 
@@ -137,14 +137,14 @@ describe('store: repos, commits, files', () => {
     await expect(store.createBranch('in', 'master', { provenance: [{ repo: 'out', branch: 'master' }] })).rejects.toThrow(/provenance loop/);
     await expect(put(store, 'out@master:/x', 'no')).rejects.toThrow(/output branch/);
     const r2 = await put(store, 'in@master:/f', 'v2');
-    const out = store.inspectCommit(parseCommitRef(`out@${r2.commit}`));
+    const out = await store.inspectCommit(parseCommitRef(`out@${r2.commit}`));
     expect(out.origin).toBe('AUTO');
     expect(out.provenance).toEqual([{ repo: 'in', branch: 'master', commit: r2.commit }]);
-    expect(store.listCommits({ commitSet: r2.commit }).map((c) => c.repo).sort()).toEqual(['in', 'out']);
+    expect((await store.listCommits({ commitSet: r2.commit })).map((c) => c.repo).sort()).toEqual(['in', 'out']);
     await expect(store.deleteBranch('in', 'master')).rejects.toThrow(/subvenance/);
     await expect(store.deleteRepo('in')).rejects.toThrow(/provenance/);
     await store.createBranch('in', 'old', { head: parseCommitRef(`in@${r.commit}`) });
-    expect(store.inspectBranch('in', 'old').head).toBe(r.commit);
+    expect((await store.inspectBranch('in', 'old')).head).toBe(r.commit);
   });
 
   it('squash keeps data in children; delete drops the newest commit', async () => {
@@ -156,10 +156,10 @@ describe('store: repos, commits, files', () => {
     const c = await put(store, 'r@master:/c', 'c');
     await expect(store.deleteCommit(parseCommitRef(`r@${b.commit}`))).rejects.toThrow(/has children/);
     await store.squashCommit(parseCommitRef(`r@${b.commit}`));
-    expect(store.listCommits({ repo: 'r', branch: 'master' }).map((x) => x.id)).toEqual([c.commit, a.commit]);
-    expect(store.listFiles(parseFileRef('r@master:/')).map((f) => f.path)).toEqual(['/a', '/b', '/c']);
+    expect((await store.listCommits({ repo: 'r', branch: 'master' })).map((x) => x.id)).toEqual([c.commit, a.commit]);
+    expect((await store.listFiles(parseFileRef('r@master:/'))).map((f) => f.path)).toEqual(['/a', '/b', '/c']);
     await store.deleteCommit(parseCommitRef(`r@${c.commit}`));
-    expect(store.inspectBranch('r', 'master').head).toBe(a.commit);
+    expect((await store.inspectBranch('r', 'master')).head).toBe(a.commit);
     await expect(store.squashCommit(parseCommitRef(`r@${a.commit}`))).rejects.toThrow(/no children/);
   });
 
@@ -189,7 +189,7 @@ describe('store: repos, commits, files', () => {
     env.store = reopened;
     await expect(readBack(reopened, parseFileRef('r@master:/doomed'))).rejects.toThrow(new RegExp(`/doomed in r@master=${w.commit}`));
     expect((await readBack(reopened, parseFileRef('r@master:/keep'))).equals(keep)).toBe(true);
-    const report = (await reopened.fsck({ verifyData: true }));
+    const report = await reopened.fsck({ verifyData: true });
     expect(report.ok).toBe(false);
     expect(report.problems.some((p) => p.subject === `r@${w.commit}:/doomed`)).toBe(true);
     expect(report.problems.some((p) => p.subject.endsWith(':/keep'))).toBe(false);
@@ -220,11 +220,11 @@ describe('store: repos, commits, files', () => {
     fs.mkdirSync(path.join(src, 'e01234x'));
     fs.writeFileSync(path.join(src, 'e01234x', 'inner'), 'x');
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'local', localPath: src, repoPath: '/wide', recursive: true }]);
-    const names = (p: string) => store.globFiles(parseFileRef(`r@master:${p}`)).map((f) => f.path);
-    expect(names('/wide/e0123?')).toEqual(Array.from({ length: 10 }, (_, i) => `/wide/e0123${i}`));
-    expect(names('/wide/e01234*')).toEqual(['/wide/e01234', '/wide/e01234x']);
-    expect(names('/wide/e01234*/*')).toEqual(['/wide/e01234x/inner']);
-    expect(names('/wide/e02999')).toEqual(['/wide/e02999']);
-    expect(names('/wide/zz*')).toEqual([]);
+    const names = async (p: string) => (await store.globFiles(parseFileRef(`r@master:${p}`))).map((f) => f.path);
+    expect(await names('/wide/e0123?')).toEqual(Array.from({ length: 10 }, (_, i) => `/wide/e0123${i}`));
+    expect(await names('/wide/e01234*')).toEqual(['/wide/e01234', '/wide/e01234x']);
+    expect(await names('/wide/e01234*/*')).toEqual(['/wide/e01234x/inner']);
+    expect(await names('/wide/e02999')).toEqual(['/wide/e02999']);
+    expect(await names('/wide/zz*')).toEqual([]);
   });
 });

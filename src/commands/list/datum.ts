@@ -33,7 +33,7 @@ export default class ListDatum extends TuskCommand<ListDatumResult> {
     const pipelines = this.tusk().pipelines;
     if (flags.file !== undefined) {
       const spec = await readSpecSource(flags.file);
-      const datums = pipelines.previewDatums(spec.text, spec.baseDir);
+      const datums = await pipelines.previewDatums(spec.text, spec.baseDir);
       this.render(() => datumTable(datums, { preview: true }));
       return datums;
     }

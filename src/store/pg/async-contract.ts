@@ -1,5 +1,5 @@
-// The metadata contracts as a network database implements them. JobRecords is asynchronous in
-// itself; CommitGraph and ChunkIndex are still synchronous, so their asynchronous form is derived
+// The metadata contracts as a network database implements them. JobRecords and CommitGraph are
+// asynchronous in themselves; ChunkIndex is still synchronous, so its asynchronous form is derived
 // here: a method added there is required here too; streams become AsyncIterable, every other
 // result a Promise.
 import type { ChunkIndex } from '../chunk-index.js';
@@ -21,12 +21,11 @@ export type Async<T> = {
   [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => AsyncResult<R> : never;
 };
 
-export type AsyncCommitGraph = Async<CommitGraph>;
 export type AsyncChunkIndex = Async<ChunkIndex>;
 
 /** The three contracts as one unit of work sees them: every call goes to the same transaction. */
 export interface AsyncMetadata {
-  readonly graph: AsyncCommitGraph;
+  readonly graph: CommitGraph;
   readonly index: AsyncChunkIndex;
   readonly jobs: JobRecords;
 }

@@ -1,31 +1,28 @@
 // CommitGraph on PostgreSQL: the same queries as commit-graph.ts, one statement per method.
 // Moving a branch and finishing a commit also send a NOTIFY (watch.ts), delivered at commit.
-import type { BranchRow, CommitRow, ProvenanceRow, RepoRow } from '../commit-graph.js';
+import type { BranchRecord, CommitGraph, CommitLinks, CommitRecord, CommitSet, ProvenanceRecord, RepoBranch, RepoRecord } from '../commit-graph.js';
 import type { NodeId } from '../hash.js';
-import type { AsyncCommitGraph } from './async-contract.js';
 import { PAGE, pages, type Binding } from './binding.js';
-import { BRANCH, COMMIT, COMMIT_SET, PROVENANCE, REPO, type CommitSet } from './rows.js';
+import { BRANCH, COMMIT, COMMIT_SET, PROVENANCE, REPO } from './rows.js';
 import { BRANCH_CHANNEL, COMMIT_CHANNEL, notifyFrom } from './watch.js';
-
-type RepoBranch = { repo: string; branch: string };
 
 const BRANCH_PAYLOAD = "json_build_object('repo', repo, 'branch', name, 'head', head)";
 
-export class PgCommitGraph implements AsyncCommitGraph {
+export class PgCommitGraph implements CommitGraph {
   constructor(private readonly b: Binding) {}
 
   private async rows(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
     return (await this.b.db.query(sql, params)).rows as Record<string, unknown>[];
   }
 
-  async getRepo(name: string): Promise<RepoRow | undefined> {
+  async getRepo(name: string): Promise<RepoRecord | undefined> {
     const [r] = await this.rows(`SELECT ${REPO.select} FROM repos WHERE name = $1`, [name]);
     return r && REPO.from(r);
   }
-  async listRepos(): Promise<RepoRow[]> {
+  async listRepos(): Promise<RepoRecord[]> {
     return (await this.rows(`SELECT ${REPO.select} FROM repos ORDER BY created DESC, name`)).map(REPO.from);
   }
-  async insertRepo(r: RepoRow): Promise<void> {
+  async insertRepo(r: RepoRecord): Promise<void> {
     await this.b.db.query(`INSERT INTO repos (${REPO.select}) VALUES ($1, $2, $3, $4)`, REPO.values(r));
   }
   async setRepoType(name: string, type: string): Promise<void> {
@@ -46,17 +43,17 @@ export class PgCommitGraph implements AsyncCommitGraph {
     );
   }
 
-  async getBranch(repo: string, name: string): Promise<BranchRow | undefined> {
+  async getBranch(repo: string, name: string): Promise<BranchRecord | undefined> {
     const [r] = await this.rows(`SELECT ${BRANCH.select} FROM branches WHERE repo = $1 AND name = $2`, [repo, name]);
     return r && BRANCH.from(r);
   }
-  async listBranches(repo: string): Promise<BranchRow[]> {
+  async listBranches(repo: string): Promise<BranchRecord[]> {
     return (await this.rows(`SELECT ${BRANCH.select} FROM branches WHERE repo = $1 ORDER BY created DESC, name`, [repo])).map(BRANCH.from);
   }
-  async allBranches(): Promise<BranchRow[]> {
+  async allBranches(): Promise<BranchRecord[]> {
     return (await this.rows(`SELECT ${BRANCH.select} FROM branches`)).map(BRANCH.from);
   }
-  async branchesAt(repo: string, head: string): Promise<BranchRow[]> {
+  async branchesAt(repo: string, head: string): Promise<BranchRecord[]> {
     return (await this.rows(`SELECT ${BRANCH.select} FROM branches WHERE repo = $1 AND head = $2`, [repo, head])).map(BRANCH.from);
   }
   async setBranch(repo: string, name: string, head: string, created: number): Promise<void> {
@@ -98,24 +95,24 @@ export class PgCommitGraph implements AsyncCommitGraph {
     );
   }
 
-  async getCommit(repo: string, id: string): Promise<CommitRow | undefined> {
+  async getCommit(repo: string, id: string): Promise<CommitRecord | undefined> {
     const [r] = await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 AND id = $2`, [repo, id]);
     return r && COMMIT.from(r);
   }
-  async commitsById(id: string): Promise<CommitRow[]> {
+  async commitsById(id: string): Promise<CommitRecord[]> {
     return (await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE id = $1 ORDER BY repo`, [id])).map(COMMIT.from);
   }
   /** Every commit of a repo, newest first, a page at a time. */
-  iterateRepoCommits(repo: string): AsyncIterable<CommitRow> {
-    return pages<CommitRow>(async (last) => {
+  iterateRepoCommits(repo: string): AsyncIterable<CommitRecord> {
+    return pages<CommitRecord>(async (last) => {
       const rows = last
         ? await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 AND (seq, id) < ($2, $3) ORDER BY seq DESC, id DESC LIMIT ${PAGE}`, [repo, last.seq, last.id])
         : await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 ORDER BY seq DESC, id DESC LIMIT ${PAGE}`, [repo]);
       return rows.map(COMMIT.from);
     }, PAGE);
   }
-  iterateAllCommits(): AsyncIterable<CommitRow> {
-    return pages<CommitRow>(async (last) => {
+  iterateAllCommits(): AsyncIterable<CommitRecord> {
+    return pages<CommitRecord>(async (last) => {
       const rows = last
         ? await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE (repo, id) > ($1, $2) ORDER BY repo, id LIMIT ${PAGE}`, [last.repo, last.id])
         : await this.rows(`SELECT ${COMMIT.select} FROM commits ORDER BY repo, id LIMIT ${PAGE}`);
@@ -125,10 +122,20 @@ export class PgCommitGraph implements AsyncCommitGraph {
   async children(repo: string, id: string): Promise<string[]> {
     return (await this.b.db.query<{ id: string }>('SELECT id FROM commits WHERE repo = $1 AND parent = $2 ORDER BY seq', [repo, id])).rows.map((r) => r.id);
   }
+  /** Two statements, not two per commit: the children and the provenance of every commit named. */
+  async commitLinks(repo: string, ids: readonly string[]): Promise<Map<string, CommitLinks>> {
+    const out = new Map<string, CommitLinks>(ids.map((id) => [id, { children: [], provenance: [] }]));
+    if (ids.length === 0) return out;
+    const kids = await this.b.db.query<{ parent: string; id: string }>('SELECT parent, id FROM commits WHERE repo = $1 AND parent = ANY($2::text[]) ORDER BY parent, seq', [repo, ids]);
+    for (const k of kids.rows) out.get(k.parent)?.children.push(k.id);
+    const prov = await this.rows(`SELECT commit_id, ${PROVENANCE.select} FROM commit_provenance WHERE repo = $1 AND commit_id = ANY($2::text[]) ORDER BY commit_id, 2, 3`, [repo, ids]);
+    for (const p of prov) out.get(p.commit_id as string)?.provenance.push(PROVENANCE.from(p));
+    return out;
+  }
   async nextSeq(repo: string): Promise<number> {
     return (await this.b.db.query<{ n: number }>('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM commits WHERE repo = $1', [repo])).rows[0]!.n;
   }
-  async insertCommit(c: CommitRow): Promise<void> {
+  async insertCommit(c: CommitRecord): Promise<void> {
     await this.b.db.query(`INSERT INTO commits (${COMMIT.columns.join(', ')}) VALUES (${COMMIT.columns.map((_, i) => `$${i + 1}`).join(', ')})`, COMMIT.values(c));
   }
   async setCommitRoot(repo: string, id: string, root: NodeId, size: number, files: number): Promise<void> {
@@ -164,13 +171,15 @@ export class PgCommitGraph implements AsyncCommitGraph {
       )
     ).map(COMMIT_SET.from);
   }
-  async commitProvenance(repo: string, id: string): Promise<ProvenanceRow[]> {
+  async commitProvenance(repo: string, id: string): Promise<ProvenanceRecord[]> {
     return (await this.rows(`SELECT ${PROVENANCE.select} FROM commit_provenance WHERE repo = $1 AND commit_id = $2 ORDER BY 1, 2`, [repo, id])).map(PROVENANCE.from);
   }
-  async addCommitProvenance(repo: string, id: string, from: ProvenanceRow): Promise<void> {
+  async addCommitProvenance(repo: string, id: string, from: readonly ProvenanceRecord[]): Promise<void> {
+    if (from.length === 0) return;
     await this.b.db.query(
-      `INSERT INTO commit_provenance (repo, commit_id, ${PROVENANCE.select}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-      [repo, id, ...PROVENANCE.values(from)],
+      `INSERT INTO commit_provenance (repo, commit_id, ${PROVENANCE.select})
+       SELECT $1, $2, r, c, b FROM unnest($3::text[], $4::text[], $5::text[]) AS f(r, c, b) ON CONFLICT DO NOTHING`,
+      [repo, id, from.map((f) => f.fromRepo), from.map((f) => f.fromCommit), from.map((f) => f.fromBranch)],
     );
   }
   async commitSubvenance(repo: string, id: string): Promise<{ repo: string; id: string }[]> {

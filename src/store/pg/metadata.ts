@@ -1,8 +1,9 @@
 // The PostgreSQL metadata store: a pool, the schema brought up to date, and the three contracts
 // bound to the pool (outside a unit of work) or to one transaction's client (inside one).
 import type pg from 'pg';
+import type { CommitGraph } from '../commit-graph.js';
 import type { JobRecords } from '../job-records.js';
-import type { AsyncChunkIndex, AsyncCommitGraph, AsyncMetadata, AsyncMetadataStore } from './async-contract.js';
+import type { AsyncChunkIndex, AsyncMetadata, AsyncMetadataStore } from './async-contract.js';
 import type { Binding } from './binding.js';
 import { PgChunkIndex } from './chunk-index.js';
 import { PgCommitGraph } from './commit-graph.js';
@@ -16,7 +17,7 @@ function bind(b: Binding): AsyncMetadata {
 }
 
 export class PgMetadata implements AsyncMetadataStore {
-  readonly graph: AsyncCommitGraph;
+  readonly graph: CommitGraph;
   readonly index: AsyncChunkIndex;
   readonly jobs: JobRecords;
 

@@ -1,6 +1,6 @@
 // Columns ↔ records, one entry per table: the only place that knows both the PostgreSQL column
 // names and the record fields the contracts return, so renaming a record field is a change here.
-import type { BranchRow, CommitRow, ProvenanceRow, RepoRow } from '../commit-graph.js';
+import type { BranchRecord, CommitRecord, CommitSet, ProvenanceRecord, RepoRecord } from '../commit-graph.js';
 import type { ChunkLocation, ChunkPlace, ContentRecord, NewChunk, PackedChunk, PackRow, PackUsage } from '../chunk-index.js';
 import type {
   DatumAttempt,
@@ -32,18 +32,18 @@ const nn = (v: unknown): number | null => (v === null ? null : (v as number));
 const s = (v: unknown): string => v as string;
 const sn = (v: unknown): string | null => (v === null ? null : (v as string));
 
-export const REPO: Mapping<RepoRow> & { values(r: RepoRow): unknown[] } = {
+export const REPO: Mapping<RepoRecord> & { values(r: RepoRecord): unknown[] } = {
   select: 'name, type, description, created',
   values: (r) => [r.name, r.type, r.description, r.created],
   from: (r) => ({ name: s(r.name), type: s(r.type), description: s(r.description), created: n(r.created) }),
 };
 
-export const BRANCH: Mapping<BranchRow> = {
+export const BRANCH: Mapping<BranchRecord> = {
   select: 'repo, name, head, created',
   from: (r) => ({ repo: s(r.repo), name: s(r.name), head: s(r.head), created: n(r.created) }),
 };
 
-export const COMMIT: Mapping<CommitRow> & { columns: readonly string[]; values(c: CommitRow): unknown[] } = {
+export const COMMIT: Mapping<CommitRecord> & { columns: readonly string[]; values(c: CommitRecord): unknown[] } = {
   select: 'repo, id, seq, branch, parent, origin, description, started, finishing, finished, root, size, files, error',
   columns: ['repo', 'id', 'seq', 'branch', 'parent', 'origin', 'description', 'started', 'finishing', 'finished', 'root', 'size', 'files', 'error'],
   values: (c) => [c.repo, c.id, c.seq, c.branch, c.parent, c.origin, c.description, c.started, c.finishing, c.finished, c.root, c.size, c.files, c.error],
@@ -53,7 +53,7 @@ export const COMMIT: Mapping<CommitRow> & { columns: readonly string[]; values(c
     seq: n(r.seq),
     branch: sn(r.branch),
     parent: sn(r.parent),
-    origin: r.origin as CommitRow['origin'],
+    origin: r.origin as CommitRecord['origin'],
     description: s(r.description),
     started: n(r.started),
     finishing: nn(r.finishing),
@@ -65,10 +65,9 @@ export const COMMIT: Mapping<CommitRow> & { columns: readonly string[]; values(c
   }),
 };
 
-export const PROVENANCE: Mapping<ProvenanceRow> & { values(p: ProvenanceRow): unknown[] } = {
+export const PROVENANCE: Mapping<ProvenanceRecord> = {
   select: 'from_repo, from_commit, from_branch',
-  values: (p) => [p.from_repo, p.from_commit, p.from_branch],
-  from: (r) => ({ from_repo: s(r.from_repo), from_commit: s(r.from_commit), from_branch: sn(r.from_branch) }),
+  from: (r) => ({ fromRepo: s(r.from_repo), fromCommit: s(r.from_commit), fromBranch: sn(r.from_branch) }),
 };
 
 /** A pipeline's spec is stored as JSON text; `stopped` as 0/1. */
@@ -255,8 +254,6 @@ export const PACK_USE: Mapping<PackUse> = {
   select: 'p.id, p.name, p.size, p.lease_owner AS owner',
   from: (r) => ({ id: n(r.id), name: s(r.name), size: n(r.size), owner: sn(r.owner), chunks: n(r.chunks), live: n(r.live) }),
 };
-
-export type CommitSet = { id: string; commits: number; finished: number; failed: number; created: number; modified: number };
 
 /** One commit set's counts (the query aliases its aggregates to these names). */
 export const COMMIT_SET: Mapping<CommitSet> = {

@@ -1,12 +1,12 @@
 // The two implementations of the metadata contracts' async form that the contract tests run
-// against: SQLite and PostgreSQL. SQLite's JobRecords is asynchronous itself; its CommitGraph and
-// ChunkIndex answer through the small adapter below.
+// against: SQLite and PostgreSQL. SQLite's JobRecords and CommitGraph are asynchronous themselves;
+// its ChunkIndex answers through the small adapter below.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach } from 'vitest';
 import { SqliteChunkIndex } from '../../../src/store/chunk-index.js';
-import { SqliteCommitGraph, type CommitRow } from '../../../src/store/commit-graph.js';
+import { SqliteCommitGraph, type CommitRecord } from '../../../src/store/commit-graph.js';
 import { SqliteJobRecords } from '../../../src/store/job-records.js';
 import { openDb } from '../../../src/store/meta-db.js';
 import { SqliteUnits } from '../../../src/store/unit-of-work.js';
@@ -55,7 +55,7 @@ function sqliteStore(file: string): AsyncMetadataStore {
   const db = openDb(file, { readonly: false, create: true });
   const units = new SqliteUnits(db);
   const meta: AsyncMetadata = {
-    graph: asAsync(new SqliteCommitGraph(db)),
+    graph: new SqliteCommitGraph(db, () => units.settled()),
     index: asAsync(new SqliteChunkIndex(db, () => units.settled())),
     // outside a unit, its calls wait for the unit in flight, as in the store
     jobs: new SqliteJobRecords(db, () => units.settled()),
@@ -113,7 +113,7 @@ export function contractBackends(): Backend[] {
 export const id32 = (): Buffer => randomBytes(32);
 export const hex = (): string => randomBytes(16).toString('hex');
 
-export function commit(repo: string, id: string, seq: number, parent: string | null, extra: Partial<CommitRow> = {}): CommitRow {
+export function commit(repo: string, id: string, seq: number, parent: string | null, extra: Partial<CommitRecord> = {}): CommitRecord {
   return { repo, id, seq, branch: 'master', parent, origin: 'USER', description: '', started: 1000 + seq, finishing: null, finished: null, root: null, size: 0, files: 0, error: null, ...extra };
 }
 

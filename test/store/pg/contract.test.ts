@@ -34,22 +34,22 @@ for (const backend of BACKENDS) {
       expect((await m.graph.branchesAt('images', 'c1')).map((b) => b.name).sort()).toEqual(['dev', 'master']);
 
       // compare-and-set: only from the head it still has
-      expect(await m.unitOfWork(({ graph }) => graph.moveBranch('images', 'master', 'c2', 'c1'))).toBe(false);
-      expect(await m.unitOfWork(({ graph }) => graph.moveBranch('images', 'master', 'c1', 'c2'))).toBe(true);
-      expect(await m.unitOfWork(({ graph }) => graph.moveBranch('images', 'master', 'c1', 'c2'))).toBe(false);
-      expect(await m.unitOfWork(({ graph }) => graph.moveBranch('images', 'nobranch', null, 'c2'))).toBe(false);
+      expect(await m.unitOfWork(async ({ graph }) => await graph.moveBranch('images', 'master', 'c2', 'c1'))).toBe(false);
+      expect(await m.unitOfWork(async ({ graph }) => await graph.moveBranch('images', 'master', 'c1', 'c2'))).toBe(true);
+      expect(await m.unitOfWork(async ({ graph }) => await graph.moveBranch('images', 'master', 'c1', 'c2'))).toBe(false);
+      expect(await m.unitOfWork(async ({ graph }) => await graph.moveBranch('images', 'nobranch', null, 'c2'))).toBe(false);
       expect((await m.graph.getBranch('images', 'master'))?.head).toBe('c2');
       // setBranch on an existing branch moves it and keeps its creation time
-      await m.unitOfWork(({ graph }) => graph.setBranch('images', 'dev', 'c2', 99));
+      await m.unitOfWork(async ({ graph }) => await graph.setBranch('images', 'dev', 'c2', 99));
       expect(await m.graph.getBranch('images', 'dev')).toEqual({ repo: 'images', name: 'dev', head: 'c2', created: 11 });
 
       await m.unitOfWork(async ({ graph }) => {
         await graph.setBranchProvenance('edges', 'master', [{ repo: 'images', branch: 'master' }]);
-        await graph.addCommitProvenance('edges', 'e1', { from_repo: 'images', from_commit: 'c2', from_branch: 'master' });
+        await graph.addCommitProvenance('edges', 'e1', [{ fromRepo: 'images', fromCommit: 'c2', fromBranch: 'master' }]);
         await graph.deleteBranch('images', 'dev');
       });
       expect(await m.graph.getBranch('images', 'dev')).toBeUndefined();
-      await m.unitOfWork(({ graph }) => graph.deleteRepo('images'));
+      await m.unitOfWork(async ({ graph }) => await graph.deleteRepo('images'));
       expect(await m.graph.getRepo('images')).toBeUndefined();
       expect(await m.graph.listBranches('images')).toEqual([]);
       expect(await m.graph.getCommit('images', 'c1')).toBeUndefined();
@@ -90,6 +90,11 @@ for (const backend of BACKENDS) {
         error: null,
       });
       expect(await m.graph.children('r', 'a')).toEqual(['b', 'c']);
+      // many commits' links in one call, each in the order the single calls give
+      const links = await m.graph.commitLinks('r', ['a', 'b', 'nope']);
+      expect([...links.keys()]).toEqual(['a', 'b', 'nope']);
+      expect(links.get('a')).toEqual({ children: ['b', 'c'], provenance: [] });
+      expect(links.get('nope')).toEqual({ children: [], provenance: [] });
       expect((await m.graph.commitsById('c')).map((c) => c.repo)).toEqual(['o', 'r']);
       expect((await collect(m.graph.iterateRepoCommits('r'))).map((c) => c.id)).toEqual(['c', 'b', 'a']);
       expect((await collect(m.graph.iterateAllCommits())).length).toBe(4);
@@ -117,9 +122,9 @@ for (const backend of BACKENDS) {
           { repo: 'c', branch: 'master' },
         ]);
         await graph.setBranchProvenance('b', 'x', [{ repo: 'b', branch: 'dev' }]);
-        await graph.addCommitProvenance('out', 'o1', { from_repo: 'b', from_commit: 'b1', from_branch: 'dev' });
-        await graph.addCommitProvenance('out', 'o1', { from_repo: 'b', from_commit: 'b1', from_branch: 'dev' });
-        await graph.addCommitProvenance('out', 'o1', { from_repo: 'c', from_commit: 'c1', from_branch: null });
+        await graph.addCommitProvenance('out', 'o1', [{ fromRepo: 'b', fromCommit: 'b1', fromBranch: 'dev' }]);
+        await graph.addCommitProvenance('out', 'o1', [{ fromRepo: 'b', fromCommit: 'b1', fromBranch: 'dev' }]);
+        await graph.addCommitProvenance('out', 'o1', [{ fromRepo: 'c', fromCommit: 'c1', fromBranch: null }]);
       });
       expect(await m.graph.branchProvenance('out', 'master')).toEqual([
         { repo: 'b', branch: 'dev' },
@@ -131,11 +136,12 @@ for (const backend of BACKENDS) {
       ]);
       expect(await m.graph.repoSubvenance('b')).toEqual([{ repo: 'out', branch: 'master' }]);
       expect(await m.graph.commitProvenance('out', 'o1')).toEqual([
-        { from_repo: 'b', from_commit: 'b1', from_branch: 'dev' },
-        { from_repo: 'c', from_commit: 'c1', from_branch: null },
+        { fromRepo: 'b', fromCommit: 'b1', fromBranch: 'dev' },
+        { fromRepo: 'c', fromCommit: 'c1', fromBranch: null },
       ]);
       expect(await m.graph.commitSubvenance('c', 'c1')).toEqual([{ repo: 'out', id: 'o1' }]);
-      await m.unitOfWork(({ graph }) => graph.setBranchProvenance('out', 'master', []));
+      expect((await m.graph.commitLinks('out', ['o1'])).get('o1')!.provenance).toEqual(await m.graph.commitProvenance('out', 'o1'));
+      await m.unitOfWork(async ({ graph }) => await graph.setBranchProvenance('out', 'master', []));
       expect(await m.graph.branchProvenance('out', 'master')).toEqual([]);
     });
 
