@@ -120,3 +120,48 @@ describe('the import rule for the layers', () => {
     });
   });
 });
+
+// A promise nobody awaits compiles under strict TypeScript; the contracts being asynchronous makes
+// one easy to leave behind when a method turns async. The check runs on the real tree, and is
+// shown to see one in a small project made for it.
+describe('promises nobody waits for', () => {
+  const checker = path.join(root, 'scripts', 'check-promises.mjs');
+  const run = (cwd: string) =>
+    promisify(execFile)(process.execPath, [checker, path.join(cwd, 'tsconfig.json')], { cwd: root, maxBuffer: 16 * 1024 * 1024 }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+    );
+
+  it('finds none in src/ and test/', async () => {
+    const r = await run(root);
+    expect(r.out).toContain('0 promises not awaited');
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  it('reports a call made without await, a promise tested for truth and one handed to expect', async () => {
+    const dir = tempDir('tusk-promises-');
+    try {
+      fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', noEmit: true, types: [] }, files: ['probe.ts'] }));
+      fs.writeFileSync(
+        path.join(dir, 'probe.ts'),
+        [
+          'async function getRepo(name: string): Promise<string | undefined> { return name; }',
+          'declare function expect(v: unknown): { toBe(x: unknown): void };',
+          'export async function probe(): Promise<void> {',
+          "  getRepo('a');",
+          "  if (getRepo('b')) return;",
+          "  expect(getRepo('c')).toBe('c');",
+          "  await getRepo('fine');",
+          '}',
+          '',
+        ].join('\n'),
+      );
+      const r = await run(dir);
+      expect(r.code).toBe(1);
+      for (const line of [4, 5, 6]) expect(r.out).toContain(`probe.ts:${line}`);
+      expect(r.out).not.toContain('probe.ts:7');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
