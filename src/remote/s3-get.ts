@@ -145,52 +145,42 @@ export class S3Reader {
         return;
       } catch (err) {
         if (got > 0 || !retried(err, attempt)) throw err;
-        await new Promise((r) => setTimeout(r, RETRY_MS[attempt - 1]));
+        await pause(attempt);
       }
     }
   }
 
   /** A whole object; undefined when there is none. */
-  async get(key: string): Promise<Buffer | undefined> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await this.request(objectUrl(this.a, key), {});
-        if (res.statusCode === 404) {
-          const code = await errorCode(res);
-          if (code === 'NoSuchBucket') throw new S3Failure(code, 404);
-          return undefined;
-        }
-        if (res.statusCode !== 200) throw new S3Failure(await errorCode(res), res.statusCode);
-        return await bodyOf(res);
-      } catch (err) {
-        if (!retried(err, attempt)) throw err;
-        await new Promise((r) => setTimeout(r, RETRY_MS[attempt - 1]));
+  get(key: string): Promise<Buffer | undefined> {
+    return withRetries(async () => {
+      const res = await this.request(objectUrl(this.a, key), {});
+      if (res.statusCode === 404) {
+        const code = await errorCode(res);
+        if (code === 'NoSuchBucket') throw new S3Failure(code, 404);
+        return undefined;
       }
-    }
+      if (res.statusCode !== 200) throw new S3Failure(await errorCode(res), res.statusCode);
+      return bodyOf(res);
+    });
   }
 
   /** One page (≤ 1,000 keys) of ListObjectsV2 under `prefix`; `next`: the token of the next page. */
-  async list(prefix: string, token: string | undefined): Promise<{ keys: string[]; next?: string }> {
+  list(prefix: string, token: string | undefined): Promise<{ keys: string[]; next?: string }> {
     const url = objectUrl(this.a, '');
     url.search = [['continuation-token', token], ['list-type', '2'], ['prefix', prefix]]
       .filter((p): p is [string, string] => p[1] !== undefined)
       .map(([k, v]) => `${encodeQuery(k)}=${encodeQuery(v)}`)
       .join('&');
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await this.request(url, {});
-        if (res.statusCode !== 200) throw new S3Failure(await errorCode(res), res.statusCode);
-        const xml = (await bodyOf(res)).toString('utf8');
-        const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]!));
-        const truncated = /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(xml);
-        const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1];
-        if (truncated && !next) throw new S3Failure('BadListing', 200);
-        return { keys, ...(truncated ? { next: unescapeXml(next!) } : {}) };
-      } catch (err) {
-        if (!retried(err, attempt)) throw err;
-        await new Promise((r) => setTimeout(r, RETRY_MS[attempt - 1]));
-      }
-    }
+    return withRetries(async () => {
+      const res = await this.request(url, {});
+      if (res.statusCode !== 200) throw new S3Failure(await errorCode(res), res.statusCode);
+      const xml = (await bodyOf(res)).toString('utf8');
+      const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]!));
+      const truncated = /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(xml);
+      const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1];
+      if (truncated && !next) throw new S3Failure('BadListing', 200);
+      return { keys, ...(truncated ? { next: unescapeXml(next!) } : {}) };
+    });
   }
 
   private request(url: URL, extra: Record<string, string>): Promise<http.IncomingMessage> {
@@ -232,6 +222,20 @@ export class S3Reader {
     this.agent.destroy();
   }
 }
+
+/** `fn` again after a failure worth another attempt, up to ATTEMPTS in all. */
+async function withRetries<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!retried(err, attempt)) throw err;
+      await pause(attempt);
+    }
+  }
+}
+
+const pause = (attempt: number) => new Promise((r) => setTimeout(r, RETRY_MS[attempt - 1]));
 
 /** Whether a failed attempt is worth another: a server error, a dropped connection, an empty body. */
 function retried(err: unknown, attempt: number): boolean {
