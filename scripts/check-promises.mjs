@@ -17,7 +17,7 @@ function fail(d) {
   process.exit(2);
 }
 
-/** A thenable: a type (or every member of a union) with a callable `then`. */
+/** A thenable: a type (or any member of a union) with a callable `then`. */
 function isThenable(type) {
   if (type.isUnion()) return type.types.some((t) => isThenable(t));
   const then = type.getProperty('then');

@@ -78,7 +78,7 @@ export async function runDatum(run: DatumRun): Promise<DatumEnd> {
     // claiming counted the first try; `attempts` counts every try, as datum_tries does
     if (attempt > 1) {
       await run.results.add(undefined, attemptRow(run, current!, 'failed', outcome.error));
-      await s.jobs.addAttempt(job.pipeline, job.id, d.id);
+      await s.jobs.addAttempt(job.pipeline, job.id, d.id, run.runner);
     }
     current = { n: d.attempts + attempt - 1, started: Date.now() };
     outcome.attempt = current;

@@ -55,31 +55,22 @@ export class RemoteIndex {
   /** Read every index object: from the cache, or from the remote (then cached) when new. */
   async load(concurrency = 8): Promise<void> {
     for (const { list } of await readGcLists(this.os)) for (const p of list.packs) this.doomed.add(p);
-    const keys = await this.os.list('index/');
-    const dir = path.join(this.dir, 'index');
-    fs.mkdirSync(dir, { recursive: true });
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length) {
-        const key = keys[next++]!;
-        const sha = key.slice('index/'.length);
-        if (!/^[0-9a-f]{64}$/.test(sha)) continue;
-        const file = path.join(dir, sha);
-        // the cached copy is only a cache: one that is missing or unreadable (a process killed
-        // while writing it, before copies were written whole) is fetched again
-        const cached = readCachedIndex(file, sha);
-        if (cached) {
-          this.add(sha, cached);
-          continue;
-        }
-        const buf = await this.os.get(key);
-        if (!buf) continue;
-        const entries = decodeIndex(buf, sha);
-        writeWhole(file, buf);
-        this.add(sha, entries);
+    await this.eachIndexObject(concurrency, async (sha, file) => {
+      // the cached copy is only a cache: one that is missing or unreadable (a process killed
+      // while writing it, before copies were written whole) is fetched again
+      const cached = readCachedIndex(file, sha);
+      if (cached) {
+        this.add(sha, cached);
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+      const buf = await this.os.get(`index/${sha}`);
+      if (!buf) return;
+      const entries = decodeIndex(buf, sha);
+      writeWhole(file, buf);
+      this.add(sha, entries);
+    });
+    // every entry is in the map now: the raw copies locateCached kept are not needed
+    this.raw = undefined;
   }
 
   /**
@@ -88,19 +79,26 @@ export class RemoteIndex {
    * the entries of 100,000 chunks into a map nobody would read took a fifth of such a clone.
    */
   async cache(concurrency = 8): Promise<void> {
+    const none = new Set<string>();
+    await this.eachIndexObject(concurrency, async (sha, file) => {
+      if (fs.existsSync(file)) return;
+      const buf = await this.os.get(`index/${sha}`);
+      if (!buf) return;
+      scanIndex(buf, sha, none, () => {});
+      writeWhole(file, buf);
+    });
+  }
+
+  /** `visit` each index object the remote lists (its pack's hash and its cached copy's path), `concurrency` at a time. */
+  private async eachIndexObject(concurrency: number, visit: (sha: string, file: string) => Promise<void>): Promise<void> {
     const keys = await this.os.list('index/');
     const dir = path.join(this.dir, 'index');
     fs.mkdirSync(dir, { recursive: true });
-    const none = new Set<string>();
     let next = 0;
     const worker = async () => {
       while (next < keys.length) {
         const sha = keys[next++]!.slice('index/'.length);
-        if (!/^[0-9a-f]{64}$/.test(sha) || fs.existsSync(path.join(dir, sha))) continue;
-        const buf = await this.os.get(`index/${sha}`);
-        if (!buf) continue;
-        scanIndex(buf, sha, none, () => {});
-        writeWhole(path.join(dir, sha), buf);
+        if (/^[0-9a-f]{64}$/.test(sha)) await visit(sha, path.join(dir, sha));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));

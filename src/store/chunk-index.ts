@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
+import { whenSettled } from './unit-of-work.js';
 import { guardSqlite, type Db } from './meta-db.js';
 import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { Codec, RECORD_HEADER_BYTES } from './pack-format.js';
@@ -227,10 +228,8 @@ export class SqliteChunkIndex implements ChunkIndex {
   }
 
   /** Run `f` once no unit of another flow is open on the connection: its statements then run with nothing in between. */
-  private async at<T>(f: () => T): Promise<T> {
-    const wait = this.settled();
-    if (wait) await wait;
-    return f();
+  private at<T>(f: () => T): Promise<T> {
+    return whenSettled(this.settled, f);
   }
 
   hasChunk(id: ChunkId): Promise<boolean> {

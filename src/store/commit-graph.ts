@@ -1,5 +1,6 @@
 // Repos, branches, commits and provenance as records. The only module with SQL about the commit
 // graph; rules (who may write where, what a ref means) live in the services that call it.
+import { whenSettled } from './unit-of-work.js';
 import { guardSqlite, type Db } from './meta-db.js';
 import type { NodeId } from './hash.js';
 import type { CommitOrigin } from './types.js';
@@ -199,10 +200,8 @@ export class SqliteCommitGraph implements CommitGraph {
   }
 
   /** Run `f` once no unit of another flow is open on the connection. */
-  private async at<T>(f: () => T): Promise<T> {
-    const wait = this.settled();
-    if (wait) await wait;
-    return f();
+  private at<T>(f: () => T): Promise<T> {
+    return whenSettled(this.settled, f);
   }
 
   /** Run `f`'s statements together: their own transaction, or a savepoint in the unit in flight. */

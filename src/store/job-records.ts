@@ -4,6 +4,7 @@ import type { Db } from './meta-db.js';
 import type { NodeId } from './hash.js';
 import { hostname as hostHere } from 'node:os';
 import type { DatumFile } from './types.js';
+import { whenSettled } from './unit-of-work.js';
 
 export type JobState = 'JOB_CREATED' | 'JOB_STARTING' | 'JOB_RUNNING' | 'JOB_FINISHING' | 'JOB_SUCCESS' | 'JOB_FAILURE' | 'JOB_KILLED' | 'JOB_UNRUNNABLE';
 export const TERMINAL_JOB_STATES: readonly JobState[] = ['JOB_SUCCESS', 'JOB_FAILURE', 'JOB_KILLED', 'JOB_UNRUNNABLE'];
@@ -163,11 +164,15 @@ export interface JobRecords {
   claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRecord[]>;
   /** Record datum results; only a datum still running takes its result (one restarted meanwhile runs again). */
   finishDatums(results: readonly DatumResult[]): Promise<void>;
-  /** Count one more try of a claimed datum (a retry within the same claim). */
-  addAttempt(pipeline: string, job: string, id: string): Promise<void>;
+  /** Count one more try of a claimed datum (a retry within the same claim) and open its attempt row for `runner`. */
+  addAttempt(pipeline: string, job: string, id: string, runner: string): Promise<void>;
   /** Send running datums back to the queue (`restart datum`), their open attempt rows ending `returned`; returns those that were running. */
   restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]>;
-  /** Record how attempts ended (and when they really started), replacing the rows their claims opened. */
+  /**
+   * Record how attempts ended (and when they really started), filling in the rows their claims
+   * opened. A row already ended (`returned` by `restart datum` or a release) keeps its end: a
+   * runner that finishes after losing its claim does not rewrite it.
+   */
   finishAttempts(rows: readonly DatumAttempt[]): Promise<void>;
   /** A job's attempt rows (one datum's when `datum` is given), by datum and attempt. */
   attemptsOf(pipeline: string, job: string, datum?: string): Promise<DatumAttempt[]>;
@@ -343,7 +348,7 @@ export class SqliteJobRecords implements JobRecords {
       finishDatum: db.prepare(
         "UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @downloadBytes, upload_bytes = @uploadBytes WHERE pipeline = @pipeline AND job = @job AND id = @id AND state = 'running'",
       ),
-      addAttempt: db.prepare('UPDATE datums SET attempts = attempts + 1 WHERE pipeline = ? AND job = ? AND id = ?'),
+      addAttempt: db.prepare('UPDATE datums SET attempts = attempts + 1 WHERE pipeline = ? AND job = ? AND id = ? RETURNING attempts').pluck(),
       // `restart datum`: the datum goes back to the queue; its runner sees the claim gone and kills it
       restartDatum: db.prepare("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = ? AND job = ? AND id = ? AND state = 'running'"),
       releaseClaims: db.prepare("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL, started = NULL WHERE pipeline = ? AND job = ? AND state = 'running' AND claimed_by = ?"),
@@ -356,7 +361,9 @@ export class SqliteJobRecords implements JobRecords {
       // a claim opens the attempt row; a retaken datum's earlier row stays open (its worker went away)
       openAttempt: db.prepare('INSERT OR REPLACE INTO datum_attempts (pipeline, job, datum, attempt, worker, started) VALUES (?, ?, ?, ?, ?, ?)'),
       finishAttempt: db.prepare(
-        'INSERT OR REPLACE INTO datum_attempts (pipeline, job, datum, attempt, worker, started, finished, outcome, error) VALUES (@pipeline, @job, @datum, @attempt, @worker, @started, @finished, @outcome, @error)',
+        `INSERT INTO datum_attempts (pipeline, job, datum, attempt, worker, started, finished, outcome, error) VALUES (@pipeline, @job, @datum, @attempt, @worker, @started, @finished, @outcome, @error)
+         ON CONFLICT (pipeline, job, datum, attempt) DO UPDATE SET worker = excluded.worker, started = excluded.started, finished = excluded.finished, outcome = excluded.outcome, error = excluded.error
+         WHERE datum_attempts.finished IS NULL`,
       ),
       attempts: db.prepare('SELECT * FROM datum_attempts WHERE pipeline = ? AND job = ? ORDER BY datum, attempt'),
       // the attempt of the claim being undone (an earlier open row is a lost one, and stays so)
@@ -378,10 +385,8 @@ export class SqliteJobRecords implements JobRecords {
   }
 
   /** Run `f` once no unit of another flow is open on the connection. */
-  private async at<T>(f: () => T): Promise<T> {
-    const wait = this.settled();
-    if (wait) await wait;
-    return f();
+  private at<T>(f: () => T): Promise<T> {
+    return whenSettled(this.settled, f);
   }
 
   /** Run `f`'s statements together: their own transaction, or a savepoint in the unit in flight. */
@@ -578,9 +583,10 @@ export class SqliteJobRecords implements JobRecords {
       for (const r of results) this.q.finishDatum.run(r);
     });
   }
-  addAttempt(pipeline: string, job: string, id: string): Promise<void> {
-    return this.at(() => {
-      this.q.addAttempt.run(pipeline, job, id);
+  addAttempt(pipeline: string, job: string, id: string, runner: string): Promise<void> {
+    return this.together(() => {
+      const n = this.q.addAttempt.get(pipeline, job, id) as number | undefined;
+      if (n !== undefined) this.q.openAttempt.run(pipeline, job, id, n, runner, Date.now());
     });
   }
   restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]> {

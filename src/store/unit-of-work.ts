@@ -118,3 +118,13 @@ export class SqliteUnits {
     }
   }
 }
+
+/**
+ * Run `f` once `settled()` says no other flow's unit is open on the connection. Asked again after
+ * every wait: a unit queued behind the one waited for may begin before this flow resumes, and `f`
+ * must not run inside it.
+ */
+export async function whenSettled<T>(settled: () => Promise<void> | undefined, f: () => T): Promise<T> {
+  for (let wait = settled(); wait; wait = settled()) await wait;
+  return f();
+}

@@ -257,8 +257,14 @@ export class PgJobRecords implements JobRecords {
       DATUM.finishArrays(first),
     );
   }
-  async addAttempt(pipeline: string, job: string, id: string): Promise<void> {
-    await this.run('UPDATE datums SET attempts = attempts + 1 WHERE pipeline = $1 AND job = $2 AND id = $3', [pipeline, job, id]);
+  async addAttempt(pipeline: string, job: string, id: string, runner: string): Promise<void> {
+    await this.run(
+      `WITH counted AS (UPDATE datums SET attempts = attempts + 1 WHERE pipeline = $1 AND job = $2 AND id = $3 RETURNING attempts)
+       INSERT INTO datum_attempts (pipeline, job, datum, attempt, worker, started)
+       SELECT $1, $2, $3, attempts, $4::text, $5::bigint FROM counted
+       ON CONFLICT (pipeline, job, datum, attempt) DO NOTHING`,
+      [pipeline, job, id, runner, Date.now()],
+    );
   }
   async restartDatums(pipeline: string, job: string, ids: readonly string[]): Promise<string[]> {
     const r = await this.b.db.query<{ id: string }>(
@@ -280,7 +286,8 @@ export class PgJobRecords implements JobRecords {
     await this.run(
       `INSERT INTO datum_attempts (${ATTEMPT.select})
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
-       ON CONFLICT (pipeline, job, datum, attempt) DO UPDATE SET worker = excluded.worker, started = excluded.started, finished = excluded.finished, outcome = excluded.outcome, error = excluded.error`,
+       ON CONFLICT (pipeline, job, datum, attempt) DO UPDATE SET worker = excluded.worker, started = excluded.started, finished = excluded.finished, outcome = excluded.outcome, error = excluded.error
+       WHERE datum_attempts.finished IS NULL`,
       ATTEMPT.arrays(rows),
     );
   }

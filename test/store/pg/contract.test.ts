@@ -202,7 +202,7 @@ for (const backend of BACKENDS) {
           { pipeline: 'p', job: 'j2', id: 'd0', state: 'success', output: out, finished: 30, error: null, downloadBytes: 7, uploadBytes: 9 },
           { pipeline: 'p', job: 'j2', id: 'd2', state: 'failed', output: null, finished: 31, error: 'exit 1', downloadBytes: 1, uploadBytes: 0 },
         ]);
-        await jobs.addAttempt('p', 'j2', 'd2');
+        await jobs.addAttempt('p', 'j2', 'd2', 'runner-a');
       });
       // a finished datum is no longer held
       expect([...(await m.jobs.renewDatumLeases('p', 'j2', 'runner-a', 40))]).toEqual(['d1']);
@@ -308,6 +308,35 @@ for (const backend of BACKENDS) {
       expect((await m.jobs.attemptsOf('p', 'j', 'd1')).map((a) => a.worker)).toEqual(['w1', 'w2', 'w3']);
       await m.unitOfWork(({ jobs }) => jobs.deleteJob('p', 'j'));
       expect(await m.jobs.attemptsOf('p', 'j')).toEqual([]);
+    });
+
+    it('datum attempts: a retry within a claim opens its own row, and a row ended `returned` keeps its end when a late finish comes', async () => {
+      const m = await backend.open();
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 5, updated: 5 });
+        await jobs.insertJob('p', 'j', 1, 's');
+        await jobs.startJob('p', 'j', 1, 'w1', 10);
+        await jobs.insertDatums([newDatum('p', 'j', 0)]);
+      });
+      await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j', 'w1', 60_000, 1));
+      // the first try failed; the second is under way, and its row is open while it runs
+      await m.unitOfWork(({ jobs }) => jobs.addAttempt('p', 'j', 'd0', 'w1'));
+      expect((await m.jobs.attemptsOf('p', 'j', 'd0')).map((a) => [a.attempt, a.worker, a.finished, a.outcome])).toEqual([
+        [1, 'w1', null, null],
+        [2, 'w1', null, null],
+      ]);
+      // `restart datum` ends the running attempt; the runner, not yet aware, finishes it as a success
+      expect(await m.unitOfWork(({ jobs }) => jobs.restartDatums('p', 'j', ['d0']))).toEqual(['d0']);
+      await m.unitOfWork(({ jobs }) =>
+        jobs.finishAttempts([
+          { pipeline: 'p', job: 'j', datum: 'd0', attempt: 1, worker: 'w1', started: 20, finished: 21, outcome: 'failed', error: 'exit 1' },
+          { pipeline: 'p', job: 'j', datum: 'd0', attempt: 2, worker: 'w1', started: 22, finished: 30, outcome: 'success', error: null },
+        ]),
+      );
+      expect((await m.jobs.attemptsOf('p', 'j', 'd0')).map((a) => [a.attempt, a.outcome, a.error])).toEqual([
+        [1, 'failed', 'exit 1'],
+        [2, 'returned', null],
+      ]);
     });
 
     it('prior results: the newest successful result per datum identity, for many datums in one call', async () => {
