@@ -74,7 +74,6 @@ export interface RunOptions {
    * claimed, running ones are stopped and every datum the runner holds goes back to the queue.
    */
   stop?: AbortSignal;
-  onEvent?: (e: { job: JobRecord; message: string }) => void;
   onDatum?: (e: DatumDone) => void;
 }
 
@@ -94,7 +93,6 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
       return true;
     }
     await planJob(s, job, spec, opts.runner);
-    opts.onEvent?.({ job, message: 'planned' });
   }
   const parallelism = Math.max(1, opts.parallelism ?? spec.parallelism ?? os.availableParallelism());
   // a spec stored before the limit was checked at creation
@@ -350,7 +348,6 @@ async function runJobOrFail(s: StoreHandle, job: JobRecord, opts: RunOptions): P
       const j = await tx.jobs.getJob(job.pipeline, job.id);
       if (j && !TERMINAL_JOB_STATES.includes(j.state)) await finishJob(s, j, 'JOB_FAILURE', reason, null);
     });
-    opts.onEvent?.({ job, message: `failed: ${reason}` });
     return true;
   }
 }

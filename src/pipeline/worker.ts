@@ -88,10 +88,14 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
       if (fault) throw new StoreLostError(worker, s.path, fault);
       const ran = await runPendingJobs(s, { runner: worker, parallelism: opts.concurrency, stop, onDatum });
       if (stop.aborted) break;
-      if (ran > 0 || (await hasWorkLeft(s))) idleSince = Date.now();
-      else if (opts.exitWhenIdleMs !== undefined && Date.now() - idleSince >= opts.exitWhenIdleMs) {
-        summary.ended = 'idle';
-        break;
+      // idleness matters only to a worker that ends on it: others do not ask the store each poll
+      if (ran > 0) idleSince = Date.now();
+      else if (opts.exitWhenIdleMs !== undefined) {
+        if (await hasWorkLeft(s)) idleSince = Date.now();
+        else if (Date.now() - idleSince >= opts.exitWhenIdleMs) {
+          summary.ended = 'idle';
+          break;
+        }
       }
       await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
     }

@@ -192,7 +192,7 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (id, base)
   );
   `,
-  // 2: one row per attempt at a datum (SQLite format 10)
+  // 2: one row per attempt at a datum (SQLite format 11)
   `
   CREATE TABLE datum_attempts (
     pipeline text NOT NULL,
