@@ -25,7 +25,7 @@ import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree
 import { BatchWriter, CHECKPOINT_ROWS, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
-import type { PackWriter } from './pack-writer.js';
+import type { Checkpoint, PackWriter } from './pack-writer.js';
 import { requireLocal } from './packs.js';
 import { WriteSession } from './write-session.js';
 import { PARALLEL_MIN_BYTES } from './parallel-content.js';
@@ -343,7 +343,9 @@ class PutRun {
     if (s.packs.local)
       writer.checkpointEvery(opts.checkpointRows ?? (plan.hasTrees ? CHECKPOINT_ROWS : FILE_CHECKPOINT_ROWS), async () => {
         await writer.sync();
-        await s.unitNow(() => writer.checkpoint());
+        let done: Checkpoint | undefined;
+        // forget the rows only once the unit has committed: its body may run more than once
+        if (await s.unitNow(async () => void (done = await writer.checkpoint()))) writer.forgetCheckpoint(done!);
       });
     this.arena = new ReadArena(writer);
     this.cache = new FileCache(s.db);

@@ -14,7 +14,7 @@ import type { CacheRow, CacheUpdate, FileCache, LocalStat } from './file-cache.j
 import { batchError, CACHED_FIELDS, META_FIELDS, readFileBatch, ReadStatus, writeFileBatch, type ReadReply, type ReadRequest, type WriteFailure } from './file-batch.js';
 import { lookupPath } from './file-tree.js';
 import { EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
-import type { PackWriter } from './pack-writer.js';
+import type { Checkpoint, PackWriter } from './pack-writer.js';
 import type { DeltaPlan } from './delta-plan.js';
 import { PARALLEL_MIN_BYTES, ParallelContentWriter } from './parallel-content.js';
 import { nameSortKey } from './name-order.js';
@@ -440,11 +440,13 @@ export class TreeIngest {
    */
   private async checkpoint(): Promise<void> {
     await this.o.writer.sync();
+    let written: Checkpoint | undefined;
     const done = await this.s.unitNow(async () => {
-      await this.o.writer.checkpoint();
+      written = await this.o.writer.checkpoint();
       await this.record(Date.now());
     });
     if (done) {
+      this.o.writer.forgetCheckpoint(written!);
       this.forgetRecorded();
       this.o.onCheckpoint?.();
     }

@@ -31,9 +31,17 @@ interface Encoded {
   payload: Uint8Array;
 }
 
-interface OpenPack {
+/** A pack this session appends to. */
+export interface OpenPack {
   row: PackRow;
   appender: PackAppender;
+}
+
+/** What one checkpoint() recorded: the first `rows` pending rows and `deltas` delta rows, and the packs it sealed. */
+export interface Checkpoint {
+  readonly rows: number;
+  readonly deltas: number;
+  readonly sealed: readonly OpenPack[];
 }
 
 /** One write session's view of the packs: dedups within the session and against the index. */
@@ -337,27 +345,43 @@ export class PackWriter {
   }
 
   /**
-   * Record the chunks written so far, in the caller's transaction, after sync(), and go on
-   * writing: full packs are sealed and closed, the open one keeps its lease with its committed
-   * size advanced. Keeps a long session's memory bounded; chunks recorded here are unreferenced
-   * until the session commits, which gc leaves alone while the session's writer row lives.
+   * Record the chunks written so far, in the caller's unit of work, after sync(), and go on
+   * writing: full packs are sealed, the open one keeps its lease with its committed size advanced.
+   * Changes nothing in memory, since a unit's body may run again: once the unit has committed the
+   * caller hands the result to forgetCheckpoint(), which drops the rows and closes the sealed
+   * packs. Keeps a long session's memory bounded; chunks recorded here are unreferenced until the
+   * session commits, which gc leaves alone while the session's writer row lives.
    */
-  async checkpoint(): Promise<void> {
-    await this.index.putChunks(this.pending);
-    this.pending.length = 0;
-    this.deltas?.index.record(this.pendingDeltas);
-    this.pendingDeltas.length = 0;
-    // from here the index knows them: drain() finds repeats with its one query per batch
-    this.pendingIds.clear();
-    for (const p of this.touched.splice(0)) {
+  async checkpoint(): Promise<Checkpoint> {
+    const rows = this.pending.length;
+    const deltas = this.pendingDeltas.length;
+    await this.index.putChunks(this.pending.slice(0, rows));
+    this.deltas?.index.record(this.pendingDeltas.slice(0, deltas));
+    const sealed: OpenPack[] = [];
+    for (const p of this.touched) {
       if (p === this.current && p.appender.length < this.targetBytes) {
         await this.index.advancePack(p.row.id, p.appender.length, this.owner);
-        this.touched.push(p);
       } else {
         await this.index.commitPack(p.row.id, p.appender.length, true);
-        p.appender.close();
-        if (p === this.current) this.current = null;
+        sealed.push(p);
       }
+    }
+    return { rows, deltas, sealed };
+  }
+
+  /** Drop what checkpoint() recorded, once its unit has committed. */
+  forgetCheckpoint(done: Checkpoint): void {
+    this.pending.splice(0, done.rows);
+    // from here the index knows them: drain() finds repeats with its one query per batch, and
+    // only what is still pending or queued stays in the set, which would grow with the session
+    this.pendingIds.clear();
+    for (const r of this.pending) this.pendingIds.add(r.id.toString('latin1'));
+    for (const q of this.queue) this.pendingIds.add(q.id.toString('latin1'));
+    this.pendingDeltas.splice(0, done.deltas);
+    for (const p of done.sealed) {
+      this.touched.splice(this.touched.indexOf(p), 1);
+      p.appender.close();
+      if (p === this.current) this.current = null;
     }
   }
 
