@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type Database from 'better-sqlite3';
+import { pagedRows } from './paged-scan.js';
 import { whenSettled } from './unit-of-work.js';
 import { guardSqlite, type Db } from './meta-db.js';
 import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
@@ -330,14 +331,8 @@ export class SqliteChunkIndex implements ChunkIndex {
    * Rows of a table in id order, SCAN_PAGE per query. Each page is read whole before it is
    * handed out, so the consumer may await (and other queries run) between rows.
    */
-  private async *scan<R>(first: Database.Statement, after: Database.Statement, idOf: (r: R) => Buffer): AsyncIterable<R> {
-    let page = await this.at(() => first.all(SCAN_PAGE) as R[]);
-    for (;;) {
-      yield* page;
-      if (page.length < SCAN_PAGE) return;
-      const last = idOf(page[page.length - 1]!);
-      page = await this.at(() => after.all(last, SCAN_PAGE) as R[]);
-    }
+  private scan<R>(first: Database.Statement, after: Database.Statement, idOf: (r: R) => Buffer): AsyncIterable<R> {
+    return pagedRows((last) => this.at(() => (last === undefined ? first.all(SCAN_PAGE) : after.all(idOf(last), SCAN_PAGE)) as R[]), SCAN_PAGE);
   }
 
   /** Every recorded chunk's id. */

@@ -1,5 +1,6 @@
 // Repos, branches, commits and provenance as records. The only module with SQL about the commit
 // graph; rules (who may write where, what a ref means) live in the services that call it.
+import { pagedRows } from './paged-scan.js';
 import { whenSettled } from './unit-of-work.js';
 import { guardSqlite, type Db } from './meta-db.js';
 import type { NodeId } from './hash.js';
@@ -288,27 +289,14 @@ export class SqliteCommitGraph implements CommitGraph {
   commitsById(id: string): Promise<CommitRecord[]> {
     return this.at(() => this.q.commitsById.all(id) as CommitRecord[]);
   }
-  async *iterateRepoCommits(repo: string): AsyncGenerator<CommitRecord> {
-    let last: CommitRecord | undefined;
-    for (;;) {
-      const after = last;
-      const page = await this.at(
-        () => (after ? this.q.repoCommitsAfter.all({ repo, seq: after.seq, id: after.id, limit: COMMIT_PAGE }) : this.q.repoCommitsFirst.all(repo, COMMIT_PAGE)) as CommitRecord[],
-      );
-      yield* page;
-      if (page.length < COMMIT_PAGE) return;
-      last = page[page.length - 1];
-    }
+  iterateRepoCommits(repo: string): AsyncIterable<CommitRecord> {
+    return pagedRows(
+      (last) => this.at(() => (last ? this.q.repoCommitsAfter.all({ repo, seq: last.seq, id: last.id, limit: COMMIT_PAGE }) : this.q.repoCommitsFirst.all(repo, COMMIT_PAGE)) as CommitRecord[]),
+      COMMIT_PAGE,
+    );
   }
-  async *iterateAllCommits(): AsyncGenerator<CommitRecord> {
-    let last: CommitRecord | undefined;
-    for (;;) {
-      const after = last;
-      const page = await this.at(() => (after ? this.q.allCommitsAfter.all(after.repo, after.id, COMMIT_PAGE) : this.q.allCommitsFirst.all(COMMIT_PAGE)) as CommitRecord[]);
-      yield* page;
-      if (page.length < COMMIT_PAGE) return;
-      last = page[page.length - 1];
-    }
+  iterateAllCommits(): AsyncIterable<CommitRecord> {
+    return pagedRows((last) => this.at(() => (last ? this.q.allCommitsAfter.all(last.repo, last.id, COMMIT_PAGE) : this.q.allCommitsFirst.all(COMMIT_PAGE)) as CommitRecord[]), COMMIT_PAGE);
   }
   children(repo: string, id: string): Promise<string[]> {
     return this.at(() => this.q.children.all(repo, id) as string[]);

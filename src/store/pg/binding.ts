@@ -10,15 +10,4 @@ export interface Binding {
   atomically<T>(fn: (db: Queryable) => Promise<T>): Promise<T>;
 }
 
-/** Rows read a page at a time by key, so an iteration holds one page in memory and no connection between pages. */
-export async function* pages<R>(fetch: (last: R | undefined) => Promise<R[]>, pageSize: number): AsyncGenerator<R> {
-  let last: R | undefined;
-  for (;;) {
-    const rows = await fetch(last);
-    yield* rows;
-    if (rows.length < pageSize) return;
-    last = rows[rows.length - 1];
-  }
-}
-
 export const PAGE = 1000;

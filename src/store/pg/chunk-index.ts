@@ -6,7 +6,8 @@ import { isOwnerAlive, splitIds, WRITER_LEASE_MS, type ChunkLocation, type Conte
 import type { ChunkId, ContentId, NodeId } from '../hash.js';
 import { Codec, RECORD_HEADER_BYTES } from '../pack-format.js';
 import type { AsyncChunkIndex } from './async-contract.js';
-import { PAGE, pages, type Binding } from './binding.js';
+import { PAGE, type Binding } from './binding.js';
+import { pagedRows } from '../paged-scan.js';
 import { CHUNK, CHUNK_LOCATION, CONTENT, PACK, PACK_USE, type ChunkPlace, type PackedChunk, type PackUse } from './rows.js';
 
 const HOST = hostname();
@@ -48,7 +49,7 @@ export class PgChunkIndex implements AsyncChunkIndex {
   }
   /** Every chunk's place, a page at a time (no connection is held between pages). */
   iterateChunkPlaces(): AsyncIterable<ChunkPlace> {
-    return pages<ChunkPlace>(async (last) => {
+    return pagedRows<ChunkPlace>(async (last) => {
       const rows = await this.rows(`SELECT ${CHUNK.select} FROM chunks ${last ? 'WHERE id > $1' : ''} ORDER BY id LIMIT ${PAGE}`, last ? [last.id] : []);
       return rows.map(CHUNK.place);
     }, PAGE);
@@ -91,7 +92,7 @@ export class PgChunkIndex implements AsyncChunkIndex {
     );
   }
   deltaChunkIds(): AsyncIterable<ChunkId> {
-    const all = pages<{ id: ChunkId }>(async (last) => {
+    const all = pagedRows<{ id: ChunkId }>(async (last) => {
       const r = await this.b.db.query<{ id: ChunkId }>(`SELECT id FROM chunks WHERE codec = ${Codec.Delta} ${last ? 'AND id > $1' : ''} ORDER BY id LIMIT ${PAGE}`, last ? [last.id] : []);
       return r.rows;
     }, PAGE);

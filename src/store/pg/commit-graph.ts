@@ -2,7 +2,8 @@
 // Moving a branch and finishing a commit also send a NOTIFY (watch.ts), delivered at commit.
 import type { BranchRecord, CommitGraph, CommitLinks, CommitRecord, CommitSet, ProvenanceRecord, RepoBranch, RepoRecord } from '../commit-graph.js';
 import type { NodeId } from '../hash.js';
-import { PAGE, pages, type Binding } from './binding.js';
+import { PAGE, type Binding } from './binding.js';
+import { pagedRows } from '../paged-scan.js';
 import { BRANCH, COMMIT, COMMIT_SET, PROVENANCE, REPO } from './rows.js';
 import { BRANCH_CHANNEL, COMMIT_CHANNEL, notifyFrom } from './watch.js';
 
@@ -104,7 +105,7 @@ export class PgCommitGraph implements CommitGraph {
   }
   /** Every commit of a repo, newest first, a page at a time. */
   iterateRepoCommits(repo: string): AsyncIterable<CommitRecord> {
-    return pages<CommitRecord>(async (last) => {
+    return pagedRows<CommitRecord>(async (last) => {
       const rows = last
         ? await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 AND (seq, id) < ($2, $3) ORDER BY seq DESC, id DESC LIMIT ${PAGE}`, [repo, last.seq, last.id])
         : await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 ORDER BY seq DESC, id DESC LIMIT ${PAGE}`, [repo]);
@@ -112,7 +113,7 @@ export class PgCommitGraph implements CommitGraph {
     }, PAGE);
   }
   iterateAllCommits(): AsyncIterable<CommitRecord> {
-    return pages<CommitRecord>(async (last) => {
+    return pagedRows<CommitRecord>(async (last) => {
       const rows = last
         ? await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE (repo, id) > ($1, $2) ORDER BY repo, id LIMIT ${PAGE}`, [last.repo, last.id])
         : await this.rows(`SELECT ${COMMIT.select} FROM commits ORDER BY repo, id LIMIT ${PAGE}`);

@@ -18,7 +18,8 @@ import type {
   PipelineRecord,
   RunnerLease,
 } from '../job-records.js';
-import { PAGE, pages, type Binding } from './binding.js';
+import { PAGE, type Binding } from './binding.js';
+import { pagedRows } from '../paged-scan.js';
 import { ATTEMPT, DATUM, DATUM_INPUTS, DATUM_OUTCOME, JOB, LIVE_JOB, PIPELINE, type DatumBytes } from './rows.js';
 
 const OPEN_STATES = "('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')";
@@ -166,7 +167,7 @@ export class PgJobRecords implements JobRecords {
   }
   iterateDatumInputs(pipeline: string, job: string): AsyncIterable<Pick<DatumRecord, 'id' | 'inputs'>> {
     type R = Record<string, unknown> & { seq: number; id: string };
-    const all = pages<R>(async (last) => {
+    const all = pagedRows<R>(async (last) => {
       const r = last
         ? await this.b.db.query<R>(`SELECT ${DATUM_INPUTS.select}, seq FROM datums WHERE pipeline = $1 AND job = $2 AND (seq, id) > ($3, $4) ORDER BY seq, id LIMIT ${PAGE}`, [
             pipeline,
