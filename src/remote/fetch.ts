@@ -142,7 +142,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
   }
   const result: FetchResult = { remote: s.config.name, url: s.config.url, dryRun: opts.dryRun === true, branches, commits: 0, chunks: 0, bytes: 0, remoteBacked: 0, requests: os.requests };
   if (opts.dryRun) {
-    for (const c of set.commits) if (!(await store.hasCommit(c.repo, c.id))) result.commits++;
+    result.commits = (await store.hasCommits(set.commits)).filter((has) => !has).length;
     return result;
   }
   // a full pull also fetches what lazy pulls left on this remote

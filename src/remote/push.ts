@@ -66,7 +66,10 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
     const branches: PushedBranch[] = [];
     const knownByRepo = new Map<string, Set<string>>();
     const ancestry = async (repo: string, head: string, into: Set<string>) => {
-      for (let c: string | null = head; c !== null && !into.has(c); c = await store.commitParent(repo, c)) into.add(c);
+      for await (const c of store.ancestorIds(repo, head)) {
+        if (into.has(c)) break;
+        into.add(c);
+      }
     };
     const known = async (repo: string): Promise<Set<string>> => {
       let set = knownByRepo.get(repo);

@@ -50,6 +50,28 @@ export type RepoBranch = { repo: string; branch: string };
 
 export type CommitSet = { id: string; commits: number; finished: number; failed: number; created: number; modified: number };
 
+/** A commit named by its repo and id. */
+export type CommitKey = { repo: string; id: string };
+
+/** One declared branch provenance: `repo@branch` is computed from `fromRepo@fromBranch`. */
+export interface BranchProvenanceEdge {
+  repo: string;
+  branch: string;
+  fromRepo: string;
+  fromBranch: string;
+}
+
+/** A reference to a commit the store lacks: a branch's head, a commit's parent, or a commit's provenance. */
+export interface DanglingRef {
+  kind: 'head' | 'parent' | 'provenance';
+  repo: string;
+  /** the branch (head) or the commit (parent, provenance) that holds the reference */
+  name: string;
+  /** the commit missing */
+  targetRepo: string;
+  target: string;
+}
+
 /** What `list commit` shows of a commit besides its record. */
 export interface CommitLinks {
   children: string[];
@@ -74,6 +96,7 @@ export interface CommitGraph {
   deleteRepo(name: string): Promise<void>;
   getBranch(repo: string, name: string): Promise<BranchRecord | undefined>;
   listBranches(repo: string): Promise<BranchRecord[]>;
+  /** Every branch of the store, by repo, and in a repo as listBranches orders them. */
   allBranches(): Promise<BranchRecord[]>;
   branchesAt(repo: string, head: string): Promise<BranchRecord[]>;
   setBranch(repo: string, name: string, head: string, created: number): Promise<void>;
@@ -89,8 +112,18 @@ export interface CommitGraph {
   /** Branches in other repos that depend on any branch of `repo`. */
   repoSubvenance(repo: string): Promise<RepoBranch[]>;
   setBranchProvenance(repo: string, branch: string, from: readonly RepoBranch[]): Promise<void>;
+  /** Every declared branch provenance of the store, at once: walks of it across branches are made in memory. */
+  allBranchProvenance(): Promise<BranchProvenanceEdge[]>;
   getCommit(repo: string, id: string): Promise<CommitRecord | undefined>;
   commitsById(id: string): Promise<CommitRecord[]>;
+  /** Many commits at once, in the order of `keys`; undefined for one the store lacks. */
+  getCommits(keys: readonly CommitKey[]): Promise<(CommitRecord | undefined)[]>;
+  /**
+   * `id` and its ancestors along parent links, newest first, `limit` at most: the caller asks
+   * again from the last one's parent for more. Shorter than `limit` where the chain ends: at a
+   * first commit, or at a parent the store lacks. Empty when `id` itself is missing.
+   */
+  commitChain(repo: string, id: string, limit: number): Promise<CommitRecord[]>;
   /** Every commit of a repo, newest first, a page at a time. */
   iterateRepoCommits(repo: string): AsyncIterable<CommitRecord>;
   /** Every commit of the store, by repo and id, a page at a time. */
@@ -113,6 +146,11 @@ export interface CommitGraph {
   commitSubvenance(repo: string, id: string): Promise<{ repo: string; id: string }[]>;
   /** Every distinct commit root: the starting points of gc's mark phase. */
   allRoots(): Promise<NodeId[]>;
+  /**
+   * Every branch head, commit parent and commit provenance (of a commit the store has) that names
+   * a commit the store lacks, ordered by kind, repo, name, target repo, target (fsck).
+   */
+  danglingRefs(): Promise<DanglingRef[]>;
 }
 
 // Columns ↔ records, one entry per table. repos, branches and commits name their columns as the
@@ -124,6 +162,23 @@ interface ProvenanceRow {
   from_branch: string | null;
 }
 const provenanceOf = (r: ProvenanceRow): ProvenanceRecord => ({ fromRepo: r.from_repo, fromCommit: r.from_commit, fromBranch: r.from_branch });
+
+const COMMIT_COLS_OF_C = COMMIT_COLS.split(', ')
+  .map((c) => `c.${c}`)
+  .join(', ');
+
+/** The references to missing commits, one statement for the three kinds (both backends run it as it is). */
+export const DANGLING_REFS_SQL = `
+  SELECT 'head' AS kind, b.repo AS repo, b.name AS name, b.repo AS target_repo, b.head AS target FROM branches b
+   WHERE NOT EXISTS (SELECT 1 FROM commits c WHERE c.repo = b.repo AND c.id = b.head)
+  UNION ALL
+  SELECT 'parent', k.repo, k.id, k.repo, k.parent FROM commits k
+   WHERE k.parent IS NOT NULL AND NOT EXISTS (SELECT 1 FROM commits c WHERE c.repo = k.repo AND c.id = k.parent)
+  UNION ALL
+  SELECT 'provenance', p.repo, p.commit_id, p.from_repo, p.from_commit FROM commit_provenance p
+   WHERE EXISTS (SELECT 1 FROM commits k WHERE k.repo = p.repo AND k.id = p.commit_id)
+     AND NOT EXISTS (SELECT 1 FROM commits c WHERE c.repo = p.from_repo AND c.id = p.from_commit)
+  ORDER BY 1, 2, 3, 4, 5`;
 
 /** Rows a commit iteration reads per query: bounded memory, and no cursor held open across an await. */
 const COMMIT_PAGE = 1000;
@@ -149,7 +204,7 @@ export class SqliteCommitGraph implements CommitGraph {
       deleteRepo: db.prepare('DELETE FROM repos WHERE name = ?'),
       branch: db.prepare('SELECT repo, name, head, created FROM branches WHERE repo = ? AND name = ?'),
       branches: db.prepare('SELECT repo, name, head, created FROM branches WHERE repo = ? ORDER BY created DESC, name'),
-      allBranches: db.prepare('SELECT repo, name, head, created FROM branches'),
+      allBranches: db.prepare('SELECT repo, name, head, created FROM branches ORDER BY repo, created DESC, name'),
       upsertBranch: db.prepare(
         'INSERT INTO branches (repo, name, head, created) VALUES (?, ?, ?, ?) ON CONFLICT (repo, name) DO UPDATE SET head = excluded.head',
       ),
@@ -159,6 +214,16 @@ export class SqliteCommitGraph implements CommitGraph {
       branchesAt: db.prepare('SELECT repo, name, head, created FROM branches WHERE repo = ? AND head = ?'),
       commit: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? AND id = ?`),
       commitsById: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE id = ? ORDER BY repo`),
+      // many commits at once: the keys come as one JSON array of [repo, id] pairs
+      commitsByKey: db.prepare(`SELECT j.key AS i, ${COMMIT_COLS_OF_C} FROM json_each(?) j JOIN commits c ON c.repo = json_extract(j.value, '$[0]') AND c.id = json_extract(j.value, '$[1]')`),
+      // the parent links walked in the database; `n` bounds the walk even on a damaged (cyclic) history
+      commitChain: db.prepare(
+        `WITH RECURSIVE chain(id, parent, n) AS (
+           SELECT id, parent, 1 FROM commits WHERE repo = @repo AND id = @id
+           UNION ALL
+           SELECT c.id, c.parent, chain.n + 1 FROM chain JOIN commits c ON c.repo = @repo AND c.id = chain.parent WHERE chain.n < @limit)
+         SELECT ${COMMIT_COLS_OF_C} FROM chain JOIN commits c ON c.repo = @repo AND c.id = chain.id ORDER BY chain.n`,
+      ),
       repoCommitsFirst: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? ORDER BY seq DESC, id DESC LIMIT ?`),
       // `seq <= ?` bounds the walk of commits_by_seq; the row value breaks ties between equal seqs
       repoCommitsAfter: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = @repo AND seq <= @seq AND (seq, id) < (@seq, @id) ORDER BY seq DESC, id DESC LIMIT @limit`),
@@ -185,6 +250,8 @@ export class SqliteCommitGraph implements CommitGraph {
                 MIN(started) AS created, MAX(COALESCE(finished, started)) AS modified
          FROM commits GROUP BY id ORDER BY MIN(started) DESC LIMIT ?`,
       ),
+      allBranchProv: db.prepare('SELECT repo, branch, from_repo AS fromRepo, from_branch AS fromBranch FROM branch_provenance ORDER BY 1, 2, 3, 4'),
+      dangling: db.prepare(DANGLING_REFS_SQL),
       branchProv: db.prepare('SELECT from_repo AS repo, from_branch AS branch FROM branch_provenance WHERE repo = ? AND branch = ? ORDER BY 1, 2'),
       branchSubv: db.prepare('SELECT repo, branch FROM branch_provenance WHERE from_repo = ? AND from_branch = ? ORDER BY 1, 2'),
       repoSubv: db.prepare('SELECT DISTINCT repo, branch FROM branch_provenance WHERE from_repo = ? AND repo <> ?'),
@@ -283,8 +350,23 @@ export class SqliteCommitGraph implements CommitGraph {
     });
   }
 
+  allBranchProvenance(): Promise<BranchProvenanceEdge[]> {
+    return this.at(() => this.q.allBranchProv.all() as BranchProvenanceEdge[]);
+  }
+
   getCommit(repo: string, id: string): Promise<CommitRecord | undefined> {
     return this.at(() => this.q.commit.get(repo, id) as CommitRecord | undefined);
+  }
+  getCommits(keys: readonly CommitKey[]): Promise<(CommitRecord | undefined)[]> {
+    return this.at(() => {
+      const out: (CommitRecord | undefined)[] = new Array(keys.length).fill(undefined);
+      if (keys.length === 0) return out;
+      for (const { i, ...c } of this.q.commitsByKey.all(JSON.stringify(keys.map((k) => [k.repo, k.id]))) as (CommitRecord & { i: number })[]) out[i] = c;
+      return out;
+    });
+  }
+  commitChain(repo: string, id: string, limit: number): Promise<CommitRecord[]> {
+    return this.at(() => this.q.commitChain.all({ repo, id, limit }) as CommitRecord[]);
   }
   commitsById(id: string): Promise<CommitRecord[]> {
     return this.at(() => this.q.commitsById.all(id) as CommitRecord[]);
@@ -361,5 +443,16 @@ export class SqliteCommitGraph implements CommitGraph {
   }
   allRoots(): Promise<NodeId[]> {
     return this.at(() => this.q.roots.all() as NodeId[]);
+  }
+  danglingRefs(): Promise<DanglingRef[]> {
+    return this.at(() =>
+      (this.q.dangling.all() as { kind: DanglingRef['kind']; repo: string; name: string; target_repo: string; target: string }[]).map((r) => ({
+        kind: r.kind,
+        repo: r.repo,
+        name: r.name,
+        targetRepo: r.target_repo,
+        target: r.target,
+      })),
+    );
   }
 }

@@ -194,16 +194,24 @@ class FsckRun {
     const { graph } = this.s;
     const repos = new Set((await graph.listRepos()).map((r) => r.name));
     this.checked.repos = repos.size;
-    for (const b of await graph.allBranches()) {
-      if (!(await graph.getCommit(b.repo, b.head))) this.report(`branch ${b.repo}@${b.name}`, `points at commit ${b.head}, which does not exist`);
+    // every reference to a missing commit in one query, not a lookup per branch, parent and provenance
+    const dangling = new Map<string, string[]>();
+    for (const d of await graph.danglingRefs()) {
+      if (d.kind === 'head') {
+        this.report(`branch ${d.repo}@${d.name}`, `points at commit ${d.target}, which does not exist`);
+        continue;
+      }
+      const key = `${d.repo}@${d.name}`;
+      const problem = d.kind === 'parent' ? `has parent ${d.target}, which does not exist` : `has provenance ${d.targetRepo}@${d.target}, which does not exist`;
+      const list = dangling.get(key);
+      if (list) list.push(problem);
+      else dangling.set(key, [problem]);
     }
     for await (const c of graph.iterateAllCommits()) {
       this.checked.commits++;
       const label = `${c.repo}@${c.id}`;
       if (!repos.has(c.repo)) this.report(`commit ${label}`, `belongs to repo ${c.repo}, which does not exist`);
-      if (c.parent && !(await graph.getCommit(c.repo, c.parent))) this.report(`commit ${label}`, `has parent ${c.parent}, which does not exist`);
-      for (const p of await graph.commitProvenance(c.repo, c.id))
-        if (!(await graph.getCommit(p.fromRepo, p.fromCommit))) this.report(`commit ${label}`, `has provenance ${p.fromRepo}@${p.fromCommit}, which does not exist`);
+      for (const problem of dangling.get(label) ?? []) this.report(`commit ${label}`, problem);
       if (!c.root) {
         this.report(`commit ${label}`, 'has no root tree');
         continue;

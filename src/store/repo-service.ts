@@ -1,7 +1,7 @@
 // Repos and branches, with Pachyderm's rules for provenance and deletion.
 import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { validateName, type CommitRef } from './address.js';
-import type { BranchRecord } from './commit-graph.js';
+import type { BranchProvenanceEdge, BranchRecord, CommitRecord, RepoRecord } from './commit-graph.js';
 import { DEFAULT_BRANCH, insertCommit, iso, recordBranchProvenance, requireRepo, resolveCommit } from './commit-service.js';
 import type { StoreCore } from './store-core.js';
 import type { BranchInfo, BranchRef, RepoInfo } from './types.js';
@@ -10,13 +10,27 @@ async function toRepoInfo(s: StoreCore, name: string): Promise<RepoInfo> {
   const r = (await s.graph.getRepo(name))!;
   const master = await s.graph.getBranch(name, DEFAULT_BRANCH);
   const head = master ? await s.graph.getCommit(name, master.head) : undefined;
+  return repoInfo(r, await s.graph.listBranches(name), head);
+}
+
+/** Many repos as toRepoInfo shows each: their branches and master heads read for all of them at once. */
+async function toRepoInfos(s: StoreCore, repos: readonly RepoRecord[]): Promise<RepoInfo[]> {
+  const branches = new Map<string, BranchRecord[]>(repos.map((r) => [r.name, []]));
+  for (const b of await s.graph.allBranches()) branches.get(b.repo)?.push(b);
+  const masters = repos.map((r) => branches.get(r.name)!.find((b) => b.name === DEFAULT_BRANCH));
+  const heads = await s.graph.getCommits(masters.filter((b) => b !== undefined).map((b) => ({ repo: b.repo, id: b.head })));
+  let next = 0;
+  return repos.map((r, i) => repoInfo(r, branches.get(r.name)!, masters[i] ? heads[next++] : undefined));
+}
+
+function repoInfo(r: RepoRecord, branches: readonly BranchRecord[], head: CommitRecord | undefined): RepoInfo {
   return {
     name: r.name,
     type: r.type,
     description: r.description,
     created: iso(r.created),
     sizeBytes: head?.size ?? 0,
-    branches: (await s.graph.listBranches(name)).map((b) => b.name),
+    branches: branches.map((b) => b.name),
   };
 }
 
@@ -40,9 +54,8 @@ export async function updateRepo(s: StoreCore, name: string, opts: { description
 }
 
 export async function listRepos(s: StoreCore, opts: { all?: boolean; type?: string } = {}): Promise<RepoInfo[]> {
-  const out: RepoInfo[] = [];
-  for (const r of await s.graph.listRepos()) if (opts.type ? r.type === opts.type : opts.all || r.type === 'user' || r.type === 'output') out.push(await toRepoInfo(s, r.name));
-  return out;
+  const shown = (await s.graph.listRepos()).filter((r) => (opts.type ? r.type === opts.type : opts.all || r.type === 'user' || r.type === 'output'));
+  return toRepoInfos(s, shown);
 }
 
 export async function inspectRepo(s: StoreCore, name: string): Promise<RepoInfo> {
@@ -93,15 +106,50 @@ export async function deleteRepos(s: StoreCore, names: readonly string[], opts: 
   return { deleted: [...names] };
 }
 
-async function toBranchInfo(s: StoreCore, b: BranchRecord): Promise<BranchInfo> {
+async function toBranchInfo(s: StoreCore, b: BranchRecord, graph?: ProvenanceGraph): Promise<BranchInfo> {
+  const g = graph ?? (await ProvenanceGraph.load(s));
   return {
     repo: b.repo,
     name: b.name,
     head: b.head,
     created: iso(b.created),
-    provenance: (await s.graph.branchProvenance(b.repo, b.name)).map((p) => `${p.repo}@${p.branch}`),
-    subvenance: (await subvenanceOf(s, b.repo, b.name)).map((p) => `${p.repo}@${p.branch}`),
+    provenance: g.up(b.repo, b.name).map((p) => `${p.repo}@${p.branch}`),
+    subvenance: (await closure({ repo: b.repo, branch: b.name }, async (r, x) => g.down(r, x))).map((p) => `${p.repo}@${p.branch}`),
   };
+}
+
+/** The store's declared branch provenance, both ways, from one read of all of it. */
+class ProvenanceGraph {
+  private readonly upOf = new Map<string, BranchRef[]>();
+  private readonly downOf = new Map<string, BranchRef[]>();
+
+  private constructor(edges: readonly BranchProvenanceEdge[]) {
+    // the edges come sorted by branch, then upstream branch: each list is in the order the single reads give
+    for (const e of edges) {
+      push(this.upOf, `${e.repo}@${e.branch}`, { repo: e.fromRepo, branch: e.fromBranch });
+      push(this.downOf, `${e.fromRepo}@${e.fromBranch}`, { repo: e.repo, branch: e.branch });
+    }
+  }
+
+  static async load(s: StoreCore): Promise<ProvenanceGraph> {
+    return new ProvenanceGraph(await s.graph.allBranchProvenance());
+  }
+
+  /** The branches repo@branch is computed from (branchProvenance). */
+  up(repo: string, branch: string): BranchRef[] {
+    return this.upOf.get(`${repo}@${branch}`) ?? [];
+  }
+
+  /** The branches computed from repo@branch (directSubvenance). */
+  down(repo: string, branch: string): BranchRef[] {
+    return this.downOf.get(`${repo}@${branch}`) ?? [];
+  }
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
 }
 
 /** Branches reachable from repo@branch by `step`, transitively, each once, in breadth-first order. */
@@ -118,11 +166,6 @@ async function closure(start: BranchRef, step: (repo: string, branch: string) =>
     queue.push(...(await step(d.repo, d.branch)));
   }
   return out;
-}
-
-/** Every branch that depends on repo@branch, transitively. */
-function subvenanceOf(s: StoreCore, repo: string, branch: string): Promise<BranchRef[]> {
-  return closure({ repo, branch }, (r, b) => s.graph.directSubvenance(r, b));
 }
 
 /** Every branch repo@branch depends on, transitively. */
@@ -169,8 +212,9 @@ export async function createBranch(s: StoreCore, repo: string, branch: string, o
 
 export async function listBranches(s: StoreCore, repo: string): Promise<BranchInfo[]> {
   await requireRepo(s, repo);
+  const g = await ProvenanceGraph.load(s);
   const out: BranchInfo[] = [];
-  for (const b of await s.graph.listBranches(repo)) out.push(await toBranchInfo(s, b));
+  for (const b of await s.graph.listBranches(repo)) out.push(await toBranchInfo(s, b, g));
   return out;
 }
 

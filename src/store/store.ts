@@ -159,11 +159,15 @@ export class Store {
   hasCommit(repo: string, id: string) {
     return transfer.hasCommit(this.core, repo, id);
   }
+  hasCommits(keys: readonly { repo: string; id: string }[]) {
+    return transfer.hasCommits(this.core, keys);
+  }
   isAncestor(repo: string, ancestor: string, id: string) {
     return transfer.isAncestor(this.core, repo, ancestor, id);
   }
-  commitParent(repo: string, id: string) {
-    return transfer.commitParent(this.core, repo, id);
+  /** `id` and its ancestors, newest first, read a stretch of history per query. */
+  ancestorIds(repo: string, id: string) {
+    return transfer.ancestorIds(this.core, repo, id);
   }
   commitRoot(repo: string, id: string) {
     return transfer.commitRoot(this.core, repo, id);

@@ -115,12 +115,28 @@ export async function branchHead(s: StoreCore, repo: string, branch: string): Pr
   return b.head;
 }
 
+/**
+ * `id` and its ancestors in `repo`, newest first, ending at a first commit or at a parent the
+ * store lacks. Read a stretch of the chain per query, each stretch longer than the last: a walk
+ * that stops early reads little, and a history of thousands is a few queries.
+ */
+export async function* commitAncestry(s: StoreCore, repo: string, id: string): AsyncGenerator<StoredCommit> {
+  for (let next: string | null = id, limit = 128; next !== null; limit = Math.min(limit * 4, 8192)) {
+    const stretch = await s.graph.commitChain(repo, next, limit);
+    yield* stretch;
+    if (stretch.length < limit) return;
+    next = stretch[stretch.length - 1]!.parent;
+  }
+}
+
+/** The ids of `id` and its ancestors in `repo`, newest first (see commitAncestry). */
+export async function* ancestorIds(s: StoreCore, repo: string, id: string): AsyncGenerator<string> {
+  for await (const c of commitAncestry(s, repo, id)) yield c.id;
+}
+
 /** Whether `ancestor` is `id` or one of its ancestors, in `repo`. */
 export async function isAncestor(s: StoreCore, repo: string, ancestor: string, id: string): Promise<boolean> {
-  for (let c: string | null = id; c !== null; ) {
-    if (c === ancestor) return true;
-    c = (await s.graph.getCommit(repo, c))?.parent ?? null;
-  }
+  for await (const c of ancestorIds(s, repo, id)) if (c === ancestor) return true;
   return false;
 }
 
@@ -129,14 +145,14 @@ export async function commitRoot(s: StoreCore, repo: string, id: string): Promis
   return (await s.graph.getCommit(repo, id))?.root?.toString('hex') ?? null;
 }
 
-/** A local commit's parent (null for a first commit or one the store lacks). */
-export async function commitParent(s: StoreCore, repo: string, id: string): Promise<string | null> {
-  return (await s.graph.getCommit(repo, id))?.parent ?? null;
-}
-
 /** Whether the local store has this commit. */
 export async function hasCommit(s: StoreCore, repo: string, id: string): Promise<boolean> {
   return (await s.graph.getCommit(repo, id)) !== undefined;
+}
+
+/** Whether the local store has each of these commits, in their order: one query for all. */
+export async function hasCommits(s: StoreCore, keys: readonly { repo: string; id: string }[]): Promise<boolean[]> {
+  return (await s.graph.getCommits(keys)).map((c) => c !== undefined);
 }
 
 /**
@@ -156,18 +172,26 @@ export async function exportCommits(
   // depth-first, parents and inputs first, so the list can be recorded in order
   const visit = async (repo: string, head: string): Promise<void> => {
     const chain: StoredCommit[] = [];
-    for (let id: string | null = head; id !== null; ) {
-      const key = `${repo}@${id}`;
-      if (included.has(key) || (await isKnown(repo, id))) break;
-      const row = await s.graph.getCommit(repo, id);
-      if (!row) throw new CorruptError(`commit ${repo}@${id} is missing from the local store`, 'run `tusk fsck`');
-      if (row.finished === null) throw new InvalidArgumentError(`commit ${repo}@${id} is still open`, `finish it first: \`tusk finish commit ${repo}@${id}\``);
-      included.add(key);
-      chain.push(row);
-      id = row.parent;
-    }
+    // the commit the walk needs next; null once it reaches what the other side has, or a first commit
+    let want: string | null = head;
+    const reached = async (id: string) => included.has(`${repo}@${id}`) || (await isKnown(repo, id));
+    if (await reached(head)) want = null;
+    else
+      for await (const row of commitAncestry(s, repo, head)) {
+        if (row.finished === null) throw new InvalidArgumentError(`commit ${repo}@${row.id} is still open`, `finish it first: \`tusk finish commit ${repo}@${row.id}\``);
+        included.add(`${repo}@${row.id}`);
+        chain.push(row);
+        want = row.parent;
+        if (want === null || (await reached(want))) {
+          want = null;
+          break;
+        }
+      }
+    // the ancestry ended at a commit the store lacks
+    if (want !== null) throw new CorruptError(`commit ${repo}@${want} is missing from the local store`, 'run `tusk fsck`');
+    const links = await s.graph.commitLinks(repo, chain.map((r) => r.id));
     for (const row of chain.reverse()) {
-      const prov = await s.graph.commitProvenance(row.repo, row.id);
+      const prov = links.get(row.id)!.provenance;
       for (const p of prov) await visit(p.fromRepo, p.fromCommit);
       if (!repos.has(row.repo)) {
         const r = await s.graph.getRepo(row.repo);

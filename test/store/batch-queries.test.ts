@@ -117,11 +117,11 @@ describe('batch reads of the commit graph', () => {
     store.core.db.prepare('UPDATE commits SET parent = ? WHERE repo = ? AND id = ?').run('f'.repeat(32), 'r', head);
     const report = await store.fsck();
     expect(report.ok).toBe(false);
-    expect(report.problems.map((p) => `${p.object}: ${p.problem}`)).toContain(`commit r@${head}: has parent ${'f'.repeat(32)}, which does not exist`);
+    expect(report.problems.map((p) => `${p.subject}: ${p.problem}`)).toContain(`commit r@${head}: has parent ${'f'.repeat(32)}, which does not exist`);
     expect(c.parent).not.toBeNull();
   });
 
-  it('push and fetch --dry-run: the same calls for 20 commits and for 200', async () => {
+  it('push and fetch --dry-run: for 200 commits a few calls more than for 20 (history is read in growing stretches), not one per commit', async () => {
     const counts: { push: number; again: number; fetch: number }[] = [];
     for (const n of [20, 200]) {
       const root = tempDir('tusk-batch-remote-');
@@ -152,6 +152,6 @@ describe('batch reads of the commit graph', () => {
       expect(more).toHaveLength(32);
       counts.push({ push: pushCalls, again: againCalls, fetch: fetchCalls });
     }
-    expect(counts[1]).toEqual(counts[0]);
+    for (const k of ['push', 'again', 'fetch'] as const) expect(counts[1]![k] - counts[0]![k]).toBeLessThanOrEqual(3);
   });
 });

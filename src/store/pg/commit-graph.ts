@@ -1,11 +1,13 @@
 // CommitGraph on PostgreSQL: the same queries as commit-graph.ts, one statement per method.
 // Moving a branch and finishing a commit also send a NOTIFY (watch.ts), delivered at commit.
-import type { BranchRecord, CommitGraph, CommitLinks, CommitRecord, CommitSet, ProvenanceRecord, RepoBranch, RepoRecord } from '../commit-graph.js';
+import { DANGLING_REFS_SQL, type BranchProvenanceEdge, type BranchRecord, type CommitGraph, type CommitKey, type CommitLinks, type CommitRecord, type CommitSet, type DanglingRef, type ProvenanceRecord, type RepoBranch, type RepoRecord } from '../commit-graph.js';
 import type { NodeId } from '../hash.js';
 import { PAGE, type Binding } from './binding.js';
 import { pagedRows } from '../paged-scan.js';
 import { BRANCH, COMMIT, COMMIT_SET, PROVENANCE, REPO } from './rows.js';
 import { BRANCH_CHANNEL, COMMIT_CHANNEL, notifyFrom } from './watch.js';
+
+const COMMIT_OF_C = COMMIT.columns.map((c) => `c.${c}`).join(', ');
 
 const BRANCH_PAYLOAD = "json_build_object('repo', repo, 'branch', name, 'head', head)";
 
@@ -52,7 +54,7 @@ export class PgCommitGraph implements CommitGraph {
     return (await this.rows(`SELECT ${BRANCH.select} FROM branches WHERE repo = $1 ORDER BY created DESC, name`, [repo])).map(BRANCH.from);
   }
   async allBranches(): Promise<BranchRecord[]> {
-    return (await this.rows(`SELECT ${BRANCH.select} FROM branches`)).map(BRANCH.from);
+    return (await this.rows(`SELECT ${BRANCH.select} FROM branches ORDER BY repo, created DESC, name`)).map(BRANCH.from);
   }
   async branchesAt(repo: string, head: string): Promise<BranchRecord[]> {
     return (await this.rows(`SELECT ${BRANCH.select} FROM branches WHERE repo = $1 AND head = $2`, [repo, head])).map(BRANCH.from);
@@ -96,12 +98,41 @@ export class PgCommitGraph implements CommitGraph {
     );
   }
 
+  async allBranchProvenance(): Promise<BranchProvenanceEdge[]> {
+    return (
+      await this.b.db.query<BranchProvenanceEdge>('SELECT repo, branch, from_repo AS "fromRepo", from_branch AS "fromBranch" FROM branch_provenance ORDER BY 1, 2, 3, 4')
+    ).rows;
+  }
+
   async getCommit(repo: string, id: string): Promise<CommitRecord | undefined> {
     const [r] = await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE repo = $1 AND id = $2`, [repo, id]);
     return r && COMMIT.from(r);
   }
   async commitsById(id: string): Promise<CommitRecord[]> {
     return (await this.rows(`SELECT ${COMMIT.select} FROM commits WHERE id = $1 ORDER BY repo`, [id])).map(COMMIT.from);
+  }
+  /** One statement for all the keys: the pairs travel as two arrays, and each row says which key it answers. */
+  async getCommits(keys: readonly CommitKey[]): Promise<(CommitRecord | undefined)[]> {
+    const out: (CommitRecord | undefined)[] = new Array(keys.length).fill(undefined);
+    if (keys.length === 0) return out;
+    const rows = await this.rows(
+      `SELECT k.i, ${COMMIT_OF_C} FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(repo, id, i) JOIN commits c ON c.repo = k.repo AND c.id = k.id`,
+      [keys.map((k) => k.repo), keys.map((k) => k.id)],
+    );
+    for (const r of rows) out[Number(r.i) - 1] = COMMIT.from(r);
+    return out;
+  }
+  /** The parent links walked in the database; `n` bounds the walk even on a damaged (cyclic) history. */
+  async commitChain(repo: string, id: string, limit: number): Promise<CommitRecord[]> {
+    const rows = await this.rows(
+      `WITH RECURSIVE chain(id, parent, n) AS (
+         SELECT id, parent, 1 FROM commits WHERE repo = $1 AND id = $2
+         UNION ALL
+         SELECT c.id, c.parent, chain.n + 1 FROM chain JOIN commits c ON c.repo = $1 AND c.id = chain.parent WHERE chain.n < $3)
+       SELECT ${COMMIT_OF_C} FROM chain JOIN commits c ON c.repo = $1 AND c.id = chain.id ORDER BY chain.n`,
+      [repo, id, limit],
+    );
+    return rows.map(COMMIT.from);
   }
   /** Every commit of a repo, newest first, a page at a time. */
   iterateRepoCommits(repo: string): AsyncIterable<CommitRecord> {
@@ -188,5 +219,8 @@ export class PgCommitGraph implements CommitGraph {
   }
   async allRoots(): Promise<NodeId[]> {
     return (await this.b.db.query<{ root: NodeId }>('SELECT DISTINCT root FROM commits WHERE root IS NOT NULL')).rows.map((r) => r.root);
+  }
+  async danglingRefs(): Promise<DanglingRef[]> {
+    return (await this.rows(DANGLING_REFS_SQL)).map((r) => ({ kind: r.kind as DanglingRef['kind'], repo: r.repo as string, name: r.name as string, targetRepo: r.target_repo as string, target: r.target as string }));
   }
 }

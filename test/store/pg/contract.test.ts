@@ -110,6 +110,82 @@ for (const backend of BACKENDS) {
       expect(await m.graph.getCommit('r', 'a')).toBeUndefined();
     });
 
+    it('batch reads: many commits by key, a parent chain in pages, all branch provenance, dangling references, all branches in order', async () => {
+      const m = await backend.open();
+      await m.unitOfWork(async ({ graph }) => {
+        await graph.insertRepo({ name: 'r', type: 'user', description: '', created: 1 });
+        await graph.insertRepo({ name: 'o', type: 'user', description: '', created: 1 });
+        await graph.insertCommit(commit('r', 'a', 1, null));
+        await graph.insertCommit(commit('r', 'b', 2, 'a'));
+        await graph.insertCommit(commit('r', 'c', 3, 'b'));
+        await graph.insertCommit(commit('r', 'side', 4, 'a'));
+        // a parent the store lacks, and provenance naming a commit it lacks
+        await graph.insertCommit(commit('o', 'x', 1, 'gone'));
+        await graph.addCommitProvenance('o', 'x', [
+          { fromRepo: 'r', fromCommit: 'c', fromBranch: 'master' },
+          { fromRepo: 'r', fromCommit: 'lost', fromBranch: 'master' },
+        ]);
+        // provenance of a commit the store lacks is no commit's problem
+        await graph.addCommitProvenance('o', 'nocommit', [{ fromRepo: 'r', fromCommit: 'lost2', fromBranch: null }]);
+        await graph.setBranch('r', 'master', 'c', 10);
+        await graph.setBranch('r', 'dev', 'side', 20);
+        await graph.setBranch('o', 'master', 'x', 5);
+        await graph.setBranch('o', 'old', 'vanished', 6);
+        await graph.setBranchProvenance('o', 'master', [{ repo: 'r', branch: 'master' }]);
+        await graph.setBranchProvenance('o', 'old', [
+          { repo: 'r', branch: 'master' },
+          { repo: 'r', branch: 'dev' },
+        ]);
+      });
+      // in the order asked, undefined where missing, repeats answered each time
+      const got = await m.graph.getCommits([
+        { repo: 'r', id: 'c' },
+        { repo: 'o', id: 'a' },
+        { repo: 'r', id: 'a' },
+        { repo: 'r', id: 'c' },
+      ]);
+      expect(got.map((c) => c?.id)).toEqual(['c', undefined, 'a', 'c']);
+      expect(got[0]).toEqual(await m.graph.getCommit('r', 'c'));
+      expect(await m.graph.getCommits([])).toEqual([]);
+      // the chain newest first, in pages: the next page starts from the last one's parent
+      expect((await m.graph.commitChain('r', 'c', 10)).map((c) => c.id)).toEqual(['c', 'b', 'a']);
+      expect((await m.graph.commitChain('r', 'c', 2)).map((c) => c.id)).toEqual(['c', 'b']);
+      expect((await m.graph.commitChain('r', 'a', 2)).map((c) => c.id)).toEqual(['a']);
+      expect((await m.graph.commitChain('r', 'side', 5))[0]).toEqual(await m.graph.getCommit('r', 'side'));
+      expect((await m.graph.commitChain('o', 'x', 5)).map((c) => c.id)).toEqual(['x']);
+      expect(await m.graph.commitChain('r', 'nope', 5)).toEqual([]);
+      expect(await m.graph.allBranchProvenance()).toEqual([
+        { repo: 'o', branch: 'master', fromRepo: 'r', fromBranch: 'master' },
+        { repo: 'o', branch: 'old', fromRepo: 'r', fromBranch: 'dev' },
+        { repo: 'o', branch: 'old', fromRepo: 'r', fromBranch: 'master' },
+      ]);
+      expect(await m.graph.danglingRefs()).toEqual([
+        { kind: 'head', repo: 'o', name: 'old', targetRepo: 'o', target: 'vanished' },
+        { kind: 'parent', repo: 'o', name: 'x', targetRepo: 'o', target: 'gone' },
+        { kind: 'provenance', repo: 'o', name: 'x', targetRepo: 'r', target: 'lost' },
+      ]);
+      // by repo, and in a repo newest first, as listBranches
+      expect((await m.graph.allBranches()).map((b) => `${b.repo}@${b.name}`)).toEqual(['o@old', 'o@master', 'r@dev', 'r@master']);
+      expect((await m.graph.listBranches('r')).map((b) => b.name)).toEqual(['dev', 'master']);
+    });
+
+    it('paged iterations: thousands of commits come back whole and in order across pages, ties in seq included', async () => {
+      const m = await backend.open();
+      const n = 2345;
+      await m.unitOfWork(async ({ graph }) => {
+        await graph.insertRepo({ name: 'r', type: 'user', description: '', created: 1 });
+        await graph.insertRepo({ name: 's', type: 'user', description: '', created: 1 });
+        // two commits per seq: the id breaks the tie
+        for (let i = 0; i < n; i++) await graph.insertCommit(commit('r', `c${String(i).padStart(5, '0')}`, Math.floor(i / 2), null));
+        await graph.insertCommit(commit('s', 'only', 1, null));
+      });
+      const ids = (await collect(m.graph.iterateRepoCommits('r'))).map((c) => c.id);
+      expect(ids).toHaveLength(n);
+      expect(ids).toEqual(Array.from({ length: n }, (_, i) => `c${String(n - 1 - i).padStart(5, '0')}`));
+      const all = await collect(m.graph.iterateAllCommits());
+      expect(all.map((c) => `${c.repo}@${c.id}`)).toEqual([...Array.from({ length: n }, (_, i) => `r@c${String(i).padStart(5, '0')}`), 's@only']);
+    });
+
     it('provenance: branch provenance is replaced, subvenance found both ways, commit provenance kept per commit', async () => {
       const m = await backend.open();
       await m.unitOfWork(async ({ graph }) => {
