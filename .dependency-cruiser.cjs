@@ -14,6 +14,8 @@ const STORE_FACADE = '^src/store/(store|types|address|store-handle|hash|glob|pat
 // imports); their implementations and values are reached through the façade.
 const METADATA_CONTRACTS = '^src/store/(commit-graph|job-records|chunk-index)[.]ts$';
 const COMPOSITION_ROOT = '^src/app/';
+// What src/project may import of src/store: ref parsing and formatting, paths, ids, globs, records.
+const PROJECT_STORE_IMPORTS = '^src/store/(address|paths|hash|glob|types)[.]ts$';
 
 // Layers above the store, above the pipeline, and the command layer (src/cli holds helpers
 // shared by commands, so it is part of that layer).
@@ -64,6 +66,20 @@ module.exports = {
       comment: `Outside src/store only the façade (${STORE_FACADE}) and the metadata contracts (types only, see metadata-contracts-types-only) may be imported; the other store modules are internals.`,
       from: { path: '^src/', pathNot: ['^src/store/', COMPOSITION_ROOT, '^src/ml/'] },
       to: { path: '^src/store/', pathNot: [STORE_FACADE, METADATA_CONTRACTS] },
+    },
+    {
+      name: 'project-through-ports',
+      severity: 'error',
+      comment: `src/project reaches the store through the port the composition root builds for it (src/project/ports.ts): of src/store it names the records and contracts and uses the pure helpers (${PROJECT_STORE_IMPORTS}), never the store, its handle or its other modules. verify.ts is held by project-verify-handle instead.`,
+      from: { path: '^src/project/', pathNot: '^src/project/verify[.]ts$' },
+      to: { path: '^src/store/', pathNot: [PROJECT_STORE_IMPORTS, METADATA_CONTRACTS] },
+    },
+    {
+      name: 'project-verify-handle',
+      severity: 'error',
+      comment: 'tusk verify re-runs locked pipelines through the engine functions, which take the store handle: besides what project-through-ports allows, it may import store-handle.ts, and nothing else of src/store.',
+      from: { path: '^src/project/verify[.]ts$' },
+      to: { path: '^src/store/', pathNot: [PROJECT_STORE_IMPORTS, METADATA_CONTRACTS, '^src/store/store-handle[.]ts$'] },
     },
     {
       name: 'metadata-contracts-types-only',

@@ -73,6 +73,9 @@ describe('the import rule for the layers', () => {
         'src/console/probe-root.ts': "import '../app/tusk.js';\n",
         'src/app/probe-internal.ts': "import '../store/pack-writer.js';\n",
         'src/project/probe-internal.ts': "import type { PageReader } from '../store/tree.js';\nexport type R = PageReader;\n",
+        // the project layer works through its port: the handle and the store are out of its reach
+        'src/project/probe-handle.ts': "import type { StoreHandle } from '../store/store-handle.js';\nexport type H = StoreHandle;\n",
+        'src/project/probe-store.ts': "import { openStore } from '../store/store.js';\nexport const o = openStore;\n",
         // a contract's records may be named above the store, its values may not
         'src/pipeline/probe-contract-type.ts': "import type { JobRow } from '../store/job-records.js';\nexport type J = JobRow;\n",
         'src/pipeline/probe-contract-value.ts': "import type { JobRow } from '../store/job-records.js';\nimport { TERMINAL_JOB_STATES } from '../store/job-records.js';\nexport const j: JobRow[] = [];\nexport const t = TERMINAL_JOB_STATES;\n",
@@ -104,6 +107,9 @@ describe('the import rule for the layers', () => {
           'commands-import-services: src/cli/probe-facade.ts -> src/store/store.ts',
           'composition-root-imported-by-commands: src/console/probe-root.ts -> src/app/tusk.ts',
           'store-internals: src/project/probe-internal.ts -> src/store/tree.ts',
+          'project-through-ports: src/project/probe-internal.ts -> src/store/tree.ts',
+          'project-through-ports: src/project/probe-handle.ts -> src/store/store-handle.ts',
+          'project-through-ports: src/project/probe-store.ts -> src/store/store.ts',
           'metadata-contracts-types-only: src/pipeline/probe-contract-value.ts -> src/store/job-records.ts',
           'metadata-contracts-types-only: src/console/probe-contract-impl.ts -> src/store/job-records.ts',
           'service-imports-commands: src/ui/probe-command.ts -> src/cli/refs.ts',

@@ -4,18 +4,18 @@ import { findProject, tryFindProject, type Project } from '../project/config.js'
 import { runHook as runProjectHook } from '../project/hook-runner.js';
 import { installHooks as install, uninstallHooks as uninstall } from '../project/hooks.js';
 import { checkoutTargets, worktreeStatus } from '../project/status.js';
-import { updateLock, type ProjectStore } from '../project/sync.js';
+import { updateLock } from '../project/sync.js';
 import { verifyLock, type VerifyOptions } from '../project/verify.js';
-import { openProjectStore, openTusk } from './tusk.js';
+import { openProjectStore, openTusk, projectStorePath, type Tusk } from './tusk.js';
 
 /** Run `fn` with the project at or above `cwd` (if any) and its store, closing the store after. */
-async function withProjectStore<T>(cwd: string, fn: (store: ProjectStore, project: Project | undefined) => Promise<T> | T, opts: { readonly?: boolean } = {}): Promise<T> {
+async function withProjectStore<T>(cwd: string, fn: (tusk: Tusk, project: Project | undefined) => Promise<T> | T, opts: { readonly?: boolean } = {}): Promise<T> {
   const project = tryFindProject(cwd);
-  const store = project ? openProjectStore(project, opts) : openTusk({ cwd, readonly: opts.readonly }).forProject();
+  const tusk = project ? openTusk({ path: projectStorePath(project), readonly: opts.readonly }) : openTusk({ cwd, readonly: opts.readonly });
   try {
-    return await fn(store, project);
+    return await fn(tusk, project);
   } finally {
-    store.close();
+    tusk.close();
   }
 }
 
@@ -33,17 +33,17 @@ export async function lock(opts: { cwd?: string; wait?: boolean } = {}) {
 
 /** Compare local directories with commits. */
 export function status(cwd: string, opts: { ref?: string; dir?: string }) {
-  return withProjectStore(cwd, (store, project) => worktreeStatus(store.core, project, { ...opts, cwd }));
+  return withProjectStore(cwd, (tusk, project) => worktreeStatus(tusk.forProject().reads, project, { ...opts, cwd }));
 }
 
 /** Materialize commits into local directories. */
 export function checkout(cwd: string, opts: { ref?: string; dir?: string; force?: boolean }) {
-  return withProjectStore(cwd, (store, project) => checkoutTargets(store.core, project, { ...opts, cwd }));
+  return withProjectStore(cwd, (tusk, project) => checkoutTargets(tusk.forProject().reads, project, { ...opts, cwd }));
 }
 
 /** Re-run the locked pipelines and compare their outputs with the lock. */
 export function verify(cwd: string, opts: Omit<VerifyOptions, 'cwd'>) {
-  return withProjectStore(cwd, (store, project) => verifyLock(store.core, project, { ...opts, cwd }));
+  return withProjectStore(cwd, (tusk, project) => verifyLock(tusk.handleForVerify(), project, { ...opts, cwd }));
 }
 
 /** What one git hook does for the project at or above the working directory. */

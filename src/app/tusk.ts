@@ -2,8 +2,12 @@
 // get everything they use from a Tusk (or, for project commands, from src/app/project.ts); only
 // this folder and src/store itself see the store's internals.
 import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
-import { projectStorePath, type Project } from '../project/config.js';
-import type { ProjectStore } from '../project/sync.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { NotFoundError } from '../errors.js';
+import type { Project } from '../project/config.js';
+import type { ProjectStore } from '../project/ports.js';
+import { projectReads } from './project-reads.js';
 import { findStore, openStore, type Store } from '../store/store.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import { CacheService } from './caches.js';
@@ -66,12 +70,17 @@ export class Tusk {
   /** What the project layer works with (src/project/ports.ts). */
   forProject(): ProjectStore {
     return {
-      core: this.#handle,
+      reads: projectReads(this.#handle),
       data: this.data,
       syncPipelines: (text, opts) => this.pipelines.sync(text, opts),
       batch: (fn, opts) => this.#jobs.batch(fn, opts),
       close: () => this.close(),
     };
+  }
+
+  /** The store's handle, for `tusk verify` alone: it re-runs locked pipelines through the engine's own functions. */
+  handleForVerify(): StoreHandle {
+    return this.#handle;
   }
 
   close(): void {
@@ -85,6 +94,16 @@ export function openTusk(opts: OpenOptions = {}): Tusk {
   if (!opts.packs) return new Tusk(openStore({ cwd: opts.cwd, path: opts.path, readonly: opts.readonly }));
   const at = opts.path ?? findStore(opts.cwd);
   return new Tusk(openStore({ path: at, readonly: opts.readonly, packs: bucketPacks(at, opts.packs) }));
+}
+
+/** The store a project uses: `store:` from tusk.yaml, else TUSK_STORE, else a `.tusk` above the project. */
+export function projectStorePath(project: Project, env: NodeJS.ProcessEnv = process.env): string {
+  if (project.config.store !== undefined) {
+    const p = path.resolve(project.root, project.config.store);
+    for (const candidate of [p, path.join(p, '.tusk')]) if (fs.existsSync(path.join(candidate, 'meta.db'))) return candidate;
+    throw new NotFoundError('store', p, `no tusk store at ${p} (store: in ${path.basename(project.configPath)})`, `run \`tusk init ${path.dirname(p)}\`, or restore the store there (see docs/ci.md)`);
+  }
+  return findStore(project.root, env);
 }
 
 /** Open a project's store (its `store:`, TUSK_STORE or a `.tusk` above it) for the project layer. */

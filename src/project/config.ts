@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { validateName } from '../store/address.js';
-import { findStore } from '../store/store.js';
 
 export const CONFIG_NAMES = ['tusk.yaml', 'tusk.yml'] as const;
 export const DEFAULT_LOCK = 'tusk.lock';
@@ -155,16 +154,6 @@ export function parseConfig(text: string, source = 'tusk.yaml'): ProjectConfig {
   };
   if (raw.store !== undefined) config.store = str(raw.store, 'store', source);
   return config;
-}
-
-/** The store a project uses: `store:` from tusk.yaml, else TUSK_STORE, else a `.tusk` above the project. */
-export function projectStorePath(project: Project, env: NodeJS.ProcessEnv = process.env): string {
-  if (project.config.store !== undefined) {
-    const p = path.resolve(project.root, project.config.store);
-    for (const candidate of [p, path.join(p, '.tusk')]) if (fs.existsSync(path.join(candidate, 'meta.db'))) return candidate;
-    throw new NotFoundError('store', p, `no tusk store at ${p} (store: in ${path.basename(project.configPath)})`, `run \`tusk init ${path.dirname(p)}\`, or restore the store there (see docs/ci.md)`);
-  }
-  return findStore(project.root, env);
 }
 
 /** Absolute local path of a project-relative path. */

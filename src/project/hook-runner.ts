@@ -11,9 +11,9 @@ import { gitAdd, hasStagedChanges, parentGitCommand } from './git.js';
 import { findGitDir, isNoop, RACY_MS, readState, writeState } from './hook-state.js';
 import { hashFileBytes } from './local-scan.js';
 import { branchKey, readLock } from './lock.js';
-import { updateLock, type LockUpdateResult, type OpenProjectStore } from './sync.js';
+import type { OpenProjectStore } from './ports.js';
+import { updateLock, type LockUpdateResult } from './sync.js';
 import { checkoutDir, type CheckoutResult } from './worktree.js';
-import { TERMINAL_JOB_STATES } from '../store/store-handle.js';
 
 export interface HookRunResult {
   hook: string;
@@ -97,13 +97,13 @@ async function postCheckout(open: OpenProjectStore, project: Project, gitDir: st
   try {
     for (const t of moved) {
       const li = lock.inputs[branchKey(t.repo, t.branch)]!;
-      const c = await store.core.graph.getRepo(t.repo) ? await store.core.graph.getCommit(t.repo, li.commit) : undefined;
+      const c = await store.reads.graph.getRepo(t.repo) ? await store.reads.graph.getCommit(t.repo, li.commit) : undefined;
       if (!c) {
         result.notices.push(`${t.path}: ${t.repo}@${li.commit} is not in the store; restore the store, then run \`tusk checkout\``);
         continue;
       }
       try {
-        result.checkouts.push(await checkoutDir(store.core, c, '/', trackedDir(project, t)));
+        result.checkouts.push(await checkoutDir(store.reads, c, '/', trackedDir(project, t)));
       } catch (err) {
         // a checkout that would lose unsaved data, or write outside the project, is refused; the
         // git checkout itself stands
@@ -125,8 +125,8 @@ async function prePush(open: OpenProjectStore, project: Project, result: HookRun
   const store = open(project, { readonly: true });
   try {
     for (const [name, p] of running) {
-      const job = await store.core.jobs.getJob(name, p.output.commit);
-      const ended = job && TERMINAL_JOB_STATES.includes(job.state);
+      const job = await store.reads.jobs.getJob(name, p.output.commit);
+      const ended = job && store.reads.isFinished(job.state);
       result.notices.push(
         ended
           ? `${name}@${p.output.commit} finished after tusk.lock was written: run \`tusk lock\` and commit tusk.lock, or \`tusk verify\` in CI cannot check it`

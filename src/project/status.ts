@@ -5,8 +5,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { parseFileRef } from '../store/address.js';
 import type { CommitRecord } from '../store/commit-graph.js';
 import { cleanPath } from '../store/paths.js';
-import type { StoreHandle } from '../store/store-handle.js';
 import { trackedDir, type Project } from './config.js';
+import type { ProjectReads } from './ports.js';
 import { branchKey, readLock } from './lock.js';
 import { checkoutDir, compareDir, type CheckoutResult, type WorktreeChange } from './worktree.js';
 
@@ -46,7 +46,7 @@ interface Target {
 }
 
 /** What to compare: the given ref (and directory), or every tracked directory at its locked commit. */
-async function targets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Promise<Target[]> {
+async function targets(s: ProjectReads, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Promise<Target[]> {
   if (opts.ref !== undefined) {
     const ref = parseFileRef(opts.ref);
     const commit = await s.resolveCommit(ref);
@@ -77,7 +77,7 @@ async function targets(s: StoreHandle, project: Project | undefined, opts: { ref
 }
 
 /** Compare local directories with commits. */
-export async function worktreeStatus(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Promise<StatusResult> {
+export async function worktreeStatus(s: ProjectReads, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string }): Promise<StatusResult> {
   const out: StatusTarget[] = [];
   for (const t of await targets(s, project, opts)) {
     const cmp = await compareDir(s, t.dir, t.commit, t.repoPath);
@@ -99,7 +99,7 @@ export async function worktreeStatus(s: StoreHandle, project: Project | undefine
 }
 
 /** Materialize commits into local directories (every tracked directory at its locked commit when no ref is given). */
-export async function checkoutTargets(s: StoreHandle, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): Promise<CheckoutAllResult> {
+export async function checkoutTargets(s: ProjectReads, project: Project | undefined, opts: { ref?: string; dir?: string; cwd: string; force?: boolean }): Promise<CheckoutAllResult> {
   const checkouts: CheckoutResult[] = [];
   for (const t of await targets(s, project, opts)) checkouts.push(await checkoutDir(s, t.commit, t.repoPath, t.dir, { force: opts.force }));
   return { checkouts };

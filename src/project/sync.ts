@@ -12,43 +12,19 @@ import { normalizeSpec, parseSpecText, specHash, type WorkdirRule } from '../pip
 import type { CommitRef, FileRef } from '../store/address.js';
 import type { CommitRecord } from '../store/commit-graph.js';
 import type { NodeId } from '../store/hash.js';
-import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
-import type { CommitInfo, PutResult, PutSource, RepoInfo } from '../store/types.js';
 import { hookMsg } from '../ui/messages.js';
 import { projectPath, projectWorkdir, trackedDir, type PipelineEntry, type Project, type TrackEntry } from './config.js';
 import { branchKey, emptyLock, readLock, writeLock, type LockedOutput, type LockFile } from './lock.js';
 import { digestPath, digestScan, scanDir, type PathDigest } from './local-scan.js';
+import type { PutSource } from '../store/types.js';
+import type { ProjectReads, ProjectStore } from './ports.js';
 import { compareDir, type Comparison } from './worktree.js';
 
 // What the project layer (tusk lock, the git hooks, status, checkout, verify) is handed by the
 // composition root (src/app/tusk.ts), which opens the store and builds the services: the project
 // code never opens a store itself, and its writes go through the same services as the commands'.
 /** The writes `tusk lock` makes; each one that can start jobs starts them unless a batch holds them. */
-export interface ProjectData {
-  createRepo(name: string, opts?: { description?: string }): Promise<RepoInfo>;
-  startCommit(repo: string, branch: string, opts?: { description?: string }): Promise<CommitInfo>;
-  putFiles(target: CommitRef, sources: PutSource[], opts?: { description?: string }): Promise<PutResult>;
-  deleteFiles(ref: FileRef): Promise<CommitInfo>;
-  finishCommit(ref: CommitRef): Promise<CommitInfo>;
-}
-
-/** A store opened for a project. */
-export interface ProjectStore {
-  /** the store's handle (store-handle.ts): the metadata contracts, trees and contents the project code reads */
-  readonly core: StoreHandle;
-  readonly data: ProjectData;
-  /** create or update pipelines as a spec file says; the registered checks run, as for `create pipeline` */
-  syncPipelines(text: string, opts: { baseDir: string; workdir: WorkdirRule; update?: boolean; reprocess?: boolean }): Promise<void>;
-  /**
-   * Make `fn`'s writes one step for the jobs: none starts during it; at its end they run here
-   * until `until()` holds when given, else as after any write.
-   */
-  batch<T>(fn: () => Promise<T>, opts?: { until?: () => Promise<boolean> }): Promise<T>;
-  close(): void;
-}
-
-/** Opens the store of a project (its `store:`, TUSK_STORE or a `.tusk` above it). */
-export type OpenProjectStore = (project: Project, opts?: { readonly?: boolean }) => ProjectStore;
+export type { OpenProjectStore, ProjectData, ProjectStore } from './ports.js';
 
 /** What happened to one tracked directory. */
 export interface TrackResult {
@@ -102,7 +78,7 @@ export interface Watched extends PathDigest {
  */
 export async function updateLock(store: ProjectStore, project: Project, opts: { wait?: boolean; stopOnFailure?: boolean } = {}): Promise<LockUpdateResult & { watch: Watched[] }> {
   const started = Date.now();
-  const s = store.core;
+  const s = store.reads;
   const prev = readPreviousLock(project.lockPath);
   const watch: Watched[] = [];
   const tracked: TrackResult[] = [];
@@ -150,14 +126,14 @@ function readPreviousLock(file: string): LockFile | undefined {
   }
 }
 
-async function headOf(s: StoreHandle, repo: string, branch: string): Promise<CommitRecord | undefined> {
+async function headOf(s: ProjectReads, repo: string, branch: string): Promise<CommitRecord | undefined> {
   const b = await s.graph.getRepo(repo) ? await s.graph.getBranch(repo, branch) : undefined;
   return b ? await s.graph.getCommit(repo, b.head) : undefined;
 }
 
 /** Put a tracked directory into its branch when it differs from the pinned commit and the head. */
 async function syncTrack(store: ProjectStore, project: Project, t: TrackEntry, prev: LockFile | undefined, watch: Watched[]): Promise<TrackResult> {
-  const s = store.core;
+  const s = store.reads;
   const dir = trackedDir(project, t);
   const head = await headOf(s, t.repo, t.branch);
   const locked = prev?.inputs[branchKey(t.repo, t.branch)];
@@ -261,7 +237,7 @@ export function readSpecFile(project: Project, entry: PipelineEntry): { raw: Rec
 
 /** Create or update the pipelines of one spec file; appends them to `owned`. */
 async function ensurePipelines(store: ProjectStore, project: Project, entry: PipelineEntry, prev: LockFile | undefined, watch: Watched[], owned: OwnedPipeline[]): Promise<PipelineAction[]> {
-  const s = store.core;
+  const s = store.reads;
   const file = projectPath(project, entry.spec);
   watch.push({ path: file, ...digestPath(file) });
   for (const c of entry.code) watch.push({ path: projectPath(project, c), ...digestPath(projectPath(project, c)) });
@@ -300,7 +276,7 @@ async function ensurePipelines(store: ProjectStore, project: Project, entry: Pip
 }
 
 /** The lock as the store stands now. */
-async function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[], owned: OwnedPipeline[]): Promise<LockFile> {
+async function buildLock(s: ProjectReads, project: Project, tracked: TrackResult[], owned: OwnedPipeline[]): Promise<LockFile> {
   const lock = emptyLock();
   for (const t of tracked) {
     if (!t.commit) continue;
@@ -314,7 +290,7 @@ async function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[
     const state: LockedOutput['state'] = job
       ? job.state === 'JOB_SUCCESS'
         ? 'success'
-        : TERMINAL_JOB_STATES.includes(job.state)
+        : s.isFinished(job.state)
           ? 'failure'
           : 'running'
       : head.finished !== null
@@ -327,7 +303,7 @@ async function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[
       output.bytes = head.size;
       if (head.files <= project.config.lockFiles) {
         const files: Record<string, string> = {};
-        for (const pe of s.walkTree(head.root as NodeId, '/')) if (pe.entry.kind === 'file') files[pe.path] = pe.entry.id.toString('hex');
+        for await (const pe of s.walkTree(head.root as NodeId, '/')) if (pe.entry.kind === 'file') files[pe.path] = pe.entry.id.toString('hex');
         output.files = files;
       }
     }

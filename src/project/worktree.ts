@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConflictError, InvalidArgumentError, NotFoundError, localFileError } from '../errors.js';
+import { commitLabel } from '../store/address.js';
 import type { CommitRecord } from '../store/commit-graph.js';
 import { createHasher, EMPTY_CONTENT_ID, type ContentId, type NodeId } from '../store/hash.js';
 import { cleanPath } from '../store/paths.js';
-import { commitLabel, type Entry, type StoreHandle } from '../store/store-handle.js';
+import type { ProjectEntry, ProjectReads } from './ports.js';
 import { isWithin, realLocation } from './config.js';
 import { scanDir, type ScannedFile } from './local-scan.js';
 
@@ -37,24 +38,24 @@ export interface Comparison {
   /** the local files, in walk order */
   files: ScannedFile[];
   /** the commit's files below the compared path, by relative path */
-  remote: Map<string, Entry>;
+  remote: Map<string, ProjectEntry>;
   /** content id of a local file (hashing it, or from the cache) */
   idOf(rel: string): ContentId;
 }
 
 /** The root of `c` and the directory `repoPath` in it (null = nothing there). */
-function remoteFiles(s: StoreHandle, c: CommitRecord, repoPath: string): Map<string, Entry> {
-  const out = new Map<string, Entry>();
+async function remoteFiles(s: ProjectReads, c: CommitRecord, repoPath: string): Promise<Map<string, ProjectEntry>> {
+  const out = new Map<string, ProjectEntry>();
   const root = c.root as NodeId | null;
   if (!root) return out;
-  const top = s.lookupPath(root, repoPath);
+  const top = await s.lookupPath(root, repoPath);
   if (!top) {
     if (repoPath === '/') return out;
     throw new NotFoundError('file', repoPath, `${repoPath} not found in ${commitLabel(c)}`);
   }
   if (top.kind === 'file') throw new InvalidArgumentError(`${repoPath} in ${commitLabel(c)} is a file, not a directory`, 'check out its directory, or use `tusk get file`');
   const prefix = repoPath === '/' ? 1 : repoPath.length + 1;
-  for (const pe of s.walkFiles(root, repoPath)) out.set(pe.path.slice(prefix), pe.entry);
+  for await (const pe of s.walkFiles(root, repoPath)) out.set(pe.path.slice(prefix), pe.entry);
   return out;
 }
 
@@ -84,11 +85,11 @@ function hashLocal(file: string): { id: ContentId; size: number } {
  * id; ids computed here are remembered in the store's file cache (the one `put file` uses), so
  * the next status or put does not read them again.
  */
-export async function compareDir(s: StoreHandle, dir: string, c: CommitRecord, repoPath: string): Promise<Comparison> {
+export async function compareDir(s: ProjectReads, dir: string, c: CommitRecord, repoPath: string): Promise<Comparison> {
   const abs = path.resolve(dir);
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new InvalidArgumentError(`${dir} is not a directory`, 'give a directory to compare with');
-  const remote = remoteFiles(s, c, cleanPath(repoPath));
+  const remote = await remoteFiles(s, c, cleanPath(repoPath));
   const { files, exists } = scanDir(abs);
   const cache = s.fileCache();
   const byRel = new Map<string, ScannedFile>();
@@ -134,7 +135,7 @@ export async function compareDir(s: StoreHandle, dir: string, c: CommitRecord, r
   if (fresh.length > 0 && !s.readonly) {
     const rows = fresh.splice(0).map((u) => ({ path: u.key, stat: u.f, id: u.id, readAt: u.readAt }));
     const now = Date.now();
-    await s.unitOfWork(async () => cache.record(rows, now));
+    await cache.record(rows, now);
   }
   return result;
 }
@@ -158,7 +159,7 @@ export interface CheckoutResult {
  * local files the commit does not have. Refuses (E_CONFLICT) to overwrite or remove a local file
  * whose content is not in the store, unless `force`: checkout never loses data silently.
  */
-export async function checkoutDir(s: StoreHandle, c: CommitRecord, repoPath: string, dir: string, opts: { force?: boolean } = {}): Promise<CheckoutResult> {
+export async function checkoutDir(s: ProjectReads, c: CommitRecord, repoPath: string, dir: string, opts: { force?: boolean } = {}): Promise<CheckoutResult> {
   const abs = path.resolve(dir);
   const clean = cleanPath(repoPath);
   const cmp = await compareDir(s, abs, c, clean);
@@ -166,7 +167,7 @@ export async function checkoutDir(s: StoreHandle, c: CommitRecord, repoPath: str
   for (const ch of cmp.changes) {
     if (ch.change === 'deleted') continue;
     const id = cmp.idOf(ch.path);
-    if (!id.equals(EMPTY_CONTENT_ID) && !s.index.hasContent(id)) lost.push(ch.path);
+    if (!id.equals(EMPTY_CONTENT_ID) && !(await s.hasContent(id))) lost.push(ch.path);
   }
   if (lost.length > 0 && !opts.force) {
     const shown = lost.slice(0, 5).join(', ') + (lost.length > 5 ? `, … (${lost.length} files)` : '');
@@ -188,7 +189,7 @@ export async function checkoutDir(s: StoreHandle, c: CommitRecord, repoPath: str
   }
   // a lazy clone fetches the bytes to write first: a remote out of reach changes nothing here
   const describe = (p: string) => () => `file ${clean === '/' ? '' : clean}/${p} in ${commitLabel(c)}`;
-  if (s.anyRemoteBacked()) await s.ensureContents(cmp.changes.filter((ch) => ch.change !== 'added').map((ch) => ({ id: cmp.remote.get(ch.path)!.id as ContentId, describe: describe(ch.path) })));
+  await s.fetchContents(cmp.changes.filter((ch) => ch.change !== 'added').map((ch) => ({ id: cmp.remote.get(ch.path)!.id as ContentId, describe: describe(ch.path) })));
   let removed = 0;
   const dirs = new Set<string>();
   for (const ch of cmp.changes) {
@@ -222,7 +223,7 @@ export async function checkoutDir(s: StoreHandle, c: CommitRecord, repoPath: str
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const fd = fs.openSync(tmp, 'w');
       try {
-        for (const b of s.readContent(entry.id as ContentId, { describe: describe(ch.path) })) {
+        for await (const b of s.readContent(entry.id as ContentId, { describe: describe(ch.path) })) {
           let off = 0;
           while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
           bytes += b.length;

@@ -222,3 +222,8 @@ function filePathNotAllowed(arg: string): InvalidArgumentError {
     'drop the ":/path" part; this command takes a commit or branch',
   );
 }
+
+/** How a commit is named in messages: `repo@branch=id` (the branch empty when it has none). */
+export function commitLabel(c: { repo: string; branch: string | null; id: string }): string {
+  return `${c.repo}@${c.branch ?? ''}=${c.id}`;
+}

@@ -2,7 +2,7 @@
 // dropping and squashing. Every state change is one transaction.
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { CommitRef } from './address.js';
-import { validateName } from './address.js';
+import { commitLabel, validateName } from './address.js';
 import type { CommitLinks, CommitRecord, ProvenanceRecord } from './commit-graph.js';
 import { crashPoint } from './crash-points.js';
 import type { PipelineRecord } from './job-records.js';
@@ -20,9 +20,7 @@ export function iso(ms: number | null): string | null {
 }
 
 /** `repo@branch=id` as Pachyderm prints commits in messages. */
-export function commitLabel(c: Pick<CommitRecord, 'repo' | 'branch' | 'id'>): string {
-  return `${c.repo}@${c.branch ?? ''}=${c.id}`;
-}
+export { commitLabel };
 
 export async function requireRepo(s: StoreCore, repo: string): Promise<void> {
   validateName('repo', repo);

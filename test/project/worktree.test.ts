@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectReads } from '../../src/app/project-reads.js';
 import { checkoutTargets, worktreeStatus } from '../../src/project/status.js';
 import type { Store } from '../../src/store/store.js';
 import { writeTree } from '../cli/cli-helpers.js';
@@ -18,7 +19,7 @@ describe('checkout and status against a store', () => {
   let out: string;
   let first: string;
   let second: string;
-  const status = async (ref: string, dir: string) => (await worktreeStatus(store.handle, undefined, { ref, dir, cwd: env.dir })).targets[0]!;
+  const status = async (ref: string, dir: string) => (await worktreeStatus(projectReads(store.handle), undefined, { ref, dir, cwd: env.dir })).targets[0]!;
   const changes = async (ref: string, dir: string) => (await status(ref, dir)).changes.map((c) => `${c.change} ${c.path}`);
 
   beforeAll(async () => {
@@ -39,7 +40,7 @@ describe('checkout and status against a store', () => {
   afterAll(() => env.cleanup());
 
   step('checkout writes the commit; status then reads clean', async () => {
-    const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).checkouts[0]!;
+    const r = (await checkoutTargets(projectReads(store.handle), undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).checkouts[0]!;
     expect([r.written, r.removed, r.unchanged]).toEqual([4, 0, 0]);
     expect(fs.readFileSync(path.join(out, 'sub/deep/c.bin')).equals(Buffer.alloc(100_000, 7))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'empty'), 'utf8')).toBe('');
@@ -63,29 +64,29 @@ describe('checkout and status against a store', () => {
   });
 
   step('checkout refuses to drop content the store does not have; --force restores', async () => {
-    await expect(checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).rejects.toThrow(
+    await expect(checkoutTargets(projectReads(store.handle), undefined, { ref: `images@${first}`, dir: out, cwd: env.dir })).rejects.toThrow(
       expect.objectContaining({ code: 'E_CONFLICT', message: expect.stringContaining('a.txt, sub/extra.txt') }),
     );
     expect(fs.readFileSync(path.join(out, 'a.txt'), 'utf8')).toBe('alphA\n');
-    const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir, force: true })).checkouts[0]!;
+    const r = (await checkoutTargets(projectReads(store.handle), undefined, { ref: `images@${first}`, dir: out, cwd: env.dir, force: true })).checkouts[0]!;
     expect([r.written, r.removed]).toEqual([2, 1]);
     expect((await status(`images@${first}`, out)).clean).toBe(true);
   });
 
   step('switching commits needs no --force when every local file is in the store', async () => {
-    const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${second}`, dir: out, cwd: env.dir })).checkouts[0]!;
+    const r = (await checkoutTargets(projectReads(store.handle), undefined, { ref: `images@${second}`, dir: out, cwd: env.dir })).checkouts[0]!;
     expect([r.written, r.removed, r.unchanged]).toEqual([2, 1, 2]);
     expect(fs.existsSync(path.join(out, 'sub/b.txt'))).toBe(false);
     expect((await status('images@master', out)).clean).toBe(true);
     expect(await changes(`images@${first}`, out)).toEqual(['modified a.txt', 'deleted sub/b.txt', 'added sub/new.txt']);
-    await checkoutTargets(store.handle, undefined, { ref: `images@${first}`, dir: out, cwd: env.dir });
+    await checkoutTargets(projectReads(store.handle), undefined, { ref: `images@${first}`, dir: out, cwd: env.dir });
     expect((await status(`images@${first}`, out)).clean).toBe(true);
     expect(fs.existsSync(path.join(out, 'sub/new.txt'))).toBe(false);
   });
 
   step('a directory of a commit', async () => {
     const sub = path.join(env.dir, 'sub');
-    const r = (await checkoutTargets(store.handle, undefined, { ref: `images@${first}:/sub`, dir: sub, cwd: env.dir })).checkouts[0]!;
+    const r = (await checkoutTargets(projectReads(store.handle), undefined, { ref: `images@${first}:/sub`, dir: sub, cwd: env.dir })).checkouts[0]!;
     expect(r.written).toBe(2);
     expect(fs.readdirSync(sub).sort()).toEqual(['b.txt', 'deep']);
     expect((await status(`images@${first}:/sub`, sub)).clean).toBe(true);
