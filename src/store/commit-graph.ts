@@ -218,11 +218,12 @@ export class SqliteCommitGraph implements CommitGraph {
       commitsByKey: db.prepare(`SELECT j.key AS i, ${COMMIT_COLS_OF_C} FROM json_each(?) j JOIN commits c ON c.repo = json_extract(j.value, '$[0]') AND c.id = json_extract(j.value, '$[1]')`),
       // the parent links walked in the database; `n` bounds the walk even on a damaged (cyclic) history
       commitChain: db.prepare(
-        `WITH RECURSIVE chain(id, parent, n) AS (
-           SELECT id, parent, 1 FROM commits WHERE repo = @repo AND id = @id
+        // the rows travel in the walk itself: a join back to commits afterwards scanned the whole repo
+        `WITH RECURSIVE chain(n, ${COMMIT_COLS}) AS (
+           SELECT 1, ${COMMIT_COLS} FROM commits WHERE repo = @repo AND id = @id
            UNION ALL
-           SELECT c.id, c.parent, chain.n + 1 FROM chain JOIN commits c ON c.repo = @repo AND c.id = chain.parent WHERE chain.n < @limit)
-         SELECT ${COMMIT_COLS_OF_C} FROM chain JOIN commits c ON c.repo = @repo AND c.id = chain.id ORDER BY chain.n`,
+           SELECT chain.n + 1, ${COMMIT_COLS_OF_C} FROM chain JOIN commits c ON c.repo = chain.repo AND c.id = chain.parent WHERE chain.n < @limit)
+         SELECT ${COMMIT_COLS} FROM chain ORDER BY n`,
       ),
       repoCommitsFirst: db.prepare(`SELECT ${COMMIT_COLS} FROM commits WHERE repo = ? ORDER BY seq DESC, id DESC LIMIT ?`),
       // `seq <= ?` bounds the walk of commits_by_seq; the row value breaks ties between equal seqs

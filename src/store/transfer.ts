@@ -221,12 +221,16 @@ export async function exportCommits(
   // made them (a job's id is its output commit's id, a pipeline's name its output repo's)
   const pipelines = new Map<string, PipelineEntry>();
   const jobs: JobEntry[] = [];
+  // a job lives and dies with its pipeline: the commits of a repo no pipeline writes are not asked about
+  const pipelineOf = new Map<string, PipelineRecord | undefined>();
   for (const c of ordered) {
+    if (!pipelineOf.has(c.repo)) pipelineOf.set(c.repo, await s.jobs.getPipeline(c.repo));
+    const p = pipelineOf.get(c.repo);
+    if (!p) continue;
     const job = await s.jobs.getJob(c.repo, c.id);
     if (!job || !TERMINAL_JOB_STATES.includes(job.state)) continue;
     jobs.push(jobEntry(job));
-    const p = pipelines.has(c.repo) ? undefined : await s.jobs.getPipeline(c.repo);
-    if (p) pipelines.set(p.name, pipelineEntry(p, await s.graph.branchProvenance(p.name, p.outputBranch)));
+    if (!pipelines.has(p.name)) pipelines.set(p.name, pipelineEntry(p, await s.graph.branchProvenance(p.name, p.outputBranch)));
   }
 
   const skip = new Set<string>();

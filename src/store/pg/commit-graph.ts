@@ -122,14 +122,14 @@ export class PgCommitGraph implements CommitGraph {
     for (const r of rows) out[Number(r.i) - 1] = COMMIT.from(r);
     return out;
   }
-  /** The parent links walked in the database; `n` bounds the walk even on a damaged (cyclic) history. */
+  /** The parent links walked in the database, the rows carried along; `n` bounds the walk even on a damaged (cyclic) history. */
   async commitChain(repo: string, id: string, limit: number): Promise<CommitRecord[]> {
     const rows = await this.rows(
-      `WITH RECURSIVE chain(id, parent, n) AS (
-         SELECT id, parent, 1 FROM commits WHERE repo = $1 AND id = $2
+      `WITH RECURSIVE chain(n, ${COMMIT.select}) AS (
+         SELECT 1, ${COMMIT.select} FROM commits WHERE repo = $1 AND id = $2
          UNION ALL
-         SELECT c.id, c.parent, chain.n + 1 FROM chain JOIN commits c ON c.repo = $1 AND c.id = chain.parent WHERE chain.n < $3)
-       SELECT ${COMMIT_OF_C} FROM chain JOIN commits c ON c.repo = $1 AND c.id = chain.id ORDER BY chain.n`,
+         SELECT chain.n + 1, ${COMMIT_OF_C} FROM chain JOIN commits c ON c.repo = chain.repo AND c.id = chain.parent WHERE chain.n < $3)
+       SELECT ${COMMIT.select} FROM chain ORDER BY n`,
       [repo, id, limit],
     );
     return rows.map(COMMIT.from);
