@@ -15,7 +15,7 @@ import { PACK_TARGET_BYTES } from './pack-format.js';
 import { DEFAULT_COMPRESSION, PackWriter } from './pack-writer.js';
 import { RemoteChunks } from './remote-chunks.js';
 import type { RemoteChunkSource } from './remote-source.js';
-import { closeCore, openCore, type StoreCore } from './store-core.js';
+import { openCore, type StoreCore } from './store-core.js';
 import { decodeDeltaRecord, deltaOfRecord, verifyChunkRecord, type DeltaRecord } from './transfer.js';
 
 /** The cache's default bound on the bytes of fetched chunks it keeps (TUSK_LAZY_CACHE_MAX overrides it). */
@@ -77,14 +77,15 @@ export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]
   const now = Date.now();
   const absent = table.absent(chunks);
   // a reading command opens the store read-only: the cache is written through a connection of its own
-  const w = s.readonly ? openCore(s.path) : s;
+  // (its packs are the store's own: the same backend serves both)
+  const w = s.readonly ? openCore(s.path, { packs: s.packs }) : s;
   try {
     const inUse = table.withDb(w.db).touch(chunks, now);
     if (absent.size === 0) return result;
     await fetchAll(s, w, table.withDb(w.db), absent, s.remoteSource, owner, now, inUse, result);
     result.evicted = await evict(w, table.withDb(w.db), lazyCacheLimit(), inUse);
   } finally {
-    if (w !== s) closeCore(w);
+    if (w !== s) w.db.close();
   }
   return result;
 }

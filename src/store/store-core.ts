@@ -2,13 +2,14 @@
 // every service uses. The services (repo-, commit-, file-service, maintenance) take a StoreCore.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError, IoError, NotFoundError } from '../errors.js';
 import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { NodeId } from './hash.js';
 import type { RemoteChunkSource } from './remote-source.js';
 import { openDb, type Db } from './meta-db.js';
+import { describePackLocation, PACK_LOCATION_FILE, readPackLocation, samePackLocation, writePackLocation, type PackLocation } from './pack-location.js';
 import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './tree.js';
@@ -59,19 +60,46 @@ export interface UnitTx {
   readonly jobs: JobRecords;
 }
 
-/** Make `DIR/.tusk` (idempotent). */
-export function initStore(dir: string): { path: string; created: boolean } {
+/** The store in `DIR/.tusk`, if one is there, and where its packs are (undefined: its own `packs/`). */
+export function existingStore(dir: string): { path: string; packs: PackLocation | undefined } | undefined {
   const root = path.resolve(dir, STORE_DIR);
-  const created = !fs.existsSync(path.join(root, DB_FILE));
+  if (!fs.existsSync(path.join(root, DB_FILE))) return undefined;
+  return { path: root, packs: readPackLocation(root) };
+}
+
+/**
+ * Make `DIR/.tusk` (idempotent), its packs in its own `packs/` directory or at `opts.packs`. A store
+ * already there keeps its packs where they are: asking for another place is an error naming both.
+ * The location is recorded before the metadata db, whose presence is what makes a store: a crash
+ * in between leaves no store, and the next init starts over.
+ */
+export function initStore(dir: string, opts: { packs?: PackLocation } = {}): { path: string; created: boolean; packs?: PackLocation } {
+  const root = path.resolve(dir, STORE_DIR);
+  const existing = existingStore(dir);
+  if (existing) {
+    if (opts.packs && !(existing.packs && samePackLocation(existing.packs, opts.packs))) {
+      const have = existing.packs ? describePackLocation(existing.packs) : path.join(root, PACKS_DIR);
+      throw new InvalidArgumentError(
+        `the store at ${root} keeps its packs in ${have}, not in ${describePackLocation(opts.packs)}`,
+        "a store's packs stay where it was made: drop --packs, or make a new store elsewhere with `tusk init DIR --packs URL`",
+      );
+    }
+    return { path: root, created: false, ...(existing.packs ? { packs: existing.packs } : {}) };
+  }
   try {
-    fs.mkdirSync(path.join(root, PACKS_DIR), { recursive: true });
     fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
+    if (opts.packs) writePackLocation(root, opts.packs);
+    else {
+      // left by an init that stopped before its metadata db: this one keeps its packs here
+      fs.rmSync(path.join(root, PACK_LOCATION_FILE), { force: true });
+      fs.mkdirSync(path.join(root, PACKS_DIR), { recursive: true });
+    }
   } catch (err) {
     throw new IoError(`cannot create a store in ${path.resolve(dir)}: ${(err as Error).message}`, 'choose a writable directory', { cause: err });
   }
   const db = openDb(path.join(root, DB_FILE), { readonly: false, create: true });
   db.close();
-  return { path: root, created };
+  return { path: root, created: true, ...(opts.packs ? { packs: opts.packs } : {}) };
 }
 
 /** The store named by TUSK_STORE, or the nearest `.tusk/` above `cwd`. */
@@ -94,6 +122,10 @@ export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.
 /** Open the store's metadata and packs: the local `packs/` directory unless another backend is given. */
 export function openCore(storePath: string, opts: { readonly?: boolean; packs?: Packs } = {}): StoreCore {
   const readonly = opts.readonly ?? false;
+  // a store whose packs are elsewhere, opened without a backend for them, would read and write an empty `packs/`
+  const located = opts.packs ? undefined : readPackLocation(storePath);
+  if (located)
+    throw new InvalidArgumentError(`the store at ${storePath} keeps its packs in ${describePackLocation(located)}, and was opened without them`, 'open it through the tusk CLI or openTusk, which reach them');
   const db = openDb(path.join(storePath, DB_FILE), { readonly, create: false });
   const units = new SqliteUnits(db);
   const graph = new SqliteCommitGraph(db, () => units.settled());

@@ -67,8 +67,8 @@ export const msg = {
 export const done = {
   /** What a put did, when a job it waited for then failed. */
   putWritten: (target: string) => `wrote ${target}`,
-  init: (path: string, created: boolean) =>
-    created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`,
+  init: (path: string, created: boolean, packs?: string) =>
+    (created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`) + (packs ? `, its packs in ${packs}` : ''),
   put: (r: { files: number; bytes: number; storedBytes: number; newChunks: number }, target: string) =>
     `${r.files} ${r.files === 1 ? 'file' : 'files'}, ${formatBytes(r.bytes)} → ${target}` +
     ` (${formatBytes(r.storedBytes)} new in ${r.newChunks} ${r.newChunks === 1 ? 'chunk' : 'chunks'})`,
