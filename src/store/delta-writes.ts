@@ -3,7 +3,7 @@
 import { TuskError } from '../errors.js';
 import { readBase } from './content-io.js';
 import { DeltaPlan } from './delta-plan.js';
-import { DeltaEncoder, DeltaIndex } from './delta-store.js';
+import { DeltaEncoder, type DeltaIndex } from './delta-store.js';
 import { lookupPath } from './file-tree.js';
 import type { ChunkId, ContentId, NodeId } from './hash.js';
 import type { PackWriter } from './pack-writer.js';
@@ -15,7 +15,7 @@ export function enableDeltas(s: StoreCore, writer: PackWriter): void {
   // a delta's bases are read synchronously while it is decoded: only packs on a local disk serve that
   if (!s.packs.local) return;
   const ctx = { describe: () => 'a delta base' };
-  const index = new DeltaIndex(s.db);
+  const index: DeltaIndex = { depth: (id) => s.index.deltaDepth(id), record: (rows) => s.index.putDeltas(rows) };
   writer.deltas = { encoder: new DeltaEncoder(index, (id: ChunkId) => readBase(s.index, s.packs, id, ctx)), index };
 }
 

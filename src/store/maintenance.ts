@@ -9,7 +9,6 @@ import { RemoteChunks } from './remote-chunks.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
-import { DeltaIndex } from './delta-store.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { requireLocal, type LocalPackAccess } from './packs.js';
@@ -121,7 +120,7 @@ class FsckRun {
    */
   async checkDeltaChains(): Promise<void> {
     const { index } = this.s;
-    const bases = new DeltaIndex(this.s.db).allBases();
+    const bases = await index.deltaBases();
     for await (const c of index.deltaChunkIds()) {
       if (!bases.has(hex(c))) {
         this.report(`chunk ${hex(c).slice(0, 16)}`, 'is stored as a delta but has no delta row (its base is unknown to gc)');
@@ -356,7 +355,6 @@ export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<
   // collected by whatever owns the bucket
   const local = requireLocal(s.packs, '`tusk gc`');
   const before = storeBytes(s);
-  const db = s.db;
   const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before, cacheFilesRemoved: 0, cacheBytesRemoved: 0 };
   const cacheLimit = inputCacheLimit();
   const waitMs = opts.waitMs ?? GC_WAIT_MS;
@@ -396,10 +394,7 @@ export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<
   const trim = trimInputCache(s.path, { maxBytes: cacheLimit, isStored: (id) => s.index.hasContent(fromHex(id) as ContentId) });
   rep.cacheFilesRemoved = trim.filesRemoved;
   rep.cacheBytesRemoved = trim.bytesRemoved;
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  const freelist = db.pragma('freelist_count', { simple: true }) as number;
-  const pages = db.pragma('page_count', { simple: true }) as number;
-  if (freelist > pages / 4) db.exec('VACUUM');
+  s.compact();
   rep.storeBytesAfter = storeBytes(s);
   rep.bytesReclaimed = Math.max(0, before - rep.storeBytesAfter);
   return rep;
@@ -440,7 +435,7 @@ async function sweep(
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
     for (const root of await s.jobs.allDatumOutputs()) markDir(root);
     // delta hook: a kept chunk keeps the chain of bases it is stored against
-    const bases = new DeltaIndex(s.db).allBases();
+    const bases = await s.index.deltaBases();
     if (bases.size > 0) {
       const todo = [...chunks];
       for (let key = todo.pop(); key !== undefined; key = todo.pop()) {

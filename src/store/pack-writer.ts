@@ -324,7 +324,7 @@ export class PackWriter {
   /** Record chunk rows and pack sizes. Call inside the commit transaction, after sync(). */
   async record(): Promise<void> {
     await this.index.putChunks(this.pending);
-    this.deltas?.index.record(this.pendingDeltas);
+    await this.deltas?.index.record(this.pendingDeltas);
     for (const p of this.touched) {
       const sealed = this.objects || this.ownPacks || p !== this.current || p.appender.length >= this.targetBytes;
       await this.index.commitPack(p.row.id, p.appender.length, sealed);
@@ -345,7 +345,7 @@ export class PackWriter {
   async checkpoint(): Promise<void> {
     await this.index.putChunks(this.pending);
     this.pending.length = 0;
-    this.deltas?.index.record(this.pendingDeltas);
+    await this.deltas?.index.record(this.pendingDeltas);
     this.pendingDeltas.length = 0;
     // from here the index knows them: drain() finds repeats with its one query per batch
     this.pendingIds.clear();

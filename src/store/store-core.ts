@@ -8,8 +8,9 @@ import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { NodeId } from './hash.js';
 import type { RemoteChunkSource } from './remote-source.js';
-import { openDb, type Db } from './meta-db.js';
+import { compactDb, openDb, withManyUnits, type Db } from './meta-db.js';
 import { describePackLocation, PACK_LOCATION_FILE, readPackLocation, samePackLocation, writePackLocation, type PackLocation } from './pack-location.js';
+import { LocalCache } from './local-cache.js';
 import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './tree.js';
@@ -27,6 +28,8 @@ export interface StoreCore {
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
   readonly packs: Packs;
+  /** this machine's own cache (local-cache.ts): on a local store, tables of meta.db */
+  readonly localCache: LocalCache;
   readonly pages: PageStore;
   readonly reader: PageReader;
   readonly readonly: boolean;
@@ -51,6 +54,13 @@ export interface StoreCore {
    * rows for its next checkpoint or its commit.
    */
   unitNow(fn: () => Promise<void>): Promise<boolean>;
+  /**
+   * Run `fn`, a write of many units (a tree put in checkpoints), letting the metadata backend do
+   * its upkeep once at the end instead of after each unit (SQLite: one WAL checkpoint).
+   */
+  manyUnits<T>(fn: () => Promise<T>): Promise<T>;
+  /** After gc deleted rows: give the metadata's freed space back where the backend keeps it in files (SQLite). */
+  compact(): void;
 }
 
 /** The metadata contracts bound to one unit of work. */
@@ -145,11 +155,14 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     index,
     jobs,
     packs: opts.packs ?? new LocalPackStorage(path.join(storePath, PACKS_DIR)),
+    localCache: new LocalCache(db),
     pages,
     reader: new PageReader(pages),
     readonly,
     unitOfWork: (fn) => units.run(() => fn(tx)),
     unitNow: (fn) => units.runNow(fn),
+    manyUnits: (fn) => withManyUnits(db, fn),
+    compact: () => compactDb(db),
   };
 }
 
