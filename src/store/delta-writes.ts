@@ -7,7 +7,6 @@ import { DeltaEncoder, type DeltaIndex } from './delta-store.js';
 import { lookupPath } from './file-tree.js';
 import type { ChunkId, ContentId, NodeId } from './hash.js';
 import type { PackWriter } from './pack-writer.js';
-import { RemoteChunks } from './remote-chunks.js';
 import type { StoreCore } from './store-core.js';
 
 /** Let `writer` store chunks against the bases a DeltaPlan gives them. */
@@ -35,7 +34,7 @@ export function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: strin
   }
   if (!e || e.kind !== 'file') return null;
   // a remote-backed chunk (lazy clones) may be absent, or evicted from the cache later: never a base
-  const table = RemoteChunks.of(s.db);
+  const table = s.remoteChunks;
   if (table.any() && table.anyBacked(s.index.getContent(e.id as ContentId)?.chunks ?? [])) return null;
   return DeltaPlan.against(s.index, e.id as ContentId, sizeHint);
 }

@@ -5,7 +5,7 @@ import { LockedError, TuskError } from '../errors.js';
 import type { ContentRecord } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import { readChunk, readChunkAsync } from './content-io.js';
-import { RemoteChunks } from './remote-chunks.js';
+import type { RemoteChunkIndex } from './remote-chunks.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
@@ -38,7 +38,7 @@ export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgres
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) run.checked.cachedInputs = verifyInputCache(s.path, (id, problem) => run.report(`cached input ${id.slice(0, 16)}`, problem));
   if (opts.verifyData) await run.checkHasherStates();
-  const remote = RemoteChunks.of(s.db).counts();
+  const remote = s.remoteChunks.counts();
   run.checked.remoteChunks = remote.reduce((n, r) => n + r.absent, 0);
   return { ok: run.problems.length === 0, checked: run.checked, problems: run.problems, ...(remote.length > 0 ? { remote } : {}) };
 }
@@ -55,7 +55,7 @@ class FsckRun {
   readonly problems: FsckProblem[] = [];
   readonly checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0, remoteChunks: 0 };
   /** chunks left on a remote on purpose (lazy pulls): absent here, and no problem */
-  private readonly remote: RemoteChunks;
+  private readonly remote: RemoteChunkIndex;
   private readonly anyRemote: boolean;
   /** hex chunk ids found damaged, misplaced or unreadable */
   private readonly badChunks = new Set<string>();
@@ -70,7 +70,7 @@ class FsckRun {
     private readonly s: StoreCore,
     private readonly onProgress?: OnProgress,
   ) {
-    this.remote = RemoteChunks.of(s.db);
+    this.remote = s.remoteChunks;
     this.anyRemote = this.remote.any();
   }
 
@@ -457,7 +457,7 @@ async function sweep(
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const toRemove: string[] = [];
     const toRepack: { id: number; name: string }[] = [];
-    const cache = RemoteChunks.of(s.db);
+    const cache = s.remoteChunks;
     for (const p of await s.index.packUsage()) {
       if (p.owner !== null && (await s.index.isWriterAlive(p.owner))) continue;
       if (p.chunks === 0) {

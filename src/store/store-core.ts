@@ -11,6 +11,7 @@ import type { RemoteChunkSource } from './remote-source.js';
 import { compactDb, openDb, withManyUnits, type Db } from './meta-db.js';
 import { describePackLocation, PACK_LOCATION_FILE, readPackLocation, samePackLocation, writePackLocation, type PackLocation } from './pack-location.js';
 import { LocalCache } from './local-cache.js';
+import { SqliteRemoteChunks, type RemoteChunkIndex } from './remote-chunks.js';
 import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './tree.js';
@@ -27,6 +28,8 @@ export interface StoreCore {
   readonly graph: CommitGraph;
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
+  /** remote-backed chunks of lazy clones and the cache of those fetched (remote-chunks.ts) */
+  readonly remoteChunks: RemoteChunkIndex;
   readonly packs: Packs;
   /** this machine's own cache (local-cache.ts): on a local store, tables of meta.db */
   readonly localCache: LocalCache;
@@ -61,6 +64,8 @@ export interface StoreCore {
   manyUnits<T>(fn: () => Promise<T>): Promise<T>;
   /** After gc deleted rows: give the metadata's freed space back where the backend keeps it in files (SQLite). */
   compact(): void;
+  /** Close the metadata (and the local cache), not the packs: closeCore closes both. */
+  closeMetadata(): void;
 }
 
 /** The metadata contracts bound to one unit of work. */
@@ -68,6 +73,7 @@ export interface UnitTx {
   readonly graph: CommitGraph;
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
+  readonly remoteChunks: RemoteChunkIndex;
 }
 
 /** The store in `DIR/.tusk`, if one is there, and where its packs are (undefined: its own `packs/`). */
@@ -146,14 +152,16 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
   const jobs = new SqliteJobRecords(db, () => units.settled());
+  const remoteChunks = new SqliteRemoteChunks(db);
   // on SQLite the unit's statements run on the store's one connection: the same objects serve it
-  const tx: UnitTx = { graph, index, jobs };
+  const tx: UnitTx = { graph, index, jobs, remoteChunks };
   return {
     path: storePath,
     db,
     graph,
     index,
     jobs,
+    remoteChunks,
     packs: opts.packs ?? new LocalPackStorage(path.join(storePath, PACKS_DIR)),
     localCache: new LocalCache(db),
     pages,
@@ -163,10 +171,13 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     unitNow: (fn) => units.runNow(fn),
     manyUnits: (fn) => withManyUnits(db, fn),
     compact: () => compactDb(db),
+    closeMetadata: () => {
+      if (db.open) db.close();
+    },
   };
 }
 
 export function closeCore(core: StoreCore): void {
   core.packs.close();
-  if (core.db.open) core.db.close();
+  core.closeMetadata();
 }

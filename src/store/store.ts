@@ -13,7 +13,6 @@ import type { Packs } from './packs.js';
 import { StoreHandle } from './store-handle.js';
 import { ensureContents, type ContentWant } from './lazy-fetch.js';
 import type { RemoteChunkSource } from './remote-source.js';
-import { RemoteChunks } from './remote-chunks.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
 export { existingStore, initStore, findStore, PACKS_DIR };
@@ -187,11 +186,11 @@ export class Store {
   }
   /** The chunks of `remote` this store lacks on purpose (a full pull fetches them). */
   remoteBacked(remote: string) {
-    return RemoteChunks.of(this.core.db).absentOf(remote);
+    return this.core.remoteChunks.absentOf(remote);
   }
   /** Per remote, the chunks left there: absent here, or cached. */
   remoteChunkCounts() {
-    return RemoteChunks.of(this.core.db).counts();
+    return this.core.remoteChunks.counts();
   }
   /** Fetch, verify and cache the remote-backed chunks these files need before they are read. */
   ensureContents(wants: readonly ContentWant[]) {

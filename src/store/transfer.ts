@@ -14,7 +14,6 @@ import { decodeDelta, deltaBases } from './delta-codec.js';
 import { enableDeltas } from './delta-writes.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
-import { RemoteChunks } from './remote-chunks.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './tree.js';
 import { TERMINAL_JOB_STATES, type JobRecord, type JobState, type PipelineRecord } from './job-records.js';
@@ -267,7 +266,7 @@ export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generat
     for (const id of slice) {
       const loc = locs.get(id.toString('latin1'));
       if (!loc) {
-        const backed = RemoteChunks.of(s.db).absent([id]);
+        const backed = s.remoteChunks.absent([id]);
         const [remote] = backed.keys();
         // a lazy clone pushing to a remote that lacks what it left on another one
         if (remote !== undefined) throw new InvalidArgumentError(`chunk ${id.toString('hex').slice(0, 16)} is not here: a lazy pull left it on remote ${remote}`, `fetch it first: \`tusk pull ${remote}\` (without --lazy) brings every byte`);
@@ -415,7 +414,7 @@ export class TransferImport {
    */
   leaveOnRemote(remote: string, ids: readonly Buffer[]): number {
     // those an earlier lazy pull left there already are no news (a first lazy pull asks nothing)
-    const table = RemoteChunks.of(this.s.db);
+    const table = this.s.remoteChunks;
     this.lazy = { remote, ids: table.any() ? table.unbacked(ids) : [...ids], all: [...ids] };
     return this.lazy.ids.length;
   }
@@ -511,10 +510,10 @@ export class TransferImport {
         );
         added++;
       }
-      if (this.settled !== null) RemoteChunks.of(s.db).settle(this.settled);
+      if (this.settled !== null) s.remoteChunks.settle(this.settled);
       const backed = new Set<string>();
       if (this.lazy) {
-        const table = RemoteChunks.of(s.db);
+        const table = s.remoteChunks;
         table.mark(this.lazy.ids, this.lazy.remote);
         for (const id of this.lazy.all) backed.add(id.toString('latin1'));
         // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
