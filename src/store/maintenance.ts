@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockedError, TuskError } from '../errors.js';
-import type { ContentRecord } from './chunk-index.js';
+import { WRITER_LEASE_MS, type ContentRecord } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import { readChunk, readChunkAsync } from './content-io.js';
 import type { RemoteChunkIndex } from './remote-chunks.js';
@@ -11,7 +11,7 @@ import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
-import { requireLocal, type LocalPackAccess } from './packs.js';
+import type { LocalPackAccess } from './packs.js';
 import { WriteSession } from './write-session.js';
 import { DB_FILE, type StoreCore } from './store-core.js';
 import type { FsckProblem, FsckReport, GcReport, OnProgress } from './types.js';
@@ -325,8 +325,9 @@ function storeBytes(s: StoreCore): number {
     }
   };
   for (const suffix of ['', '-wal', '-shm']) add(path.join(s.path, DB_FILE + suffix));
-  const local = requireLocal(s.packs, 'measuring the store');
-  for (const name of local.names()) total += local.sizeOf(name) ?? 0;
+  // packs in a bucket are not measured here (a request per pack): gc counts those it deletes
+  const local = s.packs.local;
+  if (local) for (const name of local.names()) total += local.sizeOf(name) ?? 0;
   return total;
 }
 
@@ -349,24 +350,51 @@ function sleepSync(ms: number): void {
  * E_LOCKED. Waiting is friendlier than failing at once: a `tusk gc` typed while a put finishes
  * just runs a moment later. The check and the sweep are one transaction, and a writer registers
  * (which needs that lock) before it looks up any chunk, so no writer can slip in between.
+ *
+ * Packs in a bucket are removed (objects, sums, and their blocks in the local cache) when no
+ * chunk row names them; they are never rewritten (an object is immutable; a sparse one stays).
+ * `dryRun`: the same sweep, rolled back, and nothing deleted: the report says what would go.
  */
-export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<GcReport> {
-  // cutting tails and rewriting packs in place are local operations; a bucket's packs are
-  // collected by whatever owns the bucket
-  const local = requireLocal(s.packs, '`tusk gc`');
+export async function gc(s: StoreCore, opts: { waitMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
+  // cutting tails and rewriting packs in place are local operations
+  const local = s.packs.local;
+  const dryRun = opts.dryRun ?? false;
   const before = storeBytes(s);
-  const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before, cacheFilesRemoved: 0, cacheBytesRemoved: 0 };
+  const rep: GcReport = {
+    chunksRemoved: 0,
+    contentsRemoved: 0,
+    nodesRemoved: 0,
+    packsRemoved: 0,
+    packsRewritten: 0,
+    bytesReclaimed: 0,
+    storeBytesBefore: before,
+    storeBytesAfter: before,
+    cacheFilesRemoved: 0,
+    cacheBytesRemoved: 0,
+    removedPacks: [],
+    ...(dryRun ? { dryRun } : {}),
+  };
   const cacheLimit = inputCacheLimit();
   const waitMs = opts.waitMs ?? GC_WAIT_MS;
   const deadline = Date.now() + waitMs;
+  // bytes of the packs removed (a bucket's objects: what the local measure does not see)
+  let packBytes = 0;
+  const removePack = async (name: string) => {
+    const size = local ? local.sizeOf(name) : await s.packs.size(name);
+    packBytes += size ?? 0;
+    rep.removedPacks.push(name);
+    if (dryRun) return;
+    if (local) local.removeNow(name);
+    else await s.packs.remove(name);
+  };
 
   let repackList: { id: number; name: string }[] | null;
   for (;;) {
-    const swept = await sweep(s, local);
+    const swept = await sweep(s, local, dryRun);
     if (swept) {
       // the pack files whose rows the sweep dropped go once it has committed
-      for (const name of swept.toRemove) local.removeNow(name);
-      Object.assign(rep, swept.counts, { packsRemoved: swept.toRemove.length });
+      for (const name of swept.toRemove) await removePack(name);
+      Object.assign(rep, swept.counts);
       repackList = swept.toRepack;
       break;
     }
@@ -379,35 +407,68 @@ export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<
     }
     sleepSync(GC_POLL_MS);
   }
-  // packs on disk that no row knows (their rows went with the sweep). List the files before
-  // reading the rows: a writer creates a pack's row (committed) before its file, so a file seen
-  // here whose row is not read just after is truly nobody's — the other order could delete a
-  // pack a writer has just created.
-  const onDisk = local.names();
+  // packs that no row knows (their rows went with the sweep, or a writer died between its
+  // upload and its row's removal). List them before reading the rows: a writer creates a pack's
+  // row (committed) before its file or object, so one seen here whose row is not read just after
+  // is truly nobody's — the other order could delete a pack a writer has just created.
+  const listed: string[] = [];
+  if (local) listed.push(...local.names());
+  else for await (const name of s.packs.list()) listed.push(name);
   const known = new Set((await s.index.listPacks()).map((p) => p.name));
-  for (const name of onDisk) if (!known.has(name)) {
-    local.removeNow(name);
-    rep.packsRemoved++;
+  const now = Date.now();
+  for (const name of listed) {
+    if (known.has(name) || rep.removedPacks.includes(name)) continue;
+    // in a bucket, where writers on other machines upload, an object is also spared while its
+    // name (the time its row was made) is younger than a writer's lease
+    if (!local && now - packMadeAt(name) < WRITER_LEASE_MS) continue;
+    await removePack(name);
   }
-  for (const p of repackList) if (await repack(s, local, p)) rep.packsRewritten++;
+  rep.packsRemoved = rep.removedPacks.length;
+  if (local && !dryRun) for (const p of repackList) if (await repack(s, local, p)) rep.packsRewritten++;
+  if (dryRun) {
+    rep.packsRewritten = local ? repackList.length : 0;
+    rep.bytesReclaimed = packBytes;
+    return rep;
+  }
   // cached datum inputs of contents swept above, and the oldest past the cache's bound
   const trim = trimInputCache(s.path, { maxBytes: cacheLimit, isStored: (id) => s.index.hasContent(fromHex(id) as ContentId) });
   rep.cacheFilesRemoved = trim.filesRemoved;
   rep.cacheBytesRemoved = trim.bytesRemoved;
   s.compact();
   rep.storeBytesAfter = storeBytes(s);
-  rep.bytesReclaimed = Math.max(0, before - rep.storeBytesAfter);
+  rep.bytesReclaimed = Math.max(0, before - rep.storeBytesAfter) + (local ? 0 : packBytes);
   return rep;
+}
+
+/** When a pack's row was made, from its name (claimPack: 12 hex digits of ms, then random); 0 when it does not say. */
+function packMadeAt(name: string): number {
+  const t = Number.parseInt(name.slice(0, 12), 16);
+  return /^[0-9a-f]{12}/.test(name) && Number.isFinite(t) ? t : 0;
+}
+
+/** Thrown to roll a dry run's sweep back, carrying what it found. */
+class DryRun<T> extends Error {
+  constructor(readonly found: T) {
+    super('dry run');
+  }
 }
 
 /**
  * Mark and sweep in one unit of work; null (nothing done) while a write session is alive.
  * Returns what it removed, the pack files to delete and the packs to rewrite.
  */
-async function sweep(
-  s: StoreCore,
-  local: LocalPackAccess,
-): Promise<{ counts: Pick<GcReport, 'nodesRemoved' | 'contentsRemoved' | 'chunksRemoved'>; toRemove: string[]; toRepack: { id: number; name: string }[] } | null> {
+type Swept = { counts: Pick<GcReport, 'nodesRemoved' | 'contentsRemoved' | 'chunksRemoved'>; toRemove: string[]; toRepack: { id: number; name: string }[] };
+
+async function sweep(s: StoreCore, local: LocalPackAccess | undefined, dryRun: boolean): Promise<Swept | null> {
+  try {
+    return await sweepUnit(s, local, dryRun);
+  } catch (err) {
+    if (err instanceof DryRun) return err.found as Swept;
+    throw err;
+  }
+}
+
+async function sweepUnit(s: StoreCore, local: LocalPackAccess | undefined, dryRun: boolean): Promise<Swept | null> {
   return s.unitOfWork(async () => {
     if ((await s.index.liveWriters()).length > 0) return null;
     // mark
@@ -463,17 +524,19 @@ async function sweep(
       if (p.chunks === 0) {
         await s.index.deletePack(p.id);
         toRemove.push(p.name);
-      } else if (p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name });
+      } else if (local && p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name });
       else {
         // cut a crashed writer's uncommitted tail, under the write lock so that no writer appends
         // meanwhile; cutting to the committed length again is harmless if the body runs again
-        const onDisk = local.sizeOf(p.name);
-        if (onDisk !== null && onDisk > p.size) local.truncate(p.name, p.size);
+        const onDisk = local && !dryRun ? local.sizeOf(p.name) : null;
+        if (onDisk !== null && onDisk > p.size) local!.truncate(p.name, p.size);
       }
     }
     // A pack about to be rewritten is sealed now, in the sweep's transaction: a writer starting
     // while it is copied must not append to it (its new chunks would point at a pack gc deletes).
     for (const p of toRepack) await s.index.sealPack(p.id);
+    // a dry run leaves the metadata as it was: the unit is rolled back
+    if (dryRun) throw new DryRun<Swept>({ counts, toRemove, toRepack });
     return { counts, toRemove, toRepack };
   });
 }

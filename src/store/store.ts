@@ -148,7 +148,7 @@ export class Store {
   fsck(opts?: { verifyData?: boolean; onProgress?: OnProgress }) {
     return maintenance.fsck(this.core, opts);
   }
-  gc(opts?: { waitMs?: number }) {
+  gc(opts?: { waitMs?: number; dryRun?: boolean }) {
     return maintenance.gc(this.core, opts);
   }
 

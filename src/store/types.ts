@@ -149,6 +149,10 @@ export interface GcReport {
   /** cached datum inputs removed (their content gone, or the cache over its bound) and their bytes */
   cacheFilesRemoved: number;
   cacheBytesRemoved: number;
+  /** the packs removed (in a dry run: that would be), by name */
+  removedPacks: string[];
+  /** present (true) when nothing was changed: the report says what a run would do */
+  dryRun?: boolean;
 }
 
 /** The window a windowed input's file belongs to; `start` inclusive, `end` exclusive. */

@@ -85,8 +85,14 @@ export const done = {
     storeBytesAfter: number;
     cacheFilesRemoved: number;
     cacheBytesRemoved: number;
+    removedPacks: string[];
+    dryRun?: boolean;
   }) =>
-    `Reclaimed ${formatBytes(r.bytesReclaimed)}: removed ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
+    r.dryRun
+      ? `Dry run, nothing changed: would reclaim ${formatBytes(r.bytesReclaimed)} of packs, removing ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
+        ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewriting ${r.packsRewritten}` +
+        r.removedPacks.map((p) => `\n  ${p}`).join('')
+      : `Reclaimed ${formatBytes(r.bytesReclaimed)}: removed ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
     ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewrote ${r.packsRewritten}` +
     ` ${r.packsRewritten === 1 ? 'pack' : 'packs'}; the store now holds ${formatBytes(r.storeBytesAfter)}` +
     (r.cacheFilesRemoved > 0 ? `; removed ${r.cacheFilesRemoved} cached ${r.cacheFilesRemoved === 1 ? 'input' : 'inputs'} (${formatBytes(r.cacheBytesRemoved)})` : ''),
