@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { validateName } from '../store/address.js';
-import { findStore } from '../store/store.js';
+import { findStore, isStoreDir } from '../store/store.js';
 
 export const CONFIG_NAMES = ['tusk.yaml', 'tusk.yml'] as const;
 export const DEFAULT_LOCK = 'tusk.lock';
@@ -161,7 +161,7 @@ export function parseConfig(text: string, source = 'tusk.yaml'): ProjectConfig {
 export function projectStorePath(project: Project, env: NodeJS.ProcessEnv = process.env): string {
   if (project.config.store !== undefined) {
     const p = path.resolve(project.root, project.config.store);
-    for (const candidate of [p, path.join(p, '.tusk')]) if (fs.existsSync(path.join(candidate, 'meta.db'))) return candidate;
+    for (const candidate of [p, path.join(p, '.tusk')]) if (isStoreDir(candidate)) return candidate;
     throw new NotFoundError('store', p, `no tusk store at ${p} (store: in ${path.basename(project.configPath)})`, `run \`tusk init ${path.dirname(p)}\`, or restore the store there (see docs/ci.md)`);
   }
   return findStore(project.root, env);

@@ -79,7 +79,7 @@ export interface UnitTx {
 /** The store in `DIR/.tusk`, if one is there, and where its packs are (undefined: its own `packs/`). */
 export function existingStore(dir: string): { path: string; packs: PackLocation | undefined } | undefined {
   const root = path.resolve(dir, STORE_DIR);
-  if (!fs.existsSync(path.join(root, DB_FILE))) return undefined;
+  if (!isStoreDir(root)) return undefined;
   return { path: root, packs: readPackLocation(root) };
 }
 
@@ -118,18 +118,23 @@ export function initStore(dir: string, opts: { packs?: PackLocation } = {}): { p
   return { path: root, created: true, ...(opts.packs ? { packs: opts.packs } : {}) };
 }
 
+/** Whether `dir` is a store's `.tusk` directory (its metadata db is what makes one). */
+export function isStoreDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, DB_FILE));
+}
+
 /** The store named by TUSK_STORE, or the nearest `.tusk/` above `cwd`. */
 export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
   const named = env.TUSK_STORE;
   if (named) {
     const p = path.resolve(cwd, named);
     // TUSK_STORE may name the project directory or the .tusk directory itself
-    for (const candidate of [p, path.join(p, STORE_DIR)]) if (fs.existsSync(path.join(candidate, DB_FILE))) return candidate;
+    for (const candidate of [p, path.join(p, STORE_DIR)]) if (isStoreDir(candidate)) return candidate;
     throw new NotFoundError('store', p, `no tusk store at ${p} (from TUSK_STORE)`, `run \`tusk init ${named}\` or point TUSK_STORE at an existing store`);
   }
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, STORE_DIR);
-    if (fs.existsSync(path.join(candidate, DB_FILE))) return candidate;
+    if (isStoreDir(candidate)) return candidate;
     if (path.dirname(dir) === dir) break;
   }
   throw new NotFoundError('store', cwd, `no tusk store found in ${path.resolve(cwd)} or any parent directory`, 'run `tusk init` to create one here, or set TUSK_STORE');

@@ -8,14 +8,14 @@ import * as profiles from './profile-cache.js';
 import { streamFile } from './file-stream.js';
 import * as repos from './repo-service.js';
 import * as transfer from './transfer.js';
-import { closeCore, existingStore, findStore, initStore, openCore, PACKS_DIR, type StoreCore } from './store-core.js';
+import { closeCore, existingStore, findStore, initStore, isStoreDir, openCore, PACKS_DIR, type StoreCore } from './store-core.js';
 import type { Packs } from './packs.js';
 import { StoreHandle } from './store-handle.js';
 import { ensureContents, type ContentWant } from './lazy-fetch.js';
 import type { RemoteChunkSource } from './remote-source.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
-export { existingStore, initStore, findStore, PACKS_DIR };
+export { existingStore, initStore, findStore, isStoreDir, PACKS_DIR };
 export type { PackLocation } from './pack-location.js';
 export { readPackLocation } from './pack-location.js';
 export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
