@@ -415,9 +415,11 @@ export async function gc(s: StoreCore, opts: { waitMs?: number; dryRun?: boolean
   if (local) listed.push(...local.names());
   else for await (const name of s.packs.list()) listed.push(name);
   const known = new Set((await s.index.listPacks()).map((p) => p.name));
+  // in a dry run the swept rows are still there, and the packs they name already listed
+  for (const name of rep.removedPacks) known.add(name);
   const now = Date.now();
   for (const name of listed) {
-    if (known.has(name) || rep.removedPacks.includes(name)) continue;
+    if (known.has(name)) continue;
     // in a bucket, where writers on other machines upload, an object is also spared while its
     // name (the time its row was made) is younger than a writer's lease
     if (!local && now - packMadeAt(name) < WRITER_LEASE_MS) continue;

@@ -143,7 +143,9 @@ export interface GcReport {
   nodesRemoved: number;
   packsRemoved: number;
   packsRewritten: number;
+  /** what the store's files shrank by, plus the bytes of the objects deleted where packs are in a bucket */
   bytesReclaimed: number;
+  /** the store's files on this machine (metadata, and packs where they are local: a bucket's are not measured) */
   storeBytesBefore: number;
   storeBytesAfter: number;
   /** cached datum inputs removed (their content gone, or the cache over its bound) and their bytes */
