@@ -117,17 +117,19 @@ describe('tusk init --packs', () => {
 
   it('a bad URL, an unreachable endpoint or a missing bucket is an error naming it, and leaves no store', async () => {
     const port = await closedPort();
-    const cases: { args: string[]; exit: number; code: string; mentions: string[] }[] = [
+    const cases: { args: string[]; exit: number; code: string; mentions: string[]; env?: Record<string, string> }[] = [
       { args: ['--packs', 's3://No_Such_Bucket/x'], exit: 2, code: 'E_INVALID', mentions: ['s3://No_Such_Bucket/x'] },
       { args: ['--packs', 'http://example.com/x'], exit: 2, code: 'E_INVALID', mentions: ['http://example.com/x'] },
       { args: ['--packs', 'file:///x', '--endpoint', s3.endpoint], exit: 2, code: 'E_INVALID', mentions: ['file:///x'] },
       { args: ['--endpoint', s3.endpoint], exit: 2, code: 'E_INVALID', mentions: ['--packs'] },
       { args: ['--packs', 's3://tusk/x', '--endpoint', `http://127.0.0.1:${port}`, '--path-style'], exit: 1, code: 'E_IO', mentions: ['s3://tusk/x', `127.0.0.1:${port}`] },
       { args: ['--packs', 's3://missing-bucket/x', '--endpoint', s3.endpoint, '--path-style'], exit: 4, code: 'E_NOT_FOUND', mentions: ['missing-bucket'] },
+      // the server refuses these credentials: nothing may be written
+      { args: ['--packs', 's3://tusk/x', '--endpoint', s3.endpoint, '--path-style'], exit: 2, code: 'E_INVALID', mentions: ['s3://tusk/x', 'refused'], env: { AWS_ACCESS_KEY_ID: 'WRONG', AWS_SECRET_ACCESS_KEY: 'WRONG' } },
     ];
     for (const c of cases) {
       const dir = mk();
-      const err = await expectJsonError(['init', ...c.args], c, { cwd: dir, env: s3.env });
+      const err = await expectJsonError(['init', ...c.args], c, { cwd: dir, env: { ...s3.env, ...c.env } });
       expect(err.hint, c.args.join(' ')).toBeTruthy();
       expect(fs.readdirSync(dir), c.args.join(' ')).toEqual([]);
     }
