@@ -8,7 +8,8 @@ import type { PackCache } from '../store/pack-cache.js';
 
 export interface CacheInfo {
   inputs: { dir: string; bytes: number; files: number; maxBytes: number };
-  packs: { dir: string; bytes: number; blocks: number; maxBytes: number; hits: number; misses: number };
+  /** `at`: where the store's packs are, a bucket's URL or its own `packs/` directory */
+  packs: { at: string; dir: string; bytes: number; blocks: number; maxBytes: number; hits: number; misses: number };
 }
 
 export interface CacheCleared {
@@ -20,13 +21,14 @@ export class CacheService {
   constructor(
     private readonly storePath: string,
     private readonly packCache: PackCache,
+    private readonly packsAt: string,
   ) {}
 
   info(): CacheInfo {
     const p = this.packCache.info();
     return {
       inputs: { dir: path.join(this.storePath, INPUT_CACHE_DIR), ...inputCacheUsage(this.storePath), maxBytes: inputCacheLimit() },
-      packs: { dir: p.dir, bytes: p.bytes, blocks: p.entries, maxBytes: p.maxBytes, hits: p.hits, misses: p.misses },
+      packs: { at: this.packsAt, dir: p.dir, bytes: p.bytes, blocks: p.entries, maxBytes: p.maxBytes, hits: p.hits, misses: p.misses },
     };
   }
 

@@ -150,7 +150,7 @@ export class DataService {
   fsck(opts?: { verifyData?: boolean; onProgress?: OnProgress }) {
     return this.store.fsck(opts);
   }
-  gc(opts?: { waitMs?: number }) {
+  gc(opts?: { waitMs?: number; dryRun?: boolean }) {
     return this.store.gc(opts);
   }
 }

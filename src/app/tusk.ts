@@ -2,20 +2,20 @@
 // get everything they use from a Tusk (or, for project commands, from src/app/project.ts); only
 // this folder and src/store itself see the store's internals.
 import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NotFoundError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Project } from '../project/config.js';
 import type { ProjectStore } from '../project/ports.js';
+import type { RemoteOptions } from '../remote/config.js';
 import { projectReads } from './project-reads.js';
-import { findStore, openStore, type Store } from '../store/store.js';
+import { existingStore, findStore, initStore, isStoreDir, openStore, PACKS_DIR, readPackLocation, type Store } from '../store/store.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import { CacheService } from './caches.js';
 import { LazySource } from '../remote/lazy-source.js';
 import { DataService } from './data-service.js';
 import { JobTrigger } from './job-trigger.js';
 import { ModelService } from './models.js';
-import { bucketPacks, packCacheOf, type PacksAt } from './pack-backends.js';
+import { bucketPacks, checkPacksAt, packCacheOf, probePacks, type PacksAt } from './pack-backends.js';
 import { PipelineService } from './pipelines.js';
 import { RemoteService } from './remotes.js';
 
@@ -48,7 +48,8 @@ export class Tusk {
   readonly #jobs: JobTrigger;
   readonly #source: LazySource;
 
-  constructor(store: Store) {
+  /** `packsAt`: where the store's packs are (a bucket's URL or the `packs/` directory), for `cache info` */
+  constructor(store: Store, packsAt: string) {
     this.#store = store;
     this.#handle = store.handle;
     this.#jobs = new JobTrigger(store.handle);
@@ -56,7 +57,7 @@ export class Tusk {
     this.pipelines = new PipelineService(store.handle, store, this.#jobs);
     this.models = new ModelService(store);
     this.remotes = new RemoteService(store, this.#jobs);
-    this.caches = new CacheService(store.path, packCacheOf(store.path));
+    this.caches = new CacheService(store.path, packCacheOf(store.path), packsAt);
     // reads of a lazy clone fetch the bytes its pulls left on a remote
     this.#source = new LazySource(store);
     store.setRemoteSource(this.#source);
@@ -89,18 +90,39 @@ export class Tusk {
   }
 }
 
-/** Open the store named by TUSK_STORE or found above `cwd` (or at `path`), with its services. */
+/**
+ * Open the store named by TUSK_STORE or found above `cwd` (or at `path`), with its services: its
+ * packs where `tusk init --packs` recorded them (or at `opts.packs`), else in its own `packs/`.
+ */
 export function openTusk(opts: OpenOptions = {}): Tusk {
-  if (!opts.packs) return new Tusk(openStore({ cwd: opts.cwd, path: opts.path, readonly: opts.readonly }));
   const at = opts.path ?? findStore(opts.cwd);
-  return new Tusk(openStore({ path: at, readonly: opts.readonly, packs: bucketPacks(at, opts.packs) }));
+  const packs = opts.packs ?? readPackLocation(at);
+  return new Tusk(openStore({ path: at, readonly: opts.readonly, packs: packs ? bucketPacks(at, packs) : undefined }), packs?.url ?? path.join(at, PACKS_DIR));
+}
+
+/** `packs`: the bucket or directory the store keeps its packs in, absent when they are in its own `packs/` */
+export type InitResult = { path: string; created: boolean; packs?: string };
+
+/**
+ * Make a store in `dir` (idempotent), its packs at `opts.packs` when given: the bucket or directory
+ * is checked writable first, and nothing is made when it is not. A store already there keeps its
+ * packs where they are (another `--packs` is an error naming both).
+ */
+export async function initTusk(dir: string, opts: { packs?: string } & RemoteOptions = {}): Promise<InitResult> {
+  const { packs, ...reach } = opts;
+  if (packs === undefined && Object.values(reach).some((v) => v !== undefined))
+    throw new InvalidArgumentError('--endpoint, --region, --path-style and --checksums say how to reach --packs, which is not given', 'add --packs s3://BUCKET/PREFIX, or drop them');
+  const want = packs === undefined ? undefined : checkPacksAt({ url: packs, ...reach });
+  if (want && !existingStore(dir)) await probePacks(want);
+  const made = initStore(dir, { packs: want });
+  return { path: made.path, created: made.created, ...(made.packs ? { packs: made.packs.url } : {}) };
 }
 
 /** The store a project uses: `store:` from tusk.yaml, else TUSK_STORE, else a `.tusk` above the project. */
 export function projectStorePath(project: Project, env: NodeJS.ProcessEnv = process.env): string {
   if (project.config.store !== undefined) {
     const p = path.resolve(project.root, project.config.store);
-    for (const candidate of [p, path.join(p, '.tusk')]) if (fs.existsSync(path.join(candidate, 'meta.db'))) return candidate;
+    for (const candidate of [p, path.join(p, '.tusk')]) if (isStoreDir(candidate)) return candidate;
     throw new NotFoundError('store', p, `no tusk store at ${p} (store: in ${path.basename(project.configPath)})`, `run \`tusk init ${path.dirname(p)}\`, or restore the store there (see docs/ci.md)`);
   }
   return findStore(project.root, env);
@@ -111,4 +133,4 @@ export function openProjectStore(project: Project, opts: { readonly?: boolean } 
   return openTusk({ path: projectStorePath(project), readonly: opts.readonly }).forProject();
 }
 
-export { initStore } from '../store/store.js';
+export { initStore };

@@ -141,9 +141,9 @@ export async function profileFile(store: Store, ref: FileRef, opts: { delimiter?
   const file = await store.streamFile(ref);
   const where = { repo: file.info.repo, commit: file.info.commit, path: file.info.path, content: file.info.hash, bytes: file.info.sizeBytes };
   const keep = delimiter === ',';
-  const kept = keep ? store.loadProfile(file.info.hash, PROFILE_VERSION) : undefined;
+  const kept = keep ? await store.loadProfile(file.info.hash, PROFILE_VERSION) : undefined;
   if (kept !== undefined) return { ...where, ...(JSON.parse(kept) as ContentProfile), cached: true };
   const profile = profileCsv(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`, delimiter);
-  if (keep) store.saveProfile(file.info.hash, PROFILE_VERSION, JSON.stringify(profile));
+  if (keep) await store.saveProfile(file.info.hash, PROFILE_VERSION, JSON.stringify(profile));
   return { ...where, ...profile, cached: false };
 }

@@ -64,13 +64,18 @@ export function checkRemoteUrl(url: string): string {
   throw new InvalidArgumentError(`unsupported remote URL ${url}`, 'use s3://BUCKET/PREFIX or file:///PATH');
 }
 
+/** Check the options for reaching the canonical URL `url`. */
+export function checkRemoteOptions(url: string, opts: RemoteOptions): void {
+  if (opts.endpoint !== undefined && !/^https?:\/\/[^@\s]+$/.test(opts.endpoint))
+    throw new InvalidArgumentError('--endpoint must be an http(s) URL without credentials', 'e.g. --endpoint http://127.0.0.1:9000');
+  if (!url.startsWith('s3://') && (opts.endpoint || opts.region || opts.pathStyle || opts.checksums))
+    throw new InvalidArgumentError(`--endpoint, --region, --path-style and --checksums apply to s3:// URLs only, not to ${url}`, 'drop them');
+}
+
 export function addRemote(storePath: string, name: string, url: string, opts: RemoteOptions = {}): RemoteConfig {
   if (!NAME.test(name)) throw new InvalidArgumentError(`${JSON.stringify(name)} is not a valid remote name`, 'use letters, digits, dots, underscores and hyphens, e.g. origin');
   const canonical = checkRemoteUrl(url);
-  if (opts.endpoint !== undefined && !/^https?:\/\/[^@\s]+$/.test(opts.endpoint))
-    throw new InvalidArgumentError('--endpoint must be an http(s) URL without credentials', 'e.g. --endpoint http://127.0.0.1:9000');
-  if (!canonical.startsWith('s3://') && (opts.endpoint || opts.region || opts.pathStyle || opts.checksums))
-    throw new InvalidArgumentError('--endpoint, --region, --path-style and --checksums apply to s3:// remotes only', `drop them for ${canonical}`);
+  checkRemoteOptions(canonical, opts);
   const remotes = listRemotes(storePath);
   if (remotes.some((r) => r.name === name)) throw new AlreadyExistsError(`remote ${name} already exists`, `remove it first: \`tusk remote remove ${name}\``);
   const r: RemoteConfig = { name, url: canonical };

@@ -122,7 +122,7 @@ export class BucketPacks implements Packs {
     await this.objects.delete(SUMS + name);
     await this.objects.delete(PACKS + name);
     this.sums.delete(name);
-    this.cache.drop(name, 'sums');
+    this.cache.dropPack(name);
   }
 
   close(): void {

@@ -8,6 +8,7 @@ import { whenSettled } from './unit-of-work.js';
 import { guardSqlite, type Db } from './meta-db.js';
 import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { Codec, RECORD_HEADER_BYTES } from './pack-format.js';
+import type { DeltaRow } from './delta-store.js';
 
 /** Where a chunk lives. */
 export interface ChunkLocation {
@@ -170,6 +171,25 @@ export interface ChunkIndex {
   isWriterAlive(id: string, now?: number): Promise<boolean>;
   /** Writer sessions still running; dead ones are removed as a side effect. */
   liveWriters(): Promise<string[]>;
+
+  // Deltas, chunk lists by the batch, and column profiles: what the store's other modules asked
+  // of the tables below with SQL of their own.
+  /** How many levels of deltas a chunk sits on: 0 for a chunk stored whole (or unknown). */
+  deltaDepth(id: ChunkId): number;
+  /**
+   * Record delta rows (chunk → each base, depth); in the unit that records their chunk rows, after
+   * them. A row is kept only where this writer's record is the chunk's (its pack and offset): when
+   * another writer stored the same chunk first, its row and its encoding are the ones that count.
+   */
+  putDeltas(rows: readonly DeltaRow[]): Promise<void>;
+  /** Every delta chunk's bases, hex id → hex ids (gc keeps the bases of what it keeps). */
+  deltaBases(): Promise<Map<string, string[]>>;
+  /** The chunk lists of those of `ids` that have a contents row, by latin1 id (null: the one chunk whose id is the content's). */
+  getChunkLists(ids: readonly ContentId[]): Map<string, Buffer | null>;
+  /** The kept column profile (JSON text) of a content at a profile format version. */
+  getProfile(content: ContentId, version: number): Promise<string | undefined>;
+  /** Keep a content's profile (replacing one of the same version). */
+  putProfile(content: ContentId, version: number, data: string): Promise<void>;
 }
 
 /** ChunkIndex on SQLite: prepared statements over its tables. */
@@ -579,6 +599,63 @@ export class SqliteChunkIndex implements ChunkIndex {
         else this.q.removeWriter.run(w.id);
       }
       return live;
+    });
+  }
+
+  // prepared on first use
+  private get extra() {
+    return (this.#extra ??= {
+      depth: this.db.prepare('SELECT MAX(depth) FROM chunk_deltas WHERE id = ?').pluck(),
+      putDelta: this.db.prepare(
+        'INSERT OR IGNORE INTO chunk_deltas (id, base, depth) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ? AND pack = ? AND offset = ?)',
+      ),
+      deltas: this.db.prepare('SELECT id, base FROM chunk_deltas').raw(),
+      getProfile: this.db.prepare('SELECT data FROM profiles WHERE content = ? AND version = ?').pluck(),
+      putProfile: this.db.prepare('INSERT OR REPLACE INTO profiles (content, version, data) VALUES (?, ?, ?)'),
+    });
+  }
+  #extra: Record<'depth' | 'putDelta' | 'deltas' | 'getProfile' | 'putProfile', Database.Statement> | undefined;
+
+  deltaDepth(id: ChunkId): number {
+    return (this.extra.depth.get(id) as number | null) ?? 0;
+  }
+
+  putDeltas(rows: readonly DeltaRow[]): Promise<void> {
+    return this.at(() => {
+      for (const r of rows) for (const b of r.bases) this.extra.putDelta.run(r.id, b, r.depth, r.id, r.pack, r.offset);
+    });
+  }
+
+  deltaBases(): Promise<Map<string, string[]>> {
+    return this.at(() => {
+      const out = new Map<string, string[]>();
+      for (const [id, base] of this.extra.deltas.iterate() as IterableIterator<[Buffer, Buffer]>) {
+        const key = id.toString('hex');
+        const list = out.get(key);
+        if (list) list.push(base.toString('hex'));
+        else out.set(key, [base.toString('hex')]);
+      }
+      return out;
+    });
+  }
+
+  getChunkLists(ids: readonly ContentId[]): Map<string, Buffer | null> {
+    const out = new Map<string, Buffer | null>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT id, chunks FROM contents WHERE id IN (${slice.map(() => '?').join(',')})`).all(...slice) as { id: Buffer; chunks: Buffer | null }[];
+      for (const r of rows) out.set(r.id.toString('latin1'), r.chunks);
+    }
+    return out;
+  }
+
+  getProfile(content: ContentId, version: number): Promise<string | undefined> {
+    return this.at(() => this.extra.getProfile.get(content, version) as string | undefined);
+  }
+
+  putProfile(content: ContentId, version: number, data: string): Promise<void> {
+    return this.at(() => {
+      this.extra.putProfile.run(content, version, data);
     });
   }
 }

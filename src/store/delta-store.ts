@@ -1,6 +1,6 @@
-// Deltas on the way in: deciding whether a new chunk is stored against its bases, and the
-// `chunk_deltas` rows (chunk → base, chain depth) that gc and fsck follow (docs/format.md, "Deltas").
-import type { Db } from './meta-db.js';
+// Deltas on the way in: deciding whether a new chunk is stored against its bases, and what the
+// write path records of them: the `chunk_deltas` rows (chunk → base, chain depth) that gc and fsck
+// follow (docs/format.md, "Deltas"), kept by the chunk index.
 import { TuskError } from '../errors.js';
 import { encodeDelta, isUsableReference } from './delta-codec.js';
 import type { ChunkId } from './hash.js';
@@ -34,40 +34,12 @@ export interface DeltaRow {
   offset: number;
 }
 
-/** The `chunk_deltas` table: which chunks are deltas, against what, how deep. */
-export class DeltaIndex {
-  private readonly q;
-
-  constructor(private readonly db: Db) {
-    this.q = {
-      depth: db.prepare('SELECT MAX(depth) FROM chunk_deltas WHERE id = ?').pluck(),
-      // only for the record this writer wrote: when another writer stored the same chunk first,
-      // its row in `chunks` (and its encoding) is the one that counts
-      put: db.prepare('INSERT OR IGNORE INTO chunk_deltas (id, base, depth) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ? AND pack = ? AND offset = ?)'),
-    };
-  }
-
+/** What the write path needs of the delta rows (the chunk index holds them: ChunkIndex's deltaDepth and putDeltas). */
+export interface DeltaIndex {
   /** How many levels of deltas a chunk sits on: 0 for a chunk stored whole. */
-  depth(id: ChunkId): number {
-    return (this.q.depth.get(id) as number | null) ?? 0;
-  }
-
-  /** Record deltas; call in the transaction that records their chunk rows, after them. */
-  record(rows: readonly DeltaRow[]): void {
-    for (const r of rows) for (const b of r.bases) this.q.put.run(r.id, b, r.depth, r.id, r.pack, r.offset);
-  }
-
-  /** Every delta chunk's bases, hex id → hex ids (gc keeps the bases of what it keeps). */
-  allBases(): Map<string, string[]> {
-    const out = new Map<string, string[]>();
-    for (const [id, base] of this.db.prepare('SELECT id, base FROM chunk_deltas').raw().iterate() as IterableIterator<[Buffer, Buffer]>) {
-      const key = id.toString('hex');
-      const list = out.get(key);
-      if (list) list.push(base.toString('hex'));
-      else out.set(key, [base.toString('hex')]);
-    }
-    return out;
-  }
+  depth(id: ChunkId): number;
+  /** Record deltas; in the unit that records their chunk rows, after them. */
+  record(rows: readonly DeltaRow[]): Promise<void>;
 }
 
 /** What the pack writer asks before storing a chunk that has bases. */

@@ -3,11 +3,10 @@
 import { TuskError } from '../errors.js';
 import { readBase } from './content-io.js';
 import { DeltaPlan } from './delta-plan.js';
-import { DeltaEncoder, DeltaIndex } from './delta-store.js';
+import { DeltaEncoder, type DeltaIndex } from './delta-store.js';
 import { lookupPath } from './file-tree.js';
 import type { ChunkId, ContentId, NodeId } from './hash.js';
 import type { PackWriter } from './pack-writer.js';
-import { RemoteChunks } from './remote-chunks.js';
 import type { StoreCore } from './store-core.js';
 
 /** Let `writer` store chunks against the bases a DeltaPlan gives them. */
@@ -15,7 +14,7 @@ export function enableDeltas(s: StoreCore, writer: PackWriter): void {
   // a delta's bases are read synchronously while it is decoded: only packs on a local disk serve that
   if (!s.packs.local) return;
   const ctx = { describe: () => 'a delta base' };
-  const index = new DeltaIndex(s.db);
+  const index: DeltaIndex = { depth: (id) => s.index.deltaDepth(id), record: (rows) => s.index.putDeltas(rows) };
   writer.deltas = { encoder: new DeltaEncoder(index, (id: ChunkId) => readBase(s.index, s.packs, id, ctx)), index };
 }
 
@@ -35,7 +34,7 @@ export function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: strin
   }
   if (!e || e.kind !== 'file') return null;
   // a remote-backed chunk (lazy clones) may be absent, or evicted from the cache later: never a base
-  const table = RemoteChunks.of(s.db);
+  const table = s.remoteChunks;
   if (table.any() && table.anyBacked(s.index.getContent(e.id as ContentId)?.chunks ?? [])) return null;
   return DeltaPlan.against(s.index, e.id as ContentId, sizeHint);
 }

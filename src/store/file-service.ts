@@ -20,7 +20,7 @@ import { enableDeltas, planDelta } from './delta-writes.js';
 import { readRange, readRangeAsync } from './content-range.js';
 import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
 import { appendingWriter, concatContents, ContentWriter, readContent, readContentAsync, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
-import { FileCache, localStat, type LocalStat } from './file-cache.js';
+import { localStat, type FileCache, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
 import { BatchWriter, CHECKPOINT_ROWS, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
 import { hasGlobChars } from './glob.js';
@@ -39,8 +39,6 @@ import { startContentWorker } from './worker-link.js';
 const READ_BLOCK = 4 * 1024 * 1024;
 /** get -r: files up to this size are written in batches (BatchWriter) */
 const SMALL_WRITE = 1 << 20;
-/** WAL pages a tree put lets grow before SQLite checkpoints on its own (see putFiles). */
-const TREE_WAL_PAGES = 16_384;
 /**
  * Chunk rows a put of files (no tree) records at once: ~512 MiB of a big file, so a checkpoint's
  * fsync and transaction are noise beside the write. A tree checkpoints on its own (local-tree.ts);
@@ -270,14 +268,8 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
   };
   const plan = planPut(sources, opts.append ?? false, warn);
   const run = new PutRun(s, await WriteSession.start(s), t0, plan, opts, warn);
-  // A tree's rows go in over several checkpoint transactions; SQLite's automatic WAL checkpoint
-  // (at 1,000 pages) after each copied the same chunk-index pages into meta.db again and again.
-  // At 16,384 pages (64 MiB) a tree of 100,000 files is checkpointed once, at the end, and a tree
-  // of millions still keeps its WAL bounded.
-  const walPages = plan.hasTrees ? (s.db.pragma('wal_autocheckpoint', { simple: true }) as number) : 0;
-  if (plan.hasTrees) s.db.pragma(`wal_autocheckpoint = ${TREE_WAL_PAGES}`);
   let failed = true;
-  try {
+  const put = async () => {
     for (const p of plan.plans) {
       if (p.kind === 'tree') await run.putTree(p);
       else for (const f of p.files) await run.putLocalFile(f);
@@ -292,8 +284,6 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
     }
     const { commit, finished } = await run.commit(target, opts.description);
     failed = false;
-    // the commit is durable (the WAL synced) when the command returns
-    if (plan.hasTrees) s.db.pragma('wal_checkpoint(PASSIVE)');
     return {
       repo: commit.repo,
       branch: commit.branch,
@@ -302,8 +292,11 @@ export async function putFiles(s: StoreCore, target: CommitRef, sources: readonl
       ...run.counts(),
       ...(warnings.length > 0 ? { warnings } : {}),
     };
+  };
+  try {
+    // a tree's rows go in over several checkpoint units
+    return await (plan.hasTrees ? s.manyUnits(put) : put());
   } finally {
-    if (plan.hasTrees) s.db.pragma(`wal_autocheckpoint = ${walPages}`);
     await run.session.close(failed);
   }
 }
@@ -348,7 +341,7 @@ class PutRun {
         if (await s.unitNow(async () => void (done = await writer.checkpoint()))) writer.forgetCheckpoint(done!);
       });
     this.arena = new ReadArena(writer);
-    this.cache = new FileCache(s.db);
+    this.cache = s.localCache.fileCache();
     this.pages = new StagedPages(s.pages);
     this.baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
     this.putBase = new PutBase(this.baseRoot);

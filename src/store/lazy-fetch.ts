@@ -13,9 +13,9 @@ import type { ChunkId, ContentId } from './hash.js';
 import { sizeFromEnv } from './input-cache.js';
 import { PACK_TARGET_BYTES } from './pack-format.js';
 import { DEFAULT_COMPRESSION, PackWriter } from './pack-writer.js';
-import { RemoteChunks } from './remote-chunks.js';
+import type { RemoteChunkIndex } from './remote-chunks.js';
 import type { RemoteChunkSource } from './remote-source.js';
-import { closeCore, openCore, type StoreCore } from './store-core.js';
+import { openCore, type StoreCore } from './store-core.js';
 import { decodeDeltaRecord, deltaOfRecord, verifyChunkRecord, type DeltaRecord } from './transfer.js';
 
 /** The cache's default bound on the bytes of fetched chunks it keeps (TUSK_LAZY_CACHE_MAX overrides it). */
@@ -27,7 +27,7 @@ export function lazyCacheLimit(env: NodeJS.ProcessEnv = process.env): number {
 
 /** Whether the store has any remote-backed chunk (is a lazy clone): one query, so a caller can skip listing what it will read. */
 export function anyRemoteBacked(s: StoreCore): boolean {
-  return RemoteChunks.of(s.db).any();
+  return s.remoteChunks.any();
 }
 
 /** A file about to be read. `end`: only its bytes before this offset will be read. */
@@ -56,7 +56,7 @@ const UNREACHABLE = 'check the network and the remote (`tusk remote list`), then
  * every chunk fetched matched its id.
  */
 export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]): Promise<LazyFetch> {
-  const table = RemoteChunks.of(s.db);
+  const table = s.remoteChunks;
   const result: LazyFetch = { chunks: 0, evicted: 0 };
   if (!table.any()) return result;
   const chunks: ChunkId[] = [];
@@ -77,14 +77,15 @@ export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]
   const now = Date.now();
   const absent = table.absent(chunks);
   // a reading command opens the store read-only: the cache is written through a connection of its own
-  const w = s.readonly ? openCore(s.path) : s;
+  // (its packs are the store's own: the same backend serves both)
+  const w = s.readonly ? openCore(s.path, { packs: s.packs }) : s;
   try {
-    const inUse = table.withDb(w.db).touch(chunks, now);
+    const inUse = w.remoteChunks.touch(chunks, now);
     if (absent.size === 0) return result;
-    await fetchAll(s, w, table.withDb(w.db), absent, s.remoteSource, owner, now, inUse, result);
-    result.evicted = await evict(w, table.withDb(w.db), lazyCacheLimit(), inUse);
+    await fetchAll(s, w, w.remoteChunks, absent, s.remoteSource, owner, now, inUse, result);
+    result.evicted = await evict(w, w.remoteChunks, lazyCacheLimit(), inUse);
   } finally {
-    if (w !== s) closeCore(w);
+    if (w !== s) w.closeMetadata();
   }
   return result;
 }
@@ -92,7 +93,7 @@ export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]
 async function fetchAll(
   s: StoreCore,
   w: StoreCore,
-  table: RemoteChunks,
+  table: RemoteChunkIndex,
   absent: ReadonlyMap<string, ChunkId[]>,
   source: RemoteChunkSource | undefined,
   owner: ReadonlyMap<string, () => string>,
@@ -184,7 +185,7 @@ function named(err: unknown, what: () => string): unknown {
 }
 
 /** Write verified chunks, whole, to packs of the cache's own and record them in one transaction; returns those packs. */
-async function writeCache(s: StoreCore, table: RemoteChunks, chunks: readonly { id: ChunkId; data: Buffer }[], now: number): Promise<number[]> {
+async function writeCache(s: StoreCore, table: RemoteChunkIndex, chunks: readonly { id: ChunkId; data: Buffer }[], now: number): Promise<number[]> {
   const session = `lazy-${randomBytes(8).toString('hex')}`;
   // a registered writer keeps gc from sweeping while these chunks are written but unrecorded
   await s.index.addWriter(session);
@@ -217,7 +218,7 @@ async function writeCache(s: StoreCore, table: RemoteChunks, chunks: readonly { 
 }
 
 /** Evict least recently used cache packs until the cache is within `limit`; packs in `keep` (the read in progress needs them) stay. */
-async function evict(s: StoreCore, table: RemoteChunks, limit: number, keep: ReadonlySet<number>): Promise<number> {
+async function evict(s: StoreCore, table: RemoteChunkIndex, limit: number, keep: ReadonlySet<number>): Promise<number> {
   if (table.cacheBytes() <= limit) return 0;
   // what the unit evicted is its result: a body run again starts from the store, not from a
   // count or a list the first run left

@@ -2,17 +2,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockedError, TuskError } from '../errors.js';
-import type { ContentRecord } from './chunk-index.js';
+import { WRITER_LEASE_MS, type ContentRecord } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import { readChunk, readChunkAsync } from './content-io.js';
-import { RemoteChunks } from './remote-chunks.js';
+import type { RemoteChunkIndex } from './remote-chunks.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
-import { DeltaIndex } from './delta-store.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
-import { requireLocal, type LocalPackAccess } from './packs.js';
+import type { LocalPackAccess } from './packs.js';
 import { WriteSession } from './write-session.js';
 import { DB_FILE, type StoreCore } from './store-core.js';
 import type { FsckProblem, FsckReport, GcReport, OnProgress } from './types.js';
@@ -39,7 +38,7 @@ export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgres
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) run.checked.cachedInputs = verifyInputCache(s.path, (id, problem) => run.report(`cached input ${id.slice(0, 16)}`, problem));
   if (opts.verifyData) await run.checkHasherStates();
-  const remote = RemoteChunks.of(s.db).counts();
+  const remote = s.remoteChunks.counts();
   run.checked.remoteChunks = remote.reduce((n, r) => n + r.absent, 0);
   return { ok: run.problems.length === 0, checked: run.checked, problems: run.problems, ...(remote.length > 0 ? { remote } : {}) };
 }
@@ -56,7 +55,7 @@ class FsckRun {
   readonly problems: FsckProblem[] = [];
   readonly checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0, remoteChunks: 0 };
   /** chunks left on a remote on purpose (lazy pulls): absent here, and no problem */
-  private readonly remote: RemoteChunks;
+  private readonly remote: RemoteChunkIndex;
   private readonly anyRemote: boolean;
   /** hex chunk ids found damaged, misplaced or unreadable */
   private readonly badChunks = new Set<string>();
@@ -71,7 +70,7 @@ class FsckRun {
     private readonly s: StoreCore,
     private readonly onProgress?: OnProgress,
   ) {
-    this.remote = RemoteChunks.of(s.db);
+    this.remote = s.remoteChunks;
     this.anyRemote = this.remote.any();
   }
 
@@ -121,7 +120,7 @@ class FsckRun {
    */
   async checkDeltaChains(): Promise<void> {
     const { index } = this.s;
-    const bases = new DeltaIndex(this.s.db).allBases();
+    const bases = await index.deltaBases();
     for await (const c of index.deltaChunkIds()) {
       if (!bases.has(hex(c))) {
         this.report(`chunk ${hex(c).slice(0, 16)}`, 'is stored as a delta but has no delta row (its base is unknown to gc)');
@@ -334,8 +333,9 @@ function storeBytes(s: StoreCore): number {
     }
   };
   for (const suffix of ['', '-wal', '-shm']) add(path.join(s.path, DB_FILE + suffix));
-  const local = requireLocal(s.packs, 'measuring the store');
-  for (const name of local.names()) total += local.sizeOf(name) ?? 0;
+  // packs in a bucket are not measured here (a request per pack): gc counts those it deletes
+  const local = s.packs.local;
+  if (local) for (const name of local.names()) total += local.sizeOf(name) ?? 0;
   return total;
 }
 
@@ -358,25 +358,51 @@ function sleepSync(ms: number): void {
  * E_LOCKED. Waiting is friendlier than failing at once: a `tusk gc` typed while a put finishes
  * just runs a moment later. The check and the sweep are one transaction, and a writer registers
  * (which needs that lock) before it looks up any chunk, so no writer can slip in between.
+ *
+ * Packs in a bucket are removed (objects, sums, and their blocks in the local cache) when no
+ * chunk row names them; they are never rewritten (an object is immutable; a sparse one stays).
+ * `dryRun`: the same sweep, rolled back, and nothing deleted: the report says what would go.
  */
-export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<GcReport> {
-  // cutting tails and rewriting packs in place are local operations; a bucket's packs are
-  // collected by whatever owns the bucket
-  const local = requireLocal(s.packs, '`tusk gc`');
+export async function gc(s: StoreCore, opts: { waitMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
+  // cutting tails and rewriting packs in place are local operations
+  const local = s.packs.local;
+  const dryRun = opts.dryRun ?? false;
   const before = storeBytes(s);
-  const db = s.db;
-  const rep: GcReport = { chunksRemoved: 0, contentsRemoved: 0, nodesRemoved: 0, packsRemoved: 0, packsRewritten: 0, bytesReclaimed: 0, storeBytesBefore: before, storeBytesAfter: before, cacheFilesRemoved: 0, cacheBytesRemoved: 0 };
+  const rep: GcReport = {
+    chunksRemoved: 0,
+    contentsRemoved: 0,
+    nodesRemoved: 0,
+    packsRemoved: 0,
+    packsRewritten: 0,
+    bytesReclaimed: 0,
+    storeBytesBefore: before,
+    storeBytesAfter: before,
+    cacheFilesRemoved: 0,
+    cacheBytesRemoved: 0,
+    removedPacks: [],
+    ...(dryRun ? { dryRun } : {}),
+  };
   const cacheLimit = inputCacheLimit();
   const waitMs = opts.waitMs ?? GC_WAIT_MS;
   const deadline = Date.now() + waitMs;
+  // bytes of the packs removed (a bucket's objects: what the local measure does not see)
+  let packBytes = 0;
+  const removePack = async (name: string) => {
+    const size = local ? local.sizeOf(name) : await s.packs.size(name);
+    packBytes += size ?? 0;
+    rep.removedPacks.push(name);
+    if (dryRun) return;
+    if (local) local.removeNow(name);
+    else await s.packs.remove(name);
+  };
 
   let repackList: { id: number; name: string }[] | null;
   for (;;) {
-    const swept = await sweep(s, local);
+    const swept = await sweep(s, local, dryRun);
     if (swept) {
       // the pack files whose rows the sweep dropped go once it has committed
-      for (const name of swept.toRemove) local.removeNow(name);
-      Object.assign(rep, swept.counts, { packsRemoved: swept.toRemove.length });
+      for (const name of swept.toRemove) await removePack(name);
+      Object.assign(rep, swept.counts);
       repackList = swept.toRepack;
       break;
     }
@@ -389,38 +415,70 @@ export async function gc(s: StoreCore, opts: { waitMs?: number } = {}): Promise<
     }
     sleepSync(GC_POLL_MS);
   }
-  // packs on disk that no row knows (their rows went with the sweep). List the files before
-  // reading the rows: a writer creates a pack's row (committed) before its file, so a file seen
-  // here whose row is not read just after is truly nobody's — the other order could delete a
-  // pack a writer has just created.
-  const onDisk = local.names();
+  // packs that no row knows (their rows went with the sweep, or a writer died between its
+  // upload and its row's removal). List them before reading the rows: a writer creates a pack's
+  // row (committed) before its file or object, so one seen here whose row is not read just after
+  // is truly nobody's — the other order could delete a pack a writer has just created.
+  const listed: string[] = [];
+  if (local) listed.push(...local.names());
+  else for await (const name of s.packs.list()) listed.push(name);
   const known = new Set((await s.index.listPacks()).map((p) => p.name));
-  for (const name of onDisk) if (!known.has(name)) {
-    local.removeNow(name);
-    rep.packsRemoved++;
+  // in a dry run the swept rows are still there, and the packs they name already listed
+  for (const name of rep.removedPacks) known.add(name);
+  const now = Date.now();
+  for (const name of listed) {
+    if (known.has(name)) continue;
+    // in a bucket, where writers on other machines upload, an object is also spared while its
+    // name (the time its row was made) is younger than a writer's lease
+    if (!local && now - packMadeAt(name) < WRITER_LEASE_MS) continue;
+    await removePack(name);
   }
-  for (const p of repackList) if (await repack(s, local, p)) rep.packsRewritten++;
+  rep.packsRemoved = rep.removedPacks.length;
+  if (local && !dryRun) for (const p of repackList) if (await repack(s, local, p)) rep.packsRewritten++;
+  if (dryRun) {
+    rep.packsRewritten = local ? repackList.length : 0;
+    rep.bytesReclaimed = packBytes;
+    return rep;
+  }
   // cached datum inputs of contents swept above, and the oldest past the cache's bound
   const trim = trimInputCache(s.path, { maxBytes: cacheLimit, isStored: (id) => s.index.hasContent(fromHex(id) as ContentId) });
   rep.cacheFilesRemoved = trim.filesRemoved;
   rep.cacheBytesRemoved = trim.bytesRemoved;
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  const freelist = db.pragma('freelist_count', { simple: true }) as number;
-  const pages = db.pragma('page_count', { simple: true }) as number;
-  if (freelist > pages / 4) db.exec('VACUUM');
+  s.compact();
   rep.storeBytesAfter = storeBytes(s);
-  rep.bytesReclaimed = Math.max(0, before - rep.storeBytesAfter);
+  rep.bytesReclaimed = Math.max(0, before - rep.storeBytesAfter) + (local ? 0 : packBytes);
   return rep;
+}
+
+/** When a pack's row was made, from its name (claimPack: 12 hex digits of ms, then random); 0 when it does not say. */
+function packMadeAt(name: string): number {
+  const t = Number.parseInt(name.slice(0, 12), 16);
+  return /^[0-9a-f]{12}/.test(name) && Number.isFinite(t) ? t : 0;
+}
+
+/** Thrown to roll a dry run's sweep back, carrying what it found. */
+class DryRun<T> extends Error {
+  constructor(readonly found: T) {
+    super('dry run');
+  }
 }
 
 /**
  * Mark and sweep in one unit of work; null (nothing done) while a write session is alive.
  * Returns what it removed, the pack files to delete and the packs to rewrite.
  */
-async function sweep(
-  s: StoreCore,
-  local: LocalPackAccess,
-): Promise<{ counts: Pick<GcReport, 'nodesRemoved' | 'contentsRemoved' | 'chunksRemoved'>; toRemove: string[]; toRepack: { id: number; name: string }[] } | null> {
+type Swept = { counts: Pick<GcReport, 'nodesRemoved' | 'contentsRemoved' | 'chunksRemoved'>; toRemove: string[]; toRepack: { id: number; name: string }[] };
+
+async function sweep(s: StoreCore, local: LocalPackAccess | undefined, dryRun: boolean): Promise<Swept | null> {
+  try {
+    return await sweepUnit(s, local, dryRun);
+  } catch (err) {
+    if (err instanceof DryRun) return err.found as Swept;
+    throw err;
+  }
+}
+
+async function sweepUnit(s: StoreCore, local: LocalPackAccess | undefined, dryRun: boolean): Promise<Swept | null> {
   return s.unitOfWork(async () => {
     if ((await s.index.liveWriters()).length > 0) return null;
     // mark
@@ -448,7 +506,7 @@ async function sweep(
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
     for (const root of await s.jobs.allDatumOutputs()) markDir(root);
     // delta hook: a kept chunk keeps the chain of bases it is stored against
-    const bases = new DeltaIndex(s.db).allBases();
+    const bases = await s.index.deltaBases();
     if (bases.size > 0) {
       const todo = [...chunks];
       for (let key = todo.pop(); key !== undefined; key = todo.pop()) {
@@ -470,23 +528,25 @@ async function sweep(
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const toRemove: string[] = [];
     const toRepack: { id: number; name: string }[] = [];
-    const cache = RemoteChunks.of(s.db);
+    const cache = s.remoteChunks;
     for (const p of await s.index.packUsage()) {
       if (p.owner !== null && (await s.index.isWriterAlive(p.owner))) continue;
       if (p.chunks === 0) {
         await s.index.deletePack(p.id);
         toRemove.push(p.name);
-      } else if (p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name });
+      } else if (local && p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name });
       else {
         // cut a crashed writer's uncommitted tail, under the write lock so that no writer appends
         // meanwhile; cutting to the committed length again is harmless if the body runs again
-        const onDisk = local.sizeOf(p.name);
-        if (onDisk !== null && onDisk > p.size) local.truncate(p.name, p.size);
+        const onDisk = local && !dryRun ? local.sizeOf(p.name) : null;
+        if (onDisk !== null && onDisk > p.size) local!.truncate(p.name, p.size);
       }
     }
     // A pack about to be rewritten is sealed now, in the sweep's transaction: a writer starting
     // while it is copied must not append to it (its new chunks would point at a pack gc deletes).
     for (const p of toRepack) await s.index.sealPack(p.id);
+    // a dry run leaves the metadata as it was: the unit is rolled back
+    if (dryRun) throw new DryRun<Swept>({ counts, toRemove, toRepack });
     return { counts, toRemove, toRepack };
   });
 }

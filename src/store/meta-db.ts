@@ -505,3 +505,33 @@ function migrate(db: Db, readonly: boolean): void {
   });
   run.immediate();
 }
+
+/**
+ * WAL pages between automatic checkpoints while a write of many units runs. A tree's rows go in
+ * over several checkpoint units; SQLite's default checkpoint (at 1,000 pages) after each copied
+ * the same chunk-index pages into the db file again and again. At 16,384 pages (64 MiB) a tree of
+ * 100,000 files is checkpointed once, at the end, and one of millions still keeps its WAL bounded.
+ */
+const MANY_UNITS_WAL_PAGES = 16_384;
+
+/** Run `fn`, a write of many units, with the WAL checkpointed once at its end (when it succeeds) rather than after each unit. */
+export async function withManyUnits<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  const pages = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  db.pragma(`wal_autocheckpoint = ${MANY_UNITS_WAL_PAGES}`);
+  try {
+    const result = await fn();
+    // the write is durable (the WAL synced) when the command returns
+    db.pragma('wal_checkpoint(PASSIVE)');
+    return result;
+  } finally {
+    db.pragma(`wal_autocheckpoint = ${pages}`);
+  }
+}
+
+/** After rows were deleted (gc): fold the WAL back in, and vacuum when a quarter of the file is free. */
+export function compactDb(db: Db): void {
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const freelist = db.pragma('freelist_count', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  if (freelist > pages / 4) db.exec('VACUUM');
+}

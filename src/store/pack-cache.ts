@@ -75,6 +75,19 @@ export class PackCache {
     fs.rmSync(this.fileOf(name, entry), { force: true });
   }
 
+  /** Drop every entry of a pack (one deleted from the bucket): its sums and its blocks. */
+  dropPack(name: string): void {
+    const dir = path.dirname(this.fileOf(name, 'sums'));
+    let files: string[];
+    try {
+      files = fs.readdirSync(dir);
+    } catch {
+      return; // nothing cached under this prefix
+    }
+    for (const f of files) if (f.startsWith(`${name}.`)) fs.rmSync(path.join(dir, f), { force: true });
+    this.bytes = null;
+  }
+
   /** Keep verified bytes; evicts the least recently used entries once the bound is passed. A cache that cannot write is only slower. */
   write(name: string, entry: string, bytes: Uint8Array): void {
     if (this.maxBytes <= 0 || bytes.length > this.maxBytes) return;

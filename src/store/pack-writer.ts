@@ -332,7 +332,7 @@ export class PackWriter {
   /** Record chunk rows and pack sizes. Call inside the commit transaction, after sync(). */
   async record(): Promise<void> {
     await this.index.putChunks(this.pending);
-    this.deltas?.index.record(this.pendingDeltas);
+    await this.deltas?.index.record(this.pendingDeltas);
     for (const p of this.touched) {
       const sealed = this.objects || this.ownPacks || p !== this.current || p.appender.length >= this.targetBytes;
       await this.index.commitPack(p.row.id, p.appender.length, sealed);
@@ -356,7 +356,7 @@ export class PackWriter {
     const rows = this.pending.length;
     const deltas = this.pendingDeltas.length;
     await this.index.putChunks(this.pending.slice(0, rows));
-    this.deltas?.index.record(this.pendingDeltas.slice(0, deltas));
+    await this.deltas?.index.record(this.pendingDeltas.slice(0, deltas));
     const sealed: OpenPack[] = [];
     for (const p of this.touched) {
       if (p === this.current && p.appender.length < this.targetBytes) {

@@ -26,19 +26,54 @@ export interface CachePack {
   bytes: number;
 }
 
-const byDb = new WeakMap<Db, RemoteChunks>();
+/**
+ * The remote-backed chunks of a store and the cache of those fetched: shared metadata (its rows
+ * name chunk and pack rows, which every machine of a team store sees). Synchronous here, as
+ * ChunkIndex is; a network database implements its async form (pg/async-contract.ts).
+ */
+export interface RemoteChunkIndex {
+  /** Whether the store has any remote-backed chunk: a store that was never lazily pulled skips every other query. */
+  any(): boolean;
+  /** Record that `remote` holds these chunks (those already recorded keep their remote). */
+  mark(ids: readonly Buffer[], remote: string): void;
+  /**
+   * Contents rows for one-chunk files whose chunk is remote-backed (a NULL chunk list: the one
+   * chunk whose id is the content's), so that their sizes are known while their chunk rows are not.
+   */
+  putSoleContents(files: readonly { id: Buffer; size: number }[]): void;
+  /** Of these chunks, the remote-backed ones with no copy here, by remote. */
+  absent(ids: readonly Buffer[]): Map<string, ChunkId[]>;
+  /** Of these chunks, those not yet remote-backed. */
+  unbacked(ids: readonly Buffer[]): Buffer[];
+  /** Whether any of these chunks is remote-backed (cached or not). */
+  anyBacked(ids: readonly Buffer[]): boolean;
+  /** Mark the cache packs holding any of these chunks as just used; returns their ids. */
+  touch(ids: readonly Buffer[], now: number): Set<number>;
+  /** Record packs just written with fetched chunks as the cache's. */
+  addCachePacks(packs: readonly { id: number; bytes: number }[], now: number): void;
+  isCachePack(id: number): boolean;
+  cacheBytes(): number;
+  /** The cache's packs, least recently used first. */
+  cachePacks(): CachePack[];
+  /** Forget a cache pack and the chunk rows in it (the caller deletes its file after the unit). */
+  evict(pack: number): void;
+  /** The chunks of `remote` with no copy here (what a full pull fetches). */
+  absentOf(remote: string): ChunkId[];
+  /**
+   * After a full pull from `remote`: its chunks are here to stay. Cache packs holding any of them
+   * become ordinary packs (never evicted), and the chunks that have a copy stop being remote-backed.
+   */
+  settle(remote: string): void;
+  counts(): RemoteChunkCount[];
+  /** Delete the rows of chunks `keep` refuses (gc: no commit needs them any more); the number deleted. */
+  sweep(keep: (id: Buffer) => boolean): number;
+}
 
-export class RemoteChunks {
+/** RemoteChunkIndex on SQLite. */
+export class SqliteRemoteChunks implements RemoteChunkIndex {
   private readonly q;
 
-  /** The table on this connection, its statements prepared once (reads of every datum ask it). */
-  static of(db: Db): RemoteChunks {
-    let t = byDb.get(db);
-    if (!t) byDb.set(db, (t = new RemoteChunks(db)));
-    return t;
-  }
-
-  private constructor(private readonly db: Db) {
+  constructor(private readonly db: Db) {
     this.q = {
       any: db.prepare('SELECT 1 FROM remote_chunks LIMIT 1').pluck(),
       mark: db.prepare('INSERT OR IGNORE INTO remote_chunks (id, remote) VALUES (?, ?)'),
@@ -57,11 +92,6 @@ export class RemoteChunks {
       soleContent: db.prepare('INSERT OR IGNORE INTO contents (id, size, chunks) VALUES (?, ?, NULL)'),
       isCachePack: db.prepare('SELECT 1 FROM chunk_cache WHERE pack = ?').pluck(),
     };
-  }
-
-  /** The same table through another connection (a read-only command writes the cache through a writable one). */
-  withDb(db: Db): RemoteChunks {
-    return db === this.db ? this : RemoteChunks.of(db);
   }
 
   /** Whether the store has any remote-backed chunk: a store that was never lazily pulled skips every other query. */

@@ -2,13 +2,16 @@
 // every service uses. The services (repo-, commit-, file-service, maintenance) take a StoreCore.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError, IoError, NotFoundError } from '../errors.js';
 import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { NodeId } from './hash.js';
 import type { RemoteChunkSource } from './remote-source.js';
-import { openDb, type Db } from './meta-db.js';
+import { compactDb, openDb, withManyUnits, type Db } from './meta-db.js';
+import { describePackLocation, PACK_LOCATION_FILE, readPackLocation, samePackLocation, writePackLocation, type PackLocation } from './pack-location.js';
+import { LocalCache } from './local-cache.js';
+import { SqliteRemoteChunks, type RemoteChunkIndex } from './remote-chunks.js';
 import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './tree.js';
@@ -25,7 +28,11 @@ export interface StoreCore {
   readonly graph: CommitGraph;
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
+  /** remote-backed chunks of lazy clones and the cache of those fetched (remote-chunks.ts) */
+  readonly remoteChunks: RemoteChunkIndex;
   readonly packs: Packs;
+  /** this machine's own cache (local-cache.ts): on a local store, tables of meta.db */
+  readonly localCache: LocalCache;
   readonly pages: PageStore;
   readonly reader: PageReader;
   readonly readonly: boolean;
@@ -50,6 +57,15 @@ export interface StoreCore {
    * rows for its next checkpoint or its commit.
    */
   unitNow(fn: () => Promise<void>): Promise<boolean>;
+  /**
+   * Run `fn`, a write of many units (a tree put in checkpoints), letting the metadata backend do
+   * its upkeep once at the end instead of after each unit (SQLite: one WAL checkpoint).
+   */
+  manyUnits<T>(fn: () => Promise<T>): Promise<T>;
+  /** After gc deleted rows: give the metadata's freed space back where the backend keeps it in files (SQLite). */
+  compact(): void;
+  /** Close the metadata (and the local cache), not the packs: closeCore closes both. */
+  closeMetadata(): void;
 }
 
 /** The metadata contracts bound to one unit of work. */
@@ -57,21 +73,54 @@ export interface UnitTx {
   readonly graph: CommitGraph;
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
+  readonly remoteChunks: RemoteChunkIndex;
 }
 
-/** Make `DIR/.tusk` (idempotent). */
-export function initStore(dir: string): { path: string; created: boolean } {
+/** The store in `DIR/.tusk`, if one is there, and where its packs are (undefined: its own `packs/`). */
+export function existingStore(dir: string): { path: string; packs: PackLocation | undefined } | undefined {
   const root = path.resolve(dir, STORE_DIR);
-  const created = !fs.existsSync(path.join(root, DB_FILE));
+  if (!isStoreDir(root)) return undefined;
+  return { path: root, packs: readPackLocation(root) };
+}
+
+/**
+ * Make `DIR/.tusk` (idempotent), its packs in its own `packs/` directory or at `opts.packs`. A store
+ * already there keeps its packs where they are: asking for another place is an error naming both.
+ * The location is recorded before the metadata db, whose presence is what makes a store: a crash
+ * in between leaves no store, and the next init starts over.
+ */
+export function initStore(dir: string, opts: { packs?: PackLocation } = {}): { path: string; created: boolean; packs?: PackLocation } {
+  const root = path.resolve(dir, STORE_DIR);
+  const existing = existingStore(dir);
+  if (existing) {
+    if (opts.packs && !(existing.packs && samePackLocation(existing.packs, opts.packs))) {
+      const have = existing.packs ? describePackLocation(existing.packs) : path.join(root, PACKS_DIR);
+      throw new InvalidArgumentError(
+        `the store at ${root} keeps its packs in ${have}, not in ${describePackLocation(opts.packs)}`,
+        "a store's packs stay where it was made: drop --packs, or make a new store elsewhere with `tusk init DIR --packs URL`",
+      );
+    }
+    return { path: root, created: false, ...(existing.packs ? { packs: existing.packs } : {}) };
+  }
   try {
-    fs.mkdirSync(path.join(root, PACKS_DIR), { recursive: true });
     fs.mkdirSync(path.join(root, 'tmp'), { recursive: true });
+    if (opts.packs) writePackLocation(root, opts.packs);
+    else {
+      // left by an init that stopped before its metadata db: this one keeps its packs here
+      fs.rmSync(path.join(root, PACK_LOCATION_FILE), { force: true });
+      fs.mkdirSync(path.join(root, PACKS_DIR), { recursive: true });
+    }
   } catch (err) {
     throw new IoError(`cannot create a store in ${path.resolve(dir)}: ${(err as Error).message}`, 'choose a writable directory', { cause: err });
   }
   const db = openDb(path.join(root, DB_FILE), { readonly: false, create: true });
   db.close();
-  return { path: root, created };
+  return { path: root, created: true, ...(opts.packs ? { packs: opts.packs } : {}) };
+}
+
+/** Whether `dir` is a store's `.tusk` directory (its metadata db is what makes one). */
+export function isStoreDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, DB_FILE));
 }
 
 /** The store named by TUSK_STORE, or the nearest `.tusk/` above `cwd`. */
@@ -80,12 +129,12 @@ export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.
   if (named) {
     const p = path.resolve(cwd, named);
     // TUSK_STORE may name the project directory or the .tusk directory itself
-    for (const candidate of [p, path.join(p, STORE_DIR)]) if (fs.existsSync(path.join(candidate, DB_FILE))) return candidate;
+    for (const candidate of [p, path.join(p, STORE_DIR)]) if (isStoreDir(candidate)) return candidate;
     throw new NotFoundError('store', p, `no tusk store at ${p} (from TUSK_STORE)`, `run \`tusk init ${named}\` or point TUSK_STORE at an existing store`);
   }
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, STORE_DIR);
-    if (fs.existsSync(path.join(candidate, DB_FILE))) return candidate;
+    if (isStoreDir(candidate)) return candidate;
     if (path.dirname(dir) === dir) break;
   }
   throw new NotFoundError('store', cwd, `no tusk store found in ${path.resolve(cwd)} or any parent directory`, 'run `tusk init` to create one here, or set TUSK_STORE');
@@ -94,6 +143,10 @@ export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.
 /** Open the store's metadata and packs: the local `packs/` directory unless another backend is given. */
 export function openCore(storePath: string, opts: { readonly?: boolean; packs?: Packs } = {}): StoreCore {
   const readonly = opts.readonly ?? false;
+  // a store whose packs are elsewhere, opened without a backend for them, would read and write an empty `packs/`
+  const located = opts.packs ? undefined : readPackLocation(storePath);
+  if (located)
+    throw new InvalidArgumentError(`the store at ${storePath} keeps its packs in ${describePackLocation(located)}, and was opened without them`, 'open it through the tusk CLI or openTusk, which reach them');
   const db = openDb(path.join(storePath, DB_FILE), { readonly, create: false });
   const units = new SqliteUnits(db);
   const graph = new SqliteCommitGraph(db, () => units.settled());
@@ -104,24 +157,32 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
   };
   const jobs = new SqliteJobRecords(db, () => units.settled());
+  const remoteChunks = new SqliteRemoteChunks(db);
   // on SQLite the unit's statements run on the store's one connection: the same objects serve it
-  const tx: UnitTx = { graph, index, jobs };
+  const tx: UnitTx = { graph, index, jobs, remoteChunks };
   return {
     path: storePath,
     db,
     graph,
     index,
     jobs,
+    remoteChunks,
     packs: opts.packs ?? new LocalPackStorage(path.join(storePath, PACKS_DIR)),
+    localCache: new LocalCache(db),
     pages,
     reader: new PageReader(pages),
     readonly,
     unitOfWork: (fn) => units.run(() => fn(tx)),
     unitNow: (fn) => units.runNow(fn),
+    manyUnits: (fn) => withManyUnits(db, fn),
+    compact: () => compactDb(db),
+    closeMetadata: () => {
+      if (db.open) db.close();
+    },
   };
 }
 
 export function closeCore(core: StoreCore): void {
   core.packs.close();
-  if (core.db.open) core.db.close();
+  core.closeMetadata();
 }

@@ -11,7 +11,7 @@ import type { CommitGraph } from './commit-graph.js';
 import * as commits from './commit-service.js';
 import { isContentPrefix } from './content-prefix.js';
 import { readContent, readFrom, writeContent, type ReadContext, type ReadOptions } from './content-io.js';
-import { FileCache } from './file-cache.js';
+import type { FileCache } from './file-cache.js';
 import { getFile, writeLocalTree, type GetOptions } from './file-service.js';
 import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit } from './file-tree.js';
 import type { ContentId, NodeId } from './hash.js';
@@ -165,10 +165,10 @@ export class StoreHandle {
 
   /** The local file cache (a path and its stat → its content id) that status and checkout use. */
   fileCache(): FileCache {
-    return new FileCache(this.#core.db);
+    return this.#core.localCache.fileCache();
   }
   /** Run `fn`'s writes to the file cache in one transaction of their own. */
   inFileCacheTransaction(fn: () => void): void {
-    this.#core.db.transaction(fn)();
+    this.#core.localCache.inTransaction(fn);
   }
 }

@@ -8,15 +8,16 @@ import * as profiles from './profile-cache.js';
 import { streamFile } from './file-stream.js';
 import * as repos from './repo-service.js';
 import * as transfer from './transfer.js';
-import { closeCore, findStore, initStore, openCore, type StoreCore } from './store-core.js';
+import { closeCore, existingStore, findStore, initStore, isStoreDir, openCore, PACKS_DIR, type StoreCore } from './store-core.js';
 import type { Packs } from './packs.js';
 import { StoreHandle } from './store-handle.js';
 import { ensureContents, type ContentWant } from './lazy-fetch.js';
 import type { RemoteChunkSource } from './remote-source.js';
-import { RemoteChunks } from './remote-chunks.js';
 import type { BranchRef, CommitOrigin, OnProgress, PutSource } from './types.js';
 
-export { initStore, findStore };
+export { existingStore, initStore, findStore, isStoreDir, PACKS_DIR };
+export type { PackLocation } from './pack-location.js';
+export { readPackLocation } from './pack-location.js';
 export type { BranchMove, CommitRecord, TransferImport, TransferSet } from './transfer.js';
 export { contentIdsOfPages, decodeDeltaRecord, deltaOfRecord, pageLinks, recordBases, verifyChunkRecord } from './transfer.js';
 export type { DeltaRecord } from './transfer.js';
@@ -147,7 +148,7 @@ export class Store {
   fsck(opts?: { verifyData?: boolean; onProgress?: OnProgress }) {
     return maintenance.fsck(this.core, opts);
   }
-  gc(opts?: { waitMs?: number }) {
+  gc(opts?: { waitMs?: number; dryRun?: boolean }) {
     return maintenance.gc(this.core, opts);
   }
 
@@ -189,11 +190,11 @@ export class Store {
   }
   /** The chunks of `remote` this store lacks on purpose (a full pull fetches them). */
   remoteBacked(remote: string) {
-    return RemoteChunks.of(this.core.db).absentOf(remote);
+    return this.core.remoteChunks.absentOf(remote);
   }
   /** Per remote, the chunks left there: absent here, or cached. */
   remoteChunkCounts() {
-    return RemoteChunks.of(this.core.db).counts();
+    return this.core.remoteChunks.counts();
   }
   /** Fetch, verify and cache the remote-backed chunks these files need before they are read. */
   ensureContents(wants: readonly ContentWant[]) {

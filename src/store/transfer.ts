@@ -11,11 +11,9 @@ import type { CommitRecord as StoredCommit } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { readChunk } from './content-io.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
-import { DeltaIndex } from './delta-store.js';
 import { enableDeltas } from './delta-writes.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
-import { RemoteChunks } from './remote-chunks.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './tree.js';
 import { TERMINAL_JOB_STATES, type JobRecord, type JobState, type PipelineRecord } from './job-records.js';
@@ -296,7 +294,7 @@ export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generat
     for (const id of slice) {
       const loc = locs.get(id.toString('latin1'));
       if (!loc) {
-        const backed = RemoteChunks.of(s.db).absent([id]);
+        const backed = s.remoteChunks.absent([id]);
         const [remote] = backed.keys();
         // a lazy clone pushing to a remote that lacks what it left on another one
         if (remote !== undefined) throw new InvalidArgumentError(`chunk ${id.toString('hex').slice(0, 16)} is not here: a lazy pull left it on remote ${remote}`, `fetch it first: \`tusk pull ${remote}\` (without --lazy) brings every byte`);
@@ -444,7 +442,7 @@ export class TransferImport {
    */
   leaveOnRemote(remote: string, ids: readonly Buffer[]): number {
     // those an earlier lazy pull left there already are no news (a first lazy pull asks nothing)
-    const table = RemoteChunks.of(this.s.db);
+    const table = this.s.remoteChunks;
     this.lazy = { remote, ids: table.any() ? table.unbacked(ids) : [...ids], all: [...ids] };
     return this.lazy.ids.length;
   }
@@ -475,14 +473,13 @@ export class TransferImport {
     const bases = new Map<string, ChunkId>();
     for (const d of this.deltas.values()) for (const b of d.bases) if (!this.deltas.has(b.toString('latin1'))) bases.set(b.toString('latin1'), b);
     const basesHere = await this.writer.known([...bases.values()]);
-    const index = new DeltaIndex(this.s.db);
     const depths = new Map<string, number>();
     const depthOf = (id: ChunkId, guard: number): number => {
       const k = id.toString('latin1');
       const known = depths.get(k);
       if (known !== undefined) return known;
       const d = this.deltas.get(k);
-      if (!d) return index.depth(id);
+      if (!d) return this.s.index.deltaDepth(id);
       if (guard > 64) throw new CorruptError(`${d.where}: the delta chain of chunk ${id.toString('hex').slice(0, 16)} does not end`, 'the remote copy is damaged; push again from a sound store');
       const depth = 1 + Math.max(...d.bases.map((b) => depthOf(b, guard + 1)));
       depths.set(k, depth);
@@ -541,10 +538,10 @@ export class TransferImport {
         );
         added++;
       }
-      if (this.settled !== null) RemoteChunks.of(s.db).settle(this.settled);
+      if (this.settled !== null) s.remoteChunks.settle(this.settled);
       const backed = new Set<string>();
       if (this.lazy) {
-        const table = RemoteChunks.of(s.db);
+        const table = s.remoteChunks;
         table.mark(this.lazy.ids, this.lazy.remote);
         for (const id of this.lazy.all) backed.add(id.toString('latin1'));
         // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
@@ -625,17 +622,6 @@ function leafFiles(id: NodeId, data: Buffer): LeafFile[] {
   return out;
 }
 
-/** The chunk lists of those of `ids` that have a contents row (null: the one chunk whose id is the content's), one query per 500. */
-function contentLists(s: StoreCore, ids: readonly ContentId[]): Map<string, Buffer | null> {
-  const out = new Map<string, Buffer | null>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const slice = ids.slice(i, i + 500);
-    const rows = s.db.prepare(`SELECT id, chunks FROM contents WHERE id IN (${slice.map(() => '?').join(',')})`).all(...slice) as { id: Buffer; chunks: Buffer | null }[];
-    for (const r of rows) out.set(r.id.toString('latin1'), r.chunks);
-  }
-  return out;
-}
-
 /** The chunks the files of an arriving set are made of that the local store lacks; `files` collects the files its leaf pages name. */
 export async function neededChunks(s: StoreCore, set: TransferSet, files?: LeafFile[]): Promise<Buffer[]> {
   const listed = new Map(set.contents.map((c) => [c.id, c.chunks]));
@@ -667,7 +653,7 @@ export async function neededChunks(s: StoreCore, set: TransferSet, files?: LeafF
   // one with a contents row needs its chunks; one the store does not know is its one chunk
   const ids = [...unlisted.values()];
   const asChunks = await s.index.existingChunks(ids as unknown as ChunkId[]);
-  const lists = contentLists(s, asChunks.size === 0 ? ids : ids.filter((id) => !asChunks.has(id.toString('latin1'))));
+  const lists = s.index.getChunkLists(asChunks.size === 0 ? ids : ids.filter((id) => !asChunks.has(id.toString('latin1'))));
   // a one-chunk file whose chunk row was just looked for needs no second look
   const absent = new Set<string>();
   for (const [k, id] of unlisted) {

@@ -143,12 +143,18 @@ export interface GcReport {
   nodesRemoved: number;
   packsRemoved: number;
   packsRewritten: number;
+  /** what the store's files shrank by, plus the bytes of the objects deleted where packs are in a bucket */
   bytesReclaimed: number;
+  /** the store's files on this machine (metadata, and packs where they are local: a bucket's are not measured) */
   storeBytesBefore: number;
   storeBytesAfter: number;
   /** cached datum inputs removed (their content gone, or the cache over its bound) and their bytes */
   cacheFilesRemoved: number;
   cacheBytesRemoved: number;
+  /** the packs removed (in a dry run: that would be), by name */
+  removedPacks: string[];
+  /** present (true) when nothing was changed: the report says what a run would do */
+  dryRun?: boolean;
 }
 
 /** The window a windowed input's file belongs to; `start` inclusive, `end` exclusive. */

@@ -67,8 +67,8 @@ export const msg = {
 export const done = {
   /** What a put did, when a job it waited for then failed. */
   putWritten: (target: string) => `wrote ${target}`,
-  init: (path: string, created: boolean) =>
-    created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`,
+  init: (path: string, created: boolean, packs?: string) =>
+    (created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`) + (packs ? `, its packs in ${packs}` : ''),
   put: (r: { files: number; bytes: number; storedBytes: number; newChunks: number }, target: string) =>
     `${r.files} ${r.files === 1 ? 'file' : 'files'}, ${formatBytes(r.bytes)} → ${target}` +
     ` (${formatBytes(r.storedBytes)} new in ${r.newChunks} ${r.newChunks === 1 ? 'chunk' : 'chunks'})`,
@@ -85,8 +85,14 @@ export const done = {
     storeBytesAfter: number;
     cacheFilesRemoved: number;
     cacheBytesRemoved: number;
+    removedPacks: string[];
+    dryRun?: boolean;
   }) =>
-    `Reclaimed ${formatBytes(r.bytesReclaimed)}: removed ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
+    r.dryRun
+      ? `Dry run, nothing changed: would reclaim ${formatBytes(r.bytesReclaimed)} of packs, removing ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
+        ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewriting ${r.packsRewritten}` +
+        r.removedPacks.map((p) => `\n  ${p}`).join('')
+      : `Reclaimed ${formatBytes(r.bytesReclaimed)}: removed ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
     ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewrote ${r.packsRewritten}` +
     ` ${r.packsRewritten === 1 ? 'pack' : 'packs'}; the store now holds ${formatBytes(r.storeBytesAfter)}` +
     (r.cacheFilesRemoved > 0 ? `; removed ${r.cacheFilesRemoved} cached ${r.cacheFilesRemoved === 1 ? 'input' : 'inputs'} (${formatBytes(r.cacheBytesRemoved)})` : ''),

@@ -125,8 +125,8 @@ describe('profiles', () => {
     const k = await profileFile(store, { repo: 'kept', branch: 'master', path: '/k.csv' });
     await store.deleteRepo('gone');
     await store.gc();
-    expect(store.loadProfile(g.content, PROFILE_VERSION)).toBeUndefined();
-    expect(store.loadProfile(k.content, PROFILE_VERSION)).toBeDefined();
+    expect(await store.loadProfile(g.content, PROFILE_VERSION)).toBeUndefined();
+    expect(await store.loadProfile(k.content, PROFILE_VERSION)).toBeDefined();
   });
 
   it('a read-only store profiles without writing', async () => {

@@ -203,8 +203,19 @@ describe('store: repos, commits, files', () => {
     await put(store, 'r@master:/keep', keep);
     const big = await put(store, 'r@master:/big', seededBytes(4 * 1024 * 1024, 22));
     await store.deleteCommit(parseCommitRef(`r@${big.commit}`));
+    // a dry run says what would go, and changes nothing: no row, no pack file
+    const packsDir = path.join(store.path, 'packs');
+    const files = () => fs.readdirSync(packsDir, { recursive: true }).map(String).sort();
+    const before = files();
+    const dry = await store.gc({ dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, packsRewritten: 1 });
+    expect(dry.chunksRemoved).toBeGreaterThan(0);
+    expect(dry.bytesReclaimed).toBe(0);
+    expect(files()).toEqual(before);
+    expect(await store.gc({ dryRun: true })).toEqual(dry);
     const g = await store.gc();
-    expect(g.chunksRemoved).toBeGreaterThan(0);
+    expect(g.chunksRemoved).toBe(dry.chunksRemoved);
+    expect(g.packsRewritten).toBe(1);
     expect(g.bytesReclaimed).toBeGreaterThan(3.5 * 1024 * 1024);
     expect((await store.fsck({ verifyData: true })).ok).toBe(true);
     expect((await readBack(store, parseFileRef('r@master:/keep'))).equals(keep)).toBe(true);

@@ -5,6 +5,7 @@
 import type { ChunkIndex } from '../chunk-index.js';
 import type { CommitGraph } from '../commit-graph.js';
 import type { JobRecords } from '../job-records.js';
+import type { RemoteChunkIndex } from '../remote-chunks.js';
 
 // [R] in brackets: a union result (`T | undefined`) stays one Promise, not a union of Promises
 // a method that already answers asynchronously keeps its answer
@@ -22,12 +23,14 @@ export type Async<T> = {
 };
 
 export type AsyncChunkIndex = Async<ChunkIndex>;
+export type AsyncRemoteChunkIndex = Async<RemoteChunkIndex>;
 
-/** The three contracts as one unit of work sees them: every call goes to the same transaction. */
+/** The contracts as one unit of work sees them: every call goes to the same transaction. */
 export interface AsyncMetadata {
   readonly graph: CommitGraph;
   readonly index: AsyncChunkIndex;
   readonly jobs: JobRecords;
+  readonly remoteChunks: AsyncRemoteChunkIndex;
 }
 
 /** The metadata store: contracts outside a unit read the last committed state; `unitOfWork` groups writes. */

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isOwnerAlive, splitIds, WRITER_LEASE_MS, type ChunkLocation, type ContentRecord, type NewChunk, type PackRow } from '../chunk-index.js';
+import type { DeltaRow } from '../delta-store.js';
 import type { ChunkId, ContentId, NodeId } from '../hash.js';
 import { Codec, RECORD_HEADER_BYTES } from '../pack-format.js';
 import type { AsyncChunkIndex } from './async-contract.js';
@@ -236,5 +237,47 @@ export class PgChunkIndex implements AsyncChunkIndex {
     for (const w of r.rows) (isOwnerAlive(w.pid, w.host, w.lease_until) ? live : dead).push(w.id);
     if (dead.length > 0) await this.run('DELETE FROM writers WHERE id = ANY($1::text[])', [dead]);
     return live;
+  }
+
+  async deltaDepth(id: ChunkId): Promise<number> {
+    return (await this.b.db.query<{ depth: number | null }>('SELECT MAX(depth) AS depth FROM chunk_deltas WHERE id = $1', [id])).rows[0]?.depth ?? 0;
+  }
+  /** One statement: a row per (chunk, base), kept only where the chunk's row is this writer's record. */
+  async putDeltas(rows: readonly DeltaRow[]): Promise<void> {
+    const flat = rows.flatMap((r) => r.bases.map((b) => ({ ...r, base: b })));
+    if (flat.length === 0) return;
+    await this.run(
+      `INSERT INTO chunk_deltas (id, base, depth)
+       SELECT d.id, d.base, d.depth FROM unnest($1::bytea[], $2::bytea[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(id, base, depth, pack, o)
+       WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.id = d.id AND c.pack = d.pack AND c."offset" = d.o)
+       ON CONFLICT DO NOTHING`,
+      [flat.map((r) => r.id), flat.map((r) => r.base), flat.map((r) => r.depth), flat.map((r) => r.pack), flat.map((r) => r.offset)],
+    );
+  }
+  async deltaBases(): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    for await (const r of pagedRows<{ id: Buffer; base: Buffer }>(async (last) => {
+      const q = await this.b.db.query<{ id: Buffer; base: Buffer }>(
+        `SELECT id, base FROM chunk_deltas ${last ? 'WHERE (id, base) > ($1, $2)' : ''} ORDER BY id, base LIMIT ${PAGE}`,
+        last ? [last.id, last.base] : [],
+      );
+      return q.rows;
+    }, PAGE)) {
+      const key = r.id.toString('hex');
+      const list = out.get(key);
+      if (list) list.push(r.base.toString('hex'));
+      else out.set(key, [r.base.toString('hex')]);
+    }
+    return out;
+  }
+  async getChunkLists(ids: readonly ContentId[]): Promise<Map<string, Buffer | null>> {
+    const r = await this.b.db.query<{ id: Buffer; chunks: Buffer | null }>('SELECT id, chunks FROM contents WHERE id = ANY($1::bytea[])', [ids]);
+    return new Map(r.rows.map((x) => [x.id.toString('latin1'), x.chunks]));
+  }
+  async getProfile(content: ContentId, version: number): Promise<string | undefined> {
+    return (await this.b.db.query<{ data: string }>('SELECT data FROM profiles WHERE content = $1 AND version = $2', [content, version])).rows[0]?.data;
+  }
+  async putProfile(content: ContentId, version: number, data: string): Promise<void> {
+    await this.run('INSERT INTO profiles (content, version, data) VALUES ($1, $2, $3) ON CONFLICT (content, version) DO UPDATE SET data = EXCLUDED.data', [content, version, data]);
   }
 }

@@ -1,32 +1,34 @@
-// The PostgreSQL metadata store: a pool, the schema brought up to date, and the three contracts
+// The PostgreSQL metadata store: a pool, the schema brought up to date, and the contracts
 // bound to the pool (outside a unit of work) or to one transaction's client (inside one).
 import type pg from 'pg';
 import type { CommitGraph } from '../commit-graph.js';
 import type { JobRecords } from '../job-records.js';
-import type { AsyncChunkIndex, AsyncMetadata, AsyncMetadataStore } from './async-contract.js';
+import type { AsyncChunkIndex, AsyncMetadata, AsyncMetadataStore, AsyncRemoteChunkIndex } from './async-contract.js';
 import type { Binding } from './binding.js';
 import { PgChunkIndex } from './chunk-index.js';
 import { PgCommitGraph } from './commit-graph.js';
 import { openPool, type PgTarget } from './connection.js';
 import { PgJobRecords } from './job-records.js';
+import { PgRemoteChunks } from './remote-chunks.js';
 import { migrate } from './schema.js';
 import { withTransaction, type RetryOptions } from './transaction.js';
 
 function bind(b: Binding): AsyncMetadata {
-  return { graph: new PgCommitGraph(b), index: new PgChunkIndex(b), jobs: new PgJobRecords(b) };
+  return { graph: new PgCommitGraph(b), index: new PgChunkIndex(b), jobs: new PgJobRecords(b), remoteChunks: new PgRemoteChunks(b) };
 }
 
 export class PgMetadata implements AsyncMetadataStore {
   readonly graph: CommitGraph;
   readonly index: AsyncChunkIndex;
   readonly jobs: JobRecords;
+  readonly remoteChunks: AsyncRemoteChunkIndex;
 
   private constructor(
     readonly pool: pg.Pool,
     readonly target: PgTarget,
     private readonly retry: RetryOptions,
   ) {
-    ({ graph: this.graph, index: this.index, jobs: this.jobs } = bind({ db: pool, atomically: (fn) => withTransaction(pool, fn, target, retry) }));
+    ({ graph: this.graph, index: this.index, jobs: this.jobs, remoteChunks: this.remoteChunks } = bind({ db: pool, atomically: (fn) => withTransaction(pool, fn, target, retry) }));
   }
 
   /** Connect to the target and migrate its schema (see schema.ts). */

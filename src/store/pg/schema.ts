@@ -7,7 +7,7 @@ import { FormatVersionError } from '../../errors.js';
 import { pgFailure, type PgTarget } from './connection.js';
 
 /** Bumped by every migration; a database whose version is higher was written by a newer tusk. */
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /** Taken for the length of a migration transaction: two processes migrating at once take turns. */
 const MIGRATION_LOCK = 0x7475736b; // 'tusk'
@@ -207,6 +207,19 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (pipeline, job, datum, attempt)
   );
   `,
+  // 3: lazy clones (SQLite formats 9 and 10): chunks left on a remote until read, and the packs
+  // that cache those fetched, evicted whole
+  `
+  CREATE TABLE remote_chunks (
+    id bytea PRIMARY KEY,
+    remote text NOT NULL
+  );
+  CREATE TABLE chunk_cache (
+    pack bigint PRIMARY KEY REFERENCES packs(id) ON DELETE CASCADE,
+    bytes bigint NOT NULL,
+    used bigint NOT NULL
+  );
+  `,
 ];
 
 /** The schema version a database is at; 0 for an empty one. */
@@ -218,11 +231,12 @@ export async function schemaVersion(db: Pick<pg.ClientBase, 'query'>): Promise<n
 }
 
 /**
- * Bring the database to PG_SCHEMA_VERSION. One transaction: the advisory lock first, so that a
- * second process migrating at the same time waits, then finds the work done. A database newer
- * than this code is refused before anything is written.
+ * Bring the database to PG_SCHEMA_VERSION (`upTo`: an older version, for tests of a migration).
+ * One transaction: the advisory lock first, so that a second process migrating at the same time
+ * waits, then finds the work done. A database newer than this code is refused before anything is
+ * written.
  */
-export async function migrate(pool: pg.Pool, target: PgTarget): Promise<number> {
+export async function migrate(pool: pg.Pool, target: PgTarget, upTo = PG_SCHEMA_VERSION): Promise<number> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -239,11 +253,12 @@ export async function migrate(pool: pg.Pool, target: PgTarget): Promise<number> 
         `the metadata database is at schema version ${from}, but this tusk understands only up to ${PG_SCHEMA_VERSION}`,
         'upgrade tusk (npm install -g tusk@latest) on this machine to use this database',
       );
-    for (let v = from; v < PG_SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]!);
-    if (from === 0) await client.query('INSERT INTO tusk_schema (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
-    else if (from < PG_SCHEMA_VERSION) await client.query('UPDATE tusk_schema SET version = $1', [PG_SCHEMA_VERSION]);
+    const to = Math.max(from, upTo);
+    for (let v = from; v < to; v++) await client.query(MIGRATIONS[v]!);
+    if (from === 0) await client.query('INSERT INTO tusk_schema (version) VALUES ($1)', [to]);
+    else if (from < to) await client.query('UPDATE tusk_schema SET version = $1', [to]);
     await client.query('COMMIT');
-    return PG_SCHEMA_VERSION;
+    return to;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw pgFailure(err, target) ?? err;

@@ -9,6 +9,7 @@ import { SqliteChunkIndex } from '../../../src/store/chunk-index.js';
 import { SqliteCommitGraph, type CommitRecord } from '../../../src/store/commit-graph.js';
 import { SqliteJobRecords } from '../../../src/store/job-records.js';
 import { openDb } from '../../../src/store/meta-db.js';
+import { SqliteRemoteChunks } from '../../../src/store/remote-chunks.js';
 import { SqliteUnits } from '../../../src/store/unit-of-work.js';
 import type { Async, AsyncMetadata, AsyncMetadataStore } from '../../../src/store/pg/async-contract.js';
 import { PgMetadata } from '../../../src/store/pg/metadata.js';
@@ -59,6 +60,7 @@ function sqliteStore(file: string): AsyncMetadataStore {
     index: asAsync(new SqliteChunkIndex(db, () => units.settled())),
     // outside a unit, its calls wait for the unit in flight, as in the store
     jobs: new SqliteJobRecords(db, () => units.settled()),
+    remoteChunks: asAsync(new SqliteRemoteChunks(db)),
   };
   return {
     ...meta,

@@ -91,6 +91,22 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     expect(await schemaVersion(pool)).toBe(PG_SCHEMA_VERSION + 1);
   });
 
+  it('a database at schema version 2 is migrated to 3: its rows stay, the lazy-clone tables arrive', async () => {
+    const url = await server.freshDatabase();
+    const pool = openPool({ url });
+    pools.push(pool);
+    expect(await migrate(pool, { url }, 2)).toBe(2);
+    expect((await pool.query("SELECT count(*) AS n FROM pg_tables WHERE tablename IN ('remote_chunks', 'chunk_cache')")).rows[0].n).toBe(0);
+    await pool.query("INSERT INTO packs (name, size, created) VALUES ('p', 0, 1)");
+    const m = await PgMetadata.open({ url });
+    metas.push(m);
+    expect(await schemaVersion(pool)).toBe(3);
+    expect((await m.index.listPacks()).map((p) => p.name)).toEqual(['p']);
+    const [pack] = await m.index.listPacks();
+    await m.remoteChunks.addCachePacks([{ id: pack!.id, bytes: 10 }], 5);
+    expect(await m.remoteChunks.cachePacks()).toEqual([{ id: pack!.id, name: 'p', bytes: 10 }]);
+  });
+
   it('two units that conflict: one is retried, and both effects land', async () => {
     const m = await openMeta();
     await m.unitOfWork(({ graph }) => graph.insertRepo({ name: 'r', type: 'user', description: '', created: 1 }));
