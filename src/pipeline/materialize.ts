@@ -17,11 +17,11 @@ export { INPUT_CACHE_DIR as CACHE_DIR, inputCacheLimit, trimIfGrown } from '../s
 const madeDirs = new Set<string>();
 
 /** Write a content (read from packs, verified) to a new read-only file at `target`; returns its bytes. */
-function writeContent(s: StoreHandle, id: string, target: string, describe: string): number {
+async function writeContent(s: StoreHandle, id: string, target: string, describe: string): Promise<number> {
   const fd = fs.openSync(target, 'w', 0o444);
   let bytes = 0;
   try {
-    bytes = s.writeContent(fromHex(id) as ContentId, { describe: () => describe }, fd);
+    bytes = await s.writeContent(fromHex(id) as ContentId, { describe: () => describe }, fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(target, { force: true });
@@ -54,7 +54,7 @@ export interface PriorContent {
  * chunk by chunk: what a job after an append reads from packs is what was appended. undefined
  * when `prior` is not in the cache (the caller reads the whole content).
  */
-function extendCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string }, prior: PriorContent, target: string): number | undefined {
+async function extendCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string }, prior: PriorContent, target: string): Promise<number | undefined> {
   const old = s.cachedInputFile(prior.hash);
   const st = fs.statSync(old, { throwIfNoEntry: false });
   // only a cache file nobody wrote to (see place) and of the size recorded then
@@ -69,7 +69,7 @@ function extendCached(s: StoreHandle, f: { repo: string; commit: string; path: s
   }
   let bytes = 0;
   try {
-    bytes = appendTail(s, target, f, prior);
+    bytes = await appendTail(s, target, f, prior);
   } catch (err) {
     fs.rmSync(target, { force: true });
     throw err;
@@ -108,7 +108,7 @@ function layFromCache(file: string, target: string, share: boolean): boolean {
  * the earlier copy is not in the cache or is held elsewhere. The earlier version leaves the
  * cache: a later datum that needs it reads it from packs.
  */
-function growCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number }, prior: PriorContent): number | undefined {
+async function growCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number }, prior: PriorContent): Promise<number | undefined> {
   const old = s.cachedInputFile(prior.hash);
   const st = fs.statSync(old, { throwIfNoEntry: false });
   if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size || st.nlink !== 1) return undefined;
@@ -134,7 +134,7 @@ function growCached(s: StoreHandle, f: { repo: string; commit: string; path: str
       }
       return undefined;
     }
-    const bytes = appendTail(s, tmp, f, prior);
+    const bytes = await appendTail(s, tmp, f, prior);
     try {
       fs.linkSync(tmp, file);
       noteCached(bytes);
@@ -156,7 +156,7 @@ function growCached(s: StoreHandle, f: { repo: string; commit: string; path: str
  * extends one in the cache grows that cached copy into its own (growCached). Returns bytes read
  * from packs.
  */
-function place(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean, prior?: () => PriorContent | undefined): number {
+async function place(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean, prior?: () => Promise<PriorContent | undefined>): Promise<number> {
   if (f.empty) {
     fs.writeFileSync(target, '');
     return 0;
@@ -167,12 +167,12 @@ function place(s: StoreHandle, f: { repo: string; commit: string; path: string; 
   if (st && (st.mode & 0o222) === 0 && st.size === f.size) {
     if (layFromCache(file, target, share)) return 0;
   } else if (st) fs.rmSync(file, { force: true });
-  const earlier = prior?.();
+  const earlier = await prior?.();
   if (earlier) {
-    const grown = growCached(s, f, earlier);
+    const grown = await growCached(s, f, earlier);
     if (grown !== undefined && layFromCache(file, target, share)) return grown;
   }
-  const bytes = (earlier && extendCached(s, f, earlier, target)) ?? writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
+  const bytes = (earlier && (await extendCached(s, f, earlier, target))) ?? (await writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`));
   const dir = path.dirname(file);
   for (let tries = 0; tries < 2; tries++) {
     try {
@@ -208,7 +208,7 @@ export async function materializeDatum(
   pfsDir: string,
   present: ReadonlySet<string> = new Set(),
   share = true,
-  prior: (f: DatumFile) => PriorContent | undefined = () => undefined,
+  prior: (f: DatumFile) => Promise<PriorContent | undefined> = async () => undefined,
   placed?: string[],
 ): Promise<number> {
   let downloaded = 0;
@@ -222,7 +222,7 @@ export async function materializeDatum(
       // a window holds files of several commits, one path maybe in each: a directory per commit
       const target = path.join(base, f.window ? f.commit : '', f.path);
       mkdir(path.dirname(target));
-      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, share, () => prior(f));
+      downloaded += await place(s, { ...f, empty: !!f.emptyFiles }, target, share, () => prior(f));
       placed?.push(target);
       continue;
     }
@@ -232,7 +232,7 @@ export async function materializeDatum(
     for (const pe of s.walkFiles(commit.root as NodeId, f.path)) {
       const target = path.join(base, pe.path);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      downloaded += place(s, { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), size: pe.entry.size, empty: !!f.emptyFiles }, target, share);
+      downloaded += await place(s, { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), size: pe.entry.size, empty: !!f.emptyFiles }, target, share);
     }
   }
   return downloaded;
@@ -258,12 +258,12 @@ export async function fetchDatumInputs(s: StoreHandle, files: readonly DatumFile
 }
 
 /** Append to the cached copy `file` (made writable for it, read-only again after) the bytes of `f` past `prior.size`; the bytes written. */
-function appendTail(s: StoreHandle, file: string, f: Pick<DatumFile, 'repo' | 'commit' | 'path' | 'hash'>, prior: PriorContent): number {
+async function appendTail(s: StoreHandle, file: string, f: Pick<DatumFile, 'repo' | 'commit' | 'path' | 'hash'>, prior: PriorContent): Promise<number> {
   fs.chmodSync(file, 0o644);
   let bytes = 0;
   const fd = fs.openSync(file, 'a');
   try {
-    for (const b of s.readFrom(fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
+    for await (const b of s.readFrom(fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
       for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
       bytes += b.length;
     }
