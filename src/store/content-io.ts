@@ -465,13 +465,17 @@ function checkWhole(rec: ContentRecord, pos: number, whole: Hasher | null, ctx: 
   if (whole && !whole.digest().equals(rec.id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
 }
 
-export interface ReadOptions {
+/** What a caller looked up ahead for a content it reads (a batch of files at once: lookUpContents). */
+export interface Known {
+  /** the content's record */
+  record?: ContentRecord;
+  /** where its chunks lie, and the chains under its deltas */
+  places?: Places;
+}
+
+export interface ReadOptions extends Known {
   /** Each yielded buffer may be overwritten once the next one is asked for (the caller writes it out at once). */
   transient?: boolean;
-  /** The content's record, when the caller looked it up (a batch of files at once: lookUpContents). */
-  record?: ContentRecord;
-  /** Where its chunks lie, when the caller looked them up with the record's (with the chains under its deltas). */
-  places?: Places;
 }
 
 /**
@@ -539,9 +543,9 @@ const TAIL_LOOKUP = 16;
  * it is checked, as a whole (writeContentParallel); anything else is checked as readContent
  * checks it. Returns the bytes written.
  */
-export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void, record?: ContentRecord): Promise<number> {
+export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void, known: Known = {}): Promise<number> {
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
-  const rec = record ?? (await contentRecord(index, id, ctx));
+  const rec = known.record ?? (await contentRecord(index, id, ctx));
   const reserveBlocks = () => {
     if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);
   };
@@ -572,7 +576,7 @@ export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentI
     if (n !== null) return n;
     startOver(); // the worker never started: again, the careful way, chunk by chunk
   }
-  for await (const b of readRecord(index, packs, rec, ctx, offset, { transient: true })) {
+  for await (const b of readRecord(index, packs, rec, ctx, offset, { transient: true, places: known.places })) {
     for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, written + off);
     written += b.length;
     onBytes?.(b.length);

@@ -8,6 +8,8 @@ import type { ChunkIndex } from '../../src/store/chunk-index.js';
 import { readContent } from '../../src/store/content-io.js';
 import { readRange } from '../../src/store/content-range.js';
 import { getFile } from '../../src/store/file-service.js';
+import { materializeDatum } from '../../src/pipeline/materialize.js';
+import { StoreHandle } from '../../src/store/store-handle.js';
 import { fromHex, type ContentId } from '../../src/store/hash.js';
 import { fsck } from '../../src/store/maintenance.js';
 import { Codec } from '../../src/store/pack-format.js';
@@ -134,5 +136,21 @@ describe('chunk index round trips', () => {
     // one per page holding files: far fewer than the files
     expect(calls.get('getContents') ?? 0).toBeGreaterThan(0);
     expect(calls.get('getContents')!).toBeLessThan(20);
+  });
+
+  it('laying out a directory input looks the records of the files not cached up a group at a time', async () => {
+    const store = newStore();
+    await store.createRepo('in');
+    const src = tempDir();
+    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `f${i}`), `input ${i}\n`);
+    await store.putFiles({ repo: 'in', branch: 'master' }, [{ kind: 'local', localPath: src, repoPath: '/d', recursive: true }]);
+    const info = await store.inspectFile(parseFileRef('in@master:/d'));
+    const dir = { name: 'in', repo: 'in', branch: 'master', commit: info.commit, path: '/d', type: 'dir' as const, hash: info.hash, size: info.sizeBytes };
+    const { index, calls } = counted(store.core.index);
+    const pfs = path.join(tempDir(), 'pfs');
+    expect(await materializeDatum(new StoreHandle({ ...store.core, index }), [dir], pfs)).toBeGreaterThan(0);
+    for (let i = 0; i < 300; i++) expect(fs.readFileSync(path.join(pfs, 'in', 'd', `f${i}`), 'utf8')).toBe(`input ${i}\n`);
+    expect(singles(calls)).toBe(0);
+    expect(calls.get('getContents')).toBe(1);
   });
 });
