@@ -5,7 +5,23 @@ import type { ChunkId } from './hash.js';
 import { Codec } from './pack-format.js';
 
 /** Latin1 chunk id → where the chunk lies: what a read looked up ahead, in batches. */
-export type Places = ReadonlyMap<string, ChunkLocation>;
+export interface Places {
+  get(key: string): ChunkLocation | undefined;
+}
+
+/** The places of several lookups as one (a run of chunks that spans two windows of lookups). */
+export function joinPlaces(all: readonly Places[]): Places {
+  if (all.length === 1) return all[0]!;
+  return {
+    get: (key) => {
+      for (const p of all) {
+        const loc = p.get(key);
+        if (loc) return loc;
+      }
+      return undefined;
+    },
+  };
+}
 
 /**
  * Where `ids` lie, and every chunk the deltas among them are decoded from: two queries for the

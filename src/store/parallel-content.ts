@@ -13,7 +13,7 @@ import { CorruptError } from '../errors.js';
 import { AlignedWriter } from './aligned-writer.js';
 import { giveBuffer } from './chunk-buffers.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
-import { addChains, type Places } from './chunk-places.js';
+import { addChains, joinPlaces, type Places } from './chunk-places.js';
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import type { ContentSink, ReadContext } from './content-sink.js';
 import * as fs from 'node:fs';
@@ -304,12 +304,12 @@ class RunReader {
     const { chunks } = this.rec;
     const first = this.next;
     const locs: ChunkLocation[] = [];
-    let places: Places | undefined;
+    // the windows of lookups the run spans: a run of small records (deltas) may span several
+    const windows: Places[] = [];
     let bytes = 0;
     while (this.next < chunks.length) {
       const window = await this.locate(this.next);
-      // a run that spans two windows: readOne gets the places of the first (it looks up the rest)
-      places ??= window;
+      if (windows[windows.length - 1] !== window) windows.push(window);
       const loc = window.get(chunks[this.next]!.toString('latin1'));
       const len = loc ? RECORD_HEADER_BYTES + loc.storedLen : 0;
       const prev = locs[locs.length - 1];
@@ -323,7 +323,7 @@ class RunReader {
     const ids = Buffer.concat(chunks.slice(first, this.next), count * ID_BYTES);
     const start = this.pos;
     for (const loc of locs) this.pos += loc.rawLen;
-    return { seq: -1, start, first, count, locs, places: places ?? new Map(), bytes, ids, pooled: this.pooled && locs.length === count };
+    return { seq: -1, start, first, count, locs, places: joinPlaces(windows), bytes, ids, pooled: this.pooled && locs.length === count };
   }
 
   /** Read and take apart a run; every record that does not check out goes to readOne. */

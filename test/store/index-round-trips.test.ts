@@ -13,6 +13,7 @@ import { StoreHandle } from '../../src/store/store-handle.js';
 import { fromHex, type ContentId } from '../../src/store/hash.js';
 import { fsck } from '../../src/store/maintenance.js';
 import { Codec } from '../../src/store/pack-format.js';
+import { PARALLEL_MIN_BYTES } from '../../src/store/parallel-content.js';
 import type { Store } from '../../src/store/store.js';
 import { allBytes, seededBytes, streamOf, tempDir, tempStores } from '../helpers.js';
 import { tableVersions } from './table-versions.js';
@@ -22,10 +23,10 @@ const SINGLE_READS = ['getChunk', 'getSoleChunk', 'getContent', 'hasContent'];
 
 const singles = (calls: Map<string, number>) => SINGLE_READS.reduce((n, k) => n + (calls.get(k) ?? 0), 0);
 
-/** A store holding `count` versions of a 1 MiB table at /t.csv, the later ones stored as deltas; their content ids, oldest first. */
-async function deltaVersions(store: Store, count: number): Promise<{ ids: ContentId[]; data: Buffer[] }> {
+/** A store holding `count` versions of a table (1 MiB unless told) at /t.csv, the later ones stored as deltas; their content ids, oldest first. */
+async function deltaVersions(store: Store, count: number, bytes = 1 << 20): Promise<{ ids: ContentId[]; data: Buffer[] }> {
   await store.createRepo('r');
-  const data = tableVersions(1 << 20, count);
+  const data = tableVersions(bytes, count);
   const ids: ContentId[] = [];
   for (const v of data) {
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(v), repoPath: '/t.csv' }]);
@@ -103,6 +104,22 @@ describe('chunk index round trips', () => {
     expect(singles(calls)).toBe(1);
     expect(calls.get('getChunks')).toBe(1);
     expect(calls.get('getChainChunks')).toBe(1);
+  });
+
+  it('a big delta version, read by the copy loops, looks its places and chains up a window of chunks at a time', async () => {
+    const store = newStore();
+    // more chunks than one window of lookups (256): a run of small delta records spans both
+    const { ids, data } = await deltaVersions(store, 2, PARALLEL_MIN_BYTES + (28 << 20));
+    const chunks = (await store.core.index.getContent(ids[1]!))!.chunks.length;
+    expect(chunks).toBeGreaterThan(256);
+    const { index, calls } = counted(store.core.index);
+    const out = path.join(tempDir(), 't.csv');
+    await getFile({ ...store.core, index }, parseFileRef('r@master:/t.csv'), { output: out });
+    expect(fs.readFileSync(out).equals(data[1]!)).toBe(true);
+    const windows = Math.ceil(chunks / 256);
+    expect(singles(calls)).toBe(1); // the content's record
+    expect(calls.get('getChunks')).toBeLessThanOrEqual(windows);
+    expect(calls.get('getChainChunks')).toBeLessThanOrEqual(windows);
   });
 
   it('get -r of many small files looks their records and chunks up a group at a time, not per file', async () => {
