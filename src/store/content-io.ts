@@ -642,15 +642,6 @@ async function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, 
   checkWhole(rec, pos, whole, ctx);
 }
 
-/**
- * A one-chunk file's bytes, verified (its chunk id is its content id), with one index query
- * instead of three; undefined when the content is not one chunk (read it with readContent).
- */
-export async function readSoleChunk(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext): Promise<Buffer | undefined> {
-  const loc = await index.getSoleChunk(id);
-  return loc ? readChunk(index, packs, id as unknown as ChunkId, ctx, loc) : undefined;
-}
-
 /** The record of several contents joined end to end: chunk lists concatenated, id hashed over `bytes`. */
 export async function concatContents(parts: readonly (ContentRecord | undefined)[], bytes: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<ContentRecord> {
   const chunks: ChunkId[] = [];
