@@ -72,9 +72,16 @@ export async function readBack(store: Store, ref: Parameters<Store['getFile']>[0
   return Buffer.concat(parts);
 }
 
+/** Every buffer of a read, joined. */
+export async function allBytes(parts: AsyncIterable<Buffer>): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for await (const b of parts) out.push(b);
+  return Buffer.concat(out);
+}
+
 /** Flip one byte in the middle of a chunk's stored bytes, in its pack on disk. */
-export function damageChunk(store: Store, chunk: ChunkId): void {
-  const loc = store.core.index.getChunk(chunk)!;
+export async function damageChunk(store: Store, chunk: ChunkId): Promise<void> {
+  const loc = (await store.core.index.getChunk(chunk))!;
   const pack = path.join(store.core.path, 'packs', loc.packName.slice(0, 2), `${loc.packName}.pack`);
   const fd = fs.openSync(pack, 'r+');
   try {

@@ -23,7 +23,7 @@ export function projectReads(h: StoreHandle): ProjectReads {
     async *readContent(id: ContentId, ctx: { describe: () => string }) {
       yield* h.readContent(id, ctx);
     },
-    hasContent: async (id) => h.index.hasContent(id),
+    storedContents: async (ids) => new Set((await h.index.getContents(ids)).keys()),
     async fetchContents(wants) {
       if (h.anyRemoteBacked()) await h.ensureContents(wants);
     },

@@ -47,7 +47,7 @@ export interface MlRunContext {
   /** a private scratch directory */
   tmpDir?: string;
   /** the datum's last successful run, to build on (predict: rows appended since) */
-  previous?: () => PreviousRun | undefined;
+  previous?: () => Promise<PreviousRun | undefined>;
   /** store an output file as an earlier content followed by a local file's bytes (see DatumContext) */
   appendOutput?: (path: string, base: ContentId, tail: string) => void;
   /** the datum's window, when an input has one (`reference: window` compares within it) */
@@ -344,7 +344,7 @@ export async function runPredict(spec: MlSpec, ctx: MlRunContext): Promise<MlRun
     const appendOutput = ctx.appendOutput;
     const plans =
       spec.data.format === 'csv' && ctx.tmpDir && appendOutput
-        ? planUnits(units, ctx.pfsDir, ctx.previous?.(), { windowMetrics })
+        ? await planUnits(units, ctx.pfsDir, await ctx.previous?.(), { windowMetrics })
         : units.map((): UnitPlan => ({ kind: 'full', why: 'not CSV data' }));
     const outputs: string[] = [];
     for (const [i, u] of units.entries()) {

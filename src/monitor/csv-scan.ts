@@ -27,9 +27,13 @@ export interface CsvShape {
 
 /**
  * Scan the bytes of a CSV file: `start` is told the columns once the types are known and
- * returns the visitor for every cell. `source` names the file in errors.
+ * returns the visitor for every cell. `source` names the file in errors. Bytes that arrive
+ * asynchronously (a file read from the store) give the shape as a Promise.
  */
-export function scanCsv(chunks: Iterable<Buffer>, source: string, start: (columns: CsvShape['columns']) => CellVisitor, delimiter = ','): CsvShape {
+export function scanCsv(chunks: Iterable<Buffer>, source: string, start: (columns: CsvShape['columns']) => CellVisitor, delimiter?: string): CsvShape;
+export function scanCsv(chunks: AsyncIterable<Buffer>, source: string, start: (columns: CsvShape['columns']) => CellVisitor, delimiter?: string): Promise<CsvShape>;
+export function scanCsv(chunks: CsvBytes, source: string, start: (columns: CsvShape['columns']) => CellVisitor, delimiter?: string): CsvShape | Promise<CsvShape>;
+export function scanCsv(chunks: CsvBytes, source: string, start: (columns: CsvShape['columns']) => CellVisitor, delimiter = ','): CsvShape | Promise<CsvShape> {
   const parser = new CsvParser(delimiter);
   const decoder = new StringDecoder('utf8');
   let header: string[] | undefined;
@@ -66,10 +70,27 @@ export function scanCsv(chunks: Iterable<Buffer>, source: string, start: (column
       } else row(rec);
     }
   };
+  const end = (): CsvShape => {
+    take(parser.push(decoder.end()));
+    take(parser.end());
+    if (!header) throw new InvalidArgumentError(`${source} is empty: a CSV file needs a header row`, 'profile and drift read CSV files with a header line');
+    if (sample) begin();
+    return { columns, rows };
+  };
+  if (!(Symbol.iterator in chunks)) {
+    return (async () => {
+      for await (const chunk of chunks) take(parser.push(decoder.write(chunk)));
+      return end();
+    })();
+  }
   for (const chunk of chunks) take(parser.push(decoder.write(chunk)));
-  take(parser.push(decoder.end()));
-  take(parser.end());
-  if (!header) throw new InvalidArgumentError(`${source} is empty: a CSV file needs a header row`, 'profile and drift read CSV files with a header line');
-  if (sample) begin();
-  return { columns, rows };
+  return end();
+}
+
+/** A CSV file's bytes in order: local files are read synchronously, the store's asynchronously. */
+export type CsvBytes = Iterable<Buffer> | AsyncIterable<Buffer>;
+
+/** `f` of a scan's shape, as the scan gives it (at once, or as a Promise). */
+export function afterScan<T>(shape: CsvShape | Promise<CsvShape>, f: (shape: CsvShape) => T): T | Promise<T> {
+  return shape instanceof Promise ? shape.then(f) : f(shape);
 }

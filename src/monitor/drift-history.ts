@@ -47,7 +47,9 @@ function at(side: DriftJson['current']): string | null {
 async function readReport(store: DriftHistoryReads, repo: string, commit: string, path: string): Promise<DriftJson | undefined> {
   try {
     const file = await store.streamFile({ repo, commit, path });
-    return JSON.parse(Buffer.concat([...file.chunks()]).toString('utf8')) as DriftJson;
+    const parts: Buffer[] = [];
+    for await (const b of file.chunks()) parts.push(b);
+    return JSON.parse(Buffer.concat(parts).toString('utf8')) as DriftJson;
   } catch (err) {
     if (err instanceof NotFoundError || err instanceof SyntaxError) return undefined;
     throw err;

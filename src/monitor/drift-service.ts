@@ -41,7 +41,7 @@ export async function driftFiles(store: Store, reference: FileRef, current: File
   if (!Number.isInteger(window) || window < 1 || window > MAX_WINDOW) throw new InvalidArgumentError(`window ${window} is not a whole number from 1 to ${MAX_WINDOW}`, 'e.g. --window 4 pools the reference commit and its 3 parents');
   const read = async (ref: FileRef, maxValues: number) => {
     const file = await store.streamFile(ref);
-    const cols = readColumns(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`, maxValues, opts.delimiter ?? ',');
+    const cols = await readColumns(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`, maxValues, opts.delimiter ?? ',');
     return { side: { repo: file.info.repo, commit: file.info.commit, path: file.info.path, content: file.info.hash, rows: cols.rows }, cols };
   };
   const refs = window === 1 ? [reference] : await windowOf(store, reference, window);

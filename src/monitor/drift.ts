@@ -3,7 +3,7 @@
 // budget shared by the file's number columns, past which each column keeps a seeded uniform
 // sample (reservoir) of its share; a string column keeps its value counts (up to MAX_TRACKED
 // distinct values, past which it is reported as skipped: an id-like column has no distribution).
-import { scanCsv, type CsvColumnType } from './csv-scan.js';
+import { afterScan, scanCsv, type CsvBytes, type CsvColumnType } from './csv-scan.js';
 import { MAX_TRACKED } from './sketch.js';
 import { chi2Contingency, jensenShannon, ks2samp, meanStd, numericPsi, psi, wasserstein } from './stats.js';
 
@@ -73,7 +73,9 @@ function seeded(seed: number): () => number {
 }
 
 /** Read every column of a CSV in one pass (number values sorted ascending, sampled past the budget). */
-export function readColumns(chunks: Iterable<Buffer>, source: string, maxValues = DEFAULT_MAX_VALUES, delimiter = ','): FileColumns {
+export function readColumns(chunks: Iterable<Buffer>, source: string, maxValues?: number, delimiter?: string): FileColumns;
+export function readColumns(chunks: AsyncIterable<Buffer>, source: string, maxValues?: number, delimiter?: string): Promise<FileColumns>;
+export function readColumns(chunks: CsvBytes, source: string, maxValues = DEFAULT_MAX_VALUES, delimiter = ','): FileColumns | Promise<FileColumns> {
   type Acc = { name: string; type: CsvColumnType; buf: Float64Array; n: number; seen: number; counts: Map<string, number> | null; missing: number; invalid: number };
   let accs: Acc[] = [];
   let cap = 0;
@@ -110,14 +112,14 @@ export function readColumns(chunks: Iterable<Buffer>, source: string, maxValues 
       invalid: (j) => void accs[j]!.invalid++,
     };
   }, delimiter);
-  return {
-    rows: shape.rows,
+  return afterScan(shape, (sh) => ({
+    rows: sh.rows,
     columns: accs.map((a): ColumnData =>
       a.type === 'number'
         ? { name: a.name, type: 'number', values: a.buf.slice(0, a.n).sort(), seen: a.seen, missing: a.missing, invalid: a.invalid }
         : { name: a.name, type: 'string', counts: a.counts, seen: a.seen, missing: a.missing, invalid: a.invalid },
     ),
-  };
+  }));
 }
 
 /**

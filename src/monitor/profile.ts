@@ -3,7 +3,7 @@
 // Memory per column: a KLL sketch (~3·KLL_K numbers) and up to MAX_TRACKED distinct values.
 import type { FileRef } from '../store/address.js';
 import type { Store } from '../store/store.js';
-import { scanCsv, type CsvColumnType } from './csv-scan.js';
+import { afterScan, scanCsv, type CsvBytes, type CsvColumnType } from './csv-scan.js';
 import { HeavyHitters, KLL_K, KLL_RANK_ERROR, KllSketch } from './sketch.js';
 
 /** The profile format; a change to what a profile holds bumps it, so old rows are not reused. */
@@ -117,7 +117,9 @@ class ColumnProfiler {
 }
 
 /** Profile CSV bytes in one pass. */
-export function profileCsv(chunks: Iterable<Buffer>, source: string, delimiter = ','): ContentProfile {
+export function profileCsv(chunks: Iterable<Buffer>, source: string, delimiter?: string): ContentProfile;
+export function profileCsv(chunks: AsyncIterable<Buffer>, source: string, delimiter?: string): Promise<ContentProfile>;
+export function profileCsv(chunks: CsvBytes, source: string, delimiter = ','): ContentProfile | Promise<ContentProfile> {
   let cols: ColumnProfiler[] = [];
   const shape = scanCsv(chunks, source, (columns) => {
     cols = columns.map((c) => new ColumnProfiler(c.name, c.type));
@@ -128,7 +130,7 @@ export function profileCsv(chunks: Iterable<Buffer>, source: string, delimiter =
       invalid: (j) => void cols[j]!.invalid++,
     };
   }, delimiter);
-  return { rows: shape.rows, columns: cols.map((c) => c.result()), sketch: { kind: 'KLL', k: KLL_K, rankError: KLL_RANK_ERROR } };
+  return afterScan(shape, (sh) => ({ rows: sh.rows, columns: cols.map((c) => c.result()), sketch: { kind: 'KLL', k: KLL_K, rankError: KLL_RANK_ERROR } }));
 }
 
 /**
@@ -143,7 +145,7 @@ export async function profileFile(store: Store, ref: FileRef, opts: { delimiter?
   const keep = delimiter === ',';
   const kept = keep ? await store.loadProfile(file.info.hash, PROFILE_VERSION) : undefined;
   if (kept !== undefined) return { ...where, ...(JSON.parse(kept) as ContentProfile), cached: true };
-  const profile = profileCsv(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`, delimiter);
+  const profile = await profileCsv(file.chunks(), `${file.info.path} in ${file.info.repo}@${file.info.commit}`, delimiter);
   if (keep) await store.saveProfile(file.info.hash, PROFILE_VERSION, JSON.stringify(profile));
   return { ...where, ...profile, cached: false };
 }

@@ -47,18 +47,18 @@ export async function layOut(s: StoreHandle, spec: PipelineSpec, earlier: Previo
  * held then: each is laid out as its cached earlier copy plus the new bytes. Asked only when a
  * file is not in the cache (reading it from packs costs more than looking the last run up).
  */
-function appendedSince(spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[]): (f: DatumFile) => PriorContent | undefined {
+function appendedSince(spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[]): (f: DatumFile) => Promise<PriorContent | undefined> {
   let prev: PreviousRun | undefined | null = null;
-  const lookUp = (): PreviousRun | undefined => {
+  const lookUp = async (): Promise<PreviousRun | undefined> => {
     try {
-      return spec.reprocess_spec === 'every_job' ? undefined : earlier.of(datum, files);
+      return spec.reprocess_spec === 'every_job' ? undefined : await earlier.of(datum, files);
     } catch {
       return undefined; // laid out whole: the transform reports what cannot be read
     }
   };
-  return (f) => {
+  return async (f) => {
     if (f.type !== 'file' || f.window) return undefined;
-    if (prev === null) prev = lookUp();
+    if (prev === null) prev = await lookUp();
     const c = prev?.inputs.get(`/pfs/${f.name}${f.path}`);
     return c?.change === 'appended' ? { hash: c.beforeHash, size: c.before } : undefined;
   };

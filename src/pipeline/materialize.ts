@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromHex, type ContentId, type NodeId } from '../store/hash.js';
-import { noteCached, type ContentWant, type StoreHandle } from '../store/store-handle.js';
+import { noteCached, type ContentWant, type Known, type StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
 
 export { INPUT_CACHE_DIR as CACHE_DIR, inputCacheLimit, trimIfGrown } from '../store/store-handle.js';
@@ -17,11 +17,11 @@ export { INPUT_CACHE_DIR as CACHE_DIR, inputCacheLimit, trimIfGrown } from '../s
 const madeDirs = new Set<string>();
 
 /** Write a content (read from packs, verified) to a new read-only file at `target`; returns its bytes. */
-function writeContent(s: StoreHandle, id: string, target: string, describe: string): number {
+async function writeContent(s: StoreHandle, id: string, target: string, describe: string, known?: Known): Promise<number> {
   const fd = fs.openSync(target, 'w', 0o444);
   let bytes = 0;
   try {
-    bytes = s.writeContent(fromHex(id) as ContentId, { describe: () => describe }, fd);
+    bytes = await s.writeContent(fromHex(id) as ContentId, { describe: () => describe }, fd, undefined, undefined, known);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(target, { force: true });
@@ -54,7 +54,7 @@ export interface PriorContent {
  * chunk by chunk: what a job after an append reads from packs is what was appended. undefined
  * when `prior` is not in the cache (the caller reads the whole content).
  */
-function extendCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string }, prior: PriorContent, target: string): number | undefined {
+async function extendCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string }, prior: PriorContent, target: string): Promise<number | undefined> {
   const old = s.cachedInputFile(prior.hash);
   const st = fs.statSync(old, { throwIfNoEntry: false });
   // only a cache file nobody wrote to (see place) and of the size recorded then
@@ -69,7 +69,7 @@ function extendCached(s: StoreHandle, f: { repo: string; commit: string; path: s
   }
   let bytes = 0;
   try {
-    bytes = appendTail(s, target, f, prior);
+    bytes = await appendTail(s, target, f, prior);
   } catch (err) {
     fs.rmSync(target, { force: true });
     throw err;
@@ -108,7 +108,7 @@ function layFromCache(file: string, target: string, share: boolean): boolean {
  * the earlier copy is not in the cache or is held elsewhere. The earlier version leaves the
  * cache: a later datum that needs it reads it from packs.
  */
-function growCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number }, prior: PriorContent): number | undefined {
+async function growCached(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number }, prior: PriorContent): Promise<number | undefined> {
   const old = s.cachedInputFile(prior.hash);
   const st = fs.statSync(old, { throwIfNoEntry: false });
   if (!st || (st.mode & 0o222) !== 0 || st.size !== prior.size || st.nlink !== 1) return undefined;
@@ -134,7 +134,7 @@ function growCached(s: StoreHandle, f: { repo: string; commit: string; path: str
       }
       return undefined;
     }
-    const bytes = appendTail(s, tmp, f, prior);
+    const bytes = await appendTail(s, tmp, f, prior);
     try {
       fs.linkSync(tmp, file);
       noteCached(bytes);
@@ -156,23 +156,29 @@ function growCached(s: StoreHandle, f: { repo: string; commit: string; path: str
  * extends one in the cache grows that cached copy into its own (growCached). Returns bytes read
  * from packs.
  */
-function place(s: StoreHandle, f: { repo: string; commit: string; path: string; hash: string; size: number; empty: boolean }, target: string, share: boolean, prior?: () => PriorContent | undefined): number {
+async function place(
+  s: StoreHandle,
+  f: PlacedFile,
+  target: string,
+  share: boolean,
+  prior?: () => Promise<PriorContent | undefined>,
+  known?: Known,
+): Promise<number> {
   if (f.empty) {
     fs.writeFileSync(target, '');
     return 0;
   }
   const file = s.cachedInputFile(f.hash);
   const st = fs.statSync(file, { throwIfNoEntry: false });
-  // a cache file whose mode or size changed was written to: not trusted, re-created
-  if (st && (st.mode & 0o222) === 0 && st.size === f.size) {
+  if (trusted(st, f)) {
     if (layFromCache(file, target, share)) return 0;
   } else if (st) fs.rmSync(file, { force: true });
-  const earlier = prior?.();
+  const earlier = await prior?.();
   if (earlier) {
-    const grown = growCached(s, f, earlier);
+    const grown = await growCached(s, f, earlier);
     if (grown !== undefined && layFromCache(file, target, share)) return grown;
   }
-  const bytes = (earlier && extendCached(s, f, earlier, target)) ?? writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`);
+  const bytes = (earlier && (await extendCached(s, f, earlier, target))) ?? (await writeContent(s, f.hash, target, `file ${f.path} in ${f.repo}@${f.commit}`, known));
   const dir = path.dirname(file);
   for (let tries = 0; tries < 2; tries++) {
     try {
@@ -208,13 +214,15 @@ export async function materializeDatum(
   pfsDir: string,
   present: ReadonlySet<string> = new Set(),
   share = true,
-  prior: (f: DatumFile) => PriorContent | undefined = () => undefined,
+  prior: (f: DatumFile) => Promise<PriorContent | undefined> = async () => undefined,
   placed?: string[],
 ): Promise<number> {
   let downloaded = 0;
   const mkdir = (dir: string) => {
     if (!present.has(dir)) fs.mkdirSync(dir, { recursive: true });
   };
+  // the datum's file inputs the cache does not hold: looked up together
+  const known = await uncachedContents(s, files.filter((f) => f.type === 'file').map((f) => ({ ...f, empty: !!f.emptyFiles })));
   for (const f of files) {
     const base = path.join(pfsDir, f.name);
     mkdir(base);
@@ -222,20 +230,68 @@ export async function materializeDatum(
       // a window holds files of several commits, one path maybe in each: a directory per commit
       const target = path.join(base, f.window ? f.commit : '', f.path);
       mkdir(path.dirname(target));
-      downloaded += place(s, { ...f, empty: !!f.emptyFiles }, target, share, () => prior(f));
+      downloaded += await place(s, { ...f, empty: !!f.emptyFiles }, target, share, () => prior(f), knownOf(known, f.hash));
       placed?.push(target);
       continue;
     }
     const commit = await s.graph.getCommit(f.repo, f.commit);
     if (!commit?.root) continue;
     fs.mkdirSync(path.join(base, f.path), { recursive: true });
+    // a directory's files a group at a time: the records of those the cache does not hold in one lookup
+    let group: { target: string; file: PlacedFile }[] = [];
+    const layGroup = async () => {
+      const ahead = await uncachedContents(s, group.map((g) => g.file));
+      for (const g of group) downloaded += await place(s, g.file, g.target, share, undefined, knownOf(ahead, g.file.hash));
+      group = [];
+    };
     for (const pe of s.walkFiles(commit.root as NodeId, f.path)) {
       const target = path.join(base, pe.path);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      downloaded += place(s, { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), size: pe.entry.size, empty: !!f.emptyFiles }, target, share);
+      group.push({ target, file: { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), size: pe.entry.size, empty: !!f.emptyFiles } });
+      if (group.length >= LAYOUT_GROUP) await layGroup();
     }
+    await layGroup();
   }
   return downloaded;
+}
+
+/** A file input as it is laid out. */
+interface PlacedFile {
+  repo: string;
+  commit: string;
+  path: string;
+  hash: string;
+  size: number;
+  empty: boolean;
+}
+
+/** Files of a directory input laid out per lookup of their records. */
+const LAYOUT_GROUP = 512;
+
+/** Whether a cache file is a copy nobody wrote to (mode and size unchanged): one that was written to is not trusted, and is re-created. */
+function trusted(st: fs.Stats | undefined, f: { size: number }): st is fs.Stats {
+  return st !== undefined && (st.mode & 0o222) === 0 && st.size === f.size;
+}
+
+/**
+ * The records, and the chunk places, of the small files among `files` that the cache does not
+ * hold: what laying them out reads from packs, in one lookup each for the lot. A big file looks
+ * its chunks up a window at a time as it is read.
+ */
+async function uncachedContents(s: StoreHandle, files: readonly PlacedFile[]): Promise<Ahead | undefined> {
+  const ids = files.filter((f) => !f.empty && f.size <= LOOKUP_AHEAD_BYTES && !trusted(fs.statSync(s.cachedInputFile(f.hash), { throwIfNoEntry: false }), f)).map((f) => fromHex(f.hash) as ContentId);
+  return ids.length > 0 ? s.lookUpContents(ids) : undefined;
+}
+
+/** Files up to this size have their chunk places looked up with their group's. */
+const LOOKUP_AHEAD_BYTES = 1 << 20;
+
+/** What uncachedContents looked up. */
+type Ahead = Awaited<ReturnType<StoreHandle['lookUpContents']>>;
+
+function knownOf(ahead: Ahead | undefined, hash: string): Known | undefined {
+  const record = ahead?.records.get(fromHex(hash).toString('latin1'));
+  return record && ahead ? { record, places: ahead.places } : undefined;
 }
 
 /**
@@ -258,12 +314,12 @@ export async function fetchDatumInputs(s: StoreHandle, files: readonly DatumFile
 }
 
 /** Append to the cached copy `file` (made writable for it, read-only again after) the bytes of `f` past `prior.size`; the bytes written. */
-function appendTail(s: StoreHandle, file: string, f: Pick<DatumFile, 'repo' | 'commit' | 'path' | 'hash'>, prior: PriorContent): number {
+async function appendTail(s: StoreHandle, file: string, f: Pick<DatumFile, 'repo' | 'commit' | 'path' | 'hash'>, prior: PriorContent): Promise<number> {
   fs.chmodSync(file, 0o644);
   let bytes = 0;
   const fd = fs.openSync(file, 'a');
   try {
-    for (const b of s.readFrom(fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
+    for await (const b of s.readFrom(fromHex(f.hash) as ContentId, { describe: () => `file ${f.path} in ${f.repo}@${f.commit}` }, prior.size)) {
       for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off);
       bytes += b.length;
     }

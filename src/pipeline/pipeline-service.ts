@@ -229,7 +229,7 @@ async function readHead(s: StoreHandle, input: { repo: string; branch: string },
   if (!e || e.kind !== 'file') return undefined;
   const parts: Buffer[] = [];
   let n = 0;
-  for (const chunk of s.readContent(e.id as ContentId, { describe: () => `file ${p} in ${input.repo}@${input.branch}` })) {
+  for await (const chunk of s.readContent(e.id as ContentId, { describe: () => `file ${p} in ${input.repo}@${input.branch}` })) {
     parts.push(chunk);
     n += chunk.length;
     if (n >= 65536) break;

@@ -21,9 +21,9 @@ export interface PreviousRun {
    * reading it (an output that only grows is stored as this content plus new bytes). undefined
    * when there is no such file, or its content is gone (its commit deleted, gc run since).
    */
-  outputFile(path: string): { id: ContentId; size: number } | undefined;
+  outputFile(path: string): Promise<{ id: ContentId; size: number } | undefined>;
   /** The bytes of a (small) output file, verified; throws when they cannot be read. */
-  readOutput(path: string): Buffer;
+  readOutput(path: string): Promise<Buffer>;
 }
 
 /** The previous job, when its results can be built on: same version of the pipeline, same salt. */
@@ -44,7 +44,7 @@ async function previousRecord(s: StoreHandle, job: JobRecord, prev: JobRecord | 
  * How this run's inputs differ from those of the datum's earlier run `row` (in job `prev`);
  * undefined when the previous job did not run this datum, or it did not succeed.
  */
-function compare(s: StoreHandle, job: JobRecord, prev: JobRecord | undefined, row: DatumRecord | undefined, files: readonly DatumFile[]): PreviousRun | undefined {
+async function compare(s: StoreHandle, job: JobRecord, prev: JobRecord | undefined, row: DatumRecord | undefined, files: readonly DatumFile[]): Promise<PreviousRun | undefined> {
   if (!prev || !row) return undefined;
   const before = new Map(row.inputs.map((f) => [fileKey(f), f]));
   const inputs = new Map<string, InputChange>();
@@ -53,25 +53,27 @@ function compare(s: StoreHandle, job: JobRecord, prev: JobRecord | undefined, ro
     const key = `/pfs/${f.name}${f.path === '/' ? '' : f.path}`;
     if (!old || old.type !== f.type) inputs.set(key, { change: 'new' });
     else if (old.hash === f.hash && !!old.emptyFiles === !!f.emptyFiles) inputs.set(key, { change: 'same' });
-    else if (f.type === 'file' && !f.emptyFiles && isAppended(s, old, f)) inputs.set(key, { change: 'appended', before: old.size, beforeHash: old.hash });
+    else if (f.type === 'file' && !f.emptyFiles && (await isAppended(s, old, f))) inputs.set(key, { change: 'appended', before: old.size, beforeHash: old.hash });
     else inputs.set(key, { change: 'changed' });
   }
   return {
     job: prev.id,
     inputs,
-    outputFile: (p) => {
+    outputFile: async (p) => {
       try {
         const e = row.output ? s.lookupPath(row.output as NodeId, p) : undefined;
-        if (e?.kind !== 'file' || !s.index.hasContent(e.id as ContentId)) return undefined;
+        if (e?.kind !== 'file' || !(await s.index.hasContent(e.id as ContentId))) return undefined;
         return { id: e.id as ContentId, size: e.size };
       } catch {
         return undefined; // the tree itself is gone
       }
     },
-    readOutput: (p) => {
+    readOutput: async (p) => {
       const e = row.output ? s.lookupPath(row.output as NodeId, p) : undefined;
       if (e?.kind !== 'file') throw new NotFoundError('file', p, `${p} is not in the output of ${job.pipeline}@${prev.id}`);
-      return Buffer.concat([...s.readContent(e.id as ContentId, { describe: () => `file ${p} in ${job.pipeline}@${prev.id}` })]);
+      const parts: Buffer[] = [];
+      for await (const b of s.readContent(e.id as ContentId, { describe: () => `file ${p} in ${job.pipeline}@${prev.id}` })) parts.push(b);
+      return Buffer.concat(parts);
     },
   };
 }
@@ -84,9 +86,9 @@ function compare(s: StoreHandle, job: JobRecord, prev: JobRecord | undefined, ro
  * being laid out or run.
  */
 export class PreviousRuns {
-  private readonly known = new Map<string, { run: PreviousRun | undefined } | { error: unknown }>();
-  // the records read ahead by prepare(), so that of() (asked synchronously, from a layout or a
-  // transform) reads no metadata
+  /** each datum's comparison, made once (by the first to ask) and shared by layout and transform */
+  private readonly known = new Map<string, Promise<PreviousRun | undefined>>();
+  // the records read ahead by prepare(), so that of() reads only what the comparison needs
   private readonly records = new Map<string, DatumRecord | undefined>();
   private prev: Promise<JobRecord | undefined> | undefined;
   private prevJob: JobRecord | undefined;
@@ -106,19 +108,16 @@ export class PreviousRuns {
   }
 
   /** The datum's previous run (see compare), or what that threw, the same each time until forget(datum). */
-  of(datum: string, files: readonly DatumFile[]): PreviousRun | undefined {
+  of(datum: string, files: readonly DatumFile[]): Promise<PreviousRun | undefined> {
     let k = this.known.get(datum);
     if (!k) {
-      if (!this.records.has(datum)) throw new Error(`the previous run of datum ${datum} was asked for before it was read`);
-      try {
-        k = { run: compare(this.s, this.job, this.prevJob, this.records.get(datum), files) };
-      } catch (error) {
-        k = { error };
-      }
+      if (!this.records.has(datum)) return Promise.reject(new Error(`the previous run of datum ${datum} was asked for before it was read`));
+      k = compare(this.s, this.job, this.prevJob, this.records.get(datum), files);
+      // asked again, it rejects again; no one asking is no unhandled rejection
+      k.catch(() => {});
       this.known.set(datum, k);
     }
-    if ('error' in k) throw k.error;
-    return k.run;
+    return k;
   }
 
   forget(datum: string): void {
@@ -131,9 +130,9 @@ export class PreviousRuns {
  * Whether `now` is `old` with bytes added at the end. The old content may be gone (its commit
  * deleted and gc run since): then it cannot be built on, and the datum is simply redone.
  */
-function isAppended(s: StoreHandle, old: DatumFile, now: DatumFile): boolean {
+async function isAppended(s: StoreHandle, old: DatumFile, now: DatumFile): Promise<boolean> {
   try {
-    return s.isContentPrefix(fromHex(old.hash) as ContentId, fromHex(now.hash) as ContentId, { describe: () => `file ${now.path} in ${now.repo}@${now.commit}` });
+    return await s.isContentPrefix(fromHex(old.hash) as ContentId, fromHex(now.hash) as ContentId, { describe: () => `file ${now.path} in ${now.repo}@${now.commit}` });
   } catch {
     return false;
   }

@@ -43,7 +43,7 @@ export interface DatumContext {
    * This datum's last successful run in the job before, with how each input changed since;
    * undefined when there is none to build on. Computed when called (it may read chunks).
    */
-  previous?: () => PreviousRun | undefined;
+  previous?: () => Promise<PreviousRun | undefined>;
   /**
    * Store the output file at `path` (below `/pfs/out`, where nothing may be written at that
    * path) as the content `base` followed by the bytes of the local file `tail`: an output that

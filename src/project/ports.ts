@@ -53,8 +53,8 @@ export interface ProjectReads {
   walkTree(dir: NodeId, prefix: string): AsyncIterable<{ path: string; entry: ProjectEntry }>;
   /** A content's bytes, verified; `describe` names the file a read error is about. */
   readContent(id: ContentId, ctx: { describe: () => string }): AsyncIterable<Uint8Array>;
-  /** Whether the store holds this content (its bytes may still be on a remote, in a lazy clone). */
-  hasContent(id: ContentId): Promise<boolean>;
+  /** Which of these contents the store holds (ids as latin1 strings; the bytes may still be on a remote, in a lazy clone): one lookup for all. */
+  storedContents(ids: readonly ContentId[]): Promise<Set<string>>;
   /** In a lazy clone, fetch the bytes of these contents that are still on a remote; nothing otherwise. */
   fetchContents(wants: readonly { id: ContentId; describe: () => string }[]): Promise<void>;
   fileCache(): ProjectFileCache;

@@ -370,11 +370,15 @@ async function compareFiles(
   lockedCommit: CommitRecord | undefined,
   datumInputs: Map<string, string[]>,
 ): Promise<void> {
-  const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort();
+  const paths = [...new Set([...expected.keys(), ...actual.keys()])].sort().filter((p) => {
+    const e = expected.get(p);
+    return e === undefined || e !== actual.get(p)?.id;
+  });
+  // the expected contents' sizes: one lookup for every file that differs
+  const sizes = await contentSizes(s, paths.map((p) => expected.get(p)).filter((e): e is string => e !== undefined));
   for (const p of paths) {
     const e = expected.get(p);
     const a = actual.get(p);
-    if (e !== undefined && a !== undefined && e === a.id) continue;
     const lockedEntry = lockedCommit?.root ? s.lookupPath(lockedCommit.root as NodeId, p) : undefined;
     const datum = a?.datum ?? lockedEntry?.datum ?? null;
     const d: FileDifference = {
@@ -385,11 +389,11 @@ async function compareFiles(
       expected: e ?? null,
       actual: a?.id ?? null,
     };
-    const eSize = e !== undefined ? contentSize(s, e) : undefined;
+    const eSize = e !== undefined ? sizes.get(e) : undefined;
     if (eSize !== undefined) d.expectedSize = eSize;
     if (a) d.actualSize = a.size;
     if (e !== undefined && a && eSize !== undefined && eSize <= SMALL_FILE && a.size <= SMALL_FILE) {
-      const fd = firstDifference(readAll(s, e), readAll(s, a.id));
+      const fd = firstDifference(await readAll(s, e), await readAll(s, a.id));
       if (fd) d.firstDifference = fd;
     }
     rep.files.push(d);
@@ -408,16 +412,23 @@ function describeFiles(files: readonly DatumFile[]): string[] {
 
 const EMPTY_HEX = EMPTY_CONTENT_ID.toString('hex');
 
-/** Size of a content in the store; undefined when the store does not have it (a made-up id). */
-function contentSize(s: StoreHandle, hex: string): number | undefined {
-  if (hex === EMPTY_HEX) return 0;
-  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
-  return s.index.getContent(fromHex(hex) as ContentId)?.size;
+/** Sizes of contents in the store by hex id; an id the store does not have (a made-up one) is absent. */
+async function contentSizes(s: StoreHandle, hexes: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const ids: ContentId[] = [];
+  for (const hex of hexes) {
+    if (hex === EMPTY_HEX) out.set(hex, 0);
+    else if (/^[0-9a-f]{64}$/.test(hex)) ids.push(fromHex(hex) as ContentId);
+  }
+  for (const rec of (await s.index.getContents(ids)).values()) out.set(rec.id.toString('hex'), rec.size);
+  return out;
 }
 
-function readAll(s: StoreHandle, hex: string): Buffer {
+async function readAll(s: StoreHandle, hex: string): Promise<Buffer> {
   if (hex === EMPTY_HEX) return Buffer.alloc(0);
-  return Buffer.concat([...s.readContent(fromHex(hex) as ContentId, { describe: () => `content ${short(hex)}` })]);
+  const parts: Buffer[] = [];
+  for await (const b of s.readContent(fromHex(hex) as ContentId, { describe: () => `content ${short(hex)}` })) parts.push(b);
+  return Buffer.concat(parts);
 }
 
 /** Where two byte strings first differ, with a few bytes of each from there, escaped. */

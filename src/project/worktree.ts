@@ -164,11 +164,10 @@ export async function checkoutDir(s: ProjectReads, c: CommitRecord, repoPath: st
   const clean = cleanPath(repoPath);
   const cmp = await compareDir(s, abs, c, clean);
   const lost: string[] = [];
-  for (const ch of cmp.changes) {
-    if (ch.change === 'deleted') continue;
-    const id = cmp.idOf(ch.path);
-    if (!id.equals(EMPTY_CONTENT_ID) && !(await s.hasContent(id))) lost.push(ch.path);
-  }
+  // whether the store holds each local version: one lookup for all of them
+  const local = cmp.changes.filter((ch) => ch.change !== 'deleted').map((ch) => ({ path: ch.path, id: cmp.idOf(ch.path) }));
+  const stored = await s.storedContents(local.filter((l) => !l.id.equals(EMPTY_CONTENT_ID)).map((l) => l.id));
+  for (const l of local) if (!l.id.equals(EMPTY_CONTENT_ID) && !stored.has(l.id.toString('latin1'))) lost.push(l.path);
   if (lost.length > 0 && !opts.force) {
     const shown = lost.slice(0, 5).join(', ') + (lost.length > 5 ? `, … (${lost.length} files)` : '');
     throw new ConflictError(

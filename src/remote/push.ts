@@ -118,10 +118,10 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
     // A chunk stored as a delta goes up as it is stored, small, with the bases it is a delta
     // against that no remote index names (a base no pushed commit reaches, e.g. an earlier
     // version overwritten in the same open commit): a delta on the remote always has its bases.
-    const records = function* (): Generator<{ id: Buffer; record: Buffer }> {
+    const records = async function* (): AsyncGenerator<{ id: Buffer; record: Buffer }> {
       for (let batch = missing; batch.length > 0; ) {
         const next: Buffer[] = [];
-        for (const r of store.readChunkRecords(batch)) {
+        for await (const r of store.readChunkRecords(batch)) {
           for (const b of recordBases(r.record)) {
             const k = b.toString('latin1');
             if (!sent.has(k) && !index.has(b)) (sent.add(k), next.push(b));
@@ -133,10 +133,10 @@ export async function push(store: Store, remoteName: string | undefined, opts: P
     };
     let chunks = 0;
     if (opts.dryRun) {
-      for (const { record } of records()) (bytes += record.length, chunks++);
+      for await (const { record } of records()) (bytes += record.length, chunks++);
       return { remote: s.config.name, url: s.config.url, dryRun: true, branches, chunks, packs: 0, bytes, requests: os.requests };
     }
-    for (const { id, record } of records()) await builder.add(id, record);
+    for await (const { id, record } of records()) await builder.add(id, record);
     await builder.finish();
 
     // 3. per branch: its bundle, then the update record that makes it visible

@@ -96,9 +96,11 @@ export function isOwnerAlive(pid: number, host: string, leaseUntil: number, now 
 
 /**
  * The byte-level metadata's contract: chunk id → place in a pack, content → chunk list, tree
- * pages, pack rows and leases, writer sessions. Implemented on SQLite by SqliteChunkIndex. The
- * write path asks in batches — existingChunks, getChunks, putChunks, putContents take many ids in
- * one call — so that a network implementation makes one round trip per batch, not per chunk.
+ * pages, pack rows and leases, writer sessions. Implemented on SQLite by SqliteChunkIndex. Every
+ * method but the tree pages' answers asynchronously, and both paths ask in batches — the write
+ * path's existingChunks, putChunks, putContents, the read path's getChunks, getChainChunks,
+ * getContents take many ids in one call — so that a network implementation makes one round trip
+ * per batch, not per chunk.
  * Rows that refer to pack bytes are recorded only after those bytes are durable in the packs
  * (PackWriter.publish, then sync), inside the unit of work that commits what uses them.
  */
@@ -106,11 +108,11 @@ export interface ChunkIndex {
   hasChunk(id: ChunkId): Promise<boolean>;
   /** Which of these chunk ids are already stored, as latin1 keys. One query per 500 ids. */
   existingChunks(ids: readonly ChunkId[]): Promise<Set<string>>;
-  getChunk(id: ChunkId): ChunkLocation | undefined;
+  getChunk(id: ChunkId): Promise<ChunkLocation | undefined>;
   /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
-  getSoleChunk(id: ContentId): ChunkLocation | undefined;
+  getSoleChunk(id: ContentId): Promise<ChunkLocation | undefined>;
   /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */
-  getChunks(ids: readonly ChunkId[]): Map<string, ChunkLocation>;
+  getChunks(ids: readonly ChunkId[]): Promise<Map<string, ChunkLocation>>;
   /** Every pack recorded, with its committed size. */
   listPacks(): Promise<PackRow[]>;
   /** Where every recorded chunk lies, a page at a time in id order: no cursor stays open between pages. */
@@ -131,10 +133,13 @@ export interface ChunkIndex {
   dropOrphanDeltasAndStates(): Promise<void>;
   /** The chunks stored as deltas (codec 2), whose bases the delta rows name: a page at a time. */
   deltaChunkIds(): AsyncIterable<ChunkId>;
-  /** Where every chunk a delta is decoded from lies, down its chain: one lookup instead of one per base per level. */
-  getChainChunks(id: ChunkId): Map<string, ChunkLocation>;
+  /**
+   * Where every chunk the deltas among `ids` are decoded from lies, down their chains: one lookup
+   * for many chunks instead of one per base per level. Ids that are not deltas add nothing.
+   */
+  getChainChunks(ids: readonly ChunkId[]): Promise<Map<string, ChunkLocation>>;
   /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
-  getContentState(id: ContentId): Buffer | undefined;
+  getContentState(id: ContentId): Promise<Buffer | undefined>;
   /** Every kept hasher state, with its content's size (null when the content is gone). */
   contentStates(): Promise<{ content: ContentId; state: Buffer; size: number | null }[]>;
   deleteContentState(id: ContentId): Promise<void>;
@@ -148,8 +153,10 @@ export interface ChunkIndex {
   /** Point chunks at their copies in another pack; a chunk no longer in `from` is left alone. */
   moveChunks(from: number, to: number, moved: readonly { id: ChunkId; offset: number }[]): Promise<void>;
   putChunks(chunks: Iterable<NewChunk>): Promise<void>;
-  hasContent(id: ContentId): boolean;
-  getContent(id: ContentId): ContentRecord | undefined;
+  hasContent(id: ContentId): Promise<boolean>;
+  getContent(id: ContentId): Promise<ContentRecord | undefined>;
+  /** getContent for many ids (the files of a listing, a recursive get, a job's inputs): latin1 id → record; missing ids are absent. */
+  getContents(ids: readonly ContentId[]): Promise<Map<string, ContentRecord>>;
   putContents(contents: Iterable<ContentRecord>): Promise<void>;
   getNode(id: NodeId): Buffer | undefined;
   putNode(id: NodeId, data: Buffer): void;
@@ -282,55 +289,61 @@ export class SqliteChunkIndex implements ChunkIndex {
     return st;
   }
 
-  getChunk(id: ChunkId): ChunkLocation | undefined {
-    return this.q.getChunk.get(id) as ChunkLocation | undefined;
+  getChunk(id: ChunkId): Promise<ChunkLocation | undefined> {
+    return this.at(() => this.q.getChunk.get(id) as ChunkLocation | undefined);
   }
 
   /**
-   * Where every chunk a delta is decoded from lies, down its chain (the `chunk_deltas` rows, and
-   * each base's location): one query instead of one per base per level. Bases without a row here
-   * are simply absent; the reader looks them up on its own.
+   * Where every chunk the deltas among `ids` are decoded from lies, down their chains (the
+   * `chunk_deltas` rows, and each base's location): one query per 500 ids instead of one per base
+   * per level. Bases without a row here are simply absent; the reader looks them up on its own.
    */
-  getChainChunks(id: ChunkId): Map<string, ChunkLocation> {
-    const out = new Map<string, ChunkLocation>();
-    this.chainStmt ??= this.db
-      .prepare(
-        `WITH RECURSIVE chain(id) AS (SELECT base FROM chunk_deltas WHERE id = ? UNION SELECT d.base FROM chunk_deltas d JOIN chain ON d.id = chain.id LIMIT 4096)
-         SELECT c.id, c.pack, p.name, c.offset, c.stored_len, c.raw_len, c.codec FROM chain JOIN chunks c ON c.id = chain.id JOIN packs p ON p.id = c.pack`,
-      )
-      .raw();
-    for (const r of this.chainStmt.all(id) as [Buffer, number, string, number, number, number, Codec][]) {
-      out.set(r[0].toString('latin1'), { pack: r[1], packName: r[2], offset: r[3], storedLen: r[4], rawLen: r[5], codec: r[6] });
-    }
-    return out;
+  getChainChunks(ids: readonly ChunkId[]): Promise<Map<string, ChunkLocation>> {
+    return this.at(() => {
+      const out = new Map<string, ChunkLocation>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const slice = ids.slice(i, i + 500);
+        const st = this.stmtFor(this.chainStmts, slice.length, (marks) =>
+          // the limit bounds what a damaged store (a cycle) can make the query walk
+          `WITH RECURSIVE chain(id) AS (SELECT base FROM chunk_deltas WHERE id IN (${marks}) UNION SELECT d.base FROM chunk_deltas d JOIN chain ON d.id = chain.id LIMIT ${4096 + slice.length * 64})
+           SELECT c.id, c.pack, p.name, c.offset, c.stored_len, c.raw_len, c.codec FROM chain JOIN chunks c ON c.id = chain.id JOIN packs p ON p.id = c.pack`,
+        );
+        for (const r of st.all(...slice) as LocationRow[]) out.set(r[0].toString('latin1'), locationOf(r));
+      }
+      return out;
+    });
   }
 
-  private chainStmt: Database.Statement | undefined;
+  private readonly chainStmts = new Map<number, Database.Statement>();
+
+  /** A raw statement with `n` placeholders, prepared once per `n`. */
+  private stmtFor(cache: Map<number, Database.Statement>, n: number, sql: (marks: string) => string): Database.Statement {
+    let st = cache.get(n);
+    if (!st) {
+      st = this.db.prepare(sql(new Array(n).fill('?').join(','))).raw();
+      cache.set(n, st);
+    }
+    return st;
+  }
 
   /** Where a one-chunk content's chunk is (its id is the content id); undefined for any other content. */
-  getSoleChunk(id: ContentId): ChunkLocation | undefined {
-    return this.q.getSoleChunk.get(id) as ChunkLocation | undefined;
+  getSoleChunk(id: ContentId): Promise<ChunkLocation | undefined> {
+    return this.at(() => this.q.getSoleChunk.get(id) as ChunkLocation | undefined);
   }
 
   /** getChunk for many ids, one query per 500 (a big file has thousands): latin1 id → location; missing ids are absent. */
-  getChunks(ids: readonly ChunkId[]): Map<string, ChunkLocation> {
-    const out = new Map<string, ChunkLocation>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
-      let st = this.locStmts.get(slice.length);
-      if (!st) {
+  getChunks(ids: readonly ChunkId[]): Promise<Map<string, ChunkLocation>> {
+    return this.at(() => {
+      const out = new Map<string, ChunkLocation>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const slice = ids.slice(i, i + 500);
         // rows as arrays: building the objects here costs ~40% less than letting the driver
         // name every column (get -o of 1 GiB looks up 7,000 chunks)
-        st = this.db
-          .prepare(`SELECT c.id, c.pack, p.name, c.offset, c.stored_len, c.raw_len, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id IN (${new Array(slice.length).fill('?').join(',')})`)
-          .raw();
-        this.locStmts.set(slice.length, st);
+        const st = this.stmtFor(this.locStmts, slice.length, (marks) => `SELECT c.id, c.pack, p.name, c.offset, c.stored_len, c.raw_len, c.codec FROM chunks c JOIN packs p ON p.id = c.pack WHERE c.id IN (${marks})`);
+        for (const r of st.all(...slice) as LocationRow[]) out.set(r[0].toString('latin1'), locationOf(r));
       }
-      for (const r of st.all(...slice) as [Buffer, number, string, number, number, number, Codec][]) {
-        out.set(r[0].toString('latin1'), { pack: r[1], packName: r[2], offset: r[3], storedLen: r[4], rawLen: r[5], codec: r[6] });
-      }
-    }
-    return out;
+      return out;
+    });
   }
 
   private readonly locStmts = new Map<number, Database.Statement>();
@@ -469,16 +482,43 @@ export class SqliteChunkIndex implements ChunkIndex {
 
   // A one-chunk file (most small files) has no contents row: its content id is its chunk id, so
   // the chunk row is the record. Saves a row and an index insert per small file.
-  hasContent(id: ContentId): boolean {
-    return this.q.hasContent.get(id) !== undefined || this.q.hasChunk.get(id) !== undefined;
+  hasContent(id: ContentId): Promise<boolean> {
+    return this.at(() => this.q.hasContent.get(id) !== undefined || this.q.hasChunk.get(id) !== undefined);
   }
 
-  getContent(id: ContentId): ContentRecord | undefined {
-    const row = this.q.getContent.get(id) as { size: number; chunks: Buffer | null } | undefined;
-    if (row) return { id, size: row.size, chunks: row.chunks ? splitIds(row.chunks) : [id as unknown as ChunkId] };
-    const loc = this.q.chunkSize.get(id) as number | undefined;
-    return loc === undefined ? undefined : { id, size: loc, chunks: [id as unknown as ChunkId] };
+  getContent(id: ContentId): Promise<ContentRecord | undefined> {
+    return this.at(() => {
+      const row = this.q.getContent.get(id) as { size: number; chunks: Buffer | null } | undefined;
+      if (row) return { id, size: row.size, chunks: row.chunks ? splitIds(row.chunks) : [id as unknown as ChunkId] };
+      const loc = this.q.chunkSize.get(id) as number | undefined;
+      return loc === undefined ? undefined : { id, size: loc, chunks: [id as unknown as ChunkId] };
+    });
   }
+
+  /** getContent for many ids: one query per 500 for the chunk lists, one per 500 for the one-chunk contents among the rest. */
+  getContents(ids: readonly ContentId[]): Promise<Map<string, ContentRecord>> {
+    return this.at(() => {
+      const out = new Map<string, ContentRecord>();
+      const rest: ContentId[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const slice = ids.slice(i, i + 500);
+        const st = this.stmtFor(this.contentStmts, slice.length, (marks) => `SELECT id, size, chunks FROM contents WHERE id IN (${marks})`);
+        for (const [id, size, chunks] of st.all(...slice) as [ContentId, number, Buffer | null][]) {
+          out.set(id.toString('latin1'), { id, size, chunks: chunks ? splitIds(chunks) : [id as unknown as ChunkId] });
+        }
+        for (const id of slice) if (!out.has(id.toString('latin1'))) rest.push(id);
+      }
+      for (let i = 0; i < rest.length; i += 500) {
+        const slice = rest.slice(i, i + 500);
+        const st = this.stmtFor(this.soleStmts, slice.length, (marks) => `SELECT id, raw_len FROM chunks WHERE id IN (${marks})`);
+        for (const [id, size] of st.all(...slice) as [ContentId, number][]) out.set(id.toString('latin1'), { id, size, chunks: [id as unknown as ChunkId] });
+      }
+      return out;
+    });
+  }
+
+  private readonly contentStmts = new Map<number, Database.Statement>();
+  private readonly soleStmts = new Map<number, Database.Statement>();
 
   putContents(contents: Iterable<ContentRecord>): Promise<void> {
     return this.at(() => {
@@ -504,8 +544,8 @@ export class SqliteChunkIndex implements ChunkIndex {
   }
 
   /** The hasher state kept at a content's end, if any: unchecked, hash-state.ts checks it before use. */
-  getContentState(id: ContentId): Buffer | undefined {
-    return this.q.getState.get(id) as Buffer | undefined;
+  getContentState(id: ContentId): Promise<Buffer | undefined> {
+    return this.at(() => this.q.getState.get(id) as Buffer | undefined);
   }
 
   getNode(id: NodeId): Buffer | undefined {
@@ -658,6 +698,13 @@ export class SqliteChunkIndex implements ChunkIndex {
       this.extra.putProfile.run(content, version, data);
     });
   }
+}
+
+/** A location as the raw statements give it: id, pack, pack name, offset, stored length, raw length, codec. */
+type LocationRow = [Buffer, number, string, number, number, number, Codec];
+
+function locationOf(r: LocationRow): ChunkLocation {
+  return { pack: r[1], packName: r[2], offset: r[3], storedLen: r[4], rawLen: r[5], codec: r[6] };
 }
 
 export function splitIds(buf: Buffer): ChunkId[] {

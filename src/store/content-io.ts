@@ -7,6 +7,7 @@ import { CorruptError } from '../errors.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
 import { baseCache } from './delta-cache.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
+import { addChains, lookUpPlaces, type Places } from './chunk-places.js';
 import { CHUNK_PROFILE_V1, type Chunker, type ChunkParams } from './chunker.js';
 import { ScanningChunker } from './gear-wasm.js';
 import { createHasher, EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type Hasher } from './hash.js';
@@ -34,50 +35,65 @@ export class ContentWriter implements ContentSink {
   /** offset in the file of the next chunk's first byte */
   private cutAt = 0;
 
-  /**
-   * `prefix`: existing content this file continues (an append). Its chunks but the last are
-   * reused; the last one ended where the old file ended, not at a content-defined cut, so its
-   * bytes are chunked again with what follows: the cuts are those a put of the whole file makes.
-   * The other bytes are only hashed (the file's id is BLAKE3 of all of them), unless `resumed`
-   * is a hasher that has already been given them all (hash-state.ts): then `bytes` holds only
-   * the last chunk's. `lastChunkSize` 0 keeps every earlier chunk and starts a new chunk at the
-   * old end instead. `delta`: the file's earlier version, whose chunks new chunks may be stored
-   * against.
-   */
+  /** `delta`: the file's earlier version, whose chunks new chunks may be stored against. */
   constructor(
     private readonly sink: PackWriter,
     params: ChunkParams = CHUNK_PROFILE_V1,
-    prefix?: { record: ContentRecord; bytes: Iterable<Buffer>; lastChunkSize: number; resumed?: WholeHasher },
     private readonly delta?: DeltaPlan,
   ) {
     this.chunker = new ScanningChunker(params);
-    if (prefix && prefix.record.size > 0) {
-      const keep = prefix.record.size - prefix.lastChunkSize;
-      const resumed = prefix.resumed;
-      const hasher = resumed ?? (keep > 0 ? createWholeHasher() : null);
-      const last = Buffer.allocUnsafe(prefix.lastChunkSize);
-      let at = resumed ? keep : 0;
-      for (const b of prefix.bytes) {
+  }
+
+  /**
+   * A writer for a file that continues existing content (an append). `prefix.record`'s chunks but
+   * the last are reused; the last one ended where the old file ended, not at a content-defined
+   * cut, so its bytes are chunked again with what follows: the cuts are those a put of the whole
+   * file makes. The other bytes are only hashed (the file's id is BLAKE3 of all of them), unless
+   * `resumed` is a hasher that has already been given them all (hash-state.ts): then `bytes`
+   * holds only the last chunk's. `lastChunkSize` 0 keeps every earlier chunk and starts a new
+   * chunk at the old end instead.
+   */
+  static async continuing(
+    sink: PackWriter,
+    params: ChunkParams,
+    prefix: { record: ContentRecord; bytes: Iterable<Buffer> | AsyncIterable<Buffer>; lastChunkSize: number; resumed?: WholeHasher },
+  ): Promise<ContentWriter> {
+    const w = new ContentWriter(sink, params);
+    if (prefix.record.size > 0) await w.takePrefix(prefix);
+    return w;
+  }
+
+  private async takePrefix(prefix: { record: ContentRecord; bytes: Iterable<Buffer> | AsyncIterable<Buffer>; lastChunkSize: number; resumed?: WholeHasher }): Promise<void> {
+    const keep = prefix.record.size - prefix.lastChunkSize;
+    const resumed = prefix.resumed;
+    const hasher = resumed ?? (keep > 0 ? createWholeHasher() : null);
+    const last = Buffer.allocUnsafe(prefix.lastChunkSize);
+    let at = resumed ? keep : 0;
+    try {
+      for await (const b of prefix.bytes) {
         const head = Math.max(0, Math.min(b.length, keep - at));
         if (head > 0) hasher!.update(head === b.length ? b : b.subarray(0, head));
         if (head < b.length) b.copy(last, at + head - keep, head);
         at += b.length;
       }
-      if (at !== prefix.record.size) throw new Error(`content writer: the earlier content gave ${at} bytes of ${prefix.record.size}`);
-      this.hasher = hasher;
-      // the resumed hasher has the last chunk's bytes already: they are chunked again, not hashed
-      this.hashed = resumed ? prefix.lastChunkSize : 0;
-      this.cutAt = keep;
-      if (prefix.lastChunkSize === 0) {
-        // aligned: every earlier chunk kept whole, the new bytes start a chunk of their own
-        this.chunks.push(...prefix.record.chunks);
-        this.size = keep;
-      } else {
-        this.chunks.push(...prefix.record.chunks.slice(0, -1));
-        this.size = keep;
-        // one chunk's bytes at most: queued with the next push's batch
-        this.pushSync(last);
-      }
+    } catch (err) {
+      if (hasher !== resumed) hasher?.close?.();
+      throw err;
+    }
+    if (at !== prefix.record.size) throw new Error(`content writer: the earlier content gave ${at} bytes of ${prefix.record.size}`);
+    this.hasher = hasher;
+    // the resumed hasher has the last chunk's bytes already: they are chunked again, not hashed
+    this.hashed = resumed ? prefix.lastChunkSize : 0;
+    this.cutAt = keep;
+    if (prefix.lastChunkSize === 0) {
+      // aligned: every earlier chunk kept whole, the new bytes start a chunk of their own
+      this.chunks.push(...prefix.record.chunks);
+      this.size = keep;
+    } else {
+      this.chunks.push(...prefix.record.chunks.slice(0, -1));
+      this.size = keep;
+      // one chunk's bytes at most: queued with the next push's batch
+      this.pushSync(last);
     }
   }
 
@@ -144,63 +160,130 @@ export class ContentWriter implements ContentSink {
  * is read (verified against its id) and the new bytes are hashed on from there; otherwise `prev`
  * is read once, each chunk verified, and hashed again.
  */
-export function appendingWriter(index: ChunkIndex, packs: Packs, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): ContentWriter {
+export async function appendingWriter(index: ChunkIndex, packs: Packs, sink: PackWriter, prev: ContentRecord, ctx: ReadContext, params: ChunkParams = CHUNK_PROFILE_V1): Promise<ContentWriter> {
   if (prev.size === 0) return new ContentWriter(sink, params);
-  const resumed = resumeHasher(index.getContentState(prev.id), prev.id, prev.size) ?? undefined;
+  const resumed = resumeHasher(await index.getContentState(prev.id), prev.id, prev.size) ?? undefined;
   const lastId = prev.chunks[prev.chunks.length - 1]!;
-  const locs = resumed ? new Map([[lastId.toString('latin1'), index.getChunk(lastId)]]) : index.getChunks(prev.chunks);
-  const last = locs.get(lastId.toString('latin1'));
-  if (!last) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${lastId.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
   const read = resumed ? [lastId] : prev.chunks;
-  // readChunk looks a chunk missing from `locs` up again, and names it when it is not there
-  const bytes = (function* () {
-    for (const id of read) yield readChunk(index, packs, id, ctx, locs.get(id.toString('latin1')));
+  const places = await lookUpPlaces(index, read);
+  const last = places.get(lastId.toString('latin1'));
+  if (!last) throw missingChunk(ctx, lastId);
+  // readChunk looks a chunk missing from `places` up again, and names it when it is not there
+  const bytes = (async function* () {
+    for (const id of read) yield await readChunk(index, packs, id, ctx, places.get(id.toString('latin1')), { places });
   })();
-  return new ContentWriter(sink, params, { record: prev, bytes, lastChunkSize: last.rawLen, resumed });
+  return ContentWriter.continuing(sink, params, { record: prev, bytes, lastChunkSize: last.rawLen, resumed });
+}
+
+function missingChunk(ctx: ReadContext, id: ChunkId): CorruptError {
+  return new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
 }
 
 /**
- * Read and verify one chunk (at `known`, when the caller has looked it up). Wrong bytes are never
- * returned: any mismatch is a CorruptError. `depth` > 0 reads the base of a delta: its record
- * header is checked but its bytes are not hashed, because the chunk on top is, and a wrong base
- * cannot give it its id (fsck --verify-data hashes every chunk on its own).
+ * What decoding one chunk from a delta chain has to hand: the places looked up for it (given by
+ * the caller, and those looked up since), and the bases decoded while the chunk on top is read,
+ * not yet proven by its id. Each base is decoded once even where several chunks of the chain
+ * share it, and they join baseCache only once the chunk on top has matched its id (so the cache
+ * holds only proven bytes).
  */
-export function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, depth = 0, wholeChecked = false): Buffer {
-  const loc = known ?? index.getChunk(id);
-  if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
-  try {
-    return readChunkAt(index, packs, id, loc, ctx, depth, wholeChecked);
-  } catch (err) {
-    // gc may have moved the chunk into a rewritten pack, and deleted the old one, between the
-    // lookup above and the read: look again, and read from the new place if there is one
-    if (!(err instanceof CorruptError)) throw err;
-    const now = index.getChunk(id);
-    if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
-    return readChunkAt(index, packs, id, now, ctx, depth, wholeChecked);
+interface ChainRead {
+  readonly packs: Packs;
+  readonly given: Places | undefined;
+  readonly found: Map<string, ChunkLocation>;
+  readonly unproven: Map<string, Buffer>;
+}
+
+const placeIn = (read: ChainRead, key: string) => read.found.get(key) ?? read.given?.get(key);
+
+/**
+ * Thrown while a chain is decoded when a base's place was not looked up: readChunk looks them up
+ * (all of them at once) and decodes again; the decoding itself never waits.
+ */
+class PlacesNeeded extends Error {
+  constructor(readonly ids: ChunkId[]) {
+    super('chunk places needed');
+  }
+}
+
+/** Decoded more than this many times, a chunk's chain keeps asking for places: only a damaged store does that. */
+const PLACE_ROUNDS = 64;
+
+/**
+ * Read and verify one chunk (at `known`, when the caller has looked it up; `places`: where the
+ * bases under it lie, when the caller looked them up ahead). Wrong bytes are never returned: any
+ * mismatch is a CorruptError. A delta's bases' places come from `places`, else from one lookup of
+ * its chain, and any still missing from one lookup per level. `wholeChecked`: the caller hashes
+ * the whole file and, when that does not match, reads it again with every chunk hashed
+ * (writeContentNative): a chunk stored on its own is then not hashed here too. A delta still is,
+ * because the bases under it join the cache only once it matched its id.
+ */
+export async function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, opts: { places?: Places; wholeChecked?: boolean } = {}): Promise<Buffer> {
+  let loc = known ?? opts.places?.get(id.toString('latin1')) ?? (await index.getChunk(id));
+  if (!loc) throw missingChunk(ctx, id);
+  let given = opts.places;
+  let read: ChainRead | null = null;
+  let looked = false;
+  for (let round = 0; ; round++) {
+    try {
+      if (loc.codec === Codec.Delta && !read) {
+        // a caller that gave places looked the chains up with them
+        given ??= await index.getChainChunks([id]);
+        read = { packs, given, found: new Map(), unproven: new Map() };
+      }
+      return decodeAt(read, packs, id, loc, ctx, 0, opts.wholeChecked ?? false);
+    } catch (err) {
+      if (err instanceof PlacesNeeded && read && round < PLACE_ROUNDS) {
+        const found = await index.getChunks(err.ids);
+        const absent = err.ids.find((b) => !found.has(b.toString('latin1')));
+        if (absent) throw unreadable(ctx, `chunk ${absent.toString('hex').slice(0, 16)} is missing from the index`);
+        for (const [k, l] of found) read.found.set(k, l);
+        continue;
+      }
+      if (err instanceof PlacesNeeded) throw unreadable(ctx, `chunk ${id.toString('hex').slice(0, 16)} has a damaged delta chain`);
+      // gc may have moved the chunk, or a base under it, into a rewritten pack, and deleted the
+      // old one, between the lookup and the read: look again, and read from the new places if
+      // any moved
+      if (!(err instanceof CorruptError) || looked) throw err;
+      looked = true;
+      const now = await index.getChunk(id);
+      if (!now) throw err;
+      const chain = now.codec === Codec.Delta ? await index.getChainChunks([id]) : null;
+      const was = read;
+      const same = (k: string, l: ChunkLocation) => {
+        const before = was ? placeIn(was, k) : undefined;
+        return before !== undefined && before.pack === l.pack && before.offset === l.offset;
+      };
+      if (now.pack === loc.pack && now.offset === loc.offset && (!chain || [...chain].every(([k, l]) => same(k, l)))) throw err;
+      loc = now;
+      given = chain ?? undefined;
+      read = chain ? { packs, given: chain, found: new Map(), unproven: new Map() } : null;
+    }
   }
 }
 
 /**
- * Bases decoded while one chunk at depth 0 is being read, not yet proven by its id: each is
- * decoded once even where several chunks of the chain share it, and they join baseCache only once
- * the chunk on top has matched its id (so the cache holds only proven bytes). Reads are
- * synchronous, so one map serves the one read in progress.
+ * A base chunk's bytes, verified against its id, from the cache of proven bases when it is there
+ * (what the delta encoder stores new chunks against). A copy the caller owns: a buffer of the
+ * cache could be dropped and reused by another read before the caller resumes.
  */
-let unproven: Map<string, Buffer> | null = null;
-/** Where the chunks of that read's chain lie, looked up together when it starts (index.getChainChunks). */
-let chainLocs: Map<string, ChunkLocation> | null = null;
-
-/**
- * A base chunk's bytes (verified when `depth` is 0), from the cache of proven bases when it is
- * there. The buffer may belong to the cache: copy it, or be done with it, before reading another.
- */
-export function readBase(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, depth = 0, known?: ChunkLocation): Buffer {
+export async function readBase(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext): Promise<Buffer> {
   const key = id.toString('latin1');
-  let data = baseCache.get(key) ?? unproven?.get(key);
+  const cached = baseCache.get(key);
+  if (cached) return Buffer.from(cached);
+  const data = await readChunk(index, packs, id, ctx);
+  baseCache.set(key, data);
+  return Buffer.from(data);
+}
+
+/** A base's bytes while a chain is decoded (depth > 0): from the caches, else decoded from its place. */
+function chainBase(read: ChainRead, id: ChunkId, ctx: ReadContext, depth: number): Buffer {
+  const key = id.toString('latin1');
+  let data = baseCache.get(key) ?? read.unproven.get(key);
   if (!data) {
-    data = readChunk(index, packs, id, ctx, known ?? chainLocs?.get(key), depth);
-    if (depth === 0) baseCache.set(key, data);
-    else unproven?.set(key, data);
+    const loc = placeIn(read, key);
+    if (!loc) throw new PlacesNeeded([id]);
+    data = decodeAt(read, read.packs, id, loc, ctx, depth, false);
+    read.unproven.set(key, data);
   }
   return data;
 }
@@ -209,25 +292,19 @@ export function readBase(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: Read
  * A delta's bases' bytes end to end. A lone base is used as the cache holds it (nothing is read
  * before the decode); several are copied into a buffer of their own (`own`: give it back after
  * the decode), each before the next is read, since reading one may make the cache drop another.
- * Their sizes come from the cache, or the chain's locations, or one query for the rest.
+ * Their sizes come from the caches or the places; bases with no place are asked for all at once.
  */
-function deltaReference(index: ChunkIndex, packs: Packs, bases: readonly ChunkId[], ctx: ReadContext, depth: number, fail: (why: string) => CorruptError): { bytes: Buffer; own: boolean } {
-  if (bases.length === 1) return { bytes: readBase(index, packs, bases[0]!, ctx, depth), own: false };
+function deltaReference(read: ChainRead, bases: readonly ChunkId[], ctx: ReadContext, depth: number, fail: (why: string) => CorruptError): { bytes: Buffer; own: boolean } {
+  if (bases.length === 1) return { bytes: chainBase(read, bases[0]!, ctx, depth), own: false };
   const keys = bases.map((b) => b.toString('latin1'));
-  const sizes = keys.map((k) => (baseCache.get(k) ?? unproven?.get(k))?.length);
-  const missing = bases.filter((_, i) => sizes[i] === undefined && !chainLocs?.has(keys[i]!));
-  const found = missing.length > 0 ? index.getChunks(missing) : null;
-  const locOf = (k: string) => found?.get(k) ?? chainLocs?.get(k);
-  let total = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const n = sizes[i] ?? locOf(keys[i]!)?.rawLen;
-    if (n === undefined) throw fail(`chunk ${bases[i]!.toString('hex').slice(0, 16)} is missing from the index`);
-    total += n;
-  }
+  const sizes = keys.map((k) => (baseCache.get(k) ?? read.unproven.get(k))?.length ?? placeIn(read, k)?.rawLen);
+  const missing = bases.filter((_, i) => sizes[i] === undefined);
+  if (missing.length > 0) throw new PlacesNeeded(missing);
+  const total = (sizes as number[]).reduce((a, b) => a + b, 0);
   const bytes = takeBuffer(total);
   let at = 0;
   for (let i = 0; i < bases.length; i++) {
-    const part = readBase(index, packs, bases[i]!, ctx, depth, locOf(keys[i]!));
+    const part = chainBase(read, bases[i]!, ctx, depth);
     if (at + part.length > total) throw fail(`chunk ${bases[i]!.toString('hex').slice(0, 16)} is not the size its index row gives`);
     bytes.set(part, at);
     at += part.length;
@@ -239,12 +316,8 @@ function deltaReference(index: ChunkIndex, packs: Packs, bases: readonly ChunkId
 /** Deeper than any chain a writer makes (delta-store.ts MAX_CHAIN): only a damaged store, e.g. a cycle, gets here. */
 const CHAIN_LIMIT = 64;
 
-/**
- * `wholeChecked`: the caller hashes the whole file and, when that does not match, reads it again
- * with every chunk hashed (writeContentNative): a chunk stored on its own is then not hashed here
- * too. A delta still is, because the bases under it join the cache only once it matched its id.
- */
-function readChunkAt(index: ChunkIndex, packs: Packs, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number, wholeChecked = false): Buffer {
+/** A chunk's record read from a local pack at `loc` and checked (decoded down its chain with `read`, for a delta). */
+function decodeAt(read: ChainRead | null, packs: Packs, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, depth: number, wholeChecked: boolean): Buffer {
   // a record that is decoded is read into a reusable buffer, given back once decoded
   const rec = takeBuffer(RECORD_HEADER_BYTES + loc.storedLen);
   try {
@@ -253,7 +326,7 @@ function readChunkAt(index: ChunkIndex, packs: Packs, id: ChunkId, loc: ChunkLoc
     if (err instanceof CorruptError) throw unreadable(ctx, err.message);
     throw err;
   }
-  return checkRecord(rec, id, loc, ctx, { index, packs, depth }, wholeChecked);
+  return checkRecord(rec, id, loc, ctx, read ? { read, depth } : undefined, wholeChecked);
 }
 
 function unreadable(ctx: ReadContext, why: string): CorruptError {
@@ -262,11 +335,11 @@ function unreadable(ctx: ReadContext, why: string): CorruptError {
 
 /**
  * A chunk's bytes from its pack record (header and payload), verified against the index and the
- * chunk id. A delta record needs `bases` (where its base chunks are read, and how deep in a chain
- * this chunk lies: only the chunk on top is hashed); without them it is refused.
+ * chunk id. A delta record needs `chain` (where its base chunks are read, and how deep in a chain
+ * this chunk lies: only the chunk on top is hashed); without it it is refused.
  */
-export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, bases?: { index: ChunkIndex; packs: Packs; depth: number }, wholeChecked = false): Buffer {
-  const depth = bases?.depth ?? 0;
+export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, chain?: { read: ChainRead; depth: number }, wholeChecked = false): Buffer {
+  const depth = chain?.depth ?? 0;
   const fail = (why: string) => unreadable(ctx, why);
   const h = decodeRecordHeader(rec);
   if (!h || !h.id.equals(id) || h.codec !== loc.codec || h.storedLen !== loc.storedLen || h.rawLen !== loc.rawLen) throw fail(`pack ${loc.packName} has a damaged record at offset ${loc.offset}`);
@@ -281,34 +354,22 @@ export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: R
     giveBuffer(rec);
   } else if (loc.codec === Codec.Delta) {
     // delta hook: the bases' bytes first (themselves perhaps deltas), then this chunk against them
-    if (!bases) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} is stored as a delta, which needs the store's packs on a local disk`);
-    const { index, packs } = bases;
+    if (!chain) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} is stored as a delta, which needs the store's packs on a local disk`);
     const baseIds = deltaBases(data);
     if (!baseIds || depth >= CHAIN_LIMIT) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} has a damaged delta`);
-    const owner = depth === 0;
-    if (owner) {
-      unproven = new Map();
-      chainLocs = index.getChainChunks(id);
-    }
+    const ref = deltaReference(chain.read, baseIds, ctx, depth + 1, fail);
     try {
-      const ref = deltaReference(index, packs, baseIds, ctx, depth + 1, fail);
-      try {
-        data = decodeDelta(data, loc.rawLen, ref.bytes);
-      } catch {
-        throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its bases`);
-      }
-      if (ref.own) giveBuffer(ref.bytes);
-      giveBuffer(rec);
-      if (owner) {
-        if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
-        // the chunk matched its id: every base under it is proven
-        for (const [k, v] of unproven!) baseCache.set(k, v);
-      }
-    } finally {
-      if (owner) {
-        unproven = null;
-        chainLocs = null;
-      }
+      data = decodeDelta(data, loc.rawLen, ref.bytes);
+    } catch {
+      throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not decode against its bases`);
+    }
+    if (ref.own) giveBuffer(ref.bytes);
+    giveBuffer(rec);
+    if (depth === 0) {
+      if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+      // the chunk matched its id: every base under it is proven
+      for (const [k, v] of chain.read.unproven) baseCache.set(k, v);
+      chain.read.unproven.clear();
     }
     return data;
   } else if (loc.codec !== Codec.Raw) throw fail(`unknown codec ${loc.codec}`);
@@ -318,8 +379,8 @@ export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: R
 
 /** readChunk through the pack contract's ranged reads: works on any backend. */
 export async function readChunkAsync(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation): Promise<Buffer> {
-  const loc = known ?? index.getChunk(id);
-  if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${id.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
+  const loc = known ?? (await index.getChunk(id));
+  if (!loc) throw missingChunk(ctx, id);
   const at = async (l: ChunkLocation) => {
     let rec: Buffer;
     try {
@@ -335,7 +396,7 @@ export async function readChunkAsync(index: ChunkIndex, packs: Packs, id: ChunkI
   } catch (err) {
     // as in readChunk: gc may have moved the chunk since the lookup
     if (!(err instanceof CorruptError)) throw err;
-    const now = index.getChunk(id);
+    const now = await index.getChunk(id);
     if (!now || (now.pack === loc.pack && now.offset === loc.offset)) throw err;
     return at(now);
   }
@@ -353,8 +414,8 @@ const RANGE_BYTES = 4 << 20;
  */
 export async function* readContentAsync(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0): AsyncGenerator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
-  const rec = contentRecord(index, id, ctx);
-  const locs = index.getChunks(rec.chunks);
+  const rec = await contentRecord(index, id, ctx);
+  const locs = await index.getChunks(rec.chunks);
   const locOf = (i: number) => (i < rec.chunks.length ? locs.get(rec.chunks[i]!.toString('latin1')) : undefined);
   const whole = rec.chunks.length > 1 || (rec.chunks.length === 1 && !rec.chunks[0]!.equals(id)) ? createHasher() : null;
   let pos = 0;
@@ -404,18 +465,38 @@ function checkWhole(rec: ContentRecord, pos: number, whole: Hasher | null, ctx: 
   if (whole && !whole.digest().equals(rec.id)) throw new CorruptError(`${ctx.describe()} cannot be read: content does not match its id`, 'run `tusk fsck --verify-data`');
 }
 
-export interface ReadOptions {
+/** What a caller looked up ahead for a content it reads (a batch of files at once: lookUpContents). */
+export interface Known {
+  /** the content's record */
+  record?: ContentRecord;
+  /** where its chunks lie, and the chains under its deltas */
+  places?: Places;
+}
+
+export interface ReadOptions extends Known {
   /** Each yielded buffer may be overwritten once the next one is asked for (the caller writes it out at once). */
   transient?: boolean;
+}
+
+/**
+ * The records of many contents, and where all their chunks (and the chains under their deltas)
+ * lie: three lookups for the lot, whatever the number of files. Ids without a record are absent
+ * (reading them names the damage).
+ */
+export async function lookUpContents(index: ChunkIndex, ids: readonly ContentId[]): Promise<{ records: Map<string, ContentRecord>; places: Map<string, ChunkLocation> }> {
+  const records = await index.getContents(ids);
+  const chunks: ChunkId[] = [];
+  for (const r of records.values()) for (const c of r.chunks) chunks.push(c);
+  return { records, places: await lookUpPlaces(index, chunks) };
 }
 
 /**
  * A file's bytes, verified chunk by chunk and as a whole; `offset` skips bytes (they are still
  * read: the whole-file hash needs them). Big files are verified on the content worker.
  */
-export function* readContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): Generator<Buffer> {
+export async function* readContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): AsyncGenerator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
-  yield* readRecord(index, packs, contentRecord(index, id, ctx), ctx, offset, opts);
+  yield* readRecord(index, packs, opts.record ?? (await contentRecord(index, id, ctx)), ctx, offset, opts);
 }
 
 /**
@@ -423,30 +504,31 @@ export function* readContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx
  * its id (the bytes before `offset` are not read, so the whole-file id is not checked: the
  * caller knows them from elsewhere, e.g. an earlier version of the file that this one extends).
  */
-export function* readFrom(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset: number): Generator<Buffer> {
+export async function* readFrom(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset: number): AsyncGenerator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
-  const rec = contentRecord(index, id, ctx);
+  const rec = await contentRecord(index, id, ctx);
   // located from the last chunk back to the one holding `offset`: the end of a big file (an
   // append) costs a lookup of its last chunks, not of its hundreds of chunks
-  const locs = new Map<string, ChunkLocation>();
+  const places = new Map<string, ChunkLocation>();
   let first = rec.chunks.length;
   let at = rec.size;
   while (first > 0 && at > offset) {
     const batch = rec.chunks.slice(Math.max(0, first - TAIL_LOOKUP), first);
-    const found = index.getChunks(batch);
+    const found = await index.getChunks(batch);
     for (let i = batch.length - 1; i >= 0 && at > offset; i--) {
       const key = batch[i]!.toString('latin1');
       const loc = found.get(key);
-      if (!loc) throw new CorruptError(`${ctx.describe()} cannot be read: chunk ${batch[i]!.toString('hex').slice(0, 16)} is missing from the index`, 'run `tusk fsck --verify-data` to list everything affected');
-      locs.set(key, loc);
+      if (!loc) throw missingChunk(ctx, batch[i]!);
+      places.set(key, loc);
       at -= loc.rawLen;
       first--;
     }
   }
-  for (let i = first; i < rec.chunks.length; i++) {
-    const c = rec.chunks[i]!;
-    const loc = locs.get(c.toString('latin1'))!;
-    const data = readChunk(index, packs, c, ctx, loc);
+  const read = rec.chunks.slice(first);
+  await addChains(index, places, read);
+  for (const c of read) {
+    const loc = places.get(c.toString('latin1'))!;
+    const data = await readChunk(index, packs, c, ctx, loc, { places });
     yield offset > at ? data.subarray(offset - at) : data;
     at += loc.rawLen;
   }
@@ -461,9 +543,9 @@ const TAIL_LOOKUP = 16;
  * it is checked, as a whole (writeContentParallel); anything else is checked as readContent
  * checks it. Returns the bytes written.
  */
-export function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void): number {
+export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void, known: Known = {}): Promise<number> {
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
-  const rec = contentRecord(index, id, ctx);
+  const rec = known.record ?? (await contentRecord(index, id, ctx));
   const reserveBlocks = () => {
     if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);
   };
@@ -483,17 +565,18 @@ export function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx
   const copy = usesWorker(rec) && copiesNatively(rec.size, offset) ? nativeCopy(fd) : null;
   if (copy) {
     // the addon hashes the whole file: chunks it is handed are not hashed one by one as well
-    const n = writeContentNative({ index, packs, rec, readOne: (cid) => readChunk(index, packs, cid, ctx, undefined, 0, true) }, copy, count);
+    const readOne = (cid: ChunkId, known?: ChunkLocation, places?: Places) => readChunk(index, packs, cid, ctx, known, { places, wholeChecked: true });
+    const n = await writeContentNative({ index, packs, rec, readOne }, copy, count);
     if (n !== null) return n;
     startOver(); // the whole-file hash did not match: again on the worker, which names the damage
   }
   const link = usesWorker(rec) ? startedWorker() : null;
   if (link) {
-    const n = writeContentParallel(bigRead(index, packs, rec, ctx, offset, link), fd, count);
+    const n = await writeContentParallel(bigRead(index, packs, rec, ctx, offset, link), fd, count);
     if (n !== null) return n;
     startOver(); // the worker never started: again, the careful way, chunk by chunk
   }
-  for (const b of readRecord(index, packs, rec, ctx, offset, { transient: true })) {
+  for await (const b of readRecord(index, packs, rec, ctx, offset, { transient: true, places: known.places })) {
     for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, written + off);
     written += b.length;
     onBytes?.(b.length);
@@ -507,8 +590,8 @@ export function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx
  */
 const RESERVE_MIN_BYTES = 1 << 20;
 
-function contentRecord(index: ChunkIndex, id: ContentId, ctx: ReadContext): ContentRecord {
-  const rec = index.getContent(id);
+async function contentRecord(index: ChunkIndex, id: ContentId, ctx: ReadContext): Promise<ContentRecord> {
+  const rec = await index.getContent(id);
   if (!rec) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
   return rec;
 }
@@ -520,7 +603,7 @@ const bigRead = (index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: ReadC
   ctx,
   offset,
   link,
-  readOne: (cid) => readChunk(index, packs, cid, ctx),
+  readOne: (cid, known, places) => readChunk(index, packs, cid, ctx, known, { places }),
 });
 
 const usesWorker = (rec: ContentRecord) => rec.size >= PARALLEL_MIN_BYTES && rec.chunks.length > 1;
@@ -533,7 +616,7 @@ export function copiesNatively(size: number, offset: number): boolean {
   return size >= PARALLEL_MIN_BYTES && offset === 0 && hasNativeCopy();
 }
 
-function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): Generator<Buffer> {
+async function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: ReadContext, offset: number, opts: ReadOptions): AsyncGenerator<Buffer> {
   const { id } = rec;
   const link = usesWorker(rec) ? contentWorker() : null;
   if (link) {
@@ -544,12 +627,13 @@ function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: R
   // so it is computed even when an offset skips the start.
   // (a one-chunk record whose chunk is not the content itself can only come from a damaged row)
   const whole = rec.chunks.length > 1 || (rec.chunks.length === 1 && !rec.chunks[0]!.equals(id)) ? createHasher() : null;
-  // every chunk's place in one lookup (a file below PARALLEL_MIN_BYTES has at most a few hundred
-  // chunks): a network index answers it in one round trip; readChunk looks up one absent here
-  const locs = rec.chunks.length > 1 ? index.getChunks(rec.chunks) : null;
+  // every chunk's place, and the places of the chains under its deltas, in two lookups (a file
+  // below PARALLEL_MIN_BYTES has at most a few hundred chunks): a network index answers each in
+  // one round trip; readChunk looks up one absent here
+  const places = opts.places ?? (rec.chunks.length > 1 ? await lookUpPlaces(index, rec.chunks) : undefined);
   let pos = 0;
   for (const cid of rec.chunks) {
-    const data = readChunk(index, packs, cid, ctx, locs?.get(cid.toString('latin1')));
+    const data = await readChunk(index, packs, cid, ctx, places?.get(cid.toString('latin1')), { places });
     whole?.update(data);
     const skip = Math.max(0, offset - pos);
     pos += data.length;
@@ -558,17 +642,8 @@ function* readRecord(index: ChunkIndex, packs: Packs, rec: ContentRecord, ctx: R
   checkWhole(rec, pos, whole, ctx);
 }
 
-/**
- * A one-chunk file's bytes, verified (its chunk id is its content id), with one index query
- * instead of three; undefined when the content is not one chunk (read it with readContent).
- */
-export function readSoleChunk(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext): Buffer | undefined {
-  const loc = index.getSoleChunk(id);
-  return loc ? readChunk(index, packs, id as unknown as ChunkId, ctx, loc) : undefined;
-}
-
 /** The record of several contents joined end to end: chunk lists concatenated, id hashed over `bytes`. */
-export function concatContents(parts: readonly (ContentRecord | undefined)[], bytes: Iterable<Buffer>): ContentRecord {
+export async function concatContents(parts: readonly (ContentRecord | undefined)[], bytes: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<ContentRecord> {
   const chunks: ChunkId[] = [];
   let size = 0;
   for (const p of parts) {
@@ -578,7 +653,7 @@ export function concatContents(parts: readonly (ContentRecord | undefined)[], by
   }
   if (size === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
   const h = createHasher();
-  for (const b of bytes) h.update(b);
+  for await (const b of bytes) h.update(b);
   const id = h.digest() as ContentId;
   // a single-chunk result keeps the invariant "one chunk ⇒ content id = chunk id"
   return { id, size, chunks: chunks.length === 1 && chunks[0]!.equals(id) ? [chunks[0]!] : chunks };

@@ -10,11 +10,12 @@ import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId } from './has
 import type { Packs } from './packs.js';
 
 /** True when the bytes of `before` are exactly the first bytes of `after`. */
-export function isContentPrefix(index: ChunkIndex, packs: Packs, before: ContentId, after: ContentId, ctx: ReadContext): boolean {
+export async function isContentPrefix(index: ChunkIndex, packs: Packs, before: ContentId, after: ContentId, ctx: ReadContext): Promise<boolean> {
   if (before.equals(EMPTY_CONTENT_ID)) return true;
   if (after.equals(EMPTY_CONTENT_ID)) return false;
-  const old = index.getContent(before);
-  const cur = index.getContent(after);
+  const both = await index.getContents([before, after]);
+  const old = both.get(before.toString('latin1'));
+  const cur = both.get(after.toString('latin1'));
   if (!old || !cur) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
   if (old.size > cur.size) return false;
   if (before.equals(after)) return true;
@@ -22,7 +23,7 @@ export function isContentPrefix(index: ChunkIndex, packs: Packs, before: Content
   while (shared < old.chunks.length && shared < cur.chunks.length && old.chunks[shared]!.equals(cur.chunks[shared]!)) shared++;
   if (shared === old.chunks.length) return true;
   // only the old chunks past the shared ones are sized: a big file has hundreds before them
-  const sizes = chunkSizes(index, old.chunks.slice(shared), ctx);
+  const sizes = await chunkSizes(index, old.chunks.slice(shared), ctx);
   const size = (id: ChunkId) => sizes.get(id.toString('latin1'))!;
   // the new content's chunks from the first one that differs, read one at a time as needed
   let start = old.size;
@@ -35,7 +36,7 @@ export function isContentPrefix(index: ChunkIndex, packs: Packs, before: Content
     const len = size(id);
     while (windowStart + window.length < start + len) {
       if (next >= cur.chunks.length) return false;
-      window = Buffer.concat([window.subarray(start - windowStart), readChunk(index, packs, cur.chunks[next]!, ctx)]);
+      window = Buffer.concat([window.subarray(start - windowStart), await readChunk(index, packs, cur.chunks[next]!, ctx)]);
       windowStart = start;
       next++;
     }
@@ -46,8 +47,8 @@ export function isContentPrefix(index: ChunkIndex, packs: Packs, before: Content
   return true;
 }
 
-function chunkSizes(index: ChunkIndex, ids: ChunkId[], ctx: ReadContext): Map<string, number> {
-  const locs = index.getChunks(ids);
+async function chunkSizes(index: ChunkIndex, ids: ChunkId[], ctx: ReadContext): Promise<Map<string, number>> {
+  const locs = await index.getChunks(ids);
   const out = new Map<string, number>();
   for (const id of ids) {
     const loc = locs.get(id.toString('latin1'));

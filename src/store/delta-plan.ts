@@ -1,5 +1,5 @@
 // Which chunk of a file's earlier version a new chunk is stored against (docs/format.md, "Deltas").
-// Pure: the earlier version's chunk ids and sizes in, one base per new chunk out.
+// The earlier version's chunk ids and sizes in (one lookup of each), one base per new chunk out.
 import type { ChunkIndex } from './chunk-index.js';
 import { MAX_BASES } from './delta-codec.js';
 import type { ChunkId, ContentId } from './hash.js';
@@ -33,11 +33,11 @@ export class DeltaPlan {
   ) {}
 
   /** A plan against `prev` for a new version of about `newSize` bytes (0: unknown); null when deltas cannot pay. */
-  static against(index: ChunkIndex, prev: ContentId, newSize: number): DeltaPlan | null {
+  static async against(index: ChunkIndex, prev: ContentId, newSize: number): Promise<DeltaPlan | null> {
     if (newSize > 0 && newSize < DELTA_MIN_FILE_BYTES) return null;
-    const rec = index.getContent(prev);
+    const rec = await index.getContent(prev);
     if (!rec || rec.size < DELTA_MIN_FILE_BYTES || rec.chunks.length === 0) return null;
-    const locs = index.getChunks(rec.chunks);
+    const locs = await index.getChunks(rec.chunks);
     const ends = new Float64Array(rec.chunks.length);
     let at = 0;
     for (let i = 0; i < rec.chunks.length; i++) {

@@ -49,8 +49,8 @@ export class DeltaEncoder {
 
   constructor(
     private readonly index: DeltaIndex,
-    /** a base's bytes, verified against its id */
-    private readonly readBase: (id: ChunkId) => Buffer,
+    /** a base's bytes, verified against its id, in a buffer of the caller's own */
+    private readonly readBase: (id: ChunkId) => Promise<Buffer>,
   ) {}
 
   /**
@@ -59,26 +59,26 @@ export class DeltaEncoder {
    * `whole()` (the chunk's own encoding, asked only when the delta is not clearly small) is not
    * at least twice the delta's size.
    */
-  encode(raw: Uint8Array, bases: readonly ChunkId[], whole: () => number): { payload: Buffer; depth: number } | null {
+  async encode(raw: Uint8Array, bases: readonly ChunkId[], whole: () => number): Promise<{ payload: Buffer; depth: number } | null> {
     // After 16 deltas in a row that did not pay, try one chunk in 16 until one does: a file
     // replaced by unrelated content then costs little more than a put of new bytes, and one that
     // is related again further on is found within 16 chunks (ids never depend on this).
     if (this.misses >= 16 && this.misses++ % 16 !== 0) return null;
-    const made = this.attempt(raw, bases, whole);
+    const made = await this.attempt(raw, bases, whole);
     if (made) this.misses = 0;
     else if (this.misses < 16) this.misses++;
     return made;
   }
 
-  private attempt(raw: Uint8Array, bases: readonly ChunkId[], whole: () => number): { payload: Buffer; depth: number } | null {
+  private async attempt(raw: Uint8Array, bases: readonly ChunkId[], whole: () => number): Promise<{ payload: Buffer; depth: number } | null> {
     let depth = 0;
     for (const b of bases) depth = Math.max(depth, this.index.depth(b) + 1);
     if (depth > MAX_CHAIN) return null;
     let ref: Buffer;
     try {
-      // each base copied before the next is read: reading one may drop another from the base
-      // cache, whose buffer then holds other bytes (a lone base is used before anything is read)
-      ref = bases.length === 1 ? this.readBase(bases[0]!) : Buffer.concat(bases.map((b) => Buffer.from(this.readBase(b))));
+      const parts: Buffer[] = [];
+      for (const b of bases) parts.push(await this.readBase(b));
+      ref = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     } catch (err) {
       // a damaged earlier version must not stop the new one from being stored: it goes in whole
       if (err instanceof TuskError) return null;

@@ -22,7 +22,7 @@ export function enableDeltas(s: StoreCore, writer: PackWriter): void {
  * The plan for a new version of `repoPath` of about `sizeHint` bytes (0: unknown): against the
  * file at that path in `baseRoot`; null when there is none, or it is too small to pay.
  */
-export function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: string, sizeHint: number): DeltaPlan | null {
+export async function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: string, sizeHint: number): Promise<DeltaPlan | null> {
   if (!baseRoot) return null;
   let e;
   try {
@@ -35,6 +35,6 @@ export function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: strin
   if (!e || e.kind !== 'file') return null;
   // a remote-backed chunk (lazy clones) may be absent, or evicted from the cache later: never a base
   const table = s.remoteChunks;
-  if (table.any() && table.anyBacked(s.index.getContent(e.id as ContentId)?.chunks ?? [])) return null;
+  if (table.any() && table.anyBacked((await s.index.getContent(e.id as ContentId))?.chunks ?? [])) return null;
   return DeltaPlan.against(s.index, e.id as ContentId, sizeHint);
 }

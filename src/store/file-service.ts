@@ -16,10 +16,11 @@ import type { CommitRecord } from './commit-graph.js';
 import { commitLabel, DEFAULT_BRANCH, emptyRoot, insertCommit, outputBranch, propagate, requireRepo, resolveCommit, toCommitInfo } from './commit-service.js';
 import { crashPoint } from './crash-points.js';
 import { resumeHasher } from './hash-state.js';
+import { CHUNK_PROFILE_V1 } from './chunker.js';
 import { enableDeltas, planDelta } from './delta-writes.js';
 import { readRange, readRangeAsync } from './content-range.js';
 import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
-import { appendingWriter, concatContents, ContentWriter, readContent, readContentAsync, readSoleChunk, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
+import { appendingWriter, concatContents, ContentWriter, lookUpContents, readContent, readContentAsync, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { localStat, type FileCache, type LocalStat } from './file-cache.js';
 import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
 import { BatchWriter, CHECKPOINT_ROWS, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
@@ -160,7 +161,7 @@ function walkLocal(dir: string, repoDir: string, out: LocalFile[], links: LinkPo
  * PARALLEL_MIN_BYTES are held back to choose the writer (`open` gets the size seen so far).
  * Pieces arrive in 16–64 KiB; they are copied into blocks of READ_BLOCK for the chunker.
  */
-async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeHint: number) => ContentSink, onBytes: (n: number) => void): Promise<ContentRecord> {
+async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeHint: number) => Promise<ContentSink>, onBytes: (n: number) => void): Promise<ContentRecord> {
   const early: Buffer[] = [];
   let earlyBytes = 0;
   let w: ContentSink | null = null;
@@ -192,14 +193,14 @@ async function ingestStream(stream: AsyncIterable<Buffer | string>, open: (sizeH
       // likely big: let the worker boot while the rest of the first blocks arrive
       if (earlyBytes >= READ_BLOCK) startContentWorker();
       if (earlyBytes >= PARALLEL_MIN_BYTES) {
-        w = open(earlyBytes);
+        w = await open(earlyBytes);
         for (const b of early.splice(0)) await put(b);
       }
     }
     if (!w) {
       // a small stream (most are): one buffer of exactly its size, never a READ_BLOCK each, which
       // 100,000 streamed files would keep alive until the pack writer drains
-      w = open(earlyBytes);
+      w = await open(earlyBytes);
       if (earlyBytes > 0) {
         await w.push(early.length === 1 ? early[0]! : Buffer.concat(early, earlyBytes));
         onBytes(earlyBytes);
@@ -363,37 +364,37 @@ class PutRun {
     this.ops.push({ path: repoPath, entry: fileEntry(rec) });
   };
 
-  readonly newWriter = (repoPath: string, sizeHint: number): ContentSink => {
+  readonly newWriter = async (repoPath: string, sizeHint: number): Promise<ContentSink> => {
     const { writer } = this.session;
-    const prev = this.opts.append ? this.existing(repoPath) : undefined;
+    const prev = this.opts.append ? await this.existing(repoPath) : undefined;
     // delta hook: a new version of a file that the base commit holds is stored against it
-    if (!prev || prev.size === 0) return contentSink(writer, sizeHint, (this.opts.append ? null : planDelta(this.s, this.baseRoot, repoPath, sizeHint)) ?? undefined);
+    if (!prev || prev.size === 0) return contentSink(writer, sizeHint, (this.opts.append ? null : await planDelta(this.s, this.baseRoot, repoPath, sizeHint)) ?? undefined);
     const ctx = { describe: () => `${this.t0.repo}:${repoPath}` };
     // Every earlier chunk is kept and the appended bytes start a chunk: when another writer moved
     // the branch meanwhile, put-rebase.ts replays this append on the new head by reusing exactly
     // the chunks after the old end, which needs them to start there (a re-chunked last chunk
     // would carry old bytes into the replay).
     // a big earlier content's kept hasher state spares reading it back (hash-state.ts)
-    const resumed = resumeHasher(this.s.index.getContentState(prev.id), prev.id, prev.size);
-    if (resumed) return new ContentWriter(writer, undefined, { record: prev, bytes: [], lastChunkSize: 0, resumed });
-    return new ContentWriter(writer, undefined, { record: prev, bytes: readContent(this.s.index, this.s.packs, prev.id, ctx), lastChunkSize: 0 });
+    const resumed = resumeHasher(await this.s.index.getContentState(prev.id), prev.id, prev.size);
+    if (resumed) return ContentWriter.continuing(writer, CHUNK_PROFILE_V1, { record: prev, bytes: [], lastChunkSize: 0, resumed });
+    return ContentWriter.continuing(writer, CHUNK_PROFILE_V1, { record: prev, bytes: readContent(this.s.index, this.s.packs, prev.id, ctx), lastChunkSize: 0 });
   };
 
   /** For -a: the content a path already has, from this command or from the base commit. */
-  private existing(repoPath: string): ContentRecord | undefined {
+  private async existing(repoPath: string): Promise<ContentRecord | undefined> {
     const p = this.pending.get(repoPath);
     if (p) return p;
-    const rec = this.baseContent(repoPath);
+    const rec = await this.baseContent(repoPath);
     this.putBase.readForAppend(repoPath, rec);
     return rec;
   }
 
-  private baseContent(repoPath: string): ContentRecord | undefined {
+  private async baseContent(repoPath: string): Promise<ContentRecord | undefined> {
     if (!this.baseRoot) return undefined;
     const e = lookupPath(this.s.reader, this.baseRoot, repoPath);
     if (!e) return undefined;
     if (e.kind !== 'file') throw new ConflictError(`file / directory path collision (${repoPath})`, 'a path cannot be both a file and a directory');
-    return this.s.index.getContent(e.id as ContentId) ?? { id: e.id as ContentId, size: 0, chunks: [] };
+    return (await this.s.index.getContent(e.id as ContentId)) ?? { id: e.id as ContentId, size: 0, chunks: [] };
   }
 
   async putTree(plan: Extract<LocalPlan, { kind: 'tree' }>): Promise<void> {
@@ -402,8 +403,8 @@ class PutRun {
   }
 
   async putLocalFile(f: LocalFile): Promise<void> {
-    if (!this.opts.append && this.putCached(f)) return;
-    const w = this.newWriter(f.repoPath, f.stat.size);
+    if (!this.opts.append && (await this.putCached(f))) return;
+    const w = await this.newWriter(f.repoPath, f.stat.size);
     await ingestLocal(f, w, this.arena, this.progress);
     const rec = await w.finish();
     this.addFile(f.repoPath, rec);
@@ -411,7 +412,7 @@ class PutRun {
   }
 
   /** A file unchanged since it was last put, whose content the store still has: recorded without reading it. */
-  private putCached(f: LocalFile): boolean {
+  private async putCached(f: LocalFile): Promise<boolean> {
     const hit = this.cache.lookup(path.resolve(f.localPath), f.stat);
     if (!hit) return false;
     // already at this path in the base commit: no edit at all
@@ -423,7 +424,7 @@ class PutRun {
       this.progress(before.size);
       return true;
     }
-    const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : this.s.index.getContent(hit);
+    const rec = hit.equals(EMPTY_CONTENT_ID) ? { id: hit, size: 0, chunks: [] } : await this.s.index.getContent(hit);
     if (!rec) return false;
     this.files++;
     this.ops.push({ path: f.repoPath, entry: fileEntry(rec) });
@@ -447,7 +448,7 @@ class PutRun {
         // recorded first: replaying an append on a newer base reads this put's chunks
         await session.writer.record();
         await s.index.putContents(this.contents);
-        const replay = this.putBase.replayOn(base, {
+        const replay = await this.putBase.replayOn(base, {
           reader: s.reader,
           index: s.index,
           packs: s.packs,
@@ -564,9 +565,9 @@ export async function writeLocalTree(
 /** Store `a.base` followed by the bytes of `a.tail`: only the base's last chunk and the new bytes are chunked. */
 async function storeAppended(s: StoreCore, writer: PackWriter, a: AppendedOutput): Promise<ContentRecord> {
   const ctx = { describe: () => `the earlier output ${a.path}` };
-  const prev = s.index.getContent(a.base);
+  const prev = await s.index.getContent(a.base);
   if (!prev) throw new CorruptError(`${ctx.describe()} cannot be read: its content record is missing`, 'run `tusk fsck` to list everything affected');
-  const w = appendingWriter(s.index, s.packs, writer, prev, ctx);
+  const w = await appendingWriter(s.index, s.packs, writer, prev, ctx);
   const fd = fs.openSync(a.tail, 'r');
   try {
     for (;;) {
@@ -587,7 +588,7 @@ const APPEND_BLOCK = 1 << 20;
 async function ingestTar(
   input: NodeJS.ReadableStream,
   prefix: string,
-  newWriter: (repoPath: string, sizeHint: number) => ContentSink,
+  newWriter: (repoPath: string, sizeHint: number) => Promise<ContentSink>,
   addFile: (repoPath: string, rec: ContentRecord) => void,
   progress: (n: number) => void,
   warn: (msg: string) => void,
@@ -828,19 +829,30 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   const batches = opts.recursive && local ? new BatchWriter() : null;
   let files = 0;
   try {
-    for (const f of lazilyFetched(s, items, (f) => ({ id: f.entry.id as ContentId, describe: readCtx(c, f.repoPath).describe, end: opts.length === undefined ? undefined : offset + opts.length }))) {
-      if (f instanceof Promise) {
-        await f;
-        continue;
-      }
-      files++;
-      const ctx = readCtx(c, f.repoPath);
-      const id = f.entry.id as ContentId;
-      const out = opts.stdout ?? process.stdout;
-      // range hook: --length reads only the chunks that hold the range (content-range.ts)
-      if (opts.length !== undefined) {
-        if (!local) {
-          const parts = readRangeAsync(s.index, s.packs, id, ctx, offset, opts.length);
+    for (const group of fileGroups(s, items, (f) => ({ id: f.entry.id as ContentId, describe: readCtx(c, f.repoPath).describe, end: opts.length === undefined ? undefined : offset + opts.length }))) {
+      await group.fetched;
+      // the small files of a tree: their records and chunk places in one lookup each for the group
+      const known = batches ? await lookUpContents(s.index, group.files.filter((f) => f.local !== null && f.entry.size <= SMALL_WRITE).map((f) => f.entry.id as ContentId)) : null;
+      for (const f of group.files) {
+        files++;
+        const ctx = readCtx(c, f.repoPath);
+        const id = f.entry.id as ContentId;
+        const out = opts.stdout ?? process.stdout;
+        // range hook: --length reads only the chunks that hold the range (content-range.ts)
+        if (opts.length !== undefined) {
+          if (!local) {
+            const parts = readRangeAsync(s.index, s.packs, id, ctx, offset, opts.length);
+            if (f.local === null) await toStream(parts, out, false, progress);
+            else
+              await intoLocalFile(f.local, false, madeDirs, async (fd) => {
+                for await (const b of parts) {
+                  writeAll(fd, b);
+                  progress.add(b.length);
+                }
+              });
+            continue;
+          }
+          const parts = readRange(s.index, s.packs, id, ctx, offset, opts.length);
           if (f.local === null) await toStream(parts, out, false, progress);
           else
             await intoLocalFile(f.local, false, madeDirs, async (fd) => {
@@ -851,43 +863,36 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
             });
           continue;
         }
-        const parts = readRange(s.index, s.packs, id, ctx, offset, opts.length);
-        if (f.local === null) await toStream(parts, out, false, progress);
-        else
-          await intoLocalFile(f.local, false, madeDirs, (fd) => {
-            for (const b of parts) {
+        if (!local) {
+          if (f.local === null) await toStream(readContentAsync(s.index, s.packs, id, ctx, offset), out, false, progress);
+          else await intoLocalFile(f.local, opts.recursive ?? false, madeDirs, async (fd) => {
+            for await (const b of readContentAsync(s.index, s.packs, id, ctx, offset)) {
               writeAll(fd, b);
               progress.add(b.length);
             }
           });
-        continue;
+          continue;
+        }
+        // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
+        // the next is asked for: a file written here with writeSync, or our own stdout, whose write
+        // callback comes once the bytes are out. Another stream may hold on to what it is given.
+        const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
+        if (f.entry.size >= PARALLEL_MIN_BYTES && (f.local === null || !copiesNatively(f.entry.size, offset))) startContentWorker();
+        if (f.local !== null && batches && f.entry.size <= SMALL_WRITE) {
+          // Small files of a tree: read and verified here (looked up with the rest of their group),
+          // created and written in batches by the worker meanwhile.
+          const parts: Buffer[] = [];
+          for await (const b of readContent(s.index, s.packs, id, ctx, offset, { record: known?.records.get(id.toString('latin1')), places: known?.places })) parts.push(b);
+          let size = 0;
+          for (const p of parts) size += p.length;
+          batches.add(path.dirname(f.local), f.local, parts, size);
+          progress.add(size);
+        } else if (f.local === null) await toStream(readContent(s.index, s.packs, id, ctx, offset, { transient }), out, transient, progress);
+        else
+          await intoLocalFile(f.local, opts.recursive ?? false, madeDirs, async (fd) => {
+            await writeContent(s.index, s.packs, id, ctx, fd, offset, (n) => progress.add(n));
+          });
       }
-      if (!local) {
-        if (f.local === null) await toStream(readContentAsync(s.index, s.packs, id, ctx, offset), out, false, progress);
-        else await intoLocalFile(f.local, opts.recursive ?? false, madeDirs, async (fd) => {
-          for await (const b of readContentAsync(s.index, s.packs, id, ctx, offset)) {
-            writeAll(fd, b);
-            progress.add(b.length);
-          }
-        });
-        continue;
-      }
-      // Buffers may be reused (saving ~70 MiB of garbage on a big file) when each is done with before
-      // the next is asked for: a file written here with writeSync, or our own stdout, whose write
-      // callback comes once the bytes are out. Another stream may hold on to what it is given.
-      const transient = f.local === null ? out === process.stdout : !(opts.recursive && f.entry.size <= SMALL_WRITE);
-      if (f.entry.size >= PARALLEL_MIN_BYTES && (f.local === null || !copiesNatively(f.entry.size, offset))) startContentWorker();
-      if (f.local !== null && batches && f.entry.size <= SMALL_WRITE) {
-        // Small files of a tree: read and verified here (a one-chunk file with one index query), created
-        // and written in batches by the worker meanwhile.
-        const one = offset ? undefined : readSoleChunk(s.index, s.packs, id, ctx);
-        const parts = one ? [one] : [...readContent(s.index, s.packs, id, ctx, offset)];
-        let size = 0;
-        for (const p of parts) size += p.length;
-        batches.add(path.dirname(f.local), f.local, parts, size);
-        progress.add(size);
-      } else if (f.local === null) await toStream(readContent(s.index, s.packs, id, ctx, offset, { transient }), out, transient, progress);
-      else await intoLocalFile(f.local, opts.recursive ?? false, madeDirs, (fd) => void writeContent(s.index, s.packs, id, ctx, fd, offset, (n) => progress.add(n)));
     }
     batches?.finish();
   } finally {
@@ -896,34 +901,31 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   return { files, bytes: progress.bytes };
 }
 
-/** Files a get reads together: a lazy clone fetches their remote-backed chunks in one go (neighbours in one request), at most this many bytes at a time. */
+/** Files a get reads together: their records are looked up in one go, and a lazy clone fetches their remote-backed chunks in one go (neighbours in one request), at most this many bytes at a time. */
 const FETCH_GROUP_BYTES = 64 << 20;
 const FETCH_GROUP_FILES = 4096;
 
 /**
- * `items` in groups, each preceded by the promise that fetches what the group needs from a
- * remote (lazy-fetch.ts; settled at once where nothing is remote-backed): the caller awaits it,
- * then reads the group's files synchronously.
+ * `items` in groups, each with the promise that fetches what the group needs from a remote
+ * (lazy-fetch.ts; null where nothing is remote-backed): the caller awaits it, then reads the
+ * group's files, looking their records up together.
  */
-function* lazilyFetched(s: StoreCore, items: Iterable<GetItem>, want: (f: GetItem) => ContentWant): Generator<GetItem | Promise<unknown>> {
-  if (!anyRemoteBacked(s)) {
-    yield* items;
-    return;
-  }
+function* fileGroups(s: StoreCore, items: Iterable<GetItem>, want: (f: GetItem) => ContentWant): Generator<{ files: GetItem[]; fetched: Promise<unknown> | null }> {
+  const remote = anyRemoteBacked(s);
   let group: GetItem[] = [];
   let bytes = 0;
-  const flush = function* (): Generator<GetItem | Promise<unknown>> {
-    yield ensureContents(s, group.map(want));
-    yield* group;
+  const flush = () => {
+    const g = { files: group, fetched: remote ? ensureContents(s, group.map(want)) : null };
     group = [];
     bytes = 0;
+    return g;
   };
   for (const f of items) {
     group.push(f);
     bytes += f.entry.size;
-    if (bytes >= FETCH_GROUP_BYTES || group.length >= FETCH_GROUP_FILES) yield* flush();
+    if (bytes >= FETCH_GROUP_BYTES || group.length >= FETCH_GROUP_FILES) yield flush();
   }
-  if (group.length > 0) yield* flush();
+  if (group.length > 0) yield flush();
 }
 
 /** Write a file's bytes to a stream, honouring backpressure; a transient buffer is waited out before the next is read. */
@@ -1036,9 +1038,10 @@ export async function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: {
     if (!prev) return [{ path: dp, entry: { ...se, name: '' } }];
     if (prev.kind !== 'file') throw new ConflictError(`file / directory path collision (${dp})`, 'a path cannot be both a file and a directory');
     // appended content: old chunks then source chunks; the new whole-file id needs both read once
-    const rec = concatContents(
-      [s.index.getContent(prev.id as ContentId), s.index.getContent(se.id as ContentId)],
-      (function* () {
+    const both = await s.index.getContents([prev.id as ContentId, se.id as ContentId]);
+    const rec = await concatContents(
+      [both.get(prev.id.toString('latin1')), both.get(se.id.toString('latin1'))],
+      (async function* () {
         yield* readContent(s.index, s.packs, prev.id as ContentId, readCtx(sc, dp));
         yield* readContent(s.index, s.packs, se.id as ContentId, readCtx(sc, sp));
       })(),

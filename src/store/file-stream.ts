@@ -11,7 +11,7 @@ import type { FileInfo } from './types.js';
 export interface FileStream {
   info: FileInfo;
   /** the file's bytes in order, each chunk checked against its id as it is read */
-  chunks(): Iterable<Buffer>;
+  chunks(): AsyncIterable<Buffer>;
 }
 
 /** The file a ref names (one regular file: a directory or a glob matching several is an error). */

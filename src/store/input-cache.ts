@@ -106,15 +106,22 @@ export interface CacheTrim {
   bytesKept: number;
 }
 
+/** The content ids (hex) the cache holds files of. */
+export function cachedContents(storeDir: string): string[] {
+  const out: string[] = [];
+  for (const { name } of cacheFiles(path.join(storeDir, INPUT_CACHE_DIR))) if (CACHE_NAME.test(name)) out.push(name);
+  return out;
+}
+
 /**
- * Bound the cache of datum inputs: drop the files whose content `isStored` says the store no
- * longer has (gc), temporary names older than an hour (a crash mid-copy), then the least
+ * Bound the cache of datum inputs: drop the files whose content `gone` names (contents the store
+ * no longer has, after gc: a set made from cachedContents), temporary names older than an hour (a crash mid-copy), then the least
  * recently used files until the cache holds at most `maxBytes`. Last use is the later of a
  * file's access and change times: laying a cached file out links it (a change of its inode) or
  * copies it (an access). Removing a file never breaks a datum that has it laid out: that datum
  * holds its own link or copy, and the next datum that needs the content reads it from packs.
  */
-export function trimInputCache(storeDir: string, opts: { maxBytes: number; isStored?: (id: string) => boolean; now?: number }): CacheTrim {
+export function trimInputCache(storeDir: string, opts: { maxBytes: number; gone?: ReadonlySet<string>; now?: number }): CacheTrim {
   const root = path.join(storeDir, INPUT_CACHE_DIR);
   const out: CacheTrim = { filesRemoved: 0, bytesRemoved: 0, filesKept: 0, bytesKept: 0 };
   const now = opts.now ?? Date.now();
@@ -133,7 +140,7 @@ export function trimInputCache(storeDir: string, opts: { maxBytes: number; isSto
     if (!CACHE_NAME.test(name)) {
       // a temporary copy is written, then linked in: its last write says how long ago it was abandoned
       if (now - st.mtimeMs > STRAY_AGE_MS) remove(file, st.size);
-    } else if (opts.isStored && !opts.isStored(name)) remove(file, st.size);
+    } else if (opts.gone?.has(name)) remove(file, st.size);
     else kept.push({ file, size: st.size, used });
   }
   let total = kept.reduce((n, k) => n + k.size, 0);

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { CorruptError, IoError, TuskError } from '../errors.js';
 import { CHUNK_PROFILE_V1 } from './chunker.js';
+import { lookUpPlaces } from './chunk-places.js';
 import { readChunk } from './content-io.js';
 import type { ChunkId, ContentId } from './hash.js';
 import { sizeFromEnv } from './input-cache.js';
@@ -61,8 +62,9 @@ export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]
   if (!table.any()) return result;
   const chunks: ChunkId[] = [];
   const owner = new Map<string, () => string>();
+  const records = await s.index.getContents(wants.map((w) => w.id));
   for (const w of wants) {
-    const rec = s.index.getContent(w.id);
+    const rec = records.get(w.id.toString('latin1'));
     if (!rec) continue; // the read itself reports a missing record
     // every chunk but a file's last holds at least minSize bytes, so chunk i starts at or after
     // i × minSize: those starting at or after `end` cannot hold a byte of the range
@@ -153,24 +155,32 @@ async function fetchVerified(s: StoreCore, source: RemoteChunkSource, remote: st
     const here = next.size > 0 ? await s.index.existingChunks([...next.values()]) : new Set<string>();
     batch = [...next.values()].filter((b) => !here.has(b.toString('latin1')));
   }
+  // the bases this store has already: where they lie (and the chains under them), in one lookup
+  const local = new Map<string, ChunkId>();
+  for (const d of deltas.values()) for (const b of d.bases) if (!wholes.has(b.toString('latin1')) && !deltas.has(b.toString('latin1'))) local.set(b.toString('latin1'), b);
+  const places = local.size > 0 ? await lookUpPlaces(s.index, [...local.values()]) : undefined;
   const decoded = new Map<string, Buffer>();
-  const bytesOf = (id: ChunkId, guard: number): Buffer => {
+  const bytesOf = async (id: ChunkId, guard: number): Promise<Buffer> => {
     const k = id.toString('latin1');
     const known = wholes.get(k) ?? decoded.get(k);
     if (known) return known;
     const d = deltas.get(k);
-    if (!d) return readChunk(s.index, s.packs, id, { describe: nameFor(id) });
+    if (!d) return readChunk(s.index, s.packs, id, { describe: nameFor(id) }, undefined, { places });
     if (guard > 64) throw new CorruptError(`${nameFor(id)()} cannot be read: the delta chain of chunk ${id.toString('hex').slice(0, 16)} does not end`, 'the remote copy is damaged; push again from a sound store');
+    const bases: Buffer[] = [];
+    for (const b of d.bases) bases.push(await bytesOf(b, guard + 1));
     let data: Buffer;
     try {
-      data = decodeDeltaRecord(id, d, d.bases.map((b) => bytesOf(b, guard + 1)), d.where);
+      data = decodeDeltaRecord(id, d, bases, d.where);
     } catch (err) {
       throw named(err, nameFor(id));
     }
     decoded.set(k, data);
     return data;
   };
-  return ids.map((id) => ({ id, data: bytesOf(id, 0) }));
+  const out: { id: ChunkId; data: Buffer }[] = [];
+  for (const id of ids) out.push({ id, data: await bytesOf(id, 0) });
+  return out;
 }
 
 /** Errors that already name their file. */

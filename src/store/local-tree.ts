@@ -59,7 +59,7 @@ export class ReadArena {
 /** The writer for one new file: big files are cut and hashed on the content worker, the rest here. */
 export function contentSink(writer: PackWriter, sizeHint: number, delta?: DeltaPlan): ContentSink {
   const link = sizeHint >= PARALLEL_MIN_BYTES ? contentWorker() : null;
-  return link ? new ParallelContentWriter(writer, link, undefined, delta) : new ContentWriter(writer, undefined, undefined, delta);
+  return link ? new ParallelContentWriter(writer, link, undefined, delta) : new ContentWriter(writer, undefined, delta);
 }
 
 /** Read a local file into a content writer; a file that changes while being read is an error, never a torn version. */
@@ -743,7 +743,7 @@ export class TreeIngest {
     if (staged > this.peakStaged) this.peakStaged = staged;
     if (status === ReadStatus.Failed) throw localFileError(batchError(r.errors[ev.idx]!), ev.local);
     if (status === ReadStatus.Changed) throw new ConflictError(`${ev.local} changed while it was being read`, 'retry when the file is no longer being written');
-    if (status === ReadStatus.Cached && this.isStored(ev.cached!, ev.name, dir)) {
+    if (status === ReadStatus.Cached && (await this.isStored(ev.cached!, ev.name, dir))) {
       this.cachedFiles++;
       this.o.onBytes(stat.size);
       if (this.o.cache) dir.hits.push({ path: ev.local, stat, id: ev.cached! as ContentId });
@@ -778,7 +778,7 @@ export class TreeIngest {
   }
 
   /** Whether a cached content id is still stored: the base commit holds it at this path, or the index has it. */
-  private isStored(id: Buffer, name: string, dir: BuildFrame): boolean {
+  private async isStored(id: Buffer, name: string, dir: BuildFrame): Promise<boolean> {
     if (id.equals(EMPTY_CONTENT_ID)) return true;
     const b = dir.base?.find(name);
     if (b && b.kind === 'file' && b.id.equals(id)) return true;

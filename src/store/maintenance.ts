@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import { LockedError, TuskError } from '../errors.js';
 import { WRITER_LEASE_MS, type ContentRecord } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
+import { lookUpPlaces, type Places } from './chunk-places.js';
 import { readChunk, readChunkAsync } from './content-io.js';
 import type { RemoteChunkIndex } from './remote-chunks.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { canCheckStates, resumeHasher } from './hash-state.js';
-import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
+import { cachedContents, inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
 import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { LocalPackAccess } from './packs.js';
@@ -17,6 +18,11 @@ import { DB_FILE, type StoreCore } from './store-core.js';
 import type { FsckProblem, FsckReport, GcReport, OnProgress } from './types.js';
 
 const hex = (b: Buffer) => b.toString('hex');
+
+/** Chunks fsck --verify-data looks up per query (with the chains under their deltas). */
+const VERIFY_LOOKUP = 500;
+/** Contents gc looks up per query while it marks the chunks it keeps. */
+const MARK_LOOKUP = 2000;
 
 /** Children of a page: entries for leaves, page refs for internal pages. */
 function pageItems(page: Page): { entries: Entry[]; refs: PageRef[] } {
@@ -151,13 +157,15 @@ class FsckRun {
     const { index, packs } = this.s;
     const ids = await index.allChunkIds();
     const verified = new Set<string>();
-    const verify = async (id: ChunkId): Promise<Buffer | null> => {
+    // `places`: where the chunks of a batch lie, and the chains under their deltas, looked up together
+    const verify = async (id: ChunkId, places: Places): Promise<Buffer | null> => {
       const key = hex(id);
-      if (this.badChunks.has(key) || !index.getChunk(id)) return null; // reported, or reported per file
+      const loc = places.get(id.toString('latin1'));
+      if (this.badChunks.has(key) || !loc) return null; // reported, or reported per file
       let data: Buffer | null = null;
       const ctx = { describe: () => `chunk ${key.slice(0, 16)}` };
       try {
-        data = packs.local ? readChunk(index, packs, id, ctx) : await readChunkAsync(index, packs, id, ctx);
+        data = packs.local ? await readChunk(index, packs, id, ctx, loc, { places }) : await readChunkAsync(index, packs, id, ctx, loc);
       } catch (err) {
         if (!(err instanceof TuskError)) throw err;
         this.badChunks.add(key);
@@ -175,8 +183,9 @@ class FsckRun {
     for (const content of await index.allChunkLists()) {
       const h = createHasher();
       let complete = true;
+      const places = await lookUpPlaces(index, content.chunks);
       for (const cid of content.chunks) {
-        const data = await verify(cid);
+        const data = await verify(cid, places);
         if (!data) {
           complete = false;
           break;
@@ -185,7 +194,12 @@ class FsckRun {
       }
       if (complete && !h.digest().equals(content.id)) this.badContents.set(hex(content.id), 'its chunks do not hash to its id: the chunk list is wrong');
     }
-    for (const id of ids) if (!verified.has(hex(id))) await verify(id);
+    for (let i = 0; i < ids.length; i += VERIFY_LOOKUP) {
+      const batch = ids.slice(i, i + VERIFY_LOOKUP).filter((id) => !verified.has(hex(id)));
+      if (batch.length === 0) continue;
+      const places = await lookUpPlaces(index, batch);
+      for (const id of batch) await verify(id, places);
+    }
   }
 
   /** Branches, commits, provenance, and each commit's tree, reported per commit and path. */
@@ -215,12 +229,12 @@ class FsckRun {
         this.report(`commit ${label}`, 'has no root tree');
         continue;
       }
-      this.walkDir(c.root, '/', (p) => `${label}:${p}`);
+      await this.walkDir(c.root, '/', (p) => `${label}:${p}`);
     }
   }
 
   /** Check a directory's pages and files; true when its subtree has problems. A clean subtree shared by later commits is not walked again. */
-  private walkDir(id: NodeId, where: string, subject: (p: string) => string): boolean {
+  private async walkDir(id: NodeId, where: string, subject: (p: string) => string): Promise<boolean> {
     const key = hex(id);
     if (this.nodeState.get(key) === false) return false;
     const page = this.loadPage(id, key, () => subject(where));
@@ -231,16 +245,17 @@ class FsckRun {
     if (!this.nodeState.has(key)) this.checked.nodes++;
     let bad = false;
     const { entries, refs } = pageItems(page);
-    for (const r of refs) if (this.walkDir(r.id, where, subject)) bad = true;
+    for (const r of refs) if (await this.walkDir(r.id, where, subject)) bad = true;
+    await this.checkContents(entries.filter((e) => e.kind === 'file').map((e) => e.id));
     for (const e of entries) {
       const p = where === '/' ? `/${e.name}` : `${where}/${e.name}`;
       if (e.kind === 'file') {
-        const problem = this.checkContent(e.id);
+        const problem = this.contentState.get(hex(e.id)) ?? null;
         if (problem) {
           this.report(subject(p), problem);
           bad = true;
         }
-      } else if (this.walkDir(e.id as NodeId, p, subject)) bad = true;
+      } else if (await this.walkDir(e.id as NodeId, p, subject)) bad = true;
     }
     this.nodeState.set(key, bad);
     return bad;
@@ -285,26 +300,34 @@ class FsckRun {
     }
   }
 
-  /** What is wrong with a file's content (its record, its chunks, their sizes, its hash), or null. Each content is checked once. */
-  private checkContent(id: Buffer): string | null {
-    const key = hex(id);
-    const known = this.contentState.get(key);
-    if (known !== undefined) return known;
-    let problem: string | null = null;
-    if (!id.equals(EMPTY_CONTENT_ID)) {
-      this.checked.contents++;
-      const rec = this.s.index.getContent(id as ContentId);
-      problem = rec ? (this.chunkProblem(rec) ?? this.badContents.get(key) ?? null) : 'its content record is missing';
+  /**
+   * What is wrong with each file content of a page (its record, its chunks, their sizes, its
+   * hash), or null, into contentState. Each content is checked once; a page's records are looked
+   * up in one query, and their chunks in one more.
+   */
+  private async checkContents(ids: readonly Buffer[]): Promise<void> {
+    const todo = new Map<string, ContentId>();
+    for (const id of ids) {
+      const key = hex(id);
+      if (this.contentState.has(key)) continue;
+      if (id.equals(EMPTY_CONTENT_ID)) this.contentState.set(key, null);
+      else todo.set(key, id as ContentId);
     }
-    this.contentState.set(key, problem);
-    return problem;
+    if (todo.size === 0) return;
+    const records = await this.s.index.getContents([...todo.values()]);
+    const chunks: ChunkId[] = [];
+    for (const rec of records.values()) for (const c of rec.chunks) chunks.push(c);
+    const locs = await this.s.index.getChunks(chunks);
+    for (const [key, id] of todo) {
+      this.checked.contents++;
+      const rec = records.get(id.toString('latin1'));
+      this.contentState.set(key, rec ? (this.chunkProblem(rec, locs) ?? this.badContents.get(key) ?? null) : 'its content record is missing');
+    }
   }
 
-  private chunkProblem(rec: ContentRecord): string | null {
+  private chunkProblem(rec: ContentRecord, locs: Places): string | null {
     let total = 0;
     let remote = false;
-    // the content's chunks located in one lookup, not one per chunk
-    const locs = this.s.index.getChunks(rec.chunks);
     for (const cid of rec.chunks) {
       const loc = locs.get(cid.toString('latin1'));
       if (!loc) {
@@ -441,7 +464,9 @@ export async function gc(s: StoreCore, opts: { waitMs?: number; dryRun?: boolean
     return rep;
   }
   // cached datum inputs of contents swept above, and the oldest past the cache's bound
-  const trim = trimInputCache(s.path, { maxBytes: cacheLimit, isStored: (id) => s.index.hasContent(fromHex(id) as ContentId) });
+  const cached = cachedContents(s.path);
+  const stored = await s.index.getContents(cached.map((id) => fromHex(id) as ContentId));
+  const trim = trimInputCache(s.path, { maxBytes: cacheLimit, gone: new Set(cached.filter((id) => !stored.has(fromHex(id).toString('latin1')))) });
   rep.cacheFilesRemoved = trim.filesRemoved;
   rep.cacheBytesRemoved = trim.bytesRemoved;
   s.compact();
@@ -495,16 +520,18 @@ async function sweepUnit(s: StoreCore, local: LocalPackAccess | undefined, dryRu
       for (const r of refs) markDir(r.id);
       for (const e of entries) {
         if (e.kind === 'dir') markDir(e.id as NodeId);
-        else if (!contents.has(hex(e.id))) {
-          contents.add(hex(e.id));
-          const rec = s.index.getContent(e.id as ContentId);
-          if (rec) for (const c of rec.chunks) chunks.add(hex(c));
-        }
+        else contents.add(hex(e.id));
       }
     };
     for (const root of await s.graph.allRoots()) markDir(root);
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
     for (const root of await s.jobs.allDatumOutputs()) markDir(root);
+    // the kept contents' chunks, their records looked up MARK_LOOKUP at a time
+    const reached = [...contents];
+    for (let i = 0; i < reached.length; i += MARK_LOOKUP) {
+      const records = await s.index.getContents(reached.slice(i, i + MARK_LOOKUP).map((k) => fromHex(k) as ContentId));
+      for (const rec of records.values()) for (const c of rec.chunks) chunks.add(hex(c));
+    }
     // delta hook: a kept chunk keeps the chain of bases it is stored against
     const bases = await s.index.deltaBases();
     if (bases.size > 0) {

@@ -178,7 +178,7 @@ export class PackWriter {
       if (known.has(id.toString('latin1'))) continue;
       // delta hook: a chunk with a base is stored against it when the delta is small enough
       let whole = stored ?? (null as Encoded | null);
-      const delta = given ?? (bases && this.deltas ? this.deltas.encoder.encode(bytes, bases, () => (whole ??= this.encode(bytes)).payload.length) : null);
+      const delta = given ?? (bases && this.deltas ? await this.deltas.encoder.encode(bytes, bases, () => (whole ??= this.encode(bytes)).payload.length) : null);
       const { codec, payload } = delta ? { codec: Codec.Delta, payload: delta.payload } : (whole ?? this.encode(bytes));
       const rawLen = given ? given.rawLen : stored ? stored.rawLen : bytes.length;
       const len = RECORD_HEADER_BYTES + payload.length;

@@ -13,6 +13,7 @@ import { CorruptError } from '../errors.js';
 import { AlignedWriter } from './aligned-writer.js';
 import { giveBuffer } from './chunk-buffers.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
+import { addChains, joinPlaces, type Places } from './chunk-places.js';
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import type { ContentSink, ReadContext } from './content-sink.js';
 import * as fs from 'node:fs';
@@ -245,6 +246,8 @@ interface Batch {
   count: number;
   /** where its chunks lie, back to back in one pack; fewer than `count` when one is missing from the index */
   locs: ChunkLocation[];
+  /** the places looked up with them: where the bases of its deltas lie, for readOne */
+  places: Places;
   bytes: number;
   ids: Buffer;
   /** its buffer comes from the spare blocks and goes back to them */
@@ -271,6 +274,8 @@ class RunReader {
   /** chunks whose locations were fetched: windows of LOOKUP_BATCH chunks, the oldest still needed first */
   private looked = 0;
   private readonly windows: { end: number; locs: Map<string, ChunkLocation> }[] = [];
+  /** lookups of the next window in flight, ahead of need */
+  private ahead: Promise<void> | null = null;
   /** runs are read whole, synchronously: a local backend's capability */
   readonly local: LocalPackAccess;
 
@@ -278,7 +283,7 @@ class RunReader {
     private readonly index: ChunkIndex,
     packs: Packs,
     private readonly rec: ContentRecord,
-    readonly readOne: (id: ChunkId) => Buffer,
+    readonly readOne: ReadOne,
     /** read into spare blocks, which the caller gives back */
     private readonly pooled: boolean,
   ) {
@@ -295,13 +300,17 @@ class RunReader {
   }
 
   /** The next run of chunks lying back to back in one pack, at most a block long. */
-  plan(): Batch {
+  async plan(): Promise<Batch> {
     const { chunks } = this.rec;
     const first = this.next;
     const locs: ChunkLocation[] = [];
+    // the windows of lookups the run spans: a run of small records (deltas) may span several
+    const windows: Places[] = [];
     let bytes = 0;
     while (this.next < chunks.length) {
-      const loc = this.locate(this.next);
+      const window = await this.locate(this.next);
+      if (windows[windows.length - 1] !== window) windows.push(window);
+      const loc = window.get(chunks[this.next]!.toString('latin1'));
       const len = loc ? RECORD_HEADER_BYTES + loc.storedLen : 0;
       const prev = locs[locs.length - 1];
       if (prev && (!loc || loc.pack !== prev.pack || loc.offset !== prev.offset + RECORD_HEADER_BYTES + prev.storedLen || bytes + len > BLOCK)) break;
@@ -314,17 +323,16 @@ class RunReader {
     const ids = Buffer.concat(chunks.slice(first, this.next), count * ID_BYTES);
     const start = this.pos;
     for (const loc of locs) this.pos += loc.rawLen;
-    return { seq: -1, start, first, count, locs, bytes, ids, pooled: this.pooled && locs.length === count };
+    return { seq: -1, start, first, count, locs, places: joinPlaces(windows), bytes, ids, pooled: this.pooled && locs.length === count };
   }
 
   /** Read and take apart a run; every record that does not check out goes to readOne. */
-  read(b: Batch): ReadRun {
+  async read(b: Batch): Promise<ReadRun> {
     const bufs: ArrayBuffer[] = [];
     const pieces = new Int32Array(3 * b.count);
+    const aside: number[] = [];
     const readAside = (j: number) => {
-      // readChunk checks everything again and throws the precise error; if it returns, the
-      // chunk was fine in its current place (gc moved it)
-      this.replace({ bufs, pieces }, b, j);
+      aside.push(j);
       return true;
     };
     if (b.locs.length < b.count) readAside(0);
@@ -341,6 +349,9 @@ class RunReader {
       if (readable) takeApartRun(bufs, this.layoutOf(b), pieces, readAside);
       else for (let j = 0; j < b.count; j++) readAside(j);
     }
+    // readChunk checks everything again and throws the precise error; if it returns, the chunk
+    // was fine in its current place (gc moved it)
+    for (const j of aside) await this.replace({ bufs, pieces }, b, j);
     return { bufs, pieces };
   }
 
@@ -364,8 +375,8 @@ class RunReader {
   }
 
   /** Point piece `j` of a run at its chunk read through readOne, in a buffer of its own. */
-  replace(run: ReadRun, b: Batch, j: number): void {
-    const data = this.readOne(this.rec.chunks[b.first + j]!);
+  async replace(run: ReadRun, b: Batch, j: number): Promise<void> {
+    const data = await this.readOne(this.rec.chunks[b.first + j]!, b.locs[j], b.places);
     const own = new ArrayBuffer(data.length);
     new Uint8Array(own).set(data);
     giveBuffer(data);
@@ -375,23 +386,37 @@ class RunReader {
   /**
    * Fetch the locations of the next window of chunks ahead of need, for a caller that would
    * otherwise wait for the worker (as it does while the worker starts); false when far enough
-   * ahead already.
+   * ahead already. A window's places hold the chains under its deltas too: one more query for
+   * the window, none per delta.
    */
-  lookAhead(): boolean {
+  async lookAhead(): Promise<boolean> {
+    while (this.ahead) await this.ahead;
     if (this.looked >= this.rec.chunks.length || this.looked - this.next >= LOOKAHEAD) return false;
-    this.windows.push({ end: this.looked + LOOKUP_BATCH, locs: this.index.getChunks(this.rec.chunks.slice(this.looked, this.looked + LOOKUP_BATCH)) });
-    this.looked += LOOKUP_BATCH;
+    const ids = this.rec.chunks.slice(this.looked, this.looked + LOOKUP_BATCH);
+    const end = this.looked + LOOKUP_BATCH;
+    this.looked = end;
+    const fetch = (async () => {
+      const locs = await this.index.getChunks(ids);
+      await addChains(this.index, locs, ids);
+      this.windows.push({ end, locs });
+    })();
+    this.ahead = fetch;
+    try {
+      await fetch;
+    } finally {
+      this.ahead = null;
+    }
     return true;
   }
 
-  /** Chunk `i`'s location; `i` only grows from call to call. */
-  private locate(i: number): ChunkLocation | undefined {
+  /** The places of the window that holds chunk `i`; `i` only grows from call to call. */
+  private async locate(i: number): Promise<Places> {
     while (this.windows.length > 0 && this.windows[0]!.end <= i) this.windows.shift();
     if (this.windows.length === 0) {
       this.looked = i;
-      this.lookAhead();
+      await this.lookAhead();
     }
-    return this.windows[0]!.locs.get(this.rec.chunks[i]!.toString('latin1'));
+    return this.windows[0]!.locs;
   }
 
   layoutOf(b: Batch): RunLayout {
@@ -413,8 +438,11 @@ export interface BigRead {
   offset: number;
   link: WorkerLink;
   /** one chunk read and checked the careful way (readChunk), for what a run cannot give */
-  readOne: (id: ChunkId) => Buffer;
+  readOne: ReadOne;
 }
+
+/** readChunk of one chunk, at the place the run found for it (if any), its deltas' bases among `places`. */
+type ReadOne = (id: ChunkId, known?: ChunkLocation, places?: Places) => Promise<Buffer>;
 
 type Verified = Extract<WorkerReply, { kind: 'verified' }>;
 
@@ -480,7 +508,7 @@ function checkRead(rec: ContentRecord, ctx: ReadContext, pos: number, digest: Bu
  * `transient`: yielded buffers are reused once the caller asks for the next one (for callers
  * that write each buffer out synchronously).
  */
-export function* readContentParallel({ index, packs, rec, ctx, offset, link, readOne }: BigRead, transient: boolean): Generator<Buffer> {
+export async function* readContentParallel({ index, packs, rec, ctx, offset, link, readOne }: BigRead, transient: boolean): AsyncGenerator<Buffer> {
   const reader = new RunReader(index, packs, rec, readOne, transient);
   const job = new VerifyJob(link);
   try {
@@ -490,25 +518,25 @@ export function* readContentParallel({ index, packs, rec, ctx, offset, link, rea
       link.post({ kind: 'verify', job: job.id, seq: b.seq, bufs, pieces, ids: b.ids }, bufs);
     };
     const queue: Batch[] = [];
-    const refill = () => {
+    const refill = async () => {
       while (queue.length < READER_DEPTH && !reader.done) {
-        const b = reader.plan();
-        send(b, reader.read(b));
+        const b = await reader.plan();
+        send(b, await reader.read(b));
         queue.push(b);
       }
     };
-    refill();
+    await refill();
     let pos = 0;
     while (queue.length > 0) {
       const b = queue.shift()!;
       let r = job.receive(b.seq);
       while (r.bad >= 0) {
-        reader.replace(r, b, r.bad);
+        await reader.replace(r, b, r.bad);
         send(b, r);
         r = job.receive(b.seq);
       }
       // keep the worker busy on the next runs while the caller writes this one
-      refill();
+      await refill();
       const { bufs, pieces } = r;
       for (let j = 0; j < b.count; j++) {
         const len = pieces[3 * j + 2]!;
@@ -558,7 +586,7 @@ const WRITER_DEPTH = 8;
  * writing) was no faster, whether it read every run or only when it had nothing queued: both
  * threads copy through the same memory, and it was the busier one then.
  */
-export function writeContentParallel({ index, packs, rec, ctx, offset, link, readOne }: BigRead, fd: number, onBytes?: (n: number) => void): number | null {
+export async function writeContentParallel({ index, packs, rec, ctx, offset, link, readOne }: BigRead, fd: number, onBytes?: (n: number) => void): Promise<number | null> {
   const reader = new RunReader(index, packs, rec, readOne, true);
   const job = new VerifyJob(link);
   try {
@@ -583,16 +611,16 @@ export function writeContentParallel({ index, packs, rec, ctx, offset, link, rea
       for (let r = sent[0] && job.poll(sent[0].seq); r; r = sent[0] && job.poll(sent[0].seq)) settle(r);
       if (reader.done && sent.length === 0) break;
       if (!reader.done && sent.length < WRITER_DEPTH) {
-        const b = reader.plan();
+        const b = await reader.plan();
         b.seq = seq++;
-        const run = reader.read(b);
+        const run = await reader.read(b);
         write(b, run);
         link.post({ kind: 'hash', job: job.id, seq: b.seq, bufs: run.bufs, pieces: run.pieces }, run.bufs);
         sent.push(b);
         continue;
       }
       // nothing to write until the worker answers: look chunks up meanwhile, or wait
-      if (reader.lookAhead()) continue;
+      if (await reader.lookAhead()) continue;
       // (a worker that never started: start over)
       if (!link.ready && contentWorker() !== link) return null;
       settle(job.receive(sent[0]!.seq));
@@ -600,7 +628,7 @@ export function writeContentParallel({ index, packs, rec, ctx, offset, link, rea
     out.end();
     const digest = job.digest();
     // name the damaged chunk if there is one (readOne throws for it)
-    if (!digest.equals(rec.id)) for (const cid of rec.chunks) readOne(cid);
+    if (!digest.equals(rec.id)) for (const cid of rec.chunks) await readOne(cid);
     checkRead(rec, ctx, reader.position, digest);
     return written;
   } finally {
@@ -624,12 +652,12 @@ export function writeContentParallel({ index, packs, rec, ctx, offset, link, rea
  * test/store/copy-loops.test.ts proves them and the chunk-by-chunk reader byte-equal, and
  * bench/README.md ("Figures behind the code") gives the times.
  */
-export function writeContentNative({ packs, rec, index, readOne }: Omit<BigRead, 'link' | 'offset' | 'ctx'>, copy: NativeCopy, onBytes?: (n: number) => void): number | null {
+export async function writeContentNative({ packs, rec, index, readOne }: Omit<BigRead, 'link' | 'offset' | 'ctx'>, copy: NativeCopy, onBytes?: (n: number) => void): Promise<number | null> {
   const reader = new RunReader(index, packs, rec, readOne, false);
   let written = 0;
   try {
     while (!reader.done) {
-      const b = reader.plan();
+      const b = await reader.plan();
       const raw = reader.rawSpans(b);
       const before = written;
       let done = false;
@@ -646,7 +674,7 @@ export function writeContentNative({ packs, rec, index, readOne }: Omit<BigRead,
       }
       if (!done) {
         for (let j = 0; j < b.count; j++) {
-          const data = readOne(rec.chunks[b.first + j]!);
+          const data = await readOne(rec.chunks[b.first + j]!, b.locs[j], b.places);
           copy.bytes(data);
           written += data.length;
           // the addon copied it: its buffer can hold the next decoded chunk

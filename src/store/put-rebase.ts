@@ -10,6 +10,7 @@
 // explicit edit. Nothing is read twice when the base did not move, the usual case.
 import { ConflictError, CorruptError } from '../errors.js';
 import type { ChunkIndex, ContentRecord } from './chunk-index.js';
+import { lookUpPlaces } from './chunk-places.js';
 import { concatContents, readChunk, readContent, type ReadContext } from './content-io.js';
 import { lookupPath, type PathEdit } from './file-tree.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
@@ -39,10 +40,10 @@ export class PutBase {
    * commit's transaction). `final` gives the content an appended path ended with in this put.
    * Call inside the transaction, after the put's chunks are recorded in the index.
    */
-  replayOn(
+  async replayOn(
     current: NodeId | null,
     deps: { reader: PageReader; index: ChunkIndex; packs: Packs; final: (path: string) => ContentRecord; describe: (path: string) => ReadContext; fileEntry: (rec: ContentRecord) => Entry },
-  ): { edits: PathEdit[]; contents: ContentRecord[] } {
+  ): Promise<{ edits: PathEdit[]; contents: ContentRecord[] }> {
     const edits: PathEdit[] = [];
     const contents: ContentRecord[] = [];
     if (sameRoot(current, this.root)) return { edits, contents };
@@ -58,14 +59,15 @@ export class PutBase {
       if (!before && !nowId) continue;
       if (before && nowId && nowId.equals(before.id)) continue;
       const ctx = deps.describe(path);
-      const base = nowId ? deps.index.getContent(nowId) : undefined;
+      const base = nowId ? await deps.index.getContent(nowId) : undefined;
       if (nowId && !base) throw new CorruptError(`${ctx.describe()} cannot be read: its content is missing from the index`, 'run `tusk fsck` to list everything affected');
       const final = deps.final(path);
       // the appended part: the put's chunks after those it continued (a prefix is reused as is)
       const tail: ContentRecord = { id: EMPTY_CONTENT_ID, size: final.size - (before?.size ?? 0), chunks: final.chunks.slice(before?.chunks.length ?? 0) };
-      const rec = concatContents([base, tail], (function* () {
+      const rec = await concatContents([base, tail], (async function* () {
         if (base) yield* readContent(deps.index, deps.packs, base.id, ctx);
-        for (const c of tail.chunks) yield readChunk(deps.index, deps.packs, c, ctx);
+        const places = await lookUpPlaces(deps.index, tail.chunks);
+        for (const c of tail.chunks) yield await readChunk(deps.index, deps.packs, c, ctx, undefined, { places });
       })());
       contents.push(rec);
       edits.push({ path, entry: deps.fileEntry(rec) });

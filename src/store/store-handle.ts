@@ -10,7 +10,7 @@ import type { ChunkIndex } from './chunk-index.js';
 import type { CommitGraph } from './commit-graph.js';
 import * as commits from './commit-service.js';
 import { isContentPrefix } from './content-prefix.js';
-import { readContent, readFrom, writeContent, type ReadContext, type ReadOptions } from './content-io.js';
+import { lookUpContents, readContent, readFrom, writeContent, type Known, type ReadContext, type ReadOptions } from './content-io.js';
 import type { FileCache } from './file-cache.js';
 import { getFile, writeLocalTree, type GetOptions } from './file-service.js';
 import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdit } from './file-tree.js';
@@ -32,6 +32,7 @@ export { TERMINAL_JOB_STATES } from './job-records.js';
 export type { AppendedOutput } from './file-service.js';
 export type { UnitTx } from './store-core.js';
 export type { ContentWant } from './lazy-fetch.js';
+export type { Known } from './content-io.js';
 export type { FileCache } from './file-cache.js';
 export type { PathEdit, PathEntry } from './file-tree.js';
 export type { LinkTarget } from './local-tree.js';
@@ -110,8 +111,12 @@ export class StoreHandle {
     return readFrom(this.#core.index, this.#core.packs, id, ctx, offset);
   }
   /** Write content `id` to the descriptor `fd` at `offset`; returns the bytes written. */
-  writeContent(id: ContentId, ctx: ReadContext, fd: number, offset?: number, onBytes?: (n: number) => void) {
-    return writeContent(this.#core.index, this.#core.packs, id, ctx, fd, offset, onBytes);
+  writeContent(id: ContentId, ctx: ReadContext, fd: number, offset?: number, onBytes?: (n: number) => void, known?: Known) {
+    return writeContent(this.#core.index, this.#core.packs, id, ctx, fd, offset, onBytes, known);
+  }
+  /** The records of many contents and where their chunks lie: a few lookups for the lot. */
+  lookUpContents(ids: readonly ContentId[]) {
+    return lookUpContents(this.#core.index, ids);
   }
   isContentPrefix(before: ContentId, after: ContentId, ctx: ReadContext) {
     return isContentPrefix(this.#core.index, this.#core.packs, before, after, ctx);

@@ -9,6 +9,7 @@ import { splitIds } from './chunk-index.js';
 import { propagate } from './commit-service.js';
 import type { CommitRecord as StoredCommit } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
+import { lookUpPlaces } from './chunk-places.js';
 import { readChunk } from './content-io.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
 import { enableDeltas } from './delta-writes.js';
@@ -237,6 +238,8 @@ export async function exportCommits(
   const contents: ContentListing[] = [];
   const chunkSeen = new Set<string>();
   const chunks: Buffer[] = [];
+  // the contents the new pages name, looked up CONTENT_LOOKUP at a time once the pages are walked
+  const named = new Map<string, ContentId>();
   for (const c of ordered) {
     if (!c.root) continue;
     walkPages(
@@ -245,20 +248,27 @@ export async function exportCommits(
       skip,
       (id, data) => pages.push([id.toString('hex'), data.toString('base64')]),
       (content) => {
-        if (content.equals(EMPTY_CONTENT_ID)) return;
-        const rec = s.index.getContent(content as ContentId);
-        if (!rec) throw new CorruptError(`file content ${content.toString('hex').slice(0, 16)} is missing from the local store`, 'run `tusk fsck`');
-        if (!(rec.chunks.length === 1 && rec.chunks[0]!.equals(rec.id))) {
-          contents.push({ id: rec.id.toString('hex'), size: rec.size, chunks: Buffer.concat(rec.chunks).toString('hex') });
-        }
-        for (const ch of rec.chunks) {
-          const k = ch.toString('latin1');
-          if (chunkSeen.has(k)) continue;
-          chunkSeen.add(k);
-          chunks.push(ch);
-        }
+        if (!content.equals(EMPTY_CONTENT_ID)) named.set(content.toString('latin1'), content as ContentId);
       },
     );
+  }
+  const ids = [...named.values()];
+  for (let i = 0; i < ids.length; i += CONTENT_LOOKUP) {
+    const slice = ids.slice(i, i + CONTENT_LOOKUP);
+    const records = await s.index.getContents(slice);
+    for (const content of slice) {
+      const rec = records.get(content.toString('latin1'));
+      if (!rec) throw new CorruptError(`file content ${content.toString('hex').slice(0, 16)} is missing from the local store`, 'run `tusk fsck`');
+      if (!(rec.chunks.length === 1 && rec.chunks[0]!.equals(rec.id))) {
+        contents.push({ id: rec.id.toString('hex'), size: rec.size, chunks: Buffer.concat(rec.chunks).toString('hex') });
+      }
+      for (const ch of rec.chunks) {
+        const k = ch.toString('latin1');
+        if (chunkSeen.has(k)) continue;
+        chunkSeen.add(k);
+        chunks.push(ch);
+      }
+    }
   }
   return { set: { repos: [...repos.values()], pipelines: [...pipelines.values()], jobs, commits: ordered, pages, contents }, chunks };
 }
@@ -286,11 +296,14 @@ function walkPages(s: StoreCore, root: NodeId, seen: Set<string>, onPage: (id: N
   }
 }
 
+/** Contents looked up per query while a push lists what it sends. */
+const CONTENT_LOOKUP = 2000;
+
 /** Chunk records as stored (header and payload), in the order asked: what a remote pack holds. */
-export function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): Generator<{ id: Buffer; record: Buffer }> {
+export async function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): AsyncGenerator<{ id: Buffer; record: Buffer }> {
   for (let i = 0; i < ids.length; i += 256) {
     const slice = ids.slice(i, i + 256) as ChunkId[];
-    const locs = s.index.getChunks(slice);
+    const locs = await s.index.getChunks(slice);
     for (const id of slice) {
       const loc = locs.get(id.toString('latin1'));
       if (!loc) {
@@ -494,10 +507,12 @@ export class TransferImport {
   }
 
   /** Read every delta received through the store's own read path, which checks it against its id. */
-  private verifyDeltas(): void {
+  private async verifyDeltas(): Promise<void> {
+    // where they and their bases lie: two lookups for all of them
+    const places = this.deltas.size > 0 ? await lookUpPlaces(this.s.index, [...this.deltas.values()].map((d) => d.id)) : undefined;
     for (const d of this.deltas.values()) {
       try {
-        readChunk(this.s.index, this.s.packs, d.id, { describe: () => `chunk ${d.id.toString('hex').slice(0, 16)}` });
+        await readChunk(this.s.index, this.s.packs, d.id, { describe: () => `chunk ${d.id.toString('hex').slice(0, 16)}` }, undefined, { places });
       } catch (err) {
         if (err instanceof CorruptError) throw new CorruptError(`${d.where}: ${err.message}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
         throw err;
@@ -520,7 +535,7 @@ export class TransferImport {
       let added = 0;
       await this.writer.record();
       // the records just written are readable in this transaction; a wrong delta rolls it all back
-      this.verifyDeltas();
+      await this.verifyDeltas();
       for (const p of pages) s.index.putNode(p.id, p.data);
       await s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
       for (const r of set.repos) if (!(await s.graph.getRepo(r.name))) await s.graph.insertRepo(r);

@@ -55,7 +55,7 @@ describe('materializeDatum', () => {
     const pfs = (n: number) => path.join(env.dir, `d${n}`, 'pfs');
     expect(await materializeDatum(store.handle, [before], pfs(1))).toBe(base.length);
     const now = await fileInput(store, '/e.csv', base.toString() + added);
-    const prior = (f: DatumFile) => (f.hash === now.hash ? { hash: before.hash, size: before.size } : undefined);
+    const prior = async (f: DatumFile) => (f.hash === now.hash ? { hash: before.hash, size: before.size } : undefined);
     expect(await materializeDatum(store.handle, [now], pfs(2), new Set(), true, prior)).toBe(Buffer.byteLength(added));
     const laid = path.join(pfs(2), 'in', 'e.csv');
     expect(fs.readFileSync(laid, 'utf8')).toBe(base.toString() + added);
@@ -67,7 +67,7 @@ describe('materializeDatum', () => {
     // an earlier copy that is not in the cache (or was written to): the whole content is read
     const again = await fileInput(store, '/e.csv', base.toString() + added + added);
     fs.chmodSync(cached(now.hash), 0o644);
-    expect(await materializeDatum(store.handle, [again], pfs(3), new Set(), true, () => ({ hash: now.hash, size: now.size }))).toBe(again.size);
+    expect(await materializeDatum(store.handle, [again], pfs(3), new Set(), true, async () => ({ hash: now.hash, size: now.size }))).toBe(again.size);
     expect(fs.readFileSync(path.join(pfs(3), 'in', 'e.csv'), 'utf8')).toBe(base.toString() + added + added);
   });
 
@@ -84,7 +84,7 @@ describe('materializeDatum', () => {
     // the datum that had the earlier version laid out is gone: only the cache holds that file
     fs.rmSync(path.join(env.dir, 'd1'), { recursive: true });
     const now = await fileInput(store, '/e.csv', base.toString() + added);
-    const prior = (f: DatumFile) => (f.hash === now.hash ? { hash: before.hash, size: before.size } : undefined);
+    const prior = async (f: DatumFile) => (f.hash === now.hash ? { hash: before.hash, size: before.size } : undefined);
     expect(await materializeDatum(store.handle, [now], pfs(2), new Set(), true, prior)).toBe(Buffer.byteLength(added));
     const laid = path.join(pfs(2), 'in', 'e.csv');
     expect(fs.readFileSync(laid, 'utf8')).toBe(base.toString() + added);
@@ -97,7 +97,7 @@ describe('materializeDatum', () => {
     // a datum that copies its inputs (it may write them) gets a copy of the grown file
     const more = await fileInput(store, '/e.csv', base.toString() + added + added);
     fs.rmSync(path.join(env.dir, 'd2'), { recursive: true });
-    expect(await materializeDatum(store.handle, [more], pfs(3), new Set(), false, () => ({ hash: now.hash, size: now.size }))).toBe(Buffer.byteLength(added));
+    expect(await materializeDatum(store.handle, [more], pfs(3), new Set(), false, async () => ({ hash: now.hash, size: now.size }))).toBe(Buffer.byteLength(added));
     expect(fs.readFileSync(path.join(pfs(3), 'in', 'e.csv'), 'utf8')).toBe(base.toString() + added + added);
     expect(fs.statSync(path.join(pfs(3), 'in', 'e.csv')).ino).not.toBe(fs.statSync(cached(more.hash)).ino);
     expect(fs.readFileSync(cached(more.hash), 'utf8')).toBe(base.toString() + added + added);

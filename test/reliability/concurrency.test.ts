@@ -19,7 +19,7 @@ import type { LocalPackAccess } from '../../src/store/packs.js';
 import type { StoreCore } from '../../src/store/store-core.js';
 import { REPO_ROOT, runTusk } from '../cli/cli-helpers.js';
 import { initStore } from '../../src/store/store.js';
-import { readBack, seededBytes, tempDir } from '../helpers.js';
+import { allBytes, readBack, seededBytes, tempDir } from '../helpers.js';
 import { contentFor, pathFor, poolContent } from './fixtures/content.mjs';
 import { open, recordFigures, scaled, STRESS, withStore, withStoreAsync } from './rel-helpers.js';
 
@@ -347,7 +347,7 @@ describe('gc races, made deterministic', () => {
       });
       const { readContent } = await import('../../src/store/content-io.js');
       const id = hashBytes(live);
-      const bytes = Buffer.concat([...readContent(core.index, core.packs, id as never, { describe: () => 'r:/live.bin' })]);
+      const bytes = await allBytes(readContent(core.index, core.packs, id as never, { describe: () => 'r:/live.bin' }));
       expect(report?.packsRewritten).toBe(1);
       expect(bytes.equals(live)).toBe(true);
     } finally {
@@ -384,7 +384,7 @@ describe('gc races, made deterministic', () => {
       });
       await writer.close(false);
       const { readChunk } = await import('../../src/store/content-io.js');
-      expect(readChunk(w.core.index, w.core.packs, id, { describe: () => 'the new chunk' }).equals(data)).toBe(true);
+      expect((await readChunk(w.core.index, w.core.packs, id, { describe: () => 'the new chunk' })).equals(data)).toBe(true);
     } finally {
       g.close();
       w.close();
@@ -421,7 +421,7 @@ describe('gc races, made deterministic', () => {
       expect(committed).toBeDefined();
       expect(committed).not.toBe(pack);
       const { readChunk } = await import('../../src/store/content-io.js');
-      expect(readChunk(w.core.index, w.core.packs, hashBytes(data) as ChunkId, { describe: () => 'the new chunk' }).equals(data)).toBe(true);
+      expect((await readChunk(w.core.index, w.core.packs, hashBytes(data) as ChunkId, { describe: () => 'the new chunk' })).equals(data)).toBe(true);
       expect((await readBack(w, { repo: 'r', branch: 'master', path: '/live.bin' })).equals(live)).toBe(true);
     } finally {
       g.close();

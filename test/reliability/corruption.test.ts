@@ -114,7 +114,7 @@ async function buildModel(dir: string): Promise<Model> {
           continue;
         }
         const cid = pe.entry.id.toString('hex');
-        const rec = s.core.index.getContent(pe.entry.id as never)!;
+        const rec = (await s.core.index.getContent(pe.entry.id as never))!;
         const bytes = await readBack(s, { repo: c.repo, commit: c.id, path: pe.path });
         const f = { repo: c.repo, commit: c.id, path: pe.path, contentId: cid, sha: sha256(bytes), chunks: new Set(rec.chunks.map((x) => x.toString('hex'))) };
         files.push(f);

@@ -14,7 +14,7 @@ import { readContent } from '../../src/store/content-io.js';
 import { writeLocalTree } from '../../src/store/file-service.js';
 import { lookupPath } from '../../src/store/file-tree.js';
 import { fromHex, type ContentId, type NodeId } from '../../src/store/hash.js';
-import { damageChunk, seededBytes, streamOf, tempStores } from '../helpers.js';
+import { allBytes, damageChunk, seededBytes, streamOf, tempStores } from '../helpers.js';
 
 describe('appending to a stored content', () => {
   const newStore = tempStores();
@@ -22,7 +22,7 @@ describe('appending to a stored content', () => {
   /** Chunk ids (hex) and content id of a file in r@master. */
   const stored = async (store: ReturnType<typeof newStore>, p: string) => {
     const id = fromHex((await store.inspectFile(parseFileRef(`r@master:${p}`))).hash) as ContentId;
-    const rec = store.core.index.getContent(id)!;
+    const rec = (await store.core.index.getContent(id))!;
     return { id: id.toString('hex'), size: rec.size, chunks: rec.chunks.map((c) => c.toString('hex')) };
   };
 
@@ -54,7 +54,7 @@ describe('appending to a stored content', () => {
         beforeCommit: async () => {},
       });
       const e = lookupPath(store.core.reader, r.root!, '/appended')!;
-      const rec = store.core.index.getContent(e.id as ContentId)!;
+      const rec = (await store.core.index.getContent(e.id as ContentId))!;
       return { id: e.id.toString('hex'), size: rec.size, chunks: rec.chunks.map((c) => c.toString('hex')) };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -87,7 +87,7 @@ describe('appending to a stored content', () => {
     expect(after.id).toBe(whole.id);
     expect(after.size).toBe(base.length + tail.length);
     expect(after.chunks.slice(0, before.chunks.length)).toEqual(before.chunks);
-    const back = Buffer.concat([...readContent(store.core.index, store.core.packs, fromHex(after.id) as ContentId, { describe: () => 'back' })]);
+    const back = await allBytes(readContent(store.core.index, store.core.packs, fromHex(after.id) as ContentId, { describe: () => 'back' }));
     expect(back.equals(Buffer.concat([base, tail]))).toBe(true);
   });
 
@@ -117,9 +117,9 @@ describe('appending to a stored content', () => {
       expect(e.datum).toBe('d1');
       const whole = await wholePut(Buffer.concat([base, tail]));
       expect(e.id.toString('hex')).toBe(whole.id);
-      expect(store.core.index.getContent(e.id as ContentId)!.chunks.map((c) => c.toString('hex'))).toEqual(whole.chunks);
+      expect((await store.core.index.getContent(e.id as ContentId))!.chunks.map((c) => c.toString('hex'))).toEqual(whole.chunks);
       expect(lookupPath(store.core.reader, r.root!, '/other.txt')).toBeDefined();
-      const back = Buffer.concat([...readContent(store.core.index, store.core.packs, e.id as ContentId, { describe: () => 'back' })]);
+      const back = await allBytes(readContent(store.core.index, store.core.packs, e.id as ContentId, { describe: () => 'back' }));
       expect(back.equals(Buffer.concat([base, tail]))).toBe(true);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -132,7 +132,7 @@ describe('appending to a stored content', () => {
     await store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(3 << 20, 5)), repoPath: '/f' }]);
     const before = await stored(store, '/f');
     // a chunk the append keeps: its bytes are still read, and checked, for the new whole-file id
-    damageChunk(store, fromHex(before.chunks[1]!) as never);
+    await damageChunk(store, fromHex(before.chunks[1]!) as never);
     const commits = (await store.listCommits({ repo: 'r', all: true })).length;
     await expect(store.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', stream: streamOf('more\n'), repoPath: '/f' }], { append: true })).rejects.toMatchObject({ code: 'E_CORRUPT' });
     expect((await store.listCommits({ repo: 'r', all: true })).length).toBe(commits);

@@ -85,7 +85,7 @@ describe('deltas read through reused buffers', () => {
       level = next;
     }
     expect(under.size).toBeGreaterThanOrEqual(versions.length - 1);
-    expect(new Set([...store.core.index.getChainChunks(top).keys()].map((k) => Buffer.from(k, 'latin1').toString('hex')))).toEqual(under);
+    expect(new Set([...(await store.core.index.getChainChunks([top])).keys()].map((k) => Buffer.from(k, 'latin1').toString('hex')))).toEqual(under);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-bufs-'));
     dirs.push(dir);
     for (const [i, c] of commits.entries()) {

@@ -50,15 +50,17 @@ async function store(data: Buffer): Promise<ContentRecord> {
 const readOne = (s: StoreCore) => (id: ChunkId) => readChunk(s.index, s.packs, id, ctx);
 
 /** The reference: every chunk read and checked on its own, from `offset` on. */
-function chunkByChunk(rec: ContentRecord, offset: number): Buffer {
-  return Buffer.concat(rec.chunks.map((c) => readOne(core)(c as ChunkId))).subarray(offset);
+async function chunkByChunk(rec: ContentRecord, offset: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (const c of rec.chunks) parts.push(await readOne(core)(c as ChunkId));
+  return Buffer.concat(parts).subarray(offset);
 }
 
 /** Run `write` into a fresh file; returns what it reported and what the file holds. */
-function into(write: (fd: number) => number | null): { n: number | null; bytes: Buffer } {
+async function into(write: (fd: number) => Promise<number | null>): Promise<{ n: number | null; bytes: Buffer }> {
   const fd = fs.openSync(outFile, 'w+');
   try {
-    const n = write(fd);
+    const n = await write(fd);
     return { n, bytes: fs.readFileSync(outFile) };
   } finally {
     fs.closeSync(fd);
@@ -75,28 +77,28 @@ describe('copy-out loops against the chunk-by-chunk reference', () => {
     for (const size of sizes()) for (const [kind, data] of inputs(size, size % 89)) stored.push({ name: `${kind} ${size}`, data, rec: await store(data) });
   });
 
-  it('the reference reads back every content as it was put', () => {
-    for (const { name, data, rec } of stored) expect(chunkByChunk(rec, 0).equals(data), name).toBe(true);
+  it('the reference reads back every content as it was put', async () => {
+    for (const { name, data, rec } of stored) expect((await chunkByChunk(rec, 0)).equals(data), name).toBe(true);
   });
 
-  it('writeContentParallel (the content worker) writes the reference bytes, from the start and from offsets', () => {
+  it('writeContentParallel (the content worker) writes the reference bytes, from the start and from offsets', async () => {
     const link = contentWorker();
     expect(link, 'the content worker starts (dist/ is built by the test set-up)').not.toBeNull();
     for (const { name, data, rec } of stored) {
       const offsets = name.startsWith('random') ? [0, 1, PIECE + 3, Math.floor(data.length / 2), data.length - 1] : [0];
       for (const offset of offsets.filter((o) => o < data.length)) {
-        const { n, bytes } = into((fd) => writeContentParallel({ index: core.index, packs: core.packs, rec, ctx, offset, link: link!, readOne: readOne(core) }, fd));
+        const { n, bytes } = await into((fd) => writeContentParallel({ index: core.index, packs: core.packs, rec, ctx, offset, link: link!, readOne: readOne(core) }, fd));
         expect(n, `${name} from ${offset}`).toBe(data.length - offset);
-        expect(bytes.equals(chunkByChunk(rec, offset)), `${name} from ${offset}`).toBe(true);
+        expect(bytes.equals(await chunkByChunk(rec, offset)), `${name} from ${offset}`).toBe(true);
       }
     }
   });
 
-  it.runIf(hasNativeCopy())('writeContentNative (the addon) writes the reference bytes', () => {
+  it.runIf(hasNativeCopy())('writeContentNative (the addon) writes the reference bytes', async () => {
     for (const { name, data, rec } of stored) {
-      const { n, bytes } = into((fd) => writeContentNative({ index: core.index, packs: core.packs, rec, readOne: readOne(core) }, nativeCopy(fd)!));
+      const { n, bytes } = await into((fd) => writeContentNative({ index: core.index, packs: core.packs, rec, readOne: readOne(core) }, nativeCopy(fd)!));
       expect(n, name).toBe(data.length);
-      expect(bytes.equals(chunkByChunk(rec, 0)), name).toBe(true);
+      expect(bytes.equals(await chunkByChunk(rec, 0)), name).toBe(true);
     }
   });
 
@@ -106,7 +108,7 @@ describe('copy-out loops against the chunk-by-chunk reference', () => {
     expect(rec.chunks.length).toBeGreaterThan(2);
     const swapped = [...rec.chunks];
     [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
-    const { n } = into((fd) => writeContentNative({ index: core.index, packs: core.packs, rec: { ...rec, chunks: swapped }, readOne: readOne(core) }, nativeCopy(fd)!));
+    const { n } = await into((fd) => writeContentNative({ index: core.index, packs: core.packs, rec: { ...rec, chunks: swapped }, readOne: readOne(core) }, nativeCopy(fd)!));
     expect(n).toBeNull();
   });
 });

@@ -398,7 +398,7 @@ describe('pack leases', () => {
     await w1.sync();
     await core.unitOfWork(async () => await w1.record());
     await w1.close(false);
-    const loc = core.index.getChunk(hashBytes(first) as ChunkId)!;
+    const loc = (await core.index.getChunk(hashBytes(first) as ChunkId))!;
     const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + first.length;
 
     // s2 appends and fsyncs, then its process dies: lease kept, writer row left behind
@@ -418,7 +418,7 @@ describe('pack leases', () => {
     await w3.sync();
     await core.unitOfWork(async () => await w3.record());
     await w3.close(false);
-    expect(core.index.getChunk(hashBytes(next) as ChunkId)).toMatchObject({ pack: loc.pack, offset: committed });
+    expect((await core.index.getChunk(hashBytes(next) as ChunkId))).toMatchObject({ pack: loc.pack, offset: committed });
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
     expect(await core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
   });

@@ -9,7 +9,7 @@ import { Codec, PACK_MAGIC, RECORD_HEADER_BYTES, decodeRecordHeader, encodeRecor
 import { hasNativeIo } from '../../src/store/native-io.js';
 import { LocalPackStorage } from '../../src/store/pack-storage.js';
 import type { StoreCore } from '../../src/store/store-core.js';
-import { seededBytes, tempDir, tempStore } from '../helpers.js';
+import { allBytes, seededBytes, tempDir, tempStore } from '../helpers.js';
 import { commitContent, session } from './write-content.js';
 
 const MiB = 1024 * 1024;
@@ -33,9 +33,9 @@ function store(): StoreCore {
 }
 
 /** The error `fn` throws, which must be a TuskError with `code`. */
-function thrown(fn: () => unknown, code: string, what = 'expected an error'): TuskError {
+async function thrown(fn: () => unknown, code: string, what = 'expected an error'): Promise<TuskError> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     expect((err as TuskError).code, what).toBe(code);
     return err as TuskError;
@@ -61,8 +61,8 @@ function writeContent(core: StoreCore, data: Buffer, blocks = [data.length]): Pr
   );
 }
 
-function readAll(core: StoreCore, id: ContentId, offset = 0): Buffer {
-  return Buffer.concat([...readContent(core.index, core.packs, id, ctx, offset)]);
+function readAll(core: StoreCore, id: ContentId, offset = 0): Promise<Buffer> {
+  return allBytes(readContent(core.index, core.packs, id, ctx, offset));
 }
 
 function packFile(core: StoreCore, name: string): string {
@@ -219,24 +219,24 @@ describe('LocalPackStorage', () => {
     packs.close();
   });
 
-  it('reports reads past the end and missing packs as corruption naming the pack', () => {
+  it('reports reads past the end and missing packs as corruption naming the pack', async () => {
     const packs = new LocalPackStorage(packDir());
     const a = packs.openAppender('cafe01', 0, PACK_MAGIC);
     a.append([seededBytes(100, 1)]);
     a.close();
-    expect(thrown(() => packs.read('cafe01', 50, 100), 'E_CORRUPT').message).toMatch(/pack cafe01 is truncated/);
-    expect(thrown(() => packs.read('cafe01', 10_000, 1), 'E_CORRUPT')).toBeInstanceOf(CorruptError);
-    expect(thrown(() => packs.read('0000nothere', 0, 8), 'E_CORRUPT').message).toMatch(/pack 0000nothere is missing/);
+    expect((await thrown(() => packs.read('cafe01', 50, 100), 'E_CORRUPT')).message).toMatch(/pack cafe01 is truncated/);
+    expect(await thrown(() => packs.read('cafe01', 10_000, 1), 'E_CORRUPT')).toBeInstanceOf(CorruptError);
+    expect((await thrown(() => packs.read('0000nothere', 0, 8), 'E_CORRUPT')).message).toMatch(/pack 0000nothere is missing/);
     packs.close();
   });
 
-  it('latches the first write error: a failed appender is never reused', () => {
+  it('latches the first write error: a failed appender is never reused', async () => {
     const packs = new LocalPackStorage(packDir());
     const a = packs.openAppender('feed00', 0, PACK_MAGIC);
     a.close(); // the fd is gone: the next write fails
-    expect(thrown(() => a.append([Buffer.from('x')]), 'E_IO')).toBeInstanceOf(IoError);
-    expect(thrown(() => a.append([Buffer.from('y')]), 'E_IO').message).toMatch(/unusable after an earlier write error/);
-    expect(thrown(() => a.sync(), 'E_IO').message).toMatch(/unusable after an earlier write error/);
+    expect(await thrown(() => a.append([Buffer.from('x')]), 'E_IO')).toBeInstanceOf(IoError);
+    expect((await thrown(() => a.append([Buffer.from('y')]), 'E_IO')).message).toMatch(/unusable after an earlier write error/);
+    expect((await thrown(() => a.sync(), 'E_IO')).message).toMatch(/unusable after an earlier write error/);
     packs.close();
   });
 });
@@ -262,9 +262,9 @@ describe('PackWriter', () => {
     await core.unitOfWork(async () => await s1.writer.record());
     await s1.writer.close(false);
 
-    const loc = core.index.getChunk(ida)!;
+    const loc = (await core.index.getChunk(ida))!;
     expect(loc).toMatchObject({ offset: PACK_MAGIC.length, storedLen: a.length, rawLen: a.length, codec: Codec.Raw });
-    expect(core.index.getChunk(idb)).toMatchObject({ pack: loc.pack, offset: PACK_MAGIC.length + RECORD_HEADER_BYTES + a.length });
+    expect((await core.index.getChunk(idb))).toMatchObject({ pack: loc.pack, offset: PACK_MAGIC.length + RECORD_HEADER_BYTES + a.length });
     expect(core.db.prepare('SELECT size, sealed, lease_owner FROM packs WHERE id = ?').get(loc.pack)).toEqual({
       size: PACK_MAGIC.length + 2 * RECORD_HEADER_BYTES + a.length + b.length,
       sealed: 0,
@@ -278,15 +278,15 @@ describe('PackWriter', () => {
     expect(s2.writer.newChunks).toBe(0);
     expect(s2.writer.storedBytes).toBe(0);
     await s2.writer.close(false);
-    expectBytes(readChunk(core.index, core.packs, ida, ctx), a);
-    expectBytes(readChunk(core.index, core.packs, idb, ctx), b);
+    expectBytes(await readChunk(core.index, core.packs, ida, ctx), a);
+    expectBytes(await readChunk(core.index, core.packs, idb, ctx), b);
   });
 
   it('the next writer reuses an unsealed pack and truncates a failed session’s tail', async () => {
     const core = store();
     const a = seededBytes(40_000, 1);
     const first = (await writeContent(core, a)).rec;
-    const loc = core.index.getChunk(first.chunks[0]!)!;
+    const loc = (await core.index.getChunk(first.chunks[0]!))!;
     const committed = PACK_MAGIC.length + RECORD_HEADER_BYTES + a.length;
 
     // a session that fsyncs and then fails before its metadata transaction: its bytes are on
@@ -301,12 +301,12 @@ describe('PackWriter', () => {
 
     const next = seededBytes(30_000, 3);
     const rec = (await writeContent(core, next)).rec;
-    const nloc = core.index.getChunk(rec.chunks[0]!)!;
+    const nloc = (await core.index.getChunk(rec.chunks[0]!))!;
     expect(nloc.packName).toBe(loc.packName);
     expect(nloc.offset).toBe(committed);
     expect(core.packs.local!.sizeOf(loc.packName)).toBe(committed + RECORD_HEADER_BYTES + next.length);
     expect(await core.index.hasChunk(hashBytes(lost) as ChunkId)).toBe(false);
-    expectBytes(readAll(core, rec.id), next);
+    expectBytes(await readAll(core, rec.id), next);
   });
 
   it('stores a compressible chunk as zstd, smaller, and a random chunk raw', async () => {
@@ -317,16 +317,16 @@ describe('PackWriter', () => {
     const r = (await writeContent(core, rnd)).rec;
     expect(t.chunks).toHaveLength(1);
     expect(r.chunks).toHaveLength(1);
-    const tl = core.index.getChunk(t.chunks[0]!)!;
-    const rl = core.index.getChunk(r.chunks[0]!)!;
+    const tl = (await core.index.getChunk(t.chunks[0]!))!;
+    const rl = (await core.index.getChunk(r.chunks[0]!))!;
     expect(tl.codec).toBe(Codec.Zstd);
     expect(tl.rawLen).toBe(text.length);
     expect(tl.storedLen).toBeLessThan(text.length / 20);
     expect(rl.codec).toBe(Codec.Raw);
     expect(rl.storedLen).toBe(rnd.length);
     expect(decodeRecordHeader(core.packs.local!.read(tl.packName, tl.offset, RECORD_HEADER_BYTES))).toMatchObject({ codec: Codec.Zstd, rawLen: text.length, storedLen: tl.storedLen });
-    expectBytes(readAll(core, t.id), text);
-    expectBytes(readAll(core, r.id), rnd);
+    expectBytes(await readAll(core, t.id), text);
+    expectBytes(await readAll(core, r.id), rnd);
   });
 
   it('after 32 big chunks in a row stay raw, probes one in 8 until one compresses', async () => {
@@ -349,7 +349,8 @@ describe('PackWriter', () => {
       await core.index.removeWriter(owner);
     });
     await writer.close(false);
-    const codecs = ids.map((id) => core.index.getChunk(id)!.codec);
+    const codecs: Codec[] = [];
+    for (const id of ids) codecs.push((await core.index.getChunk(id))!.codec);
     expect(codecs.slice(0, 33).every((c) => c === Codec.Raw)).toBe(true);
     expect(codecs.slice(33)).toEqual([...new Array(7).fill(Codec.Raw), Codec.Zstd, Codec.Zstd, Codec.Zstd]);
   });
@@ -364,12 +365,13 @@ describe('content records and verified reads', () => {
     expect(rec.id.toString('hex')).toBe(GOLDEN_1MIB_SEED42);
     expect(rec.id).toEqual(hashBytes(data));
     expect(rec.size).toBe(MiB);
-    expect(rec.chunks.map((c) => core.index.getChunk(c)!.rawLen)).toEqual([160505, 173876, 303536, 206162, 133208, 71289]);
+    const locs = await core.index.getChunks(rec.chunks);
+    expect(rec.chunks.map((c) => locs.get(c.toString('latin1'))!.rawLen)).toEqual([160505, 173876, 303536, 206162, 133208, 71289]);
     expect(newChunks).toBe(6);
-    expect(core.index.getContent(rec.id)).toEqual(rec);
-    expectBytes(readAll(core, rec.id), data);
+    expect((await core.index.getContent(rec.id))).toEqual(rec);
+    expectBytes(await readAll(core, rec.id), data);
     // an offset read skips whole chunks unread
-    expectBytes(readAll(core, rec.id, 400_000), data.subarray(400_000));
+    expectBytes(await readAll(core, rec.id, 400_000), data.subarray(400_000));
 
     const again = await writeContent(core, data, [4096, 100_000, 7]);
     expect(again.rec).toEqual(rec);
@@ -383,8 +385,8 @@ describe('content records and verified reads', () => {
     expect(rec.id.toString('hex')).toBe(hashBytes(data).toString('hex'));
     expect(rec.chunks).toEqual([rec.id]);
     expect(core.db.prepare('SELECT size, chunks FROM contents WHERE id = ?').get(rec.id)).toBeUndefined();
-    expect(core.index.getContent(rec.id)).toEqual({ id: rec.id, size: 6, chunks: [rec.id] });
-    expect(readAll(core, rec.id).toString()).toBe('hello\n');
+    expect((await core.index.getContent(rec.id))).toEqual({ id: rec.id, size: 6, chunks: [rec.id] });
+    expect((await readAll(core, rec.id)).toString()).toBe('hello\n');
   });
 
   it('detects a flipped byte in a chunk payload, raw or compressed, and never returns the bytes', async () => {
@@ -394,12 +396,12 @@ describe('content records and verified reads', () => {
     for (const data of [rnd, text]) {
       const { rec } = await writeContent(core, data);
       const id = rec.chunks[0]!;
-      const loc = core.index.getChunk(id)!;
+      const loc = (await core.index.getChunk(id))!;
       flipByte(packFile(core, loc.packName), loc.offset + RECORD_HEADER_BYTES + Math.floor(loc.storedLen / 2));
-      const err = thrown(() => readChunk(core.index, core.packs, id, ctx), 'E_CORRUPT');
+      const err = await thrown(() => readChunk(core.index, core.packs, id, ctx), 'E_CORRUPT');
       expect(err.message).toMatch(/^r@master:\/f cannot be read: /);
       expect(err.message).toContain(loc.packName);
-      thrown(() => readAll(core, rec.id), 'E_CORRUPT');
+      await thrown(() => readAll(core, rec.id), 'E_CORRUPT');
     }
   });
 
@@ -410,9 +412,9 @@ describe('content records and verified reads', () => {
     for (const at of positions) {
       const data = seededBytes(50_000, 1000 + at);
       const { rec } = await writeContent(core, data);
-      const loc = core.index.getChunk(rec.chunks[0]!)!;
+      const loc = (await core.index.getChunk(rec.chunks[0]!))!;
       flipByte(packFile(core, loc.packName), loc.offset + at);
-      const err = thrown(() => readChunk(core.index, core.packs, rec.chunks[0]!, ctx), 'E_CORRUPT', `no error for a flipped header byte ${at}`);
+      const err = await thrown(() => readChunk(core.index, core.packs, rec.chunks[0]!, ctx), 'E_CORRUPT', `no error for a flipped header byte ${at}`);
       expect(err.message, `header byte ${at}`).toContain(loc.packName);
     }
   });
@@ -420,10 +422,10 @@ describe('content records and verified reads', () => {
   it('reports a chunk missing from the index, and a missing pack, as corruption', async () => {
     const core = store();
     const { rec } = await writeContent(core, seededBytes(50_000, 1));
-    expect(thrown(() => readChunk(core.index, core.packs, hashBytes(Buffer.from('nope')) as ChunkId, ctx), 'E_CORRUPT').message).toMatch(/missing from the index/);
-    const loc = core.index.getChunk(rec.chunks[0]!)!;
+    expect((await thrown(() => readChunk(core.index, core.packs, hashBytes(Buffer.from('nope')) as ChunkId, ctx), 'E_CORRUPT')).message).toMatch(/missing from the index/);
+    const loc = (await core.index.getChunk(rec.chunks[0]!))!;
     core.packs.local!.removeNow(loc.packName);
-    expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(new RegExp(`pack ${loc.packName} is missing`));
+    expect((await thrown(() => readAll(core, rec.id), 'E_CORRUPT')).message).toMatch(new RegExp(`pack ${loc.packName} is missing`));
   });
 
   it('verifies the whole-file id: a reordered chunk list is corruption', async () => {
@@ -433,12 +435,12 @@ describe('content records and verified reads', () => {
     expect(rec.chunks.length).toBeGreaterThan(2);
     const swapped = [rec.chunks[1]!, rec.chunks[0]!, ...rec.chunks.slice(2)];
     core.db.prepare('UPDATE contents SET chunks = ? WHERE id = ?').run(Buffer.concat(swapped), rec.id);
-    expect(core.index.getContent(rec.id)!.chunks).toEqual(swapped);
-    expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(/content does not match its id/);
+    expect((await core.index.getContent(rec.id))!.chunks).toEqual(swapped);
+    expect((await thrown(() => readAll(core, rec.id), 'E_CORRUPT')).message).toMatch(/content does not match its id/);
 
     // a chunk list that no longer adds up to the recorded size is caught too
     core.db.prepare('UPDATE contents SET chunks = ? WHERE id = ?').run(Buffer.concat(rec.chunks.slice(1)), rec.id);
-    expect(thrown(() => readAll(core, rec.id), 'E_CORRUPT').message).toMatch(/does not match the recorded 1048576/);
+    expect((await thrown(() => readAll(core, rec.id), 'E_CORRUPT')).message).toMatch(/does not match the recorded 1048576/);
   });
 });
 

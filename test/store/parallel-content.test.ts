@@ -13,7 +13,7 @@ import { PackWriter } from '../../src/store/pack-writer.js';
 import { PARALLEL_MIN_BYTES, ParallelContentWriter } from '../../src/store/parallel-content.js';
 import type { StoreCore } from '../../src/store/store-core.js';
 import { contentWorker, type WorkerLink } from '../../src/store/worker-link.js';
-import { readBack, seededBytes, tempStores } from '../helpers.js';
+import { allBytes, readBack, seededBytes, tempStores } from '../helpers.js';
 import { inputs, SIZES } from './content-inputs.js';
 import { commitContent } from './write-content.js';
 
@@ -140,7 +140,7 @@ describe('reading big files on two threads', () => {
 
     // an offset skips bytes, still verified as a whole
     for (const at of [5 * MiB + 17, 1, 4 * MiB, big.length - 10]) {
-      const tail = Buffer.concat([...readContent(s.core.index, s.core.packs, single.id as ContentId, ctx, at)]);
+      const tail = await allBytes(readContent(s.core.index, s.core.packs, single.id as ContentId, ctx, at));
       expect(tail.equals(big.subarray(at)), `readContent from ${at}`).toBe(true);
       await s.getFile({ repo: 'r', branch: 'master', path: '/local' }, { output: out, offset: at });
       expect(fs.readFileSync(out).equals(big.subarray(at)), `get -o from ${at}`).toBe(true);
@@ -152,7 +152,7 @@ describe('reading big files on two threads', () => {
     const text = inputs(PARALLEL_MIN_BYTES + MiB, 5).find(([kind]) => kind === 'text')![1];
     const hash = await putBig(s, '/text', text);
     expect(s.core.db.prepare('SELECT count(*) FROM chunks WHERE codec = 1').pluck().get()).toBeGreaterThan(0);
-    expect(Buffer.concat([...readContent(s.core.index, s.core.packs, Buffer.from(hash, 'hex') as ContentId, ctx)]).equals(text)).toBe(true);
+    expect((await allBytes(readContent(s.core.index, s.core.packs, Buffer.from(hash, 'hex') as ContentId, ctx))).equals(text)).toBe(true);
   });
 
   // The same damage must be caught every way a big file is read: the generator, which checks
@@ -173,7 +173,7 @@ describe('reading big files on two threads', () => {
   };
   const readers: [string, (s: ReturnType<typeof store>, id: ContentId) => Promise<unknown>][] = [
     ['readContent', async (s, id) => {
-      for (const _ of readContent(s.core.index, s.core.packs, id, ctx)) void _;
+      for await (const _ of readContent(s.core.index, s.core.packs, id, ctx)) void _;
     }],
     ['get -o', (s) => getInto(s)()],
     ['get -o on the worker', (s) => withoutNativeIo(getInto(s))],
@@ -224,7 +224,7 @@ describe('reading big files on two threads', () => {
     const s = store();
     const hash = await putBig(s, '/big', big);
     const id = Buffer.from(hash, 'hex');
-    const rec = s.core.index.getContent(id as ContentId)!;
+    const rec = (await s.core.index.getContent(id as ContentId))!;
     // swap two chunks: every chunk verifies and the sizes add up, only the whole-file hash can tell
     const swapped = [...rec.chunks];
     [swapped[1], swapped[2]] = [swapped[2]!, swapped[1]!];

@@ -101,11 +101,12 @@ export class PgChunkIndex implements AsyncChunkIndex {
       for await (const r of all) yield r.id;
     })();
   }
-  async getChainChunks(id: ChunkId): Promise<Map<string, ChunkLocation>> {
+  async getChainChunks(ids: readonly ChunkId[]): Promise<Map<string, ChunkLocation>> {
+    if (ids.length === 0) return new Map();
     const rows = await this.rows(
-      `WITH RECURSIVE chain(id) AS (SELECT base FROM chunk_deltas WHERE id = $1 UNION SELECT d.base FROM chunk_deltas d JOIN chain ON d.id = chain.id)
-       SELECT c.id, ${CHUNK_LOCATION.select} FROM (SELECT id FROM chain LIMIT 4096) k JOIN chunks c ON c.id = k.id JOIN packs p ON p.id = c.pack`,
-      [id],
+      `WITH RECURSIVE chain(id) AS (SELECT base FROM chunk_deltas WHERE id = ANY($1::bytea[]) UNION SELECT d.base FROM chunk_deltas d JOIN chain ON d.id = chain.id)
+       SELECT c.id, ${CHUNK_LOCATION.select} FROM (SELECT id FROM chain LIMIT $2) k JOIN chunks c ON c.id = k.id JOIN packs p ON p.id = c.pack`,
+      [ids, 4096 + ids.length * 64],
     );
     return new Map(rows.map((r) => [(r.id as Buffer).toString('latin1'), CHUNK_LOCATION.from(r)]));
   }
@@ -162,6 +163,16 @@ export class PgChunkIndex implements AsyncChunkIndex {
     const row = r.rows[0];
     if (!row) return undefined;
     return { id, size: row.size, chunks: row.listed && row.chunks ? splitIds(row.chunks) : [id as unknown as ChunkId] };
+  }
+  /** getContent for many ids in one query: latin1 id → record; missing ids are absent. */
+  async getContents(ids: readonly ContentId[]): Promise<Map<string, ContentRecord>> {
+    if (ids.length === 0) return new Map();
+    const r = await this.b.db.query<{ id: ContentId; size: number; chunks: Buffer | null; listed: boolean }>(
+      `SELECT id, size, chunks, true AS listed FROM contents WHERE id = ANY($1::bytea[])
+       UNION ALL SELECT id, raw_len, NULL, false FROM chunks WHERE id = ANY($1::bytea[]) AND NOT EXISTS (SELECT 1 FROM contents t WHERE t.id = chunks.id)`,
+      [ids],
+    );
+    return new Map(r.rows.map((row) => [row.id.toString('latin1'), { id: row.id, size: Number(row.size), chunks: row.listed && row.chunks ? splitIds(row.chunks) : [row.id as unknown as ChunkId] }]));
   }
   /** One statement: the chunk lists, and the kept hasher states of those that have one. */
   async putContents(contents: Iterable<ContentRecord>): Promise<void> {

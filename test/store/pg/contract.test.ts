@@ -503,6 +503,12 @@ for (const backend of BACKENDS) {
       expect(await m.index.getContent(content)).toEqual({ id: content, size: 603, chunks: ids });
       expect(await m.index.getContent(ids[2]! as unknown as ContentId)).toEqual({ id: ids[2], size: 202, chunks: [ids[2]] });
       expect(await m.index.hasContent(ids[2]! as unknown as ContentId)).toBe(true);
+      // many contents in one call: listed and one-chunk ones; an unknown id is absent, a repeated one answered once
+      const many = await m.index.getContents([content, ids[2]! as unknown as ContentId, id32() as ContentId, content]);
+      expect(many.size).toBe(2);
+      expect(many.get(content.toString('latin1'))).toEqual({ id: content, size: 603, chunks: ids });
+      expect(many.get(ids[2]!.toString('latin1'))).toEqual({ id: ids[2], size: 202, chunks: [ids[2]] });
+      expect(await m.index.getContents([])).toEqual(new Map());
       expect(await m.index.getSoleChunk(ids[2]! as unknown as ContentId)).toMatchObject({ offset: 200 });
       expect(await m.index.getSoleChunk(content)).toBeUndefined();
       expect((await m.index.getContentState(content))?.toString()).toBe('state');

@@ -222,6 +222,23 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     expect(await once(() => index.moveChunks(pack.id, pack.id, ids.map((id, i) => ({ id, offset: i + 1 }))))).toBe(1);
     expect(await once(() => graph.setBranchProvenance('out', 'master', Array.from({ length: 20 }, (_, i) => ({ repo: `r${i}`, branch: 'master' }))))).toBe(1);
     expect(await once(() => graph.deleteRepo('out'))).toBe(1);
+    // the read path's batches: many contents (listed and one-chunk), and the chains under many deltas
+    const sole = ids.slice(1500, 1510) as unknown as ContentId[];
+    const missing = randomBytes(32) as ContentId;
+    let records = new Map<string, { size: number; chunks: Buffer[] }>();
+    expect(await once(async () => (records = await index.getContents([...contents.map((c) => c.id), ...sole, missing])))).toBe(1);
+    expect(records.size).toBe(510);
+    expect(records.get(contents[7]!.id.toString('latin1'))).toEqual({ id: contents[7]!.id, size: 2, chunks: [ids[7], ids[8]] });
+    expect(records.get(sole[3]!.toString('latin1'))).toEqual({ id: sole[3], size: 1, chunks: [sole[3]] });
+    expect(records.has(missing.toString('latin1'))).toBe(false);
+    // chunk 1000 + i is a delta against 1100 + i, itself one against 1200 + i
+    for (let i = 0; i < 50; i++) {
+      await m.pool.query('INSERT INTO chunk_deltas (id, base, depth) VALUES ($1, $2, 2), ($2, $3, 1)', [ids[1000 + i], ids[1100 + i], ids[1200 + i]]);
+    }
+    let chains = new Map<string, unknown>();
+    expect(await once(async () => (chains = await index.getChainChunks(ids.slice(1000, 1050))))).toBe(1);
+    expect(new Set(chains.keys())).toEqual(new Set([...ids.slice(1100, 1150), ...ids.slice(1200, 1250)].map((b) => b.toString('latin1'))));
+    expect(await index.getChainChunks([])).toEqual(new Map());
     expect((await m.index.existingChunks(ids)).size).toBe(2000);
     expect((await m.index.getContent(contents[7]!.id))?.chunks).toEqual([ids[7], ids[8]]);
     expect((await m.index.getChunk(ids[1999]!))?.offset).toBe(2000);
