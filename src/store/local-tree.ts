@@ -109,18 +109,24 @@ const BATCH_FILES = 256;
 /** Batches read ahead of the one being stored. */
 const BATCH_DEPTH = 3;
 /**
- * Before a checkpoint (a transaction of tens of thousands of rows plus an fsync, long enough to
- * run many batches) the worker is given this many more batches, up to CHECKPOINT_AHEAD_BYTES of
- * them at the largest batch buffer seen: with its usual two it idled through every checkpoint.
+ * Before a checkpoint (a transaction of thousands of rows plus an fsync, long enough to run many
+ * batches) the worker is given this many more batches, up to CHECKPOINT_AHEAD_BYTES of them at
+ * the largest batch buffer seen: with its usual two it idled through every checkpoint. Sized with
+ * CHECKPOINT_ROWS: a checkpoint half as long needs half as many batches read meanwhile.
  */
-const CHECKPOINT_AHEAD = 32;
-const CHECKPOINT_AHEAD_BYTES = 48 << 20;
+const CHECKPOINT_AHEAD = 16;
+const CHECKPOINT_AHEAD_BYTES = 24 << 20;
 /** A batch with at most 1 file in this many uncached is read here; one that then read more sends the following batches to the worker. */
 const STATS_ONLY_READS = 8;
 /** Files up to this size are read in batches; bigger ones here, with ingestLocal (they are few). */
 const BATCH_MAX_FILE = 64 * 1024;
-/** Rows (chunks, contents, pages, file-cache entries) staged before a checkpoint records them. */
-export const CHECKPOINT_ROWS = 32_768;
+/**
+ * Rows (chunks, contents, pages, file-cache entries) staged before a checkpoint records them.
+ * What is staged lives until its checkpoint, long enough for V8 to move it to the old generation,
+ * where it lies as garbage until the next full collection; with the batches read ahead of each
+ * checkpoint, this bounds most of put -r's memory beyond the process's own.
+ */
+export const CHECKPOINT_ROWS = 16_384;
 
 /** Tree pages kept until a transaction can write them (pages are recorded with the rows they refer to). */
 export class StagedPages implements PageStore {
