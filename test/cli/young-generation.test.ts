@@ -43,9 +43,11 @@ describe('the young generation through put -r', () => {
     if (tree) fs.rmSync(tree, { recursive: true, force: true });
   });
 
-  it('stays the size of a command that starts no worker', async () => {
+  // Between the worker's heap set-up and its first reply the default is in force: a loaded machine
+  // stretches that window enough for one doubling; free to grow, it doubles at least twice here.
+  it('stays within one doubling of a command that starts no worker', async () => {
     const first = await youngGeneration(['list', 'repo']);
     const put = await youngGeneration(['put', 'file', '-r', 'r@master:/t', '-f', tree]);
-    expect(put, `young generation after put -r of ${FILES} files: ${put} bytes, after list repo: ${first}`).toBeLessThanOrEqual(first);
+    expect(put, `young generation after put -r of ${FILES} files: ${put} bytes, after list repo: ${first}`).toBeLessThanOrEqual(2 * first);
   }, 60_000);
 });
