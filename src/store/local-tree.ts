@@ -225,15 +225,20 @@ export function readDirSorted(dir: string): LocalEntry[] {
   } catch (err) {
     throw localFileError(err, dir);
   }
-  const keyed = dirents.map((d) => {
+  // one object per entry, sorted in place: a put walks every name of the tree through here
+  const entries: (LocalEntry & { key: string })[] = new Array(dirents.length);
+  let replaced = false;
+  for (let i = 0; i < dirents.length; i++) {
+    const d = dirents[i]!;
     const name = normalizeName(d.name);
-    return { dirent: d, name, key: nameSortKey(name) };
-  });
-  if (keyed.some((e) => e.name.includes('\ufffd'))) refuseNonUtf8(dir);
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const entries: LocalEntry[] = keyed.map(({ dirent, name }) => ({ dirent, name }));
+    if (name.includes('\ufffd')) replaced = true;
+    entries[i] = { dirent: d, name, key: nameSortKey(name) };
+  }
+  if (replaced) refuseNonUtf8(dir);
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (let i = 1; i < entries.length; i++) {
-    const [a, b] = [entries[i - 1]!, entries[i]!];
+    const a = entries[i - 1]!;
+    const b = entries[i]!;
     if (a.name === b.name) {
       throw new InvalidArgumentError(
         `${path.join(dir, escapeControlChars(a.dirent.name))} and ${path.join(dir, escapeControlChars(b.dirent.name))} are one name in the repo: "${escapeControlChars(a.name)}" (Unicode NFC)`,
