@@ -142,6 +142,23 @@ export function readOwnCpu(file) {
   }
 }
 
+/**
+ * The size (bytes) of V8's young generation when `tusk ARGS` exits (bench/heap-probe.cjs preloaded),
+ * run untimed with `env` added; null if the probe wrote nothing.
+ */
+export function youngGeneration(args, env = {}) {
+  const out = path.join(scratchDir, `young-${++rssSeq}`);
+  exec([NODE, '-r', path.join(BENCH_DIR, 'heap-probe.cjs'), TUSK_BIN, ...args], { env: { ...env, TUSK_BENCH_HEAP_OUT: out } });
+  try {
+    const bytes = Number(fs.readFileSync(out, 'utf8').trim());
+    return bytes > 0 ? bytes : null;
+  } catch {
+    return null;
+  } finally {
+    fs.rmSync(out, { force: true });
+  }
+}
+
 /** Mark an argv inside a measured script as a command whose peak RSS is recorded. */
 export function T(argv) {
   return { argv };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // tusk's entry point. Like oclif's `execute`, except that exit codes are set rather than forced:
 // process.exit() can cut off output still queued for a pipe, so the process ends on its own.
+import { subscribe } from 'node:diagnostics_channel';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -13,7 +14,12 @@ import vm from 'node:vm';
 // that alone put a streamed listing past its memory bound. Kept at its first size, scavenges are
 // more frequent but each is as cheap (they cost what survives, and streamed rows do not), so the
 // CPU time of the big paths is unchanged. Set before the bundle is loaded, while the heap is small.
-v8.setFlagsFromString('--semi-space-growth-factor=1');
+// V8 puts the factor back to its default whenever it sets up a heap, and a worker thread's start
+// sets one up: set again once the content worker (put -r, big puts and gets) has started, or this
+// thread's young generation grows to 32 MiB after all (src/store/worker-link.ts tells).
+const KEEP_YOUNG_GENERATION = '--semi-space-growth-factor=1';
+v8.setFlagsFromString(KEEP_YOUNG_GENERATION);
+subscribe('tusk:content-worker-started', () => v8.setFlagsFromString(KEEP_YOUNG_GENERATION));
 
 const { Config, Errors, flush, handle, run } = loadBundle();
 

@@ -109,18 +109,24 @@ const BATCH_FILES = 256;
 /** Batches read ahead of the one being stored. */
 const BATCH_DEPTH = 3;
 /**
- * Before a checkpoint (a transaction of tens of thousands of rows plus an fsync, long enough to
- * run many batches) the worker is given this many more batches, up to CHECKPOINT_AHEAD_BYTES of
- * them at the largest batch buffer seen: with its usual two it idled through every checkpoint.
+ * Before a checkpoint (a transaction of thousands of rows plus an fsync, long enough to run many
+ * batches) the worker is given this many more batches, up to CHECKPOINT_AHEAD_BYTES of them at
+ * the largest batch buffer seen: with its usual two it idled through every checkpoint. Sized with
+ * CHECKPOINT_ROWS: a checkpoint half as long needs half as many batches read meanwhile.
  */
-const CHECKPOINT_AHEAD = 32;
-const CHECKPOINT_AHEAD_BYTES = 48 << 20;
+const CHECKPOINT_AHEAD = 16;
+const CHECKPOINT_AHEAD_BYTES = 24 << 20;
 /** A batch with at most 1 file in this many uncached is read here; one that then read more sends the following batches to the worker. */
 const STATS_ONLY_READS = 8;
 /** Files up to this size are read in batches; bigger ones here, with ingestLocal (they are few). */
 const BATCH_MAX_FILE = 64 * 1024;
-/** Rows (chunks, contents, pages, file-cache entries) staged before a checkpoint records them. */
-export const CHECKPOINT_ROWS = 32_768;
+/**
+ * Rows (chunks, contents, pages, file-cache entries) staged before a checkpoint records them.
+ * What is staged lives until its checkpoint, long enough for V8 to move it to the old generation,
+ * where it lies as garbage until the next full collection; with the batches read ahead of each
+ * checkpoint, this bounds most of put -r's memory beyond the process's own.
+ */
+export const CHECKPOINT_ROWS = 16_384;
 
 /** Tree pages kept until a transaction can write them (pages are recorded with the rows they refer to). */
 export class StagedPages implements PageStore {
@@ -219,15 +225,20 @@ export function readDirSorted(dir: string): LocalEntry[] {
   } catch (err) {
     throw localFileError(err, dir);
   }
-  const keyed = dirents.map((d) => {
+  // one object per entry, sorted in place: a put walks every name of the tree through here
+  const entries: (LocalEntry & { key: string })[] = new Array(dirents.length);
+  let replaced = false;
+  for (let i = 0; i < dirents.length; i++) {
+    const d = dirents[i]!;
     const name = normalizeName(d.name);
-    return { dirent: d, name, key: nameSortKey(name) };
-  });
-  if (keyed.some((e) => e.name.includes('\ufffd'))) refuseNonUtf8(dir);
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const entries: LocalEntry[] = keyed.map(({ dirent, name }) => ({ dirent, name }));
+    if (name.includes('\ufffd')) replaced = true;
+    entries[i] = { dirent: d, name, key: nameSortKey(name) };
+  }
+  if (replaced) refuseNonUtf8(dir);
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (let i = 1; i < entries.length; i++) {
-    const [a, b] = [entries[i - 1]!, entries[i]!];
+    const a = entries[i - 1]!;
+    const b = entries[i]!;
     if (a.name === b.name) {
       throw new InvalidArgumentError(
         `${path.join(dir, escapeControlChars(a.dirent.name))} and ${path.join(dir, escapeControlChars(b.dirent.name))} are one name in the repo: "${escapeControlChars(a.name)}" (Unicode NFC)`,
@@ -323,7 +334,7 @@ class BatchWorker {
 
 /** One step of the walk, in the order the tree is built. A file names its batch and place in it. */
 type WalkEvent =
-  | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: Buffer | null }
+  | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: CacheRow | null }
   /** `local`: the directory on disk; `cache`: what its file-cache segments held when the walk entered it */
   | { t: typeof OPEN; name: string; local: string; cache: DirCacheState }
   | { t: typeof CLOSE }
@@ -339,6 +350,8 @@ interface WalkFrame {
   /** entered through a link into the datum's inputs: its entries resolve as links do */
   viaInput: boolean;
   repo: string;
+  /** UTF-8 bytes of `repo` below the root ('/' counts 0): a file's path length without building its path */
+  repoBytes: number;
   cache: Map<string, CacheRow> | null;
   cacheState: DirCacheState;
 }
@@ -354,8 +367,14 @@ interface BuildFrame {
   repo: string;
   local: string;
   cache: DirCacheState;
-  /** its files found in the cache, unchanged: written again only if the directory changed */
-  hits: CacheUpdate[];
+  /**
+   * Its files found in the cache, unchanged (local path, and the cache row, which their stat
+   * equals): written again only if the directory lost a name. Two lists of what the walk holds
+   * anyway, not a new row per file: those, held until the directory is built, outlived the young
+   * generation only to be dropped in most directories.
+   */
+  hits: string[];
+  hitRows: CacheRow[];
   /** its files read (new, changed, or not trusted from the cache) */
   read: number;
   /** of those, the ones its cache segments named */
@@ -488,7 +507,7 @@ export class TreeIngest {
       this.enter(root, repoRoot, repoRoot.split('/').every((n) => n === '' || isPlainName(n)));
       const frame = (name: string, repo: string, local: string, cache: DirCacheState, base: Entry | undefined): BuildFrame => {
         const builder = new TreeBuilder(this.o.pages);
-        return { name, repo, local, cache, hits: [], read: 0, readCached: 0, builder, base: base?.kind === 'dir' ? new BaseDir(this.s.reader, base.id as NodeId, builder) : null };
+        return { name, repo, local, cache, hits: [], hitRows: [], read: 0, readCached: 0, builder, base: base?.kind === 'dir' ? new BaseDir(this.s.reader, base.id as NodeId, builder) : null };
       };
       const baseRoot = this.o.base ? lookupPath(this.s.reader, this.o.base, repoRoot) : undefined;
       const frames: BuildFrame[] = [frame('', repoRoot, root, this.stack[0]!.cacheState, baseRoot)];
@@ -510,7 +529,7 @@ export class TreeIngest {
       const built = (f: BuildFrame) => {
         if (!this.o.cache || (f.read === 0 && f.hits.length === f.cache.names)) return;
         if (f.hits.length + f.readCached === f.cache.names) return;
-        for (const r of f.hits) this.cacheRows.push(r);
+        for (let i = 0; i < f.hits.length; i++) this.cacheRows.push({ path: f.hits[i]!, stat: f.hitRows[i]!, id: f.hitRows[i]!.content as ContentId });
         if (f.cache.seq > 0) this.cacheComplete.push({ dir: f.local, upTo: f.cache.seq });
       };
       for (let ev = this.pull(); ev; ev = this.pull()) {
@@ -545,7 +564,7 @@ export class TreeIngest {
   private enter(local: string, repo: string, plain: boolean, viaInput = false): void {
     const entries = readDirSorted(local);
     const cache = this.o.cache ? this.o.cache.childrenOf(local) : null;
-    this.stack.push({ local, entries, i: 0, plain, viaInput, repo, cache: cache && cache.rows.size > 0 ? cache.rows : null, cacheState: { seq: cache?.seq ?? 0, names: cache?.rows.size ?? 0 } });
+    this.stack.push({ local, entries, i: 0, plain, viaInput, repo, repoBytes: repo === '/' ? 0 : utf8Bytes(repo), cache: cache && cache.rows.size > 0 ? cache.rows : null, cacheState: { seq: cache?.seq ?? 0, names: cache?.rows.size ?? 0 } });
   }
 
   /** One walk step; false when the walk is over. */
@@ -593,15 +612,21 @@ export class TreeIngest {
       this.queue.push({ t: OPEN, name, local: readAt, cache: this.stack[this.stack.length - 1]!.cacheState });
     } else if (kind === 'file') {
       // the full check only when a name needs it: it costs more than reading a small file
-      if (!f.plain || !isPlainName(name) || utf8Bytes(repo) > MAX_PATH_BYTES) validateWritePath(repo);
+      if (!f.plain || !isPlainName(name) || f.repoBytes + 1 + utf8Bytes(name) > MAX_PATH_BYTES) validateWritePath(repo);
       const row = f.cache?.get(d.name);
       const idx = this.openPaths.length;
       if (row) {
-        this.openCached.set([row.dev, row.ino, row.size, row.mtime, row.ctime], idx * CACHED_FIELDS);
+        const c = idx * CACHED_FIELDS;
+        const cached = this.openCached;
+        cached[c] = row.dev;
+        cached[c + 1] = row.ino;
+        cached[c + 2] = row.size;
+        cached[c + 3] = row.mtime;
+        cached[c + 4] = row.ctime;
         this.openHits++;
       }
       this.openPaths.push(readAt);
-      this.queue.push({ t: FILE, name, local: readAt, batch: this.nextBatch, idx, cached: row ? row.content : null });
+      this.queue.push({ t: FILE, name, local: readAt, batch: this.nextBatch, idx, cached: row ?? null });
       if (this.openPaths.length === BATCH_FILES) this.send();
     }
     return true;
@@ -737,18 +762,23 @@ export class TreeIngest {
     const r = await this.replyFor(ev.batch);
     const m = ev.idx * META_FIELDS;
     const status = r.meta[m]!;
-    const stat: LocalStat = { dev: r.meta[m + 1]!, ino: r.meta[m + 2]!, size: r.meta[m + 3]!, mtime: r.meta[m + 4]!, ctime: r.meta[m + 5]! };
     this.files++;
     const staged = this.staged;
     if (staged > this.peakStaged) this.peakStaged = staged;
     if (status === ReadStatus.Failed) throw localFileError(batchError(r.errors[ev.idx]!), ev.local);
     if (status === ReadStatus.Changed) throw new ConflictError(`${ev.local} changed while it was being read`, 'retry when the file is no longer being written');
-    if (status === ReadStatus.Cached && (await this.isStored(ev.cached!, ev.name, dir))) {
+    // unchanged: the stat equals the cached row's, so the row stands for it (no object per file)
+    if (status === ReadStatus.Cached && (await this.isStored(ev.cached!.content, ev.name, dir))) {
+      const row = ev.cached!;
       this.cachedFiles++;
-      this.o.onBytes(stat.size);
-      if (this.o.cache) dir.hits.push({ path: ev.local, stat, id: ev.cached! as ContentId });
-      return this.entry(ev.name, ev.cached!, stat.size);
+      this.o.onBytes(row.size);
+      if (this.o.cache) {
+        dir.hits.push(ev.local);
+        dir.hitRows.push(row);
+      }
+      return this.entry(ev.name, row.content, row.size);
     }
+    const stat: LocalStat = { dev: r.meta[m + 1]!, ino: r.meta[m + 2]!, size: r.meta[m + 3]!, mtime: r.meta[m + 4]!, ctime: r.meta[m + 5]! };
     let rec: ContentRecord;
     if (stat.size === 0) rec = { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
     else if (status === ReadStatus.Hashed) {

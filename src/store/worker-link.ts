@@ -3,6 +3,7 @@
 // store's synchronous paths (ingestLocal, readContent's generator) can hand work to it without
 // becoming async. Blocks travel as transferred ArrayBuffers, never copied: the native BLAKE3
 // binding cannot read SharedArrayBuffer memory.
+import { channel } from 'node:diagnostics_channel';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -40,6 +41,15 @@ export type WorkerReply =
   | { kind: 'files-read'; job: number; reply: ReadReply }
   | { kind: 'files-written'; job: number; buf: ArrayBuffer; failure: WriteFailure }
   | { kind: 'error'; job: number; message: string };
+
+/**
+ * Told (synchronously, on the main thread) when the content worker has started: its heap is set
+ * up by then, which puts some of the process's V8 flags back to their defaults (bin/run.js sets
+ * them again). The main thread rarely turns the event loop while it uses the worker, so the
+ * Worker's own 'online' event would come too late.
+ */
+export const WORKER_STARTED_CHANNEL = 'tusk:content-worker-started';
+const started = channel(WORKER_STARTED_CHANNEL);
 
 /** How long a blocked caller waits for a reply before declaring the worker lost. */
 const REPLY_TIMEOUT_MS = 120_000;
@@ -125,6 +135,7 @@ export class WorkerLink {
   }
 
   private dispatch(reply: WorkerReply): void {
+    if (reply.kind === 'ready' && started.hasSubscribers) started.publish(null);
     this.mailboxes.get(reply.job)?.push(reply);
   }
 
