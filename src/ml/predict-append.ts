@@ -37,36 +37,42 @@ export function windowsFile(out: string): string {
  * a local path below `pfsDir`, `units[i].out` a path below `/pfs/out`. Only the earlier
  * predictions' ids are looked up; the small windows files are read.
  */
-export function planUnits(
+export async function planUnits(
   units: readonly { path: string; out: string }[],
   pfsDir: string,
   previous: PreviousRun | undefined,
   opts: { windowMetrics: boolean },
-): UnitPlan[] {
+): Promise<UnitPlan[]> {
   if (!previous) return units.map(() => ({ kind: 'full', why: 'no earlier run of this datum' }));
   const keys = units.map((u) => `/pfs/${path.relative(pfsDir, u.path).split(path.sep).join('/')}`);
   const other = [...previous.inputs].find(([k, c]) => !keys.includes(k) && c.change !== 'same');
   if (other) return units.map(() => ({ kind: 'full', why: `${other[0]} is ${other[1].change}` }));
-  return units.map((u, i): UnitPlan => {
-    const change = previous.inputs.get(keys[i]!);
-    if (!change || change.change === 'new' || change.change === 'changed') return { kind: 'full', why: `${keys[i]} is ${change?.change ?? 'new'}` };
+  const plans: UnitPlan[] = [];
+  for (const [i, u] of units.entries()) plans.push(await planUnit(u, keys[i]!, previous, opts));
+  return plans;
+}
+
+async function planUnit(u: { path: string; out: string }, key: string, previous: PreviousRun, opts: { windowMetrics: boolean }): Promise<UnitPlan> {
+  {
+    const change = previous.inputs.get(key);
+    if (!change || change.change === 'new' || change.change === 'changed') return { kind: 'full', why: `${key} is ${change?.change ?? 'new'}` };
     const out = `/${u.out.split(path.sep).join('/')}`;
-    const earlier = previous.outputFile(out);
-    const windows = opts.windowMetrics ? previous.outputFile(windowsFile(out)) : undefined;
+    const earlier = await previous.outputFile(out);
+    const windows = opts.windowMetrics ? await previous.outputFile(windowsFile(out)) : undefined;
     // gone since (its commit deleted, then gc), or never written: predicting everything is still right
     if (!earlier || (opts.windowMetrics && !windows)) return { kind: 'full', why: `the earlier output has no ${u.out}${earlier ? ` windows file` : ''} to build on` };
     let kept: EarlierOutput = earlier;
     if (opts.windowMetrics) {
       try {
-        kept = { ...earlier, windows: previous.readOutput(windowsFile(out)) };
+        kept = { ...earlier, windows: await previous.readOutput(windowsFile(out)) };
       } catch (err) {
         return { kind: 'full', why: `the earlier output cannot be read (${(err as Error).message})` };
       }
     }
     if (change.change === 'same') return { kind: 'same', previous: kept };
-    if (change.before === 0 || !endsLine(u.path, change.before)) return { kind: 'full', why: `${keys[i]} did not end at a line break` };
+    if (change.before === 0 || !endsLine(u.path, change.before)) return { kind: 'full', why: `${key} did not end at a line break` };
     return { kind: 'append', previous: kept, from: change.before };
-  });
+  }
 }
 
 /** Whether byte `size - 1` of the file is a line break: the old content ended with a whole row. */

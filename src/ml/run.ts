@@ -344,7 +344,7 @@ export async function runPredict(spec: MlSpec, ctx: MlRunContext): Promise<MlRun
     const appendOutput = ctx.appendOutput;
     const plans =
       spec.data.format === 'csv' && ctx.tmpDir && appendOutput
-        ? planUnits(units, ctx.pfsDir, ctx.previous?.(), { windowMetrics })
+        ? await planUnits(units, ctx.pfsDir, ctx.previous?.(), { windowMetrics })
         : units.map((): UnitPlan => ({ kind: 'full', why: 'not CSV data' }));
     const outputs: string[] = [];
     for (const [i, u] of units.entries()) {

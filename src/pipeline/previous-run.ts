@@ -21,9 +21,9 @@ export interface PreviousRun {
    * reading it (an output that only grows is stored as this content plus new bytes). undefined
    * when there is no such file, or its content is gone (its commit deleted, gc run since).
    */
-  outputFile(path: string): { id: ContentId; size: number } | undefined;
+  outputFile(path: string): Promise<{ id: ContentId; size: number } | undefined>;
   /** The bytes of a (small) output file, verified; throws when they cannot be read. */
-  readOutput(path: string): Buffer;
+  readOutput(path: string): Promise<Buffer>;
 }
 
 /** The previous job, when its results can be built on: same version of the pipeline, same salt. */
@@ -59,17 +59,17 @@ function compare(s: StoreHandle, job: JobRecord, prev: JobRecord | undefined, ro
   return {
     job: prev.id,
     inputs,
-    outputFile: (p) => {
+    outputFile: async (p) => {
       try {
-        const e = row.output ? s.lookupPath(row.output as NodeId, p) : undefined;
+        const e = row.output ? await s.lookupPath(row.output as NodeId, p) : undefined;
         if (e?.kind !== 'file' || !s.index.hasContent(e.id as ContentId)) return undefined;
         return { id: e.id as ContentId, size: e.size };
       } catch {
         return undefined; // the tree itself is gone
       }
     },
-    readOutput: (p) => {
-      const e = row.output ? s.lookupPath(row.output as NodeId, p) : undefined;
+    readOutput: async (p) => {
+      const e = row.output ? await s.lookupPath(row.output as NodeId, p) : undefined;
       if (e?.kind !== 'file') throw new NotFoundError('file', p, `${p} is not in the output of ${job.pipeline}@${prev.id}`);
       return Buffer.concat([...s.readContent(e.id as ContentId, { describe: () => `file ${p} in ${job.pipeline}@${prev.id}` })]);
     },

@@ -327,7 +327,7 @@ async function buildLock(s: StoreHandle, project: Project, tracked: TrackResult[
       output.bytes = head.size;
       if (head.files <= project.config.lockFiles) {
         const files: Record<string, string> = {};
-        for (const pe of s.walkTree(head.root as NodeId, '/')) if (pe.entry.kind === 'file') files[pe.path] = pe.entry.id.toString('hex');
+        for await (const batch of s.walkTree(head.root as NodeId, '/')) for (const pe of batch) if (pe.entry.kind === 'file') files[pe.path] = pe.entry.id.toString('hex');
         output.files = files;
       }
     }

@@ -43,18 +43,18 @@ export interface Comparison {
 }
 
 /** The root of `c` and the directory `repoPath` in it (null = nothing there). */
-function remoteFiles(s: StoreHandle, c: CommitRecord, repoPath: string): Map<string, Entry> {
+async function remoteFiles(s: StoreHandle, c: CommitRecord, repoPath: string): Promise<Map<string, Entry>> {
   const out = new Map<string, Entry>();
   const root = c.root as NodeId | null;
   if (!root) return out;
-  const top = s.lookupPath(root, repoPath);
+  const top = await s.lookupPath(root, repoPath);
   if (!top) {
     if (repoPath === '/') return out;
     throw new NotFoundError('file', repoPath, `${repoPath} not found in ${commitLabel(c)}`);
   }
   if (top.kind === 'file') throw new InvalidArgumentError(`${repoPath} in ${commitLabel(c)} is a file, not a directory`, 'check out its directory, or use `tusk get file`');
   const prefix = repoPath === '/' ? 1 : repoPath.length + 1;
-  for (const pe of s.walkFiles(root, repoPath)) out.set(pe.path.slice(prefix), pe.entry);
+  for await (const batch of s.walkFiles(root, repoPath)) for (const pe of batch) out.set(pe.path.slice(prefix), pe.entry);
   return out;
 }
 
@@ -88,7 +88,7 @@ export async function compareDir(s: StoreHandle, dir: string, c: CommitRecord, r
   const abs = path.resolve(dir);
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) throw new InvalidArgumentError(`${dir} is not a directory`, 'give a directory to compare with');
-  const remote = remoteFiles(s, c, cleanPath(repoPath));
+  const remote = await remoteFiles(s, c, cleanPath(repoPath));
   const { files, exists } = scanDir(abs);
   const cache = s.fileCache();
   const byRel = new Map<string, ScannedFile>();

@@ -7,6 +7,7 @@ import { whenSettled } from './unit-of-work.js';
 import { guardSqlite, type Db } from './meta-db.js';
 import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { Codec, RECORD_HEADER_BYTES } from './pack-format.js';
+import type { StoredPage } from './page-store.js';
 
 /** Where a chunk lives. */
 export interface ChunkLocation {
@@ -149,8 +150,14 @@ export interface ChunkIndex {
   hasContent(id: ContentId): boolean;
   getContent(id: ContentId): ContentRecord | undefined;
   putContents(contents: Iterable<ContentRecord>): Promise<void>;
-  getNode(id: NodeId): Buffer | undefined;
-  putNode(id: NodeId, data: Buffer): void;
+  /** A tree page's bytes, undefined when it is not stored. Pages are immutable: a read needs no unit. */
+  getNode(id: NodeId): Promise<Buffer | undefined>;
+  /** Tree pages' bytes in the order asked (undefined for one not stored): one round trip for the lot. */
+  getNodes(ids: readonly NodeId[]): Promise<(Buffer | undefined)[]>;
+  /** Store a tree page; one already stored is left as it is. Inside the unit that commits the tree using it. */
+  putNode(id: NodeId, data: Buffer): Promise<void>;
+  /** Store tree pages in one round trip; those already stored are left as they are. Inside a unit. */
+  putNodes(pages: readonly StoredPage[]): Promise<void>;
   /**
    * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
    * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
@@ -493,12 +500,27 @@ export class SqliteChunkIndex implements ChunkIndex {
     return this.q.getState.get(id) as Buffer | undefined;
   }
 
-  getNode(id: NodeId): Buffer | undefined {
-    return this.q.getNode.get(id) as Buffer | undefined;
+  // Pages are immutable and content-addressed: a read outside a unit need not wait for one in
+  // flight (a page it could see early is one no committed tree it was given refers to yet).
+  getNode(id: NodeId): Promise<Buffer | undefined> {
+    return Promise.resolve(this.q.getNode.get(id) as Buffer | undefined);
   }
 
-  putNode(id: NodeId, data: Buffer): void {
-    this.q.putNode.run(id, data);
+  getNodes(ids: readonly NodeId[]): Promise<(Buffer | undefined)[]> {
+    const out: (Buffer | undefined)[] = new Array(ids.length);
+    // a prepared statement per id: on SQLite a query costs a function call, not a round trip
+    for (let i = 0; i < ids.length; i++) out[i] = this.q.getNode.get(ids[i]) as Buffer | undefined;
+    return Promise.resolve(out);
+  }
+
+  putNode(id: NodeId, data: Buffer): Promise<void> {
+    return this.putNodes([{ id, data }]);
+  }
+
+  putNodes(pages: readonly StoredPage[]): Promise<void> {
+    return this.at(() => {
+      for (const p of pages) this.q.putNode.run(p.id, p.data);
+    });
   }
 
   /**

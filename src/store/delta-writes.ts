@@ -23,11 +23,11 @@ export function enableDeltas(s: StoreCore, writer: PackWriter): void {
  * The plan for a new version of `repoPath` of about `sizeHint` bytes (0: unknown): against the
  * file at that path in `baseRoot`; null when there is none, or it is too small to pay.
  */
-export function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: string, sizeHint: number): DeltaPlan | null {
+export async function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath: string, sizeHint: number): Promise<DeltaPlan | null> {
   if (!baseRoot) return null;
   let e;
   try {
-    e = lookupPath(s.reader, baseRoot, repoPath);
+    e = await lookupPath(s.reader, baseRoot, repoPath);
   } catch (err) {
     // a path that cannot hold a file is refused by the put itself, with its own message
     if (err instanceof TuskError) return null;

@@ -10,7 +10,7 @@ import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type 
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
 import { DeltaIndex } from './delta-store.js';
-import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
+import { decodePage, type Entry, type Page, type PageRef } from './page-format.js';
 import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import { requireLocal, type LocalPackAccess } from './packs.js';
 import { WriteSession } from './write-session.js';
@@ -208,15 +208,15 @@ class FsckRun {
         this.report(`commit ${label}`, 'has no root tree');
         continue;
       }
-      this.walkDir(c.root, '/', (p) => `${label}:${p}`);
+      await this.walkDir(c.root, '/', (p) => `${label}:${p}`);
     }
   }
 
   /** Check a directory's pages and files; true when its subtree has problems. A clean subtree shared by later commits is not walked again. */
-  private walkDir(id: NodeId, where: string, subject: (p: string) => string): boolean {
+  private async walkDir(id: NodeId, where: string, subject: (p: string) => string): Promise<boolean> {
     const key = hex(id);
     if (this.nodeState.get(key) === false) return false;
-    const page = this.loadPage(id, key, () => subject(where));
+    const page = await this.loadPage(id, key, () => subject(where));
     if (!page) {
       this.nodeState.set(key, true);
       return true;
@@ -224,7 +224,7 @@ class FsckRun {
     if (!this.nodeState.has(key)) this.checked.nodes++;
     let bad = false;
     const { entries, refs } = pageItems(page);
-    for (const r of refs) if (this.walkDir(r.id, where, subject)) bad = true;
+    for (const r of refs) if (await this.walkDir(r.id, where, subject)) bad = true;
     for (const e of entries) {
       const p = where === '/' ? `/${e.name}` : `${where}/${e.name}`;
       if (e.kind === 'file') {
@@ -233,15 +233,15 @@ class FsckRun {
           this.report(subject(p), problem);
           bad = true;
         }
-      } else if (this.walkDir(e.id as NodeId, p, subject)) bad = true;
+      } else if (await this.walkDir(e.id as NodeId, p, subject)) bad = true;
     }
     this.nodeState.set(key, bad);
     return bad;
   }
 
   /** A directory page, present, matching its id and decodable; null (reported) otherwise. */
-  private loadPage(id: NodeId, key: string, subject: () => string): Page | null {
-    const data = this.s.index.getNode(id);
+  private async loadPage(id: NodeId, key: string, subject: () => string): Promise<Page | null> {
+    const data = await this.s.index.getNode(id);
     if (!data) {
       this.report(subject(), `directory page ${key.slice(0, 16)} is missing`);
       return null;
@@ -419,16 +419,16 @@ async function sweep(
     const nodes = new Set<string>();
     const contents = new Set<string>();
     const chunks = new Set<string>();
-    const markDir = (id: NodeId) => {
+    const markDir = async (id: NodeId): Promise<void> => {
       const key = hex(id);
       if (nodes.has(key)) return;
       nodes.add(key);
-      const data = s.index.getNode(id);
+      const data = await s.index.getNode(id);
       if (!data) return; // fsck's business; gc only keeps what is reachable
       const { entries, refs } = pageItems(decodePage(data, id));
-      for (const r of refs) markDir(r.id);
+      for (const r of refs) await markDir(r.id);
       for (const e of entries) {
-        if (e.kind === 'dir') markDir(e.id as NodeId);
+        if (e.kind === 'dir') await markDir(e.id as NodeId);
         else if (!contents.has(hex(e.id))) {
           contents.add(hex(e.id));
           const rec = s.index.getContent(e.id as ContentId);
@@ -436,9 +436,9 @@ async function sweep(
         }
       }
     };
-    for (const root of await s.graph.allRoots()) markDir(root);
+    for (const root of await s.graph.allRoots()) await markDir(root);
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
-    for (const root of await s.jobs.allDatumOutputs()) markDir(root);
+    for (const root of await s.jobs.allDatumOutputs()) await markDir(root);
     // delta hook: a kept chunk keeps the chain of bases it is stored against
     const bases = new DeltaIndex(s.db).allBases();
     if (bases.size > 0) {

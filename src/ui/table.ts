@@ -61,14 +61,45 @@ export const WIDTH_ROWS = 1000;
  * A table of up to `widthRows` rows is exactly renderTable's.
  */
 export function* streamTable(headers: string[], rows: Iterable<Cell[]>, opts: TableOptions & { widthRows?: number } = {}): Generator<string> {
-  const limit = opts.widthRows ?? WIDTH_ROWS;
-  const first: string[][] = [headers.map((h) => h.toUpperCase())];
-  const it = rows[Symbol.iterator]();
-  let r = it.next();
-  for (; !r.done && first.length <= limit; r = it.next()) first.push(cellsOf(r.value, opts));
-  const widths = columnWidths(first, opts);
-  for (const line of first) yield layLine(line, widths, opts) + '\n';
-  for (; !r.done; r = it.next()) yield layLine(cellsOf(r.value, opts), widths, opts) + '\n';
+  const t = new TableStream(headers, opts);
+  for (const row of rows) yield* t.row(row);
+  yield* t.end();
+}
+
+/** Text for rows that arrive over time: the pieces each row lets out, then those of the end. */
+export interface RowStream<R> {
+  row(r: R): string[];
+  end(): string[];
+}
+
+/** streamTable fed a batch of rows at a time: `row` gives the lines a row lets out (none while the first rows are gathered), `end` the rest. */
+export class TableStream implements RowStream<Cell[]> {
+  private first: string[][] | null;
+  private widths: number[] = [];
+
+  constructor(
+    headers: string[],
+    private readonly opts: TableOptions & { widthRows?: number } = {},
+  ) {
+    this.first = [headers.map((h) => h.toUpperCase())];
+  }
+
+  row(row: Cell[]): string[] {
+    if (!this.first) return [layLine(cellsOf(row, this.opts), this.widths, this.opts) + '\n'];
+    this.first.push(cellsOf(row, this.opts));
+    return this.first.length > (this.opts.widthRows ?? WIDTH_ROWS) ? this.release() : [];
+  }
+
+  end(): string[] {
+    return this.first ? this.release() : [];
+  }
+
+  private release(): string[] {
+    const first = this.first!;
+    this.first = null;
+    this.widths = columnWidths(first, this.opts);
+    return first.map((line) => layLine(line, this.widths, this.opts) + '\n');
+  }
 }
 
 function cellsOf(row: Cell[], opts: TableOptions): string[] {
