@@ -423,7 +423,9 @@ export async function* diffEntries(reader: PageReader, oldRoot: NodeId | null, n
   }
   // no reading ahead: the leaves a scan would ask for may be skipped as equal
   const opts = { keepLeaf: true, ahead: 1 };
-  const [a, b] = await Promise.all([Cursor.open(reader, oldRoot, undefined, opts), Cursor.open(reader, newRoot, undefined, opts)]);
+  // one side after the other: a page both sides share is then read once, the second from the cache
+  const a = await Cursor.open(reader, oldRoot, undefined, opts);
+  const b = await Cursor.open(reader, newRoot, undefined, opts);
   let out: EntryChange[] = [];
   for (;;) {
     if (!a.ready || !b.ready) {
@@ -431,7 +433,8 @@ export async function* diffEntries(reader: PageReader, oldRoot: NodeId | null, n
         yield out;
         out = [];
       }
-      await Promise.all([a.settle(), b.settle()]);
+      await a.settle();
+      await b.settle();
     }
     const ea = a.current();
     const eb = b.current();
