@@ -1023,6 +1023,14 @@ export async function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef,
       return;
     }
     for await (const changes of diffEntries(s.reader, oldDir.id as NodeId, newDir.id as NodeId)) {
+      // the root pages of the subdirectories this batch descends into, asked for at once
+      const below: NodeId[] = [];
+      for (const ch of changes) {
+        if (ch.op !== 'changed') {
+          if (ch.entry.kind === 'dir' && !opts.shallow) below.push(ch.entry.id as NodeId);
+        } else if (ch.before.kind === 'dir' && ch.after.kind === 'dir' && !opts.shallow) below.push(ch.before.id as NodeId, ch.after.id as NodeId);
+      }
+      if (below.length > 1) await s.reader.readMany(below);
       for (const ch of changes) {
         if (ch.op === 'added') {
           if (ch.entry.kind === 'file' || opts.shallow) add('+', nc, { path: joinPath(nPath, ch.entry.name), entry: ch.entry });
