@@ -104,10 +104,12 @@ export abstract class TuskCommand<T> extends Command {
     const pieces = async function* (): AsyncGenerator<string[]> {
       for await (const batch of batches) {
         const out: string[] = [];
-        for (const r of batch) for (const piece of stream.row(r)) out.push(piece);
+        for (const r of batch) stream.row(r, out);
         yield out;
       }
-      yield stream.end();
+      const out: string[] = [];
+      stream.end(out);
+      yield out;
     };
     // One buffer, filled and written again and again: our stdout calls back once the bytes are out,
     // so it is free again after each await. (Gathering a block by string concatenation instead
@@ -392,8 +394,8 @@ const FIRST_BLOCK = 4 * 1024;
 function jsonArray(): RowStream<unknown> {
   let n = 0;
   return {
-    row: (row) => [(n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(row, null, 2).replace(/\n/g, '\n  ')],
-    end: () => [n === 0 ? '[]\n' : '\n]\n'],
+    row: (row, out) => void out.push((n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(row, null, 2).replace(/\n/g, '\n  ')),
+    end: (out) => void out.push(n === 0 ? '[]\n' : '\n]\n'),
   };
 }
 
@@ -401,11 +403,13 @@ function jsonArray(): RowStream<unknown> {
 function yamlList(): RowStream<unknown> {
   let n = 0;
   return {
-    row: (row) => {
+    row: (row, out) => {
       n++;
-      return [toYaml([row])];
+      out.push(toYaml([row]));
     },
-    end: () => (n === 0 ? [toYaml([])] : []),
+    end: (out) => {
+      if (n === 0) out.push(toYaml([]));
+    },
   };
 }
 

@@ -41,21 +41,36 @@ class PageCache {
   }
 }
 
+export interface PageReaderOptions {
+  /** decoded pages kept (4,096) */
+  cacheLimit?: number;
+  /**
+   * Leaves a scan asks for at once (1): more where a read is a round trip (a network database),
+   * 1 where it is a function call (SQLite), since pages asked for ahead are held until passed.
+   */
+  readAhead?: number;
+}
+
 /** Reads pages through the shared decoded cache (and a unit's staged pages first), verifying each stored page against its id. */
 export class PageReader {
   private readonly cache: PageCache;
+  readonly readAhead: number;
+  private readonly staged: StagedPages | undefined;
 
+  /** `shared`: the cache of the reader this one is `over`, and the staged pages it sees first */
   constructor(
     private readonly store: PageStore,
-    cache: PageCache | number = 4096,
-    private readonly staged?: StagedPages,
+    opts: PageReaderOptions = {},
+    shared?: { cache: PageCache; staged: StagedPages },
   ) {
-    this.cache = typeof cache === 'number' ? new PageCache(cache) : cache;
+    this.cache = shared?.cache ?? new PageCache(opts.cacheLimit ?? 4096);
+    this.readAhead = opts.readAhead ?? 1;
+    this.staged = shared?.staged;
   }
 
   /** A reader that also sees `staged` (pages written by this flow and not yet stored), sharing this one's cache. */
   over(staged: StagedPages): PageReader {
-    return new PageReader(this.store, this.cache, staged);
+    return new PageReader(this.store, { readAhead: this.readAhead }, { cache: this.cache, staged });
   }
 
   /** A verified page; `keepLeaf: false` leaves a leaf page out of the cache (a walk that reads each once). */

@@ -13,9 +13,6 @@ import type { PageReader, PageSink, StagedPages } from './page-store.js';
 
 export type { Entry, EntryKind, Page, PageRef } from './page-format.js';
 
-/** Leaf pages a scan asks the store for at once (a level-1 page has about 64). */
-const SCAN_AHEAD = 32;
-
 /**
  * Builds pages bottom-up as items arrive in name order; reused subtrees are pushed whole. Holds
  * only the pages not yet closed (about 64 entries per level): a directory of any size streams.
@@ -240,12 +237,13 @@ export async function lookupEntry(reader: PageReader, rootId: NodeId, name: stri
 /**
  * Entries of a directory in name order, a page's worth at a time, starting after `after`
  * (exclusive) when given: the caller loops over each array without waiting, and waits once per
- * page. Lazy: the cursor holds one page per level (and the leaves it asked for ahead), so a walk
+ * page. Lazy: the cursor holds one page per level (and the leaves it asked for ahead: the reader's
+ * readAhead), so a walk
  * of any size needs the memory of a few pages, as long as `cacheLeaves: false` keeps the leaves
  * it passes out of the reader's cache. The arrays are the pages' own: read them, do not change them.
  */
 export async function* entryPages(reader: PageReader, rootId: NodeId, after?: string, opts: { cacheLeaves?: boolean } = {}): AsyncGenerator<readonly Entry[]> {
-  const cursor = await Cursor.open(reader, rootId, after, { keepLeaf: opts.cacheLeaves ?? true, ahead: SCAN_AHEAD });
+  const cursor = await Cursor.open(reader, rootId, after, { keepLeaf: opts.cacheLeaves ?? true, ahead: reader.readAhead });
   for (let run = cursor.restOfLeaf(); run; run = cursor.restOfLeaf()) {
     yield run;
     cursor.skipLeaf();
@@ -363,7 +361,7 @@ class Cursor {
     }
   }
 
-  /** The page of `f`'s current child; a level-1 page's leaves are asked for SCAN_AHEAD at a time. */
+  /** The page of `f`'s current child; a level-1 page's leaves are asked for the reader's readAhead at a time. */
   private async child(f: Frame): Promise<Page> {
     const ref = f.items[f.idx] as PageRef;
     if (f.level !== 1 || this.ahead <= 1) return this.reader.read(ref.id, this.readOpts);

@@ -62,14 +62,20 @@ export const WIDTH_ROWS = 1000;
  */
 export function* streamTable(headers: string[], rows: Iterable<Cell[]>, opts: TableOptions & { widthRows?: number } = {}): Generator<string> {
   const t = new TableStream(headers, opts);
-  for (const row of rows) yield* t.row(row);
-  yield* t.end();
+  const out: string[] = [];
+  for (const row of rows) {
+    t.row(row, out);
+    yield* out;
+    out.length = 0;
+  }
+  t.end(out);
+  yield* out;
 }
 
-/** Text for rows that arrive over time: the pieces each row lets out, then those of the end. */
+/** Text for rows that arrive over time: the pieces each row lets out, then those of the end, appended to `out`. */
 export interface RowStream<R> {
-  row(r: R): string[];
-  end(): string[];
+  row(r: R, out: string[]): void;
+  end(out: string[]): void;
 }
 
 /** streamTable fed a batch of rows at a time: `row` gives the lines a row lets out (none while the first rows are gathered), `end` the rest. */
@@ -84,21 +90,24 @@ export class TableStream implements RowStream<Cell[]> {
     this.first = [headers.map((h) => h.toUpperCase())];
   }
 
-  row(row: Cell[]): string[] {
-    if (!this.first) return [layLine(cellsOf(row, this.opts), this.widths, this.opts) + '\n'];
+  row(row: Cell[], out: string[]): void {
+    if (!this.first) {
+      out.push(layLine(cellsOf(row, this.opts), this.widths, this.opts) + '\n');
+      return;
+    }
     this.first.push(cellsOf(row, this.opts));
-    return this.first.length > (this.opts.widthRows ?? WIDTH_ROWS) ? this.release() : [];
+    if (this.first.length > (this.opts.widthRows ?? WIDTH_ROWS)) this.release(out);
   }
 
-  end(): string[] {
-    return this.first ? this.release() : [];
+  end(out: string[]): void {
+    if (this.first) this.release(out);
   }
 
-  private release(): string[] {
+  private release(out: string[]): void {
     const first = this.first!;
     this.first = null;
     this.widths = columnWidths(first, this.opts);
-    return first.map((line) => layLine(line, this.widths, this.opts) + '\n');
+    for (const line of first) out.push(layLine(line, this.widths, this.opts) + '\n');
   }
 }
 

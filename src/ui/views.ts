@@ -129,5 +129,5 @@ export function diffNames(entries: DiffEntry[]): string {
 /** fileTable for a listing that arrives a page of files at a time (`list file`); see streamTable for the widths. */
 export function fileTableStream(opts: { widthRows?: number } = {}): RowStream<FileInfo> {
   const t = new TableStream(['NAME', 'TYPE', 'SIZE'], opts);
-  return { row: (f) => t.row([fileName(f), f.type, formatBytes(f.sizeBytes)]), end: () => t.end() };
+  return { row: (f, out) => t.row([fileName(f), f.type, formatBytes(f.sizeBytes)], out), end: (out) => t.end(out) };
 }

@@ -36,9 +36,9 @@ export class MemPages implements PageStore {
 }
 
 /** A MemPages with its reader, and a way to stage, build and store pages in one step. */
-export function memTrees(opts: { late?: boolean } = {}) {
+export function memTrees(opts: { late?: boolean; readAhead?: number } = {}) {
   const store = new MemPages(opts);
-  const reader = new PageReader(store);
+  const reader = new PageReader(store, { readAhead: opts.readAhead });
   return {
     store,
     reader,

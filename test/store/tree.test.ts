@@ -111,6 +111,22 @@ describe('tree pages', () => {
     expect(await lookupEntry(reader, changed!.id, 'nope')).toBeUndefined();
   });
 
+  it('a scan asks for the leaves of a level-1 page readAhead at a time, and holds no more than those', async () => {
+    const all = names(20_000).map((n) => file(n));
+    const counts: Record<number, { asked: number; pages: number }> = {};
+    for (const readAhead of [1, 32]) {
+      const t = memTrees({ late: true, readAhead });
+      const root = (await t.write((p) => buildTree(p, all))).value!;
+      const listed = await collect(entryPages(t.reader, root.id, undefined, { cacheLeaves: false }));
+      expect(listed.map((e) => e.name)).toEqual(all.map((e) => e.name));
+      counts[readAhead] = { asked: t.store.reads, pages: t.store.pagesRead };
+    }
+    // every page read once either way; 32 leaves to a request instead of one
+    expect(counts[32]!.pages).toBe(counts[1]!.pages);
+    expect(counts[1]!.asked).toBe(counts[1]!.pages);
+    expect(counts[32]!.asked * 8).toBeLessThan(counts[1]!.asked);
+  });
+
   it('iterates from a position and diffs by skipping equal subtrees', async () => {
     const t = memTrees({ late: true });
     const { store, reader } = t;

@@ -87,7 +87,8 @@ for (const backend of BACKENDS) {
         },
         putNodes: (pages) => store.putNodes(pages),
       };
-      const reader = new PageReader(counting);
+      // over a network, a scan asks for many leaves at once
+      const reader = new PageReader(counting, { readAhead: 32 });
       const listed = await flat(entryPages(reader, root.id, undefined, { cacheLeaves: false }));
       expect(listed.map((e) => e.name)).toEqual(names);
       // the leaves come many to a request, not one request per page
