@@ -611,8 +611,8 @@ export async function nodeBytes(storePath) {
 /**
  * Put a synthetic tree of tiny files into `repo@master` without spawning the CLI: `names` paths
  * (strings, any order) whose contents are `distinct` small seeded blobs. The contents are put
- * through Store.putFiles; the paths are added in one transaction with applyPathEdits, exactly as
- * file-service's commitEdits does. Falls back to putFiles in batches if those internals moved.
+ * through Store.putFiles; the paths are added in one transaction with applyPathEdits over staged
+ * pages, exactly as file-service's commitEdits does. Falls back to putFiles in batches if those internals moved.
  */
 export async function putSyntheticTree(storePath, repo, paths, { distinct = 256, seed = 'synthetic' } = {}) {
   const { openStore } = await api();
@@ -623,7 +623,9 @@ export async function putSyntheticTree(storePath, repo, paths, { distinct = 256,
     try {
       const ft = await import(path.join(TUSK_ROOT, 'dist', 'store', 'file-tree.js'));
       const cs = await import(path.join(TUSK_ROOT, 'dist', 'store', 'commit-service.js'));
-      if (typeof ft.applyPathEdits === 'function' && typeof ft.lookupPath === 'function' && typeof cs.insertCommit === 'function' && typeof s.core?.unitOfWork === 'function') internals = { ...ft, ...cs };
+      const ps = await import(path.join(TUSK_ROOT, 'dist', 'store', 'page-store.js'));
+      if (typeof ft.applyPathEdits === 'function' && typeof ft.lookupPath === 'function' && typeof cs.insertCommit === 'function' && typeof ps.withStagedPages === 'function' && typeof s.core?.unitOfWork === 'function')
+        internals = { ...ft, ...cs, ...ps };
     } catch {
       internals = null;
     }
@@ -640,10 +642,11 @@ export async function putSyntheticTree(storePath, repo, paths, { distinct = 256,
     const c = s.core;
     await c.unitOfWork(async () => {
       const head = await c.graph.getCommit(repo, (await c.graph.getBranch(repo, 'master')).head);
-      const entries = seedPaths.map((p) => internals.lookupPath(c.reader, head.root, p));
+      const entries = [];
+      for (const p of seedPaths) entries.push(await internals.lookupPath(c.reader, head.root, p));
       const edits = paths.map((p, i) => ({ path: p, entry: { ...entries[i % distinct], name: '' } }));
       for (const p of seedPaths) edits.push({ path: p, entry: null });
-      const ref = internals.applyPathEdits(c.reader, c.pages, head.root, edits);
+      const ref = await internals.withStagedPages(c, (pages) => internals.applyPathEdits(pages, head.root, edits));
       const nc = await internals.insertCommit(c, { repo, branch: 'master', parent: head, origin: 'USER', description: 'bench: synthetic tree', finished: true });
       await c.graph.setCommitRoot(repo, nc.id, ref.id, ref.size, ref.files);
       await c.graph.setBranch(repo, 'master', nc.id, Date.now());

@@ -121,8 +121,8 @@ export class DataService {
     return this.store.iterateFiles(ref, opts);
   }
   /** How many entries a directory (as inspectFile gave it) holds, read from its root page (no walk). */
-  countEntries(dir: FileInfo): number {
-    return refOf(this.core.reader, Buffer.from(dir.hash, 'hex') as NodeId).entries;
+  async countEntries(dir: FileInfo): Promise<number> {
+    return (await refOf(this.core.reader, Buffer.from(dir.hash, 'hex') as NodeId)).entries;
   }
   globFiles(ref: FileRef) {
     return this.store.globFiles(ref);

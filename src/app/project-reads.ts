@@ -15,10 +15,10 @@ export function projectReads(h: StoreHandle): ProjectReads {
     resolveCommit: (ref) => h.resolveCommit(ref),
     lookupPath: async (root: NodeId, p: string): Promise<ProjectEntry | undefined> => (await h.lookupPath(root, p)) ?? undefined,
     async *walkFiles(root: NodeId, p: string) {
-      yield* h.walkFiles(root, p);
+      for await (const batch of h.walkFiles(root, p)) yield* batch;
     },
     async *walkTree(dir: NodeId, prefix: string) {
-      yield* h.walkTree(dir, prefix);
+      for await (const batch of h.walkTree(dir, prefix)) yield* batch;
     },
     async *readContent(id: ContentId, ctx: { describe: () => string }) {
       yield* h.readContent(id, ctx);

@@ -9,6 +9,7 @@ import { runInterruptCleanups } from '../signals.js';
 import type { OnProgress, ProgressEvent } from '../app/api.js';
 import { openTusk, type Tusk } from '../app/tusk.js';
 import { formatTime, type TimeLike } from '../ui/format.js';
+import type { RowStream } from '../ui/table.js';
 import { msg } from '../ui/messages.js';
 import { createProgress, type Progress } from '../ui/progress.js';
 
@@ -97,8 +98,19 @@ export abstract class TuskCommand<T> extends Command {
    * listing of any length and Ctrl-C is heard between blocks. A failure part-way leaves what was
    * already written and then prints its error as usual (under `--json`, after the partial array).
    */
-  protected async streamRows<R>(rows: Iterable<R>, table: (rows: Iterable<R>) => Iterable<string>): Promise<void> {
-    const pieces = this.jsonEnabled() ? (this.outputFormat === 'yaml' ? yamlList(rows) : jsonArray(rows)) : table(rows);
+  protected async streamRows<R>(batches: AsyncIterable<readonly R[]>, table: RowStream<R>): Promise<void> {
+    const stream: RowStream<R> = this.jsonEnabled() ? (this.outputFormat === 'yaml' ? yamlList() : jsonArray()) : table;
+    // a batch's rows are rendered without waiting: one wait per batch read, one per block written
+    const pieces = async function* (): AsyncGenerator<string[]> {
+      for await (const batch of batches) {
+        const out: string[] = [];
+        for (const r of batch) stream.row(r, out);
+        yield out;
+      }
+      const out: string[] = [];
+      stream.end(out);
+      yield out;
+    };
     // One buffer, filled and written again and again: our stdout calls back once the bytes are out,
     // so it is free again after each await. (Gathering a block by string concatenation instead
     // doubled the heap of a million-row listing.)
@@ -107,7 +119,7 @@ export abstract class TuskCommand<T> extends Command {
     // the first rows go out as soon as a few are in; after that, full blocks
     let limit = FIRST_BLOCK;
     try {
-      for (const piece of pieces) {
+      for await (const some of pieces()) for (const piece of some) {
         if (used + piece.length * 3 > limit && used > 0) {
           await this.writeOut(block.subarray(0, used));
           used = 0;
@@ -379,20 +391,26 @@ const FIRST_BLOCK = 4 * 1024;
 
 // `JSON.stringify(rows, null, 2) + '\n'` (what logJson prints), one element at a time. A newline
 // inside a value is escaped by JSON, so indenting every line break indents only the layout.
-function* jsonArray(rows: Iterable<unknown>): Generator<string> {
+function jsonArray(): RowStream<unknown> {
   let n = 0;
-  for (const row of rows) yield (n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(row, null, 2).replace(/\n/g, '\n  ');
-  yield n === 0 ? '[]\n' : '\n]\n';
+  return {
+    row: (row, out) => void out.push((n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(row, null, 2).replace(/\n/g, '\n  ')),
+    end: (out) => void out.push(n === 0 ? '[]\n' : '\n]\n'),
+  };
 }
 
 // A YAML list is the concatenation of one-element lists: toYaml's output, one element at a time.
-function* yamlList(rows: Iterable<unknown>): Generator<string> {
+function yamlList(): RowStream<unknown> {
   let n = 0;
-  for (const row of rows) {
-    n++;
-    yield toYaml([row]);
-  }
-  if (n === 0) yield toYaml([]);
+  return {
+    row: (row, out) => {
+      n++;
+      out.push(toYaml([row]));
+    },
+    end: (out) => {
+      if (n === 0) out.push(toYaml([]));
+    },
+  };
 }
 
 /**

@@ -42,7 +42,7 @@ async function entryNamed(store: ConsoleData, dir: FileInfo, name: string): Prom
 export async function listDirectoryPage(store: ConsoleData, ref: FileRef, opts: { after?: string; from?: string; limit: number }): Promise<DirPage> {
   const dir = await store.inspectFile(ref);
   if (dir.type === 'file') return { kind: 'file', file: dir };
-  const total = store.countEntries(dir);
+  const total = await store.countEntries(dir);
   const entries: FileInfo[] = [];
   let after = opts.after;
   if (after === undefined && opts.from !== undefined) {
@@ -52,10 +52,10 @@ export async function listDirectoryPage(store: ConsoleData, ref: FileRef, opts: 
   }
   let more = false;
   // the listing's own lazy walk: leaf pages read here stay out of the server's page cache
-  for (const f of await store.iterateFiles({ repo: dir.repo, commit: dir.commit, path: dir.path }, { after })) {
+  walk: for await (const batch of await store.iterateFiles({ repo: dir.repo, commit: dir.commit, path: dir.path }, { after })) for (const f of batch) {
     if (entries.length >= opts.limit) {
       more = true;
-      break;
+      break walk;
     }
     entries.push(f);
   }

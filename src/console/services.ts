@@ -12,7 +12,7 @@ export type ConsoleData = Pick<
   'path' | 'listRepos' | 'inspectRepo' | 'listBranches' | 'inspectCommit' | 'listCommits' | 'listCommitSets' | 'inspectFile' | 'iterateFiles' | 'diffFiles' | 'getFile' | 'streamFile' | 'listFiles'
 > & {
   /** How many entries a directory (as inspectFile gave it) holds, read from its root page (no walk). */
-  countEntries(dir: FileInfo): number;
+  countEntries(dir: FileInfo): Promise<number>;
 };
 
 /** Pipelines, jobs, datums and logs, read-only. */

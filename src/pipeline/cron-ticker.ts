@@ -155,15 +155,15 @@ async function writeTicks(s: StoreHandle, p: PipelineRecord, due: { input: CronI
     const edits: PathEdit[] = [];
     for (const { input, at } of ticks) {
       // overwrite: the repo holds only the newest tick, as Pachyderm's DeleteFile("/") + PutFile
-      if (input.overwrite && base) for (const e of s.iterateEntries(base)) edits.push({ path: `/${e.name}`, entry: null });
+      if (input.overwrite && base) for await (const page of s.entryPages(base)) for (const e of page) edits.push({ path: `/${e.name}`, entry: null });
       const path = `/${rfc3339(at)}`;
       edits.push({ path, entry: { name: '', kind: 'file', id: EMPTY_CONTENT_ID, size: 0, files: 1 } });
       await s.jobs.setLastCronTick(p.name, input.name, Math.max(at.getTime(), (await s.jobs.lastCronTick(p.name, input.name)) ?? -Infinity));
       commits.push({ input: input.name, repo, commit: setId, time: rfc3339(at), path });
     }
-    const ref = s.applyPathEdits(base, edits);
+    const ref = await s.applyPathEdits(base, edits);
     const c = await s.insertCommit({ repo, branch: 'master', parent: head, origin: 'USER', id: setId, finished: true });
-    await s.graph.setCommitRoot(repo, c.id, ref ? ref.id : s.emptyRoot(), ref?.size ?? 0, ref?.files ?? 0);
+    await s.graph.setCommitRoot(repo, c.id, ref ? ref.id : await s.emptyRoot(), ref?.size ?? 0, ref?.files ?? 0);
     await s.graph.setBranch(repo, 'master', c.id, Date.now());
   }
   for (const repo of byRepo.keys()) await s.propagate(repo, 'master', setId);

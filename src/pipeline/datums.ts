@@ -59,20 +59,27 @@ function pfsInputs(input: InputSpec): PfsInput[] {
 }
 
 /** All datums of an input, in enumeration order (PACHYDERM.md §4.1, §4.3). */
-export function planDatums(reader: TreeReader, input: InputSpec, resolve: ResolvePfs): PlannedDatum[] {
-  return combine(reader, input, resolve).map((files) => ({ id: datumId(files), files }));
+export async function planDatums(reader: TreeReader, input: InputSpec, resolve: ResolvePfs): Promise<PlannedDatum[]> {
+  return (await combine(reader, input, resolve)).map((files) => ({ id: datumId(files), files }));
 }
 
-function combine(reader: TreeReader, input: InputSpec, resolve: ResolvePfs): DatumFile[][] {
+/** Each of `inputs` combined, one after the other (their trees are read in order). */
+async function combineEach(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): Promise<DatumFile[][][]> {
+  const out: DatumFile[][][] = [];
+  for (const i of inputs) out.push(await combine(reader, i, resolve));
+  return out;
+}
+
+async function combine(reader: TreeReader, input: InputSpec, resolve: ResolvePfs): Promise<DatumFile[][]> {
   switch (input.kind) {
     case 'pfs':
       return pfsDatums(reader, input, resolve);
     case 'cron':
       return pfsDatums(reader, { kind: 'pfs', name: input.name, repo: input.repo, branch: 'master', glob: '/*' }, resolve);
     case 'union':
-      return input.inputs.flatMap((i) => combine(reader, i, resolve));
+      return (await combineEach(reader, input.inputs, resolve)).flat();
     case 'cross':
-      return cross(input.inputs.map((i) => combine(reader, i, resolve)));
+      return cross(await combineEach(reader, input.inputs, resolve));
     case 'join':
       return join(reader, input.inputs, resolve);
     case 'group':
@@ -80,14 +87,14 @@ function combine(reader: TreeReader, input: InputSpec, resolve: ResolvePfs): Dat
   }
 }
 
-function pfsDatums(reader: TreeReader, input: PfsInput, resolve: ResolvePfs): DatumFile[][] {
+async function pfsDatums(reader: TreeReader, input: PfsInput, resolve: ResolvePfs): Promise<DatumFile[][]> {
   const resolved = resolve(input);
   if (input.window) return windowDatums(reader, input, resolved);
   const { commit, root } = resolved;
   if (!root) return [];
   const g = compileGlob(input.glob);
   const out: DatumFile[][] = [];
-  for (const m of reader.globTree(root, input.glob)) {
+  for await (const batch of reader.globTree(root, input.glob)) for (const m of batch) {
     const captures = g.match(m.path) ?? [];
     const f: DatumFile = {
       name: input.name,
@@ -108,9 +115,9 @@ function pfsDatums(reader: TreeReader, input: PfsInput, resolve: ResolvePfs): Da
 }
 
 /** One datum per window of the branch's history that holds files (src/pipeline/windows.ts). */
-function windowDatums(reader: TreeReader, input: PfsInput, resolved: ResolvedPfs): DatumFile[][] {
+async function windowDatums(reader: TreeReader, input: PfsInput, resolved: ResolvedPfs): Promise<DatumFile[][]> {
   if (!resolved.commit) return [];
-  return planWindows(reader, resolved.history(), input.window!, input.glob).map((w) =>
+  return (await planWindows(reader, resolved.history(), input.window!, input.glob)).map((w) =>
     w.files.map((f) => {
       const file: DatumFile = {
         name: input.name,
@@ -140,10 +147,11 @@ function cross(sides: DatumFile[][][]): DatumFile[][] {
   return sides.length === 0 ? [] : acc;
 }
 
-function keyedSides(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs, key: 'joinKey' | 'groupKey'): { outer: boolean; byKey: Map<string, DatumFile[][]> }[] {
-  return inputs.map((i) => {
+async function keyedSides(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs, key: 'joinKey' | 'groupKey'): Promise<{ outer: boolean; byKey: Map<string, DatumFile[][]> }[]> {
+  const combined = await combineEach(reader, inputs, resolve);
+  return inputs.map((i, n) => {
     const byKey = new Map<string, DatumFile[][]>();
-    for (const d of combine(reader, i, resolve)) {
+    for (const d of combined[n]!) {
       const k = d[0]?.[key];
       if (k === undefined) continue;
       let list = byKey.get(k);
@@ -158,8 +166,8 @@ function keyedSides(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs
  * Inner join on `join_on` keys: for a key every input has, the cross product of their matches.
  * A key some input lacks yields a datum of the outer inputs that have it (nothing if none is outer).
  */
-function join(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): DatumFile[][] {
-  const sides = keyedSides(reader, inputs, resolve, 'joinKey');
+async function join(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): Promise<DatumFile[][]> {
+  const sides = await keyedSides(reader, inputs, resolve, 'joinKey');
   const keys = [...new Set(sides.flatMap((s) => [...s.byKey.keys()]))].sort();
   const out: DatumFile[][] = [];
   for (const k of keys) {
@@ -171,8 +179,8 @@ function join(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): Dat
 }
 
 /** One datum per `group_by` key, holding every file of every input with that key. */
-function group(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): DatumFile[][] {
-  const sides = keyedSides(reader, inputs, resolve, 'groupKey');
+async function group(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): Promise<DatumFile[][]> {
+  const sides = await keyedSides(reader, inputs, resolve, 'groupKey');
   const keys = [...new Set(sides.flatMap((s) => [...s.byKey.keys()]))].sort();
   return keys.map((k) => sides.flatMap((s) => (s.byKey.get(k) ?? []).flat()));
 }

@@ -22,22 +22,22 @@ export async function collect(s: StoreHandle, job: JobRecord): Promise<{ root: N
   const sameTree = (a: NodeId | null | undefined, b: NodeId | null | undefined) => (a ? (b ? a.equals(b) : false) : !b);
   for (const [id, out] of before) {
     if (after.has(id) && sameTree(after.get(id), out)) continue;
-    if (out) for (const pe of s.walkTree(out, '/')) if (pe.entry.kind === 'file') removed.add(pe.path);
+    if (out) for await (const batch of s.walkTree(out, '/')) for (const pe of batch) if (pe.entry.kind === 'file') removed.add(pe.path);
   }
   for (const p of removed) edits.push({ path: p, entry: null });
   const added = new Map<string, string>();
   for (const [id, out] of after) {
     if (!out || (before.has(id) && sameTree(before.get(id), out))) continue;
-    for (const pe of s.walkTree(out, '/')) {
+    for await (const batch of s.walkTree(out, '/')) for (const pe of batch) {
       if (pe.entry.kind !== 'file') continue;
-      const other = added.get(pe.path) ?? (!removed.has(pe.path) && baseRoot ? s.lookupPath(baseRoot, pe.path)?.datum : undefined);
+      const other = added.get(pe.path) ?? (!removed.has(pe.path) && baseRoot ? (await s.lookupPath(baseRoot, pe.path))?.datum : undefined);
       if (other && other !== id) return { root: baseRoot, error: `duplicate path output by different datums (${pe.path} from ${other} and ${pe.path} from ${id})` };
       added.set(pe.path, id);
       edits.push({ path: pe.path, entry: { ...pe.entry, datum: id } });
     }
   }
   try {
-    const ref = s.applyPathEdits(baseRoot, edits);
+    const ref = await s.applyPathEdits(baseRoot, edits);
     return { root: ref ? ref.id : null, error: null };
   } catch (err) {
     if (err instanceof TuskError) return { root: baseRoot, error: err.message };

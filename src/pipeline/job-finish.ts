@@ -20,8 +20,8 @@ export async function finishJob(s: StoreHandle, job: JobRecord, state: JobState,
   if (!c) return;
   // an empty collection is an empty tree: falling back to the commit's own root here kept the
   // previous job's outputs (those of a datum that has just failed) in the new commit
-  const r = (root === undefined ? c.root : root) ?? s.emptyRoot();
-  const totals = s.rootTotals(r);
+  const r = (root === undefined ? c.root : root) ?? (await s.emptyRoot());
+  const totals = await s.rootTotals(r);
   await s.graph.setCommitRoot(c.repo, c.id, r, totals.size, totals.files);
   await s.graph.finishCommit(c.repo, c.id, now, c.description);
   if (reason) await s.graph.setCommitError(c.repo, c.id, reason);

@@ -1,6 +1,6 @@
 // Plan: whether a job can start, and the rows of its datums — each one pending, or skipped with
 // the result of an earlier run of the same datum hash.
-import { killableSync } from '../signals.js';
+import { killable } from '../signals.js';
 import type { NodeId } from '../store/hash.js';
 import type { DatumFile, DatumRecord, JobRecord } from '../store/job-records.js';
 import { pausePoint, type StoreHandle } from '../store/store-handle.js';
@@ -65,8 +65,8 @@ async function plannedRows(s: StoreHandle, job: JobRecord, spec: PipelineSpec): 
     const c = commitId ? await s.graph.getCommit(i.repo, commitId) : undefined;
     return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   });
-  const planned = killableSync(() => {
-    const datums = planDatums(s, spec.input, resolve);
+  const planned = await killable(async () => {
+    const datums = await planDatums(s, spec.input, resolve);
     pausePoint('plan-datums');
     return datums;
   });

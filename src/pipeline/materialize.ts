@@ -244,7 +244,7 @@ export async function materializeDatum(
       for (const g of group) downloaded += await place(s, g.file, g.target, share, undefined, knownOf(ahead, g.file.hash));
       group = [];
     };
-    for (const pe of s.walkFiles(commit.root as NodeId, f.path)) {
+    for await (const batch of s.walkFiles(commit.root as NodeId, f.path)) for (const pe of batch) {
       const target = path.join(base, pe.path);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       group.push({ target, file: { repo: f.repo, commit: f.commit, path: pe.path, hash: pe.entry.id.toString('hex'), size: pe.entry.size, empty: !!f.emptyFiles } });
@@ -308,7 +308,7 @@ export async function fetchDatumInputs(s: StoreHandle, files: readonly DatumFile
     }
     const commit = await s.graph.getCommit(f.repo, f.commit);
     if (!commit?.root) continue;
-    for (const pe of s.walkFiles(commit.root as NodeId, f.path)) wants.push({ id: pe.entry.id as ContentId, describe: () => `file ${pe.path} in ${f.repo}@${f.commit}` });
+    for await (const batch of s.walkFiles(commit.root as NodeId, f.path)) for (const pe of batch) wants.push({ id: pe.entry.id as ContentId, describe: () => `file ${pe.path} in ${f.repo}@${f.commit}` });
   }
   await s.ensureContents(wants);
 }

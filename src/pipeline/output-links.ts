@@ -37,7 +37,7 @@ export function outputLinkResolver(s: StoreHandle, files: readonly DatumFile[], 
       return { kind: 'skip', message: `dangling symbolic link ${what}: not uploaded` };
     }
     if (real === out || real.startsWith(`${out}/`)) return { kind: 'output', real, isDir };
-    const outside: LinkTarget = { kind: 'skip', message: `symbolic link ${what} points outside the datum's inputs: not uploaded` };
+    const outside: Extract<LinkTarget, { kind: 'skip' }> = { kind: 'skip', message: `symbolic link ${what} points outside the datum's inputs: not uploaded` };
     if (!real.startsWith(`${root}/`)) return outside;
     const rel = real.slice(root.length + 1);
     const slash = rel.indexOf('/');
@@ -47,18 +47,29 @@ export function outputLinkResolver(s: StoreHandle, files: readonly DatumFile[], 
     if (!inputs) return outside;
     // a directory of an input: entered, and each of its files judged on its own
     if (isDir) return { kind: 'input-dir', real };
+    // the input directories the path lies below: their trees are read when the walk gets there
+    const below: { dir: NodeId; path: string }[] = [];
     for (const f of inputs) {
       if (f.type === 'file') {
-        if (f.path === repoPath) return { kind: 'input-file', id: fromHex(f.hash), size: f.size };
+        if (f.path === repoPath) {
+          const found = { id: fromHex(f.hash), size: f.size };
+          return { kind: 'input-file', lookup: () => Promise.resolve(found), otherwise: outside.message };
+        }
         continue;
       }
-      const below = f.path === '/' ? repoPath : repoPath.startsWith(`${f.path}/`) ? repoPath.slice(f.path.length) : undefined;
-      if (below === undefined) continue;
-      const e = s.lookupPath(fromHex(f.hash) as NodeId, below);
-      if (e?.kind === 'file') return { kind: 'input-file', id: e.id, size: e.size };
+      const rest = f.path === '/' ? repoPath : repoPath.startsWith(`${f.path}/`) ? repoPath.slice(f.path.length) : undefined;
+      if (rest !== undefined) below.push({ dir: fromHex(f.hash) as NodeId, path: rest });
     }
     // a file the code added next to its inputs is none of them
-    return outside;
+    if (below.length === 0) return outside;
+    const lookup = async () => {
+      for (const b of below) {
+        const e = await s.lookupPath(b.dir, b.path);
+        if (e?.kind === 'file') return { id: e.id, size: e.size };
+      }
+      return undefined;
+    };
+    return { kind: 'input-file', lookup, otherwise: outside.message };
   };
 }
 

@@ -225,7 +225,7 @@ export interface CreateOptions {
 async function readHead(s: StoreHandle, input: { repo: string; branch: string }, p: string): Promise<string | undefined> {
   const b = await s.graph.getBranch(input.repo, input.branch);
   const c = b ? await s.graph.getCommit(input.repo, b.head) : undefined;
-  const e = c?.root ? s.lookupPath(c.root, cleanPath(p)) : undefined;
+  const e = c?.root ? await s.lookupPath(c.root, cleanPath(p)) : undefined;
   if (!e || e.kind !== 'file') return undefined;
   const parts: Buffer[] = [];
   let n = 0;
@@ -512,7 +512,7 @@ export async function previewDatums(s: StoreHandle, text: string, baseDir: strin
     const c = i.commit ? await s.graph.getCommit(i.repo, i.commit) : b ? await s.graph.getCommit(i.repo, b.head) : undefined;
     return { commit: c?.id ?? '', root: c?.root ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   });
-  return planDatums(s, spec.input, resolve).map((d) => ({
+  return (await planDatums(s, spec.input, resolve)).map((d) => ({
     id: d.id,
     job: '',
     pipeline: spec.name,

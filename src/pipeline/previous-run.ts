@@ -61,7 +61,7 @@ async function compare(s: StoreHandle, job: JobRecord, prev: JobRecord | undefin
     inputs,
     outputFile: async (p) => {
       try {
-        const e = row.output ? s.lookupPath(row.output as NodeId, p) : undefined;
+        const e = row.output ? await s.lookupPath(row.output as NodeId, p) : undefined;
         if (e?.kind !== 'file' || !(await s.index.hasContent(e.id as ContentId))) return undefined;
         return { id: e.id as ContentId, size: e.size };
       } catch {
@@ -69,7 +69,7 @@ async function compare(s: StoreHandle, job: JobRecord, prev: JobRecord | undefin
       }
     },
     readOutput: async (p) => {
-      const e = row.output ? s.lookupPath(row.output as NodeId, p) : undefined;
+      const e = row.output ? await s.lookupPath(row.output as NodeId, p) : undefined;
       if (e?.kind !== 'file') throw new NotFoundError('file', p, `${p} is not in the output of ${job.pipeline}@${prev.id}`);
       const parts: Buffer[] = [];
       for await (const b of s.readContent(e.id as ContentId, { describe: () => `file ${p} in ${job.pipeline}@${prev.id}` })) parts.push(b);

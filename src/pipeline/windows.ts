@@ -80,27 +80,33 @@ export function windowStarts(w: WindowSpec, x: number): number[] {
  * The files a commit added or changed against its parent, below every path the glob matches
  * (a matched directory brings what changed below it). Deletions bring nothing.
  */
-export function* changedFiles(reader: TreeReader, before: NodeId | null, after: NodeId | null, glob: string): Generator<{ path: string; entry: Entry }> {
+export async function changedFiles(reader: TreeReader, before: NodeId | null, after: NodeId | null, glob: string): Promise<{ path: string; entry: Entry }[]> {
   const g = compileGlob(glob);
   const selected = (path: string): boolean => {
     if (g.pattern === '/') return true;
     for (let p = path; p !== ''; p = p.slice(0, p.lastIndexOf('/'))) if (g.match(p)) return true;
     return false;
   };
-  for (const f of changedBelow(reader, before, after, '')) if (selected(f.path)) yield f;
+  const out: { path: string; entry: Entry }[] = [];
+  await changedBelow(reader, before, after, '', (f) => {
+    if (selected(f.path)) out.push(f);
+  });
+  return out;
 }
 
-function* changedBelow(reader: TreeReader, before: NodeId | null, after: NodeId | null, prefix: string): Generator<{ path: string; entry: Entry }> {
-  for (const ch of reader.diffEntries(before, after)) {
-    if (ch.op === 'removed') continue;
-    const entry = ch.op === 'added' ? ch.entry : ch.after;
-    const path = `${prefix}/${entry.name}`;
-    if (entry.kind === 'file') {
-      yield { path, entry };
-      continue;
+async function changedBelow(reader: TreeReader, before: NodeId | null, after: NodeId | null, prefix: string, found: (f: { path: string; entry: Entry }) => void): Promise<void> {
+  for await (const changes of reader.diffEntries(before, after)) {
+    for (const ch of changes) {
+      if (ch.op === 'removed') continue;
+      const entry = ch.op === 'added' ? ch.entry : ch.after;
+      const path = `${prefix}/${entry.name}`;
+      if (entry.kind === 'file') {
+        found({ path, entry });
+        continue;
+      }
+      const old = ch.op === 'changed' && ch.before.kind === 'dir' ? (ch.before.id as NodeId) : null;
+      await changedBelow(reader, old, entry.id as NodeId, path, found);
     }
-    const old = ch.op === 'changed' && ch.before.kind === 'dir' ? (ch.before.id as NodeId) : null;
-    yield* changedBelow(reader, old, entry.id as NodeId, path);
   }
 }
 
@@ -109,17 +115,17 @@ function* changedBelow(reader: TreeReader, before: NodeId | null, after: NodeId 
  * time (by time) or its position in the history (by commits); commits that changed nothing the
  * glob selects still count as positions.
  */
-export function planWindows(reader: TreeReader, history: readonly HistoryCommit[], w: WindowSpec, glob: string): WindowElements[] {
+export async function planWindows(reader: TreeReader, history: readonly HistoryCommit[], w: WindowSpec, glob: string): Promise<WindowElements[]> {
   const windows = new Map<number, WindowElements>();
-  history.forEach((c, position) => {
-    const files = [...changedFiles(reader, c.parentRoot, c.root, glob)].map((f) => ({ commit: c.id, ...f }));
-    if (files.length === 0) return;
+  for (const [position, c] of history.entries()) {
+    const files = (await changedFiles(reader, c.parentRoot, c.root, glob)).map((f) => ({ commit: c.id, ...f }));
+    if (files.length === 0) continue;
     for (const start of windowStarts(w, w.by === 'time' ? c.time : position)) {
       let win = windows.get(start);
       if (!win) windows.set(start, (win = { bounds: { by: w.by, start, end: start + w.size }, files: [] }));
       win.files.push(...files);
     }
-  });
+  }
   // by time, a late commit (an earlier time further down the history) is filed where its time
   // belongs; within a window its files follow their commits' times, then the history order
   const order = new Map(history.map((c, i) => [c.id, { time: c.time, position: i }]));

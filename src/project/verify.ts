@@ -296,7 +296,7 @@ async function expectedOutput(s: StoreHandle, name: string, lp: LockedPipeline):
     tree = (commit.root as NodeId).toString('hex');
   }
   let files = lp.output.files ? new Map(Object.entries(lp.output.files)) : undefined;
-  if (!files && commit?.finished && commit.root) files = treeFiles(s, commit.root as NodeId);
+  if (!files && commit?.finished && commit.root) files = await treeFiles(s, commit.root as NodeId);
   return { commit, tree, files };
 }
 
@@ -314,7 +314,7 @@ async function specToRun(s: StoreHandle, name: string, projectSpec: ProjectSpec 
 async function checkNothingChanged(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRecord | undefined, total: number): Promise<PipelineVerification> {
   rep.datums = total;
   rep.reused = total;
-  if (outCommit?.finished && outCommit.root && lp.output.files) await compareFiles(s, rep, new Map(Object.entries(lp.output.files)), filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
+  if (outCommit?.finished && outCommit.root && lp.output.files) await compareFiles(s, rep, new Map(Object.entries(lp.output.files)), await filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
   if (rep.files.length > 0) failed(rep, `${plural(rep.files.length, 'output file')} in the lock ${rep.files.length === 1 ? 'differs' : 'differ'} from output commit ${name}@${lp.output.commit}`);
   return rep;
 }
@@ -349,15 +349,15 @@ interface OutFile {
   datum: string | null;
 }
 
-function treeFiles(s: StoreHandle, root: NodeId): Map<string, string> {
+async function treeFiles(s: StoreHandle, root: NodeId): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const pe of s.walkTree(root, '/')) if (pe.entry.kind === 'file') out.set(pe.path, pe.entry.id.toString('hex'));
+  for await (const batch of s.walkTree(root, '/')) for (const pe of batch) if (pe.entry.kind === 'file') out.set(pe.path, pe.entry.id.toString('hex'));
   return out;
 }
 
-function filesWithDatums(s: StoreHandle, root: NodeId | null): Map<string, OutFile> {
+async function filesWithDatums(s: StoreHandle, root: NodeId | null): Promise<Map<string, OutFile>> {
   const out = new Map<string, OutFile>();
-  if (root) for (const pe of s.walkTree(root, '/')) if (pe.entry.kind === 'file') out.set(pe.path, { id: pe.entry.id.toString('hex'), size: pe.entry.size, datum: pe.entry.datum ?? null });
+  if (root) for await (const batch of s.walkTree(root, '/')) for (const pe of batch) if (pe.entry.kind === 'file') out.set(pe.path, { id: pe.entry.id.toString('hex'), size: pe.entry.size, datum: pe.entry.datum ?? null });
   return out;
 }
 
@@ -379,7 +379,7 @@ async function compareFiles(
   for (const p of paths) {
     const e = expected.get(p);
     const a = actual.get(p);
-    const lockedEntry = lockedCommit?.root ? s.lookupPath(lockedCommit.root as NodeId, p) : undefined;
+    const lockedEntry = lockedCommit?.root ? await s.lookupPath(lockedCommit.root as NodeId, p) : undefined;
     const datum = a?.datum ?? lockedEntry?.datum ?? null;
     const d: FileDifference = {
       path: p,
@@ -472,7 +472,7 @@ async function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string,
     return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
   });
   const out = new Map<string, DatumFile[]>();
-  for (const d of planDatums(s, pinned, resolve)) out.set(d.id, d.files);
+  for (const d of await planDatums(s, pinned, resolve)) out.set(d.id, d.files);
   return missing ? undefined : out;
 }
 
@@ -579,7 +579,7 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
     }
     if (out?.root) {
       result.tree = (out.root as NodeId).toString('hex');
-      result.files = filesWithDatums(s, out.root as NodeId);
+      result.files = await filesWithDatums(s, out.root as NodeId);
     }
   } finally {
     try {

@@ -11,10 +11,15 @@
 // builder, and from there on entries go to the builder as they come. A page the end of the
 // directory cut (not its names) is never pushed whole: from scratch, what follows it now would
 // share its page.
+//
+// Moving along a loaded page is synchronous; `find` and `push` answer at once unless the next base
+// entry lies on a page not yet read, and only then return a promise (a put of 100,000 files waits
+// once per base page, not once per file).
 import { CorruptError } from '../errors.js';
 import type { NodeId } from './hash.js';
 import { nameBefore } from './name-order.js';
-import { entriesEqual, refOf, type Entry, type PageReader, type PageRef, type TreeBuilder } from './tree.js';
+import type { PageReader } from './page-store.js';
+import { entriesEqual, refOf, type Entry, type PageRef, type TreeBuilder } from './tree.js';
 
 interface Frame {
   level: number;
@@ -34,17 +39,32 @@ export class BaseDir {
   /** a base name the walk did not find, or found as the other kind: laying the built directory over the base is more than taking it */
   lost = false;
 
-  constructor(private readonly reader: PageReader, root: NodeId, private readonly builder: TreeBuilder) {
-    const ref = refOf(reader, root);
-    if (ref.entries > 0) this.descend(ref, this.reader.read(root).level);
+  /** the page to enter before the next base entry is known (set when a move leaves a page) */
+  private pending: { ref: PageRef; level: number } | null = null;
+
+  private constructor(
+    private readonly reader: PageReader,
+    private readonly builder: TreeBuilder,
+  ) {}
+
+  /** The base directory `root`, matched against what `builder` is given. */
+  static async open(reader: PageReader, root: NodeId, builder: TreeBuilder): Promise<BaseDir> {
+    const b = new BaseDir(reader, builder);
+    const ref = await refOf(reader, root);
+    if (ref.entries > 0) {
+      b.pending = { ref, level: (await reader.read(root)).level };
+      await b.load();
+    }
+    return b;
   }
 
   /**
    * The base's entry named `name`, if it has one. Base names before it are passed over: the walk
    * did not find them (names arrive in order), so they are gone from this directory.
    */
-  find(name: string): Entry | undefined {
+  find(name: string): Entry | undefined | Promise<Entry | undefined> {
     for (;;) {
+      if (this.pending) return this.load().then(() => this.find(name));
       const b = this.current();
       if (!b || !nameBefore(b.name, name)) return b?.name === name ? b : undefined;
       this.lost = true;
@@ -53,9 +73,14 @@ export class BaseDir {
     }
   }
 
-  /** Add the walk's next entry (names in increasing order). */
-  push(e: Entry): void {
+  /** Add the walk's next entry (names in increasing order); a promise only when a base page had to be read. */
+  push(e: Entry): void | Promise<void> {
     const b = this.find(e.name);
+    if (b instanceof Promise) return b.then((found) => this.pushFound(e, found));
+    this.pushFound(e, b);
+  }
+
+  private pushFound(e: Entry, b: Entry | undefined): void {
     const leaf = this.stack[this.stack.length - 1];
     if (!b || !leaf) {
       if (leaf) this.differs();
@@ -78,6 +103,7 @@ export class BaseDir {
       this.differs();
     }
     this.stack.length = 0;
+    this.pending = null;
   }
 
   private current(): Entry | undefined {
@@ -107,10 +133,7 @@ export class BaseDir {
       if (this.stack.length === 0) return;
     }
     const parent = this.stack[this.stack.length - 1]!;
-    if (parent.level > 0) {
-      const child = parent.items[parent.pos] as PageRef;
-      this.descend(child, parent.level - 1);
-    }
+    if (parent.level > 0) this.pending = { ref: parent.items[parent.pos] as PageRef, level: parent.level - 1 };
   }
 
   /** All of a page's base entries are passed: an unchanged one cut by its names goes up whole. */
@@ -126,10 +149,12 @@ export class BaseDir {
     else this.builder.pushRef(f.level, f.ref);
   }
 
-  /** Enter the page `ref` (at `level`) and go down its first children to a leaf. */
-  private descend(ref: PageRef, level: number): void {
+  /** Enter the pending page and go down its first children to a leaf. */
+  private async load(): Promise<void> {
+    let { ref, level } = this.pending!;
+    this.pending = null;
     for (;;) {
-      const page = this.reader.read(ref.id, { keepLeaf: false });
+      const page = await this.reader.read(ref.id, { keepLeaf: false });
       if (page.level !== level) throw new CorruptError(`tree page ${ref.id.toString('hex')} is at level ${page.level}, its parent says ${level}`, 'run `tusk fsck` to see what is affected');
       const parent = this.stack[this.stack.length - 1];
       // under a page that is still unchanged, the build stands where the base's did: at a boundary

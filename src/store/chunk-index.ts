@@ -9,6 +9,7 @@ import { guardSqlite, type Db } from './meta-db.js';
 import { ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { Codec, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { DeltaRow } from './delta-store.js';
+import type { StoredPage } from './page-store.js';
 
 /** Where a chunk lives. */
 export interface ChunkLocation {
@@ -158,8 +159,14 @@ export interface ChunkIndex {
   /** getContent for many ids (the files of a listing, a recursive get, a job's inputs): latin1 id → record; missing ids are absent. */
   getContents(ids: readonly ContentId[]): Promise<Map<string, ContentRecord>>;
   putContents(contents: Iterable<ContentRecord>): Promise<void>;
-  getNode(id: NodeId): Buffer | undefined;
-  putNode(id: NodeId, data: Buffer): void;
+  /** A tree page's bytes, undefined when it is not stored. Pages are immutable: a read needs no unit. */
+  getNode(id: NodeId): Promise<Buffer | undefined>;
+  /** Tree pages' bytes in the order asked (undefined for one not stored): one round trip for the lot. */
+  getNodes(ids: readonly NodeId[]): Promise<(Buffer | undefined)[]>;
+  /** Store a tree page; one already stored is left as it is. Inside the unit that commits the tree using it. */
+  putNode(id: NodeId, data: Buffer): Promise<void>;
+  /** Store tree pages in one round trip; those already stored are left as they are. Inside a unit. */
+  putNodes(pages: readonly StoredPage[]): Promise<void>;
   /**
    * Claim an unsealed pack for appending (or create one). Runs in its own short transaction; a
    * lease whose owner died is taken over, and the new owner truncates the dead writer's tail.
@@ -182,7 +189,7 @@ export interface ChunkIndex {
   // Deltas, chunk lists by the batch, and column profiles: what the store's other modules asked
   // of the tables below with SQL of their own.
   /** How many levels of deltas a chunk sits on: 0 for a chunk stored whole (or unknown). */
-  deltaDepth(id: ChunkId): number;
+  deltaDepth(id: ChunkId): Promise<number>;
   /**
    * Record delta rows (chunk → each base, depth); in the unit that records their chunk rows, after
    * them. A row is kept only where this writer's record is the chunk's (its pack and offset): when
@@ -192,7 +199,7 @@ export interface ChunkIndex {
   /** Every delta chunk's bases, hex id → hex ids (gc keeps the bases of what it keeps). */
   deltaBases(): Promise<Map<string, string[]>>;
   /** The chunk lists of those of `ids` that have a contents row, by latin1 id (null: the one chunk whose id is the content's). */
-  getChunkLists(ids: readonly ContentId[]): Map<string, Buffer | null>;
+  getChunkLists(ids: readonly ContentId[]): Promise<Map<string, Buffer | null>>;
   /** The kept column profile (JSON text) of a content at a profile format version. */
   getProfile(content: ContentId, version: number): Promise<string | undefined>;
   /** Keep a content's profile (replacing one of the same version). */
@@ -548,12 +555,27 @@ export class SqliteChunkIndex implements ChunkIndex {
     return this.at(() => this.q.getState.get(id) as Buffer | undefined);
   }
 
-  getNode(id: NodeId): Buffer | undefined {
-    return this.q.getNode.get(id) as Buffer | undefined;
+  // Pages are immutable and content-addressed: a read outside a unit need not wait for one in
+  // flight (a page it could see early is one no committed tree it was given refers to yet).
+  getNode(id: NodeId): Promise<Buffer | undefined> {
+    return Promise.resolve(this.q.getNode.get(id) as Buffer | undefined);
   }
 
-  putNode(id: NodeId, data: Buffer): void {
-    this.q.putNode.run(id, data);
+  getNodes(ids: readonly NodeId[]): Promise<(Buffer | undefined)[]> {
+    const out: (Buffer | undefined)[] = new Array(ids.length);
+    // a prepared statement per id: on SQLite a query costs a function call, not a round trip
+    for (let i = 0; i < ids.length; i++) out[i] = this.q.getNode.get(ids[i]) as Buffer | undefined;
+    return Promise.resolve(out);
+  }
+
+  putNode(id: NodeId, data: Buffer): Promise<void> {
+    return this.putNodes([{ id, data }]);
+  }
+
+  putNodes(pages: readonly StoredPage[]): Promise<void> {
+    return this.at(() => {
+      for (const p of pages) this.q.putNode.run(p.id, p.data);
+    });
   }
 
   /**
@@ -656,8 +678,8 @@ export class SqliteChunkIndex implements ChunkIndex {
   }
   #extra: Record<'depth' | 'putDelta' | 'deltas' | 'getProfile' | 'putProfile', Database.Statement> | undefined;
 
-  deltaDepth(id: ChunkId): number {
-    return (this.extra.depth.get(id) as number | null) ?? 0;
+  deltaDepth(id: ChunkId): Promise<number> {
+    return this.at(() => (this.extra.depth.get(id) as number | null) ?? 0);
   }
 
   putDeltas(rows: readonly DeltaRow[]): Promise<void> {
@@ -679,14 +701,16 @@ export class SqliteChunkIndex implements ChunkIndex {
     });
   }
 
-  getChunkLists(ids: readonly ContentId[]): Map<string, Buffer | null> {
-    const out = new Map<string, Buffer | null>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT id, chunks FROM contents WHERE id IN (${slice.map(() => '?').join(',')})`).all(...slice) as { id: Buffer; chunks: Buffer | null }[];
-      for (const r of rows) out.set(r.id.toString('latin1'), r.chunks);
-    }
-    return out;
+  getChunkLists(ids: readonly ContentId[]): Promise<Map<string, Buffer | null>> {
+    return this.at(() => {
+      const out = new Map<string, Buffer | null>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const slice = ids.slice(i, i + 500);
+        const rows = this.db.prepare(`SELECT id, chunks FROM contents WHERE id IN (${slice.map(() => '?').join(',')})`).all(...slice) as { id: Buffer; chunks: Buffer | null }[];
+        for (const r of rows) out.set(r.id.toString('latin1'), r.chunks);
+      }
+      return out;
+    });
   }
 
   getProfile(content: ContentId, version: number): Promise<string | undefined> {

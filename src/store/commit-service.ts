@@ -8,7 +8,7 @@ import { crashPoint } from './crash-points.js';
 import type { PipelineRecord } from './job-records.js';
 import { newCommitId, type NodeId } from './hash.js';
 import type { StoreCore } from './store-core.js';
-import { refOf, writeEmptyPage } from './tree.js';
+import { emptyPage, refOf } from './tree.js';
 import type { CommitInfo, CommitOrigin, CommitSetInfo } from './types.js';
 
 export const DEFAULT_BRANCH = 'master';
@@ -99,8 +99,10 @@ function commitInfo(c: CommitRecord, links: CommitLinks): CommitInfo {
 }
 
 /** Root page id of an empty tree (written on first use, in the caller's transaction). */
-export function emptyRoot(s: StoreCore): NodeId {
-  return writeEmptyPage(s.pages).id;
+export async function emptyRoot(s: StoreCore): Promise<NodeId> {
+  const { ref, data } = emptyPage();
+  await s.pages.putNodes([{ id: ref.id, data }]);
+  return ref.id;
 }
 
 /** Insert a new commit row on top of `parent` (null = first), sharing its tree. Call inside a transaction. */
@@ -109,7 +111,7 @@ export async function insertCommit(
   init: { repo: string; branch: string | null; parent: CommitRecord | null; origin: CommitOrigin; description?: string; id?: string; finished?: boolean; started?: number },
 ): Promise<CommitRecord> {
   const now = Date.now();
-  const root = init.parent?.root ?? emptyRoot(s);
+  const root = init.parent?.root ?? (await emptyRoot(s));
   const row: CommitRecord = {
     repo: init.repo,
     id: init.id ?? newCommitId(),
@@ -358,7 +360,7 @@ export async function squashCommit(s: StoreCore, ref: CommitRef): Promise<{ squa
 }
 
 /** Size and file count of a tree root. */
-export function rootTotals(s: StoreCore, root: NodeId): { size: number; files: number } {
-  const ref = refOf(s.reader, root);
+export async function rootTotals(s: StoreCore, root: NodeId): Promise<{ size: number; files: number }> {
+  const ref = await refOf(s.reader, root);
   return { size: ref.size, files: ref.files };
 }

@@ -37,7 +37,7 @@ export interface DeltaRow {
 /** What the write path needs of the delta rows (the chunk index holds them: ChunkIndex's deltaDepth and putDeltas). */
 export interface DeltaIndex {
   /** How many levels of deltas a chunk sits on: 0 for a chunk stored whole. */
-  depth(id: ChunkId): number;
+  depth(id: ChunkId): Promise<number>;
   /** Record deltas; in the unit that records their chunk rows, after them. */
   record(rows: readonly DeltaRow[]): Promise<void>;
 }
@@ -72,7 +72,7 @@ export class DeltaEncoder {
 
   private async attempt(raw: Uint8Array, bases: readonly ChunkId[], whole: () => number): Promise<{ payload: Buffer; depth: number } | null> {
     let depth = 0;
-    for (const b of bases) depth = Math.max(depth, this.index.depth(b) + 1);
+    for (const b of bases) depth = Math.max(depth, (await this.index.depth(b)) + 1);
     if (depth > MAX_CHAIN) return null;
     let ref: Buffer;
     try {

@@ -26,7 +26,7 @@ export async function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath:
   if (!baseRoot) return null;
   let e;
   try {
-    e = lookupPath(s.reader, baseRoot, repoPath);
+    e = await lookupPath(s.reader, baseRoot, repoPath);
   } catch (err) {
     // a path that cannot hold a file is refused by the put itself, with its own message
     if (err instanceof TuskError) return null;

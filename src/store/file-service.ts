@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { specialFileKind } from '../local-target.js';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError, TuskError, localFileError } from '../errors.js';
-import { killableSync } from '../signals.js';
+import { killable } from '../signals.js';
 import type { CommitRef, FileRef } from './address.js';
 import type { ContentRecord } from './chunk-index.js';
 import type { CommitRecord } from './commit-graph.js';
@@ -22,8 +22,9 @@ import { readRange, readRangeAsync } from './content-range.js';
 import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
 import { appendingWriter, concatContents, ContentWriter, lookUpContents, readContent, readContentAsync, copiesNatively, writeContent, type ContentSink, type ReadContext } from './content-io.js';
 import { localStat, type FileCache, type LocalStat } from './file-cache.js';
-import { applyPathEdits, applyTreeOps, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
-import { BatchWriter, CHECKPOINT_ROWS, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, StagedPages, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
+import { applyPathEdits, applyTreeOps, collectBatches, globTree, lookupPath, walkFiles, walkTree, type OverlayOp, type PathEdit, type PathEntry } from './file-tree.js';
+import { BatchWriter, CHECKPOINT_ROWS, contentSink, entryKind, ingestLocal, ReadArena, readDirSorted, TreeIngest, type LinkPolicy, type LinkTarget, type LocalFile } from './local-tree.js';
+import { StagedPages, withStagedPages } from './page-store.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import type { Checkpoint, PackWriter } from './pack-writer.js';
@@ -33,7 +34,7 @@ import { PARALLEL_MIN_BYTES } from './parallel-content.js';
 import { PutBase } from './put-rebase.js';
 import { cleanPath, escapeControlChars, joinPath, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
-import { diffEntries, iterateEntries, type Entry } from './tree.js';
+import { diffEntries, entryPages, listEntries, type Entry } from './tree.js';
 import type { CommitInfo, DiffEntry, FileInfo, OnProgress, PutResult, PutSource } from './types.js';
 import { startContentWorker } from './worker-link.js';
 
@@ -89,8 +90,8 @@ async function commitEdits(
     const t = await locateTarget(s, target);
     const base = t.open ? t.open.root : (t.head?.root ?? null);
     const edits = await build(base, t);
-    const ref = applyTreeOps(s.reader, s.pages, base, edits);
-    const root = ref ? ref.id : emptyRoot(s);
+    const ref = await withStagedPages(s, (pages) => applyTreeOps(pages, base, edits));
+    const root = ref ? ref.id : await emptyRoot(s);
     await opts.beforeCommit?.();
     if (t.open) {
       await s.graph.setCommitRoot(t.repo, t.open.id, root, ref?.size ?? 0, ref?.files ?? 0);
@@ -343,7 +344,7 @@ class PutRun {
       });
     this.arena = new ReadArena(writer);
     this.cache = s.localCache.fileCache();
-    this.pages = new StagedPages(s.pages);
+    this.pages = new StagedPages(s.pages, s.reader);
     this.baseRoot = t0.open ? t0.open.root : (t0.head?.root ?? null);
     this.putBase = new PutBase(this.baseRoot);
     this.trees = plan.hasTrees
@@ -391,7 +392,7 @@ class PutRun {
 
   private async baseContent(repoPath: string): Promise<ContentRecord | undefined> {
     if (!this.baseRoot) return undefined;
-    const e = lookupPath(this.s.reader, this.baseRoot, repoPath);
+    const e = await lookupPath(this.s.reader, this.baseRoot, repoPath);
     if (!e) return undefined;
     if (e.kind !== 'file') throw new ConflictError(`file / directory path collision (${repoPath})`, 'a path cannot be both a file and a directory');
     return (await this.s.index.getContent(e.id as ContentId)) ?? { id: e.id as ContentId, size: 0, chunks: [] };
@@ -416,7 +417,7 @@ class PutRun {
     const hit = this.cache.lookup(path.resolve(f.localPath), f.stat);
     if (!hit) return false;
     // already at this path in the base commit: no edit at all
-    const before = this.baseRoot ? lookupPath(this.s.reader, this.baseRoot, f.repoPath) : undefined;
+    const before = this.baseRoot ? await lookupPath(this.s.reader, this.baseRoot, f.repoPath) : undefined;
     if (before && before.kind === 'file' && before.id.equals(hit)) {
       this.putBase.skippedUnchanged(f.repoPath, fileEntry(before));
       this.files++;
@@ -444,7 +445,7 @@ class PutRun {
       target,
       async (base) => {
         // the trees' last pages, before the overlays read them
-        this.pages.flush();
+        await this.pages.flush();
         // recorded first: replaying an append on a newer base reads this put's chunks
         await session.writer.record();
         await s.index.putContents(this.contents);
@@ -526,7 +527,7 @@ export async function writeLocalTree(
     const trees: TreeIngest = new TreeIngest(s, {
       writer,
       arena: new ReadArena(writer),
-      pages: new StagedPages(s.pages),
+      pages: new StagedPages(s.pages, s.reader),
       cache: null,
       base: null,
       datum: opts.datum,
@@ -549,7 +550,8 @@ export async function writeLocalTree(
       let r = ref && ref.entries > 0 ? ref.id : null;
       if (appended.length > 0) {
         await s.index.putContents(appended.map((a) => a.rec));
-        r = applyPathEdits(s.reader, s.pages, r, appended.map((a) => ({ path: a.path, entry: fileEntry(a.rec, opts.datum) })))?.id ?? null;
+        const edits = appended.map((a) => ({ path: a.path, entry: fileEntry(a.rec, opts.datum) }));
+        r = (await withStagedPages(s, (pages) => applyPathEdits(pages, r, edits)))?.id ?? null;
       }
       await opts.beforeCommit(r, { files: trees.files + appended.length, bytes });
       await session.end();
@@ -663,18 +665,18 @@ function fileNotFound(c: CommitRecord, p: string): NotFoundError {
   return new NotFoundError('file', p, `file ${escapeControlChars(p)} not found in repo ${c.repo} at commit ${c.id}`);
 }
 
-function rootOf(s: StoreCore, c: CommitRecord): NodeId {
-  return c.root ?? emptyRoot(s);
+function rootOf(s: StoreCore, c: CommitRecord): Promise<NodeId> {
+  return c.root ? Promise.resolve(c.root) : emptyRoot(s);
 }
 
 /** Entries a (possibly glob) path names: the glob's matches, or the one entry at a literal path. */
-function matchPath(s: StoreCore, c: CommitRecord, p: string): PathEntry[] {
+async function matchPath(s: StoreCore, c: CommitRecord, p: string): Promise<PathEntry[]> {
   const root = c.root;
   if (!root) return [];
-  // a glob over a big tree is long synchronous work: Ctrl-C must still stop it
-  if (hasGlobChars(p)) return killableSync(() => [...globTree(s.reader, root, p)]);
+  // a glob over a big tree may never give the event loop a turn (pages on SQLite answer at once): Ctrl-C must still stop it
+  if (hasGlobChars(p)) return killable(() => collectBatches(globTree(s.reader, root, p)));
   const clean = cleanPath(p);
-  const e = lookupPath(s.reader, root, clean);
+  const e = await lookupPath(s.reader, root, clean);
   return e ? [{ path: clean, entry: e }] : [];
 }
 
@@ -682,9 +684,9 @@ function matchPath(s: StoreCore, c: CommitRecord, p: string): PathEntry[] {
  * A damaged or missing tree page found while resolving `p` names the commit and path, as damaged
  * file contents do: "file /a in r@master=… cannot be read: tree page … does not match its id".
  */
-function inCommit<T>(c: CommitRecord, p: string, fn: () => T): T {
+async function inCommit<T>(c: CommitRecord, p: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     if (err instanceof CorruptError && !err.message.includes(c.id)) throw new CorruptError(`${readCtx(c, p).describe()} cannot be read: ${err.message}`, err.hint, { cause: err });
     throw err;
@@ -693,53 +695,62 @@ function inCommit<T>(c: CommitRecord, p: string, fn: () => T): T {
 
 /** Children of a directory, the file itself, or the matches of a glob, collected. */
 export async function listFiles(s: StoreCore, ref: FileRef): Promise<FileInfo[]> {
-  return [...(await iterateFiles(s, ref))];
+  return collectBatches(await iterateFiles(s, ref));
 }
 
 /**
- * What listFiles returns, one entry at a time: a directory's children come from the tree's cursor
- * as they are asked for, so a directory of any size costs a few pages before its first entry and
+ * What listFiles returns, a page of a directory at a time: a directory's children come from the
+ * tree's cursor as they are asked for, so a directory of any size costs a few pages before its first entry and
  * bounded memory after; `after` starts a directory's walk past that name (a page of a listing).
  * A path that does not exist fails here, before anything is returned; a damaged page later in the
  * directory fails the `next()` that reaches it.
  */
-export async function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string } = {}): Promise<Iterable<FileInfo>> {
+export async function iterateFiles(s: StoreCore, ref: FileRef, opts: { after?: string } = {}): Promise<AsyncIterable<FileInfo[]>> {
   const c = await resolveCommit(s, ref);
   const p = ref.path ?? '/';
-  if (hasGlobChars(p)) return inCommit(c, p, () => matchPath(s, c, p).map((pe) => toFileInfo(c.repo, c.id, pe)));
+  if (hasGlobChars(p)) return once((await inCommit(c, p, () => matchPath(s, c, p))).map((pe) => toFileInfo(c.repo, c.id, pe)));
   const clean = cleanPath(p);
-  const e = inCommit(c, clean, () => lookupPath(s.reader, rootOf(s, c), clean));
+  const e = await inCommit(c, clean, async () => lookupPath(s.reader, await rootOf(s, c), clean));
   if (!e) {
-    if (clean === '/') return [];
+    if (clean === '/') return once([]);
     throw fileNotFound(c, clean);
   }
-  if (e.kind === 'file') return [toFileInfo(c.repo, c.id, { path: clean, entry: e })];
+  if (e.kind === 'file') return once([toFileInfo(c.repo, c.id, { path: clean, entry: e })]);
   // Leaves are read past the page cache: a listing visits each once, and caching them would hold
   // thousands of pages of a directory nobody reads twice.
-  const children = iterateEntries(s.reader, e.id as NodeId, opts.after, { cacheLeaves: false });
+  const children = entryPages(s.reader, e.id as NodeId, opts.after, { cacheLeaves: false });
   return {
-    *[Symbol.iterator]() {
+    async *[Symbol.asyncIterator]() {
       for (;;) {
-        const r = inCommit(c, clean, () => children.next());
+        const r = await inCommit(c, clean, () => children.next());
         if (r.done) return;
         // a stored name is one clean path element: no cleanPath needed (a million calls of it show)
-        yield toFileInfo(c.repo, c.id, { path: clean === '/' ? `/${r.value.name}` : `${clean}/${r.value.name}`, entry: r.value });
+        yield r.value.map((e) => toFileInfo(c.repo, c.id, { path: clean === '/' ? `/${e.name}` : `${clean}/${e.name}`, entry: e }));
       }
+    },
+  };
+}
+
+/** One batch, as an AsyncIterable of batches. */
+function once<T>(batch: T[]): AsyncIterable<T[]> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (batch.length > 0) yield batch;
     },
   };
 }
 
 export async function globFiles(s: StoreCore, ref: FileRef): Promise<FileInfo[]> {
   const c = await resolveCommit(s, ref);
-  return inCommit(c, ref.path ?? '/', () => matchPath(s, c, ref.path ?? '/').map((pe) => toFileInfo(c.repo, c.id, pe)));
+  return (await inCommit(c, ref.path ?? '/', () => matchPath(s, c, ref.path ?? '/'))).map((pe) => toFileInfo(c.repo, c.id, pe));
 }
 
 export async function inspectFile(s: StoreCore, ref: FileRef): Promise<FileInfo> {
   const c = await resolveCommit(s, ref);
   const p = ref.path ?? '/';
-  const matches = inCommit(c, p, () => matchPath(s, c, p));
+  const matches = await inCommit(c, p, () => matchPath(s, c, p));
   if (matches.length === 0) {
-    if (cleanPath(p) === '/') return toFileInfo(c.repo, c.id, { path: '/', entry: { name: '', kind: 'dir', id: rootOf(s, c), size: 0, files: 0 } });
+    if (cleanPath(p) === '/') return toFileInfo(c.repo, c.id, { path: '/', entry: { name: '', kind: 'dir', id: await rootOf(s, c), size: 0, files: 0 } });
     throw fileNotFound(c, p);
   }
   if (matches.length > 1) throw new InvalidArgumentError(`${escapeControlChars(p)} matched ${matches.length} files`, 'inspect one file at a time, or use `tusk glob file`');
@@ -768,35 +779,34 @@ interface GetItem {
 }
 
 /** What a get writes, checked before a byte is: the commit, the files in walk order (produced as it goes), their total size. */
-async function planGet(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ c: CommitRecord; items: Iterable<GetItem>; total: number }> {
+async function planGet(s: StoreCore, ref: FileRef, opts: GetOptions): Promise<{ c: CommitRecord; items: AsyncIterable<GetItem[]>; total: number }> {
   const c = await resolveCommit(s, ref);
   const p = ref.path ?? '/';
   const where = `${c.repo}@${c.branch ?? ''}=${c.id}`;
   if (opts.recursive && !opts.output) throw new InvalidArgumentError('an output path needs to be specified when using the --recursive flag', 'add -o DIR');
   if (opts.recursive && opts.length !== undefined) throw new InvalidArgumentError('--length reads a range of one file and cannot be used with --recursive', 'drop -r, or drop --length to get the whole tree');
-  const matches = inCommit(c, p, () => matchPath(s, c, p));
+  const matches = await inCommit(c, p, () => matchPath(s, c, p));
   if (matches.length === 0) throw fileNotFound(c, p);
   if (!opts.recursive) {
     if (matches.length > 1) throw new InvalidArgumentError(`couldn't download ${escapeControlChars(p)} from ${where}: matched multiple files. Try again with the -r flag`, 'add -r -o DIR');
     if (matches[0]!.entry.kind !== 'file')
       throw new InvalidArgumentError(`couldn't download ${escapeControlChars(p)} from ${where}: cannot get directory or non-regular file. Try again with the -r flag`, 'add -r -o DIR');
   }
-  const root = rootOf(s, c);
+  const root = await rootOf(s, c);
   const multi = matches.length > 1;
-  // a tree of any size is never listed whole
-  const items = function* (): Generator<GetItem> {
+  // a tree of any size is never listed whole: a page's files at a time
+  const items = async function* (): AsyncGenerator<GetItem[]> {
     for (const m of matches) {
       if (m.entry.kind === 'file') {
-        yield { repoPath: m.path, local: opts.output ? (opts.recursive && multi ? path.join(opts.output, m.path) : opts.output) : null, entry: m.entry };
+        yield [{ repoPath: m.path, local: opts.output ? (opts.recursive && multi ? path.join(opts.output, m.path) : opts.output) : null, entry: m.entry }];
         continue;
       }
       const base = multi ? path.join(opts.output!, m.path) : opts.output!;
       const files = walkFiles(s.reader, root, m.path);
       for (;;) {
-        const r = inCommit(c, m.path, () => files.next());
+        const r = await inCommit(c, m.path, () => files.next());
         if (r.done) break;
-        const rel = m.path === '/' ? r.value.path : r.value.path.slice(m.path.length);
-        yield { repoPath: r.value.path, local: path.join(base, rel), entry: r.value.entry };
+        yield r.value.map((pe) => ({ repoPath: pe.path, local: path.join(base, m.path === '/' ? pe.path : pe.path.slice(m.path.length)), entry: pe.entry }));
       }
     }
   };
@@ -829,7 +839,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
   const batches = opts.recursive && local ? new BatchWriter() : null;
   let files = 0;
   try {
-    for (const group of fileGroups(s, items, (f) => ({ id: f.entry.id as ContentId, describe: readCtx(c, f.repoPath).describe, end: opts.length === undefined ? undefined : offset + opts.length }))) {
+    for await (const group of fileGroups(s, items, (f) => ({ id: f.entry.id as ContentId, describe: readCtx(c, f.repoPath).describe, end: opts.length === undefined ? undefined : offset + opts.length }))) {
       await group.fetched;
       // the small files of a tree: their records and chunk places in one lookup each for the group
       const known = batches ? await lookUpContents(s.index, group.files.filter((f) => f.local !== null && f.entry.size <= SMALL_WRITE).map((f) => f.entry.id as ContentId)) : null;
@@ -910,7 +920,7 @@ const FETCH_GROUP_FILES = 4096;
  * (lazy-fetch.ts; null where nothing is remote-backed): the caller awaits it, then reads the
  * group's files, looking their records up together.
  */
-function* fileGroups(s: StoreCore, items: Iterable<GetItem>, want: (f: GetItem) => ContentWant): Generator<{ files: GetItem[]; fetched: Promise<unknown> | null }> {
+async function* fileGroups(s: StoreCore, items: AsyncIterable<GetItem[]>, want: (f: GetItem) => ContentWant): AsyncGenerator<{ files: GetItem[]; fetched: Promise<unknown> | null }> {
   const remote = anyRemoteBacked(s);
   let group: GetItem[] = [];
   let bytes = 0;
@@ -920,10 +930,12 @@ function* fileGroups(s: StoreCore, items: Iterable<GetItem>, want: (f: GetItem) 
     bytes = 0;
     return g;
   };
-  for (const f of items) {
-    group.push(f);
-    bytes += f.entry.size;
-    if (bytes >= FETCH_GROUP_BYTES || group.length >= FETCH_GROUP_FILES) yield flush();
+  for await (const batch of items) {
+    for (const f of batch) {
+      group.push(f);
+      bytes += f.entry.size;
+      if (bytes >= FETCH_GROUP_BYTES || group.length >= FETCH_GROUP_FILES) yield flush();
+    }
   }
   if (group.length > 0) yield flush();
 }
@@ -995,32 +1007,46 @@ export async function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef,
   const oc = oldRef ? await resolveCommit(s, oldRef) : nc.parent ? (await s.graph.getCommit(nc.repo, nc.parent))! : null;
   const np = cleanPath(newRef.path ?? '/');
   const op = cleanPath(oldRef?.path ?? np);
-  const ne = nc.root ? lookupPath(s.reader, nc.root, np) : undefined;
-  const oe = oc?.root ? lookupPath(s.reader, oc.root, op) : undefined;
+  const ne = nc.root ? await lookupPath(s.reader, nc.root, np) : undefined;
+  const oe = oc?.root ? await lookupPath(s.reader, oc.root, op) : undefined;
   const out: DiffEntry[] = [];
   const add = (sign: '+' | '-', c: CommitRecord, pe: PathEntry) => out.push({ op: sign, ...toFileInfo(c.repo, c.id, pe) });
-  const expand = (sign: '+' | '-', c: CommitRecord, pe: PathEntry) => {
+  const expand = async (sign: '+' | '-', c: CommitRecord, pe: PathEntry) => {
     if (pe.entry.kind === 'file' || opts.shallow) add(sign, c, pe);
-    else for (const f of walkTree(s.reader, pe.entry.id as NodeId, pe.path)) if (f.entry.kind === 'file') add(sign, c, f);
+    else for await (const batch of walkTree(s.reader, pe.entry.id as NodeId, pe.path)) for (const f of batch) if (f.entry.kind === 'file') add(sign, c, f);
   };
-  const walk = (oldDir: Entry | undefined, newDir: Entry | undefined, oPath: string, nPath: string) => {
+  const walk = async (oldDir: Entry | undefined, newDir: Entry | undefined, oPath: string, nPath: string): Promise<void> => {
     if (!oldDir || oldDir.kind === 'file' || !newDir || newDir.kind === 'file') {
       if (oldDir && newDir && oldDir.id.equals(newDir.id)) return;
-      if (oldDir) expand('-', oc!, { path: oPath, entry: oldDir });
-      if (newDir) expand('+', nc, { path: nPath, entry: newDir });
+      if (oldDir) await expand('-', oc!, { path: oPath, entry: oldDir });
+      if (newDir) await expand('+', nc, { path: nPath, entry: newDir });
       return;
     }
-    for (const ch of diffEntries(s.reader, oldDir.id as NodeId, newDir.id as NodeId)) {
-      if (ch.op === 'added') expand('+', nc, { path: joinPath(nPath, ch.entry.name), entry: ch.entry });
-      else if (ch.op === 'removed') expand('-', oc!, { path: joinPath(oPath, ch.entry.name), entry: ch.entry });
-      else if (ch.before.kind === 'dir' && ch.after.kind === 'dir' && !opts.shallow) walk(ch.before, ch.after, joinPath(oPath, ch.before.name), joinPath(nPath, ch.after.name));
-      else {
-        add('-', oc!, { path: joinPath(oPath, ch.before.name), entry: ch.before });
-        add('+', nc, { path: joinPath(nPath, ch.after.name), entry: ch.after });
+    for await (const changes of diffEntries(s.reader, oldDir.id as NodeId, newDir.id as NodeId)) {
+      // the root pages of the subdirectories this batch descends into, asked for at once
+      const below: NodeId[] = [];
+      for (const ch of changes) {
+        if (ch.op !== 'changed') {
+          if (ch.entry.kind === 'dir' && !opts.shallow) below.push(ch.entry.id as NodeId);
+        } else if (ch.before.kind === 'dir' && ch.after.kind === 'dir' && !opts.shallow) below.push(ch.before.id as NodeId, ch.after.id as NodeId);
+      }
+      if (below.length > 1) await s.reader.readMany(below);
+      for (const ch of changes) {
+        if (ch.op === 'added') {
+          if (ch.entry.kind === 'file' || opts.shallow) add('+', nc, { path: joinPath(nPath, ch.entry.name), entry: ch.entry });
+          else await expand('+', nc, { path: joinPath(nPath, ch.entry.name), entry: ch.entry });
+        } else if (ch.op === 'removed') {
+          if (ch.entry.kind === 'file' || opts.shallow) add('-', oc!, { path: joinPath(oPath, ch.entry.name), entry: ch.entry });
+          else await expand('-', oc!, { path: joinPath(oPath, ch.entry.name), entry: ch.entry });
+        } else if (ch.before.kind === 'dir' && ch.after.kind === 'dir' && !opts.shallow) await walk(ch.before, ch.after, joinPath(oPath, ch.before.name), joinPath(nPath, ch.after.name));
+        else {
+          add('-', oc!, { path: joinPath(oPath, ch.before.name), entry: ch.before });
+          add('+', nc, { path: joinPath(nPath, ch.after.name), entry: ch.after });
+        }
       }
     }
   };
-  walk(oe, ne, op, np);
+  await walk(oe, ne, op, np);
   return out;
 }
 
@@ -1028,13 +1054,13 @@ export async function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef,
 export async function copyFile(s: StoreCore, src: FileRef, dst: FileRef, opts: { append?: boolean } = {}): Promise<CommitInfo> {
   const sc = await resolveCommit(s, src);
   const sp = cleanPath(src.path ?? '/');
-  const se = sc.root ? lookupPath(s.reader, sc.root, sp) : undefined;
+  const se = sc.root ? await lookupPath(s.reader, sc.root, sp) : undefined;
   if (!se) throw fileNotFound(sc, sp);
   const dp = validateWritePath(dst.path ?? sp);
   if (opts.append && se.kind !== 'file') throw new InvalidArgumentError('--append copies only files', 'copy the directory without -a');
   const { commit } = await commitEdits(s, dst, async (base) => {
     if (!opts.append) return [{ path: dp, entry: { ...se, name: '' } }];
-    const prev = base ? lookupPath(s.reader, base, dp) : undefined;
+    const prev = base ? await lookupPath(s.reader, base, dp) : undefined;
     if (!prev) return [{ path: dp, entry: { ...se, name: '' } }];
     if (prev.kind !== 'file') throw new ConflictError(`file / directory path collision (${dp})`, 'a path cannot be both a file and a directory');
     // appended content: old chunks then source chunks; the new whole-file id needs both read once
@@ -1062,16 +1088,16 @@ export async function deleteFiles(s: StoreCore, ref: FileRef, opts: { recursive?
     const c = { repo: t.repo, branch: t.branch, id: t.open?.id ?? t.head?.id ?? '' } as CommitRecord;
     const matches: PathEntry[] = [];
     if (base) {
-      if (p !== undefined && hasGlobChars(p)) matches.push(...killableSync(() => [...globTree(s.reader, base, p)]));
+      if (p !== undefined && hasGlobChars(p)) matches.push(...(await killable(() => collectBatches(globTree(s.reader, base, p)))));
       else {
         const clean = cleanPath(p ?? '/');
-        const e = lookupPath(s.reader, base, clean);
+        const e = await lookupPath(s.reader, base, clean);
         if (e) matches.push({ path: clean, entry: e });
       }
     }
     if (matches.length === 0) throw fileNotFound(c, p ?? '/');
     for (const m of matches) if (m.entry.kind === 'dir' && !opts.recursive) throw new InvalidArgumentError(`${m.path} is a directory`, 'pass -r to delete a directory and everything in it');
-    if (matches.some((m) => m.path === '/')) return [...iterateEntries(s.reader, base!)].map((e) => ({ path: `/${e.name}`, entry: null }));
+    if (matches.some((m) => m.path === '/')) return (await listEntries(s.reader, base!)).map((e) => ({ path: `/${e.name}`, entry: null }));
     return matches.map((m) => ({ path: m.path, entry: null }));
   });
   return toCommitInfo(s, commit);

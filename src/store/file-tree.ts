@@ -3,7 +3,8 @@
 import { ConflictError } from '../errors.js';
 import type { NodeId } from './hash.js';
 import { compileGlob } from './glob.js';
-import { applyEdits, diffEntries, iterateEntries, lookupEntry, refOf, type Edit, type Entry, type PageReader, type PageRef, type PageStore } from './tree.js';
+import type { PageReader, StagedPages } from './page-store.js';
+import { applyEdits, diffEntries, entryPages, lookupEntry, refOf, type Edit, type Entry, type PageRef } from './tree.js';
 import { compareNames, nameBefore } from './name-order.js';
 
 /** Lay a directory tree over whatever is at `path` ('/' = the root): what it holds replaces, what it lacks stays. */
@@ -27,18 +28,18 @@ export interface PathEntry {
 }
 
 /** The root directory of a commit as an Entry (so `/` can be listed and inspected like any dir). */
-export function rootEntry(reader: PageReader, root: NodeId): Entry {
-  const ref = refOf(reader, root);
+export async function rootEntry(reader: PageReader, root: NodeId): Promise<Entry> {
+  const ref = await refOf(reader, root);
   return { name: '', kind: 'dir', id: root, size: ref.size, files: ref.files };
 }
 
 /** Entry at `path` (cleaned), or undefined. `/` is the root itself. */
-export function lookupPath(reader: PageReader, root: NodeId, path: string): Entry | undefined {
+export async function lookupPath(reader: PageReader, root: NodeId, path: string): Promise<Entry | undefined> {
   if (path === '/') return rootEntry(reader, root);
   let dir: Entry | undefined = { name: '', kind: 'dir', id: root, size: 0, files: 0 };
   for (const name of path.slice(1).split('/')) {
     if (!dir || dir.kind !== 'dir') return undefined;
-    dir = lookupEntry(reader, dir.id as NodeId, name);
+    dir = await lookupEntry(reader, dir.id as NodeId, name);
   }
   return dir;
 }
@@ -49,68 +50,74 @@ export function dirEntry(name: string, ref: PageRef): Entry {
 }
 
 /**
- * Apply path edits to a root (null = empty), returning the new root ref (null = empty tree).
- * Later edits of the same path win. A file where a directory is (or the reverse) is a collision,
- * as in Pachyderm; deleting a path that does not exist is a no-op here (callers check first).
+ * Apply path edits to a root (null = empty), returning the new root ref (null = empty tree); the
+ * new pages are staged in `pages`. Later edits of the same path win. A file where a directory is
+ * (or the reverse) is a collision, as in Pachyderm; deleting a path that does not exist is a
+ * no-op here (callers check first).
  */
-export function applyPathEdits(reader: PageReader, store: PageStore, root: NodeId | null, edits: readonly PathEdit[]): PageRef | null {
+export async function applyPathEdits(pages: StagedPages, root: NodeId | null, edits: readonly PathEdit[]): Promise<PageRef | null> {
   const last = new Map<string, Entry | null>();
   for (const e of edits) last.set(e.path, e.entry);
   const rel = [...last].map(([path, entry]) => ({ parts: path.slice(1).split('/'), path, entry }));
-  return applyDir(reader, store, root ? refOf(reader, root) : null, rel);
+  return applyDir(pages, root ? await refOf(pages.reader, root) : null, rel);
 }
 
 /** Apply path edits and overlays in order (later ones win), as applyPathEdits does for edits alone. */
-export function applyTreeOps(reader: PageReader, store: PageStore, root: NodeId | null, ops: readonly (PathEdit | OverlayOp)[]): PageRef | null {
-  let ref: PageRef | null = root ? refOf(reader, root) : null;
+export async function applyTreeOps(pages: StagedPages, root: NodeId | null, ops: readonly (PathEdit | OverlayOp)[]): Promise<PageRef | null> {
+  let ref: PageRef | null = root ? await refOf(pages.reader, root) : null;
   for (let i = 0; i < ops.length; ) {
     const op = ops[i]!;
     if ('overlay' in op) {
-      ref = overlayAt(reader, store, ref, op);
+      ref = await overlayAt(pages, ref, op);
       i++;
       continue;
     }
     let j = i;
     while (j < ops.length && !('overlay' in ops[j]!)) j++;
-    ref = applyPathEdits(reader, store, ref ? ref.id : null, ops.slice(i, j) as PathEdit[]);
+    ref = await applyPathEdits(pages, ref ? ref.id : null, ops.slice(i, j) as PathEdit[]);
     i = j;
   }
   return ref;
 }
 
-function overlayAt(reader: PageReader, store: PageStore, root: PageRef | null, op: OverlayOp): PageRef | null {
+async function overlayAt(pages: StagedPages, root: PageRef | null, op: OverlayOp): Promise<PageRef | null> {
+  const reader = pages.reader;
   const covered = (id: Buffer) => op.covers?.equals(id) === true;
-  if (op.path === '/') return root && covered(root.id) ? op.overlay : overlayDir(reader, store, root, op.overlay, '');
-  const existing = root && root.entries > 0 ? lookupPath(reader, root.id, op.path) : undefined;
+  if (op.path === '/') return root && covered(root.id) ? op.overlay : overlayDir(pages, root, op.overlay, '');
+  const existing = root && root.entries > 0 ? await lookupPath(reader, root.id, op.path) : undefined;
   if (existing && existing.kind === 'file') throw collision(op.path);
-  const merged = existing && !covered(existing.id) ? overlayDir(reader, store, refOf(reader, existing.id as NodeId), op.overlay, op.path) : op.overlay;
-  return applyPathEdits(reader, store, root ? root.id : null, [{ path: op.path, entry: dirEntry('', merged) }]);
+  const merged = existing && !covered(existing.id) ? await overlayDir(pages, await refOf(reader, existing.id as NodeId), op.overlay, op.path) : op.overlay;
+  return applyPathEdits(pages, root ? root.id : null, [{ path: op.path, entry: dirEntry('', merged) }]);
 }
 
 /**
  * `top` laid over `base`, one directory at a time: equal subtrees are kept unread, a file with the
  * content the base already has keeps the base's entry, names only the base has stay.
  */
-function overlayDir(reader: PageReader, store: PageStore, base: PageRef | null, top: PageRef, prefix: string): PageRef {
+async function overlayDir(pages: StagedPages, base: PageRef | null, top: PageRef, prefix: string): Promise<PageRef> {
   if (!base || base.entries === 0 || base.id.equals(top.id)) return top;
+  const reader = pages.reader;
   const edits: Edit[] = [];
   // pages the two share (a re-put reuses the base's unchanged ones) are skipped, not compared
-  for (const c of diffEntries(reader, base.id, top.id)) {
-    if (c.op === 'removed') continue; // names only the base has stay
-    if (c.op === 'added') {
-      edits.push({ name: c.entry.name, entry: c.entry });
-      continue;
-    }
-    const { before: was, after: e } = c;
-    const p = `${prefix}/${e.name}`;
-    if (was.kind !== e.kind) throw collision(p);
-    if (e.kind === 'file') {
-      if (!was.id.equals(e.id) || was.size !== e.size) edits.push({ name: e.name, entry: e });
-    } else {
-      edits.push({ name: e.name, entry: dirEntry(e.name, overlayDir(reader, store, refOf(reader, was.id as NodeId), refOf(reader, e.id as NodeId), p)) });
+  for await (const changes of diffEntries(reader, base.id, top.id)) {
+    for (const c of changes) {
+      if (c.op === 'removed') continue; // names only the base has stay
+      if (c.op === 'added') {
+        edits.push({ name: c.entry.name, entry: c.entry });
+        continue;
+      }
+      const { before: was, after: e } = c;
+      const p = `${prefix}/${e.name}`;
+      if (was.kind !== e.kind) throw collision(p);
+      if (e.kind === 'file') {
+        if (!was.id.equals(e.id) || was.size !== e.size) edits.push({ name: e.name, entry: e });
+      } else {
+        const [wasRef, eRef] = await Promise.all([refOf(reader, was.id as NodeId), refOf(reader, e.id as NodeId)]);
+        edits.push({ name: e.name, entry: dirEntry(e.name, await overlayDir(pages, wasRef, eRef, p)) });
+      }
     }
   }
-  return applyEdits(reader, store, base, edits) ?? top;
+  return (await applyEdits(pages, base, edits)) ?? top;
 }
 
 interface RelEdit {
@@ -119,7 +126,8 @@ interface RelEdit {
   entry: Entry | null;
 }
 
-function applyDir(reader: PageReader, store: PageStore, dir: PageRef | null, edits: RelEdit[]): PageRef | null {
+async function applyDir(pages: StagedPages, dir: PageRef | null, edits: RelEdit[]): Promise<PageRef | null> {
+  const reader = pages.reader;
   const groups = new Map<string, { direct?: RelEdit; deeper: RelEdit[] }>();
   for (const e of edits) {
     const name = e.parts[0]!;
@@ -130,7 +138,7 @@ function applyDir(reader: PageReader, store: PageStore, dir: PageRef | null, edi
   }
   const out: Edit[] = [];
   for (const [name, g] of groups) {
-    const existing = dir && dir.entries > 0 ? lookupEntry(reader, dir.id, name) : undefined;
+    const existing = dir && dir.entries > 0 ? await lookupEntry(reader, dir.id, name) : undefined;
     if (g.deeper.length === 0) {
       const d = g.direct!;
       if (d.entry === null) {
@@ -149,81 +157,118 @@ function applyDir(reader: PageReader, store: PageStore, dir: PageRef | null, edi
       }
       throw collision(g.deeper.find((e) => e.entry !== null)!.path);
     }
-    const sub = applyDir(reader, store, base ? refOf(reader, base.id as NodeId) : null, g.deeper);
+    const sub = await applyDir(pages, base ? await refOf(reader, base.id as NodeId) : null, g.deeper);
     if (sub && sub.entries > 0) out.push({ name, entry: dirEntry(name, sub) });
     else if (existing || g.direct) out.push({ name, entry: null });
   }
   out.sort((a, b) => compareNames(a.name, b.name));
-  return applyEdits(reader, store, dir, out);
+  return applyEdits(pages, dir, out);
 }
 
 function collision(path: string): ConflictError {
   return new ConflictError(`file / directory path collision (${path})`, 'a path cannot be both a file and a directory; delete one of them first');
 }
 
-/** Every entry below a directory, depth first in name order; directories before their contents. */
-export function* walkTree(reader: PageReader, dirId: NodeId, prefix: string, opts: { maxDepth?: number } = {}): Generator<PathEntry> {
+/**
+ * Every entry below a directory, depth first in name order, directories before their contents:
+ * in batches (the entries of a page up to a directory's), so a caller waits once per page.
+ */
+export async function* walkTree(reader: PageReader, dirId: NodeId, prefix: string, opts: { maxDepth?: number } = {}): AsyncGenerator<PathEntry[]> {
   const maxDepth = opts.maxDepth ?? Infinity;
   if (maxDepth <= 0) return;
-  for (const e of iterateEntries(reader, dirId)) {
-    const path = prefix === '/' ? `/${e.name}` : `${prefix}/${e.name}`;
-    yield { path, entry: e };
-    if (e.kind === 'dir') yield* walkTree(reader, e.id as NodeId, path, { maxDepth: maxDepth - 1 });
+  for await (const page of entryPages(reader, dirId)) {
+    let out: PathEntry[] = [];
+    for (const e of page) {
+      const path = prefix === '/' ? `/${e.name}` : `${prefix}/${e.name}`;
+      out.push({ path, entry: e });
+      if (e.kind === 'dir' && maxDepth > 1) {
+        yield out;
+        out = [];
+        yield* walkTree(reader, e.id as NodeId, path, { maxDepth: maxDepth - 1 });
+      }
+    }
+    if (out.length > 0) yield out;
   }
 }
 
-/** Every file (not directory) at or below `path`. */
-export function* walkFiles(reader: PageReader, root: NodeId, path: string): Generator<PathEntry> {
-  const top = lookupPath(reader, root, path);
+/** Every file (not directory) at or below `path`, in batches as walkTree gives them. */
+export async function* walkFiles(reader: PageReader, root: NodeId, path: string): AsyncGenerator<PathEntry[]> {
+  const top = await lookupPath(reader, root, path);
   if (!top) return;
   if (top.kind === 'file') {
-    yield { path, entry: top };
+    yield [{ path, entry: top }];
     return;
   }
-  for (const pe of walkTree(reader, top.id as NodeId, path)) if (pe.entry.kind === 'file') yield pe;
+  for await (const batch of walkTree(reader, top.id as NodeId, path)) {
+    const files = batch.filter((pe) => pe.entry.kind === 'file');
+    if (files.length > 0) yield files;
+  }
 }
 
-/** Entries whose path matches a glob, in path order. The walk starts at the literal prefix and stops at the glob's depth. */
-export function* globTree(reader: PageReader, root: NodeId, pattern: string): Generator<PathEntry> {
+/** Entries whose path matches a glob, in path order, in batches. The walk starts at the literal prefix and stops at the glob's depth. */
+export async function* globTree(reader: PageReader, root: NodeId, pattern: string): AsyncGenerator<PathEntry[]> {
   const g = compileGlob(pattern);
   if (g.pattern === '/') {
-    yield { path: '/', entry: rootEntry(reader, root) };
+    yield [{ path: '/', entry: await rootEntry(reader, root) }];
     return;
   }
   if (g.isLiteral) {
-    const e = lookupPath(reader, root, g.literalPrefix);
-    if (e) yield { path: g.literalPrefix, entry: e };
+    const e = await lookupPath(reader, root, g.literalPrefix);
+    if (e) yield [{ path: g.literalPrefix, entry: e }];
     return;
   }
-  const start = lookupPath(reader, root, g.literalPrefix);
+  const start = await lookupPath(reader, root, g.literalPrefix);
   if (!start) return;
   if (start.kind === 'file') {
-    if (g.match(g.literalPrefix)) yield { path: g.literalPrefix, entry: start };
+    if (g.match(g.literalPrefix)) yield [{ path: g.literalPrefix, entry: start }];
     return;
   }
-  if (g.literalPrefix !== '/' && g.match(g.literalPrefix)) yield { path: g.literalPrefix, entry: start };
+  if (g.literalPrefix !== '/' && g.match(g.literalPrefix)) yield [{ path: g.literalPrefix, entry: start }];
   // Without `**` a match cannot be deeper than the pattern has segments: do not walk further.
   const depth = g.pattern.includes('**') ? Infinity : g.pattern.split('/').length - (g.literalPrefix === '/' ? 1 : g.literalPrefix.split('/').length);
+  const matching = (batch: readonly PathEntry[]) => batch.filter((pe) => g.match(pe.path));
   const head = nameHead(g.pattern, g.literalPrefix);
   if (head === '') {
-    for (const pe of walkTree(reader, start.id as NodeId, g.literalPrefix, { maxDepth: depth })) if (g.match(pe.path)) yield pe;
+    for await (const batch of walkTree(reader, start.id as NodeId, g.literalPrefix, { maxDepth: depth })) {
+      const hits = matching(batch);
+      if (hits.length > 0) yield hits;
+    }
     return;
   }
   // The first globbed name starts with a literal (`/dir/e00123??`): seek to it in the sorted
   // directory instead of reading every entry, so a page of a huge directory costs a page.
   const join = (name: string) => (g.literalPrefix === '/' ? `/${name}` : `${g.literalPrefix}/${name}`);
-  const exact = lookupEntry(reader, start.id as NodeId, head);
-  const firsts = exact ? [exact] : [];
-  const visit = function* (e: Entry): Generator<PathEntry> {
-    const p = join(e.name);
-    if (g.match(p)) yield { path: p, entry: e };
-    if (e.kind === 'dir' && depth > 1) for (const pe of walkTree(reader, e.id as NodeId, p, { maxDepth: depth - 1 })) if (g.match(pe.path)) yield pe;
+  const exact = await lookupEntry(reader, start.id as NodeId, head);
+  const visit = async function* (es: readonly Entry[]): AsyncGenerator<PathEntry[]> {
+    let out: PathEntry[] = [];
+    for (const e of es) {
+      const p = join(e.name);
+      if (g.match(p)) out.push({ path: p, entry: e });
+      if (e.kind === 'dir' && depth > 1) {
+        if (out.length > 0) yield out;
+        out = [];
+        for await (const batch of walkTree(reader, e.id as NodeId, p, { maxDepth: depth - 1 })) {
+          const hits = matching(batch);
+          if (hits.length > 0) yield hits;
+        }
+      }
+    }
+    if (out.length > 0) yield out;
   };
-  for (const e of firsts) yield* visit(e);
-  for (const e of iterateEntries(reader, start.id as NodeId, head)) {
-    if (!e.name.startsWith(head)) break;
-    yield* visit(e);
+  if (exact) yield* visit([exact]);
+  for await (const page of entryPages(reader, start.id as NodeId, head)) {
+    let end = 0;
+    while (end < page.length && page[end]!.name.startsWith(head)) end++;
+    yield* visit(end === page.length ? page : page.slice(0, end));
+    if (end < page.length) return;
   }
+}
+
+/** Every path entry a batched walk gives, in one array (for callers that need them all at once). */
+export async function collectBatches<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const batch of batches) for (const x of batch) out.push(x);
+  return out;
 }
 
 /** The literal characters a pattern's first globbed name starts with ('' when unknown). */

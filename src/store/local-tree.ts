@@ -21,7 +21,8 @@ import { nameSortKey } from './name-order.js';
 import { escapeControlChars, isPlainName, MAX_PATH_BYTES, normalizeName, utf8Bytes, validateWritePath } from './paths.js';
 import type { StoreCore } from './store-core.js';
 import { BaseDir } from './base-dir.js';
-import { TreeBuilder, type Entry, type PageRef, type PageStore } from './tree.js';
+import type { StagedPages } from './page-store.js';
+import { TreeBuilder, type Entry, type PageRef } from './tree.js';
 import { contentWorker, startContentWorker, type WorkerLink, type WorkerReply } from './worker-link.js';
 
 const READ_BLOCK = 4 * 1024 * 1024;
@@ -128,37 +129,6 @@ const BATCH_MAX_FILE = 64 * 1024;
  */
 export const CHECKPOINT_ROWS = 16_384;
 
-/** Tree pages kept until a transaction can write them (pages are recorded with the rows they refer to). */
-export class StagedPages implements PageStore {
-  private readonly staged = new Map<string, { id: NodeId; data: Buffer }>();
-  constructor(private readonly target: PageStore) {}
-
-  get size(): number {
-    return this.staged.size;
-  }
-
-  getPage(id: NodeId): Buffer | undefined {
-    return this.staged.get(id.toString('latin1'))?.data ?? this.target.getPage(id);
-  }
-
-  putPage(id: NodeId, data: Buffer): void {
-    this.staged.set(id.toString('latin1'), { id, data });
-  }
-
-  /**
-   * Write the staged pages to the target; inside a transaction. They stay staged until `forget`:
-   * a unit of work that runs again writes them again.
-   */
-  flush(): void {
-    for (const { id, data } of this.staged.values()) this.target.putPage(id, data);
-  }
-
-  /** Drop the staged pages once the transaction that wrote them has committed. */
-  forget(): void {
-    this.staged.clear();
-  }
-}
-
 export interface TreeIngestOptions {
   writer: PackWriter;
   arena: ReadArena;
@@ -188,8 +158,12 @@ const REF = 3;
 
 /** What a symbolic link in a datum's output stands for (TreeIngestOptions.resolveLink). */
 export type LinkTarget =
-  /** a file of the datum's inputs: stored by reference to its content, nothing read */
-  | { kind: 'input-file'; id: Buffer; size: number }
+  /**
+   * maybe a file of the datum's inputs: stored by reference to its content, nothing read, once
+   * `lookup` (a read of the input trees, made when the walk gets there) finds it; otherwise not
+   * uploaded, and `otherwise` says why
+   */
+  | { kind: 'input-file'; lookup: () => Promise<{ id: Buffer; size: number } | undefined>; otherwise: string }
   /** a directory of the datum's inputs: entered, and each file in it resolved the same way */
   | { kind: 'input-dir'; real: string }
   /** a file or directory of the output itself, at this real path: read through the link */
@@ -339,7 +313,7 @@ type WalkEvent =
   | { t: typeof OPEN; name: string; local: string; cache: DirCacheState }
   | { t: typeof CLOSE }
   /** a file stored by reference to content the store holds */
-  | { t: typeof REF; name: string; id: Buffer; size: number };
+  | { t: typeof REF; name: string; lookup: () => Promise<{ id: Buffer; size: number } | undefined>; otherwise: string };
 
 interface WalkFrame {
   local: string;
@@ -478,7 +452,7 @@ export class TreeIngest {
   async record(readAtMs: number): Promise<void> {
     await this.s.index.putContents(this.contents);
     this.o.cache?.record(this.cacheRows, readAtMs, this.cacheComplete);
-    this.o.pages.flush();
+    await this.o.pages.flush();
   }
 
   /** Drop what `record` wrote, once its transaction has committed. */
@@ -505,13 +479,14 @@ export class TreeIngest {
     try {
       const root = path.resolve(localRoot);
       this.enter(root, repoRoot, repoRoot.split('/').every((n) => n === '' || isPlainName(n)));
-      const frame = (name: string, repo: string, local: string, cache: DirCacheState, base: Entry | undefined): BuildFrame => {
+      const frame = async (name: string, repo: string, local: string, cache: DirCacheState, base: Entry | undefined): Promise<BuildFrame> => {
         const builder = new TreeBuilder(this.o.pages);
-        return { name, repo, local, cache, hits: [], hitRows: [], read: 0, readCached: 0, builder, base: base?.kind === 'dir' ? new BaseDir(this.s.reader, base.id as NodeId, builder) : null };
+        return { name, repo, local, cache, hits: [], hitRows: [], read: 0, readCached: 0, builder, base: base?.kind === 'dir' ? await BaseDir.open(this.s.reader, base.id as NodeId, builder) : null };
       };
-      const baseRoot = this.o.base ? lookupPath(this.s.reader, this.o.base, repoRoot) : undefined;
-      const frames: BuildFrame[] = [frame('', repoRoot, root, this.stack[0]!.cacheState, baseRoot)];
-      const add = (f: BuildFrame, e: Entry) => (f.base ? f.base.push(e) : f.builder.pushEntry(e));
+      const baseRoot = this.o.base ? await lookupPath(this.s.reader, this.o.base, repoRoot) : undefined;
+      const frames: BuildFrame[] = [await frame('', repoRoot, root, this.stack[0]!.cacheState, baseRoot)];
+      // a promise only when the base directory's next page has to be read
+      const add = (f: BuildFrame, e: Entry): void | Promise<void> => (f.base ? f.base.push(e) : f.builder.pushEntry(e));
       let lost = false;
       const done = (f: BuildFrame) => {
         if (!f.base) return;
@@ -535,18 +510,25 @@ export class TreeIngest {
       for (let ev = this.pull(); ev; ev = this.pull()) {
         const top = frames[frames.length - 1]!;
         if (ev.t === OPEN) {
-          frames.push(frame(ev.name, top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, ev.local, ev.cache, top.base?.find(ev.name)));
+          const found = top.base?.find(ev.name);
+          frames.push(await frame(ev.name, top.repo === '/' ? `/${ev.name}` : `${top.repo}/${ev.name}`, ev.local, ev.cache, found instanceof Promise ? await found : found));
         } else if (ev.t === REF) {
+          const found = await ev.lookup();
+          if (!found) {
+            this.links.onWarning?.(ev.otherwise);
+            continue;
+          }
           this.files++;
-          add(top, this.entry(ev.name, ev.id, ev.size));
+          const wait = add(top, this.entry(ev.name, found.id, found.size));
+          if (wait instanceof Promise) await wait;
         } else if (ev.t === CLOSE) {
           frames.pop();
           built(top);
           done(top);
           const sub = top.builder.finish();
-          if (sub && sub.entries > 0) add(frames[frames.length - 1]!, { name: top.name, kind: 'dir', id: sub.id, size: sub.size, files: sub.files });
+          if (sub && sub.entries > 0) await add(frames[frames.length - 1]!, { name: top.name, kind: 'dir', id: sub.id, size: sub.size, files: sub.files });
         } else {
-          add(top, await this.file(ev, top));
+          await add(top, await this.file(ev, top));
         }
       }
       await this.release();
@@ -591,7 +573,7 @@ export class TreeIngest {
       }
       if (target.kind === 'input-file') {
         if (!f.plain || !isPlainName(name) || utf8Bytes(repo) > MAX_PATH_BYTES) validateWritePath(repo);
-        this.queue.push({ t: REF, name, id: target.id, size: target.size });
+        this.queue.push({ t: REF, name, lookup: target.lookup, otherwise: target.otherwise });
         return true;
       }
       const isDir = target.kind === 'input-dir' || target.isDir;
@@ -768,7 +750,9 @@ export class TreeIngest {
     if (status === ReadStatus.Failed) throw localFileError(batchError(r.errors[ev.idx]!), ev.local);
     if (status === ReadStatus.Changed) throw new ConflictError(`${ev.local} changed while it was being read`, 'retry when the file is no longer being written');
     // unchanged: the stat equals the cached row's, so the row stands for it (no object per file)
-    if (status === ReadStatus.Cached && (await this.isStored(ev.cached!.content, ev.name, dir))) {
+    let stored = status === ReadStatus.Cached && this.isStored(ev.cached!.content, ev.name, dir);
+    if (stored instanceof Promise) stored = await stored;
+    if (stored) {
       const row = ev.cached!;
       this.cachedFiles++;
       this.o.onBytes(row.size);
@@ -808,9 +792,15 @@ export class TreeIngest {
   }
 
   /** Whether a cached content id is still stored: the base commit holds it at this path, or the index has it. */
-  private async isStored(id: Buffer, name: string, dir: BuildFrame): Promise<boolean> {
+  private isStored(id: Buffer, name: string, dir: BuildFrame): boolean | Promise<boolean> {
     if (id.equals(EMPTY_CONTENT_ID)) return true;
+    // a promise only when the base's next page has to be read
     const b = dir.base?.find(name);
+    if (b instanceof Promise) return b.then((e) => this.storedAs(e, id));
+    return this.storedAs(b, id);
+  }
+
+  private storedAs(b: Entry | undefined, id: Buffer): boolean | Promise<boolean> {
     if (b && b.kind === 'file' && b.id.equals(id)) return true;
     return this.s.index.hasContent(id as ContentId);
   }

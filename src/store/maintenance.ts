@@ -10,7 +10,7 @@ import type { RemoteChunkIndex } from './remote-chunks.js';
 import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { cachedContents, inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
-import { decodePage, type Entry, type Page, type PageRef } from './tree.js';
+import { decodePage, type Entry, type Page, type PageRef } from './page-format.js';
 import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
 import type { LocalPackAccess } from './packs.js';
 import { WriteSession } from './write-session.js';
@@ -237,7 +237,7 @@ class FsckRun {
   private async walkDir(id: NodeId, where: string, subject: (p: string) => string): Promise<boolean> {
     const key = hex(id);
     if (this.nodeState.get(key) === false) return false;
-    const page = this.loadPage(id, key, () => subject(where));
+    const page = await this.loadPage(id, key, () => subject(where));
     if (!page) {
       this.nodeState.set(key, true);
       return true;
@@ -262,8 +262,8 @@ class FsckRun {
   }
 
   /** A directory page, present, matching its id and decodable; null (reported) otherwise. */
-  private loadPage(id: NodeId, key: string, subject: () => string): Page | null {
-    const data = this.s.index.getNode(id);
+  private async loadPage(id: NodeId, key: string, subject: () => string): Promise<Page | null> {
+    const data = await this.s.index.getNode(id);
     if (!data) {
       this.report(subject(), `directory page ${key.slice(0, 16)} is missing`);
       return null;
@@ -510,22 +510,22 @@ async function sweepUnit(s: StoreCore, local: LocalPackAccess | undefined, dryRu
     const nodes = new Set<string>();
     const contents = new Set<string>();
     const chunks = new Set<string>();
-    const markDir = (id: NodeId) => {
+    const markDir = async (id: NodeId): Promise<void> => {
       const key = hex(id);
       if (nodes.has(key)) return;
       nodes.add(key);
-      const data = s.index.getNode(id);
+      const data = await s.index.getNode(id);
       if (!data) return; // fsck's business; gc only keeps what is reachable
       const { entries, refs } = pageItems(decodePage(data, id));
-      for (const r of refs) markDir(r.id);
+      for (const r of refs) await markDir(r.id);
       for (const e of entries) {
-        if (e.kind === 'dir') markDir(e.id as NodeId);
+        if (e.kind === 'dir') await markDir(e.id as NodeId);
         else contents.add(hex(e.id));
       }
     };
-    for (const root of await s.graph.allRoots()) markDir(root);
+    for (const root of await s.graph.allRoots()) await markDir(root);
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
-    for (const root of await s.jobs.allDatumOutputs()) markDir(root);
+    for (const root of await s.jobs.allDatumOutputs()) await markDir(root);
     // the kept contents' chunks, their records looked up MARK_LOOKUP at a time
     const reached = [...contents];
     for (let i = 0; i < reached.length; i += MARK_LOOKUP) {

@@ -15,7 +15,8 @@ import { concatContents, readChunk, readContent, type ReadContext } from './cont
 import { lookupPath, type PathEdit } from './file-tree.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import type { Packs } from './packs.js';
-import type { Entry, PageReader } from './tree.js';
+import type { PageReader } from './page-store.js';
+import type { Entry } from './tree.js';
 
 export class PutBase {
   /** per appended path: what the base held there (undefined: nothing) */
@@ -48,11 +49,11 @@ export class PutBase {
     const contents: ContentRecord[] = [];
     if (sameRoot(current, this.root)) return { edits, contents };
     for (const s of this.skipped) {
-      const now = current ? lookupPath(deps.reader, current, s.path) : undefined;
+      const now = current ? await lookupPath(deps.reader, current, s.path) : undefined;
       if (!now || now.kind !== s.entry.kind || !now.id.equals(s.entry.id)) edits.push({ path: s.path, entry: s.entry });
     }
     for (const [path, read] of this.appendedTo) {
-      const now = current ? lookupPath(deps.reader, current, path) : undefined;
+      const now = current ? await lookupPath(deps.reader, current, path) : undefined;
       if (now && now.kind !== 'file') throw new ConflictError(`file / directory path collision (${path})`, 'a path cannot be both a file and a directory');
       const before = read && read.size > 0 ? read : undefined;
       const nowId = now && now.size > 0 ? (now.id as ContentId) : undefined;

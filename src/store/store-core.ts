@@ -6,7 +6,6 @@ import { InvalidArgumentError, IoError, NotFoundError } from '../errors.js';
 import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
-import type { NodeId } from './hash.js';
 import type { RemoteChunkSource } from './remote-source.js';
 import { compactDb, openDb, withManyUnits, type Db } from './meta-db.js';
 import { describePackLocation, PACK_LOCATION_FILE, readPackLocation, samePackLocation, writePackLocation, type PackLocation } from './pack-location.js';
@@ -14,7 +13,7 @@ import { LocalCache } from './local-cache.js';
 import { SqliteRemoteChunks, type RemoteChunkIndex } from './remote-chunks.js';
 import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';
-import { PageReader, type PageStore } from './tree.js';
+import { PageReader, type PageStore } from './page-store.js';
 import { SqliteUnits } from './unit-of-work.js';
 
 export const STORE_DIR = '.tusk';
@@ -151,11 +150,8 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
   const units = new SqliteUnits(db);
   const graph = new SqliteCommitGraph(db, () => units.settled());
   const index = new SqliteChunkIndex(db, () => units.settled());
-  const pages: PageStore = {
-    getPage: (id: NodeId) => index.getNode(id),
-    // Pages are only written inside the transaction that commits the tree using them.
-    putPage: (id: NodeId, data: Buffer) => index.putNode(id, data),
-  };
+  // pages are only written inside the unit that commits the tree using them (StagedPages.flush)
+  const pages: PageStore = index;
   const jobs = new SqliteJobRecords(db, () => units.settled());
   const remoteChunks = new SqliteRemoteChunks(db);
   // on SQLite the unit's statements run on the store's one connection: the same objects serve it

@@ -20,7 +20,8 @@ import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.
 import type { JobRecords, PipelineRecord } from './job-records.js';
 import { dbFileFault } from './meta-db.js';
 import { DB_FILE, type StoreCore, type UnitTx } from './store-core.js';
-import { diffEntries, iterateEntries } from './tree.js';
+import { withStagedPages } from './page-store.js';
+import { diffEntries, entryPages } from './tree.js';
 
 // What the engine names besides the handle: pure helpers and the types of what its methods take
 // and return. Re-exported here so that no layer above imports the module that holds them.
@@ -79,7 +80,8 @@ export class StoreHandle {
     return this.#core.unitOfWork(fn);
   }
 
-  // Trees: read by page id, written only as a set of path edits.
+  // Trees: read by page id, written only as a set of path edits. Walks give a page's worth of
+  // entries at a time: loop over each batch, wait once per batch.
   lookupPath(root: NodeId, path: string) {
     return lookupPath(this.#core.reader, root, path);
   }
@@ -92,15 +94,15 @@ export class StoreHandle {
   globTree(root: NodeId, pattern: string) {
     return globTree(this.#core.reader, root, pattern);
   }
-  iterateEntries(root: NodeId, after?: string) {
-    return iterateEntries(this.#core.reader, root, after);
+  entryPages(root: NodeId, after?: string) {
+    return entryPages(this.#core.reader, root, after);
   }
   diffEntries(oldRoot: NodeId | null, newRoot: NodeId | null) {
     return diffEntries(this.#core.reader, oldRoot, newRoot);
   }
   /** The tree `root` with `edits` applied; its pages are written in the caller's unit of work. */
   applyPathEdits(root: NodeId | null, edits: readonly PathEdit[]) {
-    return applyPathEdits(this.#core.reader, this.#core.pages, root, edits);
+    return withStagedPages(this.#core, (pages) => applyPathEdits(pages, root, edits));
   }
 
   // Contents: verified reads; `ctx` names the file a read error is about.

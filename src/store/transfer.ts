@@ -16,7 +16,7 @@ import { enableDeltas } from './delta-writes.js';
 import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
 import type { StoreCore } from './store-core.js';
-import { decodePage } from './tree.js';
+import { decodePage } from './page-format.js';
 import { TERMINAL_JOB_STATES, type JobRecord, type JobState, type PipelineRecord } from './job-records.js';
 import type { CommitOrigin } from './types.js';
 import { decompress } from './zstd.js';
@@ -233,7 +233,7 @@ export async function exportCommits(
   }
 
   const skip = new Set<string>();
-  for (const root of knownRoots) walkPages(s, Buffer.from(root, 'hex') as NodeId, skip, () => {}, () => {});
+  for (const root of knownRoots) await walkPages(s, Buffer.from(root, 'hex') as NodeId, skip, () => {}, () => {});
   const pages: [string, string][] = [];
   const contents: ContentListing[] = [];
   const chunkSeen = new Set<string>();
@@ -242,7 +242,7 @@ export async function exportCommits(
   const named = new Map<string, ContentId>();
   for (const c of ordered) {
     if (!c.root) continue;
-    walkPages(
+    await walkPages(
       s,
       Buffer.from(c.root, 'hex') as NodeId,
       skip,
@@ -273,25 +273,37 @@ export async function exportCommits(
   return { set: { repos: [...repos.values()], pipelines: [...pipelines.values()], jobs, commits: ordered, pages, contents }, chunks };
 }
 
+/** Pages walkPages asks the index for at once. */
+const WALK_PAGES = 256;
+
 /** Visit every page below `root` not in `seen` (adding them), and every file content id they hold once per new page. */
-function walkPages(s: StoreCore, root: NodeId, seen: Set<string>, onPage: (id: NodeId, data: Buffer) => void, onFile: (content: Buffer) => void): void {
+async function walkPages(s: StoreCore, root: NodeId, seen: Set<string>, onPage: (id: NodeId, data: Buffer) => void, onFile: (content: Buffer) => void): Promise<void> {
   const stack: NodeId[] = [root];
   while (stack.length > 0) {
-    const id = stack.pop()!;
-    const key = id.toString('latin1');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const data = s.index.getNode(id);
-    if (!data) throw new CorruptError(`tree page ${id.toString('hex').slice(0, 16)} is missing from the local store`, 'run `tusk fsck`');
-    onPage(id, data);
-    const page = decodePage(data, id);
-    if (page.level === 0) {
-      for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
-        if (e.kind === 'dir') stack.push(e.id as NodeId);
-        else onFile(e.id);
+    // the pages waiting are asked for together: a round trip per batch, not per page
+    const ids: NodeId[] = [];
+    while (stack.length > 0 && ids.length < WALK_PAGES) {
+      const id = stack.pop()!;
+      const key = id.toString('latin1');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      ids.push(id);
+    }
+    const datas = await s.index.getNodes(ids);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const data = datas[i];
+      if (!data) throw new CorruptError(`tree page ${id.toString('hex').slice(0, 16)} is missing from the local store`, 'run `tusk fsck`');
+      onPage(id, data);
+      const page = decodePage(data, id);
+      if (page.level === 0) {
+        for (const e of (page as { entries: { kind: string; id: Buffer }[] }).entries) {
+          if (e.kind === 'dir') stack.push(e.id as NodeId);
+          else onFile(e.id);
+        }
+      } else {
+        for (const c of (page as { children: { id: NodeId }[] }).children) stack.push(c.id);
       }
-    } else {
-      for (const c of (page as { children: { id: NodeId }[] }).children) stack.push(c.id);
     }
   }
 }
@@ -487,12 +499,15 @@ export class TransferImport {
     for (const d of this.deltas.values()) for (const b of d.bases) if (!this.deltas.has(b.toString('latin1'))) bases.set(b.toString('latin1'), b);
     const basesHere = await this.writer.known([...bases.values()]);
     const depths = new Map<string, number>();
+    // the bases already stored here: their depths asked before the chains above them are walked
+    for (const [k, b] of bases) if (basesHere.has(k)) depths.set(k, await this.s.index.deltaDepth(b));
     const depthOf = (id: ChunkId, guard: number): number => {
       const k = id.toString('latin1');
       const known = depths.get(k);
       if (known !== undefined) return known;
       const d = this.deltas.get(k);
-      if (!d) return this.s.index.deltaDepth(id);
+      // a base that did not arrive: reported below, before any depth is used
+      if (!d) return 0;
       if (guard > 64) throw new CorruptError(`${d.where}: the delta chain of chunk ${id.toString('hex').slice(0, 16)} does not end`, 'the remote copy is damaged; push again from a sound store');
       const depth = 1 + Math.max(...d.bases.map((b) => depthOf(b, guard + 1)));
       depths.set(k, depth);
@@ -536,14 +551,14 @@ export class TransferImport {
       await this.writer.record();
       // the records just written are readable in this transaction; a wrong delta rolls it all back
       await this.verifyDeltas();
-      for (const p of pages) s.index.putNode(p.id, p.data);
+      await s.index.putNodes(pages);
       await s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
       for (const r of set.repos) if (!(await s.graph.getRepo(r.name))) await s.graph.insertRepo(r);
       for (const c of set.commits) {
         if (await s.graph.getCommit(c.repo, c.id)) continue;
         if (!(await s.graph.getRepo(c.repo))) await s.graph.insertRepo({ name: c.repo, type: 'user', description: '', created: c.started });
         if (c.parent !== null && !(await s.graph.getCommit(c.repo, c.parent))) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its parent ${c.parent}`, 'the remote history is incomplete; push again from a store that has it');
-        if (c.root !== null && !s.index.getNode(Buffer.from(c.root, 'hex') as NodeId)) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its tree`, 'the remote history is incomplete; push again from a store that has it');
+        if (c.root !== null && !(await s.index.getNode(Buffer.from(c.root, 'hex') as NodeId))) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its tree`, 'the remote history is incomplete; push again from a store that has it');
         const { provenance: _, ...row } = c;
         await s.graph.insertCommit({ ...row, seq: await s.graph.nextSeq(c.repo), root: c.root === null ? null : (Buffer.from(c.root, 'hex') as NodeId) });
         await s.graph.addCommitProvenance(
@@ -668,7 +683,7 @@ export async function neededChunks(s: StoreCore, set: TransferSet, files?: LeafF
   // one with a contents row needs its chunks; one the store does not know is its one chunk
   const ids = [...unlisted.values()];
   const asChunks = await s.index.existingChunks(ids as unknown as ChunkId[]);
-  const lists = s.index.getChunkLists(asChunks.size === 0 ? ids : ids.filter((id) => !asChunks.has(id.toString('latin1'))));
+  const lists = await s.index.getChunkLists(asChunks.size === 0 ? ids : ids.filter((id) => !asChunks.has(id.toString('latin1'))));
   // a one-chunk file whose chunk row was just looked for needs no second look
   const absent = new Set<string>();
   for (const [k, id] of unlisted) {

@@ -6,171 +6,22 @@
 // function of the set of names: the same directory always has the same root id, whatever edits
 // led to it. Changing one entry rewrites only the pages on its path (O(log n) small pages), and a
 // diff skips every subtree whose id is equal on both sides.
-import { CorruptError } from '../errors.js';
-import { hashBytes, ID_BYTES, type NodeId } from './hash.js';
+import { hashBytes, type NodeId } from './hash.js';
 import { nameBefore } from './name-order.js';
-import { ByteReader, ByteWriter } from './varint.js';
+import { encodePage, nameHeight, type Entry, type Page, type PageRef } from './page-format.js';
+import type { PageReader, PageSink, StagedPages } from './page-store.js';
 
-export type EntryKind = 'file' | 'dir';
-
-/** One name in a directory: a file (id = content id) or a subdirectory (id = its root page id). */
-export interface Entry {
-  readonly name: string;
-  readonly kind: EntryKind;
-  readonly id: Buffer;
-  /** bytes of the file, or of every file below the directory */
-  readonly size: number;
-  /** 1 for a file, number of files below a directory */
-  readonly files: number;
-  /** datum that produced this file, for pipeline outputs */
-  readonly datum?: string;
-}
-
-/** Reference to a page from its parent. */
-export interface PageRef {
-  readonly key: string; // first name in the subtree
-  readonly lastHeight: number; // height of the last name in the subtree: decides where the parent cuts
-  readonly id: NodeId;
-  readonly entries: number;
-  readonly size: number;
-  readonly files: number;
-}
-
-export type Page = { level: 0; entries: Entry[] } | { level: number; children: PageRef[] };
-
-/** Where pages are kept (the metadata db, in one transaction with the commit that uses them). */
-export interface PageStore {
-  getPage(id: NodeId): Buffer | undefined;
-  putPage(id: NodeId, data: Buffer): void;
-}
-
-const LEAF = 1;
-const INTERNAL = 2;
-const FLAG_DIR = 1;
-const FLAG_DATUM = 2;
-const MAX_HEIGHT = 5;
-
-const ASCII = /^[\x00-\x7f]*$/;
-
-/** Height of a name: trailing zero 6-bit groups of a 32-bit hash (murmur3 finalizer over FNV-1a of its UTF-8 bytes). */
-export function nameHeight(name: string): number {
-  let h = 0x811c9dc5;
-  // an ASCII name's code units are its UTF-8 bytes: no encoding needed
-  if (ASCII.test(name)) {
-    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  } else {
-    for (const b of Buffer.from(name, 'utf8')) h = Math.imul(h ^ b, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  let height = 0;
-  while (height < MAX_HEIGHT && (h & 63) === 0) {
-    height++;
-    h >>>= 6;
-  }
-  return height;
-}
-
-export function encodePage(page: Page): Buffer {
-  const w = new ByteWriter();
-  if (page.level === 0) {
-    const { entries } = page as { entries: Entry[] };
-    w.byte(LEAF);
-    w.uint(entries.length);
-    for (const e of entries) {
-      w.str(e.name);
-      w.byte((e.kind === 'dir' ? FLAG_DIR : 0) | (e.datum ? FLAG_DATUM : 0));
-      w.bytes(e.id);
-      w.uint(e.size);
-      if (e.kind === 'dir') w.uint(e.files);
-      if (e.datum) w.str(e.datum);
-    }
-  } else {
-    const { children, level } = page as { level: number; children: PageRef[] };
-    w.byte(INTERNAL);
-    w.uint(level);
-    w.uint(children.length);
-    for (const c of children) {
-      w.str(c.key);
-      w.byte(c.lastHeight);
-      w.bytes(c.id);
-      w.uint(c.entries);
-      w.uint(c.size);
-      w.uint(c.files);
-    }
-  }
-  return w.finish();
-}
-
-export function decodePage(data: Buffer, id?: NodeId): Page {
-  try {
-    const r = new ByteReader(data);
-    const type = r.byte();
-    if (type === LEAF) {
-      const n = r.uint();
-      const entries: Entry[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const name = r.str();
-        const flags = r.byte();
-        const eid = Buffer.from(r.bytes(ID_BYTES));
-        const size = r.uint();
-        const kind: EntryKind = flags & FLAG_DIR ? 'dir' : 'file';
-        const files = kind === 'dir' ? r.uint() : 1;
-        const datum = flags & FLAG_DATUM ? r.str() : undefined;
-        entries[i] = datum ? { name, kind, id: eid, size, files, datum } : { name, kind, id: eid, size, files };
-      }
-      return { level: 0, entries };
-    }
-    if (type === INTERNAL) {
-      const level = r.uint();
-      const n = r.uint();
-      const children: PageRef[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const key = r.str();
-        const lastHeight = r.byte();
-        const cid = Buffer.from(r.bytes(ID_BYTES)) as NodeId;
-        children[i] = { key, lastHeight, id: cid, entries: r.uint(), size: r.uint(), files: r.uint() };
-      }
-      return { level, children };
-    }
-    throw new Error(`unknown page type ${type}`);
-  } catch (err) {
-    throw new CorruptError(`tree page ${id ? id.toString('hex') : '?'} cannot be decoded: ${(err as Error).message}`, 'run `tusk fsck`');
-  }
-}
-
-/** Reads pages through a small decoded cache, verifying each page against its id. */
-export class PageReader {
-  private readonly cache = new Map<string, Page>();
-  constructor(private readonly store: PageStore, private readonly cacheLimit = 4096) {}
-
-  /** A verified page; `keepLeaf: false` leaves a leaf page out of the cache (a walk that reads each once). */
-  read(id: NodeId, opts: { keepLeaf?: boolean } = {}): Page {
-    const key = id.toString('hex');
-    const hit = this.cache.get(key);
-    if (hit) return hit;
-    const data = this.store.getPage(id);
-    if (!data) throw new CorruptError(`tree page ${key} is missing`, 'run `tusk fsck` to see what is affected');
-    if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${key} does not match its id`, 'run `tusk fsck` to see what is affected');
-    const page = decodePage(data, id);
-    if (page.level === 0 && opts.keepLeaf === false) return page;
-    if (this.cache.size >= this.cacheLimit) this.cache.clear();
-    this.cache.set(key, page);
-    return page;
-  }
-}
+export type { Entry, EntryKind, Page, PageRef } from './page-format.js';
 
 /**
  * Builds pages bottom-up as items arrive in name order; reused subtrees are pushed whole. Holds
  * only the pages not yet closed (about 64 entries per level): a directory of any size streams.
+ * Pages go to a PageSink in memory, so pushing never waits; the sink's owner stores them.
  */
 export class TreeBuilder {
   private readonly levels: (Entry | PageRef)[][] = [[]];
 
-  constructor(private readonly store: PageStore) {}
+  constructor(private readonly sink: PageSink) {}
 
   /** true when nothing is pending at levels 0..k, so a finished level-k page can be reused as is */
   isAligned(k: number): boolean {
@@ -226,7 +77,7 @@ export class TreeBuilder {
     }
     const data = encodePage(page);
     const id = hashBytes(data) as NodeId;
-    this.store.putPage(id, data);
+    this.sink.putPage(id, data);
     return { key, lastHeight, id, entries, size, files };
   }
 
@@ -251,17 +102,19 @@ export interface Edit {
   readonly entry: Entry | null;
 }
 
-/** Root of an empty directory page (used for the root of an empty commit). */
-export function writeEmptyPage(store: PageStore): PageRef {
+/** The empty directory's page (the root of an empty commit) and its ref. */
+export function emptyPage(): { ref: PageRef; data: Buffer } {
   const data = encodePage({ level: 0, entries: [] });
   const id = hashBytes(data) as NodeId;
-  store.putPage(id, data);
-  return { key: '', lastHeight: 0, id, entries: 0, size: 0, files: 0 };
+  return { ref: { key: '', lastHeight: 0, id, entries: 0, size: 0, files: 0 }, data };
 }
 
 /** Ref for an existing root page id (reads the page to learn its totals). */
-export function refOf(reader: PageReader, id: NodeId): PageRef {
-  const page = reader.read(id);
+export async function refOf(reader: PageReader, id: NodeId): Promise<PageRef> {
+  return refOfPage(await reader.read(id), id);
+}
+
+function refOfPage(page: Page, id: NodeId): PageRef {
   if (page.level === 0) {
     const es = (page as { entries: Entry[] }).entries;
     let size = 0;
@@ -287,30 +140,31 @@ export function refOf(reader: PageReader, id: NodeId): PageRef {
 /**
  * Apply sorted, de-duplicated edits to a directory rooted at `root` (null = empty directory).
  * Returns the new root, or null if the directory ends up empty. Pages off the edited paths are
- * reused by id without being read.
+ * reused by id without being read; the new pages are staged in `pages`.
  */
-export function applyEdits(reader: PageReader, store: PageStore, root: PageRef | null, edits: readonly Edit[]): PageRef | null {
-  const b = new TreeBuilder(store);
+export async function applyEdits(pages: StagedPages, root: PageRef | null, edits: readonly Edit[]): Promise<PageRef | null> {
+  const b = new TreeBuilder(pages);
   if (root === null || root.entries === 0) {
     for (const e of edits) if (e.entry) b.pushEntry(e.entry);
     return b.finish();
   }
-  const rootPage = reader.read(root.id);
-  walk(reader, b, root, rootPage.level, edits);
+  const rootPage = await pages.reader.read(root.id);
+  await walk(pages.reader, b, root, rootPage.level, edits);
   return b.finish();
 }
 
-function walk(reader: PageReader, b: TreeBuilder, ref: PageRef, level: number, edits: readonly Edit[]): void {
+async function walk(reader: PageReader, b: TreeBuilder, ref: PageRef, level: number, edits: readonly Edit[]): Promise<void> {
   if (edits.length === 0 && b.isAligned(level) && ref.lastHeight >= level + 1) {
     b.pushRef(level, ref);
     return;
   }
-  const page = reader.read(ref.id);
+  const page = await reader.read(ref.id);
   if (page.level === 0) {
     mergeLeaf((page as { entries: Entry[] }).entries, edits, b);
     return;
   }
   const children = (page as { children: PageRef[] }).children;
+  const slices: (readonly Edit[])[] = new Array(children.length);
   let ei = 0;
   for (let i = 0; i < children.length; i++) {
     const next = children[i + 1];
@@ -318,8 +172,12 @@ function walk(reader: PageReader, b: TreeBuilder, ref: PageRef, level: number, e
     // every edit before the next child's first key belongs to this child (the first child also
     // takes names that sort before everything)
     while (ei < edits.length && (next === undefined || nameBefore(edits[ei]!.name, next.key))) ei++;
-    walk(reader, b, children[i]!, level - 1, edits.slice(start, ei));
+    slices[i] = edits.slice(start, ei);
   }
+  // the children that take edits are read in any case: ask for them at once
+  const edited = children.filter((_, i) => slices[i]!.length > 0).map((c) => c.id);
+  if (edited.length > 1) await reader.readMany(edited);
+  for (let i = 0; i < children.length; i++) await walk(reader, b, children[i]!, level - 1, slices[i]!);
 }
 
 function mergeLeaf(entries: readonly Entry[], edits: readonly Edit[], b: TreeBuilder): void {
@@ -343,15 +201,15 @@ function mergeLeaf(entries: readonly Entry[], edits: readonly Edit[], b: TreeBui
 }
 
 /** Build a directory from entries already sorted by name. */
-export function buildTree(store: PageStore, sorted: Iterable<Entry>): PageRef | null {
-  const b = new TreeBuilder(store);
+export function buildTree(sink: PageSink, sorted: Iterable<Entry>): PageRef | null {
+  const b = new TreeBuilder(sink);
   for (const e of sorted) b.pushEntry(e);
   return b.finish();
 }
 
 /** Find one name in a directory: O(depth) page reads. */
-export function lookupEntry(reader: PageReader, rootId: NodeId, name: string): Entry | undefined {
-  let page = reader.read(rootId);
+export async function lookupEntry(reader: PageReader, rootId: NodeId, name: string): Promise<Entry | undefined> {
+  let page = await reader.read(rootId);
   while (page.level > 0) {
     const cs = (page as { children: PageRef[] }).children;
     let lo = 0;
@@ -361,7 +219,7 @@ export function lookupEntry(reader: PageReader, rootId: NodeId, name: string): E
       if (!nameBefore(name, cs[mid]!.key)) lo = mid;
       else hi = mid - 1;
     }
-    page = reader.read(cs[lo]!.id);
+    page = await reader.read(cs[lo]!.id);
   }
   const es = (page as { entries: Entry[] }).entries;
   let lo = 0;
@@ -377,45 +235,88 @@ export function lookupEntry(reader: PageReader, rootId: NodeId, name: string): E
 }
 
 /**
- * Entries of a directory in name order, starting after `after` (exclusive) when given. Lazy: the
- * cursor holds one page per level, so a walk of any size needs the memory of a few pages, as long
- * as `cacheLeaves: false` keeps the leaves it passes out of the reader's cache.
+ * Entries of a directory in name order, a page's worth at a time, starting after `after`
+ * (exclusive) when given: the caller loops over each array without waiting, and waits once per
+ * page. Lazy: the cursor holds one page per level (and the leaves it asked for ahead: the reader's
+ * readAhead), so a walk
+ * of any size needs the memory of a few pages, as long as `cacheLeaves: false` keeps the leaves
+ * it passes out of the reader's cache. The arrays are the pages' own: read them, do not change them.
  */
-export function* iterateEntries(reader: PageReader, rootId: NodeId, after?: string, opts: { cacheLeaves?: boolean } = {}): Generator<Entry> {
-  const cursor = new Cursor(reader, rootId, after, opts.cacheLeaves ?? true);
-  for (let e = cursor.current(); e; e = cursor.next()) yield e;
+export async function* entryPages(reader: PageReader, rootId: NodeId, after?: string, opts: { cacheLeaves?: boolean } = {}): AsyncGenerator<readonly Entry[]> {
+  const cursor = await Cursor.open(reader, rootId, after, { keepLeaf: opts.cacheLeaves ?? true, ahead: reader.readAhead });
+  for (let run = cursor.restOfLeaf(); run; run = cursor.restOfLeaf()) {
+    yield run;
+    cursor.skipLeaf();
+    await cursor.settle();
+  }
 }
 
-/** A position in a tree: a stack of (page, index) from the root down to a leaf entry. */
+/** Every entry of a directory in name order (a whole directory in memory: for small ones and tests). */
+export async function listEntries(reader: PageReader, rootId: NodeId): Promise<Entry[]> {
+  const out: Entry[] = [];
+  for await (const page of entryPages(reader, rootId)) for (const e of page) out.push(e);
+  return out;
+}
+
+interface Frame {
+  items: readonly (Entry | PageRef)[];
+  level: number;
+  idx: number;
+  /** children read ahead (level 1 only): pages of items[aheadAt…] */
+  ahead?: Page[];
+  aheadAt?: number;
+}
+
+/**
+ * A position in a tree: a stack of (page, index) from the root down to a leaf entry. Moving along
+ * a loaded leaf is synchronous; when a move leaves the page, `ready` turns false and `settle`
+ * reads the pages that lead to the next entry.
+ */
 class Cursor {
-  private readonly stack: { items: (Entry | PageRef)[]; level: number; idx: number }[] = [];
+  private readonly stack: Frame[] = [];
   private readonly readOpts: { keepLeaf: boolean };
 
-  constructor(private readonly reader: PageReader, rootId: NodeId, after?: string, cacheLeaves = true) {
-    this.readOpts = { keepLeaf: cacheLeaves };
-    this.descend(reader.read(rootId, this.readOpts), after);
-    if (after !== undefined) {
-      const cur = this.current();
-      if (cur && !nameBefore(after, cur.name)) this.next();
-    }
+  private constructor(
+    private readonly reader: PageReader,
+    opts: { keepLeaf: boolean; ahead: number },
+    private readonly ahead = opts.ahead,
+  ) {
+    this.readOpts = { keepLeaf: opts.keepLeaf };
   }
 
-  private descend(page: Page, after?: string): void {
+  static async open(reader: PageReader, rootId: NodeId, after: string | undefined, opts: { keepLeaf: boolean; ahead: number }): Promise<Cursor> {
+    const c = new Cursor(reader, opts);
+    let page = await reader.read(rootId, c.readOpts);
     for (;;) {
       if (page.level === 0) {
         const es = (page as { entries: Entry[] }).entries;
         let idx = 0;
         if (after !== undefined) while (idx < es.length && !nameBefore(after, es[idx]!.name)) idx++;
-        this.stack.push({ items: es, level: 0, idx });
-        if (idx >= es.length && es.length > 0) this.advance();
-        return;
+        c.stack.push({ items: es, level: 0, idx });
+        break;
       }
       const cs = (page as { children: PageRef[] }).children;
       let idx = 0;
       if (after !== undefined) while (idx + 1 < cs.length && !nameBefore(after, cs[idx + 1]!.key)) idx++;
-      this.stack.push({ items: cs, level: page.level, idx });
-      page = this.reader.read(cs[idx]!.id, this.readOpts);
+      const f: Frame = { items: cs, level: page.level, idx };
+      c.stack.push(f);
+      page = await c.child(f);
     }
+    await c.settle();
+    if (after !== undefined) {
+      const cur = c.current();
+      if (cur && !nameBefore(after, cur.name)) {
+        c.next();
+        await c.settle();
+      }
+    }
+    return c;
+  }
+
+  /** the current entry is loaded (or the walk is over): current() and next() may be used without settle() */
+  get ready(): boolean {
+    const top = this.stack[this.stack.length - 1];
+    return !top || (top.level === 0 && top.idx < top.items.length);
   }
 
   current(): Entry | undefined {
@@ -424,27 +325,54 @@ class Cursor {
     return top.items[top.idx] as Entry | undefined;
   }
 
-  /** move past the current leaf entry */
-  next(): Entry | undefined {
+  /** move past the current leaf entry (then settle() when no longer ready) */
+  next(): void {
     const top = this.stack[this.stack.length - 1];
-    if (!top) return undefined;
-    top.idx++;
-    if (top.idx >= top.items.length) this.advance();
-    return this.current();
+    if (top) top.idx++;
   }
 
-  /** the current position ran off the end of its page: climb to the next sibling and descend */
-  private advance(): void {
-    this.stack.pop();
-    while (this.stack.length > 0) {
-      const top = this.stack[this.stack.length - 1]!;
-      top.idx++;
-      if (top.idx < top.items.length) {
-        this.descend(this.reader.read((top.items[top.idx] as PageRef).id, this.readOpts));
-        return;
+  /** The current leaf's entries from the current one on; undefined at the end. */
+  restOfLeaf(): readonly Entry[] | undefined {
+    const top = this.stack[this.stack.length - 1];
+    if (!top || top.level !== 0 || top.idx >= top.items.length) return undefined;
+    return (top.idx === 0 ? top.items : top.items.slice(top.idx)) as readonly Entry[];
+  }
+
+  /** move past the rest of the current leaf */
+  skipLeaf(): void {
+    const top = this.stack[this.stack.length - 1];
+    if (top) top.idx = top.items.length;
+  }
+
+  /** Climb off finished pages and descend to the next entry, reading the pages on the way. */
+  async settle(): Promise<void> {
+    for (;;) {
+      const top = this.stack[this.stack.length - 1];
+      if (!top) return;
+      if (top.idx >= top.items.length) {
+        this.stack.pop();
+        const parent = this.stack[this.stack.length - 1];
+        if (parent) parent.idx++;
+        continue;
       }
-      this.stack.pop();
+      if (top.level === 0) return;
+      const page = await this.child(top);
+      this.stack.push(page.level === 0 ? { items: (page as { entries: Entry[] }).entries, level: 0, idx: 0 } : { items: (page as { children: PageRef[] }).children, level: page.level, idx: 0 });
     }
+  }
+
+  /** The page of `f`'s current child; a level-1 page's leaves are asked for the reader's readAhead at a time. */
+  private async child(f: Frame): Promise<Page> {
+    const ref = f.items[f.idx] as PageRef;
+    if (f.level !== 1 || this.ahead <= 1) return this.reader.read(ref.id, this.readOpts);
+    const at = f.aheadAt ?? 0;
+    if (f.ahead && f.idx >= at && f.idx < at + f.ahead.length) return f.ahead[f.idx - at]!;
+    f.ahead = await this.reader.readMany(
+      f.items.slice(f.idx, f.idx + this.ahead).map((r) => (r as PageRef).id),
+      this.readOpts,
+    );
+    f.aheadAt = f.idx;
+    return f.ahead[0]!;
   }
 
   /** Subtrees (largest first) that begin exactly at the current entry, as [stack depth, id]. */
@@ -465,13 +393,10 @@ class Cursor {
     return out;
   }
 
-  /** skip the child subtree at stack depth d entirely */
+  /** skip the child subtree at stack depth d entirely (then settle()) */
   skip(d: number): void {
     this.stack.length = d + 1;
-    const f = this.stack[d]!;
-    f.idx++;
-    if (f.idx < f.items.length) this.descend(this.reader.read((f.items[f.idx] as PageRef).id, this.readOpts));
-    else this.advance();
+    this.stack[d]!.idx++;
   }
 }
 
@@ -480,23 +405,38 @@ export type EntryChange =
   | { op: 'removed'; entry: Entry }
   | { op: 'changed'; before: Entry; after: Entry };
 
-/** Differences between two directories, in name order; equal subtrees are skipped unread. */
-export function* diffEntries(reader: PageReader, oldRoot: NodeId | null, newRoot: NodeId | null): Generator<EntryChange> {
+/**
+ * Differences between two directories, in name order, in batches (the changes found between two
+ * page reads); equal subtrees are skipped unread.
+ */
+export async function* diffEntries(reader: PageReader, oldRoot: NodeId | null, newRoot: NodeId | null): AsyncGenerator<EntryChange[]> {
   if (oldRoot && newRoot && oldRoot.equals(newRoot)) return;
   if (!oldRoot) {
-    if (newRoot) for (const e of iterateEntries(reader, newRoot)) yield { op: 'added', entry: e };
+    if (newRoot) for await (const page of entryPages(reader, newRoot)) yield page.map((entry) => ({ op: 'added', entry }));
     return;
   }
   if (!newRoot) {
-    for (const e of iterateEntries(reader, oldRoot)) yield { op: 'removed', entry: e };
+    for await (const page of entryPages(reader, oldRoot)) yield page.map((entry) => ({ op: 'removed', entry }));
     return;
   }
-  const a = new Cursor(reader, oldRoot);
-  const b = new Cursor(reader, newRoot);
+  // no reading ahead: the leaves a scan would ask for may be skipped as equal
+  const opts = { keepLeaf: true, ahead: 1 };
+  // one side after the other: a page both sides share is then read once, the second from the cache
+  const a = await Cursor.open(reader, oldRoot, undefined, opts);
+  const b = await Cursor.open(reader, newRoot, undefined, opts);
+  let out: EntryChange[] = [];
   for (;;) {
+    if (!a.ready || !b.ready) {
+      if (out.length > 0) {
+        yield out;
+        out = [];
+      }
+      await a.settle();
+      await b.settle();
+    }
     const ea = a.current();
     const eb = b.current();
-    if (!ea && !eb) return;
+    if (!ea && !eb) break;
     if (ea && eb) {
       const sa = a.startingSubtrees();
       if (sa.length > 0) {
@@ -510,17 +450,18 @@ export function* diffEntries(reader: PageReader, oldRoot: NodeId | null, newRoot
       }
     }
     if (eb === undefined || (ea !== undefined && nameBefore(ea.name, eb.name))) {
-      yield { op: 'removed', entry: ea! };
+      out.push({ op: 'removed', entry: ea! });
       a.next();
     } else if (ea === undefined || nameBefore(eb.name, ea.name)) {
-      yield { op: 'added', entry: eb };
+      out.push({ op: 'added', entry: eb });
       b.next();
     } else {
-      if (!entriesEqual(ea, eb)) yield { op: 'changed', before: ea, after: eb };
+      if (!entriesEqual(ea, eb)) out.push({ op: 'changed', before: ea, after: eb });
       a.next();
       b.next();
     }
   }
+  if (out.length > 0) yield out;
 }
 
 export function entriesEqual(a: Entry, b: Entry): boolean {

@@ -61,14 +61,54 @@ export const WIDTH_ROWS = 1000;
  * A table of up to `widthRows` rows is exactly renderTable's.
  */
 export function* streamTable(headers: string[], rows: Iterable<Cell[]>, opts: TableOptions & { widthRows?: number } = {}): Generator<string> {
-  const limit = opts.widthRows ?? WIDTH_ROWS;
-  const first: string[][] = [headers.map((h) => h.toUpperCase())];
-  const it = rows[Symbol.iterator]();
-  let r = it.next();
-  for (; !r.done && first.length <= limit; r = it.next()) first.push(cellsOf(r.value, opts));
-  const widths = columnWidths(first, opts);
-  for (const line of first) yield layLine(line, widths, opts) + '\n';
-  for (; !r.done; r = it.next()) yield layLine(cellsOf(r.value, opts), widths, opts) + '\n';
+  const t = new TableStream(headers, opts);
+  const out: string[] = [];
+  for (const row of rows) {
+    t.row(row, out);
+    yield* out;
+    out.length = 0;
+  }
+  t.end(out);
+  yield* out;
+}
+
+/** Text for rows that arrive over time: the pieces each row lets out, then those of the end, appended to `out`. */
+export interface RowStream<R> {
+  row(r: R, out: string[]): void;
+  end(out: string[]): void;
+}
+
+/** streamTable fed a batch of rows at a time: `row` gives the lines a row lets out (none while the first rows are gathered), `end` the rest. */
+export class TableStream implements RowStream<Cell[]> {
+  private first: string[][] | null;
+  private widths: number[] = [];
+
+  constructor(
+    headers: string[],
+    private readonly opts: TableOptions & { widthRows?: number } = {},
+  ) {
+    this.first = [headers.map((h) => h.toUpperCase())];
+  }
+
+  row(row: Cell[], out: string[]): void {
+    if (!this.first) {
+      out.push(layLine(cellsOf(row, this.opts), this.widths, this.opts) + '\n');
+      return;
+    }
+    this.first.push(cellsOf(row, this.opts));
+    if (this.first.length > (this.opts.widthRows ?? WIDTH_ROWS)) this.release(out);
+  }
+
+  end(out: string[]): void {
+    if (this.first) this.release(out);
+  }
+
+  private release(out: string[]): void {
+    const first = this.first!;
+    this.first = null;
+    this.widths = columnWidths(first, this.opts);
+    for (const line of first) out.push(layLine(line, this.widths, this.opts) + '\n');
+  }
 }
 
 function cellsOf(row: Cell[], opts: TableOptions): string[] {

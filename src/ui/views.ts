@@ -4,7 +4,7 @@
 import type { BranchInfo, CommitInfo, CommitSetInfo, DiffEntry, FileInfo, RepoInfo } from '../store/types.js';
 import { dash, formatBytes, type TimeLike } from './format.js';
 import { progressBar } from './progress.js';
-import { renderKeyValues, renderTable, streamTable, type Cell } from './table.js';
+import { renderKeyValues, renderTable, TableStream, type Cell, type RowStream } from './table.js';
 
 /** Renders a time cell: relative, or absolute under `--full-timestamps`. */
 export type TimeFormatter = (t: TimeLike | null | undefined) => string;
@@ -126,11 +126,8 @@ export function diffNames(entries: DiffEntry[]): string {
   return entries.map((e) => `${e.op} ${fileName(e)}\n`).join('');
 }
 
-/** fileTable for a listing that arrives one file at a time (`list file`); see streamTable for the widths. */
-export function fileTableLines(files: Iterable<FileInfo>, opts: { widthRows?: number } = {}): Iterable<string> {
-  return streamTable(['NAME', 'TYPE', 'SIZE'], mapRows(files, (f) => [fileName(f), f.type, formatBytes(f.sizeBytes)]), opts);
-}
-
-function* mapRows<T>(items: Iterable<T>, row: (item: T) => Cell[]): Generator<Cell[]> {
-  for (const item of items) yield row(item);
+/** fileTable for a listing that arrives a page of files at a time (`list file`); see streamTable for the widths. */
+export function fileTableStream(opts: { widthRows?: number } = {}): RowStream<FileInfo> {
+  const t = new TableStream(['NAME', 'TYPE', 'SIZE'], opts);
+  return { row: (f, out) => t.row([fileName(f), f.type, formatBytes(f.sizeBytes)], out), end: (out) => t.end(out) };
 }

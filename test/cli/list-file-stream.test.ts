@@ -75,7 +75,7 @@ describe('list file streams', () => {
     while (page.level > 0) {
       const children = (page as { children: PageRef[] }).children;
       ref = ref === undefined ? children[children.length - 1]! : children[0]!;
-      page = store.core.reader.read(ref.id);
+      page = await store.core.reader.read(ref.id);
     }
     const firstLost = files.findIndex((f) => f.path === `/many/${ref!.key}`);
     expect(firstLost).toBeGreaterThan(WIDTH_ROWS);

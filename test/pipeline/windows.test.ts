@@ -109,7 +109,7 @@ describe('window datums from a store', () => {
       const head = (await core.graph.getBranch('series', 'master'))!.head;
       return { commit: head, root: (await core.graph.getCommit('series', head))!.root as NodeId, history: async () => await commitHistory(core.graph, 'series', head) };
     };
-    const datums = planDatums(store.handle, input, await resolveInputs(input, resolve));
+    const datums = await planDatums(store.handle, input, await resolveInputs(input, resolve));
     // notes.txt is not selected by the glob; a.csv is in two commits, one version each
     expect(datums.map((d) => d.files.map((f) => [f.commit, f.path]))).toEqual([
       [

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gc } from '../../src/store/maintenance.js';
 import { PackWriter } from '../../src/store/pack-writer.js';
-import { walkFiles } from '../../src/store/file-tree.js';
+import { collectBatches, walkFiles } from '../../src/store/file-tree.js';
 import { hashBytes, type ChunkId, type NodeId } from '../../src/store/hash.js';
 import type { LocalPackAccess } from '../../src/store/packs.js';
 import type { StoreCore } from '../../src/store/store-core.js';
@@ -96,7 +96,7 @@ async function chain(dir: string, repo: string, branch: string): Promise<{ id: s
     const out: { id: string; finished: boolean; files: Map<string, string> }[] = [];
     for (let c = await g.getCommit(repo, (await g.getBranch(repo, branch))!.head); c; c = c.parent ? (await g.getCommit(repo, c.parent)) : undefined) {
       const files = new Map<string, string>();
-      for (const f of walkFiles(s.core.reader, c.root as NodeId, '/')) if (f.entry.kind === 'file') files.set(f.path, f.entry.id.toString('hex'));
+      for (const f of await collectBatches(walkFiles(s.core.reader, c.root as NodeId, '/'))) if (f.entry.kind === 'file') files.set(f.path, f.entry.id.toString('hex'));
       out.push({ id: c.id, finished: c.finished !== null, files });
     }
     return out;

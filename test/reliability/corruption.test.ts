@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitIds } from '../../src/store/chunk-index.js';
-import { walkTree } from '../../src/store/file-tree.js';
+import { collectBatches, walkTree } from '../../src/store/file-tree.js';
 import type { NodeId } from '../../src/store/hash.js';
 import { RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
 import type { Store } from '../../src/store/store.js';
@@ -96,21 +96,21 @@ async function buildModel(dir: string): Promise<Model> {
     for await (const c of s.core.graph.iterateAllCommits()) {
       if (!c.root) continue;
       // pages: every page under every directory, with the directory it belongs to
-      const pagesOf = (dirId: NodeId, where: string) => {
+      const pagesOf = async (dirId: NodeId, where: string) => {
         const stack: Buffer[] = [dirId];
         while (stack.length) {
           const id = stack.pop()!;
           const key = id.toString('hex');
           if (!pageSubjects.has(key)) pageSubjects.set(key, new Set());
           pageSubjects.get(key)!.add(`${c.repo}@${c.id}:${where}`);
-          const page = s.core.reader.read(id as NodeId);
+          const page = await s.core.reader.read(id as NodeId);
           if (page.level > 0) for (const r of (page as { children: { id: Buffer }[] }).children) stack.push(r.id);
         }
       };
-      pagesOf(c.root, '/');
-      for (const pe of walkTree(s.core.reader, c.root, '/')) {
+      await pagesOf(c.root, '/');
+      for (const pe of await collectBatches(walkTree(s.core.reader, c.root, '/'))) {
         if (pe.entry.kind === 'dir') {
-          pagesOf(pe.entry.id as NodeId, pe.path);
+          await pagesOf(pe.entry.id as NodeId, pe.path);
           continue;
         }
         const cid = pe.entry.id.toString('hex');
@@ -418,7 +418,7 @@ describe('corruption: damaged SQLite rows', () => {
     let pageId: string;
     try {
       const c = (await s.core.graph.getCommit('a', dirFile.commit))!;
-      const e = [...walkTree(s.core.reader, c.root!, '/')].find((pe) => pe.path === '/small')!;
+      const e = (await collectBatches(walkTree(s.core.reader, c.root!, '/'))).find((pe) => pe.path === '/small')!;
       pageId = e.entry.id.toString('hex');
     } finally {
       s.close();

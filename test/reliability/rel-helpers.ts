@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
-import { walkFiles } from '../../src/store/file-tree.js';
+import { collectBatches, walkFiles } from '../../src/store/file-tree.js';
 import { hashBytes, type NodeId } from '../../src/store/hash.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { REPO_ROOT } from '../cli/cli-helpers.js';
@@ -74,7 +74,7 @@ export async function logicalState(store: Store): Promise<{ state: Record<string
       for (let c = await g.getCommit(repo, b.head); c; c = c.parent ? (await g.getCommit(repo, c.parent)) : undefined) {
         const files: Record<string, string> = {};
         if (c.root) {
-          for (const f of walkFiles(store.core.reader, c.root as NodeId, '/')) {
+          for (const f of await collectBatches(walkFiles(store.core.reader, c.root as NodeId, '/'))) {
             if (f.entry.kind !== 'file') continue;
             const id = f.entry.id.toString('hex');
             files[f.path] = `${id.slice(0, 16)}:${f.entry.size}`;

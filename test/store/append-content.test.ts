@@ -53,7 +53,7 @@ describe('appending to a stored content', () => {
         appended: [{ path: '/appended', base: fromHex((await stored(store, '/base')).id) as ContentId, tail: path.join(dir, 'tail') }],
         beforeCommit: async () => {},
       });
-      const e = lookupPath(store.core.reader, r.root!, '/appended')!;
+      const e = (await lookupPath(store.core.reader, r.root!, '/appended'))!;
       const rec = (await store.core.index.getContent(e.id as ContentId))!;
       return { id: e.id.toString('hex'), size: rec.size, chunks: rec.chunks.map((c) => c.toString('hex')) };
     } finally {
@@ -113,12 +113,12 @@ describe('appending to a stored content', () => {
       });
       expect(r.root).toEqual(recorded);
       expect(r.files).toBe(2);
-      const e = lookupPath(store.core.reader, r.root!, '/sub/predictions.csv')!;
+      const e = (await lookupPath(store.core.reader, r.root!, '/sub/predictions.csv'))!;
       expect(e.datum).toBe('d1');
       const whole = await wholePut(Buffer.concat([base, tail]));
       expect(e.id.toString('hex')).toBe(whole.id);
       expect((await store.core.index.getContent(e.id as ContentId))!.chunks.map((c) => c.toString('hex'))).toEqual(whole.chunks);
-      expect(lookupPath(store.core.reader, r.root!, '/other.txt')).toBeDefined();
+      expect(await lookupPath(store.core.reader, r.root!, '/other.txt')).toBeDefined();
       const back = await allBytes(readContent(store.core.index, store.core.packs, e.id as ContentId, { describe: () => 'back' }));
       expect(back.equals(Buffer.concat([base, tail]))).toBe(true);
     } finally {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TuskError } from '../../src/errors.js';
-import { applyPathEdits, dirEntry, globTree, lookupPath, rootEntry, walkFiles, walkTree, type PathEdit } from '../../src/store/file-tree.js';
+import { applyPathEdits, collectBatches, dirEntry, globTree, lookupPath, rootEntry, walkFiles, walkTree, type PathEdit } from '../../src/store/file-tree.js';
+import { withStagedPages } from '../../src/store/page-store.js';
 import { hashBytes, type NodeId } from '../../src/store/hash.js';
 import type { StoreCore } from '../../src/store/store-core.js';
 import { refOf, type Entry } from '../../src/store/tree.js';
@@ -25,14 +26,14 @@ function file(content: string): Entry {
 /** Apply edits the way the file service does: pages are written inside a transaction. */
 async function apply(c: StoreCore, root: NodeId | null, edits: Record<string, Entry | null> | PathEdit[]): Promise<NodeId | null> {
   const list = Array.isArray(edits) ? edits : Object.entries(edits).map(([path, entry]) => ({ path, entry }));
-  const ref = await c.unitOfWork(async () => applyPathEdits(c.reader, c.pages, root, list));
+  const ref = await c.unitOfWork(async () => withStagedPages(c, (pages) => applyPathEdits(pages, root, list)));
   return ref ? ref.id : null;
 }
 
 /** Every path below the root, directories marked with a trailing slash. */
-function listing(c: StoreCore, root: NodeId | null): string[] {
+async function listing(c: StoreCore, root: NodeId | null): Promise<string[]> {
   if (!root) return [];
-  return [...walkTree(c.reader, root, '/')].map((pe) => (pe.entry.kind === 'dir' ? `${pe.path}/` : pe.path));
+  return (await collectBatches(walkTree(c.reader, root, '/'))).map((pe) => (pe.entry.kind === 'dir' ? `${pe.path}/` : pe.path));
 }
 
 async function thrown(fn: () => Promise<unknown>): Promise<TuskError> {
@@ -55,7 +56,7 @@ describe('file tree: path edits', () => {
     const root = (await apply(c, null, initial()))!;
     // GOLDEN: a pure function of the names, content ids and the page encoding
     expect(root.toString('hex')).toBe(GOLDEN_ROOT);
-    expect(listing(c, root)).toEqual([
+    expect(await listing(c, root)).toEqual([
       '/a/',
       '/a/b/',
       '/a/b/c/',
@@ -69,35 +70,35 @@ describe('file tree: path edits', () => {
       '/dir/y.csv',
       '/top.txt',
     ]);
-    const r = lookupPath(c.reader, root, '/')!;
+    const r = (await lookupPath(c.reader, root, '/'))!;
     expect(r).toMatchObject({ kind: 'dir', size: sizeOf(FILES), files: 7 });
     expect(r.id).toEqual(root);
-    expect(lookupPath(c.reader, root, '/a')).toMatchObject({ name: 'a', kind: 'dir', size: sizeOf(FILES.slice(0, 3)), files: 3 });
-    expect(lookupPath(c.reader, root, '/a/b')).toMatchObject({ kind: 'dir', size: sizeOf(FILES.slice(0, 2)), files: 2 });
-    expect(lookupPath(c.reader, root, '/a/b/c')).toMatchObject({ kind: 'dir', size: '/a/b/c/d.txt'.length, files: 1 });
-    expect(lookupPath(c.reader, root, '/dir')).toMatchObject({ kind: 'dir', size: sizeOf(FILES.slice(3, 6)), files: 3 });
+    expect((await lookupPath(c.reader, root, '/a'))).toMatchObject({ name: 'a', kind: 'dir', size: sizeOf(FILES.slice(0, 3)), files: 3 });
+    expect((await lookupPath(c.reader, root, '/a/b'))).toMatchObject({ kind: 'dir', size: sizeOf(FILES.slice(0, 2)), files: 2 });
+    expect((await lookupPath(c.reader, root, '/a/b/c'))).toMatchObject({ kind: 'dir', size: '/a/b/c/d.txt'.length, files: 1 });
+    expect((await lookupPath(c.reader, root, '/dir'))).toMatchObject({ kind: 'dir', size: sizeOf(FILES.slice(3, 6)), files: 3 });
     // every directory's totals are the sum over its children
-    for (const pe of walkTree(c.reader, root, '/')) {
+    for (const pe of await collectBatches(walkTree(c.reader, root, '/'))) {
       if (pe.entry.kind !== 'dir') continue;
-      const kids = [...walkTree(c.reader, pe.entry.id as NodeId, pe.path, { maxDepth: 1 })].map((k) => k.entry);
+      const kids = (await collectBatches(walkTree(c.reader, pe.entry.id as NodeId, pe.path, { maxDepth: 1 }))).map((k) => k.entry);
       expect(pe.entry.size, pe.path).toBe(kids.reduce((n, k) => n + k.size, 0));
       expect(pe.entry.files, pe.path).toBe(kids.reduce((n, k) => n + k.files, 0));
-      expect(refOf(c.reader, pe.entry.id as NodeId)).toMatchObject({ size: pe.entry.size, files: pe.entry.files });
+      expect((await refOf(c.reader, pe.entry.id as NodeId))).toMatchObject({ size: pe.entry.size, files: pe.entry.files });
     }
   });
 
   it('looks up files, directories and missing paths', async () => {
     const c = core();
     const root = (await apply(c, null, initial()))!;
-    expect(lookupPath(c.reader, root, '/a/b/c/d.txt')).toEqual({ ...file('/a/b/c/d.txt'), name: 'd.txt' });
-    expect(lookupPath(c.reader, root, '/top.txt')).toEqual({ ...file('/top.txt'), name: 'top.txt' });
-    expect(lookupPath(c.reader, root, '/nope')).toBeUndefined();
-    expect(lookupPath(c.reader, root, '/a/nope/d.txt')).toBeUndefined();
-    expect(lookupPath(c.reader, root, '/top.txt/below')).toBeUndefined();
-    expect(lookupPath(c.reader, root, '/a/b/c/d')).toBeUndefined();
-    expect([...walkFiles(c.reader, root, '/a')].map((pe) => pe.path)).toEqual(['/a/b/c/d.txt', '/a/b/e.txt', '/a/f.txt']);
-    expect([...walkFiles(c.reader, root, '/top.txt')].map((pe) => pe.path)).toEqual(['/top.txt']);
-    expect([...walkFiles(c.reader, root, '/nope')]).toEqual([]);
+    expect((await lookupPath(c.reader, root, '/a/b/c/d.txt'))).toEqual({ ...file('/a/b/c/d.txt'), name: 'd.txt' });
+    expect((await lookupPath(c.reader, root, '/top.txt'))).toEqual({ ...file('/top.txt'), name: 'top.txt' });
+    expect((await lookupPath(c.reader, root, '/nope'))).toBeUndefined();
+    expect((await lookupPath(c.reader, root, '/a/nope/d.txt'))).toBeUndefined();
+    expect((await lookupPath(c.reader, root, '/top.txt/below'))).toBeUndefined();
+    expect((await lookupPath(c.reader, root, '/a/b/c/d'))).toBeUndefined();
+    expect((await collectBatches(walkFiles(c.reader, root, '/a'))).map((pe) => pe.path)).toEqual(['/a/b/c/d.txt', '/a/b/e.txt', '/a/f.txt']);
+    expect((await collectBatches(walkFiles(c.reader, root, '/top.txt'))).map((pe) => pe.path)).toEqual(['/top.txt']);
+    expect((await collectBatches(walkFiles(c.reader, root, '/nope')))).toEqual([]);
   });
 
   it('has one root id per file system, whatever edits led to it', async () => {
@@ -117,13 +118,13 @@ describe('file tree: path edits', () => {
     const root = (await apply(c, null, initial()))!;
     const next = (await apply(c, root, { '/a/b/e.txt': file('a much longer new content') }))!;
     expect(next).not.toEqual(root);
-    expect(lookupPath(c.reader, next, '/a/b/e.txt')).toEqual({ ...file('a much longer new content'), name: 'e.txt' });
-    expect(lookupPath(c.reader, next, '/a/b/c')!.id).toEqual(lookupPath(c.reader, root, '/a/b/c')!.id);
-    expect(lookupPath(c.reader, next, '/dir')!.id).toEqual(lookupPath(c.reader, root, '/dir')!.id);
-    expect(lookupPath(c.reader, next, '/a/b')!.id).not.toEqual(lookupPath(c.reader, root, '/a/b')!.id);
-    expect(rootEntry(c.reader, next).size).toBe(sizeOf(FILES) - '/a/b/e.txt'.length + 'a much longer new content'.length);
+    expect((await lookupPath(c.reader, next, '/a/b/e.txt'))).toEqual({ ...file('a much longer new content'), name: 'e.txt' });
+    expect((await lookupPath(c.reader, next, '/a/b/c'))!.id).toEqual((await lookupPath(c.reader, root, '/a/b/c'))!.id);
+    expect((await lookupPath(c.reader, next, '/dir'))!.id).toEqual((await lookupPath(c.reader, root, '/dir'))!.id);
+    expect((await lookupPath(c.reader, next, '/a/b'))!.id).not.toEqual((await lookupPath(c.reader, root, '/a/b'))!.id);
+    expect((await rootEntry(c.reader, next)).size).toBe(sizeOf(FILES) - '/a/b/e.txt'.length + 'a much longer new content'.length);
     // the old root is untouched
-    expect(lookupPath(c.reader, root, '/a/b/e.txt')).toEqual({ ...file('/a/b/e.txt'), name: 'e.txt' });
+    expect((await lookupPath(c.reader, root, '/a/b/e.txt'))).toEqual({ ...file('/a/b/e.txt'), name: 'e.txt' });
     // the same content again changes nothing
     expect(await apply(c, next, { '/a/b/e.txt': file('a much longer new content') })).toEqual(next);
   });
@@ -136,22 +137,22 @@ describe('file tree: path edits', () => {
       { path: '/y', entry: file('y') },
       { path: '/y', entry: null },
     ]))!;
-    expect(listing(c, root)).toEqual(['/x']);
-    expect(lookupPath(c.reader, root, '/x')!.id).toEqual(hashBytes(Buffer.from('2')));
+    expect(await listing(c, root)).toEqual(['/x']);
+    expect((await lookupPath(c.reader, root, '/x'))!.id).toEqual(hashBytes(Buffer.from('2')));
   });
 
   it('deleting the last file of a directory removes the directory, up to the root', async () => {
     const c = core();
     let root = await apply(c, null, initial());
     root = await apply(c, root, { '/a/b/c/d.txt': null });
-    expect(lookupPath(c.reader, root!, '/a/b/c')).toBeUndefined();
-    expect(listing(c, root)).toEqual(['/a/', '/a/b/', '/a/b/e.txt', '/a/f.txt', '/dir/', '/dir/sub/', '/dir/sub/z.txt', '/dir/x.txt', '/dir/y.csv', '/top.txt']);
+    expect((await lookupPath(c.reader, root!, '/a/b/c'))).toBeUndefined();
+    expect(await listing(c, root)).toEqual(['/a/', '/a/b/', '/a/b/e.txt', '/a/f.txt', '/dir/', '/dir/sub/', '/dir/sub/z.txt', '/dir/x.txt', '/dir/y.csv', '/top.txt']);
     root = await apply(c, root, { '/a/b/e.txt': null, '/dir/sub/z.txt': null });
-    expect(listing(c, root)).toEqual(['/a/', '/a/f.txt', '/dir/', '/dir/x.txt', '/dir/y.csv', '/top.txt']);
-    expect(lookupPath(c.reader, root!, '/a')).toMatchObject({ size: '/a/f.txt'.length, files: 1 });
+    expect(await listing(c, root)).toEqual(['/a/', '/a/f.txt', '/dir/', '/dir/x.txt', '/dir/y.csv', '/top.txt']);
+    expect((await lookupPath(c.reader, root!, '/a'))).toMatchObject({ size: '/a/f.txt'.length, files: 1 });
     // deleting a whole directory at once
     root = await apply(c, root, { '/dir': null });
-    expect(listing(c, root)).toEqual(['/a/', '/a/f.txt', '/top.txt']);
+    expect(await listing(c, root)).toEqual(['/a/', '/a/f.txt', '/top.txt']);
     // a path that does not exist: a no-op here
     expect(await apply(c, root, { '/nope': null, '/a/nope/x': null, '/top.txt/x': null })).toEqual(root);
     // everything gone: the empty tree
@@ -161,14 +162,14 @@ describe('file tree: path edits', () => {
   it('a directory entry replaces a whole subtree (copy), and delete-plus-add in one batch rebuilds it', async () => {
     const c = core();
     const root = (await apply(c, null, initial()))!;
-    const dir = lookupPath(c.reader, root, '/dir')!;
-    const copied = (await apply(c, root, { '/a/b/copy': dirEntry('ignored', refOf(c.reader, dir.id as NodeId)) }))!;
-    expect(lookupPath(c.reader, copied, '/a/b/copy')).toEqual({ ...dir, name: 'copy' });
-    expect(lookupPath(c.reader, copied, '/a/b/copy/sub/z.txt')).toEqual({ ...file('/dir/sub/z.txt'), name: 'z.txt' });
-    expect(lookupPath(c.reader, copied, '/a')).toMatchObject({ files: 3 + 3, size: sizeOf(FILES.slice(0, 3)) + dir.size });
+    const dir = (await lookupPath(c.reader, root, '/dir'))!;
+    const copied = (await apply(c, root, { '/a/b/copy': dirEntry('ignored', (await refOf(c.reader, dir.id as NodeId))) }))!;
+    expect((await lookupPath(c.reader, copied, '/a/b/copy'))).toEqual({ ...dir, name: 'copy' });
+    expect((await lookupPath(c.reader, copied, '/a/b/copy/sub/z.txt'))).toEqual({ ...file('/dir/sub/z.txt'), name: 'z.txt' });
+    expect((await lookupPath(c.reader, copied, '/a'))).toMatchObject({ files: 3 + 3, size: sizeOf(FILES.slice(0, 3)) + dir.size });
 
     const rebuilt = (await apply(c, root, { '/dir': null, '/dir/new.txt': file('new') }))!;
-    expect(listing(c, rebuilt).filter((p) => p.startsWith('/dir'))).toEqual(['/dir/', '/dir/new.txt']);
+    expect((await listing(c, rebuilt)).filter((p) => p.startsWith('/dir'))).toEqual(['/dir/', '/dir/new.txt']);
   });
 
   it('rejects a file where a directory is, and a directory where a file is (E_CONFLICT)', async () => {
@@ -179,7 +180,7 @@ describe('file tree: path edits', () => {
       { '/a/b': file('x') },
       { '/top.txt/x': file('x') }, // a directory where a file is
       { '/a/f.txt/deeper/still': file('x') },
-      { '/top.txt': dirEntry('top.txt', refOf(c.reader, lookupPath(c.reader, root, '/dir')!.id as NodeId)) },
+      { '/top.txt': dirEntry('top.txt', await refOf(c.reader, (await lookupPath(c.reader, root, '/dir'))!.id as NodeId)) },
       { '/new': file('f'), '/new/x': file('x') }, // both in one batch
       { '/new/x': file('x'), '/new': file('f') },
     ];
@@ -191,45 +192,45 @@ describe('file tree: path edits', () => {
     expect((await thrown(() => apply(c, root, { '/dir': file('x') }))).message).toBe('file / directory path collision (/dir)');
     expect((await thrown(() => apply(c, root, { '/top.txt/x': file('x') }))).message).toBe('file / directory path collision (/top.txt/x)');
     // failed edits leave the old root as it was; a directory may replace a file deleted in the same batch
-    expect(listing(c, root)).toHaveLength(12);
+    expect(await listing(c, root)).toHaveLength(12);
     const swapped = (await apply(c, root, { '/top.txt': null, '/top.txt/inner': file('i') }))!;
-    expect(lookupPath(c.reader, swapped, '/top.txt')).toMatchObject({ kind: 'dir', files: 1 });
+    expect((await lookupPath(c.reader, swapped, '/top.txt'))).toMatchObject({ kind: 'dir', files: 1 });
   });
 });
 
 describe('file tree: globs', () => {
-  const globbed = (c: StoreCore, root: NodeId, pattern: string) => [...globTree(c.reader, root, pattern)].map((pe) => (pe.entry.kind === 'dir' ? `${pe.path}/` : pe.path));
+  const globbed = async (c: StoreCore, root: NodeId, pattern: string) => (await collectBatches(globTree(c.reader, root, pattern))).map((pe) => (pe.entry.kind === 'dir' ? `${pe.path}/` : pe.path));
 
   it('matches /, /*, /*/*, /** and extension globs in path order', async () => {
     const c = core();
     const root = (await apply(c, null, initial()))!;
-    const rootOnly = [...globTree(c.reader, root, '/')];
+    const rootOnly = (await collectBatches(globTree(c.reader, root, '/')));
     expect(rootOnly.map((pe) => pe.path)).toEqual(['/']);
     expect(rootOnly[0]!.entry).toMatchObject({ kind: 'dir', size: sizeOf(FILES), files: 7 });
     expect(rootOnly[0]!.entry.id).toEqual(root);
 
-    expect(globbed(c, root, '/*')).toEqual(['/a/', '/dir/', '/top.txt']);
-    expect(globbed(c, root, '*')).toEqual(['/a/', '/dir/', '/top.txt']);
-    expect(globbed(c, root, '/*/*')).toEqual(['/a/b/', '/a/f.txt', '/dir/sub/', '/dir/x.txt', '/dir/y.csv']);
-    expect(globbed(c, root, '/*/*/*')).toEqual(['/a/b/c/', '/a/b/e.txt', '/dir/sub/z.txt']);
-    expect(globbed(c, root, '/**')).toEqual(listing(c, root));
-    expect(globbed(c, root, '/dir/*.txt')).toEqual(['/dir/x.txt']);
-    expect(globbed(c, root, '/dir/*')).toEqual(['/dir/sub/', '/dir/x.txt', '/dir/y.csv']);
-    expect(globbed(c, root, '/**.txt')).toEqual(['/a/b/c/d.txt', '/a/b/e.txt', '/a/f.txt', '/dir/sub/z.txt', '/dir/x.txt', '/top.txt']);
-    expect(globbed(c, root, '/a/**')).toEqual(['/a/b/', '/a/b/c/', '/a/b/c/d.txt', '/a/b/e.txt', '/a/f.txt']);
-    expect(globbed(c, root, '/*/*.csv')).toEqual(['/dir/y.csv']);
-    expect(globbed(c, root, '/nope/*')).toEqual([]);
-    expect(globbed(c, root, '/top.txt/*')).toEqual([]);
+    expect(await globbed(c, root, '/*')).toEqual(['/a/', '/dir/', '/top.txt']);
+    expect(await globbed(c, root, '*')).toEqual(['/a/', '/dir/', '/top.txt']);
+    expect(await globbed(c, root, '/*/*')).toEqual(['/a/b/', '/a/f.txt', '/dir/sub/', '/dir/x.txt', '/dir/y.csv']);
+    expect(await globbed(c, root, '/*/*/*')).toEqual(['/a/b/c/', '/a/b/e.txt', '/dir/sub/z.txt']);
+    expect(await globbed(c, root, '/**')).toEqual(await listing(c, root));
+    expect(await globbed(c, root, '/dir/*.txt')).toEqual(['/dir/x.txt']);
+    expect(await globbed(c, root, '/dir/*')).toEqual(['/dir/sub/', '/dir/x.txt', '/dir/y.csv']);
+    expect(await globbed(c, root, '/**.txt')).toEqual(['/a/b/c/d.txt', '/a/b/e.txt', '/a/f.txt', '/dir/sub/z.txt', '/dir/x.txt', '/top.txt']);
+    expect(await globbed(c, root, '/a/**')).toEqual(['/a/b/', '/a/b/c/', '/a/b/c/d.txt', '/a/b/e.txt', '/a/f.txt']);
+    expect(await globbed(c, root, '/*/*.csv')).toEqual(['/dir/y.csv']);
+    expect(await globbed(c, root, '/nope/*')).toEqual([]);
+    expect(await globbed(c, root, '/top.txt/*')).toEqual([]);
   });
 
   it('treats literal patterns as lookups', async () => {
     const c = core();
     const root = (await apply(c, null, initial()))!;
-    expect(globbed(c, root, '/dir/x.txt')).toEqual(['/dir/x.txt']);
-    expect(globbed(c, root, '/dir')).toEqual(['/dir/']);
-    expect(globbed(c, root, '/a/b/')).toEqual(['/a/b/']);
-    expect(globbed(c, root, '/dir/nope.txt')).toEqual([]);
-    const [hit] = [...globTree(c.reader, root, '/a/b/c/d.txt')];
+    expect(await globbed(c, root, '/dir/x.txt')).toEqual(['/dir/x.txt']);
+    expect(await globbed(c, root, '/dir')).toEqual(['/dir/']);
+    expect(await globbed(c, root, '/a/b/')).toEqual(['/a/b/']);
+    expect(await globbed(c, root, '/dir/nope.txt')).toEqual([]);
+    const [hit] = (await collectBatches(globTree(c.reader, root, '/a/b/c/d.txt')));
     expect(hit!.entry).toEqual({ ...file('/a/b/c/d.txt'), name: 'd.txt' });
   });
 
@@ -239,15 +240,15 @@ describe('file tree: globs', () => {
     for (let i = 0; i < 3000; i++) edits[`/big/f${String(i).padStart(5, '0')}.${i % 3 === 0 ? 'csv' : 'txt'}`] = file(`c${i}`);
     edits['/other.txt'] = file('o');
     const root = (await apply(c, null, edits))!;
-    const big = lookupPath(c.reader, root, '/big')!;
-    expect(c.reader.read(big.id as NodeId).level).toBeGreaterThan(0);
+    const big = (await lookupPath(c.reader, root, '/big'))!;
+    expect((await c.reader.read(big.id as NodeId)).level).toBeGreaterThan(0);
     expect(big.files).toBe(3000);
-    expect(globbed(c, root, '/big/*.csv')).toHaveLength(1000);
-    expect(globbed(c, root, '/big/*.csv')[0]).toBe('/big/f00000.csv');
-    expect(globbed(c, root, '/*')).toEqual(['/big/', '/other.txt']);
-    expect(lookupPath(c.reader, root, '/big/f02999.txt')).toEqual({ ...file('c2999'), name: 'f02999.txt' });
+    expect(await globbed(c, root, '/big/*.csv')).toHaveLength(1000);
+    expect((await globbed(c, root, '/big/*.csv'))[0]).toBe('/big/f00000.csv');
+    expect(await globbed(c, root, '/*')).toEqual(['/big/', '/other.txt']);
+    expect((await lookupPath(c.reader, root, '/big/f02999.txt'))).toEqual({ ...file('c2999'), name: 'f02999.txt' });
     const fewer = (await apply(c, root, { '/big/f01501.txt': null }))!;
-    expect(lookupPath(c.reader, fewer, '/big')).toMatchObject({ files: 2999, size: big.size - 'c1501'.length });
+    expect((await lookupPath(c.reader, fewer, '/big'))).toMatchObject({ files: 2999, size: big.size - 'c1501'.length });
   });
 });
 

@@ -116,7 +116,7 @@ describe.skipIf(!canResume)('appending to a content that kept its state', () => 
       fs.mkdirSync(path.join(dir, 'out'));
       fs.writeFileSync(path.join(dir, 'tail'), bytes);
       const r = await writeLocalTree(store.core, path.join(dir, 'out'), { datum: 'd1', appended: [{ path: '/appended', base: baseId, tail: path.join(dir, 'tail') }], beforeCommit: async () => {} });
-      return lookupPath(store.core.reader, r.root!, '/appended')!.id as ContentId;
+      return (await lookupPath(store.core.reader, r.root!, '/appended'))!.id as ContentId;
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@
 // accents, U+E000–U+FFFF and characters above U+FFFF (where JavaScript's `<` disagrees).
 import { describe, expect, it } from 'vitest';
 import { compareNames, nameSortKey } from '../../src/store/name-order.js';
-import { nameHeight } from '../../src/store/tree.js';
+import { nameHeight } from '../../src/store/page-format.js';
 
 const ALPHABET = ['a', 'Z', '0', '.', 'é', 'ü', '写', '真', '\ue000', '\uffee', '😀', '𝒳', '\u{10ffff}', '\u0301'];
 

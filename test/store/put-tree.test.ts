@@ -206,7 +206,8 @@ describe('put -r memory', () => {
 
   it('holds a bounded number of rows whatever the file count: checkpoints record them as the walk goes', async () => {
     const { PackWriter } = await import('../../src/store/pack-writer.js');
-    const { ReadArena, StagedPages, TreeIngest } = await import('../../src/store/local-tree.js');
+    const { ReadArena, TreeIngest } = await import('../../src/store/local-tree.js');
+    const { StagedPages } = await import('../../src/store/page-store.js');
     const { FileCache } = await import('../../src/store/file-cache.js');
     env = tempStore();
     const s = env.store.core;
@@ -223,7 +224,7 @@ describe('put -r memory', () => {
     const ingest: InstanceType<typeof TreeIngest> = new TreeIngest(s, {
       writer,
       arena: new ReadArena(writer),
-      pages: new StagedPages(s.pages),
+      pages: new StagedPages(s.pages, s.reader),
       cache: new FileCache(s.db),
       base: null,
       onBytes: () => {},
@@ -246,7 +247,7 @@ describe('put -r memory', () => {
     // and the tree is the one a walk without checkpoints (nor the read-ahead before each) builds
     await s.index.addWriter('u');
     const again = new PackWriter(s.index, s.packs, 'u');
-    const whole = await new TreeIngest(s, { writer: again, arena: new ReadArena(again), pages: new StagedPages(s.pages), cache: null, base: null, onBytes: () => {} }).ingest(src, '/');
+    const whole = await new TreeIngest(s, { writer: again, arena: new ReadArena(again), pages: new StagedPages(s.pages, s.reader), cache: null, base: null, onBytes: () => {} }).ingest(src, '/');
     await again.close(false);
     expect(whole!.id.equals(ref!.id)).toBe(true);
   });

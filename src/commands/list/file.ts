@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { outputFlags, TuskCommand } from '../../cli/base.js';
 import { type FileInfo, parseFileRef } from '../../app/api.js';
-import { fileTableLines } from '../../ui/views.js';
+import { fileTableStream } from '../../ui/views.js';
 
 /** The `--json` payload: one array, printed as the files are read (see TuskCommand.streamRows). */
 export type ListFileResult = FileInfo[];
@@ -22,6 +22,6 @@ export default class ListFile extends TuskCommand<void> {
     const { args } = await this.parse(ListFile);
     const ref = parseFileRef(args.dir);
     const files = await this.tusk().data.iterateFiles({ ...ref, path: ref.path ?? '/' });
-    await this.streamRows(files, (rows: Iterable<FileInfo>) => fileTableLines(rows));
+    await this.streamRows(files, fileTableStream());
   }
 }

@@ -1,7 +1,7 @@
-// The metadata contracts as a network database implements them. JobRecords and CommitGraph are
-// asynchronous in themselves; ChunkIndex is still synchronous, so its asynchronous form is derived
-// here: a method added there is required here too; streams become AsyncIterable, every other
-// result a Promise.
+// The metadata contracts as a network database implements them. JobRecords, CommitGraph and
+// ChunkIndex are asynchronous in themselves; RemoteChunkIndex is still synchronous, so its
+// asynchronous form is derived here: a method added there is required here too; streams become
+// AsyncIterable, every other result a Promise.
 import type { ChunkIndex } from '../chunk-index.js';
 import type { CommitGraph } from '../commit-graph.js';
 import type { JobRecords } from '../job-records.js';
@@ -22,13 +22,12 @@ export type Async<T> = {
   [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => AsyncResult<R> : never;
 };
 
-export type AsyncChunkIndex = Async<ChunkIndex>;
 export type AsyncRemoteChunkIndex = Async<RemoteChunkIndex>;
 
 /** The contracts as one unit of work sees them: every call goes to the same transaction. */
 export interface AsyncMetadata {
   readonly graph: CommitGraph;
-  readonly index: AsyncChunkIndex;
+  readonly index: ChunkIndex;
   readonly jobs: JobRecords;
   readonly remoteChunks: AsyncRemoteChunkIndex;
 }

@@ -2,18 +2,18 @@
 // arrays (= ANY, unnest): one round trip per batch however many ids it holds.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isOwnerAlive, splitIds, WRITER_LEASE_MS, type ChunkLocation, type ContentRecord, type NewChunk, type PackRow } from '../chunk-index.js';
+import { isOwnerAlive, splitIds, WRITER_LEASE_MS, type ChunkIndex, type ChunkLocation, type ContentRecord, type NewChunk, type PackRow } from '../chunk-index.js';
 import type { DeltaRow } from '../delta-store.js';
 import type { ChunkId, ContentId, NodeId } from '../hash.js';
+import type { StoredPage } from '../page-store.js';
 import { Codec, RECORD_HEADER_BYTES } from '../pack-format.js';
-import type { AsyncChunkIndex } from './async-contract.js';
 import { PAGE, type Binding } from './binding.js';
 import { pagedRows } from '../paged-scan.js';
 import { CHUNK, CHUNK_LOCATION, CONTENT, PACK, PACK_USE, type ChunkPlace, type PackedChunk, type PackUse } from './rows.js';
 
 const HOST = hostname();
 
-export class PgChunkIndex implements AsyncChunkIndex {
+export class PgChunkIndex implements ChunkIndex {
   constructor(private readonly b: Binding) {}
 
   private async rows(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
@@ -187,8 +187,19 @@ export class PgChunkIndex implements AsyncChunkIndex {
   async getNode(id: NodeId): Promise<Buffer | undefined> {
     return (await this.b.db.query<{ data: Buffer }>('SELECT data FROM nodes WHERE id = $1', [id])).rows[0]?.data;
   }
+  /** One statement for the lot; the answer is put back in the order asked. */
+  async getNodes(ids: readonly NodeId[]): Promise<(Buffer | undefined)[]> {
+    if (ids.length === 0) return [];
+    const r = await this.b.db.query<{ id: Buffer; data: Buffer }>('SELECT id, data FROM nodes WHERE id = ANY($1::bytea[])', [ids]);
+    const found = new Map(r.rows.map((row) => [row.id.toString('latin1'), row.data]));
+    return ids.map((id) => found.get(id.toString('latin1')));
+  }
   async putNode(id: NodeId, data: Buffer): Promise<void> {
-    await this.run('INSERT INTO nodes (id, data) VALUES ($1, $2) ON CONFLICT DO NOTHING', [id, data]);
+    await this.putNodes([{ id, data }]);
+  }
+  async putNodes(list: readonly StoredPage[]): Promise<void> {
+    if (list.length === 0) return;
+    await this.run('INSERT INTO nodes (id, data) SELECT * FROM unnest($1::bytea[], $2::bytea[]) ON CONFLICT DO NOTHING', [list.map((p) => p.id), list.map((p) => p.data)]);
   }
   /** Claim an unsealed pack (or create one), atomically: two writers never hold one pack. */
   async claimPack(owner: string, target: number, opts: { fresh?: boolean } = {}): Promise<PackRow> {

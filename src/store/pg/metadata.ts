@@ -1,9 +1,10 @@
 // The PostgreSQL metadata store: a pool, the schema brought up to date, and the contracts
 // bound to the pool (outside a unit of work) or to one transaction's client (inside one).
 import type pg from 'pg';
+import type { ChunkIndex } from '../chunk-index.js';
 import type { CommitGraph } from '../commit-graph.js';
 import type { JobRecords } from '../job-records.js';
-import type { AsyncChunkIndex, AsyncMetadata, AsyncMetadataStore, AsyncRemoteChunkIndex } from './async-contract.js';
+import type { AsyncMetadata, AsyncMetadataStore, AsyncRemoteChunkIndex } from './async-contract.js';
 import type { Binding } from './binding.js';
 import { PgChunkIndex } from './chunk-index.js';
 import { PgCommitGraph } from './commit-graph.js';
@@ -19,7 +20,7 @@ function bind(b: Binding): AsyncMetadata {
 
 export class PgMetadata implements AsyncMetadataStore {
   readonly graph: CommitGraph;
-  readonly index: AsyncChunkIndex;
+  readonly index: ChunkIndex;
   readonly jobs: JobRecords;
   readonly remoteChunks: AsyncRemoteChunkIndex;
 

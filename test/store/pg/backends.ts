@@ -57,7 +57,7 @@ function sqliteStore(file: string): AsyncMetadataStore {
   const units = new SqliteUnits(db);
   const meta: AsyncMetadata = {
     graph: new SqliteCommitGraph(db, () => units.settled()),
-    index: asAsync(new SqliteChunkIndex(db, () => units.settled())),
+    index: new SqliteChunkIndex(db, () => units.settled()),
     // outside a unit, its calls wait for the unit in flight, as in the store
     jobs: new SqliteJobRecords(db, () => units.settled()),
     remoteChunks: asAsync(new SqliteRemoteChunks(db)),
