@@ -183,7 +183,7 @@ async function storeOutput(run: DatumRun, files: readonly DatumFile[], appended:
   const out = path.join(slot.pfsDir, 'out');
   for (const a of appended) if (fs.existsSync(path.join(out, a.path))) throw new ConflictError(`${a.path} was both written to /pfs/out and given as an appended output`, 'write each output path one way');
   const attempt = attemptRow(run, outcome.attempt!, 'success', null);
-  if (appended.length === 0 && fs.readdirSync(out).length === 0) {
+  if (appended.length === 0 && slot.isOutEmpty()) {
     await results.add(resultRow(run, outcome, null, 0), attempt);
     return;
   }

@@ -183,15 +183,20 @@ function group(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePfs): Da
   return keys.map((k) => sides.flatMap((s) => (s.byKey.get(k) ?? []).flat()));
 }
 
-function lengthPrefixed(parts: string[]): Buffer {
-  const bufs: Buffer[] = [];
+/** Each part's UTF-8 bytes followed by their length (64-bit big-endian), in one buffer: planning encodes two per datum. */
+function lengthPrefixed(parts: readonly string[]): Buffer {
+  let size = 0;
+  for (const p of parts) size += Buffer.byteLength(p) + 8;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
   for (const p of parts) {
-    const b = Buffer.from(p);
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64BE(BigInt(b.length));
-    bufs.push(b, len);
+    const n = out.write(p, at);
+    at += n;
+    out.writeUInt32BE(Math.floor(n / 2 ** 32), at);
+    out.writeUInt32BE(n >>> 0, at + 4);
+    at += 8;
   }
-  return Buffer.concat(bufs);
+  return out;
 }
 
 /**

@@ -271,8 +271,8 @@ class DatumLanes {
   }
 
   private async watch(): Promise<void> {
-    // results of quick datums must not wait behind a slow one to become visible
-    await this.results.flush();
+    // results of quick datums must not wait behind a slow one to become visible (for longer than a batch's age)
+    await this.results.flushIfDue();
     const j = await this.s.jobs.getJob(this.job.pipeline, this.job.id);
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) this.abort.abort();
     if (Date.now() > this.deadline) this.abort.abort();
