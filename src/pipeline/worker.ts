@@ -102,12 +102,11 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
       const fault = s.metadataFault();
       if (fault) throw new StoreLostError(worker, s.path, fault);
       const passStarted = Date.now();
-      let ran = 0;
       try {
         // a pass that failed on a busy store left its claims: they go back before new ones are made
         if (holdsLeftovers) await giveBack(s, worker, { strict: true });
         holdsLeftovers = false;
-        ran = await runPendingJobs(s, { runner: worker, parallelism: opts.concurrency, stop, onDatum });
+        const ran = await runPendingJobs(s, { runner: worker, parallelism: opts.concurrency, stop, onDatum });
         if (stop.aborted) break;
         // idleness matters only to a worker that ends on it: others do not ask the store each poll
         if (ran > 0) idleSince = Date.now();
