@@ -14,8 +14,8 @@ export interface PendingRows {
 
 /**
  * Rows written in one transaction at most; a batch is also written once its oldest row is this
- * old (ms). Big batches matter: the attempt rows are keyed by datum id (a hash), so a batch
- * rewrites as many pages of them as it has rows, up to the table's size, whatever its size.
+ * old (ms). Big batches matter: attempt rows are keyed by datum id (a hash), so a write of n of
+ * them rewrites about n pages of their table (up to all of it), few rows or many per page.
  */
 const BATCH_ROWS = 1024;
 const BATCH_AGE_MS = 1000;
