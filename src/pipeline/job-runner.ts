@@ -329,7 +329,12 @@ class DatumLanes {
 
   /** Run a claimed datum, unless it was sent back to the queue before it started (someone claims it again). */
   private begin(d: DatumRecord, slot: ScratchSlot, ready: LaidOut | undefined, lane: number): Promise<void> {
-    return this.claims.takeRestarted(d) ? Promise.resolve() : this.runClaimed(d, slot, ready, lane);
+    if (this.claims.takeRestarted(d)) return Promise.resolve();
+    const running = this.runClaimed(d, slot, ready, lane);
+    // the lane awaits it only after claiming and laying out the next datum: a failure meanwhile
+    // is not an unhandled rejection (which would end the process), it reaches the lane then
+    void running.catch(() => undefined);
+    return running;
   }
 
   private async runClaimed(d: DatumRecord, slot: ScratchSlot, ready: LaidOut | undefined, lane: number): Promise<void> {
