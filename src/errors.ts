@@ -81,6 +81,12 @@ export class LockedError extends TuskError {
   readonly exitCode = EXIT.locked;
 }
 
+/**
+ * The store is busy: another process held its write lock (or took every connection) beyond our
+ * patience. Unlike a read-only store it frees again on its own, so a long-lived process may wait.
+ */
+export class StoreBusyError extends LockedError {}
+
 /** One failed job a wait ended on: the job, its state and reason, and its first failed datum. */
 export interface FailedJob {
   pipeline: string;

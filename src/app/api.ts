@@ -12,7 +12,7 @@ export { parseInputTerms, type LogFilter, type LogLine } from '../pipeline/logs.
 export type { DatumInfo, JobInfo, JobSetInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
 export type { RestartResult } from '../pipeline/restart.js';
 export { MAX_PARALLELISM, type WorkdirRule } from '../pipeline/spec.js';
-export type { WorkerDatumEvent, WorkerSummary } from '../pipeline/worker.js';
+export { BUSY_WAIT_MS, type WorkerDatumEvent, type WorkerSummary } from '../pipeline/worker.js';
 
 export { projectWorkdir, tryFindProject } from '../project/config.js';
 export type { HookRunResult } from '../project/hook-runner.js';

@@ -25,11 +25,13 @@ export function datumLeaseMs(): number {
 const CLAIM_BATCH = 16;
 /**
  * While batches are used up within CLAIM_FAST_MS the next one is twice as big, up to this: a
- * claim is a write transaction, which costs more than a quick datum. A batch that lasts longer
- * than CLAIM_SLOW_MS (slow datums) sends it back to CLAIM_BATCH, so that a job's tail is shared.
+ * claim is a write transaction, which costs more than a quick datum, and opens an attempt row
+ * per datum at a random place of their table (ids are hashes), so a claim of n datums rewrites
+ * up to n of its pages. A batch that lasts longer than CLAIM_SLOW_MS (slow datums) sends it back
+ * to CLAIM_BATCH, so that a job's tail is shared.
  */
 const CLAIM_BATCH_MAX = 256;
-const CLAIM_FAST_MS = 100;
+const CLAIM_FAST_MS = 400;
 const CLAIM_SLOW_MS = 1000;
 
 /** The datums of one job this runner has claimed and not yet handed to a lane. */

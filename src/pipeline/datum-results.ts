@@ -12,9 +12,13 @@ export interface PendingRows {
   attempts: DatumAttempt[];
 }
 
-/** Rows written in one transaction at most; a batch is also written once it is this old (ms). */
-const BATCH_ROWS = 256;
-const BATCH_AGE_MS = 100;
+/**
+ * Rows written in one transaction at most; a batch is also written once its oldest row is this
+ * old (ms). Big batches matter: attempt rows are keyed by datum id (a hash), so a write of n of
+ * them rewrites about n pages of their table (up to all of it), few rows or many per page.
+ */
+const BATCH_ROWS = 1024;
+const BATCH_AGE_MS = 1000;
 
 /**
  * Datum results waiting to be written: one write per batch rather than per datum (a write
@@ -24,13 +28,21 @@ const BATCH_AGE_MS = 100;
 export class ResultBatch {
   private rows: DatumResult[] = [];
   private attempts: DatumAttempt[] = [];
-  private since = Date.now();
+  // when the oldest pending row came (every result comes with an attempt row)
+  private since = 0;
   constructor(private readonly s: StoreHandle) {}
 
   /** A datum's result and the attempt that ended with it (or an attempt alone: a retry, a datum given back). */
   async add(row: DatumResult | undefined, attempt: DatumAttempt): Promise<void> {
+    if (this.attempts.length === 0) this.since = Date.now();
     if (row) this.rows.push(row);
     this.attempts.push(attempt);
+    await this.flushIfDue();
+  }
+
+  /** Write the pending rows if there are enough of them, or the oldest has waited long enough. */
+  async flushIfDue(): Promise<void> {
+    if (this.attempts.length === 0) return;
     if (this.rows.length + this.attempts.length >= BATCH_ROWS || Date.now() - this.since >= BATCH_AGE_MS) await this.flush();
   }
 
@@ -42,7 +54,6 @@ export class ResultBatch {
     const taken = { results: this.rows, attempts: this.attempts };
     this.rows = [];
     this.attempts = [];
-    this.since = Date.now();
     return taken;
   }
 
@@ -54,6 +65,7 @@ export class ResultBatch {
 
   /** Give rows back after the unit that was to write them failed. */
   putBack(rows: PendingRows): void {
+    if (this.attempts.length === 0) this.since = Date.now();
     this.rows.unshift(...rows.results);
     this.attempts.unshift(...rows.attempts);
   }

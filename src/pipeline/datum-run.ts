@@ -41,15 +41,18 @@ export interface DatumRun {
   runner: string;
 }
 
-/** How a datum's run ended: its recorded state, or `restarted` (sent back to the queue, no result). */
+/**
+ * How a datum's run ended here, as its last attempt row records it: the datum's result, or
+ * `returned` (sent back to the queue, no result).
+ */
 export interface DatumEnd {
-  state: DatumRecord['state'] | 'restarted';
+  outcome: AttemptOutcome;
   error: string | null;
 }
 
 /** Where a datum stands between attempts; its result row is made from it. */
 interface Outcome {
-  state: DatumRecord['state'];
+  state: Exclude<AttemptOutcome, 'returned'>;
   error: string | null;
   downloaded: number;
   /** the attempt that made it */
@@ -111,14 +114,10 @@ export async function runDatum(run: DatumRun): Promise<DatumEnd> {
   if (signal.aborted && signal.reason === RESTARTED) {
     log('system', 'restarted: the datum is back in the queue');
     if (current) await run.results.add(undefined, attemptRow(run, current, 'returned', null));
-    return { state: 'restarted', error: null };
+    return { outcome: 'returned', error: null };
   }
-  if (outcome.state !== 'success') await run.results.add(resultRow(run, outcome, null, 0), attemptRow(run, current ?? { n: d.attempts, started: Date.now() }, outcomeOf(outcome), outcome.error));
-  return { state: outcome.state, error: outcome.error };
-}
-
-function outcomeOf(o: Outcome): AttemptOutcome {
-  return o.state === 'success' || o.state === 'recovered' ? o.state : 'failed';
+  if (outcome.state !== 'success') await run.results.add(resultRow(run, outcome, null, 0), attemptRow(run, current ?? { n: d.attempts, started: Date.now() }, outcome.state, outcome.error));
+  return { outcome: outcome.state, error: outcome.error };
 }
 
 function attemptRow(run: DatumRun, a: { n: number; started: number }, outcome: AttemptOutcome, error: string | null): DatumAttempt {
@@ -184,7 +183,7 @@ async function storeOutput(run: DatumRun, files: readonly DatumFile[], appended:
   const out = path.join(slot.pfsDir, 'out');
   for (const a of appended) if (fs.existsSync(path.join(out, a.path))) throw new ConflictError(`${a.path} was both written to /pfs/out and given as an appended output`, 'write each output path one way');
   const attempt = attemptRow(run, outcome.attempt!, 'success', null);
-  if (appended.length === 0 && fs.readdirSync(out).length === 0) {
+  if (appended.length === 0 && slot.isOutEmpty()) {
     await results.add(resultRow(run, outcome, null, 0), attempt);
     return;
   }

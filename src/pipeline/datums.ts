@@ -1,11 +1,12 @@
 // Datums: the units of work a pipeline's input produces from its input commits (PACHYDERM.md §4).
 // A pure function of the input spec and the input trees; ids depend on names and paths only,
 // hashes also on content and the pipeline's salt.
+import type { CommitGraph, CommitRecord } from '../store/commit-graph.js';
 import { compileGlob, expandTemplate } from '../store/glob.js';
 import { hashBytes, type NodeId } from '../store/hash.js';
 import type { TreeReader } from '../store/store-handle.js';
-import type { InputSpec, PfsInput } from './spec-types.js';
-import { planWindows, type HistoryCommit } from './windows.js';
+import type { CronInput, InputSpec, PfsInput } from './spec-types.js';
+import { commitHistory, planWindows, type HistoryCommit } from './windows.js';
 
 /** One file or directory a datum sees: the store records it with the datum. */
 export type { DatumFile } from '../store/types.js';
@@ -26,33 +27,38 @@ export interface ResolvedPfs {
 
 export type ResolvePfs = (input: PfsInput) => ResolvedPfs;
 
-/** A pfs input's commit as the metadata answers it (asynchronously); history is read only when asked. */
-export type LookUpPfs = (input: PfsInput) => Promise<{ commit: string; root: NodeId | null; history: () => Promise<HistoryCommit[]> }>;
+/** The commit a pfs input reads, as the metadata answers it; undefined: none (the input is empty). */
+export type LookUpPfs = (input: PfsInput) => Promise<CommitRecord | undefined>;
 
 /**
  * Look up every pfs input of `input` before planning, so that planning itself (a pure function of
  * trees) reads no metadata: each input's commit once, and the history of the windowed ones.
  */
-export async function resolveInputs(input: InputSpec, lookUp: LookUpPfs): Promise<ResolvePfs> {
+export async function resolveInputs(input: InputSpec, graph: Pick<CommitGraph, 'getCommit'>, lookUp: LookUpPfs): Promise<ResolvePfs> {
   const key = (i: PfsInput) => JSON.stringify([i.repo, i.branch, i.commit ?? null]);
   const got = new Map<string, ResolvedPfs & { windowed: boolean }>();
   for (const i of pfsInputs(input)) {
     const had = got.get(key(i));
     if (had && (had.windowed || !i.window)) continue;
-    const r = await lookUp(i);
-    const history = i.window ? await r.history() : [];
-    got.set(key(i), { commit: r.commit, root: r.root, history: () => history, windowed: Boolean(i.window) });
+    const c = await lookUp(i);
+    const history = i.window && c ? await commitHistory(graph, i.repo, c.id) : [];
+    got.set(key(i), { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: () => history, windowed: Boolean(i.window) });
   }
   return (i) => got.get(key(i))!;
 }
 
-/** The pfs inputs an input reads, as combine() resolves them (a cron input reads its repo's master). */
+/** A cron input reads its repo's master, one datum per tick file. */
+function cronAsPfs(input: CronInput): PfsInput {
+  return { kind: 'pfs', name: input.name, repo: input.repo, branch: 'master', glob: '/*' };
+}
+
+/** The pfs inputs an input reads, as combine() resolves them. */
 function pfsInputs(input: InputSpec): PfsInput[] {
   switch (input.kind) {
     case 'pfs':
       return [input];
     case 'cron':
-      return [{ kind: 'pfs', name: input.name, repo: input.repo, branch: 'master', glob: '/*' }];
+      return [cronAsPfs(input)];
     default:
       return input.inputs.flatMap(pfsInputs);
   }
@@ -75,7 +81,7 @@ async function combine(reader: TreeReader, input: InputSpec, resolve: ResolvePfs
     case 'pfs':
       return pfsDatums(reader, input, resolve);
     case 'cron':
-      return pfsDatums(reader, { kind: 'pfs', name: input.name, repo: input.repo, branch: 'master', glob: '/*' }, resolve);
+      return pfsDatums(reader, cronAsPfs(input), resolve);
     case 'union':
       return (await combineEach(reader, input.inputs, resolve)).flat();
     case 'cross':
@@ -185,15 +191,20 @@ async function group(reader: TreeReader, inputs: InputSpec[], resolve: ResolvePf
   return keys.map((k) => sides.flatMap((s) => (s.byKey.get(k) ?? []).flat()));
 }
 
-function lengthPrefixed(parts: string[]): Buffer {
-  const bufs: Buffer[] = [];
+/** Each part's UTF-8 bytes followed by their length (64-bit big-endian), in one buffer: planning encodes two per datum. */
+function lengthPrefixed(parts: readonly string[]): Buffer {
+  let size = 0;
+  for (const p of parts) size += Buffer.byteLength(p) + 8;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
   for (const p of parts) {
-    const b = Buffer.from(p);
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64BE(BigInt(b.length));
-    bufs.push(b, len);
+    const n = out.write(p, at);
+    at += n;
+    out.writeUInt32BE(Math.floor(n / 2 ** 32), at);
+    out.writeUInt32BE(n >>> 0, at + 4);
+    at += 8;
   }
-  return Buffer.concat(bufs);
+  return out;
 }
 
 /**

@@ -1,13 +1,11 @@
 // Plan: whether a job can start, and the rows of its datums — each one pending, or skipped with
 // the result of an earlier run of the same datum hash.
 import { killable } from '../signals.js';
-import type { NodeId } from '../store/hash.js';
 import type { DatumFile, DatumRecord, JobRecord } from '../store/job-records.js';
 import { pausePoint, type StoreHandle } from '../store/store-handle.js';
 import { datumLeaseMs } from './datum-claims.js';
 import { datumHash, planDatums, resolveInputs } from './datums.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
-import { commitHistory } from './windows.js';
 
 export type Readiness = { kind: 'ready' } | { kind: 'waiting' } | { kind: 'unrunnable'; reason: string };
 
@@ -59,11 +57,10 @@ export async function planJob(s: StoreHandle, job: JobRecord, spec: PipelineSpec
 /** The job's datums in glob order, each with its hash and the earlier result it can reuse. */
 async function plannedRows(s: StoreHandle, job: JobRecord, spec: PipelineSpec): Promise<PlannedRow[]> {
   const prov = await s.graph.commitProvenance(job.pipeline, job.id);
-  const resolve = await resolveInputs(spec.input, async (i: PfsInput) => {
+  const resolve = await resolveInputs(spec.input, s.graph, async (i: PfsInput) => {
     const p = prov.find((x) => x.fromRepo === i.repo && (x.fromBranch ?? 'master') === i.branch) ?? prov.find((x) => x.fromRepo === i.repo);
     const commitId = i.commit ?? p?.fromCommit;
-    const c = commitId ? await s.graph.getCommit(i.repo, commitId) : undefined;
-    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
+    return commitId ? s.graph.getCommit(i.repo, commitId) : undefined;
   });
   const planned = await killable(async () => {
     const datums = await planDatums(s, spec.input, resolve);

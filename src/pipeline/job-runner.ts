@@ -3,7 +3,7 @@
 // (job-finish.ts). This module drives one job through them and every open job in turn.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConflictError, InvalidArgumentError, IoError, LockedError, TuskError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, IoError, LockedError, StoreBusyError, TuskError } from '../errors.js';
 import { onInterrupt } from '../signals.js';
 import type { DatumRecord, DatumResult, JobRecord, PipelineRecord } from '../store/job-records.js';
 import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
@@ -226,9 +226,13 @@ class DatumLanes {
       // be retaken when their runner's lease runs out)
       const states = await this.s.jobs.datumStates(this.job.pipeline, this.job.id);
       const left = states.pending + states.running;
-      await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelism, left)) }, (_, lane) => this.lane(lane, scratchRoot)));
+      const lanes = Array.from({ length: Math.max(1, Math.min(parallelism, left)) }, (_, lane) => this.lane(lane, scratchRoot));
+      // one lane failing stops the others (their datums go back to the queue), and all of them
+      // have ended before the pass does: none runs on after its runner has left the job
+      const failure = await firstFailure(lanes, stop);
+      if (failure) throw failure.err;
     } catch (err) {
-      await this.results.flush();
+      await this.leaveAfter(err);
       throw err;
     } finally {
       unregister();
@@ -245,14 +249,30 @@ class DatumLanes {
     return this.results.take();
   }
 
+  /**
+   * After a failed pass: write the results that came in and give back what this runner holds,
+   * as far as the store takes it. A busy store is not asked again (each write would wait out
+   * its busy timeout): those datums go back when their lease runs out, or when a worker that
+   * waited for the store gives back what it holds.
+   */
+  private async leaveAfter(err: unknown): Promise<void> {
+    if (err instanceof StoreBusyError) return;
+    try {
+      await this.results.flush();
+      if (this.stopping) await this.claims.release();
+    } catch {
+      // the pass's own error is the one to report
+    }
+  }
+
   /** Remove the lanes' scratch trees (each once): the job has ended, or this runner left it. */
   removeScratch(): void {
     for (const slot of this.slots.splice(0)) slot.dispose();
   }
 
   private async watch(): Promise<void> {
-    // results of quick datums must not wait behind a slow one to become visible
-    await this.results.flush();
+    // results of quick datums must not wait behind a slow one to become visible (for longer than a batch's age)
+    await this.results.flushIfDue();
     const j = await this.s.jobs.getJob(this.job.pipeline, this.job.id);
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) this.abort.abort();
     if (Date.now() > this.deadline) this.abort.abort();
@@ -268,14 +288,17 @@ class DatumLanes {
    * ends: recording a result then no longer sits between one command and the next.
    */
   private async lane(lane: number, scratchRoot: string): Promise<void> {
+    const aborted = () => this.abort.signal.aborted || this.stopping;
+    let d = aborted() ? undefined : await this.claims.next();
+    // a tree only for a lane that has a datum: a runner polling a job whose datums others hold
+    // makes none
+    if (!d) return;
     let slot = new ScratchSlot(scratchRoot);
     this.slots.push(slot);
     // the second tree is made when a second datum comes: a job of one datum needs one
     let spare: ScratchSlot | undefined;
-    const aborted = () => this.abort.signal.aborted || this.stopping;
-    let d = aborted() ? undefined : await this.claims.next();
-    let running = d ? this.begin(d, slot, await this.prefetch(d, slot), lane) : undefined;
-    while (d && running && !aborted()) {
+    let running: Promise<void> | undefined = this.begin(d, slot, await this.prefetch(d, slot), lane);
+    while (d && !aborted()) {
       this.ranDatum = true;
       // after the current datum's command has been sent off
       await new Promise((r) => setImmediate(r));
@@ -306,7 +329,12 @@ class DatumLanes {
 
   /** Run a claimed datum, unless it was sent back to the queue before it started (someone claims it again). */
   private begin(d: DatumRecord, slot: ScratchSlot, ready: LaidOut | undefined, lane: number): Promise<void> {
-    return this.claims.takeRestarted(d) ? Promise.resolve() : this.runClaimed(d, slot, ready, lane);
+    if (this.claims.takeRestarted(d)) return Promise.resolve();
+    const running = this.runClaimed(d, slot, ready, lane);
+    // the lane awaits it only after claiming and laying out the next datum: a failure meanwhile
+    // is not an unhandled rejection (which would end the process), it reaches the lane then
+    void running.catch(() => undefined);
+    return running;
   }
 
   private async runClaimed(d: DatumRecord, slot: ScratchSlot, ready: LaidOut | undefined, lane: number): Promise<void> {
@@ -327,6 +355,21 @@ class DatumLanes {
       this.abort.signal.removeEventListener('abort', stop);
     }
   }
+}
+
+/** Wait for every lane; the first to fail calls `stop`, so that the others end soon. Returns that failure. */
+async function firstFailure(lanes: readonly Promise<void>[], stop: () => void): Promise<{ err: unknown } | undefined> {
+  let failure: { err: unknown } | undefined;
+  await Promise.all(
+    lanes.map((l) =>
+      l.catch((err: unknown) => {
+        if (failure) return;
+        failure = { err };
+        stop();
+      }),
+    ),
+  );
+  return failure;
 }
 
 /**

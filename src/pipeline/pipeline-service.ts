@@ -14,7 +14,6 @@ import { requireJobsSucceeded } from './job-outcome.js';
 import { killJob, specOf } from './job-runner.js';
 import { describeInput, inputRepos, normalizeSpec, parseSpecText, type WorkdirRule } from './spec.js';
 import type { PfsInput, PipelineSpec } from './spec-types.js';
-import { commitHistory } from './windows.js';
 
 export interface PipelineInfo {
   name: string;
@@ -506,11 +505,10 @@ export async function previewDatums(s: StoreHandle, text: string, baseDir: strin
   const [raw] = parseSpecText(text, { baseDir });
   if (!raw) throw new InvalidArgumentError('no pipeline spec found in the input');
   const { spec } = normalizeSpec(raw.value, { baseDir });
-  const resolve = await resolveInputs(spec.input, async (i: PfsInput) => {
+  const resolve = await resolveInputs(spec.input, s.graph, async (i: PfsInput) => {
     await s.requireRepo(i.repo);
     const b = await s.graph.getBranch(i.repo, i.branch);
-    const c = i.commit ? await s.graph.getCommit(i.repo, i.commit) : b ? await s.graph.getCommit(i.repo, b.head) : undefined;
-    return { commit: c?.id ?? '', root: c?.root ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
+    return i.commit ? s.graph.getCommit(i.repo, i.commit) : b ? s.graph.getCommit(i.repo, b.head) : undefined;
   });
   return (await planDatums(s, spec.input, resolve)).map((d) => ({
     id: d.id,

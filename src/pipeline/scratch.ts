@@ -18,6 +18,8 @@ interface Placed {
 export class ScratchSlot {
   private root: string;
   private placed: Placed | undefined;
+  // the last attempt's output check found out/ empty, and its command has ended since
+  private outSeenEmpty = false;
 
   constructor(private readonly parent: string) {
     this.root = this.fresh();
@@ -42,12 +44,15 @@ export class ScratchSlot {
     // taken before anything is removed: a layout that then fails leaves no record behind
     const placed = this.placed;
     this.placed = undefined;
+    const outSeenEmpty = this.outSeenEmpty;
+    this.outSeenEmpty = false;
     try {
       if (placed && placed.shape === keepDirs.join('\0')) {
         // the kept directories are the ones the last layout made or found, and user code could
-        // not remove them: only its own files and what was written to out/ and tmp/ go
+        // not remove them: only its own files and what was written to out/ and tmp/ go (out/
+        // not read again when the output check just found it empty)
         for (const f of placed.files) fs.unlinkSync(f);
-        for (const k of ['pfs/out', 'tmp']) this.empty(path.join(this.root, k), k, keep, seen);
+        for (const k of outSeenEmpty ? ['tmp'] : ['pfs/out', 'tmp']) this.empty(path.join(this.root, k), k, keep, seen);
         return new Set([...keep].map((r) => path.join(this.root, r)));
       }
       this.empty(this.root, '', keep, seen);
@@ -68,6 +73,14 @@ export class ScratchSlot {
    */
   laidOut(keepDirs: readonly string[], files: readonly string[]): void {
     this.placed = { shape: keepDirs.join('\0'), files };
+  }
+
+  /**
+   * Whether the attempt's command left nothing in pfs/out (its output check, once the command has
+   * ended). An empty out/ is not read again when the slot is next emptied.
+   */
+  isOutEmpty(): boolean {
+    return (this.outSeenEmpty = fs.readdirSync(path.join(this.pfsDir, 'out')).length === 0);
   }
 
   dispose(): void {

@@ -7,13 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CorruptError, IoError, LockedError, StoreLostError, TuskError } from '../errors.js';
+import { CorruptError, IoError, LockedError, StoreBusyError, StoreLostError, TuskError } from '../errors.js';
+import type { AttemptOutcome } from '../store/job-records.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import { datumLeaseMs } from './datum-claims.js';
 import { runPendingJobs, type DatumDone } from './job-runner.js';
 
 /** How often a worker looks for new jobs while it has nothing to run, and checks its store is there. */
 const POLL_MS = 200;
+/** How long a worker waits for a busy store by default before it gives up. */
+export const BUSY_WAIT_MS = 600_000;
 
 export interface WorkerOptions {
   /** datums run at once (default: each pipeline's parallelism) */
@@ -22,9 +25,16 @@ export interface WorkerOptions {
   exitWhenIdleMs?: number;
   /** aborted by SIGTERM/SIGINT: give back what is held, then return */
   stop: AbortSignal;
+  /**
+   * How long to wait for a busy store (another process holding its write lock) before ending
+   * with StoreBusyError (default BUSY_WAIT_MS). The wait counts from the pass that found it busy.
+   */
+  busyWaitMs?: number;
   /** told first, with the worker's id */
   onStart?: (worker: string) => void;
   onDatum?: (e: WorkerDatumEvent) => void;
+  /** told when the store is found busy (once per spell), with how long the worker will wait for it */
+  onBusy?: (worker: string, waitMs: number) => void;
 }
 
 /** One line of a worker's log: one datum it ran. */
@@ -35,7 +45,7 @@ export interface WorkerDatumEvent {
   job: string;
   datum: string;
   /** the datum's recorded state, or `returned` (given back to the queue unfinished) */
-  outcome: 'success' | 'failed' | 'recovered' | 'skipped' | 'returned';
+  outcome: AttemptOutcome;
   error: string | null;
   ms: number;
 }
@@ -59,7 +69,8 @@ export function workerId(): string {
 /**
  * Run datums of the store's open jobs until stopped, or until idle for `exitWhenIdleMs`. Throws
  * StoreLostError, after giving back what it holds where the store still takes writes, when the
- * store is deleted or its metadata cannot be read or written.
+ * store is deleted or its metadata cannot be read or written. A busy store is waited for, up to
+ * `busyWaitMs`; then StoreBusyError.
  */
 export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<WorkerSummary> {
   datumLeaseMs(); // a bad TUSK_DATUM_LEASE_MS ends the worker before it claims anything
@@ -73,29 +84,55 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
     if (fault) lost.abort(new StoreLostError(worker, s.path, fault));
   }, POLL_MS);
   const onDatum = (e: DatumDone) => {
-    const outcome = e.end.state === 'restarted' || e.end.state === 'pending' || e.end.state === 'running' ? 'returned' : e.end.state;
+    const { outcome, error } = e.end;
     summary.datums++;
-    if (outcome === 'success' || outcome === 'recovered' || outcome === 'skipped') summary.succeeded++;
+    if (outcome === 'success' || outcome === 'recovered') summary.succeeded++;
     else if (outcome === 'failed') summary.failed++;
     else summary.returned++;
-    opts.onDatum?.({ time: new Date().toISOString(), worker, pipeline: e.job.pipeline, job: e.job.id, datum: e.datum.id, outcome, error: e.end.error, ms: e.ms });
+    opts.onDatum?.({ time: new Date().toISOString(), worker, pipeline: e.job.pipeline, job: e.job.id, datum: e.datum.id, outcome, error, ms: e.ms });
   };
+  const busyWaitMs = opts.busyWaitMs ?? BUSY_WAIT_MS;
   opts.onStart?.(worker);
   try {
     let idleSince = Date.now();
+    // when the store was first found busy in this spell, and whether datums claimed before it are still held
+    let busySince: number | undefined;
+    let holdsLeftovers = false;
     while (!stop.aborted) {
       const fault = s.metadataFault();
       if (fault) throw new StoreLostError(worker, s.path, fault);
-      const ran = await runPendingJobs(s, { runner: worker, parallelism: opts.concurrency, stop, onDatum });
-      if (stop.aborted) break;
-      // idleness matters only to a worker that ends on it: others do not ask the store each poll
-      if (ran > 0) idleSince = Date.now();
-      else if (opts.exitWhenIdleMs !== undefined) {
-        if (await hasWorkLeft(s)) idleSince = Date.now();
-        else if (Date.now() - idleSince >= opts.exitWhenIdleMs) {
-          summary.ended = 'idle';
-          break;
+      const passStarted = Date.now();
+      try {
+        // a pass that failed on a busy store left its claims: they go back before new ones are made
+        if (holdsLeftovers) await giveBack(s, worker, { strict: true });
+        holdsLeftovers = false;
+        const ran = await runPendingJobs(s, { runner: worker, parallelism: opts.concurrency, stop, onDatum });
+        if (stop.aborted) break;
+        // idleness matters only to a worker that ends on it: others do not ask the store each poll
+        if (ran > 0) idleSince = Date.now();
+        else if (opts.exitWhenIdleMs !== undefined) {
+          if (await hasWorkLeft(s)) idleSince = Date.now();
+          else if (Date.now() - idleSince >= opts.exitWhenIdleMs) {
+            summary.ended = 'idle';
+            break;
+          }
         }
+        busySince = undefined;
+      } catch (err) {
+        // busy is another process holding the write lock: it frees on its own, so wait (bounded)
+        if (!(err instanceof StoreBusyError) || lost.signal.aborted || stop.aborted) throw err;
+        holdsLeftovers = true;
+        if (busySince === undefined) {
+          busySince = passStarted;
+          opts.onBusy?.(worker, busyWaitMs);
+        }
+        const waited = Date.now() - busySince;
+        if (waited >= busyWaitMs)
+          throw new StoreBusyError(
+            `worker ${worker}: the store ${s.path} stayed busy for ${Math.round(waited / 1000)} s: another process holds its write lock`,
+            'find the process holding it (a long-running tusk command, a sqlite3 shell) and end it, or start the worker with a longer --busy-wait; the datums it held are retaken when their lease runs out',
+            { cause: err },
+          );
       }
       await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
     }
@@ -123,19 +160,27 @@ async function hasWorkLeft(s: StoreHandle): Promise<boolean> {
   return false;
 }
 
-/** Give back every datum the worker holds, where the store still takes the write. */
-async function giveBack(s: StoreHandle, worker: string): Promise<void> {
+/**
+ * Give back every datum the worker holds, where the store still takes the write; `strict`: a
+ * failure is thrown (the worker goes on and must know), else ignored (the worker is ending).
+ */
+async function giveBack(s: StoreHandle, worker: string, opts: { strict?: boolean } = {}): Promise<void> {
   try {
     for (const job of await s.jobs.openJobs()) await s.jobs.releaseClaims(job.pipeline, job.id, worker);
-  } catch {
+  } catch (err) {
     // the store is gone: its datums are retaken when their leases run out
+    if (opts.strict) throw err;
   }
 }
 
-/** The store's failures end the worker as StoreLostError; anything else (a bug) is left as it is. */
+/**
+ * The store's failures end the worker as StoreLostError; a store still busy after the wait ends
+ * it as that, and anything else (a bug) is left as it is.
+ */
 function asStoreLoss(s: StoreHandle, worker: string, err: unknown): unknown {
   const fault = s.metadataFault();
   if (fault) return new StoreLostError(worker, s.path, fault, { cause: err });
+  if (err instanceof StoreBusyError) return err;
   const code = (err as { code?: unknown })?.code;
   const isStoreFault = err instanceof IoError || err instanceof LockedError || err instanceof CorruptError || (typeof code === 'string' && code.startsWith('SQLITE_'));
   if (!isStoreFault) return err;

@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, TuskError } from '../errors.js';
 import { datumHash, planDatums, resolveInputs, type DatumFile } from '../pipeline/datums.js';
-import { commitHistory } from '../pipeline/windows.js';
 import { specOf } from '../pipeline/job-runner.js';
 import { readLogs } from '../pipeline/logs.js';
 import { createPipelines, deletePipeline } from '../pipeline/pipeline-service.js';
@@ -466,10 +465,10 @@ function pinInput(input: InputSpec, pins: Record<string, string>): InputSpec {
 async function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string, string>): Promise<Map<string, DatumFile[]> | undefined> {
   let missing = false;
   const pinned = pinInput(input, pins);
-  const resolve = await resolveInputs(pinned, async (i: PfsInput) => {
+  const resolve = await resolveInputs(pinned, s.graph, async (i: PfsInput) => {
     const c = i.commit && (await s.graph.getRepo(i.repo)) ? await s.graph.getCommit(i.repo, i.commit) : undefined;
     if (!c) missing = true;
-    return { commit: c?.id ?? '', root: (c?.root as NodeId | null) ?? null, history: async () => (c ? commitHistory(s.graph, i.repo, c.id) : []) };
+    return c;
   });
   const out = new Map<string, DatumFile[]>();
   for (const d of await planDatums(s, pinned, resolve)) out.set(d.id, d.files);

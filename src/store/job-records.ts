@@ -1,6 +1,6 @@
 // Pipelines, jobs and datums as records. The only module with SQL about them; the pipeline layer
 // (src/pipeline) holds the rules and calls this through the store core.
-import type { Db } from './meta-db.js';
+import { guardSqlite, type Db } from './meta-db.js';
 import type { NodeId } from './hash.js';
 import { hostname as hostHere } from 'node:os';
 import type { DatumFile } from './types.js';
@@ -384,9 +384,12 @@ export class SqliteJobRecords implements JobRecords {
     };
   }
 
-  /** Run `f` once no unit of another flow is open on the connection. */
+  /**
+   * Run `f` once no unit of another flow is open on the connection. A store that stays busy, or
+   * fails, is the TuskError that says so (guardSqlite), as in the units themselves.
+   */
   private at<T>(f: () => T): Promise<T> {
-    return whenSettled(this.settled, f);
+    return whenSettled(this.settled, () => guardSqlite(f));
   }
 
   /** Run `f`'s statements together: their own transaction, or a savepoint in the unit in flight. */

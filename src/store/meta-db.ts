@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { CorruptError, FormatVersionError, IoError, LockedError, TuskError } from '../errors.js';
+import { CorruptError, FormatVersionError, InvalidArgumentError, IoError, LockedError, StoreBusyError, TuskError } from '../errors.js';
 
 export type Db = BetterSqlite3.Database;
 
@@ -374,10 +374,23 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
   }
 }
 
+/** How long a statement waits for another process's write lock before failing busy. */
+const BUSY_TIMEOUT_MS = 30_000;
+
+/** The busy timeout of this process: TUSK_BUSY_TIMEOUT_MS when set, else BUSY_TIMEOUT_MS. */
+export function busyTimeoutMs(): number {
+  const raw = process.env.TUSK_BUSY_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return BUSY_TIMEOUT_MS;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0) throw new InvalidArgumentError(`TUSK_BUSY_TIMEOUT_MS: must be a whole number of milliseconds, got ${JSON.stringify(raw)}`, `unset it to use the default of ${BUSY_TIMEOUT_MS}`);
+  return ms;
+}
+
 function openAt(file: string, shown: string, opts: OpenDbOptions): Db {
   let db: Db;
+  const busyMs = busyTimeoutMs();
   try {
-    db = new Database(file, { readonly: opts.readonly, fileMustExist: !opts.create, timeout: 30_000, nativeBinding: nativeBinding() });
+    db = new Database(file, { readonly: opts.readonly, fileMustExist: !opts.create, timeout: busyMs, nativeBinding: nativeBinding() });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_READONLY')
@@ -385,7 +398,7 @@ function openAt(file: string, shown: string, opts: OpenDbOptions): Db {
     throw err;
   }
   try {
-    db.pragma('busy_timeout = 30000');
+    db.pragma(`busy_timeout = ${busyMs}`);
     // refuse a newer store before writing anything to it (switching to WAL is a write)
     checkVersion(db);
     if (!opts.readonly) {
@@ -460,7 +473,7 @@ export function sqliteFailure(err: unknown, what = 'cannot update the store meta
   if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM')
     return new LockedError(`${what}: the store is read-only (${code})`, 'use a writable store or check its permissions', opts);
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
-    return new LockedError(`${what}: the store stayed busy for 30 s (${code})`, 'retry when the other tusk commands have finished', opts);
+    return new StoreBusyError(`${what}: the store stayed busy for ${busyTimeoutMs() / 1000} s (${code})`, 'retry when the other tusk commands have finished', opts);
   if (code.startsWith('SQLITE_IOERR')) return new IoError(`${what}: I/O error (${code}): ${(err as Error).message}`, undefined, opts);
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
     return new CorruptError(`${what}: the metadata database is damaged (${code})`, 'restore .tusk/meta.db from a backup', opts);

@@ -1,12 +1,13 @@
 // Faults with workers as real processes of the built CLI: one killed mid-job (its datums are
 // taken over when their lease runs out, every output lands once), a datum that always fails, a
-// store that turns unreadable under a worker, a bad lease setting. Leases are short here through
+// store that turns unreadable under a worker, a store another process keeps busy (waited for,
+// within a bound), bad settings. Leases are short here through
 // TUSK_DATUM_LEASE_MS; every wait is on state the store or the worker's log shows.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withStoreDir } from '../cli/cli-helpers.js';
-import { datumsOf, NO_RUNNER, setUpPipeline, startWorker, waitUntil } from './worker-helpers.js';
+import { datumsOf, holdWriteLock, NO_RUNNER, setUpPipeline, startWorker, waitUntil } from './worker-helpers.js';
 
 const LEASE = { TUSK_DATUM_LEASE_MS: '2000' };
 type Attempt = { attempt: number; worker: string; outcome: string | null; finished: string | null; error: string | null };
@@ -103,6 +104,66 @@ describe('worker faults', () => {
       expect(err.message).toContain(path.dirname(meta));
       expect(err.message).toContain('is no longer a database');
     }), 90_000);
+
+  it('a worker waits for a store another process keeps busy, then runs the job', () =>
+    withStoreDir(async (s) => {
+      const job = await setUpPipeline(s, 3, 'cp /pfs/in/* /pfs/out/');
+      const lock = await holdWriteLock(s.dir);
+      let w: ReturnType<typeof startWorker> | undefined;
+      try {
+        // SQLite gives up on the lock after 200 ms: the worker, not SQLite, does the waiting
+        w = startWorker(s.dir, ['--concurrency', '1', '--exit-when-idle', '0.5', '--json'], { TUSK_BUSY_TIMEOUT_MS: '200' });
+        const busy = await waitUntil('the worker finding the store busy', async () => w!.stderr(), (e) => e.includes('"event":"busy"'));
+        expect(JSON.parse(busy.split('\n').find((l) => l.includes('"event":"busy"'))!)).toMatchObject({ event: 'busy', waitMs: 600_000 });
+      } finally {
+        await lock.release();
+      }
+      const r = await w.done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ datums: 3, succeeded: 3, ended: 'idle' });
+      const [j] = await s.json<{ state: string }[]>(['list', 'job', '-p', 'up'], { env: NO_RUNNER });
+      expect(j!.state).toBe('JOB_SUCCESS');
+      expect((await datumsOf(s, 'up', job)).map((d) => [d.state, d.attempts])).toEqual([
+        ['success', 1],
+        ['success', 1],
+        ['success', 1],
+      ]);
+    }), 60_000);
+
+  it('a worker whose store stays busy past --busy-wait exits 6 (E_LOCKED) naming the store, and changes nothing', () =>
+    withStoreDir(async (s) => {
+      const job = await setUpPipeline(s, 2, 'cp /pfs/in/* /pfs/out/');
+      const lock = await holdWriteLock(s.dir);
+      let r: Awaited<ReturnType<typeof startWorker>['done']>;
+      try {
+        r = await startWorker(s.dir, ['--json', '--busy-wait', '1'], { TUSK_BUSY_TIMEOUT_MS: '200' }).done;
+      } finally {
+        await lock.release();
+      }
+      expect(r.code, r.stderr).toBe(6);
+      const err = (JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string } }).error;
+      expect(err.code).toBe('E_LOCKED');
+      expect(err.message).toMatch(/stayed busy for \d+ s/);
+      expect(err.message).toContain(fs.realpathSync(path.join(s.dir, '.tusk')));
+      expect(err.hint).toContain('--busy-wait');
+      const [j] = await s.json<{ state: string }[]>(['list', 'job', '-p', 'up'], { env: NO_RUNNER });
+      expect(j!.state).toBe('JOB_CREATED');
+      expect(await datumsOf(s, 'up', job)).toEqual([]);
+    }), 60_000);
+
+  it('a bad --busy-wait or TUSK_BUSY_TIMEOUT_MS is refused before anything is claimed', () =>
+    withStoreDir(async (s) => {
+      const job = await setUpPipeline(s, 1, 'cp /pfs/in/* /pfs/out/');
+      for (const [args, env, name] of [
+        [['--json', '--busy-wait', 'soon'], {}, '--busy-wait'],
+        [['--json'], { TUSK_BUSY_TIMEOUT_MS: '-1' }, 'TUSK_BUSY_TIMEOUT_MS'],
+      ] as const) {
+        const r = await startWorker(s.dir, args, env).done;
+        expect(r.code, r.stderr).toBe(2);
+        expect((JSON.parse(r.stdout) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'E_INVALID', message: expect.stringContaining(name) });
+      }
+      expect(await datumsOf(s, 'up', job)).toEqual([]);
+    }), 60_000);
 
   it('a bad TUSK_DATUM_LEASE_MS is refused before anything is claimed', () =>
     withStoreDir(async (s) => {

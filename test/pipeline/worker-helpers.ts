@@ -2,6 +2,7 @@
 // them, workers started as real processes of the built CLI, and waits on what the store shows.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BIN, runTusk, type StoreDir } from '../cli/cli-helpers.js';
@@ -61,6 +62,28 @@ export async function waitUntil<T>(what: string, read: () => Promise<T>, until: 
     if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms; last: ${JSON.stringify(v).slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Another process holding the store's write lock (an open write transaction) until release():
+ * what a long write by another program looks like to tusk.
+ */
+export async function holdWriteLock(dir: string): Promise<{ release(): Promise<void> }> {
+  const meta = path.join(fs.realpathSync(path.join(dir, '.tusk')), 'meta.db');
+  const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  const code = `const D = require(${JSON.stringify(sqlite)}); const db = new D(process.argv[1]); db.exec('BEGIN IMMEDIATE'); process.stdout.write('locked\\n'); process.stdin.on('end', () => { db.exec('COMMIT'); db.close(); }); process.stdin.resume();`;
+  const child = spawn(process.execPath, ['-e', code, meta], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const ended = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before taking the lock`)));
+  });
+  return {
+    release: () => {
+      child.stdin.end();
+      return ended;
+    },
+  };
 }
 
 /** The datums of a job through `list datum --json`. */

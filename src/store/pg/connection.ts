@@ -2,7 +2,7 @@
 // libpq's PG* environment variables and ~/.pgpass (the pg driver reads both). Credentials never
 // reach an error message or output: everything shown goes through redact().
 import pg from 'pg';
-import { InvalidArgumentError, IoError, LockedError, TuskError } from '../../errors.js';
+import { InvalidArgumentError, IoError, LockedError, StoreBusyError, TuskError } from '../../errors.js';
 
 /** Hide the password (and a URL's user info) in text that may quote a connection string. */
 export function redact(text: string): string {
@@ -88,7 +88,7 @@ export function pgFailure(err: unknown, target: PgTarget): TuskError | null {
       return new IoError(`the metadata database ${where} is out of disk space: ${detail}`, 'free space on the database server, then retry; nothing was committed', opts);
     case '53300':
     case '57P03':
-      return new LockedError(`the metadata database ${where} takes no more connections now: ${detail}`, 'retry later, or raise max_connections on the server', opts);
+      return new StoreBusyError(`the metadata database ${where} takes no more connections now: ${detail}`, 'retry later, or raise max_connections on the server', opts);
     case '25006':
       return new LockedError(`the metadata database ${where} is read-only: ${detail}`, 'use a writable server (not a standby)', opts);
     default:
