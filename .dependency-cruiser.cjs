@@ -6,9 +6,9 @@
 
 // Everything outside src/store reaches the store through these modules only; the rest of
 // src/store is internal to it, seen only by src/store itself and the composition root. The
-// façade is the Store and its records (store, types, address), the handle the pipeline and the
-// project layer work with (store-handle), and the pure helpers every layer needs: ids and BLAKE3
-// hashing (hash), glob matching (glob), path normalisation (paths).
+// façade is the Store and its records (store, types, address), the handle the pipeline works
+// with (store-handle), and the pure helpers every layer needs: ids and BLAKE3 hashing (hash),
+// glob matching (glob), path normalisation (paths).
 const STORE_FACADE = '^src/store/(store|types|address|store-handle|hash|glob|paths)[.]ts$';
 // The metadata contracts: their interfaces and records may be named above the store (type-only
 // imports); their implementations and values are reached through the façade.
@@ -70,16 +70,9 @@ module.exports = {
     {
       name: 'project-through-ports',
       severity: 'error',
-      comment: `src/project reaches the store through the port the composition root builds for it (src/project/ports.ts): of src/store it names the records and contracts and uses the pure helpers (${PROJECT_STORE_IMPORTS}), never the store, its handle or its other modules. verify.ts is held by project-verify-handle instead.`,
-      from: { path: '^src/project/', pathNot: '^src/project/verify[.]ts$' },
+      comment: `src/project reaches the store through the port the composition root builds for it (src/project/ports.ts): of src/store it names the records and contracts and uses the pure helpers (${PROJECT_STORE_IMPORTS}), never the store, its handle or its other modules.`,
+      from: { path: '^src/project/' },
       to: { path: '^src/store/', pathNot: [PROJECT_STORE_IMPORTS, METADATA_CONTRACTS] },
-    },
-    {
-      name: 'project-verify-handle',
-      severity: 'error',
-      comment: 'tusk verify re-runs locked pipelines through the engine functions, which take the store handle: besides what project-through-ports allows, it may import store-handle.ts, and nothing else of src/store.',
-      from: { path: '^src/project/verify[.]ts$' },
-      to: { path: '^src/store/', pathNot: [PROJECT_STORE_IMPORTS, METADATA_CONTRACTS, '^src/store/store-handle[.]ts$'] },
     },
     {
       name: 'metadata-contracts-types-only',

@@ -47,10 +47,10 @@ describe('the import rule for the layers', () => {
 
   // An import check cannot see a property reach: a command handed an object with the store's
   // internals on it could use them without importing anything. Commands get services only.
-  it('no command reaches the store core, the store handle or the project port through an object', () => {
+  it('no command reaches the store core, the store handle or the project ports through an object', () => {
     const files = ['src/commands', 'src/cli'].flatMap((d) => (fs.readdirSync(path.join(root, d), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => path.join(d, f)));
     expect(files.length).toBeGreaterThan(50);
-    const reaches = files.filter((f) => /\.core\b|\.handle\b|forProject\(/.test(fs.readFileSync(path.join(root, f), 'utf8')));
+    const reaches = files.filter((f) => /\.core\b|\.handle\b|forProject\(|forVerify\(/.test(fs.readFileSync(path.join(root, f), 'utf8')));
     expect(reaches).toEqual([]);
   });
 
@@ -76,6 +76,8 @@ describe('the import rule for the layers', () => {
         // the project layer works through its port: the handle and the store are out of its reach
         'src/project/probe-handle.ts': "import type { StoreHandle } from '../store/store-handle.js';\nexport type H = StoreHandle;\n",
         'src/project/probe-store.ts': "import { openStore } from '../store/store.js';\nexport const o = openStore;\n",
+        // verify too: it re-runs pipelines through its own port, never through the handle
+        'src/project/verify.ts': `${fs.readFileSync(path.join(root, 'src/project/verify.ts'), 'utf8')}\nimport type { StoreHandle } from '../store/store-handle.js';\nexport type H = StoreHandle;\n`,
         // a contract's records may be named above the store, its values may not
         'src/pipeline/probe-contract-type.ts': "import type { JobRow } from '../store/job-records.js';\nexport type J = JobRow;\n",
         'src/pipeline/probe-contract-value.ts': "import type { JobRow } from '../store/job-records.js';\nimport { TERMINAL_JOB_STATES } from '../store/job-records.js';\nexport const j: JobRow[] = [];\nexport const t = TERMINAL_JOB_STATES;\n",
@@ -110,6 +112,7 @@ describe('the import rule for the layers', () => {
           'project-through-ports: src/project/probe-internal.ts -> src/store/tree.ts',
           'project-through-ports: src/project/probe-handle.ts -> src/store/store-handle.ts',
           'project-through-ports: src/project/probe-store.ts -> src/store/store.ts',
+          'project-through-ports: src/project/verify.ts -> src/store/store-handle.ts',
           'metadata-contracts-types-only: src/pipeline/probe-contract-value.ts -> src/store/job-records.ts',
           'metadata-contracts-types-only: src/console/probe-contract-impl.ts -> src/store/job-records.ts',
           'service-imports-commands: src/ui/probe-command.ts -> src/cli/refs.ts',

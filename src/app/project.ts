@@ -43,7 +43,7 @@ export function checkout(cwd: string, opts: { ref?: string; dir?: string; force?
 
 /** Re-run the locked pipelines and compare their outputs with the lock. */
 export function verify(cwd: string, opts: Omit<VerifyOptions, 'cwd'>) {
-  return withProjectStore(cwd, (tusk, project) => verifyLock(tusk.handleForVerify(), project, { ...opts, cwd }));
+  return withProjectStore(cwd, (tusk, project) => verifyLock(tusk.forVerify(), project, { ...opts, cwd }));
 }
 
 /** What one git hook does for the project at or above the working directory. */

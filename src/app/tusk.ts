@@ -5,9 +5,10 @@ import { registerMlChecks, registerMlTransforms } from '../ml/register.js';
 import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { Project } from '../project/config.js';
-import type { ProjectStore } from '../project/ports.js';
+import type { ProjectStore, VerifyEngine } from '../project/ports.js';
 import type { RemoteOptions } from '../remote/config.js';
 import { projectReads } from './project-reads.js';
+import { verifyEngine } from './verify-engine.js';
 import { existingStore, findStore, initStore, isStoreDir, openStore, PACKS_DIR, readPackLocation, type Store } from '../store/store.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import { CacheService } from './caches.js';
@@ -79,9 +80,9 @@ export class Tusk {
     };
   }
 
-  /** The store's handle, for `tusk verify` alone: it re-runs locked pipelines through the engine's own functions. */
-  handleForVerify(): StoreHandle {
-    return this.#handle;
+  /** What `tusk verify` works with (src/project/ports.ts): the records it compares and the engine it re-runs pipelines on. */
+  forVerify(): VerifyEngine {
+    return verifyEngine(this.#handle);
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-// What the project layer (tusk.yaml, tusk.lock, status, checkout, the git hooks) is given to
+// What the project layer (tusk.yaml, tusk.lock, status, checkout, the git hooks, verify) is given to
 // work with: the composition root (src/app) builds it from the services and the store, and code
 // here names no store module beyond records, contracts and pure helpers (the dependency rule
 // `project-through-ports` in .dependency-cruiser.cjs). Reads answer through promises and async
@@ -8,7 +8,11 @@ import type { CommitGraph, CommitRecord } from '../store/commit-graph.js';
 import type { ContentId, NodeId } from '../store/hash.js';
 import type { JobRecords, JobState } from '../store/job-records.js';
 import type { CommitInfo, PutResult, PutSource, RepoInfo } from '../store/types.js';
+import type { LookUpPfs, PlannedDatum } from '../pipeline/datums.js';
+import type { LogFilter, LogLine } from '../pipeline/logs.js';
+import type { CreateOptions } from '../pipeline/pipeline-service.js';
 import type { WorkdirRule } from '../pipeline/spec.js';
+import type { InputSpec, PipelineSpec } from '../pipeline/spec-types.js';
 import type { Project } from './config.js';
 
 /** A file or directory of a commit's tree, as the project code reads it. */
@@ -85,3 +89,44 @@ export interface ProjectStore {
 
 /** Opens the store of a project (its `store:`, TUSK_STORE or a `.tusk` above it). */
 export type OpenProjectStore = (project: Project, opts?: { readonly?: boolean }) => ProjectStore;
+
+/** A file of an output tree, with the datum that wrote it. */
+export interface OutputEntry {
+  readonly id: Buffer;
+  readonly size: number;
+  /** the datum that produced the file; absent outside pipeline outputs */
+  readonly datum?: string;
+}
+
+/**
+ * What `tusk verify` works with: the records it compares, and the engine it re-runs locked
+ * pipelines on, as scratch pipelines beside the real ones in the same store.
+ */
+export interface VerifyEngine {
+  readonly graph: Pick<CommitGraph, 'getRepo' | 'getCommit'>;
+  /** the records of a scratch pipeline's jobs and datums; for --changed, its prior datums are written here */
+  readonly jobs: Pick<JobRecords, 'getJob' | 'getPipeline' | 'listPipelines' | 'jobsOf' | 'getDatum' | 'datumsOf' | 'insertJob' | 'setJobState' | 'insertDatums'>;
+  /** Whether a job in this state has ended. */
+  isFinished(state: JobState): boolean;
+  /** The spec stored with a pipeline and the text it was created from; undefined when there is no such pipeline. */
+  storedSpec(name: string): Promise<{ spec: PipelineSpec; raw: Record<string, unknown> } | undefined>;
+  /** What `path` is in the tree `root`; undefined where nothing is. */
+  lookupPath(root: NodeId, path: string): Promise<OutputEntry | undefined>;
+  /** Every file of the tree `root`, with its path. */
+  walkFiles(root: NodeId): AsyncIterable<{ path: string; entry: OutputEntry }>;
+  /** The sizes of those of these contents the store holds. */
+  contentSizes(ids: readonly ContentId[]): Promise<{ id: ContentId; size: number }[]>;
+  /** A content's bytes, verified; `describe` names the file a read error is about. */
+  readContent(id: ContentId, ctx: { describe: () => string }): AsyncIterable<Uint8Array>;
+  /** The datums of an input, each pfs input read at the commit `lookUp` gives it. */
+  planDatums(input: InputSpec, lookUp: LookUpPfs): Promise<PlannedDatum[]>;
+  /** Create the pipelines of a spec text, the registered checks run; no job starts until `runUntil`. */
+  createPipelines(text: string, opts: CreateOptions): Promise<void>;
+  /** Run the store's open jobs here until `isDone()` holds. */
+  runUntil(isDone: () => Promise<boolean>): Promise<void>;
+  readLogs(filter: LogFilter): Promise<LogLine[]>;
+  /** Delete a pipeline, its output repo and jobs, even when others read it. */
+  deletePipeline(name: string): Promise<void>;
+  /** Remove the log files of a pipeline's jobs. */
+  removeLogs(pipeline: string): void;
+}

@@ -7,18 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError, TuskError } from '../errors.js';
-import { datumHash, planDatums, resolveInputs, type DatumFile } from '../pipeline/datums.js';
-import { specOf } from '../pipeline/job-runner.js';
-import { readLogs } from '../pipeline/logs.js';
-import { createPipelines, deletePipeline } from '../pipeline/pipeline-service.js';
-import { runUntil } from '../pipeline/runner.js';
+import { datumHash, type DatumFile } from '../pipeline/datums.js';
 import { normalizeSpec, specHash, type WorkdirRule } from '../pipeline/spec.js';
 import type { InputSpec, PfsInput, PipelineSpec } from '../pipeline/spec-types.js';
 import type { CommitRecord } from '../store/commit-graph.js';
 import { EMPTY_CONTENT_ID, fromHex, newCommitId, type ContentId, type NodeId } from '../store/hash.js';
 import type { DatumRecord, NewDatum } from '../store/job-records.js';
-import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import type { Project } from './config.js';
+import type { VerifyEngine } from './ports.js';
 import { parseLock, readLock, type LockedPipeline, type LockFile } from './lock.js';
 import { distinctIds, plural } from '../ui/format.js';
 import { projectMsg } from '../ui/messages.js';
@@ -108,7 +104,7 @@ export interface VerifyOptions {
 }
 
 /** Re-run the locked pipelines and compare; never throws for a mismatch (see VerifyFailedError). */
-export async function verifyLock(s: StoreHandle, project: Project | undefined, opts: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyLock(s: VerifyEngine, project: Project | undefined, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const started = Date.now();
   const cwd = opts.cwd ?? process.cwd();
   const lockPath = opts.lock !== undefined ? path.resolve(cwd, opts.lock) : project?.lockPath;
@@ -198,7 +194,7 @@ function splitKey(key: string): { repo: string; branch: string } {
 
 /** What every pipeline's verification shares. */
 interface VerifyContext {
-  s: StoreHandle;
+  s: VerifyEngine;
   project: Project | undefined;
   /** the lock's inputs that failed their own check, by key */
   badInputs: Map<string, InputVerification>;
@@ -284,7 +280,7 @@ async function lockedInputProblems(cx: VerifyContext, lp: LockedPipeline): Promi
 }
 
 /** What the output should be: the lock's file list, or the locked commit's tree in the store. */
-async function expectedOutput(s: StoreHandle, name: string, lp: LockedPipeline): Promise<ExpectedOutput | { problem: string }> {
+async function expectedOutput(s: VerifyEngine, name: string, lp: LockedPipeline): Promise<ExpectedOutput | { problem: string }> {
   const commit = await s.graph.getRepo(name) ? await s.graph.getCommit(name, lp.output.commit) : undefined;
   if (lp.output.state === 'failure') return { problem: `the lock records a failed output: ${lp.output.error ?? 'failed'}` };
   let tree = lp.output.tree;
@@ -300,17 +296,17 @@ async function expectedOutput(s: StoreHandle, name: string, lp: LockedPipeline):
 }
 
 /** The work tree's spec of the pipeline, else the one stored with it; undefined when there is neither. */
-async function specToRun(s: StoreHandle, name: string, projectSpec: ProjectSpec | undefined): Promise<SpecToRun | undefined> {
+async function specToRun(s: VerifyEngine, name: string, projectSpec: ProjectSpec | undefined): Promise<SpecToRun | undefined> {
   if (projectSpec) return { raw: projectSpec.raw, where: { baseDir: projectSpec.baseDir, workdir: projectSpec.workdir }, hash: projectSpec.specHash, file: projectSpec.file };
-  const row = await s.jobs.getPipeline(name);
-  if (!row) return undefined;
-  const spec = specOf(row);
-  const stored = spec.workdir;
-  return { raw: JSON.parse(row.raw) as Record<string, unknown>, where: { baseDir: spec.base_dir, workdir: () => stored }, hash: specHash(spec), file: undefined };
+  const stored = await s.storedSpec(name);
+  if (!stored) return undefined;
+  const { spec, raw } = stored;
+  const workdir = spec.workdir;
+  return { raw, where: { baseDir: spec.base_dir, workdir: () => workdir }, hash: specHash(spec), file: undefined };
 }
 
 /** --changed with no datum to re-run: the lock must still agree with the output commit it names. */
-async function checkNothingChanged(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRecord | undefined, total: number): Promise<PipelineVerification> {
+async function checkNothingChanged(s: VerifyEngine, rep: PipelineVerification, name: string, lp: LockedPipeline, outCommit: CommitRecord | undefined, total: number): Promise<PipelineVerification> {
   rep.datums = total;
   rep.reused = total;
   if (outCommit?.finished && outCommit.root && lp.output.files) await compareFiles(s, rep, new Map(Object.entries(lp.output.files)), await filesWithDatums(s, outCommit.root as NodeId), outCommit, new Map());
@@ -319,7 +315,7 @@ async function checkNothingChanged(s: StoreHandle, rep: PipelineVerification, na
 }
 
 /** The re-run's outcome against what the lock expects: its state, failed datums, files and tree. */
-async function compareRun(s: StoreHandle, rep: PipelineVerification, name: string, lp: LockedPipeline, expected: ExpectedOutput, run: RerunResult): Promise<PipelineVerification> {
+async function compareRun(s: VerifyEngine, rep: PipelineVerification, name: string, lp: LockedPipeline, expected: ExpectedOutput, run: RerunResult): Promise<PipelineVerification> {
   rep.datums = run.datums;
   rep.reran = run.reran;
   rep.reused = run.reused;
@@ -348,21 +344,21 @@ interface OutFile {
   datum: string | null;
 }
 
-async function treeFiles(s: StoreHandle, root: NodeId): Promise<Map<string, string>> {
+async function treeFiles(s: VerifyEngine, root: NodeId): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for await (const batch of s.walkTree(root, '/')) for (const pe of batch) if (pe.entry.kind === 'file') out.set(pe.path, pe.entry.id.toString('hex'));
+  for await (const pe of s.walkFiles(root)) out.set(pe.path, pe.entry.id.toString('hex'));
   return out;
 }
 
-async function filesWithDatums(s: StoreHandle, root: NodeId | null): Promise<Map<string, OutFile>> {
+async function filesWithDatums(s: VerifyEngine, root: NodeId | null): Promise<Map<string, OutFile>> {
   const out = new Map<string, OutFile>();
-  if (root) for await (const batch of s.walkTree(root, '/')) for (const pe of batch) if (pe.entry.kind === 'file') out.set(pe.path, { id: pe.entry.id.toString('hex'), size: pe.entry.size, datum: pe.entry.datum ?? null });
+  if (root) for await (const pe of s.walkFiles(root)) out.set(pe.path, { id: pe.entry.id.toString('hex'), size: pe.entry.size, datum: pe.entry.datum ?? null });
   return out;
 }
 
 /** Record every path whose content id differs between `expected` (locked) and `actual`. */
 async function compareFiles(
-  s: StoreHandle,
+  s: VerifyEngine,
   rep: PipelineVerification,
   expected: Map<string, string>,
   actual: Map<string, OutFile>,
@@ -399,7 +395,7 @@ async function compareFiles(
   }
 }
 
-async function inputsOfRealDatum(s: StoreHandle, lockedCommit: CommitRecord | undefined, datum: string): Promise<string[]> {
+async function inputsOfRealDatum(s: VerifyEngine, lockedCommit: CommitRecord | undefined, datum: string): Promise<string[]> {
   if (!lockedCommit) return [];
   const row = await s.jobs.getDatum(lockedCommit.repo, lockedCommit.id, datum);
   return row ? describeFiles(row.inputs) : [];
@@ -412,20 +408,20 @@ function describeFiles(files: readonly DatumFile[]): string[] {
 const EMPTY_HEX = EMPTY_CONTENT_ID.toString('hex');
 
 /** Sizes of contents in the store by hex id; an id the store does not have (a made-up one) is absent. */
-async function contentSizes(s: StoreHandle, hexes: readonly string[]): Promise<Map<string, number>> {
+async function contentSizes(s: VerifyEngine, hexes: readonly string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const ids: ContentId[] = [];
   for (const hex of hexes) {
     if (hex === EMPTY_HEX) out.set(hex, 0);
     else if (/^[0-9a-f]{64}$/.test(hex)) ids.push(fromHex(hex) as ContentId);
   }
-  for (const rec of (await s.index.getContents(ids)).values()) out.set(rec.id.toString('hex'), rec.size);
+  for (const rec of await s.contentSizes(ids)) out.set(rec.id.toString('hex'), rec.size);
   return out;
 }
 
-async function readAll(s: StoreHandle, hex: string): Promise<Buffer> {
+async function readAll(s: VerifyEngine, hex: string): Promise<Buffer> {
   if (hex === EMPTY_HEX) return Buffer.alloc(0);
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   for await (const b of s.readContent(fromHex(hex) as ContentId, { describe: () => `content ${short(hex)}` })) parts.push(b);
   return Buffer.concat(parts);
 }
@@ -462,16 +458,16 @@ function pinInput(input: InputSpec, pins: Record<string, string>): InputSpec {
   return { ...input, inputs: input.inputs.map((i) => pinInput(i, pins)) };
 }
 
-async function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string, string>): Promise<Map<string, DatumFile[]> | undefined> {
+async function planPinned(s: VerifyEngine, input: InputSpec, pins: Record<string, string>): Promise<Map<string, DatumFile[]> | undefined> {
   let missing = false;
   const pinned = pinInput(input, pins);
-  const resolve = await resolveInputs(pinned, s.graph, async (i: PfsInput) => {
+  const planned = await s.planDatums(pinned, async (i: PfsInput) => {
     const c = i.commit && (await s.graph.getRepo(i.repo)) ? await s.graph.getCommit(i.repo, i.commit) : undefined;
     if (!c) missing = true;
     return c;
   });
   const out = new Map<string, DatumFile[]>();
-  for (const d of await planDatums(s, pinned, resolve)) out.set(d.id, d.files);
+  for (const d of planned) out.set(d.id, d.files);
   return missing ? undefined : out;
 }
 
@@ -480,7 +476,7 @@ async function planPinned(s: StoreHandle, input: InputSpec, pins: Record<string,
  * results come from the real job's records; the rest run again. No base, another spec or code,
  * or missing records: everything runs again (priors undefined).
  */
-async function planChanged(s: StoreHandle, name: string, spec: PipelineSpec, lp: LockedPipeline, bp: LockedPipeline | undefined): Promise<{ priors?: Map<string, NodeId | null>; changed: number; total: number }> {
+async function planChanged(s: VerifyEngine, name: string, spec: PipelineSpec, lp: LockedPipeline, bp: LockedPipeline | undefined): Promise<{ priors?: Map<string, NodeId | null>; changed: number; total: number }> {
   const full = { changed: -1, total: 0 };
   if (!bp || bp.specHash !== lp.specHash || bp.codeHash !== lp.codeHash) return full;
   const head = await planPinned(s, spec.input, lp.inputs);
@@ -514,7 +510,7 @@ interface RerunResult {
 }
 
 /** Run the spec as a temporary pipeline on the pinned inputs; always removes it again. */
-async function rerun(s: StoreHandle, realName: string, raw: Record<string, unknown>, where: { baseDir: string; workdir: WorkdirRule }, pins: Record<string, string>, priors?: Map<string, NodeId | null>): Promise<RerunResult> {
+async function rerun(s: VerifyEngine, realName: string, raw: Record<string, unknown>, where: { baseDir: string; workdir: WorkdirRule }, pins: Record<string, string>, priors?: Map<string, NodeId | null>): Promise<RerunResult> {
   const temp = `tusk-verify-${randomBytes(6).toString('hex')}`;
   const salt = randomBytes(16).toString('hex');
   const r = structuredClone(raw) as Record<string, any>;
@@ -536,7 +532,7 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
   try {
     let jobId = '';
     // the temporary pipeline runs where the real one does (its name is not the real name)
-    await createPipelines(s, JSON.stringify(r), {
+    await s.createPipelines(JSON.stringify(r), {
       baseDir: where.baseDir,
       workdir: (p) => where.workdir({ ...p, name: realName }),
       // its first job must not run before the priors that let it skip unchanged datums are there
@@ -548,14 +544,14 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
     jobId = (await s.jobs.jobsOf(temp)).find((j) => j.state !== 'JOB_KILLED')!.id;
     const done = async () => {
       const j = await s.jobs.getJob(temp, jobId);
-      return !j || TERMINAL_JOB_STATES.includes(j.state);
+      return !j || s.isFinished(j.state);
     };
     // Running here runs every open job of the store, a concurrent verify's scratch job included;
     // when that verify deletes its pipeline mid-run, the job runner fails on it. Our job is then
     // still fine: keep waiting for it (a failure that persists is ours, and is thrown).
     for (let attempt = 1; ; attempt++) {
       try {
-        await runUntil(s, done);
+        await s.runUntil(done);
         break;
       } catch (err) {
         if (attempt >= 5 || !(await s.jobs.getJob(temp, jobId))) throw err;
@@ -573,7 +569,7 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
     result.reran = rows.length - result.reused;
     for (const d of rows) result.datumInputs.set(d.id, describeFiles(d.inputs));
     for (const d of rows.filter((x) => x.state === 'failed')) {
-      const log = (await readLogs(s, { pipeline: temp, job: jobId, datum: d.id })).slice(-8).map((l) => `${l.stream}: ${l.message}`);
+      const log = (await s.readLogs({ pipeline: temp, job: jobId, datum: d.id })).slice(-8).map((l) => `${l.stream}: ${l.message}`);
       result.failed.push({ datum: d.id, inputs: result.datumInputs.get(d.id) ?? [], error: d.error, log });
     }
     if (out?.root) {
@@ -582,11 +578,11 @@ async function rerun(s: StoreHandle, realName: string, raw: Record<string, unkno
     }
   } finally {
     try {
-      await deletePipeline(s, temp, { force: true });
+      await s.deletePipeline(temp);
     } catch {
       // a later verify removes leftovers too
     }
-    fs.rmSync(path.join(s.path, 'logs', temp), { recursive: true, force: true });
+    s.removeLogs(temp);
   }
   return result;
 }
@@ -608,7 +604,7 @@ function pinRaw(input: unknown, pins: Record<string, string>, unpinned: string[]
  * (JOB_KILLED, so no later job builds on its output) carrying the real job's datum outputs. The
  * temporary job then skips those datums, as any incremental job skips unchanged ones.
  */
-async function insertPriors(s: StoreHandle, temp: string, salt: string, raw: Record<string, unknown>, baseDir: string, priors: Map<string, NodeId | null>): Promise<void> {
+async function insertPriors(s: VerifyEngine, temp: string, salt: string, raw: Record<string, unknown>, baseDir: string, priors: Map<string, NodeId | null>): Promise<void> {
   const { spec } = normalizeSpec(raw, { baseDir });
   const planned = await planPinned(s, spec.input, {});
   if (!planned) return;
@@ -630,12 +626,12 @@ function isObj(v: unknown): v is Record<string, any> {
 }
 
 /** Remove temporary pipelines an interrupted verify left behind (their names start with tusk-verify-). */
-export async function removeLeftovers(s: StoreHandle): Promise<string[]> {
+export async function removeLeftovers(s: VerifyEngine): Promise<string[]> {
   const gone: string[] = [];
   for (const p of await s.jobs.listPipelines()) {
     if (!p.name.startsWith('tusk-verify-') || Date.now() - p.created < 24 * 3600_000) continue;
     try {
-      await deletePipeline(s, p.name, { force: true });
+      await s.deletePipeline(p.name);
       gone.push(p.name);
     } catch {
       // in use by another verify
