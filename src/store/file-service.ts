@@ -850,19 +850,7 @@ export async function getFile(s: StoreCore, ref: FileRef, opts: GetOptions): Pro
         const out = opts.stdout ?? process.stdout;
         // range hook: --length reads only the chunks that hold the range (content-range.ts)
         if (opts.length !== undefined) {
-          if (!local) {
-            const parts = readRangeAsync(s.index, s.packs, id, ctx, offset, opts.length);
-            if (f.local === null) await toStream(parts, out, false, progress);
-            else
-              await intoLocalFile(f.local, false, madeDirs, async (fd) => {
-                for await (const b of parts) {
-                  writeAll(fd, b);
-                  progress.add(b.length);
-                }
-              });
-            continue;
-          }
-          const parts = readRange(s.index, s.packs, id, ctx, offset, opts.length);
+          const parts = local ? readRange(s.index, s.packs, id, ctx, offset, opts.length) : readRangeAsync(s.index, s.packs, id, ctx, offset, opts.length);
           if (f.local === null) await toStream(parts, out, false, progress);
           else
             await intoLocalFile(f.local, false, madeDirs, async (fd) => {
