@@ -31,7 +31,7 @@ export function projectReads(h: StoreHandle): ProjectReads {
       const cache = h.fileCache();
       return {
         lookup: (file: string, st: LocalFileStat) => cache.lookup(file, st),
-        record: (rows, readAtMs) => h.unitOfWork(async () => cache.record(rows, readAtMs)),
+        record: async (rows, readAtMs) => h.inFileCacheTransaction(() => cache.record(rows, readAtMs)),
       };
     },
   };

@@ -526,6 +526,7 @@ export class SqliteChunkIndex implements ChunkIndex {
 
   private readonly contentStmts = new Map<number, Database.Statement>();
   private readonly soleStmts = new Map<number, Database.Statement>();
+  private readonly listStmts = new Map<number, Database.Statement>();
 
   putContents(contents: Iterable<ContentRecord>): Promise<void> {
     return this.at(() => {
@@ -706,8 +707,8 @@ export class SqliteChunkIndex implements ChunkIndex {
       const out = new Map<string, Buffer | null>();
       for (let i = 0; i < ids.length; i += 500) {
         const slice = ids.slice(i, i + 500);
-        const rows = this.db.prepare(`SELECT id, chunks FROM contents WHERE id IN (${slice.map(() => '?').join(',')})`).all(...slice) as { id: Buffer; chunks: Buffer | null }[];
-        for (const r of rows) out.set(r.id.toString('latin1'), r.chunks);
+        const st = this.stmtFor(this.listStmts, slice.length, (marks) => `SELECT id, chunks FROM contents WHERE id IN (${marks})`);
+        for (const [id, chunks] of st.all(...slice) as [Buffer, Buffer | null][]) out.set(id.toString('latin1'), chunks);
       }
       return out;
     });

@@ -23,6 +23,8 @@ const hex = (b: Buffer) => b.toString('hex');
 const VERIFY_LOOKUP = 500;
 /** Contents gc looks up per query while it marks the chunks it keeps. */
 const MARK_LOOKUP = 2000;
+/** Tree pages gc's mark asks the index for at once. */
+const MARK_PAGES = 256;
 
 /** Children of a page: entries for leaves, page refs for internal pages. */
 function pageItems(page: Page): { entries: Entry[]; refs: PageRef[] } {
@@ -510,22 +512,34 @@ async function sweepUnit(s: StoreCore, local: LocalPackAccess | undefined, dryRu
     const nodes = new Set<string>();
     const contents = new Set<string>();
     const chunks = new Set<string>();
-    const markDir = async (id: NodeId): Promise<void> => {
-      const key = hex(id);
-      if (nodes.has(key)) return;
-      nodes.add(key);
-      const data = await s.index.getNode(id);
-      if (!data) return; // fsck's business; gc only keeps what is reachable
-      const { entries, refs } = pageItems(decodePage(data, id));
-      for (const r of refs) await markDir(r.id);
-      for (const e of entries) {
-        if (e.kind === 'dir') await markDir(e.id as NodeId);
-        else contents.add(hex(e.id));
+    // every page below the roots, asked for MARK_PAGES at a time (a round trip per batch on a network index)
+    const markFrom = async (roots: Iterable<NodeId>): Promise<void> => {
+      const stack = [...roots];
+      while (stack.length > 0) {
+        const ids: NodeId[] = [];
+        while (stack.length > 0 && ids.length < MARK_PAGES) {
+          const id = stack.pop()!;
+          const key = hex(id);
+          if (nodes.has(key)) continue;
+          nodes.add(key);
+          ids.push(id);
+        }
+        const datas = await s.index.getNodes(ids);
+        for (let i = 0; i < ids.length; i++) {
+          const data = datas[i];
+          if (!data) continue; // fsck's business; gc only keeps what is reachable
+          const { entries, refs } = pageItems(decodePage(data, ids[i]!));
+          for (const r of refs) stack.push(r.id);
+          for (const e of entries) {
+            if (e.kind === 'dir') stack.push(e.id as NodeId);
+            else contents.add(hex(e.id));
+          }
+        }
       }
     };
-    for (const root of await s.graph.allRoots()) await markDir(root);
+    await markFrom(await s.graph.allRoots());
     // datum outputs are kept for later jobs to reuse, even when no commit holds them any more
-    for (const root of await s.jobs.allDatumOutputs()) await markDir(root);
+    await markFrom(await s.jobs.allDatumOutputs());
     // the kept contents' chunks, their records looked up MARK_LOOKUP at a time
     const reached = [...contents];
     for (let i = 0; i < reached.length; i += MARK_LOOKUP) {

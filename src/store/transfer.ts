@@ -554,11 +554,16 @@ export class TransferImport {
       await s.index.putNodes(pages);
       await s.index.putContents(set.contents.map((c) => ({ id: Buffer.from(c.id, 'hex') as ContentId, size: c.size, chunks: splitIds(Buffer.from(c.chunks, 'hex')) })));
       for (const r of set.repos) if (!(await s.graph.getRepo(r.name))) await s.graph.insertRepo(r);
+      // the trees the commits name: one not among the pages just stored must be here already (one lookup for all)
+      const arrived = new Set(pages.map((p) => p.id.toString('hex')));
+      const roots = [...new Set(set.commits.map((c) => c.root).filter((r): r is string => r !== null && !arrived.has(r)))];
+      const found = await s.index.getNodes(roots.map((r) => Buffer.from(r, 'hex') as NodeId));
+      const treeless = new Set(roots.filter((_, i) => !found[i]));
       for (const c of set.commits) {
         if (await s.graph.getCommit(c.repo, c.id)) continue;
         if (!(await s.graph.getRepo(c.repo))) await s.graph.insertRepo({ name: c.repo, type: 'user', description: '', created: c.started });
         if (c.parent !== null && !(await s.graph.getCommit(c.repo, c.parent))) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its parent ${c.parent}`, 'the remote history is incomplete; push again from a store that has it');
-        if (c.root !== null && !(await s.index.getNode(Buffer.from(c.root, 'hex') as NodeId))) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its tree`, 'the remote history is incomplete; push again from a store that has it');
+        if (c.root !== null && treeless.has(c.root)) throw new CorruptError(`commit ${c.repo}@${c.id} arrived without its tree`, 'the remote history is incomplete; push again from a store that has it');
         const { provenance: _, ...row } = c;
         await s.graph.insertCommit({ ...row, seq: await s.graph.nextSeq(c.repo), root: c.root === null ? null : (Buffer.from(c.root, 'hex') as NodeId) });
         await s.graph.addCommitProvenance(
