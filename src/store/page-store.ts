@@ -1,5 +1,6 @@
-// Where tree pages are kept and how the tree code reaches them. The store answers asynchronously
-// (a network database does), in batches; the walkers in tree.ts ask once per page, or once for
+// Where tree pages are kept and how the tree code reaches them. The store answers in batches,
+// asynchronously where it must (a network database), at once where a read is a function call
+// (SQLite); the walkers in tree.ts ask once per page, or once for
 // several pages, never once per entry. Pages are immutable and content-addressed, so the decoded
 // cache in front of the store never goes stale.
 import { CorruptError } from '../errors.js';
@@ -85,7 +86,7 @@ export class PageReader {
   /**
    * A verified page, at once when it is staged, cached or the store answers at once; a promise of
    * it only when the store must be waited for. The walkers wait only on a promise, so a walk over
-   * SQLite costs no microtask per page.
+   * SQLite reads its pages without one.
    */
   get(id: NodeId, opts: { keepLeaf?: boolean } = {}): Page | Promise<Page> {
     const hit = this.cached(id);
