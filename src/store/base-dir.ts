@@ -19,7 +19,7 @@ import { CorruptError } from '../errors.js';
 import type { NodeId } from './hash.js';
 import { nameBefore } from './name-order.js';
 import type { PageReader } from './page-store.js';
-import { entriesEqual, refOf, type Entry, type PageRef, type TreeBuilder } from './tree.js';
+import { entriesEqual, refOf, type Entry, type Page, type PageRef, type TreeBuilder } from './tree.js';
 
 interface Frame {
   level: number;
@@ -64,7 +64,11 @@ export class BaseDir {
    */
   find(name: string): Entry | undefined | Promise<Entry | undefined> {
     for (;;) {
-      if (this.pending) return this.load().then(() => this.find(name));
+      if (this.pending) {
+        const wait = this.load();
+        if (wait !== undefined) return wait.then(() => this.find(name));
+        continue;
+      }
       const b = this.current();
       if (!b || !nameBefore(b.name, name)) return b?.name === name ? b : undefined;
       this.lost = true;
@@ -149,21 +153,41 @@ export class BaseDir {
     else this.builder.pushRef(f.level, f.ref);
   }
 
-  /** Enter the pending page and go down its first children to a leaf. */
-  private async load(): Promise<void> {
-    let { ref, level } = this.pending!;
+  /**
+   * Enter the pending page and go down its first children to a leaf: at once when the reader has
+   * the pages at once, else in the promise returned.
+   */
+  private load(): Promise<void> | undefined {
+    const { ref, level } = this.pending!;
     this.pending = null;
+    return this.descend(ref, level);
+  }
+
+  private descend(ref: PageRef, level: number): Promise<void> | undefined {
     for (;;) {
-      const page = await this.reader.read(ref.id, { keepLeaf: false });
-      if (page.level !== level) throw new CorruptError(`tree page ${ref.id.toString('hex')} is at level ${page.level}, its parent says ${level}`, 'run `tusk fsck` to see what is affected');
-      const parent = this.stack[this.stack.length - 1];
-      // under a page that is still unchanged, the build stands where the base's did: at a boundary
-      const clean = parent ? parent.clean || this.builder.isAligned(level) : this.builder.isAligned(level);
-      const items = page.level === 0 ? (page as { entries: Entry[] }).entries : (page as { children: PageRef[] }).children;
-      this.stack.push({ level, ref, items, pos: 0, clean, held: [] });
-      if (level === 0) return;
-      ref = items[0] as PageRef;
+      const got = this.reader.get(ref.id, { keepLeaf: false });
+      if (got instanceof Promise) {
+        const at = { ref, level };
+        return got.then((page) => {
+          const first = this.enter(page, at.ref, at.level);
+          return first === undefined ? undefined : this.descend(first, at.level - 1);
+        });
+      }
+      const first = this.enter(got, ref, level);
+      if (first === undefined) return undefined;
+      ref = first;
       level--;
     }
+  }
+
+  /** Push `page` (at `level`, named by `ref`) on the stack; its first child's ref when it is not a leaf. */
+  private enter(page: Page, ref: PageRef, level: number): PageRef | undefined {
+    if (page.level !== level) throw new CorruptError(`tree page ${ref.id.toString('hex')} is at level ${page.level}, its parent says ${level}`, 'run `tusk fsck` to see what is affected');
+    const parent = this.stack[this.stack.length - 1];
+    // under a page that is still unchanged, the build stands where the base's did: at a boundary
+    const clean = parent ? parent.clean || this.builder.isAligned(level) : this.builder.isAligned(level);
+    const items = page.level === 0 ? (page as { entries: Entry[] }).entries : (page as { children: PageRef[] }).children;
+    this.stack.push({ level, ref, items, pos: 0, clean, held: [] });
+    return level === 0 ? undefined : (items[0] as PageRef);
   }
 }

@@ -4,7 +4,7 @@ import { ConflictError } from '../errors.js';
 import type { NodeId } from './hash.js';
 import { compileGlob } from './glob.js';
 import type { PageReader, StagedPages } from './page-store.js';
-import { applyEdits, diffEntries, entryPages, lookupEntry, refOf, type Edit, type Entry, type PageRef } from './tree.js';
+import { applyEdits, diffEntries, EntryCursor, entryPages, lookupEntry, refOf, type Edit, type Entry, type PageRef } from './tree.js';
 import { compareNames, nameBefore } from './name-order.js';
 
 /** Lay a directory tree over whatever is at `path` ('/' = the root): what it holds replaces, what it lacks stays. */
@@ -171,23 +171,46 @@ function collision(path: string): ConflictError {
 
 /**
  * Every entry below a directory, depth first in name order, directories before their contents:
- * in batches (the entries of a page up to a directory's), so a caller waits once per page.
+ * in batches (the entries of a page up to a directory's), so a caller waits once per page. One
+ * generator for the whole walk, with a cursor per open directory: a batch from deep down passes
+ * through no generator per level above it.
  */
 export async function* walkTree(reader: PageReader, dirId: NodeId, prefix: string, opts: { maxDepth?: number } = {}): AsyncGenerator<PathEntry[]> {
   const maxDepth = opts.maxDepth ?? Infinity;
   if (maxDepth <= 0) return;
-  for await (const page of entryPages(reader, dirId)) {
-    let out: PathEntry[] = [];
-    for (const e of page) {
-      const path = prefix === '/' ? `/${e.name}` : `${prefix}/${e.name}`;
-      out.push({ path, entry: e });
-      if (e.kind === 'dir' && maxDepth > 1) {
-        yield out;
-        out = [];
-        yield* walkTree(reader, e.id as NodeId, path, { maxDepth: maxDepth - 1 });
+  const cursorOpts = { keepLeaf: true, ahead: reader.readAhead };
+  const stack: { cursor: EntryCursor; prefix: string; depth: number }[] = [{ cursor: await EntryCursor.open(reader, dirId, undefined, cursorOpts), prefix, depth: maxDepth }];
+  let out: PathEntry[] = [];
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    const wait = f.cursor.settle();
+    if (wait !== undefined) await wait;
+    const run = f.cursor.restOfLeaf();
+    if (run === undefined) {
+      stack.pop();
+      continue;
+    }
+    let i = 0;
+    let sub: PathEntry | undefined;
+    for (; i < run.length; i++) {
+      const e = run[i]!;
+      const pe = { path: f.prefix === '/' ? `/${e.name}` : `${f.prefix}/${e.name}`, entry: e };
+      out.push(pe);
+      if (e.kind === 'dir' && f.depth > 1) {
+        sub = pe;
+        break;
       }
     }
-    if (out.length > 0) yield out;
+    if (sub === undefined) {
+      f.cursor.skipLeaf();
+      if (out.length > 0) yield out;
+      out = [];
+      continue;
+    }
+    f.cursor.advance(i + 1);
+    yield out;
+    out = [];
+    stack.push({ cursor: await EntryCursor.open(reader, sub.entry.id as NodeId, undefined, cursorOpts), prefix: sub.path, depth: f.depth - 1 });
   }
 }
 
@@ -239,7 +262,17 @@ export async function* globTree(reader: PageReader, root: NodeId, pattern: strin
   // directory instead of reading every entry, so a page of a huge directory costs a page.
   const join = (name: string) => (g.literalPrefix === '/' ? `/${name}` : `${g.literalPrefix}/${name}`);
   const exact = await lookupEntry(reader, start.id as NodeId, head);
-  const visit = async function* (es: readonly Entry[]): AsyncGenerator<PathEntry[]> {
+  // the names that start with `head`, a page's worth at a time (the exact name first)
+  const runs = async function* (): AsyncGenerator<readonly Entry[]> {
+    if (exact) yield [exact];
+    for await (const page of entryPages(reader, start.id as NodeId, head)) {
+      let end = 0;
+      while (end < page.length && page[end]!.name.startsWith(head)) end++;
+      yield end === page.length ? page : page.slice(0, end);
+      if (end < page.length) return;
+    }
+  };
+  for await (const es of runs()) {
     let out: PathEntry[] = [];
     for (const e of es) {
       const p = join(e.name);
@@ -254,13 +287,6 @@ export async function* globTree(reader: PageReader, root: NodeId, pattern: strin
       }
     }
     if (out.length > 0) yield out;
-  };
-  if (exact) yield* visit([exact]);
-  for await (const page of entryPages(reader, start.id as NodeId, head)) {
-    let end = 0;
-    while (end < page.length && page[end]!.name.startsWith(head)) end++;
-    yield* visit(end === page.length ? page : page.slice(0, end));
-    if (end < page.length) return;
   }
 }
 

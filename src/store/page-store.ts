@@ -1,5 +1,6 @@
-// Where tree pages are kept and how the tree code reaches them. The store answers asynchronously
-// (a network database does), in batches; the walkers in tree.ts ask once per page, or once for
+// Where tree pages are kept and how the tree code reaches them. The store answers in batches,
+// asynchronously where it must (a network database), at once where a read is a function call
+// (SQLite); the walkers in tree.ts ask once per page, or once for
 // several pages, never once per entry. Pages are immutable and content-addressed, so the decoded
 // cache in front of the store never goes stale.
 import { CorruptError } from '../errors.js';
@@ -14,8 +15,12 @@ export interface StoredPage {
 
 /** Where pages are kept: the metadata db's `nodes` (ChunkIndex), written in the unit that commits the tree using them. */
 export interface PageStore {
-  /** Each page's bytes in the order asked, undefined for one not stored: one round trip for the lot. */
-  getNodes(ids: readonly NodeId[]): Promise<(Buffer | undefined)[]>;
+  /**
+   * Each page's bytes in the order asked, undefined for one not stored: one round trip for the lot.
+   * A store where a read is a function call (SQLite) answers at once, with the array itself: the
+   * walkers then go on without giving up their turn, as they did when pages were read synchronously.
+   */
+  getNodes(ids: readonly NodeId[]): (Buffer | undefined)[] | Promise<(Buffer | undefined)[]>;
   /** Store pages in one round trip; a page already stored is left as it is. Inside a unit of work. */
   putNodes(pages: readonly StoredPage[]): Promise<void>;
 }
@@ -75,13 +80,29 @@ export class PageReader {
 
   /** A verified page; `keepLeaf: false` leaves a leaf page out of the cache (a walk that reads each once). */
   async read(id: NodeId, opts: { keepLeaf?: boolean } = {}): Promise<Page> {
+    return this.get(id, opts);
+  }
+
+  /**
+   * A verified page, at once when it is staged, cached or the store answers at once; a promise of
+   * it only when the store must be waited for. The walkers wait only on a promise, so a walk over
+   * SQLite reads its pages without one.
+   */
+  get(id: NodeId, opts: { keepLeaf?: boolean } = {}): Page | Promise<Page> {
     const hit = this.cached(id);
     if (hit) return hit;
-    return (await this.readMany([id], opts))[0]!;
+    const datas = this.store.getNodes([id]);
+    if (datas instanceof Promise) return datas.then((d) => this.admit(id, d[0], opts));
+    return this.admit(id, datas[0], opts);
   }
 
   /** Verified pages in the order asked; those neither staged nor cached are asked of the store at once. */
   async readMany(ids: readonly NodeId[], opts: { keepLeaf?: boolean } = {}): Promise<Page[]> {
+    return this.getMany(ids, opts);
+  }
+
+  /** readMany, answered at once (as `get`) when no page has to be waited for. */
+  getMany(ids: readonly NodeId[], opts: { keepLeaf?: boolean } = {}): Page[] | Promise<Page[]> {
     const out: Page[] = new Array(ids.length);
     const missing: number[] = [];
     for (let i = 0; i < ids.length; i++) {
@@ -90,27 +111,28 @@ export class PageReader {
       else missing.push(i);
     }
     if (missing.length === 0) return out;
-    const datas = await this.store.getNodes(missing.map((i) => ids[i]!));
-    const cache = this.cache;
-    for (let k = 0; k < missing.length; k++) {
-      const i = missing[k]!;
-      const id = ids[i]!;
-      const data = datas[k];
-      const key = id.toString('hex');
-      if (!data) throw new CorruptError(`tree page ${key} is missing`, 'run `tusk fsck` to see what is affected');
-      if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${key} does not match its id`, 'run `tusk fsck` to see what is affected');
-      const page = decodePage(data, id);
-      out[i] = page;
-      if (page.level !== 0 || opts.keepLeaf !== false) cache.set(key, page);
-    }
-    return out;
+    const fill = (datas: readonly (Buffer | undefined)[]): Page[] => {
+      for (let k = 0; k < missing.length; k++) out[missing[k]!] = this.admit(ids[missing[k]!]!, datas[k], opts);
+      return out;
+    };
+    const datas = this.store.getNodes(missing.map((i) => ids[i]!));
+    return datas instanceof Promise ? datas.then(fill) : fill(datas);
+  }
+
+  /** A stored page's bytes verified against its id, decoded, and cached (a leaf only when `keepLeaf` allows). */
+  private admit(id: NodeId, data: Buffer | undefined, opts: { keepLeaf?: boolean }): Page {
+    if (!data) throw new CorruptError(`tree page ${id.toString('hex')} is missing`, 'run `tusk fsck` to see what is affected');
+    if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${id.toString('hex')} does not match its id`, 'run `tusk fsck` to see what is affected');
+    const page = decodePage(data, id);
+    if (page.level !== 0 || opts.keepLeaf !== false) this.cache.set(id.toString('latin1'), page);
+    return page;
   }
 
   /** A page staged by this flow (decoded each time: it may never be stored) or in the cache. */
   private cached(id: NodeId): Page | undefined {
     const staged = this.staged?.get(id);
     if (staged) return decodePage(staged, id);
-    return this.cache.get(id.toString('hex'));
+    return this.cache.get(id.toString('latin1'));
   }
 }
 

@@ -158,7 +158,8 @@ async function walk(reader: PageReader, b: TreeBuilder, ref: PageRef, level: num
     b.pushRef(level, ref);
     return;
   }
-  const page = await reader.read(ref.id);
+  const got = reader.get(ref.id);
+  const page = got instanceof Promise ? await got : got;
   if (page.level === 0) {
     mergeLeaf((page as { entries: Entry[] }).entries, edits, b);
     return;
@@ -176,7 +177,10 @@ async function walk(reader: PageReader, b: TreeBuilder, ref: PageRef, level: num
   }
   // the children that take edits are read in any case: ask for them at once
   const edited = children.filter((_, i) => slices[i]!.length > 0).map((c) => c.id);
-  if (edited.length > 1) await reader.readMany(edited);
+  if (edited.length > 1) {
+    const all = reader.getMany(edited);
+    if (all instanceof Promise) await all;
+  }
   for (let i = 0; i < children.length; i++) await walk(reader, b, children[i]!, level - 1, slices[i]!);
 }
 
@@ -209,7 +213,7 @@ export function buildTree(sink: PageSink, sorted: Iterable<Entry>): PageRef | nu
 
 /** Find one name in a directory: O(depth) page reads. */
 export async function lookupEntry(reader: PageReader, rootId: NodeId, name: string): Promise<Entry | undefined> {
-  let page = await reader.read(rootId);
+  let page = await reader.get(rootId);
   while (page.level > 0) {
     const cs = (page as { children: PageRef[] }).children;
     let lo = 0;
@@ -219,7 +223,8 @@ export async function lookupEntry(reader: PageReader, rootId: NodeId, name: stri
       if (!nameBefore(name, cs[mid]!.key)) lo = mid;
       else hi = mid - 1;
     }
-    page = await reader.read(cs[lo]!.id);
+    const next = reader.get(cs[lo]!.id);
+    page = next instanceof Promise ? await next : next;
   }
   const es = (page as { entries: Entry[] }).entries;
   let lo = 0;
@@ -243,11 +248,12 @@ export async function lookupEntry(reader: PageReader, rootId: NodeId, name: stri
  * it passes out of the reader's cache. The arrays are the pages' own: read them, do not change them.
  */
 export async function* entryPages(reader: PageReader, rootId: NodeId, after?: string, opts: { cacheLeaves?: boolean } = {}): AsyncGenerator<readonly Entry[]> {
-  const cursor = await Cursor.open(reader, rootId, after, { keepLeaf: opts.cacheLeaves ?? true, ahead: reader.readAhead });
+  const cursor = await EntryCursor.open(reader, rootId, after, { keepLeaf: opts.cacheLeaves ?? true, ahead: reader.readAhead });
   for (let run = cursor.restOfLeaf(); run; run = cursor.restOfLeaf()) {
     yield run;
     cursor.skipLeaf();
-    await cursor.settle();
+    const wait = cursor.settle();
+    if (wait !== undefined) await wait;
   }
 }
 
@@ -270,9 +276,10 @@ interface Frame {
 /**
  * A position in a tree: a stack of (page, index) from the root down to a leaf entry. Moving along
  * a loaded leaf is synchronous; when a move leaves the page, `ready` turns false and `settle`
- * reads the pages that lead to the next entry.
+ * reads the pages that lead to the next entry: at once when the reader has them at once, in a
+ * promise only when a page must be waited for.
  */
-class Cursor {
+export class EntryCursor {
   private readonly stack: Frame[] = [];
   private readonly readOpts: { keepLeaf: boolean };
 
@@ -284,9 +291,9 @@ class Cursor {
     this.readOpts = { keepLeaf: opts.keepLeaf };
   }
 
-  static async open(reader: PageReader, rootId: NodeId, after: string | undefined, opts: { keepLeaf: boolean; ahead: number }): Promise<Cursor> {
-    const c = new Cursor(reader, opts);
-    let page = await reader.read(rootId, c.readOpts);
+  static async open(reader: PageReader, rootId: NodeId, after: string | undefined, opts: { keepLeaf: boolean; ahead: number }): Promise<EntryCursor> {
+    const c = new EntryCursor(reader, opts);
+    let page = await reader.get(rootId, c.readOpts);
     for (;;) {
       if (page.level === 0) {
         const es = (page as { entries: Entry[] }).entries;
@@ -338,41 +345,64 @@ class Cursor {
     return (top.idx === 0 ? top.items : top.items.slice(top.idx)) as readonly Entry[];
   }
 
+  /** move past the next `n` entries of the current leaf (no further than its end; then settle()) */
+  advance(n: number): void {
+    const top = this.stack[this.stack.length - 1];
+    if (top) top.idx = Math.min(top.idx + n, top.items.length);
+  }
+
   /** move past the rest of the current leaf */
   skipLeaf(): void {
     const top = this.stack[this.stack.length - 1];
     if (top) top.idx = top.items.length;
   }
 
-  /** Climb off finished pages and descend to the next entry, reading the pages on the way. */
-  async settle(): Promise<void> {
+  /**
+   * Climb off finished pages and descend to the next entry, reading the pages on the way.
+   * Undefined when that is done; a promise when a page had to be waited for.
+   */
+  settle(): Promise<void> | undefined {
     for (;;) {
       const top = this.stack[this.stack.length - 1];
-      if (!top) return;
+      if (!top) return undefined;
       if (top.idx >= top.items.length) {
         this.stack.pop();
         const parent = this.stack[this.stack.length - 1];
         if (parent) parent.idx++;
         continue;
       }
-      if (top.level === 0) return;
-      const page = await this.child(top);
-      this.stack.push(page.level === 0 ? { items: (page as { entries: Entry[] }).entries, level: 0, idx: 0 } : { items: (page as { children: PageRef[] }).children, level: page.level, idx: 0 });
+      if (top.level === 0) return undefined;
+      const page = this.child(top);
+      if (page instanceof Promise) return this.settleAfter(page);
+      this.enter(page);
     }
   }
 
+  private async settleAfter(page: Promise<Page>): Promise<void> {
+    this.enter(await page);
+    await this.settle();
+  }
+
+  private enter(page: Page): void {
+    this.stack.push(page.level === 0 ? { items: (page as { entries: Entry[] }).entries, level: 0, idx: 0 } : { items: (page as { children: PageRef[] }).children, level: page.level, idx: 0 });
+  }
+
   /** The page of `f`'s current child; a level-1 page's leaves are asked for the reader's readAhead at a time. */
-  private async child(f: Frame): Promise<Page> {
+  private child(f: Frame): Page | Promise<Page> {
     const ref = f.items[f.idx] as PageRef;
-    if (f.level !== 1 || this.ahead <= 1) return this.reader.read(ref.id, this.readOpts);
+    if (f.level !== 1 || this.ahead <= 1) return this.reader.get(ref.id, this.readOpts);
     const at = f.aheadAt ?? 0;
     if (f.ahead && f.idx >= at && f.idx < at + f.ahead.length) return f.ahead[f.idx - at]!;
-    f.ahead = await this.reader.readMany(
+    const pages = this.reader.getMany(
       f.items.slice(f.idx, f.idx + this.ahead).map((r) => (r as PageRef).id),
       this.readOpts,
     );
-    f.aheadAt = f.idx;
-    return f.ahead[0]!;
+    const keep = (ps: Page[]): Page => {
+      f.ahead = ps;
+      f.aheadAt = f.idx;
+      return ps[0]!;
+    };
+    return pages instanceof Promise ? pages.then(keep) : keep(pages);
   }
 
   /** Subtrees (largest first) that begin exactly at the current entry, as [stack depth, id]. */
@@ -422,8 +452,8 @@ export async function* diffEntries(reader: PageReader, oldRoot: NodeId | null, n
   // no reading ahead: the leaves a scan would ask for may be skipped as equal
   const opts = { keepLeaf: true, ahead: 1 };
   // one side after the other: a page both sides share is then read once, the second from the cache
-  const a = await Cursor.open(reader, oldRoot, undefined, opts);
-  const b = await Cursor.open(reader, newRoot, undefined, opts);
+  const a = await EntryCursor.open(reader, oldRoot, undefined, opts);
+  const b = await EntryCursor.open(reader, newRoot, undefined, opts);
   let out: EntryChange[] = [];
   for (;;) {
     if (!a.ready || !b.ready) {
@@ -431,8 +461,10 @@ export async function* diffEntries(reader: PageReader, oldRoot: NodeId | null, n
         yield out;
         out = [];
       }
-      await a.settle();
-      await b.settle();
+      const wa = a.settle();
+      if (wa !== undefined) await wa;
+      const wb = b.settle();
+      if (wb !== undefined) await wb;
     }
     const ea = a.current();
     const eb = b.current();

@@ -1,5 +1,6 @@
 // An in-memory PageStore for tree tests: counts what is asked of it, and can answer a macrotask
-// later, as a network database does, so that a walker that relied on an answer at once shows.
+// later, as a network database does, so that a walker that relied on an answer at once shows, or
+// at once, with the array itself, as SQLite does.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { NodeId } from '../../src/store/hash.js';
 import { PageReader, StagedPages, type PageStore, type StoredPage } from '../../src/store/page-store.js';
@@ -13,13 +14,14 @@ export class MemPages implements PageStore {
   reads = 0;
   pagesRead = 0;
 
-  constructor(private readonly opts: { late?: boolean } = {}) {}
+  constructor(private readonly opts: { late?: boolean; now?: boolean } = {}) {}
 
-  async getNodes(ids: readonly NodeId[]): Promise<(Buffer | undefined)[]> {
+  getNodes(ids: readonly NodeId[]): (Buffer | undefined)[] | Promise<(Buffer | undefined)[]> {
     this.reads++;
     this.pagesRead += ids.length;
-    if (this.opts.late) await nextTurn();
-    return ids.map((id) => this.pages.get(id.toString('hex')));
+    const answer = () => ids.map((id) => this.pages.get(id.toString('hex')));
+    if (this.opts.now) return answer();
+    return this.opts.late ? nextTurn().then(answer) : Promise.resolve().then(answer);
   }
 
   async putNodes(list: readonly StoredPage[]): Promise<void> {
@@ -36,7 +38,7 @@ export class MemPages implements PageStore {
 }
 
 /** A MemPages with its reader, and a way to stage, build and store pages in one step. */
-export function memTrees(opts: { late?: boolean; readAhead?: number } = {}) {
+export function memTrees(opts: { late?: boolean; now?: boolean; readAhead?: number } = {}) {
   const store = new MemPages(opts);
   const reader = new PageReader(store, { readAhead: opts.readAhead });
   return {
