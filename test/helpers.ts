@@ -94,3 +94,26 @@ export async function damageChunk(store: Store, chunk: ChunkId): Promise<void> {
     fs.closeSync(fd);
   }
 }
+
+/**
+ * Changes to process.env that can be put back: `set` (undefined unsets a variable) remembers each
+ * variable's value before its first change, `restore` puts them all back.
+ */
+export function processEnv(): { set(vars: Record<string, string | undefined>): void; restore(): void } {
+  const saved: Record<string, string | undefined> = {};
+  const apply = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  return {
+    set(vars) {
+      for (const k of Object.keys(vars)) if (!(k in saved)) saved[k] = process.env[k];
+      apply(vars);
+    },
+    restore() {
+      apply(saved);
+    },
+  };
+}

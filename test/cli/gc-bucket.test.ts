@@ -9,26 +9,19 @@ import { openTusk } from '../../src/app/tusk.js';
 import { openObjectStore } from '../../src/remote/config.js';
 import type { ObjectStore } from '../../src/remote/object-store.js';
 import { PACK_CACHE_DIR } from '../../src/store/pack-cache.js';
-import { seededBytes, tempDir } from '../helpers.js';
+import { seededBytes, tempDir, processEnv } from '../helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
 import { expectOk, REPO_ROOT, runTusk, type RunOptions } from './cli-helpers.js';
 
 let s3: S3Server;
-const saved: Record<string, string | undefined> = {};
+const env = processEnv();
 beforeAll(async () => {
   s3 = await startS3(['tusk']);
   // the in-process parts (a bucket client, gc through openTusk) read credentials as the CLI does
-  for (const [k, v] of Object.entries(s3.env)) {
-    saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.set(s3.env);
 });
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.restore();
   await s3?.close();
 });
 

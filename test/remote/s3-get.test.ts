@@ -14,16 +14,11 @@ import { openObjectStore } from '../../src/remote/config.js';
 import type { ObjectStore } from '../../src/remote/object-store.js';
 import { envCredentials, objectUrl, signGet } from '../../src/remote/s3-get.js';
 import { startS3, type S3Server } from './s3-server.js';
+import { processEnv } from '../helpers.js';
 
 let s3: S3Server;
-const saved: Record<string, string | undefined> = {};
-function setEnv(vars: Record<string, string | undefined>): void {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!(k in saved)) saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
+const env = processEnv();
+const setEnv = env.set;
 
 /** What the relay does to the next requests for object keys: each entry serves one request. */
 type Fault = 'status500' | 'status403' | 'empty' | 'short' | 'drop';
@@ -90,10 +85,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await new Promise((resolve) => relay?.close(resolve));
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.restore();
   await s3?.close();
 });
 

@@ -15,28 +15,19 @@ import type { ObjectStore } from '../../src/remote/object-store.js';
 import { BLOCK_BYTES } from '../../src/store/bucket-packs.js';
 import { PACK_CACHE_DIR } from '../../src/store/pack-cache.js';
 import { initStore, openStore, type Store } from '../../src/store/store.js';
-import { readBack, seededBytes, streamOf, tempDir } from '../helpers.js';
+import { readBack, seededBytes, streamOf, tempDir, processEnv } from '../helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let s3: S3Server;
-const saved: Record<string, string | undefined> = {};
-function setEnv(vars: Record<string, string | undefined>): void {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!(k in saved)) saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
+const env = processEnv();
+const setEnv = env.set;
 beforeAll(async () => {
   s3 = await startS3(['tusk']);
   setEnv(s3.env);
 });
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.restore();
   await s3?.close();
 });
 

@@ -10,25 +10,18 @@ import { CorruptError } from '../../src/errors.js';
 import { BLOCK_BYTES } from '../../src/store/bucket-packs.js';
 import { LocalPackStorage } from '../../src/store/pack-storage.js';
 import type { Packs } from '../../src/store/packs.js';
-import { seededBytes, tempDir } from '../helpers.js';
+import { seededBytes, tempDir, processEnv } from '../helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
 
 let s3: S3Server;
-const saved: Record<string, string | undefined> = {};
+const env = processEnv();
 const dirs: string[] = [];
 beforeAll(async () => {
   s3 = await startS3(['tusk']);
-  for (const [k, v] of Object.entries(s3.env)) {
-    saved[k] = process.env[k];
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.set(s3.env);
 });
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.restore();
   await s3?.close();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
