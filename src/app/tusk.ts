@@ -98,7 +98,16 @@ export class Tusk {
 export function openTusk(opts: OpenOptions = {}): Tusk {
   const at = opts.path ?? findStore(opts.cwd);
   const packs = opts.packs ?? readPackLocation(at);
-  return new Tusk(openStore({ path: at, readonly: opts.readonly, packs: packs ? bucketPacks(at, packs) : undefined }), packs?.url ?? path.join(at, PACKS_DIR));
+  const backend = packs ? bucketPacks(at, packs) : undefined;
+  let store: Store;
+  try {
+    store = openStore({ path: at, readonly: opts.readonly, packs: backend });
+  } catch (err) {
+    // a store that cannot be opened (locked, newer, unreadable) leaves no bucket client behind
+    backend?.close();
+    throw err;
+  }
+  return new Tusk(store, packs?.url ?? path.join(at, PACKS_DIR));
 }
 
 /** `packs`: the bucket or directory the store keeps its packs in, absent when they are in its own `packs/` */

@@ -102,15 +102,16 @@ export async function commitDetail(store: ConsoleData, ref: CommitRef): Promise<
   for (const c of set) if (c.repo !== commit.repo && fromThis(c)) downstream.set(`${c.repo}@${c.id}`, c);
   // A job over several inputs gets the id of the input commit that triggered it; its other inputs'
   // commits find it by provenance in the branches downstream of theirs.
+  const branches = await store.listBranches(commit.repo);
   if (commit.branch) {
-    const branch = (await store.listBranches(commit.repo)).find((b) => b.name === commit.branch);
+    const branch = branches.find((b) => b.name === commit.branch);
     for (const sub of branch?.subvenance ?? []) {
       const at = sub.indexOf('@');
       const [repo, name] = [sub.slice(0, at), sub.slice(at + 1)];
       for (const c of await store.listCommits({ repo, branch: name, number: DOWNSTREAM_SCAN })) if (fromThis(c)) downstream.set(`${c.repo}@${c.id}`, c);
     }
   }
-  const heads = (await store.listBranches(commit.repo))
+  const heads = branches
     .filter((b) => b.head === commit.id)
     .map((b) => b.name);
   return { commit, heads, set, upstream: commit.provenance, downstream: [...downstream.values()] };

@@ -34,7 +34,7 @@ export type LookUpPfs = (input: PfsInput) => Promise<CommitRecord | undefined>;
  * Look up every pfs input of `input` before planning, so that planning itself (a pure function of
  * trees) reads no metadata: each input's commit once, and the history of the windowed ones.
  */
-export async function resolveInputs(input: InputSpec, graph: Pick<CommitGraph, 'getCommit'>, lookUp: LookUpPfs): Promise<ResolvePfs> {
+export async function resolveInputs(input: InputSpec, graph: Pick<CommitGraph, 'commitChain'>, lookUp: LookUpPfs): Promise<ResolvePfs> {
   const key = (i: PfsInput) => JSON.stringify([i.repo, i.branch, i.commit ?? null]);
   const got = new Map<string, ResolvedPfs & { windowed: boolean }>();
   for (const i of pfsInputs(input)) {

@@ -4,6 +4,7 @@
 // on the commits and contents inside, so a window whose commits did not change is skipped.
 import { InvalidArgumentError } from '../errors.js';
 import type { CommitGraph, CommitRecord } from '../store/commit-graph.js';
+import { commitAncestry } from '../store/store-handle.js';
 import { compileGlob } from '../store/glob.js';
 import type { NodeId } from '../store/hash.js';
 import type { Entry, TreeReader } from '../store/store-handle.js';
@@ -28,9 +29,10 @@ export interface WindowElements {
 }
 
 /** The history of a commit, oldest first: it and its ancestors, each with its parent's tree. */
-export async function commitHistory(graph: Pick<CommitGraph, 'getCommit'>, repo: string, head: string): Promise<HistoryCommit[]> {
+export async function commitHistory(graph: Pick<CommitGraph, 'commitChain'>, repo: string, head: string): Promise<HistoryCommit[]> {
   const chain: CommitRecord[] = [];
-  for (let c = await graph.getCommit(repo, head); c; c = c.parent ? await graph.getCommit(repo, c.parent) : undefined) chain.push(c);
+  // a stretch of the chain per query, not a query per commit
+  for await (const c of commitAncestry(graph, repo, head)) chain.push(c);
   chain.reverse();
   return chain.map((c, i) => ({ id: c.id, time: c.started, root: (c.root as NodeId | null) ?? null, parentRoot: i > 0 ? ((chain[i - 1]!.root as NodeId | null) ?? null) : null }));
 }

@@ -19,7 +19,7 @@ import { CorruptError } from '../errors.js';
 import type { NodeId } from './hash.js';
 import { nameBefore } from './name-order.js';
 import type { PageReader } from './page-store.js';
-import { entriesEqual, refOf, type Entry, type Page, type PageRef, type TreeBuilder } from './tree.js';
+import { entriesEqual, refOfPage, type Entry, type Page, type PageRef, type TreeBuilder } from './tree.js';
 
 interface Frame {
   level: number;
@@ -50,9 +50,10 @@ export class BaseDir {
   /** The base directory `root`, matched against what `builder` is given. */
   static async open(reader: PageReader, root: NodeId, builder: TreeBuilder): Promise<BaseDir> {
     const b = new BaseDir(reader, builder);
-    const ref = await refOf(reader, root);
+    const page = await reader.get(root);
+    const ref = refOfPage(page, root);
     if (ref.entries > 0) {
-      b.pending = { ref, level: (await reader.read(root)).level };
+      b.pending = { ref, level: page.level };
       await b.load();
     }
     return b;

@@ -457,3 +457,17 @@ export class SqliteCommitGraph implements CommitGraph {
     );
   }
 }
+
+/**
+ * `id` and its ancestors in `repo`, newest first, ending at a first commit or at a parent the
+ * store lacks. Read a stretch of the chain per query, each stretch longer than the last: a walk
+ * that stops early reads little, and a history of thousands is a few queries.
+ */
+export async function* commitAncestry(graph: Pick<CommitGraph, 'commitChain'>, repo: string, id: string): AsyncGenerator<CommitRecord> {
+  for (let next: string | null = id, limit = 128; next !== null; limit = Math.min(limit * 4, 8192)) {
+    const stretch = await graph.commitChain(repo, next, limit);
+    yield* stretch;
+    if (stretch.length < limit) return;
+    next = stretch[stretch.length - 1]!.parent;
+  }
+}

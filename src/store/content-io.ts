@@ -338,7 +338,7 @@ function unreadable(ctx: ReadContext, why: string): CorruptError {
  * chunk id. A delta record needs `chain` (where its base chunks are read, and how deep in a chain
  * this chunk lies: only the chunk on top is hashed); without it it is refused.
  */
-export function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, chain?: { read: ChainRead; depth: number }, wholeChecked = false): Buffer {
+function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadContext, chain?: { read: ChainRead; depth: number }, wholeChecked = false): Buffer {
   const depth = chain?.depth ?? 0;
   const fail = (why: string) => unreadable(ctx, why);
   const h = decodeRecordHeader(rec);

@@ -1018,7 +1018,7 @@ export async function diffFiles(s: StoreCore, newRef: FileRef, oldRef?: FileRef,
           if (ch.entry.kind === 'dir' && !opts.shallow) below.push(ch.entry.id as NodeId);
         } else if (ch.before.kind === 'dir' && ch.after.kind === 'dir' && !opts.shallow) below.push(ch.before.id as NodeId, ch.after.id as NodeId);
       }
-      if (below.length > 1) await s.reader.readMany(below);
+      if (below.length > 1) await s.reader.getMany(below);
       for (const ch of changes) {
         if (ch.op === 'added') {
           if (ch.entry.kind === 'file' || opts.shallow) add('+', nc, { path: joinPath(nPath, ch.entry.name), entry: ch.entry });

@@ -7,6 +7,9 @@ import type { PageReader, StagedPages } from './page-store.js';
 import { applyEdits, diffEntries, EntryCursor, entryPages, lookupEntry, refOf, type Edit, type Entry, type PageRef } from './tree.js';
 import { compareNames, nameBefore } from './name-order.js';
 
+// walks give batches; a caller that needs them all at once collects them (tree.ts)
+export { collectBatches } from './tree.js';
+
 /** Lay a directory tree over whatever is at `path` ('/' = the root): what it holds replaces, what it lacks stays. */
 export interface OverlayOp {
   path: string;
@@ -290,12 +293,6 @@ export async function* globTree(reader: PageReader, root: NodeId, pattern: strin
   }
 }
 
-/** Every path entry a batched walk gives, in one array (for callers that need them all at once). */
-export async function collectBatches<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const batch of batches) for (const x of batch) out.push(x);
-  return out;
-}
 
 /** The literal characters a pattern's first globbed name starts with ('' when unknown). */
 function nameHead(pattern: string, literalPrefix: string): string {

@@ -398,7 +398,6 @@ function openAt(file: string, shown: string, opts: OpenDbOptions): Db {
     throw err;
   }
   try {
-    db.pragma(`busy_timeout = ${busyMs}`);
     // refuse a newer store before writing anything to it (switching to WAL is a write)
     checkVersion(db);
     if (!opts.readonly) {
@@ -529,17 +528,30 @@ const MANY_UNITS_WAL_PAGES = 16_384;
 
 /** Run `fn`, a write of many units, with the WAL checkpointed once at its end (when it succeeds) rather than after each unit. */
 export async function withManyUnits<T>(db: Db, fn: () => Promise<T>): Promise<T> {
-  const pages = db.pragma('wal_autocheckpoint', { simple: true }) as number;
-  db.pragma(`wal_autocheckpoint = ${MANY_UNITS_WAL_PAGES}`);
+  // writes of many units may overlap on the store's one connection: the first sets the
+  // checkpoint interval, the last to end puts back what was there before the first
+  let at = manyUnits.get(db);
+  if (!at) {
+    at = { writes: 0, pages: db.pragma('wal_autocheckpoint', { simple: true }) as number };
+    manyUnits.set(db, at);
+    db.pragma(`wal_autocheckpoint = ${MANY_UNITS_WAL_PAGES}`);
+  }
+  at.writes++;
   try {
     const result = await fn();
     // the write is durable (the WAL synced) when the command returns
     db.pragma('wal_checkpoint(PASSIVE)');
     return result;
   } finally {
-    db.pragma(`wal_autocheckpoint = ${pages}`);
+    if (--at.writes === 0) {
+      manyUnits.delete(db);
+      db.pragma(`wal_autocheckpoint = ${at.pages}`);
+    }
   }
 }
+
+/** The writes of many units in flight on a connection, and its checkpoint interval before them. */
+const manyUnits = new WeakMap<Db, { writes: number; pages: number }>();
 
 /** After rows were deleted (gc): fold the WAL back in, and vacuum when a quarter of the file is free. */
 export function compactDb(db: Db): void {

@@ -96,12 +96,10 @@ export class PageReader {
     return this.admit(id, datas[0], opts);
   }
 
-  /** Verified pages in the order asked; those neither staged nor cached are asked of the store at once. */
-  async readMany(ids: readonly NodeId[], opts: { keepLeaf?: boolean } = {}): Promise<Page[]> {
-    return this.getMany(ids, opts);
-  }
-
-  /** readMany, answered at once (as `get`) when no page has to be waited for. */
+  /**
+   * Verified pages in the order asked; those neither staged nor cached are asked of the store at
+   * once. Answered at once (as `get`) when no page has to be waited for.
+   */
   getMany(ids: readonly NodeId[], opts: { keepLeaf?: boolean } = {}): Page[] | Promise<Page[]> {
     const out: Page[] = new Array(ids.length);
     const missing: number[] = [];

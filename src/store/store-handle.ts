@@ -27,6 +27,7 @@ import { diffEntries, entryPages } from './tree.js';
 // and return. Re-exported here so that no layer above imports the module that holds them.
 export { iso, commitLabel } from './commit-service.js';
 export { isOwnerAlive } from './chunk-index.js';
+export { commitAncestry } from './commit-graph.js';
 export { pausePoint } from './crash-points.js';
 export { INPUT_CACHE_DIR, inputCacheLimit, noteCached, trimIfGrown } from './input-cache.js';
 export { TERMINAL_JOB_STATES } from './job-records.js';

@@ -7,7 +7,7 @@ import { requireLocal } from './packs.js';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
 import { propagate } from './commit-service.js';
-import type { CommitRecord as StoredCommit } from './commit-graph.js';
+import { commitAncestry, type CommitRecord as StoredCommit } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { lookUpPlaces } from './chunk-places.js';
 import { readChunk } from './content-io.js';
@@ -114,23 +114,9 @@ export async function branchHead(s: StoreCore, repo: string, branch: string): Pr
   return b.head;
 }
 
-/**
- * `id` and its ancestors in `repo`, newest first, ending at a first commit or at a parent the
- * store lacks. Read a stretch of the chain per query, each stretch longer than the last: a walk
- * that stops early reads little, and a history of thousands is a few queries.
- */
-export async function* commitAncestry(s: StoreCore, repo: string, id: string): AsyncGenerator<StoredCommit> {
-  for (let next: string | null = id, limit = 128; next !== null; limit = Math.min(limit * 4, 8192)) {
-    const stretch = await s.graph.commitChain(repo, next, limit);
-    yield* stretch;
-    if (stretch.length < limit) return;
-    next = stretch[stretch.length - 1]!.parent;
-  }
-}
-
 /** The ids of `id` and its ancestors in `repo`, newest first (see commitAncestry). */
 export async function* ancestorIds(s: StoreCore, repo: string, id: string): AsyncGenerator<string> {
-  for await (const c of commitAncestry(s, repo, id)) yield c.id;
+  for await (const c of commitAncestry(s.graph, repo, id)) yield c.id;
 }
 
 /** Whether `ancestor` is `id` or one of its ancestors, in `repo`. */
@@ -176,7 +162,7 @@ export async function exportCommits(
     const reached = async (id: string) => included.has(`${repo}@${id}`) || (await isKnown(repo, id));
     if (await reached(head)) want = null;
     else
-      for await (const row of commitAncestry(s, repo, head)) {
+      for await (const row of commitAncestry(s.graph, repo, head)) {
         if (row.finished === null) throw new InvalidArgumentError(`commit ${repo}@${row.id} is still open`, `finish it first: \`tusk finish commit ${repo}@${row.id}\``);
         included.add(`${repo}@${row.id}`);
         chain.push(row);

@@ -114,7 +114,7 @@ export async function refOf(reader: PageReader, id: NodeId): Promise<PageRef> {
   return refOfPage(await reader.read(id), id);
 }
 
-function refOfPage(page: Page, id: NodeId): PageRef {
+export function refOfPage(page: Page, id: NodeId): PageRef {
   if (page.level === 0) {
     const es = (page as { entries: Entry[] }).entries;
     let size = 0;
@@ -259,8 +259,13 @@ export async function* entryPages(reader: PageReader, rootId: NodeId, after?: st
 
 /** Every entry of a directory in name order (a whole directory in memory: for small ones and tests). */
 export async function listEntries(reader: PageReader, rootId: NodeId): Promise<Entry[]> {
-  const out: Entry[] = [];
-  for await (const page of entryPages(reader, rootId)) for (const e of page) out.push(e);
+  return collectBatches(entryPages(reader, rootId));
+}
+
+/** Every item a batched walk gives, in one array (for callers that need them all at once). */
+export async function collectBatches<T>(batches: AsyncIterable<readonly T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const batch of batches) for (const x of batch) out.push(x);
   return out;
 }
 
