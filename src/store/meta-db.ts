@@ -342,6 +342,8 @@ export function dbFileFault(file: string): string | undefined {
       fs.closeSync(fd);
     }
   } catch (err) {
+    // a store removed with `rm -r` loses this file before its directory: the same loss, said so
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `${file} was deleted`;
     return `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
   }
   return head.equals(SQLITE_MAGIC) ? undefined : `${file} is no longer a database`;
