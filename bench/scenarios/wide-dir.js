@@ -14,7 +14,7 @@ export async function wideStore(ctx) {
   log(`building /dir with ${n.toLocaleString('en')} entries through the store API (untimed)`);
   await putSyntheticTree(store, 'wide', Array.from({ length: n }, (_, i) => `/dir/${entryName(i)}`), { seed: 'wide' });
   await putSyntheticTree(store, 'tiny', Array.from({ length: 10 }, (_, i) => `/dir/${entryName(i)}`), { seed: 'wide' });
-  const files = await withStore(store, (s) => s.inspectFile({ repo: 'wide', branch: 'master', path: '/dir' }).files);
+  const files = await withStore(store, async (s) => (await s.inspectFile({ repo: 'wide', branch: 'master', path: '/dir' })).files);
   if (files !== n) throw new Error(`synthetic directory has ${files} files, expected ${n}`);
   ctx.shared.wideStore = store;
   return store;
