@@ -222,7 +222,10 @@ export class PgJobRecords implements JobRecords {
    * runners claim from one job at once, so the pick locks its rows `FOR UPDATE SKIP LOCKED`: a
    * claimer passes over the rows another is taking instead of waiting on them, and (at READ
    * COMMITTED) re-reads a row committed meanwhile, dropping it if it is no longer claimable. The
-   * update checks the state again: a row it names is taken only while pending or expired. Outside
+   * update checks the state again: a row it names is taken only while pending or expired. It finds
+   * the rows it locked by their ctid (stable while locked): a TID scan, whatever the planner knows;
+   * joined on the key instead, a planner without statistics on a fresh job's rows scanned all of
+   * them per claim. Outside
    * a unit (as runners claim) the claim is a statement of its own, at READ COMMITTED, which the
    * locks make correct; inside a unit, at SERIALIZABLE, a row another claim committed after the
    * unit's snapshot is a conflict, and the unit is retried.
@@ -231,15 +234,15 @@ export class PgJobRecords implements JobRecords {
     const now = Date.now();
     const rows = await this.rows(
       `WITH expired AS (
-         SELECT id FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'running' AND lease_until < $3
+         SELECT ctid FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'running' AND lease_until < $3
          ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED),
        pending AS (
-         SELECT id FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'pending'
+         SELECT ctid FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'pending'
          ORDER BY seq LIMIT GREATEST($4 - (SELECT COUNT(*) FROM expired), 0) FOR UPDATE SKIP LOCKED),
        claimed AS (
          UPDATE datums d SET state = 'running', claimed_by = $5, lease_until = $6, started = $3, attempts = attempts + 1
-         FROM (SELECT id FROM expired UNION ALL SELECT id FROM pending) picked
-         WHERE d.pipeline = $1 AND d.job = $2 AND d.id = picked.id AND (d.state = 'pending' OR (d.state = 'running' AND d.lease_until < $3))
+         WHERE d.ctid = ANY(ARRAY(SELECT ctid FROM expired UNION ALL SELECT ctid FROM pending))
+           AND (d.state = 'pending' OR (d.state = 'running' AND d.lease_until < $3))
          RETURNING ${DATUM.select.split(', ').map((c) => `d.${c}`).join(', ')}),
        opened AS (
          INSERT INTO datum_attempts (pipeline, job, datum, attempt, worker, started)
