@@ -38,6 +38,7 @@ const SCENARIOS = [
   './scenarios/s17-ml-stream.js',
   './scenarios/s18-lazy-clone.js',
   './scenarios/s19-workers.js',
+  './scenarios/s20-claims.js',
 ];
 
 const SIZES = {

@@ -12,7 +12,8 @@
 //   after-commit-txn   the commit's transaction is durable, the command has not returned
 //   in-finish-txn      inside `finish commit`'s transaction, before COMMIT
 //   after-finish-txn   after `finish commit`'s transaction
-//   in-gc-repack       gc has copied a pack's live chunks and synced, before the switch-over
+//   in-gc-repack       gc has copied a pack's live chunks and synced (uploaded, where packs are
+//                      in a bucket), before the switch-over
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -93,8 +93,11 @@ export interface DatumAttempt {
 
 /** A datum as planning records it. */
 export type NewDatum = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'seq' | 'hash' | 'state' | 'inputs' | 'output' | 'started' | 'finished'>;
-/** A datum's result, as its runner records it. */
-export type DatumResult = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'downloadBytes' | 'uploadBytes'>;
+/**
+ * A datum's result, as its runner records it. `runner` is the runner whose claim the result ends:
+ * a runner whose lease ran out, and whose datum another has taken over, records nothing.
+ */
+export type DatumResult = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'downloadBytes' | 'uploadBytes'> & { runner: string };
 /** What planning and merging need of a datum. */
 export type DatumOutcome = Pick<DatumRecord, 'id' | 'hash' | 'state' | 'output'>;
 export type JobCounts = Pick<JobRecord, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'downloadBytes' | 'uploadBytes'>;
@@ -162,7 +165,11 @@ export interface JobRecords {
    * claim opens the datum's attempt row for `runner` in the same write.
    */
   claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRecord[]>;
-  /** Record datum results; only a datum still running takes its result (one restarted meanwhile runs again). */
+  /**
+   * Record datum results; only a datum still running under the result's runner takes it (one
+   * restarted meanwhile runs again; one taken over after the runner's lease ran out keeps the
+   * new owner's claim and, later, its result).
+   */
   finishDatums(results: readonly DatumResult[]): Promise<void>;
   /** Count one more try of a claimed datum (a retry within the same claim) and open its attempt row for `runner`. */
   addAttempt(pipeline: string, job: string, id: string, runner: string): Promise<void>;
@@ -344,9 +351,10 @@ export class SqliteJobRecords implements JobRecords {
            LIMIT @limit)
          RETURNING *`,
       ),
-      // only a running datum: one sent back to the queue by `restart datum` meanwhile is run again
+      // only a datum running under this runner: one sent back to the queue by `restart datum`
+      // meanwhile is run again, one retaken after the runner's lease ran out is the new owner's
       finishDatum: db.prepare(
-        "UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @downloadBytes, upload_bytes = @uploadBytes WHERE pipeline = @pipeline AND job = @job AND id = @id AND state = 'running'",
+        "UPDATE datums SET state = @state, output = @output, finished = @finished, error = @error, claimed_by = NULL, lease_until = NULL, download_bytes = @downloadBytes, upload_bytes = @uploadBytes WHERE pipeline = @pipeline AND job = @job AND id = @id AND state = 'running' AND claimed_by = @runner",
       ),
       addAttempt: db.prepare('UPDATE datums SET attempts = attempts + 1 WHERE pipeline = ? AND job = ? AND id = ? RETURNING attempts').pluck(),
       // `restart datum`: the datum goes back to the queue; its runner sees the claim gone and kills it

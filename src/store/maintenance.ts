@@ -2,8 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockedError, TuskError } from '../errors.js';
-import { WRITER_LEASE_MS, type ContentRecord } from './chunk-index.js';
-import { crashPoint } from './crash-points.js';
+import { WRITER_LEASE_MS, type ContentRecord, type PackUsage } from './chunk-index.js';
 import { lookUpPlaces, type Places } from './chunk-places.js';
 import { readChunk, readChunkAsync } from './content-io.js';
 import type { RemoteChunkIndex } from './remote-chunks.js';
@@ -11,9 +10,9 @@ import { createHasher, EMPTY_CONTENT_ID, fromHex, hashBytes, type ChunkId, type 
 import { canCheckStates, resumeHasher } from './hash-state.js';
 import { cachedContents, inputCacheLimit, trimInputCache, verifyInputCache } from './input-cache.js';
 import { decodePage, type Entry, type Page, type PageRef } from './page-format.js';
-import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
+import { PACK_MAGIC, RECORD_HEADER_BYTES } from './pack-format.js';
+import { bytesSaved, isSparse, rewritePack } from './pack-rewrite.js';
 import type { LocalPackAccess } from './packs.js';
-import { WriteSession } from './write-session.js';
 import { DB_FILE, type StoreCore } from './store-core.js';
 import type { FsckProblem, FsckReport, GcReport, OnProgress } from './types.js';
 
@@ -364,9 +363,6 @@ function storeBytes(s: StoreCore): number {
   return total;
 }
 
-/** Packs whose live bytes fall below this share of their size are rewritten. */
-const REPACK_BELOW = 0.5;
-
 /** How long gc waits for running writes to finish before it gives up with E_LOCKED. */
 export const GC_WAIT_MS = 10_000;
 const GC_POLL_MS = 25;
@@ -385,11 +381,12 @@ function sleepSync(ms: number): void {
  * (which needs that lock) before it looks up any chunk, so no writer can slip in between.
  *
  * Packs in a bucket are removed (objects, sums, and their blocks in the local cache) when no
- * chunk row names them; they are never rewritten (an object is immutable; a sparse one stays).
- * `dryRun`: the same sweep, rolled back, and nothing deleted: the report says what would go.
+ * chunk row names them; a sparse one is rewritten as a new object (pack-rewrite.ts), as a sparse
+ * local pack is. `dryRun`: the same sweep, rolled back, and nothing deleted or rewritten: the
+ * report says what would go.
  */
 export async function gc(s: StoreCore, opts: { waitMs?: number; dryRun?: boolean } = {}): Promise<GcReport> {
-  // cutting tails and rewriting packs in place are local operations
+  // cutting tails is a local operation
   const local = s.packs.local;
   const dryRun = opts.dryRun ?? false;
   const before = storeBytes(s);
@@ -405,6 +402,7 @@ export async function gc(s: StoreCore, opts: { waitMs?: number; dryRun?: boolean
     cacheFilesRemoved: 0,
     cacheBytesRemoved: 0,
     removedPacks: [],
+    rewrittenPacks: [],
     ...(dryRun ? { dryRun } : {}),
   };
   const cacheLimit = inputCacheLimit();
@@ -421,7 +419,7 @@ export async function gc(s: StoreCore, opts: { waitMs?: number; dryRun?: boolean
     else await s.packs.remove(name);
   };
 
-  let repackList: { id: number; name: string }[] | null;
+  let repackList: Swept['toRepack'];
   for (;;) {
     const swept = await sweep(s, local, dryRun);
     if (swept) {
@@ -459,12 +457,13 @@ export async function gc(s: StoreCore, opts: { waitMs?: number; dryRun?: boolean
     await removePack(name);
   }
   rep.packsRemoved = rep.removedPacks.length;
-  if (local && !dryRun) for (const p of repackList) if (await repack(s, local, p)) rep.packsRewritten++;
+  rep.rewrittenPacks = repackList.map((p) => p.name);
+  rep.packsRewritten = repackList.length;
   if (dryRun) {
-    rep.packsRewritten = local ? repackList.length : 0;
-    rep.bytesReclaimed = packBytes;
+    rep.bytesReclaimed = packBytes + repackList.reduce((sum, p) => sum + bytesSaved(p), 0);
     return rep;
   }
+  for (const p of repackList) packBytes += await rewritePack(s, p);
   // cached datum inputs of contents swept above, and the oldest past the cache's bound
   const cached = cachedContents(s.path);
   const stored = await s.index.getContents(cached.map((id) => fromHex(id) as ContentId));
@@ -494,7 +493,7 @@ class DryRun<T> extends Error {
  * Mark and sweep in one unit of work; null (nothing done) while a write session is alive.
  * Returns what it removed, the pack files to delete and the packs to rewrite.
  */
-type Swept = { counts: Pick<GcReport, 'nodesRemoved' | 'contentsRemoved' | 'chunksRemoved'>; toRemove: string[]; toRepack: { id: number; name: string }[] };
+type Swept = { counts: Pick<GcReport, 'nodesRemoved' | 'contentsRemoved' | 'chunksRemoved'>; toRemove: string[]; toRepack: Pick<PackUsage, 'id' | 'name' | 'size' | 'live'>[] };
 
 async function sweep(s: StoreCore, local: LocalPackAccess | undefined, dryRun: boolean): Promise<Swept | null> {
   try {
@@ -568,14 +567,14 @@ async function sweepUnit(s: StoreCore, local: LocalPackAccess | undefined, dryRu
     await s.index.dropOrphanDeltasAndStates();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const toRemove: string[] = [];
-    const toRepack: { id: number; name: string }[] = [];
+    const toRepack: Swept['toRepack'] = [];
     const cache = s.remoteChunks;
     for (const p of await s.index.packUsage()) {
       if (p.owner !== null && (await s.index.isWriterAlive(p.owner))) continue;
       if (p.chunks === 0) {
         await s.index.deletePack(p.id);
         toRemove.push(p.name);
-      } else if (local && p.live < (p.size - PACK_MAGIC.length) * REPACK_BELOW && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name });
+      } else if (isSparse(p) && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name, size: p.size, live: p.live });
       else {
         // cut a crashed writer's uncommitted tail, under the write lock so that no writer appends
         // meanwhile; cutting to the committed length again is harmless if the body runs again
@@ -590,36 +589,4 @@ async function sweepUnit(s: StoreCore, local: LocalPackAccess | undefined, dryRu
     if (dryRun) throw new DryRun<Swept>({ counts, toRemove, toRepack });
     return { counts, toRemove, toRepack };
   });
-}
-
-/** Copy a pack's live chunks into a fresh pack, then drop the old one. */
-async function repack(s: StoreCore, local: LocalPackAccess, old: { id: number; name: string }): Promise<boolean> {
-  const session = await WriteSession.start(s, `gc-${process.pid}`);
-  const row = await s.index.claimPack(session.id, Number.MAX_SAFE_INTEGER, { fresh: true });
-  const appender = local.openAppender(row.name, row.size, PACK_MAGIC);
-  let failed = true;
-  try {
-    const chunks = await s.index.chunksInPack(old.id);
-    const moved: { id: ChunkId; offset: number }[] = [];
-    for (const c of chunks) {
-      const rec = local.read(old.name, c.offset, RECORD_HEADER_BYTES + c.storedLen);
-      // copy the payload as stored; the header is rebuilt so a damaged one is not propagated
-      const at = appender.append([encodeRecordHeader(c.id, c.codec, c.rawLen, c.storedLen), rec.subarray(RECORD_HEADER_BYTES)]);
-      moved.push({ id: c.id, offset: at });
-    }
-    appender.sync();
-    crashPoint('in-gc-repack');
-    await s.unitOfWork(async () => {
-      await s.index.moveChunks(old.id, row.id, moved);
-      await s.index.commitPack(row.id, appender.length, true);
-      await s.index.deletePack(old.id);
-      await session.end();
-    });
-    failed = false;
-    local.removeNow(old.name);
-    return true;
-  } finally {
-    appender.close();
-    await session.close(failed);
-  }
 }

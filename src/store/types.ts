@@ -153,6 +153,8 @@ export interface GcReport {
   cacheBytesRemoved: number;
   /** the packs removed (in a dry run: that would be), by name */
   removedPacks: string[];
+  /** the sparse packs whose live chunks were copied into a new pack (in a dry run: would be), by name */
+  rewrittenPacks: string[];
   /** present (true) when nothing was changed: the report says what a run would do */
   dryRun?: boolean;
 }

@@ -86,12 +86,14 @@ export const done = {
     cacheFilesRemoved: number;
     cacheBytesRemoved: number;
     removedPacks: string[];
+    rewrittenPacks: string[];
     dryRun?: boolean;
   }) =>
     r.dryRun
       ? `Dry run, nothing changed: would reclaim ${formatBytes(r.bytesReclaimed)} of packs, removing ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
         ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewriting ${r.packsRewritten}` +
-        r.removedPacks.map((p) => `\n  ${p}`).join('')
+        r.removedPacks.map((p) => `\n  ${p}`).join('') +
+        r.rewrittenPacks.map((p) => `\n  ${p} (rewritten)`).join('')
       : `Reclaimed ${formatBytes(r.bytesReclaimed)}: removed ${r.chunksRemoved} ${r.chunksRemoved === 1 ? 'chunk' : 'chunks'}` +
     ` and ${r.packsRemoved} ${r.packsRemoved === 1 ? 'pack' : 'packs'}, rewrote ${r.packsRewritten}` +
     ` ${r.packsRewritten === 1 ? 'pack' : 'packs'}; the store now holds ${formatBytes(r.storeBytesAfter)}` +

@@ -1,6 +1,7 @@
 // `tusk gc` on a store whose packs are in a bucket (s3rver on loopback): objects no chunk row
 // names are deleted with their sums and their cached blocks, never one a live writer may still
-// own; `--dry-run` lists and changes nothing.
+// own; an object left mostly garbage is rewritten as a new one holding its live chunks, also
+// across a crash between the upload and the switch-over; `--dry-run` lists and changes nothing.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -45,6 +46,42 @@ function cachedFiles(dir: string): string[] {
   const root = path.join(dir, '.tusk', PACK_CACHE_DIR);
   if (!fs.existsSync(root)) return [];
   return fs.readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.endsWith('.json')).map((e) => e.name);
+}
+
+const KEPT = { 'keep1.bin': seededBytes(300 << 10, 11), 'keep2.bin': seededBytes(200 << 10, 12) };
+
+/**
+ * One put of two small files and six of 1 MiB (one pack object), the big ones deleted, and the
+ * commit that held them squashed away: the object's live chunks are the small files', under a
+ * tenth of it.
+ */
+async function sparseObject(): Promise<{ dir: string; opts: RunOptions; bucket: ObjectStore; pack: string; size: number }> {
+  const store = await bucketStore();
+  const { dir, opts, bucket } = store;
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(src);
+  for (const [name, bytes] of Object.entries(KEPT)) fs.writeFileSync(path.join(src, name), bytes);
+  for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(src, `big${i}.bin`), seededBytes(1 << 20, 20 + i));
+  expectOk(await runTusk(['create', 'repo', 'r', '--json'], opts));
+  const first = expectOk(await runTusk(['put', 'file', '-r', 'r@master:/d', '-f', src, '--json'], opts)).json();
+  const [key, ...more] = await bucket.list('packs/');
+  expect(more).toEqual([]);
+  expectOk(await runTusk(['delete', 'file', 'r@master:/d/big*', '--json'], opts));
+  expectOk(await runTusk(['squash', 'commit', `r@${first.commit as string}`, '--json'], opts));
+  const pack = key!.slice('packs/'.length);
+  return { ...store, pack, size: (await bucket.get(key!))!.length };
+}
+
+/** `get file -r` of what remains, from an emptied cache: the kept files' bytes, and nothing else. */
+async function expectKeptFromColdCache(dir: string, opts: RunOptions): Promise<void> {
+  expectOk(await runTusk(['cache', 'clear', '--json'], opts));
+  const out = path.join(dir, `out-${Date.now()}`);
+  expectOk(await runTusk(['get', 'file', '-r', 'r@master:/d', '-o', out, '--json'], opts));
+  expect(fs.readdirSync(out).sort()).toEqual(Object.keys(KEPT));
+  for (const [name, bytes] of Object.entries(KEPT)) expect(fs.readFileSync(path.join(out, name)).equals(bytes)).toBe(true);
+  const fsck = expectOk(await runTusk(['fsck', '--verify-data', '--json'], opts)).json();
+  expect(fsck.problems).toEqual([]);
+  expect(fsck.ok).toBe(true);
 }
 
 describe('tusk gc on packs in a bucket', () => {
@@ -184,5 +221,52 @@ describe('tusk gc on packs in a bucket', () => {
     } finally {
       t.close();
     }
+  });
+
+  it('an object left mostly garbage: --dry-run names it and changes nothing; gc rewrites it as a new object of its live chunks and deletes it; what remains reads from a cold cache', async () => {
+    const { dir, opts, bucket, pack, size } = await sparseObject();
+    const keys = [...(await bucket.list('packs/')), ...(await bucket.list('pack-sums/'))];
+    const dry = expectOk(await runTusk(['gc', '--dry-run', '--json'], opts)).json();
+    expect(dry).toMatchObject({ dryRun: true, packsRemoved: 0, packsRewritten: 1, rewrittenPacks: [pack] });
+    expect(dry.bytesReclaimed).toBeGreaterThanOrEqual(6 << 20);
+    expect(expectOk(await runTusk(['gc', '--dry-run'], opts)).stdout).toContain(`${pack} (rewritten)`);
+    expect([...(await bucket.list('packs/')), ...(await bucket.list('pack-sums/'))]).toEqual(keys);
+
+    const done = expectOk(await runTusk(['gc', '--json'], opts)).json();
+    expect(done).toMatchObject({ packsRemoved: 0, packsRewritten: 1, rewrittenPacks: [pack] });
+    const [key, ...more] = await bucket.list('packs/');
+    expect(more).toEqual([]);
+    expect(key).not.toBe(`packs/${pack}`);
+    const rewritten = (await bucket.get(key!))!.length;
+    // the live chunks and their headers, not the 6 MiB that no chunk needs
+    expect(rewritten).toBeLessThan(600 << 10);
+    expect(rewritten).toBeGreaterThan(500 << 10);
+    expect(done.bytesReclaimed).toBeGreaterThanOrEqual(size - rewritten);
+    expect(await bucket.list('pack-sums/')).toEqual([key!.replace('packs/', 'pack-sums/')]);
+    expect(cachedFiles(dir).filter((f) => f.startsWith(`${pack}.`))).toEqual([]);
+    await expectKeptFromColdCache(dir, opts);
+    // nothing left to do
+    expect(expectOk(await runTusk(['gc', '--json'], opts)).json()).toMatchObject({ packsRemoved: 0, packsRewritten: 0 });
+  });
+
+  it('a gc killed between uploading the rewritten object and the switch-over leaves a store that reads; the next gc cleans up', async () => {
+    const { dir, opts, bucket, pack } = await sparseObject();
+    const crashed = await runTusk(['gc', '--json'], { ...opts, env: { ...s3.env, TUSK_CRASH_AT: 'in-gc-repack' } });
+    expect(crashed.code, crashed.describe()).toBe(137);
+    // the new object is up, the old one still named by every chunk row
+    const both = await bucket.list('packs/');
+    expect(both.length).toBe(2);
+    expect(both).toContain(`packs/${pack}`);
+    const copy = both.find((k) => k !== `packs/${pack}`)!.slice('packs/'.length);
+    expect(await bucket.list('pack-sums/')).toEqual(both.map((k) => k.replace('packs/', 'pack-sums/')));
+    await expectKeptFromColdCache(dir, opts);
+
+    const report = expectOk(await runTusk(['gc', '--json'], opts)).json();
+    // the copy no row uses goes; the old object is rewritten again, and goes too
+    expect(report).toMatchObject({ removedPacks: [copy], packsRewritten: 1, rewrittenPacks: [pack] });
+    const [key, ...more] = await bucket.list('packs/');
+    expect(more).toEqual([]);
+    expect([`packs/${pack}`, `packs/${copy}`]).not.toContain(key);
+    await expectKeptFromColdCache(dir, opts);
   });
 });

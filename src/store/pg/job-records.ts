@@ -217,18 +217,32 @@ export class PgJobRecords implements JobRecords {
     }
     return out;
   }
-  /** Expired claims first, then pending datums in plan order: one statement per batch. */
+  /**
+   * Expired claims first, then pending datums in plan order: one statement per batch. Many
+   * runners claim from one job at once, so the pick locks its rows `FOR UPDATE SKIP LOCKED`: a
+   * claimer passes over the rows another is taking instead of waiting on them, and (at READ
+   * COMMITTED) re-reads a row committed meanwhile, dropping it if it is no longer claimable. The
+   * update checks the state again: a row it names is taken only while pending or expired. It finds
+   * the rows it locked by their ctid (stable while locked): a TID scan, whatever the planner knows;
+   * joined on the key instead, a planner without statistics on a fresh job's rows scanned all of
+   * them per claim. Outside
+   * a unit (as runners claim) the claim is a statement of its own, at READ COMMITTED, which the
+   * locks make correct; inside a unit, at SERIALIZABLE, a row another claim committed after the
+   * unit's snapshot is a conflict, and the unit is retried.
+   */
   async claimDatums(pipeline: string, job: string, runner: string, leaseMs: number, limit: number): Promise<DatumRecord[]> {
     const now = Date.now();
     const rows = await this.rows(
-      `WITH picked AS (
-         (SELECT id FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'running' AND lease_until < $3)
-         UNION ALL
-         (SELECT id FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'pending' ORDER BY seq LIMIT $4)
-         LIMIT $4),
+      `WITH expired AS (
+         SELECT ctid FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'running' AND lease_until < $3
+         ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED),
+       pending AS (
+         SELECT ctid FROM datums WHERE pipeline = $1 AND job = $2 AND state = 'pending'
+         ORDER BY seq LIMIT GREATEST($4 - (SELECT COUNT(*) FROM expired), 0) FOR UPDATE SKIP LOCKED),
        claimed AS (
          UPDATE datums d SET state = 'running', claimed_by = $5, lease_until = $6, started = $3, attempts = attempts + 1
-         FROM picked WHERE d.pipeline = $1 AND d.job = $2 AND d.id = picked.id
+         WHERE d.ctid = ANY(ARRAY(SELECT ctid FROM expired UNION ALL SELECT ctid FROM pending))
+           AND (d.state = 'pending' OR (d.state = 'running' AND d.lease_until < $3))
          RETURNING ${DATUM.select.split(', ').map((c) => `d.${c}`).join(', ')}),
        opened AS (
          INSERT INTO datum_attempts (pipeline, job, datum, attempt, worker, started)
@@ -252,9 +266,9 @@ export class PgJobRecords implements JobRecords {
     await this.run(
       `UPDATE datums d SET state = r.state, output = r.output, finished = r.finished, error = r.error, claimed_by = NULL, lease_until = NULL,
          download_bytes = r.download_bytes, upload_bytes = r.upload_bytes
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[])
-         AS r(pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes)
-       WHERE d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running'`,
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
+         AS r(pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes, runner)
+       WHERE d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running' AND d.claimed_by = r.runner`,
       DATUM.finishArrays(first),
     );
   }

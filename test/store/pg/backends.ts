@@ -13,6 +13,7 @@ import { SqliteRemoteChunks } from '../../../src/store/remote-chunks.js';
 import { SqliteUnits } from '../../../src/store/unit-of-work.js';
 import type { Async, AsyncMetadata, AsyncMetadataStore } from '../../../src/store/pg/async-contract.js';
 import { PgMetadata } from '../../../src/store/pg/metadata.js';
+import type { RetryOptions } from '../../../src/store/pg/transaction.js';
 import { tempDir } from '../../helpers.js';
 import { usePostgres } from '../../helpers/postgres.js';
 
@@ -20,8 +21,8 @@ export interface Backend {
   name: string;
   /** why this backend's suite is skipped here */
   skip: string | undefined;
-  /** a fresh, empty store, closed after the test */
-  open(): Promise<AsyncMetadataStore>;
+  /** a fresh, empty store, closed after the test (`retry` applies where units are retried: PostgreSQL) */
+  open(retry?: RetryOptions): Promise<AsyncMetadataStore>;
 }
 
 /** Each method of a synchronous contract answering through a Promise / an AsyncIterable. */
@@ -97,14 +98,14 @@ export function contractBackends(): Backend[] {
     {
       name: 'PostgreSQL',
       skip: pgServer.missing,
-      open: async () => {
+      open: async (retry?: RetryOptions) => {
         // the schema is made once per file; each test gets a copy of it
         template ??= (async () => {
           const url = await pgServer.freshDatabase();
           await (await PgMetadata.open({ url })).close();
           return url;
         })();
-        const s = await PgMetadata.open({ url: await pgServer.freshDatabase(await template), max: 10 });
+        const s = await PgMetadata.open({ url: await pgServer.freshDatabase(await template), max: 10 }, retry);
         opened.push(s);
         return s;
       },
