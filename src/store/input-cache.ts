@@ -181,7 +181,9 @@ export const USAGE_INDEX = path.join('tmp', 'input-cache-usage.json');
 /**
  * A directory whose last change is this recent when its stat is taken may change again within
  * the same timestamp: its entry is not kept, so the next bound reads it again. Any change after
- * the stat of an older directory gives it a later time than the one recorded.
+ * the stat of an older directory gives it a later time than the one recorded. "Recent" is by
+ * the file system's clock (the time it gives a file written just before the stats), not this
+ * process's: a store on a file server whose clock is behind would otherwise pass the test.
  */
 const RACY_MS = 1000;
 
@@ -209,16 +211,34 @@ function readUsage(file: string): Record<string, DirUsage> {
   }
 }
 
-function writeUsage(file: string, dirs: Record<string, DirUsage>): void {
+/**
+ * Start writing the index: its temporary file, created now, whose mtime is the file system's
+ * clock before any directory is read. Undefined where it cannot be written (no entry is kept then).
+ */
+function startUsage(file: string): { fd: number; tmp: string; clock: number } | undefined {
   const tmp = `${file}.${process.pid}`;
   try {
-    fs.writeFileSync(tmp, JSON.stringify({ v: 1, dirs }));
-    // a rename: a reader sees the old index or the new one, never part of one
-    fs.renameSync(tmp, file);
+    const fd = fs.openSync(tmp, 'w');
+    return { fd, tmp, clock: fs.fstatSync(fd).mtimeMs };
   } catch {
-    // no index: the next bound reads every directory, as it would have
-    fs.rmSync(tmp, { force: true });
+    return undefined;
   }
+}
+
+function finishUsage(w: { fd: number; tmp: string }, file: string, dirs: Record<string, DirUsage> | undefined): void {
+  try {
+    if (dirs) {
+      fs.writeSync(w.fd, JSON.stringify({ v: 1, dirs }));
+      fs.closeSync(w.fd);
+      // a rename: a reader sees the old index or the new one, never part of one
+      fs.renameSync(w.tmp, file);
+      return;
+    }
+    fs.closeSync(w.fd);
+  } catch {
+    // no index: the next bound reads the directories it would have vouched for
+  }
+  fs.rmSync(w.tmp, { force: true });
 }
 
 /**
@@ -245,6 +265,7 @@ export function boundInputCache(storeDir: string, opts: { maxBytes: number; now?
   } catch {
     return out;
   }
+  const w = startUsage(indexFile);
   let changed = Object.keys(old).length !== names.length;
   for (const d of names) {
     const dir = path.join(root, d);
@@ -279,9 +300,9 @@ export function boundInputCache(storeDir: string, opts: { maxBytes: number; now?
     out.bytesKept += u.bytes;
     out.filesKept += u.files;
     // a removal above changed the directory since its stat: its entry no longer matches, as it should not
-    if (now - st.mtimeMs >= RACY_MS && st.mtimeMs <= now) dirs[d] = u;
+    if (w && w.clock - st.mtimeMs >= RACY_MS) dirs[d] = u;
   }
-  if (changed) writeUsage(indexFile, dirs);
+  if (w) finishUsage(w, indexFile, changed ? dirs : undefined);
   if (out.bytesKept <= opts.maxBytes) return out;
   const t = trimInputCache(storeDir, { maxBytes: opts.maxBytes, now });
   return { ...t, filesRemoved: t.filesRemoved + out.filesRemoved, bytesRemoved: t.bytesRemoved + out.bytesRemoved, dirsRead: out.dirsRead };
