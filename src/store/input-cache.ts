@@ -249,8 +249,10 @@ function finishUsage(w: { fd: number; tmp: string }, file: string, dirs: Record<
  * read again; only when the total is over the bound is every file read (trimInputCache), as the
  * least recently used go first. The index is only a shortcut: lost, stale or written by another
  * runner at the same time, it costs a read of the directories it does not vouch for, never a
- * wrong total. A cached file is never rewritten in place (it is written whole, then linked in),
- * so its directory's mtime covers its size.
+ * wrong total. tusk never rewrites a cached file in place (it is written whole, then linked in),
+ * so its directory's mtime covers its size; one changed by other means (user code in a mode
+ * without a read-only /pfs) is removed by the next datum that finds it changed, which changes
+ * its directory.
  */
 export function boundInputCache(storeDir: string, opts: { maxBytes: number; now?: number }): CacheBound {
   const now = opts.now ?? Date.now();
