@@ -19,6 +19,7 @@ import { PreviousRuns } from './previous-run.js';
 import { ScratchSlot } from './scratch.js';
 import type { PipelineSpec } from './spec-types.js';
 import { MAX_PARALLELISM } from './spec.js';
+import { HELPER, findPfsMode } from './pfs-probe.js';
 import { ChildProcessTransform, jobLogger, type Transform } from './transform.js';
 
 /** How often a runner renews its leases and looks for a stopped job or a restarted datum. */
@@ -35,12 +36,14 @@ const factories: TransformFactory[] = [];
 export function registerTransform(f: TransformFactory): void {
   factories.push(f);
 }
-function transformFor(spec: PipelineSpec): Transform {
+function transformFor(s: StoreHandle, spec: PipelineSpec): Transform {
   for (const f of factories) {
     const t = f(spec);
     if (t) return t;
   }
-  return new ChildProcessTransform(spec.transform);
+  // the sandbox's probe answer is remembered in the store's tmp/: a process need not probe again
+  const answers = path.join(realStoreDir(s), 'tmp');
+  return new ChildProcessTransform(spec.transform, findPfsMode(answers), HELPER, answers);
 }
 
 export function specOf(p: PipelineRecord): PipelineSpec {
@@ -99,7 +102,7 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
   if (!(parallelism <= MAX_PARALLELISM))
     throw new InvalidArgumentError(`parallelism_spec.constant: must be at most ${MAX_PARALLELISM}, got ${parallelism}`, 'update the pipeline with a smaller parallelism_spec.constant');
   const deadline = spec.job_timeout_ms ? ((await s.jobs.getJob(job.pipeline, job.id))?.started ?? Date.now()) + spec.job_timeout_ms : Infinity;
-  const lanes = new DatumLanes(s, job, spec, transformFor(spec), opts, deadline);
+  const lanes = new DatumLanes(s, job, spec, transformFor(s, spec), opts, deadline);
   try {
     const results = await lanes.run(parallelism);
     if (Date.now() > deadline) {
@@ -293,6 +296,8 @@ class DatumLanes {
     // a tree only for a lane that has a datum: a runner polling a job whose datums others hold
     // makes none
     if (!d) return;
+    // the transform's sandbox settled (a remembered one checked) before anything is laid out for it
+    await this.transform.ready?.(realStoreDir(this.s));
     let slot = new ScratchSlot(scratchRoot);
     this.slots.push(slot);
     // the second tree is made when a second datum comes: a job of one datum needs one

@@ -1,12 +1,12 @@
 // Transforms: what runs once per datum. The executor only knows this interface; a child process
 // is one kind, the in-process TensorFlow.js trainers (src/ml) plug in as another.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setLongTimeout, type LongTimer } from '../timers.js';
 import { ExecServer } from './exec-server.js';
+import { HELPER, findPfsMode, forgetPfsMode, type FoundMode, type PfsMode } from './pfs-probe.js';
 import type { ContentId } from '../store/hash.js';
 import type { PreviousRun } from './previous-run.js';
 import type { TransformSpec } from './spec-types.js';
@@ -76,36 +76,18 @@ export interface Transform {
   readonly queues?: boolean;
   /** Called once when the job's datum loop ends: release what run() kept between datums. */
   close?(): void;
+  /**
+   * Awaited by each worker before it lays out its first datum: protectsInputs is settled once
+   * it resolves (`hideDir` as in DatumContext).
+   */
+  ready?(hideDir: string): Promise<void>;
 }
 
-/**
- * How user code sees `/pfs`: through the compiled helper (a per-job server that forks each datum
- * into its own mount namespace), through a shell script doing the same with `unshare` (no
- * compiler at install time; ~25 execs per datum), or, where user namespaces are unavailable, by
- * rewriting `/pfs` in cmd, stdin and env.
- */
-export type PfsMode = 'helper' | 'namespace' | 'rewrite';
+export type { PfsMode };
 
-/** The compiled helper, dist/native/tusk-ns; this module (src/pipeline, dist/pipeline, dist/bundle) sits two levels below the package root. */
-const HELPER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/native/tusk-ns');
-
-let probed: PfsMode | undefined;
-
-/** Probed once per process; TUSK_PFS_MODE=helper|namespace|rewrite forces one. */
+/** The mode for this process (probed once; TUSK_PFS_MODE=helper|namespace|rewrite forces one). */
 export function pfsMode(): PfsMode {
-  if (probed) return probed;
-  const forced = process.env.TUSK_PFS_MODE;
-  if (forced === 'rewrite' || forced === 'namespace' || forced === 'helper') return (probed = forced);
-  if (process.platform !== 'linux') return (probed = 'rewrite');
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-ns-probe-'));
-  try {
-    fs.mkdirSync(path.join(scratch, 'pfs', 'out'), { recursive: true });
-    if (fs.existsSync(HELPER) && spawnSync(HELPER, [path.join(scratch, 'pfs'), '/', scratch, '--', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return (probed = 'helper');
-    const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', '--fork', 'sh', '-c', 'mount -t tmpfs tmpfs /mnt 2>/dev/null || mount -t tmpfs tmpfs /tmp'], { stdio: 'ignore', timeout: 5000 });
-    return (probed = r.status === 0 ? 'namespace' : 'rewrite');
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
+  return findPfsMode().mode;
 }
 
 // Runs inside the new namespace: a tmpfs root with every host top-level directory bound in, the
@@ -236,11 +218,52 @@ export class ChildProcessTransform implements Transform {
    * namespace that made the mounts, which may remount them; rewriting paths protects nothing.
    * Those two get private copies.
    */
-  readonly protectsInputs: boolean;
+  protectsInputs = false;
+  private mode: PfsMode = 'rewrite';
+  /** the check of a remembered mode (ready), made once */
+  private checked: Promise<void> | undefined;
 
-  constructor(private readonly spec: TransformSpec, private readonly mode: PfsMode = pfsMode()) {
-    this.baseEnv = { ...(process.env as Record<string, string>), ...spec.env, TUSK_PFS_MODE_USED: mode };
+  /**
+   * `found`: a mode, or what findPfsMode found with `answerDir` (a remembered answer is checked
+   * by ready() before any input is laid out). `helper`: the compiled helper to run.
+   */
+  constructor(
+    private readonly spec: TransformSpec,
+    found: PfsMode | FoundMode = pfsMode(),
+    private readonly helper: string = HELPER,
+    private readonly answerDir?: string,
+  ) {
+    this.baseEnv = { ...(process.env as Record<string, string>), ...spec.env };
+    this.setMode(typeof found === 'string' ? found : found.mode);
+    if (typeof found === 'string' || !found.remembered || !answerDir) this.checked = Promise.resolve();
+  }
+
+  private setMode(mode: PfsMode): void {
+    this.mode = mode;
+    this.baseEnv.TUSK_PFS_MODE_USED = mode;
     this.protectsInputs = mode === 'helper';
+  }
+
+  /** The mode user code runs in (settled once ready() has resolved). */
+  get pfsMode(): PfsMode {
+    return this.mode;
+  }
+
+  /**
+   * A mode remembered by an earlier process is checked by starting the first worker's server
+   * (which the job needs anyway) before any input is laid out: a server that does not start
+   * means the answer is stale (a kernel setting, a container, a seccomp filter that the key did
+   * not see), so it is dropped and the sandbox probed now, and the job goes on in the mode found.
+   * No input has been laid out for the old mode, so none is shared with code that could write it.
+   */
+  ready(hideDir: string): Promise<void> {
+    this.checked ??= (async () => {
+      if (await this.laneServer(0, hideDir)) return;
+      this.lanes.clear();
+      this.unavailable = false;
+      this.setMode(forgetPfsMode(this.answerDir!, this.helper));
+    })();
+    return this.checked;
   }
 
   async run(ctx: DatumContext, which: 'main' | 'error'): Promise<TransformResult> {
@@ -328,9 +351,9 @@ export class ChildProcessTransform implements Transform {
   }
 
   private async startServer(serial: boolean, hideDir: string | undefined): Promise<Server | undefined> {
-    if (!fs.existsSync(HELPER)) return undefined;
+    if (!fs.existsSync(this.helper)) return undefined;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-exec-'));
-    const server = await ExecServer.start(HELPER, this.mode === 'helper' ? dir : undefined, { serial, hideDir });
+    const server = await ExecServer.start(this.helper, this.mode === 'helper' ? dir : undefined, { serial, hideDir });
     if (!server) fs.rmSync(dir, { recursive: true, force: true });
     else server.setBaseEnv(this.baseEnv);
     return server ? { server, dir } : undefined;

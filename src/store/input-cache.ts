@@ -165,11 +165,149 @@ export function noteCached(bytes: number): void {
   grown += bytes;
 }
 
-/** Bound the cache (trimInputCache) if this process added to it since the last time; a job calls it once it has ended. */
-export function trimIfGrown(storeDir: string, maxBytes: number): CacheTrim | undefined {
+/** Bound the cache (boundInputCache) if this process added to it since the last time; a job calls it once it has ended. */
+export function trimIfGrown(storeDir: string, maxBytes: number): CacheBound | undefined {
   if (grown === 0) return undefined;
   grown = 0;
-  return trimInputCache(storeDir, { maxBytes });
+  return boundInputCache(storeDir, { maxBytes });
+}
+
+/**
+ * Where the bytes each cache directory held when last read are kept between bounds, beside the
+ * store's other scratch (not in the cache, whose every entry is a directory of contents).
+ */
+export const USAGE_INDEX = path.join('tmp', 'input-cache-usage.json');
+
+/**
+ * A directory whose last change is this recent when its stat is taken may change again within
+ * the same timestamp: its entry is not kept, so the next bound reads it again. Any change after
+ * the stat of an older directory gives it a later time than the one recorded. "Recent" is by
+ * the file system's clock (the time it gives a file written just before the stats), not this
+ * process's: a store on a file server whose clock is behind would otherwise pass the test.
+ */
+const RACY_MS = 1000;
+
+/** One cache directory as a bound last read it; it stands while the directory's inode and mtime do. */
+interface DirUsage {
+  ino: number;
+  mtimeMs: number;
+  bytes: number;
+  files: number;
+  /** when its oldest temporary name passes STRAY_AGE_MS and is to be removed; 0: it holds none */
+  strayAt: number;
+}
+
+export interface CacheBound extends CacheTrim {
+  /** directories whose files were listed and stat'ed (the others' sizes came from the index) */
+  dirsRead: number;
+}
+
+function readUsage(file: string): Record<string, DirUsage> {
+  try {
+    const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { v?: number; dirs?: Record<string, DirUsage> };
+    return j.v === 1 && j.dirs && typeof j.dirs === 'object' ? j.dirs : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Start writing the index: its temporary file, created now, whose mtime is the file system's
+ * clock before any directory is read. Undefined where it cannot be written (no entry is kept then).
+ */
+function startUsage(file: string): { fd: number; tmp: string; clock: number } | undefined {
+  const tmp = `${file}.${process.pid}`;
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    return { fd, tmp, clock: fs.fstatSync(fd).mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+function finishUsage(w: { fd: number; tmp: string }, file: string, dirs: Record<string, DirUsage> | undefined): void {
+  try {
+    if (dirs) {
+      fs.writeSync(w.fd, JSON.stringify({ v: 1, dirs }));
+      fs.closeSync(w.fd);
+      // a rename: a reader sees the old index or the new one, never part of one
+      fs.renameSync(w.tmp, file);
+      return;
+    }
+    fs.closeSync(w.fd);
+  } catch {
+    // no index: the next bound reads the directories it would have vouched for
+  }
+  fs.rmSync(w.tmp, { force: true });
+}
+
+/**
+ * Keep the cache within `maxBytes` (and remove temporary names over an hour old) without reading
+ * every cached file's metadata each time: a directory's entry in the usage index (its bytes,
+ * with the inode and mtime it had) stands until the directory changes, which any file added,
+ * renamed or removed in it does, whichever process did it. Only directories that changed are
+ * read again; only when the total is over the bound is every file read (trimInputCache), as the
+ * least recently used go first. The index is only a shortcut: lost, stale or written by another
+ * runner at the same time, it costs a read of the directories it does not vouch for, never a
+ * wrong total. tusk never rewrites a cached file in place (it is written whole, then linked in),
+ * so its directory's mtime covers its size; one changed by other means (user code in a mode
+ * without a read-only /pfs) is removed by the next datum that finds it changed, which changes
+ * its directory.
+ */
+export function boundInputCache(storeDir: string, opts: { maxBytes: number; now?: number }): CacheBound {
+  const now = opts.now ?? Date.now();
+  const root = path.join(storeDir, INPUT_CACHE_DIR);
+  const indexFile = path.join(storeDir, USAGE_INDEX);
+  const old = readUsage(indexFile);
+  const dirs: Record<string, DirUsage> = {};
+  const out: CacheBound = { filesRemoved: 0, bytesRemoved: 0, filesKept: 0, bytesKept: 0, dirsRead: 0 };
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return out;
+  }
+  const w = startUsage(indexFile);
+  let changed = Object.keys(old).length !== names.length;
+  for (const d of names) {
+    const dir = path.join(root, d);
+    // the directory's stat comes before its listing: a change after it shows as a later mtime
+    const st = fs.statSync(dir, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) continue;
+    const e = old[d];
+    let u: DirUsage;
+    if (e && e.ino === st.ino && e.mtimeMs === st.mtimeMs && (e.strayAt === 0 || now < e.strayAt)) u = e;
+    else {
+      changed = true;
+      out.dirsRead++;
+      u = { ino: st.ino, mtimeMs: st.mtimeMs, bytes: 0, files: 0, strayAt: 0 };
+      for (const { file, name, st: fst } of filesIn(dir)) {
+        if (CACHE_NAME.test(name)) {
+          u.bytes += fst.size;
+          u.files++;
+        } else if (now - fst.mtimeMs > STRAY_AGE_MS) {
+          try {
+            fs.unlinkSync(file);
+            out.filesRemoved++;
+            out.bytesRemoved += fst.size;
+          } catch {
+            // gone already (another runner trimmed it)
+          }
+        } else {
+          const at = fst.mtimeMs + STRAY_AGE_MS;
+          u.strayAt = u.strayAt === 0 ? at : Math.min(u.strayAt, at);
+        }
+      }
+    }
+    out.bytesKept += u.bytes;
+    out.filesKept += u.files;
+    // a removal above changed the directory since its stat: its entry no longer matches, as it should not
+    if (w && w.clock - st.mtimeMs >= RACY_MS) dirs[d] = u;
+  }
+  if (w) finishUsage(w, indexFile, changed ? dirs : undefined);
+  if (out.bytesKept <= opts.maxBytes) return out;
+  const t = trimInputCache(storeDir, { maxBytes: opts.maxBytes, now });
+  return { ...t, filesRemoved: t.filesRemoved + out.filesRemoved, bytesRemoved: t.bytesRemoved + out.bytesRemoved, dirsRead: out.dirsRead };
 }
 
 /** What the cache holds now (temporary names left by a copy in progress are not counted). */
@@ -191,17 +329,20 @@ function* cacheFiles(root: string): Generator<{ file: string; name: string; st: 
   } catch {
     return;
   }
-  for (const d of dirs) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(path.join(root, d));
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const file = path.join(root, d, name);
-      const st = fs.statSync(file, { throwIfNoEntry: false });
-      if (st?.isFile()) yield { file, name, st };
-    }
+  for (const d of dirs) yield* filesIn(path.join(root, d));
+}
+
+/** Every regular file in one cache directory (a missing one holds none). */
+function* filesIn(dir: string): Generator<{ file: string; name: string; st: fs.Stats }> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (st?.isFile()) yield { file, name, st };
   }
 }

@@ -332,6 +332,7 @@ export class SqliteJobRecords implements JobRecords {
         'INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, started, finished) VALUES (@pipeline, @job, @id, @seq, @hash, @state, @inputs, @output, @started, @finished)',
       ),
       datum: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? AND id = ?'),
+      deleteDatum: db.prepare('DELETE FROM datums WHERE pipeline = ? AND job = ? AND id = ?'),
       datums: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? ORDER BY seq'),
       previousJob: db.prepare('SELECT id FROM jobs WHERE pipeline = ? AND started IS NOT NULL AND rowid < (SELECT rowid FROM jobs WHERE pipeline = ? AND id = ?) ORDER BY rowid DESC LIMIT 1').pluck(),
       results: db.prepare('SELECT id, hash, state, output FROM datums WHERE pipeline = ? AND job = ?'),
@@ -535,9 +536,24 @@ export class SqliteJobRecords implements JobRecords {
   }
 
   insertDatums(ds: readonly NewDatum[]): Promise<void> {
-    return this.together(() => {
-      for (const d of ds) this.q.insertDatum.run({ ...d, inputs: JSON.stringify(d.inputs) });
-    });
+    const insert = () => {
+      let done = 0;
+      try {
+        for (const d of ds) {
+          this.q.insertDatum.run({ ...d, inputs: JSON.stringify(d.inputs) });
+          done++;
+        }
+      } catch (err) {
+        // all or none: the rows written before the one that failed go again (they are new rows,
+        // so removing them leaves the records as they were)
+        for (let i = 0; i < done; i++) this.q.deleteDatum.run(ds[i]!.pipeline, ds[i]!.job, ds[i]!.id);
+        throw err;
+      }
+    };
+    // In a unit (planning a job), no savepoint of its own: SQLite would copy every page the rows
+    // touch into the savepoint's journal, past 64 KiB a temporary file, a second write of most
+    // pages a job's planning dirties. A failure part-way takes its rows back itself (above).
+    return this.at(() => (this.db.inTransaction ? insert() : this.db.transaction(insert).immediate()));
   }
   getDatum(pipeline: string, job: string, id: string): Promise<DatumRecord | undefined> {
     return this.at(() => {

@@ -112,6 +112,24 @@ describe('the unit of work', () => {
     expect((await s.jobs.getJob('p', 'landed'))?.state).toBe('JOB_RUNNING');
   });
 
+  it("a job's datums land all at once, in a unit too: a batch that fails part-way leaves none of its rows", async () => {
+    const s = store().core;
+    const row = (id: string, seq: number) => ({ pipeline: 'p', job: 'j', id, seq, hash: 'h', state: 'pending' as const, inputs: [fileOf(seq)], output: null, started: null, finished: null });
+    await s.unitOfWork(async (tx) => {
+      await tx.jobs.insertJob('p', 'j', 1, 'salt');
+      await tx.jobs.insertDatums([row('kept', 0)]);
+      // the third row repeats the first's id: the insert fails after two rows were written
+      await expect(tx.jobs.insertDatums([row('a', 1), row('b', 2), row('a', 3)])).rejects.toThrow();
+      // the unit goes on (its caller took the failure): what it commits holds none of that batch
+    });
+    expect((await s.jobs.datumsOf('p', 'j')).map((d) => d.id)).toEqual(['kept']);
+    // outside a unit, the same
+    await expect(s.jobs.insertDatums([row('c', 4), row('c', 5)])).rejects.toThrow();
+    expect((await s.jobs.datumsOf('p', 'j')).map((d) => d.id)).toEqual(['kept']);
+    await s.jobs.insertDatums([row('a', 1), row('b', 2)]);
+    expect((await s.jobs.datumsOf('p', 'j')).map((d) => d.id)).toEqual(['kept', 'a', 'b']);
+  });
+
   it('a read outside a unit waits for the unit in flight: it never sees half of one', async () => {
     const s = store().core;
     const midway = gate();
