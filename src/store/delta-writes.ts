@@ -35,6 +35,6 @@ export async function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath:
   if (!e || e.kind !== 'file') return null;
   // a remote-backed chunk (lazy clones) may be absent, or evicted from the cache later: never a base
   const table = s.remoteChunks;
-  if (table.any() && table.anyBacked((await s.index.getContent(e.id as ContentId))?.chunks ?? [])) return null;
+  if ((await table.any()) && (await table.anyBacked((await s.index.getContent(e.id as ContentId))?.chunks ?? []))) return null;
   return DeltaPlan.against(s.index, e.id as ContentId, sizeHint);
 }
