@@ -1,10 +1,10 @@
 // Fetching remote-backed chunks on demand (lazy clones). Reads stay synchronous: the async entry
 // points that read files (get file, a datum's materialisation, checkout) call ensureContents
-// first, once per batch of files. It finds the chunks those files need that are remote-backed and absent, fetches their
-// records through the store's RemoteChunkSource (src/remote builds it: byte ranges of the
-// remote's packs), fetches the bases of delta records too, checks every chunk against its id,
-// and only then writes them, whole, to packs of the cache's own. The cache is then cut back to
-// its bound (TUSK_LAZY_CACHE_MAX) by evicting whole packs, least recently used first.
+// first, once per batch of files. It finds the chunks those files need that are remote-backed
+// and absent, fetches their records through the store's RemoteChunkSource (src/remote builds it:
+// byte ranges of the remote's packs), fetches the bases of delta records too, checks every chunk
+// against its id, and only then writes them, whole, to packs of the cache's own. The cache is then
+// cut back to its bound (TUSK_LAZY_CACHE_MAX) by evicting whole packs, least recently used first.
 import { randomBytes } from 'node:crypto';
 import { CorruptError, IoError, TuskError } from '../errors.js';
 import { CHUNK_PROFILE_V1 } from './chunker.js';
