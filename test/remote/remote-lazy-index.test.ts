@@ -1,18 +1,19 @@
 // The remote-backed chunk index of lazy clones (RemoteChunkIndex) as its callers use it: a store
 // held open while a lazy pull in another process adds commits reads them; a `get -r` asks the
-// index once per batch of files, not per file; gc drops the rows of chunks no commit needs.
+// index once per batch of files, not per file, and a put of small files asks nothing; gc drops
+// the rows of chunks no commit needs.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tuskJson } from '../cli/cli-helpers.js';
-import { tempDir } from '../helpers.js';
+import { seededBytes, streamOf, tempDir, tempStores } from '../helpers.js';
 import { localStore, type LocalStore } from './remote-helpers.js';
 import { openTusk } from '../../src/app/tusk.js';
 import { parseFileRef } from '../../src/store/address.js';
 import { getFile } from '../../src/store/file-service.js';
 import type { RemoteChunkIndex } from '../../src/store/remote-chunks.js';
-import { openStore } from '../../src/store/store.js';
+import { openStore, Store } from '../../src/store/store.js';
 import { LazySource } from '../../src/remote/lazy-source.js';
 
 const root = tempDir('tusk-remote-lazy-index-');
@@ -140,4 +141,22 @@ describe('the remote-backed chunk index', () => {
     expect(after.remote).toBeUndefined();
     expect((await b.run(['get', 'file', 'own@master:/mine.txt'])).stdout).toBe('local bytes\n');
   }, 60_000);
+
+  const newStore = tempStores();
+
+  it('a put of new versions of small files asks nothing; a file big enough for a delta asks once', async () => {
+    const plain = newStore();
+    await plain.createRepo('r');
+    const put = (store: Store, files: [string, Buffer][]) => store.putFiles({ repo: 'r', branch: 'master' }, files.map(([p, data]) => ({ kind: 'stream' as const, stream: streamOf(data), repoPath: p })));
+    const small = (v: number) => Array.from({ length: 40 }, (_, i): [string, Buffer] => [`/s${i}.txt`, seededBytes(2000, v * 100 + i)]);
+    await put(plain, small(1));
+    const { index, calls } = counted(plain.core.remoteChunks);
+    const store = new Store({ ...plain.core, remoteChunks: index });
+    await put(store, small(2));
+    expect(Object.fromEntries(calls)).toEqual({});
+    // a new version of a file big enough for a delta: whether its base may be remote-backed
+    await put(store, [['/big.bin', seededBytes(1 << 20, 7)]]);
+    await put(store, [['/big.bin', seededBytes(1 << 20, 8)]]);
+    expect(Object.fromEntries(calls)).toEqual({ any: 1 });
+  });
 });
