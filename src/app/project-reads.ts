@@ -24,8 +24,9 @@ export function projectReads(h: StoreHandle): ProjectReads {
       yield* h.readContent(id, ctx);
     },
     storedContents: async (ids) => new Set((await h.index.getContents(ids)).keys()),
+    // one query where nothing is remote-backed: ensureContents asks that first
     async fetchContents(wants) {
-      if (h.anyRemoteBacked()) await h.ensureContents(wants);
+      await h.ensureContents(wants);
     },
     fileCache(): ProjectFileCache {
       const cache = h.fileCache();

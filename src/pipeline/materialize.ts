@@ -299,7 +299,7 @@ function knownOf(ahead: Ahead | undefined, hash: string): Known | undefined {
  * (lazy-fetch.ts): materializing reads synchronously. One query where nothing is remote-backed.
  */
 export async function fetchDatumInputs(s: StoreHandle, files: readonly DatumFile[]): Promise<void> {
-  if (!s.anyRemoteBacked()) return;
+  if (!(await s.anyRemoteBacked())) return;
   const wants: ContentWant[] = [];
   for (const f of files) {
     if (f.type === 'file') {

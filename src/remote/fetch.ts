@@ -146,7 +146,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     return result;
   }
   // a full pull also fetches what lazy pulls left on this remote
-  const backlog = opts.lazy ? [] : store.remoteBacked(s.config.name);
+  const backlog = opts.lazy ? [] : await store.remoteBacked(s.config.name);
   if (set.commits.length === 0 && moves.length === 0 && backlog.length === 0) return result;
 
   const imp = await store.openImport();
@@ -155,7 +155,7 @@ async function fetchWith(store: Store, s: RemoteSession, opts: FetchOptions): Pr
     if (opts.lazy) {
       // the index objects are metadata: cached now, they let a later read find its chunks with no listing
       await s.index.cache();
-      result.remoteBacked = imp.leaveOnRemote(s.config.name, need);
+      result.remoteBacked = await imp.leaveOnRemote(s.config.name, need);
       need = [];
     } else if (backlog.length > 0) {
       const seen = new Set(need.map((id) => id.toString('latin1')));

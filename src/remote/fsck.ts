@@ -149,7 +149,7 @@ export async function fsckRemote(store: Store, name: string | undefined, opts: {
       if (!chunks.has(k)) problems.push({ subject: `chunk ${Buffer.from(k, 'latin1').toString('hex').slice(0, 16)}`, problem: 'a file needs it and no pack index names it' });
     }
     // what this store left on the remote (lazy pulls) must be there too: its reads fetch it from here
-    for (const id of store.remoteBacked(s.config.name)) {
+    for (const id of await store.remoteBacked(s.config.name)) {
       checked.remoteBacked++;
       if (!chunks.has(id.toString('latin1'))) problems.push({ subject: `chunk ${id.toString('hex').slice(0, 16)}`, problem: 'this store left it on the remote (a lazy pull) and no pack index names it' });
     }

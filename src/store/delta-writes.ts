@@ -2,7 +2,7 @@
 // the chunks of the version at the same path in the base commit (docs/format.md, "Deltas").
 import { TuskError } from '../errors.js';
 import { readBase } from './content-io.js';
-import { DeltaPlan } from './delta-plan.js';
+import { DELTA_MIN_FILE_BYTES, DeltaPlan } from './delta-plan.js';
 import { DeltaEncoder, type DeltaIndex } from './delta-store.js';
 import { lookupPath } from './file-tree.js';
 import type { ChunkId, ContentId, NodeId } from './hash.js';
@@ -33,8 +33,10 @@ export async function planDelta(s: StoreCore, baseRoot: NodeId | null, repoPath:
     throw err;
   }
   if (!e || e.kind !== 'file') return null;
+  // too small to pay for a delta: nothing more to ask (a put of many small files asks once per file)
+  if (e.size < DELTA_MIN_FILE_BYTES || (sizeHint > 0 && sizeHint < DELTA_MIN_FILE_BYTES)) return null;
   // a remote-backed chunk (lazy clones) may be absent, or evicted from the cache later: never a base
   const table = s.remoteChunks;
-  if (table.any() && table.anyBacked((await s.index.getContent(e.id as ContentId))?.chunks ?? [])) return null;
+  if ((await table.any()) && (await table.anyBacked((await s.index.getContent(e.id as ContentId))?.chunks ?? []))) return null;
   return DeltaPlan.against(s.index, e.id as ContentId, sizeHint);
 }

@@ -909,7 +909,9 @@ const FETCH_GROUP_FILES = 4096;
  * group's files, looking their records up together.
  */
 async function* fileGroups(s: StoreCore, items: AsyncIterable<GetItem[]>, want: (f: GetItem) => ContentWant): AsyncGenerator<{ files: GetItem[]; fetched: Promise<unknown> | null }> {
-  const remote = anyRemoteBacked(s);
+  // asked once per get, after its commit was resolved: a lazy pull that added the commit
+  // recorded its remote-backed chunks in the same unit
+  const remote = await anyRemoteBacked(s);
   let group: GetItem[] = [];
   let bytes = 0;
   const flush = () => {

@@ -1,10 +1,10 @@
 // Fetching remote-backed chunks on demand (lazy clones). Reads stay synchronous: the async entry
 // points that read files (get file, a datum's materialisation, checkout) call ensureContents
-// first. It finds the chunks those files need that are remote-backed and absent, fetches their
-// records through the store's RemoteChunkSource (src/remote builds it: byte ranges of the
-// remote's packs), fetches the bases of delta records too, checks every chunk against its id,
-// and only then writes them, whole, to packs of the cache's own. The cache is then cut back to
-// its bound (TUSK_LAZY_CACHE_MAX) by evicting whole packs, least recently used first.
+// first, once per batch of files. It finds the chunks those files need that are remote-backed
+// and absent, fetches their records through the store's RemoteChunkSource (src/remote builds it:
+// byte ranges of the remote's packs), fetches the bases of delta records too, checks every chunk
+// against its id, and only then writes them, whole, to packs of the cache's own. The cache is then
+// cut back to its bound (TUSK_LAZY_CACHE_MAX) by evicting whole packs, least recently used first.
 import { randomBytes } from 'node:crypto';
 import { CorruptError, IoError, TuskError } from '../errors.js';
 import { CHUNK_PROFILE_V1 } from './chunker.js';
@@ -26,8 +26,13 @@ export function lazyCacheLimit(env: NodeJS.ProcessEnv = process.env): number {
   return sizeFromEnv('TUSK_LAZY_CACHE_MAX', LAZY_CACHE_MAX_BYTES, env);
 }
 
-/** Whether the store has any remote-backed chunk (is a lazy clone): one query, so a caller can skip listing what it will read. */
-export function anyRemoteBacked(s: StoreCore): boolean {
+/**
+ * Whether the store has any remote-backed chunk (is a lazy clone): one query, so a caller can skip
+ * listing what it will read. Asked per read, after the commit read is resolved, never kept: a
+ * lazy pull in another process records its remote-backed chunks in the unit that adds its
+ * commits, so a read of such a commit asks after they are there.
+ */
+export function anyRemoteBacked(s: StoreCore): Promise<boolean> {
   return s.remoteChunks.any();
 }
 
@@ -59,7 +64,7 @@ const UNREACHABLE = 'check the network and the remote (`tusk remote list`), then
 export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]): Promise<LazyFetch> {
   const table = s.remoteChunks;
   const result: LazyFetch = { chunks: 0, evicted: 0 };
-  if (!table.any()) return result;
+  if (!(await table.any())) return result;
   const chunks: ChunkId[] = [];
   const owner = new Map<string, () => string>();
   const records = await s.index.getContents(wants.map((w) => w.id));
@@ -77,12 +82,12 @@ export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]
     }
   }
   const now = Date.now();
-  const absent = table.absent(chunks);
+  const absent = await table.absent(chunks);
   // a reading command opens the store read-only: the cache is written through a connection of its own
   // (its packs are the store's own: the same backend serves both)
   const w = s.readonly ? openCore(s.path, { packs: s.packs }) : s;
   try {
-    const inUse = w.remoteChunks.touch(chunks, now);
+    const inUse = await w.remoteChunks.touch(chunks, now);
     if (absent.size === 0) return result;
     await fetchAll(s, w, w.remoteChunks, absent, s.remoteSource, owner, now, inUse, result);
     result.evicted = await evict(w, w.remoteChunks, lazyCacheLimit(), inUse);
@@ -210,7 +215,7 @@ async function writeCache(s: StoreCore, table: RemoteChunkIndex, chunks: readonl
     const packs = writer.written();
     await s.unitOfWork(async () => {
       await writer.record();
-      table.addCachePacks(packs, now);
+      await table.addCachePacks(packs, now);
       await s.index.removeWriter(session);
     });
     failed = false;
@@ -229,16 +234,16 @@ async function writeCache(s: StoreCore, table: RemoteChunkIndex, chunks: readonl
 
 /** Evict least recently used cache packs until the cache is within `limit`; packs in `keep` (the read in progress needs them) stay. */
 async function evict(s: StoreCore, table: RemoteChunkIndex, limit: number, keep: ReadonlySet<number>): Promise<number> {
-  if (table.cacheBytes() <= limit) return 0;
+  if ((await table.cacheBytes()) <= limit) return 0;
   // what the unit evicted is its result: a body run again starts from the store, not from a
   // count or a list the first run left
   const gone = await s.unitOfWork(async () => {
-    let total = table.cacheBytes();
+    let total = await table.cacheBytes();
     const names: string[] = [];
-    for (const p of table.cachePacks()) {
+    for (const p of await table.cachePacks()) {
       if (total <= limit) break;
       if (keep.has(p.id)) continue;
-      table.evict(p.id);
+      await table.evict(p.id);
       names.push(p.name);
       total -= p.bytes;
     }

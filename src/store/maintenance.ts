@@ -36,7 +36,7 @@ function pageItems(page: Page): { entries: Entry[]; refs: PageRef[] } {
  * packs are local it reads them synchronously, which is what it always did.
  */
 export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgress?: OnProgress } = {}): Promise<FsckReport> {
-  const run = new FsckRun(s, opts.onProgress);
+  const run = new FsckRun(s, await s.remoteChunks.any(), opts.onProgress);
   const packs = await run.checkPacks(opts.verifyData ?? false);
   await run.checkChunkPlaces(packs);
   await run.checkDeltaChains();
@@ -45,7 +45,7 @@ export async function fsck(s: StoreCore, opts: { verifyData?: boolean; onProgres
   // the datum input cache: copies pipelines read instead of packs must hold what their ids say
   if (opts.verifyData) run.checked.cachedInputs = verifyInputCache(s.path, (id, problem) => run.report(`cached input ${id.slice(0, 16)}`, problem));
   if (opts.verifyData) await run.checkHasherStates();
-  const remote = s.remoteChunks.counts();
+  const remote = await s.remoteChunks.counts();
   run.checked.remoteChunks = remote.reduce((n, r) => n + r.absent, 0);
   return { ok: run.problems.length === 0, checked: run.checked, problems: run.problems, ...(remote.length > 0 ? { remote } : {}) };
 }
@@ -63,7 +63,6 @@ class FsckRun {
   readonly checked = { repos: 0, commits: 0, nodes: 0, contents: 0, chunks: 0, packs: 0, chunksVerified: 0, cachedInputs: 0, hasherStates: 0, remoteChunks: 0 };
   /** chunks left on a remote on purpose (lazy pulls): absent here, and no problem */
   private readonly remote: RemoteChunkIndex;
-  private readonly anyRemote: boolean;
   /** hex chunk ids found damaged, misplaced or unreadable */
   private readonly badChunks = new Set<string>();
   /** content id → what hashing its bytes found */
@@ -73,12 +72,13 @@ class FsckRun {
   /** content id → its problem, or null */
   private readonly contentState = new Map<string, string | null>();
 
+  /** `anyRemote`: whether the store has remote-backed chunks (a lazy clone), asked once when fsck starts */
   constructor(
     private readonly s: StoreCore,
+    private readonly anyRemote: boolean,
     private readonly onProgress?: OnProgress,
   ) {
     this.remote = s.remoteChunks;
-    this.anyRemote = this.remote.any();
   }
 
   report(subject: string, problem: string): void {
@@ -304,7 +304,7 @@ class FsckRun {
   /**
    * What is wrong with each file content of a page (its record, its chunks, their sizes, its
    * hash), or null, into contentState. Each content is checked once; a page's records are looked
-   * up in one query, and their chunks in one more.
+   * up in one query, their chunks in one more, and on a lazy clone the chunks not here in a third.
    */
   private async checkContents(ids: readonly Buffer[]): Promise<void> {
     const todo = new Map<string, ContentId>();
@@ -319,21 +319,24 @@ class FsckRun {
     const chunks: ChunkId[] = [];
     for (const rec of records.values()) for (const c of rec.chunks) chunks.push(c);
     const locs = await this.s.index.getChunks(chunks);
+    const missing = chunks.filter((c) => !locs.has(c.toString('latin1')));
+    const backed = this.anyRemote && missing.length > 0 ? await this.remote.backed(missing) : new Set<string>();
     for (const [key, id] of todo) {
       this.checked.contents++;
       const rec = records.get(id.toString('latin1'));
-      this.contentState.set(key, rec ? (this.chunkProblem(rec, locs) ?? this.badContents.get(key) ?? null) : 'its content record is missing');
+      this.contentState.set(key, rec ? (this.chunkProblem(rec, locs, backed) ?? this.badContents.get(key) ?? null) : 'its content record is missing');
     }
   }
 
-  private chunkProblem(rec: ContentRecord, locs: Places): string | null {
+  /** `backed`: the chunks of the page not here that a lazy pull left on a remote, as latin1 keys */
+  private chunkProblem(rec: ContentRecord, locs: Places, backed: ReadonlySet<string>): string | null {
     let total = 0;
     let remote = false;
     for (const cid of rec.chunks) {
       const loc = locs.get(cid.toString('latin1'));
       if (!loc) {
         // a lazy pull left it on a remote: `fsck --remote NAME` checks it is there
-        if (this.anyRemote && this.remote.anyBacked([cid])) {
+        if (backed.has(cid.toString('latin1'))) {
           remote = true;
           continue;
         }
@@ -563,18 +566,21 @@ async function sweepUnit(s: StoreCore, local: LocalPackAccess | undefined, dryRu
       contentsRemoved: await s.index.sweepContents((id) => kept(id, contents)),
       chunksRemoved: await s.index.sweepChunks((id) => kept(id, chunks)),
     };
+    // lazy clones: a chunk left on a remote that no commit needs any more is not fetched by a full pull, nor counted
+    if (await s.remoteChunks.any()) await s.remoteChunks.sweep(chunks);
     await s.index.dropOrphanProfiles();
     await s.index.dropOrphanDeltasAndStates();
     // packs: empty ones go, sparse ones are rewritten, leased ones are left to their writer
     const toRemove: string[] = [];
     const toRepack: Swept['toRepack'] = [];
-    const cache = s.remoteChunks;
+    // the lazy cache's packs are evicted whole, never rewritten
+    const cachePacks = new Set((await s.remoteChunks.cachePacks()).map((p) => p.id));
     for (const p of await s.index.packUsage()) {
       if (p.owner !== null && (await s.index.isWriterAlive(p.owner))) continue;
       if (p.chunks === 0) {
         await s.index.deletePack(p.id);
         toRemove.push(p.name);
-      } else if (isSparse(p) && !cache.isCachePack(p.id)) toRepack.push({ id: p.id, name: p.name, size: p.size, live: p.live });
+      } else if (isSparse(p) && !cachePacks.has(p.id)) toRepack.push({ id: p.id, name: p.name, size: p.size, live: p.live });
       else {
         // cut a crashed writer's uncommitted tail, under the write lock so that no writer appends
         // meanwhile; cutting to the committed length again is harmless if the body runs again

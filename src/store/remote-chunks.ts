@@ -5,11 +5,16 @@
 // and leaves the remote_chunks rows: the chunk is remote-backed again and fetched when read.
 import type { ChunkId } from './hash.js';
 import type { Db } from './meta-db.js';
+import { whenSettled } from './unit-of-work.js';
 
 type Statement = ReturnType<Db['prepare']>;
 
 /** Rows per multi-row INSERT (SQLite takes up to 32,766 bound values). */
 const INSERT_ROWS = 200;
+/** Ids bound per `IN (…)` query. */
+const IN_IDS = 500;
+/** Rows gc's sweep reads per query. */
+const SWEEP_PAGE = 1000;
 
 /** What a store holds of one remote's chunks. */
 export interface RemoteChunkCount {
@@ -28,52 +33,72 @@ export interface CachePack {
 
 /**
  * The remote-backed chunks of a store and the cache of those fetched: shared metadata (its rows
- * name chunk and pack rows, which every machine of a team store sees). Synchronous here, as
- * ChunkIndex is; a network database implements its async form (pg/async-contract.ts).
+ * name chunk and pack rows, which every machine of a team store sees). Every method answers
+ * asynchronously, as the other metadata contracts do, and the read path asks in batches
+ * (`absent`, `touch`, `unbacked`, `anyBacked` take many ids in one call): a network database
+ * answers each call in one round trip, whatever the number of ids.
  */
 export interface RemoteChunkIndex {
-  /** Whether the store has any remote-backed chunk: a store that was never lazily pulled skips every other query. */
-  any(): boolean;
+  /**
+   * Whether the store has any remote-backed chunk: a store that was never lazily pulled skips
+   * every other query. Asked once per read batch, never kept across batches: a lazy pull in
+   * another process may add remote-backed chunks at any moment, with the commits that need them.
+   */
+  any(): Promise<boolean>;
   /** Record that `remote` holds these chunks (those already recorded keep their remote). */
-  mark(ids: readonly Buffer[], remote: string): void;
+  mark(ids: readonly Buffer[], remote: string): Promise<void>;
   /**
    * Contents rows for one-chunk files whose chunk is remote-backed (a NULL chunk list: the one
    * chunk whose id is the content's), so that their sizes are known while their chunk rows are not.
    */
-  putSoleContents(files: readonly { id: Buffer; size: number }[]): void;
+  putSoleContents(files: readonly { id: Buffer; size: number }[]): Promise<void>;
   /** Of these chunks, the remote-backed ones with no copy here, by remote. */
-  absent(ids: readonly Buffer[]): Map<string, ChunkId[]>;
+  absent(ids: readonly Buffer[]): Promise<Map<string, ChunkId[]>>;
   /** Of these chunks, those not yet remote-backed. */
-  unbacked(ids: readonly Buffer[]): Buffer[];
+  unbacked(ids: readonly Buffer[]): Promise<Buffer[]>;
   /** Whether any of these chunks is remote-backed (cached or not). */
-  anyBacked(ids: readonly Buffer[]): boolean;
+  anyBacked(ids: readonly Buffer[]): Promise<boolean>;
+  /** Of these chunks, the remote-backed ones (cached or not), as latin1 keys. */
+  backed(ids: readonly Buffer[]): Promise<Set<string>>;
   /** Mark the cache packs holding any of these chunks as just used; returns their ids. */
-  touch(ids: readonly Buffer[], now: number): Set<number>;
+  touch(ids: readonly Buffer[], now: number): Promise<Set<number>>;
   /** Record packs just written with fetched chunks as the cache's. */
-  addCachePacks(packs: readonly { id: number; bytes: number }[], now: number): void;
-  isCachePack(id: number): boolean;
-  cacheBytes(): number;
+  addCachePacks(packs: readonly { id: number; bytes: number }[], now: number): Promise<void>;
+  cacheBytes(): Promise<number>;
   /** The cache's packs, least recently used first. */
-  cachePacks(): CachePack[];
+  cachePacks(): Promise<CachePack[]>;
   /** Forget a cache pack and the chunk rows in it (the caller deletes its file after the unit). */
-  evict(pack: number): void;
+  evict(pack: number): Promise<void>;
   /** The chunks of `remote` with no copy here (what a full pull fetches). */
-  absentOf(remote: string): ChunkId[];
+  absentOf(remote: string): Promise<ChunkId[]>;
   /**
    * After a full pull from `remote`: its chunks are here to stay. Cache packs holding any of them
    * become ordinary packs (never evicted), and the chunks that have a copy stop being remote-backed.
    */
-  settle(remote: string): void;
-  counts(): RemoteChunkCount[];
-  /** Delete the rows of chunks `keep` refuses (gc: no commit needs them any more); the number deleted. */
-  sweep(keep: (id: Buffer) => boolean): number;
+  settle(remote: string): Promise<void>;
+  counts(): Promise<RemoteChunkCount[]>;
+  /**
+   * Delete the rows of the remote-backed chunks not in `live` (gc: no commit needs them any more);
+   * the number deleted. `live` holds the chunk ids to keep, as hex: a set the implementation
+   * consults page by page, so a network database reads the table in pages and deletes each
+   * page's dead rows in one statement.
+   */
+  sweep(live: ReadonlySet<string>): Promise<number>;
 }
 
 /** RemoteChunkIndex on SQLite. */
 export class SqliteRemoteChunks implements RemoteChunkIndex {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  /**
+   * `settled`: undefined when a caller outside any unit may use the connection now, else a
+   * promise of the moment it may (unit-of-work.ts). A method called outside a unit waits for it,
+   * so that it neither sees half of another flow's unit nor writes into it.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly settled: () => Promise<void> | undefined = () => undefined,
+  ) {
     this.q = {
       any: db.prepare('SELECT 1 FROM remote_chunks LIMIT 1').pluck(),
       mark: db.prepare('INSERT OR IGNORE INTO remote_chunks (id, remote) VALUES (?, ?)'),
@@ -90,26 +115,28 @@ export class SqliteRemoteChunks implements RemoteChunkIndex {
       unpin: db.prepare('DELETE FROM chunk_cache WHERE pack IN (SELECT c.pack FROM chunks c JOIN remote_chunks r ON r.id = c.id WHERE r.remote = ?)'),
       settle: db.prepare('DELETE FROM remote_chunks WHERE remote = ? AND id IN (SELECT id FROM chunks)'),
       soleContent: db.prepare('INSERT OR IGNORE INTO contents (id, size, chunks) VALUES (?, ?, NULL)'),
-      isCachePack: db.prepare('SELECT 1 FROM chunk_cache WHERE pack = ?').pluck(),
+      idsFirst: db.prepare('SELECT id FROM remote_chunks ORDER BY id LIMIT ?').pluck(),
+      idsAfter: db.prepare('SELECT id FROM remote_chunks WHERE id > ? ORDER BY id LIMIT ?').pluck(),
+      drop: db.prepare('DELETE FROM remote_chunks WHERE id = ?'),
+      used: db.prepare('UPDATE chunk_cache SET used = ? WHERE pack = ?'),
     };
   }
 
-  /** Whether the store has any remote-backed chunk: a store that was never lazily pulled skips every other query. */
-  any(): boolean {
-    return this.q.any.get() !== undefined;
+  /** Run `f` once no unit of another flow is open on the connection: its statements then run with nothing in between. */
+  private at<T>(f: () => T): Promise<T> {
+    return whenSettled(this.settled, f);
   }
 
-  /** Record that `remote` holds these chunks (those already recorded keep their remote). */
-  mark(ids: readonly Buffer[], remote: string): void {
-    this.insertMany('INSERT OR IGNORE INTO remote_chunks (id, remote) VALUES ', '(?, ?)', this.q.mark, ids, (id, out) => out.push(id, remote));
+  any(): Promise<boolean> {
+    return this.at(() => this.q.any.get() !== undefined);
   }
 
-  /**
-   * Contents rows for one-chunk files whose chunk is remote-backed (a NULL chunk list: the one
-   * chunk whose id is the content's), so that their sizes are known while their chunk rows are not.
-   */
-  putSoleContents(files: readonly { id: Buffer; size: number }[]): void {
-    this.insertMany('INSERT OR IGNORE INTO contents (id, size, chunks) VALUES ', '(?, ?, NULL)', this.q.soleContent, files, (f, out) => out.push(f.id, f.size));
+  mark(ids: readonly Buffer[], remote: string): Promise<void> {
+    return this.at(() => this.insertMany('INSERT OR IGNORE INTO remote_chunks (id, remote) VALUES ', '(?, ?)', this.q.mark, ids, (id, out) => out.push(id, remote)));
+  }
+
+  putSoleContents(files: readonly { id: Buffer; size: number }[]): Promise<void> {
+    return this.at(() => this.insertMany('INSERT OR IGNORE INTO contents (id, size, chunks) VALUES ', '(?, ?, NULL)', this.q.soleContent, files, (f, out) => out.push(f.id, f.size)));
   }
 
   /**
@@ -138,106 +165,129 @@ export class SqliteRemoteChunks implements RemoteChunkIndex {
   }
   private readonly many = new Map<string, Statement>();
 
-  /** Of these chunks, the remote-backed ones with no copy here, by remote. One query per 500 ids. */
-  absent(ids: readonly Buffer[]): Map<string, ChunkId[]> {
-    const out = new Map<string, ChunkId[]>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
-      const rows = this.db
-        .prepare(`SELECT r.id, r.remote FROM remote_chunks r WHERE r.id IN (${slice.map(() => '?').join(',')}) AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = r.id)`)
-        .all(...slice) as { id: ChunkId; remote: string }[];
-      for (const r of rows) {
-        const list = out.get(r.remote) ?? [];
-        list.push(r.id);
-        out.set(r.remote, list);
+  /** A statement over `n` ids bound as `IN (?, …)`, prepared once per shape and length. */
+  private inStmt(sql: (list: string) => string, n: number): Statement {
+    const key = `${sql('')}#${n}`;
+    let st = this.inStmts.get(key);
+    if (!st) this.inStmts.set(key, (st = this.db.prepare(sql(new Array(n).fill('?').join(',')))));
+    return st;
+  }
+  private readonly inStmts = new Map<string, Statement>();
+
+  /** `ids` IN_IDS at a time (SQLite binds a few thousand values per statement). */
+  private static slices<T>(ids: readonly T[]): T[][] {
+    const out: T[][] = [];
+    for (let i = 0; i < ids.length; i += IN_IDS) out.push(ids.slice(i, i + IN_IDS));
+    return out;
+  }
+
+  absent(ids: readonly Buffer[]): Promise<Map<string, ChunkId[]>> {
+    return this.at(() => {
+      const out = new Map<string, ChunkId[]>();
+      for (const slice of SqliteRemoteChunks.slices(ids)) {
+        const rows = this.inStmt((l) => `SELECT r.id, r.remote FROM remote_chunks r WHERE r.id IN (${l}) AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = r.id)`, slice.length).all(slice) as { id: ChunkId; remote: string }[];
+        for (const r of rows) {
+          const list = out.get(r.remote) ?? [];
+          list.push(r.id);
+          out.set(r.remote, list);
+        }
       }
+      return out;
+    });
+  }
+
+  /** The remote-backed ones of `ids`, as latin1 keys (no unit check: callers are inside `at`). */
+  private backedNow(ids: readonly Buffer[], first = false): Set<string> {
+    const out = new Set<string>();
+    for (const slice of SqliteRemoteChunks.slices(ids)) {
+      const rows = this.inStmt((l) => `SELECT id FROM remote_chunks WHERE id IN (${l})${first ? ' LIMIT 1' : ''}`, slice.length)
+        .pluck()
+        .all(slice) as Buffer[];
+      for (const id of rows) out.add(id.toString('latin1'));
+      if (first && out.size > 0) break;
     }
     return out;
   }
 
-  /** Of these chunks, those not yet remote-backed. */
-  unbacked(ids: readonly Buffer[]): Buffer[] {
-    const backed = new Set<string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT id FROM remote_chunks WHERE id IN (${slice.map(() => '?').join(',')})`).pluck().all(...slice) as Buffer[];
-      for (const id of rows) backed.add(id.toString('latin1'));
-    }
-    return ids.filter((id) => !backed.has(id.toString('latin1')));
+  unbacked(ids: readonly Buffer[]): Promise<Buffer[]> {
+    return this.at(() => {
+      const backed = this.backedNow(ids);
+      return ids.filter((id) => !backed.has(id.toString('latin1')));
+    });
   }
 
-  /** Whether any of these chunks is remote-backed (cached or not). */
-  anyBacked(ids: readonly Buffer[]): boolean {
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
-      if (this.db.prepare(`SELECT 1 FROM remote_chunks WHERE id IN (${slice.map(() => '?').join(',')}) LIMIT 1`).pluck().get(...slice) !== undefined) return true;
-    }
-    return false;
+  anyBacked(ids: readonly Buffer[]): Promise<boolean> {
+    return this.at(() => this.backedNow(ids, true).size > 0);
   }
 
-  /** Mark the cache packs holding any of these chunks as just used; returns their ids. */
-  touch(ids: readonly Buffer[], now: number): Set<number> {
-    const packs = new Set<number>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
-      const rows = this.db
-        .prepare(`SELECT DISTINCT k.pack FROM chunks c JOIN chunk_cache k ON k.pack = c.pack WHERE c.id IN (${slice.map(() => '?').join(',')})`)
-        .pluck()
-        .all(...slice) as number[];
-      for (const p of rows) packs.add(p);
-    }
-    const upd = this.db.prepare('UPDATE chunk_cache SET used = ? WHERE pack = ?');
-    for (const p of packs) upd.run(now, p);
-    return packs;
+  backed(ids: readonly Buffer[]): Promise<Set<string>> {
+    return this.at(() => this.backedNow(ids));
   }
 
-  /** Record packs just written with fetched chunks as the cache's. */
-  addCachePacks(packs: readonly { id: number; bytes: number }[], now: number): void {
-    for (const p of packs) this.q.addPack.run(p.id, p.bytes, now);
+  touch(ids: readonly Buffer[], now: number): Promise<Set<number>> {
+    return this.at(() => {
+      const packs = new Set<number>();
+      for (const slice of SqliteRemoteChunks.slices(ids)) {
+        const rows = this.inStmt((l) => `SELECT DISTINCT k.pack FROM chunks c JOIN chunk_cache k ON k.pack = c.pack WHERE c.id IN (${l})`, slice.length)
+          .pluck()
+          .all(slice) as number[];
+        for (const p of rows) packs.add(p);
+      }
+      for (const p of packs) this.q.used.run(now, p);
+      return packs;
+    });
   }
 
-  isCachePack(id: number): boolean {
-    return this.q.isCachePack.get(id) !== undefined;
+  addCachePacks(packs: readonly { id: number; bytes: number }[], now: number): Promise<void> {
+    return this.at(() => {
+      for (const p of packs) this.q.addPack.run(p.id, p.bytes, now);
+    });
   }
 
-  cacheBytes(): number {
-    return this.q.cacheBytes.get() as number;
+  cacheBytes(): Promise<number> {
+    return this.at(() => this.q.cacheBytes.get() as number);
   }
 
-  /** The cache's packs, least recently used first. */
-  cachePacks(): CachePack[] {
-    return this.q.cachePacks.all() as CachePack[];
+  cachePacks(): Promise<CachePack[]> {
+    return this.at(() => this.q.cachePacks.all() as CachePack[]);
   }
 
-  /** Forget a cache pack and the chunk rows in it (the caller deletes its file after the transaction). */
-  evict(pack: number): void {
-    this.q.dropChunks.run(pack);
-    this.q.dropPack.run(pack);
+  evict(pack: number): Promise<void> {
+    return this.at(() => {
+      this.q.dropChunks.run(pack);
+      this.q.dropPack.run(pack);
+    });
   }
 
-  /** The chunks of `remote` with no copy here (what a full pull fetches). */
-  absentOf(remote: string): ChunkId[] {
-    return this.q.absentOf.all(remote) as ChunkId[];
+  absentOf(remote: string): Promise<ChunkId[]> {
+    return this.at(() => this.q.absentOf.all(remote) as ChunkId[]);
   }
 
-  /**
-   * After a full pull from `remote`: its chunks are here to stay. Cache packs holding any of them
-   * become ordinary packs (never evicted), and the chunks that have a copy stop being remote-backed.
-   */
-  settle(remote: string): void {
-    this.q.unpin.run(remote);
-    this.q.settle.run(remote);
+  settle(remote: string): Promise<void> {
+    return this.at(() => {
+      this.q.unpin.run(remote);
+      this.q.settle.run(remote);
+    });
   }
 
-  counts(): RemoteChunkCount[] {
-    return this.q.counts.all() as RemoteChunkCount[];
+  counts(): Promise<RemoteChunkCount[]> {
+    return this.at(() => this.q.counts.all() as RemoteChunkCount[]);
   }
 
-  /** Delete the rows of chunks `keep` refuses (gc: no commit needs them any more); the number deleted. */
-  sweep(keep: (id: Buffer) => boolean): number {
-    const dead = (this.db.prepare('SELECT id FROM remote_chunks').pluck().all() as Buffer[]).filter((id) => !keep(id));
-    const del = this.db.prepare('DELETE FROM remote_chunks WHERE id = ?');
-    for (const id of dead) del.run(id);
-    return dead.length;
+  /** A page of ids at a time, as the network implementation does; each page's dead rows deleted before the next is read. */
+  sweep(live: ReadonlySet<string>): Promise<number> {
+    return this.at(() => {
+      let deleted = 0;
+      for (let last: Buffer | undefined; ; ) {
+        const page = (last ? this.q.idsAfter.all(last, SWEEP_PAGE) : this.q.idsFirst.all(SWEEP_PAGE)) as Buffer[];
+        for (const id of page) {
+          if (live.has(id.toString('hex'))) continue;
+          this.q.drop.run(id);
+          deleted++;
+        }
+        if (page.length < SWEEP_PAGE) return deleted;
+        last = page[page.length - 1]!;
+      }
+    });
   }
 }

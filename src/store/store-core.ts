@@ -46,8 +46,8 @@ export interface StoreCore {
    * the caller's that outlive an attempt), and hands what it found back as its result.
    *
    * A unit started inside a unit joins it. On SQLite a unit is BEGIN IMMEDIATE … COMMIT on the
-   * store's connection, held by one async flow at a time (an in-process mutex); commit-graph and
-   * job-record reads outside it wait for the mutex, so they never see half of a unit.
+   * store's connection, held by one async flow at a time (an in-process mutex); the contracts'
+   * reads outside it wait for the mutex, so they never see half of a unit.
    */
   unitOfWork<T>(fn: (tx: UnitTx) => Promise<T>): Promise<T>;
   /**
@@ -153,7 +153,7 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
   // pages are only written inside the unit that commits the tree using them (StagedPages.flush)
   const pages: PageStore = index;
   const jobs = new SqliteJobRecords(db, () => units.settled());
-  const remoteChunks = new SqliteRemoteChunks(db);
+  const remoteChunks = new SqliteRemoteChunks(db, () => units.settled());
   // on SQLite the unit's statements run on the store's one connection: the same objects serve it
   const tx: UnitTx = { graph, index, jobs, remoteChunks };
   return {

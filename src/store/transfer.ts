@@ -305,7 +305,7 @@ export async function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): A
     for (const id of slice) {
       const loc = locs.get(id.toString('latin1'));
       if (!loc) {
-        const backed = s.remoteChunks.absent([id]);
+        const backed = await s.remoteChunks.absent([id]);
         const [remote] = backed.keys();
         // a lazy clone pushing to a remote that lacks what it left on another one
         if (remote !== undefined) throw new InvalidArgumentError(`chunk ${id.toString('hex').slice(0, 16)} is not here: a lazy pull left it on remote ${remote}`, `fetch it first: \`tusk pull ${remote}\` (without --lazy) brings every byte`);
@@ -451,10 +451,10 @@ export class TransferImport {
    * A lazy pull: `ids` stay on `remote` and are recorded as remote-backed when the import
    * commits, to be fetched when something reads them (lazy-fetch.ts).
    */
-  leaveOnRemote(remote: string, ids: readonly Buffer[]): number {
-    // those an earlier lazy pull left there already are no news (a first lazy pull asks nothing)
+  async leaveOnRemote(remote: string, ids: readonly Buffer[]): Promise<number> {
+    // those an earlier lazy pull left there already are no news (a first lazy pull asks nothing more)
     const table = this.s.remoteChunks;
-    this.lazy = { remote, ids: table.any() ? table.unbacked(ids) : [...ids], all: [...ids] };
+    this.lazy = { remote, ids: (await table.any()) ? await table.unbacked(ids) : [...ids], all: [...ids] };
     return this.lazy.ids.length;
   }
 
@@ -559,16 +559,16 @@ export class TransferImport {
         );
         added++;
       }
-      if (this.settled !== null) s.remoteChunks.settle(this.settled);
+      if (this.settled !== null) await s.remoteChunks.settle(this.settled);
       const backed = new Set<string>();
       if (this.lazy) {
         const table = s.remoteChunks;
-        table.mark(this.lazy.ids, this.lazy.remote);
+        await table.mark(this.lazy.ids, this.lazy.remote);
         for (const id of this.lazy.all) backed.add(id.toString('latin1'));
         // a one-chunk file's record is its chunk row; one left on the remote gets a contents row
         // of its own instead, so its size is known before its bytes are here
         const files = this.leaves?.set === set ? this.leaves.files : pages.flatMap((p) => leafFiles(p.id, p.data));
-        table.putSoleContents(files.filter((f) => backed.has(f.id.toString('latin1'))));
+        await table.putSoleContents(files.filter((f) => backed.has(f.id.toString('latin1'))));
       }
       const listed = set.contents.flatMap((c) => splitIds(Buffer.from(c.chunks, 'hex')));
       const here = await s.index.existingChunks(listed);

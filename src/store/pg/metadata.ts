@@ -4,7 +4,8 @@ import type pg from 'pg';
 import type { ChunkIndex } from '../chunk-index.js';
 import type { CommitGraph } from '../commit-graph.js';
 import type { JobRecords } from '../job-records.js';
-import type { AsyncMetadata, AsyncMetadataStore, AsyncRemoteChunkIndex } from './async-contract.js';
+import type { RemoteChunkIndex } from '../remote-chunks.js';
+import type { AsyncMetadata, AsyncMetadataStore } from './async-contract.js';
 import type { Binding } from './binding.js';
 import { PgChunkIndex } from './chunk-index.js';
 import { PgCommitGraph } from './commit-graph.js';
@@ -22,7 +23,7 @@ export class PgMetadata implements AsyncMetadataStore {
   readonly graph: CommitGraph;
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
-  readonly remoteChunks: AsyncRemoteChunkIndex;
+  readonly remoteChunks: RemoteChunkIndex;
 
   private constructor(
     readonly pool: pg.Pool,

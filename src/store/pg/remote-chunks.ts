@@ -1,11 +1,10 @@
 // RemoteChunkIndex on PostgreSQL: the same rows as remote-chunks.ts. Batches send their ids as
 // arrays: one round trip per call however many ids it holds.
 import type { ChunkId } from '../hash.js';
-import type { CachePack, RemoteChunkCount } from '../remote-chunks.js';
-import type { AsyncRemoteChunkIndex } from './async-contract.js';
+import type { CachePack, RemoteChunkCount, RemoteChunkIndex } from '../remote-chunks.js';
 import { PAGE, type Binding } from './binding.js';
 
-export class PgRemoteChunks implements AsyncRemoteChunkIndex {
+export class PgRemoteChunks implements RemoteChunkIndex {
   constructor(private readonly b: Binding) {}
 
   private async run(sql: string, params: unknown[] = []): Promise<number> {
@@ -40,9 +39,12 @@ export class PgRemoteChunks implements AsyncRemoteChunkIndex {
     return out;
   }
   async unbacked(ids: readonly Buffer[]): Promise<Buffer[]> {
-    const r = await this.b.db.query<{ id: Buffer }>('SELECT id FROM remote_chunks WHERE id = ANY($1::bytea[])', [ids]);
-    const backed = new Set(r.rows.map((x) => x.id.toString('latin1')));
+    const backed = await this.backed(ids);
     return ids.filter((id) => !backed.has(id.toString('latin1')));
+  }
+  async backed(ids: readonly Buffer[]): Promise<Set<string>> {
+    const r = await this.b.db.query<{ id: Buffer }>('SELECT id FROM remote_chunks WHERE id = ANY($1::bytea[])', [ids]);
+    return new Set(r.rows.map((x) => x.id.toString('latin1')));
   }
   async anyBacked(ids: readonly Buffer[]): Promise<boolean> {
     return (await this.run('SELECT 1 FROM remote_chunks WHERE id = ANY($1::bytea[]) LIMIT 1', [ids])) > 0;
@@ -60,9 +62,6 @@ export class PgRemoteChunks implements AsyncRemoteChunkIndex {
       'INSERT INTO chunk_cache (pack, bytes, used) SELECT pack, bytes, $3 FROM unnest($1::bigint[], $2::bigint[]) AS u(pack, bytes) ON CONFLICT (pack) DO UPDATE SET bytes = EXCLUDED.bytes, used = EXCLUDED.used',
       [packs.map((p) => p.id), packs.map((p) => p.bytes), now],
     );
-  }
-  async isCachePack(id: number): Promise<boolean> {
-    return (await this.run('SELECT 1 FROM chunk_cache WHERE pack = $1', [id])) > 0;
   }
   async cacheBytes(): Promise<number> {
     return (await this.b.db.query<{ n: number }>('SELECT COALESCE(SUM(bytes), 0)::bigint AS n FROM chunk_cache')).rows[0]!.n;
@@ -92,13 +91,13 @@ export class PgRemoteChunks implements AsyncRemoteChunkIndex {
     );
     return r.rows;
   }
-  /** A page of ids at a time: the refused ones of each page go in one DELETE. */
-  async sweep(keep: (id: Buffer) => boolean): Promise<number> {
+  /** A page of ids at a time: the dead ones of each page go in one DELETE. */
+  async sweep(live: ReadonlySet<string>): Promise<number> {
     let deleted = 0;
     let last: Buffer | undefined;
     for (;;) {
       const r = await this.b.db.query<{ id: Buffer }>(`SELECT id FROM remote_chunks ${last ? 'WHERE id > $1' : ''} ORDER BY id LIMIT ${PAGE}`, last ? [last] : []);
-      const dead = r.rows.map((x) => x.id).filter((id) => !keep(id));
+      const dead = r.rows.map((x) => x.id).filter((id) => !live.has(id.toString('hex')));
       if (dead.length > 0) deleted += await this.run('DELETE FROM remote_chunks WHERE id = ANY($1::bytea[])', [dead]);
       if (r.rows.length < PAGE) return deleted;
       last = r.rows[r.rows.length - 1]!.id;

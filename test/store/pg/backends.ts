@@ -1,6 +1,5 @@
-// The two implementations of the metadata contracts' async form that the contract tests run
-// against: SQLite and PostgreSQL. SQLite's JobRecords and CommitGraph are asynchronous themselves;
-// its ChunkIndex answers through the small adapter below.
+// The two implementations of the metadata contracts that the contract tests run against: SQLite
+// and PostgreSQL. Every contract answers asynchronously on both.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +10,7 @@ import { SqliteJobRecords } from '../../../src/store/job-records.js';
 import { openDb } from '../../../src/store/meta-db.js';
 import { SqliteRemoteChunks } from '../../../src/store/remote-chunks.js';
 import { SqliteUnits } from '../../../src/store/unit-of-work.js';
-import type { Async, AsyncMetadata, AsyncMetadataStore } from '../../../src/store/pg/async-contract.js';
+import type { AsyncMetadata, AsyncMetadataStore } from '../../../src/store/pg/async-contract.js';
 import { PgMetadata } from '../../../src/store/pg/metadata.js';
 import type { RetryOptions } from '../../../src/store/pg/transaction.js';
 import { tempDir } from '../../helpers.js';
@@ -25,33 +24,6 @@ export interface Backend {
   open(retry?: RetryOptions): Promise<AsyncMetadataStore>;
 }
 
-/** Each method of a synchronous contract answering through a Promise / an AsyncIterable. */
-function asAsync<T extends object>(target: T): Async<T> {
-  return new Proxy(target, {
-    get(t, key) {
-      const v = Reflect.get(t, key) as unknown;
-      if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => {
-        let r: unknown;
-        try {
-          r = (v as (...a: unknown[]) => unknown).apply(t, args);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-        // a method that is asynchronous already answers as it is
-        if (r !== null && typeof r === 'object' && Symbol.asyncIterator in r) return r;
-        if (r !== null && typeof r === 'object' && typeof (r as Iterator<unknown>).next === 'function' && Symbol.iterator in r) {
-          const it = r as IterableIterator<unknown>;
-          return (async function* () {
-            yield* it;
-          })();
-        }
-        return Promise.resolve(r);
-      };
-    },
-  }) as unknown as Async<T>;
-}
-
 /** SQLite's contracts as an AsyncMetadataStore: the store's own units of work on one connection. */
 function sqliteStore(file: string): AsyncMetadataStore {
   const db = openDb(file, { readonly: false, create: true });
@@ -59,9 +31,9 @@ function sqliteStore(file: string): AsyncMetadataStore {
   const meta: AsyncMetadata = {
     graph: new SqliteCommitGraph(db, () => units.settled()),
     index: new SqliteChunkIndex(db, () => units.settled()),
-    // outside a unit, its calls wait for the unit in flight, as in the store
+    // outside a unit, their calls wait for the unit in flight, as in the store
     jobs: new SqliteJobRecords(db, () => units.settled()),
-    remoteChunks: asAsync(new SqliteRemoteChunks(db)),
+    remoteChunks: new SqliteRemoteChunks(db, () => units.settled()),
   };
   return {
     ...meta,
