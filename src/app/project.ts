@@ -11,23 +11,23 @@ import { openProjectStore, openTusk, projectStorePath, type Tusk } from './tusk.
 /** Run `fn` with the project at or above `cwd` (if any) and its store, closing the store after. */
 async function withProjectStore<T>(cwd: string, fn: (tusk: Tusk, project: Project | undefined) => Promise<T> | T, opts: { readonly?: boolean } = {}): Promise<T> {
   const project = tryFindProject(cwd);
-  const tusk = project ? openTusk({ path: projectStorePath(project), readonly: opts.readonly }) : openTusk({ cwd, readonly: opts.readonly });
+  const tusk = await (project ? openTusk({ path: projectStorePath(project), readonly: opts.readonly }) : openTusk({ cwd, readonly: opts.readonly }));
   try {
     return await fn(tusk, project);
   } finally {
-    tusk.close();
+    await tusk.close();
   }
 }
 
 /** `tusk lock`: sync tracked directories and pipelines into the store, run them, write tusk.lock. */
 export async function lock(opts: { cwd?: string; wait?: boolean } = {}) {
   const project = findProject(opts.cwd);
-  const store = openProjectStore(project);
+  const store = await openProjectStore(project);
   try {
     const { watch: _watch, ...result } = await updateLock(store, project, { wait: opts.wait ?? project.config.wait });
     return result;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

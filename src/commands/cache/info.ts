@@ -12,7 +12,7 @@ export default class CacheInfoCommand extends TuskCommand<CacheInfo> {
 
   async run(): Promise<CacheInfo> {
     await this.parse(CacheInfoCommand);
-    const info = this.tusk().caches.info();
+    const info = (await this.tusk()).caches.info();
     const { inputs: i, packs: p } = info;
     this.render(
       () =>
