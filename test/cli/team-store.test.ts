@@ -189,6 +189,11 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     expect(info.packs.at).toBe('s3://tusk/env');
   }, 120_000);
 
+  // Pipelines on a store whose packs are in a bucket (a local store made with --packs too) are not
+  // built: a datum's inputs are read synchronously and its outputs stored by appends and fsync,
+  // which only packs on a local disk serve (docs/team.md, "Not built yet").
+  it.todo('a pipeline on a team store: a /src/* job run by the background runner, its output commit right');
+
   it('bad input is a clear error, exits non-zero and changes nothing', async () => {
     const url = await server.freshDatabase();
     const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none' };
