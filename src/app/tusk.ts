@@ -12,7 +12,7 @@ import { verifyEngine } from './verify-engine.js';
 import { existingStore, findStore, initStore, isStoreDir, openStore, PACKS_DIR, readPackLocation, type Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
 import { clientDirFor, isDatabaseUrl, readTeamDir } from '../store/team-dir.js';
-import { initTeam, openTeam, type TeamOpen } from './team-store.js';
+import type { TeamOpen } from './team-store.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import { CacheService } from './caches.js';
 import { LazySource } from '../remote/lazy-source.js';
@@ -111,7 +111,10 @@ export async function openTusk(opts: OpenOptions = {}): Promise<Tusk> {
   return openLocalTusk(at, opts);
 }
 
+// team-store.js (and the PostgreSQL driver under it) is loaded only when a team store is opened
+// or made: a command on a local store starts without it
 async function openTeamTusk(opts: TeamOpen): Promise<Tusk> {
+  const { openTeam } = await import('./team-store.js');
   const { store, packs } = await openTeam(opts);
   return new Tusk(store, packs.url);
 }
@@ -151,11 +154,15 @@ export async function initTusk(dir: string, opts: { packs?: string; metadata?: s
     const local = existingStore(dir);
     if (local && !readTeamDir(local.path))
       throw new InvalidArgumentError(`${local.path} is a store of its own (meta.db), not a client directory of a team store`, 'choose another directory for the team store, e.g. `tusk init DIR --metadata URL`');
+    const { initTeam } = await import('./team-store.js');
     return initTeam(path.resolve(dir, '.tusk'), metadata, packsAt);
   }
   // TUSK_STORE naming a database: the team store there, this machine's client directory its own
   const named = process.env.TUSK_STORE;
-  if (named !== undefined && isDatabaseUrl(named)) return initTeam(clientDirFor(named), named, packsAt);
+  if (named !== undefined && isDatabaseUrl(named)) {
+    const { initTeam } = await import('./team-store.js');
+    return initTeam(clientDirFor(named), named, packsAt);
+  }
   const want = packs === undefined ? undefined : checkPacksAt({ url: packs, ...reach });
   if (want && !existingStore(dir)) await probePacks(want);
   const made = initStore(dir, { packs: want });
