@@ -38,6 +38,8 @@ export interface OpenOptions {
   readonly?: boolean;
   /** keep packs in an object store behind a local cache instead of the store's `packs/` directory */
   packs?: PacksAt;
+  /** a team store's database (postgres://…), opened with this machine's client directory for it; TUSK_STORE's loses */
+  url?: string;
 }
 
 /** An open store and the services on it. */
@@ -103,7 +105,7 @@ export class Tusk {
  * --metadata`) is connected to and its schema checked; a local store opens as it always has.
  */
 export async function openTusk(opts: OpenOptions = {}): Promise<Tusk> {
-  const named = opts.path === undefined ? process.env.TUSK_STORE : undefined;
+  const named = opts.url ?? (opts.path === undefined ? process.env.TUSK_STORE : undefined);
   if (named !== undefined && isDatabaseUrl(named)) return openTeamTusk({ dir: clientDirFor(named), url: named, readonly: opts.readonly });
   const at = opts.path ?? findStore(opts.cwd);
   const team = readTeamDir(at);
@@ -179,9 +181,16 @@ export function projectStorePath(project: Project, env: NodeJS.ProcessEnv = proc
   return findStore(project.root, env);
 }
 
-/** Open a project's store (its `store:`, TUSK_STORE or a `.tusk` above it) for the project layer. */
+/** A project's store: `store:` from tusk.yaml (a path, or a team store's postgres:// URL), else TUSK_STORE, else a `.tusk` above it. */
+export function openProjectTusk(project: Project, opts: { readonly?: boolean } = {}): Promise<Tusk> {
+  const named = project.config.store;
+  if (named !== undefined && isDatabaseUrl(named)) return openTusk({ url: named, readonly: opts.readonly });
+  return openTusk({ path: projectStorePath(project), readonly: opts.readonly });
+}
+
+/** Open a project's store for the project layer. */
 export async function openProjectStore(project: Project, opts: { readonly?: boolean } = {}): Promise<ProjectStore> {
-  return (await openTusk({ path: projectStorePath(project), readonly: opts.readonly })).forProject();
+  return (await openProjectTusk(project, opts)).forProject();
 }
 
 export { initStore };

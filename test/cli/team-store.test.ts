@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientDirFor } from '../../src/store/team-dir.js';
 import { seededBytes, tempDir } from '../helpers.js';
 import { usePostgres } from '../helpers/postgres.js';
+import { TestProject } from '../project/project-helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
 import { expectCliError, expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
 
@@ -187,6 +188,19 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     expect(expectOk(await runTusk(['get', 'file', 'r@master:/f.txt'], { cwd, env: fresh })).stdout).toBe('from stdin\n');
     const info = expectOk(await runTusk(['cache', 'info', '--json'], { cwd, env })).json();
     expect(info.packs.at).toBe('s3://tusk/env');
+  }, 120_000);
+
+  it('a project whose tusk.yaml names the team store (store: postgres://…) locks into it', async () => {
+    const url = await server.freshDatabase();
+    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
+    expectOk(await runTusk(['init', '--metadata', url, ...packsArgs('project'), '--json'], { cwd: mk(), env }));
+    const p = new TestProject({ config: `store: ${url}\ntrack:\n  - path: data/words\n    repo: words\n`, init: false });
+    dirs.push(p.dir);
+    expectOk(await p.tusk(['lock', '--json'], { env }));
+    // no store was made in the project: its data went to the team store
+    expect(fs.existsSync(p.path('.tusk'))).toBe(false);
+    const files = expectOk(await runTusk(['list', 'file', 'words@master:/', '--json'], { cwd: mk(), env: { ...env, TUSK_STORE: url } })).json() as { path: string }[];
+    expect(files.map((f) => f.path).sort()).toEqual(['/a.txt', '/b.txt']);
   }, 120_000);
 
   // Pipelines on a store whose packs are in a bucket (a local store made with --packs too) are not
