@@ -11,7 +11,7 @@ import { projectReads } from './project-reads.js';
 import { verifyEngine } from './verify-engine.js';
 import { existingStore, findStore, initStore, isStoreDir, openStore, PACKS_DIR, readPackLocation, type Store } from '../store/store.js';
 import type { StoreCore } from '../store/store-core.js';
-import { clientDirFor, isDatabaseUrl, readTeamDir } from '../store/team-dir.js';
+import { clientDirFor, isDatabaseUrl, readTeamDir, withoutPassword } from '../store/team-dir.js';
 import type { TeamOpen } from './team-store.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import { CacheService } from './caches.js';
@@ -54,8 +54,8 @@ export class Tusk {
   readonly #jobs: JobTrigger;
   readonly #source: LazySource;
 
-  /** `packsAt`: where the store's packs are (a bucket's URL or the `packs/` directory), for `cache info` */
-  constructor(store: Store<StoreCore>, packsAt: string) {
+  /** `packsAt`: where the store's packs are (a bucket's URL or the `packs/` directory), `metadata` a team store's database, for `cache info` */
+  constructor(store: Store<StoreCore>, packsAt: string, metadata?: string) {
     this.#store = store;
     this.#handle = store.handle;
     this.#jobs = new JobTrigger(store.handle);
@@ -63,7 +63,7 @@ export class Tusk {
     this.pipelines = new PipelineService(store.handle, store, this.#jobs);
     this.models = new ModelService(store);
     this.remotes = new RemoteService(store, this.#jobs);
-    this.caches = new CacheService(store.path, packCacheOf(store.path), packsAt);
+    this.caches = new CacheService(store.path, packCacheOf(store.path), packsAt, metadata);
     // reads of a lazy clone fetch the bytes its pulls left on a remote
     this.#source = new LazySource(store);
     store.setRemoteSource(this.#source);
@@ -118,7 +118,7 @@ export async function openTusk(opts: OpenOptions = {}): Promise<Tusk> {
 async function openTeamTusk(opts: TeamOpen): Promise<Tusk> {
   const { openTeam } = await import('./team-store.js');
   const { store, packs } = await openTeam(opts);
-  return new Tusk(store, packs.url);
+  return new Tusk(store, packs.url, withoutPassword(opts.url));
 }
 
 /** A store whose metadata is its own meta.db: opened synchronously, as before team stores. */

@@ -188,6 +188,9 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     expect(expectOk(await runTusk(['get', 'file', 'r@master:/f.txt'], { cwd, env: fresh })).stdout).toBe('from stdin\n');
     const info = expectOk(await runTusk(['cache', 'info', '--json'], { cwd, env })).json();
     expect(info.packs.at).toBe('s3://tusk/env');
+    expect(info.metadata).toBe(url);
+    expect(info.packs.dir.startsWith(client)).toBe(true);
+    expect(expectOk(await runTusk(['cache', 'info'], { cwd, env })).stdout).toContain(`metadata in ${url}\npacks in s3://tusk/env\n`);
   }, 120_000);
 
   it('a project whose tusk.yaml names the team store (store: postgres://…) locks into it', async () => {

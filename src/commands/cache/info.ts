@@ -16,6 +16,7 @@ export default class CacheInfoCommand extends TuskCommand<CacheInfo> {
     const { inputs: i, packs: p } = info;
     this.render(
       () =>
+        (info.metadata ? `metadata in ${info.metadata}\n` : '') +
         `packs in ${p.at}\n` +
         `inputs\t${formatBytes(i.bytes)} of ${formatBytes(i.maxBytes)}\t${i.files} files\t${i.dir}\n` +
         `packs\t${formatBytes(p.bytes)} of ${formatBytes(p.maxBytes)}\t${p.blocks} blocks\t${p.hits} hits, ${p.misses} misses\t${p.dir}\n`,
