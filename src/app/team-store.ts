@@ -53,7 +53,7 @@ export interface TeamOpen {
 }
 
 /** Open the team store in the database at `url`, this machine's client directory at `dir`. */
-export async function openTeam(opts: TeamOpen): Promise<{ store: Store<ReturnType<typeof openTeamCore>>; packs: PackLocation }> {
+export async function openTeam(opts: TeamOpen): Promise<{ store: Store; packs: PackLocation }> {
   const target: PgTarget = { url: opts.url };
   clientConfig(target); // a malformed URL is refused before any connection, redacted
   const packs = await recordedPacks(target);

@@ -18,6 +18,7 @@ import { openCacheDb } from './meta-db.js';
 import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './page-store.js';
 import type { AsyncMetadata } from './pg/async-contract.js';
+import { pgFailure, type PgTarget } from './pg/connection.js';
 import type { PgMetadata } from './pg/metadata.js';
 import type { RemoteChunkIndex } from './remote-chunks.js';
 import type { StoreCore, UnitTx } from './store-core.js';
@@ -35,14 +36,26 @@ export interface TeamCoreOptions {
   readonly?: boolean;
 }
 
-/** `outside`'s methods, answered by the calling unit's contract when there is one. */
-function followUnit<T extends object>(outside: T, units: AsyncLocalStorage<UnitTx>, pick: (tx: UnitTx) => T): T {
+/**
+ * `outside`'s methods, answered by the calling unit's contract when there is one. A failure to
+ * reach the database (a server gone mid-command, a login refused) becomes the tusk error a user
+ * can act on, as it does inside a unit (transaction.ts); a serialization failure stays as it is,
+ * for the unit to retry.
+ */
+function followUnit<T extends object>(outside: T, units: AsyncLocalStorage<UnitTx>, pick: (tx: UnitTx) => T, where: PgTarget): T {
+  const failure = (err: unknown): never => {
+    throw pgFailure(err, where) ?? err;
+  };
   return new Proxy(outside, {
     get(target, key) {
       const tx = units.getStore();
       const obj = tx ? pick(tx) : target;
       const v: unknown = Reflect.get(obj, key, obj);
-      return typeof v === 'function' ? v.bind(obj) : v;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        const r: unknown = v.apply(obj, args);
+        return r instanceof Promise ? r.catch(failure) : r;
+      };
     },
   });
 }
@@ -50,10 +63,10 @@ function followUnit<T extends object>(outside: T, units: AsyncLocalStorage<UnitT
 export function openTeamCore(opts: TeamCoreOptions): StoreCore {
   const { meta } = opts;
   const units = new AsyncLocalStorage<UnitTx>();
-  const graph: CommitGraph = followUnit(meta.graph, units, (tx) => tx.graph);
-  const index: ChunkIndex = followUnit(meta.index, units, (tx) => tx.index);
-  const jobs: JobRecords = followUnit(meta.jobs, units, (tx) => tx.jobs);
-  const remoteChunks: RemoteChunkIndex = followUnit(opts.remoteChunks(meta), units, (tx) => tx.remoteChunks);
+  const graph: CommitGraph = followUnit(meta.graph, units, (tx) => tx.graph, meta.target);
+  const index: ChunkIndex = followUnit(meta.index, units, (tx) => tx.index, meta.target);
+  const jobs: JobRecords = followUnit(meta.jobs, units, (tx) => tx.jobs, meta.target);
+  const remoteChunks: RemoteChunkIndex = followUnit(opts.remoteChunks(meta), units, (tx) => tx.remoteChunks, meta.target);
   const pages: PageStore = index;
   const cacheDb = openCacheDb(path.join(opts.path, CACHE_DB_FILE));
   const unitOfWork = <T>(fn: (tx: UnitTx) => Promise<T>): Promise<T> => {

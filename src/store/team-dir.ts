@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CorruptError, InvalidArgumentError, IoError } from '../errors.js';
-import { writePackLocation, type PackLocation } from './pack-location.js';
+import { readPackLocation, samePackLocation, writePackLocation, type PackLocation } from './pack-location.js';
 
 /** What makes a directory a team store's client directory (as meta.db makes a local store). */
 export const TEAM_FILE = 'metadata.json';
@@ -87,9 +87,17 @@ export function makeTeamDir(dir: string, url: string, packs: PackLocation, openC
       'use another directory for this database, or name the one it has',
     );
   try {
+    // every open of a team store passes here: a directory already in order is only looked at
     fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-    writePackLocation(dir, packs);
-    openCache(path.join(dir, CACHE_DB_FILE)).close();
+    // packs.json is only this machine's note of what the database records: a damaged one is rewritten
+    let noted: PackLocation | undefined;
+    try {
+      noted = have ? readPackLocation(dir) : undefined;
+    } catch {
+      noted = undefined;
+    }
+    if (!noted || !samePackLocation(noted, packs)) writePackLocation(dir, packs);
+    if (!fs.existsSync(path.join(dir, CACHE_DB_FILE))) openCache(path.join(dir, CACHE_DB_FILE)).close();
     if (!have) {
       const file = path.join(dir, TEAM_FILE);
       const tmp = `${file}.${randomBytes(6).toString('hex')}`;
