@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach } from 'vitest';
 import { initStore, openStore, type Store } from '../src/store/store.js';
+import type { LocalCore } from '../src/store/store-core.js';
 import { RECORD_HEADER_BYTES } from '../src/store/pack-format.js';
 import type { ChunkId } from '../src/store/hash.js';
 
@@ -13,7 +14,7 @@ export function tempDir(prefix = 'tusk-test-'): string {
 }
 
 /** A fresh store in a temp dir; remove with `cleanup`. */
-export function tempStore(): { dir: string; store: Store; cleanup: () => void } {
+export function tempStore(): { dir: string; store: Store<LocalCore>; cleanup: () => void } {
   const dir = tempDir();
   initStore(dir);
   const store = openStore({ path: path.join(dir, '.tusk') });
@@ -28,7 +29,7 @@ export function tempStore(): { dir: string; store: Store; cleanup: () => void } 
 }
 
 /** For a test file: a function giving a fresh store, each removed after the test that made it. */
-export function tempStores(): () => Store {
+export function tempStores(): () => Store<LocalCore> {
   const cleanups: (() => void)[] = [];
   afterEach(() => {
     for (const c of cleanups.splice(0)) c();

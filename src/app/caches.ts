@@ -10,6 +10,8 @@ export interface CacheInfo {
   inputs: { dir: string; bytes: number; files: number; maxBytes: number };
   /** `at`: where the store's packs are, a bucket's URL or its own `packs/` directory */
   packs: { at: string; dir: string; bytes: number; blocks: number; maxBytes: number; hits: number; misses: number };
+  /** a team store's database (without its password): where the metadata is, this directory being only this machine's */
+  metadata?: string;
 }
 
 export interface CacheCleared {
@@ -22,6 +24,7 @@ export class CacheService {
     private readonly storePath: string,
     private readonly packCache: PackCache,
     private readonly packsAt: string,
+    private readonly metadata?: string,
   ) {}
 
   info(): CacheInfo {
@@ -29,6 +32,7 @@ export class CacheService {
     return {
       inputs: { dir: path.join(this.storePath, INPUT_CACHE_DIR), ...inputCacheUsage(this.storePath), maxBytes: inputCacheLimit() },
       packs: { at: this.packsAt, dir: p.dir, bytes: p.bytes, blocks: p.entries, maxBytes: p.maxBytes, hits: p.hits, misses: p.misses },
+      ...(this.metadata ? { metadata: this.metadata } : {}),
     };
   }
 

@@ -6,28 +6,28 @@ import { installHooks as install, uninstallHooks as uninstall } from '../project
 import { checkoutTargets, worktreeStatus } from '../project/status.js';
 import { updateLock } from '../project/sync.js';
 import { verifyLock, type VerifyOptions } from '../project/verify.js';
-import { openProjectStore, openTusk, projectStorePath, type Tusk } from './tusk.js';
+import { openProjectStore, openProjectTusk, openTusk, type Tusk } from './tusk.js';
 
 /** Run `fn` with the project at or above `cwd` (if any) and its store, closing the store after. */
 async function withProjectStore<T>(cwd: string, fn: (tusk: Tusk, project: Project | undefined) => Promise<T> | T, opts: { readonly?: boolean } = {}): Promise<T> {
   const project = tryFindProject(cwd);
-  const tusk = project ? openTusk({ path: projectStorePath(project), readonly: opts.readonly }) : openTusk({ cwd, readonly: opts.readonly });
+  const tusk = await (project ? openProjectTusk(project, opts) : openTusk({ cwd, readonly: opts.readonly }));
   try {
     return await fn(tusk, project);
   } finally {
-    tusk.close();
+    await tusk.close();
   }
 }
 
 /** `tusk lock`: sync tracked directories and pipelines into the store, run them, write tusk.lock. */
 export async function lock(opts: { cwd?: string; wait?: boolean } = {}) {
   const project = findProject(opts.cwd);
-  const store = openProjectStore(project);
+  const store = await openProjectStore(project);
   try {
     const { watch: _watch, ...result } = await updateLock(store, project, { wait: opts.wait ?? project.config.wait });
     return result;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

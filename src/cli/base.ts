@@ -67,18 +67,23 @@ export abstract class TuskCommand<T> extends Command {
   /** 'read' for commands that never write; the store may then open without taking a write lock. */
   static storeAccess: 'read' | 'write' = 'write';
 
-  private opened: Tusk | undefined;
+  private opened: Promise<Tusk> | undefined;
+  /** the store once open: what a process about to exit closes at once (closeStoreNow) */
+  private ready: Tusk | undefined;
   private outputFormat: 'json' | 'yaml' = 'json';
   private fullTimestamps = false;
   private signalHandlers: [NodeJS.Signals, () => void][] = [];
 
   abstract override run(): Promise<T>;
 
-  /** The store found from the working directory (or TUSK_STORE) and its services, opened on first use. */
-  protected tusk(): Tusk {
+  /**
+   * The store found from the working directory (or TUSK_STORE) and its services, opened on first
+   * use: `(await this.tusk()).data…`. Opening a team store connects to its database.
+   */
+  protected tusk(): Promise<Tusk> {
     if (!this.opened) {
       const access = (this.ctor as unknown as typeof TuskCommand).storeAccess;
-      this.opened = openTusk({ readonly: access === 'read' });
+      this.opened = openTusk({ readonly: access === 'read' }).then((t) => (this.ready = t));
     }
     return this.opened;
   }
@@ -246,7 +251,7 @@ export abstract class TuskCommand<T> extends Command {
   private readonly onStdoutError = (err: NodeJS.ErrnoException): void => {
     if (err.code !== 'EPIPE') return;
     try {
-      this.closeStore();
+      this.closeStoreNow();
     } catch {
       // the process is ending either way
     }
@@ -266,14 +271,25 @@ export abstract class TuskCommand<T> extends Command {
     for (const [signal, handler] of this.signalHandlers) process.removeListener(signal, handler);
     process.stdout.removeListener('error', this.onStdoutError);
     this.signalHandlers = [];
-    this.closeStore();
+    await this.closeStore();
     await super.finally(err);
   }
 
-  private closeStore(): void {
-    const tusk = this.opened;
+  /** Close the store if it was opened (a failed open left nothing to close). */
+  private async closeStore(): Promise<void> {
+    const opening = this.opened;
     this.opened = undefined;
-    tusk?.close();
+    this.ready = undefined;
+    const tusk = await opening?.catch(() => undefined);
+    await tusk?.close();
+  }
+
+  /** Before process.exit: a local store closes at once; a team store's connections go with the process. */
+  private closeStoreNow(): void {
+    const tusk = this.ready;
+    this.opened = undefined;
+    this.ready = undefined;
+    tusk?.close().catch(() => {});
   }
 
   // Leave through process.exit: an interrupted store call may still hold promises that would
@@ -281,7 +297,7 @@ export abstract class TuskCommand<T> extends Command {
   private interrupted(code: number): void {
     runInterruptCleanups();
     try {
-      this.closeStore();
+      this.closeStoreNow();
     } catch {
       // the process is ending either way
     }

@@ -29,7 +29,7 @@ export default class Console extends TuskCommand<ConsoleResult> {
   async run(): Promise<ConsoleResult> {
     const { flags } = await this.parse(Console);
     const token = flags.token ?? (isLoopbackHost(flags.host) ? null : newToken());
-    const running = await startConsole(this.tusk(), {
+    const running = await startConsole(await this.tusk(), {
       host: flags.host,
       port: flags.port,
       token,

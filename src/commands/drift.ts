@@ -43,7 +43,7 @@ export default class Drift extends TuskCommand<DriftResult> {
   async run(): Promise<DriftResult> {
     const { args, flags } = await this.parse(Drift);
     const reference = parseFileRef(args.reference);
-    const report = await this.tusk().models.drift(requirePath(reference, 'reference file path', `${reference.repo}@v1:/data.csv`), parseFileRef(args.current), {
+    const report = await (await this.tusk()).models.drift(requirePath(reference, 'reference file path', `${reference.repo}@v1:/data.csv`), parseFileRef(args.current), {
       alpha: fraction(flags.alpha, '--alpha', DRIFT_DEFAULTS.alpha),
       correction: flags.correction as 'bonferroni' | 'none',
       distanceThreshold: positive(flags['distance-threshold'], '--distance-threshold', DRIFT_DEFAULTS.distanceThreshold),

@@ -21,11 +21,11 @@ export default class Fetch extends TuskCommand<FetchResult> {
 
   async run(): Promise<FetchResult> {
     const { argv, flags } = await this.parse(Fetch);
-    const { remote, targets } = this.tusk().remotes.splitArgs(argv as string[]);
+    const { remote, targets } = (await this.tusk()).remotes.splitArgs(argv as string[]);
     const progress = this.progress();
     let r: FetchResult;
     try {
-      r = await this.tusk().remotes.fetch(remote, { targets, dryRun: flags['dry-run'], onProgress: progress.onProgress });
+      r = await (await this.tusk()).remotes.fetch(remote, { targets, dryRun: flags['dry-run'], onProgress: progress.onProgress });
     } finally {
       progress.done();
     }

@@ -25,7 +25,7 @@ export default class Fsck extends TuskCommand<FsckResult> {
     const progress = this.progress();
     let report: FsckReport;
     try {
-      report = await this.tusk().data.fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
+      report = await (await this.tusk()).data.fsck({ verifyData: flags['verify-data'], onProgress: progress.onProgress });
     } finally {
       progress.done();
     }
@@ -41,7 +41,7 @@ export default class Fsck extends TuskCommand<FsckResult> {
   }
 
   private async checkRemote(name: string, verifyData: boolean): Promise<RemoteFsckReport> {
-    const report = await this.tusk().remotes.fsck(name, { verifyData });
+    const report = await (await this.tusk()).remotes.fsck(name, { verifyData });
     if (report.problems.length > 0) {
       this.render(() => report.problems.map((p) => `${p.subject}: ${p.problem}\n`).join(''));
       throw Object.assign(new CorruptError(msg.fsckProblems(report.problems.length), `the remote ${report.url} is damaged; push again from a sound store`), { details: report });

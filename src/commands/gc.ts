@@ -22,11 +22,11 @@ export default class Gc extends TuskCommand<GcResult> {
   async run(): Promise<GcResult> {
     const { flags } = await this.parse(Gc);
     if (flags.remote !== undefined) {
-      const report = await this.tusk().remotes.gc(flags.remote, { graceS: flags.grace });
+      const report = await (await this.tusk()).remotes.gc(flags.remote, { graceS: flags.grace });
       this.render(() => done.remoteGc(report));
       return report;
     }
-    const report = await this.tusk().data.gc({ dryRun: flags['dry-run'] });
+    const report = await (await this.tusk()).data.gc({ dryRun: flags['dry-run'] });
     this.render(() => done.gc(report));
     return report;
   }

@@ -55,7 +55,7 @@ export default class Logs extends TuskCommand<LogsResult> {
       includeSystem: flags.system,
       inputs: flags.inputs === undefined ? undefined : parseInputTerms(flags.inputs),
     };
-    const pipelines = this.tusk().pipelines;
+    const pipelines = (await this.tusk()).pipelines;
     if (this.jsonEnabled()) return pipelines.readLogs(filter);
     const print = (lines: LogLine[]) => this.render(() => (flags.raw ? logJsonLines(lines) : logMessages(lines)));
     if (flags.follow) await pipelines.followLogs(filter, { signal: this.untilInterrupted(), onLines: print });

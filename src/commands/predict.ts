@@ -35,7 +35,7 @@ export default class Predict extends TuskCommand<PredictCommandResult> {
     const ref = parseFileRef(args.model);
     const output = flags.output === undefined ? undefined : resolve(flags.output);
     const json = this.jsonEnabled();
-    const result = await this.tusk().models.predict(ref, resolve(flags.file), {
+    const result = await (await this.tusk()).models.predict(ref, resolve(flags.file), {
       output,
       delimiter: flags.delimiter,
       json,

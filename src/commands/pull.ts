@@ -24,11 +24,11 @@ export default class Pull extends TuskCommand<FetchResult> {
 
   async run(): Promise<FetchResult> {
     const { argv, flags } = await this.parse(Pull);
-    const { remote, targets } = this.tusk().remotes.splitArgs(argv as string[]);
+    const { remote, targets } = (await this.tusk()).remotes.splitArgs(argv as string[]);
     const progress = this.progress();
     let r: FetchResult;
     try {
-      r = await this.tusk().remotes.fetch(remote, { targets, pull: true, dryRun: flags['dry-run'], lazy: flags.lazy, onProgress: progress.onProgress });
+      r = await (await this.tusk()).remotes.fetch(remote, { targets, pull: true, dryRun: flags['dry-run'], lazy: flags.lazy, onProgress: progress.onProgress });
     } finally {
       progress.done();
     }

@@ -25,11 +25,11 @@ export default class Push extends TuskCommand<PushResult> {
 
   async run(): Promise<PushResult> {
     const { argv, flags } = await this.parse(Push);
-    const { remote, targets } = this.tusk().remotes.splitArgs(argv as string[]);
+    const { remote, targets } = (await this.tusk()).remotes.splitArgs(argv as string[]);
     const progress = this.progress();
     let r: PushResult;
     try {
-      r = await this.tusk().remotes.push(remote, { targets, force: flags.force, dryRun: flags['dry-run'], onProgress: progress.onProgress });
+      r = await (await this.tusk()).remotes.push(remote, { targets, force: flags.force, dryRun: flags['dry-run'], onProgress: progress.onProgress });
     } finally {
       progress.done();
     }

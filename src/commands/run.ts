@@ -20,7 +20,7 @@ export default class Run extends TuskCommand<RunResult> {
 
   async run(): Promise<RunResult> {
     const { flags } = await this.parse(Run);
-    const pipelines = this.tusk().pipelines;
+    const pipelines = (await this.tusk()).pipelines;
     if (flags.daemon) {
       const idle = Number(process.env.TUSK_RUNNER_IDLE_MS);
       await pipelines.runDaemon({ idleMs: Number.isFinite(idle) && idle > 0 ? idle : undefined });

@@ -29,7 +29,7 @@ export default class Worker extends TuskCommand<WorkerResult> {
     const busyWait = flags['busy-wait'] === undefined ? undefined : parseSeconds('--busy-wait', flags['busy-wait']);
     const json = this.jsonEnabled();
     const line = (e: WorkerDatumEvent) => process.stderr.write(json ? JSON.stringify(e) + '\n' : workerDatumLine(e));
-    const summary = await this.tusk().pipelines.runWorker({
+    const summary = await (await this.tusk()).pipelines.runWorker({
       concurrency: flags.concurrency,
       exitWhenIdleMs: idle === undefined ? undefined : idle * 1000,
       busyWaitMs: busyWait === undefined ? undefined : busyWait * 1000,

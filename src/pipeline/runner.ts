@@ -85,7 +85,7 @@ async function startBackgroundRunner(s: StoreHandle): Promise<void> {
   // a live runner will pick the new jobs up on its next poll
   if (!(await s.jobs.claimRunner(probe, (o) => isOwnerAlive(o.pid, o.host, o.until)))) return;
   await s.jobs.releaseRunner(probe);
-  const child = spawn(process.execPath, [BIN, 'run', '--daemon'], { detached: true, stdio: 'ignore', env: { ...process.env, TUSK_STORE: s.path } });
+  const child = spawn(process.execPath, [BIN, 'run', '--daemon'], { detached: true, stdio: 'ignore', env: { ...process.env, TUSK_STORE: s.location } });
   child.unref();
 }
 

@@ -30,7 +30,7 @@ export interface PipelineEntry {
 }
 
 export interface ProjectConfig {
-  /** store path relative to the project root; default: TUSK_STORE or a `.tusk` found upward */
+  /** store path relative to the project root, or a team store's postgres:// URL; default: TUSK_STORE or a `.tusk` found upward */
   store?: string;
   track: TrackEntry[];
   pipelines: PipelineEntry[];

@@ -50,7 +50,7 @@ export async function runHook(hook: string, opts: { cwd?: string; open: OpenProj
 }
 
 async function preCommit(open: OpenProjectStore, project: Project, gitDir: string | undefined, notices: string[]): Promise<LockUpdateResult> {
-  const store = open(project);
+  const store = await open(project);
   try {
     // with wait: true a failed pipeline stops the commit, and the lock stays as it was
     const { watch, ...update } = await updateLock(store, project, { wait: project.config.wait, stopOnFailure: project.config.wait });
@@ -76,7 +76,7 @@ async function preCommit(open: OpenProjectStore, project: Project, gitDir: strin
     }
     return update;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -93,7 +93,7 @@ async function postCheckout(open: OpenProjectStore, project: Project, gitDir: st
     for (const t of moved) result.notices.push(`tusk.lock pins ${t.repo}@${t.branch}=${lock.inputs[branchKey(t.repo, t.branch)]!.commit} for ${t.path}: run \`tusk checkout\` to update it`);
     return;
   }
-  const store = open(project);
+  const store = await open(project);
   try {
     for (const t of moved) {
       const li = lock.inputs[branchKey(t.repo, t.branch)]!;
@@ -112,7 +112,7 @@ async function postCheckout(open: OpenProjectStore, project: Project, gitDir: st
       }
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -122,7 +122,7 @@ async function prePush(open: OpenProjectStore, project: Project, result: HookRun
   const running = Object.entries(lock.pipelines).filter(([, p]) => p.output.state === 'running');
   const failed = Object.entries(lock.pipelines).filter(([, p]) => p.output.state === 'failure');
   if (running.length === 0 && failed.length === 0) return;
-  const store = open(project, { readonly: true });
+  const store = await open(project, { readonly: true });
   try {
     for (const [name, p] of running) {
       const job = await store.reads.jobs.getJob(name, p.output.commit);
@@ -135,6 +135,6 @@ async function prePush(open: OpenProjectStore, project: Project, result: HookRun
     }
     for (const [name, p] of failed) result.notices.push(`tusk.lock records that ${name} failed: ${p.output.error ?? 'failed'}`);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -84,11 +84,11 @@ export interface ProjectStore {
    * until `until()` holds when given, else as after any write.
    */
   batch<T>(fn: () => Promise<T>, opts?: { until?: () => Promise<boolean> }): Promise<T>;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /** Opens the store of a project (its `store:`, TUSK_STORE or a `.tusk` above it). */
-export type OpenProjectStore = (project: Project, opts?: { readonly?: boolean }) => ProjectStore;
+export type OpenProjectStore = (project: Project, opts?: { readonly?: boolean }) => Promise<ProjectStore>;
 
 /** A file of an output tree, with the datum that wrote it. */
 export interface OutputEntry {

@@ -6,6 +6,8 @@
 // against its id, and only then writes them, whole, to packs of the cache's own. The cache is then
 // cut back to its bound (TUSK_LAZY_CACHE_MAX) by evicting whole packs, least recently used first.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CorruptError, IoError, TuskError } from '../errors.js';
 import { CHUNK_PROFILE_V1 } from './chunker.js';
 import { lookUpPlaces } from './chunk-places.js';
@@ -16,7 +18,7 @@ import { PACK_TARGET_BYTES } from './pack-format.js';
 import { DEFAULT_COMPRESSION, PackWriter } from './pack-writer.js';
 import type { RemoteChunkIndex } from './remote-chunks.js';
 import type { RemoteChunkSource } from './remote-source.js';
-import { openCore, type StoreCore } from './store-core.js';
+import { DB_FILE, openCore, type StoreCore } from './store-core.js';
 import { decodeDeltaRecord, deltaOfRecord, verifyChunkRecord, type DeltaRecord } from './transfer.js';
 
 /** The cache's default bound on the bytes of fetched chunks it keeps (TUSK_LAZY_CACHE_MAX overrides it). */
@@ -83,9 +85,10 @@ export async function ensureContents(s: StoreCore, wants: readonly ContentWant[]
   }
   const now = Date.now();
   const absent = await table.absent(chunks);
-  // a reading command opens the store read-only: the cache is written through a connection of its own
-  // (its packs are the store's own: the same backend serves both)
-  const w = s.readonly ? openCore(s.path, { packs: s.packs }) : s;
+  // a reading command opens a local store read-only: the cache is written through a connection of
+  // its own (its packs are the store's own: the same backend serves both). A team store's units go
+  // to its database whatever the command (it has no meta.db to open twice).
+  const w = s.readonly && fs.existsSync(path.join(s.path, DB_FILE)) ? openCore(s.path, { packs: s.packs }) : s;
   try {
     const inUse = await w.remoteChunks.touch(chunks, now);
     if (absent.size === 0) return result;
@@ -211,6 +214,8 @@ async function writeCache(s: StoreCore, table: RemoteChunkIndex, chunks: readonl
       writer.add(c.id, c.data);
       if (writer.batchReady) await writer.drain();
     }
+    // packs in a bucket are uploaded before the unit names them (a no-op for packs on this disk)
+    await writer.publish();
     await writer.sync();
     const packs = writer.written();
     await s.unitOfWork(async () => {

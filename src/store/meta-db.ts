@@ -376,6 +376,29 @@ export function openDb(file: string, opts: OpenDbOptions): Db {
   }
 }
 
+/**
+ * A team store's client directory keeps this machine's own cache (local-cache.ts) in a SQLite
+ * file of its own: only the file cache, in meta.db's layout (format 4 on), so FileCache reads it
+ * alike. A cache: a file that cannot be read is reported, never repaired silently.
+ */
+export function openCacheDb(file: string): Db {
+  let db: Db;
+  try {
+    db = new Database(file, { timeout: busyTimeoutMs(), nativeBinding: nativeBinding() });
+  } catch (err) {
+    throw new LockedError(`cannot open this machine's cache ${file}: ${(err as Error).message}`, 'check that the client directory is writable');
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec('CREATE TABLE IF NOT EXISTS file_cache (dir TEXT NOT NULL, seq INTEGER NOT NULL, entries BLOB NOT NULL, PRIMARY KEY (dir, seq))');
+  } catch (err) {
+    db.close();
+    throw sqliteFailure(err, `cannot open this machine's cache ${file}`) ?? err;
+  }
+  return db;
+}
+
 /** How long a statement waits for another process's write lock before failing busy. */
 const BUSY_TIMEOUT_MS = 30_000;
 

@@ -7,7 +7,7 @@ import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { RemoteChunkSource } from './remote-source.js';
-import { compactDb, openDb, withManyUnits, type Db } from './meta-db.js';
+import { compactDb, dbFileFault, openDb, withManyUnits, type Db } from './meta-db.js';
 import { describePackLocation, PACK_LOCATION_FILE, readPackLocation, samePackLocation, writePackLocation, type PackLocation } from './pack-location.js';
 import { LocalCache } from './local-cache.js';
 import { SqliteRemoteChunks, type RemoteChunkIndex } from './remote-chunks.js';
@@ -15,22 +15,27 @@ import { LocalPackStorage } from './pack-storage.js';
 import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './page-store.js';
 import { SqliteUnits } from './unit-of-work.js';
+import { clientDirFor, isDatabaseUrl, TEAM_FILE } from './team-dir.js';
 
 export const STORE_DIR = '.tusk';
 export const DB_FILE = 'meta.db';
 export const PACKS_DIR = 'packs';
 
 export interface StoreCore {
-  /** the `.tusk` directory */
+  /** the `.tusk` directory (a team store's: this machine's client directory) */
   readonly path: string;
-  readonly db: Db;
+  /**
+   * What names this store to a child process (its TUSK_STORE): the `.tusk` directory, or a team
+   * store's database URL as it was given (its credentials travel only in the child's environment).
+   */
+  readonly location: string;
   readonly graph: CommitGraph;
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
   /** remote-backed chunks of lazy clones and the cache of those fetched (remote-chunks.ts) */
   readonly remoteChunks: RemoteChunkIndex;
   readonly packs: Packs;
-  /** this machine's own cache (local-cache.ts): on a local store, tables of meta.db */
+  /** this machine's own cache (local-cache.ts): on a local store, tables of meta.db; on a team store, a SQLite file of the client directory */
   readonly localCache: LocalCache;
   readonly pages: PageStore;
   readonly reader: PageReader;
@@ -63,8 +68,20 @@ export interface StoreCore {
   manyUnits<T>(fn: () => Promise<T>): Promise<T>;
   /** After gc deleted rows: give the metadata's freed space back where the backend keeps it in files (SQLite). */
   compact(): void;
-  /** Close the metadata (and the local cache), not the packs: closeCore closes both. */
+  /**
+   * Why the metadata is no longer there to read, or undefined: a long-running process (a worker)
+   * asks, since an open database keeps answering from what it holds open after it is deleted.
+   */
+  metadataFault(): string | undefined;
+  /** Close the metadata (and the local cache), not the packs: closeCore closes both. A team store's connections end in the background (whenClosed). */
   closeMetadata(): void;
+  /** Resolves once what closeMetadata began is done: at once on SQLite, once a team store's connections have ended. */
+  whenClosed(): Promise<void>;
+}
+
+/** A store whose metadata is the SQLite file meta.db in its directory. */
+export interface LocalCore extends StoreCore {
+  readonly db: Db;
 }
 
 /** The metadata contracts bound to one unit of work. */
@@ -117,14 +134,16 @@ export function initStore(dir: string, opts: { packs?: PackLocation } = {}): { p
   return { path: root, created: true, ...(opts.packs ? { packs: opts.packs } : {}) };
 }
 
-/** Whether `dir` is a store's `.tusk` directory (its metadata db is what makes one). */
+/** Whether `dir` is a store's `.tusk` directory: its metadata db, or a team store's file naming its database, makes one. */
 export function isStoreDir(dir: string): boolean {
-  return fs.existsSync(path.join(dir, DB_FILE));
+  return fs.existsSync(path.join(dir, DB_FILE)) || fs.existsSync(path.join(dir, TEAM_FILE));
 }
 
 /** The store named by TUSK_STORE, or the nearest `.tusk/` above `cwd`. */
 export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
   const named = env.TUSK_STORE;
+  // a team store's database: this machine's client directory for it (made when it is opened)
+  if (named && isDatabaseUrl(named)) return clientDirFor(named, env);
   if (named) {
     const p = path.resolve(cwd, named);
     // TUSK_STORE may name the project directory or the .tusk directory itself
@@ -140,7 +159,7 @@ export function findStore(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.
 }
 
 /** Open the store's metadata and packs: the local `packs/` directory unless another backend is given. */
-export function openCore(storePath: string, opts: { readonly?: boolean; packs?: Packs } = {}): StoreCore {
+export function openCore(storePath: string, opts: { readonly?: boolean; packs?: Packs } = {}): LocalCore {
   const readonly = opts.readonly ?? false;
   // a store whose packs are elsewhere, opened without a backend for them, would read and write an empty `packs/`
   const located = opts.packs ? undefined : readPackLocation(storePath);
@@ -158,6 +177,7 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
   const tx: UnitTx = { graph, index, jobs, remoteChunks };
   return {
     path: storePath,
+    location: storePath,
     db,
     graph,
     index,
@@ -172,9 +192,11 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     unitNow: (fn) => units.runNow(fn),
     manyUnits: (fn) => withManyUnits(db, fn),
     compact: () => compactDb(db),
+    metadataFault: () => (fs.existsSync(storePath) ? dbFileFault(path.join(storePath, DB_FILE)) : 'the store was deleted'),
     closeMetadata: () => {
       if (db.open) db.close();
     },
+    whenClosed: () => Promise.resolve(),
   };
 }
 

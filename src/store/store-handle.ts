@@ -3,8 +3,6 @@
 // and files. It hides what only the store may touch (the db, the packs, the page store), so that
 // code above it cannot write a page or a chunk except through a store rule. Each method delegates
 // to the module that owns the rule; none holds logic of its own.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { CommitRef, FileRef } from './address.js';
 import type { ChunkIndex } from './chunk-index.js';
 import type { CommitGraph } from './commit-graph.js';
@@ -18,8 +16,7 @@ import type { ContentId, NodeId } from './hash.js';
 import { cachedInputFile } from './input-cache.js';
 import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
 import type { JobRecords, PipelineRecord } from './job-records.js';
-import { dbFileFault } from './meta-db.js';
-import { DB_FILE, type StoreCore, type UnitTx } from './store-core.js';
+import type { StoreCore, UnitTx } from './store-core.js';
 import { withStagedPages } from './page-store.js';
 import { diffEntries, entryPages } from './tree.js';
 
@@ -65,7 +62,11 @@ export class StoreHandle {
    * runs for long (a worker) asks this to find out.
    */
   metadataFault(): string | undefined {
-    return fs.existsSync(this.#core.path) ? dbFileFault(path.join(this.#core.path, DB_FILE)) : 'the store was deleted';
+    return this.#core.metadataFault();
+  }
+  /** What names this store to a child process (its TUSK_STORE): StoreCore.location. */
+  get location(): string {
+    return this.#core.location;
   }
   get graph(): CommitGraph {
     return this.#core.graph;

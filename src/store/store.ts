@@ -8,7 +8,7 @@ import * as profiles from './profile-cache.js';
 import { streamFile } from './file-stream.js';
 import * as repos from './repo-service.js';
 import * as transfer from './transfer.js';
-import { closeCore, existingStore, findStore, initStore, isStoreDir, openCore, PACKS_DIR, type StoreCore } from './store-core.js';
+import { closeCore, existingStore, findStore, initStore, isStoreDir, openCore, PACKS_DIR, type LocalCore, type StoreCore } from './store-core.js';
 import type { Packs } from './packs.js';
 import { StoreHandle } from './store-handle.js';
 import { ensureContents, type ContentWant } from './lazy-fetch.js';
@@ -29,14 +29,18 @@ export type { ChunkId, ContentId } from './hash.js';
 export { toFileInfo } from './file-service.js';
 
 /** Open the store named by TUSK_STORE or found above `cwd`. */
-export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean; packs?: Packs } = {}): Store {
+export function openStore(opts: { cwd?: string; path?: string; readonly?: boolean; packs?: Packs } = {}): Store<LocalCore> {
   return new Store(openCore(opts.path ?? findStore(opts.cwd), { readonly: opts.readonly, packs: opts.packs }));
 }
 
-export class Store {
+/** A store whose metadata is its own meta.db (what openStore opens). */
+export type LocalStore = Store<LocalCore>;
+
+/** `C`: the core it was opened on: any (a team store's too), or a local store's LocalCore, whose meta.db tests reach. */
+export class Store<C extends StoreCore = StoreCore> {
   #handle: StoreHandle | undefined;
 
-  constructor(readonly core: StoreCore) {}
+  constructor(readonly core: C) {}
 
   /** What the pipeline engine and the project layer work with (store-handle.ts). */
   get handle(): StoreHandle {
@@ -47,6 +51,7 @@ export class Store {
     return this.core.path;
   }
 
+  /** A team store's connections end in the background: `core.whenClosed()` says when. */
   close(): void {
     closeCore(this.core);
   }

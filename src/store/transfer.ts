@@ -531,6 +531,8 @@ export class TransferImport {
       return { id, data };
     });
     await this.writeDeltas();
+    // packs in a bucket are uploaded before the unit names them (a no-op for packs on this disk)
+    await this.writer.publish();
     await this.writer.sync();
     const added = await s.unitOfWork(async () => {
       let added = 0;

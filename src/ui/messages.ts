@@ -67,8 +67,10 @@ export const msg = {
 export const done = {
   /** What a put did, when a job it waited for then failed. */
   putWritten: (target: string) => `wrote ${target}`,
-  init: (path: string, created: boolean, packs?: string) =>
-    (created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`) + (packs ? `, its packs in ${packs}` : ''),
+  init: (path: string, created: boolean, packs?: string, metadata?: string) =>
+    metadata
+      ? `${created ? 'Joined' : 'Already joined'} the team store in ${metadata}, its packs in ${packs}: this machine's client directory is ${path}`
+      : (created ? `Initialized empty tusk store in ${path}` : `tusk store already exists in ${path}`) + (packs ? `, its packs in ${packs}` : ''),
   put: (r: { files: number; bytes: number; storedBytes: number; newChunks: number }, target: string) =>
     `${r.files} ${r.files === 1 ? 'file' : 'files'}, ${formatBytes(r.bytes)} → ${target}` +
     ` (${formatBytes(r.storedBytes)} new in ${r.newChunks} ${r.newChunks === 1 ? 'chunk' : 'chunks'})`,

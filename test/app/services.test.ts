@@ -17,12 +17,12 @@ beforeEach(async () => {
   process.env.TUSK_RUNNER = 'foreground';
   dir = tempDir();
   initStore(dir);
-  tusk = openTusk({ path: path.join(dir, '.tusk') });
+  tusk = await openTusk({ path: path.join(dir, '.tusk') });
   await tusk.data.createRepo('in');
   await tusk.pipelines.create(JSON.stringify(UPPER), { baseDir: dir });
 });
-afterEach(() => {
-  tusk.close();
+afterEach(async () => {
+  await tusk.close();
   if (runner === undefined) delete process.env.TUSK_RUNNER;
   else process.env.TUSK_RUNNER = runner;
 });

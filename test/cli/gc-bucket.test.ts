@@ -184,7 +184,7 @@ describe('tusk gc on packs in a bucket', () => {
     });
     expect(await bucket.list('packs/')).toEqual([`packs/${name}`]);
 
-    const t = openTusk({ path: path.join(dir, '.tusk') });
+    const t = await openTusk({ path: path.join(dir, '.tusk') });
     try {
       const err = await t.data.gc({ waitMs: 0 }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'E_LOCKED' });
@@ -200,7 +200,7 @@ describe('tusk gc on packs in a bucket', () => {
       expect(await bucket.list('packs/')).toEqual([]);
       expect(await bucket.list('pack-sums/')).toEqual([]);
     } finally {
-      t.close();
+      await t.close();
       child.kill('SIGKILL');
     }
   });
@@ -210,7 +210,7 @@ describe('tusk gc on packs in a bucket', () => {
     const old = `000000000001${'ab'.repeat(10)}`;
     const young = `${Date.now().toString(16).padStart(12, '0')}${'cd'.repeat(10)}`;
     for (const name of [old, young]) await bucket.put(`packs/${name}`, Buffer.alloc(100, 1));
-    const t = openTusk({ path: path.join(dir, '.tusk') });
+    const t = await openTusk({ path: path.join(dir, '.tusk') });
     try {
       const dry = await t.data.gc({ dryRun: true });
       expect(dry.removedPacks).toEqual([old]);
@@ -219,7 +219,7 @@ describe('tusk gc on packs in a bucket', () => {
       expect(report.removedPacks).toEqual([old]);
       expect(await bucket.list('packs/')).toEqual([`packs/${young}`]);
     } finally {
-      t.close();
+      await t.close();
     }
   });
 

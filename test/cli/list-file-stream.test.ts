@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeId } from '../../src/store/hash.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openStore, type LocalStore as Store } from '../../src/store/store.js';
 import type { PutSource } from '../../src/store/types.js';
 import type { Page, PageRef } from '../../src/store/tree.js';
 import { WIDTH_ROWS } from '../../src/ui/table.js';

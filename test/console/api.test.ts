@@ -24,13 +24,13 @@ beforeAll(async () => {
   await env.store.putFiles({ repo: 'many', branch: 'master' }, [{ kind: 'stream', stream: streamOf(seededBytes(5 * 1024 * 1024, 7)), repoPath: '/large.bin' }]);
   await env.store.putFiles({ repo: 'many', branch: 'master' }, [{ kind: 'stream', stream: streamOf(Buffer.from('miaou')), repoPath: '/写真/chat é.txt' }]);
   // the console opens the store read-only, as `tusk console` does, beside the writer
-  reader = openTusk({ path: path.join(env.dir, '.tusk'), readonly: true });
+  reader = await openTusk({ path: path.join(env.dir, '.tusk'), readonly: true });
   srv = await startConsole({ data: reader.data, pipelines: reader.pipelines, port: 0, pollMs: 50 });
 }, 120_000);
 
 afterAll(async () => {
   await srv?.close();
-  reader?.close();
+  await reader?.close();
   env?.cleanup();
 });
 

@@ -49,13 +49,13 @@ beforeAll(async () => {
     inputs.push(await put(sales(seed!, shift!)));
     await runForeground(env.store.handle);
   }
-  reader = openTusk({ path: path.join(env.dir, '.tusk'), readonly: true });
+  reader = await openTusk({ path: path.join(env.dir, '.tusk'), readonly: true });
   srv = await startConsole({ data: reader.data, pipelines: reader.pipelines, port: 0, pollMs: 50 });
 }, 120_000);
 
 afterAll(async () => {
   await srv?.close();
-  reader?.close();
+  await reader?.close();
   env?.cleanup();
 });
 

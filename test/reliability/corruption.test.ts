@@ -14,7 +14,7 @@ import { splitIds } from '../../src/store/chunk-index.js';
 import { collectBatches, walkTree } from '../../src/store/file-tree.js';
 import type { NodeId } from '../../src/store/hash.js';
 import { RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
-import type { Store } from '../../src/store/store.js';
+import type { LocalStore as Store } from '../../src/store/store.js';
 import { runTusk } from '../cli/cli-helpers.js';
 import { initStore } from '../../src/store/store.js';
 import { readBack, seededBytes, tempDir } from '../helpers.js';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { expect } from 'vitest';
 import { collectBatches, walkFiles } from '../../src/store/file-tree.js';
 import { hashBytes, type NodeId } from '../../src/store/hash.js';
-import { openStore, type Store } from '../../src/store/store.js';
+import { openStore, type LocalStore as Store } from '../../src/store/store.js';
 import { REPO_ROOT } from '../cli/cli-helpers.js';
 import { readBack } from '../helpers.js';
 

@@ -69,7 +69,7 @@ describe('the remote-backed chunk index', () => {
     const b: LocalStore = localStore(path.join(root, 'held'));
     await b.put('own', 'master', { '/mine.txt': 'local bytes\n' });
     await b.json(['remote', 'add', 'origin', `file://${remoteDir}`]);
-    const tusk = openTusk({ path: path.join(b.dir, '.tusk') });
+    const tusk = await openTusk({ path: path.join(b.dir, '.tusk') });
     try {
       // a read while nothing is remote-backed: the index says so
       const first = path.join(root, 'held-own');
@@ -85,7 +85,7 @@ describe('the remote-backed chunk index', () => {
       await tusk.data.getFile(parseFileRef('data@master:/many'), { output: out, recursive: true });
       expectManyFiles(out);
     } finally {
-      tusk.close();
+      await tusk.close();
     }
   }, 60_000);
 

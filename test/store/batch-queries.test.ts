@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, tempStore } from '../helpers.js';
-import type { Store } from '../../src/store/store.js';
+import type { LocalStore as Store } from '../../src/store/store.js';
 import type { CommitGraph } from '../../src/store/commit-graph.js';
 import { insertCommit } from '../../src/store/commit-service.js';
 import { addRemote } from '../../src/remote/config.js';

@@ -160,7 +160,7 @@ describe('a store whose packs are in a bucket', () => {
 
   it('is wired through the composition root, and `cache info` / `cache clear` see its cache', async () => {
     const { storePath, at } = bucketStore();
-    const t = openTusk({ path: storePath, packs: at });
+    const t = await openTusk({ path: storePath, packs: at });
     cleanups.unshift(() => t.close());
     await t.data.createRepo('r');
     await t.data.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: '/big.bin', stream: streamOf(big) }]);
@@ -186,7 +186,7 @@ describe('a store whose packs are in a bucket', () => {
       script,
       `import { Readable } from 'node:stream';
        import { openTusk } from ${JSON.stringify(path.join(root, 'dist/app/tusk.js'))};
-       const t = openTusk({ path: process.argv[2], packs: JSON.parse(process.argv[3]) });
+       const t = await openTusk({ path: process.argv[2], packs: JSON.parse(process.argv[3]) });
        const bytes = Buffer.alloc(3 << 20);
        for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
        await t.data.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'stream', repoPath: '/lost.bin', stream: Readable.from([bytes]) }]);

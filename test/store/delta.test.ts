@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFileRef } from '../../src/store/address.js';
 import { MAX_CHAIN } from '../../src/store/delta-store.js';
 import { Codec, RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
-import type { Store } from '../../src/store/store.js';
+import type { LocalStore as Store } from '../../src/store/store.js';
 import { readBack, streamOf, tempStores } from '../helpers.js';
 import { tableVersions } from './table-versions.js';
 

@@ -14,7 +14,7 @@ import { fromHex, type ContentId } from '../../src/store/hash.js';
 import { fsck } from '../../src/store/maintenance.js';
 import { Codec } from '../../src/store/pack-format.js';
 import { PARALLEL_MIN_BYTES } from '../../src/store/parallel-content.js';
-import type { Store } from '../../src/store/store.js';
+import type { LocalStore as Store } from '../../src/store/store.js';
 import { allBytes, seededBytes, streamOf, tempDir, tempStores } from '../helpers.js';
 import { tableVersions } from './table-versions.js';
 

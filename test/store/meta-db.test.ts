@@ -10,7 +10,7 @@ import { FORMAT_VERSION, openDb } from '../../src/store/meta-db.js';
 import { PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
 import { PackWriter } from '../../src/store/pack-writer.js';
 import { openStore } from '../../src/store/store.js';
-import type { StoreCore } from '../../src/store/store-core.js';
+import type { LocalCore } from '../../src/store/store-core.js';
 import { seededBytes, tempDir, tempStore } from '../helpers.js';
 
 let cleanups: (() => void)[] = [];
@@ -24,7 +24,7 @@ function dir(): string {
   return d;
 }
 
-function store(): StoreCore {
+function store(): LocalCore {
   const env = tempStore();
   cleanups.push(env.cleanup);
   return env.store.core;

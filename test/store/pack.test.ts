@@ -8,7 +8,7 @@ import { hashBytes, type ChunkId, type ContentId } from '../../src/store/hash.js
 import { Codec, PACK_MAGIC, RECORD_HEADER_BYTES, decodeRecordHeader, encodeRecordHeader } from '../../src/store/pack-format.js';
 import { hasNativeIo } from '../../src/store/native-io.js';
 import { LocalPackStorage } from '../../src/store/pack-storage.js';
-import type { StoreCore } from '../../src/store/store-core.js';
+import type { LocalCore, StoreCore } from '../../src/store/store-core.js';
 import { allBytes, seededBytes, tempDir, tempStore } from '../helpers.js';
 import { commitContent, session } from './write-content.js';
 
@@ -26,7 +26,7 @@ function packDir(): string {
   return dir;
 }
 
-function store(): StoreCore {
+function store(): LocalCore {
   const env = tempStore();
   cleanups.push(env.cleanup);
   return env.store.core;

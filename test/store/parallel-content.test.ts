@@ -11,7 +11,7 @@ import { hasNativeCopy } from '../../src/store/native-io.js';
 import type { LocalPackStorage } from '../../src/store/pack-storage.js';
 import { PackWriter } from '../../src/store/pack-writer.js';
 import { PARALLEL_MIN_BYTES, ParallelContentWriter } from '../../src/store/parallel-content.js';
-import type { StoreCore } from '../../src/store/store-core.js';
+import type { LocalCore, StoreCore } from '../../src/store/store-core.js';
 import { contentWorker, type WorkerLink } from '../../src/store/worker-link.js';
 import { allBytes, readBack, seededBytes, tempStores } from '../helpers.js';
 import { inputs, SIZES } from './content-inputs.js';
@@ -74,7 +74,7 @@ describe('ParallelContentWriter', () => {
   });
 
   it('compresses exactly the chunks the single-threaded writer compresses (the worker runs the probe)', async () => {
-    const codecs = (core: StoreCore) => core.db.prepare('SELECT hex(id) AS id, codec, stored_len AS stored FROM chunks ORDER BY id').all();
+    const codecs = (core: LocalCore) => core.db.prepare('SELECT hex(id) AS id, codec, stored_len AS stored FROM chunks ORDER BY id').all();
     const mixed = Buffer.concat(inputs(3 * MiB, 4).map(([, data]) => data));
     const one = store().core;
     const two = store().core;

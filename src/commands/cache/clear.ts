@@ -8,7 +8,7 @@ export default class CacheClear extends TuskCommand<CacheCleared> {
 
   async run(): Promise<CacheCleared> {
     await this.parse(CacheClear);
-    const cleared = this.tusk().caches.clear();
+    const cleared = (await this.tusk()).caches.clear();
     const { inputs: i, packs: p } = cleared;
     this.render(() => `removed ${i.files} cached inputs (${formatBytes(i.bytes)}) and ${p.blocks} cached pack blocks (${formatBytes(p.bytes)})\n`);
     return cleared;

@@ -12,10 +12,11 @@ export default class CacheInfoCommand extends TuskCommand<CacheInfo> {
 
   async run(): Promise<CacheInfo> {
     await this.parse(CacheInfoCommand);
-    const info = this.tusk().caches.info();
+    const info = (await this.tusk()).caches.info();
     const { inputs: i, packs: p } = info;
     this.render(
       () =>
+        (info.metadata ? `metadata in ${info.metadata}\n` : '') +
         `packs in ${p.at}\n` +
         `inputs\t${formatBytes(i.bytes)} of ${formatBytes(i.maxBytes)}\t${i.files} files\t${i.dir}\n` +
         `packs\t${formatBytes(p.bytes)} of ${formatBytes(p.maxBytes)}\t${p.blocks} blocks\t${p.hits} hits, ${p.misses} misses\t${p.dir}\n`,

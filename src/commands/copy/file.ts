@@ -24,6 +24,6 @@ export default class CopyFile extends TuskCommand<CopyFileResult> {
     const { args, flags } = await this.parse(CopyFile);
     const src = requirePath(parseFileRef(args.src), 'source path', 'images@master:/cat.png');
     const dst = parseFileRef(args.dst);
-    return this.tusk().data.copyFile(src, { ...dst, path: dst.path ?? src.path }, { append: flags.append });
+    return (await this.tusk()).data.copyFile(src, { ...dst, path: dst.path ?? src.path }, { append: flags.append });
   }
 }

@@ -29,7 +29,7 @@ export default class CreateBranch extends TuskCommand<CreateBranchResult> {
   async run(): Promise<CreateBranchResult> {
     const { args, flags } = await this.parse(CreateBranch);
     const { repo, branch } = parseBranchRef(args.branch);
-    return this.tusk().data.createBranch(repo, branch, {
+    return (await this.tusk()).data.createBranch(repo, branch, {
       head: flags.head === undefined ? undefined : parseCommitish(repo, flags.head),
       provenance: flags.provenance?.map((p) => parseBranchRef(p)),
     });

@@ -29,6 +29,6 @@ export default class CreatePipeline extends TuskCommand<CreatePipelineResult> {
     const spec = await readSpecSource(flags.file);
     // cluster-only fields are reported on stderr (the JSON result carries them too)
     const onWarning = this.jsonEnabled() ? undefined : (w: string) => process.stderr.write(`warning: ${w}\n`);
-    return this.tusk().pipelines.create(spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), wait: flags.wait, onWarning });
+    return (await this.tusk()).pipelines.create(spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), wait: flags.wait, onWarning });
   }
 }

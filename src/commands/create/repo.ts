@@ -17,6 +17,6 @@ export default class CreateRepo extends TuskCommand<CreateRepoResult> {
 
   async run(): Promise<CreateRepoResult> {
     const { args, flags } = await this.parse(CreateRepo);
-    return this.tusk().data.createRepo(validateName('repo', args.repo), { description: flags.description });
+    return (await this.tusk()).data.createRepo(validateName('repo', args.repo), { description: flags.description });
   }
 }

@@ -15,6 +15,6 @@ export default class DeleteBranch extends TuskCommand<DeleteBranchResult> {
   async run(): Promise<DeleteBranchResult> {
     const { args, flags } = await this.parse(DeleteBranch);
     const { repo, branch } = parseBranchRef(args.branch);
-    return this.tusk().data.deleteBranch(repo, branch, { force: flags.force });
+    return (await this.tusk()).data.deleteBranch(repo, branch, { force: flags.force });
   }
 }

@@ -18,6 +18,6 @@ export default class DeleteCommit extends TuskCommand<DeleteCommitResult> {
 
   async run(): Promise<DeleteCommitResult> {
     const { args } = await this.parse(DeleteCommit);
-    return this.tusk().data.deleteCommit(parseCommitOrSet(args.commit));
+    return (await this.tusk()).data.deleteCommit(parseCommitOrSet(args.commit));
   }
 }

@@ -19,7 +19,7 @@ export default class DeleteFile extends TuskCommand<DeleteFileResult> {
   async run(): Promise<DeleteFileResult> {
     const { args, flags } = await this.parse(DeleteFile);
     const ref = parseFileRef(args.file);
-    return this.tusk().data.deleteFiles(requirePath(ref, 'file path', `${ref.repo}@master:/file.txt`), {
+    return (await this.tusk()).data.deleteFiles(requirePath(ref, 'file path', `${ref.repo}@master:/file.txt`), {
       recursive: flags.recursive,
     });
   }

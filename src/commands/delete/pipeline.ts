@@ -17,6 +17,6 @@ export default class DeletePipeline extends TuskCommand<DeletePipelineResult> {
 
   async run(): Promise<DeletePipelineResult> {
     const { args, flags } = await this.parse(DeletePipeline);
-    return this.tusk().pipelines.delete(args.pipeline, { force: flags.force, keepRepo: flags['keep-repo'] });
+    return (await this.tusk()).pipelines.delete(args.pipeline, { force: flags.force, keepRepo: flags['keep-repo'] });
   }
 }

@@ -19,7 +19,7 @@ export default class DeleteRepo extends TuskCommand<DeleteRepoResult> {
     const { args, flags } = await this.parse(DeleteRepo);
     if (args.repo === undefined && !flags.all) throw new InvalidArgumentError(msg.deleteRepoTarget, msg.deleteRepoTargetHint);
     if (args.repo !== undefined && flags.all) throw new InvalidArgumentError(msg.deleteRepoBoth, msg.deleteRepoBothHint);
-    const data = this.tusk().data;
+    const data = (await this.tusk()).data;
     if (args.repo !== undefined) return { deleted: [(await data.deleteRepo(validateName('repo', args.repo), { force: flags.force })).repo] };
     // all or nothing: provenance between the deleted repos themselves does not block
     return data.deleteUserRepos({ force: flags.force });

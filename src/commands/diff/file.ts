@@ -31,7 +31,7 @@ export default class DiffFile extends TuskCommand<DiffFileResult> {
     const newRef = parseFileRef(args.new);
     const path = newRef.path ?? '/';
     const oldRef = args.old === undefined ? undefined : parseFileRef(args.old);
-    const entries = await this.tusk().data.diffFiles(
+    const entries = await (await this.tusk()).data.diffFiles(
       { ...newRef, path },
       oldRef === undefined ? undefined : { ...oldRef, path: oldRef.path ?? path },
       { shallow: flags.shallow },

@@ -19,6 +19,6 @@ export default class FinishCommit extends TuskCommand<FinishCommitResult> {
 
   async run(): Promise<FinishCommitResult> {
     const { args, flags } = await this.parse(FinishCommit);
-    return this.tusk().data.finishCommit(parseCommitRef(args.commit), { description: flags.message, force: flags.force, wait: flags.wait });
+    return (await this.tusk()).data.finishCommit(parseCommitRef(args.commit), { description: flags.message, force: flags.force, wait: flags.wait });
   }
 }

@@ -43,7 +43,7 @@ export default class GetFile extends TuskCommand<GetFileResult> {
     const output = flags.output === undefined ? undefined : resolve(flags.output);
     const progress = output === undefined ? undefined : this.progress();
     try {
-      return await this.tusk().data.getFile(ref, {
+      return await (await this.tusk()).data.getFile(ref, {
         output,
         recursive: flags.recursive,
         offset: flags.offset,

@@ -17,7 +17,7 @@ export default class GlobFile extends TuskCommand<GlobFileResult> {
   async run(): Promise<GlobFileResult> {
     const { args } = await this.parse(GlobFile);
     const ref = parseFileRef(args.pattern);
-    const files = await this.tusk().data.globFiles(requirePath(ref, 'glob pattern', `'${ref.repo}@master:/*'`));
+    const files = await (await this.tusk()).data.globFiles(requirePath(ref, 'glob pattern', `'${ref.repo}@master:/*'`));
     this.render(() => fileTable(files));
     return files;
   }

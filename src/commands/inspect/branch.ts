@@ -15,7 +15,7 @@ export default class InspectBranch extends TuskCommand<InspectBranchResult> {
   async run(): Promise<InspectBranchResult> {
     const { args } = await this.parse(InspectBranch);
     const { repo, branch } = parseBranchRef(args.branch);
-    const info = await this.tusk().data.inspectBranch(repo, branch);
+    const info = await (await this.tusk()).data.inspectBranch(repo, branch);
     this.render(() => branchDetails(info));
     return info;
   }

@@ -23,7 +23,7 @@ export default class InspectCommit extends TuskCommand<InspectCommitResult> {
     if (!args.commit.includes('@') && isCommitId(args.commit)) {
       throw new InvalidArgumentError(msg.inspectCommitSet(args.commit), msg.inspectCommitSetHint(args.commit));
     }
-    const commit = await this.tusk().data.inspectCommit(parseCommitRef(args.commit));
+    const commit = await (await this.tusk()).data.inspectCommit(parseCommitRef(args.commit));
     this.render(() => commitDetails(commit, (t) => this.time(t)));
     return commit;
   }

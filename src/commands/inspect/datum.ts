@@ -20,7 +20,7 @@ export default class InspectDatum extends TuskCommand<InspectDatumResult> {
   async run(): Promise<InspectDatumResult> {
     const { args } = await this.parse(InspectDatum);
     const ref = parseJobRef(args.job);
-    const datum = await this.tusk().pipelines.inspectDatum(ref.pipeline, ref.id, args.datum);
+    const datum = await (await this.tusk()).pipelines.inspectDatum(ref.pipeline, ref.id, args.datum);
     this.render(() => datumDetails(datum));
     return datum;
   }

@@ -16,7 +16,7 @@ export default class InspectFile extends TuskCommand<InspectFileResult> {
   async run(): Promise<InspectFileResult> {
     const { args } = await this.parse(InspectFile);
     const ref = parseFileRef(args.file);
-    const file = await this.tusk().data.inspectFile(requirePath(ref, 'file path', `${ref.repo}@master:/file.txt`));
+    const file = await (await this.tusk()).data.inspectFile(requirePath(ref, 'file path', `${ref.repo}@master:/file.txt`));
     this.render(() => fileDetails(file));
     return file;
   }

@@ -16,7 +16,7 @@ export default class InspectJob extends TuskCommand<InspectJobResult> {
   async run(): Promise<InspectJobResult> {
     const { args } = await this.parse(InspectJob);
     const ref = parseJobRef(args.job);
-    const pipelines = this.tusk().pipelines;
+    const pipelines = (await this.tusk()).pipelines;
     const job = await pipelines.inspectJob(ref.pipeline, ref.id);
     const pipeline = await pipelines.inspect(job.pipeline);
     this.render(() => jobDetails(job, pipeline, (t) => this.time(t)));

@@ -14,7 +14,7 @@ export default class InspectPipeline extends TuskCommand<InspectPipelineResult> 
 
   async run(): Promise<InspectPipelineResult> {
     const { args } = await this.parse(InspectPipeline);
-    const p = await this.tusk().pipelines.inspect(args.pipeline);
+    const p = await (await this.tusk()).pipelines.inspect(args.pipeline);
     this.render(() => pipelineDetails(p, (t) => this.time(t)));
     return p;
   }

@@ -22,7 +22,7 @@ export default class InspectProfile extends TuskCommand<InspectProfileResult> {
   async run(): Promise<InspectProfileResult> {
     const { args, flags } = await this.parse(InspectProfile);
     const ref = parseFileRef(args.file);
-    const profile = await this.tusk().models.profile(requirePath(ref, 'file path', `${ref.repo}@master:/data.csv`), { delimiter: parseDelimiter(flags.delimiter) });
+    const profile = await (await this.tusk()).models.profile(requirePath(ref, 'file path', `${ref.repo}@master:/data.csv`), { delimiter: parseDelimiter(flags.delimiter) });
     this.render(() => profileView(profile, { tty: this.isTty }));
     return profile;
   }

@@ -14,7 +14,7 @@ export default class InspectRepo extends TuskCommand<InspectRepoResult> {
 
   async run(): Promise<InspectRepoResult> {
     const { args } = await this.parse(InspectRepo);
-    const repo = await this.tusk().data.inspectRepo(validateName('repo', args.repo));
+    const repo = await (await this.tusk()).data.inspectRepo(validateName('repo', args.repo));
     this.render(() => repoDetails(repo, (t) => this.time(t)));
     return repo;
   }

@@ -14,7 +14,7 @@ export default class ListBranch extends TuskCommand<ListBranchResult> {
 
   async run(): Promise<ListBranchResult> {
     const { args } = await this.parse(ListBranch);
-    const branches = await this.tusk().data.listBranches(validateName('repo', args.repo));
+    const branches = await (await this.tusk()).data.listBranches(validateName('repo', args.repo));
     this.render(() => branchTable(branches));
     return branches;
   }

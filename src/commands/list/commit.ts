@@ -43,11 +43,11 @@ export default class ListCommit extends TuskCommand<ListCommitResult> {
     const time: TimeFormatter = (t) => this.time(t);
 
     if (args.commit === undefined) {
-      const sets = await this.tusk().data.listCommitSets({ number });
+      const sets = await (await this.tusk()).data.listCommitSets({ number });
       this.render(() => commitSetTable(sets, time, this.isTty));
       return sets;
     }
-    const commits = await this.tusk().data.listCommits({
+    const commits = await (await this.tusk()).data.listCommits({
       ...selectCommits(args.commit),
       number,
       all: flags.all,

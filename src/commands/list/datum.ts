@@ -30,7 +30,7 @@ export default class ListDatum extends TuskCommand<ListDatumResult> {
     const { args, flags } = await this.parse(ListDatum);
     if (args.job !== undefined && flags.file !== undefined) throw new InvalidArgumentError(pipelineMsg.datumJobAndSpec, pipelineMsg.datumJobAndSpecHint);
     if (args.job === undefined && flags.file === undefined) throw new InvalidArgumentError(pipelineMsg.datumNeither, pipelineMsg.datumNeitherHint);
-    const pipelines = this.tusk().pipelines;
+    const pipelines = (await this.tusk()).pipelines;
     if (flags.file !== undefined) {
       const spec = await readSpecSource(flags.file);
       const datums = await pipelines.previewDatums(spec.text, spec.baseDir);

@@ -31,7 +31,7 @@ export default class ListDrift extends TuskCommand<ListDriftResult> {
 
   async run(): Promise<ListDriftResult> {
     const { args, flags } = await this.parse(ListDrift);
-    const rows = await this.tusk().models.listDrift(validateName('pipeline', args.pipeline), { number: flags.number || undefined });
+    const rows = await (await this.tusk()).models.listDrift(validateName('pipeline', args.pipeline), { number: flags.number || undefined });
     const scored = rows.some((r) => r.performance);
     this.render(() =>
       renderTable(

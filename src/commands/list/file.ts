@@ -21,7 +21,7 @@ export default class ListFile extends TuskCommand<void> {
   async run(): Promise<void> {
     const { args } = await this.parse(ListFile);
     const ref = parseFileRef(args.dir);
-    const files = await this.tusk().data.iterateFiles({ ...ref, path: ref.path ?? '/' });
+    const files = await (await this.tusk()).data.iterateFiles({ ...ref, path: ref.path ?? '/' });
     await this.streamRows(files, fileTableStream());
   }
 }

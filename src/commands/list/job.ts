@@ -46,18 +46,18 @@ export default class ListJob extends TuskCommand<ListJobResult> {
 
     if (args.job === undefined && flags.pipeline === undefined && !flags.expand) {
       refuse(filters, 'listing all jobs');
-      const sets = await this.tusk().pipelines.listJobSets({ number: flags.number });
+      const sets = await (await this.tusk()).pipelines.listJobSets({ number: flags.number });
       this.render(() => jobSetTable(sets, time, this.isTty));
       return sets;
     }
     if (args.job !== undefined) {
       refuse({ ...filters, '--pipeline': flags.pipeline !== undefined }, 'listing sub-jobs');
       const ref = parseJobOrSet(args.job);
-      const jobs = await this.tusk().pipelines.listJobs({ pipeline: ref.pipeline, id: ref.id, number: flags.number });
+      const jobs = await (await this.tusk()).pipelines.listJobs({ pipeline: ref.pipeline, id: ref.id, number: flags.number });
       this.render(() => jobTable(jobs, time));
       return jobs;
     }
-    const jobs = await this.tusk().pipelines.listJobs({
+    const jobs = await (await this.tusk()).pipelines.listJobs({
       pipeline: flags.pipeline,
       states: flags.state?.map(parseJobState),
       inputs: flags.input?.map(parseCommitRef),

@@ -27,7 +27,7 @@ export default class ListMetrics extends TuskCommand<ListMetricsResult> {
   async run(): Promise<ListMetricsResult> {
     const { args, flags } = await this.parse(ListMetrics);
     const repo = validateName('pipeline', args.pipeline);
-    const rows = await this.tusk().models.listMetrics(repo, { number: flags.number || undefined });
+    const rows = await (await this.tusk()).models.listMetrics(repo, { number: flags.number || undefined });
     this.render(() => {
       const names = [...new Set(rows.flatMap((r) => Object.keys(r.scalars)))];
       return renderTable(

@@ -22,7 +22,7 @@ export default class ListPipeline extends TuskCommand<ListPipelineResult> {
 
   async run(): Promise<ListPipelineResult> {
     const { args, flags } = await this.parse(ListPipeline);
-    const service = this.tusk().pipelines;
+    const service = (await this.tusk()).pipelines;
     const pipelines = args.pipeline === undefined ? await service.list() : [await service.inspect(args.pipeline)];
     if (flags.spec) {
       const specs = pipelines.map((p) => p.raw);

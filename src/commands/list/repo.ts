@@ -17,7 +17,7 @@ export default class ListRepo extends TuskCommand<ListRepoResult> {
 
   async run(): Promise<ListRepoResult> {
     const { flags } = await this.parse(ListRepo);
-    const repos = await this.tusk().data.listRepos({ all: flags.all, type: flags.type });
+    const repos = await (await this.tusk()).data.listRepos({ all: flags.all, type: flags.type });
     this.render(() => repoTable(repos, (t) => this.time(t)));
     return repos;
   }

@@ -64,7 +64,7 @@ export default class PutFile extends TuskCommand<PutFileResult> {
     const progress = this.progress();
     let result: PutResult;
     try {
-      result = await this.tusk().data.putFiles(commit, sources, {
+      result = await (await this.tusk()).data.putFiles(commit, sources, {
         append: flags.append,
         onProgress: progress.onProgress,
         description: flags.message,

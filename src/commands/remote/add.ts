@@ -23,7 +23,7 @@ export default class RemoteAdd extends TuskCommand<RemoteAddResult> {
 
   async run(): Promise<RemoteAddResult> {
     const { args, flags } = await this.parse(RemoteAdd);
-    const r = this.tusk().remotes.add(args.name, args.url, remoteOptions(flags));
+    const r = (await this.tusk()).remotes.add(args.name, args.url, remoteOptions(flags));
     this.render(() => `remote ${r.name} → ${r.url}`);
     return r;
   }

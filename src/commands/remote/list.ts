@@ -10,7 +10,7 @@ export default class RemoteList extends TuskCommand<RemoteListResult> {
 
   async run(): Promise<RemoteListResult> {
     await this.parse(RemoteList);
-    const remotes = this.tusk().remotes.list();
+    const remotes = (await this.tusk()).remotes.list();
     this.render(() => remotes.map((r) => `${r.name}\t${r.url}${r.endpoint ? `\t(endpoint ${r.endpoint})` : ''}\n`).join(''));
     return remotes;
   }

@@ -11,7 +11,7 @@ export default class RemoteRemove extends TuskCommand<RemoteRemoveResult> {
 
   async run(): Promise<RemoteRemoveResult> {
     const { args } = await this.parse(RemoteRemove);
-    const r = this.tusk().remotes.remove(args.name);
+    const r = (await this.tusk()).remotes.remove(args.name);
     this.render(() => `removed remote ${r.name} (${r.url})`);
     return r;
   }

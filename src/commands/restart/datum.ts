@@ -23,7 +23,7 @@ export default class RestartDatum extends TuskCommand<RestartDatumResult> {
   async run(): Promise<RestartDatumResult> {
     const { args } = await this.parse(RestartDatum);
     const ref = parseJobRef(args.job);
-    const r = await this.tusk().pipelines.restartDatums(ref.pipeline, ref.id, parseInputTerms(args.datums, 'datum filter'));
+    const r = await (await this.tusk()).pipelines.restartDatums(ref.pipeline, ref.id, parseInputTerms(args.datums, 'datum filter'));
     const skipped = r.matched.length - r.restarted.length;
     this.render(() => `Restarted ${r.restarted.length} of ${r.matched.length} matching ${r.matched.length === 1 ? 'datum' : 'datums'}${skipped > 0 ? ` (${skipped} not running)` : ''}\n`);
     return r;

@@ -20,7 +20,7 @@ export default class RunCron extends TuskCommand<RunCronResult> {
 
   async run(): Promise<RunCronResult> {
     const { args, flags } = await this.parse(RunCron);
-    const tick = await this.tusk().pipelines.runCron(args.pipeline, { wait: flags.wait });
+    const tick = await (await this.tusk()).pipelines.runCron(args.pipeline, { wait: flags.wait });
     const job = tick.job;
     this.render(() =>
       tick.commits.map((c) => `${c.repo}@${c.commit}:${c.path}\n`).join('') + (job ? `${job.pipeline}@${job.id} ${jobStateCell(job)} (${jobProgress(job)})` : `${tick.pipeline} is stopped: no job`),

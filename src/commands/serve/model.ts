@@ -24,7 +24,7 @@ export default class ServeModel extends TuskCommand<ServeModelResult> {
   async run(): Promise<ServeModelResult> {
     const { args, flags } = await this.parse(ServeModel);
     const { repo, branch } = parseBranchRef(args.model);
-    const server = await this.tusk().models.serve({
+    const server = await (await this.tusk()).models.serve({
       repo,
       branch,
       host: flags.host,

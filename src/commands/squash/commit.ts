@@ -12,6 +12,6 @@ export default class SquashCommit extends TuskCommand<SquashCommitResult> {
 
   async run(): Promise<SquashCommitResult> {
     const { args } = await this.parse(SquashCommit);
-    return this.tusk().data.squashCommit(parseCommitOrSet(args.commit));
+    return (await this.tusk()).data.squashCommit(parseCommitOrSet(args.commit));
   }
 }

@@ -25,7 +25,7 @@ export default class StartCommit extends TuskCommand<StartCommitResult> {
   async run(): Promise<StartCommitResult> {
     const { args, flags } = await this.parse(StartCommit);
     const { repo, branch } = parseBranchRef(args.branch);
-    const commit = await this.tusk().data.startCommit(repo, branch, {
+    const commit = await (await this.tusk()).data.startCommit(repo, branch, {
       parent: flags.parent === undefined ? undefined : parseCommitish(repo, flags.parent),
       description: flags.message,
       time: flags.time === undefined ? undefined : parseTimeFlag('--time', flags.time),

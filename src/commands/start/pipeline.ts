@@ -17,6 +17,6 @@ export default class StartPipeline extends TuskCommand<StartPipelineResult> {
 
   async run(): Promise<StartPipelineResult> {
     const { args, flags } = await this.parse(StartPipeline);
-    return this.tusk().pipelines.start(args.pipeline, { wait: flags.wait });
+    return (await this.tusk()).pipelines.start(args.pipeline, { wait: flags.wait });
   }
 }

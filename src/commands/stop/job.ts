@@ -14,6 +14,6 @@ export default class StopJob extends TuskCommand<StopJobResult> {
   async run(): Promise<StopJobResult> {
     const { args } = await this.parse(StopJob);
     const ref = parseJobRef(args.job);
-    return this.tusk().pipelines.stopJob(ref.pipeline, ref.id);
+    return (await this.tusk()).pipelines.stopJob(ref.pipeline, ref.id);
   }
 }

@@ -12,6 +12,6 @@ export default class StopPipeline extends TuskCommand<StopPipelineResult> {
 
   async run(): Promise<StopPipelineResult> {
     const { args } = await this.parse(StopPipeline);
-    return this.tusk().pipelines.stop(args.pipeline);
+    return (await this.tusk()).pipelines.stop(args.pipeline);
   }
 }

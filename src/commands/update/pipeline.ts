@@ -27,6 +27,6 @@ export default class UpdatePipeline extends TuskCommand<UpdatePipelineResult> {
     const spec = await readSpecSource(flags.file);
     // cluster-only fields are reported on stderr (the JSON result carries them too)
     const onWarning = this.jsonEnabled() ? undefined : (w: string) => process.stderr.write(`warning: ${w}\n`);
-    return this.tusk().pipelines.update(spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), reprocess: flags.reprocess, wait: flags.wait, onWarning });
+    return (await this.tusk()).pipelines.update(spec.text, { baseDir: spec.baseDir, workdir: workdirRule(flags.workdir, spec), reprocess: flags.reprocess, wait: flags.wait, onWarning });
   }
 }

@@ -14,6 +14,6 @@ export default class UpdateRepo extends TuskCommand<UpdateRepoResult> {
 
   async run(): Promise<UpdateRepoResult> {
     const { args, flags } = await this.parse(UpdateRepo);
-    return this.tusk().data.updateRepo(validateName('repo', args.repo), { description: flags.description });
+    return (await this.tusk()).data.updateRepo(validateName('repo', args.repo), { description: flags.description });
   }
 }

@@ -24,7 +24,7 @@ export default class WaitCommit extends TuskCommand<WaitCommitResult> {
   async run(): Promise<WaitCommitResult> {
     const { args, flags } = await this.parse(WaitCommit);
     const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
-    const commit = await this.tusk().pipelines.waitCommit(parseCommitRef(args.commit), { timeoutMs, timeoutSeconds: flags.timeout ?? 0 });
+    const commit = await (await this.tusk()).pipelines.waitCommit(parseCommitRef(args.commit), { timeoutMs, timeoutSeconds: flags.timeout ?? 0 });
     this.render(() => commitDetails(commit, (t) => this.time(t)));
     return commit;
   }

@@ -26,7 +26,7 @@ export default class WaitJob extends TuskCommand<WaitJobResult> {
     const { args, flags } = await this.parse(WaitJob);
     const ref = parseJobOrSet(args.job);
     const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
-    const jobs = await this.tusk().pipelines.waitJobs(ref, { timeoutMs, what: args.job, timeoutSeconds: flags.timeout ?? 0 });
+    const jobs = await (await this.tusk()).pipelines.waitJobs(ref, { timeoutMs, what: args.job, timeoutSeconds: flags.timeout ?? 0 });
     this.render(() => jobTable(jobs, (t) => this.time(t)));
     return ref.pipeline === undefined ? jobs : jobs[0]!;
   }

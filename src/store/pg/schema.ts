@@ -7,7 +7,7 @@ import { FormatVersionError } from '../../errors.js';
 import { pgFailure, type PgTarget } from './connection.js';
 
 /** Bumped by every migration; a database whose version is higher was written by a newer tusk. */
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
 
 /** Taken for the length of a migration transaction: two processes migrating at once take turns. */
 const MIGRATION_LOCK = 0x7475736b; // 'tusk'
@@ -218,6 +218,15 @@ const MIGRATIONS: readonly string[] = [
     pack bigint PRIMARY KEY REFERENCES packs(id) ON DELETE CASCADE,
     bytes bigint NOT NULL,
     used bigint NOT NULL
+  );
+  `,
+  // 4: what makes the database a team store, in one row: where its packs are (a PackLocation as
+  // JSON, never a credential), so that any machine that reaches the database finds the bucket
+  `
+  CREATE TABLE team_store (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    packs text NOT NULL,
+    created bigint NOT NULL
   );
   `,
 ];

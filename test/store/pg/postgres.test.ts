@@ -12,6 +12,7 @@ import { PgCommitGraph } from '../../../src/store/pg/commit-graph.js';
 import { clientConfig, openPool, redact } from '../../../src/store/pg/connection.js';
 import { PgMetadata } from '../../../src/store/pg/metadata.js';
 import { migrate, PG_SCHEMA_VERSION, schemaVersion } from '../../../src/store/pg/schema.js';
+import { recordTeamPacks, teamPacks } from '../../../src/store/pg/team-store.js';
 import { withTransaction } from '../../../src/store/pg/transaction.js';
 import { BRANCH_CHANNEL, COMMIT_CHANNEL, watch, type BranchMoved, type CommitFinished } from '../../../src/store/pg/watch.js';
 import { usePostgres } from '../../helpers/postgres.js';
@@ -91,7 +92,7 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     expect(await schemaVersion(pool)).toBe(PG_SCHEMA_VERSION + 1);
   });
 
-  it('a database at schema version 2 is migrated to 3: its rows stay, the lazy-clone tables arrive', async () => {
+  it('a database at schema version 2 is migrated: its rows stay, the lazy-clone tables arrive', async () => {
     const url = await server.freshDatabase();
     const pool = openPool({ url });
     pools.push(pool);
@@ -100,11 +101,31 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     await pool.query("INSERT INTO packs (name, size, created) VALUES ('p', 0, 1)");
     const m = await PgMetadata.open({ url });
     metas.push(m);
-    expect(await schemaVersion(pool)).toBe(3);
+    expect(await schemaVersion(pool)).toBe(PG_SCHEMA_VERSION);
     expect((await m.index.listPacks()).map((p) => p.name)).toEqual(['p']);
     const [pack] = await m.index.listPacks();
     await m.remoteChunks.addCachePacks([{ id: pack!.id, bytes: 10 }], 5);
     expect(await m.remoteChunks.cachePacks()).toEqual([{ id: pack!.id, name: 'p', bytes: 10 }]);
+  });
+
+  it('a database at schema version 3 is migrated to 4: its rows stay, the team store row is empty until a store is made', async () => {
+    const url = await server.freshDatabase();
+    const pool = openPool({ url });
+    pools.push(pool);
+    expect(await migrate(pool, { url }, 3)).toBe(3);
+    expect((await pool.query("SELECT to_regclass('team_store') AS t")).rows[0].t).toBeNull();
+    await pool.query("INSERT INTO repos (name, type, description, created) VALUES ('r', 'user', '', 1)");
+    const m = await PgMetadata.open({ url });
+    metas.push(m);
+    expect(await schemaVersion(pool)).toBe(4);
+    expect((await m.graph.listRepos()).map((r) => r.name)).toEqual(['r']);
+    expect(await teamPacks(pool)).toBeUndefined();
+    const at = { url: 's3://b/p', endpoint: 'http://127.0.0.1:9', pathStyle: true };
+    expect(await recordTeamPacks(pool, at)).toEqual(at);
+    // the row is one: a second record keeps the first
+    expect(await recordTeamPacks(pool, { url: 's3://other/p' })).toEqual(at);
+    expect(await teamPacks(pool)).toEqual(at);
+    await expect(pool.query("INSERT INTO team_store (one, packs, created) VALUES (false, '{}', 1)")).rejects.toThrow(/check/);
   });
 
   it('two units that conflict: one is retried, and both effects land', async () => {
