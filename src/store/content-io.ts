@@ -218,6 +218,8 @@ const PLACE_ROUNDS = 64;
  * because the bases under it join the cache only once it matched its id.
  */
 export async function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, opts: { places?: Places; wholeChecked?: boolean } = {}): Promise<Buffer> {
+  // packs in a bucket: a ranged read through the block cache (bucket stores write no deltas)
+  if (!packs.local) return readChunkAsync(index, packs, id, ctx, known ?? opts.places?.get(id.toString('latin1')));
   let loc = known ?? opts.places?.get(id.toString('latin1')) ?? (await index.getChunk(id));
   if (!loc) throw missingChunk(ctx, id);
   let given = opts.places;
@@ -496,6 +498,10 @@ export async function lookUpContents(index: ChunkIndex, ids: readonly ContentId[
  */
 export async function* readContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): AsyncGenerator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
+  if (!packs.local) {
+    yield* readContentAsync(index, packs, id, ctx, offset);
+    return;
+  }
   yield* readRecord(index, packs, opts.record ?? (await contentRecord(index, id, ctx)), ctx, offset, opts);
 }
 
@@ -545,6 +551,7 @@ const TAIL_LOOKUP = 16;
  */
 export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void, known: Known = {}): Promise<number> {
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
+  if (!packs.local) return writeFetched(readContentAsync(index, packs, id, ctx, offset), fd, onBytes);
   const rec = known.record ?? (await contentRecord(index, id, ctx));
   const reserveBlocks = () => {
     if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);
@@ -577,6 +584,17 @@ export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentI
     startOver(); // the worker never started: again, the careful way, chunk by chunk
   }
   for await (const b of readRecord(index, packs, rec, ctx, offset, { transient: true, places: known.places })) {
+    for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, written + off);
+    written += b.length;
+    onBytes?.(b.length);
+  }
+  return written;
+}
+
+/** writeContent where packs are in a bucket: runs of chunks fetched by ranged reads through the block cache, each verified. */
+async function writeFetched(parts: AsyncIterable<Buffer>, fd: number, onBytes?: (n: number) => void): Promise<number> {
+  let written = 0;
+  for await (const b of parts) {
     for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, written + off);
     written += b.length;
     onBytes?.(b.length);

@@ -28,7 +28,6 @@ import { StagedPages, withStagedPages } from './page-store.js';
 import { hasGlobChars } from './glob.js';
 import { EMPTY_CONTENT_ID, type ContentId, type NodeId } from './hash.js';
 import type { Checkpoint, PackWriter } from './pack-writer.js';
-import { requireLocal } from './packs.js';
 import { WriteSession } from './write-session.js';
 import { PARALLEL_MIN_BYTES } from './parallel-content.js';
 import { PutBase } from './put-rebase.js';
@@ -517,8 +516,6 @@ export async function writeLocalTree(
     onWarning?: (msg: string) => void;
   },
 ): Promise<{ root: NodeId | null; files: number; bytes: number }> {
-  // synchronous from walk to commit: the packs must take appends and fsync
-  requireLocal(s.packs, 'storing a datum output');
   const session = await WriteSession.start(s);
   const { writer } = session;
   let failed = true;
