@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openObjectStore } from '../../src/remote/config.js';
 import { seededBytes, tempDir } from '../helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
+import { pipelineOnBucketStore } from './bucket-pipeline.js';
 import { expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
 
 let s3: S3Server;
@@ -92,6 +93,15 @@ describe('tusk init --packs', () => {
     await expectJsonError(['init', '--packs', 's3://tusk/team/b', '--endpoint', s3.endpoint, '--path-style'], { exit: 2, code: 'E_INVALID', mentions: ['s3://tusk/team/a', 's3://tusk/team/b'] }, opts);
     expect(JSON.parse(fs.readFileSync(path.join(dir, '.tusk', 'packs.json'), 'utf8'))).toEqual(recorded);
   });
+
+  it('runs a pipeline: a /src/* job run by the background runner, its output commit right; a changed input reruns only its datum', async () => {
+    const dir = mk();
+    const env = { ...s3.env, XDG_CACHE_HOME: mk() };
+    expectOk(await runTusk(['init', '--packs', 's3://tusk/pipeline', '--endpoint', s3.endpoint, '--path-style', '--json'], { cwd: dir, env }));
+    await pipelineOnBucketStore({ cwd: dir, env }, mk());
+    // nothing of the job's was written to packs on the local disk
+    expect(fs.existsSync(path.join(dir, '.tusk', 'packs'))).toBe(false);
+  }, 120_000);
 
   it('keeps the packs in a directory (file://), and a local store refuses --packs naming both', async () => {
     const dir = mk();

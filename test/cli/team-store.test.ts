@@ -12,6 +12,7 @@ import { seededBytes, tempDir } from '../helpers.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { TestProject } from '../project/project-helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
+import { pipelineOnBucketStore } from './bucket-pipeline.js';
 import { expectCliError, expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
 
 const server = usePostgres();
@@ -249,10 +250,13 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     expect((fsck.remote ?? []).every((r) => r.absent === 0)).toBe(true);
   }, 180_000);
 
-  // Pipelines on a store whose packs are in a bucket (a local store made with --packs too) are not
-  // built: a datum's inputs are read synchronously and its outputs stored by appends and fsync,
-  // which only packs on a local disk serve (docs/team.md, "Not built yet").
-  it.todo('a pipeline on a team store: a /src/* job run by the background runner, its output commit right');
+  it('a pipeline on a team store: a /src/* job run by the background runner, its output commit right; a changed input reruns only its datum', async () => {
+    const url = await server.freshDatabase();
+    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_STORE: url };
+    const cwd = mk();
+    expectOk(await runTusk(['init', ...packsArgs('pipeline'), '--json'], { cwd, env: { ...env, TUSK_RUNNER: 'none' } }));
+    await pipelineOnBucketStore({ cwd, env }, mk());
+  }, 180_000);
 
   it('bad input is a clear error, exits non-zero and changes nothing', async () => {
     const url = await server.freshDatabase();
