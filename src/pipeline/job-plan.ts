@@ -36,6 +36,10 @@ export async function planJob(s: StoreHandle, job: JobRecord, spec: PipelineSpec
     const fresh = await tx.jobs.getJob(job.pipeline, job.id);
     if (!fresh || fresh.state !== 'JOB_CREATED') return;
     const now = Date.now();
+    // the job row first: on PostgreSQL a second planner's unit then meets the first one's update
+    // of that row, a serialization failure (retried, and it finds the job started), never the
+    // datums' keys, whose clash is a unique violation that no retry follows
+    await tx.jobs.startJob(job.pipeline, job.id, rows.length, runner, now + datumLeaseMs());
     await tx.jobs.insertDatums(
       rows.map((r, seq) => ({
         pipeline: job.pipeline,
@@ -50,7 +54,6 @@ export async function planJob(s: StoreHandle, job: JobRecord, spec: PipelineSpec
         finished: r.prior ? now : null,
       })),
     );
-    await tx.jobs.startJob(job.pipeline, job.id, rows.length, runner, now + datumLeaseMs());
   });
 }
 

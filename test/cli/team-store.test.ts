@@ -12,6 +12,7 @@ import { seededBytes, tempDir } from '../helpers.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { TestProject } from '../project/project-helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
+import { startWorker, waitUntil } from '../pipeline/worker-helpers.js';
 import { pipelineOnBucketStore } from './bucket-pipeline.js';
 import { expectCliError, expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
 
@@ -257,6 +258,55 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     expectOk(await runTusk(['init', ...packsArgs('pipeline'), '--json'], { cwd, env: { ...env, TUSK_RUNNER: 'none' } }));
     await pipelineOnBucketStore({ cwd, env }, mk());
   }, 180_000);
+
+  it('tusk worker against TUSK_STORE=postgres://…: two workers, each its own client directory, share a 50-datum job; every output once, list datum names who ran each', async () => {
+    const url = await server.freshDatabase();
+    const N = 50;
+    const base = { ...s3.env, TUSK_STORE: url, TUSK_RUNNER: 'none' };
+    const look = { cwd: mk(), env: { ...base, XDG_CACHE_HOME: mk() } };
+    expectOk(await runTusk(['init', ...packsArgs('workers'), '--json'], look));
+    const src = mk();
+    const name = (i: number) => `f${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < N; i++) fs.writeFileSync(path.join(src, name(i)), `${i}\n`);
+    expectOk(await runTusk(['create', 'repo', 'in', '--json'], look));
+    expectOk(await runTusk(['put', 'file', '-r', 'in@master:/', '-f', src, '--json'], look));
+    // two machines: nothing shared but the database and the bucket
+    const caches = [mk(), mk()];
+    const workers = caches.map((c) => startWorker(mk(), ['--concurrency', '1'], { ...s3.env, TUSK_STORE: url, XDG_CACHE_HOME: c }, 150_000));
+    const ids = await Promise.all(workers.map((w) => waitUntil('the worker started', async () => /^worker (\S+) started$/m.exec(w.stderr())?.[1], (id) => id !== undefined, 60_000)));
+    // made once both wait for work, so that each claims a share of the job
+    const spec = path.join(mk(), 'spec.json');
+    fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['sh', '-c', 'f=$(ls /pfs/in); sleep 0.2; echo "out $(cat /pfs/in/$f)" > /pfs/out/$f'] } }));
+    expectOk(await runTusk(['create', 'pipeline', '-f', spec, '--json'], look));
+    type Job = { id: string; state: string; processed: number; total: number };
+    const jobs = () => runTusk(['list', 'job', '-p', 'up', '--json'], look).then((r) => expectOk(r).json() as Job[]);
+    const [job] = await waitUntil('the job ending', jobs, (js) => js[0] !== undefined && ['JOB_SUCCESS', 'JOB_FAILURE', 'JOB_KILLED'].includes(js[0].state), 120_000);
+    for (const w of workers) w.kill('SIGTERM');
+    const ended = await Promise.all(workers.map((w) => w.done));
+    for (const r of ended) expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(job, job?.reason ?? '').toMatchObject({ state: 'JOB_SUCCESS', processed: N, total: N });
+
+    // every output exactly once, with its own bytes
+    const files = expectOk(await runTusk(['list', 'file', 'up@master:/', '--json'], look)).json() as { path: string }[];
+    expect(files.map((f) => f.path)).toEqual(Array.from({ length: N }, (_, i) => `/${name(i)}`));
+    const out = path.join(mk(), 'out');
+    expectOk(await runTusk(['get', 'file', '-r', 'up@master:/', '-o', out, '--json'], look));
+    for (let i = 0; i < N; i++) expect(fs.readFileSync(path.join(out, name(i)), 'utf8')).toBe(`out ${i}\n`);
+
+    // list datum names the worker of each; each worker's log has exactly the datums it is named for
+    const datums = expectOk(await runTusk(['list', 'datum', `up@${job!.id}`, '--json'], look)).json() as { id: string; state: string; attempts: number; worker: string }[];
+    expect(datums.length).toBe(N);
+    expect(datums.every((d) => d.state === 'success' && d.attempts === 1)).toBe(true);
+    ended.forEach((r, k) => {
+      const logged = r.stderr.split('\n').filter((l) => l.includes(` ${ids[k]} up@${job!.id} `) && / success \d+ms$/.test(l)).map((l) => l.split(' ')[3]!);
+      const named = datums.filter((d) => d.worker === ids[k]).map((d) => d.id.slice(0, 12));
+      expect(logged.sort()).toEqual(named.sort());
+      expect(named.length, `worker ${ids[k]} ran none of the datums`).toBeGreaterThan(0);
+    });
+    expect(datums.every((d) => ids.includes(d.worker))).toBe(true);
+    // each machine fetched inputs into its own input cache
+    for (const c of caches) expect(fs.readdirSync(path.join(clientDirFor(url, { XDG_CACHE_HOME: c }), 'cache')).length).toBeGreaterThan(0);
+  }, 240_000);
 
   it('bad input is a clear error, exits non-zero and changes nothing', async () => {
     const url = await server.freshDatabase();
