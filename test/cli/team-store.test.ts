@@ -278,7 +278,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     const spec = path.join(mk(), 'spec.json');
     fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['sh', '-c', 'f=$(ls /pfs/in); sleep 0.2; echo "out $(cat /pfs/in/$f)" > /pfs/out/$f'] } }));
     expectOk(await runTusk(['create', 'pipeline', '-f', spec, '--json'], look));
-    type Job = { id: string; state: string; processed: number; total: number };
+    type Job = { id: string; state: string; processed: number; total: number; reason: string | null };
     const jobs = () => runTusk(['list', 'job', '-p', 'up', '--json'], look).then((r) => expectOk(r).json() as Job[]);
     const [job] = await waitUntil('the job ending', jobs, (js) => js[0] !== undefined && ['JOB_SUCCESS', 'JOB_FAILURE', 'JOB_KILLED'].includes(js[0].state), 120_000);
     for (const w of workers) w.kill('SIGTERM');
