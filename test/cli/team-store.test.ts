@@ -308,6 +308,53 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     for (const c of caches) expect(fs.readdirSync(path.join(clientDirFor(url, { XDG_CACHE_HOME: c }), 'cache')).length).toBeGreaterThan(0);
   }, 240_000);
 
+  it('tusk worker on a team store, one SIGKILLed mid-job: its datums are taken over once their lease runs out, every output exactly once', async () => {
+    const url = await server.freshDatabase();
+    const N = 24;
+    const base = { ...s3.env, TUSK_STORE: url, TUSK_RUNNER: 'none' };
+    const look = { cwd: mk(), env: { ...base, XDG_CACHE_HOME: mk() } };
+    expectOk(await runTusk(['init', ...packsArgs('faults'), '--json'], look));
+    const src = mk();
+    const name = (i: number) => `f${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < N; i++) fs.writeFileSync(path.join(src, name(i)), `${i}\n`);
+    expectOk(await runTusk(['create', 'repo', 'in', '--json'], look));
+    expectOk(await runTusk(['put', 'file', '-r', 'in@master:/', '-f', src, '--json'], look));
+    const spec = path.join(mk(), 'spec.json');
+    fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['sh', '-c', 'f=$(ls /pfs/in); sleep 0.2; echo "out $(cat /pfs/in/$f)" > /pfs/out/$f'] } }));
+    expectOk(await runTusk(['create', 'pipeline', '-f', spec, '--json'], look));
+    const env = (c: string) => ({ ...s3.env, TUSK_STORE: url, XDG_CACHE_HOME: c, TUSK_DATUM_LEASE_MS: '2000' });
+    const victim = startWorker(mk(), ['--concurrency', '1'], env(mk()), 150_000);
+    const successes = (log: string) => log.split('\n').filter((l) => / success \d+ms$/.test(l)).map((l) => l.split(' ')[3]!);
+    // killed once it has finished some datums and holds the rest of its claimed batch
+    await waitUntil('the victim running datums', async () => successes(victim.stderr()).length, (n) => n >= 2, 90_000);
+    victim.kill('SIGKILL');
+    const killed = await victim.done;
+    expect(killed.code).toBe(137);
+    const dead = /^worker (\S+) started$/m.exec(killed.stderr)![1]!;
+    const survivor = await startWorker(mk(), ['--concurrency', '1', '--exit-when-idle', '1'], env(mk()), 150_000).done;
+    expect(survivor.code, survivor.stderr.slice(-2000)).toBe(0);
+    const alive = /^worker (\S+) started$/m.exec(survivor.stderr)![1]!;
+
+    type Job = { id: string; state: string; processed: number; total: number; reason: string | null };
+    const [job] = expectOk(await runTusk(['list', 'job', '-p', 'up', '--json'], look)).json() as Job[];
+    expect(job, job?.reason ?? '').toMatchObject({ state: 'JOB_SUCCESS', total: N });
+    const out = path.join(mk(), 'out');
+    expectOk(await runTusk(['get', 'file', '-r', 'up@master:/', '-o', out, '--json'], look));
+    expect(fs.readdirSync(out).sort()).toEqual(Array.from({ length: N }, (_, i) => name(i)));
+    for (let i = 0; i < N; i++) expect(fs.readFileSync(path.join(out, name(i)), 'utf8')).toBe(`out ${i}\n`);
+    const datums = expectOk(await runTusk(['list', 'datum', `up@${job!.id}`, '--json'], look)).json() as { id: string; state: string; attempts: number; worker: string }[];
+    expect(datums.every((d) => d.state === 'success')).toBe(true);
+    // those the victim held when it died ran again on the survivor; nothing ran to success twice
+    const retaken = datums.filter((d) => d.attempts === 2);
+    expect(retaken.length).toBeGreaterThan(0);
+    expect(retaken.every((d) => d.worker === alive)).toBe(true);
+    const all = [...successes(killed.stderr), ...successes(survivor.stderr)];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.length).toBeLessThanOrEqual(N);
+    for (const p of successes(survivor.stderr)) expect(datums.find((d) => d.id.startsWith(p))!.worker).toBe(alive);
+    expect(datums.every((d) => d.worker === alive || (d.worker === dead && d.attempts === 1))).toBe(true);
+  }, 240_000);
+
   it('bad input is a clear error, exits non-zero and changes nothing', async () => {
     const url = await server.freshDatabase();
     const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none' };
