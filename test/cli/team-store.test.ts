@@ -293,14 +293,22 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     expectOk(await runTusk(['get', 'file', '-r', 'up@master:/', '-o', out, '--json'], look));
     for (let i = 0; i < N; i++) expect(fs.readFileSync(path.join(out, name(i)), 'utf8')).toBe(`out ${i}\n`);
 
-    // list datum names the worker of each; each worker's log has exactly the datums it is named for
+    // list datum names the worker of each, and that worker's log has the datum's success
     const datums = expectOk(await runTusk(['list', 'datum', `up@${job!.id}`, '--json'], look)).json() as { id: string; state: string; attempts: number; worker: string }[];
     expect(datums.length).toBe(N);
-    expect(datums.every((d) => d.state === 'success' && d.attempts === 1)).toBe(true);
+    expect(datums.every((d) => d.state === 'success')).toBe(true);
+    // a datum runs again only where a worker gave it back (a unit that kept meeting the other's
+    // writes is a busy store: docs/team.md); whatever it took, one attempt succeeded
+    const again = datums.filter((d) => d.attempts !== 1);
+    const events = ended.map((r) => r.stderr.split('\n').filter((l) => !/ success \d+ms$/.test(l)));
+    for (const d of again) {
+      const log = expectOk(await runTusk(['inspect', 'datum', `up@${job!.id}`, d.id, '--json'], look)).json().attemptLog as { outcome: string | null; worker: string }[];
+      expect(log.filter((a) => a.outcome === 'success'), JSON.stringify({ log, events })).toEqual([expect.objectContaining({ worker: d.worker })]);
+    }
     ended.forEach((r, k) => {
       const logged = r.stderr.split('\n').filter((l) => l.includes(` ${ids[k]} up@${job!.id} `) && / success \d+ms$/.test(l)).map((l) => l.split(' ')[3]!);
       const named = datums.filter((d) => d.worker === ids[k]).map((d) => d.id.slice(0, 12));
-      expect(logged.sort()).toEqual(named.sort());
+      expect(named.filter((d) => !logged.includes(d))).toEqual([]);
       expect(named.length, `worker ${ids[k]} ran none of the datums`).toBeGreaterThan(0);
     });
     expect(datums.every((d) => ids.includes(d.worker))).toBe(true);
