@@ -138,8 +138,9 @@ export default {
       rep.section(`3. ${WRITERS} writer processes × ${commits} commits (tusk put file of 4 KiB to its own path, one branch)`);
       const writersScript = () =>
         // each writer a shell loop of CLI runs; a failed put stops its loop and fails the step
-        Array.from({ length: WRITERS }, (_, w) => `(for k in $(seq 1 ${commits}); do ${sh(tusk())} put file "w@master:/w${w}/c$k.bin" -f ${q(small)} || exit 1; done) &`).join(' ') +
-        ' fail=0; for j in $(jobs -p); do wait $j || fail=1; done; exit $fail';
+        // (each waited for by its pid, so the step's CPU and exit status include every writer)
+        Array.from({ length: WRITERS }, (_, w) => `(for k in $(seq 1 ${commits}); do ${sh(tusk())} put file "w@master:/w${w}/c$k.bin" -f ${q(small)} || exit 1; done) & p${w}=$!;`).join(' ') +
+        ` fail=0; for p in ${Array.from({ length: WRITERS }, (_, w) => `$p${w}`).join(' ')}; do wait $p || fail=1; done; exit $fail`;
       const localDir = path.join(dir, 'local');
       let localEnv;
       let teamW;
