@@ -75,18 +75,28 @@ export default {
       const rcloneTo = async (src, label, extra = []) => {
         const before = s3.snapshot();
         const prefix = `rclone/${label}${++seq}`;
+        const c0 = process.cpuUsage();
         const r = await measure([T(['rclone', 'copy', src, `bench:tusk/${prefix}`, '--s3-no-check-bucket', ...extra])], { env: rcloneEnv });
+        const serverMs = cpuSince(c0);
         dropPrefix(path.join(s3Dir, 'tusk', prefix));
-        return { ...r, requests: s3.since(before) };
+        return { ...r, requests: s3.since(before), serverMs };
       };
       const putTeam = async (team, args) => {
         const before = s3.snapshot();
+        const c0 = process.cpuUsage();
         const r = await measure([T(tusk(...args))], { env: team.env, cwd: dir });
+        const serverMs = cpuSince(c0);
         const requests = s3.since(before);
         dropPrefix(team.prefix);
-        return { ...r, requests };
+        return { ...r, requests, serverMs };
       };
       const cpu = (r) => (r.cpuMs == null ? '' : ` · CPU ${fmtMs(r.cpuMs)}`);
+      // s3rver and the proxy run in this process: its CPU during a step is the server's side of it
+      const cpuSince = (c0) => {
+        const c = process.cpuUsage(c0);
+        return (c.user + c.system) / 1000;
+      };
+      const s3cpu = (r) => ` · s3rver CPU ${fmtMs(r.last.serverMs)}`;
 
       // ---- 1. one big file
       const size = ctx.sizes.big;
@@ -99,8 +109,8 @@ export default {
       };
       if (hasRclone) bigSteps.rclone = { step: () => rcloneTo(big, 'big') };
       const b = await interleave(ctx.runs, bigSteps);
-      if (hasRclone) rep.row({ label: 'rclone copy', ms: b.rclone.ms, times: b.rclone.times, rssKiB: b.rclone.rssKiB, base: true, status: `${fmtCounts(b.rclone.last.requests)}${cpu(b.rclone)}` });
-      const bigRow = rep.row({ label: 'tusk put file (team store)', ms: b.put.ms, times: b.put.times, rssKiB: b.put.rssKiB, status: `${fmtCounts(b.put.last.requests)}${cpu(b.put)}` });
+      if (hasRclone) rep.row({ label: 'rclone copy', ms: b.rclone.ms, times: b.rclone.times, rssKiB: b.rclone.rssKiB, base: true, status: `${fmtCounts(b.rclone.last.requests)}${cpu(b.rclone)}${s3cpu(b.rclone)}` });
+      const bigRow = rep.row({ label: 'tusk put file (team store)', ms: b.put.ms, times: b.put.times, rssKiB: b.put.rssKiB, status: `${fmtCounts(b.put.last.requests)}${cpu(b.put)}${s3cpu(b.put)}` });
       if (hasRclone) {
         const ratio = rep.ratio(bigRow);
         rep.check('put file of the big file into a team store / rclone copy', { actual: `${ratio.toFixed(2)}×`, target: `≤ ${BIG_RATIO}× (issue)`, pass: ratio <= BIG_RATIO });
@@ -123,8 +133,8 @@ export default {
         // rclone's copy of 100,000 objects takes minutes: it runs once, tusk's put its rounds
         s = { ...(await interleave(ctx.runs, { put: putSmall })), ...(await interleave(1, { rclone: copySmall })) };
       }
-      if (hasRclone) rep.row({ label: `rclone copy --transfers 8${ctx.quick ? '' : ' (one run)'}`, ms: s.rclone.ms, times: s.rclone.times, rssKiB: s.rclone.rssKiB, base: true, status: `${fmtCounts(s.rclone.last.requests)}${cpu(s.rclone)}` });
-      rep.row({ label: 'tusk put file -r (team store)', ms: s.put.ms, times: s.put.times, rssKiB: s.put.rssKiB, status: `${fmtCounts(s.put.last.requests)}${cpu(s.put)}` });
+      if (hasRclone) rep.row({ label: `rclone copy --transfers 8${ctx.quick ? '' : ' (one run)'}`, ms: s.rclone.ms, times: s.rclone.times, rssKiB: s.rclone.rssKiB, base: true, status: `${fmtCounts(s.rclone.last.requests)}${cpu(s.rclone)}${s3cpu(s.rclone)}` });
+      rep.row({ label: 'tusk put file -r (team store)', ms: s.put.ms, times: s.put.times, rssKiB: s.put.rssKiB, status: `${fmtCounts(s.put.last.requests)}${cpu(s.put)}${s3cpu(s.put)}` });
       if (hasRclone) {
         const speedup = s.rclone.ms / s.put.ms;
         rep.check('rclone copy --transfers 8 / put file -r of the small files (team store)', { actual: `${speedup.toFixed(1)}× faster`, target: `≥ ${SMALL_SPEEDUP}× faster (issue)`, pass: speedup >= SMALL_SPEEDUP });
