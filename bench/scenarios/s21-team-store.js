@@ -102,6 +102,7 @@ export default {
       const size = ctx.sizes.big;
       const big = path.join(dir, 'big.bin');
       writeRandomFile(big, size, 'team-big');
+      log(`1. put file of a ${fmtBytes(size)} file into a team store, and rclone copy`);
       rep.section(`1. put file of one ${fmtBytes(size)} incompressible file`);
       let bigTeam;
       const bigSteps = {
@@ -145,6 +146,7 @@ export default {
       const commits = ctx.quick ? 3 : 10;
       const small = path.join(dir, 'small.bin');
       writeRandomFile(small, 4096, 'team-writer');
+      log(`3. ${WRITERS} writers × ${commits} commits, local and team store`);
       rep.section(`3. ${WRITERS} writer processes × ${commits} commits (tusk put file of 4 KiB to its own path, one branch)`);
       const writersScript = () =>
         // each writer a shell loop of CLI runs; a failed put stops its loop and fails the step
@@ -199,6 +201,7 @@ export default {
       rep.note(`writers: team / local commits per second = ${(w.local.ms / w.team.ms).toFixed(2)}× (each commit is one CLI process: start-up is in it)`);
 
       // ---- 4. start-up
+      log('4. start-up: tusk list repo');
       rep.section('4. start-up: tusk list repo');
       const st = await interleave(Math.max(ctx.runs, 5), {
         local: { step: () => measure([T(tusk('list', 'repo'))], { env: localEnv, cwd: dir }) },
