@@ -161,7 +161,7 @@ export default {
       const w = await interleave(ctx.runs, {
         local: {
           setup: async () => (localEnv = { ...baseEnv, TUSK_STORE: await freshStore(localDir, ['w']) }),
-          step: () => measure([T(['sh', '-c', writersScript()])], { env: localEnv, cwd: dir }),
+          step: () => measure([T(['sh', '-c', writersScript()])], { env: localEnv, cwd: dir, allowFail: true }),
         },
         team: {
           setup: async () => {
@@ -169,7 +169,7 @@ export default {
             serverCpu0 = pg.cpuMs();
           },
           step: async () => {
-            const r = await measure([T(['sh', '-c', writersScript()])], { env: teamW.env, cwd: dir });
+            const r = await measure([T(['sh', '-c', writersScript()])], { env: teamW.env, cwd: dir, allowFail: true });
             const after = pg.cpuMs();
             if (after != null && serverCpu0 != null) serverCpu.team.push(after - serverCpu0);
             return r;
@@ -196,8 +196,13 @@ export default {
       });
       // the repo's first commit, if `create repo` makes one, is the only commit beyond the writers'
       const allThere = (n, f) => n >= want && n <= want + 1 && f === want;
-      rep.check(`${WRITERS} writers on the team store: every commit in the history`, { actual: `${teamCommits} commits, ${teamFiles} files`, target: `${want} commits (+ the repo's first), ${want} files`, pass: allThere(teamCommits, teamFiles) });
-      rep.check(`${WRITERS} writers on the local store: every commit in the history`, { actual: `${localCommits} commits, ${localFiles} files`, target: `${want} commits (+ the repo's first), ${want} files`, pass: allThere(localCommits, localFiles) });
+      // a writer's put that failed stops its loop: the check names the first error a round printed
+      const failure = (r) => {
+        const bad = r.all.find((x) => x.code !== 0);
+        return bad ? `; a put failed (exit ${bad.code}): ${bad.stderr.trim().split('\n').filter((l) => /error/i.test(l))[0] ?? bad.stderr.trim().split('\n').pop()}` : '';
+      };
+      rep.check(`${WRITERS} writers on the team store: every put acknowledged and its commit in the history`, { actual: `${teamCommits} commits, ${teamFiles} files${failure(w.team)}`, target: `${want} commits (+ the repo's first), ${want} files, every put exit 0`, pass: allThere(teamCommits, teamFiles) && !failure(w.team) });
+      rep.check(`${WRITERS} writers on the local store: every put acknowledged and its commit in the history`, { actual: `${localCommits} commits, ${localFiles} files${failure(w.local)}`, target: `${want} commits (+ the repo's first), ${want} files, every put exit 0`, pass: allThere(localCommits, localFiles) && !failure(w.local) });
       rep.note(`writers: team / local commits per second = ${(w.local.ms / w.team.ms).toFixed(2)}× (each commit is one CLI process: start-up is in it)`);
 
       // ---- 4. start-up
