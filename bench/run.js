@@ -39,6 +39,7 @@ const SCENARIOS = [
   './scenarios/s18-lazy-clone.js',
   './scenarios/s19-workers.js',
   './scenarios/s20-claims.js',
+  './scenarios/s21-team-store.js',
 ];
 
 const SIZES = {

@@ -6,71 +6,25 @@
 // on its own connection, until the job is empty. Baseline: 1 claimer, in the same run on the same server. The server is a throwaway
 // PostgreSQL 15 (fsync off: the question is contention between claimers, not the disk).
 // Target: report claims/s; every datum claimed exactly once.
-import { execFile, execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { TUSK_ROOT, interleave, log } from '../lib.js';
+import { PG_BIN, havePostgres, startPostgres } from '../postgres.js';
 
-const run = promisify(execFile);
-const PG_BIN = process.env.TUSK_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const BATCH = 16;
-
-/** How to run the server's programs: as the postgres user when we are root (PostgreSQL refuses root). */
-function asServerUser() {
-  if (process.getuid?.() !== 0) return { prefix: [], chown: () => {} };
-  const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  const uid = id('-u');
-  const gid = id('-g');
-  return { prefix: ['runuser', '-u', 'postgres', '--'], chown: (dir) => fs.chownSync(dir, uid, gid) };
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** initdb and start a server in a temp dir of its own (the bench's dir is not open to the server's user). */
-async function startServer() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-bench-pg-'));
-  const as = asServerUser();
-  as.chown(dir);
-  const exec = (cmd, args) => (as.prefix.length ? run(as.prefix[0], [...as.prefix.slice(1), cmd, ...args]) : run(cmd, args));
-  const data = path.join(dir, 'data');
-  await exec(path.join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'tusk', '-N', '-E', 'UTF8', '--locale=C']);
-  const port = await freePort();
-  const settings = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-  await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', settings, 'start']);
-  return {
-    url: `postgres://tusk@127.0.0.1:${port}/postgres`,
-    stop: async () => {
-      await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 export default {
   id: 20,
   title: 'Datum claims on PostgreSQL: 1 claimer vs 4',
   question: 'do 4 runners claiming one job at once on PostgreSQL take its datums at least as fast as 1, each datum once?',
   async run(ctx, rep) {
-    if (!fs.existsSync(path.join(PG_BIN, 'initdb'))) {
+    if (!havePostgres()) {
       rep.note(`PostgreSQL 15 is not installed (no ${PG_BIN}/initdb): scenario skipped`);
       rep.check('4 claimers, each datum once', { actual: 'PostgreSQL not installed', target: 'every datum claimed once', pass: null });
       return;
     }
     const n = ctx.quick ? 4_000 : 20_000;
-    const server = await startServer();
+    const server = await startPostgres();
     const { PgMetadata } = await import(pathToFileURL(path.join(TUSK_ROOT, 'dist', 'store', 'pg', 'metadata.js')).href);
     const m = await PgMetadata.open({ url: server.url, max: 8 });
     try {

@@ -1,0 +1,99 @@
+// A throwaway PostgreSQL 15 for the team store's benchmarks: initdb in a temp dir of its own,
+// trust auth for the user `tusk`, loopback only, fsync off (the questions are about tusk's
+// round trips and contention, not the server's disk), stopped and deleted afterwards.
+import { execFile, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const PG_BIN = process.env.TUSK_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/** Whether the server's programs are installed (scenarios skip, saying so, when not). */
+export function havePostgres() {
+  return fs.existsSync(path.join(PG_BIN, 'initdb'));
+}
+
+/** How to run the server's programs: as the postgres user when we are root (PostgreSQL refuses root). */
+function asServerUser() {
+  if (process.getuid?.() !== 0) return { prefix: [], chown: () => {} };
+  const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  const uid = id('-u');
+  const gid = id('-g');
+  return { prefix: ['runuser', '-u', 'postgres', '--'], chown: (dir) => fs.chownSync(dir, uid, gid) };
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * initdb and start a server in a temp dir of its own (the bench's dir is not open to the server's
+ * user). Returns { url (the `postgres` database), urlFor(db), createDatabase(name), pid(), stop() }.
+ */
+export async function startPostgres() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-bench-pg-'));
+  const as = asServerUser();
+  as.chown(dir);
+  const exec = (cmd, args) => (as.prefix.length ? run(as.prefix[0], [...as.prefix.slice(1), cmd, ...args]) : run(cmd, args));
+  const data = path.join(dir, 'data');
+  await exec(path.join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'tusk', '-N', '-E', 'UTF8', '--locale=C']);
+  const port = await freePort();
+  const settings = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', settings, 'start']);
+  const urlFor = (db) => `postgres://tusk@127.0.0.1:${port}/${db}`;
+  return {
+    url: urlFor('postgres'),
+    urlFor,
+    /** a fresh, empty database; returns its URL */
+    async createDatabase(name) {
+      await exec(path.join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'tusk', name]);
+      return urlFor(name);
+    },
+    /** the server's CPU time so far (ms, user + system of its processes), from /proc; null if unreadable */
+    cpuMs() {
+      return serverCpuMs(data);
+    },
+    stop: async () => {
+      await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU of the postmaster and its children (backends that have exited are counted in cutime/cstime). */
+function serverCpuMs(data) {
+  try {
+    const pid = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const tick = 100; // USER_HZ on Linux
+    let total = 0;
+    const stat = (p) => {
+      const text = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' ');
+    };
+    const own = stat(pid);
+    // fields after the command: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+    total += Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const e of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        const f = stat(e);
+        if (Number(f[1]) === pid) total += Number(f[11]) + Number(f[12]);
+      } catch {
+        // gone
+      }
+    }
+    return (total * 1000) / tick;
+  } catch {
+    return null;
+  }
+}
