@@ -60,7 +60,7 @@ export class FileCache {
   /** directories read by lookup(), by absolute path */
   private readonly loaded = new Map<string, Map<string, CacheRow>>();
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.segments = db.prepare('SELECT seq, entries FROM file_cache WHERE dir = ? ORDER BY seq');
     this.count = db.prepare('SELECT count(*) FROM file_cache WHERE dir = ?').pluck();
     this.nextSeq = db.prepare('SELECT coalesce(max(seq), 0) + 1 FROM file_cache WHERE dir = ?').pluck();
@@ -103,6 +103,13 @@ export class FileCache {
    * inside the transaction that records the contents.
    */
   record(files: readonly CacheUpdate[], readAtMs: number, complete: readonly { dir: string; upTo: number }[] = []): void {
+    // one write transaction (a savepoint inside the caller's, where there is one): picking a
+    // directory's next segment number and inserting it must not interleave with another
+    // process's record on the same cache file (a team store's cache.db is outside every unit)
+    this.db.transaction(() => this.recordIn(files, readAtMs, complete)).immediate();
+  }
+
+  private recordIn(files: readonly CacheUpdate[], readAtMs: number, complete: readonly { dir: string; upTo: number }[]): void {
     const byDir = new Map<string, { name: string; stat: LocalStat; id: Buffer }[]>();
     for (const f of files) {
       if ((f.readAt ?? readAtMs) - Math.max(f.stat.mtime, f.stat.ctime) < RACY_MS) continue;

@@ -100,3 +100,43 @@ describe('file cache', () => {
     expect(new FileCache(d).childrenOf('/x').rows.size).toBe(0);
   });
 });
+
+describe("file cache shared by processes (a team store's cache.db)", () => {
+  it('picks the next segment number under the write lock: a record waiting on another process’s write lands after it, not on its number', async () => {
+    const { spawn } = await import('node:child_process');
+    const { createRequire } = await import('node:module');
+    const path = await import('node:path');
+    const { tempDir } = await import('../helpers.js');
+    const { openCacheDb } = await import('../../src/store/meta-db.js');
+    const file = path.join(tempDir('tusk-fc-'), 'cache.db');
+    const d = openCacheDb(file);
+    try {
+      const cache = new FileCache(d);
+      // another process takes the write lock, adds the directory's next segment, and commits a
+      // moment later: until then only the committed state (no segment) is visible here
+      const holder = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+           const db = new D(${JSON.stringify(file)});
+           db.exec('BEGIN IMMEDIATE');
+           db.prepare('INSERT INTO file_cache (dir, seq, entries) VALUES (?, 1, ?)').run('/data/a', Buffer.alloc(0));
+           process.stdout.write('held\\n');
+           setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.once('data', () => resolve());
+        holder.once('exit', (code) => reject(new Error(`the lock holder exited ${code} before taking the lock`)));
+      });
+      // waits for the lock (busy timeout), then numbers its segment after the other's
+      cache.record([{ path: '/data/a/one.txt', stat: stat(1), id: id(1) }], READ);
+      expect(d.prepare('SELECT seq FROM file_cache WHERE dir = ? ORDER BY seq').pluck().all('/data/a')).toEqual([1, 2]);
+      await new Promise((r) => holder.once('close', r));
+    } finally {
+      d.close();
+    }
+  });
+});
