@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { initStore, openStore, type Store } from '../src/store/store.js';
 import type { LocalCore } from '../src/store/store-core.js';
 import { RECORD_HEADER_BYTES } from '../src/store/pack-format.js';
@@ -11,6 +11,19 @@ import type { ChunkId } from '../src/store/hash.js';
 
 export function tempDir(prefix = 'tusk-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** For a test file: `mk()` makes a temp directory, and every one made is removed after the file's tests. */
+export function tempDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = tempDir(prefix);
+    dirs.push(d);
+    return d;
+  };
 }
 
 /** A fresh store in a temp dir; remove with `cleanup`. */

@@ -31,22 +31,14 @@ export function readPackLocation(storePath: string): PackLocation | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  let loc: unknown;
-  try {
-    loc = JSON.parse(text);
-  } catch {
-    loc = undefined;
-  }
-  if (typeof loc !== 'object' || loc === null || typeof (loc as PackLocation).url !== 'string')
-    throw new CorruptError(`${file} does not say where this store's packs are`, `restore it: it holds {"url": "s3://BUCKET/PREFIX", …} as \`tusk init --packs\` wrote it`);
-  return pick(loc as PackLocation);
+  return parsePackLocation(text, () => new CorruptError(`${file} does not say where this store's packs are`, `restore it: it holds {"url": "s3://BUCKET/PREFIX", …} as \`tusk init --packs\` wrote it`));
 }
 
 /** Record `loc` in the store directory `storePath` (written whole or not at all). */
 export function writePackLocation(storePath: string, loc: PackLocation): void {
   const file = path.join(storePath, PACK_LOCATION_FILE);
   const tmp = `${file}.${randomBytes(6).toString('hex')}`;
-  fs.writeFileSync(tmp, JSON.stringify(pick(loc), null, 2) + '\n');
+  fs.writeFileSync(tmp, JSON.stringify(packLocationFields(loc), null, 2) + '\n');
   fs.renameSync(tmp, file);
 }
 
@@ -60,7 +52,20 @@ export function describePackLocation(loc: PackLocation): string {
   return loc.endpoint ? `${loc.url} (endpoint ${loc.endpoint})` : loc.url;
 }
 
-function pick(loc: PackLocation): PackLocation {
+/** A location as JSON text wrote it (packs.json, a team store's row): its known fields, or `bad()` thrown. */
+export function parsePackLocation(text: string, bad: () => Error): PackLocation {
+  let loc: unknown;
+  try {
+    loc = JSON.parse(text);
+  } catch {
+    loc = undefined;
+  }
+  if (typeof loc !== 'object' || loc === null || typeof (loc as PackLocation).url !== 'string') throw bad();
+  return packLocationFields(loc as PackLocation);
+}
+
+/** Only the fields a location has (what is written down: no stray keys of an options object). */
+export function packLocationFields(loc: PackLocation): PackLocation {
   const out: PackLocation = { url: loc.url };
   for (const k of FIELDS) if (loc[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = loc[k];
   return out;

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openObjectStore } from '../../src/remote/config.js';
-import { seededBytes, tempDir } from '../helpers.js';
+import { seededBytes, tempDirs } from '../helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
 import { pipelineOnBucketStore } from './bucket-pipeline.js';
 import { expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
@@ -19,15 +19,7 @@ afterAll(async () => {
   await s3?.close();
 });
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function mk(): string {
-  const d = tempDir('tusk-init-packs-');
-  dirs.push(d);
-  return d;
-}
+const mk = tempDirs('tusk-init-packs-');
 
 /** A closed port on loopback: nothing answers there. */
 async function closedPort(): Promise<number> {

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededBytes, tempDir } from '../helpers.js';
+import { seededBytes, tempDirs } from '../helpers.js';
 import { PG_BIN, usePostgres } from '../helpers/postgres.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
 import { expectOk, runTusk } from './cli-helpers.js';
@@ -21,15 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await s3?.close();
 });
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function mk(): string {
-  const d = tempDir('tusk-team-backup-');
-  dirs.push(d);
-  return d;
-}
+const mk = tempDirs('tusk-team-backup-');
 
 describe.skipIf(skip !== undefined)(`a team store backed up with pg_dump and restored${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('a restored database over the same bucket reads every byte on a new machine, fsck --verify-data clean', async () => {

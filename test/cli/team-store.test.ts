@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { clientDirFor } from '../../src/store/team-dir.js';
-import { seededBytes, tempDir } from '../helpers.js';
+import { seededBytes, tempDirs } from '../helpers.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { TestProject } from '../project/project-helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
@@ -27,15 +27,7 @@ afterAll(async () => {
   await s3?.close();
 });
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function mk(): string {
-  const d = tempDir('tusk-team-');
-  dirs.push(d);
-  return d;
-}
+const mk = tempDirs('tusk-team-');
 
 /** What a command prints, with what differs between any two stores (ids, times) replaced. */
 function normal(v: unknown): unknown {
@@ -200,7 +192,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
     expectOk(await runTusk(['init', '--metadata', url, ...packsArgs('project'), '--json'], { cwd: mk(), env }));
     const p = new TestProject({ config: `store: ${url}\ntrack:\n  - path: data/words\n    repo: words\n`, init: false });
-    dirs.push(p.dir);
+    onTestFinished(() => fs.rmSync(p.dir, { recursive: true, force: true }));
     expectOk(await p.tusk(['lock', '--json'], { env }));
     // no store was made in the project: its data went to the team store
     expect(fs.existsSync(p.path('.tusk'))).toBe(false);

@@ -3,7 +3,7 @@
 // nothing else to copy; a client directory's packs.json is only this machine's note of it.
 import pg from 'pg';
 import { CorruptError } from '../../errors.js';
-import type { PackLocation } from '../pack-location.js';
+import { packLocationFields, parsePackLocation, type PackLocation } from '../pack-location.js';
 import type { Queryable } from './binding.js';
 import { clientConfig, pgFailure, type PgTarget } from './connection.js';
 import { PG_SCHEMA_VERSION, schemaVersion } from './schema.js';
@@ -11,26 +11,13 @@ import { PG_SCHEMA_VERSION, schemaVersion } from './schema.js';
 /** The version from which a database can hold a team store (its `team_store` row). */
 const TEAM_SCHEMA = 4;
 
-const FIELDS = ['url', 'endpoint', 'region', 'pathStyle', 'checksums'] as const;
-
-function parse(text: string): PackLocation {
-  let loc: unknown;
-  try {
-    loc = JSON.parse(text);
-  } catch {
-    loc = undefined;
-  }
-  if (typeof loc !== 'object' || loc === null || typeof (loc as PackLocation).url !== 'string')
-    throw new CorruptError('the team store row of the metadata database does not say where the packs are', 'restore the database from a backup: its team_store.packs holds {"url": "s3://BUCKET/PREFIX", …}');
-  const out: PackLocation = { url: (loc as PackLocation).url };
-  for (const k of FIELDS) if ((loc as PackLocation)[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = (loc as PackLocation)[k];
-  return out;
-}
+const BAD_ROW = () =>
+  new CorruptError('the team store row of the metadata database does not say where the packs are', 'restore the database from a backup: its team_store.packs holds {"url": "s3://BUCKET/PREFIX", …}');
 
 /** Where the team store in this database keeps its packs; undefined when no store was made in it yet. */
 export async function teamPacks(db: Queryable): Promise<PackLocation | undefined> {
   const r = await db.query<{ packs: string }>('SELECT packs FROM team_store');
-  return r.rows[0] ? parse(r.rows[0].packs) : undefined;
+  return r.rows[0] ? parsePackLocation(r.rows[0].packs, BAD_ROW) : undefined;
 }
 
 /**
@@ -38,9 +25,7 @@ export async function teamPacks(db: Queryable): Promise<PackLocation | undefined
  * the location now recorded (the first one recorded wins, also when two machines race).
  */
 export async function recordTeamPacks(db: Queryable, at: PackLocation): Promise<PackLocation> {
-  const pick: Record<string, unknown> = {};
-  for (const k of FIELDS) if (at[k] !== undefined) pick[k] = at[k];
-  await db.query('INSERT INTO team_store (packs, created) VALUES ($1, $2) ON CONFLICT (one) DO NOTHING', [JSON.stringify(pick), Date.now()]);
+  await db.query('INSERT INTO team_store (packs, created) VALUES ($1, $2) ON CONFLICT (one) DO NOTHING', [JSON.stringify(packLocationFields(at)), Date.now()]);
   return (await teamPacks(db))!;
 }
 
