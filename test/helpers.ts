@@ -1,5 +1,6 @@
 // Shared test helpers: real temp dirs, real stores, seeded data.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -130,4 +131,29 @@ export function processEnv(): { set(vars: Record<string, string | undefined>): v
       apply(saved);
     },
   };
+}
+
+/** `obj` behind a proxy that counts the calls made to each of its methods (round-trip tests). */
+export function counted<T extends object>(obj: T): { index: T; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(obj, {
+    get(target, key, recv) {
+      const v = Reflect.get(target, key, recv) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        calls.set(String(key), (calls.get(String(key)) ?? 0) + 1);
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { index: proxy, calls };
+}
+
+/** A closed port on loopback: nothing answers there. */
+export async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
 }

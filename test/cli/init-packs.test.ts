@@ -2,11 +2,10 @@
 // directory, recorded in the store so that every later command reaches them, through the built
 // CLI. Bad URLs, an unreachable endpoint and a missing bucket leave no store behind.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openObjectStore } from '../../src/remote/config.js';
-import { seededBytes, tempDirs } from '../helpers.js';
+import { closedPort, seededBytes, tempDirs } from '../helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
 import { pipelineOnBucketStore } from './bucket-pipeline.js';
 import { expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
@@ -21,14 +20,6 @@ afterAll(async () => {
 
 const mk = tempDirs('tusk-init-packs-');
 
-/** A closed port on loopback: nothing answers there. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 describe('tusk init --packs', () => {
   it('keeps the packs in the bucket: put -r, a cold cache, get -r reads the same bytes back, fsck is clean', async () => {

@@ -3,12 +3,11 @@
 // they give on a local store; a second client directory (another machine, an empty cache) reads
 // the same bytes; bad input is a clear error that changes nothing and never shows a password.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { clientDirFor } from '../../src/store/team-dir.js';
-import { seededBytes, tempDirs } from '../helpers.js';
+import { closedPort, seededBytes, tempDirs } from '../helpers.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { TestProject } from '../project/project-helpers.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
@@ -93,14 +92,6 @@ function sources(): string {
   return src;
 }
 
-/** A closed port on loopback: nothing answers there. */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 async function tableCounts(url: string): Promise<Record<string, number>> {
   const c = new pg.Client({ connectionString: url });

@@ -7,12 +7,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tuskJson } from '../cli/cli-helpers.js';
-import { seededBytes, streamOf, tempDir, tempStores } from '../helpers.js';
+import { counted, seededBytes, streamOf, tempDir, tempStores } from '../helpers.js';
 import { localStore, type LocalStore } from './remote-helpers.js';
 import { openTusk } from '../../src/app/tusk.js';
 import { parseFileRef } from '../../src/store/address.js';
 import { getFile } from '../../src/store/file-service.js';
-import type { RemoteChunkIndex } from '../../src/store/remote-chunks.js';
 import { openStore, Store } from '../../src/store/store.js';
 import { LazySource } from '../../src/remote/lazy-source.js';
 
@@ -46,21 +45,6 @@ function expectManyFiles(dir: string): void {
   for (const [p, data] of Object.entries(files)) expect(got.get(p.replace('/many', ''))?.equals(data), p).toBe(true);
 }
 
-/** The index with a count of the calls made to each of its methods. */
-function counted(index: RemoteChunkIndex): { index: RemoteChunkIndex; calls: Map<string, number> } {
-  const calls = new Map<string, number>();
-  const proxy = new Proxy(index, {
-    get(target, key, recv) {
-      const v = Reflect.get(target, key, recv) as unknown;
-      if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => {
-        calls.set(String(key), (calls.get(String(key)) ?? 0) + 1);
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { index: proxy, calls };
-}
 
 type Fsck = { ok: boolean; checked: { remoteChunks: number }; remote?: { remote: string; absent: number; cached: number }[] };
 

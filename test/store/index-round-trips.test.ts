@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFileRef } from '../../src/store/address.js';
-import type { ChunkIndex } from '../../src/store/chunk-index.js';
 import { readContent } from '../../src/store/content-io.js';
 import { readRange } from '../../src/store/content-range.js';
 import { getFile } from '../../src/store/file-service.js';
@@ -15,7 +14,7 @@ import { fsck } from '../../src/store/maintenance.js';
 import { Codec } from '../../src/store/pack-format.js';
 import { PARALLEL_MIN_BYTES } from '../../src/store/parallel-content.js';
 import type { LocalStore as Store } from '../../src/store/store.js';
-import { allBytes, seededBytes, streamOf, tempDir, tempStores } from '../helpers.js';
+import { allBytes, counted, seededBytes, streamOf, tempDir, tempStores } from '../helpers.js';
 import { tableVersions } from './table-versions.js';
 
 /** The single-item reads a batch replaces: none of them may be asked per chunk or per file. */
@@ -37,21 +36,6 @@ async function deltaVersions(store: Store, count: number, bytes = 1 << 20): Prom
   return { ids, data };
 }
 
-/** The index with a count of the calls made to each of its methods. */
-function counted(index: ChunkIndex): { index: ChunkIndex; calls: Map<string, number> } {
-  const calls = new Map<string, number>();
-  const proxy = new Proxy(index, {
-    get(target, key, recv) {
-      const v = Reflect.get(target, key, recv) as unknown;
-      if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => {
-        calls.set(String(key), (calls.get(String(key)) ?? 0) + 1);
-        return (v as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { index: proxy, calls };
-}
 
 describe('chunk index round trips', () => {
   const newStore = tempStores();
