@@ -122,8 +122,18 @@ describe.skipIf(skip !== undefined)(`tusk worker under Slurm${skip ? ` (skipped:
         const files = await s.json<{ path: string }[]>(['list', 'file', 'up@master:/'], { env: NO_RUNNER });
         expect(files.length).toBe(20);
       } finally {
-        for (const d of daemons.splice(0)) d.kill('SIGTERM');
-        fs.rmSync(dir, { recursive: true, force: true });
+        // the daemons save their state as they stop: remove their directory once they have exited
+        await Promise.all(
+          daemons.splice(0).map(
+            (d) =>
+              new Promise<void>((resolve) => {
+                if (d.exitCode !== null || d.signalCode !== null) return resolve();
+                d.once('exit', () => resolve());
+                d.kill('SIGTERM');
+              }),
+          ),
+        );
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
       }
     }), 180_000);
 });
