@@ -583,15 +583,11 @@ export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentI
     if (n !== null) return n;
     startOver(); // the worker never started: again, the careful way, chunk by chunk
   }
-  for await (const b of readRecord(index, packs, rec, ctx, offset, { transient: true, places: known.places })) {
-    for (let off = 0; off < b.length; ) off += fs.writeSync(fd, b, off, b.length - off, written + off);
-    written += b.length;
-    onBytes?.(b.length);
-  }
-  return written;
+  // every way above returned or started over: nothing of the file is written yet
+  return writeFetched(readRecord(index, packs, rec, ctx, offset, { transient: true, places: known.places }), fd, onBytes);
 }
 
-/** writeContent where packs are in a bucket: runs of chunks fetched by ranged reads through the block cache, each verified. */
+/** Write a content's pieces to `fd` from its start, in order: the careful way on local packs, and the only way where packs are in a bucket. */
 async function writeFetched(parts: AsyncIterable<Buffer>, fd: number, onBytes?: (n: number) => void): Promise<number> {
   let written = 0;
   for await (const b of parts) {
