@@ -2,10 +2,12 @@
 // record `refs/<repo>/<branch>/<parent>.<id>` naming the update it follows. After writing one,
 // the pusher lists the branch: if its record is the only live child of its parent, the push is
 // acknowledged; if a sibling stands, the pusher withdraws its own record (a `.dead` tombstone)
-// and fails with "pull first". A sibling written after an acknowledged record sees that record
-// when it lists (S3 lists are read-after-write consistent), so at most one sibling is ever
-// acknowledged and no acknowledged commit is lost. Two live siblings (a pusher crashed before
-// withdrawing) are reported as a diverged branch, never resolved silently.
+// and fails with "pull first" — unless the sibling withdrew too (each listed before the other's
+// tombstone landed): then nothing moved the branch, and it tries again after a random wait. A
+// sibling written after an acknowledged record sees that record when it lists (S3 lists are
+// read-after-write consistent), so at most one sibling is ever acknowledged and no acknowledged
+// commit is lost. Two live siblings (a pusher crashed before withdrawing) are reported as a
+// diverged branch, never resolved silently.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -114,43 +116,69 @@ export async function updatesSince(cache: UpdateCache, state: BranchState, isLoc
   return out.reverse();
 }
 
+/** How a push that collided with another tries again; tests choose the waits. */
+export interface UpdateRetry {
+  /** records written at most, the first included */
+  attempts: number;
+  /** the wait before looking again after withdrawing attempt `n` (0-based) */
+  delayMs: (n: number) => number;
+}
+
+// Two pushers whose records land before either lists both withdraw; without a retry a race of
+// two pushes could refuse both, each told to pull a branch that did not move. A random wait that
+// doubles each time breaks the tie: the race window is one put + one list (milliseconds on a
+// near bucket, ~100 ms on a far one), so five tries span ~1.5 s in the worst case.
+const DEFAULT_RETRY: UpdateRetry = { attempts: 5, delayMs: (n) => 50 * 2 ** n * (0.5 + Math.random()) };
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
  * Move a remote branch from `state` to `head`: write the update record, then list the branch
  * and keep the record only if no sibling stands. `force` replaces whatever follows the tip.
+ * When every sibling withdrew too, nothing moved the branch and the push tries again.
  */
 export async function writeUpdate(
   os: ObjectStore,
   state: BranchState,
   move: { head: string; previous: string | null; bundles: string[]; force: boolean; local: string },
+  retry: UpdateRetry = DEFAULT_RETRY,
 ): Promise<string> {
   const prefix = refsPrefix(state.repo, state.branch);
   const parent = state.tip;
   const replaced = move.force ? (state.children.get(parent) ?? []) : [];
-  const body: UpdateBody = {
-    format: FORMAT,
-    repo: state.repo,
-    branch: state.branch,
-    parent,
-    head: move.head,
-    previous: move.previous,
-    bundles: move.bundles,
-    force: move.force,
-    time: new Date().toISOString(),
-    nonce: randomBytes(8).toString('hex'),
+  const standing = async (own?: string) => {
+    const { children } = liveChildren(await os.list(prefix), prefix);
+    return (children.get(parent) ?? []).filter((k) => k !== own && !replaced.includes(k));
   };
-  const { id, data } = encodeUpdate(body);
-  await os.putIfAbsent(`${prefix}${parent}.${id}`, data);
-  // a forced push withdraws what it replaces, after its own record stands
-  for (const other of replaced) await os.put(`${prefix}${parent}.${other}.dead`, Buffer.alloc(0));
-  const { children } = liveChildren(await os.list(prefix), prefix);
-  const rivals = (children.get(parent) ?? []).filter((k) => k !== id && !replaced.includes(k));
-  if (rivals.length > 0) {
+  const refused = (why: string, hint: string) =>
+    new NonFastForwardError(`${state.repo}@${state.branch} ${why}`, hint, { repo: state.repo, branch: state.branch, local: move.local, remote: move.previous });
+  for (let attempt = 0; ; attempt++) {
+    const body: UpdateBody = {
+      format: FORMAT,
+      repo: state.repo,
+      branch: state.branch,
+      parent,
+      head: move.head,
+      previous: move.previous,
+      bundles: move.bundles,
+      force: move.force,
+      time: new Date().toISOString(),
+      nonce: randomBytes(8).toString('hex'),
+    };
+    const { id, data } = encodeUpdate(body);
+    await os.putIfAbsent(`${prefix}${parent}.${id}`, data);
+    // a forced push withdraws what it replaces, after its own record stands
+    if (attempt === 0) for (const other of replaced) await os.put(`${prefix}${parent}.${other}.dead`, Buffer.alloc(0));
+    if ((await standing(id)).length === 0) return id;
     await os.put(`${prefix}${parent}.${id}.dead`, Buffer.alloc(0));
-    throw new NonFastForwardError(
-      `${state.repo}@${state.branch} was pushed by someone else at the same time; this push was withdrawn`,
-      `pull first (\`tusk pull\`), then push again`,
-      { repo: state.repo, branch: state.branch, local: move.local, remote: move.previous },
-    );
+    if (attempt + 1 >= retry.attempts) {
+      throw refused(
+        `was pushed by others at the same time ${retry.attempts} times running; this push was withdrawn each time`,
+        'push again (nothing reached the branch, yours or theirs)',
+      );
+    }
+    await sleep(retry.delayMs(attempt));
+    // a sibling that still stands was (or is being) acknowledged: this push lost the race
+    if ((await standing()).length > 0) throw refused('was pushed by someone else at the same time; this push was withdrawn', 'pull first (`tusk pull`), then push again');
   }
-  return id;
 }

@@ -49,6 +49,64 @@ describe('remote branch updates', () => {
     expect(after.tipBody?.head).toBe('b'.repeat(32));
   });
 
+  it('try again when both withdrew (each listed before the other withdrew): one is acknowledged, the other refused', async () => {
+    const { os, cache } = remote();
+    const state = await readBranch(os, cache(), 'r', 'b');
+    // the first listing of each pusher waits until both records are written: both see a rival
+    let written = 0;
+    let bothWritten!: () => void;
+    const barrier = new Promise<void>((resolve) => (bothWritten = resolve));
+    let held = 0;
+    const racing = Object.assign(Object.create(os) as DirObjectStore, {
+      putIfAbsent: async (key: string, body: Buffer) => {
+        const r = await os.putIfAbsent(key, body);
+        if (++written === 2) bothWritten();
+        return r;
+      },
+      list: async (prefix: string) => {
+        if (held++ < 2) await barrier;
+        return os.list(prefix);
+      },
+    });
+    // A waits 1 ms before looking again, B 300 ms: A writes again first and stands alone
+    const results = await Promise.allSettled([
+      writeUpdate(racing, state, move('a'.repeat(32)), { attempts: 5, delayMs: () => 1 }),
+      writeUpdate(racing, state, move('b'.repeat(32)), { attempts: 5, delayMs: () => 300 }),
+    ]);
+    expect(held).toBeGreaterThanOrEqual(4); // both listed twice: the tie was seen and looked at again
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'E_NON_FAST_FORWARD', hint: expect.stringMatching(/pull/) });
+    const after = await readBranch(os, cache(), 'r', 'b');
+    expect(after.diverged).toBeUndefined();
+    expect(after.tipBody?.head).toBe('a'.repeat(32));
+  });
+
+  it('give up after the last attempt with nothing moved, and say to push again', async () => {
+    const { os, cache } = remote();
+    const state = await readBranch(os, cache(), 'r', 'b');
+    // a rival whose record lands before each of the pusher's own listings and is withdrawn right
+    // after it (the pusher's looks between attempts find the branch unmoved)
+    let lists = 0;
+    const rivalled = Object.assign(Object.create(os) as DirObjectStore, {
+      list: async (prefix: string) => {
+        if (lists++ % 2 === 1) return os.list(prefix);
+        const r = encodeUpdate({ format: 1, repo: 'r', branch: 'b', parent: ROOT, head: 'b'.repeat(32), previous: null, bundles: [], force: false, time: '', nonce: String(lists) });
+        const key = `${refsPrefix('r', 'b')}${ROOT}.${r.id}`;
+        await os.put(key, r.data);
+        const keys = await os.list(prefix);
+        await os.put(`${key}.dead`, Buffer.alloc(0));
+        return keys;
+      },
+    });
+    await expect(writeUpdate(rivalled, state, move('a'.repeat(32)), { attempts: 3, delayMs: () => 1 })).rejects.toMatchObject({
+      code: 'E_NON_FAST_FORWARD',
+      hint: expect.stringMatching(/push again/),
+    });
+    expect(lists).toBe(5); // three records written and withdrawn, with a look between each
+    const after = await readBranch(os, cache(), 'r', 'b');
+    expect(after.tip).toBe(ROOT);
+  });
+
   it('report two standing siblings (a pusher that crashed before withdrawing) as diverged, with both heads', async () => {
     const { os, cache } = remote();
     const first = await writeUpdate(os, await readBranch(os, cache(), 'r', 'b'), move('1'.repeat(32)));

@@ -35,7 +35,7 @@ describe.each(backends)('two processes pushing one branch of a $name remote at o
     const reader = localStore(path.join(root, `${tag}-reader`), b.env);
 
     let wins = 0;
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 3; round++) {
       const branch = `race${round}`;
       const heads: string[] = [];
       for (const [i, s] of [a, c].entries()) {
@@ -48,14 +48,15 @@ describe.each(backends)('two processes pushing one branch of a $name remote at o
       }
       const results = await Promise.all([a, c].map((s) => s.run(['push', 'origin', `data@${branch}`, '--json'])));
       const winners = results.flatMap((r, i) => (r.code === 0 ? [i] : []));
+      expect(winners.length).toBeLessThanOrEqual(1);
       for (const r of results) {
         if (r.code !== 0) {
           expect(r.code, r.describe()).toBe(3);
           expect(r.json().error.code).toBe('E_NON_FAST_FORWARD');
-          expect(r.json().error.hint).toMatch(/pull/);
+          // the loser pulls the winner's push; when both gave up after their tries, each pushes again
+          expect(r.json().error.hint).toMatch(winners.length === 1 ? /pull/ : /push again/);
         }
       }
-      expect(winners.length).toBeLessThanOrEqual(1);
       const pulled = await reader.json(['pull', 'origin', `data@${branch}`]);
       if (winners.length === 1) {
         wins++;
@@ -66,7 +67,8 @@ describe.each(backends)('two processes pushing one branch of a $name remote at o
         expect(pulled.branches[0].remote).toBeNull();
       }
     }
-    // rounds where both withdrew are allowed (nothing was acknowledged), but not every round
+    // a round where both withdrew five times running is allowed (nothing was acknowledged), but a
+    // tie is broken by the retry's random waits, so not every round ends that way
     expect(wins).toBeGreaterThan(0);
   }, 90_000);
 });
