@@ -35,7 +35,7 @@ export default class Push extends TuskCommand<PushResult> {
     }
     this.render(() => {
       const lines = r.branches.map((b) => `${b.repo}@${b.branch}: ${b.status}${b.status === 'up-to-date' ? '' : ` ${b.from ? shortId(b.from) : '(new)'} → ${shortId(b.to)}${b.forced ? ' (forced)' : ''}`}`);
-      lines.push(`${r.dryRun ? 'would send' : 'sent'} ${r.chunks} chunks, ${formatBytes(r.bytes)}${r.dryRun ? '' : ` in ${r.packs} packs`} to ${r.remote}`);
+      lines.push(`${r.dryRun ? 'would send' : 'sent'} ${r.chunks} chunks, ${formatBytes(r.bytes)}${r.dryRun || r.packs === undefined ? '' : ` in ${r.packs} packs`} to ${r.remote}`);
       return lines.join('\n');
     });
     return r;

@@ -39,8 +39,25 @@ function saveRemotes(storePath: string, remotes: RemoteConfig[]): void {
   fs.renameSync(tmp, file);
 }
 
+/** Whether a remote's URL names a team store (its PostgreSQL database) rather than an object store. */
+export function isStoreRemoteUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
 /** Check a URL and its options; returns the URL in canonical form. */
 export function checkRemoteUrl(url: string): string {
+  if (isStoreRemoteUrl(url)) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new InvalidArgumentError('the remote is not a valid PostgreSQL URL', 'write it as postgres://USER@HOST:PORT/DATABASE');
+    }
+    // remotes.json is never a secret: the password comes from PGPASSWORD or ~/.pgpass when used
+    if (u.password !== '' || u.searchParams.has('password'))
+      throw new InvalidArgumentError('a team store remote must not carry its password in the URL', 'drop it from the URL; give it through PGPASSWORD or ~/.pgpass');
+    return url;
+  }
   const m = /^([a-z0-9]+):\/\//.exec(url);
   if (m?.[1] === 'file') {
     let p: string;
@@ -61,7 +78,7 @@ export function checkRemoteUrl(url: string): string {
     const p = prefix.filter(Boolean).join('/');
     return `s3://${bucket}${p ? `/${p}` : ''}`;
   }
-  throw new InvalidArgumentError(`unsupported remote URL ${url}`, 'use s3://BUCKET/PREFIX or file:///PATH');
+  throw new InvalidArgumentError(`unsupported remote URL ${url}`, 'use s3://BUCKET/PREFIX, file:///PATH or a team store\'s postgres://USER@HOST:PORT/DATABASE');
 }
 
 /** Check the options for reaching the canonical URL `url`. */
@@ -108,6 +125,7 @@ export function findRemote(storePath: string, name: string | undefined): RemoteC
 
 /** A client for the remote's object store. */
 export function openObjectStore(r: Pick<RemoteConfig, 'url'> & RemoteOptions): ObjectStore {
+  if (isStoreRemoteUrl(r.url)) throw new InvalidArgumentError(`${r.url} is a team store, not an object store remote`, 'push, pull, fetch and clone reach it; check it with `TUSK_STORE=URL tusk fsck` and clean it with `TUSK_STORE=URL tusk gc`');
   if (r.url.startsWith('file://')) return new DirObjectStore(fileURLToPath(r.url), r.url);
   const [bucket, ...prefix] = r.url.slice('s3://'.length).split('/');
   return new S3ObjectStore({ bucket: bucket!, prefix: prefix.join('/'), endpoint: r.endpoint, region: r.region, pathStyle: r.pathStyle, checksums: r.checksums }, r.url);

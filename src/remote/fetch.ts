@@ -37,7 +37,8 @@ export interface FetchResult {
   bytes: number;
   /** chunks left on the remote, to be fetched when read (--lazy) */
   remoteBacked: number;
-  requests: RequestCounts;
+  /** object store requests made; absent for a team store remote */
+  requests?: RequestCounts;
 }
 
 export interface FetchOptions {
@@ -269,8 +270,16 @@ export interface CloneResult extends FetchResult {
   path: string;
 }
 
-/** Make a store in `dir` with the remote as `origin`, and pull every branch into it. */
-export async function cloneRemote(url: string, dir: string, opts: RemoteOptions & { lazy?: boolean; onProgress?: OnProgress } = {}): Promise<CloneResult> {
+/**
+ * Make a store in `dir` with the remote as `origin`, and pull every branch into it (by `pull`,
+ * which a remote that is not an object store brings; by fetchRemote otherwise).
+ */
+export async function cloneRemote(
+  url: string,
+  dir: string,
+  opts: RemoteOptions & { lazy?: boolean; onProgress?: OnProgress } = {},
+  pull?: (store: Store) => Promise<FetchResult>,
+): Promise<CloneResult> {
   const target = path.resolve(dir);
   if (fs.existsSync(path.join(target, '.tusk'))) throw new AlreadyExistsError(`${target} already holds a tusk store`, 'clone into a new directory, or run `tusk pull` there');
   const existed = fs.existsSync(target);
@@ -281,7 +290,7 @@ export async function cloneRemote(url: string, dir: string, opts: RemoteOptions 
     addRemote(storePath, 'origin', url, remoteOpts);
     const store = openStore({ path: storePath });
     try {
-      const r = await fetchRemote(store, 'origin', { pull: true, lazy, onProgress });
+      const r = pull ? await pull(store) : await fetchRemote(store, 'origin', { pull: true, lazy, onProgress });
       ok = true;
       return { ...r, path: target };
     } finally {

@@ -29,9 +29,11 @@ export interface PushResult {
   branches: PushedBranch[];
   /** chunks, packs and bytes of pack data sent (or that would be) */
   chunks: number;
-  packs: number;
+  /** absent for a team store remote: the receiving store packs the chunks its own way */
+  packs?: number;
   bytes: number;
-  requests: RequestCounts;
+  /** object store requests made; absent for a team store remote */
+  requests?: RequestCounts;
 }
 
 export interface PushOptions {

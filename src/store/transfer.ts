@@ -3,7 +3,6 @@
 // every chunk and page against its id, writes chunks to packs and records all the rest in one
 // transaction. src/remote reaches the store through the façade methods built on this file.
 import { randomBytes } from 'node:crypto';
-import { requireLocal } from './packs.js';
 import { ConflictError, CorruptError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { splitIds } from './chunk-index.js';
 import { propagate } from './commit-service.js';
@@ -311,7 +310,9 @@ export async function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): A
         if (remote !== undefined) throw new InvalidArgumentError(`chunk ${id.toString('hex').slice(0, 16)} is not here: a lazy pull left it on remote ${remote}`, `fetch it first: \`tusk pull ${remote}\` (without --lazy) brings every byte`);
         throw new CorruptError(`chunk ${id.toString('hex').slice(0, 16)} is missing from the local index`, 'run `tusk fsck --verify-data`');
       }
-      yield { id, record: (s.packs.local ?? requireLocal(s.packs, 'pushing to a remote')).read(loc.packName, loc.offset, RECORD_HEADER_BYTES + loc.storedLen) };
+      const length = RECORD_HEADER_BYTES + loc.storedLen;
+      // packs in a bucket: a ranged read through the block cache (neighbouring records share its blocks)
+      yield { id, record: s.packs.local ? s.packs.local.read(loc.packName, loc.offset, length) : await s.packs.getRange(loc.packName, loc.offset, length) };
     }
   }
 }
@@ -381,12 +382,16 @@ function checkWholeRecord(id: Uint8Array, record: Buffer, where: string): { code
   return { codec: h.codec, rawLen: h.rawLen, payload, data };
 }
 
-/** A branch to set once the import is recorded; `expect` is the head it must still have (null: absent). */
+/**
+ * A branch to set once the import is recorded; `expect` is the head it must still have (null:
+ * absent). `force`: the new head need not descend from `expect` (a forced push).
+ */
 export interface BranchMove {
   repo: string;
   branch: string;
   head: string;
   expect: string | null;
+  force?: boolean;
 }
 
 /**
@@ -582,10 +587,10 @@ export class TransferImport {
       for (const m of moves) {
         const cur = await s.graph.getBranch(m.repo, m.branch);
         if ((cur?.head ?? null) !== m.expect) {
-          throw new ConflictError(`${m.repo}@${m.branch} moved to ${cur?.head ?? 'nothing'} while pulling`, 'pull again');
+          throw new ConflictError(`${m.repo}@${m.branch} moved to ${cur?.head ?? 'nothing'} while the commits arrived`, 'run the pull (or push) again');
         }
         if (!(await s.graph.getCommit(m.repo, m.head))) throw new CorruptError(`${m.repo}@${m.branch}: the remote head ${m.head} did not arrive`, 'the remote history is incomplete');
-        if (m.expect !== null && !(await isAncestor(s, m.repo, m.expect, m.head))) throw refuse(m);
+        if (m.expect !== null && !m.force && !(await isAncestor(s, m.repo, m.expect, m.head))) throw refuse(m);
         await s.graph.setBranch(m.repo, m.branch, m.head, cur?.created ?? Date.now());
       }
       for (const p of set.pipelines ?? []) {
