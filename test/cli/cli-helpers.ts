@@ -211,6 +211,7 @@ export async function withStoreDir<T>(fn?: (s: StoreDir) => Promise<T>): Promise
   const dir = tempDir('tusk-cli-');
   const init = await runTusk(['init', ...(STORE_KIND === 'team' ? await teamInitArgs() : []), '--json'], { cwd: dir });
   if (init.code !== 0) throw new Error(`tusk init failed: ${init.describe()}`);
+  if (STORE_KIND === 'team' && typeof init.json().metadata !== 'string') throw new Error(`tusk init made no team store: ${init.describe()}`);
   const s: StoreDir = {
     dir,
     tusk: (args, opts = {}) => runTusk(args, { cwd: dir, ...opts }),
