@@ -3,7 +3,15 @@ import { postgresMissing } from './test/helpers/postgres-install.js';
 
 // The CLI suites that also run against a team store (test/helpers/store-kind.ts): their stores come
 // from withStoreDir, which in the `team` project makes each one on PostgreSQL and s3rver.
-const TEAM_VARIANT_FILES = ['test/cli/data-commands.test.ts', 'test/cli/bad-input.test.ts', 'test/reliability/delta-crash.test.ts'];
+const TEAM_VARIANT_FILES = [
+  'test/cli/data-commands.test.ts',
+  'test/cli/bad-input.test.ts',
+  'test/cli/command-messages.test.ts',
+  'test/cli/unicode-names.test.ts',
+  'test/cli/special-targets.test.ts',
+  'test/cli/piped-stdin.test.ts',
+  'test/reliability/delta-crash.test.ts',
+];
 
 const common = {
   // Builds dist/ when it is older than src/: the CLI tests spawn the built binary.
