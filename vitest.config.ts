@@ -1,12 +1,36 @@
 import { defineConfig } from 'vitest/config';
+import { postgresMissing } from './test/helpers/postgres-install.js';
+
+// The CLI suites that also run against a team store (test/helpers/store-kind.ts): their stores come
+// from withStoreDir, which in the `team` project makes each one on PostgreSQL and s3rver.
+const TEAM_VARIANT_FILES = [
+  'test/cli/data-commands.test.ts',
+  'test/cli/bad-input.test.ts',
+  'test/cli/command-messages.test.ts',
+  'test/cli/unicode-names.test.ts',
+  'test/cli/special-targets.test.ts',
+  'test/cli/piped-stdin.test.ts',
+  'test/reliability/delta-crash.test.ts',
+];
+
+const common = {
+  // Builds dist/ when it is older than src/: the CLI tests spawn the built binary.
+  globalSetup: ['test/global-setup.ts'],
+  // CLI tests spawn node (~150 ms a command) dozens of times per test.
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+};
+
+const missing = postgresMissing();
+if (missing) console.warn(`team-store variant of ${TEAM_VARIANT_FILES.join(', ')} skipped: ${missing}`);
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Builds dist/ when it is older than src/: the CLI tests spawn the built binary.
-    globalSetup: ['test/global-setup.ts'],
-    // CLI tests spawn node (~150 ms a command) dozens of times per test.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      { test: { name: 'local', include: ['test/**/*.test.ts'], ...common } },
+      ...(missing
+        ? []
+        : [{ test: { name: 'team', include: TEAM_VARIANT_FILES, env: { TUSK_TEST_STORE: 'team' }, setupFiles: ['test/helpers/team-store-setup.ts'], ...common } }]),
+    ],
   },
 });

@@ -139,7 +139,8 @@ export interface CommitGraph {
   setCommitError(repo: string, id: string, error: string): Promise<void>;
   setParent(repo: string, id: string, parent: string | null): Promise<void>;
   deleteCommit(repo: string, id: string): Promise<void>;
-  commitSets(limit: number): Promise<CommitSet[]>;
+  /** Commit sets, newest first: at most `limit` of them, or every one when it is undefined. */
+  commitSets(limit?: number): Promise<CommitSet[]>;
   commitProvenance(repo: string, id: string): Promise<ProvenanceRecord[]>;
   /** Record upstream commits of a commit, all at once; one already recorded is kept as it is. */
   addCommitProvenance(repo: string, id: string, from: readonly ProvenanceRecord[]): Promise<void>;
@@ -428,8 +429,9 @@ export class SqliteCommitGraph implements CommitGraph {
       this.q.deleteCommit.run(repo, id);
     });
   }
-  commitSets(limit: number): Promise<CommitSet[]> {
-    return this.at(() => this.q.commitSets.all(limit) as CommitSet[]);
+  commitSets(limit?: number): Promise<CommitSet[]> {
+    // SQLite's LIMIT -1 is no limit
+    return this.at(() => this.q.commitSets.all(limit ?? -1) as CommitSet[]);
   }
   commitProvenance(repo: string, id: string): Promise<ProvenanceRecord[]> {
     return this.at(() => (this.q.commitProv.all(repo, id) as ProvenanceRow[]).map(provenanceOf));

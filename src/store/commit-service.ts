@@ -288,7 +288,7 @@ export async function listCommits(s: StoreCore, o: ListCommitsOptions): Promise<
 const LINK_BATCH = 500;
 
 export async function listCommitSets(s: StoreCore, opts: { number?: number } = {}): Promise<CommitSetInfo[]> {
-  const n = opts.number && opts.number > 0 ? opts.number : -1;
+  const n = opts.number && opts.number > 0 ? opts.number : undefined;
   return (await s.graph.commitSets(n)).map((r) => ({ id: r.id, commits: r.commits, finished: r.finished, failed: r.failed, created: iso(r.created), modified: iso(r.modified) }));
 }
 

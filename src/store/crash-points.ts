@@ -5,7 +5,8 @@
 // as a power cut for everything above the OS page cache) the N-th time (default 1st) the write
 // path passes the point NAME:
 //
-//   mid-pack-write     inside a pack append, after half of the batch's bytes reached the file
+//   mid-pack-write     inside a pack append, after half of the batch's bytes reached the file (a
+//                      local pack, or the staged file of a pack bound for a bucket)
 //   after-pack-sync    the packs are fsynced, the metadata transaction has not begun
 //   before-commit-txn  right before the commit's BEGIN IMMEDIATE (put, copy, delete file)
 //   in-commit-txn      inside the commit's transaction, every row written, before COMMIT

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { IoError } from '../errors.js';
+import { crashArmed, crashPoint } from './crash-points.js';
 import type { PackAppender, Packs } from './packs.js';
 
 /** Staged files older than this were left by a process that died before its upload. */
@@ -75,6 +76,8 @@ export class ObjectPackAppender implements PackAppender {
     try {
       let total = 0;
       for (const p of parts) total += p.length;
+      if (crashArmed('mid-pack-write')) fs.writeSync(this.fd, Buffer.concat(parts as Uint8Array[]), 0, total >> 1, at); // test-only: a torn append
+      crashPoint('mid-pack-write');
       let written = fs.writevSync(this.fd, parts as Uint8Array[], at);
       if (written !== total) {
         const joined = Buffer.concat(parts as Uint8Array[]);

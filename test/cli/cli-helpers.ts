@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { tempDir } from '../helpers.js';
+import { STORE_KIND, teamInitArgs } from '../helpers/store-kind.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(REPO_ROOT, 'bin', 'run.js');
@@ -199,13 +200,18 @@ export interface StoreDir {
   cleanup(): void;
 }
 
-/** Make a temp dir and run `tusk init` in it; with `fn`, run it and remove the dir afterwards. */
+/**
+ * Make a temp dir and run `tusk init` in it; with `fn`, run it and remove the dir afterwards. In the
+ * team variant (test/helpers/store-kind.ts) the store is a team store whose client directory is
+ * DIR/.tusk, so the commands run in DIR find it as they find a local one.
+ */
 export async function withStoreDir(): Promise<StoreDir>;
 export async function withStoreDir<T>(fn: (s: StoreDir) => Promise<T>): Promise<T>;
 export async function withStoreDir<T>(fn?: (s: StoreDir) => Promise<T>): Promise<StoreDir | T> {
   const dir = tempDir('tusk-cli-');
-  const init = await runTusk(['init', '--json'], { cwd: dir });
+  const init = await runTusk(['init', ...(STORE_KIND === 'team' ? await teamInitArgs() : []), '--json'], { cwd: dir });
   if (init.code !== 0) throw new Error(`tusk init failed: ${init.describe()}`);
+  if (STORE_KIND === 'team' && typeof init.json().metadata !== 'string') throw new Error(`tusk init made no team store: ${init.describe()}`);
   const s: StoreDir = {
     dir,
     tusk: (args, opts = {}) => runTusk(args, { cwd: dir, ...opts }),

@@ -9,36 +9,11 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import { PG_BIN, postgresMissing, unprivileged } from './postgres-install.js';
+
+export { PG_BIN, postgresMissing };
 
 const run = promisify(execFile);
-
-/** Where Debian's postgresql-15 puts its programs; TUSK_PG_BIN names another install. */
-export const PG_BIN = process.env.TUSK_PG_BIN ?? '/usr/lib/postgresql/15/bin';
-
-/** Why the PostgreSQL suites cannot run here (they skip with this), or undefined when they can. */
-export function postgresMissing(): string | undefined {
-  if (!fs.existsSync(path.join(PG_BIN, 'initdb')) || !fs.existsSync(path.join(PG_BIN, 'pg_ctl')))
-    return `PostgreSQL 15 is not installed (no ${PG_BIN}/initdb): install it with \`apt-get install postgresql\` (or set TUSK_PG_BIN to its bin directory)`;
-  if (process.getuid?.() === 0 && unprivileged() === undefined)
-    return 'running as root, and neither the postgres user nor `setpriv` is available to run the server unprivileged';
-  return undefined;
-}
-
-/** How to run a command as an unprivileged user when we are root: the postgres user, else nobody. */
-function unprivileged(): { prefix: string[]; uid: number; gid: number } | undefined {
-  for (const user of ['postgres', 'nobody']) {
-    let ids: string[];
-    try {
-      ids = execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim().split(/\s+/).concat(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
-    } catch {
-      continue;
-    }
-    const [uid, gid] = ids.map(Number) as [number, number];
-    if (fs.existsSync('/usr/sbin/runuser') || fs.existsSync('/sbin/runuser')) return { prefix: ['runuser', '-u', user, '--'], uid, gid };
-    return { prefix: ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'], uid, gid };
-  }
-  return undefined;
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -134,7 +109,6 @@ export interface PostgresForTests {
 export function usePostgres(opts: PgServerOptions = {}): PostgresForTests {
   const missing = postgresMissing();
   let server: PgServer | undefined;
-  let n = 0;
   beforeAll(async () => {
     if (!missing) server = await startPostgres(opts);
   }, 120_000);
@@ -144,16 +118,21 @@ export function usePostgres(opts: PgServerOptions = {}): PostgresForTests {
   return {
     missing,
     server: () => server!,
-    async freshDatabase(template?: string) {
-      const name = `t${++n}_${process.pid}`;
-      const admin = new pg.Client({ connectionString: server!.url('postgres') });
-      await admin.connect();
-      try {
-        await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${pg.escapeIdentifier(new URL(template).pathname.slice(1))}` : ''}`);
-      } finally {
-        await admin.end();
-      }
-      return server!.url(name);
-    },
+    freshDatabase: (template?: string) => freshDatabase(server!, template),
   };
+}
+
+let databases = 0;
+
+/** A new database on `server`: its URL. Empty, or a copy of `template` (a database left without connections). */
+export async function freshDatabase(server: PgServer, template?: string): Promise<string> {
+  const name = `t${++databases}_${process.pid}`;
+  const admin = new pg.Client({ connectionString: server.url('postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${pg.escapeIdentifier(new URL(template).pathname.slice(1))}` : ''}`);
+  } finally {
+    await admin.end();
+  }
+  return server.url(name);
 }

@@ -1,11 +1,13 @@
 // A put that stores a new version of a big table as deltas, killed (SIGKILL) at the write path's
 // named points: nothing acknowledged is lost (every earlier version reads back), fsck is clean,
 // and the next put, get -o (the big-file paths: content worker, native copy loop), range reads and
-// gc work. Through the built CLI, as a user would see it.
+// gc work. Through the built CLI, as a user would see it; vitest's team project runs it again on a
+// team store (test/helpers/store-kind.ts), where the same kills must leave the database and bucket as clean.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withStoreDir, type StoreDir } from '../cli/cli-helpers.js';
+import { STORE_KIND } from '../helpers/store-kind.js';
 import { tableVersions } from '../store/table-versions.js';
 
 // past PARALLEL_MIN_BYTES (16 MiB): puts cut on the content worker, get -o copies natively
@@ -46,7 +48,9 @@ describe.sequential('a delta write killed at each named point', () => {
 
   it('afterwards the put goes through, every version reads back (whole, -o, by range), gc leaves a clean store', async () => {
     const put = await s.json<{ commit: string; storedBytes: number }>(['put', 'file', 'r@master:/t.csv', '-f', file(2)]);
-    expect(put.storedBytes).toBeLessThan(versions[2]!.length * 0.03);
+    // deltas are written where packs are on a local disk (docs/format.md, "Deltas"): a team store's
+    // are in a bucket, and it stores the new version's chunks on their own
+    if (STORE_KIND === 'local') expect(put.storedBytes).toBeLessThan(versions[2]!.length * 0.03);
     const out = path.join(s.dir, 'out.csv');
     for (const [i, c] of [...commits, put.commit].entries()) {
       if (i === 1) continue; // read after each crash

@@ -193,13 +193,14 @@ export class PgCommitGraph implements CommitGraph {
       [repo, id],
     );
   }
-  async commitSets(limit: number): Promise<CommitSet[]> {
+  async commitSets(limit?: number): Promise<CommitSet[]> {
     return (
       await this.rows(
         `SELECT ${COMMIT_SET.select}, COUNT(*) AS commits, COUNT(finished) AS finished, COUNT(error) AS failed,
                 MIN(started) AS created, MAX(COALESCE(finished, started)) AS modified
          FROM commits GROUP BY id ORDER BY MIN(started) DESC LIMIT $1`,
-        [limit],
+        // PostgreSQL's LIMIT NULL is no limit (a negative one is an error)
+        [limit ?? null],
       )
     ).map(COMMIT_SET.from);
   }

@@ -102,6 +102,9 @@ for (const backend of BACKENDS) {
       const sets = await m.graph.commitSets(10);
       expect(sets.find((s) => s.id === 'c')).toEqual({ id: 'c', commits: 2, finished: 0, failed: 1, created: 1001, modified: 1003 });
       expect(sets.find((s) => s.id === 'b')).toEqual({ id: 'b', commits: 1, finished: 1, failed: 0, created: 1002, modified: 5000 });
+      // newest first; without a limit, every set (`tusk list commit` with no -n)
+      expect((await m.graph.commitSets()).map((s) => s.id)).toEqual(sets.map((s) => s.id));
+      expect((await m.graph.commitSets(1)).map((s) => s.id)).toEqual([sets[0]!.id]);
       await m.unitOfWork(async ({ graph }) => {
         await graph.setParent('r', 'c', 'b');
         await graph.deleteCommit('r', 'a');
