@@ -23,7 +23,7 @@ export const CHANGE_CHANNELS = [BRANCH_CHANNEL, COMMIT_CHANNEL, JOB_CHANNEL, LOG
  * waits for changes with time alone (a runner's or a datum's lease running out), and a writer
  * that sends no notification (an older tusk on the same database) would otherwise never wake it.
  */
-export const SAFETY_MS = 5000;
+export const SAFETY_MS = 10_000;
 
 export interface BranchMoved {
   repo: string;

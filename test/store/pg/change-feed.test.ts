@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IoError } from '../../../src/errors.js';
 import { pollingFeed } from '../../../src/store/change-feed.js';
 import type { NewDatum } from '../../../src/store/job-records.js';
+import { pgFailure } from '../../../src/store/pg/connection.js';
 import { PgMetadata } from '../../../src/store/pg/metadata.js';
 import { JOB_CHANNEL, LOG_CHANNEL, listenForChanges, watch } from '../../../src/store/pg/watch.js';
 import { usePostgres } from '../../helpers/postgres.js';
@@ -23,6 +24,17 @@ describe('the polling feed (a store that cannot notify)', () => {
     await pending;
     await feed.next(HOUR);
     await feed.close();
+  });
+});
+
+describe('a connection lost under a statement', () => {
+  it('is E_IO naming the database, whether the server ended the session or the socket closed', () => {
+    const target = { url: 'postgres://tusk:hunter2@db.example:5432/meta' };
+    for (const err of [Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), new Error('Connection terminated unexpectedly')]) {
+      const mapped = pgFailure(err, target);
+      expect(mapped).toBeInstanceOf(IoError);
+      expect(mapped!.message).toBe(`lost the connection to the metadata database postgres://tusk:***@db.example:5432/meta: ${err.message}`);
+    }
   });
 });
 

@@ -1,0 +1,181 @@
+// Waiting on a team store through the built CLI: `wait commit` and `logs -f` sleep on PostgreSQL
+// notifications, not on a poll. A wait started before another process finishes the commit
+// returns after it, printing what a local store prints; a follower shows the lines of a job run by
+// another process and ends with it; a quiet wait sends (next to) no statements to the database,
+// counted from the server's statement log; a lost connection ends a wait with E_IO.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../helpers.js';
+import { usePostgres } from '../helpers/postgres.js';
+import { startS3, type S3Server } from '../remote/s3-server.js';
+import { expectOk, runTusk, startTusk, type RunOptions } from './cli-helpers.js';
+
+const server = usePostgres();
+const skip = server.missing !== undefined;
+
+let s3: S3Server;
+beforeAll(async () => {
+  if (!skip) s3 = await startS3(['tusk']);
+});
+afterAll(async () => {
+  await s3?.close();
+});
+
+const mk = tempDirs('tusk-watch-');
+
+/** A statement the server logs under log_statement = all: one per query (simple or extended protocol). */
+const STATEMENT_LINE = /LOG:\s+(statement|execute [^:]*):/g;
+
+/** A new team store in a fresh database, and the options that reach it. */
+async function teamStore(prefix: string): Promise<{ url: string; opts: RunOptions }> {
+  const url = await server.freshDatabase();
+  const opts: RunOptions = { cwd: mk(), env: { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined } };
+  expectOk(await runTusk(['init', '--metadata', url, '--packs', `s3://tusk/${prefix}`, '--endpoint', s3.endpoint, '--path-style', '--json'], opts));
+  return { url, opts };
+}
+
+async function withAdmin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Wait (polling the server, in the test only) until some connection of the database listens for changes. */
+async function untilListening(url: string, running: { done: Promise<unknown> }): Promise<void> {
+  let exited = false;
+  void running.done.then(() => (exited = true));
+  await withAdmin(url, async (c) => {
+    for (let i = 0; i < 2400; i++) {
+      const n = Number((await c.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")).rows[0].n);
+      if (n > 0) return;
+      if (exited) throw new Error('the command ended before it listened for changes');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('no connection of the command listened for changes within 60 s');
+  });
+}
+
+/** What differs between any two stores' output (ids, times, times as ages) replaced. */
+function normal(text: string): string {
+  return text
+    .replace(/\b[0-9a-f]{32}\b/g, '<id>')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
+    .replace(/^(Started|Finished): .+$/gm, '$1: <age>');
+}
+
+describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.missing})` : ''}`, () => {
+  it('wait commit started before another process finishes the commit returns after it, printing what a local store prints', async () => {
+    const local: RunOptions = { cwd: mk(), env: { TUSK_RUNNER: 'none', TUSK_STORE: undefined } };
+    expectOk(await runTusk(['init', '--json'], local));
+    const { url, opts: team } = await teamStore('wait');
+    const printed: Record<string, string[]> = {};
+    for (const [name, opts] of [
+      ['local', local],
+      ['team', team],
+    ] as const) {
+      expectOk(await runTusk(['create', 'repo', 'data'], opts));
+      expectOk(await runTusk(['start', 'commit', 'data@master'], opts));
+      const waits = [startTusk(['wait', 'commit', 'data@master', '--json'], opts), startTusk(['wait', 'commit', 'data@master'], opts)];
+      // on the team store: both wait on notifications before the commit is finished
+      if (name === 'team') for (const w of waits) await untilListening(url, w);
+      expectOk(await runTusk(['put', 'file', 'data@master:/a.txt'], { ...opts, input: 'alpha\n' }));
+      expectOk(await runTusk(['finish', 'commit', 'data@master'], opts));
+      printed[name] = [];
+      for (const w of waits) {
+        const r = await w.done;
+        expect(r.code, r.describe()).toBe(0);
+        printed[name].push(normal(r.stdout));
+      }
+      expect(JSON.parse(printed[name][0]!)).toMatchObject({ repo: 'data', branch: 'master', finished: '<time>', sizeBytes: 6 });
+    }
+    expect(printed.team).toEqual(printed.local);
+  }, 120_000);
+
+  it('a quiet wait sends no statements while it waits; a poll would send several a second', async () => {
+    const { url, opts } = await teamStore('quiet');
+    const db = new URL(url).pathname.slice(1);
+    // every statement on this database, from now on, goes to the server's log
+    await withAdmin(server.server().url('postgres'), (c) => c.query(`ALTER DATABASE ${pg.escapeIdentifier(db)} SET log_statement = 'all'`));
+    const log = path.join(server.server().dir, 'log');
+    expectOk(await runTusk(['create', 'repo', 'data'], opts));
+    expectOk(await runTusk(['start', 'commit', 'data@master'], opts));
+    // runs jobs here while no runner is alive: the default mode of a wait
+    const wait = startTusk(['wait', 'commit', 'data@master', '--json'], { ...opts, env: { ...opts.env, TUSK_RUNNER: undefined } });
+    await untilStatements(log, wait);
+    // what the wait does as it starts (its first looks) is over within a second
+    await new Promise((r) => setTimeout(r, 1000));
+    const from = fs.statSync(log).size;
+    await new Promise((r) => setTimeout(r, 3000));
+    const during = statementsOf(fs.readFileSync(log).subarray(from).toString('utf8'));
+    expect(await Promise.race([wait.done.then(() => 'ended'), Promise.resolve('waiting')])).toBe('waiting');
+    expect(during, during.join('\n')).toEqual([]);
+    expectOk(await runTusk(['finish', 'commit', 'data@master'], opts));
+    const r = await wait.done;
+    expect(r.code, r.describe()).toBe(0);
+  }, 120_000);
+
+  it('logs -f shows the lines of a job another process runs, and ends when the job does', async () => {
+    const { url, opts } = await teamStore('logs');
+    const src = mk();
+    fs.writeFileSync(path.join(src, 'a.txt'), 'alpha\n');
+    fs.writeFileSync(path.join(src, 'b.txt'), 'bravo\n');
+    expectOk(await runTusk(['create', 'repo', 'src'], opts));
+    expectOk(await runTusk(['put', 'file', '-r', 'src@master:/', '-f', src], opts));
+    const spec = path.join(mk(), 'spec.json');
+    const script = 'for i in 1 2 3; do echo "line $i of $(ls /pfs/src)"; sleep 0.2; done; cp /pfs/src/* /pfs/out/';
+    fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'src', glob: '/*' } }, transform: { cmd: ['sh', '-c', script] } }));
+    expectOk(await runTusk(['create', 'pipeline', '-f', spec], opts));
+    const [job] = expectOk(await runTusk(['list', 'job', '-p', 'up', '--json'], opts)).json<{ id: string; state: string }[]>();
+    expect(job!.state).toBe('JOB_CREATED');
+    const follow = startTusk(['logs', '-f', '-j', `up@${job!.id}`], opts);
+    await untilListening(url, follow);
+    // another process runs the job (a runner beside the follower, sharing this client directory)
+    expectOk(await runTusk(['run', '--json'], opts));
+    const r = await follow.done;
+    expect(r.code, r.describe()).toBe(0);
+    const expected = ['a.txt', 'b.txt'].flatMap((f) => [1, 2, 3].map((i) => `line ${i} of ${f}`)).sort();
+    expect(r.stdout.trim().split('\n').sort()).toEqual(expected);
+    // the same lines as reading the finished log
+    expect(r.stdout).toBe(expectOk(await runTusk(['logs', '-j', `up@${job!.id}`], opts)).stdout);
+  }, 120_000);
+
+  it('a lost connection ends a wait with E_IO naming the database, not a hang', async () => {
+    const { url, opts } = await teamStore('lost');
+    expectOk(await runTusk(['create', 'repo', 'data'], opts));
+    expectOk(await runTusk(['start', 'commit', 'data@master'], opts));
+    const wait = startTusk(['wait', 'commit', 'data@master', '--json'], opts);
+    await untilListening(url, wait);
+    await withAdmin(url, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'));
+    const r = await wait.done;
+    expect(r.code, r.describe()).toBe(1);
+    const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+    expect(error.code, r.stdout).toBe('E_IO');
+    expect(error.message).toContain(new URL(url).pathname.slice(1));
+    // the commit is still open: nothing was changed
+    expect(expectOk(await runTusk(['inspect', 'commit', 'data@master', '--json'], opts)).json().finished).toBeNull();
+  }, 120_000);
+});
+
+/** The statements in a stretch of the server's log (only the database under test logs them). */
+function statementsOf(text: string): string[] {
+  return [...text.matchAll(STATEMENT_LINE)].map((m) => text.slice(m.index, text.indexOf('\n', m.index)));
+}
+
+/** Wait until the command has sent its first statement to the database. */
+async function untilStatements(log: string, running: { done: Promise<unknown> }): Promise<void> {
+  let exited = false;
+  void running.done.then(() => (exited = true));
+  const from = fs.statSync(log).size;
+  for (let i = 0; i < 2400; i++) {
+    if (statementsOf(fs.readFileSync(log).subarray(from).toString('utf8')).length > 0) return;
+    if (exited) throw new Error('the command ended before it reached the database');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('the command sent no statement within 60 s');
+}
