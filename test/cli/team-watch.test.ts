@@ -1,4 +1,4 @@
-// Waiting on a team store through the built CLI: `wait commit` and `logs -f` sleep on PostgreSQL
+// Waiting on a team store through the built CLI: `wait commit`, `wait job` and `logs -f` sleep on PostgreSQL
 // notifications, not on a poll. A wait started before another process finishes the commit
 // returns after it, printing what a local store prints; a follower shows the lines of a job run by
 // another process and ends with it, and so does the console's live view; a quiet wait sends no
@@ -166,10 +166,11 @@ describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.miss
     expect(expectOk(await runTusk(['inspect', 'commit', 'data@master', '--json'], opts)).json().finished).toBeNull();
   }, 120_000);
 
-  it("logs -f and the console's live view show the lines of a job another process runs; logs -f ends when the job does", async () => {
+  it("logs -f and the console's live view show the lines of a job another process runs; logs -f and wait job end when the job does", async () => {
     const { url, opts } = await teamStore('logs');
     const job = await pipelineWithJob(opts);
     const follow = startTusk(['logs', '-f', '-j', `up@${job}`], opts);
+    const waitJob = startTusk(['wait', 'job', `up@${job}`, '--json'], opts);
     const consoleRun = startTusk(['console', '--port', '0', '--json'], opts);
     const { url: site } = JSON.parse(await consoleRun.waitFor((t) => t.includes('\n'))) as { url: string };
     const ac = new AbortController();
@@ -180,8 +181,8 @@ describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.miss
       if (event === 'jobs') states.push(...(data as { jobs: { state: string }[] }).jobs.map((j) => j.state));
       if (event === 'logs') shown.push(...(data as { lines: { stream: string; message: string }[] }).lines.filter((l) => l.stream !== 'system').map((l) => l.message));
     });
-    // both listen (the follower and the console's stream) before the job runs
-    await untilListening(url, follow, 2);
+    // all three listen (the follower, the wait and the console's stream) before the job runs
+    await untilListening(url, follow, 3);
     // another process runs the job (a runner beside them, sharing this client directory)
     expectOk(await runTusk(['run', '--json'], opts));
     const r = await follow.done;
@@ -189,6 +190,9 @@ describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.miss
     expect(r.stdout.trim().split('\n').sort()).toEqual(LINES);
     // the same lines as reading the finished log
     expect(r.stdout).toBe(expectOk(await runTusk(['logs', '-j', `up@${job}`], opts)).stdout);
+    const waited = await waitJob.done;
+    expect(waited.code, waited.describe()).toBe(0);
+    expect(JSON.parse(waited.stdout)).toMatchObject({ pipeline: 'up', id: job, state: 'JOB_SUCCESS', processed: 2 });
     for (let i = 0; i < 1200 && !(states.at(-1) === 'JOB_SUCCESS' && shown.length >= LINES.length); i++) await new Promise((r) => setTimeout(r, 25));
     ac.abort();
     await reading;
