@@ -110,8 +110,7 @@ async function readEvents(res: Response, onEvent: (event: string | undefined, da
 describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.missing})` : ''}`, () => {
   it('wait commit started before another process finishes the commit returns after it, printing what a local store prints', async () => {
     const local: RunOptions = { cwd: mk(), env: { TUSK_RUNNER: 'none', TUSK_STORE: undefined } };
-    expectOk(await runTusk(['init', '--json'], local));
-    const { url, opts: team } = await teamStore('wait');
+    const [, { url, opts: team }] = await Promise.all([runTusk(['init', '--json'], local).then(expectOk), teamStore('wait')]);
     // side by side: the two stores share nothing
     const printed = await Promise.all(
       [local, team].map(async (opts) => {
