@@ -99,10 +99,10 @@ export function pgFailure(err: unknown, target: PgTarget): TuskError | null {
     case '25006':
       return new LockedError(`the metadata database ${where} is read-only: ${detail}`, 'use a writable server (not a standby)', opts);
     default:
-      // the driver's own words when the server asks for a password and none was found
       // the driver's words for a connection that closed under a query, which carry no code
       if (/^Connection terminated/i.test(detail))
         return new IoError(`lost the connection to the metadata database ${where}: ${detail}`, 'check that PostgreSQL is running, then run the command again', opts);
+      // the driver's own words when the server asks for a password and none was found
       if (/client password must be a string/.test(detail))
         return new LockedError(`the metadata database ${where} wants a password, and none was given`, 'give it in the URL, in PGPASSWORD or in ~/.pgpass', opts);
       return null;
