@@ -153,6 +153,10 @@ describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.miss
     const during = statementsOf(fs.readFileSync(log).subarray(from).toString('utf8'));
     expect(await Promise.race([wait.done.then(() => 'ended'), Promise.resolve('waiting')])).toBe('waiting');
     expect(during, during.join('\n')).toEqual([]);
+    // a wait that times out says so, as on a local store
+    const timedOut = await runTusk(['wait', 'commit', 'data@master', '--timeout', '1', '--json'], opts);
+    expect(timedOut.code, timedOut.describe()).toBe(3);
+    expect(timedOut.json<{ error: { code: string } }>().error.code).toBe('E_CONFLICT');
 
     // the server drops every session of the database: the wait ends at once, with the error a user can act on
     await withAdmin(url, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'));
