@@ -162,6 +162,10 @@ export class PipelineService {
   followLogs(filter: LogFilter, opts: FollowOptions) {
     return followLogs(this.core, filter, opts);
   }
+  /** Wake-ups for a live view between two reads (the console's event stream); close the feed when done. */
+  changes(signal?: AbortSignal) {
+    return this.core.changes(signal);
+  }
   /** A job's log lines as they are written (the console's event stream). */
   tailLogs(filter: LogFilter, opts: ConstructorParameters<typeof LogTail>[2]) {
     return new LogTail(this.core, filter, opts);

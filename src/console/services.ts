@@ -4,6 +4,7 @@
 import type { LogFilter, LogLine, LogTail } from '../pipeline/logs.js';
 import type { DatumInfo, JobFilter, JobInfo, PipelineInfo } from '../pipeline/pipeline-service.js';
 import type { Store } from '../store/store.js';
+import type { ChangeFeed } from '../store/store-handle.js';
 import type { FileInfo } from '../store/types.js';
 
 /** The store's reads the console pages through. */
@@ -24,6 +25,8 @@ export interface ConsolePipelines {
   listDatums(pipeline: string, job: string): Promise<DatumInfo[]>;
   inspectDatum(pipeline: string, job: string, id: string): Promise<DatumInfo>;
   streamLogs(filter: LogFilter): AsyncIterable<LogLine>;
+  /** Wake-ups between two reads of a live view: a poll interval, or a team store's notifications. */
+  changes(signal?: AbortSignal): Promise<ChangeFeed>;
   /** A job's log lines as they are written. */
   tailLogs(filter: LogFilter, opts: ConstructorParameters<typeof LogTail>[2]): LogTail;
 }

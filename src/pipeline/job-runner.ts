@@ -202,7 +202,8 @@ class DatumLanes {
     this.claims = new DatumClaims(s, job, opts.runner);
     this.results = new ResultBatch(s);
     this.earlier = new PreviousRuns(s, job);
-    this.logs = jobLogger(logFile(s, job.pipeline, job.id));
+    // followers on a store that notifies wake on each batch written, not on a timer
+    this.logs = jobLogger(logFile(s, job.pipeline, job.id), () => s.noteLogsWritten(job.pipeline, job.id));
   }
 
   /**

@@ -4,7 +4,7 @@
 // forward in small chunks, so memory depends on line length and on how many jobs overlap in
 // time, never on how much a job logged.
 import * as fs from 'node:fs';
-import { setImmediate as yieldToEvents, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { InvalidArgumentError } from '../errors.js';
 import type { JobState, JobSummary } from '../store/job-records.js';
 import { cleanPath } from '../store/paths.js';
@@ -42,7 +42,7 @@ export interface LogFilter {
 const READ_CHUNK = 64 * 1024;
 /** What one poll reads of one file at most; a follower that is behind polls again at once. */
 const POLL_BUDGET = 4 * READ_CHUNK;
-/** How often a follower looks for appended lines and new jobs. */
+/** How often a follower looks for appended lines and new jobs on a store that cannot notify. */
 export const FOLLOW_POLL_MS = 200;
 /**
  * A job's log is complete once the job has ended and the file has not grown for this long. The
@@ -135,7 +135,9 @@ export interface FollowOptions {
 /**
  * Print what is stored, then the lines appended from then on, including those of jobs that start
  * meanwhile. Following one job returns once it has ended and its log is drained; otherwise it
- * returns when `signal` aborts.
+ * returns when `signal` aborts. Between two looks it waits on the store's change feed: a poll
+ * interval on a local store, a notification (a batch of lines written, a job's state changed) on
+ * a team store.
  */
 export async function followLogs(s: StoreHandle, filter: LogFilter, opts: FollowOptions): Promise<void> {
   const startedAt = Date.now();
@@ -146,20 +148,20 @@ export async function followLogs(s: StoreHandle, filter: LogFilter, opts: Follow
   // from here on, only jobs that are running or ended lately can still grow
   const tail = new LogTail(s, filter, { lines, endedSince: startedAt - DRAIN_QUIET_MS });
   for (const src of sources) tail.adopt(src.job, src.file, startedAt);
+  // aborting the signal closes the feed, which ends its wait at once
+  const feed = await s.changes(opts.signal);
   try {
     while (!opts.signal.aborted) {
-      const { lines: fresh, more } = await tail.poll();
+      const { lines: fresh, more, recheckMs } = await tail.poll();
       if (fresh.length > 0) opts.onLines(fresh);
       if (filter.job !== undefined && tail.isDrained(filter.pipeline!, filter.job)) return;
-      try {
-        // behind (a file grew by more than one poll reads): go on at once, but let signals in
-        await sleep(more ? 0 : (opts.pollMs ?? FOLLOW_POLL_MS), undefined, { signal: opts.signal });
-      } catch {
-        return; // aborted
-      }
+      // behind (a file grew by more than one poll reads): go on at once, but let signals in
+      if (more) await yieldToEvents();
+      else await feed.next(opts.pollMs ?? FOLLOW_POLL_MS, recheckMs);
     }
   } finally {
     tail.close();
+    await feed.close();
   }
 }
 
@@ -408,8 +410,12 @@ export class LogTail {
     return this.done.has(`${pipeline}@${job}`);
   }
 
-  /** Lines appended since the last poll, oldest first; `more` when a file has more than one poll reads. */
-  async poll(): Promise<{ lines: LogLine[]; more: boolean }> {
+  /**
+   * Lines appended since the last poll, oldest first; `more` when a file has more than one poll
+   * reads; `recheckMs`, when an ended job's log becomes complete by staying quiet: poll again
+   * then, even if nothing else changed.
+   */
+  async poll(): Promise<{ lines: LogLine[]; more: boolean; recheckMs?: number }> {
     const now = Date.now();
     const live = await this.liveJobs();
     this.since = now - DRAIN_QUIET_MS;
@@ -423,6 +429,7 @@ export class LogTail {
     }
     const out: LogLine[] = [];
     let more = false;
+    let quietAt = Infinity;
     for (const [key, t] of this.tracked) {
       const r = t.file.read(POLL_BUDGET);
       if (r.lines.length > 0) await this.lines.prepare(t.job);
@@ -440,11 +447,11 @@ export class LogTail {
         this.lines.forget(t.job);
         this.tracked.delete(key);
         this.done.add(key);
-      }
+      } else if (ended) quietAt = Math.min(quietAt, Math.max(endedAt, t.grewAt) + DRAIN_QUIET_MS);
     }
     // lines of different jobs are in time order within each file only
     out.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-    return { lines: out, more };
+    return quietAt === Infinity ? { lines: out, more } : { lines: out, more, recheckMs: Math.max(0, quietAt - Date.now()) };
   }
 
   /** Stop reading: give back every open descriptor. */

@@ -34,21 +34,29 @@ export async function isRunnerAlive(s: StoreHandle): Promise<boolean> {
 /**
  * Wait until `isDone()` holds. Whenever no background runner is alive, runnable jobs are run here,
  * so a wait never depends on a runner that is not there. `runHere: false` (default under
- * TUSK_RUNNER=none) only polls. Returns false when `timeoutMs` passed first; the timeout is
- * checked between runs, not inside one.
+ * TUSK_RUNNER=none) only waits. Between two looks it waits on the store's change feed: on a
+ * local store a poll interval (backing off to 250 ms), on a team store a notification (or the
+ * feed's safety interval). Returns false when `timeoutMs` passed first; the timeout is checked
+ * between runs, not inside one.
  */
 export async function runUntil(s: StoreHandle, isDone: () => Promise<boolean>, opts: { timeoutMs?: number; runHere?: boolean } = {}): Promise<boolean> {
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   const runHere = opts.runHere ?? process.env.TUSK_RUNNER !== 'none';
-  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-    if (await isDone()) return true;
-    if (runHere && !(await isRunnerAlive(s)) && (await runForeground(s)) > 0) {
-      delay = 10;
-      continue;
+  // opened before the first look: whatever commits after that wakes the wait
+  const feed = await s.changes();
+  try {
+    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+      if (await isDone()) return true;
+      if (runHere && !(await isRunnerAlive(s)) && (await runForeground(s)) > 0) {
+        delay = 10;
+        continue;
+      }
+      if (await isDone()) return true;
+      if (Date.now() > deadline) return false;
+      await feed.next(delay, deadline - Date.now());
     }
-    if (await isDone()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, delay));
+  } finally {
+    await feed.close();
   }
 }
 

@@ -460,15 +460,18 @@ export class ChildProcessTransform implements Transform {
  * A job's log: one append-only JSON-lines file, `{ts, datum, stream, message}` per line. One
  * file per job rather than per datum: 10,000 datums must not cost 10,000 file creations. Lines
  * are written in batches (at 64 KiB or every 200 ms) so that a datum's three system lines do not
- * cost three writes; `logs -f` sees them at most 200 ms late.
+ * cost three writes; `logs -f` sees them at most 200 ms late. `onWritten` is told after each
+ * batch (a team store notifies followers then).
  */
-export function jobLogger(file: string): { forDatum(datum: string): DatumContext['log']; close(): void } {
+export function jobLogger(file: string, onWritten: () => void = () => {}): { forDatum(datum: string): DatumContext['log']; close(): void } {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const fd = fs.openSync(file, 'a');
   let pending = '';
   const flush = () => {
-    if (pending) fs.writeSync(fd, pending);
+    if (!pending) return;
+    fs.writeSync(fd, pending);
     pending = '';
+    onWritten();
   };
   const timer = setInterval(flush, 200);
   timer.unref();

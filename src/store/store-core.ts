@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError, IoError, NotFoundError } from '../errors.js';
+import { pollingFeed, type ChangeFeed } from './change-feed.js';
 import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
@@ -73,6 +74,18 @@ export interface StoreCore {
    * asks, since an open database keeps answering from what it holds open after it is deleted.
    */
   metadataFault(): string | undefined;
+  /**
+   * Wake-ups for a waiter (change-feed.ts), open once the feed is: a change committed after this
+   * resolves wakes it. SQLite cannot notify: its feed waits the caller's poll interval. A team
+   * store's listens on PostgreSQL notifications over a connection of its own. Close it when the
+   * wait ends; aborting `signal` closes it too.
+   */
+  changes(signal?: AbortSignal): Promise<ChangeFeed>;
+  /**
+   * Tell waiters that lines were appended to a job's log (a runner calls it after each batch it
+   * writes). Best effort and not awaited: a lost notice delays a follower until its next look.
+   */
+  noteLogsWritten(pipeline: string, job: string): void;
   /** Close the metadata (and the local cache), not the packs: closeCore closes both. A team store's connections end in the background (whenClosed). */
   closeMetadata(): void;
   /** Resolves once what closeMetadata began is done: at once on SQLite, once a team store's connections have ended. */
@@ -192,6 +205,9 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     unitNow: (fn) => units.runNow(fn),
     manyUnits: (fn) => withManyUnits(db, fn),
     compact: () => compactDb(db),
+    changes: async (signal) => pollingFeed(signal),
+    // the followers of a local store read the files themselves, every poll
+    noteLogsWritten: () => {},
     metadataFault: () => (fs.existsSync(storePath) ? dbFileFault(path.join(storePath, DB_FILE)) : 'the store was deleted'),
     closeMetadata: () => {
       if (db.open) db.close();

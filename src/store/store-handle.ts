@@ -30,6 +30,7 @@ export { INPUT_CACHE_DIR, inputCacheLimit, noteCached, trimIfGrown } from './inp
 export { TERMINAL_JOB_STATES } from './job-records.js';
 export type { AppendedOutput } from './file-service.js';
 export type { UnitTx } from './store-core.js';
+export type { ChangeFeed } from './change-feed.js';
 export type { ContentWant } from './lazy-fetch.js';
 export type { Known } from './content-io.js';
 export type { FileCache } from './file-cache.js';
@@ -76,6 +77,14 @@ export class StoreHandle {
   }
   get index(): ChunkIndex {
     return this.#core.index;
+  }
+  /** Wake-ups for a waiter (StoreCore.changes); close the feed when the wait ends. */
+  changes(signal?: AbortSignal) {
+    return this.#core.changes(signal);
+  }
+  /** Tell waiters a job's log grew (StoreCore.noteLogsWritten). */
+  noteLogsWritten(pipeline: string, job: string): void {
+    this.#core.noteLogsWritten(pipeline, job);
   }
   /** All of `fn`'s metadata writes land, or none does (StoreCore.unitOfWork). */
   unitOfWork<T>(fn: (tx: UnitTx) => Promise<T>): Promise<T> {

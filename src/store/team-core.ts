@@ -18,6 +18,7 @@ import { openCacheDb } from './meta-db.js';
 import type { Packs } from './packs.js';
 import { PageReader, type PageStore } from './page-store.js';
 import { pgFailure, type PgTarget } from './pg/connection.js';
+import { listenForChanges } from './pg/watch.js';
 import type { PgMetadata } from './pg/metadata.js';
 import type { RemoteChunkIndex } from './remote-chunks.js';
 import type { StoreCore, UnitTx } from './store-core.js';
@@ -98,6 +99,8 @@ export function openTeamCore(opts: TeamCoreOptions): StoreCore {
     manyUnits: (fn) => fn(),
     // the server reclaims its own space (autovacuum)
     compact: () => {},
+    changes: (signal) => listenForChanges(meta.target, signal),
+    noteLogsWritten: (pipeline, job) => meta.notifyLogs(pipeline, job),
     // The database's loss (dropped, unreachable, refusing logins) shows as the errors of the
     // statements themselves (E_IO, E_LOCKED, E_INVALID): only this machine's directory can be
     // looked at without a round trip.

@@ -84,6 +84,13 @@ export function pgFailure(err: unknown, target: PgTarget): TuskError | null {
       return new LockedError(`the metadata database ${where} refused the login: ${detail}`, 'check the user, and the password in ~/.pgpass or PGPASSWORD', opts);
     case '3D000':
       return new InvalidArgumentError(`the metadata database ${where} does not exist`, 'create it (createdb NAME) or name an existing one', opts);
+    // the server ended the session (shut down, restarted, or an administrator terminated it)
+    case '57P01':
+    case '57P02':
+    case '08000':
+    case '08003':
+    case '08006':
+      return new IoError(`lost the connection to the metadata database ${where}: ${detail}`, 'check that PostgreSQL is running, then run the command again', opts);
     case '53100':
       return new IoError(`the metadata database ${where} is out of disk space: ${detail}`, 'free space on the database server, then retry; nothing was committed', opts);
     case '53300':
@@ -92,6 +99,9 @@ export function pgFailure(err: unknown, target: PgTarget): TuskError | null {
     case '25006':
       return new LockedError(`the metadata database ${where} is read-only: ${detail}`, 'use a writable server (not a standby)', opts);
     default:
+      // the driver's words for a connection that closed under a query, which carry no code
+      if (/^Connection terminated/i.test(detail))
+        return new IoError(`lost the connection to the metadata database ${where}: ${detail}`, 'check that PostgreSQL is running, then run the command again', opts);
       // the driver's own words when the server asks for a password and none was found
       if (/client password must be a string/.test(detail))
         return new LockedError(`the metadata database ${where} wants a password, and none was given`, 'give it in the URL, in PGPASSWORD or in ~/.pgpass', opts);

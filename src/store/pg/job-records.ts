@@ -21,8 +21,17 @@ import type {
 import { PAGE, type Binding } from './binding.js';
 import { pagedRows } from '../paged-scan.js';
 import { ATTEMPT, DATUM, DATUM_INPUTS, DATUM_OUTCOME, JOB, LIVE_JOB, PIPELINE, type DatumBytes } from './rows.js';
+import { JOB_CHANNEL, notifyFrom } from './watch.js';
 
 const OPEN_STATES = "('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')";
+
+/**
+ * The statement that writes jobs or datums (a CTE `u` returning `pipeline` and `job`), sending one
+ * JOB_CHANNEL notification per job it changed: waiters (watch.ts) wake when its unit commits.
+ */
+function notifyingJobs(ctes: string): string {
+  return `WITH ${ctes} ${notifyFrom(JOB_CHANNEL, "json_build_object('pipeline', pipeline, 'job', job)", '(SELECT DISTINCT pipeline, job FROM u) AS changed')}`;
+}
 
 export class PgJobRecords implements JobRecords {
   constructor(private readonly b: Binding) {}
@@ -105,19 +114,25 @@ export class PgJobRecords implements JobRecords {
   }
   async importJob(j: Omit<JobRecord, 'runner' | 'leaseUntil'>): Promise<void> {
     await this.run(
-      `INSERT INTO jobs (pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING`,
+      notifyingJobs(`u AS (INSERT INTO jobs (pipeline, id, version, salt, state, reason, created, started, finished, processed, skipped, failed, recovered, total, download_bytes, upload_bytes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING pipeline, id AS job)`),
       JOB.importValues(j),
     );
   }
   async insertJob(pipeline: string, id: string, version: number, salt: string): Promise<void> {
-    await this.run("INSERT INTO jobs (pipeline, id, version, salt, state, created) VALUES ($1, $2, $3, $4, 'JOB_CREATED', $5)", [pipeline, id, version, salt, Date.now()]);
+    await this.run(notifyingJobs("u AS (INSERT INTO jobs (pipeline, id, version, salt, state, created) VALUES ($1, $2, $3, $4, 'JOB_CREATED', $5) RETURNING pipeline, id AS job)"), [
+      pipeline,
+      id,
+      version,
+      salt,
+      Date.now(),
+    ]);
   }
   async setJobState(pipeline: string, id: string, state: JobState, reason: string | null, finished: number | null): Promise<void> {
-    await this.run('UPDATE jobs SET state = $1, reason = $2, finished = $3 WHERE pipeline = $4 AND id = $5', [state, reason, finished, pipeline, id]);
+    await this.run(notifyingJobs('u AS (UPDATE jobs SET state = $1, reason = $2, finished = $3 WHERE pipeline = $4 AND id = $5 RETURNING pipeline, id AS job)'), [state, reason, finished, pipeline, id]);
   }
   async startJob(pipeline: string, id: string, total: number, runner: string, leaseUntil: number): Promise<void> {
-    await this.run("UPDATE jobs SET state = 'JOB_RUNNING', started = COALESCE(started, $1), total = $2, runner = $3, lease_until = $4 WHERE pipeline = $5 AND id = $6", [
+    await this.run(notifyingJobs("u AS (UPDATE jobs SET state = 'JOB_RUNNING', started = COALESCE(started, $1), total = $2, runner = $3, lease_until = $4 WHERE pipeline = $5 AND id = $6 RETURNING pipeline, id AS job)"), [
       Date.now(),
       total,
       runner,
@@ -130,11 +145,14 @@ export class PgJobRecords implements JobRecords {
     await this.run('UPDATE jobs SET runner = $1, lease_until = $2 WHERE pipeline = $3 AND id = $4', [runner, leaseUntil, pipeline, id]);
   }
   async setCounts(c: JobCounts): Promise<void> {
-    await this.run('UPDATE jobs SET processed = $3, skipped = $4, failed = $5, recovered = $6, download_bytes = $7, upload_bytes = $8 WHERE pipeline = $1 AND id = $2', JOB.countValues(c));
+    await this.run(
+      notifyingJobs('u AS (UPDATE jobs SET processed = $3, skipped = $4, failed = $5, recovered = $6, download_bytes = $7, upload_bytes = $8 WHERE pipeline = $1 AND id = $2 RETURNING pipeline, id AS job)'),
+      JOB.countValues(c),
+    );
   }
   async deleteJob(pipeline: string, id: string): Promise<void> {
     await this.run(
-      'WITH a AS (DELETE FROM datum_attempts WHERE pipeline = $1 AND job = $2), d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2) DELETE FROM jobs WHERE pipeline = $1 AND id = $2',
+      notifyingJobs('a AS (DELETE FROM datum_attempts WHERE pipeline = $1 AND job = $2), d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2), u AS (DELETE FROM jobs WHERE pipeline = $1 AND id = $2 RETURNING pipeline, id AS job)'),
       [pipeline, id],
     );
   }
@@ -264,11 +282,12 @@ export class PgJobRecords implements JobRecords {
     });
     if (first.length === 0) return;
     await this.run(
-      `UPDATE datums d SET state = r.state, output = r.output, finished = r.finished, error = r.error, claimed_by = NULL, lease_until = NULL,
+      notifyingJobs(`u AS (UPDATE datums d SET state = r.state, output = r.output, finished = r.finished, error = r.error, claimed_by = NULL, lease_until = NULL,
          download_bytes = r.download_bytes, upload_bytes = r.upload_bytes
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
          AS r(pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes, runner)
-       WHERE d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running' AND d.claimed_by = r.runner`,
+       WHERE d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running' AND d.claimed_by = r.runner
+       RETURNING d.pipeline, d.job)`),
       DATUM.finishArrays(first),
     );
   }
@@ -288,8 +307,9 @@ export class PgJobRecords implements JobRecords {
          WHERE pipeline = $1 AND job = $2 AND id = ANY($3::text[]) AND state = 'running' RETURNING id, attempts),
        returned AS (
          UPDATE datum_attempts a SET finished = $4, outcome = 'returned'
-         FROM restarted WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = restarted.id AND a.attempt = restarted.attempts AND a.finished IS NULL)
-       SELECT id FROM restarted`,
+         FROM restarted WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = restarted.id AND a.attempt = restarted.attempts AND a.finished IS NULL),
+       notified AS (SELECT pg_notify('${JOB_CHANNEL}', json_build_object('pipeline', $1::text, 'job', $2::text)::text) WHERE EXISTS (SELECT 1 FROM restarted))
+       SELECT id FROM restarted LEFT JOIN notified ON true`,
       [pipeline, job, ids, Date.now()],
     );
     const restarted = new Set(r.rows.map((x) => x.id));

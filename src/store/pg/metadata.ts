@@ -14,6 +14,7 @@ import { PgJobRecords } from './job-records.js';
 import { PgRemoteChunks } from './remote-chunks.js';
 import { migrate } from './schema.js';
 import { withTransaction, type RetryOptions } from './transaction.js';
+import { LOG_CHANNEL } from './watch.js';
 
 function bind(b: Binding): AsyncMetadata {
   return { graph: new PgCommitGraph(b), index: new PgChunkIndex(b), jobs: new PgJobRecords(b), remoteChunks: new PgRemoteChunks(b) };
@@ -47,6 +48,11 @@ export class PgMetadata implements AsyncMetadataStore {
 
   unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> {
     return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner) => inner(client) })), this.target, this.retry);
+  }
+
+  /** Notify LOG_CHANNEL that a job's log grew; not awaited, and a failure is only a later wake-up. */
+  notifyLogs(pipeline: string, job: string): void {
+    this.pool.query('SELECT pg_notify($1, $2)', [LOG_CHANNEL, JSON.stringify({ pipeline, job })]).catch(() => {});
   }
 
   close(): Promise<void> {

@@ -2,12 +2,28 @@
 // which PostgreSQL delivers when (and only if) that unit commits. A watcher holds one dedicated
 // connection listening on a channel, and wakes on delivery: no polling.
 import pg from 'pg';
-import { clientConfig, pgFailure, type PgTarget } from './connection.js';
+import { IoError } from '../../errors.js';
+import type { ChangeFeed } from '../change-feed.js';
+import { clientConfig, describeTarget, pgFailure, redact, type PgTarget } from './connection.js';
 
 /** Payload: {"repo","branch","head"} — a branch now points at head. */
 export const BRANCH_CHANNEL = 'tusk_branch';
 /** Payload: {"repo","id"} — a commit was finished. */
 export const COMMIT_CHANNEL = 'tusk_commit';
+
+/** Payload: {"pipeline","job"} — a job was created, changed state or counts, or one of its datums ended or was restarted. */
+export const JOB_CHANNEL = 'tusk_job';
+/** Payload: {"pipeline","job"} — lines were appended to the job's log (on the machine that ran them). */
+export const LOG_CHANNEL = 'tusk_log';
+/** What a waiter (ChangeFeed) listens on. */
+export const CHANGE_CHANNELS = [BRANCH_CHANNEL, COMMIT_CHANNEL, JOB_CHANNEL, LOG_CHANNEL] as const;
+
+/**
+ * Without a notification, a waiter reads the state again after this long anyway: some of what it
+ * waits for changes with time alone (a runner's or a datum's lease running out), and a writer
+ * that sends no notification (an older tusk on the same database) would otherwise never wake it.
+ */
+export const SAFETY_MS = 10_000;
 
 export interface BranchMoved {
   repo: string;
@@ -85,4 +101,78 @@ export async function watch<T = unknown>(target: PgTarget, channel: string, sign
 /** Statement fragment: send `payload` (SQL expression yielding json) on a channel, once per row of the CTE `src`. */
 export function notifyFrom(channel: string, payload: string, src: string): string {
   return `SELECT pg_notify('${channel}', (${payload})::text) FROM ${src}`;
+}
+
+/**
+ * A ChangeFeed over one dedicated connection listening on every change channel: resolves once the
+ * LISTEN is in place, so a unit committed after that wakes the next (or a pending) `next()`. Only
+ * that something changed is kept, not what: the waiter re-reads what it waits for. The connection
+ * is not the pool's, so a wait holds no connection other work needs; `close()` or aborting
+ * `signal` ends it. A lost connection makes `next()` reject with E_IO naming the database: what
+ * was committed meanwhile would go unseen, so the wait ends rather than sleeping on.
+ */
+export async function listenForChanges(target: PgTarget, signal?: AbortSignal, opts: { safetyMs?: number } = {}): Promise<ChangeFeed> {
+  const safetyMs = opts.safetyMs ?? SAFETY_MS;
+  const client = new pg.Client(clientConfig(target));
+  let changed = false;
+  let failure: unknown;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  client.on('notification', () => {
+    changed = true;
+    poke();
+  });
+  client.on('error', (err) => {
+    failure ??= err;
+    poke();
+  });
+  client.on('end', () => {
+    if (!closed) failure ??= new Error('the connection ended');
+    poke();
+  });
+  const lost = (): Error =>
+    pgFailure(failure, target) ??
+    new IoError(
+      `lost the connection to the metadata database ${describeTarget(target)} while waiting for a change: ${redact((failure as Error)?.message ?? String(failure))}`,
+      'check that PostgreSQL is running, then run the command again',
+      { cause: failure },
+    );
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    signal?.removeEventListener('abort', onAbort);
+    poke();
+    await client.end().catch(() => {});
+  };
+  const onAbort = (): void => void close();
+  try {
+    await client.connect();
+    await client.query(CHANGE_CHANNELS.map((c) => `LISTEN ${pg.escapeIdentifier(c)}`).join('; '));
+  } catch (err) {
+    closed = true;
+    await client.end().catch(() => {});
+    throw pgFailure(err, target) ?? err;
+  }
+  signal?.addEventListener('abort', onAbort);
+  if (signal?.aborted) await close();
+  return {
+    async next(_pollMs, limitMs = Infinity) {
+      if (!closed && failure === undefined && !changed) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(poke, Math.max(0, Math.min(safetyMs, limitMs)));
+        });
+        clearTimeout(timer);
+      }
+      if (closed) return;
+      if (failure !== undefined) throw lost();
+      changed = false;
+    },
+    close,
+  };
 }

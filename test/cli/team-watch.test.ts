@@ -1,0 +1,226 @@
+// Waiting on a team store through the built CLI: `wait commit`, `wait job` and `logs -f` sleep on PostgreSQL
+// notifications, not on a poll. A wait started before another process finishes the commit
+// returns after it, printing what a local store prints; a follower shows the lines of a job run by
+// another process and ends with it, and so does the console's live view; a quiet wait sends no
+// statements to the database, counted from the server's statement log, and a lost connection
+// ends it with E_IO.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../helpers.js';
+import { usePostgres } from '../helpers/postgres.js';
+import { startS3, type S3Server } from '../remote/s3-server.js';
+import { expectOk, runTusk, startTusk, type RunOptions } from './cli-helpers.js';
+
+const server = usePostgres();
+const skip = server.missing !== undefined;
+
+let s3: S3Server;
+beforeAll(async () => {
+  if (!skip) s3 = await startS3(['tusk']);
+});
+afterAll(async () => {
+  await s3?.close();
+});
+
+const mk = tempDirs('tusk-watch-');
+
+/** A statement the server logs under log_statement = all: one per query (simple or extended protocol). */
+const STATEMENT_LINE = /LOG:\s+(statement|execute [^:]*):/g;
+
+/** A new team store in a fresh database, and the options that reach it. */
+async function teamStore(prefix: string): Promise<{ url: string; opts: RunOptions }> {
+  const url = await server.freshDatabase();
+  const opts: RunOptions = { cwd: mk(), env: { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined } };
+  expectOk(await runTusk(['init', '--metadata', url, '--packs', `s3://tusk/${prefix}`, '--endpoint', s3.endpoint, '--path-style', '--json'], opts));
+  return { url, opts };
+}
+
+async function withAdmin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Wait (polling the server, in the test only) until `count` connections of the database listen for changes. */
+async function untilListening(url: string, running: { done: Promise<unknown> }, count = 1): Promise<void> {
+  let exited = false;
+  void running.done.then(() => (exited = true));
+  await withAdmin(url, async (c) => {
+    for (let i = 0; i < 2400; i++) {
+      const n = Number((await c.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")).rows[0].n);
+      if (n >= count) return;
+      if (exited) throw new Error('the command ended before it listened for changes');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('no connection of the command listened for changes within 60 s');
+  });
+}
+
+/** What differs between any two stores' output (ids, times, times as ages) replaced. */
+function normal(text: string): string {
+  return text
+    .replace(/\b[0-9a-f]{32}\b/g, '<id>')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
+    .replace(/^(Started|Finished): .+$/gm, '$1: <age>');
+}
+
+/** What the job of pipelineWithJob prints: three lines per input file, a moment apart. */
+const LINES = ['a.txt', 'b.txt'].flatMap((f) => [1, 2, 3].map((i) => `line ${i} of ${f}`)).sort();
+
+/** Pipeline `up` over two files, its first job created and not run (no runner): the job's id. */
+async function pipelineWithJob(opts: RunOptions): Promise<string> {
+  const src = mk();
+  fs.writeFileSync(path.join(src, 'a.txt'), 'alpha\n');
+  fs.writeFileSync(path.join(src, 'b.txt'), 'bravo\n');
+  expectOk(await runTusk(['create', 'repo', 'src'], opts));
+  expectOk(await runTusk(['put', 'file', '-r', 'src@master:/', '-f', src], opts));
+  const spec = path.join(mk(), 'spec.json');
+  const script = 'for i in 1 2 3; do echo "line $i of $(ls /pfs/src)"; sleep 0.2; done; cp /pfs/src/* /pfs/out/';
+  fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'src', glob: '/*' } }, transform: { cmd: ['sh', '-c', script] } }));
+  expectOk(await runTusk(['create', 'pipeline', '-f', spec], opts));
+  const [job] = expectOk(await runTusk(['list', 'job', '-p', 'up', '--json'], opts)).json<{ id: string; state: string }[]>();
+  expect(job!.state).toBe('JOB_CREATED');
+  return job!.id;
+}
+
+/** Server-sent events as they arrive, until the response ends or is aborted. */
+async function readEvents(res: Response, onEvent: (event: string | undefined, data: unknown) => void): Promise<void> {
+  const dec = new TextDecoder();
+  let buf = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += dec.decode(chunk, { stream: true });
+      for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
+        const block = buf.slice(0, i).split('\n');
+        const data = block.find((l) => l.startsWith('data: '));
+        if (data) onEvent(block.find((l) => l.startsWith('event: '))?.slice(7), JSON.parse(data.slice(6)));
+      }
+    }
+  } catch {
+    // aborted
+  }
+}
+
+describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.missing})` : ''}`, () => {
+  it('wait commit started before another process finishes the commit returns after it, printing what a local store prints', async () => {
+    const local: RunOptions = { cwd: mk(), env: { TUSK_RUNNER: 'none', TUSK_STORE: undefined } };
+    const [, { url, opts: team }] = await Promise.all([runTusk(['init', '--json'], local).then(expectOk), teamStore('wait')]);
+    // side by side: the two stores share nothing
+    const printed = await Promise.all(
+      [local, team].map(async (opts) => {
+        expectOk(await runTusk(['create', 'repo', 'data'], opts));
+        expectOk(await runTusk(['start', 'commit', 'data@master'], opts));
+        const waits = [startTusk(['wait', 'commit', 'data@master', '--json'], opts), startTusk(['wait', 'commit', 'data@master'], opts)];
+        // on the team store: both wait on notifications before the commit is finished
+        if (opts === team) await untilListening(url, waits[0]!, 2);
+        expectOk(await runTusk(['put', 'file', 'data@master:/a.txt'], { ...opts, input: 'alpha\n' }));
+        expectOk(await runTusk(['finish', 'commit', 'data@master'], opts));
+        const out: string[] = [];
+        for (const w of waits) {
+          const r = await w.done;
+          expect(r.code, r.describe()).toBe(0);
+          out.push(normal(r.stdout));
+        }
+        expect(JSON.parse(out[0]!)).toMatchObject({ repo: 'data', branch: 'master', finished: '<time>', sizeBytes: 6 });
+        return out;
+      }),
+    );
+    const [fromLocal, fromTeam] = printed;
+    expect(fromTeam).toEqual(fromLocal);
+  }, 120_000);
+
+  it('a quiet wait sends no statements while it waits (a poll sends several a second), and a lost connection ends it with E_IO naming the database', async () => {
+    const { url, opts } = await teamStore('quiet');
+    const db = new URL(url).pathname.slice(1);
+    // every statement on this database, from now on, goes to the server's log
+    await withAdmin(server.server().url('postgres'), (c) => c.query(`ALTER DATABASE ${pg.escapeIdentifier(db)} SET log_statement = 'all'`));
+    const log = path.join(server.server().dir, 'log');
+    expectOk(await runTusk(['create', 'repo', 'data'], opts));
+    expectOk(await runTusk(['start', 'commit', 'data@master'], opts));
+    // runs jobs here while no runner is alive: the default mode of a wait
+    const wait = startTusk(['wait', 'commit', 'data@master', '--json'], { ...opts, env: { ...opts.env, TUSK_RUNNER: undefined } });
+    await untilStatements(log, wait);
+    // what the wait does as it starts (its first looks) is over within a second
+    await new Promise((r) => setTimeout(r, 1000));
+    const from = fs.statSync(log).size;
+    await new Promise((r) => setTimeout(r, 3000));
+    const during = statementsOf(fs.readFileSync(log).subarray(from).toString('utf8'));
+    expect(await Promise.race([wait.done.then(() => 'ended'), Promise.resolve('waiting')])).toBe('waiting');
+    expect(during, during.join('\n')).toEqual([]);
+    // a wait that times out says so, as on a local store
+    const timedOut = await runTusk(['wait', 'commit', 'data@master', '--timeout', '1', '--json'], opts);
+    expect(timedOut.code, timedOut.describe()).toBe(3);
+    expect(timedOut.json<{ error: { code: string } }>().error.code).toBe('E_CONFLICT');
+
+    // the server drops every session of the database: the wait ends at once, with the error a user can act on
+    await withAdmin(url, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'));
+    const r = await wait.done;
+    expect(r.code, r.describe()).toBe(1);
+    const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+    expect(error.code, r.stdout).toBe('E_IO');
+    expect(error.message).toContain(db);
+    // the commit is still open: nothing was changed
+    expect(expectOk(await runTusk(['inspect', 'commit', 'data@master', '--json'], opts)).json().finished).toBeNull();
+  }, 120_000);
+
+  it("logs -f and the console's live view show the lines of a job another process runs; logs -f and wait job end when the job does", async () => {
+    const { url, opts } = await teamStore('logs');
+    const job = await pipelineWithJob(opts);
+    const follow = startTusk(['logs', '-f', '-j', `up@${job}`], opts);
+    const waitJob = startTusk(['wait', 'job', `up@${job}`, '--json'], opts);
+    const consoleRun = startTusk(['console', '--port', '0', '--json'], opts);
+    const { url: site } = JSON.parse(await consoleRun.waitFor((t) => t.includes('\n'))) as { url: string };
+    const ac = new AbortController();
+    const res = await fetch(new URL(`/api/events?pipeline=up&job=${job}`, site), { signal: ac.signal });
+    const states: string[] = [];
+    const shown: string[] = [];
+    const reading = readEvents(res, (event, data) => {
+      if (event === 'jobs') states.push(...(data as { jobs: { state: string }[] }).jobs.map((j) => j.state));
+      if (event === 'logs') shown.push(...(data as { lines: { stream: string; message: string }[] }).lines.filter((l) => l.stream !== 'system').map((l) => l.message));
+    });
+    // all three listen (the follower, the wait and the console's stream) before the job runs
+    await untilListening(url, follow, 3);
+    // another process runs the job (a runner beside them, sharing this client directory)
+    expectOk(await runTusk(['run', '--json'], opts));
+    const r = await follow.done;
+    expect(r.code, r.describe()).toBe(0);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(LINES);
+    // the same lines as reading the finished log
+    expect(r.stdout).toBe(expectOk(await runTusk(['logs', '-j', `up@${job}`], opts)).stdout);
+    const waited = await waitJob.done;
+    expect(waited.code, waited.describe()).toBe(0);
+    expect(JSON.parse(waited.stdout)).toMatchObject({ pipeline: 'up', id: job, state: 'JOB_SUCCESS', processed: 2 });
+    for (let i = 0; i < 1200 && !(states.at(-1) === 'JOB_SUCCESS' && shown.length >= LINES.length); i++) await new Promise((r) => setTimeout(r, 25));
+    ac.abort();
+    await reading;
+    expect(states[0]).toBe('JOB_CREATED');
+    expect(states.at(-1)).toBe('JOB_SUCCESS');
+    expect(shown.sort()).toEqual(LINES);
+    consoleRun.kill('SIGINT');
+    await consoleRun.done;
+  }, 120_000);
+});
+
+/** The statements in a stretch of the server's log (only the database under test logs them). */
+function statementsOf(text: string): string[] {
+  return [...text.matchAll(STATEMENT_LINE)].map((m) => text.slice(m.index, text.indexOf('\n', m.index)));
+}
+
+/** Wait until the command has sent its first statement to the database. */
+async function untilStatements(log: string, running: { done: Promise<unknown> }): Promise<void> {
+  let exited = false;
+  void running.done.then(() => (exited = true));
+  const from = fs.statSync(log).size;
+  for (let i = 0; i < 2400; i++) {
+    if (statementsOf(fs.readFileSync(log).subarray(from).toString('utf8')).length > 0) return;
+    if (exited) throw new Error('the command ended before it reached the database');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('the command sent no statement within 60 s');
+}
