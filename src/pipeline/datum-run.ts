@@ -111,7 +111,9 @@ export async function runDatum(run: DatumRun): Promise<DatumEnd> {
       log('system', `attempt ${attempt} failed: ${outcome.error}`);
     }
   }
-  if (signal.aborted && signal.reason === RESTARTED) {
+  // a datum whose output and result were stored before the restart came is a success, not returned:
+  // its result row is queued and will say so (reporting it returned named a run nobody saw end)
+  if (signal.aborted && signal.reason === RESTARTED && outcome.state !== 'success') {
     log('system', 'restarted: the datum is back in the queue');
     if (current) await run.results.add(undefined, attemptRow(run, current, 'returned', null));
     return { outcome: 'returned', error: null };
