@@ -116,7 +116,7 @@ export async function transferBranches(sender: Store, receiver: Store, opts: Sto
   try {
     const where = `chunk from ${opts.remote}`;
     for (let batch = await imp.neededChunks(exp.set); batch.length > 0; batch = await imp.missingBases()) {
-      for await (const r of sender.readChunkRecords(batch)) {
+      for await (const r of sender.readChunkRecords(batch, { whole: !imp.takesDeltas })) {
         await imp.addRecord(r.id, r.record, where);
         opts.onProgress?.({ phase: 'write', unit: 'bytes', done: imp.bytes });
       }

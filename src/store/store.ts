@@ -181,8 +181,8 @@ export class Store<C extends StoreCore = StoreCore> {
   exportCommits(heads: readonly { repo: string; id: string }[], isKnown: (repo: string, id: string) => boolean | Promise<boolean>, knownRoots: readonly string[]) {
     return transfer.exportCommits(this.core, heads, isKnown, knownRoots);
   }
-  readChunkRecords(ids: readonly Buffer[]) {
-    return transfer.readChunkRecords(this.core, ids);
+  readChunkRecords(ids: readonly Buffer[], opts: { whole?: boolean } = {}) {
+    return transfer.readChunkRecords(this.core, ids, opts);
   }
   openImport() {
     return transfer.TransferImport.open(this.core);

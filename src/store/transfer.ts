@@ -12,13 +12,13 @@ import { lookUpPlaces } from './chunk-places.js';
 import { readChunk } from './content-io.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
 import { enableDeltas } from './delta-writes.js';
-import { Codec, decodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
+import { Codec, decodeRecordHeader, encodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
 import type { StoreCore } from './store-core.js';
 import { decodePage } from './page-format.js';
 import { TERMINAL_JOB_STATES, type JobRecord, type JobState, type PipelineRecord } from './job-records.js';
 import type { CommitOrigin } from './types.js';
-import { decompress } from './zstd.js';
+import { compress, decompress } from './zstd.js';
 
 /** A commit as it travels: its row (root as hex) and the exact input commits it was made from. */
 export interface CommitRecord {
@@ -296,8 +296,13 @@ async function walkPages(s: StoreCore, root: NodeId, seen: Set<string>, onPage: 
 /** Contents looked up per query while a push lists what it sends. */
 const CONTENT_LOOKUP = 2000;
 
-/** Chunk records as stored (header and payload), in the order asked: what a remote pack holds. */
-export async function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): AsyncGenerator<{ id: Buffer; record: Buffer }> {
+/**
+ * Chunk records as stored (header and payload), in the order asked: what a remote pack holds.
+ * `whole`: a chunk stored as a delta comes decoded, as a zstd record of its own, for a receiver
+ * that cannot store deltas (packs in a bucket: delta-writes.ts); its bytes are checked against its
+ * id on the way, as every read is.
+ */
+export async function* readChunkRecords(s: StoreCore, ids: readonly Buffer[], opts: { whole?: boolean } = {}): AsyncGenerator<{ id: Buffer; record: Buffer }> {
   for (let i = 0; i < ids.length; i += 256) {
     const slice = ids.slice(i, i + 256) as ChunkId[];
     const locs = await s.index.getChunks(slice);
@@ -309,6 +314,12 @@ export async function* readChunkRecords(s: StoreCore, ids: readonly Buffer[]): A
         // a lazy clone pushing to a remote that lacks what it left on another one
         if (remote !== undefined) throw new InvalidArgumentError(`chunk ${id.toString('hex').slice(0, 16)} is not here: a lazy pull left it on remote ${remote}`, `fetch it first: \`tusk pull ${remote}\` (without --lazy) brings every byte`);
         throw new CorruptError(`chunk ${id.toString('hex').slice(0, 16)} is missing from the local index`, 'run `tusk fsck --verify-data`');
+      }
+      if (opts.whole && loc.codec === Codec.Delta) {
+        const data = Buffer.from(await readChunk(s.index, s.packs, id, { describe: () => `chunk ${id.toString('hex').slice(0, 16)}` }, loc));
+        const z = compress(data, { compressionLevel: 3 });
+        yield { id, record: z.length < data.length ? Buffer.concat([encodeRecordHeader(id, Codec.Zstd, data.length, z.length), z]) : Buffer.concat([encodeRecordHeader(id, Codec.Raw, data.length, data.length), data]) };
+        continue;
       }
       const length = RECORD_HEADER_BYTES + loc.storedLen;
       // packs in a bucket: a ranged read through the block cache (neighbouring records share its blocks)
@@ -419,6 +430,11 @@ export class TransferImport {
     const imp = new TransferImport(s);
     await s.index.addWriter(imp.session);
     return imp;
+  }
+
+  /** Whether delta records may arrive: a store whose packs are in a bucket stores every chunk whole. */
+  get takesDeltas(): boolean {
+    return this.s.packs.local !== undefined;
   }
 
   /** The chunks an arriving set needs that the local store lacks. */

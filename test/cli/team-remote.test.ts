@@ -4,10 +4,12 @@
 // password is refused before anything is written. Real PostgreSQL, real s3rver, the built CLI.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededBytes, tempDirs } from '../helpers.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { startS3, type S3Server } from '../remote/s3-server.js';
+import { tableVersions } from '../store/table-versions.js';
 import { expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
 
 const server = usePostgres();
@@ -25,7 +27,13 @@ const mk = tempDirs('tusk-team-remote-');
 
 type Commit = { id: string; parent: string | null };
 const json = async (args: string[], opts: RunOptions) => expectOk(await runTusk([...args, '--json'], opts)).json();
-const history = async (repo: string, opts: RunOptions) => ((await json(['list', 'commit', repo], opts)) as Commit[]).map((c) => c.id);
+/** A repo's commits (each branch's in order, from its head back), with their parents. */
+const history = async (repo: string, opts: RunOptions) => {
+  const out: string[] = [];
+  for (const b of (await json(['list', 'branch', repo], opts)) as { name: string }[])
+    out.push(`${b.name}: ${((await json(['list', 'commit', `${repo}@${b.name}`], opts)) as Commit[]).map((c) => `${c.id}<${c.parent}`).join(' ')}`);
+  return out.sort();
+};
 const files = async (ref: string, opts: RunOptions) => ((await json(['glob', 'file', `${ref}:/**`], opts)) as { path: string; hash: string; type: string }[]).filter((f) => f.type === 'file').map((f) => `${f.path} ${f.hash}`);
 
 describe.skipIf(skip)(`a team store as a remote${skip ? ` (skipped: ${server.missing})` : ''}`, () => {
@@ -45,6 +53,18 @@ describe.skipIf(skip)(`a team store as a remote${skip ? ` (skipped: ${server.mis
     await json(['put', 'file', 'data@master:/b.txt'], { ...laptop, input: 'beta\n' });
     await json(['create', 'branch', 'data@dev', '--head', 'master'], laptop);
     await json(['put', 'file', 'data@dev:/dev.txt'], { ...laptop, input: 'dev\n' });
+    // three versions of a table: the laptop stores the later two as deltas, which a store whose
+    // packs are in a bucket cannot hold, so they must arrive whole
+    const versions = tableVersions(1 << 20, 3);
+    const tableCommits: string[] = [];
+    for (const [i, v] of versions.entries()) {
+      const f = path.join(mk(), `v${i}.csv`);
+      fs.writeFileSync(f, v);
+      tableCommits.push((await json(['put', 'file', 'data@master:/t.csv', '-f', f], laptop)).commit);
+    }
+    const db = new Database(path.join(fs.realpathSync(laptop.cwd), '.tusk', 'meta.db'), { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM chunks WHERE codec = 2').pluck().get()).toBeGreaterThan(0);
+    db.close();
     await json(['create', 'repo', 'other'], laptop);
     await json(['put', 'file', 'other@master:/o.txt'], { ...laptop, input: 'o\n' });
 
@@ -60,6 +80,11 @@ describe.skipIf(skip)(`a team store as a remote${skip ? ` (skipped: ${server.mis
     for (const repo of ['data', 'other']) expect(await history(repo, team)).toEqual(await history(repo, laptop));
     for (const ref of ['data@master', 'data@dev', 'other@master']) expect(await files(ref, team)).toEqual(await files(ref, laptop));
     expect((await json(['fsck', '--verify-data'], team)).ok).toBe(true);
+    for (const [i, c] of tableCommits.entries()) {
+      const out = path.join(mk(), 't.csv');
+      await json(['get', 'file', `data@${c}:/t.csv`, '-o', out], team);
+      expect(fs.readFileSync(out).equals(versions[i]!), `version ${i + 1}`).toBe(true);
+    }
     // pushing again sends nothing
     const again = await json(['push', 'team'], laptop);
     expect(again.branches.every((b: { status: string }) => b.status === 'up-to-date')).toBe(true);
