@@ -263,12 +263,20 @@ export class PgJobRecords implements JobRecords {
       return true;
     });
     if (first.length === 0) return;
+    // Each result's row is found by its whole key, one index lookup each (a LATERAL with LIMIT
+    // is not flattened into a join), and updated by its ctid, as the claim does. Joined on the key
+    // instead, a planner whose statistics predate the job (every job a runner finishes is newer
+    // than them) took the job for a few rows and scanned its running rows once per result:
+    // a batch's statement grew with the job, and the job's results as its square.
     await this.run(
       `UPDATE datums d SET state = r.state, output = r.output, finished = r.finished, error = r.error, claimed_by = NULL, lease_until = NULL,
          download_bytes = r.download_bytes, upload_bytes = r.upload_bytes
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
          AS r(pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes, runner)
-       WHERE d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running' AND d.claimed_by = r.runner`,
+       WHERE d.ctid = ANY(ARRAY(
+           SELECT x.ctid FROM unnest($1::text[], $2::text[], $3::text[]) AS k(pipeline, job, id)
+           CROSS JOIN LATERAL (SELECT ctid FROM datums WHERE pipeline = k.pipeline AND job = k.job AND id = k.id LIMIT 1) x))
+         AND d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running' AND d.claimed_by = r.runner`,
       DATUM.finishArrays(first),
     );
   }
