@@ -305,13 +305,22 @@ export class PgJobRecords implements JobRecords {
     return ids.filter((id) => restarted.delete(id));
   }
   async finishAttempts(rows: readonly DatumAttempt[]): Promise<void> {
-    if (rows.length === 0) return;
+    // an attempt listed twice (a datum given back by a runner just after it ended): its first end
+    // lands, as one by one; one statement cannot upsert a row twice
+    const seen = new Set<string>();
+    const first = rows.filter((r) => {
+      const key = `${r.pipeline}\0${r.job}\0${r.datum}\0${r.attempt}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (first.length === 0) return;
     await this.run(
       `INSERT INTO datum_attempts (${ATTEMPT.select})
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
        ON CONFLICT (pipeline, job, datum, attempt) DO UPDATE SET worker = excluded.worker, started = excluded.started, finished = excluded.finished, outcome = excluded.outcome, error = excluded.error
        WHERE datum_attempts.finished IS NULL`,
-      ATTEMPT.arrays(rows),
+      ATTEMPT.arrays(first),
     );
   }
   async attemptsOf(pipeline: string, job: string, datum?: string): Promise<DatumAttempt[]> {
