@@ -38,9 +38,10 @@ async function freePort() {
 
 /**
  * initdb and start a server in a temp dir of its own (the bench's dir is not open to the server's
- * user). Returns { url (the `postgres` database), urlFor(db), createDatabase(name), pid(), stop() }.
+ * user). Returns { url (the `postgres` database), urlFor(db), createDatabase(name), cpuMs(), stop() }.
+ * `statements: true` loads pg_stat_statements, for statements(db, { reset }): what a step sent.
  */
-export async function startPostgres() {
+export async function startPostgres({ statements = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-bench-pg-'));
   const as = asServerUser();
   as.chown(dir);
@@ -48,7 +49,7 @@ export async function startPostgres() {
   const data = path.join(dir, 'data');
   await exec(path.join(PG_BIN, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'tusk', '-N', '-E', 'UTF8', '--locale=C']);
   const port = await freePort();
-  const settings = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  const settings = `-k ${dir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${statements ? ' -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all' : ''}`;
   await exec(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', settings, 'start']);
   const urlFor = (db) => `postgres://tusk@127.0.0.1:${port}/${db}`;
   return {
@@ -58,6 +59,29 @@ export async function startPostgres() {
     async createDatabase(name) {
       await exec(path.join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'tusk', name]);
       return urlFor(name);
+    },
+    /**
+     * The statements the server ran in database `db` since the last reset (pg_stat_statements,
+     * BEGIN and COMMIT included: each is a round trip): [{ query, calls, rows, ms }], most calls
+     * first, this query's own left out. `reset` empties the counts after reading them.
+     */
+    async statements(db, { reset = false } = {}) {
+      if (!statements) throw new Error('startPostgres({ statements: true }) loads pg_stat_statements');
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: urlFor(db) });
+      await c.connect();
+      try {
+        await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+        const r = await c.query(
+          `SELECT query, calls::int, rows::bigint, total_exec_time AS ms FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+            ORDER BY calls DESC`,
+        );
+        if (reset) await c.query('SELECT pg_stat_statements_reset()');
+        return r.rows.map((x) => ({ query: x.query, calls: x.calls, rows: Number(x.rows), ms: x.ms }));
+      } finally {
+        await c.end();
+      }
     },
     /** the server's CPU time so far (ms, user + system of its processes), from /proc; null if unreadable */
     cpuMs() {

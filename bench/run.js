@@ -4,6 +4,7 @@
 //   --quick          small sizes (64 MiB file, 10k small files, 100k-entry dir, 1 GiB memory test)
 //   --runs N         runs per cheap timed step, median kept (default 3)
 //   --only 1,4       run only these scenarios
+//   --parts 3,4      run only these numbered parts of a scenario that has them (scenario 21)
 //   --json FILE      also write the results as JSON
 //   --no-fail        exit 0 even when a target is missed
 //   --keep           keep the temp directory (its path is printed)
@@ -40,6 +41,7 @@ const SCENARIOS = [
   './scenarios/s19-workers.js',
   './scenarios/s20-claims.js',
   './scenarios/s21-team-store.js',
+  './scenarios/s22-team-rerun.js',
 ];
 
 const SIZES = {
@@ -80,13 +82,13 @@ const SIZES = {
 };
 
 function usage(code) {
-  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 11).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+  const text = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
   (code ? process.stderr : process.stdout).write(text + '\n');
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const o = { quick: false, runs: 3, only: null, json: null, fail: true, keep: false, million: false };
+  const o = { quick: false, runs: 3, only: null, parts: null, json: null, fail: true, keep: false, million: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -101,6 +103,13 @@ function parseArgs(argv) {
       o.only = new Set(val().split(',').map((s) => Number.parseInt(s, 10)));
       if ([...o.only].some((n) => !(n >= 1 && n <= SCENARIOS.length))) {
         process.stderr.write(`--only takes scenario numbers 1..${SCENARIOS.length}, comma-separated\n`);
+        process.exit(2);
+      }
+    }
+    else if (name === '--parts') {
+      o.parts = new Set(val().split(',').map((s) => Number.parseInt(s, 10)));
+      if ([...o.parts].some((n) => !(n >= 1))) {
+        process.stderr.write('--parts takes part numbers from 1, comma-separated\n');
         process.exit(2);
       }
     }
@@ -130,6 +139,8 @@ const ctx = {
   quick: opts.quick,
   million: opts.million,
   runs: opts.runs,
+  /** whether a scenario's numbered part is to run (--parts; all of them without it) */
+  part: (n) => !opts.parts || opts.parts.has(n),
   sizes: opts.quick ? SIZES.quick : SIZES.full,
   root,
   shared: {},

@@ -88,11 +88,14 @@ export class DatumClaims {
   /**
    * Renew the lease of every datum this runner holds; returns the ids it still holds. A queued
    * datum whose claim is gone was restarted (or retaken after this runner's lease ran out).
+   * Only datums queued before the renewal began are judged by its answer: a batch claimed while
+   * it ran (a lane's claim beside it, on another connection) is not in it, and is ours.
    */
   async renew(): Promise<Set<string>> {
     const { pipeline, id } = this.job;
+    const asked = new Set(this.queue.map((d) => d.id));
     const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, Date.now() + this.leaseMs);
-    for (const d of this.queue) if (!ours.has(d.id)) this.restarted.add(d.id);
+    for (const d of this.queue) if (asked.has(d.id) && !ours.has(d.id)) this.restarted.add(d.id);
     return ours;
   }
 

@@ -280,9 +280,12 @@ class DatumLanes {
     const j = await this.s.jobs.getJob(this.job.pipeline, this.job.id);
     if (!j || TERMINAL_JOB_STATES.includes(j.state)) this.abort.abort();
     if (Date.now() > this.deadline) this.abort.abort();
+    // a datum whose claim is gone was restarted (or retaken after this runner's lease ran out);
+    // only those running before the renewal began are judged by it: one claimed meanwhile is not
+    // in its answer, and stopping it gave back a datum that had just ended (and ran it again)
+    const running = new Set(this.active.keys());
     const ours = await this.claims.renew();
-    // a datum whose claim is gone was restarted (or retaken after this runner's lease ran out)
-    for (const [id, ctl] of this.active) if (!ours.has(id)) ctl.abort(RESTARTED);
+    for (const [id, ctl] of this.active) if (running.has(id) && !ours.has(id)) ctl.abort(RESTARTED);
   }
 
   /**

@@ -281,12 +281,20 @@ export class PgJobRecords implements JobRecords {
       return true;
     });
     if (first.length === 0) return;
+    // Each result's row is found by its whole key, one index lookup each (a LATERAL with LIMIT
+    // is not flattened into a join), and updated by its ctid, as the claim does. Joined on the key
+    // instead, a planner whose statistics predate the job (every job a runner finishes is newer
+    // than them) took the job for a few rows and scanned its running rows once per result:
+    // a batch's statement grew with the job, and the job's results as its square.
     await this.run(
       notifyingJobs(`u AS (UPDATE datums d SET state = r.state, output = r.output, finished = r.finished, error = r.error, claimed_by = NULL, lease_until = NULL,
          download_bytes = r.download_bytes, upload_bytes = r.upload_bytes
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
          AS r(pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes, runner)
-       WHERE d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running' AND d.claimed_by = r.runner
+       WHERE d.ctid = ANY(ARRAY(
+            SELECT x.ctid FROM unnest($1::text[], $2::text[], $3::text[]) AS k(pipeline, job, id)
+            CROSS JOIN LATERAL (SELECT ctid FROM datums WHERE pipeline = k.pipeline AND job = k.job AND id = k.id LIMIT 1) x))
+         AND d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running' AND d.claimed_by = r.runner
        RETURNING d.pipeline, d.job)`),
       DATUM.finishArrays(first),
     );
@@ -317,13 +325,22 @@ export class PgJobRecords implements JobRecords {
     return ids.filter((id) => restarted.delete(id));
   }
   async finishAttempts(rows: readonly DatumAttempt[]): Promise<void> {
-    if (rows.length === 0) return;
+    // an attempt listed twice (a datum given back by a runner just after it ended): its first end
+    // lands, as one by one; one statement cannot upsert a row twice
+    const seen = new Set<string>();
+    const first = rows.filter((r) => {
+      const key = `${r.pipeline}\0${r.job}\0${r.datum}\0${r.attempt}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (first.length === 0) return;
     await this.run(
       `INSERT INTO datum_attempts (${ATTEMPT.select})
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
        ON CONFLICT (pipeline, job, datum, attempt) DO UPDATE SET worker = excluded.worker, started = excluded.started, finished = excluded.finished, outcome = excluded.outcome, error = excluded.error
        WHERE datum_attempts.finished IS NULL`,
-      ATTEMPT.arrays(rows),
+      ATTEMPT.arrays(first),
     );
   }
   async attemptsOf(pipeline: string, job: string, datum?: string): Promise<DatumAttempt[]> {

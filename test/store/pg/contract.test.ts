@@ -418,6 +418,27 @@ for (const backend of BACKENDS) {
       ]);
     });
 
+    it('datum attempts: one attempt listed twice in a batch (ended, then given back) keeps its first end, as one by one', async () => {
+      const m = await backend.open();
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 5, updated: 5 });
+        await jobs.insertJob('p', 'j', 1, 's');
+        await jobs.insertDatums([newDatum('p', 'j', 0), newDatum('p', 'j', 1)]);
+      });
+      await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j', 'w1', 60_000, 2));
+      await m.unitOfWork(({ jobs }) =>
+        jobs.finishAttempts([
+          { pipeline: 'p', job: 'j', datum: 'd0', attempt: 1, worker: 'w1', started: 20, finished: 30, outcome: 'success', error: null },
+          { pipeline: 'p', job: 'j', datum: 'd1', attempt: 1, worker: 'w1', started: 21, finished: 31, outcome: 'failed', error: 'exit 1' },
+          { pipeline: 'p', job: 'j', datum: 'd0', attempt: 1, worker: 'w1', started: 20, finished: 32, outcome: 'returned', error: null },
+        ]),
+      );
+      expect((await m.jobs.attemptsOf('p', 'j')).map((a) => [a.datum, a.attempt, a.finished, a.outcome, a.error])).toEqual([
+        ['d0', 1, 30, 'success', null],
+        ['d1', 1, 31, 'failed', 'exit 1'],
+      ]);
+    });
+
     it('prior results: the newest successful result per datum identity, for many datums in one call', async () => {
       const m = await backend.open();
       const older = id32() as NodeId;

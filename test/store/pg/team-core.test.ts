@@ -51,6 +51,18 @@ describe.skipIf(skip).sequential(`the team store core${skip ? ` (skipped: ${serv
     }
   });
 
+  it("a walk asks for a directory's leaves many to a statement (each is a round trip to the server)", async () => {
+    const store = await team();
+    const { core } = store;
+    try {
+      // what readAhead does over PostgreSQL is shown in pages.test.ts; here, that the team core's reader uses it
+      expect(core.reader.readAhead).toBeGreaterThanOrEqual(16);
+    } finally {
+      store.close();
+      await core.whenClosed();
+    }
+  });
+
   // last: it stops the file's server
   it('a database that goes away mid-command is E_IO naming it', async () => {
     const store = await team();

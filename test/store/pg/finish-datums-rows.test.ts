@@ -1,0 +1,76 @@
+// Recording a batch of datum results on PostgreSQL reads the batch's rows, not the job's: a runner
+// records a job of n datums in n / batch statements, so one that read every row of the job made
+// the job's results cost O(n²). The rows a statement read are the server's own count for the
+// transaction (pg_stat_get_xact_tuples_*), on a job planned a moment ago (the server's statistics know
+// earlier jobs only, as a runner meets it).
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import type { DatumResult, NewDatum } from '../../../src/store/job-records.js';
+import { PgJobRecords } from '../../../src/store/pg/job-records.js';
+import { PgMetadata } from '../../../src/store/pg/metadata.js';
+import { usePostgres } from '../../helpers/postgres.js';
+
+const pgServer = usePostgres();
+const DATUMS = 4000;
+const BATCH = 16;
+
+const newDatum = (i: number, job = 'j'): NewDatum => ({ pipeline: 'p', job, id: `d${String(i).padStart(5, '0')}`, seq: i, hash: `h${i}`, state: 'pending', inputs: [], output: null, started: null, finished: null });
+const result = (id: string, runner: string): DatumResult => ({ pipeline: 'p', job: 'j', id, runner, state: 'success', output: null, finished: 2, error: null, downloadBytes: 1, uploadBytes: 0 });
+
+describe.skipIf(pgServer.missing !== undefined)(`finishing a batch of datums on PostgreSQL${pgServer.missing ? ` (skipped: ${pgServer.missing})` : ''}`, () => {
+  it(`reads the batch's ${BATCH} rows, not the ${DATUMS} of the job, and records only the claims the runner holds`, async () => {
+    const url = await pgServer.freshDatabase();
+    const m = await PgMetadata.open({ url });
+    try {
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 1, updated: 1 });
+        await jobs.insertJob('p', 'j0', 1, 's');
+        await jobs.insertDatums(Array.from({ length: DATUMS }, (_, i) => ({ ...newDatum(i, 'j0'), state: 'success' })));
+      });
+      // the server's statistics know the earlier job, not the one just planned: the planner
+      // takes the new job for a few rows
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query('ANALYZE datums');
+      await admin.end();
+      await m.unitOfWork(async ({ jobs }) => {
+        await jobs.insertJob('p', 'j', 1, 's');
+        await jobs.insertDatums(Array.from({ length: DATUMS }, (_, i) => newDatum(i)));
+      });
+      // most of the job running, as under a runner part-way through it
+      const held = await m.jobs.claimDatums('p', 'j', 'r1', 60_000, DATUMS - 100);
+      const other = await m.jobs.claimDatums('p', 'j', 'r2', 60_000, 10);
+      expect(held.length).toBe(DATUMS - 100);
+
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query('BEGIN');
+        const jobs = new PgJobRecords({ db: client, atomically: (fn) => fn(client) });
+        // the batch: datums r1 holds, one r2 holds (not r1's to record) and one not claimed at all
+        const batch = [...held.slice(2000, 2000 + BATCH - 2).map((d) => result(d.id, 'r1')), result(other[0]!.id, 'r1'), result(`d${String(DATUMS - 1).padStart(5, '0')}`, 'r1')];
+        await jobs.finishDatums(batch);
+        // the table's own scans and its indexes' (an index scan counts the rows it read there)
+        const read = (
+          await client.query<{ n: string }>(
+            `SELECT sum(pg_stat_get_xact_tuples_returned(r) + pg_stat_get_xact_tuples_fetched(r)) AS n
+               FROM (SELECT 'datums'::regclass::oid AS r UNION ALL SELECT indexrelid FROM pg_index WHERE indrelid = 'datums'::regclass) rels`,
+          )
+        ).rows[0]!;
+        // a few reads per result (its key's index entry, its row, its row again by ctid): ~80 here;
+        // joined on the key, the planner scanned the job's running rows once per result: 71,850
+        expect(Number(read.n)).toBeLessThanOrEqual(8 * BATCH);
+        await client.query('COMMIT');
+      } finally {
+        await client.end();
+      }
+      const states = await m.jobs.datumStates('p', 'j');
+      expect(states.success).toBe(BATCH - 2);
+      const byId = new Map((await m.jobs.datumOutcomes('p', 'j')).map((d) => [d.id, d.state]));
+      expect(byId.get(other[0]!.id)).toBe('running');
+      expect(byId.get(`d${String(DATUMS - 1).padStart(5, '0')}`)).toBe('pending');
+    } finally {
+      await m.close();
+    }
+  }, 60_000);
+});
