@@ -41,15 +41,23 @@ export interface Watcher<T> extends AsyncIterable<T> {
   close(): Promise<void>;
 }
 
+/** One dedicated connection (not the pool's) LISTENing on some channels, and a way to sleep until it is poked. */
+interface Listener {
+  /** set when the connection failed or ended under the listener */
+  readonly failure: () => unknown;
+  readonly closed: () => boolean;
+  /** resolves on the next notification, failure or close (or after `ms`) */
+  sleep(ms?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * Listen on `channel`: resolves once the LISTEN is in place, so every unit that commits after
- * that is seen. The payloads come as parsed JSON, in commit order. Aborting `signal` or calling
- * close() ends the iteration and the connection. A lost connection ends it with the error: what
- * was sent meanwhile is not replayed, so a watcher re-reads state when it listens again.
+ * Connect and LISTEN on `channels`: resolves once the LISTEN is in place, so every unit that
+ * commits after that is delivered to `onNotification`. Aborting `signal` or close() ends the
+ * connection; a failure or an end not asked for is kept for the caller to report.
  */
-export async function watch<T = unknown>(target: PgTarget, channel: string, signal?: AbortSignal): Promise<Watcher<T>> {
+async function listen(target: PgTarget, channels: readonly string[], onNotification: (channel: string, payload: string | undefined) => void, signal?: AbortSignal): Promise<Listener> {
   const client = new pg.Client(clientConfig(target));
-  const queue: T[] = [];
   let failure: unknown;
   let closed = false;
   let wake: (() => void) | undefined;
@@ -58,12 +66,16 @@ export async function watch<T = unknown>(target: PgTarget, channel: string, sign
     wake = undefined;
   };
   client.on('notification', (m) => {
-    if (m.channel !== channel) return;
-    queue.push(JSON.parse(m.payload ?? 'null') as T);
+    if (!channels.includes(m.channel)) return;
+    onNotification(m.channel, m.payload);
     poke();
   });
   client.on('error', (err) => {
-    failure = err;
+    failure ??= err;
+    poke();
+  });
+  client.on('end', () => {
+    if (!closed) failure ??= new Error('the connection ended');
     poke();
   });
   const close = async (): Promise<void> => {
@@ -76,26 +88,51 @@ export async function watch<T = unknown>(target: PgTarget, channel: string, sign
   const onAbort = (): void => void close();
   try {
     await client.connect();
-    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    await client.query(channels.map((c) => `LISTEN ${pg.escapeIdentifier(c)}`).join('; '));
   } catch (err) {
+    closed = true;
     await client.end().catch(() => {});
     throw pgFailure(err, target) ?? err;
   }
   signal?.addEventListener('abort', onAbort);
   if (signal?.aborted) await close();
+  return {
+    failure: () => failure,
+    closed: () => closed,
+    async sleep(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (ms !== undefined) timer = setTimeout(poke, Math.max(0, ms));
+      });
+      clearTimeout(timer);
+    },
+    close,
+  };
+}
+
+/**
+ * Listen on `channel`: resolves once the LISTEN is in place, so every unit that commits after
+ * that is seen. The payloads come as parsed JSON, in commit order. Aborting `signal` or calling
+ * close() ends the iteration and the connection. A lost connection ends it with the error: what
+ * was sent meanwhile is not replayed, so a watcher re-reads state when it listens again.
+ */
+export async function watch<T = unknown>(target: PgTarget, channel: string, signal?: AbortSignal): Promise<Watcher<T>> {
+  const queue: T[] = [];
+  const l = await listen(target, [channel], (_c, payload) => queue.push(JSON.parse(payload ?? 'null') as T), signal);
   async function* events(): AsyncGenerator<T> {
     try {
       for (;;) {
-        while (queue.length > 0 && !closed) yield queue.shift()!;
-        if (closed) return;
-        if (failure !== undefined) throw pgFailure(failure, target) ?? failure;
-        await new Promise<void>((r) => (wake = r));
+        while (queue.length > 0 && !l.closed()) yield queue.shift()!;
+        if (l.closed()) return;
+        if (l.failure() !== undefined) throw pgFailure(l.failure(), target) ?? l.failure();
+        await l.sleep();
       }
     } finally {
-      await close();
+      await l.close();
     }
   }
-  return { [Symbol.asyncIterator]: events, close };
+  return { [Symbol.asyncIterator]: events, close: l.close };
 }
 
 /** Statement fragment: send `payload` (SQL expression yielding json) on a channel, once per row of the CTE `src`. */
@@ -113,66 +150,22 @@ export function notifyFrom(channel: string, payload: string, src: string): strin
  */
 export async function listenForChanges(target: PgTarget, signal?: AbortSignal, opts: { safetyMs?: number } = {}): Promise<ChangeFeed> {
   const safetyMs = opts.safetyMs ?? SAFETY_MS;
-  const client = new pg.Client(clientConfig(target));
   let changed = false;
-  let failure: unknown;
-  let closed = false;
-  let wake: (() => void) | undefined;
-  const poke = (): void => {
-    wake?.();
-    wake = undefined;
-  };
-  client.on('notification', () => {
-    changed = true;
-    poke();
-  });
-  client.on('error', (err) => {
-    failure ??= err;
-    poke();
-  });
-  client.on('end', () => {
-    if (!closed) failure ??= new Error('the connection ended');
-    poke();
-  });
-  const lost = (): Error =>
+  const l = await listen(target, CHANGE_CHANNELS, () => (changed = true), signal);
+  const lost = (failure: unknown): Error =>
     pgFailure(failure, target) ??
     new IoError(
       `lost the connection to the metadata database ${describeTarget(target)} while waiting for a change: ${redact((failure as Error)?.message ?? String(failure))}`,
       'check that PostgreSQL is running, then run the command again',
       { cause: failure },
     );
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    signal?.removeEventListener('abort', onAbort);
-    poke();
-    await client.end().catch(() => {});
-  };
-  const onAbort = (): void => void close();
-  try {
-    await client.connect();
-    await client.query(CHANGE_CHANNELS.map((c) => `LISTEN ${pg.escapeIdentifier(c)}`).join('; '));
-  } catch (err) {
-    closed = true;
-    await client.end().catch(() => {});
-    throw pgFailure(err, target) ?? err;
-  }
-  signal?.addEventListener('abort', onAbort);
-  if (signal?.aborted) await close();
   return {
     async next(_pollMs, limitMs = Infinity) {
-      if (!closed && failure === undefined && !changed) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          timer = setTimeout(poke, Math.max(0, Math.min(safetyMs, limitMs)));
-        });
-        clearTimeout(timer);
-      }
-      if (closed) return;
-      if (failure !== undefined) throw lost();
+      if (!l.closed() && l.failure() === undefined && !changed) await l.sleep(Math.min(safetyMs, limitMs));
+      if (l.closed()) return;
+      if (l.failure() !== undefined) throw lost(l.failure());
       changed = false;
     },
-    close,
+    close: l.close,
   };
 }
