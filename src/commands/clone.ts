@@ -17,9 +17,10 @@ export default class Clone extends TuskCommand<CloneResult> {
     '<%= config.bin %> clone file:///media/usb/tusk ./cats',
     '<%= config.bin %> clone s3://tusk ./cats --endpoint http://127.0.0.1:9000 --path-style',
     '<%= config.bin %> clone --lazy s3://my-bucket/projects/cats',
+    '<%= config.bin %> clone postgres://alice@db.example.com:5432/tusk ./cats',
   ];
   static override args = {
-    url: Args.string({ required: true, description: 's3://BUCKET/PREFIX or file:///PATH', ignoreStdin: true }),
+    url: Args.string({ required: true, description: "s3://BUCKET/PREFIX, file:///PATH, or a team store's postgres://USER@HOST:PORT/DB", ignoreStdin: true }),
     // ignoreStdin: oclif otherwise reads a missing argument from a piped stdin (a script's, a CI job's)
     dir: Args.string({ description: 'directory for the new store', ignoreStdin: true }),
   };
