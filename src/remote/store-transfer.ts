@@ -105,7 +105,12 @@ export async function transferBranches(sender: Store, receiver: Store, opts: Sto
     return has;
   };
   const exp = heads.length > 0 ? await sender.exportCommits(heads, isKnown, roots) : { set: { repos: [], pipelines: [], jobs: [], commits: [], pages: [], contents: [] }, chunks: [] };
-  for (const b of branches) b.commits = exp.set.commits.filter((c) => c.repo === b.repo && b.state !== 'up-to-date' && b.state !== 'ahead').length;
+  // each branch's new commits: those of the set on its head's first-parent chain
+  const sent = new Map(exp.set.commits.map((c) => [`${c.repo}@${c.id}`, c]));
+  for (const b of branches) {
+    if (b.state === 'up-to-date' || b.state === 'ahead') continue;
+    for (let c = sent.get(`${b.repo}@${b.sender}`); c; c = c.parent === null ? undefined : sent.get(`${b.repo}@${c.parent}`)) b.commits++;
+  }
   const result: StoreTransfer = { branches, commits: exp.set.commits.length, chunks: 0, bytes: 0 };
   if (opts.dryRun || (exp.set.commits.length === 0 && moves.length === 0)) {
     if (opts.dryRun) result.chunks = exp.chunks.length;

@@ -73,7 +73,12 @@ describe.skipIf(skip)(`a team store as a remote${skip ? ` (skipped: ${server.mis
     expect(dry.branches.every((b: { status: string }) => b.status === 'would push')).toBe(true);
     expect(await json(['list', 'repo'], team)).toEqual([]);
     const pushed = await json(['push', 'team'], laptop);
-    expect(pushed.branches.map((b: { repo: string; branch: string; status: string }) => `${b.repo}@${b.branch} ${b.status}`).sort()).toEqual(['data@dev pushed', 'data@master pushed', 'other@master pushed']);
+    // each branch counts the commits its own history brought (shared ones on both)
+    expect(pushed.branches.map((b: { repo: string; branch: string; status: string; commits: number }) => `${b.repo}@${b.branch} ${b.status} ${b.commits}`).sort()).toEqual([
+      'data@dev pushed 3',
+      'data@master pushed 5',
+      'other@master pushed 1',
+    ]);
     expect(pushed.chunks).toBeGreaterThan(10);
     expect(pushed.requests).toBeUndefined();
     // the team store has the same history, ids and all, and every byte
