@@ -1,12 +1,15 @@
 // Shared machinery of the benchmark suite: spawning and timing commands, peak RSS, deterministic
 // data, store and directory sizes, peer tools, and the report every scenario fills in.
 // Plain ESM JavaScript so `npm run bench` needs no compile step for the bench itself.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -121,6 +124,15 @@ export function sh(argv) {
 /** argv of the tusk CLI: always `node bin/run.js`, as a user's `tusk` would run. */
 export function tusk(...args) {
   return [NODE, TUSK_BIN, ...args];
+}
+
+/**
+ * An untimed tusk command, asynchronous: for scenarios whose S3 server (s3rver) answers from this
+ * process, which a synchronous spawn would block. Resolves to its stdout; rejects when it fails.
+ */
+export async function tuskAsync(args, opts = {}) {
+  const { stdout } = await execFileAsync(NODE, [TUSK_BIN, ...args], { ...opts, env: { ...process.env, ...opts.env }, maxBuffer: 256 * 1024 * 1024 });
+  return stdout;
 }
 
 /**

@@ -8,15 +8,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { MiB, T, freshStore, measure, sh, status, tusk, writeRandomFile } from '../lib.js';
+import { MiB, T, freshStore, measure, sh, status, tusk, tuskAsync, writeRandomFile } from '../lib.js';
 import { havePostgres, startPostgres } from '../postgres.js';
 import { S3_ENV, startCountingS3, withoutCaBundle } from '../s3-proxy.js';
 
-const run = promisify(execFile);
-/** An untimed tusk command that talks to the bucket: asynchronous, since s3rver answers from this process. */
-const tuskAsync = async (args, opts) => (await run(tusk()[0], [...tusk().slice(1), ...args], { ...opts, env: { ...process.env, ...opts.env }, maxBuffer: 256 * 1024 * 1024 })).stdout;
 
 const SPEEDUP_BUDGET = 1.8;
 const OVERHEAD_BUDGET_MS = 2;

@@ -15,18 +15,13 @@
 // counting proxy of scenario 16 (bench/s3-proxy.js); each timed put goes to a fresh database and
 // prefix, so nothing is deduplicated against an earlier round.
 // `node bench/run.js --only 21 --parts 3,4` runs only the parts named (4 then makes its own stores).
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
-import { T, fmtBytes, fmtMs, freshStore, have, interleave, log, makeSmallTree, measure, q, remove, sh, trash, tusk, writeRandomFile } from '../lib.js';
+import { T, fmtBytes, fmtMs, freshStore, have, interleave, log, makeSmallTree, measure, q, remove, sh, trash, tusk, tuskAsync, writeRandomFile } from '../lib.js';
 import { havePostgres, PG_BIN, startPostgres } from '../postgres.js';
 import { fmtCounts, S3_ENV, startCountingS3, withoutCaBundle } from '../s3-proxy.js';
 
 const BIG_RATIO = 1.3;
-const run = promisify(execFile);
-/** An untimed tusk command that talks to the bucket: asynchronous, since s3rver answers from this process. */
-const tuskAsync = async (args, opts) => (await run(tusk()[0], [...tusk().slice(1), ...args], { ...opts, env: { ...process.env, ...opts.env }, maxBuffer: 256 * 1024 * 1024 })).stdout;
 const SMALL_SPEEDUP = 5;
 const WRITERS = 8;
 

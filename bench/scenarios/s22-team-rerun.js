@@ -11,18 +11,13 @@
 // (pg_stat_statements, BEGIN/COMMIT included: each is a round trip), the bucket's requests, and
 // the CPU of the client, of s3rver and of PostgreSQL. The first job (every datum run) is timed
 // once on each store and reported.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
-import { T, fmtMs, freshStore, interleave, log, measure, tusk } from '../lib.js';
+import { T, fmtMs, freshStore, interleave, log, measure, tusk, tuskAsync } from '../lib.js';
 import { havePostgres, PG_BIN, startPostgres } from '../postgres.js';
 import { fmtCounts, S3_ENV, startCountingS3, withoutCaBundle } from '../s3-proxy.js';
 
 const TARGET_MS = 2000;
-const run = promisify(execFile);
-/** An untimed tusk command that talks to the bucket: asynchronous, since s3rver answers from this process. */
-const tuskAsync = async (args, opts) => (await run(tusk()[0], [...tusk().slice(1), ...args], { ...opts, env: { ...process.env, ...opts.env }, maxBuffer: 256 * 1024 * 1024 })).stdout;
 
 export default {
   id: 22,
