@@ -5,23 +5,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { seededBytes, tempDirs } from '../helpers.js';
-import { usePostgres } from '../helpers/postgres.js';
-import { startS3, type S3Server } from '../remote/s3-server.js';
+import { useTeamServers } from '../helpers/team-servers.js';
 import { tableVersions } from '../store/table-versions.js';
 import { expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
 
-const server = usePostgres();
-const skip = server.missing !== undefined;
-
-let s3: S3Server;
-beforeAll(async () => {
-  if (!skip) s3 = await startS3(['tusk']);
-});
-afterAll(async () => {
-  await s3?.close();
-});
+const servers = useTeamServers();
+const { server, skip } = servers;
 
 const mk = tempDirs('tusk-team-remote-');
 
@@ -39,9 +30,9 @@ const files = async (ref: string, opts: RunOptions) => ((await json(['glob', 'fi
 describe.skipIf(skip)(`a team store as a remote${skip ? ` (skipped: ${server.missing})` : ''}`, () => {
   it('push from a local store, clone and pull back: same commits, same bytes; a stale push is refused and changes nothing', async () => {
     const url = await server.freshDatabase();
-    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
     const team = { cwd: mk(), env };
-    expectOk(await runTusk(['init', '--metadata', url, '--packs', 's3://tusk/remote-team', '--endpoint', s3.endpoint, '--path-style', '--json'], team));
+    expectOk(await runTusk(['init', '--metadata', url, '--packs', 's3://tusk/remote-team', '--endpoint', servers.s3.endpoint, '--path-style', '--json'], team));
 
     // a laptop's history: two repos, a branch, a big file that is stored in many chunks
     const laptop = { cwd: mk(), env };
@@ -136,7 +127,7 @@ describe.skipIf(skip)(`a team store as a remote${skip ? ` (skipped: ${server.mis
 
   it('refuses a URL with a password, s3 options on a database URL, --lazy, and a team store as its own remote', async () => {
     const url = await server.freshDatabase();
-    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
     const laptop = { cwd: mk(), env };
     expectOk(await runTusk(['init', '--json'], laptop));
     const secret = url.replace('postgres://tusk@', 'postgres://tusk:hunter2@');
@@ -144,14 +135,14 @@ describe.skipIf(skip)(`a team store as a remote${skip ? ` (skipped: ${server.mis
     const refused = await expectJsonError(['remote', 'add', 'team', secret], { exit: 2, code: 'E_INVALID', mentions: ['password'] }, laptop);
     expect(refused.hint).toMatch(/PGPASSWORD/);
     expect(JSON.stringify(refused)).not.toContain('hunter2');
-    await expectJsonError(['remote', 'add', 'team', url, '--endpoint', s3.endpoint], { exit: 2, code: 'E_INVALID', mentions: ['s3://'] }, laptop);
+    await expectJsonError(['remote', 'add', 'team', url, '--endpoint', servers.s3.endpoint], { exit: 2, code: 'E_INVALID', mentions: ['s3://'] }, laptop);
     expect(await json(['remote', 'list'], laptop)).toEqual([]);
     const target = path.join(mk(), 'clone');
     await expectJsonError(['clone', url, target, '--lazy'], { exit: 2, code: 'E_INVALID', mentions: ['--lazy'] }, { cwd: mk(), env });
     expect(fs.existsSync(target)).toBe(false);
 
     const team = { cwd: mk(), env };
-    expectOk(await runTusk(['init', '--metadata', url, '--packs', 's3://tusk/self', '--endpoint', s3.endpoint, '--path-style', '--json'], team));
+    expectOk(await runTusk(['init', '--metadata', url, '--packs', 's3://tusk/self', '--endpoint', servers.s3.endpoint, '--path-style', '--json'], team));
     await json(['create', 'repo', 'r'], team);
     await json(['put', 'file', 'r@master:/f'], { ...team, input: 'f\n' });
     await json(['remote', 'add', 'me', url], team);

@@ -5,26 +5,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { clientDirFor } from '../../src/store/team-dir.js';
 import { closedPort, seededBytes, tempDirs } from '../helpers.js';
 import { usePostgres } from '../helpers/postgres.js';
+import { useTeamServers } from '../helpers/team-servers.js';
 import { TestProject } from '../project/project-helpers.js';
-import { startS3, type S3Server } from '../remote/s3-server.js';
 import { startWorker, waitUntil } from '../pipeline/worker-helpers.js';
 import { pipelineOnBucketStore } from './bucket-pipeline.js';
 import { expectCliError, expectJsonError, expectOk, runTusk, treeDifferences, writeTree, type RunOptions } from './cli-helpers.js';
 
-const server = usePostgres();
-const skip = server.missing !== undefined;
-
-let s3: S3Server;
-beforeAll(async () => {
-  if (!skip) s3 = await startS3(['tusk']);
-});
-afterAll(async () => {
-  await s3?.close();
-});
+const servers = useTeamServers();
+const { server, skip } = servers;
 
 const mk = tempDirs('tusk-team-');
 
@@ -109,12 +101,12 @@ async function tableCounts(url: string): Promise<Record<string, number>> {
 }
 
 describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server.missing})` : ''}`, () => {
-  const packsArgs = (prefix: string) => ['--packs', `s3://tusk/${prefix}`, '--endpoint', s3.endpoint, '--path-style'];
+  const packsArgs = (prefix: string) => ['--packs', `s3://tusk/${prefix}`, '--endpoint', servers.s3.endpoint, '--path-style'];
 
   it('init --metadata, then the data commands answer as on a local store; another machine reads the same bytes', async () => {
     const url = await server.freshDatabase();
     const src = sources();
-    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none' };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none' };
 
     // the local store the team store must match, its packs in the same kind of bucket
     const local = mk();
@@ -127,7 +119,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     const client = path.join(fs.realpathSync(team), '.tusk');
     expect(init).toEqual({ path: client, created: true, packs: 's3://tusk/team', metadata: url });
     expect(JSON.parse(fs.readFileSync(path.join(client, 'metadata.json'), 'utf8'))).toEqual({ url });
-    expect(JSON.parse(fs.readFileSync(path.join(client, 'packs.json'), 'utf8'))).toEqual({ url: 's3://tusk/team', endpoint: s3.endpoint, pathStyle: true });
+    expect(JSON.parse(fs.readFileSync(path.join(client, 'packs.json'), 'utf8'))).toEqual({ url: 's3://tusk/team', endpoint: servers.s3.endpoint, pathStyle: true });
     expect(fs.existsSync(path.join(client, 'cache.db'))).toBe(true);
     expect(fs.existsSync(path.join(client, 'meta.db'))).toBe(false);
     // the metadata is in the database, the packs in the bucket: nothing of the store's own beside them
@@ -156,7 +148,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
   it('TUSK_STORE=postgres://… makes and opens the store with a client directory under XDG_CACHE_HOME', async () => {
     const url = await server.freshDatabase();
     const cache = mk();
-    const env = { ...s3.env, XDG_CACHE_HOME: cache, TUSK_STORE: url, TUSK_RUNNER: 'none' };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: cache, TUSK_STORE: url, TUSK_RUNNER: 'none' };
     const cwd = mk();
     const init = expectOk(await runTusk(['init', ...packsArgs('env'), '--json'], { cwd, env })).json();
     const client = clientDirFor(url, { XDG_CACHE_HOME: cache });
@@ -180,7 +172,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
 
   it('a project whose tusk.yaml names the team store (store: postgres://…) locks into it', async () => {
     const url = await server.freshDatabase();
-    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
     expectOk(await runTusk(['init', '--metadata', url, ...packsArgs('project'), '--json'], { cwd: mk(), env }));
     const p = new TestProject({ config: `store: ${url}\ntrack:\n  - path: data/words\n    repo: words\n`, init: false });
     onTestFinished(() => fs.rmSync(p.dir, { recursive: true, force: true }));
@@ -193,7 +185,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
 
   it('a lazy pull into a team store leaves the bytes on the remote until a read fetches them into the bucket', async () => {
     const url = await server.freshDatabase();
-    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined };
     const remote = `file://${mk()}`;
     // a local store pushes a repo to a remote
     const local = mk();
@@ -236,7 +228,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
 
   it('a pipeline on a team store: a /src/* job run by the background runner, its output commit right; a changed input reruns only its datum', async () => {
     const url = await server.freshDatabase();
-    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_STORE: url };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_STORE: url };
     const cwd = mk();
     expectOk(await runTusk(['init', ...packsArgs('pipeline'), '--json'], { cwd, env: { ...env, TUSK_RUNNER: 'none' } }));
     await pipelineOnBucketStore({ cwd, env }, mk());
@@ -245,7 +237,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
   it('tusk worker against TUSK_STORE=postgres://…: two workers, each its own client directory, share a 50-datum job; every output once, list datum names who ran each', async () => {
     const url = await server.freshDatabase();
     const N = 50;
-    const base = { ...s3.env, TUSK_STORE: url, TUSK_RUNNER: 'none' };
+    const base = { ...servers.s3.env, TUSK_STORE: url, TUSK_RUNNER: 'none' };
     const look = { cwd: mk(), env: { ...base, XDG_CACHE_HOME: mk() } };
     expectOk(await runTusk(['init', ...packsArgs('workers'), '--json'], look));
     const src = mk();
@@ -255,7 +247,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     expectOk(await runTusk(['put', 'file', '-r', 'in@master:/', '-f', src, '--json'], look));
     // two machines: nothing shared but the database and the bucket
     const caches = [mk(), mk()];
-    const workers = caches.map((c) => startWorker(mk(), ['--concurrency', '1'], { ...s3.env, TUSK_STORE: url, XDG_CACHE_HOME: c }, 150_000));
+    const workers = caches.map((c) => startWorker(mk(), ['--concurrency', '1'], { ...servers.s3.env, TUSK_STORE: url, XDG_CACHE_HOME: c }, 150_000));
     const ids = await Promise.all(workers.map((w) => waitUntil('the worker started', async () => /^worker (\S+) started$/m.exec(w.stderr())?.[1], (id) => id !== undefined, 60_000)));
     // made once both wait for work, so that each claims a share of the job
     const spec = path.join(mk(), 'spec.json');
@@ -302,7 +294,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
   it('tusk worker on a team store, one SIGKILLed mid-job: its datums are taken over once their lease runs out, every output exactly once', async () => {
     const url = await server.freshDatabase();
     const N = 24;
-    const base = { ...s3.env, TUSK_STORE: url, TUSK_RUNNER: 'none' };
+    const base = { ...servers.s3.env, TUSK_STORE: url, TUSK_RUNNER: 'none' };
     const look = { cwd: mk(), env: { ...base, XDG_CACHE_HOME: mk() } };
     expectOk(await runTusk(['init', ...packsArgs('faults'), '--json'], look));
     const src = mk();
@@ -313,7 +305,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     const spec = path.join(mk(), 'spec.json');
     fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['sh', '-c', 'f=$(ls /pfs/in); sleep 0.2; echo "out $(cat /pfs/in/$f)" > /pfs/out/$f'] } }));
     expectOk(await runTusk(['create', 'pipeline', '-f', spec, '--json'], look));
-    const env = (c: string) => ({ ...s3.env, TUSK_STORE: url, XDG_CACHE_HOME: c, TUSK_DATUM_LEASE_MS: '2000' });
+    const env = (c: string) => ({ ...servers.s3.env, TUSK_STORE: url, XDG_CACHE_HOME: c, TUSK_DATUM_LEASE_MS: '2000' });
     const victim = startWorker(mk(), ['--concurrency', '1'], env(mk()), 150_000);
     const successes = (log: string) => log.split('\n').filter((l) => / success \d+ms$/.test(l)).map((l) => l.split(' ')[3]!);
     // killed once it has finished some datums and holds the rest of its claimed batch
@@ -348,7 +340,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
 
   it('bad input is a clear error, exits non-zero and changes nothing', async () => {
     const url = await server.freshDatabase();
-    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none' };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none' };
     const team = mk();
     expectOk(await runTusk(['init', '--metadata', url, ...packsArgs('bad'), '--json'], { cwd: team, env }));
     expectOk(await runTusk(['create', 'repo', 'r', '--json'], { cwd: team, env }));
@@ -370,7 +362,7 @@ describe.skipIf(skip)(`a team store through the CLI${skip ? ` (skipped: ${server
     expect(fs.readdirSync(where)).toEqual([]);
     expect((await tableCounts(empty)).repos).toBe(-1);
     // a bucket that cannot be reached: the database is left as it was
-    await expectJsonError(['init', '--metadata', empty, '--packs', 's3://missing-bucket/x', '--endpoint', s3.endpoint, '--path-style'], { exit: 4, code: 'E_NOT_FOUND', mentions: ['missing-bucket'] }, { cwd: where, env });
+    await expectJsonError(['init', '--metadata', empty, '--packs', 's3://missing-bucket/x', '--endpoint', servers.s3.endpoint, '--path-style'], { exit: 4, code: 'E_NOT_FOUND', mentions: ['missing-bucket'] }, { cwd: where, env });
     expect((await tableCounts(empty)).repos).toBe(-1);
     expect(fs.readdirSync(where)).toEqual([]);
 
@@ -397,9 +389,9 @@ describe.skipIf(skip)(`a team store whose database wants a password${skip ? ` (s
   it('the password comes from the URL given or PGPASSWORD, is never written, and a wrong one is E_LOCKED, masked', async () => {
     const url = await secured.freshDatabase();
     const bare = url.replace(':pa55-Word@', '@');
-    const env = { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', PGPASSWORD: undefined };
+    const env = { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', PGPASSWORD: undefined };
     const team = mk();
-    const init = expectOk(await runTusk(['init', '--metadata', url, '--packs', 's3://tusk/secured', '--endpoint', s3.endpoint, '--path-style', '--json'], { cwd: team, env }));
+    const init = expectOk(await runTusk(['init', '--metadata', url, '--packs', 's3://tusk/secured', '--endpoint', servers.s3.endpoint, '--path-style', '--json'], { cwd: team, env }));
     expect(init.stdout).not.toContain('pa55-Word');
     expect(init.json().metadata).toBe(bare);
     for (const f of fs.readdirSync(path.join(team, '.tusk')).filter((f) => f.endsWith('.json'))) expect(fs.readFileSync(path.join(team, '.tusk', f), 'utf8')).not.toContain('pa55-Word');

@@ -7,22 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../helpers.js';
-import { usePostgres } from '../helpers/postgres.js';
-import { startS3, type S3Server } from '../remote/s3-server.js';
+import { useTeamServers } from '../helpers/team-servers.js';
 import { expectOk, runTusk, startTusk, type RunOptions } from './cli-helpers.js';
 
-const server = usePostgres();
-const skip = server.missing !== undefined;
-
-let s3: S3Server;
-beforeAll(async () => {
-  if (!skip) s3 = await startS3(['tusk']);
-});
-afterAll(async () => {
-  await s3?.close();
-});
+const servers = useTeamServers();
+const { server, skip } = servers;
 
 const mk = tempDirs('tusk-watch-');
 
@@ -32,8 +23,8 @@ const STATEMENT_LINE = /LOG:\s+(statement|execute [^:]*):/g;
 /** A new team store in a fresh database, and the options that reach it. */
 async function teamStore(prefix: string): Promise<{ url: string; opts: RunOptions }> {
   const url = await server.freshDatabase();
-  const opts: RunOptions = { cwd: mk(), env: { ...s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined } };
-  expectOk(await runTusk(['init', '--metadata', url, '--packs', `s3://tusk/${prefix}`, '--endpoint', s3.endpoint, '--path-style', '--json'], opts));
+  const opts: RunOptions = { cwd: mk(), env: { ...servers.s3.env, XDG_CACHE_HOME: mk(), TUSK_RUNNER: 'none', TUSK_STORE: undefined } };
+  expectOk(await runTusk(['init', '--metadata', url, '--packs', `s3://tusk/${prefix}`, '--endpoint', servers.s3.endpoint, '--path-style', '--json'], opts));
   return { url, opts };
 }
 
