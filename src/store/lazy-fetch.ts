@@ -19,7 +19,8 @@ import { DEFAULT_COMPRESSION, PackWriter } from './pack-writer.js';
 import type { RemoteChunkIndex } from './remote-chunks.js';
 import type { RemoteChunkSource } from './remote-source.js';
 import { DB_FILE, openCore, type StoreCore } from './store-core.js';
-import { decodeDeltaRecord, deltaOfRecord, verifyChunkRecord, type DeltaRecord } from './transfer.js';
+import { decodeDeltaRecord, deltaOfRecord, type DeltaRecord } from './delta-records.js';
+import { verifyChunkRecord } from './transfer.js';
 
 /** The cache's default bound on the bytes of fetched chunks it keeps (TUSK_LAZY_CACHE_MAX overrides it). */
 export const LAZY_CACHE_MAX_BYTES = 1024 ** 3;

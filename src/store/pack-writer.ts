@@ -2,7 +2,7 @@
 // or commits: the caller fsyncs (sync) and then records the chunk rows in its own transaction.
 import { compress } from './zstd.js';
 import { CorruptError } from '../errors.js';
-import type { ChunkIndex, NewChunk, PackRow } from './chunk-index.js';
+import type { ChunkIndex, ChunkLocation, NewChunk, PackRow } from './chunk-index.js';
 import { crashPoint } from './crash-points.js';
 import type { DeltaEncoder, DeltaIndex, DeltaRow } from './delta-store.js';
 import type { ChunkId } from './hash.js';
@@ -118,6 +118,7 @@ export class PackWriter {
    * the record is readable.
    */
   addDelta(id: ChunkId, rawLen: number, payload: Buffer, bases: ChunkId[], depth: number): void {
+    if (this.objects) throw deltaInObjects(id);
     const key = id.toString('latin1');
     if (this.pendingIds.has(key)) return;
     this.pendingIds.add(key);
@@ -179,6 +180,7 @@ export class PackWriter {
       // delta hook: a chunk with a base is stored against it when the delta is small enough
       let whole = stored ?? (null as Encoded | null);
       const delta = given ?? (bases && this.deltas ? await this.deltas.encoder.encode(bytes, bases, () => (whole ??= this.encode(bytes)).payload.length) : null);
+      if (delta && this.objects) throw deltaInObjects(id);
       const { codec, payload } = delta ? { codec: Codec.Delta, payload: delta.payload } : (whole ?? this.encode(bytes));
       const rawLen = given ? given.rawLen : stored ? stored.rawLen : bytes.length;
       const len = RECORD_HEADER_BYTES + payload.length;
@@ -339,6 +341,22 @@ export class PackWriter {
     }
   }
 
+  /**
+   * Where the chunks among `ids` that this session wrote and has not recorded yet lie (after a
+   * drain): a transfer reads them back before they are recorded, as bases of the deltas it
+   * decodes (where packs are objects, once publish() has uploaded them).
+   */
+  pendingPlaces(ids: readonly ChunkId[]): Map<string, ChunkLocation> {
+    const want = new Set(ids.map((id) => id.toString('latin1')));
+    const names = new Map(this.touched.map((p) => [p.row.id, p.row.name]));
+    const out = new Map<string, ChunkLocation>();
+    for (const c of this.pending) {
+      const key = c.id.toString('latin1');
+      if (want.has(key)) out.set(key, { pack: c.pack, packName: names.get(c.pack)!, offset: c.offset, storedLen: c.storedLen, rawLen: c.rawLen, codec: c.codec });
+    }
+    return out;
+  }
+
   /** New chunks written but not yet recorded (pending rows). */
   get unrecorded(): number {
     return this.pending.length;
@@ -400,4 +418,14 @@ export class PackWriter {
     this.touched.length = 0;
     this.current = null;
   }
+}
+
+/**
+ * A delta record headed for packs that are objects (a bucket). Such a store keeps every chunk
+ * whole: its reads go through ranged reads of the pack contract, which decode no delta (a delta's
+ * bases are read synchronously while it is decoded, which only packs on a local disk serve). A
+ * caller that gets here has a bug: a transfer decodes deltas before storing them there.
+ */
+function deltaInObjects(id: ChunkId): Error {
+  return new Error(`internal: chunk ${id.toString('hex').slice(0, 16)} was to be stored as a delta in packs that are objects (a bucket), which hold every chunk whole; the write is refused`);
 }

@@ -9,8 +9,8 @@ import { propagate } from './commit-service.js';
 import { commitAncestry, type CommitRecord as StoredCommit } from './commit-graph.js';
 import { EMPTY_CONTENT_ID, hashBytes, type ChunkId, type ContentId, type NodeId } from './hash.js';
 import { lookUpPlaces } from './chunk-places.js';
-import { readChunk } from './content-io.js';
-import { decodeDelta, deltaBases } from './delta-codec.js';
+import { readChunk, readChunkAsync } from './content-io.js';
+import { deltaBases } from './delta-codec.js';
 import { enableDeltas } from './delta-writes.js';
 import { Codec, decodeRecordHeader, encodeRecordHeader, RECORD_HEADER_BYTES } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
@@ -18,6 +18,8 @@ import type { StoreCore } from './store-core.js';
 import { decodePage } from './page-format.js';
 import { TERMINAL_JOB_STATES, type JobRecord, type JobState, type PipelineRecord } from './job-records.js';
 import type { CommitOrigin } from './types.js';
+import { decodeHeldDeltas, deltaOfRecord, type DeltaRecord, type HeldDelta } from './delta-records.js';
+export { decodeDeltaRecord, deltaOfRecord, type DeltaRecord } from './delta-records.js';
 import { compress, decompress } from './zstd.js';
 
 /** A commit as it travels: its row (root as hex) and the exact input commits it was made from. */
@@ -328,38 +330,6 @@ export async function* readChunkRecords(s: StoreCore, ids: readonly Buffer[], op
   }
 }
 
-/** A delta record (codec 2) as it travels: the chunk's size, the payload as stored and its bases. */
-export interface DeltaRecord {
-  rawLen: number;
-  payload: Buffer;
-  bases: ChunkId[];
-}
-
-/**
- * The delta a record holds, or null for a chunk stored whole; a record that cannot be a delta of
- * `id` (wrong id, length or base list) is a CorruptError naming `where`.
- */
-export function deltaOfRecord(id: Uint8Array, record: Buffer, where: string): DeltaRecord | null {
-  const h = decodeRecordHeader(record);
-  if (!h || h.codec !== Codec.Delta) return null;
-  const payload = record.subarray(RECORD_HEADER_BYTES);
-  const bases = h.id.equals(id) && record.length === RECORD_HEADER_BYTES + h.storedLen ? deltaBases(payload) : null;
-  if (!bases) throw new CorruptError(`${where}: damaged delta record for chunk ${Buffer.from(id).toString('hex').slice(0, 16)}`, 'the remote copy is damaged; run `tusk fsck --remote` or push again from a sound store');
-  return { rawLen: h.rawLen, payload, bases };
-}
-
-/** A delta's bytes from its bases' bytes (in order), checked against `id`; a mismatch names `where`. */
-export function decodeDeltaRecord(id: Uint8Array, delta: DeltaRecord, bases: readonly Buffer[], where: string): Buffer {
-  let data: Buffer;
-  try {
-    data = decodeDelta(delta.payload, delta.rawLen, bases.length === 1 ? bases[0]! : Buffer.concat(bases));
-  } catch {
-    throw new CorruptError(`${where}: delta chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not decode`, 'the remote copy is damaged; push again from a sound store');
-  }
-  if (!hashBytes(data).equals(id)) throw new CorruptError(`${where}: chunk ${Buffer.from(id).toString('hex').slice(0, 16)} does not match its id`, 'the remote copy is damaged; push again from a sound store');
-  return data;
-}
-
 /** The bases a stored record of this chunk is a delta against (none for a chunk stored whole). */
 export function recordBases(record: Buffer): ChunkId[] {
   const h = decodeRecordHeader(record);
@@ -528,6 +498,36 @@ export class TransferImport {
     }
   }
 
+  /**
+   * A store that keeps every chunk whole: decode each delta received against its bases, check it
+   * against its id and queue it whole (whole-deltas.ts). The records that arrived whole are
+   * uploaded first, so that those among the bases are read back through the pack contract as the
+   * store's own are; the decoded chunks go to packs of their own, uploaded before the unit.
+   */
+  private async writeDeltasWhole(): Promise<void> {
+    const stored = await this.writer.known([...this.deltas.values()].map((d) => d.id));
+    for (const k of stored) this.deltas.delete(k);
+    if (this.deltas.size === 0) return;
+    await this.writer.publish();
+    const bases = new Map<string, ChunkId>();
+    for (const d of this.deltas.values()) for (const b of d.bases) if (!this.deltas.has(b.toString('latin1'))) bases.set(b.toString('latin1'), b);
+    // where each lies: written by this import (not recorded yet), else in the store; one lookup for those
+    const places = this.writer.pendingPlaces([...bases.values()]);
+    const rest = [...bases.values()].filter((b) => !places.has(b.toString('latin1')));
+    if (rest.length > 0) for (const [k, loc] of await this.s.index.getChunks(rest)) places.set(k, loc);
+    const readWhole = (id: ChunkId, wantedBy: HeldDelta) => {
+      const loc = places.get(id.toString('latin1'));
+      if (!loc) throw new CorruptError(`${wantedBy.where}: base ${id.toString('hex').slice(0, 16)} of chunk ${wantedBy.id.toString('hex').slice(0, 16)} did not arrive`, 'the remote copy is incomplete; push again from a store that has it');
+      return readChunkAsync(this.s.index, this.s.packs, id, { describe: () => `chunk ${id.toString('hex').slice(0, 16)}` }, loc);
+    };
+    await decodeHeldDeltas(this.deltas, readWhole, async (id, data) => {
+      this.writer.add(id, data);
+      if (this.writer.batchReady) await this.writer.drain();
+    });
+    // stored whole, checked on the way: nothing is left to read back inside the unit
+    this.deltas.clear();
+  }
+
   /** Read every delta received through the store's own read path, which checks it against its id. */
   private async verifyDeltas(): Promise<void> {
     // where they and their bases lie: two lookups for all of them
@@ -551,7 +551,8 @@ export class TransferImport {
       if (!hashBytes(data).equals(id)) throw new CorruptError(`tree page ${hex.slice(0, 16)} from the remote does not match its id`, 'the remote copy is damaged; push again from a sound store');
       return { id, data };
     });
-    await this.writeDeltas();
+    if (this.takesDeltas) await this.writeDeltas();
+    else await this.writeDeltasWhole();
     // packs in a bucket are uploaded before the unit names them (a no-op for packs on this disk)
     await this.writer.publish();
     await this.writer.sync();

@@ -57,12 +57,11 @@ describe.skipIf(skip)(`deltas pulled into a store whose packs are in a bucket${s
     await json(['push', 'files'], laptop);
     await json(['push', 'bucket'], laptop);
 
-    const teamStore = async (name: string) => {
+    const teamStore = async (name: string, remote: 'files' | 'bucket') => {
       const url = await server.freshDatabase();
       const team = { cwd: mk(), env };
       expectOk(await runTusk(['init', '--metadata', url, '--packs', `s3://tusk/${name}`, ...s3, '--json'], team));
-      await json(['remote', 'add', 'files', fileRemote], team);
-      await json(['remote', 'add', 'bucket', 's3://tusk/delta-remote', ...s3], team);
+      await json(remote === 'files' ? ['remote', 'add', 'files', fileRemote] : ['remote', 'add', 'bucket', 's3://tusk/delta-remote', ...s3], team);
       return { url, team };
     };
     const readsBack = async (team: RunOptions) => {
@@ -78,7 +77,7 @@ describe.skipIf(skip)(`deltas pulled into a store whose packs are in a bucket${s
       ['team-pull', 'files', 'pull'],
       ['team-fetch', 'bucket', 'fetch'],
     ] as const) {
-      const { url, team } = await teamStore(name);
+      const { url, team } = await teamStore(name, remote);
       const got = await json([verb, remote], team);
       expect(got.commits, `${verb} ${remote}`).toBe(3);
       await readsBack(team);
@@ -88,7 +87,7 @@ describe.skipIf(skip)(`deltas pulled into a store whose packs are in a bucket${s
 
     // a lazy pull leaves the bytes on the remote; reads fetch and decode them; a full pull then
     // fetches the rest, deltas decoded the same way
-    const { url, team } = await teamStore('team-lazy');
+    const { url, team } = await teamStore('team-lazy', 'bucket');
     expect((await json(['pull', 'bucket', '--lazy'], team)).remoteBacked).toBeGreaterThan(0);
     const out = path.join(mk(), 't.csv');
     await json(['get', 'file', `data@${commits[2]}:/t.csv`, '-o', out], team);
