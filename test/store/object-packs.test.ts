@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CorruptError, TuskError } from '../../src/errors.js';
 import { readChunkAsync as readChunk } from '../../src/store/content-io.js';
+import { encodeDelta } from '../../src/store/delta-codec.js';
+import { DELTA_LEVEL, DeltaEncoder, type DeltaIndex } from '../../src/store/delta-store.js';
 import { hashBytes, type ChunkId } from '../../src/store/hash.js';
 import { PACK_MAGIC } from '../../src/store/pack-format.js';
 import { DEFAULT_COMPRESSION, PackWriter } from '../../src/store/pack-writer.js';
@@ -181,6 +183,29 @@ describe('packs on a backend of immutable objects', () => {
     await store.core.unitOfWork(async () => await writer.record());
     await writer.close(false);
     for (const c of chunks) expect((await readChunk(store.core.index, packs, hashBytes(c) as ChunkId, { describe: () => 'c' })).equals(c)).toBe(true);
+  });
+
+  it('never stores a delta record: one handed over, or made by an encoder set on the writer, is refused before anything is uploaded', async () => {
+    const { store, packs } = memoryStore();
+    const index = store.core.index;
+    const base = seededBytes(100_000, 31);
+    const next = Buffer.from(base);
+    next[50_000] ^= 0xff;
+    const baseId = hashBytes(base) as ChunkId;
+    const nextId = hashBytes(next) as ChunkId;
+    const writer = new PackWriter(index, packs, 'w');
+    // a transfer's delta record, as it came from a remote
+    expect(() => writer.addDelta(nextId, next.length, encodeDelta(next, [baseId], base, DELTA_LEVEL), [baseId], 1)).toThrow(/^internal: chunk [0-9a-f]{16} was to be stored as a delta in packs that are objects/);
+    // the write path's delta encoder, which only a store with local packs sets
+    const deltas: DeltaIndex = { depth: (id) => index.deltaDepth(id), record: (rows) => index.putDeltas(rows) };
+    writer.deltas = { encoder: new DeltaEncoder(deltas, async () => Buffer.from(base)), index: deltas };
+    writer.add(baseId, base);
+    writer.add(nextId, next, [baseId]);
+    await expect(writer.drain()).rejects.toThrow(/^internal: chunk [0-9a-f]{16} was to be stored as a delta/);
+    await writer.close(true);
+    expect(packs.calls.put).toBe(0);
+    expect(packs.objects.size).toBe(0);
+    expect((await index.existingChunks([baseId, nextId])).size).toBe(0);
   });
 
   it('gc on a backend of immutable objects deletes none that a chunk still names, and rewrites none', async () => {
