@@ -42,6 +42,7 @@ const SCENARIOS = [
   './scenarios/s20-claims.js',
   './scenarios/s21-team-store.js',
   './scenarios/s22-team-rerun.js',
+  './scenarios/s23-team-delta-pull.js',
 ];
 
 const SIZES = {

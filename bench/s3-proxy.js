@@ -24,12 +24,15 @@ export async function startCountingS3(dir, buckets) {
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: buckets.map((name) => ({ name, configs: [] })) });
   const { port: backPort } = await server.run();
   const counts = { PUT: 0, GET: 0, LIST: 0, HEAD: 0, POST: 0, DELETE: 0 };
+  let uploaded = 0;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const proxy = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     const isList = req.method === 'GET' && (url.searchParams.has('list-type') || url.pathname.split('/').filter(Boolean).length <= 1);
     const kind = isList ? 'LIST' : req.method;
     if (kind in counts) counts[kind]++;
+    // the bytes sent up (request bodies of PUT and POST), as a bill for ingress would count them
+    if (kind === 'PUT' || kind === 'POST') req.on('data', (d) => (uploaded += d.length));
     const up = http.request({ host: '127.0.0.1', port: backPort, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
@@ -47,6 +50,8 @@ export async function startCountingS3(dir, buckets) {
     /** counts since `before` (a copy taken earlier) */
     since: (before) => Object.fromEntries(Object.keys(counts).map((k) => [k, counts[k] - before[k]])),
     snapshot: () => ({ ...counts }),
+    /** bytes of request bodies sent up so far (PUT and POST) */
+    uploaded: () => uploaded,
     async close() {
       await new Promise((resolve) => proxy.close(resolve));
       agent.destroy();
