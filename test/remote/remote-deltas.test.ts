@@ -148,6 +148,48 @@ describe('a damaged delta on the remote', () => {
   }, 30_000);
 });
 
+describe('deltas pulled into a store whose packs are objects (init --packs file:///DIR)', () => {
+  it('are decoded against bases it holds and stored whole; a damaged one fails the pull with E_CORRUPT and changes nothing', async () => {
+    const remote = path.join(root, 'remote-objects');
+    const a = localStore(path.join(root, 'objects-a'));
+    await a.put('tables', 'master', { '/t.bin': v1 });
+    await a.json(['remote', 'add', 'origin', `file://${remote}`]);
+    await a.json(['push']);
+    const cDir = path.join(root, 'objects-c');
+    await tuskJson(['init', cDir, '--packs', `file://${path.join(root, 'objects-c-packs')}`, '--json']);
+    const c = localStore(cDir);
+    await c.json(['remote', 'add', 'origin', `file://${remote}`]);
+    await c.json(['pull']);
+    const state = async () => ({ commits: await c.json(['list', 'commit', 'tables@master']), files: await c.json(['glob', 'file', 'tables@master:/**']) });
+    const before = await state();
+
+    // v2 goes up as delta records against v1's chunks, which c holds in its packs
+    const second = await a.put('tables', 'master', { '/t.bin': v2 });
+    const packsBefore = new Set(fs.readdirSync(path.join(remote, 'packs')));
+    expect((await a.json(['push'])).packs).toBe(1);
+    const fresh = fs.readdirSync(path.join(remote, 'packs')).filter((f) => !packsBefore.has(f));
+    const file = path.join(remote, 'packs', fresh[0]!);
+    const good = fs.readFileSync(file);
+    const bad = Buffer.from(good);
+    bad[bad.length - 8] ^= 0xff;
+    fs.writeFileSync(file, bad);
+    const r = await c.run(['pull', '--json']);
+    expect(r.code, r.describe()).toBe(5);
+    expect(r.json().error).toMatchObject({ code: 'E_CORRUPT', message: expect.stringMatching(/remote pack .* (does not decode|does not match its id)/) });
+    expect(await state()).toEqual(before);
+
+    fs.writeFileSync(file, good);
+    expect((await c.json(['pull'])).branches[0]).toMatchObject({ status: 'fast-forwarded', commits: 1 });
+    expect((await getFile(c, `tables@${second}:/t.bin`)).equals(v2)).toBe(true);
+    expect((await c.json(['fsck', '--verify-data'])).ok).toBe(true);
+    // stored whole: no chunk row of codec 2, no delta row
+    const db = new Database(path.join(cDir, '.tusk', 'meta.db'), { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM chunks WHERE codec = 2').pluck().get()).toBe(0);
+    db.close();
+    expect(deltaChunks(cDir)).toBe(0);
+  }, 30_000);
+});
+
 describe('fsck --remote without --verify-data', () => {
   it("finds a kept delta whose base's pack was deleted, from the index objects", async () => {
     const remote = path.join(root, 'remote-nobase');
