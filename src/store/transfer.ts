@@ -18,9 +18,10 @@ import type { StoreCore } from './store-core.js';
 import { decodePage } from './page-format.js';
 import { TERMINAL_JOB_STATES, type JobRecord, type JobState, type PipelineRecord } from './job-records.js';
 import type { CommitOrigin } from './types.js';
-import { decodeHeldDeltas, deltaOfRecord, type DeltaRecord, type HeldDelta } from './delta-records.js';
-export { decodeDeltaRecord, deltaOfRecord, type DeltaRecord } from './delta-records.js';
+import { decodeHeldDeltas, deltaOfRecord, type HeldDelta } from './delta-records.js';
 import { compress, decompress } from './zstd.js';
+
+export { decodeDeltaRecord, deltaOfRecord, type DeltaRecord } from './delta-records.js';
 
 /** A commit as it travels: its row (root as hex) and the exact input commits it was made from. */
 export interface CommitRecord {
@@ -385,7 +386,7 @@ export class TransferImport {
   private readonly writer: PackWriter;
   private done = false;
   /** delta records received, written when the import commits (their depths need their bases) */
-  private readonly deltas = new Map<string, { id: ChunkId; where: string } & DeltaRecord>();
+  private readonly deltas = new Map<string, HeldDelta>();
   bytes = 0;
   /** lazy: the chunks left on the remote instead of fetched (remote-chunks.ts) */
   private lazy: { remote: string; ids: Buffer[]; all: Buffer[] } | null = null;
@@ -500,7 +501,7 @@ export class TransferImport {
 
   /**
    * A store that keeps every chunk whole: decode each delta received against its bases, check it
-   * against its id and queue it whole (whole-deltas.ts). The records that arrived whole are
+   * against its id and queue it whole (delta-records.ts). The records that arrived whole are
    * uploaded first, so that those among the bases are read back through the pack contract as the
    * store's own are; the decoded chunks go to packs of their own, uploaded before the unit.
    */

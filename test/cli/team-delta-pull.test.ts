@@ -73,29 +73,29 @@ describe.skipIf(skip)(`deltas pulled into a store whose packs are in a bucket${s
     };
 
     // a pull from the file:// remote, a fetch from the s3:// one
-    for (const [name, remote, verb] of [
-      ['team-pull', 'files', 'pull'],
-      ['team-fetch', 'bucket', 'fetch'],
-    ] as const) {
+    const received = async (name: string, remote: 'files' | 'bucket', verb: 'pull' | 'fetch') => {
       const { url, team } = await teamStore(name, remote);
       const got = await json([verb, remote], team);
       expect(got.commits, `${verb} ${remote}`).toBe(3);
       await readsBack(team);
       expect((await json(['fsck', '--verify-data'], team)).ok, `${verb} ${remote}`).toBe(true);
       expect(await deltaRows(url), `${verb} ${remote}`).toBe(0);
-    }
-
-    // a lazy pull leaves the bytes on the remote; reads fetch and decode them; a full pull then
-    // fetches the rest, deltas decoded the same way
-    const { url, team } = await teamStore('team-lazy', 'bucket');
-    expect((await json(['pull', 'bucket', '--lazy'], team)).remoteBacked).toBeGreaterThan(0);
-    const out = path.join(mk(), 't.csv');
-    await json(['get', 'file', `data@${commits[2]}:/t.csv`, '-o', out], team);
-    expect(fs.readFileSync(out).equals(versions[2]!)).toBe(true);
-    const full = await json(['pull', 'bucket'], team);
-    expect(full.chunks).toBeGreaterThan(0);
-    await readsBack(team);
-    expect((await json(['fsck', '--verify-data'], team)).ok).toBe(true);
-    expect(await deltaRows(url)).toBe(0);
+    };
+    // a lazy pull leaves the bytes on the remote; a read fetches and decodes what it needs; a full
+    // pull then fetches the rest (delta records among them), decoded as a pull's are
+    const lazy = async () => {
+      const { url, team } = await teamStore('team-lazy', 'bucket');
+      expect((await json(['pull', 'bucket', '--lazy'], team)).remoteBacked).toBeGreaterThan(0);
+      const out = path.join(mk(), 't.csv');
+      await json(['get', 'file', `data@${commits[2]}:/t.csv`, '-o', out], team);
+      expect(fs.readFileSync(out).equals(versions[2]!)).toBe(true);
+      const full = await json(['pull', 'bucket'], team);
+      expect(full.chunks).toBeGreaterThan(0);
+      await readsBack(team);
+      expect((await json(['fsck', '--verify-data'], team)).ok).toBe(true);
+      expect(await deltaRows(url)).toBe(0);
+    };
+    // three stores of their own (a database and a bucket prefix each): side by side
+    await Promise.all([received('team-pull', 'files', 'pull'), received('team-fetch', 'bucket', 'fetch'), lazy()]);
   }, 180_000);
 });
