@@ -95,6 +95,7 @@ export class DeltaEncoder {
   }
 
   private async attempt(raw: Uint8Array, bases: readonly ChunkId[], whole: () => number): Promise<EncodedDelta | null> {
+    if (bases.length === 0) return null;
     const depths: number[] = [];
     for (const b of bases) depths.push(await this.index.depth(b));
     const depth = Math.max(...depths) + 1;
