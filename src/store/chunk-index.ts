@@ -188,8 +188,10 @@ export interface ChunkIndex {
 
   // Deltas, chunk lists by the batch, and column profiles: what the store's other modules asked
   // of the tables below with SQL of their own.
-  /** How many levels of deltas a chunk sits on: 0 for a chunk stored whole (or unknown). */
+  /** The depth recorded with a chunk's delta rows (delta-store.ts says what it counts): 0 for a chunk stored whole (or unknown). */
   deltaDepth(id: ChunkId): Promise<number>;
+  /** The chunks a delta chunk is stored against, per its rows; none for a chunk stored whole (or unknown). */
+  deltaBasesOf(id: ChunkId): Promise<ChunkId[]>;
   /**
    * Record delta rows (chunk → each base, depth); in the unit that records their chunk rows, after
    * them. A row is kept only where this writer's record is the chunk's (its pack and offset): when
@@ -671,6 +673,7 @@ export class SqliteChunkIndex implements ChunkIndex {
   private get extra() {
     return (this.#extra ??= {
       depth: this.db.prepare('SELECT MAX(depth) FROM chunk_deltas WHERE id = ?').pluck(),
+      basesOf: this.db.prepare('SELECT base FROM chunk_deltas WHERE id = ?').pluck(),
       putDelta: this.db.prepare(
         'INSERT OR IGNORE INTO chunk_deltas (id, base, depth) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ? AND pack = ? AND offset = ?)',
       ),
@@ -679,10 +682,14 @@ export class SqliteChunkIndex implements ChunkIndex {
       putProfile: this.db.prepare('INSERT OR REPLACE INTO profiles (content, version, data) VALUES (?, ?, ?)'),
     });
   }
-  #extra: Record<'depth' | 'putDelta' | 'deltas' | 'getProfile' | 'putProfile', Database.Statement> | undefined;
+  #extra: Record<'depth' | 'basesOf' | 'putDelta' | 'deltas' | 'getProfile' | 'putProfile', Database.Statement> | undefined;
 
   deltaDepth(id: ChunkId): Promise<number> {
     return this.at(() => (this.extra.depth.get(id) as number | null) ?? 0);
+  }
+
+  deltaBasesOf(id: ChunkId): Promise<ChunkId[]> {
+    return this.at(() => this.extra.basesOf.all(id) as ChunkId[]);
   }
 
   putDeltas(rows: readonly DeltaRow[]): Promise<void> {

@@ -5,7 +5,7 @@ import { decompressInto } from './zstd.js';
 import { giveBuffer, takeBuffer } from './chunk-buffers.js';
 import { CorruptError } from '../errors.js';
 import { decodeDelta, deltaBases } from './delta-codec.js';
-import { baseCache } from './delta-cache.js';
+import { baseCache, ChunkCache } from './delta-cache.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
 import { addChains, lookUpPlaces, type Places } from './chunk-places.js';
 import { CHUNK_PROFILE_V1, type Chunker, type ChunkParams } from './chunker.js';
@@ -184,14 +184,20 @@ function missingChunk(ctx: ReadContext, id: ChunkId): CorruptError {
  * the caller, and those looked up since), and the bases decoded while the chunk on top is read,
  * not yet proven by its id. Each base is decoded once even where several chunks of the chain
  * share it, and they join baseCache only once the chunk on top has matched its id (so the cache
- * holds only proven bytes).
+ * holds only proven bytes). A read whose whole file is hashed (`scope`) keeps them in a cache of
+ * its own instead, which only that read uses: the whole-file hash proves them, and the chunk on
+ * top is not hashed on its own.
  */
 interface ChainRead {
   readonly packs: Packs;
   readonly given: Places | undefined;
   readonly found: Map<string, ChunkLocation>;
   readonly unproven: Map<string, Buffer>;
+  readonly scope: ChunkCache | undefined;
 }
+
+/** A base's bytes decoded earlier: proven (baseCache), kept by this read, or decoded under the chunk now read. */
+const heldBase = (read: ChainRead, key: string) => baseCache.get(key) ?? read.scope?.get(key) ?? read.unproven.get(key);
 
 const placeIn = (read: ChainRead, key: string) => read.found.get(key) ?? read.given?.get(key);
 
@@ -214,10 +220,18 @@ const PLACE_ROUNDS = 64;
  * mismatch is a CorruptError. A delta's bases' places come from `places`, else from one lookup of
  * its chain, and any still missing from one lookup per level. `wholeChecked`: the caller hashes
  * the whole file and, when that does not match, reads it again with every chunk hashed
- * (writeContentNative): a chunk stored on its own is then not hashed here too. A delta still is,
- * because the bases under it join the cache only once it matched its id.
+ * (writeContentNative): a chunk stored on its own is then not hashed here too. A delta is too only
+ * with `scope`, the cache that holds the bases decoded for this read and nothing else (baseCache
+ * holds only bases proven by the chunk on top); the caller clears it once the file is written.
  */
-export async function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ctx: ReadContext, known?: ChunkLocation, opts: { places?: Places; wholeChecked?: boolean } = {}): Promise<Buffer> {
+export async function readChunk(
+  index: ChunkIndex,
+  packs: Packs,
+  id: ChunkId,
+  ctx: ReadContext,
+  known?: ChunkLocation,
+  opts: { places?: Places; wholeChecked?: boolean; scope?: ChunkCache } = {},
+): Promise<Buffer> {
   // packs in a bucket: a ranged read through the block cache (bucket stores write no deltas)
   if (!packs.local) return readChunkAsync(index, packs, id, ctx, known ?? opts.places?.get(id.toString('latin1')));
   let loc = known ?? opts.places?.get(id.toString('latin1')) ?? (await index.getChunk(id));
@@ -230,7 +244,7 @@ export async function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ct
       if (loc.codec === Codec.Delta && !read) {
         // a caller that gave places looked the chains up with them
         given ??= await index.getChainChunks([id]);
-        read = { packs, given, found: new Map(), unproven: new Map() };
+        read = { packs, given, found: new Map(), unproven: new Map(), scope: opts.wholeChecked ? opts.scope : undefined };
       }
       return decodeAt(read, packs, id, loc, ctx, 0, opts.wholeChecked ?? false);
     } catch (err) {
@@ -258,7 +272,7 @@ export async function readChunk(index: ChunkIndex, packs: Packs, id: ChunkId, ct
       if (now.pack === loc.pack && now.offset === loc.offset && (!chain || [...chain].every(([k, l]) => same(k, l)))) throw err;
       loc = now;
       given = chain ?? undefined;
-      read = chain ? { packs, given: chain, found: new Map(), unproven: new Map() } : null;
+      read = chain ? { packs, given: chain, found: new Map(), unproven: new Map(), scope: opts.wholeChecked ? opts.scope : undefined } : null;
     }
   }
 }
@@ -280,7 +294,7 @@ export async function readBase(index: ChunkIndex, packs: Packs, id: ChunkId, ctx
 /** A base's bytes while a chain is decoded (depth > 0): from the caches, else decoded from its place. */
 function chainBase(read: ChainRead, id: ChunkId, ctx: ReadContext, depth: number): Buffer {
   const key = id.toString('latin1');
-  let data = baseCache.get(key) ?? read.unproven.get(key);
+  let data = heldBase(read, key);
   if (!data) {
     const loc = placeIn(read, key);
     if (!loc) throw new PlacesNeeded([id]);
@@ -299,7 +313,7 @@ function chainBase(read: ChainRead, id: ChunkId, ctx: ReadContext, depth: number
 function deltaReference(read: ChainRead, bases: readonly ChunkId[], ctx: ReadContext, depth: number, fail: (why: string) => CorruptError): { bytes: Buffer; own: boolean } {
   if (bases.length === 1) return { bytes: chainBase(read, bases[0]!, ctx, depth), own: false };
   const keys = bases.map((b) => b.toString('latin1'));
-  const sizes = keys.map((k) => (baseCache.get(k) ?? read.unproven.get(k))?.length ?? placeIn(read, k)?.rawLen);
+  const sizes = keys.map((k) => heldBase(read, k)?.length ?? placeIn(read, k)?.rawLen);
   const missing = bases.filter((_, i) => sizes[i] === undefined);
   if (missing.length > 0) throw new PlacesNeeded(missing);
   const total = (sizes as number[]).reduce((a, b) => a + b, 0);
@@ -368,9 +382,11 @@ function checkRecord(rec: Buffer, id: ChunkId, loc: ChunkLocation, ctx: ReadCont
     if (ref.own) giveBuffer(ref.bytes);
     giveBuffer(rec);
     if (depth === 0) {
-      if (data.length !== loc.rawLen || !hashBytes(data).equals(id)) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
-      // the chunk matched its id: every base under it is proven
-      for (const [k, v] of chain.read.unproven) baseCache.set(k, v);
+      const scope = wholeChecked ? chain.read.scope : undefined;
+      if (data.length !== loc.rawLen || (!scope && !hashBytes(data).equals(id))) throw fail(`chunk ${id.toString('hex').slice(0, 16)} in pack ${loc.packName} does not match its id`);
+      // the chunk matched its id, and every base under it is proven; or the whole file will be
+      // checked, and they serve only this read until then
+      for (const [k, v] of chain.read.unproven) (scope ?? baseCache).set(k, v);
       chain.read.unproven.clear();
     }
     return data;
@@ -571,9 +587,16 @@ export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentI
   };
   const copy = usesWorker(rec) && copiesNatively(rec.size, offset) ? nativeCopy(fd) : null;
   if (copy) {
-    // the addon hashes the whole file: chunks it is handed are not hashed one by one as well
-    const readOne = (cid: ChunkId, known?: ChunkLocation, places?: Places) => readChunk(index, packs, cid, ctx, known, { places, wholeChecked: true });
-    const n = await writeContentNative({ index, packs, rec, readOne }, copy, count);
+    // the addon hashes the whole file: chunks it is handed are not hashed one by one as well, and
+    // the bases their deltas are decoded from are kept for this file alone until that hash is in
+    const scope = new ChunkCache();
+    const readOne = (cid: ChunkId, known?: ChunkLocation, places?: Places) => readChunk(index, packs, cid, ctx, known, { places, wholeChecked: true, scope });
+    let n: number | null;
+    try {
+      n = await writeContentNative({ index, packs, rec, readOne }, copy, count);
+    } finally {
+      scope.clear();
+    }
     if (n !== null) return n;
     startOver(); // the whole-file hash did not match: again on the worker, which names the damage
   }

@@ -14,7 +14,13 @@ export function enableDeltas(s: StoreCore, writer: PackWriter): void {
   // a delta's bases are read synchronously while it is decoded: only packs on a local disk serve that
   if (!s.packs.local) return;
   const ctx = { describe: () => 'a delta base' };
-  const index: DeltaIndex = { depth: (id) => s.index.deltaDepth(id), record: (rows) => s.index.putDeltas(rows) };
+  const index: DeltaIndex = {
+    depth: (id) => s.index.deltaDepth(id),
+    bases: (id) => s.index.deltaBasesOf(id),
+    // as planDelta: a remote-backed chunk (lazy clones) may be absent, or evicted later
+    mayBeBases: async (ids) => !(await s.remoteChunks.any()) || !(await s.remoteChunks.anyBacked(ids)),
+    record: (rows) => s.index.putDeltas(rows),
+  };
   writer.deltas = { encoder: new DeltaEncoder(index, (id: ChunkId) => readBase(s.index, s.packs, id, ctx)), index };
 }
 

@@ -273,8 +273,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 8: chunks stored as deltas (codec 2) against base chunks (delta-store.ts), one row per base.
   // The base ids are also in the record, so packs stay self-describing; the rows let gc keep
-  // bases and the writer bound chains without reading packs. depth = levels of deltas from here
-  // down to chunks stored whole.
+  // bases and the writer bound chains without reading packs. depth = versions from here down to
+  // chunks stored whole, a bound on the levels of deltas a read decodes (delta-store.ts MAX_CHAIN).
   `
   CREATE TABLE chunk_deltas (
     id BLOB NOT NULL,

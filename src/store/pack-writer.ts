@@ -199,7 +199,8 @@ export class PackWriter {
       parts.push(encodeRecordHeader(id, codec, rawLen, payload.length), payload);
       partsLen += len;
       this.pending.push({ id, pack: pack.row.id, offset, storedLen: payload.length, rawLen, codec });
-      if (delta) this.pendingDeltas.push({ id, bases: bases!, depth: delta.depth, pack: pack.row.id, offset });
+      // the bases it was made against: the planned ones, theirs (a skip), or the sender's (a transfer)
+      if (delta) this.pendingDeltas.push({ id, bases: 'bases' in delta ? delta.bases : bases!, depth: delta.depth, pack: pack.row.id, offset });
       this.newChunks++;
       this.storedBytes += len;
     }

@@ -68,8 +68,9 @@ describe('deltas read through reused buffers', () => {
     baseCache.resize(budget);
     const store = newStore();
     await store.createRepo('r');
-    // big enough for get -o to take the copy loops of big files (16 MiB), which give buffers back
-    const versions = tableVersions(17 << 20, 3, 11);
+    // big enough for get -o to take the copy loops of big files (16 MiB), which give buffers back;
+    // four versions for a chain of two levels (version 3 skips version 2: delta-store.ts)
+    const versions = tableVersions(17 << 20, 4, 11);
     const commits: string[] = [];
     for (const v of versions) commits.push((await put(store, v)).commit);
     // chunks stored against two or more bases: the reads that copy several bases into one reference
@@ -84,7 +85,7 @@ describe('deltas read through reused buffers', () => {
       for (const b of level) if (!under.has(b.toString('hex')) && under.add(b.toString('hex'))) next.push(...(basesOf.all(b) as Buffer[]));
       level = next;
     }
-    expect(under.size).toBeGreaterThanOrEqual(versions.length - 1);
+    expect(under.size).toBeGreaterThanOrEqual(2);
     expect(new Set([...(await store.core.index.getChainChunks([top])).keys()].map((k) => Buffer.from(k, 'latin1').toString('hex')))).toEqual(under);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tusk-bufs-'));
     dirs.push(dir);

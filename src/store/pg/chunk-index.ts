@@ -264,6 +264,9 @@ export class PgChunkIndex implements ChunkIndex {
   async deltaDepth(id: ChunkId): Promise<number> {
     return (await this.b.db.query<{ depth: number | null }>('SELECT MAX(depth) AS depth FROM chunk_deltas WHERE id = $1', [id])).rows[0]?.depth ?? 0;
   }
+  async deltaBasesOf(id: ChunkId): Promise<ChunkId[]> {
+    return (await this.b.db.query<{ base: Buffer }>('SELECT base FROM chunk_deltas WHERE id = $1', [id])).rows.map((r) => r.base as ChunkId);
+  }
   /** One statement: a row per (chunk, base), kept only where the chunk's row is this writer's record. */
   async putDeltas(rows: readonly DeltaRow[]): Promise<void> {
     const flat = rows.flatMap((r) => r.bases.map((b) => ({ ...r, base: b })));

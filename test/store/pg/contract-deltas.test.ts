@@ -27,6 +27,11 @@ for (const backend of BACKENDS) {
       expect(await m.index.deltaDepth(b!)).toBe(1);
       expect(await m.index.deltaDepth(c!)).toBe(2);
       expect(await m.index.deltaDepth(d!)).toBe(0);
+      // one chunk's bases, as its rows name them (what a delta that skips a level is stored against)
+      expect(await m.index.deltaBasesOf(a!)).toEqual([]);
+      expect((await m.index.deltaBasesOf(b!)).map((x) => Buffer.from(x).toString('hex'))).toEqual([a!.toString('hex')]);
+      expect((await m.index.deltaBasesOf(c!)).map((x) => Buffer.from(x).toString('hex')).sort()).toEqual([a!, b!].map((x) => x.toString('hex')).sort());
+      expect(await m.index.deltaBasesOf(d!)).toEqual([]);
       const bases = await m.index.deltaBases();
       expect([...bases.keys()].sort()).toEqual([b!, c!].map((x) => x.toString('hex')).sort());
       expect(bases.get(b!.toString('hex'))).toEqual([a!.toString('hex')]);
