@@ -197,7 +197,12 @@ describe('packs on a backend of immutable objects', () => {
     // a transfer's delta record, as it came from a remote
     expect(() => writer.addDelta(nextId, next.length, encodeDelta(next, [baseId], base, DELTA_LEVEL), [baseId], 1)).toThrow(/^internal: chunk [0-9a-f]{16} was to be stored as a delta in packs that are objects/);
     // the write path's delta encoder, which only a store with local packs sets
-    const deltas: DeltaIndex = { depth: (id) => index.deltaDepth(id), record: (rows) => index.putDeltas(rows) };
+    const deltas: DeltaIndex = {
+      depth: (id) => index.deltaDepth(id),
+      bases: (id) => index.deltaBasesOf(id),
+      mayBeBases: async () => true,
+      record: (rows) => index.putDeltas(rows),
+    };
     writer.deltas = { encoder: new DeltaEncoder(deltas, async () => Buffer.from(base)), index: deltas };
     writer.add(baseId, base);
     writer.add(nextId, next, [baseId]);
