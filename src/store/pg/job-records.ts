@@ -87,7 +87,7 @@ export class PgJobRecords implements JobRecords {
   async deletePipeline(name: string): Promise<void> {
     await this.run(
       `WITH t AS (DELETE FROM cron_ticks WHERE pipeline = $1), a AS (DELETE FROM datum_attempts WHERE pipeline = $1), d AS (DELETE FROM datums WHERE pipeline = $1),
-         j AS (DELETE FROM jobs WHERE pipeline = $1)
+         j AS (DELETE FROM jobs WHERE pipeline = $1), l AS (DELETE FROM job_logs WHERE pipeline = $1)
        DELETE FROM pipelines WHERE name = $1`,
       [name],
     );
@@ -152,7 +152,8 @@ export class PgJobRecords implements JobRecords {
   }
   async deleteJob(pipeline: string, id: string): Promise<void> {
     await this.run(
-      notifyingJobs('a AS (DELETE FROM datum_attempts WHERE pipeline = $1 AND job = $2), d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2), u AS (DELETE FROM jobs WHERE pipeline = $1 AND id = $2 RETURNING pipeline, id AS job)'),
+      notifyingJobs(
+        'a AS (DELETE FROM datum_attempts WHERE pipeline = $1 AND job = $2), d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2), l AS (DELETE FROM job_logs WHERE pipeline = $1 AND job = $2), u AS (DELETE FROM jobs WHERE pipeline = $1 AND id = $2 RETURNING pipeline, id AS job)'),
       [pipeline, id],
     );
   }

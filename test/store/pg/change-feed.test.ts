@@ -82,7 +82,10 @@ describe.skipIf(skip)(`the change feed on PostgreSQL${skip ? ` (skipped: ${serve
     await expectJob('deleteJob');
 
     const logEvents = (await watch<{ pipeline: string; job: string }>({ url }, LOG_CHANNEL))[Symbol.asyncIterator]();
-    m.notifyLogs('p', 'j');
+    // a batch of lines is written, and notified, as one statement
+    const log = m.logs.appender('p', 'j');
+    log.append({ ts: new Date().toISOString(), datum: 'd0', stream: 'stdout', message: 'hello' });
+    await log.close();
     expect((await logEvents.next()).value).toEqual({ pipeline: 'p', job: 'j' });
     await jobEvents.return?.();
     await logEvents.return?.();
