@@ -109,6 +109,14 @@ export class PgJobRecords implements JobRecords {
   async openJobs(): Promise<JobRecord[]> {
     return (await this.rows(`SELECT ${JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} ORDER BY created, seq`)).map(JOB.from);
   }
+  async nextLeaseEnd(): Promise<number | undefined> {
+    const r = await this.b.db.query<{ until: string | null }>(
+      `SELECT min(d.lease_until) AS until FROM jobs j JOIN datums d ON d.pipeline = j.pipeline AND d.job = j.id AND d.state = 'running'
+       WHERE j.state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')`,
+    );
+    const until = r.rows[0]?.until;
+    return until == null ? undefined : Number(until);
+  }
   async liveJobs(endedSince: number): Promise<JobSummary[]> {
     return (await this.rows(`SELECT ${LIVE_JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} OR finished >= $1 ORDER BY created, seq`, [endedSince])).map(LIVE_JOB.from);
   }
@@ -359,8 +367,9 @@ export class PgJobRecords implements JobRecords {
          WHERE pipeline = $1 AND job = $2 AND state = 'running' AND claimed_by = $3 RETURNING id),
        returned AS (
          UPDATE datum_attempts a SET finished = $4, outcome = 'returned'
-         FROM released WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = released.id AND a.worker = $3 AND a.finished IS NULL)
-       SELECT id FROM released`,
+         FROM released WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = released.id AND a.worker = $3 AND a.finished IS NULL),
+       notified AS (SELECT pg_notify('${JOB_CHANNEL}', json_build_object('pipeline', $1::text, 'job', $2::text)::text) WHERE EXISTS (SELECT 1 FROM released))
+       SELECT id FROM released LEFT JOIN notified ON true`,
       [pipeline, job, runner, Date.now()],
     );
   }
