@@ -189,7 +189,9 @@ describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.miss
     await withAdmin(url, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'));
     const r = await worker.done;
     expect(r.code, r.stderr.slice(-2000)).toBe(1);
-    const { error } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { error: { code: string; message: string } };
+    // after the one-line datum events, the error document
+    const doc = r.stdout.slice(r.stdout.indexOf('{\n  "error"'));
+    const { error } = JSON.parse(doc.slice(0, doc.indexOf('\n}') + 2)) as { error: { code: string; message: string } };
     expect(error.code, r.stdout).toBe('E_STORE_LOST');
     expect(error.message).toContain(db);
   }, 120_000);
