@@ -72,6 +72,9 @@ describe.skipIf(skip)(`the change feed on PostgreSQL${skip ? ` (skipped: ${serve
     await expectJob('finishDatums');
     expect(await m.jobs.restartDatums('p', 'j', ['d1'])).toEqual(['d1']);
     await expectJob('restartDatums');
+    // a runner that stops gives its datums back: waiting workers wake to take them
+    expect(await m.jobs.releaseClaims('p', 'j', 'r')).toBe(1);
+    await expectJob('releaseClaims');
     // a restart that restarts nothing changes nothing, and says nothing: the next event is the counts'
     expect(await m.jobs.restartDatums('p', 'j', ['d0'])).toEqual([]);
     await m.jobs.setCounts({ pipeline: 'p', id: 'j', processed: 1, skipped: 0, failed: 0, recovered: 0, downloadBytes: 0, uploadBytes: 0 });
