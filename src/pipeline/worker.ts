@@ -107,7 +107,7 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
       const fault = s.metadataFault();
       if (fault) throw new StoreLostError(worker, s.path, fault);
       const passStarted = Date.now();
-      // the longest sleep before looking again; a busy store is looked at after a poll interval
+      // the longest sleep before looking again
       let wakeIn = Infinity;
       try {
         // a pass that failed on a busy store left its claims: they go back before new ones are made
@@ -131,6 +131,8 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
         // busy is another process holding the write lock: it frees on its own, so wait (bounded)
         if (!(err instanceof StoreBusyError) || lost.signal.aborted || stop.aborted) throw err;
         holdsLeftovers = true;
+        // busy frees without a notification: look again after a poll interval, on any store
+        wakeIn = POLL_MS;
         if (busySince === undefined) {
           busySince = passStarted;
           opts.onBusy?.(worker, busyWaitMs);

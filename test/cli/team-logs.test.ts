@@ -2,7 +2,7 @@
 // a job whose user code writes to stdout and stderr; `tusk logs` from another client directory
 // (another machine, as far as tusk can tell) shows every line, with the same filters and output
 // as a local store; `logs -f` follows the running job and ends with it; `delete pipeline` removes
-// the job's lines from the database.
+// the job's lines from the database (and, on a local store, its log files).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pg from 'pg';
@@ -127,6 +127,11 @@ describe.skipIf(skip)(`job logs on a team store${skip ? ` (skipped: ${server.mis
     await pipelineWithJob(local);
     expectOk(await runTusk(['run', '--json'], local));
     expect(normalRaw(expectOk(await runTusk(['logs', '-p', 'up', '--system', '--raw'], local)).stdout)).toEqual(raw);
+    // where the local store keeps them, and that they go with the pipeline there too
+    const files = path.join(local.cwd!, '.tusk', 'logs', 'up');
+    expect(fs.readdirSync(files)).toHaveLength(1);
+    expectOk(await runTusk(['delete', 'pipeline', 'up', '--json'], local));
+    expect(fs.existsSync(files)).toBe(false);
 
     // the lines go with the pipeline
     expect(await countLogRows(url)).toBeGreaterThanOrEqual(LINES.length);
