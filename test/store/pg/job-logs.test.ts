@@ -1,5 +1,5 @@
 // Job logs in a team store's database: batches land whole and in the order each writer made them,
-// two writers of one job never leave a reader behind a line it skipped, a reader holds a page at a
+// writers of one job never leave a reader behind a line it skipped, a reader holds a page at a
 // time, and a job's or a pipeline's lines go with its records.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredLogLine } from '../../../src/store/job-logs.js';
@@ -56,34 +56,40 @@ describe.skipIf(server.missing !== undefined)(`job logs in PostgreSQL${server.mi
     expect((await cursor.read()).lines.map((l) => l.message)).toEqual(['late']);
   });
 
-  it('two writers of one job: a reader following them never skips a line committed behind it', async () => {
+  it("three writers of one job: a reader following them never skips a line committed behind it", async () => {
     const m = await openMeta();
-    const other = await PgMetadata.open({ url: m.target.url });
-    metas.push(other);
-    const writers = [m, other].map((x, w) => ({ w, log: x.logs.appender('p', 'j') }));
+    // three machines' runners on one job, each with its own connections
+    const others = [await PgMetadata.open({ url: m.target.url }), await PgMetadata.open({ url: m.target.url })];
+    metas.push(...others);
+    const W = 3;
+    const N = 400;
+    const writers = [m, ...others].map((x, w) => ({ w, log: x.logs.appender('p', 'j') }));
     const cursor = m.logs.cursor('p', 'j');
     const seen: string[] = [];
     let writing = true;
     const reading = (async () => {
-      while (writing) seen.push(...(await cursor.read()).lines.map((l) => l.message));
+      while (writing) seen.push(...(await cursor.read()).lines.map((l) => label(l.message)));
     })();
-    for (let i = 0; i < 300; i++) {
-      for (const { w, log } of writers) log.append(line(`d${w}`, `w${w} ${i}`));
+    // long lines: batches of 64 KiB, whose INSERTs take long enough to overlap
+    const pad = ' '.padEnd(2000, '.');
+    const label = (message: string) => message.slice(0, message.length - pad.length);
+    for (let i = 0; i < N; i++) {
+      for (const { w, log } of writers) log.append(line(`d${w}`, `w${w} ${i}${pad}`));
       // let batches go out while the reader reads
-      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+      if (i % 40 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     await Promise.all(writers.map(({ log }) => log.close()));
     writing = false;
     await reading;
     for (let more = true; more; ) {
       const r = await cursor.read();
-      seen.push(...r.lines.map((l) => l.message));
+      seen.push(...r.lines.map((l) => label(l.message)));
       more = r.more || r.lines.length > 0;
     }
-    expect(seen.length).toBe(600);
-    expect(new Set(seen).size).toBe(600);
+    expect(seen.length).toBe(W * N);
+    expect(new Set(seen).size).toBe(W * N);
     // each writer's lines in the order it wrote them
-    for (const w of [0, 1]) expect(seen.filter((s) => s.startsWith(`w${w} `))).toEqual(Array.from({ length: 300 }, (_, i) => `w${w} ${i}`));
+    for (let w = 0; w < W; w++) expect(seen.filter((s) => s.startsWith(`w${w} `))).toEqual(Array.from({ length: N }, (_, i) => `w${w} ${i}`));
   });
 
   it("a job's lines go with the job, a pipeline's with the pipeline, in the unit that deletes them", async () => {
