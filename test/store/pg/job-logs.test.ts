@@ -56,7 +56,7 @@ describe.skipIf(server.missing !== undefined)(`job logs in PostgreSQL${server.mi
     expect((await cursor.read()).lines.map((l) => l.message)).toEqual(['late']);
   });
 
-  it("three writers of one job: a reader following them never skips a line committed behind it", async () => {
+  it('three writers of one job: a reader following them never skips a line committed behind it', async () => {
     const m = await openMeta();
     // three machines' runners on one job, each with its own connections
     const others = [await PgMetadata.open({ url: m.target.url }), await PgMetadata.open({ url: m.target.url })];
