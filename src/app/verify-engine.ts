@@ -1,8 +1,6 @@
 // The engine `tusk verify` re-runs locked pipelines on (src/project/ports.ts VerifyEngine): each
 // operation a thin call into the pipeline engine or the store's handle. Built here, in the
 // composition root, so that src/project never names the handle.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { planDatums, resolveInputs } from '../pipeline/datums.js';
 import { specOf } from '../pipeline/job-runner.js';
 import { readLogs } from '../pipeline/logs.js';
@@ -40,6 +38,6 @@ export function verifyEngine(h: StoreHandle): VerifyEngine {
     async deletePipeline(name) {
       await deletePipeline(h, name, { force: true });
     },
-    removeLogs: (pipeline) => fs.rmSync(path.join(h.path, 'logs', pipeline), { recursive: true, force: true }),
+    removeLogs: (pipeline) => h.logs.removePipeline(pipeline),
   };
 }

@@ -10,6 +10,17 @@ export const DATUM_LEASE_MS = 60_000;
 const MIN_DATUM_LEASE_MS = 1000;
 
 /**
+ * How long a runner with nothing to claim may sleep before a running datum's lease runs out (it
+ * can take the datum over then; a lease running out sends no notification), no less than
+ * `minMs`; Infinity while no datum is running.
+ */
+export async function untilLeaseEnds(s: StoreHandle, minMs: number): Promise<number> {
+  const end = await s.jobs.nextLeaseEnd();
+  // a little after the end: the claim compares the lease with the claimer's clock, not this one's
+  return end === undefined ? Infinity : Math.max(minMs, end - Date.now() + 50);
+}
+
+/**
  * The datum lease of this process: TUSK_DATUM_LEASE_MS when set (a shorter one lets the datums
  * of a killed worker be taken over sooner), else DATUM_LEASE_MS.
  */

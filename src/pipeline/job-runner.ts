@@ -25,11 +25,6 @@ import { ChildProcessTransform, jobLogger, type Transform } from './transform.js
 /** How often a runner renews its leases and looks for a stopped job or a restarted datum. */
 const WATCH_MS = 250;
 
-/** The JSON-lines log file of a job. */
-export function logFile(s: StoreHandle, pipeline: string, job: string): string {
-  return path.join(s.path, 'logs', pipeline, `${job}.log`);
-}
-
 /** Transforms other than child processes (the ML trainers) register here. */
 export type TransformFactory = (spec: PipelineSpec) => Transform | undefined;
 const factories: TransformFactory[] = [];
@@ -202,8 +197,7 @@ class DatumLanes {
     this.claims = new DatumClaims(s, job, opts.runner);
     this.results = new ResultBatch(s);
     this.earlier = new PreviousRuns(s, job);
-    // followers on a store that notifies wake on each batch written, not on a timer
-    this.logs = jobLogger(logFile(s, job.pipeline, job.id), () => s.noteLogsWritten(job.pipeline, job.id));
+    this.logs = jobLogger(s.logs.appender(job.pipeline, job.id));
   }
 
   /**
@@ -224,6 +218,7 @@ class DatumLanes {
     };
     if (this.opts.stop?.aborted) stop();
     this.opts.stop?.addEventListener('abort', stop);
+    let failed = false;
     try {
       const scratchRoot = path.join(realStoreDir(this.s), 'tmp', 'datums');
       // no more lanes (each with two scratch trees) than datums left to claim (running ones may
@@ -236,13 +231,17 @@ class DatumLanes {
       const failure = await firstFailure(lanes, stop);
       if (failure) throw failure.err;
     } catch (err) {
+      failed = true;
       await this.leaveAfter(err);
       throw err;
     } finally {
       unregister();
       this.opts.stop?.removeEventListener('abort', stop);
       await watch.stop();
-      this.logs.close();
+      // lines that could not be written (a team store's database gone) fail a pass that had not failed yet
+      await this.logs.close().catch((err: unknown) => {
+        if (!failed) throw err;
+      });
       this.transform.close?.();
     }
     if (this.stopping) {

@@ -1,16 +1,14 @@
 // Job logs: reading them in time order, and following them while runners append. A job's log is
-// a JSON-lines file, `<store>/logs/<pipeline>/<job>.log`, that its runners append to in batches
-// (whole lines per write, at most ~200 ms late). Nothing here holds a whole file: files are read
-// forward in small chunks, so memory depends on line length and on how many jobs overlap in
-// time, never on how much a job logged.
-import * as fs from 'node:fs';
+// kept by the store (StoreHandle.logs: a file per job on a local store, rows of the database on a
+// team store), appended to by its runners in batches (at most ~200 ms late). Nothing here holds a
+// whole log: each job's is read forward a page at a time, so memory depends on line length and on
+// how many jobs overlap in time, never on how much a job logged.
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { InvalidArgumentError } from '../errors.js';
 import type { JobState, JobSummary } from '../store/job-records.js';
 import { cleanPath } from '../store/paths.js';
-import { TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
+import { TERMINAL_JOB_STATES, type LogCursor, type StoredLogLine, type StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
-import { logFile } from './job-runner.js';
 import { requireJob, requirePipeline } from './pipeline-service.js';
 
 /** One stored log line, with the job it belongs to. */
@@ -38,14 +36,12 @@ export interface LogFilter {
   inputs?: readonly InputTerm[];
 }
 
-/** Bytes read from one log file at a time. */
-const READ_CHUNK = 64 * 1024;
-/** What one poll reads of one file at most; a follower that is behind polls again at once. */
-const POLL_BUDGET = 4 * READ_CHUNK;
+/** Pages one poll reads of one job's log at most; a follower that is behind polls again at once. */
+const POLL_PAGES = 4;
 /** How often a follower looks for appended lines and new jobs on a store that cannot notify. */
 export const FOLLOW_POLL_MS = 200;
 /**
- * A job's log is complete once the job has ended and the file has not grown for this long. The
+ * A job's log is complete once the job has ended and the log has not grown for this long. The
  * runner that ends a job flushes its own lines first, but another runner sharing the job, or one
  * whose datums a stop is killing, can flush its last batch (≤ 200 ms late) after the state changed.
  */
@@ -86,11 +82,11 @@ async function checkScope(s: StoreHandle, filter: LogFilter): Promise<void> {
 }
 
 /** The stored lines of the scope's jobs, merged in time order, with what the filter needs read first. */
-async function storedLines(s: StoreHandle, filter: LogFilter, lines: LineFilter): Promise<{ sources: Source[]; merged: Iterable<LogLine> }> {
+async function storedLines(s: StoreHandle, filter: LogFilter, lines: LineFilter): Promise<{ sources: Source[]; merged: AsyncIterable<LogLine> }> {
   await checkScope(s, filter);
   const jobs = await scopeJobs(s, filter);
   for (const j of jobs) await lines.prepare(j);
-  const sources = jobs.map((j) => new Source(j, new LogFile(logFile(s, j.pipeline, j.id)), lines));
+  const sources = jobs.map((j) => new Source(j, s.logs.cursor(j.pipeline, j.id), lines));
   return { sources, merged: mergeByTime(sources) };
 }
 
@@ -101,7 +97,9 @@ export async function* streamLogs(s: StoreHandle, filter: LogFilter): AsyncGener
 
 /** Stored lines of the filter's scope, oldest first, as one array (the `--json` document, the console). */
 export async function readLogs(s: StoreHandle, filter: LogFilter): Promise<LogLine[]> {
-  return [...(await storedLines(s, filter, new LineFilter(s, filter))).merged];
+  const out: LogLine[] = [];
+  for await (const l of (await storedLines(s, filter, new LineFilter(s, filter))).merged) out.push(l);
+  return out;
 }
 
 /** Lines handed to a printer at a time; between batches the event loop runs, so Ctrl-C is heard. */
@@ -112,9 +110,9 @@ export async function printLogs(s: StoreHandle, filter: LogFilter, onLines: (lin
   await printMerged((await storedLines(s, filter, new LineFilter(s, filter))).merged, onLines, signal);
 }
 
-async function printMerged(lines: Iterable<LogLine>, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
+async function printMerged(lines: AsyncIterable<LogLine>, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
   const batch: LogLine[] = [];
-  for (const l of lines) {
+  for await (const l of lines) {
     batch.push(l);
     if (batch.length < BATCH_LINES) continue;
     onLines(batch.splice(0));
@@ -147,7 +145,7 @@ export async function followLogs(s: StoreHandle, filter: LogFilter, opts: Follow
   await printMerged(merged, opts.onLines, opts.signal);
   // from here on, only jobs that are running or ended lately can still grow
   const tail = new LogTail(s, filter, { lines, endedSince: startedAt - DRAIN_QUIET_MS });
-  for (const src of sources) tail.adopt(src.job, src.file, startedAt);
+  for (const src of sources) tail.adopt(src.job, src.log, startedAt);
   // aborting the signal closes the feed, which ends its wait at once
   const feed = await s.changes(opts.signal);
   try {
@@ -155,7 +153,7 @@ export async function followLogs(s: StoreHandle, filter: LogFilter, opts: Follow
       const { lines: fresh, more, recheckMs } = await tail.poll();
       if (fresh.length > 0) opts.onLines(fresh);
       if (filter.job !== undefined && tail.isDrained(filter.pipeline!, filter.job)) return;
-      // behind (a file grew by more than one poll reads): go on at once, but let signals in
+      // behind (a log grew by more than one poll reads): go on at once, but let signals in
       if (more) await yieldToEvents();
       else await feed.next(opts.pollMs ?? FOLLOW_POLL_MS, recheckMs);
     }
@@ -185,58 +183,7 @@ function isTerminal(state: string): boolean {
   return TERMINAL_JOB_STATES.includes(state as JobState);
 }
 
-// ─── reading one file ────────────────────────────────────────────────────────────────────────
-
-/** A log file read forward from where the last read stopped, one complete line at a time. */
-class LogFile {
-  private fd: number | undefined;
-  /** the next byte to read */
-  private pos = 0;
-  /** bytes of a last line whose newline has not been written yet */
-  private partial: Buffer = Buffer.alloc(0);
-
-  constructor(readonly path: string) {}
-
-  /** Complete lines written since the last read, reading at most `limit` bytes; `more` when bytes remain. */
-  read(limit: number): { lines: string[]; grew: boolean; more: boolean } {
-    if (this.fd === undefined) {
-      try {
-        this.fd = fs.openSync(this.path, 'r');
-      } catch (err) {
-        // no file yet: the job has not run a datum (or has no runner yet)
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], grew: false, more: false };
-        throw err;
-      }
-    }
-    const size = fs.fstatSync(this.fd).size;
-    const n = Math.min(limit, size - this.pos);
-    if (n <= 0) return { lines: [], grew: false, more: false };
-    const buf = Buffer.allocUnsafe(n);
-    const got = fs.readSync(this.fd, buf, 0, n, this.pos);
-    this.pos += got;
-    const data = this.partial.length > 0 ? Buffer.concat([this.partial, buf.subarray(0, got)]) : buf.subarray(0, got);
-    const lines: string[] = [];
-    let start = 0;
-    // split on the newline byte, not on decoded text: a read may end inside a UTF-8 sequence
-    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
-      if (nl > start) lines.push(data.toString('utf8', start, nl));
-      start = nl + 1;
-    }
-    // copied, so the chunk it came from can be freed
-    this.partial = Buffer.from(data.subarray(start));
-    return { lines, grew: got > 0, more: this.pos < size };
-  }
-
-  /** Give the descriptor back; a later read opens the file again and goes on where this one stopped. */
-  close(): void {
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
-  }
-}
-
 // ─── filtering ───────────────────────────────────────────────────────────────────────────────
-
-type StoredLine = { ts: string; datum: string; stream: LogLine['stream']; message: string };
 
 /** Turns stored lines of a job into LogLines, keeping those the filter selects. */
 class LineFilter {
@@ -248,14 +195,7 @@ class LineFilter {
     private readonly filter: LogFilter,
   ) {}
 
-  select(job: JobRef, text: string): LogLine | undefined {
-    let l: StoredLine;
-    try {
-      l = JSON.parse(text) as StoredLine;
-    } catch {
-      // a runner killed mid-write leaves a torn line; the next runner's lines still follow it
-      return undefined;
-    }
+  select(job: JobRef, l: StoredLogLine): LogLine | undefined {
     const f = this.filter;
     if (l.stream === 'system' && !f.includeSystem) return undefined;
     if (f.datum !== undefined && !l.datum.startsWith(f.datum)) return undefined;
@@ -289,7 +229,7 @@ class LineFilter {
 
 // ─── stored lines in time order ──────────────────────────────────────────────────────────────
 
-/** The selected lines of one job's file, buffered a chunk at a time. */
+/** The selected lines of one job's log, buffered a page at a time. */
 class Source {
   private pending: LogLine[] = [];
   private at = 0;
@@ -298,20 +238,20 @@ class Source {
 
   constructor(
     readonly job: JobRef,
-    readonly file: LogFile,
+    readonly log: LogCursor,
     private readonly lines: LineFilter,
   ) {
     this.since = new Date(job.started ?? job.created).toISOString();
   }
 
-  /** The oldest unread line, reading on when the buffer is used up; undefined at the end of the file. */
-  head(): LogLine | undefined {
+  /** The oldest unread line, reading on when the buffer is used up; undefined at the end of the log. */
+  async head(): Promise<LogLine | undefined> {
     while (this.at >= this.pending.length) {
-      const r = this.file.read(READ_CHUNK);
+      const r = await this.log.read();
       this.pending = [];
       this.at = 0;
-      for (const text of r.lines) {
-        const l = this.lines.select(this.job, text);
+      for (const stored of r.lines) {
+        const l = this.lines.select(this.job, stored);
         if (l) this.pending.push(l);
       }
       if (this.pending.length === 0 && !r.more) return undefined;
@@ -325,11 +265,11 @@ class Source {
 }
 
 /**
- * Merge jobs' lines by time. Each file is in time order already; a file is opened only once the
- * merge reaches the time its job started, so the files open at once are those of jobs that ran
- * at the same time, not every job of the pipeline.
+ * Merge jobs' lines by time. Each job's log is in time order already; one is read only once the
+ * merge reaches the time its job started, so the logs open at once are those of jobs that ran at
+ * the same time, not every job of the pipeline.
  */
-function* mergeByTime(sources: Source[]): Generator<LogLine> {
+async function* mergeByTime(sources: Source[]): AsyncGenerator<LogLine> {
   const byStart = [...sources].sort((a, b) => (a.since < b.since ? -1 : a.since > b.since ? 1 : 0));
   const active: Source[] = [];
   let next = 0;
@@ -340,21 +280,21 @@ function* mergeByTime(sources: Source[]): Generator<LogLine> {
       best = undefined;
       bestLine = undefined;
       for (const src of active) {
-        const l = src.head();
+        const l = await src.head();
         // ties keep the order of the sources (oldest job first)
         if (l && (!bestLine || l.ts < bestLine.ts)) [best, bestLine] = [src, l];
       }
       const waiting = byStart[next];
       if (!waiting || (bestLine && waiting.since > bestLine.ts)) break;
       next++;
-      if (waiting.head()) active.push(waiting);
-      else waiting.file.close();
+      if (await waiting.head()) active.push(waiting);
+      else waiting.log.close();
     }
     if (!best || !bestLine) return;
     yield bestLine;
     best.take();
-    if (!best.head()) {
-      best.file.close();
+    if (!(await best.head())) {
+      best.log.close();
       active.splice(active.indexOf(best), 1);
     }
   }
@@ -364,8 +304,8 @@ function* mergeByTime(sources: Source[]): Generator<LogLine> {
 
 interface Tracked {
   job: JobRef;
-  file: LogFile;
-  /** when the file last grew (ms) */
+  log: LogCursor;
+  /** when the log last grew (ms) */
   grewAt: number;
 }
 
@@ -397,12 +337,12 @@ export class LogTail {
     this.since = opts.endedSince ?? Date.now() - DRAIN_QUIET_MS;
   }
 
-  /** Go on reading a job's file from where `file` stopped (after the stored lines were printed). */
-  adopt(job: JobRef, file: LogFile, now: number): void {
+  /** Go on reading a job's log from where `log` stopped (after the stored lines were printed). */
+  adopt(job: JobRef, log: LogCursor, now: number): void {
     const key = `${job.pipeline}@${job.id}`;
     // ended before the follow began: its log was complete when it was read
     if (isTerminal(job.state) && job.finished !== null && now - job.finished >= DRAIN_QUIET_MS) this.done.add(key);
-    else this.tracked.set(key, { job, file, grewAt: now });
+    else this.tracked.set(key, { job, log, grewAt: now });
   }
 
   /** Whether a job's log is complete and read to its end. */
@@ -411,7 +351,7 @@ export class LogTail {
   }
 
   /**
-   * Lines appended since the last poll, oldest first; `more` when a file has more than one poll
+   * Lines appended since the last poll, oldest first; `more` when a log has more than one poll
    * reads; `recheckMs`, when an ended job's log becomes complete by staying quiet: poll again
    * then, even if nothing else changed.
    */
@@ -425,38 +365,43 @@ export class LogTail {
       liveKeys.add(key);
       const t = this.tracked.get(key);
       if (t) t.job = j;
-      else if (!this.done.has(key)) this.tracked.set(key, { job: j, file: new LogFile(logFile(this.s, j.pipeline, j.id)), grewAt: now });
+      else if (!this.done.has(key)) this.tracked.set(key, { job: j, log: this.s.logs.cursor(j.pipeline, j.id), grewAt: now });
     }
     const out: LogLine[] = [];
     let more = false;
     let quietAt = Infinity;
     for (const [key, t] of this.tracked) {
-      const r = t.file.read(POLL_BUDGET);
-      if (r.lines.length > 0) await this.lines.prepare(t.job);
-      for (const text of r.lines) {
-        const l = this.lines.select(t.job, text);
-        if (l) out.push(l);
+      let r: { lines: StoredLogLine[]; more: boolean } = { lines: [], more: true };
+      for (let page = 0; page < POLL_PAGES && r.more; page++) {
+        r = await t.log.read();
+        if (r.lines.length > 0) {
+          await this.lines.prepare(t.job);
+          t.grewAt = now;
+        }
+        for (const stored of r.lines) {
+          const l = this.lines.select(t.job, stored);
+          if (l) out.push(l);
+        }
       }
-      if (r.grew) t.grewAt = now;
       more ||= r.more;
       // no longer returned by the query: it ended before `since`, or was deleted with its pipeline
       const ended = !liveKeys.has(key) || isTerminal(t.job.state);
       const endedAt = liveKeys.has(key) ? (t.job.finished ?? now) : 0;
       if (ended && !r.more && now - Math.max(endedAt, t.grewAt) >= DRAIN_QUIET_MS) {
-        t.file.close();
+        t.log.close();
         this.lines.forget(t.job);
         this.tracked.delete(key);
         this.done.add(key);
       } else if (ended) quietAt = Math.min(quietAt, Math.max(endedAt, t.grewAt) + DRAIN_QUIET_MS);
     }
-    // lines of different jobs are in time order within each file only
+    // lines of different jobs are in time order within each job's log only
     out.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
     return quietAt === Infinity ? { lines: out, more } : { lines: out, more, recheckMs: Math.max(0, quietAt - Date.now()) };
   }
 
   /** Stop reading: give back every open descriptor. */
   close(): void {
-    for (const t of this.tracked.values()) t.file.close();
+    for (const t of this.tracked.values()) t.log.close();
   }
 
   private async liveJobs(): Promise<JobRef[]> {

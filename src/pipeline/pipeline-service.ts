@@ -340,6 +340,8 @@ export async function deletePipeline(s: StoreHandle, name: string, opts: { force
       }
     }
   });
+  // after the unit, which may run more than once: its logs go once its records are gone
+  await s.logs.removePipeline(name);
   return { pipeline: name };
 }
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { isOwnerAlive, TERMINAL_JOB_STATES, type StoreHandle } from '../store/store-handle.js';
 import { hasCronPipelines, runCronTimer } from './cron-ticker.js';
+import { untilLeaseEnds } from './datum-claims.js';
 import { requireJobsSucceeded } from './job-outcome.js';
 import { runPendingJobs } from './job-runner.js';
 
@@ -97,10 +98,16 @@ async function startBackgroundRunner(s: StoreHandle): Promise<void> {
   child.unref();
 }
 
+/** How often the background runner looks for new jobs on a store that cannot notify. */
+const DAEMON_POLL_MS = 200;
+
 /**
  * The background runner's loop: run jobs until there has been nothing to do for `idleMs` and no
  * running pipeline has a cron input. Cron ticks are fired by a timer beside the job loop, so a
- * long job does not hold them back (their jobs queue up behind it, as in Pachyderm).
+ * long job does not hold them back (their jobs queue up behind it, as in Pachyderm). Between two
+ * passes it sleeps on the store's change feed: a poll interval on a local store, until a
+ * notification (or a datum's lease running out, or the feed's safety interval, which also renews
+ * the runner's lease in time) on a team store.
  */
 export async function runDaemon(s: StoreHandle, opts: { idleMs?: number } = {}): Promise<void> {
   const id = `daemon-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -109,6 +116,8 @@ export async function runDaemon(s: StoreHandle, opts: { idleMs?: number } = {}):
   const timer = new AbortController();
   const ticking = runCronTimer(s, timer.signal);
   let idleSince = Date.now();
+  // opened before the first look: a job created after that wakes the runner
+  const feed = await s.changes(timer.signal);
   try {
     // a store deleted under the runner (a removed project, a test's temp dir) has nothing left to run
     while (fs.existsSync(s.path)) {
@@ -116,9 +125,14 @@ export async function runDaemon(s: StoreHandle, opts: { idleMs?: number } = {}):
       const ran = await runPendingJobs(s, { runner: id });
       if (ran > 0) idleSince = Date.now();
       else if (Date.now() - idleSince >= idleMs && !(await hasCronPipelines(s))) break;
-      else await new Promise((r) => setTimeout(r, 200));
+      else {
+        // idle, it looks again when its idle time is up (to end, unless a cron pipeline keeps it)
+        const idleLeft = idleSince + idleMs - Date.now();
+        await feed.next(DAEMON_POLL_MS, Math.min(idleLeft > 0 ? idleLeft : Infinity, await untilLeaseEnds(s, DAEMON_POLL_MS)));
+      }
     }
   } finally {
+    await feed.close();
     timer.abort();
     await ticking;
     await s.jobs.releaseRunner(id);

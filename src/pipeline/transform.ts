@@ -8,6 +8,7 @@ import { setLongTimeout, type LongTimer } from '../timers.js';
 import { ExecServer } from './exec-server.js';
 import { HELPER, findPfsMode, forgetPfsMode, type FoundMode, type PfsMode } from './pfs-probe.js';
 import type { ContentId } from '../store/hash.js';
+import type { LogAppender } from '../store/store-handle.js';
 import type { PreviousRun } from './previous-run.js';
 import type { TransformSpec } from './spec-types.js';
 
@@ -457,39 +458,13 @@ export class ChildProcessTransform implements Transform {
 }
 
 /**
- * A job's log: one append-only JSON-lines file, `{ts, datum, stream, message}` per line. One
- * file per job rather than per datum: 10,000 datums must not cost 10,000 file creations. Lines
- * are written in batches (at 64 KiB or every 200 ms) so that a datum's three system lines do not
- * cost three writes; `logs -f` sees them at most 200 ms late. `onWritten` is told after each
- * batch (a team store notifies followers then).
+ * A runner's writer of a job's log: each datum's lines, stamped with the time and the datum, go to
+ * the store's log of the job (StoreHandle.logs), which writes them in batches.
  */
-export function jobLogger(file: string, onWritten: () => void = () => {}): { forDatum(datum: string): DatumContext['log']; close(): void } {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const fd = fs.openSync(file, 'a');
-  let pending = '';
-  const flush = () => {
-    if (!pending) return;
-    fs.writeSync(fd, pending);
-    pending = '';
-    onWritten();
-  };
-  const timer = setInterval(flush, 200);
-  timer.unref();
+export function jobLogger(log: LogAppender): { forDatum(datum: string): DatumContext['log']; close(): Promise<void> } {
   return {
-    forDatum: (datum) => {
-      // the same line JSON.stringify({ ts, datum, stream, message }) makes, with the datum's part
-      // built once rather than per line (a datum logs at least three system lines)
-      const mid = `,"datum":${JSON.stringify(datum)},"stream":`;
-      return (stream, message) => {
-        pending += `{"ts":"${new Date().toISOString()}"${mid}"${stream}","message":${JSON.stringify(message)}}\n`;
-        if (pending.length >= 65536) flush();
-      };
-    },
-    close: () => {
-      clearInterval(timer);
-      flush();
-      fs.closeSync(fd);
-    },
+    forDatum: (datum) => (stream, message) => log.append({ ts: new Date().toISOString(), datum, stream, message }),
+    close: () => log.close(),
   };
 }
 

@@ -6,14 +6,16 @@
 // back what it holds when stopped, and it ends on the loss of its store instead of carrying on.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CorruptError, IoError, LockedError, StoreBusyError, StoreLostError, TuskError } from '../errors.js';
 import type { AttemptOutcome } from '../store/job-records.js';
-import type { StoreHandle } from '../store/store-handle.js';
-import { datumLeaseMs } from './datum-claims.js';
+import type { ChangeFeed, StoreHandle } from '../store/store-handle.js';
+import { datumLeaseMs, untilLeaseEnds } from './datum-claims.js';
 import { runPendingJobs, type DatumDone } from './job-runner.js';
 
-/** How often a worker looks for new jobs while it has nothing to run, and checks its store is there. */
+/**
+ * How often a worker checks its store is there, and looks for new jobs while it has nothing to
+ * run on a store that cannot notify (a team store's wakes it when something changed).
+ */
 const POLL_MS = 200;
 /** How long a worker waits for a busy store by default before it gives up. */
 export const BUSY_WAIT_MS = 600_000;
@@ -93,7 +95,10 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
   };
   const busyWaitMs = opts.busyWaitMs ?? BUSY_WAIT_MS;
   opts.onStart?.(worker);
+  let feed: ChangeFeed | undefined;
   try {
+    // opened before the first look: a job or datum that changes after that wakes the worker
+    feed = await s.changes(stop);
     let idleSince = Date.now();
     // when the store was first found busy in this spell, and whether datums claimed before it are still held
     let busySince: number | undefined;
@@ -102,6 +107,8 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
       const fault = s.metadataFault();
       if (fault) throw new StoreLostError(worker, s.path, fault);
       const passStarted = Date.now();
+      // the longest sleep before looking again
+      let wakeIn = Infinity;
       try {
         // a pass that failed on a busy store left its claims: they go back before new ones are made
         if (holdsLeftovers) await giveBack(s, worker, { strict: true });
@@ -116,12 +123,16 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
             summary.ended = 'idle';
             break;
           }
+          wakeIn = idleSince + opts.exitWhenIdleMs - Date.now();
         }
+        wakeIn = Math.min(wakeIn, await untilLeaseEnds(s, POLL_MS));
         busySince = undefined;
       } catch (err) {
         // busy is another process holding the write lock: it frees on its own, so wait (bounded)
         if (!(err instanceof StoreBusyError) || lost.signal.aborted || stop.aborted) throw err;
         holdsLeftovers = true;
+        // busy frees without a notification: look again after a poll interval, on any store
+        wakeIn = POLL_MS;
         if (busySince === undefined) {
           busySince = passStarted;
           opts.onBusy?.(worker, busyWaitMs);
@@ -134,7 +145,8 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
             { cause: err },
           );
       }
-      await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
+      // a notification, the lease or idle time running out, or the feed's safety interval
+      await feed.next(POLL_MS, wakeIn);
     }
   } catch (err) {
     const thrown = lost.signal.aborted ? lost.signal.reason : asStoreLoss(s, worker, err);
@@ -142,6 +154,7 @@ export async function runWorker(s: StoreHandle, opts: WorkerOptions): Promise<Wo
     throw thrown;
   } finally {
     clearInterval(watch);
+    await feed?.close();
   }
   if (lost.signal.aborted) throw lost.signal.reason;
   return summary;

@@ -127,6 +127,6 @@ export interface VerifyEngine {
   readLogs(filter: LogFilter): Promise<LogLine[]>;
   /** Delete a pipeline, its output repo and jobs, even when others read it. */
   deletePipeline(name: string): Promise<void>;
-  /** Remove the log files of a pipeline's jobs. */
-  removeLogs(pipeline: string): void;
+  /** Remove the logs of a pipeline's jobs (left by a deletion that failed). */
+  removeLogs(pipeline: string): Promise<void>;
 }

@@ -582,7 +582,7 @@ async function rerun(s: VerifyEngine, realName: string, raw: Record<string, unkn
     } catch {
       // a later verify removes leftovers too
     }
-    s.removeLogs(temp);
+    await s.removeLogs(temp);
   }
   return result;
 }

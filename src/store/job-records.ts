@@ -131,6 +131,11 @@ export interface JobRecords {
   allJobs(): Promise<JobRecord[]>;
   /** Jobs not yet terminal, oldest first. */
   openJobs(): Promise<JobRecord[]>;
+  /**
+   * When the first lease of a datum running in an open job runs out (ms), if any is running: a
+   * runner with nothing to claim looks again then, as a lease running out sends no notification.
+   */
+  nextLeaseEnd(): Promise<number | undefined>;
   /** Jobs not yet terminal, and those that ended at or after `endedSince` (ms): what a log follower watches. */
   liveJobs(endedSince: number): Promise<JobSummary[]>;
   /** A finished job's record from another store (a pull); one already here is left as it is. */
@@ -311,6 +316,11 @@ export class SqliteJobRecords implements JobRecords {
       jobsById: db.prepare('SELECT * FROM jobs WHERE id = ? ORDER BY pipeline'),
       allJobs: db.prepare('SELECT * FROM jobs ORDER BY created DESC, rowid DESC'),
       openJobs: db.prepare("SELECT * FROM jobs WHERE state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING') ORDER BY created, rowid"),
+      nextLeaseEnd: db
+        .prepare(
+          "SELECT min(d.lease_until) FROM jobs j JOIN datums d ON d.pipeline = j.pipeline AND d.job = j.id AND d.state = 'running' WHERE j.state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')",
+        )
+        .pluck(),
       // log followers poll this every ~200 ms: a scan of small columns, never the whole rows
       liveJobs: db.prepare(
         "SELECT pipeline, id, state, created, started, finished FROM jobs WHERE state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING') OR finished >= ? ORDER BY created, rowid",
@@ -487,6 +497,9 @@ export class SqliteJobRecords implements JobRecords {
   }
   openJobs(): Promise<JobRecord[]> {
     return this.at(() => (this.q.openJobs.all() as JobRow[]).map(jobOf));
+  }
+  nextLeaseEnd(): Promise<number | undefined> {
+    return this.at(() => (this.q.nextLeaseEnd.get() as number | null) ?? undefined);
   }
   liveJobs(endedSince: number): Promise<JobSummary[]> {
     return this.at(() => this.q.liveJobs.all(endedSince) as JobSummary[]);

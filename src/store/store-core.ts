@@ -6,6 +6,8 @@ import { InvalidArgumentError, IoError, NotFoundError } from '../errors.js';
 import { pollingFeed, type ChangeFeed } from './change-feed.js';
 import { SqliteChunkIndex, type ChunkIndex } from './chunk-index.js';
 import { SqliteCommitGraph, type CommitGraph } from './commit-graph.js';
+import { jobLogFiles } from './job-log-files.js';
+import type { JobLogs } from './job-logs.js';
 import { SqliteJobRecords, type JobRecords } from './job-records.js';
 import type { RemoteChunkSource } from './remote-source.js';
 import { compactDb, dbFileFault, openDb, withManyUnits, type Db } from './meta-db.js';
@@ -81,11 +83,8 @@ export interface StoreCore {
    * wait ends; aborting `signal` closes it too.
    */
   changes(signal?: AbortSignal): Promise<ChangeFeed>;
-  /**
-   * Tell waiters that lines were appended to a job's log (a runner calls it after each batch it
-   * writes). Best effort and not awaited: a lost notice delays a follower until its next look.
-   */
-  noteLogsWritten(pipeline: string, job: string): void;
+  /** Job logs (job-logs.ts): files of the store's directory, or rows of a team store's database. */
+  readonly logs: JobLogs;
   /** Close the metadata (and the local cache), not the packs: closeCore closes both. A team store's connections end in the background (whenClosed). */
   closeMetadata(): void;
   /** Resolves once what closeMetadata began is done: at once on SQLite, once a team store's connections have ended. */
@@ -206,8 +205,7 @@ export function openCore(storePath: string, opts: { readonly?: boolean; packs?: 
     manyUnits: (fn) => withManyUnits(db, fn),
     compact: () => compactDb(db),
     changes: async (signal) => pollingFeed(signal),
-    // the followers of a local store read the files themselves, every poll
-    noteLogsWritten: () => {},
+    logs: jobLogFiles(storePath),
     metadataFault: () => (fs.existsSync(storePath) ? dbFileFault(path.join(storePath, DB_FILE)) : 'the store was deleted'),
     closeMetadata: () => {
       if (db.open) db.close();

@@ -15,6 +15,7 @@ import { applyPathEdits, globTree, lookupPath, walkFiles, walkTree, type PathEdi
 import type { ContentId, NodeId } from './hash.js';
 import { cachedInputFile } from './input-cache.js';
 import { anyRemoteBacked, ensureContents, type ContentWant } from './lazy-fetch.js';
+import type { JobLogs } from './job-logs.js';
 import type { JobRecords, PipelineRecord } from './job-records.js';
 import type { StoreCore, UnitTx } from './store-core.js';
 import { withStagedPages } from './page-store.js';
@@ -31,6 +32,7 @@ export { TERMINAL_JOB_STATES } from './job-records.js';
 export type { AppendedOutput } from './file-service.js';
 export type { UnitTx } from './store-core.js';
 export type { ChangeFeed } from './change-feed.js';
+export type { LogAppender, LogCursor, StoredLogLine } from './job-logs.js';
 export type { ContentWant } from './lazy-fetch.js';
 export type { Known } from './content-io.js';
 export type { FileCache } from './file-cache.js';
@@ -82,9 +84,9 @@ export class StoreHandle {
   changes(signal?: AbortSignal) {
     return this.#core.changes(signal);
   }
-  /** Tell waiters a job's log grew (StoreCore.noteLogsWritten). */
-  noteLogsWritten(pipeline: string, job: string): void {
-    this.#core.noteLogsWritten(pipeline, job);
+  /** Job logs (StoreCore.logs): appended by runners, read by `tusk logs`. */
+  get logs(): JobLogs {
+    return this.#core.logs;
   }
   /** All of `fn`'s metadata writes land, or none does (StoreCore.unitOfWork). */
   unitOfWork<T>(fn: (tx: UnitTx) => Promise<T>): Promise<T> {

@@ -105,7 +105,7 @@ export function openTeamCore(opts: TeamCoreOptions): StoreCore {
     // the server reclaims its own space (autovacuum)
     compact: () => {},
     changes: (signal) => listenForChanges(meta.target, signal),
-    noteLogsWritten: (pipeline, job) => meta.notifyLogs(pipeline, job),
+    logs: meta.logs,
     // The database's loss (dropped, unreachable, refusing logins) shows as the errors of the
     // statements themselves (E_IO, E_LOCKED, E_INVALID): only this machine's directory can be
     // looked at without a round trip.

@@ -3,13 +3,14 @@
 // returns after it, printing what a local store prints; a follower shows the lines of a job run by
 // another process and ends with it, and so does the console's live view; a quiet wait sends no
 // statements to the database, counted from the server's statement log, and a lost connection
-// ends it with E_IO.
+// ends it with E_IO. An idle `tusk worker` sleeps the same way, and still runs the next job.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../helpers.js';
 import { useTeamServers } from '../helpers/team-servers.js';
+import { startWorker, waitUntil } from '../pipeline/worker-helpers.js';
 import { expectOk, runTusk, startTusk, type RunOptions } from './cli-helpers.js';
 
 const servers = useTeamServers();
@@ -158,6 +159,41 @@ describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.miss
     expect(error.message).toContain(db);
     // the commit is still open: nothing was changed
     expect(expectOk(await runTusk(['inspect', 'commit', 'data@master', '--json'], opts)).json().finished).toBeNull();
+  }, 120_000);
+
+  it('an idle tusk worker sends no statements while it waits (it sleeps on notifications), picks up a new job and runs it, and exits E_STORE_LOST when its database goes', async () => {
+    const { url, opts } = await teamStore('worker');
+    const db = new URL(url).pathname.slice(1);
+    expectOk(await runTusk(['create', 'repo', 'src'], opts));
+    const spec = path.join(mk(), 'spec.json');
+    fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'src', glob: '/*' } }, transform: { cmd: ['sh', '-c', 'cp /pfs/src/* /pfs/out/'] } }));
+    expectOk(await runTusk(['create', 'pipeline', '-f', spec], opts));
+    await withAdmin(server.server().url('postgres'), (c) => c.query(`ALTER DATABASE ${pg.escapeIdentifier(db)} SET log_statement = 'all'`));
+    const log = path.join(server.server().dir, 'log');
+    // another machine's worker: a client directory of its own
+    const worker = startWorker(mk(), ['--concurrency', '1', '--json'], { ...servers.s3.env, TUSK_STORE: url, XDG_CACHE_HOME: mk() }, 120_000);
+    await untilListening(url, worker);
+    // what the worker does as it starts (its first pass) is over within a second
+    await new Promise((r) => setTimeout(r, 1000));
+    const from = fs.statSync(log).size;
+    await new Promise((r) => setTimeout(r, 3000));
+    const during = statementsOf(fs.readFileSync(log).subarray(from).toString('utf8'));
+    expect(during, during.join('\n')).toEqual([]);
+    // a new input commit makes a job: the worker wakes, runs it and ends it
+    expectOk(await runTusk(['put', 'file', 'src@master:/a.txt'], { ...opts, input: 'alpha\n' }));
+    type Job = { state: string; processed: number };
+    const [job] = await waitUntil('the job ending', async () => expectOk(await runTusk(['list', 'job', '-p', 'up', '--json'], opts)).json<Job[]>(), (js) => ['JOB_SUCCESS', 'JOB_FAILURE'].includes(js[0]?.state ?? ''), 60_000);
+    expect(job).toMatchObject({ state: 'JOB_SUCCESS', processed: 1 });
+    expect(expectOk(await runTusk(['get', 'file', 'up@master:/a.txt'], opts)).stdout).toBe('alpha\n');
+    // the server drops every session of the database: the sleeping worker ends, exit 1, naming its store
+    await withAdmin(url, (c) => c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'));
+    const r = await worker.done;
+    expect(r.code, r.stderr.slice(-2000)).toBe(1);
+    // after the one-line datum events, the error document
+    const doc = r.stdout.slice(r.stdout.indexOf('{\n  "error"'));
+    const { error } = JSON.parse(doc.slice(0, doc.indexOf('\n}') + 2)) as { error: { code: string; message: string } };
+    expect(error.code, r.stdout).toBe('E_STORE_LOST');
+    expect(error.message).toContain(db);
   }, 120_000);
 
   it("logs -f and the console's live view show the lines of a job another process runs; logs -f and wait job end when the job does", async () => {

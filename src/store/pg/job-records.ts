@@ -87,7 +87,7 @@ export class PgJobRecords implements JobRecords {
   async deletePipeline(name: string): Promise<void> {
     await this.run(
       `WITH t AS (DELETE FROM cron_ticks WHERE pipeline = $1), a AS (DELETE FROM datum_attempts WHERE pipeline = $1), d AS (DELETE FROM datums WHERE pipeline = $1),
-         j AS (DELETE FROM jobs WHERE pipeline = $1)
+         j AS (DELETE FROM jobs WHERE pipeline = $1), l AS (DELETE FROM job_logs WHERE pipeline = $1)
        DELETE FROM pipelines WHERE name = $1`,
       [name],
     );
@@ -108,6 +108,14 @@ export class PgJobRecords implements JobRecords {
   }
   async openJobs(): Promise<JobRecord[]> {
     return (await this.rows(`SELECT ${JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} ORDER BY created, seq`)).map(JOB.from);
+  }
+  async nextLeaseEnd(): Promise<number | undefined> {
+    const r = await this.b.db.query<{ until: string | null }>(
+      `SELECT min(d.lease_until) AS until FROM jobs j JOIN datums d ON d.pipeline = j.pipeline AND d.job = j.id AND d.state = 'running'
+       WHERE j.state IN ('JOB_CREATED', 'JOB_STARTING', 'JOB_RUNNING', 'JOB_FINISHING')`,
+    );
+    const until = r.rows[0]?.until;
+    return until == null ? undefined : Number(until);
   }
   async liveJobs(endedSince: number): Promise<JobSummary[]> {
     return (await this.rows(`SELECT ${LIVE_JOB.select} FROM jobs WHERE state IN ${OPEN_STATES} OR finished >= $1 ORDER BY created, seq`, [endedSince])).map(LIVE_JOB.from);
@@ -152,7 +160,8 @@ export class PgJobRecords implements JobRecords {
   }
   async deleteJob(pipeline: string, id: string): Promise<void> {
     await this.run(
-      notifyingJobs('a AS (DELETE FROM datum_attempts WHERE pipeline = $1 AND job = $2), d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2), u AS (DELETE FROM jobs WHERE pipeline = $1 AND id = $2 RETURNING pipeline, id AS job)'),
+      notifyingJobs(
+        'a AS (DELETE FROM datum_attempts WHERE pipeline = $1 AND job = $2), d AS (DELETE FROM datums WHERE pipeline = $1 AND job = $2), l AS (DELETE FROM job_logs WHERE pipeline = $1 AND job = $2), u AS (DELETE FROM jobs WHERE pipeline = $1 AND id = $2 RETURNING pipeline, id AS job)'),
       [pipeline, id],
     );
   }
@@ -358,8 +367,9 @@ export class PgJobRecords implements JobRecords {
          WHERE pipeline = $1 AND job = $2 AND state = 'running' AND claimed_by = $3 RETURNING id),
        returned AS (
          UPDATE datum_attempts a SET finished = $4, outcome = 'returned'
-         FROM released WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = released.id AND a.worker = $3 AND a.finished IS NULL)
-       SELECT id FROM released`,
+         FROM released WHERE a.pipeline = $1 AND a.job = $2 AND a.datum = released.id AND a.worker = $3 AND a.finished IS NULL),
+       notified AS (SELECT pg_notify('${JOB_CHANNEL}', json_build_object('pipeline', $1::text, 'job', $2::text)::text) WHERE EXISTS (SELECT 1 FROM released))
+       SELECT id FROM released LEFT JOIN notified ON true`,
       [pipeline, job, runner, Date.now()],
     );
   }

@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import type { ChunkIndex } from '../chunk-index.js';
 import type { CommitGraph } from '../commit-graph.js';
+import type { JobLogs } from '../job-logs.js';
 import type { JobRecords } from '../job-records.js';
 import type { RemoteChunkIndex } from '../remote-chunks.js';
 import type { AsyncMetadata, AsyncMetadataStore } from './async-contract.js';
@@ -10,11 +11,11 @@ import type { Binding } from './binding.js';
 import { PgChunkIndex } from './chunk-index.js';
 import { PgCommitGraph } from './commit-graph.js';
 import { openPool, type PgTarget } from './connection.js';
+import { pgJobLogs } from './job-logs.js';
 import { PgJobRecords } from './job-records.js';
 import { PgRemoteChunks } from './remote-chunks.js';
 import { migrate } from './schema.js';
 import { withTransaction, type RetryOptions } from './transaction.js';
-import { LOG_CHANNEL } from './watch.js';
 
 function bind(b: Binding): AsyncMetadata {
   return { graph: new PgCommitGraph(b), index: new PgChunkIndex(b), jobs: new PgJobRecords(b), remoteChunks: new PgRemoteChunks(b) };
@@ -25,6 +26,8 @@ export class PgMetadata implements AsyncMetadataStore {
   readonly index: ChunkIndex;
   readonly jobs: JobRecords;
   readonly remoteChunks: RemoteChunkIndex;
+  /** job logs, on the pool: a batch of lines is a statement of its own, never part of a unit */
+  readonly logs: JobLogs;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -32,6 +35,7 @@ export class PgMetadata implements AsyncMetadataStore {
     private readonly retry: RetryOptions,
   ) {
     ({ graph: this.graph, index: this.index, jobs: this.jobs, remoteChunks: this.remoteChunks } = bind({ db: pool, atomically: (fn) => withTransaction(pool, fn, target, retry) }));
+    this.logs = pgJobLogs(pool, target);
   }
 
   /** Connect to the target and migrate its schema (see schema.ts). */
@@ -48,11 +52,6 @@ export class PgMetadata implements AsyncMetadataStore {
 
   unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> {
     return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner) => inner(client) })), this.target, this.retry);
-  }
-
-  /** Notify LOG_CHANNEL that a job's log grew; not awaited, and a failure is only a later wake-up. */
-  notifyLogs(pipeline: string, job: string): void {
-    this.pool.query('SELECT pg_notify($1, $2)', [LOG_CHANNEL, JSON.stringify({ pipeline, job })]).catch(() => {});
   }
 
   close(): Promise<void> {

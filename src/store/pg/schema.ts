@@ -7,7 +7,7 @@ import { FormatVersionError } from '../../errors.js';
 import { pgFailure, type PgTarget } from './connection.js';
 
 /** Bumped by every migration; a database whose version is higher was written by a newer tusk. */
-export const PG_SCHEMA_VERSION = 4;
+export const PG_SCHEMA_VERSION = 5;
 
 /** Taken for the length of a migration transaction: two processes migrating at once take turns. */
 const MIGRATION_LOCK = 0x7475736b; // 'tusk'
@@ -227,6 +227,21 @@ const MIGRATIONS: readonly string[] = [
     one boolean PRIMARY KEY DEFAULT true CHECK (one),
     packs text NOT NULL,
     created bigint NOT NULL
+  );
+  `,
+  // 5: job logs, so that every machine reads what any machine's runners wrote (a local store
+  // keeps them in files). seq: the order lines were committed in, per job (writers of one job
+  // take turns: pg/job-logs.ts); ts is kept as the runner wrote it, so output matches a file's.
+  `
+  CREATE TABLE job_logs (
+    pipeline text NOT NULL,
+    job text NOT NULL,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    ts text NOT NULL,
+    datum text NOT NULL,
+    stream text NOT NULL,
+    message text NOT NULL,
+    PRIMARY KEY (pipeline, job, seq)
   );
   `,
 ];

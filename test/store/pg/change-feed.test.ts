@@ -72,6 +72,9 @@ describe.skipIf(skip)(`the change feed on PostgreSQL${skip ? ` (skipped: ${serve
     await expectJob('finishDatums');
     expect(await m.jobs.restartDatums('p', 'j', ['d1'])).toEqual(['d1']);
     await expectJob('restartDatums');
+    // a runner that stops gives its datums back: waiting workers wake to take them
+    expect(await m.jobs.releaseClaims('p', 'j', 'r')).toBe(1);
+    await expectJob('releaseClaims');
     // a restart that restarts nothing changes nothing, and says nothing: the next event is the counts'
     expect(await m.jobs.restartDatums('p', 'j', ['d0'])).toEqual([]);
     await m.jobs.setCounts({ pipeline: 'p', id: 'j', processed: 1, skipped: 0, failed: 0, recovered: 0, downloadBytes: 0, uploadBytes: 0 });
@@ -82,7 +85,10 @@ describe.skipIf(skip)(`the change feed on PostgreSQL${skip ? ` (skipped: ${serve
     await expectJob('deleteJob');
 
     const logEvents = (await watch<{ pipeline: string; job: string }>({ url }, LOG_CHANNEL))[Symbol.asyncIterator]();
-    m.notifyLogs('p', 'j');
+    // a batch of lines is written, and notified, as one statement
+    const log = m.logs.appender('p', 'j');
+    log.append({ ts: new Date().toISOString(), datum: 'd0', stream: 'stdout', message: 'hello' });
+    await log.close();
     expect((await logEvents.next()).value).toEqual({ pipeline: 'p', job: 'j' });
     await jobEvents.return?.();
     await logEvents.return?.();

@@ -71,6 +71,23 @@ async function claimAll(m: AsyncMetadataStore, claim: Claim, n: number, leaseMs 
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.skip !== undefined)(`datum claims under many claimers on ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`, () => {
+    it('nextLeaseEnd: the first lease of a datum running in an open job, none once nothing runs or the job ended', async () => {
+      const m = await backend.open();
+      await plan(m, 3);
+      expect(await m.jobs.nextLeaseEnd()).toBeUndefined();
+      const before = Date.now();
+      await m.jobs.claimDatums('p', 'j', 'a', 5_000, 1);
+      await m.jobs.claimDatums('p', 'j', 'b', 60_000, 1);
+      const end = await m.jobs.nextLeaseEnd();
+      expect(end).toBeGreaterThanOrEqual(before + 5_000);
+      expect(end).toBeLessThan(before + 60_000);
+      await m.jobs.finishDatums([result('d0000', 'a')]);
+      expect(await m.jobs.nextLeaseEnd()).toBeGreaterThanOrEqual(before + 60_000);
+      // the datum b holds is not waited for once its job has ended
+      await m.jobs.setJobState('p', 'j', 'JOB_KILLED', 'stopped', 2);
+      expect(await m.jobs.nextLeaseEnd()).toBeUndefined();
+    });
+
     for (const { form, claim, retried } of CLAIM_FORMS) {
       it(`${CLAIMERS} claimers over a job of ${DATUMS} datums, ${form}: each datum claimed once, no error${retried ? '' : ' nor conflict retried'}, finishing all leaves each done once`, async () => {
         const retries: string[] = [];

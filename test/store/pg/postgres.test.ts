@@ -117,7 +117,7 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     await pool.query("INSERT INTO repos (name, type, description, created) VALUES ('r', 'user', '', 1)");
     const m = await PgMetadata.open({ url });
     metas.push(m);
-    expect(await schemaVersion(pool)).toBe(4);
+    expect(await schemaVersion(pool)).toBe(PG_SCHEMA_VERSION);
     expect((await m.graph.listRepos()).map((r) => r.name)).toEqual(['r']);
     expect(await teamPacks(pool)).toBeUndefined();
     const at = { url: 's3://b/p', endpoint: 'http://127.0.0.1:9', pathStyle: true };
@@ -126,6 +126,23 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     expect(await recordTeamPacks(pool, { url: 's3://other/p' })).toEqual(at);
     expect(await teamPacks(pool)).toEqual(at);
     await expect(pool.query("INSERT INTO team_store (one, packs, created) VALUES (false, '{}', 1)")).rejects.toThrow(/check/);
+  });
+
+  it('a database at schema version 4 is migrated to 5: its jobs stay, and their logs are kept in it from then on', async () => {
+    const url = await server.freshDatabase();
+    const pool = openPool({ url });
+    pools.push(pool);
+    expect(await migrate(pool, { url }, 4)).toBe(4);
+    expect((await pool.query("SELECT to_regclass('job_logs') AS t")).rows[0].t).toBeNull();
+    await pool.query("INSERT INTO jobs (pipeline, id, version, salt, state, created) VALUES ('p', 'j', 1, 's', 'JOB_RUNNING', 1)");
+    const m = await PgMetadata.open({ url });
+    metas.push(m);
+    expect(await schemaVersion(pool)).toBe(5);
+    expect((await m.jobs.getJob('p', 'j'))?.state).toBe('JOB_RUNNING');
+    const log = m.logs.appender('p', 'j');
+    log.append({ ts: '2026-01-01T00:00:00.000Z', datum: 'd', stream: 'stdout', message: 'kept' });
+    await log.close();
+    expect((await m.logs.cursor('p', 'j').read()).lines).toEqual([{ ts: '2026-01-01T00:00:00.000Z', datum: 'd', stream: 'stdout', message: 'kept' }]);
   });
 
   it('two units that conflict: one is retried, and both effects land', async () => {
