@@ -16,6 +16,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CorruptError } from '../errors.js';
+import { crashPoint } from './crash-points.js';
 import { hashBytes } from './hash.js';
 import { removeStaleStaged } from './object-appender.js';
 import { bodyBytes, type PackBody, type Packs } from './packs.js';
@@ -69,6 +70,7 @@ export class BucketPacks implements Packs {
     const bytes = await bodyBytes(body);
     const sums = sumsOf(bytes);
     await this.objects.put(PACKS + name, bytes);
+    crashPoint('mid-pack-upload');
     // the sums object last: until it exists the pack is not there for any reader
     await this.objects.put(SUMS + name, sums);
     this.sums.set(name, parseSums(name, sums));

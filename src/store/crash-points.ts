@@ -1,5 +1,5 @@
-// TEST-ONLY crash injection for test/reliability/crash.test.ts. Nothing in tusk sets
-// TUSK_CRASH_AT; with it unset every call below is one comparison against `undefined`.
+// TEST-ONLY crash injection for test/reliability/crash.test.ts and team-crash.test.ts. Nothing in
+// tusk sets TUSK_CRASH_AT; with it unset every call below is one comparison against `undefined`.
 //
 // TUSK_CRASH_AT=NAME[:N] kills this process with SIGKILL (no cleanup, no exit handlers: the same
 // as a power cut for everything above the OS page cache) the N-th time (default 1st) the write
@@ -7,7 +7,10 @@
 //
 //   mid-pack-write     inside a pack append, after half of the batch's bytes reached the file (a
 //                      local pack, or the staged file of a pack bound for a bucket)
-//   after-pack-sync    the packs are fsynced, the metadata transaction has not begun
+//   mid-pack-upload    where packs are in a bucket: a pack's object is uploaded, its sums object
+//                      (which makes it complete) is not
+//   after-pack-sync    the packs are fsynced (uploaded, where packs are in a bucket), the metadata
+//                      transaction has not begun
 //   before-commit-txn  right before the commit's BEGIN IMMEDIATE (put, copy, delete file)
 //   in-commit-txn      inside the commit's transaction, every row written, before COMMIT
 //   after-commit-txn   the commit's transaction is durable, the command has not returned
@@ -21,6 +24,7 @@ import * as path from 'node:path';
 
 export type CrashPoint =
   | 'mid-pack-write'
+  | 'mid-pack-upload'
   | 'after-pack-sync'
   | 'before-commit-txn'
   | 'in-commit-txn'

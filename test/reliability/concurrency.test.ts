@@ -7,27 +7,26 @@
 // deletes anything a commit refers to. And two races with gc that only a deterministic
 // interleaving shows: a reader whose pack gc rewrites under it, and a writer whose new pack gc
 // lists.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gc } from '../../src/store/maintenance.js';
 import { PackWriter } from '../../src/store/pack-writer.js';
-import { collectBatches, walkFiles } from '../../src/store/file-tree.js';
-import { hashBytes, type ChunkId, type NodeId } from '../../src/store/hash.js';
+import { hashBytes, type ChunkId } from '../../src/store/hash.js';
 import type { LocalPackAccess } from '../../src/store/packs.js';
 import type { StoreCore } from '../../src/store/store-core.js';
 import { REPO_ROOT, runTusk } from '../cli/cli-helpers.js';
 import { initStore } from '../../src/store/store.js';
 import { allBytes, readBack, seededBytes, tempDir } from '../helpers.js';
 import { contentFor, pathFor, poolContent } from './fixtures/content.mjs';
-import { open, recordFigures, scaled, STRESS, withStore, withStoreAsync } from './rel-helpers.js';
+import { open, recordFigures, scaled, withStore, withStoreAsync } from './rel-helpers.js';
+import { chain, expectChain, expectClean, expectFsckAndBytes, node, ready, type OpenStore, type Proc } from './writer-checks.js';
 
 const WRITERS = 8;
 const COMMITS = scaled(8, 50);
 const CLI_WRITERS = scaled(3, 8);
 const CLI_COMMITS = scaled(2, 12);
-const FIXTURES = path.join(REPO_ROOT, 'test', 'reliability', 'fixtures');
 
 const content = contentFor;
 const pathOf = pathFor;
@@ -36,100 +35,16 @@ const pool = poolContent;
 let work: string;
 const figures: Record<string, unknown> = {};
 
-interface Proc {
-  code: number;
-  lines: any[];
-  stderr: string;
-  ms: number;
-}
-
-function node(script: string, args: string[]): Promise<Proc> {
-  const t = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(FIXTURES, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ code: code ?? 1, lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: err, ms: Date.now() - t }),
-    );
-  });
-}
-
-async function newStore(name: string): Promise<{ dir: string; tusk: string }> {
+async function newStore(name: string): Promise<{ dir: string; tusk: string; open: OpenStore }> {
   const dir = path.join(work, name);
   fs.mkdirSync(dir);
   initStore(dir);
-  return { dir, tusk: path.join(dir, '.tusk') };
-}
-
-/** Wait until `n` files named `<prefix>.ready-*` exist (helper processes up and running). */
-async function ready(prefix: string, n: number): Promise<void> {
-  const dir = path.dirname(prefix);
-  const base = path.basename(prefix);
-  for (let i = 0; i < 600; i++) {
-    if (fs.readdirSync(dir).filter((f) => f.startsWith(`${base}.ready-`)).length >= n) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`helpers for ${prefix} did not start`);
+  return { dir, tusk: path.join(dir, '.tusk'), open: (fn) => withStoreAsync(dir, fn) };
 }
 
 /** Start the writers, all at once. */
 function writers(tusk: string, cfg: (w: number) => { repo: string; branch: string; mode?: string; pauseMs?: number }, n = WRITERS): Promise<Proc>[] {
   return Array.from({ length: n }, (_, w) => node('writer.mjs', [tusk, JSON.stringify({ mode: 'put', ...cfg(w), writer: w, commits: COMMITS })]));
-}
-
-function expectClean(ps: Proc[]): void {
-  for (const [w, p] of ps.entries()) {
-    const err = p.lines.find((l) => l.error);
-    expect(err?.error ?? null, `writer ${w}: ${p.stderr}`).toBeNull();
-    expect(p.code, `writer ${w}: ${p.stderr}`).toBe(0);
-  }
-}
-
-/** The chain of commits from a branch head to its root, newest first, with each one's files. */
-async function chain(dir: string, repo: string, branch: string): Promise<{ id: string; finished: boolean; files: Map<string, string> }[]> {
-  return withStoreAsync(dir, async (s) => {
-    const g = s.core.graph;
-    const out: { id: string; finished: boolean; files: Map<string, string> }[] = [];
-    for (let c = await g.getCommit(repo, (await g.getBranch(repo, branch))!.head); c; c = c.parent ? (await g.getCommit(repo, c.parent)) : undefined) {
-      const files = new Map<string, string>();
-      for (const f of await collectBatches(walkFiles(s.core.reader, c.root as NodeId, '/'))) if (f.entry.kind === 'file') files.set(f.path, f.entry.id.toString('hex'));
-      out.push({ id: c.id, finished: c.finished !== null, files });
-    }
-    return out;
-  }, { readonly: true });
-}
-
-/**
- * A branch written by `who` (writer numbers) with `commits` each: every reported commit present and
- * finished, one chain in which each commit adds exactly one file to its parent's, and the head
- * holding every file with the right content id.
- */
-async function expectChain(dir: string, repo: string, branch: string, ps: Proc[], who: number[], commits: number): Promise<void> {
-  const c = await chain(dir, repo, branch);
-  expect(c.length, `${repo}@${branch} history`).toBe(who.length * commits);
-  const reported = new Set(ps.flatMap((p) => p.lines.filter((l) => l.commit).map((l) => l.commit as string)));
-  for (const x of c) expect(reported.has(x.id), `${repo}@${branch}: commit ${x.id} was reported by a writer`).toBe(true);
-  for (let i = 0; i < c.length; i++) {
-    expect(c[i]!.finished).toBe(true);
-    expect(c[i]!.files.size, `${repo}@${branch}: commit #${c.length - i} holds one file more than its parent`).toBe(c.length - i);
-    if (i + 1 < c.length) for (const [p, id] of c[i + 1]!.files) expect(c[i]!.files.get(p), `${p} carried into the child`).toBe(id);
-  }
-  const head = c[0]!.files;
-  for (const w of who) for (let k = 0; k < commits; k++) expect(head.get(pathOf(w, k)), `${repo}@${branch}:${pathOf(w, k)}`).toBe(hashBytes(content(w, k)).toString('hex'));
-}
-
-async function expectFsckAndBytes(dir: string, repoFiles: { repo: string; branch: string; who: number[]; commits: number }[]): Promise<void> {
-  await withStoreAsync(dir, async (s) => {
-    expect((await s.fsck({ verifyData: true })).problems).toEqual([]);
-    // read the head's files through get file: a sample in npm test, all of them under stress
-    for (const r of repoFiles)
-      for (const w of r.who)
-        for (let k = 0; k < r.commits; k += STRESS ? 1 : 3) expect((await readBack(s, { repo: r.repo, branch: r.branch, path: pathOf(w, k) })).equals(content(w, k))).toBe(true);
-  });
 }
 
 beforeAll(() => {
@@ -143,31 +58,31 @@ afterAll(() => {
 
 describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} commits`, () => {
   it('to different repos: every commit present, no lock error reaches a writer, fsck clean', async () => {
-    const { dir, tusk } = await newStore('repos');
+    const { dir, tusk, open } = await newStore('repos');
     await withStoreAsync(dir, async (s) => {
       for (let w = 0; w < WRITERS; w++) await s.createRepo(`r${w}`);
     });
     const t = Date.now();
     const ps = await Promise.all(writers(tusk, (w) => ({ repo: `r${w}`, branch: 'master' })));
     expectClean(ps);
-    for (let w = 0; w < WRITERS; w++) await expectChain(dir, `r${w}`, 'master', [ps[w]!], [w], COMMITS);
-    await expectFsckAndBytes(dir, Array.from({ length: WRITERS }, (_, w) => ({ repo: `r${w}`, branch: 'master', who: [w], commits: COMMITS })));
+    for (let w = 0; w < WRITERS; w++) await expectChain(open, `r${w}`, 'master', [ps[w]!], [w], COMMITS);
+    await expectFsckAndBytes(open, Array.from({ length: WRITERS }, (_, w) => ({ repo: `r${w}`, branch: 'master', who: [w], commits: COMMITS })));
     figures.differentRepos = { commits: WRITERS * COMMITS, ms: Date.now() - t };
   }, 300_000);
 
   it('to different branches of one repo (branches created by their first put)', async () => {
-    const { dir, tusk } = await newStore('branches');
+    const { dir, tusk, open } = await newStore('branches');
     await withStoreAsync(dir, (s) => s.createRepo('shared'));
     const t = Date.now();
     const ps = await Promise.all(writers(tusk, (w) => ({ repo: 'shared', branch: `b${w}` })));
     expectClean(ps);
-    for (let w = 0; w < WRITERS; w++) await expectChain(dir, 'shared', `b${w}`, [ps[w]!], [w], COMMITS);
-    await expectFsckAndBytes(dir, Array.from({ length: WRITERS }, (_, w) => ({ repo: 'shared', branch: `b${w}`, who: [w], commits: COMMITS })));
+    for (let w = 0; w < WRITERS; w++) await expectChain(open, 'shared', `b${w}`, [ps[w]!], [w], COMMITS);
+    await expectFsckAndBytes(open, Array.from({ length: WRITERS }, (_, w) => ({ repo: 'shared', branch: `b${w}`, who: [w], commits: COMMITS })));
     figures.differentBranches = { commits: WRITERS * COMMITS, ms: Date.now() - t };
   }, 300_000);
 
   it('to one branch, with readers (in-process loops and the CLI) checking every commit they see', async () => {
-    const { dir, tusk } = await newStore('same');
+    const { dir, tusk, open } = await newStore('same');
     await withStoreAsync(dir, (s) => s.createRepo('same'));
     const stop = path.join(work, 'stop-same');
     const readers = [node('reader.mjs', [tusk, 'same', 'master', stop]), node('reader.mjs', [tusk, 'same', 'master', stop])];
@@ -207,8 +122,8 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
     const ms = Date.now() - t;
     expectClean(ps);
     for (const r of rs) expect(r.lines[0].problems).toEqual([]);
-    await expectChain(dir, 'same', 'master', ps, [...Array(WRITERS).keys()], COMMITS);
-    await expectFsckAndBytes(dir, [{ repo: 'same', branch: 'master', who: [...Array(WRITERS).keys()], commits: COMMITS }]);
+    await expectChain(open, 'same', 'master', ps, [...Array(WRITERS).keys()], COMMITS);
+    await expectFsckAndBytes(open, [{ repo: 'same', branch: 'master', who: [...Array(WRITERS).keys()], commits: COMMITS }]);
     figures.sameBranch = {
       commits: WRITERS * COMMITS,
       ms,
@@ -220,7 +135,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
   }, 300_000);
 
   it(`the CLI: ${CLI_WRITERS} \`tusk put file\` processes × ${CLI_COMMITS} to one branch`, async () => {
-    const { dir } = await newStore('cli');
+    const { dir, open } = await newStore('cli');
     await withStoreAsync(dir, (s) => s.createRepo('c'));
     const src = path.join(work, 'cli-src');
     fs.mkdirSync(src);
@@ -234,7 +149,7 @@ describe.sequential(`concurrency: ${WRITERS} writer processes × ${COMMITS} comm
     };
     const t = Date.now();
     await Promise.all(Array.from({ length: CLI_WRITERS }, (_, w) => one(w)));
-    await expectChain(dir, 'c', 'master', [{ code: 0, stderr: '', ms: 0, lines: (await chain(dir, 'c', 'master')).map((x) => ({ commit: x.id })) }], [...Array(CLI_WRITERS).keys()], CLI_COMMITS);
+    await expectChain(open, 'c', 'master', [{ code: 0, stderr: '', ms: 0, lines: (await chain(open, 'c', 'master')).map((x) => ({ commit: x.id })) }], [...Array(CLI_WRITERS).keys()], CLI_COMMITS);
     await withStoreAsync(dir, async (s) => expect((await s.fsck()).problems).toEqual([]));
     figures.cliSameBranch = { commits: CLI_WRITERS * CLI_COMMITS, ms: Date.now() - t };
   }, 300_000);

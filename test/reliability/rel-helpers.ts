@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { expect } from 'vitest';
 import { collectBatches, walkFiles } from '../../src/store/file-tree.js';
 import { hashBytes, type NodeId } from '../../src/store/hash.js';
-import { openStore, type LocalStore as Store } from '../../src/store/store.js';
+import { openStore, type LocalStore, type Store } from '../../src/store/store.js';
 import { REPO_ROOT } from '../cli/cli-helpers.js';
 import { readBack } from '../helpers.js';
 
@@ -115,11 +115,11 @@ export function addSource(sources: Map<string, string>, bytes: Buffer): void {
 }
 
 /** Open a store directory's `.tusk` in this process. */
-export function open(dir: string, opts: { readonly?: boolean } = {}): Store {
+export function open(dir: string, opts: { readonly?: boolean } = {}): LocalStore {
   return openStore({ path: path.join(dir, '.tusk'), readonly: opts.readonly });
 }
 
-export function withStore<T>(dir: string, fn: (s: Store) => T, opts: { readonly?: boolean } = {}): T {
+export function withStore<T>(dir: string, fn: (s: LocalStore) => T, opts: { readonly?: boolean } = {}): T {
   const s = open(dir, opts);
   try {
     return fn(s);
@@ -128,7 +128,7 @@ export function withStore<T>(dir: string, fn: (s: Store) => T, opts: { readonly?
   }
 }
 
-export async function withStoreAsync<T>(dir: string, fn: (s: Store) => Promise<T>, opts: { readonly?: boolean } = {}): Promise<T> {
+export async function withStoreAsync<T>(dir: string, fn: (s: LocalStore) => Promise<T>, opts: { readonly?: boolean } = {}): Promise<T> {
   const s = open(dir, opts);
   try {
     return await fn(s);
