@@ -45,10 +45,15 @@ export class DatumClaims {
   private claiming: Promise<void> | undefined;
   private readonly leaseMs = datumLeaseMs();
 
+  /**
+   * `onClaimed`: told of each batch before its datums are handed out (a runner looks their inputs
+   * up together); it must not throw, since the datums are claimed by then.
+   */
   constructor(
     private readonly s: StoreHandle,
     private readonly job: JobRecord,
     private readonly runner: string,
+    private readonly onClaimed?: (batch: readonly DatumRecord[]) => Promise<void>,
   ) {}
 
   /** The next datum to run, claiming a batch when none is queued; undefined when none is left. */
@@ -76,6 +81,7 @@ export class DatumClaims {
     else if (now - this.claimedAt > CLAIM_SLOW_MS) this.batch = CLAIM_BATCH;
     this.claimedAt = now;
     const got = await this.s.jobs.claimDatums(this.job.pipeline, this.job.id, this.runner, this.leaseMs, this.batch);
+    if (got.length > 0) await this.onClaimed?.(got);
     this.queue.push(...got);
     return got.length;
   }
