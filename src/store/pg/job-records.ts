@@ -363,13 +363,11 @@ export class PgJobRecords implements JobRecords {
       [pipeline, job, runner, Date.now()],
     );
   }
+  /** Run again when it is a deadlock's victim: the runner's own result write locks the same rows, in its own order. */
   async renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>> {
-    const r = await this.b.db.query<{ id: string }>("UPDATE datums SET lease_until = $1 WHERE pipeline = $2 AND job = $3 AND state = 'running' AND claimed_by = $4 RETURNING id", [
-      leaseUntil,
-      pipeline,
-      job,
-      runner,
-    ]);
+    const r = await this.b.again((db) =>
+      db.query<{ id: string }>("UPDATE datums SET lease_until = $1 WHERE pipeline = $2 AND job = $3 AND state = 'running' AND claimed_by = $4 RETURNING id", [leaseUntil, pipeline, job, runner]),
+    );
     return new Set(r.rows.map((x) => x.id));
   }
   async datumStates(pipeline: string, job: string): Promise<Record<DatumState, number>> {

@@ -13,7 +13,7 @@ import { openPool, type PgTarget } from './connection.js';
 import { PgJobRecords } from './job-records.js';
 import { PgRemoteChunks } from './remote-chunks.js';
 import { migrate } from './schema.js';
-import { withTransaction, type RetryOptions } from './transaction.js';
+import { retryStatement, withTransaction, type RetryOptions } from './transaction.js';
 import { LOG_CHANNEL } from './watch.js';
 
 function bind(b: Binding): AsyncMetadata {
@@ -31,7 +31,7 @@ export class PgMetadata implements AsyncMetadataStore {
     readonly target: PgTarget,
     private readonly retry: RetryOptions,
   ) {
-    ({ graph: this.graph, index: this.index, jobs: this.jobs, remoteChunks: this.remoteChunks } = bind({ db: pool, atomically: (fn) => withTransaction(pool, fn, target, retry) }));
+    ({ graph: this.graph, index: this.index, jobs: this.jobs, remoteChunks: this.remoteChunks } = bind({ db: pool, atomically: (fn) => withTransaction(pool, fn, target, retry), again: (fn) => retryStatement(() => fn(pool), retry) }));
   }
 
   /** Connect to the target and migrate its schema (see schema.ts). */
@@ -47,7 +47,7 @@ export class PgMetadata implements AsyncMetadataStore {
   }
 
   unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner) => inner(client) })), this.target, this.retry);
+    return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner) => inner(client), again: (inner) => inner(client) })), this.target, this.retry);
   }
 
   /** Notify LOG_CHANNEL that a job's log grew; not awaited, and a failure is only a later wake-up. */
