@@ -100,7 +100,9 @@ export class DatumClaims {
   async renew(): Promise<Set<string>> {
     const { pipeline, id } = this.job;
     const asked = new Set(this.queue.map((d) => d.id));
-    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, Date.now() + this.leaseMs);
+    // a lease with more than half its span left is not written again yet (renewals come every 250 ms)
+    const now = Date.now();
+    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, now + this.leaseMs, now + this.leaseMs / 2);
     for (const d of this.queue) if (asked.has(d.id) && !ours.has(d.id)) this.restarted.add(d.id);
     return ours;
   }

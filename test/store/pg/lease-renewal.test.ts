@@ -20,7 +20,7 @@ const newDatum = (i: number): NewDatum => ({ pipeline: 'p', job: 'j', id: `d${i}
 /** Resolves once a lease renewal waits for a row lock (seen from another session). */
 async function renewalWaits(watcher: pg.Client): Promise<void> {
   for (;;) {
-    const r = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE datums SET lease_until%'");
+    const r = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE datums%SET lease_until%'");
     if (r.rowCount) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -51,9 +51,11 @@ describe.skipIf(skip)(`a lease renewal on PostgreSQL${skip ? ` (skipped: ${serve
       ['d1', 'd0'],
     ]) {
       const touch = (id: string) => writer.query("UPDATE datums SET error = NULL WHERE pipeline = 'p' AND job = 'j' AND id = $1", [id]);
+      // leases nearly out: the renewal writes both rows
+      await writer.query("UPDATE datums SET lease_until = $1 WHERE pipeline = 'p' AND job = 'j'", [Date.now() + 1_000]);
       await writer.query('BEGIN');
       await touch(first!);
-      const renewal = m.jobs.renewDatumLeases('p', 'j', 'r1', Date.now() + 60_000).then(
+      const renewal = m.jobs.renewDatumLeases('p', 'j', 'r1', Date.now() + 60_000, Date.now() + 30_000).then(
         (ids) => ({ ids }),
         (err: unknown) => ({ err }),
       );
@@ -75,5 +77,40 @@ describe.skipIf(skip)(`a lease renewal on PostgreSQL${skip ? ` (skipped: ${serve
       { id: 'd0', renewed: true },
       { id: 'd1', renewed: true },
     ]);
+  });
+
+  it('writes only the leases that are due, and reports every datum the runner holds', async () => {
+    const url = await server.freshDatabase();
+    const m = await PgMetadata.open({ url });
+    opened.push({ end: () => m.close() });
+    await m.unitOfWork(async ({ jobs }) => {
+      await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 1, updated: 1 });
+      await jobs.insertJob('p', 'j', 1, 's');
+      await jobs.insertDatums([newDatum(0), newDatum(1), newDatum(2)]);
+    });
+    await m.jobs.claimDatums('p', 'j', 'r1', 60_000, 2);
+    await m.jobs.claimDatums('p', 'j', 'r2', 60_000, 1);
+    const look = new pg.Client({ connectionString: url });
+    await look.connect();
+    opened.push(look);
+    const rows = async () => (await look.query("SELECT id, xmin::text AS version, lease_until::bigint AS lease FROM datums WHERE pipeline = 'p' AND job = 'j' ORDER BY id")).rows as { id: string; version: string; lease: string }[];
+
+    const before = await rows();
+    // a renewal well within the leases: nothing is written, both datums are still r1's
+    expect([...(await m.jobs.renewDatumLeases('p', 'j', 'r1', Date.now() + 60_000, Date.now() + 30_000))].sort()).toEqual(['d0', 'd1']);
+    expect(await rows()).toEqual(before);
+
+    // d0's lease is nearly out: it alone is written, to the new end
+    await look.query("UPDATE datums SET lease_until = $1 WHERE pipeline = 'p' AND job = 'j' AND id = 'd0'", [Date.now() + 1_000]);
+    const mid = await rows();
+    const until = Date.now() + 60_000;
+    expect([...(await m.jobs.renewDatumLeases('p', 'j', 'r1', until, until - 30_000))].sort()).toEqual(['d0', 'd1']);
+    const after = await rows();
+    expect(Number(after[0]!.lease)).toBe(until);
+    expect(after.slice(1)).toEqual(mid.slice(1));
+
+    // a datum restarted (sent back to the queue) is no longer reported held
+    await look.query("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE pipeline = 'p' AND job = 'j' AND id = 'd1'");
+    expect([...(await m.jobs.renewDatumLeases('p', 'j', 'r1', Date.now() + 60_000, Date.now() + 30_000))]).toEqual(['d0']);
   });
 });
