@@ -56,10 +56,15 @@ export class DatumClaims {
   private claiming: Promise<void> | undefined;
   private readonly leaseMs = datumLeaseMs();
 
+  /**
+   * `onClaimed`: told of each batch before its datums are handed out (a runner looks their inputs
+   * up together); it must not throw, since the datums are claimed by then.
+   */
   constructor(
     private readonly s: StoreHandle,
     private readonly job: JobRecord,
     private readonly runner: string,
+    private readonly onClaimed?: (batch: readonly DatumRecord[]) => Promise<void>,
   ) {}
 
   /** The next datum to run, claiming a batch when none is queued; undefined when none is left. */
@@ -87,6 +92,7 @@ export class DatumClaims {
     else if (now - this.claimedAt > CLAIM_SLOW_MS) this.batch = CLAIM_BATCH;
     this.claimedAt = now;
     const got = await this.s.jobs.claimDatums(this.job.pipeline, this.job.id, this.runner, this.leaseMs, this.batch);
+    if (got.length > 0) await this.onClaimed?.(got);
     this.queue.push(...got);
     return got.length;
   }
@@ -105,7 +111,9 @@ export class DatumClaims {
   async renew(): Promise<Set<string>> {
     const { pipeline, id } = this.job;
     const asked = new Set(this.queue.map((d) => d.id));
-    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, Date.now() + this.leaseMs);
+    // a lease with more than half its span left is not written again yet (renewals come every 250 ms)
+    const now = Date.now();
+    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, now + this.leaseMs, now + this.leaseMs / 2);
     for (const d of this.queue) if (asked.has(d.id) && !ours.has(d.id)) this.restarted.add(d.id);
     return ours;
   }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { DatumRecord } from '../store/job-records.js';
 import type { StoreHandle } from '../store/store-handle.js';
 import type { DatumFile } from './datums.js';
-import { materializeDatum, type PriorContent } from './materialize.js';
+import { materializeDatum, type InputsAhead, type PriorContent } from './materialize.js';
 import type { PreviousRun, PreviousRuns } from './previous-run.js';
 import type { ScratchSlot } from './scratch.js';
 import type { PipelineSpec } from './spec-types.js';
@@ -32,12 +32,12 @@ function inputDirs(files: readonly DatumFile[]): string[] {
  * Empty a slot for this datum and lay out its inputs; returns the bytes read from packs. `share`:
  * the transform cannot write its inputs, so they may be links into the input cache.
  */
-export async function layOut(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean): Promise<number> {
+export async function layOut(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, datum: string, files: readonly DatumFile[], slot: ScratchSlot, share: boolean, ahead?: InputsAhead): Promise<number> {
   const dirs = inputDirs(files);
   const present = slot.prepare(dirs);
   // shared inputs sit on a read-only /pfs: the slot may remove exactly these files next time
   const placed: string[] | undefined = share && files.every((f) => f.type === 'file') ? [] : undefined;
-  const downloaded = await materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(spec, earlier, datum, files), placed);
+  const downloaded = await materializeDatum(s, files, slot.pfsDir, present, share, appendedSince(spec, earlier, datum, files), placed, ahead);
   if (placed) slot.laidOut(dirs, placed);
   return downloaded;
 }
@@ -64,10 +64,13 @@ function appendedSince(spec: PipelineSpec, earlier: PreviousRuns, datum: string,
   };
 }
 
-/** Lay out a datum's inputs ahead of its first attempt; undefined: the attempt does it (and reports what fails). */
-export async function prefetch(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRecord, slot: ScratchSlot, share: boolean): Promise<LaidOut | undefined> {
+/**
+ * Lay out a datum's inputs ahead of its first attempt, with what was looked up for its batch;
+ * undefined: the attempt does it (and reports what fails).
+ */
+export async function prefetch(s: StoreHandle, spec: PipelineSpec, earlier: PreviousRuns, d: DatumRecord, slot: ScratchSlot, share: boolean, ahead?: InputsAhead): Promise<LaidOut | undefined> {
   try {
-    return { downloaded: await layOut(s, spec, earlier, d.id, d.inputs, slot, share) };
+    return { downloaded: await layOut(s, spec, earlier, d.id, d.inputs, slot, share, ahead) };
   } catch {
     return undefined;
   }

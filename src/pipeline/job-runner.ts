@@ -14,7 +14,7 @@ import { RESTARTED, runDatum, type DatumEnd } from './datum-run.js';
 import { egress, finishJob, finishWhenDone } from './job-finish.js';
 import { planJob, readiness } from './job-plan.js';
 import type { DatumFile } from './datums.js';
-import { fetchDatumInputs, inputCacheLimit, trimIfGrown } from './materialize.js';
+import { fetchDatumInputs, inputCacheLimit, lookUpInputs, trimIfGrown, type InputsAhead } from './materialize.js';
 import { PreviousRuns } from './previous-run.js';
 import { ScratchSlot } from './scratch.js';
 import type { PipelineSpec } from './spec-types.js';
@@ -183,6 +183,8 @@ class DatumLanes {
   // the runner is stopping: nothing more is claimed, what it holds goes back to the queue
   private stopping = false;
   private readonly slots: ScratchSlot[] = [];
+  // each claimed datum's share of its batch's input lookup, until the datum is laid out
+  private readonly ahead = new Map<string, InputsAhead>();
   /** whether a datum was started in this pass */
   ranDatum = false;
 
@@ -194,7 +196,7 @@ class DatumLanes {
     private readonly opts: RunOptions,
     private readonly deadline: number,
   ) {
-    this.claims = new DatumClaims(s, job, opts.runner);
+    this.claims = new DatumClaims(s, job, opts.runner, (batch) => this.lookAhead(batch));
     this.results = new ResultBatch(s);
     this.earlier = new PreviousRuns(s, job);
     this.logs = jobLogger(s.logs.appender(job.pipeline, job.id));
@@ -330,9 +332,26 @@ class DatumLanes {
     await running;
   }
 
+  /**
+   * Look up the inputs of a claimed batch together: on a database, two statements for the batch
+   * rather than two for each datum. A failed lookup leaves each datum to look up its own, and to
+   * report what fails.
+   */
+  private async lookAhead(batch: readonly DatumRecord[]): Promise<void> {
+    let found: InputsAhead | undefined;
+    try {
+      found = await lookUpInputs(this.s, batch);
+    } catch {
+      return;
+    }
+    if (found) for (const d of batch) this.ahead.set(d.id, found);
+  }
+
   private async prefetch(d: DatumRecord, slot: ScratchSlot): Promise<LaidOut | undefined> {
+    const ahead = this.ahead.get(d.id);
+    this.ahead.delete(d.id);
     await this.earlier.prepare(d.id);
-    return prefetch(this.s, this.spec, this.earlier, d, slot, this.transform.protectsInputs);
+    return prefetch(this.s, this.spec, this.earlier, d, slot, this.transform.protectsInputs, ahead);
   }
 
   /** Run a claimed datum, unless it was sent back to the queue before it started (someone claims it again). */

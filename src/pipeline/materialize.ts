@@ -206,7 +206,9 @@ async function place(
  * Materialize every input file of a datum below `pfsDir`. `present`: directories known to exist
  * already (those the scratch tree kept), which need no mkdir. `prior`: what a file held in the
  * datum's last run, when it was only appended to since; asked only for a file the cache does not
- * hold. `placed`: collects the path of each file input laid out. Returns bytes read from packs.
+ * hold. `placed`: collects the path of each file input laid out. `ahead`: what was looked up for
+ * the datum's batch (lookUpInputs); only the files it lacks are looked up here. Returns bytes
+ * read from packs.
  */
 export async function materializeDatum(
   s: StoreHandle,
@@ -216,13 +218,15 @@ export async function materializeDatum(
   share = true,
   prior: (f: DatumFile) => Promise<PriorContent | undefined> = async () => undefined,
   placed?: string[],
+  ahead?: InputsAhead,
 ): Promise<number> {
   let downloaded = 0;
   const mkdir = (dir: string) => {
     if (!present.has(dir)) fs.mkdirSync(dir, { recursive: true });
   };
-  // the datum's file inputs the cache does not hold: looked up together
-  const known = await uncachedContents(s, files.filter((f) => f.type === 'file').map((f) => ({ ...f, empty: !!f.emptyFiles })));
+  // the datum's file inputs the cache does not hold, and that were not looked up with its batch: looked up together
+  const fileInputs = files.filter((f) => f.type === 'file').map((f) => ({ ...f, empty: !!f.emptyFiles }));
+  const known = await uncachedContents(s, ahead ? fileInputs.filter((f) => !ahead.records.has(fromHex(f.hash).toString('latin1'))) : fileInputs);
   for (const f of files) {
     const base = path.join(pfsDir, f.name);
     mkdir(base);
@@ -230,7 +234,7 @@ export async function materializeDatum(
       // a window holds files of several commits, one path maybe in each: a directory per commit
       const target = path.join(base, f.window ? f.commit : '', f.path);
       mkdir(path.dirname(target));
-      downloaded += await place(s, { ...f, empty: !!f.emptyFiles }, target, share, () => prior(f), knownOf(known, f.hash));
+      downloaded += await place(s, { ...f, empty: !!f.emptyFiles }, target, share, () => prior(f), knownOf(known, f.hash) ?? knownOf(ahead, f.hash));
       placed?.push(target);
       continue;
     }
@@ -279,8 +283,24 @@ function trusted(st: fs.Stats | undefined, f: { size: number }): st is fs.Stats 
  * its chunks up a window at a time as it is read.
  */
 async function uncachedContents(s: StoreHandle, files: readonly PlacedFile[]): Promise<Ahead | undefined> {
-  const ids = files.filter((f) => !f.empty && f.size <= LOOKUP_AHEAD_BYTES && !trusted(fs.statSync(s.cachedInputFile(f.hash), { throwIfNoEntry: false }), f)).map((f) => fromHex(f.hash) as ContentId);
-  return ids.length > 0 ? s.lookUpContents(ids) : undefined;
+  const wanted = new Set<string>();
+  for (const f of files) if (!f.empty && f.size <= LOOKUP_AHEAD_BYTES && !trusted(fs.statSync(s.cachedInputFile(f.hash), { throwIfNoEntry: false }), f)) wanted.add(f.hash);
+  return wanted.size > 0 ? s.lookUpContents([...wanted].map((h) => fromHex(h) as ContentId)) : undefined;
+}
+
+/** The records and chunk places of a claimed batch's inputs, looked up together (lookUpInputs). */
+export type InputsAhead = Ahead;
+
+/**
+ * The records and chunk places of the small file inputs of a batch of datums that the cache does
+ * not hold: one lookup of each for the whole batch (two statements on a database), where each
+ * datum would make its own. undefined when there is nothing to look up.
+ */
+export function lookUpInputs(s: StoreHandle, datums: readonly { inputs: readonly DatumFile[] }[]): Promise<InputsAhead | undefined> {
+  return uncachedContents(
+    s,
+    datums.flatMap((d) => d.inputs.filter((f) => f.type === 'file').map((f) => ({ ...f, empty: !!f.emptyFiles }))),
+  );
 }
 
 /** Files up to this size have their chunk places looked up with their group's. */

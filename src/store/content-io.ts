@@ -430,10 +430,12 @@ const RANGE_BYTES = 4 << 20;
  * file as a whole against its content id. A record that does not check out in its run is read
  * again on its own, which follows a gc move or names the damage.
  */
-export async function* readContentAsync(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0): AsyncGenerator<Buffer> {
+export async function* readContentAsync(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0, known: Known = {}): AsyncGenerator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
-  const rec = await contentRecord(index, id, ctx);
-  const locs = await index.getChunks(rec.chunks);
+  const rec = known.record ?? (await contentRecord(index, id, ctx));
+  // what a caller looked up with other files' (a batch of datums' inputs) is not asked again
+  const places = known.places;
+  const locs = places && rec.chunks.every((c) => places.get(c.toString('latin1'))) ? places : await index.getChunks(rec.chunks);
   const locOf = (i: number) => (i < rec.chunks.length ? locs.get(rec.chunks[i]!.toString('latin1')) : undefined);
   const whole = rec.chunks.length > 1 || (rec.chunks.length === 1 && !rec.chunks[0]!.equals(id)) ? createHasher() : null;
   let pos = 0;
@@ -515,7 +517,7 @@ export async function lookUpContents(index: ChunkIndex, ids: readonly ContentId[
 export async function* readContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, offset = 0, opts: ReadOptions = {}): AsyncGenerator<Buffer> {
   if (id.equals(EMPTY_CONTENT_ID)) return;
   if (!packs.local) {
-    yield* readContentAsync(index, packs, id, ctx, offset);
+    yield* readContentAsync(index, packs, id, ctx, offset, opts);
     return;
   }
   yield* readRecord(index, packs, opts.record ?? (await contentRecord(index, id, ctx)), ctx, offset, opts);
@@ -567,7 +569,7 @@ const TAIL_LOOKUP = 16;
  */
 export async function writeContent(index: ChunkIndex, packs: Packs, id: ContentId, ctx: ReadContext, fd: number, offset = 0, onBytes?: (n: number) => void, known: Known = {}): Promise<number> {
   if (id.equals(EMPTY_CONTENT_ID)) return 0;
-  if (!packs.local) return writeFetched(readContentAsync(index, packs, id, ctx, offset), fd, onBytes);
+  if (!packs.local) return writeFetched(readContentAsync(index, packs, id, ctx, offset, known), fd, onBytes);
   const rec = known.record ?? (await contentRecord(index, id, ctx));
   const reserveBlocks = () => {
     if (rec.size - offset >= RESERVE_MIN_BYTES) reserve(fd, rec.size - offset);

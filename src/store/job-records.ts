@@ -193,8 +193,12 @@ export interface JobRecords {
    * to run out); their open attempt rows end `returned`.
    */
   releaseClaims(pipeline: string, job: string, runner: string): Promise<number>;
-  /** Renew the lease of every datum of a job this runner holds; returns the ids it still holds (claimed and not finished). */
-  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>>;
+  /**
+   * Renew the lease of every datum of a job this runner holds to `leaseUntil`; returns the ids it
+   * still holds (claimed and not finished). `dueBefore`: a lease that already lasts until then may
+   * be left as it is (a store whose rewritten rows cost it, PostgreSQL, then writes fewer).
+   */
+  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number, dueBefore?: number): Promise<Set<string>>;
   datumStates(pipeline: string, job: string): Promise<Record<DatumState, number>>;
   /** When a cron input last ticked (ms), if it ever did. Read it in the unit that writes the next tick. */
   lastCronTick(pipeline: string, input: string): Promise<number | undefined>;

@@ -38,12 +38,14 @@ describe.skipIf(pgServer.missing !== undefined)(`a lease renewal beside a claim 
       for (let i = 0; i < 16; i++) firstBatch.push((await claims.next())!.id);
       expect(firstBatch[15]).toBe('d015');
 
-      // the renewal waits on a row lock held elsewhere, its snapshot taken
+      // the renewal waits on a row lock held elsewhere, its snapshot taken (the batch's leases
+      // nearly out: a renewal writes only leases past half their span)
+      await watcher.query("UPDATE datums SET lease_until = $1 WHERE pipeline = 'p' AND job = 'j' AND state = 'running'", [Date.now() + 1_000]);
       await blocker.query('BEGIN');
       await blocker.query("SELECT id FROM datums WHERE pipeline = 'p' AND job = 'j' AND id = 'd000' FOR UPDATE");
       const renewing = claims.renew();
       for (;;) {
-        const waiting = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE datums SET lease_until%'");
+        const waiting = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE datums%SET lease_until%'");
         if (waiting.rowCount) break;
         await new Promise((r) => setTimeout(r, 10));
       }

@@ -8,6 +8,12 @@ export interface Binding {
   readonly db: Queryable;
   /** Run `fn` atomically: in a transaction of its own when bound to the pool, inline inside a unit. */
   atomically<T>(fn: (db: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Run one statement that may simply be run again: bound to the pool, again (after a backoff)
+   * when the server ends it as a deadlock's victim or a serialization failure; inside a unit,
+   * once (the unit is run again as a whole).
+   */
+  again<T>(fn: (db: Queryable) => Promise<T>): Promise<T>;
 }
 
 export const PAGE = 1000;

@@ -373,13 +373,26 @@ export class PgJobRecords implements JobRecords {
       [pipeline, job, runner, Date.now()],
     );
   }
-  async renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number): Promise<Set<string>> {
-    const r = await this.b.db.query<{ id: string }>("UPDATE datums SET lease_until = $1 WHERE pipeline = $2 AND job = $3 AND state = 'running' AND claimed_by = $4 RETURNING id", [
-      leaseUntil,
-      pipeline,
-      job,
-      runner,
-    ]);
+  /**
+   * Only the leases due (ending before `dueBefore`) are written: a row rewritten at each renewal
+   * (4 a second per runner, up to 256 rows) left dead versions in the table and its indexes, and
+   * the scan of a job's running datums slowed with them, until renewals cost the server more than
+   * the datums' own statements. A lease not yet due is reported held as the statement's snapshot
+   * sees it (a restart committed meanwhile is seen at the next renewal). Run again when it is a
+   * deadlock's victim: the runner's own result write locks the same rows, in its own order.
+   */
+  async renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number, dueBefore = Number.MAX_SAFE_INTEGER): Promise<Set<string>> {
+    const r = await this.b.again((db) =>
+      db.query<{ id: string }>(
+        `WITH held AS (SELECT id, lease_until FROM datums WHERE pipeline = $2 AND job = $3 AND state = 'running' AND claimed_by = $4),
+         renewed AS (
+           UPDATE datums d SET lease_until = $1 FROM held h
+           WHERE (h.lease_until IS NULL OR h.lease_until < $5) AND d.pipeline = $2 AND d.job = $3 AND d.id = h.id AND d.state = 'running' AND d.claimed_by = $4
+           RETURNING d.id)
+         SELECT id FROM held WHERE lease_until >= $5 UNION ALL SELECT id FROM renewed`,
+        [leaseUntil, pipeline, job, runner, dueBefore],
+      ),
+    );
     return new Set(r.rows.map((x) => x.id));
   }
   async datumStates(pipeline: string, job: string): Promise<Record<DatumState, number>> {

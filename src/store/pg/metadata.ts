@@ -15,7 +15,7 @@ import { pgJobLogs } from './job-logs.js';
 import { PgJobRecords } from './job-records.js';
 import { PgRemoteChunks } from './remote-chunks.js';
 import { migrate } from './schema.js';
-import { withTransaction, type RetryOptions } from './transaction.js';
+import { retryStatement, withTransaction, type RetryOptions } from './transaction.js';
 
 function bind(b: Binding): AsyncMetadata {
   return { graph: new PgCommitGraph(b), index: new PgChunkIndex(b), jobs: new PgJobRecords(b), remoteChunks: new PgRemoteChunks(b) };
@@ -34,7 +34,7 @@ export class PgMetadata implements AsyncMetadataStore {
     readonly target: PgTarget,
     private readonly retry: RetryOptions,
   ) {
-    ({ graph: this.graph, index: this.index, jobs: this.jobs, remoteChunks: this.remoteChunks } = bind({ db: pool, atomically: (fn) => withTransaction(pool, fn, target, retry) }));
+    ({ graph: this.graph, index: this.index, jobs: this.jobs, remoteChunks: this.remoteChunks } = bind({ db: pool, atomically: (fn) => withTransaction(pool, fn, target, retry), again: (fn) => retryStatement(() => fn(pool), retry) }));
     this.logs = pgJobLogs(pool, target);
   }
 
@@ -51,7 +51,7 @@ export class PgMetadata implements AsyncMetadataStore {
   }
 
   unitOfWork<T>(fn: (tx: AsyncMetadata) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner) => inner(client) })), this.target, this.retry);
+    return withTransaction(this.pool, (client) => fn(bind({ db: client, atomically: (inner) => inner(client), again: (inner) => inner(client) })), this.target, this.retry);
   }
 
   close(): Promise<void> {

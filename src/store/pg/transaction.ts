@@ -69,3 +69,31 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     }
   }
 }
+
+/**
+ * One statement outside any unit (its own transaction), run again after a jittered backoff when
+ * the server ends it with SQLSTATE 40001/40P01: a runner's lease renewal can be the victim of a
+ * deadlock with its own result write, which locks the same rows in another order, and must not
+ * fail the job for it. Past `tries` it is a ConflictError.
+ */
+export async function retryStatement<T>(run: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const tries = opts.tries ?? DEFAULT_TRIES;
+  const base = opts.baseDelayMs ?? 5;
+  const cap = opts.maxDelayMs ?? 500;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      const code = (err as { code: string }).code;
+      if (attempt >= tries)
+        throw new ConflictError(
+          `the metadata database refused this statement ${tries} times as conflicting with concurrent changes (SQLSTATE ${code})`,
+          'retry the command; if it keeps failing, fewer writers at once will let it through',
+          { cause: err },
+        );
+      opts.onRetry?.(attempt, code);
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(cap, base * 2 ** (attempt - 1))));
+    }
+  }
+}

@@ -46,7 +46,7 @@ describe.skipIf(pgServer.missing !== undefined)(`finishing a batch of datums on 
       await client.connect();
       try {
         await client.query('BEGIN');
-        const jobs = new PgJobRecords({ db: client, atomically: (fn) => fn(client) });
+        const jobs = new PgJobRecords({ db: client, atomically: (fn) => fn(client), again: (fn) => fn(client) });
         // the batch: datums r1 holds, one r2 holds (not r1's to record) and one not claimed at all
         const batch = [...held.slice(2000, 2000 + BATCH - 2).map((d) => result(d.id, 'r1')), result(other[0]!.id, 'r1'), result(`d${String(DATUMS - 1).padStart(5, '0')}`, 'r1')];
         await jobs.finishDatums(batch);

@@ -242,6 +242,7 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     const counted: Binding = {
       db: { query: ((...args: Parameters<pg.Pool['query']>) => (queries++, m.pool.query(...args))) as pg.Pool['query'] },
       atomically: (fn) => fn(counted.db),
+      again: (fn) => fn(counted.db),
     };
     const index = new PgChunkIndex(counted);
     const graph = new PgCommitGraph(counted);
