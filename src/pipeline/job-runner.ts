@@ -132,7 +132,8 @@ export async function runJob(s: StoreHandle, job: JobRecord, opts: RunOptions): 
 
 /**
  * Runs `tick` every `everyMs`, one run at a time (a slow one is not overlapped by the next);
- * a failed run ends the watch and is thrown by stop().
+ * a failed run ends the watch, calls `onFail` (the pass must not run on with leases no longer
+ * renewed and the job no longer checked) and is thrown by stop().
  */
 class Watch {
   private timer: NodeJS.Timeout | undefined;
@@ -143,6 +144,7 @@ class Watch {
   constructor(
     private readonly tick: () => Promise<void>,
     private readonly everyMs: number,
+    private readonly onFail: () => void,
   ) {
     this.schedule();
   }
@@ -154,6 +156,7 @@ class Watch {
         () => this.schedule(),
         (err: unknown) => {
           this.failure = { err };
+          this.onFail();
         },
       );
     }, this.everyMs);
@@ -207,7 +210,6 @@ class DatumLanes {
    * stops. Returns the results not yet written, for the caller's unit that ends the job.
    */
   async run(parallelism: number): Promise<PendingRows> {
-    const watch = new Watch(() => this.watch(), WATCH_MS);
     // stopped by Ctrl-C or SIGTERM: the datums this runner holds go back to the queue at once
     // (the store runs these writes at once when no unit is in flight, and the process is ending)
     const unregister = onInterrupt(() => {
@@ -218,6 +220,9 @@ class DatumLanes {
       this.stopping = true;
       for (const ctl of this.active.values()) ctl.abort(RESTARTED);
     };
+    // a failed renewal or job check stops the lanes: their datums' leases are no longer renewed,
+    // so another runner may take them over while they would run on here
+    const watch = new Watch(() => this.watch(), WATCH_MS, stop);
     if (this.opts.stop?.aborted) stop();
     this.opts.stop?.addEventListener('abort', stop);
     let failed = false;
@@ -232,6 +237,8 @@ class DatumLanes {
       // have ended before the pass does: none runs on after its runner has left the job
       const failure = await firstFailure(lanes, stop);
       if (failure) throw failure.err;
+      // the watch's failure, if it stopped the lanes: the pass ends with it (and gives back what it holds)
+      await watch.stop();
     } catch (err) {
       failed = true;
       await this.leaveAfter(err);
@@ -239,7 +246,10 @@ class DatumLanes {
     } finally {
       unregister();
       this.opts.stop?.removeEventListener('abort', stop);
-      await watch.stop();
+      // a lane's failure is the one to report
+      await watch.stop().catch((err: unknown) => {
+        if (!failed) throw err;
+      });
       // lines that could not be written (a team store's database gone) fail a pass that had not failed yet
       await this.logs.close().catch((err: unknown) => {
         if (!failed) throw err;

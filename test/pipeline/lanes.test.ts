@@ -64,4 +64,33 @@ describe('the lanes of a job', () => {
     expect(attempts.map((a) => [a.worker, a.outcome])).toEqual([['r1', 'returned']]);
 
   });
+  it('stop when a lease renewal fails: the pass ends with its error, its datums stopped and given back, without waiting for them to end', async () => {
+    const env = tempStore();
+    cleanups.push(env.cleanup);
+    const { store, dir } = env;
+    const s = store.handle;
+    await store.createRepo('in');
+    await store.putFiles({ repo: 'in', branch: 'master' }, [1, 2].map((i) => ({ kind: 'stream' as const, stream: streamOf(`${i}`), repoPath: `/f${i}` })));
+    await createPipelines(s, JSON.stringify({ pipeline: { name: 'lanes-renewal' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: { cmd: ['true'] }, parallelism_spec: { constant: 2 } }), { baseDir: dir });
+    // both datums run until stopped; the first renewal fails (a database gone, a deadlock given up on)
+    const jobs = s.jobs;
+    const renew = jobs.renewDatumLeases.bind(jobs);
+    let renewals = 0;
+    jobs.renewDatumLeases = async (...args) => {
+      if (++renewals === 1) throw new Error('the renewal failed');
+      return renew(...args);
+    };
+    try {
+      // without the watch's failure ending the pass, its datums would run on unrenewed (here: forever)
+      await runPendingJobs(s, { runner: 'r1' });
+    } finally {
+      jobs.renewDatumLeases = renew;
+    }
+    const [job] = await s.jobs.jobsOf('lanes-renewal');
+    expect(job!.state).toBe('JOB_FAILURE');
+    expect(job!.reason).toContain('the renewal failed');
+    const datums = await s.jobs.datumsOf('lanes-renewal', job!.id);
+    expect(datums.map((d) => started.has(d.id) && ended.has(d.id))).toEqual([true, true]);
+    expect(datums.map((d) => d.claimedBy)).toEqual([null, null]);
+  }, 30_000);
 });
