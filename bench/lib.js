@@ -514,6 +514,41 @@ export function writeCsv(file, bytes, seed) {
   return written;
 }
 
+/** Rewrite 1% of the data rows of `lines` (keeping the header) with fresh values, as an edit would. */
+function editRows(lines, rand) {
+  const n = lines.length - 1;
+  for (let k = 0; k < Math.ceil(n / 100); k++) {
+    const i = 1 + rand(n);
+    const f = lines[i].split(',');
+    const qty = 1 + rand(50);
+    const cents = 100 + rand(99900);
+    f[5] = String(qty);
+    f[6] = (cents / 100).toFixed(2);
+    f[7] = ((qty * cents) / 100).toFixed(2);
+    lines[i] = f.join(',');
+  }
+}
+
+/**
+ * `count` versions of a seeded CSV of about `bytes` bytes in `dir` (v1.csv, v2.csv, …), each with
+ * 1% of the rows of the one before edited (seeds `seed` and `seed-edits`). Returns their paths.
+ */
+export function writeCsvVersions(dir, count, bytes, seed) {
+  const first = path.join(dir, 'v1.csv');
+  writeCsv(first, bytes, seed);
+  const lines = fs.readFileSync(first, 'utf8').split('\n');
+  const last = lines.pop(); // '' after the final newline
+  const rand = prng(`${seed}-edits`);
+  const files = [first];
+  for (let v = 2; v <= count; v++) {
+    editRows(lines, rand);
+    const f = path.join(dir, `v${v}.csv`);
+    fs.writeFileSync(f, `${lines.join('\n')}\n${last}`);
+    files.push(f);
+  }
+  return files;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sizes
 

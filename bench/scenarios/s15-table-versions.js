@@ -8,26 +8,11 @@
 // (the floor for a store that keeps it compressed), where zstd is installed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MiB, T, dirBytes, exec, fmtBytes, freshStore, log, measure, prng, status, trash, tusk, writeCsv } from '../lib.js';
+import { MiB, T, dirBytes, exec, fmtBytes, freshStore, log, measure, status, trash, tusk, writeCsvVersions } from '../lib.js';
 
 const GROWTH_BUDGET = 0.01;
 const GET_BUDGET = 1.5;
 const RANGE_BUDGET_MS = 100;
-
-/** Rewrite 1% of the data rows of `lines` (keeping the header) with fresh values, as an edit would. */
-function editRows(lines, rand) {
-  const n = lines.length - 1;
-  for (let k = 0; k < Math.ceil(n / 100); k++) {
-    const i = 1 + rand(n);
-    const f = lines[i].split(',');
-    const qty = 1 + rand(50);
-    const cents = 100 + rand(99900);
-    f[5] = String(qty);
-    f[6] = (cents / 100).toFixed(2);
-    f[7] = ((qty * cents) / 100).toFixed(2);
-    lines[i] = f.join(',');
-  }
-}
 
 export default {
   id: 15,
@@ -37,18 +22,7 @@ export default {
     const dir = ctx.dir('table');
     const count = ctx.sizes.tableVersions;
     log(`generating ${count} versions of a ${fmtBytes(ctx.sizes.table)} CSV`);
-    const first = path.join(dir, 'v1.csv');
-    writeCsv(first, ctx.sizes.table, 'table');
-    const lines = fs.readFileSync(first, 'utf8').split('\n');
-    const last = lines.pop(); // '' after the final newline
-    const rand = prng('table-edits');
-    const files = [first];
-    for (let v = 2; v <= count; v++) {
-      editRows(lines, rand);
-      const f = path.join(dir, `v${v}.csv`);
-      fs.writeFileSync(f, `${lines.join('\n')}\n${last}`);
-      files.push(f);
-    }
+    const files = writeCsvVersions(dir, count, ctx.sizes.table, 'table');
     const size = fs.statSync(files[count - 1]).size;
     rep.title = `Versions of a table: ${count} × a ${fmtBytes(size)} CSV, 1% of rows edited in each`;
 

@@ -9,26 +9,11 @@
 // bytes each sends up to the bucket (a local clone sends none: its packs are on its disk).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MiB, T, dirBytes, exec, fmtBytes, freshStore, hashFile, interleave, log, measure, prng, remove, tusk, tuskAsync, writeCsv } from '../lib.js';
+import { MiB, T, dirBytes, exec, fmtBytes, freshStore, hashFile, interleave, log, measure, remove, tusk, tuskAsync, writeCsvVersions } from '../lib.js';
 import { havePostgres, PG_BIN, startPostgres } from '../postgres.js';
 import { fmtCounts, S3_ENV, startCountingS3, withoutCaBundle } from '../s3-proxy.js';
 
 const VERSIONS = 3;
-
-/** Rewrite 1% of the data rows of `lines` (keeping the header), as scenario 15 does. */
-function editRows(lines, rand) {
-  const n = lines.length - 1;
-  for (let k = 0; k < Math.ceil(n / 100); k++) {
-    const i = 1 + rand(n);
-    const f = lines[i].split(',');
-    const qty = 1 + rand(50);
-    const cents = 100 + rand(99900);
-    f[5] = String(qty);
-    f[6] = (cents / 100).toFixed(2);
-    f[7] = ((qty * cents) / 100).toFixed(2);
-    lines[i] = f.join(',');
-  }
-}
 
 export default {
   id: 23,
@@ -48,18 +33,8 @@ export default {
     const pg = await startPostgres();
     try {
       const bytes = ctx.quick ? 1 * MiB : 32 * MiB;
-      const first = path.join(dir, 'v1.csv');
-      writeCsv(first, bytes, 'team-delta');
-      const lines = fs.readFileSync(first, 'utf8').split('\n');
-      const end = lines.pop();
-      const rand = prng('team-delta-edits');
-      const files = [first];
-      for (let v = 2; v <= VERSIONS; v++) {
-        editRows(lines, rand);
-        const f = path.join(dir, `v${v}.csv`);
-        fs.writeFileSync(f, `${lines.join('\n')}\n${end}`);
-        files.push(f);
-      }
+      const files = writeCsvVersions(dir, VERSIONS, bytes, 'team-delta');
+      const first = files[0];
       rep.title = `Deltas pulled into a team store: ${VERSIONS} versions of a ${fmtBytes(fs.statSync(first).size)} CSV, 1% of rows edited in each`;
 
       const laptop = await freshStore(path.join(dir, 'laptop'), ['data']);
