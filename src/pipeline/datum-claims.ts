@@ -107,13 +107,16 @@ export class DatumClaims {
    * datum whose claim is gone was restarted (or retaken after this runner's lease ran out).
    * Only datums queued before the renewal began are judged by its answer: a batch claimed while
    * it ran (a lane's claim beside it, on another connection) is not in it, and is ours.
+   * `held`: the other datums the runner holds (running in lanes, results not yet written); with
+   * them the renewal names every datum it is about, and the store need not search for them.
    */
-  async renew(): Promise<Set<string>> {
+  async renew(held?: Iterable<string>): Promise<Set<string>> {
     const { pipeline, id } = this.job;
     const asked = new Set(this.queue.map((d) => d.id));
     // a lease with more than half its span left is not written again yet (renewals come every 250 ms)
     const now = Date.now();
-    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, now + this.leaseMs, now + this.leaseMs / 2);
+    const ids = held ? [...new Set([...asked, ...held])] : undefined;
+    const ours = await this.s.jobs.renewDatumLeases(pipeline, id, this.runner, now + this.leaseMs, now + this.leaseMs / 2, ids);
     for (const d of this.queue) if (asked.has(d.id) && !ours.has(d.id)) this.restarted.add(d.id);
     return ours;
   }

@@ -40,6 +40,11 @@ export class ResultBatch {
     await this.flushIfDue();
   }
 
+  /** The datums whose results wait to be written (still `running` in the store, under this runner's lease). */
+  pendingIds(): string[] {
+    return this.rows.map((r) => r.id);
+  }
+
   /** Write the pending rows if there are enough of them, or the oldest has waited long enough. */
   async flushIfDue(): Promise<void> {
     if (this.attempts.length === 0) return;

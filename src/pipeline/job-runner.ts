@@ -295,7 +295,7 @@ class DatumLanes {
     // only those running before the renewal began are judged by it: one claimed meanwhile is not
     // in its answer, and stopping it gave back a datum that had just ended (and ran it again)
     const running = new Set(this.active.keys());
-    const ours = await this.claims.renew();
+    const ours = await this.claims.renew([...running, ...this.results.pendingIds()]);
     for (const [id, ctl] of this.active) if (running.has(id) && !ours.has(id)) ctl.abort(RESTARTED);
   }
 

@@ -197,8 +197,10 @@ export interface JobRecords {
    * Renew the lease of every datum of a job this runner holds to `leaseUntil`; returns the ids it
    * still holds (claimed and not finished). `dueBefore`: a lease that already lasts until then may
    * be left as it is (a store whose rewritten rows cost it, PostgreSQL, then writes fewer).
+   * `held`: the datums the runner knows it holds; a store may then renew and answer for those
+   * only (PostgreSQL looks them up by key instead of scanning the job's running rows).
    */
-  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number, dueBefore?: number): Promise<Set<string>>;
+  renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number, dueBefore?: number, held?: readonly string[]): Promise<Set<string>>;
   datumStates(pipeline: string, job: string): Promise<Record<DatumState, number>>;
   /** When a cron input last ticked (ms), if it ever did. Read it in the unit that writes the next tick. */
   lastCronTick(pipeline: string, input: string): Promise<number | undefined>;

@@ -113,4 +113,29 @@ describe.skipIf(skip)(`a lease renewal on PostgreSQL${skip ? ` (skipped: ${serve
     await look.query("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE pipeline = 'p' AND job = 'j' AND id = 'd1'");
     expect([...(await m.jobs.renewDatumLeases('p', 'j', 'r1', Date.now() + 60_000, Date.now() + 30_000))]).toEqual(['d0']);
   });
+  it('given the ids the runner holds, renews and answers for those only', async () => {
+    const url = await server.freshDatabase();
+    const m = await PgMetadata.open({ url });
+    opened.push({ end: () => m.close() });
+    await m.unitOfWork(async ({ jobs }) => {
+      await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 1, updated: 1 });
+      await jobs.insertJob('p', 'j', 1, 's');
+      await jobs.insertDatums(Array.from({ length: 6 }, (_, i) => newDatum(i)));
+    });
+    // r1 holds d0-d3 (d3 left over from an earlier pass it no longer knows of), r2 holds d4
+    await m.jobs.claimDatums('p', 'j', 'r1', 60_000, 4);
+    await m.jobs.claimDatums('p', 'j', 'r2', 60_000, 1);
+    const look = new pg.Client({ connectionString: url });
+    await look.connect();
+    opened.push(look);
+    await look.query("UPDATE datums SET lease_until = 1 WHERE pipeline = 'p' AND job = 'j'");
+    // d1 was restarted elsewhere; d4 is another runner's; d5 was never claimed
+    await look.query("UPDATE datums SET state = 'pending', claimed_by = NULL, lease_until = NULL WHERE pipeline = 'p' AND job = 'j' AND id = 'd1'");
+    const until = Date.now() + 60_000;
+    expect([...(await m.jobs.renewDatumLeases('p', 'j', 'r1', until, until - 30_000, ['d0', 'd1', 'd2', 'd4', 'd5']))].sort()).toEqual(['d0', 'd2']);
+    const leases = Object.fromEntries((await look.query("SELECT id, lease_until::bigint AS lease FROM datums WHERE pipeline = 'p' AND job = 'j'")).rows.map((r: { id: string; lease: string | null }) => [r.id, r.lease === null ? null : Number(r.lease)]));
+    // only the named datums this runner holds were renewed: d3 runs out, and another runner may take it over
+    expect(leases).toEqual({ d0: until, d1: null, d2: until, d3: 1, d4: 1, d5: 1 });
+    expect([...(await m.jobs.renewDatumLeases('p', 'j', 'r1', until, until - 30_000, []))]).toEqual([]);
+  });
 });
