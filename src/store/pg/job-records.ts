@@ -383,15 +383,18 @@ export class PgJobRecords implements JobRecords {
    */
   async renewDatumLeases(pipeline: string, job: string, runner: string, leaseUntil: number, dueBefore = Number.MAX_SAFE_INTEGER, held?: readonly string[]): Promise<Set<string>> {
     if (held?.length === 0) return new Set();
-    // by the ids the runner names, the primary key's rows; else the job's running rows, through an
-    // index whose entries for datums that ran and ended stay until a vacuum (a scan that grows with the job)
+    // By the ids the runner names, looked up by the primary key: the job's running rows are
+    // otherwise found through an index that keeps an entry for every datum that ran and ended
+    // until a vacuum, a scan that grew with the job. The update matches rows by key, not by ctid:
+    // outside a unit a row updated meanwhile (a datum's attempt counted) is rechecked in its new
+    // version, which a ctid would no longer name.
     const which = held ? 'id = ANY($6::text[])' : "state = 'running'";
     const r = await this.b.again((db) =>
       db.query<{ id: string }>(
         `WITH held AS (SELECT id, lease_until FROM datums WHERE pipeline = $2 AND job = $3 AND ${which} AND state = 'running' AND claimed_by = $4),
          renewed AS (
            UPDATE datums d SET lease_until = $1 FROM held h
-           WHERE (h.lease_until IS NULL OR h.lease_until < $5) AND d.pipeline = $2 AND d.job = $3 AND d.id = h.id AND d.state = 'running' AND d.claimed_by = $4
+           WHERE (h.lease_until IS NULL OR h.lease_until < $5) AND d.pipeline = $2 AND d.job = $3 AND d.${which} AND d.id = h.id AND d.state = 'running' AND d.claimed_by = $4
            RETURNING d.id)
          SELECT id FROM held WHERE lease_until >= $5 UNION ALL SELECT id FROM renewed`,
         held ? [leaseUntil, pipeline, job, runner, dueBefore, held] : [leaseUntil, pipeline, job, runner, dueBefore],
