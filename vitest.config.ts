@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { postgresMissing } from './test/helpers/postgres-install.js';
 
@@ -26,6 +27,10 @@ if (missing) console.warn(`team-store variant of ${TEAM_VARIANT_FILES.join(', ')
 
 export default defineConfig({
   test: {
+    // Two files at a time even on two cores (vitest's default there is one): most files wait on
+    // child processes, PostgreSQL and s3rver rather than compute, and one at a time took the
+    // suite to ~26 minutes of tests on this project's 2-core machines.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       { test: { name: 'local', include: ['test/**/*.test.ts'], ...common } },
       ...(missing
