@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { withoutCaBundle } from './s3-proxy.js';
 
 const run = promisify(execFile);
 export const PG_BIN = process.env.TUSK_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -14,6 +15,19 @@ export const PG_BIN = process.env.TUSK_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 /** Whether the server's programs are installed (scenarios skip, saying so, when not). */
 export function havePostgres() {
   return fs.existsSync(path.join(PG_BIN, 'initdb'));
+}
+
+/**
+ * A scenario that needs PostgreSQL (and talks to s3rver on loopback): `fn` with AWS_CA_BUNDLE
+ * unset, or, where PostgreSQL is not installed, a note and an unmeasured check named `what`.
+ */
+export function withTeamServers(rep, what, fn) {
+  if (!havePostgres()) {
+    rep.note(`PostgreSQL 15 is not installed (no ${PG_BIN}/initdb): scenario skipped`);
+    rep.check(what, { actual: 'PostgreSQL not installed', target: 'PostgreSQL 15', pass: null });
+    return undefined;
+  }
+  return withoutCaBundle(fn);
 }
 
 /** How to run the server's programs: as the postgres user when we are root (PostgreSQL refuses root). */

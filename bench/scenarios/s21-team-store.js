@@ -18,8 +18,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { T, fmtBytes, fmtMs, freshStore, have, interleave, log, makeSmallTree, measure, q, remove, sh, trash, tusk, tuskAsync, writeRandomFile } from '../lib.js';
-import { havePostgres, PG_BIN, startPostgres } from '../postgres.js';
-import { fmtCounts, S3_ENV, startCountingS3, withoutCaBundle } from '../s3-proxy.js';
+import { startPostgres, withTeamServers } from '../postgres.js';
+import { fmtCounts, S3_ENV, startCountingS3 } from '../s3-proxy.js';
 
 const BIG_RATIO = 1.3;
 const SMALL_SPEEDUP = 5;
@@ -30,12 +30,7 @@ export default {
   title: 'The team store (PostgreSQL + S3)',
   question: 'does a team store put a big file as fast as rclone copies it to the same bucket, many small files ≥ 5× faster, and what do concurrent writers and start-up cost there beside a local store?',
   run(ctx, rep) {
-    if (!havePostgres()) {
-      rep.note(`PostgreSQL 15 is not installed (no ${PG_BIN}/initdb): scenario skipped`);
-      rep.check('the team store', { actual: 'PostgreSQL not installed', target: 'PostgreSQL 15', pass: null });
-      return undefined;
-    }
-    return withoutCaBundle(() => this.measure(ctx, rep));
+    return withTeamServers(rep, 'the team store', () => this.measure(ctx, rep));
   },
   async measure(ctx, rep) {
     const dir = ctx.dir('team');

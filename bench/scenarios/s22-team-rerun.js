@@ -14,8 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { T, fmtMs, freshStore, interleave, log, measure, tusk, tuskAsync } from '../lib.js';
-import { havePostgres, PG_BIN, startPostgres } from '../postgres.js';
-import { fmtCounts, S3_ENV, startCountingS3, withoutCaBundle } from '../s3-proxy.js';
+import { startPostgres, withTeamServers } from '../postgres.js';
+import { fmtCounts, S3_ENV, startCountingS3 } from '../s3-proxy.js';
 
 const TARGET_MS = 2000;
 
@@ -24,12 +24,7 @@ export default {
   title: 'A rerun after one changed input, on the team store',
   question: 'after one of 10,000 inputs changed, do the put and the job it starts take ≤ 2 s on a team store, and what does that cost beside a local store?',
   run(ctx, rep) {
-    if (!havePostgres()) {
-      rep.note(`PostgreSQL 15 is not installed (no ${PG_BIN}/initdb): scenario skipped`);
-      rep.check('rerun on the team store', { actual: 'PostgreSQL not installed', target: 'PostgreSQL 15', pass: null });
-      return undefined;
-    }
-    return withoutCaBundle(() => this.measure(ctx, rep));
+    return withTeamServers(rep, 'rerun on the team store', () => this.measure(ctx, rep));
   },
   async measure(ctx, rep) {
     const n = ctx.quick ? 1_000 : 10_000;

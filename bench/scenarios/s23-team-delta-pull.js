@@ -10,8 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MiB, T, dirBytes, exec, fmtBytes, freshStore, hashFile, interleave, log, measure, remove, tusk, tuskAsync, writeCsvVersions } from '../lib.js';
-import { havePostgres, PG_BIN, startPostgres } from '../postgres.js';
-import { fmtCounts, S3_ENV, startCountingS3, withoutCaBundle } from '../s3-proxy.js';
+import { startPostgres, withTeamServers } from '../postgres.js';
+import { fmtCounts, S3_ENV, startCountingS3 } from '../s3-proxy.js';
 
 const VERSIONS = 3;
 
@@ -20,12 +20,7 @@ export default {
   title: 'Deltas pulled into a team store',
   question: 'what does a pull of history stored as deltas cost into a team store (decoded, stored whole in the bucket) against a clone of it into a local store?',
   run(ctx, rep) {
-    if (!havePostgres()) {
-      rep.note(`PostgreSQL 15 is not installed (no ${PG_BIN}/initdb): scenario skipped`);
-      rep.check('the team store', { actual: 'PostgreSQL not installed', target: 'PostgreSQL 15', pass: null });
-      return undefined;
-    }
-    return withoutCaBundle(() => this.measure(ctx, rep));
+    return withTeamServers(rep, 'the team store', () => this.measure(ctx, rep));
   },
   async measure(ctx, rep) {
     const dir = ctx.dir('team-delta');

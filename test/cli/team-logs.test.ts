@@ -11,6 +11,7 @@ import { tempDirs } from '../helpers.js';
 import { useTeamServers } from '../helpers/team-servers.js';
 import { startWorker } from '../pipeline/worker-helpers.js';
 import { expectOk, runTusk, startTusk, type RunOptions } from './cli-helpers.js';
+import { pipelineWithJob, untilListening } from './team-watch-helpers.js';
 
 const servers = useTeamServers();
 const { server, skip } = servers;
@@ -21,40 +22,6 @@ const mk = tempDirs('tusk-team-logs-');
 const SCRIPT = 'f=$(ls /pfs/src); echo "out $f"; echo "err $f" >&2; sleep 0.3; echo "done $f"; cp /pfs/src/* /pfs/out/';
 const LINES = ['a.txt', 'b.txt'].flatMap((f) => [`out ${f}`, `err ${f}`, `done ${f}`]);
 const linesOf = (f: string) => LINES.filter((l) => l.endsWith(` ${f}`));
-
-/** Repo `src` with two files and pipeline `up` over them (no runner: its job waits): the job's id. */
-async function pipelineWithJob(opts: RunOptions): Promise<string> {
-  const src = mk();
-  fs.writeFileSync(path.join(src, 'a.txt'), 'alpha\n');
-  fs.writeFileSync(path.join(src, 'b.txt'), 'bravo\n');
-  expectOk(await runTusk(['create', 'repo', 'src'], opts));
-  expectOk(await runTusk(['put', 'file', '-r', 'src@master:/', '-f', src], opts));
-  const spec = path.join(mk(), 'spec.json');
-  fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'src', glob: '/*' } }, transform: { cmd: ['sh', '-c', SCRIPT] } }));
-  expectOk(await runTusk(['create', 'pipeline', '-f', spec], opts));
-  const [job] = expectOk(await runTusk(['list', 'job', '-p', 'up', '--json'], opts)).json<{ id: string; state: string }[]>();
-  expect(job!.state).toBe('JOB_CREATED');
-  return job!.id;
-}
-
-/** Wait (polling the server, in the test only) until a connection of the database listens for changes. */
-async function untilListening(url: string, running: { done: Promise<unknown> }): Promise<void> {
-  let exited = false;
-  void running.done.then(() => (exited = true));
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    for (let i = 0; i < 2400; i++) {
-      const n = Number((await c.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")).rows[0].n);
-      if (n >= 1) return;
-      if (exited) throw new Error('the command ended before it listened for changes');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('no connection listened for changes within 60 s');
-  } finally {
-    await c.end();
-  }
-}
 
 async function countLogRows(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
@@ -87,7 +54,7 @@ describe.skipIf(skip)(`job logs on a team store${skip ? ` (skipped: ${server.mis
     // this machine: where the pipeline is made and the logs are read
     const here: RunOptions = { cwd: mk(), env: { ...base, XDG_CACHE_HOME: mk() }, timeoutMs: 60_000 };
     expectOk(await runTusk(['init', '--packs', 's3://tusk/logs', '--endpoint', servers.s3.endpoint, '--path-style', '--json'], here));
-    const job = await pipelineWithJob(here);
+    const job = await pipelineWithJob(here, SCRIPT, mk);
 
     // following before the job runs: it shows the lines as the worker writes them, and ends with the job
     const follow = startTusk(['logs', '-f', '-j', `up@${job}`], { ...here, timeoutMs: 120_000 });
@@ -124,7 +91,7 @@ describe.skipIf(skip)(`job logs on a team store${skip ? ` (skipped: ${server.mis
     // the same pipeline on a local store prints the same
     const local: RunOptions = { cwd: mk(), env: { TUSK_RUNNER: 'none', TUSK_STORE: undefined }, timeoutMs: 60_000 };
     expectOk(await runTusk(['init', '--json'], local));
-    await pipelineWithJob(local);
+    await pipelineWithJob(local, SCRIPT, mk);
     expectOk(await runTusk(['run', '--json'], local));
     expect(normalRaw(expectOk(await runTusk(['logs', '-p', 'up', '--system', '--raw'], local)).stdout)).toEqual(raw);
     // where the local store keeps them, and that they go with the pipeline there too

@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../helpers.js';
 import { useTeamServers } from '../helpers/team-servers.js';
 import { startWorker, waitUntil } from '../pipeline/worker-helpers.js';
+import { readEvents } from '../helpers/sse.js';
 import { expectOk, runTusk, startTusk, type RunOptions } from './cli-helpers.js';
+import { pipelineWithJob, untilListening, withAdmin } from './team-watch-helpers.js';
 
 const servers = useTeamServers();
 const { server, skip } = servers;
@@ -29,31 +31,6 @@ async function teamStore(prefix: string): Promise<{ url: string; opts: RunOption
   return { url, opts };
 }
 
-async function withAdmin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-/** Wait (polling the server, in the test only) until `count` connections of the database listen for changes. */
-async function untilListening(url: string, running: { done: Promise<unknown> }, count = 1): Promise<void> {
-  let exited = false;
-  void running.done.then(() => (exited = true));
-  await withAdmin(url, async (c) => {
-    for (let i = 0; i < 2400; i++) {
-      const n = Number((await c.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")).rows[0].n);
-      if (n >= count) return;
-      if (exited) throw new Error('the command ended before it listened for changes');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('no connection of the command listened for changes within 60 s');
-  });
-}
-
 /** What differs between any two stores' output (ids, times, times as ages) replaced. */
 function normal(text: string): string {
   return text
@@ -62,42 +39,10 @@ function normal(text: string): string {
     .replace(/^(Started|Finished): .+$/gm, '$1: <age>');
 }
 
-/** What the job of pipelineWithJob prints: three lines per input file, a moment apart. */
+/** Each datum prints three lines, a moment apart; LINES: all of them, sorted. */
+const SCRIPT = 'for i in 1 2 3; do echo "line $i of $(ls /pfs/src)"; sleep 0.2; done; cp /pfs/src/* /pfs/out/';
 const LINES = ['a.txt', 'b.txt'].flatMap((f) => [1, 2, 3].map((i) => `line ${i} of ${f}`)).sort();
 
-/** Pipeline `up` over two files, its first job created and not run (no runner): the job's id. */
-async function pipelineWithJob(opts: RunOptions): Promise<string> {
-  const src = mk();
-  fs.writeFileSync(path.join(src, 'a.txt'), 'alpha\n');
-  fs.writeFileSync(path.join(src, 'b.txt'), 'bravo\n');
-  expectOk(await runTusk(['create', 'repo', 'src'], opts));
-  expectOk(await runTusk(['put', 'file', '-r', 'src@master:/', '-f', src], opts));
-  const spec = path.join(mk(), 'spec.json');
-  const script = 'for i in 1 2 3; do echo "line $i of $(ls /pfs/src)"; sleep 0.2; done; cp /pfs/src/* /pfs/out/';
-  fs.writeFileSync(spec, JSON.stringify({ pipeline: { name: 'up' }, input: { pfs: { repo: 'src', glob: '/*' } }, transform: { cmd: ['sh', '-c', script] } }));
-  expectOk(await runTusk(['create', 'pipeline', '-f', spec], opts));
-  const [job] = expectOk(await runTusk(['list', 'job', '-p', 'up', '--json'], opts)).json<{ id: string; state: string }[]>();
-  expect(job!.state).toBe('JOB_CREATED');
-  return job!.id;
-}
-
-/** Server-sent events as they arrive, until the response ends or is aborted. */
-async function readEvents(res: Response, onEvent: (event: string | undefined, data: unknown) => void): Promise<void> {
-  const dec = new TextDecoder();
-  let buf = '';
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += dec.decode(chunk, { stream: true });
-      for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
-        const block = buf.slice(0, i).split('\n');
-        const data = block.find((l) => l.startsWith('data: '));
-        if (data) onEvent(block.find((l) => l.startsWith('event: '))?.slice(7), JSON.parse(data.slice(6)));
-      }
-    }
-  } catch {
-    // aborted
-  }
-}
 
 describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.missing})` : ''}`, () => {
   it('wait commit started before another process finishes the commit returns after it, printing what a local store prints', async () => {
@@ -198,7 +143,7 @@ describe.skipIf(skip)(`waiting on a team store${skip ? ` (skipped: ${server.miss
 
   it("logs -f and the console's live view show the lines of a job another process runs; logs -f and wait job end when the job does", async () => {
     const { url, opts } = await teamStore('logs');
-    const job = await pipelineWithJob(opts);
+    const job = await pipelineWithJob(opts, SCRIPT, mk);
     const follow = startTusk(['logs', '-f', '-j', `up@${job}`], opts);
     const waitJob = startTusk(['wait', 'job', `up@${job}`, '--json'], opts);
     const consoleRun = startTusk(['console', '--port', '0', '--json'], opts);

@@ -11,6 +11,7 @@ import { runForeground } from '../../src/pipeline/runner.js';
 import { openTusk, type Tusk } from '../../src/app/tusk.js';
 import type { RepoInfo } from '../../src/store/types.js';
 import { seededBytes, streamOf, tempStore } from '../helpers.js';
+import { readEvents } from '../helpers/sse.js';
 import { buildFixture, IRIS_ROWS, README_V2, type Fixture } from './console-helpers.js';
 
 let env: ReturnType<typeof tempStore>;
@@ -66,23 +67,6 @@ function rawRequest(port: number, p: string, headers: Record<string, string> = {
 }
 
 
-/** Read server-sent events until the request is aborted: each block's `event:` name and parsed `data:`. */
-async function readEvents(res: Response, onEvent: (event: string | undefined, data: unknown) => void): Promise<void> {
-  const dec = new TextDecoder();
-  let buf = '';
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += dec.decode(chunk, { stream: true });
-      for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
-        const block = buf.slice(0, i).split('\n');
-        const data = block.find((l) => l.startsWith('data: '));
-        if (data) onEvent(block.find((l) => l.startsWith('event: '))?.slice(7), JSON.parse(data.slice(6)));
-      }
-    }
-  } catch {
-    // aborted
-  }
-}
 describe('repos and commits', () => {
   it('lists repos with sizes and branches', async () => {
     const repos = await ok<RepoInfo[]>('/api/repos?all=1');

@@ -85,7 +85,7 @@ async function newStore(repos: string[]): Promise<TeamStore> {
 
 /** Start the writers, all at once. */
 function writers(t: TeamStore, commits: number, cfg: (w: number) => { repo: string; branch: string; mode?: string; pauseMs?: number }, n = WRITERS): Promise<Proc>[] {
-  return Array.from({ length: n }, (_, w) => node('team-writer.mjs', [JSON.stringify({ mode: 'put', ...cfg(w), writer: w, commits })], t.env));
+  return Array.from({ length: n }, (_, w) => node('writer.mjs', [t.url, JSON.stringify({ mode: 'put', ...cfg(w), writer: w, commits })], t.env));
 }
 
 const skipped = teams.skip ? ` (skipped: ${teams.server.missing})` : '';
@@ -94,7 +94,7 @@ describe.skipIf(teams.skip).sequential(`a team store under ${WRITERS} writer pro
   it(`× ${COMMITS} commits to one branch, with readers (processes and the CLI) checking every commit they see: every acknowledged commit in its history, with its bytes; fsck clean`, async () => {
     const t = await newStore(['same']);
     const stop = path.join(work, 'stop-same');
-    const readers = [node('team-reader.mjs', ['same', 'master', stop], t.env), node('team-reader.mjs', ['same', 'master', stop], t.env)];
+    const readers = [node('reader.mjs', [t.url, 'same', 'master', stop], t.env), node('reader.mjs', [t.url, 'same', 'master', stop], t.env)];
     await ready(stop, 2);
     const started = Date.now();
     let done = false;

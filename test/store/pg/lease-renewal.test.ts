@@ -17,6 +17,19 @@ afterAll(async () => {
 
 const newDatum = (i: number): NewDatum => ({ pipeline: 'p', job: 'j', id: `d${i}`, seq: i, hash: `h${i}`, state: 'pending', inputs: [], output: null, started: null, finished: null });
 
+/** A fresh database with pipeline p, its job j and datums d0…d(n-1), opened as a runner opens it. */
+async function jobOf(n: number, onRetry?: (attempt: number, code: string) => void): Promise<{ url: string; m: PgMetadata }> {
+  const url = await server.freshDatabase();
+  const m = await PgMetadata.open({ url }, onRetry ? { onRetry } : undefined);
+  opened.push({ end: () => m.close() });
+  await m.unitOfWork(async ({ jobs }) => {
+    await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 1, updated: 1 });
+    await jobs.insertJob('p', 'j', 1, 's');
+    await jobs.insertDatums(Array.from({ length: n }, (_, i) => newDatum(i)));
+  });
+  return { url, m };
+}
+
 /** Resolves once a lease renewal waits for a row lock (seen from another session). */
 async function renewalWaits(watcher: pg.Client): Promise<void> {
   for (;;) {
@@ -28,15 +41,8 @@ async function renewalWaits(watcher: pg.Client): Promise<void> {
 
 describe.skipIf(skip)(`a lease renewal on PostgreSQL${skip ? ` (skipped: ${server.missing})` : ''}`, () => {
   it("that is a deadlock's victim is run again, and renews every lease", async () => {
-    const url = await server.freshDatabase();
     const retried: string[] = [];
-    const m = await PgMetadata.open({ url }, { onRetry: (_, code) => retried.push(code) });
-    opened.push({ end: () => m.close() });
-    await m.unitOfWork(async ({ jobs }) => {
-      await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 1, updated: 1 });
-      await jobs.insertJob('p', 'j', 1, 's');
-      await jobs.insertDatums([newDatum(0), newDatum(1)]);
-    });
+    const { url, m } = await jobOf(2, (_, code) => retried.push(code));
     expect((await m.jobs.claimDatums('p', 'j', 'r1', 60_000, 2)).map((d) => d.id)).toEqual(['d0', 'd1']);
 
     const writer = new pg.Client({ connectionString: url });
@@ -80,14 +86,7 @@ describe.skipIf(skip)(`a lease renewal on PostgreSQL${skip ? ` (skipped: ${serve
   });
 
   it('writes only the leases that are due, and reports every datum the runner holds', async () => {
-    const url = await server.freshDatabase();
-    const m = await PgMetadata.open({ url });
-    opened.push({ end: () => m.close() });
-    await m.unitOfWork(async ({ jobs }) => {
-      await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 1, updated: 1 });
-      await jobs.insertJob('p', 'j', 1, 's');
-      await jobs.insertDatums([newDatum(0), newDatum(1), newDatum(2)]);
-    });
+    const { url, m } = await jobOf(3);
     await m.jobs.claimDatums('p', 'j', 'r1', 60_000, 2);
     await m.jobs.claimDatums('p', 'j', 'r2', 60_000, 1);
     const look = new pg.Client({ connectionString: url });
@@ -114,14 +113,7 @@ describe.skipIf(skip)(`a lease renewal on PostgreSQL${skip ? ` (skipped: ${serve
     expect([...(await m.jobs.renewDatumLeases('p', 'j', 'r1', Date.now() + 60_000, Date.now() + 30_000))]).toEqual(['d0']);
   });
   it('given the ids the runner holds, renews and answers for those only', async () => {
-    const url = await server.freshDatabase();
-    const m = await PgMetadata.open({ url });
-    opened.push({ end: () => m.close() });
-    await m.unitOfWork(async ({ jobs }) => {
-      await jobs.insertPipeline({ name: 'p', version: 1, spec: {}, raw: '{}', salt: 's', outputBranch: 'master', stopped: false, created: 1, updated: 1 });
-      await jobs.insertJob('p', 'j', 1, 's');
-      await jobs.insertDatums(Array.from({ length: 6 }, (_, i) => newDatum(i)));
-    });
+    const { url, m } = await jobOf(6);
     // r1 holds d0-d3 (d3 left over from an earlier pass it no longer knows of), r2 holds d4
     await m.jobs.claimDatums('p', 'j', 'r1', 60_000, 4);
     await m.jobs.claimDatums('p', 'j', 'r2', 60_000, 1);
