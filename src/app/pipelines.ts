@@ -4,7 +4,7 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import { runCron as fireCron } from '../pipeline/cron-ticker.js';
 import { requireCommitJobSucceeded } from '../pipeline/job-outcome.js';
-import { followLogs, printLogs, readLogs, streamLogs, LogTail, type FollowOptions, type LogFilter, type LogLine } from '../pipeline/logs.js';
+import { followLogs, logBatches, readLogs, streamLogs, LogTail, type FollowOptions, type LogFilter, type LogLine } from '../pipeline/logs.js';
 import * as service from '../pipeline/pipeline-service.js';
 import type { JobInfo } from '../pipeline/pipeline-service.js';
 import { restartDatums } from '../pipeline/restart.js';
@@ -156,8 +156,8 @@ export class PipelineService {
   streamLogs(filter: LogFilter) {
     return streamLogs(this.core, filter);
   }
-  printLogs(filter: LogFilter, onLines: (lines: LogLine[]) => void, signal?: AbortSignal) {
-    return printLogs(this.core, filter, onLines, signal);
+  logBatches(filter: LogFilter) {
+    return logBatches(this.core, filter);
   }
   followLogs(filter: LogFilter, opts: FollowOptions) {
     return followLogs(this.core, filter, opts);

@@ -4,12 +4,12 @@ import { parseJobRef } from '../cli/job-refs.js';
 import { InvalidArgumentError } from '../errors.js';
 import { parseInputTerms, type LogFilter, type LogLine } from '../app/api.js';
 import { pipelineMsg } from '../ui/messages.js';
-import { logJsonLines, logMessages } from '../ui/pipeline-views.js';
+import { logJsonLines, logLineStream, logMessages } from '../ui/pipeline-views.js';
 
-/** The lines, under --json (which cannot be combined with --follow). */
+/** The `--json` payload (not with --follow): one array, printed as the lines are read (see TuskCommand.streamRows). */
 export type LogsResult = LogLine[];
 
-export default class Logs extends TuskCommand<LogsResult> {
+export default class Logs extends TuskCommand<void> {
   static override summary = 'Print the logs of user code (and, with --system, of the runner).';
   static override description =
     'By default prints the message of each stdout/stderr line the user code wrote, oldest first. --system adds ' +
@@ -43,7 +43,8 @@ export default class Logs extends TuskCommand<LogsResult> {
     return (end < 0 ? this.argv : this.argv.slice(0, end)).includes('--json');
   }
 
-  async run(): Promise<LogsResult> {
+  // Nothing is returned: the lines, JSON included, are written as they are read.
+  async run(): Promise<void> {
     const { flags } = await this.parse(Logs);
     if (flags.pipeline !== undefined && flags.job !== undefined) throw new InvalidArgumentError(pipelineMsg.logsBoth, pipelineMsg.logsBothHint);
     if (flags.follow && this.jsonEnabled()) throw new InvalidArgumentError(pipelineMsg.logsFollowJson, pipelineMsg.logsFollowJsonHint);
@@ -56,11 +57,10 @@ export default class Logs extends TuskCommand<LogsResult> {
       inputs: flags.inputs === undefined ? undefined : parseInputTerms(flags.inputs),
     };
     const pipelines = (await this.tusk()).pipelines;
-    if (this.jsonEnabled()) return pipelines.readLogs(filter);
-    const print = (lines: LogLine[]) => this.render(() => (flags.raw ? logJsonLines(lines) : logMessages(lines)));
-    if (flags.follow) await pipelines.followLogs(filter, { signal: this.untilInterrupted(), onLines: print });
-    else await pipelines.printLogs(filter, print);
-    // printed as it was read: there is no document to return
-    return [];
+    if (!flags.follow) return this.streamRows(pipelines.logBatches(filter), logLineStream(flags.raw));
+    await pipelines.followLogs(filter, {
+      signal: this.untilInterrupted(),
+      onLines: (lines) => this.render(() => (flags.raw ? logJsonLines(lines) : logMessages(lines))),
+    });
   }
 }

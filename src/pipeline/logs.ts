@@ -105,9 +105,14 @@ export async function readLogs(s: StoreHandle, filter: LogFilter): Promise<LogLi
 /** Lines handed to a printer at a time; between batches the event loop runs, so Ctrl-C is heard. */
 const BATCH_LINES = 256;
 
-/** Hand stored lines to `onLines` in batches, oldest first, without holding more than a batch. */
-export async function printLogs(s: StoreHandle, filter: LogFilter, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {
-  await printMerged((await storedLines(s, filter, new LineFilter(s, filter))).merged, onLines, signal);
+/** Stored lines of the filter's scope, oldest first, a batch at a time (`logs`, `logs --json`: printed as read). */
+export async function* logBatches(s: StoreHandle, filter: LogFilter): AsyncGenerator<LogLine[]> {
+  const batch: LogLine[] = [];
+  for await (const l of (await storedLines(s, filter, new LineFilter(s, filter))).merged) {
+    batch.push(l);
+    if (batch.length >= BATCH_LINES) yield batch.splice(0);
+  }
+  if (batch.length > 0) yield batch;
 }
 
 async function printMerged(lines: AsyncIterable<LogLine>, onLines: (lines: LogLine[]) => void, signal?: AbortSignal): Promise<void> {

@@ -8,7 +8,7 @@ import type { InputSpec, TransformSpec } from '../pipeline/spec-types.js';
 import { describeWindow } from '../pipeline/windows.js';
 import { formatBytes, humanDuration } from './format.js';
 import { progressBar } from './progress.js';
-import { renderKeyValues, renderTable } from './table.js';
+import { renderKeyValues, renderTable, type RowStream } from './table.js';
 import type { TimeFormatter } from './views.js';
 
 // pachctl cuts a failed job's reason to this many characters in the STATE column.
@@ -298,6 +298,11 @@ function attemptsBlock(d: DatumInfo): string {
 
 // ─── logs ────────────────────────────────────────────────────────────────────────────────────
 
+/** `logs` output, a line at a time: the message (by default), or with --raw one JSON object with Pachyderm's LogMessage field names. */
+export function logLineStream(raw: boolean): RowStream<LogLine> {
+  return { row: (l, out) => void out.push(raw ? logJsonLine(l) : `${l.message}\n`), end: () => {} };
+}
+
 /** Default `logs` output: the message of each line, one per line. */
 export function logMessages(lines: readonly LogLine[]): string {
   return lines.map((l) => `${l.message}\n`).join('');
@@ -305,20 +310,21 @@ export function logMessages(lines: readonly LogLine[]): string {
 
 /** `logs --raw`: one JSON object per line, with Pachyderm's LogMessage field names. */
 export function logJsonLines(lines: readonly LogLine[]): string {
-  return lines
-    .map(
-      (l) =>
-        JSON.stringify({
-          pipeline_name: l.pipeline,
-          job_id: l.job,
-          datum_id: l.datum,
-          user: l.stream !== 'system',
-          stream: l.stream,
-          ts: l.ts,
-          message: l.message,
-        }) + '\n',
-    )
-    .join('');
+  return lines.map(logJsonLine).join('');
+}
+
+function logJsonLine(l: LogLine): string {
+  return (
+    JSON.stringify({
+      pipeline_name: l.pipeline,
+      job_id: l.job,
+      datum_id: l.datum,
+      user: l.stream !== 'system',
+      stream: l.stream,
+      ts: l.ts,
+      message: l.message,
+    }) + '\n'
+  );
 }
 
 function pretty(v: unknown): string {

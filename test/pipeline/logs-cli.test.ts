@@ -173,6 +173,21 @@ describe('tusk logs', () => {
     expect(expectOk(await s.tusk(['logs', '-p', 'pairs', '--inputs', '/a.txt,/b.txt'])).stdout).toBe('');
   });
 
+  step('a log of many lines: --json is one array printed as it is read, byte for byte what printing it whole gives; --raw and the plain output hold every line in order', async () => {
+    const n = 1_300; // several of the reader's batches of lines
+    const spec = { pipeline: { name: 'many' }, input: { pfs: { repo: 'side', glob: '/' } }, transform: { cmd: ['sh'], stdin: [`i=0; while [ $i -lt ${n} ]; do echo "line $i"; i=$((i+1)); done`] } };
+    writeTree(s.dir, { 'many.json': JSON.stringify(spec) });
+    expectOk(await s.tusk(['create', 'pipeline', '-f', 'many.json', '--wait'], FG));
+    const want = Array.from({ length: n }, (_, i) => `line ${i}`);
+    const json = expectOk(await s.tusk(['logs', '-p', 'many', '--json'])).stdout;
+    const lines = JSON.parse(json) as { message: string; stream: string }[];
+    expect(json).toBe(JSON.stringify(lines, null, 2) + '\n');
+    expect(lines.map((l) => l.message)).toEqual(want);
+    expect(rawLines(expectOk(await s.tusk(['logs', '-p', 'many', '--raw'])).stdout).map((l) => l.message)).toEqual(want);
+    expect(expectOk(await s.tusk(['logs', '-p', 'many'])).stdout).toBe(want.map((l) => `${l}\n`).join(''));
+    expect(expectOk(await s.tusk(['logs', '-p', 'pairs', '--inputs', '/a.txt,/b.txt', '--json'])).stdout).toBe('[]\n');
+  });
+
   step('usage errors: -f with --json, malformed --inputs, unknown job', async () => {
     const followJson = await expectJsonError(['logs', '-p', 'slow', '-f'], { exit: 2, code: 'E_INVALID', mentions: ['--json'] }, { cwd: s.dir });
     expect(followJson.hint).toContain('--raw');
