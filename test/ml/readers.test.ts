@@ -174,6 +174,38 @@ describe('CSV fast path', () => {
     }
   });
 
+  it('finds a number cell\'s end in the scan that reads it: the cell, the value and the errors of the record path, whatever the delimiter', async () => {
+    const r = mulberry32(11);
+    // every cell Number() reads, or a missing-value spelling; those read in place and those that are not
+    const cells = ['0', '-0', '007', '-1.5', '.5', '-.5', '1.', '12.250', '123456789012345', '1234567890123456', '1e3', '+2', ' 3 ', '', 'NA', '?', '0x10'];
+    for (const delimiter of [',', ';', '\t', '-', '.', '5', '|']) {
+      const keep = cells.filter((c) => !c.includes(delimiter));
+      const lines = Array.from({ length: 300 }, () => [0, 1, 2].map(() => keep[Math.floor(r() * keep.length)]!).join(delimiter));
+      const text = `a${delimiter}b${delimiter}c\n${lines.join('\n')}\n`;
+      const dir = write({ 'n.csv': text });
+      const schema = { columns: ['a', 'b', 'c'].map((name) => ({ name, type: 'number' as const })) };
+      const got: number[] = [];
+      for await (const t of csvBatches([path.join(dir, 'n.csv')], schema, { batchRows: 64, delimiter })) for (let i = 0; i < t.rows; i++) for (const c of t.columns) got.push((c.values as Float64Array)[i]!);
+      // the reference: each record split on the delimiter, each cell read by Number() (missing spellings as NaN)
+      const want = lines.flatMap((l) => l.split(delimiter).map((c) => (['', 'NA', '?', 'NaN'].includes(c.trim()) ? NaN : Number(c.trim()))));
+      expect(got.length, `delimiter ${delimiter}`).toBe(want.length);
+      got.forEach((v, i) => expect(Object.is(v, want[i]) || (Number.isNaN(v) && Number.isNaN(want[i]!)), `delimiter ${JSON.stringify(delimiter)}, cell ${i}: ${v} vs ${want[i]}`).toBe(true));
+    }
+    // a record one cell short or long is reported as that, whichever cell the scan stops in
+    const schema = { columns: ['a', 'b', 'c'].map((name) => ({ name, type: 'number' as const })) };
+    const read = async (text: string, delimiter: string) => {
+      const dir = write({ 'e.csv': text });
+      for await (const _ of csvBatches([path.join(dir, 'e.csv')], schema, { batchRows: 64, delimiter })) continue;
+    };
+    for (const delimiter of [',', '-', '.']) {
+      const d = delimiter;
+      await expect(read(`a${d}b${d}c\n1${d}2${d}3\n4${d}5\n`, d), d).rejects.toThrow('e.csv record 3: 2 fields, the header has 3');
+      await expect(read(`a${d}b${d}c\n1${d}2${d}3${d}4\n`, d), d).rejects.toThrow('e.csv record 2: 4 fields, the header has 3');
+      await expect(read(`a${d}b${d}c\n1${d}x${d}3${d}4\n`, d), d).rejects.toThrow('e.csv record 2: 4 fields, the header has 3');
+      await expect(read(`a${d}b${d}c\n1${d}2${d}x\n`, d), d).rejects.toThrow('e.csv record 2: column "c" holds "x", which is not a number');
+    }
+  });
+
   it('prints numbers exactly as String() does', () => {
     const r = mulberry32(9);
     const values = [0, -0, 1, -1, 0.1, 0.2 + 0.1, 1e-6, 9.99e-7, 1e-7, 123456789012345, 1e15, 2 ** 31, 2 ** 31 - 1, -(2 ** 31), 2 ** 53, 1e21, 1.5e300, 5e-324, Math.PI, -2.5, 0.000125, 100, 1200.5];

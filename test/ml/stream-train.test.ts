@@ -14,6 +14,8 @@ import { classificationMetrics, regressionMetrics } from '../../src/ml/metrics.j
 import { mulberry32, rowUnit } from '../../src/ml/rng.js';
 import { runEvaluate, runTrain, type MetricsJson } from '../../src/ml/run.js';
 import { validateMlSpec } from '../../src/ml/spec.js';
+import type { Target, TrainRows } from '../../src/ml/stages/types.js';
+import type { Table } from '../../src/ml/table.js';
 import { FIXTURES, housesCsv, lastJob, mlStore, pipeline, put, readJson } from './ml-helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -96,6 +98,36 @@ describe('streamed fits against the whole-table fit', () => {
     expect(chainOf(b.out)).toBe(chainOf(a.out));
     expect(b.metrics).toEqual(a.metrics);
     expect(a.metrics.test!.accuracy as number).toBeGreaterThan(0.85);
+  }, 60_000);
+});
+
+describe('passes over the data', () => {
+  it('an MLPClassifier reads its rows once an epoch, and only the first batch before them (for the feature names)', async () => {
+    const { MLPClassifier } = await import('../../src/ml/stages/nets.js');
+    const r = mulberry32(4);
+    const batch = (n: number): { x: Table; y: Target } => ({
+      x: { rows: n, columns: ['a', 'b'].map((name) => ({ name, type: 'number' as const, values: Float64Array.from({ length: n }, () => r()) })) },
+      y: { kind: 'classification', classes: ['p', 'q'], index: Int32Array.from({ length: n }, () => (r() < 0.5 ? 0 : 1)) },
+    });
+    const data = [batch(100), batch(100), batch(37)];
+    let read = 0;
+    const rows: TrainRows = {
+      rows: 237,
+      classes: ['p', 'q'],
+      async *batches() {
+        for (const b of data) {
+          read++;
+          yield b;
+        }
+      },
+    };
+    const fail = (m: string): never => {
+      throw new Error(m);
+    };
+    const ctx = { seed: 1, backend: 'cpu' as const, log: () => undefined, usedBackend: () => undefined };
+    const model = await MLPClassifier.fitStream!(rows, MLPClassifier.parse({ hidden: [4], epochs: 2, batch_size: 32 }, fail), ctx);
+    model.dispose?.();
+    expect(read).toBe(1 + 2 * data.length);
   }, 60_000);
 });
 

@@ -2,9 +2,10 @@
 // (each column is number or string, declared in the spec or inferred from the first rows).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { MlError } from '../errors.js';
 import type { Column, ColumnSchema, Schema, Table } from '../table.js';
-import { parseDecimal } from './decimal.js';
+import { readDecimalField, type FieldStop } from './decimal.js';
 
 /** Cells read as missing values (NaN in number columns, null in string columns). */
 export const MISSING = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', '?']);
@@ -73,13 +74,23 @@ export class CsvParser {
 
   /** Hand the records completed by this chunk to `sink`. */
   feed(chunk: string, sink: RecordSink): void {
-    const text = this.carry === '' ? chunk : this.carry + chunk;
+    if (this.carry === '') return this.feedFrom(chunk, 0, sink);
+    // the line the last chunk cut is joined to its own end only, and the rest of the chunk is read
+    // where it lies: carry + chunk would be a rope, whose every character V8 reads through an indirection
+    const nl = chunk.indexOf('\n');
+    const head = this.carry + (nl < 0 ? chunk : chunk.slice(0, nl + 1));
     this.carry = '';
+    this.feedFrom(head, 0, sink);
+    if (nl >= 0) this.feedFrom(chunk, nl + 1, sink);
+  }
+
+  /** feed() of text[from...]. */
+  private feedFrom(text: string, from: number, sink: RecordSink): void {
     const n = text.length;
     // the next quote and carriage return at or after i (n: none), looked up again only once passed
     let quote = -1;
     let cr = -1;
-    let i = 0;
+    let i = from;
     while (i < n) {
       if (this.inRecord || !this.fast) {
         i = this.scan(text, i, sink);
@@ -170,9 +181,30 @@ function indexOrEnd(text: string, ch: string, from: number): number {
   return k < 0 ? text.length : k;
 }
 
-/** A file's text, chunk by chunk, from byte `start`; a for-await loop that ends early closes the file. */
-function textChunks(file: string, start = 0): AsyncIterable<string> {
-  return fs.createReadStream(file, { encoding: 'utf8', highWaterMark: CHUNK_BYTES, start }) as AsyncIterable<string>;
+/**
+ * A file's text, chunk by chunk, from byte `start`; a for-await loop that ends early closes the
+ * file. Plain reads into one reused buffer: a read stream's queueing and per-chunk buffers cost
+ * about as much as decoding the text (a pass of training re-reads the whole file). Chunks stay
+ * small because V8 decodes and scans 64 KiB strings faster than megabyte ones.
+ */
+async function* textChunks(file: string, start = 0): AsyncGenerator<string> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    // a character cut by a chunk's end is held back until its last byte is read
+    const decoder = new StringDecoder('utf8');
+    for (let pos = start; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      const text = decoder.write(buf.subarray(0, bytesRead));
+      if (text !== '') yield text;
+    }
+    const rest = decoder.end();
+    if (rest !== '') yield rest;
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -287,7 +319,7 @@ export function schemaFromCsvText(text: string, opts: CsvOptions = {}): Schema {
 /**
  * Typed rows from a parser's records, queued as tables of `batchRows` rows, or (batchRows
  * null) gathered into one table whose columns grow as rows come. A plain line is cut
- * straight from the chunk's text: number cells are read in place (parseDecimal), and only string
+ * straight from the chunk's text: number cells are read in place, in the scan that finds their ends (readDecimalField), and only string
  * cells and unusual numbers become strings. Records with quotes arrive as fields.
  */
 class TypedRecords implements RecordSink {
@@ -297,6 +329,9 @@ class TypedRecords implements RecordSink {
   private strs: (string | null)[][] = [];
   private readonly isNumber: boolean[];
   private readonly names: string;
+  private readonly delimiterCode: number;
+  /** where the last number cell read in place ended */
+  private readonly at: FieldStop = { stop: 0 };
   rows = 0;
   /** rows the number columns have room for */
   private capacity = 0;
@@ -311,6 +346,7 @@ class TypedRecords implements RecordSink {
   ) {
     this.isNumber = cols.map((c) => c.type === 'number');
     this.names = cols.map((c) => c.name).join('\u0000');
+    this.delimiterCode = delimiter.charCodeAt(0);
     this.reset();
   }
 
@@ -328,13 +364,19 @@ class TypedRecords implements RecordSink {
     const last = this.cols.length - 1;
     let pos = start;
     for (let j = 0; j <= last; j++) {
-      const stop = j < last ? text.indexOf(this.delimiter, pos) : end;
-      if (stop < 0 || stop > end || (j === last && hasDelimiter(text, this.delimiter, pos, end))) throw this.countError(countFields(text, this.delimiter, start, end));
       if (this.isNumber[j]) {
-        const v = parseDecimal(text, pos, stop);
+        const v = readDecimalField(text, pos, end, this.delimiterCode, this.at);
+        const stop = this.at.stop;
+        // every cell but the last ends at a delimiter, the last at the line's end (text[end] is a line break, never the delimiter)
+        if ((stop === end) !== (j === last)) throw this.countError(countFields(text, this.delimiter, start, end));
         // NaN: not a plain decimal; the cell as the record path reads it
         this.nums[j]![r] = v === v ? v : this.numberCell(j, text.slice(pos, stop).trim(), () => countFields(text, this.delimiter, start, end));
-      } else this.strs[j]![r] = stringCell(text.slice(pos, stop).trim());
+        pos = stop + 1;
+        continue;
+      }
+      const stop = j < last ? text.indexOf(this.delimiter, pos) : end;
+      if (stop < 0 || stop > end || (j === last && hasDelimiter(text, this.delimiter, pos, end))) throw this.countError(countFields(text, this.delimiter, start, end));
+      this.strs[j]![r] = stringCell(text.slice(pos, stop).trim());
       pos = stop + 1;
     }
     this.endRow();

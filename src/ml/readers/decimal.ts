@@ -39,6 +39,46 @@ export function parseDecimal(text: string, start: number, end: number): number {
   return neg ? -v : v;
 }
 
+/** Where readDecimalField stopped: the index of the delimiter that ended the cell, or `end`. */
+export interface FieldStop {
+  stop: number;
+}
+
+/**
+ * parseDecimal of one cell of a line, found and read in the same scan: text[start, stop), where
+ * stop is the first `delimiter` (a character code) at or after start, or `end` when none comes
+ * before it. The stop is left in `at.stop`. A numeric CSV line is thus read once, not once to find
+ * each delimiter and again to read the digits between them.
+ */
+export function readDecimalField(text: string, start: number, end: number, delimiter: number, at: FieldStop): number {
+  let i = start;
+  // the delimiter is checked first: it may itself be a minus, a point or a digit
+  const neg = i < end && text.charCodeAt(i) === 45 && delimiter !== 45; // '-'
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let frac = -1; // digits after the point; -1 before it
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === delimiter) break;
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      if (frac >= 0) frac++;
+    } else if (c === 46 && frac < 0) frac = 0; // '.'
+    else {
+      // not a plain decimal: only the cell's end is still wanted
+      while (i < end && text.charCodeAt(i) !== delimiter) i++;
+      at.stop = i;
+      return NaN;
+    }
+  }
+  at.stop = i;
+  if (digits === 0 || digits > MAX_DIGITS) return NaN;
+  const v = frac > 0 ? m / POW10[frac]! : m;
+  return neg ? -v : v;
+}
+
 /**
  * How String(a) writes a positive a, when it is a decimal of at most 15 significant digits
  * printed without an exponent (10^-6 ≤ a < 10^15): the fewest fraction digits d for which

@@ -263,7 +263,9 @@ function mlpEstimator(classify: boolean): EstimatorDef<MlpParams> {
       let ySum = 0;
       for await (const b of rows.batches()) {
         names = featureMatrix(b.x, name).names;
-        if (b.y?.kind === 'regression') for (const v of b.y.values) ySum += v;
+        // a classifier wants only the names, which the first batch gives; a regressor sums its target over all rows
+        if (classify) break;
+        for (const v of (b.y as Extract<Target, { kind: 'regression' }>).values) ySum += v;
       }
       const yMean = classify ? 0 : ySum / rows.rows;
       let ss = 0;
