@@ -128,7 +128,7 @@ function attemptRow(run: DatumRun, a: { n: number; started: number }, outcome: A
 
 function resultRow(run: DatumRun, outcome: Outcome, output: NodeId | null, uploaded: number): DatumResult {
   const { job, datum } = run;
-  return { pipeline: job.pipeline, job: job.id, id: datum.id, runner: run.runner, state: outcome.state, output, finished: Date.now(), error: outcome.error, downloadBytes: outcome.downloaded, uploadBytes: uploaded };
+  return { pipeline: job.pipeline, job: job.id, id: datum.id, seq: datum.seq, runner: run.runner, state: outcome.state, output, finished: Date.now(), error: outcome.error, downloadBytes: outcome.downloaded, uploadBytes: uploaded };
 }
 
 /** What the transform sees of one attempt: paths, Pachyderm's environment, limits, the appended-output hook. */

@@ -97,7 +97,7 @@ export type NewDatum = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'seq' | 'ha
  * A datum's result, as its runner records it. `runner` is the runner whose claim the result ends:
  * a runner whose lease ran out, and whose datum another has taken over, records nothing.
  */
-export type DatumResult = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'state' | 'output' | 'finished' | 'error' | 'downloadBytes' | 'uploadBytes'> & { runner: string };
+export type DatumResult = Pick<DatumRecord, 'pipeline' | 'job' | 'id' | 'seq' | 'state' | 'output' | 'finished' | 'error' | 'downloadBytes' | 'uploadBytes'> & { runner: string };
 /** What planning and merging need of a datum. */
 export type DatumOutcome = Pick<DatumRecord, 'id' | 'hash' | 'state' | 'output'>;
 export type JobCounts = Pick<JobRecord, 'pipeline' | 'id' | 'processed' | 'skipped' | 'failed' | 'recovered' | 'downloadBytes' | 'uploadBytes'>;

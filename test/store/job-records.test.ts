@@ -55,7 +55,7 @@ describe('records, not rows', () => {
     expect(d!.inputs).toEqual([fileOf(0)]);
     expect(d!.claimedBy).toBe('runner-a');
     expect(d!.leaseUntil).toBeGreaterThan(Date.now());
-    await j.finishDatums([{ pipeline: 'p', job: 'job1', id: d!.id, runner: 'runner-a', state: 'success', output: null, finished: Date.now(), error: null, downloadBytes: 7, uploadBytes: 3 }]);
+    await j.finishDatums([{ pipeline: 'p', job: 'job1', id: d!.id, seq: d!.seq, runner: 'runner-a', state: 'success', output: null, finished: Date.now(), error: null, downloadBytes: 7, uploadBytes: 3 }]);
     expect(await j.datumBytes('p', 'job1')).toEqual({ downloadBytes: 7, uploadBytes: 3 });
     expect((await j.getDatum('p', 'job1', d!.id))!).toMatchObject({ state: 'success', claimedBy: null, leaseUntil: null, downloadBytes: 7, uploadBytes: 3 });
   });
@@ -84,7 +84,7 @@ describe('records, not rows', () => {
     const j = jobs();
     await addJob(j, 'p', 'old', 3);
     const claimed = await j.claimDatums('p', 'old', 'r', 60_000, 3);
-    await j.finishDatums(claimed.map((d) => ({ pipeline: 'p', job: 'old', id: d.id, runner: 'r', state: d.id.endsWith('d1') ? 'failed' : 'success', output: null, finished: Date.now(), error: null, downloadBytes: 0, uploadBytes: 0 })));
+    await j.finishDatums(claimed.map((d) => ({ pipeline: 'p', job: 'old', id: d.id, seq: d.seq, runner: 'r', state: d.id.endsWith('d1') ? 'failed' : 'success', output: null, finished: Date.now(), error: null, downloadBytes: 0, uploadBytes: 0 })));
     const found = await j.priorResults('p', [
       { id: 'old-d0', hash: 'h0' },
       { id: 'old-d1', hash: 'h1' }, // failed: nothing to reuse

@@ -290,19 +290,24 @@ export class PgJobRecords implements JobRecords {
       return true;
     });
     if (first.length === 0) return;
-    // Each result's row is found by its whole key, one index lookup each (a LATERAL with LIMIT
-    // is not flattened into a join), and updated by its ctid, as the claim does. Joined on the key
-    // instead, a planner whose statistics predate the job (every job a runner finishes is newer
-    // than them) took the job for a few rows and scanned its running rows once per result:
-    // a batch's statement grew with the job, and the job's results as its square.
+    // Each result's row is looked up on its own (a LATERAL with LIMIT is not flattened into a
+    // join) and updated by its ctid, as the claim does. Joined on the key instead, a planner whose
+    // statistics predate the job took the job for a few rows and scanned its running rows once per
+    // result. The lookup names the row in the terms of every index on the table — its key, and its
+    // state and seq (datums_by_state) — because the planner's estimate for a key taken from an
+    // unnest is a row or so through any of them, and its pick among them is a coin toss: by the key
+    // alone, datums_by_state was picked in a 10,000-datum job, matched only (pipeline, job), and
+    // read the whole job for each result (62–99 ms a statement). Now any index it picks finds the
+    // row's own entries: the key's, the running (pipeline, job, seq)'s, or the (pipeline, id)'s of
+    // each job that ran the datum.
     await this.run(
       notifyingJobs(`u AS (UPDATE datums d SET state = r.state, output = r.output, finished = r.finished, error = r.error, claimed_by = NULL, lease_until = NULL,
          download_bytes = r.download_bytes, upload_bytes = r.upload_bytes
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bigint[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
          AS r(pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes, runner)
        WHERE d.ctid = ANY(ARRAY(
-            SELECT x.ctid FROM unnest($1::text[], $2::text[], $3::text[]) AS k(pipeline, job, id)
-            CROSS JOIN LATERAL (SELECT ctid FROM datums WHERE pipeline = k.pipeline AND job = k.job AND id = k.id LIMIT 1) x))
+            SELECT x.ctid FROM unnest($1::text[], $2::text[], $3::text[], $11::bigint[]) AS k(pipeline, job, id, seq)
+            CROSS JOIN LATERAL (SELECT ctid FROM datums WHERE pipeline = k.pipeline AND job = k.job AND state = 'running' AND seq = k.seq AND id = k.id LIMIT 1) x))
          AND d.pipeline = r.pipeline AND d.job = r.job AND d.id = r.id AND d.state = 'running' AND d.claimed_by = r.runner
        RETURNING d.pipeline, d.job)`),
       DATUM.finishArrays(first),

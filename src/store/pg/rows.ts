@@ -140,7 +140,7 @@ export const DATUM: Mapping<DatumRecord> & { insertArrays(ds: readonly NewDatum[
     ds.map((d) => d.started),
     ds.map((d) => d.finished),
   ],
-  /** one array per column, for unnest: pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes, runner */
+  /** one array per column, for unnest: pipeline, job, id, state, output, finished, error, download_bytes, upload_bytes, runner, seq */
   finishArrays: (rs) => [
     rs.map((d) => d.pipeline),
     rs.map((d) => d.job),
@@ -152,6 +152,7 @@ export const DATUM: Mapping<DatumRecord> & { insertArrays(ds: readonly NewDatum[
     rs.map((d) => d.downloadBytes),
     rs.map((d) => d.uploadBytes),
     rs.map((d) => d.runner),
+    rs.map((d) => d.seq),
   ],
   /** from columns download_bytes, upload_bytes */
   bytes: (r) => ({ downloadBytes: n(r.download_bytes), uploadBytes: n(r.upload_bytes) }),

@@ -68,7 +68,7 @@ describe.skipIf(skip)(`the change feed on PostgreSQL${skip ? ` (skipped: ${serve
     });
     await expectJob('startJob');
     expect((await m.jobs.claimDatums('p', 'j', 'r', HOUR, 3)).length).toBe(3);
-    await m.jobs.finishDatums([{ pipeline: 'p', job: 'j', id: 'd0', runner: 'r', state: 'success', output: null, finished: 5, error: null, downloadBytes: 0, uploadBytes: 0 }]);
+    await m.jobs.finishDatums([{ pipeline: 'p', job: 'j', id: 'd0', seq: 0, runner: 'r', state: 'success', output: null, finished: 5, error: null, downloadBytes: 0, uploadBytes: 0 }]);
     await expectJob('finishDatums');
     expect(await m.jobs.restartDatums('p', 'j', ['d1'])).toEqual(['d1']);
     await expectJob('restartDatums');

@@ -18,6 +18,7 @@ const result = (id: string, runner: string, extra: Partial<DatumResult> = {}): D
   pipeline: 'p',
   job: 'j',
   id,
+  seq: Number(id.slice(1)),
   runner,
   state: 'success',
   output: null,

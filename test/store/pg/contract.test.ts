@@ -278,8 +278,8 @@ for (const backend of BACKENDS) {
       expect([...(await m.jobs.renewDatumLeases('p', 'j2', 'nobody', 1))]).toEqual([]);
       await m.unitOfWork(async ({ jobs }) => {
         await jobs.finishDatums([
-          { pipeline: 'p', job: 'j2', id: 'd0', runner: 'runner-a', state: 'success', output: out, finished: 30, error: null, downloadBytes: 7, uploadBytes: 9 },
-          { pipeline: 'p', job: 'j2', id: 'd2', runner: 'runner-b', state: 'failed', output: null, finished: 31, error: 'exit 1', downloadBytes: 1, uploadBytes: 0 },
+          { pipeline: 'p', job: 'j2', id: 'd0', seq: 0, runner: 'runner-a', state: 'success', output: out, finished: 30, error: null, downloadBytes: 7, uploadBytes: 9 },
+          { pipeline: 'p', job: 'j2', id: 'd2', seq: 2, runner: 'runner-b', state: 'failed', output: null, finished: 31, error: 'exit 1', downloadBytes: 1, uploadBytes: 0 },
         ]);
         await jobs.addAttempt('p', 'j2', 'd2', 'runner-a');
       });
@@ -290,8 +290,8 @@ for (const backend of BACKENDS) {
       // only a running datum takes a result: d1 went back to the queue, d0 already has its own
       await m.unitOfWork(({ jobs }) =>
         jobs.finishDatums([
-          { pipeline: 'p', job: 'j2', id: 'd1', runner: 'runner-a', state: 'success', output: out, finished: 32, error: null, downloadBytes: 100, uploadBytes: 100 },
-          { pipeline: 'p', job: 'j2', id: 'd0', runner: 'runner-a', state: 'failed', output: null, finished: 33, error: 'late', downloadBytes: 100, uploadBytes: 100 },
+          { pipeline: 'p', job: 'j2', id: 'd1', seq: 1, runner: 'runner-a', state: 'success', output: out, finished: 32, error: null, downloadBytes: 100, uploadBytes: 100 },
+          { pipeline: 'p', job: 'j2', id: 'd0', seq: 0, runner: 'runner-a', state: 'failed', output: null, finished: 33, error: 'late', downloadBytes: 100, uploadBytes: 100 },
         ]),
       );
       expect(await m.jobs.getDatum('p', 'j2', 'd1')).toMatchObject({ state: 'pending', output: null, finished: null, claimedBy: null });
@@ -364,7 +364,7 @@ for (const backend of BACKENDS) {
         ['d2', 1],
       ]);
       await m.unitOfWork(async ({ jobs }) => {
-        await jobs.finishDatums([{ pipeline: 'p', job: 'j', id: 'd0', runner: 'w2', state: 'success', output: null, finished: 50, error: null, downloadBytes: 0, uploadBytes: 0 }]);
+        await jobs.finishDatums([{ pipeline: 'p', job: 'j', id: 'd0', seq: 0, runner: 'w2', state: 'success', output: null, finished: 50, error: null, downloadBytes: 0, uploadBytes: 0 }]);
         await jobs.finishAttempts([{ pipeline: 'p', job: 'j', datum: 'd0', attempt: 2, worker: 'w2', started: 40, finished: 50, outcome: 'success', error: null }]);
         await jobs.finishAttempts([{ pipeline: 'p', job: 'j', datum: 'd2', attempt: 1, worker: 'w2', started: 41, finished: 45, outcome: 'failed', error: 'exit 1' }]);
       });
@@ -454,10 +454,10 @@ for (const backend of BACKENDS) {
         await jobs.claimDatums('p', 'j1', 'r', 60_000, 10);
         await jobs.claimDatums('p', 'j2', 'r', 60_000, 10);
         await jobs.finishDatums([
-          { pipeline: 'p', job: 'j1', id: 'd0', runner: 'r', state: 'success', output: older, finished: 10, error: null, downloadBytes: 0, uploadBytes: 0 },
-          { pipeline: 'p', job: 'j1', id: 'd1', runner: 'r', state: 'success', output: older, finished: 10, error: null, downloadBytes: 0, uploadBytes: 0 },
-          { pipeline: 'p', job: 'j1', id: 'd2', runner: 'r', state: 'failed', output: null, finished: 10, error: 'exit 2', downloadBytes: 0, uploadBytes: 0 },
-          { pipeline: 'p', job: 'j2', id: 'd0', runner: 'r', state: 'success', output: newer, finished: 40, error: null, downloadBytes: 0, uploadBytes: 0 },
+          { pipeline: 'p', job: 'j1', id: 'd0', seq: 0, runner: 'r', state: 'success', output: older, finished: 10, error: null, downloadBytes: 0, uploadBytes: 0 },
+          { pipeline: 'p', job: 'j1', id: 'd1', seq: 1, runner: 'r', state: 'success', output: older, finished: 10, error: null, downloadBytes: 0, uploadBytes: 0 },
+          { pipeline: 'p', job: 'j1', id: 'd2', seq: 2, runner: 'r', state: 'failed', output: null, finished: 10, error: 'exit 2', downloadBytes: 0, uploadBytes: 0 },
+          { pipeline: 'p', job: 'j2', id: 'd0', seq: 0, runner: 'r', state: 'success', output: newer, finished: 40, error: null, downloadBytes: 0, uploadBytes: 0 },
         ]);
         await jobs.finishDatums([]);
       });
@@ -491,7 +491,7 @@ for (const backend of BACKENDS) {
       const claimed = await m.unitOfWork(({ jobs }) => jobs.claimDatums('p', 'j', 'r', 60_000, n));
       expect(claimed.map((d) => d.seq)).toEqual(Array.from({ length: n }, (_, i) => i));
       await m.unitOfWork(({ jobs }) =>
-        jobs.finishDatums(claimed.map((d) => ({ pipeline: 'p', job: 'j', id: d.id, runner: 'r', state: 'success', output: null, finished: 1, error: null, downloadBytes: d.seq, uploadBytes: 1 }))),
+        jobs.finishDatums(claimed.map((d) => ({ pipeline: 'p', job: 'j', id: d.id, seq: d.seq, runner: 'r', state: 'success', output: null, finished: 1, error: null, downloadBytes: d.seq, uploadBytes: 1 }))),
       );
       expect(await m.jobs.datumStates('p', 'j')).toMatchObject({ running: 0, success: n });
       expect(await m.jobs.datumBytes('p', 'j')).toEqual({ downloadBytes: (n * (n - 1)) / 2, uploadBytes: n });
