@@ -93,7 +93,8 @@ export class BaseDir {
       return;
     }
     if (b.kind !== e.kind) this.lost = true;
-    if (leaf.clean && entriesEqual(b, e) && b.files === e.files) leaf.held.push(e);
+    // (a cached file that did not change comes back as the base's own entry)
+    if (leaf.clean && (e === b || (entriesEqual(b, e) && b.files === e.files))) leaf.held.push(e);
     else {
       this.differs();
       this.builder.pushEntry(e);

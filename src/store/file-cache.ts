@@ -82,6 +82,21 @@ export class FileCache {
     return { rows, seq };
   }
 
+  /**
+   * The same rows as childrenOf, read in place from the directory's segments: no object per file
+   * (put -r walks every cached file of a tree through here; a row object and a view of its id per
+   * file, alive until their directory was built, were most of what its collections kept).
+   */
+  rowsOf(dir: string): DirRows {
+    const segs: Buffer[] = [];
+    let seq = 0;
+    for (const r of this.segments.iterate(dir) as IterableIterator<{ seq: number; entries: Buffer }>) {
+      segs.push(r.entries);
+      seq = r.seq;
+    }
+    return new DirRows(segs, seq);
+  }
+
   /** The cached content id when the file is provably unchanged since it was hashed. */
   lookup(file: string, st: LocalStat): ContentId | undefined {
     const dir = path.dirname(file);
@@ -139,6 +154,70 @@ export class FileCache {
   }
 }
 
+/**
+ * A directory's cached files, read in place from its segments (oldest first; a later one overrides
+ * an earlier one by name). A row is named by a handle, the offset of its stat fields in the
+ * segments laid end to end; -1 is no row.
+ */
+export class DirRows {
+  private readonly at = new Map<string, number>();
+  private readonly b: Buffer;
+
+  constructor(
+    segments: readonly Buffer[],
+    /** the newest segment's number (0: none) */
+    readonly seq: number,
+  ) {
+    this.b = segments.length === 1 ? segments[0]! : Buffer.concat(segments);
+    let start = 0;
+    for (const s of segments) {
+      scanSegment(this.b, start, start + s.length, (name, o) => this.at.set(name, o));
+      start += s.length;
+    }
+  }
+
+  /** names with a row */
+  get names(): number {
+    return this.at.size;
+  }
+
+  /** the handle of `name`'s row, or -1 */
+  find(name: string): number {
+    return this.at.get(name) ?? -1;
+  }
+
+  /** Copy the row's dev, ino, size, mtime and ctime to out[o..o+5) (the order of a read batch's cached fields). */
+  statInto(h: number, out: Float64Array, o: number): void {
+    const b = this.b;
+    out[o] = b.readDoubleLE(h);
+    out[o + 1] = b.readDoubleLE(h + 8);
+    out[o + 2] = b.readDoubleLE(h + 16);
+    out[o + 3] = b.readDoubleLE(h + 24);
+    out[o + 4] = b.readDoubleLE(h + 32);
+  }
+
+  /** The row's stat, as an object: only for a row written again. */
+  stat(h: number): LocalStat {
+    const b = this.b;
+    return { dev: b.readDoubleLE(h), ino: b.readDoubleLE(h + 8), size: b.readDoubleLE(h + 16), mtime: b.readDoubleLE(h + 24), ctime: b.readDoubleLE(h + 32) };
+  }
+
+  /** the file's size when the row was written */
+  bytes(h: number): number {
+    return this.b.readDoubleLE(h + 16);
+  }
+
+  /** Whether the row's content id is `id`, compared in place. */
+  contentIs(h: number, id: Uint8Array): boolean {
+    return id.length === ID_BYTES && this.b.compare(id, 0, ID_BYTES, h + 40, h + 40 + ID_BYTES) === 0;
+  }
+
+  /** The row's content id: a view into the segments, made only when asked for. */
+  content(h: number): Buffer {
+    return this.b.subarray(h + 40, h + 40 + ID_BYTES);
+  }
+}
+
 function encodeSegment(list: readonly { name: string; stat: LocalStat; id: Buffer }[]): Buffer {
   let size = 1;
   for (const e of list) size += FIXED_BYTES + Buffer.byteLength(e.name);
@@ -155,23 +234,33 @@ function encodeSegment(list: readonly { name: string; stat: LocalStat; id: Buffe
   return out;
 }
 
-/** Add a segment's entries to `rows` (a later segment overrides an earlier one). An unknown format adds nothing. */
-function decodeSegment(b: Buffer, rows: Map<string, CacheRow>): void {
-  if (b[0] !== SEGMENT_V1) return;
-  for (let o = 1; o + FIXED_BYTES <= b.length; ) {
+/**
+ * Call `visit` with each entry's name and the offset of its five stat fields (its content id
+ * follows them) in a segment that starts at `start` of `b` and ends at `end`. An unknown format
+ * visits nothing; a damaged entry ends the segment (what is left is not trusted).
+ */
+function scanSegment(b: Buffer, start: number, end: number, visit: (name: string, at: number) => void): void {
+  if (b[start] !== SEGMENT_V1) return;
+  for (let o = start + 1; o + FIXED_BYTES <= end; ) {
     const n = b.readUInt16LE(o);
-    if (o + FIXED_BYTES + n > b.length) return; // damaged: what is left is not trusted
+    if (o + FIXED_BYTES + n > end) return;
     const name = b.toString('utf8', o + 2, o + 2 + n);
     o += 2 + n;
-    const row: CacheRow = {
+    visit(name, o);
+    o += 40 + ID_BYTES;
+  }
+}
+
+/** Add a segment's entries to `rows` (a later segment overrides an earlier one). An unknown format adds nothing. */
+function decodeSegment(b: Buffer, rows: Map<string, CacheRow>): void {
+  scanSegment(b, 0, b.length, (name, o) =>
+    rows.set(name, {
       dev: b.readDoubleLE(o),
       ino: b.readDoubleLE(o + 8),
       size: b.readDoubleLE(o + 16),
       mtime: b.readDoubleLE(o + 24),
       ctime: b.readDoubleLE(o + 32),
       content: b.subarray(o + 40, o + 40 + ID_BYTES),
-    };
-    o += 40 + ID_BYTES;
-    rows.set(name, row);
-  }
+    }),
+  );
 }

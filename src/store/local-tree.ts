@@ -10,7 +10,7 @@ import { ConflictError, InvalidArgumentError, TuskError, localFileError } from '
 import type { ContentRecord } from './chunk-index.js';
 import { ContentWriter, type ContentSink } from './content-io.js';
 import { CHUNK_PROFILE_V1 } from './chunker.js';
-import type { CacheRow, CacheUpdate, FileCache, LocalStat } from './file-cache.js';
+import type { CacheUpdate, DirRows, FileCache, LocalStat } from './file-cache.js';
 import { batchError, CACHED_FIELDS, META_FIELDS, readFileBatch, ReadStatus, writeFileBatch, type ReadReply, type ReadRequest, type WriteFailure } from './file-batch.js';
 import { lookupPath } from './file-tree.js';
 import { EMPTY_CONTENT_ID, ID_BYTES, type ChunkId, type ContentId, type NodeId } from './hash.js';
@@ -306,9 +306,15 @@ class BatchWorker {
   }
 }
 
+/** `name` in the repo directory `dir`: built only where needed (a file's path only for the rare name that needs the full check). */
+function childPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
 /** One step of the walk, in the order the tree is built. A file names its batch and place in it. */
 type WalkEvent =
-  | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: CacheRow | null }
+  /** `cached`: the handle of its row in its directory's cache rows, or -1 */
+  | { t: typeof FILE; name: string; local: string; batch: number; idx: number; cached: number }
   /** `local`: the directory on disk; `cache`: what its file-cache segments held when the walk entered it */
   | { t: typeof OPEN; name: string; local: string; cache: DirCacheState }
   | { t: typeof CLOSE }
@@ -326,14 +332,15 @@ interface WalkFrame {
   repo: string;
   /** UTF-8 bytes of `repo` below the root ('/' counts 0): a file's path length without building its path */
   repoBytes: number;
-  cache: Map<string, CacheRow> | null;
+  cache: DirRows | null;
   cacheState: DirCacheState;
 }
 
-/** A directory's file-cache segments as the walk found them: the newest one, and how many names they held. */
+/** A directory's file-cache segments as the walk found them: the newest one, how many names they held, and their rows. */
 interface DirCacheState {
   seq: number;
   names: number;
+  rows: DirRows | null;
 }
 
 interface BuildFrame {
@@ -342,13 +349,13 @@ interface BuildFrame {
   local: string;
   cache: DirCacheState;
   /**
-   * Its files found in the cache, unchanged (local path, and the cache row, which their stat
-   * equals): written again only if the directory lost a name. Two lists of what the walk holds
-   * anyway, not a new row per file: those, held until the directory is built, outlived the young
-   * generation only to be dropped in most directories.
+   * Its files found in the cache, unchanged (local path, and the handle of the cache row, which
+   * their stat equals): written again only if the directory lost a name. Two lists of what the
+   * walk holds anyway, not a new row per file: those, held until the directory is built, outlived
+   * the young generation only to be dropped in most directories.
    */
   hits: string[];
-  hitRows: CacheRow[];
+  hitRows: number[];
   /** its files read (new, changed, or not trusted from the cache) */
   read: number;
   /** of those, the ones its cache segments named */
@@ -504,7 +511,8 @@ export class TreeIngest {
       const built = (f: BuildFrame) => {
         if (!this.o.cache || (f.read === 0 && f.hits.length === f.cache.names)) return;
         if (f.hits.length + f.readCached === f.cache.names) return;
-        for (let i = 0; i < f.hits.length; i++) this.cacheRows.push({ path: f.hits[i]!, stat: f.hitRows[i]!, id: f.hitRows[i]!.content as ContentId });
+        const rows = f.cache.rows!;
+        for (let i = 0; i < f.hits.length; i++) this.cacheRows.push({ path: f.hits[i]!, stat: rows.stat(f.hitRows[i]!), id: rows.content(f.hitRows[i]!) as ContentId });
         if (f.cache.seq > 0) this.cacheComplete.push({ dir: f.local, upTo: f.cache.seq });
       };
       for (let ev = this.pull(); ev; ev = this.pull()) {
@@ -545,8 +553,9 @@ export class TreeIngest {
 
   private enter(local: string, repo: string, plain: boolean, viaInput = false): void {
     const entries = readDirSorted(local);
-    const cache = this.o.cache ? this.o.cache.childrenOf(local) : null;
-    this.stack.push({ local, entries, i: 0, plain, viaInput, repo, repoBytes: repo === '/' ? 0 : utf8Bytes(repo), cache: cache && cache.rows.size > 0 ? cache.rows : null, cacheState: { seq: cache?.seq ?? 0, names: cache?.rows.size ?? 0 } });
+    const cache = this.o.cache ? this.o.cache.rowsOf(local) : null;
+    const rows = cache && cache.names > 0 ? cache : null;
+    this.stack.push({ local, entries, i: 0, plain, viaInput, repo, repoBytes: repo === '/' ? 0 : utf8Bytes(repo), cache: rows, cacheState: { seq: cache?.seq ?? 0, names: cache?.names ?? 0, rows } });
   }
 
   /** One walk step; false when the walk is over. */
@@ -560,7 +569,6 @@ export class TreeIngest {
     }
     const { dirent: d, name } = f.entries[f.i++]!;
     const local = f.local === '/' ? `/${d.name}` : `${f.local}/${d.name}`;
-    const repo = f.repo === '/' ? `/${name}` : `${f.repo}/${name}`;
     let viaInput = f.viaInput;
     // a link's own path may not lead anywhere on this side of the namespace (`/pfs/...`)
     let readAt = local;
@@ -572,7 +580,7 @@ export class TreeIngest {
         return true;
       }
       if (target.kind === 'input-file') {
-        if (!f.plain || !isPlainName(name) || utf8Bytes(repo) > MAX_PATH_BYTES) validateWritePath(repo);
+        if (!f.plain || !isPlainName(name) || utf8Bytes(childPath(f.repo, name)) > MAX_PATH_BYTES) validateWritePath(childPath(f.repo, name));
         this.queue.push({ t: REF, name, lookup: target.lookup, otherwise: target.otherwise });
         return true;
       }
@@ -590,25 +598,19 @@ export class TreeIngest {
       readAt = target.real;
     } else kind = entryKind(d, local, this.links);
     if (kind === 'dir') {
-      this.enter(readAt, repo, f.plain && isPlainName(name), viaInput);
+      this.enter(readAt, childPath(f.repo, name), f.plain && isPlainName(name), viaInput);
       this.queue.push({ t: OPEN, name, local: readAt, cache: this.stack[this.stack.length - 1]!.cacheState });
     } else if (kind === 'file') {
       // the full check only when a name needs it: it costs more than reading a small file
-      if (!f.plain || !isPlainName(name) || f.repoBytes + 1 + utf8Bytes(name) > MAX_PATH_BYTES) validateWritePath(repo);
-      const row = f.cache?.get(d.name);
+      if (!f.plain || !isPlainName(name) || f.repoBytes + 1 + utf8Bytes(name) > MAX_PATH_BYTES) validateWritePath(childPath(f.repo, name));
+      const row = f.cache ? f.cache.find(d.name) : -1;
       const idx = this.openPaths.length;
-      if (row) {
-        const c = idx * CACHED_FIELDS;
-        const cached = this.openCached;
-        cached[c] = row.dev;
-        cached[c + 1] = row.ino;
-        cached[c + 2] = row.size;
-        cached[c + 3] = row.mtime;
-        cached[c + 4] = row.ctime;
+      if (row >= 0) {
+        f.cache!.statInto(row, this.openCached, idx * CACHED_FIELDS);
         this.openHits++;
       }
       this.openPaths.push(readAt);
-      this.queue.push({ t: FILE, name, local: readAt, batch: this.nextBatch, idx, cached: row ?? null });
+      this.queue.push({ t: FILE, name, local: readAt, batch: this.nextBatch, idx, cached: row });
       if (this.openPaths.length === BATCH_FILES) this.send();
     }
     return true;
@@ -750,17 +752,16 @@ export class TreeIngest {
     if (status === ReadStatus.Failed) throw localFileError(batchError(r.errors[ev.idx]!), ev.local);
     if (status === ReadStatus.Changed) throw new ConflictError(`${ev.local} changed while it was being read`, 'retry when the file is no longer being written');
     // unchanged: the stat equals the cached row's, so the row stands for it (no object per file)
-    let stored = status === ReadStatus.Cached && this.isStored(ev.cached!.content, ev.name, dir);
-    if (stored instanceof Promise) stored = await stored;
-    if (stored) {
-      const row = ev.cached!;
+    let known = status === ReadStatus.Cached ? this.cachedEntry(dir.cache.rows!, ev.cached, ev.name, dir) : null;
+    if (known instanceof Promise) known = await known;
+    if (known) {
       this.cachedFiles++;
-      this.o.onBytes(row.size);
+      this.o.onBytes(known.size);
       if (this.o.cache) {
         dir.hits.push(ev.local);
-        dir.hitRows.push(row);
+        dir.hitRows.push(ev.cached);
       }
-      return this.entry(ev.name, row.content, row.size);
+      return known;
     }
     const stat: LocalStat = { dev: r.meta[m + 1]!, ino: r.meta[m + 2]!, size: r.meta[m + 3]!, mtime: r.meta[m + 4]!, ctime: r.meta[m + 5]! };
     let rec: ContentRecord;
@@ -782,7 +783,7 @@ export class TreeIngest {
     this.o.onBytes(stat.size);
     if (rec.chunks.length > 1) this.contents.push(rec);
     dir.read++;
-    if (ev.cached) dir.readCached++;
+    if (ev.cached >= 0) dir.readCached++;
     if (this.o.cache) this.cacheRows.push({ path: ev.local, stat, id: rec.id });
     return this.entry(ev.name, rec.id, rec.size);
   }
@@ -791,18 +792,25 @@ export class TreeIngest {
     return this.o.datum ? { name, kind: 'file', id, size, files: 1, datum: this.o.datum } : { name, kind: 'file', id, size, files: 1 };
   }
 
-  /** Whether a cached content id is still stored: the base commit holds it at this path, or the index has it. */
-  private isStored(id: Buffer, name: string, dir: BuildFrame): boolean | Promise<boolean> {
-    if (id.equals(EMPTY_CONTENT_ID)) return true;
+  /**
+   * The entry of an unchanged cached file (row `h` of `rows`) when its content is still stored
+   * (the base commit holds it at this path, or the index has it); null when it is not. Where the
+   * base holds it, the base's own entry is the entry: equal in every field, and nothing is built
+   * for a file that did not change.
+   */
+  private cachedEntry(rows: DirRows, h: number, name: string, dir: BuildFrame): Entry | null | Promise<Entry | null> {
     // a promise only when the base's next page has to be read
     const b = dir.base?.find(name);
-    if (b instanceof Promise) return b.then((e) => this.storedAs(e, id));
-    return this.storedAs(b, id);
+    if (b instanceof Promise) return b.then((e) => this.cachedAs(e, rows, h, name));
+    return this.cachedAs(b, rows, h, name);
   }
 
-  private storedAs(b: Entry | undefined, id: Buffer): boolean | Promise<boolean> {
-    if (b && b.kind === 'file' && b.id.equals(id)) return true;
-    return this.s.index.hasContent(id as ContentId);
+  private cachedAs(b: Entry | undefined, rows: DirRows, h: number, name: string): Entry | null | Promise<Entry | null> {
+    const size = rows.bytes(h);
+    if (b && b.kind === 'file' && rows.contentIs(h, b.id)) return b.size === size && b.files === 1 && b.datum === this.o.datum ? b : this.entry(name, b.id, size);
+    const id = rows.content(h);
+    if (id.equals(EMPTY_CONTENT_ID)) return this.entry(name, id, size);
+    return this.s.index.hasContent(id as ContentId).then((yes) => (yes ? this.entry(name, id, size) : null));
   }
 }
 

@@ -101,6 +101,50 @@ describe('file cache', () => {
   });
 });
 
+describe('file cache rows read in place (put -r)', () => {
+  it('gives each name its newest row across segments, as childrenOf does', () => {
+    const d = db();
+    const cache = new FileCache(d);
+    cache.record([{ path: '/p/a', stat: stat(1), id: id(1) }, { path: '/p/b', stat: stat(2), id: id(2) }, { path: '/p/ü', stat: stat(3), id: id(3) }], READ);
+    cache.record([{ path: '/p/b', stat: stat(4, 250), id: id(9) }], READ);
+    const rows = new FileCache(d).rowsOf('/p');
+    const old = new FileCache(d).childrenOf('/p');
+    expect(rows.seq).toBe(old.seq);
+    expect(rows.names).toBe(3);
+    for (const [name, row] of old.rows) {
+      const h = rows.find(name);
+      expect(h, name).toBeGreaterThanOrEqual(0);
+      expect(rows.stat(h)).toEqual({ dev: row.dev, ino: row.ino, size: row.size, mtime: row.mtime, ctime: row.ctime });
+      expect(rows.bytes(h)).toBe(row.size);
+      expect(rows.content(h)).toEqual(row.content);
+      expect(rows.contentIs(h, row.content)).toBe(true);
+      const fields = new Float64Array(6).fill(NaN);
+      rows.statInto(h, fields, 1);
+      expect([...fields]).toEqual([NaN, row.dev, row.ino, row.size, row.mtime, row.ctime]);
+    }
+    expect(rows.contentIs(rows.find('b'), id(2))).toBe(false); // overridden
+    expect(rows.contentIs(rows.find('b'), id(9).subarray(0, 31))).toBe(false);
+    expect(rows.find('c')).toBe(-1);
+    expect(new FileCache(d).rowsOf('/nothing').names).toBe(0);
+  });
+
+  it('reads a damaged segment as far as it is whole, and the segments after it whole', () => {
+    const d = db();
+    const cache = new FileCache(d);
+    cache.record([{ path: '/q/a', stat: stat(1), id: id(1) }, { path: '/q/b', stat: stat(2), id: id(2) }], READ);
+    cache.record([{ path: '/q/c', stat: stat(3), id: id(3) }], READ);
+    const first = d.prepare('SELECT entries FROM file_cache WHERE dir = ? AND seq = 1').pluck().get('/q') as Buffer;
+    d.prepare('UPDATE file_cache SET entries = ? WHERE dir = ? AND seq = 1').run(first.subarray(0, first.length - 5), '/q');
+    let rows = new FileCache(d).rowsOf('/q');
+    expect(['a', 'b', 'c'].map((n) => rows.find(n) >= 0)).toEqual([true, false, true]);
+    expect(rows.contentIs(rows.find('c'), id(3))).toBe(true);
+    d.prepare('UPDATE file_cache SET entries = ? WHERE dir = ? AND seq = 1').run(Buffer.from([99, 1, 2, 3]), '/q');
+    rows = new FileCache(d).rowsOf('/q');
+    expect(rows.names).toBe(1);
+    expect(rows.stat(rows.find('c'))).toEqual(stat(3));
+  });
+});
+
 describe("file cache shared by processes (a team store's cache.db)", () => {
   it('picks the next segment number under the write lock: a record waiting on another process’s write lands after it, not on its number', async () => {
     const { spawn } = await import('node:child_process');

@@ -1,8 +1,8 @@
 // A re-put reuses the base commit's unchanged pages and trusts the file cache; what it commits
 // must still be exactly what a put from scratch of the same files gives: the same root id after
 // edits in many directories, files removed locally (kept in the commit, as put -r overlays), a
-// file replaced by a directory and back, a mode change, and files changed too recently for the
-// cache to trust.
+// file replaced by a directory and back, a mode change, files changed too recently for the cache
+// to trust, and a cached file the commit holds with other content.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -112,6 +112,26 @@ describe('re-put against the base commit', () => {
       fs.writeFileSync(path.join(root, 'd03/f0005/inner.txt'), 'inside');
     });
     await swap((root) => fs.writeFileSync(path.join(root, 'd03/f0005'), 'a file again'));
+  });
+
+  it('takes an unchanged file from the cache, not from the commit, where the commit holds other content at its path', async () => {
+    const s = store();
+    await s.createRepo('r');
+    const src = dir();
+    const files = makeTree(src, 2, 0);
+    await new Promise((r) => setTimeout(r, 2100));
+    await putDir(s, src);
+    // the commit's file is replaced from elsewhere (same size, other bytes): the work tree's file,
+    // and the cache's row for it, are as they were
+    const other = path.join(dir(), 'other');
+    const { size } = fs.statSync(path.join(src, 'd01/f0007'));
+    fs.writeFileSync(other, seededBytes(size, 777));
+    await s.putFiles({ repo: 'r', branch: 'master' }, [{ kind: 'local', localPath: other, repoPath: '/t/d01/f0007', recursive: false }]);
+    expect(await treeHash(s)).not.toBe(await scratchHash(src));
+    // the cached id is still stored, so nothing is read; what is committed is the work tree's file
+    const r = await putDir(s, src);
+    expect(r.cachedFiles).toBe(files);
+    expect(await treeHash(s)).toBe(await scratchHash(src));
   });
 
   it('reads again a file changed too recently for the cache to trust it (git’s racily clean rule)', async () => {
