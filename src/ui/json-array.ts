@@ -5,7 +5,7 @@ import type { RowStream } from './table.js';
 // one-element array, stringified, is `[\n  ` + the element already indented + `\n]`, so its middle is
 // the piece, with no second pass over the text. (Re-indenting `JSON.stringify(row, null, 2)` with a
 // replace instead allocated ~2 KiB per row, twice the table's: over a million rows V8 promoted
-// enough of it to leave ~18 MiB more of dead old generation and pages' buffers in the peak RSS.)
+// enough of it to leave ~17 MiB more of dead old generation and pages' buffers in the peak RSS.)
 // After the first element, a `,` goes out as a piece of its own before the text past the `[`:
 // joining them would copy the element once more.
 export function jsonArray(): RowStream<unknown> {
