@@ -9,6 +9,7 @@ import { runInterruptCleanups } from '../signals.js';
 import type { OnProgress, ProgressEvent } from '../app/api.js';
 import { openTusk, type Tusk } from '../app/tusk.js';
 import { formatTime, type TimeLike } from '../ui/format.js';
+import { jsonArray } from '../ui/json-array.js';
 import type { RowStream } from '../ui/table.js';
 import { msg } from '../ui/messages.js';
 import { createProgress, type Progress } from '../ui/progress.js';
@@ -404,16 +405,6 @@ function toYaml(value: unknown): string {
 /** What streamRows gathers before each write: a few hundred rows of a table, fewer of JSON. */
 const STREAM_BLOCK = 64 * 1024;
 const FIRST_BLOCK = 4 * 1024;
-
-// `JSON.stringify(rows, null, 2) + '\n'` (what logJson prints), one element at a time. A newline
-// inside a value is escaped by JSON, so indenting every line break indents only the layout.
-function jsonArray(): RowStream<unknown> {
-  let n = 0;
-  return {
-    row: (row, out) => void out.push((n++ === 0 ? '[\n  ' : ',\n  ') + JSON.stringify(row, null, 2).replace(/\n/g, '\n  ')),
-    end: (out) => void out.push(n === 0 ? '[]\n' : '\n]\n'),
-  };
-}
 
 // A YAML list is the concatenation of one-element lists: toYaml's output, one element at a time.
 function yamlList(): RowStream<unknown> {

@@ -35,6 +35,11 @@ export interface ContentRecord {
   size: number;
   /** chunk ids in order; one chunk whose id equals the content id is stored without a list */
   chunks: ChunkId[];
+  /**
+   * The same ids back to back, where the writer kept them so (a big file's: chunk-list.ts), and
+   * `chunks` is then made only when read. What putContents writes.
+   */
+  packed?: Buffer;
   /** the whole-file hasher's state at the content's end (hash-state.ts), kept for big contents */
   endState?: Buffer;
 }
@@ -533,8 +538,8 @@ export class SqliteChunkIndex implements ChunkIndex {
   putContents(contents: Iterable<ContentRecord>): Promise<void> {
     return this.at(() => {
       for (const c of contents) {
-        if (c.chunks.length === 1 && c.chunks[0]!.equals(c.id)) continue;
-        this.q.putContent.run(c.id, c.size, c.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(c.chunks));
+        if (!c.packed && c.chunks.length === 1 && c.chunks[0]!.equals(c.id)) continue;
+        this.q.putContent.run(c.id, c.size, chunkListBytes(c));
         if (c.endState) this.q.putState.run(c.id, c.endState);
       }
     });
@@ -739,6 +744,11 @@ type LocationRow = [Buffer, number, string, number, number, number, Codec];
 
 function locationOf(r: LocationRow): ChunkLocation {
   return { pack: r[1], packName: r[2], offset: r[3], storedLen: r[4], rawLen: r[5], codec: r[6] };
+}
+
+/** What the store keeps as a content's list: its chunk ids back to back. */
+export function chunkListBytes(rec: ContentRecord): Buffer {
+  return rec.packed ?? (rec.chunks.length === 0 ? Buffer.alloc(0) : Buffer.concat(rec.chunks));
 }
 
 export function splitIds(buf: Buffer): ChunkId[] {

@@ -13,6 +13,7 @@ import { CorruptError } from '../errors.js';
 import { AlignedWriter } from './aligned-writer.js';
 import { giveBuffer } from './chunk-buffers.js';
 import type { ChunkIndex, ChunkLocation, ContentRecord } from './chunk-index.js';
+import { ChunkIdList, packedContent } from './chunk-list.js';
 import { addChains, joinPlaces, type Places } from './chunk-places.js';
 import { CHUNK_PROFILE_V1, type ChunkParams } from './chunker.js';
 import type { ContentSink, ReadContext } from './content-sink.js';
@@ -89,7 +90,7 @@ export class ParallelContentWriter implements ContentSink {
   private sent = 0;
   /** stream offset of the end of the last chunk handed to the pack writer */
   private cut = 0;
-  private readonly chunks: ChunkId[] = [];
+  private readonly chunks = new ChunkIdList();
   private readonly whole: WholeHasher = createWholeHasher();
   private ended = false;
   private closed = false;
@@ -141,10 +142,12 @@ export class ParallelContentWriter implements ContentSink {
       throw err;
     }
     this.close();
-    if (this.chunks.length > 1) return finishWhole(this.whole, { size: this.size, chunks: this.chunks });
+    // the digest and end state from finishWhole, the ids as they were kept
+    if (this.chunks.length > 1) return packedContent(finishWhole(this.whole, { size: this.size, chunks: [] }), this.chunks.bytes());
     this.whole.close?.();
     if (this.chunks.length === 0) return { id: EMPTY_CONTENT_ID, size: 0, chunks: [] };
-    return { id: this.chunks[0]! as unknown as ContentId, size: this.size, chunks: [this.chunks[0]!] };
+    const only = this.chunks.at(0);
+    return { id: only as unknown as ContentId, size: this.size, chunks: [only] };
   }
 
   abort(): void {
@@ -199,11 +202,12 @@ export class ParallelContentWriter implements ContentSink {
       this.inFlight--;
     }
     const ids = bufferOf(r.ids);
+    // copied into the file's list: a view of each id would keep the reply's buffer to the commit
+    this.chunks.append(ids.subarray(0, r.ends.length * ID_BYTES));
     for (let i = 0; i < r.ends.length; i++) {
       const end = r.ends[i]!;
       const id = ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES) as ChunkId;
       this.packs.add(id, this.bytes(this.cut, end), this.delta?.basesFor(this.cut, end));
-      this.chunks.push(id);
       this.cut = end;
       // a batch at a time, as the pack writer sizes them: one write of ~1 MiB each
       if (this.packs.batchReady) await this.packs.drain();

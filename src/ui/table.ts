@@ -20,13 +20,16 @@ const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 
 /** The text without ANSI escape sequences. */
 export function stripAnsi(s: string): string {
-  return s.replace(ANSI, '');
+  // most cells have no escape: a listing of a million rows otherwise ran the pattern on every cell
+  return s.includes('\x1b') ? s.replace(ANSI, '') : s;
 }
 
 // Characters a terminal draws two columns wide: East Asian wide and fullwidth forms, emoji.
 const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}/u;
 // Characters drawn on the one before them, or not at all: combining marks, joiners, variation selectors.
 const ZERO = /[\p{M}\u200b-\u200f\u2060]/u;
+// Printable ASCII only: one column a character, no escapes (most cells; measured without walking them).
+const PLAIN = /^[\x20-\x7e]*$/;
 
 /**
  * Columns a string takes on a terminal, ANSI excluded: one per code point, as Go's tabwriter
@@ -34,6 +37,7 @@ const ZERO = /[\p{M}\u200b-\u200f\u2060]/u;
  * marks (none), so that a column of Unicode file names stays aligned.
  */
 export function displayWidth(s: string): number {
+  if (PLAIN.test(s)) return s.length;
   let n = 0;
   for (const c of stripAnsi(s)) n += c.charCodeAt(0) < 0x300 ? 1 : ZERO.test(c) ? 0 : WIDE.test(c) ? 2 : 1;
   return n;
@@ -133,9 +137,15 @@ function layLine(line: string[], widths: number[], opts: TableOptions): string {
   for (let i = 0; i < columns; i++) {
     const cell = line[i] ?? '-';
     // within the widths this is the width's own padding; only a cell wider than its column needs the max
-    out += i === columns - 1 ? cell : cell + ' '.repeat(Math.max((widths[i] ?? 0) - displayWidth(cell), padding));
+    out += i === columns - 1 ? cell : cell + spaces(Math.max((widths[i] ?? 0) - displayWidth(cell), padding));
   }
   return out;
+}
+
+// The runs of spaces that pad cells, made once each: a long listing pads every cell of every row.
+const SPACES: string[] = [];
+function spaces(n: number): string {
+  return n < 256 ? (SPACES[n] ??= ' '.repeat(n)) : ' '.repeat(n);
 }
 
 /**
@@ -151,8 +161,11 @@ export function renderKeyValues(pairs: [string, string | undefined | null][]): s
   return out;
 }
 
+const BREAKS = /[\n\t]/;
+
 function cellText(v: Cell): string {
   if (v === null || v === undefined) return '-';
   // A tab or newline inside a cell would break the row apart; a description may contain either.
-  return String(v).replace(/\r?\n|\t/g, ' ');
+  const text = String(v);
+  return BREAKS.test(text) ? text.replace(/\r?\n|\t/g, ' ') : text;
 }

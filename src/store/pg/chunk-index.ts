@@ -176,7 +176,7 @@ export class PgChunkIndex implements ChunkIndex {
   }
   /** One statement: the chunk lists, and the kept hasher states of those that have one. */
   async putContents(contents: Iterable<ContentRecord>): Promise<void> {
-    const list = [...contents].filter((c) => !(c.chunks.length === 1 && c.chunks[0]!.equals(c.id)));
+    const list = [...contents].filter((c) => c.packed || !(c.chunks.length === 1 && c.chunks[0]!.equals(c.id)));
     if (list.length === 0) return;
     await this.run(
       `WITH s AS (INSERT INTO content_states (content, state) SELECT * FROM unnest($4::bytea[], $5::bytea[]) ON CONFLICT DO NOTHING)

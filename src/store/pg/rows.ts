@@ -1,7 +1,7 @@
 // Columns ↔ records, one entry per table: the only place that knows both the PostgreSQL column
 // names and the record fields the contracts return, so renaming a record field is a change here.
 import type { BranchRecord, CommitRecord, CommitSet, ProvenanceRecord, RepoRecord } from '../commit-graph.js';
-import type { ChunkLocation, ChunkPlace, ContentRecord, NewChunk, PackedChunk, PackRow, PackUsage } from '../chunk-index.js';
+import { chunkListBytes, type ChunkLocation, type ChunkPlace, type ContentRecord, type NewChunk, type PackedChunk, type PackRow, type PackUsage } from '../chunk-index.js';
 import type {
   DatumAttempt,
   DatumFile,
@@ -240,7 +240,7 @@ export const CHUNK: Mapping<PackedChunk> & { place(r: Row): ChunkPlace; arrays(l
 /** Chunk-list contents and their kept hasher states, as arrays for unnest. */
 export const CONTENT = {
   /** id, size, chunks (the chunk ids concatenated) */
-  arrays: (list: readonly ContentRecord[]): unknown[] => [list.map((c) => c.id), list.map((c) => c.size), list.map((c) => Buffer.concat(c.chunks))],
+  arrays: (list: readonly ContentRecord[]): unknown[] => [list.map((c) => c.id), list.map((c) => c.size), list.map(chunkListBytes)],
   /** content, state, of those that keep one */
   stateArrays: (list: readonly ContentRecord[]): unknown[] => {
     const kept = list.filter((c) => c.endState);
