@@ -163,7 +163,11 @@ export interface JobRecords {
   firstFailedDatum(pipeline: string, job: string): Promise<string | undefined>;
   /** Whether any job of the pipeline has datum records (none: no earlier result to reuse). */
   hasDatums(pipeline: string): Promise<boolean>;
-  /** Successful earlier results for these datum identities, keyed by datum id (a miss is absent). */
+  /**
+   * Successful earlier results for these datum identities, keyed by datum id (a miss is absent):
+   * the newest row that ran and succeeded. A skipped row only carries such a row's output, and
+   * rows go only with their pipeline, so skipped rows are not looked up (nor indexed for it).
+   */
   priorResults(pipeline: string, wanted: readonly { id: string; hash: string }[]): Promise<Map<string, DatumRecord>>;
   /**
    * Claim up to `limit` datums at once, in plan order: one write per batch, not per datum. Each
@@ -356,7 +360,9 @@ export class SqliteJobRecords implements JobRecords {
       sums: db.prepare("SELECT COALESCE(SUM(download_bytes), 0) AS downloadBytes, COALESCE(SUM(upload_bytes), 0) AS uploadBytes FROM datums WHERE pipeline = ? AND job = ? AND state <> 'skipped'"),
       firstFailed: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'failed' ORDER BY seq LIMIT 1").pluck(),
       anyDatum: db.prepare('SELECT 1 FROM datums WHERE pipeline = ? LIMIT 1').pluck(),
-      datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1"),
+      // the newest successful run of an identity: a skipped row only carries such a row's output,
+      // and only successful rows are in datums_by_hash (format 12)
+      datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state = 'success' ORDER BY finished DESC LIMIT 1"),
       // expired claims first (few), then pending ones in plan order: both walk datums_by_state,
       // so a claim costs the same for the first datum of a job as for the 10,000th
       claimDatums: db.prepare(

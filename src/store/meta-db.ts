@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 11;
+export const FORMAT_VERSION = 12;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -320,6 +320,16 @@ const MIGRATIONS: readonly string[] = [
     error TEXT,
     PRIMARY KEY (pipeline, job, datum, attempt)
   ) WITHOUT ROWID;
+  `,
+  // 12: only successful runs enter the identity index. Every job writes a row per datum, the
+  // skipped ones (unchanged since an earlier job) included, and their ids are hashes: each such
+  // row went into this index at a random page, most of a rerun's writes. A skipped row carries
+  // the output of a successful row of the same identity, which stays (rows go only with their
+  // pipeline), so the lookup of a result finds that row instead. A row enters when its datum
+  // succeeds, once; claims (pending to running) leave the index alone, as since format 5.
+  `
+  DROP INDEX datums_by_hash;
+  CREATE INDEX datums_by_hash ON datums(pipeline, id, hash) WHERE state = 'success';
   `,
 ];
 

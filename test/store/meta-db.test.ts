@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FormatVersionError, type TuskError } from '../../src/errors.js';
 import { isOwnerAlive, WRITER_LEASE_MS } from '../../src/store/chunk-index.js';
 import { hashBytes, type ChunkId } from '../../src/store/hash.js';
+import { SqliteJobRecords } from '../../src/store/job-records.js';
 import { FORMAT_VERSION, openDb } from '../../src/store/meta-db.js';
 import { PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
 import { PackWriter } from '../../src/store/pack-writer.js';
@@ -66,7 +67,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(11);
+    expect(FORMAT_VERSION).toBe(12);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -184,9 +185,9 @@ describe('meta.db', () => {
     const again = openDb(file, { readonly: false, create: false });
     expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(again.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').pluck().all('datums_by_hash')).toEqual(['pipeline', 'id', 'hash']);
-    const plan = again.prepare("EXPLAIN QUERY PLAN SELECT * FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND state IN ('success', 'skipped')").all() as { detail: string }[];
+    const plan = again.prepare("EXPLAIN QUERY PLAN SELECT * FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND state = 'success'").all() as { detail: string }[];
     expect(plan.map((r) => r.detail).join(' ')).toContain('datums_by_hash');
-    expect(again.prepare("SELECT job FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND state IN ('success', 'skipped')").pluck().get()).toBe('j1');
+    expect(again.prepare("SELECT job FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND state = 'success'").pluck().get()).toBe('j1');
     again.close();
   });
 
@@ -280,6 +281,26 @@ describe('meta.db', () => {
     // a datum run before the table existed has no attempt rows, and keeps its own record
     expect(again.prepare('SELECT count(*) FROM datum_attempts').pluck().get()).toBe(0);
     expect(again.prepare("SELECT state, attempts FROM datums WHERE id = 'd'").get()).toEqual({ state: 'success', attempts: 1 });
+    again.close();
+  });
+
+  it('migrates a format-11 store: skipped rows leave the identity index, earlier results are still found through it', async () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.exec('DROP INDEX datums_by_hash; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash)');
+    const insert = db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, finished) VALUES ('p', ?, 'd', 0, 'h', ?, '[]', ?, ?)");
+    insert.run('j1', 'success', Buffer.from('out1'), 5);
+    // a later job skipped the datum: its row carries the first one's output
+    insert.run('j2', 'skipped', Buffer.from('out1'), 9);
+    db.pragma('user_version = 11');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare("SELECT sql FROM sqlite_master WHERE name = 'datums_by_hash'").pluck().get()).toMatch(/\(pipeline, id, hash\) WHERE state = 'success'$/);
+    const jobs = new SqliteJobRecords(again);
+    const found = await jobs.priorResults('p', [{ id: 'd', hash: 'h' }]);
+    expect(found.get('d')).toMatchObject({ job: 'j1', state: 'success', output: Buffer.from('out1') });
+    expect((await jobs.priorResults('p', [{ id: 'd', hash: 'other' }])).size).toBe(0);
     again.close();
   });
 
