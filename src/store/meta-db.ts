@@ -321,15 +321,17 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (pipeline, job, datum, attempt)
   ) WITHOUT ROWID;
   `,
-  // 12: only successful runs enter the identity index. Every job writes a row per datum, the
-  // skipped ones (unchanged since an earlier job) included, and their ids are hashes: each such
-  // row went into this index at a random page, most of a rerun's writes. A skipped row carries
-  // the output of a successful row of the same identity, which stays (rows go only with their
-  // pipeline), so the lookup of a result finds that row instead. A row enters when its datum
-  // succeeds, once; claims (pending to running) leave the index alone, as since format 5.
+  // 12: skipped rows leave the identity index. Every job writes a row per datum, the skipped ones
+  // (unchanged since an earlier job) included, and ids are hashes: each such row went into this
+  // index at a random page, most of what a rerun wrote. A skipped row only carries the output of
+  // a row that ran, which stays (rows go only with their pipeline), so the lookup finds that one.
+  // `reused` marks a skipped row, fixed when the row is written: an index whose condition named
+  // the state would move an entry when a datum's claim or result changes it, as before format 5.
   `
   DROP INDEX datums_by_hash;
-  CREATE INDEX datums_by_hash ON datums(pipeline, id, hash) WHERE state = 'success';
+  ALTER TABLE datums ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;
+  UPDATE datums SET reused = 1 WHERE state = 'skipped';
+  CREATE INDEX datums_by_hash ON datums(pipeline, id, hash) WHERE reused = 0;
   `,
 ];
 
