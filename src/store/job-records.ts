@@ -163,7 +163,11 @@ export interface JobRecords {
   firstFailedDatum(pipeline: string, job: string): Promise<string | undefined>;
   /** Whether any job of the pipeline has datum records (none: no earlier result to reuse). */
   hasDatums(pipeline: string): Promise<boolean>;
-  /** Successful earlier results for these datum identities, keyed by datum id (a miss is absent). */
+  /**
+   * Successful earlier results for these datum identities, keyed by datum id (a miss is absent):
+   * the newest row that ran and succeeded. A skipped row only carries such a row's output, and
+   * rows go only with their pipeline, so skipped rows are not looked up (nor indexed for it).
+   */
   priorResults(pipeline: string, wanted: readonly { id: string; hash: string }[]): Promise<Map<string, DatumRecord>>;
   /**
    * Claim up to `limit` datums at once, in plan order: one write per batch, not per datum. Each
@@ -344,8 +348,9 @@ export class SqliteJobRecords implements JobRecords {
       deleteJobs: db.prepare('DELETE FROM jobs WHERE pipeline = ?'),
       deleteJob: db.prepare('DELETE FROM jobs WHERE pipeline = ? AND id = ?'),
       lastSuccess: db.prepare("SELECT * FROM jobs WHERE pipeline = ? AND state = 'JOB_SUCCESS' AND rowid <> (SELECT rowid FROM jobs WHERE pipeline = ? AND id = ?) ORDER BY finished DESC, rowid DESC LIMIT 1"),
+      // reused: a skipped row, kept out of datums_by_hash (format 12)
       insertDatum: db.prepare(
-        'INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, started, finished) VALUES (@pipeline, @job, @id, @seq, @hash, @state, @inputs, @output, @started, @finished)',
+        'INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, started, finished, reused) VALUES (@pipeline, @job, @id, @seq, @hash, @state, @inputs, @output, @started, @finished, @reused)',
       ),
       datum: db.prepare('SELECT * FROM datums WHERE pipeline = ? AND job = ? AND id = ?'),
       deleteDatum: db.prepare('DELETE FROM datums WHERE pipeline = ? AND job = ? AND id = ?'),
@@ -356,7 +361,9 @@ export class SqliteJobRecords implements JobRecords {
       sums: db.prepare("SELECT COALESCE(SUM(download_bytes), 0) AS downloadBytes, COALESCE(SUM(upload_bytes), 0) AS uploadBytes FROM datums WHERE pipeline = ? AND job = ? AND state <> 'skipped'"),
       firstFailed: db.prepare("SELECT id FROM datums WHERE pipeline = ? AND job = ? AND state = 'failed' ORDER BY seq LIMIT 1").pluck(),
       anyDatum: db.prepare('SELECT 1 FROM datums WHERE pipeline = ? LIMIT 1').pluck(),
-      datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND state IN ('success', 'skipped') ORDER BY finished DESC LIMIT 1"),
+      // the newest successful run of an identity: a skipped row only carries such a row's output,
+      // and only rows that were not reused are in datums_by_hash (format 12)
+      datumResult: db.prepare("SELECT * FROM datums WHERE pipeline = ? AND id = ? AND hash = ? AND reused = 0 AND state = 'success' ORDER BY finished DESC LIMIT 1"),
       // expired claims first (few), then pending ones in plan order: both walk datums_by_state,
       // so a claim costs the same for the first datum of a job as for the 10,000th
       claimDatums: db.prepare(
@@ -559,7 +566,7 @@ export class SqliteJobRecords implements JobRecords {
       let done = 0;
       try {
         for (const d of ds) {
-          this.q.insertDatum.run({ ...d, inputs: JSON.stringify(d.inputs) });
+          this.q.insertDatum.run({ ...d, inputs: JSON.stringify(d.inputs), reused: d.state === 'skipped' ? 1 : 0 });
           done++;
         }
       } catch (err) {

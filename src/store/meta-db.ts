@@ -37,7 +37,7 @@ function nativeBinding(): string | undefined {
 }
 
 /** Bumped by every migration; a store whose version is higher was written by a newer tusk. */
-export const FORMAT_VERSION = 11;
+export const FORMAT_VERSION = 12;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the whole v1 schema
@@ -320,6 +320,18 @@ const MIGRATIONS: readonly string[] = [
     error TEXT,
     PRIMARY KEY (pipeline, job, datum, attempt)
   ) WITHOUT ROWID;
+  `,
+  // 12: skipped rows leave the identity index. Every job writes a row per datum, the skipped ones
+  // (unchanged since an earlier job) included, and ids are hashes: each such row went into this
+  // index at a random page, most of what a rerun wrote. A skipped row only carries the output of
+  // a row that ran, which stays (rows go only with their pipeline), so the lookup finds that one.
+  // `reused` marks a skipped row, fixed when the row is written: an index whose condition named
+  // the state would move an entry when a datum's claim or result changes it, as before format 5.
+  `
+  DROP INDEX datums_by_hash;
+  ALTER TABLE datums ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;
+  UPDATE datums SET reused = 1 WHERE state = 'skipped';
+  CREATE INDEX datums_by_hash ON datums(pipeline, id, hash) WHERE reused = 0;
   `,
 ];
 

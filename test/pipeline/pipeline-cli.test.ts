@@ -210,6 +210,29 @@ describe.concurrent('create, incremental jobs, update and reprocess', () => {
   });
 });
 
+describe.concurrent('an earlier result found past the previous job', () => {
+  const s = useStore();
+
+  step('a file put back as it was is skipped with the output of the job that ran it, two jobs before', async () => {
+    expectOk(await s().tusk(['create', 'repo', 'in']));
+    await putFiles(s(), 'in', 'data', { 'a.txt': 'alpha\n', 'b.txt': 'bravo\n' });
+    // the command's output names its run: a datum run again would write another line
+    spec(s(), 'up.json', { pipeline: { name: 'up' }, input: { pfs: { repo: 'in', glob: '/*' } }, transform: sh('for f in /pfs/in/*; do tr a-z A-Z < "$f" > "/pfs/out/$(basename $f)"; date +%s%N >> "/pfs/out/$(basename $f)"; done') });
+    expectOk(await s().tusk(['create', 'pipeline', '-f', 'up.json']));
+    const first = expectOk(await s().tusk(['get', 'file', 'up@master:/a.txt'])).stdout;
+    expect(first).toMatch(/^ALPHA\n\d+\n$/);
+    expectOk(await s().tusk(['delete', 'file', 'in@master:/a.txt']));
+    expect([(await newest(s(), 'up')).processed, (await newest(s(), 'up')).skipped]).toEqual([0, 1]);
+    // the previous job has no row for a.txt: its result is the first job's, looked up by identity
+    expectOk(await s().tusk(['put', 'file', 'in@master:/a.txt'], { input: 'alpha\n' }));
+    const job = await newest(s(), 'up');
+    expect([job.state, job.processed, job.skipped, job.total]).toEqual(['JOB_SUCCESS', 0, 2, 2]);
+    expect(expectOk(await s().tusk(['get', 'file', 'up@master:/a.txt'])).stdout).toBe(first);
+    const datums = await s().json<{ state: string }[]>(['list', 'datum', `up@${job.id}`]);
+    expect(datums.map((d) => d.state)).toEqual(['skipped', 'skipped']);
+  });
+});
+
 describe.concurrent('datums of cross, union, join and group', () => {
   const s = useStore();
   // Each datum writes one file named after the basenames it sees, holding the files and the

@@ -283,6 +283,7 @@ describe('a store written by an older tusk', () => {
     // what format 3 left: the file cache a row per file (and none of the later tables)
     const db = new Database(path.join(dir, '.tusk', 'meta.db'));
     db.exec('DROP TABLE file_cache; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas; DROP TABLE remote_chunks; DROP TABLE chunk_cache; DROP TABLE datum_attempts');
+    db.exec('DROP INDEX datums_by_hash; ALTER TABLE datums DROP COLUMN reused; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash)');
     db.exec('CREATE TABLE file_cache (path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, ctime REAL NOT NULL, content BLOB NOT NULL) WITHOUT ROWID');
     db.pragma('user_version = 3');
     db.close();

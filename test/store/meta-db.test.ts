@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FormatVersionError, type TuskError } from '../../src/errors.js';
 import { isOwnerAlive, WRITER_LEASE_MS } from '../../src/store/chunk-index.js';
 import { hashBytes, type ChunkId } from '../../src/store/hash.js';
+import { SqliteJobRecords } from '../../src/store/job-records.js';
 import { FORMAT_VERSION, openDb } from '../../src/store/meta-db.js';
 import { PACK_MAGIC, PACK_TARGET_BYTES, RECORD_HEADER_BYTES } from '../../src/store/pack-format.js';
 import { PackWriter } from '../../src/store/pack-writer.js';
@@ -49,6 +50,9 @@ function deadPid(): number {
 
 const HOUR = 3_600_000;
 
+/** Undo migration 12 on a fresh meta.db, for tests that start from an older format. */
+const BEFORE_FORMAT_12 = 'DROP INDEX datums_by_hash; ALTER TABLE datums DROP COLUMN reused; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash)';
+
 /** This process's open file descriptors on `file` (Linux /proc; empty elsewhere). */
 function openHandles(file: string): string[] {
   if (!fs.existsSync('/proc/self/fd')) return [];
@@ -66,7 +70,7 @@ function openHandles(file: string): string[] {
 describe('meta.db', () => {
   it('a fresh store is at FORMAT_VERSION, in WAL mode, with every table', () => {
     const core = store();
-    expect(FORMAT_VERSION).toBe(11);
+    expect(FORMAT_VERSION).toBe(12);
     expect(core.db.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(core.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(core.db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -143,6 +147,7 @@ describe('meta.db', () => {
   it('migrates a format-2 store (before cron ticks) forward, keeping its data', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     // what tusk at format 2 left: everything but migration 3
     db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
@@ -159,6 +164,7 @@ describe('meta.db', () => {
   it('migrates a format-3 store (a file-cache row per file) to segments per directory, dropping the old cache', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     // what tusk at format 3 left: the file cache a row per file
     db.exec('DROP TABLE file_cache; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.exec('CREATE TABLE file_cache (path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL, mtime REAL NOT NULL, ctime REAL NOT NULL, content BLOB NOT NULL) WITHOUT ROWID');
@@ -176,6 +182,7 @@ describe('meta.db', () => {
   it('migrates a format-4 store: the datum identity index no longer holds the state, results still found', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     db.exec('DROP INDEX datums_by_hash; CREATE INDEX datums_by_hash ON datums(pipeline, id, hash, state); DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, finished) VALUES ('p', 'j1', 'd', 0, 'h', 'success', '[]', 5)").run();
     db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
@@ -184,15 +191,16 @@ describe('meta.db', () => {
     const again = openDb(file, { readonly: false, create: false });
     expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
     expect(again.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').pluck().all('datums_by_hash')).toEqual(['pipeline', 'id', 'hash']);
-    const plan = again.prepare("EXPLAIN QUERY PLAN SELECT * FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND state IN ('success', 'skipped')").all() as { detail: string }[];
+    const plan = again.prepare("EXPLAIN QUERY PLAN SELECT * FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND reused = 0 AND state = 'success'").all() as { detail: string }[];
     expect(plan.map((r) => r.detail).join(' ')).toContain('datums_by_hash');
-    expect(again.prepare("SELECT job FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND state IN ('success', 'skipped')").pluck().get()).toBe('j1');
+    expect(again.prepare("SELECT job FROM datums WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND reused = 0 AND state = 'success'").pluck().get()).toBe('j1');
     again.close();
   });
 
   it('migrates a format-5 store: kept column profiles get their table', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     db.exec('DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 5');
@@ -206,6 +214,7 @@ describe('meta.db', () => {
   it('migrates a format-6 store: kept hasher states get their table', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     db.exec('DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 6');
@@ -220,6 +229,7 @@ describe('meta.db', () => {
   it('migrates a format-7 store: deltas get their table', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     db.exec('DROP TABLE chunk_deltas');
     db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 7');
@@ -233,6 +243,7 @@ describe('meta.db', () => {
   it('migrates a format-8 store: remote-backed chunks and the chunk cache get their tables', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 8');
     db.close();
@@ -246,6 +257,7 @@ describe('meta.db', () => {
   it('migrates a format-9 store: remote-backed chunks keep their rows and lose the index by remote', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     db.exec('DROP TABLE datum_attempts; CREATE INDEX remote_chunks_by_remote ON remote_chunks(remote)');
     db.prepare('INSERT INTO remote_chunks (id, remote) VALUES (?, ?)').run(Buffer.alloc(32, 7), 'origin');
     db.pragma('user_version = 9');
@@ -260,6 +272,7 @@ describe('meta.db', () => {
   it('migrates a format-10 store: datum attempts get their table, the datums kept', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     db.exec('DROP TABLE datum_attempts');
     db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, attempts, finished) VALUES ('p', 'j1', 'd', 0, 'h', 'success', '[]', 1, 5)").run();
     db.pragma('user_version = 10');
@@ -283,9 +296,36 @@ describe('meta.db', () => {
     again.close();
   });
 
+  it('migrates a format-11 store: skipped rows leave the identity index, earlier results are still found through it', async () => {
+    const file = path.join(dir(), 'meta.db');
+    const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
+    const insert = db.prepare("INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, finished) VALUES ('p', ?, 'd', 0, 'h', ?, '[]', ?, ?)");
+    insert.run('j1', 'success', Buffer.from('out1'), 5);
+    // a later job skipped the datum: its row carries the first one's output
+    insert.run('j2', 'skipped', Buffer.from('out1'), 9);
+    db.pragma('user_version = 11');
+    db.close();
+    const again = openDb(file, { readonly: false, create: false });
+    expect(again.pragma('user_version', { simple: true })).toBe(FORMAT_VERSION);
+    expect(again.prepare("SELECT sql FROM sqlite_master WHERE name = 'datums_by_hash'").pluck().get()).toMatch(/\(pipeline, id, hash\) WHERE reused = 0$/);
+    // the skipped row is marked reused, and is not in the index: one entry, the row that ran
+    expect(again.prepare("SELECT job, reused FROM datums WHERE id = 'd' ORDER BY job").all()).toEqual([
+      { job: 'j1', reused: 0 },
+      { job: 'j2', reused: 1 },
+    ]);
+    expect(again.prepare("SELECT count(*) FROM datums INDEXED BY datums_by_hash WHERE pipeline = 'p' AND id = 'd' AND hash = 'h' AND reused = 0").pluck().get()).toBe(1);
+    const jobs = new SqliteJobRecords(again);
+    const found = await jobs.priorResults('p', [{ id: 'd', hash: 'h' }]);
+    expect(found.get('d')).toMatchObject({ job: 'j1', state: 'success', output: Buffer.from('out1') });
+    expect((await jobs.priorResults('p', [{ id: 'd', hash: 'other' }])).size).toBe(0);
+    again.close();
+  });
+
   it('a read-only open of an older store migrates it first when the file can be written', () => {
     const file = path.join(dir(), 'meta.db');
     const db = openDb(file, { readonly: false, create: true });
+    db.exec(BEFORE_FORMAT_12);
     db.exec('DROP TABLE cron_ticks; DROP TABLE profiles; DROP TABLE content_states; DROP TABLE chunk_deltas');
     db.exec('DROP TABLE chunk_cache; DROP TABLE remote_chunks; DROP TABLE datum_attempts');
     db.pragma('user_version = 2');

@@ -225,14 +225,17 @@ export class PgJobRecords implements JobRecords {
   async hasDatums(pipeline: string): Promise<boolean> {
     return (await this.run('SELECT 1 FROM datums WHERE pipeline = $1 LIMIT 1', [pipeline])) > 0;
   }
-  /** The newest successful result of each wanted identity, all in one statement. */
+  /**
+   * The newest successful result of each wanted identity, all in one statement. Successful rows
+   * only: a skipped row carries one of theirs, and only they are in datums_by_hash (schema 6).
+   */
   async priorResults(pipeline: string, wanted: readonly { id: string; hash: string }[]): Promise<Map<string, DatumRecord>> {
     const out = new Map<string, DatumRecord>();
     if (wanted.length === 0) return out;
     const rows = await this.rows(
       `SELECT DISTINCT ON (d.id, d.hash) ${DATUM.select.split(', ').map((c) => `d.${c}`).join(', ')}
        FROM unnest($2::text[], $3::text[]) AS w(id, hash)
-       JOIN datums d ON d.pipeline = $1 AND d.id = w.id AND d.hash = w.hash AND d.state IN ('success', 'skipped')
+       JOIN datums d ON d.pipeline = $1 AND d.id = w.id AND d.hash = w.hash AND d.state = 'success'
        ORDER BY d.id, d.hash, d.finished DESC NULLS LAST`,
       [pipeline, wanted.map((w) => w.id), wanted.map((w) => w.hash)],
     );

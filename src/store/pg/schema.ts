@@ -7,7 +7,7 @@ import { FormatVersionError } from '../../errors.js';
 import { pgFailure, type PgTarget } from './connection.js';
 
 /** Bumped by every migration; a database whose version is higher was written by a newer tusk. */
-export const PG_SCHEMA_VERSION = 5;
+export const PG_SCHEMA_VERSION = 6;
 
 /** Taken for the length of a migration transaction: two processes migrating at once take turns. */
 const MIGRATION_LOCK = 0x7475736b; // 'tusk'
@@ -243,6 +243,13 @@ const MIGRATIONS: readonly string[] = [
     message text NOT NULL,
     PRIMARY KEY (pipeline, job, seq)
   );
+  `,
+  // 6: only successful runs enter the identity index (SQLite format 12). A rerun writes a row per
+  // datum, skipped ones included; each went into this index too, though a lookup needs only the
+  // successful row a skipped one carries the output of (rows go only with their pipeline).
+  `
+  DROP INDEX datums_by_hash;
+  CREATE INDEX datums_by_hash ON datums(pipeline, id, hash) WHERE state = 'success';
   `,
 ];
 

@@ -446,7 +446,9 @@ for (const backend of BACKENDS) {
       await m.unitOfWork(async ({ jobs }) => {
         for (const j of ['j1', 'j2', 'j3']) await jobs.insertJob('p', j, 1, 's');
         await jobs.insertDatums([newDatum('p', 'j1', 0), newDatum('p', 'j1', 1), newDatum('p', 'j1', 2)]);
-        await jobs.insertDatums([newDatum('p', 'j2', 0), { ...newDatum('p', 'j2', 1), state: 'skipped', output: newer, finished: 50 }]);
+        // a skipped row carries the output of the successful row it was skipped for
+        await jobs.insertDatums([newDatum('p', 'j2', 0), { ...newDatum('p', 'j2', 1), state: 'skipped', output: older, finished: 50 }]);
+        // a skipped row whose successful row is not there (no command removes one job's rows)
         await jobs.insertDatums([{ ...newDatum('p', 'j3', 3), state: 'skipped', output: newer, finished: 60 }]);
         await jobs.insertDatums([]);
       });
@@ -463,7 +465,7 @@ for (const backend of BACKENDS) {
       });
       const prior = await m.jobs.priorResults('p', [
         { id: 'd0', hash: 'h0' }, // success in j1 and j2: the newer one
-        { id: 'd1', hash: 'h1' }, // success in j1, skipped (carried) in j2: the newer one
+        { id: 'd1', hash: 'h1' }, // success in j1, skipped (carried) in j2: the run in j1
         { id: 'd2', hash: 'h2' }, // only failed: a miss
         { id: 'd3', hash: 'other' }, // known under another hash: a miss
         { id: 'd9', hash: 'h9' }, // never seen
@@ -471,8 +473,10 @@ for (const backend of BACKENDS) {
       expect([...prior.keys()].sort()).toEqual(['d0', 'd1']);
       expect(prior.get('d0')).toMatchObject({ job: 'j2', state: 'success', finished: 40, inputs: inputsOf(0) });
       expect(prior.get('d0')?.output?.equals(newer)).toBe(true);
-      expect(prior.get('d1')).toMatchObject({ job: 'j2', state: 'skipped', finished: 50 });
-      expect((await m.jobs.priorResults('p', [{ id: 'd3', hash: 'h3' }])).get('d3')?.job).toBe('j3');
+      expect(prior.get('d1')).toMatchObject({ job: 'j1', state: 'success', finished: 10 });
+      expect(prior.get('d1')?.output?.equals(older)).toBe(true);
+      // only rows that ran are looked up (skipped rows stay out of the identity index)
+      expect((await m.jobs.priorResults('p', [{ id: 'd3', hash: 'h3' }])).size).toBe(0);
       expect((await m.jobs.priorResults('other', [{ id: 'd0', hash: 'h0' }])).size).toBe(0);
       expect((await m.jobs.priorResults('p', [])).size).toBe(0);
     });

@@ -137,12 +137,31 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     await pool.query("INSERT INTO jobs (pipeline, id, version, salt, state, created) VALUES ('p', 'j', 1, 's', 'JOB_RUNNING', 1)");
     const m = await PgMetadata.open({ url });
     metas.push(m);
-    expect(await schemaVersion(pool)).toBe(5);
+    expect(await schemaVersion(pool)).toBe(PG_SCHEMA_VERSION);
     expect((await m.jobs.getJob('p', 'j'))?.state).toBe('JOB_RUNNING');
     const log = m.logs.appender('p', 'j');
     log.append({ ts: '2026-01-01T00:00:00.000Z', datum: 'd', stream: 'stdout', message: 'kept' });
     await log.close();
     expect((await m.logs.cursor('p', 'j').read()).lines).toEqual([{ ts: '2026-01-01T00:00:00.000Z', datum: 'd', stream: 'stdout', message: 'kept' }]);
+  });
+
+  it('a database at schema version 5 is migrated to 6: only successful rows stay in the identity index, and results are still found', async () => {
+    const url = await server.freshDatabase();
+    const pool = openPool({ url });
+    pools.push(pool);
+    expect(await migrate(pool, { url }, 5)).toBe(5);
+    const insert = "INSERT INTO datums (pipeline, job, id, seq, hash, state, inputs, output, finished) VALUES ('p', $1, 'd', 0, 'h', $2, '[]', $3, $4)";
+    await pool.query(insert, ['j1', 'success', Buffer.from('out1'), 5]);
+    // a later job skipped the datum: its row carries the first one's output
+    await pool.query(insert, ['j2', 'skipped', Buffer.from('out1'), 9]);
+    const m = await PgMetadata.open({ url });
+    metas.push(m);
+    expect(await schemaVersion(pool)).toBe(PG_SCHEMA_VERSION);
+    const def = (await pool.query("SELECT pg_get_indexdef('datums_by_hash'::regclass) AS d")).rows[0].d as string;
+    expect(def).toMatch(/\(pipeline, id, hash\) WHERE \(state = 'success'::text\)$/);
+    const found = await m.jobs.priorResults('p', [{ id: 'd', hash: 'h' }]);
+    expect(found.get('d')).toMatchObject({ job: 'j1', state: 'success', output: Buffer.from('out1') });
+    expect((await m.jobs.priorResults('p', [{ id: 'd', hash: 'other' }])).size).toBe(0);
   });
 
   it('two units that conflict: one is retried, and both effects land', async () => {
