@@ -84,6 +84,11 @@ describe('put -r of a directory tree', () => {
     await putDir(store, src, '/t');
     fs.writeFileSync(path.join(src, 'd05/f1.dat'), 'changed');
     fs.writeFileSync(path.join(src, 'd05/new.dat'), 'new');
+    // too recent to trust (a modification time ahead of the clock) however long the puts below take
+    // on a busy machine, until the test makes them old enough
+    const fresh = ['d05/f1.dat', 'd05/new.dat'].map((f) => path.join(src, f));
+    const ahead = new Date(Date.now() + 3_600_000);
+    for (const f of fresh) fs.utimesSync(f, ahead, ahead);
     const r = await putDir(store, src, '/t');
     expect(r.cachedFiles).toBe(r.files - 2);
     expect(r.newChunks).toBe(2);
@@ -104,6 +109,8 @@ describe('put -r of a directory tree', () => {
     expect(segments()).toEqual(before);
     // once they are old enough, the next put adds a segment of just those two over the
     // directory's (a newer one overrides by name) rather than rewriting all of it
+    const now = new Date();
+    for (const f of fresh) fs.utimesSync(f, now, now);
     await new Promise((r) => setTimeout(r, 2100));
     const third = await putDir(store, src, '/t');
     expect(third.cachedFiles).toBe(third.files - 2);
