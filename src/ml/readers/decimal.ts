@@ -19,24 +19,8 @@ const MAX_DIGITS = 15;
  * than minus, an exponent, spaces, an empty cell), for Number() to read.
  */
 export function parseDecimal(text: string, start: number, end: number): number {
-  let i = start;
-  const neg = i < end && text.charCodeAt(i) === 45; // '-'
-  if (neg) i++;
-  let m = 0;
-  let digits = 0;
-  let frac = -1; // digits after the point; -1 before it
-  for (; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      m = m * 10 + (c - 48);
-      digits++;
-      if (frac >= 0) frac++;
-    } else if (c === 46 && frac < 0) frac = 0; // '.'
-    else return NaN;
-  }
-  if (digits === 0 || digits > MAX_DIGITS) return NaN;
-  const v = frac > 0 ? m / POW10[frac]! : m;
-  return neg ? -v : v;
+  // no delimiter (-1 is no character code): the cell is the whole range
+  return readDecimalField(text, start, end, -1, { stop: end });
 }
 
 /** Where readDecimalField stopped: the index of the delimiter that ended the cell, or `end`. */
