@@ -300,9 +300,9 @@ export class PgJobRecords implements JobRecords {
     // state and seq (datums_by_state) — because the planner's estimate for a key taken from an
     // unnest is a row or so through any of them, and its pick among them is a coin toss: by the key
     // alone, datums_by_state was picked in a 10,000-datum job, matched only (pipeline, job), and
-    // read the whole job for each result (62–99 ms a statement). Now any index it picks finds the
-    // row's own entries: the key's, the running (pipeline, job, seq)'s, or the (pipeline, id)'s of
-    // each job that ran the datum.
+    // read the whole job for each result (62–99 ms a statement). Now either index that can serve
+    // it finds the row's own entries: the key's, or the running (pipeline, job, seq)'s
+    // (datums_by_hash holds successful rows only since schema 6).
     await this.run(
       notifyingJobs(`u AS (UPDATE datums d SET state = r.state, output = r.output, finished = r.finished, error = r.error, claimed_by = NULL, lease_until = NULL,
          download_bytes = r.download_bytes, upload_bytes = r.upload_bytes
