@@ -9,9 +9,18 @@
 // `code`), so that s3-store.ts turns them into the same errors whichever path made the request.
 import { createHash, createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
+
+// node:http and node:https (with tls) are loaded on the first request, not when the store module
+// graph is: every command starts through this module, and most never read S3 this way.
+const load = createRequire(import.meta.url);
+let modules: { http: typeof http; https: typeof https } | undefined;
+function httpModules(): { http: typeof http; https: typeof https } {
+  return (modules ??= { http: load('node:http') as typeof http, https: load('node:https') as typeof https });
+}
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -127,6 +136,7 @@ export class S3Reader {
     const secure = new URL(a.endpoint ?? 'https://x').protocol === 'https:';
     // the SDK's node handler reads AWS_CA_BUNDLE too
     this.ca = secure && process.env.AWS_CA_BUNDLE ? fs.readFileSync(process.env.AWS_CA_BUNDLE) : undefined;
+    const { http, https } = httpModules();
     this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 16, ...(this.ca ? { ca: this.ca } : {}) }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
@@ -186,6 +196,7 @@ export class S3Reader {
   private request(url: URL, extra: Record<string, string>): Promise<http.IncomingMessage> {
     const headers = signGet(url, this.a.region, this.creds, extra);
     return new Promise<http.IncomingMessage>((resolve, reject) => {
+      const { http, https } = httpModules();
       const req = (url.protocol === 'https:' ? https : http).request(url, { method: 'GET', headers, agent: this.agent }, resolve);
       req.on('error', (err: NodeJS.ErrnoException) => reject(new S3Failure(err.code ?? 'NetworkError', undefined, err.code ?? 'NetworkError')));
       req.end();

@@ -34,7 +34,8 @@ export async function recordTeamPacks(db: Queryable, at: PackLocation): Promise<
  * undefined when the database holds no team store (empty, or another program's).
  */
 export async function recordedPacks(target: PgTarget): Promise<PackLocation | undefined> {
-  // one connection of its own, ended whatever happened (a login refused half-way included)
+  // one connection of its own, ended whatever happened (a login refused half-way included: a pool
+  // leaves such a connection open, and the process would not exit)
   const client = new pg.Client(clientConfig(target));
   try {
     await client.connect();
