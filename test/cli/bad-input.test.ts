@@ -11,9 +11,15 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import tarStream from 'tar-stream';
 import { tempDir } from '../helpers.js';
+import { STORE_KIND } from '../helpers/store-kind.js';
 import { type ExpectedError, expectCliError, type RunOptions, snapshot, type StoreDir, type StoreSnapshot, unprivilegedRunner, withStoreDir, writeTree } from './cli-helpers.js';
 
 const step = it.sequential;
+// Cases refused from the command line alone — a name or path malformed as typed — take the same
+// path through the CLI whatever the store: the `team` project (these cases again on a team store)
+// leaves them to the local run. Every case refused once the store is open, mid-ingest included
+// (tar and directory entries), runs on both.
+const argvStep = STORE_KIND === 'team' ? it.skip : step;
 const INVALID = { exit: 2, code: 'E_INVALID' } as const;
 const NOT_FOUND = { exit: 4, code: 'E_NOT_FOUND' } as const;
 const CONFLICT = { exit: 3, code: 'E_CONFLICT' } as const;
@@ -86,7 +92,7 @@ describe.concurrent('bad paths and names', () => {
   const g = badInputGroup();
   const f = () => path.join(g.local, 'ok.txt');
 
-  step('path traversal: `..` and `.` elements are refused, never resolved', async () => {
+  argvStep('path traversal: `..` and `.` elements are refused, never resolved', async () => {
     await g.run([
       { args: ['put', 'file', 'images@master:/../x', '-f', f()], expect: { ...INVALID, mentions: ['/../x'] } },
       { args: ['put', 'file', 'images@master:/a/./b', '-f', f()], expect: { ...INVALID, mentions: ['/a/./b'] } },
@@ -95,7 +101,7 @@ describe.concurrent('bad paths and names', () => {
     ]);
   });
 
-  step('paths outside the repo (above its root, or relative)', async () => {
+  argvStep('paths outside the repo (above its root, or relative)', async () => {
     await g.run([
       { args: ['copy', 'file', 'images@master:/a.txt', 'images@master:/../../outside.txt'], expect: { ...INVALID, mentions: ['/../../outside.txt'] } },
       { args: ['put', 'file', 'images@master:../x'], expect: { ...INVALID, mentions: ['../x'] }, opts: { input: 'x' } },
@@ -135,7 +141,7 @@ describe.concurrent('bad paths and names', () => {
     ]);
   });
 
-  step('empty names', async () => {
+  argvStep('empty names', async () => {
     await g.run([
       { args: ['create', 'repo', ''], expect: { ...INVALID, mentions: ['repo name cannot be empty'] } },
       { args: ['create', 'branch', 'images@'], expect: { ...INVALID, mentions: ['images@', 'branch'] } },
@@ -144,7 +150,7 @@ describe.concurrent('bad paths and names', () => {
     ]);
   });
 
-  step('names over the length limit (255), and a local name over the OS limit', async () => {
+  argvStep('names over the length limit (255), and a local name over the OS limit', async () => {
     await g.run([
       { args: ['put', 'file', `images@master:/${LONG}`], expect: { ...INVALID, mentions: [LONG.slice(0, 20), '255'] }, opts: { input: 'x' } },
       { args: ['put', 'file', `images@master:/dir/${LONG}/x.txt`, '-f', f()], expect: { ...INVALID, mentions: [LONG.slice(0, 20), '255'] } },
@@ -155,7 +161,7 @@ describe.concurrent('bad paths and names', () => {
     ]);
   });
 
-  step('invalid repo and branch names', async () => {
+  argvStep('invalid repo and branch names', async () => {
     await g.run([
       { args: ['create', 'repo', 'a.b'], expect: { ...INVALID, mentions: ['(a.b)'] } },
       { args: ['create', 'repo', 'a/b'], expect: { ...INVALID, mentions: ['(a/b)'] } },
@@ -166,7 +172,7 @@ describe.concurrent('bad paths and names', () => {
     ]);
   });
 
-  step('glob characters in a put path', async () => {
+  argvStep('glob characters in a put path', async () => {
     await g.run([
       { args: ['put', 'file', 'images@master:/a*b', '-f', f()], expect: { ...INVALID, mentions: ['/a*b', '(*)'] } },
       { args: ['put', 'file', 'images@master:/what?.txt'], expect: { ...INVALID, mentions: ['/what?.txt', '(?)'] }, opts: { input: 'x' } },

@@ -13,6 +13,13 @@ import { BIN, expectOk, REPO_ROOT, runTusk, type TuskResult } from '../cli/cli-h
 export const EXAMPLES = path.join(REPO_ROOT, 'test', 'fixtures', 'pachyderm');
 
 /**
+ * The interpreter behind the `python` shim: the system's where there is one. A `python3` found on
+ * PATH may be a version manager's shim (pyenv's: a shell script that runs `pyenv exec`, ~0.3 s of
+ * CPU at every start against ~0.04 s), and the examples start one per datum.
+ */
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/**
  * Why an example cannot run here, or undefined: a tool it needs is missing, or `/pfs` cannot be
  * given to its code (the examples' scripts open `/pfs/...` themselves, which only a private mount
  * namespace provides; the fallback rewrites `/pfs` in cmd and stdin only).
@@ -46,7 +53,7 @@ export async function openExample(name: string, shims: Record<string, string> = 
   const bin = path.join(path.dirname(dir), 'bin');
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, 'pachctl'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
-  fs.writeFileSync(path.join(bin, 'python'), '#!/bin/sh\nexec python3 "$@"\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(bin, 'python'), `#!/bin/sh\nexec ${PYTHON} "$@"\n`, { mode: 0o755 });
   for (const [shim, body] of Object.entries(shims)) fs.writeFileSync(path.join(bin, shim), `#!/bin/sh\n${body}`, { mode: 0o755 });
   const env = { PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}`, TUSK_RUNNER: 'foreground' };
   const ex: Example = {
