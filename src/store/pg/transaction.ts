@@ -104,20 +104,14 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
         }
         const code = (err as { code?: string })?.code ?? '';
         if (!isRetryable(err) && code !== GATE_TIMEOUT) throw pgFailure(err, target) ?? err;
-        if (attempt >= tries)
-          throw new ConflictError(
-            `the metadata database refused this change ${tries} times as conflicting with concurrent changes (SQLSTATE ${code})`,
-            'retry the command; if it keeps failing, fewer writers at once will let it through',
-            { cause: err },
-          );
+        if (attempt >= tries) throw refusedTooOften('change', tries, code, err);
         opts.onRetry?.(attempt, code);
       }
     } finally {
       client.release(broken || gateHeld);
     }
-    // full jitter: writers that collided once do not collide again in lockstep (none before a turn
-    // alone: the gate's queue does that waiting)
-    if (attempt < ALONE_AFTER) await new Promise((r) => setTimeout(r, Math.random() * Math.min(cap, base * 2 ** (attempt - 1))));
+    // none before a turn alone: the gate's queue does that waiting
+    if (attempt < ALONE_AFTER) await backoff(attempt, base, cap);
   }
 }
 
@@ -137,14 +131,22 @@ export async function retryStatement<T>(run: () => Promise<T>, opts: RetryOption
     } catch (err) {
       if (!isRetryable(err)) throw err;
       const code = (err as { code: string }).code;
-      if (attempt >= tries)
-        throw new ConflictError(
-          `the metadata database refused this statement ${tries} times as conflicting with concurrent changes (SQLSTATE ${code})`,
-          'retry the command; if it keeps failing, fewer writers at once will let it through',
-          { cause: err },
-        );
+      if (attempt >= tries) throw refusedTooOften('statement', tries, code, err);
       opts.onRetry?.(attempt, code);
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(cap, base * 2 ** (attempt - 1))));
+      await backoff(attempt, base, cap);
     }
   }
+}
+
+function refusedTooOften(what: 'change' | 'statement', tries: number, code: string, cause: unknown): ConflictError {
+  return new ConflictError(
+    `the metadata database refused this ${what} ${tries} times as conflicting with concurrent changes (SQLSTATE ${code})`,
+    'retry the command; if it keeps failing, fewer writers at once will let it through',
+    { cause },
+  );
+}
+
+/** Full jitter: writers that collided once do not collide again in lockstep. */
+function backoff(attempt: number, base: number, cap: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * Math.min(cap, base * 2 ** (attempt - 1))));
 }
