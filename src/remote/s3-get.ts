@@ -17,8 +17,9 @@ import { isIP } from 'node:net';
 // node:http and node:https (with tls) are loaded on the first request, not when the store module
 // graph is: every command starts through this module, and most never read S3 this way.
 const load = createRequire(import.meta.url);
-let modules: { http: typeof http; https: typeof https } | undefined;
-function httpModules(): { http: typeof http; https: typeof https } {
+type HttpModules = { http: typeof http; https: typeof https };
+let modules: HttpModules | undefined;
+function httpModules(): HttpModules {
   return (modules ??= { http: load('node:http') as typeof http, https: load('node:https') as typeof https });
 }
 

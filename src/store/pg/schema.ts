@@ -283,7 +283,7 @@ export async function migrate(pool: pg.Pool, target: PgTarget, upTo = PG_SCHEMA_
   }
   try {
     // every command opens the database: one already current is read, not locked and rewritten
-    // (two round trips instead of seven)
+    // (two round trips instead of six)
     const now = await schemaVersion(client);
     if (now === upTo && upTo === PG_SCHEMA_VERSION) return now;
     if (now > PG_SCHEMA_VERSION) throw newerSchema(now);

@@ -198,6 +198,12 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
     // through and the others fail again, so most would give up after `tries`
     let running = 0;
     let waiting: (() => void)[] = [];
+    // a unit alone (or the last of a round to read, or to end) lets the round go on
+    const roundDone = () => {
+      if (waiting.length === 0 || waiting.length < running) return;
+      for (const w of waiting) w();
+      waiting = [];
+    };
     const retried: number[] = [];
     const outcomes = await Promise.allSettled(
       Array.from({ length: UNITS }, (_, u) =>
@@ -209,19 +215,12 @@ describe.skipIf(server.missing !== undefined)(`PostgreSQL metadata${server.missi
               const before = (await client.query("SELECT description FROM repos WHERE name = 'r'")).rows[0].description as string;
               await new Promise<void>((r) => {
                 waiting.push(r);
-                // a unit alone (or the last of a round to read) lets the round go on
-                if (waiting.length >= running) {
-                  for (const w of waiting) w();
-                  waiting = [];
-                }
+                roundDone();
               });
               await client.query("UPDATE repos SET description = $1 WHERE name = 'r'", [`${before},${u}`]);
             } finally {
               running--;
-              if (waiting.length > 0 && waiting.length >= running) {
-                for (const w of waiting) w();
-                waiting = [];
-              }
+              roundDone();
             }
           },
           { url },
